@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { equalBytes, fromBase64, fromHex, parseDecimal, toBase64, toHex, u64be, readU64be, fromUtf8 } from '../wasm-free-crypto/bytes.js';
+
+describe('bytes', () => {
+  it('round-trips base64 for every length up to 64 and matches the platform encoder', () => {
+    for (let n = 0; n <= 64; n++) {
+      const b = new Uint8Array(n).map((_, i) => (i * 37 + n) & 255);
+      const s = toBase64(b);
+      expect(s).toBe(btoa(String.fromCharCode(...b)));
+      expect(fromBase64(s)).toEqual(b);
+    }
+  });
+
+  it('rejects non-canonical base64', () => {
+    for (const bad of ['QQ', 'QR==', 'QUF=x', 'QUJ=', ' QUFB', 'QUFB\n', 'QU=B', 'Q===', '====', 'QUFB====', 'QU-_', 'Q\u00e9==']) {
+      expect(() => fromBase64(bad), bad).toThrow(/base64/);
+    }
+  });
+
+  it('hex is lower-case only and strict', () => {
+    expect(toHex(new Uint8Array([0, 15, 255]))).toBe('000fff');
+    expect(fromHex('000fff')).toEqual(new Uint8Array([0, 15, 255]));
+    for (const bad of ['0', '0G', '0F', 'zz', ' 00']) expect(() => fromHex(bad), bad).toThrow();
+  });
+
+  it('compares bytes by content and length', () => {
+    expect(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
+    expect(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
+    expect(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2, 0]))).toBe(false);
+  });
+
+  it('parses only canonical decimals', () => {
+    expect(parseDecimal('0')).toBe(0);
+    expect(parseDecimal('300')).toBe(300);
+    for (const bad of ['', '01', '-1', '+1', '1.0', '1e3', ' 1', '99999999999999999']) expect(() => parseDecimal(bad), bad).toThrow();
+  });
+
+  it('encodes uint64 big-endian and decodes UTF-8 strictly', () => {
+    expect(toHex(u64be(1767139200))).toBe('0000000069546780');
+    expect(readU64be(u64be(2n ** 64n - 1n))).toBe(2n ** 64n - 1n);
+    expect(() => u64be(-1)).toThrow();
+    expect(() => fromUtf8(new Uint8Array([0xc3, 0x28]))).toThrow(/UTF-8/);
+  });
+});
