@@ -1,0 +1,140 @@
+/**
+ * The log's single writer. A batch of entries becomes new leaf hashes, new tile hashes at every level,
+ * new entry bundles and a newly signed checkpoint, committed to storage at once; only after the commit
+ * returned is the checkpoint published (returned, served). The writer keeps the right edge of the tree in
+ * memory: the compact frontier (one hash per set bit of the size, RFC 9162 section 2.1.1's MTH of the
+ * perfect subtrees) and the rightmost tile at each tile level and entry bundle. Appending a leaf pushes its
+ * hash on the frontier and merges equal-height subtrees; each merge that completes a subtree of height 8t
+ * adds that hash to the level-t tile (C2SP tlog-tiles). On start the edge is rebuilt from storage and
+ * checked against the stored checkpoint's root.
+ */
+import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
+import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
+import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { EdgeTree } from './edge.js';
+import type { LogHead, LogStorage } from './storage.js';
+
+/** Entries are uint16-length-prefixed in bundles (C2SP tlog-tiles "Log entries"). */
+export const MAX_ENTRY_BYTES = 0xffff;
+/** Entries per append call; larger batches are refused rather than held in memory unbounded. */
+export const MAX_BATCH_ENTRIES = 1 << 16;
+
+export class AppendError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'AppendError';
+    this.code = code;
+  }
+}
+
+export interface AppenderOptions {
+  storage: LogStorage;
+  /** The log's Ed25519 note signer; its key name must be the origin. */
+  signer: Ed25519NoteSigner;
+  origin: string;
+}
+
+/** What an append returns: where the batch landed and the published checkpoint that includes it. */
+export interface AppendResult {
+  firstIndex: number;
+  count: number;
+  head: LogHead;
+}
+
+export class LogAppender {
+  private edge: EdgeTree;
+  private published: LogHead;
+  private stale = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly opts: AppenderOptions, edge: EdgeTree, head: LogHead) {
+    this.edge = edge;
+    this.published = head;
+  }
+
+  /** Opens the log: loads and checks the stored head, or commits the signed empty checkpoint of a new log. */
+  static async open(opts: AppenderOptions): Promise<LogAppender> {
+    if (opts.signer.name !== opts.origin) throw new AppendError('bad_config', 'the log key name must equal the origin');
+    const { edge, head } = await loadEdge(opts);
+    const appender = new LogAppender(opts, edge, head);
+    return appender;
+  }
+
+  /** The last published head (size and signed checkpoint). */
+  get head(): LogHead {
+    return this.published;
+  }
+
+  /** The last published checkpoint, parsed. */
+  get checkpoint(): Checkpoint {
+    return parseCheckpoint(splitNote(utf8(this.published.checkpoint)).text);
+  }
+
+  /** Appends a batch atomically; calls are serialized. Resolves once the batch is durable and published. */
+  append(entries: Uint8Array[]): Promise<AppendResult> {
+    const run = this.queue.then(() => this.appendNow(entries));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(entries: Uint8Array[]): Promise<AppendResult> {
+    checkBatch(entries);
+    if (this.stale) await this.reload();
+    const next = this.edge.clone();
+    const firstIndex = next.size;
+    for (const e of entries) next.push(e);
+    const checkpoint = signCheckpoint({ origin: this.opts.origin, size: next.size, rootHash: next.root() }, this.opts.signer);
+    const head = { size: next.size, checkpoint };
+    try {
+      await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites() });
+    } catch (e) {
+      // The stored state is now the previous head or, with a non-atomic backend, the previous head plus
+      // harmless writes past it. Either way the in-memory edge may be wrong: rebuild it before the next batch.
+      this.stale = true;
+      throw e;
+    }
+    // Publish only after the commit returned: nothing unpersisted is ever shown.
+    this.edge = next;
+    this.published = head;
+    return { firstIndex, count: entries.length, head };
+  }
+
+  private async reload(): Promise<void> {
+    const { edge, head } = await loadEdge(this.opts);
+    this.edge = edge;
+    this.published = head;
+    this.stale = false;
+  }
+}
+
+function checkBatch(entries: Uint8Array[]): void {
+  if (entries.length === 0) throw new AppendError('empty_batch', 'a batch needs at least one entry');
+  if (entries.length > MAX_BATCH_ENTRIES) throw new AppendError('batch_too_large', `a batch holds at most ${MAX_BATCH_ENTRIES} entries`);
+  for (const e of entries) {
+    if (!(e instanceof Uint8Array)) throw new AppendError('bad_entry', 'entries must be byte arrays');
+    if (e.length > MAX_ENTRY_BYTES) throw new AppendError('entry_too_large', `entries are at most ${MAX_ENTRY_BYTES} bytes`);
+  }
+}
+
+/** Rebuilds the right edge from storage and checks it against the stored checkpoint's root. */
+async function loadEdge(opts: AppenderOptions): Promise<{ edge: EdgeTree; head: LogHead }> {
+  const stored = await opts.storage.loadHead();
+  if (stored === null) {
+    const edge = new EdgeTree();
+    const checkpoint = signCheckpoint({ origin: opts.origin, size: 0, rootHash: edge.root() }, opts.signer);
+    const head = { size: 0, checkpoint };
+    await opts.storage.commit({ expectedSize: 0, head, tiles: [], bundles: [] });
+    return { edge, head };
+  }
+  let cp: Checkpoint;
+  try {
+    cp = openCheckpoint(stored.checkpoint, opts.origin, ed25519NoteVerifier(opts.origin, opts.signer.publicKey)).checkpoint;
+  } catch (e) {
+    throw new AppendError('corrupt_log', `the stored checkpoint is not this log's (origin or key changed?): ${(e as Error).message}`);
+  }
+  if (cp.size !== stored.size) throw new AppendError('corrupt_log', 'stored head size does not match its checkpoint');
+  const edge = await EdgeTree.load(stored.size, opts.storage);
+  if (!equalBytes(edge.root(), cp.rootHash)) throw new AppendError('corrupt_log', 'stored tiles do not reproduce the stored checkpoint root');
+  return { edge, head: stored };
+}
