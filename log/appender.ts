@@ -46,6 +46,7 @@ export class LogAppender {
   private edge: EdgeTree;
   private published: LogHead;
   private stale = false;
+  private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly opts: AppenderOptions, edge: EdgeTree, head: LogHead) {
@@ -73,9 +74,16 @@ export class LogAppender {
 
   /** Appends a batch atomically; calls are serialized. Resolves once the batch is durable and published. */
   append(entries: Uint8Array[]): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new AppendError('closed', 'the log is closed'));
     const run = this.queue.then(() => this.appendNow(entries));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Waits for the queued batches to finish, then refuses further appends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
   }
 
   private async appendNow(entries: Uint8Array[]): Promise<AppendResult> {

@@ -20,6 +20,11 @@ export class LogReader {
     return this.currentHead().checkpoint;
   }
 
+  /** The published tree size. */
+  size(): number {
+    return this.currentHead().size;
+  }
+
   /** The bytes of tile `t` (W hashes), or null if it is not part of the published tree. */
   async tile(t: Tile): Promise<Uint8Array | null> {
     const available = Math.floor(this.currentHead().size / TILE_WIDTH ** t.level);

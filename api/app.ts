@@ -1,0 +1,84 @@
+/**
+ * The HTTP API as one Hono app built by `createApp(deps)`, the same on Node and on Workers. Serves the
+ * C2SP tlog-tiles read API under `/log` (checkpoint, tiles, entry bundles), `GET /v1/config` with the
+ * trust pins and `GET /healthz`. Every error is JSON `{"error":{"code","message"}}` with a fitting status;
+ * internal errors are logged without request data and answered with a generic message.
+ */
+import { Hono, type Context } from 'hono';
+import type { LogReader } from '../log/reader.js';
+import { parseTilePath } from '../log/tiles.js';
+
+export interface AppConfig {
+  /** The checkpoint origin. */
+  origin: string;
+  /** The log's C2SP verifier key string. */
+  logKey: string;
+}
+
+export interface AppDeps {
+  reader: LogReader;
+  config: AppConfig;
+  /** Where internal errors are reported (default: console.error). */
+  logError?: (message: string) => void;
+}
+
+/** Full and partial tiles and bundles never change once served (tlog-tiles: "immutable"). */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** The checkpoint changes with every batch: clients may cache it for a moment only. */
+const SHORT_LIVED = 'public, max-age=1, must-revalidate';
+
+/** A JSON error response in the project's error shape. */
+export function errorResponse(c: Context, status: 400 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 503, code: string, message: string): Response {
+  return c.json({ error: { code, message } }, status);
+}
+
+/** Serves one tile or entry bundle path below `/log/`. */
+async function serveTilePath(c: Context, reader: LogReader, path: string): Promise<Response> {
+  let ref;
+  try {
+    ref = parseTilePath(path);
+  } catch (e) {
+    return errorResponse(c, 400, 'bad_tile_path', (e as Error).message);
+  }
+  const data = 'entries' in ref ? await reader.entryBundle(ref.n, ref.width) : await reader.tile(ref);
+  if (data === null) return errorResponse(c, 404, 'not_found', `${path} is not part of the published tree`);
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Cache-Control': IMMUTABLE };
+  if ('entries' in ref) {
+    headers.Vary = 'Accept-Encoding';
+    if (acceptsGzip(c.req.header('Accept-Encoding'))) return c.body(gzip(data), 200, { ...headers, 'Content-Encoding': 'gzip' });
+  }
+  return c.body(data as Uint8Array<ArrayBuffer>, 200, headers);
+}
+
+/** True when the Accept-Encoding header lists gzip with a non-zero quality. */
+function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    return (name === 'gzip' || name === '*') && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+  });
+}
+
+/** Entry bundles SHOULD be compressed (tlog-tiles "Log entries"); CompressionStream exists on Node and Workers. */
+function gzip(data: Uint8Array): ReadableStream<Uint8Array> {
+  return new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'));
+}
+
+/** Builds the app. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const logError = deps.logError ?? ((m: string) => console.error(m));
+
+  app.get('/log/checkpoint', (c) =>
+    c.body(deps.reader.checkpoint(), 200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED }),
+  );
+  app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, c.req.path.slice('/log/'.length)));
+  app.get('/v1/config', (c) => c.json({ origin: deps.config.origin, logKey: deps.config.logKey }));
+  app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
+
+  app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    logError(`internal error on ${c.req.method} ${c.req.path}: ${err.name}: ${err.message}`);
+    return errorResponse(c, 500, 'internal', 'internal error');
+  });
+  return app;
+}
