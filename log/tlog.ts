@@ -41,7 +41,7 @@ const MAX_RECORDS = 2 ** 52;
 const LEAF_PREFIX = new Uint8Array([0x00]);
 const NODE_PREFIX = new Uint8Array([0x01]);
 
-/** MTH({}) = SHA-256() (RFC 9162 2.1.1). */
+/** MTH({}) = SHA-256() (RFC 9162 2.1.1). Shared: never modify it (functions here return copies). */
 export const EMPTY_TREE_HASH: Hash = sha256(new Uint8Array(0));
 
 // ---- small integer helpers on safe integers (bitwise operators only see 32 bits) ----
@@ -91,9 +91,9 @@ export function nodeHash(left: Hash, right: Hash): Hash {
 /** MTH over the given leaf hashes by the recursive definition of RFC 9162 2.1.1, independently of storage. */
 export function rootFromLeafHashes(leafHashes: Hash[]): Hash {
   for (const h of leafHashes) checkHash(h, 'leaf hash');
-  if (leafHashes.length === 0) return EMPTY_TREE_HASH;
+  if (leafHashes.length === 0) return EMPTY_TREE_HASH.slice();
   const mth = (lo: number, hi: number): Hash => {
-    if (hi - lo === 1) return leafHashes[lo];
+    if (hi - lo === 1) return leafHashes[lo].slice();
     const k = largestPowerOfTwoBelow(hi - lo);
     return nodeHash(mth(lo, lo + k), mth(lo + k, hi));
   };
@@ -163,7 +163,7 @@ export function storedHashesForRecordHash(n: number, h: Hash, r: HashReader): Ha
   const indexes: number[] = [];
   for (let i = completed - 1; i >= 0; i--) indexes.push(storedHashIndex(i, Math.floor(n / 2 ** i) - 1));
   const siblings = readChecked(r, indexes); // ascending index order: highest level first
-  const out = [h];
+  const out: Hash[] = [h.slice()];
   let cur = h;
   for (let i = 0; i < completed; i++) {
     cur = nodeHash(siblings[completed - 1 - i], cur);
@@ -219,9 +219,9 @@ function subTreeHash(lo: number, hi: number, q: HashQueue): Hash {
 /** MTH of the first n records (RFC 9162 2.1.1); EMPTY_TREE_HASH for n = 0. */
 export function treeHash(n: number, r: HashReader): Hash {
   checkCount(n, 'tree size');
-  if (n === 0) return EMPTY_TREE_HASH;
+  if (n === 0) return EMPTY_TREE_HASH.slice();
   const q = { hashes: readChecked(r, subTreeIndexes(0, n, [])), next: 0 };
-  return subTreeHash(0, n, q);
+  return subTreeHash(0, n, q).slice();
 }
 
 /** Indexes needed by `leafProof(lo, hi, n)`, in the order it consumes them. */
@@ -250,7 +250,7 @@ export function proveRecord(t: number, n: number, r: HashReader): Hash[] {
   checkCount(n, 'record index');
   if (n >= t) throw new LogError('bad_index', `record ${n} is not in a tree of size ${t}`);
   const q = { hashes: readChecked(r, leafProofIndexes(0, t, n, [])), next: 0 };
-  return leafProof(0, t, n, q);
+  return leafProof(0, t, n, q).map((h) => h.slice()); // copies: callers may not alias storage
 }
 
 /** Indexes needed by `treeProof(lo, hi, n)`, in the order it consumes them. */
@@ -282,7 +282,7 @@ export function proveTree(t: number, n: number, r: HashReader): Hash[] {
   checkCount(n, 'old tree size');
   if (n < 1 || n > t) throw new LogError('bad_index', `no consistency proof from size ${n} to size ${t}`);
   const q = { hashes: readChecked(r, treeProofIndexes(0, t, n, [])), next: 0 };
-  return treeProof(0, t, n, q);
+  return treeProof(0, t, n, q).map((h) => h.slice());
 }
 
 // ---- verification ----

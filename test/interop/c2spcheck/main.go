@@ -17,7 +17,9 @@
 //     the go.sum header); origin must equal -origin (default: the key name).
 //  2. tlog.TileHashReader(tree, httpTileReader) with Height() = 8; Go tile paths
 //     tile/8/<L>/<N>[.p/<W>] are fetched as C2SP <url>/tile/<L>/<N>[.p/<W>].
-//     The reader authenticates every tile against the checkpoint root hash.
+//     x/mod authenticates tiles against the checkpoint root hash; because of a
+//     bug in x/mod's full-tile authentication (see authNote) we additionally
+//     check every full tile against its parent tile.
 //     tlog.TreeHash(size) must equal the checkpoint root.
 //  3. For every leaf index (or ~max-records evenly spread indexes, always
 //     including 0 and size-1): tlog.ProveRecord + tlog.CheckRecord.
@@ -221,6 +223,7 @@ func c2spIndex(n int64, w int) string {
 
 type httpTileReader struct {
 	f     *fetcher
+	size  int64 // checkpoint tree size
 	mu    sync.Mutex
 	cache map[tlog.Tile][]byte // raw responses; tlog re-authenticates them on every ReadHashes
 	seen  map[string]bool      // distinct C2SP paths fetched
@@ -273,11 +276,64 @@ func (r *httpTileReader) fetchTile(t tlog.Tile) ([]byte, error) {
 	if len(d) != want {
 		return nil, fmt.Errorf("tile %s: got %d bytes, want %d (%d hashes)", p, len(d), want, t.W)
 	}
+	if t.W == 1<<tileHeight {
+		// Defence against a bug in x/mod's tileHashReader (see authNote below):
+		// check that a full tile hashes to its entry in the parent tile.
+		if err := r.authFull(t, p, d); err != nil {
+			return nil, err
+		}
+	}
 	r.mu.Lock()
 	r.cache[t] = d
 	r.seen[p] = true
 	r.mu.Unlock()
 	return d, nil
+}
+
+// authNote: golang.org/x/mod v0.7.0 tileHashReader.ReadHashes authenticates
+// the tiles needed for the tree hash (the partial tiles, incl. the top one)
+// against the root, but its loop that authenticates the remaining full tiles
+// against their parents starts at len(stx) (number of subtree hashes) instead
+// of the number of distinct tiles holding them, so it skips up to
+// len(stx)-#stxTiles full tiles. E.g. for size 300 (stx = 4 subtrees in 2
+// tiles) a corrupted tile/0/000 is returned unauthenticated with err == nil.
+// tlog.CheckRecord still rejects wrong hashes, but the entry check compares
+// against ReadHashes, so we authenticate full tiles ourselves: every full tile
+// at level L must hash (RFC 6962 over its 256 hashes, via tlog.NodeHash) to
+// hash N%256 of its parent tile at level L+1. Chains end in a partial tile,
+// and every non-empty partial tile is one of the tiles x/mod does check
+// against the checkpoint root in every ReadHashes call (same cached bytes).
+func (r *httpTileReader) authFull(t tlog.Tile, path string, data []byte) error {
+	parent := tlog.Tile{H: tileHeight, L: t.L + 1, N: t.N >> tileHeight, W: 1 << tileHeight}
+	max := r.size >> uint(tileHeight*parent.L) // hashes at level L+1
+	if rem := max - parent.N<<tileHeight; rem < int64(parent.W) {
+		if rem <= 0 {
+			return fmt.Errorf("tile %s: requested full tile is not in a tree of size %d", path, r.size)
+		}
+		parent.W = int(rem)
+	}
+	pd, err := r.fetchTile(parent)
+	if err != nil {
+		return err
+	}
+	hs := make([]tlog.Hash, 1<<tileHeight)
+	for i := range hs {
+		copy(hs[i][:], data[i*tlog.HashSize:])
+	}
+	for len(hs) > 1 {
+		for i := 0; i < len(hs)/2; i++ {
+			hs[i] = tlog.NodeHash(hs[2*i], hs[2*i+1])
+		}
+		hs = hs[:len(hs)/2]
+	}
+	var want tlog.Hash
+	off := int(t.N%(1<<tileHeight)) * tlog.HashSize
+	copy(want[:], pd[off:])
+	if hs[0] != want {
+		pp, _ := c2spTilePath(parent)
+		return fmt.Errorf("tile %s: Merkle root %s does not match hash #%d of parent tile %s (%s)", path, hs[0], t.N%(1<<tileHeight), pp, want)
+	}
+	return nil
 }
 
 func (r *httpTileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
@@ -468,7 +524,7 @@ func main() {
 	vlog("checkpoint origin=%s size=%d root=%s", cp.origin, cp.size, rootB64)
 
 	tree := tlog.Tree{N: cp.size, Hash: cp.root}
-	tr := &httpTileReader{f: f, cache: make(map[tlog.Tile][]byte), seen: make(map[string]bool)}
+	tr := &httpTileReader{f: f, size: cp.size, cache: make(map[tlog.Tile][]byte), seen: make(map[string]bool)}
 	hr := tlog.TileHashReader(tree, tr)
 
 	var recordsChecked, entriesChecked int64

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { toBase64 } from '../wasm-free-crypto/bytes.js';
+import { parseVerifierKey } from '../wasm-free-crypto/note.js';
+import { openDataDir } from '../api/data-dir.js';
+import { LogAppender } from '../log/appender.js';
+import { openCheckpoint } from '../log/checkpoint.js';
+import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { decodeEntryBundle } from '../log/tiles.js';
+import { records } from './log-helpers.js';
+import { runServerEntry, startServerProcess } from './server-process.js';
+import { vectorBytes } from './vectors.js';
+
+const C2SPCHECK = fileURLToPath(new URL('./interop/bin/c2spcheck', import.meta.url));
+
+/** A data directory holding a log of `record 0` .. `record 299`, written before the server starts. */
+async function dataDirWith300(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-server-'));
+  const data = openDataDir(dir, 'rome2026h1.example.org');
+  const storage = new SqliteLogStorage(data.dbPath);
+  const log = await LogAppender.open({ storage, signer: data.signer, origin: data.origin });
+  await log.append(records(0, 300));
+  await log.close();
+  await storage.close();
+  return dir;
+}
+
+async function get(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+describe('npm start (api/node.ts)', () => {
+  it('creates keys on first run, prints the pins, keeps them on the next run and stops on SIGTERM', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kt-fresh-')), 'data');
+    const first = await startServerProcess(['--data', dir]);
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const config = await (await fetch(`${first.url}/v1/config`)).json();
+    expect(first.output()).toContain(`log key ${config.logKey}`);
+    expect(first.output()).toContain(`origin  ${config.origin}`);
+    const cp = openCheckpoint(await (await fetch(`${first.url}/log/checkpoint`)).text(), config.origin, parseVerifierKey(config.logKey));
+    expect(cp.checkpoint.size).toBe(0);
+    expect(await first.stop()).toBe(0);
+    expect(statSync(join(dir, 'log.key')).mode & 0o777).toBe(0o600);
+    const second = await startServerProcess(['--data', dir]);
+    expect(await (await fetch(`${second.url}/v1/config`)).json()).toEqual(config);
+    expect(second.output()).toContain('opened the log');
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('refuses a changed origin and bad arguments with clear errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-origin-'));
+    openDataDir(dir, 'example.com/one');
+    const changed = await runServerEntry(['--data', dir, '--origin', 'example.com/two', '--port', '0']);
+    expect(changed.code).toBe(1);
+    expect(changed.output).toContain('origin of an existing log cannot change');
+    const badPort = await runServerEntry(['--port', 'http']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.output).toContain('invalid port');
+    const unknown = await runServerEntry(['--frobnicate']);
+    expect(unknown.code).toBe(2);
+  });
+
+  it('serves a log whose checkpoint, tiles and entries match the tiles-300 vectors', async () => {
+    const server = await startServerProcess(['--data', await dataDirWith300()]);
+    try {
+      const config = await (await fetch(`${server.url}/v1/config`)).json();
+      const note = new TextDecoder().decode(await get(`${server.url}/log/checkpoint`));
+      const cp = openCheckpoint(note, 'rome2026h1.example.org', parseVerifierKey(config.logKey)).checkpoint;
+      expect(cp.size).toBe(300);
+      expect(toBase64(cp.rootHash)).toBe('gw31yQrqZZCcEOPrzX+bpy3nJ6QgngTKn8G1m0i62uU=');
+      for (const path of ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1']) {
+        expect(await get(`${server.url}/log/${path}`)).toEqual(vectorBytes(`tiles-300/${path}`));
+      }
+      const entries = [...decodeEntryBundle(await get(`${server.url}/log/tile/entries/000`)), ...decodeEntryBundle(await get(`${server.url}/log/tile/entries/001.p/44`))];
+      expect(entries).toEqual(records(0, 300));
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  // Go's golang.org/x/mod/sumdb/note and tlog, built from Debian's sources by test/interop/build.sh.
+  // CI builds it and sets KT_REQUIRE_INTEROP=1, so there the check cannot be skipped.
+  const haveGo = existsSync(C2SPCHECK);
+  it.runIf(haveGo || process.env.KT_REQUIRE_INTEROP === '1')('is accepted by an off-the-shelf C2SP client (Go sumdb/note + sumdb/tlog)', async () => {
+    const server = await startServerProcess(['--data', await dataDirWith300()]);
+    try {
+      const config = await (await fetch(`${server.url}/v1/config`)).json();
+      const out = execFileSync(C2SPCHECK, ['-url', `${server.url}/log`, '-vkey', config.logKey, '-origin', config.origin], { encoding: 'utf8' });
+      expect(out).toMatch(/^ok: .*size=300/m);
+    } finally {
+      await server.stop();
+    }
+  });
+});
