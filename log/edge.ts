@@ -44,7 +44,7 @@ export class EdgeTree {
 
   /** MTH of the whole tree: the frontier folded from the right (RFC 9162 section 2.1.1). */
   root(): Hash {
-    if (this.frontier.length === 0) return EMPTY_TREE_HASH;
+    if (this.frontier.length === 0) return EMPTY_TREE_HASH.slice();
     let h = this.frontier[this.frontier.length - 1];
     for (let i = this.frontier.length - 2; i >= 0; i--) h = nodeHash(this.frontier[i], h);
     return h;
