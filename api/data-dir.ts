@@ -7,14 +7,13 @@
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 
-export class ConfigError extends Error {
-  readonly code = 'bad_config';
+export class ConfigError extends CodedError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('bad_config', message);
   }
 }
 

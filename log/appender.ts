@@ -8,6 +8,7 @@
  * adds that hash to the level-t tile (C2SP tlog-tiles). On start the edge is rebuilt from storage and
  * checked against the stored checkpoint's root.
  */
+import { CodedError } from '../wasm-free-crypto/errors.js';
 import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
 import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -19,14 +20,7 @@ export const MAX_ENTRY_BYTES = 0xffff;
 /** Entries per append call; larger batches are refused rather than held in memory unbounded. */
 export const MAX_BATCH_ENTRIES = 1 << 16;
 
-export class AppendError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'AppendError';
-    this.code = code;
-  }
-}
+export class AppendError extends CodedError {}
 
 export interface AppenderOptions {
   storage: LogStorage;

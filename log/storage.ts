@@ -6,6 +6,7 @@
  * tile of every past checkpoint stays servable. Also here: an in-memory backend that can inject faults,
  * for tests of the appender's crash and failure handling.
  */
+import { CodedError } from '../wasm-free-crypto/errors.js';
 
 /** The committed state of the log: its size and the signed checkpoint for that size. */
 export interface LogHead {
@@ -31,11 +32,9 @@ export interface LogCommit {
 }
 
 /** Thrown when a commit finds a head other than the one it expected: another writer got there first. */
-export class StorageConflictError extends Error {
-  readonly code = 'storage_conflict';
+export class StorageConflictError extends CodedError {
   constructor(message: string) {
-    super(message);
-    this.name = 'StorageConflictError';
+    super('storage_conflict', message);
   }
 }
 

@@ -9,6 +9,7 @@
  * non-negative integers, and below 2^52 wherever stored-hash indexes are involved (indexes are about
  * twice the tree size). Every failure is a `LogError` with a stable code.
  */
+import { CodedError } from '../wasm-free-crypto/errors.js';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 
@@ -22,14 +23,7 @@ export const HASH_SIZE = 32;
  * not lead to the root), 'inconsistent' (consistency proof does not lead to both roots), and in
  * tiles.ts 'bad_tile', 'bad_tile_path', 'bad_bundle'.
  */
-export class LogError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'LogError';
-    this.code = code;
-  }
-}
+export class LogError extends CodedError {}
 
 /** Reads stored hashes by stored-hash index, returning them in the order asked; throws if any is missing. */
 export interface HashReader {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { cosigner, makeCosignature } from '../wasm-free-crypto/cosignature.js';
-import { appendSignatures, formatSignatureLine, generateSignerKey, NoteError, parseSignerKey, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
+import { cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import { appendSignatures, formatSignatureLine, generateSignerKey, parseSignerKey, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../log/checkpoint.js';
+import { errorCode } from './errors.js';
 
 const ORIGIN = 'example.com/kt-test';
 const signer = parseSignerKey(generateSignerKey(ORIGIN).signerKey);
@@ -12,14 +13,7 @@ const root = sha256(utf8('root'));
 const w1 = cosigner('w1.example', sha256(utf8('w1')), () => 1767139200n);
 const w2 = cosigner('w2.example', sha256(utf8('w2')), () => 1767139201n);
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as NoteError).code ?? 'untyped';
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 describe('checkpoints', () => {
   it('formats the three lines of tlog-checkpoint', () => {
@@ -30,7 +24,7 @@ describe('checkpoints', () => {
     const note = signCheckpoint({ origin: ORIGIN, size: 300, rootHash: root }, signer);
     const text = splitNote(utf8(note)).textBytes;
     const cosigned = appendSignatures(note, [makeCosignature(w1, text, 1767139200n), makeCosignature(w2, text, 1767139201n)]);
-    const opened = openCheckpoint(cosigned, ORIGIN, logKey, [w1, w2].map((w) => ({ name: w.name, keyId: w.keyId, verify: (t: Uint8Array, s: Uint8Array) => cosignerVerify(w, t, s) })));
+    const opened = openCheckpoint(cosigned, ORIGIN, logKey, [w1, w2].map((w) => parseCosignerKey(w.verifierKey)));
     expect(opened.checkpoint.size).toBe(300);
     expect(opened.checkpoint.rootHash).toEqual(root);
     expect(opened.cosignatures.map((c) => [c.name, c.timestamp])).toEqual([['w1.example', 1767139200n], ['w2.example', 1767139201n]]);
@@ -45,7 +39,7 @@ describe('checkpoints', () => {
     const text = splitNote(utf8(note)).textBytes;
     const bad = makeCosignature(w1, text, 5n);
     bad.signature[10] ^= 1;
-    const witnessKey = { name: w1.name, keyId: w1.keyId, verify: (t: Uint8Array, s: Uint8Array) => cosignerVerify(w1, t, s) };
+    const witnessKey = parseCosignerKey(w1.verifierKey);
     expect(code(() => openCheckpoint(appendSignatures(note, [bad]), ORIGIN, logKey, [witnessKey]))).toBe('invalid_signature');
     const witnessOnly = `${formatCheckpoint({ origin: ORIGIN, size: 1, rootHash: root })}\n${formatSignatureLine(makeCosignature(w1, text, 5n))}`;
     expect(code(() => openCheckpoint(witnessOnly, ORIGIN, logKey, [witnessKey]))).toBe('unverified_note');
@@ -79,12 +73,3 @@ describe('checkpoints', () => {
     expect(parseCheckpoint(`${ORIGIN}\n1\n${r}\next\n`, { allowExtensions: true }).extensions).toEqual(['ext']);
   });
 });
-
-function cosignerVerify(w: ReturnType<typeof cosigner>, text: Uint8Array, sig: Uint8Array): boolean {
-  return parseCosignerVerifier(w).verify(text, sig);
-}
-
-import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
-function parseCosignerVerifier(w: ReturnType<typeof cosigner>) {
-  return parseCosignerKey(w.verifierKey);
-}

@@ -5,6 +5,7 @@ import { formatSignatureLine, NoteError, openNote, parseVerifierKey, splitNote }
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { parseCheckpoint } from '../log/checkpoint.js';
 import { vectorBytes } from './vectors.js';
+import { errorCode } from './errors.js';
 
 const MIRROR_VKEY = 'mirror.example.org+3fb148ef+BAAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O';
 const WITNESS_VKEY = 'witness.example.org+b8a2cf20+BFLN3yikSfFkVAJtrnh/CiY3Zozkoy7clp+P7XB28qUN';
@@ -13,14 +14,7 @@ const witness = cosigner('witness.example.org', sha256(utf8('skylight test witne
 const checkpoint = fromUtf8(vectorBytes('tiles-300/checkpoint'));
 const witnessed = fromUtf8(vectorBytes('tiles-300/checkpoint.witnessed'));
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as NoteError).code ?? 'untyped';
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 describe('tlog-cosignature/v1 vectors (tiles-300)', () => {
   it('derives the cosigner keys from the seeds', () => {

@@ -4,7 +4,7 @@
  */
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
-import { recordHash, rootFromLeafHashes, type Hash } from '../log/tlog.js';
+import { LogError, recordHash, rootFromLeafHashes, storedHashes, type Hash, type HashReader } from '../log/tlog.js';
 
 export const ORIGIN = 'example.com/kt-test-log';
 
@@ -30,4 +30,23 @@ export function prng(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+}
+
+/** An in-memory store of stored hashes (log/tlog.ts numbering), filled by `storedHashes`. */
+export class MemoryHashStore implements HashReader {
+  hashes: Hash[] = [];
+  readHashes(indexes: number[]): Hash[] {
+    return indexes.map((i) => {
+      const h = this.hashes[i];
+      if (h === undefined) throw new LogError('missing_hash', `no stored hash ${i}`);
+      return h;
+    });
+  }
+  /** Number of records appended. */
+  records = 0;
+  /** Appends one record, storing the hashes it completes. */
+  append(data: Uint8Array): void {
+    this.hashes.push(...storedHashes(this.records, data, this));
+    this.records++;
+  }
 }

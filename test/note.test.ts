@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { fromUtf8, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import {
   appendSignatures,
-  decodeVerifierKey,
   encodeSignerKey,
   generateSignerKey,
   MAX_NOTE_SIGNATURES,
@@ -13,18 +12,12 @@ import {
   signNote,
   splitNote,
 } from '../wasm-free-crypto/note.js';
+import { errorCode } from './errors.js';
 import { vectorJson } from './vectors.js';
 
 const v = vectorJson('signed-note.json').ed25519;
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as NoteError).code ?? 'untyped';
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 describe('signed-note vectors (golang.org/x/mod/sumdb/note)', () => {
   it('derives the verifier key from the signer key', () => {

@@ -15,10 +15,7 @@ import {
   proveTree,
   recordHash,
   storedHashIndex,
-  storedHashes,
   treeHash,
-  type Hash,
-  type HashReader,
 } from '../log/tlog.js';
 import {
   TILE_WIDTH,
@@ -36,21 +33,11 @@ import {
   type Tile,
 } from '../log/tiles.js';
 import { vectorBytes } from './vectors.js';
+import { MemoryHashStore } from './log-helpers.js';
 
-class MemoryStore implements HashReader {
-  hashes: Hash[] = [];
-  readHashes(indexes: number[]): Hash[] {
-    return indexes.map((i) => {
-      const h = this.hashes[i];
-      if (h === undefined) throw new LogError('missing_hash', `no stored hash ${i}`);
-      return h;
-    });
-  }
-}
-
-function buildTree(size: number): MemoryStore {
-  const store = new MemoryStore();
-  for (let i = 0; i < size; i++) store.hashes.push(...storedHashes(i, utf8(`record ${i}`), store));
+function buildTree(size: number): MemoryHashStore {
+  const store = new MemoryHashStore();
+  for (let i = 0; i < size; i++) store.append(utf8(`record ${i}`));
   return store;
 }
 

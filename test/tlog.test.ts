@@ -19,15 +19,14 @@ import {
   splitStoredHashIndex,
   storedHashCount,
   storedHashIndex,
-  storedHashes,
   storedHashesForRecordHash,
   treeHash,
   verifyConsistency,
   verifyInclusion,
   type Hash,
-  type HashReader,
 } from '../log/tlog.js';
 import { vectorFiles, vectorJson } from './vectors.js';
+import { MemoryHashStore } from './log-helpers.js';
 
 const b64 = (s: string): Uint8Array => fromBase64(s);
 const proofOf = (p: string[] | null): Hash[] => (p ?? []).map(b64);
@@ -63,24 +62,12 @@ describe('RFC 9162 vectors (transparency-dev/merkle)', () => {
   }
 });
 
-/** An in-memory store of stored hashes, appended to by storedHashes. */
-class MemoryStore implements HashReader {
-  hashes: Hash[] = [];
-  readHashes(indexes: number[]): Hash[] {
-    return indexes.map((i) => {
-      const h = this.hashes[i];
-      if (h === undefined) throw new LogError('missing_hash', `no stored hash ${i}`);
-      return h;
-    });
-  }
-}
-
 const N = 100;
-const store = new MemoryStore();
+const store = new MemoryHashStore();
 const leaves: Hash[] = [];
 for (let i = 0; i < N; i++) {
   leaves.push(recordHash(utf8(`record ${i}`)));
-  store.hashes.push(...storedHashes(i, utf8(`record ${i}`), store));
+  store.append(utf8(`record ${i}`));
 }
 const roots: Hash[] = [EMPTY_TREE_HASH];
 for (let t = 1; t <= N; t++) roots.push(treeHash(t, store));

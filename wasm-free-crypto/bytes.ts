@@ -3,16 +3,10 @@
  * a constant-time comparison for anything that may be secret or attacker-influenced, UTF-8 helpers and
  * big-endian integer encodings. Pure JavaScript on `Uint8Array`; no `Buffer`, no platform crypto.
  */
+import { CodedError } from './errors.js';
 
 /** A typed error with a stable code, thrown by every parser in wasm-free-crypto/. */
-export class EncodingError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'EncodingError';
-    this.code = code;
-  }
-}
+export class EncodingError extends CodedError {}
 
 /** Concatenates byte arrays into a new array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

@@ -8,7 +8,8 @@
  * unknown keys are skipped, a known key whose signature fails rejects the whole note, and a note with no
  * verified signature is rejected.
  */
-import { concatBytes, EncodingError, fromBase64, fromHex, fromUtf8, readU32be, toBase64, toHex, u32be, utf8 } from './bytes.js';
+import { CodedError } from './errors.js';
+import { concatBytes, fromBase64, fromHex, fromUtf8, readU32be, toBase64, toHex, u32be, utf8 } from './bytes.js';
 import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify, generateEd25519KeyPair } from './ed25519.js';
 import { sha256 } from './sha256.js';
 
@@ -22,14 +23,7 @@ export const MAX_NOTE_SIGNATURES = 100;
 export const MAX_NOTE_BYTES = 1 << 20;
 
 /** A typed error from note parsing or verification; `code` is stable. */
-export class NoteError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'NoteError';
-    this.code = code;
-  }
-}
+export class NoteError extends CodedError {}
 
 /** Verifies signatures by one key over a note text (the signature excludes the 4-byte key ID). */
 export interface NoteVerifier {

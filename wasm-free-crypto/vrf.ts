@@ -9,6 +9,7 @@
  * touches public values during verification. Every failure throws a `VrfError` with a stable code.
  * Pure JavaScript (@noble/curves, @noble/hashes); no `Buffer`, no platform crypto, no WASM.
  */
+import { CodedError } from './errors.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { concatBytes, equalBytes } from './bytes.js';
@@ -16,14 +17,7 @@ import { sha512 } from './sha256.js';
 
 /** A typed VRF failure. Codes: vrf_bad_proof, vrf_bad_public_key, vrf_bad_secret_key,
  * vrf_bad_input, vrf_verify_failed, vrf_encode_failed. */
-export class VrfError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'VrfError';
-    this.code = code;
-  }
-}
+export class VrfError extends CodedError {}
 
 /** ptLen + cLen + qLen = 32 + 16 + 32 (RFC 9381 5.5). */
 export const VRF_PROOF_LENGTH = 80;
