@@ -71,7 +71,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/log/checkpoint', (c) =>
     c.body(deps.reader.checkpoint(), 200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED }),
   );
-  app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, c.req.path.slice('/log/'.length)));
+  // The raw path, not Hono's decoded one: percent-encoded tile paths are not canonical and are refused.
+  app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
   app.get('/v1/config', (c) => c.json({ origin: deps.config.origin, logKey: deps.config.logKey }));
   app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
 

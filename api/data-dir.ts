@@ -62,7 +62,10 @@ export function openDataDir(dir: string, origin?: string): DataDir {
   let config = readConfig(dir);
   let created = false;
   if (!config) {
-    config = { origin: origin ?? `localhost/kt-${toHex(randomBytes(4))}` };
+    // A data directory that lost its config.json but kept its key takes the origin from the key's name.
+    const keyOrigin = existsSync(keyPath) ? parseSignerKey(readFileSync(keyPath, 'utf8').trim()).name : undefined;
+    config = { origin: keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}` };
+    if (origin !== undefined && origin !== config.origin) throw new ConfigError(`the key in ${keyPath} is for origin ${config.origin}, not ${origin}`);
     writeNewFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, 0o644);
   } else if (origin !== undefined && origin !== config.origin) {
     throw new ConfigError(`the log in ${dir} has origin ${config.origin}, not ${origin}; the origin of an existing log cannot change`);

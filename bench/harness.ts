@@ -45,14 +45,23 @@ export function opsPerSecond(run: () => void, opsPerCall: number, opts: { rounds
   return median(rates);
 }
 
-/** Wall time in milliseconds of an async function, median of `rounds` runs (each gets fresh state from `setup`). */
-export async function medianMs<S>(setup: () => Promise<S> | S, run: (s: S) => Promise<void> | void, rounds = 3): Promise<number> {
+/**
+ * Wall time in milliseconds of `run`, median of `rounds` runs; each gets fresh state from `setup`, and
+ * `teardown` (untimed) cleans up after it.
+ */
+export async function medianMs<S>(
+  setup: () => Promise<S> | S,
+  run: (s: S) => Promise<void> | void,
+  teardown: (s: S) => Promise<void> | void = () => {},
+  rounds = 3,
+): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const s = await setup();
     const start = performance.now();
     await run(s);
     times.push(performance.now() - start);
+    await teardown(s);
   }
   return median(times);
 }

@@ -45,8 +45,10 @@ export async function benchAppend(): Promise<Figure> {
       const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
       return { dir, storage, log, data: entries(total, 100, dir) };
     },
-    async ({ dir, storage, log, data }) => {
+    async ({ log, data }) => {
       for (let i = 0; i < total; i += batch) await log.append(data.slice(i, i + batch));
+    },
+    async ({ dir, storage }) => {
       await storage.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -52,8 +52,7 @@ export class LogAppender {
   static async open(opts: AppenderOptions): Promise<LogAppender> {
     if (opts.signer.name !== opts.origin) throw new AppendError('bad_config', 'the log key name must equal the origin');
     const { edge, head } = await loadEdge(opts);
-    const appender = new LogAppender(opts, edge, head);
-    return appender;
+    return new LogAppender(opts, edge, head);
   }
 
   /** The last published head (size and signed checkpoint). */
@@ -69,7 +68,10 @@ export class LogAppender {
   /** Appends a batch atomically; calls are serialized. Resolves once the batch is durable and published. */
   append(entries: Uint8Array[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new AppendError('closed', 'the log is closed'));
-    const run = this.queue.then(() => this.appendNow(entries));
+    // Copy now: the caller may reuse its array or buffers while the batch waits in the queue, and the
+    // rightmost bundle keeps entries until it is full.
+    const batch = Array.isArray(entries) ? entries.map((e) => (e instanceof Uint8Array ? e.slice() : e)) : entries;
+    const run = this.queue.then(() => this.appendNow(batch));
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -5,7 +5,7 @@
  * The log signs with its Ed25519 note key (key name = origin); witnesses add tlog-cosignature/v1 lines.
  */
 import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { cosignatureTimestamp } from '../wasm-free-crypto/cosignature.js';
+import { COSIGNATURE_LENGTH, cosignatureTimestamp } from '../wasm-free-crypto/cosignature.js';
 import { NoteError, openNote, signNote, type NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
 
 /** The three mandatory lines of a checkpoint, plus any extension lines. */
@@ -16,8 +16,11 @@ export interface Checkpoint {
   extensions?: string[];
 }
 
-/** Maximum size of a checkpoint note we parse: generous for 100 signature lines. */
-export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+/**
+ * Maximum size of a checkpoint note we parse: room for 16 post-quantum signatures of nearly 5 kB (the
+ * signed-note minimum) several times over, well below the 1 MiB note limit.
+ */
+export const MAX_CHECKPOINT_BYTES = 256 * 1024;
 
 /** Formats the note text of a checkpoint (tlog-checkpoint "Note text"). */
 export function formatCheckpoint(c: Checkpoint): string {
@@ -89,7 +92,7 @@ export function openCheckpoint(
   const checkpoint = parseCheckpoint(opened.text);
   if (checkpoint.origin !== origin) throw new NoteError('wrong_origin', `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not ${JSON.stringify(origin)}`);
   const cosignatures = opened.verified
-    .filter((s) => witnesses.some((w) => w.name === s.name && w.keyId === s.keyId))
+    .filter((s) => s.signature.length === COSIGNATURE_LENGTH && witnesses.some((w) => w.name === s.name && w.keyId === s.keyId))
     .map((s) => ({ name: s.name, keyId: s.keyId, timestamp: cosignatureTimestamp(s.signature) }));
   return { checkpoint, note: typeof note === 'string' ? note : fromUtf8(bytes), cosignatures };
 }

@@ -1,3 +1,4 @@
+/** The Hono app through app.request(): tiles routes, config, health, errors. */
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
@@ -76,7 +77,7 @@ describe('C2SP tlog-tiles routes', () => {
 
   it('answers 400 with a JSON error for malformed tile paths', async () => {
     const { app } = await appWith300();
-    for (const path of ['tile/0/0000', 'tile/00/000', 'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/0/000.p/044', 'tile/64/000', 'tile/0/x000', 'tile/0/1', 'tile/0/x001/000/000', 'tile/x/000', 'tile/0/000/', 'tile/entries/000.p/']) {
+    for (const path of ['tile/0/%30%30%30', 'tile/0/00%30', 'tile/0/0000', 'tile/00/000', 'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/0/000.p/044', 'tile/64/000', 'tile/0/x000', 'tile/0/1', 'tile/0/x001/000/000', 'tile/x/000', 'tile/0/000/', 'tile/entries/000.p/']) {
       const res = await app.request(`/log/${path}`);
       expect(res.status, path).toBe(400);
       expect((await res.json()).error.code, path).toBe('bad_tile_path');

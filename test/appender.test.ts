@@ -1,3 +1,4 @@
+/** The log writer: vectors, independent recomputation, reloads, faults, concurrency, refusals. */
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { AppendError, LogAppender, MAX_ENTRY_BYTES } from '../log/appender.js';
@@ -129,6 +130,20 @@ describe('LogAppender', () => {
       expect(log.checkpoint.rootHash).toEqual(rootOf(records(0, 300)));
       await expectServesTree(reader, records(0, 300));
     }
+  });
+
+  it('copies entries: a caller reusing its buffers or array cannot change what was appended', async () => {
+    const { log, storage, signer, reader } = await newLog();
+    const buffer = utf8('hello');
+    const batch = [buffer];
+    const pending = log.append(batch);
+    batch.push(utf8('sneaked in'));
+    await pending;
+    buffer[0] = 0x58; // 'X'
+    await log.append([utf8('world')]);
+    expect(decodeEntryBundle((await reader.entryBundle(0, 2))!)).toEqual([utf8('hello'), utf8('world')]);
+    expect(log.head.size).toBe(2);
+    await expect(LogAppender.open({ storage, signer, origin: ORIGIN })).resolves.toBeDefined();
   });
 
   it('serializes concurrent appends', async () => {

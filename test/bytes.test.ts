@@ -1,3 +1,4 @@
+/** Byte codecs: strict base64 and hex, constant-time comparison, integers, UTF-8. */
 import { describe, expect, it } from 'vitest';
 import { equalBytes, fromBase64, fromHex, parseDecimal, toBase64, toHex, u64be, readU64be, fromUtf8 } from '../wasm-free-crypto/bytes.js';
 

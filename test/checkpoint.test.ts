@@ -1,3 +1,4 @@
+/** Checkpoints: format, signing, opening with witnesses, strict parsing, tampering. */
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
@@ -53,6 +54,13 @@ describe('checkpoints', () => {
       sig[bit >> 3] ^= 1 << (bit & 7);
       expect(code(() => openCheckpoint(`${text}\n${formatSignatureLine({ ...signatures[0], signature: sig })}`, ORIGIN, logKey))).toBe('invalid_signature');
     }
+  });
+
+  it('accepts a checkpoint carrying 16 large unknown signatures (post-quantum sized)', () => {
+    const note = signCheckpoint({ origin: ORIGIN, size: 3, rootHash: root }, signer);
+    const big = Array.from({ length: 16 }, (_, i) => ({ name: `pq${i}.example`, keyId: i, signature: new Uint8Array(4700).fill(i) }));
+    const opened = openCheckpoint(appendSignatures(note, big), ORIGIN, logKey);
+    expect(opened.checkpoint.size).toBe(3);
   });
 
   it('parses strictly', () => {

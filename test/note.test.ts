@@ -1,3 +1,4 @@
+/** C2SP signed notes: the Go vectors, key strings, strict opening, tampering, limits. */
 import { describe, expect, it } from 'vitest';
 import { fromUtf8, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import {
@@ -122,7 +123,7 @@ describe('opening notes strictly', () => {
   it('skips unknown keys, even ones sharing the name or the ID of a known key', () => {
     const otherId = `\u2014 PeterNeumann ${toBase64(new Uint8Array([1, 2, 3, 4, ...new Uint8Array(64)]))}\n`;
     const otherName = `\u2014 Someone ${toBase64(new Uint8Array([0xc7, 0x4f, 0x20, 0xa3, ...new Uint8Array(64)]))}\n`;
-    const opened = openNote(appendRaw(note, otherId + otherName), [verifier]);
+    const opened = openNote(note + otherId + otherName, [verifier]);
     expect(opened.verified).toHaveLength(1);
     expect(opened.unverified.map((s) => s.name)).toEqual(['PeterNeumann', 'Someone']);
   });
@@ -132,7 +133,7 @@ describe('opening notes strictly', () => {
     const sixteen = signNote('text\n', signers);
     expect(openNote(sixteen, [parseVerifierKey(signers[15].verifierKey)]).verified).toHaveLength(1);
     const filler = Array.from({ length: MAX_NOTE_SIGNATURES }, (_, i) => `\u2014 x${i} AAAAAAAA\n`).join('');
-    expect(code(() => openNote(appendRaw(sixteen, filler), [parseVerifierKey(signers[0].verifierKey)]))).toBe('too_many_signatures');
+    expect(code(() => openNote(sixteen + filler, [parseVerifierKey(signers[0].verifierKey)]))).toBe('too_many_signatures');
   });
 
   it('appends signatures without changing the note and without duplicates', () => {
@@ -152,7 +153,3 @@ describe('opening notes strictly', () => {
     expect(code(() => signNote('ok\n', []))).toBe('malformed_note');
   });
 });
-
-function appendRaw(note: string, lines: string): string {
-  return note + lines;
-}

@@ -1,3 +1,4 @@
+/** SHA-256: FIPS 180-4 examples and equality with @noble/hashes on every length and split. */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../wasm-free-crypto/bytes.js';

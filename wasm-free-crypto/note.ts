@@ -5,8 +5,8 @@
  * and signer keys `PRIVATE+KEY+<name>+<hex key ID>+base64(type || secret)`. Only Ed25519 (type 0x01) is
  * implemented here; timestamped cosignatures (type 0x04) live in cosignature.ts and plug in through the
  * same `NoteVerifier` and `NoteSigner` interfaces. Opening follows the spec and golang.org/x/mod/sumdb/note:
- * unknown keys are skipped, a known key whose signature fails rejects the whole note, and a note with no
- * verified signature is rejected.
+ * unknown keys are skipped, a known key whose signature fails rejects the whole note, a known key counts
+ * once however many valid lines it has, and a note with no verified signature is rejected.
  */
 import { CodedError } from './errors.js';
 import { concatBytes, fromBase64, fromHex, fromUtf8, readU32be, toBase64, toHex, u32be, utf8 } from './bytes.js';
@@ -253,25 +253,30 @@ function parseSignatureLine(line: string): NoteSignature {
 /**
  * Opens a signed note against a set of trusted verifiers. Signatures by unknown (name, key ID) pairs
  * are collected but not checked; a known key whose signature does not verify rejects the note; a note
- * with no verified signature is rejected. Repeated identical lines count once.
+ * with no verified signature is rejected. Every line by a known key must verify; each known key appears
+ * once in `verified` (its first line), so repeated lines cannot inflate a quorum.
  */
 export function openNote(note: Uint8Array | string, verifiers: readonly NoteVerifier[]): OpenedNote {
   const bytes = typeof note === 'string' ? utf8(note) : note;
   const { text, textBytes, signatures } = splitNote(bytes);
   const verified: NoteSignature[] = [];
   const unverified: NoteSignature[] = [];
-  const seen = new Set<string>();
+  const seenLines = new Set<string>();
+  const seenKeys = new Set<string>();
   for (const sig of signatures) {
     const line = formatSignatureLine(sig);
-    if (seen.has(line)) continue;
-    seen.add(line);
+    if (seenLines.has(line)) continue;
+    seenLines.add(line);
     const v = verifiers.find((k) => k.name === sig.name && k.keyId === sig.keyId);
     if (!v) {
       unverified.push(sig);
       continue;
     }
     if (!v.verify(textBytes, sig.signature)) throw new NoteError('invalid_signature', `invalid signature by ${sig.name}+${toHex(u32be(sig.keyId))}`);
-    verified.push(sig);
+    // A key counts once, however many valid lines it has (a quorum must count distinct keys).
+    const key = `${sig.name}+${sig.keyId}`;
+    if (!seenKeys.has(key)) verified.push(sig);
+    seenKeys.add(key);
   }
   if (verified.length === 0) throw new NoteError('unverified_note', 'no signature by a trusted key');
   return { text, textBytes, verified, unverified };

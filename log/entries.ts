@@ -1,0 +1,204 @@
+/**
+ * The directory's log entries, each a type byte then a fixed binary layout (all integers big-endian):
+ * provider events (type 0x01: enrolment of a provider credential, or its revocation), updates (type
+ * 0x02: a VRF label, a version and a commitment — no identifier, key or provider in clear) and epoch heads
+ * (type 0x03: epoch number, time, map root, and the log range of the epoch's other entries). Every
+ * checkpoint's tree ends with an epoch head, so a checkpoint names exactly one map root. Decoding is
+ * strict: unknown types, bad lengths, trailing bytes and non-canonical values are refused.
+ */
+import { concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
+
+export class EntryError extends CodedError {}
+
+export const ENTRY_PROVIDER = 0x01;
+export const ENTRY_UPDATE = 0x02;
+export const ENTRY_EPOCH_HEAD = 0x03;
+const ACTION_ENROL = 0x01;
+const ACTION_REVOKE = 0x02;
+const MAX_CHAIN = 5;
+const MAX_ENTRY = 0xffff;
+
+export type CredentialAlgorithm = 'ed25519' | 'p256';
+const ALG_IDS: Record<CredentialAlgorithm, number> = { ed25519: 0x01, p256: 0x02 };
+const ALG_KEY_LENGTHS: Record<CredentialAlgorithm, number> = { ed25519: 32, p256: 65 };
+
+/** A provider credential enrolled from a validated certificate chain (log/providers.ts). */
+export interface EnrolmentEntry {
+  type: 'enrol';
+  providerId: string;
+  time: number;
+  algorithm: CredentialAlgorithm;
+  publicKey: Uint8Array;
+  notBefore: number;
+  notAfter: number;
+  /** DER certificates, leaf first; SHA-256 of chain[0] identifies the credential. */
+  chain: Uint8Array[];
+}
+
+/** Revocation of one credential of a provider, named by the SHA-256 of its leaf certificate. */
+export interface RevocationEntry {
+  type: 'revoke';
+  providerId: string;
+  time: number;
+  leafFingerprint: Uint8Array;
+  reason: string;
+}
+
+/** One map update: label (32 bytes), version (>= 1), commitment (32 bytes). */
+export interface UpdateEntry {
+  type: 'update';
+  label: Uint8Array;
+  version: number;
+  commitment: Uint8Array;
+}
+
+/** The head of an epoch: the map root after the epoch and where the epoch's other entries are. */
+export interface EpochHeadEntry {
+  type: 'epoch';
+  epoch: number;
+  time: number;
+  mapRoot: Uint8Array;
+  /** Log index of the epoch's first entry (the first after the previous epoch head). */
+  firstIndex: number;
+  /** Number of entries between the previous epoch head and this one. */
+  count: number;
+}
+
+export type Entry = EnrolmentEntry | RevocationEntry | UpdateEntry | EpochHeadEntry;
+
+function u8(n: number): Uint8Array {
+  return new Uint8Array([n]);
+}
+
+function u16(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new EntryError('entry_malformed', 'length exceeds uint16');
+  return new Uint8Array([n >> 8, n & 0xff]);
+}
+
+function shortString(s: string, what: string): Uint8Array {
+  const b = utf8(s);
+  if (b.length === 0 || b.length > 255) throw new EntryError('entry_malformed', `${what} must be 1..255 bytes`);
+  return concatBytes(u8(b.length), b);
+}
+
+function checkInt(n: number, what: string, min = 0): void {
+  if (!Number.isSafeInteger(n) || n < min) throw new EntryError('entry_malformed', `${what} must be an integer >= ${min}`);
+}
+
+function check32(b: Uint8Array, what: string): void {
+  if (!(b instanceof Uint8Array) || b.length !== 32) throw new EntryError('entry_malformed', `${what} must be 32 bytes`);
+}
+
+function encodeEnrolment(e: EnrolmentEntry): Uint8Array {
+  if (ALG_KEY_LENGTHS[e.algorithm] !== e.publicKey.length) throw new EntryError('entry_malformed', 'public key length does not match its algorithm');
+  if (e.chain.length < 1 || e.chain.length > MAX_CHAIN) throw new EntryError('entry_malformed', `a chain holds 1..${MAX_CHAIN} certificates`);
+  [e.time, e.notBefore, e.notAfter].forEach((n) => checkInt(n, 'time'));
+  return concatBytes(
+    u8(ENTRY_PROVIDER), u8(ACTION_ENROL), shortString(e.providerId, 'provider id'), u64be(e.time),
+    u8(ALG_IDS[e.algorithm]), u16(e.publicKey.length), e.publicKey, u64be(e.notBefore), u64be(e.notAfter),
+    u8(e.chain.length), ...e.chain.flatMap((der) => [u16(der.length), der]),
+  );
+}
+
+function encodeRevocation(e: RevocationEntry): Uint8Array {
+  checkInt(e.time, 'time');
+  check32(e.leafFingerprint, 'leaf fingerprint');
+  const reason = utf8(e.reason);
+  if (reason.length > 255 || /[^\x20-\x7e]/.test(e.reason)) throw new EntryError('entry_malformed', 'reason must be at most 255 printable ASCII characters');
+  return concatBytes(u8(ENTRY_PROVIDER), u8(ACTION_REVOKE), shortString(e.providerId, 'provider id'), u64be(e.time), e.leafFingerprint, u8(reason.length), reason);
+}
+
+/** Encodes an entry; the result is at most 65,535 bytes (the bundle limit). */
+export function encodeEntry(e: Entry): Uint8Array {
+  let out: Uint8Array;
+  switch (e.type) {
+    case 'enrol':
+      out = encodeEnrolment(e);
+      break;
+    case 'revoke':
+      out = encodeRevocation(e);
+      break;
+    case 'update':
+      check32(e.label, 'label');
+      check32(e.commitment, 'commitment');
+      checkInt(e.version, 'version', 1);
+      out = concatBytes(u8(ENTRY_UPDATE), e.label, u64be(e.version), e.commitment);
+      break;
+    case 'epoch':
+      check32(e.mapRoot, 'map root');
+      [e.epoch, e.time, e.firstIndex, e.count].forEach((n) => checkInt(n, 'epoch field'));
+      out = concatBytes(u8(ENTRY_EPOCH_HEAD), u64be(e.epoch), u64be(e.time), e.mapRoot, u64be(e.firstIndex), u64be(e.count));
+      break;
+  }
+  if (out.length > MAX_ENTRY) throw new EntryError('entry_too_large', 'entry exceeds 65,535 bytes');
+  return out;
+}
+
+/** A strict forward reader over an entry's bytes. */
+class Reader {
+  private pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.b.length) throw new EntryError('entry_malformed', 'truncated entry');
+    const out = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  u8(): number {
+    return this.take(1)[0];
+  }
+  u16(): number {
+    const b = this.take(2);
+    return (b[0] << 8) | b[1];
+  }
+  u64(): number {
+    const v = readU64be(this.take(8));
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new EntryError('entry_malformed', 'integer above 2^53 - 1');
+    return Number(v);
+  }
+  string(): string {
+    const n = this.u8();
+    if (n === 0) throw new EntryError('entry_malformed', 'empty string');
+    return fromUtf8(this.take(n));
+  }
+  end(): void {
+    if (this.pos !== this.b.length) throw new EntryError('entry_malformed', 'trailing bytes after entry');
+  }
+}
+
+function decodeProvider(r: Reader): EnrolmentEntry | RevocationEntry {
+  const action = r.u8();
+  const providerId = r.string();
+  const time = r.u64();
+  if (action === ACTION_REVOKE) {
+    const leafFingerprint = r.take(32);
+    const reason = fromUtf8(r.take(r.u8()));
+    return { type: 'revoke', providerId, time, leafFingerprint, reason };
+  }
+  if (action !== ACTION_ENROL) throw new EntryError('entry_malformed', 'unknown provider action');
+  const algId = r.u8();
+  const algorithm = (Object.keys(ALG_IDS) as CredentialAlgorithm[]).find((a) => ALG_IDS[a] === algId);
+  if (!algorithm) throw new EntryError('entry_malformed', 'unknown credential algorithm');
+  const publicKey = r.take(r.u16());
+  const notBefore = r.u64();
+  const notAfter = r.u64();
+  const count = r.u8();
+  const chain = Array.from({ length: count }, () => r.take(r.u16()));
+  return { type: 'enrol', providerId, time, algorithm, publicKey, notBefore, notAfter, chain };
+}
+
+/** Decodes an entry strictly: it must re-encode to exactly the same bytes. */
+export function decodeEntry(bytes: Uint8Array): Entry {
+  const r = new Reader(bytes);
+  const type = r.u8();
+  let e: Entry;
+  if (type === ENTRY_PROVIDER) e = decodeProvider(r);
+  else if (type === ENTRY_UPDATE) e = { type: 'update', label: r.take(32), version: r.u64(), commitment: r.take(32) };
+  else if (type === ENTRY_EPOCH_HEAD) e = { type: 'epoch', epoch: r.u64(), time: r.u64(), mapRoot: r.take(32), firstIndex: r.u64(), count: r.u64() };
+  else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
+  r.end();
+  const again = encodeEntry(e);
+  if (again.length !== bytes.length || again.some((x, i) => x !== bytes[i])) throw new EntryError('entry_not_canonical', 'entry is not in canonical form');
+  return e;
+}
