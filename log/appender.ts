@@ -34,6 +34,14 @@ export interface AppendResult {
   firstIndex: number;
   count: number;
   head: LogHead;
+  /** Inclusion proof of the batch's last entry in the new checkpoint's tree (the directory's epoch head). */
+  lastEntryProof: Uint8Array[];
+}
+
+/** Options of one append. */
+export interface AppendOptions {
+  /** Writes to make atomically with the batch (see LogCommit.withinCommit). */
+  withinCommit?: () => void;
 }
 
 export class LogAppender {
@@ -66,12 +74,12 @@ export class LogAppender {
   }
 
   /** Appends a batch atomically; calls are serialized. Resolves once the batch is durable and published. */
-  append(entries: Uint8Array[]): Promise<AppendResult> {
+  append(entries: Uint8Array[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new AppendError('closed', 'the log is closed'));
     // Copy now: the caller may reuse its array or buffers while the batch waits in the queue, and the
     // rightmost bundle keeps entries until it is full.
     const batch = Array.isArray(entries) ? entries.map((e) => (e instanceof Uint8Array ? e.slice() : e)) : entries;
-    const run = this.queue.then(() => this.appendNow(batch));
+    const run = this.queue.then(() => this.appendNow(batch, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -82,16 +90,20 @@ export class LogAppender {
     await this.queue;
   }
 
-  private async appendNow(entries: Uint8Array[]): Promise<AppendResult> {
+  private async appendNow(entries: Uint8Array[], options: AppendOptions): Promise<AppendResult> {
     checkBatch(entries);
     if (this.stale) await this.reload();
     const next = this.edge.clone();
     const firstIndex = next.size;
-    for (const e of entries) next.push(e);
+    let lastEntryProof: Uint8Array[] = [];
+    entries.forEach((e, i) => {
+      if (i === entries.length - 1) lastEntryProof = next.nextLeafInclusionProof();
+      next.push(e);
+    });
     const checkpoint = signCheckpoint({ origin: this.opts.origin, size: next.size, rootHash: next.root() }, this.opts.signer);
     const head = { size: next.size, checkpoint };
     try {
-      await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites() });
+      await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites(), withinCommit: options.withinCommit });
     } catch (e) {
       // The stored state is now the previous head or, with a non-atomic backend, the previous head plus
       // harmless writes past it. Either way the in-memory edge may be wrong: rebuild it before the next batch.
@@ -101,7 +113,7 @@ export class LogAppender {
     // Publish only after the commit returned: nothing unpersisted is ever shown.
     this.edge = next;
     this.published = head;
-    return { firstIndex, count: entries.length, head };
+    return { firstIndex, count: entries.length, head, lastEntryProof };
   }
 
   private async reload(): Promise<void> {

@@ -42,6 +42,15 @@ export class EdgeTree {
     this.size = newSize;
   }
 
+  /**
+   * The inclusion proof (RFC 9162 2.1.3.1, bottom-up) of the NEXT entry to be pushed, in the tree that
+   * pushing it makes: the perfect subtrees of the current tree, smallest first. (For the last leaf of a
+   * tree of size n, PATH(n-1, D[0:n]) recurses into the right part each time and collects the left one.)
+   */
+  nextLeafInclusionProof(): Hash[] {
+    return this.frontier.slice().reverse();
+  }
+
   /** MTH of the whole tree: the frontier folded from the right (RFC 9162 section 2.1.1). */
   root(): Hash {
     if (this.frontier.length === 0) return EMPTY_TREE_HASH.slice();

@@ -57,7 +57,8 @@ export const MAP_EMPTY_ROOT: Uint8Array = sha256(EMPTY_DOMAIN);
 
 // ---- checks and bits ----
 
-function checkLabel(label: Uint8Array, what = 'label'): void {
+/** Checks that a label is 32 bytes ('bad_label'). */
+export function checkLabel(label: Uint8Array, what = 'label'): void {
   if (!(label instanceof Uint8Array) || label.length !== LABEL_SIZE) throw new MapError('bad_label', `${what} must be ${LABEL_SIZE} bytes`);
 }
 
@@ -170,6 +171,7 @@ export function encodeMapProof(p: MapProof): Uint8Array {
   checkPath(p.path);
   const terminal = p.kind === 'absent' ? p.terminal : null;
   if (terminal) checkMapLeaf(terminal);
+  else if (p.kind === 'absent' && p.path.length > 0) throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
   const tail = p.kind === 'member' ? 0 : terminal ? 73 : 1;
   const out = new Uint8Array(3 + 33 * p.path.length + tail);
   out[0] = p.kind === 'member' ? KIND_MEMBER : KIND_ABSENT;

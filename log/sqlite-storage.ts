@@ -85,6 +85,7 @@ export class SqliteLogStorage implements LogStorage {
     const run = this.db.transaction(() => {
       const size = this.stmts.head.get()?.size ?? 0;
       if (size !== c.expectedSize) throw new StorageConflictError(`log head is ${size}, expected ${c.expectedSize}`);
+      c.withinCommit?.();
       for (const t of c.tiles) this.stmts.putTile.run(t.level, t.index, t.data);
       for (const b of c.bundles) this.stmts.putBundle.run(b.index, b.data);
       this.stmts.putHead.run(c.head.size, c.head.checkpoint);

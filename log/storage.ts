@@ -29,6 +29,11 @@ export interface LogCommit {
   tiles: TileWrite[];
   /** Entry bundles; `level` is unused (0). */
   bundles: TileWrite[];
+  /**
+   * Writes of a layer above the log (the directory's indexes) that must land atomically with this batch:
+   * run inside the same transaction, before the head is written; throwing aborts the whole commit.
+   */
+  withinCommit?: () => void;
 }
 
 /** Thrown when a commit finds a head other than the one it expected: another writer got there first. */
@@ -89,6 +94,7 @@ export class MemoryLogStorage implements LogStorage {
       throw new Error('injected fault: commit failed');
     }
     if ((this.head?.size ?? 0) !== c.expectedSize) throw new StorageConflictError(`head is ${this.head?.size ?? 0}, expected ${c.expectedSize}`);
+    c.withinCommit?.();
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data.slice());
     for (const b of c.bundles) this.bundles.set(b.index, b.data.slice());
     if (this.faults.tearNextCommit) {

@@ -4,16 +4,17 @@ import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { AppendError, LogAppender, MAX_ENTRY_BYTES } from '../log/appender.js';
 import { openCheckpoint } from '../log/checkpoint.js';
 import { LogReader } from '../log/reader.js';
-import { MemoryLogStorage, StorageConflictError } from '../log/storage.js';
+import { MemoryLogStorage, StorageConflictError, type LogStorage } from '../log/storage.js';
+import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../log/tiles.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { proveTree, treeHash, verifyConsistency, type Hash } from '../log/tlog.js';
+import { proveTree, recordHash, treeHash, verifyConsistency, verifyInclusion, type Hash } from '../log/tlog.js';
 import { logSigner, ORIGIN, prng, records, rootOf } from './log-helpers.js';
 import { vectorBytes } from './vectors.js';
 
 const TILES_300_ROOT = 'gw31yQrqZZCcEOPrzX+bpy3nJ6QgngTKn8G1m0i62uU=';
 
-async function newLog(storage = new MemoryLogStorage(), signer = logSigner()) {
+async function newLog<S extends LogStorage = MemoryLogStorage>(storage: S = new MemoryLogStorage() as unknown as S, signer = logSigner()) {
   const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
   return { log, storage, signer, reader: new LogReader(storage, () => log.head) };
 }
@@ -81,6 +82,7 @@ describe('LogAppender', () => {
       const cp = openCheckpoint(result.head.checkpoint, ORIGIN, parseVerifierKey(signer.verifierKey)).checkpoint;
       expect(cp.size).toBe(all.length);
       expect(cp.rootHash).toEqual(rootOf(all));
+      verifyInclusion(cp.size - 1, cp.size, recordHash(batch[batch.length - 1]), result.lastEntryProof, cp.rootHash);
       past.push({ size: cp.size, root: cp.rootHash });
     }
     await expectServesTree(reader, all);
@@ -144,6 +146,20 @@ describe('LogAppender', () => {
     expect(decodeEntryBundle((await reader.entryBundle(0, 2))!)).toEqual([utf8('hello'), utf8('world')]);
     expect(log.head.size).toBe(2);
     await expect(LogAppender.open({ storage, signer, origin: ORIGIN })).resolves.toBeDefined();
+  });
+
+  it('runs withinCommit inside the commit, and a throwing one aborts the batch', async () => {
+    for (const storage of [new MemoryLogStorage(), new SqliteLogStorage(':memory:')]) {
+      const { log } = await newLog(storage);
+      const seen: number[] = [];
+      await log.append(records(0, 3), { withinCommit: () => seen.push(1) });
+      expect(seen).toEqual([1]);
+      await expect(log.append(records(3, 3), { withinCommit: () => { throw new Error('directory refused'); } })).rejects.toThrow('directory refused');
+      expect(log.head.size).toBe(3);
+      expect((await storage.loadHead())!.size).toBe(3);
+      await log.append(records(3, 2));
+      expect(log.checkpoint.rootHash).toEqual(rootOf(records(0, 5)));
+    }
   });
 
   it('serializes concurrent appends', async () => {

@@ -1,0 +1,375 @@
+/**
+ * The map (DESIGN.md "The map"): the in-memory binary Merkle prefix tree over 256-bit labels, compressed
+ * so that a subtree holding one leaf is that leaf, and canonical (a set of leaves has exactly one tree:
+ * each internal node branches on the first bit where its labels differ and has two non-empty children).
+ * Hashes, proofs and verification live in log/map-proof.ts and are re-exported here. The tree is stored
+ * as a structure of arrays, not one object per node, so that a million leaves take about 150 MB: leaf i
+ * has its label, history hash and leaf hash at bytes 32i of three slabs and its version in a Float64Array;
+ * internal node j has its hash at 32j, its children, depth and dirty flag in typed arrays. A child
+ * reference r >= 0 is internal node r, r < 0 is leaf ~r. Nodes are never removed (labels are never
+ * deleted; a deleted account is a new version). Updates hash the leaf at once and mark the internal
+ * nodes on its path dirty; `root()` rehashes each dirty node once, so a batch of B updates costs about
+ * B·(depth − log2 B) + 2B hashes. `rootFromLeaves` recomputes a root straight from the definition.
+ */
+import { toHex } from '../wasm-free-crypto/bytes.js';
+import { sha256 } from '../wasm-free-crypto/sha256.js';
+import {
+  LABEL_SIZE,
+  MAP_EMPTY_ROOT,
+  MAP_NODE_DOMAIN,
+  MapError,
+  checkLabel,
+  checkMapLeaf,
+  labelBit,
+  mapLeafHash,
+  mapNodeHash,
+  type MapLeaf,
+  type MapProof,
+  type MapProofStep,
+} from './map-proof.js';
+
+export {
+  LABEL_SIZE,
+  MAP_EMPTY_ROOT,
+  MAX_PATH,
+  MapError,
+  checkLabel,
+  checkMapLeaf,
+  decodeMapProof,
+  encodeMapProof,
+  labelBit,
+  mapLeafHash,
+  mapNodeHash,
+  verifyAbsence,
+  verifyMembership,
+  type MapLeaf,
+  type MapProof,
+  type MapProofStep,
+} from './map-proof.js';
+
+const LABEL_BITS = 256;
+
+// ---- label helpers over slabs ----
+
+/** The first bit where the labels at a[ao..] and b[bo..] differ, or 256 if they are equal. */
+function firstDiffBit(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
+  for (let i = 0; i < LABEL_SIZE; i++) {
+    const x = a[ao + i] ^ b[bo + i];
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return LABEL_BITS;
+}
+
+function compareLabels(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < LABEL_SIZE; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** Indexes of `leaves` in ascending label order; throws 'duplicate_label' if a label appears twice. */
+function sortedOrder(leaves: MapLeaf[]): Uint32Array {
+  const n = leaves.length;
+  const keys = new Uint32Array(n); // the first four label bytes: most comparisons are one number compare
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = leaves[i].label;
+    keys[i] = ((l[0] << 24) | (l[1] << 16) | (l[2] << 8) | l[3]) >>> 0;
+    order[i] = i;
+  }
+  order.sort((a, b) => keys[a] - keys[b] || compareLabels(leaves[a].label, leaves[b].label));
+  for (let i = 1; i < n; i++) {
+    const [a, b] = [order[i - 1], order[i]];
+    if (keys[a] === keys[b] && compareLabels(leaves[a].label, leaves[b].label) === 0) {
+      throw new MapError('duplicate_label', `label ${toHex(leaves[a].label)} appears twice`);
+    }
+  }
+  return order;
+}
+
+/** A copy of `a` with room for `length` elements. */
+function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
+
+// Scratch input of an internal node hash: D("kt/v1/map-node") || depth || left || right (80 bytes).
+const NODE_INPUT = new Uint8Array(MAP_NODE_DOMAIN.length + 1 + 64);
+NODE_INPUT.set(MAP_NODE_DOMAIN);
+const DEPTH_AT = MAP_NODE_DOMAIN.length;
+
+/** The in-memory map. Mutable; `root()` is cached and recomputed lazily along changed paths only. */
+export class PrefixTree {
+  // Leaves: label, history hash and leaf hash at 32i; version at i.
+  private leafLabels = new Uint8Array(0);
+  private leafHistory = new Uint8Array(0);
+  private leafHashes = new Uint8Array(0);
+  private leafVersions = new Float64Array(0);
+  private leafCount = 0;
+  // Internal nodes: hash at 32j; children are references (>= 0 internal, < 0 leaf ~r).
+  private nodeHashes = new Uint8Array(0);
+  private nodeLeft = new Int32Array(0);
+  private nodeRight = new Int32Array(0);
+  private nodeDepth = new Uint8Array(0);
+  private nodeDirty = new Uint8Array(0);
+  private nodeCount = 0;
+  /** Reference of the root node, null for the empty tree. */
+  private top: number | null = null;
+  /** Internal nodes visited by the last `descend`, root first. */
+  private readonly path = new Int32Array(LABEL_BITS);
+  private pathLength = 0;
+  private hashes = 0;
+
+  /**
+   * Builds the tree of `leaves` bottom-up after sorting them: one hash per leaf and per internal node.
+   * Refuses malformed leaves and repeated labels. Leaves are copied.
+   */
+  static fromLeaves(leaves: MapLeaf[]): PrefixTree {
+    leaves.forEach(checkMapLeaf);
+    const order = sortedOrder(leaves);
+    const t = new PrefixTree();
+    t.reserve(leaves.length, Math.max(0, leaves.length - 1));
+    for (const i of order) t.addLeaf(leaves[i]);
+    if (leaves.length > 0) t.top = t.build(0, leaves.length);
+    return t;
+  }
+
+  /** The number of labels in the map. */
+  get size(): number {
+    return this.leafCount;
+  }
+
+  /** How many SHA-256 hashes (leaf and node) this tree has computed so far: for benchmarks and tests. */
+  get hashesComputed(): number {
+    return this.hashes;
+  }
+
+  /** The map root (a fresh copy). Rehashes the nodes made dirty since the last call, each once. */
+  root(): Uint8Array {
+    const top = this.top;
+    if (top === null) return MAP_EMPTY_ROOT.slice();
+    if (top < 0) return this.leafHashes.slice(32 * ~top, 32 * ~top + 32);
+    this.rehash(top);
+    return this.nodeHashes.slice(32 * top, 32 * top + 32);
+  }
+
+  /** The leaf of `label` (copies), or undefined if the label is not in the map. */
+  get(label: Uint8Array): MapLeaf | undefined {
+    checkLabel(label);
+    if (this.top === null) return undefined;
+    const leaf = this.descend(label);
+    return firstDiffBit(label, 0, this.leafLabels, 32 * leaf) === LABEL_BITS ? this.leafAt(leaf) : undefined;
+  }
+
+  /**
+   * Inserts new labels and replaces the version and history hash of existing ones, then returns the new
+   * root. The batch is checked whole before anything changes: a malformed leaf or a label given twice
+   * refuses the batch and leaves the tree as it was. Updates are applied in label order.
+   */
+  applyBatch(updates: MapLeaf[]): Uint8Array {
+    updates.forEach(checkMapLeaf);
+    const order = sortedOrder(updates);
+    this.reserve(updates.length, updates.length);
+    for (const i of order) this.upsert(updates[i]);
+    return this.root();
+  }
+
+  /** A membership proof if `label` is present, else an absence proof; siblings are copies. */
+  prove(label: Uint8Array): MapProof {
+    checkLabel(label);
+    this.root();
+    if (this.top === null) return { kind: 'absent', path: [], terminal: null };
+    const leaf = this.descend(label);
+    const path: MapProofStep[] = [];
+    for (let k = this.pathLength - 1; k >= 0; k--) {
+      const j = this.path[k];
+      const depth = this.nodeDepth[j];
+      const sibling = labelBit(label, depth) === 0 ? this.nodeRight[j] : this.nodeLeft[j];
+      path.push({ depth, sibling: this.hashOf(sibling) });
+    }
+    if (firstDiffBit(label, 0, this.leafLabels, 32 * leaf) === LABEL_BITS) return { kind: 'member', path };
+    return { kind: 'absent', path, terminal: this.leafAt(leaf) };
+  }
+
+  // ---- storage ----
+
+  /** Makes room for `leaves` more leaves and `nodes` more internal nodes (growing by at least 1.5x). */
+  private reserve(leaves: number, nodes: number): void {
+    const needL = this.leafCount + leaves;
+    if (needL > this.leafVersions.length) {
+      const cap = Math.max(needL, Math.ceil(this.leafVersions.length * 1.5));
+      this.leafLabels = grown(this.leafLabels, 32 * cap);
+      this.leafHistory = grown(this.leafHistory, 32 * cap);
+      this.leafHashes = grown(this.leafHashes, 32 * cap);
+      this.leafVersions = grown(this.leafVersions, cap);
+    }
+    const needN = this.nodeCount + nodes;
+    if (needN > this.nodeDepth.length) {
+      const cap = Math.max(needN, Math.ceil(this.nodeDepth.length * 1.5));
+      this.nodeHashes = grown(this.nodeHashes, 32 * cap);
+      this.nodeLeft = grown(this.nodeLeft, cap);
+      this.nodeRight = grown(this.nodeRight, cap);
+      this.nodeDepth = grown(this.nodeDepth, cap);
+      this.nodeDirty = grown(this.nodeDirty, cap);
+    }
+  }
+
+  /** Appends a leaf (space reserved) and returns its index. */
+  private addLeaf(leaf: MapLeaf): number {
+    const i = this.leafCount++;
+    this.leafLabels.set(leaf.label, 32 * i);
+    this.setLeaf(i, leaf);
+    return i;
+  }
+
+  /** Stores leaf i's version and history hash and hashes it. */
+  private setLeaf(i: number, leaf: MapLeaf): void {
+    this.leafVersions[i] = leaf.version;
+    this.leafHistory.set(leaf.historyHash, 32 * i);
+    this.leafHashes.set(mapLeafHash(leaf.label, leaf.version, leaf.historyHash), 32 * i);
+    this.hashes++;
+  }
+
+  /** Appends an internal node (space reserved), not yet hashed, and returns its index. */
+  private addNode(depth: number, left: number, right: number): number {
+    const j = this.nodeCount++;
+    this.nodeDepth[j] = depth;
+    this.nodeLeft[j] = left;
+    this.nodeRight[j] = right;
+    return j;
+  }
+
+  private leafAt(i: number): MapLeaf {
+    const o = 32 * i;
+    return { label: this.leafLabels.slice(o, o + 32), version: this.leafVersions[i], historyHash: this.leafHistory.slice(o, o + 32) };
+  }
+
+  /** A copy of the hash of the node or leaf `ref`. */
+  private hashOf(ref: number): Uint8Array {
+    const o = 32 * (ref >= 0 ? ref : ~ref);
+    return (ref >= 0 ? this.nodeHashes : this.leafHashes).slice(o, o + 32);
+  }
+
+  // ---- hashing ----
+
+  /** Copies the hash of `ref` into NODE_INPUT at `at`. */
+  private loadChild(ref: number, at: number): void {
+    const src = ref >= 0 ? this.nodeHashes : this.leafHashes;
+    const o = 32 * (ref >= 0 ? ref : ~ref);
+    for (let k = 0; k < 32; k++) NODE_INPUT[at + k] = src[o + k];
+  }
+
+  /** Hashes internal node j from its children's stored hashes (mapNodeHash, without allocating inputs). */
+  private hashNode(j: number): void {
+    NODE_INPUT[DEPTH_AT] = this.nodeDepth[j];
+    this.loadChild(this.nodeLeft[j], DEPTH_AT + 1);
+    this.loadChild(this.nodeRight[j], DEPTH_AT + 33);
+    this.nodeHashes.set(sha256(NODE_INPUT), 32 * j);
+    this.nodeDirty[j] = 0;
+    this.hashes++;
+  }
+
+  /** Rehashes the dirty nodes of the subtree at internal node j, children first, each once. */
+  private rehash(j: number): void {
+    if (this.nodeDirty[j] === 0) return;
+    const [l, r] = [this.nodeLeft[j], this.nodeRight[j]];
+    if (l >= 0) this.rehash(l);
+    if (r >= 0) this.rehash(r);
+    this.hashNode(j);
+  }
+
+  // ---- structure ----
+
+  /**
+   * Follows `label`'s bits from the root (tree not empty) to a leaf, recording the internal nodes passed
+   * in `path`; returns the leaf's index. That leaf is `label`'s if the label is present.
+   */
+  private descend(label: Uint8Array): number {
+    let ref = this.top as number;
+    let n = 0;
+    while (ref >= 0) {
+      this.path[n++] = ref;
+      ref = labelBit(label, this.nodeDepth[ref]) === 0 ? this.nodeLeft[ref] : this.nodeRight[ref];
+    }
+    this.pathLength = n;
+    return ~ref;
+  }
+
+  /** Marks the first `n` nodes of `path` dirty. */
+  private markDirty(n: number): void {
+    for (let k = 0; k < n; k++) this.nodeDirty[this.path[k]] = 1;
+  }
+
+  /**
+   * Inserts or replaces one leaf (space reserved). A new label whose first difference from the leaf its
+   * bits lead to is bit d gets a new node branching on d, put in place of the first node on its path that
+   * branches below d (or of that leaf): every leaf under that node agrees with the new label before d.
+   */
+  private upsert(u: MapLeaf): void {
+    if (this.top === null) {
+      this.top = ~this.addLeaf(u);
+      return;
+    }
+    const leaf = this.descend(u.label);
+    const n = this.pathLength;
+    const d = firstDiffBit(u.label, 0, this.leafLabels, 32 * leaf);
+    if (d === LABEL_BITS) {
+      this.setLeaf(leaf, u);
+      this.markDirty(n);
+      return;
+    }
+    let k = 0;
+    while (k < n && this.nodeDepth[this.path[k]] < d) k++;
+    this.markDirty(k);
+    const old = k < n ? this.path[k] : ~leaf;
+    const fresh = ~this.addLeaf(u);
+    const node = labelBit(u.label, d) === 0 ? this.addNode(d, fresh, old) : this.addNode(d, old, fresh);
+    this.nodeDirty[node] = 1;
+    if (k === 0) this.top = node;
+    else if (labelBit(u.label, this.nodeDepth[this.path[k - 1]]) === 0) this.nodeLeft[this.path[k - 1]] = node;
+    else this.nodeRight[this.path[k - 1]] = node;
+  }
+
+  /**
+   * Builds and hashes the subtree of the sorted leaves [lo, hi): it branches on the first bit where the
+   * first and last labels differ, and the leaves with that bit set start where a binary search finds them.
+   */
+  private build(lo: number, hi: number): number {
+    if (hi - lo === 1) return ~lo;
+    const labels = this.leafLabels;
+    const d = firstDiffBit(labels, 32 * lo, labels, 32 * (hi - 1));
+    const [byte, shift] = [d >>> 3, 7 - (d & 7)];
+    let [zero, one] = [lo, hi - 1]; // bit d is 0 at `zero` and 1 at `one`
+    while (one - zero > 1) {
+      const mid = (zero + one) >>> 1;
+      if ((labels[32 * mid + byte] >>> shift) & 1) one = mid;
+      else zero = mid;
+    }
+    const left = this.build(lo, one);
+    const right = this.build(one, hi);
+    const j = this.addNode(d, left, right);
+    this.hashNode(j);
+    return j;
+  }
+}
+
+// ---- independent recomputation ----
+
+/**
+ * The map root of `leaves` computed straight from the definition, sharing no code with PrefixTree but the
+ * hash functions: the empty root, the leaf hash of a single leaf, or a node on the first bit at or after
+ * `from` where the labels differ, over the roots of the two halves. Refuses repeated labels.
+ */
+export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
+  leaves.forEach(checkMapLeaf);
+  if (new Set(leaves.map((l) => toHex(l.label))).size !== leaves.length) throw new MapError('duplicate_label', 'a label appears twice');
+  return leaves.length === 0 ? MAP_EMPTY_ROOT.slice() : subtreeRoot(leaves, 0);
+}
+
+function subtreeRoot(leaves: MapLeaf[], from: number): Uint8Array {
+  if (leaves.length === 1) return mapLeafHash(leaves[0].label, leaves[0].version, leaves[0].historyHash);
+  let d = from;
+  while (leaves.every((l) => labelBit(l.label, d) === labelBit(leaves[0].label, d))) d++;
+  const left = leaves.filter((l) => labelBit(l.label, d) === 0);
+  const right = leaves.filter((l) => labelBit(l.label, d) === 1);
+  return mapNodeHash(d, subtreeRoot(left, d + 1), subtreeRoot(right, d + 1));
+}
