@@ -40,8 +40,11 @@ export interface AppendResult {
 
 /** Options of one append. */
 export interface AppendOptions {
-  /** Writes to make atomically with the batch (see LogCommit.withinCommit). */
-  withinCommit?: () => void;
+  /**
+   * Writes to make atomically with the batch (see LogCommit.withinCommit), given the head being
+   * committed and the inclusion proof of the batch's last entry in it.
+   */
+  withinCommit?: (c: { head: LogHead; lastEntryProof: Uint8Array[] }) => void;
 }
 
 export class LogAppender {
@@ -103,7 +106,9 @@ export class LogAppender {
     const checkpoint = signCheckpoint({ origin: this.opts.origin, size: next.size, rootHash: next.root() }, this.opts.signer);
     const head = { size: next.size, checkpoint };
     try {
-      await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites(), withinCommit: options.withinCommit });
+      const hook = options.withinCommit;
+      const withinCommit = hook && (() => hook({ head, lastEntryProof }));
+      await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites(), withinCommit });
     } catch (e) {
       // The stored state is now the previous head or, with a non-atomic backend, the previous head plus
       // harmless writes past it. Either way the in-memory edge may be wrong: rebuild it before the next batch.

@@ -152,8 +152,8 @@ describe('LogAppender', () => {
     for (const storage of [new MemoryLogStorage(), new SqliteLogStorage(':memory:')]) {
       const { log } = await newLog(storage);
       const seen: number[] = [];
-      await log.append(records(0, 3), { withinCommit: () => seen.push(1) });
-      expect(seen).toEqual([1]);
+      await log.append(records(0, 3), { withinCommit: ({ head }) => seen.push(head.size) });
+      expect(seen).toEqual([3]);
       await expect(log.append(records(3, 3), { withinCommit: () => { throw new Error('directory refused'); } })).rejects.toThrow('directory refused');
       expect(log.head.size).toBe(3);
       expect((await storage.loadHead())!.size).toBe(3);
