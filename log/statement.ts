@@ -7,7 +7,7 @@
  * capabilities; decoding (binary and JSON) refuses anything not already canonical, so every accepted
  * byte string or JSON value re-encodes to itself. Errors are StatementErrors with stable codes.
  */
-import { concatBytes, equalBytes, fromBase64, readU64be, toBase64, u64be, utf8, fromUtf8 } from '../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes, fromBase64, fromUtf8, readU64be, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { AccountError, assertCanonicalAccount, providerIdValid } from './account.js';
 
@@ -135,7 +135,7 @@ export function validateStatement(s: Statement): void {
   if (s.keys.length > MAX_KEYS) fail('statement_too_many_keys', `at most ${MAX_KEYS} keys per statement`);
   if (s.status === 'active' && s.keys.length === 0) fail('statement_bad_status', 'an active statement has at least one key');
   if (s.status === 'deleted' && s.keys.length > 0) fail('statement_bad_status', 'a deleted statement has no keys');
-  s.keys.forEach((k, i) => validateKey(k, `keys[${i}]`));
+  for (let i = 0; i < s.keys.length; i++) validateKey(s.keys[i], `keys[${i}]`); // also visits holes
   if (!strictlyAscending(s.keys.map((k) => k.id).sort(byString))) fail('statement_duplicate_key', 'two keys have the same id');
   if (s.continuity !== undefined) validateContinuity(s.continuity, s.version);
 }
@@ -153,25 +153,85 @@ function sortedKeys(keys: StatementKey[]): StatementKey[] {
   return keys.map((k) => ({ ...k, capabilities: [...k.capabilities].sort(byString) })).sort((a, b) => byString(a.id, b.id));
 }
 
-const u8 = (n: number): Uint8Array => Uint8Array.of(n);
-const u16 = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
-const len8 = (b: Uint8Array): Uint8Array => concatBytes(u8(b.length), b);
-const len16 = (b: Uint8Array): Uint8Array => concatBytes(u16(b.length), b);
+// Encoding is synchronous and never re-entered, so one scratch buffer serves every call; a valid
+// statement is at most ~54 KB, and the writer refuses to pass the 64 KiB limit.
+const scratch = new Uint8Array(MAX_STATEMENT_BYTES);
+const scratchView = new DataView(scratch.buffer);
+const utf8Encoder = new TextEncoder();
+
+/** Appends to the scratch buffer: integers, length-prefixed ASCII or UTF-8 strings and byte strings. */
+class Writer {
+  offset = 0;
+  private room(n: number): void {
+    if (this.offset + n > MAX_STATEMENT_BYTES) fail('statement_too_large', `statement is more than ${MAX_STATEMENT_BYTES} bytes`);
+  }
+  u8(n: number): void {
+    this.room(1);
+    scratch[this.offset++] = n;
+  }
+  u16(n: number): void {
+    this.room(2);
+    scratchView.setUint16(this.offset, n);
+    this.offset += 2;
+  }
+  u64(n: number): void {
+    this.room(8);
+    scratchView.setUint32(this.offset, Math.floor(n / 2 ** 32));
+    scratchView.setUint32(this.offset + 4, n >>> 0);
+    this.offset += 8;
+  }
+  /** u8 length || ASCII string (validated fields only). */
+  ascii8(s: string): void {
+    this.u8(s.length);
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) scratch[this.offset++] = s.charCodeAt(i);
+  }
+  /** u16 length || UTF-8 string. */
+  utf8x16(s: string): void {
+    this.room(2 + 3 * s.length);
+    const { written } = utf8Encoder.encodeInto(s, scratch.subarray(this.offset + 2));
+    this.u16(written);
+    this.offset += written;
+  }
+  /** u16 length || bytes. */
+  bytes16(b: Uint8Array): void {
+    this.u16(b.length);
+    this.room(b.length);
+    scratch.set(b, this.offset);
+    this.offset += b.length;
+  }
+}
+
+/** The encoding of an already validated statement whose keys and capabilities are in canonical order. */
+function encodeCanonical(s: Statement): Uint8Array {
+  const w = new Writer();
+  w.u8(STATEMENT_FORMAT);
+  w.ascii8(s.provider);
+  w.utf8x16(s.account);
+  w.u64(s.version);
+  w.u64(s.issuedAt);
+  w.u8(STATUS_BYTES[s.status]);
+  w.u8(s.keys.length);
+  for (const k of s.keys) {
+    w.ascii8(k.id);
+    w.u8(KEY_ALGORITHMS[k.algorithm].id);
+    w.bytes16(k.publicKey);
+    w.ascii8(k.protocol);
+    w.u8(k.capabilities.length);
+    for (const c of k.capabilities) w.ascii8(c);
+  }
+  w.u8(s.continuity === undefined ? 0 : 1);
+  if (s.continuity !== undefined) {
+    w.ascii8(s.continuity.keyId);
+    w.bytes16(s.continuity.signature);
+  }
+  return scratch.slice(0, w.offset);
+}
 
 /** The canonical binary encoding; validates first and sorts a copy of keys and capabilities. */
 export function encodeStatement(s: Statement): Uint8Array {
   validateStatement(s);
-  const keys = sortedKeys(s.keys);
-  const parts = [u8(STATEMENT_FORMAT), len8(utf8(s.provider)), len16(utf8(s.account)), u64be(s.version), u64be(s.issuedAt), u8(STATUS_BYTES[s.status]), u8(keys.length)];
-  for (const k of keys) {
-    parts.push(len8(utf8(k.id)), u8(KEY_ALGORITHMS[k.algorithm].id), len16(k.publicKey), len8(utf8(k.protocol)), u8(k.capabilities.length));
-    for (const c of k.capabilities) parts.push(len8(utf8(c)));
-  }
-  if (s.continuity === undefined) parts.push(u8(0));
-  else parts.push(u8(1), len8(utf8(s.continuity.keyId)), len16(s.continuity.signature));
-  const out = concatBytes(...parts);
-  if (out.length > MAX_STATEMENT_BYTES) fail('statement_too_large', `statement is ${out.length} bytes, more than ${MAX_STATEMENT_BYTES}`);
-  return out;
+  return encodeCanonical({ ...s, keys: sortedKeys(s.keys) });
 }
 
 /** A bounds-checked cursor over the encoding; running out of bytes is `statement_malformed`. */
@@ -181,31 +241,43 @@ class Reader {
   get remaining(): number {
     return this.b.length - this.offset;
   }
-  bytes(n: number): Uint8Array {
+  /** The next n bytes, as a view (no copy). */
+  view(n: number): Uint8Array {
     if (n > this.remaining) fail('statement_malformed', `truncated statement at offset ${this.offset}`);
     this.offset += n;
-    return this.b.slice(this.offset - n, this.offset);
+    return this.b.subarray(this.offset - n, this.offset);
+  }
+  /** The next n bytes, copied so that the result does not alias the input. */
+  bytes(n: number): Uint8Array {
+    return this.view(n).slice();
   }
   u8(): number {
-    return this.bytes(1)[0];
+    return this.view(1)[0];
   }
   u16(): number {
-    const b = this.bytes(2);
+    const b = this.view(2);
     return (b[0] << 8) | b[1];
   }
   u53(code: string, what: string): number {
-    const v = readU64be(this.bytes(8));
+    const v = readU64be(this.view(8));
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(code, `${what} exceeds 2^53-1`);
     return Number(v);
   }
   /** Length-prefixed text, strict UTF-8; content rules are validateStatement's. */
   text(length: number, code: string, what: string): string {
-    try {
-      return fromUtf8(this.bytes(length));
-    } catch (e) {
-      if (e instanceof StatementError) throw e;
-      fail(code, `${what} is not valid UTF-8`);
+    const b = this.view(length);
+    let s = '';
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] >= 0x80) {
+        try {
+          return fromUtf8(b);
+        } catch {
+          fail(code, `${what} is not valid UTF-8`);
+        }
+      }
+      s += String.fromCharCode(b[i]);
     }
+    return s;
   }
 }
 
@@ -249,7 +321,7 @@ export function decodeStatement(b: Uint8Array): Statement {
   if (r.remaining !== 0) fail('statement_trailing_bytes', `${r.remaining} bytes after the statement`);
   validateStatement(s);
   checkCanonicalOrder(s);
-  if (!equalBytes(encodeStatement(s), b)) fail('statement_not_canonical', 'statement does not re-encode to the same bytes');
+  if (!equalBytes(encodeCanonical(s), b)) fail('statement_not_canonical', 'statement does not re-encode to the same bytes');
   return s;
 }
 
@@ -265,7 +337,7 @@ function base64Field(v: unknown, maxBytes: number, code: string, what: string): 
 function keyFromJson(v: unknown, i: number): StatementKey {
   const where = `keys[${i}]`;
   const k = fields(v, KEY_FIELDS, [], where);
-  const caps = Array.isArray(k.capabilities) ? [...k.capabilities] : k.capabilities;
+  const caps = Array.isArray(k.capabilities) && k.capabilities.length <= MAX_CAPABILITIES ? [...k.capabilities] : k.capabilities;
   const publicKey = base64Field(k.publicKey, KEY_ALGORITHMS['ml-dsa-65'].publicKeyLength, 'statement_bad_key', `${where} publicKey`);
   return { id: k.id, algorithm: k.algorithm, publicKey, protocol: k.protocol, capabilities: caps } as StatementKey;
 }
