@@ -80,10 +80,25 @@ export function labelBit(label: Uint8Array, depth: number): number {
 
 // ---- hashes ----
 
+// Scratch input of a leaf hash, D("kt/v1/map-leaf") || label || u64 version || historyHash (87 bytes):
+// one buffer written in place is about twice as fast as four parts with a BigInt-built u64.
+const LEAF_INPUT = new Uint8Array(LEAF_DOMAIN.length + 72);
+LEAF_INPUT.set(LEAF_DOMAIN);
+const LABEL_AT = LEAF_DOMAIN.length;
+
 /** SHA-256(D("kt/v1/map-leaf") || label || u64be(version) || historyHash). */
 export function mapLeafHash(label: Uint8Array, version: number, historyHash: Uint8Array): Uint8Array {
   checkMapLeaf({ label, version, historyHash });
-  return sha256(LEAF_DOMAIN, label, u64be(version), historyHash);
+  const [hi, lo] = [Math.floor(version / 2 ** 32), version >>> 0]; // version < 2^53: hi < 2^21
+  for (let k = 0; k < 32; k++) {
+    LEAF_INPUT[LABEL_AT + k] = label[k];
+    LEAF_INPUT[LABEL_AT + 40 + k] = historyHash[k];
+  }
+  for (let k = 0; k < 4; k++) {
+    LEAF_INPUT[LABEL_AT + 32 + k] = hi >>> (24 - 8 * k);
+    LEAF_INPUT[LABEL_AT + 36 + k] = lo >>> (24 - 8 * k);
+  }
+  return sha256(LEAF_INPUT);
 }
 
 /** SHA-256(D("kt/v1/map-node") || u8(depth) || left || right); `depth` is the bit the node branches on. */

@@ -3,10 +3,11 @@
  * so that a subtree holding one leaf is that leaf, and canonical (a set of leaves has exactly one tree:
  * each internal node branches on the first bit where its labels differ and has two non-empty children).
  * Hashes, proofs and verification live in log/map-proof.ts and are re-exported here. The tree is stored
- * as a structure of arrays, not one object per node, so that a million leaves take about 150 MB: leaf i
- * has its label, history hash and leaf hash at bytes 32i of three slabs and its version in a Float64Array;
- * internal node j has its hash at 32j, its children, depth and dirty flag in typed arrays. A child
- * reference r >= 0 is internal node r, r < 0 is leaf ~r. Nodes are never removed (labels are never
+ * as a structure of typed arrays, not one object per node, so that a million leaves take about 150 MB
+ * (104 bytes per leaf, 48 per internal node): leaf i has its label, history hash and leaf hash at byte
+ * 32i of three slabs and its version at i of a Float64Array; internal node j has its hash at byte 32j
+ * and its two child references, depth and dirty flag at 4j of an Int32Array. A child reference r >= 0 is
+ * internal node r, r < 0 is leaf ~r. Nodes are never removed (labels are never
  * deleted; a deleted account is a new version). Updates hash the leaf at once and mark the internal
  * nodes on its path dirty; `root()` rehashes each dirty node once, so a batch of B updates costs about
  * B·(depth − log2 B) + 2B hashes. `rootFromLeaves` recomputes a root straight from the definition.
@@ -14,7 +15,6 @@
 import { toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import {
-  LABEL_SIZE,
   MAP_EMPTY_ROOT,
   MAP_NODE_DOMAIN,
   MapError,
@@ -49,40 +49,55 @@ export {
 
 const LABEL_BITS = 256;
 
+/** Bit `depth` of a label (labelBit of map-proof.ts, kept local: it is on every hot path). */
+function bit(label: Uint8Array, depth: number): number {
+  return (label[depth >>> 3] >>> (7 - (depth & 7))) & 1;
+}
+
 // ---- label helpers over slabs ----
 
 /** The first bit where the labels at a[ao..] and b[bo..] differ, or 256 if they are equal. */
 function firstDiffBit(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
-  for (let i = 0; i < LABEL_SIZE; i++) {
+  for (let i = 0; i < 32; i++) {
     const x = a[ao + i] ^ b[bo + i];
     if (x !== 0) return i * 8 + Math.clz32(x) - 24;
   }
   return LABEL_BITS;
 }
 
-function compareLabels(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < LABEL_SIZE; i++) if (a[i] !== b[i]) return a[i] - b[i];
+/** Compares the labels at byte offsets a and b of `labels`. */
+function compareAt(labels: Uint8Array, a: number, b: number): number {
+  for (let i = 0; i < 32; i++) {
+    const x = labels[a + i] - labels[b + i];
+    if (x !== 0) return x;
+  }
   return 0;
 }
 
-/** Indexes of `leaves` in ascending label order; throws 'duplicate_label' if a label appears twice. */
-function sortedOrder(leaves: MapLeaf[]): Uint32Array {
-  const n = leaves.length;
-  const keys = new Uint32Array(n); // the first four label bytes: most comparisons are one number compare
+/**
+ * The indexes 0..n-1 of the labels packed in `labels` (32 bytes each), in ascending label order; throws
+ * 'duplicate_label' if a label appears twice. Sorting on the first four bytes first keeps most
+ * comparisons to one number comparison.
+ */
+function sortedOrder(labels: Uint8Array, n: number): Uint32Array {
+  const keys = new Uint32Array(n);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const l = leaves[i].label;
-    keys[i] = ((l[0] << 24) | (l[1] << 16) | (l[2] << 8) | l[3]) >>> 0;
+    const o = 32 * i;
+    keys[i] = ((labels[o] << 24) | (labels[o + 1] << 16) | (labels[o + 2] << 8) | labels[o + 3]) >>> 0;
     order[i] = i;
   }
-  order.sort((a, b) => keys[a] - keys[b] || compareLabels(leaves[a].label, leaves[b].label));
+  order.sort((a, b) => keys[a] - keys[b] || compareAt(labels, 32 * a, 32 * b));
   for (let i = 1; i < n; i++) {
-    const [a, b] = [order[i - 1], order[i]];
-    if (keys[a] === keys[b] && compareLabels(leaves[a].label, leaves[b].label) === 0) {
-      throw new MapError('duplicate_label', `label ${toHex(leaves[a].label)} appears twice`);
-    }
+    const o = 32 * order[i];
+    if (compareAt(labels, 32 * order[i - 1], o) === 0) throw new MapError('duplicate_label', `label ${toHex(labels.subarray(o, o + 32))} appears twice`);
   }
   return order;
+}
+
+/** Copies 32 bytes from src[so..] to dst[d..]: for 32 bytes a loop beats TypedArray.prototype.set. */
+function copy32(src: Uint8Array, so: number, dst: Uint8Array, d: number): void {
+  for (let k = 0; k < 32; k++) dst[d + k] = src[so + k];
 }
 
 /** A copy of `a` with room for `length` elements. */
@@ -96,6 +111,8 @@ function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T, length: n
 const NODE_INPUT = new Uint8Array(MAP_NODE_DOMAIN.length + 1 + 64);
 NODE_INPUT.set(MAP_NODE_DOMAIN);
 const DEPTH_AT = MAP_NODE_DOMAIN.length;
+// Fields of internal node j at 4j of PrefixTree.nodes; LEFT + bit is the child a label bit selects.
+const [LEFT, RIGHT, DEPTH, DIRTY] = [0, 1, 2, 3];
 
 /** The in-memory map. Mutable; `root()` is cached and recomputed lazily along changed paths only. */
 export class PrefixTree {
@@ -105,12 +122,9 @@ export class PrefixTree {
   private leafHashes = new Uint8Array(0);
   private leafVersions = new Float64Array(0);
   private leafCount = 0;
-  // Internal nodes: hash at 32j; children are references (>= 0 internal, < 0 leaf ~r).
+  // Internal nodes: hash at 32j; left and right child references, depth, dirty flag at 4j..4j+3.
   private nodeHashes = new Uint8Array(0);
-  private nodeLeft = new Int32Array(0);
-  private nodeRight = new Int32Array(0);
-  private nodeDepth = new Uint8Array(0);
-  private nodeDirty = new Uint8Array(0);
+  private nodes = new Int32Array(0);
   private nodeCount = 0;
   /** Reference of the root node, null for the empty tree. */
   private top: number | null = null;
@@ -120,16 +134,16 @@ export class PrefixTree {
   private hashes = 0;
 
   /**
-   * Builds the tree of `leaves` bottom-up after sorting them: one hash per leaf and per internal node.
+   * Builds the tree of `leaves` bottom-up over their label order: one hash per leaf and per internal node.
    * Refuses malformed leaves and repeated labels. Leaves are copied.
    */
   static fromLeaves(leaves: MapLeaf[]): PrefixTree {
     leaves.forEach(checkMapLeaf);
-    const order = sortedOrder(leaves);
     const t = new PrefixTree();
     t.reserve(leaves.length, Math.max(0, leaves.length - 1));
-    for (const i of order) t.addLeaf(leaves[i]);
-    if (leaves.length > 0) t.top = t.build(0, leaves.length);
+    for (const leaf of leaves) t.addLeaf(leaf); // in input order: reading the leaves sorted is much slower
+    const order = sortedOrder(t.leafLabels, leaves.length);
+    if (leaves.length > 0) t.top = t.build(order, 0, leaves.length);
     return t;
   }
 
@@ -141,6 +155,12 @@ export class PrefixTree {
   /** How many SHA-256 hashes (leaf and node) this tree has computed so far: for benchmarks and tests. */
   get hashesComputed(): number {
     return this.hashes;
+  }
+
+  /** Bytes held by the tree's arrays, spare capacity included (for benchmarks). */
+  get byteLength(): number {
+    const arrays = [this.leafLabels, this.leafHistory, this.leafHashes, this.leafVersions, this.nodeHashes, this.nodes];
+    return arrays.reduce((sum, a) => sum + a.byteLength, 0);
   }
 
   /** The map root (a fresh copy). Rehashes the nodes made dirty since the last call, each once. */
@@ -163,13 +183,15 @@ export class PrefixTree {
   /**
    * Inserts new labels and replaces the version and history hash of existing ones, then returns the new
    * root. The batch is checked whole before anything changes: a malformed leaf or a label given twice
-   * refuses the batch and leaves the tree as it was. Updates are applied in label order.
+   * refuses the batch and leaves the tree as it was.
    */
   applyBatch(updates: MapLeaf[]): Uint8Array {
     updates.forEach(checkMapLeaf);
-    const order = sortedOrder(updates);
+    const labels = new Uint8Array(32 * updates.length);
+    updates.forEach((u, i) => copy32(u.label, 0, labels, 32 * i));
+    sortedOrder(labels, updates.length); // refuses repeated labels before anything changes
     this.reserve(updates.length, updates.length);
-    for (const i of order) this.upsert(updates[i]);
+    for (const u of updates) this.upsert(u);
     return this.root();
   }
 
@@ -182,8 +204,8 @@ export class PrefixTree {
     const path: MapProofStep[] = [];
     for (let k = this.pathLength - 1; k >= 0; k--) {
       const j = this.path[k];
-      const depth = this.nodeDepth[j];
-      const sibling = labelBit(label, depth) === 0 ? this.nodeRight[j] : this.nodeLeft[j];
+      const depth = this.nodes[4 * j + DEPTH];
+      const sibling = this.nodes[4 * j + RIGHT - bit(label, depth)];
       path.push({ depth, sibling: this.hashOf(sibling) });
     }
     if (firstDiffBit(label, 0, this.leafLabels, 32 * leaf) === LABEL_BITS) return { kind: 'member', path };
@@ -203,20 +225,17 @@ export class PrefixTree {
       this.leafVersions = grown(this.leafVersions, cap);
     }
     const needN = this.nodeCount + nodes;
-    if (needN > this.nodeDepth.length) {
-      const cap = Math.max(needN, Math.ceil(this.nodeDepth.length * 1.5));
+    if (needN > this.nodes.length / 4) {
+      const cap = Math.max(needN, Math.ceil((this.nodes.length / 4) * 1.5));
       this.nodeHashes = grown(this.nodeHashes, 32 * cap);
-      this.nodeLeft = grown(this.nodeLeft, cap);
-      this.nodeRight = grown(this.nodeRight, cap);
-      this.nodeDepth = grown(this.nodeDepth, cap);
-      this.nodeDirty = grown(this.nodeDirty, cap);
+      this.nodes = grown(this.nodes, 4 * cap);
     }
   }
 
   /** Appends a leaf (space reserved) and returns its index. */
   private addLeaf(leaf: MapLeaf): number {
     const i = this.leafCount++;
-    this.leafLabels.set(leaf.label, 32 * i);
+    copy32(leaf.label, 0, this.leafLabels, 32 * i);
     this.setLeaf(i, leaf);
     return i;
   }
@@ -224,17 +243,17 @@ export class PrefixTree {
   /** Stores leaf i's version and history hash and hashes it. */
   private setLeaf(i: number, leaf: MapLeaf): void {
     this.leafVersions[i] = leaf.version;
-    this.leafHistory.set(leaf.historyHash, 32 * i);
-    this.leafHashes.set(mapLeafHash(leaf.label, leaf.version, leaf.historyHash), 32 * i);
+    copy32(leaf.historyHash, 0, this.leafHistory, 32 * i);
+    copy32(mapLeafHash(leaf.label, leaf.version, leaf.historyHash), 0, this.leafHashes, 32 * i);
     this.hashes++;
   }
 
   /** Appends an internal node (space reserved), not yet hashed, and returns its index. */
   private addNode(depth: number, left: number, right: number): number {
     const j = this.nodeCount++;
-    this.nodeDepth[j] = depth;
-    this.nodeLeft[j] = left;
-    this.nodeRight[j] = right;
+    this.nodes[4 * j + LEFT] = left;
+    this.nodes[4 * j + RIGHT] = right;
+    this.nodes[4 * j + DEPTH] = depth;
     return j;
   }
 
@@ -253,25 +272,24 @@ export class PrefixTree {
 
   /** Copies the hash of `ref` into NODE_INPUT at `at`. */
   private loadChild(ref: number, at: number): void {
-    const src = ref >= 0 ? this.nodeHashes : this.leafHashes;
-    const o = 32 * (ref >= 0 ? ref : ~ref);
-    for (let k = 0; k < 32; k++) NODE_INPUT[at + k] = src[o + k];
+    if (ref >= 0) copy32(this.nodeHashes, 32 * ref, NODE_INPUT, at);
+    else copy32(this.leafHashes, 32 * ~ref, NODE_INPUT, at);
   }
 
   /** Hashes internal node j from its children's stored hashes (mapNodeHash, without allocating inputs). */
   private hashNode(j: number): void {
-    NODE_INPUT[DEPTH_AT] = this.nodeDepth[j];
-    this.loadChild(this.nodeLeft[j], DEPTH_AT + 1);
-    this.loadChild(this.nodeRight[j], DEPTH_AT + 33);
-    this.nodeHashes.set(sha256(NODE_INPUT), 32 * j);
-    this.nodeDirty[j] = 0;
+    NODE_INPUT[DEPTH_AT] = this.nodes[4 * j + DEPTH];
+    this.loadChild(this.nodes[4 * j + LEFT], DEPTH_AT + 1);
+    this.loadChild(this.nodes[4 * j + RIGHT], DEPTH_AT + 33);
+    copy32(sha256(NODE_INPUT), 0, this.nodeHashes, 32 * j);
+    this.nodes[4 * j + DIRTY] = 0;
     this.hashes++;
   }
 
   /** Rehashes the dirty nodes of the subtree at internal node j, children first, each once. */
   private rehash(j: number): void {
-    if (this.nodeDirty[j] === 0) return;
-    const [l, r] = [this.nodeLeft[j], this.nodeRight[j]];
+    if (this.nodes[4 * j + DIRTY] === 0) return;
+    const [l, r] = [this.nodes[4 * j + LEFT], this.nodes[4 * j + RIGHT]];
     if (l >= 0) this.rehash(l);
     if (r >= 0) this.rehash(r);
     this.hashNode(j);
@@ -288,7 +306,7 @@ export class PrefixTree {
     let n = 0;
     while (ref >= 0) {
       this.path[n++] = ref;
-      ref = labelBit(label, this.nodeDepth[ref]) === 0 ? this.nodeLeft[ref] : this.nodeRight[ref];
+      ref = this.nodes[4 * ref + LEFT + bit(label, this.nodes[4 * ref + DEPTH])];
     }
     this.pathLength = n;
     return ~ref;
@@ -296,7 +314,7 @@ export class PrefixTree {
 
   /** Marks the first `n` nodes of `path` dirty. */
   private markDirty(n: number): void {
-    for (let k = 0; k < n; k++) this.nodeDirty[this.path[k]] = 1;
+    for (let k = 0; k < n; k++) this.nodes[4 * this.path[k] + DIRTY] = 1;
   }
 
   /**
@@ -318,34 +336,36 @@ export class PrefixTree {
       return;
     }
     let k = 0;
-    while (k < n && this.nodeDepth[this.path[k]] < d) k++;
+    while (k < n && this.nodes[4 * this.path[k] + DEPTH] < d) k++;
     this.markDirty(k);
     const old = k < n ? this.path[k] : ~leaf;
     const fresh = ~this.addLeaf(u);
-    const node = labelBit(u.label, d) === 0 ? this.addNode(d, fresh, old) : this.addNode(d, old, fresh);
-    this.nodeDirty[node] = 1;
+    const node = bit(u.label, d) === 0 ? this.addNode(d, fresh, old) : this.addNode(d, old, fresh);
+    this.nodes[4 * node + DIRTY] = 1;
     if (k === 0) this.top = node;
-    else if (labelBit(u.label, this.nodeDepth[this.path[k - 1]]) === 0) this.nodeLeft[this.path[k - 1]] = node;
-    else this.nodeRight[this.path[k - 1]] = node;
+    else {
+      const parent = 4 * this.path[k - 1];
+      this.nodes[parent + LEFT + bit(u.label, this.nodes[parent + DEPTH])] = node;
+    }
   }
 
   /**
-   * Builds and hashes the subtree of the sorted leaves [lo, hi): it branches on the first bit where the
-   * first and last labels differ, and the leaves with that bit set start where a binary search finds them.
+   * Builds and hashes the subtree of the leaves order[lo..hi) (sorted by label): it branches on the first
+   * bit where the first and last labels differ; a binary search finds where that bit turns to 1.
    */
-  private build(lo: number, hi: number): number {
-    if (hi - lo === 1) return ~lo;
+  private build(order: Uint32Array, lo: number, hi: number): number {
+    if (hi - lo === 1) return ~order[lo];
     const labels = this.leafLabels;
-    const d = firstDiffBit(labels, 32 * lo, labels, 32 * (hi - 1));
+    const d = firstDiffBit(labels, 32 * order[lo], labels, 32 * order[hi - 1]);
     const [byte, shift] = [d >>> 3, 7 - (d & 7)];
-    let [zero, one] = [lo, hi - 1]; // bit d is 0 at `zero` and 1 at `one`
+    let [zero, one] = [lo, hi - 1]; // bit d is 0 at order[zero] and 1 at order[one]
     while (one - zero > 1) {
       const mid = (zero + one) >>> 1;
-      if ((labels[32 * mid + byte] >>> shift) & 1) one = mid;
+      if ((labels[32 * order[mid] + byte] >>> shift) & 1) one = mid;
       else zero = mid;
     }
-    const left = this.build(lo, one);
-    const right = this.build(one, hi);
+    const left = this.build(order, lo, one);
+    const right = this.build(order, one, hi);
     const j = this.addNode(d, left, right);
     this.hashNode(j);
     return j;
@@ -355,9 +375,10 @@ export class PrefixTree {
 // ---- independent recomputation ----
 
 /**
- * The map root of `leaves` computed straight from the definition, sharing no code with PrefixTree but the
- * hash functions: the empty root, the leaf hash of a single leaf, or a node on the first bit at or after
- * `from` where the labels differ, over the roots of the two halves. Refuses repeated labels.
+ * The map root of a set of leaves computed straight from the definition, sharing no code with PrefixTree
+ * (for tests, and for auditors who replay the log): the empty root for no leaves, otherwise the root of
+ * the whole set as `subtreeRoot` defines it. Refuses malformed leaves and repeated labels. It costs
+ * O(n · depth) bit tests and one hash per leaf and per internal node.
  */
 export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
   leaves.forEach(checkMapLeaf);
@@ -365,6 +386,11 @@ export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
   return leaves.length === 0 ? MAP_EMPTY_ROOT.slice() : subtreeRoot(leaves, 0);
 }
 
+/**
+ * The root of a non-empty set of distinct labels that agree on bits 0..from-1: a single leaf is its leaf
+ * hash; otherwise the node on the first bit d >= `from` where the labels differ, over the roots of the
+ * labels with bit d = 0 (left) and = 1 (right), each of which agrees on bits 0..d.
+ */
 function subtreeRoot(leaves: MapLeaf[], from: number): Uint8Array {
   if (leaves.length === 1) return mapLeafHash(leaves[0].label, leaves[0].version, leaves[0].historyHash);
   let d = from;

@@ -1,0 +1,369 @@
+/**
+ * The directory: provider enrolment, publication of provider-signed binding statements, and the epoch
+ * sequencer. Submissions are validated at once (statement encoding, provider credential and signature,
+ * namespace, version = current + 1, owner continuity) and queued; the queue is bounded and pushes back
+ * with `queue_full`. Every epoch (default each second when work is pending, and a heartbeat every 60 s)
+ * turns the queue into log entries (provider events, updates with fresh commitments, and the epoch head
+ * naming the new map root) and appends them together with the index writes in one atomic commit; only
+ * then are the submitters answered and the new map served. The map is applied in memory before the
+ * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
+ */
+import { concatBytes, toHex } from '../wasm-free-crypto/bytes.js';
+import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
+import type { LogAppender } from './appender.js';
+import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
+import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
+import type { DirectoryStore, EpochRow, EpochWrites } from './directory-store.js';
+import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
+import { PrefixTree, type MapLeaf } from './map.js';
+import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
+import { validateSubmission, type Committed, type ValidatedSubmission } from './submission.js';
+
+export type { Committed } from './submission.js';
+import { validateProviderChain } from './providers.js';
+import type { LogReader } from './reader.js';
+
+export { DirectoryError } from './credentials.js';
+
+export interface DirectoryOptions {
+  log: LogAppender;
+  reader: LogReader;
+  store: DirectoryStore;
+  /** 32-byte VRF secret key (RFC 9381 suite 0x03). */
+  vrfSecretKey: Uint8Array;
+  /** DER certificates of the roots provider chains must lead to. */
+  trustedRoots: Uint8Array[];
+  /** Clock in ms since the Unix epoch (default Date.now). */
+  now?: () => number;
+  epochIntervalMs?: number;
+  heartbeatMs?: number;
+  /** Queued submissions at most; beyond, `queue_full`. */
+  maxQueue?: number;
+  /** Updates per epoch at most (the rest waits for the next epoch). */
+  maxEpochUpdates?: number;
+}
+
+
+/** The accepted submission's receipt data, and a promise for its commitment to the log. */
+export interface Accepted {
+  label: Uint8Array;
+  version: number;
+  committed: Promise<Committed>;
+}
+
+/** The state lookups are served from: one epoch, its checkpoint and its map. */
+export interface EpochSnapshot {
+  epoch: number;
+  head: EpochHeadEntry;
+  headEntry: Uint8Array;
+  headIndex: number;
+  headProof: Uint8Array[];
+  checkpoint: string;
+  treeSize: number;
+}
+
+type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
+
+type Job =
+  | { kind: 'statement'; sub: NewSubmission; done: Deferred }
+  | { kind: 'enrol'; entry: Uint8Array; fingerprint: Uint8Array; providerId: string; done: Deferred }
+  | { kind: 'revoke'; entry: Uint8Array; credential: Credential; done: Deferred };
+
+interface Deferred {
+  promise: Promise<Committed>;
+  resolve: (c: Committed) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (c: Committed) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<Committed>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // callers that only want the receipt must not cause unhandled rejections
+  return { promise, resolve, reject };
+}
+
+const hex = toHex;
+
+export class Directory {
+  readonly vrfPublicKey: Uint8Array;
+  readonly credentials: CredentialRegistry;
+  private tree: PrefixTree;
+  private snap: EpochSnapshot;
+  private queue: Job[] = [];
+  /** Latest pending (queued, uncommitted) statement per label. */
+  private pending = new Map<string, { version: number; statement: Uint8Array; done: Deferred }>();
+  private epochRun: Promise<unknown> = Promise.resolve();
+  private busy: Promise<void> | null = null;
+  private lastEpochAt: number;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly now: () => number;
+
+  private constructor(readonly opts: DirectoryOptions, credentials: CredentialRegistry, tree: PrefixTree, snap: EpochSnapshot) {
+    this.vrfPublicKey = vrfPublicKey(opts.vrfSecretKey);
+    this.credentials = credentials;
+    this.tree = tree;
+    this.snap = snap;
+    this.now = opts.now ?? Date.now;
+    this.lastEpochAt = this.now();
+  }
+
+  /** Opens the directory over its log and store, checking that they agree; a new log gets epoch 0. */
+  static async open(opts: DirectoryOptions): Promise<Directory> {
+    const credentials = CredentialRegistry.fromRows(await opts.store.credentials());
+    const tree = PrefixTree.fromLeaves(await opts.store.mapLeaves());
+    const row = await opts.store.latestEpoch();
+    if (!row) {
+      if (opts.log.head.size !== 0) throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
+      const placeholder = { epoch: -1 } as EpochSnapshot;
+      const d = new Directory(opts, credentials, tree, placeholder);
+      await d.closeEpoch(true);
+      return d;
+    }
+    const snap = snapshotFromRow(row, opts.log.head.checkpoint);
+    if (row.logIndex !== opts.log.head.size - 1) throw new DirectoryError('corrupt_directory', 'the directory\'s last epoch is not the log\'s last entry');
+    if (hex(tree.root()) !== hex(snap.head.mapRoot)) throw new DirectoryError('corrupt_directory', 'the stored map does not reproduce the last epoch\'s map root');
+    return new Directory(opts, credentials, tree, snap);
+  }
+
+  /** The epoch lookups are served from (waits for an epoch being committed). */
+  async snapshot(): Promise<{ snap: EpochSnapshot; tree: PrefixTree }> {
+    while (this.busy) await this.busy;
+    return { snap: this.snap, tree: this.tree };
+  }
+
+  /** The label and VRF proof of (provider, account); the account must be canonical. */
+  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }> {
+    const known = await this.opts.store.labelOf(provider, account);
+    const row = known && (await this.opts.store.account(known));
+    if (row) return { label: row.label, vrfProof: row.vrfProof };
+    const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));
+    return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
+  }
+
+  /** Validates a provider's certificate chain and queues its enrolment for the next epoch. */
+  async enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }> {
+    const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
+    if (this.credentials.findActive(cred.providerId, cred.leafFingerprint)) throw new DirectoryError('already_enrolled', `this certificate of ${cred.providerId} is already enrolled`);
+    const entry = encodeEntry({
+      type: 'enrol', providerId: cred.providerId, time: this.now(), algorithm: cred.algorithm, publicKey: cred.publicKey,
+      notBefore: cred.notBefore, notAfter: cred.notAfter, chain: cred.chain,
+    });
+    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.leafFingerprint, providerId: cred.providerId, done: deferred() });
+    return { providerId: cred.providerId, committed: done.promise };
+  }
+
+  /** Queues the revocation of a provider credential (by leaf certificate fingerprint). */
+  revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
+    const credential = this.credentials.findActive(providerId, fingerprint);
+    if (!credential) throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
+    const entry = encodeEntry({ type: 'revoke', providerId, time: this.now(), leafFingerprint: fingerprint, reason });
+    return this.enqueue({ kind: 'revoke', entry, credential, done: deferred() }).promise;
+  }
+
+  /**
+   * Validates a signed statement and queues it. Resubmitting a statement that is queued or committed
+   * returns the same outcome (idempotent); another statement for a taken version is a conflict.
+   */
+  async submit(statement: Uint8Array, signature: Uint8Array): Promise<Accepted> {
+    const sub = await validateSubmission(this, statement, signature, this.now());
+    if (sub.kind === 'duplicate') return { label: sub.label, version: sub.version, committed: sub.committed };
+    const done = this.enqueue({ kind: 'statement', sub, done: deferred() });
+    this.pending.set(hex(sub.label), { version: sub.statement.version, statement, done });
+    return { label: sub.label, version: sub.statement.version, committed: done.promise };
+  }
+
+  /** The latest pending statement for a label, if any (for version checks and idempotency). */
+  pendingFor(label: Uint8Array): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
+    const p = this.pending.get(hex(label));
+    return p && { version: p.version, statement: p.statement, committed: p.done.promise };
+  }
+
+  private enqueue(job: Job): Deferred {
+    const max = this.opts.maxQueue ?? 10_000;
+    if (this.queue.length >= max) throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
+    this.queue.push(job);
+    return job.done;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Starts the epoch timer: an epoch every interval when work is pending, and a heartbeat epoch. */
+  start(): void {
+    if (this.timer) return;
+    const interval = this.opts.epochIntervalMs ?? 1000;
+    const heartbeat = this.opts.heartbeatMs ?? 60_000;
+    this.timer = setInterval(() => {
+      const due = this.queue.length > 0 || this.now() - this.lastEpochAt >= heartbeat;
+      if (due) this.closeEpoch(false).catch(() => undefined);
+    }, interval);
+  }
+
+  /** Stops the timer and closes a last epoch for whatever is queued. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.epochRun;
+    while (this.queue.length > 0) await this.closeEpoch(false);
+  }
+
+  /** Closes an epoch now (serialized); with `force`, even when nothing is queued (a heartbeat). */
+  closeEpoch(force = true): Promise<EpochSnapshot | null> {
+    const run = this.epochRun.then(() => (force || this.queue.length > 0 ? this.runEpoch() : null));
+    this.epochRun = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runEpoch(): Promise<EpochSnapshot> {
+    const jobs = this.takeJobs();
+    const firstIndex = this.opts.log.head.size;
+    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, this.now(), this.tree);
+    let release!: () => void;
+    this.busy = new Promise<void>((r) => (release = r));
+    try {
+      plan.head.mapRoot = this.tree.applyBatch(plan.leaves);
+      const headEntry = encodeEntry(plan.head);
+      const writer = this.opts.store.epochWriter(plan.writes);
+      const result = await this.opts.log.append([...plan.entries, headEntry], {
+        withinCommit: ({ head, lastEntryProof }) => {
+          plan.writes.epoch = { epoch: plan.head.epoch, logIndex: firstIndex + plan.entries.length, entry: headEntry, proof: concatBytes(...lastEntryProof), checkpoint: head.checkpoint };
+          writer();
+        },
+      });
+      this.snap = snapshotFromRow(plan.writes.epoch, result.head.checkpoint);
+      this.lastEpochAt = this.now();
+      this.afterCommit(jobs, plan, result.head.checkpoint);
+      return this.snap;
+    } catch (e) {
+      this.tree = PrefixTree.fromLeaves(await this.opts.store.mapLeaves());
+      for (const j of jobs) this.failJob(j, e);
+      throw e;
+    } finally {
+      this.busy = null;
+      release();
+    }
+  }
+
+  private takeJobs(): Job[] {
+    const max = this.opts.maxEpochUpdates ?? 20_000;
+    return this.queue.splice(0, max);
+  }
+
+  private afterCommit(jobs: Job[], plan: EpochPlan, checkpoint: string): void {
+    for (const c of plan.writes.credentials) this.credentials.add(c.logIndex, c.entry, c.fingerprint);
+    for (const r of plan.writes.revocations) this.credentials.markRevoked(r.logIndex, r.revokedIndex);
+    const base = { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint };
+    jobs.forEach((j, i) => {
+      if (j.kind === 'statement') {
+        const key = hex(j.sub.label);
+        if (this.pending.get(key)?.done === j.done) this.pending.delete(key);
+      }
+      const index = plan.jobIndex[i];
+      if (index === null) j.done.reject(new DirectoryError('version_conflict', 'the statement no longer follows the label\'s current version'));
+      else j.done.resolve({ ...base, logIndex: index });
+    });
+  }
+
+  private failJob(j: Job, e: unknown): void {
+    if (j.kind === 'statement') {
+      const key = hex(j.sub.label);
+      if (this.pending.get(key)?.done === j.done) this.pending.delete(key);
+    }
+    j.done.reject(new DirectoryError('epoch_failed', `the epoch could not be committed: ${(e as Error).message}`));
+  }
+
+  /** A committed version's statement (null once erased) and where it is, for idempotent resubmission. */
+  async committedOutcome(label: Uint8Array, version: number): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined> {
+    const row = await this.opts.store.version(label, version);
+    if (!row) return undefined;
+    const { epoch, treeSize, checkpoint } = this.snap;
+    return { statement: row.statement, committed: { epoch, treeSize, checkpoint, logIndex: row.logIndex } };
+  }
+
+  /** The committed version and history hash of a label (version 0 and zeros for a new one). */
+  async currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }> {
+    const row = await this.opts.store.account(label);
+    if (!row) return { version: 0, history: HISTORY_ZERO };
+    const v = await this.opts.store.version(label, row.version);
+    return { version: row.version, history: v!.history };
+  }
+
+  get store(): DirectoryStore {
+    return this.opts.store;
+  }
+}
+
+interface EpochPlan {
+  entries: Uint8Array[];
+  /** Log index of each job's entry; null for a statement dropped as out of sequence. */
+  jobIndex: (number | null)[];
+  leaves: MapLeaf[];
+  head: EpochHeadEntry;
+  writes: EpochWrites;
+}
+
+/**
+ * Turns the epoch's jobs into log entries and index writes. Statements chain their history hashes on
+ * the committed map leaf of their label or on an earlier statement for the same label in this same
+ * epoch; each gets a fresh 32-byte opening.
+ */
+function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree): EpochPlan {
+  const entries: Uint8Array[] = [];
+  const jobIndex: (number | null)[] = [];
+  const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as unknown as EpochRow };
+  const latest = new Map<string, MapLeaf>();
+  for (const j of jobs) {
+    const index = firstIndex + entries.length;
+    jobIndex.push(index);
+    if (j.kind === 'enrol') {
+      entries.push(j.entry);
+      writes.credentials.push({ logIndex: index, providerId: j.providerId, fingerprint: j.fingerprint, entry: j.entry, revokedIndex: null });
+    } else if (j.kind === 'revoke') {
+      entries.push(j.entry);
+      writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
+    } else {
+      const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
+      if (entry) entries.push(entry);
+      else jobIndex[jobIndex.length - 1] = null;
+    }
+  }
+  const head: EpochHeadEntry = { type: 'epoch', epoch, time: now, mapRoot: new Uint8Array(32), firstIndex, count: entries.length };
+  return { entries, jobIndex, leaves: [...latest.values()], head, writes };
+}
+
+function planStatement(
+  sub: NewSubmission,
+  index: number,
+  current: MapLeaf | undefined,
+  latest: Map<string, MapLeaf>,
+  writes: EpochWrites,
+): Uint8Array | null {
+  const key = hex(sub.label);
+  const version = sub.statement.version;
+  // The map (committed state) or an earlier statement of this epoch holds the label's current version;
+  // a statement that no longer follows it (a race between submissions) is dropped, never chained wrong.
+  if (version !== (current?.version ?? 0) + 1) return null;
+  const previous = current?.historyHash ?? HISTORY_ZERO;
+  const opening = randomBytes(32);
+  const c = commitment(opening, signedStatementBytes(sub.statementBytes, sub.signature));
+  const history = historyHash(previous, version, c);
+  latest.set(key, { label: sub.label, version, historyHash: history });
+  if (version === 1) writes.names.push({ provider: sub.statement.provider, account: sub.statement.account, label: sub.label });
+  writes.accounts.push({ label: sub.label, version, vrfProof: sub.vrfProof });
+  writes.versions.push({
+    label: sub.label, version, commitment: c, history, opening, statement: sub.statementBytes, signature: sub.signature,
+    credentialIndex: sub.credential.logIndex, logIndex: index,
+  });
+  if (sub.statement.status === 'deleted') writes.erasures.push({ label: sub.label, below: version });
+  return encodeEntry({ type: 'update', label: sub.label, version, commitment: c });
+}
+
+function snapshotFromRow(row: EpochRow, checkpoint: string): EpochSnapshot {
+  const head = decodeEntry(row.entry);
+  if (head.type !== 'epoch') throw new DirectoryError('corrupt_directory', 'the stored epoch head is not an epoch head');
+  const headProof = Array.from({ length: row.proof.length / 32 }, (_, i) => row.proof.slice(32 * i, 32 * i + 32));
+  return { epoch: head.epoch, head, headEntry: row.entry, headIndex: row.logIndex, headProof, checkpoint, treeSize: row.logIndex + 1 };
+}

@@ -1,0 +1,112 @@
+/**
+ * Proofs as values, built from one epoch snapshot so that every part refers to the same checkpoint:
+ * lookups of present and absent accounts, the history of an account since a version, and cross-provider
+ * discovery of one account name. A proof carries everything a client needs with only the pinned log
+ * key and VRF key: the signed checkpoint, the epoch head and its inclusion proof, the VRF proof of the
+ * label, the map proof and, for a present account, the signed statement, its opening, the previous
+ * history hash and the provider's enrolment entry with its inclusion proof. Verification is in
+ * verifier/lookup.ts.
+ */
+import { canonicalAccount } from './account.js';
+import type { Credential } from './credentials.js';
+import { DirectoryError } from './credentials.js';
+import type { Directory, EpochSnapshot } from './directory.js';
+import { HISTORY_ZERO } from './directory-hashes.js';
+import type { VersionRow } from './directory-store.js';
+import type { MapProof } from './map.js';
+import { proveInclusionFromTiles } from './tile-proofs.js';
+
+/** The epoch head as the last entry of the checkpoint's tree. */
+export interface EpochProof {
+  checkpoint: string;
+  headIndex: number;
+  headEntry: Uint8Array;
+  headProof: Uint8Array[];
+}
+
+/** A provider enrolment entry and its inclusion proof in the same checkpoint. */
+export interface EnrolmentProof {
+  logIndex: number;
+  entry: Uint8Array;
+  proof: Uint8Array[];
+}
+
+/** A version's statement as committed: the opening and signature, or only the commitment once erased. */
+export interface VersionProof {
+  version: number;
+  statement?: Uint8Array;
+  signature?: Uint8Array;
+  opening?: Uint8Array;
+  enrolment?: EnrolmentProof;
+  /** Present only for erased versions, whose statement and opening are gone. */
+  commitment?: Uint8Array;
+}
+
+export interface LookupProof {
+  provider: string;
+  account: string;
+  vrfProof: Uint8Array;
+  epoch: EpochProof;
+  map: MapProof;
+  /** For a present account: its latest version, and historyHash of the version before. */
+  present?: VersionProof & { previousHistory: Uint8Array };
+}
+
+export interface HistoryProof {
+  since: number;
+  /** Versions since+1 .. latest-1, oldest first; the latest is in `lookup`. */
+  versions: VersionProof[];
+  lookup: LookupProof;
+}
+
+function epochProof(snap: EpochSnapshot): EpochProof {
+  return { checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof };
+}
+
+async function enrolmentProof(dir: Directory, credential: Credential | undefined, treeSize: number): Promise<EnrolmentProof> {
+  if (!credential) throw new DirectoryError('internal', 'a committed statement names an unknown credential');
+  const proof = await proveInclusionFromTiles(dir.opts.reader, credential.logIndex, treeSize);
+  return { logIndex: credential.logIndex, entry: credential.entryBytes, proof };
+}
+
+async function versionProof(dir: Directory, row: VersionRow, treeSize: number): Promise<VersionProof> {
+  if (!row.statement || !row.signature || !row.opening) return { version: row.version, commitment: row.commitment };
+  const enrolment = await enrolmentProof(dir, dir.credentials.get(row.credentialIndex), treeSize);
+  return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
+}
+
+/** Looks up (provider, account) in the current epoch; the account is canonicalised first. */
+export async function lookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
+  const account = canonicalAccount(accountInput);
+  const { label, vrfProof } = await dir.labelFor(provider, account);
+  const { snap, tree } = await dir.snapshot();
+  const map = tree.prove(label);
+  const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
+  const leaf = tree.get(label);
+  if (map.kind === 'absent' || !leaf) return base;
+  const [row, previous] = await Promise.all([dir.store.version(label, leaf.version), leaf.version > 1 ? dir.store.version(label, leaf.version - 1) : undefined]);
+  if (!row) throw new DirectoryError('internal', 'the map names a version the store does not have');
+  const v = await versionProof(dir, row, snap.treeSize);
+  return { ...base, present: { ...v, previousHistory: previous?.history ?? HISTORY_ZERO } };
+}
+
+/** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
+export async function history(dir: Directory, provider: string, accountInput: string, since: number): Promise<HistoryProof> {
+  if (!Number.isSafeInteger(since) || since < 0) throw new DirectoryError('bad_request', 'since must be a non-negative integer');
+  const proof = await lookup(dir, provider, accountInput);
+  const latest = proof.present?.version ?? 0;
+  if (since > latest) throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
+  const label = (await dir.labelFor(proof.provider, proof.account)).label;
+  const rows = latest - since > 1 ? await dir.store.versions(label, since + 1, latest - 1) : [];
+  // Older versions' enrolments are proven in the lookup's own checkpoint (its tiles stay servable).
+  const versions = await Promise.all(rows.map((r) => versionProof(dir, r, proof.epoch.headIndex + 1)));
+  return { since, versions, lookup: proof };
+}
+
+/** One account name looked up under every provider with an active credential. */
+export async function discover(dir: Directory, accountInput: string): Promise<LookupProof[]> {
+  const account = canonicalAccount(accountInput);
+  const out: LookupProof[] = [];
+  for (const provider of dir.credentials.providers()) out.push(await lookup(dir, provider, account));
+  return out;
+}

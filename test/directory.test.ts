@@ -1,0 +1,88 @@
+/** The directory end to end as values: enrolment, publication, epochs, lookups, history, discovery, erasure, restart. */
+import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { signSync } from '../wasm-free-crypto/signatures.js';
+import { HISTORY_ZERO } from '../log/directory-hashes.js';
+import { discover, history, lookup } from '../log/lookup.js';
+import { continuityMessage } from '../log/statement.js';
+import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
+
+describe('directory', () => {
+  it('starts at epoch 0 with an empty map, as the last entry of its first checkpoint', async () => {
+    const t = await openTestDirectory();
+    expect(t.log.head.size).toBe(1);
+    const { snap } = await t.dir.snapshot();
+    expect(snap.epoch).toBe(0);
+    const { head } = t.verifier.epoch({ checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof });
+    expect(head.count).toBe(0);
+  });
+
+  it('publishes, looks up (present and absent) and verifies with only the pins', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const key = identityKey();
+    const done = await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 1, [key], t.clock.now)));
+    expect(done.epoch).toBe(2);
+    const proof = await lookup(t.dir, 'chat.example', 'alice@CHAT.example');
+    const result = t.verifier.verifyLookup(proof, 'chat.example', 'alice@chat.example');
+    expect(result.status).toBe('present');
+    expect(result.statement!.keys[0].publicKey).toEqual(key.publicKey);
+    const absent = await lookup(t.dir, 'chat.example', 'bob@chat.example');
+    expect(t.verifier.verifyLookup(absent, 'chat.example', 'bob@chat.example').status).toBe('absent');
+  });
+
+  it('rotates keys with continuity, proves the history, erases on deletion, and discovers across providers', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const talk = await enrolProvider(t, 'talk.example', 'p256');
+    const k1 = identityKey('id1');
+    const k2 = identityKey('id2');
+    await publish(t, chat.sign(statementFor(chat, 'tel:+15550100000', 1, [k1], t.clock.now)));
+    const v2 = statementFor(chat, 'tel:+15550100000', 2, [k2], t.clock.now);
+    v2.continuity = { keyId: 'id1', signature: signSync('ed25519', k1.seed, continuityMessage(v2)) };
+    await publish(t, chat.sign(v2));
+    await publish(t, talk.sign(statementFor(talk, 'tel:+15550100000', 1, [identityKey()], t.clock.now)));
+
+    const h = await history(t.dir, 'chat.example', 'tel:+1 555 010 0000', 0);
+    const verified = t.verifier.verifyHistory(h, 'chat.example', 'tel:+15550100000', HISTORY_ZERO);
+    expect(verified.statements.map((s) => s!.version)).toEqual([1, 2]);
+    const remembered = verified.lookup.historyHash!;
+
+    await publish(t, chat.sign({ ...statementFor(chat, 'tel:+15550100000', 3, [], t.clock.now), status: 'deleted' }));
+    const after = t.verifier.verifyHistory(await history(t.dir, 'chat.example', 'tel:+15550100000', 2), 'chat.example', 'tel:+15550100000', remembered);
+    expect(after.lookup.status).toBe('deleted');
+    const full = await history(t.dir, 'chat.example', 'tel:+15550100000', 0);
+    expect(full.versions.every((v) => v.commitment && !v.statement && !v.opening)).toBe(true);
+    expect(t.verifier.verifyHistory(full, 'chat.example', 'tel:+15550100000', HISTORY_ZERO).statements).toHaveLength(3);
+
+    const found = await discover(t.dir, 'tel:+15550100000');
+    const statuses = found.map((p) => [p.provider, t.verifier.verifyLookup(p, p.provider, 'tel:+15550100000').status]);
+    expect(statuses).toEqual([['chat.example', 'deleted'], ['talk.example', 'present']]);
+  });
+
+  it('reopens from storage with the same map and serves the same verified lookups', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let i = 0; i < 5; i++) await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+    const before = (await t.dir.snapshot()).tree.root();
+    const t2 = await t.reopen();
+    expect(equalBytes((await t2.dir.snapshot()).tree.root(), before)).toBe(true);
+    expect(t2.verifier.verifyLookup(await lookup(t2.dir, 'chat.example', 'user3@chat.example'), 'chat.example', 'user3@chat.example').status).toBe('present');
+    await publish(t2, chat.sign(statementFor(chat, 'user3@chat.example', 2, [identityKey()], t2.clock.now)));
+    expect(t2.verifier.verifyLookup(await lookup(t2.dir, 'chat.example', 'user3@chat.example'), 'chat.example', 'user3@chat.example').statement!.version).toBe(2);
+  });
+
+  it('answers a resubmission with the same outcome, queued or committed', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const signed = chat.sign(statementFor(chat, 'dup@chat.example', 1, [identityKey()], t.clock.now));
+    const a = await t.dir.submit(signed.statement, signed.signature);
+    const b = await t.dir.submit(signed.statement, signed.signature);
+    expect(t.dir.queueDepth).toBe(1);
+    await t.dir.closeEpoch();
+    const [ca, cb] = await Promise.all([a.committed, b.committed]);
+    expect(cb.logIndex).toBe(ca.logIndex);
+    const c = await t.dir.submit(signed.statement, signed.signature);
+    expect((await c.committed).logIndex).toBe(ca.logIndex);
+  });
+});

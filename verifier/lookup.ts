@@ -1,0 +1,143 @@
+/**
+ * Verification of the directory's proofs with nothing but the pins: the log's origin and note key and
+ * the directory's VRF public key. Synchronous, no I/O; every failure is a `VerifyError` with a stable
+ * code. A lookup is checked from the leaf up: the VRF proof gives the label; for a present account the
+ * opening and the provider-signed statement give the commitment, the previous history hash gives the
+ * leaf, the map proof gives the epoch's map root; the epoch head is the last entry of the checkpoint's
+ * tree (inclusion proof), the provider's enrolment entry is in the same tree and its key signed the
+ * statement, and the checkpoint is signed by the log. Checkpoint signatures are verified once per note.
+ */
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
+import { verifySignatureSync } from '../wasm-free-crypto/signatures.js';
+import type { NoteVerifier } from '../wasm-free-crypto/note.js';
+import { vrfVerify } from '../wasm-free-crypto/vrf.js';
+import { canonicalAccount } from '../log/account.js';
+import { openCheckpoint, type Checkpoint } from '../log/checkpoint.js';
+import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from '../log/directory-hashes.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../log/entries.js';
+import type { EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../log/lookup.js';
+import { verifyAbsence, verifyMembership } from '../log/map-proof.js';
+import { decodeStatement, providerSignedMessage, type Statement } from '../log/statement.js';
+import { recordHash, verifyInclusion } from '../log/tlog.js';
+
+export class VerifyError extends CodedError {}
+
+export interface Pins {
+  origin: string;
+  logKey: NoteVerifier;
+  vrfKey: Uint8Array;
+}
+
+export interface LookupResult {
+  status: 'present' | 'deleted' | 'absent';
+  checkpoint: Checkpoint;
+  epoch: number;
+  label: Uint8Array;
+  statement?: Statement;
+  /** historyHash of the latest version (what an owner remembers to check the next history). */
+  historyHash?: Uint8Array;
+}
+
+/** Runs `f`, turning any error into a VerifyError with `code` (keeping the cause's message). */
+function check<T>(code: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof VerifyError) throw e;
+    throw new VerifyError(code, `${code}: ${(e as Error).message}`);
+  }
+}
+
+export class LookupVerifier {
+  private readonly checkpoints = new Map<string, Checkpoint>();
+  constructor(readonly pins: Pins) {}
+
+  /** Opens a checkpoint note, verifying its signature only the first time it is seen. */
+  checkpoint(note: string): Checkpoint {
+    let cp = this.checkpoints.get(note);
+    if (!cp) {
+      cp = check('bad_checkpoint', () => openCheckpoint(note, this.pins.origin, this.pins.logKey).checkpoint);
+      if (this.checkpoints.size > 64) this.checkpoints.clear();
+      this.checkpoints.set(note, cp);
+    }
+    return cp;
+  }
+
+  /** The epoch head, checked to be the last entry of the signed checkpoint's tree. */
+  epoch(p: EpochProof): { cp: Checkpoint; head: EpochHeadEntry } {
+    const cp = this.checkpoint(p.checkpoint);
+    if (p.headIndex !== cp.size - 1) throw new VerifyError('epoch_not_last', 'the epoch head is not the checkpoint\'s last entry');
+    check('bad_epoch_inclusion', () => verifyInclusion(p.headIndex, cp.size, recordHash(p.headEntry), p.headProof, cp.rootHash));
+    const head = check('bad_epoch_head', () => decodeEntry(p.headEntry));
+    if (head.type !== 'epoch') throw new VerifyError('bad_epoch_head', 'the last entry is not an epoch head');
+    return { cp, head };
+  }
+
+  /** Verifies a lookup proof for (provider, account) as the client asked for it. */
+  verifyLookup(proof: LookupProof, provider: string, account: string): LookupResult {
+    const canonical = check('bad_account', () => canonicalAccount(account));
+    if (proof.provider !== provider || proof.account !== canonical) throw new VerifyError('wrong_account', 'the proof is for another account');
+    const { cp, head } = this.epoch(proof.epoch);
+    const beta = check('bad_vrf', () => vrfVerify(this.pins.vrfKey, vrfAlpha(provider, canonical), proof.vrfProof));
+    const label = labelFromVrfOutput(beta);
+    const base = { checkpoint: cp, epoch: head.epoch, label };
+    if (!proof.present) {
+      check('bad_map_proof', () => verifyAbsence(head.mapRoot, label, proof.map));
+      return { status: 'absent', ...base };
+    }
+    const p = proof.present;
+    if (p.version === 1 && !equalBytes(p.previousHistory, HISTORY_ZERO)) throw new VerifyError('bad_history', 'version 1 must follow the zero history hash');
+    const { statement, c } = this.statementCommitment(p, provider, canonical, cp);
+    const leafHistory = historyHash(p.previousHistory, p.version, c);
+    check('bad_map_proof', () => verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, proof.map));
+    return { status: statement.status === 'deleted' ? 'deleted' : 'present', ...base, statement, historyHash: leafHistory };
+  }
+
+  /** Checks a version's statement (fields, provider signature, enrolment) and returns its commitment. */
+  statementCommitment(v: VersionProof, provider: string, account: string, cp: Checkpoint): { statement: Statement; c: Uint8Array } {
+    if (!v.statement || !v.signature || !v.opening || !v.enrolment) throw new VerifyError('bad_statement', 'the version has no statement to check');
+    const statement = check('bad_statement', () => decodeStatement(v.statement!));
+    if (statement.provider !== provider || statement.account !== account || statement.version !== v.version) {
+      throw new VerifyError('bad_statement', 'the statement names another account or version');
+    }
+    const enrol = this.enrolment(v.enrolment, provider, cp);
+    if (statement.issuedAt < enrol.notBefore || statement.issuedAt > enrol.notAfter) throw new VerifyError('credential_not_valid', 'the statement was issued outside its credential\'s validity');
+    if (!verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement), v.signature)) {
+      throw new VerifyError('bad_provider_signature', 'the provider\'s signature on the statement does not verify');
+    }
+    return { statement, c: check('bad_statement', () => commitment(v.opening!, signedStatementBytes(v.statement!, v.signature!))) };
+  }
+
+  /** The provider's enrolment entry, proven to be in the checkpoint's tree. */
+  enrolment(e: EnrolmentProof, provider: string, cp: Checkpoint): EnrolmentEntry {
+    const entry = check('bad_enrolment', () => decodeEntry(e.entry));
+    if (entry.type !== 'enrol' || entry.providerId !== provider) throw new VerifyError('bad_enrolment', 'the enrolment is not the provider\'s');
+    check('bad_enrolment', () => verifyInclusion(e.logIndex, cp.size, recordHash(e.entry), e.proof, cp.rootHash));
+    return entry;
+  }
+
+  /**
+   * Verifies a history proof from version `since`, whose history hash the caller remembers (zeros for
+   * since = 0), to the latest version; returns the lookup result and every statement after `since`
+   * (undefined for erased versions).
+   */
+  verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): { lookup: LookupResult; statements: (Statement | undefined)[] } {
+    const lookup = this.verifyLookup(proof.lookup, provider, account);
+    const latest = proof.lookup.present?.version ?? 0;
+    if (proof.since > latest || proof.versions.length !== Math.max(0, latest - proof.since - 1)) throw new VerifyError('bad_history', 'the history does not cover the versions since the one given');
+    const canonical = proof.lookup.account;
+    let h = sinceHistory;
+    const statements: (Statement | undefined)[] = [];
+    proof.versions.forEach((v, i) => {
+      if (v.version !== proof.since + 1 + i) throw new VerifyError('bad_history', 'history versions are not consecutive');
+      const known = v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, lookup.checkpoint);
+      statements.push(known.statement);
+      h = historyHash(h, v.version, known.c);
+    });
+    const expected = proof.since === latest ? lookup.historyHash ?? HISTORY_ZERO : proof.lookup.present!.previousHistory;
+    if (!equalBytes(h, expected)) throw new VerifyError('bad_history', 'the history chain does not lead to the current version (fork or rewrite)');
+    if (proof.since < latest) statements.push(lookup.statement);
+    return { lookup, statements };
+  }
+}

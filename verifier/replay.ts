@@ -1,0 +1,65 @@
+/**
+ * The auditor's replay of the directory from its log alone: entries are applied in log order; each
+ * update must be its label's previous version plus one and extends the label's history hash chain;
+ * each epoch head must name the log range of the entries since the previous head and the map root that
+ * the replayed updates produce. Any rewritten, dropped or forged update, or a forged epoch map, makes
+ * the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
+ * bundles it verified against a checkpoint) in order, starting at index 0.
+ */
+import { toHex } from '../wasm-free-crypto/bytes.js';
+import { historyHash, HISTORY_ZERO } from '../log/directory-hashes.js';
+import { decodeEntry, type EpochHeadEntry } from '../log/entries.js';
+import { PrefixTree, type MapLeaf } from '../log/map.js';
+import { VerifyError } from './lookup.js';
+
+export class MapReplay {
+  private readonly tree = new PrefixTree();
+  private readonly pending = new Map<string, MapLeaf>();
+  private nextIndex = 0;
+  private epochStart = 0;
+  private lastEpoch = -1;
+  /** The last epoch head replayed and verified. */
+  lastHead: EpochHeadEntry | null = null;
+
+  /** Number of entries applied so far (the next expected log index). */
+  get size(): number {
+    return this.nextIndex;
+  }
+
+  /** Applies the entry at log index `index`; throws VerifyError if the log misbehaved. */
+  apply(index: number, entryBytes: Uint8Array): void {
+    if (index !== this.nextIndex) throw new VerifyError('replay_out_of_order', `expected entry ${this.nextIndex}, got ${index}`);
+    let entry;
+    try {
+      entry = decodeEntry(entryBytes);
+    } catch (e) {
+      throw new VerifyError('replay_bad_entry', `entry ${index} does not decode: ${(e as Error).message}`);
+    }
+    if (entry.type === 'update') this.applyUpdate(index, entry.label, entry.version, entry.commitment);
+    else if (entry.type === 'epoch') this.applyEpoch(index, entry);
+    this.nextIndex++;
+  }
+
+  private applyUpdate(index: number, label: Uint8Array, version: number, commitment: Uint8Array): void {
+    const key = toHex(label);
+    const previous = this.pending.get(key) ?? this.tree.get(label);
+    if (version !== (previous?.version ?? 0) + 1) {
+      throw new VerifyError('replay_version_fork', `entry ${index}: version ${version} does not follow version ${previous?.version ?? 0} of its label`);
+    }
+    const history = historyHash(previous?.historyHash ?? HISTORY_ZERO, version, commitment);
+    this.pending.set(key, { label, version, historyHash: history });
+  }
+
+  private applyEpoch(index: number, head: EpochHeadEntry): void {
+    if (head.epoch !== this.lastEpoch + 1) throw new VerifyError('replay_epoch_sequence', `entry ${index}: epoch ${head.epoch} does not follow epoch ${this.lastEpoch}`);
+    if (head.firstIndex !== this.epochStart || head.firstIndex + head.count !== index) {
+      throw new VerifyError('replay_epoch_range', `entry ${index}: epoch ${head.epoch} names entries [${head.firstIndex}, +${head.count}) but covers [${this.epochStart}, ${index})`);
+    }
+    const root = this.tree.applyBatch([...this.pending.values()]);
+    this.pending.clear();
+    if (toHex(root) !== toHex(head.mapRoot)) throw new VerifyError('replay_map_root', `epoch ${head.epoch}: the replayed map root differs from the epoch head's`);
+    this.lastEpoch = head.epoch;
+    this.epochStart = index + 1;
+    this.lastHead = head;
+  }
+}
