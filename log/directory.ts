@@ -8,7 +8,7 @@
  * then are the submitters answered and the new map served. The map is applied in memory before the
  * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
  */
-import { concatBytes, toHex } from '../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
@@ -145,16 +145,20 @@ export class Directory {
   /** Validates a provider's certificate chain and queues its enrolment for the next epoch. */
   async enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }> {
     const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
-    if (this.credentials.findActive(cred.providerId, cred.leafFingerprint)) throw new DirectoryError('already_enrolled', `this certificate of ${cred.providerId} is already enrolled`);
+    // Credentials are identified by the SHA-256 of the leaf's TBSCertificate: unlike the DER, it cannot
+    // be changed by re-encoding the issuer's ECDSA signature. A revoked certificate or key stays revoked.
+    const same = this.credentials.all().filter((c) => equalBytes(c.fingerprint, cred.tbsFingerprint) || equalBytes(c.entry.publicKey, cred.publicKey));
+    if (same.some((c) => c.revokedIndex !== null)) throw new DirectoryError('cert_revoked', 'this certificate or key was revoked');
+    if (same.length > 0) throw new DirectoryError('already_enrolled', `this certificate or key is already enrolled (for ${same[0].entry.providerId})`);
     const entry = encodeEntry({
       type: 'enrol', providerId: cred.providerId, time: this.now(), algorithm: cred.algorithm, publicKey: cred.publicKey,
       notBefore: cred.notBefore, notAfter: cred.notAfter, chain: cred.chain,
     });
-    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.leafFingerprint, providerId: cred.providerId, done: deferred() });
+    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.tbsFingerprint, providerId: cred.providerId, done: deferred() });
     return { providerId: cred.providerId, committed: done.promise };
   }
 
-  /** Queues the revocation of a provider credential (by leaf certificate fingerprint). */
+  /** Queues the revocation of a provider credential, named by the SHA-256 of its leaf's TBSCertificate. */
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
     const credential = this.credentials.findActive(providerId, fingerprint);
     if (!credential) throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);

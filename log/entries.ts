@@ -36,7 +36,10 @@ export interface EnrolmentEntry {
   chain: Uint8Array[];
 }
 
-/** Revocation of one credential of a provider, named by the SHA-256 of its leaf certificate. */
+/**
+ * Revocation of one credential of a provider, named by the SHA-256 of its leaf's TBSCertificate (the
+ * signed part, which re-encoding the issuer's signature cannot change).
+ */
 export interface RevocationEntry {
   type: 'revoke';
   providerId: string;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { continuityMessage, encodeStatement, providerSignedMessage } from '../log/statement.js';
 import { enrolProvider, identityKey, openTestDirectory, providerFor, publish, statementFor, type TestDirectory } from './directory-helpers.js';
-import { makeLeaf, makeRoot } from './pki.js';
+import { makeLeaf, makeRoot, malleateEcdsaSignature } from './pki.js';
 
 async function codeOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<string> {
   try {
@@ -77,6 +77,10 @@ describe('directory refusals', () => {
     await revoked;
     expect(await codeOf(t.dir.submit(...signed(t, 'e@chat.example', 1)))).toBe('cert_revoked');
     expect(await codeOf(async () => t.dir.revoke('chat.example', fingerprint, 'again'))).toBe('unknown_credential');
+    // Re-enrolling the revoked certificate, even re-encoded with the twin ECDSA signature, is refused.
+    const leaf = t.dir.credentials.all().find((c) => c.entry.providerId === 'chat.example')!.entry.chain[0];
+    expect(await codeOf(t.dir.enrol([leaf]))).toBe('cert_revoked');
+    expect(await codeOf(t.dir.enrol([malleateEcdsaSignature(leaf)]))).toBe('cert_revoked');
     t.clock.now += 400 * 86_400_000; // past the test certificates' one-year validity
     const s = t.talk.sign(statementFor(t.talk, 'e@talk.example', 1, [identityKey()], t.clock.now));
     expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('cert_expired');

@@ -13,7 +13,7 @@
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
-import { concatBytes, equalBytes, fromHex, toHex } from './bytes.js';
+import { equalBytes, fromHex, toHex } from './bytes.js';
 import { ed25519Sign } from './ed25519.js';
 import { CodedError } from './errors.js';
 import { sha512 } from './sha256.js';
@@ -41,8 +41,8 @@ function checkAlgorithm(alg: unknown): asserts alg is SignatureAlgorithm {
 // ---------------------------------------------------------------------------------------------------
 // Ed25519 strict pre-checks (byte-level, no field arithmetic, shared by both paths)
 
-// RFC 8032 section 5.1: L = 2^252 + 27742317777372353535851937790883648493, the prime group order.
-const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+/** RFC 8032 section 5.1: L = 2^252 + 27742317777372353535851937790883648493, the prime group order. */
+export const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
 // The eight canonical encodings of the points of order 1, 2, 4 and 8 (the whole 8-torsion subgroup).
 const ED25519_SMALL_ORDER = ED25519_TORSION_SUBGROUP.map((h) => fromHex(h));
 
@@ -113,7 +113,8 @@ function ed25519Equation(publicKey: Uint8Array, message: Uint8Array, signature: 
 // ---------------------------------------------------------------------------------------------------
 // P-256 (FIPS 186-5 section 6.4.2, SEC 1 section 2.3.4 point decoding)
 
-const P256_N = p256.Point.Fn.ORDER;
+/** FIPS 186-5 / SP 800-186 section 3.2.1.3: n, the order of the P-256 base point. */
+export const P256_N: bigint = p256.Point.Fn.ORDER;
 
 /** Decodes a SEC 1 public key (65 bytes 04||x||y or 33 bytes 02/03||x) and returns it uncompressed. */
 function normalizeP256PublicKey(publicKey: Uint8Array): Uint8Array {
@@ -174,6 +175,11 @@ const WEB_ALGORITHMS = {
   p256: { importParams: { name: 'ECDSA', namedCurve: 'P-256' }, verifyParams: { name: 'ECDSA', hash: 'SHA-256' } },
 } as const;
 
+/** WebCrypto's BufferSource type excludes SharedArrayBuffer views; a shared view throws and falls back. */
+function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
 /** Imports (or reuses) a raw public key that already passed the pre-checks; null when the platform cannot. */
 async function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Promise<CryptoKey | null> {
   const subtle = globalThis.crypto?.subtle;
@@ -182,7 +188,7 @@ async function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Prom
   const cached = keyCache.get(id);
   if (cached !== undefined) return cached;
   try {
-    const key = await subtle.importKey('raw', publicKey, WEB_ALGORITHMS[alg].importParams, false, ['verify']);
+    const key = await subtle.importKey('raw', bufferSource(publicKey), WEB_ALGORITHMS[alg].importParams, false, ['verify']);
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
     keyCache.set(id, key);
     return key;
@@ -197,7 +203,7 @@ async function platformVerify(alg: SignatureAlgorithm, publicKey: Uint8Array, me
   const key = await platformKey(alg, publicKey);
   if (key === null) return null;
   try {
-    return await globalThis.crypto.subtle.verify(WEB_ALGORITHMS[alg].verifyParams, key, signature, message);
+    return await globalThis.crypto.subtle.verify(WEB_ALGORITHMS[alg].verifyParams, key, bufferSource(signature), bufferSource(message));
   } catch {
     return null;
   }
@@ -215,7 +221,7 @@ export async function verifySignature(alg: SignatureAlgorithm, publicKey: Uint8A
   if (alg === 'ed25519') {
     if (!ed25519Precheck(publicKey, signature)) return false;
   } else {
-    key = keyCache.has(`p256:${toHex(publicKey)}`) ? publicKey : normalizeP256PublicKey(publicKey);
+    key = normalizeP256PublicKey(publicKey); // WebCrypto is given the uncompressed form only
     if (!p256Precheck(signature)) return false;
   }
   const verdict = await platformVerify(alg, key, message, signature);
@@ -257,6 +263,3 @@ export function resetPlatformCache(): void {
   keyCache.clear();
   unsupported.clear();
 }
-
-/** Internal helpers exposed for tests and for documentation of the torsion set. */
-export const _internal = { ED25519_L, P256_N, ED25519_SMALL_ORDER, concatBytes };
