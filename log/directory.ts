@@ -23,6 +23,7 @@ import { validateSubmission, type Committed, type ValidatedSubmission } from './
 export type { Committed } from './submission.js';
 import { validateProviderChain } from './providers.js';
 import type { LogReader } from './reader.js';
+import { recordHash, rootFromLeafHashes } from './tlog.js';
 
 export { DirectoryError } from './credentials.js';
 
@@ -224,7 +225,7 @@ export class Directory {
   private async runEpoch(): Promise<EpochSnapshot> {
     const jobs = this.takeJobs();
     const firstIndex = this.opts.log.head.size;
-    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, this.now(), this.tree);
+    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, this.now(), this.tree, this.credentials.all().map((c) => c.entryBytes));
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     try {
@@ -314,7 +315,7 @@ interface EpochPlan {
  * the committed map leaf of their label or on an earlier statement for the same label in this same
  * epoch; each gets a fresh 32-byte opening.
  */
-function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree): EpochPlan {
+function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree, credentialEntries: Uint8Array[]): EpochPlan {
   const entries: Uint8Array[] = [];
   const jobIndex: (number | null)[] = [];
   const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as unknown as EpochRow };
@@ -334,7 +335,11 @@ function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, 
       else jobIndex[jobIndex.length - 1] = null;
     }
   }
-  const head: EpochHeadEntry = { type: 'epoch', epoch, time: now, mapRoot: new Uint8Array(32), firstIndex, count: entries.length };
+  const credentials = [...credentialEntries, ...writes.credentials.map((c) => c.entry)];
+  const head: EpochHeadEntry = {
+    type: 'epoch', epoch, time: now, mapRoot: new Uint8Array(32), credentialsRoot: rootFromLeafHashes(credentials.map(recordHash)),
+    credentialCount: credentials.length, firstIndex, count: entries.length,
+  };
   return { entries, jobIndex, leaves: [...latest.values()], head, writes };
 }
 

@@ -56,12 +56,18 @@ export interface UpdateEntry {
   commitment: Uint8Array;
 }
 
-/** The head of an epoch: the map root after the epoch and where the epoch's other entries are. */
+/**
+ * The head of an epoch: the map root after the epoch, the root and count of the credential set (every
+ * enrolment entry so far, in log order, as an RFC 9162 tree of their leaf hashes), and where the epoch's
+ * other entries are.
+ */
 export interface EpochHeadEntry {
   type: 'epoch';
   epoch: number;
   time: number;
   mapRoot: Uint8Array;
+  credentialsRoot: Uint8Array;
+  credentialCount: number;
   /** Log index of the epoch's first entry (the first after the previous epoch head). */
   firstIndex: number;
   /** Number of entries between the previous epoch head and this one. */
@@ -130,8 +136,11 @@ export function encodeEntry(e: Entry): Uint8Array {
       break;
     case 'epoch':
       check32(e.mapRoot, 'map root');
-      [e.epoch, e.time, e.firstIndex, e.count].forEach((n) => checkInt(n, 'epoch field'));
-      out = concatBytes(u8(ENTRY_EPOCH_HEAD), u64be(e.epoch), u64be(e.time), e.mapRoot, u64be(e.firstIndex), u64be(e.count));
+      check32(e.credentialsRoot, 'credentials root');
+      [e.epoch, e.time, e.credentialCount, e.firstIndex, e.count].forEach((n) => checkInt(n, 'epoch field'));
+      out = concatBytes(
+        u8(ENTRY_EPOCH_HEAD), u64be(e.epoch), u64be(e.time), e.mapRoot, e.credentialsRoot, u64be(e.credentialCount), u64be(e.firstIndex), u64be(e.count),
+      );
       break;
   }
   if (out.length > MAX_ENTRY) throw new EntryError('entry_too_large', 'entry exceeds 65,535 bytes');
@@ -198,7 +207,9 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   let e: Entry;
   if (type === ENTRY_PROVIDER) e = decodeProvider(r);
   else if (type === ENTRY_UPDATE) e = { type: 'update', label: r.take(32), version: r.u64(), commitment: r.take(32) };
-  else if (type === ENTRY_EPOCH_HEAD) e = { type: 'epoch', epoch: r.u64(), time: r.u64(), mapRoot: r.take(32), firstIndex: r.u64(), count: r.u64() };
+  else if (type === ENTRY_EPOCH_HEAD) {
+    e = { type: 'epoch', epoch: r.u64(), time: r.u64(), mapRoot: r.take(32), credentialsRoot: r.take(32), credentialCount: r.u64(), firstIndex: r.u64(), count: r.u64() };
+  }
   else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
   r.end();
   const again = encodeEntry(e);

@@ -4,7 +4,8 @@
  * discovery of one account name. A proof carries everything a client needs with only the pinned log
  * key and VRF key: the signed checkpoint, the epoch head and its inclusion proof, the VRF proof of the
  * label, the map proof and, for a present account, the signed statement, its opening, the previous
- * history hash and the provider's enrolment entry with its inclusion proof. Verification is in
+ * history hash and the provider's enrolment entry with its inclusion proof in the epoch head's
+ * credential set. Verification is in
  * verifier/lookup.ts.
  */
 import { canonicalAccount } from './account.js';
@@ -14,7 +15,8 @@ import type { Directory, EpochSnapshot } from './directory.js';
 import { HISTORY_ZERO } from './directory-hashes.js';
 import type { VersionRow } from './directory-store.js';
 import type { MapProof } from './map.js';
-import { proveInclusionFromTiles } from './tile-proofs.js';
+import { decodeEntry, type EpochHeadEntry } from './entries.js';
+import { pathFromLeafHashes, recordHash } from './tlog.js';
 
 /** The epoch head as the last entry of the checkpoint's tree. */
 export interface EpochProof {
@@ -24,9 +26,12 @@ export interface EpochProof {
   headProof: Uint8Array[];
 }
 
-/** A provider enrolment entry and its inclusion proof in the same checkpoint. */
+/**
+ * A provider enrolment entry and its inclusion proof in the epoch head's credential set (the RFC 9162
+ * tree of every enrolment entry so far, in log order): `position` in that set of `credentialCount`.
+ */
 export interface EnrolmentProof {
-  logIndex: number;
+  position: number;
   entry: Uint8Array;
   proof: Uint8Array[];
 }
@@ -63,15 +68,16 @@ function epochProof(snap: EpochSnapshot): EpochProof {
   return { checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof };
 }
 
-async function enrolmentProof(dir: Directory, credential: Credential | undefined, treeSize: number): Promise<EnrolmentProof> {
-  if (!credential) throw new DirectoryError('internal', 'a committed statement names an unknown credential');
-  const proof = await proveInclusionFromTiles(dir.opts.reader, credential.logIndex, treeSize);
-  return { logIndex: credential.logIndex, entry: credential.entryBytes, proof };
+function enrolmentProof(dir: Directory, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
+  const set = dir.credentials.all().slice(0, head.credentialCount);
+  const position = set.findIndex((c) => c === credential);
+  if (!credential || position < 0) throw new DirectoryError('internal', 'a committed statement names a credential outside the epoch\'s set');
+  return { position, entry: credential.entryBytes, proof: pathFromLeafHashes(set.map((c) => recordHash(c.entryBytes)), position) };
 }
 
-async function versionProof(dir: Directory, row: VersionRow, treeSize: number): Promise<VersionProof> {
+function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntry): VersionProof {
   if (!row.statement || !row.signature || !row.opening) return { version: row.version, commitment: row.commitment };
-  const enrolment = await enrolmentProof(dir, dir.credentials.get(row.credentialIndex), treeSize);
+  const enrolment = enrolmentProof(dir, dir.credentials.get(row.credentialIndex), head);
   return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
 }
 
@@ -86,7 +92,7 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
   if (map.kind === 'absent' || !leaf) return base;
   const [row, previous] = await Promise.all([dir.store.version(label, leaf.version), leaf.version > 1 ? dir.store.version(label, leaf.version - 1) : undefined]);
   if (!row) throw new DirectoryError('internal', 'the map names a version the store does not have');
-  const v = await versionProof(dir, row, snap.treeSize);
+  const v = versionProof(dir, row, snap.head);
   return { ...base, present: { ...v, previousHistory: previous?.history ?? HISTORY_ZERO } };
 }
 
@@ -98,8 +104,9 @@ export async function history(dir: Directory, provider: string, accountInput: st
   if (since > latest) throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
   const label = (await dir.labelFor(proof.provider, proof.account)).label;
   const rows = latest - since > 1 ? await dir.store.versions(label, since + 1, latest - 1) : [];
-  // Older versions' enrolments are proven in the lookup's own checkpoint (its tiles stay servable).
-  const versions = await Promise.all(rows.map((r) => versionProof(dir, r, proof.epoch.headIndex + 1)));
+  // Older versions' enrolments are proven in the credential set of the lookup's own epoch.
+  const head = decodeEntry(proof.epoch.headEntry) as EpochHeadEntry;
+  const versions = rows.map((r) => versionProof(dir, r, head));
   return { since, versions, lookup: proof };
 }
 

@@ -178,20 +178,19 @@ const KIND_MEMBER = 0;
 const KIND_ABSENT = 1;
 
 /**
- * Binary encoding: u8 kind (0 member, 1 absent), u16 step count (0..256; a path can have 256 steps, one
- * more than a u8 holds), then per step (deepest first) u8 depth || 32-byte sibling; an absence proof
- * then has u8 hasTerminal (0 or 1) and, if 1, label(32) || u64 version || historyHash(32).
+ * Binary encoding: u8 kind (0 member, 1 absent), u16 step count (0..256: a path can have 256 steps, one
+ * more than a u8 holds), then per step, deepest first, u8 depth || 32-byte sibling; an absence proof then
+ * has u8 hasTerminal (0 or 1) and, if 1, the terminal leaf label(32) || u64 version || historyHash(32).
+ * A member proof is 3 + 33·steps bytes, an absence proof 76 + 33·steps (4 for the empty map).
  */
 export function encodeMapProof(p: MapProof): Uint8Array {
+  if (p?.kind !== 'member' && p?.kind !== 'absent') throw new MapError('bad_proof', 'unknown map proof kind');
   checkPath(p.path);
   const terminal = p.kind === 'absent' ? p.terminal : null;
   if (terminal) checkMapLeaf(terminal);
   else if (p.kind === 'absent' && p.path.length > 0) throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
-  const tail = p.kind === 'member' ? 0 : terminal ? 73 : 1;
-  const out = new Uint8Array(3 + 33 * p.path.length + tail);
-  out[0] = p.kind === 'member' ? KIND_MEMBER : KIND_ABSENT;
-  out[1] = p.path.length >>> 8;
-  out[2] = p.path.length & 0xff;
+  const out = new Uint8Array(3 + 33 * p.path.length + (p.kind === 'member' ? 0 : terminal ? 73 : 1));
+  out.set([p.kind === 'member' ? KIND_MEMBER : KIND_ABSENT, p.path.length >>> 8, p.path.length & 0xff]);
   let o = 3;
   for (const step of p.path) {
     out[o] = step.depth;
@@ -207,13 +206,13 @@ export function encodeMapProof(p: MapProof): Uint8Array {
   return out;
 }
 
-/** Reads `n` bytes at `o`, refusing truncation. */
+/** Reads `n` bytes at `o` (a copy), refusing truncation. */
 function take(b: Uint8Array, o: number, n: number): Uint8Array {
   if (o + n > b.length) throw new MapError('bad_proof', 'truncated map proof');
   return b.slice(o, o + n);
 }
 
-/** Decodes the terminal leaf of an absence proof at `o` (73 bytes after the flag). */
+/** Decodes the 72-byte terminal leaf at `o`; a version above 2^53 - 1 is refused. */
 function decodeTerminal(b: Uint8Array, o: number): MapLeaf {
   const label = take(b, o, 32);
   const v = readU64be(take(b, o + 32, 8));
@@ -222,11 +221,12 @@ function decodeTerminal(b: Uint8Array, o: number): MapLeaf {
 }
 
 /**
- * Decodes `encodeMapProof`'s format strictly: unknown kind, count > 256, a terminal flag other than 0 or
- * 1, a missing terminal on a non-empty path, truncation and trailing bytes are 'bad_proof'. Depth order
- * is checked by the verifiers.
+ * Decodes `encodeMapProof`'s format strictly, as 'bad_proof': unknown kind, more than 256 steps, depths
+ * not strictly decreasing, a terminal flag other than 0 or 1, no terminal on a non-empty path,
+ * truncation, trailing bytes. Whatever decodes re-encodes to the same bytes.
  */
 export function decodeMapProof(b: Uint8Array): MapProof {
+  if (!(b instanceof Uint8Array)) throw new MapError('bad_proof', 'map proof must be bytes');
   const head = take(b, 0, 3);
   if (head[0] !== KIND_MEMBER && head[0] !== KIND_ABSENT) throw new MapError('bad_proof', `unknown map proof kind ${head[0]}`);
   const count = (head[1] << 8) | head[2];
@@ -234,6 +234,7 @@ export function decodeMapProof(b: Uint8Array): MapProof {
   const path: MapProofStep[] = [];
   let o = 3;
   for (let i = 0; i < count; i++, o += 33) path.push({ depth: take(b, o, 1)[0], sibling: take(b, o + 1, 32) });
+  checkPath(path);
   let proof: MapProof = { kind: 'member', path };
   if (head[0] === KIND_ABSENT) {
     const flag = take(b, o++, 1)[0];

@@ -94,6 +94,21 @@ export function rootFromLeafHashes(leafHashes: Hash[]): Hash {
   return mth(0, leafHashes.length);
 }
 
+/**
+ * PATH(m, D[0:n]) of RFC 9162 2.1.3.1 computed directly from all the leaf hashes: the inclusion proof of
+ * leaf m, bottom-up. For small trees held whole in memory (the directory's credential set).
+ */
+export function pathFromLeafHashes(leafHashes: Hash[], m: number): Hash[] {
+  checkCount(m, 'leaf index');
+  if (m >= leafHashes.length) throw new LogError('bad_index', `leaf ${m} is not in a tree of ${leafHashes.length}`);
+  const path = (lo: number, hi: number, i: number): Hash[] => {
+    if (hi - lo === 1) return [];
+    const k = largestPowerOfTwoBelow(hi - lo);
+    return i < k ? [...path(lo, lo + k, i), rootFromLeafHashes(leafHashes.slice(lo + k, hi))] : [...path(lo + k, hi, i - k), rootFromLeafHashes(leafHashes.slice(lo, lo + k))];
+  };
+  return path(0, leafHashes.length, m);
+}
+
 /** k, the largest power of two strictly smaller than n >= 2 (the split point of RFC 9162 2.1.1). */
 function largestPowerOfTwoBelow(n: number): number {
   let k = 1;

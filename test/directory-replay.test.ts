@@ -105,6 +105,9 @@ describe('directory replay', () => {
     const h = decodeEntry(entries[heads[heads.length - 1]]) as any;
     forged[heads[heads.length - 1]] = encodeEntry({ ...h, mapRoot: new Uint8Array(32).fill(1) });
     expect(codeOf(forged)).toBe('replay_map_root');
+    const credsForged = entries.slice();
+    credsForged[heads[heads.length - 1]] = encodeEntry({ ...h, credentialsRoot: new Uint8Array(32).fill(2) });
+    expect(codeOf(credsForged)).toBe('replay_credentials_root');
     const forked = entries.slice();
     forked[updates[2]] = encodeEntry({ ...(decodeEntry(entries[updates[2]]) as any), version: 2 });
     expect(codeOf(forked)).toBe('replay_version_fork');

@@ -8,7 +8,7 @@ import { errorCode } from './errors.js';
 const h = (s: string) => sha256(utf8(s));
 const samples: Entry[] = [
   { type: 'update', label: h('label'), version: 7, commitment: h('c') },
-  { type: 'epoch', epoch: 12, time: 1767139200000, mapRoot: h('root'), firstIndex: 1000, count: 42 },
+  { type: 'epoch', epoch: 12, time: 1767139200000, mapRoot: h('root'), credentialsRoot: h('creds'), credentialCount: 3, firstIndex: 1000, count: 42 },
   {
     type: 'enrol', providerId: 'chat.example', time: 1767139200000, algorithm: 'ed25519', publicKey: h('pk'),
     notBefore: 1767000000000, notAfter: 1800000000000, chain: [new Uint8Array([0x30, 1, 2]), new Uint8Array([0x30, 3])],
@@ -27,8 +27,8 @@ describe('log entries', () => {
     expect(u.length).toBe(73);
     expect(toHex(u)).toBe(`02${toHex(h('label'))}0000000000000007${toHex(h('c'))}`);
     const e = encodeEntry(samples[1]);
-    expect(e.length).toBe(65);
-    expect(toHex(e)).toBe(`03${toHex(u64be(12))}${toHex(u64be(1767139200000))}${toHex(h('root'))}${toHex(u64be(1000))}${toHex(u64be(42))}`);
+    expect(e.length).toBe(105);
+    expect(toHex(e)).toBe(`03${toHex(u64be(12))}${toHex(u64be(1767139200000))}${toHex(h('root'))}${toHex(h('creds'))}${toHex(u64be(3))}${toHex(u64be(1000))}${toHex(u64be(42))}`);
   });
 
   it('refuses truncation, trailing bytes, unknown types and non-canonical values', () => {

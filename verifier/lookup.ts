@@ -4,8 +4,8 @@
  * code. A lookup is checked from the leaf up: the VRF proof gives the label; for a present account the
  * opening and the provider-signed statement give the commitment, the previous history hash gives the
  * leaf, the map proof gives the epoch's map root; the epoch head is the last entry of the checkpoint's
- * tree (inclusion proof), the provider's enrolment entry is in the same tree and its key signed the
- * statement, and the checkpoint is signed by the log. Checkpoint signatures are verified once per note.
+ * tree (inclusion proof), the provider's enrolment entry is in the epoch head's credential set and its
+ * key signed the statement, and the checkpoint is signed by the log. Checkpoint signatures are verified once per note.
  */
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
@@ -88,20 +88,20 @@ export class LookupVerifier {
     }
     const p = proof.present;
     if (p.version === 1 && !equalBytes(p.previousHistory, HISTORY_ZERO)) throw new VerifyError('bad_history', 'version 1 must follow the zero history hash');
-    const { statement, c } = this.statementCommitment(p, provider, canonical, cp);
+    const { statement, c } = this.statementCommitment(p, provider, canonical, head);
     const leafHistory = historyHash(p.previousHistory, p.version, c);
     check('bad_map_proof', () => verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, proof.map));
     return { status: statement.status === 'deleted' ? 'deleted' : 'present', ...base, statement, historyHash: leafHistory };
   }
 
   /** Checks a version's statement (fields, provider signature, enrolment) and returns its commitment. */
-  statementCommitment(v: VersionProof, provider: string, account: string, cp: Checkpoint): { statement: Statement; c: Uint8Array } {
+  statementCommitment(v: VersionProof, provider: string, account: string, head: EpochHeadEntry): { statement: Statement; c: Uint8Array } {
     if (!v.statement || !v.signature || !v.opening || !v.enrolment) throw new VerifyError('bad_statement', 'the version has no statement to check');
     const statement = check('bad_statement', () => decodeStatement(v.statement!));
     if (statement.provider !== provider || statement.account !== account || statement.version !== v.version) {
       throw new VerifyError('bad_statement', 'the statement names another account or version');
     }
-    const enrol = this.enrolment(v.enrolment, provider, cp);
+    const enrol = this.enrolment(v.enrolment, provider, head);
     if (statement.issuedAt < enrol.notBefore || statement.issuedAt > enrol.notAfter) throw new VerifyError('credential_not_valid', 'the statement was issued outside its credential\'s validity');
     if (!verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement), v.signature)) {
       throw new VerifyError('bad_provider_signature', 'the provider\'s signature on the statement does not verify');
@@ -109,11 +109,11 @@ export class LookupVerifier {
     return { statement, c: check('bad_statement', () => commitment(v.opening!, signedStatementBytes(v.statement!, v.signature!))) };
   }
 
-  /** The provider's enrolment entry, proven to be in the checkpoint's tree. */
-  enrolment(e: EnrolmentProof, provider: string, cp: Checkpoint): EnrolmentEntry {
+  /** The provider's enrolment entry, proven to be in the epoch head's credential set. */
+  enrolment(e: EnrolmentProof, provider: string, head: EpochHeadEntry): EnrolmentEntry {
     const entry = check('bad_enrolment', () => decodeEntry(e.entry));
     if (entry.type !== 'enrol' || entry.providerId !== provider) throw new VerifyError('bad_enrolment', 'the enrolment is not the provider\'s');
-    check('bad_enrolment', () => verifyInclusion(e.logIndex, cp.size, recordHash(e.entry), e.proof, cp.rootHash));
+    check('bad_enrolment', () => verifyInclusion(e.position, head.credentialCount, recordHash(e.entry), e.proof, head.credentialsRoot));
     return entry;
   }
 
@@ -124,6 +124,7 @@ export class LookupVerifier {
    */
   verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): { lookup: LookupResult; statements: (Statement | undefined)[] } {
     const lookup = this.verifyLookup(proof.lookup, provider, account);
+    const { head } = this.epoch(proof.lookup.epoch);
     const latest = proof.lookup.present?.version ?? 0;
     if (proof.since > latest || proof.versions.length !== Math.max(0, latest - proof.since - 1)) throw new VerifyError('bad_history', 'the history does not cover the versions since the one given');
     const canonical = proof.lookup.account;
@@ -131,7 +132,7 @@ export class LookupVerifier {
     const statements: (Statement | undefined)[] = [];
     proof.versions.forEach((v, i) => {
       if (v.version !== proof.since + 1 + i) throw new VerifyError('bad_history', 'history versions are not consecutive');
-      const known = v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, lookup.checkpoint);
+      const known = v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, head);
       statements.push(known.statement);
       h = historyHash(h, v.version, known.c);
     });

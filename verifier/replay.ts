@@ -1,12 +1,13 @@
 /**
  * The auditor's replay of the directory from its log alone: entries are applied in log order; each
  * update must be its label's previous version plus one and extends the label's history hash chain;
- * each epoch head must name the log range of the entries since the previous head and the map root that
- * the replayed updates produce. Any rewritten, dropped or forged update, or a forged epoch map, makes
+ * each epoch head must name the log range of the entries since the previous head, the map root that the
+ * replayed updates produce, and the root and count of the credential set (every enrolment so far). Any rewritten, dropped or forged update, or a forged epoch map, makes
  * the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
  * bundles it verified against a checkpoint) in order, starting at index 0.
  */
-import { toHex } from '../wasm-free-crypto/bytes.js';
+import { equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
+import { recordHash, rootFromLeafHashes } from '../log/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../log/directory-hashes.js';
 import { decodeEntry, type EpochHeadEntry } from '../log/entries.js';
 import { PrefixTree, type MapLeaf } from '../log/map.js';
@@ -15,6 +16,8 @@ import { VerifyError } from './lookup.js';
 export class MapReplay {
   private readonly tree = new PrefixTree();
   private readonly pending = new Map<string, MapLeaf>();
+  /** Leaf hashes of every enrolment entry so far (the credential set). */
+  private readonly credentials: Uint8Array[] = [];
   private nextIndex = 0;
   private epochStart = 0;
   private lastEpoch = -1;
@@ -37,6 +40,7 @@ export class MapReplay {
     }
     if (entry.type === 'update') this.applyUpdate(index, entry.label, entry.version, entry.commitment);
     else if (entry.type === 'epoch') this.applyEpoch(index, entry);
+    else if (entry.type === 'enrol') this.credentials.push(recordHash(entryBytes));
     this.nextIndex++;
   }
 
@@ -54,6 +58,9 @@ export class MapReplay {
     if (head.epoch !== this.lastEpoch + 1) throw new VerifyError('replay_epoch_sequence', `entry ${index}: epoch ${head.epoch} does not follow epoch ${this.lastEpoch}`);
     if (head.firstIndex !== this.epochStart || head.firstIndex + head.count !== index) {
       throw new VerifyError('replay_epoch_range', `entry ${index}: epoch ${head.epoch} names entries [${head.firstIndex}, +${head.count}) but covers [${this.epochStart}, ${index})`);
+    }
+    if (head.credentialCount !== this.credentials.length || !equalBytes(head.credentialsRoot, rootFromLeafHashes(this.credentials))) {
+      throw new VerifyError('replay_credentials_root', `epoch ${head.epoch}: the credential set differs from the enrolments in the log`);
     }
     const root = this.tree.applyBatch([...this.pending.values()]);
     this.pending.clear();

@@ -1,0 +1,159 @@
+/**
+ * Figures at 1M accounts: the lookup proof size and the storage per account. A million real VRF proofs
+ * would take most of an hour on this machine, so the million accounts are built below the VRF: labels
+ * are uniformly random 32-byte strings (as VRF-derived labels are), VRF proofs are 80 random bytes (their
+ * exact size), statements are real encodings (one Ed25519 identity key) with 64-byte signatures, and
+ * every row, log entry, tile and map node is written by the project's own storage code into one SQLite
+ * file. The proof is then encoded from the real map and log.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { concatBytes } from '../wasm-free-crypto/bytes.js';
+import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { generateSignerKey, parseSignerKey } from '../wasm-free-crypto/note.js';
+import { LogAppender } from '../log/appender.js';
+import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../log/directory-hashes.js';
+import { SqliteDirectoryStore, type EpochWrites, type VersionRow } from '../log/directory-store.js';
+import { encodeEntry } from '../log/entries.js';
+import { encodeMapProof, PrefixTree, type MapLeaf } from '../log/map.js';
+import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { encodeStatement } from '../log/statement.js';
+import type { Figure } from './harness.js';
+
+const ACCOUNTS = 1_000_000;
+const BATCH = 20_000;
+
+interface Built {
+  db: Database.Database;
+  dbPath: string;
+  dir: string;
+  tree: PrefixTree;
+  log: LogAppender;
+  lastLeaf: MapLeaf;
+  lastEntryProof: Uint8Array[];
+}
+
+function fileBytes(path: string): number {
+  let total = 0;
+  for (const suffix of ['', '-wal']) {
+    try {
+      total += statSync(path + suffix).size;
+    } catch {
+      /* no such file */
+    }
+  }
+  return total;
+}
+
+/** One epoch's worth of accounts at `version`: index rows, log entries and map leaves. */
+function accountsBatch(first: number, count: number, version: number, labels: Uint8Array[], histories: Uint8Array[], logIndex: number) {
+  const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as never };
+  const entries: Uint8Array[] = [];
+  const leaves: MapLeaf[] = [];
+  for (let i = first; i < first + count; i++) {
+    const account = `user${i}@chat.example`;
+    const statement = encodeStatement({
+      provider: 'chat.example', account, version, issuedAt: 1767139200000, status: 'active',
+      keys: [{ id: 'identity', algorithm: 'ed25519', publicKey: randomBytes(32), protocol: 'signal/v3', capabilities: ['fs'] }],
+    });
+    const signature = randomBytes(64);
+    const opening = randomBytes(32);
+    const c = commitment(opening, signedStatementBytes(statement, signature));
+    const history = historyHash(histories[i] ?? HISTORY_ZERO, version, c);
+    histories[i] = history;
+    if (version === 1) writes.names.push({ provider: 'chat.example', account, label: labels[i] });
+    writes.accounts.push({ label: labels[i], version, vrfProof: randomBytes(80) });
+    const row: VersionRow = { label: labels[i], version, commitment: c, history, opening, statement, signature, credentialIndex: 1, logIndex: logIndex + entries.length };
+    writes.versions.push(row);
+    entries.push(encodeEntry({ type: 'update', label: labels[i], version, commitment: c }));
+    leaves.push({ label: labels[i], version, historyHash: history });
+  }
+  return { writes, entries, leaves };
+}
+
+async function build(accounts: number, secondVersions: number): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-scale-'));
+  const dbPath = join(dir, 'kt.db');
+  const db = new Database(dbPath);
+  const storage = new SqliteLogStorage(db);
+  const store = new SqliteDirectoryStore(db);
+  const origin = 'bench.example/log';
+  const log = await LogAppender.open({ storage, signer: parseSignerKey(generateSignerKey(origin).signerKey), origin });
+  const tree = new PrefixTree();
+  const labels = Array.from({ length: accounts }, () => randomBytes(32));
+  const histories: Uint8Array[] = [];
+  let epoch = 0;
+  let last: { leaf: MapLeaf; proof: Uint8Array[] } | undefined;
+  const runEpochs = async (count: number, version: number) => {
+    for (let first = 0; first < count; first += BATCH) {
+      const n = Math.min(BATCH, count - first);
+      const b = accountsBatch(first, n, version, labels, histories, log.head.size);
+      const mapRoot = tree.applyBatch(b.leaves);
+      const head = encodeEntry({ type: 'epoch', epoch: ++epoch, time: 1767139200000, mapRoot, credentialsRoot: mapRoot, credentialCount: 1, firstIndex: log.head.size, count: n });
+      const writer = store.epochWriter(b.writes);
+      const r = await log.append([...b.entries, head], {
+        withinCommit: ({ head: h, lastEntryProof }) => {
+          b.writes.epoch = { epoch, logIndex: log.head.size + n, entry: head, proof: concatBytes(...lastEntryProof), checkpoint: h.checkpoint };
+          writer();
+        },
+      });
+      last = { leaf: b.leaves[b.leaves.length - 1], proof: r.lastEntryProof };
+    }
+  };
+  await runEpochs(accounts, 1);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const bytesAfterFirst = fileBytes(dbPath);
+  await runEpochs(secondVersions, 2);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const bytesAfterSecond = fileBytes(dbPath);
+  return { db, dbPath, dir, tree, log, lastLeaf: last!.leaf, lastEntryProof: last!.proof, bytesAfterFirst, bytesAfterSecond };
+}
+
+/** Both figures from one build: storage per account and per further version, and the lookup proof size. */
+export async function benchScale(): Promise<Figure[]> {
+  const secondVersions = 100_000;
+  const b = await build(ACCOUNTS, secondVersions);
+  try {
+    const perAccount = b.bytesAfterFirst / ACCOUNTS;
+    const perVersion = (b.bytesAfterSecond - b.bytesAfterFirst) / secondVersions;
+    const mapProof = encodeMapProof(b.tree.prove(b.lastLeaf.label)).length;
+    // Proof material of a present lookup: VRF proof, map proof, opening, previous history hash, version,
+    // epoch head entry and its inclusion proof, and the enrolment reference (log index and inclusion proof).
+    // The enrolment proof is in the epoch's credential set; at 64 credentials it is 6 hashes.
+    const credentialProof = 6 * 32;
+    const material = 80 + mapProof + 32 + 32 + 8 + 105 + 32 * b.lastEntryProof.length + 8 + credentialProof;
+    return [
+      {
+        id: 'storage_per_account',
+        name: `storage per account at ${ACCOUNTS.toLocaleString('en-US')} accounts, one version (SQLite file: log, tiles, indexes)`,
+        value: perAccount,
+        unit: 'bytes/account',
+        target: '<= 1,024 bytes per account',
+        pass: perAccount <= 1024,
+        note: `${(b.bytesAfterFirst / 2 ** 20).toFixed(0)} MiB in all`,
+      },
+      {
+        id: 'storage_per_version',
+        name: `storage per further version (${secondVersions.toLocaleString('en-US')} rotations at ${ACCOUNTS.toLocaleString('en-US')} accounts)`,
+        value: perVersion,
+        unit: 'bytes/version',
+        target: '<= 400 bytes per further version',
+        pass: perVersion <= 400,
+      },
+      {
+        id: 'lookup_proof_size',
+        name: `lookup proof material at ${ACCOUNTS.toLocaleString('en-US')} accounts (binary equivalent, excluding statement, signature and the shared checkpoint)`,
+        value: material,
+        unit: 'bytes',
+        target: '<= 1,600 bytes [AKD: 2,130 B on a 5-account toy directory]',
+        pass: material <= 1600,
+        note: `map proof ${mapProof} B (${b.tree.prove(b.lastLeaf.label).path.length} steps), epoch head inclusion ${b.lastEntryProof.length} hashes, enrolment in a set of 64 credentials 6 hashes`,
+      },
+    ];
+  } finally {
+    b.db.close();
+    rmSync(b.dir, { recursive: true, force: true });
+  }
+}
