@@ -62,13 +62,13 @@ function accountsBatch(first: number, count: number, version: number, labels: Ui
     const opening = randomBytes(32);
     const c = commitment(opening, signedStatementBytes(statement, signature));
     const history = historyHash(histories[i] ?? HISTORY_ZERO, version, c);
-    histories[i] = history;
     if (version === 1) writes.names.push({ provider: 'chat.example', account, label: labels[i] });
-    writes.accounts.push({ label: labels[i], version, vrfProof: randomBytes(80) });
-    const row: VersionRow = { label: labels[i], version, commitment: c, history, opening, statement, signature, credentialIndex: 1, logIndex: logIndex + entries.length };
+    writes.accounts.push({ label: labels[i], version, history, previousHistory: histories[i] ?? HISTORY_ZERO, vrfProof: randomBytes(80) });
+    const row: VersionRow = { label: labels[i], version, opening, statement, signature, credentialIndex: 1, logIndex: logIndex + entries.length };
     writes.versions.push(row);
     entries.push(encodeEntry({ type: 'update', label: labels[i], version, commitment: c }));
     leaves.push({ label: labels[i], version, historyHash: history });
+    histories[i] = history;
   }
   return { writes, entries, leaves };
 }

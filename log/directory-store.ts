@@ -9,17 +9,22 @@
  */
 import type Database from 'better-sqlite3';
 
+/** A label's latest version, its history hash and the one before it, and the label's VRF proof. */
 export interface AccountRow {
   label: Uint8Array;
   version: number;
+  history: Uint8Array;
+  previousHistory: Uint8Array;
   vrfProof: Uint8Array;
 }
 
+/**
+ * One version of a label. Its commitment is not stored: it is in the version's update entry in the log
+ * (at `logIndex`), and recomputable from the opening while that is kept.
+ */
 export interface VersionRow {
   label: Uint8Array;
   version: number;
-  commitment: Uint8Array;
-  history: Uint8Array;
   /** Null once erased. */
   opening: Uint8Array | null;
   statement: Uint8Array | null;
@@ -72,13 +77,16 @@ export interface DirectoryStore {
   epochWriter(w: EpochWrites): () => void;
 }
 
+// Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
+// versions, and this keeps each of them about 30 bytes smaller.
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS dir_names (provider TEXT NOT NULL, account TEXT NOT NULL, label BLOB NOT NULL, PRIMARY KEY (provider, account)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dir_accounts (label BLOB PRIMARY KEY, version INTEGER NOT NULL, vrf_proof BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dir_accounts (
+  id INTEGER PRIMARY KEY, label BLOB NOT NULL UNIQUE, version INTEGER NOT NULL,
+  history BLOB NOT NULL, prev_history BLOB NOT NULL, vrf_proof BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_names (provider TEXT NOT NULL, account TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (provider, account)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dir_versions (
-  label BLOB NOT NULL, version INTEGER NOT NULL, commitment BLOB NOT NULL, history BLOB NOT NULL,
-  opening BLOB, statement BLOB, signature BLOB, credential INTEGER NOT NULL, log_index INTEGER NOT NULL,
-  PRIMARY KEY (label, version)) WITHOUT ROWID;
+  id INTEGER NOT NULL, version INTEGER NOT NULL, opening BLOB, statement BLOB, signature BLOB,
+  credential INTEGER NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (id, version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dir_credentials (log_index INTEGER PRIMARY KEY, provider TEXT NOT NULL, fingerprint BLOB NOT NULL, entry BLOB NOT NULL, revoked_index INTEGER);
 CREATE TABLE IF NOT EXISTS dir_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL, checkpoint TEXT NOT NULL);
 `;
@@ -89,38 +97,51 @@ function bytes(b: Uint8Array | null): Uint8Array | null {
   return b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-type RawVersion = { label: Uint8Array; version: number; commitment: Uint8Array; history: Uint8Array; opening: Uint8Array | null; statement: Uint8Array | null; signature: Uint8Array | null; credential: number; log_index: number };
+type RawAccount = { label: Uint8Array; version: number; history: Uint8Array; prev_history: Uint8Array; vrf_proof: Uint8Array };
+type RawVersion = { label: Uint8Array; version: number; opening: Uint8Array | null; statement: Uint8Array | null; signature: Uint8Array | null; credential: number; log_index: number };
+
+function accountRow(r: RawAccount): AccountRow {
+  return { label: bytes(r.label), version: r.version, history: bytes(r.history), previousHistory: bytes(r.prev_history), vrfProof: bytes(r.vrf_proof) };
+}
 
 function versionRow(r: RawVersion): VersionRow {
   return {
-    label: bytes(r.label), version: r.version, commitment: bytes(r.commitment), history: bytes(r.history),
-    opening: bytes(r.opening), statement: bytes(r.statement), signature: bytes(r.signature),
+    label: bytes(r.label), version: r.version, opening: bytes(r.opening), statement: bytes(r.statement), signature: bytes(r.signature),
     credentialIndex: r.credential, logIndex: r.log_index,
   };
 }
 
+const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
+const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
+
+function prepare(db: Database.Database) {
+  return {
+    label: db.prepare<[string, string], { label: Uint8Array }>('SELECT a.label FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?'),
+    account: db.prepare<[Uint8Array], RawAccount>('SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?'),
+    version: db.prepare<[Uint8Array, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`),
+    versions: db.prepare<[Uint8Array, number, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`),
+    credentials: db.prepare<[], { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }>('SELECT * FROM dir_credentials ORDER BY log_index'),
+    epoch: db.prepare<[], { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }>('SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1'),
+    leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>('SELECT label, version, history FROM dir_accounts'),
+    putAccount: db.prepare(
+      'INSERT INTO dir_accounts (label, version, history, prev_history, vrf_proof) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
+    ),
+    putName: db.prepare(`INSERT OR REPLACE INTO dir_names (provider, account, id) VALUES (?, ?, ${ID_OF})`),
+    putVersion: db.prepare(`INSERT INTO dir_versions (id, version, opening, statement, signature, credential, log_index) VALUES (${ID_OF}, ?, ?, ?, ?, ?, ?)`),
+    putCredential: db.prepare('INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)'),
+    revoke: db.prepare('UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL'),
+    erase: db.prepare(`UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE id = ${ID_OF} AND version < ?`),
+    putEpoch: db.prepare('INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)'),
+  };
+}
+
 export class SqliteDirectoryStore implements DirectoryStore {
-  private readonly q;
+  private readonly q: ReturnType<typeof prepare>;
 
   constructor(db: Database.Database) {
     db.exec(SCHEMA);
-    this.q = {
-      label: db.prepare<[string, string], { label: Uint8Array }>('SELECT label FROM dir_names WHERE provider = ? AND account = ?'),
-      account: db.prepare<[Uint8Array], { label: Uint8Array; version: number; vrf_proof: Uint8Array }>('SELECT * FROM dir_accounts WHERE label = ?'),
-      version: db.prepare<[Uint8Array, number], RawVersion>('SELECT * FROM dir_versions WHERE label = ? AND version = ?'),
-      versions: db.prepare<[Uint8Array, number, number], RawVersion>('SELECT * FROM dir_versions WHERE label = ? AND version BETWEEN ? AND ? ORDER BY version'),
-      credentials: db.prepare<[], { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }>('SELECT * FROM dir_credentials ORDER BY log_index'),
-      epoch: db.prepare<[], EpochRow & { log_index: number }>('SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1'),
-      leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>(
-        'SELECT a.label, a.version, v.history FROM dir_accounts a JOIN dir_versions v ON v.label = a.label AND v.version = a.version'),
-      putName: db.prepare('INSERT OR REPLACE INTO dir_names (provider, account, label) VALUES (?, ?, ?)'),
-      putAccount: db.prepare('INSERT OR REPLACE INTO dir_accounts (label, version, vrf_proof) VALUES (?, ?, ?)'),
-      putVersion: db.prepare('INSERT INTO dir_versions (label, version, commitment, history, opening, statement, signature, credential, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      putCredential: db.prepare('INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)'),
-      revoke: db.prepare('UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL'),
-      erase: db.prepare('UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE label = ? AND version < ?'),
-      putEpoch: db.prepare('INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)'),
-    };
+    this.q = prepare(db);
   }
 
   async labelOf(provider: string, account: string): Promise<Uint8Array | undefined> {
@@ -130,7 +151,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {
     const r = this.q.account.get(label);
-    return r ? { label: bytes(r.label), version: r.version, vrfProof: bytes(r.vrf_proof) } : undefined;
+    return r ? accountRow(r) : undefined;
   }
 
   async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
@@ -157,13 +178,12 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return this.q.leaves.all().map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
   }
 
+  /** Accounts first (they create the ids that names and versions refer to), then the rest. */
   epochWriter(w: EpochWrites): () => void {
     return () => {
+      for (const a of w.accounts) this.q.putAccount.run(a.label, a.version, a.history, a.previousHistory, a.vrfProof);
       for (const n of w.names) this.q.putName.run(n.provider, n.account, n.label);
-      for (const a of w.accounts) this.q.putAccount.run(a.label, a.version, a.vrfProof);
-      for (const v of w.versions) {
-        this.q.putVersion.run(v.label, v.version, v.commitment, v.history, v.opening, v.statement, v.signature, v.credentialIndex, v.logIndex);
-      }
+      for (const v of w.versions) this.q.putVersion.run(v.label, v.version, v.opening, v.statement, v.signature, v.credentialIndex, v.logIndex);
       for (const c of w.credentials) this.q.putCredential.run(c.logIndex, c.providerId, c.fingerprint, c.entry);
       for (const r of w.revocations) this.q.revoke.run(r.revokedIndex, r.logIndex);
       for (const e of w.erasures) this.q.erase.run(e.label, e.below);

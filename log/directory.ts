@@ -291,9 +291,7 @@ export class Directory {
   /** The committed version and history hash of a label (version 0 and zeros for a new one). */
   async currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }> {
     const row = await this.opts.store.account(label);
-    if (!row) return { version: 0, history: HISTORY_ZERO };
-    const v = await this.opts.store.version(label, row.version);
-    return { version: row.version, history: v!.history };
+    return row ? { version: row.version, history: row.history } : { version: 0, history: HISTORY_ZERO };
   }
 
   get store(): DirectoryStore {
@@ -361,10 +359,9 @@ function planStatement(
   const history = historyHash(previous, version, c);
   latest.set(key, { label: sub.label, version, historyHash: history });
   if (version === 1) writes.names.push({ provider: sub.statement.provider, account: sub.statement.account, label: sub.label });
-  writes.accounts.push({ label: sub.label, version, vrfProof: sub.vrfProof });
+  writes.accounts.push({ label: sub.label, version, history, previousHistory: previous, vrfProof: sub.vrfProof });
   writes.versions.push({
-    label: sub.label, version, commitment: c, history, opening, statement: sub.statementBytes, signature: sub.signature,
-    credentialIndex: sub.credential.logIndex, logIndex: index,
+    label: sub.label, version, opening, statement: sub.statementBytes, signature: sub.signature, credentialIndex: sub.credential.logIndex, logIndex: index,
   });
   if (sub.statement.status === 'deleted') writes.erasures.push({ label: sub.label, below: version });
   return encodeEntry({ type: 'update', label: sub.label, version, commitment: c });

@@ -12,10 +12,10 @@ import { canonicalAccount } from './account.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
 import type { Directory, EpochSnapshot } from './directory.js';
-import { HISTORY_ZERO } from './directory-hashes.js';
 import type { VersionRow } from './directory-store.js';
 import type { MapProof } from './map.js';
 import { decodeEntry, type EpochHeadEntry } from './entries.js';
+import { decodeEntryBundle, TILE_WIDTH } from './tiles.js';
 import { pathFromLeafHashes, recordHash } from './tlog.js';
 
 /** The epoch head as the last entry of the checkpoint's tree. */
@@ -75,25 +75,40 @@ function enrolmentProof(dir: Directory, credential: Credential | undefined, head
   return { position, entry: credential.entryBytes, proof: pathFromLeafHashes(set.map((c) => recordHash(c.entryBytes)), position) };
 }
 
-function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntry): VersionProof {
-  if (!row.statement || !row.signature || !row.opening) return { version: row.version, commitment: row.commitment };
+/** The commitment of an erased version, read from its update entry in the log. */
+async function committedInLog(dir: Directory, row: VersionRow): Promise<Uint8Array> {
+  const bundle = await dir.opts.reader.entryBundle(Math.floor(row.logIndex / TILE_WIDTH), (row.logIndex % TILE_WIDTH) + 1);
+  const entry = bundle && decodeEntry(decodeEntryBundle(bundle)[row.logIndex % TILE_WIDTH]);
+  if (!entry || entry.type !== 'update' || entry.version !== row.version) throw new DirectoryError('internal', `log entry ${row.logIndex} is not the version's update`);
+  return entry.commitment;
+}
+
+async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntry): Promise<VersionProof> {
+  if (!row.statement || !row.signature || !row.opening) return { version: row.version, commitment: await committedInLog(dir, row) };
   const enrolment = enrolmentProof(dir, dir.credentials.get(row.credentialIndex), head);
   return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
 }
 
-/** Looks up (provider, account) in the current epoch; the account is canonicalised first. */
+/**
+ * Looks up (provider, account) in the current epoch; the account is canonicalised first. The map proof is
+ * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
+ * every part belongs to one epoch.
+ */
 export async function lookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
   const account = canonicalAccount(accountInput);
   const { label, vrfProof } = await dir.labelFor(provider, account);
-  const { snap, tree } = await dir.snapshot();
-  const map = tree.prove(label);
-  const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
-  const leaf = tree.get(label);
-  if (map.kind === 'absent' || !leaf) return base;
-  const [row, previous] = await Promise.all([dir.store.version(label, leaf.version), leaf.version > 1 ? dir.store.version(label, leaf.version - 1) : undefined]);
-  if (!row) throw new DirectoryError('internal', 'the map names a version the store does not have');
-  const v = versionProof(dir, row, snap.head);
-  return { ...base, present: { ...v, previousHistory: previous?.history ?? HISTORY_ZERO } };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { snap, tree } = await dir.snapshot();
+    const map = tree.prove(label);
+    const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
+    const leaf = tree.get(label);
+    if (map.kind === 'absent' || !leaf) return base;
+    const [acc, row] = await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
+    if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile
+    const v = await versionProof(dir, row, snap.head);
+    return { ...base, present: { ...v, previousHistory: acc.previousHistory } };
+  }
+  throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
 }
 
 /** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
@@ -106,7 +121,7 @@ export async function history(dir: Directory, provider: string, accountInput: st
   const rows = latest - since > 1 ? await dir.store.versions(label, since + 1, latest - 1) : [];
   // Older versions' enrolments are proven in the credential set of the lookup's own epoch.
   const head = decodeEntry(proof.epoch.headEntry) as EpochHeadEntry;
-  const versions = rows.map((r) => versionProof(dir, r, head));
+  const versions = await Promise.all(rows.map((r) => versionProof(dir, r, head)));
   return { since, versions, lookup: proof };
 }
 
