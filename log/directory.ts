@@ -99,6 +99,7 @@ export class Directory {
   private busy: Promise<void> | null = null;
   private lastEpochAt: number;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private timerEpoch: Promise<unknown> | null = null;
   private readonly now: () => number;
 
   private constructor(readonly opts: DirectoryOptions, credentials: CredentialRegistry, tree: PrefixTree, snap: EpochSnapshot) {
@@ -202,8 +203,12 @@ export class Directory {
     const interval = this.opts.epochIntervalMs ?? 1000;
     const heartbeat = this.opts.heartbeatMs ?? 60_000;
     this.timer = setInterval(() => {
-      const due = this.queue.length > 0 || this.now() - this.lastEpochAt >= heartbeat;
-      if (due) this.closeEpoch(false).catch(() => undefined);
+      if (this.timerEpoch) return; // one timer-driven epoch at a time
+      const heartbeatDue = this.now() - this.lastEpochAt >= heartbeat;
+      if (this.queue.length === 0 && !heartbeatDue) return;
+      this.timerEpoch = this.closeEpoch(heartbeatDue)
+        .catch(() => null)
+        .finally(() => (this.timerEpoch = null));
     }, interval);
   }
 

@@ -85,4 +85,48 @@ describe('directory', () => {
     const c = await t.dir.submit(signed.statement, signed.signature);
     expect((await c.committed).logIndex).toBe(ca.logIndex);
   });
+
+  it('closes epochs on its timer when work is pending, sends heartbeats, and closes the last epoch on stop', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const dir = t.dir as any;
+    dir.opts.epochIntervalMs = 10;
+    dir.opts.heartbeatMs = 40;
+    const start = (await t.dir.snapshot()).snap.epoch;
+    t.dir.start();
+    const signed = chat.sign(statementFor(chat, 'timer@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(signed.statement, signed.signature);
+    expect((await accepted.committed).epoch).toBeGreaterThan(start);
+    const afterPublish = (await t.dir.snapshot()).snap.epoch;
+    t.clock.now += 1000; // the heartbeat is due on the directory's clock
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.dir.snapshot()).snap.epoch).toBeGreaterThan(afterPublish);
+    const last = chat.sign(statementFor(chat, 'last@chat.example', 1, [identityKey()], t.clock.now));
+    const pending = await t.dir.submit(last.statement, last.signature);
+    await t.dir.stop();
+    expect(t.dir.queueDepth).toBe(0);
+    await expect(pending.committed).resolves.toMatchObject({ epoch: expect.any(Number) });
+  });
+
+  it('answers epoch_failed and keeps the committed map when an epoch cannot be committed', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'kept@chat.example', 1, [identityKey()], t.clock.now)));
+    const before = (await t.dir.snapshot()).tree.root();
+    const store = t.dir.store as any;
+    const original = store.epochWriter.bind(store);
+    store.epochWriter = () => () => {
+      throw new Error('disk full');
+    };
+    const signed = chat.sign(statementFor(chat, 'lost@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(signed.statement, signed.signature);
+    await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
+    await expect(accepted.committed).rejects.toMatchObject({ code: 'epoch_failed' });
+    expect(equalBytes((await t.dir.snapshot()).tree.root(), before)).toBe(true);
+    store.epochWriter = original;
+    const again = await t.dir.submit(signed.statement, signed.signature);
+    await t.dir.closeEpoch();
+    await again.committed;
+    expect(t.verifier.verifyLookup(await lookup(t.dir, 'chat.example', 'lost@chat.example'), 'chat.example', 'lost@chat.example').status).toBe('present');
+  });
 });
