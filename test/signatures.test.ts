@@ -180,6 +180,7 @@ describe('Ed25519 strictness', () => {
     const identity = fromHex(ED25519_TORSION_SUBGROUP[0]);
     const forged = rawSign(pk, MSG, 0n, identity); // s = k*a: [S]B = R + [k]A holds with R = identity
     expect(ed25519.verify(forged.sig, MSG, pk, { zip215: false })).toBe(true); // noble alone accepts it
+    expect(ed25519Verify(pk, MSG, forged.sig)).toBe(false); // the project's note verification does not
     expect(await both('ed25519', pk, MSG, forged.sig)).toBe('false');
     for (const h of ED25519_TORSION_SUBGROUP) expect(await both('ed25519', pk, MSG, concatBytes(fromHex(h), sig.subarray(32)))).toBe('false');
     const rNonCanonical = new Uint8Array(32).fill(0xff);

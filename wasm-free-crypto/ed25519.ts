@@ -1,11 +1,11 @@
 /**
  * Ed25519 (RFC 8032 section 5.1) keys, signatures and verification on @noble/curves, pure JavaScript.
- * Secret keys are the 32-byte RFC 8032 seeds. Verification is strict (RFC 8032 section 5.1.7 with
- * canonical encodings: non-canonical points and s >= L are rejected, not the permissive ZIP-215 rules),
- * and it never throws on malformed input: a wrong-length key or signature simply does not verify.
+ * Secret keys are the 32-byte RFC 8032 seeds. Verification is strict (see ed25519Verify), and it never
+ * throws on malformed input: a wrong-length key or signature simply does not verify.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { EncodingError } from './bytes.js';
+import { verifySignatureSync } from './signatures.js';
 
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
 export const ED25519_SECRET_KEY_LENGTH = 32;
@@ -45,11 +45,16 @@ export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Ar
   return ed25519.sign(message, secretKey);
 }
 
-/** Verifies an Ed25519 signature strictly (RFC 8032 section 5.1.7); false on any malformed input. */
+/**
+ * Verifies an Ed25519 signature strictly (RFC 8032 section 5.1.7, with the rules of signatures.ts:
+ * canonical encodings, no small-order key or R, s < L, the cofactorless equation that Go, OpenSSL and
+ * WebCrypto use), so that a note signature we accept is one every mainstream verifier accepts. False on
+ * any malformed input.
+ */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== ED25519_PUBLIC_KEY_LENGTH || signature.length !== ED25519_SIGNATURE_LENGTH) return false;
   try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
+    return verifySignatureSync('ed25519', publicKey, message, signature);
   } catch {
     return false;
   }

@@ -14,7 +14,6 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
 import { equalBytes, fromHex, toHex } from './bytes.js';
-import { ed25519Sign } from './ed25519.js';
 import { CodedError } from './errors.js';
 import { sha512 } from './sha256.js';
 
@@ -246,7 +245,7 @@ function checkSecretKey(alg: SignatureAlgorithm, secretKey: Uint8Array): void {
 export function signSync(alg: SignatureAlgorithm, secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   checkAlgorithm(alg);
   checkSecretKey(alg, secretKey);
-  if (alg === 'ed25519') return ed25519Sign(secretKey, message);
+  if (alg === 'ed25519') return ed25519.sign(message, secretKey);
   return p256.sign(message, secretKey, { lowS: false, prehash: true, format: 'compact' });
 }
 
