@@ -67,10 +67,14 @@ export async function benchRotations(): Promise<Figure> {
 export async function benchNewAccounts(): Promise<Figure> {
   const sk = randomBytes(32);
   let i = 0;
-  const vrfRate = opsPerSecond(() => void vrfProve(sk, new Uint8Array([i & 255, (i++ >> 8) & 255, 1])), 1, { rounds: 3, minMs: 500 });
+  const measureVrf = () => opsPerSecond(() => void vrfProve(sk, new Uint8Array([i & 255, (i++ >> 8) & 255, 1])), 1, { rounds: 3, minMs: 500 });
   const b = await freshDirectory();
   try {
+    const before = measureVrf();
     const rate = await publishAll(b, signedBatch(b, 1500, 1), 500);
+    // The reference is the better of two VRF measurements around the run, so load on the machine can
+    // only make the target harder, never easier.
+    const vrfRate = Math.max(before, measureVrf());
     return {
       id: 'publish_new_accounts',
       name: 'directory publish, new accounts (VRF label + the rest, 500 per epoch, one core)',
