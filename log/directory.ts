@@ -16,7 +16,7 @@ import { CredentialRegistry, DirectoryError, type Credential } from './credentia
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
 import type { DirectoryStore, EpochRow, EpochWrites } from './directory-store.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
-import { PrefixTree, type MapLeaf } from './map.js';
+import { PrefixTree, type MapLeaf, type MapProof } from './map.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
 import { validateSubmission, type Committed, type ValidatedSubmission } from './submission.js';
 
@@ -68,7 +68,7 @@ type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
 
 type Job =
   | { kind: 'statement'; sub: NewSubmission; done: Deferred }
-  | { kind: 'enrol'; entry: Uint8Array; fingerprint: Uint8Array; providerId: string; done: Deferred }
+  | { kind: 'enrol'; entry: Uint8Array; fingerprint: Uint8Array; publicKey: Uint8Array; providerId: string; done: Deferred }
   | { kind: 'revoke'; entry: Uint8Array; credential: Credential; done: Deferred };
 
 interface Deferred {
@@ -93,8 +93,10 @@ export class Directory {
   private tree: PrefixTree;
   private snap: EpochSnapshot;
   private queue: Job[] = [];
-  /** Latest pending (queued, uncommitted) statement per label. */
-  private pending = new Map<string, { version: number; statement: Uint8Array; done: Deferred }>();
+  /** Pending (queued or being committed) statements per label, in version order. */
+  private pending = new Map<string, { version: number; statement: Uint8Array; done: Deferred }[]>();
+  /** Set when a failed epoch could not be undone: the directory refuses further work until restarted. */
+  private broken: Error | null = null;
   private epochRun: Promise<unknown> = Promise.resolve();
   private busy: Promise<void> | null = null;
   private lastEpochAt: number;
@@ -135,6 +137,15 @@ export class Directory {
     return { snap: this.snap, tree: this.tree };
   }
 
+  /**
+   * The committed epoch with the map proof and leaf of `label`, taken in the same tick as the check that
+   * no epoch is being applied, so that they can never come from a map that is not committed yet.
+   */
+  async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
+    while (this.busy) await this.busy;
+    return { snap: this.snap, map: this.tree.prove(label), leaf: this.tree.get(label) };
+  }
+
   /** The label and VRF proof of (provider, account); the account must be canonical. */
   async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }> {
     const known = await this.opts.store.labelOf(provider, account);
@@ -146,24 +157,28 @@ export class Directory {
 
   /** Validates a provider's certificate chain and queues its enrolment for the next epoch. */
   async enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }> {
+    this.checkUsable();
     const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
     // Credentials are identified by the SHA-256 of the leaf's TBSCertificate: unlike the DER, it cannot
     // be changed by re-encoding the issuer's ECDSA signature. A revoked certificate or key stays revoked.
     const same = this.credentials.all().filter((c) => equalBytes(c.fingerprint, cred.tbsFingerprint) || equalBytes(c.entry.publicKey, cred.publicKey));
     if (same.some((c) => c.revokedIndex !== null)) throw new DirectoryError('cert_revoked', 'this certificate or key was revoked');
-    if (same.length > 0) throw new DirectoryError('already_enrolled', `this certificate or key is already enrolled (for ${same[0].entry.providerId})`);
+    const queued = this.queue.some((j) => j.kind === 'enrol' && (equalBytes(j.fingerprint, cred.tbsFingerprint) || equalBytes(j.publicKey, cred.publicKey)));
+    if (same.length > 0 || queued) throw new DirectoryError('already_enrolled', 'this certificate or key is already enrolled or queued for enrolment');
     const entry = encodeEntry({
       type: 'enrol', providerId: cred.providerId, time: this.now(), algorithm: cred.algorithm, publicKey: cred.publicKey,
       notBefore: cred.notBefore, notAfter: cred.notAfter, chain: cred.chain,
     });
-    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.tbsFingerprint, providerId: cred.providerId, done: deferred() });
+    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.tbsFingerprint, publicKey: cred.publicKey, providerId: cred.providerId, done: deferred() });
     return { providerId: cred.providerId, committed: done.promise };
   }
 
   /** Queues the revocation of a provider credential, named by the SHA-256 of its leaf's TBSCertificate. */
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
+    this.checkUsable();
     const credential = this.credentials.findActive(providerId, fingerprint);
     if (!credential) throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
+    if (this.queue.some((j) => j.kind === 'revoke' && j.credential === credential)) throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
     const entry = encodeEntry({ type: 'revoke', providerId, time: this.now(), leafFingerprint: fingerprint, reason });
     return this.enqueue({ kind: 'revoke', entry, credential, done: deferred() }).promise;
   }
@@ -173,17 +188,32 @@ export class Directory {
    * returns the same outcome (idempotent); another statement for a taken version is a conflict.
    */
   async submit(statement: Uint8Array, signature: Uint8Array): Promise<Accepted> {
+    this.checkUsable();
     const sub = await validateSubmission(this, statement, signature, this.now());
     if (sub.kind === 'duplicate') return { label: sub.label, version: sub.version, committed: sub.committed };
     const done = this.enqueue({ kind: 'statement', sub, done: deferred() });
-    this.pending.set(hex(sub.label), { version: sub.statement.version, statement, done });
+    const key = hex(sub.label);
+    this.pending.set(key, [...(this.pending.get(key) ?? []), { version: sub.statement.version, statement, done }]);
     return { label: sub.label, version: sub.statement.version, committed: done.promise };
   }
 
-  /** The latest pending statement for a label, if any (for version checks and idempotency). */
-  pendingFor(label: Uint8Array): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
-    const p = this.pending.get(hex(label));
+  /** A pending statement for a label: the latest one, or the one of `version`. */
+  pendingFor(label: Uint8Array, version?: number): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
+    const list = this.pending.get(hex(label)) ?? [];
+    const p = version === undefined ? list[list.length - 1] : list.find((x) => x.version === version);
     return p && { version: p.version, statement: p.statement, committed: p.done.promise };
+  }
+
+  private dropPending(j: Job): void {
+    if (j.kind !== 'statement') return;
+    const key = hex(j.sub.label);
+    const rest = (this.pending.get(key) ?? []).filter((p) => p.done !== j.done);
+    if (rest.length > 0) this.pending.set(key, rest);
+    else this.pending.delete(key);
+  }
+
+  private checkUsable(): void {
+    if (this.broken) throw new DirectoryError('directory_broken', `the directory stopped after a failed epoch it could not undo (${this.broken.message}); restart it`);
   }
 
   private enqueue(job: Job): Deferred {
@@ -230,7 +260,9 @@ export class Directory {
   private async runEpoch(): Promise<EpochSnapshot> {
     const jobs = this.takeJobs();
     const firstIndex = this.opts.log.head.size;
-    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, this.now(), this.tree, this.credentials.all().map((c) => c.entryBytes));
+    this.checkUsable();
+    const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
+    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, time, this.tree, this.credentials);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     try {
@@ -248,8 +280,13 @@ export class Directory {
       this.afterCommit(jobs, plan, result.head.checkpoint);
       return this.snap;
     } catch (e) {
-      this.tree = PrefixTree.fromLeaves(await this.opts.store.mapLeaves());
       for (const j of jobs) this.failJob(j, e);
+      // The map already holds this epoch's leaves: rebuild it from storage, or stop if that fails too.
+      try {
+        this.tree = PrefixTree.fromLeaves(await this.opts.store.mapLeaves());
+      } catch (rebuild) {
+        this.broken = rebuild as Error;
+      }
       throw e;
     } finally {
       this.busy = null;
@@ -267,21 +304,15 @@ export class Directory {
     for (const r of plan.writes.revocations) this.credentials.markRevoked(r.logIndex, r.revokedIndex);
     const base = { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint };
     jobs.forEach((j, i) => {
-      if (j.kind === 'statement') {
-        const key = hex(j.sub.label);
-        if (this.pending.get(key)?.done === j.done) this.pending.delete(key);
-      }
+      this.dropPending(j);
       const index = plan.jobIndex[i];
-      if (index === null) j.done.reject(new DirectoryError('version_conflict', 'the statement no longer follows the label\'s current version'));
+      if (typeof index !== 'number') j.done.reject(index);
       else j.done.resolve({ ...base, logIndex: index });
     });
   }
 
   private failJob(j: Job, e: unknown): void {
-    if (j.kind === 'statement') {
-      const key = hex(j.sub.label);
-      if (this.pending.get(key)?.done === j.done) this.pending.delete(key);
-    }
+    this.dropPending(j);
     j.done.reject(new DirectoryError('epoch_failed', `the epoch could not be committed: ${(e as Error).message}`));
   }
 
@@ -306,8 +337,8 @@ export class Directory {
 
 interface EpochPlan {
   entries: Uint8Array[];
-  /** Log index of each job's entry; null for a statement dropped as out of sequence. */
-  jobIndex: (number | null)[];
+  /** Log index of each job's entry, or why a statement was dropped at planning time. */
+  jobIndex: (number | DirectoryError)[];
   leaves: MapLeaf[];
   head: EpochHeadEntry;
   writes: EpochWrites;
@@ -318,9 +349,12 @@ interface EpochPlan {
  * the committed map leaf of their label or on an earlier statement for the same label in this same
  * epoch; each gets a fresh 32-byte opening.
  */
-function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree, credentialEntries: Uint8Array[]): EpochPlan {
+function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree, registry: CredentialRegistry): EpochPlan {
   const entries: Uint8Array[] = [];
-  const jobIndex: (number | null)[] = [];
+  const jobIndex: (number | DirectoryError)[] = [];
+  const credentialEntries = registry.all().map((c) => c.entryBytes);
+  // Credentials revoked before or earlier in this epoch sign nothing more, whatever was validated at submit.
+  const revoked = new Set(registry.all().filter((c) => c.revokedIndex !== null).map((c) => c.logIndex));
   const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as unknown as EpochRow };
   const latest = new Map<string, MapLeaf>();
   for (const j of jobs) {
@@ -332,10 +366,13 @@ function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, 
     } else if (j.kind === 'revoke') {
       entries.push(j.entry);
       writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
+      revoked.add(j.credential.logIndex);
+    } else if (revoked.has(j.sub.credential.logIndex)) {
+      jobIndex[jobIndex.length - 1] = new DirectoryError('cert_revoked', 'the signing credential was revoked before the statement was committed');
     } else {
       const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
       if (entry) entries.push(entry);
-      else jobIndex[jobIndex.length - 1] = null;
+      else jobIndex[jobIndex.length - 1] = new DirectoryError('version_conflict', 'the statement no longer follows the label\'s current version');
     }
   }
   const credentials = [...credentialEntries, ...writes.credentials.map((c) => c.entry)];

@@ -98,10 +98,8 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
   const account = canonicalAccount(accountInput);
   const { label, vrfProof } = await dir.labelFor(provider, account);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const { snap, tree } = await dir.snapshot();
-    const map = tree.prove(label);
+    const { snap, map, leaf } = await dir.proveLabel(label);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
-    const leaf = tree.get(label);
     if (map.kind === 'absent' || !leaf) return base;
     const [acc, row] = await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
     if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile

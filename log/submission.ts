@@ -18,7 +18,8 @@ export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 export interface SubmissionContext {
   credentials: { signer(providerId: string, message: Uint8Array, signature: Uint8Array, issuedAt: number, now: number): Promise<Credential> };
   labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }>;
-  pendingFor(label: Uint8Array): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined;
+  /** The latest pending statement of a label, or the one of `version`. */
+  pendingFor(label: Uint8Array, version?: number): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined;
   currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }>;
   committedOutcome(label: Uint8Array, version: number): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined>;
 }
@@ -62,14 +63,14 @@ export async function validateSubmission(ctx: SubmissionContext, statementBytes:
   const current = pending ? pending.version : (await ctx.currentState(label)).version;
   if (statement.version <= current) throw new DirectoryError('version_conflict', `version ${statement.version} of this account is taken (current ${current})`);
   if (statement.version > current + 1) throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
-  if (statement.continuity) await checkContinuity(ctx, statement, label, pending?.statement);
+  if (statement.continuity) await checkContinuity(ctx, statement, label, ctx.pendingFor(label, statement.version - 1)?.statement);
   return { kind: 'new', statement, statementBytes, signature, label, vrfProof, credential };
 }
 
 /** The outcome of an identical earlier submission of this version, queued or committed. */
 async function findDuplicate(ctx: SubmissionContext, label: Uint8Array, version: number, statementBytes: Uint8Array): Promise<{ committed: Promise<Committed> } | undefined> {
-  const pending = ctx.pendingFor(label);
-  if (pending && pending.version === version && equalBytes(pending.statement, statementBytes)) return { committed: pending.committed };
+  const pending = ctx.pendingFor(label, version);
+  if (pending && equalBytes(pending.statement, statementBytes)) return { committed: pending.committed };
   const done = await ctx.committedOutcome(label, version);
   if (done?.statement && equalBytes(done.statement, statementBytes)) return { committed: Promise.resolve(done.committed) };
   return undefined;
@@ -82,7 +83,11 @@ async function checkContinuity(ctx: SubmissionContext, statement: Statement, lab
   if (!previousBytes) throw new DirectoryError('bad_continuity', 'the previous version is erased or missing: no key to check continuity against');
   const key = decodeStatement(previousBytes).keys.find((k) => k.id === c.keyId);
   if (!key || !isSignatureAlgorithm(key.algorithm)) throw new DirectoryError('bad_continuity', `the previous version has no signing key ${JSON.stringify(c.keyId)}`);
-  if (!(await verifySignature(key.algorithm, key.publicKey, continuityMessage(statement), c.signature))) {
-    throw new DirectoryError('bad_continuity', 'the continuity signature does not verify under the previous version\'s key');
+  let valid: boolean;
+  try {
+    valid = await verifySignature(key.algorithm, key.publicKey, continuityMessage(statement), c.signature);
+  } catch (e) {
+    throw new DirectoryError('bad_continuity', `the continuity signature or key is malformed: ${(e as Error).message}`);
   }
+  if (!valid) throw new DirectoryError('bad_continuity', 'the continuity signature does not verify under the previous version\'s key');
 }

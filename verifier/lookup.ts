@@ -103,9 +103,8 @@ export class LookupVerifier {
     }
     const enrol = this.enrolment(v.enrolment, provider, head);
     if (statement.issuedAt < enrol.notBefore || statement.issuedAt > enrol.notAfter) throw new VerifyError('credential_not_valid', 'the statement was issued outside its credential\'s validity');
-    if (!verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement), v.signature)) {
-      throw new VerifyError('bad_provider_signature', 'the provider\'s signature on the statement does not verify');
-    }
+    const signed = check('bad_provider_signature', () => verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement!), v.signature!));
+    if (!signed) throw new VerifyError('bad_provider_signature', 'the provider\'s signature on the statement does not verify');
     return { statement, c: check('bad_statement', () => commitment(v.opening!, signedStatementBytes(v.statement!, v.signature!))) };
   }
 
@@ -123,6 +122,7 @@ export class LookupVerifier {
    * (undefined for erased versions).
    */
   verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): { lookup: LookupResult; statements: (Statement | undefined)[] } {
+    if (!Number.isSafeInteger(proof.since) || proof.since < 0) throw new VerifyError('bad_history', 'since must be a non-negative integer');
     const lookup = this.verifyLookup(proof.lookup, provider, account);
     const { head } = this.epoch(proof.lookup.epoch);
     const latest = proof.lookup.present?.version ?? 0;
@@ -130,11 +130,17 @@ export class LookupVerifier {
     const canonical = proof.lookup.account;
     let h = sinceHistory;
     const statements: (Statement | undefined)[] = [];
-    proof.versions.forEach((v, i) => {
+    const checked = proof.versions.map((v, i) => {
       if (v.version !== proof.since + 1 + i) throw new VerifyError('bad_history', 'history versions are not consecutive');
-      const known = v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, head);
-      statements.push(known.statement);
-      h = historyHash(h, v.version, known.c);
+      return v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, head);
+    });
+    // A version may be shown as a bare commitment only if erased: below a verified deletion (tombstone).
+    const tombstones = [...checked.map((k) => k.statement), lookup.statement].map((st, i) => (st?.status === 'deleted' ? i : -1));
+    const lastTombstone = Math.max(...tombstones);
+    checked.forEach((k, i) => {
+      if (!k.statement && i >= lastTombstone) throw new VerifyError('bad_history', `version ${proof.since + 1 + i} is withheld but no later version deleted the account`);
+      statements.push(k.statement);
+      h = historyHash(h, proof.since + 1 + i, k.c);
     });
     const expected = proof.since === latest ? lookup.historyHash ?? HISTORY_ZERO : proof.lookup.present!.previousHistory;
     if (!equalBytes(h, expected)) throw new VerifyError('bad_history', 'the history chain does not lead to the current version (fork or rewrite)');

@@ -9,7 +9,7 @@
 import { equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from '../log/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../log/directory-hashes.js';
-import { decodeEntry, type EpochHeadEntry } from '../log/entries.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../log/entries.js';
 import { PrefixTree, type MapLeaf } from '../log/map.js';
 import { VerifyError } from './lookup.js';
 
@@ -21,6 +21,8 @@ export class MapReplay {
   private nextIndex = 0;
   private epochStart = 0;
   private lastEpoch = -1;
+  /** Every enrolment entry so far, for checking their certificate chains (verifier/enrolments.ts). */
+  readonly enrolments: { index: number; entry: EnrolmentEntry }[] = [];
   /** The last epoch head replayed and verified. */
   lastHead: EpochHeadEntry | null = null;
 
@@ -40,7 +42,10 @@ export class MapReplay {
     }
     if (entry.type === 'update') this.applyUpdate(index, entry.label, entry.version, entry.commitment);
     else if (entry.type === 'epoch') this.applyEpoch(index, entry);
-    else if (entry.type === 'enrol') this.credentials.push(recordHash(entryBytes));
+    else if (entry.type === 'enrol') {
+      this.credentials.push(recordHash(entryBytes));
+      this.enrolments.push({ index, entry });
+    }
     this.nextIndex++;
   }
 
