@@ -75,6 +75,8 @@ export interface DirectoryStore {
   mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]>;
   /** A synchronous function applying `w`, to run inside the log's commit transaction. */
   epochWriter(w: EpochWrites): () => void;
+  /** After an epoch that erased data: make sure no copy of it survives in the backend's files. */
+  afterErasure(): void;
 }
 
 // Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
@@ -139,9 +141,16 @@ function prepare(db: Database.Database) {
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly q: ReturnType<typeof prepare>;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
+    // Erasure sets openings and statements to NULL; secure_delete overwrites the freed bytes with zeros.
+    db.pragma('secure_delete = ON');
     db.exec(SCHEMA);
     this.q = prepare(db);
+  }
+
+  /** Copies the WAL into the database and truncates it, so erased bytes do not linger in the WAL file. */
+  afterErasure(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   async labelOf(provider: string, account: string): Promise<Uint8Array | undefined> {

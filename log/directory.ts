@@ -276,6 +276,7 @@ export class Directory {
         },
       });
       this.snap = snapshotFromRow(plan.writes.epoch, result.head.checkpoint);
+      if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
       this.afterCommit(jobs, plan, result.head.checkpoint);
       return this.snap;

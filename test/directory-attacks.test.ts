@@ -154,3 +154,23 @@ describe('directory attacks and races', () => {
     expect(await codeOf(t.dir.closeEpoch())).toBe('directory_broken');
   });
 });
+
+describe('erasure on disk', () => {
+  it('leaves no byte of an erased statement in the SQLite files', async () => {
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'kt-erase-'));
+    const db = new Database(join(dir, 'kt.db'));
+    const t = await openTestDirectory({ db });
+    const chat = await enrolProvider(t, 'chat.example');
+    const secret = identityKey();
+    await publish(t, chat.sign(statementFor(chat, 'gone@chat.example', 1, [secret], t.clock.now)));
+    await publish(t, chat.sign({ ...statementFor(chat, 'gone@chat.example', 2, [], t.clock.now), status: 'deleted' }));
+    const files = ['kt.db', 'kt.db-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+    const needle = Buffer.from(secret.publicKey);
+    expect(files.filter((f) => readFileSync(f).includes(needle))).toEqual([]);
+    db.close();
+  });
+});
