@@ -123,10 +123,28 @@ export async function history(dir: Directory, provider: string, accountInput: st
   return { since, versions, lookup: proof };
 }
 
-/** One account name looked up under every provider with an active credential. */
-export async function discover(dir: Directory, accountInput: string): Promise<LookupProof[]> {
+/**
+ * Discovery: one account name looked up under every provider of the epoch's credential set. The proof
+ * carries the whole set (the enrolment entries), so a client can check that no provider was left out.
+ */
+export interface DiscoveryProof {
+  account: string;
+  /** Every enrolment entry of the epoch's credential set, in order. */
+  credentials: Uint8Array[];
+  /** One lookup per provider id in the set, all in the same epoch. */
+  lookups: LookupProof[];
+}
+
+/** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
+export async function discover(dir: Directory, accountInput: string): Promise<DiscoveryProof> {
   const account = canonicalAccount(accountInput);
-  const out: LookupProof[] = [];
-  for (const provider of dir.credentials.providers()) out.push(await lookup(dir, provider, account));
-  return out;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { snap } = await dir.snapshot();
+    const set = dir.credentials.all().slice(0, snap.head.credentialCount);
+    const providers = [...new Set(set.map((c) => c.entry.providerId))].sort();
+    const lookups: LookupProof[] = [];
+    for (const provider of providers) lookups.push(await lookup(dir, provider, account));
+    if (lookups.every((l) => l.epoch.headIndex === snap.headIndex)) return { account, credentials: set.map((c) => c.entryBytes), lookups };
+  }
+  throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
 }

@@ -55,9 +55,14 @@ describe('directory', () => {
     expect(full.versions.every((v) => v.commitment && !v.statement && !v.opening)).toBe(true);
     expect(t.verifier.verifyHistory(full, 'chat.example', 'tel:+15550100000', HISTORY_ZERO).statements).toHaveLength(3);
 
-    const found = await discover(t.dir, 'tel:+15550100000');
-    const statuses = found.map((p) => [p.provider, t.verifier.verifyLookup(p, p.provider, 'tel:+15550100000').status]);
-    expect(statuses).toEqual([['chat.example', 'deleted'], ['talk.example', 'present']]);
+    const found = await discover(t.dir, 'tel:+1 555 010 0000');
+    const results = t.verifier.verifyDiscovery(found, 'tel:+15550100000');
+    expect([...results].map(([p, r]) => [p, r.status])).toEqual([['chat.example', 'deleted'], ['talk.example', 'present']]);
+    const leftOut = { ...found, lookups: found.lookups.slice(1) };
+    expect(() => t.verifier.verifyDiscovery(leftOut, 'tel:+15550100000')).toThrow(/left out/);
+    const fewerCredentials = { ...found, credentials: found.credentials.slice(1), lookups: found.lookups.slice(1) };
+    expect(() => t.verifier.verifyDiscovery(fewerCredentials, 'tel:+15550100000')).toThrow(/credential set/);
+    expect(() => t.verifier.verifyDiscovery({ ...found, lookups: [found.lookups[0], found.lookups[0]] }, 'tel:+15550100000')).toThrow(/repeated/);
   });
 
   it('reopens from storage with the same map and serves the same verified lookups', async () => {

@@ -16,10 +16,10 @@ import { canonicalAccount } from '../log/account.js';
 import { openCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from '../log/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../log/entries.js';
-import type { EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../log/lookup.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../log/lookup.js';
 import { verifyAbsence, verifyMembership } from '../log/map-proof.js';
 import { decodeStatement, providerSignedMessage, type Statement } from '../log/statement.js';
-import { recordHash, verifyInclusion } from '../log/tlog.js';
+import { recordHash, rootFromLeafHashes, verifyInclusion } from '../log/tlog.js';
 
 export class VerifyError extends CodedError {}
 
@@ -146,5 +146,28 @@ export class LookupVerifier {
     if (!equalBytes(h, expected)) throw new VerifyError('bad_history', 'the history chain does not lead to the current version (fork or rewrite)');
     if (proof.since < latest) statements.push(lookup.statement);
     return { lookup, statements };
+  }
+
+  /**
+   * Verifies a discovery proof: the credential set must be the epoch's (root and count), and there must
+   * be exactly one verified lookup, in that epoch, for every provider id in it.
+   */
+  verifyDiscovery(proof: DiscoveryProof, account: string): Map<string, LookupResult> {
+    const first = proof.lookups[0];
+    if (!first) throw new VerifyError('bad_discovery', 'a discovery proof needs at least one lookup');
+    const { head } = this.epoch(first.epoch);
+    const leaves = proof.credentials.map((e) => recordHash(e));
+    if (leaves.length !== head.credentialCount || !equalBytes(rootFromLeafHashes(leaves), head.credentialsRoot)) {
+      throw new VerifyError('bad_discovery', 'the credential set is not the epoch\'s');
+    }
+    const providers = new Set(proof.credentials.map((e) => (check('bad_discovery', () => decodeEntry(e)) as EnrolmentEntry).providerId));
+    const results = new Map<string, LookupResult>();
+    for (const l of proof.lookups) {
+      if (l.epoch.checkpoint !== first.epoch.checkpoint || l.epoch.headIndex !== first.epoch.headIndex) throw new VerifyError('bad_discovery', 'the lookups come from different epochs');
+      if (!providers.has(l.provider) || results.has(l.provider)) throw new VerifyError('bad_discovery', `unexpected or repeated provider ${l.provider}`);
+      results.set(l.provider, this.verifyLookup(l, l.provider, account));
+    }
+    if (results.size !== providers.size) throw new VerifyError('bad_discovery', 'some providers of the credential set were left out');
+    return results;
   }
 }
