@@ -48,11 +48,6 @@ export class CredentialRegistry {
     return [...this.byIndex.values()].sort((a, b) => a.logIndex - b.logIndex);
   }
 
-  /** The ids of providers with at least one unrevoked credential, sorted. */
-  providers(): string[] {
-    return [...new Set(this.all().filter((c) => c.revokedIndex === null).map((c) => c.entry.providerId))].sort();
-  }
-
   /** The unrevoked credential of `providerId` with this leaf fingerprint. */
   findActive(providerId: string, fingerprint: Uint8Array): Credential | undefined {
     return this.all().find((c) => c.revokedIndex === null && c.entry.providerId === providerId && equalBytes(c.fingerprint, fingerprint));
