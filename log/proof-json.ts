@@ -1,0 +1,132 @@
+/**
+ * The JSON form of the directory's proofs, as the HTTP API serves them and clients read them: byte
+ * strings are canonical base64, lists of hashes are one base64 string of the concatenated 32-byte
+ * hashes, and the map proof is its binary encoding (section 15.5 of docs/PROTOCOL.md) in base64. Decoding
+ * is strict: exact field names at every level (unknown fields refused), canonical base64, safe integers,
+ * hashes of 32 bytes. Pure: usable by the server, browsers and Workers alike.
+ */
+import { concatBytes, fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './lookup.js';
+import { decodeMapProof, encodeMapProof } from './map-proof.js';
+
+export class ProofJsonError extends CodedError {}
+
+type Json = Record<string, unknown>;
+
+const b64 = toBase64;
+const hashes = (hs: Uint8Array[]): string => b64(concatBytes(...hs));
+
+function obj(v: unknown, what: string, required: string[], optional: string[] = []): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProofJsonError('bad_proof_json', `${what} must be an object`);
+  const o = v as Json;
+  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw new ProofJsonError('bad_proof_json', `unknown field ${what}.${k}`);
+  for (const k of required) if (!(k in o)) throw new ProofJsonError('bad_proof_json', `missing field ${what}.${k}`);
+  return o;
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new ProofJsonError('bad_proof_json', `${what} must be a string`);
+  return v;
+}
+
+function int(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ProofJsonError('bad_proof_json', `${what} must be a non-negative integer`);
+  return v;
+}
+
+function bytes(v: unknown, what: string, length?: number): Uint8Array {
+  let b: Uint8Array;
+  try {
+    b = fromBase64(str(v, what));
+  } catch (e) {
+    throw new ProofJsonError('bad_proof_json', `${what}: ${(e as Error).message}`);
+  }
+  if (length !== undefined && b.length !== length) throw new ProofJsonError('bad_proof_json', `${what} must be ${length} bytes`);
+  return b;
+}
+
+function hashList(v: unknown, what: string): Uint8Array[] {
+  const b = bytes(v, what);
+  if (b.length % 32 !== 0 || b.length > 64 * 32) throw new ProofJsonError('bad_proof_json', `${what} must be whole 32-byte hashes`);
+  return Array.from({ length: b.length / 32 }, (_, i) => b.slice(32 * i, 32 * i + 32));
+}
+
+function epochToJson(e: EpochProof): Json {
+  return { checkpoint: e.checkpoint, headIndex: e.headIndex, headEntry: b64(e.headEntry), headProof: hashes(e.headProof) };
+}
+
+function epochFromJson(v: unknown): EpochProof {
+  const o = obj(v, 'epoch', ['checkpoint', 'headIndex', 'headEntry', 'headProof']);
+  return { checkpoint: str(o.checkpoint, 'epoch.checkpoint'), headIndex: int(o.headIndex, 'epoch.headIndex'), headEntry: bytes(o.headEntry, 'epoch.headEntry'), headProof: hashList(o.headProof, 'epoch.headProof') };
+}
+
+function enrolmentFromJson(v: unknown): EnrolmentProof {
+  const o = obj(v, 'enrolment', ['position', 'entry', 'proof']);
+  return { position: int(o.position, 'enrolment.position'), entry: bytes(o.entry, 'enrolment.entry'), proof: hashList(o.proof, 'enrolment.proof') };
+}
+
+function versionToJson(v: VersionProof): Json {
+  if (v.commitment) return { version: v.version, commitment: b64(v.commitment) };
+  const e = v.enrolment!;
+  return {
+    version: v.version, statement: b64(v.statement!), signature: b64(v.signature!), opening: b64(v.opening!),
+    enrolment: { position: e.position, entry: b64(e.entry), proof: hashes(e.proof) },
+  };
+}
+
+function versionFromJson(v: unknown, what: string, extra: string[] = []): VersionProof {
+  const o = v as Json;
+  if (o && typeof o === 'object' && 'commitment' in o) {
+    const c = obj(v, what, ['version', 'commitment']);
+    return { version: int(c.version, `${what}.version`), commitment: bytes(c.commitment, `${what}.commitment`, 32) };
+  }
+  const s = obj(v, what, ['version', 'statement', 'signature', 'opening', 'enrolment', ...extra]);
+  return {
+    version: int(s.version, `${what}.version`), statement: bytes(s.statement, `${what}.statement`), signature: bytes(s.signature, `${what}.signature`),
+    opening: bytes(s.opening, `${what}.opening`, 32), enrolment: enrolmentFromJson(s.enrolment),
+  };
+}
+
+export function lookupToJson(p: LookupProof): Json {
+  const out: Json = { provider: p.provider, account: p.account, vrfProof: b64(p.vrfProof), epoch: epochToJson(p.epoch), map: b64(encodeMapProof(p.map)) };
+  if (p.present) out.present = { ...versionToJson(p.present), previousHistory: b64(p.present.previousHistory) };
+  return out;
+}
+
+export function lookupFromJson(v: unknown): LookupProof {
+  const o = obj(v, 'lookup', ['provider', 'account', 'vrfProof', 'epoch', 'map'], ['present']);
+  let map;
+  try {
+    map = decodeMapProof(bytes(o.map, 'map'));
+  } catch (e) {
+    throw new ProofJsonError('bad_proof_json', `map: ${(e as Error).message}`);
+  }
+  const proof: LookupProof = { provider: str(o.provider, 'provider'), account: str(o.account, 'account'), vrfProof: bytes(o.vrfProof, 'vrfProof', 80), epoch: epochFromJson(o.epoch), map };
+  if (o.present !== undefined) {
+    const p = obj(o.present, 'present', ['version', 'statement', 'signature', 'opening', 'enrolment', 'previousHistory']);
+    proof.present = { ...versionFromJson(p, 'present', ['previousHistory']), previousHistory: bytes(p.previousHistory, 'present.previousHistory', 32) };
+  }
+  return proof;
+}
+
+export function historyToJson(h: HistoryProof): Json {
+  return { since: h.since, versions: h.versions.map(versionToJson), lookup: lookupToJson(h.lookup) };
+}
+
+export function historyFromJson(v: unknown): HistoryProof {
+  const o = obj(v, 'history', ['since', 'versions', 'lookup']);
+  if (!Array.isArray(o.versions)) throw new ProofJsonError('bad_proof_json', 'history.versions must be an array');
+  const versions = o.versions.map((x, i) => versionFromJson(x, `versions[${i}]`));
+  return { since: int(o.since, 'since'), versions, lookup: lookupFromJson(o.lookup) };
+}
+
+export function discoveryToJson(d: DiscoveryProof): Json {
+  return { account: d.account, credentials: d.credentials.map(b64), lookups: d.lookups.map(lookupToJson) };
+}
+
+export function discoveryFromJson(v: unknown): DiscoveryProof {
+  const o = obj(v, 'discovery', ['account', 'credentials', 'lookups']);
+  if (!Array.isArray(o.credentials) || !Array.isArray(o.lookups)) throw new ProofJsonError('bad_proof_json', 'credentials and lookups must be arrays');
+  return { account: str(o.account, 'account'), credentials: o.credentials.map((c, i) => bytes(c, `credentials[${i}]`)), lookups: o.lookups.map(lookupFromJson) };
+}
