@@ -1,23 +1,46 @@
 /**
  * The HTTP API as one Hono app built by `createApp(deps)`, the same on Node and on Workers. Serves the
  * C2SP tlog-tiles read API under `/log` (checkpoint, tiles, entry bundles), `GET /v1/config` with the
- * trust pins and `GET /healthz`. Every error is JSON `{"error":{"code","message"}}` with a fitting status;
+ * trust pins, `GET /healthz`, Prometheus `GET /metrics` and, when a directory is given, its routes
+ * (api/directory-routes.ts). Every error is JSON `{"error":{"code","message"}}` with a fitting status;
  * internal errors are logged without request data and answered with a generic message.
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
 import { parseTilePath } from '../log/tiles.js';
+import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
+import { errorResponse, requestCounter } from './middleware.js';
+
+export { errorResponse } from './middleware.js';
 
 export interface AppConfig {
   /** The checkpoint origin. */
   origin: string;
   /** The log's C2SP verifier key string. */
   logKey: string;
+  /** The directory's VRF public key (base64), when a directory is served. */
+  vrfKey?: string;
+  /** Witness cosigner keys (verifier key strings) and how many must cosign. */
+  witnesses?: string[];
+  witnessQuorum?: number;
+  epochIntervalMs?: number;
+  heartbeatMs?: number;
+  /** Enrolled provider credentials, as of the request. */
+  providers?: () => { providerId: string; fingerprint: string; algorithm: string; notBefore: number; notAfter: number; revoked: boolean }[];
+}
+
+/** Gauges for /metrics, read at scrape time. */
+export interface AppMetrics {
+  queueDepth?: () => number;
+  lastEpochSeconds?: () => number;
+  epoch?: () => number;
 }
 
 export interface AppDeps {
   reader: LogReader;
   config: AppConfig;
+  directory?: DirectoryRouteOptions;
+  metrics?: AppMetrics;
   /** Where internal errors are reported (default: console.error). */
   logError?: (message: string) => void;
 }
@@ -26,11 +49,6 @@ export interface AppDeps {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** The checkpoint changes with every batch: clients may cache it for a moment only. */
 const SHORT_LIVED = 'public, max-age=1, must-revalidate';
-
-/** A JSON error response in the project's error shape. */
-export function errorResponse(c: Context, status: 400 | 403 | 404 | 405 | 409 | 413 | 429 | 500 | 503, code: string, message: string): Response {
-  return c.json({ error: { code, message } }, status);
-}
 
 /** Serves one tile or entry bundle path below `/log/`. */
 async function serveTilePath(c: Context, reader: LogReader, path: string): Promise<Response> {
@@ -66,6 +84,8 @@ function gzip(data: Uint8Array): ReadableStream<Uint8Array> {
 /** Builds the app. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const counts = new Map<string, number>();
+  app.use('*', requestCounter(counts));
   const logError = deps.logError ?? ((m: string) => console.error(m));
 
   app.get('/log/checkpoint', (c) =>
@@ -73,8 +93,10 @@ export function createApp(deps: AppDeps): Hono {
   );
   // The raw path, not Hono's decoded one: percent-encoded tile paths are not canonical and are refused.
   app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
-  app.get('/v1/config', (c) => c.json({ origin: deps.config.origin, logKey: deps.config.logKey }));
+  app.get('/v1/config', (c) => c.json(configJson(deps.config)));
   app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
+  app.get('/metrics', (c) => c.text(metricsText(deps, counts), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+  if (deps.directory) directoryRoutes(app, deps.directory);
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
@@ -82,4 +104,32 @@ export function createApp(deps: AppDeps): Hono {
     return errorResponse(c, 500, 'internal', 'internal error');
   });
   return app;
+}
+
+function configJson(cfg: AppConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { origin: cfg.origin, logKey: cfg.logKey };
+  if (cfg.vrfKey !== undefined) {
+    Object.assign(out, {
+      vrfKey: cfg.vrfKey, witnesses: cfg.witnesses ?? [], witnessQuorum: cfg.witnessQuorum ?? 0,
+      epochIntervalMs: cfg.epochIntervalMs, heartbeatMs: cfg.heartbeatMs, providers: cfg.providers?.() ?? [],
+    });
+  }
+  return out;
+}
+
+/** Prometheus text exposition: gauges and request counts. */
+function metricsText(deps: AppDeps, counts: Map<string, number>): string {
+  const lines = [
+    '# TYPE kt_tree_size gauge', `kt_tree_size ${deps.reader.size()}`,
+  ];
+  const m = deps.metrics ?? {};
+  if (m.queueDepth) lines.push('# TYPE kt_queue_depth gauge', `kt_queue_depth ${m.queueDepth()}`);
+  if (m.epoch) lines.push('# TYPE kt_epoch gauge', `kt_epoch ${m.epoch()}`);
+  if (m.lastEpochSeconds) lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
+  lines.push('# TYPE kt_requests_total counter');
+  for (const [key, n] of [...counts].sort()) {
+    const [method, route, status] = key.split(' ');
+    lines.push(`kt_requests_total{method="${method}",route="${route.replace(/"/g, '')}",status="${status}"} ${n}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

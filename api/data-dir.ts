@@ -1,12 +1,14 @@
 /**
- * The Node server's data directory: `config.json` (the log's origin), `log.key` (the log's C2SP signer
- * key string, mode 0600, created on first run and never overwritten) and `log.db` (the SQLite file).
+ * The Node server's data directory: `config.json` (the origin and settings), `log.key` (the log's C2SP
+ * signer key string), `vrf.key` (the VRF secret key, hex) and `operator.token` (all mode 0600, created on
+ * first run and never overwritten), `log.db` (the SQLite file) and, in development mode, the development
+ * CA (`dev-ca.pem`, `dev-ca.key`).
  * The origin is the log's identity: it is fixed on first run and a later run that asks for another one
  * is refused rather than silently starting a different log.
  */
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex } from '../wasm-free-crypto/bytes.js';
+import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
@@ -22,8 +24,26 @@ export interface DataDir {
   origin: string;
   signer: Ed25519NoteSigner;
   dbPath: string;
+  /** The directory's 32-byte VRF secret key (`vrf.key`, hex, mode 0600). */
+  vrfSecretKey: Uint8Array;
+  /** The operator's bearer token for enrolment and revocation (`operator.token`, mode 0600). */
+  operatorToken: string;
+  /** Development mode (default): the server creates and trusts a development root CA (api/dev-ca.ts). */
+  devMode: boolean;
+  /** Paths of trusted root certificates (PEM), relative to the data directory or absolute. */
+  trustedRoots: string[];
+  epochIntervalMs: number;
+  heartbeatMs: number;
   /** True when this call created the keys. */
   created: boolean;
+}
+
+interface ConfigFile {
+  origin: string;
+  devMode?: boolean;
+  trustedRoots?: string[];
+  epochIntervalMs?: number;
+  heartbeatMs?: number;
 }
 
 /**
@@ -43,12 +63,34 @@ function writeNewFile(path: string, contents: string, mode: number): void {
   }
 }
 
-function readConfig(dir: string): { origin: string } | null {
+function readConfig(dir: string): ConfigFile | null {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) return null;
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { origin?: unknown };
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs'];
+  const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
   if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin)) throw new ConfigError(`${path} has no valid "origin"`);
-  return { origin: parsed.origin };
+  if (parsed.devMode !== undefined && typeof parsed.devMode !== 'boolean') throw new ConfigError(`${path}: "devMode" must be true or false`);
+  if (parsed.trustedRoots !== undefined && !(Array.isArray(parsed.trustedRoots) && parsed.trustedRoots.every((r) => typeof r === 'string'))) {
+    throw new ConfigError(`${path}: "trustedRoots" must be a list of PEM file paths`);
+  }
+  for (const k of ['epochIntervalMs', 'heartbeatMs'] as const) {
+    const v = parsed[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 10)) throw new ConfigError(`${path}: "${k}" must be an integer >= 10`);
+  }
+  return parsed as unknown as ConfigFile;
+}
+
+/** Reads a 0600 secret file, creating it with `make()` on first run. */
+function secretFile(path: string, make: () => string): string {
+  if (!existsSync(path)) writeNewFile(path, `${make()}\n`, 0o600);
+  return readFileSync(path, 'utf8').trim();
 }
 
 /**
@@ -76,5 +118,12 @@ export function openDataDir(dir: string, origin?: string): DataDir {
   }
   const signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
   if (signer.name !== config.origin) throw new ConfigError(`${keyPath} is a key for ${signer.name}, not for origin ${config.origin}`);
-  return { dir, origin: config.origin, signer, dbPath: join(dir, 'log.db'), created };
+  const vrfHex = secretFile(join(dir, 'vrf.key'), () => toHex(randomBytes(32)));
+  if (!/^[0-9a-f]{64}$/.test(vrfHex)) throw new ConfigError(`${join(dir, 'vrf.key')} must hold 64 lower-case hex digits`);
+  const operatorToken = secretFile(join(dir, 'operator.token'), () => toHex(randomBytes(32)));
+  const devMode = config.devMode ?? true;
+  return {
+    dir, origin: config.origin, signer, dbPath: join(dir, 'log.db'), created, vrfSecretKey: fromHex(vrfHex), operatorToken, devMode,
+    trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []), epochIntervalMs: config.epochIntervalMs ?? 1000, heartbeatMs: config.heartbeatMs ?? 60_000,
+  };
 }

@@ -7,11 +7,12 @@
 import { parseArgs } from 'node:util';
 import { startServer, type ServerOptions } from './server.js';
 
-const USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN]
+const USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN] [--log-only]
   --port    TCP port (env PORT, default 8787; 0 = any free port)
   --data    data directory with keys and the SQLite file (env KT_DATA, default ./data)
   --host    address to bind (env KT_HOST, default 127.0.0.1)
-  --origin  checkpoint origin of a new log (env KT_ORIGIN; default localhost/kt-<random>)`;
+  --origin  checkpoint origin of a new log (env KT_ORIGIN; default localhost/kt-<random>)
+  --log-only  serve a plain C2SP log of arbitrary entries, without the directory`;
 
 function parseOptions(argv: string[]): ServerOptions {
   const { values } = parseArgs({
@@ -21,6 +22,7 @@ function parseOptions(argv: string[]): ServerOptions {
       data: { type: 'string' },
       host: { type: 'string' },
       origin: { type: 'string' },
+      'log-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -37,6 +39,7 @@ function parseOptions(argv: string[]): ServerOptions {
     dataDir: values.data ?? process.env.KT_DATA ?? './data',
     host: values.host ?? process.env.KT_HOST ?? '127.0.0.1',
     origin: values.origin ?? process.env.KT_ORIGIN,
+    logOnly: values['log-only'] ?? false,
   };
 }
 
@@ -51,7 +54,9 @@ async function main(): Promise<void> {
   const server = await startServer(opts);
   const cp = server.appender.head;
   console.log(`${server.data.created ? 'created a new log' : 'opened the log'} in ${server.data.dir} (tree size ${cp.size})`);
-  console.log(`trust pins:\n  origin  ${server.data.origin}\n  log key ${server.data.signer.verifierKey}`);
+  const vrf = server.directory ? `\n  vrf key ${Buffer.from(server.directory.vrfPublicKey).toString('base64')}` : '';
+  console.log(`trust pins:\n  origin  ${server.data.origin}\n  log key ${server.data.signer.verifierKey}${vrf}`);
+  if (server.directory) console.log(`operator token in ${server.data.dir}/operator.token${server.data.devMode ? `; development CA in ${server.data.dir}/dev-ca.pem` : ''}`);
   console.log(`listening on ${server.url}  (checkpoint: ${server.url}/log/checkpoint, config: ${server.url}/v1/config)`);
   let stopping = false;
   const stop = (signal: string) => {

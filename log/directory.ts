@@ -227,6 +227,14 @@ export class Directory {
     return this.queue.length;
   }
 
+  /** The number of the current (committed) epoch. */
+  get epoch(): number {
+    return this.snap.epoch;
+  }
+
+  /** How long the last epoch took to plan and commit, in milliseconds. */
+  lastEpochMs = 0;
+
   /** Starts the epoch timer: an epoch every interval when work is pending, and a heartbeat epoch. */
   start(): void {
     if (this.timer) return;
@@ -265,6 +273,7 @@ export class Directory {
     const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, time, this.tree, this.credentials);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
+    const started = performance.now();
     try {
       plan.head.mapRoot = this.tree.applyBatch(plan.leaves);
       const headEntry = encodeEntry(plan.head);
@@ -278,6 +287,7 @@ export class Directory {
       this.snap = snapshotFromRow(plan.writes.epoch, result.head.checkpoint);
       if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
+      this.lastEpochMs = performance.now() - started;
       this.afterCommit(jobs, plan, result.head.checkpoint);
       return this.snap;
     } catch (e) {

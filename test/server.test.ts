@@ -47,7 +47,9 @@ describe('npm start (api/node.ts)', () => {
     expect(first.output()).toContain(`log key ${config.logKey}`);
     expect(first.output()).toContain(`origin  ${config.origin}`);
     const cp = openCheckpoint(await (await fetch(`${first.url}/log/checkpoint`)).text(), config.origin, parseVerifierKey(config.logKey));
-    expect(cp.checkpoint.size).toBe(0);
+    expect(cp.checkpoint.size).toBe(1); // the directory's epoch 0 head
+    expect(first.output()).toContain(`vrf key ${config.vrfKey}`);
+    for (const f of ['vrf.key', 'operator.token', 'dev-ca.key']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
     expect(await first.stop()).toBe(0);
     expect(statSync(join(dir, 'log.key')).mode & 0o777).toBe(0o600);
     const second = await startServerProcess(['--data', dir]);
@@ -81,7 +83,7 @@ describe('npm start (api/node.ts)', () => {
   });
 
   it('serves a log whose checkpoint, tiles and entries match the tiles-300 vectors', async () => {
-    const server = await startServerProcess(['--data', await dataDirWithRecords()]);
+    const server = await startServerProcess(['--log-only', '--data', await dataDirWithRecords()]);
     try {
       const config = await (await fetch(`${server.url}/v1/config`)).json();
       const note = new TextDecoder().decode(await get(`${server.url}/log/checkpoint`));
@@ -104,7 +106,7 @@ describe('npm start (api/node.ts)', () => {
   it.runIf(haveGo || process.env.KT_REQUIRE_INTEROP === '1')('is accepted by an off-the-shelf C2SP client (Go sumdb/note + sumdb/tlog)', async () => {
     // 70,000 records span three tile levels; the consistency proof from the tiles-300 root checks
     // that Go's ProveTree/CheckTree agree with our tiles too.
-    const server = await startServerProcess(['--data', await dataDirWithRecords(70_000)]);
+    const server = await startServerProcess(['--log-only', '--data', await dataDirWithRecords(70_000)]);
     try {
       const config = await (await fetch(`${server.url}/v1/config`)).json();
       const args = ['-url', `${server.url}/log`, '-vkey', config.logKey, '-origin', config.origin, '-old-size', '300', '-old-root', TILES_300_ROOT];

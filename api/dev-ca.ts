@@ -1,0 +1,91 @@
+/**
+ * The development certificate authority: in development mode (the default) the server creates, on first
+ * run, an ECDSA P-256 root CA in its data directory (`dev-ca.pem`, and `dev-ca.key` with mode 0600) and
+ * trusts it, so that a new user can enrol example providers at once (`npm run demo`). It also issues
+ * provider certificates: an Ed25519 leaf whose single DNS name is the provider id, with digitalSignature
+ * and clientAuth. Production configurations name their own roots and turn development mode off.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+
+x509.cryptoProvider.set(globalThis.crypto);
+const subtle = globalThis.crypto.subtle;
+const DAY = 86_400_000;
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+
+export interface DevCa {
+  cert: x509.X509Certificate;
+  der: Uint8Array;
+  privateKey: CryptoKey;
+}
+
+/** An issued provider certificate and its Ed25519 seed (handle as a secret). */
+export interface ProviderCertificate {
+  der: Uint8Array;
+  pem: string;
+  secretKey: Uint8Array;
+}
+
+function serial(): string {
+  const s = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  s[0] = (s[0] & 0x7f) | 0x01;
+  return toHex(s);
+}
+
+function pem(label: string, der: Uint8Array): string {
+  return `-----BEGIN ${label}-----\n${toBase64(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
+function unpem(text: string, label: string): Uint8Array {
+  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]+?)-----END ${label}-----`).exec(text);
+  if (!m) throw new Error(`no ${label} block`);
+  return fromBase64(m[1].replace(/\s+/g, ''));
+}
+
+/** Creates the development CA in `dir` unless it exists; returns whether it was created. */
+export async function ensureDevCa(dir: string): Promise<boolean> {
+  if (existsSync(join(dir, 'dev-ca.pem'))) return false;
+  const keys = (await subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const name = `CN=kt-directory development root ${toHex(globalThis.crypto.getRandomValues(new Uint8Array(4)))}`;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(), subject: name, issuer: name, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 3650 * DAY),
+    publicKey: keys.publicKey, signingKey: keys.privateKey, signingAlgorithm: ECDSA,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
+  writeFileSync(join(dir, 'dev-ca.key'), pem('PRIVATE KEY', pkcs8), { mode: 0o600, flag: 'wx' });
+  writeFileSync(join(dir, 'dev-ca.pem'), cert.toString('pem'), { flag: 'wx' });
+  return true;
+}
+
+/** Loads the development CA of `dir`. */
+export async function loadDevCa(dir: string): Promise<DevCa> {
+  const cert = new x509.X509Certificate(readFileSync(join(dir, 'dev-ca.pem'), 'utf8'));
+  const pkcs8 = unpem(readFileSync(join(dir, 'dev-ca.key'), 'utf8'), 'PRIVATE KEY');
+  const privateKey = await subtle.importKey('pkcs8', pkcs8 as Uint8Array<ArrayBuffer>, ECDSA, false, ['sign']);
+  return { cert, der: new Uint8Array(cert.rawData), privateKey };
+}
+
+/** Issues an Ed25519 provider certificate for `providerId`, valid for `days` (default 365). */
+export async function issueProviderCertificate(ca: DevCa, providerId: string, days = 365): Promise<ProviderCertificate> {
+  const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(), subject: `CN=${providerId}`, issuer: ca.cert.subject, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + days * DAY),
+    publicKey: keys.publicKey, signingKey: ca.privateKey, signingAlgorithm: ECDSA,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }]),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
+  return { der: new Uint8Array(cert.rawData), pem: cert.toString('pem'), secretKey: pkcs8.slice(pkcs8.length - 32) };
+}

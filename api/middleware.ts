@@ -1,0 +1,108 @@
+/**
+ * Named middleware factories for the API: a per-client token-bucket rate limit (lookups are rate limited so
+ * that the directory cannot be scraped, as the DMA lets providers require), an operator bearer-token check
+ * compared in constant time, request counting for /metrics, and the mapping of typed error codes to HTTP
+ * statuses with the JSON error body `{"error":{"code","message"}}`.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
+import { sha256 } from '../wasm-free-crypto/sha256.js';
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+
+/** A JSON error response in the project's error shape. */
+export function errorResponse(c: Context, status: ErrorStatus, code: string, message: string, headers: Record<string, string> = {}): Response {
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json({ error: { code, message } }, status);
+}
+
+const STATUS_BY_CODE: [RegExp, ErrorStatus][] = [
+  [/^(queue_full|epoch_failed|directory_broken|busy)$/, 503],
+  [/^(rate_limited)$/, 429],
+  [/^(too_large|statement_too_large|note_too_large)$/, 413],
+  [/^(version_conflict|version_gap|already_enrolled)$/, 409],
+  [/^(unknown_credential|not_found)$/, 404],
+  [/^(unauthorized)$/, 401],
+  [/^(namespace_violation|bad_signature|unknown_provider|cert_.*|bad_continuity)$/, 403],
+  [/^(internal|corrupt_.*)$/, 500],
+];
+
+/** The HTTP status for a typed error code: 400 unless the table above says otherwise. */
+export function statusForCode(code: string): ErrorStatus {
+  return STATUS_BY_CODE.find(([re]) => re.test(code))?.[1] ?? 400;
+}
+
+/** Answers a thrown typed error (anything with a string `code`) as JSON; others are rethrown. */
+export function typedErrorResponse(c: Context, e: unknown): Response {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') throw e;
+  const status = statusForCode(code);
+  if (status === 500) throw e;
+  const headers: Record<string, string> = status === 503 ? { 'Retry-After': '1' } : {};
+  return errorResponse(c, status, code, (e as Error).message, headers);
+}
+
+export interface RateLimitOptions {
+  /** Requests a client may make in a burst. */
+  capacity: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+  /** Identifies the client (default: the connection's remote address on Node, else a shared bucket). */
+  clientKey?: (c: Context) => string;
+  now?: () => number;
+  /** Buckets kept at most (least recently used dropped). */
+  maxClients?: number;
+}
+
+/** Node's remote address when served by @hono/node-server; 'unknown' elsewhere. */
+export function remoteAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? c.req.header('cf-connecting-ip') ?? 'unknown';
+}
+
+/** A token bucket per client; an empty bucket answers 429 `rate_limited` with Retry-After. */
+export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const now = opts.now ?? Date.now;
+  const key = opts.clientKey ?? remoteAddress;
+  const maxClients = opts.maxClients ?? 100_000;
+  return async (c, next) => {
+    const k = key(c);
+    const t = now();
+    const b = buckets.get(k) ?? { tokens: opts.capacity, at: t };
+    b.tokens = Math.min(opts.capacity, b.tokens + ((t - b.at) / 1000) * opts.refillPerSecond);
+    b.at = t;
+    buckets.delete(k);
+    buckets.set(k, b);
+    if (buckets.size > maxClients) buckets.delete(buckets.keys().next().value!);
+    if (b.tokens < 1) {
+      const wait = Math.ceil((1 - b.tokens) / opts.refillPerSecond);
+      return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', { 'Retry-After': String(wait) });
+    }
+    b.tokens -= 1;
+    await next();
+  };
+}
+
+/**
+ * Requires `Authorization: Bearer <token>`. Both sides are hashed before a constant-time comparison, so
+ * the time taken depends neither on the token's bytes nor on its length.
+ */
+export function operatorAuth(token: string | undefined): MiddlewareHandler {
+  const expected = sha256(utf8(token ?? ''));
+  return async (c, next) => {
+    const given = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
+    if (!token || !equalBytes(sha256(utf8(given)), expected)) return errorResponse(c, 401, 'unauthorized', 'operator token required');
+    await next();
+  };
+}
+
+/** Counts requests by route and status, for /metrics. */
+export function requestCounter(counts: Map<string, number>): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    const key = `${c.req.method} ${route} ${c.res.status}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+}
