@@ -34,6 +34,8 @@ export interface TestDirectory {
 }
 
 const signer = logSigner();
+/** The log signer every test directory uses. */
+export const logSignerForTests = signer;
 
 /** A directory on a fresh in-memory (or given) SQLite database, already at epoch 0. */
 export async function openTestDirectory(opts: { db?: Database.Database; root?: PkiCert; vrfSecretKey?: Uint8Array; clock?: { now: number }; maxQueue?: number } = {}): Promise<TestDirectory> {
