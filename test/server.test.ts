@@ -100,6 +100,20 @@ describe('npm start (api/node.ts)', () => {
     }
   });
 
+  it('runs the demo against a fresh server: enrols providers, publishes, and verifies lookups, discovery and history', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kt-demo-')), 'data');
+    const server = await startServerProcess(['--data', dir]);
+    try {
+      const demo = fileURLToPath(new URL('../api/demo.ts', import.meta.url));
+      const out = execFileSync(process.execPath, ['--import', 'tsx', demo, '--server', server.url, '--data', dir], { encoding: 'utf8' });
+      expect(out).toContain('enrolled provider chat.example');
+      expect(out.match(/^ {2}ok {2}/gm)).toHaveLength(8);
+      expect(out).toContain('talk.example / bob@example.org: absent, proven absent');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   // Go's golang.org/x/mod/sumdb/note and tlog, built from Debian's sources by test/interop/build.sh.
   // CI builds it and sets KT_REQUIRE_INTEROP=1, so there the check cannot be skipped.
   const haveGo = existsSync(C2SPCHECK);
