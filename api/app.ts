@@ -10,6 +10,7 @@ import type { LogReader } from '../log/reader.js';
 import { parseTilePath } from '../log/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { errorResponse, requestCounter } from './middleware.js';
+import { openApiDocument } from './openapi.js';
 
 export { errorResponse } from './middleware.js';
 
@@ -96,6 +97,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));
   app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
   app.get('/metrics', (c) => c.text(metricsText(deps, counts), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
   if (deps.directory) directoryRoutes(app, deps.directory);
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));

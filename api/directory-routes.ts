@@ -92,7 +92,8 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
     answer(c, async () => {
       const body = await jsonBody(c);
       onlyFields(body, ['lookups', 'discover']);
-      if (typeof body.discover === 'string' && body.lookups === undefined) return c.json(discoveryToJson(await o.service.discover(body.discover)));
+      if (body.discover !== undefined && body.lookups !== undefined) throw new BadRequest('give either "lookups" or "discover", not both');
+      if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover)));
       const list = body.lookups;
       if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_LOOKUPS) throw new BadRequest(`lookups must be 1..${MAX_BATCH_LOOKUPS} items, or give "discover"`);
       const proofs = [];
@@ -168,12 +169,8 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
       onlyFields(body, ['providerId', 'fingerprint', 'reason']);
       const { providerId, fingerprint, reason } = body;
       if (typeof providerId !== 'string' || typeof fingerprint !== 'string' || typeof reason !== 'string') throw new BadRequest('providerId, fingerprint (hex) and reason are required strings');
-      let fp: Uint8Array;
-      try {
-        fp = fromHex(fingerprint);
-      } catch {
-        throw new BadRequest('fingerprint must be 64 lower-case hex digits');
-      }
+      if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw new BadRequest('fingerprint must be 64 lower-case hex digits');
+      const fp = fromHex(fingerprint);
       const committed = await o.service.revoke(providerId, fp, reason);
       return c.json({ providerId, fingerprint: toHex(fp), status: 'committed', ...committedJson(committed) });
     }),

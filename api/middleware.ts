@@ -17,6 +17,7 @@ export function errorResponse(c: Context, status: ErrorStatus, code: string, mes
 }
 
 const STATUS_BY_CODE: [RegExp, ErrorStatus][] = [
+  [/^(cert_parse)$/, 400],
   [/^(queue_full|epoch_failed|directory_broken|busy)$/, 503],
   [/^(rate_limited)$/, 429],
   [/^(too_large|statement_too_large|note_too_large)$/, 413],
