@@ -1,0 +1,66 @@
+/**
+ * The log as the Worker's Durable Object runs it, kept out of the Worker's main module (api/worker.ts)
+ * because workerd accepts only handlers and classes as a main module's exports: reading the log key and
+ * origin from the Worker's secrets and vars, opening the appender over the Durable Object's SQLite storage,
+ * and the Hono app over it.
+ */
+import type { Hono } from 'hono';
+import { LogAppender } from '../log/appender.js';
+import { DoLogStorage, type DoSqlStorage } from '../log/do-log-storage.js';
+import { LogReader } from '../log/reader.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
+import { parseSignerKey } from '../wasm-free-crypto/note.js';
+import { createApp } from './app.js';
+
+/** The Worker secrets and vars the log reads. */
+export interface LogEnv {
+  /** Secret: the log's C2SP signer key, `PRIVATE+KEY+<origin>+<id>+<key>`. */
+  LOG_SIGNER_KEY?: string;
+  /** The checkpoint origin; must equal the signer key's name. */
+  LOG_ORIGIN?: string;
+}
+
+/** A configuration problem found when the sequencer starts; its message never includes the key. */
+export class ConfigError extends CodedError {
+  constructor(message: string) {
+    super('not_configured', message);
+  }
+}
+
+export interface OpenLog {
+  appender: LogAppender;
+  app: Hono;
+}
+
+/** Opens the log in a Durable Object's storage: loads and checks the head, or starts a new log. */
+export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenLog> {
+  if (!env.LOG_SIGNER_KEY) throw new ConfigError('LOG_SIGNER_KEY is not set');
+  if (!env.LOG_ORIGIN) throw new ConfigError('LOG_ORIGIN is not set');
+  let signer;
+  try {
+    signer = parseSignerKey(env.LOG_SIGNER_KEY.trim());
+  } catch (e) {
+    throw new ConfigError(`LOG_SIGNER_KEY is not a valid signer key (${(e as Error).message})`);
+  }
+  if (signer.name !== env.LOG_ORIGIN) throw new ConfigError('LOG_ORIGIN does not match the name of LOG_SIGNER_KEY');
+  const logStorage = new DoLogStorage(storage);
+  const appender = await LogAppender.open({ storage: logStorage, signer, origin: env.LOG_ORIGIN });
+  const reader = new LogReader(logStorage, () => appender.head);
+  const app = createApp({ reader, config: { origin: env.LOG_ORIGIN, logKey: signer.verifierKey } });
+  return { appender, app };
+}
+
+/** The 503 every request gets while the log cannot be opened: `not_configured` or `log_unavailable`. */
+export function unavailable(code: 'not_configured' | 'log_unavailable', message: string): Response {
+  return Response.json({ error: { code, message } }, { status: 503 });
+}
+
+/**
+ * The app compresses entry bundles itself (`Content-Encoding: gzip`). workerd treats a response body as
+ * unencoded and compresses it again for a Content-Encoding header unless told the body is already encoded
+ * (`encodeBody: "manual"`); without this, clients get gzip inside gzip.
+ */
+export function passEncodedBody(res: Response): Response {
+  if (!res.headers.has('Content-Encoding') || res.body === null) return res;
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers, encodeBody: 'manual' });
+}

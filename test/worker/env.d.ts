@@ -1,0 +1,15 @@
+/** Types of the Worker tests' `env` and `exports` (from `cloudflare:workers`): the Worker's Env plus test bindings. */
+import type { Env as WorkerEnv } from '../../api/worker.js';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      /** tiles-300 vectors (see vitest.workers.config.ts): vector path -> base64 of its bytes. */
+      TILES_300: Record<string, string>;
+    }
+    interface GlobalProps {
+      mainModule: typeof import('../../api/worker.js');
+      durableNamespaces: 'LogSequencer';
+    }
+  }
+}
