@@ -34,6 +34,9 @@ export interface DataDir {
   trustedRoots: string[];
   epochIntervalMs: number;
   heartbeatMs: number;
+  /** Per-client lookup rate limit: burst size and sustained requests per second. */
+  lookupBurst: number;
+  lookupRatePerSecond: number;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -44,6 +47,8 @@ interface ConfigFile {
   trustedRoots?: string[];
   epochIntervalMs?: number;
   heartbeatMs?: number;
+  lookupBurst?: number;
+  lookupRatePerSecond?: number;
 }
 
 /**
@@ -72,7 +77,7 @@ function readConfig(dir: string): ConfigFile | null {
   } catch (e) {
     throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs'];
+  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs', 'lookupBurst', 'lookupRatePerSecond'];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
   if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin)) throw new ConfigError(`${path} has no valid "origin"`);
@@ -80,9 +85,9 @@ function readConfig(dir: string): ConfigFile | null {
   if (parsed.trustedRoots !== undefined && !(Array.isArray(parsed.trustedRoots) && parsed.trustedRoots.every((r) => typeof r === 'string'))) {
     throw new ConfigError(`${path}: "trustedRoots" must be a list of PEM file paths`);
   }
-  for (const k of ['epochIntervalMs', 'heartbeatMs'] as const) {
+  for (const [k, min] of [['epochIntervalMs', 10], ['heartbeatMs', 10], ['lookupBurst', 1], ['lookupRatePerSecond', 1]] as const) {
     const v = parsed[k];
-    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 10)) throw new ConfigError(`${path}: "${k}" must be an integer >= 10`);
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min)) throw new ConfigError(`${path}: "${k}" must be an integer >= ${min}`);
   }
   return parsed as unknown as ConfigFile;
 }
@@ -125,5 +130,6 @@ export function openDataDir(dir: string, origin?: string): DataDir {
   return {
     dir, origin: config.origin, signer, dbPath: join(dir, 'log.db'), created, vrfSecretKey: fromHex(vrfHex), operatorToken, devMode,
     trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []), epochIntervalMs: config.epochIntervalMs ?? 1000, heartbeatMs: config.heartbeatMs ?? 60_000,
+    lookupBurst: config.lookupBurst ?? 60, lookupRatePerSecond: config.lookupRatePerSecond ?? 10,
   };
 }

@@ -65,6 +65,7 @@ function directoryDeps(dir: Directory, data: DataDir): Pick<AppDeps, 'directory'
       },
       receiptSigner: data.signer,
       operatorToken: data.operatorToken,
+      lookupRateLimit: { capacity: data.lookupBurst, refillPerSecond: data.lookupRatePerSecond },
     },
     metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
     config: {
