@@ -1,6 +1,6 @@
 /** Byte codecs: strict base64 and hex, constant-time comparison, integers, UTF-8. */
 import { describe, expect, it } from 'vitest';
-import { equalBytes, fromBase64, fromHex, parseDecimal, toBase64, toHex, u64be, readU64be, fromUtf8 } from '../wasm-free-crypto/bytes.js';
+import { equalBytes, fromBase64, fromHex, parseDecimal, toBase64, toBase64Js, toHex, u64be, readU64be, fromUtf8 } from '../wasm-free-crypto/bytes.js';
 
 describe('bytes', () => {
   it('round-trips base64 for every length up to 64 and matches the platform encoder', () => {
@@ -9,6 +9,14 @@ describe('bytes', () => {
       const s = toBase64(b);
       expect(s).toBe(btoa(String.fromCharCode(...b)));
       expect(fromBase64(s)).toEqual(b);
+    }
+  });
+
+  it('gives the same base64 through the platform fast path and the pure encoder', () => {
+    for (const n of [47, 48, 49, 100, 8191, 8192, 8193, 20000]) {
+      const b = new Uint8Array(n).map((_, i) => (i * 131 + n) & 255);
+      expect(toBase64(b), `length ${n}`).toBe(toBase64Js(b));
+      expect(fromBase64(toBase64(b))).toEqual(b);
     }
   });
 

@@ -58,8 +58,23 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
-/** Standard base64 (RFC 4648 section 4) with padding. */
+/**
+ * Standard base64 (RFC 4648 section 4) with padding. Longer inputs go through the platform's `btoa`
+ * (Node 16+, browsers, Workers), which is many times faster; the result is the same (tested).
+ */
 export function toBase64(bytes: Uint8Array): string {
+  if (bytes.length >= 48 && typeof btoa === 'function') return btoaBytes(bytes);
+  return toBase64Js(bytes);
+}
+
+function btoaBytes(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x2000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
+  return btoa(binary);
+}
+
+/** The pure-JavaScript encoder (exported for the equality test). */
+export function toBase64Js(bytes: Uint8Array): string {
   let s = '';
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
