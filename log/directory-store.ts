@@ -65,7 +65,8 @@ export interface EpochWrites {
 }
 
 export interface DirectoryStore {
-  labelOf(provider: string, account: string): Promise<Uint8Array | undefined>;
+  /** The account row of (provider, account), found through its name, in one read. */
+  accountByName(provider: string, account: string): Promise<AccountRow | undefined>;
   account(label: Uint8Array): Promise<AccountRow | undefined>;
   version(label: Uint8Array, version: number): Promise<VersionRow | undefined>;
   versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]>;
@@ -118,7 +119,8 @@ const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
 
 function prepare(db: Database.Database) {
   return {
-    label: db.prepare<[string, string], { label: Uint8Array }>('SELECT a.label FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?'),
+    byName: db.prepare<[string, string], RawAccount>(
+      'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?'),
     account: db.prepare<[Uint8Array], RawAccount>('SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?'),
     version: db.prepare<[Uint8Array, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`),
     versions: db.prepare<[Uint8Array, number, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`),
@@ -153,9 +155,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  async labelOf(provider: string, account: string): Promise<Uint8Array | undefined> {
-    const r = this.q.label.get(provider, account);
-    return r ? bytes(r.label) : undefined;
+  async accountByName(provider: string, account: string): Promise<AccountRow | undefined> {
+    const r = this.q.byName.get(provider, account);
+    return r ? accountRow(r) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {

@@ -14,7 +14,7 @@ import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
-import type { DirectoryStore, EpochRow, EpochWrites } from './directory-store.js';
+import type { AccountRow, DirectoryStore, EpochRow, EpochWrites } from './directory-store.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
 import { PrefixTree, type MapLeaf, type MapProof } from './map.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
@@ -146,11 +146,13 @@ export class Directory {
     return { snap: this.snap, map: this.tree.prove(label), leaf: this.tree.get(label) };
   }
 
-  /** The label and VRF proof of (provider, account); the account must be canonical. */
-  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }> {
-    const known = await this.opts.store.labelOf(provider, account);
-    const row = known && (await this.opts.store.account(known));
-    if (row) return { label: row.label, vrfProof: row.vrfProof };
+  /**
+   * The label and VRF proof of (provider, account), and its account row if it has one; the account must
+   * be canonical. Known accounts take one store read; others one VRF proof.
+   */
+  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array; row?: AccountRow }> {
+    const row = await this.opts.store.accountByName(provider, account);
+    if (row) return { label: row.label, vrfProof: row.vrfProof, row };
     const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));
     return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
   }

@@ -68,7 +68,19 @@ function epochProof(snap: EpochSnapshot): EpochProof {
   return { checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof };
 }
 
+/** Enrolment proofs by credential and credential-set size: they change only when the set grows. */
+const enrolmentProofs = new WeakMap<Credential, Map<number, EnrolmentProof>>();
+
 function enrolmentProof(dir: Directory, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
+  const cached = credential && enrolmentProofs.get(credential)?.get(head.credentialCount);
+  if (cached) return cached;
+  const proof = computeEnrolmentProof(dir, credential, head);
+  if (!enrolmentProofs.has(credential!)) enrolmentProofs.set(credential!, new Map());
+  enrolmentProofs.get(credential!)!.set(head.credentialCount, proof);
+  return proof;
+}
+
+function computeEnrolmentProof(dir: Directory, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
   const set = dir.credentials.all().slice(0, head.credentialCount);
   const position = set.findIndex((c) => c === credential);
   if (!credential || position < 0) throw new DirectoryError('internal', 'a committed statement names a credential outside the epoch\'s set');
@@ -96,12 +108,15 @@ async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntr
  */
 export async function lookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
   const account = canonicalAccount(accountInput);
-  const { label, vrfProof } = await dir.labelFor(provider, account);
+  const known = await dir.labelFor(provider, account);
+  const { label, vrfProof } = known;
   for (let attempt = 0; attempt < 5; attempt++) {
     const { snap, map, leaf } = await dir.proveLabel(label);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
     if (map.kind === 'absent' || !leaf) return base;
-    const [acc, row] = await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
+    // The row read with the label is usually that of the leaf; if an epoch committed since, read again.
+    const accRead = attempt === 0 && known.row?.version === leaf.version ? known.row : dir.store.account(label);
+    const [acc, row] = await Promise.all([accRead, dir.store.version(label, leaf.version)]);
     if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile
     const v = await versionProof(dir, row, snap.head);
     return { ...base, present: { ...v, previousHistory: acc.previousHistory } };

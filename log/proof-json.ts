@@ -52,8 +52,15 @@ function hashList(v: unknown, what: string): Uint8Array[] {
   return Array.from({ length: b.length / 32 }, (_, i) => b.slice(32 * i, 32 * i + 32));
 }
 
+/** Epoch proofs are shared by every lookup of an epoch: their JSON is cached by the epoch's head entry. */
+const epochJson = new WeakMap<Uint8Array, { checkpoint: string; json: Json }>();
+
 function epochToJson(e: EpochProof): Json {
-  return { checkpoint: e.checkpoint, headIndex: e.headIndex, headEntry: b64(e.headEntry), headProof: hashes(e.headProof) };
+  const cached = epochJson.get(e.headEntry);
+  if (cached && cached.checkpoint === e.checkpoint) return cached.json;
+  const json = { checkpoint: e.checkpoint, headIndex: e.headIndex, headEntry: b64(e.headEntry), headProof: hashes(e.headProof) };
+  epochJson.set(e.headEntry, { checkpoint: e.checkpoint, json });
+  return json;
 }
 
 function epochFromJson(v: unknown): EpochProof {
