@@ -12,6 +12,7 @@ import { formatFigure, type Figure } from './harness.js';
 import { benchAppend, benchInclusion, benchTreeBuild } from './log-bench.js';
 import { benchMapBuild, benchMapInsert } from './map-bench.js';
 import { benchScale } from './scale-bench.js';
+import { benchHttpLookups } from './http-bench.js';
 
 const quick = process.argv.includes('--quick');
 const figures: Figure[] = [];
@@ -34,6 +35,7 @@ if (!quick) {
   await run(benchMapInsert);
   await run(benchMapBuild);
   await run(benchScale);
+  await run(benchHttpLookups);
 }
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { concatBytes } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
-import { generateSignerKey, parseSignerKey } from '../wasm-free-crypto/note.js';
+import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/appender.js';
 import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../log/directory-hashes.js';
 import { SqliteDirectoryStore, type EpochWrites, type VersionRow } from '../log/directory-store.js';
 import { encodeEntry } from '../log/entries.js';
 import { encodeMapProof, PrefixTree, type MapLeaf } from '../log/map.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { recordHash, rootFromLeafHashes } from '../log/tlog.js';
 import { encodeStatement } from '../log/statement.js';
 import type { Figure } from './harness.js';
 
@@ -64,7 +65,7 @@ function accountsBatch(first: number, count: number, version: number, labels: Ui
     const history = historyHash(histories[i] ?? HISTORY_ZERO, version, c);
     if (version === 1) writes.names.push({ provider: 'chat.example', account, label: labels[i] });
     writes.accounts.push({ label: labels[i], version, history, previousHistory: histories[i] ?? HISTORY_ZERO, vrfProof: randomBytes(80) });
-    const row: VersionRow = { label: labels[i], version, opening, statement, signature, credentialIndex: 1, logIndex: logIndex + entries.length };
+    const row: VersionRow = { label: labels[i], version, opening, statement, signature, credentialIndex: 0, logIndex: logIndex + entries.length };
     writes.versions.push(row);
     entries.push(encodeEntry({ type: 'update', label: labels[i], version, commitment: c }));
     leaves.push({ label: labels[i], version, historyHash: history });
@@ -73,35 +74,71 @@ function accountsBatch(first: number, count: number, version: number, labels: Ui
   return { writes, entries, leaves };
 }
 
-async function build(accounts: number, secondVersions: number): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
+/** Where to build: a database path and the log's signer (default: a temporary directory and a new key). */
+export interface ScaleTarget {
+  dir: string;
+  dbPath: string;
+  signer: Ed25519NoteSigner;
+  origin: string;
+}
+
+function defaultTarget(): ScaleTarget {
   const dir = mkdtempSync(join(tmpdir(), 'kt-scale-'));
-  const dbPath = join(dir, 'kt.db');
+  const origin = 'bench.example/log';
+  return { dir, dbPath: join(dir, 'kt.db'), signer: parseSignerKey(generateSignerKey(origin).signerKey), origin };
+}
+
+/** Epoch 0: the enrolment of the provider `chat.example` (log index 0), with the empty map. */
+function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
+  const entry = encodeEntry({
+    type: 'enrol', providerId: 'chat.example', time: 1767139200000, algorithm: 'ed25519', publicKey: randomBytes(32),
+    notBefore: 0, notAfter: 4102444800000, chain: [randomBytes(600)],
+  });
+  const writes: EpochWrites = {
+    names: [], accounts: [], versions: [], credentials: [{ logIndex: 0, providerId: 'chat.example', fingerprint: randomBytes(32), entry, revokedIndex: null }],
+    revocations: [], erasures: [], epoch: undefined as never,
+  };
+  return { entry, writes };
+}
+
+/**
+ * Builds a directory of `accounts` accounts with one version each, then `secondVersions` rotations, in
+ * epochs of 20,000, through the project's log appender and directory store: a database `Directory.open`
+ * accepts and serves (its lookups work; their VRF proofs and signatures are random bytes of the right size).
+ */
+export async function buildScaleDirectory(accounts: number, secondVersions: number, target: ScaleTarget = defaultTarget()): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
+  const { dir, dbPath, signer, origin } = target;
   const db = new Database(dbPath);
   const storage = new SqliteLogStorage(db);
   const store = new SqliteDirectoryStore(db);
-  const origin = 'bench.example/log';
-  const log = await LogAppender.open({ storage, signer: parseSignerKey(generateSignerKey(origin).signerKey), origin });
+  const log = await LogAppender.open({ storage, signer, origin });
   const tree = new PrefixTree();
   const labels = Array.from({ length: accounts }, () => randomBytes(32));
   const histories: Uint8Array[] = [];
-  let epoch = 0;
+  const enrol = enrolmentEpoch();
+  const credentialsRoot = rootFromLeafHashes([recordHash(enrol.entry)]);
+  let epoch = -1;
   let last: { leaf: MapLeaf; proof: Uint8Array[] } | undefined;
+  const commitEpoch = async (entries: Uint8Array[], leaves: MapLeaf[], writes: EpochWrites) => {
+    const mapRoot = tree.applyBatch(leaves);
+    const firstIndex = log.head.size;
+    const head = encodeEntry({ type: 'epoch', epoch: ++epoch, time: 1767139200000, mapRoot, credentialsRoot, credentialCount: 1, firstIndex, count: entries.length });
+    const writer = store.epochWriter(writes);
+    const r = await log.append([...entries, head], {
+      withinCommit: ({ head: h, lastEntryProof }) => {
+        writes.epoch = { epoch, logIndex: firstIndex + entries.length, entry: head, proof: concatBytes(...lastEntryProof), checkpoint: h.checkpoint };
+        writer();
+      },
+    });
+    if (leaves.length > 0) last = { leaf: leaves[leaves.length - 1], proof: r.lastEntryProof };
+  };
   const runEpochs = async (count: number, version: number) => {
     for (let first = 0; first < count; first += BATCH) {
-      const n = Math.min(BATCH, count - first);
-      const b = accountsBatch(first, n, version, labels, histories, log.head.size);
-      const mapRoot = tree.applyBatch(b.leaves);
-      const head = encodeEntry({ type: 'epoch', epoch: ++epoch, time: 1767139200000, mapRoot, credentialsRoot: mapRoot, credentialCount: 1, firstIndex: log.head.size, count: n });
-      const writer = store.epochWriter(b.writes);
-      const r = await log.append([...b.entries, head], {
-        withinCommit: ({ head: h, lastEntryProof }) => {
-          b.writes.epoch = { epoch, logIndex: log.head.size + n, entry: head, proof: concatBytes(...lastEntryProof), checkpoint: h.checkpoint };
-          writer();
-        },
-      });
-      last = { leaf: b.leaves[b.leaves.length - 1], proof: r.lastEntryProof };
+      const b = accountsBatch(first, Math.min(BATCH, count - first), version, labels, histories, log.head.size);
+      await commitEpoch(b.entries, b.leaves, b.writes);
     }
   };
+  await commitEpoch([enrol.entry], [], enrol.writes);
   await runEpochs(accounts, 1);
   db.pragma('wal_checkpoint(TRUNCATE)');
   const bytesAfterFirst = fileBytes(dbPath);
@@ -114,7 +151,7 @@ async function build(accounts: number, secondVersions: number): Promise<Built & 
 /** Both figures from one build: storage per account and per further version, and the lookup proof size. */
 export async function benchScale(): Promise<Figure[]> {
   const secondVersions = 100_000;
-  const b = await build(ACCOUNTS, secondVersions);
+  const b = await buildScaleDirectory(ACCOUNTS, secondVersions);
   try {
     const perAccount = b.bytesAfterFirst / ACCOUNTS;
     const perVersion = (b.bytesAfterSecond - b.bytesAfterFirst) / secondVersions;

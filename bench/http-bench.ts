@@ -1,0 +1,84 @@
+/**
+ * Lookups over HTTP at 1,000,000 accounts (DESIGN.md: >= 30% of a bare Hono route's requests/s in the
+ * same run, p99 <= 25 ms at 64 connections), measured with autocannon. The directory is built below the
+ * VRF (bench/scale-bench.ts) in a server data directory, the real `npm start` entry serves it in its own
+ * process (rate limits raised for the load generator), and autocannon, in this process, requests lookups
+ * of random existing accounts; the peer is a bare Hono route in another process on the same stack.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDataDir } from '../api/data-dir.js';
+import type { Figure } from './harness.js';
+import { buildScaleDirectory } from './scale-bench.js';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p99: number; p50: number };
+  non2xx: number;
+  errors: number;
+}
+
+const ACCOUNTS = 1_000_000;
+const CONNECTIONS = 64;
+const DURATION_S = 10;
+
+/** Starts `node --import tsx <script> args` and resolves with its URL once it prints "listening on". */
+function startProcess(script: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+async function load(url: string, paths: string[]): Promise<AutocannonResult> {
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, requests: paths.map((path) => ({ method: 'GET', path })) });
+}
+
+export async function benchHttpLookups(): Promise<Figure[]> {
+  const root = mkdtempSync(join(tmpdir(), 'kt-http-'));
+  const dataDir = join(root, 'data');
+  const data = openDataDir(dataDir, 'bench.example/kt');
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }));
+  const built = await buildScaleDirectory(ACCOUNTS, 0, { dir: dataDir, dbPath: data.dbPath, signer: data.signer, origin: data.origin });
+  built.db.close();
+  const server = await startProcess('../api/node.ts', ['--data', dataDir, '--port', '0']);
+  const bare = await startProcess('./bare-hono.ts', []);
+  try {
+    const paths = Array.from({ length: 1024 }, () => `/v1/lookup/chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`);
+    const peer = await load(bare.url, ['/bare']);
+    const ours = await load(server.url, paths);
+    const ratio = ours.requests.average / peer.requests.average;
+    return [
+      {
+        id: 'http_lookups', name: `lookups over HTTP at 1M accounts, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
+        value: ours.requests.average, unit: 'requests/s', target: '>= 30% of a bare Hono route\'s requests/s in the same run',
+        pass: ratio >= 0.3 && ours.non2xx === 0 && ours.errors === 0,
+        peer: { name: 'bare Hono route, same stack', value: peer.requests.average, unit: 'requests/s' },
+        note: `${(100 * ratio).toFixed(0)}% of the bare route; ${ours.non2xx} non-2xx, ${ours.errors} errors`,
+      },
+      {
+        id: 'http_lookup_p99', name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections`,
+        value: ours.latency.p99, unit: 'ms', target: 'p99 <= 25 ms', pass: ours.latency.p99 <= 25, note: `p50 ${ours.latency.p50} ms`,
+      },
+    ];
+  } finally {
+    server.child.kill('SIGTERM');
+    bare.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(root, { recursive: true, force: true });
+  }
+}
