@@ -1,9 +1,15 @@
 /**
  * The Worker tests (`npm run test:worker`): `test/worker/*.worker.ts` run inside workerd with
  * @cloudflare/vitest-pool-workers, against the real Worker entry (api/worker.ts) and its Durable Object,
- * configured from wrangler.toml. Node-side, this file reads the shared tiles-300 vectors (never copied into
- * the project) and hands them to the tests as a JSON binding, and sets a fixed test log key and the
- * TEST-ONLY append route.
+ * configured from wrangler.toml, in two projects with different Worker settings:
+ * - `log`: a log-only Worker (`KT_LOG_ONLY`) with the TEST-ONLY append route, for the log's tests. Node-side,
+ *   this file reads the shared tiles-300 vectors (never copied into the project) and hands them to the
+ *   tests as a JSON binding, and sets a fixed test log key.
+ * - `directory`: the full Worker. Its globalSetup (test/worker-node-fixture.ts, in Node) makes the keys, a
+ *   test root CA and a provider leaf, and records the Node server's answers to the directory script; they
+ *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
+ *   heartbeats daily, so that the tests
+ *   close them by running the Durable Object's alarm themselves (`runDurableObjectAlarm`).
  */
 import { readFileSync } from 'node:fs';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -16,27 +22,56 @@ const VECTORS = new URL('../shared/vectors/', import.meta.url);
 const TILES_300 = ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'];
 
 const ORIGIN = 'example.com/kt-worker-test';
+const worker = { main: './api/worker.ts', wrangler: { configPath: './wrangler.toml' } };
+const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: './api/worker.ts',
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        bindings: {
-          LOG_ORIGIN: ORIGIN,
-          // A fixed test key, so the Worker's checkpoints can be recomputed byte for byte in the tests.
-          LOG_SIGNER_KEY: encodeSignerKey(ORIGIN, sha256(utf8('kt-directory worker test log key'))),
-          KT_TEST_APPEND: '1',
-          // tiles-300 vector path -> base64 of its bytes.
-          TILES_300: Object.fromEntries(TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')])),
-        },
-      },
-    }),
-  ],
   test: {
-    include: ['test/worker/**/*.worker.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            ...worker,
+            miniflare: {
+              bindings: {
+                LOG_ORIGIN: ORIGIN,
+                // A fixed test key, so the Worker's checkpoints can be recomputed byte for byte in the tests.
+                LOG_SIGNER_KEY: encodeSignerKey(ORIGIN, sha256(utf8('kt-directory worker test log key'))),
+                KT_LOG_ONLY: '1',
+                KT_TEST_APPEND: '1',
+                // tiles-300 vector path -> base64 of its bytes.
+                TILES_300: Object.fromEntries(TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')])),
+              },
+            },
+          }),
+        ],
+        test: { name: 'log', include: ['test/worker/{log,do-storage,entry}.worker.ts'], ...timeouts },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const f = inject('ktDirectory');
+            return {
+              ...worker,
+              miniflare: {
+                bindings: {
+                  LOG_ORIGIN: f.origin,
+                  LOG_SIGNER_KEY: f.logSignerKey,
+                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
+                  OPERATOR_TOKEN: f.operatorToken,
+                  TRUSTED_ROOTS_PEM: f.rootPem,
+                  EPOCH_INTERVAL_MS: '3600000',
+                  HEARTBEAT_MS: '86400000',
+                  // KT_TEST_APPEND is set to show that a directory never serves the test-only route.
+                  KT_TEST_APPEND: '1',
+                  KT_FIXTURE: f,
+                },
+              },
+            };
+          }),
+        ],
+        test: { name: 'directory', include: ['test/worker/directory*.worker.ts'], globalSetup: ['test/worker-node-fixture.ts'], ...timeouts },
+      },
+    ],
   },
 });

@@ -9,16 +9,15 @@ import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
-import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { LogAppender } from '../log/appender.js';
 import { Directory } from '../log/directory.js';
 import { SqliteDirectoryStore } from '../log/directory-store.js';
-import { discover, history, lookup } from '../log/lookup.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { createApp, type AppDeps } from './app.js';
+import { createApp } from './app.js';
 import { openDataDir, type DataDir } from './data-dir.js';
+import { directoryDeps } from './directory-deps.js';
 import { ensureDevCa } from './dev-ca.js';
 
 export interface ServerOptions {
@@ -49,33 +48,6 @@ function listen(app: ReturnType<typeof createApp>, host: string, port: number): 
 async function trustedRoots(data: DataDir): Promise<Uint8Array[]> {
   if (data.devMode) await ensureDevCa(data.dir);
   return data.trustedRoots.flatMap((p) => parsePemCertificates(readFileSync(isAbsolute(p) ? p : join(data.dir, p), 'utf8')));
-}
-
-/** The directory part of the app's dependencies. */
-function directoryDeps(dir: Directory, data: DataDir): Pick<AppDeps, 'directory' | 'metrics'> & { config: Partial<AppDeps['config']> } {
-  return {
-    directory: {
-      service: {
-        lookup: (p, a) => lookup(dir, p, a),
-        history: (p, a, since) => history(dir, p, a, since),
-        discover: (a) => discover(dir, a),
-        submit: (s, sig) => dir.submit(s, sig),
-        enrol: (chain) => dir.enrol(chain),
-        revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),
-      },
-      receiptSigner: data.signer,
-      operatorToken: data.operatorToken,
-      lookupRateLimit: { capacity: data.lookupBurst, refillPerSecond: data.lookupRatePerSecond },
-    },
-    metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
-    config: {
-      vrfKey: toBase64(dir.vrfPublicKey), witnesses: [], witnessQuorum: 0, epochIntervalMs: data.epochIntervalMs, heartbeatMs: data.heartbeatMs,
-      providers: () => dir.credentials.all().map((c) => ({
-        providerId: c.entry.providerId, fingerprint: toHex(c.fingerprint), algorithm: c.entry.algorithm,
-        notBefore: c.entry.notBefore, notAfter: c.entry.notAfter, revoked: c.revokedIndex !== null,
-      })),
-    },
-  };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {

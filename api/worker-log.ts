@@ -2,14 +2,14 @@
  * The log as the Worker's Durable Object runs it, kept out of the Worker's main module (api/worker.ts)
  * because workerd accepts only handlers and classes as a main module's exports: reading the log key and
  * origin from the Worker's secrets and vars, opening the appender over the Durable Object's SQLite storage,
- * and the Hono app over it.
+ * and, for a log-only deployment, the Hono app over it (the directory's is in api/worker-directory.ts).
  */
 import type { Hono } from 'hono';
 import { LogAppender } from '../log/appender.js';
 import { DoLogStorage, type DoSqlStorage } from '../log/do-log-storage.js';
 import { LogReader } from '../log/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import { parseSignerKey } from '../wasm-free-crypto/note.js';
+import { parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
 
 /** The Worker secrets and vars the log reads. */
@@ -32,8 +32,16 @@ export interface OpenLog {
   app: Hono;
 }
 
-/** Opens the log in a Durable Object's storage: loads and checks the head, or starts a new log. */
-export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenLog> {
+/** The appender over a Durable Object's storage, with its reader and signer. */
+export interface OpenAppender {
+  appender: LogAppender;
+  reader: LogReader;
+  signer: Ed25519NoteSigner;
+  origin: string;
+}
+
+/** Opens the appender in a Durable Object's storage: loads and checks the head, or starts a new log. */
+export async function openAppender(storage: DoSqlStorage, env: LogEnv): Promise<OpenAppender> {
   if (!env.LOG_SIGNER_KEY) throw new ConfigError('LOG_SIGNER_KEY is not set');
   if (!env.LOG_ORIGIN) throw new ConfigError('LOG_ORIGIN is not set');
   let signer;
@@ -46,7 +54,13 @@ export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenL
   const logStorage = new DoLogStorage(storage);
   const appender = await LogAppender.open({ storage: logStorage, signer, origin: env.LOG_ORIGIN });
   const reader = new LogReader(logStorage, () => appender.head);
-  const app = createApp({ reader, config: { origin: env.LOG_ORIGIN, logKey: signer.verifierKey } });
+  return { appender, reader, signer, origin: env.LOG_ORIGIN };
+}
+
+/** Opens a plain log (no directory) in a Durable Object's storage and the app serving it. */
+export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenLog> {
+  const { appender, reader, signer, origin } = await openAppender(storage, env);
+  const app = createApp({ reader, config: { origin, logKey: signer.verifierKey } });
   return { appender, app };
 }
 
@@ -63,4 +77,43 @@ export function unavailable(code: 'not_configured' | 'log_unavailable', message:
 export function passEncodedBody(res: Response): Response {
   if (!res.headers.has('Content-Encoding') || res.body === null) return res;
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers, encodeBody: 'manual' });
+}
+
+/** The largest request body any route takes (POST /v1/bindings: 2 MiB); larger ones never reach the object. */
+export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
+
+/**
+ * The request with its body read into memory (at most `max` bytes), for forwarding to the Durable Object;
+ * or a 413 `too_large` for a larger body. The Worker reads the body rather than streaming it through: the
+ * single-threaded object is spared oversized uploads, and a route that answers before reading its body
+ * (a 401, a 404) leaves no half-read stream behind (workerd reports those as uncaught errors).
+ */
+export async function bufferedRequest(request: Request, max = MAX_REQUEST_BODY): Promise<Request | Response> {
+  if (request.body === null) return request;
+  const tooLarge = () => Response.json({ error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } }, { status: 413 });
+  const declared = Number(request.headers.get('Content-Length') ?? '0');
+  if (declared > max) {
+    await request.body.cancel();
+    return tooLarge();
+  }
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      return tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return new Request(request, { body });
 }

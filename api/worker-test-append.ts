@@ -1,9 +1,10 @@
 /**
  * TEST ONLY. `POST /__test/append` with a JSON array of base64 entries appends them to the Worker's log as
- * one batch and answers `{firstIndex, count, size, checkpoint}`. It lets the workerd tests fill a log
- * before the directory's own write routes exist. The Durable Object routes here only when the Worker var
- * `KT_TEST_APPEND` is exactly "1" (set by `vitest.workers.config.ts`, never in `wrangler.toml`); in any
- * other deployment the path is answered by the app like any unknown route.
+ * one batch and answers `{firstIndex, count, size, checkpoint}`. It lets the workerd tests fill a plain
+ * log with arbitrary entries. The Durable Object routes here only on a log-only deployment (`KT_LOG_ONLY`)
+ * whose Worker var `KT_TEST_APPEND` is exactly "1" (set by `vitest.workers.config.ts`, never in
+ * `wrangler.toml`): raw entries would break a directory's log. Anywhere else the path is answered by the
+ * app like any unknown route.
  */
 import { fromBase64 } from '../wasm-free-crypto/bytes.js';
 import { AppendError, type LogAppender } from '../log/appender.js';

@@ -14,7 +14,7 @@ import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
-import type { AccountRow, DirectoryStore, EpochRow, EpochWrites } from './directory-store.js';
+import type { AccountRow, DirectoryStore, EpochRow, EpochWrites } from './directory-store-types.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
 import { PrefixTree, type MapLeaf, type MapProof } from './map.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';

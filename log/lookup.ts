@@ -12,7 +12,7 @@ import { canonicalAccount } from './account.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
 import type { Directory, EpochSnapshot } from './directory.js';
-import type { VersionRow } from './directory-store.js';
+import type { VersionRow } from './directory-store-types.js';
 import type { MapProof } from './map.js';
 import { decodeEntry, type EpochHeadEntry } from './entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from './tiles.js';

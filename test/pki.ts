@@ -84,14 +84,14 @@ function fromBase64Url(s: string): Uint8Array {
 
 async function rawKeys(type: PkiKeyType, keys: CryptoKeyPair): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
   if (type === 'ed25519') {
-    const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
-    return { secretKey: pkcs8.slice(-32), publicKey: new Uint8Array(await subtle.exportKey('raw', keys.publicKey)) };
+    const pkcs8 = new Uint8Array((await subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer);
+    return { secretKey: pkcs8.slice(-32), publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer) };
   }
   if (type === 'p256') {
-    const jwk = await subtle.exportKey('jwk', keys.privateKey);
-    return { secretKey: fromBase64Url(jwk.d!), publicKey: new Uint8Array(await subtle.exportKey('raw', keys.publicKey)) };
+    const jwk = (await subtle.exportKey('jwk', keys.privateKey)) as JsonWebKey;
+    return { secretKey: fromBase64Url(jwk.d!), publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer) };
   }
-  return { secretKey: new Uint8Array(0), publicKey: new Uint8Array(await subtle.exportKey('spki', keys.publicKey)) };
+  return { secretKey: new Uint8Array(0), publicKey: new Uint8Array((await subtle.exportKey('spki', keys.publicKey)) as ArrayBuffer) };
 }
 
 const when = (d: Date | number) => (typeof d === 'number' ? new Date(d) : d);
@@ -131,7 +131,7 @@ async function issue(issuer: PkiCert | undefined, opts: CertOptions, ca: boolean
     notAfter: when(opts.notAfter ?? Date.now() + 365 * DAY),
     publicKey: keys.publicKey,
     signingKey,
-    signingAlgorithm: (opts.signingHash ? { ...SIGNING[signerType], hash: opts.signingHash } : SIGNING[signerType]) as Algorithm,
+    signingAlgorithm: (opts.signingHash ? { ...SIGNING[signerType], hash: opts.signingHash } : SIGNING[signerType]) as x509.X509CertificateCreateParams['signingAlgorithm'],
     extensions: extensionsFor(opts, ca),
   });
   const der = new Uint8Array(cert.rawData);

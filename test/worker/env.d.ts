@@ -1,11 +1,14 @@
 /** Types of the Worker tests' `env` and `exports` (from `cloudflare:workers`): the Worker's Env plus test bindings. */
 import type { Env as WorkerEnv } from '../../api/worker.js';
+import type { DirectoryFixture } from './directory-script.js';
 
 declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
-      /** tiles-300 vectors (see vitest.workers.config.ts): vector path -> base64 of its bytes. */
+      /** Project `log` only: tiles-300 vectors (see vitest.workers.config.ts), vector path -> base64 of its bytes. */
       TILES_300: Record<string, string>;
+      /** Project `directory` only: keys, PKI and the Node server's answers (test/worker-node-fixture.ts). */
+      KT_FIXTURE: DirectoryFixture;
     }
     interface GlobalProps {
       mainModule: typeof import('../../api/worker.js');

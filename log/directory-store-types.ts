@@ -1,0 +1,94 @@
+/**
+ * The directory store's contract, shared by its backends (SQLite on Node, log/directory-store.ts; a
+ * Durable Object's SQLite storage on Workers, log/do-directory-store.ts): the rows, what an epoch writes,
+ * the `DirectoryStore` interface and the SQL schema both SQLite backends create. No imports, so that the
+ * Worker can use it without Node's or better-sqlite3's types.
+ */
+
+/** A label's latest version, its history hash and the one before it, and the label's VRF proof. */
+export interface AccountRow {
+  label: Uint8Array;
+  version: number;
+  history: Uint8Array;
+  previousHistory: Uint8Array;
+  vrfProof: Uint8Array;
+}
+
+/**
+ * One version of a label. Its commitment is not stored: it is in the version's update entry in the log
+ * (at `logIndex`), and recomputable from the opening while that is kept.
+ */
+export interface VersionRow {
+  label: Uint8Array;
+  version: number;
+  /** Null once erased. */
+  opening: Uint8Array | null;
+  statement: Uint8Array | null;
+  signature: Uint8Array | null;
+  /** Log index of the enrolment entry of the credential that signed the statement. */
+  credentialIndex: number;
+  logIndex: number;
+}
+
+export interface CredentialRow {
+  /** Log index of the enrolment entry. */
+  logIndex: number;
+  providerId: string;
+  fingerprint: Uint8Array;
+  entry: Uint8Array;
+  revokedIndex: number | null;
+}
+
+export interface EpochRow {
+  epoch: number;
+  logIndex: number;
+  entry: Uint8Array;
+  /** Inclusion proof of the epoch head in the checkpoint's tree, hashes concatenated. */
+  proof: Uint8Array;
+  checkpoint: string;
+}
+
+/** Everything an epoch writes to the indexes. */
+export interface EpochWrites {
+  names: { provider: string; account: string; label: Uint8Array }[];
+  accounts: AccountRow[];
+  versions: VersionRow[];
+  credentials: CredentialRow[];
+  revocations: { logIndex: number; revokedIndex: number }[];
+  /** Labels whose versions below `below` lose their openings, statements and signatures (erasure). */
+  erasures: { label: Uint8Array; below: number }[];
+  epoch: EpochRow;
+}
+
+export interface DirectoryStore {
+  /** The account row of (provider, account), found through its name, in one read. */
+  accountByName(provider: string, account: string): Promise<AccountRow | undefined>;
+  account(label: Uint8Array): Promise<AccountRow | undefined>;
+  version(label: Uint8Array, version: number): Promise<VersionRow | undefined>;
+  versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]>;
+  credentials(): Promise<CredentialRow[]>;
+  latestEpoch(): Promise<EpochRow | undefined>;
+  /** Every label's latest (version, history hash), to rebuild the map. */
+  mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]>;
+  /** A synchronous function applying `w`, to run inside the log's commit transaction. */
+  epochWriter(w: EpochWrites): () => void;
+  /**
+   * After an epoch that erased data: make sure no copy of it survives in the backend's files, as far as
+   * the backend allows (each backend documents what it can guarantee).
+   */
+  afterErasure(): void;
+}
+
+// Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
+// versions, and this keeps each of them about 30 bytes smaller.
+export const DIRECTORY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS dir_accounts (
+  id INTEGER PRIMARY KEY, label BLOB NOT NULL UNIQUE, version INTEGER NOT NULL,
+  history BLOB NOT NULL, prev_history BLOB NOT NULL, vrf_proof BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_names (provider TEXT NOT NULL, account TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (provider, account)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dir_versions (
+  id INTEGER NOT NULL, version INTEGER NOT NULL, opening BLOB, statement BLOB, signature BLOB,
+  credential INTEGER NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (id, version)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dir_credentials (log_index INTEGER PRIMARY KEY, provider TEXT NOT NULL, fingerprint BLOB NOT NULL, entry BLOB NOT NULL, revoked_index INTEGER);
+CREATE TABLE IF NOT EXISTS dir_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL, checkpoint TEXT NOT NULL);
+`;

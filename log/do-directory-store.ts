@@ -1,0 +1,145 @@
+/**
+ * The directory's indexes on a Cloudflare Durable Object's SQLite storage (`ctx.storage.sql`), the Worker
+ * deployment's counterpart of `directory-store.ts`: the same tables (`DIRECTORY_SCHEMA`), the same queries
+ * and the same semantics, in the same database as the log's tiles (log/do-log-storage.ts). The epoch
+ * writer is synchronous: the directory hands it to the log commit as `withinCommit`, and DoLogStorage runs
+ * that inside the commit's `transactionSync`, so an epoch's index writes, its entries, tiles and signed
+ * checkpoint land together or not at all.
+ *
+ * Erasure (`afterErasure`) is a no-op here, and physical erasure is weaker than on Node. Erased openings,
+ * statements and signatures are set to NULL in the same transaction as on Node and are never served again,
+ * but a Durable Object's SQL refuses what Node uses to scrub the freed bytes (`PRAGMA secure_delete`,
+ * `PRAGMA wal_checkpoint`, `VACUUM` all answer SQLITE_AUTH or are refused), so the old bytes may stay in
+ * freed space of the database pages until SQLite reuses it. Cloudflare also keeps the object's write
+ * history for point-in-time recovery (up to 30 days), out of the Worker's reach. (Overwriting the values
+ * with zeros before the NULL does not help reliably: SQLite moves rather than overwrites many cells.)
+ *
+ * No Workers imports: the storage is described structurally (log/do-log-storage.ts), so this file
+ * type-checks and runs anywhere.
+ */
+import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
+import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+
+/** A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. */
+function bytes(v: DoSqlValue | undefined): Uint8Array;
+function bytes(v: DoSqlValue | undefined, nullable: true): Uint8Array | null;
+function bytes(v: DoSqlValue | undefined, nullable = false): Uint8Array | null {
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (v === null && nullable) return null;
+  throw new Error('corrupt directory row: a BLOB column holds another type');
+}
+
+/** A BLOB binding: an ArrayBuffer of exactly the view's bytes (a view's buffer may be larger or shared). */
+function blob(b: Uint8Array): ArrayBuffer;
+function blob(b: Uint8Array | null): ArrayBuffer | null;
+function blob(b: Uint8Array | null): ArrayBuffer | null {
+  return b === null ? null : (b.slice().buffer as ArrayBuffer);
+}
+
+type RawAccount = { label: ArrayBuffer; version: number; history: ArrayBuffer; prev_history: ArrayBuffer; vrf_proof: ArrayBuffer };
+type RawVersion = { label: ArrayBuffer; version: number; opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number; log_index: number };
+type RawCredential = { log_index: number; provider: string; fingerprint: ArrayBuffer; entry: ArrayBuffer; revoked_index: number | null };
+type RawEpoch = { epoch: number; log_index: number; entry: ArrayBuffer; proof: ArrayBuffer; checkpoint: string };
+
+function accountRow(r: RawAccount): AccountRow {
+  return { label: bytes(r.label), version: r.version, history: bytes(r.history), previousHistory: bytes(r.prev_history), vrfProof: bytes(r.vrf_proof) };
+}
+
+function versionRow(r: RawVersion): VersionRow {
+  return {
+    label: bytes(r.label), version: r.version, opening: bytes(r.opening, true), statement: bytes(r.statement, true), signature: bytes(r.signature, true),
+    credentialIndex: r.credential, logIndex: r.log_index,
+  };
+}
+
+// The queries of directory-store.ts, statement for statement (Durable Object SQL caches prepared
+// statements by their text itself).
+const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
+const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
+const Q = {
+  byName: 'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?',
+  account: 'SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?',
+  version: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`,
+  versions: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`,
+  credentials: 'SELECT * FROM dir_credentials ORDER BY log_index',
+  epoch: 'SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1',
+  leaves: 'SELECT label, version, history FROM dir_accounts',
+  putAccount:
+    'INSERT INTO dir_accounts (label, version, history, prev_history, vrf_proof) VALUES (?, ?, ?, ?, ?) ' +
+    'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
+  putName: `INSERT OR REPLACE INTO dir_names (provider, account, id) VALUES (?, ?, ${ID_OF})`,
+  putVersion: `INSERT INTO dir_versions (id, version, opening, statement, signature, credential, log_index) VALUES (${ID_OF}, ?, ?, ?, ?, ?, ?)`,
+  putCredential: 'INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)',
+  revoke: 'UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL',
+  erase: `UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE id = ${ID_OF} AND version < ?`,
+  putEpoch: 'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
+};
+
+export class DoDirectoryStore implements DirectoryStore {
+  /** Opens (creating if needed) the directory's tables in the Durable Object's SQLite database. */
+  constructor(private readonly storage: Pick<DoSqlStorage, 'sql'>) {
+    storage.sql.exec(DIRECTORY_SCHEMA);
+  }
+
+  private all<T extends Record<string, DoSqlValue>>(query: string, ...bindings: unknown[]): T[] {
+    return this.storage.sql.exec<T>(query, ...bindings).toArray();
+  }
+
+  /**
+   * A no-op: a Durable Object's SQL cannot scrub freed pages (see the file comment). The erased values
+   * are NULL from the epoch's own transaction on, as on Node.
+   */
+  afterErasure(): void {}
+
+  async accountByName(provider: string, account: string): Promise<AccountRow | undefined> {
+    const [r] = this.all<RawAccount>(Q.byName, provider, account);
+    return r ? accountRow(r) : undefined;
+  }
+
+  async account(label: Uint8Array): Promise<AccountRow | undefined> {
+    const [r] = this.all<RawAccount>(Q.account, blob(label));
+    return r ? accountRow(r) : undefined;
+  }
+
+  async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
+    const [r] = this.all<RawVersion>(Q.version, blob(label), version);
+    return r ? versionRow(r) : undefined;
+  }
+
+  async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
+    return this.all<RawVersion>(Q.versions, blob(label), from, to).map(versionRow);
+  }
+
+  async credentials(): Promise<CredentialRow[]> {
+    return this.all<RawCredential>(Q.credentials).map((r) => ({
+      logIndex: r.log_index, providerId: r.provider, fingerprint: bytes(r.fingerprint), entry: bytes(r.entry), revokedIndex: r.revoked_index,
+    }));
+  }
+
+  async latestEpoch(): Promise<EpochRow | undefined> {
+    const [r] = this.all<RawEpoch>(Q.epoch);
+    return r ? { epoch: r.epoch, logIndex: r.log_index, entry: bytes(r.entry), proof: bytes(r.proof), checkpoint: r.checkpoint } : undefined;
+  }
+
+  async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
+    return this.all<{ label: ArrayBuffer; version: number; history: ArrayBuffer }>(Q.leaves).map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
+  }
+
+  /**
+   * Accounts first (they create the ids that names and versions refer to), then the rest. Synchronous:
+   * it runs inside the log commit's `transactionSync`, and throwing rolls the whole epoch back.
+   */
+  epochWriter(w: EpochWrites): () => void {
+    return () => {
+      const sql = this.storage.sql;
+      for (const a of w.accounts) sql.exec(Q.putAccount, blob(a.label), a.version, blob(a.history), blob(a.previousHistory), blob(a.vrfProof));
+      for (const n of w.names) sql.exec(Q.putName, n.provider, n.account, blob(n.label));
+      for (const v of w.versions) sql.exec(Q.putVersion, blob(v.label), v.version, blob(v.opening), blob(v.statement), blob(v.signature), v.credentialIndex, v.logIndex);
+      for (const c of w.credentials) sql.exec(Q.putCredential, c.logIndex, c.providerId, blob(c.fingerprint), blob(c.entry));
+      for (const r of w.revocations) sql.exec(Q.revoke, r.revokedIndex, r.logIndex);
+      for (const e of w.erasures) sql.exec(Q.erase, blob(e.label), e.below);
+      const ep = w.epoch;
+      sql.exec(Q.putEpoch, ep.epoch, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint);
+    };
+  }
+}
