@@ -9,6 +9,7 @@
  * No Node or Workers imports: the storage is described structurally (what `DurableObjectStorage` offers),
  * so this file type-checks and runs anywhere, and the Worker passes its `ctx.storage` in.
  */
+import { LOG_SCHEMA } from './log-schema.js';
 import { StorageConflictError, type LogCommit, type LogHead, type LogStorage } from './storage.js';
 
 /** A column value as Durable Object SQL returns it (BLOBs come back as ArrayBuffer). */
@@ -27,24 +28,6 @@ export interface DoSqlStorage {
   transactionSync<T>(closure: () => T): T;
 }
 
-/** The schema of `sqlite-storage.ts`, table for table. */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS log_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  size INTEGER NOT NULL,
-  checkpoint TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS log_tiles (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS log_bundles (
-  idx INTEGER PRIMARY KEY,
-  data BLOB NOT NULL
-);
-`;
 
 /** A BLOB column as a Uint8Array; anything else (a corrupted row) is treated as missing. */
 function asBytes(v: DoSqlValue | undefined): Uint8Array | undefined {
@@ -59,7 +42,7 @@ function blob(b: Uint8Array): ArrayBuffer {
 export class DoLogStorage implements LogStorage {
   /** Opens (creating if needed) the log tables in the Durable Object's SQLite database. */
   constructor(private readonly storage: DoSqlStorage) {
-    storage.sql.exec(SCHEMA);
+    storage.sql.exec(LOG_SCHEMA);
   }
 
   async loadHead(): Promise<LogHead | null> {

@@ -7,25 +7,8 @@
  * from exactly the last checkpoint it may have shown anyone (no regression, no fork).
  */
 import Database from 'better-sqlite3';
+import { LOG_SCHEMA } from './log-schema.js';
 import { StorageConflictError, type LogCommit, type LogHead, type LogStorage } from './storage.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS log_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  size INTEGER NOT NULL,
-  checkpoint TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS log_tiles (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS log_bundles (
-  idx INTEGER PRIMARY KEY,
-  data BLOB NOT NULL
-);
-`;
 
 function asBytes(b: Uint8Array | undefined): Uint8Array | undefined {
   return b === undefined ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -44,7 +27,7 @@ export class SqliteLogStorage implements LogStorage {
     // FULL: a commit is on disk before commit() returns, so a published checkpoint survives power loss.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db.exec(LOG_SCHEMA);
     this.stmts = {
       head: this.db.prepare<[], { size: number; checkpoint: string }>('SELECT size, checkpoint FROM log_head WHERE id = 1'),
       tile: this.db.prepare<[number, number], { data: Uint8Array }>('SELECT data FROM log_tiles WHERE level = ? AND idx = ?'),

@@ -2,39 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { openNote, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { createApp } from '../api/app.js';
 import { HISTORY_ZERO } from '../log/directory-hashes.js';
-import { discover, history, lookup } from '../log/lookup.js';
 import { discoveryFromJson, historyFromJson, lookupFromJson } from '../log/proof-json.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { enrolProvider, identityKey, openTestDirectory, statementFor, type TestDirectory } from './directory-helpers.js';
+import { directoryApp, enrolProvider, identityKey, statementFor, TEST_OPERATOR_TOKEN, type TestDirectory } from './directory-helpers.js';
 import { logSignerForTests } from './directory-helpers.js';
 import { makeLeaf } from './pki.js';
 
-const TOKEN = 'operator-secret-token';
+const TOKEN = TEST_OPERATOR_TOKEN;
 
-async function setup(opts: { capacity?: number } = {}) {
-  const t = await openTestDirectory({ maxQueue: 5 });
-  const chat = await enrolProvider(t, 'chat.example');
-  const dir = t.dir;
-  const app = createApp({
-    reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
-    config: { origin: 'x', logKey: logSignerForTests.verifierKey, vrfKey: toBase64(dir.vrfPublicKey), providers: () => [] },
-    directory: {
-      service: {
-        lookup: (p, a) => lookup(dir, p, a), history: (p, a, s) => history(dir, p, a, s), discover: (a) => discover(dir, a),
-        submit: (s, sig) => dir.submit(s, sig), enrol: (c) => dir.enrol(c), revoke: async (p, f, r) => dir.revoke(p, f, r),
-      },
-      receiptSigner: logSignerForTests,
-      operatorToken: TOKEN,
-      lookupRateLimit: { capacity: opts.capacity ?? 1000, refillPerSecond: 1 },
-    },
-    metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch },
-    logError: () => {},
-  });
-  return { t, chat, app };
-}
+const setup = directoryApp;
 
 function signedJson(t: TestDirectory, chat: Awaited<ReturnType<typeof setup>>['chat'], account: string, version: number) {
   const s = chat.sign(statementFor(chat, account, version, [identityKey()], t.clock.now));

@@ -14,6 +14,8 @@ import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { encodeStatement, providerSignedMessage, type Statement, type StatementKey } from '../log/statement.js';
 import { LookupVerifier } from '../verifier/lookup.js';
+import { createApp } from '../api/app.js';
+import { directoryDeps } from '../api/directory-deps.js';
 import { logSigner, ORIGIN } from './log-helpers.js';
 import { makeLeaf, makeRoot, type PkiCert } from './pki.js';
 
@@ -89,4 +91,28 @@ export async function publish(t: TestDirectory, signed: { statement: Uint8Array;
   const accepted = await t.dir.submit(signed.statement, signed.signature);
   await t.dir.closeEpoch(false);
   return accepted.committed;
+}
+
+/** The operator token of test apps. */
+export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
+
+/**
+ * The HTTP app over a test directory, wired as the servers wire it (api/directory-deps.ts), with a
+ * lookup rate limit of `capacity` requests per client (refilled at one per second).
+ */
+export async function directoryApp(opts: { capacity?: number; maxQueue?: number } = {}) {
+  const t = await openTestDirectory({ maxQueue: opts.maxQueue ?? 5 });
+  const chat = await enrolProvider(t, 'chat.example');
+  const deps = directoryDeps(t.dir, {
+    signer: signer, operatorToken: TEST_OPERATOR_TOKEN, epochIntervalMs: 1000, heartbeatMs: 60_000,
+    lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1,
+  });
+  const app = createApp({
+    reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
+    config: { origin: ORIGIN, logKey: signer.verifierKey, ...deps.config },
+    directory: deps.directory,
+    metrics: deps.metrics,
+    logError: () => {},
+  });
+  return { t, chat, app };
 }

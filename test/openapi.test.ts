@@ -6,39 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { createApp } from '../api/app.js';
 import { statusForCode } from '../api/middleware.js';
 import { openApiDocument } from '../api/openapi.js';
-import { discover, history, lookup } from '../log/lookup.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { enrolProvider, identityKey, logSignerForTests, openTestDirectory, statementFor } from './directory-helpers.js';
+import { directoryApp, identityKey, statementFor, TEST_OPERATOR_TOKEN } from './directory-helpers.js';
 
 type Json = Record<string, any>;
-const TOKEN = 'operator-secret-token';
+const TOKEN = TEST_OPERATOR_TOKEN;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-async function setup(opts: { capacity?: number } = {}) {
-  const t = await openTestDirectory({ maxQueue: 5 });
-  const chat = await enrolProvider(t, 'chat.example');
-  const dir = t.dir;
-  const app = createApp({
-    reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
-    config: { origin: 'x', logKey: logSignerForTests.verifierKey, vrfKey: toBase64(dir.vrfPublicKey), providers: () => [] },
-    directory: {
-      service: {
-        lookup: (p, a) => lookup(dir, p, a), history: (p, a, s) => history(dir, p, a, s), discover: (a) => discover(dir, a),
-        submit: (s, sig) => dir.submit(s, sig), enrol: (c) => dir.enrol(c), revoke: async (p, f, r) => dir.revoke(p, f, r),
-      },
-      receiptSigner: logSignerForTests,
-      operatorToken: TOKEN,
-      lookupRateLimit: { capacity: opts.capacity ?? 1000, refillPerSecond: 1 },
-    },
-    metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch },
-    logError: () => {},
-  });
-  return { t, chat, app };
-}
+const setup = directoryApp;
 
 const doc = openApiDocument({ origin: 'example.com/log', serverUrl: 'https://kt.example.com' }) as Json;
 const { t, chat, app } = await setup();
