@@ -8,6 +8,7 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
@@ -38,8 +39,10 @@ export interface DirectoryRouteOptions {
 export const MAX_BATCH_LOOKUPS = 32;
 export const MAX_BATCH_STATEMENTS = 100;
 
-class BadRequest extends Error {
-  readonly code = 'bad_request';
+class BadRequest extends CodedError {
+  constructor(message: string) {
+    super('bad_request', message);
+  }
 }
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {

@@ -14,7 +14,8 @@ import { generateSignerKey, parseSignerKey } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/appender.js';
 import { EdgeTree } from '../log/edge.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { proveRecord, recordHash, storedHashes, verifyInclusion, type Hash, type HashReader } from '../log/tlog.js';
+import { proveRecord, recordHash, verifyInclusion } from '../log/tlog.js';
+import { MemoryHashStore } from '../test/log-helpers.js';
 import { medianMs, opsPerSecond, type Figure } from './harness.js';
 
 const require = createRequire(import.meta.url);
@@ -64,19 +65,12 @@ export async function benchAppend(): Promise<Figure> {
   };
 }
 
-/** An in-memory stored-hash array usable as a HashReader. */
-function buildStoredHashes(data: Uint8Array[]): HashReader {
-  const stored: Hash[] = [];
-  const reader: HashReader = { readHashes: (ix) => ix.map((i) => stored[i]) };
-  data.forEach((d, n) => stored.push(...storedHashes(n, d, reader)));
-  return reader;
-}
-
 /** Inclusion-proof verification (leaf hash + proof) on the same 1,000 proofs in a tree of 100,000. */
 export function benchInclusion(): Figure {
   const size = 100_000;
   const data = entries(size, 100, 'incl');
-  const reader = buildStoredHashes(data);
+  const reader = new MemoryHashStore();
+  data.forEach((d) => reader.append(d));
   const edge = new EdgeTree();
   data.forEach((d) => edge.push(d));
   const root = edge.root();

@@ -16,7 +16,6 @@ type Mutant = { path: string; value: unknown };
 /** Every single-field mutation of `value`: one bit per byte of byte arrays, ±1 on numbers, one character of strings. */
 function mutants(value: unknown, path = ''): Mutant[] {
   const out: Mutant[] = [];
-  const replace = (v: unknown) => v;
   if (value instanceof Uint8Array) {
     for (let i = 0; i < value.length; i++) {
       const m = value.slice();
@@ -37,7 +36,7 @@ function mutants(value: unknown, path = ''): Mutant[] {
     if (value.length > 0) out.push({ path: `${path} dropped`, value: value.slice(1) }, { path: `${path} extended`, value: [...value, value[0]] });
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      out.push(...mutants(v, `${path}.${k}`).map((m) => ({ path: m.path, value: { ...(value as object), [k]: replace(m.value) } })));
+      out.push(...mutants(v, `${path}.${k}`).map((m) => ({ path: m.path, value: { ...(value as object), [k]: m.value } })));
     }
   }
   return out;

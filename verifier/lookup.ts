@@ -33,6 +33,8 @@ export interface LookupResult {
   status: 'present' | 'deleted' | 'absent';
   checkpoint: Checkpoint;
   epoch: number;
+  /** The verified epoch head the lookup was proven against. */
+  head: EpochHeadEntry;
   label: Uint8Array;
   statement?: Statement;
   /** historyHash of the latest version (what an owner remembers to check the next history). */
@@ -81,7 +83,7 @@ export class LookupVerifier {
     const { cp, head } = this.epoch(proof.epoch);
     const beta = check('bad_vrf', () => vrfVerify(this.pins.vrfKey, vrfAlpha(provider, canonical), proof.vrfProof));
     const label = labelFromVrfOutput(beta);
-    const base = { checkpoint: cp, epoch: head.epoch, label };
+    const base = { checkpoint: cp, epoch: head.epoch, head, label };
     if (!proof.present) {
       check('bad_map_proof', () => verifyAbsence(head.mapRoot, label, proof.map));
       return { status: 'absent', ...base };
@@ -124,7 +126,7 @@ export class LookupVerifier {
   verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): { lookup: LookupResult; statements: (Statement | undefined)[] } {
     if (!Number.isSafeInteger(proof.since) || proof.since < 0) throw new VerifyError('bad_history', 'since must be a non-negative integer');
     const lookup = this.verifyLookup(proof.lookup, provider, account);
-    const { head } = this.epoch(proof.lookup.epoch);
+    const head = lookup.head;
     const latest = proof.lookup.present?.version ?? 0;
     if (proof.since > latest || proof.versions.length !== Math.max(0, latest - proof.since - 1)) throw new VerifyError('bad_history', 'the history does not cover the versions since the one given');
     const canonical = proof.lookup.account;
