@@ -13,7 +13,7 @@ import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
 import type { DiscoveryProof, HistoryProof, LookupProof } from '../log/lookup.js';
-import { discoveryToJson, historyToJson, lookupToJson } from '../log/proof-json.js';
+import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes } from '../log/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions } from './middleware.js';
 
@@ -86,10 +86,15 @@ function committedJson(c: Committed): Record<string, unknown> {
   return { epoch: c.epoch, logIndex: c.logIndex, treeSize: c.treeSize, checkpoint: c.checkpoint };
 }
 
+/** A response of JSON already serialised to UTF-8 (what `c.json` sends for the same value). */
+function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
+  return c.body(body, 200, { 'Content-Type': 'application/json' });
+}
+
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const limit = rateLimit(o.lookupRateLimit ?? { capacity: 60, refillPerSecond: 10 });
   app.get('/v1/lookup/:provider/:account', limit, (c) =>
-    answer(c, async () => c.json(lookupToJson(await o.service.lookup(c.req.param('provider'), c.req.param('account'))))),
+    answer(c, async () => jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account'))))),
   );
   app.post('/v1/lookup', bodyLimit({ maxSize: 16 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 16 KiB') }), limit, (c) =>
     answer(c, async () => {
@@ -103,9 +108,9 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
       for (const item of list) {
         const { provider, account } = (item ?? {}) as Record<string, unknown>;
         if (typeof provider !== 'string' || typeof account !== 'string' || Object.keys(item).length !== 2) throw new BadRequest('each lookup is {"provider","account"}');
-        proofs.push(lookupToJson(await o.service.lookup(provider, account)));
+        proofs.push(await o.service.lookup(provider, account));
       }
-      return c.json({ lookups: proofs });
+      return jsonBytes(c, lookupsToJsonBytes(proofs));
     }),
   );
   app.get('/v1/history/:provider/:account', limit, (c) =>

@@ -2,12 +2,13 @@
  * Lookups over HTTP at 1,000,000 accounts (DESIGN.md: >= 30% of a bare Hono route's requests/s in the
  * same run, p99 <= 25 ms at 64 connections), measured with autocannon. The directory is built below the
  * VRF (bench/scale-bench.ts) in a server data directory, the real `npm start` entry serves it in its own
- * process (rate limits raised for the load generator), and autocannon, in this process, requests lookups
- * of random existing accounts; the peer is a bare Hono route in another process on the same stack.
+ * process (rate limits raised for the load generator), and autocannon requests lookups of random existing
+ * accounts; the peer is a bare Hono route in another process on the same stack. The load generator runs
+ * in a fresh process of its own for each measurement (bench/http-load.ts), with a warm-up first, so that
+ * the client is the same for both and not slowed by this process's heap.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +16,10 @@ import { openDataDir } from '../api/data-dir.js';
 import type { Figure } from './harness.js';
 import { buildScaleDirectory } from './scale-bench.js';
 
-const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p99: number; p50: number };
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
   non2xx: number;
   errors: number;
 }
@@ -28,6 +27,7 @@ interface AutocannonResult {
 const ACCOUNTS = 1_000_000;
 const CONNECTIONS = 64;
 const DURATION_S = 10;
+const WARMUP_S = 3;
 
 /** Starts `node --import tsx <script> args` and resolves with its URL once it prints "listening on". */
 function startProcess(script: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
@@ -44,8 +44,18 @@ function startProcess(script: string, args: string[]): Promise<{ url: string; ch
   });
 }
 
-async function load(url: string, paths: string[]): Promise<AutocannonResult> {
-  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, requests: paths.map((path) => ({ method: 'GET', path })) });
+/** Runs bench/http-load.ts against `url` over `paths` (written to `dir`) and returns what it measured. */
+function load(url: string, paths: string[], dir: string): Promise<LoadResult> {
+  const file = join(dir, `paths-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(paths));
+  const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, url, file, String(CONNECTIONS), String(DURATION_S), String(WARMUP_S)];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
+    });
+  });
 }
 
 export async function benchHttpLookups(): Promise<Figure[]> {
@@ -59,20 +69,20 @@ export async function benchHttpLookups(): Promise<Figure[]> {
   const bare = await startProcess('./bare-hono.ts', []);
   try {
     const paths = Array.from({ length: 1024 }, () => `/v1/lookup/chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`);
-    const peer = await load(bare.url, ['/bare']);
-    const ours = await load(server.url, paths);
-    const ratio = ours.requests.average / peer.requests.average;
+    const peer = await load(bare.url, ['/bare'], root);
+    const ours = await load(server.url, paths, root);
+    const ratio = ours.rps / peer.rps;
     return [
       {
         id: 'http_lookups', name: `lookups over HTTP at 1M accounts, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
-        value: ours.requests.average, unit: 'requests/s', target: '>= 30% of a bare Hono route\'s requests/s in the same run',
+        value: ours.rps, unit: 'requests/s', target: '>= 30% of a bare Hono route\'s requests/s in the same run',
         pass: ratio >= 0.3 && ours.non2xx === 0 && ours.errors === 0,
-        peer: { name: 'bare Hono route, same stack', value: peer.requests.average, unit: 'requests/s' },
+        peer: { name: 'bare Hono route, same stack', value: peer.rps, unit: 'requests/s' },
         note: `${(100 * ratio).toFixed(0)}% of the bare route; ${ours.non2xx} non-2xx, ${ours.errors} errors`,
       },
       {
         id: 'http_lookup_p99', name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections`,
-        value: ours.latency.p99, unit: 'ms', target: 'p99 <= 25 ms', pass: ours.latency.p99 <= 25, note: `p50 ${ours.latency.p50} ms`,
+        value: ours.p99, unit: 'ms', target: 'p99 <= 25 ms', pass: ours.p99 <= 25, note: `p50 ${ours.p50} ms`,
       },
     ];
   } finally {

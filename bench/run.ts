@@ -2,7 +2,8 @@
  * `npm run bench`: measures each figure of DESIGN.md's performance table that the project implements so
  * far, prints one line per figure with its target (and the peer measured in the same run), and writes
  * bench/results.json. Exits 0 even when a target is missed: the verdict is in the output.
- * `npm run bench -- --quick` skips the figures at 1,000,000 accounts (a few minutes on 2 cores).
+ * `npm run bench -- --quick` skips the figures at 1,000,000 accounts (a few minutes on 2 cores);
+ * `--only WORD` runs only the benchmarks whose function name contains WORD (e.g. `--only http`).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,8 +16,11 @@ import { benchScale } from './scale-bench.js';
 import { benchHttpLookups } from './http-bench.js';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.toLowerCase() : undefined;
 const figures: Figure[] = [];
 async function run(f: () => Figure | Figure[] | Promise<Figure | Figure[]>): Promise<void> {
+  if (only !== undefined && !f.name.toLowerCase().includes(only)) return;
   const result = await f();
   for (const figure of Array.isArray(result) ? result : [result]) {
     figures.push(figure);
@@ -39,5 +43,5 @@ if (!quick) {
 }
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, figures }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, only, figures }, null, 2)}\n`);
 console.log(`wrote ${out}`);

@@ -14,6 +14,13 @@ export interface AccountRow {
   vrfProof: Uint8Array;
 }
 
+/** What a lookup by name reads: the account row and the row of its latest version. */
+export interface NamedAccount {
+  account: AccountRow;
+  /** Absent only if the store lost the row (a lookup then reports an internal error). */
+  latest?: VersionRow;
+}
+
 /**
  * One version of a label. Its commitment is not stored: it is in the version's update entry in the log
  * (at `logIndex`), and recomputable from the opening while that is kept.
@@ -61,8 +68,11 @@ export interface EpochWrites {
 }
 
 export interface DirectoryStore {
-  /** The account row of (provider, account), found through its name, in one read. */
-  accountByName(provider: string, account: string): Promise<AccountRow | undefined>;
+  /**
+   * The account row of (provider, account), found through its name, with its latest version's row, in
+   * one read (a lookup needs nothing else from the store).
+   */
+  accountByName(provider: string, account: string): Promise<NamedAccount | undefined>;
   account(label: Uint8Array): Promise<AccountRow | undefined>;
   version(label: Uint8Array, version: number): Promise<VersionRow | undefined>;
   versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]>;

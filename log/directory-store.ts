@@ -9,9 +9,9 @@
  * The rows, the interface and the schema are in directory-store-types.ts (re-exported here).
  */
 import type Database from 'better-sqlite3';
-import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
 
-export type { AccountRow, CredentialRow, DirectoryStore, EpochRow, EpochWrites, VersionRow } from './directory-store-types.js';
+export type { AccountRow, CredentialRow, DirectoryStore, EpochRow, EpochWrites, NamedAccount, VersionRow } from './directory-store-types.js';
 
 function bytes(b: Uint8Array): Uint8Array;
 function bytes(b: Uint8Array | null): Uint8Array | null;
@@ -33,13 +33,25 @@ function versionRow(r: RawVersion): VersionRow {
   };
 }
 
+type RawNamed = RawAccount & { opening: Uint8Array | null; statement: Uint8Array | null; signature: Uint8Array | null; credential: number | null; log_index: number | null };
+
+function namedAccount(r: RawNamed): NamedAccount {
+  const account = accountRow(r);
+  if (r.credential === null || r.log_index === null) return { account };
+  return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
+}
+
+/** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
+const BY_NAME =
+  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
+  'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
+  'WHERE n.provider = ? AND n.account = ?';
 const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
 const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
 
 function prepare(db: Database.Database) {
   return {
-    byName: db.prepare<[string, string], RawAccount>(
-      'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?'),
+    byName: db.prepare<[string, string], RawNamed>(BY_NAME),
     account: db.prepare<[Uint8Array], RawAccount>('SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?'),
     version: db.prepare<[Uint8Array, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`),
     versions: db.prepare<[Uint8Array, number, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`),
@@ -74,9 +86,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  async accountByName(provider: string, account: string): Promise<AccountRow | undefined> {
+  async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
     const r = this.q.byName.get(provider, account);
-    return r ? accountRow(r) : undefined;
+    return r ? namedAccount(r) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {

@@ -14,7 +14,7 @@ import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
-import type { AccountRow, DirectoryStore, EpochRow, EpochWrites } from './directory-store-types.js';
+import type { DirectoryStore, EpochRow, EpochWrites, NamedAccount } from './directory-store-types.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
 import { PrefixTree, type MapLeaf, type MapProof } from './map.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
@@ -150,9 +150,9 @@ export class Directory {
    * The label and VRF proof of (provider, account), and its account row if it has one; the account must
    * be canonical. Known accounts take one store read; others one VRF proof.
    */
-  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array; row?: AccountRow }> {
-    const row = await this.opts.store.accountByName(provider, account);
-    if (row) return { label: row.label, vrfProof: row.vrfProof, row };
+  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
+    const stored = await this.opts.store.accountByName(provider, account);
+    if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
     const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));
     return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
   }

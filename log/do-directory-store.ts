@@ -18,7 +18,7 @@
  * type-checks and runs anywhere.
  */
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
-import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
 
 /** A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. */
 function bytes(v: DoSqlValue | undefined): Uint8Array;
@@ -52,12 +52,25 @@ function versionRow(r: RawVersion): VersionRow {
   };
 }
 
+type RawNamed = RawAccount & { opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number | null; log_index: number | null };
+
+function namedAccount(r: RawNamed): NamedAccount {
+  const account = accountRow(r);
+  if (r.credential === null || r.log_index === null) return { account };
+  return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
+}
+
 // The queries of directory-store.ts, statement for statement (Durable Object SQL caches prepared
 // statements by their text itself).
+/** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
+const BY_NAME =
+  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
+  'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
+  'WHERE n.provider = ? AND n.account = ?';
 const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
 const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
 const Q = {
-  byName: 'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.provider = ? AND n.account = ?',
+  byName: BY_NAME,
   account: 'SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?',
   version: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`,
   versions: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`,
@@ -91,9 +104,9 @@ export class DoDirectoryStore implements DirectoryStore {
    */
   afterErasure(): void {}
 
-  async accountByName(provider: string, account: string): Promise<AccountRow | undefined> {
-    const [r] = this.all<RawAccount>(Q.byName, provider, account);
-    return r ? accountRow(r) : undefined;
+  async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
+    const [r] = this.all<RawNamed>(Q.byName, provider, account);
+    return r ? namedAccount(r) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {

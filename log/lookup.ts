@@ -114,9 +114,9 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
     const { snap, map, leaf } = await dir.proveLabel(label);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
     if (map.kind === 'absent' || !leaf) return base;
-    // The row read with the label is usually that of the leaf; if an epoch committed since, read again.
-    const accRead = attempt === 0 && known.row?.version === leaf.version ? known.row : dir.store.account(label);
-    const [acc, row] = await Promise.all([accRead, dir.store.version(label, leaf.version)]);
+    // The rows read with the label are usually those of the leaf; if an epoch committed since, read again.
+    const fresh = attempt === 0 && known.stored?.account.version === leaf.version ? known.stored : undefined;
+    const [acc, row] = fresh?.latest ? [fresh.account, fresh.latest] : await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
     if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile
     const v = await versionProof(dir, row, snap.head);
     return { ...base, present: { ...v, previousHistory: acc.previousHistory } };

@@ -1,6 +1,6 @@
 /** Byte codecs: strict base64 and hex, constant-time comparison, integers, UTF-8. */
 import { describe, expect, it } from 'vitest';
-import { equalBytes, fromBase64, fromHex, parseDecimal, toBase64, toBase64Js, toHex, u64be, readU64be, fromUtf8 } from '../wasm-free-crypto/bytes.js';
+import { base64Length, equalBytes, fromBase64, fromHex, fromUtf8, parseDecimal, readU64be, toBase64, toBase64Js, toHex, u64be, writeBase64 } from '../wasm-free-crypto/bytes.js';
 
 describe('bytes', () => {
   it('round-trips base64 for every length up to 64 and matches the platform encoder', () => {
@@ -17,6 +17,17 @@ describe('bytes', () => {
       const b = new Uint8Array(n).map((_, i) => (i * 131 + n) & 255);
       expect(toBase64(b), `length ${n}`).toBe(toBase64Js(b));
       expect(fromBase64(toBase64(b))).toEqual(b);
+    }
+  });
+
+  it('writes the same base64 into a byte buffer, at an offset, without touching anything else', () => {
+    for (let n = 0; n <= 70; n++) {
+      const b = new Uint8Array(n).map((_, i) => (i * 59 + 3 * n) & 255);
+      const out = new Uint8Array(base64Length(n) + 10).fill(0xaa);
+      const end = writeBase64(out, 5, b);
+      expect(end).toBe(5 + base64Length(n));
+      expect(fromUtf8(out.subarray(5, end))).toBe(toBase64(b));
+      expect([...out.subarray(0, 5), ...out.subarray(end)].every((x) => x === 0xaa)).toBe(true);
     }
   });
 

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { HISTORY_ZERO } from '../log/directory-hashes.js';
 import { discover, history, lookup } from '../log/lookup.js';
-import { discoveryFromJson, discoveryToJson, historyFromJson, historyToJson, lookupFromJson, lookupToJson } from '../log/proof-json.js';
+import { discoveryFromJson, discoveryToJson, historyFromJson, historyToJson, lookupFromJson, lookupsToJsonBytes, lookupToJson, lookupToJsonBytes } from '../log/proof-json.js';
+import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v));
@@ -41,5 +42,31 @@ describe('proof JSON', () => {
       (({ map, ...rest }) => rest)(json),
     ];
     bad.forEach((b, i) => expect(() => lookupFromJson(b), `case ${i}`).toThrow());
+  });
+
+  it('writes lookups as bytes equal to the UTF-8 of JSON.stringify, across epochs and for every shape', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const talk = await enrolProvider(t, 'talk.example', 'p256');
+    const text = (p: Parameters<typeof lookupToJson>[0]) => JSON.stringify(lookupToJson(p));
+    const seen: Parameters<typeof lookupToJson>[0][] = [];
+    for (let v = 1; v <= 3; v++) {
+      await publish(t, chat.sign(statementFor(chat, 'j@chat.example', v, [identityKey()], t.clock.now)));
+      await publish(t, talk.sign(statementFor(talk, `+4479460${v}0000`, 1, [identityKey()], t.clock.now)));
+      // Present (both credentials, so both cached enrolment proofs), absent, then again from the caches.
+      for (const [p, a] of [['chat.example', 'j@chat.example'], ['talk.example', `+4479460${v}0000`], ['talk.example', 'nobody@chat.example'], ['chat.example', 'j@chat.example']]) {
+        const proof = await lookup(t.dir, p, a);
+        seen.push(proof);
+        expect(fromUtf8(lookupToJsonBytes(proof)), `${p} ${a} v${v}`).toBe(text(proof));
+      }
+    }
+    const base = seen[0];
+    const odd = [
+      { ...base, provider: 'quote"back\\slash', account: 'tab\tnewline\n\u0001 del\u007f ünïcödé 😀 \ud800' },
+      { ...base, present: { version: 7, commitment: new Uint8Array(32).fill(9), previousHistory: new Uint8Array(32).fill(4) } },
+    ];
+    for (const p of odd) expect(fromUtf8(lookupToJsonBytes(p))).toBe(text(p));
+    expect(fromUtf8(lookupsToJsonBytes(seen))).toBe(JSON.stringify({ lookups: seen.map(lookupToJson) }));
+    expect(fromUtf8(lookupsToJsonBytes([]))).toBe('{"lookups":[]}');
   });
 });

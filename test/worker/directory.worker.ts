@@ -288,8 +288,10 @@ describe('DoDirectoryStore', () => {
 
       await commit(0, writes(1, 1));
       await commit(2, writes(2, 2));
-      expect(await store.accountByName('p.example', 'a@p.example')).toEqual({ label, version: 2, history: b(12), previousHistory: b(11), vrfProof: b(5, 80) });
-      expect(await store.account(label)).toEqual(await store.accountByName('p.example', 'a@p.example'));
+      const named = await store.accountByName('p.example', 'a@p.example');
+      expect(named?.account).toEqual({ label, version: 2, history: b(12), previousHistory: b(11), vrfProof: b(5, 80) });
+      expect(named?.latest).toEqual(await store.version(label, 2));
+      expect(await store.account(label)).toEqual(named?.account);
       expect(await store.account(b(8))).toBeUndefined();
       expect(await store.version(label, 1)).toEqual({ label, version: 1, opening: b(21), statement: b(31, 40), signature: b(41, 64), credentialIndex: 0, logIndex: 1 });
       expect((await store.versions(label, 1, 2)).map((r) => r.version)).toEqual([1, 2]);

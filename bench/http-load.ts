@@ -1,0 +1,26 @@
+/**
+ * The load generator of the HTTP lookup benchmark, run as a process of its own so that the client's
+ * heap and CPU are the same for the peer and for the directory (the benchmark process itself holds a
+ * million-account build): `node --import tsx bench/http-load.ts <url> <paths.json> <connections>
+ * <seconds> <warmup-seconds>` runs autocannon over the paths (cycled), after a warm-up run whose result
+ * is discarded, and prints one JSON line with requests/s, latency percentiles, non-2xx and errors.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}>;
+
+const [url, pathsFile, connections, seconds, warmup] = process.argv.slice(2);
+const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
+const run = (duration: number) =>
+  autocannon({ url, connections: Number(connections), duration, requests: paths.map((path) => ({ method: 'GET', path })) });
+
+if (Number(warmup) > 0) await run(Number(warmup));
+const r = await run(Number(seconds));
+console.log(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }));
