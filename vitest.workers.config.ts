@@ -45,7 +45,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'log', include: ['test/worker/{log,do-storage,entry}.worker.ts'], ...timeouts },
+        test: { name: 'log', include: ['test/worker/{log,do-storage,entry,r2}.worker.ts'], ...timeouts },
       },
       {
         plugins: [

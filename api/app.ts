@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
-import { parseTilePath } from '../log/tiles.js';
+import { parseTilePath, type EntryBundleRef, type Tile } from '../log/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { errorResponse, requestCounter } from './middleware.js';
 import { openApiDocument } from './openapi.js';
@@ -61,12 +61,25 @@ async function serveTilePath(c: Context, reader: LogReader, path: string): Promi
   }
   const data = 'entries' in ref ? await reader.entryBundle(ref.n, ref.width) : await reader.tile(ref);
   if (data === null) return errorResponse(c, 404, 'not_found', `${path} is not part of the published tree`);
+  return tileResponse(ref, data, c.req.header('Accept-Encoding'));
+}
+
+/**
+ * The response for the bytes of a tile or entry bundle: immutable caching, and entry bundles compressed
+ * with gzip when the client accepts it. Shared with the Worker, which serves the same bytes from R2.
+ */
+export function tileResponse(ref: Tile | EntryBundleRef, data: Uint8Array, acceptEncoding: string | null | undefined): Response {
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Cache-Control': IMMUTABLE };
   if ('entries' in ref) {
     headers.Vary = 'Accept-Encoding';
-    if (acceptsGzip(c.req.header('Accept-Encoding'))) return c.body(gzip(data), 200, { ...headers, 'Content-Encoding': 'gzip' });
+    if (acceptsGzip(acceptEncoding ?? undefined)) return new Response(gzip(data), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
   }
-  return c.body(data as Uint8Array<ArrayBuffer>, 200, headers);
+  return new Response(data as Uint8Array<ArrayBuffer>, { headers });
+}
+
+/** The response for the signed checkpoint (shared with the Worker's R2 path). */
+export function checkpointResponse(checkpoint: string): Response {
+  return new Response(checkpoint, { headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED } });
 }
 
 /** True when the Accept-Encoding header lists gzip with a non-zero quality. */
@@ -89,9 +102,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', requestCounter(counts));
   const logError = deps.logError ?? ((m: string) => console.error(m));
 
-  app.get('/log/checkpoint', (c) =>
-    c.body(deps.reader.checkpoint(), 200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED }),
-  );
+  app.get('/log/checkpoint', () => checkpointResponse(deps.reader.checkpoint()));
   // The raw path, not Hono's decoded one: percent-encoded tile paths are not canonical and are refused.
   app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));

@@ -25,6 +25,7 @@
  * Every problem is a `ConfigError` naming the setting, never its value.
  */
 import { fromHex } from '../wasm-free-crypto/bytes.js';
+import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { Directory } from '../log/directory.js';
 import { DoDirectoryStore } from '../log/do-directory-store.js';
 import type { DoSqlStorage } from '../log/do-log-storage.js';
@@ -182,5 +183,5 @@ export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, en
   const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));
   const config = { origin, logKey: signer.verifierKey, ...extra.config };
   const app = createApp({ reader, config, directory: { ...extra.directory!, service }, metrics: extra.metrics });
-  return { appender, app, directory, settings };
+  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings };
 }

@@ -9,7 +9,7 @@ import { LogAppender } from '../log/appender.js';
 import { DoLogStorage, type DoSqlStorage } from '../log/do-log-storage.js';
 import { LogReader } from '../log/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import { parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
+import { parseSignerKey, parseVerifierKey, type Ed25519NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
 
 /** The Worker secrets and vars the log reads. */
@@ -29,7 +29,11 @@ export class ConfigError extends CodedError {
 
 export interface OpenLog {
   appender: LogAppender;
+  reader: LogReader;
   app: Hono;
+  origin: string;
+  /** The log's own note verifier (checks the checkpoint found in the R2 bucket). */
+  verifier: NoteVerifier;
 }
 
 /** The appender over a Durable Object's storage, with its reader and signer. */
@@ -61,7 +65,7 @@ export async function openAppender(storage: DoSqlStorage, env: LogEnv): Promise<
 export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenLog> {
   const { appender, reader, signer, origin } = await openAppender(storage, env);
   const app = createApp({ reader, config: { origin, logKey: signer.verifierKey } });
-  return { appender, app };
+  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey) };
 }
 
 /** The 503 every request gets while the log cannot be opened: `not_configured` or `log_unavailable`. */

@@ -24,16 +24,27 @@
  * A missing or wrong setting makes every request answer 503 `not_configured` (no secret is ever echoed); a
  * log or directory that fails its checks on opening (say, a changed key) answers 503 `log_unavailable`.
  *
+ * R2 (optional binding `TILES`, key prefix `TILES_PREFIX`): the object publishes the log to the bucket as
+ * a static C2SP tlog-tiles tree after each epoch (api/worker-r2.ts: tiles first, checkpoint last), and the
+ * Worker's `fetch` answers `/log/checkpoint` and `/log/tile/...` from the bucket without involving the
+ * object; a key the bucket lacks (a partial tile of a skipped checkpoint, an epoch not yet copied) is
+ * answered by the object, which serves every published width.
+ *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { armAlarm, openDirectory, runEpochAlarm, type DirectoryEnv, type OpenDirectory } from './worker-directory.js';
 import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
+import { publishToBucket, serveFromBucket } from './worker-r2.js';
 import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
 
 export interface Env extends DirectoryEnv {
   LOG: DurableObjectNamespace<LogSequencer>;
+  /** Optional R2 bucket the log is published to and read from (api/worker-r2.ts). */
+  TILES?: R2Bucket;
+  /** Key prefix of the log in TILES (default none: the bucket holds one log). */
+  TILES_PREFIX?: string;
   /** "1" serves the log only, without the directory. */
   KT_LOG_ONLY?: string;
   /** TEST ONLY: "1" enables POST /__test/append on a log-only deployment. */
@@ -51,6 +62,8 @@ function isDirectory(open: OpenLog | OpenDirectory): open is OpenDirectory {
 export class LogSequencer extends DurableObject<Env> {
   private log: OpenLog | OpenDirectory | undefined;
   private failure: Response | undefined;
+  /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */
+  private publishedSize = -1;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +77,7 @@ export class LogSequencer extends DurableObject<Env> {
           await armAlarm(open, ctx.storage);
           this.log = open;
         }
+        await this.publish();
       } catch (e) {
         // A configuration error is the operator's to fix; anything else (a corrupt log) is logged, not served.
         if (e instanceof ConfigError) this.failure = unavailable('not_configured', e.message);
@@ -77,18 +91,44 @@ export class LogSequencer extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
-    if (!isDirectory(this.log) && testAppendEnabled(this.env) && new URL(request.url).pathname === TEST_APPEND_PATH) return handleTestAppend(request, this.log.appender);
+    if (!isDirectory(this.log) && testAppendEnabled(this.env) && new URL(request.url).pathname === TEST_APPEND_PATH) {
+      const res = await handleTestAppend(request, this.log.appender);
+      await this.publish();
+      return res;
+    }
     return passEncodedBody(await this.log.app.fetch(request));
   }
 
-  /** Closes an epoch when work is queued or the heartbeat is due, and re-arms (api/worker-directory.ts). */
+  /**
+   * Closes an epoch when work is queued or the heartbeat is due, and re-arms (api/worker-directory.ts);
+   * then publishes the log to R2, which also retries a publication that failed before.
+   */
   override async alarm(): Promise<void> {
     if (this.log && isDirectory(this.log)) await runEpochAlarm(this.log, this.ctx.storage);
+    await this.publish();
+  }
+
+  /**
+   * Copies what the log committed since the bucket's checkpoint to R2 (api/worker-r2.ts), if a bucket is
+   * bound. A failure is logged, not thrown: the log itself is committed, reads fall back to this object,
+   * and the next epoch (or append) publishes again.
+   */
+  private async publish(): Promise<void> {
+    if (!this.env.TILES || !this.log || this.log.reader.size() === this.publishedSize) return;
+    try {
+      this.publishedSize = (await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.log.reader, this.log)).to;
+    } catch (e) {
+      console.error(`LogSequencer: publishing to R2 failed: ${(e as Error).name}: ${(e as Error).message}`);
+    }
   }
 }
 
 export default {
   async fetch(request, env): Promise<Response> {
+    if (env.TILES) {
+      const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
+      if (published) return passEncodedBody(published);
+    }
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
     return env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME)).fetch(buffered);

@@ -125,8 +125,13 @@ describe('the Worker directory', () => {
     expect((await alarmAt())!).toBeLessThanOrEqual(Date.now() + INTERVAL); // the statement asked for an epoch
 
     expect(await runDurableObjectAlarm(sequencer())).toBe(true);
-    const present = v.verifyLookup(lookupFromJson(await (await get('/v1/lookup/talk.example/alice%40talk.example')).json()), 'talk.example', 'alice@talk.example');
+    const presentJson = (await (await get('/v1/lookup/talk.example/alice%40talk.example')).json()) as { epoch: { checkpoint: string } };
+    const present = v.verifyLookup(lookupFromJson(presentJson), 'talk.example', 'alice@talk.example');
     expect(present).toMatchObject({ status: 'present', statement: { version: 1, account: 'alice@talk.example' } });
+    // The alarm also published the epoch to R2, from where the Worker serves the log.
+    const published = await (await env.TILES!.get(`${env.TILES_PREFIX ?? ''}checkpoint`))!.text();
+    expect(published).toBe(presentJson.epoch.checkpoint);
+    expect(await (await get('/log/checkpoint')).text()).toBe(published);
 
     // A rotation with ?wait=1, then the history of both versions.
     res = await settle(post('/v1/bindings?wait=1', publishBody(leaf, 'talk.example', 'alice@talk.example', 2, 'alice 2')));
