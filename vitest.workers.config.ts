@@ -70,7 +70,7 @@ export default defineConfig({
             };
           }),
         ],
-        test: { name: 'directory', include: ['test/worker/directory*.worker.ts'], globalSetup: ['test/worker-node-fixture.ts'], ...timeouts },
+        test: { name: 'directory', include: ['test/worker/{directory*,d1}.worker.ts'], globalSetup: ['test/worker-node-fixture.ts'], ...timeouts },
       },
     ],
   },

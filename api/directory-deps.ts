@@ -10,6 +10,7 @@ import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import type { Directory } from '../log/directory.js';
 import { discover, history, lookup } from '../log/lookup.js';
 import type { AppDeps } from './app.js';
+import { TokenBuckets } from './middleware.js';
 
 /** What the builder needs besides the directory (the Node server passes its `DataDir`). */
 export interface DirectoryDepsOptions {
@@ -40,7 +41,7 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
       },
       receiptSigner: opts.signer,
       operatorToken: opts.operatorToken,
-      lookupRateLimit: { capacity: opts.lookupBurst, refillPerSecond: opts.lookupRatePerSecond },
+      lookupRateLimit: new TokenBuckets({ capacity: opts.lookupBurst, refillPerSecond: opts.lookupRatePerSecond }),
     },
     metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
     config: {

@@ -15,7 +15,7 @@ import type { Accepted, Committed } from '../log/directory.js';
 import type { DiscoveryProof, HistoryProof, LookupProof } from '../log/lookup.js';
 import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes } from '../log/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
-import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions } from './middleware.js';
+import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions, type TokenBuckets } from './middleware.js';
 
 /** What the routes need from a directory. */
 export interface DirectoryService {
@@ -32,7 +32,8 @@ export interface DirectoryRouteOptions {
   /** Signs publication receipts (the log's note signer). */
   receiptSigner: NoteSigner;
   operatorToken?: string;
-  lookupRateLimit?: RateLimitOptions;
+  /** Per-client lookup limits, or shared buckets (the Worker's own lookup path takes from them too). */
+  lookupRateLimit?: RateLimitOptions | TokenBuckets;
   now?: () => number;
 }
 

@@ -61,26 +61,43 @@ export function remoteAddress(c: Context): string {
   return env?.incoming?.socket?.remoteAddress ?? c.req.header('cf-connecting-ip') ?? 'unknown';
 }
 
-/** A token bucket per client; an empty bucket answers 429 `rate_limited` with Retry-After. */
-export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const now = opts.now ?? Date.now;
-  const key = opts.clientKey ?? remoteAddress;
-  const maxClients = opts.maxClients ?? 100_000;
-  return async (c, next) => {
-    const k = key(c);
-    const t = now();
-    const b = buckets.get(k) ?? { tokens: opts.capacity, at: t };
-    b.tokens = Math.min(opts.capacity, b.tokens + ((t - b.at) / 1000) * opts.refillPerSecond);
+/** Token buckets per client key, least recently used dropped beyond `maxClients`. */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(readonly opts: RateLimitOptions) {}
+
+  /** Takes a token for `key`: 0 if there was one, else the seconds to wait before retrying. */
+  take(key: string): number {
+    const { capacity, refillPerSecond } = this.opts;
+    const t = (this.opts.now ?? Date.now)();
+    const b = this.buckets.get(key) ?? { tokens: capacity, at: t };
+    b.tokens = Math.min(capacity, b.tokens + ((t - b.at) / 1000) * refillPerSecond);
     b.at = t;
-    buckets.delete(k);
-    buckets.set(k, b);
-    if (buckets.size > maxClients) buckets.delete(buckets.keys().next().value!);
-    if (b.tokens < 1) {
-      const wait = Math.ceil((1 - b.tokens) / opts.refillPerSecond);
-      return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', { 'Retry-After': String(wait) });
-    }
+    this.buckets.delete(key);
+    this.buckets.set(key, b);
+    if (this.buckets.size > (this.opts.maxClients ?? 100_000)) this.buckets.delete(this.buckets.keys().next().value!);
+    if (b.tokens < 1) return Math.ceil((1 - b.tokens) / refillPerSecond);
     b.tokens -= 1;
+    return 0;
+  }
+}
+
+/** The 429 answer of an empty bucket. */
+export function rateLimitedResponse(c: Context, retryAfterSeconds: number): Response {
+  return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/**
+ * A token bucket per client; an empty bucket answers 429 `rate_limited` with Retry-After. Given
+ * `TokenBuckets`, it shares them (the Worker's own lookup path takes from the same buckets).
+ */
+export function rateLimit(limits: RateLimitOptions | TokenBuckets): MiddlewareHandler {
+  const buckets = limits instanceof TokenBuckets ? limits : new TokenBuckets(limits);
+  const key = buckets.opts.clientKey ?? remoteAddress;
+  return async (c, next) => {
+    const wait = buckets.take(key(c));
+    if (wait > 0) return rateLimitedResponse(c, wait);
     await next();
   };
 }

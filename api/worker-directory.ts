@@ -28,11 +28,13 @@ import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { Directory } from '../log/directory.js';
 import { DoDirectoryStore } from '../log/do-directory-store.js';
+import { encodeEpochWrites } from '../log/epoch-writes-json.js';
 import type { DoSqlStorage } from '../log/do-log-storage.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { createApp } from './app.js';
 import { directoryDeps } from './directory-deps.js';
 import type { DirectoryService } from './directory-routes.js';
+import type { TokenBuckets } from './middleware.js';
 import { ConfigError, openAppender, type LogEnv, type OpenLog } from './worker-log.js';
 
 /** The Worker secrets and vars the directory reads (besides the log's). */
@@ -65,6 +67,8 @@ export interface EpochAlarm {
 export interface OpenDirectory extends OpenLog {
   directory: Directory;
   settings: DirectorySettings;
+  /** The per-client lookup limit, shared by the app's routes and the Worker's own lookup path. */
+  lookupLimit: TokenBuckets;
 }
 
 function integerSetting(env: DirectoryEnv, name: 'EPOCH_INTERVAL_MS' | 'HEARTBEAT_MS' | 'LOOKUP_BURST' | 'LOOKUP_RATE_PER_SECOND', fallback: number, min: number): number {
@@ -170,18 +174,21 @@ function withEpochRequests(service: DirectoryService, directory: Directory, requ
 /**
  * Opens the log and the directory in a Durable Object's storage (a new log gets epoch 0) and the app
  * serving both, with the directory's dependencies as on Node. Settings are checked before storage is
- * touched.
+ * touched. With `outbox`, every epoch's index writes are also recorded for replication to D1
+ * (api/worker-d1.ts).
  */
-export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, env: DirectoryEnv): Promise<OpenDirectory> {
+export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, env: DirectoryEnv, opts: { outbox?: boolean } = {}): Promise<OpenDirectory> {
   const settings = directorySettings(env);
   const { appender, reader, signer, origin } = await openAppender(storage, env);
+  const store = new DoDirectoryStore(storage, opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {});
   const directory = await Directory.open({
-    log: appender, reader, store: new DoDirectoryStore(storage), vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
+    log: appender, reader, store, vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
     epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs,
   });
   const extra = directoryDeps(directory, { signer, ...settings });
   const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));
   const config = { origin, logKey: signer.verifierKey, ...extra.config };
+  const lookupLimit = extra.directory!.lookupRateLimit as TokenBuckets;
   const app = createApp({ reader, config, directory: { ...extra.directory!, service }, metrics: extra.metrics });
-  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings };
+  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings, lookupLimit };
 }

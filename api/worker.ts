@@ -36,6 +36,10 @@
 import { DurableObject } from 'cloudflare:workers';
 import { armAlarm, openDirectory, runEpochAlarm, type DirectoryEnv, type OpenDirectory } from './worker-directory.js';
 import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
+import { proveLabel } from '../log/lookup.js';
+import { fromHex } from '../wasm-free-crypto/bytes.js';
+import { replicateOutbox } from './worker-d1.js';
+import { replicaLookup, type LabelAnswer } from './worker-lookup.js';
 import { publishToBucket, serveFromBucket } from './worker-r2.js';
 import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
 
@@ -45,6 +49,8 @@ export interface Env extends DirectoryEnv {
   TILES?: R2Bucket;
   /** Key prefix of the log in TILES (default none: the bucket holds one log). */
   TILES_PREFIX?: string;
+  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (api/worker-d1.ts). */
+  INDEX?: D1Database;
   /** "1" serves the log only, without the directory. */
   KT_LOG_ONLY?: string;
   /** TEST ONLY: "1" enables POST /__test/append on a log-only deployment. */
@@ -73,11 +79,12 @@ export class LogSequencer extends DurableObject<Env> {
         if (env.KT_LOG_ONLY === '1') {
           this.log = await openLog(ctx.storage, env);
         } else {
-          const open = await openDirectory(ctx.storage, ctx.storage, env);
+          const open = await openDirectory(ctx.storage, ctx.storage, env, { outbox: env.INDEX !== undefined });
           await armAlarm(open, ctx.storage);
           this.log = open;
         }
         await this.publish();
+        await this.replicate();
       } catch (e) {
         // A configuration error is the operator's to fix; anything else (a corrupt log) is logged, not served.
         if (e instanceof ConfigError) this.failure = unavailable('not_configured', e.message);
@@ -106,6 +113,39 @@ export class LogSequencer extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     if (this.log && isDirectory(this.log)) await runEpochAlarm(this.log, this.ctx.storage);
     await this.publish();
+    await this.replicate();
+  }
+
+  /**
+   * Copies the epochs in the outbox to D1 (api/worker-d1.ts), if a database is bound. A failure is
+   * logged, not thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm
+   * tries again.
+   */
+  private async replicate(): Promise<void> {
+    if (!this.env.INDEX || !this.log || !isDirectory(this.log)) return;
+    try {
+      await replicateOutbox(this.ctx.storage, this.env.INDEX);
+    } catch (e) {
+      console.error(`LogSequencer: replicating to D1 failed: ${(e as Error).name}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * RPC for the Worker's lookup path (api/worker-lookup.ts): the epoch, map proof and leaf of `label`, and
+   * the enrolment proof of `credentialIndex`, after taking a token of `client` (unless null) from the same
+   * lookup limit as the app's routes.
+   */
+  async proveForLookup(label: Uint8Array, credentialIndex: number | null, client: string | null): Promise<LabelAnswer> {
+    if (!this.log || !isDirectory(this.log)) throw new Error('the directory is not open');
+    const retryAfter = client === null ? 0 : this.log.lookupLimit.take(client);
+    if (retryAfter > 0) return { retryAfter };
+    return { proof: await proveLabel(this.log.directory, label, credentialIndex ?? undefined) };
+  }
+
+  /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
+  async admitLookup(client: string): Promise<number> {
+    if (!this.log || !isDirectory(this.log)) throw new Error('the directory is not open');
+    return this.log.lookupLimit.take(client);
   }
 
   /**
@@ -123,14 +163,33 @@ export class LogSequencer extends DurableObject<Env> {
   }
 }
 
+/** The VRF secret key from the Worker's secret, or null if it is not well-formed (the object then answers 503). */
+function vrfKeyOf(env: Env): Uint8Array | null {
+  const hex = env.VRF_SECRET_KEY?.trim();
+  return hex && /^[0-9a-f]{64}$/.test(hex) ? fromHex(hex) : null;
+}
+
 export default {
   async fetch(request, env): Promise<Response> {
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
       if (published) return passEncodedBody(published);
     }
+    const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
+    const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
+    if (env.INDEX && vrfSecretKey) {
+      const answered = await replicaLookup({
+        db: env.INDEX, vrfSecretKey,
+        prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
+        admit: (client) => sequencer.admitLookup(client),
+      }, request).catch((e: unknown) => {
+        console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${(e as Error).name}: ${(e as Error).message}`);
+        return null;
+      });
+      if (answered) return answered;
+    }
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
-    return env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME)).fetch(buffered);
+    return sequencer.fetch(buffered);
   },
 } satisfies ExportedHandler<Env>;

@@ -20,11 +20,15 @@
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
 import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
 
-/** A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. */
-function bytes(v: DoSqlValue | undefined): Uint8Array;
-function bytes(v: DoSqlValue | undefined, nullable: true): Uint8Array | null;
-function bytes(v: DoSqlValue | undefined, nullable = false): Uint8Array | null {
+/**
+ * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object
+ * SQL returns BLOBs as ArrayBuffer; D1 (api/worker-d1.ts reads the same rows there) as arrays of bytes.
+ */
+function bytes(v: DoSqlValue | number[] | undefined): Uint8Array;
+function bytes(v: DoSqlValue | number[] | undefined, nullable: true): Uint8Array | null;
+function bytes(v: DoSqlValue | number[] | undefined, nullable = false): Uint8Array | null {
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) return Uint8Array.from(v);
   if (v === null && nullable) return null;
   throw new Error('corrupt directory row: a BLOB column holds another type');
 }
@@ -52,9 +56,10 @@ function versionRow(r: RawVersion): VersionRow {
   };
 }
 
-type RawNamed = RawAccount & { opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number | null; log_index: number | null };
+export type RawNamed = RawAccount & { opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number | null; log_index: number | null };
 
-function namedAccount(r: RawNamed): NamedAccount {
+/** The row of the by-name query (`DIRECTORY_QUERIES.byName`) as the account and its latest version. */
+export function namedAccount(r: RawNamed): NamedAccount {
   const account = accountRow(r);
   if (r.credential === null || r.log_index === null) return { account };
   return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
@@ -69,7 +74,7 @@ const BY_NAME =
   'WHERE n.provider = ? AND n.account = ?';
 const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
 const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
-const Q = {
+export const DIRECTORY_QUERIES = {
   byName: BY_NAME,
   account: 'SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?',
   version: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`,
@@ -88,10 +93,38 @@ const Q = {
   putEpoch: 'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
 };
 
+const Q = DIRECTORY_QUERIES;
+
+/** The statements (query, bindings) that apply an epoch's writes; accounts first (they create the ids). */
+export function epochStatements(w: EpochWrites): [string, ...unknown[]][] {
+  const ep = w.epoch;
+  return [
+    ...w.accounts.map((a): [string, ...unknown[]] => [Q.putAccount, blob(a.label), a.version, blob(a.history), blob(a.previousHistory), blob(a.vrfProof)]),
+    ...w.names.map((n): [string, ...unknown[]] => [Q.putName, n.provider, n.account, blob(n.label)]),
+    ...w.versions.map((v): [string, ...unknown[]] => [Q.putVersion, blob(v.label), v.version, blob(v.opening), blob(v.statement), blob(v.signature), v.credentialIndex, v.logIndex]),
+    ...w.credentials.map((c): [string, ...unknown[]] => [Q.putCredential, c.logIndex, c.providerId, blob(c.fingerprint), blob(c.entry)]),
+    ...w.revocations.map((r): [string, ...unknown[]] => [Q.revoke, r.revokedIndex, r.logIndex]),
+    ...w.erasures.map((e): [string, ...unknown[]] => [Q.erase, blob(e.label), e.below]),
+    [Q.putEpoch, ep.epoch, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint],
+  ];
+}
+
+/** The outbox of epochs to replicate to D1 (api/worker-d1.ts), written in each epoch's own transaction. */
+export const OUTBOX_SCHEMA = 'CREATE TABLE IF NOT EXISTS dir_outbox (epoch INTEGER PRIMARY KEY, writes TEXT NOT NULL)';
+
+export interface DoDirectoryStoreOptions {
+  /**
+   * Also record each epoch's writes, encoded by `encodeWrites`, in `dir_outbox`, in the epoch's own
+   * transaction, for api/worker-d1.ts to replicate to D1.
+   */
+  outbox?: { encodeWrites(w: EpochWrites): string };
+}
+
 export class DoDirectoryStore implements DirectoryStore {
   /** Opens (creating if needed) the directory's tables in the Durable Object's SQLite database. */
-  constructor(private readonly storage: Pick<DoSqlStorage, 'sql'>) {
+  constructor(private readonly storage: Pick<DoSqlStorage, 'sql'>, private readonly options: DoDirectoryStoreOptions = {}) {
     storage.sql.exec(DIRECTORY_SCHEMA);
+    if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
 
   private all<T extends Record<string, DoSqlValue>>(query: string, ...bindings: unknown[]): T[] {
@@ -139,20 +172,14 @@ export class DoDirectoryStore implements DirectoryStore {
   }
 
   /**
-   * Accounts first (they create the ids that names and versions refer to), then the rest. Synchronous:
+   * The epoch's statements (`epochStatements`) and, with the outbox option, its outbox row. Synchronous:
    * it runs inside the log commit's `transactionSync`, and throwing rolls the whole epoch back.
    */
   epochWriter(w: EpochWrites): () => void {
     return () => {
       const sql = this.storage.sql;
-      for (const a of w.accounts) sql.exec(Q.putAccount, blob(a.label), a.version, blob(a.history), blob(a.previousHistory), blob(a.vrfProof));
-      for (const n of w.names) sql.exec(Q.putName, n.provider, n.account, blob(n.label));
-      for (const v of w.versions) sql.exec(Q.putVersion, blob(v.label), v.version, blob(v.opening), blob(v.statement), blob(v.signature), v.credentialIndex, v.logIndex);
-      for (const c of w.credentials) sql.exec(Q.putCredential, c.logIndex, c.providerId, blob(c.fingerprint), blob(c.entry));
-      for (const r of w.revocations) sql.exec(Q.revoke, r.revokedIndex, r.logIndex);
-      for (const e of w.erasures) sql.exec(Q.erase, blob(e.label), e.below);
-      const ep = w.epoch;
-      sql.exec(Q.putEpoch, ep.epoch, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint);
+      for (const [query, ...bindings] of epochStatements(w)) sql.exec(query, ...bindings);
+      if (this.options.outbox) sql.exec('INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)', w.epoch.epoch, this.options.outbox.encodeWrites(w));
     };
   }
 }

@@ -13,7 +13,7 @@ import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
 import type { Directory, EpochSnapshot } from './directory.js';
 import type { VersionRow } from './directory-store-types.js';
-import type { MapProof } from './map.js';
+import type { MapLeaf, MapProof } from './map.js';
 import { decodeEntry, type EpochHeadEntry } from './entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from './tiles.js';
 import { pathFromLeafHashes, recordHash } from './tlog.js';
@@ -85,6 +85,25 @@ function computeEnrolmentProof(dir: Directory, credential: Credential | undefine
   const position = set.findIndex((c) => c === credential);
   if (!credential || position < 0) throw new DirectoryError('internal', 'a committed statement names a credential outside the epoch\'s set');
   return { position, entry: credential.entryBytes, proof: pathFromLeafHashes(set.map((c) => recordHash(c.entryBytes)), position) };
+}
+
+/**
+ * What a lookup takes from the directory's in-memory state, all from one epoch: the epoch proof, the map
+ * proof and leaf of `label`, and, for `credentialIndex`, the enrolment proof of that credential in the
+ * epoch's credential set. The Worker assembles lookups from this and D1's rows (api/worker-lookup.ts).
+ */
+export interface LabelProof {
+  epoch: EpochProof;
+  map: MapProof;
+  leaf?: MapLeaf;
+  enrolment?: EnrolmentProof;
+}
+
+export async function proveLabel(dir: Directory, label: Uint8Array, credentialIndex?: number): Promise<LabelProof> {
+  const { snap, map, leaf } = await dir.proveLabel(label);
+  const proof: LabelProof = { epoch: epochProof(snap), map, leaf };
+  if (credentialIndex !== undefined) proof.enrolment = enrolmentProof(dir, dir.credentials.get(credentialIndex), snap.head);
+  return proof;
 }
 
 /** The commitment of an erased version, read from its update entry in the log. */

@@ -1,0 +1,73 @@
+/**
+ * `GET /v1/lookup/:provider/:account` served by the stateless Worker when D1 is bound: the account's rows
+ * come from the D1 replica (api/worker-d1.ts), the VRF proof of an account D1 does not know is computed
+ * here (the costly part of looking up an absent name), and the Durable Object is asked only for what
+ * lives in its memory: the epoch, the label's map proof and leaf, and the enrolment proof of the
+ * credential that signed the latest version (`LabelProof`, log/lookup.ts), after taking a token from the
+ * same per-client rate limit as its own routes. The answer is byte for byte what the object's own route
+ * answers for the same epoch (the same code encodes it).
+ *
+ * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the
+ * map's leaf: same version and history hash. Anything else (a lagging or empty replica, an account D1 has
+ * and the map has not, a refusal such as a malformed account) returns null, and the Worker forwards the
+ * request to the object, which answers from its own indexes with its own errors.
+ */
+import { canonicalAccount } from '../log/account.js';
+import type { LabelProof, LookupProof } from '../log/lookup.js';
+import { labelFromVrfOutput, vrfAlpha } from '../log/directory-hashes.js';
+import { lookupToJsonBytes } from '../log/proof-json.js';
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
+import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';
+
+/** What the Durable Object answers: the label's proof, or the seconds to wait when rate limited. */
+export type LabelAnswer = { proof: LabelProof } | { retryAfter: number };
+
+export interface ReplicaLookupOptions {
+  db: IndexDatabase;
+  vrfSecretKey: Uint8Array;
+  /** Asks the Durable Object (an RPC to the sequencer), taking a token of `client` unless it is null. */
+  prove(label: Uint8Array, credentialIndex: number | null, client: string | null): Promise<LabelAnswer>;
+  /** Takes a token of `client` (an RPC to the sequencer): 0, or the seconds to wait. */
+  admit(client: string): Promise<number>;
+}
+
+/** The lookup proof from D1's rows and the object's label proof, or null when they do not match. */
+async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string): Promise<LookupProof | { retryAfter: number } | null> {
+  const named = await replicaAccountByName(o.db, provider, account);
+  const latest = named?.latest;
+  if (named && (!latest?.statement || !latest.signature || !latest.opening)) return null;
+  // A name D1 does not know costs a VRF proof here: the client's token is taken before it is computed.
+  const retryAfter = named ? 0 : await o.admit(client);
+  if (retryAfter > 0) return { retryAfter };
+  const vrfProof = named ? named.account.vrfProof : vrfProve(o.vrfSecretKey, vrfAlpha(provider, account));
+  const label = named ? named.account.label : labelFromVrfOutput(vrfProofToHash(vrfProof));
+  const answer = await o.prove(label, latest?.credentialIndex ?? null, named ? client : null);
+  if ('retryAfter' in answer) return answer;
+  const { epoch, map, leaf, enrolment } = answer.proof;
+  const base: LookupProof = { provider, account, vrfProof, epoch, map };
+  if (!leaf) return named ? null : base;
+  if (!named || !latest || !enrolment || leaf.version !== named.account.version || !equalBytes(leaf.historyHash, named.account.history)) return null;
+  return { ...base, present: { version: latest.version, statement: latest.statement!, signature: latest.signature!, opening: latest.opening!, enrolment, previousHistory: named.account.previousHistory } };
+}
+
+/** The lookup path's answer: the response, or null to forward the request to the Durable Object. */
+export async function replicaLookup(o: ReplicaLookupOptions, request: Request): Promise<Response | null> {
+  const m = request.method === 'GET' ? /^\/v1\/lookup\/([^/]+)\/([^/]+)$/.exec(new URL(request.url).pathname) : null;
+  if (!m) return null;
+  let provider, account;
+  try {
+    provider = decodeURIComponent(m[1]);
+    account = canonicalAccount(decodeURIComponent(m[2]));
+  } catch {
+    return null;
+  }
+  const client = request.headers.get('cf-connecting-ip') ?? 'unknown';
+  const proof = await assemble(o, provider, account, client);
+  if (proof === null) return null;
+  if ('retryAfter' in proof) {
+    const error = { error: { code: 'rate_limited', message: 'too many requests from this client; retry later' } };
+    return Response.json(error, { status: 429, headers: { 'Retry-After': String(proof.retryAfter) } });
+  }
+  return new Response(lookupToJsonBytes(proof), { headers: { 'Content-Type': 'application/json' } });
+}

@@ -1,0 +1,146 @@
+/**
+ * The directory's indexes replicated to D1 (api/worker-d1.ts) and the Worker's lookups from them
+ * (api/worker-lookup.ts), inside workerd with miniflare's D1: lookups served from D1 are byte for byte the
+ * Durable Object's own answers; while D1 lags, the Worker falls back and still answers the latest epoch;
+ * a replication cut short at any batch leaves D1 at a whole epoch and the next run completes it; an epoch
+ * applied but not yet removed from the outbox is not applied twice; a D1 that missed epochs is backfilled;
+ * the lookup limit applies on the D1 path too.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { fromHex } from '../../wasm-free-crypto/bytes.js';
+import { DoDirectoryStore } from '../../log/do-directory-store.js';
+import { replicateOutbox, replicaAccountByName, replicatedEpoch, type IndexDatabase, type IndexStatement } from '../../api/worker-d1.js';
+import { replicaLookup, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
+import type { OpenDirectory } from '../../api/worker-directory.js';
+import { makeLeaf, type PkiCert } from '../pki.js';
+import { signStatement, statementOf } from './directory-script.js';
+import { get, operator, post, sequencer, settle, testRoot } from './worker-helpers.js';
+
+const PROVIDER = 'd1.example';
+const db = () => env.INDEX!;
+
+function replicaOptions(): ReplicaLookupOptions {
+  const s = sequencer();
+  return {
+    db: db(), vrfSecretKey: fromHex(env.VRF_SECRET_KEY!),
+    prove: (label, credentialIndex, client) => s.proveForLookup(label, credentialIndex, client),
+    admit: (client) => s.admitLookup(client),
+  };
+}
+
+const lookupRequest = (account: string, client = 'd1-test') => new Request(`https://kt.example/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, { headers: { 'cf-connecting-ip': client } });
+const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer());
+
+/** The Durable Object's own answer (its app, bypassing the Worker's D1 path). */
+const objectAnswer = (account: string) => sequencer().fetch(lookupRequest(account, 'd1-test-object'));
+
+/** Runs `fn` in the sequencer with its open directory and storage. */
+function inSequencer<R>(fn: (open: OpenDirectory, storage: DurableObjectStorage) => Promise<R>): Promise<R> {
+  return runInDurableObject(sequencer(), (instance, state) => fn((instance as unknown as { log: OpenDirectory }).log, state.storage));
+}
+
+/** Publishes without waiting and closes the epoch directly, without the alarm (so D1 is not updated). */
+async function publishUnreplicated(leaf: PkiCert, account: string, version: number): Promise<void> {
+  const res = await post('/v1/bindings', { statements: [signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`))] });
+  expect(res.status).toBe(202);
+  await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
+}
+
+const publishWait = (leaf: PkiCert, account: string, version: number) =>
+  settle(post('/v1/bindings?wait=1', { statements: [signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`))] }));
+
+/** D1 wrapped so that its `failAt`-th batch (from 1) fails. */
+function failingDb(inner: IndexDatabase, failAt: number): IndexDatabase {
+  let batches = 0;
+  return {
+    prepare: (q: string): IndexStatement => inner.prepare(q),
+    batch: (statements) => (++batches === failAt ? Promise.reject(new Error('injected: the D1 batch failed')) : inner.batch(statements)),
+  };
+}
+
+const outboxEpochs = (storage: DurableObjectStorage) => storage.sql.exec<{ epoch: number }>('SELECT epoch FROM dir_outbox ORDER BY epoch').toArray().map((r) => r.epoch);
+
+describe('the directory replicated to D1', () => {
+  let leaf: PkiCert;
+
+  it('serves lookups from D1 with the object\'s bytes, and falls back while D1 lags', async () => {
+    leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    expect((await publishWait(leaf, 'bob@d1.example', 1)).status).toBe(200);
+    const epoch = await inSequencer(async (open) => open.directory.epoch);
+    expect(await replicatedEpoch(db())).toBe(epoch);
+
+    for (const account of ['bob@d1.example', 'nobody@d1.example']) {
+      const fromD1 = await replicaLookup(replicaOptions(), lookupRequest(account));
+      expect(fromD1, account).not.toBeNull();
+      expect([fromD1!.status, fromD1!.headers.get('Content-Type')]).toEqual([200, 'application/json']);
+      expect(await bytesOf(fromD1!), account).toEqual(await bytesOf(await objectAnswer(account)));
+    }
+    // D1's rows are the object's.
+    const [inObject, inD1] = [await inSequencer((_o, storage) => new DoDirectoryStore(storage).accountByName(PROVIDER, 'bob@d1.example')), await replicaAccountByName(db(), PROVIDER, 'bob@d1.example')];
+    expect(inD1).toEqual(inObject);
+
+    // An epoch not yet replicated: D1's rows are behind the map, so the Worker answers through the object.
+    await publishUnreplicated(leaf, 'bob@d1.example', 2);
+    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toBeNull();
+    const viaWorker = (await (await get(`/v1/lookup/${PROVIDER}/bob%40d1.example`)).json()) as { present: { version: number } };
+    expect(viaWorker.present.version).toBe(2);
+    await runDurableObjectAlarm(sequencer());
+    const caughtUp = await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'));
+    expect(await bytesOf(caughtUp!)).toEqual(await bytesOf(await objectAnswer('bob@d1.example')));
+  });
+
+  it('leaves D1 at a whole epoch when a replication is cut short, and never applies an epoch twice', async () => {
+    await publishUnreplicated(leaf, 'carol@d1.example', 1);
+    await publishUnreplicated(leaf, 'carol@d1.example', 2);
+    const [first, second] = await inSequencer(async (_o, storage) => outboxEpochs(storage));
+    expect(second).toBe(first + 1);
+    const before = await replicatedEpoch(db());
+    // Batch 1 creates the schema, batch 2 applies the first epoch, batch 3 the second.
+    for (const [failAt, expected] of [[1, before], [2, before], [3, first]]) {
+      await expect(inSequencer((_o, storage) => replicateOutbox(storage, failingDb(db(), failAt)))).rejects.toThrow('injected');
+      expect(await replicatedEpoch(db()), `cut at batch ${failAt}`).toBe(expected);
+      const row = await db().prepare('SELECT epoch FROM dir_epoch WHERE id = 1').first<{ epoch: number }>();
+      expect(row?.epoch, 'the epoch row lands with the marker').toBe(expected);
+      expect(await inSequencer(async (_o, storage) => outboxEpochs(storage))).toEqual(expected === first ? [second] : [first, second]);
+    }
+    expect(await inSequencer((_o, storage) => replicateOutbox(storage, db()))).toMatchObject({ applied: 1, upTo: second });
+    // A crash after D1's batch but before the outbox row was deleted: the row is only deleted next time.
+    const writes = await inSequencer(async (o, storage) => {
+      const w = o.directory.epoch; // the last epoch, already in D1
+      storage.sql.exec('INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)', w, '{"names":[],"accounts":[],"versions":[{"label":{"$b":"AA=="}}],"credentials":[],"revocations":[],"erasures":[],"epoch":null}');
+      return w;
+    });
+    expect(await inSequencer((_o, storage) => replicateOutbox(storage, db()))).toMatchObject({ applied: 0, upTo: writes });
+    expect(await inSequencer(async (_o, storage) => outboxEpochs(storage))).toEqual([]);
+    const carol = await replicaLookup(replicaOptions(), lookupRequest('carol@d1.example'));
+    expect(await bytesOf(carol!)).toEqual(await bytesOf(await objectAnswer('carol@d1.example')));
+  });
+
+  it('backfills a D1 that missed epochs, from the object\'s rows', async () => {
+    await db().batch([db().prepare('DELETE FROM dir_replica'), db().prepare('DELETE FROM dir_versions'), db().prepare('DELETE FROM dir_names')]);
+    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toBeNull(); // D1 lost the name
+    const result = await inSequencer((_o, storage) => replicateOutbox(storage, db()));
+    expect(result.backfilled).toBe(true);
+    expect(result.upTo).toBe(await inSequencer(async (o) => o.directory.epoch));
+    for (const account of ['bob@d1.example', 'carol@d1.example', 'nobody@d1.example']) {
+      const res = await replicaLookup(replicaOptions(), lookupRequest(account));
+      expect(await bytesOf(res!), account).toEqual(await bytesOf(await objectAnswer(account)));
+    }
+  });
+
+  it('applies the lookup limit on the D1 path, for known and unknown names', async () => {
+    const client = `limited-${Date.now()}`;
+    let taken = 0;
+    while ((await sequencer().admitLookup(client)) === 0) taken++;
+    expect(taken).toBe(60); // LOOKUP_BURST's default
+    for (const account of ['bob@d1.example', 'nobody@d1.example']) {
+      const res = await replicaLookup(replicaOptions(), lookupRequest(account, client));
+      expect(res!.status, account).toBe(429);
+      expect(Number(res!.headers.get('Retry-After'))).toBeGreaterThan(0);
+      expect(await res!.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    }
+  });
+});
