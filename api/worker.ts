@@ -30,6 +30,11 @@
  * object; a key the bucket lacks (a partial tile of a skipped checkpoint, an epoch not yet copied) is
  * answered by the object, which serves every published width.
  *
+ * D1 (optional binding `INDEX`): every epoch's index writes also go to an outbox in the object's own
+ * transaction, and the alarm replicates them to D1 (api/worker-d1.ts). The Worker then answers
+ * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
+ * proof, from memory), and forwards the request to the object while D1 lags (api/worker-lookup.ts).
+ *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
  */
