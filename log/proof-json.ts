@@ -182,9 +182,12 @@ class JsonBytesWriter {
     return this;
   }
 
-  /** A non-negative safe integer. */
+  /** A non-negative safe integer, in decimal. */
   int(n: number): this {
-    return this.raw(utf8(String(n)));
+    const digits = String(n);
+    this.room(digits.length);
+    for (let i = 0; i < digits.length; i++) this.buf[this.at++] = digits.charCodeAt(i);
+    return this;
   }
 
   /** A base64 string value, quotes included. */
