@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
-import { parseTilePath, type EntryBundleRef, type Tile } from '../log/tiles.js';
+import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { errorResponse, requestCounter } from './middleware.js';
 import { openApiDocument } from './openapi.js';

@@ -11,9 +11,9 @@ import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.
 import { ed25519KeyPairFromSeed, randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../log/directory-hashes.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../log/proof-json.js';
-import { encodeStatement, providerSignedMessage, type Statement } from '../log/statement.js';
+import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/proof-json.js';
+import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/statement.js';
 import { LookupVerifier } from '../verifier/lookup.js';
 import { issueProviderCertificate, loadDevCa } from './dev-ca.js';
 

@@ -12,8 +12,8 @@ import { CodedError } from '../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
-import type { DiscoveryProof, HistoryProof, LookupProof } from '../log/lookup.js';
-import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes } from '../log/proof-json.js';
+import type { DiscoveryProof, HistoryProof, LookupProof } from '../verifier/proofs.js';
+import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes } from '../verifier/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions, type TokenBuckets } from './middleware.js';
 

@@ -12,10 +12,11 @@
  * and the map has not, a refusal such as a malformed account) returns null, and the Worker forwards the
  * request to the object, which answers from its own indexes with its own errors.
  */
-import { canonicalAccount } from '../log/account.js';
-import type { LabelProof, LookupProof } from '../log/lookup.js';
-import { labelFromVrfOutput, vrfAlpha } from '../log/directory-hashes.js';
-import { lookupToJsonBytes } from '../log/proof-json.js';
+import { canonicalAccount } from '../verifier/account.js';
+import type { LabelProof } from '../log/lookup.js';
+import type { LookupProof } from '../verifier/proofs.js';
+import { labelFromVrfOutput, vrfAlpha } from '../verifier/directory-hashes.js';
+import { lookupToJsonBytes } from '../verifier/proof-json.js';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
 import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';

@@ -18,9 +18,9 @@
  *
  * No Workers imports: the bucket is described structurally (the part of `R2Bucket` used).
  */
-import { parseCheckpoint } from '../log/checkpoint.js';
+import { parseCheckpoint } from '../verifier/checkpoint.js';
 import type { LogReader } from '../log/reader.js';
-import { entryBundlePath, newTiles, parseTilePath, TILE_WIDTH, tilePath } from '../log/tiles.js';
+import { entryBundlePath, newTiles, parseTilePath, TILE_WIDTH, tilePath } from '../verifier/tiles.js';
 import { openNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { checkpointResponse, tileResponse } from './app.js';

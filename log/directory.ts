@@ -13,17 +13,17 @@ import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
-import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
+import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from '../verifier/directory-hashes.js';
 import type { DirectoryStore, EpochRow, EpochWrites, NamedAccount } from './directory-store-types.js';
-import { decodeEntry, encodeEntry, type EpochHeadEntry } from './entries.js';
-import { PrefixTree, type MapLeaf, type MapProof } from './map.js';
+import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
+import { PrefixTree, type MapLeaf, type MapProof } from '../verifier/map.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
 import { validateSubmission, type Committed, type ValidatedSubmission } from './submission.js';
 
 export type { Committed } from './submission.js';
 import { validateProviderChain } from './providers.js';
 import type { LogReader } from './reader.js';
-import { recordHash, rootFromLeafHashes } from './tlog.js';
+import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
 
 export { DirectoryError } from './credentials.js';
 

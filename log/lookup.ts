@@ -8,61 +8,21 @@
  * credential set. Verification is in
  * verifier/lookup.ts.
  */
-import { canonicalAccount } from './account.js';
+import { canonicalAccount } from '../verifier/account.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
 import type { Directory, EpochSnapshot } from './directory.js';
 import type { VersionRow } from './directory-store-types.js';
-import type { MapLeaf, MapProof } from './map.js';
-import { decodeEntry, type EpochHeadEntry } from './entries.js';
-import { decodeEntryBundle, TILE_WIDTH } from './tiles.js';
-import { pathFromLeafHashes, recordHash } from './tlog.js';
+import type { MapLeaf, MapProof } from '../verifier/map.js';
+import { decodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
+import { decodeEntryBundle, TILE_WIDTH } from '../verifier/tiles.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../verifier/proofs.js';
+import { pathFromLeafHashes, recordHash } from '../verifier/tlog.js';
 
-/** The epoch head as the last entry of the checkpoint's tree. */
-export interface EpochProof {
-  checkpoint: string;
-  headIndex: number;
-  headEntry: Uint8Array;
-  headProof: Uint8Array[];
-}
 
-/**
- * A provider enrolment entry and its inclusion proof in the epoch head's credential set (the RFC 9162
- * tree of every enrolment entry so far, in log order): `position` in that set of `credentialCount`.
- */
-export interface EnrolmentProof {
-  position: number;
-  entry: Uint8Array;
-  proof: Uint8Array[];
-}
 
-/** A version's statement as committed: the opening and signature, or only the commitment once erased. */
-export interface VersionProof {
-  version: number;
-  statement?: Uint8Array;
-  signature?: Uint8Array;
-  opening?: Uint8Array;
-  enrolment?: EnrolmentProof;
-  /** Present only for erased versions, whose statement and opening are gone. */
-  commitment?: Uint8Array;
-}
 
-export interface LookupProof {
-  provider: string;
-  account: string;
-  vrfProof: Uint8Array;
-  epoch: EpochProof;
-  map: MapProof;
-  /** For a present account: its latest version, and historyHash of the version before. */
-  present?: VersionProof & { previousHistory: Uint8Array };
-}
 
-export interface HistoryProof {
-  since: number;
-  /** Versions since+1 .. latest-1, oldest first; the latest is in `lookup`. */
-  versions: VersionProof[];
-  lookup: LookupProof;
-}
 
 function epochProof(snap: EpochSnapshot): EpochProof {
   return { checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof };
@@ -157,17 +117,6 @@ export async function history(dir: Directory, provider: string, accountInput: st
   return { since, versions, lookup: proof };
 }
 
-/**
- * Discovery: one account name looked up under every provider of the epoch's credential set. The proof
- * carries the whole set (the enrolment entries), so a client can check that no provider was left out.
- */
-export interface DiscoveryProof {
-  account: string;
-  /** Every enrolment entry of the epoch's credential set, in order. */
-  credentials: Uint8Array[];
-  /** One lookup per provider id in the set, all in the same epoch. */
-  lookups: LookupProof[];
-}
 
 /** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
 export async function discover(dir: Directory, accountInput: string): Promise<DiscoveryProof> {

@@ -6,8 +6,8 @@
  * stored tile: every partial tile of every past checkpoint stays available.
  */
 import type { LogHead, LogStorage } from './storage.js';
-import { TILE_WIDTH, type Tile } from './tiles.js';
-import { HASH_SIZE, LogError } from './tlog.js';
+import { TILE_WIDTH, type Tile } from '../verifier/tiles.js';
+import { HASH_SIZE, LogError } from '../verifier/tlog.js';
 
 export class LogReader {
   constructor(

@@ -9,7 +9,7 @@ import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { isSignatureAlgorithm, verifySignature } from '../wasm-free-crypto/signatures.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
-import { continuityMessage, decodeStatement, MAX_STATEMENT_BYTES, providerSignedMessage, type Statement } from './statement.js';
+import { continuityMessage, decodeStatement, MAX_STATEMENT_BYTES, providerSignedMessage, type Statement } from '../verifier/statement.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;

@@ -4,7 +4,7 @@ import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { appendSignatures, formatSignatureLine, generateSignerKey, parseSignerKey, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../log/checkpoint.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
 import { errorCode } from './errors.js';
 
 const ORIGIN = 'example.com/kt-test';

@@ -4,7 +4,7 @@ import { fromUtf8, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosignatureTimestamp, cosignatureVerifier, cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { formatSignatureLine, NoteError, openNote, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { parseCheckpoint } from '../log/checkpoint.js';
+import { parseCheckpoint } from '../verifier/checkpoint.js';
 import { vectorBytes } from './vectors.js';
 import { errorCode } from './errors.js';
 

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../log/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
 import { history, lookup } from '../log/lookup.js';
-import { continuityMessage } from '../log/statement.js';
-import { checkEnrolment, checkEnrolments } from '../verifier/enrolments.js';
+import { continuityMessage } from '../verifier/statement.js';
+import { checkEnrolment, checkEnrolments } from '../log/enrolment-audit.js';
 import { MapReplay } from '../verifier/replay.js';
-import { decodeEntryBundle } from '../log/tiles.js';
+import { decodeEntryBundle } from '../verifier/tiles.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';

@@ -12,7 +12,7 @@ import { Directory } from '../log/directory.js';
 import { SqliteDirectoryStore } from '../log/directory-store.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { encodeStatement, providerSignedMessage, type Statement, type StatementKey } from '../log/statement.js';
+import { encodeStatement, providerSignedMessage, type Statement, type StatementKey } from '../verifier/statement.js';
 import { LookupVerifier } from '../verifier/lookup.js';
 import { createApp } from '../api/app.js';
 import { directoryDeps } from '../api/directory-deps.js';

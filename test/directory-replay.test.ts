@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../wasm-free-crypto/bytes.js';
-import { historyHash, HISTORY_ZERO } from '../log/directory-hashes.js';
-import { decodeEntry, encodeEntry } from '../log/entries.js';
-import { rootFromLeaves, type MapLeaf } from '../log/map.js';
-import { decodeEntryBundle } from '../log/tiles.js';
+import { historyHash, HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { decodeEntry, encodeEntry } from '../verifier/entries.js';
+import { rootFromLeaves, type MapLeaf } from '../verifier/map.js';
+import { decodeEntryBundle } from '../verifier/tiles.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { MapReplay } from '../verifier/replay.js';

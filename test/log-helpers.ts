@@ -4,7 +4,7 @@
  */
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
-import { LogError, recordHash, rootFromLeafHashes, storedHashes, type Hash, type HashReader } from '../log/tlog.js';
+import { LogError, recordHash, rootFromLeafHashes, storedHashes, type Hash, type HashReader } from '../verifier/tlog.js';
 
 export const ORIGIN = 'example.com/kt-test-log';
 
@@ -32,7 +32,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** An in-memory store of stored hashes (log/tlog.ts numbering), filled by `storedHashes`. */
+/** An in-memory store of stored hashes (verifier/tlog.ts numbering), filled by `storedHashes`. */
 export class MemoryHashStore implements HashReader {
   hashes: Hash[] = [];
   readHashes(indexes: number[]): Hash[] {

@@ -1,8 +1,8 @@
 /** The JSON form of proofs: round trips through JSON text still verify; strict decoding refuses extras. */
 import { describe, expect, it } from 'vitest';
-import { HISTORY_ZERO } from '../log/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
 import { discover, history, lookup } from '../log/lookup.js';
-import { discoveryFromJson, discoveryToJson, historyFromJson, historyToJson, lookupFromJson, lookupsToJsonBytes, lookupToJson, lookupToJsonBytes } from '../log/proof-json.js';
+import { discoveryFromJson, discoveryToJson, historyFromJson, historyToJson, lookupFromJson, lookupsToJsonBytes, lookupToJson, lookupToJsonBytes } from '../verifier/proof-json.js';
 import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 

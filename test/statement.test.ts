@@ -1,5 +1,5 @@
 /**
- * Binding statements (log/statement.ts): the checked-in vectors (test/vectors/statements.json) against
+ * Binding statements (verifier/statement.ts): the checked-in vectors (test/vectors/statements.json) against
  * the encoder, the decoder and the generator; round trips; every refusal code, reached both through
  * objects or JSON and through hand-built bytes; and mutations of every vector: each truncation and each
  * appended byte is refused, and each flipped byte is refused or decodes to a different statement that
@@ -12,7 +12,7 @@ import { ed25519Verify } from '../wasm-free-crypto/ed25519.js';
 import {
   continuityMessage, decodeStatement, encodeStatement, providerSignedMessage, statementFromJson, statementToJson,
   validateStatement, StatementError, type Statement, type StatementKey,
-} from '../log/statement.js';
+} from '../verifier/statement.js';
 import { makeStatementVectors, VECTORS_PATH, type StatementVector } from './fixtures/make-statement-vectors.js';
 import { errorCode } from './errors.js';
 

@@ -5,28 +5,33 @@
  * opening and the provider-signed statement give the commitment, the previous history hash gives the
  * leaf, the map proof gives the epoch's map root; the epoch head is the last entry of the checkpoint's
  * tree (inclusion proof), the provider's enrolment entry is in the epoch head's credential set and its
- * key signed the statement, and the checkpoint is signed by the log. Checkpoint signatures are verified once per note.
+ * key signed the statement, and the checkpoint is signed by the log (and, under a witness policy, cosigned by a fresh quorum of
+ * witnesses: verifier/checkpoint-policy.ts). Checkpoint signatures are verified once per note.
  */
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { VerifyError } from './errors.js';
 import { verifySignatureSync } from '../wasm-free-crypto/signatures.js';
 import type { NoteVerifier } from '../wasm-free-crypto/note.js';
 import { vrfVerify } from '../wasm-free-crypto/vrf.js';
-import { canonicalAccount } from '../log/account.js';
-import { openCheckpoint, type Checkpoint } from '../log/checkpoint.js';
-import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from '../log/directory-hashes.js';
-import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../log/entries.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../log/lookup.js';
-import { verifyAbsence, verifyMembership } from '../log/map-proof.js';
-import { decodeStatement, providerSignedMessage, type Statement } from '../log/statement.js';
-import { recordHash, rootFromLeafHashes, verifyInclusion } from '../log/tlog.js';
+import { canonicalAccount } from './account.js';
+import type { Checkpoint } from './checkpoint.js';
+import { CheckpointVerifier, type WitnessPolicy } from './checkpoint-policy.js';
+import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
+import { verifyAbsence, verifyMembership } from './map-proof.js';
+import { decodeStatement, providerSignedMessage, type Statement } from './statement.js';
+import { recordHash, rootFromLeafHashes, verifyInclusion } from './tlog.js';
 
-export class VerifyError extends CodedError {}
 
 export interface Pins {
   origin: string;
   logKey: NoteVerifier;
   vrfKey: Uint8Array;
+  /** The client's witness policy: quorum and freshness of checkpoints (verifier/checkpoint-policy.ts). */
+  policy?: WitnessPolicy;
+  /** Milliseconds since the epoch, for checkpoint freshness (default Date.now). */
+  now?: () => number;
 }
 
 export interface LookupResult {
@@ -52,18 +57,15 @@ function check<T>(code: string, f: () => T): T {
 }
 
 export class LookupVerifier {
-  private readonly checkpoints = new Map<string, Checkpoint>();
-  constructor(readonly pins: Pins) {}
+  readonly checkpoints: CheckpointVerifier;
 
-  /** Opens a checkpoint note, verifying its signature only the first time it is seen. */
+  constructor(readonly pins: Pins) {
+    this.checkpoints = new CheckpointVerifier({ origin: pins.origin, logKey: pins.logKey, policy: pins.policy, now: pins.now });
+  }
+
+  /** Opens a checkpoint note under the pins and witness policy (signatures verified once per note). */
   checkpoint(note: string): Checkpoint {
-    let cp = this.checkpoints.get(note);
-    if (!cp) {
-      cp = check('bad_checkpoint', () => openCheckpoint(note, this.pins.origin, this.pins.logKey).checkpoint);
-      if (this.checkpoints.size > 64) this.checkpoints.clear();
-      this.checkpoints.set(note, cp);
-    }
-    return cp;
+    return this.checkpoints.verify(note).checkpoint;
   }
 
   /** The epoch head, checked to be the last entry of the signed checkpoint's tree. */

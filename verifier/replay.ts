@@ -7,11 +7,11 @@
  * bundles it verified against a checkpoint) in order, starting at index 0.
  */
 import { equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
-import { recordHash, rootFromLeafHashes } from '../log/tlog.js';
-import { historyHash, HISTORY_ZERO } from '../log/directory-hashes.js';
-import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../log/entries.js';
-import { PrefixTree, type MapLeaf } from '../log/map.js';
-import { VerifyError } from './lookup.js';
+import { recordHash, rootFromLeafHashes } from './tlog.js';
+import { historyHash, HISTORY_ZERO } from './directory-hashes.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
+import { PrefixTree, type MapLeaf } from './map.js';
+import { VerifyError } from './errors.js';
 
 export class MapReplay {
   private readonly tree = new PrefixTree();
@@ -21,7 +21,7 @@ export class MapReplay {
   private nextIndex = 0;
   private epochStart = 0;
   private lastEpoch = -1;
-  /** Every enrolment entry so far, for checking their certificate chains (verifier/enrolments.ts). */
+  /** Every enrolment entry so far, for checking their certificate chains (log/enrolment-audit.ts). */
   readonly enrolments: { index: number; entry: EnrolmentEntry }[] = [];
   /** The last epoch head replayed and verified. */
   lastHead: EpochHeadEntry | null = null;

@@ -16,12 +16,12 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, equalBytes, fromBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { openCheckpoint } from '../../log/checkpoint.js';
-import { HISTORY_ZERO } from '../../log/directory-hashes.js';
-import { decodeEntry } from '../../log/entries.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../log/proof-json.js';
-import { decodeEntryBundle } from '../../log/tiles.js';
-import { recordHash, rootFromLeafHashes } from '../../log/tlog.js';
+import { openCheckpoint } from '../../verifier/checkpoint.js';
+import { HISTORY_ZERO } from '../../verifier/directory-hashes.js';
+import { decodeEntry } from '../../verifier/entries.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../verifier/proof-json.js';
+import { decodeEntryBundle } from '../../verifier/tiles.js';
+import { recordHash, rootFromLeafHashes } from '../../verifier/tlog.js';
 import { LookupVerifier } from '../../verifier/lookup.js';
 import { bytesOf, runScript, type Recording } from './directory-script.js';
 import { fixture, get, settle } from './worker-helpers.js';

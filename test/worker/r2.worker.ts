@@ -8,11 +8,11 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { LogAppender } from '../../log/appender.js';
-import { openCheckpoint } from '../../log/checkpoint.js';
+import { openCheckpoint } from '../../verifier/checkpoint.js';
 import { LogReader } from '../../log/reader.js';
 import { MemoryLogStorage } from '../../log/storage.js';
-import { decodeEntryBundle, entryBundlePath, tileHashReader, tilePath, tilesForSize, TILE_WIDTH, type Tile } from '../../log/tiles.js';
-import { recordHash, rootFromLeafHashes, treeHash } from '../../log/tlog.js';
+import { decodeEntryBundle, entryBundlePath, tileHashReader, tilePath, tilesForSize, TILE_WIDTH, type Tile } from '../../verifier/tiles.js';
+import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/tlog.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { BucketMismatchError, publishToBucket, serveFromBucket, type TileBucket } from '../../api/worker-r2.js';

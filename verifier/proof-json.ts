@@ -7,7 +7,7 @@
  */
 import { base64Length, concatBytes, fromBase64, toBase64, utf8, writeBase64 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './lookup.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 
 export class ProofJsonError extends CodedError {}

@@ -1,0 +1,64 @@
+/**
+ * The directory's proofs as values: what a lookup, a history and a discovery carry, as built by the
+ * directory (log/lookup.ts), encoded as JSON (verifier/proof-json.ts) and checked by the verifier
+ * (verifier/lookup.ts). Types only.
+ */
+import type { MapProof } from './map-proof.js';
+
+/** The epoch head as the last entry of the checkpoint's tree. */
+export interface EpochProof {
+  checkpoint: string;
+  headIndex: number;
+  headEntry: Uint8Array;
+  headProof: Uint8Array[];
+}
+
+/**
+ * A provider enrolment entry and its inclusion proof in the epoch head's credential set (the RFC 9162
+ * tree of every enrolment entry so far, in log order): `position` in that set of `credentialCount`.
+ */
+export interface EnrolmentProof {
+  position: number;
+  entry: Uint8Array;
+  proof: Uint8Array[];
+}
+
+/** A version's statement as committed: the opening and signature, or only the commitment once erased. */
+export interface VersionProof {
+  version: number;
+  statement?: Uint8Array;
+  signature?: Uint8Array;
+  opening?: Uint8Array;
+  enrolment?: EnrolmentProof;
+  /** Present only for erased versions, whose statement and opening are gone. */
+  commitment?: Uint8Array;
+}
+
+export interface LookupProof {
+  provider: string;
+  account: string;
+  vrfProof: Uint8Array;
+  epoch: EpochProof;
+  map: MapProof;
+  /** For a present account: its latest version, and historyHash of the version before. */
+  present?: VersionProof & { previousHistory: Uint8Array };
+}
+
+export interface HistoryProof {
+  since: number;
+  /** Versions since+1 .. latest-1, oldest first; the latest is in `lookup`. */
+  versions: VersionProof[];
+  lookup: LookupProof;
+}
+
+/**
+ * Discovery: one account name looked up under every provider of the epoch's credential set. The proof
+ * carries the whole set (the enrolment entries), so a client can check that no provider was left out.
+ */
+export interface DiscoveryProof {
+  account: string;
+  /** Every enrolment entry of the epoch's credential set, in order. */
+  credentials: Uint8Array[];
+  /** One lookup per provider id in the set, all in the same epoch. */
+  lookups: LookupProof[];
+}
