@@ -100,19 +100,23 @@ export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
  * The HTTP app over a test directory, wired as the servers wire it (api/directory-deps.ts), with a
  * lookup rate limit of `capacity` requests per client (refilled at one per second).
  */
-export async function directoryApp(opts: { capacity?: number; maxQueue?: number } = {}) {
-  const t = await openTestDirectory({ maxQueue: opts.maxQueue ?? 5 });
-  const chat = await enrolProvider(t, 'chat.example');
+export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
   const deps = directoryDeps(t.dir, {
     signer: signer, operatorToken: TEST_OPERATOR_TOKEN, epochIntervalMs: 1000, heartbeatMs: 60_000,
     lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1,
   });
-  const app = createApp({
+  return createApp({
     reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
     config: { origin: ORIGIN, logKey: signer.verifierKey, ...deps.config },
     directory: deps.directory,
     metrics: deps.metrics,
     logError: () => {},
   });
-  return { t, chat, app };
+}
+
+/** A test directory with one enrolled provider (chat.example) and its app (see `appOver`). */
+export async function directoryApp(opts: { capacity?: number; maxQueue?: number } = {}) {
+  const t = await openTestDirectory({ maxQueue: opts.maxQueue ?? 5 });
+  const chat = await enrolProvider(t, 'chat.example');
+  return { t, chat, app: appOver(t, opts) };
 }

@@ -46,6 +46,12 @@ export interface LookupResult {
   historyHash?: Uint8Array;
 }
 
+/** A verified history: the versions after `since`, oldest first (undefined where erased), and the lookup. */
+export interface HistoryResult {
+  lookup: LookupResult;
+  statements: (Statement | undefined)[];
+}
+
 /** Runs `f`, turning any error into a VerifyError with `code` (keeping the cause's message). */
 function check<T>(code: string, f: () => T): T {
   try {
@@ -125,7 +131,7 @@ export class LookupVerifier {
    * since = 0), to the latest version; returns the lookup result and every statement after `since`
    * (undefined for erased versions).
    */
-  verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): { lookup: LookupResult; statements: (Statement | undefined)[] } {
+  verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): HistoryResult {
     if (!Number.isSafeInteger(proof.since) || proof.since < 0) throw new VerifyError('bad_history', 'since must be a non-negative integer');
     const lookup = this.verifyLookup(proof.lookup, provider, account);
     const head = lookup.head;

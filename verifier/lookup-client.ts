@@ -1,0 +1,150 @@
+/**
+ * The lookup client: what a messaging client runs before first contact. It fetches a lookup (or a
+ * history) from a directory, verifies it with the pins and witness policy only (verifier/lookup.ts), and
+ * keeps the newest checkpoint it accepted (`state.checkpoint`, to persist between runs). A later answer
+ * on a larger tree is accepted only with a consistency proof from the kept checkpoint, built from the
+ * log's tiles (verifier/tile-client.ts); an answer on a smaller tree is a rollback, and on a different
+ * tree of the same or larger size a fork. Both are refused, and the two signed checkpoints are reported
+ * to `onEvidence`: they prove the log misbehaved.
+ *
+ * Errors: VerifyError (the answer did not verify, or the log misbehaved: exit code 1 in `kt`) or
+ * ClientError (the directory could not be asked or refused the request: exit code 2).
+ */
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
+import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { VerifyError } from './errors.js';
+import { HISTORY_ZERO } from './directory-hashes.js';
+import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from './lookup.js';
+import { historyFromJson, lookupFromJson } from './proof-json.js';
+import { fetchConsistencyProof, readBounded, type Fetch } from './tile-client.js';
+import { verifyConsistency } from './tlog.js';
+
+/** The directory could not be asked, or answered with an error (its code and message are kept). */
+export class ClientError extends CodedError {}
+
+/** What a client remembers between runs. */
+export interface ClientState {
+  /** The newest checkpoint note accepted. */
+  checkpoint?: string;
+}
+
+/** Two signed checkpoints of the pinned log that cannot both be honest. */
+export interface CheckpointEvidence {
+  kind: 'rollback' | 'fork';
+  accepted: string;
+  offered: string;
+}
+
+export interface LookupClientOptions {
+  /** The directory's base URL (without a trailing slash). */
+  baseUrl: string;
+  pins: Pins;
+  fetch?: Fetch;
+  state?: ClientState;
+  onEvidence?: (e: CheckpointEvidence) => void;
+}
+
+const MAX_PROOF_BYTES = 4 * 1024 * 1024;
+
+export class LookupClient {
+  readonly verifier: LookupVerifier;
+  readonly state: ClientState;
+  private readonly fetch: Fetch;
+
+  constructor(readonly opts: LookupClientOptions) {
+    this.verifier = new LookupVerifier(opts.pins);
+    this.state = opts.state ?? {};
+    this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  }
+
+  /** Fetches, verifies and returns the lookup of (provider, account). */
+  async lookup(provider: string, account: string): Promise<LookupResult> {
+    const json = await this.getJson(`/v1/lookup/${encodeURIComponent(provider)}/${encodeURIComponent(account)}`);
+    const proof = parsed(() => lookupFromJson(json));
+    const result = this.verifier.verifyLookup(proof, provider, account);
+    await this.advance(proof.epoch.checkpoint);
+    return result;
+  }
+
+  /** Fetches and verifies the history after version `since`, chained from `sinceHistory`. */
+  async history(provider: string, account: string, since = 0, sinceHistory = HISTORY_ZERO): Promise<HistoryResult> {
+    const json = await this.getJson(`/v1/history/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?since=${since}`);
+    const proof = parsed(() => historyFromJson(json));
+    if (proof.since !== since) throw new VerifyError('wrong_history', `asked for the history since ${since}, got since ${proof.since}`);
+    const result = this.verifier.verifyHistory(proof, provider, account, sinceHistory);
+    await this.advance(proof.lookup.epoch.checkpoint);
+    return result;
+  }
+
+  /**
+   * Accepts a checkpoint note (already verified under the pins) as the newest, after checking it against
+   * the kept one: a consistency proof for a larger tree, equal roots for the same size, never smaller.
+   */
+  async advance(note: string): Promise<Checkpoint> {
+    const offered = this.verifier.checkpoint(note);
+    const kept = this.state.checkpoint;
+    if (kept === undefined || kept === note) return this.keep(note, offered);
+    const accepted = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
+    const misbehaved = (kind: CheckpointEvidence['kind'], message: string): never => {
+      this.opts.onEvidence?.({ kind, accepted: kept, offered: note });
+      throw new VerifyError(kind === 'fork' ? 'inconsistent_checkpoint' : 'rollback', message);
+    };
+    if (offered.size < accepted.size) misbehaved('rollback', `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`);
+    if (offered.size === accepted.size) {
+      if (!equalRoots(offered, accepted)) misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
+      return this.keep(note, offered);
+    }
+    let proof;
+    try {
+      proof = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, accepted.size, offered.size);
+    } catch (e) {
+      if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(e.code, e.message);
+      throw e;
+    }
+    try {
+      verifyConsistency(accepted.size, offered.size, proof, accepted.rootHash, offered.rootHash);
+    } catch (e) {
+      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}: ${(e as Error).message}`);
+    }
+    return this.keep(note, offered);
+  }
+
+  private keep(note: string, cp: Checkpoint): Checkpoint {
+    this.state.checkpoint = note;
+    return cp;
+  }
+
+  private async getJson(path: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.opts.baseUrl}${path}`, { headers: { Accept: 'application/json' } });
+    } catch (e) {
+      throw new ClientError('network', `${path}: ${(e as Error).message}`);
+    }
+    const body = await readBounded(res, MAX_PROOF_BYTES);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new ClientError('bad_response', `${path}: HTTP ${res.status} with a body that is not JSON`);
+    }
+    if (res.status !== 200) {
+      const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
+      throw new ClientError(typeof error?.code === 'string' ? error.code : 'http_error', `${path}: HTTP ${res.status}: ${typeof error?.message === 'string' ? error.message : 'no message'}`);
+    }
+    return json;
+  }
+}
+
+function parsed<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new VerifyError('bad_proof_json', (e as Error).message);
+  }
+}
+
+function equalRoots(a: Checkpoint, b: Checkpoint): boolean {
+  return equalBytes(a.rootHash, b.rootHash);
+}

@@ -1,0 +1,63 @@
+/**
+ * Proofs from a log's tiles over HTTP (C2SP tlog-tiles), for clients that follow a log: the stored hashes
+ * a proof needs are found by running the proof once over a recording reader (which hashes it reads does
+ * not depend on their values), the tiles holding them are fetched, each at most once, and the proof is
+ * computed from them. Nothing fetched is trusted: every proof is checked against signed roots by the
+ * caller (verifier/tlog.ts `verifyConsistency`), and a wrong tile only yields a proof that fails.
+ * I/O only through the `fetch` it is given; no other platform API.
+ */
+import { HASH_SIZE, proveTree, type Hash, type HashReader } from './tlog.js';
+import { tileForStoredHashIndex, tileHashReader, tilePath, type Tile } from './tiles.js';
+import { VerifyError } from './errors.js';
+
+export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** The largest tile body accepted (a full tile). */
+const MAX_TILE_BYTES = 256 * HASH_SIZE;
+
+/** Reads a response body of at most `max` bytes (a larger one is refused without reading it all). */
+export async function readBounded(res: Response, max: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('Content-Length') ?? '0');
+  if (declared > max) throw new VerifyError('too_large', `the response declares ${declared} bytes, more than ${max}`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (body.length > max) throw new VerifyError('too_large', `the response has ${body.length} bytes, more than ${max}`);
+  return body;
+}
+
+/** Fetches one tile of the tree of `size` below `logUrl` (the URL of the log's `/log` prefix). */
+async function fetchTile(fetch: Fetch, logUrl: string, t: Tile): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(`${logUrl}/${tilePath(t)}`);
+  } catch (e) {
+    throw new VerifyError('network', `fetching ${tilePath(t)}: ${(e as Error).message}`);
+  }
+  if (res.status !== 200) throw new VerifyError('tile_unavailable', `${tilePath(t)}: HTTP ${res.status}`);
+  const data = await readBounded(res, MAX_TILE_BYTES);
+  if (data.length !== t.width * HASH_SIZE) throw new VerifyError('bad_tile', `${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
+  return data;
+}
+
+/** The stored-hash indexes `compute` reads (it runs over zero hashes). */
+function indexesRead<T>(compute: (r: HashReader) => T): number[] {
+  const read: number[] = [];
+  compute({ readHashes: (indexes) => (read.push(...indexes), indexes.map(() => new Uint8Array(HASH_SIZE))) });
+  return read;
+}
+
+/** Runs `compute` over the tiles of the tree of `size` it needs, fetched first. */
+export async function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute: (r: HashReader) => T): Promise<T> {
+  const tiles = new Map<string, Tile>();
+  for (const index of indexesRead(compute)) {
+    const { tile } = tileForStoredHashIndex(index, size);
+    tiles.set(tilePath(tile), tile);
+  }
+  const data = new Map<string, Uint8Array>();
+  await Promise.all([...tiles].map(async ([path, t]) => data.set(path, await fetchTile(fetch, logUrl, t))));
+  return compute(tileHashReader(size, (t) => data.get(tilePath(t))!));
+}
+
+/** The consistency proof from the tree of `oldSize` to the tree of `newSize` (0 < oldSize <= newSize). */
+export function fetchConsistencyProof(fetch: Fetch, logUrl: string, oldSize: number, newSize: number): Promise<Hash[]> {
+  return withTiles(fetch, logUrl, newSize, (r) => proveTree(newSize, oldSize, r));
+}
