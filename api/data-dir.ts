@@ -9,6 +9,8 @@
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
+import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import type { WitnessEndpoint } from '../log/witnessing.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
@@ -37,6 +39,9 @@ export interface DataDir {
   /** Per-client lookup rate limit: burst size and sustained requests per second. */
   lookupBurst: number;
   lookupRatePerSecond: number;
+  /** Witnesses each checkpoint is sent to (cosigner key string and submission URL), and how many clients should require. */
+  witnesses: WitnessEndpoint[];
+  witnessQuorum: number;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -49,6 +54,30 @@ interface ConfigFile {
   heartbeatMs?: number;
   lookupBurst?: number;
   lookupRatePerSecond?: number;
+  witnesses?: WitnessEndpoint[];
+  witnessQuorum?: number;
+}
+
+/** Checks the "witnesses" and "witnessQuorum" settings: valid cosigner keys, http(s) URLs, a possible quorum. */
+function checkWitnesses(path: string, witnesses: unknown, quorum: unknown): void {
+  if (witnesses !== undefined) {
+    if (!Array.isArray(witnesses)) throw new ConfigError(`${path}: "witnesses" must be a list of {"key", "url"}`);
+    for (const w of witnesses as Record<string, unknown>[]) {
+      if (typeof w !== 'object' || w === null || Object.keys(w).sort().join() !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string') {
+        throw new ConfigError(`${path}: each witness must be {"key", "url"}`);
+      }
+      try {
+        parseCosignerKey(w.key);
+      } catch (e) {
+        throw new ConfigError(`${path}: witness key ${JSON.stringify(w.key)} is not a cosigner key (${(e as Error).message})`);
+      }
+      if (!/^https?:\/\/[^\s]+[^/\s]$/.test(w.url)) throw new ConfigError(`${path}: witness URL ${JSON.stringify(w.url)} must be http(s), without a trailing slash`);
+    }
+  }
+  const count = Array.isArray(witnesses) ? witnesses.length : 0;
+  if (quorum !== undefined && !(Number.isSafeInteger(quorum) && (quorum as number) >= 0 && (quorum as number) <= count)) {
+    throw new ConfigError(`${path}: "witnessQuorum" must be an integer from 0 to the number of witnesses (${count})`);
+  }
 }
 
 /**
@@ -77,7 +106,7 @@ function readConfig(dir: string): ConfigFile | null {
   } catch (e) {
     throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs', 'lookupBurst', 'lookupRatePerSecond'];
+  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs', 'lookupBurst', 'lookupRatePerSecond', 'witnesses', 'witnessQuorum'];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
   if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin)) throw new ConfigError(`${path} has no valid "origin"`);
@@ -89,6 +118,7 @@ function readConfig(dir: string): ConfigFile | null {
     const v = parsed[k];
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min)) throw new ConfigError(`${path}: "${k}" must be an integer >= ${min}`);
   }
+  checkWitnesses(path, parsed.witnesses, parsed.witnessQuorum);
   return parsed as unknown as ConfigFile;
 }
 
@@ -131,5 +161,6 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     dir, origin: config.origin, signer, dbPath: join(dir, 'log.db'), created, vrfSecretKey: fromHex(vrfHex), operatorToken, devMode,
     trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []), epochIntervalMs: config.epochIntervalMs ?? 1000, heartbeatMs: config.heartbeatMs ?? 60_000,
     lookupBurst: config.lookupBurst ?? 60, lookupRatePerSecond: config.lookupRatePerSecond ?? 10,
+    witnesses: config.witnesses ?? [], witnessQuorum: config.witnessQuorum ?? 0,
   };
 }

@@ -23,6 +23,9 @@ export interface DirectoryDepsOptions {
   /** Per-client lookup rate limit: burst size and sustained requests per second. */
   lookupBurst: number;
   lookupRatePerSecond: number;
+  /** Witness endpoints (their cosigner keys are served in /v1/config) and the quorum clients should require. */
+  witnesses?: { key: string }[];
+  witnessQuorum?: number;
 }
 
 export type DirectoryDeps = Pick<AppDeps, 'directory' | 'metrics'> & { config: Partial<AppDeps['config']> };
@@ -45,7 +48,7 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
     },
     metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
     config: {
-      vrfKey: toBase64(dir.vrfPublicKey), witnesses: [], witnessQuorum: 0, epochIntervalMs: opts.epochIntervalMs, heartbeatMs: opts.heartbeatMs,
+      vrfKey: toBase64(dir.vrfPublicKey), witnesses: (opts.witnesses ?? []).map((w) => w.key), witnessQuorum: opts.witnessQuorum ?? 0, epochIntervalMs: opts.epochIntervalMs, heartbeatMs: opts.heartbeatMs,
       providers: () => dir.credentials.all().map((c) => ({
         providerId: c.entry.providerId, fingerprint: toHex(c.fingerprint), algorithm: c.entry.algorithm,
         notBefore: c.entry.notBefore, notAfter: c.entry.notAfter, revoked: c.revokedIndex !== null,

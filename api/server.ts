@@ -18,6 +18,7 @@ import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { createApp } from './app.js';
 import { openDataDir, type DataDir } from './data-dir.js';
 import { directoryDeps } from './directory-deps.js';
+import { Witnessing } from '../log/witnessing.js';
 import { ensureDevCa } from './dev-ca.js';
 
 export interface ServerOptions {
@@ -50,17 +51,27 @@ async function trustedRoots(data: DataDir): Promise<Uint8Array[]> {
   return data.trustedRoots.flatMap((p) => parsePemCertificates(readFileSync(isAbsolute(p) ? p : join(data.dir, p), 'utf8')));
 }
 
+/**
+ * The head to serve: with a directory, its served epoch (whose checkpoint carries the witnesses'
+ * cosignatures; while a new epoch is being cosigned, the previous one); else the appender's.
+ */
+function servedHead(appender: LogAppender, directory: Directory | null): { size: number; checkpoint: string } {
+  const snap = directory?.servedSnapshot;
+  return snap ? { size: snap.treeSize, checkpoint: snap.checkpoint } : appender.head;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const data = openDataDir(opts.dataDir, opts.origin);
   const storage = new SqliteLogStorage(data.dbPath);
   const appender = await LogAppender.open({ storage, signer: data.signer, origin: data.origin });
-  const reader = new LogReader(storage, () => appender.head);
   let directory: Directory | null = null;
+  const reader = new LogReader(storage, () => servedHead(appender, directory));
   let extra: ReturnType<typeof directoryDeps> | null = null;
   if (!opts.logOnly) {
+    const witnessing = data.witnesses.length > 0 ? new Witnessing({ witnesses: data.witnesses, readTile: (t) => new LogReader(storage, () => appender.head).tile(t) }) : null;
     directory = await Directory.open({
       log: appender, reader, store: new SqliteDirectoryStore(storage.db), vrfSecretKey: data.vrfSecretKey, trustedRoots: await trustedRoots(data),
-      epochIntervalMs: data.epochIntervalMs, heartbeatMs: data.heartbeatMs,
+      epochIntervalMs: data.epochIntervalMs, heartbeatMs: data.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
     });
     directory.start();
     extra = directoryDeps(directory, data);

@@ -43,6 +43,11 @@ export interface DirectoryOptions {
   maxQueue?: number;
   /** Updates per epoch at most (the rest waits for the next epoch). */
   maxEpochUpdates?: number;
+  /**
+   * Adds witness cosignatures to each new epoch's checkpoint (log/witnessing.ts) before the epoch is
+   * served: lookups and committed answers then carry the cosigned checkpoint. Lookups wait meanwhile.
+   */
+  cosign?: (checkpoint: string) => Promise<string>;
 }
 
 
@@ -234,6 +239,11 @@ export class Directory {
     return this.snap.epoch;
   }
 
+  /** The epoch lookups are served from (its checkpoint carries the witnesses' cosignatures, if any). */
+  get servedSnapshot(): EpochSnapshot {
+    return this.snap;
+  }
+
   /** How long the last epoch took to plan and commit, in milliseconds. */
   lastEpochMs = 0;
 
@@ -286,11 +296,12 @@ export class Directory {
           writer();
         },
       });
-      this.snap = snapshotFromRow(plan.writes.epoch, result.head.checkpoint);
+      const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
+      this.snap = snapshotFromRow(plan.writes.epoch, served);
       if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
       this.lastEpochMs = performance.now() - started;
-      this.afterCommit(jobs, plan, result.head.checkpoint);
+      this.afterCommit(jobs, plan, served);
       return this.snap;
     } catch (e) {
       for (const j of jobs) this.failJob(j, e);

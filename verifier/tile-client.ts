@@ -45,16 +45,21 @@ function indexesRead<T>(compute: (r: HashReader) => T): number[] {
   return read;
 }
 
-/** Runs `compute` over the tiles of the tree of `size` it needs, fetched first. */
-export async function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute: (r: HashReader) => T): Promise<T> {
+/** Runs `compute` over the tiles of the tree of `size` it needs, each read first by `getTile`, once. */
+export async function withTileSource<T>(getTile: (t: Tile) => Promise<Uint8Array>, size: number, compute: (r: HashReader) => T): Promise<T> {
   const tiles = new Map<string, Tile>();
   for (const index of indexesRead(compute)) {
     const { tile } = tileForStoredHashIndex(index, size);
     tiles.set(tilePath(tile), tile);
   }
   const data = new Map<string, Uint8Array>();
-  await Promise.all([...tiles].map(async ([path, t]) => data.set(path, await fetchTile(fetch, logUrl, t))));
+  await Promise.all([...tiles].map(async ([path, t]) => data.set(path, await getTile(t))));
   return compute(tileHashReader(size, (t) => data.get(tilePath(t))!));
+}
+
+/** Runs `compute` over the tiles of the tree of `size` it needs, fetched first from `logUrl`. */
+export function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute: (r: HashReader) => T): Promise<T> {
+  return withTileSource((t) => fetchTile(fetch, logUrl, t), size, compute);
 }
 
 /** The consistency proof from the tree of `oldSize` to the tree of `newSize` (0 < oldSize <= newSize). */

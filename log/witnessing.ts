@@ -1,0 +1,94 @@
+/**
+ * The log operator's side of witnessing (C2SP tlog-witness v1.0.0): each new checkpoint is sent to every
+ * configured witness with a consistency proof from the last size that witness cosigned, the returned
+ * cosignatures are verified with the witness's pinned key, and the checkpoint is served with them
+ * appended. The proof is computed from the log's own tiles.
+ *
+ * Per witness, the last cosigned size is learned from its answers: a 409 (`text/x.tlog.size`) gives the
+ * size it holds, and the request is repeated once from there. A witness that is down, slow (past
+ * `timeoutMs`), refuses, or answers with a cosignature that does not verify is logged and left out of this
+ * checkpoint; the checkpoint is still served, with the cosignatures that did arrive. Witnesses are asked
+ * in parallel. No state is persisted: a restarted log learns each witness's size again from its 409.
+ */
+import { fromUtf8, utf8 } from '../wasm-free-crypto/bytes.js';
+import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import { appendSignatures, openNote, splitNote, type NoteSignature, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import { parseCheckpoint } from '../verifier/checkpoint.js';
+import { withTileSource, type Fetch } from '../verifier/tile-client.js';
+import type { Tile } from '../verifier/tiles.js';
+import { proveTree } from '../verifier/tlog.js';
+import { addCheckpointBody } from '../verifier/witness.js';
+
+/** A witness the log submits to: its cosigner key string and its submission prefix URL. */
+export interface WitnessEndpoint {
+  key: string;
+  url: string;
+}
+
+export interface WitnessingOptions {
+  witnesses: WitnessEndpoint[];
+  /** Reads a tile of the log's published tree (LogReader.tile). */
+  readTile: (t: Tile) => Promise<Uint8Array | null>;
+  fetch?: Fetch;
+  /** How long to wait for each witness (default 3000 ms). */
+  timeoutMs?: number;
+  logError?: (message: string) => void;
+}
+
+interface Witness {
+  endpoint: WitnessEndpoint;
+  verifier: NoteVerifier;
+  /** The size the witness last cosigned, as far as the log knows (0 at first). */
+  size: number;
+}
+
+export class Witnessing {
+  private readonly witnesses: Witness[];
+  private readonly fetch: Fetch;
+
+  constructor(private readonly opts: WitnessingOptions) {
+    this.witnesses = opts.witnesses.map((endpoint) => ({ endpoint, verifier: parseCosignerKey(endpoint.key), size: 0 }));
+    this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  }
+
+  /** The checkpoint note with the cosignatures of every witness that cosigned it (in configured order). */
+  async cosign(note: string): Promise<string> {
+    const results = await Promise.all(this.witnesses.map((w) => this.cosignWith(w, note).catch((e: Error) => {
+      (this.opts.logError ?? console.error)(`witness ${w.endpoint.url}: ${e.message}`);
+      return [] as NoteSignature[];
+    })));
+    return appendSignatures(note, results.flat());
+  }
+
+  private async cosignWith(w: Witness, note: string): Promise<NoteSignature[]> {
+    const size = parseCheckpoint(splitNote(utf8(note)).text).size;
+    let res = await this.submit(w, note, size);
+    if (res.status === 409 && res.contentType.startsWith('text/x.tlog.size')) {
+      const held = /^(0|[1-9][0-9]{0,15})\n$/.exec(res.body);
+      if (!held) throw new Error('a 409 answer without a valid size');
+      w.size = Number(held[1]);
+      if (w.size > size) throw new Error(`the witness holds a larger tree (${w.size}) than this checkpoint (${size})`);
+      res = await this.submit(w, note, size);
+    }
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
+    // The answer must be signature lines that verify with this witness's key over this checkpoint.
+    const mine = openNote(note + res.body, [w.verifier]).verified.filter((s) => s.name === w.verifier.name && s.keyId === w.verifier.keyId);
+    if (mine.length === 0) throw new Error('the answer carries no cosignature by the pinned key');
+    w.size = size;
+    return mine.map(({ name, keyId, signature }) => ({ name, keyId, signature }));
+  }
+
+  private async submit(w: Witness, note: string, size: number): Promise<{ status: number; contentType: string; body: string }> {
+    const proof = w.size === 0 || w.size === size ? [] : await withTileSource(async (t) => {
+      const data = await this.opts.readTile(t);
+      if (!data) throw new Error(`tile ${t.level}/${t.n} is not in the published tree`);
+      return data;
+    }, size, (r) => proveTree(size, w.size, r));
+    const res = await this.fetch(`${w.endpoint.url}/add-checkpoint`, {
+      method: 'POST', body: addCheckpointBody(w.size, proof, note) as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
+    });
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (body.length > 64 * 1024) throw new Error('the answer is too large');
+    return { status: res.status, contentType: res.headers.get('Content-Type') ?? '', body: fromUtf8(body) };
+  }
+}
