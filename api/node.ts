@@ -1,81 +1,10 @@
 /**
- * `npm start`: the directory server on Node with an embedded SQLite file. Options (flags win over the
- * environment): `--port` (PORT, default 8787; 0 picks a free port), `--data` (KT_DATA, default ./data),
- * `--host` (KT_HOST, default 127.0.0.1), `--origin` (KT_ORIGIN, only for a new log). Prints the trust
- * pins a client needs, and shuts down cleanly on SIGINT or SIGTERM.
+ * `npm start`: the directory server on Node with an embedded SQLite file (api/node-main.ts has the
+ * options; `kt serve` runs the same).
  */
-import { parseArgs } from 'node:util';
-import { startServer, type ServerOptions } from './server.js';
+import { serveMain } from './node-main.js';
 
-const USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN] [--log-only]
-  --port    TCP port (env PORT, default 8787; 0 = any free port)
-  --data    data directory with keys and the SQLite file (env KT_DATA, default ./data)
-  --host    address to bind (env KT_HOST, default 127.0.0.1)
-  --origin  checkpoint origin of a new log (env KT_ORIGIN; default localhost/kt-<random>)
-  --log-only  serve a plain C2SP log of arbitrary entries, without the directory`;
-
-function parseOptions(argv: string[]): ServerOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      data: { type: 'string' },
-      host: { type: 'string' },
-      origin: { type: 'string' },
-      'log-only': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const portText = values.port ?? process.env.PORT ?? '8787';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`invalid port ${JSON.stringify(portText)}`);
-  return {
-    port,
-    dataDir: values.data ?? process.env.KT_DATA ?? './data',
-    host: values.host ?? process.env.KT_HOST ?? '127.0.0.1',
-    origin: values.origin ?? process.env.KT_ORIGIN,
-    logOnly: values['log-only'] ?? false,
-  };
-}
-
-async function main(): Promise<void> {
-  let opts: ServerOptions;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  const server = await startServer(opts);
-  const cp = server.appender.head;
-  console.log(`${server.data.created ? 'created a new log' : 'opened the log'} in ${server.data.dir} (tree size ${cp.size})`);
-  const vrf = server.directory ? `\n  vrf key ${Buffer.from(server.directory.vrfPublicKey).toString('base64')}` : '';
-  console.log(`trust pins:\n  origin  ${server.data.origin}\n  log key ${server.data.signer.verifierKey}${vrf}`);
-  if (server.directory) console.log(`operator token in ${server.data.dir}/operator.token${server.data.devMode ? `; development CA in ${server.data.dir}/dev-ca.pem` : ''}`);
-  console.log(`listening on ${server.url}  (checkpoint: ${server.url}/log/checkpoint, config: ${server.url}/v1/config)`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: finishing open batches and shutting down`);
-    server.close().then(
-      () => process.exit(0),
-      (e) => {
-        console.error(`error during shutdown: ${(e as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
-main().catch((e) => {
+serveMain(process.argv.slice(2)).catch((e) => {
   console.error(`error: ${(e as Error).message}`);
   process.exit(1);
 });

@@ -85,7 +85,7 @@ export class Witnessing {
       return data;
     }, size, (r) => proveTree(size, w.size, r));
     const res = await this.fetch(`${w.endpoint.url}/add-checkpoint`, {
-      method: 'POST', body: addCheckpointBody(w.size, proof, note) as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
+      method: 'POST', body: addCheckpointBody(w.size, proof, note), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
     });
     const body = new Uint8Array(await res.arrayBuffer());
     if (body.length > 64 * 1024) throw new Error('the answer is too large');

@@ -179,6 +179,6 @@ export class Witness {
 }
 
 /** The body of an add-checkpoint request (for logs submitting to witnesses). */
-export function addCheckpointBody(oldSize: number, proof: Uint8Array[], note: string): Uint8Array {
-  return utf8(`${[`old ${oldSize}`, ...proof.map(toBase64)].join('\n')}\n\n${note}`);
+export function addCheckpointBody(oldSize: number, proof: Uint8Array[], note: string): Uint8Array<ArrayBuffer> {
+  return utf8(`${[`old ${oldSize}`, ...proof.map(toBase64)].join('\n')}\n\n${note}`) as Uint8Array<ArrayBuffer>;
 }

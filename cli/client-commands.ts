@@ -1,0 +1,150 @@
+/**
+ * The client commands of `kt`: `trust` (fetch, save or print the pins), `lookup` and `history` (fetch and
+ * verify with the pins and witness policy only, remembering the newest checkpoint in a state file so that
+ * later answers must be consistent with it). When the directory serves a rollback or a fork, the two signed
+ * checkpoints are written to an evidence file (`kt-evidence/v1`, see docs/VERIFIER.md).
+ */
+import { parseArgs } from 'node:util';
+import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { ClientError, LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client.js';
+import type { LookupResult } from '../verifier/lookup.js';
+import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
+import { output, UsageError, type Output } from './output.js';
+import { checkPins, readPins, toVerifierPins, type PinsFile } from './pins.js';
+
+const COMMON = {
+  pins: { type: 'string', default: 'kt-pins.json' },
+  server: { type: 'string' },
+  state: { type: 'string', default: 'kt-state.json' },
+  'evidence-dir': { type: 'string', default: '.' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const TRUST_HELP = `usage: kt trust --server URL [--save FILE] [--json]
+       kt trust [--pins FILE] [--json]
+Fetches the pins (origin, log key, VRF key, witnesses) from a directory's /v1/config and prints them, or
+saves them with --save; without --server, prints the pins saved in FILE (default kt-pins.json).
+Pins fetched from the server you want to check prove nothing: compare the printed fingerprints with ones
+published out of band (the operator's website, a provider's documentation) before relying on them.`;
+
+export const LOOKUP_HELP = `usage: kt lookup PROVIDER ACCOUNT [--pins FILE] [--server URL] [--state FILE] [--evidence-dir DIR] [--json]
+Looks ACCOUNT up at PROVIDER and verifies the answer with the pins only: the VRF label, the map proof, the
+provider's signature and enrolment, the epoch and the signed checkpoint (with the pinned witness policy),
+and its consistency with the newest checkpoint in the state file (default kt-state.json), which it then
+updates. Exit 0: verified (present, deleted or absent); 1: verification failed; 2: usage or network error.`;
+
+export const HISTORY_HELP = `usage: kt history PROVIDER ACCOUNT [--since N --since-hash B64] [--pins FILE] [--server URL] [--state FILE] [--json]
+Fetches and verifies every version of ACCOUNT after version N (default 0: all of them), chained from the
+history hash B64 of version N (required when N > 0: the hash \`kt history\` printed for it before).`;
+
+function serverOf(pins: PinsFile, flag: string | undefined): string {
+  const server = (flag ?? pins.server)?.replace(/\/+$/, '');
+  if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
+  return server;
+}
+
+async function fetchConfig(server: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${server}/v1/config`);
+  } catch (e) {
+    throw new ClientError('network', `${server}/v1/config: ${(e as Error).message}`);
+  }
+  if (res.status !== 200) throw new ClientError('http_error', `${server}/v1/config: HTTP ${res.status}`);
+  return res.json();
+}
+
+function fingerprint(key: string): string {
+  return toHex(sha256(new TextEncoder().encode(key))).slice(0, 16);
+}
+
+export async function trust(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...COMMON, save: { type: 'string' } }, allowPositionals: false });
+  if (values.help) return (console.log(TRUST_HELP), 0);
+  let pins: PinsFile;
+  if (values.server) {
+    const c = (await fetchConfig(values.server.replace(/\/+$/, ''))) as Record<string, unknown>;
+    pins = checkPins({ server: values.server, origin: c.origin, logKey: c.logKey, vrfKey: c.vrfKey, witnesses: c.witnesses ?? [], witnessQuorum: c.witnessQuorum ?? 0 }, `${values.server}/v1/config`);
+    if (values.save) writeFileAtomic(values.save, `${JSON.stringify(pins, null, 2)}\n`);
+  } else pins = readPins(values.pins);
+  const lines = [
+    `origin          ${pins.origin}`, `log key         ${pins.logKey}`, `vrf key         ${pins.vrfKey}`,
+    `witnesses       ${pins.witnesses.length === 0 ? 'none' : pins.witnesses.join('\n                ')}`, `witness quorum  ${pins.witnessQuorum}`,
+    `fingerprints    log ${fingerprint(pins.logKey)}  vrf ${fingerprint(pins.vrfKey)}`,
+  ];
+  if (values.server) lines.push(values.save ? `saved to ${values.save}; check the fingerprints out of band before relying on them` : 'not saved (use --save FILE)');
+  output(values.json).result(lines.join('\n'), { pins, fingerprints: { logKey: fingerprint(pins.logKey), vrfKey: fingerprint(pins.vrfKey) } });
+  return 0;
+}
+
+/** A lookup client over the pins and state file; evidence goes to files. */
+function openClient(values: { pins: string; server?: string; state: string; 'evidence-dir': string }, out: Output) {
+  const pins = readPins(values.pins);
+  const baseUrl = serverOf(pins, values.server);
+  const state = readJsonOr<ClientState & { origin?: string }>(values.state, {});
+  if (state.origin !== undefined && state.origin !== pins.origin) throw new UsageError(`${values.state} is for the log ${state.origin}, not ${pins.origin}`, 'bad_state');
+  const onEvidence = (e: CheckpointEvidence) => {
+    const path = writeEvidence(values['evidence-dir'], e.kind, { type: 'kt-evidence/v1', kind: e.kind, origin: pins.origin, logKey: pins.logKey, server: baseUrl, observedAt: new Date().toISOString(), accepted: e.accepted, offered: e.offered });
+    if (!out.json) console.error(`evidence of a ${e.kind} written to ${path}`);
+  };
+  const client = new LookupClient({ baseUrl, pins: toVerifierPins(pins, values.pins), state: { checkpoint: state.checkpoint }, onEvidence });
+  const save = () => writeFileAtomic(values.state, `${JSON.stringify({ origin: pins.origin, checkpoint: client.state.checkpoint }, null, 2)}\n`);
+  return { client, save };
+}
+
+function describe(r: LookupResult): Record<string, unknown> {
+  const s = r.statement;
+  return {
+    status: r.status, epoch: r.epoch, treeSize: r.checkpoint.size, label: toBase64(r.label),
+    ...(s ? { version: s.version, issuedAt: new Date(s.issuedAt).toISOString(), keys: s.keys.map((k) => ({ id: k.id, algorithm: k.algorithm, publicKey: toBase64(k.publicKey), protocol: k.protocol })) } : {}),
+    ...(r.historyHash ? { historyHash: toBase64(r.historyHash) } : {}),
+  };
+}
+
+export async function lookup(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
+  if (values.help) return (console.log(LOOKUP_HELP), 0);
+  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${LOOKUP_HELP}`);
+  const out = output(values.json);
+  const { client, save } = openClient(values, out);
+  const [provider, account] = positionals;
+  const r = await client.lookup(provider, account);
+  save();
+  const d = describe(r);
+  const keys = (d.keys as { id: string; algorithm: string; publicKey: string }[] | undefined) ?? [];
+  const human = r.status === 'absent'
+    ? `verified: ${provider} / ${account} is absent (epoch ${r.epoch}, tree size ${r.checkpoint.size})`
+    : `verified: ${provider} / ${account} is ${r.status}, version ${d.version} (epoch ${r.epoch}, tree size ${r.checkpoint.size})\n${keys.map((k) => `  key ${k.id} ${k.algorithm} ${k.publicKey}`).join('\n')}\n  history hash ${d.historyHash}`;
+  out.result(human, { verified: true, provider, account, ...d });
+  return 0;
+}
+
+export async function history(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, since: { type: 'string', default: '0' }, 'since-hash': { type: 'string' } }, allowPositionals: true });
+  if (values.help) return (console.log(HISTORY_HELP), 0);
+  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${HISTORY_HELP}`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(values.since)) throw new UsageError('--since must be a non-negative integer');
+  const since = Number(values.since);
+  if (since > 0 && !values['since-hash']) throw new UsageError('--since N needs --since-hash, the history hash of version N');
+  let sinceHash = HISTORY_ZERO;
+  if (values['since-hash']) {
+    try {
+      sinceHash = fromBase64(values['since-hash']);
+    } catch {
+      throw new UsageError('--since-hash must be base64');
+    }
+  }
+  const out = output(values.json);
+  const { client, save } = openClient(values, out);
+  const [provider, account] = positionals;
+  const h = await client.history(provider, account, since, sinceHash);
+  save();
+  const versions = h.statements.map((s, i) => ({ version: since + i + 1, erased: s === undefined, keys: s?.keys.map((k) => toBase64(k.publicKey)) ?? [], status: s?.status }));
+  const human = [`verified: history of ${provider} / ${account} after version ${since}, ${versions.length} version(s), chained to the current map leaf`,
+    ...versions.map((v) => `  v${v.version} ${v.erased ? '(erased)' : `${v.status} ${v.keys.join(' ')}`}`), `  latest history hash ${h.lookup.historyHash ? toBase64(h.lookup.historyHash) : 'none'}`].join('\n');
+  out.result(human, { verified: true, provider, account, since, versions, lookup: describe(h.lookup) });
+  return 0;
+}

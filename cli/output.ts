@@ -1,0 +1,51 @@
+/**
+ * How `kt` ends: exit code 0 when what was asked verified, 1 when verification failed (the directory or
+ * log misbehaved, or a proof is wrong), 2 for usage, configuration or network errors. Output is human text
+ * by default and one JSON object with `--json`; errors go to stderr as `error [code]: message`, or as
+ * `{"error":{"code","message"}}` on stdout with `--json`.
+ */
+import { CodedError } from '../wasm-free-crypto/errors.js';
+import { VerifyError } from '../verifier/errors.js';
+
+export const EXIT_VERIFIED = 0;
+export const EXIT_VERIFICATION_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A usage or configuration error: exit code 2. */
+export class UsageError extends CodedError {
+  constructor(message: string, code = 'usage') {
+    super(code, message);
+  }
+}
+
+export interface Output {
+  json: boolean;
+  /** Prints a result: the human text, or the JSON value. */
+  result(human: string, json: unknown): void;
+  /** Progress for long jobs, on a TTY only (never with --json). */
+  progress(message: string): void;
+}
+
+export function output(json: boolean): Output {
+  return {
+    json,
+    result: (human, value) => console.log(json ? JSON.stringify(value, bigintsAsStrings, 2) : human),
+    progress: (message) => {
+      if (!json && process.stderr.isTTY) process.stderr.write(`\r${message}\x1b[K`);
+    },
+  };
+}
+
+function bigintsAsStrings(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
+}
+
+/** The exit code for an error, after printing it. */
+export function reportError(e: unknown, json: boolean): number {
+  const code = e instanceof CodedError ? e.code : 'internal';
+  const message = e instanceof Error ? e.message : String(e);
+  const exit = e instanceof VerifyError ? EXIT_VERIFICATION_FAILED : EXIT_USAGE;
+  if (json) console.log(JSON.stringify({ error: { code, message }, verified: false }));
+  else console.error(`${exit === EXIT_VERIFICATION_FAILED ? 'VERIFICATION FAILED' : 'error'} [${code}]: ${message}`);
+  return exit;
+}

@@ -1,0 +1,105 @@
+/**
+ * `kt witness init` and `kt witness serve`: a C2SP tlog-witness v1.0.0 witness (verifier/witness.ts) over
+ * HTTP (api/witness-app.ts), with its key in a 0600 file (`<name> <64 hex digits of the Ed25519 seed>`)
+ * and its state, the latest cosigned checkpoint of each log, in a JSON file written atomically before each
+ * cosignature is returned (`FileWitnessStore`). One process per state file.
+ */
+import { serve } from '@hono/node-server';
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { cosigner } from '../wasm-free-crypto/cosignature.js';
+import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { isValidKeyName, parseVerifierKey } from '../wasm-free-crypto/note.js';
+import { Witness, type WitnessRecord, type WitnessStore, type WitnessedLog } from '../verifier/witness.js';
+import { witnessApp } from '../api/witness-app.js';
+import { readJsonOr, writeFileAtomic } from './files.js';
+import { output, UsageError } from './output.js';
+
+export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE]
+       kt witness serve --log ORIGIN=LOGKEY [--log ...] [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
+init creates the witness's key (default file witness.key, mode 0600) under NAME (e.g. witness.example/w1)
+and prints its cosigner key for the logs' and clients' configuration. serve answers POST /add-checkpoint
+(C2SP tlog-witness v1.0.0) for the given logs (origin and C2SP verifier key), keeping the latest
+cosigned checkpoint of each in the state file (default witness-state.json); port 0 picks a free port.`;
+
+/** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
+export class FileWitnessStore implements WitnessStore {
+  constructor(private readonly path: string) {}
+
+  private load(): Record<string, { size: number; rootHash: string }> {
+    return readJsonOr(this.path, {});
+  }
+
+  async latest(origin: string): Promise<WitnessRecord | null> {
+    const r = this.load()[origin];
+    return r ? { size: r.size, rootHash: fromBase64(r.rootHash) } : null;
+  }
+
+  async save(origin: string, record: WitnessRecord): Promise<void> {
+    const all = this.load();
+    all[origin] = { size: record.size, rootHash: toBase64(record.rootHash) };
+    writeFileAtomic(this.path, `${JSON.stringify(all, null, 2)}\n`);
+  }
+}
+
+function readKey(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the witness key ${path} (${(e as Error).message}); create one with \`kt witness init --name NAME --key ${path}\``);
+  }
+  const m = /^(\S+) ([0-9a-f]{64})\n?$/.exec(text);
+  if (!m || !isValidKeyName(m[1])) throw new UsageError(`${path} must hold "<name> <64 lower-case hex digits>"`);
+  return cosigner(m[1], fromHex(m[2]));
+}
+
+function parseLogs(specs: string[]): WitnessedLog[] {
+  if (specs.length === 0) throw new UsageError('give at least one --log ORIGIN=LOGKEY');
+  return specs.map((spec) => {
+    const at = spec.indexOf('=');
+    if (at <= 0) throw new UsageError(`--log ${spec}: expected ORIGIN=LOGKEY`);
+    try {
+      return { origin: spec.slice(0, at), keys: [parseVerifierKey(spec.slice(at + 1))] };
+    } catch (e) {
+      throw new UsageError(`--log ${spec}: ${(e as Error).message}`);
+    }
+  });
+}
+
+export async function witness(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      name: { type: 'string' }, key: { type: 'string', default: 'witness.key' }, state: { type: 'string', default: 'witness-state.json' },
+      log: { type: 'string', multiple: true, default: [] }, port: { type: 'string', default: '8788' }, host: { type: 'string', default: '127.0.0.1' },
+      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h') return (console.log(WITNESS_HELP), sub === undefined ? 2 : 0);
+  const out = output(values.json);
+  if (sub === 'init') {
+    if (!values.name || !isValidKeyName(values.name)) throw new UsageError('--name NAME is required (a key name such as witness.example/w1)');
+    if (existsSync(values.key)) throw new UsageError(`${values.key} exists; a witness key is never overwritten`);
+    const seed = randomBytes(32);
+    writeFileAtomic(values.key, `${values.name} ${toHex(seed)}\n`, 0o600);
+    const key = cosigner(values.name, seed).verifierKey;
+    out.result(`created ${values.key}\ncosigner key ${key}`, { keyFile: values.key, cosignerKey: key });
+    return 0;
+  }
+  if (sub !== 'serve') throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port ${values.port}`);
+  const w = new Witness({ cosigner: readKey(values.key), logs: parseLogs(values.log), store: new FileWitnessStore(values.state) });
+  const url = await new Promise<string>((resolve, reject) => {
+    const server = serve({ fetch: witnessApp(w).fetch, hostname: values.host, port: Number(values.port) }, (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`));
+    server.once('error', reject);
+    const stop = () => server.close(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  out.result(`witness ${w.opts.cosigner.name} listening on ${url}\ncosigner key ${w.opts.cosigner.verifierKey}`, { name: w.opts.cosigner.name, cosignerKey: w.opts.cosigner.verifierKey, url });
+  return new Promise(() => {}); // serves until a signal
+}
