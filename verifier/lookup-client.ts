@@ -11,17 +11,13 @@
  * ClientError (the directory could not be asked or refused the request: exit code 2).
  */
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { VerifyError } from './errors.js';
+import { ClientError, VerifyError } from './errors.js';
 import { HISTORY_ZERO } from './directory-hashes.js';
 import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from './lookup.js';
 import { historyFromJson, lookupFromJson } from './proof-json.js';
 import { fetchConsistencyProof, readBounded, type Fetch } from './tile-client.js';
 import { verifyConsistency } from './tlog.js';
-
-/** The directory could not be asked, or answered with an error (its code and message are kept). */
-export class ClientError extends CodedError {}
 
 /** What a client remembers between runs. */
 export interface ClientState {

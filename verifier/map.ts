@@ -172,6 +172,11 @@ export class PrefixTree {
     return this.nodeHashes.slice(32 * top, 32 * top + 32);
   }
 
+  /** Every leaf (copies), in insertion order: with `fromLeaves`, a way to save and restore the map. */
+  leaves(): MapLeaf[] {
+    return Array.from({ length: this.leafCount }, (_, i) => this.leafAt(i));
+  }
+
   /** The leaf of `label` (copies), or undefined if the label is not in the map. */
   get(label: Uint8Array): MapLeaf | undefined {
     checkLabel(label);

@@ -13,8 +13,21 @@ import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries
 import { PrefixTree, type MapLeaf } from './map.js';
 import { VerifyError } from './errors.js';
 
+/**
+ * A replay's state between epochs (after an epoch head, nothing pending), for auditors that resume:
+ * every map leaf as label ‖ uint64 version ‖ history hash (72 bytes each), the credential set's leaf
+ * hashes and where the replay stands.
+ */
+export interface ReplayState {
+  size: number;
+  lastEpoch: number;
+  leaves: Uint8Array;
+  credentials: Uint8Array[];
+  lastHead: Uint8Array | null;
+}
+
 export class MapReplay {
-  private readonly tree = new PrefixTree();
+  private tree = new PrefixTree();
   private readonly pending = new Map<string, MapLeaf>();
   /** Leaf hashes of every enrolment entry so far (the credential set). */
   private readonly credentials: Uint8Array[] = [];
@@ -25,6 +38,42 @@ export class MapReplay {
   readonly enrolments: { index: number; entry: EnrolmentEntry }[] = [];
   /** The last epoch head replayed and verified. */
   lastHead: EpochHeadEntry | null = null;
+
+  private lastHeadBytes: Uint8Array | null = null;
+
+  /** The state to resume from; only between epochs (the log's checkpoints always end with an epoch head). */
+  exportState(): ReplayState {
+    if (this.pending.size > 0 || this.epochStart !== this.nextIndex) throw new VerifyError('replay_mid_epoch', 'the replay can only be saved right after an epoch head');
+    const leaves = this.tree.leaves();
+    const out = new Uint8Array(72 * leaves.length);
+    leaves.forEach((l, i) => {
+      out.set(l.label, 72 * i);
+      new DataView(out.buffer).setBigUint64(72 * i + 32, BigInt(l.version));
+      out.set(l.historyHash, 72 * i + 40);
+    });
+    return { size: this.nextIndex, lastEpoch: this.lastEpoch, leaves: out, credentials: this.credentials.map((c) => c.slice()), lastHead: this.lastHeadBytes };
+  }
+
+  /** A replay resumed from `state`; its map root must be the last head's (checked). */
+  static fromState(state: ReplayState): MapReplay {
+    const r = new MapReplay();
+    if (state.leaves.length % 72 !== 0) throw new VerifyError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
+    const view = new DataView(state.leaves.buffer, state.leaves.byteOffset, state.leaves.byteLength);
+    const leaves = Array.from({ length: state.leaves.length / 72 }, (_, i) => ({
+      label: state.leaves.slice(72 * i, 72 * i + 32), version: Number(view.getBigUint64(72 * i + 32)), historyHash: state.leaves.slice(72 * i + 40, 72 * i + 72),
+    }));
+    r.tree = PrefixTree.fromLeaves(leaves);
+    r.credentials.push(...state.credentials.map((c) => c.slice()));
+    r.nextIndex = r.epochStart = state.size;
+    r.lastEpoch = state.lastEpoch;
+    if (state.lastHead) {
+      const head = decodeEntry(state.lastHead);
+      if (head.type !== 'epoch' || head.epoch !== state.lastEpoch || !equalBytes(head.mapRoot, r.tree.root())) throw new VerifyError('bad_replay_state', 'the saved map does not match the saved epoch head');
+      r.lastHead = head;
+      r.lastHeadBytes = state.lastHead;
+    }
+    return r;
+  }
 
   /** Number of entries applied so far (the next expected log index). */
   get size(): number {
@@ -41,7 +90,10 @@ export class MapReplay {
       throw new VerifyError('replay_bad_entry', `entry ${index} does not decode: ${(e as Error).message}`);
     }
     if (entry.type === 'update') this.applyUpdate(index, entry.label, entry.version, entry.commitment);
-    else if (entry.type === 'epoch') this.applyEpoch(index, entry);
+    else if (entry.type === 'epoch') {
+      this.applyEpoch(index, entry);
+      this.lastHeadBytes = entryBytes.slice();
+    }
     else if (entry.type === 'enrol') {
       this.credentials.push(recordHash(entryBytes));
       this.enrolments.push({ index, entry });
