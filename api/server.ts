@@ -52,12 +52,11 @@ async function trustedRoots(data: DataDir): Promise<Uint8Array[]> {
 }
 
 /**
- * The head to serve: with a directory, its served epoch (whose checkpoint carries the witnesses'
+ * The checkpoint to serve: with a directory, its served epoch's (which carries the witnesses'
  * cosignatures; while a new epoch is being cosigned, the previous one); else the appender's.
  */
-function servedHead(appender: LogAppender, directory: Directory | null): { size: number; checkpoint: string } {
-  const snap = directory?.servedSnapshot;
-  return snap ? { size: snap.treeSize, checkpoint: snap.checkpoint } : appender.head;
+function servedCheckpoint(appender: LogAppender, directory: Directory | null): string {
+  return directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -65,10 +64,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const storage = new SqliteLogStorage(data.dbPath);
   const appender = await LogAppender.open({ storage, signer: data.signer, origin: data.origin });
   let directory: Directory | null = null;
-  const reader = new LogReader(storage, () => servedHead(appender, directory));
+  const reader = new LogReader(storage, () => appender.head, () => servedCheckpoint(appender, directory));
   let extra: ReturnType<typeof directoryDeps> | null = null;
   if (!opts.logOnly) {
-    const witnessing = data.witnesses.length > 0 ? new Witnessing({ witnesses: data.witnesses, readTile: (t) => new LogReader(storage, () => appender.head).tile(t) }) : null;
+    const witnessing = data.witnesses.length > 0 ? new Witnessing({ witnesses: data.witnesses, readTile: (t) => reader.tile(t) }) : null;
     directory = await Directory.open({
       log: appender, reader, store: new SqliteDirectoryStore(storage.db), vrfSecretKey: data.vrfSecretKey, trustedRoots: await trustedRoots(data),
       epochIntervalMs: data.epochIntervalMs, heartbeatMs: data.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,

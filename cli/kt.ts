@@ -13,6 +13,7 @@ import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import { HISTORY_HELP, LOOKUP_HELP, TRUST_HELP, history, lookup, trust } from './client-commands.js';
 import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
 import { WITNESS_HELP, witness } from './witness-command.js';
+import { AUDIT_HELP, audit } from './audit-command.js';
 
 const HELP = `usage: kt COMMAND [options]   (kt COMMAND --help for each)
 
@@ -24,6 +25,9 @@ verify, as a client
   trust     fetch, save or print the pins of a directory
   lookup    look an account up and verify the answer with the pins only
   history   fetch and verify every version of an account since a version
+
+monitor the log
+  audit     follow the log, replay every epoch and check enrolments, resumable
 
 witness
   witness   init a witness key, or serve a C2SP tlog-witness
@@ -54,6 +58,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   trust: { run: trust, help: TRUST_HELP },
   lookup: { run: lookup, help: LOOKUP_HELP },
   history: { run: history, help: HISTORY_HELP },
+  audit: { run: audit, help: AUDIT_HELP },
   witness: { run: witness, help: WITNESS_HELP },
 };
 

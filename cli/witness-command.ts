@@ -12,17 +12,25 @@ import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { isValidKeyName, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { Witness, type WitnessRecord, type WitnessStore, type WitnessedLog } from '../verifier/witness.js';
+import { Witness, type WitnessOptions, type WitnessRecord, type WitnessStore, type WitnessedLog } from '../verifier/witness.js';
+import { Auditor } from '../verifier/auditor.js';
+import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
+import { loadAuditState, saveAuditState } from './audit-command.js';
+import { join } from 'node:path';
 import { witnessApp } from '../api/witness-app.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 
 export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE]
-       kt witness serve --log ORIGIN=LOGKEY [--log ...] [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
+       kt witness serve --log ORIGIN=LOGKEY [--log ...] [--audit ORIGIN=LOGURL ...] [--audit-dir DIR]
+                        [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
 init creates the witness's key (default file witness.key, mode 0600) under NAME (e.g. witness.example/w1)
 and prints its cosigner key for the logs' and clients' configuration. serve answers POST /add-checkpoint
 (C2SP tlog-witness v1.0.0) for the given logs (origin and C2SP verifier key), keeping the latest
-cosigned checkpoint of each in the state file (default witness-state.json); port 0 picks a free port.`;
+cosigned checkpoint of each in the state file (default witness-state.json); port 0 picks a free port.
+With --audit ORIGIN=LOGURL (the log's /log URL) the witness is an auditing witness for that log: before
+it cosigns, it audits the log up to the submitted checkpoint (kt audit's checks; state in
+DIR/audit-<origin>.json) and refuses (422) what does not pass.`;
 
 /** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
 export class FileWitnessStore implements WitnessStore {
@@ -69,13 +77,39 @@ function parseLogs(specs: string[]): WitnessedLog[] {
   });
 }
 
+/** The auditing hook: per audited origin, an auditor whose state is saved after each passed audit. */
+function auditHook(logs: WitnessedLog[], specs: string[], dir: string): WitnessOptions['audit'] {
+  if (specs.length === 0) return undefined;
+  const auditors = new Map<string, { auditor: Auditor; path: string }>();
+  for (const spec of specs) {
+    const at = spec.indexOf('=');
+    const origin = spec.slice(0, at);
+    const log = logs.find((l) => l.origin === origin);
+    if (at <= 0 || !log || !/^https?:\/\/\S+$/.test(spec.slice(at + 1))) throw new UsageError(`--audit ${spec}: expected ORIGIN=LOGURL for an origin given with --log`);
+    const path = join(dir, `audit-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
+    const checkpoints = new CheckpointVerifier({ origin, logKey: log.keys[0] });
+    auditors.set(origin, { auditor: new Auditor({ logUrl: spec.slice(at + 1).replace(/\/+$/, ''), checkpoints, state: loadAuditState(path) }), path });
+  }
+  return async (origin, _from, _to, note) => {
+    const a = auditors.get(origin);
+    if (!a) return true;
+    try {
+      saveAuditState(a.path, (await a.auditor.audit(note)).state);
+      return true;
+    } catch (e) {
+      console.error(`audit of ${origin} failed [${(e as { code?: string }).code ?? 'error'}]: ${(e as Error).message}`);
+      return false;
+    }
+  };
+}
+
 export async function witness(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
     options: {
       name: { type: 'string' }, key: { type: 'string', default: 'witness.key' }, state: { type: 'string', default: 'witness-state.json' },
-      log: { type: 'string', multiple: true, default: [] }, port: { type: 'string', default: '8788' }, host: { type: 'string', default: '127.0.0.1' },
+      log: { type: 'string', multiple: true, default: [] }, audit: { type: 'string', multiple: true, default: [] }, 'audit-dir': { type: 'string', default: '.' }, port: { type: 'string', default: '8788' }, host: { type: 'string', default: '127.0.0.1' },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -92,7 +126,8 @@ export async function witness(argv: string[]): Promise<number> {
   }
   if (sub !== 'serve') throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port ${values.port}`);
-  const w = new Witness({ cosigner: readKey(values.key), logs: parseLogs(values.log), store: new FileWitnessStore(values.state) });
+  const logs = parseLogs(values.log);
+  const w = new Witness({ cosigner: readKey(values.key), logs, store: new FileWitnessStore(values.state), audit: auditHook(logs, values.audit, values['audit-dir']) });
   const url = await new Promise<string>((resolve, reject) => {
     const server = serve({ fetch: witnessApp(w).fetch, hostname: values.host, port: Number(values.port) }, (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`));
     server.once('error', reject);

@@ -10,14 +10,20 @@ import { TILE_WIDTH, type Tile } from '../verifier/tiles.js';
 import { HASH_SIZE, LogError } from '../verifier/tlog.js';
 
 export class LogReader {
+  /**
+   * `currentHead` bounds what is served; `servedCheckpoint`, if given, is the checkpoint served instead of
+   * the head's (the directory's cosigned epoch checkpoint, which may lag the head while witnesses answer:
+   * the tiles of the committed head stay readable, for witnesses that audit before they cosign).
+   */
   constructor(
     private readonly storage: LogStorage,
     private readonly currentHead: () => LogHead,
+    private readonly servedCheckpoint?: () => string,
   ) {}
 
   /** The published signed checkpoint. */
   checkpoint(): string {
-    return this.currentHead().checkpoint;
+    return this.servedCheckpoint?.() ?? this.currentHead().checkpoint;
   }
 
   /** The published tree size. */

@@ -88,6 +88,20 @@ describe('kt', () => {
     expect(JSON.parse(readFileSync(join(dir, 'rolled-state.json'), 'utf8')).checkpoint).toBe(future); // not replaced
   });
 
+  it('audits the log, resuming from its saved state, with enrolments checked against the roots', async () => {
+    const first = await kt(['audit', '--roots', join(data, 'dev-ca.pem'), '--json'], dir);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const r1 = JSON.parse(first.stdout);
+    expect(r1).toMatchObject({ audited: true, from: 0, enrolmentsChecked: true });
+    await new Promise<void>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) => (e ? reject(e) : resolve())));
+    const second = await kt(['audit', '--json'], dir);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ audited: true, from: r1.treeSize });
+    expect(JSON.parse(second.stdout).treeSize).toBeGreaterThan(r1.treeSize);
+    const otherRoot = (await kt(['audit', '--state', 'fresh-audit.json', '--roots', join(dir, 'kt-pins.json')], dir));
+    expect(otherRoot.code).toBe(2); // not PEM
+  }, 60_000);
+
   it('answers usage, configuration and network errors with exit 2', async () => {
     for (const args of [['lookup', 'chat.example'], ['lookup', '--bogus'], ['history', 'a', 'b', '--since', '2'], ['nonsense'], ['lookup', 'a', 'b', '--pins', 'missing.json'], ['lookup', 'a', 'b', '--server', 'http://127.0.0.1:1']]) {
       const r = await kt(args, dir);
@@ -97,13 +111,14 @@ describe('kt', () => {
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('usage: kt history')]);
   });
 
-  it('runs a witness that cosigns the server\'s checkpoint', async () => {
+  it('runs an auditing witness that cosigns the server\'s checkpoint', async () => {
     const init = await kt(['witness', 'init', '--name', 'witness.example/cli', '--key', 'w.key', '--json'], dir);
     expect(init.code, init.stderr).toBe(0);
     const { cosignerKey } = JSON.parse(init.stdout);
     expect((await kt(['witness', 'init', '--name', 'witness.example/cli', '--key', 'w.key'], dir)).code).toBe(2); // never overwritten
     const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
-    const child = spawn(process.execPath, [KT, 'witness', 'serve', '--key', 'w.key', '--state', 'w-state.json', '--port', '0', '--log', `${pins.origin}=${pins.logKey}`], { cwd: dir });
+    // An auditing witness: it audits the log up to each submitted checkpoint before cosigning it.
+    const child = spawn(process.execPath, [KT, 'witness', 'serve', '--key', 'w.key', '--state', 'w-state.json', '--port', '0', '--log', `${pins.origin}=${pins.logKey}`, '--audit', `${pins.origin}=${server.url}/log`], { cwd: dir });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -121,6 +136,7 @@ describe('kt', () => {
       expect(cosigned.cosignatures.map((c) => c.name)).toEqual(['witness.example/cli']);
       expect(existsSync(join(dir, 'w-state.json'))).toBe(true);
       expect(JSON.parse(readFileSync(join(dir, 'w-state.json'), 'utf8'))[pins.origin].size).toBe(cosigned.checkpoint.size);
+      expect(JSON.parse(readFileSync(join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`), 'utf8')).replay.size).toBe(cosigned.checkpoint.size);
     } finally {
       child.kill('SIGTERM');
     }

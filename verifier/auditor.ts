@@ -52,9 +52,12 @@ export class Auditor {
     this.state = opts.state;
   }
 
-  /** Audits up to the log's current checkpoint; returns the new state to save and what was covered. */
-  async audit(): Promise<{ state: AuditorState; from: number; checkpoint: Checkpoint }> {
-    const note = await this.getText(`${this.opts.logUrl}/checkpoint`, 256 * 1024);
+  /**
+   * Audits up to the log's current checkpoint, or up to `checkpointNote` (a witness in auditing mode
+   * audits the checkpoint submitted to it); returns the new state to save and what was covered.
+   */
+  async audit(checkpointNote?: string): Promise<{ state: AuditorState; from: number; checkpoint: Checkpoint }> {
+    const note = checkpointNote ?? (await this.getText(`${this.opts.logUrl}/checkpoint`, 256 * 1024));
     const cp = this.opts.checkpoints.verify(note).checkpoint;
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
     const frontier = new Frontier(replay.size, this.state?.frontier ?? []);
