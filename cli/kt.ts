@@ -1,6 +1,7 @@
 /**
  * `kt`, the key transparency command line: runs the directory (`init`, `serve`), fetches and verifies
- * lookups and histories as a client (`trust`, `lookup`, `history`) and runs a witness (`witness`). Every
+ * lookups and histories as a client (`trust`, `lookup`, `history`), monitors an account for its owner
+ * (`monitor`), audits the log (`audit`) and runs a witness (`witness`). Every
  * command takes `--help`; verifying commands take `--json`. Exit codes: 0 verified, 1 verification failed,
  * 2 usage, configuration or network error (cli/output.ts).
  */
@@ -14,6 +15,7 @@ import { HISTORY_HELP, LOOKUP_HELP, TRUST_HELP, history, lookup, trust } from '.
 import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
 import { WITNESS_HELP, witness } from './witness-command.js';
 import { AUDIT_HELP, audit } from './audit-command.js';
+import { MONITOR_HELP, monitor } from './monitor-command.js';
 
 const HELP = `usage: kt COMMAND [options]   (kt COMMAND --help for each)
 
@@ -26,7 +28,8 @@ verify, as a client
   lookup    look an account up and verify the answer with the pins only
   history   fetch and verify every version of an account since a version
 
-monitor the log
+monitor
+  monitor   check an account's new versions against the keys its owner made
   audit     follow the log, replay every epoch and check enrolments, resumable
 
 witness
@@ -58,6 +61,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   trust: { run: trust, help: TRUST_HELP },
   lookup: { run: lookup, help: LOOKUP_HELP },
   history: { run: history, help: HISTORY_HELP },
+  monitor: { run: monitor, help: MONITOR_HELP },
   audit: { run: audit, help: AUDIT_HELP },
   witness: { run: witness, help: WITNESS_HELP },
 };

@@ -58,6 +58,12 @@ describe('kt', () => {
     expect(present.code, present.stderr).toBe(0);
     expect(JSON.parse(present.stdout)).toMatchObject({ verified: true, status: 'present', version: expect.any(Number), keys: [expect.objectContaining({ algorithm: 'ed25519' })] });
     expect(JSON.parse(readFileSync(join(dir, 'kt-state.json'), 'utf8'))).toMatchObject({ origin: 'example.com/kt-cli-test', checkpoint: expect.stringContaining('example.com/kt-cli-test\n') });
+    // The owner of alice@example.org at chat.example monitors it with the key it made: no alarm.
+    const aliceKey = JSON.parse(present.stdout).keys[0].publicKey;
+    writeFileSync(join(dir, 'alice-key.txt'), aliceKey);
+    const monitored = await kt(['monitor', 'chat.example', 'alice@example.org', '--key', aliceKey, '--json'], dir);
+    expect(monitored.code, monitored.stderr).toBe(0);
+    expect(JSON.parse(monitored.stdout)).toMatchObject({ verified: true, status: 'present', alarms: [] });
     const absent = await kt(['lookup', 'talk.example', 'tel:+15550100001'], dir);
     expect([absent.code, absent.stdout]).toEqual([0, expect.stringMatching(/^verified: talk.example \/ tel:\+15550100001 is absent/)]);
     const history = await kt(['history', 'chat.example', 'bob@example.org'], dir);
@@ -94,6 +100,12 @@ describe('kt', () => {
     const r1 = JSON.parse(first.stdout);
     expect(r1).toMatchObject({ audited: true, from: 0, enrolmentsChecked: true });
     await new Promise<void>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) => (e ? reject(e) : resolve())));
+    // The demo's second run bound a new key that alice's owner did not make: the monitor raises an alarm.
+    mkdirSync(join(dir, 'alarms'));
+    const alarm = await kt(['monitor', 'chat.example', 'alice@example.org', '--key', readFileSync(join(dir, 'alice-key.txt'), 'utf8'), '--evidence-dir', 'alarms'], dir);
+    expect(alarm.code, alarm.stderr).toBe(1);
+    expect(alarm.stdout).toMatch(/ALARM \[unexpected_key\] version 2 binds 1 key\(s\) the owner did not make: identity; evidence in alarms\/kt-evidence-unexpected_key-/);
+    expect(JSON.parse(readFileSync(join(dir, 'alarms', readdirSync(join(dir, 'alarms'))[0]), 'utf8'))).toMatchObject({ kind: 'unexpected_key', provider: 'chat.example', version: 2, history: { since: 1 } });
     const second = await kt(['audit', '--json'], dir);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ audited: true, from: r1.treeSize });

@@ -46,6 +46,8 @@ const MAX_PROOF_BYTES = 4 * 1024 * 1024;
 export class LookupClient {
   readonly verifier: LookupVerifier;
   readonly state: ClientState;
+  /** The JSON of the last proof verified (evidence of what the directory published, for monitors). */
+  lastProofJson: unknown;
   private readonly fetch: Fetch;
 
   constructor(readonly opts: LookupClientOptions) {
@@ -60,16 +62,18 @@ export class LookupClient {
     const proof = parsed(() => lookupFromJson(json));
     const result = this.verifier.verifyLookup(proof, provider, account);
     await this.advance(proof.epoch.checkpoint);
+    this.lastProofJson = json;
     return result;
   }
 
   /** Fetches and verifies the history after version `since`, chained from `sinceHistory`. */
-  async history(provider: string, account: string, since = 0, sinceHistory = HISTORY_ZERO): Promise<HistoryResult> {
+  async history(provider: string, account: string, since = 0, sinceHistory: Uint8Array = HISTORY_ZERO): Promise<HistoryResult> {
     const json = await this.getJson(`/v1/history/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?since=${since}`);
     const proof = parsed(() => historyFromJson(json));
     if (proof.since !== since) throw new VerifyError('wrong_history', `asked for the history since ${since}, got since ${proof.since}`);
     const result = this.verifier.verifyHistory(proof, provider, account, sinceHistory);
     await this.advance(proof.lookup.epoch.checkpoint);
+    this.lastProofJson = json;
     return result;
   }
 

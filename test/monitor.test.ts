@@ -1,0 +1,58 @@
+/**
+ * The owner monitor (verifier/monitor.ts) against the real app: rotations to keys the owner made pass and
+ * advance the state; a version binding a key the owner did not make, and an erased version, raise their
+ * alarms once; a directory whose history of already-seen versions differs (a fork) fails verification.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseVerifierKey } from '../wasm-free-crypto/note.js';
+import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { utf8 } from '../wasm-free-crypto/bytes.js';
+import { LookupClient } from '../verifier/lookup-client.js';
+import { MONITOR_START, monitorAccount } from '../verifier/monitor.js';
+import { appOver, enrolProvider, identityKey, logSignerForTests, openTestDirectory, publish, statementFor, type TestDirectory } from './directory-helpers.js';
+import { makeRoot } from './pki.js';
+import { ORIGIN } from './log-helpers.js';
+
+function clientOf(t: TestDirectory) {
+  const app = appOver(t);
+  return new LookupClient({ baseUrl: 'http://kt.test', pins: { origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey), vrfKey: t.dir.vrfPublicKey }, fetch: async (url, init) => app.request(url, init) });
+}
+
+describe('the owner monitor', () => {
+  it('passes the owner\'s own rotations and raises an alarm, once, for a key the owner did not make', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const mine = [identityKey('identity'), identityKey('identity')];
+    const client = clientOf(t);
+    let report = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), MONITOR_START);
+    expect(report).toMatchObject({ status: 'absent', newVersions: [], alarms: [] });
+    await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 1, [mine[0]], t.clock.now)));
+    await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 2, [mine[1]], t.clock.now)));
+    report = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), report.state);
+    expect(report).toMatchObject({ status: 'present', newVersions: [1, 2], alarms: [], state: { version: 2 } });
+    // The provider (or an operator with its key) binds another key.
+    await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 3, [mine[1], identityKey('sneaky')], t.clock.now)));
+    const alarmed = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), report.state);
+    expect(alarmed.alarms).toMatchObject([{ kind: 'unexpected_key', version: 3, message: expect.stringContaining('sneaky') }]);
+    expect(client.lastProofJson).toMatchObject({ since: 2 });
+    const quiet = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), alarmed.state);
+    expect(quiet).toMatchObject({ newVersions: [], alarms: [] });
+  });
+
+  it('fails verification when the directory shows another history of versions the owner saw', async () => {
+    const root = await makeRoot();
+    const vrfSecretKey = sha256(utf8('fork vrf key'));
+    const honest = await openTestDirectory({ root, vrfSecretKey });
+    const forked = await openTestDirectory({ root, vrfSecretKey });
+    const key = identityKey();
+    const providers = [await enrolProvider(honest, 'chat.example'), await enrolProvider(forked, 'chat.example')];
+    // Version 1 differs between the two directories (the forked one bound another key, then hid it).
+    await publish(honest, providers[0].sign(statementFor(providers[0], 'own@chat.example', 1, [key], honest.clock.now)));
+    await publish(forked, providers[1].sign(statementFor(providers[1], 'own@chat.example', 1, [identityKey('other')], forked.clock.now)));
+    const seen = await monitorAccount(clientOf(honest), 'chat.example', 'own@chat.example', [key.publicKey], MONITOR_START);
+    expect(seen).toMatchObject({ newVersions: [1], alarms: [] });
+    for (const [i, t] of [honest, forked].entries()) await publish(t, providers[i].sign(statementFor(providers[i], 'own@chat.example', 2, [key], t.clock.now)));
+    expect((await monitorAccount(clientOf(honest), 'chat.example', 'own@chat.example', [key.publicKey], seen.state)).alarms).toEqual([]);
+    await expect(monitorAccount(clientOf(forked), 'chat.example', 'own@chat.example', [key.publicKey], seen.state)).rejects.toMatchObject({ code: 'bad_history' });
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The owner monitor: an account owner (or their client, on their behalf) follows the account's history
+ * and checks every new version against the keys the owner actually made. From the version and history
+ * hash it last verified, it fetches the history since then (verifier/lookup-client.ts), which must chain
+ * from exactly that hash: a rewritten or forked history of versions the owner already saw fails
+ * verification (`bad_history`), and a directory that shows fewer versions than the owner saw is caught
+ * the same way. Each new version is then checked:
+ * - `unexpected_key`: it binds a key the owner did not make (key substitution, by the provider or the
+ *   operator: the provider's signature and the log's inclusion make the proof itself the evidence);
+ * - `unverifiable_version`: its statement is erased, so the owner cannot see what it bound.
+ * The state advances to the latest version either way, so each version raises its alarms once.
+ */
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { HISTORY_ZERO } from './directory-hashes.js';
+import type { LookupClient } from './lookup-client.js';
+import type { Statement } from './statement.js';
+
+/** What a monitor remembers: the latest version it verified and that version's history hash. */
+export interface MonitorState {
+  version: number;
+  historyHash: Uint8Array;
+}
+
+export const MONITOR_START: MonitorState = { version: 0, historyHash: HISTORY_ZERO };
+
+export interface Alarm {
+  kind: 'unexpected_key' | 'unverifiable_version';
+  version: number;
+  message: string;
+  statement?: Statement;
+}
+
+export interface MonitorReport {
+  /** The versions verified in this run (after the state's). */
+  newVersions: number[];
+  alarms: Alarm[];
+  state: MonitorState;
+  status: 'present' | 'deleted' | 'absent';
+}
+
+/** Checks the versions of (provider, account) after `state` against the owner's keys. */
+export async function monitorAccount(client: LookupClient, provider: string, account: string, ownerKeys: Uint8Array[], state: MonitorState): Promise<MonitorReport> {
+  const h = await client.history(provider, account, state.version, state.historyHash);
+  const alarms: Alarm[] = [];
+  const newVersions = h.statements.map((_s, i) => state.version + 1 + i);
+  h.statements.forEach((s, i) => {
+    const version = state.version + 1 + i;
+    if (!s) {
+      alarms.push({ kind: 'unverifiable_version', version, message: `version ${version} was erased: what it bound cannot be checked` });
+      return;
+    }
+    const foreign = s.keys.filter((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey)));
+    if (foreign.length > 0) alarms.push({ kind: 'unexpected_key', version, statement: s, message: `version ${version} binds ${foreign.length} key(s) the owner did not make: ${foreign.map((k) => k.id).join(', ')}` });
+  });
+  const latest = newVersions.at(-1) ?? state.version;
+  const next = latest === state.version ? state : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash };
+  return { newVersions, alarms, state: next, status: h.lookup.status };
+}
