@@ -9,13 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { Auditor, type AuditorState } from '../verifier/auditor.js';
 import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
-import { signCheckpoint } from '../verifier/checkpoint.js';
 import { decodeEntry, encodeEntry } from '../verifier/entries.js';
 import { Frontier } from '../verifier/frontier.js';
-import { decodeEntryBundle, encodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../verifier/tiles.js';
 import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { entriesOf, fakeLog } from './attacks/malicious.js';
 import { appOver, enrolProvider, identityKey, logSignerForTests, openTestDirectory, publish, statementFor, type TestDirectory } from './directory-helpers.js';
 import { ORIGIN, records } from './log-helpers.js';
 
@@ -28,28 +25,6 @@ async function busyDirectory(): Promise<TestDirectory> {
     for (const a of ['a', 'b', 'c']) await publish(t, chat.sign(statementFor(chat, `${a}@chat.example`, v, [identityKey()], t.clock.now)));
   }
   return t;
-}
-
-/** Every entry of the test directory's log. */
-async function entriesOf(t: TestDirectory): Promise<Uint8Array[]> {
-  const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
-  const out: Uint8Array[] = [];
-  for (let n = 0; n * TILE_WIDTH < t.log.head.size; n++) out.push(...decodeEntryBundle((await reader.entryBundle(n, Math.min(TILE_WIDTH, t.log.head.size - n * TILE_WIDTH)))!));
-  return out;
-}
-
-/** A log server for `entries`, its checkpoint signed with the real log key (an operator gone bad). */
-function fakeLog(entries: Uint8Array[]) {
-  const note = signCheckpoint({ origin: ORIGIN, size: entries.length, rootHash: rootFromLeafHashes(entries.map(recordHash)) }, logSignerForTests);
-  return async (url: string): Promise<Response> => {
-    const path = new URL(url).pathname;
-    if (path === '/log/checkpoint') return new Response(note);
-    for (let n = 0; n * TILE_WIDTH < entries.length; n++) {
-      const width = Math.min(TILE_WIDTH, entries.length - n * TILE_WIDTH);
-      if (path === `/log/${entryBundlePath(n, width)}`) return new Response(encodeEntryBundle(entries.slice(n * TILE_WIDTH, n * TILE_WIDTH + width)) as Uint8Array<ArrayBuffer>);
-    }
-    return new Response('not found', { status: 404 });
-  };
 }
 
 const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?: AuditorState) => new Auditor({ logUrl: 'http://kt.test/log', checkpoints: checkpoints(), fetch: async (url) => fetch(url), state }).audit();
