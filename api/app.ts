@@ -9,6 +9,7 @@ import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
 import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
+import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse, requestCounter } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 
@@ -80,19 +81,6 @@ export function tileResponse(ref: Tile | EntryBundleRef, data: Uint8Array, accep
 /** The response for the signed checkpoint (shared with the Worker's R2 path). */
 export function checkpointResponse(checkpoint: string): Response {
   return new Response(checkpoint, { headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED } });
-}
-
-/** True when the Accept-Encoding header lists gzip with a non-zero quality. */
-function acceptsGzip(header: string | undefined): boolean {
-  return (header ?? '').split(',').some((part) => {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    return (name === 'gzip' || name === '*') && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
-  });
-}
-
-/** Entry bundles SHOULD be compressed (tlog-tiles "Log entries"); CompressionStream exists on Node and Workers. */
-function gzip(data: Uint8Array): ReadableStream<Uint8Array> {
-  return new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'));
 }
 
 /** Builds the app. */

@@ -8,7 +8,7 @@
 import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import type { Directory } from '../log/directory.js';
-import { discover, history, lookup } from '../log/lookup.js';
+import { discover, history, lookup, monitorCheck } from '../log/lookup.js';
 import type { AppDeps } from './app.js';
 import { TokenBuckets } from './middleware.js';
 
@@ -37,6 +37,7 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
       service: {
         lookup: (p, a) => lookup(dir, p, a),
         history: (p, a, since) => history(dir, p, a, since),
+        monitor: (p, a, version) => monitorCheck(dir, p, a, version),
         discover: (a) => discover(dir, a),
         submit: (s, sig) => dir.submit(s, sig),
         enrol: (chain) => dir.enrol(chain),

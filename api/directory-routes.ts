@@ -7,20 +7,22 @@
  */
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
-import type { DiscoveryProof, HistoryProof, LookupProof } from '../verifier/proofs.js';
-import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes } from '../verifier/proof-json.js';
+import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../verifier/proofs.js';
+import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes, monitorToJson } from '../verifier/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
+import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions, type TokenBuckets } from './middleware.js';
 
 /** What the routes need from a directory. */
 export interface DirectoryService {
   lookup(provider: string, account: string): Promise<LookupProof>;
   history(provider: string, account: string, since: number): Promise<HistoryProof>;
+  monitor(provider: string, account: string, version: number): Promise<MonitorProof>;
   discover(account: string): Promise<DiscoveryProof>;
   submit(statement: Uint8Array, signature: Uint8Array): Promise<Accepted>;
   enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }>;
@@ -87,6 +89,13 @@ function committedJson(c: Committed): Record<string, unknown> {
   return { epoch: c.epoch, logIndex: c.logIndex, treeSize: c.treeSize, checkpoint: c.checkpoint };
 }
 
+/** A JSON response, compressed with gzip when the client accepts it. */
+function jsonResponse(json: string, acceptEncoding: string | undefined): Response {
+  const headers = { 'Content-Type': 'application/json', Vary: 'Accept-Encoding' };
+  if (!acceptsGzip(acceptEncoding)) return new Response(json, { headers });
+  return new Response(gzip(utf8(json)), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
+}
+
 /** A response of JSON already serialised to UTF-8 (what `c.json` sends for the same value). */
 function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
   return c.body(body, 200, { 'Content-Type': 'application/json' });
@@ -119,6 +128,15 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
       const sinceText = c.req.query('since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
       return c.json(historyToJson(await o.service.history(c.req.param('provider'), c.req.param('account'), Number(sinceText))));
+    }),
+  );
+  // The owner's daily check: small, and compressed when the client accepts it (the proof is mostly base64).
+  app.get('/v1/monitor/:provider/:account', limit, (c) =>
+    answer(c, async () => {
+      const versionText = c.req.query('version') ?? '';
+      if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
+      const json = JSON.stringify(monitorToJson(await o.service.monitor(c.req.param('provider'), c.req.param('account'), Number(versionText))));
+      return jsonResponse(json, c.req.header('Accept-Encoding'));
     }),
   );
 }

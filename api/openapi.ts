@@ -108,6 +108,13 @@ function schemas(): Record<string, Json> {
       since: int(), versions: arr({ oneOf: [ref('VersionProof'), ref('ErasedVersion')] }, { description: 'Versions since+1 .. latest-1, oldest first.' }),
       lookup: ref('LookupProof'),
     }, [], 'History of an account after version `since`, ending in the lookup of its latest version.'),
+    MonitorProof: {
+      oneOf: [
+        obj({ unchanged: obj({ epoch: ref('EpochProof'), map: b64('The map proof of the leaf the owner knows (section 15.5)') }) }, [], 'The account is still at the version given.'),
+        obj({ history: ref('HistoryProof') }, [], 'The account changed: its history since the version given.'),
+      ],
+      description: 'The owner\'s daily check (docs/PROTOCOL.md section 17.2).',
+    },
     DiscoveryProof: obj({
       account: str('The canonical account.'), credentials: arr(b64('An enrolment entry'), { description: 'Every enrolment entry of the epoch\'s credential set, in order.' }),
       lookups: arr(ref('LookupProof'), { description: 'One lookup per provider id in the set, all in the same epoch.' }),
@@ -242,6 +249,17 @@ function directoryPaths(): Json {
           schema: { type: 'integer', minimum: 0, maximum: MAX_SAFE, default: 0 },
         }],
         responses: { 200: ok('The history proof.', ref('HistoryProof')), ...lookupErrors() },
+      },
+    },
+    '/v1/monitor/{provider}/{account}': {
+      get: {
+        operationId: 'monitor', tags: ['directory'], summary: 'The owner\'s check of one account at the version it knows',
+        description: 'Rate limited per client. Compressed with gzip when the client accepts it.',
+        parameters: [provider, account, {
+          name: 'version', in: 'query', required: true, description: 'The version the owner last verified; decimal without leading zeros, at least 1.',
+          schema: { type: 'integer', minimum: 1, maximum: MAX_SAFE },
+        }],
+        responses: { 200: ok('The monitor proof.', ref('MonitorProof')), ...lookupErrors() },
       },
     },
     '/v1/bindings': {

@@ -16,7 +16,7 @@ import type { VersionRow } from './directory-store-types.js';
 import type { MapLeaf, MapProof } from '../verifier/map.js';
 import { decodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from '../verifier/tiles.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from '../verifier/proofs.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, MonitorProof, VersionProof } from '../verifier/proofs.js';
 import { pathFromLeafHashes, recordHash } from '../verifier/tlog.js';
 
 
@@ -130,4 +130,17 @@ export async function discover(dir: Directory, accountInput: string): Promise<Di
     if (lookups.every((l) => l.epoch.headIndex === snap.headIndex)) return { account, credentials: set.map((c) => c.entryBytes), lookups };
   }
   throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
+}
+
+/**
+ * The owner's check of (provider, account) at `version` (>= 1): the map proof of its leaf in the current
+ * epoch when that is still the latest version, else the history since `version`.
+ */
+export async function monitorCheck(dir: Directory, provider: string, accountInput: string, version: number): Promise<MonitorProof> {
+  if (!Number.isSafeInteger(version) || version < 1) throw new DirectoryError('bad_request', 'version must be a positive integer');
+  const account = canonicalAccount(accountInput);
+  const { label } = await dir.labelFor(provider, account);
+  const { snap, map, leaf } = await dir.proveLabel(label);
+  if (leaf && leaf.version === version) return { unchanged: { epoch: epochProof(snap), map } };
+  return { history: await history(dir, provider, account, version) };
 }

@@ -105,7 +105,7 @@ describe('kt', () => {
     const alarm = await kt(['monitor', 'chat.example', 'alice@example.org', '--key', readFileSync(join(dir, 'alice-key.txt'), 'utf8'), '--evidence-dir', 'alarms'], dir);
     expect(alarm.code, alarm.stderr).toBe(1);
     expect(alarm.stdout).toMatch(/ALARM \[unexpected_key\] version 2 binds 1 key\(s\) the owner did not make: identity; evidence in alarms\/kt-evidence-unexpected_key-/);
-    expect(JSON.parse(readFileSync(join(dir, 'alarms', readdirSync(join(dir, 'alarms'))[0]), 'utf8'))).toMatchObject({ kind: 'unexpected_key', provider: 'chat.example', version: 2, history: { since: 1 } });
+    expect(JSON.parse(readFileSync(join(dir, 'alarms', readdirSync(join(dir, 'alarms'))[0]), 'utf8'))).toMatchObject({ kind: 'unexpected_key', provider: 'chat.example', version: 2, proof: { history: { since: 1 } } });
     const second = await kt(['audit', '--json'], dir);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ audited: true, from: r1.treeSize });

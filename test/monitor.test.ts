@@ -13,9 +13,17 @@ import { appOver, enrolProvider, identityKey, logSignerForTests, openTestDirecto
 import { makeRoot } from './pki.js';
 import { ORIGIN } from './log-helpers.js';
 
-function clientOf(t: TestDirectory) {
+function clientOf(t: TestDirectory, seen: string[] = [], tamper: (json: any) => void = () => {}) {
   const app = appOver(t);
-  return new LookupClient({ baseUrl: 'http://kt.test', pins: { origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey), vrfKey: t.dir.vrfPublicKey }, fetch: async (url, init) => app.request(url, init) });
+  const fetch = async (url: string, init?: RequestInit) => {
+    seen.push(new URL(url).pathname);
+    const res = await app.request(url, init);
+    if (!url.includes('/v1/monitor/')) return res;
+    const json = await res.json();
+    tamper(json);
+    return Response.json(json);
+  };
+  return new LookupClient({ baseUrl: 'http://kt.test', pins: { origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey), vrfKey: t.dir.vrfPublicKey }, fetch });
 }
 
 describe('the owner monitor', () => {
@@ -34,9 +42,38 @@ describe('the owner monitor', () => {
     await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 3, [mine[1], identityKey('sneaky')], t.clock.now)));
     const alarmed = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), report.state);
     expect(alarmed.alarms).toMatchObject([{ kind: 'unexpected_key', version: 3, message: expect.stringContaining('sneaky') }]);
-    expect(client.lastProofJson).toMatchObject({ since: 2 });
+    expect(client.lastProofJson).toMatchObject({ history: { since: 2 } });
     const quiet = await monitorAccount(client, 'chat.example', 'own@chat.example', mine.map((k) => k.publicKey), alarmed.state);
     expect(quiet).toMatchObject({ newVersions: [], alarms: [] });
+  });
+
+  it('checks an unchanged account with the map proof of the leaf it knows, and refuses a tampered one', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const key = identityKey();
+    await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 1, [key], t.clock.now)));
+    const first = await monitorAccount(clientOf(t), 'chat.example', 'own@chat.example', [key.publicKey], MONITOR_START);
+    expect(first.state.label).toHaveLength(32);
+    await t.dir.closeEpoch(true); // a heartbeat: a new epoch, no change to the account
+    const seen: string[] = [];
+    const daily = await monitorAccount(clientOf(t, seen), 'chat.example', 'own@chat.example', [key.publicKey], first.state);
+    expect(daily).toMatchObject({ status: 'unchanged', newVersions: [], alarms: [] });
+    expect(seen).toEqual(['/v1/monitor/chat.example/own%40chat.example']);
+    // Another leaf, a flipped map proof, or another epoch head: refused.
+    const wrongLeaf = { ...first.state, historyHash: new Uint8Array(32).fill(3) };
+    await expect(monitorAccount(clientOf(t), 'chat.example', 'own@chat.example', [key.publicKey], wrongLeaf)).rejects.toMatchObject({ code: 'bad_map_proof' });
+    const flip = (json: any) => {
+      const m = Buffer.from(json.unchanged.map, 'base64');
+      m[m.length - 1] ^= 1;
+      json.unchanged.map = m.toString('base64');
+    };
+    await expect(monitorAccount(clientOf(t, [], flip), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: expect.stringMatching(/bad_map_proof|bad_proof_json/) });
+    await expect(monitorAccount(clientOf(t, [], (json) => (json.extra = 1)), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: 'bad_proof_json' });
+    await expect(monitorAccount(clientOf(t, [], (json) => (json.unchanged.epoch.headIndex -= 1)), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: 'epoch_not_last' });
+    // After a change, the same check answers the history, and the new version is checked.
+    await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 2, [identityKey('intruder')], t.clock.now)));
+    const changed = await monitorAccount(clientOf(t), 'chat.example', 'own@chat.example', [key.publicKey], first.state);
+    expect(changed).toMatchObject({ newVersions: [2], alarms: [{ kind: 'unexpected_key', version: 2 }], state: { version: 2 } });
   });
 
   it('fails verification when the directory shows another history of versions the owner saw', async () => {

@@ -15,7 +15,8 @@ import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { ClientError, VerifyError } from './errors.js';
 import { HISTORY_ZERO } from './directory-hashes.js';
 import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from './lookup.js';
-import { historyFromJson, lookupFromJson } from './proof-json.js';
+import { historyFromJson, lookupFromJson, monitorFromJson } from './proof-json.js';
+import type { MapLeaf } from './map-proof.js';
 import { fetchConsistencyProof, readBounded, type Fetch } from './tile-client.js';
 import { verifyConsistency } from './tlog.js';
 
@@ -75,6 +76,26 @@ export class LookupClient {
     await this.advance(proof.lookup.epoch.checkpoint);
     this.lastProofJson = json;
     return result;
+  }
+
+  /**
+   * The owner's check of an account at the leaf it verified before: `{ unchanged }` when that is still the
+   * map's leaf (a few hundred bytes of proof), else the verified history since its version.
+   */
+  async monitor(provider: string, account: string, known: MapLeaf): Promise<{ unchanged: true; epoch: number } | { unchanged: false; history: HistoryResult }> {
+    const json = await this.getJson(`/v1/monitor/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?version=${known.version}`);
+    const proof = parsed(() => monitorFromJson(json));
+    this.lastProofJson = json;
+    if ('history' in proof) {
+      if (proof.history.since !== known.version) throw new VerifyError('wrong_history', `asked for the history since ${known.version}, got since ${proof.history.since}`);
+      const history = this.verifier.verifyHistory(proof.history, provider, account, known.historyHash);
+      if (!equalBytes(history.lookup.label, known.label)) throw new VerifyError('wrong_account', 'the history is for another label');
+      await this.advance(proof.history.lookup.epoch.checkpoint);
+      return { unchanged: false, history };
+    }
+    const r = this.verifier.verifyUnchanged(proof.unchanged, known);
+    await this.advance(proof.unchanged.epoch.checkpoint);
+    return { unchanged: true, epoch: r.epoch };
   }
 
   /**

@@ -19,7 +19,7 @@ import { CheckpointVerifier, type WitnessPolicy } from './checkpoint-policy.js';
 import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
 import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
-import { verifyAbsence, verifyMembership } from './map-proof.js';
+import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from './map-proof.js';
 import { decodeStatement, providerSignedMessage, type Statement } from './statement.js';
 import { recordHash, rootFromLeafHashes, verifyInclusion } from './tlog.js';
 
@@ -124,6 +124,16 @@ export class LookupVerifier {
     if (entry.type !== 'enrol' || entry.providerId !== provider) throw new VerifyError('bad_enrolment', 'the enrolment is not the provider\'s');
     check('bad_enrolment', () => verifyInclusion(e.position, head.credentialCount, recordHash(e.entry), e.proof, head.credentialsRoot));
     return entry;
+  }
+
+  /**
+   * Verifies the owner's daily check: the leaf the owner verified before (label, version, history hash) is
+   * still the map's leaf for the label, in a signed epoch.
+   */
+  verifyUnchanged(u: { epoch: EpochProof; map: MapProof }, leaf: MapLeaf): { checkpoint: Checkpoint; epoch: number; head: EpochHeadEntry } {
+    const { cp, head } = this.epoch(u.epoch);
+    check('bad_map_proof', () => verifyMembership(head.mapRoot, leaf, u.map));
+    return { checkpoint: cp, epoch: head.epoch, head };
   }
 
   /**

@@ -15,10 +15,15 @@ import { HISTORY_ZERO } from './directory-hashes.js';
 import type { LookupClient } from './lookup-client.js';
 import type { Statement } from './statement.js';
 
-/** What a monitor remembers: the latest version it verified and that version's history hash. */
+/**
+ * What a monitor remembers: the latest version it verified, that version's history hash and the account's
+ * label (known after the first check; then a daily check with no change costs only the map proof of that
+ * leaf and the epoch, `LookupClient.monitor`).
+ */
 export interface MonitorState {
   version: number;
   historyHash: Uint8Array;
+  label?: Uint8Array;
 }
 
 export const MONITOR_START: MonitorState = { version: 0, historyHash: HISTORY_ZERO };
@@ -35,12 +40,18 @@ export interface MonitorReport {
   newVersions: number[];
   alarms: Alarm[];
   state: MonitorState;
-  status: 'present' | 'deleted' | 'absent';
+  /** The account's status, or 'unchanged' when still at the version verified before. */
+  status: 'present' | 'deleted' | 'absent' | 'unchanged';
 }
 
 /** Checks the versions of (provider, account) after `state` against the owner's keys. */
 export async function monitorAccount(client: LookupClient, provider: string, account: string, ownerKeys: Uint8Array[], state: MonitorState): Promise<MonitorReport> {
-  const h = await client.history(provider, account, state.version, state.historyHash);
+  let h;
+  if (state.label && state.version > 0) {
+    const check = await client.monitor(provider, account, { label: state.label, version: state.version, historyHash: state.historyHash });
+    if (check.unchanged) return { newVersions: [], alarms: [], state, status: 'unchanged' };
+    h = check.history;
+  } else h = await client.history(provider, account, state.version, state.historyHash);
   const alarms: Alarm[] = [];
   const newVersions = h.statements.map((_s, i) => state.version + 1 + i);
   h.statements.forEach((s, i) => {
@@ -53,6 +64,6 @@ export async function monitorAccount(client: LookupClient, provider: string, acc
     if (foreign.length > 0) alarms.push({ kind: 'unexpected_key', version, statement: s, message: `version ${version} binds ${foreign.length} key(s) the owner did not make: ${foreign.map((k) => k.id).join(', ')}` });
   });
   const latest = newVersions.at(-1) ?? state.version;
-  const next = latest === state.version ? state : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash };
+  const next = latest === state.version ? { ...state, label: h.lookup.label } : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label };
   return { newVersions, alarms, state: next, status: h.lookup.status };
 }

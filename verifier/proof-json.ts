@@ -7,7 +7,7 @@
  */
 import { base64Length, concatBytes, fromBase64, toBase64, utf8, writeBase64 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
+import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, MonitorProof, VersionProof } from './proofs.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 
 export class ProofJsonError extends CodedError {}
@@ -136,6 +136,24 @@ export function discoveryFromJson(v: unknown): DiscoveryProof {
   const o = obj(v, 'discovery', ['account', 'credentials', 'lookups']);
   if (!Array.isArray(o.credentials) || !Array.isArray(o.lookups)) throw new ProofJsonError('bad_proof_json', 'credentials and lookups must be arrays');
   return { account: str(o.account, 'account'), credentials: o.credentials.map((c, i) => bytes(c, `credentials[${i}]`)), lookups: o.lookups.map(lookupFromJson) };
+}
+
+export function monitorToJson(m: MonitorProof): Json {
+  if ('history' in m) return { history: historyToJson(m.history) };
+  return { unchanged: { epoch: epochToJson(m.unchanged.epoch), map: b64(encodeMapProof(m.unchanged.map)) } };
+}
+
+export function monitorFromJson(v: unknown): MonitorProof {
+  const o = obj(v, 'monitor', [], ['unchanged', 'history']);
+  if ((o.unchanged === undefined) === (o.history === undefined)) throw new ProofJsonError('bad_proof_json', 'a monitor proof is either "unchanged" or "history"');
+  if (o.history !== undefined) return { history: historyFromJson(o.history) };
+  const u = obj(o.unchanged, 'unchanged', ['epoch', 'map']);
+  try {
+    return { unchanged: { epoch: epochFromJson(u.epoch), map: decodeMapProof(bytes(u.map, 'unchanged.map')) } };
+  } catch (e) {
+    if (e instanceof ProofJsonError) throw e;
+    throw new ProofJsonError('bad_proof_json', `unchanged.map: ${(e as Error).message}`);
+  }
 }
 
 /*

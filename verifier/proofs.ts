@@ -62,3 +62,10 @@ export interface DiscoveryProof {
   /** One lookup per provider id in the set, all in the same epoch. */
   lookups: LookupProof[];
 }
+
+/**
+ * The owner's daily check (`GET /v1/monitor`): when the account is still at the version the owner last
+ * verified, only the epoch and the map proof of the leaf the owner already knows; otherwise its history
+ * since that version.
+ */
+export type MonitorProof = { unchanged: { epoch: EpochProof; map: MapProof } } | { history: HistoryProof };
