@@ -14,6 +14,7 @@ import { benchAppend, benchInclusion, benchTreeBuild } from './log-bench.js';
 import { benchMapBuild, benchMapInsert } from './map-bench.js';
 import { benchScale } from './scale-bench.js';
 import { benchHttpLookups } from './http-bench.js';
+import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
@@ -35,6 +36,8 @@ await run(benchTreeBuild);
 await run(benchRotations);
 await run(benchNewAccounts);
 await run(benchPublishLatency);
+await run(benchClientVerify);
+await run(benchAuditReplay);
 if (!quick) {
   await run(benchMapInsert);
   await run(benchMapBuild);

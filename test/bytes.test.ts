@@ -1,6 +1,6 @@
 /** Byte codecs: strict base64 and hex, constant-time comparison, integers, UTF-8. */
 import { describe, expect, it } from 'vitest';
-import { base64Length, equalBytes, fromBase64, fromHex, fromUtf8, parseDecimal, readU64be, toBase64, toBase64Js, toHex, u64be, writeBase64 } from '../wasm-free-crypto/bytes.js';
+import { base64Length, equalBytes, fromBase64, fromHex, fromUtf8, parseDecimal, readSafeU64be, readU64be, toBase64, toBase64Js, toHex, u64be, writeBase64 } from '../wasm-free-crypto/bytes.js';
 
 describe('bytes', () => {
   it('round-trips base64 for every length up to 64 and matches the platform encoder', () => {
@@ -29,6 +29,19 @@ describe('bytes', () => {
       expect(fromUtf8(out.subarray(5, end))).toBe(toBase64(b));
       expect([...out.subarray(0, 5), ...out.subarray(end)].every((x) => x === 0xaa)).toBe(true);
     }
+  });
+
+  it('encodes uint64 numbers without BigInt exactly as through BigInt, and reads safe ones back', () => {
+    for (const n of [0, 1, 255, 256, 0xffffffff, 0x100000000, 0x1234567890ab, Number.MAX_SAFE_INTEGER, 2 ** 52 + 7]) {
+      const viaBigInt = u64be(BigInt(n));
+      expect(u64be(n), String(n)).toEqual(viaBigInt);
+      expect(readSafeU64be(viaBigInt)).toBe(n);
+      expect(readU64be(viaBigInt)).toBe(BigInt(n));
+    }
+    expect(() => readSafeU64be(u64be(2n ** 53n))).toThrow(/2\^53/);
+    expect(() => readSafeU64be(new Uint8Array(7))).toThrow(/truncated/);
+    expect(readSafeU64be(new Uint8Array([9, 0, 0, 0, 0, 0, 0, 0, 0, 1]), 2)).toBe(1);
+    expect(() => u64be(-1)).toThrow();
   });
 
   it('rejects non-canonical base64', () => {

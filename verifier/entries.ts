@@ -6,7 +6,7 @@
  * checkpoint's tree ends with an epoch head, so a checkpoint names exactly one map root. Decoding is
  * strict: unknown types, bad lengths, trailing bytes and non-canonical values are refused.
  */
-import { concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
+import { concatBytes, fromUtf8, readSafeU64be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 
 export class EntryError extends CodedError {}
@@ -165,9 +165,12 @@ class Reader {
     return (b[0] << 8) | b[1];
   }
   u64(): number {
-    const v = readU64be(this.take(8));
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new EntryError('entry_malformed', 'integer above 2^53 - 1');
-    return Number(v);
+    if (this.pos + 8 > this.b.length) throw new EntryError('entry_malformed', 'truncated entry');
+    try {
+      return readSafeU64be(this.b, (this.pos += 8) - 8);
+    } catch {
+      throw new EntryError('entry_malformed', 'integer above 2^53 - 1');
+    }
   }
   string(): string {
     const n = this.u8();
@@ -200,7 +203,7 @@ function decodeProvider(r: Reader): EnrolmentEntry | RevocationEntry {
   return { type: 'enrol', providerId, time, algorithm, publicKey, notBefore, notAfter, chain };
 }
 
-/** Decodes an entry strictly: it must re-encode to exactly the same bytes. */
+/** Decodes an entry strictly: it must re-encode to exactly the same bytes (checked field by field for the fixed-size types). */
 export function decodeEntry(bytes: Uint8Array): Entry {
   const r = new Reader(bytes);
   const type = r.u8();
@@ -212,6 +215,12 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   }
   else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
   r.end();
+  // Update and epoch entries are fixed-size fields read exactly, so they are canonical once every byte is
+  // consumed, their integers are safe and an update's version is at least 1 (the auditor reads millions).
+  if (e.type === 'update' || e.type === 'epoch') {
+    if (e.type === 'update') checkInt(e.version, 'version', 1);
+    return e;
+  }
   const again = encodeEntry(e);
   if (again.length !== bytes.length || again.some((x, i) => x !== bytes[i])) throw new EntryError('entry_not_canonical', 'entry is not in canonical form');
   return e;

@@ -6,7 +6,7 @@
  * the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
  * bundles it verified against a checkpoint) in order, starting at index 0.
  */
-import { equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from './tlog.js';
 import { historyHash, HISTORY_ZERO } from './directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
@@ -102,7 +102,7 @@ export class MapReplay {
   }
 
   private applyUpdate(index: number, label: Uint8Array, version: number, commitment: Uint8Array): void {
-    const key = toHex(label);
+    const key = String.fromCharCode.apply(null, label as unknown as number[]); // a cheap exact key (latin1)
     const previous = this.pending.get(key) ?? this.tree.get(label);
     if (version !== (previous?.version ?? 0) + 1) {
       throw new VerifyError('replay_version_fork', `entry ${index}: version ${version} does not follow version ${previous?.version ?? 0} of its label`);
@@ -121,7 +121,7 @@ export class MapReplay {
     }
     const root = this.tree.applyBatch([...this.pending.values()]);
     this.pending.clear();
-    if (toHex(root) !== toHex(head.mapRoot)) throw new VerifyError('replay_map_root', `epoch ${head.epoch}: the replayed map root differs from the epoch head's`);
+    if (!equalBytes(root, head.mapRoot)) throw new VerifyError('replay_map_root', `epoch ${head.epoch}: the replayed map root differs from the epoch head's`);
     this.lastEpoch = head.epoch;
     this.epochStart = index + 1;
     this.lastHead = head;

@@ -179,6 +179,15 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 /** Big-endian uint64 from a non-negative safe integer or bigint. */
 export function u64be(n: number | bigint): Uint8Array {
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) {
+    // Without BigInt: hashes and entries encode many of these.
+    const out = new Uint8Array(8);
+    const hi = Math.floor(n / 0x100000000);
+    const lo = n >>> 0;
+    out[0] = hi >>> 24; out[1] = (hi >>> 16) & 255; out[2] = (hi >>> 8) & 255; out[3] = hi & 255;
+    out[4] = lo >>> 24; out[5] = (lo >>> 16) & 255; out[6] = (lo >>> 8) & 255; out[7] = lo & 255;
+    return out;
+  }
   const v = BigInt(n);
   if (v < 0n || v > 0xffffffffffffffffn) throw new EncodingError('bad_integer', 'uint64 out of range');
   const out = new Uint8Array(8);
@@ -198,6 +207,15 @@ export function u32be(n: number): Uint8Array {
 export function readU64be(bytes: Uint8Array, offset = 0): bigint {
   if (offset + 8 > bytes.length) throw new EncodingError('truncated', 'truncated uint64');
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset, false);
+}
+
+/** Reads a big-endian uint64 at `offset` as a number; throws above 2^53 - 1 (`unsafe_integer`). */
+export function readSafeU64be(bytes: Uint8Array, offset = 0): number {
+  if (offset + 8 > bytes.length) throw new EncodingError('truncated', 'truncated uint64');
+  const hi = ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+  const lo = ((bytes[offset + 4] << 24) | (bytes[offset + 5] << 16) | (bytes[offset + 6] << 8) | bytes[offset + 7]) >>> 0;
+  if (hi > 0x1fffff) throw new EncodingError('unsafe_integer', 'integer above 2^53 - 1');
+  return hi * 0x100000000 + lo;
 }
 
 /** Reads a big-endian uint32 at `offset`. */
