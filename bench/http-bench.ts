@@ -7,7 +7,8 @@
  * in a fresh process of its own for each measurement (bench/http-load.ts), with a warm-up first, so that
  * the client is the same for both and not slowed by this process's heap. For context, the note also gives
  * the bare server answering a static body the size of a lookup response: what the HTTP stack alone does
- * with responses of that size.
+ * with responses of that size. The same 1M-account server then answers the owner's daily check, whose
+ * bytes on the wire are the monitoring figure.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataDir } from '../api/data-dir.js';
+import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { parseVerifierKey } from '../wasm-free-crypto/note.js';
+import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
+import Database from 'better-sqlite3';
+import { SqliteDirectoryStore } from '../log/directory-store.js';
+import { LookupVerifier } from '../verifier/lookup.js';
+import { monitorFromJson } from '../verifier/proof-json.js';
 import type { Figure } from './harness.js';
 import { buildScaleDirectory } from './scale-bench.js';
 
@@ -60,6 +69,55 @@ function load(url: string, paths: string[], dir: string): Promise<LoadResult> {
   });
 }
 
+/**
+ * The owner's daily check with no key change at 1M accounts: one GET /v1/monitor over a plain TCP
+ * connection (request line and headers as a minimal client sends them, gzip accepted), counting every
+ * byte sent and received; the answer is then verified, so that the bytes counted are a real check.
+ */
+export async function monitorCheckBytes(url: string, data: ReturnType<typeof openDataDir>): Promise<Figure> {
+  const verifier = new LookupVerifier({ origin: data.origin, logKey: parseVerifierKey(data.signer.verifierKey), vrfKey: vrfPublicKey(data.vrfSecretKey) });
+  // What the owner remembers from its earlier, full check: the leaf (label, version, history hash). The
+  // 1M build is below the VRF (bench/scale-bench.ts), so it is read from the index rather than verified.
+  const db = new Database(data.dbPath, { readonly: true });
+  const known = (await new SqliteDirectoryStore(db).accountByName('chat.example', 'user5@chat.example'))!.account;
+  db.close();
+  const { hostname, port } = new URL(url);
+  const request = `GET /v1/monitor/chat.example/user5%40chat.example?version=${known.version} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`;
+  const response = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(port), hostname, () => socket.write(request)); // the server closes after answering (Connection: close)
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('end', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', reject);
+  });
+  const split = response.indexOf('\r\n\r\n');
+  const head = response.subarray(0, split).toString('latin1');
+  let body = response.subarray(split + 4);
+  if (/^transfer-encoding: chunked/im.test(head)) body = dechunk(body);
+  if (/^content-encoding: gzip/im.test(head)) body = gunzipSync(body);
+  const proof = monitorFromJson(JSON.parse(body.toString('utf8')));
+  if (!('unchanged' in proof)) throw new Error('the monitor check did not answer "unchanged"');
+  verifier.verifyUnchanged(proof.unchanged, { label: known.label, version: known.version, historyHash: known.history });
+  const bytes = Buffer.byteLength(request) + response.length;
+  return {
+    id: 'monitor_daily_bytes', name: 'owner monitoring at 1M accounts, daily check with no key change (one verified request)', value: bytes, unit: 'bytes/day',
+    target: '<= 2 KB per day', pass: bytes <= 2048, note: `request ${Buffer.byteLength(request)} B, response ${response.length} B (headers ${split + 4} B, gzip body)`,
+  };
+}
+
+/** The body of a chunked HTTP/1.1 response. */
+function dechunk(b: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const nl = b.indexOf('\r\n', at);
+    const size = parseInt(b.subarray(at, nl).toString('latin1'), 16);
+    if (!size) return Buffer.concat(parts);
+    parts.push(b.subarray(nl + 2, nl + 2 + size));
+    at = nl + 2 + size + 2;
+  }
+}
+
 export async function benchHttpLookups(): Promise<Figure[]> {
   const root = mkdtempSync(join(tmpdir(), 'kt-http-'));
   const dataDir = join(root, 'data');
@@ -79,7 +137,9 @@ export async function benchHttpLookups(): Promise<Figure[]> {
     const ours = await load(server.url, accounts.map((a) => `/v1/lookup/${a}`), root);
     const ratio = ours.rps / peer.rps;
     const context = `a static body of the same size (${statSync(sample).size} B) on the bare server: ${Math.round(sameSize.rps)} requests/s, ${(100 * sameSize.rps / peer.rps).toFixed(0)}% of the bare route`;
+    const monitor = await monitorCheckBytes(server.url, data);
     return [
+      monitor,
       {
         id: 'http_lookups', name: `lookups over HTTP at 1M accounts, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
         value: ours.rps, unit: 'requests/s', target: '>= 30% of a bare Hono route\'s requests/s in the same run',

@@ -47,7 +47,7 @@ export async function monitor(argv: string[]): Promise<number> {
   if (saved && (saved.provider !== provider || saved.account !== account)) throw new UsageError(`${values.state} monitors ${saved.provider} / ${saved.account}, not ${provider} / ${account}`, 'bad_state');
   const state: MonitorState = saved ? { version: saved.version, historyHash: fromBase64(saved.historyHash), label: saved.label === undefined ? undefined : fromBase64(saved.label) } : MONITOR_START;
   const out = output(values.json);
-  // No checkpoint is kept between runs: a daily check with no change then costs about 1.5 KB (no tiles for
+  // No checkpoint is kept between runs: a daily check with no change then costs about 1.7 KB (no tiles for
   // consistency proofs). Stale or split views are the witness policy's to catch (pins), forks of this
   // account's own versions the history chain's.
   const client = new LookupClient({ baseUrl: server, pins: toVerifierPins(pins, values.pins) });
