@@ -96,12 +96,34 @@ function decodeEd25519PublicKey(publicKey: Uint8Array) {
   }
 }
 
+type EdPoint = ReturnType<typeof decodeEd25519PublicKey>;
+
+/** Decoded public keys by their bytes (public data), most recently used last. */
+const keyPoints = new Map<string, { point: EdPoint; uses: number }>();
+const KEY_POINTS = 32;
+
+/**
+ * The decoded point of an Ed25519 public key. A key verified again (a provider's, checked on every lookup
+ * of its accounts) gets a window table, which makes [k]A several times faster; one seen once does not pay
+ * for the table. Variable time is fine here: public keys, signatures and messages are public.
+ */
+function publicKeyPoint(publicKey: Uint8Array): EdPoint {
+  const key = String.fromCharCode.apply(null, publicKey as unknown as number[]);
+  let e = keyPoints.get(key);
+  if (e) keyPoints.delete(key);
+  else e = { point: decodeEd25519PublicKey(publicKey), uses: 0 };
+  keyPoints.set(key, e);
+  if (keyPoints.size > KEY_POINTS) keyPoints.delete(keyPoints.keys().next().value!);
+  if (++e.uses === 2) e.point.precompute(4, false);
+  return e.point;
+}
+
 /**
  * RFC 8032 section 5.1.7 steps 2-3 with the cofactorless equation: k = SHA-512(R || A || M) mod L, then
  * accept iff encode([S]B - [k]A) equals the R bytes. Runs after `ed25519Precheck` returned true.
  */
 function ed25519Equation(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  const A = decodeEd25519PublicKey(publicKey);
+  const A = publicKeyPoint(publicKey);
   const r = signature.subarray(0, 32);
   const s = bytesToNumberLE(signature.subarray(32));
   const k = bytesToNumberLE(sha512(r, publicKey, message)) % ED25519_L;
