@@ -9,6 +9,7 @@ import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
 import { ClientError } from '../verifier/errors.js';
+import { verifyEvidence } from '../verifier/evidence.js';
 import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client.js';
 import type { LookupResult } from '../verifier/lookup.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
@@ -88,7 +89,8 @@ function openClient(values: { pins: string; server?: string; state: string; 'evi
   const state = readJsonOr<ClientState & { origin?: string }>(values.state, {});
   if (state.origin !== undefined && state.origin !== pins.origin) throw new UsageError(`${values.state} is for the log ${state.origin}, not ${pins.origin}`, 'bad_state');
   const onEvidence = (e: CheckpointEvidence) => {
-    const path = writeEvidence(values['evidence-dir'], e.kind, { type: 'kt-evidence/v1', kind: e.kind, origin: pins.origin, logKey: pins.logKey, server: baseUrl, observedAt: new Date().toISOString(), accepted: e.accepted, offered: e.offered });
+    const extra = e.prefixRoot && e.proof ? { prefixRoot: toBase64(e.prefixRoot), proof: e.proof.map(toBase64) } : {};
+    const path = writeEvidence(values['evidence-dir'], e.kind, { type: 'kt-evidence/v1', kind: e.kind, origin: pins.origin, logKey: pins.logKey, server: baseUrl, observedAt: new Date().toISOString(), accepted: e.accepted, offered: e.offered, ...extra });
     if (!out.json) console.error(`evidence of a ${e.kind} written to ${path}`);
   };
   const client = new LookupClient({ baseUrl, pins: toVerifierPins(pins, values.pins), state: { checkpoint: state.checkpoint }, onEvidence });
@@ -147,5 +149,23 @@ export async function history(argv: string[]): Promise<number> {
   const human = [`verified: history of ${provider} / ${account} after version ${since}, ${versions.length} version(s), chained to the current map leaf`,
     ...versions.map((v) => `  v${v.version} ${v.erased ? '(erased)' : `${v.status} ${v.keys.join(' ')}`}`), `  latest history hash ${h.lookup.historyHash ? toBase64(h.lookup.historyHash) : 'none'}`].join('\n');
   out.result(human, { verified: true, provider, account, since, versions, lookup: describe(h.lookup) });
+  return 0;
+}
+
+export const VERIFY_EVIDENCE_HELP = `usage: kt verify-evidence FILE [--pins FILE] [--json]
+Checks an evidence file written by kt lookup, history or monitor (kt-evidence/v1) with the pins only,
+offline: a fork (two trees the log signed that cannot both be honest) and a key the owner did not make are
+proven by the file itself; a rollback is shown (both checkpoints valid), not proven.
+Exit 0: the file establishes its claim; 1: it does not; 2: usage error.`;
+
+export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { pins: COMMON.pins, json: COMMON.json, help: COMMON.help }, allowPositionals: true });
+  if (values.help) return (console.log(VERIFY_EVIDENCE_HELP), 0);
+  if (positionals.length !== 1) throw new UsageError(`expected FILE\n${VERIFY_EVIDENCE_HELP}`);
+  const pins = readPins(values.pins);
+  const evidence = readJsonOr<unknown>(positionals[0], undefined);
+  if (evidence === undefined) throw new UsageError(`${positionals[0]} does not exist`);
+  const verdict = verifyEvidence(evidence, toVerifierPins(pins, values.pins));
+  output(values.json).result(`${verdict.proven ? 'PROVEN' : 'SHOWN'} ${verdict.kind}: ${verdict.summary}`, { verified: true, ...verdict });
   return 0;
 }

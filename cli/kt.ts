@@ -11,7 +11,7 @@ import { ensureDevCa } from '../api/dev-ca.js';
 import { SERVE_USAGE, serveMain } from '../api/node-main.js';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
-import { HISTORY_HELP, LOOKUP_HELP, TRUST_HELP, history, lookup, trust } from './client-commands.js';
+import { HISTORY_HELP, LOOKUP_HELP, TRUST_HELP, VERIFY_EVIDENCE_HELP, history, lookup, trust, verifyEvidenceCommand } from './client-commands.js';
 import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
 import { WITNESS_HELP, witness } from './witness-command.js';
 import { AUDIT_HELP, audit } from './audit-command.js';
@@ -27,6 +27,7 @@ verify, as a client
   trust     fetch, save or print the pins of a directory
   lookup    look an account up and verify the answer with the pins only
   history   fetch and verify every version of an account since a version
+  verify-evidence   check an evidence file of a fork, a rollback or a key the owner did not make
 
 monitor
   monitor   check an account's new versions against the keys its owner made
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   trust: { run: trust, help: TRUST_HELP },
   lookup: { run: lookup, help: LOOKUP_HELP },
   history: { run: history, help: HISTORY_HELP },
+  'verify-evidence': { run: verifyEvidenceCommand, help: VERIFY_EVIDENCE_HELP },
   monitor: { run: monitor, help: MONITOR_HELP },
   audit: { run: audit, help: AUDIT_HELP },
   witness: { run: witness, help: WITNESS_HELP },

@@ -92,6 +92,8 @@ describe('kt', () => {
     expect(evidence).toMatchObject({ type: 'kt-evidence/v1', kind: 'rollback', origin: pins.origin, accepted: future });
     expect(openCheckpoint(evidence.offered, pins.origin, parseVerifierKey(pins.logKey)).checkpoint.size).toBeLessThan(1_000_000);
     expect(JSON.parse(readFileSync(join(dir, 'rolled-state.json'), 'utf8')).checkpoint).toBe(future); // not replaced
+    const shown = await kt(['verify-evidence', join('evidence', file)], dir);
+    expect([shown.code, shown.stdout]).toEqual([0, expect.stringMatching(/^SHOWN rollback: /)]);
   });
 
   it('audits the log, resuming from its saved state, with enrolments checked against the roots', async () => {
@@ -106,6 +108,11 @@ describe('kt', () => {
     expect(alarm.code, alarm.stderr).toBe(1);
     expect(alarm.stdout).toMatch(/ALARM \[unexpected_key\] version 2 binds 1 key\(s\) the owner did not make: identity; evidence in alarms\/kt-evidence-unexpected_key-/);
     expect(JSON.parse(readFileSync(join(dir, 'alarms', readdirSync(join(dir, 'alarms'))[0]), 'utf8'))).toMatchObject({ kind: 'unexpected_key', provider: 'chat.example', version: 2, proof: { history: { since: 1 } } });
+    const proven = await kt(['verify-evidence', join('alarms', readdirSync(join(dir, 'alarms'))[0]), '--json'], dir);
+    expect(proven.code, proven.stderr).toBe(0);
+    expect(JSON.parse(proven.stdout)).toMatchObject({ kind: 'unexpected_key', proven: true });
+    writeFileSync(join(dir, 'bogus-evidence.json'), JSON.stringify({ type: 'kt-evidence/v1', kind: 'fork', origin: 'example.com/kt-cli-test', accepted: 'x', offered: 'y' }));
+    expect((await kt(['verify-evidence', 'bogus-evidence.json'], dir)).code).toBe(1);
     const second = await kt(['audit', '--json'], dir);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ audited: true, from: r1.treeSize });

@@ -26,11 +26,17 @@ export interface ClientState {
   checkpoint?: string;
 }
 
-/** Two signed checkpoints of the pinned log that cannot both be honest. */
+/**
+ * Two signed checkpoints of the pinned log that cannot both be honest. For a fork of a larger tree, also
+ * what the log's own tiles gave: the root of the accepted size within the offered tree and the consistency
+ * proof from it, which make the evidence self-contained (verifier/evidence.ts).
+ */
 export interface CheckpointEvidence {
   kind: 'rollback' | 'fork';
   accepted: string;
   offered: string;
+  prefixRoot?: Uint8Array;
+  proof?: Uint8Array[];
 }
 
 export interface LookupClientOptions {
@@ -107,8 +113,8 @@ export class LookupClient {
     const kept = this.state.checkpoint;
     if (kept === undefined || kept === note) return this.keep(note, offered);
     const accepted = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
-    const misbehaved = (kind: CheckpointEvidence['kind'], message: string): never => {
-      this.opts.onEvidence?.({ kind, accepted: kept, offered: note });
+    const misbehaved = (kind: CheckpointEvidence['kind'], message: string, extra: Partial<CheckpointEvidence> = {}): never => {
+      this.opts.onEvidence?.({ kind, accepted: kept, offered: note, ...extra });
       throw new VerifyError(kind === 'fork' ? 'inconsistent_checkpoint' : 'rollback', message);
     };
     if (offered.size < accepted.size) misbehaved('rollback', `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`);
@@ -116,17 +122,17 @@ export class LookupClient {
       if (!equalRoots(offered, accepted)) misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
       return this.keep(note, offered);
     }
-    let proof;
+    let fetched;
     try {
-      proof = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, accepted.size, offered.size);
+      fetched = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, accepted.size, offered.size);
     } catch (e) {
       if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(e.code, e.message);
       throw e;
     }
     try {
-      verifyConsistency(accepted.size, offered.size, proof, accepted.rootHash, offered.rootHash);
+      verifyConsistency(accepted.size, offered.size, fetched.proof, accepted.rootHash, offered.rootHash);
     } catch (e) {
-      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}: ${(e as Error).message}`);
+      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}: ${(e as Error).message}`, fetched);
     }
     return this.keep(note, offered);
   }

@@ -6,7 +6,7 @@
  * caller (verifier/tlog.ts `verifyConsistency`), and a wrong tile only yields a proof that fails.
  * I/O only through the `fetch` it is given; no other platform API.
  */
-import { HASH_SIZE, proveTree, type Hash, type HashReader } from './tlog.js';
+import { HASH_SIZE, proveTree, treeHash, type Hash, type HashReader } from './tlog.js';
 import { tileForStoredHashIndex, tileHashReader, tilePath, type Tile } from './tiles.js';
 import { VerifyError } from './errors.js';
 
@@ -62,7 +62,12 @@ export function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute
   return withTileSource((t) => fetchTile(fetch, logUrl, t), size, compute);
 }
 
-/** The consistency proof from the tree of `oldSize` to the tree of `newSize` (0 < oldSize <= newSize). */
-export function fetchConsistencyProof(fetch: Fetch, logUrl: string, oldSize: number, newSize: number): Promise<Hash[]> {
-  return withTiles(fetch, logUrl, newSize, (r) => proveTree(newSize, oldSize, r));
+/**
+ * The consistency proof from the tree of `oldSize` to the tree of `newSize` (0 < oldSize <= newSize), and
+ * the root of the first `oldSize` entries as the new tree's tiles give it (`prefixRoot`): if the proof
+ * leads from that root to the new tree's signed root, but the signed old root differs, the two trees are a
+ * fork, provably (verifier/evidence.ts).
+ */
+export function fetchConsistencyProof(fetch: Fetch, logUrl: string, oldSize: number, newSize: number): Promise<{ proof: Hash[]; prefixRoot: Hash }> {
+  return withTiles(fetch, logUrl, newSize, (r) => ({ proof: proveTree(newSize, oldSize, r), prefixRoot: treeHash(oldSize, r) }));
 }

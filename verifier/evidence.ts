@@ -1,0 +1,111 @@
+/**
+ * Evidence files (`kt-evidence/v1`): what a client, monitor or auditor wrote when the log or directory
+ * misbehaved, checked again by anyone with the pins, offline. Verdicts:
+ * - `fork`, proven: two checkpoints signed by the log key whose trees cannot both be honest, either of
+ *   the same size with different roots, or a larger tree (`offered`) with the root of the accepted size
+ *   inside it (`prefixRoot`) and a consistency proof from that root to the larger tree's signed root,
+ *   where `prefixRoot` differs from the accepted checkpoint's root;
+ * - `rollback`, shown but not proven: two valid checkpoints, the later answer the older one (a log may
+ *   serve an old checkpoint, as a cache might; the file records when it happened);
+ * - `unexpected_key`: the verified proof shows, under the log's signature, a version of the account
+ *   whose statement, signed by the provider, binds a key that is not among the owner's keys.
+ * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`.
+ */
+import { fromBase64 } from '../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { openCheckpoint } from './checkpoint.js';
+import { VerifyError } from './errors.js';
+import { LookupVerifier, type Pins } from './lookup.js';
+import { monitorFromJson } from './proof-json.js';
+import { verifyConsistency } from './tlog.js';
+
+export interface EvidenceVerdict {
+  kind: string;
+  proven: boolean;
+  summary: string;
+}
+
+const invalid = (m: string) => new VerifyError('evidence_invalid', m);
+
+function field<T>(o: Record<string, unknown>, name: string, type: string): T {
+  if (typeof o[name] !== type) throw invalid(`the evidence has no ${type} "${name}"`);
+  return o[name] as T;
+}
+
+function checkpoints(e: Record<string, unknown>, pins: Pins) {
+  const open = (name: string) => {
+    try {
+      return openCheckpoint(field<string>(e, name, 'string'), pins.origin, pins.logKey).checkpoint;
+    } catch (err) {
+      throw invalid(`the ${name} checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
+    }
+  };
+  return { accepted: open('accepted'), offered: open('offered') };
+}
+
+function fork(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const { accepted, offered } = checkpoints(e, pins);
+  if (accepted.size === offered.size) {
+    if (equalBytes(accepted.rootHash, offered.rootHash)) throw invalid('the two checkpoints are of the same tree');
+    return { kind: 'fork', proven: true, summary: `the log signed two different trees of ${accepted.size} entries` };
+  }
+  const [small, large] = accepted.size < offered.size ? [accepted, offered] : [offered, accepted];
+  let prefixRoot: Uint8Array, proof: Uint8Array[];
+  try {
+    prefixRoot = fromBase64(field<string>(e, 'prefixRoot', 'string'));
+    proof = (e.proof as string[]).map(fromBase64);
+  } catch (err) {
+    throw invalid(`a fork of different sizes needs "prefixRoot" and "proof" in base64: ${(err as Error).message}`);
+  }
+  try {
+    verifyConsistency(small.size, large.size, proof, prefixRoot, large.rootHash);
+  } catch (err) {
+    throw invalid(`the proof does not lead from prefixRoot to the larger tree's signed root: ${(err as Error).message}`);
+  }
+  if (equalBytes(prefixRoot, small.rootHash)) throw invalid('the smaller tree is a prefix of the larger one: no fork');
+  return { kind: 'fork', proven: true, summary: `the log's tree of ${large.size} entries does not extend its own tree of ${small.size} entries` };
+}
+
+function rollback(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const { accepted, offered } = checkpoints(e, pins);
+  if (offered.size >= accepted.size) throw invalid('the offered checkpoint is not older than the accepted one');
+  return { kind: 'rollback', proven: false, summary: `at ${String(e.observedAt)} the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was seen (both signed by the log; staleness is shown, not proven misbehaviour)` };
+}
+
+function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const provider = field<string>(e, 'provider', 'string');
+  const account = field<string>(e, 'account', 'string');
+  const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
+  const ownerKeys = (e.ownerKeys as string[] | undefined)?.map(fromBase64);
+  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string' || !ownerKeys) throw invalid('the evidence lacks "since" or "ownerKeys"');
+  let proof;
+  try {
+    proof = monitorFromJson(e.proof);
+  } catch (err) {
+    throw invalid(`the proof does not decode: ${(err as Error).message}`);
+  }
+  if (!('history' in proof)) throw invalid('the proof shows no new version');
+  // Verified as of its own checkpoint: freshness is not the question, what the log published is.
+  const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
+  const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
+  const versions = h.statements.flatMap((s, i) => (s && s.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey))) ? [since.version as number + 1 + i] : []));
+  if (versions.length === 0) throw invalid('every version in the proof binds only the owner\'s keys');
+  return { kind: 'unexpected_key', proven: true, summary: `${provider} / ${account}: version(s) ${versions.join(', ')} bind keys the owner did not make, signed by the provider and published in the log` };
+}
+
+/** Checks an evidence file (parsed JSON) with the pins; throws VerifyError('evidence_invalid') if it proves nothing. */
+export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
+  const o = e as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || o.type !== 'kt-evidence/v1') throw invalid('not a kt-evidence/v1 file');
+  if (o.origin !== pins.origin) throw invalid(`the evidence is about the log ${String(o.origin)}, not the pinned ${pins.origin}`);
+  switch (o.kind) {
+    case 'fork':
+      return fork(o, pins);
+    case 'rollback':
+      return rollback(o, pins);
+    case 'unexpected_key':
+      return unexpectedKey(o, pins);
+    default:
+      throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
+  }
+}
