@@ -3,7 +3,8 @@
  * run, an ECDSA P-256 root CA in its data directory (`dev-ca.pem`, and `dev-ca.key` with mode 0600) and
  * trusts it, so that a new user can enrol example providers at once (`npm run demo`). It also issues
  * provider certificates: an Ed25519 leaf whose single DNS name is the provider id, with digitalSignature
- * and clientAuth. Production configurations name their own roots and turn development mode off.
+ * and clientAuth, for a key it makes or for a certificate request (`kt provider`). Production
+ * configurations name their own roots and turn development mode off.
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -73,19 +74,57 @@ export async function loadDevCa(dir: string): Promise<DevCa> {
   return { cert, der: new Uint8Array(cert.rawData), privateKey };
 }
 
+/** The provider leaf's extensions: a single DNS name (the provider id), digitalSignature and clientAuth. */
+function leafExtensions(providerId: string): x509.Extension[] {
+  return [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }]),
+  ];
+}
+
+async function issue(ca: DevCa, providerId: string, publicKey: CryptoKey | x509.PublicKey, days: number): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serial(), subject: `CN=${providerId}`, issuer: ca.cert.subject, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + days * DAY),
+    publicKey, signingKey: ca.privateKey, signingAlgorithm: ECDSA, extensions: leafExtensions(providerId),
+  });
+}
+
 /** Issues an Ed25519 provider certificate for `providerId`, valid for `days` (default 365). */
 export async function issueProviderCertificate(ca: DevCa, providerId: string, days = 365): Promise<ProviderCertificate> {
   const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: `CN=${providerId}`, issuer: ca.cert.subject, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + days * DAY),
-    publicKey: keys.publicKey, signingKey: ca.privateKey, signingAlgorithm: ECDSA,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }]),
-    ],
-  });
+  const cert = await issue(ca, providerId, keys.publicKey, days);
   const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
   return { der: new Uint8Array(cert.rawData), pem: cert.toString('pem'), secretKey: pkcs8.slice(pkcs8.length - 32) };
+}
+
+/**
+ * Issues a provider certificate for a certificate request (PEM, as `kt provider keygen` writes it): its
+ * signature must verify, and its subject must be CN=<provider id> with that id as its one DNS name.
+ */
+export async function certifyRequest(ca: DevCa, csrPem: string, days = 365): Promise<{ providerId: string; pem: string }> {
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  if (!(await csr.verify())) throw new Error('the certificate request\'s signature does not verify');
+  const cn = /^CN=([a-z0-9.-]+)$/.exec(csr.subject);
+  if (!cn) throw new Error(`the request's subject must be CN=<provider id>, not ${csr.subject}`);
+  const cert = await issue(ca, cn[1], csr.publicKey, days);
+  return { providerId: cn[1], pem: cert.toString('pem') };
+}
+
+/** A new Ed25519 provider key and a certificate request for `providerId`: PKCS#8 PEM, CSR PEM, raw seed. */
+export async function providerKeyAndRequest(providerId: string): Promise<{ keyPem: string; csrPem: string; seed: Uint8Array }> {
+  const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${providerId}`, keys, signingAlgorithm: { name: 'Ed25519' }, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }])] });
+  const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
+  return { keyPem: pem('PRIVATE KEY', pkcs8), csrPem: csr.toString('pem'), seed: pkcs8.slice(pkcs8.length - 32) };
+}
+
+/** The Ed25519 seed of a PKCS#8 PEM key written by `providerKeyAndRequest` (RFC 8410: the last 32 bytes). */
+export function ed25519SeedFromPem(text: string): Uint8Array {
+  const der = unpem(text, 'PRIVATE KEY');
+  // RFC 8410 section 7: SEQUENCE { version 0, AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }
+  const prefix = '302e020100300506032b657004220420';
+  if (der.length !== 48 || toHex(der.subarray(0, 16)) !== prefix) throw new Error('not an Ed25519 PKCS#8 private key');
+  return der.slice(16);
 }

@@ -1,5 +1,6 @@
 /**
- * `kt`, the key transparency command line: runs the directory (`init`, `serve`), fetches and verifies
+ * `kt`, the key transparency command line: runs the directory (`init`, `serve`), acts as a provider
+ * (`provider`: keys, certificates, enrolment, publishing), fetches and verifies
  * lookups and histories as a client (`trust`, `lookup`, `history`), monitors an account for its owner
  * (`monitor`), audits the log (`audit`) and runs a witness (`witness`). Every
  * command takes `--help`; verifying commands take `--json`. Exit codes: 0 verified, 1 verification failed,
@@ -16,12 +17,14 @@ import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
 import { WITNESS_HELP, witness } from './witness-command.js';
 import { AUDIT_HELP, audit } from './audit-command.js';
 import { MONITOR_HELP, monitor } from './monitor-command.js';
+import { PROVIDER_HELP, provider } from './provider-command.js';
 
 const HELP = `usage: kt COMMAND [options]   (kt COMMAND --help for each)
 
 run a directory
   init      create a data directory (keys, development CA) and print its pins
   serve     serve the directory over HTTP (as npm start)
+  provider  keygen, certify (development CA), enrol and publish, as a provider
 
 verify, as a client
   trust     fetch, save or print the pins of a directory
@@ -59,6 +62,7 @@ async function init(argv: string[]): Promise<number> {
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   init: { run: init, help: INIT_HELP },
   serve: { run: async (argv) => (await serveMain(argv), new Promise<number>(() => {})), help: SERVE_USAGE },
+  provider: { run: provider, help: PROVIDER_HELP },
   trust: { run: trust, help: TRUST_HELP },
   lookup: { run: lookup, help: LOOKUP_HELP },
   history: { run: history, help: HISTORY_HELP },

@@ -121,6 +121,28 @@ describe('kt', () => {
     expect(otherRoot.code).toBe(2); // not PEM
   }, 60_000);
 
+  it('acts as a provider: key and request, development certificate, enrolment, publication', async () => {
+    expect((await kt(['provider', 'keygen', '--id', 'mail.example'], dir)).code).toBe(0);
+    expect(readFileSync(join(dir, 'mail.example.csr'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    expect((await kt(['provider', 'keygen', '--id', 'mail.example'], dir)).code).toBe(2); // never overwritten
+    const cert = await kt(['provider', 'certify', '--csr', 'mail.example.csr', '--data', data], dir);
+    expect(cert.code, cert.stderr).toBe(0);
+    writeFileSync(join(dir, 'mail.example.pem'), cert.stdout);
+    const enrolled = await kt(['provider', 'enrol', '--chain', 'mail.example.pem', '--server', server.url, '--data', data, '--wait', '--json'], dir);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    expect(JSON.parse(enrolled.stdout)).toMatchObject({ providerId: 'mail.example', status: 'committed' });
+    const identity = Buffer.alloc(32, 7).toString('base64');
+    const published = await kt(['provider', 'publish', '--id', 'mail.example', '--key', 'mail.example.key', '--account', 'zoe@mail.example', '--version', '1', '--identity', identity, '--server', server.url, '--wait'], dir);
+    expect([published.code, published.stdout]).toEqual([0, expect.stringMatching(/^committed mail.example \/ zoe@mail.example version 1 in epoch \d+/)]);
+    const seen = await kt(['lookup', 'mail.example', 'zoe@mail.example', '--state', 'provider-state.json', '--json'], dir);
+    expect(JSON.parse(seen.stdout)).toMatchObject({ verified: true, status: 'present', keys: [{ publicKey: identity }] });
+    // A version that does not follow, and a publication outside the provider's namespace, are refused.
+    const gap = await kt(['provider', 'publish', '--id', 'mail.example', '--key', 'mail.example.key', '--account', 'zoe@mail.example', '--version', '3', '--identity', identity, '--server', server.url], dir);
+    expect([gap.code, gap.stderr]).toEqual([2, expect.stringContaining('[version_gap]')]);
+    const outside = await kt(['provider', 'publish', '--id', 'chat.example', '--key', 'mail.example.key', '--account', 'x@chat.example', '--version', '1', '--identity', identity, '--server', server.url], dir);
+    expect(outside.code).toBe(2);
+  }, 60_000);
+
   it('answers usage, configuration and network errors with exit 2', async () => {
     for (const args of [['lookup', 'chat.example'], ['lookup', '--bogus'], ['history', 'a', 'b', '--since', '2'], ['nonsense'], ['lookup', 'a', 'b', '--pins', 'missing.json'], ['lookup', 'a', 'b', '--server', 'http://127.0.0.1:1']]) {
       const r = await kt(args, dir);
