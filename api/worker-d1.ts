@@ -23,8 +23,8 @@
  * the Durable Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the
  * Durable Object does.
  */
-import { DIRECTORY_SCHEMA, type NamedAccount } from '../log/directory-store-types.js';
-import { DIRECTORY_QUERIES, epochStatements, namedAccount, type RawNamed } from '../log/do-directory-store.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type NamedAccount } from '../log/directory-store-types.js';
+import { epochStatements, namedAccount, type RawNamed } from '../log/do-directory-store.js';
 import type { DoSqlStorage, DoSqlValue } from '../log/do-log-storage.js';
 import { decodeEpochWrites } from '../log/epoch-writes-json.js';
 

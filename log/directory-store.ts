@@ -9,7 +9,7 @@
  * The rows, the interface and the schema are in directory-store-types.ts (re-exported here).
  */
 import type Database from 'better-sqlite3';
-import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
 
 export type { AccountRow, CredentialRow, DirectoryStore, EpochRow, EpochWrites, NamedAccount, VersionRow } from './directory-store-types.js';
 
@@ -41,33 +41,23 @@ function namedAccount(r: RawNamed): NamedAccount {
   return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
 }
 
-/** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
-const BY_NAME =
-  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
-  'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
-  'WHERE n.provider = ? AND n.account = ?';
-const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
-const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
-
 function prepare(db: Database.Database) {
+  const Q = DIRECTORY_QUERIES;
   return {
-    byName: db.prepare<[string, string], RawNamed>(BY_NAME),
-    account: db.prepare<[Uint8Array], RawAccount>('SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?'),
-    version: db.prepare<[Uint8Array, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`),
-    versions: db.prepare<[Uint8Array, number, number], RawVersion>(`SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`),
-    credentials: db.prepare<[], { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }>('SELECT * FROM dir_credentials ORDER BY log_index'),
-    epoch: db.prepare<[], { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }>('SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1'),
-    leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>('SELECT label, version, history FROM dir_accounts'),
-    putAccount: db.prepare(
-      'INSERT INTO dir_accounts (label, version, history, prev_history, vrf_proof) VALUES (?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
-    ),
-    putName: db.prepare(`INSERT OR REPLACE INTO dir_names (provider, account, id) VALUES (?, ?, ${ID_OF})`),
-    putVersion: db.prepare(`INSERT INTO dir_versions (id, version, opening, statement, signature, credential, log_index) VALUES (${ID_OF}, ?, ?, ?, ?, ?, ?)`),
-    putCredential: db.prepare('INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)'),
-    revoke: db.prepare('UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL'),
-    erase: db.prepare(`UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE id = ${ID_OF} AND version < ?`),
-    putEpoch: db.prepare('INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)'),
+    byName: db.prepare<[string, string], RawNamed>(Q.byName),
+    account: db.prepare<[Uint8Array], RawAccount>(Q.account),
+    version: db.prepare<[Uint8Array, number], RawVersion>(Q.version),
+    versions: db.prepare<[Uint8Array, number, number], RawVersion>(Q.versions),
+    credentials: db.prepare<[], { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }>(Q.credentials),
+    epoch: db.prepare<[], { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }>(Q.epoch),
+    leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>(Q.leaves),
+    putAccount: db.prepare(Q.putAccount),
+    putName: db.prepare(Q.putName),
+    putVersion: db.prepare(Q.putVersion),
+    putCredential: db.prepare(Q.putCredential),
+    revoke: db.prepare(Q.revoke),
+    erase: db.prepare(Q.erase),
+    putEpoch: db.prepare(Q.putEpoch),
   };
 }
 

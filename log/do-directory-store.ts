@@ -18,7 +18,7 @@
  * type-checks and runs anywhere.
  */
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
-import { DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
 
 /**
  * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object
@@ -64,34 +64,6 @@ export function namedAccount(r: RawNamed): NamedAccount {
   if (r.credential === null || r.log_index === null) return { account };
   return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
 }
-
-// The queries of directory-store.ts, statement for statement (Durable Object SQL caches prepared
-// statements by their text itself).
-/** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
-const BY_NAME =
-  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
-  'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
-  'WHERE n.provider = ? AND n.account = ?';
-const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
-const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
-export const DIRECTORY_QUERIES = {
-  byName: BY_NAME,
-  account: 'SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE label = ?',
-  version: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version = ?`,
-  versions: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`,
-  credentials: 'SELECT * FROM dir_credentials ORDER BY log_index',
-  epoch: 'SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1',
-  leaves: 'SELECT label, version, history FROM dir_accounts',
-  putAccount:
-    'INSERT INTO dir_accounts (label, version, history, prev_history, vrf_proof) VALUES (?, ?, ?, ?, ?) ' +
-    'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
-  putName: `INSERT OR REPLACE INTO dir_names (provider, account, id) VALUES (?, ?, ${ID_OF})`,
-  putVersion: `INSERT INTO dir_versions (id, version, opening, statement, signature, credential, log_index) VALUES (${ID_OF}, ?, ?, ?, ?, ?, ?)`,
-  putCredential: 'INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)',
-  revoke: 'UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL',
-  erase: `UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE id = ${ID_OF} AND version < ?`,
-  putEpoch: 'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
-};
 
 const Q = DIRECTORY_QUERIES;
 
