@@ -18,7 +18,7 @@ import { HISTORY_ZERO } from '../../verifier/directory-hashes.js';
 import { DoDirectoryStore } from '../../log/do-directory-store.js';
 import { DoLogStorage } from '../../log/do-log-storage.js';
 import type { EpochWrites } from '../../log/directory-store-types.js';
-import { historyFromJson, lookupFromJson } from '../../verifier/proof-json.js';
+import { historyFromJson, lookupFromJson, monitorFromJson } from '../../verifier/proof-json.js';
 import { LookupVerifier } from '../../verifier/lookup.js';
 import { makeLeaf, makeRoot, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -141,6 +141,14 @@ describe('the Worker directory', () => {
     expect(h.statements.map((s) => s?.version)).toEqual([1, 2]);
     const since1 = v.verifyHistory(historyFromJson(await (await get('/v1/history/talk.example/alice@talk.example?since=1')).json()), 'talk.example', 'alice@talk.example', present.historyHash!);
     expect(since1.lookup.status).toBe('present');
+    // The owner's daily check: unchanged at version 2 (gzip-compressed when asked), the history from version 1.
+    const known = { label: since1.lookup.label, version: 2, historyHash: since1.lookup.historyHash! };
+    const daily = await get('/v1/monitor/talk.example/alice@talk.example?version=2', { headers: { 'Accept-Encoding': 'gzip' } });
+    expect([daily.status, daily.headers.get('Content-Encoding')]).toEqual([200, 'gzip']);
+    const unchanged = monitorFromJson(await daily.json());
+    expect('unchanged' in unchanged && v.verifyUnchanged(unchanged.unchanged, known).epoch).toBeGreaterThan(0);
+    const changed = monitorFromJson(await (await get('/v1/monitor/talk.example/alice@talk.example?version=1')).json());
+    expect('history' in changed && v.verifyHistory(changed.history, 'talk.example', 'alice@talk.example', present.historyHash!).statements.map((x) => x?.version)).toEqual([2]);
 
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toMatch(/^kt_queue_depth 0$/m);
