@@ -12,16 +12,19 @@ import { Auditor, type AuditorState } from '../verifier/auditor.js';
 import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
 import { checkEnrolment } from '../log/enrolment-audit.js';
 import { parsePemCertificates } from '../log/providers.js';
-import { readJsonOr, writeFileAtomic } from './files.js';
+import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
+import { VerifyError } from '../verifier/errors.js';
 import { output, UsageError } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
 
-export const AUDIT_HELP = `usage: kt audit [--pins FILE] [--server URL] [--state FILE] [--roots PEM] [--json]
+export const AUDIT_HELP = `usage: kt audit [--pins FILE] [--server URL] [--state FILE] [--roots PEM] [--evidence-dir DIR] [--json]
 Follows the directory's log from the state of the last run (default kt-audit.json; none: from entry 0) to
 its current checkpoint, verified with the pins and witness policy: checks that the entries make the signed
 tree, replays every epoch into its own map and compares the epoch heads' roots, ranges and credential sets,
 and with --roots checks every provider enrolment against those trusted root certificates. Saves the state
-only when everything passed. Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
+only when everything passed. When the log fails a check, an evidence file (audit_failure) records the
+signed checkpoint, the check and the state it was audited from; \`kt audit\` from that state reproduces it.
+Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
 
 type Saved = { checkpoint: string | null; frontier: string[]; replay: { size: number; lastEpoch: number; leaves: string; credentials: string[]; lastHead: string | null } };
 
@@ -60,7 +63,7 @@ export async function audit(argv: string[]): Promise<number> {
     args: argv,
     options: {
       pins: { type: 'string', default: 'kt-pins.json' }, server: { type: 'string' }, state: { type: 'string', default: 'kt-audit.json' },
-      roots: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      roots: { type: 'string' }, 'evidence-dir': { type: 'string', default: '.' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return (console.log(AUDIT_HELP), 0);
@@ -75,7 +78,20 @@ export async function audit(argv: string[]): Promise<number> {
     checkEnrolment: roots && ((entry) => checkEnrolment(entry, roots)),
     onProgress: (done, total) => out.progress(`audited ${done} of ${total} entries`),
   });
-  const result = await auditor.audit();
+  let result;
+  try {
+    result = await auditor.audit();
+  } catch (e) {
+    out.progress('');
+    if (e instanceof VerifyError && auditor.checkpointNote !== undefined) {
+      const path = writeEvidence(values['evidence-dir'], 'audit_failure', {
+        type: 'kt-evidence/v1', kind: 'audit_failure', origin: pins.origin, logKey: pins.logKey, server, observedAt: new Date().toISOString(),
+        code: e.code, message: e.message, checkpoint: auditor.checkpointNote, auditedFrom: loadAuditState(values.state)?.checkpoint ?? null,
+      });
+      if (!values.json) console.error(`evidence written to ${path}`);
+    }
+    throw e;
+  }
   out.progress('');
   saveAuditState(values.state, result.state);
   const { size } = result.checkpoint;

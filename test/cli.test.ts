@@ -143,6 +143,24 @@ describe('kt', () => {
     expect(outside.code).toBe(2);
   }, 60_000);
 
+  it('serves a directory with kt serve, as npm start does', async () => {
+    const child = spawn(process.execPath, [KT, 'serve', '--data', join(dir, 'served'), '--port', '0'], { cwd: dir });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`kt serve exited with ${code}: ${out}`)));
+      });
+      expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: true, treeSize: 1 });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
+
   it('answers usage, configuration and network errors with exit 2', async () => {
     for (const args of [['lookup', 'chat.example'], ['lookup', '--bogus'], ['history', 'a', 'b', '--since', '2'], ['nonsense'], ['lookup', 'a', 'b', '--pins', 'missing.json'], ['lookup', 'a', 'b', '--server', 'http://127.0.0.1:1']]) {
       const r = await kt(args, dir);

@@ -74,6 +74,8 @@ describe('evidence', () => {
     expect(verdict({ ...base, kind: 'fork', accepted: cp(9, 'x'), offered: cp(9, 'x') }, vrfKey)).toBe('evidence_invalid');
     expect(verdict({ ...base, kind: 'rollback', accepted: cp(9, 'x'), offered: cp(4, 'y') }, vrfKey)).toMatchObject({ kind: 'rollback', proven: false });
     expect(verdict({ ...base, kind: 'rollback', accepted: cp(4, 'x'), offered: cp(9, 'y') }, vrfKey)).toBe('evidence_invalid');
+    expect(verdict({ ...base, kind: 'audit_failure', checkpoint: cp(9, 'x'), code: 'replay_map_root', auditedFrom: null }, vrfKey)).toMatchObject({ kind: 'audit_failure', proven: false });
+    expect(verdict({ ...base, kind: 'audit_failure', checkpoint: cp(9, 'x').replace('\n9\n', '\n8\n'), code: 'replay_map_root' }, vrfKey)).toBe('evidence_invalid');
   });
 
   it('proves a key the owner did not make from the monitor\'s verified proof', async () => {

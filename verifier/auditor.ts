@@ -46,6 +46,8 @@ const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 0xffff);
 export class Auditor {
   private readonly fetch: Fetch;
   private state: AuditorState | undefined;
+  /** The checkpoint note of the audit in progress or last run (for evidence when it fails). */
+  checkpointNote: string | undefined;
 
   constructor(readonly opts: AuditorOptions) {
     this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
@@ -58,6 +60,7 @@ export class Auditor {
    */
   async audit(checkpointNote?: string): Promise<{ state: AuditorState; from: number; checkpoint: Checkpoint }> {
     const note = checkpointNote ?? (await this.getText(`${this.opts.logUrl}/checkpoint`, 256 * 1024));
+    this.checkpointNote = note;
     const cp = this.opts.checkpoints.verify(note).checkpoint;
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
     const frontier = new Frontier(replay.size, this.state?.frontier ?? []);

@@ -8,7 +8,9 @@
  * - `rollback`, shown but not proven: two valid checkpoints, the later answer the older one (a log may
  *   serve an old checkpoint, as a cache might; the file records when it happened);
  * - `unexpected_key`: the verified proof shows, under the log's signature, a version of the account
- *   whose statement, signed by the provider, binds a key that is not among the owner's keys.
+ *   whose statement, signed by the provider, binds a key that is not among the owner's keys;
+ * - `audit_failure`, shown: the signed checkpoint an auditor could not reconcile with the log's entries;
+ *   re-running the audit from the recorded state reproduces it (the entries involved may be millions).
  * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`.
  */
 import { fromBase64 } from '../wasm-free-crypto/bytes.js';
@@ -93,6 +95,17 @@ function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
   return { kind: 'unexpected_key', proven: true, summary: `${provider} / ${account}: version(s) ${versions.join(', ')} bind keys the owner did not make, signed by the provider and published in the log` };
 }
 
+function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  let size: number;
+  try {
+    size = openCheckpoint(field<string>(e, 'checkpoint', 'string'), pins.origin, pins.logKey).checkpoint.size;
+  } catch (err) {
+    throw invalid(`the checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
+  }
+  const code = field<string>(e, 'code', 'string');
+  return { kind: 'audit_failure', proven: false, summary: `the log's signed tree of ${size} entries failed the audit with ${code}; an audit from the recorded state reproduces it (kt audit)` };
+}
+
 /** Checks an evidence file (parsed JSON) with the pins; throws VerifyError('evidence_invalid') if it proves nothing. */
 export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
   const o = e as Record<string, unknown>;
@@ -105,6 +118,8 @@ export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
       return rollback(o, pins);
     case 'unexpected_key':
       return unexpectedKey(o, pins);
+    case 'audit_failure':
+      return auditFailure(o, pins);
     default:
       throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
   }
