@@ -10,6 +10,8 @@
  *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
  *   heartbeats daily, so that the tests
  *   close them by running the Durable Object's alarm themselves (`runDurableObjectAlarm`).
+ * - `witnessed`: the full Worker with a witness (started in Node by test/worker-witness-fixture.ts) named
+ *   in WITNESSES: each epoch's checkpoint is served with its cosignature.
  */
 import { readFileSync } from 'node:fs';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -71,6 +73,24 @@ export default defineConfig({
           }),
         ],
         test: { name: 'directory', include: ['test/worker/{directory*,d1}.worker.ts'], globalSetup: ['test/worker-node-fixture.ts'], ...timeouts },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const f = inject('ktWitnessed');
+            return {
+              ...worker,
+              miniflare: {
+                bindings: {
+                  LOG_ORIGIN: f.origin, LOG_SIGNER_KEY: f.logSignerKey, VRF_SECRET_KEY: f.vrfSecretKeyHex, OPERATOR_TOKEN: 'worker-witnessed-operator-token',
+                  TRUSTED_ROOTS_PEM: f.rootPem, EPOCH_INTERVAL_MS: '3600000', HEARTBEAT_MS: '10',
+                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]), WITNESS_QUORUM: '1', KT_WITNESSED: f,
+                },
+              },
+            };
+          }),
+        ],
+        test: { name: 'witnessed', include: ['test/worker/witnessed.worker.ts'], globalSetup: ['test/worker-witness-fixture.ts'], ...timeouts },
       },
     ],
   },

@@ -21,11 +21,16 @@
  * - `OPERATOR_TOKEN`: the operator's bearer token for enrolment and revocation (16 or more characters,
  *   no whitespace).
  * - vars `EPOCH_INTERVAL_MS` (default 1000), `HEARTBEAT_MS` (default 60000), `LOOKUP_BURST` (60) and
- *   `LOOKUP_RATE_PER_SECOND` (10), with the Node config's bounds.
+ *   `LOOKUP_RATE_PER_SECOND` (10), with the Node config's bounds;
+ * - vars `WITNESSES` (a JSON list of {"key", "url"}) and `WITNESS_QUORUM`: the witnesses each epoch's
+ *   checkpoint is sent to before it is served with their cosignatures, as on Node (log/witnessing.ts).
  * Every problem is a `ConfigError` naming the setting, never its value.
  */
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
+import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import { LogReader } from '../log/reader.js';
+import { Witnessing, type WitnessEndpoint } from '../log/witnessing.js';
 import { Directory } from '../log/directory.js';
 import { DoDirectoryStore } from '../log/do-directory-store.js';
 import { encodeEpochWrites } from '../log/epoch-writes-json.js';
@@ -46,6 +51,9 @@ export interface DirectoryEnv extends LogEnv {
   HEARTBEAT_MS?: string | number;
   LOOKUP_BURST?: string | number;
   LOOKUP_RATE_PER_SECOND?: string | number;
+  /** JSON list of the witnesses each checkpoint is sent to: [{"key": cosigner key, "url": submission prefix}]. */
+  WITNESSES?: string;
+  WITNESS_QUORUM?: string | number;
 }
 
 export interface DirectorySettings {
@@ -56,6 +64,8 @@ export interface DirectorySettings {
   heartbeatMs: number;
   lookupBurst: number;
   lookupRatePerSecond: number;
+  witnesses: WitnessEndpoint[];
+  witnessQuorum: number;
 }
 
 /** The alarm part of `DurableObjectStorage`. */
@@ -71,7 +81,35 @@ export interface OpenDirectory extends OpenLog {
   lookupLimit: TokenBuckets;
 }
 
-function integerSetting(env: DirectoryEnv, name: 'EPOCH_INTERVAL_MS' | 'HEARTBEAT_MS' | 'LOOKUP_BURST' | 'LOOKUP_RATE_PER_SECOND', fallback: number, min: number): number {
+/** The witnesses (WITNESSES, a JSON list of {"key", "url"}) and the quorum advertised (WITNESS_QUORUM). */
+function witnessSettings(env: DirectoryEnv): { witnesses: WitnessEndpoint[]; witnessQuorum: number } {
+  let witnesses: WitnessEndpoint[] = [];
+  if (env.WITNESSES?.trim()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.WITNESSES);
+    } catch {
+      throw new ConfigError('WITNESSES must be a JSON list of {"key", "url"}');
+    }
+    if (!Array.isArray(parsed)) throw new ConfigError('WITNESSES must be a JSON list of {"key", "url"}');
+    witnesses = parsed.map((w: Record<string, unknown>, i) => {
+      if (typeof w !== 'object' || w === null || Object.keys(w).sort().join() !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string' || !/^https?:\/\/\S+[^/\s]$/.test(w.url)) {
+        throw new ConfigError(`WITNESSES[${i}] must be {"key", "url"} with an http(s) URL without a trailing slash`);
+      }
+      try {
+        parseCosignerKey(w.key);
+      } catch {
+        throw new ConfigError(`WITNESSES[${i}].key is not a cosigner key`);
+      }
+      return { key: w.key, url: w.url };
+    });
+  }
+  const witnessQuorum = integerSetting(env, 'WITNESS_QUORUM', 0, 0);
+  if (witnessQuorum > witnesses.length) throw new ConfigError('WITNESS_QUORUM is above the number of witnesses');
+  return { witnesses, witnessQuorum };
+}
+
+function integerSetting(env: DirectoryEnv, name: 'EPOCH_INTERVAL_MS' | 'HEARTBEAT_MS' | 'LOOKUP_BURST' | 'LOOKUP_RATE_PER_SECOND' | 'WITNESS_QUORUM', fallback: number, min: number): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const text = String(v).trim();
@@ -102,6 +140,7 @@ export function directorySettings(env: DirectoryEnv): DirectorySettings {
     heartbeatMs: integerSetting(env, 'HEARTBEAT_MS', 60_000, 10),
     lookupBurst: integerSetting(env, 'LOOKUP_BURST', 60, 1),
     lookupRatePerSecond: integerSetting(env, 'LOOKUP_RATE_PER_SECOND', 10, 1),
+    ...witnessSettings(env),
   };
 }
 
@@ -179,11 +218,16 @@ function withEpochRequests(service: DirectoryService, directory: Directory, requ
  */
 export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, env: DirectoryEnv, opts: { outbox?: boolean } = {}): Promise<OpenDirectory> {
   const settings = directorySettings(env);
-  const { appender, reader, signer, origin } = await openAppender(storage, env);
+  const { appender, storage: logStorage, reader: headReader, signer, origin } = await openAppender(storage, env);
   const store = new DoDirectoryStore(storage, opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {});
-  const directory = await Directory.open({
+  // Witnesses cosign each epoch's checkpoint before it is served (log/witnessing.ts); the reader serves the
+  // directory's epoch checkpoint, with their cosignatures, and the committed head's tiles.
+  const witnessing = settings.witnesses.length > 0 ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => headReader.tile(t) }) : null;
+  let directory: Directory | undefined;
+  const reader = new LogReader(logStorage, () => appender.head, () => directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint);
+  directory = await Directory.open({
     log: appender, reader, store, vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
-    epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs,
+    epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
   });
   const extra = directoryDeps(directory, { signer, ...settings });
   const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));

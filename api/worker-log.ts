@@ -39,6 +39,8 @@ export interface OpenLog {
 /** The appender over a Durable Object's storage, with its reader and signer. */
 export interface OpenAppender {
   appender: LogAppender;
+  /** The log's storage (a directory builds its own reader over it, serving its cosigned checkpoints). */
+  storage: DoLogStorage;
   reader: LogReader;
   signer: Ed25519NoteSigner;
   origin: string;
@@ -58,7 +60,7 @@ export async function openAppender(storage: DoSqlStorage, env: LogEnv): Promise<
   const logStorage = new DoLogStorage(storage);
   const appender = await LogAppender.open({ storage: logStorage, signer, origin: env.LOG_ORIGIN });
   const reader = new LogReader(logStorage, () => appender.head);
-  return { appender, reader, signer, origin: env.LOG_ORIGIN };
+  return { appender, storage: logStorage, reader, signer, origin: env.LOG_ORIGIN };
 }
 
 /** Opens a plain log (no directory) in a Durable Object's storage and the app serving it. */

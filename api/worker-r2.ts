@@ -21,7 +21,8 @@
 import { parseCheckpoint } from '../verifier/checkpoint.js';
 import type { LogReader } from '../log/reader.js';
 import { entryBundlePath, newTiles, parseTilePath, TILE_WIDTH, tilePath } from '../verifier/tiles.js';
-import { openNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import { openNote, splitNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { checkpointResponse, tileResponse } from './app.js';
 
@@ -69,8 +70,10 @@ const exact = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
  * bucket is another log's or ahead of this one.
  */
 export async function publishToBucket(bucket: TileBucket, prefix: string, reader: LogReader, log: { origin: string; verifier: NoteVerifier }): Promise<{ from: number; to: number }> {
-  const size = reader.size();
+  // The checkpoint served (a directory's cosigned epoch checkpoint, which may lag the head) decides what is
+  // published: its tiles, then it.
   const checkpoint = reader.checkpoint();
+  const size = parseCheckpoint(splitNote(utf8(checkpoint)).text, { allowExtensions: true }).size;
   const from = await publishedSize(bucket, prefix, log.origin, log.verifier);
   if (from > size) throw new BucketMismatchError(`the bucket holds a tree of ${from} entries, more than this log's ${size}`);
   if (from === size) return { from, to: size };

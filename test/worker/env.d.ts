@@ -1,6 +1,7 @@
 /** Types of the Worker tests' `env` and `exports` (from `cloudflare:workers`): the Worker's Env plus test bindings. */
 import type { Env as WorkerEnv } from '../../api/worker.js';
 import type { DirectoryFixture } from './directory-script.js';
+import type { WitnessedFixture } from '../worker-witness-fixture.js';
 
 declare global {
   namespace Cloudflare {
@@ -9,6 +10,8 @@ declare global {
       TILES_300: Record<string, string>;
       /** Project `directory` only: keys, PKI and the Node server's answers (test/worker-node-fixture.ts). */
       KT_FIXTURE: DirectoryFixture;
+      /** Project `witnessed` only: keys and the witness (test/worker-witness-fixture.ts). */
+      KT_WITNESSED: WitnessedFixture;
     }
     interface GlobalProps {
       mainModule: typeof import('../../api/worker.js');
