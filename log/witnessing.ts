@@ -4,6 +4,9 @@
  * cosignatures are verified with the witness's pinned key, and the checkpoint is served with them
  * appended. The proof is computed from the log's own tiles.
  *
+ * Only signature lines by the witness's pinned key that verify over this checkpoint are kept: an answer
+ * with anything else, or a cosignature dated in the future, could make clients refuse the checkpoint.
+ *
  * Per witness, the last cosigned size is learned from its answers: a 409 (`text/x.tlog.size`) gives the
  * size it holds, and the request is repeated once from there. A witness that is down, slow (past
  * `timeoutMs`), refuses, or answers with a cosignature that does not verify is logged and left out of this
@@ -11,10 +14,10 @@
  * in parallel. No state is persisted: a restarted log learns each witness's size again from its 409.
  */
 import { fromUtf8, utf8 } from '../wasm-free-crypto/bytes.js';
-import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
-import { appendSignatures, openNote, splitNote, type NoteSignature, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import { COSIGNATURE_LENGTH, cosignatureTimestamp, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import { appendSignatures, splitNote, type NoteSignature, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { parseCheckpoint } from '../verifier/checkpoint.js';
-import { withTileSource, type Fetch } from '../verifier/tile-client.js';
+import { readBounded, withTileSource, type Fetch } from '../verifier/tile-client.js';
 import type { Tile } from '../verifier/tiles.js';
 import { proveTree } from '../verifier/tlog.js';
 import { addCheckpointBody } from '../verifier/witness.js';
@@ -40,6 +43,23 @@ interface Witness {
   verifier: NoteVerifier;
   /** The size the witness last cosigned, as far as the log knows (0 at first). */
   size: number;
+}
+
+/** Cosignatures dated later than now plus this are dropped (a client would refuse the whole note). */
+const MAX_FUTURE_SECONDS = 300n;
+
+/**
+ * The cosignatures in a witness's answer that are by `verifier`'s key and verify over `text`. The answer
+ * must be only signature lines: no blank line, nothing else (a blank line would move where the signatures
+ * of the note begin). Lines by other keys, and cosignatures dated in the future, are dropped.
+ */
+function cosignaturesIn(body: string, verifier: NoteVerifier, text: Uint8Array): NoteSignature[] {
+  if (body.length === 0 || !body.endsWith('\n') || body.startsWith('\n') || body.includes('\n\n')) throw new Error('the answer is not signature lines');
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  return splitNote(utf8(`x\n\n${body}`)).signatures.filter((sig) =>
+    sig.name === verifier.name && sig.keyId === verifier.keyId && sig.signature.length === COSIGNATURE_LENGTH &&
+    cosignatureTimestamp(sig.signature) <= now + MAX_FUTURE_SECONDS && verifier.verify(text, sig.signature),
+  ).map(({ name, keyId, signature }) => ({ name, keyId, signature }));
 }
 
 export class Witnessing {
@@ -71,11 +91,10 @@ export class Witnessing {
       res = await this.submit(w, note, size);
     }
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
-    // The answer must be signature lines that verify with this witness's key over this checkpoint.
-    const mine = openNote(note + res.body, [w.verifier]).verified.filter((s) => s.name === w.verifier.name && s.keyId === w.verifier.keyId);
-    if (mine.length === 0) throw new Error('the answer carries no cosignature by the pinned key');
+    const mine = cosignaturesIn(res.body, w.verifier, utf8(splitNote(utf8(note)).text));
+    if (mine.length === 0) throw new Error('the answer carries no valid cosignature by the pinned key');
     w.size = size;
-    return mine.map(({ name, keyId, signature }) => ({ name, keyId, signature }));
+    return mine;
   }
 
   private async submit(w: Witness, note: string, size: number): Promise<{ status: number; contentType: string; body: string }> {
@@ -87,8 +106,7 @@ export class Witnessing {
     const res = await this.fetch(`${w.endpoint.url}/add-checkpoint`, {
       method: 'POST', body: addCheckpointBody(w.size, proof, note), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
     });
-    const body = new Uint8Array(await res.arrayBuffer());
-    if (body.length > 64 * 1024) throw new Error('the answer is too large');
+    const body = await readBounded(res, 64 * 1024);
     return { status: res.status, contentType: res.headers.get('Content-Type') ?? '', body: fromUtf8(body) };
   }
 }

@@ -49,16 +49,27 @@ describe('witnessing', () => {
     const impostor = cosigner('witness.example/w3', sha256(utf8('not w3')));
     const fake = await listen(witnessApp(new Witness({ cosigner: impostor, store: new MemoryWitnessStore(), logs: [{ origin: data.origin, keys: [logKey] }] })));
     const w3 = cosigner('witness.example/w3', sha256(utf8('w3')));
+    // A fourth answers with a blank line and a cosignature over other text: appended to the note, it would
+    // move where the note's signatures begin, and clients pinning that witness would refuse the note.
+    const w4 = cosigner('witness.example/w4', sha256(utf8('w4')));
+    const crafted = new Hono().post('/add-checkpoint', async (c) => {
+      const body = await c.req.text();
+      const note = body.slice(body.indexOf('\n\n') + 2);
+      const line = `\u2014 ${w4.name} ${Buffer.concat([Buffer.from([w4.keyId >>> 24, (w4.keyId >>> 16) & 255, (w4.keyId >>> 8) & 255, w4.keyId & 255]), w4.sign(utf8(`${note}\nX\n`))]).toString('base64')}\n`;
+      return c.text(`\nX\n\n${line}`);
+    });
+    const craftedServer = await listen(crafted);
+    cleanups.push(() => close(craftedServer.server));
     const config = {
       origin: data.origin,
-      witnesses: [...witnesses.map((w, i) => ({ key: signers[i].verifierKey, url: w.url })), { key: w3.verifierKey, url: fake.url }],
+      witnesses: [...witnesses.map((w, i) => ({ key: signers[i].verifierKey, url: w.url })), { key: w3.verifierKey, url: fake.url }, { key: w4.verifierKey, url: craftedServer.url }],
       witnessQuorum: 2,
     };
     writeFileSync(join(root, 'data', 'config.json'), JSON.stringify(config));
     const server: RunningServer = await startServer({ dataDir: join(root, 'data'), port: 0, host: '127.0.0.1' });
     cleanups.push(() => server.close(), () => close(fake.server), ...witnesses.map((w) => () => close(w.server)));
     const directory = server.directory!;
-    const keys = [...signers, w3].map((s) => parseCosignerKey(s.verifierKey));
+    const keys = [...signers, w3, w4].map((s) => parseCosignerKey(s.verifierKey));
     const cosignedBy = (note: string) => openCheckpoint(note, data.origin, logKey, keys).cosignatures.map((c) => c.name).sort();
     const pins = { origin: data.origin, logKey, vrfKey: directory.vrfPublicKey };
     const client = (quorum: number) => new LookupClient({ baseUrl: server.url, pins: { ...pins, policy: { witnesses: keys, quorum } } });

@@ -15,13 +15,35 @@ export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 /** The largest tile body accepted (a full tile). */
 const MAX_TILE_BYTES = 256 * HASH_SIZE;
 
-/** Reads a response body of at most `max` bytes (a larger one is refused without reading it all). */
+/** Reads a response body of at most `max` bytes, stopping as soon as more arrive (chunked, compressed). */
 export async function readBounded(res: Response, max: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get('Content-Length') ?? '0');
-  if (declared > max) throw new VerifyError('too_large', `the response declares ${declared} bytes, more than ${max}`);
-  const body = new Uint8Array(await res.arrayBuffer());
-  if (body.length > max) throw new VerifyError('too_large', `the response has ${body.length} bytes, more than ${max}`);
-  return body;
+  const tooLarge = () => new VerifyError('too_large', `the response has more than ${max} bytes`);
+  if (declared > max) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Fetches one tile of the tree of `size` below `logUrl` (the URL of the log's `/log` prefix). */
