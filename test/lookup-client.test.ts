@@ -86,6 +86,50 @@ describe('the lookup client', () => {
     expect(split.state.checkpoint).toBe(c.state.checkpoint); // the fork was not kept
   });
 
+  it('reports tiles that do not match the log\'s own tree as bad tiles, not as a fork', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await rotate(t, chat, 'fi@chat.example', 1);
+    const app = appOver(t);
+    const evidence: CheckpointEvidence[] = [];
+    const { c } = client(app, t, { onEvidence: (e) => evidence.push(e) });
+    await c.lookup('chat.example', 'fi@chat.example');
+    await rotate(t, chat, 'fi@chat.example', 2);
+    const corrupt = { request: async (url: string, init?: RequestInit) => {
+      const res = await app.request(url, init);
+      if (!url.includes('/log/tile/')) return res;
+      const b = new Uint8Array(await res.arrayBuffer());
+      b[b.length - 1] ^= 1;
+      return new Response(b);
+    } } as unknown as Hono;
+    const { c: c2 } = client(corrupt, t, { state: c.state, onEvidence: (e) => evidence.push(e) });
+    expect(await failure(c2.lookup('chat.example', 'fi@chat.example'))).toEqual(['VerifyError', 'bad_tile']);
+    expect(evidence).toEqual([]);
+  });
+
+  it('keeps the largest checkpoint when lookups run at once', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await rotate(t, chat, 'ra@chat.example', 1);
+    const app = appOver(t);
+    const { c } = client(app, t);
+    await c.lookup('chat.example', 'ra@chat.example');
+    await rotate(t, chat, 'ra@chat.example', 2);
+    const older = await (await app.request('/v1/lookup/chat.example/ra@chat.example')).text();
+    await rotate(t, chat, 'ra@chat.example', 3);
+    const newer = await (await app.request('/v1/lookup/chat.example/ra@chat.example')).text();
+    let n = 0;
+    const slow = { request: async (url: string, init?: RequestInit) => {
+      if (url.includes('/v1/lookup/')) return new Response(n++ === 0 ? newer : older);
+      await new Promise((r) => setTimeout(r, 20)); // tiles arrive slowly: both answers are being checked at once
+      return app.request(url, init);
+    } } as unknown as Hono;
+    const { c: racing } = client(slow, t, { state: { ...c.state } });
+    const results = await Promise.allSettled([racing.lookup('chat.example', 'ra@chat.example'), racing.lookup('chat.example', 'ra@chat.example')]);
+    expect(racing.state.checkpoint).toBe(JSON.parse(newer).epoch.checkpoint);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']); // the older answer, after the newer one, is a rollback
+  });
+
   it('enforces the witness policy on the checkpoints of proofs', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');

@@ -55,6 +55,7 @@ export class LookupClient {
   readonly state: ClientState;
   /** The JSON of the last proof verified (evidence of what the directory published, for monitors). */
   lastProofJson: unknown;
+  private advancing: Promise<unknown> = Promise.resolve();
   private readonly fetch: Fetch;
 
   constructor(readonly opts: LookupClientOptions) {
@@ -109,6 +110,14 @@ export class LookupClient {
    * the kept one: a consistency proof for a larger tree, equal roots for the same size, never smaller.
    */
   async advance(note: string): Promise<Checkpoint> {
+    // One at a time: each compares with the checkpoint the previous one kept (concurrent lookups must not
+    // replace a larger kept checkpoint with a smaller one).
+    const run = this.advancing.then(() => this.advanceNow(note));
+    this.advancing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async advanceNow(note: string): Promise<Checkpoint> {
     const offered = this.verifier.checkpoint(note);
     const kept = this.state.checkpoint;
     if (kept === undefined || kept === note) return this.keep(note, offered);
@@ -129,10 +138,15 @@ export class LookupClient {
       if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(e.code, e.message);
       throw e;
     }
+    // The tiles come from the server: they must first prove their own prefix root inside the offered tree.
+    // Only then does a prefix root other than the accepted root show a fork; else the tiles are wrong.
     try {
-      verifyConsistency(accepted.size, offered.size, fetched.proof, accepted.rootHash, offered.rootHash);
+      verifyConsistency(accepted.size, offered.size, fetched.proof, fetched.prefixRoot, offered.rootHash);
     } catch (e) {
-      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}: ${(e as Error).message}`, fetched);
+      throw new VerifyError('bad_tile', `the log's tiles do not match its own tree of ${offered.size} entries: ${(e as Error).message}`);
+    }
+    if (!equalRoots({ rootHash: fetched.prefixRoot } as Checkpoint, accepted)) {
+      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}`, fetched);
     }
     return this.keep(note, offered);
   }
