@@ -19,7 +19,7 @@ that each binds only the keys given with --key (base64 public keys the owner mad
 erased version, is an alarm: its verified proof is written to an evidence file. Run it regularly (cron).
 Exit 0: verified, no alarm; 1: alarm or verification failed; 2: usage or network error.`;
 
-type Saved = { provider: string; account: string; version: number; historyHash: string; label?: string };
+type Saved = { provider: string; account: string; version: number; historyHash: string; label?: string; epoch?: number };
 
 export async function monitor(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,8 +45,9 @@ export async function monitor(argv: string[]): Promise<number> {
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
   const saved = readJsonOr<Saved | null>(values.state, null);
   if (saved && (saved.provider !== provider || saved.account !== account)) throw new UsageError(`${values.state} monitors ${saved.provider} / ${saved.account}, not ${provider} / ${account}`, 'bad_state');
-  const state: MonitorState = saved ? { version: saved.version, historyHash: fromBase64(saved.historyHash), label: saved.label === undefined ? undefined : fromBase64(saved.label) } : MONITOR_START;
+  const state: MonitorState = saved ? { version: saved.version, historyHash: fromBase64(saved.historyHash), label: saved.label === undefined ? undefined : fromBase64(saved.label), epoch: saved.epoch } : MONITOR_START;
   const out = output(values.json);
+  if (!values.json && pins.maxAgeSeconds === undefined) console.error('note: the pins set no witness policy with maxAgeSeconds; without one a directory could answer from a stale epoch');
   // No checkpoint is kept between runs: a daily check with no change then costs about 1.7 KB (no tiles for
   // consistency proofs). Stale or split views are the witness policy's to catch (pins), forks of this
   // account's own versions the history chain's.
@@ -57,7 +58,7 @@ export async function monitor(argv: string[]): Promise<number> {
     provider, account, version: a.version, message: a.message, ownerKeys: values.key, since: { version: state.version, historyHash: toBase64(state.historyHash) }, proof: client.lastProofJson,
   }));
   const label = report.state.label && toBase64(report.state.label);
-  writeFileAtomic(values.state, `${JSON.stringify({ provider, account, version: report.state.version, historyHash: toBase64(report.state.historyHash), label }, null, 2)}\n`);
+  writeFileAtomic(values.state, `${JSON.stringify({ provider, account, version: report.state.version, historyHash: toBase64(report.state.historyHash), label, epoch: report.state.epoch }, null, 2)}\n`);
   const lines = [`verified ${provider} / ${account}: ${report.status}, versions ${report.newVersions.length > 0 ? `${report.newVersions[0]} to ${report.newVersions.at(-1)} new` : 'unchanged'} (now at version ${report.state.version})`];
   for (const [i, a] of report.alarms.entries()) lines.push(`ALARM [${a.kind}] ${a.message}; evidence in ${evidence[i]}`);
   out.result(lines.join('\n'), { verified: true, provider, account, status: report.status, newVersions: report.newVersions, version: report.state.version, alarms: report.alarms.map((a, i) => ({ kind: a.kind, version: a.version, message: a.message, evidence: evidence[i] })) });

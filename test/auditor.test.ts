@@ -46,6 +46,16 @@ describe('the auditor', () => {
     expect(enrolled).toHaveLength(2);
     const again = await auditWith(fetch, second.state);
     expect(again.from).toBe(t.log.head.size);
+    // A damaged saved state is refused as such, not blamed on the log.
+    const damage = (f: (s: AuditorState) => void) => {
+      const copy = structuredClone(second.state);
+      f(copy);
+      return auditWith(fetch, copy).then(() => 'accepted', (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`);
+    };
+    expect(await damage((st) => (st.replay.leaves[40] ^= 1))).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => (st.frontier[0][0] ^= 1))).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => st.replay.credentials.pop())).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => (st.replay.size -= 1))).toBe('ClientError bad_replay_state');
   });
 
   it('keeps the tree hash of every size up to 300 as the definition gives it', () => {

@@ -70,6 +70,13 @@ describe('the owner monitor', () => {
     await expect(monitorAccount(clientOf(t, [], flip), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: expect.stringMatching(/bad_map_proof|bad_proof_json/) });
     await expect(monitorAccount(clientOf(t, [], (json) => (json.extra = 1)), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: 'bad_proof_json' });
     await expect(monitorAccount(clientOf(t, [], (json) => (json.unchanged.epoch.headIndex -= 1)), 'chat.example', 'own@chat.example', [key.publicKey], first.state)).rejects.toMatchObject({ code: 'epoch_not_last' });
+    // A replayed answer from an older epoch (to hide a change made since) is a rollback.
+    const app = appOver(t);
+    const old = await (await app.request(`/v1/monitor/chat.example/own@chat.example?version=1`)).text();
+    await t.dir.closeEpoch(true);
+    const current = await monitorAccount(clientOf(t), 'chat.example', 'own@chat.example', [key.publicKey], daily.state);
+    const replaying = new LookupClient({ ...clientOf(t).opts, fetch: async (url, init) => (url.includes('/v1/monitor/') ? new Response(old) : app.request(url, init)) });
+    await expect(monitorAccount(replaying, 'chat.example', 'own@chat.example', [key.publicKey], current.state)).rejects.toMatchObject({ code: 'rollback' });
     // After a change, the same check answers the history, and the new version is checked.
     await publish(t, chat.sign(statementFor(chat, 'own@chat.example', 2, [identityKey('intruder')], t.clock.now)));
     const changed = await monitorAccount(clientOf(t), 'chat.example', 'own@chat.example', [key.publicKey], first.state);

@@ -19,8 +19,9 @@ import { Frontier } from './frontier.js';
 import { MapReplay, type ReplayState } from './replay.js';
 import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from './tiles.js';
 import { readBounded, type Fetch } from './tile-client.js';
-import type { Checkpoint } from './checkpoint.js';
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
+import { splitNote } from '../wasm-free-crypto/note.js';
+import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
 
 /** What an auditor saves between runs. */
 export interface AuditorState {
@@ -63,7 +64,7 @@ export class Auditor {
     this.checkpointNote = note;
     const cp = this.opts.checkpoints.verify(note).checkpoint;
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
-    const frontier = new Frontier(replay.size, this.state?.frontier ?? []);
+    const frontier = this.resumeFrontier(replay.size);
     const from = replay.size;
     if (cp.size < from) throw new VerifyError('rollback', `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`);
     // After a replay failure the entries are still read into the frontier: if they are not the signed
@@ -89,6 +90,19 @@ export class Auditor {
     }
     this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState };
     return { state: this.state, from, checkpoint: cp };
+  }
+
+  /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
+  private resumeFrontier(size: number): Frontier {
+    if (!this.state) return new Frontier();
+    try {
+      const frontier = new Frontier(size, this.state.frontier);
+      const saved = this.state.checkpoint && parseCheckpoint(splitNote(utf8(this.state.checkpoint)).text, { allowExtensions: true });
+      if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root())) throw new Error('the frontier does not give the saved checkpoint\'s root');
+      return frontier;
+    } catch (e) {
+      throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
+    }
   }
 
   /** Replays one entry (and checks an enrolment); returns the error instead of throwing it. */

@@ -7,8 +7,10 @@
  *   where `prefixRoot` differs from the accepted checkpoint's root;
  * - `rollback`, shown but not proven: two valid checkpoints, the later answer the older one (a log may
  *   serve an old checkpoint, as a cache might; the file records when it happened);
- * - `unexpected_key`: the verified proof shows, under the log's signature, a version of the account
- *   whose statement, signed by the provider, binds a key that is not among the owner's keys;
+ * - `unexpected_key`, proven as far as cryptography reaches: the verified proof shows, under the log's
+ *   signature, a version whose statement the provider signed binding a key outside the key list the file
+ *   states as the owner's (that the owner did not make it is the owner's word);
+ * - `unverifiable_version`, shown: the verified proof shows a version whose statement was erased;
  * - `audit_failure`, shown: the signed checkpoint an auditor could not reconcile with the log's entries;
  *   re-running the audit from the recorded state reproduces it (the entries involved may be millions).
  * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`.
@@ -87,12 +89,32 @@ function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
     throw invalid(`the proof does not decode: ${(err as Error).message}`);
   }
   if (!('history' in proof)) throw invalid('the proof shows no new version');
+  if (proof.history.since !== since.version) throw invalid(`the proof starts after version ${proof.history.since}, not ${since.version}`);
   // Verified as of its own checkpoint: freshness is not the question, what the log published is.
   const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
   const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
   const versions = h.statements.flatMap((s, i) => (s && s.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey))) ? [since.version as number + 1 + i] : []));
   if (versions.length === 0) throw invalid('every version in the proof binds only the owner\'s keys');
-  return { kind: 'unexpected_key', proven: true, summary: `${provider} / ${account}: version(s) ${versions.join(', ')} bind keys the owner did not make, signed by the provider and published in the log` };
+  return { kind: 'unexpected_key', proven: true, summary: `${provider} / ${account}: version(s) ${versions.join(', ')}, signed by the provider and published in the log, bind keys outside the owner's stated key list` };
+}
+
+function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const provider = field<string>(e, 'provider', 'string');
+  const account = field<string>(e, 'account', 'string');
+  const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
+  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string') throw invalid('the evidence lacks "since"');
+  let proof;
+  try {
+    proof = monitorFromJson(e.proof);
+  } catch (err) {
+    throw invalid(`the proof does not decode: ${(err as Error).message}`);
+  }
+  if (!('history' in proof) || proof.history.since !== since.version) throw invalid('the proof is not the history since the stated version');
+  const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
+  const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
+  const erased = h.statements.flatMap((s, i) => (s ? [] : [since.version as number + 1 + i]));
+  if (erased.length === 0) throw invalid('no version in the proof is erased');
+  return { kind: 'unverifiable_version', proven: false, summary: `${provider} / ${account}: version(s) ${erased.join(', ')} were erased by a later deletion, so what they bound cannot be checked` };
 }
 
 function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
@@ -120,6 +142,8 @@ export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
       return unexpectedKey(o, pins);
     case 'audit_failure':
       return auditFailure(o, pins);
+    case 'unverifiable_version':
+      return unverifiableVersion(o, pins);
     default:
       throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
   }

@@ -8,12 +8,16 @@
  * - `unexpected_key`: it binds a key the owner did not make (key substitution, by the provider or the
  *   operator: the provider's signature and the log's inclusion make the proof itself the evidence);
  * - `unverifiable_version`: its statement is erased, so the owner cannot see what it bound.
- * The state advances to the latest version either way, so each version raises its alarms once.
+ * The state advances to the latest version either way, so each version raises its alarms once. It also
+ * keeps the latest epoch seen: an answer from an older epoch is a `rollback` (a directory replaying an old
+ * "unchanged" answer to hide a new key). A monitor should pin a witness policy with a maximum age too, so
+ * that a directory cannot freeze it at an old epoch from the start.
  */
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { HISTORY_ZERO } from './directory-hashes.js';
 import type { LookupClient } from './lookup-client.js';
 import type { Statement } from './statement.js';
+import { VerifyError } from './errors.js';
 
 /**
  * What a monitor remembers: the latest version it verified, that version's history hash and the account's
@@ -24,6 +28,8 @@ export interface MonitorState {
   version: number;
   historyHash: Uint8Array;
   label?: Uint8Array;
+  /** The latest epoch a check was answered from: a later answer from an older epoch is a rollback. */
+  epoch?: number;
 }
 
 export const MONITOR_START: MonitorState = { version: 0, historyHash: HISTORY_ZERO };
@@ -47,11 +53,16 @@ export interface MonitorReport {
 /** Checks the versions of (provider, account) after `state` against the owner's keys. */
 export async function monitorAccount(client: LookupClient, provider: string, account: string, ownerKeys: Uint8Array[], state: MonitorState): Promise<MonitorReport> {
   let h;
+  const notOlder = (epoch: number) => {
+    if (epoch < (state.epoch ?? 0)) throw new VerifyError('rollback', `the directory answered from epoch ${epoch} after epoch ${state.epoch} was seen`);
+    return epoch;
+  };
   if (state.label && state.version > 0) {
     const check = await client.monitor(provider, account, { label: state.label, version: state.version, historyHash: state.historyHash });
-    if (check.unchanged) return { newVersions: [], alarms: [], state, status: 'unchanged' };
+    if (check.unchanged) return { newVersions: [], alarms: [], state: { ...state, epoch: notOlder(check.epoch) }, status: 'unchanged' };
     h = check.history;
   } else h = await client.history(provider, account, state.version, state.historyHash);
+  const epoch = notOlder(h.lookup.epoch);
   const alarms: Alarm[] = [];
   const newVersions = h.statements.map((_s, i) => state.version + 1 + i);
   h.statements.forEach((s, i) => {
@@ -64,6 +75,6 @@ export async function monitorAccount(client: LookupClient, provider: string, acc
     if (foreign.length > 0) alarms.push({ kind: 'unexpected_key', version, statement: s, message: `version ${version} binds ${foreign.length} key(s) the owner did not make: ${foreign.map((k) => k.id).join(', ')}` });
   });
   const latest = newVersions.at(-1) ?? state.version;
-  const next = latest === state.version ? { ...state, label: h.lookup.label } : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label };
+  const next = latest === state.version ? { ...state, label: h.lookup.label, epoch } : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label, epoch };
   return { newVersions, alarms, state: next, status: h.lookup.status };
 }

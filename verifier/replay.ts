@@ -11,7 +11,7 @@ import { recordHash, rootFromLeafHashes } from './tlog.js';
 import { historyHash, HISTORY_ZERO } from './directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
 import { PrefixTree, type MapLeaf } from './map.js';
-import { VerifyError } from './errors.js';
+import { ClientError, VerifyError } from './errors.js';
 
 /**
  * A replay's state between epochs (after an epoch head, nothing pending), for auditors that resume:
@@ -54,10 +54,13 @@ export class MapReplay {
     return { size: this.nextIndex, lastEpoch: this.lastEpoch, leaves: out, credentials: this.credentials.map((c) => c.slice()), lastHead: this.lastHeadBytes };
   }
 
-  /** A replay resumed from `state`; its map root must be the last head's (checked). */
+  /**
+   * A replay resumed from `state`, checked against its own epoch head (map root, log range, credential
+   * set): a damaged state is a ClientError (`bad_replay_state`), not blamed on the log.
+   */
   static fromState(state: ReplayState): MapReplay {
     const r = new MapReplay();
-    if (state.leaves.length % 72 !== 0) throw new VerifyError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
+    if (state.leaves.length % 72 !== 0) throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
     const view = new DataView(state.leaves.buffer, state.leaves.byteOffset, state.leaves.byteLength);
     const leaves = Array.from({ length: state.leaves.length / 72 }, (_, i) => ({
       label: state.leaves.slice(72 * i, 72 * i + 32), version: Number(view.getBigUint64(72 * i + 32)), historyHash: state.leaves.slice(72 * i + 40, 72 * i + 72),
@@ -68,10 +71,12 @@ export class MapReplay {
     r.lastEpoch = state.lastEpoch;
     if (state.lastHead) {
       const head = decodeEntry(state.lastHead);
-      if (head.type !== 'epoch' || head.epoch !== state.lastEpoch || !equalBytes(head.mapRoot, r.tree.root())) throw new VerifyError('bad_replay_state', 'the saved map does not match the saved epoch head');
+      const matches = head.type === 'epoch' && head.epoch === state.lastEpoch && equalBytes(head.mapRoot, r.tree.root()) && head.firstIndex + head.count + 1 === state.size &&
+        head.credentialCount === state.credentials.length && equalBytes(head.credentialsRoot, rootFromLeafHashes(state.credentials));
+      if (!matches) throw new ClientError('bad_replay_state', 'the saved state does not match its own epoch head (map, range or credential set): it is damaged');
       r.lastHead = head;
       r.lastHeadBytes = state.lastHead;
-    }
+    } else if (state.size !== 0 || state.leaves.length !== 0) throw new ClientError('bad_replay_state', 'a saved state past entry 0 needs its epoch head');
     return r;
   }
 
