@@ -16,7 +16,7 @@
  * the epochs not yet copied. Readers check D1's rows against the Durable Object's map before serving them.
  *
  * A D1 database bound to a directory that already has epochs D1 never saw (the binding was added later,
- * or D1 was emptied) gets a backfill: D1's tables are replaced, in batches, by the Durable Object's rows,
+ * or D1 was emptied), or that is ahead of the Durable Object (whose storage was reset), gets a backfill: D1's tables are replaced, in batches, by the Durable Object's rows,
  * and the marker is set last. Until then the marker is behind the outbox and readers keep falling back.
  *
  * Erasure: erased openings, statements and signatures are set to NULL in D1 by the same statements as in
@@ -106,7 +106,8 @@ export async function replicateOutbox(storage: Sql, db: IndexDatabase): Promise<
   let rows = outboxEpochs(storage);
   const next = rows[0]?.epoch ?? storedEpoch(storage) + 1;
   let backfilled = false;
-  if (marker + 1 < next) {
+  // D1 missed epochs, or is ahead of the Durable Object (whose storage was reset while D1 kept its rows).
+  if (marker + 1 < next || marker > storedEpoch(storage)) {
     marker = await backfill(storage, db);
     backfilled = true;
     rows = outboxEpochs(storage);

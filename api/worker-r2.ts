@@ -7,7 +7,8 @@
  *
  * Crash safety, in the order the writes happen (`publishToBucket`):
  * 1. The published size is read back from the bucket's checkpoint, which must be this log's (signed by its
- *    key, same origin) and no larger than the committed head; otherwise nothing is written.
+ *    key, same origin, and the root of this log's own tree at that size) and no larger than the committed
+ *    head; otherwise nothing is written.
  * 2. Tiles and entry bundles that changed between that size and the head are written. Each key's bytes
  *    never change (a full tile, or a partial tile named by its width), so writing one again after a crash
  *    writes the same bytes.
@@ -22,7 +23,9 @@ import { parseCheckpoint } from '../verifier/checkpoint.js';
 import type { LogReader } from '../log/reader.js';
 import { entryBundlePath, newTiles, parseTilePath, TILE_WIDTH, tilePath } from '../verifier/tiles.js';
 import { openNote, splitNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
-import { utf8 } from '../wasm-free-crypto/bytes.js';
+import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
+import { withTileSource } from '../verifier/tile-client.js';
+import { treeHash } from '../verifier/tlog.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { checkpointResponse, tileResponse } from './app.js';
 
@@ -47,15 +50,15 @@ export class BucketMismatchError extends CodedError {
 
 const CHECKPOINT = 'checkpoint';
 
-/** The tree size of the checkpoint in the bucket (0 if none), checked to be this log's own. */
-async function publishedSize(bucket: TileBucket, prefix: string, origin: string, verifier: NoteVerifier): Promise<number> {
+/** The checkpoint in the bucket (null if none), checked to be signed by this log's key for its origin. */
+async function publishedCheckpoint(bucket: TileBucket, prefix: string, origin: string, verifier: NoteVerifier): Promise<{ size: number; rootHash: Uint8Array } | null> {
   const object = await bucket.get(prefix + CHECKPOINT);
-  if (object === null) return 0;
+  if (object === null) return null;
   try {
     const text = openNote(await object.text(), [verifier]).text;
     const checkpoint = parseCheckpoint(text, { allowExtensions: true });
     if (checkpoint.origin !== origin) throw new Error(`origin ${JSON.stringify(checkpoint.origin)}`);
-    return checkpoint.size;
+    return checkpoint;
   } catch (e) {
     throw new BucketMismatchError(`the bucket's checkpoint at ${prefix}${CHECKPOINT} is not this log's (${(e as Error).message})`);
   }
@@ -74,8 +77,14 @@ export async function publishToBucket(bucket: TileBucket, prefix: string, reader
   // published: its tiles, then it.
   const checkpoint = reader.checkpoint();
   const size = parseCheckpoint(splitNote(utf8(checkpoint)).text, { allowExtensions: true }).size;
-  const from = await publishedSize(bucket, prefix, log.origin, log.verifier);
+  const published = await publishedCheckpoint(bucket, prefix, log.origin, log.verifier);
+  const from = published?.size ?? 0;
   if (from > size) throw new BucketMismatchError(`the bucket holds a tree of ${from} entries, more than this log's ${size}`);
+  // Signed by this log's key, but is it this log's tree? (A log reset under the same key forks itself.)
+  if (published && from > 0) {
+    const ours = await withTileSource(async (t) => (await reader.tile(t))!, from, (r) => treeHash(from, r));
+    if (!equalBytes(ours, published.rootHash)) throw new BucketMismatchError(`the bucket's tree of ${from} entries is not this log's: its root differs`);
+  }
   if (from === size) return { from, to: size };
   for (const t of newTiles(from, size)) {
     const data = await reader.tile(t);

@@ -129,6 +129,10 @@ describe('the directory replicated to D1', () => {
       const res = await replicaLookup(replicaOptions(), lookupRequest(account));
       expect(await bytesOf(res!), account).toEqual(await bytesOf(await objectAnswer(account)));
     }
+    // A D1 ahead of the Durable Object (whose storage was reset) is backfilled too.
+    await db().prepare('UPDATE dir_replica SET epoch = 1000000 WHERE id = 1').run();
+    const again = await inSequencer((_o, storage) => replicateOutbox(storage, db()));
+    expect(again).toMatchObject({ backfilled: true, upTo: result.upTo });
   });
 
   it('applies the lookup limit on the D1 path, for known and unknown names', async () => {

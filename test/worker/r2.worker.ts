@@ -18,6 +18,7 @@ import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-
 import { BucketMismatchError, publishToBucket, serveFromBucket, type TileBucket } from '../../api/worker-r2.js';
 
 const records = (first: number, count: number) => Array.from({ length: count }, (_, i) => utf8(`entry ${first + i}`));
+const utf8Records = (tag: string, count: number) => Array.from({ length: count }, (_, i) => utf8(`${tag} ${i}`));
 const bucket = () => env.TILES!;
 let prefixes = 0;
 const freshPrefix = () => `test-${Date.now()}-${prefixes++}/`;
@@ -131,6 +132,13 @@ describe('the log published to R2', () => {
     const w2 = failingBucket(bucket(), 1);
     await expect(publishToBucket(w2, ahead, behind.reader, behind.log)).rejects.toThrow(/more than this log's 3/);
     expect(w2.puts).toBe(0);
+
+    // Signed with the same key and origin, but another tree (a log reset under the same key): refused.
+    const twin = await openLog();
+    await twin.appender.append(utf8Records('other', 20));
+    const w3 = failingBucket(bucket(), 1);
+    await expect(publishToBucket(w3, ahead, twin.reader, twin.log)).rejects.toThrow(/root differs/);
+    expect(w3.puts).toBe(0);
   });
 
   it('serves from the bucket what the app serves, and leaves the rest to the Durable Object', async () => {
