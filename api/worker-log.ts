@@ -11,6 +11,7 @@ import { LogReader } from '../log/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { parseSignerKey, parseVerifierKey, type Ed25519NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
+import { readAtMost } from '../verifier/tile-client.js';
 
 /** The Worker secrets and vars the log reads. */
 export interface LogEnv {
@@ -96,30 +97,7 @@ export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
  */
 export async function bufferedRequest(request: Request, max = MAX_REQUEST_BODY): Promise<Request | Response> {
   if (request.body === null) return request;
-  const tooLarge = () => Response.json({ error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } }, { status: 413 });
-  const declared = Number(request.headers.get('Content-Length') ?? '0');
-  if (declared > max) {
-    await request.body.cancel();
-    return tooLarge();
-  }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      return tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return new Request(request, { body });
+  const body = await readAtMost(request, max);
+  if (body === null) return Response.json({ error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } }, { status: 413 });
+  return new Request(request, { body: body as Uint8Array<ArrayBuffer> });
 }

@@ -30,6 +30,20 @@ function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string
   });
 }
 
+/** Spawns `kt ARGS` and resolves with the child and the URL it prints as "listening on URL". */
+function ktListening(args: string[], cwd: string): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, [KT, ...args], { cwd });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`kt ${args[0]} exited with ${code}: ${out}`)));
+  });
+}
+
 let dir: string;
 let data: string;
 let server: ServerProcess;
@@ -144,17 +158,8 @@ describe('kt', () => {
   }, 60_000);
 
   it('serves a directory with kt serve, as npm start does', async () => {
-    const child = spawn(process.execPath, [KT, 'serve', '--data', join(dir, 'served'), '--port', '0'], { cwd: dir });
+    const { child, url } = await ktListening(['serve', '--data', join(dir, 'served'), '--port', '0'], dir);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /listening on (http:\/\/\S+)/.exec(out);
-          if (m) resolve(m[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`kt serve exited with ${code}: ${out}`)));
-      });
       expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: true, treeSize: 1 });
     } finally {
       child.kill('SIGTERM');
@@ -177,17 +182,8 @@ describe('kt', () => {
     expect((await kt(['witness', 'init', '--name', 'witness.example/cli', '--key', 'w.key'], dir)).code).toBe(2); // never overwritten
     const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
     // An auditing witness: it audits the log up to each submitted checkpoint before cosigning it.
-    const child = spawn(process.execPath, [KT, 'witness', 'serve', '--key', 'w.key', '--state', 'w-state.json', '--port', '0', '--log', `${pins.origin}=${pins.logKey}`, '--audit', `${pins.origin}=${server.url}/log`], { cwd: dir });
+    const { child, url } = await ktListening(['witness', 'serve', '--key', 'w.key', '--state', 'w-state.json', '--port', '0', '--log', `${pins.origin}=${pins.logKey}`, '--audit', `${pins.origin}=${server.url}/log`], dir);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /listening on (http:\/\/\S+)/.exec(out);
-          if (m) resolve(m[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`witness exited with ${code}`)));
-      });
       const note = await (await fetch(`${server.url}/log/checkpoint`)).text();
       const res = await fetch(`${url}/add-checkpoint`, { method: 'POST', body: addCheckpointBody(0, [], note) });
       expect(res.status).toBe(200);

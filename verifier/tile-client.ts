@@ -9,41 +9,44 @@
 import { HASH_SIZE, proveTree, treeHash, type Hash, type HashReader } from './tlog.js';
 import { tileForStoredHashIndex, tileHashReader, tilePath, type Tile } from './tiles.js';
 import { VerifyError } from './errors.js';
+import { concatBytes } from '../wasm-free-crypto/bytes.js';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** The largest tile body accepted (a full tile). */
 const MAX_TILE_BYTES = 256 * HASH_SIZE;
 
-/** Reads a response body of at most `max` bytes, stopping as soon as more arrive (chunked, compressed). */
-export async function readBounded(res: Response, max: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('Content-Length') ?? '0');
-  const tooLarge = () => new VerifyError('too_large', `the response has more than ${max} bytes`);
-  if (declared > max) {
-    await res.body?.cancel();
-    throw tooLarge();
+/**
+ * The bytes of a body (a request's or a response's, with its headers) if it has at most `max`, else null:
+ * a declared Content-Length above `max` is refused unread, and reading stops as soon as more arrive
+ * (chunked, compressed). Shared with the Worker, which buffers request bodies the same way.
+ */
+export async function readAtMost(message: { body: ReadableStream<Uint8Array> | null; headers: Headers }, max: number): Promise<Uint8Array | null> {
+  if (Number(message.headers.get('Content-Length') ?? '0') > max) {
+    await message.body?.cancel();
+    return null;
   }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
+  if (message.body === null) return new Uint8Array(0);
+  const reader = message.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return concatBytes(...chunks);
     total += value.length;
     if (total > max) {
       await reader.cancel();
-      throw tooLarge();
+      return null;
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+}
+
+/** Reads a response body of at most `max` bytes (VerifyError `too_large` beyond). */
+export async function readBounded(res: Response, max: number): Promise<Uint8Array> {
+  const body = await readAtMost(res, max);
+  if (body === null) throw new VerifyError('too_large', `the response has more than ${max} bytes`);
+  return body;
 }
 
 /** Fetches one tile of the tree of `size` below `logUrl` (the URL of the log's `/log` prefix). */
