@@ -128,7 +128,7 @@ export class LookupClient {
     };
     if (offered.size < accepted.size) misbehaved('rollback', `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`);
     if (offered.size === accepted.size) {
-      if (!equalRoots(offered, accepted)) misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
+      if (!equalBytes(offered.rootHash, accepted.rootHash)) misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
       return this.keep(note, offered);
     }
     let fetched;
@@ -145,7 +145,7 @@ export class LookupClient {
     } catch (e) {
       throw new VerifyError('bad_tile', `the log's tiles do not match its own tree of ${offered.size} entries: ${(e as Error).message}`);
     }
-    if (!equalRoots({ rootHash: fetched.prefixRoot } as Checkpoint, accepted)) {
+    if (!equalBytes(fetched.prefixRoot, accepted.rootHash)) {
       misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}`, fetched);
     }
     return this.keep(note, offered);
@@ -184,8 +184,4 @@ function parsed<T>(f: () => T): T {
   } catch (e) {
     throw new VerifyError('bad_proof_json', (e as Error).message);
   }
-}
-
-function equalRoots(a: Checkpoint, b: Checkpoint): boolean {
-  return equalBytes(a.rootHash, b.rootHash);
 }
