@@ -9,8 +9,7 @@
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
-import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
-import type { WitnessEndpoint } from '../log/witnessing.js';
+import { parseWitnessEndpoints, type WitnessEndpoint } from '../log/witnessing.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
@@ -61,17 +60,10 @@ interface ConfigFile {
 /** Checks the "witnesses" and "witnessQuorum" settings: valid cosigner keys, http(s) URLs, a possible quorum. */
 function checkWitnesses(path: string, witnesses: unknown, quorum: unknown): void {
   if (witnesses !== undefined) {
-    if (!Array.isArray(witnesses)) throw new ConfigError(`${path}: "witnesses" must be a list of {"key", "url"}`);
-    for (const w of witnesses as Record<string, unknown>[]) {
-      if (typeof w !== 'object' || w === null || Object.keys(w).sort().join() !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string') {
-        throw new ConfigError(`${path}: each witness must be {"key", "url"}`);
-      }
-      try {
-        parseCosignerKey(w.key);
-      } catch (e) {
-        throw new ConfigError(`${path}: witness key ${JSON.stringify(w.key)} is not a cosigner key (${(e as Error).message})`);
-      }
-      if (!/^https?:\/\/[^\s]+[^/\s]$/.test(w.url)) throw new ConfigError(`${path}: witness URL ${JSON.stringify(w.url)} must be http(s), without a trailing slash`);
+    try {
+      parseWitnessEndpoints(witnesses);
+    } catch (e) {
+      throw new ConfigError(`${path}: "witnesses" ${(e as Error).message}`);
     }
   }
   const count = Array.isArray(witnesses) ? witnesses.length : 0;

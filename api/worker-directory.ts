@@ -28,9 +28,8 @@
  */
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { LogReader } from '../log/reader.js';
-import { Witnessing, type WitnessEndpoint } from '../log/witnessing.js';
+import { parseWitnessEndpoints, Witnessing, type WitnessEndpoint } from '../log/witnessing.js';
 import { Directory } from '../log/directory.js';
 import { DoDirectoryStore } from '../log/do-directory-store.js';
 import { encodeEpochWrites } from '../log/epoch-writes-json.js';
@@ -85,24 +84,11 @@ export interface OpenDirectory extends OpenLog {
 function witnessSettings(env: DirectoryEnv): { witnesses: WitnessEndpoint[]; witnessQuorum: number } {
   let witnesses: WitnessEndpoint[] = [];
   if (env.WITNESSES?.trim()) {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(env.WITNESSES);
-    } catch {
-      throw new ConfigError('WITNESSES must be a JSON list of {"key", "url"}');
+      witnesses = parseWitnessEndpoints(JSON.parse(env.WITNESSES));
+    } catch (e) {
+      throw new ConfigError(`WITNESSES ${e instanceof SyntaxError ? 'must be a JSON list of {"key", "url"}' : (e as Error).message}`);
     }
-    if (!Array.isArray(parsed)) throw new ConfigError('WITNESSES must be a JSON list of {"key", "url"}');
-    witnesses = parsed.map((w: Record<string, unknown>, i) => {
-      if (typeof w !== 'object' || w === null || Object.keys(w).sort().join() !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string' || !/^https?:\/\/\S+[^/\s]$/.test(w.url)) {
-        throw new ConfigError(`WITNESSES[${i}] must be {"key", "url"} with an http(s) URL without a trailing slash`);
-      }
-      try {
-        parseCosignerKey(w.key);
-      } catch {
-        throw new ConfigError(`WITNESSES[${i}].key is not a cosigner key`);
-      }
-      return { key: w.key, url: w.url };
-    });
   }
   const witnessQuorum = integerSetting(env, 'WITNESS_QUORUM', 0, 0);
   if (witnessQuorum > witnesses.length) throw new ConfigError('WITNESS_QUORUM is above the number of witnesses');

@@ -1,11 +1,12 @@
 /** `npm start` as a child process: first run, restarts, refusals, serving, and the Go C2SP client. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
+import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { openDataDir } from '../api/data-dir.js';
 import { LogAppender } from '../log/appender.js';
@@ -67,6 +68,25 @@ describe('npm start (api/node.ts)', () => {
     const again = openDataDir(dir);
     expect(again.origin).toBe('example.com/kept');
     expect(again.signer.verifierKey).toBe(first.signer.verifierKey);
+  });
+
+  it('checks the configured witnesses and their quorum', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-witness-config-'));
+    openDataDir(dir, 'example.com/witnessed');
+    const key = cosigner('witness.example/w1', new Uint8Array(32).fill(1)).verifierKey;
+    const withConfig = (extra: Record<string, unknown>) => {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ origin: 'example.com/witnessed', ...extra }));
+      return () => openDataDir(dir);
+    };
+    expect(withConfig({ witnesses: [{ key, url: 'https://w.example/w1' }], witnessQuorum: 1 })().witnesses).toEqual([{ key, url: 'https://w.example/w1' }]);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ witnesses: {} }, /"witnesses" must be a list/],
+      [{ witnesses: [{ key }] }, /"witnesses" item 0 must be \{"key", "url"\}/],
+      [{ witnesses: [{ key: 'not a key', url: 'https://w.example' }] }, /item 0: the key is not a cosigner key/],
+      [{ witnesses: [{ key, url: 'https://w.example/' }] }, /item 0: the URL must be http\(s\), without a trailing slash/],
+      [{ witnesses: [{ key, url: 'https://w.example' }], witnessQuorum: 2 }, /"witnessQuorum" must be an integer from 0 to the number of witnesses \(1\)/],
+    ];
+    for (const [extra, message] of bad) expect(withConfig(extra), JSON.stringify(extra)).toThrow(message);
   });
 
   it('refuses a changed origin and bad arguments with clear errors', async () => {

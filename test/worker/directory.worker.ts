@@ -54,6 +54,9 @@ describe('directory settings', () => {
     const secret = 'c0ffee'.repeat(10) + 'abcd';
     const bad: [DirectoryEnv, RegExp][] = [
       [{ ...good, VRF_SECRET_KEY: undefined }, /VRF_SECRET_KEY is not set/],
+      [{ ...good, WITNESSES: '[{"key": 1' }, /WITNESSES must be a JSON list/],
+      [{ ...good, WITNESSES: '[{"key": "nope", "url": "https://w.example"}]' }, /WITNESSES item 0: the key is not a cosigner key/],
+      [{ ...good, WITNESSES: '[]', WITNESS_QUORUM: '1' }, /WITNESS_QUORUM is above the number of witnesses/],
       [{ ...good, VRF_SECRET_KEY: secret.toUpperCase() }, /VRF_SECRET_KEY must be 64 lower-case hex/],
       [{ ...good, VRF_SECRET_KEY: secret.slice(2) }, /VRF_SECRET_KEY must be 64 lower-case hex/],
       [{ ...good, TRUSTED_ROOTS_PEM: ' ' }, /TRUSTED_ROOTS_PEM is not set/],
