@@ -44,6 +44,8 @@ export interface IndexDatabase {
 const REPLICA_MARKER = 'CREATE TABLE IF NOT EXISTS dir_replica (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)';
 const SCHEMA = [...DIRECTORY_SCHEMA.split(';').map((q) => q.trim()).filter((q) => q.length > 0), REPLICA_MARKER];
 const SET_MARKER = 'INSERT OR REPLACE INTO dir_replica (id, epoch) VALUES (1, ?)';
+/** Databases whose tables this isolate has already created (once each, not on every alarm). */
+const withSchema = new WeakSet<IndexDatabase>();
 
 /** The tables copied by a backfill, with their columns, in the order that keeps references valid. */
 const TABLES: [string, string[]][] = [
@@ -101,7 +103,10 @@ async function backfill(storage: Sql, db: IndexDatabase): Promise<number> {
  * epochs. Returns how many epochs were applied and the epoch D1 is now at.
  */
 export async function replicateOutbox(storage: Sql, db: IndexDatabase): Promise<{ applied: number; upTo: number; backfilled: boolean }> {
-  await db.batch(SCHEMA.map((q) => db.prepare(q)));
+  if (!withSchema.has(db)) {
+    await db.batch(SCHEMA.map((q) => db.prepare(q)));
+    withSchema.add(db);
+  }
   let marker = await replicatedEpoch(db);
   let rows = outboxEpochs(storage);
   const next = rows[0]?.epoch ?? storedEpoch(storage) + 1;
