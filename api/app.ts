@@ -10,7 +10,8 @@ import type { LogReader } from '../log/reader.js';
 import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
-import { errorResponse, requestCounter } from './middleware.js';
+import { errorResponse } from './middleware.js';
+import { RequestMetrics, requestMetrics } from './request-metrics.js';
 import { openApiDocument } from './openapi.js';
 
 export { errorResponse } from './middleware.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   config: AppConfig;
   directory?: DirectoryRouteOptions;
   metrics?: AppMetrics;
+  /** Request counts and time for /metrics (default: the app's own); the Worker adds its edge answers to it. */
+  requests?: RequestMetrics;
   /** Where internal errors are reported (default: console.error). */
   logError?: (message: string) => void;
 }
@@ -86,8 +89,8 @@ export function checkpointResponse(checkpoint: string): Response {
 /** Builds the app. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  const counts = new Map<string, number>();
-  app.use('*', requestCounter(counts));
+  const requests = deps.requests ?? new RequestMetrics();
+  app.use('*', requestMetrics(requests));
   const logError = deps.logError ?? ((m: string) => console.error(m));
 
   app.get('/log/checkpoint', () => checkpointResponse(deps.reader.checkpoint()));
@@ -95,7 +98,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));
   app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
-  app.get('/metrics', (c) => c.text(metricsText(deps, counts), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) => c.text(metricsText(deps, requests), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
   if (deps.directory) directoryRoutes(app, deps.directory);
 
@@ -118,8 +121,8 @@ function configJson(cfg: AppConfig): Record<string, unknown> {
   return out;
 }
 
-/** Prometheus text exposition: gauges and request counts. */
-function metricsText(deps: AppDeps, counts: Map<string, number>): string {
+/** Prometheus text exposition: gauges, request counts and request time. */
+function metricsText(deps: AppDeps, requests: RequestMetrics): string {
   const lines = [
     '# TYPE kt_tree_size gauge', `kt_tree_size ${deps.reader.size()}`,
   ];
@@ -127,10 +130,6 @@ function metricsText(deps: AppDeps, counts: Map<string, number>): string {
   if (m.queueDepth) lines.push('# TYPE kt_queue_depth gauge', `kt_queue_depth ${m.queueDepth()}`);
   if (m.epoch) lines.push('# TYPE kt_epoch gauge', `kt_epoch ${m.epoch()}`);
   if (m.lastEpochSeconds) lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
-  lines.push('# TYPE kt_requests_total counter');
-  for (const [key, n] of [...counts].sort()) {
-    const [method, route, status] = key.split(' ');
-    lines.push(`kt_requests_total{method="${method}",route="${route.replace(/"/g, '')}",status="${status}"} ${n}`);
-  }
+  lines.push(...requests.text());
   return `${lines.join('\n')}\n`;
 }

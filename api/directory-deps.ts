@@ -10,7 +10,7 @@ import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import type { Directory } from '../log/directory.js';
 import { discover, history, lookup, monitorCheck } from '../log/lookup.js';
 import type { AppDeps } from './app.js';
-import { TokenBuckets } from './middleware.js';
+import { TokenBuckets, type RateLimitOptions } from './middleware.js';
 
 /** What the builder needs besides the directory (the Node server passes its `DataDir`). */
 export interface DirectoryDepsOptions {
@@ -26,6 +26,8 @@ export interface DirectoryDepsOptions {
   /** Witness endpoints (their cosigner keys are served in /v1/config) and the quorum clients should require. */
   witnesses?: { key: string }[];
   witnessQuorum?: number;
+  /** Lookups whose token a trusted front already took (the Worker's D1 path; see RateLimitOptions.admitted). */
+  lookupAdmitted?: RateLimitOptions['admitted'];
 }
 
 export type DirectoryDeps = Pick<AppDeps, 'directory' | 'metrics'> & { config: Partial<AppDeps['config']> };
@@ -45,7 +47,7 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
       },
       receiptSigner: opts.signer,
       operatorToken: opts.operatorToken,
-      lookupRateLimit: new TokenBuckets({ capacity: opts.lookupBurst, refillPerSecond: opts.lookupRatePerSecond }),
+      lookupRateLimit: new TokenBuckets({ capacity: opts.lookupBurst, refillPerSecond: opts.lookupRatePerSecond, admitted: opts.lookupAdmitted }),
     },
     metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
     config: {

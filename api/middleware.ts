@@ -1,7 +1,7 @@
 /**
  * Named middleware factories for the API: a per-client token-bucket rate limit (lookups are rate limited so
  * that the directory cannot be scraped, as the DMA lets providers require), an operator bearer-token check
- * compared in constant time, request counting for /metrics, and the mapping of typed error codes to HTTP
+ * compared in constant time, and the mapping of typed error codes to HTTP
  * statuses with the JSON error body `{"error":{"code","message"}}`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -53,6 +53,11 @@ export interface RateLimitOptions {
   now?: () => number;
   /** Buckets kept at most (least recently used dropped). */
   maxClients?: number;
+  /**
+   * Whether a trusted front already took this request's token (the Worker's lookup path forwarding to the
+   * Durable Object); such requests pass without taking another. Unset on Node: no request is trusted.
+   */
+  admitted?: (c: Context) => boolean;
 }
 
 /** Node's remote address when served by @hono/node-server; 'unknown' elsewhere. */
@@ -96,6 +101,7 @@ export function rateLimit(limits: RateLimitOptions | TokenBuckets): MiddlewareHa
   const buckets = limits instanceof TokenBuckets ? limits : new TokenBuckets(limits);
   const key = buckets.opts.clientKey ?? remoteAddress;
   return async (c, next) => {
+    if (buckets.opts.admitted?.(c)) return next();
     const wait = buckets.take(key(c));
     if (wait > 0) return rateLimitedResponse(c, wait);
     await next();
@@ -112,15 +118,5 @@ export function operatorAuth(token: string | undefined): MiddlewareHandler {
     const given = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
     if (!token || !equalBytes(sha256(utf8(given)), expected)) return errorResponse(c, 401, 'unauthorized', 'operator token required');
     await next();
-  };
-}
-
-/** Counts requests by route and status, for /metrics. */
-export function requestCounter(counts: Map<string, number>): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    const route = c.req.routePath || 'unmatched';
-    const key = `${c.req.method} ${route} ${c.res.status}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
   };
 }

@@ -38,7 +38,10 @@ import { parsePemCertificates } from '../log/providers.js';
 import { createApp } from './app.js';
 import { directoryDeps } from './directory-deps.js';
 import type { DirectoryService } from './directory-routes.js';
+import type { Context } from 'hono';
 import type { TokenBuckets } from './middleware.js';
+import { RequestMetrics } from './request-metrics.js';
+import { ADMITTED_HEADER } from './worker-lookup.js';
 import { ConfigError, openAppender, type LogEnv, type OpenLog } from './worker-log.js';
 
 /** The Worker secrets and vars the directory reads (besides the log's). */
@@ -215,10 +218,14 @@ export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, en
     log: appender, reader, store, vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
     epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
   });
-  const extra = directoryDeps(directory, { signer, ...settings });
+  // The Worker's D1 path marks a lookup it forwards after taking the client's token (api/worker-lookup.ts);
+  // the Worker strips that header from what clients send, so only the Worker can set it.
+  const lookupAdmitted = (c: Context) => c.req.header(ADMITTED_HEADER) === '1';
+  const extra = directoryDeps(directory, { signer, ...settings, lookupAdmitted });
   const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));
   const config = { origin, logKey: signer.verifierKey, ...extra.config };
   const lookupLimit = extra.directory!.lookupRateLimit as TokenBuckets;
-  const app = createApp({ reader, config, directory: { ...extra.directory!, service }, metrics: extra.metrics });
-  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings, lookupLimit };
+  const requests = new RequestMetrics();
+  const app = createApp({ reader, config, directory: { ...extra.directory!, service }, metrics: extra.metrics, requests });
+  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings, lookupLimit, requests };
 }

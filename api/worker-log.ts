@@ -11,6 +11,7 @@ import { LogReader } from '../log/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { parseSignerKey, parseVerifierKey, type Ed25519NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
+import { RequestMetrics } from './request-metrics.js';
 import { readAtMost } from '../verifier/tile-client.js';
 
 /** The Worker secrets and vars the log reads. */
@@ -35,6 +36,8 @@ export interface OpenLog {
   origin: string;
   /** The log's own note verifier (checks the checkpoint found in the R2 bucket). */
   verifier: NoteVerifier;
+  /** The app's request metrics, to which the Worker adds the requests it answers itself (R2, D1). */
+  requests: RequestMetrics;
 }
 
 /** The appender over a Durable Object's storage, with its reader and signer. */
@@ -67,8 +70,9 @@ export async function openAppender(storage: DoSqlStorage, env: LogEnv): Promise<
 /** Opens a plain log (no directory) in a Durable Object's storage and the app serving it. */
 export async function openLog(storage: DoSqlStorage, env: LogEnv): Promise<OpenLog> {
   const { appender, reader, signer, origin } = await openAppender(storage, env);
-  const app = createApp({ reader, config: { origin, logKey: signer.verifierKey } });
-  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey) };
+  const requests = new RequestMetrics();
+  const app = createApp({ reader, config: { origin, logKey: signer.verifierKey }, requests });
+  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), requests };
 }
 
 /** The 503 every request gets while the log cannot be opened: `not_configured` or `log_unavailable`. */

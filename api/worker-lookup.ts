@@ -9,8 +9,10 @@
  *
  * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the
  * map's leaf: same version and history hash. Anything else (a lagging or empty replica, an account D1 has
- * and the map has not, a refusal such as a malformed account) returns null, and the Worker forwards the
- * request to the object, which answers from its own indexes with its own errors.
+ * and the map has not, a refusal such as a malformed account) is forwarded to the object, which answers
+ * from its own indexes with its own errors. A lookup forwarded after this path took the client's token is
+ * marked with the `kt-lookup-admitted` header, so that the object does not take a second token for it;
+ * the Worker removes that header from every request it receives, so a client cannot send it.
  */
 import { canonicalAccount } from '../verifier/account.js';
 import type { LabelProof } from '../log/lookup.js';
@@ -20,6 +22,15 @@ import { lookupToJsonBytes } from '../verifier/proof-json.js';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
 import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';
+
+/** The header of a lookup this path forwards after taking the client's token (never accepted from clients). */
+export const ADMITTED_HEADER = 'kt-lookup-admitted';
+
+/** The lookup path's decision not to answer: forward to the object, marked when a token was taken. */
+export interface Forward {
+  forward: true;
+  admitted: boolean;
+}
 
 /** What the Durable Object answers: the label's proof, or the seconds to wait when rate limited. */
 export type LabelAnswer = { proof: LabelProof } | { retryAfter: number };
@@ -33,11 +44,11 @@ export interface ReplicaLookupOptions {
   admit(client: string): Promise<number>;
 }
 
-/** The lookup proof from D1's rows and the object's label proof, or null when they do not match. */
-async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string): Promise<LookupProof | { retryAfter: number } | null> {
+/** The lookup proof from D1's rows and the object's label proof, or a forward when they do not match. */
+async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string): Promise<LookupProof | { retryAfter: number } | Forward> {
   const named = await replicaAccountByName(o.db, provider, account);
   const latest = named?.latest;
-  if (named && (!latest?.statement || !latest.signature || !latest.opening)) return null;
+  if (named && (!latest?.statement || !latest.signature || !latest.opening)) return { forward: true, admitted: false };
   // A name D1 does not know costs a VRF proof here: the client's token is taken before it is computed.
   const retryAfter = named ? 0 : await o.admit(client);
   if (retryAfter > 0) return { retryAfter };
@@ -45,27 +56,28 @@ async function assemble(o: ReplicaLookupOptions, provider: string, account: stri
   const label = named ? named.account.label : labelFromVrfOutput(vrfProofToHash(vrfProof));
   const answer = await o.prove(label, latest?.credentialIndex ?? null, named ? client : null);
   if ('retryAfter' in answer) return answer;
+  // From here on the client's token is taken.
   const { epoch, map, leaf, enrolment } = answer.proof;
   const base: LookupProof = { provider, account, vrfProof, epoch, map };
-  if (!leaf) return named ? null : base;
-  if (!named || !latest || !enrolment || leaf.version !== named.account.version || !equalBytes(leaf.historyHash, named.account.history)) return null;
+  if (!leaf) return named ? { forward: true, admitted: true } : base;
+  if (!named || !latest || !enrolment || leaf.version !== named.account.version || !equalBytes(leaf.historyHash, named.account.history)) return { forward: true, admitted: true };
   return { ...base, present: { version: latest.version, statement: latest.statement!, signature: latest.signature!, opening: latest.opening!, enrolment, previousHistory: named.account.previousHistory } };
 }
 
-/** The lookup path's answer: the response, or null to forward the request to the Durable Object. */
-export async function replicaLookup(o: ReplicaLookupOptions, request: Request): Promise<Response | null> {
+/** The lookup path's answer: the response, or a forward of the request to the Durable Object. */
+export async function replicaLookup(o: ReplicaLookupOptions, request: Request): Promise<Response | Forward> {
   const m = request.method === 'GET' ? /^\/v1\/lookup\/([^/]+)\/([^/]+)$/.exec(new URL(request.url).pathname) : null;
-  if (!m) return null;
+  if (!m) return { forward: true, admitted: false };
   let provider, account;
   try {
     provider = decodeURIComponent(m[1]);
     account = canonicalAccount(decodeURIComponent(m[2]));
   } catch {
-    return null;
+    return { forward: true, admitted: false };
   }
   const client = request.headers.get('cf-connecting-ip') ?? 'unknown';
   const proof = await assemble(o, provider, account, client);
-  if (proof === null) return null;
+  if ('forward' in proof) return proof;
   if ('retryAfter' in proof) {
     const error = { error: { code: 'rate_limited', message: 'too many requests from this client; retry later' } };
     return Response.json(error, { status: 429, headers: { 'Retry-After': String(proof.retryAfter) } });

@@ -33,7 +33,13 @@
  * D1 (optional binding `INDEX`): every epoch's index writes also go to an outbox in the object's own
  * transaction, and the alarm replicates them to D1 (api/worker-d1.ts). The Worker then answers
  * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
- * proof, from memory), and forwards the request to the object while D1 lags (api/worker-lookup.ts).
+ * proof, from memory), and forwards the request to the object while D1 lags (api/worker-lookup.ts),
+ * marked with `kt-lookup-admitted` when it already took the client's token; that header is removed from
+ * every request clients send.
+ *
+ * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
+ * object every 10 seconds and before a scrape of /metrics is forwarded, so /metrics counts it with the
+ * object's own requests; an evicted isolate loses at most its last 10 seconds of counts.
  *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
@@ -44,7 +50,8 @@ import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, u
 import { proveLabel } from '../log/lookup.js';
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { replicateOutbox } from './worker-d1.js';
-import { replicaLookup, type LabelAnswer } from './worker-lookup.js';
+import { ADMITTED_HEADER, replicaLookup, type LabelAnswer } from './worker-lookup.js';
+import { RequestMetrics, type RequestMetricsRow } from './request-metrics.js';
 import { publishToBucket, serveFromBucket } from './worker-r2.js';
 import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
 
@@ -147,6 +154,11 @@ export class LogSequencer extends DurableObject<Env> {
     return { proof: await proveLabel(this.log.directory, label, credentialIndex ?? undefined) };
   }
 
+  /** RPC: adds the requests a Worker isolate answered itself (R2, D1) to this object's /metrics. */
+  async addRequestMetrics(rows: RequestMetricsRow[]): Promise<void> {
+    this.log?.requests.merge(rows);
+  }
+
   /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
   async admitLookup(client: string): Promise<number> {
     if (!this.log || !isDirectory(this.log)) throw new Error('the directory is not open');
@@ -174,14 +186,52 @@ function vrfKeyOf(env: Env): Uint8Array | null {
   return hex && /^[0-9a-f]{64}$/.test(hex) ? fromHex(hex) : null;
 }
 
+/** Requests this isolate answered itself (from R2 or D1), handed to the Durable Object's /metrics. */
+const edgeRequests = new RequestMetrics();
+let edgeHandedAt = 0;
+/** How often an isolate hands its counts over (and before every scrape of /metrics it forwards). */
+const EDGE_HANDOVER_MS = 10_000;
+
+/** Hands this isolate's counts to the sequencer; on failure they are kept for the next time. */
+async function handOver(sequencer: DurableObjectStub<LogSequencer>): Promise<void> {
+  edgeHandedAt = Date.now();
+  const rows = edgeRequests.take();
+  if (rows.length === 0) return;
+  try {
+    await sequencer.addRequestMetrics(rows);
+  } catch (e) {
+    edgeRequests.merge(rows);
+    console.error(`Worker: handing request metrics over failed: ${(e as Error).name}: ${(e as Error).message}`);
+  }
+}
+
+/** Counts an answer the Worker gave itself, and hands the counts over when they are due. */
+function countEdge(ctx: ExecutionContext, sequencer: DurableObjectStub<LogSequencer>, request: Request, route: string, res: Response, started: number): Response {
+  edgeRequests.record(request.method, route, res.status, (performance.now() - started) / 1000);
+  if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
+  return res;
+}
+
+/** The request without the header only the Worker may set (api/worker-lookup.ts), whatever the client sent. */
+function withoutAdmittedHeader(request: Request): Request {
+  if (!request.headers.has(ADMITTED_HEADER)) return request;
+  const copy = new Request(request);
+  copy.headers.delete(ADMITTED_HEADER);
+  return copy;
+}
+
 export default {
-  async fetch(request, env): Promise<Response> {
+  async fetch(incoming, env, ctx): Promise<Response> {
+    const started = performance.now();
+    const request = withoutAdmittedHeader(incoming);
+    const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
-      if (published) return passEncodedBody(published);
+      const route = new URL(request.url).pathname === '/log/checkpoint' ? '/log/checkpoint' : '/log/tile/*';
+      if (published) return countEdge(ctx, sequencer, request, route, passEncodedBody(published), started);
     }
-    const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
     const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
+    let admitted = false;
     if (env.INDEX && vrfSecretKey) {
       const answered = await replicaLookup({
         db: env.INDEX, vrfSecretKey,
@@ -189,12 +239,17 @@ export default {
         admit: (client) => sequencer.admitLookup(client),
       }, request).catch((e: unknown) => {
         console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${(e as Error).name}: ${(e as Error).message}`);
-        return null;
+        return { forward: true, admitted: false } as const;
       });
-      if (answered) return answered;
+      if (answered instanceof Response) return countEdge(ctx, sequencer, request, '/v1/lookup/:provider/:account', answered, started);
+      admitted = answered.admitted;
     }
+    if (new URL(request.url).pathname === '/metrics') await handOver(sequencer);
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
-    return sequencer.fetch(buffered);
+    if (!admitted) return sequencer.fetch(buffered);
+    const marked = new Request(buffered);
+    marked.headers.set(ADMITTED_HEADER, '1');
+    return sequencer.fetch(marked);
   },
 } satisfies ExportedHandler<Env>;

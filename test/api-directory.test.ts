@@ -77,7 +77,8 @@ describe('directory routes', () => {
     const { app } = await setup({ capacity: 2 });
     expect((await app.request('/v1/lookup/chat.example/a@chat.example')).status).toBe(200);
     expect((await app.request('/v1/lookup/chat.example/a@chat.example')).status).toBe(200);
-    const limited = await app.request('/v1/lookup/chat.example/a@chat.example');
+    // The header with which the Worker marks lookups it already counted means nothing on Node.
+    const limited = await app.request('/v1/lookup/chat.example/a@chat.example', { headers: { 'kt-lookup-admitted': '1' } });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('1');
     expect((await limited.json()).error.code).toBe('rate_limited');
@@ -113,5 +114,15 @@ describe('directory routes', () => {
     expect(metrics).toMatch(/^kt_queue_depth 0$/m);
     expect(metrics).toMatch(/^kt_tree_size \d+$/m);
     expect(metrics).toMatch(/kt_requests_total\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} 1/);
+    expect(metrics).toMatch(/^# TYPE kt_request_duration_seconds summary$/m);
+    const sum = /^kt_request_duration_seconds_sum\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} (\S+)$/m.exec(metrics);
+    expect(Number(sum?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^kt_request_duration_seconds_count\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} 1$/m);
+    // Account names never appear in metrics: routes are patterns, and unknown paths are "unmatched".
+    await app.request('/no/such/path/secret@chat.example');
+    const after = await (await app.request('/metrics')).text();
+    expect(after).not.toContain('a@chat.example');
+    expect(after).not.toContain('secret');
+    expect(after).toMatch(/kt_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
   });
 });

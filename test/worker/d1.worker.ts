@@ -4,7 +4,8 @@
  * Durable Object's own answers; while D1 lags, the Worker falls back and still answers the latest epoch;
  * a replication cut short at any batch leaves D1 at a whole epoch and the next run completes it; an epoch
  * applied but not yet removed from the outbox is not applied twice; a D1 that missed epochs is backfilled;
- * the lookup limit applies on the D1 path too.
+ * the lookup limit applies on the D1 path too, once per lookup even when the lookup is forwarded, and a
+ * client cannot claim its lookup was already counted; /metrics counts what the Worker answers itself.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -12,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../wasm-free-crypto/bytes.js';
 import { DoDirectoryStore } from '../../log/do-directory-store.js';
 import { replicateOutbox, replicaAccountByName, replicatedEpoch, type IndexDatabase, type IndexStatement } from '../../api/worker-d1.js';
-import { replicaLookup, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
+import { ADMITTED_HEADER, replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
 import type { OpenDirectory } from '../../api/worker-directory.js';
 import { makeLeaf, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -31,6 +32,13 @@ function replicaOptions(): ReplicaLookupOptions {
 }
 
 const lookupRequest = (account: string, client = 'd1-test') => new Request(`https://kt.example/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, { headers: { 'cf-connecting-ip': client } });
+/** The Response the D1 path answered (failing the test if it forwarded instead). */
+async function answered(p: Promise<Response | Forward>): Promise<Response> {
+  const r = await p;
+  if (!(r instanceof Response)) throw new Error(`the D1 path forwarded (${JSON.stringify(r)})`);
+  return r;
+}
+
 const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer());
 
 /** The Durable Object's own answer (its app, bypassing the Worker's D1 path). */
@@ -60,6 +68,19 @@ function failingDb(inner: IndexDatabase, failAt: number): IndexDatabase {
   };
 }
 
+/** Runs `fn` with the object's lookup-limit clock stopped, so that no token is refilled while it counts them. */
+async function withStoppedClock<R>(fn: () => Promise<R>): Promise<R> {
+  await inSequencer(async (open) => {
+    const at = Date.now();
+    open.lookupLimit.opts.now = () => at;
+  });
+  try {
+    return await fn();
+  } finally {
+    await inSequencer(async (open) => void delete open.lookupLimit.opts.now);
+  }
+}
+
 const outboxEpochs = (storage: DurableObjectStorage) => storage.sql.exec<{ epoch: number }>('SELECT epoch FROM dir_outbox ORDER BY epoch').toArray().map((r) => r.epoch);
 
 describe('the directory replicated to D1', () => {
@@ -73,10 +94,9 @@ describe('the directory replicated to D1', () => {
     expect(await replicatedEpoch(db())).toBe(epoch);
 
     for (const account of ['bob@d1.example', 'nobody@d1.example']) {
-      const fromD1 = await replicaLookup(replicaOptions(), lookupRequest(account));
-      expect(fromD1, account).not.toBeNull();
-      expect([fromD1!.status, fromD1!.headers.get('Content-Type')]).toEqual([200, 'application/json']);
-      expect(await bytesOf(fromD1!), account).toEqual(await bytesOf(await objectAnswer(account)));
+      const fromD1 = await answered(replicaLookup(replicaOptions(), lookupRequest(account)));
+      expect([fromD1.status, fromD1.headers.get('Content-Type')]).toEqual([200, 'application/json']);
+      expect(await bytesOf(fromD1), account).toEqual(await bytesOf(await objectAnswer(account)));
     }
     // D1's rows are the object's.
     const [inObject, inD1] = [await inSequencer((_o, storage) => new DoDirectoryStore(storage).accountByName(PROVIDER, 'bob@d1.example')), await replicaAccountByName(db(), PROVIDER, 'bob@d1.example')];
@@ -84,12 +104,13 @@ describe('the directory replicated to D1', () => {
 
     // An epoch not yet replicated: D1's rows are behind the map, so the Worker answers through the object.
     await publishUnreplicated(leaf, 'bob@d1.example', 2);
-    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toBeNull();
+    // The token is taken before D1's rows are compared with the map: the forward says so.
+    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toEqual({ forward: true, admitted: true });
     const viaWorker = (await (await get(`/v1/lookup/${PROVIDER}/bob%40d1.example`)).json()) as { present: { version: number } };
     expect(viaWorker.present.version).toBe(2);
     await runDurableObjectAlarm(sequencer());
-    const caughtUp = await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'));
-    expect(await bytesOf(caughtUp!)).toEqual(await bytesOf(await objectAnswer('bob@d1.example')));
+    const caughtUp = await answered(replicaLookup(replicaOptions(), lookupRequest('bob@d1.example')));
+    expect(await bytesOf(caughtUp)).toEqual(await bytesOf(await objectAnswer('bob@d1.example')));
   });
 
   it('leaves D1 at a whole epoch when a replication is cut short, and never applies an epoch twice', async () => {
@@ -115,19 +136,19 @@ describe('the directory replicated to D1', () => {
     });
     expect(await inSequencer((_o, storage) => replicateOutbox(storage, db()))).toMatchObject({ applied: 0, upTo: writes });
     expect(await inSequencer(async (_o, storage) => outboxEpochs(storage))).toEqual([]);
-    const carol = await replicaLookup(replicaOptions(), lookupRequest('carol@d1.example'));
-    expect(await bytesOf(carol!)).toEqual(await bytesOf(await objectAnswer('carol@d1.example')));
+    const carol = await answered(replicaLookup(replicaOptions(), lookupRequest('carol@d1.example')));
+    expect(await bytesOf(carol)).toEqual(await bytesOf(await objectAnswer('carol@d1.example')));
   });
 
   it('backfills a D1 that missed epochs, from the object\'s rows', async () => {
     await db().batch([db().prepare('DELETE FROM dir_replica'), db().prepare('DELETE FROM dir_versions'), db().prepare('DELETE FROM dir_names')]);
-    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toBeNull(); // D1 lost the name
+    expect(await replicaLookup(replicaOptions(), lookupRequest('bob@d1.example'))).toEqual({ forward: true, admitted: true }); // D1 lost the name
     const result = await inSequencer((_o, storage) => replicateOutbox(storage, db()));
     expect(result.backfilled).toBe(true);
     expect(result.upTo).toBe(await inSequencer(async (o) => o.directory.epoch));
     for (const account of ['bob@d1.example', 'carol@d1.example', 'nobody@d1.example']) {
-      const res = await replicaLookup(replicaOptions(), lookupRequest(account));
-      expect(await bytesOf(res!), account).toEqual(await bytesOf(await objectAnswer(account)));
+      const res = await answered(replicaLookup(replicaOptions(), lookupRequest(account)));
+      expect(await bytesOf(res), account).toEqual(await bytesOf(await objectAnswer(account)));
     }
     // A D1 ahead of the Durable Object (whose storage was reset) is backfilled too.
     await db().prepare('UPDATE dir_replica SET epoch = 1000000 WHERE id = 1').run();
@@ -135,16 +156,50 @@ describe('the directory replicated to D1', () => {
     expect(again).toMatchObject({ backfilled: true, upTo: result.upTo });
   });
 
-  it('applies the lookup limit on the D1 path, for known and unknown names', async () => {
+  it('applies the lookup limit on the D1 path, for known and unknown names', () => withStoppedClock(async () => {
     const client = `limited-${Date.now()}`;
     let taken = 0;
     while ((await sequencer().admitLookup(client)) === 0) taken++;
     expect(taken).toBe(60); // LOOKUP_BURST's default
     for (const account of ['bob@d1.example', 'nobody@d1.example']) {
-      const res = await replicaLookup(replicaOptions(), lookupRequest(account, client));
-      expect(res!.status, account).toBe(429);
-      expect(Number(res!.headers.get('Retry-After'))).toBeGreaterThan(0);
-      expect(await res!.json()).toMatchObject({ error: { code: 'rate_limited' } });
+      const res = await answered(replicaLookup(replicaOptions(), lookupRequest(account, client)));
+      expect(res.status, account).toBe(429);
+      expect(Number(res.headers.get('Retry-After'))).toBeGreaterThan(0);
+      expect(await res.json()).toMatchObject({ error: { code: 'rate_limited' } });
     }
+  }));
+
+  it('takes one token for a lookup forwarded while D1 lags, and ignores the admitted header from clients', async () => {
+    await publishUnreplicated(leaf, 'dave@d1.example', 1); // D1 does not know dave yet; the map does
+    await withStoppedClock(async () => {
+      const client = `lagging-${Date.now()}`;
+      const res = await get(`/v1/lookup/${PROVIDER}/dave%40d1.example`, { headers: { 'cf-connecting-ip': client } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { present: { version: number } }).present.version).toBe(1);
+      let left = 0;
+      while ((await sequencer().admitLookup(client)) === 0) left++;
+      expect(left, 'one token taken, by the D1 path only').toBe(59);
+      // The bucket is empty now: a client sending the header itself is still refused, on a route the object answers.
+      for (const path of [`/v1/history/${PROVIDER}/bob%40d1.example`, `/v1/lookup/${PROVIDER}/dave%40d1.example`]) {
+        const spoofed = await get(path, { headers: { 'cf-connecting-ip': client, [ADMITTED_HEADER]: '1' } });
+        expect(spoofed.status, path).toBe(429);
+      }
+    });
+    await runDurableObjectAlarm(sequencer()); // D1 catches up for the tests that follow
+  });
+
+  it('counts in /metrics the lookups and checkpoints the Worker answers itself from D1 and R2', async () => {
+    const count = (text: string, route: string) => Number(new RegExp(`^kt_requests_total\\{method="GET",route="${route}",status="200"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const before = await (await get('/metrics')).text();
+    const fromD1 = await answered(replicaLookup(replicaOptions(), lookupRequest('bob@d1.example')));
+    expect(fromD1.status, 'D1 answers bob').toBe(200);
+    for (let i = 0; i < 3; i++) expect((await get(`/v1/lookup/${PROVIDER}/bob%40d1.example`)).status).toBe(200);
+    expect((await get('/log/checkpoint')).status).toBe(200);
+    const inObject = await inSequencer(async (open) => open.requests.rows().find((r) => r.route === '/v1/lookup/:provider/:account' && r.status === 200)?.count ?? 0);
+    const after = await (await get('/metrics')).text();
+    expect(count(after, '/v1/lookup/:provider/:account') - count(before, '/v1/lookup/:provider/:account')).toBe(3);
+    expect(count(after, '/log/checkpoint') - count(before, '/log/checkpoint')).toBe(1);
+    expect(inObject, 'the object itself answered none of them').toBe(count(before, '/v1/lookup/:provider/:account'));
+    expect(after).toMatch(/^kt_request_duration_seconds_count\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} \d+$/m);
   });
 });
