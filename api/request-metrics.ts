@@ -2,7 +2,8 @@
  * Request counts and time for /metrics: per method, route pattern (Hono's, e.g.
  * `/v1/lookup/:provider/:account`, so that account names never appear in metrics) and status, the number
  * of requests and the seconds spent answering them inside the app (routing, middleware and handler; the
- * HTTP server's parsing and writing are not included). Exposed as the Prometheus counter
+ * HTTP server's parsing and writing are not included); methods other than the seven common ones count as
+ * `OTHER`, so that clients cannot grow the table. Exposed as the Prometheus counter
  * `kt_requests_total` and the summary `kt_request_duration_seconds` (`_sum` and `_count`, no quantiles).
  * On Workers, where requests served from R2 or D1 never reach the app, the Worker records them in an
  * isolate's own `RequestMetrics` and hands them to the Durable Object with `take()` and `merge()`; the
@@ -19,6 +20,9 @@ export interface RequestMetricsRow {
   seconds: number;
 }
 
+/** Methods recorded by name; any other (clients choose them freely) is recorded as `OTHER`, so that the table stays small. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+
 /** Prometheus label values: backslash, double quote and newline escaped (text format 0.0.4). */
 function labelValue(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -29,6 +33,7 @@ export class RequestMetrics {
 
   /** Counts one request that took `seconds`. */
   record(method: string, route: string, status: number, seconds: number): void {
+    if (!METHODS.has(method)) method = 'OTHER';
     const key = `${method} ${status} ${route}`;
     const row = this.table.get(key);
     if (row) {
@@ -42,7 +47,9 @@ export class RequestMetrics {
     const ok = (r: RequestMetricsRow) =>
       typeof r?.method === 'string' && typeof r.route === 'string' && Number.isInteger(r.status) &&
       Number.isSafeInteger(r.count) && r.count > 0 && Number.isFinite(r.seconds) && r.seconds >= 0;
-    if (!Array.isArray(rows) || !rows.every(ok)) throw new TypeError('request metrics rows are not well-formed');
+    if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
+      throw new TypeError('request metrics rows are not well-formed');
+    }
     for (const r of rows) {
       const key = `${r.method} ${r.status} ${r.route}`;
       const row = this.table.get(key);

@@ -16,9 +16,12 @@ describe('request metrics', () => {
     await app.request('/v1/lookup/p.example/a');
     await app.request('/v1/lookup/p.example/b');
     await app.request('/elsewhere');
+    // Methods a client makes up are one row, whatever their names.
+    for (const method of ['BREW', 'PROPFIND', 'X-1']) await app.request('/elsewhere', { method });
     expect(m.rows()).toEqual([
       { method: 'GET', route: '/v1/lookup/:provider/:account', status: 200, count: 2, seconds: 0.005 },
       { method: 'GET', route: 'unmatched', status: 404, count: 1, seconds: 0 },
+      { method: 'OTHER', route: 'unmatched', status: 404, count: 3, seconds: 0 },
     ]);
   });
 
@@ -33,7 +36,7 @@ describe('request metrics', () => {
     expect(m.rows().map((r) => [r.route, r.count])).toEqual([['/log/checkpoint', 4], ['/log/tile/*', 1]]);
     const bad: unknown[] = [
       [{ ...edge[0], count: 0 }], [{ ...edge[0], count: 1.5 }], [{ ...edge[0], seconds: -1 }], [{ ...edge[0], seconds: NaN }],
-      [{ ...edge[0], status: '200' }], [{ ...edge[0], route: 7 }], [edge[0], null], 'rows',
+      [{ ...edge[0], status: '200' }], [{ ...edge[0], route: 7 }], [{ ...edge[0], method: 'BREW' }], [edge[0], null], 'rows',
     ];
     for (const rows of bad) expect(() => m.merge(rows as RequestMetricsRow[]), JSON.stringify(rows)).toThrow(TypeError);
     expect(m.rows().map((r) => r.count)).toEqual([4, 1]); // nothing of a refused merge was added
