@@ -54,8 +54,9 @@ export interface RateLimitOptions {
   /** Buckets kept at most (least recently used dropped). */
   maxClients?: number;
   /**
-   * Whether a trusted front already took this request's token (the Worker's lookup path forwarding to the
-   * Durable Object); such requests pass without taking another. Unset on Node: no request is trusted.
+   * Whether a trusted front already took this request's token: on Workers, a lookup the Worker's D1 path
+   * forwards to the Durable Object through an RPC that says so in the app's environment, which no request
+   * can set. Such requests pass without taking another. Unset on Node.
    */
   admitted?: (c: Context) => boolean;
 }

@@ -195,7 +195,7 @@ function opsPaths(): Json {
     '/metrics': {
       get: {
         operationId: 'getMetrics', tags: ['operations'], summary: 'Prometheus metrics',
-        description: '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (summary: `_sum`, `_count`).',
+        description: '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (summary: `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
         responses: { 200: { description: 'Prometheus text exposition.', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } }, ...errors({}) },
       },
     },

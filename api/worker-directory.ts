@@ -41,8 +41,10 @@ import type { DirectoryService } from './directory-routes.js';
 import type { Context } from 'hono';
 import type { TokenBuckets } from './middleware.js';
 import { RequestMetrics } from './request-metrics.js';
-import { ADMITTED_HEADER } from './worker-lookup.js';
 import { ConfigError, openAppender, type LogEnv, type OpenLog } from './worker-log.js';
+
+/** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker.ts). */
+export const LOOKUP_ADMITTED = 'ktLookupAdmitted';
 
 /** The Worker secrets and vars the directory reads (besides the log's). */
 export interface DirectoryEnv extends LogEnv {
@@ -218,9 +220,9 @@ export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, en
     log: appender, reader, store, vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
     epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
   });
-  // The Worker's D1 path marks a lookup it forwards after taking the client's token (api/worker-lookup.ts);
-  // the Worker strips that header from what clients send, so only the Worker can set it.
-  const lookupAdmitted = (c: Context) => c.req.header(ADMITTED_HEADER) === '1';
+  // A lookup the Worker's D1 path forwards after taking the client's token comes through the object's
+  // `fetchAdmitted` RPC, which says so in the app's environment: nothing in a request can.
+  const lookupAdmitted = (c: Context) => (c.env as Record<string, unknown> | undefined)?.[LOOKUP_ADMITTED] === true;
   const extra = directoryDeps(directory, { signer, ...settings, lookupAdmitted });
   const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));
   const config = { origin, logKey: signer.verifierKey, ...extra.config };

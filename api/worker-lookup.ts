@@ -10,9 +10,11 @@
  * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the
  * map's leaf: same version and history hash. Anything else (a lagging or empty replica, an account D1 has
  * and the map has not, a refusal such as a malformed account) is forwarded to the object, which answers
- * from its own indexes with its own errors. A lookup forwarded after this path took the client's token is
- * marked with the `kt-lookup-admitted` header, so that the object does not take a second token for it;
- * the Worker removes that header from every request it receives, so a client cannot send it.
+ * from its own indexes with its own errors. A forward says whether this path already took the client's
+ * token (`admitted`); the Worker then hands the request to the object through an RPC that tells its app
+ * so, and the object does not take a second token. Nothing a client sends can claim that (no header is
+ * trusted). A failure after the token was taken is a forward with `admitted` and the error, which the
+ * Worker logs.
  */
 import { canonicalAccount } from '../verifier/account.js';
 import type { LabelProof } from '../log/lookup.js';
@@ -23,13 +25,12 @@ import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
 import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';
 
-/** The header of a lookup this path forwards after taking the client's token (never accepted from clients). */
-export const ADMITTED_HEADER = 'kt-lookup-admitted';
-
-/** The lookup path's decision not to answer: forward to the object, marked when a token was taken. */
+/** The lookup path's decision not to answer: forward to the object, saying whether a token was taken. */
 export interface Forward {
   forward: true;
   admitted: boolean;
+  /** What failed on this path, if something did (the Worker logs it). */
+  failure?: unknown;
 }
 
 /** What the Durable Object answers: the label's proof, or the seconds to wait when rate limited. */
@@ -44,19 +45,23 @@ export interface ReplicaLookupOptions {
   admit(client: string): Promise<number>;
 }
 
-/** The lookup proof from D1's rows and the object's label proof, or a forward when they do not match. */
-async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string): Promise<LookupProof | { retryAfter: number } | Forward> {
+/**
+ * The lookup proof from D1's rows and the object's label proof, or a forward when they do not match.
+ * `taken.admitted` is set once a call that took the client's token has answered.
+ */
+async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string, taken: { admitted: boolean }): Promise<LookupProof | { retryAfter: number } | Forward> {
   const named = await replicaAccountByName(o.db, provider, account);
   const latest = named?.latest;
   if (named && (!latest?.statement || !latest.signature || !latest.opening)) return { forward: true, admitted: false };
   // A name D1 does not know costs a VRF proof here: the client's token is taken before it is computed.
   const retryAfter = named ? 0 : await o.admit(client);
   if (retryAfter > 0) return { retryAfter };
+  taken.admitted = !named;
   const vrfProof = named ? named.account.vrfProof : vrfProve(o.vrfSecretKey, vrfAlpha(provider, account));
   const label = named ? named.account.label : labelFromVrfOutput(vrfProofToHash(vrfProof));
   const answer = await o.prove(label, latest?.credentialIndex ?? null, named ? client : null);
   if ('retryAfter' in answer) return answer;
-  // From here on the client's token is taken.
+  taken.admitted = true;
   const { epoch, map, leaf, enrolment } = answer.proof;
   const base: LookupProof = { provider, account, vrfProof, epoch, map };
   if (!leaf) return named ? { forward: true, admitted: true } : base;
@@ -76,11 +81,16 @@ export async function replicaLookup(o: ReplicaLookupOptions, request: Request): 
     return { forward: true, admitted: false };
   }
   const client = request.headers.get('cf-connecting-ip') ?? 'unknown';
-  const proof = await assemble(o, provider, account, client);
-  if ('forward' in proof) return proof;
-  if ('retryAfter' in proof) {
-    const error = { error: { code: 'rate_limited', message: 'too many requests from this client; retry later' } };
-    return Response.json(error, { status: 429, headers: { 'Retry-After': String(proof.retryAfter) } });
+  const taken = { admitted: false };
+  try {
+    const proof = await assemble(o, provider, account, client, taken);
+    if ('forward' in proof) return proof;
+    if ('retryAfter' in proof) {
+      const error = { error: { code: 'rate_limited', message: 'too many requests from this client; retry later' } };
+      return Response.json(error, { status: 429, headers: { 'Retry-After': String(proof.retryAfter) } });
+    }
+    return new Response(lookupToJsonBytes(proof), { headers: { 'Content-Type': 'application/json' } });
+  } catch (failure) {
+    return { forward: true, admitted: taken.admitted, failure };
   }
-  return new Response(lookupToJsonBytes(proof), { headers: { 'Content-Type': 'application/json' } });
 }

@@ -1,7 +1,8 @@
 /**
  * The log published to R2 as a static C2SP tlog-tiles tree, so that log readers (monitors, auditors,
- * witnesses, anyone fetching tiles) are served by the stateless Worker straight from R2 and never wake the
- * single-threaded Durable Object. The Durable Object stays the source of truth: it commits every batch to
+ * witnesses, anyone fetching tiles) are served by the stateless Worker straight from R2 without asking the
+ * single-threaded Durable Object (each Worker isolate still hands its request counts to it, at most once a
+ * minute, for /metrics: api/worker.ts). The Durable Object stays the source of truth: it commits every batch to
  * its own SQLite storage first (atomically with the directory's indexes), then copies what changed to the
  * bucket under `<prefix>tile/...` and `<prefix>checkpoint` (the tlog-tiles paths below the log's URL).
  *

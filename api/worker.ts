@@ -34,23 +34,25 @@
  * transaction, and the alarm replicates them to D1 (api/worker-d1.ts). The Worker then answers
  * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
  * proof, from memory), and forwards the request to the object while D1 lags (api/worker-lookup.ts),
- * marked with `kt-lookup-admitted` when it already took the client's token; that header is removed from
- * every request clients send.
+ * through the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no
+ * second one.
  *
  * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
- * object every 10 seconds and before a scrape of /metrics is forwarded, so /metrics counts it with the
- * object's own requests; an evicted isolate loses at most its last 10 seconds of counts.
+ * object on the isolate's first request after a minute without a hand-over, and before a scrape of
+ * /metrics is forwarded, so /metrics counts it with the object's own requests; an evicted isolate loses
+ * what it had not handed over. That is one RPC per isolate per minute at most, even when R2 answers
+ * everything.
  *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { armAlarm, openDirectory, runEpochAlarm, type DirectoryEnv, type OpenDirectory } from './worker-directory.js';
+import { armAlarm, LOOKUP_ADMITTED, openDirectory, runEpochAlarm, type DirectoryEnv, type OpenDirectory } from './worker-directory.js';
 import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
 import { proveLabel } from '../log/lookup.js';
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { replicateOutbox } from './worker-d1.js';
-import { ADMITTED_HEADER, replicaLookup, type LabelAnswer } from './worker-lookup.js';
+import { replicaLookup, type Forward, type LabelAnswer } from './worker-lookup.js';
 import { RequestMetrics, type RequestMetricsRow } from './request-metrics.js';
 import { publishToBucket, serveFromBucket } from './worker-r2.js';
 import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
@@ -156,7 +158,18 @@ export class LogSequencer extends DurableObject<Env> {
 
   /** RPC: adds the requests a Worker isolate answered itself (R2, D1) to this object's /metrics. */
   async addRequestMetrics(rows: RequestMetricsRow[]): Promise<void> {
-    this.log?.requests.merge(rows);
+    if (!this.log) throw new Error('the log is not open'); // the isolate keeps its counts
+    this.log.requests.merge(rows);
+  }
+
+  /**
+   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (api/worker-lookup.ts).
+   * The app is told so through its environment (`LOOKUP_ADMITTED`), which no client request can set, and
+   * takes no second token.
+   */
+  async fetchAdmitted(request: Request): Promise<Response> {
+    if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
+    return passEncodedBody(await this.log.app.fetch(request, { [LOOKUP_ADMITTED]: true }));
   }
 
   /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
@@ -188,9 +201,9 @@ function vrfKeyOf(env: Env): Uint8Array | null {
 
 /** Requests this isolate answered itself (from R2 or D1), handed to the Durable Object's /metrics. */
 const edgeRequests = new RequestMetrics();
-let edgeHandedAt = 0;
-/** How often an isolate hands its counts over (and before every scrape of /metrics it forwards). */
-const EDGE_HANDOVER_MS = 10_000;
+let edgeHandedAt = Date.now();
+/** How often at most an isolate hands its counts over: one RPC a minute (and one before each scrape it forwards). */
+const EDGE_HANDOVER_MS = 60_000;
 
 /** Hands this isolate's counts to the sequencer; on failure they are kept for the next time. */
 async function handOver(sequencer: DurableObjectStub<LogSequencer>): Promise<void> {
@@ -205,51 +218,49 @@ async function handOver(sequencer: DurableObjectStub<LogSequencer>): Promise<voi
   }
 }
 
-/** Counts an answer the Worker gave itself, and hands the counts over when they are due. */
-function countEdge(ctx: ExecutionContext, sequencer: DurableObjectStub<LogSequencer>, request: Request, route: string, res: Response, started: number): Response {
+/** Counts an answer the Worker gave itself. */
+function countEdge(request: Request, route: string, res: Response, started: number): Response {
   edgeRequests.record(request.method, route, res.status, (performance.now() - started) / 1000);
-  if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
   return res;
 }
 
-/** The request without the header only the Worker may set (api/worker-lookup.ts), whatever the client sent. */
-function withoutAdmittedHeader(request: Request): Request {
-  if (!request.headers.has(ADMITTED_HEADER)) return request;
-  const copy = new Request(request);
-  copy.headers.delete(ADMITTED_HEADER);
-  return copy;
+/** The object's `fetchAdmitted` RPC, typed by hand: tsc cannot expand the RPC type of a Request parameter. */
+type AdmittedFetcher = { fetchAdmitted(request: Request): Promise<Response> };
+
+/** The D1 path's answer, or its forward (a failure on it is logged, and the object answers). */
+async function d1Lookup(env: Env, vrfSecretKey: Uint8Array, sequencer: DurableObjectStub<LogSequencer>, request: Request): Promise<Response | Forward> {
+  const answer = await replicaLookup({
+    db: env.INDEX!, vrfSecretKey,
+    prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
+    admit: (client) => sequencer.admitLookup(client),
+  }, request);
+  if (!(answer instanceof Response) && answer.failure !== undefined) {
+    const e = answer.failure as Error;
+    console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${e?.name}: ${e?.message}`);
+  }
+  return answer;
 }
 
 export default {
-  async fetch(incoming, env, ctx): Promise<Response> {
+  async fetch(request, env, ctx): Promise<Response> {
     const started = performance.now();
-    const request = withoutAdmittedHeader(incoming);
     const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
+    if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
       const route = new URL(request.url).pathname === '/log/checkpoint' ? '/log/checkpoint' : '/log/tile/*';
-      if (published) return countEdge(ctx, sequencer, request, route, passEncodedBody(published), started);
+      if (published) return countEdge(request, route, passEncodedBody(published), started);
     }
     const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
     let admitted = false;
     if (env.INDEX && vrfSecretKey) {
-      const answered = await replicaLookup({
-        db: env.INDEX, vrfSecretKey,
-        prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
-        admit: (client) => sequencer.admitLookup(client),
-      }, request).catch((e: unknown) => {
-        console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${(e as Error).name}: ${(e as Error).message}`);
-        return { forward: true, admitted: false } as const;
-      });
-      if (answered instanceof Response) return countEdge(ctx, sequencer, request, '/v1/lookup/:provider/:account', answered, started);
+      const answered = await d1Lookup(env, vrfSecretKey, sequencer, request);
+      if (answered instanceof Response) return countEdge(request, '/v1/lookup/:provider/:account', answered, started);
       admitted = answered.admitted;
     }
     if (new URL(request.url).pathname === '/metrics') await handOver(sequencer);
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
-    if (!admitted) return sequencer.fetch(buffered);
-    const marked = new Request(buffered);
-    marked.headers.set(ADMITTED_HEADER, '1');
-    return sequencer.fetch(marked);
+    return admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);
   },
 } satisfies ExportedHandler<Env>;

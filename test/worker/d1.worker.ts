@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../wasm-free-crypto/bytes.js';
 import { DoDirectoryStore } from '../../log/do-directory-store.js';
 import { replicateOutbox, replicaAccountByName, replicatedEpoch, type IndexDatabase, type IndexStatement } from '../../api/worker-d1.js';
-import { ADMITTED_HEADER, replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
+import { replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
 import type { OpenDirectory } from '../../api/worker-directory.js';
 import { makeLeaf, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -169,7 +169,7 @@ describe('the directory replicated to D1', () => {
     }
   }));
 
-  it('takes one token for a lookup forwarded while D1 lags, and ignores the admitted header from clients', async () => {
+  it('takes one token for a lookup forwarded while D1 lags, and no request can claim its token was taken', async () => {
     await publishUnreplicated(leaf, 'dave@d1.example', 1); // D1 does not know dave yet; the map does
     await withStoppedClock(async () => {
       const client = `lagging-${Date.now()}`;
@@ -179,13 +179,25 @@ describe('the directory replicated to D1', () => {
       let left = 0;
       while ((await sequencer().admitLookup(client)) === 0) left++;
       expect(left, 'one token taken, by the D1 path only').toBe(59);
-      // The bucket is empty now: a client sending the header itself is still refused, on a route the object answers.
-      for (const path of [`/v1/history/${PROVIDER}/bob%40d1.example`, `/v1/lookup/${PROVIDER}/dave%40d1.example`]) {
-        const spoofed = await get(path, { headers: { 'cf-connecting-ip': client, [ADMITTED_HEADER]: '1' } });
-        expect(spoofed.status, path).toBe(429);
+      // The bucket is empty now: what the object answers itself stays limited, whatever the request carries.
+      const claims = { 'cf-connecting-ip': client, 'kt-lookup-admitted': '1', ktLookupAdmitted: 'true' };
+      for (const path of [`/v1/history/${PROVIDER}/bob%40d1.example`, `/v1/monitor/${PROVIDER}/bob%40d1.example?version=1`]) {
+        expect((await get(path, { headers: claims })).status, path).toBe(429);
       }
+      const nobody = await get(`/v1/lookup/${PROVIDER}/nobody%40d1.example`, { headers: claims });
+      expect(nobody.status, 'an unknown name, refused by the D1 path').toBe(429);
     });
     await runDurableObjectAlarm(sequencer()); // D1 catches up for the tests that follow
+  });
+
+  it('says whether the client\'s token was taken when the D1 path fails', async () => {
+    const failing: ReplicaLookupOptions = { ...replicaOptions(), prove: () => Promise.reject(new Error('injected: the RPC failed')) };
+    // An unknown name: admit() took the token before the VRF proof, then the proof's RPC failed.
+    const unknown = await replicaLookup(failing, lookupRequest('nobody-else@d1.example', `failing-${Date.now()}`));
+    expect(unknown).toMatchObject({ forward: true, admitted: true });
+    expect((unknown as Forward).failure).toBeInstanceOf(Error);
+    // A known name: the RPC that takes the token failed, so no token is counted as taken.
+    expect(await replicaLookup(failing, lookupRequest('bob@d1.example'))).toMatchObject({ forward: true, admitted: false });
   });
 
   it('counts in /metrics the lookups and checkpoints the Worker answers itself from D1 and R2', async () => {
