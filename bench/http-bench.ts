@@ -9,7 +9,7 @@
  * the bare server answering a static body the size of a lookup response: what the HTTP stack alone does
  * with responses of that size, and the server's own /metrics split its time per lookup between the app
  * (routing, rate limit, store read, map proof, JSON) and the HTTP server. The same 1M-account server then
- * answers the owner's daily check, whose bytes on the wire are the monitoring figure.
+ * answers the owner's daily check for 16 accounts; the largest one's bytes on the wire are the monitoring figure.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -70,20 +70,21 @@ function load(url: string, paths: string[], dir: string): Promise<LoadResult> {
   });
 }
 
+/** One daily check's bytes on the wire: the request, and the response with its headers. */
+interface DailyCheck {
+  request: number;
+  response: number;
+  headers: number;
+}
+
 /**
- * The owner's daily check with no key change at 1M accounts: one GET /v1/monitor over a plain TCP
- * connection (request line and headers as a minimal client sends them, gzip accepted), counting every
- * byte sent and received; the answer is then verified, so that the bytes counted are a real check.
+ * One owner's daily check with no key change: one GET /v1/monitor over a plain TCP connection (request
+ * line and headers as a minimal client sends them, gzip accepted), counting every byte sent and received;
+ * the answer is then verified, so that the bytes counted are a real check.
  */
-export async function monitorCheckBytes(url: string, data: ReturnType<typeof openDataDir>): Promise<Figure> {
-  const verifier = new LookupVerifier({ origin: data.origin, logKey: parseVerifierKey(data.signer.verifierKey), vrfKey: vrfPublicKey(data.vrfSecretKey) });
-  // What the owner remembers from its earlier, full check: the leaf (label, version, history hash). The
-  // 1M build is below the VRF (bench/scale-bench.ts), so it is read from the index rather than verified.
-  const db = new Database(data.dbPath, { readonly: true });
-  const known = (await new SqliteDirectoryStore(db).accountByName('chat.example', 'user5@chat.example'))!.account;
-  db.close();
+async function dailyCheck(url: string, verifier: LookupVerifier, account: string, known: { label: Uint8Array; version: number; history: Uint8Array }): Promise<DailyCheck> {
   const { hostname, port } = new URL(url);
-  const request = `GET /v1/monitor/chat.example/user5%40chat.example?version=${known.version} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`;
+  const request = `GET /v1/monitor/chat.example/${encodeURIComponent(account)}?version=${known.version} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`;
   const response = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect(Number(port), hostname, () => socket.write(request)); // the server closes after answering (Connection: close)
@@ -97,12 +98,37 @@ export async function monitorCheckBytes(url: string, data: ReturnType<typeof ope
   if (/^transfer-encoding: chunked/im.test(head)) body = dechunk(body);
   if (/^content-encoding: gzip/im.test(head)) body = gunzipSync(body);
   const proof = monitorFromJson(JSON.parse(body.toString('utf8')));
-  if (!('unchanged' in proof)) throw new Error('the monitor check did not answer "unchanged"');
+  if (!('unchanged' in proof)) throw new Error(`the monitor check of ${account} did not answer "unchanged"`);
   verifier.verifyUnchanged(proof.unchanged, { label: known.label, version: known.version, historyHash: known.history });
-  const bytes = Buffer.byteLength(request) + response.length;
+  return { request: Buffer.byteLength(request), response: response.length, headers: split + 4 };
+}
+
+/** Accounts whose daily check is measured: the map proof's length depends on where the label falls. */
+const MONITORED = 16;
+
+/**
+ * The owner's daily check with no key change at 1M accounts, for 16 accounts spread over the directory:
+ * the largest is the figure (the map proof's length varies with the label's depth in the map).
+ */
+export async function monitorCheckBytes(url: string, data: ReturnType<typeof openDataDir>): Promise<Figure> {
+  const verifier = new LookupVerifier({ origin: data.origin, logKey: parseVerifierKey(data.signer.verifierKey), vrfKey: vrfPublicKey(data.vrfSecretKey) });
+  // What each owner remembers from its earlier, full check: the leaf (label, version, history hash). The
+  // 1M build is below the VRF (bench/scale-bench.ts), so it is read from the index rather than verified.
+  const db = new Database(data.dbPath, { readonly: true });
+  const store = new SqliteDirectoryStore(db);
+  const accounts = Array.from({ length: MONITORED }, (_, i) => `user${5 + i * Math.floor(ACCOUNTS / MONITORED)}@chat.example`);
+  const known = await Promise.all(accounts.map(async (a) => (await store.accountByName('chat.example', a))!.account));
+  db.close();
+  const checks: DailyCheck[] = [];
+  for (let i = 0; i < MONITORED; i++) checks.push(await dailyCheck(url, verifier, accounts[i], known[i]));
+  const totals = checks.map((c) => c.request + c.response);
+  const largest = checks[totals.indexOf(Math.max(...totals))];
+  const bytes = Math.max(...totals);
+  const mean = totals.reduce((a, b) => a + b, 0) / totals.length;
   return {
-    id: 'monitor_daily_bytes', name: 'owner monitoring at 1M accounts, daily check with no key change (one verified request)', value: bytes, unit: 'bytes/day',
-    target: '<= 2 KB per day', pass: bytes <= 2048, note: `request ${Buffer.byteLength(request)} B, response ${response.length} B (headers ${split + 4} B, gzip body)`,
+    id: 'monitor_daily_bytes', name: `owner monitoring at 1M accounts, daily check with no key change (${MONITORED} accounts, each one verified request; the largest)`,
+    value: bytes, unit: 'bytes/day', target: '<= 2 KB per day', pass: bytes <= 2048,
+    note: `mean ${Math.round(mean)} B, smallest ${Math.min(...totals)} B; the largest: request ${largest.request} B, response ${largest.response} B (headers ${largest.headers} B, gzip body)`,
   };
 }
 
