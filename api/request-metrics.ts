@@ -33,13 +33,17 @@ export class RequestMetrics {
 
   /** Counts one request that took `seconds`. */
   record(method: string, route: string, status: number, seconds: number): void {
-    if (!METHODS.has(method)) method = 'OTHER';
-    const key = `${method} ${status} ${route}`;
+    this.add({ method: METHODS.has(method) ? method : 'OTHER', route, status, count: 1, seconds });
+  }
+
+  /** Adds `r` to its row of the table, creating the row the first time. */
+  private add(r: RequestMetricsRow): void {
+    const key = `${r.method} ${r.status} ${r.route}`;
     const row = this.table.get(key);
     if (row) {
-      row.count++;
-      row.seconds += seconds;
-    } else this.table.set(key, { method, route, status, count: 1, seconds });
+      row.count += r.count;
+      row.seconds += r.seconds;
+    } else this.table.set(key, { ...r });
   }
 
   /** Adds rows counted elsewhere (the Worker's own answers). Rows that are not well-formed are refused whole. */
@@ -50,14 +54,7 @@ export class RequestMetrics {
     if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
       throw new TypeError('request metrics rows are not well-formed');
     }
-    for (const r of rows) {
-      const key = `${r.method} ${r.status} ${r.route}`;
-      const row = this.table.get(key);
-      if (row) {
-        row.count += r.count;
-        row.seconds += r.seconds;
-      } else this.table.set(key, { ...r });
-    }
+    for (const r of rows) this.add(r);
   }
 
   /** The rows (copies), by route, method and status. */

@@ -111,13 +111,18 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
-    if (!isDirectory(this.log) && testAppendEnabled(this.env) && new URL(request.url).pathname === TEST_APPEND_PATH) {
+    if (this.log && !isDirectory(this.log) && testAppendEnabled(this.env) && new URL(request.url).pathname === TEST_APPEND_PATH) {
       const res = await handleTestAppend(request, this.log.appender);
       await this.publish();
       return res;
     }
-    return passEncodedBody(await this.log.app.fetch(request));
+    return this.serve(request, {});
+  }
+
+  /** The app's answer to `request`, with `env` as its environment; 503 while the log is not open. */
+  private async serve(request: Request, env: Record<string, unknown>): Promise<Response> {
+    if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
+    return passEncodedBody(await this.log.app.fetch(request, env));
   }
 
   /**
@@ -167,9 +172,8 @@ export class LogSequencer extends DurableObject<Env> {
    * The app is told so through its environment (`LOOKUP_ADMITTED`), which no client request can set, and
    * takes no second token.
    */
-  async fetchAdmitted(request: Request): Promise<Response> {
-    if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
-    return passEncodedBody(await this.log.app.fetch(request, { [LOOKUP_ADMITTED]: true }));
+  fetchAdmitted(request: Request): Promise<Response> {
+    return this.serve(request, { [LOOKUP_ADMITTED]: true });
   }
 
   /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
@@ -244,12 +248,12 @@ async function d1Lookup(env: Env, vrfSecretKey: Uint8Array, sequencer: DurableOb
 export default {
   async fetch(request, env, ctx): Promise<Response> {
     const started = performance.now();
+    const path = new URL(request.url).pathname;
     const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
     if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
-      const route = new URL(request.url).pathname === '/log/checkpoint' ? '/log/checkpoint' : '/log/tile/*';
-      if (published) return countEdge(request, route, passEncodedBody(published), started);
+      if (published) return countEdge(request, path === '/log/checkpoint' ? path : '/log/tile/*', passEncodedBody(published), started);
     }
     const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
     let admitted = false;
@@ -258,7 +262,7 @@ export default {
       if (answered instanceof Response) return countEdge(request, '/v1/lookup/:provider/:account', answered, started);
       admitted = answered.admitted;
     }
-    if (new URL(request.url).pathname === '/metrics') await handOver(sequencer);
+    if (path === '/metrics') await handOver(sequencer);
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
     return admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);
