@@ -3,8 +3,8 @@
  * @cloudflare/vitest-pool-workers, against the real Worker entry (api/worker.ts) and its Durable Object,
  * configured from wrangler.toml, in two projects with different Worker settings:
  * - `log`: a log-only Worker (`KT_LOG_ONLY`) with the TEST-ONLY append route, for the log's tests. Node-side,
- *   this file reads the shared tiles-300 vectors (never copied into the project) and hands them to the
- *   tests as a JSON binding, and sets a fixed test log key.
+ *   this file reads the tiles-300 vectors (test/vectors/tiles-300) and hands them to the tests as a JSON
+ *   binding, and sets a fixed test log key.
  * - `directory`: the full Worker. Its globalSetup (test/worker-node-fixture.ts, in Node) makes the keys, a
  *   test root CA and a provider leaf, and records the Node server's answers to the directory script; they
  *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
@@ -20,7 +20,7 @@ import { sha256 } from './wasm-free-crypto/sha256.js';
 import { utf8 } from './wasm-free-crypto/bytes.js';
 import { encodeSignerKey } from './wasm-free-crypto/note.js';
 
-const VECTORS = new URL('../shared/vectors/', import.meta.url);
+const VECTORS = new URL('./test/vectors/', import.meta.url);
 const TILES_300 = ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'];
 
 const ORIGIN = 'example.com/kt-worker-test';

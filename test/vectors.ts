@@ -1,12 +1,11 @@
 /**
- * Reads the shared test vectors from `../shared/vectors/` relative to the project root. Vectors are
- * never copied into the project; a missing directory fails the test that needs it.
+ * Reads the test vectors kept in `test/vectors/` (their sources and licences are in its README).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-export const VECTORS_DIR = fileURLToPath(new URL('../../shared/vectors/', import.meta.url));
+export const VECTORS_DIR = fileURLToPath(new URL('./vectors/', import.meta.url));
 
 /** The bytes of a vector file, by path relative to the vectors directory. */
 export function vectorBytes(path: string): Uint8Array {

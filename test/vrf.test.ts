@@ -1,11 +1,10 @@
 /**
  * Tests for wasm-free-crypto/vrf.ts (ECVRF-EDWARDS25519-SHA512-TAI, RFC 9381): the three Appendix B.3
- * vectors (read from the shared vector file, never copied) checked step by step (public key, H and
+ * vectors (test/vectors/vrf-rfc9381-tai.json) checked step by step (public key, H and
  * ctr, nonce k, proof, beta from proof_to_hash and verify); rejection of every single-bit flip of a
  * proof, wrong alpha / public key, bad lengths, non-reduced s, non-canonical and small-order Gamma,
  * small-order and non-canonical public keys; determinism and random prove/verify round trips.
  */
-import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { concatBytes, fromHex, toHex } from '../wasm-free-crypto/bytes.js';
@@ -20,6 +19,7 @@ import {
   vrfPublicKey,
   vrfVerify,
 } from '../wasm-free-crypto/vrf.js';
+import { vectorJson } from './vectors.js';
 
 interface Vector {
   sk: string;
@@ -32,9 +32,7 @@ interface Vector {
   beta: string;
 }
 
-const VECTORS: Vector[] = JSON.parse(
-  readFileSync(new URL('../../shared/vectors/vrf-rfc9381-tai.json', import.meta.url), 'utf8'),
-).vectors;
+const VECTORS: Vector[] = vectorJson('vrf-rfc9381-tai.json').vectors;
 
 const P = 2n ** 255n - 19n;
 const Q = 2n ** 252n + 27742317777372353535851937790883648493n;
