@@ -24,6 +24,8 @@ const VECTORS = new URL('./test/vectors/', import.meta.url);
 const TILES_300 = ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'];
 
 const ORIGIN = 'example.com/kt-worker-test';
+/** A fixture as the JSON value a binding holds (what miniflare passes to the Worker). */
+const asJson = (v: unknown) => JSON.parse(JSON.stringify(v));
 const worker = { main: './api/worker.ts', wrangler: { configPath: './wrangler.toml' } };
 const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
 
@@ -42,7 +44,9 @@ export default defineConfig({
                 KT_LOG_ONLY: '1',
                 KT_TEST_APPEND: '1',
                 // tiles-300 vector path -> base64 of its bytes.
-                TILES_300: Object.fromEntries(TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')])),
+                TILES_300: Object.fromEntries(
+                  TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')]),
+                ),
               },
             },
           }),
@@ -66,13 +70,18 @@ export default defineConfig({
                   HEARTBEAT_MS: '86400000',
                   // KT_TEST_APPEND is set to show that a directory never serves the test-only route.
                   KT_TEST_APPEND: '1',
-                  KT_FIXTURE: f,
+                  KT_FIXTURE: asJson(f),
                 },
               },
             };
           }),
         ],
-        test: { name: 'directory', include: ['test/worker/{directory*,d1}.worker.ts'], globalSetup: ['test/worker-node-fixture.ts'], ...timeouts },
+        test: {
+          name: 'directory',
+          include: ['test/worker/{directory*,d1}.worker.ts'],
+          globalSetup: ['test/worker-node-fixture.ts'],
+          ...timeouts,
+        },
       },
       {
         plugins: [
@@ -82,15 +91,27 @@ export default defineConfig({
               ...worker,
               miniflare: {
                 bindings: {
-                  LOG_ORIGIN: f.origin, LOG_SIGNER_KEY: f.logSignerKey, VRF_SECRET_KEY: f.vrfSecretKeyHex, OPERATOR_TOKEN: 'worker-witnessed-operator-token',
-                  TRUSTED_ROOTS_PEM: f.rootPem, EPOCH_INTERVAL_MS: '3600000', HEARTBEAT_MS: '10',
-                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]), WITNESS_QUORUM: '1', KT_WITNESSED: f,
+                  LOG_ORIGIN: f.origin,
+                  LOG_SIGNER_KEY: f.logSignerKey,
+                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
+                  OPERATOR_TOKEN: 'worker-witnessed-operator-token',
+                  TRUSTED_ROOTS_PEM: f.rootPem,
+                  EPOCH_INTERVAL_MS: '3600000',
+                  HEARTBEAT_MS: '10',
+                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
+                  WITNESS_QUORUM: '1',
+                  KT_WITNESSED: asJson(f),
                 },
               },
             };
           }),
         ],
-        test: { name: 'witnessed', include: ['test/worker/witnessed.worker.ts'], globalSetup: ['test/worker-witness-fixture.ts'], ...timeouts },
+        test: {
+          name: 'witnessed',
+          include: ['test/worker/witnessed.worker.ts'],
+          globalSetup: ['test/worker-witness-fixture.ts'],
+          ...timeouts,
+        },
       },
     ],
   },

@@ -29,7 +29,14 @@ export interface AppConfig {
   epochIntervalMs?: number;
   heartbeatMs?: number;
   /** Enrolled provider credentials, as of the request. */
-  providers?: () => { providerId: string; fingerprint: string; algorithm: string; notBefore: number; notAfter: number; revoked: boolean }[];
+  providers?: () => {
+    providerId: string;
+    fingerprint: string;
+    algorithm: string;
+    notBefore: number;
+    notAfter: number;
+    revoked: boolean;
+  }[];
 }
 
 /** Gauges for /metrics, read at scrape time. */
@@ -72,18 +79,25 @@ async function serveTilePath(c: Context, reader: LogReader, path: string): Promi
  * The response for the bytes of a tile or entry bundle: immutable caching, and entry bundles compressed
  * with gzip when the client accepts it. Shared with the Worker, which serves the same bytes from R2.
  */
-export function tileResponse(ref: Tile | EntryBundleRef, data: Uint8Array, acceptEncoding: string | null | undefined): Response {
+export function tileResponse(
+  ref: Tile | EntryBundleRef,
+  data: Uint8Array,
+  acceptEncoding: string | null | undefined,
+): Response {
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Cache-Control': IMMUTABLE };
   if ('entries' in ref) {
     headers.Vary = 'Accept-Encoding';
-    if (acceptsGzip(acceptEncoding ?? undefined)) return new Response(gzip(data), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
+    if (acceptsGzip(acceptEncoding ?? undefined))
+      return new Response(gzip(data), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
   }
   return new Response(data as Uint8Array<ArrayBuffer>, { headers });
 }
 
 /** The response for the signed checkpoint (shared with the Worker's R2 path). */
 export function checkpointResponse(checkpoint: string): Response {
-  return new Response(checkpoint, { headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED } });
+  return new Response(checkpoint, {
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': SHORT_LIVED },
+  });
 }
 
 /** Builds the app. */
@@ -114,8 +128,12 @@ function configJson(cfg: AppConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { origin: cfg.origin, logKey: cfg.logKey };
   if (cfg.vrfKey !== undefined) {
     Object.assign(out, {
-      vrfKey: cfg.vrfKey, witnesses: cfg.witnesses ?? [], witnessQuorum: cfg.witnessQuorum ?? 0,
-      epochIntervalMs: cfg.epochIntervalMs, heartbeatMs: cfg.heartbeatMs, providers: cfg.providers?.() ?? [],
+      vrfKey: cfg.vrfKey,
+      witnesses: cfg.witnesses ?? [],
+      witnessQuorum: cfg.witnessQuorum ?? 0,
+      epochIntervalMs: cfg.epochIntervalMs,
+      heartbeatMs: cfg.heartbeatMs,
+      providers: cfg.providers?.() ?? [],
     });
   }
   return out;
@@ -123,13 +141,12 @@ function configJson(cfg: AppConfig): Record<string, unknown> {
 
 /** Prometheus text exposition: gauges, request counts and request time. */
 function metricsText(deps: AppDeps, requests: RequestMetrics): string {
-  const lines = [
-    '# TYPE kt_tree_size gauge', `kt_tree_size ${deps.reader.size()}`,
-  ];
+  const lines = ['# TYPE kt_tree_size gauge', `kt_tree_size ${deps.reader.size()}`];
   const m = deps.metrics ?? {};
   if (m.queueDepth) lines.push('# TYPE kt_queue_depth gauge', `kt_queue_depth ${m.queueDepth()}`);
   if (m.epoch) lines.push('# TYPE kt_epoch gauge', `kt_epoch ${m.epoch()}`);
-  if (m.lastEpochSeconds) lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
+  if (m.lastEpochSeconds)
+    lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
   lines.push(...requests.text());
   return `${lines.join('\n')}\n`;
 }

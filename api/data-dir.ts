@@ -67,7 +67,10 @@ function checkWitnesses(path: string, witnesses: unknown, quorum: unknown): void
     }
   }
   const count = Array.isArray(witnesses) ? witnesses.length : 0;
-  if (quorum !== undefined && !(Number.isSafeInteger(quorum) && (quorum as number) >= 0 && (quorum as number) <= count)) {
+  if (
+    quorum !== undefined &&
+    !(Number.isSafeInteger(quorum) && (quorum as number) >= 0 && (quorum as number) <= count)
+  ) {
     throw new ConfigError(`${path}: "witnessQuorum" must be an integer from 0 to the number of witnesses (${count})`);
   }
 }
@@ -98,17 +101,38 @@ function readConfig(dir: string): ConfigFile | null {
   } catch (e) {
     throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const known = ['origin', 'devMode', 'trustedRoots', 'epochIntervalMs', 'heartbeatMs', 'lookupBurst', 'lookupRatePerSecond', 'witnesses', 'witnessQuorum'];
+  const known = [
+    'origin',
+    'devMode',
+    'trustedRoots',
+    'epochIntervalMs',
+    'heartbeatMs',
+    'lookupBurst',
+    'lookupRatePerSecond',
+    'witnesses',
+    'witnessQuorum',
+  ];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
-  if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin)) throw new ConfigError(`${path} has no valid "origin"`);
-  if (parsed.devMode !== undefined && typeof parsed.devMode !== 'boolean') throw new ConfigError(`${path}: "devMode" must be true or false`);
-  if (parsed.trustedRoots !== undefined && !(Array.isArray(parsed.trustedRoots) && parsed.trustedRoots.every((r) => typeof r === 'string'))) {
+  if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin))
+    throw new ConfigError(`${path} has no valid "origin"`);
+  if (parsed.devMode !== undefined && typeof parsed.devMode !== 'boolean')
+    throw new ConfigError(`${path}: "devMode" must be true or false`);
+  if (
+    parsed.trustedRoots !== undefined &&
+    !(Array.isArray(parsed.trustedRoots) && parsed.trustedRoots.every((r) => typeof r === 'string'))
+  ) {
     throw new ConfigError(`${path}: "trustedRoots" must be a list of PEM file paths`);
   }
-  for (const [k, min] of [['epochIntervalMs', 10], ['heartbeatMs', 10], ['lookupBurst', 1], ['lookupRatePerSecond', 1]] as const) {
+  for (const [k, min] of [
+    ['epochIntervalMs', 10],
+    ['heartbeatMs', 10],
+    ['lookupBurst', 1],
+    ['lookupRatePerSecond', 1],
+  ] as const) {
     const v = parsed[k];
-    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min)) throw new ConfigError(`${path}: "${k}" must be an integer >= ${min}`);
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min))
+      throw new ConfigError(`${path}: "${k}" must be an integer >= ${min}`);
   }
   checkWitnesses(path, parsed.witnesses, parsed.witnessQuorum);
   return parsed as unknown as ConfigFile;
@@ -125,7 +149,8 @@ function secretFile(path: string, make: () => string): string {
  * names the origin for a new log, and must match the stored one for an existing log.
  */
 export function openDataDir(dir: string, origin?: string): DataDir {
-  if (origin !== undefined && !isValidKeyName(origin)) throw new ConfigError(`invalid origin ${JSON.stringify(origin)}: no spaces or plus signs`);
+  if (origin !== undefined && !isValidKeyName(origin))
+    throw new ConfigError(`invalid origin ${JSON.stringify(origin)}: no spaces or plus signs`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, 'log.key');
   let config = readConfig(dir);
@@ -134,25 +159,41 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     // A data directory that lost its config.json but kept its key takes the origin from the key's name.
     const keyOrigin = existsSync(keyPath) ? parseSignerKey(readFileSync(keyPath, 'utf8').trim()).name : undefined;
     config = { origin: keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}` };
-    if (origin !== undefined && origin !== config.origin) throw new ConfigError(`the key in ${keyPath} is for origin ${config.origin}, not ${origin}`);
+    if (origin !== undefined && origin !== config.origin)
+      throw new ConfigError(`the key in ${keyPath} is for origin ${config.origin}, not ${origin}`);
     writeNewFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, 0o644);
   } else if (origin !== undefined && origin !== config.origin) {
-    throw new ConfigError(`the log in ${dir} has origin ${config.origin}, not ${origin}; the origin of an existing log cannot change`);
+    throw new ConfigError(
+      `the log in ${dir} has origin ${config.origin}, not ${origin}; the origin of an existing log cannot change`,
+    );
   }
   if (!existsSync(keyPath)) {
     writeNewFile(keyPath, `${generateSignerKey(config.origin).signerKey}\n`, 0o600);
     created = true;
   }
   const signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
-  if (signer.name !== config.origin) throw new ConfigError(`${keyPath} is a key for ${signer.name}, not for origin ${config.origin}`);
+  if (signer.name !== config.origin)
+    throw new ConfigError(`${keyPath} is a key for ${signer.name}, not for origin ${config.origin}`);
   const vrfHex = secretFile(join(dir, 'vrf.key'), () => toHex(randomBytes(32)));
-  if (!/^[0-9a-f]{64}$/.test(vrfHex)) throw new ConfigError(`${join(dir, 'vrf.key')} must hold 64 lower-case hex digits`);
+  if (!/^[0-9a-f]{64}$/.test(vrfHex))
+    throw new ConfigError(`${join(dir, 'vrf.key')} must hold 64 lower-case hex digits`);
   const operatorToken = secretFile(join(dir, 'operator.token'), () => toHex(randomBytes(32)));
   const devMode = config.devMode ?? true;
   return {
-    dir, origin: config.origin, signer, dbPath: join(dir, 'log.db'), created, vrfSecretKey: fromHex(vrfHex), operatorToken, devMode,
-    trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []), epochIntervalMs: config.epochIntervalMs ?? 1000, heartbeatMs: config.heartbeatMs ?? 60_000,
-    lookupBurst: config.lookupBurst ?? 60, lookupRatePerSecond: config.lookupRatePerSecond ?? 10,
-    witnesses: config.witnesses ?? [], witnessQuorum: config.witnessQuorum ?? 0,
+    dir,
+    origin: config.origin,
+    signer,
+    dbPath: join(dir, 'log.db'),
+    created,
+    vrfSecretKey: fromHex(vrfHex),
+    operatorToken,
+    devMode,
+    trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []),
+    epochIntervalMs: config.epochIntervalMs ?? 1000,
+    heartbeatMs: config.heartbeatMs ?? 60_000,
+    lookupBurst: config.lookupBurst ?? 60,
+    lookupRatePerSecond: config.lookupRatePerSecond ?? 10,
+    witnesses: config.witnesses ?? [],
+    witnessQuorum: config.witnessQuorum ?? 0,
   };
 }

@@ -29,7 +29,10 @@ interface Ctx {
 async function call(ctx: Ctx, path: string, body?: unknown, auth = false): Promise<any> {
   const headers: Record<string, string> = body ? { 'Content-Type': 'application/json' } : {};
   if (auth) headers.Authorization = `Bearer ${ctx.token}`;
-  const res = await fetch(`${ctx.server}${path}`, body ? { method: 'POST', body: JSON.stringify(body), headers } : { headers });
+  const res = await fetch(
+    `${ctx.server}${path}`,
+    body ? { method: 'POST', body: JSON.stringify(body), headers } : { headers },
+  );
   const json = await res.json();
   if (!res.ok) throw new Error(`${path}: ${res.status} ${json.error?.code}: ${json.error?.message}`);
   return json;
@@ -44,47 +47,92 @@ async function provider(ctx: Ctx, id: string): Promise<Uint8Array> {
   const r = await call(ctx, '/v1/providers?wait=1', { chain: [toBase64(cert.der)] }, true);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${toHex(cert.secretKey)}\n`, { mode: 0o600 });
-  console.log(`enrolled provider ${id} (epoch ${r.epoch}, log index ${r.logIndex}) with a certificate from the development CA`);
+  console.log(
+    `enrolled provider ${id} (epoch ${r.epoch}, log index ${r.logIndex}) with a certificate from the development CA`,
+  );
   return cert.secretKey;
 }
 
 async function publish(ctx: Ctx, v: LookupVerifier, id: string, secretKey: Uint8Array, account: string): Promise<void> {
-  const current = v.verifyLookup(lookupFromJson(await call(ctx, `/v1/lookup/${id}/${encodeURIComponent(account)}`)), id, account);
+  const current = v.verifyLookup(
+    lookupFromJson(await call(ctx, `/v1/lookup/${id}/${encodeURIComponent(account)}`)),
+    id,
+    account,
+  );
   const version = (current.statement?.version ?? 0) + 1;
   const identity = ed25519KeyPairFromSeed(randomBytes(32)).publicKey;
   const statement: Statement = {
-    provider: id, account, version, issuedAt: Date.now(), status: 'active',
+    provider: id,
+    account,
+    version,
+    issuedAt: Date.now(),
+    status: 'active',
     keys: [{ id: 'identity', algorithm: 'ed25519', publicKey: identity, protocol: 'signal/v3', capabilities: ['fs'] }],
   };
   const bytes = encodeStatement(statement);
   const signature = signSync('ed25519', secretKey, providerSignedMessage(bytes));
-  const r = await call(ctx, '/v1/bindings?wait=1', { statements: [{ statement: toBase64(bytes), signature: toBase64(signature) }] });
-  console.log(`  ${id} published ${account} v${version} (identity key ${toBase64(identity).slice(0, 12)}...) in epoch ${r.results[0].epoch}`);
+  const r = await call(ctx, '/v1/bindings?wait=1', {
+    statements: [{ statement: toBase64(bytes), signature: toBase64(signature) }],
+  });
+  console.log(
+    `  ${id} published ${account} v${version} (identity key ${toBase64(identity).slice(0, 12)}...) in epoch ${r.results[0].epoch}`,
+  );
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { server: { type: 'string' }, data: { type: 'string' } }, strict: true });
   const data = values.data ?? './data';
-  const ctx = { server: (values.server ?? 'http://127.0.0.1:8787').replace(/\/$/, ''), data, token: readFileSync(join(data, 'operator.token'), 'utf8').trim() };
+  const ctx = {
+    server: (values.server ?? 'http://127.0.0.1:8787').replace(/\/$/, ''),
+    data,
+    token: readFileSync(join(data, 'operator.token'), 'utf8').trim(),
+  };
   const config = await call(ctx, '/v1/config');
-  console.log(`pins (a real client gets these out of band): origin ${config.origin}, log key ${config.logKey}, vrf key ${config.vrfKey}`);
-  const v = new LookupVerifier({ origin: config.origin, logKey: parseVerifierKey(config.logKey), vrfKey: fromBase64(config.vrfKey) });
+  console.log(
+    `pins (a real client gets these out of band): origin ${config.origin}, log key ${config.logKey}, vrf key ${config.vrfKey}`,
+  );
+  const v = new LookupVerifier({
+    origin: config.origin,
+    logKey: parseVerifierKey(config.logKey),
+    vrfKey: fromBase64(config.vrfKey),
+  });
   for (const id of PROVIDERS) {
     const key = await provider(ctx, id);
-    for (const account of id === PROVIDERS[0] ? ACCOUNTS : ACCOUNTS.slice(0, 1)) await publish(ctx, v, id, key, account);
+    for (const account of id === PROVIDERS[0] ? ACCOUNTS : ACCOUNTS.slice(0, 1))
+      await publish(ctx, v, id, key, account);
   }
   console.log('client checks, with only the pins:');
   for (const id of PROVIDERS) {
     for (const account of ACCOUNTS) {
-      const r = v.verifyLookup(lookupFromJson(await call(ctx, `/v1/lookup/${id}/${encodeURIComponent(account)}`)), id, account);
-      const what = r.statement ? `v${r.statement.version}, ${r.statement.keys.length} key(s), signed by ${id}` : 'proven absent';
-      console.log(`  ok  ${id} / ${account}: ${r.status}, ${what}; VRF label, map proof, epoch ${r.epoch} head and checkpoint of size ${r.checkpoint.size} verified`);
+      const r = v.verifyLookup(
+        lookupFromJson(await call(ctx, `/v1/lookup/${id}/${encodeURIComponent(account)}`)),
+        id,
+        account,
+      );
+      const what = r.statement
+        ? `v${r.statement.version}, ${r.statement.keys.length} key(s), signed by ${id}`
+        : 'proven absent';
+      console.log(
+        `  ok  ${id} / ${account}: ${r.status}, ${what}; VRF label, map proof, epoch ${r.epoch} head and checkpoint of size ${r.checkpoint.size} verified`,
+      );
     }
   }
-  const found = v.verifyDiscovery(discoveryFromJson(await call(ctx, '/v1/lookup', { discover: ACCOUNTS[0] })), ACCOUNTS[0]);
-  console.log(`  ok  discovery of ${ACCOUNTS[0]} across all ${found.size} providers: ${[...found].map(([p, r]) => `${p}=${r.status}`).join(', ')}`);
-  const h = v.verifyHistory(historyFromJson(await call(ctx, `/v1/history/${PROVIDERS[0]}/${encodeURIComponent(ACCOUNTS[0])}?since=0`)), PROVIDERS[0], ACCOUNTS[0], HISTORY_ZERO);
-  console.log(`  ok  history of ${ACCOUNTS[0]} at ${PROVIDERS[0]}: versions ${h.statements.map((s) => s?.version ?? 'erased').join(', ')} chain to the current map leaf`);
+  const found = v.verifyDiscovery(
+    discoveryFromJson(await call(ctx, '/v1/lookup', { discover: ACCOUNTS[0] })),
+    ACCOUNTS[0],
+  );
+  console.log(
+    `  ok  discovery of ${ACCOUNTS[0]} across all ${found.size} providers: ${[...found].map(([p, r]) => `${p}=${r.status}`).join(', ')}`,
+  );
+  const h = v.verifyHistory(
+    historyFromJson(await call(ctx, `/v1/history/${PROVIDERS[0]}/${encodeURIComponent(ACCOUNTS[0])}?since=0`)),
+    PROVIDERS[0],
+    ACCOUNTS[0],
+    HISTORY_ZERO,
+  );
+  console.log(
+    `  ok  history of ${ACCOUNTS[0]} at ${PROVIDERS[0]}: versions ${h.statements.map((s) => s?.version ?? 'erased').join(', ')} chain to the current map leaf`,
+  );
 }
 
 main().catch((e) => {

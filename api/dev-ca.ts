@@ -37,7 +37,9 @@ function serial(): string {
 }
 
 function pem(label: string, der: Uint8Array): string {
-  return `-----BEGIN ${label}-----\n${toBase64(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${toBase64(der)
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 
 function unpem(text: string, label: string): Uint8Array {
@@ -52,8 +54,14 @@ export async function ensureDevCa(dir: string): Promise<boolean> {
   const keys = (await subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
   const name = `CN=kt-directory development root ${toHex(globalThis.crypto.getRandomValues(new Uint8Array(4)))}`;
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: name, issuer: name, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 3650 * DAY),
-    publicKey: keys.publicKey, signingKey: keys.privateKey, signingAlgorithm: ECDSA,
+    serialNumber: serial(),
+    subject: name,
+    issuer: name,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 3650 * DAY),
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    signingAlgorithm: ECDSA,
     extensions: [
       new x509.BasicConstraintsExtension(true, 1, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -84,15 +92,31 @@ function leafExtensions(providerId: string): x509.Extension[] {
   ];
 }
 
-async function issue(ca: DevCa, providerId: string, publicKey: CryptoKey | x509.PublicKey, days: number): Promise<x509.X509Certificate> {
+async function issue(
+  ca: DevCa,
+  providerId: string,
+  publicKey: CryptoKey | x509.PublicKey,
+  days: number,
+): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: `CN=${providerId}`, issuer: ca.cert.subject, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + days * DAY),
-    publicKey, signingKey: ca.privateKey, signingAlgorithm: ECDSA, extensions: leafExtensions(providerId),
+    serialNumber: serial(),
+    subject: `CN=${providerId}`,
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + days * DAY),
+    publicKey,
+    signingKey: ca.privateKey,
+    signingAlgorithm: ECDSA,
+    extensions: leafExtensions(providerId),
   });
 }
 
 /** Issues an Ed25519 provider certificate for `providerId`, valid for `days` (default 365). */
-export async function issueProviderCertificate(ca: DevCa, providerId: string, days = 365): Promise<ProviderCertificate> {
+export async function issueProviderCertificate(
+  ca: DevCa,
+  providerId: string,
+  days = 365,
+): Promise<ProviderCertificate> {
   const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await issue(ca, providerId, keys.publicKey, days);
   const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
@@ -103,9 +127,13 @@ export async function issueProviderCertificate(ca: DevCa, providerId: string, da
  * Issues a provider certificate for a certificate request (PEM, as `kt provider keygen` writes it): its
  * signature must verify, and its subject must be CN=<provider id> with that id as its one DNS name.
  */
-export async function certifyRequest(ca: DevCa, csrPem: string, days = 365): Promise<{ providerId: string; pem: string }> {
+export async function certifyRequest(
+  ca: DevCa,
+  csrPem: string,
+  days = 365,
+): Promise<{ providerId: string; pem: string }> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  if (!(await csr.verify())) throw new Error('the certificate request\'s signature does not verify');
+  if (!(await csr.verify())) throw new Error("the certificate request's signature does not verify");
   const cn = /^CN=([a-z0-9.-]+)$/.exec(csr.subject);
   if (!cn) throw new Error(`the request's subject must be CN=<provider id>, not ${csr.subject}`);
   const cert = await issue(ca, cn[1], csr.publicKey, days);
@@ -113,9 +141,16 @@ export async function certifyRequest(ca: DevCa, csrPem: string, days = 365): Pro
 }
 
 /** A new Ed25519 provider key and a certificate request for `providerId`: PKCS#8 PEM, CSR PEM, raw seed. */
-export async function providerKeyAndRequest(providerId: string): Promise<{ keyPem: string; csrPem: string; seed: Uint8Array }> {
+export async function providerKeyAndRequest(
+  providerId: string,
+): Promise<{ keyPem: string; csrPem: string; seed: Uint8Array }> {
   const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${providerId}`, keys, signingAlgorithm: { name: 'Ed25519' }, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }])] });
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${providerId}`,
+    keys,
+    signingAlgorithm: { name: 'Ed25519' },
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: providerId }])],
+  });
   const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
   return { keyPem: pem('PRIVATE KEY', pkcs8), csrPem: csr.toString('pem'), seed: pkcs8.slice(pkcs8.length - 32) };
 }

@@ -47,15 +47,32 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
       },
       receiptSigner: opts.signer,
       operatorToken: opts.operatorToken,
-      lookupRateLimit: new TokenBuckets({ capacity: opts.lookupBurst, refillPerSecond: opts.lookupRatePerSecond, admitted: opts.lookupAdmitted }),
+      lookupRateLimit: new TokenBuckets({
+        capacity: opts.lookupBurst,
+        refillPerSecond: opts.lookupRatePerSecond,
+        admitted: opts.lookupAdmitted,
+      }),
     },
-    metrics: { queueDepth: () => dir.queueDepth, epoch: () => dir.epoch, lastEpochSeconds: () => dir.lastEpochMs / 1000 },
+    metrics: {
+      queueDepth: () => dir.queueDepth,
+      epoch: () => dir.epoch,
+      lastEpochSeconds: () => dir.lastEpochMs / 1000,
+    },
     config: {
-      vrfKey: toBase64(dir.vrfPublicKey), witnesses: (opts.witnesses ?? []).map((w) => w.key), witnessQuorum: opts.witnessQuorum ?? 0, epochIntervalMs: opts.epochIntervalMs, heartbeatMs: opts.heartbeatMs,
-      providers: () => dir.credentials.all().map((c) => ({
-        providerId: c.entry.providerId, fingerprint: toHex(c.fingerprint), algorithm: c.entry.algorithm,
-        notBefore: c.entry.notBefore, notAfter: c.entry.notAfter, revoked: c.revokedIndex !== null,
-      })),
+      vrfKey: toBase64(dir.vrfPublicKey),
+      witnesses: (opts.witnesses ?? []).map((w) => w.key),
+      witnessQuorum: opts.witnessQuorum ?? 0,
+      epochIntervalMs: opts.epochIntervalMs,
+      heartbeatMs: opts.heartbeatMs,
+      providers: () =>
+        dir.credentials.all().map((c) => ({
+          providerId: c.entry.providerId,
+          fingerprint: toHex(c.fingerprint),
+          algorithm: c.entry.algorithm,
+          notBefore: c.entry.notBefore,
+          notAfter: c.entry.notAfter,
+          revoked: c.revokedIndex !== null,
+        })),
     },
   };
 }

@@ -13,10 +13,23 @@ import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
 import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../verifier/proofs.js';
-import { discoveryToJson, historyToJson, lookupsToJsonBytes, lookupToJsonBytes, monitorToJson } from '../verifier/proof-json.js';
+import {
+  discoveryToJson,
+  historyToJson,
+  lookupsToJsonBytes,
+  lookupToJsonBytes,
+  monitorToJson,
+} from '../verifier/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { acceptsGzip, gzip } from './compression.js';
-import { errorResponse, operatorAuth, rateLimit, typedErrorResponse, type RateLimitOptions, type TokenBuckets } from './middleware.js';
+import {
+  errorResponse,
+  operatorAuth,
+  rateLimit,
+  typedErrorResponse,
+  type RateLimitOptions,
+  type TokenBuckets,
+} from './middleware.js';
 
 /** What the routes need from a directory. */
 export interface DirectoryService {
@@ -104,30 +117,41 @@ function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const limit = rateLimit(o.lookupRateLimit ?? { capacity: 60, refillPerSecond: 10 });
   app.get('/v1/lookup/:provider/:account', limit, (c) =>
-    answer(c, async () => jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account'))))),
+    answer(c, async () =>
+      jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account')))),
+    ),
   );
-  app.post('/v1/lookup', bodyLimit({ maxSize: 16 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 16 KiB') }), limit, (c) =>
-    answer(c, async () => {
-      const body = await jsonBody(c);
-      onlyFields(body, ['lookups', 'discover']);
-      if (body.discover !== undefined && body.lookups !== undefined) throw new BadRequest('give either "lookups" or "discover", not both');
-      if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover)));
-      const list = body.lookups;
-      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_LOOKUPS) throw new BadRequest(`lookups must be 1..${MAX_BATCH_LOOKUPS} items, or give "discover"`);
-      const proofs = [];
-      for (const item of list) {
-        const { provider, account } = (item ?? {}) as Record<string, unknown>;
-        if (typeof provider !== 'string' || typeof account !== 'string' || Object.keys(item).length !== 2) throw new BadRequest('each lookup is {"provider","account"}');
-        proofs.push(await o.service.lookup(provider, account));
-      }
-      return jsonBytes(c, lookupsToJsonBytes(proofs));
-    }),
+  app.post(
+    '/v1/lookup',
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 16 KiB') }),
+    limit,
+    (c) =>
+      answer(c, async () => {
+        const body = await jsonBody(c);
+        onlyFields(body, ['lookups', 'discover']);
+        if (body.discover !== undefined && body.lookups !== undefined)
+          throw new BadRequest('give either "lookups" or "discover", not both');
+        if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover)));
+        const list = body.lookups;
+        if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_LOOKUPS)
+          throw new BadRequest(`lookups must be 1..${MAX_BATCH_LOOKUPS} items, or give "discover"`);
+        const proofs = [];
+        for (const item of list) {
+          const { provider, account } = (item ?? {}) as Record<string, unknown>;
+          if (typeof provider !== 'string' || typeof account !== 'string' || Object.keys(item).length !== 2)
+            throw new BadRequest('each lookup is {"provider","account"}');
+          proofs.push(await o.service.lookup(provider, account));
+        }
+        return jsonBytes(c, lookupsToJsonBytes(proofs));
+      }),
   );
   app.get('/v1/history/:provider/:account', limit, (c) =>
     answer(c, async () => {
       const sinceText = c.req.query('since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
-      return c.json(historyToJson(await o.service.history(c.req.param('provider'), c.req.param('account'), Number(sinceText))));
+      return c.json(
+        historyToJson(await o.service.history(c.req.param('provider'), c.req.param('account'), Number(sinceText))),
+      );
     }),
   );
   // The owner's daily check: small, and compressed when the client accepts it (the proof is mostly base64).
@@ -135,7 +159,9 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
     answer(c, async () => {
       const versionText = c.req.query('version') ?? '';
       if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
-      const json = JSON.stringify(monitorToJson(await o.service.monitor(c.req.param('provider'), c.req.param('account'), Number(versionText))));
+      const json = JSON.stringify(
+        monitorToJson(await o.service.monitor(c.req.param('provider'), c.req.param('account'), Number(versionText))),
+      );
       return jsonResponse(json, c.req.header('Accept-Encoding'));
     }),
   );
@@ -143,44 +169,64 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
 
 async function submitOne(o: DirectoryRouteOptions, item: unknown, wait: boolean): Promise<Record<string, unknown>> {
   const { statement, signature } = (item ?? {}) as Record<string, unknown>;
-  if (typeof item !== 'object' || item === null || Object.keys(item).length !== 2) throw new BadRequest('each statement is {"statement","signature"}');
+  if (typeof item !== 'object' || item === null || Object.keys(item).length !== 2)
+    throw new BadRequest('each statement is {"statement","signature"}');
   const accepted = await o.service.submit(base64Field(statement, 'statement'), base64Field(signature, 'signature'));
   const base = { label: toBase64(accepted.label), version: accepted.version };
   if (wait) return { ...base, status: 'committed', ...committedJson(await accepted.committed) };
-  return { ...base, status: 'accepted', receipt: receiptNote(o.receiptSigner, accepted.label, accepted.version, (o.now ?? Date.now)()) };
+  return {
+    ...base,
+    status: 'accepted',
+    receipt: receiptNote(o.receiptSigner, accepted.label, accepted.version, (o.now ?? Date.now)()),
+  };
 }
 
 function publishRoutes(app: Hono, o: DirectoryRouteOptions): void {
-  app.post('/v1/bindings', bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 2 MiB') }), (c) =>
-    answer(c, async () => {
-      const body = await jsonBody(c);
-      onlyFields(body, ['statements']);
-      const list = body.statements;
-      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_STATEMENTS) throw new BadRequest(`statements must be 1..${MAX_BATCH_STATEMENTS} items`);
-      const wait = c.req.query('wait') === '1';
-      const settled = await Promise.allSettled(list.map((item) => submitOne(o, item, wait)));
-      const results = settled.map((r) => (r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason) }));
-      const ok = settled.filter((r) => r.status === 'fulfilled').length;
-      if (ok === 0) return typedErrorResponse(c, (settled[0] as PromiseRejectedResult).reason);
-      return c.json({ results }, wait ? 200 : 202);
+  app.post(
+    '/v1/bindings',
+    bodyLimit({
+      maxSize: 2 * 1024 * 1024,
+      onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 2 MiB'),
     }),
+    (c) =>
+      answer(c, async () => {
+        const body = await jsonBody(c);
+        onlyFields(body, ['statements']);
+        const list = body.statements;
+        if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_STATEMENTS)
+          throw new BadRequest(`statements must be 1..${MAX_BATCH_STATEMENTS} items`);
+        const wait = c.req.query('wait') === '1';
+        const settled = await Promise.allSettled(list.map((item) => submitOne(o, item, wait)));
+        const results = settled.map((r) =>
+          r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason) },
+        );
+        const ok = settled.filter((r) => r.status === 'fulfilled').length;
+        if (ok === 0) return typedErrorResponse(c, (settled[0] as PromiseRejectedResult).reason);
+        return c.json({ results }, wait ? 200 : 202);
+      }),
   );
 }
 
 function errorOf(e: unknown): { code: string; message: string } {
   const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' ? { code, message: (e as Error).message } : { code: 'internal', message: 'internal error' };
+  return typeof code === 'string'
+    ? { code, message: (e as Error).message }
+    : { code: 'internal', message: 'internal error' };
 }
 
 function decodeChain(v: unknown): Uint8Array[] {
   if (typeof v === 'string') return parsePemCertificates(v);
-  if (!Array.isArray(v) || v.length === 0) throw new BadRequest('chain must be PEM text or a list of base64 DER certificates');
+  if (!Array.isArray(v) || v.length === 0)
+    throw new BadRequest('chain must be PEM text or a list of base64 DER certificates');
   return v.map((x, i) => base64Field(x, `chain[${i}]`));
 }
 
 function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const auth = operatorAuth(o.operatorToken);
-  const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 64 KiB') });
+  const limit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 64 KiB'),
+  });
   app.post('/v1/providers', auth, limit, (c) =>
     answer(c, async () => {
       const body = await jsonBody(c);
@@ -195,7 +241,8 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
       const body = await jsonBody(c);
       onlyFields(body, ['providerId', 'fingerprint', 'reason']);
       const { providerId, fingerprint, reason } = body;
-      if (typeof providerId !== 'string' || typeof fingerprint !== 'string' || typeof reason !== 'string') throw new BadRequest('providerId, fingerprint (hex) and reason are required strings');
+      if (typeof providerId !== 'string' || typeof fingerprint !== 'string' || typeof reason !== 'string')
+        throw new BadRequest('providerId, fingerprint (hex) and reason are required strings');
       if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw new BadRequest('fingerprint must be 64 lower-case hex digits');
       const fp = fromHex(fingerprint);
       const committed = await o.service.revoke(providerId, fp, reason);

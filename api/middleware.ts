@@ -11,7 +11,13 @@ import { sha256 } from '../wasm-free-crypto/sha256.js';
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 
 /** A JSON error response in the project's error shape. */
-export function errorResponse(c: Context, status: ErrorStatus, code: string, message: string, headers: Record<string, string> = {}): Response {
+export function errorResponse(
+  c: Context,
+  status: ErrorStatus,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
   return c.json({ error: { code, message } }, status);
 }
@@ -91,7 +97,9 @@ export class TokenBuckets {
 
 /** The 429 answer of an empty bucket. */
 export function rateLimitedResponse(c: Context, retryAfterSeconds: number): Response {
-  return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', { 'Retry-After': String(retryAfterSeconds) });
+  return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', {
+    'Retry-After': String(retryAfterSeconds),
+  });
 }
 
 /**
@@ -117,7 +125,8 @@ export function operatorAuth(token: string | undefined): MiddlewareHandler {
   const expected = sha256(utf8(token ?? ''));
   return async (c, next) => {
     const given = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
-    if (!token || !equalBytes(sha256(utf8(given)), expected)) return errorResponse(c, 401, 'unauthorized', 'operator token required');
+    if (!token || !equalBytes(sha256(utf8(given)), expected))
+      return errorResponse(c, 401, 'unauthorized', 'operator token required');
     await next();
   };
 }

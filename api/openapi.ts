@@ -14,22 +14,39 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 // ---- schema helpers ----
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
-const str = (description?: string, extra: Json = {}): Json => ({ type: 'string', ...(description ? { description } : {}), ...extra });
-const b64 = (description: string): Json => str(`${description} (canonical base64: padding required, no whitespace)`, { contentEncoding: 'base64' });
-const int = (description?: string, minimum = 0): Json => ({ type: 'integer', minimum, maximum: MAX_SAFE, ...(description ? { description } : {}) });
+const str = (description?: string, extra: Json = {}): Json => ({
+  type: 'string',
+  ...(description ? { description } : {}),
+  ...extra,
+});
+const b64 = (description: string): Json =>
+  str(`${description} (canonical base64: padding required, no whitespace)`, { contentEncoding: 'base64' });
+const int = (description?: string, minimum = 0): Json => ({
+  type: 'integer',
+  minimum,
+  maximum: MAX_SAFE,
+  ...(description ? { description } : {}),
+});
 const arr = (items: Json, extra: Json = {}): Json => ({ type: 'array', items, ...extra });
 /** A closed object (unknown fields are refused or never written); all fields required unless listed. */
 function obj(properties: Record<string, Json>, optional: string[] = [], description?: string): Json {
   return {
-    type: 'object', additionalProperties: false, ...(description ? { description } : {}),
-    required: Object.keys(properties).filter((k) => !optional.includes(k)), properties,
+    type: 'object',
+    additionalProperties: false,
+    ...(description ? { description } : {}),
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    properties,
   };
 }
 
 // ---- response helpers ----
 
 const jsonContent = (schema: Json): Json => ({ 'application/json': { schema } });
-const ok = (description: string, schema: Json, headers?: Json): Json => ({ description, ...(headers ? { headers } : {}), content: jsonContent(schema) });
+const ok = (description: string, schema: Json, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: jsonContent(schema),
+});
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
 const RETRY_AFTER: Json = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
 
@@ -48,98 +65,242 @@ type ErrorSpec = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 503, string[
 /** The error responses of one route; every route can answer 500 `internal`. */
 function errors(spec: ErrorSpec): Json {
   const when: Record<number, string> = {
-    400: 'Malformed input.', 401: 'Operator token missing or wrong.', 403: 'A refused signature or credential.',
-    404: 'Not found.', 409: 'The version is taken or skipped, or the credential is already enrolled.',
-    413: 'A body or statement above its limit.', 503: 'Temporarily unavailable; retrying (resubmitting) is safe.',
+    400: 'Malformed input.',
+    401: 'Operator token missing or wrong.',
+    403: 'A refused signature or credential.',
+    404: 'Not found.',
+    409: 'The version is taken or skipped, or the credential is already enrolled.',
+    413: 'A body or statement above its limit.',
+    503: 'Temporarily unavailable; retrying (resubmitting) is safe.',
   };
   const out: Json = {};
-  for (const status of [400, 401, 403, 404, 409, 413] as const) if (spec[status]) out[status] = err(when[status], spec[status]!);
+  for (const status of [400, 401, 403, 404, 409, 413] as const)
+    if (spec[status]) out[status] = err(when[status], spec[status]!);
   if (spec.rateLimited) out[429] = { $ref: '#/components/responses/RateLimited' };
   if (spec[503]) out[503] = err(when[503], spec[503], true);
   out[500] = { $ref: '#/components/responses/Internal' };
   return out;
 }
 
-const pathParam = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'path', required: true, description, schema });
+const pathParam = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema,
+});
 const WAIT: Json = {
-  name: 'wait', in: 'query', required: false, schema: { type: 'string' },
-  description: '`1` answers only once the epoch holding the request has committed (200); any other value or none answers at once (202).',
+  name: 'wait',
+  in: 'query',
+  required: false,
+  schema: { type: 'string' },
+  description:
+    '`1` answers only once the epoch holding the request has committed (200); any other value or none answers at once (202).',
 };
 
 // ---- the codes ----
 
-const ACCOUNT_CODES = ['account_bad_utf8', 'account_too_long', 'account_empty', 'account_control_char', 'account_not_canonical', 'account_bad_email', 'account_bad_phone'];
+const ACCOUNT_CODES = [
+  'account_bad_utf8',
+  'account_too_long',
+  'account_empty',
+  'account_control_char',
+  'account_not_canonical',
+  'account_bad_email',
+  'account_bad_phone',
+];
 const STATEMENT_CODES = [
-  'statement_malformed', 'statement_trailing_bytes', 'statement_bad_version', 'statement_bad_provider', 'statement_bad_account',
-  'statement_too_many_keys', 'statement_bad_key', 'statement_duplicate_key', 'statement_not_canonical', 'statement_bad_status',
-  'statement_unknown_field', 'statement_bad_continuity', 'statement_from_future',
+  'statement_malformed',
+  'statement_trailing_bytes',
+  'statement_bad_version',
+  'statement_bad_provider',
+  'statement_bad_account',
+  'statement_too_many_keys',
+  'statement_bad_key',
+  'statement_duplicate_key',
+  'statement_not_canonical',
+  'statement_bad_status',
+  'statement_unknown_field',
+  'statement_bad_continuity',
+  'statement_from_future',
 ];
 const CERT_CODES = [
-  'cert_untrusted', 'cert_bad_signature', 'cert_expired', 'cert_not_yet_valid', 'cert_not_ca',
-  'cert_unsupported_extension', 'cert_bad_key_usage', 'cert_bad_key', 'cert_no_dns_name', 'cert_chain_too_long', 'cert_revoked',
+  'cert_untrusted',
+  'cert_bad_signature',
+  'cert_expired',
+  'cert_not_yet_valid',
+  'cert_not_ca',
+  'cert_unsupported_extension',
+  'cert_bad_key_usage',
+  'cert_bad_key',
+  'cert_no_dns_name',
+  'cert_chain_too_long',
+  'cert_revoked',
 ];
 const QUEUE_CODES = ['queue_full', 'directory_broken', 'epoch_failed'];
 
 // ---- components ----
 
 function schemas(): Record<string, Json> {
-  const committed = { epoch: int('The epoch that committed it.'), logIndex: int('Its log entry\'s index.'), treeSize: int('The tree size of the checkpoint.'), checkpoint: str('The signed checkpoint (note text) of that epoch.') };
-  const enrolment = obj({ position: int('Position in the epoch\'s credential set.'), entry: b64('The enrolment log entry'), proof: b64('Inclusion proof in the credential set: concatenated 32-byte hashes') });
+  const committed = {
+    epoch: int('The epoch that committed it.'),
+    logIndex: int("Its log entry's index."),
+    treeSize: int('The tree size of the checkpoint.'),
+    checkpoint: str('The signed checkpoint (note text) of that epoch.'),
+  };
+  const enrolment = obj({
+    position: int("Position in the epoch's credential set."),
+    entry: b64('The enrolment log entry'),
+    proof: b64('Inclusion proof in the credential set: concatenated 32-byte hashes'),
+  });
   const fullVersion = {
-    version: int(undefined, 1), statement: b64('The statement\'s binary encoding (section 12.4)'), signature: b64('The provider\'s 64-byte signature'),
-    opening: b64('The 32-byte commitment opening'), enrolment: ref('EnrolmentProof'),
+    version: int(undefined, 1),
+    statement: b64("The statement's binary encoding (section 12.4)"),
+    signature: b64("The provider's 64-byte signature"),
+    opening: b64('The 32-byte commitment opening'),
+    enrolment: ref('EnrolmentProof'),
   };
   return {
     Error: obj({ error: ref('ErrorDetail') }, [], 'Every error body.'),
     ErrorDetail: obj({ code: str('A stable error code.'), message: str('Human-readable text.') }),
     EpochProof: obj({
-      checkpoint: str('The signed checkpoint (note text).'), headIndex: int('Index of the epoch head entry: the checkpoint\'s size minus one.'),
-      headEntry: b64('The epoch head log entry'), headProof: b64('Its inclusion proof: concatenated 32-byte hashes'),
+      checkpoint: str('The signed checkpoint (note text).'),
+      headIndex: int("Index of the epoch head entry: the checkpoint's size minus one."),
+      headEntry: b64('The epoch head log entry'),
+      headProof: b64('Its inclusion proof: concatenated 32-byte hashes'),
     }),
     EnrolmentProof: enrolment,
-    VersionProof: obj(fullVersion, [], 'A version with its statement, signature, opening and the enrolment of the signing credential.'),
-    ErasedVersion: obj({ version: int(undefined, 1), commitment: b64('The 32-byte commitment, read from the version\'s update entry') }, [], 'A version erased by a later deletion.'),
-    LookupProof: obj({
-      provider: str('Provider id.'), account: str('The canonical account.'), vrfProof: b64('The 80-byte ECVRF proof'),
-      epoch: ref('EpochProof'), map: b64('The map proof\'s binary encoding (section 15.5)'),
-      present: obj({ ...fullVersion, previousHistory: b64('The 32-byte history hash before this version (zeros for version 1)') }, [], 'The latest version; absent when the account has none.'),
-    }, ['present'], 'Lookup of (provider, account) in one epoch (section 17).'),
-    HistoryProof: obj({
-      since: int(), versions: arr({ oneOf: [ref('VersionProof'), ref('ErasedVersion')] }, { description: 'Versions since+1 .. latest-1, oldest first.' }),
-      lookup: ref('LookupProof'),
-    }, [], 'History of an account after version `since`, ending in the lookup of its latest version.'),
+    VersionProof: obj(
+      fullVersion,
+      [],
+      'A version with its statement, signature, opening and the enrolment of the signing credential.',
+    ),
+    ErasedVersion: obj(
+      { version: int(undefined, 1), commitment: b64("The 32-byte commitment, read from the version's update entry") },
+      [],
+      'A version erased by a later deletion.',
+    ),
+    LookupProof: obj(
+      {
+        provider: str('Provider id.'),
+        account: str('The canonical account.'),
+        vrfProof: b64('The 80-byte ECVRF proof'),
+        epoch: ref('EpochProof'),
+        map: b64("The map proof's binary encoding (section 15.5)"),
+        present: obj(
+          {
+            ...fullVersion,
+            previousHistory: b64('The 32-byte history hash before this version (zeros for version 1)'),
+          },
+          [],
+          'The latest version; absent when the account has none.',
+        ),
+      },
+      ['present'],
+      'Lookup of (provider, account) in one epoch (section 17).',
+    ),
+    HistoryProof: obj(
+      {
+        since: int(),
+        versions: arr(
+          { oneOf: [ref('VersionProof'), ref('ErasedVersion')] },
+          { description: 'Versions since+1 .. latest-1, oldest first.' },
+        ),
+        lookup: ref('LookupProof'),
+      },
+      [],
+      'History of an account after version `since`, ending in the lookup of its latest version.',
+    ),
     MonitorProof: {
       oneOf: [
-        obj({ unchanged: obj({ epoch: ref('EpochProof'), map: b64('The map proof of the leaf the owner knows (section 15.5)') }) }, [], 'The account is still at the version given.'),
+        obj(
+          {
+            unchanged: obj({
+              epoch: ref('EpochProof'),
+              map: b64('The map proof of the leaf the owner knows (section 15.5)'),
+            }),
+          },
+          [],
+          'The account is still at the version given.',
+        ),
         obj({ history: ref('HistoryProof') }, [], 'The account changed: its history since the version given.'),
       ],
-      description: 'The owner\'s daily check (docs/PROTOCOL.md section 17.2).',
+      description: "The owner's daily check (docs/PROTOCOL.md section 17.2).",
     },
-    DiscoveryProof: obj({
-      account: str('The canonical account.'), credentials: arr(b64('An enrolment entry'), { description: 'Every enrolment entry of the epoch\'s credential set, in order.' }),
-      lookups: arr(ref('LookupProof'), { description: 'One lookup per provider id in the set, all in the same epoch.' }),
-    }, [], 'One account looked up under every enrolled provider.'),
+    DiscoveryProof: obj(
+      {
+        account: str('The canonical account.'),
+        credentials: arr(b64('An enrolment entry'), {
+          description: "Every enrolment entry of the epoch's credential set, in order.",
+        }),
+        lookups: arr(ref('LookupProof'), {
+          description: 'One lookup per provider id in the set, all in the same epoch.',
+        }),
+      },
+      [],
+      'One account looked up under every enrolled provider.',
+    ),
     StatementKey: obj({
-      id: str(undefined, { pattern: '^[A-Za-z0-9._:-]{1,64}$' }), algorithm: { enum: ['ed25519', 'x25519', 'p256', 'ml-kem-768', 'ml-dsa-65'] },
-      publicKey: b64('The public key (p256: 33-byte SEC1 compressed)'), protocol: str(undefined, { pattern: '^[\\x21-\\x7e]{1,64}$' }),
-      capabilities: arr(str(undefined, { pattern: '^[\\x21-\\x7e]{1,64}$' }), { maxItems: 16, uniqueItems: true, description: 'Sorted.' }),
+      id: str(undefined, { pattern: '^[A-Za-z0-9._:-]{1,64}$' }),
+      algorithm: { enum: ['ed25519', 'x25519', 'p256', 'ml-kem-768', 'ml-dsa-65'] },
+      publicKey: b64('The public key (p256: 33-byte SEC1 compressed)'),
+      protocol: str(undefined, { pattern: '^[\\x21-\\x7e]{1,64}$' }),
+      capabilities: arr(str(undefined, { pattern: '^[\\x21-\\x7e]{1,64}$' }), {
+        maxItems: 16,
+        uniqueItems: true,
+        description: 'Sorted.',
+      }),
     }),
-    Statement: obj({
-      provider: str('Provider id (a lower-case DNS name).'), account: str('The canonical account.'), version: int(undefined, 1),
-      issuedAt: int('Milliseconds since the Unix epoch.'), status: { enum: ['active', 'deleted'] },
-      keys: arr(ref('StatementKey'), { maxItems: 16, description: 'Sorted by id; none when deleted, at least one when active.' }),
-      continuity: obj({ keyId: str(undefined, { pattern: '^[A-Za-z0-9._:-]{1,64}$' }), signature: b64('1..4096 bytes') }, [], 'Omitted (never null) when there is none.'),
-    }, ['continuity'], 'The JSON form of a binding statement (section 12.6). The API carries statements in their binary encoding (section 12.4), in base64; this is what that encoding decodes to.'),
-    Committed: { type: 'object', required: Object.keys(committed), properties: committed, description: 'The commitment fields of a committed answer (combined with others via allOf).' },
+    Statement: obj(
+      {
+        provider: str('Provider id (a lower-case DNS name).'),
+        account: str('The canonical account.'),
+        version: int(undefined, 1),
+        issuedAt: int('Milliseconds since the Unix epoch.'),
+        status: { enum: ['active', 'deleted'] },
+        keys: arr(ref('StatementKey'), {
+          maxItems: 16,
+          description: 'Sorted by id; none when deleted, at least one when active.',
+        }),
+        continuity: obj(
+          { keyId: str(undefined, { pattern: '^[A-Za-z0-9._:-]{1,64}$' }), signature: b64('1..4096 bytes') },
+          [],
+          'Omitted (never null) when there is none.',
+        ),
+      },
+      ['continuity'],
+      'The JSON form of a binding statement (section 12.6). The API carries statements in their binary encoding (section 12.4), in base64; this is what that encoding decodes to.',
+    ),
+    Committed: {
+      type: 'object',
+      required: Object.keys(committed),
+      properties: committed,
+      description: 'The commitment fields of a committed answer (combined with others via allOf).',
+    },
     Refused: obj({ status: { const: 'refused' }, error: ref('ErrorDetail') }, [], 'One refused item of a batch.'),
-    Config: obj({
-      origin: str('The checkpoint origin.'), logKey: str('The log\'s verifier key string.'), vrfKey: b64('The 32-byte VRF public key'),
-      witnesses: arr(str('A cosigner verifier key string.')), witnessQuorum: int(), epochIntervalMs: int(), heartbeatMs: int(),
-      providers: arr(obj({
-        providerId: str(), fingerprint: str('Hex SHA-256 of the leaf TBSCertificate.', { pattern: '^[0-9a-f]{64}$' }), algorithm: str(),
-        notBefore: int('ms'), notAfter: int('ms'), revoked: { type: 'boolean' },
-      })),
-    }, ['vrfKey', 'witnesses', 'witnessQuorum', 'epochIntervalMs', 'heartbeatMs', 'providers'], 'The trust pins; the directory fields only when a directory is served.'),
+    Config: obj(
+      {
+        origin: str('The checkpoint origin.'),
+        logKey: str("The log's verifier key string."),
+        vrfKey: b64('The 32-byte VRF public key'),
+        witnesses: arr(str('A cosigner verifier key string.')),
+        witnessQuorum: int(),
+        epochIntervalMs: int(),
+        heartbeatMs: int(),
+        providers: arr(
+          obj({
+            providerId: str(),
+            fingerprint: str('Hex SHA-256 of the leaf TBSCertificate.', { pattern: '^[0-9a-f]{64}$' }),
+            algorithm: str(),
+            notBefore: int('ms'),
+            notAfter: int('ms'),
+            revoked: { type: 'boolean' },
+          }),
+        ),
+      },
+      ['vrfKey', 'witnesses', 'witnessQuorum', 'epochIntervalMs', 'heartbeatMs', 'providers'],
+      'The trust pins; the directory fields only when a directory is served.',
+    ),
   };
 }
 
@@ -147,21 +308,51 @@ function schemas(): Record<string, Json> {
 
 function logPaths(origin: string): Json {
   const immutable = { 'Cache-Control': header('`public, max-age=31536000, immutable`') };
-  const tileOk = (what: string, extraHeaders: Json = {}): Json => ({ description: what, headers: { ...immutable, ...extraHeaders }, content: { 'application/octet-stream': {} } });
+  const tileOk = (what: string, extraHeaders: Json = {}): Json => ({
+    description: what,
+    headers: { ...immutable, ...extraHeaders },
+    content: { 'application/octet-stream': {} },
+  });
   const tileErrors = errors({ 400: ['bad_tile_path'], 404: ['not_found'] });
-  const level = pathParam('level', 'Tile level 0..63, decimal without leading zeros.', { type: 'string', pattern: '^(0|[1-9][0-9]?)$' });
-  const index = pathParam('index', 'Tile index N in groups of three digits, all but the last prefixed with `x` and separated by literal slashes (not percent-encoded; the raw path is parsed): 1234067 is `x001/x234/067`, 5 is `005`. No leading `x000` group; at most 6 groups.', { type: 'string', pattern: '^(x[0-9]{3}/){0,5}[0-9]{3}$' });
-  const width = pathParam('width', 'Width of a partial tile, 1..255 without leading zeros.', { type: 'string', pattern: '^[1-9][0-9]{0,2}$' });
-  const acceptEncoding: Json = { name: 'Accept-Encoding', in: 'header', required: false, schema: { type: 'string' }, description: 'The bundle is gzipped when this allows gzip (or `*`) with a non-zero quality.' };
+  const level = pathParam('level', 'Tile level 0..63, decimal without leading zeros.', {
+    type: 'string',
+    pattern: '^(0|[1-9][0-9]?)$',
+  });
+  const index = pathParam(
+    'index',
+    'Tile index N in groups of three digits, all but the last prefixed with `x` and separated by literal slashes (not percent-encoded; the raw path is parsed): 1234067 is `x001/x234/067`, 5 is `005`. No leading `x000` group; at most 6 groups.',
+    { type: 'string', pattern: '^(x[0-9]{3}/){0,5}[0-9]{3}$' },
+  );
+  const width = pathParam('width', 'Width of a partial tile, 1..255 without leading zeros.', {
+    type: 'string',
+    pattern: '^[1-9][0-9]{0,2}$',
+  });
+  const acceptEncoding: Json = {
+    name: 'Accept-Encoding',
+    in: 'header',
+    required: false,
+    schema: { type: 'string' },
+    description: 'The bundle is gzipped when this allows gzip (or `*`) with a non-zero quality.',
+  };
   const tile = (params: Json[], summary: string): Json => ({
-    get: { operationId: `get${summary.replace(/\W/g, '')}`, tags: ['log'], summary, parameters: params, responses: { 200: tileOk('The tile: its W hashes, 32 bytes each, concatenated.'), ...tileErrors } },
+    get: {
+      operationId: `get${summary.replace(/\W/g, '')}`,
+      tags: ['log'],
+      summary,
+      parameters: params,
+      responses: { 200: tileOk('The tile: its W hashes, 32 bytes each, concatenated.'), ...tileErrors },
+    },
   });
   const bundle = (params: Json[], summary: string): Json => ({
     get: {
-      operationId: `get${summary.replace(/\W/g, '')}`, tags: ['log'], summary, parameters: [...params, acceptEncoding],
+      operationId: `get${summary.replace(/\W/g, '')}`,
+      tags: ['log'],
+      summary,
+      parameters: [...params, acceptEncoding],
       responses: {
         200: tileOk('Entries N*256 .. N*256+W-1, each a big-endian uint16 length then its bytes.', {
-          Vary: header('`Accept-Encoding`'), 'Content-Encoding': header('`gzip` when the request allows it.'),
+          Vary: header('`Accept-Encoding`'),
+          'Content-Encoding': header('`gzip` when the request allows it.'),
         }),
         ...tileErrors,
       },
@@ -171,36 +362,72 @@ function logPaths(origin: string): Json {
   return {
     '/log/checkpoint': {
       get: {
-        operationId: 'getCheckpoint', tags: ['log'], summary: 'The signed checkpoint',
+        operationId: 'getCheckpoint',
+        tags: ['log'],
+        summary: 'The signed checkpoint',
         description: `A signed note (C2SP tlog-checkpoint) whose first line is the origin \`${origin}\`, then the tree size and root hash.`,
         responses: {
-          200: { description: 'The checkpoint.', headers: { 'Cache-Control': header('`public, max-age=1, must-revalidate`') }, content: { 'text/plain; charset=utf-8': { schema: { type: 'string' } } } },
+          200: {
+            description: 'The checkpoint.',
+            headers: { 'Cache-Control': header('`public, max-age=1, must-revalidate`') },
+            content: { 'text/plain; charset=utf-8': { schema: { type: 'string' } } },
+          },
           ...errors({}),
         },
       },
     },
     '/log/tile/{level}/{index}': tile([level, index], 'Full tile'),
-    '/log/tile/{level}/{index}.p/{width}': { get: { ...(tile([level, index, width], 'Partial tile').get as Json), description: partial } },
+    '/log/tile/{level}/{index}.p/{width}': {
+      get: { ...(tile([level, index, width], 'Partial tile').get as Json), description: partial },
+    },
     '/log/tile/entries/{index}': bundle([index], 'Full entry bundle'),
-    '/log/tile/entries/{index}.p/{width}': { get: { ...(bundle([index, width], 'Partial entry bundle').get as Json), description: partial } },
+    '/log/tile/entries/{index}.p/{width}': {
+      get: { ...(bundle([index, width], 'Partial entry bundle').get as Json), description: partial },
+    },
   };
 }
 
 function opsPaths(): Json {
   return {
-    '/v1/config': { get: { operationId: 'getConfig', tags: ['operations'], summary: 'Trust pins and configuration', responses: { 200: ok('The configuration.', ref('Config')), ...errors({}) } } },
+    '/v1/config': {
+      get: {
+        operationId: 'getConfig',
+        tags: ['operations'],
+        summary: 'Trust pins and configuration',
+        responses: { 200: ok('The configuration.', ref('Config')), ...errors({}) },
+      },
+    },
     '/healthz': {
-      get: { operationId: 'getHealth', tags: ['operations'], summary: 'Liveness', responses: { 200: ok('Alive.', obj({ ok: { const: true }, treeSize: int() })), ...errors({}) } },
+      get: {
+        operationId: 'getHealth',
+        tags: ['operations'],
+        summary: 'Liveness',
+        responses: { 200: ok('Alive.', obj({ ok: { const: true }, treeSize: int() })), ...errors({}) },
+      },
     },
     '/metrics': {
       get: {
-        operationId: 'getMetrics', tags: ['operations'], summary: 'Prometheus metrics',
-        description: '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (summary: `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
-        responses: { 200: { description: 'Prometheus text exposition.', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } }, ...errors({}) },
+        operationId: 'getMetrics',
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description:
+          '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (summary: `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
+        responses: {
+          200: {
+            description: 'Prometheus text exposition.',
+            content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+          },
+          ...errors({}),
+        },
       },
     },
     '/openapi.json': {
-      get: { operationId: 'getOpenApi', tags: ['operations'], summary: 'This document', responses: { 200: ok('The OpenAPI 3.1 document.', { type: 'object' }), ...errors({}) } },
+      get: {
+        operationId: 'getOpenApi',
+        tags: ['operations'],
+        summary: 'This document',
+        responses: { 200: ok('The OpenAPI 3.1 document.', { type: 'object' }), ...errors({}) },
+      },
     },
   };
 }
@@ -208,82 +435,177 @@ function opsPaths(): Json {
 function directoryPaths(): Json {
   const provider = pathParam('provider', 'Provider id.');
   const account = pathParam('account', 'The account, URL-encoded, in any spelling: it is canonicalised.');
-  const lookupErrors = (extra: ErrorSpec = {}): Json => errors({ 400: ['bad_request', ...ACCOUNT_CODES], 503: ['busy'], rateLimited: true, ...extra });
+  const lookupErrors = (extra: ErrorSpec = {}): Json =>
+    errors({ 400: ['bad_request', ...ACCOUNT_CODES], 503: ['busy'], rateLimited: true, ...extra });
   const lookupItem = obj({ provider: str(), account: str() });
-  const signed = obj({ statement: b64('The statement\'s binary encoding (section 12.4; see the Statement schema)'), signature: b64('The provider\'s 64-byte signature over D("kt/v1/statement") || statement') });
+  const signed = obj({
+    statement: b64("The statement's binary encoding (section 12.4; see the Statement schema)"),
+    signature: b64('The provider\'s 64-byte signature over D("kt/v1/statement") || statement'),
+  });
   const accepted = obj({
-    label: b64('The 32-byte label'), version: int(undefined, 1), status: { const: 'accepted' },
+    label: b64('The 32-byte label'),
+    version: int(undefined, 1),
+    status: { const: 'accepted' },
     receipt: str('A note signed by the log: `kt/v1/receipt\\n<base64 label>\\n<version>\\n<acceptance time, ms>\\n`.'),
   });
-  const committedItem = { allOf: [ref('Committed')], type: 'object', required: ['label', 'version', 'status'], properties: { label: b64('The 32-byte label'), version: int(undefined, 1), status: { const: 'committed' } }, unevaluatedProperties: false };
-  const withCommit = (props: Record<string, Json>): Json => ({ allOf: [ref('Committed')], type: 'object', required: Object.keys(props), properties: props, unevaluatedProperties: false });
-  const body = (schema: Json, limit: string): Json => ({ required: true, description: `JSON, at most ${limit}; unknown fields are refused.`, content: jsonContent(schema) });
+  const committedItem = {
+    allOf: [ref('Committed')],
+    type: 'object',
+    required: ['label', 'version', 'status'],
+    properties: { label: b64('The 32-byte label'), version: int(undefined, 1), status: { const: 'committed' } },
+    unevaluatedProperties: false,
+  };
+  const withCommit = (props: Record<string, Json>): Json => ({
+    allOf: [ref('Committed')],
+    type: 'object',
+    required: Object.keys(props),
+    properties: props,
+    unevaluatedProperties: false,
+  });
+  const body = (schema: Json, limit: string): Json => ({
+    required: true,
+    description: `JSON, at most ${limit}; unknown fields are refused.`,
+    content: jsonContent(schema),
+  });
   const operator = [{ operatorToken: [] }];
-  const queueErrors = (status403: string[] | undefined, extra: ErrorSpec): Json => errors({ 401: ['unauthorized'], 413: ['too_large'], 503: QUEUE_CODES, ...(status403 ? { 403: status403 } : {}), ...extra });
+  const queueErrors = (status403: string[] | undefined, extra: ErrorSpec): Json =>
+    errors({
+      401: ['unauthorized'],
+      413: ['too_large'],
+      503: QUEUE_CODES,
+      ...(status403 ? { 403: status403 } : {}),
+      ...extra,
+    });
   return {
     '/v1/lookup/{provider}/{account}': {
       get: {
-        operationId: 'lookup', tags: ['directory'], summary: 'Look up one account', description: 'Rate limited per client. An unknown provider or account gives an absence proof.',
-        parameters: [provider, account], responses: { 200: ok('The lookup proof.', ref('LookupProof')), ...lookupErrors() },
+        operationId: 'lookup',
+        tags: ['directory'],
+        summary: 'Look up one account',
+        description: 'Rate limited per client. An unknown provider or account gives an absence proof.',
+        parameters: [provider, account],
+        responses: { 200: ok('The lookup proof.', ref('LookupProof')), ...lookupErrors() },
       },
     },
     '/v1/lookup': {
       post: {
-        operationId: 'lookupBatch', tags: ['directory'], summary: 'Look up a batch, or discover one account under every provider',
-        description: 'Rate limited per client (one token per request). With `lookups`, each is looked up in order; with only `discover`, a discovery proof is answered. If both are given, `lookups` is answered and `discover` ignored.',
-        requestBody: body({
-          type: 'object', additionalProperties: false, oneOf: [{ required: ['lookups'] }, { required: ['discover'] }],
-          properties: { lookups: arr(lookupItem, { minItems: 1, maxItems: 32 }), discover: str('An account.') },
-        }, '16 KiB'),
+        operationId: 'lookupBatch',
+        tags: ['directory'],
+        summary: 'Look up a batch, or discover one account under every provider',
+        description:
+          'Rate limited per client (one token per request). With `lookups`, each is looked up in order; with only `discover`, a discovery proof is answered. If both are given, `lookups` is answered and `discover` ignored.',
+        requestBody: body(
+          {
+            type: 'object',
+            additionalProperties: false,
+            oneOf: [{ required: ['lookups'] }, { required: ['discover'] }],
+            properties: { lookups: arr(lookupItem, { minItems: 1, maxItems: 32 }), discover: str('An account.') },
+          },
+          '16 KiB',
+        ),
         responses: {
-          200: ok('The lookup proofs in request order, or the discovery proof.', { oneOf: [obj({ lookups: arr(ref('LookupProof')) }), ref('DiscoveryProof')] }),
+          200: ok('The lookup proofs in request order, or the discovery proof.', {
+            oneOf: [obj({ lookups: arr(ref('LookupProof')) }), ref('DiscoveryProof')],
+          }),
           ...lookupErrors({ 413: ['too_large'] }),
         },
       },
     },
     '/v1/history/{provider}/{account}': {
       get: {
-        operationId: 'history', tags: ['directory'], summary: 'The history of one account', description: 'Rate limited per client.',
-        parameters: [provider, account, {
-          name: 'since', in: 'query', required: false, description: 'Versions after this one (default 0: all); decimal without leading zeros, at most the latest version.',
-          schema: { type: 'integer', minimum: 0, maximum: MAX_SAFE, default: 0 },
-        }],
+        operationId: 'history',
+        tags: ['directory'],
+        summary: 'The history of one account',
+        description: 'Rate limited per client.',
+        parameters: [
+          provider,
+          account,
+          {
+            name: 'since',
+            in: 'query',
+            required: false,
+            description:
+              'Versions after this one (default 0: all); decimal without leading zeros, at most the latest version.',
+            schema: { type: 'integer', minimum: 0, maximum: MAX_SAFE, default: 0 },
+          },
+        ],
         responses: { 200: ok('The history proof.', ref('HistoryProof')), ...lookupErrors() },
       },
     },
     '/v1/monitor/{provider}/{account}': {
       get: {
-        operationId: 'monitor', tags: ['directory'], summary: 'The owner\'s check of one account at the version it knows',
+        operationId: 'monitor',
+        tags: ['directory'],
+        summary: "The owner's check of one account at the version it knows",
         description: 'Rate limited per client. Compressed with gzip when the client accepts it.',
-        parameters: [provider, account, {
-          name: 'version', in: 'query', required: true, description: 'The version the owner last verified; decimal without leading zeros, at least 1.',
-          schema: { type: 'integer', minimum: 1, maximum: MAX_SAFE },
-        }],
+        parameters: [
+          provider,
+          account,
+          {
+            name: 'version',
+            in: 'query',
+            required: true,
+            description: 'The version the owner last verified; decimal without leading zeros, at least 1.',
+            schema: { type: 'integer', minimum: 1, maximum: MAX_SAFE },
+          },
+        ],
         responses: { 200: ok('The monitor proof.', ref('MonitorProof')), ...lookupErrors() },
       },
     },
     '/v1/bindings': {
       post: {
-        operationId: 'publish', tags: ['directory'], summary: 'Publish provider-signed statements',
-        description: 'Each statement is checked as in section 16 and answered on its own: a refused one is `{"status":"refused","error":{...}}` in `results`. Resubmitting an identical statement answers the same outcome (idempotent). If every statement is refused, the first refusal is the response, with its status.',
+        operationId: 'publish',
+        tags: ['directory'],
+        summary: 'Publish provider-signed statements',
+        description:
+          'Each statement is checked as in section 16 and answered on its own: a refused one is `{"status":"refused","error":{...}}` in `results`. Resubmitting an identical statement answers the same outcome (idempotent). If every statement is refused, the first refusal is the response, with its status.',
         parameters: [WAIT],
         requestBody: body(obj({ statements: arr(signed, { minItems: 1, maxItems: 100 }) }), '2 MiB'),
         responses: {
-          200: ok('With `?wait=1`: every accepted statement committed (or refused meanwhile).', obj({ results: arr({ oneOf: [committedItem, ref('Refused')] }) })),
-          202: ok('Accepted and queued, each with a receipt signed by the log.', obj({ results: arr({ oneOf: [accepted, ref('Refused')] }) })),
+          200: ok(
+            'With `?wait=1`: every accepted statement committed (or refused meanwhile).',
+            obj({ results: arr({ oneOf: [committedItem, ref('Refused')] }) }),
+          ),
+          202: ok(
+            'Accepted and queued, each with a receipt signed by the log.',
+            obj({ results: arr({ oneOf: [accepted, ref('Refused')] }) }),
+          ),
           ...errors({
-            400: ['bad_request', ...STATEMENT_CODES], 403: ['bad_signature', 'namespace_violation', 'unknown_provider', 'cert_revoked', 'cert_expired', 'bad_continuity'],
-            409: ['version_conflict', 'version_gap'], 413: ['too_large', 'statement_too_large'], 503: QUEUE_CODES,
+            400: ['bad_request', ...STATEMENT_CODES],
+            403: [
+              'bad_signature',
+              'namespace_violation',
+              'unknown_provider',
+              'cert_revoked',
+              'cert_expired',
+              'bad_continuity',
+            ],
+            409: ['version_conflict', 'version_gap'],
+            413: ['too_large', 'statement_too_large'],
+            503: QUEUE_CODES,
           }),
         },
       },
     },
     '/v1/providers': {
       post: {
-        operationId: 'enrolProvider', tags: ['operator'], summary: 'Enrol a provider credential', security: operator,
+        operationId: 'enrolProvider',
+        tags: ['operator'],
+        summary: 'Enrol a provider credential',
+        security: operator,
         description: 'Validates the chain (section 13.2) and queues the enrolment for the next epoch.',
         parameters: [WAIT],
-        requestBody: body(obj({ chain: { oneOf: [str('PEM text: CERTIFICATE blocks, leaf first.'), arr(b64('A DER certificate'), { minItems: 1, description: 'Leaf first.' })] } }), '64 KiB'),
+        requestBody: body(
+          obj({
+            chain: {
+              oneOf: [
+                str('PEM text: CERTIFICATE blocks, leaf first.'),
+                arr(b64('A DER certificate'), { minItems: 1, description: 'Leaf first.' }),
+              ],
+            },
+          }),
+          '64 KiB',
+        ),
         responses: {
           200: ok('With `?wait=1`: committed.', withCommit({ providerId: str(), status: { const: 'committed' } })),
           202: ok('Queued.', obj({ providerId: str(), status: { const: 'accepted' } })),
@@ -293,13 +615,30 @@ function directoryPaths(): Json {
     },
     '/v1/providers/revoke': {
       post: {
-        operationId: 'revokeProvider', tags: ['operator'], summary: 'Revoke a provider credential', security: operator,
+        operationId: 'revokeProvider',
+        tags: ['operator'],
+        summary: 'Revoke a provider credential',
+        security: operator,
         description: 'Answered once the revocation has committed.',
-        requestBody: body(obj({
-          providerId: str(), fingerprint: str('Hex SHA-256 of the leaf TBSCertificate: 64 lower-case hex digits.', { pattern: '^[0-9a-f]{64}$' }), reason: str(),
-        }), '64 KiB'),
+        requestBody: body(
+          obj({
+            providerId: str(),
+            fingerprint: str('Hex SHA-256 of the leaf TBSCertificate: 64 lower-case hex digits.', {
+              pattern: '^[0-9a-f]{64}$',
+            }),
+            reason: str(),
+          }),
+          '64 KiB',
+        ),
         responses: {
-          200: ok('Committed.', withCommit({ providerId: str(), fingerprint: str(undefined, { pattern: '^[0-9a-f]{64}$' }), status: { const: 'committed' } })),
+          200: ok(
+            'Committed.',
+            withCommit({
+              providerId: str(),
+              fingerprint: str(undefined, { pattern: '^[0-9a-f]{64}$' }),
+              status: { const: 'committed' },
+            }),
+          ),
           ...queueErrors(undefined, { 400: ['bad_request'], 404: ['unknown_credential'] }),
         },
       },
@@ -324,16 +663,26 @@ export function openApiDocument(opts: { origin: string; serverUrl?: string }): R
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     tags: [
-      { name: 'log', description: 'The tlog-tiles read API.' }, { name: 'operations', description: 'Configuration and monitoring.' },
-      { name: 'directory', description: 'Lookups and publication.' }, { name: 'operator', description: 'Provider enrolment and revocation (bearer token).' },
+      { name: 'log', description: 'The tlog-tiles read API.' },
+      { name: 'operations', description: 'Configuration and monitoring.' },
+      { name: 'directory', description: 'Lookups and publication.' },
+      { name: 'operator', description: 'Provider enrolment and revocation (bearer token).' },
     ],
     paths: { ...logPaths(opts.origin), ...opsPaths(), ...directoryPaths() },
     components: {
       schemas: schemas(),
-      securitySchemes: { operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (the data directory\'s `operator.token`), compared in constant time.' } },
+      securitySchemes: {
+        operatorToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "The operator token (the data directory's `operator.token`), compared in constant time.",
+        },
+      },
       headers: { RetryAfter: header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }) },
       responses: {
-        RateLimited: { ...err('Too many requests from this client (token bucket per client).', ['rate_limited'], true) },
+        RateLimited: {
+          ...err('Too many requests from this client (token bucket per client).', ['rate_limited'], true),
+        },
         Internal: { ...err('Anything unexpected; the message is always `internal error`.', ['internal']) },
       },
     },

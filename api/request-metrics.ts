@@ -49,8 +49,13 @@ export class RequestMetrics {
   /** Adds rows counted elsewhere (the Worker's own answers). Rows that are not well-formed are refused whole. */
   merge(rows: RequestMetricsRow[]): void {
     const ok = (r: RequestMetricsRow) =>
-      typeof r?.method === 'string' && typeof r.route === 'string' && Number.isInteger(r.status) &&
-      Number.isSafeInteger(r.count) && r.count > 0 && Number.isFinite(r.seconds) && r.seconds >= 0;
+      typeof r?.method === 'string' &&
+      typeof r.route === 'string' &&
+      Number.isInteger(r.status) &&
+      Number.isSafeInteger(r.count) &&
+      r.count > 0 &&
+      Number.isFinite(r.seconds) &&
+      r.seconds >= 0;
     if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
       throw new TypeError('request metrics rows are not well-formed');
     }
@@ -74,12 +79,16 @@ export class RequestMetrics {
   /** The Prometheus text of `kt_requests_total` and `kt_request_duration_seconds`. */
   text(): string[] {
     const rows = this.rows();
-    const labels = (r: RequestMetricsRow) => `{method="${labelValue(r.method)}",route="${labelValue(r.route)}",status="${r.status}"}`;
+    const labels = (r: RequestMetricsRow) =>
+      `{method="${labelValue(r.method)}",route="${labelValue(r.route)}",status="${r.status}"}`;
     return [
       '# TYPE kt_requests_total counter',
       ...rows.map((r) => `kt_requests_total${labels(r)} ${r.count}`),
       '# TYPE kt_request_duration_seconds summary',
-      ...rows.flatMap((r) => [`kt_request_duration_seconds_sum${labels(r)} ${r.seconds}`, `kt_request_duration_seconds_count${labels(r)} ${r.count}`]),
+      ...rows.flatMap((r) => [
+        `kt_request_duration_seconds_sum${labels(r)} ${r.seconds}`,
+        `kt_request_duration_seconds_count${labels(r)} ${r.count}`,
+      ]),
     ];
   }
 }
@@ -88,11 +97,19 @@ export class RequestMetrics {
  * Records every request the app answers in `metrics`, by route pattern. Mounted on `*`: a request no route
  * matched reports this middleware's own pattern, `/*`, and is recorded as `unmatched`.
  */
-export function requestMetrics(metrics: RequestMetrics, now: () => number = () => performance.now()): MiddlewareHandler {
+export function requestMetrics(
+  metrics: RequestMetrics,
+  now: () => number = () => performance.now(),
+): MiddlewareHandler {
   return async (c, next) => {
     const started = now();
     await next();
     const route = c.req.routePath;
-    metrics.record(c.req.method, !route || route === '/*' ? 'unmatched' : route, c.res.status, (now() - started) / 1000);
+    metrics.record(
+      c.req.method,
+      !route || route === '/*' ? 'unmatched' : route,
+      c.res.status,
+      (now() - started) / 1000,
+    );
   };
 }

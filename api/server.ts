@@ -39,16 +39,24 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<{ server: ServerType; port: number }> {
+function listen(
+  app: ReturnType<typeof createApp>,
+  host: string,
+  port: number,
+): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) =>
+      resolve({ server, port: info.port }),
+    );
     server.once('error', reject);
   });
 }
 
 async function trustedRoots(data: DataDir): Promise<Uint8Array[]> {
   if (data.devMode) await ensureDevCa(data.dir);
-  return data.trustedRoots.flatMap((p) => parsePemCertificates(readFileSync(isAbsolute(p) ? p : join(data.dir, p), 'utf8')));
+  return data.trustedRoots.flatMap((p) =>
+    parsePemCertificates(readFileSync(isAbsolute(p) ? p : join(data.dir, p), 'utf8')),
+  );
 }
 
 /**
@@ -64,13 +72,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const storage = new SqliteLogStorage(data.dbPath);
   const appender = await LogAppender.open({ storage, signer: data.signer, origin: data.origin });
   let directory: Directory | null = null;
-  const reader = new LogReader(storage, () => appender.head, () => servedCheckpoint(appender, directory));
+  const reader = new LogReader(
+    storage,
+    () => appender.head,
+    () => servedCheckpoint(appender, directory),
+  );
   let extra: ReturnType<typeof directoryDeps> | null = null;
   if (!opts.logOnly) {
-    const witnessing = data.witnesses.length > 0 ? new Witnessing({ witnesses: data.witnesses, readTile: (t) => reader.tile(t) }) : null;
+    const witnessing =
+      data.witnesses.length > 0 ? new Witnessing({ witnesses: data.witnesses, readTile: (t) => reader.tile(t) }) : null;
     directory = await Directory.open({
-      log: appender, reader, store: new SqliteDirectoryStore(storage.db), vrfSecretKey: data.vrfSecretKey, trustedRoots: await trustedRoots(data),
-      epochIntervalMs: data.epochIntervalMs, heartbeatMs: data.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
+      log: appender,
+      reader,
+      store: new SqliteDirectoryStore(storage.db),
+      vrfSecretKey: data.vrfSecretKey,
+      trustedRoots: await trustedRoots(data),
+      epochIntervalMs: data.epochIntervalMs,
+      heartbeatMs: data.heartbeatMs,
+      cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
     });
     directory.start();
     extra = directoryDeps(directory, data);

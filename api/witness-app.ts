@@ -11,11 +11,21 @@ import { errorResponse } from './middleware.js';
 
 export function witnessApp(witness: Witness): Hono {
   const app = new Hono();
-  app.post('/add-checkpoint', bodyLimit({ maxSize: MAX_ADD_CHECKPOINT_BYTES, onError: (c) => c.text('the body exceeds 64 KiB\n', 400) }), async (c) => {
-    const res = await witness.addCheckpoint(new Uint8Array(await c.req.arrayBuffer()));
-    return c.body(res.body, res.status, { 'Content-Type': res.contentType });
-  });
-  app.get('/', (c) => c.json({ name: witness.opts.cosigner.name, key: witness.opts.cosigner.verifierKey, logs: witness.opts.logs.map((l) => l.origin) }));
+  app.post(
+    '/add-checkpoint',
+    bodyLimit({ maxSize: MAX_ADD_CHECKPOINT_BYTES, onError: (c) => c.text('the body exceeds 64 KiB\n', 400) }),
+    async (c) => {
+      const res = await witness.addCheckpoint(new Uint8Array(await c.req.arrayBuffer()));
+      return c.body(res.body, res.status, { 'Content-Type': res.contentType });
+    },
+  );
+  app.get('/', (c) =>
+    c.json({
+      name: witness.opts.cosigner.name,
+      key: witness.opts.cosigner.verifierKey,
+      logs: witness.opts.logs.map((l) => l.origin),
+    }),
+  );
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   return app;
 }

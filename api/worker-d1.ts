@@ -41,8 +41,14 @@ export interface IndexDatabase {
   batch(statements: IndexStatement[]): Promise<unknown[]>;
 }
 
-const REPLICA_MARKER = 'CREATE TABLE IF NOT EXISTS dir_replica (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)';
-const SCHEMA = [...DIRECTORY_SCHEMA.split(';').map((q) => q.trim()).filter((q) => q.length > 0), REPLICA_MARKER];
+const REPLICA_MARKER =
+  'CREATE TABLE IF NOT EXISTS dir_replica (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)';
+const SCHEMA = [
+  ...DIRECTORY_SCHEMA.split(';')
+    .map((q) => q.trim())
+    .filter((q) => q.length > 0),
+  REPLICA_MARKER,
+];
 const SET_MARKER = 'INSERT OR REPLACE INTO dir_replica (id, epoch) VALUES (1, ?)';
 /** Databases whose tables this isolate has already created (once each, not on every alarm). */
 const withSchema = new WeakSet<IndexDatabase>();
@@ -68,7 +74,9 @@ export async function replicatedEpoch(db: IndexDatabase): Promise<number> {
 type Sql = Pick<DoSqlStorage, 'sql'>;
 
 function outboxEpochs(storage: Sql): { epoch: number; writes: string }[] {
-  return storage.sql.exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox ORDER BY epoch').toArray();
+  return storage.sql
+    .exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox ORDER BY epoch')
+    .toArray();
 }
 
 /** The epoch the Durable Object's indexes are at (its dir_epoch row), or -1. */
@@ -78,9 +86,16 @@ function storedEpoch(storage: Sql): number {
 }
 
 /** One INSERT of `rows` into `table`. */
-function insertRows(db: IndexDatabase, table: string, columns: string[], rows: Record<string, DoSqlValue>[]): IndexStatement {
+function insertRows(
+  db: IndexDatabase,
+  table: string,
+  columns: string[],
+  rows: Record<string, DoSqlValue>[],
+): IndexStatement {
   const values = rows.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ');
-  return db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`).bind(...rows.flatMap((r) => columns.map((c) => r[c])));
+  return db
+    .prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`)
+    .bind(...rows.flatMap((r) => columns.map((c) => r[c])));
 }
 
 /** Replaces D1's tables with the Durable Object's rows, then sets the marker to their epoch. */
@@ -90,7 +105,8 @@ async function backfill(storage: Sql, db: IndexDatabase): Promise<number> {
   for (const [table, columns] of TABLES) {
     const rows = storage.sql.exec<Record<string, DoSqlValue>>(`SELECT ${columns.join(', ')} FROM ${table}`).toArray();
     const inserts: IndexStatement[] = [];
-    for (let i = 0; i < rows.length; i += BACKFILL_ROWS) inserts.push(insertRows(db, table, columns, rows.slice(i, i + BACKFILL_ROWS)));
+    for (let i = 0; i < rows.length; i += BACKFILL_ROWS)
+      inserts.push(insertRows(db, table, columns, rows.slice(i, i + BACKFILL_ROWS)));
     for (let i = 0; i < inserts.length; i += BACKFILL_BATCH) await db.batch(inserts.slice(i, i + BACKFILL_BATCH));
   }
   await db.prepare(SET_MARKER).bind(epoch).run();
@@ -102,7 +118,10 @@ async function backfill(storage: Sql, db: IndexDatabase): Promise<number> {
  * outbox row once D1 has it (see the file comment for the ordering); backfills first when D1 has missed
  * epochs. Returns how many epochs were applied and the epoch D1 is now at.
  */
-export async function replicateOutbox(storage: Sql, db: IndexDatabase): Promise<{ applied: number; upTo: number; backfilled: boolean }> {
+export async function replicateOutbox(
+  storage: Sql,
+  db: IndexDatabase,
+): Promise<{ applied: number; upTo: number; backfilled: boolean }> {
   if (!withSchema.has(db)) {
     await db.batch(SCHEMA.map((q) => db.prepare(q)));
     withSchema.add(db);
@@ -120,7 +139,9 @@ export async function replicateOutbox(storage: Sql, db: IndexDatabase): Promise<
   let applied = 0;
   for (const row of rows) {
     if (row.epoch > marker) {
-      const statements = epochStatements(decodeEpochWrites(row.writes)).map(([query, ...bindings]) => db.prepare(query).bind(...bindings));
+      const statements = epochStatements(decodeEpochWrites(row.writes)).map(([query, ...bindings]) =>
+        db.prepare(query).bind(...bindings),
+      );
       await db.batch([...statements, db.prepare(SET_MARKER).bind(row.epoch)]);
       marker = row.epoch;
       applied++;
@@ -131,7 +152,11 @@ export async function replicateOutbox(storage: Sql, db: IndexDatabase): Promise<
 }
 
 /** An account by name with its latest version, as D1 has it (the Durable Object's by-name query). */
-export async function replicaAccountByName(db: IndexDatabase, provider: string, account: string): Promise<NamedAccount | undefined> {
+export async function replicaAccountByName(
+  db: IndexDatabase,
+  provider: string,
+  account: string,
+): Promise<NamedAccount | undefined> {
   const row = await db.prepare(DIRECTORY_QUERIES.byName).bind(provider, account).first<RawNamed>();
   return row ? namedAccount(row) : undefined;
 }

@@ -92,7 +92,9 @@ function witnessSettings(env: DirectoryEnv): { witnesses: WitnessEndpoint[]; wit
     try {
       witnesses = parseWitnessEndpoints(JSON.parse(env.WITNESSES));
     } catch (e) {
-      throw new ConfigError(`WITNESSES ${e instanceof SyntaxError ? 'must be a JSON list of {"key", "url"}' : (e as Error).message}`);
+      throw new ConfigError(
+        `WITNESSES ${e instanceof SyntaxError ? 'must be a JSON list of {"key", "url"}' : (e as Error).message}`,
+      );
     }
   }
   const witnessQuorum = integerSetting(env, 'WITNESS_QUORUM', 0, 0);
@@ -100,7 +102,12 @@ function witnessSettings(env: DirectoryEnv): { witnesses: WitnessEndpoint[]; wit
   return { witnesses, witnessQuorum };
 }
 
-function integerSetting(env: DirectoryEnv, name: 'EPOCH_INTERVAL_MS' | 'HEARTBEAT_MS' | 'LOOKUP_BURST' | 'LOOKUP_RATE_PER_SECOND' | 'WITNESS_QUORUM', fallback: number, min: number): number {
+function integerSetting(
+  env: DirectoryEnv,
+  name: 'EPOCH_INTERVAL_MS' | 'HEARTBEAT_MS' | 'LOOKUP_BURST' | 'LOOKUP_RATE_PER_SECOND' | 'WITNESS_QUORUM',
+  fallback: number,
+  min: number,
+): number {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const text = String(v).trim();
@@ -124,9 +131,12 @@ export function directorySettings(env: DirectoryEnv): DirectorySettings {
   if (trustedRoots.length === 0) throw new ConfigError('TRUSTED_ROOTS_PEM holds no certificate');
   const operatorToken = env.OPERATOR_TOKEN?.trim();
   if (!operatorToken) throw new ConfigError('OPERATOR_TOKEN is not set');
-  if (!/^\S{16,}$/.test(operatorToken)) throw new ConfigError('OPERATOR_TOKEN must be 16 or more characters without whitespace');
+  if (!/^\S{16,}$/.test(operatorToken))
+    throw new ConfigError('OPERATOR_TOKEN must be 16 or more characters without whitespace');
   return {
-    vrfSecretKey: fromHex(vrfHex), trustedRoots, operatorToken,
+    vrfSecretKey: fromHex(vrfHex),
+    trustedRoots,
+    operatorToken,
     epochIntervalMs: integerSetting(env, 'EPOCH_INTERVAL_MS', 1000, 10),
     heartbeatMs: integerSetting(env, 'HEARTBEAT_MS', 60_000, 10),
     lookupBurst: integerSetting(env, 'LOOKUP_BURST', 60, 1),
@@ -136,7 +146,13 @@ export function directorySettings(env: DirectoryEnv): DirectorySettings {
 }
 
 /** When the alarm should next fire: soon while work is queued, else at the next heartbeat (never in the past). */
-export function nextAlarmTime(s: { now: number; queueDepth: number; lastEpochTime: number; epochIntervalMs: number; heartbeatMs: number }): number {
+export function nextAlarmTime(s: {
+  now: number;
+  queueDepth: number;
+  lastEpochTime: number;
+  epochIntervalMs: number;
+  heartbeatMs: number;
+}): number {
   const soon = s.now + s.epochIntervalMs;
   return s.queueDepth > 0 ? soon : Math.max(soon, s.lastEpochTime + s.heartbeatMs);
 }
@@ -156,7 +172,14 @@ async function lastEpochTime(directory: Directory): Promise<number> {
 /** Sets the heartbeat alarm of a freshly opened directory, unless an alarm is already set. */
 export async function armAlarm(d: OpenDirectory, alarm: EpochAlarm, now = Date.now()): Promise<void> {
   if ((await alarm.getAlarm()) !== null) return;
-  await alarm.setAlarm(nextAlarmTime({ now, queueDepth: d.directory.queueDepth, lastEpochTime: await lastEpochTime(d.directory), ...d.settings }));
+  await alarm.setAlarm(
+    nextAlarmTime({
+      now,
+      queueDepth: d.directory.queueDepth,
+      lastEpochTime: await lastEpochTime(d.directory),
+      ...d.settings,
+    }),
+  );
 }
 
 /**
@@ -171,11 +194,22 @@ export async function runEpochAlarm(d: OpenDirectory, alarm: EpochAlarm, now: ()
   } catch (e) {
     console.error(`LogSequencer: the epoch failed: ${(e as Error).name}: ${(e as Error).message}`);
   }
-  await alarm.setAlarm(nextAlarmTime({ now: now(), queueDepth: directory.queueDepth, lastEpochTime: await lastEpochTime(directory), ...settings }));
+  await alarm.setAlarm(
+    nextAlarmTime({
+      now: now(),
+      queueDepth: directory.queueDepth,
+      lastEpochTime: await lastEpochTime(directory),
+      ...settings,
+    }),
+  );
 }
 
 /** The route service, asking for an epoch whenever a call leaves work queued. */
-function withEpochRequests(service: DirectoryService, directory: Directory, request: () => Promise<void>): DirectoryService {
+function withEpochRequests(
+  service: DirectoryService,
+  directory: Directory,
+  request: () => Promise<void>,
+): DirectoryService {
   const kick = async () => {
     if (directory.queueDepth > 0) await request();
   };
@@ -207,27 +241,63 @@ function withEpochRequests(service: DirectoryService, directory: Directory, requ
  * touched. With `outbox`, every epoch's index writes are also recorded for replication to D1
  * (api/worker-d1.ts).
  */
-export async function openDirectory(storage: DoSqlStorage, alarm: EpochAlarm, env: DirectoryEnv, opts: { outbox?: boolean } = {}): Promise<OpenDirectory> {
+export async function openDirectory(
+  storage: DoSqlStorage,
+  alarm: EpochAlarm,
+  env: DirectoryEnv,
+  opts: { outbox?: boolean } = {},
+): Promise<OpenDirectory> {
   const settings = directorySettings(env);
   const { appender, storage: logStorage, reader: headReader, signer, origin } = await openAppender(storage, env);
   const store = new DoDirectoryStore(storage, opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {});
   // Witnesses cosign each epoch's checkpoint before it is served (log/witnessing.ts); the reader serves the
   // directory's epoch checkpoint, with their cosignatures, and the committed head's tiles.
-  const witnessing = settings.witnesses.length > 0 ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => headReader.tile(t) }) : null;
+  const witnessing =
+    settings.witnesses.length > 0
+      ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => headReader.tile(t) })
+      : null;
   let directory: Directory | undefined;
-  const reader = new LogReader(logStorage, () => appender.head, () => directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint);
+  const reader = new LogReader(
+    logStorage,
+    () => appender.head,
+    () => directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint,
+  );
   directory = await Directory.open({
-    log: appender, reader, store, vrfSecretKey: settings.vrfSecretKey, trustedRoots: settings.trustedRoots,
-    epochIntervalMs: settings.epochIntervalMs, heartbeatMs: settings.heartbeatMs, cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
+    log: appender,
+    reader,
+    store,
+    vrfSecretKey: settings.vrfSecretKey,
+    trustedRoots: settings.trustedRoots,
+    epochIntervalMs: settings.epochIntervalMs,
+    heartbeatMs: settings.heartbeatMs,
+    cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
   });
   // A lookup the Worker's D1 path forwards after taking the client's token comes through the object's
   // `fetchAdmitted` RPC, which says so in the app's environment: nothing in a request can.
   const lookupAdmitted = (c: Context) => (c.env as Record<string, unknown> | undefined)?.[LOOKUP_ADMITTED] === true;
   const extra = directoryDeps(directory, { signer, ...settings, lookupAdmitted });
-  const service = withEpochRequests(extra.directory!.service, directory, () => requestEpoch(alarm, settings.epochIntervalMs));
+  const service = withEpochRequests(extra.directory!.service, directory, () =>
+    requestEpoch(alarm, settings.epochIntervalMs),
+  );
   const config = { origin, logKey: signer.verifierKey, ...extra.config };
   const lookupLimit = extra.directory!.lookupRateLimit as TokenBuckets;
   const requests = new RequestMetrics();
-  const app = createApp({ reader, config, directory: { ...extra.directory!, service }, metrics: extra.metrics, requests });
-  return { appender, reader, app, origin, verifier: parseVerifierKey(signer.verifierKey), directory, settings, lookupLimit, requests };
+  const app = createApp({
+    reader,
+    config,
+    directory: { ...extra.directory!, service },
+    metrics: extra.metrics,
+    requests,
+  });
+  return {
+    appender,
+    reader,
+    app,
+    origin,
+    verifier: parseVerifierKey(signer.verifierKey),
+    directory,
+    settings,
+    lookupLimit,
+    requests,
+  };
 }

@@ -9,7 +9,12 @@ import { LogAppender } from '../log/appender.js';
 import { DoLogStorage, type DoSqlStorage } from '../log/do-log-storage.js';
 import { LogReader } from '../log/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import { parseSignerKey, parseVerifierKey, type Ed25519NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import {
+  parseSignerKey,
+  parseVerifierKey,
+  type Ed25519NoteSigner,
+  type NoteVerifier,
+} from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
 import { RequestMetrics } from './request-metrics.js';
 import { readAtMost } from '../verifier/tile-client.js';
@@ -87,7 +92,12 @@ export function unavailable(code: 'not_configured' | 'log_unavailable', message:
  */
 export function passEncodedBody(res: Response): Response {
   if (!res.headers.has('Content-Encoding') || res.body === null) return res;
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers, encodeBody: 'manual' });
+  return new Response(res.body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    encodeBody: 'manual',
+  });
 }
 
 /** The largest request body any route takes (POST /v1/bindings: 2 MiB); larger ones never reach the object. */
@@ -102,6 +112,10 @@ export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
 export async function bufferedRequest(request: Request, max = MAX_REQUEST_BODY): Promise<Request | Response> {
   if (request.body === null) return request;
   const body = await readAtMost(request, max);
-  if (body === null) return Response.json({ error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } }, { status: 413 });
+  if (body === null)
+    return Response.json(
+      { error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } },
+      { status: 413 },
+    );
   return new Request(request, { body: body as Uint8Array<ArrayBuffer> });
 }

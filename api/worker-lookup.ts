@@ -49,7 +49,13 @@ export interface ReplicaLookupOptions {
  * The lookup proof from D1's rows and the object's label proof, or a forward when they do not match.
  * `taken.admitted` is set once a call that took the client's token has answered.
  */
-async function assemble(o: ReplicaLookupOptions, provider: string, account: string, client: string, taken: { admitted: boolean }): Promise<LookupProof | { retryAfter: number } | Forward> {
+async function assemble(
+  o: ReplicaLookupOptions,
+  provider: string,
+  account: string,
+  client: string,
+  taken: { admitted: boolean },
+): Promise<LookupProof | { retryAfter: number } | Forward> {
   const named = await replicaAccountByName(o.db, provider, account);
   const latest = named?.latest;
   if (named && (!latest?.statement || !latest.signature || !latest.opening)) return { forward: true, admitted: false };
@@ -65,8 +71,25 @@ async function assemble(o: ReplicaLookupOptions, provider: string, account: stri
   const { epoch, map, leaf, enrolment } = answer.proof;
   const base: LookupProof = { provider, account, vrfProof, epoch, map };
   if (!leaf) return named ? { forward: true, admitted: true } : base;
-  if (!named || !latest || !enrolment || leaf.version !== named.account.version || !equalBytes(leaf.historyHash, named.account.history)) return { forward: true, admitted: true };
-  return { ...base, present: { version: latest.version, statement: latest.statement!, signature: latest.signature!, opening: latest.opening!, enrolment, previousHistory: named.account.previousHistory } };
+  if (
+    !named ||
+    !latest ||
+    !enrolment ||
+    leaf.version !== named.account.version ||
+    !equalBytes(leaf.historyHash, named.account.history)
+  )
+    return { forward: true, admitted: true };
+  return {
+    ...base,
+    present: {
+      version: latest.version,
+      statement: latest.statement!,
+      signature: latest.signature!,
+      opening: latest.opening!,
+      enrolment,
+      previousHistory: named.account.previousHistory,
+    },
+  };
 }
 
 /** The lookup path's answer: the response, or a forward of the request to the Durable Object. */

@@ -52,7 +52,12 @@ export class BucketMismatchError extends CodedError {
 const CHECKPOINT = 'checkpoint';
 
 /** The checkpoint in the bucket (null if none), checked to be signed by this log's key for its origin. */
-async function publishedCheckpoint(bucket: TileBucket, prefix: string, origin: string, verifier: NoteVerifier): Promise<{ size: number; rootHash: Uint8Array } | null> {
+async function publishedCheckpoint(
+  bucket: TileBucket,
+  prefix: string,
+  origin: string,
+  verifier: NoteVerifier,
+): Promise<{ size: number; rootHash: Uint8Array } | null> {
   const object = await bucket.get(prefix + CHECKPOINT);
   if (object === null) return null;
   try {
@@ -61,7 +66,9 @@ async function publishedCheckpoint(bucket: TileBucket, prefix: string, origin: s
     if (checkpoint.origin !== origin) throw new Error(`origin ${JSON.stringify(checkpoint.origin)}`);
     return checkpoint;
   } catch (e) {
-    throw new BucketMismatchError(`the bucket's checkpoint at ${prefix}${CHECKPOINT} is not this log's (${(e as Error).message})`);
+    throw new BucketMismatchError(
+      `the bucket's checkpoint at ${prefix}${CHECKPOINT} is not this log's (${(e as Error).message})`,
+    );
   }
 }
 
@@ -73,18 +80,29 @@ const exact = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
  * comment); returns the sizes published from and to. Throws BucketMismatchError (writing nothing) when the
  * bucket is another log's or ahead of this one.
  */
-export async function publishToBucket(bucket: TileBucket, prefix: string, reader: LogReader, log: { origin: string; verifier: NoteVerifier }): Promise<{ from: number; to: number }> {
+export async function publishToBucket(
+  bucket: TileBucket,
+  prefix: string,
+  reader: LogReader,
+  log: { origin: string; verifier: NoteVerifier },
+): Promise<{ from: number; to: number }> {
   // The checkpoint served (a directory's cosigned epoch checkpoint, which may lag the head) decides what is
   // published: its tiles, then it.
   const checkpoint = reader.checkpoint();
   const size = parseCheckpoint(splitNote(utf8(checkpoint)).text, { allowExtensions: true }).size;
   const published = await publishedCheckpoint(bucket, prefix, log.origin, log.verifier);
   const from = published?.size ?? 0;
-  if (from > size) throw new BucketMismatchError(`the bucket holds a tree of ${from} entries, more than this log's ${size}`);
+  if (from > size)
+    throw new BucketMismatchError(`the bucket holds a tree of ${from} entries, more than this log's ${size}`);
   // Signed by this log's key, but is it this log's tree? (A log reset under the same key forks itself.)
   if (published && from > 0) {
-    const ours = await withTileSource(async (t) => (await reader.tile(t))!, from, (r) => treeHash(from, r));
-    if (!equalBytes(ours, published.rootHash)) throw new BucketMismatchError(`the bucket's tree of ${from} entries is not this log's: its root differs`);
+    const ours = await withTileSource(
+      async (t) => (await reader.tile(t))!,
+      from,
+      (r) => treeHash(from, r),
+    );
+    if (!equalBytes(ours, published.rootHash))
+      throw new BucketMismatchError(`the bucket's tree of ${from} entries is not this log's: its root differs`);
   }
   if (from === size) return { from, to: size };
   for (const t of newTiles(from, size)) {
@@ -122,5 +140,7 @@ export async function serveFromBucket(bucket: TileBucket, prefix: string, reques
     return null;
   }
   const object = await bucket.get(prefix + ('entries' in ref ? entryBundlePath(ref.n, ref.width) : tilePath(ref)));
-  return object && tileResponse(ref, new Uint8Array(await object.arrayBuffer()), request.headers.get('Accept-Encoding'));
+  return (
+    object && tileResponse(ref, new Uint8Array(await object.arrayBuffer()), request.headers.get('Accept-Encoding'))
+  );
 }

@@ -29,7 +29,8 @@ export async function handleTestAppend(request: Request, log: LogAppender): Prom
   } catch {
     return error(400, 'bad_json', 'the body must be a JSON array of base64 entries');
   }
-  if (!Array.isArray(body) || !body.every((e) => typeof e === 'string')) return error(400, 'bad_json', 'the body must be a JSON array of base64 entries');
+  if (!Array.isArray(body) || !body.every((e) => typeof e === 'string'))
+    return error(400, 'bad_json', 'the body must be a JSON array of base64 entries');
   let entries: Uint8Array[];
   try {
     entries = body.map((e: string) => fromBase64(e));
@@ -38,7 +39,12 @@ export async function handleTestAppend(request: Request, log: LogAppender): Prom
   }
   try {
     const r = await log.append(entries);
-    return Response.json({ firstIndex: r.firstIndex, count: r.count, size: r.head.size, checkpoint: r.head.checkpoint });
+    return Response.json({
+      firstIndex: r.firstIndex,
+      count: r.count,
+      size: r.head.size,
+      checkpoint: r.head.checkpoint,
+    });
   } catch (e) {
     if (e instanceof AppendError) return error(400, e.code, e.message);
     throw e;

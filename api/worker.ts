@@ -47,7 +47,14 @@
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { armAlarm, LOOKUP_ADMITTED, openDirectory, runEpochAlarm, type DirectoryEnv, type OpenDirectory } from './worker-directory.js';
+import {
+  armAlarm,
+  LOOKUP_ADMITTED,
+  openDirectory,
+  runEpochAlarm,
+  type DirectoryEnv,
+  type OpenDirectory,
+} from './worker-directory.js';
 import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
 import { proveLabel } from '../log/lookup.js';
 import { fromHex } from '../wasm-free-crypto/bytes.js';
@@ -111,7 +118,12 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (this.log && !isDirectory(this.log) && testAppendEnabled(this.env) && new URL(request.url).pathname === TEST_APPEND_PATH) {
+    if (
+      this.log &&
+      !isDirectory(this.log) &&
+      testAppendEnabled(this.env) &&
+      new URL(request.url).pathname === TEST_APPEND_PATH
+    ) {
       const res = await handleTestAppend(request, this.log.appender);
       await this.publish();
       return res;
@@ -190,7 +202,9 @@ export class LogSequencer extends DurableObject<Env> {
   private async publish(): Promise<void> {
     if (!this.env.TILES || !this.log || this.log.reader.size() === this.publishedSize) return;
     try {
-      this.publishedSize = (await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.log.reader, this.log)).to;
+      this.publishedSize = (
+        await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.log.reader, this.log)
+      ).to;
     } catch (e) {
       console.error(`LogSequencer: publishing to R2 failed: ${(e as Error).name}: ${(e as Error).message}`);
     }
@@ -232,12 +246,21 @@ function countEdge(request: Request, route: string, res: Response, started: numb
 type AdmittedFetcher = { fetchAdmitted(request: Request): Promise<Response> };
 
 /** The D1 path's answer, or its forward (a failure on it is logged, and the object answers). */
-async function d1Lookup(env: Env, vrfSecretKey: Uint8Array, sequencer: DurableObjectStub<LogSequencer>, request: Request): Promise<Response | Forward> {
-  const answer = await replicaLookup({
-    db: env.INDEX!, vrfSecretKey,
-    prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
-    admit: (client) => sequencer.admitLookup(client),
-  }, request);
+async function d1Lookup(
+  env: Env,
+  vrfSecretKey: Uint8Array,
+  sequencer: DurableObjectStub<LogSequencer>,
+  request: Request,
+): Promise<Response | Forward> {
+  const answer = await replicaLookup(
+    {
+      db: env.INDEX!,
+      vrfSecretKey,
+      prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
+      admit: (client) => sequencer.admitLookup(client),
+    },
+    request,
+  );
   if (!(answer instanceof Response) && answer.failure !== undefined) {
     const e = answer.failure as Error;
     console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${e?.name}: ${e?.message}`);
@@ -253,7 +276,13 @@ export default {
     if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
-      if (published) return countEdge(request, path === '/log/checkpoint' ? path : '/log/tile/*', passEncodedBody(published), started);
+      if (published)
+        return countEdge(
+          request,
+          path === '/log/checkpoint' ? path : '/log/tile/*',
+          passEncodedBody(published),
+          started,
+        );
     }
     const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
     let admitted = false;

@@ -13,4 +13,6 @@ const app = new Hono();
 app.get('/bare', (c) => c.json({ ok: true }));
 const staticBody = process.argv[2] ? new Uint8Array(readFileSync(process.argv[2])) : new Uint8Array(0);
 app.get('/static/:provider/:account', (c) => c.body(staticBody, 200, { 'Content-Type': 'application/json' }));
-serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log(`listening on http://127.0.0.1:${info.port}`));
+serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+  console.log(`listening on http://127.0.0.1:${info.port}`),
+);

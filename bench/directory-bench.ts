@@ -12,7 +12,14 @@ import Database from 'better-sqlite3';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { vrfProve } from '../wasm-free-crypto/vrf.js';
 import { lookup } from '../log/lookup.js';
-import { enrolProvider, identityKey, openTestDirectory, statementFor, type TestDirectory, type TestProvider } from '../test/directory-helpers.js';
+import {
+  enrolProvider,
+  identityKey,
+  openTestDirectory,
+  statementFor,
+  type TestDirectory,
+  type TestProvider,
+} from '../test/directory-helpers.js';
 import { median, opsPerSecond, type Figure } from './harness.js';
 
 interface Bench {
@@ -26,16 +33,29 @@ async function freshDirectory(): Promise<Bench> {
   const db = new Database(join(dir, 'kt.db'));
   const t = await openTestDirectory({ db, maxQueue: 1_000_000 });
   const p = await enrolProvider(t, 'chat.example');
-  return { t, p, cleanup: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    t,
+    p,
+    cleanup: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function signedBatch(b: Bench, accounts: number, version: number): { statement: Uint8Array; signature: Uint8Array }[] {
   const key = identityKey();
-  return Array.from({ length: accounts }, (_, i) => b.p.sign(statementFor(b.p, `user${i}@chat.example`, version, [key], b.t.clock.now)));
+  return Array.from({ length: accounts }, (_, i) =>
+    b.p.sign(statementFor(b.p, `user${i}@chat.example`, version, [key], b.t.clock.now)),
+  );
 }
 
 /** Submits every statement and commits them in epochs of `perEpoch`; returns updates per second. */
-async function publishAll(b: Bench, signed: { statement: Uint8Array; signature: Uint8Array }[], perEpoch: number): Promise<number> {
+async function publishAll(
+  b: Bench,
+  signed: { statement: Uint8Array; signature: Uint8Array }[],
+  perEpoch: number,
+): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < signed.length; i += perEpoch) {
     await Promise.all(signed.slice(i, i + perEpoch).map((s) => b.t.dir.submit(s.statement, s.signature)));
@@ -67,7 +87,8 @@ export async function benchRotations(): Promise<Figure> {
 export async function benchNewAccounts(): Promise<Figure> {
   const sk = randomBytes(32);
   let i = 0;
-  const measureVrf = () => opsPerSecond(() => void vrfProve(sk, new Uint8Array([i & 255, (i++ >> 8) & 255, 1])), 1, { rounds: 3, minMs: 500 });
+  const measureVrf = () =>
+    opsPerSecond(() => void vrfProve(sk, new Uint8Array([i & 255, (i++ >> 8) & 255, 1])), 1, { rounds: 3, minMs: 500 });
   const b = await freshDirectory();
   try {
     const before = measureVrf();

@@ -27,7 +27,11 @@ export function median(xs: number[]): number {
  * Operations per second of `run`, which performs `opsPerCall` operations per call: each round calls it
  * until `minMs` have passed; the median round is returned. One untimed warm-up round runs first.
  */
-export function opsPerSecond(run: () => void, opsPerCall: number, opts: { rounds?: number; minMs?: number } = {}): number {
+export function opsPerSecond(
+  run: () => void,
+  opsPerCall: number,
+  opts: { rounds?: number; minMs?: number } = {},
+): number {
   const rounds = opts.rounds ?? 5;
   const minMs = opts.minMs ?? 300;
   const rates: number[] = [];

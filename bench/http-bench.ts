@@ -44,7 +44,11 @@ const WARMUP_S = 3;
 /** Starts `node --import tsx <script> args` and resolves with its URL once it prints "listening on". */
 function startProcess(script: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -82,7 +86,12 @@ interface DailyCheck {
  * line and headers as a minimal client sends them, gzip accepted), counting every byte sent and received;
  * the answer is then verified, so that the bytes counted are a real check.
  */
-async function dailyCheck(url: string, verifier: LookupVerifier, account: string, known: { label: Uint8Array; version: number; history: Uint8Array }): Promise<DailyCheck> {
+async function dailyCheck(
+  url: string,
+  verifier: LookupVerifier,
+  account: string,
+  known: { label: Uint8Array; version: number; history: Uint8Array },
+): Promise<DailyCheck> {
   const { hostname, port } = new URL(url);
   const request = `GET /v1/monitor/chat.example/${encodeURIComponent(account)}?version=${known.version} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`;
   const response = await new Promise<Buffer>((resolve, reject) => {
@@ -111,12 +120,19 @@ const MONITORED = 16;
  * the largest is the figure (the map proof's length varies with the label's depth in the map).
  */
 export async function monitorCheckBytes(url: string, data: ReturnType<typeof openDataDir>): Promise<Figure> {
-  const verifier = new LookupVerifier({ origin: data.origin, logKey: parseVerifierKey(data.signer.verifierKey), vrfKey: vrfPublicKey(data.vrfSecretKey) });
+  const verifier = new LookupVerifier({
+    origin: data.origin,
+    logKey: parseVerifierKey(data.signer.verifierKey),
+    vrfKey: vrfPublicKey(data.vrfSecretKey),
+  });
   // What each owner remembers from its earlier, full check: the leaf (label, version, history hash). The
   // 1M build is below the VRF (bench/scale-bench.ts), so it is read from the index rather than verified.
   const db = new Database(data.dbPath, { readonly: true });
   const store = new SqliteDirectoryStore(db);
-  const accounts = Array.from({ length: MONITORED }, (_, i) => `user${5 + i * Math.floor(ACCOUNTS / MONITORED)}@chat.example`);
+  const accounts = Array.from(
+    { length: MONITORED },
+    (_, i) => `user${5 + i * Math.floor(ACCOUNTS / MONITORED)}@chat.example`,
+  );
   const known = await Promise.all(accounts.map(async (a) => (await store.accountByName('chat.example', a))!.account));
   db.close();
   const checks: DailyCheck[] = [];
@@ -126,8 +142,12 @@ export async function monitorCheckBytes(url: string, data: ReturnType<typeof ope
   const bytes = Math.max(...totals);
   const mean = totals.reduce((a, b) => a + b, 0) / totals.length;
   return {
-    id: 'monitor_daily_bytes', name: `owner monitoring at 1M accounts, daily check with no key change (${MONITORED} accounts, each one verified request; the largest)`,
-    value: bytes, unit: 'bytes/day', target: '<= 2 KB per day', pass: bytes <= 2048,
+    id: 'monitor_daily_bytes',
+    name: `owner monitoring at 1M accounts, daily check with no key change (${MONITORED} accounts, each one verified request; the largest)`,
+    value: bytes,
+    unit: 'bytes/day',
+    target: '<= 2 KB per day',
+    pass: bytes <= 2048,
     note: `mean ${Math.round(mean)} B, smallest ${Math.min(...totals)} B; the largest: request ${largest.request} B, response ${largest.response} B (headers ${largest.headers} B, gzip body)`,
   };
 }
@@ -154,7 +174,7 @@ async function appMicrosPerLookup(url: string): Promise<number> {
   const labels = '\\{method="GET",route="/v1/lookup/:provider/:account",status="200"\\}';
   const sum = Number(new RegExp(`^kt_request_duration_seconds_sum${labels} (\\S+)$`, 'm').exec(text)?.[1]);
   const count = Number(new RegExp(`^kt_request_duration_seconds_count${labels} (\\d+)$`, 'm').exec(text)?.[1]);
-  if (!(sum > 0 && count > 0)) throw new Error('the server\'s /metrics has no lookup timing');
+  if (!(sum > 0 && count > 0)) throw new Error("the server's /metrics has no lookup timing");
   return (1e6 * sum) / count;
 }
 
@@ -162,39 +182,70 @@ export async function benchHttpLookups(): Promise<Figure[]> {
   const root = mkdtempSync(join(tmpdir(), 'kt-http-'));
   const dataDir = join(root, 'data');
   const data = openDataDir(dataDir, 'bench.example/kt');
-  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }));
-  const built = await buildScaleDirectory(ACCOUNTS, 0, { dir: dataDir, dbPath: data.dbPath, signer: data.signer, origin: data.origin });
+  writeFileSync(
+    join(dataDir, 'config.json'),
+    JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
+  );
+  const built = await buildScaleDirectory(ACCOUNTS, 0, {
+    dir: dataDir,
+    dbPath: data.dbPath,
+    signer: data.signer,
+    origin: data.origin,
+  });
   built.db.close();
   const server = await startProcess('../api/node.ts', ['--data', dataDir, '--port', '0']);
   // One real lookup response, which the bare server also serves as a static body of the same size.
   const sample = join(root, 'lookup.json');
-  writeFileSync(sample, new Uint8Array(await (await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`)).arrayBuffer()));
+  writeFileSync(
+    sample,
+    new Uint8Array(await (await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`)).arrayBuffer()),
+  );
   const bare = await startProcess('./bare-hono.ts', [sample]);
   try {
-    const accounts = Array.from({ length: 1024 }, () => `chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`);
+    const accounts = Array.from(
+      { length: 1024 },
+      () => `chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`,
+    );
     const peer = await load(bare.url, ['/bare'], root);
-    const sameSize = await load(bare.url, accounts.map((a) => `/static/${a}`), root);
-    const ours = await load(server.url, accounts.map((a) => `/v1/lookup/${a}`), root);
+    const sameSize = await load(
+      bare.url,
+      accounts.map((a) => `/static/${a}`),
+      root,
+    );
+    const ours = await load(
+      server.url,
+      accounts.map((a) => `/v1/lookup/${a}`),
+      root,
+    );
     const appMicros = await appMicrosPerLookup(server.url);
     const ratio = ours.rps / peer.rps;
     // The server is one thread: at saturation each request costs it 1/rps, of which the app's share is measured.
     const perRequest = 1e6 / ours.rps;
-    const context = `a static body of the same size (${statSync(sample).size} B) on the bare server: ${Math.round(sameSize.rps)} requests/s, ${(100 * sameSize.rps / peer.rps).toFixed(0)}% of the bare route. ` +
+    const context =
+      `a static body of the same size (${statSync(sample).size} B) on the bare server: ${Math.round(sameSize.rps)} requests/s, ${((100 * sameSize.rps) / peer.rps).toFixed(0)}% of the bare route. ` +
       `Server time per lookup ${perRequest.toFixed(0)} µs, of which ${appMicros.toFixed(0)} µs inside the app (route, store read, map proof, JSON; its /metrics) and the rest in the HTTP server; ` +
       `30% of the bare route leaves ${(1e6 / (0.3 * peer.rps)).toFixed(0)} µs per lookup for both`;
     const monitor = await monitorCheckBytes(server.url, data);
     return [
       monitor,
       {
-        id: 'http_lookups', name: `lookups over HTTP at 1M accounts, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
-        value: ours.rps, unit: 'requests/s', target: '>= 30% of a bare Hono route\'s requests/s in the same run',
+        id: 'http_lookups',
+        name: `lookups over HTTP at 1M accounts, ${CONNECTIONS} connections (autocannon, ${DURATION_S} s)`,
+        value: ours.rps,
+        unit: 'requests/s',
+        target: ">= 30% of a bare Hono route's requests/s in the same run",
         pass: ratio >= 0.3 && ours.non2xx === 0 && ours.errors === 0,
         peer: { name: 'bare Hono route, same stack', value: peer.rps, unit: 'requests/s' },
         note: `${(100 * ratio).toFixed(0)}% of the bare route; ${ours.non2xx} non-2xx, ${ours.errors} errors; for context, ${context}`,
       },
       {
-        id: 'http_lookup_p99', name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections`,
-        value: ours.p99, unit: 'ms', target: 'p99 <= 25 ms', pass: ours.p99 <= 25, note: `p50 ${ours.p50} ms`,
+        id: 'http_lookup_p99',
+        name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections`,
+        value: ours.p99,
+        unit: 'ms',
+        target: 'p99 <= 25 ms',
+        pass: ours.p99 <= 25,
+        note: `p50 ${ours.p50} ms`,
       },
     ];
   } finally {

@@ -19,8 +19,21 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 const [url, pathsFile, connections, seconds, warmup] = process.argv.slice(2);
 const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
 const run = (duration: number) =>
-  autocannon({ url, connections: Number(connections), duration, requests: paths.map((path) => ({ method: 'GET', path })) });
+  autocannon({
+    url,
+    connections: Number(connections),
+    duration,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+  });
 
 if (Number(warmup) > 0) await run(Number(warmup));
 const r = await run(Number(seconds));
-console.log(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }));
+console.log(
+  JSON.stringify({
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  }),
+);

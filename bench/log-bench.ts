@@ -82,7 +82,10 @@ export function benchInclusion(): Figure {
     for (const c of cases) verifyInclusion(c.index, size, recordHash(c.entry), c.proof, root);
   }, cases.length);
   const sigstoreCases = cases.map((c) => ({
-    entry: { canonicalizedBody: Buffer.from(c.entry), inclusionProof: { logIndex: String(c.index), hashes: c.proof.map((h) => Buffer.from(h)) } },
+    entry: {
+      canonicalizedBody: Buffer.from(c.entry),
+      inclusionProof: { logIndex: String(c.index), hashes: c.proof.map((h) => Buffer.from(h)) },
+    },
   }));
   const checkpoint = { logSize: BigInt(size), logHash: Buffer.from(root) };
   const peer = opsPerSecond(() => {
@@ -103,16 +106,24 @@ export function benchInclusion(): Figure {
 export function benchTreeBuild(): Figure {
   const size = 65_536;
   const data = entries(size, 100, 'build');
-  const ours = opsPerSecond(() => {
-    const edge = new EdgeTree();
-    for (const d of data) edge.push(d);
-    edge.root();
-  }, size, { rounds: 3 });
+  const ours = opsPerSecond(
+    () => {
+      const edge = new EdgeTree();
+      for (const d of data) edge.push(d);
+      edge.root();
+    },
+    size,
+    { rounds: 3 },
+  );
   const buffers = data.map((d) => Buffer.from(d));
   const nodeSha256 = (x: Buffer) => createHash('sha256').update(x).digest();
-  const peer = opsPerSecond(() => {
-    new MerkleTree(buffers, nodeSha256, { hashLeaves: true }).getRoot();
-  }, size, { rounds: 3 });
+  const peer = opsPerSecond(
+    () => {
+      new MerkleTree(buffers, nodeSha256, { hashLeaves: true }).getRoot();
+    },
+    size,
+    { rounds: 3 },
+  );
   return {
     id: 'tree_build',
     name: 'log tree build from 65,536 entries (RFC 9162 leaf and node hashes, tiles kept)',

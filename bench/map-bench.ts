@@ -37,7 +37,12 @@ export function benchTree(n = LEAVES): PrefixTree {
  * Runs `rounds` batches of `batch` updates made by `make(round, i)` on `tree` (after one warm-up batch);
  * returns the median rate in updates/s and the mean hashes per update.
  */
-export function batchRate(tree: PrefixTree, batch: number, make: (round: number, i: number) => MapLeaf, rounds = 7): { rate: number; hashesPerUpdate: number } {
+export function batchRate(
+  tree: PrefixTree,
+  batch: number,
+  make: (round: number, i: number) => MapLeaf,
+  rounds = 7,
+): { rate: number; hashesPerUpdate: number } {
   const rates: number[] = [];
   let hashes = 0;
   for (let r = -1; r < rounds; r++) {
@@ -66,7 +71,11 @@ export function benchMapInsert(tree: PrefixTree = benchTree()): Figure {
     unit: 'updates/s',
     target: '>= 50% of the hash-rate bound (SHA-256 80-byte rate / hashes per update)',
     pass: rate >= 0.5 * bound,
-    peer: { name: `hash-rate bound (${Math.round(shaRate)} hashes/s / ${hashesPerUpdate.toFixed(2)} hashes per update)`, value: bound, unit: 'updates/s' },
+    peer: {
+      name: `hash-rate bound (${Math.round(shaRate)} hashes/s / ${hashesPerUpdate.toFixed(2)} hashes per update)`,
+      value: bound,
+      unit: 'updates/s',
+    },
     note: `${((100 * rate) / bound).toFixed(0)}% of the bound`,
   };
 }

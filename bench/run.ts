@@ -29,7 +29,9 @@ async function run(f: () => Figure | Figure[] | Promise<Figure | Figure[]>): Pro
   }
 }
 
-console.log(`kt-directory benchmarks on Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`);
+console.log(
+  `kt-directory benchmarks on Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})`,
+);
 await run(benchAppend);
 await run(benchInclusion);
 await run(benchTreeBuild);
@@ -46,5 +48,8 @@ if (!quick) {
 }
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, only, figures }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, only, figures }, null, 2)}\n`,
+);
 console.log(`wrote ${out}`);

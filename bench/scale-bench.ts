@@ -49,23 +49,64 @@ function fileBytes(path: string): number {
 }
 
 /** One epoch's worth of accounts at `version`: index rows, log entries and map leaves. */
-function accountsBatch(first: number, count: number, version: number, labels: Uint8Array[], histories: Uint8Array[], logIndex: number) {
-  const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as never };
+function accountsBatch(
+  first: number,
+  count: number,
+  version: number,
+  labels: Uint8Array[],
+  histories: Uint8Array[],
+  logIndex: number,
+) {
+  const writes: EpochWrites = {
+    names: [],
+    accounts: [],
+    versions: [],
+    credentials: [],
+    revocations: [],
+    erasures: [],
+    epoch: undefined as never,
+  };
   const entries: Uint8Array[] = [];
   const leaves: MapLeaf[] = [];
   for (let i = first; i < first + count; i++) {
     const account = `user${i}@chat.example`;
     const statement = encodeStatement({
-      provider: 'chat.example', account, version, issuedAt: 1767139200000, status: 'active',
-      keys: [{ id: 'identity', algorithm: 'ed25519', publicKey: randomBytes(32), protocol: 'signal/v3', capabilities: ['fs'] }],
+      provider: 'chat.example',
+      account,
+      version,
+      issuedAt: 1767139200000,
+      status: 'active',
+      keys: [
+        {
+          id: 'identity',
+          algorithm: 'ed25519',
+          publicKey: randomBytes(32),
+          protocol: 'signal/v3',
+          capabilities: ['fs'],
+        },
+      ],
     });
     const signature = randomBytes(64);
     const opening = randomBytes(32);
     const c = commitment(opening, signedStatementBytes(statement, signature));
     const history = historyHash(histories[i] ?? HISTORY_ZERO, version, c);
     if (version === 1) writes.names.push({ provider: 'chat.example', account, label: labels[i] });
-    writes.accounts.push({ label: labels[i], version, history, previousHistory: histories[i] ?? HISTORY_ZERO, vrfProof: randomBytes(80) });
-    const row: VersionRow = { label: labels[i], version, opening, statement, signature, credentialIndex: 0, logIndex: logIndex + entries.length };
+    writes.accounts.push({
+      label: labels[i],
+      version,
+      history,
+      previousHistory: histories[i] ?? HISTORY_ZERO,
+      vrfProof: randomBytes(80),
+    });
+    const row: VersionRow = {
+      label: labels[i],
+      version,
+      opening,
+      statement,
+      signature,
+      credentialIndex: 0,
+      logIndex: logIndex + entries.length,
+    };
     writes.versions.push(row);
     entries.push(encodeEntry({ type: 'update', label: labels[i], version, commitment: c }));
     leaves.push({ label: labels[i], version, historyHash: history });
@@ -91,12 +132,23 @@ function defaultTarget(): ScaleTarget {
 /** Epoch 0: the enrolment of the provider `chat.example` (log index 0), with the empty map. */
 function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
   const entry = encodeEntry({
-    type: 'enrol', providerId: 'chat.example', time: 1767139200000, algorithm: 'ed25519', publicKey: randomBytes(32),
-    notBefore: 0, notAfter: 4102444800000, chain: [randomBytes(600)],
+    type: 'enrol',
+    providerId: 'chat.example',
+    time: 1767139200000,
+    algorithm: 'ed25519',
+    publicKey: randomBytes(32),
+    notBefore: 0,
+    notAfter: 4102444800000,
+    chain: [randomBytes(600)],
   });
   const writes: EpochWrites = {
-    names: [], accounts: [], versions: [], credentials: [{ logIndex: 0, providerId: 'chat.example', fingerprint: randomBytes(32), entry, revokedIndex: null }],
-    revocations: [], erasures: [], epoch: undefined as never,
+    names: [],
+    accounts: [],
+    versions: [],
+    credentials: [{ logIndex: 0, providerId: 'chat.example', fingerprint: randomBytes(32), entry, revokedIndex: null }],
+    revocations: [],
+    erasures: [],
+    epoch: undefined as never,
   };
   return { entry, writes };
 }
@@ -106,7 +158,11 @@ function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
  * epochs of 20,000, through the project's log appender and directory store: a database `Directory.open`
  * accepts and serves (its lookups work; their VRF proofs and signatures are random bytes of the right size).
  */
-export async function buildScaleDirectory(accounts: number, secondVersions: number, target: ScaleTarget = defaultTarget()): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
+export async function buildScaleDirectory(
+  accounts: number,
+  secondVersions: number,
+  target: ScaleTarget = defaultTarget(),
+): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
   const { dir, dbPath, signer, origin } = target;
   const db = new Database(dbPath);
   const storage = new SqliteLogStorage(db);
@@ -122,11 +178,26 @@ export async function buildScaleDirectory(accounts: number, secondVersions: numb
   const commitEpoch = async (entries: Uint8Array[], leaves: MapLeaf[], writes: EpochWrites) => {
     const mapRoot = tree.applyBatch(leaves);
     const firstIndex = log.head.size;
-    const head = encodeEntry({ type: 'epoch', epoch: ++epoch, time: 1767139200000, mapRoot, credentialsRoot, credentialCount: 1, firstIndex, count: entries.length });
+    const head = encodeEntry({
+      type: 'epoch',
+      epoch: ++epoch,
+      time: 1767139200000,
+      mapRoot,
+      credentialsRoot,
+      credentialCount: 1,
+      firstIndex,
+      count: entries.length,
+    });
     const writer = store.epochWriter(writes);
     const r = await log.append([...entries, head], {
       withinCommit: ({ head: h, lastEntryProof }) => {
-        writes.epoch = { epoch, logIndex: firstIndex + entries.length, entry: head, proof: concatBytes(...lastEntryProof), checkpoint: h.checkpoint };
+        writes.epoch = {
+          epoch,
+          logIndex: firstIndex + entries.length,
+          entry: head,
+          proof: concatBytes(...lastEntryProof),
+          checkpoint: h.checkpoint,
+        };
         writer();
       },
     });
@@ -145,7 +216,17 @@ export async function buildScaleDirectory(accounts: number, secondVersions: numb
   await runEpochs(secondVersions, 2);
   db.pragma('wal_checkpoint(TRUNCATE)');
   const bytesAfterSecond = fileBytes(dbPath);
-  return { db, dbPath, dir, tree, log, lastLeaf: last!.leaf, lastEntryProof: last!.proof, bytesAfterFirst, bytesAfterSecond };
+  return {
+    db,
+    dbPath,
+    dir,
+    tree,
+    log,
+    lastLeaf: last!.leaf,
+    lastEntryProof: last!.proof,
+    bytesAfterFirst,
+    bytesAfterSecond,
+  };
 }
 
 /** Both figures from one build: storage per account and per further version, and the lookup proof size. */

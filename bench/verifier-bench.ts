@@ -23,7 +23,8 @@ import { opsPerSecond, type Figure } from './harness.js';
 export async function benchClientVerify(): Promise<Figure> {
   const t = await openTestDirectory();
   const chat = await enrolProvider(t, 'chat.example');
-  for (let i = 0; i < 50; i++) await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+  for (let i = 0; i < 50; i++)
+    await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
   const proof = await lookup(t.dir, 'chat.example', 'user7@chat.example');
   t.verifier.verifyLookup(proof, 'chat.example', 'user7@chat.example'); // the checkpoint, verified once
   const secret = randomBytes(32);
@@ -36,8 +37,13 @@ export async function benchClientVerify(): Promise<Figure> {
   const vrfBest = Math.max(vrfRate, vrfAgain);
   const ratio = vrfBest / verifyRate; // cost of a lookup verification in VRF verifies
   return {
-    id: 'client_verify', name: 'client verification of one present lookup (pure JS, checkpoint cached)', value: verifyRate, unit: 'verifications/s',
-    target: '<= 1.5x the cost of one VRF verify', pass: ratio <= 1.5, peer: { name: 'VRF verify (ECVRF-EDWARDS25519-SHA512-TAI)', value: vrfBest, unit: 'verifies/s' },
+    id: 'client_verify',
+    name: 'client verification of one present lookup (pure JS, checkpoint cached)',
+    value: verifyRate,
+    unit: 'verifications/s',
+    target: '<= 1.5x the cost of one VRF verify',
+    pass: ratio <= 1.5,
+    peer: { name: 'VRF verify (ECVRF-EDWARDS25519-SHA512-TAI)', value: vrfBest, unit: 'verifies/s' },
     note: `${ratio.toFixed(2)}x one VRF verify (the VRF and the provider's Ed25519 signature dominate; a key verified again gets a window table)`,
   };
 }
@@ -60,7 +66,18 @@ function buildLog(): { entries: Uint8Array[]; mapHashes: number } {
       leaves.push({ label, version: 1, historyHash: historyHash(HISTORY_ZERO, 1, commitment) });
     }
     const mapRoot = tree.applyBatch(leaves);
-    entries.push(encodeEntry({ type: 'epoch', epoch, time: 1_767_139_200_000 + epoch, firstIndex, count: entries.length - firstIndex, mapRoot, credentialsRoot, credentialCount: 0 }));
+    entries.push(
+      encodeEntry({
+        type: 'epoch',
+        epoch,
+        time: 1_767_139_200_000 + epoch,
+        firstIndex,
+        count: entries.length - firstIndex,
+        mapRoot,
+        credentialsRoot,
+        credentialCount: 0,
+      }),
+    );
     if (done === UPDATES) break;
   }
   return { entries, mapHashes: tree.hashesComputed };
@@ -84,9 +101,17 @@ export function benchAuditReplay(): Figure {
   const hashRate = opsPerSecond(() => sha256(block), 1);
   const bound = hashRate / hashesPerUpdate;
   return {
-    id: 'audit_replay', name: `audit replay of ${UPDATES.toLocaleString('en-US')} new accounts in epochs of ${PER_EPOCH}`, value: rate, unit: 'updates/s',
-    target: '>= 50% of the single-core hash rate / hashes per update', pass: rate >= 0.5 * bound,
-    peer: { name: `SHA-256 of 64 bytes, ${hashesPerUpdate.toFixed(1)} hashes per update`, value: bound, unit: 'updates/s bound' },
+    id: 'audit_replay',
+    name: `audit replay of ${UPDATES.toLocaleString('en-US')} new accounts in epochs of ${PER_EPOCH}`,
+    value: rate,
+    unit: 'updates/s',
+    target: '>= 50% of the single-core hash rate / hashes per update',
+    pass: rate >= 0.5 * bound,
+    peer: {
+      name: `SHA-256 of 64 bytes, ${hashesPerUpdate.toFixed(1)} hashes per update`,
+      value: bound,
+      unit: 'updates/s bound',
+    },
     note: `${((100 * rate) / bound).toFixed(0)}% of the hash bound (${Math.round(hashRate).toLocaleString('en-US')} hashes/s)`,
   };
 }

@@ -26,15 +26,26 @@ only when everything passed. When the log fails a check, an evidence file (audit
 signed checkpoint, the check and the state it was audited from; \`kt audit\` from that state reproduces it.
 Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
 
-type Saved = { checkpoint: string | null; frontier: string[]; replay: { size: number; lastEpoch: number; leaves: string; credentials: string[]; lastHead: string | null } };
+type Saved = {
+  checkpoint: string | null;
+  frontier: string[];
+  replay: { size: number; lastEpoch: number; leaves: string; credentials: string[]; lastHead: string | null };
+};
 
 export function loadAuditState(path: string): AuditorState | undefined {
   const s = readJsonOr<Saved | null>(path, null);
   if (s === null) return undefined;
   try {
     return {
-      checkpoint: s.checkpoint, frontier: s.frontier.map(fromBase64),
-      replay: { size: s.replay.size, lastEpoch: s.replay.lastEpoch, leaves: fromBase64(s.replay.leaves), credentials: s.replay.credentials.map(fromBase64), lastHead: s.replay.lastHead === null ? null : fromBase64(s.replay.lastHead) },
+      checkpoint: s.checkpoint,
+      frontier: s.frontier.map(fromBase64),
+      replay: {
+        size: s.replay.size,
+        lastEpoch: s.replay.lastEpoch,
+        leaves: fromBase64(s.replay.leaves),
+        credentials: s.replay.credentials.map(fromBase64),
+        lastHead: s.replay.lastHead === null ? null : fromBase64(s.replay.lastHead),
+      },
     };
   } catch (e) {
     throw new UsageError(`${path} is not an audit state: ${(e as Error).message}`, 'bad_state');
@@ -43,8 +54,15 @@ export function loadAuditState(path: string): AuditorState | undefined {
 
 export function saveAuditState(path: string, s: AuditorState): void {
   const saved: Saved = {
-    checkpoint: s.checkpoint, frontier: s.frontier.map(toBase64),
-    replay: { size: s.replay.size, lastEpoch: s.replay.lastEpoch, leaves: toBase64(s.replay.leaves), credentials: s.replay.credentials.map(toBase64), lastHead: s.replay.lastHead && toBase64(s.replay.lastHead) },
+    checkpoint: s.checkpoint,
+    frontier: s.frontier.map(toBase64),
+    replay: {
+      size: s.replay.size,
+      lastEpoch: s.replay.lastEpoch,
+      leaves: toBase64(s.replay.leaves),
+      credentials: s.replay.credentials.map(toBase64),
+      lastHead: s.replay.lastHead && toBase64(s.replay.lastHead),
+    },
   };
   writeFileAtomic(path, `${JSON.stringify(saved)}\n`);
 }
@@ -62,8 +80,13 @@ export async function audit(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      pins: { type: 'string', default: 'kt-pins.json' }, server: { type: 'string' }, state: { type: 'string', default: 'kt-audit.json' },
-      roots: { type: 'string' }, 'evidence-dir': { type: 'string', default: '.' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      pins: { type: 'string', default: 'kt-pins.json' },
+      server: { type: 'string' },
+      state: { type: 'string', default: 'kt-audit.json' },
+      roots: { type: 'string' },
+      'evidence-dir': { type: 'string', default: '.' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return (console.log(AUDIT_HELP), 0);
@@ -74,7 +97,9 @@ export async function audit(argv: string[]): Promise<number> {
   const roots = trustedRoots(values.roots);
   const out = output(values.json);
   const auditor = new Auditor({
-    logUrl: `${server}/log`, checkpoints: new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy }), state: loadAuditState(values.state),
+    logUrl: `${server}/log`,
+    checkpoints: new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy }),
+    state: loadAuditState(values.state),
     checkEnrolment: roots && ((entry) => checkEnrolment(entry, roots)),
     onProgress: (done, total) => out.progress(`audited ${done} of ${total} entries`),
   });
@@ -85,8 +110,16 @@ export async function audit(argv: string[]): Promise<number> {
     out.progress('');
     if (e instanceof VerifyError && auditor.checkpointNote !== undefined) {
       const path = writeEvidence(values['evidence-dir'], 'audit_failure', {
-        type: 'kt-evidence/v1', kind: 'audit_failure', origin: pins.origin, logKey: pins.logKey, server, observedAt: new Date().toISOString(),
-        code: e.code, message: e.message, checkpoint: auditor.checkpointNote, auditedFrom: loadAuditState(values.state)?.checkpoint ?? null,
+        type: 'kt-evidence/v1',
+        kind: 'audit_failure',
+        origin: pins.origin,
+        logKey: pins.logKey,
+        server,
+        observedAt: new Date().toISOString(),
+        code: e.code,
+        message: e.message,
+        checkpoint: auditor.checkpointNote,
+        auditedFrom: loadAuditState(values.state)?.checkpoint ?? null,
       });
       if (!values.json) console.error(`evidence written to ${path}`);
     }
@@ -97,7 +130,13 @@ export async function audit(argv: string[]): Promise<number> {
   const { size } = result.checkpoint;
   out.result(
     `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${roots ? ', every enrolment validates' : ''}; state saved to ${values.state}`,
-    { audited: true, from: result.from, treeSize: size, epoch: result.state.replay.lastEpoch, enrolmentsChecked: roots !== undefined },
+    {
+      audited: true,
+      from: result.from,
+      treeSize: size,
+      epoch: result.state.replay.lastEpoch,
+      enrolmentsChecked: roots !== undefined,
+    },
   );
   return 0;
 }

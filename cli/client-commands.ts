@@ -64,21 +64,46 @@ function fingerprint(key: string): string {
 }
 
 export async function trust(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...COMMON, save: { type: 'string' } }, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...COMMON, save: { type: 'string' } },
+    allowPositionals: false,
+  });
   if (values.help) return (console.log(TRUST_HELP), 0);
   let pins: PinsFile;
   if (values.server) {
     const c = (await fetchConfig(values.server.replace(/\/+$/, ''))) as Record<string, unknown>;
-    pins = checkPins({ server: values.server, origin: c.origin, logKey: c.logKey, vrfKey: c.vrfKey, witnesses: c.witnesses ?? [], witnessQuorum: c.witnessQuorum ?? 0 }, `${values.server}/v1/config`);
+    pins = checkPins(
+      {
+        server: values.server,
+        origin: c.origin,
+        logKey: c.logKey,
+        vrfKey: c.vrfKey,
+        witnesses: c.witnesses ?? [],
+        witnessQuorum: c.witnessQuorum ?? 0,
+      },
+      `${values.server}/v1/config`,
+    );
     if (values.save) writeFileAtomic(values.save, `${JSON.stringify(pins, null, 2)}\n`);
   } else pins = readPins(values.pins);
   const lines = [
-    `origin          ${pins.origin}`, `log key         ${pins.logKey}`, `vrf key         ${pins.vrfKey}`,
-    `witnesses       ${pins.witnesses.length === 0 ? 'none' : pins.witnesses.join('\n                ')}`, `witness quorum  ${pins.witnessQuorum}`,
+    `origin          ${pins.origin}`,
+    `log key         ${pins.logKey}`,
+    `vrf key         ${pins.vrfKey}`,
+    `witnesses       ${pins.witnesses.length === 0 ? 'none' : pins.witnesses.join('\n                ')}`,
+    `witness quorum  ${pins.witnessQuorum}`,
     `fingerprints    log ${fingerprint(pins.logKey)}  vrf ${fingerprint(pins.vrfKey)}`,
   ];
-  if (values.server) lines.push(values.save ? `saved to ${values.save}; check the fingerprints out of band before relying on them` : 'not saved (use --save FILE)');
-  output(values.json).result(lines.join('\n'), { pins, fingerprints: { logKey: fingerprint(pins.logKey), vrfKey: fingerprint(pins.vrfKey) } });
+  if (values.server)
+    lines.push(
+      values.save
+        ? `saved to ${values.save}; check the fingerprints out of band before relying on them`
+        : 'not saved (use --save FILE)',
+    );
+  output(values.json).result(lines.join('\n'), {
+    pins,
+    fingerprints: { logKey: fingerprint(pins.logKey), vrfKey: fingerprint(pins.vrfKey) },
+  });
   return 0;
 }
 
@@ -87,22 +112,56 @@ function openClient(values: { pins: string; server?: string; state: string; 'evi
   const pins = readPins(values.pins);
   const baseUrl = serverOf(pins, values.server);
   const state = readJsonOr<ClientState & { origin?: string }>(values.state, {});
-  if (state.origin !== undefined && state.origin !== pins.origin) throw new UsageError(`${values.state} is for the log ${state.origin}, not ${pins.origin}`, 'bad_state');
+  if (state.origin !== undefined && state.origin !== pins.origin)
+    throw new UsageError(`${values.state} is for the log ${state.origin}, not ${pins.origin}`, 'bad_state');
   const onEvidence = (e: CheckpointEvidence) => {
     const extra = e.prefixRoot && e.proof ? { prefixRoot: toBase64(e.prefixRoot), proof: e.proof.map(toBase64) } : {};
-    const path = writeEvidence(values['evidence-dir'], e.kind, { type: 'kt-evidence/v1', kind: e.kind, origin: pins.origin, logKey: pins.logKey, server: baseUrl, observedAt: new Date().toISOString(), accepted: e.accepted, offered: e.offered, ...extra });
+    const path = writeEvidence(values['evidence-dir'], e.kind, {
+      type: 'kt-evidence/v1',
+      kind: e.kind,
+      origin: pins.origin,
+      logKey: pins.logKey,
+      server: baseUrl,
+      observedAt: new Date().toISOString(),
+      accepted: e.accepted,
+      offered: e.offered,
+      ...extra,
+    });
     if (!out.json) console.error(`evidence of a ${e.kind} written to ${path}`);
   };
-  const client = new LookupClient({ baseUrl, pins: toVerifierPins(pins, values.pins), state: { checkpoint: state.checkpoint }, onEvidence });
-  const save = () => writeFileAtomic(values.state, `${JSON.stringify({ origin: pins.origin, checkpoint: client.state.checkpoint }, null, 2)}\n`);
+  const client = new LookupClient({
+    baseUrl,
+    pins: toVerifierPins(pins, values.pins),
+    state: { checkpoint: state.checkpoint },
+    onEvidence,
+  });
+  const save = () =>
+    writeFileAtomic(
+      values.state,
+      `${JSON.stringify({ origin: pins.origin, checkpoint: client.state.checkpoint }, null, 2)}\n`,
+    );
   return { client, save };
 }
 
 function describe(r: LookupResult): Record<string, unknown> {
   const s = r.statement;
   return {
-    status: r.status, epoch: r.epoch, treeSize: r.checkpoint.size, label: toBase64(r.label),
-    ...(s ? { version: s.version, issuedAt: new Date(s.issuedAt).toISOString(), keys: s.keys.map((k) => ({ id: k.id, algorithm: k.algorithm, publicKey: toBase64(k.publicKey), protocol: k.protocol })) } : {}),
+    status: r.status,
+    epoch: r.epoch,
+    treeSize: r.checkpoint.size,
+    label: toBase64(r.label),
+    ...(s
+      ? {
+          version: s.version,
+          issuedAt: new Date(s.issuedAt).toISOString(),
+          keys: s.keys.map((k) => ({
+            id: k.id,
+            algorithm: k.algorithm,
+            publicKey: toBase64(k.publicKey),
+            protocol: k.protocol,
+          })),
+        }
+      : {}),
     ...(r.historyHash ? { historyHash: toBase64(r.historyHash) } : {}),
   };
 }
@@ -118,21 +177,27 @@ export async function lookup(argv: string[]): Promise<number> {
   save();
   const d = describe(r);
   const keys = (d.keys as { id: string; algorithm: string; publicKey: string }[] | undefined) ?? [];
-  const human = r.status === 'absent'
-    ? `verified: ${provider} / ${account} is absent (epoch ${r.epoch}, tree size ${r.checkpoint.size})`
-    : `verified: ${provider} / ${account} is ${r.status}, version ${d.version} (epoch ${r.epoch}, tree size ${r.checkpoint.size})\n${keys.map((k) => `  key ${k.id} ${k.algorithm} ${k.publicKey}`).join('\n')}\n  history hash ${d.historyHash}`;
+  const human =
+    r.status === 'absent'
+      ? `verified: ${provider} / ${account} is absent (epoch ${r.epoch}, tree size ${r.checkpoint.size})`
+      : `verified: ${provider} / ${account} is ${r.status}, version ${d.version} (epoch ${r.epoch}, tree size ${r.checkpoint.size})\n${keys.map((k) => `  key ${k.id} ${k.algorithm} ${k.publicKey}`).join('\n')}\n  history hash ${d.historyHash}`;
   out.result(human, { verified: true, provider, account, ...d });
   return 0;
 }
 
 export async function history(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...COMMON, since: { type: 'string', default: '0' }, 'since-hash': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON, since: { type: 'string', default: '0' }, 'since-hash': { type: 'string' } },
+    allowPositionals: true,
+  });
   if (values.help) return (console.log(HISTORY_HELP), 0);
   if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${HISTORY_HELP}`);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(values.since)) throw new UsageError('--since must be a non-negative integer');
   const since = Number(values.since);
-  if (since > 0 && !values['since-hash']) throw new UsageError('--since N needs --since-hash, the history hash of version N');
-  let sinceHash = HISTORY_ZERO;
+  if (since > 0 && !values['since-hash'])
+    throw new UsageError('--since N needs --since-hash, the history hash of version N');
+  let sinceHash: Uint8Array = HISTORY_ZERO;
   if (values['since-hash']) {
     try {
       sinceHash = fromBase64(values['since-hash']);
@@ -145,9 +210,17 @@ export async function history(argv: string[]): Promise<number> {
   const [provider, account] = positionals;
   const h = await client.history(provider, account, since, sinceHash);
   save();
-  const versions = h.statements.map((s, i) => ({ version: since + i + 1, erased: s === undefined, keys: s?.keys.map((k) => toBase64(k.publicKey)) ?? [], status: s?.status }));
-  const human = [`verified: history of ${provider} / ${account} after version ${since}, ${versions.length} version(s), chained to the current map leaf`,
-    ...versions.map((v) => `  v${v.version} ${v.erased ? '(erased)' : `${v.status} ${v.keys.join(' ')}`}`), `  latest history hash ${h.lookup.historyHash ? toBase64(h.lookup.historyHash) : 'none'}`].join('\n');
+  const versions = h.statements.map((s, i) => ({
+    version: since + i + 1,
+    erased: s === undefined,
+    keys: s?.keys.map((k) => toBase64(k.publicKey)) ?? [],
+    status: s?.status,
+  }));
+  const human = [
+    `verified: history of ${provider} / ${account} after version ${since}, ${versions.length} version(s), chained to the current map leaf`,
+    ...versions.map((v) => `  v${v.version} ${v.erased ? '(erased)' : `${v.status} ${v.keys.join(' ')}`}`),
+    `  latest history hash ${h.lookup.historyHash ? toBase64(h.lookup.historyHash) : 'none'}`,
+  ].join('\n');
   out.result(human, { verified: true, provider, account, since, versions, lookup: describe(h.lookup) });
   return 0;
 }
@@ -159,13 +232,20 @@ proven by the file itself; a rollback is shown (both checkpoints valid), not pro
 Exit 0: the file establishes its claim; 1: it does not; 2: usage error.`;
 
 export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { pins: COMMON.pins, json: COMMON.json, help: COMMON.help }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { pins: COMMON.pins, json: COMMON.json, help: COMMON.help },
+    allowPositionals: true,
+  });
   if (values.help) return (console.log(VERIFY_EVIDENCE_HELP), 0);
   if (positionals.length !== 1) throw new UsageError(`expected FILE\n${VERIFY_EVIDENCE_HELP}`);
   const pins = readPins(values.pins);
   const evidence = readJsonOr<unknown>(positionals[0], undefined);
   if (evidence === undefined) throw new UsageError(`${positionals[0]} does not exist`);
   const verdict = verifyEvidence(evidence, toVerifierPins(pins, values.pins));
-  output(values.json).result(`${verdict.proven ? 'PROVEN' : 'SHOWN'} ${verdict.kind}: ${verdict.summary}`, { verified: true, ...verdict });
+  output(values.json).result(`${verdict.proven ? 'PROVEN' : 'SHOWN'} ${verdict.kind}: ${verdict.summary}`, {
+    verified: true,
+    ...verdict,
+  });
   return 0;
 }

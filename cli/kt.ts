@@ -12,7 +12,16 @@ import { ensureDevCa } from '../api/dev-ca.js';
 import { SERVE_USAGE, serveMain } from '../api/node-main.js';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
-import { HISTORY_HELP, LOOKUP_HELP, TRUST_HELP, VERIFY_EVIDENCE_HELP, history, lookup, trust, verifyEvidenceCommand } from './client-commands.js';
+import {
+  HISTORY_HELP,
+  LOOKUP_HELP,
+  TRUST_HELP,
+  VERIFY_EVIDENCE_HELP,
+  history,
+  lookup,
+  trust,
+  verifyEvidenceCommand,
+} from './client-commands.js';
 import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
 import { WITNESS_HELP, witness } from './witness-command.js';
 import { AUDIT_HELP, audit } from './audit-command.js';
@@ -47,7 +56,15 @@ development mode, a development root CA, as the first \`kt serve\` would; prints
 directory is opened, never overwritten.`;
 
 async function init(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './data' }, origin: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string', default: './data' },
+      origin: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) return (console.log(INIT_HELP), 0);
   const d = openDataDir(values.data, values.origin);
   if (d.devMode) await ensureDevCa(d.dir);
@@ -84,7 +101,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${HELP}`);
     return await command.run(rest);
   } catch (e) {
-    const err = e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new UsageError(`${e.message}\n${command?.help ?? HELP}`) : e;
+    const err =
+      e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+        ? new UsageError(`${e.message}\n${command?.help ?? HELP}`)
+        : e;
     return reportError(err, json);
   }
 }

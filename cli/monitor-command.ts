@@ -19,19 +19,32 @@ that each binds only the keys given with --key (base64 public keys the owner mad
 erased version, is an alarm: its verified proof is written to an evidence file. Run it regularly (cron).
 Exit 0: verified, no alarm; 1: alarm or verification failed; 2: usage or network error.`;
 
-type Saved = { provider: string; account: string; version: number; historyHash: string; label?: string; epoch?: number };
+type Saved = {
+  provider: string;
+  account: string;
+  version: number;
+  historyHash: string;
+  label?: string;
+  epoch?: number;
+};
 
 export async function monitor(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: {
-      key: { type: 'string', multiple: true, default: [] }, state: { type: 'string', default: 'kt-monitor.json' }, pins: { type: 'string', default: 'kt-pins.json' },
-      server: { type: 'string' }, 'evidence-dir': { type: 'string', default: '.' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      key: { type: 'string', multiple: true, default: [] },
+      state: { type: 'string', default: 'kt-monitor.json' },
+      pins: { type: 'string', default: 'kt-pins.json' },
+      server: { type: 'string' },
+      'evidence-dir': { type: 'string', default: '.' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return (console.log(MONITOR_HELP), 0);
   if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${MONITOR_HELP}`);
-  if (values.key.length === 0) throw new UsageError('give the owner\'s public keys with --key B64 (one or more)');
+  if (values.key.length === 0) throw new UsageError("give the owner's public keys with --key B64 (one or more)");
   const keys = values.key.map((k) => {
     try {
       return fromBase64(k);
@@ -44,23 +57,70 @@ export async function monitor(argv: string[]): Promise<number> {
   const server = (values.server ?? pins.server)?.replace(/\/+$/, '');
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
   const saved = readJsonOr<Saved | null>(values.state, null);
-  if (saved && (saved.provider !== provider || saved.account !== account)) throw new UsageError(`${values.state} monitors ${saved.provider} / ${saved.account}, not ${provider} / ${account}`, 'bad_state');
-  const state: MonitorState = saved ? { version: saved.version, historyHash: fromBase64(saved.historyHash), label: saved.label === undefined ? undefined : fromBase64(saved.label), epoch: saved.epoch } : MONITOR_START;
+  if (saved && (saved.provider !== provider || saved.account !== account))
+    throw new UsageError(
+      `${values.state} monitors ${saved.provider} / ${saved.account}, not ${provider} / ${account}`,
+      'bad_state',
+    );
+  const state: MonitorState = saved
+    ? {
+        version: saved.version,
+        historyHash: fromBase64(saved.historyHash),
+        label: saved.label === undefined ? undefined : fromBase64(saved.label),
+        epoch: saved.epoch,
+      }
+    : MONITOR_START;
   const out = output(values.json);
-  if (!values.json && pins.maxAgeSeconds === undefined) console.error('note: the pins set no witness policy with maxAgeSeconds; without one a directory could answer from a stale epoch');
+  if (!values.json && pins.maxAgeSeconds === undefined)
+    console.error(
+      'note: the pins set no witness policy with maxAgeSeconds; without one a directory could answer from a stale epoch',
+    );
   // No checkpoint is kept between runs: a daily check with no change then costs about 1.7 KB (no tiles for
   // consistency proofs). Stale or split views are the witness policy's to catch (pins), forks of this
   // account's own versions the history chain's.
   const client = new LookupClient({ baseUrl: server, pins: toVerifierPins(pins, values.pins) });
   const report = await monitorAccount(client, provider, account, keys, state);
-  const evidence = report.alarms.map((a) => writeEvidence(values['evidence-dir'], a.kind, {
-    type: 'kt-evidence/v1', kind: a.kind, origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey, server, observedAt: new Date().toISOString(),
-    provider, account, version: a.version, message: a.message, ownerKeys: values.key, since: { version: state.version, historyHash: toBase64(state.historyHash) }, proof: client.lastProofJson,
-  }));
+  const evidence = report.alarms.map((a) =>
+    writeEvidence(values['evidence-dir'], a.kind, {
+      type: 'kt-evidence/v1',
+      kind: a.kind,
+      origin: pins.origin,
+      logKey: pins.logKey,
+      vrfKey: pins.vrfKey,
+      server,
+      observedAt: new Date().toISOString(),
+      provider,
+      account,
+      version: a.version,
+      message: a.message,
+      ownerKeys: values.key,
+      since: { version: state.version, historyHash: toBase64(state.historyHash) },
+      proof: client.lastProofJson,
+    }),
+  );
   const label = report.state.label && toBase64(report.state.label);
-  writeFileAtomic(values.state, `${JSON.stringify({ provider, account, version: report.state.version, historyHash: toBase64(report.state.historyHash), label, epoch: report.state.epoch }, null, 2)}\n`);
-  const lines = [`verified ${provider} / ${account}: ${report.status}, versions ${report.newVersions.length > 0 ? `${report.newVersions[0]} to ${report.newVersions.at(-1)} new` : 'unchanged'} (now at version ${report.state.version})`];
-  for (const [i, a] of report.alarms.entries()) lines.push(`ALARM [${a.kind}] ${a.message}; evidence in ${evidence[i]}`);
-  out.result(lines.join('\n'), { verified: true, provider, account, status: report.status, newVersions: report.newVersions, version: report.state.version, alarms: report.alarms.map((a, i) => ({ kind: a.kind, version: a.version, message: a.message, evidence: evidence[i] })) });
+  writeFileAtomic(
+    values.state,
+    `${JSON.stringify({ provider, account, version: report.state.version, historyHash: toBase64(report.state.historyHash), label, epoch: report.state.epoch }, null, 2)}\n`,
+  );
+  const lines = [
+    `verified ${provider} / ${account}: ${report.status}, versions ${report.newVersions.length > 0 ? `${report.newVersions[0]} to ${report.newVersions.at(-1)} new` : 'unchanged'} (now at version ${report.state.version})`,
+  ];
+  for (const [i, a] of report.alarms.entries())
+    lines.push(`ALARM [${a.kind}] ${a.message}; evidence in ${evidence[i]}`);
+  out.result(lines.join('\n'), {
+    verified: true,
+    provider,
+    account,
+    status: report.status,
+    newVersions: report.newVersions,
+    version: report.state.version,
+    alarms: report.alarms.map((a, i) => ({
+      kind: a.kind,
+      version: a.version,
+      message: a.message,
+      evidence: evidence[i],
+    })),
+  });
   return report.alarms.length > 0 ? EXIT_VERIFICATION_FAILED : 0;
 }

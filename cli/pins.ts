@@ -36,14 +36,25 @@ export function checkPins(v: unknown, where: string): PinsFile {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('not a JSON object');
   const unknown = Object.keys(o).filter((k) => !FIELDS.includes(k));
   if (unknown.length > 0) throw bad(`unknown fields ${unknown.join(', ')}`);
-  if (typeof o.origin !== 'string' || typeof o.logKey !== 'string' || typeof o.vrfKey !== 'string') throw bad('origin, logKey and vrfKey are required strings');
+  if (typeof o.origin !== 'string' || typeof o.logKey !== 'string' || typeof o.vrfKey !== 'string')
+    throw bad('origin, logKey and vrfKey are required strings');
   const witnesses = o.witnesses ?? [];
-  if (!Array.isArray(witnesses) || !witnesses.every((w) => typeof w === 'string')) throw bad('witnesses must be a list of cosigner keys');
+  if (!Array.isArray(witnesses) || !witnesses.every((w) => typeof w === 'string'))
+    throw bad('witnesses must be a list of cosigner keys');
   const quorum = o.witnessQuorum ?? 0;
-  if (!Number.isSafeInteger(quorum) || (quorum as number) < 0) throw bad('witnessQuorum must be a non-negative integer');
-  if (o.maxAgeSeconds !== undefined && !(Number.isSafeInteger(o.maxAgeSeconds) && (o.maxAgeSeconds as number) > 0)) throw bad('maxAgeSeconds must be a positive integer');
-  if (o.server !== undefined && (typeof o.server !== 'string' || !/^https?:\/\/\S+$/.test(o.server))) throw bad('server must be an http(s) URL');
-  const pins: PinsFile = { origin: o.origin, logKey: o.logKey, vrfKey: o.vrfKey, witnesses: witnesses as string[], witnessQuorum: quorum as number };
+  if (!Number.isSafeInteger(quorum) || (quorum as number) < 0)
+    throw bad('witnessQuorum must be a non-negative integer');
+  if (o.maxAgeSeconds !== undefined && !(Number.isSafeInteger(o.maxAgeSeconds) && (o.maxAgeSeconds as number) > 0))
+    throw bad('maxAgeSeconds must be a positive integer');
+  if (o.server !== undefined && (typeof o.server !== 'string' || !/^https?:\/\/\S+$/.test(o.server)))
+    throw bad('server must be an http(s) URL');
+  const pins: PinsFile = {
+    origin: o.origin,
+    logKey: o.logKey,
+    vrfKey: o.vrfKey,
+    witnesses: witnesses as string[],
+    witnessQuorum: quorum as number,
+  };
   if (o.server !== undefined) pins.server = (o.server as string).replace(/\/+$/, '');
   if (o.maxAgeSeconds !== undefined) pins.maxAgeSeconds = o.maxAgeSeconds as number;
   toVerifierPins(pins, where); // every key parses and the policy is possible
@@ -55,7 +66,10 @@ export function readPins(path: string): PinsFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read the pins file ${path} (${(e as Error).message}); make one with \`kt trust --server URL --save ${path}\``, 'no_pins');
+    throw new UsageError(
+      `cannot read the pins file ${path} (${(e as Error).message}); make one with \`kt trust --server URL --save ${path}\``,
+      'no_pins',
+    );
   }
   try {
     return checkPins(JSON.parse(text), path);
@@ -71,9 +85,18 @@ export function toVerifierPins(p: PinsFile, where = 'pins'): Pins {
     const vrfKey = fromBase64(p.vrfKey);
     if (vrfKey.length !== 32) throw new Error('vrfKey must be 32 bytes');
     const distinct = new Set(p.witnesses).size;
-    if (p.witnessQuorum > distinct) throw new Error(`a witness quorum of ${p.witnessQuorum} needs that many distinct witnesses`);
-    if (p.maxAgeSeconds !== undefined && p.witnessQuorum < 1) throw new Error('maxAgeSeconds needs a witness quorum of at least 1');
-    const policy = p.witnesses.length > 0 || p.witnessQuorum > 0 ? { witnesses: p.witnesses.map((w) => parseCosignerKey(w)), quorum: p.witnessQuorum, maxAgeSeconds: p.maxAgeSeconds } : undefined;
+    if (p.witnessQuorum > distinct)
+      throw new Error(`a witness quorum of ${p.witnessQuorum} needs that many distinct witnesses`);
+    if (p.maxAgeSeconds !== undefined && p.witnessQuorum < 1)
+      throw new Error('maxAgeSeconds needs a witness quorum of at least 1');
+    const policy =
+      p.witnesses.length > 0 || p.witnessQuorum > 0
+        ? {
+            witnesses: p.witnesses.map((w) => parseCosignerKey(w)),
+            quorum: p.witnessQuorum,
+            maxAgeSeconds: p.maxAgeSeconds,
+          }
+        : undefined;
     return { origin: p.origin, logKey: parseVerifierKey(p.logKey), vrfKey, policy };
   } catch (e) {
     if (e instanceof UsageError) throw e;

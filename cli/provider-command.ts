@@ -28,10 +28,23 @@ operator token. publish signs the statement binding ACCOUNT, at version N, to th
 (or deleting it) and sends it to POST /v1/bindings. All take --json.`;
 
 const OPTIONS = {
-  id: { type: 'string' }, dir: { type: 'string', default: '.' }, csr: { type: 'string' }, data: { type: 'string' }, days: { type: 'string', default: '365' },
-  chain: { type: 'string' }, server: { type: 'string' }, token: { type: 'string' }, wait: { type: 'boolean', default: false },
-  key: { type: 'string' }, account: { type: 'string' }, version: { type: 'string' }, identity: { type: 'string' }, protocol: { type: 'string', default: 'signal/v3' },
-  delete: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+  id: { type: 'string' },
+  dir: { type: 'string', default: '.' },
+  csr: { type: 'string' },
+  data: { type: 'string' },
+  days: { type: 'string', default: '365' },
+  chain: { type: 'string' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+  wait: { type: 'boolean', default: false },
+  key: { type: 'string' },
+  account: { type: 'string' },
+  version: { type: 'string' },
+  identity: { type: 'string' },
+  protocol: { type: 'string', default: 'signal/v3' },
+  delete: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
@@ -52,13 +65,24 @@ function read(path: string): string {
 async function post(server: string, path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetch(`${server.replace(/\/+$/, '')}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
+    res = await fetch(`${server.replace(/\/+$/, '')}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    });
   } catch (e) {
     throw new ClientError('network', `${path}: ${(e as Error).message}`);
   }
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  const error = (json.error ?? (json.results as { error?: { code: string; message: string } }[] | undefined)?.[0]?.error) as { code?: string; message?: string } | undefined;
-  if (!res.ok || error) throw new ClientError(error?.code ?? 'http_error', `${path}: HTTP ${res.status}: ${error?.message ?? 'no message'}`);
+  const error = (json.error ??
+    (json.results as { error?: { code: string; message: string } }[] | undefined)?.[0]?.error) as
+    | { code?: string; message?: string }
+    | undefined;
+  if (!res.ok || error)
+    throw new ClientError(
+      error?.code ?? 'http_error',
+      `${path}: HTTP ${res.status}: ${error?.message ?? 'no message'}`,
+    );
   return json;
 }
 
@@ -75,7 +99,11 @@ async function keygen(v: Values): Promise<[string, unknown]> {
 async function certify(v: Values): Promise<[string, unknown]> {
   const data = need(v.data, 'data');
   if (!/^[1-9][0-9]{0,3}$/.test(v.days)) throw new UsageError('--days must be 1 to 9999');
-  const { providerId, pem } = await certifyRequest(await loadDevCa(data), read(need(v.csr, 'csr')), Number(v.days)).catch((e: Error) => {
+  const { providerId, pem } = await certifyRequest(
+    await loadDevCa(data),
+    read(need(v.csr, 'csr')),
+    Number(v.days),
+  ).catch((e: Error) => {
     throw new UsageError(`cannot certify: ${e.message}`);
   });
   return [pem.trimEnd(), { providerId, certificate: pem }];
@@ -83,7 +111,12 @@ async function certify(v: Values): Promise<[string, unknown]> {
 
 async function enrol(v: Values): Promise<[string, unknown]> {
   const token = v.token ? read(v.token).trim() : read(join(need(v.data, 'token or --data'), 'operator.token')).trim();
-  const r = await post(need(v.server, 'server'), `/v1/providers${v.wait ? '?wait=1' : ''}`, { chain: read(need(v.chain, 'chain')) }, token);
+  const r = await post(
+    need(v.server, 'server'),
+    `/v1/providers${v.wait ? '?wait=1' : ''}`,
+    { chain: read(need(v.chain, 'chain')) },
+    token,
+  );
   return [`${r.status} enrolment of ${r.providerId}${r.epoch !== undefined ? ` in epoch ${r.epoch}` : ''}`, r];
 }
 
@@ -99,13 +132,35 @@ async function publish(v: Values): Promise<[string, unknown]> {
       throw new UsageError(`${v.key}: ${(e as Error).message}`);
     }
   })();
-  const keys = v.delete ? [] : [{ id: 'identity', algorithm: 'ed25519' as const, publicKey: fromBase64(v.identity!), protocol: v.protocol, capabilities: [] }];
-  const statement: Statement = { provider: id, account: need(v.account, 'account'), version, issuedAt: Date.now(), status: v.delete ? 'deleted' : 'active', keys };
+  const keys = v.delete
+    ? []
+    : [
+        {
+          id: 'identity',
+          algorithm: 'ed25519' as const,
+          publicKey: fromBase64(v.identity!),
+          protocol: v.protocol,
+          capabilities: [],
+        },
+      ];
+  const statement: Statement = {
+    provider: id,
+    account: need(v.account, 'account'),
+    version,
+    issuedAt: Date.now(),
+    status: v.delete ? 'deleted' : 'active',
+    keys,
+  };
   const bytes = encodeStatement(statement);
   const signature = signSync('ed25519', seed, providerSignedMessage(bytes));
-  const r = await post(need(v.server, 'server'), `/v1/bindings${v.wait ? '?wait=1' : ''}`, { statements: [{ statement: toBase64(bytes), signature: toBase64(signature) }] });
+  const r = await post(need(v.server, 'server'), `/v1/bindings${v.wait ? '?wait=1' : ''}`, {
+    statements: [{ statement: toBase64(bytes), signature: toBase64(signature) }],
+  });
   const result = (r.results as Record<string, unknown>[])[0];
-  return [`${result.status} ${id} / ${statement.account} version ${version}${result.epoch !== undefined ? ` in epoch ${result.epoch}` : ''}`, result];
+  return [
+    `${result.status} ${id} / ${statement.account} version ${version}${result.epoch !== undefined ? ` in epoch ${result.epoch}` : ''}`,
+    result,
+  ];
 }
 
 const SUBCOMMANDS: Record<string, (v: Values) => Promise<[string, unknown]>> = { keygen, certify, enrol, publish };
@@ -113,7 +168,8 @@ const SUBCOMMANDS: Record<string, (v: Values) => Promise<[string, unknown]>> = {
 export async function provider(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values } = parseArgs({ args: rest, options: OPTIONS });
-  if (sub === undefined || sub === '--help' || sub === '-h' || values.help) return (console.log(PROVIDER_HELP), sub === undefined ? 2 : 0);
+  if (sub === undefined || sub === '--help' || sub === '-h' || values.help)
+    return (console.log(PROVIDER_HELP), sub === undefined ? 2 : 0);
   const run = SUBCOMMANDS[sub];
   if (!run) throw new UsageError(`unknown provider command ${sub}\n${PROVIDER_HELP}`);
   const [human, json] = await run(values);

@@ -12,7 +12,13 @@ import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { isValidKeyName, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { Witness, type WitnessOptions, type WitnessRecord, type WitnessStore, type WitnessedLog } from '../verifier/witness.js';
+import {
+  Witness,
+  type WitnessOptions,
+  type WitnessRecord,
+  type WitnessStore,
+  type WitnessedLog,
+} from '../verifier/witness.js';
 import { Auditor } from '../verifier/auditor.js';
 import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
 import { loadAuditState, saveAuditState } from './audit-command.js';
@@ -57,7 +63,9 @@ function readKey(path: string) {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read the witness key ${path} (${(e as Error).message}); create one with \`kt witness init --name NAME --key ${path}\``);
+    throw new UsageError(
+      `cannot read the witness key ${path} (${(e as Error).message}); create one with \`kt witness init --name NAME --key ${path}\``,
+    );
   }
   const m = /^(\S+) ([0-9a-f]{64})\n?$/.exec(text);
   if (!m || !isValidKeyName(m[1])) throw new UsageError(`${path} must hold "<name> <64 lower-case hex digits>"`);
@@ -85,10 +93,18 @@ function auditHook(logs: WitnessedLog[], specs: string[], dir: string): WitnessO
     const at = spec.indexOf('=');
     const origin = spec.slice(0, at);
     const log = logs.find((l) => l.origin === origin);
-    if (at <= 0 || !log || !/^https?:\/\/\S+$/.test(spec.slice(at + 1))) throw new UsageError(`--audit ${spec}: expected ORIGIN=LOGURL for an origin given with --log`);
+    if (at <= 0 || !log || !/^https?:\/\/\S+$/.test(spec.slice(at + 1)))
+      throw new UsageError(`--audit ${spec}: expected ORIGIN=LOGURL for an origin given with --log`);
     const path = join(dir, `audit-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
     const checkpoints = new CheckpointVerifier({ origin, logKey: log.keys[0] });
-    auditors.set(origin, { auditor: new Auditor({ logUrl: spec.slice(at + 1).replace(/\/+$/, ''), checkpoints, state: loadAuditState(path) }), path });
+    auditors.set(origin, {
+      auditor: new Auditor({
+        logUrl: spec.slice(at + 1).replace(/\/+$/, ''),
+        checkpoints,
+        state: loadAuditState(path),
+      }),
+      path,
+    });
   }
   return async (origin, _from, _to, note) => {
     const a = auditors.get(origin);
@@ -108,15 +124,24 @@ export async function witness(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      name: { type: 'string' }, key: { type: 'string', default: 'witness.key' }, state: { type: 'string', default: 'witness-state.json' },
-      log: { type: 'string', multiple: true, default: [] }, audit: { type: 'string', multiple: true, default: [] }, 'audit-dir': { type: 'string', default: '.' }, port: { type: 'string', default: '8788' }, host: { type: 'string', default: '127.0.0.1' },
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      name: { type: 'string' },
+      key: { type: 'string', default: 'witness.key' },
+      state: { type: 'string', default: 'witness-state.json' },
+      log: { type: 'string', multiple: true, default: [] },
+      audit: { type: 'string', multiple: true, default: [] },
+      'audit-dir': { type: 'string', default: '.' },
+      port: { type: 'string', default: '8788' },
+      host: { type: 'string', default: '127.0.0.1' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || sub === undefined || sub === '--help' || sub === '-h') return (console.log(WITNESS_HELP), sub === undefined ? 2 : 0);
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h')
+    return (console.log(WITNESS_HELP), sub === undefined ? 2 : 0);
   const out = output(values.json);
   if (sub === 'init') {
-    if (!values.name || !isValidKeyName(values.name)) throw new UsageError('--name NAME is required (a key name such as witness.example/w1)');
+    if (!values.name || !isValidKeyName(values.name))
+      throw new UsageError('--name NAME is required (a key name such as witness.example/w1)');
     if (existsSync(values.key)) throw new UsageError(`${values.key} exists; a witness key is never overwritten`);
     const seed = randomBytes(32);
     writeFileAtomic(values.key, `${values.name} ${toHex(seed)}\n`, 0o600);
@@ -125,16 +150,29 @@ export async function witness(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub !== 'serve') throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);
-  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port ${values.port}`);
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
+    throw new UsageError(`invalid port ${values.port}`);
   const logs = parseLogs(values.log);
-  const w = new Witness({ cosigner: readKey(values.key), logs, store: new FileWitnessStore(values.state), audit: auditHook(logs, values.audit, values['audit-dir']) });
+  const w = new Witness({
+    cosigner: readKey(values.key),
+    logs,
+    store: new FileWitnessStore(values.state),
+    audit: auditHook(logs, values.audit, values['audit-dir']),
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    const server = serve({ fetch: witnessApp(w).fetch, hostname: values.host, port: Number(values.port) }, (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`));
+    const server = serve(
+      { fetch: witnessApp(w).fetch, hostname: values.host, port: Number(values.port) },
+      (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`),
+    );
     server.once('error', reject);
     const stop = () => server.close(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  out.result(`witness ${w.opts.cosigner.name} listening on ${url}\ncosigner key ${w.opts.cosigner.verifierKey}`, { name: w.opts.cosigner.name, cosignerKey: w.opts.cosigner.verifierKey, url });
+  out.result(`witness ${w.opts.cosigner.name} listening on ${url}\ncosigner key ${w.opts.cosigner.verifierKey}`, {
+    name: w.opts.cosigner.name,
+    cosignerKey: w.opts.cosigner.verifierKey,
+    url,
+  });
   return new Promise(() => {}); // serves until a signal
 }

@@ -54,7 +54,11 @@ export class LogAppender {
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly opts: AppenderOptions, edge: EdgeTree, head: LogHead) {
+  private constructor(
+    private readonly opts: AppenderOptions,
+    edge: EdgeTree,
+    head: LogHead,
+  ) {
     this.edge = edge;
     this.published = head;
   }
@@ -103,7 +107,10 @@ export class LogAppender {
       if (i === entries.length - 1) lastEntryProof = next.nextLeafInclusionProof();
       next.push(e);
     });
-    const checkpoint = signCheckpoint({ origin: this.opts.origin, size: next.size, rootHash: next.root() }, this.opts.signer);
+    const checkpoint = signCheckpoint(
+      { origin: this.opts.origin, size: next.size, rootHash: next.root() },
+      this.opts.signer,
+    );
     const head = { size: next.size, checkpoint };
     try {
       const hook = options.withinCommit;
@@ -131,10 +138,12 @@ export class LogAppender {
 
 function checkBatch(entries: Uint8Array[]): void {
   if (entries.length === 0) throw new AppendError('empty_batch', 'a batch needs at least one entry');
-  if (entries.length > MAX_BATCH_ENTRIES) throw new AppendError('batch_too_large', `a batch holds at most ${MAX_BATCH_ENTRIES} entries`);
+  if (entries.length > MAX_BATCH_ENTRIES)
+    throw new AppendError('batch_too_large', `a batch holds at most ${MAX_BATCH_ENTRIES} entries`);
   for (const e of entries) {
     if (!(e instanceof Uint8Array)) throw new AppendError('bad_entry', 'entries must be byte arrays');
-    if (e.length > MAX_ENTRY_BYTES) throw new AppendError('entry_too_large', `entries are at most ${MAX_ENTRY_BYTES} bytes`);
+    if (e.length > MAX_ENTRY_BYTES)
+      throw new AppendError('entry_too_large', `entries are at most ${MAX_ENTRY_BYTES} bytes`);
   }
 }
 
@@ -150,12 +159,20 @@ async function loadEdge(opts: AppenderOptions): Promise<{ edge: EdgeTree; head: 
   }
   let cp: Checkpoint;
   try {
-    cp = openCheckpoint(stored.checkpoint, opts.origin, ed25519NoteVerifier(opts.origin, opts.signer.publicKey)).checkpoint;
+    cp = openCheckpoint(
+      stored.checkpoint,
+      opts.origin,
+      ed25519NoteVerifier(opts.origin, opts.signer.publicKey),
+    ).checkpoint;
   } catch (e) {
-    throw new AppendError('corrupt_log', `the stored checkpoint is not this log's (origin or key changed?): ${(e as Error).message}`);
+    throw new AppendError(
+      'corrupt_log',
+      `the stored checkpoint is not this log's (origin or key changed?): ${(e as Error).message}`,
+    );
   }
   if (cp.size !== stored.size) throw new AppendError('corrupt_log', 'stored head size does not match its checkpoint');
   const edge = await EdgeTree.load(stored.size, opts.storage);
-  if (!equalBytes(edge.root(), cp.rootHash)) throw new AppendError('corrupt_log', 'stored tiles do not reproduce the stored checkpoint root');
+  if (!equalBytes(edge.root(), cp.rootHash))
+    throw new AppendError('corrupt_log', 'stored tiles do not reproduce the stored checkpoint root');
   return { edge, head: stored };
 }

@@ -31,7 +31,12 @@ export class CredentialRegistry {
     return r;
   }
 
-  add(logIndex: number, entryBytes: Uint8Array, fingerprint: Uint8Array, revokedIndex: number | null = null): Credential {
+  add(
+    logIndex: number,
+    entryBytes: Uint8Array,
+    fingerprint: Uint8Array,
+    revokedIndex: number | null = null,
+  ): Credential {
     const entry = decodeEntry(entryBytes);
     if (entry.type !== 'enrol') throw new DirectoryError('internal', `log entry ${logIndex} is not an enrolment`);
     const c = { logIndex, entryBytes, entry, fingerprint, revokedIndex };
@@ -50,7 +55,9 @@ export class CredentialRegistry {
 
   /** The unrevoked credential of `providerId` with this leaf fingerprint. */
   findActive(providerId: string, fingerprint: Uint8Array): Credential | undefined {
-    return this.all().find((c) => c.revokedIndex === null && c.entry.providerId === providerId && equalBytes(c.fingerprint, fingerprint));
+    return this.all().find(
+      (c) => c.revokedIndex === null && c.entry.providerId === providerId && equalBytes(c.fingerprint, fingerprint),
+    );
   }
 
   markRevoked(logIndex: number, revokedIndex: number): void {
@@ -63,28 +70,49 @@ export class CredentialRegistry {
    * verify and be valid at `now` and at `issuedAt`; else the refusal says why (no provider, revoked,
    * expired, bad signature, or signed by another provider: a namespace violation).
    */
-  async signer(providerId: string, message: Uint8Array, signature: Uint8Array, issuedAt: number, now: number): Promise<Credential> {
+  async signer(
+    providerId: string,
+    message: Uint8Array,
+    signature: Uint8Array,
+    issuedAt: number,
+    now: number,
+  ): Promise<Credential> {
     const own = this.all().filter((c) => c.entry.providerId === providerId);
     if (own.length === 0) {
-      if (await this.verifiesUnderAny(this.all(), message, signature)) throw new DirectoryError('namespace_violation', `statement for ${providerId} is signed by another provider`);
+      if (await this.verifiesUnderAny(this.all(), message, signature))
+        throw new DirectoryError('namespace_violation', `statement for ${providerId} is signed by another provider`);
       throw new DirectoryError('unknown_provider', `provider ${providerId} is not enrolled`);
     }
     const verified = [];
-    for (const c of own) if (await verifySignature(c.entry.algorithm, c.entry.publicKey, message, signature)) verified.push(c);
+    for (const c of own)
+      if (await verifySignature(c.entry.algorithm, c.entry.publicKey, message, signature)) verified.push(c);
     if (verified.length === 0) {
       const others = this.all().filter((c) => c.entry.providerId !== providerId && c.revokedIndex === null);
-      if (await this.verifiesUnderAny(others, message, signature)) throw new DirectoryError('namespace_violation', `statement for ${providerId} is signed by another provider`);
+      if (await this.verifiesUnderAny(others, message, signature))
+        throw new DirectoryError('namespace_violation', `statement for ${providerId} is signed by another provider`);
       throw new DirectoryError('bad_signature', `the signature does not verify under any credential of ${providerId}`);
     }
     const active = verified.filter((c) => c.revokedIndex === null);
-    if (active.length === 0) throw new DirectoryError('cert_revoked', `the signing credential of ${providerId} was revoked`);
-    const valid = active.find((c) => c.entry.notBefore <= now && now <= c.entry.notAfter && c.entry.notBefore <= issuedAt && issuedAt <= c.entry.notAfter);
-    if (!valid) throw new DirectoryError('cert_expired', `the signing credential of ${providerId} is not valid now or at the statement's issued-at time`);
+    if (active.length === 0)
+      throw new DirectoryError('cert_revoked', `the signing credential of ${providerId} was revoked`);
+    const valid = active.find(
+      (c) =>
+        c.entry.notBefore <= now &&
+        now <= c.entry.notAfter &&
+        c.entry.notBefore <= issuedAt &&
+        issuedAt <= c.entry.notAfter,
+    );
+    if (!valid)
+      throw new DirectoryError(
+        'cert_expired',
+        `the signing credential of ${providerId} is not valid now or at the statement's issued-at time`,
+      );
     return valid;
   }
 
   private async verifiesUnderAny(creds: Credential[], message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    for (const c of creds) if (await verifySignature(c.entry.algorithm, c.entry.publicKey, message, signature)) return true;
+    for (const c of creds)
+      if (await verifySignature(c.entry.algorithm, c.entry.publicKey, message, signature)) return true;
     return false;
   }
 }

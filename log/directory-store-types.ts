@@ -112,7 +112,8 @@ const BY_NAME =
   'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
   'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
   'WHERE n.provider = ? AND n.account = ?';
-const VERSION_COLUMNS = 'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
+const VERSION_COLUMNS =
+  'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
 const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
 export const DIRECTORY_QUERIES = {
   byName: BY_NAME,
@@ -127,8 +128,10 @@ export const DIRECTORY_QUERIES = {
     'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
   putName: `INSERT OR REPLACE INTO dir_names (provider, account, id) VALUES (?, ?, ${ID_OF})`,
   putVersion: `INSERT INTO dir_versions (id, version, opening, statement, signature, credential, log_index) VALUES (${ID_OF}, ?, ?, ?, ?, ?, ?)`,
-  putCredential: 'INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)',
+  putCredential:
+    'INSERT INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, NULL)',
   revoke: 'UPDATE dir_credentials SET revoked_index = ? WHERE log_index = ? AND revoked_index IS NULL',
   erase: `UPDATE dir_versions SET opening = NULL, statement = NULL, signature = NULL WHERE id = ${ID_OF} AND version < ?`,
-  putEpoch: 'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
+  putEpoch:
+    'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
 };

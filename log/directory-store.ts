@@ -9,9 +9,27 @@
  * The rows, the interface and the schema are in directory-store-types.ts (re-exported here).
  */
 import type Database from 'better-sqlite3';
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import {
+  DIRECTORY_QUERIES,
+  DIRECTORY_SCHEMA,
+  type AccountRow,
+  type CredentialRow,
+  type DirectoryStore,
+  type NamedAccount,
+  type EpochRow,
+  type EpochWrites,
+  type VersionRow,
+} from './directory-store-types.js';
 
-export type { AccountRow, CredentialRow, DirectoryStore, EpochRow, EpochWrites, NamedAccount, VersionRow } from './directory-store-types.js';
+export type {
+  AccountRow,
+  CredentialRow,
+  DirectoryStore,
+  EpochRow,
+  EpochWrites,
+  NamedAccount,
+  VersionRow,
+} from './directory-store-types.js';
 
 function bytes(b: Uint8Array): Uint8Array;
 function bytes(b: Uint8Array | null): Uint8Array | null;
@@ -19,21 +37,52 @@ function bytes(b: Uint8Array | null): Uint8Array | null {
   return b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-type RawAccount = { label: Uint8Array; version: number; history: Uint8Array; prev_history: Uint8Array; vrf_proof: Uint8Array };
-type RawVersion = { label: Uint8Array; version: number; opening: Uint8Array | null; statement: Uint8Array | null; signature: Uint8Array | null; credential: number; log_index: number };
+type RawAccount = {
+  label: Uint8Array;
+  version: number;
+  history: Uint8Array;
+  prev_history: Uint8Array;
+  vrf_proof: Uint8Array;
+};
+type RawVersion = {
+  label: Uint8Array;
+  version: number;
+  opening: Uint8Array | null;
+  statement: Uint8Array | null;
+  signature: Uint8Array | null;
+  credential: number;
+  log_index: number;
+};
 
 function accountRow(r: RawAccount): AccountRow {
-  return { label: bytes(r.label), version: r.version, history: bytes(r.history), previousHistory: bytes(r.prev_history), vrfProof: bytes(r.vrf_proof) };
+  return {
+    label: bytes(r.label),
+    version: r.version,
+    history: bytes(r.history),
+    previousHistory: bytes(r.prev_history),
+    vrfProof: bytes(r.vrf_proof),
+  };
 }
 
 function versionRow(r: RawVersion): VersionRow {
   return {
-    label: bytes(r.label), version: r.version, opening: bytes(r.opening), statement: bytes(r.statement), signature: bytes(r.signature),
-    credentialIndex: r.credential, logIndex: r.log_index,
+    label: bytes(r.label),
+    version: r.version,
+    opening: bytes(r.opening),
+    statement: bytes(r.statement),
+    signature: bytes(r.signature),
+    credentialIndex: r.credential,
+    logIndex: r.log_index,
   };
 }
 
-type RawNamed = RawAccount & { opening: Uint8Array | null; statement: Uint8Array | null; signature: Uint8Array | null; credential: number | null; log_index: number | null };
+type RawNamed = RawAccount & {
+  opening: Uint8Array | null;
+  statement: Uint8Array | null;
+  signature: Uint8Array | null;
+  credential: number | null;
+  log_index: number | null;
+};
 
 function namedAccount(r: RawNamed): NamedAccount {
   const account = accountRow(r);
@@ -48,8 +97,14 @@ function prepare(db: Database.Database) {
     account: db.prepare<[Uint8Array], RawAccount>(Q.account),
     version: db.prepare<[Uint8Array, number], RawVersion>(Q.version),
     versions: db.prepare<[Uint8Array, number, number], RawVersion>(Q.versions),
-    credentials: db.prepare<[], { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }>(Q.credentials),
-    epoch: db.prepare<[], { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }>(Q.epoch),
+    credentials: db.prepare<
+      [],
+      { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }
+    >(Q.credentials),
+    epoch: db.prepare<
+      [],
+      { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }
+    >(Q.epoch),
     leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>(Q.leaves),
     putAccount: db.prepare(Q.putAccount),
     putName: db.prepare(Q.putName),
@@ -97,17 +152,31 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   async credentials(): Promise<CredentialRow[]> {
     return this.q.credentials.all().map((r) => ({
-      logIndex: r.log_index, providerId: r.provider, fingerprint: bytes(r.fingerprint), entry: bytes(r.entry), revokedIndex: r.revoked_index,
+      logIndex: r.log_index,
+      providerId: r.provider,
+      fingerprint: bytes(r.fingerprint),
+      entry: bytes(r.entry),
+      revokedIndex: r.revoked_index,
     }));
   }
 
   async latestEpoch(): Promise<EpochRow | undefined> {
     const r = this.q.epoch.get();
-    return r ? { epoch: r.epoch, logIndex: r.log_index, entry: bytes(r.entry), proof: bytes(r.proof), checkpoint: r.checkpoint } : undefined;
+    return r
+      ? {
+          epoch: r.epoch,
+          logIndex: r.log_index,
+          entry: bytes(r.entry),
+          proof: bytes(r.proof),
+          checkpoint: r.checkpoint,
+        }
+      : undefined;
   }
 
   async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.q.leaves.all().map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
+    return this.q.leaves
+      .all()
+      .map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
   }
 
   /** Accounts first (they create the ids that names and versions refer to), then the rest. */
@@ -115,7 +184,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return () => {
       for (const a of w.accounts) this.q.putAccount.run(a.label, a.version, a.history, a.previousHistory, a.vrfProof);
       for (const n of w.names) this.q.putName.run(n.provider, n.account, n.label);
-      for (const v of w.versions) this.q.putVersion.run(v.label, v.version, v.opening, v.statement, v.signature, v.credentialIndex, v.logIndex);
+      for (const v of w.versions)
+        this.q.putVersion.run(v.label, v.version, v.opening, v.statement, v.signature, v.credentialIndex, v.logIndex);
       for (const c of w.credentials) this.q.putCredential.run(c.logIndex, c.providerId, c.fingerprint, c.entry);
       for (const r of w.revocations) this.q.revoke.run(r.revokedIndex, r.logIndex);
       for (const e of w.erasures) this.q.erase.run(e.label, e.below);

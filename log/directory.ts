@@ -13,7 +13,14 @@ import { randomBytes } from '../wasm-free-crypto/ed25519.js';
 import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
-import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from '../verifier/directory-hashes.js';
+import {
+  commitment,
+  historyHash,
+  HISTORY_ZERO,
+  labelFromVrfOutput,
+  signedStatementBytes,
+  vrfAlpha,
+} from '../verifier/directory-hashes.js';
 import type { DirectoryStore, EpochRow, EpochWrites, NamedAccount } from './directory-store-types.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
 import { PrefixTree, type MapLeaf, type MapProof } from '../verifier/map.js';
@@ -50,7 +57,6 @@ export interface DirectoryOptions {
   cosign?: (checkpoint: string) => Promise<string>;
 }
 
-
 /** The accepted submission's receipt data, and a promise for its commitment to the log. */
 export interface Accepted {
   label: Uint8Array;
@@ -73,7 +79,14 @@ type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
 
 type Job =
   | { kind: 'statement'; sub: NewSubmission; done: Deferred }
-  | { kind: 'enrol'; entry: Uint8Array; fingerprint: Uint8Array; publicKey: Uint8Array; providerId: string; done: Deferred }
+  | {
+      kind: 'enrol';
+      entry: Uint8Array;
+      fingerprint: Uint8Array;
+      publicKey: Uint8Array;
+      providerId: string;
+      done: Deferred;
+    }
   | { kind: 'revoke'; entry: Uint8Array; credential: Credential; done: Deferred };
 
 interface Deferred {
@@ -109,7 +122,12 @@ export class Directory {
   private timerEpoch: Promise<unknown> | null = null;
   private readonly now: () => number;
 
-  private constructor(readonly opts: DirectoryOptions, credentials: CredentialRegistry, tree: PrefixTree, snap: EpochSnapshot) {
+  private constructor(
+    readonly opts: DirectoryOptions,
+    credentials: CredentialRegistry,
+    tree: PrefixTree,
+    snap: EpochSnapshot,
+  ) {
     this.vrfPublicKey = vrfPublicKey(opts.vrfSecretKey);
     this.credentials = credentials;
     this.tree = tree;
@@ -124,15 +142,18 @@ export class Directory {
     const tree = PrefixTree.fromLeaves(await opts.store.mapLeaves());
     const row = await opts.store.latestEpoch();
     if (!row) {
-      if (opts.log.head.size !== 0) throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
+      if (opts.log.head.size !== 0)
+        throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
       const placeholder = { epoch: -1 } as EpochSnapshot;
       const d = new Directory(opts, credentials, tree, placeholder);
       await d.closeEpoch(true);
       return d;
     }
     const snap = snapshotFromRow(row, opts.log.head.checkpoint);
-    if (row.logIndex !== opts.log.head.size - 1) throw new DirectoryError('corrupt_directory', 'the directory\'s last epoch is not the log\'s last entry');
-    if (hex(tree.root()) !== hex(snap.head.mapRoot)) throw new DirectoryError('corrupt_directory', 'the stored map does not reproduce the last epoch\'s map root');
+    if (row.logIndex !== opts.log.head.size - 1)
+      throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
+    if (hex(tree.root()) !== hex(snap.head.mapRoot))
+      throw new DirectoryError('corrupt_directory', "the stored map does not reproduce the last epoch's map root");
     return new Directory(opts, credentials, tree, snap);
   }
 
@@ -155,7 +176,10 @@ export class Directory {
    * The label and VRF proof of (provider, account), and its account row if it has one; the account must
    * be canonical. Known accounts take one store read; others one VRF proof.
    */
-  async labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
+  async labelFor(
+    provider: string,
+    account: string,
+  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
     const stored = await this.opts.store.accountByName(provider, account);
     if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
     const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));
@@ -168,15 +192,39 @@ export class Directory {
     const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
     // Credentials are identified by the SHA-256 of the leaf's TBSCertificate: unlike the DER, it cannot
     // be changed by re-encoding the issuer's ECDSA signature. A revoked certificate or key stays revoked.
-    const same = this.credentials.all().filter((c) => equalBytes(c.fingerprint, cred.tbsFingerprint) || equalBytes(c.entry.publicKey, cred.publicKey));
-    if (same.some((c) => c.revokedIndex !== null)) throw new DirectoryError('cert_revoked', 'this certificate or key was revoked');
-    const queued = this.queue.some((j) => j.kind === 'enrol' && (equalBytes(j.fingerprint, cred.tbsFingerprint) || equalBytes(j.publicKey, cred.publicKey)));
-    if (same.length > 0 || queued) throw new DirectoryError('already_enrolled', 'this certificate or key is already enrolled or queued for enrolment');
+    const same = this.credentials
+      .all()
+      .filter((c) => equalBytes(c.fingerprint, cred.tbsFingerprint) || equalBytes(c.entry.publicKey, cred.publicKey));
+    if (same.some((c) => c.revokedIndex !== null))
+      throw new DirectoryError('cert_revoked', 'this certificate or key was revoked');
+    const queued = this.queue.some(
+      (j) =>
+        j.kind === 'enrol' &&
+        (equalBytes(j.fingerprint, cred.tbsFingerprint) || equalBytes(j.publicKey, cred.publicKey)),
+    );
+    if (same.length > 0 || queued)
+      throw new DirectoryError(
+        'already_enrolled',
+        'this certificate or key is already enrolled or queued for enrolment',
+      );
     const entry = encodeEntry({
-      type: 'enrol', providerId: cred.providerId, time: this.now(), algorithm: cred.algorithm, publicKey: cred.publicKey,
-      notBefore: cred.notBefore, notAfter: cred.notAfter, chain: cred.chain,
+      type: 'enrol',
+      providerId: cred.providerId,
+      time: this.now(),
+      algorithm: cred.algorithm,
+      publicKey: cred.publicKey,
+      notBefore: cred.notBefore,
+      notAfter: cred.notAfter,
+      chain: cred.chain,
     });
-    const done = this.enqueue({ kind: 'enrol', entry, fingerprint: cred.tbsFingerprint, publicKey: cred.publicKey, providerId: cred.providerId, done: deferred() });
+    const done = this.enqueue({
+      kind: 'enrol',
+      entry,
+      fingerprint: cred.tbsFingerprint,
+      publicKey: cred.publicKey,
+      providerId: cred.providerId,
+      done: deferred(),
+    });
     return { providerId: cred.providerId, committed: done.promise };
   }
 
@@ -184,8 +232,10 @@ export class Directory {
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
     this.checkUsable();
     const credential = this.credentials.findActive(providerId, fingerprint);
-    if (!credential) throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
-    if (this.queue.some((j) => j.kind === 'revoke' && j.credential === credential)) throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
+    if (!credential)
+      throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
+    if (this.queue.some((j) => j.kind === 'revoke' && j.credential === credential))
+      throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
     const entry = encodeEntry({ type: 'revoke', providerId, time: this.now(), leafFingerprint: fingerprint, reason });
     return this.enqueue({ kind: 'revoke', entry, credential, done: deferred() }).promise;
   }
@@ -205,7 +255,10 @@ export class Directory {
   }
 
   /** A pending statement for a label: the latest one, or the one of `version`. */
-  pendingFor(label: Uint8Array, version?: number): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
+  pendingFor(
+    label: Uint8Array,
+    version?: number,
+  ): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
     const list = this.pending.get(hex(label)) ?? [];
     const p = version === undefined ? list[list.length - 1] : list.find((x) => x.version === version);
     return p && { version: p.version, statement: p.statement, committed: p.done.promise };
@@ -220,12 +273,17 @@ export class Directory {
   }
 
   private checkUsable(): void {
-    if (this.broken) throw new DirectoryError('directory_broken', `the directory stopped after a failed epoch it could not undo (${this.broken.message}); restart it`);
+    if (this.broken)
+      throw new DirectoryError(
+        'directory_broken',
+        `the directory stopped after a failed epoch it could not undo (${this.broken.message}); restart it`,
+      );
   }
 
   private enqueue(job: Job): Deferred {
     const max = this.opts.maxQueue ?? 10_000;
-    if (this.queue.length >= max) throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
+    if (this.queue.length >= max)
+      throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
     this.queue.push(job);
     return job.done;
   }
@@ -292,7 +350,13 @@ export class Directory {
       const writer = this.opts.store.epochWriter(plan.writes);
       const result = await this.opts.log.append([...plan.entries, headEntry], {
         withinCommit: ({ head, lastEntryProof }) => {
-          plan.writes.epoch = { epoch: plan.head.epoch, logIndex: firstIndex + plan.entries.length, entry: headEntry, proof: concatBytes(...lastEntryProof), checkpoint: head.checkpoint };
+          plan.writes.epoch = {
+            epoch: plan.head.epoch,
+            logIndex: firstIndex + plan.entries.length,
+            entry: headEntry,
+            proof: concatBytes(...lastEntryProof),
+            checkpoint: head.checkpoint,
+          };
           writer();
         },
       });
@@ -341,7 +405,10 @@ export class Directory {
   }
 
   /** A committed version's statement (null once erased) and where it is, for idempotent resubmission. */
-  async committedOutcome(label: Uint8Array, version: number): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined> {
+  async committedOutcome(
+    label: Uint8Array,
+    version: number,
+  ): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined> {
     const row = await this.opts.store.version(label, version);
     if (!row) return undefined;
     const { epoch, treeSize, checkpoint } = this.snap;
@@ -373,36 +440,75 @@ interface EpochPlan {
  * the committed map leaf of their label or on an earlier statement for the same label in this same
  * epoch; each gets a fresh 32-byte opening.
  */
-function planEpoch(jobs: Job[], firstIndex: number, epoch: number, now: number, tree: PrefixTree, registry: CredentialRegistry): EpochPlan {
+function planEpoch(
+  jobs: Job[],
+  firstIndex: number,
+  epoch: number,
+  now: number,
+  tree: PrefixTree,
+  registry: CredentialRegistry,
+): EpochPlan {
   const entries: Uint8Array[] = [];
   const jobIndex: (number | DirectoryError)[] = [];
   const credentialEntries = registry.all().map((c) => c.entryBytes);
   // Credentials revoked before or earlier in this epoch sign nothing more, whatever was validated at submit.
-  const revoked = new Set(registry.all().filter((c) => c.revokedIndex !== null).map((c) => c.logIndex));
-  const writes: EpochWrites = { names: [], accounts: [], versions: [], credentials: [], revocations: [], erasures: [], epoch: undefined as unknown as EpochRow };
+  const revoked = new Set(
+    registry
+      .all()
+      .filter((c) => c.revokedIndex !== null)
+      .map((c) => c.logIndex),
+  );
+  const writes: EpochWrites = {
+    names: [],
+    accounts: [],
+    versions: [],
+    credentials: [],
+    revocations: [],
+    erasures: [],
+    epoch: undefined as unknown as EpochRow,
+  };
   const latest = new Map<string, MapLeaf>();
   for (const j of jobs) {
     const index = firstIndex + entries.length;
     jobIndex.push(index);
     if (j.kind === 'enrol') {
       entries.push(j.entry);
-      writes.credentials.push({ logIndex: index, providerId: j.providerId, fingerprint: j.fingerprint, entry: j.entry, revokedIndex: null });
+      writes.credentials.push({
+        logIndex: index,
+        providerId: j.providerId,
+        fingerprint: j.fingerprint,
+        entry: j.entry,
+        revokedIndex: null,
+      });
     } else if (j.kind === 'revoke') {
       entries.push(j.entry);
       writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
       revoked.add(j.credential.logIndex);
     } else if (revoked.has(j.sub.credential.logIndex)) {
-      jobIndex[jobIndex.length - 1] = new DirectoryError('cert_revoked', 'the signing credential was revoked before the statement was committed');
+      jobIndex[jobIndex.length - 1] = new DirectoryError(
+        'cert_revoked',
+        'the signing credential was revoked before the statement was committed',
+      );
     } else {
       const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
       if (entry) entries.push(entry);
-      else jobIndex[jobIndex.length - 1] = new DirectoryError('version_conflict', 'the statement no longer follows the label\'s current version');
+      else
+        jobIndex[jobIndex.length - 1] = new DirectoryError(
+          'version_conflict',
+          "the statement no longer follows the label's current version",
+        );
     }
   }
   const credentials = [...credentialEntries, ...writes.credentials.map((c) => c.entry)];
   const head: EpochHeadEntry = {
-    type: 'epoch', epoch, time: now, mapRoot: new Uint8Array(32), credentialsRoot: rootFromLeafHashes(credentials.map(recordHash)),
-    credentialCount: credentials.length, firstIndex, count: entries.length,
+    type: 'epoch',
+    epoch,
+    time: now,
+    mapRoot: new Uint8Array(32),
+    credentialsRoot: rootFromLeafHashes(credentials.map(recordHash)),
+    credentialCount: credentials.length,
+    firstIndex,
+    count: entries.length,
   };
   return { entries, jobIndex, leaves: [...latest.values()], head, writes };
 }
@@ -424,10 +530,17 @@ function planStatement(
   const c = commitment(opening, signedStatementBytes(sub.statementBytes, sub.signature));
   const history = historyHash(previous, version, c);
   latest.set(key, { label: sub.label, version, historyHash: history });
-  if (version === 1) writes.names.push({ provider: sub.statement.provider, account: sub.statement.account, label: sub.label });
+  if (version === 1)
+    writes.names.push({ provider: sub.statement.provider, account: sub.statement.account, label: sub.label });
   writes.accounts.push({ label: sub.label, version, history, previousHistory: previous, vrfProof: sub.vrfProof });
   writes.versions.push({
-    label: sub.label, version, opening, statement: sub.statementBytes, signature: sub.signature, credentialIndex: sub.credential.logIndex, logIndex: index,
+    label: sub.label,
+    version,
+    opening,
+    statement: sub.statementBytes,
+    signature: sub.signature,
+    credentialIndex: sub.credential.logIndex,
+    logIndex: index,
   });
   if (sub.statement.status === 'deleted') writes.erasures.push({ label: sub.label, below: version });
   return encodeEntry({ type: 'update', label: sub.label, version, commitment: c });
@@ -435,7 +548,16 @@ function planStatement(
 
 function snapshotFromRow(row: EpochRow, checkpoint: string): EpochSnapshot {
   const head = decodeEntry(row.entry);
-  if (head.type !== 'epoch') throw new DirectoryError('corrupt_directory', 'the stored epoch head is not an epoch head');
+  if (head.type !== 'epoch')
+    throw new DirectoryError('corrupt_directory', 'the stored epoch head is not an epoch head');
   const headProof = Array.from({ length: row.proof.length / 32 }, (_, i) => row.proof.slice(32 * i, 32 * i + 32));
-  return { epoch: head.epoch, head, headEntry: row.entry, headIndex: row.logIndex, headProof, checkpoint, treeSize: row.logIndex + 1 };
+  return {
+    epoch: head.epoch,
+    head,
+    headEntry: row.entry,
+    headIndex: row.logIndex,
+    headProof,
+    checkpoint,
+    treeSize: row.logIndex + 1,
+  };
 }

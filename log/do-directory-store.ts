@@ -18,7 +18,17 @@
  * type-checks and runs anywhere.
  */
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type AccountRow, type CredentialRow, type DirectoryStore, type NamedAccount, type EpochRow, type EpochWrites, type VersionRow } from './directory-store-types.js';
+import {
+  DIRECTORY_QUERIES,
+  DIRECTORY_SCHEMA,
+  type AccountRow,
+  type CredentialRow,
+  type DirectoryStore,
+  type NamedAccount,
+  type EpochRow,
+  type EpochWrites,
+  type VersionRow,
+} from './directory-store-types.js';
 
 /**
  * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object
@@ -40,23 +50,60 @@ function blob(b: Uint8Array | null): ArrayBuffer | null {
   return b === null ? null : (b.slice().buffer as ArrayBuffer);
 }
 
-type RawAccount = { label: ArrayBuffer; version: number; history: ArrayBuffer; prev_history: ArrayBuffer; vrf_proof: ArrayBuffer };
-type RawVersion = { label: ArrayBuffer; version: number; opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number; log_index: number };
-type RawCredential = { log_index: number; provider: string; fingerprint: ArrayBuffer; entry: ArrayBuffer; revoked_index: number | null };
+type RawAccount = {
+  label: ArrayBuffer;
+  version: number;
+  history: ArrayBuffer;
+  prev_history: ArrayBuffer;
+  vrf_proof: ArrayBuffer;
+};
+type RawVersion = {
+  label: ArrayBuffer;
+  version: number;
+  opening: ArrayBuffer | null;
+  statement: ArrayBuffer | null;
+  signature: ArrayBuffer | null;
+  credential: number;
+  log_index: number;
+};
+type RawCredential = {
+  log_index: number;
+  provider: string;
+  fingerprint: ArrayBuffer;
+  entry: ArrayBuffer;
+  revoked_index: number | null;
+};
 type RawEpoch = { epoch: number; log_index: number; entry: ArrayBuffer; proof: ArrayBuffer; checkpoint: string };
 
 function accountRow(r: RawAccount): AccountRow {
-  return { label: bytes(r.label), version: r.version, history: bytes(r.history), previousHistory: bytes(r.prev_history), vrfProof: bytes(r.vrf_proof) };
+  return {
+    label: bytes(r.label),
+    version: r.version,
+    history: bytes(r.history),
+    previousHistory: bytes(r.prev_history),
+    vrfProof: bytes(r.vrf_proof),
+  };
 }
 
 function versionRow(r: RawVersion): VersionRow {
   return {
-    label: bytes(r.label), version: r.version, opening: bytes(r.opening, true), statement: bytes(r.statement, true), signature: bytes(r.signature, true),
-    credentialIndex: r.credential, logIndex: r.log_index,
+    label: bytes(r.label),
+    version: r.version,
+    opening: bytes(r.opening, true),
+    statement: bytes(r.statement, true),
+    signature: bytes(r.signature, true),
+    credentialIndex: r.credential,
+    logIndex: r.log_index,
   };
 }
 
-export type RawNamed = RawAccount & { opening: ArrayBuffer | null; statement: ArrayBuffer | null; signature: ArrayBuffer | null; credential: number | null; log_index: number | null };
+export type RawNamed = RawAccount & {
+  opening: ArrayBuffer | null;
+  statement: ArrayBuffer | null;
+  signature: ArrayBuffer | null;
+  credential: number | null;
+  log_index: number | null;
+};
 
 /** The row of the by-name query (`DIRECTORY_QUERIES.byName`) as the account and its latest version. */
 export function namedAccount(r: RawNamed): NamedAccount {
@@ -71,10 +118,32 @@ const Q = DIRECTORY_QUERIES;
 export function epochStatements(w: EpochWrites): [string, ...unknown[]][] {
   const ep = w.epoch;
   return [
-    ...w.accounts.map((a): [string, ...unknown[]] => [Q.putAccount, blob(a.label), a.version, blob(a.history), blob(a.previousHistory), blob(a.vrfProof)]),
+    ...w.accounts.map((a): [string, ...unknown[]] => [
+      Q.putAccount,
+      blob(a.label),
+      a.version,
+      blob(a.history),
+      blob(a.previousHistory),
+      blob(a.vrfProof),
+    ]),
     ...w.names.map((n): [string, ...unknown[]] => [Q.putName, n.provider, n.account, blob(n.label)]),
-    ...w.versions.map((v): [string, ...unknown[]] => [Q.putVersion, blob(v.label), v.version, blob(v.opening), blob(v.statement), blob(v.signature), v.credentialIndex, v.logIndex]),
-    ...w.credentials.map((c): [string, ...unknown[]] => [Q.putCredential, c.logIndex, c.providerId, blob(c.fingerprint), blob(c.entry)]),
+    ...w.versions.map((v): [string, ...unknown[]] => [
+      Q.putVersion,
+      blob(v.label),
+      v.version,
+      blob(v.opening),
+      blob(v.statement),
+      blob(v.signature),
+      v.credentialIndex,
+      v.logIndex,
+    ]),
+    ...w.credentials.map((c): [string, ...unknown[]] => [
+      Q.putCredential,
+      c.logIndex,
+      c.providerId,
+      blob(c.fingerprint),
+      blob(c.entry),
+    ]),
     ...w.revocations.map((r): [string, ...unknown[]] => [Q.revoke, r.revokedIndex, r.logIndex]),
     ...w.erasures.map((e): [string, ...unknown[]] => [Q.erase, blob(e.label), e.below]),
     [Q.putEpoch, ep.epoch, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint],
@@ -94,7 +163,10 @@ export interface DoDirectoryStoreOptions {
 
 export class DoDirectoryStore implements DirectoryStore {
   /** Opens (creating if needed) the directory's tables in the Durable Object's SQLite database. */
-  constructor(private readonly storage: Pick<DoSqlStorage, 'sql'>, private readonly options: DoDirectoryStoreOptions = {}) {
+  constructor(
+    private readonly storage: Pick<DoSqlStorage, 'sql'>,
+    private readonly options: DoDirectoryStoreOptions = {},
+  ) {
     storage.sql.exec(DIRECTORY_SCHEMA);
     if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
@@ -130,17 +202,33 @@ export class DoDirectoryStore implements DirectoryStore {
 
   async credentials(): Promise<CredentialRow[]> {
     return this.all<RawCredential>(Q.credentials).map((r) => ({
-      logIndex: r.log_index, providerId: r.provider, fingerprint: bytes(r.fingerprint), entry: bytes(r.entry), revokedIndex: r.revoked_index,
+      logIndex: r.log_index,
+      providerId: r.provider,
+      fingerprint: bytes(r.fingerprint),
+      entry: bytes(r.entry),
+      revokedIndex: r.revoked_index,
     }));
   }
 
   async latestEpoch(): Promise<EpochRow | undefined> {
     const [r] = this.all<RawEpoch>(Q.epoch);
-    return r ? { epoch: r.epoch, logIndex: r.log_index, entry: bytes(r.entry), proof: bytes(r.proof), checkpoint: r.checkpoint } : undefined;
+    return r
+      ? {
+          epoch: r.epoch,
+          logIndex: r.log_index,
+          entry: bytes(r.entry),
+          proof: bytes(r.proof),
+          checkpoint: r.checkpoint,
+        }
+      : undefined;
   }
 
   async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.all<{ label: ArrayBuffer; version: number; history: ArrayBuffer }>(Q.leaves).map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
+    return this.all<{ label: ArrayBuffer; version: number; history: ArrayBuffer }>(Q.leaves).map((r) => ({
+      label: bytes(r.label),
+      version: r.version,
+      historyHash: bytes(r.history),
+    }));
   }
 
   /**
@@ -151,7 +239,12 @@ export class DoDirectoryStore implements DirectoryStore {
     return () => {
       const sql = this.storage.sql;
       for (const [query, ...bindings] of epochStatements(w)) sql.exec(query, ...bindings);
-      if (this.options.outbox) sql.exec('INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)', w.epoch.epoch, this.options.outbox.encodeWrites(w));
+      if (this.options.outbox)
+        sql.exec(
+          'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',
+          w.epoch.epoch,
+          this.options.outbox.encodeWrites(w),
+        );
     };
   }
 }

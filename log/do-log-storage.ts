@@ -28,7 +28,6 @@ export interface DoSqlStorage {
   transactionSync<T>(closure: () => T): T;
 }
 
-
 /** A BLOB column as a Uint8Array; anything else (a corrupted row) is treated as missing. */
 function asBytes(v: DoSqlValue | undefined): Uint8Array | undefined {
   return v instanceof ArrayBuffer ? new Uint8Array(v) : undefined;
@@ -50,17 +49,23 @@ export class DoLogStorage implements LogStorage {
   }
 
   loadHeadSync(): LogHead | null {
-    const [row] = this.storage.sql.exec<{ size: number; checkpoint: string }>('SELECT size, checkpoint FROM log_head WHERE id = 1').toArray();
+    const [row] = this.storage.sql
+      .exec<{ size: number; checkpoint: string }>('SELECT size, checkpoint FROM log_head WHERE id = 1')
+      .toArray();
     return row ? { size: row.size, checkpoint: row.checkpoint } : null;
   }
 
   async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
-    const [row] = this.storage.sql.exec<{ data: ArrayBuffer }>('SELECT data FROM log_tiles WHERE level = ? AND idx = ?', level, index).toArray();
+    const [row] = this.storage.sql
+      .exec<{ data: ArrayBuffer }>('SELECT data FROM log_tiles WHERE level = ? AND idx = ?', level, index)
+      .toArray();
     return asBytes(row?.data);
   }
 
   async readEntryBundle(index: number): Promise<Uint8Array | undefined> {
-    const [row] = this.storage.sql.exec<{ data: ArrayBuffer }>('SELECT data FROM log_bundles WHERE idx = ?', index).toArray();
+    const [row] = this.storage.sql
+      .exec<{ data: ArrayBuffer }>('SELECT data FROM log_bundles WHERE idx = ?', index)
+      .toArray();
     return asBytes(row?.data);
   }
 
@@ -79,9 +84,20 @@ export class DoLogStorage implements LogStorage {
       const size = this.loadHeadSync()?.size ?? 0;
       if (size !== c.expectedSize) throw new StorageConflictError(`log head is ${size}, expected ${c.expectedSize}`);
       c.withinCommit?.();
-      for (const t of c.tiles) sql.exec('INSERT OR REPLACE INTO log_tiles (level, idx, data) VALUES (?, ?, ?)', t.level, t.index, blob(t.data));
-      for (const b of c.bundles) sql.exec('INSERT OR REPLACE INTO log_bundles (idx, data) VALUES (?, ?)', b.index, blob(b.data));
-      sql.exec('INSERT OR REPLACE INTO log_head (id, size, checkpoint) VALUES (1, ?, ?)', c.head.size, c.head.checkpoint);
+      for (const t of c.tiles)
+        sql.exec(
+          'INSERT OR REPLACE INTO log_tiles (level, idx, data) VALUES (?, ?, ?)',
+          t.level,
+          t.index,
+          blob(t.data),
+        );
+      for (const b of c.bundles)
+        sql.exec('INSERT OR REPLACE INTO log_bundles (idx, data) VALUES (?, ?)', b.index, blob(b.data));
+      sql.exec(
+        'INSERT OR REPLACE INTO log_head (id, size, checkpoint) VALUES (1, ?, ?)',
+        c.head.size,
+        c.head.checkpoint,
+      );
     });
   }
 

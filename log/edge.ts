@@ -8,7 +8,15 @@
 import { concatBytes, equalBytes } from '../wasm-free-crypto/bytes.js';
 import type { LogStorage, TileWrite } from './storage.js';
 import { decodeEntryBundle, encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from '../verifier/tiles.js';
-import { EMPTY_TREE_HASH, HASH_SIZE, LogError, nodeHash, recordHash, rootFromLeafHashes, type Hash } from '../verifier/tlog.js';
+import {
+  EMPTY_TREE_HASH,
+  HASH_SIZE,
+  LogError,
+  nodeHash,
+  recordHash,
+  rootFromLeafHashes,
+  type Hash,
+} from '../verifier/tlog.js';
 
 /** Number of level-`8t` hashes in a tree of `size` leaves (the hashes tile level `t` holds). */
 function hashesAtTileLevel(size: number, t: number): number {
@@ -73,7 +81,11 @@ export class EdgeTree {
   takeWrites(): { tiles: TileWrite[]; bundles: TileWrite[] } {
     for (const t of this.dirtyLevels) {
       const count = hashesAtTileLevel(this.size, t);
-      this.tileWrites.set(`${t}/${Math.floor(count / TILE_WIDTH)}`, { level: t, index: Math.floor(count / TILE_WIDTH), data: concatBytes(...this.tiles[t]) });
+      this.tileWrites.set(`${t}/${Math.floor(count / TILE_WIDTH)}`, {
+        level: t,
+        index: Math.floor(count / TILE_WIDTH),
+        data: concatBytes(...this.tiles[t]),
+      });
     }
     if (this.bundleDirty) {
       const index = Math.floor(this.size / TILE_WIDTH);
@@ -125,7 +137,8 @@ export class EdgeTree {
     }
     edge.bundle = await readEdgeBundle(storage, size);
     edge.bundle.forEach((entry, i) => {
-      if (!equalBytes(recordHash(entry), edge.tiles[0][i])) throw new LogError('corrupt_log', `entry ${size - edge.bundle.length + i} does not match its leaf hash`);
+      if (!equalBytes(recordHash(entry), edge.tiles[0][i]))
+        throw new LogError('corrupt_log', `entry ${size - edge.bundle.length + i} does not match its leaf hash`);
     });
     edge.frontier = frontierFromTiles(size, edge.tiles);
     return edge;
@@ -135,7 +148,8 @@ export class EdgeTree {
 async function readEdgeTile(storage: LogStorage, t: number, index: number, width: number): Promise<Hash[]> {
   if (width === 0) return [];
   const data = await storage.readTile(t, index);
-  if (!data || data.length < width * HASH_SIZE) throw new LogError('corrupt_log', `tile ${t}/${index} is missing or shorter than ${width} hashes`);
+  if (!data || data.length < width * HASH_SIZE)
+    throw new LogError('corrupt_log', `tile ${t}/${index} is missing or shorter than ${width} hashes`);
   return Array.from({ length: width }, (_, i) => data.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE));
 }
 
@@ -144,7 +158,8 @@ async function readEdgeBundle(storage: LogStorage, size: number): Promise<Uint8A
   if (width === 0) return [];
   const data = await storage.readEntryBundle(Math.floor(size / TILE_WIDTH));
   const entries = data ? decodeEntryBundle(data) : [];
-  if (entries.length < width) throw new LogError('corrupt_log', `entry bundle ${Math.floor(size / TILE_WIDTH)} is missing or short`);
+  if (entries.length < width)
+    throw new LogError('corrupt_log', `entry bundle ${Math.floor(size / TILE_WIDTH)} is missing or short`);
   return entries.slice(0, width);
 }
 

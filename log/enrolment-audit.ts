@@ -17,16 +17,29 @@ export async function checkEnrolment(entry: EnrolmentEntry, trustedRoots: Uint8A
   try {
     cred = await validateProviderChain(entry.chain, trustedRoots, entry.time);
   } catch (e) {
-    throw new VerifyError('bad_enrolment', `the enrolment of ${entry.providerId} does not validate: ${(e as Error).message}`);
+    throw new VerifyError(
+      'bad_enrolment',
+      `the enrolment of ${entry.providerId} does not validate: ${(e as Error).message}`,
+    );
   }
   const same =
-    cred.providerId === entry.providerId && cred.algorithm === entry.algorithm && equalBytes(cred.publicKey, entry.publicKey) &&
-    cred.notBefore === entry.notBefore && cred.notAfter === entry.notAfter;
-  if (!same) throw new VerifyError('bad_enrolment', `the enrolment of ${entry.providerId} states another provider, key or validity than its certificate`);
+    cred.providerId === entry.providerId &&
+    cred.algorithm === entry.algorithm &&
+    equalBytes(cred.publicKey, entry.publicKey) &&
+    cred.notBefore === entry.notBefore &&
+    cred.notAfter === entry.notAfter;
+  if (!same)
+    throw new VerifyError(
+      'bad_enrolment',
+      `the enrolment of ${entry.providerId} states another provider, key or validity than its certificate`,
+    );
 }
 
 /** Checks every enrolment an auditor replayed; returns the log indexes checked. */
-export async function checkEnrolments(enrolments: { index: number; entry: EnrolmentEntry }[], trustedRoots: Uint8Array[]): Promise<number[]> {
+export async function checkEnrolments(
+  enrolments: { index: number; entry: EnrolmentEntry }[],
+  trustedRoots: Uint8Array[],
+): Promise<number[]> {
   for (const { entry } of enrolments) await checkEnrolment(entry, trustedRoots);
   return enrolments.map((e) => e.index);
 }

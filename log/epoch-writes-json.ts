@@ -18,7 +18,8 @@ export function decodeEpochWrites(text: string): EpochWrites {
     if (typeof v !== 'object' || v === null || !('$b' in v)) return v;
     const keys = Object.keys(v);
     const b64 = (v as { $b: unknown }).$b;
-    if (keys.length !== 1 || typeof b64 !== 'string') throw new EpochWritesJsonError('bad_epoch_writes', 'a byte string must be {"$b": base64}');
+    if (keys.length !== 1 || typeof b64 !== 'string')
+      throw new EpochWritesJsonError('bad_epoch_writes', 'a byte string must be {"$b": base64}');
     return fromBase64(b64);
   }) as EpochWrites;
 }

@@ -16,16 +16,24 @@ import type { VersionRow } from './directory-store-types.js';
 import type { MapLeaf, MapProof } from '../verifier/map.js';
 import { decodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from '../verifier/tiles.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, MonitorProof, VersionProof } from '../verifier/proofs.js';
+import type {
+  DiscoveryProof,
+  EnrolmentProof,
+  EpochProof,
+  HistoryProof,
+  LookupProof,
+  MonitorProof,
+  VersionProof,
+} from '../verifier/proofs.js';
 import { pathFromLeafHashes, recordHash } from '../verifier/tlog.js';
 
-
-
-
-
-
 function epochProof(snap: EpochSnapshot): EpochProof {
-  return { checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof };
+  return {
+    checkpoint: snap.checkpoint,
+    headIndex: snap.headIndex,
+    headEntry: snap.headEntry,
+    headProof: snap.headProof,
+  };
 }
 
 /** Enrolment proofs by credential and credential-set size: they change only when the set grows. */
@@ -40,11 +48,23 @@ function enrolmentProof(dir: Directory, credential: Credential | undefined, head
   return proof;
 }
 
-function computeEnrolmentProof(dir: Directory, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
+function computeEnrolmentProof(
+  dir: Directory,
+  credential: Credential | undefined,
+  head: EpochHeadEntry,
+): EnrolmentProof {
   const set = dir.credentials.all().slice(0, head.credentialCount);
   const position = set.findIndex((c) => c === credential);
-  if (!credential || position < 0) throw new DirectoryError('internal', 'a committed statement names a credential outside the epoch\'s set');
-  return { position, entry: credential.entryBytes, proof: pathFromLeafHashes(set.map((c) => recordHash(c.entryBytes)), position) };
+  if (!credential || position < 0)
+    throw new DirectoryError('internal', "a committed statement names a credential outside the epoch's set");
+  return {
+    position,
+    entry: credential.entryBytes,
+    proof: pathFromLeafHashes(
+      set.map((c) => recordHash(c.entryBytes)),
+      position,
+    ),
+  };
 }
 
 /**
@@ -62,20 +82,26 @@ export interface LabelProof {
 export async function proveLabel(dir: Directory, label: Uint8Array, credentialIndex?: number): Promise<LabelProof> {
   const { snap, map, leaf } = await dir.proveLabel(label);
   const proof: LabelProof = { epoch: epochProof(snap), map, leaf };
-  if (credentialIndex !== undefined) proof.enrolment = enrolmentProof(dir, dir.credentials.get(credentialIndex), snap.head);
+  if (credentialIndex !== undefined)
+    proof.enrolment = enrolmentProof(dir, dir.credentials.get(credentialIndex), snap.head);
   return proof;
 }
 
 /** The commitment of an erased version, read from its update entry in the log. */
 async function committedInLog(dir: Directory, row: VersionRow): Promise<Uint8Array> {
-  const bundle = await dir.opts.reader.entryBundle(Math.floor(row.logIndex / TILE_WIDTH), (row.logIndex % TILE_WIDTH) + 1);
+  const bundle = await dir.opts.reader.entryBundle(
+    Math.floor(row.logIndex / TILE_WIDTH),
+    (row.logIndex % TILE_WIDTH) + 1,
+  );
   const entry = bundle && decodeEntry(decodeEntryBundle(bundle)[row.logIndex % TILE_WIDTH]);
-  if (!entry || entry.type !== 'update' || entry.version !== row.version) throw new DirectoryError('internal', `log entry ${row.logIndex} is not the version's update`);
+  if (!entry || entry.type !== 'update' || entry.version !== row.version)
+    throw new DirectoryError('internal', `log entry ${row.logIndex} is not the version's update`);
   return entry.commitment;
 }
 
 async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntry): Promise<VersionProof> {
-  if (!row.statement || !row.signature || !row.opening) return { version: row.version, commitment: await committedInLog(dir, row) };
+  if (!row.statement || !row.signature || !row.opening)
+    return { version: row.version, commitment: await committedInLog(dir, row) };
   const enrolment = enrolmentProof(dir, dir.credentials.get(row.credentialIndex), head);
   return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
 }
@@ -95,7 +121,9 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
     if (map.kind === 'absent' || !leaf) return base;
     // The rows read with the label are usually those of the leaf; if an epoch committed since, read again.
     const fresh = attempt === 0 && known.stored?.account.version === leaf.version ? known.stored : undefined;
-    const [acc, row] = fresh?.latest ? [fresh.account, fresh.latest] : await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
+    const [acc, row] = fresh?.latest
+      ? [fresh.account, fresh.latest]
+      : await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
     if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile
     const v = await versionProof(dir, row, snap.head);
     return { ...base, present: { ...v, previousHistory: acc.previousHistory } };
@@ -104,11 +132,18 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
 }
 
 /** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
-export async function history(dir: Directory, provider: string, accountInput: string, since: number): Promise<HistoryProof> {
-  if (!Number.isSafeInteger(since) || since < 0) throw new DirectoryError('bad_request', 'since must be a non-negative integer');
+export async function history(
+  dir: Directory,
+  provider: string,
+  accountInput: string,
+  since: number,
+): Promise<HistoryProof> {
+  if (!Number.isSafeInteger(since) || since < 0)
+    throw new DirectoryError('bad_request', 'since must be a non-negative integer');
   const proof = await lookup(dir, provider, accountInput);
   const latest = proof.present?.version ?? 0;
-  if (since > latest) throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
+  if (since > latest)
+    throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
   const label = (await dir.labelFor(proof.provider, proof.account)).label;
   const rows = latest - since > 1 ? await dir.store.versions(label, since + 1, latest - 1) : [];
   // Older versions' enrolments are proven in the credential set of the lookup's own epoch.
@@ -116,7 +151,6 @@ export async function history(dir: Directory, provider: string, accountInput: st
   const versions = await Promise.all(rows.map((r) => versionProof(dir, r, head)));
   return { since, versions, lookup: proof };
 }
-
 
 /** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
 export async function discover(dir: Directory, accountInput: string): Promise<DiscoveryProof> {
@@ -127,7 +161,8 @@ export async function discover(dir: Directory, accountInput: string): Promise<Di
     const providers = [...new Set(set.map((c) => c.entry.providerId))].sort();
     const lookups: LookupProof[] = [];
     for (const provider of providers) lookups.push(await lookup(dir, provider, account));
-    if (lookups.every((l) => l.epoch.headIndex === snap.headIndex)) return { account, credentials: set.map((c) => c.entryBytes), lookups };
+    if (lookups.every((l) => l.epoch.headIndex === snap.headIndex))
+      return { account, credentials: set.map((c) => c.entryBytes), lookups };
   }
   throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
 }
@@ -136,8 +171,14 @@ export async function discover(dir: Directory, accountInput: string): Promise<Di
  * The owner's check of (provider, account) at `version` (>= 1): the map proof of its leaf in the current
  * epoch when that is still the latest version, else the history since `version`.
  */
-export async function monitorCheck(dir: Directory, provider: string, accountInput: string, version: number): Promise<MonitorProof> {
-  if (!Number.isSafeInteger(version) || version < 1) throw new DirectoryError('bad_request', 'version must be a positive integer');
+export async function monitorCheck(
+  dir: Directory,
+  provider: string,
+  accountInput: string,
+  version: number,
+): Promise<MonitorProof> {
+  if (!Number.isSafeInteger(version) || version < 1)
+    throw new DirectoryError('bad_request', 'version must be a positive integer');
   const account = canonicalAccount(accountInput);
   const { label } = await dir.labelFor(provider, account);
   const { snap, map, leaf } = await dir.proveLabel(label);

@@ -107,10 +107,13 @@ function parseCertificate(der: Uint8Array, what: string): ParsedCert {
     const outer = readTlv(der, 0, der.length);
     if (outer.tag !== 0x30 || outer.end !== der.length) fail('not one DER SEQUENCE');
     const [tbsTlv, sigAlg, sigValue, ...rest] = readChildren(der, outer);
-    if (!sigValue || rest.length > 0 || tbsTlv.tag !== 0x30 || sigAlg.tag !== 0x30 || sigValue.tag !== 0x03) fail('not a Certificate');
+    if (!sigValue || rest.length > 0 || tbsTlv.tag !== 0x30 || sigAlg.tag !== 0x30 || sigValue.tag !== 0x03)
+      fail('not a Certificate');
     const f = readChildren(der, tbsTlv);
-    if (f.length < 7 || f[0].tag !== 0xa0 || !equalBytes(der.subarray(f[0].body, f[0].end), Uint8Array.of(2, 1, 2))) fail('not an X.509 v3 certificate');
-    if (!equalBytes(der.subarray(f[2].start, f[2].end), der.subarray(sigAlg.start, sigAlg.end))) fail('tbsCertificate.signature differs from signatureAlgorithm');
+    if (f.length < 7 || f[0].tag !== 0xa0 || !equalBytes(der.subarray(f[0].body, f[0].end), Uint8Array.of(2, 1, 2)))
+      fail('not an X.509 v3 certificate');
+    if (!equalBytes(der.subarray(f[2].start, f[2].end), der.subarray(sigAlg.start, sigAlg.end)))
+      fail('tbsCertificate.signature differs from signatureAlgorithm');
     const cert = new x509.X509Certificate(der.slice()); // a copy backed by a plain ArrayBuffer
     void [cert.notBefore, cert.notAfter, cert.publicKey.algorithm, cert.signatureAlgorithm]; // decode now, not later
     const types = cert.extensions.map((e) => e.type); // every extension value is decoded here
@@ -171,14 +174,22 @@ function decodePemBody(b64: string, index: number): Uint8Array {
 function checkSignatureAlgorithm(c: ParsedCert, what: string): void {
   const alg = c.cert.signatureAlgorithm as { name: string; hash?: { name: string } };
   const hash = alg.hash?.name;
-  const ok = alg.name === 'Ed25519' || ((alg.name === 'ECDSA' || alg.name === 'RSASSA-PKCS1-v1_5') && (hash === 'SHA-256' || hash === 'SHA-384' || hash === 'SHA-512'));
-  if (!ok) throw new ProviderError('cert_bad_signature', `${what}: unsupported signature algorithm ${alg.name}${hash ? ` with ${hash}` : ''}`);
+  const ok =
+    alg.name === 'Ed25519' ||
+    ((alg.name === 'ECDSA' || alg.name === 'RSASSA-PKCS1-v1_5') &&
+      (hash === 'SHA-256' || hash === 'SHA-384' || hash === 'SHA-512'));
+  if (!ok)
+    throw new ProviderError(
+      'cert_bad_signature',
+      `${what}: unsupported signature algorithm ${alg.name}${hash ? ` with ${hash}` : ''}`,
+    );
 }
 
 /** Issuer keys: RSA keys of at least 2048 bits (ECDSA and Ed25519 keys are fixed-size). */
 function checkIssuerKey(c: ParsedCert, what: string): void {
   const key = c.cert.publicKey.algorithm as { name: string; modulusLength?: number };
-  if (key.name.startsWith('RSA') && (key.modulusLength ?? 0) < 2048) throw new ProviderError('cert_bad_signature', `${what} has an RSA key shorter than 2048 bits`);
+  if (key.name.startsWith('RSA') && (key.modulusLength ?? 0) < 2048)
+    throw new ProviderError('cert_bad_signature', `${what} has an RSA key shorter than 2048 bits`);
 }
 
 /** True when `issuer`'s key verifies `subject`'s signature (RFC 5280 section 6.1.3 (a)(1)). */
@@ -197,7 +208,11 @@ async function signedBy(subject: ParsedCert, issuer: ParsedCert): Promise<boolea
  */
 async function buildPath(certs: ParsedCert[], roots: ParsedCert[]): Promise<ParsedCert[]> {
   for (let i = 0; i + 1 < certs.length; i++) {
-    if (!equalBytes(certs[i].issuer, certs[i + 1].subject)) throw new ProviderError('cert_untrusted', `certificate ${i} was not issued by certificate ${i + 1} (issuer/subject names differ)`);
+    if (!equalBytes(certs[i].issuer, certs[i + 1].subject))
+      throw new ProviderError(
+        'cert_untrusted',
+        `certificate ${i} was not issued by certificate ${i + 1} (issuer/subject names differ)`,
+      );
   }
   const top = certs[certs.length - 1];
   if (roots.some((r) => equalBytes(r.der, top.der))) {
@@ -215,12 +230,18 @@ async function checkLinks(path: ParsedCert[], now: number): Promise<void> {
   for (let i = 0; i + 1 < path.length; i++) {
     checkSignatureAlgorithm(path[i], `certificate ${i}`);
     checkIssuerKey(path[i + 1], i + 2 === path.length ? 'the trust anchor' : `certificate ${i + 1}`);
-    if (!(await signedBy(path[i], path[i + 1]))) throw new ProviderError('cert_bad_signature', `the signature on certificate ${i} does not verify under its issuer's key (${path[i + 1].cert.subject})`);
+    if (!(await signedBy(path[i], path[i + 1])))
+      throw new ProviderError(
+        'cert_bad_signature',
+        `the signature on certificate ${i} does not verify under its issuer's key (${path[i + 1].cert.subject})`,
+      );
   }
   path.forEach((c, i) => {
     const what = i === path.length - 1 ? 'the trust anchor' : `certificate ${i}`;
-    if (now < c.cert.notBefore.getTime()) throw new ProviderError('cert_not_yet_valid', `${what} is not valid before ${c.cert.notBefore.toISOString()}`);
-    if (now > c.cert.notAfter.getTime()) throw new ProviderError('cert_expired', `${what} expired at ${c.cert.notAfter.toISOString()}`);
+    if (now < c.cert.notBefore.getTime())
+      throw new ProviderError('cert_not_yet_valid', `${what} is not valid before ${c.cert.notBefore.toISOString()}`);
+    if (now > c.cert.notAfter.getTime())
+      throw new ProviderError('cert_expired', `${what} expired at ${c.cert.notAfter.toISOString()}`);
   });
 }
 
@@ -244,7 +265,10 @@ function checkExtensions(path: ParsedCert[]): void {
   path.forEach((c, i) => {
     for (const e of c.cert.extensions) {
       if ((e.critical && !PROCESSED.has(e.type)) || e.type === OID.nameConstraints) {
-        throw new ProviderError('cert_unsupported_extension', `certificate ${i} has an unsupported extension ${e.type}${e.critical ? ' (critical)' : ''}`);
+        throw new ProviderError(
+          'cert_unsupported_extension',
+          `certificate ${i} has an unsupported extension ${e.type}${e.critical ? ' (critical)' : ''}`,
+        );
       }
     }
   });
@@ -259,9 +283,18 @@ function checkIssuers(path: ParsedCert[]): void {
   for (let j = 1; j < path.length; j++) {
     const bc = path[j].cert.getExtension(x509.BasicConstraintsExtension);
     const ku = path[j].cert.getExtension(x509.KeyUsagesExtension);
-    if (!bc || !bc.ca) throw new ProviderError('cert_not_ca', `certificate ${j} issues certificates but is not a CA (basicConstraints cA)`);
-    if (!ku || (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) throw new ProviderError('cert_not_ca', `certificate ${j} lacks keyUsage keyCertSign`);
-    if (bc.pathLength !== undefined && j - 1 > bc.pathLength) throw new ProviderError('cert_not_ca', `certificate ${j} allows ${bc.pathLength} intermediate CAs below it, the path has ${j - 1}`);
+    if (!bc || !bc.ca)
+      throw new ProviderError(
+        'cert_not_ca',
+        `certificate ${j} issues certificates but is not a CA (basicConstraints cA)`,
+      );
+    if (!ku || (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0)
+      throw new ProviderError('cert_not_ca', `certificate ${j} lacks keyUsage keyCertSign`);
+    if (bc.pathLength !== undefined && j - 1 > bc.pathLength)
+      throw new ProviderError(
+        'cert_not_ca',
+        `certificate ${j} allows ${bc.pathLength} intermediate CAs below it, the path has ${j - 1}`,
+      );
   }
 }
 
@@ -276,17 +309,45 @@ function checkLeafUsage(leaf: ParsedCert): void {
   const bc = leaf.cert.getExtension(x509.BasicConstraintsExtension);
   if (bc?.ca) throw new ProviderError('cert_bad_key_usage', 'the leaf is a CA certificate');
   const ku = leaf.cert.getExtension(x509.KeyUsagesExtension);
-  if (!ku || (ku.usages & x509.KeyUsageFlags.digitalSignature) === 0) throw new ProviderError('cert_bad_key_usage', 'the leaf lacks keyUsage digitalSignature');
-  if (ku.usages & x509.KeyUsageFlags.keyCertSign) throw new ProviderError('cert_bad_key_usage', 'the leaf has keyUsage keyCertSign');
+  if (!ku || (ku.usages & x509.KeyUsageFlags.digitalSignature) === 0)
+    throw new ProviderError('cert_bad_key_usage', 'the leaf lacks keyUsage digitalSignature');
+  if (ku.usages & x509.KeyUsageFlags.keyCertSign)
+    throw new ProviderError('cert_bad_key_usage', 'the leaf has keyUsage keyCertSign');
   const eku = leaf.cert.getExtension(x509.ExtendedKeyUsageExtension);
   const allowed = [OID.serverAuth, OID.clientAuth, OID.anyExtendedKeyUsage];
-  if (eku && !eku.usages.some((u) => allowed.includes(String(u)))) throw new ProviderError('cert_bad_key_usage', 'the leaf extendedKeyUsage allows neither serverAuth, clientAuth nor any usage');
+  if (eku && !eku.usages.some((u) => allowed.includes(String(u))))
+    throw new ProviderError(
+      'cert_bad_key_usage',
+      'the leaf extendedKeyUsage allows neither serverAuth, clientAuth nor any usage',
+    );
 }
 
 // AlgorithmIdentifier DER: id-Ed25519 without parameters (RFC 8410 section 3); id-ecPublicKey with the
 // namedCurve secp256r1 (RFC 5480 section 2.1.1).
 const ALGID_ED25519 = Uint8Array.of(0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70);
-const ALGID_P256 = Uint8Array.of(0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+const ALGID_P256 = Uint8Array.of(
+  0x30,
+  0x13,
+  0x06,
+  0x07,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x02,
+  0x01,
+  0x06,
+  0x08,
+  0x2a,
+  0x86,
+  0x48,
+  0xce,
+  0x3d,
+  0x03,
+  0x01,
+  0x07,
+);
 
 /** The leaf's key: exactly one of the two AlgorithmIdentifiers above, a valid point, canonical form out. */
 function leafKey(leaf: ParsedCert): { algorithm: SignatureAlgorithm; publicKey: Uint8Array } {
@@ -295,7 +356,8 @@ function leafKey(leaf: ParsedCert): { algorithm: SignatureAlgorithm; publicKey: 
   const algBytes = spki.subarray(algId.start, algId.end);
   const algorithm = equalBytes(algBytes, ALGID_ED25519) ? 'ed25519' : equalBytes(algBytes, ALGID_P256) ? 'p256' : null;
   if (algorithm === null) throw new ProviderError('cert_bad_key', 'the leaf key is neither Ed25519 nor ECDSA P-256');
-  if (bits?.tag !== 0x03 || spki[bits.body] !== 0) throw new ProviderError('cert_bad_key', 'malformed subjectPublicKey BIT STRING');
+  if (bits?.tag !== 0x03 || spki[bits.body] !== 0)
+    throw new ProviderError('cert_bad_key', 'malformed subjectPublicKey BIT STRING');
   try {
     return { algorithm, publicKey: normalizePublicKey(algorithm, spki.subarray(bits.body + 1, bits.end)) };
   } catch (e) {
@@ -313,7 +375,8 @@ export function validateProviderId(name: string): string {
   const id = /^[A-Za-z0-9.-]{1,253}$/.test(name) ? name.toLowerCase() : '';
   const labels = id.split('.');
   const ldh = labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l));
-  if (id === '' || !ldh || /^[0-9]+$/.test(labels[labels.length - 1])) throw new ProviderError('cert_no_dns_name', `not a valid DNS name: ${JSON.stringify(name)}`);
+  if (id === '' || !ldh || /^[0-9]+$/.test(labels[labels.length - 1]))
+    throw new ProviderError('cert_no_dns_name', `not a valid DNS name: ${JSON.stringify(name)}`);
   return id;
 }
 
@@ -321,7 +384,11 @@ export function validateProviderId(name: string): string {
 function leafProviderId(leaf: ParsedCert): string {
   const san = leaf.cert.getExtension(x509.SubjectAlternativeNameExtension);
   const dns = san ? san.names.items.filter((n) => n.type === 'dns') : [];
-  if (dns.length !== 1) throw new ProviderError('cert_no_dns_name', `the leaf must have exactly one subjectAltName dNSName, it has ${dns.length}`);
+  if (dns.length !== 1)
+    throw new ProviderError(
+      'cert_no_dns_name',
+      `the leaf must have exactly one subjectAltName dNSName, it has ${dns.length}`,
+    );
   return validateProviderId(dns[0].value);
 }
 
@@ -331,9 +398,14 @@ function leafProviderId(leaf: ParsedCert): string {
  * that fails, in this order: length, parsing, path to a root, signatures, validity, extensions, issuers,
  * leaf usage, leaf key, leaf name.
  */
-export async function validateProviderChain(chain: Uint8Array[], trustedRoots: Uint8Array[], now: number): Promise<ProviderCredential> {
+export async function validateProviderChain(
+  chain: Uint8Array[],
+  trustedRoots: Uint8Array[],
+  now: number,
+): Promise<ProviderCredential> {
   if (chain.length === 0) throw new ProviderError('cert_parse', 'empty certificate chain');
-  if (chain.length > MAX_CHAIN_LENGTH) throw new ProviderError('cert_chain_too_long', `${chain.length} certificates, at most ${MAX_CHAIN_LENGTH}`);
+  if (chain.length > MAX_CHAIN_LENGTH)
+    throw new ProviderError('cert_chain_too_long', `${chain.length} certificates, at most ${MAX_CHAIN_LENGTH}`);
   const certs = chain.map((der, i) => parseCertificate(der, `certificate ${i}`));
   const roots = trustedRoots.map((der, i) => parseCertificate(der, `trusted root ${i}`));
   const path = await buildPath(certs, roots);

@@ -36,7 +36,8 @@ export class LogReader {
     const available = Math.floor(this.currentHead().size / TILE_WIDTH ** t.level);
     if (t.n * TILE_WIDTH + t.width > available) return null;
     const data = await this.storage.readTile(t.level, t.n);
-    if (!data || data.length < t.width * HASH_SIZE) throw new LogError('corrupt_log', `stored tile ${t.level}/${t.n} is shorter than the published tree`);
+    if (!data || data.length < t.width * HASH_SIZE)
+      throw new LogError('corrupt_log', `stored tile ${t.level}/${t.n} is shorter than the published tree`);
     return data.subarray(0, t.width * HASH_SIZE);
   }
 
@@ -45,7 +46,8 @@ export class LogReader {
     if (n * TILE_WIDTH + width > this.currentHead().size) return null;
     const data = await this.storage.readEntryBundle(n);
     const end = data ? prefixLength(data, width) : -1;
-    if (!data || end < 0) throw new LogError('corrupt_log', `stored entry bundle ${n} is shorter than the published tree`);
+    if (!data || end < 0)
+      throw new LogError('corrupt_log', `stored entry bundle ${n} is shorter than the published tree`);
     return data.subarray(0, end);
   }
 }

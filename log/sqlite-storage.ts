@@ -32,8 +32,12 @@ export class SqliteLogStorage implements LogStorage {
     this.db.pragma('mmap_size = 2147483648');
     this.db.exec(LOG_SCHEMA);
     this.stmts = {
-      head: this.db.prepare<[], { size: number; checkpoint: string }>('SELECT size, checkpoint FROM log_head WHERE id = 1'),
-      tile: this.db.prepare<[number, number], { data: Uint8Array }>('SELECT data FROM log_tiles WHERE level = ? AND idx = ?'),
+      head: this.db.prepare<[], { size: number; checkpoint: string }>(
+        'SELECT size, checkpoint FROM log_head WHERE id = 1',
+      ),
+      tile: this.db.prepare<[number, number], { data: Uint8Array }>(
+        'SELECT data FROM log_tiles WHERE level = ? AND idx = ?',
+      ),
       bundle: this.db.prepare<[number], { data: Uint8Array }>('SELECT data FROM log_bundles WHERE idx = ?'),
       putTile: this.db.prepare('INSERT OR REPLACE INTO log_tiles (level, idx, data) VALUES (?, ?, ?)'),
       putBundle: this.db.prepare('INSERT OR REPLACE INTO log_bundles (idx, data) VALUES (?, ?)'),

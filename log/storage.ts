@@ -93,7 +93,8 @@ export class MemoryLogStorage implements LogStorage {
       this.faults.failNextCommit = false;
       throw new Error('injected fault: commit failed');
     }
-    if ((this.head?.size ?? 0) !== c.expectedSize) throw new StorageConflictError(`head is ${this.head?.size ?? 0}, expected ${c.expectedSize}`);
+    if ((this.head?.size ?? 0) !== c.expectedSize)
+      throw new StorageConflictError(`head is ${this.head?.size ?? 0}, expected ${c.expectedSize}`);
     c.withinCommit?.();
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data.slice());
     for (const b of c.bundles) this.bundles.set(b.index, b.data.slice());

@@ -9,19 +9,39 @@ import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { isSignatureAlgorithm, verifySignature } from '../wasm-free-crypto/signatures.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
-import { continuityMessage, decodeStatement, MAX_STATEMENT_BYTES, providerSignedMessage, type Statement } from '../verifier/statement.js';
+import {
+  continuityMessage,
+  decodeStatement,
+  MAX_STATEMENT_BYTES,
+  providerSignedMessage,
+  type Statement,
+} from '../verifier/statement.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 /** What validation needs from the directory. */
 export interface SubmissionContext {
-  credentials: { signer(providerId: string, message: Uint8Array, signature: Uint8Array, issuedAt: number, now: number): Promise<Credential> };
+  credentials: {
+    signer(
+      providerId: string,
+      message: Uint8Array,
+      signature: Uint8Array,
+      issuedAt: number,
+      now: number,
+    ): Promise<Credential>;
+  };
   labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }>;
   /** The latest pending statement of a label, or the one of `version`. */
-  pendingFor(label: Uint8Array, version?: number): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined;
+  pendingFor(
+    label: Uint8Array,
+    version?: number,
+  ): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined;
   currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }>;
-  committedOutcome(label: Uint8Array, version: number): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined>;
+  committedOutcome(
+    label: Uint8Array,
+    version: number,
+  ): Promise<{ statement: Uint8Array | null; committed: Committed } | undefined>;
 }
 
 export interface Committed {
@@ -44,50 +64,91 @@ export type ValidatedSubmission =
   | { kind: 'duplicate'; label: Uint8Array; version: number; committed: Promise<Committed> };
 
 function decodeChecked(statementBytes: Uint8Array, signature: Uint8Array, now: number): Statement {
-  if (statementBytes.length > MAX_STATEMENT_BYTES) throw new DirectoryError('statement_too_large', `statements are at most ${MAX_STATEMENT_BYTES} bytes`);
-  if (signature.length !== 64) throw new DirectoryError('bad_signature', 'provider signatures are 64 bytes (Ed25519, or ECDSA P-256 as r || s)');
+  if (statementBytes.length > MAX_STATEMENT_BYTES)
+    throw new DirectoryError('statement_too_large', `statements are at most ${MAX_STATEMENT_BYTES} bytes`);
+  if (signature.length !== 64)
+    throw new DirectoryError('bad_signature', 'provider signatures are 64 bytes (Ed25519, or ECDSA P-256 as r || s)');
   const statement = decodeStatement(statementBytes);
-  if (statement.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new DirectoryError('statement_from_future', 'the statement is issued in the future');
-  if (statement.status === 'deleted' && statement.version === 1) throw new DirectoryError('statement_bad_status', 'version 1 cannot delete an account that never existed');
+  if (statement.issuedAt > now + MAX_CLOCK_SKEW_MS)
+    throw new DirectoryError('statement_from_future', 'the statement is issued in the future');
+  if (statement.status === 'deleted' && statement.version === 1)
+    throw new DirectoryError('statement_bad_status', 'version 1 cannot delete an account that never existed');
   return statement;
 }
 
 /** Validates a signed statement against the directory's current state; see the file comment. */
-export async function validateSubmission(ctx: SubmissionContext, statementBytes: Uint8Array, signature: Uint8Array, now: number): Promise<ValidatedSubmission> {
+export async function validateSubmission(
+  ctx: SubmissionContext,
+  statementBytes: Uint8Array,
+  signature: Uint8Array,
+  now: number,
+): Promise<ValidatedSubmission> {
   const statement = decodeChecked(statementBytes, signature, now);
-  const credential = await ctx.credentials.signer(statement.provider, providerSignedMessage(statementBytes), signature, statement.issuedAt, now);
+  const credential = await ctx.credentials.signer(
+    statement.provider,
+    providerSignedMessage(statementBytes),
+    signature,
+    statement.issuedAt,
+    now,
+  );
   const { label, vrfProof } = await ctx.labelFor(statement.provider, statement.account);
   const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes);
   if (duplicate) return { kind: 'duplicate', label, version: statement.version, committed: duplicate.committed };
   const pending = ctx.pendingFor(label);
   const current = pending ? pending.version : (await ctx.currentState(label)).version;
-  if (statement.version <= current) throw new DirectoryError('version_conflict', `version ${statement.version} of this account is taken (current ${current})`);
-  if (statement.version > current + 1) throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
-  if (statement.continuity) await checkContinuity(ctx, statement, label, ctx.pendingFor(label, statement.version - 1)?.statement);
+  if (statement.version <= current)
+    throw new DirectoryError(
+      'version_conflict',
+      `version ${statement.version} of this account is taken (current ${current})`,
+    );
+  if (statement.version > current + 1)
+    throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
+  if (statement.continuity)
+    await checkContinuity(ctx, statement, label, ctx.pendingFor(label, statement.version - 1)?.statement);
   return { kind: 'new', statement, statementBytes, signature, label, vrfProof, credential };
 }
 
 /** The outcome of an identical earlier submission of this version, queued or committed. */
-async function findDuplicate(ctx: SubmissionContext, label: Uint8Array, version: number, statementBytes: Uint8Array): Promise<{ committed: Promise<Committed> } | undefined> {
+async function findDuplicate(
+  ctx: SubmissionContext,
+  label: Uint8Array,
+  version: number,
+  statementBytes: Uint8Array,
+): Promise<{ committed: Promise<Committed> } | undefined> {
   const pending = ctx.pendingFor(label, version);
   if (pending && equalBytes(pending.statement, statementBytes)) return { committed: pending.committed };
   const done = await ctx.committedOutcome(label, version);
-  if (done?.statement && equalBytes(done.statement, statementBytes)) return { committed: Promise.resolve(done.committed) };
+  if (done?.statement && equalBytes(done.statement, statementBytes))
+    return { committed: Promise.resolve(done.committed) };
   return undefined;
 }
 
 /** The continuity signature must verify under the named signing key of the previous version's statement. */
-async function checkContinuity(ctx: SubmissionContext, statement: Statement, label: Uint8Array, pendingPrevious: Uint8Array | undefined): Promise<void> {
+async function checkContinuity(
+  ctx: SubmissionContext,
+  statement: Statement,
+  label: Uint8Array,
+  pendingPrevious: Uint8Array | undefined,
+): Promise<void> {
   const c = statement.continuity!;
   const previousBytes = pendingPrevious ?? (await ctx.committedOutcome(label, statement.version - 1))?.statement;
-  if (!previousBytes) throw new DirectoryError('bad_continuity', 'the previous version is erased or missing: no key to check continuity against');
+  if (!previousBytes)
+    throw new DirectoryError(
+      'bad_continuity',
+      'the previous version is erased or missing: no key to check continuity against',
+    );
   const key = decodeStatement(previousBytes).keys.find((k) => k.id === c.keyId);
-  if (!key || !isSignatureAlgorithm(key.algorithm)) throw new DirectoryError('bad_continuity', `the previous version has no signing key ${JSON.stringify(c.keyId)}`);
+  if (!key || !isSignatureAlgorithm(key.algorithm))
+    throw new DirectoryError('bad_continuity', `the previous version has no signing key ${JSON.stringify(c.keyId)}`);
   let valid: boolean;
   try {
     valid = await verifySignature(key.algorithm, key.publicKey, continuityMessage(statement), c.signature);
   } catch (e) {
     throw new DirectoryError('bad_continuity', `the continuity signature or key is malformed: ${(e as Error).message}`);
   }
-  if (!valid) throw new DirectoryError('bad_continuity', 'the continuity signature does not verify under the previous version\'s key');
+  if (!valid)
+    throw new DirectoryError(
+      'bad_continuity',
+      "the continuity signature does not verify under the previous version's key",
+    );
 }

@@ -36,7 +36,13 @@ export interface WitnessEndpoint {
 export function parseWitnessEndpoints(v: unknown): WitnessEndpoint[] {
   if (!Array.isArray(v)) throw new Error('must be a list of {"key", "url"}');
   return v.map((w: Record<string, unknown>, i) => {
-    if (typeof w !== 'object' || w === null || Object.keys(w).sort().join() !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string') {
+    if (
+      typeof w !== 'object' ||
+      w === null ||
+      Object.keys(w).sort().join() !== 'key,url' ||
+      typeof w.key !== 'string' ||
+      typeof w.url !== 'string'
+    ) {
       throw new Error(`item ${i} must be {"key", "url"}`);
     }
     try {
@@ -44,7 +50,8 @@ export function parseWitnessEndpoints(v: unknown): WitnessEndpoint[] {
     } catch (e) {
       throw new Error(`item ${i}: the key is not a cosigner key (${(e as Error).message})`);
     }
-    if (!/^https?:\/\/\S+[^/\s]$/.test(w.url)) throw new Error(`item ${i}: the URL must be http(s), without a trailing slash`);
+    if (!/^https?:\/\/\S+[^/\s]$/.test(w.url))
+      throw new Error(`item ${i}: the URL must be http(s), without a trailing slash`);
     return { key: w.key, url: w.url };
   });
 }
@@ -75,12 +82,19 @@ const MAX_FUTURE_SECONDS = 300n;
  * of the note begin). Lines by other keys, and cosignatures dated in the future, are dropped.
  */
 function cosignaturesIn(body: string, verifier: NoteVerifier, text: Uint8Array): NoteSignature[] {
-  if (body.length === 0 || !body.endsWith('\n') || body.startsWith('\n') || body.includes('\n\n')) throw new Error('the answer is not signature lines');
+  if (body.length === 0 || !body.endsWith('\n') || body.startsWith('\n') || body.includes('\n\n'))
+    throw new Error('the answer is not signature lines');
   const now = BigInt(Math.floor(Date.now() / 1000));
-  return splitNote(utf8(`x\n\n${body}`)).signatures.filter((sig) =>
-    sig.name === verifier.name && sig.keyId === verifier.keyId && sig.signature.length === COSIGNATURE_LENGTH &&
-    cosignatureTimestamp(sig.signature) <= now + MAX_FUTURE_SECONDS && verifier.verify(text, sig.signature),
-  ).map(({ name, keyId, signature }) => ({ name, keyId, signature }));
+  return splitNote(utf8(`x\n\n${body}`))
+    .signatures.filter(
+      (sig) =>
+        sig.name === verifier.name &&
+        sig.keyId === verifier.keyId &&
+        sig.signature.length === COSIGNATURE_LENGTH &&
+        cosignatureTimestamp(sig.signature) <= now + MAX_FUTURE_SECONDS &&
+        verifier.verify(text, sig.signature),
+    )
+    .map(({ name, keyId, signature }) => ({ name, keyId, signature }));
 }
 
 export class Witnessing {
@@ -88,16 +102,24 @@ export class Witnessing {
   private readonly fetch: Fetch;
 
   constructor(private readonly opts: WitnessingOptions) {
-    this.witnesses = opts.witnesses.map((endpoint) => ({ endpoint, verifier: parseCosignerKey(endpoint.key), size: 0 }));
+    this.witnesses = opts.witnesses.map((endpoint) => ({
+      endpoint,
+      verifier: parseCosignerKey(endpoint.key),
+      size: 0,
+    }));
     this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
   }
 
   /** The checkpoint note with the cosignatures of every witness that cosigned it (in configured order). */
   async cosign(note: string): Promise<string> {
-    const results = await Promise.all(this.witnesses.map((w) => this.cosignWith(w, note).catch((e: Error) => {
-      (this.opts.logError ?? console.error)(`witness ${w.endpoint.url}: ${e.message}`);
-      return [] as NoteSignature[];
-    })));
+    const results = await Promise.all(
+      this.witnesses.map((w) =>
+        this.cosignWith(w, note).catch((e: Error) => {
+          (this.opts.logError ?? console.error)(`witness ${w.endpoint.url}: ${e.message}`);
+          return [] as NoteSignature[];
+        }),
+      ),
+    );
     return appendSignatures(note, results.flat());
   }
 
@@ -118,14 +140,27 @@ export class Witnessing {
     return mine;
   }
 
-  private async submit(w: Witness, note: string, size: number): Promise<{ status: number; contentType: string; body: string }> {
-    const proof = w.size === 0 || w.size === size ? [] : await withTileSource(async (t) => {
-      const data = await this.opts.readTile(t);
-      if (!data) throw new Error(`tile ${t.level}/${t.n} is not in the published tree`);
-      return data;
-    }, size, (r) => proveTree(size, w.size, r));
+  private async submit(
+    w: Witness,
+    note: string,
+    size: number,
+  ): Promise<{ status: number; contentType: string; body: string }> {
+    const proof =
+      w.size === 0 || w.size === size
+        ? []
+        : await withTileSource(
+            async (t) => {
+              const data = await this.opts.readTile(t);
+              if (!data) throw new Error(`tile ${t.level}/${t.n} is not in the published tree`);
+              return data;
+            },
+            size,
+            (r) => proveTree(size, w.size, r),
+          );
     const res = await this.fetch(`${w.endpoint.url}/add-checkpoint`, {
-      method: 'POST', body: addCheckpointBody(w.size, proof, note), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
+      method: 'POST',
+      body: addCheckpointBody(w.size, proof, note),
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
     });
     const body = await readBounded(res, 64 * 1024);
     return { status: res.status, contentType: res.headers.get('Content-Type') ?? '', body: fromUtf8(body) };

@@ -134,7 +134,32 @@ describe('canonical accounts', () => {
   });
 
   it('is idempotent and returns NFC on random strings', () => {
-    const alphabet = ['a', 'B', 'é', 'e\u0301', 'İ', 'Σ', 'ß', '@', '.', '-', ' ', '+', '1', '0', 'tel:', 'TEL:', '(', ')', '\u00a0', '山', 'ｅ', '\u0307', 'xn--', 'ﬁ'];
+    const alphabet = [
+      'a',
+      'B',
+      'é',
+      'e\u0301',
+      'İ',
+      'Σ',
+      'ß',
+      '@',
+      '.',
+      '-',
+      ' ',
+      '+',
+      '1',
+      '0',
+      'tel:',
+      'TEL:',
+      '(',
+      ')',
+      '\u00a0',
+      '山',
+      'ｅ',
+      '\u0307',
+      'xn--',
+      'ﬁ',
+    ];
     let seed = 12345;
     const next = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -160,12 +185,28 @@ describe('canonical accounts', () => {
 
 describe('provider ids', () => {
   const max = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
-  it.each(['chat.example.com', 'a.b', 'xn--bcher-kva.example', '1.2', 'a-b.c-d.example', `${'a'.repeat(63)}.com`, max])('accepts %s', (id) => {
-    expect(providerIdValid(id)).toBe(true);
-  });
+  it.each(['chat.example.com', 'a.b', 'xn--bcher-kva.example', '1.2', 'a-b.c-d.example', `${'a'.repeat(63)}.com`, max])(
+    'accepts %s',
+    (id) => {
+      expect(providerIdValid(id)).toBe(true);
+    },
+  );
   it.each([
-    '', 'example', 'Example.com', 'example.com.', '.example.com', '-a.com', 'a-.com', 'a..com', 'a_b.com',
-    `${'a'.repeat(64)}.com`, `${max}x`, 'ex ample.com', 'bücher.example', 'example.com/x', 'user@example.com',
+    '',
+    'example',
+    'Example.com',
+    'example.com.',
+    '.example.com',
+    '-a.com',
+    'a-.com',
+    'a..com',
+    'a_b.com',
+    `${'a'.repeat(64)}.com`,
+    `${max}x`,
+    'ex ample.com',
+    'bücher.example',
+    'example.com/x',
+    'user@example.com',
   ])('refuses %j', (id) => {
     expect(providerIdValid(id)).toBe(false);
   });

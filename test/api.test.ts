@@ -9,13 +9,22 @@ import { decodeEntryBundle } from '../verifier/tiles.js';
 import { logSigner, ORIGIN, records } from './log-helpers.js';
 import { vectorBytes } from './vectors.js';
 
-async function appWith300(): Promise<{ app: ReturnType<typeof createApp>; log: LogAppender; logKey: string; storage: MemoryLogStorage }> {
+async function appWith300(): Promise<{
+  app: ReturnType<typeof createApp>;
+  log: LogAppender;
+  logKey: string;
+  storage: MemoryLogStorage;
+}> {
   const storage = new MemoryLogStorage();
   const signer = logSigner();
   const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
   await log.append(records(0, 100));
   await log.append(records(100, 200));
-  const app = createApp({ reader: new LogReader(storage, () => log.head), config: { origin: ORIGIN, logKey: signer.verifierKey }, logError: () => {} });
+  const app = createApp({
+    reader: new LogReader(storage, () => log.head),
+    config: { origin: ORIGIN, logKey: signer.verifierKey },
+    logError: () => {},
+  });
   return { app, log, logKey: signer.verifierKey, storage };
 }
 
@@ -59,7 +68,9 @@ describe('C2SP tlog-tiles routes', () => {
     const gz = await app.request('/log/tile/entries/000', { headers: { 'Accept-Encoding': 'gzip' } });
     expect(gz.headers.get('content-encoding')).toBe('gzip');
     expect(decodeEntryBundle(new Uint8Array(gunzipSync(await bytes(gz))))).toEqual(records(0, 256));
-    const refused = await app.request('/log/tile/entries/000', { headers: { 'Accept-Encoding': 'gzip;q=0, identity' } });
+    const refused = await app.request('/log/tile/entries/000', {
+      headers: { 'Accept-Encoding': 'gzip;q=0, identity' },
+    });
     expect(refused.headers.get('content-encoding')).toBeNull();
     expect(decodeEntryBundle(await bytes(refused))).toEqual(records(0, 256));
     const part = await app.request('/log/tile/entries/000.p/3');
@@ -68,7 +79,16 @@ describe('C2SP tlog-tiles routes', () => {
 
   it('answers 404 with a JSON error for tiles beyond the published tree', async () => {
     const { app } = await appWith300();
-    for (const path of ['tile/0/001.p/45', 'tile/0/001', 'tile/0/002.p/1', 'tile/1/000.p/2', 'tile/1/000', 'tile/2/000.p/1', 'tile/entries/001.p/45', 'tile/entries/001']) {
+    for (const path of [
+      'tile/0/001.p/45',
+      'tile/0/001',
+      'tile/0/002.p/1',
+      'tile/1/000.p/2',
+      'tile/1/000',
+      'tile/2/000.p/1',
+      'tile/entries/001.p/45',
+      'tile/entries/001',
+    ]) {
       const res = await app.request(`/log/${path}`);
       expect(res.status, path).toBe(404);
       expect((await res.json()).error.code).toBe('not_found');
@@ -77,7 +97,22 @@ describe('C2SP tlog-tiles routes', () => {
 
   it('answers 400 with a JSON error for malformed tile paths', async () => {
     const { app } = await appWith300();
-    for (const path of ['tile/0/%30%30%30', 'tile/0/00%30', 'tile/0/0000', 'tile/00/000', 'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/0/000.p/044', 'tile/64/000', 'tile/0/x000', 'tile/0/1', 'tile/0/x001/000/000', 'tile/x/000', 'tile/0/000/', 'tile/entries/000.p/']) {
+    for (const path of [
+      'tile/0/%30%30%30',
+      'tile/0/00%30',
+      'tile/0/0000',
+      'tile/00/000',
+      'tile/0/000.p/0',
+      'tile/0/000.p/256',
+      'tile/0/000.p/044',
+      'tile/64/000',
+      'tile/0/x000',
+      'tile/0/1',
+      'tile/0/x001/000/000',
+      'tile/x/000',
+      'tile/0/000/',
+      'tile/entries/000.p/',
+    ]) {
       const res = await app.request(`/log/${path}`);
       expect(res.status, path).toBe(400);
       expect((await res.json()).error.code, path).toBe('bad_tile_path');
@@ -99,7 +134,12 @@ describe('other routes', () => {
 
   it('answers unknown routes and methods with a JSON 404', async () => {
     const { app } = await appWith300();
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/log/checkpoint'], ['GET', '/log/tilex'], ['PUT', '/log/tile/0/000']]) {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/log/checkpoint'],
+      ['GET', '/log/tilex'],
+      ['PUT', '/log/tile/0/000'],
+    ]) {
       const res = await app.request(path, { method });
       expect(res.status).toBe(404);
       expect((await res.json()).error.code).toBe('not_found');

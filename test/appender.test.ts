@@ -14,7 +14,10 @@ import { vectorBytes } from './vectors.js';
 
 const TILES_300_ROOT = 'gw31yQrqZZCcEOPrzX+bpy3nJ6QgngTKn8G1m0i62uU=';
 
-async function newLog<S extends LogStorage = MemoryLogStorage>(storage: S = new MemoryLogStorage() as unknown as S, signer = logSigner()) {
+async function newLog<S extends LogStorage = MemoryLogStorage>(
+  storage: S = new MemoryLogStorage() as unknown as S,
+  signer = logSigner(),
+) {
   const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
   return { log, storage, signer, reader: new LogReader(storage, () => log.head) };
 }
@@ -75,7 +78,9 @@ describe('LogAppender', () => {
     const all: Uint8Array[] = [];
     const past: { size: number; root: Hash }[] = [];
     while (all.length < 3000) {
-      const batch = Array.from({ length: 1 + Math.floor(rand() * 300) }, () => utf8(`e${all.length}-${rand()}`).subarray(0, 1 + Math.floor(rand() * 40)));
+      const batch = Array.from({ length: 1 + Math.floor(rand() * 300) }, () =>
+        utf8(`e${all.length}-${rand()}`).subarray(0, 1 + Math.floor(rand() * 40)),
+      );
       const result = await log.append(batch);
       expect(result.firstIndex).toBe(all.length);
       all.push(...batch);
@@ -91,7 +96,12 @@ describe('LogAppender', () => {
     for (const { size, root } of past) {
       // The partial tiles of every earlier checkpoint are still served and still give its root...
       const then = await fetchAllTiles(reader, size);
-      expect(treeHash(size, tileHashReader(size, (t: Tile) => then.get(`${t.level}/${t.n}/${t.width}`)!))).toEqual(root);
+      expect(
+        treeHash(
+          size,
+          tileHashReader(size, (t: Tile) => then.get(`${t.level}/${t.n}/${t.width}`)!),
+        ),
+      ).toEqual(root);
       // ...and every earlier checkpoint is consistent with the newest one.
       verifyConsistency(size, all.length, proveTree(all.length, size, hr), root, log.checkpoint.rootHash);
     }
@@ -110,7 +120,9 @@ describe('LogAppender', () => {
     }
     expect(log.head.size).toBe(70_000);
     expect(log.checkpoint.rootHash).toEqual(rootOf(all));
-    const widths = tilesForSize(70_000).filter((t) => t.width < 256).map((t) => `${t.level}:${t.width}`);
+    const widths = tilesForSize(70_000)
+      .filter((t) => t.width < 256)
+      .map((t) => `${t.level}:${t.width}`);
     expect(widths).toEqual(['0:112', '1:17', '2:1']);
     const reader = new LogReader(storage, () => log.head);
     await expectServesTree(reader, all);
@@ -154,7 +166,13 @@ describe('LogAppender', () => {
       const seen: number[] = [];
       await log.append(records(0, 3), { withinCommit: ({ head }) => seen.push(head.size) });
       expect(seen).toEqual([3]);
-      await expect(log.append(records(3, 3), { withinCommit: () => { throw new Error('directory refused'); } })).rejects.toThrow('directory refused');
+      await expect(
+        log.append(records(3, 3), {
+          withinCommit: () => {
+            throw new Error('directory refused');
+          },
+        }),
+      ).rejects.toThrow('directory refused');
       expect(log.head.size).toBe(3);
       expect((await storage.loadHead())!.size).toBe(3);
       await log.append(records(3, 2));
@@ -165,7 +183,9 @@ describe('LogAppender', () => {
   it('serializes concurrent appends', async () => {
     const { log } = await newLog();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(records(i * 10, 10))));
-    expect(results.map((r) => r.firstIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i * 10));
+    expect(results.map((r) => r.firstIndex).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i * 10),
+    );
     expect(log.head.size).toBe(200);
   });
 
@@ -183,7 +203,11 @@ describe('LogAppender', () => {
 
   it('refuses bad batches with typed errors and without touching the log', async () => {
     const { log, storage } = await newLog();
-    const codeOf = async (p: Promise<unknown>) => p.then(() => 'no error', (e) => (e as AppendError).code);
+    const codeOf = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e) => (e as AppendError).code,
+      );
     expect(await codeOf(log.append([]))).toBe('empty_batch');
     expect(await codeOf(log.append([new Uint8Array(MAX_ENTRY_BYTES + 1)]))).toBe('entry_too_large');
     expect(await codeOf(log.append(['text' as unknown as Uint8Array]))).toBe('bad_entry');
@@ -195,13 +219,17 @@ describe('LogAppender', () => {
   it('refuses to open a log whose stored tiles or key do not match its checkpoint', async () => {
     const { log, storage, signer } = await newLog();
     await log.append(records(0, 300));
-    await expect(LogAppender.open({ storage, signer: logSigner(), origin: ORIGIN })).rejects.toMatchObject({ code: 'corrupt_log' });
+    await expect(LogAppender.open({ storage, signer: logSigner(), origin: ORIGIN })).rejects.toMatchObject({
+      code: 'corrupt_log',
+    });
     const tile = storage.tiles.get('0/1')!;
     tile[5] ^= 1;
     await expect(LogAppender.open({ storage, signer, origin: ORIGIN })).rejects.toMatchObject({ code: 'corrupt_log' });
     tile[5] ^= 1;
     storage.bundles.get(1)![10] ^= 1;
     await expect(LogAppender.open({ storage, signer, origin: ORIGIN })).rejects.toMatchObject({ code: 'corrupt_log' });
-    await expect(LogAppender.open({ storage, signer: logSigner('other.example/log'), origin: ORIGIN })).rejects.toMatchObject({ code: 'bad_config' });
+    await expect(
+      LogAppender.open({ storage, signer: logSigner('other.example/log'), origin: ORIGIN }),
+    ).rejects.toMatchObject({ code: 'bad_config' });
   });
 });

@@ -13,21 +13,38 @@ import { decodeEntry, encodeEntry } from '../verifier/entries.js';
 import { Frontier } from '../verifier/frontier.js';
 import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
 import { entriesOf, fakeLog } from './attacks/malicious.js';
-import { appOver, enrolProvider, identityKey, logSignerForTests, openTestDirectory, publish, statementFor, type TestDirectory } from './directory-helpers.js';
+import {
+  appOver,
+  enrolProvider,
+  identityKey,
+  logSignerForTests,
+  openTestDirectory,
+  publish,
+  statementFor,
+  type TestDirectory,
+} from './directory-helpers.js';
 import { ORIGIN, records } from './log-helpers.js';
 
-const checkpoints = () => new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) });
+const checkpoints = () =>
+  new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) });
 
 async function busyDirectory(): Promise<TestDirectory> {
   const t = await openTestDirectory();
   const chat = await enrolProvider(t, 'chat.example');
   for (let v = 1; v <= 3; v++) {
-    for (const a of ['a', 'b', 'c']) await publish(t, chat.sign(statementFor(chat, `${a}@chat.example`, v, [identityKey()], t.clock.now)));
+    for (const a of ['a', 'b', 'c'])
+      await publish(t, chat.sign(statementFor(chat, `${a}@chat.example`, v, [identityKey()], t.clock.now)));
   }
   return t;
 }
 
-const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?: AuditorState) => new Auditor({ logUrl: 'http://kt.test/log', checkpoints: checkpoints(), fetch: async (url) => fetch(url), state }).audit();
+const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?: AuditorState) =>
+  new Auditor({
+    logUrl: 'http://kt.test/log',
+    checkpoints: checkpoints(),
+    fetch: async (url) => fetch(url),
+    state,
+  }).audit();
 
 describe('the auditor', () => {
   it('audits an honest directory in steps, resuming from its saved state', async () => {
@@ -35,13 +52,27 @@ describe('the auditor', () => {
     const app = appOver(t);
     const fetch = async (url: string) => app.request(url);
     const enrolled: number[] = [];
-    const first = await new Auditor({ logUrl: 'http://kt.test/log', checkpoints: checkpoints(), fetch, checkEnrolment: async (_e, i) => void enrolled.push(i) }).audit();
+    const first = await new Auditor({
+      logUrl: 'http://kt.test/log',
+      checkpoints: checkpoints(),
+      fetch,
+      checkEnrolment: async (_e, i) => void enrolled.push(i),
+    }).audit();
     expect([first.from, first.checkpoint.size]).toEqual([0, t.log.head.size]);
     expect(enrolled).toHaveLength(1);
     const chat = await enrolProvider(t, 'talk.example');
     await publish(t, chat.sign(statementFor(chat, 'd@talk.example', 1, [identityKey()], t.clock.now)));
-    const saved = JSON.parse(JSON.stringify(first.state, (_k, v) => (v instanceof Uint8Array ? { b: [...v] } : v)), (_k, v) => (v && typeof v === 'object' && Array.isArray(v.b) ? Uint8Array.from(v.b) : v));
-    const second = await new Auditor({ logUrl: 'http://kt.test/log', checkpoints: checkpoints(), fetch, state: saved, checkEnrolment: async (_e, i) => void enrolled.push(i) }).audit();
+    const saved = JSON.parse(
+      JSON.stringify(first.state, (_k, v) => (v instanceof Uint8Array ? { b: [...v] } : v)),
+      (_k, v) => (v && typeof v === 'object' && Array.isArray(v.b) ? Uint8Array.from(v.b) : v),
+    );
+    const second = await new Auditor({
+      logUrl: 'http://kt.test/log',
+      checkpoints: checkpoints(),
+      fetch,
+      state: saved,
+      checkEnrolment: async (_e, i) => void enrolled.push(i),
+    }).audit();
     expect([second.from, second.checkpoint.size]).toEqual([first.checkpoint.size, t.log.head.size]);
     expect(enrolled).toHaveLength(2);
     const again = await auditWith(fetch, second.state);
@@ -50,7 +81,10 @@ describe('the auditor', () => {
     const damage = (f: (s: AuditorState) => void) => {
       const copy = structuredClone(second.state);
       f(copy);
-      return auditWith(fetch, copy).then(() => 'accepted', (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`);
+      return auditWith(fetch, copy).then(
+        () => 'accepted',
+        (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`,
+      );
     };
     expect(await damage((st) => (st.replay.leaves[40] ^= 1))).toBe('ClientError bad_replay_state');
     expect(await damage((st) => (st.frontier[0][0] ^= 1))).toBe('ClientError bad_replay_state');
@@ -74,13 +108,18 @@ describe('the auditor', () => {
     const honest = await entriesOf(await busyDirectory());
     const updateAt = honest.findIndex((e) => decodeEntry(e).type === 'update');
     const headAt = honest.findIndex((e, i) => i > updateAt && decodeEntry(e).type === 'epoch');
-    const mutate = (i: number, f: (e: ReturnType<typeof decodeEntry>) => void) => honest.map((e, j) => {
-      if (j !== i) return e;
-      const d = decodeEntry(e);
-      f(d);
-      return encodeEntry(d);
-    });
-    const code = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code: string }) => e.code);
+    const mutate = (i: number, f: (e: ReturnType<typeof decodeEntry>) => void) =>
+      honest.map((e, j) => {
+        if (j !== i) return e;
+        const d = decodeEntry(e);
+        f(d);
+        return encodeEntry(d);
+      });
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e: { code: string }) => e.code,
+      );
 
     expect(await code(auditWith(fakeLog(honest)))).toBe('accepted');
     // The entries differ from the tree the log signed (a rewrite after signing).
@@ -91,8 +130,12 @@ describe('the auditor', () => {
     // Signed, but not what the updates make: a changed commitment, a dropped update, a skipped version, a forged map.
     expect(await code(auditWith(fakeLog(rewritten)))).toBe('replay_map_root');
     expect(await code(auditWith(fakeLog(honest.filter((_e, i) => i !== updateAt))))).toBe('replay_epoch_range');
-    expect(await code(auditWith(fakeLog(mutate(updateAt, (d) => d.type === 'update' && (d.version = 2)))))).toBe('replay_version_fork');
-    expect(await code(auditWith(fakeLog(mutate(headAt, (d) => d.type === 'epoch' && (d.mapRoot = new Uint8Array(32))))))).toBe('replay_map_root');
+    expect(await code(auditWith(fakeLog(mutate(updateAt, (d) => d.type === 'update' && (d.version = 2)))))).toBe(
+      'replay_version_fork',
+    );
+    expect(
+      await code(auditWith(fakeLog(mutate(headAt, (d) => d.type === 'epoch' && (d.mapRoot = new Uint8Array(32)))))),
+    ).toBe('replay_map_root');
     // Rolled back below what was audited.
     const audited = await auditWith(fakeLog(honest));
     expect(await code(auditWith(fakeLog(honest.slice(0, headAt + 1)), audited.state))).toBe('rollback');

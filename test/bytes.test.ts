@@ -1,6 +1,20 @@
 /** Byte codecs: strict base64 and hex, constant-time comparison, integers, UTF-8. */
 import { describe, expect, it } from 'vitest';
-import { base64Length, equalBytes, fromBase64, fromHex, fromUtf8, parseDecimal, readSafeU64be, readU64be, toBase64, toBase64Js, toHex, u64be, writeBase64 } from '../wasm-free-crypto/bytes.js';
+import {
+  base64Length,
+  equalBytes,
+  fromBase64,
+  fromHex,
+  fromUtf8,
+  parseDecimal,
+  readSafeU64be,
+  readU64be,
+  toBase64,
+  toBase64Js,
+  toHex,
+  u64be,
+  writeBase64,
+} from '../wasm-free-crypto/bytes.js';
 
 describe('bytes', () => {
   it('round-trips base64 for every length up to 64 and matches the platform encoder', () => {
@@ -45,7 +59,20 @@ describe('bytes', () => {
   });
 
   it('rejects non-canonical base64', () => {
-    for (const bad of ['QQ', 'QR==', 'QUF=x', 'QUJ=', ' QUFB', 'QUFB\n', 'QU=B', 'Q===', '====', 'QUFB====', 'QU-_', 'Q\u00e9==']) {
+    for (const bad of [
+      'QQ',
+      'QR==',
+      'QUF=x',
+      'QUJ=',
+      ' QUFB',
+      'QUFB\n',
+      'QU=B',
+      'Q===',
+      '====',
+      'QUFB====',
+      'QU-_',
+      'Q\u00e9==',
+    ]) {
       expect(() => fromBase64(bad), bad).toThrow(/base64/);
     }
   });
@@ -65,7 +92,8 @@ describe('bytes', () => {
   it('parses only canonical decimals', () => {
     expect(parseDecimal('0')).toBe(0);
     expect(parseDecimal('300')).toBe(300);
-    for (const bad of ['', '01', '-1', '+1', '1.0', '1e3', ' 1', '99999999999999999']) expect(() => parseDecimal(bad), bad).toThrow();
+    for (const bad of ['', '01', '-1', '+1', '1.0', '1e3', ' 1', '99999999999999999'])
+      expect(() => parseDecimal(bad), bad).toThrow();
   });
 
   it('encodes uint64 big-endian and decodes UTF-8 strictly', () => {

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
-import { appendSignatures, formatSignatureLine, generateSignerKey, parseSignerKey, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
+import {
+  appendSignatures,
+  formatSignatureLine,
+  generateSignerKey,
+  parseSignerKey,
+  parseVerifierKey,
+  splitNote,
+} from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
 import { errorCode } from './errors.js';
@@ -24,11 +31,22 @@ describe('checkpoints', () => {
   it('signs and opens, returning the verified cosignatures with their timestamps', () => {
     const note = signCheckpoint({ origin: ORIGIN, size: 300, rootHash: root }, signer);
     const text = splitNote(utf8(note)).textBytes;
-    const cosigned = appendSignatures(note, [makeCosignature(w1, text, 1767139200n), makeCosignature(w2, text, 1767139201n)]);
-    const opened = openCheckpoint(cosigned, ORIGIN, logKey, [w1, w2].map((w) => parseCosignerKey(w.verifierKey)));
+    const cosigned = appendSignatures(note, [
+      makeCosignature(w1, text, 1767139200n),
+      makeCosignature(w2, text, 1767139201n),
+    ]);
+    const opened = openCheckpoint(
+      cosigned,
+      ORIGIN,
+      logKey,
+      [w1, w2].map((w) => parseCosignerKey(w.verifierKey)),
+    );
     expect(opened.checkpoint.size).toBe(300);
     expect(opened.checkpoint.rootHash).toEqual(root);
-    expect(opened.cosignatures.map((c) => [c.name, c.timestamp])).toEqual([['w1.example', 1767139200n], ['w2.example', 1767139201n]]);
+    expect(opened.cosignatures.map((c) => [c.name, c.timestamp])).toEqual([
+      ['w1.example', 1767139200n],
+      ['w2.example', 1767139201n],
+    ]);
     expect(opened.note).toBe(cosigned);
   });
 
@@ -41,7 +59,9 @@ describe('checkpoints', () => {
     const bad = makeCosignature(w1, text, 5n);
     bad.signature[10] ^= 1;
     const witnessKey = parseCosignerKey(w1.verifierKey);
-    expect(code(() => openCheckpoint(appendSignatures(note, [bad]), ORIGIN, logKey, [witnessKey]))).toBe('invalid_signature');
+    expect(code(() => openCheckpoint(appendSignatures(note, [bad]), ORIGIN, logKey, [witnessKey]))).toBe(
+      'invalid_signature',
+    );
     const witnessOnly = `${formatCheckpoint({ origin: ORIGIN, size: 1, rootHash: root })}\n${formatSignatureLine(makeCosignature(w1, text, 5n))}`;
     expect(code(() => openCheckpoint(witnessOnly, ORIGIN, logKey, [witnessKey]))).toBe('unverified_note');
   });
@@ -52,13 +72,21 @@ describe('checkpoints', () => {
     for (let bit = 0; bit < 64 * 8; bit++) {
       const sig = signatures[0].signature.slice();
       sig[bit >> 3] ^= 1 << (bit & 7);
-      expect(code(() => openCheckpoint(`${text}\n${formatSignatureLine({ ...signatures[0], signature: sig })}`, ORIGIN, logKey))).toBe('invalid_signature');
+      expect(
+        code(() =>
+          openCheckpoint(`${text}\n${formatSignatureLine({ ...signatures[0], signature: sig })}`, ORIGIN, logKey),
+        ),
+      ).toBe('invalid_signature');
     }
   });
 
   it('accepts a checkpoint carrying 16 large unknown signatures (post-quantum sized)', () => {
     const note = signCheckpoint({ origin: ORIGIN, size: 3, rootHash: root }, signer);
-    const big = Array.from({ length: 16 }, (_, i) => ({ name: `pq${i}.example`, keyId: i, signature: new Uint8Array(4700).fill(i) }));
+    const big = Array.from({ length: 16 }, (_, i) => ({
+      name: `pq${i}.example`,
+      keyId: i,
+      signature: new Uint8Array(4700).fill(i),
+    }));
     const opened = openCheckpoint(appendSignatures(note, big), ORIGIN, logKey);
     expect(opened.checkpoint.size).toBe(3);
   });
@@ -77,7 +105,11 @@ describe('checkpoints', () => {
       'extension line': `${ORIGIN}\n1\n${r}\next\n`,
       'carriage return': `${ORIGIN}\n1\r\n${r}\n`,
     };
-    for (const [what, text] of Object.entries(bad)) expect(code(() => parseCheckpoint(text)), what).toBe('bad_checkpoint');
+    for (const [what, text] of Object.entries(bad))
+      expect(
+        code(() => parseCheckpoint(text)),
+        what,
+      ).toBe('bad_checkpoint');
     expect(parseCheckpoint(`${ORIGIN}\n1\n${r}\next\n`, { allowExtensions: true }).extensions).toEqual(['ext']);
   });
 });

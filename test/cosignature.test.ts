@@ -1,7 +1,13 @@
 /** tlog-cosignature/v1: the Sunlight vectors, byte-for-byte reproduction, tampering. */
 import { describe, expect, it } from 'vitest';
 import { fromUtf8, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { cosignatureTimestamp, cosignatureVerifier, cosigner, makeCosignature, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
+import {
+  cosignatureTimestamp,
+  cosignatureVerifier,
+  cosigner,
+  makeCosignature,
+  parseCosignerKey,
+} from '../wasm-free-crypto/cosignature.js';
 import { formatSignatureLine, NoteError, openNote, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { parseCheckpoint } from '../verifier/checkpoint.js';
@@ -33,7 +39,10 @@ describe('tlog-cosignature/v1 vectors (tiles-300)', () => {
   });
 
   it('reproduces both cosignature lines byte for byte from the seeds', () => {
-    for (const [note, signer] of [[checkpoint, mirror], [witnessed, witness]] as const) {
+    for (const [note, signer] of [
+      [checkpoint, mirror],
+      [witnessed, witness],
+    ] as const) {
       const { textBytes, signatures } = splitNote(utf8(note));
       const given = signatures.find((s) => s.name === signer.name)!;
       const made = makeCosignature(signer, textBytes, cosignatureTimestamp(given.signature));
@@ -66,13 +75,16 @@ describe('tlog-cosignature/v1 vectors (tiles-300)', () => {
     expect(v.verify(textBytes, signatures[0].signature.subarray(0, 71))).toBe(false);
     expect(v.verify(textBytes, signatures[0].signature.subarray(8))).toBe(false);
     expect(() => parseVerifierKey(MIRROR_VKEY)).toThrow(/type 0x01/);
-    expect(code(() => parseCosignerKey('mirror.example.org+3fb148ef+AQAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O'))).toBe('bad_verifier_key');
+    expect(
+      code(() => parseCosignerKey('mirror.example.org+3fb148ef+AQAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O')),
+    ).toBe('bad_verifier_key');
   });
 
   it('counts a witness once however many valid cosignatures it added', () => {
     const { textBytes } = splitNote(utf8(checkpoint));
     let note = checkpoint;
-    for (const t of [1767139201n, 1767139202n, 1767139203n]) note += formatSignatureLine(makeCosignature(mirror, textBytes, t));
+    for (const t of [1767139201n, 1767139202n, 1767139203n])
+      note += formatSignatureLine(makeCosignature(mirror, textBytes, t));
     const opened = openNote(note, [parseCosignerKey(MIRROR_VKEY)]);
     expect(opened.verified).toHaveLength(1);
   });

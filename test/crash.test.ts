@@ -18,13 +18,20 @@ import { ORIGIN, prng } from './log-helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
-interface Ack { pid: number; firstIndex: number; count: number; head: { size: number; checkpoint: string } }
+interface Ack {
+  pid: number;
+  firstIndex: number;
+  count: number;
+  head: { size: number; checkpoint: string };
+}
 
 /** Runs the writer until it has acknowledged `acks` batches, then waits `delayMs` and SIGKILLs it mid-batch. */
 function runAndKill(dbPath: string, keyFile: string, acks: number, delayMs: number): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
     // node --import tsx, not the tsx wrapper: SIGKILL must hit the writing process itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dbPath, keyFile, ORIGIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dbPath, keyFile, ORIGIN], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const seen: Ack[] = [];
     let buffered = '';
     let stderr = '';
@@ -40,7 +47,9 @@ function runAndKill(dbPath: string, keyFile: string, acks: number, delayMs: numb
         if (seen.length === acks) setTimeout(() => child.kill('SIGKILL'), delayMs);
       }
     });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`writer exited ${code}: ${stderr}`))));
+    child.on('exit', (code, signal) =>
+      signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`writer exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -79,7 +88,9 @@ describe('crash safety (SQLite, SIGKILL mid-batch)', () => {
     const reader = new LogReader(storage, () => log.head);
     const entries = await readAllEntries(reader, log.head.size);
     const wrong = acked.flatMap((a) =>
-      Array.from({ length: a.count }, (_, i) => a.firstIndex + i).filter((i) => entries[i] !== `entry ${i} by ${a.pid}`),
+      Array.from({ length: a.count }, (_, i) => a.firstIndex + i).filter(
+        (i) => entries[i] !== `entry ${i} by ${a.pid}`,
+      ),
     );
     expect(wrong).toEqual([]);
     // Every checkpoint ever published is consistent with the final one: no fork, no rewrite.

@@ -40,7 +40,9 @@ describe('directory attacks and races', () => {
     expect(await checkEnrolments(replay.enrolments, [t.root.der])).toHaveLength(2);
     const honest = replay.enrolments[0].entry;
     const attacker = await makeLeaf(t.root, { dnsNames: ['chat.example'] });
-    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der]))).toBe('bad_enrolment');
+    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der]))).toBe(
+      'bad_enrolment',
+    );
     expect(await codeOf(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der]))).toBe('bad_enrolment');
     expect(await codeOf(checkEnrolment(honest, []))).toBe('bad_enrolment');
   });
@@ -48,14 +50,22 @@ describe('directory attacks and races', () => {
   it('refuses a history that withholds a version the account never deleted', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
-    for (let v = 1; v <= 3; v++) await publish(t, chat.sign(statementFor(chat, 'h@chat.example', v, [identityKey()], t.clock.now)));
+    for (let v = 1; v <= 3; v++)
+      await publish(t, chat.sign(statementFor(chat, 'h@chat.example', v, [identityKey()], t.clock.now)));
     const proof = await history(t.dir, 'chat.example', 'h@chat.example', 0);
     const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
     const bundle = decodeEntryBundle((await reader.entryBundle(0, t.log.head.size))!);
-    const v2Commitment = bundle.map((b) => b).find((b) => b[0] === 0x02 && b[40] === 2)!.slice(41, 73);
+    const v2Commitment = bundle
+      .map((b) => b)
+      .find((b) => b[0] === 0x02 && b[40] === 2)!
+      .slice(41, 73);
     const withheld = { ...proof, versions: [proof.versions[0], { version: 2, commitment: v2Commitment }] };
-    expect(await codeOf(() => t.verifier.verifyHistory(withheld, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe('bad_history');
-    expect(await codeOf(() => t.verifier.verifyHistory(proof, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe('no error');
+    expect(await codeOf(() => t.verifier.verifyHistory(withheld, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
+      'bad_history',
+    );
+    expect(await codeOf(() => t.verifier.verifyHistory(proof, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
+      'no error',
+    );
   });
 
   it('drops a queued statement signed by a credential revoked earlier in the same epoch', async () => {
@@ -86,10 +96,12 @@ describe('directory attacks and races', () => {
       const epochs = [t.dir.closeEpoch(), t.dir.closeEpoch()];
       for (let k = 0; k < 5; k++) {
         lookups.push(
-          lookup(t.dir, 'chat.example', 'race@chat.example').then(
-            (p) => void t.verifier.verifyLookup(p, 'chat.example', 'race@chat.example'),
-            (e) => void failures.push(String(e)),
-          ).catch((e) => void failures.push(String(e))),
+          lookup(t.dir, 'chat.example', 'race@chat.example')
+            .then(
+              (p) => void t.verifier.verifyLookup(p, 'chat.example', 'race@chat.example'),
+              (e) => void failures.push(String(e)),
+            )
+            .catch((e) => void failures.push(String(e))),
         );
       }
       await Promise.all(epochs);
@@ -131,7 +143,10 @@ describe('directory attacks and races', () => {
     const k1 = identityKey('id1');
     await publish(t, chat.sign(statementFor(chat, 'c@chat.example', 1, [k1], t.clock.now)));
     const v2 = statementFor(chat, 'c@chat.example', 2, [identityKey('id2')], t.clock.now);
-    v2.continuity = { keyId: 'id1', signature: signSync('ed25519', k1.seed, continuityMessage({ ...v2 })).subarray(0, 40) };
+    v2.continuity = {
+      keyId: 'id1',
+      signature: signSync('ed25519', k1.seed, continuityMessage({ ...v2 })).subarray(0, 40),
+    };
     const s = chat.sign(v2);
     expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
   });

@@ -40,7 +40,15 @@ const signer = logSigner();
 export const logSignerForTests = signer;
 
 /** A directory on a fresh in-memory (or given) SQLite database, already at epoch 0. */
-export async function openTestDirectory(opts: { db?: Database.Database; root?: PkiCert; vrfSecretKey?: Uint8Array; clock?: { now: number }; maxQueue?: number } = {}): Promise<TestDirectory> {
+export async function openTestDirectory(
+  opts: {
+    db?: Database.Database;
+    root?: PkiCert;
+    vrfSecretKey?: Uint8Array;
+    clock?: { now: number };
+    maxQueue?: number;
+  } = {},
+): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
   const root = opts.root ?? (await makeRoot());
   const clock = opts.clock ?? { now: Date.now() };
@@ -49,14 +57,28 @@ export async function openTestDirectory(opts: { db?: Database.Database; root?: P
   const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
   const reader = new LogReader(storage, () => log.head);
   const dir = await Directory.open({
-    log, reader, store: new SqliteDirectoryStore(db), vrfSecretKey, trustedRoots: [root.der], now: () => clock.now, maxQueue: opts.maxQueue,
+    log,
+    reader,
+    store: new SqliteDirectoryStore(db),
+    vrfSecretKey,
+    trustedRoots: [root.der],
+    now: () => clock.now,
+    maxQueue: opts.maxQueue,
   });
-  const verifier = new LookupVerifier({ origin: ORIGIN, logKey: parseVerifierKey(signer.verifierKey), vrfKey: dir.vrfPublicKey });
+  const verifier = new LookupVerifier({
+    origin: ORIGIN,
+    logKey: parseVerifierKey(signer.verifierKey),
+    vrfKey: dir.vrfPublicKey,
+  });
   return { db, dir, log, clock, root, verifier, reopen: () => openTestDirectory({ db, root, vrfSecretKey, clock }) };
 }
 
 /** Issues a provider certificate under the test root and enrols it (committed in a new epoch). */
-export async function enrolProvider(t: TestDirectory, id: string, keyType: SignatureAlgorithm = 'ed25519'): Promise<TestProvider> {
+export async function enrolProvider(
+  t: TestDirectory,
+  id: string,
+  keyType: SignatureAlgorithm = 'ed25519',
+): Promise<TestProvider> {
   const leaf = await makeLeaf(t.root, { dnsNames: [id], keyType });
   const { committed } = await t.dir.enrol([leaf.der]);
   await t.dir.closeEpoch();
@@ -70,7 +92,10 @@ export function providerFor(id: string, leaf: PkiCert): TestProvider {
     leaf,
     sign(s) {
       const statement = encodeStatement(s);
-      return { statement, signature: signSync(leaf.algorithm as SignatureAlgorithm, leaf.secretKey, providerSignedMessage(statement)) };
+      return {
+        statement,
+        signature: signSync(leaf.algorithm as SignatureAlgorithm, leaf.secretKey, providerSignedMessage(statement)),
+      };
     },
   };
 }
@@ -82,8 +107,27 @@ export function identityKey(id = 'identity', seed = randomBytes(32)): StatementK
 }
 
 /** A version-`version` statement for `account` at provider `p` with the given keys. */
-export function statementFor(p: TestProvider, account: string, version: number, keys: StatementKey[], issuedAt: number): Statement {
-  return { provider: p.id, account, version, issuedAt, status: 'active', keys: keys.map(({ id, algorithm, publicKey, protocol, capabilities }) => ({ id, algorithm, publicKey, protocol, capabilities })) };
+export function statementFor(
+  p: TestProvider,
+  account: string,
+  version: number,
+  keys: StatementKey[],
+  issuedAt: number,
+): Statement {
+  return {
+    provider: p.id,
+    account,
+    version,
+    issuedAt,
+    status: 'active',
+    keys: keys.map(({ id, algorithm, publicKey, protocol, capabilities }) => ({
+      id,
+      algorithm,
+      publicKey,
+      protocol,
+      capabilities,
+    })),
+  };
 }
 
 /** Submits and commits one statement; returns the commitment outcome. */
@@ -102,8 +146,12 @@ export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
  */
 export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
   const deps = directoryDeps(t.dir, {
-    signer: signer, operatorToken: TEST_OPERATOR_TOKEN, epochIntervalMs: 1000, heartbeatMs: 60_000,
-    lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1,
+    signer: signer,
+    operatorToken: TEST_OPERATOR_TOKEN,
+    epochIntervalMs: 1000,
+    heartbeatMs: 60_000,
+    lookupBurst: opts.capacity ?? 1000,
+    lookupRatePerSecond: 1,
   });
   return createApp({
     reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { continuityMessage, encodeStatement, providerSignedMessage } from '../verifier/statement.js';
-import { enrolProvider, identityKey, openTestDirectory, providerFor, publish, statementFor, type TestDirectory } from './directory-helpers.js';
+import {
+  enrolProvider,
+  identityKey,
+  openTestDirectory,
+  providerFor,
+  publish,
+  statementFor,
+  type TestDirectory,
+} from './directory-helpers.js';
 import { makeLeaf, makeRoot, malleateEcdsaSignature } from './pki.js';
 
 async function codeOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<string> {
@@ -14,7 +22,9 @@ async function codeOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<s
   return 'no error';
 }
 
-async function setup(): Promise<TestDirectory & { chat: ReturnType<typeof providerFor>; talk: ReturnType<typeof providerFor> }> {
+async function setup(): Promise<
+  TestDirectory & { chat: ReturnType<typeof providerFor>; talk: ReturnType<typeof providerFor> }
+> {
   const t = await openTestDirectory({ maxQueue: 3 });
   const chat = await enrolProvider(t, 'chat.example');
   const talk = await enrolProvider(t, 'talk.example', 'p256');
@@ -34,7 +44,14 @@ describe('directory refusals', () => {
     expect(await codeOf(t.dir.submit(bytes, bad))).toBe('bad_signature');
     expect(await codeOf(t.dir.submit(bytes, good.signature.subarray(0, 63)))).toBe('bad_signature');
     const unknown = { ...s, provider: 'nobody.example' };
-    expect(await codeOf(t.dir.submit(encodeStatement(unknown), signSync('ed25519', new Uint8Array(32).fill(9), providerSignedMessage(encodeStatement(unknown)))))).toBe('unknown_provider');
+    expect(
+      await codeOf(
+        t.dir.submit(
+          encodeStatement(unknown),
+          signSync('ed25519', new Uint8Array(32).fill(9), providerSignedMessage(encodeStatement(unknown))),
+        ),
+      ),
+    ).toBe('unknown_provider');
     const truncated = t.chat.sign(s);
     expect(await codeOf(t.dir.submit(truncated.statement.subarray(0, 20), truncated.signature))).toMatch(/^statement_/);
     expect(t.dir.queueDepth).toBe(0);

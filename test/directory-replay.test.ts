@@ -13,14 +13,21 @@ import { decodeEntryBundle } from '../verifier/tiles.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { MapReplay } from '../verifier/replay.js';
-import { enrolProvider, identityKey, openTestDirectory, statementFor, type TestDirectory } from './directory-helpers.js';
+import {
+  enrolProvider,
+  identityKey,
+  openTestDirectory,
+  statementFor,
+  type TestDirectory,
+} from './directory-helpers.js';
 import { prng } from './log-helpers.js';
 
 async function logEntries(t: TestDirectory): Promise<Uint8Array[]> {
   const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
   const size = t.log.head.size;
   const out: Uint8Array[] = [];
-  for (let n = 0; n * 256 < size; n++) out.push(...decodeEntryBundle((await reader.entryBundle(n, Math.min(256, size - n * 256)))!));
+  for (let n = 0; n * 256 < size; n++)
+    out.push(...decodeEntryBundle((await reader.entryBundle(n, Math.min(256, size - n * 256)))!));
   return out;
 }
 
@@ -32,7 +39,11 @@ function independentRoots(entries: Uint8Array[]): { epoch: number; expected: str
     const e = decodeEntry(bytes);
     if (e.type === 'update') {
       const prev = leaves.get(toHex(e.label));
-      leaves.set(toHex(e.label), { label: e.label, version: e.version, historyHash: historyHash(prev?.historyHash ?? HISTORY_ZERO, e.version, e.commitment) });
+      leaves.set(toHex(e.label), {
+        label: e.label,
+        version: e.version,
+        historyHash: historyHash(prev?.historyHash ?? HISTORY_ZERO, e.version, e.commitment),
+      });
     } else if (e.type === 'epoch') {
       out.push({ epoch: e.epoch, expected: toHex(e.mapRoot), got: toHex(rootFromLeaves([...leaves.values()])) });
     }
@@ -85,8 +96,14 @@ describe('directory replay', () => {
       await t.dir.closeEpoch();
     }
     const entries = await logEntries(t);
-    const updates = entries.map((e, i) => [i, decodeEntry(e)] as const).filter(([, e]) => e.type === 'update').map(([i]) => i);
-    const heads = entries.map((e, i) => [i, decodeEntry(e)] as const).filter(([, e]) => e.type === 'epoch').map(([i]) => i);
+    const updates = entries
+      .map((e, i) => [i, decodeEntry(e)] as const)
+      .filter(([, e]) => e.type === 'update')
+      .map(([i]) => i);
+    const heads = entries
+      .map((e, i) => [i, decodeEntry(e)] as const)
+      .filter(([, e]) => e.type === 'epoch')
+      .map(([i]) => i);
     const codeOf = (es: Uint8Array[]) => {
       try {
         replay(es);
@@ -96,7 +113,12 @@ describe('directory replay', () => {
       }
     };
     const rewritten = entries.slice();
-    const u = decodeEntry(entries[updates[1]]) as { type: 'update'; label: Uint8Array; version: number; commitment: Uint8Array };
+    const u = decodeEntry(entries[updates[1]]) as {
+      type: 'update';
+      label: Uint8Array;
+      version: number;
+      commitment: Uint8Array;
+    };
     rewritten[updates[1]] = encodeEntry({ ...u, commitment: new Uint8Array(32).fill(7) });
     expect(codeOf(rewritten)).toBe('replay_map_root');
     const dropped = entries.filter((_, i) => i !== updates[1]);

@@ -13,7 +13,12 @@ describe('directory', () => {
     expect(t.log.head.size).toBe(1);
     const { snap } = await t.dir.snapshot();
     expect(snap.epoch).toBe(0);
-    const { head } = t.verifier.epoch({ checkpoint: snap.checkpoint, headIndex: snap.headIndex, headEntry: snap.headEntry, headProof: snap.headProof });
+    const { head } = t.verifier.epoch({
+      checkpoint: snap.checkpoint,
+      headIndex: snap.headIndex,
+      headEntry: snap.headEntry,
+      headProof: snap.headProof,
+    });
     expect(head.count).toBe(0);
   });
 
@@ -49,7 +54,12 @@ describe('directory', () => {
     const remembered = verified.lookup.historyHash!;
 
     await publish(t, chat.sign({ ...statementFor(chat, 'tel:+15550100000', 3, [], t.clock.now), status: 'deleted' }));
-    const after = t.verifier.verifyHistory(await history(t.dir, 'chat.example', 'tel:+15550100000', 2), 'chat.example', 'tel:+15550100000', remembered);
+    const after = t.verifier.verifyHistory(
+      await history(t.dir, 'chat.example', 'tel:+15550100000', 2),
+      'chat.example',
+      'tel:+15550100000',
+      remembered,
+    );
     expect(after.lookup.status).toBe('deleted');
     const full = await history(t.dir, 'chat.example', 'tel:+15550100000', 0);
     expect(full.versions.every((v) => v.commitment && !v.statement && !v.opening)).toBe(true);
@@ -57,24 +67,42 @@ describe('directory', () => {
 
     const found = await discover(t.dir, 'tel:+1 555 010 0000');
     const results = t.verifier.verifyDiscovery(found, 'tel:+15550100000');
-    expect([...results].map(([p, r]) => [p, r.status])).toEqual([['chat.example', 'deleted'], ['talk.example', 'present']]);
+    expect([...results].map(([p, r]) => [p, r.status])).toEqual([
+      ['chat.example', 'deleted'],
+      ['talk.example', 'present'],
+    ]);
     const leftOut = { ...found, lookups: found.lookups.slice(1) };
     expect(() => t.verifier.verifyDiscovery(leftOut, 'tel:+15550100000')).toThrow(/left out/);
     const fewerCredentials = { ...found, credentials: found.credentials.slice(1), lookups: found.lookups.slice(1) };
     expect(() => t.verifier.verifyDiscovery(fewerCredentials, 'tel:+15550100000')).toThrow(/credential set/);
-    expect(() => t.verifier.verifyDiscovery({ ...found, lookups: [found.lookups[0], found.lookups[0]] }, 'tel:+15550100000')).toThrow(/repeated/);
+    expect(() =>
+      t.verifier.verifyDiscovery({ ...found, lookups: [found.lookups[0], found.lookups[0]] }, 'tel:+15550100000'),
+    ).toThrow(/repeated/);
   });
 
   it('reopens from storage with the same map and serves the same verified lookups', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
-    for (let i = 0; i < 5; i++) await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+    for (let i = 0; i < 5; i++)
+      await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
     const before = (await t.dir.snapshot()).tree.root();
     const t2 = await t.reopen();
     expect(equalBytes((await t2.dir.snapshot()).tree.root(), before)).toBe(true);
-    expect(t2.verifier.verifyLookup(await lookup(t2.dir, 'chat.example', 'user3@chat.example'), 'chat.example', 'user3@chat.example').status).toBe('present');
+    expect(
+      t2.verifier.verifyLookup(
+        await lookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        'chat.example',
+        'user3@chat.example',
+      ).status,
+    ).toBe('present');
     await publish(t2, chat.sign(statementFor(chat, 'user3@chat.example', 2, [identityKey()], t2.clock.now)));
-    expect(t2.verifier.verifyLookup(await lookup(t2.dir, 'chat.example', 'user3@chat.example'), 'chat.example', 'user3@chat.example').statement!.version).toBe(2);
+    expect(
+      t2.verifier.verifyLookup(
+        await lookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        'chat.example',
+        'user3@chat.example',
+      ).statement!.version,
+    ).toBe(2);
   });
 
   it('answers a resubmission with the same outcome, queued or committed', async () => {
@@ -132,6 +160,12 @@ describe('directory', () => {
     const again = await t.dir.submit(signed.statement, signed.signature);
     await t.dir.closeEpoch();
     await again.committed;
-    expect(t.verifier.verifyLookup(await lookup(t.dir, 'chat.example', 'lost@chat.example'), 'chat.example', 'lost@chat.example').status).toBe('present');
+    expect(
+      t.verifier.verifyLookup(
+        await lookup(t.dir, 'chat.example', 'lost@chat.example'),
+        'chat.example',
+        'lost@chat.example',
+      ).status,
+    ).toBe('present');
   });
 });

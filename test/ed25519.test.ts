@@ -1,7 +1,12 @@
 /** Ed25519: RFC 8032 vectors and strict verification. */
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify, generateEd25519KeyPair } from '../wasm-free-crypto/ed25519.js';
+import {
+  ed25519KeyPairFromSeed,
+  ed25519Sign,
+  ed25519Verify,
+  generateEd25519KeyPair,
+} from '../wasm-free-crypto/ed25519.js';
 
 // RFC 8032 section 7.1, TEST 1 and TEST 2.
 const TESTS = [

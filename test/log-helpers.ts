@@ -4,7 +4,14 @@
  */
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
-import { LogError, recordHash, rootFromLeafHashes, storedHashes, type Hash, type HashReader } from '../verifier/tlog.js';
+import {
+  LogError,
+  recordHash,
+  rootFromLeafHashes,
+  storedHashes,
+  type Hash,
+  type HashReader,
+} from '../verifier/tlog.js';
 
 export const ORIGIN = 'example.com/kt-test-log';
 

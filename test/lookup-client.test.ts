@@ -12,7 +12,17 @@ import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { ClientError, VerifyError } from '../verifier/errors.js';
 import { LookupClient, type CheckpointEvidence } from '../verifier/lookup-client.js';
-import { appOver, enrolProvider, identityKey, logSignerForTests, openTestDirectory, publish, statementFor, type TestDirectory, type TestProvider } from './directory-helpers.js';
+import {
+  appOver,
+  enrolProvider,
+  identityKey,
+  logSignerForTests,
+  openTestDirectory,
+  publish,
+  statementFor,
+  type TestDirectory,
+  type TestProvider,
+} from './directory-helpers.js';
 import { makeRoot } from './pki.js';
 import { ORIGIN } from './log-helpers.js';
 
@@ -21,7 +31,12 @@ const BASE = 'http://kt.test';
 function client(app: Hono, t: TestDirectory, extra: Partial<ConstructorParameters<typeof LookupClient>[0]> = {}) {
   const urls: string[] = [];
   const fetch = async (url: string, init?: RequestInit) => (urls.push(url), app.request(url, init));
-  const c = new LookupClient({ baseUrl: BASE, pins: { origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey), vrfKey: t.dir.vrfPublicKey }, fetch, ...extra });
+  const c = new LookupClient({
+    baseUrl: BASE,
+    pins: { origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey), vrfKey: t.dir.vrfPublicKey },
+    fetch,
+    ...extra,
+  });
   return { c, urls };
 }
 
@@ -68,7 +83,10 @@ describe('the lookup client', () => {
     // A server that answers the second lookup with the older response (a rollback).
     const evidence: CheckpointEvidence[] = [];
     let calls = 0;
-    const rollback = { request: async (url: string, init?: RequestInit) => (url.includes('/v1/lookup/') && calls++ > 0 ? new Response(old) : app.request(url, init)) } as unknown as Hono;
+    const rollback = {
+      request: async (url: string, init?: RequestInit) =>
+        url.includes('/v1/lookup/') && calls++ > 0 ? new Response(old) : app.request(url, init),
+    } as unknown as Hono;
     const { c } = client(rollback, honest, { onEvidence: (e) => evidence.push(e) });
     await c.lookup('chat.example', 'bo@chat.example');
     expect(await failure(c.lookup('chat.example', 'bo@chat.example'))).toEqual(['VerifyError', 'rollback']);
@@ -80,13 +98,19 @@ describe('the lookup client', () => {
     await rotate(forked, chat2, 'eve@chat.example', 1);
     await rotate(forked, chat2, 'eve@chat.example', 2);
     await rotate(forked, chat2, 'eve@chat.example', 3);
-    const { c: split } = client(appOver(forked), forked, { state: { checkpoint: c.state.checkpoint }, onEvidence: (e) => evidence.push(e) });
-    expect(await failure(split.lookup('chat.example', 'bo@chat.example'))).toEqual(['VerifyError', 'inconsistent_checkpoint']);
+    const { c: split } = client(appOver(forked), forked, {
+      state: { checkpoint: c.state.checkpoint },
+      onEvidence: (e) => evidence.push(e),
+    });
+    expect(await failure(split.lookup('chat.example', 'bo@chat.example'))).toEqual([
+      'VerifyError',
+      'inconsistent_checkpoint',
+    ]);
     expect(evidence.at(-1)).toMatchObject({ kind: 'fork', accepted: c.state.checkpoint });
     expect(split.state.checkpoint).toBe(c.state.checkpoint); // the fork was not kept
   });
 
-  it('reports tiles that do not match the log\'s own tree as bad tiles, not as a fork', async () => {
+  it("reports tiles that do not match the log's own tree as bad tiles, not as a fork", async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
     await rotate(t, chat, 'fi@chat.example', 1);
@@ -95,13 +119,15 @@ describe('the lookup client', () => {
     const { c } = client(app, t, { onEvidence: (e) => evidence.push(e) });
     await c.lookup('chat.example', 'fi@chat.example');
     await rotate(t, chat, 'fi@chat.example', 2);
-    const corrupt = { request: async (url: string, init?: RequestInit) => {
-      const res = await app.request(url, init);
-      if (!url.includes('/log/tile/')) return res;
-      const b = new Uint8Array(await res.arrayBuffer());
-      b[b.length - 1] ^= 1;
-      return new Response(b);
-    } } as unknown as Hono;
+    const corrupt = {
+      request: async (url: string, init?: RequestInit) => {
+        const res = await app.request(url, init);
+        if (!url.includes('/log/tile/')) return res;
+        const b = new Uint8Array(await res.arrayBuffer());
+        b[b.length - 1] ^= 1;
+        return new Response(b);
+      },
+    } as unknown as Hono;
     const { c: c2 } = client(corrupt, t, { state: c.state, onEvidence: (e) => evidence.push(e) });
     expect(await failure(c2.lookup('chat.example', 'fi@chat.example'))).toEqual(['VerifyError', 'bad_tile']);
     expect(evidence).toEqual([]);
@@ -119,13 +145,18 @@ describe('the lookup client', () => {
     await rotate(t, chat, 'ra@chat.example', 3);
     const newer = await (await app.request('/v1/lookup/chat.example/ra@chat.example')).text();
     let n = 0;
-    const slow = { request: async (url: string, init?: RequestInit) => {
-      if (url.includes('/v1/lookup/')) return new Response(n++ === 0 ? newer : older);
-      await new Promise((r) => setTimeout(r, 20)); // tiles arrive slowly: both answers are being checked at once
-      return app.request(url, init);
-    } } as unknown as Hono;
+    const slow = {
+      request: async (url: string, init?: RequestInit) => {
+        if (url.includes('/v1/lookup/')) return new Response(n++ === 0 ? newer : older);
+        await new Promise((r) => setTimeout(r, 20)); // tiles arrive slowly: both answers are being checked at once
+        return app.request(url, init);
+      },
+    } as unknown as Hono;
     const { c: racing } = client(slow, t, { state: { ...c.state } });
-    const results = await Promise.allSettled([racing.lookup('chat.example', 'ra@chat.example'), racing.lookup('chat.example', 'ra@chat.example')]);
+    const results = await Promise.allSettled([
+      racing.lookup('chat.example', 'ra@chat.example'),
+      racing.lookup('chat.example', 'ra@chat.example'),
+    ]);
     expect(racing.state.checkpoint).toBe(JSON.parse(newer).epoch.checkpoint);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']); // the older answer, after the newer one, is a rollback
   });
@@ -136,7 +167,10 @@ describe('the lookup client', () => {
     await rotate(t, chat, 'cy@chat.example', 1);
     const w = cosigner('witness.example/w1', sha256(utf8('w1')));
     const { c } = client(appOver(t), t);
-    const policed = new LookupClient({ ...c.opts, pins: { ...c.opts.pins, policy: { witnesses: [parseCosignerKey(w.verifierKey)], quorum: 1 } } });
+    const policed = new LookupClient({
+      ...c.opts,
+      pins: { ...c.opts.pins, policy: { witnesses: [parseCosignerKey(w.verifierKey)], quorum: 1 } },
+    });
     expect(await failure(policed.lookup('chat.example', 'cy@chat.example'))).toEqual(['VerifyError', 'witness_quorum']);
   });
 

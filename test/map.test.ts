@@ -46,7 +46,11 @@ function bytes32(tag: string, n: number): Uint8Array {
   return sha256(utf8(tag), u64be(n));
 }
 
-const leafOf = (label: Uint8Array, version = 1): MapLeaf => ({ label, version, historyHash: sha256(utf8('history'), label, u64be(version)) });
+const leafOf = (label: Uint8Array, version = 1): MapLeaf => ({
+  label,
+  version,
+  historyHash: sha256(utf8('history'), label, u64be(version)),
+});
 
 /** A copy of `label` with bit `d` flipped. */
 function flipBit(label: Uint8Array, d: number): Uint8Array {
@@ -95,8 +99,13 @@ const VECTORS = {
   leaf: 'ed5c9ff0f9f7bf009ca1415d8ec0f74d48701bb273372ce48d1ad86de7a457a7', // label 00.., version 1, history ff..
   node: '029720e1893be8ca760704360a0e2d3a32dfa6201e3367918607aa3f4fe23925', // depth 3, left 00.., right ff..
   treeRoot: 'd6618069ebe342d5ceea44ed23caed2b47abbb9ce29e4c0286a2844394f09995',
-  memberB: '00000201dfb19cc8380fa7ce14a6948c0fb48848d4010f05f1d14ef5f82b38373b9b5d4d00ae12f6f1c4fce87742bde1a0173b00cef7241bbd5b9bfdae6a509b77535141ce',
-  absent40: '010001005c51c2b4a003a59b19ee3626979ebf06fc570b78ca762685a76d8d27fc859e2801' + '00'.repeat(32) + '0000000000000001' + '11'.repeat(32),
+  memberB:
+    '00000201dfb19cc8380fa7ce14a6948c0fb48848d4010f05f1d14ef5f82b38373b9b5d4d00ae12f6f1c4fce87742bde1a0173b00cef7241bbd5b9bfdae6a509b77535141ce',
+  absent40:
+    '010001005c51c2b4a003a59b19ee3626979ebf06fc570b78ca762685a76d8d27fc859e2801' +
+    '00'.repeat(32) +
+    '0000000000000001' +
+    '11'.repeat(32),
 };
 
 const D = (x: string): Uint8Array => utf8(`${x}\u0000`);
@@ -175,7 +184,8 @@ describe('map hashes', () => {
     expect(errorCode(() => mapLeafHash(new Uint8Array(31), 1, hist))).toBe('bad_label');
     expect(errorCode(() => mapLeafHash(new Uint8Array(33), 1, hist))).toBe('bad_label');
     expect(errorCode(() => mapLeafHash(label, 1, new Uint8Array(31)))).toBe('bad_hash');
-    for (const v of [-1, 1.5, 2 ** 53, Number.NaN, Infinity]) expect(errorCode(() => mapLeafHash(label, v, hist))).toBe('bad_version');
+    for (const v of [-1, 1.5, 2 ** 53, Number.NaN, Infinity])
+      expect(errorCode(() => mapLeafHash(label, v, hist))).toBe('bad_version');
     for (const d of [-1, 256, 1.5]) expect(errorCode(() => mapNodeHash(d, label, hist))).toBe('bad_depth');
     expect(errorCode(() => mapNodeHash(0, label, new Uint8Array(0)))).toBe('bad_hash');
   });
@@ -191,7 +201,11 @@ describe('map structure', () => {
     const b = leafOf(fromHex('80' + '00'.repeat(31)));
     const c = leafOf(fromHex('c0' + '00'.repeat(31)));
     const expected = mapNodeHash(0, leafHash(a), mapNodeHash(1, leafHash(b), leafHash(c)));
-    for (const order of [[a, b, c], [c, b, a], [b, a, c]]) {
+    for (const order of [
+      [a, b, c],
+      [c, b, a],
+      [b, a, c],
+    ]) {
       expect(PrefixTree.fromLeaves(order).root()).toEqual(expected);
       expect(rootFromLeaves(order)).toEqual(expected);
       const t = new PrefixTree();
@@ -267,7 +281,7 @@ describe('map structure', () => {
     expect(t.root()).toEqual(expected);
   });
 
-  it('hands out copies and keeps none of the caller\'s arrays', () => {
+  it("hands out copies and keeps none of the caller's arrays", () => {
     const leaves = Array.from({ length: 20 }, (_, i) => leafOf(bytes32('copy', i)));
     const t = PrefixTree.fromLeaves(leaves);
     const root = t.root();
@@ -345,7 +359,8 @@ function checkAgainstModel(t: PrefixTree, model: Model, rand: () => number, roun
   }
   const absent: Uint8Array[] = [];
   for (let i = 0; i < 20; i++) absent.push(bytes32(`absent ${round}`, i));
-  for (const l of leaves.slice(0, 40)) absent.push(flipBit(l.label, 255), flipBit(l.label, 128 + Math.floor(rand() * 128)));
+  for (const l of leaves.slice(0, 40))
+    absent.push(flipBit(l.label, 255), flipBit(l.label, 128 + Math.floor(rand() * 128)));
   for (const q of absent) {
     if (model.has(toHex(q))) continue;
     expect(t.get(q)).toBeUndefined();
@@ -353,7 +368,8 @@ function checkAgainstModel(t: PrefixTree, model: Model, rand: () => number, roun
     expect(p.kind).toBe('absent');
     verifyAbsence(root, q, p);
     expect(decodeMapProof(encodeMapProof(p))).toEqual(p);
-    if (p.kind === 'absent' && p.terminal) expect(throwsMap(() => verifyMembership(root, leafOf(q), { kind: 'member', path: p.path }))).toBe(true);
+    if (p.kind === 'absent' && p.terminal)
+      expect(throwsMap(() => verifyMembership(root, leafOf(q), { kind: 'member', path: p.path }))).toBe(true);
   }
 }
 
@@ -429,15 +445,29 @@ describe('map batch cost', () => {
     const t = PrefixTree.fromLeaves(leaves);
     expect(t.hashesComputed).toBe(2 * leaves.length - 1);
     for (const B of [1, 100, 2000]) {
-      const bumps = shuffled(leaves, rand).slice(0, B).map((l) => leafOf(l.label, 2 + B));
+      const bumps = shuffled(leaves, rand)
+        .slice(0, B)
+        .map((l) => leafOf(l.label, 2 + B));
       let before = t.hashesComputed;
       t.applyBatch(bumps);
-      expect(t.hashesComputed - before).toBe(B + pathNodes(t, bumps.map((l) => l.label)).size);
+      expect(t.hashesComputed - before).toBe(
+        B +
+          pathNodes(
+            t,
+            bumps.map((l) => l.label),
+          ).size,
+      );
       const inserts = Array.from({ length: B }, (_, i) => leafOf(bytes32(`cost new ${B}`, i)));
       before = t.hashesComputed;
       t.applyBatch(inserts);
       // New nodes lie on their new leaf's path, so the count is again leaves + distinct path nodes.
-      expect(t.hashesComputed - before).toBe(B + pathNodes(t, inserts.map((l) => l.label)).size);
+      expect(t.hashesComputed - before).toBe(
+        B +
+          pathNodes(
+            t,
+            inserts.map((l) => l.label),
+          ).size,
+      );
     }
     // A lookup or proof after the batch hashes nothing more.
     const before = t.hashesComputed;
@@ -487,7 +517,10 @@ function expectEncodedFlipsRejected(proof: MapProof, verify: (p: MapProof) => vo
   for (let bit = 0; bit < 8 * bytes.length; bit++) {
     const b = bytes.slice();
     b[bit >>> 3] ^= 0x80 >>> (bit & 7);
-    expect(throwsMap(() => verify(decodeMapProof(b))), `bit ${bit}`).toBe(true);
+    expect(
+      throwsMap(() => verify(decodeMapProof(b))),
+      `bit ${bit}`,
+    ).toBe(true);
   }
 }
 
@@ -518,12 +551,21 @@ describe('map proof tampering', () => {
   });
 
   it('rejects every mutation of a membership proof and of the leaf', () => {
-    for (const path of mutatedPaths(memberProof.path)) expect(throwsMap(() => verifyMembership(root, member, { kind: 'member', path }))).toBe(true);
-    const leaves: MapLeaf[] = [{ ...member, version: member.version + 1 }, { ...member, version: member.version - 1 }];
-    for (let b = 0; b < 256; b++) leaves.push({ ...member, historyHash: flipBit(member.historyHash, b) }, { ...member, label: flipBit(member.label, b) });
+    for (const path of mutatedPaths(memberProof.path))
+      expect(throwsMap(() => verifyMembership(root, member, { kind: 'member', path }))).toBe(true);
+    const leaves: MapLeaf[] = [
+      { ...member, version: member.version + 1 },
+      { ...member, version: member.version - 1 },
+    ];
+    for (let b = 0; b < 256; b++)
+      leaves.push(
+        { ...member, historyHash: flipBit(member.historyHash, b) },
+        { ...member, label: flipBit(member.label, b) },
+      );
     for (const l of leaves) expect(throwsMap(() => verifyMembership(root, l, memberProof))).toBe(true);
     expect(errorCode(() => verifyMembership(otherRoot, member, memberProof))).toBe('not_member');
-    for (let b = 0; b < 256; b += 17) expect(errorCode(() => verifyMembership(flipBit(root, b), member, memberProof))).toBe('not_member');
+    for (let b = 0; b < 256; b += 17)
+      expect(errorCode(() => verifyMembership(flipBit(root, b), member, memberProof))).toBe('not_member');
     expect(errorCode(() => verifyMembership(root, member, { ...absentProof }))).toBe('bad_proof');
     expect(errorCode(() => verifyMembership(root.slice(1), member, memberProof))).toBe('bad_root');
     expectEncodedFlipsRejected(memberProof, (p) => verifyMembership(root, member, p));
@@ -536,14 +578,24 @@ describe('map proof tampering', () => {
     for (const path of mutatedPaths(absentProof.path)) {
       expect(throwsMap(() => verifyAbsence(root, absentLabel, { kind: 'absent', path, terminal }))).toBe(true);
     }
-    const terminals: (MapLeaf | null)[] = [null, { ...terminal, version: terminal.version + 1 }, { ...terminal, label: absentLabel }];
-    for (let b = 0; b < 256; b++) terminals.push({ ...terminal, historyHash: flipBit(terminal.historyHash, b) }, { ...terminal, label: flipBit(terminal.label, b) });
+    const terminals: (MapLeaf | null)[] = [
+      null,
+      { ...terminal, version: terminal.version + 1 },
+      { ...terminal, label: absentLabel },
+    ];
+    for (let b = 0; b < 256; b++)
+      terminals.push(
+        { ...terminal, historyHash: flipBit(terminal.historyHash, b) },
+        { ...terminal, label: flipBit(terminal.label, b) },
+      );
     for (const x of terminals) expect(throwsMap(() => verifyAbsence(root, absentLabel, withTerminal(x)))).toBe(true);
     // The terminal must not be the looked-up label, even as a well-formed leaf.
     expect(errorCode(() => verifyAbsence(root, member.label, t.prove(absentLabel)))).toBe('bad_proof');
     expect(errorCode(() => verifyAbsence(otherRoot, absentLabel, absentProof))).toBe('not_absent');
     expect(errorCode(() => verifyAbsence(root, absentLabel, memberProof))).toBe('bad_proof');
-    expect(errorCode(() => verifyAbsence(root, absentLabel, { ...memberProof, kind: 'absent', terminal: null }))).toBe('bad_proof');
+    expect(errorCode(() => verifyAbsence(root, absentLabel, { ...memberProof, kind: 'absent', terminal: null }))).toBe(
+      'bad_proof',
+    );
     expectEncodedFlipsRejected(absentProof, (p) => verifyAbsence(root, absentLabel, p));
   });
 
@@ -552,9 +604,16 @@ describe('map proof tampering', () => {
     const a = leafOf(new Uint8Array(32));
     const b = leafOf(flipBit(a.label, 3));
     const s = bytes32('sibling', 0);
-    const ab = mapNodeHash(3, mapLeafHash(a.label, a.version, a.historyHash), mapLeafHash(b.label, b.version, b.historyHash));
+    const ab = mapNodeHash(
+      3,
+      mapLeafHash(a.label, a.version, a.historyHash),
+      mapLeafHash(b.label, b.version, b.historyHash),
+    );
     const badOrder = mapNodeHash(5, ab, s);
-    const path = [{ depth: 3, sibling: mapLeafHash(b.label, b.version, b.historyHash) }, { depth: 5, sibling: s }];
+    const path = [
+      { depth: 3, sibling: mapLeafHash(b.label, b.version, b.historyHash) },
+      { depth: 5, sibling: s },
+    ];
     expect(errorCode(() => verifyMembership(badOrder, a, { kind: 'member', path }))).toBe('bad_proof');
     // The terminal must sit where the label would: root = node(0, leaf(x), s) with x's bit 0 set.
     const x = leafOf(flipBit(new Uint8Array(32), 0));
@@ -563,11 +622,23 @@ describe('map proof tampering', () => {
     const proof: MapProof = { kind: 'absent', path: [{ depth: 0, sibling: s }], terminal: x };
     expect(errorCode(() => verifyAbsence(misplaced, q, proof))).toBe('bad_proof');
     // Depth 256 and beyond, or a repeated depth, are refused before any hashing.
-    expect(errorCode(() => verifyMembership(badOrder, a, { kind: 'member', path: [{ depth: 256, sibling: s }] }))).toBe('bad_proof');
-    expect(errorCode(() => verifyMembership(badOrder, a, { kind: 'member', path: [{ depth: 4, sibling: s }, { depth: 4, sibling: s }] }))).toBe('bad_proof');
+    expect(errorCode(() => verifyMembership(badOrder, a, { kind: 'member', path: [{ depth: 256, sibling: s }] }))).toBe(
+      'bad_proof',
+    );
+    expect(
+      errorCode(() =>
+        verifyMembership(badOrder, a, {
+          kind: 'member',
+          path: [
+            { depth: 4, sibling: s },
+            { depth: 4, sibling: s },
+          ],
+        }),
+      ),
+    ).toBe('bad_proof');
   });
 
-  it('rejects a random absent label\'s proof used for a present label', () => {
+  it("rejects a random absent label's proof used for a present label", () => {
     const q = bytes32('random absent', 1);
     const p = t.prove(q);
     verifyAbsence(root, q, p);
@@ -628,7 +699,11 @@ describe('map proof encoding', () => {
     const big = a.slice();
     big.set(u64be(2n ** 53n), a.length - 40);
     bad.push(big);
-    for (const b of bad) expect(errorCode(() => decodeMapProof(b)), toHex(b.slice(0, 8))).toBe('bad_proof');
+    for (const b of bad)
+      expect(
+        errorCode(() => decodeMapProof(b)),
+        toHex(b.slice(0, 8)),
+      ).toBe('bad_proof');
     const ok = a.slice();
     ok.set(u64be(2n ** 53n - 1n), a.length - 40);
     expect(decodeMapProof(ok).kind).toBe('absent');
@@ -637,7 +712,13 @@ describe('map proof encoding', () => {
   it('refuses to encode malformed proofs', () => {
     const sib = new Uint8Array(32);
     const bad: MapProof[] = [
-      { kind: 'member', path: [{ depth: 3, sibling: sib }, { depth: 5, sibling: sib }] },
+      {
+        kind: 'member',
+        path: [
+          { depth: 3, sibling: sib },
+          { depth: 5, sibling: sib },
+        ],
+      },
       { kind: 'member', path: [{ depth: 256, sibling: sib }] },
       { kind: 'member', path: [{ depth: 3, sibling: new Uint8Array(31) }] },
       { kind: 'absent', path: [{ depth: 3, sibling: sib }], terminal: null },

@@ -117,7 +117,9 @@ describe('opening notes strictly', () => {
       'empty signatures': note.replace(sigLine, ''),
     };
     for (const [what, bad] of Object.entries(cases)) expect(() => openNote(bad, [verifier]), what).toThrow(NoteError);
-    expect(code(() => openNote(new Uint8Array([...utf8(note.slice(0, 10)), 0xff, ...utf8(note.slice(10))]), [verifier]))).toBe('malformed_note');
+    expect(
+      code(() => openNote(new Uint8Array([...utf8(note.slice(0, 10)), 0xff, ...utf8(note.slice(10))]), [verifier])),
+    ).toBe('malformed_note');
   });
 
   it('skips unknown keys, even ones sharing the name or the ID of a known key', () => {
@@ -133,7 +135,9 @@ describe('opening notes strictly', () => {
     const sixteen = signNote('text\n', signers);
     expect(openNote(sixteen, [parseVerifierKey(signers[15].verifierKey)]).verified).toHaveLength(1);
     const filler = Array.from({ length: MAX_NOTE_SIGNATURES }, (_, i) => `\u2014 x${i} AAAAAAAA\n`).join('');
-    expect(code(() => openNote(sixteen + filler, [parseVerifierKey(signers[0].verifierKey)]))).toBe('too_many_signatures');
+    expect(code(() => openNote(sixteen + filler, [parseVerifierKey(signers[0].verifierKey)]))).toBe(
+      'too_many_signatures',
+    );
   });
 
   it('appends signatures without changing the note and without duplicates', () => {

@@ -50,7 +50,12 @@ function resolve(pointer: string): unknown {
 
 const deref = (v: Json): Json => (v.$ref ? deref(resolve(v.$ref) as Json) : v);
 
-const TILE_PATHS = ['/log/tile/{level}/{index}', '/log/tile/{level}/{index}.p/{width}', '/log/tile/entries/{index}', '/log/tile/entries/{index}.p/{width}'];
+const TILE_PATHS = [
+  '/log/tile/{level}/{index}',
+  '/log/tile/{level}/{index}.p/{width}',
+  '/log/tile/entries/{index}',
+  '/log/tile/entries/{index}.p/{width}',
+];
 const served = appOperations(app).has('GET /openapi.json');
 
 describe('the OpenAPI document', () => {
@@ -75,7 +80,8 @@ describe('the OpenAPI document', () => {
       const declared = ((op.parameters ?? []) as Json[]).map(deref).filter((p) => p.in === 'path');
       expect(declared.map((p) => p.name).sort(), key).toEqual(templated);
       for (const p of declared) expect(p.required, `${key} ${p.name}`).toBe(true);
-      for (const s of op.security ?? []) for (const name of Object.keys(s)) expect(doc.components.securitySchemes[name], name).toBeDefined();
+      for (const s of op.security ?? [])
+        for (const name of Object.keys(s)) expect(doc.components.securitySchemes[name], name).toBeDefined();
     }
     expect(doc.components.securitySchemes.operatorToken).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
@@ -106,7 +112,8 @@ describe('the OpenAPI document', () => {
     walk(doc);
     expect(refs.length).toBeGreaterThan(20);
     for (const r of refs) expect(resolve(r), r).toBeDefined();
-    for (const name of ['Error', 'LookupProof', 'HistoryProof', 'DiscoveryProof', 'Statement']) expect(doc.components.schemas[name], name).toBeDefined();
+    for (const name of ['Error', 'LookupProof', 'HistoryProof', 'DiscoveryProof', 'Statement'])
+      expect(doc.components.schemas[name], name).toBeDefined();
   });
 
   it('lists each error code under the status the server answers it with, with Retry-After on 429 and 503', () => {
@@ -116,9 +123,11 @@ describe('the OpenAPI document', () => {
         if (Number(status) < 400) continue;
         const res = deref(r);
         expect(res['x-error-codes']?.length, `${key} ${status}`).toBeGreaterThan(0);
-        for (const code of res['x-error-codes']) expect([code, statusForCode(code)], key).toEqual([code, Number(status)]);
+        for (const code of res['x-error-codes'])
+          expect([code, statusForCode(code)], key).toEqual([code, Number(status)]);
         expect(deref(res.content['application/json'].schema)).toBe(doc.components.schemas.Error);
-        if (status === '429' || status === '503') expect(res.headers?.['Retry-After'], `${key} ${status}`).toBeDefined();
+        if (status === '429' || status === '503')
+          expect(res.headers?.['Retry-After'], `${key} ${status}`).toBeDefined();
       }
     }
   });
@@ -130,7 +139,9 @@ describe('the OpenAPI document', () => {
       return { statement: toBase64(s.statement), signature: toBase64(s.signature) };
     };
     const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-      method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers },
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', ...headers },
     });
     const auth = { Authorization: `Bearer ${TOKEN}` };
     const cases: [string, string, RequestInit | undefined, number][] = [
@@ -145,29 +156,50 @@ describe('the OpenAPI document', () => {
       ['GET /metrics', '/metrics', undefined, 200],
       ['GET /v1/lookup/{provider}/{account}', '/v1/lookup/chat.example/a%40chat.example', undefined, 200],
       ['GET /v1/lookup/{provider}/{account}', '/v1/lookup/chat.example/%20a%40chat.example', undefined, 400],
-      ['POST /v1/lookup', '/v1/lookup', post({ lookups: [{ provider: 'chat.example', account: 'a@chat.example' }] }), 200],
+      [
+        'POST /v1/lookup',
+        '/v1/lookup',
+        post({ lookups: [{ provider: 'chat.example', account: 'a@chat.example' }] }),
+        200,
+      ],
       ['POST /v1/lookup', '/v1/lookup', post({ discover: 'a@chat.example' }), 200],
       ['POST /v1/lookup', '/v1/lookup', post({ lookups: [] }), 400],
       ['POST /v1/lookup', '/v1/lookup', post('x'.repeat(17 * 1024)), 413],
       ['GET /v1/history/{provider}/{account}', '/v1/history/chat.example/a@chat.example?since=0', undefined, 200],
       ['GET /v1/history/{provider}/{account}', '/v1/history/chat.example/a@chat.example?since=-1', undefined, 400],
       ['POST /v1/bindings', '/v1/bindings', post('{'), 400],
-      ['POST /v1/bindings', '/v1/bindings', post({ statements: [{ statement: 'AA==', signature: toBase64(new Uint8Array(64)) }] }), 400],
+      [
+        'POST /v1/bindings',
+        '/v1/bindings',
+        post({ statements: [{ statement: 'AA==', signature: toBase64(new Uint8Array(64)) }] }),
+        400,
+      ],
       ['POST /v1/bindings', '/v1/bindings', post({ statements: [signed()] }), 202],
       ['POST /v1/bindings', '/v1/bindings', post({ statements: [signed()] }), 409],
       ['POST /v1/providers', '/v1/providers', post({ chain: [] }), 401],
       ['POST /v1/providers', '/v1/providers', post({ chain: [] }, auth), 400],
       ['POST /v1/providers', '/v1/providers', post({ chain: 'not pem' }, auth), 400],
       ['POST /v1/providers', '/v1/providers', post({ chain: [toBase64(chat.leaf.der)] }, auth), 409],
-      ['POST /v1/providers/revoke', '/v1/providers/revoke', post({ providerId: 'chat.example', fingerprint: '00'.repeat(32), reason: 'x' }, auth), 404],
-      ['POST /v1/providers/revoke', '/v1/providers/revoke', post({ providerId: 'chat.example', fingerprint: 'XX', reason: 'x' }, auth), 400],
+      [
+        'POST /v1/providers/revoke',
+        '/v1/providers/revoke',
+        post({ providerId: 'chat.example', fingerprint: '00'.repeat(32), reason: 'x' }, auth),
+        404,
+      ],
+      [
+        'POST /v1/providers/revoke',
+        '/v1/providers/revoke',
+        post({ providerId: 'chat.example', fingerprint: 'XX', reason: 'x' }, auth),
+        400,
+      ],
     ];
     for (const [key, url, init, status] of cases) {
       const res = await app.request(url, init);
       expect([key, url, res.status]).toEqual([key, url, status]);
       const documented = ops.get(key)?.responses[String(status)];
       expect(documented, `${key} ${status}`).toBeDefined();
-      if (status >= 400) expect(deref(documented)['x-error-codes'], `${key} ${url}`).toContain((await res.json()).error.code);
+      if (status >= 400)
+        expect(deref(documented)['x-error-codes'], `${key} ${url}`).toContain((await res.json()).error.code);
     }
   });
 
@@ -178,8 +210,14 @@ describe('the OpenAPI document', () => {
     const res = await limited.request('/v1/history/chat.example/b%40chat.example');
     expect(res.status).toBe(429);
     expect(res.headers.get('Retry-After')).toMatch(/^[1-9][0-9]*$/);
-    for (const key of ['GET /v1/lookup/{provider}/{account}', 'POST /v1/lookup', 'GET /v1/history/{provider}/{account}']) {
-      expect(deref(ops.get(key)!.responses['429'])['x-error-codes'], key).toEqual([(await res.clone().json()).error.code]);
+    for (const key of [
+      'GET /v1/lookup/{provider}/{account}',
+      'POST /v1/lookup',
+      'GET /v1/history/{provider}/{account}',
+    ]) {
+      expect(deref(ops.get(key)!.responses['429'])['x-error-codes'], key).toEqual([
+        (await res.clone().json()).error.code,
+      ]);
     }
   });
 

@@ -82,16 +82,28 @@ function fromBase64Url(s: string): Uint8Array {
   return fromBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
 }
 
-async function rawKeys(type: PkiKeyType, keys: CryptoKeyPair): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
+async function rawKeys(
+  type: PkiKeyType,
+  keys: CryptoKeyPair,
+): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
   if (type === 'ed25519') {
     const pkcs8 = new Uint8Array((await subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer);
-    return { secretKey: pkcs8.slice(-32), publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer) };
+    return {
+      secretKey: pkcs8.slice(-32),
+      publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer),
+    };
   }
   if (type === 'p256') {
     const jwk = (await subtle.exportKey('jwk', keys.privateKey)) as JsonWebKey;
-    return { secretKey: fromBase64Url(jwk.d!), publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer) };
+    return {
+      secretKey: fromBase64Url(jwk.d!),
+      publicKey: new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer),
+    };
   }
-  return { secretKey: new Uint8Array(0), publicKey: new Uint8Array((await subtle.exportKey('spki', keys.publicKey)) as ArrayBuffer) };
+  return {
+    secretKey: new Uint8Array(0),
+    publicKey: new Uint8Array((await subtle.exportKey('spki', keys.publicKey)) as ArrayBuffer),
+  };
 }
 
 const when = (d: Date | number) => (typeof d === 'number' ? new Date(d) : d);
@@ -104,16 +116,25 @@ function extensionsFor(opts: CertOptions, ca: boolean): x509.Extension[] {
   const ku = opts.keyUsage === undefined ? (ca ? F.keyCertSign | F.cRLSign : F.digitalSignature) : opts.keyUsage;
   if (ku !== null) ext.push(new x509.KeyUsagesExtension(ku, true));
   if (!ca) {
-    const eku = opts.extendedKeyUsage === undefined ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : opts.extendedKeyUsage;
+    const eku =
+      opts.extendedKeyUsage === undefined
+        ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]
+        : opts.extendedKeyUsage;
     if (eku !== null) ext.push(new x509.ExtendedKeyUsageExtension(eku));
     const dns = opts.dnsNames ?? ['provider.example'];
-    if (dns.length > 0) ext.push(new x509.SubjectAlternativeNameExtension(dns.map((value) => ({ type: 'dns' as const, value }))));
+    if (dns.length > 0)
+      ext.push(new x509.SubjectAlternativeNameExtension(dns.map((value) => ({ type: 'dns' as const, value }))));
   }
   return [...ext, ...(opts.extensions ?? [])];
 }
 
 /** Issues a certificate; `issuer` undefined means self-signed. */
-async function issue(issuer: PkiCert | undefined, opts: CertOptions, ca: boolean, defaultName: string): Promise<PkiCert> {
+async function issue(
+  issuer: PkiCert | undefined,
+  opts: CertOptions,
+  ca: boolean,
+  defaultName: string,
+): Promise<PkiCert> {
   const algorithm = opts.keyType ?? (ca ? 'p256' : 'ed25519');
   const keys = opts.keys ?? (await generateKeys(algorithm));
   const name = opts.name ?? `CN=${defaultName} ${++counter}`;
@@ -131,7 +152,9 @@ async function issue(issuer: PkiCert | undefined, opts: CertOptions, ca: boolean
     notAfter: when(opts.notAfter ?? Date.now() + 365 * DAY),
     publicKey: keys.publicKey,
     signingKey,
-    signingAlgorithm: (opts.signingHash ? { ...SIGNING[signerType], hash: opts.signingHash } : SIGNING[signerType]) as x509.X509CertificateCreateParams['signingAlgorithm'],
+    signingAlgorithm: (opts.signingHash
+      ? { ...SIGNING[signerType], hash: opts.signingHash }
+      : SIGNING[signerType]) as x509.X509CertificateCreateParams['signingAlgorithm'],
     extensions: extensionsFor(opts, ca),
   });
   const der = new Uint8Array(cert.rawData);
@@ -177,7 +200,14 @@ function readTlv(der: Uint8Array, at: number): Tlv {
 /** DER-encodes one TLV. */
 export function encodeTlv(tag: number, body: Uint8Array): Uint8Array {
   const n = body.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 255] : [0x83, n >> 16, (n >> 8) & 255, n & 255];
+  const len =
+    n < 0x80
+      ? [n]
+      : n < 0x100
+        ? [0x81, n]
+        : n < 0x10000
+          ? [0x82, n >> 8, n & 255]
+          : [0x83, n >> 16, (n >> 8) & 255, n & 255];
   return concatBytes(Uint8Array.of(tag, ...len), body);
 }
 

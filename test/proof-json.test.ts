@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
 import { discover, history, lookup } from '../log/lookup.js';
-import { discoveryFromJson, discoveryToJson, historyFromJson, historyToJson, lookupFromJson, lookupsToJsonBytes, lookupToJson, lookupToJsonBytes } from '../verifier/proof-json.js';
+import {
+  discoveryFromJson,
+  discoveryToJson,
+  historyFromJson,
+  historyToJson,
+  lookupFromJson,
+  lookupsToJsonBytes,
+  lookupToJson,
+  lookupToJsonBytes,
+} from '../verifier/proof-json.js';
 import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 
@@ -13,7 +22,8 @@ describe('proof JSON', () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
     await enrolProvider(t, 'talk.example', 'p256');
-    for (let v = 1; v <= 2; v++) await publish(t, chat.sign(statementFor(chat, 'j@chat.example', v, [identityKey()], t.clock.now)));
+    for (let v = 1; v <= 2; v++)
+      await publish(t, chat.sign(statementFor(chat, 'j@chat.example', v, [identityKey()], t.clock.now)));
     await publish(t, chat.sign({ ...statementFor(chat, 'j@chat.example', 3, [], t.clock.now), status: 'deleted' }));
     const present = lookupFromJson(roundTrip(lookupToJson(await lookup(t.dir, 'chat.example', 'j@chat.example'))));
     expect(t.verifier.verifyLookup(present, 'chat.example', 'j@chat.example').status).toBe('deleted');
@@ -54,7 +64,12 @@ describe('proof JSON', () => {
       await publish(t, chat.sign(statementFor(chat, 'j@chat.example', v, [identityKey()], t.clock.now)));
       await publish(t, talk.sign(statementFor(talk, `+4479460${v}0000`, 1, [identityKey()], t.clock.now)));
       // Present (both credentials, so both cached enrolment proofs), absent, then again from the caches.
-      for (const [p, a] of [['chat.example', 'j@chat.example'], ['talk.example', `+4479460${v}0000`], ['talk.example', 'nobody@chat.example'], ['chat.example', 'j@chat.example']]) {
+      for (const [p, a] of [
+        ['chat.example', 'j@chat.example'],
+        ['talk.example', `+4479460${v}0000`],
+        ['talk.example', 'nobody@chat.example'],
+        ['chat.example', 'j@chat.example'],
+      ]) {
         const proof = await lookup(t.dir, p, a);
         seen.push(proof);
         expect(fromUtf8(lookupToJsonBytes(proof)), `${p} ${a} v${v}`).toBe(text(proof));
@@ -63,7 +78,10 @@ describe('proof JSON', () => {
     const base = seen[0];
     const odd = [
       { ...base, provider: 'quote"back\\slash', account: 'tab\tnewline\n\u0001 del\u007f ünïcödé 😀 \ud800' },
-      { ...base, present: { version: 7, commitment: new Uint8Array(32).fill(9), previousHistory: new Uint8Array(32).fill(4) } },
+      {
+        ...base,
+        present: { version: 7, commitment: new Uint8Array(32).fill(9), previousHistory: new Uint8Array(32).fill(4) },
+      },
     ];
     for (const p of odd) expect(fromUtf8(lookupToJsonBytes(p))).toBe(text(p));
     expect(fromUtf8(lookupsToJsonBytes(seen))).toBe(JSON.stringify({ lookups: seen.map(lookupToJson) }));

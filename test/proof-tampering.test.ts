@@ -29,14 +29,30 @@ function mutants(value: unknown, path = ''): Mutant[] {
     for (let i = 0; i < value.length; i += step) {
       const c = value.charCodeAt(i);
       if (c === 10) continue;
-      out.push({ path: `${path}@${i}`, value: value.slice(0, i) + String.fromCharCode(c === 0x41 ? 0x42 : 0x41) + value.slice(i + 1) });
+      out.push({
+        path: `${path}@${i}`,
+        value: value.slice(0, i) + String.fromCharCode(c === 0x41 ? 0x42 : 0x41) + value.slice(i + 1),
+      });
     }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => out.push(...mutants(v, `${path}[${i}]`).map((m) => ({ path: m.path, value: value.map((x, j) => (j === i ? m.value : x)) }))));
-    if (value.length > 0) out.push({ path: `${path} dropped`, value: value.slice(1) }, { path: `${path} extended`, value: [...value, value[0]] });
+    value.forEach((v, i) =>
+      out.push(
+        ...mutants(v, `${path}[${i}]`).map((m) => ({
+          path: m.path,
+          value: value.map((x, j) => (j === i ? m.value : x)),
+        })),
+      ),
+    );
+    if (value.length > 0)
+      out.push(
+        { path: `${path} dropped`, value: value.slice(1) },
+        { path: `${path} extended`, value: [...value, value[0]] },
+      );
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      out.push(...mutants(v, `${path}.${k}`).map((m) => ({ path: m.path, value: { ...(value as object), [k]: m.value } })));
+      out.push(
+        ...mutants(v, `${path}.${k}`).map((m) => ({ path: m.path, value: { ...(value as object), [k]: m.value } })),
+      );
     }
   }
   return out;
@@ -64,7 +80,8 @@ async function populated() {
   v2.continuity = { keyId: 'id1', signature: signSync('ed25519', k1.seed, continuityMessage(v2)) };
   await publish(t, chat.sign(v2));
   await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 3, [identityKey('id3')], t.clock.now)));
-  for (let i = 0; i < 6; i++) await publish(t, chat.sign(statementFor(chat, `u${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+  for (let i = 0; i < 6; i++)
+    await publish(t, chat.sign(statementFor(chat, `u${i}@chat.example`, 1, [identityKey()], t.clock.now)));
   return t;
 }
 
@@ -81,7 +98,10 @@ describe('proof tampering', () => {
       { path: 'other map proof', value: { ...proof, map: other.map } },
       { path: 'other statement', value: { ...proof, present: other.present } },
       { path: 'present dropped', value: { ...proof, present: undefined } },
-      { path: 'absence claimed', value: { ...proof, present: undefined, map: { kind: 'absent', path: proof.map.path, terminal: null } } },
+      {
+        path: 'absence claimed',
+        value: { ...proof, present: undefined, map: { kind: 'absent', path: proof.map.path, terminal: null } },
+      },
     ];
     expectAllRefused(swaps, (p) => t.verifier.verifyLookup(p, 'chat.example', 'alice@chat.example'));
   }, 120_000);
@@ -92,17 +112,28 @@ describe('proof tampering', () => {
     expect(t.verifier.verifyLookup(proof, 'chat.example', 'nobody@chat.example').status).toBe('absent');
     expectAllRefused(mutants(proof), (p) => t.verifier.verifyLookup(p, 'chat.example', 'nobody@chat.example'));
     const present = await lookup(t.dir, 'chat.example', 'u2@chat.example');
-    expectAllRefused([{ path: 'absent map for present label', value: { ...present, present: undefined, map: proof.map } }], (p) =>
-      t.verifier.verifyLookup(p, 'chat.example', 'u2@chat.example'));
+    expectAllRefused(
+      [{ path: 'absent map for present label', value: { ...present, present: undefined, map: proof.map } }],
+      (p) => t.verifier.verifyLookup(p, 'chat.example', 'u2@chat.example'),
+    );
   }, 120_000);
 
   it('refuses every mutation of a history proof, and a history that does not start where the owner was', async () => {
     const t = await populated();
     const proof = await history(t.dir, 'chat.example', 'alice@chat.example', 0);
-    expect(t.verifier.verifyHistory(proof, 'chat.example', 'alice@chat.example', HISTORY_ZERO).statements).toHaveLength(3);
-    const historyOnly = mutants({ since: proof.since, versions: proof.versions }).map((m) => ({ path: m.path, value: { ...proof, ...(m.value as object) } }));
-    expectAllRefused(historyOnly, (p) => t.verifier.verifyHistory(p, 'chat.example', 'alice@chat.example', HISTORY_ZERO));
+    expect(t.verifier.verifyHistory(proof, 'chat.example', 'alice@chat.example', HISTORY_ZERO).statements).toHaveLength(
+      3,
+    );
+    const historyOnly = mutants({ since: proof.since, versions: proof.versions }).map((m) => ({
+      path: m.path,
+      value: { ...proof, ...(m.value as object) },
+    }));
+    expectAllRefused(historyOnly, (p) =>
+      t.verifier.verifyHistory(p, 'chat.example', 'alice@chat.example', HISTORY_ZERO),
+    );
     const wrongStart = new Uint8Array(32).fill(1);
-    expectAllRefused([{ path: 'wrong remembered hash', value: proof }], (p) => t.verifier.verifyHistory(p, 'chat.example', 'alice@chat.example', wrongStart));
+    expectAllRefused([{ path: 'wrong remembered hash', value: proof }], (p) =>
+      t.verifier.verifyHistory(p, 'chat.example', 'alice@chat.example', wrongStart),
+    );
   }, 120_000);
 });

@@ -4,8 +4,23 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, toBase64, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync, verifySignatureSync } from '../wasm-free-crypto/signatures.js';
-import { parsePemCertificates, validateProviderChain, validateProviderId, type ProviderCredential } from '../log/providers.js';
-import { encodeTlv, makeIntermediate, makeLeaf, makeRoot, malleateEcdsaSignature, tamperText, toPem, type CertOptions, type PkiCert } from './pki.js';
+import {
+  parsePemCertificates,
+  validateProviderChain,
+  validateProviderId,
+  type ProviderCredential,
+} from '../log/providers.js';
+import {
+  encodeTlv,
+  makeIntermediate,
+  makeLeaf,
+  makeRoot,
+  malleateEcdsaSignature,
+  tamperText,
+  toPem,
+  type CertOptions,
+  type PkiCert,
+} from './pki.js';
 
 const NOW = Date.now();
 const DAY = 86_400_000;
@@ -32,7 +47,12 @@ beforeAll(async () => {
 });
 
 /** Validates [leaf, ...rest] under the shared root at NOW. */
-const check = (chain: PkiCert[], trusted = roots, now = NOW) => validateProviderChain(chain.map((c) => c.der), trusted, now);
+const check = (chain: PkiCert[], trusted = roots, now = NOW) =>
+  validateProviderChain(
+    chain.map((c) => c.der),
+    trusted,
+    now,
+  );
 const leafUnder = (issuer: PkiCert, opts: CertOptions = {}) => makeLeaf(issuer, opts);
 
 /** The credential's key really is the leaf's: sign with the pki secret, verify with the credential. */
@@ -57,7 +77,10 @@ describe('accepted chains', () => {
       expect(toHex(cred.leafFingerprint)).toBe(toHex(sha256(direct.der)));
       expect(cred.chain.map(toHex)).toEqual([toHex(direct.der)]);
       const viaInter = await leafUnder(inter, { keyType, dnsNames: ['chat.provider.example'] });
-      for (const chain of [[viaInter, inter], [viaInter, inter, root]]) {
+      for (const chain of [
+        [viaInter, inter],
+        [viaInter, inter, root],
+      ]) {
         const c = await check(chain);
         expect(c.providerId).toBe('chat.provider.example');
         expectKey(c, viaInter);
@@ -76,7 +99,9 @@ describe('accepted chains', () => {
   });
 
   it('lower-cases the DNS name, and accepts EKU absent, clientAuth only, or anyExtendedKeyUsage', async () => {
-    expect((await check([await leafUnder(root, { dnsNames: ['Provider.EXAMPLE'] })])).providerId).toBe('provider.example');
+    expect((await check([await leafUnder(root, { dnsNames: ['Provider.EXAMPLE'] })])).providerId).toBe(
+      'provider.example',
+    );
     for (const eku of [null, [x509.ExtendedKeyUsage.clientAuth], ['2.5.29.37.0']]) {
       expect(await code(check([await leafUnder(root, { extendedKeyUsage: eku })]))).toBe('ok');
     }
@@ -140,7 +165,9 @@ describe('refusals, one per rule', () => {
     expect(await code(check([viaInter, root, inter]))).toBe('cert_untrusted');
     expect(await code(check([leaf], [leaf.der]))).toBe('cert_untrusted');
     // The path is checked first: an expired leaf under an unknown root is reported as untrusted.
-    expect(await code(check([await leafUnder(other, { notBefore: NOW - 2 * DAY, notAfter: NOW - DAY })]))).toBe('cert_untrusted');
+    expect(await code(check([await leafUnder(other, { notBefore: NOW - 2 * DAY, notAfter: NOW - DAY })]))).toBe(
+      'cert_untrusted',
+    );
   });
 
   it('cert_bad_signature: wrong issuer key (leaf, intermediate), a tampered TBS byte', async () => {
@@ -150,21 +177,44 @@ describe('refusals, one per rule', () => {
     expect(await code(check([await leafUnder(forgedInter), forgedInter]))).toBe('cert_bad_signature');
     const leaf = await leafUnder(root, { dnsNames: ['tamper.example'] });
     expect(await code(check([leaf]))).toBe('ok');
-    expect(await code(validateProviderChain([tamperText(leaf.der, 'tamper.example')], roots, NOW))).toBe('cert_bad_signature');
-    expect(await code(validateProviderChain([tamperText(leaf.der, 'KT Test Provider')], roots, NOW))).toBe('cert_bad_signature');
+    expect(await code(validateProviderChain([tamperText(leaf.der, 'tamper.example')], roots, NOW))).toBe(
+      'cert_bad_signature',
+    );
+    expect(await code(validateProviderChain([tamperText(leaf.der, 'KT Test Provider')], roots, NOW))).toBe(
+      'cert_bad_signature',
+    );
   });
 
   it('cert_bad_signature: a SHA-1 signature, an RSA issuer key under 2048 bits', async () => {
     const sha1 = validateProviderChain([(await leafUnder(root, { signingHash: 'SHA-1' })).der], roots, NOW);
-    await expect(sha1).rejects.toMatchObject({ code: 'cert_bad_signature', message: expect.stringMatching(/unsupported signature algorithm ECDSA with SHA-1/) });
-    const params = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
-    const weak = await makeRoot({ keyType: 'rsa', keys: (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair });
+    await expect(sha1).rejects.toMatchObject({
+      code: 'cert_bad_signature',
+      message: expect.stringMatching(/unsupported signature algorithm ECDSA with SHA-1/),
+    });
+    const params = {
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: 1024,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    };
+    const weak = await makeRoot({
+      keyType: 'rsa',
+      keys: (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair,
+    });
     const weakChain = validateProviderChain([(await leafUnder(weak)).der], [weak.der], NOW);
-    await expect(weakChain).rejects.toMatchObject({ code: 'cert_bad_signature', message: expect.stringMatching(/shorter than 2048 bits/) });
+    await expect(weakChain).rejects.toMatchObject({
+      code: 'cert_bad_signature',
+      message: expect.stringMatching(/shorter than 2048 bits/),
+    });
   });
 
   it('cert_not_ca: intermediate without cA, without basicConstraints, without keyCertSign; path length exceeded', async () => {
-    for (const opts of [{ isCA: false }, { isCA: null }, { keyUsage: F.digitalSignature | F.cRLSign }, { keyUsage: null }] as CertOptions[]) {
+    for (const opts of [
+      { isCA: false },
+      { isCA: null },
+      { keyUsage: F.digitalSignature | F.cRLSign },
+      { keyUsage: null },
+    ] as CertOptions[]) {
       const bad = await makeIntermediate(root, opts);
       expect(await code(check([await leafUnder(bad), bad])), JSON.stringify(opts)).toBe('cert_not_ca');
     }
@@ -187,7 +237,8 @@ describe('refusals, one per rule', () => {
       { extendedKeyUsage: [x509.ExtendedKeyUsage.codeSigning] },
       { extendedKeyUsage: [x509.ExtendedKeyUsage.emailProtection, x509.ExtendedKeyUsage.timeStamping] },
     ];
-    for (const opts of cases) expect(await code(check([await leafUnder(root, opts)])), JSON.stringify(opts)).toBe('cert_bad_key_usage');
+    for (const opts of cases)
+      expect(await code(check([await leafUnder(root, opts)])), JSON.stringify(opts)).toBe('cert_bad_key_usage');
   });
 
   it('cert_bad_key: RSA and P-384 leaf keys', async () => {
@@ -199,16 +250,33 @@ describe('refusals, one per rule', () => {
     const identity = new Uint8Array(32);
     identity[0] = 1;
     const publicKey = await crypto.subtle.importKey('raw', identity, { name: 'Ed25519' }, true, ['verify']);
-    const { privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const { privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
     const leaf = await leafUnder(root, { keys: { publicKey, privateKey } });
-    await expect(check([leaf])).rejects.toMatchObject({ code: 'cert_bad_key', message: expect.stringMatching(/small-order/) });
+    await expect(check([leaf])).rejects.toMatchObject({
+      code: 'cert_bad_key',
+      message: expect.stringMatching(/small-order/),
+    });
   });
 
   it('cert_no_dns_name: no SAN, two SANs, a wildcard, malformed names', async () => {
-    for (const dnsNames of [[], ['a.example', 'b.example'], ['*.provider.example'], ['provider.example.'], ['under_score.example'], ['10.0.0.1'], ['-dash.example']]) {
+    for (const dnsNames of [
+      [],
+      ['a.example', 'b.example'],
+      ['*.provider.example'],
+      ['provider.example.'],
+      ['under_score.example'],
+      ['10.0.0.1'],
+      ['-dash.example'],
+    ]) {
       expect(await code(check([await leafUnder(root, { dnsNames })])), dnsNames.join()).toBe('cert_no_dns_name');
     }
-    const ipOnly = await leafUnder(root, { dnsNames: [], extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '192.0.2.1' }])] });
+    const ipOnly = await leafUnder(root, {
+      dnsNames: [],
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '192.0.2.1' }])],
+    });
     expect(await code(check([ipOnly]))).toBe('cert_no_dns_name');
   });
 
@@ -217,7 +285,17 @@ describe('refusals, one per rule', () => {
     expect(validateProviderId('A'.repeat(63) + '.example')).toBe('a'.repeat(63) + '.example');
     const long = Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.'); // 251 characters
     expect(validateProviderId(long + '.b')).toHaveLength(253);
-    for (const bad of ['', 'a'.repeat(64) + '.example', long + '.bc', 'a..b', '.a', 'a-.b', 'ä.example', 'a b.example', 'a.123']) {
+    for (const bad of [
+      '',
+      'a'.repeat(64) + '.example',
+      long + '.bc',
+      'a..b',
+      '.a',
+      'a-.b',
+      'ä.example',
+      'a b.example',
+      'a.123',
+    ]) {
       expect(() => validateProviderId(bad), bad).toThrow(expect.objectContaining({ code: 'cert_no_dns_name' }));
     }
   });
@@ -235,9 +313,17 @@ describe('refusals, one per rule', () => {
 
   it('cert_parse: garbage, truncated, trailing bytes, empty chain, a garbage trusted root, BER lengths', async () => {
     const leaf = await leafUnder(root);
-    const chains = [[utf8('not a certificate')], [new Uint8Array(0)], [leaf.der.subarray(0, leaf.der.length - 1)], [concatBytes(leaf.der, new Uint8Array(1))], []];
+    const chains = [
+      [utf8('not a certificate')],
+      [new Uint8Array(0)],
+      [leaf.der.subarray(0, leaf.der.length - 1)],
+      [concatBytes(leaf.der, new Uint8Array(1))],
+      [],
+    ];
     for (const chain of chains) expect(await code(validateProviderChain(chain, roots, NOW))).toBe('cert_parse');
-    expect(await code(validateProviderChain([leaf.der], [root.der, new Uint8Array([0x30, 0x00])], NOW))).toBe('cert_parse');
+    expect(await code(validateProviderChain([leaf.der], [root.der, new Uint8Array([0x30, 0x00])], NOW))).toBe(
+      'cert_parse',
+    );
     // The same certificate with its outer length in a non-minimal long form (BER, not DER).
     const body = leaf.der.subarray(4);
     const ber = concatBytes(Uint8Array.of(0x30, 0x83, 0, body.length >> 8, body.length & 255), body);
@@ -246,10 +332,15 @@ describe('refusals, one per rule', () => {
 
   it('cert_parse: a malformed extension value, an extension present twice', async () => {
     const badKeyUsage = new x509.Extension('2.5.29.15', true, new Uint8Array([5, 0])); // NULL, not a BIT STRING
-    expect(await code(check([await leafUnder(root, { keyUsage: null, extensions: [badKeyUsage] })]))).toBe('cert_parse');
+    expect(await code(check([await leafUnder(root, { keyUsage: null, extensions: [badKeyUsage] })]))).toBe(
+      'cert_parse',
+    );
     const secondSan = new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'other.example' }]);
     const twice = check([await leafUnder(root, { extensions: [secondSan] })]);
-    await expect(twice).rejects.toMatchObject({ code: 'cert_parse', message: expect.stringMatching(/extension appears twice/) });
+    await expect(twice).rejects.toMatchObject({
+      code: 'cert_parse',
+      message: expect.stringMatching(/extension appears twice/),
+    });
   });
 });
 
@@ -286,7 +377,9 @@ describe('parsePemCertificates', () => {
       [block('MA=='), /PEM block 0: .*DER/],
     ];
     for (const [text, message] of cases) {
-      expect(() => parsePemCertificates(text), JSON.stringify(text.slice(0, 80))).toThrow(expect.objectContaining({ code: 'cert_parse', message: expect.stringMatching(message) }));
+      expect(() => parsePemCertificates(text), JSON.stringify(text.slice(0, 80))).toThrow(
+        expect.objectContaining({ code: 'cert_parse', message: expect.stringMatching(message) }),
+      );
     }
   });
 });

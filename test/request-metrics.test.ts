@@ -8,7 +8,10 @@ describe('request metrics', () => {
     const m = new RequestMetrics();
     let clock = 0;
     const app = new Hono();
-    app.use('*', requestMetrics(m, () => clock));
+    app.use(
+      '*',
+      requestMetrics(m, () => clock),
+    );
     app.get('/v1/lookup/:provider/:account', (c) => {
       clock += 2.5; // milliseconds
       return c.json({ ok: true });
@@ -33,10 +36,20 @@ describe('request metrics', () => {
       { method: 'GET', route: '/log/tile/*', status: 200, count: 1, seconds: 0.002 },
     ];
     m.merge(edge);
-    expect(m.rows().map((r) => [r.route, r.count])).toEqual([['/log/checkpoint', 4], ['/log/tile/*', 1]]);
+    expect(m.rows().map((r) => [r.route, r.count])).toEqual([
+      ['/log/checkpoint', 4],
+      ['/log/tile/*', 1],
+    ]);
     const bad: unknown[] = [
-      [{ ...edge[0], count: 0 }], [{ ...edge[0], count: 1.5 }], [{ ...edge[0], seconds: -1 }], [{ ...edge[0], seconds: NaN }],
-      [{ ...edge[0], status: '200' }], [{ ...edge[0], route: 7 }], [{ ...edge[0], method: 'BREW' }], [edge[0], null], 'rows',
+      [{ ...edge[0], count: 0 }],
+      [{ ...edge[0], count: 1.5 }],
+      [{ ...edge[0], seconds: -1 }],
+      [{ ...edge[0], seconds: NaN }],
+      [{ ...edge[0], status: '200' }],
+      [{ ...edge[0], route: 7 }],
+      [{ ...edge[0], method: 'BREW' }],
+      [edge[0], null],
+      'rows',
     ];
     for (const rows of bad) expect(() => m.merge(rows as RequestMetricsRow[]), JSON.stringify(rows)).toThrow(TypeError);
     expect(m.rows().map((r) => r.count)).toEqual([4, 1]); // nothing of a refused merge was added

@@ -27,7 +27,9 @@ export function runServerEntry(args: string[]): Promise<{ code: number | null; o
 
 export function startServerProcess(args: string[]): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const onData = (d: Buffer) => {

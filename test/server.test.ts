@@ -47,10 +47,15 @@ describe('npm start (api/node.ts)', () => {
     const config = await (await fetch(`${first.url}/v1/config`)).json();
     expect(first.output()).toContain(`log key ${config.logKey}`);
     expect(first.output()).toContain(`origin  ${config.origin}`);
-    const cp = openCheckpoint(await (await fetch(`${first.url}/log/checkpoint`)).text(), config.origin, parseVerifierKey(config.logKey));
+    const cp = openCheckpoint(
+      await (await fetch(`${first.url}/log/checkpoint`)).text(),
+      config.origin,
+      parseVerifierKey(config.logKey),
+    );
     expect(cp.checkpoint.size).toBe(1); // the directory's epoch 0 head
     expect(first.output()).toContain(`vrf key ${config.vrfKey}`);
-    for (const f of ['vrf.key', 'operator.token', 'dev-ca.key']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+    for (const f of ['vrf.key', 'operator.token', 'dev-ca.key'])
+      expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
     expect(await first.stop()).toBe(0);
     expect(statSync(join(dir, 'log.key')).mode & 0o777).toBe(0o600);
     const second = await startServerProcess(['--data', dir]);
@@ -78,13 +83,21 @@ describe('npm start (api/node.ts)', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ origin: 'example.com/witnessed', ...extra }));
       return () => openDataDir(dir);
     };
-    expect(withConfig({ witnesses: [{ key, url: 'https://w.example/w1' }], witnessQuorum: 1 })().witnesses).toEqual([{ key, url: 'https://w.example/w1' }]);
+    expect(withConfig({ witnesses: [{ key, url: 'https://w.example/w1' }], witnessQuorum: 1 })().witnesses).toEqual([
+      { key, url: 'https://w.example/w1' },
+    ]);
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ witnesses: {} }, /"witnesses" must be a list/],
       [{ witnesses: [{ key }] }, /"witnesses" item 0 must be \{"key", "url"\}/],
       [{ witnesses: [{ key: 'not a key', url: 'https://w.example' }] }, /item 0: the key is not a cosigner key/],
-      [{ witnesses: [{ key, url: 'https://w.example/' }] }, /item 0: the URL must be http\(s\), without a trailing slash/],
-      [{ witnesses: [{ key, url: 'https://w.example' }], witnessQuorum: 2 }, /"witnessQuorum" must be an integer from 0 to the number of witnesses \(1\)/],
+      [
+        { witnesses: [{ key, url: 'https://w.example/' }] },
+        /item 0: the URL must be http\(s\), without a trailing slash/,
+      ],
+      [
+        { witnesses: [{ key, url: 'https://w.example' }], witnessQuorum: 2 },
+        /"witnessQuorum" must be an integer from 0 to the number of witnesses \(1\)/,
+      ],
     ];
     for (const [extra, message] of bad) expect(withConfig(extra), JSON.stringify(extra)).toThrow(message);
   });
@@ -113,7 +126,10 @@ describe('npm start (api/node.ts)', () => {
       for (const path of ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1']) {
         expect(await get(`${server.url}/log/${path}`)).toEqual(vectorBytes(`tiles-300/${path}`));
       }
-      const entries = [...decodeEntryBundle(await get(`${server.url}/log/tile/entries/000`)), ...decodeEntryBundle(await get(`${server.url}/log/tile/entries/001.p/44`))];
+      const entries = [
+        ...decodeEntryBundle(await get(`${server.url}/log/tile/entries/000`)),
+        ...decodeEntryBundle(await get(`${server.url}/log/tile/entries/001.p/44`)),
+      ];
       expect(entries).toEqual(records(0, 300));
     } finally {
       expect(await server.stop()).toBe(0);
@@ -125,7 +141,9 @@ describe('npm start (api/node.ts)', () => {
     const server = await startServerProcess(['--data', dir]);
     try {
       const demo = fileURLToPath(new URL('../api/demo.ts', import.meta.url));
-      const out = execFileSync(process.execPath, ['--import', 'tsx', demo, '--server', server.url, '--data', dir], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, ['--import', 'tsx', demo, '--server', server.url, '--data', dir], {
+        encoding: 'utf8',
+      });
       expect(out).toContain('enrolled provider chat.example');
       expect(out.match(/^ {2}ok {2}/gm)).toHaveLength(8);
       expect(out).toContain('talk.example / bob@example.org: absent, proven absent');
@@ -137,18 +155,34 @@ describe('npm start (api/node.ts)', () => {
   // Go's golang.org/x/mod/sumdb/note and tlog, built from Debian's sources by test/interop/build.sh.
   // CI builds it and sets KT_REQUIRE_INTEROP=1, so there the check cannot be skipped.
   const haveGo = existsSync(C2SPCHECK);
-  it.runIf(haveGo || process.env.KT_REQUIRE_INTEROP === '1')('is accepted by an off-the-shelf C2SP client (Go sumdb/note + sumdb/tlog)', async () => {
-    // 70,000 records span three tile levels; the consistency proof from the tiles-300 root checks
-    // that Go's ProveTree/CheckTree agree with our tiles too.
-    const server = await startServerProcess(['--log-only', '--data', await dataDirWithRecords(70_000)]);
-    try {
-      const config = await (await fetch(`${server.url}/v1/config`)).json();
-      const args = ['-url', `${server.url}/log`, '-vkey', config.logKey, '-origin', config.origin, '-old-size', '300', '-old-root', TILES_300_ROOT];
-      const out = execFileSync(C2SPCHECK, args, { encoding: 'utf8' });
-      expect(out).toMatch(/^ok: .*size=70000/m);
-      expect(() => execFileSync(C2SPCHECK, [...args.slice(0, -1), EMPTY_ROOT], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/FAIL/);
-    } finally {
-      await server.stop();
-    }
-  });
+  it.runIf(haveGo || process.env.KT_REQUIRE_INTEROP === '1')(
+    'is accepted by an off-the-shelf C2SP client (Go sumdb/note + sumdb/tlog)',
+    async () => {
+      // 70,000 records span three tile levels; the consistency proof from the tiles-300 root checks
+      // that Go's ProveTree/CheckTree agree with our tiles too.
+      const server = await startServerProcess(['--log-only', '--data', await dataDirWithRecords(70_000)]);
+      try {
+        const config = await (await fetch(`${server.url}/v1/config`)).json();
+        const args = [
+          '-url',
+          `${server.url}/log`,
+          '-vkey',
+          config.logKey,
+          '-origin',
+          config.origin,
+          '-old-size',
+          '300',
+          '-old-root',
+          TILES_300_ROOT,
+        ];
+        const out = execFileSync(C2SPCHECK, args, { encoding: 'utf8' });
+        expect(out).toMatch(/^ok: .*size=70000/m);
+        expect(() =>
+          execFileSync(C2SPCHECK, [...args.slice(0, -1), EMPTY_ROOT], { encoding: 'utf8', stdio: 'pipe' }),
+        ).toThrow(/FAIL/);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });

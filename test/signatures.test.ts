@@ -55,17 +55,31 @@ describe('known answers', () => {
     const sk = fromHex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
     const sig = signSync('ed25519', sk, new Uint8Array(0));
     expect(toHex(publicKeyFor('ed25519', sk))).toBe('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
-    expect(toHex(sig)).toBe('e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b');
+    expect(toHex(sig)).toBe(
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    );
     expect(await both('ed25519', publicKeyFor('ed25519', sk), new Uint8Array(0), sig)).toBe('true');
   });
 
   it('reproduces RFC 6979 appendix A.2.5 (P-256, SHA-256), a high-S signature among them', async () => {
     const sk = fromHex('c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721');
     const pk = publicKeyFor('p256', sk);
-    expect(toHex(pk)).toBe('04' + '60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6' + '7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299');
+    expect(toHex(pk)).toBe(
+      '04' +
+        '60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6' +
+        '7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299',
+    );
     const vectors = [
-      ['sample', 'efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716', 'f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8'],
-      ['test', 'f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367', '019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083'],
+      [
+        'sample',
+        'efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716',
+        'f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8',
+      ],
+      [
+        'test',
+        'f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367',
+        '019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083',
+      ],
     ];
     for (const [msg, r, s] of vectors) {
       const sig = signSync('p256', sk, utf8(msg));
@@ -116,7 +130,9 @@ describe('round trips and agreement on valid and invalid signatures', () => {
     it(`${alg}: falls back to pure JS with identical results when the platform lacks the algorithm`, async () => {
       const { sk, pk } = keyPair(alg, 5);
       const sig = signSync(alg, sk, MSG);
-      const spy = vi.spyOn(globalThis.crypto.subtle, 'importKey').mockRejectedValue(new DOMException('no', 'NotSupportedError'));
+      const spy = vi
+        .spyOn(globalThis.crypto.subtle, 'importKey')
+        .mockRejectedValue(new DOMException('no', 'NotSupportedError'));
       expect(await both(alg, pk, MSG, sig)).toBe('true');
       expect(await both(alg, pk, utf8('x'), sig)).toBe('false');
       expect(spy).toHaveBeenCalledTimes(1); // remembered: not retried on the second call
@@ -162,7 +178,8 @@ describe('Ed25519 strictness', () => {
   });
 
   it('throws bad_public_key for all eight small-order public keys, and for a y with no curve point', async () => {
-    for (const h of ED25519_TORSION_SUBGROUP) expect(await both('ed25519', fromHex(h), MSG, sig)).toBe('bad_public_key');
+    for (const h of ED25519_TORSION_SUBGROUP)
+      expect(await both('ed25519', fromHex(h), MSG, sig)).toBe('bad_public_key');
     // With A = identity, (R = identity, s = 0) satisfies the equation for every message; Node 20's WebCrypto
     // accepts it (OpenSSL does not refuse small-order points), the pre-check refuses the key on both paths.
     const identity = fromHex(ED25519_TORSION_SUBGROUP[0]);
@@ -182,7 +199,8 @@ describe('Ed25519 strictness', () => {
     expect(ed25519.verify(forged.sig, MSG, pk, { zip215: false })).toBe(true); // noble alone accepts it
     expect(ed25519Verify(pk, MSG, forged.sig)).toBe(false); // the project's note verification does not
     expect(await both('ed25519', pk, MSG, forged.sig)).toBe('false');
-    for (const h of ED25519_TORSION_SUBGROUP) expect(await both('ed25519', pk, MSG, concatBytes(fromHex(h), sig.subarray(32)))).toBe('false');
+    for (const h of ED25519_TORSION_SUBGROUP)
+      expect(await both('ed25519', pk, MSG, concatBytes(fromHex(h), sig.subarray(32)))).toBe('false');
     const rNonCanonical = new Uint8Array(32).fill(0xff);
     rNonCanonical[0] = 0xee; // y = p + 1
     rNonCanonical[31] = 0x7f;
@@ -219,7 +237,15 @@ describe('P-256 strictness', () => {
 
   it('returns false for r or s equal to 0, n, or above n', async () => {
     const max = 2n ** 256n - 1n;
-    for (const [rr, ss] of [[0n, s], [r, 0n], [P256_N, s], [r, P256_N], [max, s], [r, max], [0n, 0n]]) {
+    for (const [rr, ss] of [
+      [0n, s],
+      [r, 0n],
+      [P256_N, s],
+      [r, P256_N],
+      [max, s],
+      [r, max],
+      [0n, 0n],
+    ]) {
       expect(await both('p256', pk, MSG, withRS(rr, ss))).toBe('false');
     }
     if (r + P256_N <= max) expect(await both('p256', pk, MSG, withRS(r + P256_N, s))).toBe('false');
@@ -237,13 +263,25 @@ describe('P-256 strictness', () => {
     wrongPrefix[0] = 6;
     expect(await both('p256', wrongPrefix, MSG, sig)).toBe('bad_public_key');
     expect(await both('p256', concatBytes(new Uint8Array([4]), pk.subarray(1, 33)), MSG, sig)).toBe('bad_public_key');
-    expect(await both('p256', new Uint8Array(65).fill(0).map((_, i) => (i === 0 ? 4 : 0)), MSG, sig)).toBe('bad_public_key');
+    expect(
+      await both(
+        'p256',
+        new Uint8Array(65).fill(0).map((_, i) => (i === 0 ? 4 : 0)),
+        MSG,
+        sig,
+      ),
+    ).toBe('bad_public_key');
   });
 
   it('verifies signatures made by WebCrypto, and refuses out-of-range secret keys', async () => {
-    const kp = (await globalThis.crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const kp = (await globalThis.crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
     const raw = new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', kp.publicKey));
-    const webSig = new Uint8Array(await globalThis.crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, kp.privateKey, MSG.slice()));
+    const webSig = new Uint8Array(
+      await globalThis.crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, kp.privateKey, MSG.slice()),
+    );
     expect(await both('p256', raw, MSG, webSig)).toBe('true');
     expect(errorCode(() => signSync('p256', new Uint8Array(32), MSG))).toBe('bad_secret_key');
     expect(errorCode(() => publicKeyFor('p256', beBytes(P256_N)))).toBe('bad_secret_key');

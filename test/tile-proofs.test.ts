@@ -23,7 +23,8 @@ describe('proofs from tiles', () => {
       expect(proof).toEqual(proveRecord(size, index, store));
       verifyInclusion(index, size, recordHash(all[index]), proof, log.checkpoint.rootHash);
     }
-    for (const old of [1, 300, 30_000, 65_536]) expect(await proveConsistencyFromTiles(reader, old, size)).toEqual(proveTree(size, old, store));
+    for (const old of [1, 300, 30_000, 65_536])
+      expect(await proveConsistencyFromTiles(reader, old, size)).toEqual(proveTree(size, old, store));
     await expect(proveInclusionFromTiles(reader, 5, size + 1)).rejects.toMatchObject({ code: 'bad_index' });
   });
 });

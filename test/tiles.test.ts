@@ -48,7 +48,8 @@ const store = buildTree(600); // records 0..599
 describe('tiles-300 vector tree', () => {
   it('rebuilds the three tiles byte for byte and the root', () => {
     expect(tilesForSize(300).map(tilePath)).toEqual(VECTOR_TILES);
-    for (const t of tilesForSize(300)) expect(toHex(readTileData(t, store))).toBe(toHex(vectorBytes(`tiles-300/${tilePath(t)}`)));
+    for (const t of tilesForSize(300))
+      expect(toHex(readTileData(t, store))).toBe(toHex(vectorBytes(`tiles-300/${tilePath(t)}`)));
     expect(treeHash(300, store)).toEqual(VECTOR_ROOT);
     const checkpoint = new TextDecoder().decode(vectorBytes('tiles-300/checkpoint'));
     expect(checkpoint.split('\n')[1]).toBe('300');
@@ -88,16 +89,36 @@ describe('stored hashes in tiles', () => {
       expect(reader.readHashes(all)).toEqual(store.readHashes(all));
       expect(treeHash(size, reader)).toEqual(treeHash(size, store));
     }
-    expect(treeHash(0, tileHashReader(0, () => new Uint8Array(0)))).toEqual(EMPTY_TREE_HASH);
+    expect(
+      treeHash(
+        0,
+        tileHashReader(0, () => new Uint8Array(0)),
+      ),
+    ).toEqual(EMPTY_TREE_HASH);
   });
 
   it('places hashes as documented and rejects mismatched tiles', () => {
-    expect(tileForStoredHashIndex(storedHashIndex(0, 300))).toEqual({ tile: { level: 0, n: 1, width: 45 }, offset: 44 });
-    expect(tileForStoredHashIndex(storedHashIndex(5, 8), 300)).toEqual({ tile: { level: 0, n: 1, width: 44 }, offset: 0 });
-    expect(tileForStoredHashIndex(storedHashIndex(3, 36), 300)).toEqual({ tile: { level: 0, n: 1, width: 44 }, offset: 32 });
+    expect(tileForStoredHashIndex(storedHashIndex(0, 300))).toEqual({
+      tile: { level: 0, n: 1, width: 45 },
+      offset: 44,
+    });
+    expect(tileForStoredHashIndex(storedHashIndex(5, 8), 300)).toEqual({
+      tile: { level: 0, n: 1, width: 44 },
+      offset: 0,
+    });
+    expect(tileForStoredHashIndex(storedHashIndex(3, 36), 300)).toEqual({
+      tile: { level: 0, n: 1, width: 44 },
+      offset: 32,
+    });
     expect(tileForStoredHashIndex(storedHashIndex(3, 36))).toEqual({ tile: { level: 0, n: 1, width: 40 }, offset: 32 });
-    expect(tileForStoredHashIndex(storedHashIndex(8, 0), 300)).toEqual({ tile: { level: 1, n: 0, width: 1 }, offset: 0 });
-    expect(tileForStoredHashIndex(storedHashIndex(7, 1), 70_000)).toEqual({ tile: { level: 0, n: 0, width: 256 }, offset: 128 });
+    expect(tileForStoredHashIndex(storedHashIndex(8, 0), 300)).toEqual({
+      tile: { level: 1, n: 0, width: 1 },
+      offset: 0,
+    });
+    expect(tileForStoredHashIndex(storedHashIndex(7, 1), 70_000)).toEqual({
+      tile: { level: 0, n: 0, width: 256 },
+      offset: 128,
+    });
     expect(() => tileForStoredHashIndex(storedHashIndex(5, 9), 300)).toThrow(LogError);
     const t0 = { level: 0, n: 0, width: 256 };
     const data = readTileData(t0, store);
@@ -107,7 +128,9 @@ describe('stored hashes in tiles', () => {
     expect(() => hashFromTileData(t0, data, storedHashIndex(8, 0))).toThrow(LogError);
     expect(() => hashFromTileData(t0, data.slice(32), storedHashIndex(0, 3))).toThrow(LogError);
     expect(() => hashFromTileData(t0, data, storedHashIndex(0, 256))).toThrow(LogError);
-    expect(() => hashFromTileData({ level: 0, n: 0, width: 3 }, data.slice(0, 96), storedHashIndex(2, 0))).toThrow(LogError);
+    expect(() => hashFromTileData({ level: 0, n: 0, width: 3 }, data.slice(0, 96), storedHashIndex(2, 0))).toThrow(
+      LogError,
+    );
   });
 });
 
@@ -133,14 +156,51 @@ describe('tile paths', () => {
 
   it('rejects non-canonical paths', () => {
     const bad = [
-      '', 'tile', 'tile/0', '/tile/0/000', 'tile/0/000/', 'tile//0/000', 'tile/0//000', 'tiles/0/000',
-      'tile/00/000', 'tile/01/000', 'tile/64/000', 'tile/-1/000', 'tile/+1/000', 'tile/a/000',
-      'tile/0/00', 'tile/0/0000', 'tile/0/1', 'tile/0/abc', 'tile/0/x000', 'tile/0/x001', 'tile/0/001/002',
-      'tile/0/x000/001', 'tile/0/x1/001', 'tile/0/X001/001', 'tile/0/x001/x002', 'tile/0/x001//002',
-      'tile/0/000.p/0', 'tile/0/000.p/256', 'tile/0/000.p/007', 'tile/0/000.p/', 'tile/0/000.p', 'tile/0/000.p/1/2',
-      'tile/0/000.p/-1', 'tile/0/000.p/1.5', 'tile/0/000.q/1', 'tile/0/x001.p/1/002', 'tile/0/000.p/1.p/2',
-      'tile/0/x001/x002/x003/x004/x005/x006/007', 'tile/0/x009/x007/x199/x254/x740/992',
-      'tile/entries/00', 'tile/entries/000.p/256', 'tile/entries', 'tile/entry/000', 'tile/0/000 ', ' tile/0/000',
+      '',
+      'tile',
+      'tile/0',
+      '/tile/0/000',
+      'tile/0/000/',
+      'tile//0/000',
+      'tile/0//000',
+      'tiles/0/000',
+      'tile/00/000',
+      'tile/01/000',
+      'tile/64/000',
+      'tile/-1/000',
+      'tile/+1/000',
+      'tile/a/000',
+      'tile/0/00',
+      'tile/0/0000',
+      'tile/0/1',
+      'tile/0/abc',
+      'tile/0/x000',
+      'tile/0/x001',
+      'tile/0/001/002',
+      'tile/0/x000/001',
+      'tile/0/x1/001',
+      'tile/0/X001/001',
+      'tile/0/x001/x002',
+      'tile/0/x001//002',
+      'tile/0/000.p/0',
+      'tile/0/000.p/256',
+      'tile/0/000.p/007',
+      'tile/0/000.p/',
+      'tile/0/000.p',
+      'tile/0/000.p/1/2',
+      'tile/0/000.p/-1',
+      'tile/0/000.p/1.5',
+      'tile/0/000.q/1',
+      'tile/0/x001.p/1/002',
+      'tile/0/000.p/1.p/2',
+      'tile/0/x001/x002/x003/x004/x005/x006/007',
+      'tile/0/x009/x007/x199/x254/x740/992',
+      'tile/entries/00',
+      'tile/entries/000.p/256',
+      'tile/entries',
+      'tile/entry/000',
+      'tile/0/000 ',
+      ' tile/0/000',
     ];
     for (const path of bad) expect(() => parseTilePath(path), path).toThrow(LogError);
     expect(() => tilePath({ level: 64, n: 0, width: 256 })).toThrow(LogError);
@@ -173,7 +233,9 @@ describe('tile sets', () => {
     for (const seq of sequences) {
       for (let i = 1; i < seq.length; i++) {
         const before = new Set(tilesForSize(seq[i - 1]).map(key));
-        const want = tilesForSize(seq[i]).map(key).filter((k) => !before.has(k));
+        const want = tilesForSize(seq[i])
+          .map(key)
+          .filter((k) => !before.has(k));
         expect(newTiles(seq[i - 1], seq[i]).map(key)).toEqual(want);
       }
       expect(newTiles(0, seq[seq.length - 1])).toEqual(tilesForSize(seq[seq.length - 1]));

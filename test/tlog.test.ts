@@ -115,7 +115,12 @@ describe('stored hashes', () => {
       const { level, n } = splitStoredHashIndex(i);
       expect(storedHashIndex(level, n)).toBe(i);
     }
-    for (const [level, n] of [[0, 2 ** 51], [40, 4095], [0, 2 ** 52 - 1], [52, 0]]) {
+    for (const [level, n] of [
+      [0, 2 ** 51],
+      [40, 4095],
+      [0, 2 ** 52 - 1],
+      [52, 0],
+    ]) {
       expect(splitStoredHashIndex(storedHashIndex(level, n))).toEqual({ level, n });
     }
     expect(storedHashCount(2 ** 52)).toBe(Number.MAX_SAFE_INTEGER);
@@ -140,11 +145,13 @@ describe('exhaustive inclusion proofs, sizes 1..100', () => {
       for (let t = 1; t <= N; t++) {
         for (let n = 0; n < t; n++) {
           const [proof, leaf, root] = [proveRecord(t, n, store), leaves[n], roots[t]];
-          const check = (what: string, f: () => void, rejected = true) => tally.expect(`${n}/${t} ${what}`, f, rejected);
+          const check = (what: string, f: () => void, rejected = true) =>
+            tally.expect(`${n}/${t} ${what}`, f, rejected);
           check('valid', () => verifyInclusion(n, t, leaf, proof, root), false);
           check('valid (checkRecord)', () => checkRecord(proof, t, root, n, leaf), false);
           for (let j = 0; j < proof.length; j++) {
-            for (const b of ALL_BYTES) check(`flip [${j}][${b}]`, () => verifyInclusion(n, t, leaf, flip(proof, j, b), root));
+            for (const b of ALL_BYTES)
+              check(`flip [${j}][${b}]`, () => verifyInclusion(n, t, leaf, flip(proof, j, b), root));
           }
           for (const b of ALL_BYTES) {
             check(`flip leaf [${b}]`, () => verifyInclusion(n, t, flip([leaf], 0, b)[0], proof, root));
@@ -154,11 +161,20 @@ describe('exhaustive inclusion proofs, sizes 1..100', () => {
             if (n2 < 0 || n2 === n) continue;
             check(`index ${n2}`, () => verifyInclusion(n2, t, leaf, proof, root));
             // With the right leaf hash, another index is accepted only if its proof is the same.
-            if (n2 < t) check(`index ${n2} (own leaf)`, () => verifyInclusion(n2, t, leaves[n2], proof, root), !sameProof(proof, proveRecord(t, n2, store)));
+            if (n2 < t)
+              check(
+                `index ${n2} (own leaf)`,
+                () => verifyInclusion(n2, t, leaves[n2], proof, root),
+                !sameProof(proof, proveRecord(t, n2, store)),
+              );
           }
           for (const t2 of [t - 1, t + 1, 2 * t]) {
             if (t2 <= n || t2 > N || t2 === t) continue;
-            check(`size ${t2}`, () => verifyInclusion(n, t2, leaf, proof, roots[t2]), !sameProof(proof, proveRecord(t2, n, store)));
+            check(
+              `size ${t2}`,
+              () => verifyInclusion(n, t2, leaf, proof, roots[t2]),
+              !sameProof(proof, proveRecord(t2, n, store)),
+            );
           }
           if (proof.length > 0) check('truncated', () => verifyInclusion(n, t, leaf, proof.slice(0, -1), root));
           check('extended', () => verifyInclusion(n, t, leaf, [...proof, extra], root));
@@ -185,11 +201,13 @@ describe('exhaustive consistency proofs, sizes 1..100', () => {
       for (let t = 1; t <= N; t++) {
         for (let n = 1; n <= t; n++) {
           const [proof, r1, r2] = [proveTree(t, n, store), roots[n], roots[t]];
-          const check = (what: string, f: () => void, rejected = true) => tally.expect(`${n}->${t} ${what}`, f, rejected);
+          const check = (what: string, f: () => void, rejected = true) =>
+            tally.expect(`${n}->${t} ${what}`, f, rejected);
           check('valid', () => verifyConsistency(n, t, proof, r1, r2), false);
           check('valid (checkTree)', () => checkTree(proof, t, r2, n, r1), false);
           for (let j = 0; j < proof.length; j++) {
-            for (const b of ALL_BYTES) check(`flip [${j}][${b}]`, () => verifyConsistency(n, t, flip(proof, j, b), r1, r2));
+            for (const b of ALL_BYTES)
+              check(`flip [${j}][${b}]`, () => verifyConsistency(n, t, flip(proof, j, b), r1, r2));
           }
           for (const b of ALL_BYTES) {
             check(`flip root1 [${b}]`, () => verifyConsistency(n, t, proof, flip([r1], 0, b)[0], r2));
@@ -203,7 +221,11 @@ describe('exhaustive consistency proofs, sizes 1..100', () => {
           }
           for (const t2 of [t - 1, t + 1]) {
             if (t2 < n || t2 > N || t2 === t) continue;
-            check(`size2 ${t2}`, () => verifyConsistency(n, t2, proof, r1, roots[t2]), !sameProof(proof, proveTree(t2, n, store)));
+            check(
+              `size2 ${t2}`,
+              () => verifyConsistency(n, t2, proof, r1, roots[t2]),
+              !sameProof(proof, proveTree(t2, n, store)),
+            );
           }
           check('extended', () => verifyConsistency(n, t, [...proof, extra], r1, r2));
           check('prefixed', () => verifyConsistency(n, t, [extra, ...proof], r1, r2));

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
 
 function importsOf(dir: string): [string, string][] {
   const out: [string, string][] = [];
@@ -21,12 +22,17 @@ describe('verifier dependencies', () => {
   it('verifier/ imports only itself, wasm-free-crypto/ and @noble/*', () => {
     const imports = importsOf('verifier');
     expect(imports.length).toBeGreaterThan(20);
-    const bad = imports.filter(([, spec]) => !/^(\.\/[\w-]+\.js|\.\.\/wasm-free-crypto\/[\w-]+\.js|@noble\/(hashes|curves)\/[\w./-]+\.js)$/.test(spec));
+    const bad = imports.filter(
+      ([, spec]) =>
+        !/^(\.\/[\w-]+\.js|\.\.\/wasm-free-crypto\/[\w-]+\.js|@noble\/(hashes|curves)\/[\w./-]+\.js)$/.test(spec),
+    );
     expect(bad).toEqual([]);
   });
 
   it('wasm-free-crypto/ imports only itself and @noble/*', () => {
-    const bad = importsOf('wasm-free-crypto').filter(([, spec]) => !/^(\.\/[\w-]+\.js|@noble\/(hashes|curves)\/[\w./-]+\.js)$/.test(spec));
+    const bad = importsOf('wasm-free-crypto').filter(
+      ([, spec]) => !/^(\.\/[\w-]+\.js|@noble\/(hashes|curves)\/[\w./-]+\.js)$/.test(spec),
+    );
     expect(bad).toEqual([]);
   });
 });

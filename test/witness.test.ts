@@ -11,7 +11,13 @@ import { ed25519NoteSigner, openNote, parseVerifierKey } from '../wasm-free-cryp
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { openCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
 import { proveTree, treeHash } from '../verifier/tlog.js';
-import { addCheckpointBody, MemoryWitnessStore, parseAddCheckpoint, Witness, type WitnessOptions } from '../verifier/witness.js';
+import {
+  addCheckpointBody,
+  MemoryWitnessStore,
+  parseAddCheckpoint,
+  Witness,
+  type WitnessOptions,
+} from '../verifier/witness.js';
 import { MemoryHashStore, records } from './log-helpers.js';
 
 const ORIGIN = 'example.com/witnessed-log';
@@ -31,11 +37,17 @@ function makeLog(n: number, forkAt = n) {
 
 function witness(opts: Partial<WitnessOptions> = {}) {
   const store = new MemoryWitnessStore();
-  const w = new Witness({ cosigner: witnessSigner, logs: [{ origin: ORIGIN, keys: [parseVerifierKey(logSigner.verifierKey)] }], store, ...opts });
+  const w = new Witness({
+    cosigner: witnessSigner,
+    logs: [{ origin: ORIGIN, keys: [parseVerifierKey(logSigner.verifierKey)] }],
+    store,
+    ...opts,
+  });
   return { w, store };
 }
 
-const submit = (w: Witness, from: number, to: number, log = makeLog(100)) => w.addCheckpoint(addCheckpointBody(from, log.proof(from, to), log.note(to)));
+const submit = (w: Witness, from: number, to: number, log = makeLog(100)) =>
+  w.addCheckpoint(addCheckpointBody(from, log.proof(from, to), log.note(to)));
 
 describe('the witness', () => {
   it('cosigns a growing log in order, and its cosignatures verify with its key', async () => {
@@ -46,8 +58,12 @@ describe('the witness', () => {
       const res = await submit(w, old, size, log);
       expect([res.status, res.contentType], `to ${size}`).toEqual([200, 'text/plain; charset=utf-8']);
       const cosigned = log.note(size) + res.body;
-      const opened = openCheckpoint(cosigned, ORIGIN, parseVerifierKey(logSigner.verifierKey), [parseCosignerKey(witnessSigner.verifierKey)]);
-      expect(opened.cosignatures).toEqual([{ name: 'witness.example/w1', keyId: witnessSigner.keyId, timestamp: 1_800_000_000n }]);
+      const opened = openCheckpoint(cosigned, ORIGIN, parseVerifierKey(logSigner.verifierKey), [
+        parseCosignerKey(witnessSigner.verifierKey),
+      ]);
+      expect(opened.cosignatures).toEqual([
+        { name: 'witness.example/w1', keyId: witnessSigner.keyId, timestamp: 1_800_000_000n },
+      ]);
       expect(store.records.get(ORIGIN)?.size).toBe(size);
       old = size;
     }
@@ -61,9 +77,15 @@ describe('the witness', () => {
     expect(conflict).toEqual({ status: 409, contentType: 'text/x.tlog.size', body: '10\n' });
     expect((await submit(w, 0, 20, log)).status).toBe(409); // a log that forgot the witness's state learns it
     expect((await w.addCheckpoint(addCheckpointBody(10, [], log.note(5)))).status).toBe(400); // old above new
-    const unknown = signCheckpoint({ origin: 'example.com/other', size: 1, rootHash: new Uint8Array(32) }, ed25519NoteSigner('example.com/other', sha256(utf8('x'))));
+    const unknown = signCheckpoint(
+      { origin: 'example.com/other', size: 1, rootHash: new Uint8Array(32) },
+      ed25519NoteSigner('example.com/other', sha256(utf8('x'))),
+    );
     expect((await w.addCheckpoint(addCheckpointBody(0, [], unknown))).status).toBe(404);
-    const impostor = signCheckpoint({ origin: ORIGIN, size: 20, rootHash: treeHash(20, log.store) }, ed25519NoteSigner(ORIGIN, sha256(utf8('not the log'))));
+    const impostor = signCheckpoint(
+      { origin: ORIGIN, size: 20, rootHash: treeHash(20, log.store) },
+      ed25519NoteSigner(ORIGIN, sha256(utf8('not the log'))),
+    );
     expect((await w.addCheckpoint(addCheckpointBody(10, log.proof(10, 20), impostor))).status).toBe(403);
     expect((await w.addCheckpoint(addCheckpointBody(10, log.proof(10, 30), log.note(20)))).status).toBe(422); // proof for other sizes
     expect((await w.addCheckpoint(addCheckpointBody(0, log.proof(10, 20), log.note(20)))).status).toBe(409);
@@ -89,7 +111,9 @@ describe('the witness', () => {
       for (let bit = 0; bit < 256; bit += 5) {
         const bad = proof.map((h) => h.slice());
         bad[i][bit >> 3] ^= 1 << (bit & 7);
-        expect((await w.addCheckpoint(addCheckpointBody(37, bad, log.note(91)))).status, `hash ${i} bit ${bit}`).toBe(422);
+        expect((await w.addCheckpoint(addCheckpointBody(37, bad, log.note(91)))).status, `hash ${i} bit ${bit}`).toBe(
+          422,
+        );
       }
     }
     expect((await w.addCheckpoint(addCheckpointBody(37, proof.slice(1), log.note(91)))).status).toBe(422);
@@ -100,7 +124,16 @@ describe('the witness', () => {
   it('parses bodies strictly', () => {
     const note = makeLog(3).note(3);
     const h = 'A'.repeat(43) + '=';
-    for (const bad of [`old 01\n\n${note}`, `old -1\n\n${note}`, `old 1\n${note}`, `old 1\nAAAA\n\n${note}`, `new 1\n\n${note}`, `old 1\n${h} \n\n${note}`, 'old 1\n\n', `old 1\n${`${h}\n`.repeat(64)}\n${note}`]) {
+    for (const bad of [
+      `old 01\n\n${note}`,
+      `old -1\n\n${note}`,
+      `old 1\n${note}`,
+      `old 1\nAAAA\n\n${note}`,
+      `new 1\n\n${note}`,
+      `old 1\n${h} \n\n${note}`,
+      'old 1\n\n',
+      `old 1\n${`${h}\n`.repeat(64)}\n${note}`,
+    ]) {
       expect(() => parseAddCheckpoint(utf8(bad)), JSON.stringify(bad.slice(0, 20))).toThrow();
     }
     expect(parseAddCheckpoint(utf8(`old 2\n${h}\n\n${note}`)).proof).toHaveLength(1);

@@ -30,7 +30,9 @@ afterAll(async () => {
 
 function listen(app: Hono): Promise<{ url: string; server: ServerType }> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve({ url: `http://127.0.0.1:${info.port}`, server }));
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
+      resolve({ url: `http://127.0.0.1:${info.port}`, server }),
+    );
   });
 }
 
@@ -44,10 +46,24 @@ describe('witnessing', () => {
     const logKey = parseVerifierKey(data.signer.verifierKey);
     const signers = ['w1', 'w2'].map((n) => cosigner(`witness.example/${n}`, sha256(utf8(n))));
     const stores = signers.map(() => new MemoryWitnessStore());
-    const witnesses = await Promise.all(signers.map((s, i) => listen(witnessApp(new Witness({ cosigner: s, store: stores[i], logs: [{ origin: data.origin, keys: [logKey] }] })))));
+    const witnesses = await Promise.all(
+      signers.map((s, i) =>
+        listen(
+          witnessApp(new Witness({ cosigner: s, store: stores[i], logs: [{ origin: data.origin, keys: [logKey] }] })),
+        ),
+      ),
+    );
     // A third "witness" answers with a cosignature by a key other than the one configured for it.
     const impostor = cosigner('witness.example/w3', sha256(utf8('not w3')));
-    const fake = await listen(witnessApp(new Witness({ cosigner: impostor, store: new MemoryWitnessStore(), logs: [{ origin: data.origin, keys: [logKey] }] })));
+    const fake = await listen(
+      witnessApp(
+        new Witness({
+          cosigner: impostor,
+          store: new MemoryWitnessStore(),
+          logs: [{ origin: data.origin, keys: [logKey] }],
+        }),
+      ),
+    );
     const w3 = cosigner('witness.example/w3', sha256(utf8('w3')));
     // A fourth answers with a blank line and a cosignature over other text: appended to the note, it would
     // move where the note's signatures begin, and clients pinning that witness would refuse the note.
@@ -62,23 +78,38 @@ describe('witnessing', () => {
     cleanups.push(() => close(craftedServer.server));
     const config = {
       origin: data.origin,
-      witnesses: [...witnesses.map((w, i) => ({ key: signers[i].verifierKey, url: w.url })), { key: w3.verifierKey, url: fake.url }, { key: w4.verifierKey, url: craftedServer.url }],
+      witnesses: [
+        ...witnesses.map((w, i) => ({ key: signers[i].verifierKey, url: w.url })),
+        { key: w3.verifierKey, url: fake.url },
+        { key: w4.verifierKey, url: craftedServer.url },
+      ],
       witnessQuorum: 2,
     };
     writeFileSync(join(root, 'data', 'config.json'), JSON.stringify(config));
     const server: RunningServer = await startServer({ dataDir: join(root, 'data'), port: 0, host: '127.0.0.1' });
-    cleanups.push(() => server.close(), () => close(fake.server), ...witnesses.map((w) => () => close(w.server)));
+    cleanups.push(
+      () => server.close(),
+      () => close(fake.server),
+      ...witnesses.map((w) => () => close(w.server)),
+    );
     const directory = server.directory!;
     const keys = [...signers, w3, w4].map((s) => parseCosignerKey(s.verifierKey));
-    const cosignedBy = (note: string) => openCheckpoint(note, data.origin, logKey, keys).cosignatures.map((c) => c.name).sort();
+    const cosignedBy = (note: string) =>
+      openCheckpoint(note, data.origin, logKey, keys)
+        .cosignatures.map((c) => c.name)
+        .sort();
     const pins = { origin: data.origin, logKey, vrfKey: directory.vrfPublicKey };
-    const client = (quorum: number) => new LookupClient({ baseUrl: server.url, pins: { ...pins, policy: { witnesses: keys, quorum } } });
+    const client = (quorum: number) =>
+      new LookupClient({ baseUrl: server.url, pins: { ...pins, policy: { witnesses: keys, quorum } } });
 
     await directory.closeEpoch(true);
     const served = await (await fetch(`${server.url}/log/checkpoint`)).text();
     expect(cosignedBy(served)).toEqual(['witness.example/w1', 'witness.example/w2']);
     expect((await client(2).lookup('chat.example', 'x@chat.example')).status).toBe('absent');
-    expect(await (await fetch(`${server.url}/v1/config`)).json()).toMatchObject({ witnesses: config.witnesses.map((w) => w.key), witnessQuorum: 2 });
+    expect(await (await fetch(`${server.url}/v1/config`)).json()).toMatchObject({
+      witnesses: config.witnesses.map((w) => w.key),
+      witnessQuorum: 2,
+    });
 
     // A witness that forgot its state (409 with size 0) is caught up from there, on the same epoch.
     stores[0].records.clear();

@@ -43,14 +43,27 @@ export default async function setup(project: TestProject): Promise<void> {
   // The Node server's data directory with these keys and root; epochs every 10 ms, no heartbeat meanwhile.
   const dir = mkdtempSync(join(tmpdir(), 'kt-worker-fixture-'));
   const write = (name: string, text: string) => writeFileSync(join(dir, name), `${text}\n`, { mode: 0o600 });
-  write('config.json', JSON.stringify({ origin: ORIGIN, devMode: false, trustedRoots: ['roots.pem'], epochIntervalMs: 10, heartbeatMs: 3_600_000 }));
+  write(
+    'config.json',
+    JSON.stringify({
+      origin: ORIGIN,
+      devMode: false,
+      trustedRoots: ['roots.pem'],
+      epochIntervalMs: 10,
+      heartbeatMs: 3_600_000,
+    }),
+  );
   write('log.key', fixture.logSignerKey);
   write('vrf.key', fixture.vrfSecretKeyHex);
   write('operator.token', fixture.operatorToken);
   write('roots.pem', root.pem);
   const server = await startServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
   try {
-    const node = await runScript((path, init) => fetch(`${server.url}${path}`, init), fixture, (res) => res);
+    const node = await runScript(
+      (path, init) => fetch(`${server.url}${path}`, init),
+      fixture,
+      (res) => res,
+    );
     project.provide('ktDirectory', { ...fixture, node });
   } finally {
     await server.close();

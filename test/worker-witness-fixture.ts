@@ -35,13 +35,24 @@ const ORIGIN = 'example.com/kt-worker-witnessed-test';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const logSignerKey = encodeSignerKey(ORIGIN, sha256(utf8('kt-directory worker witnessed test log key')));
   const w = cosigner('witness.example/worker-test', sha256(utf8('worker test witness')));
-  const witness = new Witness({ cosigner: w, store: new MemoryWitnessStore(), logs: [{ origin: ORIGIN, keys: [parseVerifierKey(parseSignerKey(logSignerKey).verifierKey)] }] });
+  const witness = new Witness({
+    cosigner: w,
+    store: new MemoryWitnessStore(),
+    logs: [{ origin: ORIGIN, keys: [parseVerifierKey(parseSignerKey(logSignerKey).verifierKey)] }],
+  });
   const { server, url } = await new Promise<{ server: ReturnType<typeof serve>; url: string }>((resolve) => {
-    const server = serve({ fetch: witnessApp(witness).fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve({ server, url: `http://127.0.0.1:${info.port}` }));
+    const server = serve({ fetch: witnessApp(witness).fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
+      resolve({ server, url: `http://127.0.0.1:${info.port}` }),
+    );
   });
   const root = await makeRoot();
   project.provide('ktWitnessed', {
-    origin: ORIGIN, logSignerKey, vrfSecretKeyHex: toHex(sha256(utf8('kt-directory worker witnessed test vrf key'))), rootPem: root.pem, witnessUrl: url, witnessKey: w.verifierKey,
+    origin: ORIGIN,
+    logSignerKey,
+    vrfSecretKeyHex: toHex(sha256(utf8('kt-directory worker witnessed test vrf key'))),
+    rootPem: root.pem,
+    witnessUrl: url,
+    witnessKey: w.verifierKey,
   });
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -48,20 +48,26 @@ function codePoint(s: string): string {
  */
 export function canonicalAccount(input: string): string {
   if (typeof input !== 'string') fail('account_bad_utf8', 'account must be a string');
-  if (input.length > MAX_ACCOUNT_INPUT) fail('account_too_long', `account input longer than ${MAX_ACCOUNT_INPUT} UTF-16 code units`);
+  if (input.length > MAX_ACCOUNT_INPUT)
+    fail('account_too_long', `account input longer than ${MAX_ACCOUNT_INPUT} UTF-16 code units`);
   const surrogate = SURROGATE.exec(input);
   if (surrogate) fail('account_bad_utf8', `account contains a lone surrogate ${codePoint(surrogate[0])}`);
   const s = input.normalize('NFC');
   if (s.length === 0) fail('account_empty', 'account is empty');
   const bad = FORBIDDEN.exec(s);
-  if (bad) fail('account_control_char', `account contains the forbidden character ${codePoint(bad[0])} at offset ${bad.index}`);
+  if (bad)
+    fail(
+      'account_control_char',
+      `account contains the forbidden character ${codePoint(bad[0])} at offset ${bad.index}`,
+    );
   if (EDGE_SPACE.test(s)) fail('account_not_canonical', 'account has leading or trailing white space');
   let out: string;
   if (TEL_PREFIX.test(s)) out = canonicalPhone(s);
   else if (s.lastIndexOf('@') > 0) out = canonicalEmail(s);
   else out = s;
   const bytes = utf8(out).length;
-  if (bytes > MAX_ACCOUNT_BYTES) fail('account_too_long', `account is ${bytes} bytes of UTF-8, more than ${MAX_ACCOUNT_BYTES}`);
+  if (bytes > MAX_ACCOUNT_BYTES)
+    fail('account_too_long', `account is ${bytes} bytes of UTF-8, more than ${MAX_ACCOUNT_BYTES}`);
   return out;
 }
 
@@ -69,7 +75,10 @@ export function canonicalAccount(input: string): string {
 function canonicalPhone(s: string): string {
   const number = s.slice(4).replace(TEL_SEPARATORS, '');
   if (!E164.test(number)) {
-    fail('account_bad_phone', 'a tel: account must be + and 2 to 15 digits, the first not 0 (E.164), with only space, -, ., ( and ) as separators');
+    fail(
+      'account_bad_phone',
+      'a tel: account must be + and 2 to 15 digits, the first not 0 (E.164), with only space, -, ., ( and ) as separators',
+    );
   }
   return `tel:${number}`;
 }
@@ -83,15 +92,21 @@ function canonicalPhone(s: string): string {
 function canonicalEmail(s: string): string {
   const at = s.lastIndexOf('@');
   const local = s.slice(0, at);
-  const host = s.slice(at + 1).toLowerCase().normalize('NFC');
+  const host = s
+    .slice(at + 1)
+    .toLowerCase()
+    .normalize('NFC');
   if (host.length === 0) fail('account_bad_email', 'e-mail-like account has an empty host');
   if ([...host].length > 253) fail('account_bad_email', 'host name longer than 253 characters');
-  if (host.normalize('NFKC') !== host) fail('account_bad_email', 'host contains compatibility characters (for example full-width letters)');
+  if (host.normalize('NFKC') !== host)
+    fail('account_bad_email', 'host contains compatibility characters (for example full-width letters)');
   for (const label of host.split('.')) {
     if (label.length === 0) fail('account_bad_email', 'host has an empty label (leading, trailing or doubled dot)');
-    if (!HOST_LABEL.test(label)) fail('account_bad_email', `host label ${JSON.stringify(label)} is not letters, digits and inner hyphens`);
+    if (!HOST_LABEL.test(label))
+      fail('account_bad_email', `host label ${JSON.stringify(label)} is not letters, digits and inner hyphens`);
     if ([...label].length > 63) fail('account_bad_email', 'host label longer than 63 characters');
-    if (label.startsWith('xn--')) fail('account_bad_email', 'write internationalised host labels in Unicode (U-labels), not xn-- A-labels');
+    if (label.startsWith('xn--'))
+      fail('account_bad_email', 'write internationalised host labels in Unicode (U-labels), not xn-- A-labels');
   }
   return `${local}@${host}`;
 }
@@ -108,7 +123,8 @@ export function isCanonicalAccount(s: string): boolean {
 /** Throws the AccountError for a refused account, or `account_not_canonical` when `s` is valid but spelled otherwise. */
 export function assertCanonicalAccount(s: string): void {
   const c = canonicalAccount(s);
-  if (c !== s) fail('account_not_canonical', `account is not in canonical form; the canonical spelling is ${JSON.stringify(c)}`);
+  if (c !== s)
+    fail('account_not_canonical', `account is not in canonical form; the canonical spelling is ${JSON.stringify(c)}`);
 }
 
 /**

@@ -66,7 +66,11 @@ export class Auditor {
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
     const frontier = this.resumeFrontier(replay.size);
     const from = replay.size;
-    if (cp.size < from) throw new VerifyError('rollback', `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`);
+    if (cp.size < from)
+      throw new VerifyError(
+        'rollback',
+        `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
+      );
     // After a replay failure the entries are still read into the frontier: if they are not the signed
     // tree, the log served entries it did not sign (inconsistent_checkpoint); if they are, the signed tree
     // itself is wrong and the replay's error stands.
@@ -80,13 +84,20 @@ export class Auditor {
       }
       this.opts.onProgress?.(n * TILE_WIDTH + width, cp.size);
     }
-    if (!equalBytes(frontier.root(), cp.rootHash)) throw new VerifyError('inconsistent_checkpoint', `the entries the log serves do not make the tree of ${cp.size} entries it signed`);
+    if (!equalBytes(frontier.root(), cp.rootHash))
+      throw new VerifyError(
+        'inconsistent_checkpoint',
+        `the entries the log serves do not make the tree of ${cp.size} entries it signed`,
+      );
     if (replayError !== undefined) throw replayError;
     let replayState;
     try {
       replayState = replay.exportState();
     } catch {
-      throw new VerifyError('checkpoint_mid_epoch', `the checkpoint of ${cp.size} entries does not end with an epoch head`);
+      throw new VerifyError(
+        'checkpoint_mid_epoch',
+        `the checkpoint of ${cp.size} entries does not end with an epoch head`,
+      );
     }
     this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState };
     return { state: this.state, from, checkpoint: cp };
@@ -97,8 +108,11 @@ export class Auditor {
     if (!this.state) return new Frontier();
     try {
       const frontier = new Frontier(size, this.state.frontier);
-      const saved = this.state.checkpoint && parseCheckpoint(splitNote(utf8(this.state.checkpoint)).text, { allowExtensions: true });
-      if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root())) throw new Error('the frontier does not give the saved checkpoint\'s root');
+      const saved =
+        this.state.checkpoint &&
+        parseCheckpoint(splitNote(utf8(this.state.checkpoint)).text, { allowExtensions: true });
+      if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root()))
+        throw new Error("the frontier does not give the saved checkpoint's root");
       return frontier;
     } catch (e) {
       throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
@@ -110,7 +124,8 @@ export class Auditor {
     try {
       const enrolments = replay.enrolments.length;
       replay.apply(index, entry);
-      if (this.opts.checkEnrolment && replay.enrolments.length > enrolments) await this.opts.checkEnrolment(replay.enrolments[enrolments].entry, index);
+      if (this.opts.checkEnrolment && replay.enrolments.length > enrolments)
+        await this.opts.checkEnrolment(replay.enrolments[enrolments].entry, index);
       return undefined;
     } catch (e) {
       return e;
@@ -127,7 +142,8 @@ export class Auditor {
         throw new VerifyError('bad_bundle', `${entryBundlePath(n, width)}: ${(e as Error).message}`);
       }
     })();
-    if (entries.length !== width) throw new VerifyError('bad_bundle', `${entryBundlePath(n, width)} holds ${entries.length} entries, not ${width}`);
+    if (entries.length !== width)
+      throw new VerifyError('bad_bundle', `${entryBundlePath(n, width)} holds ${entries.length} entries, not ${width}`);
     return entries;
   }
 

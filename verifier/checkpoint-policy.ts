@@ -39,10 +39,17 @@ const CACHE_SIZE = 64;
 
 function checkPolicy(p: WitnessPolicy): void {
   const distinct = new Set(p.witnesses.map((w) => w.name)).size;
-  if (p.maxClockSkewSeconds !== undefined && !(Number.isSafeInteger(p.maxClockSkewSeconds) && p.maxClockSkewSeconds >= 0)) throw new VerifyError('bad_policy', 'maxClockSkewSeconds must be a non-negative integer');
-  if (p.maxAgeSeconds !== undefined && !Number.isSafeInteger(p.maxAgeSeconds)) throw new VerifyError('bad_policy', 'maxAgeSeconds must be an integer');
-  if (!Number.isSafeInteger(p.quorum) || p.quorum < 0 || p.quorum > distinct) throw new VerifyError('bad_policy', `a quorum of ${p.quorum} is not possible with ${distinct} distinct witnesses`);
-  if (p.maxAgeSeconds !== undefined && (!(p.maxAgeSeconds > 0) || p.quorum < 1)) throw new VerifyError('bad_policy', 'maxAgeSeconds needs a positive age and a quorum of at least one witness');
+  if (
+    p.maxClockSkewSeconds !== undefined &&
+    !(Number.isSafeInteger(p.maxClockSkewSeconds) && p.maxClockSkewSeconds >= 0)
+  )
+    throw new VerifyError('bad_policy', 'maxClockSkewSeconds must be a non-negative integer');
+  if (p.maxAgeSeconds !== undefined && !Number.isSafeInteger(p.maxAgeSeconds))
+    throw new VerifyError('bad_policy', 'maxAgeSeconds must be an integer');
+  if (!Number.isSafeInteger(p.quorum) || p.quorum < 0 || p.quorum > distinct)
+    throw new VerifyError('bad_policy', `a quorum of ${p.quorum} is not possible with ${distinct} distinct witnesses`);
+  if (p.maxAgeSeconds !== undefined && (!(p.maxAgeSeconds > 0) || p.quorum < 1))
+    throw new VerifyError('bad_policy', 'maxAgeSeconds needs a positive age and a quorum of at least one witness');
 }
 
 /** The verified cosignatures, one per distinct witness name (the newest if a witness signed twice). */
@@ -94,11 +101,19 @@ export class CheckpointVerifier {
     const now = BigInt(Math.floor((this.pins.now ?? Date.now)() / 1000));
     const latest = now + BigInt(policy.maxClockSkewSeconds ?? 300);
     const counted = distinctCosignatures(opened.cosignatures.filter((c) => c.timestamp <= latest));
-    if (counted.length < policy.quorum) throw new VerifyError('witness_quorum', `${counted.length} of the required ${policy.quorum} witnesses cosigned the checkpoint`);
+    if (counted.length < policy.quorum)
+      throw new VerifyError(
+        'witness_quorum',
+        `${counted.length} of the required ${policy.quorum} witnesses cosigned the checkpoint`,
+      );
     if (policy.maxAgeSeconds !== undefined) {
       const newest = counted.map((c) => c.timestamp).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
       const age = now - newest[policy.quorum - 1];
-      if (age > BigInt(policy.maxAgeSeconds)) throw new VerifyError('stale_checkpoint', `the checkpoint was last cosigned by ${policy.quorum} witnesses ${age} s ago (at most ${policy.maxAgeSeconds} s allowed)`);
+      if (age > BigInt(policy.maxAgeSeconds))
+        throw new VerifyError(
+          'stale_checkpoint',
+          `the checkpoint was last cosigned by ${policy.quorum} witnesses ${age} s ago (at most ${policy.maxAgeSeconds} s allowed)`,
+        );
     }
     return { ...opened, cosignatures: counted };
   }

@@ -24,11 +24,14 @@ export const MAX_CHECKPOINT_BYTES = 256 * 1024;
 
 /** Formats the note text of a checkpoint (tlog-checkpoint "Note text"). */
 export function formatCheckpoint(c: Checkpoint): string {
-  if (c.origin.length === 0 || /[\n]/.test(c.origin)) throw new NoteError('bad_checkpoint', 'origin must be one non-empty line');
-  if (!Number.isSafeInteger(c.size) || c.size < 0) throw new NoteError('bad_checkpoint', 'tree size must be a non-negative integer');
+  if (c.origin.length === 0 || /[\n]/.test(c.origin))
+    throw new NoteError('bad_checkpoint', 'origin must be one non-empty line');
+  if (!Number.isSafeInteger(c.size) || c.size < 0)
+    throw new NoteError('bad_checkpoint', 'tree size must be a non-negative integer');
   if (c.rootHash.length !== 32) throw new NoteError('bad_checkpoint', 'root hash must be 32 bytes');
   const ext = c.extensions ?? [];
-  if (ext.some((l) => l.length === 0 || l.includes('\n'))) throw new NoteError('bad_checkpoint', 'extension lines must be non-empty single lines');
+  if (ext.some((l) => l.length === 0 || l.includes('\n')))
+    throw new NoteError('bad_checkpoint', 'extension lines must be non-empty single lines');
   return [c.origin, String(c.size), toBase64(c.rootHash), ...ext].map((l) => `${l}\n`).join('');
 }
 
@@ -49,7 +52,8 @@ export function parseCheckpoint(text: string, opts: { allowExtensions?: boolean 
   }
   if (rootHash.length !== 32) throw new NoteError('bad_checkpoint', 'root hash must be 32 bytes');
   if (extensions.some((l) => l.length === 0)) throw new NoteError('bad_checkpoint', 'empty extension line');
-  if (extensions.length > 0 && !opts.allowExtensions) throw new NoteError('bad_checkpoint', 'unexpected checkpoint extension lines');
+  if (extensions.length > 0 && !opts.allowExtensions)
+    throw new NoteError('bad_checkpoint', 'unexpected checkpoint extension lines');
   return extensions.length > 0 ? { origin, size, rootHash, extensions } : { origin, size, rootHash };
 }
 
@@ -90,9 +94,16 @@ export function openCheckpoint(
     throw new NoteError('unverified_note', 'checkpoint is not signed by the log key');
   }
   const checkpoint = parseCheckpoint(opened.text);
-  if (checkpoint.origin !== origin) throw new NoteError('wrong_origin', `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not ${JSON.stringify(origin)}`);
+  if (checkpoint.origin !== origin)
+    throw new NoteError(
+      'wrong_origin',
+      `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not ${JSON.stringify(origin)}`,
+    );
   const cosignatures = opened.verified
-    .filter((s) => s.signature.length === COSIGNATURE_LENGTH && witnesses.some((w) => w.name === s.name && w.keyId === s.keyId))
+    .filter(
+      (s) =>
+        s.signature.length === COSIGNATURE_LENGTH && witnesses.some((w) => w.name === s.name && w.keyId === s.keyId),
+    )
     .map((s) => ({ name: s.name, keyId: s.keyId, timestamp: cosignatureTimestamp(s.signature) }));
   return { checkpoint, note: typeof note === 'string' ? note : fromUtf8(bytes), cosignatures };
 }

@@ -39,7 +39,12 @@ export function labelFromVrfOutput(beta: Uint8Array): Uint8Array {
  * `u32 len || statement || u16 len || signature`.
  */
 export function signedStatementBytes(statement: Uint8Array, signature: Uint8Array): Uint8Array {
-  return concatBytes(u32be(statement.length), statement, new Uint8Array([signature.length >> 8, signature.length & 0xff]), signature);
+  return concatBytes(
+    u32be(statement.length),
+    statement,
+    new Uint8Array([signature.length >> 8, signature.length & 0xff]),
+    signature,
+  );
 }
 
 /** commitment_v = SHA-256(D("commitment") || opening (32 random bytes) || signed statement bytes). */

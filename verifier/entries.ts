@@ -92,21 +92,33 @@ function shortString(s: string, what: string): Uint8Array {
 }
 
 function checkInt(n: number, what: string, min = 0): void {
-  if (!Number.isSafeInteger(n) || n < min) throw new EntryError('entry_malformed', `${what} must be an integer >= ${min}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new EntryError('entry_malformed', `${what} must be an integer >= ${min}`);
 }
 
 function check32(b: Uint8Array, what: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== 32) throw new EntryError('entry_malformed', `${what} must be 32 bytes`);
+  if (!(b instanceof Uint8Array) || b.length !== 32)
+    throw new EntryError('entry_malformed', `${what} must be 32 bytes`);
 }
 
 function encodeEnrolment(e: EnrolmentEntry): Uint8Array {
-  if (ALG_KEY_LENGTHS[e.algorithm] !== e.publicKey.length) throw new EntryError('entry_malformed', 'public key length does not match its algorithm');
-  if (e.chain.length < 1 || e.chain.length > MAX_CHAIN) throw new EntryError('entry_malformed', `a chain holds 1..${MAX_CHAIN} certificates`);
+  if (ALG_KEY_LENGTHS[e.algorithm] !== e.publicKey.length)
+    throw new EntryError('entry_malformed', 'public key length does not match its algorithm');
+  if (e.chain.length < 1 || e.chain.length > MAX_CHAIN)
+    throw new EntryError('entry_malformed', `a chain holds 1..${MAX_CHAIN} certificates`);
   [e.time, e.notBefore, e.notAfter].forEach((n) => checkInt(n, 'time'));
   return concatBytes(
-    u8(ENTRY_PROVIDER), u8(ACTION_ENROL), shortString(e.providerId, 'provider id'), u64be(e.time),
-    u8(ALG_IDS[e.algorithm]), u16(e.publicKey.length), e.publicKey, u64be(e.notBefore), u64be(e.notAfter),
-    u8(e.chain.length), ...e.chain.flatMap((der) => [u16(der.length), der]),
+    u8(ENTRY_PROVIDER),
+    u8(ACTION_ENROL),
+    shortString(e.providerId, 'provider id'),
+    u64be(e.time),
+    u8(ALG_IDS[e.algorithm]),
+    u16(e.publicKey.length),
+    e.publicKey,
+    u64be(e.notBefore),
+    u64be(e.notAfter),
+    u8(e.chain.length),
+    ...e.chain.flatMap((der) => [u16(der.length), der]),
   );
 }
 
@@ -114,8 +126,17 @@ function encodeRevocation(e: RevocationEntry): Uint8Array {
   checkInt(e.time, 'time');
   check32(e.leafFingerprint, 'leaf fingerprint');
   const reason = utf8(e.reason);
-  if (reason.length > 255 || /[^\x20-\x7e]/.test(e.reason)) throw new EntryError('entry_malformed', 'reason must be at most 255 printable ASCII characters');
-  return concatBytes(u8(ENTRY_PROVIDER), u8(ACTION_REVOKE), shortString(e.providerId, 'provider id'), u64be(e.time), e.leafFingerprint, u8(reason.length), reason);
+  if (reason.length > 255 || /[^\x20-\x7e]/.test(e.reason))
+    throw new EntryError('entry_malformed', 'reason must be at most 255 printable ASCII characters');
+  return concatBytes(
+    u8(ENTRY_PROVIDER),
+    u8(ACTION_REVOKE),
+    shortString(e.providerId, 'provider id'),
+    u64be(e.time),
+    e.leafFingerprint,
+    u8(reason.length),
+    reason,
+  );
 }
 
 /** Encodes an entry; the result is at most 65,535 bytes (the bundle limit). */
@@ -139,7 +160,14 @@ export function encodeEntry(e: Entry): Uint8Array {
       check32(e.credentialsRoot, 'credentials root');
       [e.epoch, e.time, e.credentialCount, e.firstIndex, e.count].forEach((n) => checkInt(n, 'epoch field'));
       out = concatBytes(
-        u8(ENTRY_EPOCH_HEAD), u64be(e.epoch), u64be(e.time), e.mapRoot, e.credentialsRoot, u64be(e.credentialCount), u64be(e.firstIndex), u64be(e.count),
+        u8(ENTRY_EPOCH_HEAD),
+        u64be(e.epoch),
+        u64be(e.time),
+        e.mapRoot,
+        e.credentialsRoot,
+        u64be(e.credentialCount),
+        u64be(e.firstIndex),
+        u64be(e.count),
       );
       break;
   }
@@ -211,9 +239,17 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   if (type === ENTRY_PROVIDER) e = decodeProvider(r);
   else if (type === ENTRY_UPDATE) e = { type: 'update', label: r.take(32), version: r.u64(), commitment: r.take(32) };
   else if (type === ENTRY_EPOCH_HEAD) {
-    e = { type: 'epoch', epoch: r.u64(), time: r.u64(), mapRoot: r.take(32), credentialsRoot: r.take(32), credentialCount: r.u64(), firstIndex: r.u64(), count: r.u64() };
-  }
-  else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
+    e = {
+      type: 'epoch',
+      epoch: r.u64(),
+      time: r.u64(),
+      mapRoot: r.take(32),
+      credentialsRoot: r.take(32),
+      credentialCount: r.u64(),
+      firstIndex: r.u64(),
+      count: r.u64(),
+    };
+  } else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
   r.end();
   // Update and epoch entries are fixed-size fields read exactly, so they are canonical once every byte is
   // consumed, their integers are safe and an update's version is at least 1 (the auditor reads millions).
@@ -222,6 +258,7 @@ export function decodeEntry(bytes: Uint8Array): Entry {
     return e;
   }
   const again = encodeEntry(e);
-  if (again.length !== bytes.length || again.some((x, i) => x !== bytes[i])) throw new EntryError('entry_not_canonical', 'entry is not in canonical form');
+  if (again.length !== bytes.length || again.some((x, i) => x !== bytes[i]))
+    throw new EntryError('entry_not_canonical', 'entry is not in canonical form');
   return e;
 }

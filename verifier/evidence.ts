@@ -64,16 +64,26 @@ function fork(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   try {
     verifyConsistency(small.size, large.size, proof, prefixRoot, large.rootHash);
   } catch (err) {
-    throw invalid(`the proof does not lead from prefixRoot to the larger tree's signed root: ${(err as Error).message}`);
+    throw invalid(
+      `the proof does not lead from prefixRoot to the larger tree's signed root: ${(err as Error).message}`,
+    );
   }
   if (equalBytes(prefixRoot, small.rootHash)) throw invalid('the smaller tree is a prefix of the larger one: no fork');
-  return { kind: 'fork', proven: true, summary: `the log's tree of ${large.size} entries does not extend its own tree of ${small.size} entries` };
+  return {
+    kind: 'fork',
+    proven: true,
+    summary: `the log's tree of ${large.size} entries does not extend its own tree of ${small.size} entries`,
+  };
 }
 
 function rollback(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   const { accepted, offered } = checkpoints(e, pins);
   if (offered.size >= accepted.size) throw invalid('the offered checkpoint is not older than the accepted one');
-  return { kind: 'rollback', proven: false, summary: `at ${String(e.observedAt)} the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was seen (both signed by the log; staleness is shown, not proven misbehaviour)` };
+  return {
+    kind: 'rollback',
+    proven: false,
+    summary: `at ${String(e.observedAt)} the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was seen (both signed by the log; staleness is shown, not proven misbehaviour)`,
+  };
 }
 
 function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
@@ -81,7 +91,8 @@ function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
   const account = field<string>(e, 'account', 'string');
   const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
   const ownerKeys = (e.ownerKeys as string[] | undefined)?.map(fromBase64);
-  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string' || !ownerKeys) throw invalid('the evidence lacks "since" or "ownerKeys"');
+  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string' || !ownerKeys)
+    throw invalid('the evidence lacks "since" or "ownerKeys"');
   let proof;
   try {
     proof = monitorFromJson(e.proof);
@@ -89,32 +100,47 @@ function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
     throw invalid(`the proof does not decode: ${(err as Error).message}`);
   }
   if (!('history' in proof)) throw invalid('the proof shows no new version');
-  if (proof.history.since !== since.version) throw invalid(`the proof starts after version ${proof.history.since}, not ${since.version}`);
+  if (proof.history.since !== since.version)
+    throw invalid(`the proof starts after version ${proof.history.since}, not ${since.version}`);
   // Verified as of its own checkpoint: freshness is not the question, what the log published is.
   const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
   const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
-  const versions = h.statements.flatMap((s, i) => (s && s.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey))) ? [since.version as number + 1 + i] : []));
-  if (versions.length === 0) throw invalid('every version in the proof binds only the owner\'s keys');
-  return { kind: 'unexpected_key', proven: true, summary: `${provider} / ${account}: version(s) ${versions.join(', ')}, signed by the provider and published in the log, bind keys outside the owner's stated key list` };
+  const versions = h.statements.flatMap((s, i) =>
+    s && s.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey)))
+      ? [(since.version as number) + 1 + i]
+      : [],
+  );
+  if (versions.length === 0) throw invalid("every version in the proof binds only the owner's keys");
+  return {
+    kind: 'unexpected_key',
+    proven: true,
+    summary: `${provider} / ${account}: version(s) ${versions.join(', ')}, signed by the provider and published in the log, bind keys outside the owner's stated key list`,
+  };
 }
 
 function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   const provider = field<string>(e, 'provider', 'string');
   const account = field<string>(e, 'account', 'string');
   const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
-  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string') throw invalid('the evidence lacks "since"');
+  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string')
+    throw invalid('the evidence lacks "since"');
   let proof;
   try {
     proof = monitorFromJson(e.proof);
   } catch (err) {
     throw invalid(`the proof does not decode: ${(err as Error).message}`);
   }
-  if (!('history' in proof) || proof.history.since !== since.version) throw invalid('the proof is not the history since the stated version');
+  if (!('history' in proof) || proof.history.since !== since.version)
+    throw invalid('the proof is not the history since the stated version');
   const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
   const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
-  const erased = h.statements.flatMap((s, i) => (s ? [] : [since.version as number + 1 + i]));
+  const erased = h.statements.flatMap((s, i) => (s ? [] : [(since.version as number) + 1 + i]));
   if (erased.length === 0) throw invalid('no version in the proof is erased');
-  return { kind: 'unverifiable_version', proven: false, summary: `${provider} / ${account}: version(s) ${erased.join(', ')} were erased by a later deletion, so what they bound cannot be checked` };
+  return {
+    kind: 'unverifiable_version',
+    proven: false,
+    summary: `${provider} / ${account}: version(s) ${erased.join(', ')} were erased by a later deletion, so what they bound cannot be checked`,
+  };
 }
 
 function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
@@ -125,14 +151,19 @@ function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
     throw invalid(`the checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
   }
   const code = field<string>(e, 'code', 'string');
-  return { kind: 'audit_failure', proven: false, summary: `the log's signed tree of ${size} entries failed the audit with ${code}; an audit from the recorded state reproduces it (kt audit)` };
+  return {
+    kind: 'audit_failure',
+    proven: false,
+    summary: `the log's signed tree of ${size} entries failed the audit with ${code}; an audit from the recorded state reproduces it (kt audit)`,
+  };
 }
 
 /** Checks an evidence file (parsed JSON) with the pins; throws VerifyError('evidence_invalid') if it proves nothing. */
 export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
   const o = e as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || o.type !== 'kt-evidence/v1') throw invalid('not a kt-evidence/v1 file');
-  if (o.origin !== pins.origin) throw invalid(`the evidence is about the log ${String(o.origin)}, not the pinned ${pins.origin}`);
+  if (o.origin !== pins.origin)
+    throw invalid(`the evidence is about the log ${String(o.origin)}, not the pinned ${pins.origin}`);
   switch (o.kind) {
     case 'fork':
       return fork(o, pins);

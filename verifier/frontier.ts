@@ -14,7 +14,8 @@ export class Frontier {
   constructor(size = 0, edge: Hash[] = []) {
     let bits = 0;
     for (let s = size; s > 0; s = Math.floor(s / 2)) bits += s % 2;
-    if (edge.length !== bits || edge.some((h) => h.length !== HASH_SIZE)) throw new VerifyError('bad_frontier', `a tree of ${size} entries has ${bits} edge hashes, not ${edge.length}`);
+    if (edge.length !== bits || edge.some((h) => h.length !== HASH_SIZE))
+      throw new VerifyError('bad_frontier', `a tree of ${size} entries has ${bits} edge hashes, not ${edge.length}`);
     this.count = size;
     this.edge = edge.map((h) => h.slice());
   }

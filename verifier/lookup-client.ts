@@ -75,10 +75,18 @@ export class LookupClient {
   }
 
   /** Fetches and verifies the history after version `since`, chained from `sinceHistory`. */
-  async history(provider: string, account: string, since = 0, sinceHistory: Uint8Array = HISTORY_ZERO): Promise<HistoryResult> {
-    const json = await this.getJson(`/v1/history/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?since=${since}`);
+  async history(
+    provider: string,
+    account: string,
+    since = 0,
+    sinceHistory: Uint8Array = HISTORY_ZERO,
+  ): Promise<HistoryResult> {
+    const json = await this.getJson(
+      `/v1/history/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?since=${since}`,
+    );
     const proof = parsed(() => historyFromJson(json));
-    if (proof.since !== since) throw new VerifyError('wrong_history', `asked for the history since ${since}, got since ${proof.since}`);
+    if (proof.since !== since)
+      throw new VerifyError('wrong_history', `asked for the history since ${since}, got since ${proof.since}`);
     const result = this.verifier.verifyHistory(proof, provider, account, sinceHistory);
     await this.advance(proof.lookup.epoch.checkpoint);
     this.lastProofJson = json;
@@ -89,14 +97,25 @@ export class LookupClient {
    * The owner's check of an account at the leaf it verified before: `{ unchanged }` when that is still the
    * map's leaf (a few hundred bytes of proof), else the verified history since its version.
    */
-  async monitor(provider: string, account: string, known: MapLeaf): Promise<{ unchanged: true; epoch: number } | { unchanged: false; history: HistoryResult }> {
-    const json = await this.getJson(`/v1/monitor/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?version=${known.version}`);
+  async monitor(
+    provider: string,
+    account: string,
+    known: MapLeaf,
+  ): Promise<{ unchanged: true; epoch: number } | { unchanged: false; history: HistoryResult }> {
+    const json = await this.getJson(
+      `/v1/monitor/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?version=${known.version}`,
+    );
     const proof = parsed(() => monitorFromJson(json));
     this.lastProofJson = json;
     if ('history' in proof) {
-      if (proof.history.since !== known.version) throw new VerifyError('wrong_history', `asked for the history since ${known.version}, got since ${proof.history.since}`);
+      if (proof.history.since !== known.version)
+        throw new VerifyError(
+          'wrong_history',
+          `asked for the history since ${known.version}, got since ${proof.history.since}`,
+        );
       const history = this.verifier.verifyHistory(proof.history, provider, account, known.historyHash);
-      if (!equalBytes(history.lookup.label, known.label)) throw new VerifyError('wrong_account', 'the history is for another label');
+      if (!equalBytes(history.lookup.label, known.label))
+        throw new VerifyError('wrong_account', 'the history is for another label');
       await this.advance(proof.history.lookup.epoch.checkpoint);
       return { unchanged: false, history };
     }
@@ -122,13 +141,22 @@ export class LookupClient {
     const kept = this.state.checkpoint;
     if (kept === undefined || kept === note) return this.keep(note, offered);
     const accepted = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
-    const misbehaved = (kind: CheckpointEvidence['kind'], message: string, extra: Partial<CheckpointEvidence> = {}): never => {
+    const misbehaved = (
+      kind: CheckpointEvidence['kind'],
+      message: string,
+      extra: Partial<CheckpointEvidence> = {},
+    ): never => {
       this.opts.onEvidence?.({ kind, accepted: kept, offered: note, ...extra });
       throw new VerifyError(kind === 'fork' ? 'inconsistent_checkpoint' : 'rollback', message);
     };
-    if (offered.size < accepted.size) misbehaved('rollback', `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`);
+    if (offered.size < accepted.size)
+      misbehaved(
+        'rollback',
+        `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`,
+      );
     if (offered.size === accepted.size) {
-      if (!equalBytes(offered.rootHash, accepted.rootHash)) misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
+      if (!equalBytes(offered.rootHash, accepted.rootHash))
+        misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
       return this.keep(note, offered);
     }
     let fetched;
@@ -143,10 +171,17 @@ export class LookupClient {
     try {
       verifyConsistency(accepted.size, offered.size, fetched.proof, fetched.prefixRoot, offered.rootHash);
     } catch (e) {
-      throw new VerifyError('bad_tile', `the log's tiles do not match its own tree of ${offered.size} entries: ${(e as Error).message}`);
+      throw new VerifyError(
+        'bad_tile',
+        `the log's tiles do not match its own tree of ${offered.size} entries: ${(e as Error).message}`,
+      );
     }
     if (!equalBytes(fetched.prefixRoot, accepted.rootHash)) {
-      misbehaved('fork', `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}`, fetched);
+      misbehaved(
+        'fork',
+        `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}`,
+        fetched,
+      );
     }
     return this.keep(note, offered);
   }
@@ -172,7 +207,10 @@ export class LookupClient {
     }
     if (res.status !== 200) {
       const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
-      throw new ClientError(typeof error?.code === 'string' ? error.code : 'http_error', `${path}: HTTP ${res.status}: ${typeof error?.message === 'string' ? error.message : 'no message'}`);
+      throw new ClientError(
+        typeof error?.code === 'string' ? error.code : 'http_error',
+        `${path}: HTTP ${res.status}: ${typeof error?.message === 'string' ? error.message : 'no message'}`,
+      );
     }
     return json;
   }

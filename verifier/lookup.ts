@@ -16,13 +16,19 @@ import { vrfVerify } from '../wasm-free-crypto/vrf.js';
 import { canonicalAccount } from './account.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CheckpointVerifier, type WitnessPolicy } from './checkpoint-policy.js';
-import { commitment, historyHash, HISTORY_ZERO, labelFromVrfOutput, signedStatementBytes, vrfAlpha } from './directory-hashes.js';
+import {
+  commitment,
+  historyHash,
+  HISTORY_ZERO,
+  labelFromVrfOutput,
+  signedStatementBytes,
+  vrfAlpha,
+} from './directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
 import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
 import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from './map-proof.js';
 import { decodeStatement, providerSignedMessage, type Statement } from './statement.js';
 import { recordHash, rootFromLeafHashes, verifyInclusion } from './tlog.js';
-
 
 export interface Pins {
   origin: string;
@@ -66,7 +72,12 @@ export class LookupVerifier {
   readonly checkpoints: CheckpointVerifier;
 
   constructor(readonly pins: Pins) {
-    this.checkpoints = new CheckpointVerifier({ origin: pins.origin, logKey: pins.logKey, policy: pins.policy, now: pins.now });
+    this.checkpoints = new CheckpointVerifier({
+      origin: pins.origin,
+      logKey: pins.logKey,
+      policy: pins.policy,
+      now: pins.now,
+    });
   }
 
   /** Opens a checkpoint note under the pins and witness policy (signatures verified once per note). */
@@ -77,8 +88,11 @@ export class LookupVerifier {
   /** The epoch head, checked to be the last entry of the signed checkpoint's tree. */
   epoch(p: EpochProof): { cp: Checkpoint; head: EpochHeadEntry } {
     const cp = this.checkpoint(p.checkpoint);
-    if (p.headIndex !== cp.size - 1) throw new VerifyError('epoch_not_last', 'the epoch head is not the checkpoint\'s last entry');
-    check('bad_epoch_inclusion', () => verifyInclusion(p.headIndex, cp.size, recordHash(p.headEntry), p.headProof, cp.rootHash));
+    if (p.headIndex !== cp.size - 1)
+      throw new VerifyError('epoch_not_last', "the epoch head is not the checkpoint's last entry");
+    check('bad_epoch_inclusion', () =>
+      verifyInclusion(p.headIndex, cp.size, recordHash(p.headEntry), p.headProof, cp.rootHash),
+    );
     const head = check('bad_epoch_head', () => decodeEntry(p.headEntry));
     if (head.type !== 'epoch') throw new VerifyError('bad_epoch_head', 'the last entry is not an epoch head');
     return { cp, head };
@@ -87,7 +101,8 @@ export class LookupVerifier {
   /** Verifies a lookup proof for (provider, account) as the client asked for it. */
   verifyLookup(proof: LookupProof, provider: string, account: string): LookupResult {
     const canonical = check('bad_account', () => canonicalAccount(account));
-    if (proof.provider !== provider || proof.account !== canonical) throw new VerifyError('wrong_account', 'the proof is for another account');
+    if (proof.provider !== provider || proof.account !== canonical)
+      throw new VerifyError('wrong_account', 'the proof is for another account');
     const { cp, head } = this.epoch(proof.epoch);
     const beta = check('bad_vrf', () => vrfVerify(this.pins.vrfKey, vrfAlpha(provider, canonical), proof.vrfProof));
     const label = labelFromVrfOutput(beta);
@@ -97,32 +112,56 @@ export class LookupVerifier {
       return { status: 'absent', ...base };
     }
     const p = proof.present;
-    if (p.version === 1 && !equalBytes(p.previousHistory, HISTORY_ZERO)) throw new VerifyError('bad_history', 'version 1 must follow the zero history hash');
+    if (p.version === 1 && !equalBytes(p.previousHistory, HISTORY_ZERO))
+      throw new VerifyError('bad_history', 'version 1 must follow the zero history hash');
     const { statement, c } = this.statementCommitment(p, provider, canonical, head);
     const leafHistory = historyHash(p.previousHistory, p.version, c);
-    check('bad_map_proof', () => verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, proof.map));
-    return { status: statement.status === 'deleted' ? 'deleted' : 'present', ...base, statement, historyHash: leafHistory };
+    check('bad_map_proof', () =>
+      verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, proof.map),
+    );
+    return {
+      status: statement.status === 'deleted' ? 'deleted' : 'present',
+      ...base,
+      statement,
+      historyHash: leafHistory,
+    };
   }
 
   /** Checks a version's statement (fields, provider signature, enrolment) and returns its commitment. */
-  statementCommitment(v: VersionProof, provider: string, account: string, head: EpochHeadEntry): { statement: Statement; c: Uint8Array } {
-    if (!v.statement || !v.signature || !v.opening || !v.enrolment) throw new VerifyError('bad_statement', 'the version has no statement to check');
+  statementCommitment(
+    v: VersionProof,
+    provider: string,
+    account: string,
+    head: EpochHeadEntry,
+  ): { statement: Statement; c: Uint8Array } {
+    if (!v.statement || !v.signature || !v.opening || !v.enrolment)
+      throw new VerifyError('bad_statement', 'the version has no statement to check');
     const statement = check('bad_statement', () => decodeStatement(v.statement!));
     if (statement.provider !== provider || statement.account !== account || statement.version !== v.version) {
       throw new VerifyError('bad_statement', 'the statement names another account or version');
     }
     const enrol = this.enrolment(v.enrolment, provider, head);
-    if (statement.issuedAt < enrol.notBefore || statement.issuedAt > enrol.notAfter) throw new VerifyError('credential_not_valid', 'the statement was issued outside its credential\'s validity');
-    const signed = check('bad_provider_signature', () => verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement!), v.signature!));
-    if (!signed) throw new VerifyError('bad_provider_signature', 'the provider\'s signature on the statement does not verify');
-    return { statement, c: check('bad_statement', () => commitment(v.opening!, signedStatementBytes(v.statement!, v.signature!))) };
+    if (statement.issuedAt < enrol.notBefore || statement.issuedAt > enrol.notAfter)
+      throw new VerifyError('credential_not_valid', "the statement was issued outside its credential's validity");
+    const signed = check('bad_provider_signature', () =>
+      verifySignatureSync(enrol.algorithm, enrol.publicKey, providerSignedMessage(v.statement!), v.signature!),
+    );
+    if (!signed)
+      throw new VerifyError('bad_provider_signature', "the provider's signature on the statement does not verify");
+    return {
+      statement,
+      c: check('bad_statement', () => commitment(v.opening!, signedStatementBytes(v.statement!, v.signature!))),
+    };
   }
 
   /** The provider's enrolment entry, proven to be in the epoch head's credential set. */
   enrolment(e: EnrolmentProof, provider: string, head: EpochHeadEntry): EnrolmentEntry {
     const entry = check('bad_enrolment', () => decodeEntry(e.entry));
-    if (entry.type !== 'enrol' || entry.providerId !== provider) throw new VerifyError('bad_enrolment', 'the enrolment is not the provider\'s');
-    check('bad_enrolment', () => verifyInclusion(e.position, head.credentialCount, recordHash(e.entry), e.proof, head.credentialsRoot));
+    if (entry.type !== 'enrol' || entry.providerId !== provider)
+      throw new VerifyError('bad_enrolment', "the enrolment is not the provider's");
+    check('bad_enrolment', () =>
+      verifyInclusion(e.position, head.credentialCount, recordHash(e.entry), e.proof, head.credentialsRoot),
+    );
     return entry;
   }
 
@@ -130,7 +169,10 @@ export class LookupVerifier {
    * Verifies the owner's daily check: the leaf the owner verified before (label, version, history hash) is
    * still the map's leaf for the label, in a signed epoch.
    */
-  verifyUnchanged(u: { epoch: EpochProof; map: MapProof }, leaf: MapLeaf): { checkpoint: Checkpoint; epoch: number; head: EpochHeadEntry } {
+  verifyUnchanged(
+    u: { epoch: EpochProof; map: MapProof },
+    leaf: MapLeaf,
+  ): { checkpoint: Checkpoint; epoch: number; head: EpochHeadEntry } {
     const { cp, head } = this.epoch(u.epoch);
     check('bad_map_proof', () => verifyMembership(head.mapRoot, leaf, u.map));
     return { checkpoint: cp, epoch: head.epoch, head };
@@ -142,28 +184,41 @@ export class LookupVerifier {
    * (undefined for erased versions).
    */
   verifyHistory(proof: HistoryProof, provider: string, account: string, sinceHistory: Uint8Array): HistoryResult {
-    if (!Number.isSafeInteger(proof.since) || proof.since < 0) throw new VerifyError('bad_history', 'since must be a non-negative integer');
+    if (!Number.isSafeInteger(proof.since) || proof.since < 0)
+      throw new VerifyError('bad_history', 'since must be a non-negative integer');
     const lookup = this.verifyLookup(proof.lookup, provider, account);
     const head = lookup.head;
     const latest = proof.lookup.present?.version ?? 0;
-    if (proof.since > latest || proof.versions.length !== Math.max(0, latest - proof.since - 1)) throw new VerifyError('bad_history', 'the history does not cover the versions since the one given');
+    if (proof.since > latest || proof.versions.length !== Math.max(0, latest - proof.since - 1))
+      throw new VerifyError('bad_history', 'the history does not cover the versions since the one given');
     const canonical = proof.lookup.account;
     let h = sinceHistory;
     const statements: (Statement | undefined)[] = [];
     const checked = proof.versions.map((v, i) => {
-      if (v.version !== proof.since + 1 + i) throw new VerifyError('bad_history', 'history versions are not consecutive');
-      return v.commitment ? { statement: undefined, c: v.commitment } : this.statementCommitment(v, provider, canonical, head);
+      if (v.version !== proof.since + 1 + i)
+        throw new VerifyError('bad_history', 'history versions are not consecutive');
+      return v.commitment
+        ? { statement: undefined, c: v.commitment }
+        : this.statementCommitment(v, provider, canonical, head);
     });
     // A version may be shown as a bare commitment only if erased: below a verified deletion (tombstone).
-    const tombstones = [...checked.map((k) => k.statement), lookup.statement].map((st, i) => (st?.status === 'deleted' ? i : -1));
+    const tombstones = [...checked.map((k) => k.statement), lookup.statement].map((st, i) =>
+      st?.status === 'deleted' ? i : -1,
+    );
     const lastTombstone = Math.max(...tombstones);
     checked.forEach((k, i) => {
-      if (!k.statement && i >= lastTombstone) throw new VerifyError('bad_history', `version ${proof.since + 1 + i} is withheld but no later version deleted the account`);
+      if (!k.statement && i >= lastTombstone)
+        throw new VerifyError(
+          'bad_history',
+          `version ${proof.since + 1 + i} is withheld but no later version deleted the account`,
+        );
       statements.push(k.statement);
       h = historyHash(h, proof.since + 1 + i, k.c);
     });
-    const expected = proof.since === latest ? lookup.historyHash ?? HISTORY_ZERO : proof.lookup.present!.previousHistory;
-    if (!equalBytes(h, expected)) throw new VerifyError('bad_history', 'the history chain does not lead to the current version (fork or rewrite)');
+    const expected =
+      proof.since === latest ? (lookup.historyHash ?? HISTORY_ZERO) : proof.lookup.present!.previousHistory;
+    if (!equalBytes(h, expected))
+      throw new VerifyError('bad_history', 'the history chain does not lead to the current version (fork or rewrite)');
     if (proof.since < latest) statements.push(lookup.statement);
     return { lookup, statements };
   }
@@ -178,16 +233,21 @@ export class LookupVerifier {
     const { head } = this.epoch(first.epoch);
     const leaves = proof.credentials.map((e) => recordHash(e));
     if (leaves.length !== head.credentialCount || !equalBytes(rootFromLeafHashes(leaves), head.credentialsRoot)) {
-      throw new VerifyError('bad_discovery', 'the credential set is not the epoch\'s');
+      throw new VerifyError('bad_discovery', "the credential set is not the epoch's");
     }
-    const providers = new Set(proof.credentials.map((e) => (check('bad_discovery', () => decodeEntry(e)) as EnrolmentEntry).providerId));
+    const providers = new Set(
+      proof.credentials.map((e) => (check('bad_discovery', () => decodeEntry(e)) as EnrolmentEntry).providerId),
+    );
     const results = new Map<string, LookupResult>();
     for (const l of proof.lookups) {
-      if (l.epoch.checkpoint !== first.epoch.checkpoint || l.epoch.headIndex !== first.epoch.headIndex) throw new VerifyError('bad_discovery', 'the lookups come from different epochs');
-      if (!providers.has(l.provider) || results.has(l.provider)) throw new VerifyError('bad_discovery', `unexpected or repeated provider ${l.provider}`);
+      if (l.epoch.checkpoint !== first.epoch.checkpoint || l.epoch.headIndex !== first.epoch.headIndex)
+        throw new VerifyError('bad_discovery', 'the lookups come from different epochs');
+      if (!providers.has(l.provider) || results.has(l.provider))
+        throw new VerifyError('bad_discovery', `unexpected or repeated provider ${l.provider}`);
       results.set(l.provider, this.verifyLookup(l, l.provider, account));
     }
-    if (results.size !== providers.size) throw new VerifyError('bad_discovery', 'some providers of the credential set were left out');
+    if (results.size !== providers.size)
+      throw new VerifyError('bad_discovery', 'some providers of the credential set were left out');
     return results;
   }
 }

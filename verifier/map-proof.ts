@@ -59,7 +59,8 @@ export const MAP_EMPTY_ROOT: Uint8Array = sha256(EMPTY_DOMAIN);
 
 /** Checks that a label is 32 bytes ('bad_label'). */
 export function checkLabel(label: Uint8Array, what = 'label'): void {
-  if (!(label instanceof Uint8Array) || label.length !== LABEL_SIZE) throw new MapError('bad_label', `${what} must be ${LABEL_SIZE} bytes`);
+  if (!(label instanceof Uint8Array) || label.length !== LABEL_SIZE)
+    throw new MapError('bad_label', `${what} must be ${LABEL_SIZE} bytes`);
 }
 
 function checkHash32(h: Uint8Array, code: string, what: string): void {
@@ -69,7 +70,8 @@ function checkHash32(h: Uint8Array, code: string, what: string): void {
 /** Checks the shape of a leaf: 32-byte label and history hash, version a safe non-negative integer. */
 export function checkMapLeaf(leaf: MapLeaf): void {
   checkLabel(leaf.label);
-  if (!Number.isSafeInteger(leaf.version) || leaf.version < 0) throw new MapError('bad_version', `version must be a non-negative safe integer, got ${String(leaf.version)}`);
+  if (!Number.isSafeInteger(leaf.version) || leaf.version < 0)
+    throw new MapError('bad_version', `version must be a non-negative safe integer, got ${String(leaf.version)}`);
   checkHash32(leaf.historyHash, 'bad_hash', 'history hash');
 }
 
@@ -103,7 +105,8 @@ export function mapLeafHash(label: Uint8Array, version: number, historyHash: Uin
 
 /** SHA-256(D("kt/v1/map-node") || u8(depth) || left || right); `depth` is the bit the node branches on. */
 export function mapNodeHash(depth: number, left: Uint8Array, right: Uint8Array): Uint8Array {
-  if (!Number.isInteger(depth) || depth < 0 || depth >= MAX_PATH) throw new MapError('bad_depth', `depth must be 0..255, got ${String(depth)}`);
+  if (!Number.isInteger(depth) || depth < 0 || depth >= MAX_PATH)
+    throw new MapError('bad_depth', `depth must be 0..255, got ${String(depth)}`);
   checkHash32(left, 'bad_hash', 'left child hash');
   checkHash32(right, 'bad_hash', 'right child hash');
   return sha256(NODE_DOMAIN, new Uint8Array([depth]), left, right);
@@ -119,11 +122,13 @@ export const MAP_NODE_DOMAIN: Uint8Array = NODE_DOMAIN.slice();
  * depths strictly decreasing from the leaf up (every node branches on a later bit than its parent).
  */
 function checkPath(path: MapProofStep[]): void {
-  if (!Array.isArray(path) || path.length > MAX_PATH) throw new MapError('bad_proof', 'proof path must be an array of at most 256 steps');
+  if (!Array.isArray(path) || path.length > MAX_PATH)
+    throw new MapError('bad_proof', 'proof path must be an array of at most 256 steps');
   let below = MAX_PATH;
   for (const step of path) {
     const d = step.depth;
-    if (!Number.isInteger(d) || d < 0 || d >= below) throw new MapError('bad_proof', 'proof depths must strictly decrease from the leaf up, within 0..255');
+    if (!Number.isInteger(d) || d < 0 || d >= below)
+      throw new MapError('bad_proof', 'proof depths must strictly decrease from the leaf up, within 0..255');
     checkHash32(step.sibling, 'bad_proof', 'proof sibling');
     below = d;
   }
@@ -132,7 +137,8 @@ function checkPath(path: MapProofStep[]): void {
 /** Folds a path over `hash`, placing it on the side `label`'s bit selects at each step's depth. */
 function foldPath(hash: Uint8Array, label: Uint8Array, path: MapProofStep[]): Uint8Array {
   let h = hash;
-  for (const { depth, sibling } of path) h = labelBit(label, depth) === 0 ? mapNodeHash(depth, h, sibling) : mapNodeHash(depth, sibling, h);
+  for (const { depth, sibling } of path)
+    h = labelBit(label, depth) === 0 ? mapNodeHash(depth, h, sibling) : mapNodeHash(depth, sibling, h);
   return h;
 }
 
@@ -159,14 +165,16 @@ export function verifyAbsence(root: Uint8Array, label: Uint8Array, proof: MapPro
   checkPath(proof.path);
   const t = proof.terminal;
   if (t === null) {
-    if (proof.path.length !== 0) throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
+    if (proof.path.length !== 0)
+      throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
     if (!equalBytes(root, MAP_EMPTY_ROOT)) throw new MapError('not_absent', 'the map is not empty');
     return;
   }
   checkMapLeaf(t);
   if (equalBytes(t.label, label)) throw new MapError('bad_proof', 'the terminal leaf is the label itself');
   for (const { depth } of proof.path) {
-    if (labelBit(t.label, depth) !== labelBit(label, depth)) throw new MapError('bad_proof', `the terminal leaf does not share bit ${depth} with the label`);
+    if (labelBit(t.label, depth) !== labelBit(label, depth))
+      throw new MapError('bad_proof', `the terminal leaf does not share bit ${depth} with the label`);
   }
   const h = foldPath(mapLeafHash(t.label, t.version, t.historyHash), label, proof.path);
   if (!equalBytes(h, root)) throw new MapError('not_absent', 'absence proof does not lead to the map root');
@@ -188,7 +196,8 @@ export function encodeMapProof(p: MapProof): Uint8Array {
   checkPath(p.path);
   const terminal = p.kind === 'absent' ? p.terminal : null;
   if (terminal) checkMapLeaf(terminal);
-  else if (p.kind === 'absent' && p.path.length > 0) throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
+  else if (p.kind === 'absent' && p.path.length > 0)
+    throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
   const out = new Uint8Array(3 + 33 * p.path.length + (p.kind === 'member' ? 0 : terminal ? 73 : 1));
   out.set([p.kind === 'member' ? KIND_MEMBER : KIND_ABSENT, p.path.length >>> 8, p.path.length & 0xff]);
   let o = 3;
@@ -228,7 +237,8 @@ function decodeTerminal(b: Uint8Array, o: number): MapLeaf {
 export function decodeMapProof(b: Uint8Array): MapProof {
   if (!(b instanceof Uint8Array)) throw new MapError('bad_proof', 'map proof must be bytes');
   const head = take(b, 0, 3);
-  if (head[0] !== KIND_MEMBER && head[0] !== KIND_ABSENT) throw new MapError('bad_proof', `unknown map proof kind ${head[0]}`);
+  if (head[0] !== KIND_MEMBER && head[0] !== KIND_ABSENT)
+    throw new MapError('bad_proof', `unknown map proof kind ${head[0]}`);
   const count = (head[1] << 8) | head[2];
   if (count > MAX_PATH) throw new MapError('bad_proof', `map proof has ${count} steps, more than 256`);
   const path: MapProofStep[] = [];
@@ -239,7 +249,8 @@ export function decodeMapProof(b: Uint8Array): MapProof {
   if (head[0] === KIND_ABSENT) {
     const flag = take(b, o++, 1)[0];
     if (flag > 1) throw new MapError('bad_proof', 'terminal flag must be 0 or 1');
-    if (flag === 0 && count > 0) throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
+    if (flag === 0 && count > 0)
+      throw new MapError('bad_proof', 'an absence proof without a terminal leaf must have an empty path');
     proof = { kind: 'absent', path, terminal: flag === 1 ? decodeTerminal(b, o) : null };
     if (flag === 1) o += 72;
   }

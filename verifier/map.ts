@@ -90,7 +90,8 @@ function sortedOrder(labels: Uint8Array, n: number): Uint32Array {
   order.sort((a, b) => keys[a] - keys[b] || compareAt(labels, 32 * a, 32 * b));
   for (let i = 1; i < n; i++) {
     const o = 32 * order[i];
-    if (compareAt(labels, 32 * order[i - 1], o) === 0) throw new MapError('duplicate_label', `label ${toHex(labels.subarray(o, o + 32))} appears twice`);
+    if (compareAt(labels, 32 * order[i - 1], o) === 0)
+      throw new MapError('duplicate_label', `label ${toHex(labels.subarray(o, o + 32))} appears twice`);
   }
   return order;
 }
@@ -264,7 +265,11 @@ export class PrefixTree {
 
   private leafAt(i: number): MapLeaf {
     const o = 32 * i;
-    return { label: this.leafLabels.slice(o, o + 32), version: this.leafVersions[i], historyHash: this.leafHistory.slice(o, o + 32) };
+    return {
+      label: this.leafLabels.slice(o, o + 32),
+      version: this.leafVersions[i],
+      historyHash: this.leafHistory.slice(o, o + 32),
+    };
   }
 
   /** A copy of the hash of the node or leaf `ref`. */
@@ -387,7 +392,8 @@ export class PrefixTree {
  */
 export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
   leaves.forEach(checkMapLeaf);
-  if (new Set(leaves.map((l) => toHex(l.label))).size !== leaves.length) throw new MapError('duplicate_label', 'a label appears twice');
+  if (new Set(leaves.map((l) => toHex(l.label))).size !== leaves.length)
+    throw new MapError('duplicate_label', 'a label appears twice');
   return leaves.length === 0 ? MAP_EMPTY_ROOT.slice() : subtreeRoot(leaves, 0);
 }
 

@@ -51,15 +51,30 @@ export interface MonitorReport {
 }
 
 /** Checks the versions of (provider, account) after `state` against the owner's keys. */
-export async function monitorAccount(client: LookupClient, provider: string, account: string, ownerKeys: Uint8Array[], state: MonitorState): Promise<MonitorReport> {
+export async function monitorAccount(
+  client: LookupClient,
+  provider: string,
+  account: string,
+  ownerKeys: Uint8Array[],
+  state: MonitorState,
+): Promise<MonitorReport> {
   let h;
   const notOlder = (epoch: number) => {
-    if (epoch < (state.epoch ?? 0)) throw new VerifyError('rollback', `the directory answered from epoch ${epoch} after epoch ${state.epoch} was seen`);
+    if (epoch < (state.epoch ?? 0))
+      throw new VerifyError(
+        'rollback',
+        `the directory answered from epoch ${epoch} after epoch ${state.epoch} was seen`,
+      );
     return epoch;
   };
   if (state.label && state.version > 0) {
-    const check = await client.monitor(provider, account, { label: state.label, version: state.version, historyHash: state.historyHash });
-    if (check.unchanged) return { newVersions: [], alarms: [], state: { ...state, epoch: notOlder(check.epoch) }, status: 'unchanged' };
+    const check = await client.monitor(provider, account, {
+      label: state.label,
+      version: state.version,
+      historyHash: state.historyHash,
+    });
+    if (check.unchanged)
+      return { newVersions: [], alarms: [], state: { ...state, epoch: notOlder(check.epoch) }, status: 'unchanged' };
     h = check.history;
   } else h = await client.history(provider, account, state.version, state.historyHash);
   const epoch = notOlder(h.lookup.epoch);
@@ -68,13 +83,26 @@ export async function monitorAccount(client: LookupClient, provider: string, acc
   h.statements.forEach((s, i) => {
     const version = state.version + 1 + i;
     if (!s) {
-      alarms.push({ kind: 'unverifiable_version', version, message: `version ${version} was erased: what it bound cannot be checked` });
+      alarms.push({
+        kind: 'unverifiable_version',
+        version,
+        message: `version ${version} was erased: what it bound cannot be checked`,
+      });
       return;
     }
     const foreign = s.keys.filter((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey)));
-    if (foreign.length > 0) alarms.push({ kind: 'unexpected_key', version, statement: s, message: `version ${version} binds ${foreign.length} key(s) the owner did not make: ${foreign.map((k) => k.id).join(', ')}` });
+    if (foreign.length > 0)
+      alarms.push({
+        kind: 'unexpected_key',
+        version,
+        statement: s,
+        message: `version ${version} binds ${foreign.length} key(s) the owner did not make: ${foreign.map((k) => k.id).join(', ')}`,
+      });
   });
   const latest = newVersions.at(-1) ?? state.version;
-  const next = latest === state.version ? { ...state, label: h.lookup.label, epoch } : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label, epoch };
+  const next =
+    latest === state.version
+      ? { ...state, label: h.lookup.label, epoch }
+      : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label, epoch };
   return { newVersions, alarms, state: next, status: h.lookup.status };
 }

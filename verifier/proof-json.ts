@@ -7,7 +7,15 @@
  */
 import { base64Length, concatBytes, fromBase64, toBase64, utf8, writeBase64 } from '../wasm-free-crypto/bytes.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, MonitorProof, VersionProof } from './proofs.js';
+import type {
+  DiscoveryProof,
+  EnrolmentProof,
+  EpochProof,
+  HistoryProof,
+  LookupProof,
+  MonitorProof,
+  VersionProof,
+} from './proofs.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 
 export class ProofJsonError extends CodedError {}
@@ -18,9 +26,12 @@ const b64 = toBase64;
 const hashes = (hs: Uint8Array[]): string => b64(concatBytes(...hs));
 
 function obj(v: unknown, what: string, required: string[], optional: string[] = []): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProofJsonError('bad_proof_json', `${what} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ProofJsonError('bad_proof_json', `${what} must be an object`);
   const o = v as Json;
-  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) throw new ProofJsonError('bad_proof_json', `unknown field ${what}.${k}`);
+  for (const k of Object.keys(o))
+    if (!required.includes(k) && !optional.includes(k))
+      throw new ProofJsonError('bad_proof_json', `unknown field ${what}.${k}`);
   for (const k of required) if (!(k in o)) throw new ProofJsonError('bad_proof_json', `missing field ${what}.${k}`);
   return o;
 }
@@ -31,7 +42,8 @@ function str(v: unknown, what: string): string {
 }
 
 function int(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ProofJsonError('bad_proof_json', `${what} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new ProofJsonError('bad_proof_json', `${what} must be a non-negative integer`);
   return v;
 }
 
@@ -42,13 +54,15 @@ function bytes(v: unknown, what: string, length?: number): Uint8Array {
   } catch (e) {
     throw new ProofJsonError('bad_proof_json', `${what}: ${(e as Error).message}`);
   }
-  if (length !== undefined && b.length !== length) throw new ProofJsonError('bad_proof_json', `${what} must be ${length} bytes`);
+  if (length !== undefined && b.length !== length)
+    throw new ProofJsonError('bad_proof_json', `${what} must be ${length} bytes`);
   return b;
 }
 
 function hashList(v: unknown, what: string): Uint8Array[] {
   const b = bytes(v, what);
-  if (b.length % 32 !== 0 || b.length > 64 * 32) throw new ProofJsonError('bad_proof_json', `${what} must be whole 32-byte hashes`);
+  if (b.length % 32 !== 0 || b.length > 64 * 32)
+    throw new ProofJsonError('bad_proof_json', `${what} must be whole 32-byte hashes`);
   return Array.from({ length: b.length / 32 }, (_, i) => b.slice(32 * i, 32 * i + 32));
 }
 
@@ -58,26 +72,43 @@ const epochJson = new WeakMap<Uint8Array, { checkpoint: string; json: Json }>();
 function epochToJson(e: EpochProof): Json {
   const cached = epochJson.get(e.headEntry);
   if (cached && cached.checkpoint === e.checkpoint) return cached.json;
-  const json = { checkpoint: e.checkpoint, headIndex: e.headIndex, headEntry: b64(e.headEntry), headProof: hashes(e.headProof) };
+  const json = {
+    checkpoint: e.checkpoint,
+    headIndex: e.headIndex,
+    headEntry: b64(e.headEntry),
+    headProof: hashes(e.headProof),
+  };
   epochJson.set(e.headEntry, { checkpoint: e.checkpoint, json });
   return json;
 }
 
 function epochFromJson(v: unknown): EpochProof {
   const o = obj(v, 'epoch', ['checkpoint', 'headIndex', 'headEntry', 'headProof']);
-  return { checkpoint: str(o.checkpoint, 'epoch.checkpoint'), headIndex: int(o.headIndex, 'epoch.headIndex'), headEntry: bytes(o.headEntry, 'epoch.headEntry'), headProof: hashList(o.headProof, 'epoch.headProof') };
+  return {
+    checkpoint: str(o.checkpoint, 'epoch.checkpoint'),
+    headIndex: int(o.headIndex, 'epoch.headIndex'),
+    headEntry: bytes(o.headEntry, 'epoch.headEntry'),
+    headProof: hashList(o.headProof, 'epoch.headProof'),
+  };
 }
 
 function enrolmentFromJson(v: unknown): EnrolmentProof {
   const o = obj(v, 'enrolment', ['position', 'entry', 'proof']);
-  return { position: int(o.position, 'enrolment.position'), entry: bytes(o.entry, 'enrolment.entry'), proof: hashList(o.proof, 'enrolment.proof') };
+  return {
+    position: int(o.position, 'enrolment.position'),
+    entry: bytes(o.entry, 'enrolment.entry'),
+    proof: hashList(o.proof, 'enrolment.proof'),
+  };
 }
 
 function versionToJson(v: VersionProof): Json {
   if (v.commitment) return { version: v.version, commitment: b64(v.commitment) };
   const e = v.enrolment!;
   return {
-    version: v.version, statement: b64(v.statement!), signature: b64(v.signature!), opening: b64(v.opening!),
+    version: v.version,
+    statement: b64(v.statement!),
+    signature: b64(v.signature!),
+    opening: b64(v.opening!),
     enrolment: { position: e.position, entry: b64(e.entry), proof: hashes(e.proof) },
   };
 }
@@ -90,13 +121,22 @@ function versionFromJson(v: unknown, what: string, extra: string[] = []): Versio
   }
   const s = obj(v, what, ['version', 'statement', 'signature', 'opening', 'enrolment', ...extra]);
   return {
-    version: int(s.version, `${what}.version`), statement: bytes(s.statement, `${what}.statement`), signature: bytes(s.signature, `${what}.signature`),
-    opening: bytes(s.opening, `${what}.opening`, 32), enrolment: enrolmentFromJson(s.enrolment),
+    version: int(s.version, `${what}.version`),
+    statement: bytes(s.statement, `${what}.statement`),
+    signature: bytes(s.signature, `${what}.signature`),
+    opening: bytes(s.opening, `${what}.opening`, 32),
+    enrolment: enrolmentFromJson(s.enrolment),
   };
 }
 
 export function lookupToJson(p: LookupProof): Json {
-  const out: Json = { provider: p.provider, account: p.account, vrfProof: b64(p.vrfProof), epoch: epochToJson(p.epoch), map: b64(encodeMapProof(p.map)) };
+  const out: Json = {
+    provider: p.provider,
+    account: p.account,
+    vrfProof: b64(p.vrfProof),
+    epoch: epochToJson(p.epoch),
+    map: b64(encodeMapProof(p.map)),
+  };
   if (p.present) out.present = { ...versionToJson(p.present), previousHistory: b64(p.present.previousHistory) };
   return out;
 }
@@ -109,10 +149,26 @@ export function lookupFromJson(v: unknown): LookupProof {
   } catch (e) {
     throw new ProofJsonError('bad_proof_json', `map: ${(e as Error).message}`);
   }
-  const proof: LookupProof = { provider: str(o.provider, 'provider'), account: str(o.account, 'account'), vrfProof: bytes(o.vrfProof, 'vrfProof', 80), epoch: epochFromJson(o.epoch), map };
+  const proof: LookupProof = {
+    provider: str(o.provider, 'provider'),
+    account: str(o.account, 'account'),
+    vrfProof: bytes(o.vrfProof, 'vrfProof', 80),
+    epoch: epochFromJson(o.epoch),
+    map,
+  };
   if (o.present !== undefined) {
-    const p = obj(o.present, 'present', ['version', 'statement', 'signature', 'opening', 'enrolment', 'previousHistory']);
-    proof.present = { ...versionFromJson(p, 'present', ['previousHistory']), previousHistory: bytes(p.previousHistory, 'present.previousHistory', 32) };
+    const p = obj(o.present, 'present', [
+      'version',
+      'statement',
+      'signature',
+      'opening',
+      'enrolment',
+      'previousHistory',
+    ]);
+    proof.present = {
+      ...versionFromJson(p, 'present', ['previousHistory']),
+      previousHistory: bytes(p.previousHistory, 'present.previousHistory', 32),
+    };
   }
   return proof;
 }
@@ -134,8 +190,13 @@ export function discoveryToJson(d: DiscoveryProof): Json {
 
 export function discoveryFromJson(v: unknown): DiscoveryProof {
   const o = obj(v, 'discovery', ['account', 'credentials', 'lookups']);
-  if (!Array.isArray(o.credentials) || !Array.isArray(o.lookups)) throw new ProofJsonError('bad_proof_json', 'credentials and lookups must be arrays');
-  return { account: str(o.account, 'account'), credentials: o.credentials.map((c, i) => bytes(c, `credentials[${i}]`)), lookups: o.lookups.map(lookupFromJson) };
+  if (!Array.isArray(o.credentials) || !Array.isArray(o.lookups))
+    throw new ProofJsonError('bad_proof_json', 'credentials and lookups must be arrays');
+  return {
+    account: str(o.account, 'account'),
+    credentials: o.credentials.map((c, i) => bytes(c, `credentials[${i}]`)),
+    lookups: o.lookups.map(lookupFromJson),
+  };
 }
 
 export function monitorToJson(m: MonitorProof): Json {
@@ -145,7 +206,8 @@ export function monitorToJson(m: MonitorProof): Json {
 
 export function monitorFromJson(v: unknown): MonitorProof {
   const o = obj(v, 'monitor', [], ['unchanged', 'history']);
-  if ((o.unchanged === undefined) === (o.history === undefined)) throw new ProofJsonError('bad_proof_json', 'a monitor proof is either "unchanged" or "history"');
+  if ((o.unchanged === undefined) === (o.history === undefined))
+    throw new ProofJsonError('bad_proof_json', 'a monitor proof is either "unchanged" or "history"');
   if (o.history !== undefined) return { history: historyFromJson(o.history) };
   const u = obj(o.unchanged, 'unchanged', ['epoch', 'map']);
   try {
@@ -224,10 +286,23 @@ class JsonBytesWriter {
 }
 
 const K = {
-  provider: utf8('{"provider":'), account: utf8(',"account":'), vrfProof: utf8(',"vrfProof":'), epoch: utf8(',"epoch":'), map: utf8(',"map":'),
-  present: utf8(',"present":'), version: utf8('{"version":'), statement: utf8(',"statement":'), signature: utf8(',"signature":'),
-  opening: utf8(',"opening":'), enrolment: utf8(',"enrolment":'), previousHistory: utf8(',"previousHistory":'), commitment: utf8(',"commitment":'),
-  close: utf8('}'), comma: utf8(','), lookups: utf8('{"lookups":['), closeLookups: utf8(']}'),
+  provider: utf8('{"provider":'),
+  account: utf8(',"account":'),
+  vrfProof: utf8(',"vrfProof":'),
+  epoch: utf8(',"epoch":'),
+  map: utf8(',"map":'),
+  present: utf8(',"present":'),
+  version: utf8('{"version":'),
+  statement: utf8(',"statement":'),
+  signature: utf8(',"signature":'),
+  opening: utf8(',"opening":'),
+  enrolment: utf8(',"enrolment":'),
+  previousHistory: utf8(',"previousHistory":'),
+  commitment: utf8(',"commitment":'),
+  close: utf8('}'),
+  comma: utf8(','),
+  lookups: utf8('{"lookups":['),
+  closeLookups: utf8(']}'),
 };
 
 const epochBytes = new WeakMap<Uint8Array, { checkpoint: string; bytes: Uint8Array }>();
@@ -243,7 +318,11 @@ function epochJsonBytes(e: EpochProof): Uint8Array {
 
 function enrolmentJsonBytes(e: EnrolmentProof): Uint8Array {
   let bytes = enrolmentBytes.get(e);
-  if (bytes === undefined) enrolmentBytes.set(e, (bytes = utf8(JSON.stringify({ position: e.position, entry: b64(e.entry), proof: hashes(e.proof) }))));
+  if (bytes === undefined)
+    enrolmentBytes.set(
+      e,
+      (bytes = utf8(JSON.stringify({ position: e.position, entry: b64(e.entry), proof: hashes(e.proof) }))),
+    );
   return bytes;
 }
 

@@ -43,7 +43,8 @@ export class MapReplay {
 
   /** The state to resume from; only between epochs (the log's checkpoints always end with an epoch head). */
   exportState(): ReplayState {
-    if (this.pending.size > 0 || this.epochStart !== this.nextIndex) throw new VerifyError('replay_mid_epoch', 'the replay can only be saved right after an epoch head');
+    if (this.pending.size > 0 || this.epochStart !== this.nextIndex)
+      throw new VerifyError('replay_mid_epoch', 'the replay can only be saved right after an epoch head');
     const leaves = this.tree.leaves();
     const out = new Uint8Array(72 * leaves.length);
     leaves.forEach((l, i) => {
@@ -51,7 +52,13 @@ export class MapReplay {
       new DataView(out.buffer).setBigUint64(72 * i + 32, BigInt(l.version));
       out.set(l.historyHash, 72 * i + 40);
     });
-    return { size: this.nextIndex, lastEpoch: this.lastEpoch, leaves: out, credentials: this.credentials.map((c) => c.slice()), lastHead: this.lastHeadBytes };
+    return {
+      size: this.nextIndex,
+      lastEpoch: this.lastEpoch,
+      leaves: out,
+      credentials: this.credentials.map((c) => c.slice()),
+      lastHead: this.lastHeadBytes,
+    };
   }
 
   /**
@@ -60,10 +67,13 @@ export class MapReplay {
    */
   static fromState(state: ReplayState): MapReplay {
     const r = new MapReplay();
-    if (state.leaves.length % 72 !== 0) throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
+    if (state.leaves.length % 72 !== 0)
+      throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
     const view = new DataView(state.leaves.buffer, state.leaves.byteOffset, state.leaves.byteLength);
     const leaves = Array.from({ length: state.leaves.length / 72 }, (_, i) => ({
-      label: state.leaves.slice(72 * i, 72 * i + 32), version: Number(view.getBigUint64(72 * i + 32)), historyHash: state.leaves.slice(72 * i + 40, 72 * i + 72),
+      label: state.leaves.slice(72 * i, 72 * i + 32),
+      version: Number(view.getBigUint64(72 * i + 32)),
+      historyHash: state.leaves.slice(72 * i + 40, 72 * i + 72),
     }));
     r.tree = PrefixTree.fromLeaves(leaves);
     r.credentials.push(...state.credentials.map((c) => c.slice()));
@@ -71,12 +81,22 @@ export class MapReplay {
     r.lastEpoch = state.lastEpoch;
     if (state.lastHead) {
       const head = decodeEntry(state.lastHead);
-      const matches = head.type === 'epoch' && head.epoch === state.lastEpoch && equalBytes(head.mapRoot, r.tree.root()) && head.firstIndex + head.count + 1 === state.size &&
-        head.credentialCount === state.credentials.length && equalBytes(head.credentialsRoot, rootFromLeafHashes(state.credentials));
-      if (!matches) throw new ClientError('bad_replay_state', 'the saved state does not match its own epoch head (map, range or credential set): it is damaged');
+      const matches =
+        head.type === 'epoch' &&
+        head.epoch === state.lastEpoch &&
+        equalBytes(head.mapRoot, r.tree.root()) &&
+        head.firstIndex + head.count + 1 === state.size &&
+        head.credentialCount === state.credentials.length &&
+        equalBytes(head.credentialsRoot, rootFromLeafHashes(state.credentials));
+      if (!matches)
+        throw new ClientError(
+          'bad_replay_state',
+          'the saved state does not match its own epoch head (map, range or credential set): it is damaged',
+        );
       r.lastHead = head;
       r.lastHeadBytes = state.lastHead;
-    } else if (state.size !== 0 || state.leaves.length !== 0) throw new ClientError('bad_replay_state', 'a saved state past entry 0 needs its epoch head');
+    } else if (state.size !== 0 || state.leaves.length !== 0)
+      throw new ClientError('bad_replay_state', 'a saved state past entry 0 needs its epoch head');
     return r;
   }
 
@@ -87,7 +107,8 @@ export class MapReplay {
 
   /** Applies the entry at log index `index`; throws VerifyError if the log misbehaved. */
   apply(index: number, entryBytes: Uint8Array): void {
-    if (index !== this.nextIndex) throw new VerifyError('replay_out_of_order', `expected entry ${this.nextIndex}, got ${index}`);
+    if (index !== this.nextIndex)
+      throw new VerifyError('replay_out_of_order', `expected entry ${this.nextIndex}, got ${index}`);
     let entry;
     try {
       entry = decodeEntry(entryBytes);
@@ -98,8 +119,7 @@ export class MapReplay {
     else if (entry.type === 'epoch') {
       this.applyEpoch(index, entry);
       this.lastHeadBytes = entryBytes.slice();
-    }
-    else if (entry.type === 'enrol') {
+    } else if (entry.type === 'enrol') {
       this.credentials.push(recordHash(entryBytes));
       this.enrolments.push({ index, entry });
     }
@@ -110,23 +130,43 @@ export class MapReplay {
     const key = String.fromCharCode.apply(null, label as unknown as number[]); // a cheap exact key (latin1)
     const previous = this.pending.get(key) ?? this.tree.get(label);
     if (version !== (previous?.version ?? 0) + 1) {
-      throw new VerifyError('replay_version_fork', `entry ${index}: version ${version} does not follow version ${previous?.version ?? 0} of its label`);
+      throw new VerifyError(
+        'replay_version_fork',
+        `entry ${index}: version ${version} does not follow version ${previous?.version ?? 0} of its label`,
+      );
     }
     const history = historyHash(previous?.historyHash ?? HISTORY_ZERO, version, commitment);
     this.pending.set(key, { label, version, historyHash: history });
   }
 
   private applyEpoch(index: number, head: EpochHeadEntry): void {
-    if (head.epoch !== this.lastEpoch + 1) throw new VerifyError('replay_epoch_sequence', `entry ${index}: epoch ${head.epoch} does not follow epoch ${this.lastEpoch}`);
+    if (head.epoch !== this.lastEpoch + 1)
+      throw new VerifyError(
+        'replay_epoch_sequence',
+        `entry ${index}: epoch ${head.epoch} does not follow epoch ${this.lastEpoch}`,
+      );
     if (head.firstIndex !== this.epochStart || head.firstIndex + head.count !== index) {
-      throw new VerifyError('replay_epoch_range', `entry ${index}: epoch ${head.epoch} names entries [${head.firstIndex}, +${head.count}) but covers [${this.epochStart}, ${index})`);
+      throw new VerifyError(
+        'replay_epoch_range',
+        `entry ${index}: epoch ${head.epoch} names entries [${head.firstIndex}, +${head.count}) but covers [${this.epochStart}, ${index})`,
+      );
     }
-    if (head.credentialCount !== this.credentials.length || !equalBytes(head.credentialsRoot, rootFromLeafHashes(this.credentials))) {
-      throw new VerifyError('replay_credentials_root', `epoch ${head.epoch}: the credential set differs from the enrolments in the log`);
+    if (
+      head.credentialCount !== this.credentials.length ||
+      !equalBytes(head.credentialsRoot, rootFromLeafHashes(this.credentials))
+    ) {
+      throw new VerifyError(
+        'replay_credentials_root',
+        `epoch ${head.epoch}: the credential set differs from the enrolments in the log`,
+      );
     }
     const root = this.tree.applyBatch([...this.pending.values()]);
     this.pending.clear();
-    if (!equalBytes(root, head.mapRoot)) throw new VerifyError('replay_map_root', `epoch ${head.epoch}: the replayed map root differs from the epoch head's`);
+    if (!equalBytes(root, head.mapRoot))
+      throw new VerifyError(
+        'replay_map_root',
+        `epoch ${head.epoch}: the replayed map root differs from the epoch head's`,
+      );
     this.lastEpoch = head.epoch;
     this.epochStart = index + 1;
     this.lastHead = head;

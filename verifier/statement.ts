@@ -15,9 +15,18 @@ export class StatementError extends CodedError {}
 
 export type KeyAlgorithm = 'ed25519' | 'x25519' | 'p256' | 'ml-kem-768' | 'ml-dsa-65';
 export type StatementStatus = 'active' | 'deleted';
-export interface StatementKey { id: string; algorithm: KeyAlgorithm; publicKey: Uint8Array; protocol: string; capabilities: string[] }
+export interface StatementKey {
+  id: string;
+  algorithm: KeyAlgorithm;
+  publicKey: Uint8Array;
+  protocol: string;
+  capabilities: string[];
+}
 /** Owner continuity signature over `continuityMessage(s)` by key `keyId` of the previous version. */
-export interface Continuity { keyId: string; signature: Uint8Array }
+export interface Continuity {
+  keyId: string;
+  signature: Uint8Array;
+}
 export interface Statement {
   provider: string;
   account: string;
@@ -28,7 +37,13 @@ export interface Statement {
   continuity?: Continuity;
 }
 /** The JSON form: byte strings as canonical base64; `continuity` absent (never null) when there is none. */
-export interface StatementKeyJson { id: string; algorithm: KeyAlgorithm; publicKey: string; protocol: string; capabilities: string[] }
+export interface StatementKeyJson {
+  id: string;
+  algorithm: KeyAlgorithm;
+  publicKey: string;
+  protocol: string;
+  capabilities: string[];
+}
 export interface StatementJson {
   provider: string;
   account: string;
@@ -68,17 +83,20 @@ function fail(code: string, message: string): never {
 }
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const isU53 = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0);
+const isU53 = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0);
 
 /** `v` as a plain record whose own fields are all in `allowed` and include every field not in `optional`. */
 function fields(v: unknown, allowed: string[], optional: string[], where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('statement_malformed', `${where} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail('statement_malformed', `${where} must be an object`);
   const r = v as Record<string, unknown>;
   for (const f of Object.keys(r)) {
     if (!allowed.includes(f)) fail('statement_unknown_field', `unknown field ${JSON.stringify(f)} in ${where}`);
   }
   for (const f of allowed) {
-    if (!optional.includes(f) && !Object.hasOwn(r, f)) fail('statement_malformed', `missing field ${JSON.stringify(f)} in ${where}`);
+    if (!optional.includes(f) && !Object.hasOwn(r, f))
+      fail('statement_malformed', `missing field ${JSON.stringify(f)} in ${where}`);
   }
   return r;
 }
@@ -90,18 +108,24 @@ function strictlyAscending(xs: string[]): boolean {
 
 function validateKey(k: StatementKey, where: string): void {
   fields(k, KEY_FIELDS, [], where);
-  if (typeof k.id !== 'string' || !ID_RE.test(k.id)) fail('statement_bad_key', `${where}: id must be 1..64 of [A-Za-z0-9._:-]`);
-  if (typeof k.algorithm !== 'string' || !Object.hasOwn(KEY_ALGORITHMS, k.algorithm)) fail('statement_bad_key', `${where}: unknown algorithm`);
+  if (typeof k.id !== 'string' || !ID_RE.test(k.id))
+    fail('statement_bad_key', `${where}: id must be 1..64 of [A-Za-z0-9._:-]`);
+  if (typeof k.algorithm !== 'string' || !Object.hasOwn(KEY_ALGORITHMS, k.algorithm))
+    fail('statement_bad_key', `${where}: unknown algorithm`);
   const expected = KEY_ALGORITHMS[k.algorithm].publicKeyLength;
   if (!(k.publicKey instanceof Uint8Array) || k.publicKey.length !== expected) {
     fail('statement_bad_key', `${where}: an ${k.algorithm} public key is ${expected} bytes`);
   }
-  if (k.algorithm === 'p256' && k.publicKey[0] !== 0x02 && k.publicKey[0] !== 0x03) fail('statement_bad_key', `${where}: p256 key must be SEC1 compressed (02 or 03)`);
-  if (typeof k.protocol !== 'string' || !TOKEN_RE.test(k.protocol)) fail('statement_bad_key', `${where}: protocol must be 1..64 printable ASCII characters`);
+  if (k.algorithm === 'p256' && k.publicKey[0] !== 0x02 && k.publicKey[0] !== 0x03)
+    fail('statement_bad_key', `${where}: p256 key must be SEC1 compressed (02 or 03)`);
+  if (typeof k.protocol !== 'string' || !TOKEN_RE.test(k.protocol))
+    fail('statement_bad_key', `${where}: protocol must be 1..64 printable ASCII characters`);
   const caps = k.capabilities;
-  if (!Array.isArray(caps) || caps.length > MAX_CAPABILITIES) fail('statement_bad_key', `${where}: capabilities must be a list of at most ${MAX_CAPABILITIES}`);
+  if (!Array.isArray(caps) || caps.length > MAX_CAPABILITIES)
+    fail('statement_bad_key', `${where}: capabilities must be a list of at most ${MAX_CAPABILITIES}`);
   for (const c of caps) {
-    if (typeof c !== 'string' || !TOKEN_RE.test(c)) fail('statement_bad_key', `${where}: a capability must be 1..64 printable ASCII characters`);
+    if (typeof c !== 'string' || !TOKEN_RE.test(c))
+      fail('statement_bad_key', `${where}: a capability must be 1..64 printable ASCII characters`);
   }
   if (!strictlyAscending([...caps].sort(byString))) fail('statement_bad_key', `${where}: duplicate capability`);
 }
@@ -109,7 +133,8 @@ function validateKey(k: StatementKey, where: string): void {
 function validateContinuity(c: Continuity, version: number): void {
   fields(c, CONTINUITY_FIELDS, [], 'continuity');
   if (version === 1) fail('statement_bad_continuity', 'version 1 has no previous version to sign continuity');
-  if (typeof c.keyId !== 'string' || !ID_RE.test(c.keyId)) fail('statement_bad_continuity', 'continuity keyId must be 1..64 of [A-Za-z0-9._:-]');
+  if (typeof c.keyId !== 'string' || !ID_RE.test(c.keyId))
+    fail('statement_bad_continuity', 'continuity keyId must be 1..64 of [A-Za-z0-9._:-]');
   if (!(c.signature instanceof Uint8Array) || c.signature.length < 1 || c.signature.length > MAX_SIGNATURE_BYTES) {
     fail('statement_bad_continuity', `continuity signature must be 1..${MAX_SIGNATURE_BYTES} bytes`);
   }
@@ -121,7 +146,8 @@ function validateContinuity(c: Continuity, version: number): void {
  */
 export function validateStatement(s: Statement): void {
   fields(s, STATEMENT_FIELDS, ['continuity'], 'statement');
-  if (typeof s.provider !== 'string' || !providerIdValid(s.provider)) fail('statement_bad_provider', 'provider must be a lower-case DNS name of at least two labels');
+  if (typeof s.provider !== 'string' || !providerIdValid(s.provider))
+    fail('statement_bad_provider', 'provider must be a lower-case DNS name of at least two labels');
   try {
     assertCanonicalAccount(s.account);
   } catch (e) {
@@ -129,14 +155,18 @@ export function validateStatement(s: Statement): void {
     throw e;
   }
   if (!isU53(s.version) || s.version < 1) fail('statement_bad_version', 'version must be an integer 1..2^53-1');
-  if (!isU53(s.issuedAt)) fail('statement_malformed', 'issuedAt must be an integer 0..2^53-1 (ms since the Unix epoch)');
-  if (s.status !== 'active' && s.status !== 'deleted') fail('statement_bad_status', 'status must be "active" or "deleted"');
+  if (!isU53(s.issuedAt))
+    fail('statement_malformed', 'issuedAt must be an integer 0..2^53-1 (ms since the Unix epoch)');
+  if (s.status !== 'active' && s.status !== 'deleted')
+    fail('statement_bad_status', 'status must be "active" or "deleted"');
   if (!Array.isArray(s.keys)) fail('statement_malformed', 'keys must be a list');
   if (s.keys.length > MAX_KEYS) fail('statement_too_many_keys', `at most ${MAX_KEYS} keys per statement`);
-  if (s.status === 'active' && s.keys.length === 0) fail('statement_bad_status', 'an active statement has at least one key');
+  if (s.status === 'active' && s.keys.length === 0)
+    fail('statement_bad_status', 'an active statement has at least one key');
   if (s.status === 'deleted' && s.keys.length > 0) fail('statement_bad_status', 'a deleted statement has no keys');
   for (let i = 0; i < s.keys.length; i++) validateKey(s.keys[i], `keys[${i}]`); // also visits holes
-  if (!strictlyAscending(s.keys.map((k) => k.id).sort(byString))) fail('statement_duplicate_key', 'two keys have the same id');
+  if (!strictlyAscending(s.keys.map((k) => k.id).sort(byString)))
+    fail('statement_duplicate_key', 'two keys have the same id');
   if (s.continuity !== undefined) validateContinuity(s.continuity, s.version);
 }
 
@@ -144,13 +174,16 @@ export function validateStatement(s: Statement): void {
 function checkCanonicalOrder(s: Statement): void {
   if (!strictlyAscending(s.keys.map((k) => k.id))) fail('statement_not_canonical', 'keys are not sorted by id');
   for (const k of s.keys) {
-    if (!strictlyAscending(k.capabilities)) fail('statement_not_canonical', `capabilities of key ${k.id} are not sorted`);
+    if (!strictlyAscending(k.capabilities))
+      fail('statement_not_canonical', `capabilities of key ${k.id} are not sorted`);
   }
 }
 
 /** A copy with keys sorted by id and capabilities sorted: the order every wire form uses. */
 function sortedKeys(keys: StatementKey[]): StatementKey[] {
-  return keys.map((k) => ({ ...k, capabilities: [...k.capabilities].sort(byString) })).sort((a, b) => byString(a.id, b.id));
+  return keys
+    .map((k) => ({ ...k, capabilities: [...k.capabilities].sort(byString) }))
+    .sort((a, b) => byString(a.id, b.id));
 }
 
 // Encoding is synchronous and never re-entered, so one scratch buffer serves every call; a valid
@@ -163,7 +196,8 @@ const utf8Encoder = new TextEncoder();
 class Writer {
   offset = 0;
   private room(n: number): void {
-    if (this.offset + n > MAX_STATEMENT_BYTES) fail('statement_too_large', `statement is more than ${MAX_STATEMENT_BYTES} bytes`);
+    if (this.offset + n > MAX_STATEMENT_BYTES)
+      fail('statement_too_large', `statement is more than ${MAX_STATEMENT_BYTES} bytes`);
   }
   u8(n: number): void {
     this.room(1);
@@ -301,7 +335,8 @@ function readKey(r: Reader, i: number): StatementKey {
  */
 export function decodeStatement(b: Uint8Array): Statement {
   if (!(b instanceof Uint8Array)) fail('statement_malformed', 'statement must be bytes');
-  if (b.length > MAX_STATEMENT_BYTES) fail('statement_too_large', `statement is ${b.length} bytes, more than ${MAX_STATEMENT_BYTES}`);
+  if (b.length > MAX_STATEMENT_BYTES)
+    fail('statement_too_large', `statement is ${b.length} bytes, more than ${MAX_STATEMENT_BYTES}`);
   const r = new Reader(b);
   if (r.u8() !== STATEMENT_FORMAT) fail('statement_malformed', 'unknown statement format');
   const provider = r.text(r.u8(), 'statement_bad_provider', 'provider');
@@ -309,24 +344,35 @@ export function decodeStatement(b: Uint8Array): Statement {
   const version = r.u53('statement_bad_version', 'version');
   const issuedAt = r.u53('statement_malformed', 'issuedAt');
   const statusByte = r.u8();
-  const status = statusByte === 0x01 ? 'active' : statusByte === 0x02 ? 'deleted' : fail('statement_bad_status', 'unknown status byte');
+  const status =
+    statusByte === 0x01
+      ? 'active'
+      : statusByte === 0x02
+        ? 'deleted'
+        : fail('statement_bad_status', 'unknown status byte');
   const keyCount = r.u8();
   if (keyCount > MAX_KEYS) fail('statement_too_many_keys', `at most ${MAX_KEYS} keys per statement`);
   const keys: StatementKey[] = [];
   for (let i = 0; i < keyCount; i++) keys.push(readKey(r, i));
   const s: Statement = { provider, account, version, issuedAt, status, keys };
   const hasContinuity = r.u8();
-  if (hasContinuity === 1) s.continuity = { keyId: r.text(r.u8(), 'statement_bad_continuity', 'continuity keyId'), signature: r.bytes(r.u16()) };
+  if (hasContinuity === 1)
+    s.continuity = {
+      keyId: r.text(r.u8(), 'statement_bad_continuity', 'continuity keyId'),
+      signature: r.bytes(r.u16()),
+    };
   else if (hasContinuity !== 0) fail('statement_bad_continuity', 'continuity flag must be 0 or 1');
   if (r.remaining !== 0) fail('statement_trailing_bytes', `${r.remaining} bytes after the statement`);
   validateStatement(s);
   checkCanonicalOrder(s);
-  if (!equalBytes(encodeCanonical(s), b)) fail('statement_not_canonical', 'statement does not re-encode to the same bytes');
+  if (!equalBytes(encodeCanonical(s), b))
+    fail('statement_not_canonical', 'statement does not re-encode to the same bytes');
   return s;
 }
 
 function base64Field(v: unknown, maxBytes: number, code: string, what: string): Uint8Array {
-  if (typeof v !== 'string' || v.length > 4 * Math.ceil(maxBytes / 3)) fail(code, `${what} must be base64 of at most ${maxBytes} bytes`);
+  if (typeof v !== 'string' || v.length > 4 * Math.ceil(maxBytes / 3))
+    fail(code, `${what} must be base64 of at most ${maxBytes} bytes`);
   try {
     return fromBase64(v);
   } catch (e) {
@@ -337,8 +383,14 @@ function base64Field(v: unknown, maxBytes: number, code: string, what: string): 
 function keyFromJson(v: unknown, i: number): StatementKey {
   const where = `keys[${i}]`;
   const k = fields(v, KEY_FIELDS, [], where);
-  const caps = Array.isArray(k.capabilities) && k.capabilities.length <= MAX_CAPABILITIES ? [...k.capabilities] : k.capabilities;
-  const publicKey = base64Field(k.publicKey, KEY_ALGORITHMS['ml-dsa-65'].publicKeyLength, 'statement_bad_key', `${where} publicKey`);
+  const caps =
+    Array.isArray(k.capabilities) && k.capabilities.length <= MAX_CAPABILITIES ? [...k.capabilities] : k.capabilities;
+  const publicKey = base64Field(
+    k.publicKey,
+    KEY_ALGORITHMS['ml-dsa-65'].publicKeyLength,
+    'statement_bad_key',
+    `${where} publicKey`,
+  );
   return { id: k.id, algorithm: k.algorithm, publicKey, protocol: k.protocol, capabilities: caps } as StatementKey;
 }
 
@@ -351,10 +403,20 @@ export function statementFromJson(v: unknown): Statement {
   const o = fields(v, STATEMENT_FIELDS, ['continuity'], 'statement');
   if (!Array.isArray(o.keys)) fail('statement_malformed', 'keys must be a list');
   if (o.keys.length > MAX_KEYS) fail('statement_too_many_keys', `at most ${MAX_KEYS} keys per statement`);
-  const s = { provider: o.provider, account: o.account, version: o.version, issuedAt: o.issuedAt, status: o.status, keys: o.keys.map(keyFromJson) } as Statement;
+  const s = {
+    provider: o.provider,
+    account: o.account,
+    version: o.version,
+    issuedAt: o.issuedAt,
+    status: o.status,
+    keys: o.keys.map(keyFromJson),
+  } as Statement;
   if (Object.hasOwn(o, 'continuity')) {
     const c = fields(o.continuity, CONTINUITY_FIELDS, [], 'continuity');
-    s.continuity = { keyId: c.keyId as string, signature: base64Field(c.signature, MAX_SIGNATURE_BYTES, 'statement_bad_continuity', 'continuity signature') };
+    s.continuity = {
+      keyId: c.keyId as string,
+      signature: base64Field(c.signature, MAX_SIGNATURE_BYTES, 'statement_bad_continuity', 'continuity signature'),
+    };
   }
   validateStatement(s);
   checkCanonicalOrder(s);
@@ -364,9 +426,23 @@ export function statementFromJson(v: unknown): Statement {
 /** The JSON form of a valid statement, keys and capabilities in canonical order. */
 export function statementToJson(s: Statement): StatementJson {
   validateStatement(s);
-  const keys = sortedKeys(s.keys).map((k) => ({ id: k.id, algorithm: k.algorithm, publicKey: toBase64(k.publicKey), protocol: k.protocol, capabilities: k.capabilities }));
-  const out: StatementJson = { provider: s.provider, account: s.account, version: s.version, issuedAt: s.issuedAt, status: s.status, keys };
-  if (s.continuity !== undefined) out.continuity = { keyId: s.continuity.keyId, signature: toBase64(s.continuity.signature) };
+  const keys = sortedKeys(s.keys).map((k) => ({
+    id: k.id,
+    algorithm: k.algorithm,
+    publicKey: toBase64(k.publicKey),
+    protocol: k.protocol,
+    capabilities: k.capabilities,
+  }));
+  const out: StatementJson = {
+    provider: s.provider,
+    account: s.account,
+    version: s.version,
+    issuedAt: s.issuedAt,
+    status: s.status,
+    keys,
+  };
+  if (s.continuity !== undefined)
+    out.continuity = { keyId: s.continuity.keyId, signature: toBase64(s.continuity.signature) };
   return out;
 }
 
@@ -377,7 +453,14 @@ export function statementToJson(s: Statement): StatementJson {
 export function continuityMessage(s: Statement): Uint8Array {
   validateStatement(s);
   if (s.version === 1) fail('statement_bad_continuity', 'version 1 has no previous version to sign continuity');
-  const bare: Statement = { provider: s.provider, account: s.account, version: s.version, issuedAt: s.issuedAt, status: s.status, keys: s.keys };
+  const bare: Statement = {
+    provider: s.provider,
+    account: s.account,
+    version: s.version,
+    issuedAt: s.issuedAt,
+    status: s.status,
+    keys: s.keys,
+  };
   return concatBytes(CONTINUITY_DOMAIN, encodeStatement(bare));
 }
 

@@ -21,7 +21,10 @@ const MAX_TILE_BYTES = 256 * HASH_SIZE;
  * a declared Content-Length above `max` is refused unread, and reading stops as soon as more arrive
  * (chunked, compressed). Shared with the Worker, which buffers request bodies the same way.
  */
-export async function readAtMost(message: { body: ReadableStream<Uint8Array> | null; headers: Headers }, max: number): Promise<Uint8Array | null> {
+export async function readAtMost(
+  message: { body: ReadableStream<Uint8Array> | null; headers: Headers },
+  max: number,
+): Promise<Uint8Array | null> {
   if (Number(message.headers.get('Content-Length') ?? '0') > max) {
     await message.body?.cancel();
     return null;
@@ -59,7 +62,8 @@ async function fetchTile(fetch: Fetch, logUrl: string, t: Tile): Promise<Uint8Ar
   }
   if (res.status !== 200) throw new VerifyError('tile_unavailable', `${tilePath(t)}: HTTP ${res.status}`);
   const data = await readBounded(res, MAX_TILE_BYTES);
-  if (data.length !== t.width * HASH_SIZE) throw new VerifyError('bad_tile', `${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
+  if (data.length !== t.width * HASH_SIZE)
+    throw new VerifyError('bad_tile', `${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
   return data;
 }
 
@@ -71,7 +75,11 @@ function indexesRead<T>(compute: (r: HashReader) => T): number[] {
 }
 
 /** Runs `compute` over the tiles of the tree of `size` it needs, each read first by `getTile`, once. */
-export async function withTileSource<T>(getTile: (t: Tile) => Promise<Uint8Array>, size: number, compute: (r: HashReader) => T): Promise<T> {
+export async function withTileSource<T>(
+  getTile: (t: Tile) => Promise<Uint8Array>,
+  size: number,
+  compute: (r: HashReader) => T,
+): Promise<T> {
   const tiles = new Map<string, Tile>();
   for (const index of indexesRead(compute)) {
     const { tile } = tileForStoredHashIndex(index, size);
@@ -93,6 +101,14 @@ export function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute
  * leads from that root to the new tree's signed root, but the signed old root differs, the two trees are a
  * fork, provably (verifier/evidence.ts).
  */
-export function fetchConsistencyProof(fetch: Fetch, logUrl: string, oldSize: number, newSize: number): Promise<{ proof: Hash[]; prefixRoot: Hash }> {
-  return withTiles(fetch, logUrl, newSize, (r) => ({ proof: proveTree(newSize, oldSize, r), prefixRoot: treeHash(oldSize, r) }));
+export function fetchConsistencyProof(
+  fetch: Fetch,
+  logUrl: string,
+  oldSize: number,
+  newSize: number,
+): Promise<{ proof: Hash[]; prefixRoot: Hash }> {
+  return withTiles(fetch, logUrl, newSize, (r) => ({
+    proof: proveTree(newSize, oldSize, r),
+    prefixRoot: treeHash(oldSize, r),
+  }));
 }

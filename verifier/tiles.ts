@@ -43,13 +43,16 @@ const MAX_TILE_LEVEL = 63;
 const MAX_ENTRY_LENGTH = 0xffff;
 
 function checkCount(x: number, what: string): void {
-  if (!Number.isSafeInteger(x) || x < 0) throw new LogError('bad_index', `${what} must be a non-negative safe integer, got ${String(x)}`);
+  if (!Number.isSafeInteger(x) || x < 0)
+    throw new LogError('bad_index', `${what} must be a non-negative safe integer, got ${String(x)}`);
 }
 
 function checkTile(t: Tile): void {
-  if (!Number.isInteger(t.level) || t.level < 0 || t.level > MAX_TILE_LEVEL) throw new LogError('bad_tile', `bad tile level ${String(t.level)}`);
+  if (!Number.isInteger(t.level) || t.level < 0 || t.level > MAX_TILE_LEVEL)
+    throw new LogError('bad_tile', `bad tile level ${String(t.level)}`);
   checkCount(t.n, 'tile index');
-  if (!Number.isInteger(t.width) || t.width < 1 || t.width > TILE_WIDTH) throw new LogError('bad_tile', `bad tile width ${String(t.width)}`);
+  if (!Number.isInteger(t.width) || t.width < 1 || t.width > TILE_WIDTH)
+    throw new LogError('bad_tile', `bad tile width ${String(t.width)}`);
 }
 
 // ---- paths ----
@@ -138,7 +141,8 @@ export function tileForStoredHashIndex(index: number, treeSize?: number): { tile
   let width = offset + span;
   if (treeSize !== undefined) {
     checkCount(treeSize, 'tree size');
-    if (index >= storedHashCount(treeSize)) throw new LogError('bad_index', `stored hash ${index} is not in a tree of size ${treeSize}`);
+    if (index >= storedHashCount(treeSize))
+      throw new LogError('bad_index', `stored hash ${index} is not in a tree of size ${treeSize}`);
     width = Math.min(TILE_WIDTH, Math.floor(treeSize / TILE_WIDTH ** tileLevel) - tileN * TILE_WIDTH);
   }
   return { tile: { level: tileLevel, n: tileN, width }, offset };
@@ -157,7 +161,8 @@ function tileSubtreeHash(data: Uint8Array, start: number, count: number): Hash {
  */
 export function hashFromTileData(t: Tile, data: Uint8Array, storedIndex: number): Hash {
   checkTile(t);
-  if (data.length !== t.width * HASH_SIZE) throw new LogError('bad_tile', `tile ${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
+  if (data.length !== t.width * HASH_SIZE)
+    throw new LogError('bad_tile', `tile ${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
   const { tile, offset } = tileForStoredHashIndex(storedIndex);
   if (tile.level !== t.level || tile.n !== t.n || tile.width > t.width) {
     throw new LogError('bad_index', `stored hash ${storedIndex} is in ${tilePath(tile)}, not ${tilePath(t)}`);
@@ -246,7 +251,8 @@ export function tileHashReader(size: number, fetchTile: (t: Tile) => Uint8Array)
 
 /** An entry bundle: each entry as a big-endian uint16 length then its bytes; 1 to 256 entries. */
 export function encodeEntryBundle(entries: Uint8Array[]): Uint8Array {
-  if (entries.length === 0 || entries.length > TILE_WIDTH) throw new LogError('bad_bundle', `a bundle holds 1 to 256 entries, not ${entries.length}`);
+  if (entries.length === 0 || entries.length > TILE_WIDTH)
+    throw new LogError('bad_bundle', `a bundle holds 1 to 256 entries, not ${entries.length}`);
   const parts: Uint8Array[] = [];
   for (const e of entries) {
     if (e.length > MAX_ENTRY_LENGTH) throw new LogError('bad_bundle', `entry of ${e.length} bytes exceeds 65535`);

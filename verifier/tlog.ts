@@ -41,11 +41,13 @@ export const EMPTY_TREE_HASH: Hash = sha256(new Uint8Array(0));
 // ---- small integer helpers on safe integers (bitwise operators only see 32 bits) ----
 
 function checkCount(x: number, what: string): void {
-  if (!Number.isSafeInteger(x) || x < 0) throw new LogError('bad_index', `${what} must be a non-negative safe integer, got ${String(x)}`);
+  if (!Number.isSafeInteger(x) || x < 0)
+    throw new LogError('bad_index', `${what} must be a non-negative safe integer, got ${String(x)}`);
 }
 
 function checkHash(h: Uint8Array, what: string): void {
-  if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) throw new LogError('bad_hash', `${what} must be ${HASH_SIZE} bytes`);
+  if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE)
+    throw new LogError('bad_hash', `${what} must be ${HASH_SIZE} bytes`);
 }
 
 function popcount32(v: number): number {
@@ -104,7 +106,9 @@ export function pathFromLeafHashes(leafHashes: Hash[], m: number): Hash[] {
   const path = (lo: number, hi: number, i: number): Hash[] => {
     if (hi - lo === 1) return [];
     const k = largestPowerOfTwoBelow(hi - lo);
-    return i < k ? [...path(lo, lo + k, i), rootFromLeafHashes(leafHashes.slice(lo + k, hi))] : [...path(lo + k, hi, i - k), rootFromLeafHashes(leafHashes.slice(lo, lo + k))];
+    return i < k
+      ? [...path(lo, lo + k, i), rootFromLeafHashes(leafHashes.slice(lo + k, hi))]
+      : [...path(lo + k, hi, i - k), rootFromLeafHashes(leafHashes.slice(lo, lo + k))];
   };
   return path(0, leafHashes.length, m);
 }
@@ -126,7 +130,8 @@ function largestPowerOfTwoBelow(n: number): number {
  * level-L hash completed by its last record m = (n+1)·2^L - 1 sits L places after m's leaf hash.
  */
 export function storedHashIndex(level: number, n: number): number {
-  if (!Number.isInteger(level) || level < 0 || level > 63) throw new LogError('bad_index', `bad level ${String(level)}`);
+  if (!Number.isInteger(level) || level < 0 || level > 63)
+    throw new LogError('bad_index', `bad level ${String(level)}`);
   checkCount(n, 'n');
   const last = (n + 1) * 2 ** level - 1;
   if (last >= MAX_RECORDS) throw new LogError('bad_index', `hash (${level}, ${n}) is beyond the supported tree size`);
@@ -185,7 +190,8 @@ export function storedHashesForRecordHash(n: number, h: Hash, r: HashReader): Ha
 function readChecked(r: HashReader, indexes: number[]): Hash[] {
   if (indexes.length === 0) return [];
   const hashes = r.readHashes(indexes);
-  if (hashes.length !== indexes.length) throw new LogError('bad_hash', `hash reader returned ${hashes.length} hashes for ${indexes.length} indexes`);
+  if (hashes.length !== indexes.length)
+    throw new LogError('bad_hash', `hash reader returned ${hashes.length} hashes for ${indexes.length} indexes`);
   for (const h of hashes) checkHash(h, 'stored hash');
   return hashes;
 }
@@ -321,7 +327,8 @@ function shiftWhileEven(s: { fn: number; sn: number }): void {
 export function verifyInclusion(leafIndex: number, treeSize: number, leafHash: Hash, proof: Hash[], root: Hash): void {
   checkCount(leafIndex, 'leaf index');
   checkCount(treeSize, 'tree size');
-  if (leafIndex >= treeSize) throw new LogError('bad_index', `leaf index ${leafIndex} is not below tree size ${treeSize}`);
+  if (leafIndex >= treeSize)
+    throw new LogError('bad_index', `leaf index ${leafIndex} is not below tree size ${treeSize}`);
   checkHash(leafHash, 'leaf hash');
   checkHash(root, 'root hash');
   proof.forEach((p) => checkHash(p, 'proof hash'));
@@ -354,8 +361,10 @@ export function verifyConsistency(size1: number, size2: number, proof: Hash[], r
   if (size1 > size2) throw new LogError('bad_index', `size1 ${size1} is greater than size2 ${size2}`);
   if (size1 === 0 || size1 === size2) {
     if (proof.length !== 0) throw new LogError('bad_proof', 'consistency proof must be empty');
-    if (size1 === 0 && !equalBytes(root1, EMPTY_TREE_HASH)) throw new LogError('inconsistent', 'root1 is not the empty tree hash');
-    if (size2 === size1 && !equalBytes(root1, root2)) throw new LogError('inconsistent', 'roots of equal-size trees differ');
+    if (size1 === 0 && !equalBytes(root1, EMPTY_TREE_HASH))
+      throw new LogError('inconsistent', 'root1 is not the empty tree hash');
+    if (size2 === size1 && !equalBytes(root1, root2))
+      throw new LogError('inconsistent', 'roots of equal-size trees differ');
     if (size2 !== size1) checkHash(root2, 'root2');
     return;
   }

@@ -118,7 +118,11 @@ export function parseAddCheckpoint(body: Uint8Array): { oldSize: number; proof: 
   return { oldSize, proof, note: body.subarray(at) };
 }
 
-const text = (status: WitnessResponse['status'], body: string): WitnessResponse => ({ status, contentType: 'text/plain; charset=utf-8', body: `${body}\n` });
+const text = (status: WitnessResponse['status'], body: string): WitnessResponse => ({
+  status,
+  contentType: 'text/plain; charset=utf-8',
+  body: `${body}\n`,
+});
 
 export class Witness {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -143,24 +147,37 @@ export class Witness {
     } catch (e) {
       return text(403, `no trusted signature verifies: ${(e as Error).message}`);
     }
-    if (req.oldSize > checkpoint.size) return text(400, `old size ${req.oldSize} is above the checkpoint size ${checkpoint.size}`);
-    return this.locked(checkpoint.origin, () => this.checkAndCosign(checkpoint, req.oldSize, req.proof, textBytes, req.note));
+    if (req.oldSize > checkpoint.size)
+      return text(400, `old size ${req.oldSize} is above the checkpoint size ${checkpoint.size}`);
+    return this.locked(checkpoint.origin, () =>
+      this.checkAndCosign(checkpoint, req.oldSize, req.proof, textBytes, req.note),
+    );
   }
 
   /** Runs `f` after every earlier request for `origin` finished (the atomic check-and-update). */
   private locked<T>(origin: string, f: () => Promise<T>): Promise<T> {
     const run = (this.locks.get(origin) ?? Promise.resolve()).then(f);
-    this.locks.set(origin, run.catch(() => undefined));
+    this.locks.set(
+      origin,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
-  private async checkAndCosign(cp: Checkpoint, oldSize: number, proof: Uint8Array[], textBytes: Uint8Array, note: Uint8Array): Promise<WitnessResponse> {
+  private async checkAndCosign(
+    cp: Checkpoint,
+    oldSize: number,
+    proof: Uint8Array[],
+    textBytes: Uint8Array,
+    note: Uint8Array,
+  ): Promise<WitnessResponse> {
     const latest = await this.opts.store.latest(cp.origin);
     const latestSize = latest?.size ?? 0;
     if (oldSize !== latestSize) return { status: 409, contentType: 'text/x.tlog.size', body: `${latestSize}\n` };
     if (oldSize === 0 && proof.length > 0) return text(422, 'the consistency proof must be empty from size 0');
     if (latest && cp.size === latest.size) {
-      if (!equalBytes(cp.rootHash, latest.rootHash)) return { status: 409, contentType: 'text/x.tlog.size', body: `${latestSize}\n` };
+      if (!equalBytes(cp.rootHash, latest.rootHash))
+        return { status: 409, contentType: 'text/x.tlog.size', body: `${latestSize}\n` };
       if (proof.length > 0) return text(422, 'the consistency proof must be empty between equal trees');
     } else if (latest) {
       try {
@@ -174,7 +191,11 @@ export class Witness {
     }
     await this.opts.store.save(cp.origin, { size: cp.size, rootHash: cp.rootHash });
     const { cosigner } = this.opts;
-    return { status: 200, contentType: 'text/plain; charset=utf-8', body: formatSignatureLine({ name: cosigner.name, keyId: cosigner.keyId, signature: cosigner.sign(textBytes) }) };
+    return {
+      status: 200,
+      contentType: 'text/plain; charset=utf-8',
+      body: formatSignatureLine({ name: cosigner.name, keyId: cosigner.keyId, signature: cosigner.sign(textBytes) }),
+    };
   }
 }
 

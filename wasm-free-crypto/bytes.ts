@@ -69,7 +69,8 @@ export function toBase64(bytes: Uint8Array): string {
 
 function btoaBytes(bytes: Uint8Array): string {
   let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x2000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
+  for (let i = 0; i < bytes.length; i += 0x2000)
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
   return btoa(binary);
 }
 
@@ -184,8 +185,14 @@ export function u64be(n: number | bigint): Uint8Array {
     const out = new Uint8Array(8);
     const hi = Math.floor(n / 0x100000000);
     const lo = n >>> 0;
-    out[0] = hi >>> 24; out[1] = (hi >>> 16) & 255; out[2] = (hi >>> 8) & 255; out[3] = hi & 255;
-    out[4] = lo >>> 24; out[5] = (lo >>> 16) & 255; out[6] = (lo >>> 8) & 255; out[7] = lo & 255;
+    out[0] = hi >>> 24;
+    out[1] = (hi >>> 16) & 255;
+    out[2] = (hi >>> 8) & 255;
+    out[3] = hi & 255;
+    out[4] = lo >>> 24;
+    out[5] = (lo >>> 16) & 255;
+    out[6] = (lo >>> 8) & 255;
+    out[7] = lo & 255;
     return out;
   }
   const v = BigInt(n);
@@ -213,7 +220,8 @@ export function readU64be(bytes: Uint8Array, offset = 0): bigint {
 export function readSafeU64be(bytes: Uint8Array, offset = 0): number {
   if (offset + 8 > bytes.length) throw new EncodingError('truncated', 'truncated uint64');
   const hi = ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
-  const lo = ((bytes[offset + 4] << 24) | (bytes[offset + 5] << 16) | (bytes[offset + 6] << 8) | bytes[offset + 7]) >>> 0;
+  const lo =
+    ((bytes[offset + 4] << 24) | (bytes[offset + 5] << 16) | (bytes[offset + 6] << 8) | bytes[offset + 7]) >>> 0;
   if (hi > 0x1fffff) throw new EncodingError('unsafe_integer', 'integer above 2^53 - 1');
   return hi * 0x100000000 + lo;
 }
@@ -229,7 +237,8 @@ export function readU32be(bytes: Uint8Array, offset = 0): number {
  * characters, as C2SP formats require. Returns a safe integer or throws.
  */
 export function parseDecimal(s: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(s) || s.length > 16) throw new EncodingError('bad_integer', `not a canonical decimal: ${JSON.stringify(s.slice(0, 32))}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(s) || s.length > 16)
+    throw new EncodingError('bad_integer', `not a canonical decimal: ${JSON.stringify(s.slice(0, 32))}`);
   const n = Number(s);
   if (!Number.isSafeInteger(n) || n > max) throw new EncodingError('bad_integer', `integer out of range: ${s}`);
   return n;

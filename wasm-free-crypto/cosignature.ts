@@ -24,7 +24,8 @@ export const MAX_COSIGNATURE_TIMESTAMP = (1n << 63n) - 1n;
 
 /** The signed message: header line, timestamp line, then the cosigned note text (spec "Signed message"). */
 export function cosignatureMessage(text: Uint8Array, timestamp: bigint): Uint8Array {
-  if (timestamp < 0n || timestamp > MAX_COSIGNATURE_TIMESTAMP) throw new NoteError('bad_timestamp', 'cosignature timestamp out of range');
+  if (timestamp < 0n || timestamp > MAX_COSIGNATURE_TIMESTAMP)
+    throw new NoteError('bad_timestamp', 'cosignature timestamp out of range');
   return concatBytes(utf8(`cosignature/v1\ntime ${timestamp.toString()}\n`), text);
 }
 
@@ -73,7 +74,8 @@ export function cosignatureVerifier(name: string, publicKey: Uint8Array): NoteVe
 /** Parses a cosigner verifier key string (signature type 0x04). */
 export function parseCosignerKey(vkey: string): NoteVerifier & { verifierKey: string } {
   const k = decodeVerifierKey(vkey);
-  if (k.type !== SIG_TYPE_COSIGNATURE_V1) throw new NoteError('unknown_key_type', 'not a cosignature/v1 (type 0x04) verifier key');
+  if (k.type !== SIG_TYPE_COSIGNATURE_V1)
+    throw new NoteError('unknown_key_type', 'not a cosignature/v1 (type 0x04) verifier key');
   return { ...cosignatureVerifier(k.name, k.publicKey), verifierKey: vkey };
 }
 

@@ -18,7 +18,8 @@ export interface Ed25519KeyPair {
 }
 
 function checkSecretKey(secretKey: Uint8Array): void {
-  if (secretKey.length !== ED25519_SECRET_KEY_LENGTH) throw new EncodingError('bad_key', 'Ed25519 secret key must be 32 bytes');
+  if (secretKey.length !== ED25519_SECRET_KEY_LENGTH)
+    throw new EncodingError('bad_key', 'Ed25519 secret key must be 32 bytes');
 }
 
 /** Random bytes from the platform CSPRNG (WebCrypto, available in Node 20, browsers and Workers). */

@@ -104,7 +104,8 @@ export function decodeVerifierKey(vkey: string): VerifierKeyParts {
   if (!parts) throw new NoteError('bad_verifier_key', 'verifier key must be <name>+<id>+<key>');
   const [name, idHex, keyB64] = parts;
   checkKeyName(name);
-  if (!/^[0-9a-f]{8}$/.test(idHex)) throw new NoteError('bad_verifier_key', 'verifier key ID must be 8 lower-case hex digits');
+  if (!/^[0-9a-f]{8}$/.test(idHex))
+    throw new NoteError('bad_verifier_key', 'verifier key ID must be 8 lower-case hex digits');
   let raw: Uint8Array;
   try {
     raw = fromBase64(keyB64);
@@ -114,10 +115,12 @@ export function decodeVerifierKey(vkey: string): VerifierKeyParts {
   if (raw.length < 1) throw new NoteError('bad_verifier_key', 'verifier key material is empty');
   const type = raw[0];
   const publicKey = raw.slice(1);
-  if (type !== SIG_TYPE_ED25519 && type !== SIG_TYPE_COSIGNATURE_V1) throw new NoteError('unknown_key_type', `unsupported signature type 0x${type.toString(16).padStart(2, '0')}`);
+  if (type !== SIG_TYPE_ED25519 && type !== SIG_TYPE_COSIGNATURE_V1)
+    throw new NoteError('unknown_key_type', `unsupported signature type 0x${type.toString(16).padStart(2, '0')}`);
   if (publicKey.length !== 32) throw new NoteError('bad_verifier_key', 'Ed25519 public key must be 32 bytes');
   const keyId = readU32be(fromHex(idHex), 0);
-  if (keyId !== computeKeyId(name, type, publicKey)) throw new NoteError('bad_verifier_key', 'verifier key ID does not match the key');
+  if (keyId !== computeKeyId(name, type, publicKey))
+    throw new NoteError('bad_verifier_key', 'verifier key ID does not match the key');
   return { name, keyId, type, publicKey };
 }
 
@@ -167,7 +170,8 @@ export function ed25519NoteSigner(name: string, seed: Uint8Array): Ed25519NoteSi
 /** Parses `PRIVATE+KEY+<name>+<id>+base64(0x01 || seed)` into a signer, checking the key ID. */
 export function parseSignerKey(skey: string): Ed25519NoteSigner {
   const parts = chopKeyString(skey, 5);
-  if (!parts || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') throw new NoteError('bad_signer_key', 'signer key must be PRIVATE+KEY+<name>+<id>+<key>');
+  if (!parts || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY')
+    throw new NoteError('bad_signer_key', 'signer key must be PRIVATE+KEY+<name>+<id>+<key>');
   const [, , name, idHex, keyB64] = parts;
   let raw: Uint8Array;
   try {
@@ -175,9 +179,11 @@ export function parseSignerKey(skey: string): Ed25519NoteSigner {
   } catch {
     throw new NoteError('bad_signer_key', 'signer key material is not canonical base64');
   }
-  if (raw.length !== 33 || raw[0] !== SIG_TYPE_ED25519) throw new NoteError('bad_signer_key', 'signer key must be type 0x01 and a 32-byte Ed25519 seed');
+  if (raw.length !== 33 || raw[0] !== SIG_TYPE_ED25519)
+    throw new NoteError('bad_signer_key', 'signer key must be type 0x01 and a 32-byte Ed25519 seed');
   const signer = ed25519NoteSigner(name, raw.slice(1));
-  if (!/^[0-9a-f]{8}$/.test(idHex) || readU32be(fromHex(idHex), 0) !== signer.keyId) throw new NoteError('bad_signer_key', 'signer key ID does not match the key');
+  if (!/^[0-9a-f]{8}$/.test(idHex) || readU32be(fromHex(idHex), 0) !== signer.keyId)
+    throw new NoteError('bad_signer_key', 'signer key ID does not match the key');
   return signer;
 }
 
@@ -203,7 +209,8 @@ function checkNoteText(textBytes: Uint8Array): string {
   } catch {
     throw new NoteError('malformed_note', 'note is not valid UTF-8');
   }
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw new NoteError('malformed_note', 'note contains a control character');
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(text))
+    throw new NoteError('malformed_note', 'note contains a control character');
   return text;
 }
 
@@ -231,9 +238,11 @@ export function splitNote(note: Uint8Array): { text: string; textBytes: Uint8Arr
   if (split < 0) throw new NoteError('malformed_note', 'note has no blank line before its signatures');
   const text = all.slice(0, split + 1);
   const sigBlock = all.slice(split + 2);
-  if (sigBlock.length === 0 || !sigBlock.endsWith('\n')) throw new NoteError('malformed_note', 'note has no signatures or does not end in a newline');
+  if (sigBlock.length === 0 || !sigBlock.endsWith('\n'))
+    throw new NoteError('malformed_note', 'note has no signatures or does not end in a newline');
   const lines = sigBlock.slice(0, -1).split('\n');
-  if (lines.length > MAX_NOTE_SIGNATURES) throw new NoteError('too_many_signatures', `note has more than ${MAX_NOTE_SIGNATURES} signatures`);
+  if (lines.length > MAX_NOTE_SIGNATURES)
+    throw new NoteError('too_many_signatures', `note has more than ${MAX_NOTE_SIGNATURES} signatures`);
   return { text, textBytes: utf8(text), signatures: lines.map(parseSignatureLine) };
 }
 
@@ -272,7 +281,8 @@ export function openNote(note: Uint8Array | string, verifiers: readonly NoteVeri
       unverified.push(sig);
       continue;
     }
-    if (!v.verify(textBytes, sig.signature)) throw new NoteError('invalid_signature', `invalid signature by ${sig.name}+${toHex(u32be(sig.keyId))}`);
+    if (!v.verify(textBytes, sig.signature))
+      throw new NoteError('invalid_signature', `invalid signature by ${sig.name}+${toHex(u32be(sig.keyId))}`);
     // A key counts once, however many valid lines it has (a quorum must count distinct keys).
     const key = `${sig.name}+${sig.keyId}`;
     if (!seenKeys.has(key)) verified.push(sig);
@@ -296,6 +306,7 @@ export function appendSignatures(note: string, signatures: NoteSignature[]): str
     present.add(line);
     out += line;
   }
-  if (present.size > MAX_NOTE_SIGNATURES) throw new NoteError('too_many_signatures', `note would have more than ${MAX_NOTE_SIGNATURES} signatures`);
+  if (present.size > MAX_NOTE_SIGNATURES)
+    throw new NoteError('too_many_signatures', `note would have more than ${MAX_NOTE_SIGNATURES} signatures`);
   return out;
 }

@@ -34,7 +34,8 @@ export function isSignatureAlgorithm(alg: unknown): alg is SignatureAlgorithm {
 }
 
 function checkAlgorithm(alg: unknown): asserts alg is SignatureAlgorithm {
-  if (!isSignatureAlgorithm(alg)) throw new SignatureError('unknown_algorithm', `unknown signature algorithm ${JSON.stringify(alg)}`);
+  if (!isSignatureAlgorithm(alg))
+    throw new SignatureError('unknown_algorithm', `unknown signature algorithm ${JSON.stringify(alg)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ function isSmallOrderEd25519Point(b: Uint8Array): boolean {
 /** Throws for a public key that can never verify anything: wrong length, non-canonical, small order. */
 function checkEd25519PublicKey(publicKey: Uint8Array): void {
   if (publicKey.length !== 32) throw new SignatureError('bad_public_key', 'Ed25519 public key must be 32 bytes');
-  if (!isCanonicalEd25519Point(publicKey)) throw new SignatureError('bad_public_key', 'non-canonical Ed25519 public key');
+  if (!isCanonicalEd25519Point(publicKey))
+    throw new SignatureError('bad_public_key', 'non-canonical Ed25519 public key');
   if (isSmallOrderEd25519Point(publicKey)) throw new SignatureError('bad_public_key', 'small-order Ed25519 public key');
 }
 
@@ -81,7 +83,8 @@ function checkEd25519PublicKey(publicKey: Uint8Array): void {
  */
 function ed25519Precheck(publicKey: Uint8Array, signature: Uint8Array): boolean {
   checkEd25519PublicKey(publicKey);
-  if (signature.length !== SIGNATURE_LENGTH) throw new SignatureError('bad_signature_encoding', 'Ed25519 signature must be 64 bytes');
+  if (signature.length !== SIGNATURE_LENGTH)
+    throw new SignatureError('bad_signature_encoding', 'Ed25519 signature must be 64 bytes');
   const r = signature.subarray(0, 32);
   if (!isCanonicalEd25519Point(r) || isSmallOrderEd25519Point(r)) return false;
   return bytesToNumberLE(signature.subarray(32)) < ED25519_L;
@@ -139,8 +142,14 @@ export const P256_N: bigint = p256.Point.Fn.ORDER;
 
 /** Decodes a SEC 1 public key (65 bytes 04||x||y or 33 bytes 02/03||x) and returns it uncompressed. */
 function normalizeP256PublicKey(publicKey: Uint8Array): Uint8Array {
-  const ok = (publicKey.length === 65 && publicKey[0] === 4) || (publicKey.length === 33 && (publicKey[0] === 2 || publicKey[0] === 3));
-  if (!ok) throw new SignatureError('bad_public_key', 'P-256 public key must be 65 bytes uncompressed or 33 bytes compressed SEC 1');
+  const ok =
+    (publicKey.length === 65 && publicKey[0] === 4) ||
+    (publicKey.length === 33 && (publicKey[0] === 2 || publicKey[0] === 3));
+  if (!ok)
+    throw new SignatureError(
+      'bad_public_key',
+      'P-256 public key must be 65 bytes uncompressed or 33 bytes compressed SEC 1',
+    );
   try {
     const point = p256.Point.fromBytes(publicKey); // on the curve, coordinates < p
     if (point.is0()) throw new Error('identity');
@@ -152,7 +161,8 @@ function normalizeP256PublicKey(publicKey: Uint8Array): Uint8Array {
 
 /** Length check (throws), then FIPS 186-5 section 6.4.2 step 1: r and s must lie in [1, n-1]. */
 function p256Precheck(signature: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_LENGTH) throw new SignatureError('bad_signature_encoding', 'P-256 signature must be 64 bytes (IEEE P1363 r || s)');
+  if (signature.length !== SIGNATURE_LENGTH)
+    throw new SignatureError('bad_signature_encoding', 'P-256 signature must be 64 bytes (IEEE P1363 r || s)');
   const r = bytesToNumberBE(signature.subarray(0, 32));
   const s = bytesToNumberBE(signature.subarray(32));
   return r > 0n && r < P256_N && s > 0n && s < P256_N;
@@ -172,7 +182,12 @@ export function normalizePublicKey(alg: SignatureAlgorithm, publicKey: Uint8Arra
 }
 
 /** Verifies in pure JavaScript. Never throws for a signature that does not verify. */
-export function verifySignatureSync(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignatureSync(
+  alg: SignatureAlgorithm,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   checkAlgorithm(alg);
   if (alg === 'ed25519') {
     if (!ed25519Precheck(publicKey, signature)) return false;
@@ -209,7 +224,9 @@ async function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Prom
   const cached = keyCache.get(id);
   if (cached !== undefined) return cached;
   try {
-    const key = await subtle.importKey('raw', bufferSource(publicKey), WEB_ALGORITHMS[alg].importParams, false, ['verify']);
+    const key = await subtle.importKey('raw', bufferSource(publicKey), WEB_ALGORITHMS[alg].importParams, false, [
+      'verify',
+    ]);
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
     keyCache.set(id, key);
     return key;
@@ -220,11 +237,21 @@ async function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Prom
 }
 
 /** The platform's verdict, or null when the platform lacks the algorithm or fails. */
-async function platformVerify(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean | null> {
+async function platformVerify(
+  alg: SignatureAlgorithm,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean | null> {
   const key = await platformKey(alg, publicKey);
   if (key === null) return null;
   try {
-    return await globalThis.crypto.subtle.verify(WEB_ALGORITHMS[alg].verifyParams, key, bufferSource(signature), bufferSource(message));
+    return await globalThis.crypto.subtle.verify(
+      WEB_ALGORITHMS[alg].verifyParams,
+      key,
+      bufferSource(signature),
+      bufferSource(message),
+    );
   } catch {
     return null;
   }
@@ -236,7 +263,12 @@ async function platformVerify(alg: SignatureAlgorithm, publicKey: Uint8Array, me
  * Ed25519 a platform `false` is followed by a full decode of A, so a key that is not a curve point throws
  * 'bad_public_key' here too (OpenSSL imports such keys and merely fails to verify).
  */
-export async function verifySignature(alg: SignatureAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function verifySignature(
+  alg: SignatureAlgorithm,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
   checkAlgorithm(alg);
   let key = publicKey;
   if (alg === 'ed25519') {
@@ -256,7 +288,11 @@ export async function verifySignature(alg: SignatureAlgorithm, publicKey: Uint8A
 
 function checkSecretKey(alg: SignatureAlgorithm, secretKey: Uint8Array): void {
   const valid = secretKey.length === 32 && (alg === 'ed25519' || p256.utils.isValidSecretKey(secretKey));
-  if (!valid) throw new SignatureError('bad_secret_key', `${alg} secret key must be 32 bytes${alg === 'p256' ? ', a scalar in [1, n-1]' : ''}`);
+  if (!valid)
+    throw new SignatureError(
+      'bad_secret_key',
+      `${alg} secret key must be 32 bytes${alg === 'p256' ? ', a scalar in [1, n-1]' : ''}`,
+    );
 }
 
 /**

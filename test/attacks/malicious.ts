@@ -28,19 +28,28 @@ export function serverOf(t: TestDirectory): Fetch {
 export async function entriesOf(t: TestDirectory): Promise<Uint8Array[]> {
   const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
   const out: Uint8Array[] = [];
-  for (let n = 0; n * TILE_WIDTH < t.log.head.size; n++) out.push(...decodeEntryBundle((await reader.entryBundle(n, Math.min(TILE_WIDTH, t.log.head.size - n * TILE_WIDTH)))!));
+  for (let n = 0; n * TILE_WIDTH < t.log.head.size; n++)
+    out.push(
+      ...decodeEntryBundle((await reader.entryBundle(n, Math.min(TILE_WIDTH, t.log.head.size - n * TILE_WIDTH)))!),
+    );
   return out;
 }
 
 /** A log of exactly `entries`, its checkpoint signed with the real log key. */
 export function fakeLog(entries: Uint8Array[]): Fetch {
-  const note = signCheckpoint({ origin: ORIGIN, size: entries.length, rootHash: rootFromLeafHashes(entries.map(recordHash)) }, logSignerForTests);
+  const note = signCheckpoint(
+    { origin: ORIGIN, size: entries.length, rootHash: rootFromLeafHashes(entries.map(recordHash)) },
+    logSignerForTests,
+  );
   return async (url) => {
     const path = new URL(url).pathname;
     if (path === '/log/checkpoint') return new Response(note);
     for (let n = 0; n * TILE_WIDTH < entries.length; n++) {
       const width = Math.min(TILE_WIDTH, entries.length - n * TILE_WIDTH);
-      if (path === `/log/${entryBundlePath(n, width)}`) return new Response(encodeEntryBundle(entries.slice(n * TILE_WIDTH, n * TILE_WIDTH + width)) as Uint8Array<ArrayBuffer>);
+      if (path === `/log/${entryBundlePath(n, width)}`)
+        return new Response(
+          encodeEntryBundle(entries.slice(n * TILE_WIDTH, n * TILE_WIDTH + width)) as Uint8Array<ArrayBuffer>,
+        );
     }
     return new Response('not found', { status: 404 });
   };
@@ -53,10 +62,19 @@ export const parties = {
   logKey,
   /** A client with the pins of `t` (its VRF key) and, optionally, a witness policy. */
   client(fetch: Fetch, t: TestDirectory, policy?: WitnessPolicy): LookupClient {
-    return new LookupClient({ baseUrl: 'http://kt.test', pins: { origin: ORIGIN, logKey, vrfKey: t.dir.vrfPublicKey, policy }, fetch });
+    return new LookupClient({
+      baseUrl: 'http://kt.test',
+      pins: { origin: ORIGIN, logKey, vrfKey: t.dir.vrfPublicKey, policy },
+      fetch,
+    });
   },
   /** An auditor of the log served by `fetch`, from scratch. */
   auditor(fetch: Fetch, opts: Partial<AuditorOptions> = {}): Auditor {
-    return new Auditor({ logUrl: 'http://kt.test/log', checkpoints: new CheckpointVerifier({ origin: ORIGIN, logKey }), fetch, ...opts });
+    return new Auditor({
+      logUrl: 'http://kt.test/log',
+      checkpoints: new CheckpointVerifier({ origin: ORIGIN, logKey }),
+      fetch,
+      ...opts,
+    });
   },
 };

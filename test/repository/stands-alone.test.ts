@@ -45,18 +45,28 @@ describe('the repository stands alone', () => {
 
   it('finds the project files', () => {
     const names = files.map((f) => relative(ROOT, f));
-    for (const expected of ['package.json', '.ci/run', 'test/vectors.ts', 'vitest.workers.config.ts', 'docs/PROTOCOL.md']) {
+    for (const expected of [
+      'package.json',
+      '.ci/run',
+      'test/vectors.ts',
+      'vitest.workers.config.ts',
+      'docs/PROTOCOL.md',
+    ]) {
       expect(names).toContain(expected);
     }
   });
 
   it('names no relative path outside the repository', () => {
-    const bad = files.flatMap((f) => escapingPaths(f, readFileSync(f, 'utf8')).map((p) => `${relative(ROOT, f)}: ${p}`));
+    const bad = files.flatMap((f) =>
+      escapingPaths(f, readFileSync(f, 'utf8')).map((p) => `${relative(ROOT, f)}: ${p}`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('names no absolute path into a home, work or temporary folder', () => {
-    const bad = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(ABSOLUTE)].map((m) => `${relative(ROOT, f)}: ${m[1]}`));
+    const bad = files.flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(ABSOLUTE)].map((m) => `${relative(ROOT, f)}: ${m[1]}`),
+    );
     expect(bad).toEqual([]);
   });
 

@@ -26,20 +26,38 @@ import { LookupVerifier } from '../../verifier/lookup.js';
 import { bytesOf, runScript, type Recording } from './directory-script.js';
 import { fixture, get, settle } from './worker-helpers.js';
 
-
 /** The JSON shape: field names, types, and the lengths of strings and lists, recursively. */
 function shape(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, shape((v as Record<string, unknown>)[k])]),
+    );
   return typeof v === 'string' ? `string(${v.length})` : typeof v;
 }
 
 /** Fields whose values depend on random openings or on times (their shape is still compared). */
-const VARYING = new Set(['checkpoint', 'headEntry', 'headProof', 'map', 'opening', 'previousHistory', 'commitment', 'entry', 'proof', 'credentials', 'epochIntervalMs', 'heartbeatMs']);
+const VARYING = new Set([
+  'checkpoint',
+  'headEntry',
+  'headProof',
+  'map',
+  'opening',
+  'previousHistory',
+  'commitment',
+  'entry',
+  'proof',
+  'credentials',
+  'epochIntervalMs',
+  'heartbeatMs',
+]);
 
 function mask(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(mask);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VARYING.has(k) ? '(varies)' : mask(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VARYING.has(k) ? '(varies)' : mask(x)]));
   return v;
 }
 
@@ -87,18 +105,38 @@ describe('the Worker and the Node server', () => {
     for (const key of Object.keys(node)) {
       expect(worker[key].status, key).toBe(node[key].status);
       expect(shape(worker[key].body), key).toEqual(shape(node[key].body));
-      if (!['checkpoint', 'tile', 'bundle'].includes(key)) expect(mask(worker[key].body), key).toEqual(mask(node[key].body));
+      if (!['checkpoint', 'tile', 'bundle'].includes(key))
+        expect(mask(worker[key].body), key).toEqual(mask(node[key].body));
     }
-    expect(worker.enrol.body).toMatchObject({ providerId: fixture.provider, status: 'committed', epoch: 1, logIndex: 1, treeSize: 3 });
-    expect(worker['publish-3'].body).toMatchObject({ results: [{ status: 'committed', version: 2, epoch: 5, logIndex: 9, treeSize: 11 }] });
+    expect(worker.enrol.body).toMatchObject({
+      providerId: fixture.provider,
+      status: 'committed',
+      epoch: 1,
+      logIndex: 1,
+      treeSize: 3,
+    });
+    expect(worker['publish-3'].body).toMatchObject({
+      results: [{ status: 'committed', version: 2, epoch: 5, logIndex: 9, treeSize: 11 }],
+    });
 
     // The same pins on both sides; every proof of either side verifies with them.
     const config = worker.config.body as { origin: string; logKey: string; vrfKey: string };
-    expect([config.origin, config.logKey, config.vrfKey]).toEqual([fixture.origin, (node.config.body as typeof config).logKey, (node.config.body as typeof config).vrfKey]);
-    const verifier = new LookupVerifier({ origin: config.origin, logKey: parseVerifierKey(config.logKey), vrfKey: fromBase64(config.vrfKey) });
+    expect([config.origin, config.logKey, config.vrfKey]).toEqual([
+      fixture.origin,
+      (node.config.body as typeof config).logKey,
+      (node.config.body as typeof config).vrfKey,
+    ]);
+    const verifier = new LookupVerifier({
+      origin: config.origin,
+      logKey: parseVerifierKey(config.logKey),
+      vrfKey: fromBase64(config.vrfKey),
+    });
     const fromWorker = verifyAll(verifier, worker, fixture.provider);
     expect(fromWorker.statuses).toEqual(['present', 'absent', 'deleted', 'present', 'present', 'absent']);
-    expect(fromWorker.historyA).toEqual([{ version: 1, status: 'active' }, { version: 2, status: 'active' }]);
+    expect(fromWorker.historyA).toEqual([
+      { version: 1, status: 'active' },
+      { version: 2, status: 'active' },
+    ]);
     expect(fromWorker.historyD).toEqual([undefined, { version: 2, status: 'deleted' }]);
     expect(verifyAll(verifier, node, fixture.provider)).toEqual(fromWorker);
 
@@ -109,7 +147,14 @@ describe('the Worker and the Node server', () => {
     expect(w.size).toBe(11);
     expect(n.size).toBe(11);
     expect(worker.checkpoint.body).not.toBe(node.checkpoint.body);
-    const outline = (es: typeof w.entries) => es.map((e) => (e.type === 'update' ? `update ${toHex(e.label)} v${e.version}` : e.type === 'epoch' ? `epoch ${e.epoch} ${e.firstIndex}+${e.count}` : e.type));
+    const outline = (es: typeof w.entries) =>
+      es.map((e) =>
+        e.type === 'update'
+          ? `update ${toHex(e.label)} v${e.version}`
+          : e.type === 'epoch'
+            ? `epoch ${e.epoch} ${e.firstIndex}+${e.count}`
+            : e.type,
+      );
     expect(outline(w.entries)).toEqual(outline(n.entries));
     expect(outline(w.entries).filter((e) => e.startsWith('update'))).toHaveLength(4);
   });

@@ -49,19 +49,42 @@ export type Recording = Record<string, Recorded>;
 /** Signs a statement as a provider with its leaf's raw secret key. */
 export function signStatement(algorithm: SignatureAlgorithm, secretKey: Uint8Array, s: Statement): SignedJson {
   const statement = encodeStatement(s);
-  return { statement: toBase64(statement), signature: toBase64(signSync(algorithm, secretKey, providerSignedMessage(statement))) };
+  return {
+    statement: toBase64(statement),
+    signature: toBase64(signSync(algorithm, secretKey, providerSignedMessage(statement))),
+  };
 }
 
 /** A statement binding `account` at `provider` to one Ed25519 identity key derived from `seedText`. */
-export function statementOf(provider: string, account: string, version: number, issuedAt: number, seedText: string | null): Statement {
-  const keys = seedText === null ? [] : [{
-    id: 'identity', algorithm: 'ed25519' as const, publicKey: ed25519KeyPairFromSeed(sha256(utf8(seedText))).publicKey, protocol: 'signal/v3', capabilities: ['fs'],
-  }];
+export function statementOf(
+  provider: string,
+  account: string,
+  version: number,
+  issuedAt: number,
+  seedText: string | null,
+): Statement {
+  const keys =
+    seedText === null
+      ? []
+      : [
+          {
+            id: 'identity',
+            algorithm: 'ed25519' as const,
+            publicKey: ed25519KeyPairFromSeed(sha256(utf8(seedText))).publicKey,
+            protocol: 'signal/v3',
+            capabilities: ['fs'],
+          },
+        ];
   return { provider, account, version, issuedAt, status: seedText === null ? 'deleted' : 'active', keys };
 }
 
 /** The four statements of the script: a@ v1 and v2 (a rotation), d@ v1 and v2 (a deletion). */
-export function scriptStatements(provider: string, algorithm: SignatureAlgorithm, secretKey: Uint8Array, issuedAt: number): SignedJson[] {
+export function scriptStatements(
+  provider: string,
+  algorithm: SignatureAlgorithm,
+  secretKey: Uint8Array,
+  issuedAt: number,
+): SignedJson[] {
   return [
     statementOf(provider, `a@${provider}`, 1, issuedAt, 'a1'),
     statementOf(provider, `a@${provider}`, 2, issuedAt, 'a2'),
@@ -71,11 +94,18 @@ export function scriptStatements(provider: string, algorithm: SignatureAlgorithm
 }
 
 const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-  method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers },
+  method: 'POST',
+  body: JSON.stringify(body),
+  headers: { 'Content-Type': 'application/json', ...headers },
 });
 
 async function record(res: Response, as: 'json' | 'text' | 'bytes' = 'json'): Promise<Recorded> {
-  const body = as === 'json' ? await res.json() : as === 'text' ? await res.text() : toBase64(new Uint8Array(await res.arrayBuffer()));
+  const body =
+    as === 'json'
+      ? await res.json()
+      : as === 'text'
+        ? await res.text()
+        : toBase64(new Uint8Array(await res.arrayBuffer()));
   return { status: res.status, body };
 }
 
@@ -90,8 +120,13 @@ export async function runScript(
 ): Promise<Recording> {
   const p = input.provider;
   const out: Recording = {};
-  out.enrol = await record(await settle(get('/v1/providers?wait=1', json({ chain: input.leafPem }, { Authorization: `Bearer ${input.operatorToken}` }))));
-  for (const [i, s] of input.statements.entries()) out[`publish-${i}`] = await record(await settle(get('/v1/bindings?wait=1', json({ statements: [s] }))));
+  out.enrol = await record(
+    await settle(
+      get('/v1/providers?wait=1', json({ chain: input.leafPem }, { Authorization: `Bearer ${input.operatorToken}` })),
+    ),
+  );
+  for (const [i, s] of input.statements.entries())
+    out[`publish-${i}`] = await record(await settle(get('/v1/bindings?wait=1', json({ statements: [s] }))));
   out.config = await record(await get('/v1/config'));
   out['lookup-present'] = await record(await get(`/v1/lookup/${p}/a%40${p}`));
   out['lookup-absent'] = await record(await get(`/v1/lookup/${p}/nobody%40${p}`));
@@ -99,7 +134,17 @@ export async function runScript(
   out['history-a'] = await record(await get(`/v1/history/${p}/a%40${p}?since=0`));
   out['history-d'] = await record(await get(`/v1/history/${p}/d%40${p}?since=0`));
   out.discover = await record(await get('/v1/lookup', json({ discover: `a@${p}` })));
-  out.batch = await record(await get('/v1/lookup', json({ lookups: [{ provider: p, account: `a@${p}` }, { provider: p, account: `nobody@${p}` }] })));
+  out.batch = await record(
+    await get(
+      '/v1/lookup',
+      json({
+        lookups: [
+          { provider: p, account: `a@${p}` },
+          { provider: p, account: `nobody@${p}` },
+        ],
+      }),
+    ),
+  );
   out.checkpoint = await record(await get('/log/checkpoint'), 'text');
   const size = Number((out.checkpoint.body as string).split('\n')[1]);
   out.tile = await record(await get(`/log/tile/0/000.p/${size}`), 'bytes');

@@ -27,7 +27,12 @@ describe('DoLogStorage', () => {
       storage.sql.exec('DROP TABLE IF EXISTS log_head'); // the sequencer already wrote an empty head here
       const s = new DoLogStorage(storage);
       expect(await s.loadHead()).toBeNull();
-      await s.commit({ expectedSize: 0, head: { size: 2, checkpoint: 'cp 2\n' }, tiles: [{ level: 0, index: 0, data: bytes(1, 2, 3) }], bundles: [{ level: 0, index: 0, data: bytes(0, 1, 9) }] });
+      await s.commit({
+        expectedSize: 0,
+        head: { size: 2, checkpoint: 'cp 2\n' },
+        tiles: [{ level: 0, index: 0, data: bytes(1, 2, 3) }],
+        bundles: [{ level: 0, index: 0, data: bytes(0, 1, 9) }],
+      });
       expect(await s.loadHead()).toEqual({ size: 2, checkpoint: 'cp 2\n' });
       expect(await s.readTile(0, 0)).toEqual(bytes(1, 2, 3));
       expect(await s.readEntryBundle(0)).toEqual(bytes(0, 1, 9));
@@ -35,7 +40,12 @@ describe('DoLogStorage', () => {
       expect(await s.readEntryBundle(1)).toBeUndefined();
       // A view into a larger buffer stores only its own bytes.
       const big = bytes(7, 7, 4, 5, 7);
-      await s.commit({ expectedSize: 2, head: { size: 3, checkpoint: 'cp 3\n' }, tiles: [{ level: 0, index: 0, data: big.subarray(2, 4) }], bundles: [] });
+      await s.commit({
+        expectedSize: 2,
+        head: { size: 3, checkpoint: 'cp 3\n' },
+        tiles: [{ level: 0, index: 0, data: big.subarray(2, 4) }],
+        bundles: [],
+      });
       expect(await s.readTile(0, 0)).toEqual(bytes(4, 5));
       // Reopening over the same storage sees the same state.
       expect(await new DoLogStorage(storage).loadHead()).toEqual({ size: 3, checkpoint: 'cp 3\n' });
@@ -48,7 +58,11 @@ describe('DoLogStorage', () => {
       const head0 = await s.loadHead();
       expect(head0?.size).toBe(0);
       storage.sql.exec('CREATE TABLE IF NOT EXISTS above (k TEXT PRIMARY KEY)');
-      const write = { head: { size: 1, checkpoint: 'cp 1\n' }, tiles: [{ level: 0, index: 0, data: bytes(1) }], bundles: [{ level: 0, index: 0, data: bytes(0, 0) }] };
+      const write = {
+        head: { size: 1, checkpoint: 'cp 1\n' },
+        tiles: [{ level: 0, index: 0, data: bytes(1) }],
+        bundles: [{ level: 0, index: 0, data: bytes(0, 0) }],
+      };
 
       await expect(s.commit({ expectedSize: 5, ...write })).rejects.toBeInstanceOf(StorageConflictError);
 
@@ -56,13 +70,19 @@ describe('DoLogStorage', () => {
         storage.sql.exec("INSERT INTO above (k) VALUES ('written before the failure')");
         throw new Error('the layer above refused');
       };
-      await expect(s.commit({ expectedSize: 0, ...write, withinCommit: failing })).rejects.toThrow('the layer above refused');
+      await expect(s.commit({ expectedSize: 0, ...write, withinCommit: failing })).rejects.toThrow(
+        'the layer above refused',
+      );
       expect(await s.loadHead()).toEqual(head0);
       expect(await s.readTile(0, 0)).toBeUndefined();
       expect(await s.readEntryBundle(0)).toBeUndefined();
       expect(storage.sql.exec('SELECT k FROM above').toArray()).toEqual([]);
 
-      await s.commit({ expectedSize: 0, ...write, withinCommit: () => storage.sql.exec("INSERT INTO above (k) VALUES ('landed')") });
+      await s.commit({
+        expectedSize: 0,
+        ...write,
+        withinCommit: () => storage.sql.exec("INSERT INTO above (k) VALUES ('landed')"),
+      });
       expect(storage.sql.exec('SELECT k FROM above').toArray()).toEqual([{ k: 'landed' }]);
       expect((await s.loadHead())?.size).toBe(1);
     });
@@ -76,7 +96,10 @@ describe('the sequencer', () => {
     // Stubs break when their object is aborted: take a new one each time.
     const sequencer = () => env.LOG.get(env.LOG.idFromName('log'));
     const marked = (instance: object) => (instance as { restartMarker?: true }).restartMarker === true;
-    await runInDurableObject(sequencer(), (instance) => void ((instance as { restartMarker?: true }).restartMarker = true));
+    await runInDurableObject(
+      sequencer(),
+      (instance) => void ((instance as { restartMarker?: true }).restartMarker = true),
+    );
     expect(await runInDurableObject(sequencer(), marked)).toBe(true);
     await abortAllDurableObjects();
     expect(await runInDurableObject(sequencer(), marked)).toBe(false); // a new instance, opened from storage

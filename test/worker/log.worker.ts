@@ -23,7 +23,11 @@ function get(path: string, init?: RequestInit): Promise<Response> {
 }
 
 async function append(entries: Uint8Array[]): Promise<Response> {
-  return get('/__test/append', { method: 'POST', body: JSON.stringify(entries.map(toBase64)), headers: { 'Content-Type': 'application/json' } });
+  return get('/__test/append', {
+    method: 'POST',
+    body: JSON.stringify(entries.map(toBase64)),
+    headers: { 'Content-Type': 'application/json' },
+  });
 }
 
 async function bytes(res: Response): Promise<Uint8Array> {
@@ -46,7 +50,11 @@ describe('the Worker log', () => {
     expect(empty.size).toBe(0);
 
     // Filled in batches that cross the first tile boundary.
-    for (const [first, count] of [[0, 1], [1, 200], [201, 99]]) {
+    for (const [first, count] of [
+      [0, 1],
+      [1, 200],
+      [201, 99],
+    ]) {
       res = await append(records(first, count));
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ firstIndex: first, count, size: first + count });

@@ -11,7 +11,15 @@ import { LogAppender } from '../../log/appender.js';
 import { openCheckpoint } from '../../verifier/checkpoint.js';
 import { LogReader } from '../../log/reader.js';
 import { MemoryLogStorage } from '../../log/storage.js';
-import { decodeEntryBundle, entryBundlePath, tileHashReader, tilePath, tilesForSize, TILE_WIDTH, type Tile } from '../../verifier/tiles.js';
+import {
+  decodeEntryBundle,
+  entryBundlePath,
+  tileHashReader,
+  tilePath,
+  tilesForSize,
+  TILE_WIDTH,
+  type Tile,
+} from '../../verifier/tiles.js';
 import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/tlog.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
@@ -26,7 +34,8 @@ const freshPrefix = () => `test-${Date.now()}-${prefixes++}/`;
 const get = (path: string, init?: RequestInit) => exports.default.fetch(new Request(`https://kt.example${path}`, init));
 
 async function openLog(name = env.LOG_ORIGIN!) {
-  const signer = name === env.LOG_ORIGIN ? parseSignerKey(env.LOG_SIGNER_KEY!) : parseSignerKey(generateSignerKey(name).signerKey);
+  const signer =
+    name === env.LOG_ORIGIN ? parseSignerKey(env.LOG_SIGNER_KEY!) : parseSignerKey(generateSignerKey(name).signerKey);
   const storage = new MemoryLogStorage();
   const appender = await LogAppender.open({ storage, signer, origin: name });
   const reader = new LogReader(storage, () => appender.head);
@@ -39,7 +48,11 @@ async function read(b: TileBucket, key: string): Promise<Uint8Array | null> {
 }
 
 /** Checks, from the bucket alone, that its checkpoint's tree is complete: every entry and tile is there. */
-async function checkBucketComplete(b: TileBucket, prefix: string, log: { origin: string; verifier: ReturnType<typeof parseVerifierKey> }): Promise<number> {
+async function checkBucketComplete(
+  b: TileBucket,
+  prefix: string,
+  log: { origin: string; verifier: ReturnType<typeof parseVerifierKey> },
+): Promise<number> {
   const o = await b.get(`${prefix}checkpoint`);
   if (!o) return 0;
   const { size, rootHash } = openCheckpoint(await o.text(), log.origin, log.verifier).checkpoint;
@@ -56,7 +69,15 @@ async function checkBucketComplete(b: TileBucket, prefix: string, log: { origin:
     expect(data, tilePath(t)).not.toBeNull();
     tiles.set(tilePath(t), data!);
   }
-  expect(equalBytes(treeHash(size, tileHashReader(size, (t: Tile) => tiles.get(tilePath(t))!)), rootHash)).toBe(true);
+  expect(
+    equalBytes(
+      treeHash(
+        size,
+        tileHashReader(size, (t: Tile) => tiles.get(tilePath(t))!),
+      ),
+      rootHash,
+    ),
+  ).toBe(true);
   return size;
 }
 
@@ -101,7 +122,10 @@ describe('the log published to R2', () => {
       const prefix = `${base}cut${failAt}/`;
       await publishToBucket(bucket(), prefix, reader260, log);
       const faulty = failingBucket(bucket(), failAt);
-      const cut = await publishToBucket(faulty, prefix, reader, log).then(() => false, () => true);
+      const cut = await publishToBucket(faulty, prefix, reader, log).then(
+        () => false,
+        () => true,
+      );
       if (!cut) {
         // Every write succeeded: all cut points were tried (2 + 1 tiles, 2 bundles, the checkpoint).
         expect(failAt).toBe(7);
@@ -148,30 +172,58 @@ describe('the log published to R2', () => {
     await publishToBucket(bucket(), prefix, reader, log);
     const request = (path: string, init?: RequestInit) => new Request(`https://kt.example${path}`, init);
     const cp = (await serveFromBucket(bucket(), prefix, request('/log/checkpoint')))!;
-    expect([cp.status, cp.headers.get('Content-Type'), await cp.text()]).toEqual([200, 'text/plain; charset=utf-8', appender.head.checkpoint]);
+    expect([cp.status, cp.headers.get('Content-Type'), await cp.text()]).toEqual([
+      200,
+      'text/plain; charset=utf-8',
+      appender.head.checkpoint,
+    ]);
     for (const path of ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1', 'tile/entries/001.p/44']) {
       const res = (await serveFromBucket(bucket(), prefix, request(`/log/${path}`)))!;
       expect(res.headers.get('Cache-Control'), path).toContain('immutable');
       expect(new Uint8Array(await res.arrayBuffer()), path).toEqual(await read(bucket(), prefix + path));
     }
-    const gz = (await serveFromBucket(bucket(), prefix, request('/log/tile/entries/001.p/44', { headers: { 'Accept-Encoding': 'gzip' } })))!;
+    const gz = (await serveFromBucket(
+      bucket(),
+      prefix,
+      request('/log/tile/entries/001.p/44', { headers: { 'Accept-Encoding': 'gzip' } }),
+    ))!;
     expect(gz.headers.get('Content-Encoding')).toBe('gzip');
-    expect(decodeEntryBundle(new Uint8Array(await new Response(gz.body!.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer()))).toEqual(records(256, 44));
+    expect(
+      decodeEntryBundle(
+        new Uint8Array(await new Response(gz.body!.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer()),
+      ),
+    ).toEqual(records(256, 44));
     // Not in the bucket (a width never published, a bad path, another route, another method): null.
-    for (const [path, init] of [['/log/tile/0/001.p/10'], ['/log/tile/0/1'], ['/log/tile/0/000%2F'], ['/v1/config'], ['/log/checkpoint', { method: 'POST' }]] as [string, RequestInit?][]) {
+    for (const [path, init] of [
+      ['/log/tile/0/001.p/10'],
+      ['/log/tile/0/1'],
+      ['/log/tile/0/000%2F'],
+      ['/v1/config'],
+      ['/log/checkpoint', { method: 'POST' }],
+    ] as [string, RequestInit?][]) {
       expect(await serveFromBucket(bucket(), prefix, request(path, init)), path).toBeNull();
     }
   });
 
   it('is what the Worker serves once the sequencer published it, byte for byte as the object serves it', async () => {
-    await get('/__test/append', { method: 'POST', body: JSON.stringify(records(0, 3).map((r) => btoa(String.fromCharCode(...r)))), headers: { 'Content-Type': 'application/json' } });
+    await get('/__test/append', {
+      method: 'POST',
+      body: JSON.stringify(records(0, 3).map((r) => btoa(String.fromCharCode(...r)))),
+      headers: { 'Content-Type': 'application/json' },
+    });
     const fromWorker = await (await get('/log/checkpoint')).text();
     const inBucket = await (await bucket().get(`${env.TILES_PREFIX ?? ''}checkpoint`))!.text();
     expect(fromWorker).toBe(inBucket);
-    const size = openCheckpoint(inBucket, env.LOG_ORIGIN!, parseVerifierKey(parseSignerKey(env.LOG_SIGNER_KEY!).verifierKey)).checkpoint.size;
+    const size = openCheckpoint(
+      inBucket,
+      env.LOG_ORIGIN!,
+      parseVerifierKey(parseSignerKey(env.LOG_SIGNER_KEY!).verifierKey),
+    ).checkpoint.size;
     expect(size).toBeGreaterThanOrEqual(3);
     const path = `tile/0/${String(Math.floor(size / TILE_WIDTH)).padStart(3, '0')}.p/${size % TILE_WIDTH}`;
-    expect(new Uint8Array(await (await get(`/log/${path}`)).arrayBuffer())).toEqual(await read(bucket(), (env.TILES_PREFIX ?? '') + path));
+    expect(new Uint8Array(await (await get(`/log/${path}`)).arrayBuffer())).toEqual(
+      await read(bucket(), (env.TILES_PREFIX ?? '') + path),
+    );
     // A key only the bucket has (the object answers 404 past its head) shows the Worker read the bucket.
     const sentinel = `${env.TILES_PREFIX ?? ''}tile/0/x999/999`;
     await bucket().put(sentinel, new Uint8Array(32 * 256).fill(7));

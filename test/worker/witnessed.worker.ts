@@ -19,7 +19,12 @@ const get = (path: string) => exports.default.fetch(new Request(`https://kt.exam
 
 describe('the Worker with a witness', () => {
   it('serves each epoch with the witness cosignature a client requires', async () => {
-    const config = (await (await get('/v1/config')).json()) as { logKey: string; vrfKey: string; witnesses: string[]; witnessQuorum: number };
+    const config = (await (await get('/v1/config')).json()) as {
+      logKey: string;
+      vrfKey: string;
+      witnesses: string[];
+      witnessQuorum: number;
+    };
     expect(config).toMatchObject({ witnesses: [f.witnessKey], witnessQuorum: 1 });
     const witnessKey = parseCosignerKey(f.witnessKey);
     const cosigned = async () => {
@@ -35,7 +40,12 @@ describe('the Worker with a witness', () => {
     const later = await cosigned();
     expect(later.size).toBeGreaterThan(first.size);
     expect(later.by).toEqual(['witness.example/worker-test']);
-    const v = new LookupVerifier({ origin: f.origin, logKey: parseVerifierKey(config.logKey), vrfKey: fromBase64(config.vrfKey), policy: { witnesses: [witnessKey], quorum: 1, maxAgeSeconds: 600 } });
+    const v = new LookupVerifier({
+      origin: f.origin,
+      logKey: parseVerifierKey(config.logKey),
+      vrfKey: fromBase64(config.vrfKey),
+      policy: { witnesses: [witnessKey], quorum: 1, maxAgeSeconds: 600 },
+    });
     const proof = lookupFromJson(await (await get('/v1/lookup/chat.example/nobody%40chat.example')).json());
     expect(v.verifyLookup(proof, 'chat.example', 'nobody@chat.example').status).toBe('absent');
   });

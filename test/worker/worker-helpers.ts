@@ -17,7 +17,11 @@ export function get(path: string, init?: RequestInit): Promise<Response> {
 }
 
 export function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return get(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+  return get(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
 }
 
 export const operator = () => ({ Authorization: `Bearer ${fixture.operatorToken}` });
@@ -39,7 +43,22 @@ export async function settle(res: Promise<Response>): Promise<Response> {
 /** The test root CA as an issuer for test/pki.ts's `makeLeaf` (only its name, key type and private key are used). */
 export async function testRoot(): Promise<PkiCert> {
   const cert = new x509.X509Certificate(fixture.rootPem);
-  const privateKey = await crypto.subtle.importKey('pkcs8', fromBase64(fixture.rootKeyPkcs8), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const privateKey = await crypto.subtle.importKey(
+    'pkcs8',
+    fromBase64(fixture.rootKeyPkcs8),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
+  );
   const publicKey = await cert.publicKey.export();
-  return { der: new Uint8Array(cert.rawData), pem: fixture.rootPem, cert, name: cert.subject, keys: { privateKey, publicKey }, algorithm: 'p256', secretKey: new Uint8Array(0), publicKey: new Uint8Array(0) };
+  return {
+    der: new Uint8Array(cert.rawData),
+    pem: fixture.rootPem,
+    cert,
+    name: cert.subject,
+    keys: { privateKey, publicKey },
+    algorithm: 'p256',
+    secretKey: new Uint8Array(0),
+    publicKey: new Uint8Array(0),
+  };
 }
