@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
 import { parseWitnessEndpoints, type WitnessEndpoint } from '../log/witnessing.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 
 export class ConfigError extends CodedError {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { vrfProve } from '../wasm-free-crypto/vrf.js';
 import { lookup } from '../log/lookup.js';
 import {

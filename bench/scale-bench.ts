@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { concatBytes } from '../wasm-free-crypto/bytes.js';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/appender.js';
 import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../verifier/directory-hashes.js';

@@ -7,7 +7,7 @@
  *   hashes one update needs (counted in the same run). The log is built here, below the directory's
  *   submission path: random labels, real update entries and epoch heads with their true map roots.
  */
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { vrfProve, vrfVerify } from '../wasm-free-crypto/vrf.js';
 import { lookup } from '../log/lookup.js';

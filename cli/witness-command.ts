@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { isValidKeyName, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import {
   Witness,

@@ -9,7 +9,7 @@
  * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
  */
 import { concatBytes, equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import type { LogAppender } from './appender.js';
 import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';

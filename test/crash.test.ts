@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { encodeSignerKey, parseSignerKey, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { LogAppender } from '../log/appender.js';
 import { openCheckpoint, type Checkpoint } from '../verifier/checkpoint.js';
 import { LogReader } from '../log/reader.js';

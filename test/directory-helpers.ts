@@ -6,7 +6,8 @@
 import Database from 'better-sqlite3';
 import { signSync, type SignatureAlgorithm } from '../wasm-free-crypto/signatures.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { ed25519KeyPairFromSeed, randomBytes } from '../wasm-free-crypto/ed25519.js';
+import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../wasm-free-crypto/random.js';
 import { LogAppender } from '../log/appender.js';
 import { Directory } from '../log/directory.js';
 import { SqliteDirectoryStore } from '../log/directory-store.js';

@@ -2,7 +2,7 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concatBytes, fromHex, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { ed25519Verify } from '../wasm-free-crypto/ed25519.js';
-import { sha512 } from '../wasm-free-crypto/sha256.js';
+import { sha512 } from '../wasm-free-crypto/sha512.js';
 import {
   ED25519_L,
   P256_N,

@@ -5,6 +5,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { EncodingError } from './bytes.js';
+import { randomBytes } from './random.js';
 import { verifySignatureSync } from './signatures.js';
 
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
@@ -20,13 +21,6 @@ export interface Ed25519KeyPair {
 function checkSecretKey(secretKey: Uint8Array): void {
   if (secretKey.length !== ED25519_SECRET_KEY_LENGTH)
     throw new EncodingError('bad_key', 'Ed25519 secret key must be 32 bytes');
-}
-
-/** Random bytes from the platform CSPRNG (WebCrypto, available in Node 20, browsers and Workers). */
-export function randomBytes(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  globalThis.crypto.getRandomValues(out);
-  return out;
 }
 
 /** A fresh key pair from the platform CSPRNG. */

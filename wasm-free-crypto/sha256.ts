@@ -4,9 +4,8 @@
  * them into one buffer and without allocating per block, which is how every domain-separated hash in
  * the project is written: `sha256(DOMAIN, part1, part2, ...)`. Equal to @noble/hashes' SHA-256 on every
  * input (tested), several times faster on 65-byte node hashes. It has no secret-dependent branches or
- * table lookups. SHA-512 (for Ed25519 and the VRF) comes from @noble/hashes.
+ * table lookups. SHA-512 (for Ed25519 and the VRF) is in sha512.ts.
  */
-import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 
 // FIPS 180-4 section 4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes.
 const K = new Int32Array([
@@ -131,12 +130,4 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
     length += p.length;
   }
   return finish(pos, length);
-}
-
-/** SHA-512 of the concatenation of `parts`. */
-export function sha512(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return nobleSha512(parts[0]);
-  const h = nobleSha512.create();
-  for (const p of parts) h.update(p);
-  return h.digest();
 }

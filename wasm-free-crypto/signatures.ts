@@ -15,7 +15,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
 import { equalBytes, fromHex, toHex } from './bytes.js';
 import { CodedError } from './errors.js';
-import { sha512 } from './sha256.js';
+import { sha512 } from './sha512.js';
 
 /** The signature algorithms a provider or an owner key may use. */
 export type SignatureAlgorithm = 'ed25519' | 'p256';

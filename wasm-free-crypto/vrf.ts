@@ -13,7 +13,7 @@ import { CodedError } from './errors.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { concatBytes, equalBytes } from './bytes.js';
-import { sha512 } from './sha256.js';
+import { sha512 } from './sha512.js';
 
 /** A typed VRF failure. Codes: vrf_bad_proof, vrf_bad_public_key, vrf_bad_secret_key,
  * vrf_bad_input, vrf_verify_failed, vrf_encode_failed. */
