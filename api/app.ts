@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../log/reader.js';
-import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/tiles.js';
+import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/formats/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse } from './middleware.js';

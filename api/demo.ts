@@ -12,10 +12,10 @@ import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/proof-json.js';
-import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/statement.js';
-import { LookupVerifier } from '../verifier/lookup.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/formats/proof-json.js';
+import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
+import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { issueProviderCertificate, loadDevCa } from './dev-ca.js';
 
 const PROVIDERS = ['chat.example', 'talk.example'];

@@ -12,14 +12,14 @@ import { CodedError } from '../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
 import { signNote } from '../wasm-free-crypto/note.js';
 import type { Accepted, Committed } from '../log/directory.js';
-import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../verifier/proofs.js';
+import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../verifier/formats/proofs.js';
 import {
   discoveryToJson,
   historyToJson,
   lookupsToJsonBytes,
   lookupToJsonBytes,
   monitorToJson,
-} from '../verifier/proof-json.js';
+} from '../verifier/formats/proof-json.js';
 import { parsePemCertificates } from '../log/providers.js';
 import { acceptsGzip, gzip } from './compression.js';
 import {

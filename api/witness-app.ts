@@ -1,12 +1,13 @@
 /**
  * A witness over HTTP (C2SP tlog-witness v1.0.0): `POST /add-checkpoint` answered by a `Witness`
- * (verifier/witness.ts) with its status, content type and body, bodies above 64 KiB refused with 400
+ * (verifier/witness/witness.ts) with its status, content type and body, bodies above 64 KiB refused with 400
  * before they are read whole, and `GET /` describing the witness (its name and key) for operators. Used by
  * `kt witness serve` and the tests. Any other route is a JSON 404.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { MAX_ADD_CHECKPOINT_BYTES, type Witness } from '../verifier/witness.js';
+import { MAX_ADD_CHECKPOINT_BYTES } from '../verifier/formats/add-checkpoint.js';
+import type { Witness } from '../verifier/witness/witness.js';
 import { errorResponse } from './middleware.js';
 
 export function witnessApp(witness: Witness): Hono {

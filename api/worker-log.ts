@@ -17,7 +17,7 @@ import {
 } from '../wasm-free-crypto/note.js';
 import { createApp } from './app.js';
 import { RequestMetrics } from './request-metrics.js';
-import { readAtMost } from '../verifier/tile-client.js';
+import { readAtMost } from '../verifier/http/bounded-body.js';
 
 /** The Worker secrets and vars the log reads. */
 export interface LogEnv {

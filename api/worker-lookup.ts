@@ -16,11 +16,11 @@
  * trusted). A failure after the token was taken is a forward with `admitted` and the error, which the
  * Worker logs.
  */
-import { canonicalAccount } from '../verifier/account.js';
+import { canonicalAccount } from '../verifier/formats/account.js';
 import type { LabelProof } from '../log/lookup.js';
-import type { LookupProof } from '../verifier/proofs.js';
-import { labelFromVrfOutput, vrfAlpha } from '../verifier/directory-hashes.js';
-import { lookupToJsonBytes } from '../verifier/proof-json.js';
+import type { LookupProof } from '../verifier/formats/proofs.js';
+import { labelFromVrfOutput, vrfAlpha } from '../verifier/formats/directory-hashes.js';
+import { lookupToJsonBytes } from '../verifier/formats/proof-json.js';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
 import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';

@@ -20,13 +20,19 @@
  *
  * No Workers imports: the bucket is described structurally (the part of `R2Bucket` used).
  */
-import { parseCheckpoint } from '../verifier/checkpoint.js';
+import { parseCheckpoint } from '../verifier/formats/checkpoint.js';
 import type { LogReader } from '../log/reader.js';
-import { entryBundlePath, newTiles, parseTilePath, TILE_WIDTH, tilePath } from '../verifier/tiles.js';
+import {
+  entryBundlePath,
+  newTiles,
+  parseTilePath,
+  TILE_WIDTH,
+  tilePath,
+  withTileSource,
+} from '../verifier/formats/tiles.js';
 import { openNote, splitNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
 import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
-import { withTileSource } from '../verifier/tile-client.js';
-import { treeHash } from '../verifier/tlog.js';
+import { treeHash } from '../verifier/formats/tlog.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { checkpointResponse, tileResponse } from './app.js';
 

@@ -23,8 +23,8 @@ import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import Database from 'better-sqlite3';
 import { SqliteDirectoryStore } from '../log/directory-store.js';
-import { LookupVerifier } from '../verifier/lookup.js';
-import { monitorFromJson } from '../verifier/proof-json.js';
+import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
+import { monitorFromJson } from '../verifier/formats/proof-json.js';
 import type { Figure } from './harness.js';
 import { buildScaleDirectory } from './scale-bench.js';
 

@@ -14,7 +14,7 @@ import { generateSignerKey, parseSignerKey } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/appender.js';
 import { EdgeTree } from '../log/edge.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { proveRecord, recordHash, verifyInclusion } from '../verifier/tlog.js';
+import { proveRecord, recordHash, verifyInclusion } from '../verifier/formats/tlog.js';
 import { MemoryHashStore } from '../test/log-helpers.js';
 import { medianMs, opsPerSecond, type Figure } from './harness.js';
 

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the map (verifier/map.ts): the prefix-tree insert rate on a tree of 1,000,000 labels against
+ * Benchmarks of the map (verifier/formats/prefix-tree.ts): the prefix-tree insert rate on a tree of 1,000,000 labels against
  * the hash-rate bound measured in the same run (issue 3: >= 50%), where the bound is the single-core rate
  * of `sha256` on 80-byte inputs (the size of a node hash input) divided by the hashes the tree actually
  * performs per update; and the bulk build of 1,000,000 leaves with the memory the tree holds. Labels and
@@ -7,7 +7,7 @@
  */
 import { u64be, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { PrefixTree, type MapLeaf } from '../verifier/map.js';
+import { PrefixTree, type MapLeaf } from '../verifier/formats/prefix-tree.js';
 import { median, opsPerSecond, type Figure } from './harness.js';
 
 const LEAVES = 1_000_000;

@@ -14,13 +14,13 @@ import { concatBytes } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/appender.js';
-import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../verifier/directory-hashes.js';
+import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../verifier/formats/directory-hashes.js';
 import { SqliteDirectoryStore, type EpochWrites, type VersionRow } from '../log/directory-store.js';
-import { encodeEntry } from '../verifier/entries.js';
-import { encodeMapProof, PrefixTree, type MapLeaf } from '../verifier/map.js';
+import { encodeEntry } from '../verifier/formats/entries.js';
+import { encodeMapProof, PrefixTree, type MapLeaf } from '../verifier/formats/prefix-tree.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
-import { encodeStatement } from '../verifier/statement.js';
+import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
+import { encodeStatement } from '../verifier/formats/statement.js';
 import type { Figure } from './harness.js';
 
 const ACCOUNTS = 1_000_000;

@@ -11,12 +11,12 @@ import { randomBytes } from '../wasm-free-crypto/random.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { vrfProve, vrfVerify } from '../wasm-free-crypto/vrf.js';
 import { lookup } from '../log/lookup.js';
-import { historyHash, HISTORY_ZERO } from '../verifier/directory-hashes.js';
-import { encodeEntry } from '../verifier/entries.js';
-import { Frontier } from '../verifier/frontier.js';
-import { PrefixTree } from '../verifier/map.js';
-import { MapReplay } from '../verifier/replay.js';
-import { EMPTY_TREE_HASH } from '../verifier/tlog.js';
+import { historyHash, HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
+import { encodeEntry } from '../verifier/formats/entries.js';
+import { Frontier } from '../verifier/formats/frontier.js';
+import { PrefixTree } from '../verifier/formats/prefix-tree.js';
+import { MapReplay } from '../verifier/verification/map-replay.js';
+import { EMPTY_TREE_HASH } from '../verifier/formats/tlog.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../test/directory-helpers.js';
 import { opsPerSecond, type Figure } from './harness.js';
 

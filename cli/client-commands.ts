@@ -7,11 +7,11 @@
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
-import { ClientError } from '../verifier/errors.js';
-import { verifyEvidence } from '../verifier/evidence.js';
-import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client.js';
-import type { LookupResult } from '../verifier/lookup.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
+import { ClientError } from '../verifier/verification/errors.js';
+import { verifyEvidence } from '../verifier/verification/evidence.js';
+import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client/lookup-client.js';
+import type { LookupResult } from '../verifier/verification/lookup-verifier.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { output, UsageError, type Output } from './output.js';
 import { checkPins, readPins, toVerifierPins, type PinsFile } from './pins.js';

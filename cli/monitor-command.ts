@@ -1,5 +1,5 @@
 /**
- * `kt monitor`: the owner monitor (verifier/monitor.ts) of one account, given the public keys its owner
+ * `kt monitor`: the owner monitor (verifier/owner-monitor/owner-monitor.ts) of one account, given the public keys its owner
  * made. Each run verifies the versions published since the last run (state file), raises an alarm for any
  * key the owner did not make or any erased version, writes the verified proof as evidence for each alarm,
  * and saves the new state. Exit 0: verified, no alarm; 1: an alarm or a verification failure; 2: usage or
@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
-import { LookupClient } from '../verifier/lookup-client.js';
-import { MONITOR_START, monitorAccount, type MonitorState } from '../verifier/monitor.js';
+import { LookupClient } from '../verifier/lookup-client/lookup-client.js';
+import { MONITOR_START, monitorAccount, type MonitorState } from '../verifier/owner-monitor/owner-monitor.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { EXIT_VERIFICATION_FAILED, output, UsageError } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';

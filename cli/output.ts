@@ -5,7 +5,7 @@
  * `{"error":{"code","message"}}` on stdout with `--json`.
  */
 import { CodedError } from '../wasm-free-crypto/errors.js';
-import { VerifyError } from '../verifier/errors.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 
 export const EXIT_VERIFIED = 0;
 export const EXIT_VERIFICATION_FAILED = 1;

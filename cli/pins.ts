@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fromBase64 } from '../wasm-free-crypto/bytes.js';
 import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import type { Pins } from '../verifier/lookup.js';
+import type { Pins } from '../verifier/verification/lookup-verifier.js';
 import { UsageError } from './output.js';
 
 export interface PinsFile {

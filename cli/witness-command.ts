@@ -1,5 +1,5 @@
 /**
- * `kt witness init` and `kt witness serve`: a C2SP tlog-witness v1.0.0 witness (verifier/witness.ts) over
+ * `kt witness init` and `kt witness serve`: a C2SP tlog-witness v1.0.0 witness (verifier/witness/witness.ts) over
  * HTTP (api/witness-app.ts), with its key in a 0600 file (`<name> <64 hex digits of the Ed25519 seed>`)
  * and its state, the latest cosigned checkpoint of each log, in a JSON file written atomically before each
  * cosignature is returned (`FileWitnessStore`). One process per state file.
@@ -18,9 +18,9 @@ import {
   type WitnessRecord,
   type WitnessStore,
   type WitnessedLog,
-} from '../verifier/witness.js';
-import { Auditor } from '../verifier/auditor.js';
-import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
+} from '../verifier/witness/witness.js';
+import { Auditor } from '../verifier/auditor/auditor.js';
+import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
 import { loadAuditState, saveAuditState } from './audit-command.js';
 import { join } from 'node:path';
 import { witnessApp } from '../api/witness-app.js';

@@ -11,7 +11,7 @@
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
 import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
-import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from '../verifier/checkpoint.js';
+import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from '../verifier/formats/checkpoint.js';
 import { EdgeTree } from './edge.js';
 import type { LogHead, LogStorage } from './storage.js';
 

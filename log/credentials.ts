@@ -8,7 +8,7 @@
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { verifySignature } from '../wasm-free-crypto/signatures.js';
-import { decodeEntry, type EnrolmentEntry } from '../verifier/entries.js';
+import { decodeEntry, type EnrolmentEntry } from '../verifier/formats/entries.js';
 import type { CredentialRow } from './directory-store-types.js';
 
 export class DirectoryError extends CodedError {}

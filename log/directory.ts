@@ -20,17 +20,17 @@ import {
   labelFromVrfOutput,
   signedStatementBytes,
   vrfAlpha,
-} from '../verifier/directory-hashes.js';
+} from '../verifier/formats/directory-hashes.js';
 import type { DirectoryStore, EpochRow, EpochWrites, NamedAccount } from './directory-store-types.js';
-import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
-import { PrefixTree, type MapLeaf, type MapProof } from '../verifier/map.js';
+import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../verifier/formats/entries.js';
+import { PrefixTree, type MapLeaf, type MapProof } from '../verifier/formats/prefix-tree.js';
 import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
 import { validateSubmission, type Committed, type ValidatedSubmission } from './submission.js';
 
 export type { Committed } from './submission.js';
 import { validateProviderChain } from './providers.js';
 import type { LogReader } from './reader.js';
-import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
+import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
 
 export { DirectoryError } from './credentials.js';
 

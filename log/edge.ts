@@ -7,7 +7,7 @@
  */
 import { concatBytes, equalBytes } from '../wasm-free-crypto/bytes.js';
 import type { LogStorage, TileWrite } from './storage.js';
-import { decodeEntryBundle, encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from '../verifier/tiles.js';
+import { decodeEntryBundle, encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from '../verifier/formats/tiles.js';
 import {
   EMPTY_TREE_HASH,
   HASH_SIZE,
@@ -16,7 +16,7 @@ import {
   recordHash,
   rootFromLeafHashes,
   type Hash,
-} from '../verifier/tlog.js';
+} from '../verifier/formats/tlog.js';
 
 /** Number of level-`8t` hashes in a tree of `size` leaves (the hashes tile level `t` holds). */
 function hashesAtTileLevel(size: number, t: number): number {

@@ -7,9 +7,9 @@
  * through @peculiar/x509 (log/providers.ts).
  */
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import type { EnrolmentEntry } from '../verifier/entries.js';
+import type { EnrolmentEntry } from '../verifier/formats/entries.js';
 import { validateProviderChain } from './providers.js';
-import { VerifyError } from '../verifier/errors.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 
 /** Throws VerifyError('bad_enrolment') unless the entry is exactly what its chain says, at its time. */
 export async function checkEnrolment(entry: EnrolmentEntry, trustedRoots: Uint8Array[]): Promise<void> {

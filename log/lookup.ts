@@ -6,16 +6,16 @@
  * label, the map proof and, for a present account, the signed statement, its opening, the previous
  * history hash and the provider's enrolment entry with its inclusion proof in the epoch head's
  * credential set. Verification is in
- * verifier/lookup.ts.
+ * verifier/verification/lookup-verifier.ts.
  */
-import { canonicalAccount } from '../verifier/account.js';
+import { canonicalAccount } from '../verifier/formats/account.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './credentials.js';
 import type { Directory, EpochSnapshot } from './directory.js';
 import type { VersionRow } from './directory-store-types.js';
-import type { MapLeaf, MapProof } from '../verifier/map.js';
-import { decodeEntry, type EpochHeadEntry } from '../verifier/entries.js';
-import { decodeEntryBundle, TILE_WIDTH } from '../verifier/tiles.js';
+import type { MapLeaf, MapProof } from '../verifier/formats/prefix-tree.js';
+import { decodeEntry, type EpochHeadEntry } from '../verifier/formats/entries.js';
+import { decodeEntryBundle, TILE_WIDTH } from '../verifier/formats/tiles.js';
 import type {
   DiscoveryProof,
   EnrolmentProof,
@@ -24,8 +24,8 @@ import type {
   LookupProof,
   MonitorProof,
   VersionProof,
-} from '../verifier/proofs.js';
-import { pathFromLeafHashes, recordHash } from '../verifier/tlog.js';
+} from '../verifier/formats/proofs.js';
+import { pathFromLeafHashes, recordHash } from '../verifier/formats/tlog.js';
 
 function epochProof(snap: EpochSnapshot): EpochProof {
   return {

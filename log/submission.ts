@@ -15,7 +15,7 @@ import {
   MAX_STATEMENT_BYTES,
   providerSignedMessage,
   type Statement,
-} from '../verifier/statement.js';
+} from '../verifier/formats/statement.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;

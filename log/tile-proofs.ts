@@ -5,8 +5,8 @@
  * zero bytes for it); the missing tiles are then fetched in parallel and the proof is run again, until a
  * round lacks nothing. A proof touches at most a few tiles per level, so this takes two or three rounds.
  */
-import { tileHashReader, tilePath, type Tile } from '../verifier/tiles.js';
-import { LogError, proveRecord, proveTree, type Hash, type HashReader } from '../verifier/tlog.js';
+import { tileHashReader, tilePath, type Tile } from '../verifier/formats/tiles.js';
+import { LogError, proveRecord, proveTree, type Hash, type HashReader } from '../verifier/formats/tlog.js';
 
 /** Reads a tile of the published tree, or null if it is not part of it (log/reader.ts). */
 export interface TileSource {

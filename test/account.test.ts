@@ -1,11 +1,16 @@
 /**
- * Account canonicalisation (verifier/account.ts): a table of spellings and their canonical form, a table of
+ * Account canonicalisation (verifier/formats/account.ts): a table of spellings and their canonical form, a table of
  * refusals with their codes, the 256-byte limit measured after canonicalisation, idempotence on the
  * tables and on random strings, and provider ids.
  */
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
-import { assertCanonicalAccount, canonicalAccount, isCanonicalAccount, providerIdValid } from '../verifier/account.js';
+import {
+  assertCanonicalAccount,
+  canonicalAccount,
+  isCanonicalAccount,
+  providerIdValid,
+} from '../verifier/formats/account.js';
 import { errorCode } from './errors.js';
 
 const CANONICAL: [string, string][] = [

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { openNote, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/proof-json.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/formats/proof-json.js';
 import {
   directoryApp,
   enrolProvider,

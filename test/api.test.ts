@@ -5,7 +5,7 @@ import { createApp } from '../api/app.js';
 import { LogAppender } from '../log/appender.js';
 import { LogReader } from '../log/reader.js';
 import { MemoryLogStorage } from '../log/storage.js';
-import { decodeEntryBundle } from '../verifier/tiles.js';
+import { decodeEntryBundle } from '../verifier/formats/tiles.js';
 import { logSigner, ORIGIN, records } from './log-helpers.js';
 import { vectorBytes } from './vectors.js';
 

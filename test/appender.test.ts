@@ -2,13 +2,20 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { AppendError, LogAppender, MAX_ENTRY_BYTES } from '../log/appender.js';
-import { openCheckpoint } from '../verifier/checkpoint.js';
+import { openCheckpoint } from '../verifier/formats/checkpoint.js';
 import { LogReader } from '../log/reader.js';
 import { MemoryLogStorage, StorageConflictError, type LogStorage } from '../log/storage.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../verifier/tiles.js';
+import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../verifier/formats/tiles.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { proveTree, recordHash, treeHash, verifyConsistency, verifyInclusion, type Hash } from '../verifier/tlog.js';
+import {
+  proveTree,
+  recordHash,
+  treeHash,
+  verifyConsistency,
+  verifyInclusion,
+  type Hash,
+} from '../verifier/formats/tlog.js';
 import { logSigner, ORIGIN, prng, records, rootOf } from './log-helpers.js';
 import { vectorBytes } from './vectors.js';
 

@@ -1,5 +1,5 @@
 /**
- * The auditor (verifier/auditor.ts) against the real app and against logs it cannot trust: an honest
+ * The auditor (verifier/auditor/auditor.ts) against the real app and against logs it cannot trust: an honest
  * directory audited in steps and resumed from saved state; the frontier checked against the definition at
  * every size up to 300; and logs signed with the log's key but rewritten, with an update dropped, a version
  * skipped, an epoch's map forged, or rolled back, each caught with its code. Enrolments are handed to the
@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { Auditor, type AuditorState } from '../verifier/auditor.js';
-import { CheckpointVerifier } from '../verifier/checkpoint-policy.js';
-import { decodeEntry, encodeEntry } from '../verifier/entries.js';
-import { Frontier } from '../verifier/frontier.js';
-import { recordHash, rootFromLeafHashes } from '../verifier/tlog.js';
+import { Auditor, type AuditorState } from '../verifier/auditor/auditor.js';
+import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
+import { decodeEntry, encodeEntry } from '../verifier/formats/entries.js';
+import { Frontier } from '../verifier/formats/frontier.js';
+import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
 import { entriesOf, fakeLog } from './attacks/malicious.js';
 import {
   appOver,

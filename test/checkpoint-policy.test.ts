@@ -1,5 +1,5 @@
 /**
- * Checkpoints under a witness policy (verifier/checkpoint-policy.ts): k-of-n distinct witnesses, freshness
+ * Checkpoints under a witness policy (verifier/verification/checkpoint-policy.ts): k-of-n distinct witnesses, freshness
  * from the k-th newest cosignature, cosignatures from the future refused, signatures verified once per
  * note, and every bit flip and field swap of the note refused.
  */
@@ -14,9 +14,9 @@ import {
   type NoteVerifier,
 } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { signCheckpoint } from '../verifier/checkpoint.js';
-import { CheckpointVerifier, type WitnessPolicy } from '../verifier/checkpoint-policy.js';
-import { VerifyError } from '../verifier/errors.js';
+import { signCheckpoint } from '../verifier/formats/checkpoint.js';
+import { CheckpointVerifier, type WitnessPolicy } from '../verifier/verification/checkpoint-policy.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 
 const ORIGIN = 'example.com/policy-test';
 const NOW_S = 1_800_000_000;

@@ -11,7 +11,7 @@ import {
   splitNote,
 } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../verifier/formats/checkpoint.js';
 import { errorCode } from './errors.js';
 
 const ORIGIN = 'example.com/kt-test';

@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { parseSignerKey, parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { openCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
+import { openCheckpoint, signCheckpoint } from '../verifier/formats/checkpoint.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { addCheckpointBody } from '../verifier/witness.js';
+import { addCheckpointBody } from '../verifier/formats/add-checkpoint.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 
 const KT = fileURLToPath(new URL('../bin/kt.mjs', import.meta.url));

@@ -10,7 +10,7 @@ import {
 } from '../wasm-free-crypto/cosignature.js';
 import { formatSignatureLine, NoteError, openNote, parseVerifierKey, splitNote } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { parseCheckpoint } from '../verifier/checkpoint.js';
+import { parseCheckpoint } from '../verifier/formats/checkpoint.js';
 import { vectorBytes } from './vectors.js';
 import { errorCode } from './errors.js';
 

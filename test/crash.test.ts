@@ -9,11 +9,11 @@ import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { encodeSignerKey, parseSignerKey, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { LogAppender } from '../log/appender.js';
-import { openCheckpoint, type Checkpoint } from '../verifier/checkpoint.js';
+import { openCheckpoint, type Checkpoint } from '../verifier/formats/checkpoint.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../verifier/tiles.js';
-import { proveTree, verifyConsistency } from '../verifier/tlog.js';
+import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../verifier/formats/tiles.js';
+import { proveTree, verifyConsistency } from '../verifier/formats/tlog.js';
 import { ORIGIN, prng } from './log-helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { history, lookup } from '../log/lookup.js';
-import { continuityMessage } from '../verifier/statement.js';
+import { continuityMessage } from '../verifier/formats/statement.js';
 import { checkEnrolment, checkEnrolments } from '../log/enrolment-audit.js';
-import { MapReplay } from '../verifier/replay.js';
-import { decodeEntryBundle } from '../verifier/tiles.js';
+import { MapReplay } from '../verifier/verification/map-replay.js';
+import { decodeEntryBundle } from '../verifier/formats/tiles.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';

@@ -13,8 +13,13 @@ import { Directory } from '../log/directory.js';
 import { SqliteDirectoryStore } from '../log/directory-store.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { encodeStatement, providerSignedMessage, type Statement, type StatementKey } from '../verifier/statement.js';
-import { LookupVerifier } from '../verifier/lookup.js';
+import {
+  encodeStatement,
+  providerSignedMessage,
+  type Statement,
+  type StatementKey,
+} from '../verifier/formats/statement.js';
+import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { createApp } from '../api/app.js';
 import { directoryDeps } from '../api/directory-deps.js';
 import { logSigner, ORIGIN } from './log-helpers.js';

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../wasm-free-crypto/bytes.js';
-import { historyHash, HISTORY_ZERO } from '../verifier/directory-hashes.js';
-import { decodeEntry, encodeEntry } from '../verifier/entries.js';
-import { rootFromLeaves, type MapLeaf } from '../verifier/map.js';
-import { decodeEntryBundle } from '../verifier/tiles.js';
+import { historyHash, HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
+import { decodeEntry, encodeEntry } from '../verifier/formats/entries.js';
+import { rootFromLeaves, type MapLeaf } from '../verifier/formats/prefix-tree.js';
+import { decodeEntryBundle } from '../verifier/formats/tiles.js';
 import { LogReader } from '../log/reader.js';
 import { SqliteLogStorage } from '../log/sqlite-storage.js';
-import { MapReplay } from '../verifier/replay.js';
+import { MapReplay } from '../verifier/verification/map-replay.js';
 import {
   enrolProvider,
   identityKey,

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { discover, history, lookup } from '../log/lookup.js';
-import { continuityMessage } from '../verifier/statement.js';
+import { continuityMessage } from '../verifier/formats/statement.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 
 describe('directory', () => {

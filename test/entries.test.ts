@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { toHex, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { decodeEntry, encodeEntry, type Entry } from '../verifier/entries.js';
+import { decodeEntry, encodeEntry, type Entry } from '../verifier/formats/entries.js';
 import { errorCode } from './errors.js';
 
 const h = (s: string) => sha256(utf8(s));

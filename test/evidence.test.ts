@@ -1,5 +1,5 @@
 /**
- * Evidence files (verifier/evidence.ts): a fork caught by a client is proven by the file alone (same size,
+ * Evidence files (verifier/verification/evidence.ts): a fork caught by a client is proven by the file alone (same size,
  * or a larger tree with the prefix root and consistency proof from the log's own tiles); a rollback is
  * shown, not proven; a key the owner did not make is proven by the verified history. Every tampering of a
  * file, and a file about an honest log, proves nothing.
@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { signCheckpoint } from '../verifier/checkpoint.js';
-import { verifyEvidence } from '../verifier/evidence.js';
-import { LookupClient, type CheckpointEvidence } from '../verifier/lookup-client.js';
-import { monitorAccount, MONITOR_START } from '../verifier/monitor.js';
+import { signCheckpoint } from '../verifier/formats/checkpoint.js';
+import { verifyEvidence } from '../verifier/verification/evidence.js';
+import { LookupClient, type CheckpointEvidence } from '../verifier/lookup-client/lookup-client.js';
+import { monitorAccount, MONITOR_START } from '../verifier/owner-monitor/owner-monitor.js';
 import {
   enrolProvider,
   identityKey,

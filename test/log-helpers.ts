@@ -11,7 +11,7 @@ import {
   storedHashes,
   type Hash,
   type HashReader,
-} from '../verifier/tlog.js';
+} from '../verifier/formats/tlog.js';
 
 export const ORIGIN = 'example.com/kt-test-log';
 
@@ -39,7 +39,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** An in-memory store of stored hashes (verifier/tlog.ts numbering), filled by `storedHashes`. */
+/** An in-memory store of stored hashes (verifier/formats/tlog.ts numbering), filled by `storedHashes`. */
 export class MemoryHashStore implements HashReader {
   hashes: Hash[] = [];
   readHashes(indexes: number[]): Hash[] {

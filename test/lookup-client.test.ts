@@ -1,5 +1,5 @@
 /**
- * The lookup client (verifier/lookup-client.ts) against the real app (fetch = app.request): verified
+ * The lookup client (verifier/lookup-client/lookup-client.ts) against the real app (fetch = app.request): verified
  * lookups and histories that keep the newest checkpoint, consistency proofs from tiles when the tree
  * grows, a rollback and a fork refused with the two checkpoints as evidence, a witness policy enforced,
  * and server refusals and network failures reported as client errors, not as verification failures.
@@ -10,8 +10,8 @@ import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { cosigner, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
-import { ClientError, VerifyError } from '../verifier/errors.js';
-import { LookupClient, type CheckpointEvidence } from '../verifier/lookup-client.js';
+import { ClientError, VerifyError } from '../verifier/verification/errors.js';
+import { LookupClient, type CheckpointEvidence } from '../verifier/lookup-client/lookup-client.js';
 import {
   appOver,
   enrolProvider,

@@ -1,5 +1,5 @@
 /**
- * Tests for the map (verifier/map.ts, verifier/map-proof.ts): the three hashes against their definitions and
+ * Tests for the map (verifier/formats/prefix-tree.ts, verifier/formats/map-proof.ts): the three hashes against their definitions and
  * known answers; the canonical compressed structure (hand-built trees, any insertion order or batch split
  * gives the root `rootFromLeaves` computes from the definition); a property test replaying random batches
  * of new labels (many sharing long prefixes) and version bumps, proving every present label and many
@@ -24,7 +24,7 @@ import {
   type MapLeaf,
   type MapProof,
   type MapProofStep,
-} from '../verifier/map.js';
+} from '../verifier/formats/prefix-tree.js';
 import { errorCode } from './errors.js';
 
 // ---- deterministic test data ----

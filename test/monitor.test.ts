@@ -1,5 +1,5 @@
 /**
- * The owner monitor (verifier/monitor.ts) against the real app: rotations to keys the owner made pass and
+ * The owner monitor (verifier/owner-monitor/owner-monitor.ts) against the real app: rotations to keys the owner made pass and
  * advance the state; a version binding a key the owner did not make, and an erased version, raise their
  * alarms once; a directory whose history of already-seen versions differs (a fork) fails verification.
  */
@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
-import { LookupClient } from '../verifier/lookup-client.js';
-import { MONITOR_START, monitorAccount } from '../verifier/monitor.js';
+import { LookupClient } from '../verifier/lookup-client/lookup-client.js';
+import { MONITOR_START, monitorAccount } from '../verifier/owner-monitor/owner-monitor.js';
 import {
   appOver,
   enrolProvider,

@@ -1,6 +1,6 @@
 /** The JSON form of proofs: round trips through JSON text still verify; strict decoding refuses extras. */
 import { describe, expect, it } from 'vitest';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { discover, history, lookup } from '../log/lookup.js';
 import {
   discoveryFromJson,
@@ -11,7 +11,7 @@ import {
   lookupsToJsonBytes,
   lookupToJson,
   lookupToJsonBytes,
-} from '../verifier/proof-json.js';
+} from '../verifier/formats/proof-json.js';
 import { fromUtf8 } from '../wasm-free-crypto/bytes.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 

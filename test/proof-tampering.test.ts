@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../verifier/directory-hashes.js';
+import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { history, lookup } from '../log/lookup.js';
-import { continuityMessage } from '../verifier/statement.js';
-import { VerifyError } from '../verifier/errors.js';
+import { continuityMessage } from '../verifier/formats/statement.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 
 type Mutant = { path: string; value: unknown };

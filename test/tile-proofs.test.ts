@@ -4,7 +4,7 @@ import { LogAppender } from '../log/appender.js';
 import { LogReader } from '../log/reader.js';
 import { MemoryLogStorage } from '../log/storage.js';
 import { proveConsistencyFromTiles, proveInclusionFromTiles } from '../log/tile-proofs.js';
-import { proveRecord, proveTree, recordHash, verifyInclusion } from '../verifier/tlog.js';
+import { proveRecord, proveTree, recordHash, verifyInclusion } from '../verifier/formats/tlog.js';
 import { logSigner, MemoryHashStore, ORIGIN, records } from './log-helpers.js';
 
 describe('proofs from tiles', () => {

@@ -1,5 +1,5 @@
 /**
- * Tests for verifier/tiles.ts: the 300-record tlog-tiles vector tree (from FiloSottile/sunlight) rebuilt
+ * Tests for verifier/formats/tiles.ts: the 300-record tlog-tiles vector tree (from FiloSottile/sunlight) rebuilt
  * byte for byte and read back through a tile-backed HashReader; strict tile and entry bundle paths;
  * newTiles against tilesForSize over growth sequences; stored-hash placement across tile levels;
  * entry bundle encoding.
@@ -16,7 +16,7 @@ import {
   recordHash,
   storedHashIndex,
   treeHash,
-} from '../verifier/tlog.js';
+} from '../verifier/formats/tlog.js';
 import {
   TILE_WIDTH,
   decodeEntryBundle,
@@ -31,7 +31,7 @@ import {
   tilePath,
   tilesForSize,
   type Tile,
-} from '../verifier/tiles.js';
+} from '../verifier/formats/tiles.js';
 import { vectorBytes } from './vectors.js';
 import { MemoryHashStore } from './log-helpers.js';
 

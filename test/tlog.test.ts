@@ -1,5 +1,5 @@
 /**
- * Tests for verifier/tlog.ts: the transparency-dev/merkle inclusion and consistency vectors (every file,
+ * Tests for verifier/formats/tlog.ts: the transparency-dev/merkle inclusion and consistency vectors (every file,
  * good and bad), and an exhaustive check over all trees of 1..100 records built through stored hashes:
  * tree hashes against an independent MTH, every inclusion and consistency proof verified by both APIs,
  * and every single-byte mutation, wrong index/size/root, truncation and extension rejected.
@@ -24,7 +24,7 @@ import {
   verifyConsistency,
   verifyInclusion,
   type Hash,
-} from '../verifier/tlog.js';
+} from '../verifier/formats/tlog.js';
 import { vectorFiles, vectorJson } from './vectors.js';
 import { MemoryHashStore } from './log-helpers.js';
 

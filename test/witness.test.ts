@@ -1,5 +1,5 @@
 /**
- * The witness (verifier/witness.ts, C2SP tlog-witness v1.0.0): it cosigns a growing log's checkpoints in
+ * The witness (verifier/witness/witness.ts, C2SP tlog-witness v1.0.0): it cosigns a growing log's checkpoints in
  * order, answers every refusal with the status the specification gives, never rolls back (also under
  * concurrent requests), refuses a split view, a bad proof at every bit flip and a mangled body, and in
  * auditing mode cosigns only what the audit accepts. Cosignatures verify with the witness's key.
@@ -9,15 +9,10 @@ import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosigner, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
 import { ed25519NoteSigner, openNote, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { openCheckpoint, signCheckpoint } from '../verifier/checkpoint.js';
-import { proveTree, treeHash } from '../verifier/tlog.js';
-import {
-  addCheckpointBody,
-  MemoryWitnessStore,
-  parseAddCheckpoint,
-  Witness,
-  type WitnessOptions,
-} from '../verifier/witness.js';
+import { openCheckpoint, signCheckpoint } from '../verifier/formats/checkpoint.js';
+import { proveTree, treeHash } from '../verifier/formats/tlog.js';
+import { addCheckpointBody, parseAddCheckpoint } from '../verifier/formats/add-checkpoint.js';
+import { MemoryWitnessStore, Witness, type WitnessOptions } from '../verifier/witness/witness.js';
 import { MemoryHashStore, records } from './log-helpers.js';
 
 const ORIGIN = 'example.com/witnessed-log';

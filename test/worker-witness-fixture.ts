@@ -11,7 +11,7 @@ import { toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { encodeSignerKey, parseSignerKey, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { MemoryWitnessStore, Witness } from '../verifier/witness.js';
+import { MemoryWitnessStore, Witness } from '../verifier/witness/witness.js';
 import { witnessApp } from '../api/witness-app.js';
 import { makeRoot } from './pki.js';
 

@@ -2,9 +2,9 @@
  * The attack suite (DESIGN.md "What each party catches"): a malicious server under the test's control,
  * wrapping real directories and tampering with what they serve, plays each attack, and the test asserts
  * that the party that should catch it does, with the right error code; an honest run raises nothing.
- * Parties: the client (verifier/lookup-client.ts, with or without a witness policy), the owner monitor
- * (verifier/monitor.ts), the auditor (verifier/auditor.ts, with enrolment checks against the real roots)
- * and the witness (verifier/witness.ts).
+ * Parties: the client (verifier/lookup-client/lookup-client.ts, with or without a witness policy), the owner monitor
+ * (verifier/owner-monitor/owner-monitor.ts), the auditor (verifier/auditor/auditor.ts, with enrolment checks against the real roots)
+ * and the witness (verifier/witness/witness.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
@@ -12,12 +12,13 @@ import { cosigner, parseCosignerKey, type Cosigner } from '../../wasm-free-crypt
 import { splitNote } from '../../wasm-free-crypto/note.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { checkEnrolment } from '../../log/enrolment-audit.js';
-import { CheckpointVerifier } from '../../verifier/checkpoint-policy.js';
-import { decodeEntry, encodeEntry } from '../../verifier/entries.js';
-import { LookupClient } from '../../verifier/lookup-client.js';
-import { MONITOR_START, monitorAccount } from '../../verifier/monitor.js';
-import { decodeStatement, encodeStatement } from '../../verifier/statement.js';
-import { addCheckpointBody, MemoryWitnessStore, Witness } from '../../verifier/witness.js';
+import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
+import { decodeEntry, encodeEntry } from '../../verifier/formats/entries.js';
+import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
+import { MONITOR_START, monitorAccount } from '../../verifier/owner-monitor/owner-monitor.js';
+import { decodeStatement, encodeStatement } from '../../verifier/formats/statement.js';
+import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
+import { MemoryWitnessStore, Witness } from '../../verifier/witness/witness.js';
 import {
   enrolProvider,
   identityKey,

@@ -5,12 +5,12 @@
  * the client, with an optional witness policy, and the auditor, pinned to the test log.
  */
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { Auditor, type AuditorOptions } from '../../verifier/auditor.js';
-import { CheckpointVerifier, type WitnessPolicy } from '../../verifier/checkpoint-policy.js';
-import { signCheckpoint } from '../../verifier/checkpoint.js';
-import { LookupClient } from '../../verifier/lookup-client.js';
-import { decodeEntryBundle, encodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../../verifier/tiles.js';
-import { recordHash, rootFromLeafHashes } from '../../verifier/tlog.js';
+import { Auditor, type AuditorOptions } from '../../verifier/auditor/auditor.js';
+import { CheckpointVerifier, type WitnessPolicy } from '../../verifier/verification/checkpoint-policy.js';
+import { signCheckpoint } from '../../verifier/formats/checkpoint.js';
+import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
+import { decodeEntryBundle, encodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../../verifier/formats/tiles.js';
+import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import { LogReader } from '../../log/reader.js';
 import { SqliteLogStorage } from '../../log/sqlite-storage.js';
 import { appOver, logSignerForTests, type TestDirectory } from '../directory-helpers.js';

@@ -16,13 +16,13 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, equalBytes, fromBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { openCheckpoint } from '../../verifier/checkpoint.js';
-import { HISTORY_ZERO } from '../../verifier/directory-hashes.js';
-import { decodeEntry } from '../../verifier/entries.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../verifier/proof-json.js';
-import { decodeEntryBundle } from '../../verifier/tiles.js';
-import { recordHash, rootFromLeafHashes } from '../../verifier/tlog.js';
-import { LookupVerifier } from '../../verifier/lookup.js';
+import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
+import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
+import { decodeEntry } from '../../verifier/formats/entries.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../verifier/formats/proof-json.js';
+import { decodeEntryBundle } from '../../verifier/formats/tiles.js';
+import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
+import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { bytesOf, runScript, type Recording } from './directory-script.js';
 import { fixture, get, settle } from './worker-helpers.js';
 

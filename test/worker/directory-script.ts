@@ -11,7 +11,7 @@ import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { signSync, type SignatureAlgorithm } from '../../wasm-free-crypto/signatures.js';
 import { utf8 } from '../../wasm-free-crypto/bytes.js';
-import { encodeStatement, providerSignedMessage, type Statement } from '../../verifier/statement.js';
+import { encodeStatement, providerSignedMessage, type Statement } from '../../verifier/formats/statement.js';
 
 export type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
 

@@ -20,12 +20,12 @@ import {
   type DirectoryEnv,
   type OpenDirectory,
 } from '../../api/worker-directory.js';
-import { HISTORY_ZERO } from '../../verifier/directory-hashes.js';
+import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { DoDirectoryStore } from '../../log/do-directory-store.js';
 import { DoLogStorage } from '../../log/do-log-storage.js';
 import type { EpochWrites } from '../../log/directory-store-types.js';
-import { historyFromJson, lookupFromJson, monitorFromJson } from '../../verifier/proof-json.js';
-import { LookupVerifier } from '../../verifier/lookup.js';
+import { historyFromJson, lookupFromJson, monitorFromJson } from '../../verifier/formats/proof-json.js';
+import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { makeLeaf, makeRoot, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { fixture, get, operator, post, sequencer, settle, testRoot } from './worker-helpers.js';

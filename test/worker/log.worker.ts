@@ -6,9 +6,9 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { LogAppender } from '../../log/appender.js';
-import { openCheckpoint } from '../../verifier/checkpoint.js';
+import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
 import { MemoryLogStorage } from '../../log/storage.js';
-import { decodeEntryBundle } from '../../verifier/tiles.js';
+import { decodeEntryBundle } from '../../verifier/formats/tiles.js';
 import { fromBase64, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 

@@ -8,7 +8,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { LogAppender } from '../../log/appender.js';
-import { openCheckpoint } from '../../verifier/checkpoint.js';
+import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
 import { LogReader } from '../../log/reader.js';
 import { MemoryLogStorage } from '../../log/storage.js';
 import {
@@ -19,8 +19,8 @@ import {
   tilesForSize,
   TILE_WIDTH,
   type Tile,
-} from '../../verifier/tiles.js';
-import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/tlog.js';
+} from '../../verifier/formats/tiles.js';
+import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/formats/tlog.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { BucketMismatchError, publishToBucket, serveFromBucket, type TileBucket } from '../../api/worker-r2.js';

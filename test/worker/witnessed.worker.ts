@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { openCheckpoint } from '../../verifier/checkpoint.js';
-import { LookupVerifier } from '../../verifier/lookup.js';
-import { lookupFromJson } from '../../verifier/proof-json.js';
+import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
+import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
+import { lookupFromJson } from '../../verifier/formats/proof-json.js';
 
 const f = env.KT_WITNESSED;
 const get = (path: string) => exports.default.fetch(new Request(`https://kt.example${path}`));

@@ -5,8 +5,7 @@
  * replayed the log up to it. So two clients shown different trees (a split view) cannot both get a witness
  * quorum, and a log cannot roll a witness back.
  *
- * Request body (tlog-witness "add-checkpoint"): `old <size>\n`, at most 63 lines of one base64 hash each,
- * an empty line, then the checkpoint note. Answers, in the order the checks happen: 400 for a malformed
+ * The request body is parsed by verifier/formats/add-checkpoint.ts. Answers, in the order the checks happen: 400 for a malformed
  * body or an old size above the checkpoint's; 404 for an origin it does not witness; 403 when no trusted
  * signature verifies; 409 with `<size>\n` (`text/x.tlog.size`) when the old size is not the latest it
  * cosigned, or the sizes are equal and the roots are not; 422 when the consistency proof does not verify
@@ -16,12 +15,12 @@
  * checkpoint is persisted (`WitnessStore.save`) before the cosignature is returned, so concurrent requests
  * cannot roll the witness back (the race the specification describes). The store is for one process.
  */
-import { equalBytes, fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import type { Cosigner } from '../wasm-free-crypto/cosignature.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { formatSignatureLine, openNote, splitNote, type NoteVerifier } from '../wasm-free-crypto/note.js';
-import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
-import { verifyConsistency } from './tlog.js';
+import { equalBytes, fromUtf8 } from '../../wasm-free-crypto/bytes.js';
+import type { Cosigner } from '../../wasm-free-crypto/cosignature.js';
+import { formatSignatureLine, openNote, splitNote, type NoteVerifier } from '../../wasm-free-crypto/note.js';
+import { parseAddCheckpoint } from '../formats/add-checkpoint.js';
+import { parseCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
+import { verifyConsistency } from '../formats/tlog.js';
 
 /** What a witness remembers of a log: its latest cosigned tree. */
 export interface WitnessRecord {
@@ -68,54 +67,6 @@ export interface WitnessResponse {
   status: 200 | 400 | 403 | 404 | 409 | 422;
   contentType: string;
   body: string;
-}
-
-export class WitnessError extends CodedError {}
-
-/** The largest request body taken: 63 proof lines and a checkpoint with plenty of signatures. */
-export const MAX_ADD_CHECKPOINT_BYTES = 64 * 1024;
-const MAX_PROOF_LINES = 63;
-
-/** Parses an add-checkpoint body strictly (throws WitnessError `bad_request`). */
-export function parseAddCheckpoint(body: Uint8Array): { oldSize: number; proof: Uint8Array[]; note: Uint8Array } {
-  const bad = (m: string) => new WitnessError('bad_request', m);
-  if (body.length > MAX_ADD_CHECKPOINT_BYTES) throw bad('the body is too large');
-  const lines: string[] = [];
-  let at = 0;
-  for (;;) {
-    const nl = body.indexOf(0x0a, at);
-    if (nl < 0) throw bad('the body ends before the empty line that precedes the checkpoint');
-    let line: string;
-    try {
-      line = fromUtf8(body.subarray(at, nl));
-    } catch {
-      throw bad('a line is not UTF-8');
-    }
-    at = nl + 1;
-    if (line === '') break;
-    lines.push(line);
-    if (lines.length > MAX_PROOF_LINES + 1) throw bad(`more than ${MAX_PROOF_LINES} consistency proof lines`);
-  }
-  const m = /^old (0|[1-9][0-9]*)$/.exec(lines[0] ?? '');
-  if (!m) throw bad('the first line must be "old <size>"');
-  let oldSize: number;
-  try {
-    oldSize = parseDecimal(m[1]);
-  } catch {
-    throw bad('the old size is not a valid size');
-  }
-  const proof = lines.slice(1).map((l) => {
-    let h: Uint8Array;
-    try {
-      h = fromBase64(l);
-    } catch {
-      throw bad('a consistency proof line is not canonical base64');
-    }
-    if (h.length !== 32) throw bad('a consistency proof line is not one 32-byte hash');
-    return h;
-  });
-  if (at >= body.length) throw bad('the checkpoint is missing');
-  return { oldSize, proof, note: body.subarray(at) };
 }
 
 const text = (status: WitnessResponse['status'], body: string): WitnessResponse => ({
@@ -197,9 +148,4 @@ export class Witness {
       body: formatSignatureLine({ name: cosigner.name, keyId: cosigner.keyId, signature: cosigner.sign(textBytes) }),
     };
   }
-}
-
-/** The body of an add-checkpoint request (for logs submitting to witnesses). */
-export function addCheckpointBody(oldSize: number, proof: Uint8Array[], note: string): Uint8Array<ArrayBuffer> {
-  return utf8(`${[`old ${oldSize}`, ...proof.map(toBase64)].join('\n')}\n\n${note}`) as Uint8Array<ArrayBuffer>;
 }

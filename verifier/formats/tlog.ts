@@ -9,9 +9,9 @@
  * non-negative integers, and below 2^52 wherever stored-hash indexes are involved (indexes are about
  * twice the tree size). Every failure is a `LogError` with a stable code.
  */
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 
 /** A SHA-256 tree hash, always HASH_SIZE bytes. */
 export type Hash = Uint8Array;
@@ -20,8 +20,8 @@ export const HASH_SIZE = 32;
 /**
  * A typed error with a stable code: 'bad_index' (size or index out of range), 'bad_hash' (not 32
  * bytes, or a reader returned garbage), 'bad_proof' (wrong shape), 'not_included' (inclusion proof does
- * not lead to the root), 'inconsistent' (consistency proof does not lead to both roots), and in
- * tiles.ts 'bad_tile', 'bad_tile_path', 'bad_bundle'.
+ * not lead to the root), 'inconsistent' (consistency proof does not lead to both roots), in tiles.ts
+ * 'bad_tile', 'bad_tile_path', 'bad_bundle', and in frontier.ts 'bad_frontier'.
  */
 export class LogError extends CodedError {}
 

@@ -5,8 +5,8 @@
  * under a secret random opening, and the per-label history hash chain that links every version of an
  * account to the one before, so that an owner who saw version v can check every later version.
  */
-import { concatBytes, u32be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
-import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { concatBytes, u32be, u64be, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 
 /** The domain separator `kt/v1/<name>\0`. */
 export function domain(name: string): Uint8Array {

@@ -12,16 +12,17 @@
  * returned only after a whole audit succeeded; after a failure, resume from the last saved state.
  * I/O only through the `fetch` it is given.
  */
-import type { EnrolmentEntry } from './entries.js';
-import type { CheckpointVerifier } from './checkpoint-policy.js';
-import { ClientError, VerifyError } from './errors.js';
-import { Frontier } from './frontier.js';
-import { MapReplay, type ReplayState } from './replay.js';
-import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from './tiles.js';
-import { readBounded, type Fetch } from './tile-client.js';
-import { parseCheckpoint, type Checkpoint } from './checkpoint.js';
-import { splitNote } from '../wasm-free-crypto/note.js';
-import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
+import type { EnrolmentEntry } from '../formats/entries.js';
+import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
+import { ClientError, VerifyError } from '../verification/errors.js';
+import { Frontier } from '../formats/frontier.js';
+import { MapReplay, type ReplayState } from '../verification/map-replay.js';
+import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../formats/tiles.js';
+import { readBounded } from '../http/bounded-body.js';
+import { type Fetch } from '../http/tile-fetch.js';
+import { parseCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
+import { splitNote } from '../../wasm-free-crypto/note.js';
+import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 
 /** What an auditor saves between runs. */
 export interface AuditorState {

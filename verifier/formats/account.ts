@@ -8,8 +8,8 @@
  * A-labels, compatibility characters in a host) are refused rather than guessed at. Provider ids are
  * lower-case ASCII DNS names (`providerIdValid`). Pure string code: runs in browsers and Workers.
  */
-import { utf8 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { utf8 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 
 /** Codes: account_empty, account_too_long, account_control_char, account_bad_phone, account_bad_email, account_not_canonical, account_bad_utf8. */
 export class AccountError extends CodedError {}

@@ -3,7 +3,7 @@
  * log or directory misbehaved, or a proof is wrong; codes listed in docs/PROTOCOL.md), a ClientError when
  * a directory or log could not be asked or refused the request. Tools tell them apart (`kt` exits 1 or 2).
  */
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 
 export class VerifyError extends CodedError {}
 

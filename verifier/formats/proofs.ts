@@ -1,7 +1,7 @@
 /**
  * The directory's proofs as values: what a lookup, a history and a discovery carry, as built by the
- * directory (log/lookup.ts), encoded as JSON (verifier/proof-json.ts) and checked by the verifier
- * (verifier/lookup.ts). Types only.
+ * directory (log/lookup.ts), encoded as JSON (verifier/formats/proof-json.ts) and checked by the verifier
+ * (verifier/verification/lookup-verifier.ts). Types only.
  */
 import type { MapProof } from './map-proof.js';
 

@@ -6,11 +6,11 @@
  * the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
  * bundles it verified against a checkpoint) in order, starting at index 0.
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { recordHash, rootFromLeafHashes } from './tlog.js';
-import { historyHash, HISTORY_ZERO } from './directory-hashes.js';
-import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
-import { PrefixTree, type MapLeaf } from './map.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
+import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
+import { PrefixTree, type MapLeaf } from '../formats/prefix-tree.js';
 import { ClientError, VerifyError } from './errors.js';
 
 /**

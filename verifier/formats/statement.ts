@@ -7,8 +7,16 @@
  * capabilities; decoding (binary and JSON) refuses anything not already canonical, so every accepted
  * byte string or JSON value re-encodes to itself. Errors are StatementErrors with stable codes.
  */
-import { concatBytes, equalBytes, fromBase64, fromUtf8, readU64be, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import {
+  concatBytes,
+  equalBytes,
+  fromBase64,
+  fromUtf8,
+  readU64be,
+  toBase64,
+  utf8,
+} from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { AccountError, assertCanonicalAccount, providerIdValid } from './account.js';
 
 export class StatementError extends CodedError {}

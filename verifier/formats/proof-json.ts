@@ -5,8 +5,8 @@
  * is strict: exact field names at every level (unknown fields refused), canonical base64, safe integers,
  * hashes of 32 bytes. Pure: usable by the server, browsers and Workers alike.
  */
-import { base64Length, concatBytes, fromBase64, toBase64, utf8, writeBase64 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { base64Length, concatBytes, fromBase64, toBase64, utf8, writeBase64 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type {
   DiscoveryProof,
   EnrolmentProof,

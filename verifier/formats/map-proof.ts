@@ -1,6 +1,6 @@
 /**
  * The map's hashes and proofs: everything a client needs to check a lookup, without the tree itself
- * (verifier/map.ts holds the tree and re-exports all of this). The map is a binary Merkle prefix tree over
+ * (verifier/formats/prefix-tree.ts holds the tree and re-exports all of this). The map is a binary Merkle prefix tree over
  * 256-bit labels in which a subtree holding one leaf is that leaf, so a proof is one (depth, sibling)
  * step per branching node above the leaf, about log2(n) steps. Three SHA-256 hashes with their own
  * domains `D(x) = UTF-8(x) || 0x00`: leaf `H(D("kt/v1/map-leaf") || label || u64 version || historyHash)`,
@@ -10,9 +10,9 @@
  * uint64. Verification and the binary proof encoding are specified in docs/PROTOCOL.md (the map section).
  * Every failure is a `MapError` with a stable code.
  */
-import { equalBytes, readU64be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { equalBytes, readU64be, u64be, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 
 /**
  * Codes: 'bad_label' (not 32 bytes), 'bad_hash' (a history hash or sibling not 32 bytes), 'bad_version'
@@ -112,7 +112,7 @@ export function mapNodeHash(depth: number, left: Uint8Array, right: Uint8Array):
   return sha256(NODE_DOMAIN, new Uint8Array([depth]), left, right);
 }
 
-/** The 15-byte node domain, for verifier/map.ts's allocation-free node hashing. */
+/** The 15-byte node domain, for verifier/formats/prefix-tree.ts's allocation-free node hashing. */
 export const MAP_NODE_DOMAIN: Uint8Array = NODE_DOMAIN.slice();
 
 // ---- verification ----

@@ -15,13 +15,13 @@
  *   re-running the audit from the recorded state reproduces it (the entries involved may be millions).
  * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`.
  */
-import { fromBase64 } from '../wasm-free-crypto/bytes.js';
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { openCheckpoint } from './checkpoint.js';
+import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { openCheckpoint } from '../formats/checkpoint.js';
 import { VerifyError } from './errors.js';
-import { LookupVerifier, type Pins } from './lookup.js';
-import { monitorFromJson } from './proof-json.js';
-import { verifyConsistency } from './tlog.js';
+import { LookupVerifier, type Pins } from './lookup-verifier.js';
+import { monitorFromJson } from '../formats/proof-json.js';
+import { verifyConsistency } from '../formats/tlog.js';
 
 export interface EvidenceVerdict {
   kind: string;

@@ -2,7 +2,7 @@
  * The map (DESIGN.md "The map"): the in-memory binary Merkle prefix tree over 256-bit labels, compressed
  * so that a subtree holding one leaf is that leaf, and canonical (a set of leaves has exactly one tree:
  * each internal node branches on the first bit where its labels differ and has two non-empty children).
- * Hashes, proofs and verification live in verifier/map-proof.ts and are re-exported here. The tree is stored
+ * Hashes, proofs and verification live in verifier/formats/map-proof.ts and are re-exported here. The tree is stored
  * as a structure of typed arrays, not one object per node, so that a million leaves take about 150 MB
  * (104 bytes per leaf, 48 per internal node): leaf i has its label, history hash and leaf hash at byte
  * 32i of three slabs and its version at i of a Float64Array; internal node j has its hash at byte 32j
@@ -12,8 +12,8 @@
  * nodes on its path dirty; `root()` rehashes each dirty node once, so a batch of B updates costs about
  * B·(depth − log2 B) + 2B hashes. `rootFromLeaves` recomputes a root straight from the definition.
  */
-import { toHex } from '../wasm-free-crypto/bytes.js';
-import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import {
   MAP_EMPTY_ROOT,
   MAP_NODE_DOMAIN,

@@ -6,15 +6,15 @@
  * leaf, the map proof gives the epoch's map root; the epoch head is the last entry of the checkpoint's
  * tree (inclusion proof), the provider's enrolment entry is in the epoch head's credential set and its
  * key signed the statement, and the checkpoint is signed by the log (and, under a witness policy, cosigned by a fresh quorum of
- * witnesses: verifier/checkpoint-policy.ts). Checkpoint signatures are verified once per note.
+ * witnesses: verifier/verification/checkpoint-policy.ts). Checkpoint signatures are verified once per note.
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { VerifyError } from './errors.js';
-import { verifySignatureSync } from '../wasm-free-crypto/signatures.js';
-import type { NoteVerifier } from '../wasm-free-crypto/note.js';
-import { vrfVerify } from '../wasm-free-crypto/vrf.js';
-import { canonicalAccount } from './account.js';
-import type { Checkpoint } from './checkpoint.js';
+import { verifySignatureSync } from '../../wasm-free-crypto/signatures.js';
+import type { NoteVerifier } from '../../wasm-free-crypto/note.js';
+import { vrfVerify } from '../../wasm-free-crypto/vrf.js';
+import { canonicalAccount } from '../formats/account.js';
+import type { Checkpoint } from '../formats/checkpoint.js';
 import { CheckpointVerifier, type WitnessPolicy } from './checkpoint-policy.js';
 import {
   commitment,
@@ -23,18 +23,25 @@ import {
   labelFromVrfOutput,
   signedStatementBytes,
   vrfAlpha,
-} from './directory-hashes.js';
-import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from './entries.js';
-import type { DiscoveryProof, EnrolmentProof, EpochProof, HistoryProof, LookupProof, VersionProof } from './proofs.js';
-import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from './map-proof.js';
-import { decodeStatement, providerSignedMessage, type Statement } from './statement.js';
-import { recordHash, rootFromLeafHashes, verifyInclusion } from './tlog.js';
+} from '../formats/directory-hashes.js';
+import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
+import type {
+  DiscoveryProof,
+  EnrolmentProof,
+  EpochProof,
+  HistoryProof,
+  LookupProof,
+  VersionProof,
+} from '../formats/proofs.js';
+import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from '../formats/map-proof.js';
+import { decodeStatement, providerSignedMessage, type Statement } from '../formats/statement.js';
+import { recordHash, rootFromLeafHashes, verifyInclusion } from '../formats/tlog.js';
 
 export interface Pins {
   origin: string;
   logKey: NoteVerifier;
   vrfKey: Uint8Array;
-  /** The client's witness policy: quorum and freshness of checkpoints (verifier/checkpoint-policy.ts). */
+  /** The client's witness policy: quorum and freshness of checkpoints (verifier/verification/checkpoint-policy.ts). */
   policy?: WitnessPolicy;
   /** Milliseconds since the epoch, for checkpoint freshness (default Date.now). */
   now?: () => number;

@@ -12,8 +12,8 @@
  * the note and is cached with it, freshness depends on the time and is evaluated on every call.
  * Synchronous, no I/O; failures are VerifyErrors: `bad_checkpoint`, `witness_quorum`, `stale_checkpoint`.
  */
-import type { NoteVerifier } from '../wasm-free-crypto/note.js';
-import { openCheckpoint, type OpenedCheckpoint, type VerifiedCosignature } from './checkpoint.js';
+import type { NoteVerifier } from '../../wasm-free-crypto/note.js';
+import { openCheckpoint, type OpenedCheckpoint, type VerifiedCosignature } from '../formats/checkpoint.js';
 import { VerifyError } from './errors.js';
 
 export interface WitnessPolicy {

@@ -4,9 +4,9 @@
  * writes no extension lines; parsing accepts them only when asked to, since they are not auditable.
  * The log signs with its Ed25519 note key (key name = origin); witnesses add tlog-cosignature/v1 lines.
  */
-import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { COSIGNATURE_LENGTH, cosignatureTimestamp } from '../wasm-free-crypto/cosignature.js';
-import { NoteError, openNote, signNote, type NoteSigner, type NoteVerifier } from '../wasm-free-crypto/note.js';
+import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { COSIGNATURE_LENGTH, cosignatureTimestamp } from '../../wasm-free-crypto/cosignature.js';
+import { NoteError, openNote, signNote, type NoteSigner, type NoteVerifier } from '../../wasm-free-crypto/note.js';
 
 /** The three mandatory lines of a checkpoint, plus any extension lines. */
 export interface Checkpoint {

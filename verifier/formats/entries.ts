@@ -6,8 +6,8 @@
  * checkpoint's tree ends with an epoch head, so a checkpoint names exactly one map root. Decoding is
  * strict: unknown types, bad lengths, trailing bytes and non-canonical values are refused.
  */
-import { concatBytes, fromUtf8, readSafeU64be, u64be, utf8 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { concatBytes, fromUtf8, readSafeU64be, u64be, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 
 export class EntryError extends CodedError {}
 

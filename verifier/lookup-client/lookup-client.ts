@@ -1,24 +1,25 @@
 /**
  * The lookup client: what a messaging client runs before first contact. It fetches a lookup (or a
- * history) from a directory, verifies it with the pins and witness policy only (verifier/lookup.ts), and
+ * history) from a directory, verifies it with the pins and witness policy only (verifier/verification/lookup-verifier.ts), and
  * keeps the newest checkpoint it accepted (`state.checkpoint`, to persist between runs). A later answer
  * on a larger tree is accepted only with a consistency proof from the kept checkpoint, built from the
- * log's tiles (verifier/tile-client.ts); an answer on a smaller tree is a rollback, and on a different
+ * log's tiles (verifier/http/tile-fetch.ts); an answer on a smaller tree is a rollback, and on a different
  * tree of the same or larger size a fork. Both are refused, and the two signed checkpoints are reported
  * to `onEvidence`: they prove the log misbehaved.
  *
  * Errors: VerifyError (the answer did not verify, or the log misbehaved: exit code 1 in `kt`) or
  * ClientError (the directory could not be asked or refused the request: exit code 2).
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { ClientError, VerifyError } from './errors.js';
-import { HISTORY_ZERO } from './directory-hashes.js';
-import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from './lookup.js';
-import { historyFromJson, lookupFromJson, monitorFromJson } from './proof-json.js';
-import type { MapLeaf } from './map-proof.js';
-import { fetchConsistencyProof, readBounded, type Fetch } from './tile-client.js';
-import { verifyConsistency } from './tlog.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { openCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
+import { ClientError, VerifyError } from '../verification/errors.js';
+import { HISTORY_ZERO } from '../formats/directory-hashes.js';
+import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from '../verification/lookup-verifier.js';
+import { historyFromJson, lookupFromJson, monitorFromJson } from '../formats/proof-json.js';
+import type { MapLeaf } from '../formats/map-proof.js';
+import { fetchConsistencyProof, type Fetch } from '../http/tile-fetch.js';
+import { readBounded } from '../http/bounded-body.js';
+import { verifyConsistency } from '../formats/tlog.js';
 
 /** What a client remembers between runs. */
 export interface ClientState {
@@ -29,7 +30,7 @@ export interface ClientState {
 /**
  * Two signed checkpoints of the pinned log that cannot both be honest. For a fork of a larger tree, also
  * what the log's own tiles gave: the root of the accepted size within the offered tree and the consistency
- * proof from it, which make the evidence self-contained (verifier/evidence.ts).
+ * proof from it, which make the evidence self-contained (verifier/verification/evidence.ts).
  */
 export interface CheckpointEvidence {
   kind: 'rollback' | 'fork';

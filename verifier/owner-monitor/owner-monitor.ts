@@ -1,7 +1,7 @@
 /**
  * The owner monitor: an account owner (or their client, on their behalf) follows the account's history
  * and checks every new version against the keys the owner actually made. From the version and history
- * hash it last verified, it fetches the history since then (verifier/lookup-client.ts), which must chain
+ * hash it last verified, it fetches the history since then (verifier/lookup-client/lookup-client.ts), which must chain
  * from exactly that hash: a rewritten or forked history of versions the owner already saw fails
  * verification (`bad_history`), and a directory that shows fewer versions than the owner saw is caught
  * the same way. Each new version is then checked:
@@ -13,11 +13,11 @@
  * "unchanged" answer to hide a new key). A monitor should pin a witness policy with a maximum age too, so
  * that a directory cannot freeze it at an old epoch from the start.
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { HISTORY_ZERO } from './directory-hashes.js';
-import type { LookupClient } from './lookup-client.js';
-import type { Statement } from './statement.js';
-import { VerifyError } from './errors.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { HISTORY_ZERO } from '../formats/directory-hashes.js';
+import type { LookupClient } from '../lookup-client/lookup-client.js';
+import type { Statement } from '../formats/statement.js';
+import { VerifyError } from '../verification/errors.js';
 
 /**
  * What a monitor remembers: the latest version it verified, that version's history hash and the account's

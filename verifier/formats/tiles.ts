@@ -5,10 +5,13 @@
  * hashes at tree level 8l; a full tile has 256 of them (8,192 bytes), the rightmost partial tile of a
  * tree of size s has floor(s/256^l) mod 256. Stored hashes at levels that are not multiples of 8 live
  * in no tile: they are recomputed from the 2^(level mod 8) consecutive tile entries below them
- * (`tileForStoredHashIndex` says where, `hashFromTileData` does it). Paths, entry bundles and their
- * parsers are strict: only the canonical encoding is accepted. Errors are `LogError`s.
+ * (`tileForStoredHashIndex` says where, `hashFromTileData` does it). Proofs over tiles read from any
+ * source (the log's storage, a bucket, HTTP) run the proof once over a recording reader (which hashes a
+ * proof reads does not depend on their values), read each tile holding one once, then compute the proof
+ * from them (`withTileSource`). Paths, entry bundles and their parsers are strict: only the canonical
+ * encoding is accepted. Errors are `LogError`s.
  */
-import { concatBytes } from '../wasm-free-crypto/bytes.js';
+import { concatBytes } from '../../wasm-free-crypto/bytes.js';
 import {
   HASH_SIZE,
   LogError,
@@ -276,4 +279,27 @@ export function decodeEntryBundle(bundle: Uint8Array): Uint8Array[] {
     pos += length;
   }
   return entries;
+}
+
+/** The stored-hash indexes `compute` reads (it runs over zero hashes). */
+function indexesRead<T>(compute: (r: HashReader) => T): number[] {
+  const read: number[] = [];
+  compute({ readHashes: (indexes) => (read.push(...indexes), indexes.map(() => new Uint8Array(HASH_SIZE))) });
+  return read;
+}
+
+/** Runs `compute` over the tiles of the tree of `size` it needs, each read first by `getTile`, once. */
+export async function withTileSource<T>(
+  getTile: (t: Tile) => Promise<Uint8Array>,
+  size: number,
+  compute: (r: HashReader) => T,
+): Promise<T> {
+  const tiles = new Map<string, Tile>();
+  for (const index of indexesRead(compute)) {
+    const { tile } = tileForStoredHashIndex(index, size);
+    tiles.set(tilePath(tile), tile);
+  }
+  const data = new Map<string, Uint8Array>();
+  await Promise.all([...tiles].map(async ([path, t]) => data.set(path, await getTile(t))));
+  return compute(tileHashReader(size, (t) => data.get(tilePath(t))!));
 }
