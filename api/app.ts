@@ -6,7 +6,7 @@
  * internal errors are logged without request data and answered with a generic message.
  */
 import { Hono, type Context } from 'hono';
-import type { LogReader } from '../log/reader.js';
+import type { LogReader } from '../log/merkle/reader.js';
 import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/formats/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';

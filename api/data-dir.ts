@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
-import { parseWitnessEndpoints, type WitnessEndpoint } from '../log/witnessing.js';
+import { parseWitnessEndpoints, type WitnessEndpoint } from '../log/merkle/witnessing.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';

@@ -1,14 +1,14 @@
 /**
  * The directory part of the app's dependencies (`createApp(deps)`), built the same way by the Node server
  * (api/server.ts) and the Worker's Durable Object (api/worker-directory.ts): the route service over a
- * `Directory` (lookups, history and discovery from log/lookup.ts; submission, enrolment and revocation
+ * `Directory` (lookups, history and discovery from log/directory/proof-builder.ts; submission, enrolment and revocation
  * queued for the next epoch), the receipt signer, operator token and per-client lookup rate limit, the
  * /metrics gauges and the directory's fields of /v1/config. Pure: no Node or Workers imports.
  */
 import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import type { NoteSigner } from '../wasm-free-crypto/note.js';
-import type { Directory } from '../log/directory.js';
-import { discover, history, lookup, monitorCheck } from '../log/lookup.js';
+import type { Directory } from '../log/directory/directory.js';
+import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../log/directory/proof-builder.js';
 import type { AppDeps } from './app.js';
 import { TokenBuckets, type RateLimitOptions } from './middleware.js';
 
@@ -37,10 +37,10 @@ export function directoryDeps(dir: Directory, opts: DirectoryDepsOptions): Direc
   return {
     directory: {
       service: {
-        lookup: (p, a) => lookup(dir, p, a),
-        history: (p, a, since) => history(dir, p, a, since),
-        monitor: (p, a, version) => monitorCheck(dir, p, a, version),
-        discover: (a) => discover(dir, a),
+        lookup: (p, a) => proveLookup(dir, p, a),
+        history: (p, a, since) => proveHistory(dir, p, a, since),
+        monitor: (p, a, version) => proveMonitorCheck(dir, p, a, version),
+        discover: (a) => proveDiscovery(dir, a),
         submit: (s, sig) => dir.submit(s, sig),
         enrol: (chain) => dir.enrol(chain),
         revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),

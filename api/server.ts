@@ -9,16 +9,16 @@ import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
-import { LogAppender } from '../log/appender.js';
-import { Directory } from '../log/directory.js';
-import { SqliteDirectoryStore } from '../log/directory-store.js';
-import { parsePemCertificates } from '../log/providers.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogAppender } from '../log/merkle/appender.js';
+import { Directory } from '../log/directory/directory.js';
+import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
+import { parsePemCertificates } from '../log/providers/certificate.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { createApp } from './app.js';
 import { openDataDir, type DataDir } from './data-dir.js';
 import { directoryDeps } from './directory-deps.js';
-import { Witnessing } from '../log/witnessing.js';
+import { Witnessing } from '../log/merkle/witnessing.js';
 import { ensureDevCa } from './dev-ca.js';
 
 export interface ServerOptions {
@@ -87,11 +87,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store: new SqliteDirectoryStore(storage.db),
       vrfSecretKey: data.vrfSecretKey,
       trustedRoots: await trustedRoots(data),
-      epochIntervalMs: data.epochIntervalMs,
-      heartbeatMs: data.heartbeatMs,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
     });
-    directory.start();
+    directory.start(data);
     extra = directoryDeps(directory, data);
   }
   const config = { origin: data.origin, logKey: data.signer.verifierKey, ...extra?.config };

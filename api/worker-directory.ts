@@ -23,18 +23,18 @@
  * - vars `EPOCH_INTERVAL_MS` (default 1000), `HEARTBEAT_MS` (default 60000), `LOOKUP_BURST` (60) and
  *   `LOOKUP_RATE_PER_SECOND` (10), with the Node config's bounds;
  * - vars `WITNESSES` (a JSON list of {"key", "url"}) and `WITNESS_QUORUM`: the witnesses each epoch's
- *   checkpoint is sent to before it is served with their cosignatures, as on Node (log/witnessing.ts).
+ *   checkpoint is sent to before it is served with their cosignatures, as on Node (log/merkle/witnessing.ts).
  * Every problem is a `ConfigError` naming the setting, never its value.
  */
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { LogReader } from '../log/reader.js';
-import { parseWitnessEndpoints, Witnessing, type WitnessEndpoint } from '../log/witnessing.js';
-import { Directory } from '../log/directory.js';
-import { DoDirectoryStore } from '../log/do-directory-store.js';
-import { encodeEpochWrites } from '../log/epoch-writes-json.js';
-import type { DoSqlStorage } from '../log/do-log-storage.js';
-import { parsePemCertificates } from '../log/providers.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { parseWitnessEndpoints, Witnessing, type WitnessEndpoint } from '../log/merkle/witnessing.js';
+import { Directory } from '../log/directory/directory.js';
+import { DoDirectoryStore } from './worker/do-directory-store.js';
+import { encodeEpochWrites } from './worker/outbox-json.js';
+import type { DoSqlStorage } from './worker/do-log-storage.js';
+import { parsePemCertificates } from '../log/providers/certificate.js';
 import { createApp } from './app.js';
 import { directoryDeps } from './directory-deps.js';
 import type { DirectoryService } from './directory-routes.js';
@@ -250,7 +250,7 @@ export async function openDirectory(
   const settings = directorySettings(env);
   const { appender, storage: logStorage, reader: headReader, signer, origin } = await openAppender(storage, env);
   const store = new DoDirectoryStore(storage, opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {});
-  // Witnesses cosign each epoch's checkpoint before it is served (log/witnessing.ts); the reader serves the
+  // Witnesses cosign each epoch's checkpoint before it is served (log/merkle/witnessing.ts); the reader serves the
   // directory's epoch checkpoint, with their cosignatures, and the committed head's tiles.
   const witnessing =
     settings.witnesses.length > 0
@@ -268,8 +268,6 @@ export async function openDirectory(
     store,
     vrfSecretKey: settings.vrfSecretKey,
     trustedRoots: settings.trustedRoots,
-    epochIntervalMs: settings.epochIntervalMs,
-    heartbeatMs: settings.heartbeatMs,
     cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
   });
   // A lookup the Worker's D1 path forwards after taking the client's token comes through the object's

@@ -5,9 +5,9 @@
  * and, for a log-only deployment, the Hono app over it (the directory's is in api/worker-directory.ts).
  */
 import type { Hono } from 'hono';
-import { LogAppender } from '../log/appender.js';
-import { DoLogStorage, type DoSqlStorage } from '../log/do-log-storage.js';
-import { LogReader } from '../log/reader.js';
+import { LogAppender } from '../log/merkle/appender.js';
+import { DoLogStorage, type DoSqlStorage } from './worker/do-log-storage.js';
+import { LogReader } from '../log/merkle/reader.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import {
   parseSignerKey,

@@ -3,7 +3,7 @@
  * come from the D1 replica (api/worker-d1.ts), the VRF proof of an account D1 does not know is computed
  * here (the costly part of looking up an absent name), and the Durable Object is asked only for what
  * lives in its memory: the epoch, the label's map proof and leaf, and the enrolment proof of the
- * credential that signed the latest version (`LabelProof`, log/lookup.ts), after taking a token from the
+ * credential that signed the latest version (`LabelProof`, log/directory/proof-builder.ts), after taking a token from the
  * same per-client rate limit as its own routes. The answer is byte for byte what the object's own route
  * answers for the same epoch (the same code encodes it).
  *
@@ -17,7 +17,7 @@
  * Worker logs.
  */
 import { canonicalAccount } from '../verifier/formats/account.js';
-import type { LabelProof } from '../log/lookup.js';
+import type { LabelProof } from '../log/directory/proof-builder.js';
 import type { LookupProof } from '../verifier/formats/proofs.js';
 import { labelFromVrfOutput, vrfAlpha } from '../verifier/formats/directory-hashes.js';
 import { lookupToJsonBytes } from '../verifier/formats/proof-json.js';

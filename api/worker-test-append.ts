@@ -7,7 +7,7 @@
  * app like any unknown route.
  */
 import { fromBase64 } from '../wasm-free-crypto/bytes.js';
-import { AppendError, type LogAppender } from '../log/appender.js';
+import { AppendError, type LogAppender } from '../log/merkle/appender.js';
 
 export const TEST_APPEND_PATH = '/__test/append';
 

@@ -2,7 +2,7 @@
  * The Cloudflare Worker entry. One Durable Object, `LogSequencer` (the instance named "log"), owns the
  * log and the directory: it is the single writer (a Durable Object runs one instance at a time,
  * single-threaded), keeps the log's tiles, entry bundles and head and the directory's indexes in its own
- * SQLite storage (log/do-log-storage.ts, log/do-directory-store.ts), closes epochs from its alarm
+ * SQLite storage (api/worker/do-log-storage.ts, api/worker/do-directory-store.ts), closes epochs from its alarm
  * (api/worker-directory.ts) and serves the same Hono app as the Node server (`createApp` from api/app.ts,
  * with the directory's dependencies from api/directory-deps.ts). The Worker's `fetch` forwards every
  * request to that instance, its body read first (at most 2 MiB, the largest any route takes; larger is a
@@ -56,12 +56,13 @@ import {
   type OpenDirectory,
 } from './worker-directory.js';
 import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
-import { proveLabel } from '../log/lookup.js';
+import { proveLabel } from '../log/directory/proof-builder.js';
 import { fromHex } from '../wasm-free-crypto/bytes.js';
 import { replicateOutbox } from './worker-d1.js';
 import { replicaLookup, type Forward, type LabelAnswer } from './worker-lookup.js';
 import { RequestMetrics, type RequestMetricsRow } from './request-metrics.js';
-import { publishToBucket, serveFromBucket } from './worker-r2.js';
+import { publishToBucket } from '../log/merkle/tile-publication.js';
+import { serveFromBucket } from './worker-r2.js';
 import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
 
 export interface Env extends DirectoryEnv {

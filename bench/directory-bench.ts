@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { vrfProve } from '../wasm-free-crypto/vrf.js';
-import { lookup } from '../log/lookup.js';
+import { proveLookup } from '../log/directory/proof-builder.js';
 import {
   enrolProvider,
   identityKey,
@@ -117,14 +117,18 @@ export async function benchPublishLatency(): Promise<Figure> {
   const latencies: number[] = [];
   try {
     await publishAll(b, signedBatch(b, 20, 1), 20);
-    b.t.dir.start();
+    b.t.dir.start({ epochIntervalMs: 1000, heartbeatMs: 60_000 });
     for (let v = 2; v < 12; v++) {
       const account = `user${v}@chat.example`;
       const s = b.p.sign(statementFor(b.p, account, 2, [identityKey()], b.t.clock.now));
       const start = performance.now();
       const accepted = await b.t.dir.submit(s.statement, s.signature);
       await accepted.committed;
-      const result = b.t.verifier.verifyLookup(await lookup(b.t.dir, 'chat.example', account), 'chat.example', account);
+      const result = b.t.verifier.verifyLookup(
+        await proveLookup(b.t.dir, 'chat.example', account),
+        'chat.example',
+        account,
+      );
       if (result.statement?.version !== 2) throw new Error('lookup did not show the new version');
       latencies.push(performance.now() - start);
       await new Promise((r) => setTimeout(r, 137 * (v % 7)));

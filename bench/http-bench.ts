@@ -22,7 +22,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import Database from 'better-sqlite3';
-import { SqliteDirectoryStore } from '../log/directory-store.js';
+import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { monitorFromJson } from '../verifier/formats/proof-json.js';
 import type { Figure } from './harness.js';

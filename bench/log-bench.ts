@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { MerkleTree } from 'merkletreejs';
 import { utf8 } from '../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey } from '../wasm-free-crypto/note.js';
-import { LogAppender } from '../log/appender.js';
-import { EdgeTree } from '../log/edge.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogAppender } from '../log/merkle/appender.js';
+import { TileWriter } from '../log/merkle/tile-writer.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { proveRecord, recordHash, verifyInclusion } from '../verifier/formats/tlog.js';
 import { MemoryHashStore } from '../test/log-helpers.js';
 import { medianMs, opsPerSecond, type Figure } from './harness.js';
@@ -71,9 +71,9 @@ export function benchInclusion(): Figure {
   const data = entries(size, 100, 'incl');
   const reader = new MemoryHashStore();
   data.forEach((d) => reader.append(d));
-  const edge = new EdgeTree();
-  data.forEach((d) => edge.push(d));
-  const root = edge.root();
+  const tree = new TileWriter();
+  data.forEach((d) => tree.push(d));
+  const root = tree.root();
   const cases = Array.from({ length: 1000 }, (_, k) => {
     const index = Math.floor((k * 2654435761) % size);
     return { index, entry: data[index], proof: proveRecord(size, index, reader) };
@@ -102,15 +102,15 @@ export function benchInclusion(): Figure {
   };
 }
 
-/** Building the tree of 65,536 entries: our log's edge (leaf + node hashes, tiles) vs merkletreejs. */
+/** Building the tree of 65,536 entries: our log's tile writer (leaf + node hashes, tiles) vs merkletreejs. */
 export function benchTreeBuild(): Figure {
   const size = 65_536;
   const data = entries(size, 100, 'build');
   const ours = opsPerSecond(
     () => {
-      const edge = new EdgeTree();
-      for (const d of data) edge.push(d);
-      edge.root();
+      const tree = new TileWriter();
+      for (const d of data) tree.push(d);
+      tree.root();
     },
     size,
     { rounds: 3 },

@@ -10,7 +10,7 @@
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { vrfProve, vrfVerify } from '../wasm-free-crypto/vrf.js';
-import { lookup } from '../log/lookup.js';
+import { proveLookup } from '../log/directory/proof-builder.js';
 import { historyHash, HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { encodeEntry } from '../verifier/formats/entries.js';
 import { Frontier } from '../verifier/formats/frontier.js';
@@ -25,7 +25,7 @@ export async function benchClientVerify(): Promise<Figure> {
   const chat = await enrolProvider(t, 'chat.example');
   for (let i = 0; i < 50; i++)
     await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
-  const proof = await lookup(t.dir, 'chat.example', 'user7@chat.example');
+  const proof = await proveLookup(t.dir, 'chat.example', 'user7@chat.example');
   t.verifier.verifyLookup(proof, 'chat.example', 'user7@chat.example'); // the checkpoint, verified once
   const secret = randomBytes(32);
   const vrfKey = (await import('../wasm-free-crypto/vrf.js')).vrfPublicKey(secret);
@@ -95,7 +95,7 @@ export function benchAuditReplay(): Figure {
   frontier.root();
   const rate = UPDATES / ((performance.now() - start) / 1000);
   // Hashes per update: the map's (leaf and node hashes, as the tree counts them), the history hash, and the
-  // entry's leaf hash in the log tree plus about one node hash to merge it into the tree's right edge.
+  // entry's leaf hash in the log tree plus about one node hash to merge it into the tree's frontier.
   const hashesPerUpdate = mapHashes / UPDATES + 1 + 2;
   const block = new Uint8Array(64);
   const hashRate = opsPerSecond(() => sha256(block), 1);

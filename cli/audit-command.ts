@@ -2,7 +2,7 @@
  * `kt audit`: audits a directory's log (verifier/auditor/auditor.ts) from the state saved by the last run to the
  * log's current checkpoint, with progress on a TTY, and saves the new state only after the whole audit
  * passed. With `--roots PEM`, provider enrolments are also checked against those trusted roots
- * (log/enrolment-audit.ts). The state file is JSON with every byte string in base64. Also the auditor
+ * (log/providers/enrolment-audit.ts). The state file is JSON with every byte string in base64. Also the auditor
  * factory of `kt witness serve --audit`.
  */
 import { readFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { Auditor, type AuditorState } from '../verifier/auditor/auditor.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
-import { checkEnrolment } from '../log/enrolment-audit.js';
-import { parsePemCertificates } from '../log/providers.js';
+import { checkEnrolment } from '../log/providers/enrolment-audit.js';
+import { parsePemCertificates } from '../log/providers/certificate.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { VerifyError } from '../verifier/verification/errors.js';
 import { output, UsageError } from './output.js';

@@ -2,9 +2,9 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
-import { LogAppender } from '../log/appender.js';
-import { LogReader } from '../log/reader.js';
-import { MemoryLogStorage } from '../log/storage.js';
+import { LogAppender } from '../log/merkle/appender.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { MemoryLogStorage } from './doubles/memory-log-storage.js';
 import { decodeEntryBundle } from '../verifier/formats/tiles.js';
 import { logSigner, ORIGIN, records } from './log-helpers.js';
 import { vectorBytes } from './vectors.js';

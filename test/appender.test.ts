@@ -1,11 +1,12 @@
 /** The log writer: vectors, independent recomputation, reloads, faults, concurrency, refusals. */
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../wasm-free-crypto/bytes.js';
-import { AppendError, LogAppender, MAX_ENTRY_BYTES } from '../log/appender.js';
+import { AppendError, LogAppender, MAX_ENTRY_BYTES } from '../log/merkle/appender.js';
 import { openCheckpoint } from '../verifier/formats/checkpoint.js';
-import { LogReader } from '../log/reader.js';
-import { MemoryLogStorage, StorageConflictError, type LogStorage } from '../log/storage.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { MemoryLogStorage } from './doubles/memory-log-storage.js';
+import { StorageConflictError, type LogStorage } from '../log/merkle/storage.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { decodeEntryBundle, tileHashReader, tilesForSize, type Tile } from '../verifier/formats/tiles.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import {
@@ -114,7 +115,7 @@ describe('LogAppender', () => {
     }
   });
 
-  it('rebuilds its edge from storage and continues exactly where it stopped, across tile levels', async () => {
+  it('rebuilds its tree from storage and continues exactly where it stopped, across tile levels', async () => {
     const storage = new MemoryLogStorage();
     const signer = logSigner();
     const all = records(0, 70_000);

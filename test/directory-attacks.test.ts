@@ -7,13 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { history, lookup } from '../log/lookup.js';
+import { proveHistory, proveLookup } from '../log/directory/proof-builder.js';
 import { continuityMessage } from '../verifier/formats/statement.js';
-import { checkEnrolment, checkEnrolments } from '../log/enrolment-audit.js';
+import { checkEnrolment, checkEnrolments } from '../log/providers/enrolment-audit.js';
 import { MapReplay } from '../verifier/verification/map-replay.js';
 import { decodeEntryBundle } from '../verifier/formats/tiles.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 import { makeLeaf } from './pki.js';
 
@@ -52,7 +52,7 @@ describe('directory attacks and races', () => {
     const chat = await enrolProvider(t, 'chat.example');
     for (let v = 1; v <= 3; v++)
       await publish(t, chat.sign(statementFor(chat, 'h@chat.example', v, [identityKey()], t.clock.now)));
-    const proof = await history(t.dir, 'chat.example', 'h@chat.example', 0);
+    const proof = await proveHistory(t.dir, 'chat.example', 'h@chat.example', 0);
     const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
     const bundle = decodeEntryBundle((await reader.entryBundle(0, t.log.head.size))!);
     const v2Commitment = bundle
@@ -78,7 +78,7 @@ describe('directory attacks and races', () => {
     await t.dir.closeEpoch();
     await revoked;
     expect(await codeOf(accepted.committed)).toBe('cert_revoked');
-    const proof = await lookup(t.dir, 'chat.example', 'late@chat.example');
+    const proof = await proveLookup(t.dir, 'chat.example', 'late@chat.example');
     expect(t.verifier.verifyLookup(proof, 'chat.example', 'late@chat.example').status).toBe('absent');
   });
 
@@ -96,7 +96,7 @@ describe('directory attacks and races', () => {
       const epochs = [t.dir.closeEpoch(), t.dir.closeEpoch()];
       for (let k = 0; k < 5; k++) {
         lookups.push(
-          lookup(t.dir, 'chat.example', 'race@chat.example')
+          proveLookup(t.dir, 'chat.example', 'race@chat.example')
             .then(
               (p) => void t.verifier.verifyLookup(p, 'chat.example', 'race@chat.example'),
               (e) => void failures.push(String(e)),

@@ -8,11 +8,11 @@ import { signSync, type SignatureAlgorithm } from '../wasm-free-crypto/signature
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
-import { LogAppender } from '../log/appender.js';
-import { Directory } from '../log/directory.js';
-import { SqliteDirectoryStore } from '../log/directory-store.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogAppender } from '../log/merkle/appender.js';
+import { Directory } from '../log/directory/directory.js';
+import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import {
   encodeStatement,
   providerSignedMessage,

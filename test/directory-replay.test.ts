@@ -10,8 +10,8 @@ import { historyHash, HISTORY_ZERO } from '../verifier/formats/directory-hashes.
 import { decodeEntry, encodeEntry } from '../verifier/formats/entries.js';
 import { rootFromLeaves, type MapLeaf } from '../verifier/formats/prefix-tree.js';
 import { decodeEntryBundle } from '../verifier/formats/tiles.js';
-import { LogReader } from '../log/reader.js';
-import { SqliteLogStorage } from '../log/sqlite-storage.js';
+import { LogReader } from '../log/merkle/reader.js';
+import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { MapReplay } from '../verifier/verification/map-replay.js';
 import {
   enrolProvider,

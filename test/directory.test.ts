@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../wasm-free-crypto/bytes.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { discover, history, lookup } from '../log/lookup.js';
+import { proveDiscovery, proveHistory, proveLookup } from '../log/directory/proof-builder.js';
 import { continuityMessage } from '../verifier/formats/statement.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
 
@@ -28,11 +28,11 @@ describe('directory', () => {
     const key = identityKey();
     const done = await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 1, [key], t.clock.now)));
     expect(done.epoch).toBe(2);
-    const proof = await lookup(t.dir, 'chat.example', 'alice@CHAT.example');
+    const proof = await proveLookup(t.dir, 'chat.example', 'alice@CHAT.example');
     const result = t.verifier.verifyLookup(proof, 'chat.example', 'alice@chat.example');
     expect(result.status).toBe('present');
     expect(result.statement!.keys[0].publicKey).toEqual(key.publicKey);
-    const absent = await lookup(t.dir, 'chat.example', 'bob@chat.example');
+    const absent = await proveLookup(t.dir, 'chat.example', 'bob@chat.example');
     expect(t.verifier.verifyLookup(absent, 'chat.example', 'bob@chat.example').status).toBe('absent');
   });
 
@@ -48,24 +48,24 @@ describe('directory', () => {
     await publish(t, chat.sign(v2));
     await publish(t, talk.sign(statementFor(talk, 'tel:+15550100000', 1, [identityKey()], t.clock.now)));
 
-    const h = await history(t.dir, 'chat.example', 'tel:+1 555 010 0000', 0);
+    const h = await proveHistory(t.dir, 'chat.example', 'tel:+1 555 010 0000', 0);
     const verified = t.verifier.verifyHistory(h, 'chat.example', 'tel:+15550100000', HISTORY_ZERO);
     expect(verified.statements.map((s) => s!.version)).toEqual([1, 2]);
     const remembered = verified.lookup.historyHash!;
 
     await publish(t, chat.sign({ ...statementFor(chat, 'tel:+15550100000', 3, [], t.clock.now), status: 'deleted' }));
     const after = t.verifier.verifyHistory(
-      await history(t.dir, 'chat.example', 'tel:+15550100000', 2),
+      await proveHistory(t.dir, 'chat.example', 'tel:+15550100000', 2),
       'chat.example',
       'tel:+15550100000',
       remembered,
     );
     expect(after.lookup.status).toBe('deleted');
-    const full = await history(t.dir, 'chat.example', 'tel:+15550100000', 0);
+    const full = await proveHistory(t.dir, 'chat.example', 'tel:+15550100000', 0);
     expect(full.versions.every((v) => v.commitment && !v.statement && !v.opening)).toBe(true);
     expect(t.verifier.verifyHistory(full, 'chat.example', 'tel:+15550100000', HISTORY_ZERO).statements).toHaveLength(3);
 
-    const found = await discover(t.dir, 'tel:+1 555 010 0000');
+    const found = await proveDiscovery(t.dir, 'tel:+1 555 010 0000');
     const results = t.verifier.verifyDiscovery(found, 'tel:+15550100000');
     expect([...results].map(([p, r]) => [p, r.status])).toEqual([
       ['chat.example', 'deleted'],
@@ -90,7 +90,7 @@ describe('directory', () => {
     expect(equalBytes((await t2.dir.snapshot()).tree.root(), before)).toBe(true);
     expect(
       t2.verifier.verifyLookup(
-        await lookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        await proveLookup(t2.dir, 'chat.example', 'user3@chat.example'),
         'chat.example',
         'user3@chat.example',
       ).status,
@@ -98,7 +98,7 @@ describe('directory', () => {
     await publish(t2, chat.sign(statementFor(chat, 'user3@chat.example', 2, [identityKey()], t2.clock.now)));
     expect(
       t2.verifier.verifyLookup(
-        await lookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        await proveLookup(t2.dir, 'chat.example', 'user3@chat.example'),
         'chat.example',
         'user3@chat.example',
       ).statement!.version,
@@ -122,11 +122,8 @@ describe('directory', () => {
   it('closes epochs on its timer when work is pending, sends heartbeats, and closes the last epoch on stop', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
-    const dir = t.dir as any;
-    dir.opts.epochIntervalMs = 10;
-    dir.opts.heartbeatMs = 40;
     const start = (await t.dir.snapshot()).snap.epoch;
-    t.dir.start();
+    t.dir.start({ epochIntervalMs: 10, heartbeatMs: 40 });
     const signed = chat.sign(statementFor(chat, 'timer@chat.example', 1, [identityKey()], t.clock.now));
     const accepted = await t.dir.submit(signed.statement, signed.signature);
     expect((await accepted.committed).epoch).toBeGreaterThan(start);
@@ -162,7 +159,7 @@ describe('directory', () => {
     await again.committed;
     expect(
       t.verifier.verifyLookup(
-        await lookup(t.dir, 'chat.example', 'lost@chat.example'),
+        await proveLookup(t.dir, 'chat.example', 'lost@chat.example'),
         'chat.example',
         'lost@chat.example',
       ).status,

@@ -1,7 +1,7 @@
 /** The JSON form of proofs: round trips through JSON text still verify; strict decoding refuses extras. */
 import { describe, expect, it } from 'vitest';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { discover, history, lookup } from '../log/lookup.js';
+import { proveDiscovery, proveHistory, proveLookup } from '../log/directory/proof-builder.js';
 import {
   discoveryFromJson,
   discoveryToJson,
@@ -25,13 +25,13 @@ describe('proof JSON', () => {
     for (let v = 1; v <= 2; v++)
       await publish(t, chat.sign(statementFor(chat, 'j@chat.example', v, [identityKey()], t.clock.now)));
     await publish(t, chat.sign({ ...statementFor(chat, 'j@chat.example', 3, [], t.clock.now), status: 'deleted' }));
-    const present = lookupFromJson(roundTrip(lookupToJson(await lookup(t.dir, 'chat.example', 'j@chat.example'))));
+    const present = lookupFromJson(roundTrip(lookupToJson(await proveLookup(t.dir, 'chat.example', 'j@chat.example'))));
     expect(t.verifier.verifyLookup(present, 'chat.example', 'j@chat.example').status).toBe('deleted');
-    const absent = lookupFromJson(roundTrip(lookupToJson(await lookup(t.dir, 'talk.example', 'j@chat.example'))));
+    const absent = lookupFromJson(roundTrip(lookupToJson(await proveLookup(t.dir, 'talk.example', 'j@chat.example'))));
     expect(t.verifier.verifyLookup(absent, 'talk.example', 'j@chat.example').status).toBe('absent');
-    const h = historyFromJson(roundTrip(historyToJson(await history(t.dir, 'chat.example', 'j@chat.example', 0))));
+    const h = historyFromJson(roundTrip(historyToJson(await proveHistory(t.dir, 'chat.example', 'j@chat.example', 0))));
     expect(t.verifier.verifyHistory(h, 'chat.example', 'j@chat.example', HISTORY_ZERO).statements).toHaveLength(3);
-    const d = discoveryFromJson(roundTrip(discoveryToJson(await discover(t.dir, 'j@chat.example'))));
+    const d = discoveryFromJson(roundTrip(discoveryToJson(await proveDiscovery(t.dir, 'j@chat.example'))));
     expect(t.verifier.verifyDiscovery(d, 'j@chat.example').size).toBe(2);
   });
 
@@ -39,7 +39,7 @@ describe('proof JSON', () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
     await publish(t, chat.sign(statementFor(chat, 'k@chat.example', 1, [identityKey()], t.clock.now)));
-    const json = roundTrip(lookupToJson(await lookup(t.dir, 'chat.example', 'k@chat.example')));
+    const json = roundTrip(lookupToJson(await proveLookup(t.dir, 'chat.example', 'k@chat.example')));
     const bad = [
       { ...json, extra: 1 },
       { ...json, epoch: { ...json.epoch, extra: 1 } },
@@ -70,7 +70,7 @@ describe('proof JSON', () => {
         ['talk.example', 'nobody@chat.example'],
         ['chat.example', 'j@chat.example'],
       ]) {
-        const proof = await lookup(t.dir, p, a);
+        const proof = await proveLookup(t.dir, p, a);
         seen.push(proof);
         expect(fromUtf8(lookupToJsonBytes(proof)), `${p} ${a} v${v}`).toBe(text(proof));
       }

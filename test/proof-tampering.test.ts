@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { history, lookup } from '../log/lookup.js';
+import { proveHistory, proveLookup } from '../log/directory/proof-builder.js';
 import { continuityMessage } from '../verifier/formats/statement.js';
 import { VerifyError } from '../verifier/verification/errors.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from './directory-helpers.js';
@@ -88,10 +88,10 @@ async function populated() {
 describe('proof tampering', () => {
   it('refuses every mutation of a present lookup, and proofs of other accounts', async () => {
     const t = await populated();
-    const proof = await lookup(t.dir, 'chat.example', 'alice@chat.example');
+    const proof = await proveLookup(t.dir, 'chat.example', 'alice@chat.example');
     expect(t.verifier.verifyLookup(proof, 'chat.example', 'alice@chat.example').status).toBe('present');
     expectAllRefused(mutants(proof), (p) => t.verifier.verifyLookup(p, 'chat.example', 'alice@chat.example'));
-    const other = await lookup(t.dir, 'chat.example', 'u1@chat.example');
+    const other = await proveLookup(t.dir, 'chat.example', 'u1@chat.example');
     const swaps = [
       { path: 'other proof', value: other },
       { path: 'other vrf proof', value: { ...proof, vrfProof: other.vrfProof } },
@@ -108,10 +108,10 @@ describe('proof tampering', () => {
 
   it('refuses every mutation of an absent lookup, and an absence claimed for a present account', async () => {
     const t = await populated();
-    const proof = await lookup(t.dir, 'chat.example', 'nobody@chat.example');
+    const proof = await proveLookup(t.dir, 'chat.example', 'nobody@chat.example');
     expect(t.verifier.verifyLookup(proof, 'chat.example', 'nobody@chat.example').status).toBe('absent');
     expectAllRefused(mutants(proof), (p) => t.verifier.verifyLookup(p, 'chat.example', 'nobody@chat.example'));
-    const present = await lookup(t.dir, 'chat.example', 'u2@chat.example');
+    const present = await proveLookup(t.dir, 'chat.example', 'u2@chat.example');
     expectAllRefused(
       [{ path: 'absent map for present label', value: { ...present, present: undefined, map: proof.map } }],
       (p) => t.verifier.verifyLookup(p, 'chat.example', 'u2@chat.example'),
@@ -120,7 +120,7 @@ describe('proof tampering', () => {
 
   it('refuses every mutation of a history proof, and a history that does not start where the owner was', async () => {
     const t = await populated();
-    const proof = await history(t.dir, 'chat.example', 'alice@chat.example', 0);
+    const proof = await proveHistory(t.dir, 'chat.example', 'alice@chat.example', 0);
     expect(t.verifier.verifyHistory(proof, 'chat.example', 'alice@chat.example', HISTORY_ZERO).statements).toHaveLength(
       3,
     );

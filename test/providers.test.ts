@@ -4,12 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, toBase64, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync, verifySignatureSync } from '../wasm-free-crypto/signatures.js';
-import {
-  parsePemCertificates,
-  validateProviderChain,
-  validateProviderId,
-  type ProviderCredential,
-} from '../log/providers.js';
+import { parsePemCertificates } from '../log/providers/certificate.js';
+import { validateProviderChain, validateProviderId, type ProviderCredential } from '../log/providers/chain.js';
 import {
   encodeTlv,
   makeIntermediate,

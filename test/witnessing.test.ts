@@ -1,5 +1,5 @@
 /**
- * The log operator's side of witnessing (log/witnessing.ts) through the real Node server (api/server.ts)
+ * The log operator's side of witnessing (log/merkle/witnessing.ts) through the real Node server (api/server.ts)
  * and witnesses served over HTTP (api/witness-app.ts) on free ports: every epoch's checkpoint is sent to
  * the configured witnesses and served, in /log/checkpoint and in lookup proofs, with their cosignatures;
  * clients requiring a quorum accept it; a witness that is down, that forgot its state, or that answers with

@@ -11,7 +11,7 @@ import { fromBase64, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { cosigner, parseCosignerKey, type Cosigner } from '../../wasm-free-crypto/cosignature.js';
 import { splitNote } from '../../wasm-free-crypto/note.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
-import { checkEnrolment } from '../../log/enrolment-audit.js';
+import { checkEnrolment } from '../../log/providers/enrolment-audit.js';
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
 import { decodeEntry, encodeEntry } from '../../verifier/formats/entries.js';
 import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';

@@ -11,8 +11,8 @@ import { signCheckpoint } from '../../verifier/formats/checkpoint.js';
 import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
 import { decodeEntryBundle, encodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../../verifier/formats/tiles.js';
 import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
-import { LogReader } from '../../log/reader.js';
-import { SqliteLogStorage } from '../../log/sqlite-storage.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { appOver, logSignerForTests, type TestDirectory } from '../directory-helpers.js';
 import { ORIGIN } from '../log-helpers.js';
 

@@ -11,7 +11,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../wasm-free-crypto/bytes.js';
-import { DoDirectoryStore } from '../../log/do-directory-store.js';
+import { DoDirectoryStore } from '../../api/worker/do-directory-store.js';
 import {
   replicateOutbox,
   replicaAccountByName,

@@ -21,9 +21,9 @@ import {
   type OpenDirectory,
 } from '../../api/worker-directory.js';
 import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
-import { DoDirectoryStore } from '../../log/do-directory-store.js';
-import { DoLogStorage } from '../../log/do-log-storage.js';
-import type { EpochWrites } from '../../log/directory-store-types.js';
+import { DoDirectoryStore } from '../../api/worker/do-directory-store.js';
+import { DoLogStorage } from '../../api/worker/do-log-storage.js';
+import type { EpochWrites } from '../../log/directory/store.js';
 import { historyFromJson, lookupFromJson, monitorFromJson } from '../../verifier/formats/proof-json.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { makeLeaf, makeRoot, type PkiCert } from '../pki.js';
@@ -500,7 +500,7 @@ describe('DoDirectoryStore', () => {
         [3, b(23), b(33, 40), b(43, 64)],
       ]);
       expect((await store.credentials())[0].revokedIndex).toBe(5);
-      store.afterErasure(); // a no-op on a Durable Object (see log/do-directory-store.ts)
+      store.afterErasure(); // a no-op on a Durable Object (see api/worker/do-directory-store.ts)
       // Reopening over the same storage sees the same state.
       expect(await new DoDirectoryStore(storage).latestEpoch()).toEqual(await store.latestEpoch());
     });

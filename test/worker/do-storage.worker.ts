@@ -6,8 +6,8 @@
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { DoLogStorage } from '../../log/do-log-storage.js';
-import { StorageConflictError } from '../../log/storage.js';
+import { DoLogStorage } from '../../api/worker/do-log-storage.js';
+import { StorageConflictError } from '../../log/merkle/storage.js';
 import { toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { testAppendEnabled } from '../../api/worker-test-append.js';
 

@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import * as entry from '../../api/worker.js';
 import { ConfigError, openLog, type LogEnv } from '../../api/worker-log.js';
-import { AppendError } from '../../log/appender.js';
+import { AppendError } from '../../log/merkle/appender.js';
 import { encodeSignerKey } from '../../wasm-free-crypto/note.js';
 
 const ORIGIN = 'example.com/kt-config-test';

@@ -5,9 +5,9 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { LogAppender } from '../../log/appender.js';
+import { LogAppender } from '../../log/merkle/appender.js';
 import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
-import { MemoryLogStorage } from '../../log/storage.js';
+import { MemoryLogStorage } from '../doubles/memory-log-storage.js';
 import { decodeEntryBundle } from '../../verifier/formats/tiles.js';
 import { fromBase64, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';

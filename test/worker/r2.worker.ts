@@ -7,10 +7,10 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { LogAppender } from '../../log/appender.js';
+import { LogAppender } from '../../log/merkle/appender.js';
 import { openCheckpoint } from '../../verifier/formats/checkpoint.js';
-import { LogReader } from '../../log/reader.js';
-import { MemoryLogStorage } from '../../log/storage.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import { MemoryLogStorage } from '../doubles/memory-log-storage.js';
 import {
   decodeEntryBundle,
   entryBundlePath,
@@ -23,7 +23,8 @@ import {
 import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/formats/tlog.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { BucketMismatchError, publishToBucket, serveFromBucket, type TileBucket } from '../../api/worker-r2.js';
+import { BucketMismatchError, publishToBucket, type TileBucket } from '../../log/merkle/tile-publication.js';
+import { serveFromBucket } from '../../api/worker-r2.js';
 
 const records = (first: number, count: number) => Array.from({ length: count }, (_, i) => utf8(`entry ${first + i}`));
 const utf8Records = (tag: string, count: number) => Array.from({ length: count }, (_, i) => utf8(`${tag} ${i}`));

@@ -6,7 +6,7 @@
  *   checkpoint's root, which also proves each checkpoint consistent with the last one audited;
  * - every epoch is what its updates make it (`MapReplay`): versions in sequence, history chains, the epoch
  *   head's log range, credential set and map root;
- * - with `checkEnrolment` (Node: log/enrolment-audit.ts), every provider enrolment against the trusted roots.
+ * - with `checkEnrolment` (Node: log/providers/enrolment-audit.ts), every provider enrolment against the trusted roots.
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
  * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`). The state (`AuditorState`) is
  * returned only after a whole audit succeeded; after a failure, resume from the last saved state.

@@ -23,7 +23,7 @@ export type CredentialAlgorithm = 'ed25519' | 'p256';
 const ALG_IDS: Record<CredentialAlgorithm, number> = { ed25519: 0x01, p256: 0x02 };
 const ALG_KEY_LENGTHS: Record<CredentialAlgorithm, number> = { ed25519: 32, p256: 65 };
 
-/** A provider credential enrolled from a validated certificate chain (log/providers.ts). */
+/** A provider credential enrolled from a validated certificate chain (log/providers/chain.ts). */
 export interface EnrolmentEntry {
   type: 'enrol';
   providerId: string;

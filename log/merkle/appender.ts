@@ -1,18 +1,15 @@
 /**
  * The log's single writer. A batch of entries becomes new leaf hashes, new tile hashes at every level,
  * new entry bundles and a newly signed checkpoint, committed to storage at once; only after the commit
- * returned is the checkpoint published (returned, served). The writer keeps the right edge of the tree in
- * memory: the compact frontier (one hash per set bit of the size, RFC 9162 section 2.1.1's MTH of the
- * perfect subtrees) and the rightmost tile at each tile level and entry bundle. Appending a leaf pushes its
- * hash on the frontier and merges equal-height subtrees; each merge that completes a subtree of height 8t
- * adds that hash to the level-t tile (C2SP tlog-tiles). On start the edge is rebuilt from storage and
- * checked against the stored checkpoint's root.
+ * returned is the checkpoint published (returned, served). The tree's frontier and its rightmost tiles
+ * and entry bundle are kept in memory (log/merkle/tile-writer.ts); on start they are rebuilt from storage
+ * and checked against the stored checkpoint's root.
  */
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
-import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
-import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from '../verifier/formats/checkpoint.js';
-import { EdgeTree } from './edge.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
+import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from '../../verifier/formats/checkpoint.js';
+import { TileWriter } from './tile-writer.js';
 import type { LogHead, LogStorage } from './storage.js';
 
 /** Entries are uint16-length-prefixed in bundles (C2SP tlog-tiles "Log entries"). */
@@ -48,7 +45,7 @@ export interface AppendOptions {
 }
 
 export class LogAppender {
-  private edge: EdgeTree;
+  private tree: TileWriter;
   private published: LogHead;
   private stale = false;
   private closed = false;
@@ -56,18 +53,18 @@ export class LogAppender {
 
   private constructor(
     private readonly opts: AppenderOptions,
-    edge: EdgeTree,
+    tree: TileWriter,
     head: LogHead,
   ) {
-    this.edge = edge;
+    this.tree = tree;
     this.published = head;
   }
 
   /** Opens the log: loads and checks the stored head, or commits the signed empty checkpoint of a new log. */
   static async open(opts: AppenderOptions): Promise<LogAppender> {
     if (opts.signer.name !== opts.origin) throw new AppendError('bad_config', 'the log key name must equal the origin');
-    const { edge, head } = await loadEdge(opts);
-    return new LogAppender(opts, edge, head);
+    const { tree, head } = await loadTree(opts);
+    return new LogAppender(opts, tree, head);
   }
 
   /** The last published head (size and signed checkpoint). */
@@ -100,7 +97,7 @@ export class LogAppender {
   private async appendNow(entries: Uint8Array[], options: AppendOptions): Promise<AppendResult> {
     checkBatch(entries);
     if (this.stale) await this.reload();
-    const next = this.edge.clone();
+    const next = this.tree.clone();
     const firstIndex = next.size;
     let lastEntryProof: Uint8Array[] = [];
     entries.forEach((e, i) => {
@@ -118,19 +115,19 @@ export class LogAppender {
       await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites(), withinCommit });
     } catch (e) {
       // The stored state is now the previous head or, with a non-atomic backend, the previous head plus
-      // harmless writes past it. Either way the in-memory edge may be wrong: rebuild it before the next batch.
+      // harmless writes past it. Either way the in-memory tree may be wrong: rebuild it before the next batch.
       this.stale = true;
       throw e;
     }
     // Publish only after the commit returned: nothing unpersisted is ever shown.
-    this.edge = next;
+    this.tree = next;
     this.published = head;
     return { firstIndex, count: entries.length, head, lastEntryProof };
   }
 
   private async reload(): Promise<void> {
-    const { edge, head } = await loadEdge(this.opts);
-    this.edge = edge;
+    const { tree, head } = await loadTree(this.opts);
+    this.tree = tree;
     this.published = head;
     this.stale = false;
   }
@@ -147,15 +144,15 @@ function checkBatch(entries: Uint8Array[]): void {
   }
 }
 
-/** Rebuilds the right edge from storage and checks it against the stored checkpoint's root. */
-async function loadEdge(opts: AppenderOptions): Promise<{ edge: EdgeTree; head: LogHead }> {
+/** Rebuilds the tree's writer from storage and checks it against the stored checkpoint's root. */
+async function loadTree(opts: AppenderOptions): Promise<{ tree: TileWriter; head: LogHead }> {
   const stored = await opts.storage.loadHead();
   if (stored === null) {
-    const edge = new EdgeTree();
-    const checkpoint = signCheckpoint({ origin: opts.origin, size: 0, rootHash: edge.root() }, opts.signer);
+    const tree = new TileWriter();
+    const checkpoint = signCheckpoint({ origin: opts.origin, size: 0, rootHash: tree.root() }, opts.signer);
     const head = { size: 0, checkpoint };
     await opts.storage.commit({ expectedSize: 0, head, tiles: [], bundles: [] });
-    return { edge, head };
+    return { tree, head };
   }
   let cp: Checkpoint;
   try {
@@ -171,8 +168,8 @@ async function loadEdge(opts: AppenderOptions): Promise<{ edge: EdgeTree; head: 
     );
   }
   if (cp.size !== stored.size) throw new AppendError('corrupt_log', 'stored head size does not match its checkpoint');
-  const edge = await EdgeTree.load(stored.size, opts.storage);
-  if (!equalBytes(edge.root(), cp.rootHash))
+  const tree = await TileWriter.load(stored.size, opts.storage);
+  if (!equalBytes(tree.root(), cp.rootHash))
     throw new AppendError('corrupt_log', 'stored tiles do not reproduce the stored checkpoint root');
-  return { edge, head: stored };
+  return { tree, head: stored };
 }

@@ -6,8 +6,8 @@
  * stored tile: every partial tile of every past checkpoint stays available.
  */
 import type { LogHead, LogStorage } from './storage.js';
-import { TILE_WIDTH, type Tile } from '../verifier/formats/tiles.js';
-import { HASH_SIZE, LogError } from '../verifier/formats/tlog.js';
+import { TILE_WIDTH, type Tile } from '../../verifier/formats/tiles.js';
+import { HASH_SIZE, LogError } from '../../verifier/formats/tlog.js';
 
 export class LogReader {
   /**

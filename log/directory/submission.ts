@@ -5,17 +5,17 @@
  * statements still queued), idempotent resubmission, and the owner continuity signature by a key of the
  * previous version. Every refusal is a typed error with a stable code.
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { isSignatureAlgorithm, verifySignature } from '../wasm-free-crypto/signatures.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { isSignatureAlgorithm, verifySignature } from '../../wasm-free-crypto/signatures.js';
 import type { Credential } from './credentials.js';
-import { DirectoryError } from './credentials.js';
+import { DirectoryError } from './errors.js';
 import {
   continuityMessage,
   decodeStatement,
   MAX_STATEMENT_BYTES,
   providerSignedMessage,
   type Statement,
-} from '../verifier/formats/statement.js';
+} from '../../verifier/formats/statement.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;

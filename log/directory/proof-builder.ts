@@ -8,14 +8,15 @@
  * credential set. Verification is in
  * verifier/verification/lookup-verifier.ts.
  */
-import { canonicalAccount } from '../verifier/formats/account.js';
+import { canonicalAccount } from '../../verifier/formats/account.js';
 import type { Credential } from './credentials.js';
-import { DirectoryError } from './credentials.js';
-import type { Directory, EpochSnapshot } from './directory.js';
-import type { VersionRow } from './directory-store-types.js';
-import type { MapLeaf, MapProof } from '../verifier/formats/prefix-tree.js';
-import { decodeEntry, type EpochHeadEntry } from '../verifier/formats/entries.js';
-import { decodeEntryBundle, TILE_WIDTH } from '../verifier/formats/tiles.js';
+import { DirectoryError } from './errors.js';
+import type { Directory } from './directory.js';
+import type { EpochSnapshot } from './epoch-plan.js';
+import type { VersionRow } from './store.js';
+import type { MapLeaf, MapProof } from '../../verifier/formats/prefix-tree.js';
+import { decodeEntry, type EpochHeadEntry } from '../../verifier/formats/entries.js';
+import { decodeEntryBundle, TILE_WIDTH } from '../../verifier/formats/tiles.js';
 import type {
   DiscoveryProof,
   EnrolmentProof,
@@ -24,8 +25,8 @@ import type {
   LookupProof,
   MonitorProof,
   VersionProof,
-} from '../verifier/formats/proofs.js';
-import { pathFromLeafHashes, recordHash } from '../verifier/formats/tlog.js';
+} from '../../verifier/formats/proofs.js';
+import { pathFromLeafHashes, recordHash } from '../../verifier/formats/tlog.js';
 
 function epochProof(snap: EpochSnapshot): EpochProof {
   return {
@@ -111,7 +112,7 @@ async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntr
  * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
  * every part belongs to one epoch.
  */
-export async function lookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
+export async function proveLookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
   const account = canonicalAccount(accountInput);
   const known = await dir.labelFor(provider, account);
   const { label, vrfProof } = known;
@@ -132,7 +133,7 @@ export async function lookup(dir: Directory, provider: string, accountInput: str
 }
 
 /** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
-export async function history(
+export async function proveHistory(
   dir: Directory,
   provider: string,
   accountInput: string,
@@ -140,7 +141,7 @@ export async function history(
 ): Promise<HistoryProof> {
   if (!Number.isSafeInteger(since) || since < 0)
     throw new DirectoryError('bad_request', 'since must be a non-negative integer');
-  const proof = await lookup(dir, provider, accountInput);
+  const proof = await proveLookup(dir, provider, accountInput);
   const latest = proof.present?.version ?? 0;
   if (since > latest)
     throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
@@ -153,14 +154,14 @@ export async function history(
 }
 
 /** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
-export async function discover(dir: Directory, accountInput: string): Promise<DiscoveryProof> {
+export async function proveDiscovery(dir: Directory, accountInput: string): Promise<DiscoveryProof> {
   const account = canonicalAccount(accountInput);
   for (let attempt = 0; attempt < 5; attempt++) {
     const { snap } = await dir.snapshot();
     const set = dir.credentials.all().slice(0, snap.head.credentialCount);
     const providers = [...new Set(set.map((c) => c.entry.providerId))].sort();
     const lookups: LookupProof[] = [];
-    for (const provider of providers) lookups.push(await lookup(dir, provider, account));
+    for (const provider of providers) lookups.push(await proveLookup(dir, provider, account));
     if (lookups.every((l) => l.epoch.headIndex === snap.headIndex))
       return { account, credentials: set.map((c) => c.entryBytes), lookups };
   }
@@ -171,7 +172,7 @@ export async function discover(dir: Directory, accountInput: string): Promise<Di
  * The owner's check of (provider, account) at `version` (>= 1): the map proof of its leaf in the current
  * epoch when that is still the latest version, else the history since `version`.
  */
-export async function monitorCheck(
+export async function proveMonitorCheck(
   dir: Directory,
   provider: string,
   accountInput: string,
@@ -183,5 +184,5 @@ export async function monitorCheck(
   const { label } = await dir.labelFor(provider, account);
   const { snap, map, leaf } = await dir.proveLabel(label);
   if (leaf && leaf.version === version) return { unchanged: { epoch: epochProof(snap), map } };
-  return { history: await history(dir, provider, account, version) };
+  return { history: await proveHistory(dir, provider, account, version) };
 }

@@ -9,8 +9,8 @@
  * No Node or Workers imports: the storage is described structurally (what `DurableObjectStorage` offers),
  * so this file type-checks and runs anywhere, and the Worker passes its `ctx.storage` in.
  */
-import { LOG_SCHEMA } from './log-schema.js';
-import { StorageConflictError, type LogCommit, type LogHead, type LogStorage } from './storage.js';
+import { LOG_SCHEMA } from '../../log/merkle/log-sql.js';
+import { StorageConflictError, type LogCommit, type LogHead, type LogStorage } from '../../log/merkle/storage.js';
 
 /** A column value as Durable Object SQL returns it (BLOBs come back as ArrayBuffer). */
 export type DoSqlValue = ArrayBuffer | string | number | null;

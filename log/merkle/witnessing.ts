@@ -13,15 +13,15 @@
  * checkpoint; the checkpoint is still served, with the cosignatures that did arrive. Witnesses are asked
  * in parallel. No state is persisted: a restarted log learns each witness's size again from its 409.
  */
-import { fromUtf8, utf8 } from '../wasm-free-crypto/bytes.js';
-import { COSIGNATURE_LENGTH, cosignatureTimestamp, parseCosignerKey } from '../wasm-free-crypto/cosignature.js';
-import { appendSignatures, splitNote, type NoteSignature, type NoteVerifier } from '../wasm-free-crypto/note.js';
-import { parseCheckpoint } from '../verifier/formats/checkpoint.js';
-import { readBounded } from '../verifier/http/bounded-body.js';
-import { type Fetch } from '../verifier/http/tile-fetch.js';
-import { withTileSource, type Tile } from '../verifier/formats/tiles.js';
-import { proveTree } from '../verifier/formats/tlog.js';
-import { addCheckpointBody } from '../verifier/formats/add-checkpoint.js';
+import { fromUtf8, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { COSIGNATURE_LENGTH, cosignatureTimestamp, parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
+import { appendSignatures, splitNote, type NoteSignature, type NoteVerifier } from '../../wasm-free-crypto/note.js';
+import { parseCheckpoint } from '../../verifier/formats/checkpoint.js';
+import { readBounded } from '../../verifier/http/bounded-body.js';
+import { type Fetch } from '../../verifier/http/tile-fetch.js';
+import { withTileSource, type Tile } from '../../verifier/formats/tiles.js';
+import { proveTree } from '../../verifier/formats/tlog.js';
+import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 
 /** A witness the log submits to: its cosigner key string and its submission prefix URL. */
 export interface WitnessEndpoint {

@@ -4,12 +4,12 @@
  * provider id, key and validity the entry states must be exactly the chain's. An operator that logs an
  * enrolment with its own key under a provider's name is caught here (the client's lookup verification
  * only checks that the enrolment is in the log's credential set). Asynchronous: it uses WebCrypto
- * through @peculiar/x509 (log/providers.ts).
+ * through @peculiar/x509 (log/providers/chain.ts).
  */
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import type { EnrolmentEntry } from '../verifier/formats/entries.js';
-import { validateProviderChain } from './providers.js';
-import { VerifyError } from '../verifier/verification/errors.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import type { EnrolmentEntry } from '../../verifier/formats/entries.js';
+import { validateProviderChain } from './chain.js';
+import { VerifyError } from '../../verifier/verification/errors.js';
 
 /** Throws VerifyError('bad_enrolment') unless the entry is exactly what its chain says, at its time. */
 export async function checkEnrolment(entry: EnrolmentEntry, trustedRoots: Uint8Array[]): Promise<void> {

@@ -6,22 +6,11 @@
  * index, the credential that signed it and, until erased, its opening, statement and signature; each
  * provider credential (the enrolment entry and its revocation); and the latest epoch head with its
  * inclusion proof and checkpoint. Reads are async so that other backends can implement the interface.
- * The rows, the interface and the schema are in directory-store-types.ts (re-exported here).
+ * The rows and the interface are in store.ts, the tables and queries in directory-sql.ts.
  */
 import type Database from 'better-sqlite3';
-import {
-  DIRECTORY_QUERIES,
-  DIRECTORY_SCHEMA,
-  type AccountRow,
-  type CredentialRow,
-  type DirectoryStore,
-  type NamedAccount,
-  type EpochRow,
-  type EpochWrites,
-  type VersionRow,
-} from './directory-store-types.js';
-
-export type {
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from './directory-sql.js';
+import type {
   AccountRow,
   CredentialRow,
   DirectoryStore,
@@ -29,7 +18,7 @@ export type {
   EpochWrites,
   NamedAccount,
   VersionRow,
-} from './directory-store-types.js';
+} from './store.js';
 
 function bytes(b: Uint8Array): Uint8Array;
 function bytes(b: Uint8Array | null): Uint8Array | null;

@@ -7,7 +7,7 @@
  * from exactly the last checkpoint it may have shown anyone (no regression, no fork).
  */
 import Database from 'better-sqlite3';
-import { LOG_SCHEMA } from './log-schema.js';
+import { LOG_SCHEMA } from './log-sql.js';
 import { StorageConflictError, type LogCommit, type LogHead, type LogStorage } from './storage.js';
 
 function asBytes(b: Uint8Array | undefined): Uint8Array | undefined {

@@ -1,7 +1,7 @@
 /**
  * The directory's indexes on a Cloudflare Durable Object's SQLite storage (`ctx.storage.sql`), the Worker
  * deployment's counterpart of `directory-store.ts`: the same tables (`DIRECTORY_SCHEMA`), the same queries
- * and the same semantics, in the same database as the log's tiles (log/do-log-storage.ts). The epoch
+ * and the same semantics, in the same database as the log's tiles (api/worker/do-log-storage.ts). The epoch
  * writer is synchronous: the directory hands it to the log commit as `withinCommit`, and DoLogStorage runs
  * that inside the commit's `transactionSync`, so an epoch's index writes, its entries, tiles and signed
  * checkpoint land together or not at all.
@@ -14,21 +14,20 @@
  * history for point-in-time recovery (up to 30 days), out of the Worker's reach. (Overwriting the values
  * with zeros before the NULL does not help reliably: SQLite moves rather than overwrites many cells.)
  *
- * No Workers imports: the storage is described structurally (log/do-log-storage.ts), so this file
+ * No Workers imports: the storage is described structurally (api/worker/do-log-storage.ts), so this file
  * type-checks and runs anywhere.
  */
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
-import {
-  DIRECTORY_QUERIES,
-  DIRECTORY_SCHEMA,
-  type AccountRow,
-  type CredentialRow,
-  type DirectoryStore,
-  type NamedAccount,
-  type EpochRow,
-  type EpochWrites,
-  type VersionRow,
-} from './directory-store-types.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
+import type {
+  AccountRow,
+  CredentialRow,
+  DirectoryStore,
+  EpochRow,
+  EpochWrites,
+  NamedAccount,
+  VersionRow,
+} from '../../log/directory/store.js';
 
 /**
  * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object

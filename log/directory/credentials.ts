@@ -5,13 +5,11 @@
  * (certificate validity window) both now and at the statement's issued-at time. A signature that only
  * verifies under another provider's credential is reported as a namespace violation.
  */
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { verifySignature } from '../wasm-free-crypto/signatures.js';
-import { decodeEntry, type EnrolmentEntry } from '../verifier/formats/entries.js';
-import type { CredentialRow } from './directory-store-types.js';
-
-export class DirectoryError extends CodedError {}
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { verifySignature } from '../../wasm-free-crypto/signatures.js';
+import { decodeEntry, type EnrolmentEntry } from '../../verifier/formats/entries.js';
+import { DirectoryError } from './errors.js';
+import type { CredentialRow } from './store.js';
 
 /** An enrolled credential: its enrolment entry decoded, where it is in the log, and its revocation. */
 export interface Credential {

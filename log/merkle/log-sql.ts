@@ -1,7 +1,7 @@
 /**
  * The log's tables, the same on every SQLite backend (better-sqlite3 on Node, a Durable Object on
  * Workers): the head (size and signed checkpoint), the rightmost version of each tile, and the entry
- * bundles. See log/storage.ts for what each holds.
+ * bundles. See log/merkle/storage.ts for what each holds.
  */
 export const LOG_SCHEMA = `
 CREATE TABLE IF NOT EXISTS log_head (

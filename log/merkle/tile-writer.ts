@@ -1,53 +1,42 @@
 /**
- * The right edge of a tiled Merkle tree, which is all a writer needs in memory: the compact frontier (the
- * roots of the perfect subtrees that make up a tree of `size` leaves, largest first, one per set bit of
- * `size`, as in RFC 9162 section 2.1.1), the rightmost tile at each tile level and the entries of the
- * rightmost entry bundle (C2SP tlog-tiles). Pushing an entry costs one leaf hash plus, amortized, one node
- * hash; it records every tile and bundle it changes, for the next storage commit.
+ * What the log's writer keeps of its tiled Merkle tree (C2SP tlog-tiles): the tree's frontier
+ * (verifier/formats/frontier.ts: the roots of its perfect subtrees, RFC 9162 section 2.1.1), the rightmost
+ * tile at each tile level and the entries of the rightmost entry bundle. Pushing an entry costs one leaf
+ * hash plus, amortized, one node hash: every subtree of height 8t that an append completes is the next
+ * hash of the level-t tile. The writer records every tile and bundle it changes, for the next commit.
  */
-import { concatBytes, equalBytes } from '../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { Frontier } from '../../verifier/formats/frontier.js';
+import { decodeEntryBundle, encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from '../../verifier/formats/tiles.js';
+import { HASH_SIZE, LogError, recordHash, rootFromLeafHashes, type Hash } from '../../verifier/formats/tlog.js';
 import type { LogStorage, TileWrite } from './storage.js';
-import { decodeEntryBundle, encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from '../verifier/formats/tiles.js';
-import {
-  EMPTY_TREE_HASH,
-  HASH_SIZE,
-  LogError,
-  nodeHash,
-  recordHash,
-  rootFromLeafHashes,
-  type Hash,
-} from '../verifier/formats/tlog.js';
 
 /** Number of level-`8t` hashes in a tree of `size` leaves (the hashes tile level `t` holds). */
 function hashesAtTileLevel(size: number, t: number): number {
   return Math.floor(size / TILE_WIDTH ** t);
 }
 
-export class EdgeTree {
-  size = 0;
-  private frontier: Hash[] = [];
+export class TileWriter {
+  private frontier = new Frontier();
   private tiles: Hash[][] = [];
   private bundle: Uint8Array[] = [];
   private tileWrites = new Map<string, TileWrite>();
   private bundleWrites = new Map<number, TileWrite>();
   private dirtyLevels = new Set<number>();
   private bundleDirty = false;
+  /** Adds the subtrees of tile height that an append completes to their tiles (no closure per push). */
+  private readonly collectTileHashes = (height: number, hash: Hash): void => {
+    if (height % TILE_HEIGHT === 0) this.pushTileHash(height / TILE_HEIGHT, hash, this.frontier.size + 1);
+  };
 
-  /** Appends one entry: its leaf hash goes into the level-0 tile and onto the frontier. */
+  get size(): number {
+    return this.frontier.size;
+  }
+
+  /** Appends one entry: to the rightmost bundle, its leaf hash to the level-0 tile, and to the frontier. */
   push(entry: Uint8Array): void {
-    const newSize = this.size + 1;
-    this.pushBundleEntry(entry, newSize);
-    let node = recordHash(entry);
-    this.pushTileHash(0, node, newSize);
-    // Merge equal-height subtrees: one merge per trailing 1 bit of the old size.
-    let level = 0;
-    for (let n = this.size; n % 2 === 1; n = (n - 1) / 2) {
-      node = nodeHash(this.frontier.pop()!, node);
-      level++;
-      if (level % TILE_HEIGHT === 0) this.pushTileHash(level / TILE_HEIGHT, node, newSize);
-    }
-    this.frontier.push(node);
-    this.size = newSize;
+    this.pushBundleEntry(entry, this.size + 1);
+    this.frontier.push(entry, this.collectTileHashes);
   }
 
   /**
@@ -56,22 +45,18 @@ export class EdgeTree {
    * tree of size n, PATH(n-1, D[0:n]) recurses into the right part each time and collects the left one.)
    */
   nextLeafInclusionProof(): Hash[] {
-    return this.frontier.slice().reverse();
+    return this.frontier.hashes().reverse();
   }
 
-  /** MTH of the whole tree: the frontier folded from the right (RFC 9162 section 2.1.1). */
+  /** MTH of the whole tree (RFC 9162 section 2.1.1). */
   root(): Hash {
-    if (this.frontier.length === 0) return EMPTY_TREE_HASH.slice();
-    let h = this.frontier[this.frontier.length - 1];
-    for (let i = this.frontier.length - 2; i >= 0; i--) h = nodeHash(this.frontier[i], h);
-    return h;
+    return this.frontier.root();
   }
 
   /** An independent copy to build the next batch on, with no pending writes. */
-  clone(): EdgeTree {
-    const c = new EdgeTree();
-    c.size = this.size;
-    c.frontier = this.frontier.slice();
+  clone(): TileWriter {
+    const c = new TileWriter();
+    c.frontier = new Frontier(this.size, this.frontier.hashes());
     c.tiles = this.tiles.map((t) => t.slice());
     c.bundle = this.bundle.slice();
     return c;
@@ -125,27 +110,26 @@ export class EdgeTree {
   }
 
   /**
-   * Rebuilds the edge of a stored tree of `size` leaves from its rightmost tiles and bundle, and checks
+   * Rebuilds the writer of a stored tree of `size` leaves from its rightmost tiles and bundle, and checks
    * that the partial bundle's entries hash to the partial level-0 tile. The caller checks the root.
    */
-  static async load(size: number, storage: LogStorage): Promise<EdgeTree> {
-    const edge = new EdgeTree();
-    edge.size = size;
+  static async load(size: number, storage: LogStorage): Promise<TileWriter> {
+    const writer = new TileWriter();
     for (let t = 0; TILE_WIDTH ** t <= size; t++) {
       const count = hashesAtTileLevel(size, t);
-      edge.tiles[t] = await readEdgeTile(storage, t, Math.floor(count / TILE_WIDTH), count % TILE_WIDTH);
+      writer.tiles[t] = await readRightmostTile(storage, t, Math.floor(count / TILE_WIDTH), count % TILE_WIDTH);
     }
-    edge.bundle = await readEdgeBundle(storage, size);
-    edge.bundle.forEach((entry, i) => {
-      if (!equalBytes(recordHash(entry), edge.tiles[0][i]))
-        throw new LogError('corrupt_log', `entry ${size - edge.bundle.length + i} does not match its leaf hash`);
+    writer.bundle = await readRightmostBundle(storage, size);
+    writer.bundle.forEach((entry, i) => {
+      if (!equalBytes(recordHash(entry), writer.tiles[0][i]))
+        throw new LogError('corrupt_log', `entry ${size - writer.bundle.length + i} does not match its leaf hash`);
     });
-    edge.frontier = frontierFromTiles(size, edge.tiles);
-    return edge;
+    writer.frontier = new Frontier(size, frontierFromTiles(size, writer.tiles));
+    return writer;
   }
 }
 
-async function readEdgeTile(storage: LogStorage, t: number, index: number, width: number): Promise<Hash[]> {
+async function readRightmostTile(storage: LogStorage, t: number, index: number, width: number): Promise<Hash[]> {
   if (width === 0) return [];
   const data = await storage.readTile(t, index);
   if (!data || data.length < width * HASH_SIZE)
@@ -153,7 +137,7 @@ async function readEdgeTile(storage: LogStorage, t: number, index: number, width
   return Array.from({ length: width }, (_, i) => data.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE));
 }
 
-async function readEdgeBundle(storage: LogStorage, size: number): Promise<Uint8Array[]> {
+async function readRightmostBundle(storage: LogStorage, size: number): Promise<Uint8Array[]> {
   const width = size % TILE_WIDTH;
   if (width === 0) return [];
   const data = await storage.readEntryBundle(Math.floor(size / TILE_WIDTH));

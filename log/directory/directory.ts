@@ -8,31 +8,27 @@
  * then are the submitters answered and the new map served. The map is applied in memory before the
  * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
  */
-import { concatBytes, equalBytes, toHex } from '../wasm-free-crypto/bytes.js';
-import { randomBytes } from '../wasm-free-crypto/random.js';
-import { vrfProve, vrfPublicKey } from '../wasm-free-crypto/vrf.js';
-import type { LogAppender } from './appender.js';
-import { CredentialRegistry, DirectoryError, type Credential } from './credentials.js';
+import { concatBytes, equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
+import { vrfProofToHash, vrfProve, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
+import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
+import { encodeEntry } from '../../verifier/formats/entries.js';
+import { PrefixTree, type MapLeaf, type MapProof } from '../../verifier/formats/prefix-tree.js';
+import type { LogAppender } from '../merkle/appender.js';
+import type { LogReader } from '../merkle/reader.js';
+import { validateProviderChain } from '../providers/chain.js';
+import { CredentialRegistry } from './credentials.js';
 import {
-  commitment,
-  historyHash,
-  HISTORY_ZERO,
-  labelFromVrfOutput,
-  signedStatementBytes,
-  vrfAlpha,
-} from '../verifier/formats/directory-hashes.js';
-import type { DirectoryStore, EpochRow, EpochWrites, NamedAccount } from './directory-store-types.js';
-import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../verifier/formats/entries.js';
-import { PrefixTree, type MapLeaf, type MapProof } from '../verifier/formats/prefix-tree.js';
-import { vrfProofToHash } from '../wasm-free-crypto/vrf.js';
-import { validateSubmission, type Committed, type ValidatedSubmission } from './submission.js';
-
-export type { Committed } from './submission.js';
-import { validateProviderChain } from './providers.js';
-import type { LogReader } from './reader.js';
-import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
-
-export { DirectoryError } from './credentials.js';
+  deferred,
+  planEpoch,
+  snapshotFromRow,
+  type Deferred,
+  type EpochPlan,
+  type EpochSnapshot,
+  type Job,
+} from './epoch-plan.js';
+import { DirectoryError } from './errors.js';
+import type { DirectoryStore, NamedAccount } from './store.js';
+import { validateSubmission, type Committed } from './submission.js';
 
 export interface DirectoryOptions {
   log: LogAppender;
@@ -44,14 +40,12 @@ export interface DirectoryOptions {
   trustedRoots: Uint8Array[];
   /** Clock in ms since the Unix epoch (default Date.now). */
   now?: () => number;
-  epochIntervalMs?: number;
-  heartbeatMs?: number;
   /** Queued submissions at most; beyond, `queue_full`. */
   maxQueue?: number;
   /** Updates per epoch at most (the rest waits for the next epoch). */
   maxEpochUpdates?: number;
   /**
-   * Adds witness cosignatures to each new epoch's checkpoint (log/witnessing.ts) before the epoch is
+   * Adds witness cosignatures to each new epoch's checkpoint (log/merkle/witnessing.ts) before the epoch is
    * served: lookups and committed answers then carry the cosigned checkpoint. Lookups wait meanwhile.
    */
   cosign?: (checkpoint: string) => Promise<string>;
@@ -62,45 +56,6 @@ export interface Accepted {
   label: Uint8Array;
   version: number;
   committed: Promise<Committed>;
-}
-
-/** The state lookups are served from: one epoch, its checkpoint and its map. */
-export interface EpochSnapshot {
-  epoch: number;
-  head: EpochHeadEntry;
-  headEntry: Uint8Array;
-  headIndex: number;
-  headProof: Uint8Array[];
-  checkpoint: string;
-  treeSize: number;
-}
-
-type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
-
-type Job =
-  | { kind: 'statement'; sub: NewSubmission; done: Deferred }
-  | {
-      kind: 'enrol';
-      entry: Uint8Array;
-      fingerprint: Uint8Array;
-      publicKey: Uint8Array;
-      providerId: string;
-      done: Deferred;
-    }
-  | { kind: 'revoke'; entry: Uint8Array; credential: Credential; done: Deferred };
-
-interface Deferred {
-  promise: Promise<Committed>;
-  resolve: (c: Committed) => void;
-  reject: (e: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: (c: Committed) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<Committed>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => undefined); // callers that only want the receipt must not cause unhandled rejections
-  return { promise, resolve, reject };
 }
 
 const hex = toHex;
@@ -305,19 +260,20 @@ export class Directory {
   /** How long the last epoch took to plan and commit, in milliseconds. */
   lastEpochMs = 0;
 
-  /** Starts the epoch timer: an epoch every interval when work is pending, and a heartbeat epoch. */
-  start(): void {
+  /**
+   * Starts the epoch timer (the Node server's; the Worker uses its Durable Object's alarm instead): every
+   * `epochIntervalMs` an epoch closes if work is pending, and a heartbeat epoch after `heartbeatMs` idle.
+   */
+  start(timing: { epochIntervalMs: number; heartbeatMs: number }): void {
     if (this.timer) return;
-    const interval = this.opts.epochIntervalMs ?? 1000;
-    const heartbeat = this.opts.heartbeatMs ?? 60_000;
     this.timer = setInterval(() => {
       if (this.timerEpoch) return; // one timer-driven epoch at a time
-      const heartbeatDue = this.now() - this.lastEpochAt >= heartbeat;
+      const heartbeatDue = this.now() - this.lastEpochAt >= timing.heartbeatMs;
       if (this.queue.length === 0 && !heartbeatDue) return;
       this.timerEpoch = this.closeEpoch(heartbeatDue)
         .catch(() => null)
         .finally(() => (this.timerEpoch = null));
-    }, interval);
+    }, timing.epochIntervalMs);
   }
 
   /** Stops the timer and closes a last epoch for whatever is queued. */
@@ -424,140 +380,4 @@ export class Directory {
   get store(): DirectoryStore {
     return this.opts.store;
   }
-}
-
-interface EpochPlan {
-  entries: Uint8Array[];
-  /** Log index of each job's entry, or why a statement was dropped at planning time. */
-  jobIndex: (number | DirectoryError)[];
-  leaves: MapLeaf[];
-  head: EpochHeadEntry;
-  writes: EpochWrites;
-}
-
-/**
- * Turns the epoch's jobs into log entries and index writes. Statements chain their history hashes on
- * the committed map leaf of their label or on an earlier statement for the same label in this same
- * epoch; each gets a fresh 32-byte opening.
- */
-function planEpoch(
-  jobs: Job[],
-  firstIndex: number,
-  epoch: number,
-  now: number,
-  tree: PrefixTree,
-  registry: CredentialRegistry,
-): EpochPlan {
-  const entries: Uint8Array[] = [];
-  const jobIndex: (number | DirectoryError)[] = [];
-  const credentialEntries = registry.all().map((c) => c.entryBytes);
-  // Credentials revoked before or earlier in this epoch sign nothing more, whatever was validated at submit.
-  const revoked = new Set(
-    registry
-      .all()
-      .filter((c) => c.revokedIndex !== null)
-      .map((c) => c.logIndex),
-  );
-  const writes: EpochWrites = {
-    names: [],
-    accounts: [],
-    versions: [],
-    credentials: [],
-    revocations: [],
-    erasures: [],
-    epoch: undefined as unknown as EpochRow,
-  };
-  const latest = new Map<string, MapLeaf>();
-  for (const j of jobs) {
-    const index = firstIndex + entries.length;
-    jobIndex.push(index);
-    if (j.kind === 'enrol') {
-      entries.push(j.entry);
-      writes.credentials.push({
-        logIndex: index,
-        providerId: j.providerId,
-        fingerprint: j.fingerprint,
-        entry: j.entry,
-        revokedIndex: null,
-      });
-    } else if (j.kind === 'revoke') {
-      entries.push(j.entry);
-      writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
-      revoked.add(j.credential.logIndex);
-    } else if (revoked.has(j.sub.credential.logIndex)) {
-      jobIndex[jobIndex.length - 1] = new DirectoryError(
-        'cert_revoked',
-        'the signing credential was revoked before the statement was committed',
-      );
-    } else {
-      const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
-      if (entry) entries.push(entry);
-      else
-        jobIndex[jobIndex.length - 1] = new DirectoryError(
-          'version_conflict',
-          "the statement no longer follows the label's current version",
-        );
-    }
-  }
-  const credentials = [...credentialEntries, ...writes.credentials.map((c) => c.entry)];
-  const head: EpochHeadEntry = {
-    type: 'epoch',
-    epoch,
-    time: now,
-    mapRoot: new Uint8Array(32),
-    credentialsRoot: rootFromLeafHashes(credentials.map(recordHash)),
-    credentialCount: credentials.length,
-    firstIndex,
-    count: entries.length,
-  };
-  return { entries, jobIndex, leaves: [...latest.values()], head, writes };
-}
-
-function planStatement(
-  sub: NewSubmission,
-  index: number,
-  current: MapLeaf | undefined,
-  latest: Map<string, MapLeaf>,
-  writes: EpochWrites,
-): Uint8Array | null {
-  const key = hex(sub.label);
-  const version = sub.statement.version;
-  // The map (committed state) or an earlier statement of this epoch holds the label's current version;
-  // a statement that no longer follows it (a race between submissions) is dropped, never chained wrong.
-  if (version !== (current?.version ?? 0) + 1) return null;
-  const previous = current?.historyHash ?? HISTORY_ZERO;
-  const opening = randomBytes(32);
-  const c = commitment(opening, signedStatementBytes(sub.statementBytes, sub.signature));
-  const history = historyHash(previous, version, c);
-  latest.set(key, { label: sub.label, version, historyHash: history });
-  if (version === 1)
-    writes.names.push({ provider: sub.statement.provider, account: sub.statement.account, label: sub.label });
-  writes.accounts.push({ label: sub.label, version, history, previousHistory: previous, vrfProof: sub.vrfProof });
-  writes.versions.push({
-    label: sub.label,
-    version,
-    opening,
-    statement: sub.statementBytes,
-    signature: sub.signature,
-    credentialIndex: sub.credential.logIndex,
-    logIndex: index,
-  });
-  if (sub.statement.status === 'deleted') writes.erasures.push({ label: sub.label, below: version });
-  return encodeEntry({ type: 'update', label: sub.label, version, commitment: c });
-}
-
-function snapshotFromRow(row: EpochRow, checkpoint: string): EpochSnapshot {
-  const head = decodeEntry(row.entry);
-  if (head.type !== 'epoch')
-    throw new DirectoryError('corrupt_directory', 'the stored epoch head is not an epoch head');
-  const headProof = Array.from({ length: row.proof.length / 32 }, (_, i) => row.proof.slice(32 * i, 32 * i + 32));
-  return {
-    epoch: head.epoch,
-    head,
-    headEntry: row.entry,
-    headIndex: row.logIndex,
-    headProof,
-    checkpoint,
-    treeSize: row.logIndex + 1,
-  };
 }

@@ -3,9 +3,9 @@
  * D1 (api/worker-d1.ts): the same structure, with every byte string as `{"$b": "<base64>"}`. Decoding is
  * the exact inverse and refuses anything else in place of bytes.
  */
-import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import type { EpochWrites } from './directory-store-types.js';
+import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import type { EpochWrites } from '../../log/directory/store.js';
 
 export class EpochWritesJsonError extends CodedError {}
 

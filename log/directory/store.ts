@@ -1,0 +1,90 @@
+/**
+ * The directory store's contract, shared by its backends (SQLite on Node, log/directory/sqlite-store.ts; a
+ * Durable Object's SQLite storage on Workers, api/worker/do-directory-store.ts): the rows, what an epoch
+ * writes and the `DirectoryStore` interface. No imports, so that the Worker can use it without Node's or
+ * better-sqlite3's types; the SQL both backends run is in directory-sql.ts.
+ */
+
+/** A label's latest version, its history hash and the one before it, and the label's VRF proof. */
+export interface AccountRow {
+  label: Uint8Array;
+  version: number;
+  history: Uint8Array;
+  previousHistory: Uint8Array;
+  vrfProof: Uint8Array;
+}
+
+/** What a lookup by name reads: the account row and the row of its latest version. */
+export interface NamedAccount {
+  account: AccountRow;
+  /** Absent only if the store lost the row (a lookup then reports an internal error). */
+  latest?: VersionRow;
+}
+
+/**
+ * One version of a label. Its commitment is not stored: it is in the version's update entry in the log
+ * (at `logIndex`), and recomputable from the opening while that is kept.
+ */
+export interface VersionRow {
+  label: Uint8Array;
+  version: number;
+  /** Null once erased. */
+  opening: Uint8Array | null;
+  statement: Uint8Array | null;
+  signature: Uint8Array | null;
+  /** Log index of the enrolment entry of the credential that signed the statement. */
+  credentialIndex: number;
+  logIndex: number;
+}
+
+export interface CredentialRow {
+  /** Log index of the enrolment entry. */
+  logIndex: number;
+  providerId: string;
+  fingerprint: Uint8Array;
+  entry: Uint8Array;
+  revokedIndex: number | null;
+}
+
+export interface EpochRow {
+  epoch: number;
+  logIndex: number;
+  entry: Uint8Array;
+  /** Inclusion proof of the epoch head in the checkpoint's tree, hashes concatenated. */
+  proof: Uint8Array;
+  checkpoint: string;
+}
+
+/** Everything an epoch writes to the indexes. */
+export interface EpochWrites {
+  names: { provider: string; account: string; label: Uint8Array }[];
+  accounts: AccountRow[];
+  versions: VersionRow[];
+  credentials: CredentialRow[];
+  revocations: { logIndex: number; revokedIndex: number }[];
+  /** Labels whose versions below `below` lose their openings, statements and signatures (erasure). */
+  erasures: { label: Uint8Array; below: number }[];
+  epoch: EpochRow;
+}
+
+export interface DirectoryStore {
+  /**
+   * The account row of (provider, account), found through its name, with its latest version's row, in
+   * one read (a lookup needs nothing else from the store).
+   */
+  accountByName(provider: string, account: string): Promise<NamedAccount | undefined>;
+  account(label: Uint8Array): Promise<AccountRow | undefined>;
+  version(label: Uint8Array, version: number): Promise<VersionRow | undefined>;
+  versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]>;
+  credentials(): Promise<CredentialRow[]>;
+  latestEpoch(): Promise<EpochRow | undefined>;
+  /** Every label's latest (version, history hash), to rebuild the map. */
+  mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]>;
+  /** A synchronous function applying `w`, to run inside the log's commit transaction. */
+  epochWriter(w: EpochWrites): () => void;
+  /**
+   * After an epoch that erased data: make sure no copy of it survives in the backend's files, as far as
+   * the backend allows (each backend documents what it can guarantee).
+   */
+  afterErasure(): void;
+}
