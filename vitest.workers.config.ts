@@ -1,8 +1,9 @@
 /**
  * The Worker tests (`npm run test:worker`): `test/worker/*.worker.ts` run inside workerd with
- * @cloudflare/vitest-pool-workers, against the real Worker entry (api/worker.ts) and its Durable Object,
+ * @cloudflare/vitest-pool-workers, against the real Worker entry (api/worker/worker.ts) and its Durable Object,
  * configured from wrangler.toml, in two projects with different Worker settings:
- * - `log`: a log-only Worker (`KT_LOG_ONLY`) with the TEST-ONLY append route, for the log's tests. Node-side,
+ * - `log`: a log-only Worker (`KT_LOG_ONLY`) with a test-only append route (test/worker/log-only-worker.ts),
+ *   for the log's tests. Node-side,
  *   this file reads the tiles-300 vectors (test/vectors/tiles-300) and hands them to the tests as a JSON
  *   binding, and sets a fixed test log key.
  * - `directory`: the full Worker. Its globalSetup (test/worker-node-fixture.ts, in Node) makes the keys, a
@@ -26,7 +27,9 @@ const TILES_300 = ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'];
 const ORIGIN = 'example.com/kt-worker-test';
 /** A fixture as the JSON value a binding holds (what miniflare passes to the Worker). */
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v));
-const worker = { main: './api/worker.ts', wrangler: { configPath: './wrangler.toml' } };
+const worker = { main: './api/worker/worker.ts', wrangler: { configPath: './wrangler.toml' } };
+/** The log project's Worker: the production one with a test-only append route (test/worker/log-only-worker.ts). */
+const logOnlyWorker = { ...worker, main: './test/worker/log-only-worker.ts' };
 const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
@@ -35,14 +38,13 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            ...worker,
+            ...logOnlyWorker,
             miniflare: {
               bindings: {
                 LOG_ORIGIN: ORIGIN,
                 // A fixed test key, so the Worker's checkpoints can be recomputed byte for byte in the tests.
                 LOG_SIGNER_KEY: encodeSignerKey(ORIGIN, sha256(utf8('kt-directory worker test log key'))),
                 KT_LOG_ONLY: '1',
-                KT_TEST_APPEND: '1',
                 // tiles-300 vector path -> base64 of its bytes.
                 TILES_300: Object.fromEntries(
                   TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')]),
@@ -68,8 +70,6 @@ export default defineConfig({
                   TRUSTED_ROOTS_PEM: f.rootPem,
                   EPOCH_INTERVAL_MS: '3600000',
                   HEARTBEAT_MS: '86400000',
-                  // KT_TEST_APPEND is set to show that a directory never serves the test-only route.
-                  KT_TEST_APPEND: '1',
                   KT_FIXTURE: asJson(f),
                 },
               },

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDataDir } from '../api/data-dir.js';
+import { openDataDir } from '../api/node/data-dir.js';
 import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
@@ -193,7 +193,7 @@ export async function benchHttpLookups(): Promise<Figure[]> {
     origin: data.origin,
   });
   built.db.close();
-  const server = await startProcess('../api/node.ts', ['--data', dataDir, '--port', '0']);
+  const server = await startProcess('../api/node/main.ts', ['--data', dataDir, '--port', '0']);
   // One real lookup response, which the bare server also serves as a static body of the same size.
   const sample = join(root, 'lookup.json');
   writeFileSync(

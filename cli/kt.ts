@@ -7,9 +7,9 @@
  * 2 usage, configuration or network error (cli/output.ts).
  */
 import { parseArgs } from 'node:util';
-import { openDataDir } from '../api/data-dir.js';
-import { ensureDevCa } from '../api/dev-ca.js';
-import { SERVE_USAGE, serveMain } from '../api/node-main.js';
+import { openDataDir } from '../api/node/data-dir.js';
+import { ensureDevCa } from '../api/node/dev-ca.js';
+import { SERVE_USAGE, serveMain } from '../api/node/serve-command.js';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
 import {

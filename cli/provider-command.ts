@@ -12,7 +12,7 @@ import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError } from '../verifier/verification/errors.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
-import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/dev-ca.js';
+import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 

@@ -1,6 +1,6 @@
 /**
  * `kt witness init` and `kt witness serve`: a C2SP tlog-witness v1.0.0 witness (verifier/witness/witness.ts) over
- * HTTP (api/witness-app.ts), with its key in a 0600 file (`<name> <64 hex digits of the Ed25519 seed>`)
+ * HTTP (api/app/witness-app.ts), with its key in a 0600 file (`<name> <64 hex digits of the Ed25519 seed>`)
  * and its state, the latest cosigned checkpoint of each log, in a JSON file written atomically before each
  * cosignature is returned (`FileWitnessStore`). One process per state file.
  */
@@ -23,7 +23,7 @@ import { Auditor } from '../verifier/auditor/auditor.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
 import { loadAuditState, saveAuditState } from './audit-command.js';
 import { join } from 'node:path';
-import { witnessApp } from '../api/witness-app.js';
+import { witnessApp } from '../api/app/witness-app.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 

@@ -1,7 +1,7 @@
 /** The Hono app through app.request(): tiles routes, config, health, errors. */
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../api/app.js';
+import { createApp } from '../api/app/app.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import { LogReader } from '../log/merkle/reader.js';
 import { MemoryLogStorage } from './doubles/memory-log-storage.js';

@@ -1,5 +1,5 @@
 /**
- * The `kt` command against a real server started here (api/node.ts via test/server-process.ts) and filled
+ * The `kt` command against a real server started here (api/node/main.ts via test/server-process.ts) and filled
  * by the demo: init, trust, lookup and history verified with the saved pins (exit 0), a wrong pin and a
  * rolled-back directory caught (exit 1, with an evidence file for the rollback), usage and network errors
  * (exit 2), `--json` output, and a witness initialised and served by `kt witness` cosigning the server's
@@ -20,7 +20,7 @@ import { addCheckpointBody } from '../verifier/formats/add-checkpoint.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 
 const KT = fileURLToPath(new URL('../bin/kt.mjs', import.meta.url));
-const DEMO = fileURLToPath(new URL('../api/demo.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../api/node/demo.ts', import.meta.url));
 
 function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

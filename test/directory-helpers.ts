@@ -20,8 +20,8 @@ import {
   type StatementKey,
 } from '../verifier/formats/statement.js';
 import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
-import { createApp } from '../api/app.js';
-import { directoryDeps } from '../api/directory-deps.js';
+import { createApp } from '../api/app/app.js';
+import { directoryDeps } from '../api/wiring/directory-deps.js';
 import { logSigner, ORIGIN } from './log-helpers.js';
 import { makeLeaf, makeRoot, type PkiCert } from './pki.js';
 
@@ -147,7 +147,7 @@ export async function publish(t: TestDirectory, signed: { statement: Uint8Array;
 export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
 
 /**
- * The HTTP app over a test directory, wired as the servers wire it (api/directory-deps.ts), with a
+ * The HTTP app over a test directory, wired as the servers wire it (api/wiring/directory-deps.ts), with a
  * lookup rate limit of `capacity` requests per client (refilled at one per second).
  */
 export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {

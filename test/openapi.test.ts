@@ -1,13 +1,13 @@
 /**
- * The OpenAPI document (api/openapi.ts) against the app it describes: well-formed OpenAPI 3.1, every
+ * The OpenAPI document (api/app/openapi.ts) against the app it describes: well-formed OpenAPI 3.1, every
  * route createApp registers documented (and nothing documented that is not served), every $ref
  * resolvable, every listed error code answered with the status it is listed under, and the statuses and
  * codes of real requests documented for their route.
  */
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { statusForCode } from '../api/middleware.js';
-import { openApiDocument } from '../api/openapi.js';
+import { statusForCode } from '../api/app/middleware.js';
+import { openApiDocument } from '../api/app/openapi.js';
 import { directoryApp, identityKey, statementFor, TEST_OPERATOR_TOKEN } from './directory-helpers.js';
 
 type Json = Record<string, any>;

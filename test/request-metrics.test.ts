@@ -1,7 +1,7 @@
 /** Request metrics for /metrics: counting, merging what the Worker counted itself, and the Prometheus text. */
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
-import { RequestMetrics, requestMetrics, type RequestMetricsRow } from '../api/request-metrics.js';
+import { RequestMetrics, requestMetrics, type RequestMetricsRow } from '../api/app/request-metrics.js';
 
 describe('request metrics', () => {
   it('counts requests and their time by method, route pattern and status', async () => {

@@ -1,11 +1,11 @@
 /**
- * Starts `api/node.ts` (what `npm start` runs) as a child process on 127.0.0.1 with a free port, waits for
+ * Starts `api/node/main.ts` (what `npm start` runs) as a child process on 127.0.0.1 with a free port, waits for
  * its "listening on" line and returns its URL, output and a stop function that sends SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('../api/node.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../api/node/main.ts', import.meta.url));
 
 export interface ServerProcess {
   url: string;

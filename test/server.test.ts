@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { openDataDir } from '../api/data-dir.js';
+import { openDataDir } from '../api/node/data-dir.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import { openCheckpoint } from '../verifier/formats/checkpoint.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
@@ -39,7 +39,7 @@ async function get(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-describe('npm start (api/node.ts)', () => {
+describe('npm start (api/node/main.ts)', () => {
   it('creates keys on first run, prints the pins, keeps them on the next run and stops on SIGTERM', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'kt-fresh-')), 'data');
     const first = await startServerProcess(['--data', dir]);
@@ -140,7 +140,7 @@ describe('npm start (api/node.ts)', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'kt-demo-')), 'data');
     const server = await startServerProcess(['--data', dir]);
     try {
-      const demo = fileURLToPath(new URL('../api/demo.ts', import.meta.url));
+      const demo = fileURLToPath(new URL('../api/node/demo.ts', import.meta.url));
       const out = execFileSync(process.execPath, ['--import', 'tsx', demo, '--server', server.url, '--data', dir], {
         encoding: 'utf8',
       });

@@ -1,6 +1,6 @@
 /**
- * The log operator's side of witnessing (log/merkle/witnessing.ts) through the real Node server (api/server.ts)
- * and witnesses served over HTTP (api/witness-app.ts) on free ports: every epoch's checkpoint is sent to
+ * The log operator's side of witnessing (log/merkle/witnessing.ts) through the real Node server (api/node/server.ts)
+ * and witnesses served over HTTP (api/app/witness-app.ts) on free ports: every epoch's checkpoint is sent to
  * the configured witnesses and served, in /log/checkpoint and in lookup proofs, with their cosignatures;
  * clients requiring a quorum accept it; a witness that is down, that forgot its state, or that answers with
  * a cosignature by another key is handled without stopping the log.
@@ -19,9 +19,9 @@ import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { openCheckpoint } from '../verifier/formats/checkpoint.js';
 import { LookupClient } from '../verifier/lookup-client/lookup-client.js';
 import { MemoryWitnessStore, Witness } from '../verifier/witness/witness.js';
-import { openDataDir } from '../api/data-dir.js';
-import { startServer, type RunningServer } from '../api/server.js';
-import { witnessApp } from '../api/witness-app.js';
+import { openDataDir } from '../api/node/data-dir.js';
+import { startServer, type RunningServer } from '../api/node/server.js';
+import { witnessApp } from '../api/app/witness-app.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {

@@ -1,7 +1,7 @@
 /**
  * Vitest globalSetup of the Worker's directory tests (vitest.workers.config.ts), run in Node before the
  * workerd tests: creates the test keys, a test root CA and a provider leaf (test/pki.ts), starts the real
- * Node server (api/server.ts) on a temporary data directory holding those keys and that root, runs the
+ * Node server (api/node/server.ts) on a temporary data directory holding those keys and that root, runs the
  * directory script (test/worker/directory-script.ts) against it over HTTP, and provides everything, the
  * Node server's answers included, to the workerd tests as the `ktDirectory` value (passed on as the
  * `KT_FIXTURE` binding; the keys also become the Worker's secrets).
@@ -13,7 +13,7 @@ import type { TestProject } from 'vitest/node';
 import { toBase64, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
 import { encodeSignerKey } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { startServer } from '../api/server.js';
+import { startServer } from '../api/node/server.js';
 import { makeLeaf, makeRoot } from './pki.js';
 import { runScript, scriptStatements, type DirectoryFixture } from './worker/directory-script.js';
 

@@ -1,6 +1,6 @@
 /**
  * Vitest globalSetup of the Worker's witnessing test (vitest.workers.config.ts, project `witnessed`), run in
- * Node: starts a C2SP witness over HTTP (api/witness-app.ts) on a free port for the test log, and makes the
+ * Node: starts a C2SP witness over HTTP (api/app/witness-app.ts) on a free port for the test log, and makes the
  * test keys and root, which become the Worker's secrets and vars (WITNESSES names the witness) and the
  * `ktWitnessed` value the workerd test reads. The witness stops when the run ends.
  */
@@ -12,7 +12,7 @@ import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { encodeSignerKey, parseSignerKey, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { MemoryWitnessStore, Witness } from '../verifier/witness/witness.js';
-import { witnessApp } from '../api/witness-app.js';
+import { witnessApp } from '../api/app/witness-app.js';
 import { makeRoot } from './pki.js';
 
 export interface WitnessedFixture {

@@ -31,7 +31,7 @@ import type {
 
 /**
  * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object
- * SQL returns BLOBs as ArrayBuffer; D1 (api/worker-d1.ts reads the same rows there) as arrays of bytes.
+ * SQL returns BLOBs as ArrayBuffer; D1 (api/worker/d1-replica.ts reads the same rows there) as arrays of bytes.
  */
 function bytes(v: DoSqlValue | number[] | undefined): Uint8Array;
 function bytes(v: DoSqlValue | number[] | undefined, nullable: true): Uint8Array | null;
@@ -149,13 +149,13 @@ export function epochStatements(w: EpochWrites): [string, ...unknown[]][] {
   ];
 }
 
-/** The outbox of epochs to replicate to D1 (api/worker-d1.ts), written in each epoch's own transaction. */
+/** The outbox of epochs to replicate to D1 (api/worker/d1-replica.ts), written in each epoch's own transaction. */
 export const OUTBOX_SCHEMA = 'CREATE TABLE IF NOT EXISTS dir_outbox (epoch INTEGER PRIMARY KEY, writes TEXT NOT NULL)';
 
 export interface DoDirectoryStoreOptions {
   /**
    * Also record each epoch's writes, encoded by `encodeWrites`, in `dir_outbox`, in the epoch's own
-   * transaction, for api/worker-d1.ts to replicate to D1.
+   * transaction, for api/worker/d1-replica.ts to replicate to D1.
    */
   outbox?: { encodeWrites(w: EpochWrites): string };
 }

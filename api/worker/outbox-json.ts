@@ -1,6 +1,6 @@
 /**
  * An epoch's index writes (`EpochWrites`) as JSON text, for the Worker's outbox of writes to replicate to
- * D1 (api/worker-d1.ts): the same structure, with every byte string as `{"$b": "<base64>"}`. Decoding is
+ * D1 (api/worker/d1-replica.ts): the same structure, with every byte string as `{"$b": "<base64>"}`. Decoding is
  * the exact inverse and refuses anything else in place of bytes.
  */
 import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';

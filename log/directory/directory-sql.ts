@@ -2,7 +2,7 @@
  * The directory's tables and queries, the same on every SQLite backend, statement for statement: the
  * Node store (sqlite-store.ts, better-sqlite3 prepares each once), the Durable Object's store
  * (api/worker/do-directory-store.ts, whose SQL caches prepared statements by their text) and the D1 replica
- * (api/worker-d1.ts). What each row holds is in store.ts.
+ * (api/worker/d1-replica.ts). What each row holds is in store.ts.
  */
 
 // Versions and names refer to an account by its integer id, not its 32-byte label: most rows are

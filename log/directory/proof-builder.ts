@@ -71,7 +71,7 @@ function computeEnrolmentProof(
 /**
  * What a lookup takes from the directory's in-memory state, all from one epoch: the epoch proof, the map
  * proof and leaf of `label`, and, for `credentialIndex`, the enrolment proof of that credential in the
- * epoch's credential set. The Worker assembles lookups from this and D1's rows (api/worker-lookup.ts).
+ * epoch's credential set. The Worker assembles lookups from this and D1's rows (api/worker/replica-lookup.ts).
  */
 export interface LabelProof {
   epoch: EpochProof;

@@ -1,6 +1,6 @@
 /**
- * The directory's indexes replicated to D1 (api/worker-d1.ts) and the Worker's lookups from them
- * (api/worker-lookup.ts), inside workerd with miniflare's D1: lookups served from D1 are byte for byte the
+ * The directory's indexes replicated to D1 (api/worker/d1-replica.ts) and the Worker's lookups from them
+ * (api/worker/replica-lookup.ts), inside workerd with miniflare's D1: lookups served from D1 are byte for byte the
  * Durable Object's own answers; while D1 lags, the Worker falls back and still answers the latest epoch;
  * a replication cut short at any batch leaves D1 at a whole epoch and the next run completes it; an epoch
  * applied but not yet removed from the outbox is not applied twice; a D1 that missed epochs is backfilled;
@@ -18,9 +18,9 @@ import {
   replicatedEpoch,
   type IndexDatabase,
   type IndexStatement,
-} from '../../api/worker-d1.js';
-import { replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker-lookup.js';
-import type { OpenDirectory } from '../../api/worker-directory.js';
+} from '../../api/worker/d1-replica.js';
+import { replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker/replica-lookup.js';
+import type { OpenDirectory } from '../../api/worker/open-directory.js';
 import { makeLeaf, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, operator, post, sequencer, settle, testRoot } from './worker-helpers.js';

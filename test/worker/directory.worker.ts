@@ -12,14 +12,14 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { openNote, parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { bufferedRequest, ConfigError } from '../../api/worker-log.js';
+import { bufferedRequest, ConfigError } from '../../api/worker/open-log.js';
 import {
   directorySettings,
   nextAlarmTime,
   runEpochAlarm,
   type DirectoryEnv,
   type OpenDirectory,
-} from '../../api/worker-directory.js';
+} from '../../api/worker/open-directory.js';
 import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { DoDirectoryStore } from '../../api/worker/do-directory-store.js';
 import { DoLogStorage } from '../../api/worker/do-log-storage.js';
@@ -310,6 +310,7 @@ describe('the Worker directory', () => {
       400,
       'bad_request',
     ]);
+    // The production Worker has no append route (only the log test project's Worker does).
     expect(await errorCode(await post('/__test/append', ['AA==']))).toEqual([404, 'not_found']);
     // Bodies over 2 MiB stop at the Worker, as the Node server's body limit stops them.
     expect(

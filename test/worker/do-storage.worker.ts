@@ -1,7 +1,7 @@
 /**
  * DoLogStorage on a real Durable Object's SQLite storage (inside workerd): the commit's compare-and-swap,
  * atomic rollback of tiles, bundles, head and `withinCommit` writes, and a sequencer that restarts from
- * what it stored. Also the TEST-ONLY append route's refusals.
+ * what it stored. Also the refusals of the test Worker's append route (test/worker/log-only-worker.ts).
  */
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { DoLogStorage } from '../../api/worker/do-log-storage.js';
 import { StorageConflictError } from '../../log/merkle/storage.js';
 import { toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
-import { testAppendEnabled } from '../../api/worker-test-append.js';
 
 const get = (path: string, init?: RequestInit) => exports.default.fetch(new Request(`https://kt.example${path}`, init));
 const append = (body: unknown) => get('/__test/append', { method: 'POST', body: JSON.stringify(body) });
@@ -110,12 +109,7 @@ describe('the sequencer', () => {
   });
 });
 
-describe('the TEST-ONLY append route', () => {
-  it('is enabled only by KT_TEST_APPEND=1', () => {
-    expect(testAppendEnabled({ KT_TEST_APPEND: '1' })).toBe(true);
-    for (const v of [undefined, '', '0', 'true', '1 ']) expect(testAppendEnabled({ KT_TEST_APPEND: v })).toBe(false);
-  });
-
+describe("the test Worker's append route", () => {
   it('refuses bad bodies and bad entries', async () => {
     for (const body of [{}, 'AA==', [1], ['not base64!']]) {
       const res = await append(body);

@@ -2,8 +2,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import * as entry from '../../api/worker.js';
-import { ConfigError, openLog, type LogEnv } from '../../api/worker-log.js';
+import * as entry from '../../api/worker/worker.js';
+import { ConfigError, openLog, type LogEnv } from '../../api/worker/open-log.js';
 import { AppendError } from '../../log/merkle/appender.js';
 import { encodeSignerKey } from '../../wasm-free-crypto/note.js';
 

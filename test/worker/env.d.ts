@@ -1,5 +1,5 @@
 /** Types of the Worker tests' `env` and `exports` (from `cloudflare:workers`): the Worker's Env plus test bindings. */
-import type { Env as WorkerEnv } from '../../api/worker.js';
+import type { Env as WorkerEnv } from '../../api/worker/worker.js';
 import type { DirectoryFixture } from './directory-script.js';
 import type { WitnessedFixture } from '../worker-witness-fixture.js';
 
@@ -14,7 +14,7 @@ declare global {
       KT_WITNESSED: WitnessedFixture;
     }
     interface GlobalProps {
-      mainModule: typeof import('../../api/worker.js');
+      mainModule: typeof import('../../api/worker/worker.js');
       durableNamespaces: 'LogSequencer';
     }
   }

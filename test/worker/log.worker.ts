@@ -1,7 +1,7 @@
 /**
  * The log through the Worker, inside workerd: an empty log filled with the tiles-300 records through the
- * TEST-ONLY append route, then read back over the Worker's fetch (forwarded to the LogSequencer Durable
- * Object) and compared with the shared vectors and with what the Node appender produces for the same key.
+ * test Worker's append route (test/worker/log-only-worker.ts), then read back over the Worker's fetch (forwarded to the LogSequencer Durable
+ * Object) and compared with the vectors and with what the Node appender produces for the same key.
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The log published to R2 (api/worker-r2.ts), inside workerd with miniflare's R2: the Worker serves the
+ * The log published to R2 (api/worker/r2-tiles.ts), inside workerd with miniflare's R2: the Worker serves the
  * checkpoint and tiles from the bucket with the object's bytes and headers; publication catches up from
  * whatever the bucket holds; a publication cut short after any write leaves a bucket whose checkpoint has
  * every tile and bundle it needs (recomputed here from the bucket alone), and the next one completes it;
@@ -24,7 +24,7 @@ import { recordHash, rootFromLeafHashes, treeHash } from '../../verifier/formats
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { BucketMismatchError, publishToBucket, type TileBucket } from '../../log/merkle/tile-publication.js';
-import { serveFromBucket } from '../../api/worker-r2.js';
+import { serveFromBucket } from '../../api/worker/r2-tiles.js';
 
 const records = (first: number, count: number) => Array.from({ length: count }, (_, i) => utf8(`entry ${first + i}`));
 const utf8Records = (tag: string, count: number) => Array.from({ length: count }, (_, i) => utf8(`${tag} ${i}`));

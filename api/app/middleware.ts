@@ -5,8 +5,8 @@
  * statuses with the JSON error body `{"error":{"code","message"}}`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { equalBytes, utf8 } from '../wasm-free-crypto/bytes.js';
-import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { fromBase64, toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 
 x509.cryptoProvider.set(globalThis.crypto);
 const subtle = globalThis.crypto.subtle;

@@ -2,12 +2,12 @@
  * The HTTP API as one Hono app built by `createApp(deps)`, the same on Node and on Workers. Serves the
  * C2SP tlog-tiles read API under `/log` (checkpoint, tiles, entry bundles), `GET /v1/config` with the
  * trust pins, `GET /healthz`, Prometheus `GET /metrics` and, when a directory is given, its routes
- * (api/directory-routes.ts). Every error is JSON `{"error":{"code","message"}}` with a fitting status;
+ * (api/app/directory-routes.ts). Every error is JSON `{"error":{"code","message"}}` with a fitting status;
  * internal errors are logged without request data and answered with a generic message.
  */
 import { Hono, type Context } from 'hono';
-import type { LogReader } from '../log/merkle/reader.js';
-import { parseTilePath, type EntryBundleRef, type Tile } from '../verifier/formats/tiles.js';
+import type { LogReader } from '../../log/merkle/reader.js';
+import { parseTilePath, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse } from './middleware.js';

@@ -1,5 +1,5 @@
 /**
- * The directory server on Node with an embedded SQLite file, as `npm start` (api/node.ts) and `kt serve`
+ * The directory server on Node with an embedded SQLite file, as `npm start` (api/node/main.ts) and `kt serve`
  * run it. Options (flags win over the
  * environment): `--port` (PORT, default 8787; 0 picks a free port), `--data` (KT_DATA, default ./data),
  * `--host` (KT_HOST, default 127.0.0.1), `--origin` (KT_ORIGIN, only for a new log). Prints the trust

@@ -1,16 +1,16 @@
 /**
  * The directory part of the app's dependencies (`createApp(deps)`), built the same way by the Node server
- * (api/server.ts) and the Worker's Durable Object (api/worker-directory.ts): the route service over a
+ * (api/node/server.ts) and the Worker's Durable Object (api/worker/open-directory.ts): the route service over a
  * `Directory` (lookups, history and discovery from log/directory/proof-builder.ts; submission, enrolment and revocation
  * queued for the next epoch), the receipt signer, operator token and per-client lookup rate limit, the
  * /metrics gauges and the directory's fields of /v1/config. Pure: no Node or Workers imports.
  */
-import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
-import type { NoteSigner } from '../wasm-free-crypto/note.js';
-import type { Directory } from '../log/directory/directory.js';
-import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../log/directory/proof-builder.js';
-import type { AppDeps } from './app.js';
-import { TokenBuckets, type RateLimitOptions } from './middleware.js';
+import { toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
+import type { NoteSigner } from '../../wasm-free-crypto/note.js';
+import type { Directory } from '../../log/directory/directory.js';
+import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../log/directory/proof-builder.js';
+import type { AppDeps } from '../app/app.js';
+import { TokenBuckets, type RateLimitOptions } from '../app/middleware.js';
 
 /** What the builder needs besides the directory (the Node server passes its `DataDir`). */
 export interface DirectoryDepsOptions {

@@ -1,23 +1,23 @@
 /**
- * The log as the Worker's Durable Object runs it, kept out of the Worker's main module (api/worker.ts)
+ * The log as the Worker's Durable Object runs it, kept out of the Worker's main module (api/worker/worker.ts)
  * because workerd accepts only handlers and classes as a main module's exports: reading the log key and
  * origin from the Worker's secrets and vars, opening the appender over the Durable Object's SQLite storage,
- * and, for a log-only deployment, the Hono app over it (the directory's is in api/worker-directory.ts).
+ * and, for a log-only deployment, the Hono app over it (the directory's is in api/worker/open-directory.ts).
  */
 import type { Hono } from 'hono';
-import { LogAppender } from '../log/merkle/appender.js';
-import { DoLogStorage, type DoSqlStorage } from './worker/do-log-storage.js';
-import { LogReader } from '../log/merkle/reader.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
+import { LogAppender } from '../../log/merkle/appender.js';
+import { DoLogStorage, type DoSqlStorage } from './do-log-storage.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 import {
   parseSignerKey,
   parseVerifierKey,
   type Ed25519NoteSigner,
   type NoteVerifier,
-} from '../wasm-free-crypto/note.js';
-import { createApp } from './app.js';
-import { RequestMetrics } from './request-metrics.js';
-import { readAtMost } from '../verifier/http/bounded-body.js';
+} from '../../wasm-free-crypto/note.js';
+import { createApp } from '../app/app.js';
+import { RequestMetrics } from '../app/request-metrics.js';
+import { readAtMost } from '../../verifier/http/bounded-body.js';
 
 /** The Worker secrets and vars the log reads. */
 export interface LogEnv {

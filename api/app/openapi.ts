@@ -1,9 +1,9 @@
 /**
  * The OpenAPI 3.1 description of the HTTP API, as a plain object built by `openApiDocument(opts)` and
- * served at `GET /openapi.json`. It describes every route `createApp` serves (api/app.ts and
- * api/directory-routes.ts) exactly as implemented: the tlog-tiles read API, configuration and operations,
+ * served at `GET /openapi.json`. It describes every route `createApp` serves (api/app/app.ts and
+ * api/app/directory-routes.ts) exactly as implemented: the tlog-tiles read API, configuration and operations,
  * the directory's lookups, publication and operator routes, the JSON form of the proofs
- * (verifier/formats/proof-json.ts) and every error status with its stable codes (api/middleware.ts's table). Each
+ * (verifier/formats/proof-json.ts) and every error status with its stable codes (api/app/middleware.ts's table). Each
  * error response lists its codes in `x-error-codes`. No dependencies; pure.
  */
 

@@ -1,20 +1,13 @@
 /**
- * TEST ONLY. `POST /__test/append` with a JSON array of base64 entries appends them to the Worker's log as
- * one batch and answers `{firstIndex, count, size, checkpoint}`. It lets the workerd tests fill a plain
- * log with arbitrary entries. The Durable Object routes here only on a log-only deployment (`KT_LOG_ONLY`)
- * whose Worker var `KT_TEST_APPEND` is exactly "1" (set by `vitest.workers.config.ts`, never in
- * `wrangler.toml`): raw entries would break a directory's log. Anywhere else the path is answered by the
- * app like any unknown route.
+ * The test Worker's append route (test/worker/log-only-worker.ts): `POST /__test/append` with a JSON
+ * array of base64 entries appends them to the log as one batch and answers `{firstIndex, count, size,
+ * checkpoint}`, so that the workerd tests can fill a plain log with arbitrary entries. The production
+ * Worker has no such route.
  */
-import { fromBase64 } from '../wasm-free-crypto/bytes.js';
-import { AppendError, type LogAppender } from '../log/merkle/appender.js';
+import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
+import { AppendError, type LogAppender } from '../../log/merkle/appender.js';
 
 export const TEST_APPEND_PATH = '/__test/append';
-
-/** True when this deployment enabled the test-only append route. */
-export function testAppendEnabled(env: { KT_TEST_APPEND?: string }): boolean {
-  return env.KT_TEST_APPEND === '1';
-}
 
 function error(status: 400 | 405, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });

@@ -9,16 +9,16 @@ import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
-import { LogAppender } from '../log/merkle/appender.js';
-import { Directory } from '../log/directory/directory.js';
-import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
-import { parsePemCertificates } from '../log/providers/certificate.js';
-import { LogReader } from '../log/merkle/reader.js';
-import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
-import { createApp } from './app.js';
+import { LogAppender } from '../../log/merkle/appender.js';
+import { Directory } from '../../log/directory/directory.js';
+import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
+import { parsePemCertificates } from '../../log/providers/certificate.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
+import { createApp } from '../app/app.js';
 import { openDataDir, type DataDir } from './data-dir.js';
-import { directoryDeps } from './directory-deps.js';
-import { Witnessing } from '../log/merkle/witnessing.js';
+import { directoryDeps } from '../wiring/directory-deps.js';
+import { Witnessing } from '../../log/merkle/witnessing.js';
 import { ensureDevCa } from './dev-ca.js';
 
 export interface ServerOptions {

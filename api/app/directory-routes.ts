@@ -7,21 +7,21 @@
  */
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../wasm-free-crypto/bytes.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import type { NoteSigner } from '../wasm-free-crypto/note.js';
-import { signNote } from '../wasm-free-crypto/note.js';
-import type { Accepted } from '../log/directory/directory.js';
-import type { Committed } from '../log/directory/submission.js';
-import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../verifier/formats/proofs.js';
+import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import type { NoteSigner } from '../../wasm-free-crypto/note.js';
+import { signNote } from '../../wasm-free-crypto/note.js';
+import type { Accepted } from '../../log/directory/directory.js';
+import type { Committed } from '../../log/directory/submission.js';
+import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../../verifier/formats/proofs.js';
 import {
   discoveryToJson,
   historyToJson,
   lookupsToJsonBytes,
   lookupToJsonBytes,
   monitorToJson,
-} from '../verifier/formats/proof-json.js';
-import { parsePemCertificates } from '../log/providers/certificate.js';
+} from '../../verifier/formats/proof-json.js';
+import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { acceptsGzip, gzip } from './compression.js';
 import {
   errorResponse,

@@ -2,13 +2,13 @@
  * The Worker's answers from the R2 bucket the Durable Object publishes the log to
  * (log/merkle/tile-publication.ts): `GET /log/checkpoint` and `/log/tile/...` are served straight from the
  * bucket, with the same bytes and headers as the app, without asking the single-threaded object (each
- * isolate still hands its request counts to it, at most once a minute, for /metrics: api/worker.ts). A key
+ * isolate still hands its request counts to it, at most once a minute, for /metrics: api/worker/worker.ts). A key
  * the bucket lacks (a partial tile of a skipped checkpoint, an epoch not yet copied) is answered by the
  * object, which serves every published width.
  */
-import { CHECKPOINT_KEY, type TileBucket } from '../log/merkle/tile-publication.js';
-import { entryBundlePath, parseTilePath, tilePath } from '../verifier/formats/tiles.js';
-import { checkpointResponse, tileResponse } from './app.js';
+import { CHECKPOINT_KEY, type TileBucket } from '../../log/merkle/tile-publication.js';
+import { entryBundlePath, parseTilePath, tilePath } from '../../verifier/formats/tiles.js';
+import { checkpointResponse, tileResponse } from '../app/app.js';
 
 /**
  * Answers a GET of `/log/checkpoint` or `/log/tile/...` from the bucket with the same bytes and headers

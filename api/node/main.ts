@@ -1,8 +1,8 @@
 /**
- * `npm start`: the directory server on Node with an embedded SQLite file (api/node-main.ts has the
+ * `npm start`: the directory server on Node with an embedded SQLite file (api/node/serve-command.ts has the
  * options; `kt serve` runs the same).
  */
-import { serveMain } from './node-main.js';
+import { serveMain } from './serve-command.js';
 
 serveMain(process.argv.slice(2)).catch((e) => {
   console.error(`error: ${(e as Error).message}`);

@@ -1,8 +1,8 @@
 /**
- * The directory as the Worker's Durable Object runs it (kept out of the main module, api/worker.ts, which
+ * The directory as the Worker's Durable Object runs it (kept out of the main module, api/worker/worker.ts, which
  * may export only handlers and classes): its settings from Worker secrets and vars, the `Directory` over
  * the log's appender and a `DoDirectoryStore` in the same Durable Object SQLite database, and the Hono
- * app with the directory's dependencies built exactly as the Node server builds them (api/directory-deps.ts).
+ * app with the directory's dependencies built exactly as the Node server builds them (api/wiring/directory-deps.ts).
  *
  * Epochs. The Node server closes epochs from a `setInterval` timer (`Directory.start()`); a Durable Object
  * uses its alarm instead, which also wakes an evicted object. Queuing work (a statement, an enrolment, a
@@ -26,24 +26,24 @@
  *   checkpoint is sent to before it is served with their cosignatures, as on Node (log/merkle/witnessing.ts).
  * Every problem is a `ConfigError` naming the setting, never its value.
  */
-import { fromHex } from '../wasm-free-crypto/bytes.js';
-import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { LogReader } from '../log/merkle/reader.js';
-import { parseWitnessEndpoints, Witnessing, type WitnessEndpoint } from '../log/merkle/witnessing.js';
-import { Directory } from '../log/directory/directory.js';
-import { DoDirectoryStore } from './worker/do-directory-store.js';
-import { encodeEpochWrites } from './worker/outbox-json.js';
-import type { DoSqlStorage } from './worker/do-log-storage.js';
-import { parsePemCertificates } from '../log/providers/certificate.js';
-import { createApp } from './app.js';
-import { directoryDeps } from './directory-deps.js';
-import type { DirectoryService } from './directory-routes.js';
+import { fromHex } from '../../wasm-free-crypto/bytes.js';
+import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import { parseWitnessEndpoints, Witnessing, type WitnessEndpoint } from '../../log/merkle/witnessing.js';
+import { Directory } from '../../log/directory/directory.js';
+import { DoDirectoryStore } from './do-directory-store.js';
+import { encodeEpochWrites } from './outbox-json.js';
+import type { DoSqlStorage } from './do-log-storage.js';
+import { parsePemCertificates } from '../../log/providers/certificate.js';
+import { createApp } from '../app/app.js';
+import { directoryDeps } from '../wiring/directory-deps.js';
+import type { DirectoryService } from '../app/directory-routes.js';
 import type { Context } from 'hono';
-import type { TokenBuckets } from './middleware.js';
-import { RequestMetrics } from './request-metrics.js';
-import { ConfigError, openAppender, type LogEnv, type OpenLog } from './worker-log.js';
+import type { TokenBuckets } from '../app/middleware.js';
+import { RequestMetrics } from '../app/request-metrics.js';
+import { ConfigError, openAppender, type LogEnv, type OpenLog } from './open-log.js';
 
-/** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker.ts). */
+/** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker/worker.ts). */
 export const LOOKUP_ADMITTED = 'ktLookupAdmitted';
 
 /** The Worker secrets and vars the directory reads (besides the log's). */
@@ -239,7 +239,7 @@ function withEpochRequests(
  * Opens the log and the directory in a Durable Object's storage (a new log gets epoch 0) and the app
  * serving both, with the directory's dependencies as on Node. Settings are checked before storage is
  * touched. With `outbox`, every epoch's index writes are also recorded for replication to D1
- * (api/worker-d1.ts).
+ * (api/worker/d1-replica.ts).
  */
 export async function openDirectory(
   storage: DoSqlStorage,

@@ -8,11 +8,16 @@
  */
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../wasm-free-crypto/bytes.js';
-import { parseWitnessEndpoints, type WitnessEndpoint } from '../log/merkle/witnessing.js';
-import { CodedError } from '../wasm-free-crypto/errors.js';
-import { randomBytes } from '../wasm-free-crypto/random.js';
-import { generateSignerKey, isValidKeyName, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
+import { fromHex, toHex } from '../../wasm-free-crypto/bytes.js';
+import { parseWitnessEndpoints, type WitnessEndpoint } from '../../log/merkle/witnessing.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { randomBytes } from '../../wasm-free-crypto/random.js';
+import {
+  generateSignerKey,
+  isValidKeyName,
+  parseSignerKey,
+  type Ed25519NoteSigner,
+} from '../../wasm-free-crypto/note.js';
 
 export class ConfigError extends CodedError {
   constructor(message: string) {
@@ -29,7 +34,7 @@ export interface DataDir {
   vrfSecretKey: Uint8Array;
   /** The operator's bearer token for enrolment and revocation (`operator.token`, mode 0600). */
   operatorToken: string;
-  /** Development mode (default): the server creates and trusts a development root CA (api/dev-ca.ts). */
+  /** Development mode (default): the server creates and trusts a development root CA (api/node/dev-ca.ts). */
   devMode: boolean;
   /** Paths of trusted root certificates (PEM), relative to the data directory or absolute. */
   trustedRoots: string[];

@@ -7,15 +7,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
-import { randomBytes } from '../wasm-free-crypto/random.js';
-import { parseVerifierKey } from '../wasm-free-crypto/note.js';
-import { signSync } from '../wasm-free-crypto/signatures.js';
-import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../verifier/formats/proof-json.js';
-import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
-import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
+import { randomBytes } from '../../wasm-free-crypto/random.js';
+import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { signSync } from '../../wasm-free-crypto/signatures.js';
+import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
+import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../verifier/formats/proof-json.js';
+import { encodeStatement, providerSignedMessage, type Statement } from '../../verifier/formats/statement.js';
+import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { issueProviderCertificate, loadDevCa } from './dev-ca.js';
 
 const PROVIDERS = ['chat.example', 'talk.example'];

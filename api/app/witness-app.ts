@@ -6,8 +6,8 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { MAX_ADD_CHECKPOINT_BYTES } from '../verifier/formats/add-checkpoint.js';
-import type { Witness } from '../verifier/witness/witness.js';
+import { MAX_ADD_CHECKPOINT_BYTES } from '../../verifier/formats/add-checkpoint.js';
+import type { Witness } from '../../verifier/witness/witness.js';
 import { errorResponse } from './middleware.js';
 
 export function witnessApp(witness: Witness): Hono {

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/lookup/:provider/:account` served by the stateless Worker when D1 is bound: the account's rows
- * come from the D1 replica (api/worker-d1.ts), the VRF proof of an account D1 does not know is computed
+ * come from the D1 replica (api/worker/d1-replica.ts), the VRF proof of an account D1 does not know is computed
  * here (the costly part of looking up an absent name), and the Durable Object is asked only for what
  * lives in its memory: the epoch, the label's map proof and leaf, and the enrolment proof of the
  * credential that signed the latest version (`LabelProof`, log/directory/proof-builder.ts), after taking a token from the
@@ -16,14 +16,14 @@
  * trusted). A failure after the token was taken is a forward with `admitted` and the error, which the
  * Worker logs.
  */
-import { canonicalAccount } from '../verifier/formats/account.js';
-import type { LabelProof } from '../log/directory/proof-builder.js';
-import type { LookupProof } from '../verifier/formats/proofs.js';
-import { labelFromVrfOutput, vrfAlpha } from '../verifier/formats/directory-hashes.js';
-import { lookupToJsonBytes } from '../verifier/formats/proof-json.js';
-import { equalBytes } from '../wasm-free-crypto/bytes.js';
-import { vrfProofToHash, vrfProve } from '../wasm-free-crypto/vrf.js';
-import { replicaAccountByName, type IndexDatabase } from './worker-d1.js';
+import { canonicalAccount } from '../../verifier/formats/account.js';
+import type { LabelProof } from '../../log/directory/proof-builder.js';
+import type { LookupProof } from '../../verifier/formats/proofs.js';
+import { labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
+import { lookupToJsonBytes } from '../../verifier/formats/proof-json.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { vrfProofToHash, vrfProve } from '../../wasm-free-crypto/vrf.js';
+import { replicaAccountByName, type IndexDatabase } from './d1-replica.js';
 
 /** The lookup path's decision not to answer: forward to the object, saying whether a token was taken. */
 export interface Forward {

@@ -3,14 +3,14 @@
  * log and the directory: it is the single writer (a Durable Object runs one instance at a time,
  * single-threaded), keeps the log's tiles, entry bundles and head and the directory's indexes in its own
  * SQLite storage (api/worker/do-log-storage.ts, api/worker/do-directory-store.ts), closes epochs from its alarm
- * (api/worker-directory.ts) and serves the same Hono app as the Node server (`createApp` from api/app.ts,
- * with the directory's dependencies from api/directory-deps.ts). The Worker's `fetch` forwards every
+ * (api/worker/open-directory.ts) and serves the same Hono app as the Node server (`createApp` from api/app/app.ts,
+ * with the directory's dependencies from api/wiring/directory-deps.ts). The Worker's `fetch` forwards every
  * request to that instance, its body read first (at most 2 MiB, the largest any route takes; larger is a
  * 413 `too_large` without involving the object). Checkpoints are byte-identical to Node's for the same entries and key: the
  * appender, the tile code and Ed25519 signing are the same pure code, and Ed25519 signatures are
  * deterministic; the directory's proofs are built and encoded by the same code as on Node.
  *
- * Configuration (Worker secrets and vars, see wrangler.toml, api/worker-log.ts and api/worker-directory.ts):
+ * Configuration (Worker secrets and vars, see wrangler.toml, api/worker/open-log.ts and api/worker/open-directory.ts):
  * - `LOG_SIGNER_KEY` (secret): the log's C2SP signer key, `PRIVATE+KEY+<origin>+<id>+<key>`.
  * - `LOG_ORIGIN`: the checkpoint origin; must equal the signer key's name.
  * - `VRF_SECRET_KEY`, `OPERATOR_TOKEN` (secrets), `TRUSTED_ROOTS_PEM`: the directory's VRF key, operator
@@ -18,22 +18,19 @@
  *   `LOOKUP_RATE_PER_SECOND`.
  * - `KT_LOG_ONLY`: "1" serves a plain C2SP log without the directory (the Node server's `--log-only`);
  *   the directory's settings are then not read.
- * - `KT_TEST_APPEND`: "1" enables, on a log-only deployment, the TEST-ONLY append route
- *   (api/worker-test-append.ts); raw entries would break a directory's log, so a directory never serves
- *   it. Never set it in a deployment.
  * A missing or wrong setting makes every request answer 503 `not_configured` (no secret is ever echoed); a
  * log or directory that fails its checks on opening (say, a changed key) answers 503 `log_unavailable`.
  *
  * R2 (optional binding `TILES`, key prefix `TILES_PREFIX`): the object publishes the log to the bucket as
- * a static C2SP tlog-tiles tree after each epoch (api/worker-r2.ts: tiles first, checkpoint last), and the
+ * a static C2SP tlog-tiles tree after each epoch (api/worker/r2-tiles.ts: tiles first, checkpoint last), and the
  * Worker's `fetch` answers `/log/checkpoint` and `/log/tile/...` from the bucket without involving the
  * object; a key the bucket lacks (a partial tile of a skipped checkpoint, an epoch not yet copied) is
  * answered by the object, which serves every published width.
  *
  * D1 (optional binding `INDEX`): every epoch's index writes also go to an outbox in the object's own
- * transaction, and the alarm replicates them to D1 (api/worker-d1.ts). The Worker then answers
+ * transaction, and the alarm replicates them to D1 (api/worker/d1-replica.ts). The Worker then answers
  * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
- * proof, from memory), and forwards the request to the object while D1 lags (api/worker-lookup.ts),
+ * proof, from memory), and forwards the request to the object while D1 lags (api/worker/replica-lookup.ts),
  * through the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no
  * second one.
  *
@@ -54,29 +51,26 @@ import {
   runEpochAlarm,
   type DirectoryEnv,
   type OpenDirectory,
-} from './worker-directory.js';
-import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './worker-log.js';
-import { proveLabel } from '../log/directory/proof-builder.js';
-import { fromHex } from '../wasm-free-crypto/bytes.js';
-import { replicateOutbox } from './worker-d1.js';
-import { replicaLookup, type Forward, type LabelAnswer } from './worker-lookup.js';
-import { RequestMetrics, type RequestMetricsRow } from './request-metrics.js';
-import { publishToBucket } from '../log/merkle/tile-publication.js';
-import { serveFromBucket } from './worker-r2.js';
-import { handleTestAppend, TEST_APPEND_PATH, testAppendEnabled } from './worker-test-append.js';
+} from './open-directory.js';
+import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './open-log.js';
+import { proveLabel } from '../../log/directory/proof-builder.js';
+import { fromHex } from '../../wasm-free-crypto/bytes.js';
+import { replicateOutbox } from './d1-replica.js';
+import { replicaLookup, type Forward, type LabelAnswer } from './replica-lookup.js';
+import { RequestMetrics, type RequestMetricsRow } from '../app/request-metrics.js';
+import { publishToBucket } from '../../log/merkle/tile-publication.js';
+import { serveFromBucket } from './r2-tiles.js';
 
 export interface Env extends DirectoryEnv {
   LOG: DurableObjectNamespace<LogSequencer>;
-  /** Optional R2 bucket the log is published to and read from (api/worker-r2.ts). */
+  /** Optional R2 bucket the log is published to and read from (api/worker/r2-tiles.ts). */
   TILES?: R2Bucket;
   /** Key prefix of the log in TILES (default none: the bucket holds one log). */
   TILES_PREFIX?: string;
-  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (api/worker-d1.ts). */
+  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (api/worker/d1-replica.ts). */
   INDEX?: D1Database;
   /** "1" serves the log only, without the directory. */
   KT_LOG_ONLY?: string;
-  /** TEST ONLY: "1" enables POST /__test/append on a log-only deployment. */
-  KT_TEST_APPEND?: string;
 }
 
 /** The name of the one sequencer instance. */
@@ -88,7 +82,8 @@ function isDirectory(open: OpenLog | OpenDirectory): open is OpenDirectory {
 
 /** The single-writer sequencer: owns the log and the directory and serves the API. */
 export class LogSequencer extends DurableObject<Env> {
-  private log: OpenLog | OpenDirectory | undefined;
+  /** The open log (and directory); protected for the log test project's Worker (test/worker/log-only-worker.ts). */
+  protected log: OpenLog | OpenDirectory | undefined;
   private failure: Response | undefined;
   /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */
   private publishedSize = -1;
@@ -119,16 +114,6 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (
-      this.log &&
-      !isDirectory(this.log) &&
-      testAppendEnabled(this.env) &&
-      new URL(request.url).pathname === TEST_APPEND_PATH
-    ) {
-      const res = await handleTestAppend(request, this.log.appender);
-      await this.publish();
-      return res;
-    }
     return this.serve(request, {});
   }
 
@@ -139,7 +124,7 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * Closes an epoch when work is queued or the heartbeat is due, and re-arms (api/worker-directory.ts);
+   * Closes an epoch when work is queued or the heartbeat is due, and re-arms (api/worker/open-directory.ts);
    * then publishes the log to R2, which also retries a publication that failed before.
    */
   override async alarm(): Promise<void> {
@@ -149,7 +134,7 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * Copies the epochs in the outbox to D1 (api/worker-d1.ts), if a database is bound. A failure is
+   * Copies the epochs in the outbox to D1 (api/worker/d1-replica.ts), if a database is bound. A failure is
    * logged, not thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm
    * tries again.
    */
@@ -163,7 +148,7 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * RPC for the Worker's lookup path (api/worker-lookup.ts): the epoch, map proof and leaf of `label`, and
+   * RPC for the Worker's lookup path (api/worker/replica-lookup.ts): the epoch, map proof and leaf of `label`, and
    * the enrolment proof of `credentialIndex`, after taking a token of `client` (unless null) from the same
    * lookup limit as the app's routes.
    */
@@ -181,7 +166,7 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (api/worker-lookup.ts).
+   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (api/worker/replica-lookup.ts).
    * The app is told so through its environment (`LOOKUP_ADMITTED`), which no client request can set, and
    * takes no second token.
    */
@@ -196,11 +181,11 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * Copies what the log committed since the bucket's checkpoint to R2 (api/worker-r2.ts), if a bucket is
+   * Copies what the log committed since the bucket's checkpoint to R2 (api/worker/r2-tiles.ts), if a bucket is
    * bound. A failure is logged, not thrown: the log itself is committed, reads fall back to this object,
    * and the next epoch (or append) publishes again.
    */
-  private async publish(): Promise<void> {
+  protected async publish(): Promise<void> {
     if (!this.env.TILES || !this.log || this.log.reader.size() === this.publishedSize) return;
     try {
       this.publishedSize = (

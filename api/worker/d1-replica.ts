@@ -1,6 +1,6 @@
 /**
  * The directory's indexes replicated to D1, so that the stateless Worker can read an account's rows for a
- * lookup (api/worker-lookup.ts) without the single-threaded Durable Object reading them. The Durable
+ * lookup (api/worker/replica-lookup.ts) without the single-threaded Durable Object reading them. The Durable
  * Object stays the index store of record: an epoch's index writes commit in its own SQLite transaction
  * with the log's entries and checkpoint, because D1 cannot take part in that transaction. The same
  * transaction records the writes in an outbox table (`dir_outbox`, api/worker/do-directory-store.ts), and
@@ -23,11 +23,11 @@
  * the Durable Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the
  * Durable Object does.
  */
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../log/directory/directory-sql.js';
-import type { NamedAccount } from '../log/directory/store.js';
-import { epochStatements, namedAccount, type RawNamed } from './worker/do-directory-store.js';
-import type { DoSqlStorage, DoSqlValue } from './worker/do-log-storage.js';
-import { decodeEpochWrites } from './worker/outbox-json.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
+import type { NamedAccount } from '../../log/directory/store.js';
+import { epochStatements, namedAccount, type RawNamed } from './do-directory-store.js';
+import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
+import { decodeEpochWrites } from './outbox-json.js';
 
 /** The part of a D1 prepared statement used here. */
 export interface IndexStatement {
