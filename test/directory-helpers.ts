@@ -20,8 +20,8 @@ import {
   type StatementKey,
 } from '../verifier/formats/statement.js';
 import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
-import { createApp } from '../api/app/app.js';
-import { directoryDeps } from '../api/wiring/directory-deps.js';
+import { serverApp } from '../api/wiring/open-server.js';
+import { DEFAULT_SETTINGS } from '../api/wiring/settings.js';
 import { logSigner, ORIGIN } from './log-helpers.js';
 import { makeLeaf, makeRoot, type PkiCert } from './pki.js';
 
@@ -147,25 +147,18 @@ export async function publish(t: TestDirectory, signed: { statement: Uint8Array;
 export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
 
 /**
- * The HTTP app over a test directory, wired as the servers wire it (api/wiring/directory-deps.ts), with a
+ * The HTTP app over a test directory, wired as the servers wire it (api/wiring/open-server.ts), with a
  * lookup rate limit of `capacity` requests per client (refilled at one per second).
  */
 export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
-  const deps = directoryDeps(t.dir, {
-    signer: signer,
-    operatorToken: TEST_OPERATOR_TOKEN,
-    epochIntervalMs: 1000,
-    heartbeatMs: 60_000,
-    lookupBurst: opts.capacity ?? 1000,
-    lookupRatePerSecond: 1,
-  });
-  return createApp({
+  return serverApp({
     reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
-    config: { origin: ORIGIN, logKey: signer.verifierKey, ...deps.config },
-    directory: deps.directory,
-    metrics: deps.metrics,
+    signer,
+    directory: t.dir,
+    operatorToken: TEST_OPERATOR_TOKEN,
+    settings: { ...DEFAULT_SETTINGS, lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1 },
     logError: () => {},
-  });
+  }).app;
 }
 
 /** A test directory with one enrolled provider (chat.example) and its app (see `appOver`). */

@@ -83,9 +83,9 @@ describe('npm start (api/node/main.ts)', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ origin: 'example.com/witnessed', ...extra }));
       return () => openDataDir(dir);
     };
-    expect(withConfig({ witnesses: [{ key, url: 'https://w.example/w1' }], witnessQuorum: 1 })().witnesses).toEqual([
-      { key, url: 'https://w.example/w1' },
-    ]);
+    expect(
+      withConfig({ witnesses: [{ key, url: 'https://w.example/w1' }], witnessQuorum: 1 })().settings.witnesses,
+    ).toEqual([{ key, url: 'https://w.example/w1' }]);
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ witnesses: {} }, /"witnesses" must be a list/],
       [{ witnesses: [{ key }] }, /"witnesses" item 0 must be \{"key", "url"\}/],
@@ -96,7 +96,7 @@ describe('npm start (api/node/main.ts)', () => {
       ],
       [
         { witnesses: [{ key, url: 'https://w.example' }], witnessQuorum: 2 },
-        /"witnessQuorum" must be an integer from 0 to the number of witnesses \(1\)/,
+        /"witnessQuorum" is above the number of witnesses \(1\)/,
       ],
     ];
     for (const [extra, message] of bad) expect(withConfig(extra), JSON.stringify(extra)).toThrow(message);

@@ -49,7 +49,7 @@ export interface DirectoryRouteOptions {
   receiptSigner: NoteSigner;
   operatorToken?: string;
   /** Per-client lookup limits, or shared buckets (the Worker's own lookup path takes from them too). */
-  lookupRateLimit?: RateLimitOptions | TokenBuckets;
+  lookupRateLimit: RateLimitOptions | TokenBuckets;
   now?: () => number;
 }
 
@@ -116,7 +116,7 @@ function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
 }
 
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
-  const limit = rateLimit(o.lookupRateLimit ?? { capacity: 60, refillPerSecond: 10 });
+  const limit = rateLimit(o.lookupRateLimit);
   app.get('/v1/lookup/:provider/:account', limit, (c) =>
     answer(c, async () =>
       jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account')))),

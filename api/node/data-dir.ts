@@ -2,28 +2,31 @@
  * The Node server's data directory: `config.json` (the origin and settings), `log.key` (the log's C2SP
  * signer key string), `vrf.key` (the VRF secret key, hex) and `operator.token` (all mode 0600, created on
  * first run and never overwritten), `log.db` (the SQLite file) and, in development mode, the development
- * CA (`dev-ca.pem`, `dev-ca.key`).
+ * CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of config.json, and the formats of the keys, are
+ * those of both servers (api/wiring/settings.ts); `origin`, `devMode` and `trustedRoots` are Node's own.
  * The origin is the log's identity: it is fixed on first run and a later run that asks for another one
  * is refused rather than silently starting a different log.
  */
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../../wasm-free-crypto/bytes.js';
-import { parseWitnessEndpoints, type WitnessEndpoint } from '../../log/merkle/witnessing.js';
-import { CodedError } from '../../wasm-free-crypto/errors.js';
-import { randomBytes } from '../../wasm-free-crypto/random.js';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
 import {
   generateSignerKey,
   isValidKeyName,
   parseSignerKey,
   type Ed25519NoteSigner,
 } from '../../wasm-free-crypto/note.js';
-
-export class ConfigError extends CodedError {
-  constructor(message: string) {
-    super('bad_config', message);
-  }
-}
+import { randomBytes } from '../../wasm-free-crypto/random.js';
+import {
+  ConfigError,
+  DEFAULT_SETTINGS,
+  NODE_ONLY_SETTINGS,
+  parseOperatorToken,
+  parseVrfSecretKey,
+  SETTINGS,
+  settingsFromConfig,
+  type Settings,
+} from '../wiring/settings.js';
 
 export interface DataDir {
   dir: string;
@@ -38,14 +41,7 @@ export interface DataDir {
   devMode: boolean;
   /** Paths of trusted root certificates (PEM), relative to the data directory or absolute. */
   trustedRoots: string[];
-  epochIntervalMs: number;
-  heartbeatMs: number;
-  /** Per-client lookup rate limit: burst size and sustained requests per second. */
-  lookupBurst: number;
-  lookupRatePerSecond: number;
-  /** Witnesses each checkpoint is sent to (cosigner key string and submission URL), and how many clients should require. */
-  witnesses: WitnessEndpoint[];
-  witnessQuorum: number;
+  settings: Settings;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -54,30 +50,7 @@ interface ConfigFile {
   origin: string;
   devMode?: boolean;
   trustedRoots?: string[];
-  epochIntervalMs?: number;
-  heartbeatMs?: number;
-  lookupBurst?: number;
-  lookupRatePerSecond?: number;
-  witnesses?: WitnessEndpoint[];
-  witnessQuorum?: number;
-}
-
-/** Checks the "witnesses" and "witnessQuorum" settings: valid cosigner keys, http(s) URLs, a possible quorum. */
-function checkWitnesses(path: string, witnesses: unknown, quorum: unknown): void {
-  if (witnesses !== undefined) {
-    try {
-      parseWitnessEndpoints(witnesses);
-    } catch (e) {
-      throw new ConfigError(`${path}: "witnesses" ${(e as Error).message}`);
-    }
-  }
-  const count = Array.isArray(witnesses) ? witnesses.length : 0;
-  if (
-    quorum !== undefined &&
-    !(Number.isSafeInteger(quorum) && (quorum as number) >= 0 && (quorum as number) <= count)
-  ) {
-    throw new ConfigError(`${path}: "witnessQuorum" must be an integer from 0 to the number of witnesses (${count})`);
-  }
+  settings: Settings;
 }
 
 /**
@@ -106,41 +79,20 @@ function readConfig(dir: string): ConfigFile | null {
   } catch (e) {
     throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const known = [
-    'origin',
-    'devMode',
-    'trustedRoots',
-    'epochIntervalMs',
-    'heartbeatMs',
-    'lookupBurst',
-    'lookupRatePerSecond',
-    'witnesses',
-    'witnessQuorum',
-  ];
+  const known: string[] = [...NODE_ONLY_SETTINGS, ...Object.values(SETTINGS).map((s) => s.json)];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
-  if (typeof parsed.origin !== 'string' || !isValidKeyName(parsed.origin))
-    throw new ConfigError(`${path} has no valid "origin"`);
-  if (parsed.devMode !== undefined && typeof parsed.devMode !== 'boolean')
+  const { origin, devMode, trustedRoots } = parsed;
+  if (typeof origin !== 'string' || !isValidKeyName(origin)) throw new ConfigError(`${path} has no valid "origin"`);
+  if (devMode !== undefined && typeof devMode !== 'boolean')
     throw new ConfigError(`${path}: "devMode" must be true or false`);
   if (
-    parsed.trustedRoots !== undefined &&
-    !(Array.isArray(parsed.trustedRoots) && parsed.trustedRoots.every((r) => typeof r === 'string'))
+    trustedRoots !== undefined &&
+    !(Array.isArray(trustedRoots) && trustedRoots.every((r) => typeof r === 'string'))
   ) {
     throw new ConfigError(`${path}: "trustedRoots" must be a list of PEM file paths`);
   }
-  for (const [k, min] of [
-    ['epochIntervalMs', 10],
-    ['heartbeatMs', 10],
-    ['lookupBurst', 1],
-    ['lookupRatePerSecond', 1],
-  ] as const) {
-    const v = parsed[k];
-    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min))
-      throw new ConfigError(`${path}: "${k}" must be an integer >= ${min}`);
-  }
-  checkWitnesses(path, parsed.witnesses, parsed.witnessQuorum);
-  return parsed as unknown as ConfigFile;
+  return { origin, devMode, trustedRoots, settings: settingsFromConfig(parsed, path) };
 }
 
 /** Reads a 0600 secret file, creating it with `make()` on first run. */
@@ -163,10 +115,11 @@ export function openDataDir(dir: string, origin?: string): DataDir {
   if (!config) {
     // A data directory that lost its config.json but kept its key takes the origin from the key's name.
     const keyOrigin = existsSync(keyPath) ? parseSignerKey(readFileSync(keyPath, 'utf8').trim()).name : undefined;
-    config = { origin: keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}` };
-    if (origin !== undefined && origin !== config.origin)
-      throw new ConfigError(`the key in ${keyPath} is for origin ${config.origin}, not ${origin}`);
-    writeNewFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, 0o644);
+    const newOrigin = keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}`;
+    if (origin !== undefined && origin !== newOrigin)
+      throw new ConfigError(`the key in ${keyPath} is for origin ${newOrigin}, not ${origin}`);
+    writeNewFile(join(dir, 'config.json'), `${JSON.stringify({ origin: newOrigin }, null, 2)}\n`, 0o644);
+    config = { origin: newOrigin, settings: DEFAULT_SETTINGS };
   } else if (origin !== undefined && origin !== config.origin) {
     throw new ConfigError(
       `the log in ${dir} has origin ${config.origin}, not ${origin}; the origin of an existing log cannot change`,
@@ -179,10 +132,16 @@ export function openDataDir(dir: string, origin?: string): DataDir {
   const signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
   if (signer.name !== config.origin)
     throw new ConfigError(`${keyPath} is a key for ${signer.name}, not for origin ${config.origin}`);
-  const vrfHex = secretFile(join(dir, 'vrf.key'), () => toHex(randomBytes(32)));
-  if (!/^[0-9a-f]{64}$/.test(vrfHex))
-    throw new ConfigError(`${join(dir, 'vrf.key')} must hold 64 lower-case hex digits`);
-  const operatorToken = secretFile(join(dir, 'operator.token'), () => toHex(randomBytes(32)));
+  const vrfPath = join(dir, 'vrf.key');
+  const vrfSecretKey = parseVrfSecretKey(
+    secretFile(vrfPath, () => toHex(randomBytes(32))),
+    vrfPath,
+  );
+  const tokenPath = join(dir, 'operator.token');
+  const operatorToken = parseOperatorToken(
+    secretFile(tokenPath, () => toHex(randomBytes(32))),
+    tokenPath,
+  );
   const devMode = config.devMode ?? true;
   return {
     dir,
@@ -190,15 +149,10 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     signer,
     dbPath: join(dir, 'log.db'),
     created,
-    vrfSecretKey: fromHex(vrfHex),
+    vrfSecretKey,
     operatorToken,
     devMode,
     trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []),
-    epochIntervalMs: config.epochIntervalMs ?? 1000,
-    heartbeatMs: config.heartbeatMs ?? 60_000,
-    lookupBurst: config.lookupBurst ?? 60,
-    lookupRatePerSecond: config.lookupRatePerSecond ?? 10,
-    witnesses: config.witnesses ?? [],
-    witnessQuorum: config.witnessQuorum ?? 0,
+    settings: config.settings,
   };
 }

@@ -2,88 +2,66 @@
  * The Cloudflare Worker entry. One Durable Object, `LogSequencer` (the instance named "log"), owns the
  * log and the directory: it is the single writer (a Durable Object runs one instance at a time,
  * single-threaded), keeps the log's tiles, entry bundles and head and the directory's indexes in its own
- * SQLite storage (api/worker/do-log-storage.ts, api/worker/do-directory-store.ts), closes epochs from its alarm
- * (api/worker/open-directory.ts) and serves the same Hono app as the Node server (`createApp` from api/app/app.ts,
- * with the directory's dependencies from api/wiring/directory-deps.ts). The Worker's `fetch` forwards every
- * request to that instance, its body read first (at most 2 MiB, the largest any route takes; larger is a
- * 413 `too_large` without involving the object). Checkpoints are byte-identical to Node's for the same entries and key: the
- * appender, the tile code and Ed25519 signing are the same pure code, and Ed25519 signatures are
- * deterministic; the directory's proofs are built and encoded by the same code as on Node.
+ * SQLite storage, closes epochs from its alarm (epoch-alarm.ts) and serves the same Hono app as the Node
+ * server, wired the same way from its secrets and vars (sequencer-state.ts, api/wiring/open-server.ts).
+ * The Worker's `fetch` forwards every request to that instance, its body read first (at most 2 MiB, the
+ * largest any route takes; larger is a 413 `too_large` without involving the object: forwarding.ts).
+ * Checkpoints are byte-identical to Node's for the same entries and key: the appender, the tile code and
+ * Ed25519 signing are the same pure code, and Ed25519 signatures are deterministic; the directory's proofs
+ * are built and encoded by the same code as on Node.
  *
- * Configuration (Worker secrets and vars, see wrangler.toml, api/worker/open-log.ts and api/worker/open-directory.ts):
- * - `LOG_SIGNER_KEY` (secret): the log's C2SP signer key, `PRIVATE+KEY+<origin>+<id>+<key>`.
- * - `LOG_ORIGIN`: the checkpoint origin; must equal the signer key's name.
- * - `VRF_SECRET_KEY`, `OPERATOR_TOKEN` (secrets), `TRUSTED_ROOTS_PEM`: the directory's VRF key, operator
- *   token and trusted roots; optional vars `EPOCH_INTERVAL_MS`, `HEARTBEAT_MS`, `LOOKUP_BURST`,
- *   `LOOKUP_RATE_PER_SECOND`.
- * - `KT_LOG_ONLY`: "1" serves a plain C2SP log without the directory (the Node server's `--log-only`);
- *   the directory's settings are then not read.
- * A missing or wrong setting makes every request answer 503 `not_configured` (no secret is ever echoed); a
- * log or directory that fails its checks on opening (say, a changed key) answers 503 `log_unavailable`.
+ * Configuration: the Worker's secrets and vars (README's "Settings", wrangler.toml, sequencer-state.ts). A
+ * missing or wrong one makes every request answer 503 `not_configured` (no secret is ever echoed); a log
+ * or directory that fails its checks on opening (say, a changed key) answers 503 `log_unavailable`.
  *
  * R2 (optional binding `TILES`, key prefix `TILES_PREFIX`): the object publishes the log to the bucket as
- * a static C2SP tlog-tiles tree after each epoch (api/worker/r2-tiles.ts: tiles first, checkpoint last), and the
- * Worker's `fetch` answers `/log/checkpoint` and `/log/tile/...` from the bucket without involving the
- * object; a key the bucket lacks (a partial tile of a skipped checkpoint, an epoch not yet copied) is
- * answered by the object, which serves every published width.
+ * a static C2SP tlog-tiles tree after each epoch (log/merkle/tile-publication.ts: tiles first, checkpoint
+ * last), and the Worker's `fetch` answers `/log/checkpoint` and `/log/tile/...` from the bucket without
+ * involving the object (r2-tiles.ts); a key the bucket lacks (a partial tile of a skipped checkpoint, an
+ * epoch not yet copied) is answered by the object, which serves every published width.
  *
  * D1 (optional binding `INDEX`): every epoch's index writes also go to an outbox in the object's own
- * transaction, and the alarm replicates them to D1 (api/worker/d1-replica.ts). The Worker then answers
+ * transaction, and the alarm replicates them to D1 (d1-replica.ts). The Worker then answers
  * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
- * proof, from memory), and forwards the request to the object while D1 lags (api/worker/replica-lookup.ts),
- * through the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no
- * second one.
+ * proof, from memory), and forwards the request to the object while D1 lags (replica-lookup.ts), through
+ * the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no second one.
  *
  * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
- * object on the isolate's first request after a minute without a hand-over, and before a scrape of
- * /metrics is forwarded, so /metrics counts it with the object's own requests; an evicted isolate loses
- * what it had not handed over. That is one RPC per isolate per minute at most, even when R2 answers
- * everything.
+ * object's /metrics (isolate-metrics.ts).
  *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
-import {
-  armAlarm,
-  LOOKUP_ADMITTED,
-  openDirectory,
-  runEpochAlarm,
-  type DirectoryEnv,
-  type OpenDirectory,
-} from './open-directory.js';
-import { bufferedRequest, ConfigError, openLog, passEncodedBody, type OpenLog, unavailable } from './open-log.js';
 import { proveLabel } from '../../log/directory/proof-builder.js';
-import { fromHex } from '../../wasm-free-crypto/bytes.js';
-import { replicateOutbox } from './d1-replica.js';
-import { replicaLookup, type Forward, type LabelAnswer } from './replica-lookup.js';
-import { RequestMetrics, type RequestMetricsRow } from '../app/request-metrics.js';
 import { publishToBucket } from '../../log/merkle/tile-publication.js';
+import type { RequestMetricsRow } from '../app/request-metrics.js';
+import { ConfigError, parseVrfSecretKey } from '../wiring/settings.js';
+import { replicateOutbox } from './d1-replica.js';
+import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
+import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
+import { IsolateRequests } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
+import { replicaLookup, type Forward, type LabelAnswer } from './replica-lookup.js';
+import { LOOKUP_ADMITTED, openSequencerState, type SequencerState, type SequencerVars } from './sequencer-state.js';
 
-export interface Env extends DirectoryEnv {
+export interface Env extends SequencerVars {
   LOG: DurableObjectNamespace<LogSequencer>;
-  /** Optional R2 bucket the log is published to and read from (api/worker/r2-tiles.ts). */
+  /** Optional R2 bucket the log is published to and read from (r2-tiles.ts). */
   TILES?: R2Bucket;
   /** Key prefix of the log in TILES (default none: the bucket holds one log). */
   TILES_PREFIX?: string;
-  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (api/worker/d1-replica.ts). */
+  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (d1-replica.ts). */
   INDEX?: D1Database;
-  /** "1" serves the log only, without the directory. */
-  KT_LOG_ONLY?: string;
 }
 
 /** The name of the one sequencer instance. */
 const SEQUENCER_NAME = 'log';
 
-function isDirectory(open: OpenLog | OpenDirectory): open is OpenDirectory {
-  return 'directory' in open;
-}
-
 /** The single-writer sequencer: owns the log and the directory and serves the API. */
 export class LogSequencer extends DurableObject<Env> {
-  /** The open log (and directory); protected for the log test project's Worker (test/worker/log-only-worker.ts). */
-  protected log: OpenLog | OpenDirectory | undefined;
+  /** What it serves from; protected for the log test project's Worker (test/worker/log-only-worker.ts). */
+  protected state: SequencerState | undefined;
   private failure: Response | undefined;
   /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */
   private publishedSize = -1;
@@ -93,13 +71,9 @@ export class LogSequencer extends DurableObject<Env> {
     // No request or alarm is delivered before the log is open (or known to be misconfigured).
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        if (env.KT_LOG_ONLY === '1') {
-          this.log = await openLog(ctx.storage, env);
-        } else {
-          const open = await openDirectory(ctx.storage, ctx.storage, env, { outbox: env.INDEX !== undefined });
-          await armAlarm(open, ctx.storage);
-          this.log = open;
-        }
+        const state = await openSequencerState(ctx.storage, ctx.storage, env, { outbox: env.INDEX !== undefined });
+        if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
+        this.state = state;
         await this.publish();
         await this.replicate();
       } catch (e) {
@@ -119,27 +93,26 @@ export class LogSequencer extends DurableObject<Env> {
 
   /** The app's answer to `request`, with `env` as its environment; 503 while the log is not open. */
   private async serve(request: Request, env: Record<string, unknown>): Promise<Response> {
-    if (!this.log) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
-    return passEncodedBody(await this.log.app.fetch(request, env));
+    if (!this.state) return (this.failure ?? unavailable('log_unavailable', 'the log is not open')).clone();
+    return passEncodedBody(await this.state.app.fetch(request, env));
   }
 
   /**
-   * Closes an epoch when work is queued or the heartbeat is due, and re-arms (api/worker/open-directory.ts);
-   * then publishes the log to R2, which also retries a publication that failed before.
+   * Closes an epoch when work is queued or the heartbeat is due, and re-arms (epoch-alarm.ts); then
+   * publishes the log to R2, which also retries a publication that failed before.
    */
   override async alarm(): Promise<void> {
-    if (this.log && isDirectory(this.log)) await runEpochAlarm(this.log, this.ctx.storage);
+    if (this.state?.directory) await runEpochAlarm(this.state.directory, this.state.settings, this.ctx.storage);
     await this.publish();
     await this.replicate();
   }
 
   /**
-   * Copies the epochs in the outbox to D1 (api/worker/d1-replica.ts), if a database is bound. A failure is
-   * logged, not thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm
-   * tries again.
+   * Copies the epochs in the outbox to D1 (d1-replica.ts), if a database is bound. A failure is logged, not
+   * thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm tries again.
    */
   private async replicate(): Promise<void> {
-    if (!this.env.INDEX || !this.log || !isDirectory(this.log)) return;
+    if (!this.env.INDEX || !this.state?.directory) return;
     try {
       await replicateOutbox(this.ctx.storage, this.env.INDEX);
     } catch (e) {
@@ -147,26 +120,34 @@ export class LogSequencer extends DurableObject<Env> {
     }
   }
 
+  /** The open directory and its lookup limit, for the RPCs of the Worker's lookup path. */
+  private openDirectory() {
+    const directory = this.state?.directory;
+    const lookupLimit = this.state?.lookupLimit;
+    if (!directory || !lookupLimit) throw new Error('the directory is not open');
+    return { directory, lookupLimit };
+  }
+
   /**
-   * RPC for the Worker's lookup path (api/worker/replica-lookup.ts): the epoch, map proof and leaf of `label`, and
-   * the enrolment proof of `credentialIndex`, after taking a token of `client` (unless null) from the same
+   * RPC for the Worker's lookup path (replica-lookup.ts): the epoch, map proof and leaf of `label`, and the
+   * enrolment proof of `credentialIndex`, after taking a token of `client` (unless null) from the same
    * lookup limit as the app's routes.
    */
   async proveForLookup(label: Uint8Array, credentialIndex: number | null, client: string | null): Promise<LabelAnswer> {
-    if (!this.log || !isDirectory(this.log)) throw new Error('the directory is not open');
-    const retryAfter = client === null ? 0 : this.log.lookupLimit.take(client);
+    const { directory, lookupLimit } = this.openDirectory();
+    const retryAfter = client === null ? 0 : lookupLimit.take(client);
     if (retryAfter > 0) return { retryAfter };
-    return { proof: await proveLabel(this.log.directory, label, credentialIndex ?? undefined) };
+    return { proof: await proveLabel(directory, label, credentialIndex ?? undefined) };
   }
 
   /** RPC: adds the requests a Worker isolate answered itself (R2, D1) to this object's /metrics. */
   async addRequestMetrics(rows: RequestMetricsRow[]): Promise<void> {
-    if (!this.log) throw new Error('the log is not open'); // the isolate keeps its counts
-    this.log.requests.merge(rows);
+    if (!this.state) throw new Error('the log is not open'); // the isolate keeps its counts
+    this.state.requests.merge(rows);
   }
 
   /**
-   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (api/worker/replica-lookup.ts).
+   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (replica-lookup.ts).
    * The app is told so through its environment (`LOOKUP_ADMITTED`), which no client request can set, and
    * takes no second token.
    */
@@ -176,21 +157,19 @@ export class LogSequencer extends DurableObject<Env> {
 
   /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
   async admitLookup(client: string): Promise<number> {
-    if (!this.log || !isDirectory(this.log)) throw new Error('the directory is not open');
-    return this.log.lookupLimit.take(client);
+    return this.openDirectory().lookupLimit.take(client);
   }
 
   /**
-   * Copies what the log committed since the bucket's checkpoint to R2 (api/worker/r2-tiles.ts), if a bucket is
-   * bound. A failure is logged, not thrown: the log itself is committed, reads fall back to this object,
-   * and the next epoch (or append) publishes again.
+   * Copies what the log committed since the bucket's checkpoint to R2 (log/merkle/tile-publication.ts), if
+   * a bucket is bound. A failure is logged, not thrown: the log itself is committed, reads fall back to this
+   * object, and the next epoch (or append) publishes again.
    */
   protected async publish(): Promise<void> {
-    if (!this.env.TILES || !this.log || this.log.reader.size() === this.publishedSize) return;
+    if (!this.env.TILES || !this.state || this.state.reader.size() === this.publishedSize) return;
     try {
-      this.publishedSize = (
-        await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.log.reader, this.log)
-      ).to;
+      const { to } = await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.state.reader, this.state);
+      this.publishedSize = to;
     } catch (e) {
       console.error(`LogSequencer: publishing to R2 failed: ${(e as Error).name}: ${(e as Error).message}`);
     }
@@ -199,34 +178,15 @@ export class LogSequencer extends DurableObject<Env> {
 
 /** The VRF secret key from the Worker's secret, or null if it is not well-formed (the object then answers 503). */
 function vrfKeyOf(env: Env): Uint8Array | null {
-  const hex = env.VRF_SECRET_KEY?.trim();
-  return hex && /^[0-9a-f]{64}$/.test(hex) ? fromHex(hex) : null;
-}
-
-/** Requests this isolate answered itself (from R2 or D1), handed to the Durable Object's /metrics. */
-const edgeRequests = new RequestMetrics();
-let edgeHandedAt = Date.now();
-/** How often at most an isolate hands its counts over: one RPC a minute (and one before each scrape it forwards). */
-const EDGE_HANDOVER_MS = 60_000;
-
-/** Hands this isolate's counts to the sequencer; on failure they are kept for the next time. */
-async function handOver(sequencer: DurableObjectStub<LogSequencer>): Promise<void> {
-  edgeHandedAt = Date.now();
-  const rows = edgeRequests.take();
-  if (rows.length === 0) return;
   try {
-    await sequencer.addRequestMetrics(rows);
-  } catch (e) {
-    edgeRequests.merge(rows);
-    console.error(`Worker: handing request metrics over failed: ${(e as Error).name}: ${(e as Error).message}`);
+    return parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY');
+  } catch {
+    return null;
   }
 }
 
-/** Counts an answer the Worker gave itself. */
-function countEdge(request: Request, route: string, res: Response, started: number): Response {
-  edgeRequests.record(request.method, route, res.status, (performance.now() - started) / 1000);
-  return res;
-}
+/** Requests this isolate answered itself (from R2 or D1), handed to the Durable Object's /metrics. */
+const isolateRequests = new IsolateRequests();
 
 /** The object's `fetchAdmitted` RPC, typed by hand: tsc cannot expand the RPC type of a Request parameter. */
 type AdmittedFetcher = { fetchAdmitted(request: Request): Promise<Response> };
@@ -259,11 +219,11 @@ export default {
     const started = performance.now();
     const path = new URL(request.url).pathname;
     const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
-    if (Date.now() - edgeHandedAt >= EDGE_HANDOVER_MS) ctx.waitUntil(handOver(sequencer));
+    if (isolateRequests.handOverDue()) ctx.waitUntil(isolateRequests.handOver(sequencer));
     if (env.TILES) {
       const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
       if (published)
-        return countEdge(
+        return isolateRequests.count(
           request,
           path === '/log/checkpoint' ? path : '/log/tile/*',
           passEncodedBody(published),
@@ -274,10 +234,11 @@ export default {
     let admitted = false;
     if (env.INDEX && vrfSecretKey) {
       const answered = await d1Lookup(env, vrfSecretKey, sequencer, request);
-      if (answered instanceof Response) return countEdge(request, '/v1/lookup/:provider/:account', answered, started);
+      if (answered instanceof Response)
+        return isolateRequests.count(request, '/v1/lookup/:provider/:account', answered, started);
       admitted = answered.admitted;
     }
-    if (path === '/metrics') await handOver(sequencer);
+    if (path === '/metrics') await isolateRequests.handOver(sequencer);
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return buffered;
     return admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);

@@ -29,34 +29,6 @@ export interface WitnessEndpoint {
   url: string;
 }
 
-/**
- * Checks a configured witness list (`config.json` "witnesses" on Node, the Worker's WITNESSES): a list of
- * {"key": cosigner key string, "url": http(s) submission prefix without a trailing slash}. Throws an
- * Error naming the bad item; callers add where the setting came from.
- */
-export function parseWitnessEndpoints(v: unknown): WitnessEndpoint[] {
-  if (!Array.isArray(v)) throw new Error('must be a list of {"key", "url"}');
-  return v.map((w: Record<string, unknown>, i) => {
-    if (
-      typeof w !== 'object' ||
-      w === null ||
-      Object.keys(w).sort().join() !== 'key,url' ||
-      typeof w.key !== 'string' ||
-      typeof w.url !== 'string'
-    ) {
-      throw new Error(`item ${i} must be {"key", "url"}`);
-    }
-    try {
-      parseCosignerKey(w.key);
-    } catch (e) {
-      throw new Error(`item ${i}: the key is not a cosigner key (${(e as Error).message})`);
-    }
-    if (!/^https?:\/\/\S+[^/\s]$/.test(w.url))
-      throw new Error(`item ${i}: the URL must be http(s), without a trailing slash`);
-    return { key: w.key, url: w.url };
-  });
-}
-
 export interface WitnessingOptions {
   witnesses: WitnessEndpoint[];
   /** Reads a tile of the log's published tree (LogReader.tile). */

@@ -20,7 +20,9 @@ import {
   type IndexStatement,
 } from '../../api/worker/d1-replica.js';
 import { replicaLookup, type Forward, type ReplicaLookupOptions } from '../../api/worker/replica-lookup.js';
-import type { OpenDirectory } from '../../api/worker/open-directory.js';
+import type { SequencerState } from '../../api/worker/sequencer-state.js';
+import type { TokenBuckets } from '../../api/app/middleware.js';
+import type { Directory } from '../../log/directory/directory.js';
 import { makeLeaf, type PkiCert } from '../pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, operator, post, sequencer, settle, testRoot } from './worker-helpers.js';
@@ -55,10 +57,17 @@ const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer())
 const objectAnswer = (account: string) => sequencer().fetch(lookupRequest(account, 'd1-test-object'));
 
 /** Runs `fn` in the sequencer with its open directory and storage. */
-function inSequencer<R>(fn: (open: OpenDirectory, storage: DurableObjectStorage) => Promise<R>): Promise<R> {
-  return runInDurableObject(sequencer(), (instance, state) =>
-    fn((instance as unknown as { log: OpenDirectory }).log, state.storage),
-  );
+function inSequencer<R>(
+  fn: (
+    open: SequencerState & { directory: Directory; lookupLimit: TokenBuckets },
+    storage: DurableObjectStorage,
+  ) => Promise<R>,
+): Promise<R> {
+  return runInDurableObject(sequencer(), (instance, state) => {
+    const open = (instance as unknown as { state: SequencerState }).state;
+    if (!open.directory || !open.lookupLimit) throw new Error('the sequencer has no directory');
+    return fn({ ...open, directory: open.directory, lookupLimit: open.lookupLimit }, state.storage);
+  });
 }
 
 /** Publishes without waiting and closes the epoch directly, without the alarm (so D1 is not updated). */

@@ -12,14 +12,10 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { openNote, parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { bufferedRequest, ConfigError } from '../../api/worker/open-log.js';
-import {
-  directorySettings,
-  nextAlarmTime,
-  runEpochAlarm,
-  type DirectoryEnv,
-  type OpenDirectory,
-} from '../../api/worker/open-directory.js';
+import { nextAlarmTime, runEpochAlarm } from '../../api/worker/epoch-alarm.js';
+import { bufferedRequest } from '../../api/worker/forwarding.js';
+import { directorySecrets, type SequencerState, type SequencerVars } from '../../api/worker/sequencer-state.js';
+import { ConfigError, settingsFromVars } from '../../api/wiring/settings.js';
 import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { DoDirectoryStore } from '../../api/worker/do-directory-store.js';
 import { DoLogStorage } from '../../api/worker/do-log-storage.js';
@@ -56,11 +52,14 @@ function publishBody(leaf: PkiCert, provider: string, account: string, version: 
 }
 
 describe('directory settings', () => {
-  const good: DirectoryEnv = {
+  const good: SequencerVars = {
     VRF_SECRET_KEY: 'ab'.repeat(32),
     TRUSTED_ROOTS_PEM: fixture.rootPem,
     OPERATOR_TOKEN: 'a-long-enough-token',
   };
+
+  /** The directory's secrets and settings, read from the vars as the sequencer reads them. */
+  const directorySettings = (vars: SequencerVars) => ({ ...directorySecrets(vars), ...settingsFromVars(vars) });
 
   it('reads secrets and vars with the Node defaults and bounds', () => {
     const s = directorySettings(good);
@@ -79,7 +78,7 @@ describe('directory settings', () => {
 
   it('refuses missing or malformed settings without echoing them', () => {
     const secret = 'c0ffee'.repeat(10) + 'abcd';
-    const bad: [DirectoryEnv, RegExp][] = [
+    const bad: [SequencerVars, RegExp][] = [
       [{ ...good, VRF_SECRET_KEY: undefined }, /VRF_SECRET_KEY is not set/],
       [{ ...good, WITNESSES: '[{"key": 1' }, /WITNESSES must be a JSON list/],
       [
@@ -345,17 +344,18 @@ describe('the Worker directory', () => {
   it('closes a heartbeat epoch when one is due, and re-arms the alarm', async () => {
     await get('/healthz');
     await runInDurableObject(sequencer(), async (instance, state) => {
-      const open = (instance as unknown as { log: OpenDirectory }).log;
-      const epoch = open.directory.epoch;
-      const lastTime = async () => (await open.directory.snapshot()).snap.head.time;
+      const { directory, settings } = (instance as unknown as { state: SequencerState }).state;
+      if (!directory) throw new Error('the sequencer has no directory');
+      const epoch = directory.epoch;
+      const lastTime = async () => (await directory.snapshot()).snap.head.time;
       // Nothing queued, heartbeat not due: no epoch; the alarm is set for the heartbeat.
-      await runEpochAlarm(open, state.storage);
-      expect(open.directory.epoch).toBe(epoch);
+      await runEpochAlarm(directory, settings, state.storage);
+      expect(directory.epoch).toBe(epoch);
       expect(await state.storage.getAlarm()).toBe((await lastTime()) + HEARTBEAT);
       // A day later (by the alarm's clock): an empty epoch; the next alarm is not in that clock's past.
       const later = Date.now() + HEARTBEAT + 1;
-      await runEpochAlarm(open, state.storage, () => later);
-      expect(open.directory.epoch).toBe(epoch + 1);
+      await runEpochAlarm(directory, settings, state.storage, () => later);
+      expect(directory.epoch).toBe(epoch + 1);
       const expected = nextAlarmTime({
         now: later,
         queueDepth: 0,

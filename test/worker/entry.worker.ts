@@ -1,9 +1,10 @@
-/** The Worker entry module and the log's configuration from Worker secrets and vars. */
+/** The Worker entry module, and the log's key and origin read from the Worker's secrets and vars. */
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import * as entry from '../../api/worker/worker.js';
-import { ConfigError, openLog, type LogEnv } from '../../api/worker/open-log.js';
+import { openSequencerState, type SequencerVars } from '../../api/worker/sequencer-state.js';
+import { ConfigError } from '../../api/wiring/settings.js';
 import { AppendError } from '../../log/merkle/appender.js';
 import { encodeSignerKey } from '../../wasm-free-crypto/note.js';
 
@@ -30,9 +31,13 @@ describe('the Worker entry module', () => {
   });
 });
 
-describe('openLog', () => {
+/** Opens a plain log (as a log-only sequencer does) in `storage`. */
+const openLog = (storage: DurableObjectStorage, vars: SequencerVars) =>
+  openSequencerState(storage, storage, { ...vars, KT_LOG_ONLY: '1' });
+
+describe('the sequencer of a plain log', () => {
   it('refuses a missing, malformed or mismatched key without echoing it', async () => {
-    const bad: [LogEnv, RegExp][] = [
+    const bad: [SequencerVars, RegExp][] = [
       [{ LOG_ORIGIN: ORIGIN }, /LOG_SIGNER_KEY is not set/],
       [{ LOG_SIGNER_KEY: KEY }, /LOG_ORIGIN is not set/],
       [{ LOG_SIGNER_KEY: KEY.slice(0, -4) + 'AAAA', LOG_ORIGIN: ORIGIN }, /not a valid signer key/],

@@ -11,10 +11,10 @@ export default worker;
 
 export class LogSequencer extends ProductionSequencer {
   override async fetch(request: Request): Promise<Response> {
-    if (!this.log || 'directory' in this.log || new URL(request.url).pathname !== TEST_APPEND_PATH) {
+    if (!this.state || this.state.directory || new URL(request.url).pathname !== TEST_APPEND_PATH) {
       return super.fetch(request);
     }
-    const res = await handleTestAppend(request, this.log.appender);
+    const res = await handleTestAppend(request, this.state.appender);
     await this.publish();
     return res;
   }

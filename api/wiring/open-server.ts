@@ -1,0 +1,198 @@
+/**
+ * The one way a server is wired, on Node (api/node/server.ts) and in the Worker's Durable Object
+ * (api/worker/sequencer-state.ts): from its storages, keys and settings, `openServer` opens the log's
+ * single writer and reader, the witnesses' cosigning, the directory over the log (unless it serves a plain
+ * log) and the Hono app serving them; `serverApp` builds the app for a log and an open directory (the tests
+ * use it over directories of their own). Each platform adds only what differs: Node starts the directory's
+ * epoch timer and listens; the Worker closes epochs from its alarm (`afterQueued` asks for one) and tells
+ * the app which lookups it already rate-limited (`lookupAdmitted`). Pure: no Node or Workers imports.
+ */
+import type { Context, Hono } from 'hono';
+import { toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
+import type { Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
+import { Directory } from '../../log/directory/directory.js';
+import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../log/directory/proof-builder.js';
+import type { DirectoryStore } from '../../log/directory/store.js';
+import { LogAppender } from '../../log/merkle/appender.js';
+import { LogReader } from '../../log/merkle/reader.js';
+import type { LogStorage } from '../../log/merkle/storage.js';
+import { Witnessing } from '../../log/merkle/witnessing.js';
+import { createApp, type AppConfig, type AppMetrics } from '../app/app.js';
+import type { DirectoryRouteOptions, DirectoryService } from '../app/directory-routes.js';
+import { TokenBuckets } from '../app/middleware.js';
+import { RequestMetrics } from '../app/request-metrics.js';
+import type { Settings } from './settings.js';
+
+/** The directory's own storage and keys. */
+export interface DirectoryParts {
+  store: DirectoryStore;
+  /** The 32-byte VRF secret key (RFC 9381 suite 0x03). */
+  vrfSecretKey: Uint8Array;
+  /** DER certificates of the roots provider chains must lead to. */
+  trustedRoots: Uint8Array[];
+  /** The operator's bearer token for enrolment and revocation. */
+  operatorToken: string;
+}
+
+/** What differs between the platforms, as hooks of the app. */
+export interface ServerHooks {
+  /** Lookups whose token a trusted front already took (the Worker's D1 path; see RateLimitOptions.admitted). */
+  lookupAdmitted?: (c: Context) => boolean;
+  /** Called after a submission, enrolment or revocation leaves work queued (the Worker asks for an epoch). */
+  afterQueued?: () => Promise<void>;
+  /** Where internal errors are reported (default: console.error). */
+  logError?: (message: string) => void;
+}
+
+export interface ServerParts extends ServerHooks {
+  logStorage: LogStorage;
+  /** The log's note signer; its key name is the log's origin. */
+  signer: Ed25519NoteSigner;
+  /** The directory's parts, or none for a plain C2SP log of arbitrary entries. */
+  directory?: DirectoryParts;
+  settings: Settings;
+}
+
+export interface OpenServer {
+  appender: LogAppender;
+  reader: LogReader;
+  directory: Directory | null;
+  app: Hono;
+  /** The app's request counts, to which the Worker adds the requests it answers itself. */
+  requests: RequestMetrics;
+  /** The per-client lookup limit of the directory's routes (the Worker's own lookup path shares it). */
+  lookupLimit: TokenBuckets | null;
+}
+
+/** Opens the log, and the directory over it, from their storages, and the app serving them. */
+export async function openServer(parts: ServerParts): Promise<OpenServer> {
+  const { logStorage, signer, settings } = parts;
+  const appender = await LogAppender.open({ storage: logStorage, signer, origin: signer.name });
+  let directory: Directory | null = null;
+  // The checkpoint served is the directory's epoch checkpoint, which carries the witnesses' cosignatures
+  // (while a new epoch is being cosigned, the previous one); the tiles of the committed head stay readable.
+  const reader = new LogReader(
+    logStorage,
+    () => appender.head,
+    () => directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint,
+  );
+  if (parts.directory) {
+    const witnessing =
+      settings.witnesses.length > 0
+        ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => reader.tile(t), logError: parts.logError })
+        : null;
+    directory = await Directory.open({
+      log: appender,
+      reader,
+      store: parts.directory.store,
+      vrfSecretKey: parts.directory.vrfSecretKey,
+      trustedRoots: parts.directory.trustedRoots,
+      cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
+    });
+  }
+  const operatorToken = parts.directory?.operatorToken;
+  const { app, requests, lookupLimit } = serverApp({ ...parts, reader, directory, operatorToken });
+  return { appender, reader, directory, app, requests, lookupLimit };
+}
+
+/** The app for a log and, if given, the directory on it: the routes, config, metrics and rate limit. */
+export function serverApp(
+  o: ServerHooks & {
+    reader: LogReader;
+    signer: Ed25519NoteSigner;
+    directory: Directory | null;
+    operatorToken?: string;
+    settings: Settings;
+  },
+): { app: Hono; requests: RequestMetrics; lookupLimit: TokenBuckets | null } {
+  const requests = new RequestMetrics();
+  const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };
+  let routes: DirectoryRouteOptions | undefined;
+  let metrics: AppMetrics | undefined;
+  if (o.directory) {
+    const dir = o.directory;
+    Object.assign(config, directoryConfig(dir, o.settings));
+    routes = {
+      service: queueingService(directoryService(dir), dir, o.afterQueued),
+      receiptSigner: o.signer,
+      operatorToken: o.operatorToken,
+      lookupRateLimit: new TokenBuckets({
+        capacity: o.settings.lookupBurst,
+        refillPerSecond: o.settings.lookupRatePerSecond,
+        admitted: o.lookupAdmitted,
+      }),
+    };
+    metrics = {
+      queueDepth: () => dir.queueDepth,
+      epoch: () => dir.epoch,
+      lastEpochSeconds: () => dir.lastEpochMs / 1000,
+    };
+  }
+  const app = createApp({ reader: o.reader, config, directory: routes, metrics, requests, logError: o.logError });
+  return { app, requests, lookupLimit: (routes?.lookupRateLimit as TokenBuckets | undefined) ?? null };
+}
+
+/** The routes' service over a directory: proofs from log/directory/proof-builder.ts, the rest queued. */
+function directoryService(dir: Directory): DirectoryService {
+  return {
+    lookup: (p, a) => proveLookup(dir, p, a),
+    history: (p, a, since) => proveHistory(dir, p, a, since),
+    monitor: (p, a, version) => proveMonitorCheck(dir, p, a, version),
+    discover: (a) => proveDiscovery(dir, a),
+    submit: (s, sig) => dir.submit(s, sig),
+    enrol: (chain) => dir.enrol(chain),
+    revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),
+  };
+}
+
+/** The service, calling `afterQueued` whenever a call leaves work queued. */
+function queueingService(
+  service: DirectoryService,
+  dir: Directory,
+  afterQueued?: () => Promise<void>,
+): DirectoryService {
+  if (!afterQueued) return service;
+  const kick = async () => {
+    if (dir.queueDepth > 0) await afterQueued();
+  };
+  return {
+    ...service,
+    async submit(statement, signature) {
+      const accepted = await service.submit(statement, signature);
+      await kick();
+      return accepted;
+    },
+    async enrol(chain) {
+      const enrolled = await service.enrol(chain);
+      await kick();
+      return enrolled;
+    },
+    async revoke(providerId, fingerprint, reason) {
+      // Queued by the call itself; the promise settles only once an epoch commits it.
+      const committed = service.revoke(providerId, fingerprint, reason);
+      committed.catch(() => undefined);
+      await kick();
+      return committed;
+    },
+  };
+}
+
+/** The directory's fields of /v1/config: its VRF key, witness policy, epoch timing and providers. */
+function directoryConfig(dir: Directory, settings: Settings): Partial<AppConfig> {
+  return {
+    vrfKey: toBase64(dir.vrfPublicKey),
+    witnesses: settings.witnesses.map((w) => w.key),
+    witnessQuorum: settings.witnessQuorum,
+    epochIntervalMs: settings.epochIntervalMs,
+    heartbeatMs: settings.heartbeatMs,
+    providers: () =>
+      dir.credentials.all().map((c) => ({
+        providerId: c.entry.providerId,
+        fingerprint: toHex(c.fingerprint),
+        algorithm: c.entry.algorithm,
+        notBefore: c.entry.notBefore,
+        notAfter: c.entry.notAfter,
+        revoked: c.revokedIndex !== null,
+      })),
+  };
+}

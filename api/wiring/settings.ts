@@ -1,0 +1,192 @@
+/**
+ * The server's settings, defined once for both deployments: each has a name in the Node server's
+ * `config.json`, a Worker var, a default and bounds, and is read (`settingsFromConfig`,
+ * `settingsFromVars`) and checked here, so that both servers accept and refuse exactly the same values.
+ * README's "Settings" table documents them (a test holds it to this file). The keys and secrets (log key,
+ * VRF key, operator token, trusted roots) come from files on Node and from Worker secrets; their formats
+ * are checked here too. Every problem is a `ConfigError` naming the setting and where it came from, never
+ * its value.
+ */
+import { fromHex } from '../../wasm-free-crypto/bytes.js';
+import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
+import type { WitnessEndpoint } from '../../log/merkle/witnessing.js';
+
+/** A setting or secret is missing or malformed (its message names it, never its value). */
+export class ConfigError extends CodedError {
+  constructor(message: string) {
+    super('bad_config', message);
+  }
+}
+
+/** One tunable setting: its names on both deployments, its default, and how a value is read and checked. */
+interface SettingDefinition<T, Variable extends string = string> {
+  /** Its key in the Node server's config.json. */
+  json: string;
+  /** Its Worker var. */
+  variable: Variable;
+  fallback: T;
+  /** What it sets, for the README's table. */
+  meaning: string;
+  /** The value, checked; throws an Error saying what a valid value is. */
+  read(value: unknown, from: 'json' | 'variable'): T;
+}
+
+/** A setting, its Worker var's name kept as a literal type (for the Worker's typed vars). */
+function setting<T, Variable extends string>(d: SettingDefinition<T, Variable>): SettingDefinition<T, Variable> {
+  return d;
+}
+
+function integer(min: number): (value: unknown, from: 'json' | 'variable') => number {
+  return (value, from) => {
+    const n = from === 'json' ? value : /^[0-9]{1,15}$/.test(String(value).trim()) ? Number(String(value).trim()) : NaN;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new Error(`must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/**
+ * A list of witnesses: {"key": cosigner key string, "url": http(s) submission prefix without a trailing
+ * slash}, as JSON in config.json, as JSON text in the Worker var.
+ */
+function witnessList(value: unknown, from: 'json' | 'variable'): WitnessEndpoint[] {
+  let list = value;
+  if (from === 'variable') {
+    try {
+      list = JSON.parse(String(value));
+    } catch {
+      throw new Error('must be a JSON list of {"key", "url"}');
+    }
+  }
+  if (!Array.isArray(list)) throw new Error('must be a list of {"key", "url"}');
+  return list.map((w: Record<string, unknown>, i) => {
+    const keys = typeof w === 'object' && w !== null ? Object.keys(w).sort().join() : '';
+    if (keys !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string') {
+      throw new Error(`item ${i} must be {"key", "url"}`);
+    }
+    try {
+      parseCosignerKey(w.key);
+    } catch (e) {
+      throw new Error(`item ${i}: the key is not a cosigner key (${(e as Error).message})`);
+    }
+    if (!/^https?:\/\/\S+[^/\s]$/.test(w.url))
+      throw new Error(`item ${i}: the URL must be http(s), without a trailing slash`);
+    return { key: w.key, url: w.url };
+  });
+}
+
+/** The tunable settings of both servers. */
+export const SETTINGS = {
+  epochIntervalMs: setting({
+    json: 'epochIntervalMs',
+    variable: 'EPOCH_INTERVAL_MS',
+    fallback: 1000,
+    meaning: 'how long after queued work an epoch closes, in ms',
+    read: integer(10),
+  }),
+  heartbeatMs: setting({
+    json: 'heartbeatMs',
+    variable: 'HEARTBEAT_MS',
+    fallback: 60_000,
+    meaning: 'an idle directory still closes an empty epoch this often, in ms',
+    read: integer(10),
+  }),
+  lookupBurst: setting({
+    json: 'lookupBurst',
+    variable: 'LOOKUP_BURST',
+    fallback: 60,
+    meaning: 'lookups a client may make at once (per-client rate limit)',
+    read: integer(1),
+  }),
+  lookupRatePerSecond: setting({
+    json: 'lookupRatePerSecond',
+    variable: 'LOOKUP_RATE_PER_SECOND',
+    fallback: 10,
+    meaning: 'lookups per second a client may make after its burst',
+    read: integer(1),
+  }),
+  witnesses: setting({
+    json: 'witnesses',
+    variable: 'WITNESSES',
+    fallback: [] as WitnessEndpoint[],
+    meaning: 'the witnesses each checkpoint is sent to before it is served, a list of {"key", "url"}',
+    read: witnessList,
+  }),
+  witnessQuorum: setting({
+    json: 'witnessQuorum',
+    variable: 'WITNESS_QUORUM',
+    fallback: 0,
+    meaning: 'how many witness cosignatures /v1/config advises clients to require (at most the witnesses)',
+    read: integer(0),
+  }),
+};
+
+export type SettingName = keyof typeof SETTINGS;
+export type Settings = { [K in SettingName]: (typeof SETTINGS)[K]['fallback'] };
+/** The Worker vars of the settings, by name. */
+export type SettingVars = { [K in SettingName as (typeof SETTINGS)[K]['variable']]?: string | number };
+
+/** Every setting at its default. */
+export const DEFAULT_SETTINGS: Settings = Object.fromEntries(
+  Object.entries(SETTINGS).map(([name, s]) => [name, s.fallback]),
+) as Settings;
+
+/** Reads every setting through `valueOf` (undefined or '' takes the default), then checks them together. */
+function readSettings(
+  valueOf: (s: SettingDefinition<unknown>) => unknown,
+  from: 'json' | 'variable',
+  describe: (s: SettingDefinition<unknown>) => string,
+): Settings {
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, SettingDefinition<unknown>][]) {
+    const value = valueOf(s);
+    try {
+      out[name] = value === undefined || value === '' ? s.fallback : s.read(value, from);
+    } catch (e) {
+      throw new ConfigError(`${describe(s)} ${(e as Error).message}`);
+    }
+  }
+  const settings = out as Settings;
+  if (settings.witnessQuorum > settings.witnesses.length) {
+    const quorum = describe(SETTINGS.witnessQuorum);
+    throw new ConfigError(`${quorum} is above the number of witnesses (${settings.witnesses.length})`);
+  }
+  return settings;
+}
+
+/** The settings of a parsed config.json (`file` names it in errors); other keys are the caller's. */
+export function settingsFromConfig(config: Record<string, unknown>, file: string): Settings {
+  return readSettings(
+    (s) => config[s.json],
+    'json',
+    (s) => `${file}: "${s.json}"`,
+  );
+}
+
+/** The settings of the Worker's vars (strings, or numbers when wrangler.toml gives them unquoted). */
+export function settingsFromVars(vars: SettingVars): Settings {
+  return readSettings(
+    (s) => (vars as Record<string, unknown>)[s.variable],
+    'variable',
+    (s) => s.variable,
+  );
+}
+
+/** The names config.json may hold besides the tunable settings (the Node server reads them itself). */
+export const NODE_ONLY_SETTINGS = ['origin', 'devMode', 'trustedRoots'] as const;
+
+/** The VRF secret key: 64 lower-case hex digits (`where` names the file or secret). */
+export function parseVrfSecretKey(hex: string | undefined, where: string): Uint8Array {
+  const text = hex?.trim();
+  if (!text) throw new ConfigError(`${where} is not set`);
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new ConfigError(`${where} must be 64 lower-case hex digits`);
+  return fromHex(text);
+}
+
+/** The operator's bearer token: 16 or more characters without white space (`where` names its source). */
+export function parseOperatorToken(token: string | undefined, where: string): string {
+  const text = token?.trim();
+  if (!text) throw new ConfigError(`${where} is not set`);
+  if (!/^\S{16,}$/.test(text)) throw new ConfigError(`${where} must be 16 or more characters without whitespace`);
+  return text;
+}

@@ -1,0 +1,113 @@
+/**
+ * What the Worker's Durable Object opens in its storage (kept out of the Worker's main module,
+ * api/worker/worker.ts, which may export only handlers and classes): the log's key and origin, the
+ * directory's secrets and the settings, read from the Worker's secrets and vars and checked as the Node
+ * server checks its files (api/wiring/settings.ts), then the log, the directory and the app wired as every
+ * server is wired (api/wiring/open-server.ts) over the Durable Object's SQLite storage
+ * (do-log-storage.ts, do-directory-store.ts). Everything is checked before storage is touched; every
+ * problem is a `ConfigError` naming the secret or var, never its value.
+ *
+ * Secrets (see README's "Settings" and wrangler.toml): `LOG_SIGNER_KEY` (the log's C2SP signer key, whose
+ * name must equal the var `LOG_ORIGIN`), `VRF_SECRET_KEY`, `OPERATOR_TOKEN` and `TRUSTED_ROOTS_PEM` (may
+ * also be a var: certificates are not secret). `KT_LOG_ONLY` = "1" serves a plain C2SP log without the
+ * directory, whose secrets are then not read.
+ */
+import type { Context } from 'hono';
+import {
+  parseSignerKey,
+  parseVerifierKey,
+  type Ed25519NoteSigner,
+  type NoteVerifier,
+} from '../../wasm-free-crypto/note.js';
+import { parsePemCertificates } from '../../log/providers/certificate.js';
+import { openServer, type DirectoryParts, type OpenServer } from '../wiring/open-server.js';
+import {
+  ConfigError,
+  parseOperatorToken,
+  parseVrfSecretKey,
+  settingsFromVars,
+  type Settings,
+  type SettingVars,
+} from '../wiring/settings.js';
+import { DoDirectoryStore } from './do-directory-store.js';
+import { DoLogStorage, type DoSqlStorage } from './do-log-storage.js';
+import { requestEpoch, type EpochAlarm } from './epoch-alarm.js';
+import { encodeEpochWrites } from './outbox-json.js';
+
+/** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker/worker.ts). */
+export const LOOKUP_ADMITTED = 'ktLookupAdmitted';
+
+/** The Worker secrets and vars the sequencer reads. */
+export interface SequencerVars extends SettingVars {
+  LOG_SIGNER_KEY?: string;
+  LOG_ORIGIN?: string;
+  VRF_SECRET_KEY?: string;
+  TRUSTED_ROOTS_PEM?: string;
+  OPERATOR_TOKEN?: string;
+  /** "1" serves the log only, without the directory. */
+  KT_LOG_ONLY?: string;
+}
+
+/** What the sequencer serves from: the wired server, and what it publishes to R2 with. */
+export interface SequencerState extends OpenServer {
+  origin: string;
+  /** The log's own note verifier (checks the checkpoint found in the R2 bucket). */
+  verifier: NoteVerifier;
+  settings: Settings;
+}
+
+/** The log's signer from `LOG_SIGNER_KEY`, for the origin `LOG_ORIGIN`. */
+export function logSigner(vars: SequencerVars): Ed25519NoteSigner {
+  if (!vars.LOG_SIGNER_KEY) throw new ConfigError('LOG_SIGNER_KEY is not set');
+  if (!vars.LOG_ORIGIN) throw new ConfigError('LOG_ORIGIN is not set');
+  let signer: Ed25519NoteSigner;
+  try {
+    signer = parseSignerKey(vars.LOG_SIGNER_KEY.trim());
+  } catch (e) {
+    throw new ConfigError(`LOG_SIGNER_KEY is not a valid signer key (${(e as Error).message})`);
+  }
+  if (signer.name !== vars.LOG_ORIGIN) throw new ConfigError('LOG_ORIGIN does not match the name of LOG_SIGNER_KEY');
+  return signer;
+}
+
+/** The directory's secrets: its VRF key, the trusted roots and the operator token. */
+export function directorySecrets(vars: SequencerVars): Omit<DirectoryParts, 'store'> {
+  const vrfSecretKey = parseVrfSecretKey(vars.VRF_SECRET_KEY, 'VRF_SECRET_KEY');
+  if (!vars.TRUSTED_ROOTS_PEM?.trim()) throw new ConfigError('TRUSTED_ROOTS_PEM is not set');
+  let trustedRoots: Uint8Array[];
+  try {
+    trustedRoots = parsePemCertificates(vars.TRUSTED_ROOTS_PEM);
+  } catch (e) {
+    throw new ConfigError(`TRUSTED_ROOTS_PEM is not PEM certificates (${(e as Error).message})`);
+  }
+  const operatorToken = parseOperatorToken(vars.OPERATOR_TOKEN, 'OPERATOR_TOKEN');
+  return { vrfSecretKey, trustedRoots, operatorToken };
+}
+
+/**
+ * Opens the log and, unless `KT_LOG_ONLY`, the directory in a Durable Object's storage (a new log gets
+ * epoch 0), and the app serving them. Work queued through the app asks the alarm for an epoch. With
+ * `outbox`, every epoch's index writes are also recorded for replication to D1 (api/worker/d1-replica.ts).
+ */
+export async function openSequencerState(
+  storage: DoSqlStorage,
+  alarm: EpochAlarm,
+  vars: SequencerVars,
+  opts: { outbox?: boolean } = {},
+): Promise<SequencerState> {
+  const signer = logSigner(vars);
+  const settings = settingsFromVars(vars);
+  const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
+  const outbox = opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {};
+  const server = await openServer({
+    logStorage: new DoLogStorage(storage),
+    signer,
+    directory: secrets ? { ...secrets, store: new DoDirectoryStore(storage, outbox) } : undefined,
+    settings,
+    // A lookup the Worker's D1 path forwards after taking the client's token comes through the object's
+    // `fetchAdmitted` RPC, which says so in the app's environment: nothing in a request can.
+    lookupAdmitted: (c: Context) => (c.env as Record<string, unknown> | undefined)?.[LOOKUP_ADMITTED] === true,
+    afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
+  });
+  return { ...server, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
+}
