@@ -12,8 +12,10 @@ export const EXIT_VERIFICATION_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** A usage or configuration error: exit code 2. */
-export class UsageError extends CodedError {
-  constructor(message: string, code = 'usage') {
+export type UsageErrorCode = 'usage' | 'bad_state' | 'bad_pins' | 'no_pins';
+
+export class UsageError extends CodedError<UsageErrorCode> {
+  constructor(message: string, code: UsageErrorCode = 'usage') {
     super(code, message);
   }
 }

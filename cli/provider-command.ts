@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { ClientError } from '../verifier/verification/errors.js';
+import { ClientError, relayedCode } from '../verifier/verification/errors.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
@@ -80,7 +80,7 @@ async function post(server: string, path: string, body: unknown, token?: string)
     | undefined;
   if (!res.ok || error)
     throw new ClientError(
-      error?.code ?? 'http_error',
+      error?.code ? relayedCode(error.code) : 'http_error',
       `${path}: HTTP ${res.status}: ${error?.message ?? 'no message'}`,
     );
   return json;

@@ -45,7 +45,7 @@ export class MemoryHashStore implements HashReader {
   readHashes(indexes: number[]): Hash[] {
     return indexes.map((i) => {
       const h = this.hashes[i];
-      if (h === undefined) throw new LogError('missing_hash', `no stored hash ${i}`);
+      if (h === undefined) throw new LogError('bad_index', `no stored hash ${i}`);
       return h;
     });
   }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { statusForCode } from '../api/app/middleware.js';
+import { statusForCode } from '../api/app/errors.js';
 import { openApiDocument } from '../api/app/openapi.js';
 import { directoryApp, identityKey, statementFor, TEST_OPERATOR_TOKEN } from './directory-helpers.js';
 

@@ -5,8 +5,17 @@
  */
 import { CodedError } from './errors.js';
 
+export type EncodingErrorCode =
+  | 'bad_base64'
+  | 'bad_hex'
+  | 'bad_integer'
+  | 'bad_key'
+  | 'bad_utf8'
+  | 'truncated'
+  | 'unsafe_integer';
+
 /** A typed error with a stable code, thrown by every parser in wasm-free-crypto/. */
-export class EncodingError extends CodedError {}
+export class EncodingError extends CodedError<EncodingErrorCode> {}
 
 /** Concatenates byte arrays into a new array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

@@ -22,8 +22,23 @@ export const MAX_NOTE_SIGNATURES = 100;
 /** Upper bound on the size of a note we are willing to parse. */
 export const MAX_NOTE_BYTES = 1 << 20;
 
+export type NoteErrorCode =
+  | 'bad_checkpoint'
+  | 'bad_cosignature'
+  | 'bad_key_name'
+  | 'bad_signer_key'
+  | 'bad_timestamp'
+  | 'bad_verifier_key'
+  | 'invalid_signature'
+  | 'malformed_note'
+  | 'note_too_large'
+  | 'too_many_signatures'
+  | 'unknown_key_type'
+  | 'unverified_note'
+  | 'wrong_origin';
+
 /** A typed error from note parsing or verification; `code` is stable. */
-export class NoteError extends CodedError {}
+export class NoteError extends CodedError<NoteErrorCode> {}
 
 /** Verifies signatures by one key over a note text (the signature excludes the 4-byte key ID). */
 export interface NoteVerifier {

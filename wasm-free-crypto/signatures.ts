@@ -22,8 +22,10 @@ export type SignatureAlgorithm = 'ed25519' | 'p256';
 
 export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', 'p256'];
 
-/** Codes: 'bad_public_key', 'bad_secret_key', 'bad_signature_encoding', 'unknown_algorithm'. */
-export class SignatureError extends CodedError {}
+export type SignatureErrorCode = 'bad_public_key' | 'bad_secret_key' | 'bad_signature_encoding' | 'unknown_algorithm';
+
+/** A malformed key or signature, or an unknown algorithm. */
+export class SignatureError extends CodedError<SignatureErrorCode> {}
 
 /** Signature length in bytes: Ed25519 R || S (RFC 8032 section 5.1.6), P-256 IEEE P1363 r || s. */
 export const SIGNATURE_LENGTH = 64;

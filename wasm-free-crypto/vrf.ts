@@ -15,9 +15,16 @@ import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { concatBytes, equalBytes } from './bytes.js';
 import { sha512 } from './sha512.js';
 
-/** A typed VRF failure. Codes: vrf_bad_proof, vrf_bad_public_key, vrf_bad_secret_key,
- * vrf_bad_input, vrf_verify_failed, vrf_encode_failed. */
-export class VrfError extends CodedError {}
+export type VrfErrorCode =
+  | 'vrf_bad_proof'
+  | 'vrf_bad_public_key'
+  | 'vrf_bad_secret_key'
+  | 'vrf_bad_input'
+  | 'vrf_verify_failed'
+  | 'vrf_encode_failed';
+
+/** A typed VRF failure. */
+export class VrfError extends CodedError<VrfErrorCode> {}
 
 /** ptLen + cLen + qLen = 32 + 16 + 32 (RFC 9381 5.5). */
 export const VRF_PROOF_LENGTH = 80;
@@ -41,7 +48,7 @@ function isBytes(value: unknown): value is Uint8Array {
 }
 
 /** Checks that `value` is a Uint8Array (of `length` bytes, if given), else throws `code`. */
-function requireBytes(value: unknown, length: number | undefined, code: string, what: string): Uint8Array {
+function requireBytes(value: unknown, length: number | undefined, code: VrfErrorCode, what: string): Uint8Array {
   if (!isBytes(value)) throw new VrfError(code, `${what} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
     throw new VrfError(code, `${what} must be ${length} bytes, got ${value.length}`);

@@ -10,11 +10,9 @@ import type { LogReader } from '../../log/merkle/reader.js';
 import { parseTilePath, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
-import { errorResponse } from './middleware.js';
+import { errorResponse, internalErrorLine } from './errors.js';
 import { RequestMetrics, requestMetrics } from './request-metrics.js';
 import { openApiDocument } from './openapi.js';
-
-export { errorResponse } from './middleware.js';
 
 export interface AppConfig {
   /** The checkpoint origin. */
@@ -68,10 +66,10 @@ async function serveTilePath(c: Context, reader: LogReader, path: string): Promi
   try {
     ref = parseTilePath(path);
   } catch (e) {
-    return errorResponse(c, 400, 'bad_tile_path', (e as Error).message);
+    return errorResponse('bad_tile_path', (e as Error).message);
   }
   const data = 'entries' in ref ? await reader.entryBundle(ref.n, ref.width) : await reader.tile(ref);
-  if (data === null) return errorResponse(c, 404, 'not_found', `${path} is not part of the published tree`);
+  if (data === null) return errorResponse('not_found', `${path} is not part of the published tree`);
   return tileResponse(ref, data, c.req.header('Accept-Encoding'));
 }
 
@@ -114,12 +112,13 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
   app.get('/metrics', (c) => c.text(metricsText(deps, requests), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
-  if (deps.directory) directoryRoutes(app, deps.directory);
+  if (deps.directory) directoryRoutes(app, deps.directory, logError);
 
-  app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
+  // Anything a route did not answer itself: an untyped error, an internal code or one the table lacks.
   app.onError((err, c) => {
-    logError(`internal error on ${c.req.method} ${c.req.path}: ${err.name}: ${err.message}`);
-    return errorResponse(c, 500, 'internal', 'internal error');
+    logError(internalErrorLine(c.req.method, c.req.routePath, err));
+    return errorResponse('internal', 'internal error');
   });
   return app;
 }

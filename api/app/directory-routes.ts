@@ -23,14 +23,8 @@ import {
 } from '../../verifier/formats/proof-json.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { acceptsGzip, gzip } from './compression.js';
-import {
-  errorResponse,
-  operatorAuth,
-  rateLimit,
-  typedErrorResponse,
-  type RateLimitOptions,
-  type TokenBuckets,
-} from './middleware.js';
+import { answerableError, errorResponse, internalErrorLine, typedErrorResponse } from './errors.js';
+import { operatorAuth, rateLimit, type RateLimitOptions, type TokenBuckets } from './middleware.js';
 
 /** What the routes need from a directory. */
 export interface DirectoryService {
@@ -56,7 +50,7 @@ export interface DirectoryRouteOptions {
 export const MAX_BATCH_LOOKUPS = 32;
 export const MAX_BATCH_STATEMENTS = 100;
 
-class BadRequest extends CodedError {
+class BadRequest extends CodedError<'bad_request'> {
   constructor(message: string) {
     super('bad_request', message);
   }
@@ -86,11 +80,11 @@ function base64Field(v: unknown, what: string): Uint8Array {
   }
 }
 
-async function answer(c: Context, f: () => Promise<Response>): Promise<Response> {
+async function answer(f: () => Promise<Response>): Promise<Response> {
   try {
     return await f();
   } catch (e) {
-    return typedErrorResponse(c, e);
+    return typedErrorResponse(e);
   }
 }
 
@@ -118,16 +112,16 @@ function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const limit = rateLimit(o.lookupRateLimit);
   app.get('/v1/lookup/:provider/:account', limit, (c) =>
-    answer(c, async () =>
+    answer(async () =>
       jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account')))),
     ),
   );
   app.post(
     '/v1/lookup',
-    bodyLimit({ maxSize: 16 * 1024, onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 16 KiB') }),
+    bodyLimit({ maxSize: 16 * 1024, onError: () => errorResponse('too_large', 'the body exceeds 16 KiB') }),
     limit,
     (c) =>
-      answer(c, async () => {
+      answer(async () => {
         const body = await jsonBody(c);
         onlyFields(body, ['lookups', 'discover']);
         if (body.discover !== undefined && body.lookups !== undefined)
@@ -147,7 +141,7 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
       }),
   );
   app.get('/v1/history/:provider/:account', limit, (c) =>
-    answer(c, async () => {
+    answer(async () => {
       const sinceText = c.req.query('since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
       return c.json(
@@ -157,7 +151,7 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   );
   // The owner's daily check: small, and compressed when the client accepts it (the proof is mostly base64).
   app.get('/v1/monitor/:provider/:account', limit, (c) =>
-    answer(c, async () => {
+    answer(async () => {
       const versionText = c.req.query('version') ?? '';
       if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
       const json = JSON.stringify(
@@ -182,15 +176,15 @@ async function submitOne(o: DirectoryRouteOptions, item: unknown, wait: boolean)
   };
 }
 
-function publishRoutes(app: Hono, o: DirectoryRouteOptions): void {
+function publishRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: string) => void): void {
   app.post(
     '/v1/bindings',
     bodyLimit({
       maxSize: 2 * 1024 * 1024,
-      onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 2 MiB'),
+      onError: () => errorResponse('too_large', 'the body exceeds 2 MiB'),
     }),
     (c) =>
-      answer(c, async () => {
+      answer(async () => {
         const body = await jsonBody(c);
         onlyFields(body, ['statements']);
         const list = body.statements;
@@ -198,21 +192,22 @@ function publishRoutes(app: Hono, o: DirectoryRouteOptions): void {
           throw new BadRequest(`statements must be 1..${MAX_BATCH_STATEMENTS} items`);
         const wait = c.req.query('wait') === '1';
         const settled = await Promise.allSettled(list.map((item) => submitOne(o, item, wait)));
+        // All refused: the first refusal is the answer. Else each refused statement says why in its result.
+        if (settled.every((r) => r.status === 'rejected')) return typedErrorResponse(settled[0].reason);
         const results = settled.map((r) =>
-          r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason) },
+          r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason, logError) },
         );
-        const ok = settled.filter((r) => r.status === 'fulfilled').length;
-        if (ok === 0) return typedErrorResponse(c, (settled[0] as PromiseRejectedResult).reason);
         return c.json({ results }, wait ? 200 : 202);
       }),
   );
 }
 
-function errorOf(e: unknown): { code: string; message: string } {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'string'
-    ? { code, message: (e as Error).message }
-    : { code: 'internal', message: 'internal error' };
+/** A refused statement's error in a batch answer; an internal one is logged and answered `internal`. */
+function errorOf(e: unknown, logError: (message: string) => void): { code: string; message: string } {
+  const answer = answerableError(e);
+  if (answer) return answer;
+  logError(internalErrorLine('POST', '/v1/bindings', e instanceof Error ? e : new Error(String(e))));
+  return { code: 'internal', message: 'internal error' };
 }
 
 function decodeChain(v: unknown): Uint8Array[] {
@@ -226,10 +221,10 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const auth = operatorAuth(o.operatorToken);
   const limit = bodyLimit({
     maxSize: 64 * 1024,
-    onError: (c) => errorResponse(c, 413, 'too_large', 'the body exceeds 64 KiB'),
+    onError: () => errorResponse('too_large', 'the body exceeds 64 KiB'),
   });
   app.post('/v1/providers', auth, limit, (c) =>
-    answer(c, async () => {
+    answer(async () => {
       const body = await jsonBody(c);
       onlyFields(body, ['chain']);
       const { providerId, committed } = await o.service.enrol(decodeChain(body.chain));
@@ -238,7 +233,7 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
     }),
   );
   app.post('/v1/providers/revoke', auth, limit, (c) =>
-    answer(c, async () => {
+    answer(async () => {
       const body = await jsonBody(c);
       onlyFields(body, ['providerId', 'fingerprint', 'reason']);
       const { providerId, fingerprint, reason } = body;
@@ -253,8 +248,8 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
 }
 
 /** Adds the directory's routes to `app`. */
-export function directoryRoutes(app: Hono, o: DirectoryRouteOptions): void {
+export function directoryRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: string) => void): void {
   lookupRoutes(app, o);
-  publishRoutes(app, o);
+  publishRoutes(app, o, logError);
   operatorRoutes(app, o);
 }

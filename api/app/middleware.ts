@@ -1,53 +1,12 @@
 /**
  * Named middleware factories for the API: a per-client token-bucket rate limit (lookups are rate limited so
- * that the directory cannot be scraped, as the DMA lets providers require), an operator bearer-token check
- * compared in constant time, and the mapping of typed error codes to HTTP
- * statuses with the JSON error body `{"error":{"code","message"}}`.
+ * that the directory cannot be scraped, as the DMA lets providers require) and an operator bearer-token
+ * check compared in constant time. Their refusals are the API's JSON errors (errors.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
-
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
-
-/** A JSON error response in the project's error shape. */
-export function errorResponse(
-  c: Context,
-  status: ErrorStatus,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): Response {
-  for (const [k, v] of Object.entries(headers)) c.header(k, v);
-  return c.json({ error: { code, message } }, status);
-}
-
-const STATUS_BY_CODE: [RegExp, ErrorStatus][] = [
-  [/^(cert_parse)$/, 400],
-  [/^(queue_full|epoch_failed|directory_broken|busy)$/, 503],
-  [/^(rate_limited)$/, 429],
-  [/^(too_large|statement_too_large|note_too_large)$/, 413],
-  [/^(version_conflict|version_gap|already_enrolled)$/, 409],
-  [/^(unknown_credential|not_found)$/, 404],
-  [/^(unauthorized)$/, 401],
-  [/^(namespace_violation|bad_signature|unknown_provider|cert_.*|bad_continuity)$/, 403],
-  [/^(internal|corrupt_.*)$/, 500],
-];
-
-/** The HTTP status for a typed error code: 400 unless the table above says otherwise. */
-export function statusForCode(code: string): ErrorStatus {
-  return STATUS_BY_CODE.find(([re]) => re.test(code))?.[1] ?? 400;
-}
-
-/** Answers a thrown typed error (anything with a string `code`) as JSON; others are rethrown. */
-export function typedErrorResponse(c: Context, e: unknown): Response {
-  const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string') throw e;
-  const status = statusForCode(code);
-  if (status === 500) throw e;
-  const headers: Record<string, string> = status === 503 ? { 'Retry-After': '1' } : {};
-  return errorResponse(c, status, code, (e as Error).message, headers);
-}
+import { errorResponse } from './errors.js';
 
 export interface RateLimitOptions {
   /** Requests a client may make in a burst. */
@@ -96,8 +55,8 @@ export class TokenBuckets {
 }
 
 /** The 429 answer of an empty bucket. */
-export function rateLimitedResponse(c: Context, retryAfterSeconds: number): Response {
-  return errorResponse(c, 429, 'rate_limited', 'too many requests from this client; retry later', {
+export function rateLimitedResponse(retryAfterSeconds: number): Response {
+  return errorResponse('rate_limited', 'too many requests from this client; retry later', {
     'Retry-After': String(retryAfterSeconds),
   });
 }
@@ -112,7 +71,7 @@ export function rateLimit(limits: RateLimitOptions | TokenBuckets): MiddlewareHa
   return async (c, next) => {
     if (buckets.opts.admitted?.(c)) return next();
     const wait = buckets.take(key(c));
-    if (wait > 0) return rateLimitedResponse(c, wait);
+    if (wait > 0) return rateLimitedResponse(wait);
     await next();
   };
 }
@@ -126,7 +85,7 @@ export function operatorAuth(token: string | undefined): MiddlewareHandler {
   return async (c, next) => {
     const given = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
     if (!token || !equalBytes(sha256(utf8(given)), expected))
-      return errorResponse(c, 401, 'unauthorized', 'operator token required');
+      return errorResponse('unauthorized', 'operator token required');
     await next();
   };
 }

@@ -1,11 +1,12 @@
 /**
  * The OpenAPI 3.1 description of the HTTP API, as a plain object built by `openApiDocument(opts)` and
- * served at `GET /openapi.json`. It describes every route `createApp` serves (api/app/app.ts and
- * api/app/directory-routes.ts) exactly as implemented: the tlog-tiles read API, configuration and operations,
- * the directory's lookups, publication and operator routes, the JSON form of the proofs
- * (verifier/formats/proof-json.ts) and every error status with its stable codes (api/app/middleware.ts's table). Each
- * error response lists its codes in `x-error-codes`. No dependencies; pure.
+ * served at `GET /openapi.json`. It describes every route `createApp` serves (app.ts and
+ * directory-routes.ts) exactly as implemented: the tlog-tiles read API, configuration and operations, the
+ * directory's lookups, publication and operator routes, the JSON form of the proofs
+ * (verifier/formats/proof-json.ts) and every error status with its stable codes (errors.ts's table, whose
+ * code type they must be). Each error response lists its codes in `x-error-codes`. Pure.
  */
+import type { ApiErrorCode } from './errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +52,7 @@ const header = (description: string, schema: Json = { type: 'string' }): Json =>
 const RETRY_AFTER: Json = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
 
 /** An error response: the Error body, its codes listed in the description and in `x-error-codes`. */
-function err(when: string, codes: string[], retryAfter = false): Json {
+function err(when: string, codes: ApiErrorCode[], retryAfter = false): Json {
   return {
     description: `${when} Codes: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
     'x-error-codes': codes,
@@ -60,7 +61,7 @@ function err(when: string, codes: string[], retryAfter = false): Json {
   };
 }
 
-type ErrorSpec = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 503, string[]>> & { rateLimited?: boolean };
+type ErrorSpec = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 503, ApiErrorCode[]>> & { rateLimited?: boolean };
 
 /** The error responses of one route; every route can answer 500 `internal`. */
 function errors(spec: ErrorSpec): Json {
@@ -100,7 +101,7 @@ const WAIT: Json = {
 
 // ---- the codes ----
 
-const ACCOUNT_CODES = [
+const ACCOUNT_CODES: ApiErrorCode[] = [
   'account_bad_utf8',
   'account_too_long',
   'account_empty',
@@ -109,7 +110,7 @@ const ACCOUNT_CODES = [
   'account_bad_email',
   'account_bad_phone',
 ];
-const STATEMENT_CODES = [
+const STATEMENT_CODES: ApiErrorCode[] = [
   'statement_malformed',
   'statement_trailing_bytes',
   'statement_bad_version',
@@ -124,7 +125,7 @@ const STATEMENT_CODES = [
   'statement_bad_continuity',
   'statement_from_future',
 ];
-const CERT_CODES = [
+const CERT_CODES: ApiErrorCode[] = [
   'cert_untrusted',
   'cert_bad_signature',
   'cert_expired',
@@ -137,7 +138,7 @@ const CERT_CODES = [
   'cert_chain_too_long',
   'cert_revoked',
 ];
-const QUEUE_CODES = ['queue_full', 'directory_broken', 'epoch_failed'];
+const QUEUE_CODES: ApiErrorCode[] = ['queue_full', 'directory_broken', 'epoch_failed'];
 
 // ---- components ----
 
@@ -468,7 +469,7 @@ function directoryPaths(): Json {
     content: jsonContent(schema),
   });
   const operator = [{ operatorToken: [] }];
-  const queueErrors = (status403: string[] | undefined, extra: ErrorSpec): Json =>
+  const queueErrors = (status403: ApiErrorCode[] | undefined, extra: ErrorSpec): Json =>
     errors({
       401: ['unauthorized'],
       413: ['too_large'],

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MAX_ADD_CHECKPOINT_BYTES } from '../../verifier/formats/add-checkpoint.js';
 import type { Witness } from '../../verifier/witness/witness.js';
-import { errorResponse } from './middleware.js';
+import { errorResponse } from './errors.js';
 
 export function witnessApp(witness: Witness): Hono {
   const app = new Hono();
@@ -27,6 +27,6 @@ export function witnessApp(witness: Witness): Hono {
       logs: witness.opts.logs.map((l) => l.origin),
     }),
   );
-  app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   return app;
 }

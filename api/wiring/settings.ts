@@ -13,7 +13,7 @@ import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { WitnessEndpoint } from '../../log/merkle/witnessing.js';
 
 /** A setting or secret is missing or malformed (its message names it, never its value). */
-export class ConfigError extends CodedError {
+export class ConfigError extends CodedError<'bad_config'> {
   constructor(message: string) {
     super('bad_config', message);
   }

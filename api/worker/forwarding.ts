@@ -5,10 +5,11 @@
  * log cannot be opened.
  */
 import { readAtMost } from '../../verifier/http/bounded-body.js';
+import { errorResponse } from '../app/errors.js';
 
 /** The 503 every request gets while the log cannot be opened: `not_configured` or `log_unavailable`. */
 export function unavailable(code: 'not_configured' | 'log_unavailable', message: string): Response {
-  return Response.json({ error: { code, message } }, { status: 503 });
+  return errorResponse(code, message);
 }
 
 /**
@@ -38,10 +39,6 @@ export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
 export async function bufferedRequest(request: Request, max = MAX_REQUEST_BODY): Promise<Request | Response> {
   if (request.body === null) return request;
   const body = await readAtMost(request, max);
-  if (body === null)
-    return Response.json(
-      { error: { code: 'too_large', message: `the body exceeds ${max / (1024 * 1024)} MiB` } },
-      { status: 413 },
-    );
+  if (body === null) return errorResponse('too_large', `the body exceeds ${max / (1024 * 1024)} MiB`);
   return new Request(request, { body: body as Uint8Array<ArrayBuffer> });
 }

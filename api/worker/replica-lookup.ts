@@ -23,6 +23,7 @@ import { labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-h
 import { lookupToJsonBytes } from '../../verifier/formats/proof-json.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../../wasm-free-crypto/vrf.js';
+import { rateLimitedResponse } from '../app/middleware.js';
 import { replicaAccountByName, type IndexDatabase } from './d1-replica.js';
 
 /** The lookup path's decision not to answer: forward to the object, saying whether a token was taken. */
@@ -108,10 +109,7 @@ export async function replicaLookup(o: ReplicaLookupOptions, request: Request): 
   try {
     const proof = await assemble(o, provider, account, client, taken);
     if ('forward' in proof) return proof;
-    if ('retryAfter' in proof) {
-      const error = { error: { code: 'rate_limited', message: 'too many requests from this client; retry later' } };
-      return Response.json(error, { status: 429, headers: { 'Retry-After': String(proof.retryAfter) } });
-    }
+    if ('retryAfter' in proof) return rateLimitedResponse(proof.retryAfter);
     return new Response(lookupToJsonBytes(proof), { headers: { 'Content-Type': 'application/json' } });
   } catch (failure) {
     return { forward: true, admitted: taken.admitted, failure };

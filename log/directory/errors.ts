@@ -5,4 +5,26 @@
  */
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
-export class DirectoryError extends CodedError {}
+export type DirectoryErrorCode =
+  | 'statement_too_large'
+  | 'statement_from_future'
+  | 'statement_bad_status'
+  | 'bad_signature'
+  | 'unknown_provider'
+  | 'namespace_violation'
+  | 'cert_revoked'
+  | 'cert_expired'
+  | 'version_conflict'
+  | 'version_gap'
+  | 'bad_continuity'
+  | 'already_enrolled'
+  | 'unknown_credential'
+  | 'queue_full'
+  | 'epoch_failed'
+  | 'directory_broken'
+  | 'bad_request'
+  | 'busy'
+  | 'corrupt_directory'
+  | 'internal';
+
+export class DirectoryError extends CodedError<DirectoryErrorCode> {}

@@ -17,7 +17,16 @@ export const MAX_ENTRY_BYTES = 0xffff;
 /** Entries per append call; larger batches are refused rather than held in memory unbounded. */
 export const MAX_BATCH_ENTRIES = 1 << 16;
 
-export class AppendError extends CodedError {}
+export type AppendErrorCode =
+  | 'bad_config'
+  | 'bad_entry'
+  | 'batch_too_large'
+  | 'closed'
+  | 'corrupt_log'
+  | 'empty_batch'
+  | 'entry_too_large';
+
+export class AppendError extends CodedError<AppendErrorCode> {}
 
 export interface AppenderOptions {
   storage: LogStorage;

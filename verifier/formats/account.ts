@@ -11,8 +11,17 @@
 import { utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
-/** Codes: account_empty, account_too_long, account_control_char, account_bad_phone, account_bad_email, account_not_canonical, account_bad_utf8. */
-export class AccountError extends CodedError {}
+export type AccountErrorCode =
+  | 'account_empty'
+  | 'account_too_long'
+  | 'account_control_char'
+  | 'account_bad_phone'
+  | 'account_bad_email'
+  | 'account_not_canonical'
+  | 'account_bad_utf8';
+
+/** An account that is not, or cannot be made, canonical. */
+export class AccountError extends CodedError<AccountErrorCode> {}
 
 /** Maximum length of a canonical account, in bytes of UTF-8. */
 export const MAX_ACCOUNT_BYTES = 256;
@@ -32,7 +41,7 @@ const E164 = /^\+[1-9][0-9]{1,14}$/;
 const HOST_LABEL = /^[\p{L}\p{Nd}](?:[\p{L}\p{M}\p{Nd}-]*[\p{L}\p{M}\p{Nd}])?$/u;
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-function fail(code: string, message: string): never {
+function fail(code: AccountErrorCode, message: string): never {
   throw new AccountError(code, message);
 }
 

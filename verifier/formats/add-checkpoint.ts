@@ -7,8 +7,8 @@
 import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
-/** A malformed add-checkpoint body (code `bad_request`). */
-export class AddCheckpointError extends CodedError {}
+/** A malformed add-checkpoint body. */
+export class AddCheckpointError extends CodedError<'bad_request'> {}
 
 /** The largest request body taken: 63 proof lines and a checkpoint with plenty of signatures. */
 export const MAX_ADD_CHECKPOINT_BYTES = 64 * 1024;

@@ -9,7 +9,10 @@
 import { concatBytes, fromUtf8, readSafeU64be, u64be, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
-export class EntryError extends CodedError {}
+export type EntryErrorCode = 'entry_malformed' | 'entry_not_canonical' | 'entry_too_large' | 'entry_unknown_type';
+
+/** A log entry that is not in its one canonical encoding. */
+export class EntryError extends CodedError<EntryErrorCode> {}
 
 export const ENTRY_PROVIDER = 0x01;
 export const ENTRY_UPDATE = 0x02;

@@ -20,7 +20,18 @@ import { sha256 } from '../../wasm-free-crypto/sha256.js';
  * twice in one batch or bulk build), 'bad_proof' (malformed proof, or one that cannot be about this
  * label), 'not_member' / 'not_absent' (a well-formed proof that does not lead to the root).
  */
-export class MapError extends CodedError {}
+export type MapErrorCode =
+  | 'bad_label'
+  | 'bad_hash'
+  | 'bad_version'
+  | 'bad_depth'
+  | 'bad_root'
+  | 'duplicate_label'
+  | 'bad_proof'
+  | 'not_member'
+  | 'not_absent';
+
+export class MapError extends CodedError<MapErrorCode> {}
 
 /** A leaf of the map: the label's current version and the head of its history hash chain. */
 export interface MapLeaf {
@@ -63,7 +74,7 @@ export function checkLabel(label: Uint8Array, what = 'label'): void {
     throw new MapError('bad_label', `${what} must be ${LABEL_SIZE} bytes`);
 }
 
-function checkHash32(h: Uint8Array, code: string, what: string): void {
+function checkHash32(h: Uint8Array, code: MapErrorCode, what: string): void {
   if (!(h instanceof Uint8Array) || h.length !== 32) throw new MapError(code, `${what} must be 32 bytes`);
 }
 

@@ -18,7 +18,8 @@ import type {
 } from './proofs.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 
-export class ProofJsonError extends CodedError {}
+/** A proof whose JSON form is not exactly the one of docs/PROTOCOL.md. */
+export class ProofJsonError extends CodedError<'bad_proof_json'> {}
 
 type Json = Record<string, unknown>;
 

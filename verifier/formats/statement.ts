@@ -19,7 +19,23 @@ import {
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { AccountError, assertCanonicalAccount, providerIdValid } from './account.js';
 
-export class StatementError extends CodedError {}
+export type StatementErrorCode =
+  | 'statement_bad_account'
+  | 'statement_bad_continuity'
+  | 'statement_bad_key'
+  | 'statement_bad_provider'
+  | 'statement_bad_status'
+  | 'statement_bad_version'
+  | 'statement_duplicate_key'
+  | 'statement_malformed'
+  | 'statement_not_canonical'
+  | 'statement_too_large'
+  | 'statement_too_many_keys'
+  | 'statement_trailing_bytes'
+  | 'statement_unknown_field';
+
+/** A binding statement that is not valid, or not in its one canonical encoding. */
+export class StatementError extends CodedError<StatementErrorCode> {}
 
 export type KeyAlgorithm = 'ed25519' | 'x25519' | 'p256' | 'ml-kem-768' | 'ml-dsa-65';
 export type StatementStatus = 'active' | 'deleted';
@@ -86,7 +102,7 @@ const CONTINUITY_FIELDS = ['keyId', 'signature'];
 const CONTINUITY_DOMAIN = utf8('kt/v1/continuity\u0000');
 const STATEMENT_DOMAIN = utf8('kt/v1/statement\u0000');
 
-function fail(code: string, message: string): never {
+function fail(code: StatementErrorCode, message: string): never {
   throw new StatementError(code, message);
 }
 
@@ -300,13 +316,13 @@ class Reader {
     const b = this.view(2);
     return (b[0] << 8) | b[1];
   }
-  u53(code: string, what: string): number {
+  u53(code: StatementErrorCode, what: string): number {
     const v = readU64be(this.view(8));
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(code, `${what} exceeds 2^53-1`);
     return Number(v);
   }
   /** Length-prefixed text, strict UTF-8; content rules are validateStatement's. */
-  text(length: number, code: string, what: string): string {
+  text(length: number, code: StatementErrorCode, what: string): string {
     const b = this.view(length);
     let s = '';
     for (let i = 0; i < b.length; i++) {
@@ -378,7 +394,7 @@ export function decodeStatement(b: Uint8Array): Statement {
   return s;
 }
 
-function base64Field(v: unknown, maxBytes: number, code: string, what: string): Uint8Array {
+function base64Field(v: unknown, maxBytes: number, code: StatementErrorCode, what: string): Uint8Array {
   if (typeof v !== 'string' || v.length > 4 * Math.ceil(maxBytes / 3))
     fail(code, `${what} must be base64 of at most ${maxBytes} bytes`);
   try {

@@ -23,7 +23,19 @@ export const HASH_SIZE = 32;
  * not lead to the root), 'inconsistent' (consistency proof does not lead to both roots), in tiles.ts
  * 'bad_tile', 'bad_tile_path', 'bad_bundle', and in frontier.ts 'bad_frontier'.
  */
-export class LogError extends CodedError {}
+export type LogErrorCode =
+  | 'bad_index'
+  | 'bad_hash'
+  | 'bad_proof'
+  | 'not_included'
+  | 'inconsistent'
+  | 'bad_tile'
+  | 'bad_tile_path'
+  | 'bad_bundle'
+  | 'bad_frontier'
+  | 'corrupt_log';
+
+export class LogError extends CodedError<LogErrorCode> {}
 
 /** Reads stored hashes by stored-hash index, returning them in the order asked; throws if any is missing. */
 export interface HashReader {

@@ -12,7 +12,7 @@
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { openCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
-import { ClientError, VerifyError } from '../verification/errors.js';
+import { ClientError, relayedCode, VerifyError } from '../verification/errors.js';
 import { HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from '../verification/lookup-verifier.js';
 import { historyFromJson, lookupFromJson, monitorFromJson } from '../formats/proof-json.js';
@@ -164,7 +164,7 @@ export class LookupClient {
     try {
       fetched = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, accepted.size, offered.size);
     } catch (e) {
-      if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(e.code, e.message);
+      if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(relayedCode(e.code), e.message);
       throw e;
     }
     // The tiles come from the server: they must first prove their own prefix root inside the offered tree.
@@ -209,7 +209,7 @@ export class LookupClient {
     if (res.status !== 200) {
       const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
       throw new ClientError(
-        typeof error?.code === 'string' ? error.code : 'http_error',
+        typeof error?.code === 'string' ? relayedCode(error.code) : 'http_error',
         `${path}: HTTP ${res.status}: ${typeof error?.message === 'string' ? error.message : 'no message'}`,
       );
     }

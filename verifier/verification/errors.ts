@@ -5,7 +5,66 @@
  */
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
-export class VerifyError extends CodedError {}
+export type VerifyErrorCode =
+  // a lookup, history or discovery proof (lookup-verifier.ts)
+  | 'bad_account'
+  | 'bad_discovery'
+  | 'bad_enrolment'
+  | 'bad_epoch_head'
+  | 'bad_epoch_inclusion'
+  | 'bad_history'
+  | 'bad_map_proof'
+  | 'bad_proof_json'
+  | 'bad_provider_signature'
+  | 'bad_statement'
+  | 'bad_vrf'
+  | 'credential_not_valid'
+  | 'epoch_not_last'
+  | 'wrong_account'
+  | 'wrong_history'
+  // checkpoints under a witness policy (checkpoint-policy.ts), and a log's history of them
+  | 'bad_checkpoint'
+  | 'bad_policy'
+  | 'checkpoint_mid_epoch'
+  | 'inconsistent_checkpoint'
+  | 'rollback'
+  | 'stale_checkpoint'
+  | 'witness_quorum'
+  // the log's tiles and bundles as fetched (verifier/http/, the auditor)
+  | 'bad_bundle'
+  | 'bad_tile'
+  | 'network'
+  | 'tile_unavailable'
+  | 'too_large'
+  // the auditor's replay (map-replay.ts)
+  | 'replay_bad_entry'
+  | 'replay_credentials_root'
+  | 'replay_epoch_range'
+  | 'replay_epoch_sequence'
+  | 'replay_map_root'
+  | 'replay_mid_epoch'
+  | 'replay_out_of_order'
+  | 'replay_version_fork'
+  // an evidence file (evidence.ts)
+  | 'evidence_invalid';
+
+export class VerifyError extends CodedError<VerifyErrorCode> {}
+
+/** A code a directory answered with (docs/PROTOCOL.md section 7), relayed as it was, never checked here. */
+export type RelayedCode = string & { readonly relayed: unique symbol };
+
+/** Marks a code that came from a directory's answer, or from a lower layer's error, to be relayed as is. */
+export function relayedCode(code: string): RelayedCode {
+  return code as RelayedCode;
+}
+
+export type ClientErrorCode =
+  | 'network'
+  | 'http_error'
+  | 'bad_response'
+  | 'unavailable'
+  | 'bad_replay_state'
+  | RelayedCode;
 
 /** The directory or log could not be asked, or answered with an error (its code and message are kept). */
-export class ClientError extends CodedError {}
+export class ClientError extends CodedError<ClientErrorCode> {}

@@ -9,7 +9,7 @@
  * witnesses: verifier/verification/checkpoint-policy.ts). Checkpoint signatures are verified once per note.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
-import { VerifyError } from './errors.js';
+import { VerifyError, type VerifyErrorCode } from './errors.js';
 import { verifySignatureSync } from '../../wasm-free-crypto/signatures.js';
 import type { NoteVerifier } from '../../wasm-free-crypto/note.js';
 import { vrfVerify } from '../../wasm-free-crypto/vrf.js';
@@ -66,7 +66,7 @@ export interface HistoryResult {
 }
 
 /** Runs `f`, turning any error into a VerifyError with `code` (keeping the cause's message). */
-function check<T>(code: string, f: () => T): T {
+function check<T>(code: VerifyErrorCode, f: () => T): T {
   try {
     return f();
   } catch (e) {
