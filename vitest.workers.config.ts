@@ -1,17 +1,17 @@
 /**
- * The Worker tests (`npm run test:worker`): `test/worker/*.worker.ts` run inside workerd with
+ * The Worker tests (`npm run test:worker`): `test/api/worker/*.worker.ts` run inside workerd with
  * @cloudflare/vitest-pool-workers, against the real Worker entry (api/worker/worker.ts) and its Durable Object,
  * configured from wrangler.toml, in two projects with different Worker settings:
- * - `log`: a log-only Worker (`KT_LOG_ONLY`) with a test-only append route (test/worker/log-only-worker.ts),
+ * - `log`: a log-only Worker (`KT_LOG_ONLY`) with a test-only append route (test/api/worker/log-only-worker.ts),
  *   for the log's tests. Node-side,
  *   this file reads the tiles-300 vectors (test/vectors/tiles-300) and hands them to the tests as a JSON
  *   binding, and sets a fixed test log key.
- * - `directory`: the full Worker. Its globalSetup (test/worker-node-fixture.ts, in Node) makes the keys, a
+ * - `directory`: the full Worker. Its globalSetup (test/fixtures/worker-directory.ts, in Node) makes the keys, a
  *   test root CA and a provider leaf, and records the Node server's answers to the directory script; they
  *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
  *   heartbeats daily, so that the tests
  *   close them by running the Durable Object's alarm themselves (`runDurableObjectAlarm`).
- * - `witnessed`: the full Worker with a witness (started in Node by test/worker-witness-fixture.ts) named
+ * - `witnessed`: the full Worker with a witness (started in Node by test/fixtures/worker-witness.ts) named
  *   in WITNESSES: each epoch's checkpoint is served with its cosignature.
  */
 import { readFileSync } from 'node:fs';
@@ -28,8 +28,8 @@ const ORIGIN = 'example.com/kt-worker-test';
 /** A fixture as the JSON value a binding holds (what miniflare passes to the Worker). */
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v));
 const worker = { main: './api/worker/worker.ts', wrangler: { configPath: './wrangler.toml' } };
-/** The log project's Worker: the production one with a test-only append route (test/worker/log-only-worker.ts). */
-const logOnlyWorker = { ...worker, main: './test/worker/log-only-worker.ts' };
+/** The log project's Worker: the production one with a test-only append route (test/api/worker/log-only-worker.ts). */
+const logOnlyWorker = { ...worker, main: './test/api/worker/log-only-worker.ts' };
 const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
@@ -53,7 +53,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: 'log', include: ['test/worker/{log,do-storage,entry,r2}.worker.ts'], ...timeouts },
+        test: { name: 'log', include: ['test/api/worker/{log,do-storage,entry,r2}.worker.ts'], ...timeouts },
       },
       {
         plugins: [
@@ -78,8 +78,8 @@ export default defineConfig({
         ],
         test: {
           name: 'directory',
-          include: ['test/worker/{directory*,d1}.worker.ts'],
-          globalSetup: ['test/worker-node-fixture.ts'],
+          include: ['test/api/worker/{directory*,d1}.worker.ts'],
+          globalSetup: ['test/fixtures/worker-directory.ts'],
           ...timeouts,
         },
       },
@@ -108,8 +108,8 @@ export default defineConfig({
         ],
         test: {
           name: 'witnessed',
-          include: ['test/worker/witnessed.worker.ts'],
-          globalSetup: ['test/worker-witness-fixture.ts'],
+          include: ['test/api/worker/witnessed.worker.ts'],
+          globalSetup: ['test/fixtures/worker-witness.ts'],
           ...timeouts,
         },
       },

@@ -19,7 +19,7 @@ import {
   statementFor,
   type TestDirectory,
   type TestProvider,
-} from '../test/directory-helpers.js';
+} from '../test/helpers/directory.js';
 import { median, opsPerSecond, type Figure } from './harness.js';
 
 interface Bench {

@@ -15,7 +15,7 @@ import { LogAppender } from '../log/merkle/appender.js';
 import { TileWriter } from '../log/merkle/tile-writer.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { proveRecord, recordHash, verifyInclusion } from '../verifier/formats/tlog.js';
-import { MemoryHashStore } from '../test/log-helpers.js';
+import { MemoryHashStore } from '../test/helpers/log.js';
 import { medianMs, opsPerSecond, type Figure } from './harness.js';
 
 const require = createRequire(import.meta.url);

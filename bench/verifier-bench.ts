@@ -17,7 +17,7 @@ import { Frontier } from '../verifier/formats/frontier.js';
 import { PrefixTree } from '../verifier/formats/prefix-tree.js';
 import { MapReplay } from '../verifier/verification/map-replay.js';
 import { EMPTY_TREE_HASH } from '../verifier/formats/tlog.js';
-import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../test/directory-helpers.js';
+import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../test/helpers/directory.js';
 import { opsPerSecond, type Figure } from './harness.js';
 
 export async function benchClientVerify(): Promise<Figure> {

@@ -60,7 +60,7 @@ const SEQUENCER_NAME = 'log';
 
 /** The single-writer sequencer: owns the log and the directory and serves the API. */
 export class LogSequencer extends DurableObject<Env> {
-  /** What it serves from; protected for the log test project's Worker (test/worker/log-only-worker.ts). */
+  /** What it serves from; protected for the log test project's Worker (test/api/worker/log-only-worker.ts). */
   protected state: SequencerState | undefined;
   private failure: Response | undefined;
   /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */

@@ -26,8 +26,8 @@ import {
   publish,
   statementFor,
   type TestDirectory,
-} from '../directory-helpers.js';
-import { makeRoot } from '../pki.js';
+} from '../helpers/directory.js';
+import { makeRoot } from '../helpers/pki.js';
 import { entriesOf, fakeLog, parties, serverOf, type Fetch } from './malicious.js';
 
 const code = (p: Promise<unknown>) =>

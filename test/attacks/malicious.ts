@@ -13,8 +13,8 @@ import { decodeEntryBundle, encodeEntryBundle, entryBundlePath, TILE_WIDTH } fro
 import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
-import { appOver, logSignerForTests, type TestDirectory } from '../directory-helpers.js';
-import { ORIGIN } from '../log-helpers.js';
+import { appOver, logSignerForTests, type TestDirectory } from '../helpers/directory.js';
+import { ORIGIN } from '../helpers/log.js';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 

@@ -48,7 +48,7 @@ describe('the repository stands alone', () => {
     for (const expected of [
       'package.json',
       '.ci/run',
-      'test/vectors.ts',
+      'test/helpers/vectors.ts',
       'vitest.workers.config.ts',
       'docs/PROTOCOL.md',
     ]) {

@@ -1,0 +1,73 @@
+/** Request metrics for /metrics: counting, merging what the Worker counted itself, and the Prometheus text. */
+import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { RequestMetrics, requestMetrics, type RequestMetricsRow } from '../../../api/app/request-metrics.js';
+
+describe('request metrics', () => {
+  it('counts requests and their time by method, route pattern and status', async () => {
+    const m = new RequestMetrics();
+    let clock = 0;
+    const app = new Hono();
+    app.use(
+      '*',
+      requestMetrics(m, () => clock),
+    );
+    app.get('/v1/lookup/:provider/:account', (c) => {
+      clock += 2.5; // milliseconds
+      return c.json({ ok: true });
+    });
+    await app.request('/v1/lookup/p.example/a');
+    await app.request('/v1/lookup/p.example/b');
+    await app.request('/elsewhere');
+    // Methods a client makes up are one row, whatever their names.
+    for (const method of ['BREW', 'PROPFIND', 'X-1']) await app.request('/elsewhere', { method });
+    expect(m.rows()).toEqual([
+      { method: 'GET', route: '/v1/lookup/:provider/:account', status: 200, count: 2, seconds: 0.005 },
+      { method: 'GET', route: 'unmatched', status: 404, count: 1, seconds: 0 },
+      { method: 'OTHER', route: 'unmatched', status: 404, count: 3, seconds: 0 },
+    ]);
+  });
+
+  it('merges rows counted elsewhere, refuses malformed ones whole, and hands rows over once', () => {
+    const m = new RequestMetrics();
+    m.record('GET', '/log/checkpoint', 200, 0.001);
+    const edge: RequestMetricsRow[] = [
+      { method: 'GET', route: '/log/checkpoint', status: 200, count: 3, seconds: 0.003 },
+      { method: 'GET', route: '/log/tile/*', status: 200, count: 1, seconds: 0.002 },
+    ];
+    m.merge(edge);
+    expect(m.rows().map((r) => [r.route, r.count])).toEqual([
+      ['/log/checkpoint', 4],
+      ['/log/tile/*', 1],
+    ]);
+    const bad: unknown[] = [
+      [{ ...edge[0], count: 0 }],
+      [{ ...edge[0], count: 1.5 }],
+      [{ ...edge[0], seconds: -1 }],
+      [{ ...edge[0], seconds: NaN }],
+      [{ ...edge[0], status: '200' }],
+      [{ ...edge[0], route: 7 }],
+      [{ ...edge[0], method: 'BREW' }],
+      [edge[0], null],
+      'rows',
+    ];
+    for (const rows of bad) expect(() => m.merge(rows as RequestMetricsRow[]), JSON.stringify(rows)).toThrow(TypeError);
+    expect(m.rows().map((r) => r.count)).toEqual([4, 1]); // nothing of a refused merge was added
+    const taken = new RequestMetrics();
+    taken.merge(edge);
+    expect(taken.take()).toHaveLength(2);
+    expect(taken.take()).toEqual([]);
+  });
+
+  it('writes the Prometheus text with label values escaped', () => {
+    const m = new RequestMetrics();
+    m.record('GET', '/a"b\\c\nd', 200, 0.25);
+    expect(m.text()).toEqual([
+      '# TYPE kt_requests_total counter',
+      'kt_requests_total{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 1',
+      '# TYPE kt_request_duration_seconds summary',
+      'kt_request_duration_seconds_sum{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 0.25',
+      'kt_request_duration_seconds_count{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 1',
+    ]);
+  });
+});

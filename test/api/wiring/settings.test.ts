@@ -1,0 +1,140 @@
+/**
+ * The one settings definition (api/wiring/settings.ts): config.json on Node and the Worker's vars give the
+ * same settings for the same values and refuse the same bad ones, and README's "Settings" table shows
+ * every setting with its names and default as the definition has them.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cosigner } from '../../../wasm-free-crypto/cosignature.js';
+import {
+  ConfigError,
+  DEFAULT_SETTINGS,
+  parseOperatorToken,
+  parseVrfSecretKey,
+  SETTINGS,
+  settingsFromConfig,
+  settingsFromVars,
+  type SettingVars,
+} from '../../../api/wiring/settings.js';
+
+const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const WITNESS = cosigner('witness.example/w1', new Uint8Array(32).fill(1)).verifierKey;
+
+/** The same values as config.json holds them and as Worker vars (text). */
+function both(values: Record<string, unknown>): [Record<string, unknown>, SettingVars] {
+  const json: Record<string, unknown> = {};
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const s = SETTINGS[name as keyof typeof SETTINGS];
+    json[s.json] = value;
+    vars[s.variable] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return [json, vars];
+}
+
+function refusal(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  return 'accepted';
+}
+
+describe('settings', () => {
+  it('default when unset, on both servers', () => {
+    expect(settingsFromConfig({}, 'config.json')).toEqual(DEFAULT_SETTINGS);
+    expect(settingsFromVars({})).toEqual(DEFAULT_SETTINGS);
+    expect(settingsFromVars({ EPOCH_INTERVAL_MS: '', WITNESSES: '' })).toEqual(DEFAULT_SETTINGS);
+    expect(DEFAULT_SETTINGS).toEqual({
+      epochIntervalMs: 1000,
+      heartbeatMs: 60_000,
+      lookupBurst: 60,
+      lookupRatePerSecond: 10,
+      witnesses: [],
+      witnessQuorum: 0,
+    });
+  });
+
+  it('read the same values the same way from config.json and from Worker vars', () => {
+    const values = {
+      epochIntervalMs: 250,
+      heartbeatMs: 5000,
+      lookupBurst: 1,
+      lookupRatePerSecond: 3,
+      witnesses: [{ key: WITNESS, url: 'https://w.example/w1' }],
+      witnessQuorum: 1,
+    };
+    const [json, vars] = both(values);
+    expect(settingsFromConfig(json, 'config.json')).toEqual(values);
+    expect(settingsFromVars(vars)).toEqual(values);
+    expect(settingsFromVars({ EPOCH_INTERVAL_MS: 250, HEARTBEAT_MS: ' 5000 ' })).toMatchObject({
+      epochIntervalMs: 250,
+      heartbeatMs: 5000,
+    });
+  });
+
+  it('refuse the same bad values on both servers, naming the setting and not the value', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ epochIntervalMs: 9 }, /must be an integer >= 10/],
+      [{ heartbeatMs: 1.5 }, /must be an integer >= 10/],
+      [{ lookupBurst: 0 }, /must be an integer >= 1/],
+      [{ lookupRatePerSecond: -1 }, /must be an integer >= 1/],
+      [{ witnessQuorum: -1 }, /must be an integer >= 0/],
+      [{ witnesses: {} }, /must be a list of \{"key", "url"\}/],
+      [{ witnesses: [{ key: WITNESS }] }, /item 0 must be \{"key", "url"\}/],
+      [{ witnesses: [{ key: 'secret-ish', url: 'https://w.example' }] }, /item 0: the key is not a cosigner key/],
+      [
+        { witnesses: [{ key: WITNESS, url: 'https://w.example/' }] },
+        /item 0: the URL must be http\(s\), without a trailing slash/,
+      ],
+      [
+        { witnesses: [{ key: WITNESS, url: 'https://w.example' }], witnessQuorum: 2 },
+        /is above the number of witnesses \(1\)/,
+      ],
+    ];
+    for (const [values, message] of bad) {
+      const [json, vars] = both(values);
+      const name = Object.keys(values).pop() as keyof typeof SETTINGS;
+      expect(
+        refusal(() => settingsFromConfig(json, 'config.json')),
+        JSON.stringify(values),
+      ).toMatch(message);
+      expect(refusal(() => settingsFromConfig(json, 'config.json'))).toContain(`config.json: "${SETTINGS[name].json}"`);
+      expect(
+        refusal(() => settingsFromVars(vars)),
+        JSON.stringify(values),
+      ).toMatch(message);
+      expect(refusal(() => settingsFromVars(vars))).toContain(SETTINGS[name].variable);
+      expect(refusal(() => settingsFromVars(vars))).not.toContain('secret-ish');
+    }
+    // Text a config.json cannot hold as a number, and a Worker var that is not a number.
+    expect(refusal(() => settingsFromConfig({ heartbeatMs: '5000' }, 'config.json'))).toMatch(/must be an integer/);
+    expect(refusal(() => settingsFromVars({ HEARTBEAT_MS: '1e5' }))).toMatch(/HEARTBEAT_MS must be an integer >= 10/);
+    expect(refusal(() => settingsFromVars({ WITNESSES: '[{"key": 1' }))).toMatch(/WITNESSES must be a JSON list/);
+  });
+
+  it('check the VRF key and the operator token without echoing them', () => {
+    expect(parseVrfSecretKey(`${'ab'.repeat(32)}\n`, 'vrf.key')).toHaveLength(32);
+    expect(refusal(() => parseVrfSecretKey(undefined, 'VRF_SECRET_KEY'))).toBe('VRF_SECRET_KEY is not set');
+    for (const bad of ['AB'.repeat(32), 'ab'.repeat(31), 'zz'.repeat(32)]) {
+      const message = refusal(() => parseVrfSecretKey(bad, 'vrf.key'));
+      expect(message).toBe('vrf.key must be 64 lower-case hex digits');
+    }
+    expect(parseOperatorToken(' a-long-enough-token\n', 'OPERATOR_TOKEN')).toBe('a-long-enough-token');
+    for (const bad of ['short-secret', 'has a space in the middle']) {
+      const message = refusal(() => parseOperatorToken(bad, 'operator.token'));
+      expect(message).toBe('operator.token must be 16 or more characters without whitespace');
+    }
+  });
+
+  it("are the rows of README's Settings table, with their names and defaults", () => {
+    const table = README.slice(README.indexOf('### Settings'));
+    for (const s of Object.values(SETTINGS)) {
+      const row = table.split('\n').find((line) => line.includes(`| \`${s.json}\` | \`${s.variable}\` |`));
+      expect(row, s.json).toBeDefined();
+      expect(row, s.json).toContain(`| \`${JSON.stringify(s.fallback)}\` |`);
+    }
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * Helpers of the Worker's directory tests, inside workerd: requests through the Worker's fetch, the
+ * sequencer's stub, waiting for a `?wait=1` answer by running the sequencer's alarm (which closes the
+ * epoch), and the test root CA (created in Node by test/fixtures/worker-directory.ts and trusted by the Worker)
+ * with its private key, so that test/helpers/pki.ts issues provider certificates here, over workerd's WebCrypto.
+ */
+import { runDurableObjectAlarm } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import * as x509 from '@peculiar/x509';
+import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
+import type { PkiCert } from '../../helpers/pki.js';
+
+export const fixture = env.KT_FIXTURE;
+
+export function get(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`https://kt.example${path}`, init));
+}
+
+export function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return get(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+export const operator = () => ({ Authorization: `Bearer ${fixture.operatorToken}` });
+
+/** A fresh stub of the sequencer (stubs break when their object is aborted). */
+export const sequencer = () => env.LOG.get(env.LOG.idFromName('log'));
+
+/** Runs the sequencer's alarm until `res` is answered (a `?wait=1` request, or a revocation). */
+export async function settle(res: Promise<Response>): Promise<Response> {
+  let done = false;
+  const answered = res.finally(() => (done = true));
+  while (!done) {
+    await runDurableObjectAlarm(sequencer());
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return answered;
+}
+
+/** The test root CA as an issuer for test/helpers/pki.ts's `makeLeaf` (only its name, key type and private key are used). */
+export async function testRoot(): Promise<PkiCert> {
+  const cert = new x509.X509Certificate(fixture.rootPem);
+  const privateKey = await crypto.subtle.importKey(
+    'pkcs8',
+    fromBase64(fixture.rootKeyPkcs8),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
+  );
+  const publicKey = await cert.publicKey.export();
+  return {
+    der: new Uint8Array(cert.rawData),
+    pem: fixture.rootPem,
+    cert,
+    name: cert.subject,
+    keys: { privateKey, publicKey },
+    algorithm: 'p256',
+    secretKey: new Uint8Array(0),
+    publicKey: new Uint8Array(0),
+  };
+}

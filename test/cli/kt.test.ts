@@ -1,0 +1,368 @@
+/**
+ * The `kt` command against a real server started here (api/node/main.ts via test/helpers/server-process.ts) and filled
+ * by the demo: init, trust, lookup and history verified with the saved pins (exit 0), a wrong pin and a
+ * rolled-back directory caught (exit 1, with an evidence file for the rollback), usage and network errors
+ * (exit 2), `--json` output, and a witness initialised and served by `kt witness` cosigning the server's
+ * checkpoint.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { utf8 } from '../../wasm-free-crypto/bytes.js';
+import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
+import { parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { openCheckpoint, signCheckpoint } from '../../verifier/formats/checkpoint.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
+import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+const KT = fileURLToPath(new URL('../../bin/kt.mjs', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../api/node/demo.ts', import.meta.url));
+
+function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [KT, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Spawns `kt ARGS` and resolves with the child and the URL it prints as "listening on URL". */
+function ktListening(args: string[], cwd: string): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
+  const child = spawn(process.execPath, [KT, ...args], { cwd });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`kt ${args[0]} exited with ${code}: ${out}`)));
+  });
+}
+
+let dir: string;
+let data: string;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kt-cli-'));
+  data = join(dir, 'data');
+  const init = await kt(['init', '--data', data, '--origin', 'example.com/kt-cli-test'], dir);
+  expect(init.code, init.stderr).toBe(0);
+  expect(init.stdout).toContain('origin  example.com/kt-cli-test');
+  server = await startServerProcess(['--data', data]);
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kt', () => {
+  it('saves the pins, then verifies lookups and histories with them', async () => {
+    const trust = await kt(['trust', '--server', server.url, '--save', 'kt-pins.json'], dir);
+    expect(trust.code, trust.stderr).toBe(0);
+    expect(trust.stdout).toMatch(/fingerprints +log [0-9a-f]{16} +vrf [0-9a-f]{16}/);
+    const present = await kt(['lookup', 'chat.example', 'alice@example.org', '--json'], dir);
+    expect(present.code, present.stderr).toBe(0);
+    expect(JSON.parse(present.stdout)).toMatchObject({
+      verified: true,
+      status: 'present',
+      version: expect.any(Number),
+      keys: [expect.objectContaining({ algorithm: 'ed25519' })],
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'kt-state.json'), 'utf8'))).toMatchObject({
+      origin: 'example.com/kt-cli-test',
+      checkpoint: expect.stringContaining('example.com/kt-cli-test\n'),
+    });
+    // The owner of alice@example.org at chat.example monitors it with the key it made: no alarm.
+    const aliceKey = JSON.parse(present.stdout).keys[0].publicKey;
+    writeFileSync(join(dir, 'alice-key.txt'), aliceKey);
+    const monitored = await kt(['monitor', 'chat.example', 'alice@example.org', '--key', aliceKey, '--json'], dir);
+    expect(monitored.code, monitored.stderr).toBe(0);
+    expect(JSON.parse(monitored.stdout)).toMatchObject({ verified: true, status: 'present', alarms: [] });
+    const absent = await kt(['lookup', 'talk.example', 'tel:+15550100001'], dir);
+    expect([absent.code, absent.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^verified: talk.example \/ tel:\+15550100001 is absent/),
+    ]);
+    const history = await kt(['history', 'chat.example', 'bob@example.org'], dir);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(
+      /^verified: history of chat.example \/ bob@example.org after version 0, 1 version\(s\)/,
+    );
+  });
+
+  it('fails verification with exit 1 on a wrong pin, and on a rollback, writing evidence', async () => {
+    const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
+    writeFileSync(
+      join(dir, 'wrong-pins.json'),
+      JSON.stringify({ ...pins, vrfKey: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' }),
+    );
+    const wrong = await kt(
+      ['lookup', 'chat.example', 'alice@example.org', '--pins', 'wrong-pins.json', '--state', 'other-state.json'],
+      dir,
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^VERIFICATION FAILED \[bad_vrf\]/);
+
+    // The client has seen a larger tree signed by the log (made here with the log's key): the server's
+    // current answer is a rollback.
+    const signer = parseSignerKey(readFileSync(join(data, 'log.key'), 'utf8').trim());
+    const future = signCheckpoint(
+      { origin: pins.origin, size: 1_000_000, rootHash: sha256(utf8('a tree the client saw')) },
+      signer,
+    );
+    writeFileSync(join(dir, 'rolled-state.json'), JSON.stringify({ origin: pins.origin, checkpoint: future }));
+    mkdirSync(join(dir, 'evidence'));
+    const rolled = await kt(
+      [
+        'lookup',
+        'chat.example',
+        'alice@example.org',
+        '--state',
+        'rolled-state.json',
+        '--evidence-dir',
+        'evidence',
+        '--json',
+      ],
+      dir,
+    );
+    expect(rolled.code).toBe(1);
+    expect(JSON.parse(rolled.stdout)).toMatchObject({ verified: false, error: { code: 'rollback' } });
+    const [file] = readdirSync(join(dir, 'evidence'));
+    const evidence = JSON.parse(readFileSync(join(dir, 'evidence', file), 'utf8'));
+    expect(evidence).toMatchObject({ type: 'kt-evidence/v1', kind: 'rollback', origin: pins.origin, accepted: future });
+    expect(openCheckpoint(evidence.offered, pins.origin, parseVerifierKey(pins.logKey)).checkpoint.size).toBeLessThan(
+      1_000_000,
+    );
+    expect(JSON.parse(readFileSync(join(dir, 'rolled-state.json'), 'utf8')).checkpoint).toBe(future); // not replaced
+    const shown = await kt(['verify-evidence', join('evidence', file)], dir);
+    expect([shown.code, shown.stdout]).toEqual([0, expect.stringMatching(/^SHOWN rollback: /)]);
+  });
+
+  it('audits the log, resuming from its saved state, with enrolments checked against the roots', async () => {
+    const first = await kt(['audit', '--roots', join(data, 'dev-ca.pem'), '--json'], dir);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const r1 = JSON.parse(first.stdout);
+    expect(r1).toMatchObject({ audited: true, from: 0, enrolmentsChecked: true });
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
+    // The demo's second run bound a new key that alice's owner did not make: the monitor raises an alarm.
+    mkdirSync(join(dir, 'alarms'));
+    const alarm = await kt(
+      [
+        'monitor',
+        'chat.example',
+        'alice@example.org',
+        '--key',
+        readFileSync(join(dir, 'alice-key.txt'), 'utf8'),
+        '--evidence-dir',
+        'alarms',
+      ],
+      dir,
+    );
+    expect(alarm.code, alarm.stderr).toBe(1);
+    expect(alarm.stdout).toMatch(
+      /ALARM \[unexpected_key\] version 2 binds 1 key\(s\) the owner did not make: identity; evidence in alarms\/kt-evidence-unexpected_key-/,
+    );
+    expect(JSON.parse(readFileSync(join(dir, 'alarms', readdirSync(join(dir, 'alarms'))[0]), 'utf8'))).toMatchObject({
+      kind: 'unexpected_key',
+      provider: 'chat.example',
+      version: 2,
+      proof: { history: { since: 1 } },
+    });
+    const proven = await kt(['verify-evidence', join('alarms', readdirSync(join(dir, 'alarms'))[0]), '--json'], dir);
+    expect(proven.code, proven.stderr).toBe(0);
+    expect(JSON.parse(proven.stdout)).toMatchObject({ kind: 'unexpected_key', proven: true });
+    writeFileSync(
+      join(dir, 'bogus-evidence.json'),
+      JSON.stringify({
+        type: 'kt-evidence/v1',
+        kind: 'fork',
+        origin: 'example.com/kt-cli-test',
+        accepted: 'x',
+        offered: 'y',
+      }),
+    );
+    expect((await kt(['verify-evidence', 'bogus-evidence.json'], dir)).code).toBe(1);
+    const second = await kt(['audit', '--json'], dir);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ audited: true, from: r1.treeSize });
+    expect(JSON.parse(second.stdout).treeSize).toBeGreaterThan(r1.treeSize);
+    const otherRoot = await kt(['audit', '--state', 'fresh-audit.json', '--roots', join(dir, 'kt-pins.json')], dir);
+    expect(otherRoot.code).toBe(2); // not PEM
+  }, 60_000);
+
+  it('acts as a provider: key and request, development certificate, enrolment, publication', async () => {
+    expect((await kt(['provider', 'keygen', '--id', 'mail.example'], dir)).code).toBe(0);
+    expect(readFileSync(join(dir, 'mail.example.csr'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    expect((await kt(['provider', 'keygen', '--id', 'mail.example'], dir)).code).toBe(2); // never overwritten
+    const cert = await kt(['provider', 'certify', '--csr', 'mail.example.csr', '--data', data], dir);
+    expect(cert.code, cert.stderr).toBe(0);
+    writeFileSync(join(dir, 'mail.example.pem'), cert.stdout);
+    const enrolled = await kt(
+      ['provider', 'enrol', '--chain', 'mail.example.pem', '--server', server.url, '--data', data, '--wait', '--json'],
+      dir,
+    );
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    expect(JSON.parse(enrolled.stdout)).toMatchObject({ providerId: 'mail.example', status: 'committed' });
+    const identity = Buffer.alloc(32, 7).toString('base64');
+    const published = await kt(
+      [
+        'provider',
+        'publish',
+        '--id',
+        'mail.example',
+        '--key',
+        'mail.example.key',
+        '--account',
+        'zoe@mail.example',
+        '--version',
+        '1',
+        '--identity',
+        identity,
+        '--server',
+        server.url,
+        '--wait',
+      ],
+      dir,
+    );
+    expect([published.code, published.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^committed mail.example \/ zoe@mail.example version 1 in epoch \d+/),
+    ]);
+    const seen = await kt(
+      ['lookup', 'mail.example', 'zoe@mail.example', '--state', 'provider-state.json', '--json'],
+      dir,
+    );
+    expect(JSON.parse(seen.stdout)).toMatchObject({
+      verified: true,
+      status: 'present',
+      keys: [{ publicKey: identity }],
+    });
+    // A version that does not follow, and a publication outside the provider's namespace, are refused.
+    const gap = await kt(
+      [
+        'provider',
+        'publish',
+        '--id',
+        'mail.example',
+        '--key',
+        'mail.example.key',
+        '--account',
+        'zoe@mail.example',
+        '--version',
+        '3',
+        '--identity',
+        identity,
+        '--server',
+        server.url,
+      ],
+      dir,
+    );
+    expect([gap.code, gap.stderr]).toEqual([2, expect.stringContaining('[version_gap]')]);
+    const outside = await kt(
+      [
+        'provider',
+        'publish',
+        '--id',
+        'chat.example',
+        '--key',
+        'mail.example.key',
+        '--account',
+        'x@chat.example',
+        '--version',
+        '1',
+        '--identity',
+        identity,
+        '--server',
+        server.url,
+      ],
+      dir,
+    );
+    expect(outside.code).toBe(2);
+  }, 60_000);
+
+  it('serves a directory with kt serve, as npm start does', async () => {
+    const { child, url } = await ktListening(['serve', '--data', join(dir, 'served'), '--port', '0'], dir);
+    try {
+      expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: true, treeSize: 1 });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
+
+  it('answers usage, configuration and network errors with exit 2', async () => {
+    for (const args of [
+      ['lookup', 'chat.example'],
+      ['lookup', '--bogus'],
+      ['history', 'a', 'b', '--since', '2'],
+      ['nonsense'],
+      ['lookup', 'a', 'b', '--pins', 'missing.json'],
+      ['lookup', 'a', 'b', '--server', 'http://127.0.0.1:1'],
+    ]) {
+      const r = await kt(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    const help = await kt(['history', '--help'], dir);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('usage: kt history')]);
+  });
+
+  it("runs an auditing witness that cosigns the server's checkpoint", async () => {
+    const init = await kt(['witness', 'init', '--name', 'witness.example/cli', '--key', 'w.key', '--json'], dir);
+    expect(init.code, init.stderr).toBe(0);
+    const { cosignerKey } = JSON.parse(init.stdout);
+    expect((await kt(['witness', 'init', '--name', 'witness.example/cli', '--key', 'w.key'], dir)).code).toBe(2); // never overwritten
+    const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
+    // An auditing witness: it audits the log up to each submitted checkpoint before cosigning it.
+    const { child, url } = await ktListening(
+      [
+        'witness',
+        'serve',
+        '--key',
+        'w.key',
+        '--state',
+        'w-state.json',
+        '--port',
+        '0',
+        '--log',
+        `${pins.origin}=${pins.logKey}`,
+        '--audit',
+        `${pins.origin}=${server.url}/log`,
+      ],
+      dir,
+    );
+    try {
+      const note = await (await fetch(`${server.url}/log/checkpoint`)).text();
+      const res = await fetch(`${url}/add-checkpoint`, { method: 'POST', body: addCheckpointBody(0, [], note) });
+      expect(res.status).toBe(200);
+      const cosigned = openCheckpoint(note + (await res.text()), pins.origin, parseVerifierKey(pins.logKey), [
+        parseCosignerKey(cosignerKey),
+      ]);
+      expect(cosigned.cosignatures.map((c) => c.name)).toEqual(['witness.example/cli']);
+      expect(existsSync(join(dir, 'w-state.json'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, 'w-state.json'), 'utf8'))[pins.origin].size).toBe(
+        cosigned.checkpoint.size,
+      );
+      expect(
+        JSON.parse(readFileSync(join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`), 'utf8')).replay
+          .size,
+      ).toBe(cosigned.checkpoint.size);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});

@@ -1,0 +1,168 @@
+/** The directory end to end as values: enrolment, publication, epochs, lookups, history, discovery, erasure, restart. */
+import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
+import { signSync } from '../../../wasm-free-crypto/signatures.js';
+import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
+import { proveDiscovery, proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
+import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
+
+describe('directory', () => {
+  it('starts at epoch 0 with an empty map, as the last entry of its first checkpoint', async () => {
+    const t = await openTestDirectory();
+    expect(t.log.head.size).toBe(1);
+    const { snap } = await t.dir.snapshot();
+    expect(snap.epoch).toBe(0);
+    const { head } = t.verifier.epoch({
+      checkpoint: snap.checkpoint,
+      headIndex: snap.headIndex,
+      headEntry: snap.headEntry,
+      headProof: snap.headProof,
+    });
+    expect(head.count).toBe(0);
+  });
+
+  it('publishes, looks up (present and absent) and verifies with only the pins', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const key = identityKey();
+    const done = await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 1, [key], t.clock.now)));
+    expect(done.epoch).toBe(2);
+    const proof = await proveLookup(t.dir, 'chat.example', 'alice@CHAT.example');
+    const result = t.verifier.verifyLookup(proof, 'chat.example', 'alice@chat.example');
+    expect(result.status).toBe('present');
+    expect(result.statement!.keys[0].publicKey).toEqual(key.publicKey);
+    const absent = await proveLookup(t.dir, 'chat.example', 'bob@chat.example');
+    expect(t.verifier.verifyLookup(absent, 'chat.example', 'bob@chat.example').status).toBe('absent');
+  });
+
+  it('rotates keys with continuity, proves the history, erases on deletion, and discovers across providers', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const talk = await enrolProvider(t, 'talk.example', 'p256');
+    const k1 = identityKey('id1');
+    const k2 = identityKey('id2');
+    await publish(t, chat.sign(statementFor(chat, 'tel:+15550100000', 1, [k1], t.clock.now)));
+    const v2 = statementFor(chat, 'tel:+15550100000', 2, [k2], t.clock.now);
+    v2.continuity = { keyId: 'id1', signature: signSync('ed25519', k1.seed, continuityMessage(v2)) };
+    await publish(t, chat.sign(v2));
+    await publish(t, talk.sign(statementFor(talk, 'tel:+15550100000', 1, [identityKey()], t.clock.now)));
+
+    const h = await proveHistory(t.dir, 'chat.example', 'tel:+1 555 010 0000', 0);
+    const verified = t.verifier.verifyHistory(h, 'chat.example', 'tel:+15550100000', HISTORY_ZERO);
+    expect(verified.statements.map((s) => s!.version)).toEqual([1, 2]);
+    const remembered = verified.lookup.historyHash!;
+
+    await publish(t, chat.sign({ ...statementFor(chat, 'tel:+15550100000', 3, [], t.clock.now), status: 'deleted' }));
+    const after = t.verifier.verifyHistory(
+      await proveHistory(t.dir, 'chat.example', 'tel:+15550100000', 2),
+      'chat.example',
+      'tel:+15550100000',
+      remembered,
+    );
+    expect(after.lookup.status).toBe('deleted');
+    const full = await proveHistory(t.dir, 'chat.example', 'tel:+15550100000', 0);
+    expect(full.versions.every((v) => v.commitment && !v.statement && !v.opening)).toBe(true);
+    expect(t.verifier.verifyHistory(full, 'chat.example', 'tel:+15550100000', HISTORY_ZERO).statements).toHaveLength(3);
+
+    const found = await proveDiscovery(t.dir, 'tel:+1 555 010 0000');
+    const results = t.verifier.verifyDiscovery(found, 'tel:+15550100000');
+    expect([...results].map(([p, r]) => [p, r.status])).toEqual([
+      ['chat.example', 'deleted'],
+      ['talk.example', 'present'],
+    ]);
+    const leftOut = { ...found, lookups: found.lookups.slice(1) };
+    expect(() => t.verifier.verifyDiscovery(leftOut, 'tel:+15550100000')).toThrow(/left out/);
+    const fewerCredentials = { ...found, credentials: found.credentials.slice(1), lookups: found.lookups.slice(1) };
+    expect(() => t.verifier.verifyDiscovery(fewerCredentials, 'tel:+15550100000')).toThrow(/credential set/);
+    expect(() =>
+      t.verifier.verifyDiscovery({ ...found, lookups: [found.lookups[0], found.lookups[0]] }, 'tel:+15550100000'),
+    ).toThrow(/repeated/);
+  });
+
+  it('reopens from storage with the same map and serves the same verified lookups', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let i = 0; i < 5; i++)
+      await publish(t, chat.sign(statementFor(chat, `user${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+    const before = (await t.dir.snapshot()).tree.root();
+    const t2 = await t.reopen();
+    expect(equalBytes((await t2.dir.snapshot()).tree.root(), before)).toBe(true);
+    expect(
+      t2.verifier.verifyLookup(
+        await proveLookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        'chat.example',
+        'user3@chat.example',
+      ).status,
+    ).toBe('present');
+    await publish(t2, chat.sign(statementFor(chat, 'user3@chat.example', 2, [identityKey()], t2.clock.now)));
+    expect(
+      t2.verifier.verifyLookup(
+        await proveLookup(t2.dir, 'chat.example', 'user3@chat.example'),
+        'chat.example',
+        'user3@chat.example',
+      ).statement!.version,
+    ).toBe(2);
+  });
+
+  it('answers a resubmission with the same outcome, queued or committed', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const signed = chat.sign(statementFor(chat, 'dup@chat.example', 1, [identityKey()], t.clock.now));
+    const a = await t.dir.submit(signed.statement, signed.signature);
+    const b = await t.dir.submit(signed.statement, signed.signature);
+    expect(t.dir.queueDepth).toBe(1);
+    await t.dir.closeEpoch();
+    const [ca, cb] = await Promise.all([a.committed, b.committed]);
+    expect(cb.logIndex).toBe(ca.logIndex);
+    const c = await t.dir.submit(signed.statement, signed.signature);
+    expect((await c.committed).logIndex).toBe(ca.logIndex);
+  });
+
+  it('closes epochs on its timer when work is pending, sends heartbeats, and closes the last epoch on stop', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const start = (await t.dir.snapshot()).snap.epoch;
+    t.dir.start({ epochIntervalMs: 10, heartbeatMs: 40 });
+    const signed = chat.sign(statementFor(chat, 'timer@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(signed.statement, signed.signature);
+    expect((await accepted.committed).epoch).toBeGreaterThan(start);
+    const afterPublish = (await t.dir.snapshot()).snap.epoch;
+    t.clock.now += 1000; // the heartbeat is due on the directory's clock
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.dir.snapshot()).snap.epoch).toBeGreaterThan(afterPublish);
+    const last = chat.sign(statementFor(chat, 'last@chat.example', 1, [identityKey()], t.clock.now));
+    const pending = await t.dir.submit(last.statement, last.signature);
+    await t.dir.stop();
+    expect(t.dir.queueDepth).toBe(0);
+    await expect(pending.committed).resolves.toMatchObject({ epoch: expect.any(Number) });
+  });
+
+  it('answers epoch_failed and keeps the committed map when an epoch cannot be committed', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'kept@chat.example', 1, [identityKey()], t.clock.now)));
+    const before = (await t.dir.snapshot()).tree.root();
+    const store = t.dir.store as any;
+    const original = store.epochWriter.bind(store);
+    store.epochWriter = () => () => {
+      throw new Error('disk full');
+    };
+    const signed = chat.sign(statementFor(chat, 'lost@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(signed.statement, signed.signature);
+    await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
+    await expect(accepted.committed).rejects.toMatchObject({ code: 'epoch_failed' });
+    expect(equalBytes((await t.dir.snapshot()).tree.root(), before)).toBe(true);
+    store.epochWriter = original;
+    const again = await t.dir.submit(signed.statement, signed.signature);
+    await t.dir.closeEpoch();
+    await again.committed;
+    expect(
+      t.verifier.verifyLookup(
+        await proveLookup(t.dir, 'chat.example', 'lost@chat.example'),
+        'chat.example',
+        'lost@chat.example',
+      ).status,
+    ).toBe('present');
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Regressions for attacks and races found in review: forged enrolments (caught by the enrolment check),
+ * withheld history versions, statements signed by a key revoked in the same epoch, lookups racing
+ * back-to-back epochs, idempotency with several queued versions, duplicate queued enrolments, malformed
+ * continuity signatures, and a failed epoch that cannot be undone.
+ */
+import { describe, expect, it } from 'vitest';
+import { signSync } from '../../../wasm-free-crypto/signatures.js';
+import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
+import { proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
+import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { checkEnrolment, checkEnrolments } from '../../../log/providers/enrolment-audit.js';
+import { MapReplay } from '../../../verifier/verification/map-replay.js';
+import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
+import { LogReader } from '../../../log/merkle/reader.js';
+import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
+import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
+import { makeLeaf } from '../../helpers/pki.js';
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    return (e as { code?: string }).code ?? 'untyped';
+  }
+  return 'no error';
+}
+
+describe('directory attacks and races', () => {
+  it('catches an enrolment that states another key than its certificate, and passes honest ones', async () => {
+    const t = await openTestDirectory();
+    await enrolProvider(t, 'chat.example');
+    await enrolProvider(t, 'talk.example', 'p256');
+    const storage = new SqliteLogStorage(t.db);
+    const reader = new LogReader(storage, () => t.log.head);
+    const replay = new MapReplay();
+    const size = t.log.head.size;
+    const entries = decodeEntryBundle((await reader.entryBundle(0, size))!);
+    entries.forEach((e, i) => replay.apply(i, e));
+    expect(await checkEnrolments(replay.enrolments, [t.root.der])).toHaveLength(2);
+    const honest = replay.enrolments[0].entry;
+    const attacker = await makeLeaf(t.root, { dnsNames: ['chat.example'] });
+    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der]))).toBe(
+      'bad_enrolment',
+    );
+    expect(await codeOf(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der]))).toBe('bad_enrolment');
+    expect(await codeOf(checkEnrolment(honest, []))).toBe('bad_enrolment');
+  });
+
+  it('refuses a history that withholds a version the account never deleted', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let v = 1; v <= 3; v++)
+      await publish(t, chat.sign(statementFor(chat, 'h@chat.example', v, [identityKey()], t.clock.now)));
+    const proof = await proveHistory(t.dir, 'chat.example', 'h@chat.example', 0);
+    const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
+    const bundle = decodeEntryBundle((await reader.entryBundle(0, t.log.head.size))!);
+    const v2Commitment = bundle
+      .map((b) => b)
+      .find((b) => b[0] === 0x02 && b[40] === 2)!
+      .slice(41, 73);
+    const withheld = { ...proof, versions: [proof.versions[0], { version: 2, commitment: v2Commitment }] };
+    expect(await codeOf(() => t.verifier.verifyHistory(withheld, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
+      'bad_history',
+    );
+    expect(await codeOf(() => t.verifier.verifyHistory(proof, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
+      'no error',
+    );
+  });
+
+  it('drops a queued statement signed by a credential revoked earlier in the same epoch', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const fingerprint = t.dir.credentials.all()[0].fingerprint;
+    const revoked = t.dir.revoke('chat.example', fingerprint, 'compromise');
+    const s = chat.sign(statementFor(chat, 'late@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(s.statement, s.signature);
+    await t.dir.closeEpoch();
+    await revoked;
+    expect(await codeOf(accepted.committed)).toBe('cert_revoked');
+    const proof = await proveLookup(t.dir, 'chat.example', 'late@chat.example');
+    expect(t.verifier.verifyLookup(proof, 'chat.example', 'late@chat.example').status).toBe('absent');
+  });
+
+  it('serves lookups only from committed epochs while epochs run back to back', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'race@chat.example', 1, [identityKey()], t.clock.now)));
+    const failures: string[] = [];
+    const lookups: Promise<void>[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 5; i++) {
+        const s = chat.sign(statementFor(chat, `r${round}-${i}@chat.example`, 1, [identityKey()], t.clock.now));
+        await t.dir.submit(s.statement, s.signature);
+      }
+      const epochs = [t.dir.closeEpoch(), t.dir.closeEpoch()];
+      for (let k = 0; k < 5; k++) {
+        lookups.push(
+          proveLookup(t.dir, 'chat.example', 'race@chat.example')
+            .then(
+              (p) => void t.verifier.verifyLookup(p, 'chat.example', 'race@chat.example'),
+              (e) => void failures.push(String(e)),
+            )
+            .catch((e) => void failures.push(String(e))),
+        );
+      }
+      await Promise.all(epochs);
+    }
+    await Promise.all(lookups);
+    expect(failures).toEqual([]);
+  });
+
+  it('answers a resubmission of a queued version even when a later version is queued too', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'm@chat.example', 1, [identityKey()], t.clock.now)));
+    const v2 = chat.sign(statementFor(chat, 'm@chat.example', 2, [identityKey()], t.clock.now));
+    const v3 = chat.sign(statementFor(chat, 'm@chat.example', 3, [identityKey()], t.clock.now));
+    const a = await t.dir.submit(v2.statement, v2.signature);
+    await t.dir.submit(v3.statement, v3.signature);
+    const again = await t.dir.submit(v2.statement, v2.signature);
+    expect(t.dir.queueDepth).toBe(2);
+    await t.dir.closeEpoch();
+    expect((await again.committed).logIndex).toBe((await a.committed).logIndex);
+  });
+
+  it('refuses a second queued enrolment of the same certificate and a second queued revocation', async () => {
+    const t = await openTestDirectory();
+    const leaf = await makeLeaf(t.root, { dnsNames: ['dup.example'] });
+    const first = await t.dir.enrol([leaf.der]);
+    expect(await codeOf(t.dir.enrol([leaf.der]))).toBe('already_enrolled');
+    await t.dir.closeEpoch();
+    await first.committed;
+    const fp = t.dir.credentials.all()[0].fingerprint;
+    void t.dir.revoke('dup.example', fp, 'one');
+    expect(await codeOf(() => t.dir.revoke('dup.example', fp, 'two'))).toBe('unknown_credential');
+    await t.dir.closeEpoch();
+  });
+
+  it('answers bad_continuity for a malformed continuity signature', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const k1 = identityKey('id1');
+    await publish(t, chat.sign(statementFor(chat, 'c@chat.example', 1, [k1], t.clock.now)));
+    const v2 = statementFor(chat, 'c@chat.example', 2, [identityKey('id2')], t.clock.now);
+    v2.continuity = {
+      keyId: 'id1',
+      signature: signSync('ed25519', k1.seed, continuityMessage({ ...v2 })).subarray(0, 40),
+    };
+    const s = chat.sign(v2);
+    expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
+  });
+
+  it('stops with directory_broken when a failed epoch cannot be undone', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const store = t.dir.store as any;
+    store.epochWriter = () => () => {
+      throw new Error('disk full');
+    };
+    store.mapLeaves = async () => {
+      throw new Error('disk gone');
+    };
+    const s = chat.sign(statementFor(chat, 'b@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(s.statement, s.signature);
+    await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
+    expect(await codeOf(accepted.committed)).toBe('epoch_failed');
+    expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('directory_broken');
+    expect(await codeOf(t.dir.closeEpoch())).toBe('directory_broken');
+  });
+});
+
+describe('erasure on disk', () => {
+  it('leaves no byte of an erased statement in the SQLite files', async () => {
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'kt-erase-'));
+    const db = new Database(join(dir, 'kt.db'));
+    const t = await openTestDirectory({ db });
+    const chat = await enrolProvider(t, 'chat.example');
+    const secret = identityKey();
+    await publish(t, chat.sign(statementFor(chat, 'gone@chat.example', 1, [secret], t.clock.now)));
+    await publish(t, chat.sign({ ...statementFor(chat, 'gone@chat.example', 2, [], t.clock.now), status: 'deleted' }));
+    const files = ['kt.db', 'kt.db-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+    const needle = Buffer.from(secret.publicKey);
+    expect(files.filter((f) => readFileSync(f).includes(needle))).toEqual([]);
+    db.close();
+  });
+});

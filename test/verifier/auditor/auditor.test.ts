@@ -1,0 +1,143 @@
+/**
+ * The auditor (verifier/auditor/auditor.ts) against the real app and against logs it cannot trust: an honest
+ * directory audited in steps and resumed from saved state; the frontier checked against the definition at
+ * every size up to 300; and logs signed with the log's key but rewritten, with an update dropped, a version
+ * skipped, an epoch's map forged, or rolled back, each caught with its code. Enrolments are handed to the
+ * enrolment check as they are read.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
+import { Auditor, type AuditorState } from '../../../verifier/auditor/auditor.js';
+import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
+import { decodeEntry, encodeEntry } from '../../../verifier/formats/entries.js';
+import { Frontier } from '../../../verifier/formats/frontier.js';
+import { recordHash, rootFromLeafHashes } from '../../../verifier/formats/tlog.js';
+import { entriesOf, fakeLog } from '../../attacks/malicious.js';
+import {
+  appOver,
+  enrolProvider,
+  identityKey,
+  logSignerForTests,
+  openTestDirectory,
+  publish,
+  statementFor,
+  type TestDirectory,
+} from '../../helpers/directory.js';
+import { ORIGIN, records } from '../../helpers/log.js';
+
+const checkpoints = () =>
+  new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) });
+
+async function busyDirectory(): Promise<TestDirectory> {
+  const t = await openTestDirectory();
+  const chat = await enrolProvider(t, 'chat.example');
+  for (let v = 1; v <= 3; v++) {
+    for (const a of ['a', 'b', 'c'])
+      await publish(t, chat.sign(statementFor(chat, `${a}@chat.example`, v, [identityKey()], t.clock.now)));
+  }
+  return t;
+}
+
+const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?: AuditorState) =>
+  new Auditor({
+    logUrl: 'http://kt.test/log',
+    checkpoints: checkpoints(),
+    fetch: async (url) => fetch(url),
+    state,
+  }).audit();
+
+describe('the auditor', () => {
+  it('audits an honest directory in steps, resuming from its saved state', async () => {
+    const t = await busyDirectory();
+    const app = appOver(t);
+    const fetch = async (url: string) => app.request(url);
+    const enrolled: number[] = [];
+    const first = await new Auditor({
+      logUrl: 'http://kt.test/log',
+      checkpoints: checkpoints(),
+      fetch,
+      checkEnrolment: async (_e, i) => void enrolled.push(i),
+    }).audit();
+    expect([first.from, first.checkpoint.size]).toEqual([0, t.log.head.size]);
+    expect(enrolled).toHaveLength(1);
+    const chat = await enrolProvider(t, 'talk.example');
+    await publish(t, chat.sign(statementFor(chat, 'd@talk.example', 1, [identityKey()], t.clock.now)));
+    const saved = JSON.parse(
+      JSON.stringify(first.state, (_k, v) => (v instanceof Uint8Array ? { b: [...v] } : v)),
+      (_k, v) => (v && typeof v === 'object' && Array.isArray(v.b) ? Uint8Array.from(v.b) : v),
+    );
+    const second = await new Auditor({
+      logUrl: 'http://kt.test/log',
+      checkpoints: checkpoints(),
+      fetch,
+      state: saved,
+      checkEnrolment: async (_e, i) => void enrolled.push(i),
+    }).audit();
+    expect([second.from, second.checkpoint.size]).toEqual([first.checkpoint.size, t.log.head.size]);
+    expect(enrolled).toHaveLength(2);
+    const again = await auditWith(fetch, second.state);
+    expect(again.from).toBe(t.log.head.size);
+    // A damaged saved state is refused as such, not blamed on the log.
+    const damage = (f: (s: AuditorState) => void) => {
+      const copy = structuredClone(second.state);
+      f(copy);
+      return auditWith(fetch, copy).then(
+        () => 'accepted',
+        (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`,
+      );
+    };
+    expect(await damage((st) => (st.replay.leaves[40] ^= 1))).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => (st.frontier[0][0] ^= 1))).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => st.replay.credentials.pop())).toBe('ClientError bad_replay_state');
+    expect(await damage((st) => (st.replay.size -= 1))).toBe('ClientError bad_replay_state');
+  });
+
+  it('keeps the tree hash of every size up to 300 as the definition gives it', () => {
+    const entries = records(0, 300);
+    const f = new Frontier();
+    for (let n = 0; n <= 300; n++) {
+      expect(f.root(), `size ${n}`).toEqual(rootFromLeafHashes(entries.slice(0, n).map(recordHash)));
+      const resumed = new Frontier(n, f.hashes());
+      expect(resumed.root()).toEqual(f.root());
+      if (n < 300) f.push(entries[n]);
+    }
+    expect(() => new Frontier(5, [])).toThrow();
+  });
+
+  it('catches a log that rewrites, drops or forks updates, forges an epoch map, or rolls back', async () => {
+    const honest = await entriesOf(await busyDirectory());
+    const updateAt = honest.findIndex((e) => decodeEntry(e).type === 'update');
+    const headAt = honest.findIndex((e, i) => i > updateAt && decodeEntry(e).type === 'epoch');
+    const mutate = (i: number, f: (e: ReturnType<typeof decodeEntry>) => void) =>
+      honest.map((e, j) => {
+        if (j !== i) return e;
+        const d = decodeEntry(e);
+        f(d);
+        return encodeEntry(d);
+      });
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e: { code: string }) => e.code,
+      );
+
+    expect(await code(auditWith(fakeLog(honest)))).toBe('accepted');
+    // The entries differ from the tree the log signed (a rewrite after signing).
+    const served = fakeLog(honest);
+    const rewritten = mutate(updateAt, (d) => d.type === 'update' && (d.commitment = new Uint8Array(32).fill(7)));
+    const swapped = async (url: string) => (url.includes('/entries/') ? fakeLog(rewritten)(url) : served(url));
+    expect(await code(auditWith(swapped))).toBe('inconsistent_checkpoint');
+    // Signed, but not what the updates make: a changed commitment, a dropped update, a skipped version, a forged map.
+    expect(await code(auditWith(fakeLog(rewritten)))).toBe('replay_map_root');
+    expect(await code(auditWith(fakeLog(honest.filter((_e, i) => i !== updateAt))))).toBe('replay_epoch_range');
+    expect(await code(auditWith(fakeLog(mutate(updateAt, (d) => d.type === 'update' && (d.version = 2)))))).toBe(
+      'replay_version_fork',
+    );
+    expect(
+      await code(auditWith(fakeLog(mutate(headAt, (d) => d.type === 'epoch' && (d.mapRoot = new Uint8Array(32)))))),
+    ).toBe('replay_map_root');
+    // Rolled back below what was audited.
+    const audited = await auditWith(fakeLog(honest));
+    expect(await code(auditWith(fakeLog(honest.slice(0, headAt + 1)), audited.state))).toBe('rollback');
+  });
+});
