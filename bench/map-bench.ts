@@ -7,7 +7,8 @@
  */
 import { u64be, utf8 } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
-import { PrefixTree, type MapLeaf } from '../verifier/formats/prefix-tree.js';
+import { PrefixTree } from '../verifier/formats/prefix-tree.js';
+import { type MapLeaf } from '../verifier/formats/map-proof.js';
 import { median, opsPerSecond, type Figure } from './harness.js';
 
 const LEAVES = 1_000_000;

@@ -18,7 +18,8 @@ import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../
 import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import type { EpochWrites, VersionRow } from '../log/directory/store.js';
 import { encodeEntry } from '../verifier/formats/entries.js';
-import { encodeMapProof, PrefixTree, type MapLeaf } from '../verifier/formats/prefix-tree.js';
+import { encodeMapProof, type MapLeaf } from '../verifier/formats/map-proof.js';
+import { PrefixTree } from '../verifier/formats/prefix-tree.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
 import { encodeStatement } from '../verifier/formats/statement.js';

@@ -1,9 +1,8 @@
 /**
- * `kt monitor`: the owner monitor (verifier/owner-monitor/owner-monitor.ts) of one account, given the public keys its owner
- * made. Each run verifies the versions published since the last run (state file), raises an alarm for any
- * key the owner did not make or any erased version, writes the verified proof as evidence for each alarm,
- * and saves the new state. Exit 0: verified, no alarm; 1: an alarm or a verification failure; 2: usage or
- * network error.
+ * `kt monitor`: the owner monitor (verifier/owner-monitor/owner-monitor.ts) of one account, given the public keys its
+ * owner made. Each run verifies the versions published since the last run (state file), raises an alarm for any key
+ * the owner did not make or any erased version, writes the verified proof as evidence for each alarm, and saves the
+ * new state. Exit 0: verified, no alarm; 1: an alarm or a verification failure; 2: usage or network error.
  */
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';

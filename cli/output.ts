@@ -7,7 +7,6 @@
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { VerifyError } from '../verifier/verification/errors.js';
 
-export const EXIT_VERIFIED = 0;
 export const EXIT_VERIFICATION_FAILED = 1;
 export const EXIT_USAGE = 2;
 

@@ -39,7 +39,7 @@ it cosigns, it audits the log up to the submitted checkpoint (kt audit's checks;
 DIR/audit-<origin>.json) and refuses (422) what does not pass.`;
 
 /** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
-export class FileWitnessStore implements WitnessStore {
+class FileWitnessStore implements WitnessStore {
   constructor(private readonly path: string) {}
 
   private load(): Record<string, { size: number; rootHash: string }> {

@@ -20,8 +20,6 @@ import { sha512 } from './sha512.js';
 /** The signature algorithms a provider or an owner key may use. */
 export type SignatureAlgorithm = 'ed25519' | 'p256';
 
-export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', 'p256'];
-
 export type SignatureErrorCode = 'bad_public_key' | 'bad_secret_key' | 'bad_signature_encoding' | 'unknown_algorithm';
 
 /** A malformed key or signature, or an unknown algorithm. */

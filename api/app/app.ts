@@ -49,7 +49,7 @@ export interface AppDeps {
   config: AppConfig;
   directory?: DirectoryRouteOptions;
   metrics?: AppMetrics;
-  /** Request counts and time for /metrics (default: the app's own); the Worker adds its edge answers to it. */
+  /** Request counts and time for /metrics (default: the app's own); the Worker adds the answers it gives itself. */
   requests?: RequestMetrics;
   /** Where internal errors are reported (default: console.error). */
   logError?: (message: string) => void;

@@ -47,8 +47,8 @@ export interface DirectoryRouteOptions {
   now?: () => number;
 }
 
-export const MAX_BATCH_LOOKUPS = 32;
-export const MAX_BATCH_STATEMENTS = 100;
+const MAX_BATCH_LOOKUPS = 32;
+const MAX_BATCH_STATEMENTS = 100;
 
 class BadRequest extends CodedError<'bad_request'> {
   constructor(message: string) {
@@ -89,7 +89,7 @@ async function answer(f: () => Promise<Response>): Promise<Response> {
 }
 
 /** A publication receipt: a note signed by the log, `kt/v1/receipt`, label, version, acceptance time. */
-export function receiptNote(signer: NoteSigner, label: Uint8Array, version: number, time: number): string {
+function receiptNote(signer: NoteSigner, label: Uint8Array, version: number, time: number): string {
   return signNote(`kt/v1/receipt\n${toBase64(label)}\n${version}\n${time}\n`, [signer]);
 }
 

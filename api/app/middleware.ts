@@ -27,7 +27,7 @@ export interface RateLimitOptions {
 }
 
 /** Node's remote address when served by @hono/node-server; 'unknown' elsewhere. */
-export function remoteAddress(c: Context): string {
+function remoteAddress(c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress ?? c.req.header('cf-connecting-ip') ?? 'unknown';
 }

@@ -20,7 +20,10 @@ export interface RequestMetricsRow {
   seconds: number;
 }
 
-/** Methods recorded by name; any other (clients choose them freely) is recorded as `OTHER`, so that the table stays small. */
+/**
+ * Methods recorded by name; any other (clients choose them freely) is recorded as `OTHER`, so that the table stays
+ * small.
+ */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
 /** Prometheus label values: backslash, double quote and newline escaped (text format 0.0.4). */

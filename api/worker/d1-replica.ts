@@ -1,27 +1,26 @@
 /**
- * The directory's indexes replicated to D1, so that the stateless Worker can read an account's rows for a
- * lookup (api/worker/replica-lookup.ts) without the single-threaded Durable Object reading them. The Durable
- * Object stays the index store of record: an epoch's index writes commit in its own SQLite transaction
- * with the log's entries and checkpoint, because D1 cannot take part in that transaction. The same
- * transaction records the writes in an outbox table (`dir_outbox`, api/worker/do-directory-store.ts), and
- * `replicateOutbox` copies them to D1 after the commit.
+ * The directory's indexes replicated to D1, so that the stateless Worker can read an account's rows for a lookup
+ * (api/worker/replica-lookup.ts) without the single-threaded Durable Object reading them. The Durable Object stays
+ * the index store of record: an epoch's index writes commit in its own SQLite transaction with the log's entries and
+ * checkpoint, because D1 cannot take part in that transaction. The same transaction records the writes in an outbox
+ * table (`dir_outbox`, api/worker/do-directory-store.ts), and `replicateOutbox` copies them to D1 after the commit.
  *
  * Crash safety, in the order the writes happen:
  * 1. The epoch's index writes and its outbox row commit together in the Durable Object (or neither does).
- * 2. Each outbox epoch above D1's marker (`dir_replica.epoch`) is applied to D1 in one batch together
- *    with the marker: a D1 batch is one transaction, so D1 holds each epoch entirely or not at all.
- * 3. The outbox row is deleted only after that. A crash in between leaves a row at or below the marker,
- *    which the next run deletes without applying it again.
- * D1 therefore holds the indexes as of some committed epoch, never a mix, and lags the Durable Object by
- * the epochs not yet copied. Readers check D1's rows against the Durable Object's map before serving them.
+ * 2. Each outbox epoch above D1's marker (`dir_replica.epoch`) is applied to D1 in one batch together with the
+ *    marker: a D1 batch is one transaction, so D1 holds each epoch entirely or not at all.
+ * 3. The outbox row is deleted only after that. A crash in between leaves a row at or below the marker, which the
+ *    next run deletes without applying it again.
+ * D1 therefore holds the indexes as of some committed epoch, never a mix, and lags the Durable Object by the epochs
+ * not yet copied. Readers check D1's rows against the Durable Object's map before serving them.
  *
- * A D1 database bound to a directory that already has epochs D1 never saw (the binding was added later,
- * or D1 was emptied), or that is ahead of the Durable Object (whose storage was reset), gets a backfill: D1's tables are replaced, in batches, by the Durable Object's rows,
- * and the marker is set last. Until then the marker is behind the outbox and readers keep falling back.
+ * A D1 database bound to a directory that already has epochs D1 never saw (the binding was added later, or D1 was
+ * emptied), or that is ahead of the Durable Object (whose storage was reset), gets a backfill: D1's tables are
+ * replaced, in batches, by the Durable Object's rows, and the marker is set last. Until then the marker is behind the
+ * outbox and readers keep falling back.
  *
- * Erasure: erased openings, statements and signatures are set to NULL in D1 by the same statements as in
- * the Durable Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the
- * Durable Object does.
+ * Erasure: erased openings, statements and signatures are set to NULL in D1 by the same statements as in the Durable
+ * Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the Durable Object does.
  */
 import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
 import type { NamedAccount } from '../../log/directory/store.js';

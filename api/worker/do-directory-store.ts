@@ -150,7 +150,7 @@ export function epochStatements(w: EpochWrites): [string, ...unknown[]][] {
 }
 
 /** The outbox of epochs to replicate to D1 (api/worker/d1-replica.ts), written in each epoch's own transaction. */
-export const OUTBOX_SCHEMA = 'CREATE TABLE IF NOT EXISTS dir_outbox (epoch INTEGER PRIMARY KEY, writes TEXT NOT NULL)';
+const OUTBOX_SCHEMA = 'CREATE TABLE IF NOT EXISTS dir_outbox (epoch INTEGER PRIMARY KEY, writes TEXT NOT NULL)';
 
 export interface DoDirectoryStoreOptions {
   /**

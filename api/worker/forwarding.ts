@@ -28,7 +28,7 @@ export function passEncodedBody(res: Response): Response {
 }
 
 /** The largest request body any route takes (POST /v1/bindings: 2 MiB); larger ones never reach the object. */
-export const MAX_REQUEST_BODY = 2 * 1024 * 1024;
+const MAX_REQUEST_BODY = 2 * 1024 * 1024;
 
 /**
  * The request with its body read into memory (at most `max` bytes), for forwarding to the Durable Object;

@@ -1,20 +1,19 @@
 /**
- * `GET /v1/lookup/:provider/:account` served by the stateless Worker when D1 is bound: the account's rows
- * come from the D1 replica (api/worker/d1-replica.ts), the VRF proof of an account D1 does not know is computed
- * here (the costly part of looking up an absent name), and the Durable Object is asked only for what
- * lives in its memory: the epoch, the label's map proof and leaf, and the enrolment proof of the
- * credential that signed the latest version (`LabelProof`, log/directory/proof-builder.ts), after taking a token from the
- * same per-client rate limit as its own routes. The answer is byte for byte what the object's own route
- * answers for the same epoch (the same code encodes it).
+ * `GET /v1/lookup/:provider/:account` served by the stateless Worker when D1 is bound: the account's rows come from
+ * the D1 replica (api/worker/d1-replica.ts), the VRF proof of an account D1 does not know is computed here (the
+ * costly part of looking up an absent name), and the Durable Object is asked only for what lives in its memory: the
+ * epoch, the label's map proof and leaf, and the enrolment proof of the credential that signed the latest version
+ * (`LabelProof`, log/directory/proof-builder.ts), after taking a token from the same per-client rate limit as its own
+ * routes. The answer is byte for byte what the object's own route answers for the same epoch (the same code encodes
+ * it).
  *
- * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the
- * map's leaf: same version and history hash. Anything else (a lagging or empty replica, an account D1 has
- * and the map has not, a refusal such as a malformed account) is forwarded to the object, which answers
- * from its own indexes with its own errors. A forward says whether this path already took the client's
- * token (`admitted`); the Worker then hands the request to the object through an RPC that tells its app
- * so, and the object does not take a second token. Nothing a client sends can claim that (no header is
- * trusted). A failure after the token was taken is a forward with `admitted` and the error, which the
- * Worker logs.
+ * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the map's leaf: same
+ * version and history hash. Anything else (a lagging or empty replica, an account D1 has and the map has not, a
+ * refusal such as a malformed account) is forwarded to the object, which answers from its own indexes with its own
+ * errors. A forward says whether this path already took the client's token (`admitted`); the Worker then hands the
+ * request to the object through an RPC that tells its app so, and the object does not take a second token. Nothing a
+ * client sends can claim that (no header is trusted). A failure after the token was taken is a forward with
+ * `admitted` and the error, which the Worker logs.
  */
 import { canonicalAccount } from '../../verifier/formats/account.js';
 import type { LabelProof } from '../../log/directory/proof-builder.js';

@@ -12,7 +12,8 @@ import { concatBytes, equalBytes, toHex } from '../../wasm-free-crypto/bytes.js'
 import { vrfProofToHash, vrfProve, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry } from '../../verifier/formats/entries.js';
-import { PrefixTree, type MapLeaf, type MapProof } from '../../verifier/formats/prefix-tree.js';
+import { PrefixTree } from '../../verifier/formats/prefix-tree.js';
+import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import type { LogAppender } from '../merkle/appender.js';
 import type { LogReader } from '../merkle/reader.js';
 import { validateProviderChain } from '../providers/chain.js';

@@ -16,7 +16,8 @@ import {
   signedStatementBytes,
 } from '../../verifier/formats/directory-hashes.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../../verifier/formats/entries.js';
-import type { MapLeaf, PrefixTree } from '../../verifier/formats/prefix-tree.js';
+import type { MapLeaf } from '../../verifier/formats/map-proof.js';
+import type { PrefixTree } from '../../verifier/formats/prefix-tree.js';
 import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import type { Credential, CredentialRegistry } from './credentials.js';
 import { DirectoryError } from './errors.js';

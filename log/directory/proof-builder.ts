@@ -14,7 +14,7 @@ import { DirectoryError } from './errors.js';
 import type { Directory } from './directory.js';
 import type { EpochSnapshot } from './epoch-plan.js';
 import type { VersionRow } from './store.js';
-import type { MapLeaf, MapProof } from '../../verifier/formats/prefix-tree.js';
+import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { decodeEntry, type EpochHeadEntry } from '../../verifier/formats/entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from '../../verifier/formats/tiles.js';
 import type {

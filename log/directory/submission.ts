@@ -18,7 +18,7 @@ import {
 } from '../../verifier/formats/statement.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
-export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 /** What validation needs from the directory. */
 export interface SubmissionContext {

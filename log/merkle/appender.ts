@@ -15,7 +15,7 @@ import type { LogHead, LogStorage } from './storage.js';
 /** Entries are uint16-length-prefixed in bundles (C2SP tlog-tiles "Log entries"). */
 export const MAX_ENTRY_BYTES = 0xffff;
 /** Entries per append call; larger batches are refused rather than held in memory unbounded. */
-export const MAX_BATCH_ENTRIES = 1 << 16;
+const MAX_BATCH_ENTRIES = 1 << 16;
 
 export type AppendErrorCode =
   | 'bad_config'

@@ -17,7 +17,7 @@ import { parseCertificate, readChildren, readTlv, type ParsedCert } from './cert
 import { ProviderError } from './errors.js';
 
 /** At most this many certificates may be presented (leaf and up to four CA certificates). */
-export const MAX_CHAIN_LENGTH = 5;
+const MAX_CHAIN_LENGTH = 5;
 
 /** A validated provider credential. */
 export interface ProviderCredential {

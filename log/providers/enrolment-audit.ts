@@ -34,12 +34,3 @@ export async function checkEnrolment(entry: EnrolmentEntry, trustedRoots: Uint8A
       `the enrolment of ${entry.providerId} states another provider, key or validity than its certificate`,
     );
 }
-
-/** Checks every enrolment an auditor replayed; returns the log indexes checked. */
-export async function checkEnrolments(
-  enrolments: { index: number; entry: EnrolmentEntry }[],
-  trustedRoots: Uint8Array[],
-): Promise<number[]> {
-  for (const { entry } of enrolments) await checkEnrolment(entry, trustedRoots);
-  return enrolments.map((e) => e.index);
-}

@@ -18,7 +18,8 @@ import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
 import { MONITOR_START, monitorAccount } from '../../verifier/owner-monitor/owner-monitor.js';
 import { decodeStatement, encodeStatement } from '../../verifier/formats/statement.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
-import { MemoryWitnessStore, Witness } from '../../verifier/witness/witness.js';
+import { MemoryWitnessStore } from '../doubles/memory-witness-store.js';
+import { Witness } from '../../verifier/witness/witness.js';
 import {
   enrolProvider,
   identityKey,

@@ -2,7 +2,8 @@
  * The rooms of docs/ARCHITECTURE.md and what each may import, enforced from the source, import by import:
  * the rules are read from that page's table, every TypeScript file must be in a room the table names, and
  * every import (relative, package or platform module) must be of the file's own room or of one its rule
- * allows. The rules themselves must keep the verifier standing alone and the rooms free of cycles.
+ * allows. The rules themselves must keep the verifier standing alone and the rooms free of cycles, and the
+ * server's rooms may export no value that production code does not use.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -143,6 +144,21 @@ describe('the rooms of docs/ARCHITECTURE.md', () => {
     };
     for (const r of RULES) walk(r.room, []);
     expect(cycles).toEqual([]);
+  });
+
+  it('let the server rooms (log/, api/, cli/) export no value that production code does not use', () => {
+    const production = typeScriptFiles().filter((f) => !/^(test|bench)\/|^vitest\./.test(f));
+    const texts = production.map((f) => readFileSync(join(ROOT, f), 'utf8'));
+    const unused: string[] = [];
+    production.forEach((file, i) => {
+      if (!/^(log|api|cli)\//.test(file)) return;
+      for (const m of texts[i].matchAll(/^export (?:async )?(?:function|class|const|let|enum) (\w+)/gm)) {
+        const word = new RegExp(`\\b${m[1]}\\b`, 'g');
+        const uses = texts.reduce((n, t) => n + (t.match(word)?.length ?? 0), 0);
+        if (uses < 2) unused.push(`${file}: ${m[1]}`);
+      }
+    });
+    expect(unused).toEqual([]);
   });
 
   it('catch an import across a rule, a platform import and a file in no room', () => {

@@ -129,7 +129,9 @@ export function isCanonicalAccount(s: string): boolean {
   }
 }
 
-/** Throws the AccountError for a refused account, or `account_not_canonical` when `s` is valid but spelled otherwise. */
+/**
+ * Throws the AccountError for a refused account, or `account_not_canonical` when `s` is valid but spelled otherwise.
+ */
 export function assertCanonicalAccount(s: string): void {
   const c = canonicalAccount(s);
   if (c !== s)

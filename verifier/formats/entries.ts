@@ -234,7 +234,10 @@ function decodeProvider(r: Reader): EnrolmentEntry | RevocationEntry {
   return { type: 'enrol', providerId, time, algorithm, publicKey, notBefore, notAfter, chain };
 }
 
-/** Decodes an entry strictly: it must re-encode to exactly the same bytes (checked field by field for the fixed-size types). */
+/**
+ * Decodes an entry strictly: it must re-encode to exactly the same bytes (checked field by field for the fixed-size
+ * types).
+ */
 export function decodeEntry(bytes: Uint8Array): Entry {
   const r = new Reader(bytes);
   const type = r.u8();

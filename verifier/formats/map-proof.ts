@@ -1,14 +1,13 @@
 /**
  * The map's hashes and proofs: everything a client needs to check a lookup, without the tree itself
- * (verifier/formats/prefix-tree.ts holds the tree and re-exports all of this). The map is a binary Merkle prefix tree over
- * 256-bit labels in which a subtree holding one leaf is that leaf, so a proof is one (depth, sibling)
- * step per branching node above the leaf, about log2(n) steps. Three SHA-256 hashes with their own
- * domains `D(x) = UTF-8(x) || 0x00`: leaf `H(D("kt/v1/map-leaf") || label || u64 version || historyHash)`,
- * internal node `H(D("kt/v1/map-node") || u8 depth || left || right)` where `depth` is the label bit the
- * node branches on (bit 0 = most significant bit of byte 0; left = bit 0), and the empty tree
- * `H(D("kt/v1/map-empty"))`. Versions are JS numbers: non-negative safe integers (< 2^53), encoded as
- * uint64. Verification and the binary proof encoding are specified in docs/PROTOCOL.md (the map section).
- * Every failure is a `MapError` with a stable code.
+ * (verifier/formats/prefix-tree.ts holds the tree). The map is a binary Merkle prefix tree
+ * over 256-bit labels in which a subtree holding one leaf is that leaf, so a proof is one (depth, sibling) step per
+ * branching node above the leaf, about log2(n) steps. Three SHA-256 hashes with their own domains `D(x) = UTF-8(x) ||
+ * 0x00`: leaf `H(D("kt/v1/map-leaf") || label || u64 version || historyHash)`, internal node `H(D("kt/v1/map-node")
+ * || u8 depth || left || right)` where `depth` is the label bit the node branches on (bit 0 = most significant bit of
+ * byte 0; left = bit 0), and the empty tree `H(D("kt/v1/map-empty"))`. Versions are JS numbers: non-negative safe
+ * integers (< 2^53), encoded as uint64. Verification and the binary proof encoding are specified in docs/PROTOCOL.md
+ * (the map section). Every failure is a `MapError` with a stable code.
  */
 import { equalBytes, readU64be, u64be, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';

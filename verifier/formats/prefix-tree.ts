@@ -2,7 +2,7 @@
  * The map (DESIGN.md "The map"): the in-memory binary Merkle prefix tree over 256-bit labels, compressed
  * so that a subtree holding one leaf is that leaf, and canonical (a set of leaves has exactly one tree:
  * each internal node branches on the first bit where its labels differ and has two non-empty children).
- * Hashes, proofs and verification live in verifier/formats/map-proof.ts and are re-exported here. The tree is stored
+ * Hashes, proofs and verification live in verifier/formats/map-proof.ts. The tree is stored
  * as a structure of typed arrays, not one object per node, so that a million leaves take about 150 MB
  * (104 bytes per leaf, 48 per internal node): leaf i has its label, history hash and leaf hash at byte
  * 32i of three slabs and its version at i of a Float64Array; internal node j has its hash at byte 32j
@@ -10,7 +10,8 @@
  * internal node r, r < 0 is leaf ~r. Nodes are never removed (labels are never
  * deleted; a deleted account is a new version). Updates hash the leaf at once and mark the internal
  * nodes on its path dirty; `root()` rehashes each dirty node once, so a batch of B updates costs about
- * B·(depth − log2 B) + 2B hashes. `rootFromLeaves` recomputes a root straight from the definition.
+ * B·(depth − log2 B) + 2B hashes. The tests check it against a root computed straight from the
+ * definition (test/helpers/map-definition.ts).
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
@@ -20,28 +21,7 @@ import {
   MapError,
   checkLabel,
   checkMapLeaf,
-  labelBit,
   mapLeafHash,
-  mapNodeHash,
-  type MapLeaf,
-  type MapProof,
-  type MapProofStep,
-} from './map-proof.js';
-
-export {
-  LABEL_SIZE,
-  MAP_EMPTY_ROOT,
-  MAX_PATH,
-  MapError,
-  checkLabel,
-  checkMapLeaf,
-  decodeMapProof,
-  encodeMapProof,
-  labelBit,
-  mapLeafHash,
-  mapNodeHash,
-  verifyAbsence,
-  verifyMembership,
   type MapLeaf,
   type MapProof,
   type MapProofStep,
@@ -380,33 +360,4 @@ export class PrefixTree {
     this.hashNode(j);
     return j;
   }
-}
-
-// ---- independent recomputation ----
-
-/**
- * The map root of a set of leaves computed straight from the definition, sharing no code with PrefixTree
- * (for tests, and for auditors who replay the log): the empty root for no leaves, otherwise the root of
- * the whole set as `subtreeRoot` defines it. Refuses malformed leaves and repeated labels. It costs
- * O(n · depth) bit tests and one hash per leaf and per internal node.
- */
-export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
-  leaves.forEach(checkMapLeaf);
-  if (new Set(leaves.map((l) => toHex(l.label))).size !== leaves.length)
-    throw new MapError('duplicate_label', 'a label appears twice');
-  return leaves.length === 0 ? MAP_EMPTY_ROOT.slice() : subtreeRoot(leaves, 0);
-}
-
-/**
- * The root of a non-empty set of distinct labels that agree on bits 0..from-1: a single leaf is its leaf
- * hash; otherwise the node on the first bit d >= `from` where the labels differ, over the roots of the
- * labels with bit d = 0 (left) and = 1 (right), each of which agrees on bits 0..d.
- */
-function subtreeRoot(leaves: MapLeaf[], from: number): Uint8Array {
-  if (leaves.length === 1) return mapLeafHash(leaves[0].label, leaves[0].version, leaves[0].historyHash);
-  let d = from;
-  while (leaves.every((l) => labelBit(l.label, d) === labelBit(leaves[0].label, d))) d++;
-  const left = leaves.filter((l) => labelBit(l.label, d) === 0);
-  const right = leaves.filter((l) => labelBit(l.label, d) === 1);
-  return mapNodeHash(d, subtreeRoot(left, d + 1), subtreeRoot(right, d + 1));
 }

@@ -1,6 +1,6 @@
 /**
- * The directory's proofs as values: what a lookup, a history and a discovery carry, as built by the
- * directory (log/directory/proof-builder.ts), encoded as JSON (verifier/formats/proof-json.ts) and checked by the verifier
+ * The directory's proofs as values: what a lookup, a history and a discovery carry, as built by the directory
+ * (log/directory/proof-builder.ts), encoded as JSON (verifier/formats/proof-json.ts) and checked by the verifier
  * (verifier/verification/lookup-verifier.ts). Types only.
  */
 import type { MapProof } from './map-proof.js';

@@ -1,14 +1,14 @@
 /**
- * The lookup client: what a messaging client runs before first contact. It fetches a lookup (or a
- * history) from a directory, verifies it with the pins and witness policy only (verifier/verification/lookup-verifier.ts), and
- * keeps the newest checkpoint it accepted (`state.checkpoint`, to persist between runs). A later answer
- * on a larger tree is accepted only with a consistency proof from the kept checkpoint, built from the
- * log's tiles (verifier/http/tile-fetch.ts); an answer on a smaller tree is a rollback, and on a different
- * tree of the same or larger size a fork. Both are refused, and the two signed checkpoints are reported
- * to `onEvidence`: they prove the log misbehaved.
+ * The lookup client: what a messaging client runs before first contact. It fetches a lookup (or a history) from a
+ * directory, verifies it with the pins and witness policy only (verifier/verification/lookup-verifier.ts), and keeps
+ * the newest checkpoint it accepted (`state.checkpoint`, to persist between runs). A later answer on a larger tree is
+ * accepted only with a consistency proof from the kept checkpoint, built from the log's tiles
+ * (verifier/http/tile-fetch.ts); an answer on a smaller tree is a rollback, and on a different tree of the same or
+ * larger size a fork. Both are refused, and the two signed checkpoints are reported to `onEvidence`: they prove the
+ * log misbehaved.
  *
- * Errors: VerifyError (the answer did not verify, or the log misbehaved: exit code 1 in `kt`) or
- * ClientError (the directory could not be asked or refused the request: exit code 2).
+ * Errors: VerifyError (the answer did not verify, or the log misbehaved: exit code 1 in `kt`) or ClientError (the
+ * directory could not be asked or refused the request: exit code 2).
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { openCheckpoint, type Checkpoint } from '../formats/checkpoint.js';

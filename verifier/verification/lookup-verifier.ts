@@ -1,12 +1,12 @@
 /**
- * Verification of the directory's proofs with nothing but the pins: the log's origin and note key and
- * the directory's VRF public key. Synchronous, no I/O; every failure is a `VerifyError` with a stable
- * code. A lookup is checked from the leaf up: the VRF proof gives the label; for a present account the
- * opening and the provider-signed statement give the commitment, the previous history hash gives the
- * leaf, the map proof gives the epoch's map root; the epoch head is the last entry of the checkpoint's
- * tree (inclusion proof), the provider's enrolment entry is in the epoch head's credential set and its
- * key signed the statement, and the checkpoint is signed by the log (and, under a witness policy, cosigned by a fresh quorum of
- * witnesses: verifier/verification/checkpoint-policy.ts). Checkpoint signatures are verified once per note.
+ * Verification of the directory's proofs with nothing but the pins: the log's origin and note key and the directory's
+ * VRF public key. Synchronous, no I/O; every failure is a `VerifyError` with a stable code. A lookup is checked from
+ * the leaf up: the VRF proof gives the label; for a present account the opening and the provider-signed statement
+ * give the commitment, the previous history hash gives the leaf, the map proof gives the epoch's map root; the epoch
+ * head is the last entry of the checkpoint's tree (inclusion proof), the provider's enrolment entry is in the epoch
+ * head's credential set and its key signed the statement, and the checkpoint is signed by the log (and, under a
+ * witness policy, cosigned by a fresh quorum of witnesses: verifier/verification/checkpoint-policy.ts). Checkpoint
+ * signatures are verified once per note.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { VerifyError, type VerifyErrorCode } from './errors.js';

@@ -1,16 +1,17 @@
 /**
- * The auditor's replay of the directory from its log alone: entries are applied in log order; each
- * update must be its label's previous version plus one and extends the label's history hash chain;
- * each epoch head must name the log range of the entries since the previous head, the map root that the
- * replayed updates produce, and the root and count of the credential set (every enrolment so far). Any rewritten, dropped or forged update, or a forged epoch map, makes
- * the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
+ * The auditor's replay of the directory from its log alone: entries are applied in log order; each update must be its
+ * label's previous version plus one and extends the label's history hash chain; each epoch head must name the log
+ * range of the entries since the previous head, the map root that the replayed updates produce, and the root and
+ * count of the credential set (every enrolment so far). Any rewritten, dropped or forged update, or a forged epoch
+ * map, makes the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
  * bundles it verified against a checkpoint) in order, starting at index 0.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
-import { PrefixTree, type MapLeaf } from '../formats/prefix-tree.js';
+import { PrefixTree } from '../formats/prefix-tree.js';
+import { type MapLeaf } from '../formats/map-proof.js';
 import { ClientError, VerifyError } from './errors.js';
 
 /**

@@ -1,19 +1,19 @@
 /**
- * A witness (C2SP tlog-witness v1.0.0 `add-checkpoint`): it cosigns (C2SP tlog-cosignature v1) a log's
- * checkpoint only if the checkpoint is signed by a key it trusts for that origin and is consistent with
- * the latest checkpoint it cosigned for that origin, and, in auditing mode, only once an auditor has also
- * replayed the log up to it. So two clients shown different trees (a split view) cannot both get a witness
- * quorum, and a log cannot roll a witness back.
+ * A witness (C2SP tlog-witness v1.0.0 `add-checkpoint`): it cosigns (C2SP tlog-cosignature v1) a log's checkpoint
+ * only if the checkpoint is signed by a key it trusts for that origin and is consistent with the latest checkpoint it
+ * cosigned for that origin, and, in auditing mode, only once an auditor has also replayed the log up to it. So two
+ * clients shown different trees (a split view) cannot both get a witness quorum, and a log cannot roll a witness
+ * back.
  *
- * The request body is parsed by verifier/formats/add-checkpoint.ts. Answers, in the order the checks happen: 400 for a malformed
- * body or an old size above the checkpoint's; 404 for an origin it does not witness; 403 when no trusted
- * signature verifies; 409 with `<size>\n` (`text/x.tlog.size`) when the old size is not the latest it
- * cosigned, or the sizes are equal and the roots are not; 422 when the consistency proof does not verify
- * (or, in auditing mode, the audit fails); 200 with its cosignature line.
+ * The request body is parsed by verifier/formats/add-checkpoint.ts. Answers, in the order the checks happen: 400 for
+ * a malformed body or an old size above the checkpoint's; 404 for an origin it does not witness; 403 when no trusted
+ * signature verifies; 409 with `<size>\n` (`text/x.tlog.size`) when the old size is not the latest it cosigned, or
+ * the sizes are equal and the roots are not; 422 when the consistency proof does not verify (or, in auditing mode,
+ * the audit fails); 200 with its cosignature line.
  *
- * The check against the latest checkpoint and its update happen under one lock per origin, and the new
- * checkpoint is persisted (`WitnessStore.save`) before the cosignature is returned, so concurrent requests
- * cannot roll the witness back (the race the specification describes). The store is for one process.
+ * The check against the latest checkpoint and its update happen under one lock per origin, and the new checkpoint is
+ * persisted (`WitnessStore.save`) before the cosignature is returned, so concurrent requests cannot roll the witness
+ * back (the race the specification describes). The store is for one process.
  */
 import { equalBytes, fromUtf8 } from '../../wasm-free-crypto/bytes.js';
 import type { Cosigner } from '../../wasm-free-crypto/cosignature.js';
@@ -33,17 +33,6 @@ export interface WitnessStore {
   latest(origin: string): Promise<WitnessRecord | null>;
   /** Makes `record` the latest of `origin`, durably, before returning. */
   save(origin: string, record: WitnessRecord): Promise<void>;
-}
-
-/** A store in memory (tests; a witness that may forget on restart must not be used in production). */
-export class MemoryWitnessStore implements WitnessStore {
-  readonly records = new Map<string, WitnessRecord>();
-  async latest(origin: string): Promise<WitnessRecord | null> {
-    return this.records.get(origin) ?? null;
-  }
-  async save(origin: string, record: WitnessRecord): Promise<void> {
-    this.records.set(origin, { size: record.size, rootHash: record.rootHash.slice() });
-  }
 }
 
 /** A log the witness cosigns for: its origin and the keys it trusts for it. */

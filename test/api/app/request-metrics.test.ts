@@ -31,30 +31,30 @@ describe('request metrics', () => {
   it('merges rows counted elsewhere, refuses malformed ones whole, and hands rows over once', () => {
     const m = new RequestMetrics();
     m.record('GET', '/log/checkpoint', 200, 0.001);
-    const edge: RequestMetricsRow[] = [
+    const isolate: RequestMetricsRow[] = [
       { method: 'GET', route: '/log/checkpoint', status: 200, count: 3, seconds: 0.003 },
       { method: 'GET', route: '/log/tile/*', status: 200, count: 1, seconds: 0.002 },
     ];
-    m.merge(edge);
+    m.merge(isolate);
     expect(m.rows().map((r) => [r.route, r.count])).toEqual([
       ['/log/checkpoint', 4],
       ['/log/tile/*', 1],
     ]);
     const bad: unknown[] = [
-      [{ ...edge[0], count: 0 }],
-      [{ ...edge[0], count: 1.5 }],
-      [{ ...edge[0], seconds: -1 }],
-      [{ ...edge[0], seconds: NaN }],
-      [{ ...edge[0], status: '200' }],
-      [{ ...edge[0], route: 7 }],
-      [{ ...edge[0], method: 'BREW' }],
-      [edge[0], null],
+      [{ ...isolate[0], count: 0 }],
+      [{ ...isolate[0], count: 1.5 }],
+      [{ ...isolate[0], seconds: -1 }],
+      [{ ...isolate[0], seconds: NaN }],
+      [{ ...isolate[0], status: '200' }],
+      [{ ...isolate[0], route: 7 }],
+      [{ ...isolate[0], method: 'BREW' }],
+      [isolate[0], null],
       'rows',
     ];
     for (const rows of bad) expect(() => m.merge(rows as RequestMetricsRow[]), JSON.stringify(rows)).toThrow(TypeError);
     expect(m.rows().map((r) => r.count)).toEqual([4, 1]); // nothing of a refused merge was added
     const taken = new RequestMetrics();
-    taken.merge(edge);
+    taken.merge(isolate);
     expect(taken.take()).toHaveLength(2);
     expect(taken.take()).toEqual([]);
   });

@@ -12,19 +12,19 @@ import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import {
   MAP_EMPTY_ROOT,
   MapError,
-  PrefixTree,
   decodeMapProof,
   encodeMapProof,
   labelBit,
   mapLeafHash,
   mapNodeHash,
-  rootFromLeaves,
   verifyAbsence,
   verifyMembership,
   type MapLeaf,
   type MapProof,
   type MapProofStep,
-} from '../../../verifier/formats/prefix-tree.js';
+} from '../../../verifier/formats/map-proof.js';
+import { PrefixTree } from '../../../verifier/formats/prefix-tree.js';
+import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { errorCode } from '../../helpers/error-code.js';
 
 // ---- deterministic test data ----

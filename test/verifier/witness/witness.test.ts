@@ -12,7 +12,8 @@ import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import { openCheckpoint, signCheckpoint } from '../../../verifier/formats/checkpoint.js';
 import { proveTree, treeHash } from '../../../verifier/formats/tlog.js';
 import { addCheckpointBody, parseAddCheckpoint } from '../../../verifier/formats/add-checkpoint.js';
-import { MemoryWitnessStore, Witness, type WitnessOptions } from '../../../verifier/witness/witness.js';
+import { MemoryWitnessStore } from '../../doubles/memory-witness-store.js';
+import { Witness, type WitnessOptions } from '../../../verifier/witness/witness.js';
 import { MemoryHashStore, records } from '../../helpers/log.js';
 
 const ORIGIN = 'example.com/witnessed-log';

@@ -1,0 +1,42 @@
+/**
+ * The map root computed straight from its definition (docs/PROTOCOL.md, the map section), sharing no code
+ * with PrefixTree (verifier/formats/prefix-tree.ts): the independent recomputation the map's tests and the
+ * replay tests check the tree against.
+ */
+import { toHex } from '../../wasm-free-crypto/bytes.js';
+import {
+  checkMapLeaf,
+  labelBit,
+  MAP_EMPTY_ROOT,
+  MapError,
+  mapLeafHash,
+  mapNodeHash,
+  type MapLeaf,
+} from '../../verifier/formats/map-proof.js';
+
+/**
+ * The map root of a set of leaves computed straight from the definition, sharing no code with PrefixTree
+ * (the tests' independent recomputation of PrefixTree's roots): the empty root for no leaves, otherwise the root of
+ * the whole set as `subtreeRoot` defines it. Refuses malformed leaves and repeated labels. It costs
+ * O(n · depth) bit tests and one hash per leaf and per internal node.
+ */
+export function rootFromLeaves(leaves: MapLeaf[]): Uint8Array {
+  leaves.forEach(checkMapLeaf);
+  if (new Set(leaves.map((l) => toHex(l.label))).size !== leaves.length)
+    throw new MapError('duplicate_label', 'a label appears twice');
+  return leaves.length === 0 ? MAP_EMPTY_ROOT.slice() : subtreeRoot(leaves, 0);
+}
+
+/**
+ * The root of a non-empty set of distinct labels that agree on bits 0..from-1: a single leaf is its leaf
+ * hash; otherwise the node on the first bit d >= `from` where the labels differ, over the roots of the
+ * labels with bit d = 0 (left) and = 1 (right), each of which agrees on bits 0..d.
+ */
+function subtreeRoot(leaves: MapLeaf[], from: number): Uint8Array {
+  if (leaves.length === 1) return mapLeafHash(leaves[0].label, leaves[0].version, leaves[0].historyHash);
+  let d = from;
+  while (leaves.every((l) => labelBit(l.label, d) === labelBit(leaves[0].label, d))) d++;
+  const left = leaves.filter((l) => labelBit(l.label, d) === 0);
+  const right = leaves.filter((l) => labelBit(l.label, d) === 1);
+  return mapNodeHash(d, subtreeRoot(left, d + 1), subtreeRoot(right, d + 1));
+}
