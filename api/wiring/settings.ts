@@ -131,7 +131,7 @@ export const DEFAULT_SETTINGS: Settings = Object.fromEntries(
   Object.entries(SETTINGS).map(([name, s]) => [name, s.fallback]),
 ) as Settings;
 
-/** Reads every setting through `valueOf` (undefined or '' takes the default), then checks them together. */
+/** Reads every setting through `valueOf` (an unset one takes its default), then checks them together. */
 function readSettings(
   valueOf: (s: SettingDefinition<unknown>) => unknown,
   from: 'json' | 'variable',
@@ -139,9 +139,11 @@ function readSettings(
 ): Settings {
   const out: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, SettingDefinition<unknown>][]) {
-    const value = valueOf(s);
+    // A var set to nothing (or white space) is unset; in config.json only a missing key is.
+    const raw = valueOf(s);
+    const value = from === 'variable' && typeof raw === 'string' ? raw.trim() : raw;
     try {
-      out[name] = value === undefined || value === '' ? s.fallback : s.read(value, from);
+      out[name] = value === undefined || (from === 'variable' && value === '') ? s.fallback : s.read(value, from);
     } catch (e) {
       throw new ConfigError(`${describe(s)} ${(e as Error).message}`);
     }

@@ -1,7 +1,7 @@
 /**
  * The directory's indexes on a Cloudflare Durable Object's SQLite storage (`ctx.storage.sql`), the Worker
- * deployment's counterpart of `directory-store.ts`: the same tables (`DIRECTORY_SCHEMA`), the same queries
- * and the same semantics, in the same database as the log's tiles (api/worker/do-log-storage.ts). The epoch
+ * deployment's counterpart of log/directory/sqlite-store.ts: the same tables (`DIRECTORY_SCHEMA`), the same
+ * queries and the same semantics, in the same database as the log's tiles (api/worker/do-log-storage.ts). The epoch
  * writer is synchronous: the directory hands it to the log commit as `withinCommit`, and DoLogStorage runs
  * that inside the commit's `transactionSync`, so an epoch's index writes, its entries, tiles and signed
  * checkpoint land together or not at all.

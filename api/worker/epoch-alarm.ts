@@ -1,5 +1,5 @@
 /**
- * Epochs on the Worker. The Node server closes epochs from a `setInterval` timer (`Directory.start()`); a
+ * Epochs on the Worker. The Node server closes epochs from a `setInterval` timer (`Directory.start`); a
  * Durable Object uses its alarm instead, which also wakes an evicted object. Queuing work (a statement, an
  * enrolment, a revocation) asks for an epoch `epochIntervalMs` from now unless the alarm is already due
  * sooner (`requestEpoch`); the alarm closes an epoch when work is queued or the heartbeat is due

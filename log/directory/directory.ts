@@ -11,7 +11,7 @@
 import { concatBytes, equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
-import { encodeEntry } from '../../verifier/formats/entries.js';
+import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
 import { PrefixTree } from '../../verifier/formats/prefix-tree.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import type { LogAppender } from '../merkle/appender.js';
@@ -60,6 +60,21 @@ export interface Accepted {
 }
 
 const hex = toHex;
+
+/**
+ * The log entry an operator's request asks for. What the request brought may not fit the entry's format
+ * (a revocation reason that is not printable ASCII, a certificate valid from before 1970): that is a bad
+ * request, not a failure of the server.
+ */
+function requestedEntry(e: Entry): Uint8Array {
+  try {
+    return encodeEntry(e);
+  } catch (err) {
+    if (err instanceof EntryError)
+      throw new DirectoryError('bad_request', `the entry cannot be logged: ${err.message}`);
+    throw err;
+  }
+}
 
 export class Directory {
   readonly vrfPublicKey: Uint8Array;
@@ -163,7 +178,7 @@ export class Directory {
         'already_enrolled',
         'this certificate or key is already enrolled or queued for enrolment',
       );
-    const entry = encodeEntry({
+    const entry = requestedEntry({
       type: 'enrol',
       providerId: cred.providerId,
       time: this.now(),
@@ -192,7 +207,13 @@ export class Directory {
       throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
     if (this.queue.some((j) => j.kind === 'revoke' && j.credential === credential))
       throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
-    const entry = encodeEntry({ type: 'revoke', providerId, time: this.now(), leafFingerprint: fingerprint, reason });
+    const entry = requestedEntry({
+      type: 'revoke',
+      providerId,
+      time: this.now(),
+      leafFingerprint: fingerprint,
+      reason,
+    });
     return this.enqueue({ kind: 'revoke', entry, credential, done: deferred() }).promise;
   }
 

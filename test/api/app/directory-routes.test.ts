@@ -153,6 +153,15 @@ describe('directory routes', () => {
     expect((await ok.json()).providerId).toBe('new.example');
     await t.dir.closeEpoch();
     const fp = toHex(t.dir.credentials.all().find((c) => c.entry.providerId === 'new.example')!.fingerprint);
+    // A reason the revocation entry cannot hold (printable ASCII, at most 255 bytes) is a bad request.
+    for (const reason of ['key compromise — rotated', 'x'.repeat(256), 'line\nbreak']) {
+      const refused = await app.request(
+        '/v1/providers/revoke',
+        post({ providerId: 'new.example', fingerprint: fp, reason }, { Authorization: `Bearer ${TOKEN}` }),
+      );
+      expect([refused.status, (await refused.json()).error.code], JSON.stringify(reason)).toEqual([400, 'bad_request']);
+    }
+    expect(t.dir.queueDepth).toBe(0);
     const revoking = app.request(
       '/v1/providers/revoke',
       post({ providerId: 'new.example', fingerprint: fp, reason: 'test' }, { Authorization: `Bearer ${TOKEN}` }),

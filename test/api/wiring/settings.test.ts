@@ -46,7 +46,10 @@ describe('settings', () => {
   it('default when unset, on both servers', () => {
     expect(settingsFromConfig({}, 'config.json')).toEqual(DEFAULT_SETTINGS);
     expect(settingsFromVars({})).toEqual(DEFAULT_SETTINGS);
-    expect(settingsFromVars({ EPOCH_INTERVAL_MS: '', WITNESSES: '' })).toEqual(DEFAULT_SETTINGS);
+    expect(settingsFromVars({ EPOCH_INTERVAL_MS: '', WITNESSES: ' \n' })).toEqual(DEFAULT_SETTINGS);
+    // In config.json a setting is unset only when its key is missing.
+    expect(refusal(() => settingsFromConfig({ epochIntervalMs: '' }, 'config.json'))).toMatch(/must be an integer/);
+    expect(refusal(() => settingsFromConfig({ witnesses: '' }, 'config.json'))).toMatch(/must be a list/);
     expect(DEFAULT_SETTINGS).toEqual({
       epochIntervalMs: 1000,
       heartbeatMs: 60_000,
