@@ -22,9 +22,9 @@
  * Erasure: erased openings, statements and signatures are set to NULL in D1 by the same statements as in the Durable
  * Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the Durable Object does.
  */
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
+import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA, type RawNamed } from '../../log/directory/directory-sql.js';
 import type { NamedAccount } from '../../log/directory/store.js';
-import { epochStatements, namedAccount, type RawNamed } from './do-directory-store.js';
+import { doRowReaders, epochStatements, type BlobColumn } from './do-directory-store.js';
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
 import { decodeEpochWrites } from './outbox-json.js';
 
@@ -157,6 +157,6 @@ export async function replicaAccountByName(
   provider: string,
   account: string,
 ): Promise<NamedAccount | undefined> {
-  const row = await db.prepare(DIRECTORY_QUERIES.byName).bind(provider, account).first<RawNamed>();
-  return row ? namedAccount(row) : undefined;
+  const row = await db.prepare(DIRECTORY_QUERIES.byName).bind(provider, account).first<RawNamed<BlobColumn>>();
+  return row ? doRowReaders.named(row) : undefined;
 }

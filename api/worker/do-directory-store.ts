@@ -17,8 +17,17 @@
  * No Workers imports: the storage is described structurally (api/worker/do-log-storage.ts), so this file
  * type-checks and runs anywhere.
  */
-import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
+import {
+  DIRECTORY_QUERIES,
+  DIRECTORY_SCHEMA,
+  rowReaders,
+  type RawAccount,
+  type RawCredential,
+  type RawEpoch,
+  type RawLeaf,
+  type RawNamed,
+  type RawVersion,
+} from '../../log/directory/directory-sql.js';
 import type {
   AccountRow,
   CredentialRow,
@@ -28,87 +37,32 @@ import type {
   NamedAccount,
   VersionRow,
 } from '../../log/directory/store.js';
+import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
+
+/** A BLOB column as Durable Object SQL returns it (ArrayBuffer), or as D1 does (an array of bytes). */
+export type BlobColumn = ArrayBuffer | number[];
 
 /**
- * A BLOB column as a Uint8Array (SQL NULL stays null); anything else is a corrupted row. Durable Object
- * SQL returns BLOBs as ArrayBuffer; D1 (api/worker/d1-replica.ts reads the same rows there) as arrays of bytes.
+ * A BLOB column as a Uint8Array (SQL NULL stays null where the column may be NULL); anything else is a
+ * corrupted row. D1 (api/worker/d1-replica.ts reads the same rows there) returns arrays of bytes.
  */
-function bytes(v: DoSqlValue | number[] | undefined): Uint8Array;
-function bytes(v: DoSqlValue | number[] | undefined, nullable: true): Uint8Array | null;
-function bytes(v: DoSqlValue | number[] | undefined, nullable = false): Uint8Array | null {
+function bytes(v: BlobColumn | DoSqlValue | undefined): Uint8Array;
+function bytes(v: BlobColumn | DoSqlValue | undefined, nullable: true): Uint8Array | null;
+function bytes(v: BlobColumn | DoSqlValue | undefined, nullable = false): Uint8Array | null {
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) return Uint8Array.from(v);
   if (v === null && nullable) return null;
   throw new Error('corrupt directory row: a BLOB column holds another type');
 }
 
+/** The readers of the directory's rows on a Durable Object and on D1 (api/worker/d1-replica.ts). */
+export const doRowReaders = rowReaders<BlobColumn>(bytes, (v) => bytes(v, true));
+
 /** A BLOB binding: an ArrayBuffer of exactly the view's bytes (a view's buffer may be larger or shared). */
 function blob(b: Uint8Array): ArrayBuffer;
 function blob(b: Uint8Array | null): ArrayBuffer | null;
 function blob(b: Uint8Array | null): ArrayBuffer | null {
   return b === null ? null : (b.slice().buffer as ArrayBuffer);
-}
-
-type RawAccount = {
-  label: ArrayBuffer;
-  version: number;
-  history: ArrayBuffer;
-  prev_history: ArrayBuffer;
-  vrf_proof: ArrayBuffer;
-};
-type RawVersion = {
-  label: ArrayBuffer;
-  version: number;
-  opening: ArrayBuffer | null;
-  statement: ArrayBuffer | null;
-  signature: ArrayBuffer | null;
-  credential: number;
-  log_index: number;
-};
-type RawCredential = {
-  log_index: number;
-  provider: string;
-  fingerprint: ArrayBuffer;
-  entry: ArrayBuffer;
-  revoked_index: number | null;
-};
-type RawEpoch = { epoch: number; log_index: number; entry: ArrayBuffer; proof: ArrayBuffer; checkpoint: string };
-
-function accountRow(r: RawAccount): AccountRow {
-  return {
-    label: bytes(r.label),
-    version: r.version,
-    history: bytes(r.history),
-    previousHistory: bytes(r.prev_history),
-    vrfProof: bytes(r.vrf_proof),
-  };
-}
-
-function versionRow(r: RawVersion): VersionRow {
-  return {
-    label: bytes(r.label),
-    version: r.version,
-    opening: bytes(r.opening, true),
-    statement: bytes(r.statement, true),
-    signature: bytes(r.signature, true),
-    credentialIndex: r.credential,
-    logIndex: r.log_index,
-  };
-}
-
-export type RawNamed = RawAccount & {
-  opening: ArrayBuffer | null;
-  statement: ArrayBuffer | null;
-  signature: ArrayBuffer | null;
-  credential: number | null;
-  log_index: number | null;
-};
-
-/** The row of the by-name query (`DIRECTORY_QUERIES.byName`) as the account and its latest version. */
-export function namedAccount(r: RawNamed): NamedAccount {
-  const account = accountRow(r);
-  if (r.credential === null || r.log_index === null) return { account };
-  return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
 }
 
 const Q = DIRECTORY_QUERIES;
@@ -181,53 +135,35 @@ export class DoDirectoryStore implements DirectoryStore {
   afterErasure(): void {}
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
-    const [r] = this.all<RawNamed>(Q.byName, provider, account);
-    return r ? namedAccount(r) : undefined;
+    const [r] = this.all<RawNamed<ArrayBuffer>>(Q.byName, provider, account);
+    return r ? doRowReaders.named(r) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {
-    const [r] = this.all<RawAccount>(Q.account, blob(label));
-    return r ? accountRow(r) : undefined;
+    const [r] = this.all<RawAccount<ArrayBuffer>>(Q.account, blob(label));
+    return r ? doRowReaders.account(r) : undefined;
   }
 
   async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
-    const [r] = this.all<RawVersion>(Q.version, blob(label), version);
-    return r ? versionRow(r) : undefined;
+    const [r] = this.all<RawVersion<ArrayBuffer>>(Q.version, blob(label), version);
+    return r ? doRowReaders.version(r) : undefined;
   }
 
   async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
-    return this.all<RawVersion>(Q.versions, blob(label), from, to).map(versionRow);
+    return this.all<RawVersion<ArrayBuffer>>(Q.versions, blob(label), from, to).map(doRowReaders.version);
   }
 
   async credentials(): Promise<CredentialRow[]> {
-    return this.all<RawCredential>(Q.credentials).map((r) => ({
-      logIndex: r.log_index,
-      providerId: r.provider,
-      fingerprint: bytes(r.fingerprint),
-      entry: bytes(r.entry),
-      revokedIndex: r.revoked_index,
-    }));
+    return this.all<RawCredential<ArrayBuffer>>(Q.credentials).map(doRowReaders.credential);
   }
 
   async latestEpoch(): Promise<EpochRow | undefined> {
-    const [r] = this.all<RawEpoch>(Q.epoch);
-    return r
-      ? {
-          epoch: r.epoch,
-          logIndex: r.log_index,
-          entry: bytes(r.entry),
-          proof: bytes(r.proof),
-          checkpoint: r.checkpoint,
-        }
-      : undefined;
+    const [r] = this.all<RawEpoch<ArrayBuffer>>(Q.epoch);
+    return r ? doRowReaders.epoch(r) : undefined;
   }
 
   async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.all<{ label: ArrayBuffer; version: number; history: ArrayBuffer }>(Q.leaves).map((r) => ({
-      label: bytes(r.label),
-      version: r.version,
-      historyHash: bytes(r.history),
-    }));
+    return this.all<RawLeaf<ArrayBuffer>>(Q.leaves).map(doRowReaders.leaf);
   }
 
   /**

@@ -2,8 +2,9 @@
  * The directory's tables and queries, the same on every SQLite backend, statement for statement: the
  * Node store (sqlite-store.ts, better-sqlite3 prepares each once), the Durable Object's store
  * (api/worker/do-directory-store.ts, whose SQL caches prepared statements by their text) and the D1 replica
- * (api/worker/d1-replica.ts). What each row holds is in store.ts.
+ * (api/worker/d1-replica.ts), and the readers of their rows. What each row holds is in store.ts.
  */
+import type { AccountRow, CredentialRow, EpochRow, NamedAccount, VersionRow } from './store.js';
 
 // Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
 // versions, and this keeps each of them about 30 bytes smaller.
@@ -47,3 +48,79 @@ export const DIRECTORY_QUERIES = {
   putEpoch:
     'INSERT OR REPLACE INTO dir_epoch (id, epoch, log_index, entry, proof, checkpoint) VALUES (1, ?, ?, ?, ?, ?)',
 };
+
+/** The columns of the queries' rows, with BLOB columns as the backend returns them (`B`). */
+export type RawAccount<B> = { label: B; version: number; history: B; prev_history: B; vrf_proof: B };
+export type RawVersion<B> = {
+  label: B;
+  version: number;
+  opening: B | null;
+  statement: B | null;
+  signature: B | null;
+  credential: number;
+  log_index: number;
+};
+/** The by-name query's row: the account and its latest version (NULLs when the version row is missing). */
+export type RawNamed<B> = RawAccount<B> & {
+  opening: B | null;
+  statement: B | null;
+  signature: B | null;
+  credential: number | null;
+  log_index: number | null;
+};
+export type RawCredential<B> = {
+  log_index: number;
+  provider: string;
+  fingerprint: B;
+  entry: B;
+  revoked_index: number | null;
+};
+export type RawEpoch<B> = { epoch: number; log_index: number; entry: B; proof: B; checkpoint: string };
+export type RawLeaf<B> = { label: B; version: number; history: B };
+
+/**
+ * The readers of the queries' rows for a backend whose BLOB columns come back as `B`, given how to turn
+ * one into bytes (`bytes`), and a nullable one into bytes or null (`bytesOrNull`): the same rows on every
+ * backend.
+ */
+export function rowReaders<B>(bytes: (v: B) => Uint8Array, bytesOrNull: (v: B | null) => Uint8Array | null) {
+  const account = (r: RawAccount<B>): AccountRow => ({
+    label: bytes(r.label),
+    version: r.version,
+    history: bytes(r.history),
+    previousHistory: bytes(r.prev_history),
+    vrfProof: bytes(r.vrf_proof),
+  });
+  const version = (r: RawVersion<B>): VersionRow => ({
+    label: bytes(r.label),
+    version: r.version,
+    opening: bytesOrNull(r.opening),
+    statement: bytesOrNull(r.statement),
+    signature: bytesOrNull(r.signature),
+    credentialIndex: r.credential,
+    logIndex: r.log_index,
+  });
+  return {
+    account,
+    version,
+    named(r: RawNamed<B>): NamedAccount {
+      if (r.credential === null || r.log_index === null) return { account: account(r) };
+      return { account: account(r), latest: version({ ...r, credential: r.credential, log_index: r.log_index }) };
+    },
+    credential: (r: RawCredential<B>): CredentialRow => ({
+      logIndex: r.log_index,
+      providerId: r.provider,
+      fingerprint: bytes(r.fingerprint),
+      entry: bytes(r.entry),
+      revokedIndex: r.revoked_index,
+    }),
+    epoch: (r: RawEpoch<B>): EpochRow => ({
+      epoch: r.epoch,
+      logIndex: r.log_index,
+      entry: bytes(r.entry),
+      proof: bytes(r.proof),
+      checkpoint: r.checkpoint,
+    }),
+    leaf: (r: RawLeaf<B>) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }),
+  };
+}

@@ -9,7 +9,17 @@
  * The rows and the interface are in store.ts, the tables and queries in directory-sql.ts.
  */
 import type Database from 'better-sqlite3';
-import { DIRECTORY_QUERIES, DIRECTORY_SCHEMA } from './directory-sql.js';
+import {
+  DIRECTORY_QUERIES,
+  DIRECTORY_SCHEMA,
+  rowReaders,
+  type RawAccount,
+  type RawCredential,
+  type RawEpoch,
+  type RawLeaf,
+  type RawNamed,
+  type RawVersion,
+} from './directory-sql.js';
 import type {
   AccountRow,
   CredentialRow,
@@ -20,81 +30,23 @@ import type {
   VersionRow,
 } from './store.js';
 
-function bytes(b: Uint8Array): Uint8Array;
-function bytes(b: Uint8Array | null): Uint8Array | null;
-function bytes(b: Uint8Array | null): Uint8Array | null {
-  return b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+/** better-sqlite3 returns BLOBs as Buffers: a plain Uint8Array view of the same bytes. */
+function bytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-type RawAccount = {
-  label: Uint8Array;
-  version: number;
-  history: Uint8Array;
-  prev_history: Uint8Array;
-  vrf_proof: Uint8Array;
-};
-type RawVersion = {
-  label: Uint8Array;
-  version: number;
-  opening: Uint8Array | null;
-  statement: Uint8Array | null;
-  signature: Uint8Array | null;
-  credential: number;
-  log_index: number;
-};
-
-function accountRow(r: RawAccount): AccountRow {
-  return {
-    label: bytes(r.label),
-    version: r.version,
-    history: bytes(r.history),
-    previousHistory: bytes(r.prev_history),
-    vrfProof: bytes(r.vrf_proof),
-  };
-}
-
-function versionRow(r: RawVersion): VersionRow {
-  return {
-    label: bytes(r.label),
-    version: r.version,
-    opening: bytes(r.opening),
-    statement: bytes(r.statement),
-    signature: bytes(r.signature),
-    credentialIndex: r.credential,
-    logIndex: r.log_index,
-  };
-}
-
-type RawNamed = RawAccount & {
-  opening: Uint8Array | null;
-  statement: Uint8Array | null;
-  signature: Uint8Array | null;
-  credential: number | null;
-  log_index: number | null;
-};
-
-function namedAccount(r: RawNamed): NamedAccount {
-  const account = accountRow(r);
-  if (r.credential === null || r.log_index === null) return { account };
-  return { account, latest: versionRow({ ...r, credential: r.credential, log_index: r.log_index }) };
-}
+const read = rowReaders<Uint8Array>(bytes, (b) => (b === null ? null : bytes(b)));
 
 function prepare(db: Database.Database) {
   const Q = DIRECTORY_QUERIES;
   return {
-    byName: db.prepare<[string, string], RawNamed>(Q.byName),
-    account: db.prepare<[Uint8Array], RawAccount>(Q.account),
-    version: db.prepare<[Uint8Array, number], RawVersion>(Q.version),
-    versions: db.prepare<[Uint8Array, number, number], RawVersion>(Q.versions),
-    credentials: db.prepare<
-      [],
-      { log_index: number; provider: string; fingerprint: Uint8Array; entry: Uint8Array; revoked_index: number | null }
-    >(Q.credentials),
-    epoch: db.prepare<
-      [],
-      { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array; checkpoint: string }
-    >(Q.epoch),
-    leaves: db.prepare<[], { label: Uint8Array; version: number; history: Uint8Array }>(Q.leaves),
+    byName: db.prepare<[string, string], RawNamed<Uint8Array>>(Q.byName),
+    account: db.prepare<[Uint8Array], RawAccount<Uint8Array>>(Q.account),
+    version: db.prepare<[Uint8Array, number], RawVersion<Uint8Array>>(Q.version),
+    versions: db.prepare<[Uint8Array, number, number], RawVersion<Uint8Array>>(Q.versions),
+    credentials: db.prepare<[], RawCredential<Uint8Array>>(Q.credentials),
+    epoch: db.prepare<[], RawEpoch<Uint8Array>>(Q.epoch),
+    leaves: db.prepare<[], RawLeaf<Uint8Array>>(Q.leaves),
     putAccount: db.prepare(Q.putAccount),
     putName: db.prepare(Q.putName),
     putVersion: db.prepare(Q.putVersion),
@@ -122,50 +74,34 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
     const r = this.q.byName.get(provider, account);
-    return r ? namedAccount(r) : undefined;
+    return r ? read.named(r) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {
     const r = this.q.account.get(label);
-    return r ? accountRow(r) : undefined;
+    return r ? read.account(r) : undefined;
   }
 
   async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
     const r = this.q.version.get(label, version);
-    return r ? versionRow(r) : undefined;
+    return r ? read.version(r) : undefined;
   }
 
   async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
-    return this.q.versions.all(label, from, to).map(versionRow);
+    return this.q.versions.all(label, from, to).map(read.version);
   }
 
   async credentials(): Promise<CredentialRow[]> {
-    return this.q.credentials.all().map((r) => ({
-      logIndex: r.log_index,
-      providerId: r.provider,
-      fingerprint: bytes(r.fingerprint),
-      entry: bytes(r.entry),
-      revokedIndex: r.revoked_index,
-    }));
+    return this.q.credentials.all().map(read.credential);
   }
 
   async latestEpoch(): Promise<EpochRow | undefined> {
     const r = this.q.epoch.get();
-    return r
-      ? {
-          epoch: r.epoch,
-          logIndex: r.log_index,
-          entry: bytes(r.entry),
-          proof: bytes(r.proof),
-          checkpoint: r.checkpoint,
-        }
-      : undefined;
+    return r ? read.epoch(r) : undefined;
   }
 
   async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.q.leaves
-      .all()
-      .map((r) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }));
+    return this.q.leaves.all().map(read.leaf);
   }
 
   /** Accounts first (they create the ids that names and versions refer to), then the rest. */

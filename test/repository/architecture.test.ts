@@ -5,13 +5,11 @@
  * allows. The rules themselves must keep the verifier standing alone and the rooms free of cycles, and the
  * server's rooms may export no value that production code does not use.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repositoryFiles, ROOT } from '../helpers/repository.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SKIP = new Set(['node_modules', '.git', '.wrangler', 'data', 'data-worker']);
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
 
@@ -79,16 +77,7 @@ function violations(rules: Rule[], file: string, text: string): string[] {
   return out;
 }
 
-function typeScriptFiles(dir = ROOT): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (!SKIP.has(name)) out.push(...typeScriptFiles(path));
-    } else if (/\.(c|m)?ts$/.test(name)) out.push(relative(ROOT, path));
-  }
-  return out;
-}
+const typeScriptFiles = () => repositoryFiles(/\.(c|m)?ts$/);
 
 const RULES = readRules(readFileSync(join(ROOT, 'docs', 'ARCHITECTURE.md'), 'utf8'));
 

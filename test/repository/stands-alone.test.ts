@@ -5,29 +5,21 @@
  * repository from the file's own folder, and no absolute path may point into a home, work or temporary
  * folder, where a sibling checkout would be. Paths of installed system packages (`/usr/...`) are allowed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { repositoryFiles, ROOT } from '../helpers/repository.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Folders that are not the project's own text: dependencies, build output, local data, Go binaries. */
-const SKIP = new Set(['node_modules', '.git', '.wrangler', 'data', 'data-worker', 'bin', 'vectors']);
+/** Folders of data, not of the project's own text: the vectors and the Go client's binaries. */
+const DATA = new Set(['test/vectors', 'test/interop/bin']);
 const TEXT = /\.(ts|mts|mjs|js|json|md|toml|sh|go|mod|yml|yaml)$|^(run|\.gitignore)$/;
 /** A relative path in quotes, backquotes or a Markdown link target. */
 const RELATIVE = /(?:['"`(])(\.\.?\/[^'"`)\s]*)/g;
 /** An absolute path into the folders where checkouts, data and scratch files live. */
 const ABSOLUTE = /['"`(](\/(?:home|root|work|tmp|srv|opt|mnt|var|Users)\/[^'"`)\s]*)/g;
 
-function projectFiles(dir = ROOT): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (!SKIP.has(name) || (name === 'bin' && dir !== join(ROOT, 'test', 'interop'))) out.push(...projectFiles(path));
-    } else if (TEXT.test(name)) out.push(path);
-  }
-  return out;
+function projectFiles(): string[] {
+  return repositoryFiles(TEXT, (folder) => DATA.has(folder)).map((f) => join(ROOT, f));
 }
 
 /** The relative paths in `text` that leave the repository when resolved from `file`'s folder. */
@@ -47,6 +39,7 @@ describe('the repository stands alone', () => {
     const names = files.map((f) => relative(ROOT, f));
     for (const expected of [
       'package.json',
+      'bin/kt.mjs',
       '.ci/run',
       'test/helpers/vectors.ts',
       'vitest.workers.config.ts',

@@ -3,25 +3,12 @@
  * two TypeScript projects it checks (tsconfig.json for Node, tsconfig.worker.json for the Worker and its
  * workerd tests), as TypeScript itself reads their include and exclude lists.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { repositoryFiles, ROOT } from '../helpers/repository.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SKIP = new Set(['node_modules', '.git', '.wrangler', 'data', 'data-worker']);
-
-function typeScriptFiles(dir = ROOT): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (!SKIP.has(name)) out.push(...typeScriptFiles(path));
-    } else if (/\.(c|m)?ts$/.test(name)) out.push(relative(ROOT, path));
-  }
-  return out;
-}
+const typeScriptFiles = () => repositoryFiles(/\.(c|m)?ts$/);
 
 function rootFiles(config: string): string[] {
   const { config: json, error } = ts.readConfigFile(join(ROOT, config), ts.sys.readFile);
