@@ -109,18 +109,20 @@ export function serverApp(
   const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };
   let routes: DirectoryRouteOptions | undefined;
   let metrics: AppMetrics | undefined;
+  let lookupLimit: TokenBuckets | null = null;
   if (o.directory) {
     const dir = o.directory;
     Object.assign(config, directoryConfig(dir, o.settings));
+    lookupLimit = new TokenBuckets({
+      capacity: o.settings.lookupBurst,
+      refillPerSecond: o.settings.lookupRatePerSecond,
+      admitted: o.lookupAdmitted,
+    });
     routes = {
       service: queueingService(directoryService(dir), dir, o.afterQueued),
       receiptSigner: o.signer,
       operatorToken: o.operatorToken,
-      lookupRateLimit: new TokenBuckets({
-        capacity: o.settings.lookupBurst,
-        refillPerSecond: o.settings.lookupRatePerSecond,
-        admitted: o.lookupAdmitted,
-      }),
+      lookupRateLimit: lookupLimit,
     };
     metrics = {
       queueDepth: () => dir.queueDepth,
@@ -129,7 +131,7 @@ export function serverApp(
     };
   }
   const app = createApp({ reader: o.reader, config, directory: routes, metrics, requests, logError: o.logError });
-  return { app, requests, lookupLimit: (routes?.lookupRateLimit as TokenBuckets | undefined) ?? null };
+  return { app, requests, lookupLimit };
 }
 
 /** The routes' service over a directory: proofs from log/directory/proof-builder.ts, the rest queued. */

@@ -37,9 +37,10 @@ function setting<T, Variable extends string>(d: SettingDefinition<T, Variable>):
   return d;
 }
 
+/** An integer >= `min`: a JSON number in config.json, decimal digits in a Worker var (trimmed by the caller). */
 function integer(min: number): (value: unknown, from: 'json' | 'variable') => number {
   return (value, from) => {
-    const n = from === 'json' ? value : /^[0-9]{1,15}$/.test(String(value).trim()) ? Number(String(value).trim()) : NaN;
+    const n = from === 'json' ? value : /^[0-9]{1,15}$/.test(String(value)) ? Number(value) : NaN;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new Error(`must be an integer >= ${min}`);
     return n;
   };
