@@ -70,6 +70,8 @@ export default defineConfig({
                   TRUSTED_ROOTS_PEM: f.rootPem,
                   EPOCH_INTERVAL_MS: '3600000',
                   HEARTBEAT_MS: '86400000',
+                  // One web client's origin may read the lookup routes (test/api/worker/directory-cors.worker.ts).
+                  LOOKUP_ORIGINS: JSON.stringify(['https://web.chat.example']),
                   KT_FIXTURE: asJson(f),
                 },
               },

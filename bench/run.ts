@@ -15,6 +15,7 @@ import { benchMapBuild, benchMapInsert } from './map-bench.js';
 import { benchScale } from './scale-bench.js';
 import { benchHttpLookups } from './http-bench.js';
 import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
+import { benchClientBundles, benchKtColdStart } from './client-bench.js';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
@@ -40,6 +41,8 @@ await run(benchNewAccounts);
 await run(benchPublishLatency);
 await run(benchClientVerify);
 await run(benchAuditReplay);
+await run(benchClientBundles);
+await run(benchKtColdStart);
 if (!quick) {
   await run(benchMapInsert);
   await run(benchMapBuild);

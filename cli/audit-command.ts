@@ -2,7 +2,8 @@
  * `kt audit`: audits a directory's log (verifier/auditor/auditor.ts) from the state saved by the last run to the
  * log's current checkpoint, with progress on a TTY, and saves the new state only after the whole audit
  * passed. With `--roots PEM`, provider enrolments are also checked against those trusted roots
- * (log/providers/enrolment-audit.ts). The state file is JSON with every byte string in base64. Also the auditor
+ * (verifier/enrolment/); without it the auditor is told so explicitly and the result says that they were not.
+ * The state file is JSON with every byte string in base64. Also the auditor
  * factory of `kt witness serve --audit`.
  */
 import { readFileSync } from 'node:fs';
@@ -10,8 +11,7 @@ import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { Auditor, type AuditorState } from '../verifier/auditor/auditor.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
-import { checkEnrolment } from '../log/providers/enrolment-audit.js';
-import { parsePemCertificates } from '../log/providers/certificate.js';
+import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { VerifyError } from '../verifier/verification/errors.js';
 import { output, UsageError } from './output.js';
@@ -21,8 +21,8 @@ export const AUDIT_HELP = `usage: kt audit [--pins FILE] [--server URL] [--state
 Follows the directory's log from the state of the last run (default kt-audit.json; none: from entry 0) to
 its current checkpoint, verified with the pins and witness policy: checks that the entries make the signed
 tree, replays every epoch into its own map and compares the epoch heads' roots, ranges and credential sets,
-and with --roots checks every provider enrolment against those trusted root certificates. Saves the state
-only when everything passed. When the log fails a check, an evidence file (audit_failure) records the
+and with --roots checks every provider enrolment against those trusted root certificates (without it,
+enrolments are not checked, and the result says so). Saves the state only when everything passed. When the log fails a check, an evidence file (audit_failure) records the
 signed checkpoint, the check and the state it was audited from; \`kt audit\` from that state reproduces it.
 Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
 
@@ -67,7 +67,7 @@ export function saveAuditState(path: string, s: AuditorState): void {
   writeFileAtomic(path, `${JSON.stringify(saved)}\n`);
 }
 
-function trustedRoots(path: string | undefined): Uint8Array[] | undefined {
+export function trustedRoots(path: string | undefined): Uint8Array[] | undefined {
   if (!path) return undefined;
   try {
     return parsePemCertificates(readFileSync(path, 'utf8'));
@@ -100,7 +100,7 @@ export async function audit(argv: string[]): Promise<number> {
     logUrl: `${server}/log`,
     checkpoints: new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy }),
     state: loadAuditState(values.state),
-    checkEnrolment: roots && ((entry) => checkEnrolment(entry, roots)),
+    enrolment: roots ? { trustedRoots: roots } : 'unchecked',
     onProgress: (done, total) => out.progress(`audited ${done} of ${total} entries`),
   });
   let result;
@@ -128,14 +128,19 @@ export async function audit(argv: string[]): Promise<number> {
   out.progress('');
   saveAuditState(values.state, result.state);
   const { size } = result.checkpoint;
+  const { checked, read } = result.enrolments;
+  const enrolments = checked
+    ? ', every enrolment validates'
+    : `; ${read} provider enrolment${read === 1 ? ' was' : 's were'} NOT checked (no --roots)`;
   out.result(
-    `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${roots ? ', every enrolment validates' : ''}; state saved to ${values.state}`,
+    `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${enrolments}; state saved to ${values.state}`,
     {
       audited: true,
       from: result.from,
       treeSize: size,
       epoch: result.state.replay.lastEpoch,
-      enrolmentsChecked: roots !== undefined,
+      enrolmentsChecked: checked,
+      enrolmentsRead: read,
     },
   );
   return 0;

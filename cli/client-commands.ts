@@ -7,8 +7,10 @@
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
+import { canonicalAccount, providerIdValid } from '../verifier/formats/account.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
 import { ClientError } from '../verifier/verification/errors.js';
+import { request } from '../verifier/http/request.js';
 import { verifyEvidence } from '../verifier/verification/evidence.js';
 import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client/lookup-client.js';
 import type { LookupResult } from '../verifier/verification/lookup-verifier.js';
@@ -36,7 +38,8 @@ export const LOOKUP_HELP = `usage: kt lookup PROVIDER ACCOUNT [--pins FILE] [--s
 Looks ACCOUNT up at PROVIDER and verifies the answer with the pins only: the VRF label, the map proof, the
 provider's signature and enrolment, the epoch and the signed checkpoint (with the pinned witness policy),
 and its consistency with the newest checkpoint in the state file (default kt-state.json), which it then
-updates. Exit 0: verified (present, deleted or absent); 1: verification failed; 2: usage or network error.`;
+updates. Exit 0: verified (present, deleted, absent, or the provider is not enrolled); 1: verification failed;
+2: usage or network error, or a malformed provider id or account.`;
 
 export const HISTORY_HELP = `usage: kt history PROVIDER ACCOUNT [--since N --since-hash B64] [--pins FILE] [--server URL] [--state FILE] [--json]
 Fetches and verifies every version of ACCOUNT after version N (default 0: all of them), chained from the
@@ -49,12 +52,7 @@ function serverOf(pins: PinsFile, flag: string | undefined): string {
 }
 
 async function fetchConfig(server: string): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${server}/v1/config`);
-  } catch (e) {
-    throw new ClientError('network', `${server}/v1/config: ${(e as Error).message}`);
-  }
+  const res = await request(fetch, `${server}/v1/config`);
   if (res.status !== 200) throw new ClientError('http_error', `${server}/v1/config: HTTP ${res.status}`);
   return res.json();
 }
@@ -143,9 +141,27 @@ function openClient(values: { pins: string; server?: string; state: string; 'evi
   return { client, save };
 }
 
+/**
+ * The provider and the canonical account, checked here before the directory is asked: a malformed provider
+ * id (docs/PROTOCOL.md section 12.1) or account (section 12.2) is a usage error, not an absence.
+ */
+function lookupArguments(positionals: string[], help: string): [string, string] {
+  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${help}`);
+  const [provider, account] = positionals;
+  if (!providerIdValid(provider))
+    throw new UsageError(`${JSON.stringify(provider)} is not a provider id (a lower-case DNS name)`, 'bad_provider');
+  try {
+    canonicalAccount(account);
+  } catch (e) {
+    throw new UsageError(`${JSON.stringify(account)} is not an account: ${(e as Error).message}`, 'bad_account');
+  }
+  return [provider, account];
+}
+
 function describe(r: LookupResult): Record<string, unknown> {
   const s = r.statement;
   return {
+    result: r.status,
     status: r.status,
     epoch: r.epoch,
     treeSize: r.checkpoint.size,
@@ -163,24 +179,32 @@ function describe(r: LookupResult): Record<string, unknown> {
         }
       : {}),
     ...(r.historyHash ? { historyHash: toBase64(r.historyHash) } : {}),
+    ...(r.providers ? { providers: r.providers } : {}),
   };
+}
+
+/** The human line for a lookup that found no version: an absence, or a provider that is not enrolled. */
+function noVersion(r: LookupResult, provider: string, account: string): string {
+  const at = `(epoch ${r.epoch}, tree size ${r.checkpoint.size})`;
+  if (r.status === 'absent') return `verified: ${provider} / ${account} is absent ${at}`;
+  const enrolled = r.providers!.length > 0 ? r.providers!.join(', ') : 'none';
+  const line = `verified: ${provider} is not enrolled in this directory, so it has no account ${account} ${at}`;
+  return `${line}\n  enrolled providers: ${enrolled}`;
 }
 
 export async function lookup(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
   if (values.help) return (console.log(LOOKUP_HELP), 0);
-  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${LOOKUP_HELP}`);
+  const [provider, account] = lookupArguments(positionals, LOOKUP_HELP);
   const out = output(values.json);
   const { client, save } = openClient(values, out);
-  const [provider, account] = positionals;
   const r = await client.lookup(provider, account);
   save();
   const d = describe(r);
   const keys = (d.keys as { id: string; algorithm: string; publicKey: string }[] | undefined) ?? [];
-  const human =
-    r.status === 'absent'
-      ? `verified: ${provider} / ${account} is absent (epoch ${r.epoch}, tree size ${r.checkpoint.size})`
-      : `verified: ${provider} / ${account} is ${r.status}, version ${d.version} (epoch ${r.epoch}, tree size ${r.checkpoint.size})\n${keys.map((k) => `  key ${k.id} ${k.algorithm} ${k.publicKey}`).join('\n')}\n  history hash ${d.historyHash}`;
+  const human = !r.statement
+    ? noVersion(r, provider, account)
+    : `verified: ${provider} / ${account} is ${r.status}, version ${d.version} (epoch ${r.epoch}, tree size ${r.checkpoint.size})\n${keys.map((k) => `  key ${k.id} ${k.algorithm} ${k.publicKey}`).join('\n')}\n  history hash ${d.historyHash}`;
   out.result(human, { verified: true, provider, account, ...d });
   return 0;
 }
@@ -192,7 +216,7 @@ export async function history(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) return (console.log(HISTORY_HELP), 0);
-  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${HISTORY_HELP}`);
+  const [provider, account] = lookupArguments(positionals, HISTORY_HELP);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(values.since)) throw new UsageError('--since must be a non-negative integer');
   const since = Number(values.since);
   if (since > 0 && !values['since-hash'])
@@ -207,7 +231,6 @@ export async function history(argv: string[]): Promise<number> {
   }
   const out = output(values.json);
   const { client, save } = openClient(values, out);
-  const [provider, account] = positionals;
   const h = await client.history(provider, account, since, sinceHash);
   save();
   const versions = h.statements.map((s, i) => ({
@@ -216,12 +239,32 @@ export async function history(argv: string[]): Promise<number> {
     keys: s?.keys.map((k) => toBase64(k.publicKey)) ?? [],
     status: s?.status,
   }));
+  if (h.lookup.status === 'not_enrolled') {
+    out.result(noVersion(h.lookup, provider, account), {
+      verified: true,
+      provider,
+      account,
+      result: h.lookup.status,
+      since,
+      versions,
+      lookup: describe(h.lookup),
+    });
+    return 0;
+  }
   const human = [
     `verified: history of ${provider} / ${account} after version ${since}, ${versions.length} version(s), chained to the current map leaf`,
     ...versions.map((v) => `  v${v.version} ${v.erased ? '(erased)' : `${v.status} ${v.keys.join(' ')}`}`),
     `  latest history hash ${h.lookup.historyHash ? toBase64(h.lookup.historyHash) : 'none'}`,
   ].join('\n');
-  out.result(human, { verified: true, provider, account, since, versions, lookup: describe(h.lookup) });
+  out.result(human, {
+    verified: true,
+    provider,
+    account,
+    result: h.lookup.status,
+    since,
+    versions,
+    lookup: describe(h.lookup),
+  });
   return 0;
 }
 

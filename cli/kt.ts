@@ -6,27 +6,7 @@
  * command takes `--help`; verifying commands take `--json`. Exit codes: 0 verified, 1 verification failed,
  * 2 usage, configuration or network error (cli/output.ts).
  */
-import { parseArgs } from 'node:util';
-import { openDataDir } from '../api/node/data-dir.js';
-import { ensureDevCa } from '../api/node/dev-ca.js';
-import { SERVE_USAGE, serveMain } from '../api/node/serve-command.js';
-import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { vrfPublicKey } from '../wasm-free-crypto/vrf.js';
-import {
-  HISTORY_HELP,
-  LOOKUP_HELP,
-  TRUST_HELP,
-  VERIFY_EVIDENCE_HELP,
-  history,
-  lookup,
-  trust,
-  verifyEvidenceCommand,
-} from './client-commands.js';
-import { EXIT_USAGE, output, reportError, UsageError } from './output.js';
-import { WITNESS_HELP, witness } from './witness-command.js';
-import { AUDIT_HELP, audit } from './audit-command.js';
-import { MONITOR_HELP, monitor } from './monitor-command.js';
-import { PROVIDER_HELP, provider } from './provider-command.js';
+import { EXIT_USAGE, reportError, UsageError } from './output.js';
 
 const HELP = `usage: kt COMMAND [options]   (kt COMMAND --help for each)
 
@@ -34,6 +14,7 @@ run a directory
   init      create a data directory (keys, development CA) and print its pins
   serve     serve the directory over HTTP (as npm start)
   provider  keygen, certify (development CA), enrol and publish, as a provider
+  identity  make an account's identity key pair (for a test account), to publish as a provider
 
 verify, as a client
   trust     fetch, save or print the pins of a directory
@@ -50,43 +31,60 @@ witness
 
 exit codes: 0 verified, 1 verification failed, 2 usage, configuration or network error`;
 
-const INIT_HELP = `usage: kt init [--data DIR] [--origin ORIGIN] [--json]
-Creates the data directory (default ./data) with the log key, the VRF key, the operator token and, in
-development mode, a development root CA, as the first \`kt serve\` would; prints the pins. An existing data
-directory is opened, never overwritten.`;
-
-async function init(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string', default: './data' },
-      origin: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return (console.log(INIT_HELP), 0);
-  const d = openDataDir(values.data, values.origin);
-  if (d.devMode) await ensureDevCa(d.dir);
-  const pins = { origin: d.origin, logKey: d.signer.verifierKey, vrfKey: toBase64(vrfPublicKey(d.vrfSecretKey)) };
-  output(values.json).result(
-    `${d.created ? 'created' : 'opened'} ${d.dir}\norigin  ${pins.origin}\nlog key ${pins.logKey}\nvrf key ${pins.vrfKey}\noperator token in ${d.dir}/operator.token`,
-    { created: d.created, dataDir: d.dir, ...pins },
-  );
-  return 0;
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  help: string;
 }
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  init: { run: init, help: INIT_HELP },
-  serve: { run: async (argv) => (await serveMain(argv), new Promise<number>(() => {})), help: SERVE_USAGE },
-  provider: { run: provider, help: PROVIDER_HELP },
-  trust: { run: trust, help: TRUST_HELP },
-  lookup: { run: lookup, help: LOOKUP_HELP },
-  history: { run: history, help: HISTORY_HELP },
-  'verify-evidence': { run: verifyEvidenceCommand, help: VERIFY_EVIDENCE_HELP },
-  monitor: { run: monitor, help: MONITOR_HELP },
-  audit: { run: audit, help: AUDIT_HELP },
-  witness: { run: witness, help: WITNESS_HELP },
+/**
+ * Each command's module, loaded only when that command runs: `kt --help` and a client command never load
+ * the server, SQLite or X.509 code, which keeps `kt`'s start-up short (bench: cold start of `kt`).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  init: async () => {
+    const m = await import('./init-command.js');
+    return { run: m.init, help: m.INIT_HELP };
+  },
+  serve: async () => {
+    const m = await import('../api/node/serve-command.js');
+    return { run: async (argv) => (await m.serveMain(argv), new Promise<number>(() => {})), help: m.SERVE_USAGE };
+  },
+  provider: async () => {
+    const m = await import('./provider-command.js');
+    return { run: m.provider, help: m.PROVIDER_HELP };
+  },
+  identity: async () => {
+    const m = await import('./identity-command.js');
+    return { run: m.identity, help: m.IDENTITY_HELP };
+  },
+  trust: async () => {
+    const m = await import('./client-commands.js');
+    return { run: m.trust, help: m.TRUST_HELP };
+  },
+  lookup: async () => {
+    const m = await import('./client-commands.js');
+    return { run: m.lookup, help: m.LOOKUP_HELP };
+  },
+  history: async () => {
+    const m = await import('./client-commands.js');
+    return { run: m.history, help: m.HISTORY_HELP };
+  },
+  'verify-evidence': async () => {
+    const m = await import('./client-commands.js');
+    return { run: m.verifyEvidenceCommand, help: m.VERIFY_EVIDENCE_HELP };
+  },
+  monitor: async () => {
+    const m = await import('./monitor-command.js');
+    return { run: m.monitor, help: m.MONITOR_HELP };
+  },
+  audit: async () => {
+    const m = await import('./audit-command.js');
+    return { run: m.audit, help: m.AUDIT_HELP };
+  },
+  witness: async () => {
+    const m = await import('./witness-command.js');
+    return { run: m.witness, help: m.WITNESS_HELP };
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -95,10 +93,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return name === undefined ? EXIT_USAGE : 0;
   }
-  const command = COMMANDS[name];
   const json = rest.includes('--json');
+  let command: Command | undefined;
   try {
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${HELP}`);
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${HELP}`);
+    command = await load();
     return await command.run(rest);
   } catch (e) {
     const err =

@@ -11,9 +11,10 @@ export const EXIT_VERIFICATION_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** A usage or configuration error: exit code 2. */
-export type UsageErrorCode = 'usage' | 'bad_state' | 'bad_pins' | 'no_pins';
+export type UsageErrorCode = 'usage' | 'bad_state' | 'bad_pins' | 'no_pins' | 'bad_provider' | 'bad_account';
 
 export class UsageError extends CodedError<UsageErrorCode> {
+  override readonly name = 'UsageError';
   constructor(message: string, code: UsageErrorCode = 'usage') {
     super(code, message);
   }

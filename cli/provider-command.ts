@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError, relayedCode } from '../verifier/verification/errors.js';
+import { request } from '../verifier/http/request.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
@@ -25,7 +26,8 @@ keygen writes DIR/PROVIDER.key (Ed25519, PKCS#8, mode 0600) and DIR/PROVIDER.csr
 DNS name). certify signs a request with the development CA of a server's data directory (development
 mode) and prints the certificate. enrol sends a PEM chain (leaf first) to POST /v1/providers with the
 operator token. publish signs the statement binding ACCOUNT, at version N, to the Ed25519 identity key B64
-(or deleting it) and sends it to POST /v1/bindings. All take --json.`;
+(or deleting it) and sends it to POST /v1/bindings; \`kt identity new\` makes a test account's key pair
+and prints its B64. All take --json.`;
 
 const OPTIONS = {
   id: { type: 'string' },
@@ -63,16 +65,11 @@ function read(path: string): string {
 }
 
 async function post(server: string, path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(`${server.replace(/\/+$/, '')}${path}`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    });
-  } catch (e) {
-    throw new ClientError('network', `${path}: ${(e as Error).message}`);
-  }
+  const res = await request(fetch, `${server.replace(/\/+$/, '')}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+  });
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   const error = (json.error ??
     (json.results as { error?: { code: string; message: string } }[] | undefined)?.[0]?.error) as

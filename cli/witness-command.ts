@@ -21,7 +21,7 @@ import {
 } from '../verifier/witness/witness.js';
 import { Auditor } from '../verifier/auditor/auditor.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
-import { loadAuditState, saveAuditState } from './audit-command.js';
+import { loadAuditState, saveAuditState, trustedRoots } from './audit-command.js';
 import { join } from 'node:path';
 import { witnessApp } from '../api/app/witness-app.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
@@ -29,14 +29,15 @@ import { output, UsageError } from './output.js';
 
 export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE]
        kt witness serve --log ORIGIN=LOGKEY [--log ...] [--audit ORIGIN=LOGURL ...] [--audit-dir DIR]
-                        [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
+                        [--roots PEM] [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
 init creates the witness's key (default file witness.key, mode 0600) under NAME (e.g. witness.example/w1)
 and prints its cosigner key for the logs' and clients' configuration. serve answers POST /add-checkpoint
 (C2SP tlog-witness v1.0.0) for the given logs (origin and C2SP verifier key), keeping the latest
 cosigned checkpoint of each in the state file (default witness-state.json); port 0 picks a free port.
 With --audit ORIGIN=LOGURL (the log's /log URL) the witness is an auditing witness for that log: before
 it cosigns, it audits the log up to the submitted checkpoint (kt audit's checks; state in
-DIR/audit-<origin>.json) and refuses (422) what does not pass.`;
+DIR/audit-<origin>.json) and refuses (422) what does not pass; with --roots PEM it also checks every provider
+enrolment against those trusted roots, without it enrolments are not checked (and it says so at start).`;
 
 /** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
 class FileWitnessStore implements WitnessStore {
@@ -86,7 +87,12 @@ function parseLogs(specs: string[]): WitnessedLog[] {
 }
 
 /** The auditing hook: per audited origin, an auditor whose state is saved after each passed audit. */
-function auditHook(logs: WitnessedLog[], specs: string[], dir: string): WitnessOptions['audit'] {
+function auditHook(
+  logs: WitnessedLog[],
+  specs: string[],
+  dir: string,
+  roots: Uint8Array[] | undefined,
+): WitnessOptions['audit'] {
   if (specs.length === 0) return undefined;
   const auditors = new Map<string, { auditor: Auditor; path: string }>();
   for (const spec of specs) {
@@ -101,6 +107,7 @@ function auditHook(logs: WitnessedLog[], specs: string[], dir: string): WitnessO
       auditor: new Auditor({
         logUrl: spec.slice(at + 1).replace(/\/+$/, ''),
         checkpoints,
+        enrolment: roots ? { trustedRoots: roots } : 'unchecked',
         state: loadAuditState(path),
       }),
       path,
@@ -130,6 +137,7 @@ export async function witness(argv: string[]): Promise<number> {
       log: { type: 'string', multiple: true, default: [] },
       audit: { type: 'string', multiple: true, default: [] },
       'audit-dir': { type: 'string', default: '.' },
+      roots: { type: 'string' },
       port: { type: 'string', default: '8788' },
       host: { type: 'string', default: '127.0.0.1' },
       json: { type: 'boolean', default: false },
@@ -157,7 +165,7 @@ export async function witness(argv: string[]): Promise<number> {
     cosigner: readKey(values.key),
     logs,
     store: new FileWitnessStore(values.state),
-    audit: auditHook(logs, values.audit, values['audit-dir']),
+    audit: auditHook(logs, values.audit, values['audit-dir'], trustedRoots(values.roots)),
   });
   const url = await new Promise<string>((resolve, reject) => {
     const server = serve(
@@ -169,10 +177,16 @@ export async function witness(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  out.result(`witness ${w.opts.cosigner.name} listening on ${url}\ncosigner key ${w.opts.cosigner.verifierKey}`, {
-    name: w.opts.cosigner.name,
-    cosignerKey: w.opts.cosigner.verifierKey,
-    url,
-  });
+  const unchecked = values.audit.length > 0 && !values.roots;
+  const note = unchecked ? '\nthe audits do NOT check provider enrolments (no --roots)' : '';
+  out.result(
+    `witness ${w.opts.cosigner.name} listening on ${url}\ncosigner key ${w.opts.cosigner.verifierKey}${note}`,
+    {
+      name: w.opts.cosigner.name,
+      cosignerKey: w.opts.cosigner.verifierKey,
+      url,
+      ...(values.audit.length > 0 && { enrolmentsChecked: !unchecked }),
+    },
+  );
   return new Promise(() => {}); // serves until a signal
 }

@@ -15,7 +15,9 @@ export type EncodingErrorCode =
   | 'unsafe_integer';
 
 /** A typed error with a stable code, thrown by every parser in wasm-free-crypto/. */
-export class EncodingError extends CodedError<EncodingErrorCode> {}
+export class EncodingError extends CodedError<EncodingErrorCode> {
+  override readonly name = 'EncodingError';
+}
 
 /** Concatenates byte arrays into a new array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

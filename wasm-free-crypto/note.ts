@@ -38,7 +38,9 @@ export type NoteErrorCode =
   | 'wrong_origin';
 
 /** A typed error from note parsing or verification; `code` is stable. */
-export class NoteError extends CodedError<NoteErrorCode> {}
+export class NoteError extends CodedError<NoteErrorCode> {
+  override readonly name = 'NoteError';
+}
 
 /** Verifies signatures by one key over a note text (the signature excludes the 4-byte key ID). */
 export interface NoteVerifier {

@@ -14,7 +14,9 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
 import { equalBytes, fromHex, toHex } from './bytes.js';
+import { decodeNistPublicKey, ecdsaVerifyDigest, nistCurve } from './ecdsa.js';
 import { CodedError } from './errors.js';
+import { sha256 } from './sha256.js';
 import { sha512 } from './sha512.js';
 
 /** The signature algorithms a provider or an owner key may use. */
@@ -23,7 +25,9 @@ export type SignatureAlgorithm = 'ed25519' | 'p256';
 export type SignatureErrorCode = 'bad_public_key' | 'bad_secret_key' | 'bad_signature_encoding' | 'unknown_algorithm';
 
 /** A malformed key or signature, or an unknown algorithm. */
-export class SignatureError extends CodedError<SignatureErrorCode> {}
+export class SignatureError extends CodedError<SignatureErrorCode> {
+  override readonly name = 'SignatureError';
+}
 
 /** Signature length in bytes: Ed25519 R || S (RFC 8032 section 5.1.6), P-256 IEEE P1363 r || s. */
 export const SIGNATURE_LENGTH = 64;
@@ -138,7 +142,7 @@ function ed25519Equation(publicKey: Uint8Array, message: Uint8Array, signature: 
 // P-256 (FIPS 186-5 section 6.4.2, SEC 1 section 2.3.4 point decoding)
 
 /** FIPS 186-5 / SP 800-186 section 3.2.1.3: n, the order of the P-256 base point. */
-export const P256_N: bigint = p256.Point.Fn.ORDER;
+export const P256_N: bigint = nistCurve('p256').Fn.ORDER;
 
 /** Decodes a SEC 1 public key (65 bytes 04||x||y or 33 bytes 02/03||x) and returns it uncompressed. */
 function normalizeP256PublicKey(publicKey: Uint8Array): Uint8Array {
@@ -151,9 +155,7 @@ function normalizeP256PublicKey(publicKey: Uint8Array): Uint8Array {
       'P-256 public key must be 65 bytes uncompressed or 33 bytes compressed SEC 1',
     );
   try {
-    const point = p256.Point.fromBytes(publicKey); // on the curve, coordinates < p
-    if (point.is0()) throw new Error('identity');
-    return point.toBytes(false);
+    return decodeNistPublicKey('p256', publicKey).toBytes(false); // on the curve, coordinates < p, not 0
   } catch {
     throw new SignatureError('bad_public_key', 'P-256 public key is not a valid curve point');
   }
@@ -195,8 +197,10 @@ export function verifySignatureSync(
   }
   const key = normalizeP256PublicKey(publicKey);
   if (!p256Precheck(signature)) return false;
-  // FIPS 186-5 section 6.4.2; high S accepted (lowS: false), the message hashed with SHA-256.
-  return p256.verify(signature, message, key, { lowS: false, prehash: true, format: 'compact' });
+  // FIPS 186-5 section 6.4.2 (wasm-free-crypto/ecdsa.ts): high S accepted, the message hashed with SHA-256.
+  const r = bytesToNumberBE(signature.subarray(0, 32));
+  const s = bytesToNumberBE(signature.subarray(32));
+  return ecdsaVerifyDigest('p256', decodeNistPublicKey('p256', key), sha256(message), r, s);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ export type VrfErrorCode =
   | 'vrf_encode_failed';
 
 /** A typed VRF failure. */
-export class VrfError extends CodedError<VrfErrorCode> {}
+export class VrfError extends CodedError<VrfErrorCode> {
+  override readonly name = 'VrfError';
+}
 
 /** ptLen + cLen + qLen = 32 + 16 + 32 (RFC 9381 5.5). */
 export const VRF_PROOF_LENGTH = 80;

@@ -2,12 +2,15 @@
  * The HTTP API as one Hono app built by `createApp(deps)`, the same on Node and on Workers. Serves the
  * C2SP tlog-tiles read API under `/log` (checkpoint, tiles, entry bundles), `GET /v1/config` with the
  * trust pins, `GET /healthz`, Prometheus `GET /metrics` and, when a directory is given, its routes
- * (api/app/directory-routes.ts). Every error is JSON `{"error":{"code","message"}}` with a fitting status;
- * internal errors are logged without request data and answered with a generic message.
+ * (api/app/directory-routes.ts). Browsers may read the log, the config and the OpenAPI document from any
+ * origin, and the lookup routes from the origins the policy lists (api/app/cors.ts). Every error is JSON
+ * `{"error":{"code","message"}}` with a fitting status; internal errors are logged without request data and
+ * answered with a generic message.
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../../log/merkle/reader.js';
 import { parseTilePath, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
+import { corsPolicy, type CorsPolicy } from './cors.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse, internalErrorLine } from './errors.js';
@@ -53,6 +56,8 @@ export interface AppDeps {
   requests?: RequestMetrics;
   /** Where internal errors are reported (default: console.error). */
   logError?: (message: string) => void;
+  /** Who may read what from a browser (default: the public routes only, no lookup origin). */
+  cors?: CorsPolicy;
 }
 
 /** Full and partial tiles and bundles never change once served (tlog-tiles: "immutable"). */
@@ -103,6 +108,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const requests = deps.requests ?? new RequestMetrics();
   app.use('*', requestMetrics(requests));
+  app.use('*', corsPolicy(deps.cors ?? { lookupOrigins: [] }));
   const logError = deps.logError ?? ((m: string) => console.error(m));
 
   app.get('/log/checkpoint', () => checkpointResponse(deps.reader.checkpoint()));

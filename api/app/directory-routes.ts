@@ -51,6 +51,7 @@ const MAX_BATCH_LOOKUPS = 32;
 const MAX_BATCH_STATEMENTS = 100;
 
 class BadRequest extends CodedError<'bad_request'> {
+  override readonly name = 'BadRequest';
   constructor(message: string) {
     super('bad_request', message);
   }

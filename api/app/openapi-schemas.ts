@@ -160,6 +160,11 @@ export function schemas(): Record<string, Json> {
     opening: b64('The 32-byte commitment opening'),
     enrolment: ref('EnrolmentProof'),
   };
+  const format = {
+    const: 1,
+    description:
+      'The version of the proof format (docs/PROTOCOL.md section 17.3): a /v1/ route always answers format 1; clients refuse a version they do not read.',
+  };
   return {
     Error: obj({ error: ref('ErrorDetail') }, [], 'Every error body.'),
     ErrorDetail: obj({ code: str('A stable error code.'), message: str('Human-readable text.') }),
@@ -182,6 +187,7 @@ export function schemas(): Record<string, Json> {
     ),
     LookupProof: obj(
       {
+        format,
         provider: str('Provider id.'),
         account: str('The canonical account.'),
         vrfProof: b64('The 80-byte ECVRF proof'),
@@ -193,14 +199,29 @@ export function schemas(): Record<string, Json> {
             previousHistory: b64('The 32-byte history hash before this version (zeros for version 1)'),
           },
           [],
-          'The latest version; absent when the account has none.',
+          'The latest version, when the account has one.',
+        ),
+        absent: obj(
+          { enrolment: ref('EnrolmentProof') },
+          [],
+          "The account has no version, and the provider is enrolled: its first enrolment in the epoch's credential set.",
+        ),
+        notEnrolled: obj(
+          {
+            credentials: arr(b64('An enrolment entry'), {
+              description: "Every enrolment entry of the epoch's credential set, in order.",
+            }),
+          },
+          [],
+          "The provider is not enrolled: the epoch's credential set, none of whose entries is the provider's.",
         ),
       },
-      ['present'],
-      'Lookup of (provider, account) in one epoch (section 17).',
+      ['present', 'absent', 'notEnrolled'],
+      'Lookup of (provider, account) in one epoch, with exactly one of present, absent and notEnrolled (section 17).',
     ),
     HistoryProof: obj(
       {
+        format,
         since: int(),
         versions: arr(
           { oneOf: [ref('VersionProof'), ref('ErasedVersion')] },
@@ -215,6 +236,7 @@ export function schemas(): Record<string, Json> {
       oneOf: [
         obj(
           {
+            format,
             unchanged: obj({
               epoch: ref('EpochProof'),
               map: b64('The map proof of the leaf the owner knows (section 15.5)'),
@@ -223,12 +245,13 @@ export function schemas(): Record<string, Json> {
           [],
           'The account is still at the version given.',
         ),
-        obj({ history: ref('HistoryProof') }, [], 'The account changed: its history since the version given.'),
+        obj({ format, history: ref('HistoryProof') }, [], 'The account changed: its history since the version given.'),
       ],
       description: "The owner's daily check (docs/PROTOCOL.md section 17.2).",
     },
     DiscoveryProof: obj(
       {
+        format,
         account: str('The canonical account.'),
         credentials: arr(b64('An enrolment entry'), {
           description: "Every enrolment entry of the epoch's credential set, in order.",

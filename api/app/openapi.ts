@@ -385,6 +385,7 @@ export function openApiDocument(opts: { origin: string; serverUrl?: string }): R
         'Every error is JSON `{"error":{"code","message"}}`; the codes of each response are listed in `x-error-codes`.',
         'An unknown route or method answers 404 `not_found`; a server run without a directory answers so on the `/v1/lookup`, `/v1/history`, `/v1/bindings` and `/v1/providers` routes.',
         'Byte strings are canonical base64; lists of hashes are one base64 string of the concatenated 32-byte hashes.',
+        'Browsers (CORS): the `log` routes, `/v1/config` and this document answer any origin; the lookup, history and daily-check routes only the origins the operator lists (none by default); the other routes never answer cross-origin (docs/PROTOCOL.md, section 7).',
       ].join('\n\n'),
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),

@@ -95,7 +95,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
   return { appender, reader, directory, app, requests, lookupLimit };
 }
 
-/** The app for a log and, if given, the directory on it: the routes, config, metrics and rate limit. */
+/** The app for a log and, if given, the directory on it: the routes, config, metrics, rate limit and CORS. */
 export function serverApp(
   o: ServerHooks & {
     reader: LogReader;
@@ -130,7 +130,8 @@ export function serverApp(
       lastEpochSeconds: () => dir.lastEpochMs / 1000,
     };
   }
-  const app = createApp({ reader: o.reader, config, directory: routes, metrics, requests, logError: o.logError });
+  const cors = { lookupOrigins: o.settings.lookupOrigins };
+  const app = createApp({ reader: o.reader, config, directory: routes, metrics, requests, logError: o.logError, cors });
   return { app, requests, lookupLimit };
 }
 

@@ -14,6 +14,7 @@ import type { WitnessEndpoint } from '../../log/merkle/witnessing.js';
 
 /** A setting or secret is missing or malformed (its message names it, never its value). */
 export class ConfigError extends CodedError<'bad_config'> {
+  override readonly name = 'ConfigError';
   constructor(message: string) {
     super('bad_config', message);
   }
@@ -46,21 +47,26 @@ function integer(min: number): (value: unknown, from: 'json' | 'variable') => nu
   };
 }
 
-/**
- * A list of witnesses: {"key": cosigner key string, "url": http(s) submission prefix without a trailing
- * slash}, as JSON in config.json, as JSON text in the Worker var.
- */
-function witnessList(value: unknown, from: 'json' | 'variable'): WitnessEndpoint[] {
+/** A list: JSON in config.json, JSON text in a Worker var (`items` says what its items are, for errors). */
+function listOf(value: unknown, from: 'json' | 'variable', items: string): unknown[] {
   let list = value;
   if (from === 'variable') {
     try {
       list = JSON.parse(String(value));
     } catch {
-      throw new Error('must be a JSON list of {"key", "url"}');
+      throw new Error(`must be a JSON list of ${items}`);
     }
   }
-  if (!Array.isArray(list)) throw new Error('must be a list of {"key", "url"}');
-  return list.map((w: Record<string, unknown>, i) => {
+  if (!Array.isArray(list)) throw new Error(`must be a list of ${items}`);
+  return list;
+}
+
+/**
+ * A list of witnesses: {"key": cosigner key string, "url": http(s) submission prefix without a trailing
+ * slash}, as JSON in config.json, as JSON text in the Worker var.
+ */
+function witnessList(value: unknown, from: 'json' | 'variable'): WitnessEndpoint[] {
+  return (listOf(value, from, '{"key", "url"}') as Record<string, unknown>[]).map((w: Record<string, unknown>, i) => {
     const keys = typeof w === 'object' && w !== null ? Object.keys(w).sort().join() : '';
     if (keys !== 'key,url' || typeof w.key !== 'string' || typeof w.url !== 'string') {
       throw new Error(`item ${i} must be {"key", "url"}`);
@@ -74,6 +80,32 @@ function witnessList(value: unknown, from: 'json' | 'variable'): WitnessEndpoint
       throw new Error(`item ${i}: the URL must be http(s), without a trailing slash`);
     return { key: w.key, url: w.url };
   });
+}
+
+/** Whether `text` is an origin exactly as a browser sends it: http(s), lower case, no default port, no path. */
+function isBrowserOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The origins the lookup routes answer in browsers (api/app/cors.ts): exact origins, compared with the
+ * request's Origin as they are, or `*` alone for any.
+ */
+function originList(value: unknown, from: 'json' | 'variable'): string[] {
+  const list = listOf(value, from, 'origins');
+  if (list.includes('*') && list.length > 1) throw new Error('must be ["*"] alone, or a list of origins');
+  list.forEach((o, i) => {
+    if (o !== '*' && (typeof o !== 'string' || !isBrowserOrigin(o)))
+      throw new Error(
+        `item ${i} must be an origin as browsers send it: http(s)://host[:port] in lower case, without a default port, path or trailing slash`,
+      );
+  });
+  return list as string[];
 }
 
 /** The tunable settings of both servers. */
@@ -120,6 +152,13 @@ export const SETTINGS = {
     meaning: 'how many witness cosignatures /v1/config advises clients to require (at most the witnesses)',
     read: integer(0),
   }),
+  lookupOrigins: setting({
+    json: 'lookupOrigins',
+    variable: 'LOOKUP_ORIGINS',
+    fallback: [] as string[],
+    meaning: 'the web origins allowed to read the lookup, history and daily-check routes from a browser, or ["*"]',
+    read: originList,
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;
@@ -132,6 +171,22 @@ export const DEFAULT_SETTINGS: Settings = Object.fromEntries(
   Object.entries(SETTINGS).map(([name, s]) => [name, s.fallback]),
 ) as Settings;
 
+/** One setting's value `raw` (an unset one takes its default), checked; a ConfigError names it by `describe`. */
+function readSetting(
+  s: SettingDefinition<unknown>,
+  raw: unknown,
+  from: 'json' | 'variable',
+  describe: (s: SettingDefinition<unknown>) => string,
+): unknown {
+  // A var set to nothing (or white space) is unset; in config.json only a missing key is.
+  const value = from === 'variable' && typeof raw === 'string' ? raw.trim() : raw;
+  try {
+    return value === undefined || (from === 'variable' && value === '') ? s.fallback : s.read(value, from);
+  } catch (e) {
+    throw new ConfigError(`${describe(s)} ${(e as Error).message}`);
+  }
+}
+
 /** Reads every setting through `valueOf` (an unset one takes its default), then checks them together. */
 function readSettings(
   valueOf: (s: SettingDefinition<unknown>) => unknown,
@@ -140,14 +195,7 @@ function readSettings(
 ): Settings {
   const out: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, SettingDefinition<unknown>][]) {
-    // A var set to nothing (or white space) is unset; in config.json only a missing key is.
-    const raw = valueOf(s);
-    const value = from === 'variable' && typeof raw === 'string' ? raw.trim() : raw;
-    try {
-      out[name] = value === undefined || (from === 'variable' && value === '') ? s.fallback : s.read(value, from);
-    } catch (e) {
-      throw new ConfigError(`${describe(s)} ${(e as Error).message}`);
-    }
+    out[name] = readSetting(s, valueOf(s), from, describe);
   }
   const settings = out as Settings;
   if (settings.witnessQuorum > settings.witnesses.length) {
@@ -173,6 +221,15 @@ export function settingsFromVars(vars: SettingVars): Settings {
     'variable',
     (s) => s.variable,
   );
+}
+
+/**
+ * One setting of the Worker's vars, read as `settingsFromVars` reads it: for the Worker's isolate, which
+ * answers some requests without the Durable Object (api/worker/worker.ts).
+ */
+export function settingFromVars<K extends SettingName>(name: K, vars: SettingVars): Settings[K] {
+  const s = SETTINGS[name] as SettingDefinition<unknown>;
+  return readSetting(s, (vars as Record<string, unknown>)[s.variable], 'variable', () => s.variable) as Settings[K];
 }
 
 /** The names config.json may hold besides the tunable settings (the Node server reads them itself). */

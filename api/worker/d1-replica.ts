@@ -160,3 +160,16 @@ export async function replicaAccountByName(
   const row = await db.prepare(DIRECTORY_QUERIES.byName).bind(provider, account).first<RawNamed<BlobColumn>>();
   return row ? doRowReaders.named(row) : undefined;
 }
+
+/**
+ * The log index of `provider`'s first enrolment entry as D1 has it, or undefined when D1 has none: the
+ * enrolment a lookup of an absent account proves (docs/PROTOCOL.md section 17). D1 holds the indexes of a
+ * committed epoch, a prefix of the log, so the first enrolment it has is the provider's first.
+ */
+export async function replicaFirstCredential(db: IndexDatabase, provider: string): Promise<number | undefined> {
+  const row = await db
+    .prepare('SELECT MIN(log_index) AS log_index FROM dir_credentials WHERE provider = ?')
+    .bind(provider)
+    .first<{ log_index: number | null }>();
+  return row?.log_index ?? undefined;
+}

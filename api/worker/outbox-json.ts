@@ -7,7 +7,9 @@ import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { EpochWrites } from '../../log/directory/store.js';
 
-export class EpochWritesJsonError extends CodedError<'bad_epoch_writes'> {}
+export class EpochWritesJsonError extends CodedError<'bad_epoch_writes'> {
+  override readonly name = 'EpochWritesJsonError';
+}
 
 export function encodeEpochWrites(w: EpochWrites): string {
   return JSON.stringify(w, (_key, v: unknown) => (v instanceof Uint8Array ? { $b: toBase64(v) } : v));

@@ -2,28 +2,33 @@
  * `GET /v1/lookup/:provider/:account` served by the stateless Worker when D1 is bound: the account's rows come from
  * the D1 replica (api/worker/d1-replica.ts), the VRF proof of an account D1 does not know is computed here (the
  * costly part of looking up an absent name), and the Durable Object is asked only for what lives in its memory: the
- * epoch, the label's map proof and leaf, and the enrolment proof of the credential that signed the latest version
- * (`LabelProof`, log/directory/proof-builder.ts), after taking a token from the same per-client rate limit as its own
- * routes. The answer is byte for byte what the object's own route answers for the same epoch (the same code encodes
- * it).
+ * epoch, the label's map proof and leaf, and the enrolment proof of the credential that signed the latest version,
+ * or for an absent account of the provider's first credential, whose log index D1 gives too (`LabelProof`,
+ * log/directory/proof-builder.ts; docs/PROTOCOL.md section 17), after taking a token from the same per-client rate
+ * limit as its own routes. The answer is byte for byte what the object's own route answers for the same epoch (the
+ * same code encodes it).
  *
  * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the map's leaf: same
  * version and history hash. Anything else (a lagging or empty replica, an account D1 has and the map has not, a
- * refusal such as a malformed account) is forwarded to the object, which answers from its own indexes with its own
- * errors. A forward says whether this path already took the client's token (`admitted`); the Worker then hands the
- * request to the object through an RPC that tells its app so, and the object does not take a second token. Nothing a
- * client sends can claim that (no header is trusted). A failure after the token was taken is a forward with
- * `admitted` and the error, which the Worker logs.
+ * provider D1 has no enrolment of, which is not enrolled or was enrolled since D1's epoch, a refusal such as a
+ * malformed account) is forwarded to the object, which answers from its own indexes with its own errors: a lookup at
+ * a provider that is not enrolled, rare, carries the whole credential set, which only the object holds. A forward
+ * says whether this path already took the client's token (`admitted`); the Worker then hands the request to the
+ * object through an RPC that tells its app so, and the object does not take a second token. Nothing a client sends
+ * can claim that (no header is trusted). A failure after the token was taken is a forward with `admitted` and the
+ * error, which the Worker logs.
  */
 import { canonicalAccount } from '../../verifier/formats/account.js';
 import type { LabelProof } from '../../log/directory/proof-builder.js';
-import type { LookupProof } from '../../verifier/formats/proofs.js';
+import type { NamedAccount, VersionRow } from '../../log/directory/store.js';
+import type { MapLeaf } from '../../verifier/formats/map-proof.js';
+import type { EnrolmentProof, LookupProof } from '../../verifier/formats/proofs.js';
 import { labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { lookupToJsonBytes } from '../../verifier/formats/proof-json.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../../wasm-free-crypto/vrf.js';
 import { rateLimitedResponse } from '../app/middleware.js';
-import { replicaAccountByName, type IndexDatabase } from './d1-replica.js';
+import { replicaAccountByName, replicaFirstCredential, type IndexDatabase } from './d1-replica.js';
 
 /** The lookup path's decision not to answer: forward to the object, saying whether a token was taken. */
 export interface Forward {
@@ -56,29 +61,36 @@ async function assemble(
   client: string,
   taken: { admitted: boolean },
 ): Promise<LookupProof | { retryAfter: number } | Forward> {
-  const named = await replicaAccountByName(o.db, provider, account);
+  const [named, firstCredential] = await Promise.all([
+    replicaAccountByName(o.db, provider, account),
+    replicaFirstCredential(o.db, provider),
+  ]);
   const latest = named?.latest;
   if (named && (!latest?.statement || !latest.signature || !latest.opening)) return { forward: true, admitted: false };
+  if (!named && firstCredential === undefined) return { forward: true, admitted: false };
   // A name D1 does not know costs a VRF proof here: the client's token is taken before it is computed.
   const retryAfter = named ? 0 : await o.admit(client);
   if (retryAfter > 0) return { retryAfter };
   taken.admitted = !named;
   const vrfProof = named ? named.account.vrfProof : vrfProve(o.vrfSecretKey, vrfAlpha(provider, account));
   const label = named ? named.account.label : labelFromVrfOutput(vrfProofToHash(vrfProof));
-  const answer = await o.prove(label, latest?.credentialIndex ?? null, named ? client : null);
+  const answer = await o.prove(label, latest?.credentialIndex ?? firstCredential!, named ? client : null);
   if ('retryAfter' in answer) return answer;
   taken.admitted = true;
   const { epoch, map, leaf, enrolment } = answer.proof;
   const base: LookupProof = { provider, account, vrfProof, epoch, map };
-  if (!leaf) return named ? { forward: true, admitted: true } : base;
-  if (
-    !named ||
-    !latest ||
-    !enrolment ||
-    leaf.version !== named.account.version ||
-    !equalBytes(leaf.historyHash, named.account.history)
-  )
-    return { forward: true, admitted: true };
+  if (!leaf) return named || !enrolment ? { forward: true, admitted: true } : { ...base, absent: { enrolment } };
+  return named && latest && enrolment && isLeaf(named, leaf)
+    ? present(base, named, latest, enrolment)
+    : { forward: true, admitted: true };
+}
+
+/** Whether D1's account row is the map's leaf: same version and history hash. */
+function isLeaf(named: NamedAccount, leaf: MapLeaf): boolean {
+  return leaf.version === named.account.version && equalBytes(leaf.historyHash, named.account.history);
+}
+
+function present(base: LookupProof, named: NamedAccount, latest: VersionRow, enrolment: EnrolmentProof): LookupProof {
   return {
     ...base,
     present: {

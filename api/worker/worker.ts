@@ -29,14 +29,19 @@
  * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
  * object's /metrics (isolate-metrics.ts).
  *
+ * CORS: what the Worker answers itself carries the headers the object's app would give it, by the same policy
+ * (api/app/cors.ts) and the same var (`LOOKUP_ORIGINS`), and the Worker answers the preflights that policy
+ * grants without waking the object; refused preflights go to the object, which answers them 404.
+ *
  * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { proveLabel } from '../../log/directory/proof-builder.js';
 import { publishToBucket } from '../../log/merkle/tile-publication.js';
+import { corsPreflight, withCors, type CorsPolicy } from '../app/cors.js';
 import type { RequestMetricsRow } from '../app/request-metrics.js';
-import { ConfigError, parseVrfSecretKey } from '../wiring/settings.js';
+import { ConfigError, parseVrfSecretKey, settingFromVars } from '../wiring/settings.js';
 import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
@@ -214,33 +219,58 @@ async function d1Lookup(
   return answer;
 }
 
+/**
+ * The CORS policy of the isolate's own answers, read from the var the object reads; a malformed
+ * `LOOKUP_ORIGINS` grants no lookup origin here (and the object answers whatever reaches it 503 `not_configured`).
+ */
+function isolateCors(env: Env): CorsPolicy {
+  try {
+    return { lookupOrigins: settingFromVars('lookupOrigins', env) };
+  } catch {
+    return { lookupOrigins: [] };
+  }
+}
+
+/** An answer the isolate gave itself and the route it is counted under, or whether a forward's token was taken. */
+type IsolateAnswer = { response: Response; route: string } | { admitted: boolean };
+
+/**
+ * What the isolate answers itself, with the CORS headers the object's app would add: a preflight the policy
+ * grants, the log from R2, a lookup from D1. Else the request goes to the object, and `admitted` says whether
+ * the D1 path already took the client's lookup token.
+ */
+async function isolateAnswer(
+  env: Env,
+  sequencer: DurableObjectStub<LogSequencer>,
+  request: Request,
+  cors: CorsPolicy,
+): Promise<IsolateAnswer> {
+  const preflight = corsPreflight(cors, request);
+  if (preflight) return { response: preflight, route: 'unmatched' }; // as the app counts what no route answers
+  const path = new URL(request.url).pathname;
+  const published = env.TILES ? await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request) : null;
+  if (published) {
+    const route = path === '/log/checkpoint' ? path : '/log/tile/*';
+    return { response: passEncodedBody(withCors(cors, request, published)), route };
+  }
+  const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
+  if (!env.INDEX || !vrfSecretKey) return { admitted: false };
+  const answered = await d1Lookup(env, vrfSecretKey, sequencer, request);
+  if (!(answered instanceof Response)) return { admitted: answered.admitted };
+  return { response: withCors(cors, request, answered), route: '/v1/lookup/:provider/:account' };
+}
+
 export default {
   async fetch(request, env, ctx): Promise<Response> {
     const started = performance.now();
-    const path = new URL(request.url).pathname;
     const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
     if (isolateRequests.handOverDue()) ctx.waitUntil(isolateRequests.handOver(sequencer));
-    if (env.TILES) {
-      const published = await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request);
-      if (published)
-        return isolateRequests.count(
-          request,
-          path === '/log/checkpoint' ? path : '/log/tile/*',
-          passEncodedBody(published),
-          started,
-        );
-    }
-    const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
-    let admitted = false;
-    if (env.INDEX && vrfSecretKey) {
-      const answered = await d1Lookup(env, vrfSecretKey, sequencer, request);
-      if (answered instanceof Response)
-        return isolateRequests.count(request, '/v1/lookup/:provider/:account', answered, started);
-      admitted = answered.admitted;
-    }
-    if (path === '/metrics') await isolateRequests.handOver(sequencer);
+    const cors = isolateCors(env);
+    const own = await isolateAnswer(env, sequencer, request, cors);
+    if ('response' in own) return isolateRequests.count(request, own.route, own.response, started);
+    if (new URL(request.url).pathname === '/metrics') await isolateRequests.handOver(sequencer);
     const buffered = await bufferedRequest(request);
-    if (buffered instanceof Response) return buffered;
-    return admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);
+    if (buffered instanceof Response) return withCors(cors, request, buffered);
+    return own.admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);
   },
 } satisfies ExportedHandler<Env>;

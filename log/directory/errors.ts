@@ -27,4 +27,6 @@ export type DirectoryErrorCode =
   | 'corrupt_directory'
   | 'internal';
 
-export class DirectoryError extends CodedError<DirectoryErrorCode> {}
+export class DirectoryError extends CodedError<DirectoryErrorCode> {
+  override readonly name = 'DirectoryError';
+}

@@ -5,8 +5,9 @@
  * key and VRF key: the signed checkpoint, the epoch head and its inclusion proof, the VRF proof of the
  * label, the map proof and, for a present account, the signed statement, its opening, the previous
  * history hash and the provider's enrolment entry with its inclusion proof in the epoch head's
- * credential set. Verification is in
- * verifier/verification/lookup-verifier.ts.
+ * credential set. An absent account carries the provider's first enrolment entry in that set instead,
+ * and a provider with none (not enrolled, or a typo) the whole set (docs/PROTOCOL.md section 17).
+ * Verification is in verifier/verification/lookup-verifier.ts.
  */
 import { canonicalAccount } from '../../verifier/formats/account.js';
 import type { Credential } from './credentials.js';
@@ -68,6 +69,39 @@ function computeEnrolmentProof(
   };
 }
 
+/** An epoch's credential set: its entries in order, and each provider's first credential in it. */
+interface CredentialSet {
+  count: number;
+  entries: Uint8Array[];
+  first: Map<string, Credential>;
+}
+
+/** The credential set of the latest size asked for, per directory: it changes only when the set grows. */
+const credentialSets = new WeakMap<Directory, CredentialSet>();
+
+function credentialSet(dir: Directory, count: number): CredentialSet {
+  const cached = credentialSets.get(dir);
+  if (cached?.count === count) return cached;
+  const set = dir.credentials.all().slice(0, count);
+  const first = new Map<string, Credential>();
+  for (const c of set) if (!first.has(c.entry.providerId)) first.set(c.entry.providerId, c);
+  const built = { count, entries: set.map((c) => c.entryBytes), first };
+  credentialSets.set(dir, built);
+  return built;
+}
+
+/**
+ * What proves an absence at `provider` besides the map (docs/PROTOCOL.md section 17): the provider's first
+ * enrolment in the epoch's credential set (revoked or not: a provider once enrolled stays enrolled), or,
+ * for a provider with none, the whole set.
+ */
+function absence(dir: Directory, provider: string, head: EpochHeadEntry): Pick<LookupProof, 'absent' | 'notEnrolled'> {
+  const set = credentialSet(dir, head.credentialCount);
+  const credential = set.first.get(provider);
+  if (!credential) return { notEnrolled: { credentials: set.entries } };
+  return { absent: { enrolment: enrolmentProof(dir, credential, head) } };
+}
+
 /**
  * What a lookup takes from the directory's in-memory state, all from one epoch: the epoch proof, the map
  * proof and leaf of `label`, and, for `credentialIndex`, the enrolment proof of that credential in the
@@ -119,7 +153,7 @@ export async function proveLookup(dir: Directory, provider: string, accountInput
   for (let attempt = 0; attempt < 5; attempt++) {
     const { snap, map, leaf } = await dir.proveLabel(label);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
-    if (map.kind === 'absent' || !leaf) return base;
+    if (map.kind === 'absent' || !leaf) return { ...base, ...absence(dir, provider, snap.head) };
     // The rows read with the label are usually those of the leaf; if an epoch committed since, read again.
     const fresh = attempt === 0 && known.stored?.account.version === leaf.version ? known.stored : undefined;
     const [acc, row] = fresh?.latest
@@ -143,6 +177,8 @@ export async function proveHistory(
     throw new DirectoryError('bad_request', 'since must be a non-negative integer');
   const proof = await proveLookup(dir, provider, accountInput);
   const latest = proof.present?.version ?? 0;
+  if (since > latest && proof.notEnrolled)
+    throw new DirectoryError('bad_request', `provider ${provider} is not enrolled: its accounts have no versions`);
   if (since > latest)
     throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
   const label = (await dir.labelFor(proof.provider, proof.account)).label;

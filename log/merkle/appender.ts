@@ -26,7 +26,9 @@ export type AppendErrorCode =
   | 'empty_batch'
   | 'entry_too_large';
 
-export class AppendError extends CodedError<AppendErrorCode> {}
+export class AppendError extends CodedError<AppendErrorCode> {
+  override readonly name = 'AppendError';
+}
 
 export interface AppenderOptions {
   storage: LogStorage;

@@ -38,6 +38,7 @@ export interface LogCommit {
 
 /** Thrown when a commit finds a head other than the one it expected: another writer got there first. */
 export class StorageConflictError extends CodedError<'storage_conflict'> {
+  override readonly name = 'StorageConflictError';
   constructor(message: string) {
     super('storage_conflict', message);
   }

@@ -42,6 +42,7 @@ export interface TileBucket {
 
 /** The bucket holds another log's checkpoint, or a larger tree than this log: nothing is published. */
 export class BucketMismatchError extends CodedError<'bucket_mismatch'> {
+  override readonly name = 'BucketMismatchError';
   constructor(message: string) {
     super('bucket_mismatch', message);
   }

@@ -1,21 +1,5 @@
 /**
- * Why a provider's certificate chain is refused, one stable code per rule of docs/PROTOCOL.md
- * ("Providers"), in the order the rules are checked.
+ * Why a provider's certificate chain is refused: the codes of docs/PROTOCOL.md section 13.2.4, defined once
+ * with the chain rules in the verifier (verifier/enrolment/errors.ts) and named here for the server's rooms.
  */
-import { CodedError } from '../../wasm-free-crypto/errors.js';
-
-/** The codes in the order the rules are checked: length, parsing, path, signatures, validity, ... */
-export type ProviderErrorCode =
-  | 'cert_chain_too_long'
-  | 'cert_parse'
-  | 'cert_untrusted'
-  | 'cert_bad_signature'
-  | 'cert_expired'
-  | 'cert_not_yet_valid'
-  | 'cert_unsupported_extension'
-  | 'cert_not_ca'
-  | 'cert_bad_key_usage'
-  | 'cert_bad_key'
-  | 'cert_no_dns_name';
-
-export class ProviderError extends CodedError<ProviderErrorCode> {}
+export { ProviderError, type ProviderErrorCode } from '../../verifier/enrolment/errors.js';

@@ -11,7 +11,6 @@ import { fromBase64, toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { cosigner, parseCosignerKey, type Cosigner } from '../../wasm-free-crypto/cosignature.js';
 import { splitNote } from '../../wasm-free-crypto/note.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
-import { checkEnrolment } from '../../log/providers/enrolment-audit.js';
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
 import { decodeEntry, encodeEntry } from '../../verifier/formats/entries.js';
 import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
@@ -70,9 +69,7 @@ describe('attacks, and who catches them', () => {
     expect((await monitorAccount(client, 'chat.example', 'ann@chat.example', ownerKeys, MONITOR_START)).alarms).toEqual(
       [],
     );
-    expect(await code(parties.auditor(fetch, { checkEnrolment: (e) => checkEnrolment(e, [t.root.der]) }).audit())).toBe(
-      'accepted',
-    );
+    expect(await code(parties.auditor(fetch, { enrolment: { trustedRoots: [t.root.der] } }).audit())).toBe('accepted');
   });
 
   it('key substitution for one client: the served statement names another key', async () => {
@@ -106,9 +103,9 @@ describe('attacks, and who catches them', () => {
       (await monitorAccount(parties.client(fetch, t), 'chat.example', 'ann@chat.example', ownerKeys, MONITOR_START))
         .alarms,
     ).toEqual([]);
-    expect(
-      await code(parties.auditor(fetch, { checkEnrolment: (e) => checkEnrolment(e, [realRoot.der]) }).audit()),
-    ).toBe('bad_enrolment');
+    expect(await code(parties.auditor(fetch, { enrolment: { trustedRoots: [realRoot.der] } }).audit())).toBe(
+      'bad_enrolment',
+    );
   });
 
   it("a provider publishing outside its namespace: talk.example's answer carries chat.example's enrolment", async () => {

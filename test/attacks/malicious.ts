@@ -68,11 +68,12 @@ export const parties = {
       fetch,
     });
   },
-  /** An auditor of the log served by `fetch`, from scratch. */
+  /** An auditor of the log served by `fetch`, from scratch (enrolments unchecked unless `opts` says how). */
   auditor(fetch: Fetch, opts: Partial<AuditorOptions> = {}): Auditor {
     return new Auditor({
       logUrl: 'http://kt.test/log',
       checkpoints: new CheckpointVerifier({ origin: ORIGIN, logKey }),
+      enrolment: 'unchecked',
       fetch,
       ...opts,
     });

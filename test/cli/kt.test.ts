@@ -1,11 +1,12 @@
 /**
  * The `kt` command against a real server started here (api/node/main.ts via test/helpers/server-process.ts) and filled
- * by the demo: init, trust, lookup and history verified with the saved pins (exit 0), a wrong pin and a
+ * by the demo: init, trust, lookup and history verified with the saved pins (exit 0, also for a provider that is not
+ * enrolled, said so distinctly; a malformed provider or account is a usage error, exit 2), a wrong pin and a
  * rolled-back directory caught (exit 1, with an evidence file for the rollback), usage and network errors
  * (exit 2), `--json` output, and a witness initialised and served by `kt witness` cosigning the server's
  * checkpoint.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, type spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,21 +19,13 @@ import { openCheckpoint, signCheckpoint } from '../../verifier/formats/checkpoin
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { kt, spawnKt } from '../helpers/kt-process.js';
 
-const KT = fileURLToPath(new URL('../../bin/kt.mjs', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../api/node/demo.ts', import.meta.url));
-
-function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [KT, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Spawns `kt ARGS` and resolves with the child and the URL it prints as "listening on URL". */
 function ktListening(args: string[], cwd: string): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
-  const child = spawn(process.execPath, [KT, ...args], { cwd });
+  const child = spawnKt(args, cwd);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -100,6 +93,34 @@ describe('kt', () => {
     expect(history.stdout).toMatch(
       /^verified: history of chat.example \/ bob@example.org after version 0, 1 version\(s\)/,
     );
+  });
+
+  it('says, verified, that a provider is not enrolled; a malformed provider or account is a usage error', async () => {
+    const typo = await kt(['lookup', 'chat.exmaple', 'alice@example.org'], dir);
+    expect([typo.code, typo.stderr]).toEqual([0, '']);
+    expect(typo.stdout).toMatch(/^verified: chat\.exmaple is not enrolled in this directory, so it has no account/);
+    expect(typo.stdout).toMatch(/enrolled providers: .*chat\.example/);
+    const json = await kt(['lookup', 'chat.exmaple', 'alice@example.org', '--json'], dir);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      verified: true,
+      result: 'not_enrolled',
+      providers: expect.arrayContaining(['chat.example', 'talk.example']),
+    });
+    const absent = await kt(['lookup', 'talk.example', 'tel:+15550100001', '--json'], dir);
+    expect(JSON.parse(absent.stdout)).toMatchObject({ verified: true, result: 'absent' });
+    const history = await kt(['history', 'chat.exmaple', 'alice@example.org', '--json'], dir);
+    expect([history.code, JSON.parse(history.stdout).result]).toEqual([0, 'not_enrolled']);
+    for (const args of [
+      ['lookup', 'chat.example', ' alice@example.org'],
+      ['lookup', 'chat.example', 'alice@exa mple.org'],
+      ['history', 'chat.example', 'tel:555'],
+      ['lookup', 'Chat.Example', 'alice@example.org'],
+    ]) {
+      const r = await kt([...args, '--json'], dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stdout).error.code, args.join(' ')).toMatch(/^bad_(account|provider)$/);
+    }
   });
 
   it('fails verification with exit 1 on a wrong pin, and on a rollback, writing evidence', async () => {
@@ -309,10 +330,10 @@ describe('kt', () => {
     for (const args of [
       ['lookup', 'chat.example'],
       ['lookup', '--bogus'],
-      ['history', 'a', 'b', '--since', '2'],
+      ['history', 'chat.example', 'b@chat.example', '--since', '2'],
       ['nonsense'],
-      ['lookup', 'a', 'b', '--pins', 'missing.json'],
-      ['lookup', 'a', 'b', '--server', 'http://127.0.0.1:1'],
+      ['lookup', 'chat.example', 'b@chat.example', '--pins', 'missing.json'],
+      ['lookup', 'chat.example', 'b@chat.example', '--server', 'http://127.0.0.1:1'],
     ]) {
       const r = await kt(args, dir);
       expect(r.code, args.join(' ')).toBe(2);

@@ -1,7 +1,7 @@
 /**
  * The repository's own files, for the tests of its rules (test/repository/): every file below the root
  * whose name matches, as a path relative to the root, leaving out dependencies, git's and wrangler's
- * folders, local data directories, and any folder `skip` names (a path relative to the root).
+ * folders, local data directories, compiled output (`dist/`), and any folder `skip` names (a path relative to the root).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const NOT_THE_PROJECT = new Set(['node_modules', '.git', '.wrangler', 'data', 'data-worker']);
+/** Dependencies, git's and wrangler's folders, data directories, and the compiled JavaScript (`npm run build`). */
+const NOT_THE_PROJECT = new Set(['node_modules', '.git', '.wrangler', 'data', 'data-worker', 'dist']);
 
 export function repositoryFiles(name: RegExp, skip: (folder: string) => boolean = () => false): string[] {
   const out: string[] = [];

@@ -1,11 +1,18 @@
-/** SHA-256: FIPS 180-4 examples and equality with @noble/hashes on every length and split. */
+/**
+ * SHA-256: FIPS 180-4 examples and equality with @noble/hashes on every length and split, for sha256.ts
+ * and for the browser builds' sha256-compact.ts.
+ */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
-import { sha256 } from '../../wasm-free-crypto/sha256.js';
+import { sha256 as fastSha256 } from '../../wasm-free-crypto/sha256.js';
+import { sha256 as compactSha256 } from '../../wasm-free-crypto/sha256-compact.js';
 import { prng } from '../helpers/log.js';
 
-describe('sha256', () => {
+describe.each([
+  ['sha256.ts', fastSha256],
+  ['sha256-compact.ts', compactSha256],
+])('%s', (_name, sha256) => {
   it('matches the FIPS 180-4 examples', () => {
     expect(toHex(sha256(new Uint8Array(0)))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(toHex(sha256(utf8('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

@@ -6,20 +6,24 @@
  *   checkpoint's root, which also proves each checkpoint consistent with the last one audited;
  * - every epoch is what its updates make it (`MapReplay`): versions in sequence, history chains, the epoch
  *   head's log range, credential set and map root;
- * - with `checkEnrolment` (Node: log/providers/enrolment-audit.ts), every provider enrolment against the trusted roots.
+ * - every provider enrolment against the trusted roots (verifier/enrolment/: the rules the directory applied,
+ *   in pure TypeScript), which catches an operator enrolling its own key under a provider's name. The options
+ *   must say how (`enrolment`: the roots, a check of the caller's, or an explicit 'unchecked' that the
+ *   result reports), so that no caller skips it by forgetting it.
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
  * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`). The state (`AuditorState`) is
  * returned only after a whole audit succeeded; after a failure, resume from the last saved state.
  * I/O only through the `fetch` it is given.
  */
 import type { EnrolmentEntry } from '../formats/entries.js';
+import { checkEnrolment, checkTrustedRoots } from '../enrolment/enrolment-check.js';
 import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { ClientError, VerifyError } from '../verification/errors.js';
 import { Frontier } from '../formats/frontier.js';
 import { MapReplay, type ReplayState } from '../verification/map-replay.js';
 import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../formats/tiles.js';
 import { readBounded } from '../http/bounded-body.js';
-import { type Fetch } from '../http/tile-fetch.js';
+import { request, type Fetch } from '../http/request.js';
 import { parseCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
 import { splitNote } from '../../wasm-free-crypto/note.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
@@ -32,14 +36,49 @@ export interface AuditorState {
   replay: ReplayState;
 }
 
+/**
+ * How the auditor checks provider enrolments. There is no default:
+ * - `{ trustedRoots }`: each enrolment entry against these DER roots, with the verifier's own rules
+ *   (verifier/enrolment/enrolment-check.ts); the roots are checked when the auditor is made;
+ * - `{ check }`: with the caller's function (another X.509 implementation), which throws to fail the audit;
+ * - `'unchecked'`: not at all, and the result says so (`enrolments.checked` false).
+ */
+export type EnrolmentCheck =
+  | { trustedRoots: Uint8Array[] }
+  | { check: (entry: EnrolmentEntry, index: number) => Promise<void> }
+  | 'unchecked';
+
 export interface AuditorOptions {
   /** The URL of the log's `/log` prefix. */
   logUrl: string;
   checkpoints: CheckpointVerifier;
+  enrolment: EnrolmentCheck;
   fetch?: Fetch;
   state?: AuditorState;
-  checkEnrolment?: (entry: EnrolmentEntry, index: number) => Promise<void>;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** What an audit covered. */
+export interface AuditResult {
+  state: AuditorState;
+  /** The number of entries audited before this audit. */
+  from: number;
+  checkpoint: Checkpoint;
+  /** Whether the enrolment entries read were checked (false only with `enrolment: 'unchecked'`), and how many. */
+  enrolments: { checked: boolean; read: number };
+}
+
+type EnrolmentHook = ((entry: EnrolmentEntry, index: number) => Promise<void>) | null;
+
+/** The enrolment check the options ask for; throws when they ask for none or give unusable roots. */
+function enrolmentHook(e: EnrolmentCheck | undefined): EnrolmentHook {
+  if (e === 'unchecked') return null;
+  if (e && 'trustedRoots' in e) {
+    const roots = checkTrustedRoots(e.trustedRoots);
+    return (entry) => checkEnrolment(entry, roots);
+  }
+  if (e && 'check' in e && typeof e.check === 'function') return e.check;
+  throw new TypeError("AuditorOptions.enrolment must be { trustedRoots }, { check } or 'unchecked'");
 }
 
 /** An entry bundle holds at most 256 entries of at most 64 KiB each. */
@@ -47,12 +86,15 @@ const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 0xffff);
 
 export class Auditor {
   private readonly fetch: Fetch;
+  private readonly checkEnrolment: EnrolmentHook;
   private state: AuditorState | undefined;
+  private enrolmentsRead = 0;
   /** The checkpoint note of the audit in progress or last run (for evidence when it fails). */
   checkpointNote: string | undefined;
 
   constructor(readonly opts: AuditorOptions) {
     this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.checkEnrolment = enrolmentHook(opts.enrolment);
     this.state = opts.state;
   }
 
@@ -60,13 +102,14 @@ export class Auditor {
    * Audits up to the log's current checkpoint, or up to `checkpointNote` (a witness in auditing mode
    * audits the checkpoint submitted to it); returns the new state to save and what was covered.
    */
-  async audit(checkpointNote?: string): Promise<{ state: AuditorState; from: number; checkpoint: Checkpoint }> {
+  async audit(checkpointNote?: string): Promise<AuditResult> {
     const note = checkpointNote ?? (await this.getText(`${this.opts.logUrl}/checkpoint`, 256 * 1024));
     this.checkpointNote = note;
     const cp = this.opts.checkpoints.verify(note).checkpoint;
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
     const frontier = this.resumeFrontier(replay.size);
     const from = replay.size;
+    this.enrolmentsRead = 0;
     if (cp.size < from)
       throw new VerifyError(
         'rollback',
@@ -101,7 +144,8 @@ export class Auditor {
       );
     }
     this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState };
-    return { state: this.state, from, checkpoint: cp };
+    const enrolments = { checked: this.checkEnrolment !== null, read: this.enrolmentsRead };
+    return { state: this.state, from, checkpoint: cp, enrolments };
   }
 
   /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
@@ -125,8 +169,10 @@ export class Auditor {
     try {
       const enrolments = replay.enrolments.length;
       replay.apply(index, entry);
-      if (this.opts.checkEnrolment && replay.enrolments.length > enrolments)
-        await this.opts.checkEnrolment(replay.enrolments[enrolments].entry, index);
+      if (replay.enrolments.length > enrolments) {
+        this.enrolmentsRead++;
+        await this.checkEnrolment?.(replay.enrolments[enrolments].entry, index);
+      }
       return undefined;
     } catch (e) {
       return e;
@@ -149,12 +195,7 @@ export class Auditor {
   }
 
   private async get(url: string, max = MAX_BUNDLE_BYTES): Promise<Uint8Array> {
-    let res: Response;
-    try {
-      res = await this.fetch(url);
-    } catch (e) {
-      throw new ClientError('network', `${url}: ${(e as Error).message}`);
-    }
+    const res = await request(this.fetch, url);
     if (res.status !== 200) throw new ClientError('unavailable', `${url}: HTTP ${res.status}`);
     return readBounded(res, max);
   }

@@ -21,7 +21,9 @@ export type AccountErrorCode =
   | 'account_bad_utf8';
 
 /** An account that is not, or cannot be made, canonical. */
-export class AccountError extends CodedError<AccountErrorCode> {}
+export class AccountError extends CodedError<AccountErrorCode> {
+  override readonly name = 'AccountError';
+}
 
 /** Maximum length of a canonical account, in bytes of UTF-8. */
 export const MAX_ACCOUNT_BYTES = 256;

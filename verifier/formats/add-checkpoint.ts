@@ -8,7 +8,9 @@ import { fromBase64, fromUtf8, parseDecimal, toBase64, utf8 } from '../../wasm-f
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 
 /** A malformed add-checkpoint body. */
-export class AddCheckpointError extends CodedError<'bad_request'> {}
+export class AddCheckpointError extends CodedError<'bad_request'> {
+  override readonly name = 'AddCheckpointError';
+}
 
 /** The largest request body taken: 63 proof lines and a checkpoint with plenty of signatures. */
 export const MAX_ADD_CHECKPOINT_BYTES = 64 * 1024;

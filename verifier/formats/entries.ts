@@ -12,7 +12,9 @@ import { CodedError } from '../../wasm-free-crypto/errors.js';
 export type EntryErrorCode = 'entry_malformed' | 'entry_not_canonical' | 'entry_too_large' | 'entry_unknown_type';
 
 /** A log entry that is not in its one canonical encoding. */
-export class EntryError extends CodedError<EntryErrorCode> {}
+export class EntryError extends CodedError<EntryErrorCode> {
+  override readonly name = 'EntryError';
+}
 
 export const ENTRY_PROVIDER = 0x01;
 export const ENTRY_UPDATE = 0x02;
@@ -26,7 +28,7 @@ export type CredentialAlgorithm = 'ed25519' | 'p256';
 const ALG_IDS: Record<CredentialAlgorithm, number> = { ed25519: 0x01, p256: 0x02 };
 const ALG_KEY_LENGTHS: Record<CredentialAlgorithm, number> = { ed25519: 32, p256: 65 };
 
-/** A provider credential enrolled from a validated certificate chain (log/providers/chain.ts). */
+/** A provider credential enrolled from a validated certificate chain (verifier/enrolment/chain.ts). */
 export interface EnrolmentEntry {
   type: 'enrol';
   providerId: string;

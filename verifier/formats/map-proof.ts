@@ -30,7 +30,9 @@ export type MapErrorCode =
   | 'not_member'
   | 'not_absent';
 
-export class MapError extends CodedError<MapErrorCode> {}
+export class MapError extends CodedError<MapErrorCode> {
+  override readonly name = 'MapError';
+}
 
 /** A leaf of the map: the label's current version and the head of its history hash chain. */
 export interface MapLeaf {

@@ -34,14 +34,22 @@ export interface VersionProof {
   commitment?: Uint8Array;
 }
 
+/**
+ * A lookup of (provider, account) in one epoch. Besides the map proof of the label, it says which of three
+ * cases it is, with exactly one of `present`, `absent` and `notEnrolled` (docs/PROTOCOL.md section 17).
+ */
 export interface LookupProof {
   provider: string;
   account: string;
   vrfProof: Uint8Array;
   epoch: EpochProof;
   map: MapProof;
-  /** For a present account: its latest version, and historyHash of the version before. */
+  /** For a present (or deleted) account: its latest version, and historyHash of the version before. */
   present?: VersionProof & { previousHistory: Uint8Array };
+  /** No such account at an enrolled provider: the provider's first enrolment in the epoch's credential set. */
+  absent?: { enrolment: EnrolmentProof };
+  /** A provider with no enrolment entry in the epoch's credential set: that whole set, in order. */
+  notEnrolled?: { credentials: Uint8Array[] };
 }
 
 export interface HistoryProof {

@@ -35,7 +35,9 @@ export type StatementErrorCode =
   | 'statement_unknown_field';
 
 /** A binding statement that is not valid, or not in its one canonical encoding. */
-export class StatementError extends CodedError<StatementErrorCode> {}
+export class StatementError extends CodedError<StatementErrorCode> {
+  override readonly name = 'StatementError';
+}
 
 export type KeyAlgorithm = 'ed25519' | 'x25519' | 'p256' | 'ml-kem-768' | 'ml-dsa-65';
 export type StatementStatus = 'active' | 'deleted';

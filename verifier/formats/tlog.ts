@@ -35,7 +35,9 @@ export type LogErrorCode =
   | 'bad_frontier'
   | 'corrupt_log';
 
-export class LogError extends CodedError<LogErrorCode> {}
+export class LogError extends CodedError<LogErrorCode> {
+  override readonly name = 'LogError';
+}
 
 /** Reads stored hashes by stored-hash index, returning them in the order asked; throws if any is missing. */
 export interface HashReader {

@@ -2,10 +2,12 @@
  * Bodies read with a bound, so that a server (or a client) cannot make the reader hold more than it
  * expects: a declared Content-Length above the bound is refused unread, and reading stops as soon as more
  * bytes arrive than allowed (chunked or compressed bodies). Used by the clients for every response and by
- * the Worker for the request bodies it buffers.
+ * the Worker for the request bodies it buffers. A connection lost while reading a response is a ClientError
+ * `network` that names the URL and the cause, as a failed request is (verifier/http/request.ts).
  */
 import { concatBytes } from '../../wasm-free-crypto/bytes.js';
 import { VerifyError } from '../verification/errors.js';
+import { networkError, safeUrl } from './request.js';
 
 /**
  * The bytes of a body (a request's or a response's, with its headers) if it has at most `max`, else null:
@@ -36,9 +38,17 @@ export async function readAtMost(
   }
 }
 
-/** Reads a response body of at most `max` bytes (VerifyError `too_large` beyond). */
+/**
+ * Reads a response body of at most `max` bytes (VerifyError `too_large` beyond). A connection lost while
+ * reading is a ClientError `network` naming the response's URL and the cause (verifier/http/request.ts).
+ */
 export async function readBounded(res: Response, max: number): Promise<Uint8Array> {
-  const body = await readAtMost(res, max);
+  let body: Uint8Array | null;
+  try {
+    body = await readAtMost(res, max);
+  } catch (e) {
+    throw networkError(`reading the answer of ${safeUrl(res.url) || 'a request'}`, e, res.url);
+  }
   if (body === null) throw new VerifyError('too_large', `the response has more than ${max} bytes`);
   return body;
 }

@@ -3,26 +3,23 @@
  * needs are fetched, each at most once, and the proof is computed from them (`withTileSource`,
  * verifier/formats/tiles.ts). Nothing fetched is trusted: every proof is checked against signed roots by
  * the caller (verifier/formats/tlog.ts `verifyConsistency`), and a wrong tile only yields a proof that
- * fails. I/O only through the `fetch` it is given; no other platform API.
+ * fails. I/O only through the `fetch` it is given (verifier/http/request.ts: a failed request is a
+ * ClientError `network` naming the tile's URL and the cause); no other platform API.
  */
 import { HASH_SIZE, proveTree, treeHash, type Hash, type HashReader } from '../formats/tlog.js';
 import { tilePath, withTileSource, type Tile } from '../formats/tiles.js';
 import { VerifyError } from '../verification/errors.js';
 import { readBounded } from './bounded-body.js';
+import { request, type Fetch } from './request.js';
 
-export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+export type { Fetch };
 
 /** The largest tile body accepted (a full tile). */
 const MAX_TILE_BYTES = 256 * HASH_SIZE;
 
 /** Fetches one tile of the tree of `size` below `logUrl` (the URL of the log's `/log` prefix). */
 async function fetchTile(fetch: Fetch, logUrl: string, t: Tile): Promise<Uint8Array> {
-  let res: Response;
-  try {
-    res = await fetch(`${logUrl}/${tilePath(t)}`);
-  } catch (e) {
-    throw new VerifyError('network', `fetching ${tilePath(t)}: ${(e as Error).message}`);
-  }
+  const res = await request(fetch, `${logUrl}/${tilePath(t)}`);
   if (res.status !== 200) throw new VerifyError('tile_unavailable', `${tilePath(t)}: HTTP ${res.status}`);
   const data = await readBounded(res, MAX_TILE_BYTES);
   if (data.length !== t.width * HASH_SIZE)

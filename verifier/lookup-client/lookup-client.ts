@@ -15,10 +15,11 @@ import { openCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
 import { ClientError, relayedCode, VerifyError } from '../verification/errors.js';
 import { HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from '../verification/lookup-verifier.js';
-import { historyFromJson, lookupFromJson, monitorFromJson } from '../formats/proof-json.js';
+import { historyFromJson, lookupFromJson, monitorFromJson, ProofJsonError } from '../formats/proof-json.js';
 import type { MapLeaf } from '../formats/map-proof.js';
 import { fetchConsistencyProof, type Fetch } from '../http/tile-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
+import { request } from '../http/request.js';
 import { verifyConsistency } from '../formats/tlog.js';
 
 /** What a client remembers between runs. */
@@ -193,12 +194,7 @@ export class LookupClient {
   }
 
   private async getJson(path: string): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.opts.baseUrl}${path}`, { headers: { Accept: 'application/json' } });
-    } catch (e) {
-      throw new ClientError('network', `${path}: ${(e as Error).message}`);
-    }
+    const res = await request(this.fetch, `${this.opts.baseUrl}${path}`, { headers: { Accept: 'application/json' } });
     const body = await readBounded(res, MAX_PROOF_BYTES);
     let json: unknown;
     try {
@@ -221,6 +217,8 @@ function parsed<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
+    // A proof format this client does not read is not a proof that failed (docs/PROTOCOL.md section 17.3).
+    if (e instanceof ProofJsonError && e.code === 'unsupported_format') throw new ClientError(e.code, e.message);
     throw new VerifyError('bad_proof_json', (e as Error).message);
   }
 }

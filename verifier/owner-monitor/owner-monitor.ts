@@ -16,6 +16,7 @@
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { HISTORY_ZERO } from '../formats/directory-hashes.js';
 import type { LookupClient } from '../lookup-client/lookup-client.js';
+import type { LookupResult } from '../verification/lookup-verifier.js';
 import type { Statement } from '../formats/statement.js';
 import { VerifyError } from '../verification/errors.js';
 
@@ -47,7 +48,7 @@ export interface MonitorReport {
   alarms: Alarm[];
   state: MonitorState;
   /** The account's status, or 'unchanged' when still at the version verified before. */
-  status: 'present' | 'deleted' | 'absent' | 'unchanged';
+  status: LookupResult['status'] | 'unchanged';
 }
 
 /** Checks the versions of (provider, account) after `state` against the owner's keys. */

@@ -14,6 +14,7 @@ export type VerifyErrorCode =
   | 'bad_epoch_inclusion'
   | 'bad_history'
   | 'bad_map_proof'
+  | 'bad_not_enrolled'
   | 'bad_proof_json'
   | 'bad_provider_signature'
   | 'bad_statement'
@@ -33,7 +34,6 @@ export type VerifyErrorCode =
   // the log's tiles and bundles as fetched (verifier/http/, the auditor)
   | 'bad_bundle'
   | 'bad_tile'
-  | 'network'
   | 'tile_unavailable'
   | 'too_large'
   // the auditor's replay (map-replay.ts)
@@ -48,7 +48,9 @@ export type VerifyErrorCode =
   // an evidence file (evidence.ts)
   | 'evidence_invalid';
 
-export class VerifyError extends CodedError<VerifyErrorCode> {}
+export class VerifyError extends CodedError<VerifyErrorCode> {
+  override readonly name = 'VerifyError';
+}
 
 /** A code a directory answered with (docs/PROTOCOL.md section 7), relayed as it was, never checked here. */
 export type RelayedCode = string & { readonly relayed: unique symbol };
@@ -58,13 +60,24 @@ export function relayedCode(code: string): RelayedCode {
   return code as RelayedCode;
 }
 
+/**
+ * `network`: a request failed before any answer, or its answer was cut off; the message names the method,
+ * the URL and the cause (verifier/http/request.ts).
+ */
 export type ClientErrorCode =
   | 'network'
   | 'http_error'
   | 'bad_response'
   | 'unavailable'
   | 'bad_replay_state'
+  // a proof in a format version this client does not read (docs/PROTOCOL.md section 17.3)
+  | 'unsupported_format'
   | RelayedCode;
 
-/** The directory or log could not be asked, or answered with an error (its code and message are kept). */
-export class ClientError extends CodedError<ClientErrorCode> {}
+/**
+ * The directory or log could not be asked, or answered with an error (its code and message are kept), or in
+ * a proof format this client does not read.
+ */
+export class ClientError extends CodedError<ClientErrorCode> {
+  override readonly name = 'ClientError';
+}

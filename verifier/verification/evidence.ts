@@ -13,14 +13,16 @@
  * - `unverifiable_version`, shown: the verified proof shows a version whose statement was erased;
  * - `audit_failure`, shown: the signed checkpoint an auditor could not reconcile with the log's entries;
  *   re-running the audit from the recorded state reproduces it (the entries involved may be millions).
- * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`.
+ * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`; one whose proof is in a
+ * format this verifier does not read, with `ProofJsonError('unsupported_format')`.
  */
 import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { openCheckpoint } from '../formats/checkpoint.js';
 import { VerifyError } from './errors.js';
 import { LookupVerifier, type Pins } from './lookup-verifier.js';
-import { monitorFromJson } from '../formats/proof-json.js';
+import { monitorFromJson, ProofJsonError } from '../formats/proof-json.js';
+import type { MonitorProof } from '../formats/proofs.js';
 import { verifyConsistency } from '../formats/tlog.js';
 
 export interface EvidenceVerdict {
@@ -86,6 +88,20 @@ function rollback(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   };
 }
 
+/**
+ * The monitor proof of an evidence file. Files outlive releases: a proof stored before proof formats carried a
+ * version reads as format 1; one in a format this verifier does not read is refused as such
+ * (`unsupported_format`, not a verdict on the file; docs/PROTOCOL.md sections 17.3 and 19).
+ */
+function storedMonitorProof(e: Record<string, unknown>): MonitorProof {
+  try {
+    return monitorFromJson(e.proof, { stored: true });
+  } catch (err) {
+    if (err instanceof ProofJsonError && err.code === 'unsupported_format') throw err;
+    throw invalid(`the proof does not decode: ${(err as Error).message}`);
+  }
+}
+
 function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   const provider = field<string>(e, 'provider', 'string');
   const account = field<string>(e, 'account', 'string');
@@ -93,12 +109,7 @@ function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
   const ownerKeys = (e.ownerKeys as string[] | undefined)?.map(fromBase64);
   if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string' || !ownerKeys)
     throw invalid('the evidence lacks "since" or "ownerKeys"');
-  let proof;
-  try {
-    proof = monitorFromJson(e.proof);
-  } catch (err) {
-    throw invalid(`the proof does not decode: ${(err as Error).message}`);
-  }
+  const proof = storedMonitorProof(e);
   if (!('history' in proof)) throw invalid('the proof shows no new version');
   if (proof.history.since !== since.version)
     throw invalid(`the proof starts after version ${proof.history.since}, not ${since.version}`);
@@ -124,12 +135,7 @@ function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVe
   const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
   if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string')
     throw invalid('the evidence lacks "since"');
-  let proof;
-  try {
-    proof = monitorFromJson(e.proof);
-  } catch (err) {
-    throw invalid(`the proof does not decode: ${(err as Error).message}`);
-  }
+  const proof = storedMonitorProof(e);
   if (!('history' in proof) || proof.history.since !== since.version)
     throw invalid('the proof is not the history since the stated version');
   const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });

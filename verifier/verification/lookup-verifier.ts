@@ -6,7 +6,10 @@
  * head is the last entry of the checkpoint's tree (inclusion proof), the provider's enrolment entry is in the epoch
  * head's credential set and its key signed the statement, and the checkpoint is signed by the log (and, under a
  * witness policy, cosigned by a fresh quorum of witnesses: verifier/verification/checkpoint-policy.ts). Checkpoint
- * signatures are verified once per note.
+ * signatures are verified once per note. An absence is proven for an enrolled provider (one of its enrolment
+ * entries is in the credential set) or for a provider that is not enrolled (the whole credential set, with none of
+ * its entries), so that a directory can neither call an enrolled provider unknown nor hide that a provider is
+ * unknown (docs/PROTOCOL.md section 17).
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { VerifyError, type VerifyErrorCode } from './errors.js';
@@ -48,7 +51,11 @@ export interface Pins {
 }
 
 export interface LookupResult {
-  status: 'present' | 'deleted' | 'absent';
+  /**
+   * `absent`: the provider is enrolled (its enrolment, revoked or not, is in the epoch's credential set) and
+   * has no such account; `not_enrolled`: no entry of the credential set is the provider's.
+   */
+  status: 'present' | 'deleted' | 'absent' | 'not_enrolled';
   checkpoint: Checkpoint;
   epoch: number;
   /** The verified epoch head the lookup was proven against. */
@@ -57,6 +64,8 @@ export interface LookupResult {
   statement?: Statement;
   /** historyHash of the latest version (what an owner remembers to check the next history). */
   historyHash?: Uint8Array;
+  /** For `not_enrolled`: the provider ids the epoch's credential set does hold, sorted, each once. */
+  providers?: string[];
 }
 
 /** A verified history: the versions after `since`, oldest first (undefined where erased), and the lookup. */
@@ -105,7 +114,7 @@ export class LookupVerifier {
     return { cp, head };
   }
 
-  /** Verifies a lookup proof for (provider, account) as the client asked for it. */
+  /** Verifies a lookup proof for (provider, account) as the client asked for it (docs/PROTOCOL.md section 17). */
   verifyLookup(proof: LookupProof, provider: string, account: string): LookupResult {
     const canonical = check('bad_account', () => canonicalAccount(account));
     if (proof.provider !== provider || proof.account !== canonical)
@@ -114,24 +123,62 @@ export class LookupVerifier {
     const beta = check('bad_vrf', () => vrfVerify(this.pins.vrfKey, vrfAlpha(provider, canonical), proof.vrfProof));
     const label = labelFromVrfOutput(beta);
     const base = { checkpoint: cp, epoch: head.epoch, head, label };
-    if (!proof.present) {
-      check('bad_map_proof', () => verifyAbsence(head.mapRoot, label, proof.map));
-      return { status: 'absent', ...base };
-    }
-    const p = proof.present;
+    if ([proof.present, proof.absent, proof.notEnrolled].filter((c) => c !== undefined).length !== 1)
+      throw new VerifyError(
+        'bad_enrolment',
+        'the lookup does not say whether the provider is enrolled (one of present, absent and notEnrolled)',
+      );
+    if (proof.present) return { ...base, ...this.present(proof.present, provider, canonical, head, label, proof.map) };
+    if (proof.absent) this.enrolment(proof.absent.enrolment, provider, head);
+    const providers = proof.notEnrolled && this.notEnrolled(proof.notEnrolled.credentials, provider, head);
+    check('bad_map_proof', () => verifyAbsence(head.mapRoot, label, proof.map));
+    return providers ? { status: 'not_enrolled', ...base, providers } : { status: 'absent', ...base };
+  }
+
+  /** A present (or deleted) account's latest version, proven by the map's membership proof of its leaf. */
+  private present(
+    p: NonNullable<LookupProof['present']>,
+    provider: string,
+    account: string,
+    head: EpochHeadEntry,
+    label: Uint8Array,
+    map: MapProof,
+  ): Pick<LookupResult, 'status' | 'statement' | 'historyHash'> {
     if (p.version === 1 && !equalBytes(p.previousHistory, HISTORY_ZERO))
       throw new VerifyError('bad_history', 'version 1 must follow the zero history hash');
-    const { statement, c } = this.statementCommitment(p, provider, canonical, head);
+    const { statement, c } = this.statementCommitment(p, provider, account, head);
     const leafHistory = historyHash(p.previousHistory, p.version, c);
     check('bad_map_proof', () =>
-      verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, proof.map),
+      verifyMembership(head.mapRoot, { label, version: p.version, historyHash: leafHistory }, map),
     );
-    return {
-      status: statement.status === 'deleted' ? 'deleted' : 'present',
-      ...base,
-      statement,
-      historyHash: leafHistory,
-    };
+    return { status: statement.status === 'deleted' ? 'deleted' : 'present', statement, historyHash: leafHistory };
+  }
+
+  /**
+   * The entries of a credential set, checked to be the epoch head's: the RFC 9162 root of their leaf hashes
+   * is `credentialsRoot` and their number `credentialCount`, and each is an enrolment entry.
+   */
+  credentialSet(
+    credentials: Uint8Array[],
+    head: EpochHeadEntry,
+    code: 'bad_discovery' | 'bad_not_enrolled',
+  ): EnrolmentEntry[] {
+    const leaves = credentials.map((e) => recordHash(e));
+    if (leaves.length !== head.credentialCount || !equalBytes(rootFromLeafHashes(leaves), head.credentialsRoot))
+      throw new VerifyError(code, "the credential set is not the epoch's");
+    return credentials.map((e) => {
+      const entry = check(code, () => decodeEntry(e));
+      if (entry.type !== 'enrol') throw new VerifyError(code, 'an entry of the credential set is not an enrolment');
+      return entry;
+    });
+  }
+
+  /** Checks that the epoch's credential set holds no enrolment of `provider`; returns the providers it holds. */
+  private notEnrolled(credentials: Uint8Array[], provider: string, head: EpochHeadEntry): string[] {
+    const providers = new Set(this.credentialSet(credentials, head, 'bad_not_enrolled').map((e) => e.providerId));
+    if (providers.has(provider))
+      throw new VerifyError('bad_not_enrolled', `${provider} is enrolled in the epoch's credential set`);
+    return [...providers].sort();
   }
 
   /** Checks a version's statement (fields, provider signature, enrolment) and returns its commitment. */
@@ -238,13 +285,7 @@ export class LookupVerifier {
     const first = proof.lookups[0];
     if (!first) throw new VerifyError('bad_discovery', 'a discovery proof needs at least one lookup');
     const { head } = this.epoch(first.epoch);
-    const leaves = proof.credentials.map((e) => recordHash(e));
-    if (leaves.length !== head.credentialCount || !equalBytes(rootFromLeafHashes(leaves), head.credentialsRoot)) {
-      throw new VerifyError('bad_discovery', "the credential set is not the epoch's");
-    }
-    const providers = new Set(
-      proof.credentials.map((e) => (check('bad_discovery', () => decodeEntry(e)) as EnrolmentEntry).providerId),
-    );
+    const providers = new Set(this.credentialSet(proof.credentials, head, 'bad_discovery').map((e) => e.providerId));
     const results = new Map<string, LookupResult>();
     for (const l of proof.lookups) {
       if (l.epoch.checkpoint !== first.epoch.checkpoint || l.epoch.headIndex !== first.epoch.headIndex)

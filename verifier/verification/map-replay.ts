@@ -35,7 +35,7 @@ export class MapReplay {
   private nextIndex = 0;
   private epochStart = 0;
   private lastEpoch = -1;
-  /** Every enrolment entry so far, for checking their certificate chains (log/providers/enrolment-audit.ts). */
+  /** Every enrolment entry so far, for checking their certificate chains (verifier/enrolment/enrolment-check.ts). */
   readonly enrolments: { index: number; entry: EnrolmentEntry }[] = [];
   /** The last epoch head replayed and verified. */
   lastHead: EpochHeadEntry | null = null;

@@ -12,6 +12,7 @@ import {
   parseOperatorToken,
   parseVrfSecretKey,
   SETTINGS,
+  settingFromVars,
   settingsFromConfig,
   settingsFromVars,
   type SettingVars,
@@ -57,6 +58,7 @@ describe('settings', () => {
       lookupRatePerSecond: 10,
       witnesses: [],
       witnessQuorum: 0,
+      lookupOrigins: [],
     });
   });
 
@@ -68,10 +70,22 @@ describe('settings', () => {
       lookupRatePerSecond: 3,
       witnesses: [{ key: WITNESS, url: 'https://w.example/w1' }],
       witnessQuorum: 1,
+      lookupOrigins: ['https://web.chat.example', 'http://localhost:5173', 'https://[::1]:8443'],
     };
     const [json, vars] = both(values);
     expect(settingsFromConfig(json, 'config.json')).toEqual(values);
     expect(settingsFromVars(vars)).toEqual(values);
+    for (const lookupOrigins of [['*'], []]) {
+      const [anyJson, anyVars] = both({ lookupOrigins });
+      expect(settingsFromConfig(anyJson, 'config.json').lookupOrigins).toEqual(lookupOrigins);
+      expect(settingsFromVars(anyVars).lookupOrigins).toEqual(lookupOrigins);
+    }
+    // The Worker's isolate reads one setting as settingsFromVars does.
+    expect(settingFromVars('lookupOrigins', vars)).toEqual(values.lookupOrigins);
+    expect(settingFromVars('lookupOrigins', { LOOKUP_ORIGINS: ' ' })).toEqual([]);
+    expect(refusal(() => settingFromVars('lookupOrigins', { LOOKUP_ORIGINS: '"*"' }))).toBe(
+      'LOOKUP_ORIGINS must be a list of origins',
+    );
     expect(settingsFromVars({ EPOCH_INTERVAL_MS: 250, HEARTBEAT_MS: ' 5000 ' })).toMatchObject({
       epochIntervalMs: 250,
       heartbeatMs: 5000,
@@ -96,6 +110,26 @@ describe('settings', () => {
         { witnesses: [{ key: WITNESS, url: 'https://w.example' }], witnessQuorum: 2 },
         /is above the number of witnesses \(1\)/,
       ],
+      [{ lookupOrigins: 'https://web.chat.example' }, /must be a (JSON )?list of origins/],
+      [{ lookupOrigins: ['*', 'https://web.chat.example'] }, /must be \["\*"\] alone, or a list of origins/],
+      ...[
+        'https://web.chat.example/',
+        'https://web.chat.example/app',
+        'https://Web.Chat.example',
+        'https://web.chat.example:443',
+        'http://web.chat.example:80',
+        'https://user@web.chat.example',
+        'https://web.chat.example?q',
+        'web.chat.example',
+        'ftp://web.chat.example',
+        'null',
+        '',
+        'https://bücher.example',
+      ].map((o): [Record<string, unknown>, RegExp] => [
+        { lookupOrigins: ['https://ok.example', o] },
+        /item 1 must be an origin as browsers send it/,
+      ]),
+      [{ lookupOrigins: [42] }, /item 0 must be an origin/],
     ];
     for (const [values, message] of bad) {
       const [json, vars] = both(values);

@@ -1,7 +1,8 @@
 /**
  * The directory's indexes replicated to D1 (api/worker/d1-replica.ts) and the Worker's lookups from them
  * (api/worker/replica-lookup.ts), inside workerd with miniflare's D1: lookups served from D1 are byte for byte the
- * Durable Object's own answers; while D1 lags, the Worker falls back and still answers the latest epoch;
+ * Durable Object's own answers (absences with the provider's enrolment too); a provider D1 has no enrolment of is
+ * forwarded, and the object proves it not enrolled; while D1 lags, the Worker falls back and still answers the latest epoch;
  * a replication cut short at any batch leaves D1 at a whole epoch and the next run completes it; an epoch
  * applied but not yet removed from the outbox is not applied twice; a D1 that missed epochs is backfilled;
  * the lookup limit applies on the D1 path too, once per lookup even when the lookup is forwarded, and a
@@ -142,6 +143,15 @@ describe('the directory replicated to D1', () => {
       expect([fromD1.status, fromD1.headers.get('Content-Type')]).toEqual([200, 'application/json']);
       expect(await bytesOf(fromD1), account).toEqual(await bytesOf(await objectAnswer(account)));
     }
+    // A provider D1 has no enrolment of: forwarded before any token is taken; the object proves it not enrolled.
+    const typo = new Request('https://kt.example/v1/lookup/d1.exmaple/bob%40d1.example');
+    expect(await replicaLookup(replicaOptions(), typo)).toEqual({ forward: true, admitted: false });
+    const viaWorker = await get('/v1/lookup/d1.exmaple/bob%40d1.example');
+    expect(await bytesOf(viaWorker)).toEqual(await bytesOf(await sequencer().fetch(typo)));
+    expect(JSON.parse(new TextDecoder().decode(await bytesOf(await sequencer().fetch(typo))))).toMatchObject({
+      format: 1,
+      notEnrolled: { credentials: [expect.any(String)] },
+    });
     // D1's rows are the object's.
     const [inObject, inD1] = [
       await inSequencer((_o, storage) => new DoDirectoryStore(storage).accountByName(PROVIDER, 'bob@d1.example')),
@@ -156,10 +166,10 @@ describe('the directory replicated to D1', () => {
       forward: true,
       admitted: true,
     });
-    const viaWorker = (await (await get(`/v1/lookup/${PROVIDER}/bob%40d1.example`)).json()) as {
+    const lagging = (await (await get(`/v1/lookup/${PROVIDER}/bob%40d1.example`)).json()) as {
       present: { version: number };
     };
-    expect(viaWorker.present.version).toBe(2);
+    expect(lagging.present.version).toBe(2);
     await runDurableObjectAlarm(sequencer());
     const caughtUp = await answered(replicaLookup(replicaOptions(), lookupRequest('bob@d1.example')));
     expect(await bytesOf(caughtUp)).toEqual(await bytesOf(await objectAnswer('bob@d1.example')));

@@ -70,12 +70,23 @@ function verifyAll(verifier: LookupVerifier, r: Recording, provider: string) {
   const historyA = verifier.verifyHistory(historyFromJson(r['history-a'].body), provider, a, HISTORY_ZERO);
   const historyD = verifier.verifyHistory(historyFromJson(r['history-d'].body), provider, d, HISTORY_ZERO);
   const discovered = verifier.verifyDiscovery(discoveryFromJson(r.discover.body), a);
+  const unknown = `not-${provider}`;
+  const notEnrolled = verifier.verifyLookup(lookupFromJson(r['lookup-not-enrolled'].body), unknown, a);
+  const historyN = verifier.verifyHistory(historyFromJson(r['history-not-enrolled'].body), unknown, a, HISTORY_ZERO);
   const batch = (r.batch.body as { lookups: unknown[] }).lookups.map((l) => {
     const p = lookupFromJson(l);
     return verifier.verifyLookup(p, p.provider, p.account).status;
   });
   return {
-    statuses: [present.status, absent.status, deleted.status, discovered.get(provider)!.status, ...batch],
+    statuses: [
+      present.status,
+      absent.status,
+      deleted.status,
+      discovered.get(provider)!.status,
+      notEnrolled.status,
+      historyN.lookup.status,
+      ...batch,
+    ],
     epochs: [present.epoch, absent.epoch, deleted.epoch],
     historyA: historyA.statements.map((s) => s && { version: s.version, status: s.status }),
     // The erased version 1 of d@ is a bare commitment: no statement.
@@ -132,7 +143,16 @@ describe('the Worker and the Node server', () => {
       vrfKey: fromBase64(config.vrfKey),
     });
     const fromWorker = verifyAll(verifier, worker, fixture.provider);
-    expect(fromWorker.statuses).toEqual(['present', 'absent', 'deleted', 'present', 'present', 'absent']);
+    expect(fromWorker.statuses).toEqual([
+      'present',
+      'absent',
+      'deleted',
+      'present',
+      'not_enrolled',
+      'not_enrolled',
+      'present',
+      'absent',
+    ]);
     expect(fromWorker.historyA).toEqual([
       { version: 1, status: 'active' },
       { version: 2, status: 'active' },

@@ -2,7 +2,8 @@
  * One sequence of directory requests, run over HTTP against the Node server (test/fixtures/worker-directory.ts,
  * a Vitest globalSetup in Node) and against the Worker (test/api/worker/directory-parity.worker.ts, in
  * workerd), so that their answers can be compared: enrol a provider, publish four statements (a rotation
- * and a deletion), look up a present, an absent and a deleted account, two histories, a discovery, a batch,
+ * and a deletion), look up a present, an absent and a deleted account, two histories, a lookup and a history at a
+ * provider that is not enrolled, a discovery, a batch,
  * the checkpoint, the level-0 tile and the entry bundle. Also statement signing for the tests, with the
  * pure crypto only (it runs in both runtimes).
  */
@@ -133,6 +134,8 @@ export async function runScript(
   out['lookup-deleted'] = await record(await get(`/v1/lookup/${p}/d%40${p}`));
   out['history-a'] = await record(await get(`/v1/history/${p}/a%40${p}?since=0`));
   out['history-d'] = await record(await get(`/v1/history/${p}/d%40${p}?since=0`));
+  out['lookup-not-enrolled'] = await record(await get(`/v1/lookup/not-${p}/a%40${p}`));
+  out['history-not-enrolled'] = await record(await get(`/v1/history/not-${p}/a%40${p}?since=0`));
   out.discover = await record(await get('/v1/lookup', json({ discover: `a@${p}` })));
   out.batch = await record(
     await get(

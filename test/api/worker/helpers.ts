@@ -4,6 +4,7 @@
  * epoch), and the test root CA (created in Node by test/fixtures/worker-directory.ts and trusted by the Worker)
  * with its private key, so that test/helpers/pki.ts issues provider certificates here, over workerd's WebCrypto.
  */
+import 'reflect-metadata'; // before @peculiar/x509, whose dependency injection needs it (as test/helpers/pki.ts)
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import * as x509 from '@peculiar/x509';

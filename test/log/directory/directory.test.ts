@@ -1,9 +1,12 @@
-/** The directory end to end as values: enrolment, publication, epochs, lookups, history, discovery, erasure, restart. */
+/**
+ * The directory end to end as values: enrolment, publication, epochs, lookups (of providers not enrolled too), history,
+ * discovery, erasure, restart.
+ */
 import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
-import { proveDiscovery, proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
+import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../../log/directory/proof-builder.js';
 import { continuityMessage } from '../../../verifier/formats/statement.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
 
@@ -78,6 +81,42 @@ describe('directory', () => {
     expect(() =>
       t.verifier.verifyDiscovery({ ...found, lookups: [found.lookups[0], found.lookups[0]] }, 'tel:+15550100000'),
     ).toThrow(/repeated/);
+  });
+
+  it('proves a provider not enrolled, counts a revoked one as enrolled, and answers its history and daily check', async () => {
+    const t = await openTestDirectory();
+    const before = await proveLookup(t.dir, 'chat.example', 'amy@chat.example'); // epoch 0: nobody is enrolled
+    expect(t.verifier.verifyLookup(before, 'chat.example', 'amy@chat.example')).toMatchObject({
+      status: 'not_enrolled',
+      providers: [],
+    });
+    const chat = await enrolProvider(t, 'chat.example');
+    const typo = await proveLookup(t.dir, 'chat.exmaple', 'amy@chat.example');
+    expect(typo.notEnrolled!.credentials).toEqual([t.dir.credentials.all()[0].entryBytes]);
+    expect(t.dir.credentials.all()[0].entry.providerId).toBe(chat.id);
+    expect(t.verifier.verifyLookup(typo, 'chat.exmaple', 'amy@chat.example')).toMatchObject({
+      status: 'not_enrolled',
+      providers: ['chat.example'],
+    });
+    const history = await proveHistory(t.dir, 'chat.exmaple', 'amy@chat.example', 0);
+    expect(t.verifier.verifyHistory(history, 'chat.exmaple', 'amy@chat.example', HISTORY_ZERO)).toMatchObject({
+      lookup: { status: 'not_enrolled' },
+      statements: [],
+    });
+    await expect(proveHistory(t.dir, 'chat.exmaple', 'amy@chat.example', 1)).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/not enrolled/),
+    });
+    await expect(proveMonitorCheck(t.dir, 'chat.exmaple', 'amy@chat.example', 1)).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+    // A provider whose every credential is revoked stays enrolled: its entries are in the credential set.
+    const revoked = t.dir.revoke('chat.example', t.dir.credentials.all()[0].fingerprint, 'key compromise');
+    await t.dir.closeEpoch();
+    await revoked;
+    const absent = await proveLookup(t.dir, 'chat.example', 'amy@chat.example');
+    expect(absent.absent!.enrolment.position).toBe(0);
+    expect(t.verifier.verifyLookup(absent, 'chat.example', 'amy@chat.example').status).toBe('absent');
   });
 
   it('reopens from storage with the same map and serves the same verified lookups', async () => {

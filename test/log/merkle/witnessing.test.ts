@@ -106,7 +106,8 @@ describe('witnessing', () => {
     await directory.closeEpoch(true);
     const served = await (await fetch(`${server.url}/log/checkpoint`)).text();
     expect(cosignedBy(served)).toEqual(['witness.example/w1', 'witness.example/w2']);
-    expect((await client(2).lookup('chat.example', 'x@chat.example')).status).toBe('absent');
+    // No provider is enrolled here: the lookup proves that, under the checkpoint the policy accepted.
+    expect((await client(2).lookup('chat.example', 'x@chat.example')).status).toBe('not_enrolled');
     expect(await (await fetch(`${server.url}/v1/config`)).json()).toMatchObject({
       witnesses: config.witnesses.map((w) => w.key),
       witnessQuorum: 2,
@@ -123,6 +124,6 @@ describe('witnessing', () => {
     await directory.closeEpoch(true);
     expect(cosignedBy(directory.servedSnapshot.checkpoint)).toEqual(['witness.example/w1']);
     await expect(client(2).lookup('chat.example', 'x@chat.example')).rejects.toMatchObject({ code: 'witness_quorum' });
-    expect((await client(1).lookup('chat.example', 'x@chat.example')).status).toBe('absent');
+    expect((await client(1).lookup('chat.example', 'x@chat.example')).status).toBe('not_enrolled');
   });
 });

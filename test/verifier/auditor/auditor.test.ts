@@ -42,6 +42,7 @@ const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?:
   new Auditor({
     logUrl: 'http://kt.test/log',
     checkpoints: checkpoints(),
+    enrolment: 'unchecked',
     fetch: async (url) => fetch(url),
     state,
   }).audit();
@@ -56,7 +57,7 @@ describe('the auditor', () => {
       logUrl: 'http://kt.test/log',
       checkpoints: checkpoints(),
       fetch,
-      checkEnrolment: async (_e, i) => void enrolled.push(i),
+      enrolment: { check: async (_e, i) => void enrolled.push(i) },
     }).audit();
     expect([first.from, first.checkpoint.size]).toEqual([0, t.log.head.size]);
     expect(enrolled).toHaveLength(1);
@@ -71,7 +72,7 @@ describe('the auditor', () => {
       checkpoints: checkpoints(),
       fetch,
       state: saved,
-      checkEnrolment: async (_e, i) => void enrolled.push(i),
+      enrolment: { check: async (_e, i) => void enrolled.push(i) },
     }).audit();
     expect([second.from, second.checkpoint.size]).toEqual([first.checkpoint.size, t.log.head.size]);
     expect(enrolled).toHaveLength(2);

@@ -67,7 +67,8 @@ describe('the lookup client', () => {
     expect(h.statements.map((s) => s?.version)).toEqual([1, 2, 3, 4]);
     expect(c.state.checkpoint).not.toBe(first);
     expect(urls.some((u) => u.startsWith(`${BASE}/log/tile/0/`))).toBe(true);
-    expect((await c.lookup('talk.example', 'ann@chat.example')).status).toBe('absent');
+    expect((await c.lookup('chat.example', 'nobody@chat.example')).status).toBe('absent');
+    expect((await c.lookup('talk.example', 'ann@chat.example')).status).toBe('not_enrolled');
   });
 
   it('refuses a rollback to an older tree and a fork, reporting both checkpoints', async () => {

@@ -1,8 +1,9 @@
 /**
  * Evidence files (verifier/verification/evidence.ts): a fork caught by a client is proven by the file alone (same size,
  * or a larger tree with the prefix root and consistency proof from the log's own tiles); a rollback is
- * shown, not proven; a key the owner did not make is proven by the verified history. Every tampering of a
- * file, and a file about an honest log, proves nothing.
+ * shown, not proven; a key the owner did not make is proven by the verified history, also from a file written
+ * before proof formats carried a version. Every tampering of a file, and a file about an honest log, proves
+ * nothing; a proof in a format this verifier does not read is refused as such.
  */
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../../../wasm-free-crypto/bytes.js';
@@ -168,6 +169,13 @@ describe('evidence', () => {
       proof: client.lastProofJson,
     };
     expect(verdict(evidence, t.dir.vrfPublicKey)).toMatchObject({ kind: 'unexpected_key', proven: true });
+    // A file written before proof formats carried a version still proves it (PROTOCOL.md section 17.3); a file
+    // whose proof is in a format this verifier does not read is not judged.
+    const stripped = JSON.parse(JSON.stringify(evidence.proof, (k, v) => (k === 'format' ? undefined : v)));
+    expect(JSON.stringify(stripped)).not.toContain('"format"');
+    expect(verdict({ ...evidence, proof: stripped }, t.dir.vrfPublicKey)).toMatchObject({ proven: true });
+    const newer = { ...(evidence.proof as object), format: 2 };
+    expect(verdict({ ...evidence, proof: newer }, t.dir.vrfPublicKey)).toBe('unsupported_format');
     const other = (report as unknown as { alarms: { statement: { keys: { publicKey: Uint8Array }[] } }[] }).alarms[0]
       .statement.keys[0].publicKey;
     expect(verdict({ ...evidence, ownerKeys: [toBase64(mine.publicKey), toBase64(other)] }, t.dir.vrfPublicKey)).toBe(

@@ -1,7 +1,8 @@
 /**
- * Tampering: every byte of every field of a lookup proof (present and absent) and of a history proof is
- * changed in turn, every number is moved by one, fields are swapped between proofs, and each mutated
- * proof must be refused by the client's verifier with a VerifyError.
+ * Tampering: every byte of every field of a lookup proof (present, absent, and of a provider that is not
+ * enrolled) and of a history proof is changed in turn, every number is moved by one, fields are swapped
+ * between proofs, and each mutated proof must be refused by the client's verifier with a VerifyError. A
+ * directory can neither claim that an enrolled provider is not enrolled nor leave out that one is not.
  */
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
@@ -116,6 +117,51 @@ describe('proof tampering', () => {
       [{ path: 'absent map for present label', value: { ...present, present: undefined, map: proof.map } }],
       (p) => t.verifier.verifyLookup(p, 'chat.example', 'u2@chat.example'),
     );
+  }, 120_000);
+
+  it('refuses every mutation of a not-enrolled lookup, and every false claim about enrolment', async () => {
+    const t = await populated();
+    const typo = ['chat.exmaple', 'alice@chat.example'] as const;
+    const earlier = await proveLookup(t.dir, ...typo); // the credential set of one epoch: chat.example only
+    await enrolProvider(t, 'talk.example', 'p256');
+    const proof = await proveLookup(t.dir, ...typo);
+    expect(proof.notEnrolled!.credentials).toHaveLength(2);
+    expect(t.verifier.verifyLookup(proof, ...typo)).toMatchObject({
+      status: 'not_enrolled',
+      providers: ['chat.example', 'talk.example'],
+    });
+    expectAllRefused(mutants(proof), (p) => t.verifier.verifyLookup(p, ...typo));
+    const enrolled = await proveLookup(t.dir, 'chat.example', 'nobody@chat.example');
+    expect(t.verifier.verifyLookup(enrolled, 'chat.example', 'nobody@chat.example').status).toBe('absent');
+    const set = proof.notEnrolled!.credentials;
+    const codeOf = (p: unknown, provider: string, account: string) => {
+      try {
+        t.verifier.verifyLookup(p as typeof proof, provider, account);
+        return 'accepted';
+      } catch (e) {
+        return (e as VerifyError).code;
+      }
+    };
+    const claims: [string, unknown, string][] = [
+      ['reordered set', { ...proof, notEnrolled: { credentials: [...set].reverse() } }, 'bad_not_enrolled'],
+      ['an entry removed', { ...proof, notEnrolled: { credentials: set.slice(1) } }, 'bad_not_enrolled'],
+      ["another epoch's set", { ...proof, notEnrolled: earlier.notEnrolled }, 'bad_not_enrolled'],
+      ['no claim', { ...proof, notEnrolled: undefined }, 'bad_enrolment'],
+      ["another provider's enrolment", { ...proof, notEnrolled: undefined, absent: enrolled.absent }, 'bad_enrolment'],
+      ['both claims', { ...proof, absent: enrolled.absent }, 'bad_enrolment'],
+    ];
+    for (const [what, p, code] of claims) expect(codeOf(p, ...typo), what).toBe(code);
+    // Claiming that an enrolled provider is not: with the epoch's set (which holds it), or a set without it.
+    const lies: [string, unknown, string][] = [
+      ['the epoch set', { ...enrolled, absent: undefined, notEnrolled: { credentials: set } }, 'bad_not_enrolled'],
+      [
+        'a set without it',
+        { ...enrolled, absent: undefined, notEnrolled: { credentials: [set[1]] } },
+        'bad_not_enrolled',
+      ],
+      ['no enrolment', { ...enrolled, absent: undefined }, 'bad_enrolment'],
+    ];
+    for (const [what, p, code] of lies) expect(codeOf(p, 'chat.example', 'nobody@chat.example'), what).toBe(code);
   }, 120_000);
 
   it('refuses every mutation of a history proof, and a history that does not start where the owner was', async () => {

@@ -1,0 +1,51 @@
+// The client package's browser bundles (`npm run build -w packages/client`, after tsc): single ES module
+// files with @noble/* inlined, minified, for a web page that imports them with no bundler of its own.
+// - dist/browser/kt-client.js: what a messaging client needs to look keys up (createClient, the stores,
+//   the errors); its gzip size is the "lookup-only client" figure of `npm run bench`.
+// - dist/browser/kt-client-full.js: that, and the owner monitor, the auditor with its enrolment check, the
+//   evidence check and the lower-level verifier: the "whole client" figure.
+// The entries are written here, not as barrel files in the sources: the sources keep subpath imports.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const js = (path) => `./dist/verifier/${path}.js`;
+
+const LOOKUP = `
+export { createClient } from '${js('client/client')}';
+export { memoryStore, localStorageStore } from '${js('client/checkpoint-store')}';
+export { PinsError } from '${js('client/pins')}';
+export { MONITOR_START } from '${js('owner-monitor/owner-monitor')}';
+export { VerifyError, ClientError } from '${js('verification/errors')}';
+`;
+
+const FULL = `${LOOKUP}
+export { checkPins, toVerifierPins } from '${js('client/pins')}';
+export { LookupClient } from '${js('lookup-client/lookup-client')}';
+export { LookupVerifier } from '${js('verification/lookup-verifier')}';
+export { CheckpointVerifier } from '${js('verification/checkpoint-policy')}';
+export { monitorAccount } from '${js('owner-monitor/owner-monitor')}';
+export { dailyCheck } from '${js('client/daily-check')}';
+export { Auditor } from '${js('auditor/auditor')}';
+export { checkEnrolment } from '${js('enrolment/enrolment-check')}';
+export { parsePemCertificates } from '${js('enrolment/pem')}';
+export { verifyEvidence } from '${js('verification/evidence')}';
+`;
+
+async function bundle(name, contents) {
+  await build({
+    stdin: { contents, resolveDir: dir, sourcefile: `${name}-entry.js` },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    legalComments: 'eof',
+    outfile: `${dir}dist/browser/${name}.js`,
+    logLevel: 'warning',
+  });
+}
+
+await bundle('kt-client', LOOKUP);
+await bundle('kt-client-full', FULL);

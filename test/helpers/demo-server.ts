@@ -1,0 +1,64 @@
+/**
+ * A live directory for tests that act as its users: a data directory made by `kt init`, extra settings
+ * merged into its config.json, the Node server started on a free port (test/helpers/server-process.ts)
+ * and the demo run against it (two providers, a few accounts each). Also the pins a client would save
+ * with `kt trust --save`, read from the server's /v1/config.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServerProcess, type ServerProcess } from './server-process.js';
+import type { PinsJson } from '../../verifier/client/pins.js';
+
+const KT = fileURLToPath(new URL('../../cli/kt.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../api/node/demo.ts', import.meta.url));
+
+export interface DemoServer {
+  server: ServerProcess;
+  /** The temporary folder holding the data directory (`data/`); removed by `stop`. */
+  dir: string;
+  data: string;
+  /** The pins file's JSON, with the server's URL. */
+  pins: () => Promise<PinsJson & { server: string }>;
+  /** Runs the demo again: new versions of the demo's accounts, in a new epoch. */
+  publishMore: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', ...args], (e, _out, err) =>
+      e ? reject(new Error(`${args.join(' ')} failed: ${err}`)) : resolve(),
+    ),
+  );
+}
+
+/** Starts a directory with the demo's providers and accounts; `settings` are merged into config.json. */
+export async function startDemoServer(settings: Record<string, unknown> = {}): Promise<DemoServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-demo-'));
+  const data = join(dir, 'data');
+  await run([KT, 'init', '--data', data, '--origin', 'example.com/kt-demo-test']);
+  const config = join(data, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...settings }, null, 2));
+  const server = await startServerProcess(['--data', data]);
+  const publishMore = () => run([DEMO, '--server', server.url, '--data', data]);
+  await publishMore();
+  const pins = async () => {
+    const c = (await (await fetch(`${server.url}/v1/config`)).json()) as PinsJson;
+    return {
+      server: server.url,
+      origin: c.origin,
+      logKey: c.logKey,
+      vrfKey: c.vrfKey,
+      witnesses: [],
+      witnessQuorum: 0,
+    };
+  };
+  const stop = async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { server, dir, data, pins, publishMore, stop };
+}

@@ -1,0 +1,37 @@
+/**
+ * Test helpers for running `kt` as a child process, as a user would, and for a TCP port on 127.0.0.1 that
+ * nothing listens on (a free port, bound and closed again), where a connection is refused. `kt` runs from
+ * its TypeScript sources (cli/kt.ts, through tsx), so the tests never depend on a stale `npm run build`;
+ * the compiled `bin/kt.mjs` is tested from the packed tarball (test/packages/packages.test.ts).
+ */
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const KT = fileURLToPath(new URL('../../cli/kt.ts', import.meta.url));
+/** tsx's loader by its file URL: `--import tsx` would be resolved from the child's working directory. */
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+const KT_ARGS = ['--import', TSX, KT];
+
+/** Runs `kt ARGS` in `cwd` to completion: its exit code, stdout and stderr. */
+export function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...KT_ARGS, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A port of 127.0.0.1 that was free a moment ago and is closed now: connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Spawns `kt ARGS` in `cwd` (for commands that keep running, such as `kt serve`). */
+export function spawnKt(args: string[], cwd: string): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [...KT_ARGS, ...args], { cwd });
+}

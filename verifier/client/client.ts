@@ -1,0 +1,108 @@
+/**
+ * The one entry of the client library: `createClient({ pins, store })` and then `lookup(provider,
+ * account)`. It wraps the lookup client (verifier/lookup-client/lookup-client.ts) with the pins in their
+ * JSON form (verifier/client/pins.ts) and a store for the newest checkpoint
+ * (verifier/client/checkpoint-store.ts): the kept checkpoint is loaded before the first request and saved
+ * after every answer that advanced it, so a rollback or a fork is caught across restarts, not only within
+ * one run. Every answer is verified with the pins alone before it is returned; a failure throws a
+ * `VerifyError` (the directory or log misbehaved, or the answer is forged) or a `ClientError` (the
+ * directory could not be asked), each with a stable `code` (verifier/verification/errors.ts). A kept
+ * checkpoint of another log is refused (`PinsError`), never silently replaced.
+ */
+import type { MapLeaf } from '../formats/map-proof.js';
+import type { Fetch } from '../http/tile-fetch.js';
+import { LookupClient, type CheckpointEvidence } from '../lookup-client/lookup-client.js';
+import type { HistoryResult, LookupResult } from '../verification/lookup-verifier.js';
+import { memoryStore, type CheckpointStore } from './checkpoint-store.js';
+import { checkPins, checkServerUrl, PinsError, toVerifierPins, type PinsJson } from './pins.js';
+
+export interface ClientOptions {
+  /** The pins, as `kt trust --save` writes them (kt-pins.json); checked strictly. */
+  pins: PinsJson;
+  /** The directory's URL; default: the pins' `server`. */
+  server?: string;
+  /** Where the newest checkpoint is kept between runs (default: memory, lost when the process ends). */
+  store?: CheckpointStore;
+  /** The fetch function (default: the platform's `fetch`). */
+  fetch?: Fetch;
+  /** Called with the two signed checkpoints when the log is caught in a rollback or a fork. */
+  onEvidence?: (evidence: CheckpointEvidence) => void;
+  /** Milliseconds since the epoch, for checkpoint freshness (default: Date.now). */
+  now?: () => number;
+}
+
+export interface KtClient {
+  /** The verified lookup of (provider, account): present, deleted, absent or not enrolled. */
+  lookup(provider: string, account: string): Promise<LookupResult>;
+  /** The verified history of (provider, account) after version `since` (default: every version). */
+  history(provider: string, account: string, since?: Pick<MapLeaf, 'version' | 'historyHash'>): Promise<HistoryResult>;
+  /**
+   * Runs any request of the underlying lookup client with the kept checkpoint loaded before and saved
+   * after, as `lookup` and `history` do: for example the owner's daily check (verifier/client/daily-check.ts).
+   */
+  withLookupClient<T>(request: (client: LookupClient) => Promise<T>): Promise<T>;
+  /** The newest checkpoint note accepted, once one is loaded or accepted. */
+  checkpoint(): string | undefined;
+}
+
+/** Parses the store's text: `kt`'s state file, `{"origin", "checkpoint"}`, of this log only. */
+function keptCheckpoint(text: string | undefined, origin: string): string | undefined {
+  if (text === undefined) return undefined;
+  let kept: { origin?: unknown; checkpoint?: unknown };
+  try {
+    kept = JSON.parse(text);
+  } catch {
+    throw new PinsError('bad_pins', 'the checkpoint store does not hold a kt state (JSON)');
+  }
+  if (kept?.origin !== undefined && kept.origin !== origin)
+    throw new PinsError('bad_pins', `the checkpoint store is for the log ${String(kept.origin)}, not ${origin}`);
+  if (kept?.checkpoint !== undefined && typeof kept.checkpoint !== 'string')
+    throw new PinsError('bad_pins', 'the checkpoint store holds no checkpoint note');
+  return kept?.checkpoint as string | undefined;
+}
+
+/** A client of one directory under the given pins; nothing is fetched until the first call. */
+export function createClient(options: ClientOptions): KtClient {
+  const pins = checkPins(options.pins);
+  const server = checkServerUrl(options.server ?? pins.server, 'server');
+  const store = options.store ?? memoryStore();
+  const client = new LookupClient({
+    baseUrl: server,
+    pins: { ...toVerifierPins(pins), now: options.now },
+    fetch: options.fetch,
+    onEvidence: options.onEvidence,
+  });
+  let loaded: Promise<void> | undefined;
+  let saved: string | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  const load = () => {
+    loaded ??= store.load().then((text) => {
+      saved = keptCheckpoint(text, pins.origin);
+      client.state.checkpoint ??= saved;
+    });
+    return loaded;
+  };
+  /** Runs one request after the kept checkpoint is loaded, then saves the checkpoint if it advanced. */
+  const run = async <T>(request: () => Promise<T>): Promise<T> => {
+    await load();
+    const result = await request();
+    // One save at a time, each of the newest checkpoint then kept: a slow earlier save never lands last.
+    saving = saving
+      .catch(() => undefined)
+      .then(async () => {
+        const now = client.state.checkpoint;
+        if (now === undefined || now === saved) return;
+        await store.save(`${JSON.stringify({ origin: pins.origin, checkpoint: now }, null, 2)}\n`);
+        saved = now;
+      });
+    await saving;
+    return result;
+  };
+  return {
+    lookup: (provider, account) => run(() => client.lookup(provider, account)),
+    history: (provider, account, since) =>
+      run(() => client.history(provider, account, since?.version, since?.historyHash)),
+    withLookupClient: (request) => run(() => request(client)),
+    checkpoint: () => client.state.checkpoint,
+  };
+}
