@@ -18,7 +18,7 @@
  * can claim that (no header is trusted). A failure after the token was taken is a forward with `admitted` and the
  * error, which the Worker logs.
  */
-import { canonicalAccount } from '../../verifier/formats/account.js';
+import { canonicalAccount, providerIdValid } from '../../verifier/formats/account.js';
 import type { LabelProof } from '../../log/directory/proof-builder.js';
 import type { NamedAccount, VersionRow } from '../../log/directory/store.js';
 import type { MapLeaf } from '../../verifier/formats/map-proof.js';
@@ -112,6 +112,7 @@ export async function replicaLookup(o: ReplicaLookupOptions, request: Request): 
   try {
     provider = decodeURIComponent(m[1]);
     account = canonicalAccount(decodeURIComponent(m[2]));
+    if (!providerIdValid(provider)) throw new Error('not a provider id'); // the object answers 400
   } catch {
     return { forward: true, admitted: false };
   }

@@ -1,7 +1,8 @@
 // Looks an account up in a key transparency directory and verifies the answer, on plain Node 20 (no
 // TypeScript, no bundler). Setup (docs/VERIFIER.md "Start here"):
 //   npm install @kt-directory/client            (or the packed tarball: npm install ./kt-directory-client-0.1.0.tgz)
-//   kt trust --server https://kt.example --save kt-pins.json   (then check the fingerprints out of band)
+//   kt-pins.json: `npx kt trust --server https://kt.example --save kt-pins.json` in a kt-directory checkout
+//   (kt comes with the server package), then check the fingerprints out of band
 //   node lookup.mjs chat.example alice@example.org
 // The newest checkpoint is kept in kt-state.json (the same file `kt lookup` uses), so a directory that
 // later answers from an older or a forked tree is caught, across runs.

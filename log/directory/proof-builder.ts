@@ -9,7 +9,7 @@
  * and a provider with none (not enrolled, or a typo) the whole set (docs/PROTOCOL.md section 17).
  * Verification is in verifier/verification/lookup-verifier.ts.
  */
-import { canonicalAccount } from '../../verifier/formats/account.js';
+import { canonicalAccount, providerIdValid } from '../../verifier/formats/account.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './errors.js';
 import type { Directory } from './directory.js';
@@ -142,12 +142,25 @@ async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntr
 }
 
 /**
+ * The canonical account of a request for (provider, account). A malformed provider id is refused (400), not
+ * proven "not enrolled": no statement can ever name it (docs/PROTOCOL.md section 12.1).
+ */
+function askedFor(provider: string, accountInput: string): string {
+  if (!providerIdValid(provider))
+    throw new DirectoryError(
+      'bad_request',
+      `${JSON.stringify(provider)} is not a provider id (a lower-case DNS name of at least two labels)`,
+    );
+  return canonicalAccount(accountInput);
+}
+
+/**
  * Looks up (provider, account) in the current epoch; the account is canonicalised first. The map proof is
  * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
  * every part belongs to one epoch.
  */
 export async function proveLookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
-  const account = canonicalAccount(accountInput);
+  const account = askedFor(provider, accountInput);
   const known = await dir.labelFor(provider, account);
   const { label, vrfProof } = known;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -216,7 +229,7 @@ export async function proveMonitorCheck(
 ): Promise<MonitorProof> {
   if (!Number.isSafeInteger(version) || version < 1)
     throw new DirectoryError('bad_request', 'version must be a positive integer');
-  const account = canonicalAccount(accountInput);
+  const account = askedFor(provider, accountInput);
   const { label } = await dir.labelFor(provider, account);
   const { snap, map, leaf } = await dir.proveLabel(label);
   if (leaf && leaf.version === version) return { unchanged: { epoch: epochProof(snap), map } };

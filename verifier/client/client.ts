@@ -7,7 +7,8 @@
  * one run. Every answer is verified with the pins alone before it is returned; a failure throws a
  * `VerifyError` (the directory or log misbehaved, or the answer is forged) or a `ClientError` (the
  * directory could not be asked), each with a stable `code` (verifier/verification/errors.ts). A kept
- * checkpoint of another log is refused (`PinsError`), never silently replaced.
+ * checkpoint of another log is refused (`PinsError` `bad_state`), never silently replaced; one written
+ * meanwhile by another client sharing the store is merged, never overwritten by an older one.
  */
 import type { MapLeaf } from '../formats/map-proof.js';
 import type { Fetch } from '../http/tile-fetch.js';
@@ -52,12 +53,12 @@ function keptCheckpoint(text: string | undefined, origin: string): string | unde
   try {
     kept = JSON.parse(text);
   } catch {
-    throw new PinsError('bad_pins', 'the checkpoint store does not hold a kt state (JSON)');
+    throw new PinsError('bad_state', 'the checkpoint store does not hold a kt state (JSON)');
   }
   if (kept?.origin !== undefined && kept.origin !== origin)
-    throw new PinsError('bad_pins', `the checkpoint store is for the log ${String(kept.origin)}, not ${origin}`);
+    throw new PinsError('bad_state', `the checkpoint store is for the log ${String(kept.origin)}, not ${origin}`);
   if (kept?.checkpoint !== undefined && typeof kept.checkpoint !== 'string')
-    throw new PinsError('bad_pins', 'the checkpoint store holds no checkpoint note');
+    throw new PinsError('bad_state', 'the checkpoint store holds no checkpoint note');
   return kept?.checkpoint as string | undefined;
 }
 
@@ -72,29 +73,37 @@ export function createClient(options: ClientOptions): KtClient {
     fetch: options.fetch,
     onEvidence: options.onEvidence,
   });
+  const stateText = (checkpoint: string) => `${JSON.stringify({ origin: pins.origin, checkpoint }, null, 2)}\n`;
   let loaded: Promise<void> | undefined;
-  let saved: string | undefined;
-  let saving: Promise<void> = Promise.resolve();
   const load = () => {
-    loaded ??= store.load().then((text) => {
-      saved = keptCheckpoint(text, pins.origin);
-      client.state.checkpoint ??= saved;
-    });
+    loaded ??= store.load().then(
+      (text) => {
+        client.state.checkpoint ??= keptCheckpoint(text, pins.origin);
+      },
+      (e) => {
+        loaded = undefined; // a failed read (a busy file, a denied localStorage) is tried again next time
+        throw e;
+      },
+    );
     return loaded;
   };
-  /** Runs one request after the kept checkpoint is loaded, then saves the checkpoint if it advanced. */
+  // Another client sharing the store (a second tab, `kt` and a script on one file) may have kept a newer
+  // checkpoint since this one read it: it is merged first (proven consistent; the larger is kept), so the
+  // store never goes back to an older tree. Without a lock, a write between this read and this write can
+  // still be overtaken by one older; the next save of either client repairs it.
+  const save = async () => {
+    const stored = keptCheckpoint(await store.load(), pins.origin);
+    if (stored !== undefined && stored !== client.state.checkpoint) await client.merge(stored);
+    const now = client.state.checkpoint;
+    if (now !== undefined && now !== stored) await store.save(stateText(now));
+  };
+  let saving: Promise<void> = Promise.resolve();
+  /** Runs one request after the kept checkpoint is loaded, then saves the checkpoint it keeps. */
   const run = async <T>(request: () => Promise<T>): Promise<T> => {
     await load();
     const result = await request();
-    // One save at a time, each of the newest checkpoint then kept: a slow earlier save never lands last.
-    saving = saving
-      .catch(() => undefined)
-      .then(async () => {
-        const now = client.state.checkpoint;
-        if (now === undefined || now === saved) return;
-        await store.save(`${JSON.stringify({ origin: pins.origin, checkpoint: now }, null, 2)}\n`);
-        saved = now;
-      });
+    // One save at a time: a slow earlier save never lands after a later one.
+    saving = saving.catch(() => undefined).then(save);
     await saving;
     return result;
   };

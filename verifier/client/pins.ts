@@ -27,7 +27,8 @@ export interface PinsJson {
   maxAgeSeconds?: number;
 }
 
-export class PinsError extends CodedError<'bad_pins'> {
+/** Pins that cannot be used (`bad_pins`), or a kept state that is not of these pins (`bad_state`). */
+export class PinsError extends CodedError<'bad_pins' | 'bad_state'> {
   override readonly name = 'PinsError';
 }
 

@@ -21,6 +21,7 @@ import { fetchConsistencyProof, type Fetch } from '../http/tile-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
 import { request } from '../http/request.js';
 import { verifyConsistency } from '../formats/tlog.js';
+import { canonicalAccount, providerIdValid } from '../formats/account.js';
 
 /** What a client remembers between runs. */
 export interface ClientState {
@@ -52,6 +53,20 @@ export interface LookupClientOptions {
 
 const MAX_PROOF_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Refuses, before asking, a request no directory can answer with a proof: a malformed provider id (which
+ * would otherwise come back as a verified "not enrolled") or an account that cannot be made canonical.
+ */
+function checkAsked(provider: string, account: string): void {
+  if (!providerIdValid(provider))
+    throw new ClientError('bad_request', `${JSON.stringify(provider)} is not a provider id (a lower-case DNS name)`);
+  try {
+    canonicalAccount(account);
+  } catch (e) {
+    throw new ClientError('bad_request', `${JSON.stringify(account)} is not an account: ${(e as Error).message}`);
+  }
+}
+
 export class LookupClient {
   readonly verifier: LookupVerifier;
   readonly state: ClientState;
@@ -68,6 +83,7 @@ export class LookupClient {
 
   /** Fetches, verifies and returns the lookup of (provider, account). */
   async lookup(provider: string, account: string): Promise<LookupResult> {
+    checkAsked(provider, account);
     const json = await this.getJson(`/v1/lookup/${encodeURIComponent(provider)}/${encodeURIComponent(account)}`);
     const proof = parsed(() => lookupFromJson(json));
     const result = this.verifier.verifyLookup(proof, provider, account);
@@ -83,6 +99,7 @@ export class LookupClient {
     since = 0,
     sinceHistory: Uint8Array = HISTORY_ZERO,
   ): Promise<HistoryResult> {
+    checkAsked(provider, account);
     const json = await this.getJson(
       `/v1/history/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?since=${since}`,
     );
@@ -104,6 +121,7 @@ export class LookupClient {
     account: string,
     known: MapLeaf,
   ): Promise<{ unchanged: true; epoch: number } | { unchanged: false; history: HistoryResult }> {
+    checkAsked(provider, account);
     const json = await this.getJson(
       `/v1/monitor/${encodeURIComponent(provider)}/${encodeURIComponent(account)}?version=${known.version}`,
     );
@@ -133,7 +151,28 @@ export class LookupClient {
   async advance(note: string): Promise<Checkpoint> {
     // One at a time: each compares with the checkpoint the previous one kept (concurrent lookups must not
     // replace a larger kept checkpoint with a smaller one).
-    const run = this.advancing.then(() => this.advanceNow(note));
+    return this.serially(() => this.advanceNow(note));
+  }
+
+  /**
+   * Merges a checkpoint that another client kept (a second tab or process sharing the same store): it must
+   * be signed by the pinned log (its freshness is not checked: it was accepted before), and the smaller of
+   * the two trees must be a prefix of the larger, proven from the log's tiles; the larger is kept. Two
+   * views that cannot both be honest are a fork, reported as for an answer.
+   */
+  async merge(note: string): Promise<Checkpoint> {
+    return this.serially(async () => {
+      const other = openCheckpoint(note, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
+      const kept = this.state.checkpoint;
+      if (kept === undefined || kept === note) return this.keep(note, other);
+      const mine = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
+      if (other.size <= mine.size) return this.extend({ note, cp: other }, { note: kept, cp: mine });
+      return this.extend({ note: kept, cp: mine }, { note, cp: other });
+    });
+  }
+
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.advancing.then(step);
     this.advancing = run.catch(() => undefined);
     return run;
   }
@@ -143,27 +182,37 @@ export class LookupClient {
     const kept = this.state.checkpoint;
     if (kept === undefined || kept === note) return this.keep(note, offered);
     const accepted = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
-    const misbehaved = (
-      kind: CheckpointEvidence['kind'],
-      message: string,
-      extra: Partial<CheckpointEvidence> = {},
-    ): never => {
-      this.opts.onEvidence?.({ kind, accepted: kept, offered: note, ...extra });
-      throw new VerifyError(kind === 'fork' ? 'inconsistent_checkpoint' : 'rollback', message);
-    };
-    if (offered.size < accepted.size)
-      misbehaved(
+    if (offered.size < accepted.size) {
+      this.opts.onEvidence?.({ kind: 'rollback', accepted: kept, offered: note });
+      throw new VerifyError(
         'rollback',
         `the directory answered from a tree of ${offered.size} entries after one of ${accepted.size} was accepted`,
       );
-    if (offered.size === accepted.size) {
-      if (!equalBytes(offered.rootHash, accepted.rootHash))
-        misbehaved('fork', `two different trees of ${offered.size} entries are signed by the log`);
-      return this.keep(note, offered);
+    }
+    return this.extend({ note: kept, cp: accepted }, { note, cp: offered });
+  }
+
+  /**
+   * Keeps `offered` once it is proven to extend `accepted` (at least as large): equal roots for the same
+   * size, else a consistency proof built from the log's tiles; a fork otherwise, with its evidence.
+   */
+  private async extend(
+    accepted: { note: string; cp: Checkpoint },
+    offered: { note: string; cp: Checkpoint },
+  ): Promise<Checkpoint> {
+    const fork = (message: string, extra: Partial<CheckpointEvidence> = {}): never => {
+      this.opts.onEvidence?.({ kind: 'fork', accepted: accepted.note, offered: offered.note, ...extra });
+      throw new VerifyError('inconsistent_checkpoint', message);
+    };
+    const [from, to] = [accepted.cp, offered.cp];
+    if (from.size === to.size) {
+      if (!equalBytes(from.rootHash, to.rootHash))
+        fork(`two different trees of ${to.size} entries are signed by the log`);
+      return this.keep(offered.note, to);
     }
     let fetched;
     try {
-      fetched = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, accepted.size, offered.size);
+      fetched = await fetchConsistencyProof(this.fetch, `${this.opts.baseUrl}/log`, from.size, to.size);
     } catch (e) {
       if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(relayedCode(e.code), e.message);
       throw e;
@@ -171,21 +220,16 @@ export class LookupClient {
     // The tiles come from the server: they must first prove their own prefix root inside the offered tree.
     // Only then does a prefix root other than the accepted root show a fork; else the tiles are wrong.
     try {
-      verifyConsistency(accepted.size, offered.size, fetched.proof, fetched.prefixRoot, offered.rootHash);
+      verifyConsistency(from.size, to.size, fetched.proof, fetched.prefixRoot, to.rootHash);
     } catch (e) {
       throw new VerifyError(
         'bad_tile',
-        `the log's tiles do not match its own tree of ${offered.size} entries: ${(e as Error).message}`,
+        `the log's tiles do not match its own tree of ${to.size} entries: ${(e as Error).message}`,
       );
     }
-    if (!equalBytes(fetched.prefixRoot, accepted.rootHash)) {
-      misbehaved(
-        'fork',
-        `the tree of ${offered.size} entries does not extend the accepted one of ${accepted.size}`,
-        fetched,
-      );
-    }
-    return this.keep(note, offered);
+    if (!equalBytes(fetched.prefixRoot, from.rootHash))
+      fork(`the tree of ${to.size} entries does not extend the accepted one of ${from.size}`, fetched);
+    return this.keep(offered.note, to);
   }
 
   private keep(note: string, cp: Checkpoint): Checkpoint {

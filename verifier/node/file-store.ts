@@ -23,15 +23,17 @@ export function fileStore(path: string): CheckpointStore {
       const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
       const file = await open(tmp, 'w', 0o644);
       try {
-        await file.writeFile(text);
-        await file.sync();
+        try {
+          await file.writeFile(text);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        await rename(tmp, path); // the old contents or the new, never a torn file
       } catch (e) {
-        await file.close();
         await unlink(tmp).catch(() => undefined);
         throw e;
       }
-      await file.close();
-      await rename(tmp, path);
     },
   };
 }

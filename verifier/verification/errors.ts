@@ -65,6 +65,8 @@ export function relayedCode(code: string): RelayedCode {
  * the URL and the cause (verifier/http/request.ts).
  */
 export type ClientErrorCode =
+  // the request itself cannot be asked: a provider id or an account that is malformed, refused before asking
+  | 'bad_request'
   | 'network'
   | 'http_error'
   | 'bad_response'
