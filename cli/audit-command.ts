@@ -30,6 +30,8 @@ type Saved = {
   checkpoint: string | null;
   frontier: string[];
   replay: { size: number; lastEpoch: number; leaves: string; credentials: string[]; lastHead: string | null };
+  /** Absent in states saved before it was recorded (verifier/auditor/auditor.ts AuditorState). */
+  uncheckedEnrolments?: number;
 };
 
 export function loadAuditState(path: string): AuditorState | undefined {
@@ -46,6 +48,7 @@ export function loadAuditState(path: string): AuditorState | undefined {
         credentials: s.replay.credentials.map(fromBase64),
         lastHead: s.replay.lastHead === null ? null : fromBase64(s.replay.lastHead),
       },
+      ...(s.uncheckedEnrolments !== undefined && { uncheckedEnrolments: s.uncheckedEnrolments }),
     };
   } catch (e) {
     throw new UsageError(`${path} is not an audit state: ${(e as Error).message}`, 'bad_state');
@@ -63,6 +66,7 @@ export function saveAuditState(path: string, s: AuditorState): void {
       credentials: s.replay.credentials.map(toBase64),
       lastHead: s.replay.lastHead && toBase64(s.replay.lastHead),
     },
+    uncheckedEnrolments: s.uncheckedEnrolments,
   };
   writeFileAtomic(path, `${JSON.stringify(saved)}\n`);
 }
@@ -128,9 +132,13 @@ export async function audit(argv: string[]): Promise<number> {
   out.progress('');
   saveAuditState(values.state, result.state);
   const { size } = result.checkpoint;
-  const { checked, read } = result.enrolments;
+  const { checked, read, uncheckedEarlier } = result.enrolments;
+  const earlier =
+    checked && uncheckedEarlier > 0
+      ? `, but ${uncheckedEarlier} enrolment${uncheckedEarlier === 1 ? '' : 's'} of earlier audits ${uncheckedEarlier === 1 ? 'was' : 'were'} NOT checked (audit from the start with a new --state file to check them)`
+      : '';
   const enrolments = checked
-    ? ', every enrolment validates'
+    ? `, every enrolment read validates${earlier}`
     : `; ${read} provider enrolment${read === 1 ? ' was' : 's were'} NOT checked (no --roots)`;
   out.result(
     `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${enrolments}; state saved to ${values.state}`,
@@ -141,6 +149,7 @@ export async function audit(argv: string[]): Promise<number> {
       epoch: result.state.replay.lastEpoch,
       enrolmentsChecked: checked,
       enrolmentsRead: read,
+      enrolmentsUncheckedEarlier: uncheckedEarlier,
     },
   );
   return 0;

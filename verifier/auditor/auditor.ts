@@ -34,6 +34,11 @@ export interface AuditorState {
   checkpoint: string | null;
   frontier: Uint8Array[];
   replay: ReplayState;
+  /**
+   * How many enrolment entries audits so far read without checking them (`enrolment: 'unchecked'`). A state
+   * saved before this was recorded lacks it: then every enrolment audited before counts as unchecked.
+   */
+  uncheckedEnrolments?: number;
 }
 
 /**
@@ -64,8 +69,12 @@ export interface AuditResult {
   /** The number of entries audited before this audit. */
   from: number;
   checkpoint: Checkpoint;
-  /** Whether the enrolment entries read were checked (false only with `enrolment: 'unchecked'`), and how many. */
-  enrolments: { checked: boolean; read: number };
+  /**
+   * Whether the enrolment entries read were checked (false only with `enrolment: 'unchecked'`), how many were
+   * read, and how many of the earlier audits' enrolments were never checked (a check now does not cover them:
+   * audit again from the start to check them).
+   */
+  enrolments: { checked: boolean; read: number; uncheckedEarlier: number };
 }
 
 type EnrolmentHook = ((entry: EnrolmentEntry, index: number) => Promise<void>) | null;
@@ -109,6 +118,7 @@ export class Auditor {
     const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
     const frontier = this.resumeFrontier(replay.size);
     const from = replay.size;
+    const uncheckedEarlier = this.state ? (this.state.uncheckedEnrolments ?? this.state.replay.credentials.length) : 0;
     this.enrolmentsRead = 0;
     if (cp.size < from)
       throw new VerifyError(
@@ -143,8 +153,10 @@ export class Auditor {
         `the checkpoint of ${cp.size} entries does not end with an epoch head`,
       );
     }
-    this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState };
-    const enrolments = { checked: this.checkEnrolment !== null, read: this.enrolmentsRead };
+    const checked = this.checkEnrolment !== null;
+    const uncheckedEnrolments = uncheckedEarlier + (checked ? 0 : this.enrolmentsRead);
+    this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState, uncheckedEnrolments };
+    const enrolments = { checked, read: this.enrolmentsRead, uncheckedEarlier };
     return { state: this.state, from, checkpoint: cp, enrolments };
   }
 

@@ -62,26 +62,20 @@ function keptCheckpoint(text: string | undefined, origin: string): string | unde
   return kept?.checkpoint as string | undefined;
 }
 
-/** A client of one directory under the given pins; nothing is fetched until the first call. */
-export function createClient(options: ClientOptions): KtClient {
-  const pins = checkPins(options.pins);
-  const server = checkServerUrl(options.server ?? pins.server, 'server');
-  const store = options.store ?? memoryStore();
-  const client = new LookupClient({
-    baseUrl: server,
-    pins: { ...toVerifierPins(pins), now: options.now },
-    fetch: options.fetch,
-    onEvidence: options.onEvidence,
-  });
-  const stateText = (checkpoint: string) => `${JSON.stringify({ origin: pins.origin, checkpoint }, null, 2)}\n`;
+/**
+ * Runs requests of `client` with the checkpoint kept in `store`: loaded before the first request (a failed
+ * read, such as a busy file or a denied localStorage, is tried again next time) and saved after each, one
+ * save at a time so that a slow earlier save never lands after a later one.
+ */
+function keptIn(store: CheckpointStore, origin: string, client: LookupClient) {
   let loaded: Promise<void> | undefined;
   const load = () => {
     loaded ??= store.load().then(
       (text) => {
-        client.state.checkpoint ??= keptCheckpoint(text, pins.origin);
+        client.state.checkpoint ??= keptCheckpoint(text, origin);
       },
       (e) => {
-        loaded = undefined; // a failed read (a busy file, a denied localStorage) is tried again next time
+        loaded = undefined;
         throw e;
       },
     );
@@ -92,21 +86,33 @@ export function createClient(options: ClientOptions): KtClient {
   // store never goes back to an older tree. Without a lock, a write between this read and this write can
   // still be overtaken by one older; the next save of either client repairs it.
   const save = async () => {
-    const stored = keptCheckpoint(await store.load(), pins.origin);
+    const stored = keptCheckpoint(await store.load(), origin);
     if (stored !== undefined && stored !== client.state.checkpoint) await client.merge(stored);
     const now = client.state.checkpoint;
-    if (now !== undefined && now !== stored) await store.save(stateText(now));
+    if (now !== undefined && now !== stored)
+      await store.save(`${JSON.stringify({ origin, checkpoint: now }, null, 2)}\n`);
   };
   let saving: Promise<void> = Promise.resolve();
-  /** Runs one request after the kept checkpoint is loaded, then saves the checkpoint it keeps. */
-  const run = async <T>(request: () => Promise<T>): Promise<T> => {
+  return async <T>(request: () => Promise<T>): Promise<T> => {
     await load();
     const result = await request();
-    // One save at a time: a slow earlier save never lands after a later one.
     saving = saving.catch(() => undefined).then(save);
     await saving;
     return result;
   };
+}
+
+/** A client of one directory under the given pins; nothing is fetched until the first call. */
+export function createClient(options: ClientOptions): KtClient {
+  const pins = checkPins(options.pins);
+  const server = checkServerUrl(options.server ?? pins.server, 'server');
+  const client = new LookupClient({
+    baseUrl: server,
+    pins: { ...toVerifierPins(pins), now: options.now },
+    fetch: options.fetch,
+    onEvidence: options.onEvidence,
+  });
+  const run = keptIn(options.store ?? memoryStore(), pins.origin, client);
   return {
     lookup: (provider, account) => run(() => client.lookup(provider, account)),
     history: (provider, account, since) =>

@@ -93,6 +93,33 @@ describe('the auditor', () => {
     expect(await damage((st) => (st.replay.size -= 1))).toBe('ClientError bad_replay_state');
   });
 
+  it('says which enrolments were never checked, also when a later audit resumes with a check', async () => {
+    const t = await busyDirectory();
+    const app = appOver(t);
+    const fetch = async (url: string) => app.request(url);
+    const unchecked = await auditWith(fetch);
+    expect(unchecked.enrolments).toEqual({ checked: false, read: 1, uncheckedEarlier: 0 });
+    expect(unchecked.state.uncheckedEnrolments).toBe(1);
+    const chat = await enrolProvider(t, 'talk.example');
+    await publish(t, chat.sign(statementFor(chat, 'd@talk.example', 1, [identityKey()], t.clock.now)));
+    const checkedNow: number[] = [];
+    const resume = (state: AuditorState) =>
+      new Auditor({
+        logUrl: 'http://kt.test/log',
+        checkpoints: checkpoints(),
+        fetch,
+        state,
+        enrolment: { check: async (_e, i) => void checkedNow.push(i) },
+      }).audit();
+    const checked = await resume(unchecked.state);
+    expect(checked.enrolments).toEqual({ checked: true, read: 1, uncheckedEarlier: 1 });
+    expect(checked.state.uncheckedEnrolments).toBe(1); // still unchecked: a new audit from 0 is needed
+    expect(checkedNow).toHaveLength(1);
+    // A state saved before the count was kept: every earlier enrolment counts as unchecked.
+    const { uncheckedEnrolments: _, ...old } = unchecked.state;
+    expect((await resume(old)).enrolments.uncheckedEarlier).toBe(1);
+  });
+
   it('keeps the tree hash of every size up to 300 as the definition gives it', () => {
     const entries = records(0, 300);
     const f = new Frontier();

@@ -66,7 +66,7 @@ describe('the packaged auditor', () => {
       enrolment: 'unchecked',
       fetch: recording,
     }).audit();
-    expect(unchecked.enrolments).toEqual({ checked: false, read: 1 });
+    expect(unchecked.enrolments).toEqual({ checked: false, read: 1, uncheckedEarlier: 0 });
     const result = await runChild({
       responses,
       logUrl: LOG_URL,
