@@ -19,7 +19,8 @@ document.getElementById('lookup').addEventListener('submit', async (event) => {
   const account = String(form.get('account')).trim();
   try {
     const found = await kt.lookup(provider, account);
-    const keys = (found.statement?.keys ?? []).map((k) => `  ${k.id}`).join('\n');
+    const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+    const keys = (found.statement?.keys ?? []).map((k) => `  ${k.id} ${k.algorithm} ${base64(k.publicKey)}`).join('\n');
     show(
       `verified: ${account} at ${provider} is ${found.status}\nepoch ${found.epoch}, tree of ${found.checkpoint.size} entries${keys ? `\nkeys:\n${keys}` : ''}`,
       true,
