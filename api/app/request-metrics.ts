@@ -4,7 +4,8 @@
  * of requests and the seconds spent answering them inside the app (routing, middleware and handler; the
  * HTTP server's parsing and writing are not included); methods other than the seven common ones count as
  * `OTHER`, so that clients cannot grow the table. Exposed as the Prometheus counter
- * `kt_requests_total` and the summary `kt_request_duration_seconds` (`_sum` and `_count`, no quantiles).
+ * `kt_requests_total` and the histogram `kt_request_duration_seconds` (buckets from 1 ms to 10 s, `_sum` and
+ * `_count`), from which a percentile can be read.
  * On Workers, where requests served from R2 or D1 never reach the app, the Worker records them in an
  * isolate's own `RequestMetrics` and hands them to the Durable Object with `take()` and `merge()`; the
  * Workers clock advances only across I/O, so there the durations count I/O waits only.
@@ -18,6 +19,39 @@ export interface RequestMetricsRow {
   status: number;
   count: number;
   seconds: number;
+  /**
+   * How many of the requests fell in each bucket of DURATION_BUCKETS (not cumulative), the last for longer
+   * ones. Rows merged from an isolate of an older release may lack it: their requests count as the last.
+   */
+  buckets?: number[];
+}
+
+/** The histogram's upper bounds, in seconds (Prometheus `le`); a last bucket holds everything longer. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function bucketOf(seconds: number): number[] {
+  const out = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+  const i = DURATION_BUCKETS.findIndex((le) => seconds <= le);
+  out[i < 0 ? DURATION_BUCKETS.length : i] = 1;
+  return out;
+}
+
+/** The row's buckets: its own, or (from an older isolate) every request in the last bucket. */
+function bucketsOf(r: RequestMetricsRow): number[] {
+  if (r.buckets) return r.buckets;
+  const out = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+  out[DURATION_BUCKETS.length] = r.count;
+  return out;
+}
+
+function wellFormedBuckets(r: RequestMetricsRow): boolean {
+  if (r.buckets === undefined) return true;
+  return (
+    Array.isArray(r.buckets) &&
+    r.buckets.length === DURATION_BUCKETS.length + 1 &&
+    r.buckets.every((n) => Number.isSafeInteger(n) && n >= 0) &&
+    r.buckets.reduce((a, b) => a + b, 0) === r.count
+  );
 }
 
 /**
@@ -36,17 +70,20 @@ export class RequestMetrics {
 
   /** Counts one request that took `seconds`. */
   record(method: string, route: string, status: number, seconds: number): void {
-    this.add({ method: METHODS.has(method) ? method : 'OTHER', route, status, count: 1, seconds });
+    const m = METHODS.has(method) ? method : 'OTHER';
+    this.add({ method: m, route, status, count: 1, seconds, buckets: bucketOf(seconds) });
   }
 
   /** Adds `r` to its row of the table, creating the row the first time. */
   private add(r: RequestMetricsRow): void {
     const key = `${r.method} ${r.status} ${r.route}`;
     const row = this.table.get(key);
+    const buckets = bucketsOf(r);
     if (row) {
       row.count += r.count;
       row.seconds += r.seconds;
-    } else this.table.set(key, { ...r });
+      row.buckets = bucketsOf(row).map((n, i) => n + buckets[i]);
+    } else this.table.set(key, { ...r, buckets: [...buckets] });
   }
 
   /** Adds rows counted elsewhere (the Worker's own answers). Rows that are not well-formed are refused whole. */
@@ -58,7 +95,8 @@ export class RequestMetrics {
       Number.isSafeInteger(r.count) &&
       r.count > 0 &&
       Number.isFinite(r.seconds) &&
-      r.seconds >= 0;
+      r.seconds >= 0 &&
+      wellFormedBuckets(r);
     if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
       throw new TypeError('request metrics rows are not well-formed');
     }
@@ -69,7 +107,7 @@ export class RequestMetrics {
   rows(): RequestMetricsRow[] {
     const order = (a: RequestMetricsRow, b: RequestMetricsRow) =>
       a.route.localeCompare(b.route) || a.method.localeCompare(b.method) || a.status - b.status;
-    return [...this.table.values()].map((r) => ({ ...r })).sort(order);
+    return [...this.table.values()].map((r) => ({ ...r, buckets: [...bucketsOf(r)] })).sort(order);
   }
 
   /** The rows, and the table emptied (what the Worker hands to the Durable Object). */
@@ -79,19 +117,25 @@ export class RequestMetrics {
     return rows;
   }
 
-  /** The Prometheus text of `kt_requests_total` and `kt_request_duration_seconds`. */
+  /** The Prometheus text of `kt_requests_total` and the histogram `kt_request_duration_seconds`. */
   text(): string[] {
     const rows = this.rows();
-    const labels = (r: RequestMetricsRow) =>
-      `{method="${labelValue(r.method)}",route="${labelValue(r.route)}",status="${r.status}"}`;
+    const labels = (r: RequestMetricsRow, le?: string) =>
+      `{method="${labelValue(r.method)}",route="${labelValue(r.route)}",status="${r.status}"${le ? `,le="${le}"` : ''}}`;
+    const histogram = (r: RequestMetricsRow) => {
+      let below = 0;
+      const bounds = [...DURATION_BUCKETS.map(String), '+Inf'];
+      return [
+        ...bucketsOf(r).map((n, i) => `kt_request_duration_seconds_bucket${labels(r, bounds[i])} ${(below += n)}`),
+        `kt_request_duration_seconds_sum${labels(r)} ${r.seconds}`,
+        `kt_request_duration_seconds_count${labels(r)} ${r.count}`,
+      ];
+    };
     return [
       '# TYPE kt_requests_total counter',
       ...rows.map((r) => `kt_requests_total${labels(r)} ${r.count}`),
-      '# TYPE kt_request_duration_seconds summary',
-      ...rows.flatMap((r) => [
-        `kt_request_duration_seconds_sum${labels(r)} ${r.seconds}`,
-        `kt_request_duration_seconds_count${labels(r)} ${r.count}`,
-      ]),
+      '# TYPE kt_request_duration_seconds histogram',
+      ...rows.flatMap(histogram),
     ];
   }
 }

@@ -189,7 +189,10 @@ describe('directory routes', () => {
     expect(metrics).toMatch(
       /kt_requests_total\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} 1/,
     );
-    expect(metrics).toMatch(/^# TYPE kt_request_duration_seconds summary$/m);
+    expect(metrics).toMatch(/^# TYPE kt_request_duration_seconds histogram$/m);
+    expect(metrics).toMatch(
+      /^kt_request_duration_seconds_bucket\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200",le="\+Inf"\} 1$/m,
+    );
     const sum =
       /^kt_request_duration_seconds_sum\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} (\S+)$/m.exec(
         metrics,

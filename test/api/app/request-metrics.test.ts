@@ -1,7 +1,16 @@
 /** Request metrics for /metrics: counting, merging what the Worker counted itself, and the Prometheus text. */
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
-import { RequestMetrics, requestMetrics, type RequestMetricsRow } from '../../../api/app/request-metrics.js';
+import {
+  DURATION_BUCKETS,
+  RequestMetrics,
+  requestMetrics,
+  type RequestMetricsRow,
+} from '../../../api/app/request-metrics.js';
+
+/** Buckets with `counts` at the given bucket indexes (0: <= 1 ms, ..., 13: longer than 10 s). */
+const buckets = (counts: Record<number, number>) =>
+  Array.from({ length: DURATION_BUCKETS.length + 1 }, (_, i) => counts[i] ?? 0);
 
 describe('request metrics', () => {
   it('counts requests and their time by method, route pattern and status', async () => {
@@ -22,9 +31,16 @@ describe('request metrics', () => {
     // Methods a client makes up are one row, whatever their names.
     for (const method of ['BREW', 'PROPFIND', 'X-1']) await app.request('/elsewhere', { method });
     expect(m.rows()).toEqual([
-      { method: 'GET', route: '/v1/lookup/:provider/:account', status: 200, count: 2, seconds: 0.005 },
-      { method: 'GET', route: 'unmatched', status: 404, count: 1, seconds: 0 },
-      { method: 'OTHER', route: 'unmatched', status: 404, count: 3, seconds: 0 },
+      {
+        method: 'GET',
+        route: '/v1/lookup/:provider/:account',
+        status: 200,
+        count: 2,
+        seconds: 0.005,
+        buckets: buckets({ 1: 2 }), // 2.5 ms each: above 1 ms, at most 2.5 ms
+      },
+      { method: 'GET', route: 'unmatched', status: 404, count: 1, seconds: 0, buckets: buckets({ 0: 1 }) },
+      { method: 'OTHER', route: 'unmatched', status: 404, count: 3, seconds: 0, buckets: buckets({ 0: 3 }) },
     ]);
   });
 
@@ -49,10 +65,17 @@ describe('request metrics', () => {
       [{ ...isolate[0], route: 7 }],
       [{ ...isolate[0], method: 'BREW' }],
       [isolate[0], null],
+      [{ ...isolate[0], buckets: buckets({ 0: 2 }) }], // 2 in the buckets, 3 counted
+      [{ ...isolate[0], buckets: [3] }],
+      [{ ...isolate[0], buckets: buckets({ 0: -1, 1: 4 }) }],
       'rows',
     ];
     for (const rows of bad) expect(() => m.merge(rows as RequestMetricsRow[]), JSON.stringify(rows)).toThrow(TypeError);
     expect(m.rows().map((r) => r.count)).toEqual([4, 1]); // nothing of a refused merge was added
+    // Rows of an isolate of the release before (no buckets) count in the last bucket: their time is unknown.
+    expect(m.rows()[0].buckets).toEqual(buckets({ 0: 1, 13: 3 }));
+    m.merge([{ ...isolate[1], buckets: buckets({ 4: 1 }) }]);
+    expect(m.rows()[1].buckets).toEqual(buckets({ 4: 1, 13: 1 }));
     const taken = new RequestMetrics();
     taken.merge(isolate);
     expect(taken.take()).toHaveLength(2);
@@ -62,12 +85,19 @@ describe('request metrics', () => {
   it('writes the Prometheus text with label values escaped', () => {
     const m = new RequestMetrics();
     m.record('GET', '/a"b\\c\nd', 200, 0.25);
+    const labels = 'method="GET",route="/a\\"b\\\\c\\nd",status="200"';
+    const bounds = [...DURATION_BUCKETS.map(String), '+Inf'];
     expect(m.text()).toEqual([
       '# TYPE kt_requests_total counter',
-      'kt_requests_total{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 1',
-      '# TYPE kt_request_duration_seconds summary',
-      'kt_request_duration_seconds_sum{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 0.25',
-      'kt_request_duration_seconds_count{method="GET",route="/a\\"b\\\\c\\nd",status="200"} 1',
+      `kt_requests_total{${labels}} 1`,
+      '# TYPE kt_request_duration_seconds histogram',
+      // cumulative: 0.25 s is in every bucket from le="0.25" up
+      ...bounds.map(
+        (le) =>
+          `kt_request_duration_seconds_bucket{${labels},le="${le}"} ${Number(le) >= 0.25 || le === '+Inf' ? 1 : 0}`,
+      ),
+      `kt_request_duration_seconds_sum{${labels}} 0.25`,
+      `kt_request_duration_seconds_count{${labels}} 1`,
     ]);
   });
 });
