@@ -45,6 +45,8 @@ export interface AppMetrics {
   queueDepth?: () => number;
   lastEpochSeconds?: () => number;
   epoch?: () => number;
+  /** Seconds since the epoch the served checkpoint ends with (undefined before the first epoch). */
+  checkpointAgeSeconds?: () => number | undefined;
 }
 
 export interface AppDeps {
@@ -152,6 +154,8 @@ function metricsText(deps: AppDeps, requests: RequestMetrics): string {
   if (m.epoch) lines.push('# TYPE kt_epoch gauge', `kt_epoch ${m.epoch()}`);
   if (m.lastEpochSeconds)
     lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
+  const age = m.checkpointAgeSeconds?.();
+  if (age !== undefined) lines.push('# TYPE kt_checkpoint_age_seconds gauge', `kt_checkpoint_age_seconds ${age}`);
   lines.push(...requests.text());
   return `${lines.join('\n')}\n`;
 }

@@ -137,7 +137,7 @@ function opsPaths(): Json {
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:
-          '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (histogram: `_bucket{le}` from 1 ms to 10 s, `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
+          '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_checkpoint_age_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (histogram: `_bucket{le}` from 1 ms to 10 s, `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
         responses: {
           200: {
             description: 'Prometheus text exposition.',

@@ -128,6 +128,10 @@ export function serverApp(
       queueDepth: () => dir.queueDepth,
       epoch: () => dir.epoch,
       lastEpochSeconds: () => dir.lastEpochMs / 1000,
+      checkpointAgeSeconds: () => {
+        const ms = dir.servedEpochAgeMs();
+        return ms === undefined ? undefined : ms / 1000;
+      },
     };
   }
   const cors = { lookupOrigins: o.settings.lookupOrigins };

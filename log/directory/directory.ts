@@ -282,6 +282,11 @@ export class Directory {
   /** How long the last epoch took to plan and commit, in milliseconds. */
   lastEpochMs = 0;
 
+  /** How old the epoch the served checkpoint ends with is, in ms by the directory's clock (none before one). */
+  servedEpochAgeMs(): number | undefined {
+    return this.snap.head ? Math.max(0, this.now() - this.snap.head.time) : undefined;
+  }
+
   /**
    * Starts the epoch timer (the Node server's; the Worker uses its Durable Object's alarm instead): every
    * `epochIntervalMs` an epoch closes if work is pending, and a heartbeat epoch after `heartbeatMs` idle.

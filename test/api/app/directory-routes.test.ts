@@ -186,6 +186,11 @@ describe('directory routes', () => {
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/^kt_queue_depth 0$/m);
     expect(metrics).toMatch(/^kt_tree_size \d+$/m);
+    const age = /^kt_checkpoint_age_seconds (\S+)$/m.exec(metrics);
+    expect(Number(age?.[1])).toBeGreaterThanOrEqual(0);
+    t.clock.now += 90_000; // no epoch for 90 s: the served checkpoint is 90 s older
+    const later = /^kt_checkpoint_age_seconds (\S+)$/m.exec(await (await app.request('/metrics')).text());
+    expect(Number(later?.[1]) - Number(age?.[1])).toBe(90);
     expect(metrics).toMatch(
       /kt_requests_total\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} 1/,
     );
