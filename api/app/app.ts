@@ -14,7 +14,7 @@ import { corsPolicy, type CorsPolicy } from './cors.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { errorResponse, internalErrorLine } from './errors.js';
-import { RequestMetrics, requestMetrics } from './request-metrics.js';
+import { labelValue, RequestMetrics, requestMetrics } from './request-metrics.js';
 import { openApiDocument } from './openapi.js';
 
 export interface AppConfig {
@@ -47,6 +47,8 @@ export interface AppMetrics {
   epoch?: () => number;
   /** Seconds since the epoch the served checkpoint ends with (undefined before the first epoch). */
   checkpointAgeSeconds?: () => number | undefined;
+  /** Submissions to each witness (by URL) that brought no cosignature. */
+  witnessFailures?: () => ReadonlyMap<string, number>;
 }
 
 export interface AppDeps {
@@ -56,6 +58,8 @@ export interface AppDeps {
   metrics?: AppMetrics;
   /** Request counts and time for /metrics (default: the app's own); the Worker adds the answers it gives itself. */
   requests?: RequestMetrics;
+  /** What degrades the service now, for /healthz (none: healthy). */
+  health?: () => string[];
   /** Where internal errors are reported (default: console.error). */
   logError?: (message: string) => void;
   /** Who may read what from a browser (default: the public routes only, no lookup origin). */
@@ -117,7 +121,12 @@ export function createApp(deps: AppDeps): Hono {
   // The raw path, not Hono's decoded one: percent-encoded tile paths are not canonical and are refused.
   app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));
-  app.get('/healthz', (c) => c.json({ ok: true, treeSize: deps.reader.size() }));
+  // Degraded is still 200: the log and lookups are served; monitoring reads `ok` and the reasons.
+  app.get('/healthz', (c) => {
+    const degraded = deps.health?.() ?? [];
+    const treeSize = deps.reader.size();
+    return c.json(degraded.length === 0 ? { ok: true, treeSize } : { ok: false, degraded, treeSize });
+  });
   app.get('/metrics', (c) => c.text(metricsText(deps, requests), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
   if (deps.directory) directoryRoutes(app, deps.directory, logError);
@@ -154,6 +163,11 @@ function metricsText(deps: AppDeps, requests: RequestMetrics): string {
   if (m.epoch) lines.push('# TYPE kt_epoch gauge', `kt_epoch ${m.epoch()}`);
   if (m.lastEpochSeconds)
     lines.push('# TYPE kt_epoch_commit_seconds gauge', `kt_epoch_commit_seconds ${m.lastEpochSeconds()}`);
+  const failures = m.witnessFailures?.();
+  if (failures) {
+    lines.push('# TYPE kt_witness_failures_total counter');
+    for (const [url, n] of failures) lines.push(`kt_witness_failures_total{witness="${labelValue(url)}"} ${n}`);
+  }
   const age = m.checkpointAgeSeconds?.();
   if (age !== undefined) lines.push('# TYPE kt_checkpoint_age_seconds gauge', `kt_checkpoint_age_seconds ${age}`);
   lines.push(...requests.text());

@@ -127,8 +127,14 @@ function opsPaths(): Json {
       get: {
         operationId: 'getHealth',
         tags: ['operations'],
-        summary: 'Liveness',
-        responses: { 200: ok('Alive.', obj({ ok: { const: true }, treeSize: int() })), ...errors({}) },
+        summary: 'Liveness, and what degrades the service',
+        responses: {
+          200: ok(
+            'Alive; `ok` false with the reasons when epochs stall or the witness quorum is not met.',
+            obj({ ok: { type: 'boolean' }, degraded: arr(str()), treeSize: int() }, ['degraded']),
+          ),
+          ...errors({}),
+        },
       },
     },
     '/metrics': {
@@ -137,7 +143,7 @@ function opsPaths(): Json {
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:
-          '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_checkpoint_age_seconds`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (histogram: `_bucket{le}` from 1 ms to 10 s, `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
+          '`kt_tree_size`, `kt_queue_depth`, `kt_epoch`, `kt_epoch_commit_seconds`, `kt_checkpoint_age_seconds`, `kt_witness_failures_total{witness}`, `kt_requests_total{method,route,status}`, `kt_request_duration_seconds{method,route,status}` (histogram: `_bucket{le}` from 1 ms to 10 s, `_sum`, `_count`); `route` is a route pattern or `unmatched`, `method` a common method or `OTHER`.',
         responses: {
           200: {
             description: 'Prometheus text exposition.',

@@ -61,7 +61,7 @@ function wellFormedBuckets(r: RequestMetricsRow): boolean {
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
 /** Prometheus label values: backslash, double quote and newline escaped (text format 0.0.4). */
-function labelValue(s: string): string {
+export function labelValue(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 

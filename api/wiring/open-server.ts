@@ -76,11 +76,11 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
     () => appender.head,
     () => directory?.servedSnapshot.checkpoint ?? appender.head.checkpoint,
   );
+  const witnessing =
+    parts.directory && settings.witnesses.length > 0
+      ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => reader.tile(t), logError: parts.logError })
+      : null;
   if (parts.directory) {
-    const witnessing =
-      settings.witnesses.length > 0
-        ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => reader.tile(t), logError: parts.logError })
-        : null;
     directory = await Directory.open({
       log: appender,
       reader,
@@ -91,7 +91,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
     });
   }
   const operatorToken = parts.directory?.operatorToken;
-  const { app, requests, lookupLimit } = serverApp({ ...parts, reader, directory, operatorToken });
+  const { app, requests, lookupLimit } = serverApp({ ...parts, reader, directory, operatorToken, witnessing });
   return { appender, reader, directory, app, requests, lookupLimit };
 }
 
@@ -103,6 +103,7 @@ export function serverApp(
     directory: Directory | null;
     operatorToken?: string;
     settings: Settings;
+    witnessing?: Witnessing | null;
   },
 ): { app: Hono; requests: RequestMetrics; lookupLimit: TokenBuckets | null } {
   const requests = new RequestMetrics();
@@ -135,7 +136,18 @@ export function serverApp(
     };
   }
   const cors = { lookupOrigins: o.settings.lookupOrigins };
-  const app = createApp({ reader: o.reader, config, directory: routes, metrics, requests, logError: o.logError, cors });
+  const health = o.directory ? healthCheck(o.directory, o.settings, o.witnessing ?? null) : undefined;
+  if (metrics && o.witnessing) metrics.witnessFailures = () => o.witnessing!.failures;
+  const app = createApp({
+    reader: o.reader,
+    config,
+    directory: routes,
+    metrics,
+    requests,
+    logError: o.logError,
+    cors,
+    health,
+  });
   return { app, requests, lookupLimit };
 }
 
@@ -201,5 +213,26 @@ function directoryConfig(dir: Directory, settings: Settings): Partial<AppConfig>
         notAfter: c.entry.notAfter,
         revoked: c.revokedIndex !== null,
       })),
+  };
+}
+
+/**
+ * What /healthz reports as degrading the directory: epochs that stall (the served checkpoint's epoch older
+ * than two heartbeats) and a served checkpoint with fewer witness cosignatures than the advised quorum.
+ */
+function healthCheck(dir: Directory, settings: Settings, witnessing: Witnessing | null): () => string[] {
+  return () => {
+    const reasons: string[] = [];
+    const age = dir.servedEpochAgeMs();
+    if (age !== undefined && age > 2 * settings.heartbeatMs)
+      reasons.push(
+        `epochs stall: the served checkpoint's epoch is ${Math.round(age / 1000)} s old (heartbeat every ${settings.heartbeatMs / 1000} s)`,
+      );
+    const cosigned = witnessing?.lastCosigned;
+    if (cosigned !== undefined && cosigned < settings.witnessQuorum)
+      reasons.push(
+        `the last checkpoint has ${cosigned} witness cosignature(s), fewer than the advised quorum of ${settings.witnessQuorum}`,
+      );
+    return reasons;
   };
 }

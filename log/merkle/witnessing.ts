@@ -73,6 +73,10 @@ function cosignaturesIn(body: string, verifier: NoteVerifier, text: Uint8Array):
 export class Witnessing {
   private readonly witnesses: Witness[];
   private readonly fetch: Fetch;
+  /** Submissions that brought no cosignature, per witness submission URL, since the log started (/metrics). */
+  readonly failures = new Map<string, number>();
+  /** How many witnesses cosigned the last checkpoint sent (undefined before the first; /healthz). */
+  lastCosigned: number | undefined;
 
   constructor(private readonly opts: WitnessingOptions) {
     this.witnesses = opts.witnesses.map((endpoint) => ({
@@ -89,10 +93,12 @@ export class Witnessing {
       this.witnesses.map((w) =>
         this.cosignWith(w, note).catch((e: Error) => {
           (this.opts.logError ?? console.error)(`witness ${w.endpoint.url}: ${e.message}`);
+          this.failures.set(w.endpoint.url, (this.failures.get(w.endpoint.url) ?? 0) + 1);
           return [] as NoteSignature[];
         }),
       ),
     );
+    this.lastCosigned = results.filter((r) => r.length > 0).length;
     return appendSignatures(note, results.flat());
   }
 

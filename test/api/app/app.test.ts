@@ -132,6 +132,15 @@ describe('other routes', () => {
     expect(await (await app.request('/healthz')).json()).toEqual({ ok: true, treeSize: 300 });
   });
 
+  it('reports /healthz degraded, with 200 and the reasons, when something degrades the service', async () => {
+    const { log, logKey, storage } = await appWith300();
+    const reader = new LogReader(storage, () => log.head);
+    const degraded = createApp({ reader, config: { origin: ORIGIN, logKey }, health: () => ['epochs stall'] });
+    const res = await degraded.request('/healthz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: false, degraded: ['epochs stall'], treeSize: 300 });
+  });
+
   it('answers unknown routes and methods with a JSON 404', async () => {
     const { app } = await appWith300();
     for (const [method, path] of [

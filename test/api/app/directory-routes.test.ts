@@ -188,9 +188,16 @@ describe('directory routes', () => {
     expect(metrics).toMatch(/^kt_tree_size \d+$/m);
     const age = /^kt_checkpoint_age_seconds (\S+)$/m.exec(metrics);
     expect(Number(age?.[1])).toBeGreaterThanOrEqual(0);
+    expect(await (await app.request('/healthz')).json()).toMatchObject({ ok: true });
     t.clock.now += 90_000; // no epoch for 90 s: the served checkpoint is 90 s older
     const later = /^kt_checkpoint_age_seconds (\S+)$/m.exec(await (await app.request('/metrics')).text());
     expect(Number(later?.[1]) - Number(age?.[1])).toBe(90);
+    t.clock.now += 60_000; // more than two heartbeats (60 s each) without an epoch: epochs stall
+    const health = await (await app.request('/healthz')).json();
+    expect(health.ok).toBe(false);
+    expect(health.degraded).toEqual([
+      expect.stringMatching(/^epochs stall: the served checkpoint's epoch is 15\d s old/),
+    ]);
     expect(metrics).toMatch(
       /kt_requests_total\{method="GET",route="\/v1\/lookup\/:provider\/:account",status="200"\} 1/,
     );

@@ -112,6 +112,14 @@ describe('witnessing', () => {
       witnesses: config.witnesses.map((w) => w.key),
       witnessQuorum: 2,
     });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true });
+    // The two witnesses whose answers were refused are counted, once per checkpoint sent; the others not.
+    const failures = (await (await fetch(`${server.url}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('kt_witness_failures_total'))
+      .map((l) => /witness="([^"]+)"\} (\d+)$/.exec(l)!.slice(1));
+    expect(failures.map(([url]) => url).sort()).toEqual([fake.url, craftedServer.url].sort());
+    expect(failures.every(([, n]) => Number(n) >= 1)).toBe(true);
 
     // A witness that forgot its state (409 with size 0) is caught up from there, on the same epoch.
     stores[0].records.clear();
@@ -124,6 +132,11 @@ describe('witnessing', () => {
     await directory.closeEpoch(true);
     expect(cosignedBy(directory.servedSnapshot.checkpoint)).toEqual(['witness.example/w1']);
     await expect(client(2).lookup('chat.example', 'x@chat.example')).rejects.toMatchObject({ code: 'witness_quorum' });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({
+      ok: false,
+      degraded: ['the last checkpoint has 1 witness cosignature(s), fewer than the advised quorum of 2'],
+      treeSize: directory.servedSnapshot.treeSize,
+    });
     expect((await client(1).lookup('chat.example', 'x@chat.example')).status).toBe('not_enrolled');
   });
 });
