@@ -2,9 +2,9 @@
  * Figures at 1M accounts: the lookup proof size and the storage per account. A million real VRF proofs
  * would take most of an hour on this machine, so the million accounts are built below the VRF: labels
  * are uniformly random 32-byte strings (as VRF-derived labels are), VRF proofs are 80 random bytes (their
- * exact size), statements are real encodings (one Ed25519 identity key) with 64-byte signatures, and
- * every row, log entry, tile and map node is written by the project's own storage code into one SQLite
- * file. The proof is then encoded from the real map and log.
+ * exact size), statements are real encodings (one Ed25519 identity key, from a pool of real ones) with
+ * 64-byte signatures, and every row, log entry, tile and map node is written by the project's own storage
+ * code into one SQLite file. The proof is then encoded from the real map and log.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { concatBytes } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
+import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { generateSignerKey, parseSignerKey, type Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../verifier/formats/directory-hashes.js';
@@ -27,6 +28,8 @@ import type { Figure } from './harness.js';
 
 const ACCOUNTS = 1_000_000;
 const BATCH = 20_000;
+/** Real Ed25519 public keys (statements refuse keys that are not curve points), reused across accounts. */
+const IDENTITY_KEYS = Array.from({ length: 64 }, () => ed25519KeyPairFromSeed(randomBytes(32)).publicKey);
 
 interface Built {
   db: Database.Database;
@@ -82,7 +85,7 @@ function accountsBatch(
         {
           id: 'identity',
           algorithm: 'ed25519',
-          publicKey: randomBytes(32),
+          publicKey: IDENTITY_KEYS[i % IDENTITY_KEYS.length],
           protocol: 'signal/v3',
           capabilities: ['fs'],
         },

@@ -6,6 +6,7 @@
  */
 import { serve } from '@hono/node-server';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
@@ -24,6 +25,7 @@ import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.j
 import { loadAuditState, saveAuditState, trustedRoots } from './audit-command.js';
 import { join } from 'node:path';
 import { witnessApp } from '../api/app/witness-app.js';
+import { answerClientErrors } from '../api/node/client-errors.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 
@@ -173,6 +175,7 @@ export async function witness(argv: string[]): Promise<number> {
       (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`),
     );
     server.once('error', reject);
+    answerClientErrors(server as Server);
     const stop = () => server.close(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -71,6 +71,35 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** The checkpoint changes with every batch: clients may cache it for a moment only. */
 const SHORT_LIVED = 'public, max-age=1, must-revalidate';
 
+/**
+ * The path of a request URL or request target, read as text (up to `?` or `#`), never parsed as a URL: a URL
+ * parser resolves dot segments, `%2e%2e` included, which would turn a path the protocol refuses into another one.
+ */
+export function requestPath(url: string): string {
+  let start = 0;
+  if (url[0] !== '/') {
+    // An absolute URL (or absolute-form target): the path starts after the authority, if at all.
+    const scheme = url.indexOf('://');
+    if (scheme === -1) return '/';
+    start = scheme + 3;
+    while (start < url.length && url[start] !== '/' && url[start] !== '?' && url[start] !== '#') start++;
+    if (url[start] !== '/') return '/';
+  }
+  let end = start;
+  while (end < url.length && url[end] !== '?' && url[end] !== '#') end++;
+  return url.slice(start, end);
+}
+
+/**
+ * The path as the client sent it, before any normalisation. On Node, @hono/node-server hands the app Node's
+ * request as `c.env.incoming`, whose `url` is the raw request target (the URL of the Request it builds has dot
+ * segments resolved); elsewhere (Workers, `app.request`) the Request's URL as given, read as text.
+ */
+function rawPath(c: Context): string {
+  const incoming = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming;
+  return requestPath(typeof incoming?.url === 'string' ? incoming.url : c.req.url);
+}
+
 /** Serves one tile or entry bundle path below `/log/`. */
 async function serveTilePath(c: Context, reader: LogReader, path: string): Promise<Response> {
   let ref;
@@ -117,9 +146,19 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', corsPolicy(deps.cors ?? { lookupOrigins: [] }));
   const logError = deps.logError ?? ((m: string) => console.error(m));
 
-  app.get('/log/checkpoint', () => checkpointResponse(deps.reader.checkpoint()));
-  // The raw path, not Hono's decoded one: percent-encoded tile paths are not canonical and are refused.
-  app.get('/log/tile/*', (c) => serveTilePath(c, deps.reader, new URL(c.req.url).pathname.slice('/log/'.length)));
+  // The log's routes read the raw path, not Hono's (decoded) nor the URL parser's (dot segments resolved): a path
+  // that is not canonical as sent is refused (docs/PROTOCOL.md section 6), never normalised into another one.
+  app.get('/log/checkpoint', (c) =>
+    rawPath(c) === '/log/checkpoint'
+      ? checkpointResponse(deps.reader.checkpoint())
+      : errorResponse('not_found', 'the path is not canonical (dot segments or percent-encoding)'),
+  );
+  app.get('/log/tile/*', (c) => {
+    const path = rawPath(c);
+    if (!path.startsWith('/log/tile/'))
+      return errorResponse('not_found', 'the path is not canonical (dot segments or percent-encoding)');
+    return serveTilePath(c, deps.reader, path.slice('/log/'.length));
+  });
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));
   // Degraded is still 200: the log and lookups are served; monitoring reads `ok` and the reasons.
   app.get('/healthz', (c) => {

@@ -6,7 +6,6 @@
  * size-limited, and decoded strictly; every refusal is a JSON error with a stable code.
  */
 import type { Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../../wasm-free-crypto/note.js';
@@ -22,6 +21,7 @@ import {
   monitorToJson,
 } from '../../verifier/formats/proof-json.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
+import { boundedBody } from './body.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { answerableError, errorResponse, internalErrorLine, typedErrorResponse } from './errors.js';
 import { operatorAuth, rateLimit, type RateLimitOptions, type TokenBuckets } from './middleware.js';
@@ -119,7 +119,7 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   );
   app.post(
     '/v1/lookup',
-    bodyLimit({ maxSize: 16 * 1024, onError: () => errorResponse('too_large', 'the body exceeds 16 KiB') }),
+    boundedBody(16 * 1024, () => errorResponse('too_large', 'the body exceeds 16 KiB')),
     limit,
     (c) =>
       answer(async () => {
@@ -180,10 +180,7 @@ async function submitOne(o: DirectoryRouteOptions, item: unknown, wait: boolean)
 function publishRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: string) => void): void {
   app.post(
     '/v1/bindings',
-    bodyLimit({
-      maxSize: 2 * 1024 * 1024,
-      onError: () => errorResponse('too_large', 'the body exceeds 2 MiB'),
-    }),
+    boundedBody(2 * 1024 * 1024, () => errorResponse('too_large', 'the body exceeds 2 MiB')),
     (c) =>
       answer(async () => {
         const body = await jsonBody(c);
@@ -220,10 +217,7 @@ function decodeChain(v: unknown): Uint8Array[] {
 
 function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
   const auth = operatorAuth(o.operatorToken);
-  const limit = bodyLimit({
-    maxSize: 64 * 1024,
-    onError: () => errorResponse('too_large', 'the body exceeds 64 KiB'),
-  });
+  const limit = boundedBody(64 * 1024, () => errorResponse('too_large', 'the body exceeds 64 KiB'));
   app.post('/v1/providers', auth, limit, (c) =>
     answer(async () => {
       const body = await jsonBody(c);

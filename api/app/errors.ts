@@ -73,6 +73,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   statement_bad_continuity: 400,
   statement_bad_key: 400,
   statement_bad_provider: 400,
+  statement_bad_public_key: 400,
   statement_bad_version: 400,
   statement_duplicate_key: 400,
   statement_malformed: 400,

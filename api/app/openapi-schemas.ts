@@ -117,6 +117,7 @@ export const STATEMENT_CODES: ApiErrorCode[] = [
   'statement_bad_account',
   'statement_too_many_keys',
   'statement_bad_key',
+  'statement_bad_public_key',
   'statement_duplicate_key',
   'statement_not_canonical',
   'statement_bad_status',

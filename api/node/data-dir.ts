@@ -1,13 +1,32 @@
 /**
  * The Node server's data directory: `config.json` (the origin and settings), `log.key` (the log's C2SP
- * signer key string), `vrf.key` (the VRF secret key, hex) and `operator.token` (all mode 0600, created on
- * first run and never overwritten), `log.db` (the SQLite file) and, in development mode, the development
- * CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of config.json, and the formats of the keys, are
- * those of both servers (api/wiring/settings.ts); `origin`, `devMode` and `trustedRoots` are Node's own.
- * The origin is the log's identity: it is fixed on first run and a later run that asks for another one
- * is refused rather than silently starting a different log.
+ * signer key string), `vrf.key` (the VRF secret key, hex) and `operator.token` (created on first run and
+ * never overwritten), `log.db` (the SQLite file, with SQLite's `log.db-wal` and `log.db-shm` beside it)
+ * and, in development mode, the development CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of
+ * config.json, and the formats of the keys, are those of both servers (api/wiring/settings.ts); `origin`,
+ * `devMode` and `trustedRoots` are Node's own. The origin is the log's identity: it is fixed on first run
+ * and a later run that asks for another one is refused rather than silently starting a different log.
+ *
+ * Every file the server writes there is mode 0600, whatever the directory's mode or the umask: the keys,
+ * and `log.db`, which holds the (provider, account) list that the VRF and the rate limits exist to hide.
+ * `log.db` is created empty with mode 0600 before SQLite opens it, and SQLite gives its `-wal` and `-shm`
+ * files the database file's mode. A data directory of an earlier release (files 0644) is fixed in place
+ * when it is opened, and a line says which files were made private; a file that cannot be made private
+ * (another user's) is refused. The directory itself is created 0700; an existing one that others may read
+ * is used as it is (its files are private), with a warning.
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
 import {
@@ -70,6 +89,73 @@ function writeNewFile(path: string, contents: string, mode: number): void {
   }
 }
 
+/** The mode of every file the server writes in its data directory. */
+const PRIVATE = 0o600;
+
+/** The files the server writes in its data directory (SQLite's among them), which it keeps private. */
+const SERVER_FILES = [
+  'config.json',
+  'log.key',
+  'vrf.key',
+  'operator.token',
+  'log.db',
+  'log.db-wal',
+  'log.db-shm',
+  'log.db-journal',
+  'dev-ca.pem',
+  'dev-ca.key',
+];
+
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+
+/**
+ * Creates the data directory 0700, or warns when an existing one is open to others (its files stay 0600,
+ * but their names and sizes can be listed).
+ */
+function makeDirectory(dir: string, log: (line: string) => void): void {
+  if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) {
+    chmodSync(dir, 0o700); // whatever the umask
+    return;
+  }
+  const mode = statSync(dir).mode;
+  if (mode & 0o077)
+    log(`warning: the data directory ${dir} has mode ${octal(mode)}; its files are 0600, but 0700 would hide them too`);
+}
+
+/**
+ * Makes every file of the server in `dir` private (0600): those of an earlier release were 0644. Files
+ * already private (0600, or narrower such as 0400) are left as they are.
+ */
+function makeFilesPrivate(dir: string, log: (line: string) => void): void {
+  const fixed: string[] = [];
+  for (const name of SERVER_FILES) {
+    const path = join(dir, name);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat?.isFile() || (stat.mode & 0o077) === 0) continue;
+    const mode = stat.mode;
+    try {
+      chmodSync(path, PRIVATE);
+    } catch (e) {
+      throw new ConfigError(
+        `${path} has mode ${octal(mode)} and cannot be made private (0600): ${(e as Error).message}`,
+      );
+    }
+    fixed.push(`${name} (was ${octal(mode)})`);
+  }
+  if (fixed.length > 0) log(`made the files of ${dir} private (mode 0600): ${fixed.join(', ')}`);
+}
+
+/** Creates the SQLite file empty and private unless it exists, so that SQLite never creates it 0644. */
+function createDatabaseFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', PRIVATE));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw e;
+  }
+  chmodSync(path, PRIVATE); // whatever the umask
+}
+
 function readConfig(dir: string): ConfigFile | null {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) return null;
@@ -97,18 +183,25 @@ function readConfig(dir: string): ConfigFile | null {
 
 /** Reads a 0600 secret file, creating it with `make()` on first run. */
 function secretFile(path: string, make: () => string): string {
-  if (!existsSync(path)) writeNewFile(path, `${make()}\n`, 0o600);
+  if (!existsSync(path)) writeNewFile(path, `${make()}\n`, PRIVATE);
   return readFileSync(path, 'utf8').trim();
 }
 
 /**
- * Opens the data directory, creating it, the origin and the log key on first run. `origin` (optional)
- * names the origin for a new log, and must match the stored one for an existing log.
+ * Opens the data directory, creating it, the origin, the keys and an empty `log.db` on first run, and
+ * making the files of an earlier release private. `origin` (optional) names the origin for a new log, and
+ * must match the stored one for an existing log. `log` takes the lines that say what was fixed or is
+ * worth a warning (default: standard error).
  */
-export function openDataDir(dir: string, origin?: string): DataDir {
+export function openDataDir(
+  dir: string,
+  origin?: string,
+  log: (line: string) => void = (line) => console.error(line),
+): DataDir {
   if (origin !== undefined && !isValidKeyName(origin))
     throw new ConfigError(`invalid origin ${JSON.stringify(origin)}: no spaces or plus signs`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, log);
+  makeFilesPrivate(dir, log);
   const keyPath = join(dir, 'log.key');
   let config = readConfig(dir);
   let created = false;
@@ -118,7 +211,7 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     const newOrigin = keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}`;
     if (origin !== undefined && origin !== newOrigin)
       throw new ConfigError(`the key in ${keyPath} is for origin ${newOrigin}, not ${origin}`);
-    writeNewFile(join(dir, 'config.json'), `${JSON.stringify({ origin: newOrigin }, null, 2)}\n`, 0o644);
+    writeNewFile(join(dir, 'config.json'), `${JSON.stringify({ origin: newOrigin }, null, 2)}\n`, PRIVATE);
     config = { origin: newOrigin, settings: DEFAULT_SETTINGS };
   } else if (origin !== undefined && origin !== config.origin) {
     throw new ConfigError(
@@ -126,7 +219,7 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     );
   }
   if (!existsSync(keyPath)) {
-    writeNewFile(keyPath, `${generateSignerKey(config.origin).signerKey}\n`, 0o600);
+    writeNewFile(keyPath, `${generateSignerKey(config.origin).signerKey}\n`, PRIVATE);
     created = true;
   }
   const signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
@@ -142,12 +235,14 @@ export function openDataDir(dir: string, origin?: string): DataDir {
     secretFile(tokenPath, () => toHex(randomBytes(32))),
     tokenPath,
   );
+  const dbPath = join(dir, 'log.db');
+  createDatabaseFile(dbPath);
   const devMode = config.devMode ?? true;
   return {
     dir,
     origin: config.origin,
     signer,
-    dbPath: join(dir, 'log.db'),
+    dbPath,
     created,
     vrfSecretKey,
     operatorToken,

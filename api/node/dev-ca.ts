@@ -1,6 +1,6 @@
 /**
  * The development certificate authority: in development mode (the default) the server creates, on first
- * run, an ECDSA P-256 root CA in its data directory (`dev-ca.pem`, and `dev-ca.key` with mode 0600) and
+ * run, an ECDSA P-256 root CA in its data directory (`dev-ca.pem` and `dev-ca.key`, both mode 0600) and
  * trusts it, so that a new user can enrol example providers at once (`npm run demo`). It also issues
  * provider certificates: an Ed25519 leaf whose single DNS name is the provider id, with digitalSignature
  * and clientAuth, for a key it makes or for a certificate request (`kt provider`). Production
@@ -70,7 +70,8 @@ export async function ensureDevCa(dir: string): Promise<boolean> {
   });
   const pkcs8 = new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey));
   writeFileSync(join(dir, 'dev-ca.key'), pem('PRIVATE KEY', pkcs8), { mode: 0o600, flag: 'wx' });
-  writeFileSync(join(dir, 'dev-ca.pem'), cert.toString('pem'), { flag: 'wx' });
+  // The certificate is public, but every file of the data directory is private (api/node/data-dir.ts).
+  writeFileSync(join(dir, 'dev-ca.pem'), cert.toString('pem'), { mode: 0o600, flag: 'wx' });
   return true;
 }
 

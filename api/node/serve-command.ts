@@ -55,19 +55,6 @@ export async function serveMain(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const server = await startServer(opts);
-  const cp = server.appender.head;
-  console.log(
-    `${server.data.created ? 'created a new log' : 'opened the log'} in ${server.data.dir} (tree size ${cp.size})`,
-  );
-  const vrf = server.directory ? `\n  vrf key ${Buffer.from(server.directory.vrfPublicKey).toString('base64')}` : '';
-  console.log(`trust pins:\n  origin  ${server.data.origin}\n  log key ${server.data.signer.verifierKey}${vrf}`);
-  if (server.directory)
-    console.log(
-      `operator token in ${server.data.dir}/operator.token${server.data.devMode ? `; development CA in ${server.data.dir}/dev-ca.pem` : ''}`,
-    );
-  console.log(
-    `listening on ${server.url}  (checkpoint: ${server.url}/log/checkpoint, config: ${server.url}/v1/config)`,
-  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -81,6 +68,20 @@ export async function serveMain(argv: string[]): Promise<void> {
       },
     );
   };
+  // Before the "listening on" line: whoever reads it may signal at once.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const cp = server.appender.head;
+  console.log(
+    `${server.data.created ? 'created a new log' : 'opened the log'} in ${server.data.dir} (tree size ${cp.size})`,
+  );
+  const vrf = server.directory ? `\n  vrf key ${Buffer.from(server.directory.vrfPublicKey).toString('base64')}` : '';
+  console.log(`trust pins:\n  origin  ${server.data.origin}\n  log key ${server.data.signer.verifierKey}${vrf}`);
+  if (server.directory)
+    console.log(
+      `operator token in ${server.data.dir}/operator.token${server.data.devMode ? `; development CA in ${server.data.dir}/dev-ca.pem` : ''}`,
+    );
+  console.log(
+    `listening on ${server.url}  (checkpoint: ${server.url}/log/checkpoint, config: ${server.url}/v1/config)`,
+  );
 }

@@ -2,12 +2,14 @@
  * Starts the Node server: opens the data directory (creating keys on first run) and the SQLite file, wires
  * the log, the directory over the same database (unless `logOnly`) and the app as every server is wired
  * (api/wiring/open-server.ts), starts the directory's epoch timer and serves the app with
- * @hono/node-server. In development mode it creates and trusts a development root CA on first run.
+ * @hono/node-server, whose parser's refusals are the API's JSON 400 (api/node/client-errors.ts). In
+ * development mode it creates and trusts a development root CA on first run.
  * `close()` stops accepting connections, closes the open epoch, waits for the writer's queue, then closes
  * the database, so nothing accepted is cut short.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import type { Hono } from 'hono';
@@ -17,6 +19,7 @@ import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { openServer } from '../wiring/open-server.js';
+import { answerClientErrors } from './client-errors.js';
 import { openDataDir, type DataDir } from './data-dir.js';
 import { ensureDevCa } from './dev-ca.js';
 
@@ -44,6 +47,7 @@ function listen(app: Hono, host: string, port: number): Promise<{ server: Server
       resolve({ server, port: info.port }),
     );
     server.once('error', reject);
+    answerClientErrors(server as Server);
   });
 }
 

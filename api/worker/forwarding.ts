@@ -32,13 +32,19 @@ const MAX_REQUEST_BODY = 2 * 1024 * 1024;
 
 /**
  * The request with its body read into memory (at most `max` bytes), for forwarding to the Durable Object;
- * or a 413 `too_large` for a larger body. The Worker reads the body rather than streaming it through: the
+ * or a 413 `too_large` for a larger body, and a 400 `bad_request` for one that cannot be read. The Worker reads the body rather than streaming it through: the
  * single-threaded object is spared oversized uploads, and a route that answers before reading its body
  * (a 401, a 404) leaves no half-read stream behind (workerd reports those as uncaught errors).
  */
 export async function bufferedRequest(request: Request, max = MAX_REQUEST_BODY): Promise<Request | Response> {
   if (request.body === null) return request;
-  const body = await readAtMost(request, max);
+  let body: Uint8Array | null;
+  try {
+    body = await readAtMost(request, max);
+  } catch {
+    // The client's fault (a body cut off, a client gone), as on Node (api/app/body.ts): not an uncaught error.
+    return errorResponse('bad_request', 'the request body could not be read: malformed, or cut off');
+  }
   if (body === null) return errorResponse('too_large', `the body exceeds ${max / (1024 * 1024)} MiB`);
   return new Request(request, { body: body as Uint8Array<ArrayBuffer> });
 }

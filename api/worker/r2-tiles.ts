@@ -8,16 +8,18 @@
  */
 import { CHECKPOINT_KEY, type TileBucket } from '../../log/merkle/tile-publication.js';
 import { entryBundlePath, parseTilePath, tilePath } from '../../verifier/formats/tiles.js';
-import { checkpointResponse, tileResponse } from '../app/app.js';
+import { checkpointResponse, requestPath, tileResponse } from '../app/app.js';
 
 /**
  * Answers a GET of `/log/checkpoint` or `/log/tile/...` from the bucket with the same bytes and headers
  * as the app; null for anything else, a path the app would refuse (it answers with its error), or a key
- * the bucket does not have (the Durable Object answers).
+ * the bucket does not have (the Durable Object answers). The path is the request URL's as text: a URL parser would
+ * resolve dot segments (`%2e%2e` too) into a canonical path, and a non-canonical one is refused, not served.
  */
 export async function serveFromBucket(bucket: TileBucket, prefix: string, request: Request): Promise<Response | null> {
   if (request.method !== 'GET') return null;
-  const path = new URL(request.url).pathname;
+  // Read as text, never re-parsed: a path that is not canonical as it reaches the Worker is the app's to refuse.
+  const path = requestPath(request.url);
   if (path === '/log/checkpoint') {
     const object = await bucket.get(prefix + CHECKPOINT_KEY);
     return object && checkpointResponse(await object.text());

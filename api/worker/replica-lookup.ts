@@ -110,9 +110,10 @@ export async function replicaLookup(o: ReplicaLookupOptions, request: Request): 
   if (!m) return { forward: true, admitted: false };
   let provider, account;
   try {
+    // The bounds before any work (docs/PROTOCOL.md 12.1, 12.2): the object answers the refusal, 400.
     provider = decodeURIComponent(m[1]);
+    if (!providerIdValid(provider)) throw new Error('not a provider id');
     account = canonicalAccount(decodeURIComponent(m[2]));
-    if (!providerIdValid(provider)) throw new Error('not a provider id'); // the object answers 400
   } catch {
     return { forward: true, admitted: false };
   }

@@ -8,8 +8,9 @@
  * then are the submitters answered and the new map served. The map is applied in memory before the
  * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
  */
-import { concatBytes, equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
+import { MAX_ACCOUNT_BYTES, providerIdValid } from '../../verifier/formats/account.js';
 import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
 import { PrefixTree } from '../../verifier/formats/prefix-tree.js';
@@ -145,12 +146,17 @@ export class Directory {
 
   /**
    * The label and VRF proof of (provider, account), and its account row if it has one; the account must
-   * be canonical. Known accounts take one store read; others one VRF proof.
+   * be canonical. Known accounts take one store read; others one VRF proof. A provider id or an account beyond
+   * its bound (docs/PROTOCOL.md sections 12.1 and 12.2) is refused first, before the store or the VRF.
    */
   async labelFor(
     provider: string,
     account: string,
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
+    if (!providerIdValid(provider))
+      throw new DirectoryError('bad_request', 'not a provider id (a lower-case DNS name of at most 253 bytes)');
+    if (account.length === 0 || account.length > MAX_ACCOUNT_BYTES || utf8(account).length > MAX_ACCOUNT_BYTES)
+      throw new DirectoryError('bad_request', `an account is 1..${MAX_ACCOUNT_BYTES} bytes of UTF-8`);
     const stored = await this.opts.store.accountByName(provider, account);
     if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
     const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));

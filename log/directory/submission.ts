@@ -1,15 +1,16 @@
 /**
  * Validation of a submitted binding statement before it is queued: the strict encoding, the issued-at
  * time, the provider's signature under one of its enrolled, unrevoked, valid credentials (a signature by
- * another provider is a namespace violation), the version (exactly the current one plus one, counting
- * statements still queued), idempotent resubmission, and the owner continuity signature by a key of the
- * previous version. Every refusal is a typed error with a stable code.
+ * another provider is a namespace violation), then each public key for its algorithm, the version (exactly
+ * the current one plus one, counting statements still queued), idempotent resubmission, and the owner
+ * continuity signature by a key of the previous version. Every refusal is a typed error with a stable code.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { isSignatureAlgorithm, verifySignature } from '../../wasm-free-crypto/signatures.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './errors.js';
 import {
+  checkPublicKeys,
   continuityMessage,
   decodeStatement,
   MAX_STATEMENT_BYTES,
@@ -68,7 +69,8 @@ function decodeChecked(statementBytes: Uint8Array, signature: Uint8Array, now: n
     throw new DirectoryError('statement_too_large', `statements are at most ${MAX_STATEMENT_BYTES} bytes`);
   if (signature.length !== 64)
     throw new DirectoryError('bad_signature', 'provider signatures are 64 bytes (Ed25519, or ECDSA P-256 as r || s)');
-  const statement = decodeStatement(statementBytes);
+  // Each public key is checked once the provider's signature is (a point decoding per key costs more).
+  const statement = decodeStatement(statementBytes, { checkPublicKeys: false });
   if (statement.issuedAt > now + MAX_CLOCK_SKEW_MS)
     throw new DirectoryError('statement_from_future', 'the statement is issued in the future');
   if (statement.status === 'deleted' && statement.version === 1)
@@ -91,6 +93,7 @@ export async function validateSubmission(
     statement.issuedAt,
     now,
   );
+  checkPublicKeys(statement);
   const { label, vrfProof } = await ctx.labelFor(statement.provider, statement.account);
   const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes);
   if (duplicate) return { kind: 'duplicate', label, version: statement.version, committed: duplicate.committed };
@@ -137,7 +140,9 @@ async function checkContinuity(
       'bad_continuity',
       'the previous version is erased or missing: no key to check continuity against',
     );
-  const key = decodeStatement(previousBytes).keys.find((k) => k.id === c.keyId);
+  // The previous version may be one published before public keys were checked (docs/PROTOCOL.md section 12.3):
+  // the signing key's own check is verifySignature's, and a new version is how such a statement is replaced.
+  const key = decodeStatement(previousBytes, { checkPublicKeys: false }).keys.find((k) => k.id === c.keyId);
   if (!key || !isSignatureAlgorithm(key.algorithm))
     throw new DirectoryError('bad_continuity', `the previous version has no signing key ${JSON.stringify(c.keyId)}`);
   let valid: boolean;

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { utf8 } from '../../wasm-free-crypto/bytes.js';
+import { toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
 import { parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { openCheckpoint, signCheckpoint } from '../../verifier/formats/checkpoint.js';
@@ -240,27 +241,32 @@ describe('kt', () => {
     );
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect(JSON.parse(enrolled.stdout)).toMatchObject({ providerId: 'mail.example', status: 'committed' });
-    const identity = Buffer.alloc(32, 7).toString('base64');
-    const published = await kt(
-      [
-        'provider',
-        'publish',
-        '--id',
-        'mail.example',
-        '--key',
-        'mail.example.key',
-        '--account',
-        'zoe@mail.example',
-        '--version',
-        '1',
-        '--identity',
-        identity,
-        '--server',
-        server.url,
-        '--wait',
-      ],
-      dir,
-    );
+    const publish = (identity: string) =>
+      kt(
+        [
+          'provider',
+          'publish',
+          '--id',
+          'mail.example',
+          '--key',
+          'mail.example.key',
+          '--account',
+          'zoe@mail.example',
+          '--version',
+          '1',
+          '--identity',
+          identity,
+          '--server',
+          server.url,
+          '--wait',
+        ],
+        dir,
+      );
+    // 32 bytes of 0x07 are not an Ed25519 curve point: refused before anything is signed or sent.
+    const notAKey = await publish(Buffer.alloc(32, 7).toString('base64'));
+    expect([notAKey.code, notAKey.stderr]).toEqual([2, expect.stringMatching(/not a curve point/)]);
+    const identity = toBase64(ed25519KeyPairFromSeed(sha256(utf8('zoe identity'))).publicKey);
+    const published = await publish(identity);
     expect([published.code, published.stdout]).toEqual([
       0,
       expect.stringMatching(/^committed mail.example \/ zoe@mail.example version 1 in epoch \d+/),

@@ -27,6 +27,8 @@ export class AccountError extends CodedError<AccountErrorCode> {
 
 /** Maximum length of a canonical account, in bytes of UTF-8. */
 export const MAX_ACCOUNT_BYTES = 256;
+/** Maximum length of a provider id (an ASCII DNS name), in bytes. */
+export const MAX_PROVIDER_ID_BYTES = 253;
 /** Inputs longer than this many UTF-16 code units are refused before any processing. */
 export const MAX_ACCOUNT_INPUT = 1024;
 
@@ -145,7 +147,7 @@ export function assertCanonicalAccount(s: string): void {
  * inner hyphens, 1..253 characters in all, no trailing dot.
  */
 export function providerIdValid(id: string): boolean {
-  if (typeof id !== 'string' || id.length < 1 || id.length > 253) return false;
+  if (typeof id !== 'string' || id.length < 1 || id.length > MAX_PROVIDER_ID_BYTES) return false;
   const labels = id.split('.');
   return labels.length >= 2 && labels.every((l) => LDH_LABEL.test(l));
 }

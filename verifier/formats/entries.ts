@@ -82,6 +82,7 @@ export interface EpochHeadEntry {
 export type Entry = EnrolmentEntry | RevocationEntry | UpdateEntry | EpochHeadEntry;
 
 function u8(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new EntryError('entry_malformed', 'value exceeds uint8');
   return new Uint8Array([n]);
 }
 

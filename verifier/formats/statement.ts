@@ -5,7 +5,8 @@
  * canonical binary encoding (format 0x01, big-endian, length-prefixed, keys sorted by id and capabilities
  * sorted, both strictly) and one strict JSON form for the HTTP API. Encoding sorts a copy of the keys and
  * capabilities; decoding (binary and JSON) refuses anything not already canonical, so every accepted
- * byte string or JSON value re-encodes to itself. Errors are StatementErrors with stable codes.
+ * byte string or JSON value re-encodes to itself. Each key's public key must be a valid key of the algorithm it
+ * declares (verifier/formats/statement-keys.ts). Errors are StatementErrors with stable codes.
  */
 import {
   concatBytes,
@@ -18,12 +19,14 @@ import {
 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { AccountError, assertCanonicalAccount, providerIdValid } from './account.js';
+import { publicKeyProblem } from './statement-keys.js';
 
 export type StatementErrorCode =
   | 'statement_bad_account'
   | 'statement_bad_continuity'
   | 'statement_bad_key'
   | 'statement_bad_provider'
+  | 'statement_bad_public_key'
   | 'statement_bad_status'
   | 'statement_bad_version'
   | 'statement_duplicate_key'
@@ -166,11 +169,33 @@ function validateContinuity(c: Continuity, version: number): void {
   }
 }
 
+/** Refuses a public key that is not a valid key of its declared algorithm (verifier/formats/statement-keys.ts). */
+function checkPublicKey(k: StatementKey, where: string): void {
+  const problem = publicKeyProblem(k.algorithm, k.publicKey);
+  if (problem !== undefined) fail('statement_bad_public_key', `${where} (${k.algorithm}): ${problem}`);
+}
+
 /**
- * Checks every rule of a statement except the order of keys and capabilities (encoding sorts them).
- * Unknown fields are refused on in-memory objects too; `continuity: undefined` means no continuity.
+ * Checks each key's public key for its declared algorithm (`statement_bad_public_key`): what `validateStatement`
+ * and `decodeStatement` check last, for a statement decoded with `checkPublicKeys: false`. The keys must already
+ * have their algorithm's length (a decoded or validated statement's do).
+ */
+export function checkPublicKeys(s: Statement): void {
+  for (let i = 0; i < s.keys.length; i++) checkPublicKey(s.keys[i], `keys[${i}]`);
+}
+
+/**
+ * Checks every rule of a statement except the order of keys and capabilities (encoding sorts them), including
+ * that each public key is a valid key of its algorithm. Unknown fields are refused on in-memory objects too;
+ * `continuity: undefined` means no continuity.
  */
 export function validateStatement(s: Statement): void {
+  validateFields(s);
+  checkPublicKeys(s);
+}
+
+/** validateStatement but the check of the public keys' contents (the costly part: a point decoding per key). */
+function validateFields(s: Statement): void {
   fields(s, STATEMENT_FIELDS, ['continuity'], 'statement');
   if (typeof s.provider !== 'string' || !providerIdValid(s.provider))
     fail('statement_bad_provider', 'provider must be a lower-case DNS name of at least two labels');
@@ -225,11 +250,14 @@ class Writer {
     if (this.offset + n > MAX_STATEMENT_BYTES)
       fail('statement_too_large', `statement is more than ${MAX_STATEMENT_BYTES} bytes`);
   }
+  /** A byte; a count or length that does not fit is refused, never wrapped (validated fields always fit). */
   u8(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 0xff) fail('statement_malformed', `${n} does not fit in one byte`);
     this.room(1);
     scratch[this.offset++] = n;
   }
   u16(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff) fail('statement_malformed', `${n} does not fit in two bytes`);
     this.room(2);
     scratchView.setUint16(this.offset, n);
     this.offset += 2;
@@ -354,12 +382,23 @@ function readKey(r: Reader, i: number): StatementKey {
   return { id, algorithm, publicKey, protocol, capabilities };
 }
 
+/** Options of `decodeStatement`. */
+export interface DecodeStatementOptions {
+  /**
+   * Whether each public key is checked for its algorithm (default true). Off only where the check comes later
+   * (the directory checks the provider's signature first, the cheaper refusal) or where a statement published
+   * before the check existed is read for another purpose (the previous version whose key signs a continuity).
+   */
+  checkPublicKeys?: boolean;
+}
+
 /**
  * Decodes the canonical binary encoding strictly: truncation, trailing bytes, unknown format, status or
- * algorithm ids, out-of-range integers, invalid fields and unsorted keys or capabilities are refused,
- * and the result is re-encoded and compared, so an accepted `b` is exactly `encodeStatement(result)`.
+ * algorithm ids, out-of-range integers, invalid fields, unsorted keys or capabilities and public keys that are
+ * not valid for their algorithm are refused, and the result is re-encoded and compared, so an accepted `b` is
+ * exactly `encodeStatement(result)`.
  */
-export function decodeStatement(b: Uint8Array): Statement {
+export function decodeStatement(b: Uint8Array, options: DecodeStatementOptions = {}): Statement {
   if (!(b instanceof Uint8Array)) fail('statement_malformed', 'statement must be bytes');
   if (b.length > MAX_STATEMENT_BYTES)
     fail('statement_too_large', `statement is ${b.length} bytes, more than ${MAX_STATEMENT_BYTES}`);
@@ -389,10 +428,11 @@ export function decodeStatement(b: Uint8Array): Statement {
     };
   else if (hasContinuity !== 0) fail('statement_bad_continuity', 'continuity flag must be 0 or 1');
   if (r.remaining !== 0) fail('statement_trailing_bytes', `${r.remaining} bytes after the statement`);
-  validateStatement(s);
+  validateFields(s);
   checkCanonicalOrder(s);
   if (!equalBytes(encodeCanonical(s), b))
     fail('statement_not_canonical', 'statement does not re-encode to the same bytes');
+  if (options.checkPublicKeys !== false) checkPublicKeys(s);
   return s;
 }
 
@@ -444,8 +484,9 @@ export function statementFromJson(v: unknown): Statement {
       signature: base64Field(c.signature, MAX_SIGNATURE_BYTES, 'statement_bad_continuity', 'continuity signature'),
     };
   }
-  validateStatement(s);
+  validateFields(s);
   checkCanonicalOrder(s);
+  checkPublicKeys(s);
   return s;
 }
 
@@ -485,9 +526,9 @@ export function continuityMessage(s: Statement): Uint8Array {
     version: s.version,
     issuedAt: s.issuedAt,
     status: s.status,
-    keys: s.keys,
+    keys: sortedKeys(s.keys),
   };
-  return concatBytes(CONTINUITY_DOMAIN, encodeStatement(bare));
+  return concatBytes(CONTINUITY_DOMAIN, encodeCanonical(bare)); // s, hence bare, is validated above
 }
 
 /** What the provider signs: D("kt/v1/statement") || statementBytes (pass `encodeStatement`'s output). */

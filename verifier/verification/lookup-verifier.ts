@@ -16,7 +16,7 @@ import { VerifyError, type VerifyErrorCode } from './errors.js';
 import { verifySignatureSync } from '../../wasm-free-crypto/signatures.js';
 import type { NoteVerifier } from '../../wasm-free-crypto/note.js';
 import { vrfVerify } from '../../wasm-free-crypto/vrf.js';
-import { canonicalAccount } from '../formats/account.js';
+import { canonicalAccount, providerIdValid } from '../formats/account.js';
 import type { Checkpoint } from '../formats/checkpoint.js';
 import { CheckpointVerifier, type WitnessPolicy } from './checkpoint-policy.js';
 import {
@@ -116,6 +116,8 @@ export class LookupVerifier {
 
   /** Verifies a lookup proof for (provider, account) as the client asked for it (docs/PROTOCOL.md section 17). */
   verifyLookup(proof: LookupProof, provider: string, account: string): LookupResult {
+    if (!providerIdValid(provider))
+      throw new VerifyError('bad_account', 'the provider asked for is not a provider id (a DNS name of 1..253 bytes)');
     const canonical = check('bad_account', () => canonicalAccount(account));
     if (proof.provider !== provider || proof.account !== canonical)
       throw new VerifyError('wrong_account', 'the proof is for another account');

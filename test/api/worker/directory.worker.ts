@@ -305,6 +305,13 @@ describe('the Worker directory', () => {
       ),
     ).toEqual([400, 'bad_request']);
     expect(await errorCode(await get('/v1/lookup/refusals.example/%00bad'))).toEqual([400, 'account_control_char']);
+    // Provider ids and accounts beyond their bounds, refused before any VRF work (the D1 path forwards them).
+    const longProvider = `${'a'.repeat(62)}.`.repeat(5).slice(0, 254);
+    expect(await errorCode(await get(`/v1/lookup/${longProvider}/x`))).toEqual([400, 'bad_request']);
+    expect(await errorCode(await get(`/v1/lookup/refusals.example/${'a'.repeat(257)}`))).toEqual([
+      400,
+      'account_too_long',
+    ]);
     expect(await errorCode(await get('/v1/history/refusals.example/x@refusals.example?since=-1'))).toEqual([
       400,
       'bad_request',
@@ -323,7 +330,7 @@ describe('the Worker directory', () => {
     ]);
   });
 
-  it('reads request bodies in the Worker, up to a limit, also without a Content-Length', async () => {
+  it('reads request bodies in the Worker, up to a limit, also without a Content-Length, and refuses a broken one', async () => {
     const stream = (n: number) =>
       new ReadableStream<Uint8Array>({
         start(c) {
@@ -339,6 +346,16 @@ describe('the Worker directory', () => {
     expect(big).toBeInstanceOf(Response);
     expect((big as Response).status).toBe(413);
     expect(await bufferedRequest(new Request('https://kt.example/healthz'))).toBeInstanceOf(Request);
+    // A body that fails while it is read (a client gone mid-body) is the client's 400, not an uncaught error.
+    const failing = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(100).fill(65));
+        c.error(new Error('the client went away'));
+      },
+    });
+    const cut = await bufferedRequest(new Request('https://kt.example/v1/bindings', { method: 'POST', body: failing }));
+    expect(cut).toBeInstanceOf(Response);
+    expect(await errorCode(cut as Response)).toEqual([400, 'bad_request']);
   });
 
   it('closes a heartbeat epoch when one is due, and re-arms the alarm', async () => {

@@ -3,7 +3,8 @@
  * checkpoint and tiles from the bucket with the object's bytes and headers; publication catches up from
  * whatever the bucket holds; a publication cut short after any write leaves a bucket whose checkpoint has
  * every tile and bundle it needs (recomputed here from the bucket alone), and the next one completes it;
- * a bucket holding another log, or more entries than the log, is refused without a write.
+ * a bucket holding another log, or more entries than the log, is refused without a write; a tile path that is not
+ * canonical as it reaches the Worker is refused, not served.
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import { equalBytes, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { BucketMismatchError, publishToBucket, type TileBucket } from '../../../log/merkle/tile-publication.js';
 import { serveFromBucket } from '../../../api/worker/r2-tiles.js';
+import { createApp } from '../../../api/app/app.js';
 
 const records = (first: number, count: number) => Array.from({ length: count }, (_, i) => utf8(`entry ${first + i}`));
 const utf8Records = (tag: string, count: number) => Array.from({ length: count }, (_, i) => utf8(`${tag} ${i}`));
@@ -203,6 +205,51 @@ describe('the log published to R2', () => {
       ['/log/checkpoint', { method: 'POST' }],
     ] as [string, RequestInit?][]) {
       expect(await serveFromBucket(bucket(), prefix, request(path, init)), path).toBeNull();
+    }
+  });
+
+  it('refuses non-canonical tile paths as they reach it: never resolved into a tile and served', async () => {
+    const { appender, reader, log } = await openLog();
+    await appender.append(records(0, 300));
+    const prefix = freshPrefix();
+    await publishToBucket(bucket(), prefix, reader, log);
+    // A URL as a platform may hand it over, read as text (a Request built here has its dot segments resolved).
+    const asSent = (path: string) =>
+      ({ method: 'GET', url: `https://kt.example${path}`, headers: new Headers() }) as unknown as Request;
+    expect(new Request('https://kt.example/log/tile/0/x001/%2e%2e/000.p/13').url).toBe(
+      'https://kt.example/log/tile/0/000.p/13',
+    );
+    expect(await serveFromBucket(bucket(), prefix, asSent('/log/tile/0/000'))).not.toBeNull();
+    const nonCanonical = [
+      '/log/tile/0/x001/%2e%2e/000',
+      '/log/tile/0/x001/../000',
+      '/log/tile/0/./000',
+      '/log/tile//0/000',
+      '/log/tile/0/%30%30%30',
+      '/log/tile/entries/x001/%2e%2e/000',
+      '/log/x/../tile/0/000',
+      '/log/%74ile/0/000',
+      '/log/tile/../checkpoint',
+    ];
+    // Left to the app, which refuses them.
+    for (const path of nonCanonical) expect(await serveFromBucket(bucket(), prefix, asSent(path)), path).toBeNull();
+    const app = createApp({ reader, config: { origin: log.origin, logKey: '' }, logError: () => {} });
+    for (const path of nonCanonical) {
+      const res = await app.fetch(asSent(path));
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.headers.get('Cache-Control'), path).toBeNull();
+    }
+    // Through the Worker entry, what survives the Request's URL parsing is refused by the object's app.
+    for (const [path, status] of [
+      ['/log/tile/0/%30%30%30', 400],
+      ['/log/tile//0/000', 400],
+      ['/log/tile/0/x001/.%2e%2f000', 400],
+      ['/log/%74ile/0/000', 404],
+      ['/log/%63heckpoint', 404],
+    ] as const) {
+      const res = await get(path);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('Cache-Control'), path).toBeNull();
     }
   });
 

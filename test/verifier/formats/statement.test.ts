@@ -6,10 +6,14 @@
  * re-encodes to exactly the flipped bytes.
  */
 import { readFileSync } from 'node:fs';
+import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes, fromHex, toHex, u64be, utf8 } from '../../../wasm-free-crypto/bytes.js';
-import { ed25519Verify } from '../../../wasm-free-crypto/ed25519.js';
+import { concatBytes, equalBytes, fromHex, toBase64, toHex, u64be, utf8 } from '../../../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed, ed25519Verify } from '../../../wasm-free-crypto/ed25519.js';
+import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import {
+  checkPublicKeys,
   continuityMessage,
   decodeStatement,
   encodeStatement,
@@ -28,10 +32,14 @@ const vectors = JSON.parse(readFileSync(VECTORS_PATH, 'utf8')) as StatementVecto
 const code = errorCode;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/** A valid Ed25519 public key, one per `fill` (the public key of the seed of 32 such bytes). */
+const edPublic = (fill: number): Uint8Array => ed25519KeyPairFromSeed(new Uint8Array(32).fill(fill)).publicKey;
+/** A valid compressed P-256 public key. */
+const p256Public = (): Uint8Array => p256.getPublicKey(new Uint8Array(32).fill(5), true);
 const edKey = (id: string, fill = 7, capabilities: string[] = []): StatementKey => ({
   id,
   algorithm: 'ed25519',
-  publicKey: new Uint8Array(32).fill(fill),
+  publicKey: edPublic(fill),
   protocol: 'signal/v3',
   capabilities,
 });
@@ -69,7 +77,7 @@ interface Raw {
 const rawKey = (id: string, fill = 7, caps: string[] = []): RawKey => ({
   id,
   alg: 1,
-  pk: new Uint8Array(32).fill(fill),
+  pk: edPublic(fill),
   protocol: 'signal/v3',
   caps,
 });
@@ -266,17 +274,28 @@ describe('refusals', () => {
   });
 
   it('statement_bad_key: public key lengths and formats', () => {
-    const lengths = { ed25519: 32, x25519: 32, p256: 33, 'ml-kem-768': 1184, 'ml-dsa-65': 1952 } as const;
-    for (const [algorithm, n] of Object.entries(lengths) as [StatementKey['algorithm'], number][]) {
-      const pk = (len: number) => new Uint8Array(len).fill(2);
+    const valid = {
+      ed25519: edPublic(2),
+      x25519: new Uint8Array(32).fill(2),
+      p256: p256Public(),
+      'ml-kem-768': new Uint8Array(1184).fill(2),
+      'ml-dsa-65': new Uint8Array(1952).fill(2),
+    } as const;
+    for (const [algorithm, key] of Object.entries(valid) as [StatementKey['algorithm'], Uint8Array][]) {
+      const n = key.length;
+      const pk = (len: number) => concatBytes(key, new Uint8Array(1)).subarray(0, len);
       expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm, publicKey: pk(n) }]))).toBe('no error');
       expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm, publicKey: pk(n - 1) }]))).toBe('statement_bad_key');
       expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm, publicKey: pk(n + 1) }]))).toBe('statement_bad_key');
     }
-    const p256 = (first: number) => Uint8Array.of(first, ...new Uint8Array(32).fill(5));
-    expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm: 'p256', publicKey: p256(3) }]))).toBe('no error');
+    // Either parity of a valid x is a point (y or p - y); any other prefix is not SEC 1 compressed.
+    const withPrefix = (first: number) => Uint8Array.of(first, ...p256Public().subarray(1));
+    for (const first of [2, 3])
+      expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm: 'p256', publicKey: withPrefix(first) }]))).toBe(
+        'no error',
+      );
     for (const first of [0, 1, 4, 0xff])
-      expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm: 'p256', publicKey: p256(first) }]))).toBe(
+      expect(obj((s) => (s.keys = [{ ...edKey('a'), algorithm: 'p256', publicKey: withPrefix(first) }]))).toBe(
         'statement_bad_key',
       );
     expect(obj((s) => (s.keys[0].algorithm = 'rsa' as never))).toBe('statement_bad_key');
@@ -284,7 +303,7 @@ describe('refusals', () => {
     expect(obj((s) => (s.keys[0].publicKey = Array.from(new Uint8Array(32)) as never))).toBe('statement_bad_key');
     for (const alg of [0, 6, 0xff]) expect(decodeCode({ keys: [{ ...rawKey('a'), alg }] })).toBe('statement_bad_key');
     expect(json((j) => (j.keys[0].publicKey = j.keys[0].publicKey.replace('=', '')))).toBe('statement_bad_key');
-    expect(json((j) => (j.keys[0].publicKey = `AQ${j.keys[0].publicKey.slice(2)}`))).toBe('no error');
+    expect(json((j) => (j.keys[0].publicKey = toBase64(edPublic(3))))).toBe('no error');
     expect(json((j) => (j.keys[0].publicKey = 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQF='))).toBe(
       'statement_bad_key',
     ); // non-canonical last symbol
@@ -411,6 +430,132 @@ describe('refusals', () => {
       expect(() => validateStatement(v as never)).toThrow(StatementError);
     }
     expect(() => decodeStatement('01' as never)).toThrow(StatementError);
+  });
+});
+
+describe('statement_bad_public_key: each public key checked for its algorithm', () => {
+  /** A deterministic stream of 32-byte strings (SHA-256 of a counter), the same on every run. */
+  const strings = (label: string, n: number): Uint8Array[] =>
+    Array.from({ length: n }, (_, i) => sha256(utf8(`${label} ${i}`)));
+  const withKey = (algorithm: StatementKey['algorithm'], publicKey: Uint8Array): Statement => ({
+    ...base(),
+    keys: [{ ...edKey('a'), algorithm, publicKey }],
+  });
+  /** The code of each way in: an object to encode, its JSON form, and the bytes of the raw layout. */
+  const codes = (algorithm: StatementKey['algorithm'], publicKey: Uint8Array): string[] => {
+    const s = withKey(algorithm, publicKey);
+    const j: any = clone(statementToJson({ ...base(), keys: [edKey('a')] }));
+    j.keys[0].algorithm = algorithm;
+    j.keys[0].publicKey = toBase64(publicKey);
+    const alg = { ed25519: 1, x25519: 2, p256: 3, 'ml-kem-768': 4, 'ml-dsa-65': 5 }[algorithm];
+    return [
+      code(() => encodeStatement(s)),
+      code(() => statementFromJson(j)),
+      decodeCode({ keys: [{ ...rawKey('a', 1, ['fs', 'pq']), alg, pk: publicKey }] }),
+    ];
+  };
+  const refused = ['statement_bad_public_key', 'statement_bad_public_key', 'statement_bad_public_key'];
+  const accepted = ['no error', 'no error', 'no error'];
+  const SMALL_ORDER_ED = ED25519_TORSION_SUBGROUP.map(fromHex);
+
+  it('Ed25519: random 32-byte strings that are not curve points are refused, the others accepted', () => {
+    let notPoints = 0;
+    for (const b of strings('ed25519', 512)) {
+      let point = true;
+      try {
+        ed25519.Point.fromBytes(b, false); // noble's strict RFC 8032 decoding, the reference
+      } catch {
+        point = false;
+      }
+      if (!point) notPoints++;
+      expect(codes('ed25519', b), toHex(b)).toEqual(point ? accepted : refused); // none is of small order
+    }
+    // About half of all 32-byte strings are not points (the issue's finding); all of those are refused.
+    expect(notPoints).toBeGreaterThan(512 * 0.35);
+    expect(notPoints).toBeLessThan(512 * 0.65);
+  });
+
+  it('Ed25519: the eight small-order points and non-canonical encodings are refused', () => {
+    expect(SMALL_ORDER_ED).toHaveLength(8);
+    for (const t of SMALL_ORDER_ED) expect(codes('ed25519', t), toHex(t)).toEqual(refused);
+    const nonCanonical = [
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p + 1
+      '0100000000000000000000000000000000000000000000000000000000000080', // y = 1, x = "-0"
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff', // y = p - 1, x = "-0"
+    ].map(fromHex);
+    for (const b of nonCanonical) expect(codes('ed25519', b), toHex(b)).toEqual(refused);
+    // A point with a small-order component (not itself of small order) is a valid RFC 8032 key: accepted.
+    const mixed = ed25519.Point.fromBytes(edPublic(4)).add(ed25519.Point.fromHex(ED25519_TORSION_SUBGROUP[1]));
+    expect(codes('ed25519', mixed.toBytes())).toEqual(accepted);
+  });
+
+  it('X25519: non-canonical encodings and the five small-order u-coordinates are refused, any other u accepted', () => {
+    const smallOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ].map(fromHex);
+    const scalar = sha256(utf8('x25519 test scalar'));
+    for (const u of smallOrder) {
+      // Each gives the all-zero result for any scalar (noble refuses to return it).
+      expect(() => x25519.scalarMult(scalar, u), toHex(u)).toThrow();
+      expect(codes('x25519', u), toHex(u)).toEqual(refused);
+    }
+    for (const u of [
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1
+      'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // 2^255 - 1
+      '0900000000000000000000000000000000000000000000000000000000000080', // 9 with the top bit set
+    ].map(fromHex))
+      expect(codes('x25519', u), toHex(u)).toEqual(refused);
+    for (const b of strings('x25519', 256)) {
+      const u = b.slice();
+      u[31] &= 0x7f;
+      expect(() => x25519.scalarMult(scalar, u)).not.toThrow(); // on the curve or its twist, never degenerate
+      expect(codes('x25519', u), toHex(u)).toEqual(accepted);
+      if (b[31] & 0x80) expect(codes('x25519', b), toHex(b)).toEqual(refused);
+    }
+    expect(codes('x25519', x25519.getPublicKey(scalar))).toEqual(accepted);
+  });
+
+  it('P-256: compressed x-coordinates that are not on the curve, or not below p, are refused', () => {
+    let off = 0;
+    for (const b of strings('p256', 256)) {
+      const key = Uint8Array.of(0x02 | (b[0] & 1), ...b);
+      let point = true;
+      try {
+        p256.Point.fromBytes(key); // noble's SEC 1 decoding, the reference
+      } catch {
+        point = false;
+      }
+      if (!point) off++;
+      expect(codes('p256', key), toHex(key)).toEqual(point ? accepted : refused);
+    }
+    expect(off).toBeGreaterThan(256 * 0.3);
+    expect(off).toBeLessThan(256 * 0.7);
+    expect(codes('p256', Uint8Array.of(2, ...new Uint8Array(32).fill(0xff)))).toEqual(refused); // x >= p
+  });
+
+  it('ML-KEM-768 and ML-DSA-65: any bytes of the length are accepted', () => {
+    expect(codes('ml-kem-768', new Uint8Array(1184).fill(0xff))).toEqual(accepted);
+    expect(codes('ml-dsa-65', new Uint8Array(1952).fill(0xff))).toEqual(accepted);
+  });
+
+  it('names the key and the algorithm; checkPublicKeys: false leaves the check to checkPublicKeys', () => {
+    const bad = fromHex(ED25519_TORSION_SUBGROUP[0]);
+    const s: Statement = { ...base(), keys: [edKey('a', 1), { ...edKey('b'), publicKey: bad }] };
+    expect(() => validateStatement(s)).toThrow(/keys\[1\] \(ed25519\): small-order Ed25519 public key/);
+    const b = raw({ keys: [rawKey('a', 1), { ...rawKey('b'), pk: bad }] });
+    expect(code(() => decodeStatement(b))).toBe('statement_bad_public_key');
+    const lenient = decodeStatement(b, { checkPublicKeys: false });
+    expect(lenient.keys[1].publicKey).toEqual(bad);
+    expect(code(() => checkPublicKeys(lenient))).toBe('statement_bad_public_key');
+    expect(code(() => checkPublicKeys(decodeStatement(raw())))).toBe('no error');
+    // The other rules still apply without the key check.
+    expect(code(() => decodeStatement(raw({ version: 0n }), { checkPublicKeys: false }))).toBe('statement_bad_version');
   });
 });
 
