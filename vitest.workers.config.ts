@@ -70,6 +70,8 @@ export default defineConfig({
                   TRUSTED_ROOTS_PEM: f.rootPem,
                   EPOCH_INTERVAL_MS: '3600000',
                   HEARTBEAT_MS: '86400000',
+                  // At least two epoch intervals plus 10 s (api/wiring/settings.ts).
+                  RECEIPT_DEADLINE_MS: '7300000',
                   // One web client's origin may read the lookup routes (test/api/worker/directory-cors.worker.ts).
                   LOOKUP_ORIGINS: JSON.stringify(['https://web.chat.example']),
                   KT_FIXTURE: asJson(f),
@@ -100,6 +102,7 @@ export default defineConfig({
                   TRUSTED_ROOTS_PEM: f.rootPem,
                   EPOCH_INTERVAL_MS: '3600000',
                   HEARTBEAT_MS: '10',
+                  RECEIPT_DEADLINE_MS: '7300000',
                   WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
                   WITNESS_QUORUM: '1',
                   KT_WITNESSED: asJson(f),

@@ -14,6 +14,7 @@ import { benchAppend, benchInclusion, benchTreeBuild } from './log-bench.js';
 import { benchMapBuild, benchMapInsert } from './map-bench.js';
 import { benchScale } from './scale-bench.js';
 import { benchHttpLookups } from './http-bench.js';
+import { benchAbuse } from './abuse-bench.js';
 import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtColdStart } from './client-bench.js';
 
@@ -43,6 +44,7 @@ await run(benchClientVerify);
 await run(benchAuditReplay);
 await run(benchClientBundles);
 await run(benchKtColdStart);
+await run(benchAbuse);
 if (!quick) {
   await run(benchMapInsert);
   await run(benchMapBuild);

@@ -270,8 +270,9 @@ export async function history(argv: string[]): Promise<number> {
 
 export const VERIFY_EVIDENCE_HELP = `usage: kt verify-evidence FILE [--pins FILE] [--json]
 Checks an evidence file written by kt lookup, history or monitor (kt-evidence/v1) with the pins only,
-offline: a fork (two trees the log signed that cannot both be honest) and a key the owner did not make are
-proven by the file itself; a rollback is shown (both checkpoints valid), not proven.
+offline: a fork (two trees the log signed that cannot both be honest), a key the owner did not make and a
+broken receipt (kt check-receipt: the log's signed promise of a version, and a later proof that it was not
+kept) are proven by the file itself; a rollback is shown (both checkpoints valid), not proven.
 Exit 0: the file establishes its claim; 1: it does not; 2: usage error.`;
 
 export async function verifyEvidenceCommand(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
  * `kt`, the key transparency command line: runs the directory (`init`, `serve`), acts as a provider
  * (`provider`: keys, certificates, enrolment, publishing), fetches and verifies
  * lookups and histories as a client (`trust`, `lookup`, `history`), monitors an account for its owner
- * (`monitor`), audits the log (`audit`) and runs a witness (`witness`). Every
+ * (`monitor`), audits the log (`audit`), runs a witness (`witness`) and backs a directory up (`backup`). Every
  * command takes `--help`; verifying commands take `--json`. Exit codes: 0 verified, 1 verification failed,
  * 2 usage, configuration or network error (cli/output.ts).
  */
@@ -15,12 +15,14 @@ run a directory
   serve     serve the directory over HTTP (as npm start)
   provider  keygen, certify (development CA), enrol and publish, as a provider
   identity  make an account's identity key pair (for a test account), to publish as a provider
+  backup    copy a live data directory; a server on the copy is read-only until it is known to be the newest
 
 verify, as a client
   trust     fetch, save or print the pins of a directory
   lookup    look an account up and verify the answer with the pins only
   history   fetch and verify every version of an account since a version
-  verify-evidence   check an evidence file of a fork, a rollback or a key the owner did not make
+  verify-evidence   check an evidence file of a fork, a rollback, a key the owner did not make or a broken receipt
+  check-receipt     check a publication receipt against the directory's proof; a broken one becomes evidence
 
 monitor
   monitor   check an account's new versions against the keys its owner made
@@ -49,6 +51,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('../api/node/serve-command.js');
     return { run: async (argv) => (await m.serveMain(argv), new Promise<number>(() => {})), help: m.SERVE_USAGE };
   },
+  backup: async () => {
+    const m = await import('./backup-command.js');
+    return { run: m.backup, help: m.BACKUP_HELP };
+  },
   provider: async () => {
     const m = await import('./provider-command.js');
     return { run: m.provider, help: m.PROVIDER_HELP };
@@ -72,6 +78,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'verify-evidence': async () => {
     const m = await import('./client-commands.js');
     return { run: m.verifyEvidenceCommand, help: m.VERIFY_EVIDENCE_HELP };
+  },
+  'check-receipt': async () => {
+    const m = await import('./receipt-command.js');
+    return { run: m.checkReceiptCommand, help: m.CHECK_RECEIPT_HELP };
   },
   monitor: async () => {
     const m = await import('./monitor-command.js');

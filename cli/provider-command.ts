@@ -3,16 +3,20 @@
  * certificate request for its id; `certify` has a development CA sign the request (a production provider
  * gets its certificate from a CA the directory trusts instead); `enrol` asks the directory's operator
  * route to enrol the certificate chain (operator token); `publish` signs a binding statement for one of
- * its accounts with its key and publishes it, waiting for the epoch with `--wait`.
+ * its accounts with its key and publishes it, naming its credential (`--cert`) so that the directory checks
+ * the signature against that one only, and waiting for the epoch with `--wait`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
+import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError, relayedCode } from '../verifier/verification/errors.js';
 import { request } from '../verifier/http/request.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
+import { parseCertificate } from '../verifier/enrolment/certificate.js';
+import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
@@ -20,14 +24,15 @@ import { output, UsageError } from './output.js';
 export const PROVIDER_HELP = `usage: kt provider keygen --id PROVIDER [--dir DIR]
        kt provider certify --csr FILE --data DIR [--days N]
        kt provider enrol --chain FILE --server URL (--token FILE | --data DIR) [--wait]
-       kt provider publish --id PROVIDER --key FILE --account ACCOUNT --version N
+       kt provider publish --id PROVIDER --key FILE [--cert FILE] --account ACCOUNT --version N
                            (--identity B64 [--protocol P] | --delete) --server URL [--wait]
 keygen writes DIR/PROVIDER.key (Ed25519, PKCS#8, mode 0600) and DIR/PROVIDER.csr (CN=PROVIDER and that
 DNS name). certify signs a request with the development CA of a server's data directory (development
 mode) and prints the certificate. enrol sends a PEM chain (leaf first) to POST /v1/providers with the
 operator token. publish signs the statement binding ACCOUNT, at version N, to the Ed25519 identity key B64
-(or deleting it) and sends it to POST /v1/bindings; \`kt identity new\` makes a test account's key pair
-and prints its B64. All take --json.`;
+(or deleting it) and sends it to POST /v1/bindings, naming the credential it is signed with when --cert gives
+the key's certificate (PEM; a chain's first certificate), so that the directory checks that one only;
+\`kt identity new\` makes a test account's key pair and prints its B64. All take --json.`;
 
 const OPTIONS = {
   id: { type: 'string' },
@@ -40,6 +45,7 @@ const OPTIONS = {
   token: { type: 'string' },
   wait: { type: 'boolean', default: false },
   key: { type: 'string' },
+  cert: { type: 'string' },
   account: { type: 'string' },
   version: { type: 'string' },
   identity: { type: 'string' },
@@ -117,6 +123,21 @@ async function enrol(v: Values): Promise<[string, unknown]> {
   return [`${r.status} enrolment of ${r.providerId}${r.epoch !== undefined ? ` in epoch ${r.epoch}` : ''}`, r];
 }
 
+/**
+ * The credential a certificate is, as the directory names it: the hex SHA-256 of the leaf's TBSCertificate
+ * (the first certificate of the PEM file at `path`).
+ */
+function credentialFingerprint(path: string): string {
+  try {
+    const [leaf] = parsePemCertificates(read(path));
+    if (!leaf) throw new Error('no certificate');
+    return toHex(sha256(parseCertificate(leaf, 'the certificate').tbs));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${path}: ${(e as Error).message}`);
+  }
+}
+
 async function publish(v: Values): Promise<[string, unknown]> {
   const id = need(v.id, 'id');
   const version = Number(need(v.version, 'version'));
@@ -150,8 +171,9 @@ async function publish(v: Values): Promise<[string, unknown]> {
   };
   const bytes = encodeStatement(statement);
   const signature = signSync('ed25519', seed, providerSignedMessage(bytes));
+  const credential = v.cert === undefined ? {} : { credential: credentialFingerprint(v.cert) };
   const r = await post(need(v.server, 'server'), `/v1/bindings${v.wait ? '?wait=1' : ''}`, {
-    statements: [{ statement: toBase64(bytes), signature: toBase64(signature) }],
+    statements: [{ statement: toBase64(bytes), signature: toBase64(signature), ...credential }],
   });
   const result = (r.results as Record<string, unknown>[])[0];
   return [

@@ -4,17 +4,22 @@
  * trust pins, `GET /healthz`, Prometheus `GET /metrics` and, when a directory is given, its routes
  * (api/app/directory-routes.ts). Browsers may read the log, the config and the OpenAPI document from any
  * origin, and the lookup routes from the origins the policy lists (api/app/cors.ts). Every error is JSON
- * `{"error":{"code","message"}}` with a fitting status; internal errors are logged without request data and
- * answered with a generic message.
+ * `{"error":{"code","message"}}` with a fitting status; internal errors are answered with a generic message
+ * and logged as one JSON line (api/app/logger.ts) with the request's id and route pattern, never its path
+ * or data. Every answer carries the request's id (api/app/request-id.ts).
  */
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../../log/merkle/reader.js';
-import { parseTilePath, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
+import { parseTilePath, TILE_WIDTH, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
-import { acceptsGzip, gzip } from './compression.js';
-import { errorResponse, internalErrorLine } from './errors.js';
-import { labelValue, RequestMetrics, requestMetrics } from './request-metrics.js';
+import { accessLog } from './access-log.js';
+import { acceptsGzip, gzip, GzipCache } from './compression.js';
+import { EpochDurations } from './epoch-metrics.js';
+import { errorResponse } from './errors.js';
+import { consoleLogger, errorFields, type Logger } from './logger.js';
+import { requestIdOf, requestIds } from './request-id.js';
+import { labelValue, methodLabel, RequestMetrics, requestMetrics, routeLabel } from './request-metrics.js';
 import { openApiDocument } from './openapi.js';
 
 export interface AppConfig {
@@ -49,6 +54,8 @@ export interface AppMetrics {
   checkpointAgeSeconds?: () => number | undefined;
   /** Submissions to each witness (by URL) that brought no cosignature. */
   witnessFailures?: () => ReadonlyMap<string, number>;
+  /** How long each closed epoch took (api/app/epoch-metrics.ts). */
+  epochDurations?: EpochDurations;
 }
 
 export interface AppDeps {
@@ -60,8 +67,12 @@ export interface AppDeps {
   requests?: RequestMetrics;
   /** What degrades the service now, for /healthz (none: healthy). */
   health?: () => string[];
-  /** Where internal errors are reported (default: console.error). */
-  logError?: (message: string) => void;
+  /** The structured log internal errors are reported to (default: JSON lines on console.error). */
+  logger?: Logger;
+  /** Log one `request` event per request (api/app/access-log.ts; default: no). */
+  accessLog?: boolean;
+  /** The gzip of full entry bundles, compressed once (default: a cache of GZIP_CACHE_BYTES). */
+  gzipCache?: GzipCache;
   /** Who may read what from a browser (default: the public routes only, no lookup origin). */
   cors?: CorsPolicy;
 }
@@ -100,8 +111,8 @@ function rawPath(c: Context): string {
   return requestPath(typeof incoming?.url === 'string' ? incoming.url : c.req.url);
 }
 
-/** Serves one tile or entry bundle path below `/log/`. */
-async function serveTilePath(c: Context, reader: LogReader, path: string): Promise<Response> {
+/** Serves one tile or entry bundle path below `/log/`; full bundles' gzip comes from `cache`. */
+async function serveTilePath(c: Context, reader: LogReader, path: string, cache: GzipCache): Promise<Response> {
   let ref;
   try {
     ref = parseTilePath(path);
@@ -110,23 +121,30 @@ async function serveTilePath(c: Context, reader: LogReader, path: string): Promi
   }
   const data = 'entries' in ref ? await reader.entryBundle(ref.n, ref.width) : await reader.tile(ref);
   if (data === null) return errorResponse('not_found', `${path} is not part of the published tree`);
-  return tileResponse(ref, data, c.req.header('Accept-Encoding'));
+  return tileResponse(ref, data, c.req.header('Accept-Encoding'), { cache, key: path });
 }
 
 /**
  * The response for the bytes of a tile or entry bundle: immutable caching, and entry bundles compressed
- * with gzip when the client accepts it. Shared with the Worker, which serves the same bytes from R2.
+ * with gzip when the client accepts it: a full bundle's gzip from `once.cache` under `once.key` (it never
+ * changes), a partial one's compressed for each request (it grows). Tiles are hashes, which do not
+ * compress, and are sent as they are. Shared with the Worker, which serves the same bytes from R2.
  */
-export function tileResponse(
+export async function tileResponse(
   ref: Tile | EntryBundleRef,
   data: Uint8Array,
   acceptEncoding: string | null | undefined,
-): Response {
+  once?: { cache: GzipCache; key: string },
+): Promise<Response> {
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Cache-Control': IMMUTABLE };
   if ('entries' in ref) {
     headers.Vary = 'Accept-Encoding';
-    if (acceptsGzip(acceptEncoding ?? undefined))
-      return new Response(gzip(data), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
+    if (acceptsGzip(acceptEncoding ?? undefined)) {
+      const encoded = { ...headers, 'Content-Encoding': 'gzip' };
+      if (!once || ref.width !== TILE_WIDTH) return new Response(gzip(data), { headers: encoded });
+      const body = await once.cache.gzip(once.key, data);
+      return new Response(body as Uint8Array<ArrayBuffer>, { headers: encoded });
+    }
   }
   return new Response(data as Uint8Array<ArrayBuffer>, { headers });
 }
@@ -142,9 +160,12 @@ export function checkpointResponse(checkpoint: string): Response {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const requests = deps.requests ?? new RequestMetrics();
+  const logger = deps.logger ?? consoleLogger;
+  const gzipCache = deps.gzipCache ?? new GzipCache();
+  app.use('*', requestIds());
+  if (deps.accessLog) app.use('*', accessLog(logger));
   app.use('*', requestMetrics(requests));
   app.use('*', corsPolicy(deps.cors ?? { lookupOrigins: [] }));
-  const logError = deps.logError ?? ((m: string) => console.error(m));
 
   // The log's routes read the raw path, not Hono's (decoded) nor the URL parser's (dot segments resolved): a path
   // that is not canonical as sent is refused (docs/PROTOCOL.md section 6), never normalised into another one.
@@ -157,7 +178,7 @@ export function createApp(deps: AppDeps): Hono {
     const path = rawPath(c);
     if (!path.startsWith('/log/tile/'))
       return errorResponse('not_found', 'the path is not canonical (dot segments or percent-encoding)');
-    return serveTilePath(c, deps.reader, path.slice('/log/'.length));
+    return serveTilePath(c, deps.reader, path.slice('/log/'.length), gzipCache);
   });
   app.get('/v1/config', (c) => c.json(configJson(deps.config)));
   // Degraded is still 200: the log and lookups are served; monitoring reads `ok` and the reasons.
@@ -166,14 +187,21 @@ export function createApp(deps: AppDeps): Hono {
     const treeSize = deps.reader.size();
     return c.json(degraded.length === 0 ? { ok: true, treeSize } : { ok: false, degraded, treeSize });
   });
-  app.get('/metrics', (c) => c.text(metricsText(deps, requests), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) =>
+    c.text(metricsText(deps, requests, gzipCache), 200, { 'Content-Type': 'text/plain; version=0.0.4' }),
+  );
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
-  if (deps.directory) directoryRoutes(app, deps.directory, logError);
+  if (deps.directory) directoryRoutes(app, deps.directory, logger);
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   // Anything a route did not answer itself: an untyped error, an internal code or one the table lacks.
   app.onError((err, c) => {
-    logError(internalErrorLine(c.req.method, c.req.routePath, err));
+    logger.error('internal_error', {
+      requestId: requestIdOf(c),
+      method: methodLabel(c.req.method),
+      route: routeLabel(c),
+      ...errorFields(err),
+    });
     return errorResponse('internal', 'internal error');
   });
   return app;
@@ -194,8 +222,8 @@ function configJson(cfg: AppConfig): Record<string, unknown> {
   return out;
 }
 
-/** Prometheus text exposition: gauges, request counts and request time. */
-function metricsText(deps: AppDeps, requests: RequestMetrics): string {
+/** Prometheus text exposition: gauges, request counts and request time, epoch durations, the gzip cache. */
+function metricsText(deps: AppDeps, requests: RequestMetrics, gzipCache: GzipCache): string {
   const lines = ['# TYPE kt_tree_size gauge', `kt_tree_size ${deps.reader.size()}`];
   const m = deps.metrics ?? {};
   if (m.queueDepth) lines.push('# TYPE kt_queue_depth gauge', `kt_queue_depth ${m.queueDepth()}`);
@@ -209,6 +237,8 @@ function metricsText(deps: AppDeps, requests: RequestMetrics): string {
   }
   const age = m.checkpointAgeSeconds?.();
   if (age !== undefined) lines.push('# TYPE kt_checkpoint_age_seconds gauge', `kt_checkpoint_age_seconds ${age}`);
-  lines.push(...requests.text());
+  if (m.epochDurations) lines.push(...m.epochDurations.text());
+  lines.push(...gzipCache.text());
+  lines.push(...requests.text(), ...requests.rateLimited.text());
   return `${lines.join('\n')}\n`;
 }

@@ -30,8 +30,8 @@ const LOOKUP_POST: CorsRule = { scope: 'lookup', methods: 'POST', headers: 'Cont
 
 /** How long a browser may keep a granted preflight, in seconds (browsers cap it lower: Chromium at 2 hours). */
 const PREFLIGHT_MAX_AGE = '86400';
-/** Response headers a browser client may read besides the safelisted ones: the wait of a 429 or 503. */
-const EXPOSED_HEADERS = 'Retry-After';
+/** Response headers a browser client may read besides the safelisted ones: the wait of a 429 or 503, the request id. */
+const EXPOSED_HEADERS = 'Retry-After, X-Request-Id';
 
 /** The rule of a request path (raw, as in the URL), or null for routes that never answer cross-origin. */
 function ruleFor(path: string): CorsRule | null {

@@ -3,13 +3,16 @@
  * discovery), history, publication of provider-signed statements (answered once committed with `?wait=1`,
  * else 202 with a receipt signed by the log), and provider enrolment and revocation for the operator. The
  * routes speak to a `DirectoryService`, so Node and Workers can back them differently. Bodies are JSON,
- * size-limited, and decoded strictly; every refusal is a JSON error with a stable code.
+ * size-limited, and decoded strictly; every refusal is a JSON error with a stable code. Lookups are charged
+ * to their client's rate limit, each lookup weighted by its cost, before they are made
+ * (rate-limit-lookups.ts); publications to their client's and their provider's before any signature is
+ * checked (rate-limit-publish.ts), and a submission may name the credential it is signed with.
  */
 import type { Context, Hono } from 'hono';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../../wasm-free-crypto/note.js';
-import { signNote } from '../../wasm-free-crypto/note.js';
+import { receiptStatementHash, signReceipt } from '../../verifier/formats/receipt.js';
 import type { Accepted } from '../../log/directory/directory.js';
 import type { Committed } from '../../log/directory/submission.js';
 import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../../verifier/formats/proofs.js';
@@ -23,16 +26,23 @@ import {
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { boundedBody } from './body.js';
 import { acceptsGzip, gzip } from './compression.js';
-import { answerableError, errorResponse, internalErrorLine, typedErrorResponse } from './errors.js';
-import { operatorAuth, rateLimit, type RateLimitOptions, type TokenBuckets } from './middleware.js';
+import { answerableError, errorResponse, typedErrorResponse } from './errors.js';
+import { errorFields, type Logger } from './logger.js';
+import { requestIdOf } from './request-id.js';
+import { operatorAuth, RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
+import { lookupMeter, type LookupMeter } from './rate-limit-lookups.js';
+import { chargePublication, type PublishLimits } from './rate-limit-publish.js';
+import type { LookupCharge } from '../../log/directory/proof-builder.js';
 
 /** What the routes need from a directory. */
 export interface DirectoryService {
-  lookup(provider: string, account: string): Promise<LookupProof>;
-  history(provider: string, account: string, since: number): Promise<HistoryProof>;
-  monitor(provider: string, account: string, version: number): Promise<MonitorProof>;
-  discover(account: string): Promise<DiscoveryProof>;
-  submit(statement: Uint8Array, signature: Uint8Array): Promise<Accepted>;
+  /** The lookups' proofs; `charge` is told of the work before it is done (the rate limit), and may refuse it. */
+  lookup(provider: string, account: string, charge?: LookupCharge): Promise<LookupProof>;
+  history(provider: string, account: string, since: number, charge?: LookupCharge): Promise<HistoryProof>;
+  monitor(provider: string, account: string, version: number, charge?: LookupCharge): Promise<MonitorProof>;
+  discover(account: string, charge?: LookupCharge): Promise<DiscoveryProof>;
+  /** Validates and queues a statement; `credential`, if given, the fingerprint of the one credential to try. */
+  submit(statement: Uint8Array, signature: Uint8Array, credential?: Uint8Array): Promise<Accepted>;
   enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }>;
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed>;
 }
@@ -42,9 +52,15 @@ export interface DirectoryRouteOptions {
   /** Signs publication receipts (the log's note signer). */
   receiptSigner: NoteSigner;
   operatorToken?: string;
-  /** Per-client lookup limits, or shared buckets (the Worker's own lookup path takes from them too). */
+  /**
+   * Per-client lookup limits, or shared buckets (the Worker's own lookup path takes from them too), counted
+   * in lookups and weighted by their cost (rate-limit-lookups.ts).
+   */
   lookupRateLimit: RateLimitOptions | TokenBuckets;
-  now?: () => number;
+  /** The limits of publication, per client and per provider (rate-limit-publish.ts); none: unlimited. */
+  publishLimits?: PublishLimits;
+  /** Failed operator authentications allowed per client (none: unlimited). */
+  operatorAuthFailures?: TokenBuckets;
 }
 
 const MAX_BATCH_LOOKUPS = 32;
@@ -85,13 +101,18 @@ async function answer(f: () => Promise<Response>): Promise<Response> {
   try {
     return await f();
   } catch (e) {
+    if (e instanceof RateLimited) return rateLimitedResponse(e.retryAfterSeconds);
     return typedErrorResponse(e);
   }
 }
 
-/** A publication receipt: a note signed by the log, `kt/v1/receipt`, label, version, acceptance time. */
-function receiptNote(signer: NoteSigner, label: Uint8Array, version: number, time: number): string {
-  return signNote(`kt/v1/receipt\n${toBase64(label)}\n${version}\n${time}\n`, [signer]);
+/**
+ * A publication receipt (`kt/v2/receipt`, verifier/formats/receipt.ts), signed only once `submit` returned:
+ * the statement is then durably queued (log/directory/directory.ts, `submit`).
+ */
+function receiptNote(signer: NoteSigner, accepted: Accepted, statement: Uint8Array): string {
+  const { label, version, acceptedAt, deadline } = accepted;
+  return signReceipt({ label, version, statementHash: receiptStatementHash(statement), acceptedAt, deadline }, signer);
 }
 
 function committedJson(c: Committed): Record<string, unknown> {
@@ -110,74 +131,117 @@ function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
   return c.body(body, 200, { 'Content-Type': 'application/json' });
 }
 
+/** The lookups of a batch, checked before any is made. */
+function batchLookups(list: unknown): { provider: string; account: string }[] {
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_LOOKUPS)
+    throw new BadRequest(`lookups must be 1..${MAX_BATCH_LOOKUPS} items, or give "discover"`);
+  return list.map((item) => {
+    const { provider, account } = (item ?? {}) as Record<string, unknown>;
+    if (typeof provider !== 'string' || typeof account !== 'string' || Object.keys(item).length !== 2)
+      throw new BadRequest('each lookup is {"provider","account"}');
+    return { provider, account };
+  });
+}
+
+/** A batch of lookups or a discovery, each lookup charged to `meter` (rate-limit-lookups.ts). */
+async function lookupBatch(c: Context, o: DirectoryRouteOptions, meter: LookupMeter): Promise<Response> {
+  const body = await jsonBody(c);
+  onlyFields(body, ['lookups', 'discover']);
+  if (body.discover !== undefined && body.lookups !== undefined)
+    throw new BadRequest('give either "lookups" or "discover", not both');
+  if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover, meter)));
+  const lookups = batchLookups(body.lookups);
+  meter.lookups(lookups.length);
+  const proofs = [];
+  for (const [i, { provider, account }] of lookups.entries())
+    proofs.push(await o.service.lookup(provider, account, { absent: () => meter.absent(lookups.length - i) }));
+  return jsonBytes(c, lookupsToJsonBytes(proofs));
+}
+
+/**
+ * The lookup routes, each lookup charged to its client's bucket before it is made (one token, and an
+ * absent name's surcharge before its VRF proof: rate-limit-lookups.ts).
+ */
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
-  const limit = rateLimit(o.lookupRateLimit);
-  app.get('/v1/lookup/:provider/:account', limit, (c) =>
-    answer(async () =>
-      jsonBytes(c, lookupToJsonBytes(await o.service.lookup(c.req.param('provider'), c.req.param('account')))),
-    ),
+  const buckets = o.lookupRateLimit instanceof TokenBuckets ? o.lookupRateLimit : new TokenBuckets(o.lookupRateLimit);
+  /** The request's meter, its first lookup charged. */
+  const meter = (c: Context, first: number) => {
+    const m = lookupMeter(buckets, c);
+    m.lookups(first);
+    return m;
+  };
+  app.get('/v1/lookup/:provider/:account', (c) =>
+    answer(async () => {
+      const { absent } = meter(c, 1);
+      const proof = await o.service.lookup(c.req.param('provider'), c.req.param('account'), { absent });
+      return jsonBytes(c, lookupToJsonBytes(proof));
+    }),
   );
   app.post(
     '/v1/lookup',
     boundedBody(16 * 1024, () => errorResponse('too_large', 'the body exceeds 16 KiB')),
-    limit,
-    (c) =>
-      answer(async () => {
-        const body = await jsonBody(c);
-        onlyFields(body, ['lookups', 'discover']);
-        if (body.discover !== undefined && body.lookups !== undefined)
-          throw new BadRequest('give either "lookups" or "discover", not both');
-        if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover)));
-        const list = body.lookups;
-        if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_LOOKUPS)
-          throw new BadRequest(`lookups must be 1..${MAX_BATCH_LOOKUPS} items, or give "discover"`);
-        const proofs = [];
-        for (const item of list) {
-          const { provider, account } = (item ?? {}) as Record<string, unknown>;
-          if (typeof provider !== 'string' || typeof account !== 'string' || Object.keys(item).length !== 2)
-            throw new BadRequest('each lookup is {"provider","account"}');
-          proofs.push(await o.service.lookup(provider, account));
-        }
-        return jsonBytes(c, lookupsToJsonBytes(proofs));
-      }),
+    (c) => answer(() => lookupBatch(c, o, meter(c, 0))),
   );
-  app.get('/v1/history/:provider/:account', limit, (c) =>
+  app.get('/v1/history/:provider/:account', (c) =>
     answer(async () => {
+      const { absent } = meter(c, 1);
       const sinceText = c.req.query('since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
-      return c.json(
-        historyToJson(await o.service.history(c.req.param('provider'), c.req.param('account'), Number(sinceText))),
-      );
+      const { provider, account } = c.req.param();
+      return c.json(historyToJson(await o.service.history(provider, account, Number(sinceText), { absent })));
     }),
   );
   // The owner's daily check: small, and compressed when the client accepts it (the proof is mostly base64).
-  app.get('/v1/monitor/:provider/:account', limit, (c) =>
+  app.get('/v1/monitor/:provider/:account', (c) =>
     answer(async () => {
+      const { absent } = meter(c, 1);
       const versionText = c.req.query('version') ?? '';
       if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
-      const json = JSON.stringify(
-        monitorToJson(await o.service.monitor(c.req.param('provider'), c.req.param('account'), Number(versionText))),
-      );
-      return jsonResponse(json, c.req.header('Accept-Encoding'));
+      const { provider, account } = c.req.param();
+      const proof = await o.service.monitor(provider, account, Number(versionText), { absent });
+      return jsonResponse(JSON.stringify(monitorToJson(proof)), c.req.header('Accept-Encoding'));
     }),
   );
 }
 
-async function submitOne(o: DirectoryRouteOptions, item: unknown, wait: boolean): Promise<Record<string, unknown>> {
-  const { statement, signature } = (item ?? {}) as Record<string, unknown>;
-  if (typeof item !== 'object' || item === null || Object.keys(item).length !== 2)
-    throw new BadRequest('each statement is {"statement","signature"}');
-  const accepted = await o.service.submit(base64Field(statement, 'statement'), base64Field(signature, 'signature'));
-  const base = { label: toBase64(accepted.label), version: accepted.version };
-  if (wait) return { ...base, status: 'committed', ...committedJson(await accepted.committed) };
-  return {
-    ...base,
-    status: 'accepted',
-    receipt: receiptNote(o.receiptSigner, accepted.label, accepted.version, (o.now ?? Date.now)()),
-  };
+/** One item of a publication: the statement, its signature and, if named, its credential's fingerprint. */
+interface Envelope {
+  statement: Uint8Array;
+  signature: Uint8Array;
+  credential?: Uint8Array;
 }
 
-function publishRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: string) => void): void {
+/** An item of `POST /v1/bindings` decoded strictly, or the BadRequest that refuses it. */
+function envelopeOf(item: unknown): Envelope | BadRequest {
+  const fields = (item ?? {}) as Record<string, unknown>;
+  const keys = typeof item === 'object' && item !== null && !Array.isArray(item) ? Object.keys(item).sort() : [];
+  if (keys.join() !== 'signature,statement' && keys.join() !== 'credential,signature,statement')
+    return new BadRequest('each statement is {"statement","signature"} or {"statement","signature","credential"}');
+  if (
+    fields.credential !== undefined &&
+    !(typeof fields.credential === 'string' && /^[0-9a-f]{64}$/.test(fields.credential))
+  )
+    return new BadRequest('credential must be 64 lower-case hex digits (the SHA-256 of the leaf TBSCertificate)');
+  try {
+    const statement = base64Field(fields.statement, 'statement');
+    const signature = base64Field(fields.signature, 'signature');
+    return fields.credential === undefined
+      ? { statement, signature }
+      : { statement, signature, credential: fromHex(fields.credential as string) };
+  } catch (e) {
+    return e as BadRequest;
+  }
+}
+
+async function submitOne(o: DirectoryRouteOptions, item: Envelope, wait: boolean): Promise<Record<string, unknown>> {
+  const statementBytes = item.statement;
+  const accepted = await o.service.submit(statementBytes, item.signature, item.credential);
+  const base = { label: toBase64(accepted.label), version: accepted.version };
+  if (wait) return { ...base, status: 'committed', ...committedJson(await accepted.committed) };
+  return { ...base, status: 'accepted', receipt: receiptNote(o.receiptSigner, accepted, statementBytes) };
+}
+
+function publishRoutes(app: Hono, o: DirectoryRouteOptions, logger: Logger): void {
   app.post(
     '/v1/bindings',
     boundedBody(2 * 1024 * 1024, () => errorResponse('too_large', 'the body exceeds 2 MiB')),
@@ -189,11 +253,28 @@ function publishRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: 
         if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_STATEMENTS)
           throw new BadRequest(`statements must be 1..${MAX_BATCH_STATEMENTS} items`);
         const wait = c.req.query('wait') === '1';
-        const settled = await Promise.allSettled(list.map((item) => submitOne(o, item, wait)));
+        const envelopes = list.map(envelopeOf);
+        // Charged before any signature is checked; a malformed item is charged to its client only.
+        if (o.publishLimits)
+          chargePublication(
+            o.publishLimits,
+            c,
+            envelopes.map((e) => (e instanceof BadRequest ? null : e.statement)),
+          );
+        const settled = await Promise.allSettled(
+          envelopes.map((e) => (e instanceof BadRequest ? Promise.reject(e) : submitOne(o, e, wait))),
+        );
         // All refused: the first refusal is the answer. Else each refused statement says why in its result.
         if (settled.every((r) => r.status === 'rejected')) return typedErrorResponse(settled[0].reason);
+        const logInternal = (err: unknown) =>
+          logger.error('internal_error', {
+            requestId: requestIdOf(c),
+            method: 'POST',
+            route: '/v1/bindings',
+            ...errorFields(err),
+          });
         const results = settled.map((r) =>
-          r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason, logError) },
+          r.status === 'fulfilled' ? r.value : { status: 'refused', error: errorOf(r.reason, logInternal) },
         );
         return c.json({ results }, wait ? 200 : 202);
       }),
@@ -201,10 +282,10 @@ function publishRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: 
 }
 
 /** A refused statement's error in a batch answer; an internal one is logged and answered `internal`. */
-function errorOf(e: unknown, logError: (message: string) => void): { code: string; message: string } {
+function errorOf(e: unknown, logInternal: (err: unknown) => void): { code: string; message: string } {
   const answer = answerableError(e);
   if (answer) return answer;
-  logError(internalErrorLine('POST', '/v1/bindings', e instanceof Error ? e : new Error(String(e))));
+  logInternal(e);
   return { code: 'internal', message: 'internal error' };
 }
 
@@ -216,7 +297,7 @@ function decodeChain(v: unknown): Uint8Array[] {
 }
 
 function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
-  const auth = operatorAuth(o.operatorToken);
+  const auth = operatorAuth(o.operatorToken, o.operatorAuthFailures);
   const limit = boundedBody(64 * 1024, () => errorResponse('too_large', 'the body exceeds 64 KiB'));
   app.post('/v1/providers', auth, limit, (c) =>
     answer(async () => {
@@ -243,8 +324,8 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
 }
 
 /** Adds the directory's routes to `app`. */
-export function directoryRoutes(app: Hono, o: DirectoryRouteOptions, logError: (message: string) => void): void {
+export function directoryRoutes(app: Hono, o: DirectoryRouteOptions, logger: Logger): void {
   lookupRoutes(app, o);
-  publishRoutes(app, o, logError);
+  publishRoutes(app, o, logger);
   operatorRoutes(app, o);
 }

@@ -84,6 +84,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   bad_signature: 403,
   unknown_provider: 403,
   namespace_violation: 403,
+  wrong_credential: 403,
   cert_revoked: 403,
   bad_continuity: 403,
   version_conflict: 409,
@@ -114,6 +115,8 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   queue_full: 503,
   epoch_failed: 503,
   directory_broken: 503,
+  read_only: 503,
+  overloaded: 503,
   busy: 503,
   closed: 503,
   // bytes the client sent that do not decode (wasm-free-crypto/bytes.ts)
@@ -204,10 +207,4 @@ export function typedErrorResponse(e: unknown): Response {
   if (!answer) throw e;
   const retry: Record<string, string> = STATUS_BY_CODE[answer.code] === 503 ? { 'Retry-After': '1' } : {};
   return errorResponse(answer.code, answer.message, retry);
-}
-
-/** The line logged for an internal error: where, the error's class and code, its message; no request data. */
-export function internalErrorLine(method: string, path: string, err: Error): string {
-  const code = err instanceof CodedError ? ` [${err.code}]` : '';
-  return `internal error on ${method} ${path}: ${err.name}${code}: ${err.message}`;
 }

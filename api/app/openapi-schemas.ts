@@ -138,7 +138,8 @@ export const CERT_CODES: ApiErrorCode[] = [
   'cert_chain_too_long',
   'cert_revoked',
 ];
-export const QUEUE_CODES: ApiErrorCode[] = ['queue_full', 'directory_broken', 'epoch_failed'];
+/** Why a write is not taken now: a full queue, a failed epoch, or a restored backup still read-only. */
+export const QUEUE_CODES: ApiErrorCode[] = ['queue_full', 'directory_broken', 'epoch_failed', 'read_only'];
 
 // ---- components ----
 

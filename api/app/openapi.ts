@@ -168,17 +168,26 @@ function directoryPaths(): Json {
   const provider = pathParam('provider', 'Provider id.');
   const account = pathParam('account', 'The account, URL-encoded, in any spelling: it is canonicalised.');
   const lookupErrors = (extra: ErrorSpec = {}): Json =>
-    errors({ 400: ['bad_request', ...ACCOUNT_CODES], 503: ['busy'], rateLimited: true, ...extra });
+    errors({ 400: ['bad_request', ...ACCOUNT_CODES], 503: ['busy', 'overloaded'], rateLimited: true, ...extra });
   const lookupItem = obj({ provider: str(), account: str() });
-  const signed = obj({
-    statement: b64("The statement's binary encoding (section 12.4; see the Statement schema)"),
-    signature: b64('The provider\'s 64-byte signature over D("kt/v1/statement") || statement'),
-  });
+  const signed = obj(
+    {
+      statement: b64("The statement's binary encoding (section 12.4; see the Statement schema)"),
+      signature: b64('The provider\'s 64-byte signature over D("kt/v1/statement") || statement'),
+      credential: str(
+        "The credential the statement is signed with: the hex SHA-256 of its leaf TBSCertificate (the `fingerprint` of /v1/config's providers), 64 lower-case hex digits. Given, only that credential is tried; without it, the provider's credentials are searched, at most 8 signature checks (section 16).",
+        { pattern: '^[0-9a-f]{64}$' },
+      ),
+    },
+    ['credential'],
+  );
   const accepted = obj({
     label: b64('The 32-byte label'),
     version: int(undefined, 1),
     status: { const: 'accepted' },
-    receipt: str('A note signed by the log: `kt/v1/receipt\\n<base64 label>\\n<version>\\n<acceptance time, ms>\\n`.'),
+    receipt: str(
+      'A note signed by the log, given once the statement is durably queued: `kt/v2/receipt\\n<base64 label>\\n<version>\\n<base64 SHA-256(D("kt/v1/receipt-statement") || statement)>\\n<acceptance time, ms>\\n<deadline, ms>\\n`; the log promises the statement is this version by the deadline (docs/PROTOCOL.md sections 7 and 16).',
+    ),
   });
   const committedItem = {
     allOf: [ref('Committed')],
@@ -205,6 +214,7 @@ function directoryPaths(): Json {
       401: ['unauthorized'],
       413: ['too_large'],
       503: QUEUE_CODES,
+      rateLimited: true, // a client after 10 failed authentications
       ...(status403 ? { 403: status403 } : {}),
       ...extra,
     });
@@ -214,7 +224,8 @@ function directoryPaths(): Json {
         operationId: 'lookup',
         tags: ['directory'],
         summary: 'Look up one account',
-        description: 'Rate limited per client. An unknown provider or account gives an absence proof.',
+        description:
+          'Rate limited per client: one lookup, or `absentLookupCost` (default 6) for a name the directory does not know. An unknown provider or account gives an absence proof.',
         parameters: [provider, account],
         responses: { 200: ok('The lookup proof.', ref('LookupProof')), ...lookupErrors() },
       },
@@ -225,7 +236,7 @@ function directoryPaths(): Json {
         tags: ['directory'],
         summary: 'Look up a batch, or discover one account under every provider',
         description:
-          'Rate limited per client (one token per request). With `lookups`, each is looked up in order; with only `discover`, a discovery proof is answered. If both are given, `lookups` is answered and `discover` ignored.',
+          'Rate limited per client, counted in lookups: each item of a batch and each provider of a discovery, a name the directory does not know counting `absentLookupCost` (default 6), charged before the work (section 7). With `lookups`, each is looked up in order; with only `discover`, a discovery proof is answered. If both are given, `lookups` is answered and `discover` ignored.',
         requestBody: body(
           {
             type: 'object',
@@ -290,7 +301,7 @@ function directoryPaths(): Json {
         tags: ['directory'],
         summary: 'Publish provider-signed statements',
         description:
-          'Each statement is checked as in section 16 and answered on its own: a refused one is `{"status":"refused","error":{...}}` in `results`. Resubmitting an identical statement answers the same outcome (idempotent). If every statement is refused, the first refusal is the response, with its status.',
+          'Rate limited before any signature is checked: each statement counts against its client address and its provider (section 7). Each statement is checked as in section 16 and answered on its own: a refused one is `{"status":"refused","error":{...}}` in `results`. Resubmitting an identical statement answers the same outcome (idempotent). If every statement is refused, the first refusal is the response, with its status.',
         parameters: [WAIT],
         requestBody: body(obj({ statements: arr(signed, { minItems: 1, maxItems: 100 }) }), '2 MiB'),
         responses: {
@@ -299,7 +310,7 @@ function directoryPaths(): Json {
             obj({ results: arr({ oneOf: [committedItem, ref('Refused')] }) }),
           ),
           202: ok(
-            'Accepted and queued, each with a receipt signed by the log.',
+            'Accepted and durably queued, each with a receipt signed by the log (kt/v2/receipt, with a deadline).',
             obj({ results: arr({ oneOf: [accepted, ref('Refused')] }) }),
           ),
           ...errors({
@@ -307,14 +318,17 @@ function directoryPaths(): Json {
             403: [
               'bad_signature',
               'namespace_violation',
+              'wrong_credential',
               'unknown_provider',
               'cert_revoked',
               'cert_expired',
               'bad_continuity',
             ],
+            404: ['unknown_credential'],
             409: ['version_conflict', 'version_gap'],
             413: ['too_large', 'statement_too_large'],
-            503: QUEUE_CODES,
+            503: [...QUEUE_CODES, 'overloaded'],
+            rateLimited: true,
           }),
         },
       },
@@ -391,6 +405,7 @@ export function openApiDocument(opts: { origin: string; serverUrl?: string }): R
         'Every error is JSON `{"error":{"code","message"}}`; the codes of each response are listed in `x-error-codes`.',
         'An unknown route or method answers 404 `not_found`; a server run without a directory answers so on the `/v1/lookup`, `/v1/history`, `/v1/bindings` and `/v1/providers` routes.',
         'Byte strings are canonical base64; lists of hashes are one base64 string of the concatenated 32-byte hashes.',
+        "Every response carries `X-Request-Id` (components `headers.RequestId`): the request's own `X-Request-Id` when it is 1 to 64 characters of `A-Z a-z 0-9 . _ : -`, else 32 hex digits the server made; the server's log lines about the request carry it (docs/PROTOCOL.md, section 7).",
         'Browsers (CORS): the `log` routes, `/v1/config` and this document answer any origin; the lookup, history and daily-check routes only the origins the operator lists (none by default); the other routes never answer cross-origin (docs/PROTOCOL.md, section 7).',
       ].join('\n\n'),
     },
@@ -411,7 +426,13 @@ export function openApiDocument(opts: { origin: string; serverUrl?: string }): R
           description: "The operator token (the data directory's `operator.token`), compared in constant time.",
         },
       },
-      headers: { RetryAfter: header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }) },
+      headers: {
+        RetryAfter: header('Seconds to wait before retrying.', { type: 'integer', minimum: 1 }),
+        RequestId: header('The request id, on every response (docs/PROTOCOL.md, section 7).', {
+          type: 'string',
+          pattern: '^[A-Za-z0-9._:-]{1,64}$',
+        }),
+      },
       responses: {
         RateLimited: {
           ...err('Too many requests from this client (token bucket per client).', ['rate_limited'], true),

@@ -8,9 +8,11 @@
  * `_count`), from which a percentile can be read.
  * On Workers, where requests served from R2 or D1 never reach the app, the Worker records them in an
  * isolate's own `RequestMetrics` and hands them to the Durable Object with `take()` and `merge()`; the
- * Workers clock advances only across I/O, so there the durations count I/O waits only.
+ * Workers clock advances only across I/O, so there the durations count I/O waits only. Beside the rows, the
+ * rate limits' refusals by kind (`RateLimitRefusals`, `kt_rate_limited_total`), counted where a bucket
+ * refuses (on Workers, in the Durable Object, which holds every bucket).
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 /** One line of the table: requests of one method, route and status. */
 export interface RequestMetricsRow {
@@ -60,6 +62,11 @@ function wellFormedBuckets(r: RequestMetricsRow): boolean {
  */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
+/** A request's method as metrics and logs record it: one of the seven common ones, or `OTHER`. */
+export function methodLabel(method: string): string {
+  return METHODS.has(method) ? method : 'OTHER';
+}
+
 /** Prometheus label values: backslash, double quote and newline escaped (text format 0.0.4). */
 export function labelValue(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -67,10 +74,12 @@ export function labelValue(s: string): string {
 
 export class RequestMetrics {
   private readonly table = new Map<string, RequestMetricsRow>();
+  /** The rate limits' refusals, by kind (`kt_rate_limited_total`). */
+  readonly rateLimited = new RateLimitRefusals();
 
   /** Counts one request that took `seconds`. */
   record(method: string, route: string, status: number, seconds: number): void {
-    const m = METHODS.has(method) ? method : 'OTHER';
+    const m = methodLabel(method);
     this.add({ method: m, route, status, count: 1, seconds, buckets: bucketOf(seconds) });
   }
 
@@ -140,6 +149,37 @@ export class RequestMetrics {
   }
 }
 
+/** What a rate limit refused: lookups, publications per client address or per provider, failed operator logins. */
+export type RateLimitKind = 'lookup' | 'publish_address' | 'publish_provider' | 'operator_auth';
+
+/**
+ * The counter `kt_rate_limited_total{kind}`: requests refused 429 `rate_limited`, by the limit that refused
+ * them (a publication refused by both its address's and its provider's bucket counts under both kinds).
+ */
+export class RateLimitRefusals {
+  private readonly counts = new Map<RateLimitKind, number>();
+
+  /** Counts one refusal of `kind`. */
+  count(kind: RateLimitKind): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
+  /** The Prometheus text: every kind, zero included, so that a rate can be read from the first scrape. */
+  text(): string[] {
+    const kinds: RateLimitKind[] = ['lookup', 'publish_address', 'publish_provider', 'operator_auth'];
+    return [
+      '# TYPE kt_rate_limited_total counter',
+      ...kinds.map((k) => `kt_rate_limited_total{kind="${k}"} ${this.counts.get(k) ?? 0}`),
+    ];
+  }
+}
+
+/** The route pattern that answered (Hono's, never the path), or `unmatched` when only `*` middleware ran. */
+export function routeLabel(c: Context): string {
+  const route = c.req.routePath;
+  return !route || route === '/*' ? 'unmatched' : route;
+}
+
 /**
  * Records every request the app answers in `metrics`, by route pattern. Mounted on `*`: a request no route
  * matched reports this middleware's own pattern, `/*`, and is recorded as `unmatched`.
@@ -151,12 +191,6 @@ export function requestMetrics(
   return async (c, next) => {
     const started = now();
     await next();
-    const route = c.req.routePath;
-    metrics.record(
-      c.req.method,
-      !route || route === '/*' ? 'unmatched' : route,
-      c.res.status,
-      (now() - started) / 1000,
-    );
+    metrics.record(c.req.method, routeLabel(c), c.res.status, (now() - started) / 1000);
   };
 }

@@ -4,7 +4,8 @@
  * never overwritten), `log.db` (the SQLite file, with SQLite's `log.db-wal` and `log.db-shm` beside it)
  * and, in development mode, the development CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of
  * config.json, and the formats of the keys, are those of both servers (api/wiring/settings.ts); `origin`,
- * `devMode` and `trustedRoots` are Node's own. The origin is the log's identity: it is fixed on first run
+ * `devMode`, `trustedRoots`, the VRF pool's `vrfThreads` and `vrfReadQueue` and the HTTP limits
+ * (`headersTimeoutMs`, `requestTimeoutMs`, `keepAliveTimeoutMs`, `maxConnections`: http-limits.ts) are Node's own. The origin is the log's identity: it is fixed on first run
  * and a later run that asks for another one is refused rather than silently starting a different log.
  *
  * Every file the server writes there is mode 0600, whatever the directory's mode or the umask: the keys,
@@ -36,6 +37,9 @@ import {
   type Ed25519NoteSigner,
 } from '../../wasm-free-crypto/note.js';
 import { randomBytes } from '../../wasm-free-crypto/random.js';
+import { RESTORE_MARKER } from './restore-marker.js';
+import { VRF_POOL_SETTING_NAMES, vrfPoolSettings, type VrfPoolSettings } from './vrf-pool-settings.js';
+import { DEFAULT_HTTP_LIMITS, HTTP_LIMIT_NAMES, httpLimits, type HttpLimits } from './http-limits.js';
 import {
   ConfigError,
   DEFAULT_SETTINGS,
@@ -61,6 +65,10 @@ export interface DataDir {
   /** Paths of trusted root certificates (PEM), relative to the data directory or absolute. */
   trustedRoots: string[];
   settings: Settings;
+  /** The VRF pool's settings (`vrfThreads`, `vrfReadQueue`; api/node/vrf-pool-settings.ts). */
+  vrfPool: VrfPoolSettings;
+  /** The HTTP server's timeouts and connection cap (api/node/http-limits.ts). */
+  httpLimits: HttpLimits;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -70,6 +78,8 @@ interface ConfigFile {
   devMode?: boolean;
   trustedRoots?: string[];
   settings: Settings;
+  vrfPool?: VrfPoolSettings;
+  httpLimits?: HttpLimits;
 }
 
 /**
@@ -92,7 +102,7 @@ function writeNewFile(path: string, contents: string, mode: number): void {
 /** The mode of every file the server writes in its data directory. */
 const PRIVATE = 0o600;
 
-/** The files the server writes in its data directory (SQLite's among them), which it keeps private. */
+/** The files the server writes in its data directory (SQLite's and a backup's marker among them), kept private. */
 const SERVER_FILES = [
   'config.json',
   'log.key',
@@ -104,7 +114,11 @@ const SERVER_FILES = [
   'log.db-journal',
   'dev-ca.pem',
   'dev-ca.key',
+  RESTORE_MARKER,
 ];
+
+/** The data directory's configuration and keys: what `kt backup` copies besides the SQLite file. */
+export const CONFIG_AND_KEY_FILES = SERVER_FILES.filter((f) => !f.startsWith('log.db') && f !== RESTORE_MARKER);
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
@@ -165,7 +179,12 @@ function readConfig(dir: string): ConfigFile | null {
   } catch (e) {
     throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const known: string[] = [...NODE_ONLY_SETTINGS, ...Object.values(SETTINGS).map((s) => s.json)];
+  const known: string[] = [
+    ...NODE_ONLY_SETTINGS,
+    ...VRF_POOL_SETTING_NAMES,
+    ...HTTP_LIMIT_NAMES,
+    ...Object.values(SETTINGS).map((s) => s.json),
+  ];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new ConfigError(`${path} has unknown settings: ${unknown.join(', ')}`);
   const { origin, devMode, trustedRoots } = parsed;
@@ -178,7 +197,15 @@ function readConfig(dir: string): ConfigFile | null {
   ) {
     throw new ConfigError(`${path}: "trustedRoots" must be a list of PEM file paths`);
   }
-  return { origin, devMode, trustedRoots, settings: settingsFromConfig(parsed, path) };
+  const vrfPool = vrfPoolSettings(parsed, path);
+  return {
+    origin,
+    devMode,
+    trustedRoots,
+    settings: settingsFromConfig(parsed, path),
+    vrfPool,
+    httpLimits: httpLimits(parsed, path),
+  };
 }
 
 /** Reads a 0600 secret file, creating it with `make()` on first run. */
@@ -249,5 +276,7 @@ export function openDataDir(
     devMode,
     trustedRoots: config.trustedRoots ?? (devMode ? ['dev-ca.pem'] : []),
     settings: config.settings,
+    vrfPool: config.vrfPool ?? {},
+    httpLimits: config.httpLimits ?? DEFAULT_HTTP_LIMITS,
   };
 }

@@ -3,18 +3,26 @@
  * run it. Options (flags win over the
  * environment): `--port` (PORT, default 8787; 0 picks a free port), `--data` (KT_DATA, default ./data),
  * `--host` (KT_HOST, default 127.0.0.1), `--origin` (KT_ORIGIN, only for a new log). Prints the trust
- * pins a client needs, and shuts down cleanly on SIGINT or SIGTERM.
+ * pins a client needs, and shuts down cleanly on SIGINT or SIGTERM. On a restored backup,
+ * `--published-checkpoint` and `--accept-restore` say how it may sign again (api/node/restore-check.ts).
  */
 import { parseArgs } from 'node:util';
+import { errorFields, jsonLogger } from '../app/logger.js';
 import { startServer, type ServerOptions } from './server.js';
 
 export const SERVE_USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN] [--log-only]
+                      [--published-checkpoint FILE|URL] [--accept-restore SIZE]
        kt serve [the same options]
   --port    TCP port (env PORT, default 8787; 0 = any free port)
   --data    data directory with keys and the SQLite file (env KT_DATA, default ./data)
   --host    address to bind (env KT_HOST, default 127.0.0.1)
   --origin  checkpoint origin of a new log (env KT_ORIGIN; default localhost/kt-<random>)
-  --log-only  serve a plain C2SP log of arbitrary entries, without the directory`;
+  --log-only  serve a plain C2SP log of arbitrary entries, without the directory
+on a restored backup (kt backup), which starts read-only until its checkpoint is known to be the newest:
+  --published-checkpoint FILE|URL  the newest checkpoint the log published, to check the copy against
+                                   (besides the witnesses of config.json)
+  --accept-restore SIZE  the copy's tree size, typed: sign again when nothing proves the copy stale
+                         (dangerous: if the log published past the copy, it forks the log)`;
 
 function parseOptions(argv: string[]): ServerOptions {
   const { values } = parseArgs({
@@ -25,6 +33,8 @@ function parseOptions(argv: string[]): ServerOptions {
       host: { type: 'string' },
       origin: { type: 'string' },
       'log-only': { type: 'boolean' },
+      'published-checkpoint': { type: 'string' },
+      'accept-restore': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -36,12 +46,19 @@ function parseOptions(argv: string[]): ServerOptions {
   const portText = values.port ?? process.env.PORT ?? '8787';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`invalid port ${JSON.stringify(portText)}`);
+  const accept = values['accept-restore'];
+  if (accept !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(accept))
+    throw new Error(`invalid --accept-restore ${JSON.stringify(accept)}: give the backup's tree size`);
   return {
     port,
     dataDir: values.data ?? process.env.KT_DATA ?? './data',
     host: values.host ?? process.env.KT_HOST ?? '127.0.0.1',
     origin: values.origin ?? process.env.KT_ORIGIN,
     logOnly: values['log-only'] ?? false,
+    restore: {
+      publishedCheckpoint: values['published-checkpoint'],
+      acceptRestore: accept === undefined ? undefined : Number(accept),
+    },
   };
 }
 
@@ -54,16 +71,18 @@ export async function serveMain(argv: string[]): Promise<void> {
     console.error(`error: ${(e as Error).message}\n${SERVE_USAGE}`);
     process.exit(2);
   }
-  const server = await startServer(opts);
+  // Events go to standard error as JSON lines (README "Operations"); the pins and the URL stay text on stdout.
+  const logger = jsonLogger((line) => process.stderr.write(`${line}\n`));
+  const server = await startServer({ ...opts, logger });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing open batches and shutting down`);
+    logger.info('shutdown', { signal, message: 'finishing open batches and shutting down' });
     server.close().then(
       () => process.exit(0),
       (e) => {
-        console.error(`error during shutdown: ${(e as Error).message}`);
+        logger.error('shutdown_failed', errorFields(e));
         process.exit(1);
       },
     );

@@ -2,14 +2,17 @@
  * Starts the Node server: opens the data directory (creating keys on first run) and the SQLite file, wires
  * the log, the directory over the same database (unless `logOnly`) and the app as every server is wired
  * (api/wiring/open-server.ts), starts the directory's epoch timer and serves the app with
- * @hono/node-server, whose parser's refusals are the API's JSON 400 (api/node/client-errors.ts). In
- * development mode it creates and trusts a development root CA on first run.
- * `close()` stops accepting connections, closes the open epoch, waits for the writer's queue, then closes
- * the database, so nothing accepted is cut short.
+ * @hono/node-server, whose parser's refusals are the API's JSON 400 (api/node/client-errors.ts), with bounded
+ * header and body timeouts and a connection cap (api/node/http-limits.ts). In
+ * development mode it creates and trusts a development root CA on first run. A restored backup (`kt backup`)
+ * starts read-only and signs nothing until its checkpoint is known to be the newest (api/node/restore-check.ts).
+ * The directory's VRF proofs are computed by a pool of threads (api/node/vrf-pool.ts), off the event loop.
+ * `close()` stops accepting connections, closes the open epoch, stops the VRF threads, waits for the
+ * writer's queue, then closes the database, so nothing accepted is cut short.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import type { Hono } from 'hono';
@@ -18,10 +21,15 @@ import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
+import { errorFields, jsonLogger, type Logger } from '../app/logger.js';
 import { openServer } from '../wiring/open-server.js';
-import { answerClientErrors } from './client-errors.js';
+import { answerClientErrors, requestErrorAnswer } from './client-errors.js';
+import { capConnections, httpServerOptions, type HttpLimits } from './http-limits.js';
 import { openDataDir, type DataDir } from './data-dir.js';
 import { ensureDevCa } from './dev-ca.js';
+import { startVrfPool, type VrfPool } from './vrf-pool.js';
+import { vrfPoolOptions } from './vrf-pool-settings.js';
+import { RestoreGate, type RestoreOptions } from './restore-check.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -31,6 +39,10 @@ export interface ServerOptions {
   origin?: string;
   /** Serve a plain C2SP log without the directory (for logs of arbitrary entries). */
   logOnly?: boolean;
+  /** The structured log (api/app/logger.ts; default: one JSON line per event on standard error). */
+  logger?: Logger;
+  /** How a restored backup may sign again (api/node/restore-check.ts). */
+  restore?: RestoreOptions;
 }
 
 export interface RunningServer {
@@ -38,16 +50,27 @@ export interface RunningServer {
   data: DataDir;
   appender: LogAppender;
   directory: Directory | null;
+  /** The threads computing the directory's VRF proofs (api/node/vrf-pool.ts); none for a plain log. */
+  vrfPool: VrfPool | null;
   close(): Promise<void>;
 }
 
-function listen(app: Hono, host: string, port: number): Promise<{ server: ServerType; port: number }> {
+function listen(
+  app: Hono,
+  host: string,
+  port: number,
+  limits: HttpLimits,
+  logger: Logger,
+): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) =>
-      resolve({ server, port: info.port }),
-    );
+    // As @hono/node-server's serve(), with its errorHandler: requests it cannot build are the API's JSON 400.
+    const listener = getRequestListener(app.fetch, { hostname: host, errorHandler: requestErrorAnswer(logger) });
+    // Without a Host header Node would answer a bare 400 itself: the listener answers it as the API does.
+    const server = createServer({ ...httpServerOptions(limits), requireHostHeader: false }, listener);
     server.once('error', reject);
-    answerClientErrors(server as Server);
+    capConnections(server, limits);
+    answerClientErrors(server);
+    server.listen(port, host, () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }
 
@@ -59,8 +82,13 @@ async function trustedRoots(data: DataDir): Promise<Uint8Array[]> {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const data = openDataDir(opts.dataDir, opts.origin);
+  const logger = opts.logger ?? jsonLogger((line) => process.stderr.write(`${line}\n`));
+  const data = openDataDir(opts.dataDir, opts.origin, (message) => logger.warn('data_dir', { message }));
+  // A restored backup signs nothing until its checkpoint is known to be the newest the log published.
+  const restore = RestoreGate.open(data, opts.restore ?? {}, logger);
   const storage = new SqliteLogStorage(data.dbPath);
+  restore?.matchLog(storage.loadHeadSync());
+  const vrfPool = opts.logOnly ? null : await startVrfPool(vrfPoolOptions(data.vrfPool, data.vrfSecretKey, logger));
   const directoryParts = opts.logOnly
     ? undefined
     : {
@@ -68,26 +96,33 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         vrfSecretKey: data.vrfSecretKey,
         trustedRoots: await trustedRoots(data),
         operatorToken: data.operatorToken,
+        vrfProver: vrfPool ?? undefined,
       };
   const { app, appender, directory } = await openServer({
     logStorage: storage,
-    signer: data.signer,
+    signer: restore ? restore.guard(data.signer) : data.signer,
     directory: directoryParts,
     settings: data.settings,
+    logger,
   });
-  directory?.start(data.settings);
-  const { server, port } = await listen(app, opts.host, opts.port);
+  restore?.attach(directory);
+  directory?.start(data.settings, (e) => logger.error('epoch_failed', errorFields(e)));
+  const { server, port } = await listen(app, opts.host, opts.port, data.httpLimits, logger);
+  restore?.check().catch((e) => logger.error('restore_check_failed', errorFields(e))); // still read-only
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${hostForUrl}:${port}`,
     data,
     appender,
     directory,
+    vrfPool,
     async close() {
+      restore?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
       await directory?.stop(); // closes the open epoch
+      await vrfPool?.close();
       await appender.close(); // finishes queued batches before the database goes away
       await storage.close();
     },

@@ -13,14 +13,18 @@ import type { Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
 import { Directory } from '../../log/directory/directory.js';
 import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../log/directory/proof-builder.js';
 import type { DirectoryStore } from '../../log/directory/store.js';
+import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import { LogAppender } from '../../log/merkle/appender.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import type { LogStorage } from '../../log/merkle/storage.js';
 import { Witnessing } from '../../log/merkle/witnessing.js';
 import { createApp, type AppConfig, type AppMetrics } from '../app/app.js';
 import type { DirectoryRouteOptions, DirectoryService } from '../app/directory-routes.js';
-import { TokenBuckets } from '../app/middleware.js';
+import { EpochDurations } from '../app/epoch-metrics.js';
+import { consoleLogger, errorFields, type Logger } from '../app/logger.js';
+import type { TokenBuckets } from '../app/middleware.js';
 import { RequestMetrics } from '../app/request-metrics.js';
+import { rateLimits } from './rate-limits.js';
 import type { Settings } from './settings.js';
 
 /** The directory's own storage and keys. */
@@ -32,6 +36,8 @@ export interface DirectoryParts {
   trustedRoots: Uint8Array[];
   /** The operator's bearer token for enrolment and revocation. */
   operatorToken: string;
+  /** Who computes VRF proofs (Node: its thread pool, api/node/vrf-pool.ts); default: inline (the Worker). */
+  vrfProver?: VrfProver;
 }
 
 /** What differs between the platforms, as hooks of the app. */
@@ -40,8 +46,8 @@ export interface ServerHooks {
   lookupAdmitted?: (c: Context) => boolean;
   /** Called after a submission, enrolment or revocation leaves work queued (the Worker asks for an epoch). */
   afterQueued?: () => Promise<void>;
-  /** Where internal errors are reported (default: console.error). */
-  logError?: (message: string) => void;
+  /** The structured log (api/app/logger.ts) of internal errors and witness failures (default: console.error). */
+  logger?: Logger;
 }
 
 export interface ServerParts extends ServerHooks {
@@ -69,6 +75,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
   const { logStorage, signer, settings } = parts;
   const appender = await LogAppender.open({ storage: logStorage, signer, origin: signer.name });
   let directory: Directory | null = null;
+  const epochDurations = new EpochDurations();
   // The checkpoint served is the directory's epoch checkpoint, which carries the witnesses' cosignatures
   // (while a new epoch is being cosigned, the previous one); the tiles of the committed head stay readable.
   const reader = new LogReader(
@@ -78,7 +85,12 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
   );
   const witnessing =
     parts.directory && settings.witnesses.length > 0
-      ? new Witnessing({ witnesses: settings.witnesses, readTile: (t) => reader.tile(t), logError: parts.logError })
+      ? new Witnessing({
+          witnesses: settings.witnesses,
+          readTile: (t) => reader.tile(t),
+          onFailure: (witness, e) =>
+            (parts.logger ?? consoleLogger).warn('witness_failed', { witness, ...errorFields(e) }),
+        })
       : null;
   if (parts.directory) {
     directory = await Directory.open({
@@ -87,11 +99,21 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
       store: parts.directory.store,
       vrfSecretKey: parts.directory.vrfSecretKey,
       trustedRoots: parts.directory.trustedRoots,
+      vrfProver: parts.directory.vrfProver,
+      receiptDeadlineMs: settings.receiptDeadlineMs,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
+      onEpochCommitted: (ms) => epochDurations.observe(ms / 1000),
     });
   }
   const operatorToken = parts.directory?.operatorToken;
-  const { app, requests, lookupLimit } = serverApp({ ...parts, reader, directory, operatorToken, witnessing });
+  const { app, requests, lookupLimit } = serverApp({
+    ...parts,
+    reader,
+    directory,
+    operatorToken,
+    witnessing,
+    epochDurations,
+  });
   return { appender, reader, directory, app, requests, lookupLimit };
 }
 
@@ -104,6 +126,8 @@ export function serverApp(
     operatorToken?: string;
     settings: Settings;
     witnessing?: Witnessing | null;
+    /** The durations of the directory's epochs, if they are observed (openServer's are). */
+    epochDurations?: EpochDurations;
   },
 ): { app: Hono; requests: RequestMetrics; lookupLimit: TokenBuckets | null } {
   const requests = new RequestMetrics();
@@ -114,21 +138,21 @@ export function serverApp(
   if (o.directory) {
     const dir = o.directory;
     Object.assign(config, directoryConfig(dir, o.settings));
-    lookupLimit = new TokenBuckets({
-      capacity: o.settings.lookupBurst,
-      refillPerSecond: o.settings.lookupRatePerSecond,
-      admitted: o.lookupAdmitted,
-    });
+    const limits = rateLimits(o.settings, requests, o.lookupAdmitted);
+    lookupLimit = limits.lookup;
     routes = {
       service: queueingService(directoryService(dir), dir, o.afterQueued),
       receiptSigner: o.signer,
       operatorToken: o.operatorToken,
       lookupRateLimit: lookupLimit,
+      publishLimits: limits.publish,
+      operatorAuthFailures: limits.operatorAuthFailures,
     };
     metrics = {
       queueDepth: () => dir.queueDepth,
       epoch: () => dir.epoch,
       lastEpochSeconds: () => dir.lastEpochMs / 1000,
+      epochDurations: o.epochDurations,
       checkpointAgeSeconds: () => {
         const ms = dir.servedEpochAgeMs();
         return ms === undefined ? undefined : ms / 1000;
@@ -144,7 +168,8 @@ export function serverApp(
     directory: routes,
     metrics,
     requests,
-    logError: o.logError,
+    logger: o.logger,
+    accessLog: o.settings.accessLog,
     cors,
     health,
   });
@@ -154,11 +179,11 @@ export function serverApp(
 /** The routes' service over a directory: proofs from log/directory/proof-builder.ts, the rest queued. */
 function directoryService(dir: Directory): DirectoryService {
   return {
-    lookup: (p, a) => proveLookup(dir, p, a),
-    history: (p, a, since) => proveHistory(dir, p, a, since),
-    monitor: (p, a, version) => proveMonitorCheck(dir, p, a, version),
-    discover: (a) => proveDiscovery(dir, a),
-    submit: (s, sig) => dir.submit(s, sig),
+    lookup: (p, a, charge) => proveLookup(dir, p, a, charge),
+    history: (p, a, since, charge) => proveHistory(dir, p, a, since, charge),
+    monitor: (p, a, version, charge) => proveMonitorCheck(dir, p, a, version, charge),
+    discover: (a, charge) => proveDiscovery(dir, a, charge),
+    submit: (s, sig, credential) => dir.submit(s, sig, credential),
     enrol: (chain) => dir.enrol(chain),
     revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),
   };
@@ -176,8 +201,8 @@ function queueingService(
   };
   return {
     ...service,
-    async submit(statement, signature) {
-      const accepted = await service.submit(statement, signature);
+    async submit(statement, signature, credential) {
+      const accepted = await service.submit(statement, signature, credential);
       await kick();
       return accepted;
     },
@@ -218,11 +243,13 @@ function directoryConfig(dir: Directory, settings: Settings): Partial<AppConfig>
 
 /**
  * What /healthz reports as degrading the directory: epochs that stall (the served checkpoint's epoch older
- * than two heartbeats) and a served checkpoint with fewer witness cosignatures than the advised quorum.
+ * than two heartbeats), a served checkpoint with fewer witness cosignatures than the advised quorum, and
+ * writes refused (a restored backup not yet known to hold the newest checkpoint: api/node/restore-check.ts).
  */
 function healthCheck(dir: Directory, settings: Settings, witnessing: Witnessing | null): () => string[] {
   return () => {
     const reasons: string[] = [];
+    if (dir.readOnlyReason) reasons.push(dir.readOnlyReason); // a restored backup not yet known to be the newest
     const age = dir.servedEpochAgeMs();
     if (age !== undefined && age > 2 * settings.heartbeatMs)
       reasons.push(

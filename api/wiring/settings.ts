@@ -47,6 +47,26 @@ function integer(min: number): (value: unknown, from: 'json' | 'variable') => nu
   };
 }
 
+/** An integer from `min` to `max`, read as `integer` reads it. */
+function integerIn(min: number, max: number): (value: unknown, from: 'json' | 'variable') => number {
+  const atLeast = integer(min);
+  return (value, from) => {
+    let n = NaN;
+    try {
+      n = atLeast(value, from);
+    } catch {}
+    if (!(n <= max)) throw new Error(`must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A flag: true or false in config.json, `true` or `false` in a Worker var. */
+function flag(value: unknown, from: 'json' | 'variable'): boolean {
+  const b = from === 'json' ? value : value === 'true' ? true : value === 'false' ? false : undefined;
+  if (typeof b !== 'boolean') throw new Error('must be true or false');
+  return b;
+}
+
 /** A list: JSON in config.json, JSON text in a Worker var (`items` says what its items are, for errors). */
 function listOf(value: unknown, from: 'json' | 'variable', items: string): unknown[] {
   let list = value;
@@ -124,6 +144,14 @@ export const SETTINGS = {
     meaning: 'an idle directory still closes an empty epoch this often, in ms',
     read: integer(10),
   }),
+  receiptDeadlineMs: setting({
+    json: 'receiptDeadlineMs',
+    variable: 'RECEIPT_DEADLINE_MS',
+    fallback: 300_000,
+    meaning:
+      'how long after a 202 its receipt promises the statement commits, in ms (at least two epoch intervals plus 10 s)',
+    read: integer(10_000),
+  }),
   lookupBurst: setting({
     json: 'lookupBurst',
     variable: 'LOOKUP_BURST',
@@ -136,6 +164,48 @@ export const SETTINGS = {
     variable: 'LOOKUP_RATE_PER_SECOND',
     fallback: 10,
     meaning: 'lookups per second a client may make after its burst',
+    read: integer(1),
+  }),
+  absentLookupCost: setting({
+    json: 'absentLookupCost',
+    variable: 'ABSENT_LOOKUP_COST',
+    fallback: 6,
+    meaning: 'what a lookup of a name the directory does not know (a VRF proof) costs, in lookups',
+    read: integerIn(1, 1000),
+  }),
+  ipv6PrefixLength: setting({
+    json: 'ipv6PrefixLength',
+    variable: 'IPV6_PREFIX_LENGTH',
+    fallback: 64,
+    meaning: 'IPv6 clients share the rate limits of their address prefix of this many bits',
+    read: integerIn(1, 128),
+  }),
+  publishBurst: setting({
+    json: 'publishBurst',
+    variable: 'PUBLISH_BURST',
+    fallback: 500,
+    meaning: 'statements a client address may publish at once (checked before any signature)',
+    read: integer(1),
+  }),
+  publishRatePerSecond: setting({
+    json: 'publishRatePerSecond',
+    variable: 'PUBLISH_RATE_PER_SECOND',
+    fallback: 100,
+    meaning: 'statements per second a client address may publish after its burst',
+    read: integer(1),
+  }),
+  providerPublishBurst: setting({
+    json: 'providerPublishBurst',
+    variable: 'PROVIDER_PUBLISH_BURST',
+    fallback: 1000,
+    meaning: 'statements naming one provider that may be published at once, from any address',
+    read: integer(1),
+  }),
+  providerPublishRatePerSecond: setting({
+    json: 'providerPublishRatePerSecond',
+    variable: 'PROVIDER_PUBLISH_RATE_PER_SECOND',
+    fallback: 200,
+    meaning: 'statements per second naming one provider that may be published after its burst',
     read: integer(1),
   }),
   witnesses: setting({
@@ -158,6 +228,13 @@ export const SETTINGS = {
     fallback: [] as string[],
     meaning: 'the web origins allowed to read the lookup, history and daily-check routes from a browser, or ["*"]',
     read: originList,
+  }),
+  accessLog: setting({
+    json: 'accessLog',
+    variable: 'ACCESS_LOG',
+    fallback: false,
+    meaning: 'log one JSON line per request: its id, method, route pattern, status and time (README "Operations")',
+    read: flag,
   }),
 };
 
@@ -201,6 +278,12 @@ function readSettings(
   if (settings.witnessQuorum > settings.witnesses.length) {
     const quorum = describe(SETTINGS.witnessQuorum);
     throw new ConfigError(`${quorum} is above the number of witnesses (${settings.witnesses.length})`);
+  }
+  // A receipted statement waits at most one interval for its epoch, one more if that epoch is deferred or
+  // fails, plus the commit and the witnesses' cosigning (3 s each at most): the deadline must leave room.
+  if (settings.receiptDeadlineMs < 2 * settings.epochIntervalMs + 10_000) {
+    const deadline = describe(SETTINGS.receiptDeadlineMs);
+    throw new ConfigError(`${deadline} is below two epoch intervals plus 10 s`);
   }
   return settings;
 }

@@ -20,12 +20,15 @@
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  QUEUE_QUERIES,
+  QUEUE_SCHEMA,
   rowReaders,
   type RawAccount,
   type RawCredential,
   type RawEpoch,
   type RawLeaf,
   type RawNamed,
+  type RawQueued,
   type RawVersion,
 } from '../../log/directory/directory-sql.js';
 import type {
@@ -35,6 +38,7 @@ import type {
   EpochRow,
   EpochWrites,
   NamedAccount,
+  QueueRow,
   VersionRow,
 } from '../../log/directory/store.js';
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
@@ -121,6 +125,7 @@ export class DoDirectoryStore implements DirectoryStore {
     private readonly options: DoDirectoryStoreOptions = {},
   ) {
     storage.sql.exec(DIRECTORY_SCHEMA);
+    storage.sql.exec(QUEUE_SCHEMA);
     if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
 
@@ -166,6 +171,30 @@ export class DoDirectoryStore implements DirectoryStore {
     return this.all<RawLeaf<ArrayBuffer>>(Q.leaves).map(doRowReaders.leaf);
   }
 
+  async queued(): Promise<QueueRow[]> {
+    return this.all<RawQueued<ArrayBuffer>>(QUEUE_QUERIES.all).map(doRowReaders.queued);
+  }
+
+  /**
+   * One INSERT. A Durable Object commits its SQL writes on its own and holds every outgoing message (the 202
+   * and its receipt included) until they are durable (its output gate), so no receipt leaves before the row
+   * is stored.
+   */
+  enqueue(r: Omit<QueueRow, 'id'>): number {
+    const [row] = this.all<{ id: number }>(
+      QUEUE_QUERIES.put,
+      blob(r.label),
+      r.version,
+      blob(r.statement),
+      blob(r.signature),
+      r.credentialIndex,
+      blob(r.vrfProof),
+      r.acceptedAt,
+      r.deadline,
+    );
+    return row.id;
+  }
+
   /**
    * The epoch's statements (`epochStatements`) and, with the outbox option, its outbox row. Synchronous:
    * it runs inside the log commit's `transactionSync`, and throwing rolls the whole epoch back.
@@ -174,6 +203,8 @@ export class DoDirectoryStore implements DirectoryStore {
     return () => {
       const sql = this.storage.sql;
       for (const [query, ...bindings] of epochStatements(w)) sql.exec(query, ...bindings);
+      // The queue rows this epoch takes, in its own transaction (not in epochStatements: D1 has no queue).
+      for (const id of w.dequeued ?? []) sql.exec(QUEUE_QUERIES.remove, id);
       if (this.options.outbox)
         sql.exec(
           'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',

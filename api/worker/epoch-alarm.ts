@@ -6,12 +6,16 @@
  * (`heartbeatMs` after the last epoch's time, as on Node), then re-arms: soon if work is still queued, else
  * for the next heartbeat. So an idle directory still publishes a heartbeat epoch every `heartbeatMs`.
  *
- * Like the Node server's, the queue is in memory: a submission answered 202 (not `?wait=1`) whose epoch has
- * not closed is lost if the object is reset first (a deployment, a crash, an eviction within
- * `epochIntervalMs` of the submission); its submitter retries with the same statement.
+ * As on Node, a statement answered 202 with a receipt is in the store's durable queue (`dir_queue`, in the
+ * object's SQLite storage) before the answer leaves: if the object is reset before the alarm (a deployment,
+ * a crash, an eviction), the reopened directory replays the queue, and since the alarm is stored with the
+ * object it still fires (or `armAlarm` arms it soon, the queue being non-empty). Enrolments answered 202 stay
+ * in memory only (no receipt promises them): after a reset the operator enrols again.
  */
 import type { Directory } from '../../log/directory/directory.js';
+import { errorFields } from '../app/logger.js';
 import type { Settings } from '../wiring/settings.js';
+import { workerLogger } from './worker-log.js';
 
 /** The alarm part of `DurableObjectStorage`. */
 export interface EpochAlarm {
@@ -49,15 +53,21 @@ async function nextFor(directory: Directory, timing: Timing, now: number): Promi
   });
 }
 
-/** Sets the heartbeat alarm of a freshly opened directory, unless an alarm is already set. */
+/**
+ * Arms the alarm of a freshly opened directory: the heartbeat, unless an alarm is already set; but when it
+ * opened with a replayed queue (receipted statements, which must commit by their deadlines), an epoch one
+ * interval from now, unless the alarm is already due sooner (the object may have stopped after storing a
+ * statement and before asking for its epoch).
+ */
 export async function armAlarm(
   directory: Directory,
   timing: Timing,
   alarm: EpochAlarm,
   now = Date.now(),
 ): Promise<void> {
-  if ((await alarm.getAlarm()) !== null) return;
-  await alarm.setAlarm(await nextFor(directory, timing, now));
+  const current = await alarm.getAlarm();
+  const next = await nextFor(directory, timing, now);
+  if (current === null || (directory.queueDepth > 0 && current > next)) await alarm.setAlarm(next);
 }
 
 /**
@@ -74,7 +84,7 @@ export async function runEpochAlarm(
   try {
     await directory.closeEpoch(heartbeatDue);
   } catch (e) {
-    console.error(`LogSequencer: the epoch failed: ${(e as Error).name}: ${(e as Error).message}`);
+    workerLogger.error('epoch_failed', errorFields(e));
   }
   await alarm.setAlarm(await nextFor(directory, timing, now()));
 }

@@ -5,7 +5,9 @@
  * at most, even when R2 answers everything. Counts a failed hand-over could not deliver are kept for the
  * next one; an isolate that is evicted loses what it had not handed over.
  */
+import { errorFields } from '../app/logger.js';
 import { RequestMetrics, type RequestMetricsRow } from '../app/request-metrics.js';
+import { workerLogger } from './worker-log.js';
 
 /** How often at most an isolate hands its counts over (and once before each scrape it forwards). */
 const HANDOVER_MS = 60_000;
@@ -34,7 +36,7 @@ export class IsolateRequests {
       await object.addRequestMetrics(rows);
     } catch (e) {
       this.counts.merge(rows);
-      console.error(`Worker: handing request metrics over failed: ${(e as Error).name}: ${(e as Error).message}`);
+      workerLogger.warn('metrics_handover_failed', errorFields(e));
     }
   }
 }

@@ -4,8 +4,9 @@
  * costly part of looking up an absent name), and the Durable Object is asked only for what lives in its memory: the
  * epoch, the label's map proof and leaf, and the enrolment proof of the credential that signed the latest version,
  * or for an absent account of the provider's first credential, whose log index D1 gives too (`LabelProof`,
- * log/directory/proof-builder.ts; docs/PROTOCOL.md section 17), after taking a token from the same per-client rate
- * limit as its own routes. The answer is byte for byte what the object's own route answers for the same epoch (the
+ * log/directory/proof-builder.ts; docs/PROTOCOL.md section 17), after charging the lookup to the same per-client rate
+ * limit as its own routes, keyed the same way (the client's IPv4 address or IPv6 prefix, from `cf-connecting-ip`): a
+ * present name one token, in the call that proves it; an absent one `absentLookupCost` tokens, before its VRF proof. The answer is byte for byte what the object's own route answers for the same epoch (the
  * same code encodes it).
  *
  * D1 lags the object by the epochs not yet replicated, so its rows are served only when they are the map's leaf: same
@@ -28,6 +29,7 @@ import { lookupToJsonBytes } from '../../verifier/formats/proof-json.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfProve } from '../../wasm-free-crypto/vrf.js';
 import { rateLimitedResponse } from '../app/middleware.js';
+import { clientKey } from '../app/rate-limit-keys.js';
 import { replicaAccountByName, replicaFirstCredential, type IndexDatabase } from './d1-replica.js';
 
 /** The lookup path's decision not to answer: forward to the object, saying whether a token was taken. */
@@ -46,8 +48,13 @@ export interface ReplicaLookupOptions {
   vrfSecretKey: Uint8Array;
   /** Asks the Durable Object (an RPC to the sequencer), taking a token of `client` unless it is null. */
   prove(label: Uint8Array, credentialIndex: number | null, client: string | null): Promise<LabelAnswer>;
-  /** Takes a token of `client` (an RPC to the sequencer): 0, or the seconds to wait. */
+  /**
+   * Charges `client` an absent lookup, the surcharge of its VRF proof included (`absentLookupCost` tokens;
+   * an RPC to the sequencer): 0, or the seconds to wait.
+   */
   admit(client: string): Promise<number>;
+  /** The prefix length IPv6 clients are keyed by (the setting `ipv6PrefixLength`). */
+  ipv6PrefixBits: number;
 }
 
 /**
@@ -68,7 +75,7 @@ async function assemble(
   const latest = named?.latest;
   if (named && (!latest?.statement || !latest.signature || !latest.opening)) return { forward: true, admitted: false };
   if (!named && firstCredential === undefined) return { forward: true, admitted: false };
-  // A name D1 does not know costs a VRF proof here: the client's token is taken before it is computed.
+  // A name D1 does not know costs a VRF proof here: the client pays an absent lookup before it is computed.
   const retryAfter = named ? 0 : await o.admit(client);
   if (retryAfter > 0) return { retryAfter };
   taken.admitted = !named;
@@ -117,7 +124,7 @@ export async function replicaLookup(o: ReplicaLookupOptions, request: Request): 
   } catch {
     return { forward: true, admitted: false };
   }
-  const client = request.headers.get('cf-connecting-ip') ?? 'unknown';
+  const client = clientKey(request.headers.get('cf-connecting-ip'), o.ipv6PrefixBits);
   const taken = { admitted: false };
   try {
     const proof = await assemble(o, provider, account, client, taken);

@@ -33,6 +33,7 @@ import { DoDirectoryStore } from './do-directory-store.js';
 import { DoLogStorage, type DoSqlStorage } from './do-log-storage.js';
 import { requestEpoch, type EpochAlarm } from './epoch-alarm.js';
 import { encodeEpochWrites } from './outbox-json.js';
+import { workerLogger } from './worker-log.js';
 
 /** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker/worker.ts). */
 export const LOOKUP_ADMITTED = 'ktLookupAdmitted';
@@ -108,6 +109,7 @@ export async function openSequencerState(
     // `fetchAdmitted` RPC, which says so in the app's environment: nothing in a request can.
     lookupAdmitted: (c: Context) => (c.env as Record<string, unknown> | undefined)?.[LOOKUP_ADMITTED] === true,
     afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
+    logger: workerLogger,
   });
   return { ...server, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
 }

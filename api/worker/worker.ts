@@ -27,7 +27,12 @@
  * the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no second one.
  *
  * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
- * object's /metrics (isolate-metrics.ts).
+ * object's /metrics (isolate-metrics.ts). Full entry bundles served from R2 are gzipped once per isolate
+ * (api/app/compression.ts).
+ *
+ * Logs and request ids: the isolate gives each request its id (api/app/request-id.ts) and forwards it to the
+ * object, whose app keeps it; every answer carries it. Both log JSON lines through `console.log`
+ * (worker-log.ts).
  *
  * CORS: what the Worker answers itself carries the headers the object's app would give it, by the same policy
  * (api/app/cors.ts) and the same var (`LOOKUP_ORIGINS`), and the Worker answers the preflights that policy
@@ -39,9 +44,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { proveLabel } from '../../log/directory/proof-builder.js';
 import { publishToBucket } from '../../log/merkle/tile-publication.js';
+import { logRequest } from '../app/access-log.js';
+import { GzipCache } from '../app/compression.js';
 import { corsPreflight, withCors, type CorsPolicy } from '../app/cors.js';
+import { errorFields } from '../app/logger.js';
+import { REQUEST_ID_HEADER, requestIdFor, withRequestId } from '../app/request-id.js';
 import type { RequestMetricsRow } from '../app/request-metrics.js';
-import { ConfigError, parseVrfSecretKey, settingFromVars } from '../wiring/settings.js';
+import { ConfigError, DEFAULT_SETTINGS, parseVrfSecretKey, settingFromVars } from '../wiring/settings.js';
 import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
@@ -49,6 +58,7 @@ import { IsolateRequests } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
 import { replicaLookup, type Forward, type LabelAnswer } from './replica-lookup.js';
 import { LOOKUP_ADMITTED, openSequencerState, type SequencerState, type SequencerVars } from './sequencer-state.js';
+import { workerLogger } from './worker-log.js';
 
 export interface Env extends SequencerVars {
   LOG: DurableObjectNamespace<LogSequencer>;
@@ -85,7 +95,7 @@ export class LogSequencer extends DurableObject<Env> {
         // A configuration error is the operator's to fix; anything else (a corrupt log) is logged, not served.
         if (e instanceof ConfigError) this.failure = unavailable('not_configured', e.message);
         else {
-          console.error(`LogSequencer: opening the log failed: ${(e as Error).name}: ${(e as Error).message}`);
+          workerLogger.error('log_open_failed', errorFields(e));
           this.failure = unavailable('log_unavailable', 'the log could not be opened');
         }
       }
@@ -121,7 +131,7 @@ export class LogSequencer extends DurableObject<Env> {
     try {
       await replicateOutbox(this.ctx.storage, this.env.INDEX);
     } catch (e) {
-      console.error(`LogSequencer: replicating to D1 failed: ${(e as Error).name}: ${(e as Error).message}`);
+      workerLogger.error('d1_replication_failed', errorFields(e));
     }
   }
 
@@ -160,9 +170,13 @@ export class LogSequencer extends DurableObject<Env> {
     return this.serve(request, { [LOOKUP_ADMITTED]: true });
   }
 
-  /** RPC: takes a lookup token of `client`; 0, or the seconds to wait. */
+  /**
+   * RPC: charges `client` an absent lookup, the surcharge of its VRF proof included (`absentLookupCost`
+   * tokens of the lookup limit); 0, or the seconds to wait.
+   */
   async admitLookup(client: string): Promise<number> {
-    return this.openDirectory().lookupLimit.take(client);
+    const { lookupLimit } = this.openDirectory();
+    return lookupLimit.take(client, lookupLimit.opts.absentCost ?? 1);
   }
 
   /**
@@ -176,7 +190,7 @@ export class LogSequencer extends DurableObject<Env> {
       const { to } = await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.state.reader, this.state);
       this.publishedSize = to;
     } catch (e) {
-      console.error(`LogSequencer: publishing to R2 failed: ${(e as Error).name}: ${(e as Error).message}`);
+      workerLogger.error('r2_publication_failed', errorFields(e));
     }
   }
 }
@@ -202,6 +216,7 @@ async function d1Lookup(
   vrfSecretKey: Uint8Array,
   sequencer: DurableObjectStub<LogSequencer>,
   request: Request,
+  requestId: string,
 ): Promise<Response | Forward> {
   const answer = await replicaLookup(
     {
@@ -209,12 +224,16 @@ async function d1Lookup(
       vrfSecretKey,
       prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
       admit: (client) => sequencer.admitLookup(client),
+      ipv6PrefixBits: isolateIpv6PrefixBits(env),
     },
     request,
   );
   if (!(answer instanceof Response) && answer.failure !== undefined) {
-    const e = answer.failure as Error;
-    console.error(`Worker: the D1 lookup path failed, the sequencer answers: ${e?.name}: ${e?.message}`);
+    workerLogger.warn('d1_lookup_failed', {
+      requestId,
+      answeredBy: 'sequencer', // the Durable Object answers the lookup instead
+      ...errorFields(answer.failure),
+    });
   }
   return answer;
 }
@@ -231,6 +250,18 @@ function isolateCors(env: Env): CorsPolicy {
   }
 }
 
+/**
+ * The prefix length the isolate keys IPv6 clients by, read from the var the object reads; a malformed one
+ * keys by the default (and the object answers whatever reaches it 503 `not_configured`).
+ */
+function isolateIpv6PrefixBits(env: Env): number {
+  try {
+    return settingFromVars('ipv6PrefixLength', env);
+  } catch {
+    return DEFAULT_SETTINGS.ipv6PrefixLength;
+  }
+}
+
 /** An answer the isolate gave itself and the route it is counted under, or whether a forward's token was taken. */
 type IsolateAnswer = { response: Response; route: string } | { admitted: boolean };
 
@@ -244,33 +275,74 @@ async function isolateAnswer(
   sequencer: DurableObjectStub<LogSequencer>,
   request: Request,
   cors: CorsPolicy,
+  requestId: string,
 ): Promise<IsolateAnswer> {
   const preflight = corsPreflight(cors, request);
   if (preflight) return { response: preflight, route: 'unmatched' }; // as the app counts what no route answers
   const path = new URL(request.url).pathname;
-  const published = env.TILES ? await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request) : null;
+  const published = env.TILES ? await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request, isolateGzip) : null;
   if (published) {
     const route = path === '/log/checkpoint' ? path : '/log/tile/*';
     return { response: passEncodedBody(withCors(cors, request, published)), route };
   }
   const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
   if (!env.INDEX || !vrfSecretKey) return { admitted: false };
-  const answered = await d1Lookup(env, vrfSecretKey, sequencer, request);
+  const answered = await d1Lookup(env, vrfSecretKey, sequencer, request, requestId);
   if (!(answered instanceof Response)) return { admitted: answered.admitted };
   return { response: withCors(cors, request, answered), route: '/v1/lookup/:provider/:account' };
 }
 
+/** Whether the isolate logs the answers it gives itself: the `accessLog` setting, read as the object reads it. */
+function isolateAccessLog(env: Env): boolean {
+  try {
+    return settingFromVars('accessLog', env);
+  } catch {
+    return false; // malformed: the object answers whatever reaches it 503 `not_configured`
+  }
+}
+
+/** The gzip of full entry bundles the isolate serves from R2, compressed once per isolate (8 MiB at most). */
+const isolateGzip = new GzipCache(8 * 1024 * 1024);
+
+/** `request` carrying `id` in its X-Request-Id header, so that the object's app keeps the isolate's id. */
+function carryingRequestId(request: Request, id: string): Request {
+  if (request.headers.get(REQUEST_ID_HEADER) === id) return request;
+  const headers = new Headers(request.headers);
+  headers.set(REQUEST_ID_HEADER, id);
+  return new Request(request, { headers });
+}
+
+/**
+ * An answer with the request's id: the object's app sets it, the object's own 503s and the isolate's answers
+ * get it here (a body the app already compressed passed through as it is: forwarding.ts).
+ */
+function answeredWithId(res: Response, id: string): Response {
+  return res.headers.get(REQUEST_ID_HEADER) === id ? res : passEncodedBody(withRequestId(res, id));
+}
+
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
+  async fetch(incoming, env, ctx): Promise<Response> {
     const started = performance.now();
+    const requestId = requestIdFor(incoming.headers.get(REQUEST_ID_HEADER));
+    const request = carryingRequestId(incoming, requestId);
     const sequencer = env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME));
     if (isolateRequests.handOverDue()) ctx.waitUntil(isolateRequests.handOver(sequencer));
     const cors = isolateCors(env);
-    const own = await isolateAnswer(env, sequencer, request, cors);
-    if ('response' in own) return isolateRequests.count(request, own.route, own.response, started);
+    const own = await isolateAnswer(env, sequencer, request, cors, requestId);
+    if ('response' in own) {
+      const res = isolateRequests.count(request, own.route, answeredWithId(own.response, requestId), started);
+      if (isolateAccessLog(env)) {
+        const line = { requestId, method: request.method, route: own.route, status: res.status };
+        logRequest(workerLogger, { ...line, ms: performance.now() - started });
+      }
+      return res;
+    }
     if (new URL(request.url).pathname === '/metrics') await isolateRequests.handOver(sequencer);
     const buffered = await bufferedRequest(request);
-    if (buffered instanceof Response) return withCors(cors, request, buffered);
-    return own.admitted ? (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered) : sequencer.fetch(buffered);
+    if (buffered instanceof Response) return withRequestId(withCors(cors, request, buffered), requestId);
+    const answer = own.admitted
+      ? await (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered)
+      : await sequencer.fetch(buffered);
+    return answeredWithId(answer, requestId);
   },
 } satisfies ExportedHandler<Env>;

@@ -4,7 +4,7 @@
  * (api/worker/do-directory-store.ts, whose SQL caches prepared statements by their text) and the D1 replica
  * (api/worker/d1-replica.ts), and the readers of their rows. What each row holds is in store.ts.
  */
-import type { AccountRow, CredentialRow, EpochRow, NamedAccount, VersionRow } from './store.js';
+import type { AccountRow, CredentialRow, EpochRow, NamedAccount, QueueRow, VersionRow } from './store.js';
 
 // Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
 // versions, and this keeps each of them about 30 bytes smaller.
@@ -19,6 +19,27 @@ CREATE TABLE IF NOT EXISTS dir_versions (
 CREATE TABLE IF NOT EXISTS dir_credentials (log_index INTEGER PRIMARY KEY, provider TEXT NOT NULL, fingerprint BLOB NOT NULL, entry BLOB NOT NULL, revoked_index INTEGER);
 CREATE TABLE IF NOT EXISTS dir_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL, checkpoint TEXT NOT NULL);
 `;
+
+/**
+ * The durable queue of receipted statements (docs/PROTOCOL.md section 16), apart from DIRECTORY_SCHEMA so
+ * that the D1 replica, which runs that schema too, does not get it. CREATE TABLE IF NOT EXISTS: a store
+ * written by a release without the queue gets the (empty) table in place when it is opened. `id` is the
+ * acceptance order; one row per (label, version) at most.
+ */
+export const QUEUE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS dir_queue (
+  id INTEGER PRIMARY KEY, label BLOB NOT NULL, version INTEGER NOT NULL, statement BLOB NOT NULL,
+  signature BLOB NOT NULL, credential INTEGER NOT NULL, vrf_proof BLOB NOT NULL, accepted_at INTEGER NOT NULL,
+  deadline INTEGER NOT NULL, UNIQUE (label, version));
+`;
+
+export const QUEUE_QUERIES = {
+  all: 'SELECT id, label, version, statement, signature, credential, vrf_proof, accepted_at, deadline FROM dir_queue ORDER BY id',
+  put:
+    'INSERT INTO dir_queue (label, version, statement, signature, credential, vrf_proof, accepted_at, deadline) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  remove: 'DELETE FROM dir_queue WHERE id = ?',
+};
 
 /** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
 const BY_NAME =
@@ -77,6 +98,17 @@ export type RawCredential<B> = {
 };
 export type RawEpoch<B> = { epoch: number; log_index: number; entry: B; proof: B; checkpoint: string };
 export type RawLeaf<B> = { label: B; version: number; history: B };
+export type RawQueued<B> = {
+  id: number;
+  label: B;
+  version: number;
+  statement: B;
+  signature: B;
+  credential: number;
+  vrf_proof: B;
+  accepted_at: number;
+  deadline: number;
+};
 
 /**
  * The readers of the queries' rows for a backend whose BLOB columns come back as `B`, given how to turn
@@ -122,5 +154,16 @@ export function rowReaders<B>(bytes: (v: B) => Uint8Array, bytesOrNull: (v: B | 
       checkpoint: r.checkpoint,
     }),
     leaf: (r: RawLeaf<B>) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }),
+    queued: (r: RawQueued<B>): QueueRow => ({
+      id: r.id,
+      label: bytes(r.label),
+      version: r.version,
+      statement: bytes(r.statement),
+      signature: bytes(r.signature),
+      credentialIndex: r.credential,
+      vrfProof: bytes(r.vrf_proof),
+      acceptedAt: r.accepted_at,
+      deadline: r.deadline,
+    }),
   };
 }

@@ -2,14 +2,16 @@
  * The directory: provider enrolment, publication of provider-signed binding statements, and the epoch
  * sequencer. Submissions are validated at once (statement encoding, provider credential and signature,
  * namespace, version = current + 1, owner continuity) and queued; the queue is bounded and pushes back
- * with `queue_full`. Every epoch (default each second when work is pending, and a heartbeat every 60 s)
- * turns the queue into log entries (provider events, updates with fresh commitments, and the epoch head
- * naming the new map root) and appends them together with the index writes in one atomic commit; only
- * then are the submitters answered and the new map served. The map is applied in memory before the
- * commit, so lookups wait while an epoch commits, and a failed commit rebuilds the map from storage.
+ * with `queue_full`. An accepted statement is written to the store's durable queue before its receipt is
+ * signed, and `open` replays that queue after a restart (the crash-safety ordering is at `submit`). Every
+ * epoch (default each second when work is pending, and a heartbeat every 60 s) turns the queue into log
+ * entries (provider events, updates with fresh commitments, and the epoch head naming the new map root) and
+ * appends them together with the index writes in one atomic commit; only then are the submitters answered
+ * and the new map served. The map is applied in memory before the commit, so lookups wait while an epoch
+ * commits, and a failed commit rebuilds the map from storage.
  */
 import { concatBytes, equalBytes, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
-import { vrfProofToHash, vrfProve, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
+import { vrfProofToHash, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { MAX_ACCOUNT_BYTES, providerIdValid } from '../../verifier/formats/account.js';
 import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
@@ -28,9 +30,11 @@ import {
   type EpochSnapshot,
   type Job,
 } from './epoch-plan.js';
+import { DEFAULT_RECEIPT_DEADLINE_MS, jobFromQueueRow, queueRowFor, type StatementJob } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
 import { validateSubmission, type Committed } from './submission.js';
+import { inlineVrfProver, type VrfPriority, type VrfProver } from './vrf-prover.js';
 
 export interface DirectoryOptions {
   log: LogAppender;
@@ -44,13 +48,19 @@ export interface DirectoryOptions {
   now?: () => number;
   /** Queued submissions at most; beyond, `queue_full`. */
   maxQueue?: number;
-  /** Updates per epoch at most (the rest waits for the next epoch). */
+  /** Updates per epoch at most (the rest waits for the next epoch, first in line). */
   maxEpochUpdates?: number;
+  /** How long after acceptance a receipted statement is promised to commit, in ms (its receipt's deadline). */
+  receiptDeadlineMs?: number;
   /**
    * Adds witness cosignatures to each new epoch's checkpoint (log/merkle/witnessing.ts) before the epoch is
    * served: lookups and committed answers then carry the cosigned checkpoint. Lookups wait meanwhile.
    */
   cosign?: (checkpoint: string) => Promise<string>;
+  /** Told how long each committed epoch took to plan and commit, in ms (the servers' epoch-duration metric). */
+  onEpochCommitted?: (ms: number) => void;
+  /** Computes the VRF proofs of unknown names (log/directory/vrf-prover.ts); default: inline, on this thread. */
+  vrfProver?: VrfProver;
 }
 
 /** The accepted submission's receipt data, and a promise for its commitment to the log. */
@@ -58,6 +68,18 @@ export interface Accepted {
   label: Uint8Array;
   version: number;
   committed: Promise<Committed>;
+  /** When it was accepted (durably queued) and the deadline it is promised to commit by, in ms. */
+  acceptedAt: number;
+  deadline: number;
+}
+
+/** A pending (queued or being committed) statement of a label. */
+interface Pending {
+  version: number;
+  statement: Uint8Array;
+  done: Deferred;
+  acceptedAt: number;
+  deadline: number;
 }
 
 const hex = toHex;
@@ -84,15 +106,20 @@ export class Directory {
   private snap: EpochSnapshot;
   private queue: Job[] = [];
   /** Pending (queued or being committed) statements per label, in version order. */
-  private pending = new Map<string, { version: number; statement: Uint8Array; done: Deferred }[]>();
+  private pending = new Map<string, Pending[]>();
+  /** Credentials whose revocation is queued or being committed: they sign no new statement. */
+  private revoking = new Set<number>();
   /** Set when a failed epoch could not be undone: the directory refuses further work until restarted. */
   private broken: Error | null = null;
+  /** Why the directory takes no writes and closes no epoch now (a restored backup not yet checked), or null. */
+  private writesRefused: string | null = null;
   private epochRun: Promise<unknown> = Promise.resolve();
   private busy: Promise<void> | null = null;
   private lastEpochAt: number;
   private timer: ReturnType<typeof setInterval> | null = null;
   private timerEpoch: Promise<unknown> | null = null;
   private readonly now: () => number;
+  private readonly vrfProver: VrfProver;
 
   private constructor(
     readonly opts: DirectoryOptions,
@@ -105,6 +132,7 @@ export class Directory {
     this.tree = tree;
     this.snap = snap;
     this.now = opts.now ?? Date.now;
+    this.vrfProver = opts.vrfProver ?? inlineVrfProver(opts.vrfSecretKey);
     this.lastEpochAt = this.now();
   }
 
@@ -126,7 +154,23 @@ export class Directory {
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
     if (hex(tree.root()) !== hex(snap.head.mapRoot))
       throw new DirectoryError('corrupt_directory', "the stored map does not reproduce the last epoch's map root");
-    return new Directory(opts, credentials, tree, snap);
+    const d = new Directory(opts, credentials, tree, snap);
+    await d.replayQueue();
+    return d;
+  }
+
+  /**
+   * Loads the durable queue back, in acceptance order, so that the next epoch commits every receipted
+   * statement and a conflicting one for the same (label, version) is refused meanwhile. Its rows were
+   * committed before their receipts were signed, and the epoch that commits a statement deletes its row in
+   * its own transaction, so the rows are exactly the receipted statements the log does not hold yet.
+   */
+  private async replayQueue(): Promise<void> {
+    for (const row of await this.opts.store.queued()) {
+      const job = jobFromQueueRow(row, this.credentials);
+      this.queue.push(job);
+      this.addPending(job);
+    }
   }
 
   /** The epoch lookups are served from (waits for an epoch being committed). */
@@ -146,12 +190,15 @@ export class Directory {
 
   /**
    * The label and VRF proof of (provider, account), and its account row if it has one; the account must
-   * be canonical. Known accounts take one store read; others one VRF proof. A provider id or an account beyond
-   * its bound (docs/PROTOCOL.md sections 12.1 and 12.2) is refused first, before the store or the VRF.
+   * be canonical. Known accounts take one store read; others one VRF proof from the prover, for a `priority`
+   * read (a lookup) or write (a submission). A provider id or an account beyond its bound (docs/PROTOCOL.md
+   * sections 12.1 and 12.2) is refused first, before the store or the VRF.
    */
   async labelFor(
     provider: string,
     account: string,
+    beforeVrf?: () => void,
+    priority: VrfPriority = 'read',
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
     if (!providerIdValid(provider))
       throw new DirectoryError('bad_request', 'not a provider id (a lower-case DNS name of at most 253 bytes)');
@@ -159,7 +206,8 @@ export class Directory {
       throw new DirectoryError('bad_request', `an account is 1..${MAX_ACCOUNT_BYTES} bytes of UTF-8`);
     const stored = await this.opts.store.accountByName(provider, account);
     if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
-    const vrfProof = vrfProve(this.opts.vrfSecretKey, vrfAlpha(provider, account));
+    beforeVrf?.(); // the caller's charge for an unknown name (the API's rate limit), which may refuse it
+    const vrfProof = await this.vrfProver.prove(vrfAlpha(provider, account), priority);
     return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
   }
 
@@ -211,7 +259,7 @@ export class Directory {
     const credential = this.credentials.findActive(providerId, fingerprint);
     if (!credential)
       throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
-    if (this.queue.some((j) => j.kind === 'revoke' && j.credential === credential))
+    if (this.revoking.has(credential.logIndex))
       throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
     const entry = requestedEntry({
       type: 'revoke',
@@ -220,21 +268,73 @@ export class Directory {
       leafFingerprint: fingerprint,
       reason,
     });
-    return this.enqueue({ kind: 'revoke', entry, credential, done: deferred() }).promise;
+    const done = this.enqueue({ kind: 'revoke', entry, credential, done: deferred() });
+    // From now on the credential signs no new statement; those accepted before still commit.
+    this.revoking.add(credential.logIndex);
+    return done.promise;
   }
 
   /**
-   * Validates a signed statement and queues it. Resubmitting a statement that is queued or committed
-   * returns the same outcome (idempotent); another statement for a taken version is a conflict.
+   * Validates a signed statement and queues it, durably. Resubmitting a statement that is queued or
+   * committed returns the same outcome (idempotent; a queued one the same acceptance time and deadline);
+   * another statement for a taken version is a conflict. The crash-safety ordering:
+   * 1. validate (async, changes nothing);
+   * 2. check again, synchronously, that the version still follows the label's pending or mapped version and
+   *    that no revocation of the credential is queued (validation may have interleaved with other
+   *    submissions, revocations and epochs), and that the queue has room;
+   * 3. write the queue row, which the store commits before `enqueue` returns, then add the job to the
+   *    queue and to `pending` in the same tick, so that no epoch can take it before its row exists;
+   * 4. return: only now does the caller sign the receipt and answer 202.
+   * A crash before 3 loses a statement no one holds a receipt for; after it, `open` replays the row.
    */
-  async submit(statement: Uint8Array, signature: Uint8Array): Promise<Accepted> {
+  async submit(statement: Uint8Array, signature: Uint8Array, credential?: Uint8Array): Promise<Accepted> {
     this.checkUsable();
-    const sub = await validateSubmission(this, statement, signature, this.now());
-    if (sub.kind === 'duplicate') return { label: sub.label, version: sub.version, committed: sub.committed };
-    const done = this.enqueue({ kind: 'statement', sub, done: deferred() });
-    const key = hex(sub.label);
-    this.pending.set(key, [...(this.pending.get(key) ?? []), { version: sub.statement.version, statement, done }]);
-    return { label: sub.label, version: sub.statement.version, committed: done.promise };
+    const sub = await validateSubmission(this, statement, signature, this.now(), credential);
+    if (sub.kind === 'duplicate') return this.duplicateOutcome(sub.label, sub.version, sub.committed);
+    this.checkUsable();
+    const same = this.pendingEntry(sub.label, sub.statement.version);
+    if (same && equalBytes(same.statement, statement))
+      return this.duplicateOutcome(sub.label, same.version, same.done.promise);
+    this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex);
+    this.checkRoom();
+    const acceptedAt = this.now();
+    const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
+    const queueId = this.opts.store.enqueue(queueRowFor(sub, acceptedAt, deadline));
+    const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId, acceptedAt, deadline };
+    this.enqueue(job);
+    this.addPending(job);
+    return { label: sub.label, version: sub.statement.version, committed: job.done.promise, acceptedAt, deadline };
+  }
+
+  /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */
+  private duplicateOutcome(label: Uint8Array, version: number, committed: Promise<Committed>): Accepted {
+    const p = this.pendingEntry(label, version);
+    if (p) return { label, version, committed: p.done.promise, acceptedAt: p.acceptedAt, deadline: p.deadline };
+    const now = this.now();
+    const deadline = now + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
+    return { label, version, committed, acceptedAt: now, deadline };
+  }
+
+  /** Step 2 of `submit`: the version must still be next, and the credential must not be being revoked. */
+  private checkStillNext(label: Uint8Array, version: number, credentialIndex: number): void {
+    if (this.revoking.has(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
+      throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
+    const current = Math.max(this.pendingFor(label)?.version ?? 0, this.tree.get(label)?.version ?? 0);
+    if (version <= current)
+      throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
+    if (version > current + 1)
+      throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
+  }
+
+  private addPending(job: StatementJob): void {
+    const key = hex(job.sub.label);
+    const { done, acceptedAt, deadline } = job;
+    const entry = { version: job.sub.statement.version, statement: job.sub.statementBytes, done, acceptedAt, deadline };
+    this.pending.set(key, [...(this.pending.get(key) ?? []), entry]);
+  }
+
+  private pendingEntry(label: Uint8Array, version: number): Pending | undefined {
+    return (this.pending.get(hex(label)) ?? []).find((p) => p.version === version);
   }
 
   /** A pending statement for a label: the latest one, or the one of `version`. */
@@ -255,7 +355,21 @@ export class Directory {
     else this.pending.delete(key);
   }
 
+  /**
+   * Refuses, with `reason`, or allows again (null) every write: submissions, enrolments, revocations and
+   * epochs, so that nothing is signed (api/node/restore-check.ts, for a restored backup). Lookups are served.
+   */
+  refuseWrites(reason: string | null): void {
+    this.writesRefused = reason;
+  }
+
+  /** Why writes are refused now (see refuseWrites), or null. */
+  get readOnlyReason(): string | null {
+    return this.writesRefused;
+  }
+
   private checkUsable(): void {
+    if (this.writesRefused) throw new DirectoryError('read_only', this.writesRefused);
     if (this.broken)
       throw new DirectoryError(
         'directory_broken',
@@ -263,10 +377,14 @@ export class Directory {
       );
   }
 
-  private enqueue(job: Job): Deferred {
+  private checkRoom(): void {
     const max = this.opts.maxQueue ?? 10_000;
     if (this.queue.length >= max)
       throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
+  }
+
+  private enqueue(job: Job): Deferred {
+    this.checkRoom();
     this.queue.push(job);
     return job.done;
   }
@@ -295,16 +413,20 @@ export class Directory {
 
   /**
    * Starts the epoch timer (the Node server's; the Worker uses its Durable Object's alarm instead): every
-   * `epochIntervalMs` an epoch closes if work is pending, and a heartbeat epoch after `heartbeatMs` idle.
+   * `epochIntervalMs` an epoch closes if work is pending, and a heartbeat epoch after `heartbeatMs` idle. An
+   * epoch that fails is handed to `onFailure` (the server logs it) and tried again at the next tick.
    */
-  start(timing: { epochIntervalMs: number; heartbeatMs: number }): void {
+  start(timing: { epochIntervalMs: number; heartbeatMs: number }, onFailure?: (e: unknown) => void): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      if (this.timerEpoch) return; // one timer-driven epoch at a time
+      if (this.timerEpoch || this.writesRefused) return; // one timer-driven epoch at a time; none read-only
       const heartbeatDue = this.now() - this.lastEpochAt >= timing.heartbeatMs;
       if (this.queue.length === 0 && !heartbeatDue) return;
       this.timerEpoch = this.closeEpoch(heartbeatDue)
-        .catch(() => null)
+        .catch((e) => {
+          onFailure?.(e); // the server logs it; the epoch's submitters were answered with the failure
+          return null;
+        })
         .finally(() => (this.timerEpoch = null));
     }, timing.epochIntervalMs);
   }
@@ -314,11 +436,13 @@ export class Directory {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.epochRun;
+    if (this.writesRefused) return; // read-only: what is queued stays in the store's queue, unsigned
     while (this.queue.length > 0) await this.closeEpoch(false);
   }
 
   /** Closes an epoch now (serialized); with `force`, even when nothing is queued (a heartbeat). */
   closeEpoch(force = true): Promise<EpochSnapshot | null> {
+    if (this.writesRefused) return Promise.reject(new DirectoryError('read_only', this.writesRefused));
     const run = this.epochRun.then(() => (force || this.queue.length > 0 ? this.runEpoch() : null));
     this.epochRun = run.catch(() => undefined);
     return run;
@@ -354,10 +478,11 @@ export class Directory {
       if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
       this.lastEpochMs = performance.now() - started;
+      this.opts.onEpochCommitted?.(this.lastEpochMs);
       this.afterCommit(jobs, plan, served);
       return this.snap;
     } catch (e) {
-      for (const j of jobs) this.failJob(j, e);
+      this.afterFailure(jobs, e);
       // The map already holds this epoch's leaves: rebuild it from storage, or stop if that fails too.
       try {
         this.tree = PrefixTree.fromLeaves(await this.opts.store.mapLeaves());
@@ -378,7 +503,10 @@ export class Directory {
 
   private afterCommit(jobs: Job[], plan: EpochPlan, checkpoint: string): void {
     for (const c of plan.writes.credentials) this.credentials.add(c.logIndex, c.entry, c.fingerprint);
-    for (const r of plan.writes.revocations) this.credentials.markRevoked(r.logIndex, r.revokedIndex);
+    for (const r of plan.writes.revocations) {
+      this.credentials.markRevoked(r.logIndex, r.revokedIndex);
+      this.revoking.delete(r.logIndex);
+    }
     const base = { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint };
     jobs.forEach((j, i) => {
       this.dropPending(j);
@@ -388,9 +516,25 @@ export class Directory {
     });
   }
 
-  private failJob(j: Job, e: unknown): void {
-    this.dropPending(j);
-    j.done.reject(new DirectoryError('epoch_failed', `the epoch could not be committed: ${(e as Error).message}`));
+  /**
+   * A failed epoch's jobs: every submitter gets `epoch_failed`. Receipted statements go back to the front of
+   * the queue, in order, with a new promise (their rows are still stored: the epoch's transaction rolled
+   * back, so the next epoch takes them again); enrolments and revocations are dropped.
+   */
+  private afterFailure(jobs: Job[], e: unknown): void {
+    const failed = () =>
+      new DirectoryError('epoch_failed', `the epoch could not be committed: ${(e as Error).message}`);
+    const requeued: Job[] = [];
+    for (const j of jobs) {
+      j.done.reject(failed());
+      if (j.kind === 'revoke') this.revoking.delete(j.credential.logIndex);
+      if (j.kind !== 'statement') continue;
+      const pending = this.pendingEntry(j.sub.label, j.sub.statement.version);
+      j.done = deferred();
+      if (pending) pending.done = j.done;
+      requeued.push(j);
+    }
+    this.queue.unshift(...requeued);
   }
 
   /** A committed version's statement (null once erased) and where it is, for idempotent resubmission. */

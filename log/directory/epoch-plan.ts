@@ -3,8 +3,10 @@
  * statements, each with the promise its submitter waits on) becomes the epoch's log entries, the new map
  * leaves, the epoch head and the index writes (`planEpoch`). Statements chain their history hashes on the
  * committed map leaf of their label, or on an earlier statement for the same label in the same epoch, and
- * each gets a fresh 32-byte opening; a statement signed by a credential revoked before it commits, or that
- * no longer follows its label's current version, is refused here. Also the served state of an epoch
+ * each gets a fresh 32-byte opening; a statement that no longer follows its label's current version is
+ * refused here. A statement commits even if its credential was revoked after it was accepted (a revocation
+ * applies to statements accepted after it: the directory refuses those at submission). Every statement's
+ * row of the durable queue is deleted in the epoch's writes (`dequeued`). Also the served state of an epoch
  * (`EpochSnapshot`) as read back from its stored row.
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
@@ -40,7 +42,15 @@ export interface EpochSnapshot {
 export type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
 
 export type Job =
-  | { kind: 'statement'; sub: NewSubmission; done: Deferred }
+  | {
+      kind: 'statement';
+      sub: NewSubmission;
+      done: Deferred;
+      /** Its row in the durable queue, and its receipt's acceptance time and deadline (ms). */
+      queueId: number;
+      acceptedAt: number;
+      deadline: number;
+    }
   | {
       kind: 'enrol';
       entry: Uint8Array;
@@ -90,13 +100,6 @@ export function planEpoch(
   const entries: Uint8Array[] = [];
   const jobIndex: (number | DirectoryError)[] = [];
   const credentialEntries = registry.all().map((c) => c.entryBytes);
-  // Credentials revoked before or earlier in this epoch sign nothing more, whatever was validated at submit.
-  const revoked = new Set(
-    registry
-      .all()
-      .filter((c) => c.revokedIndex !== null)
-      .map((c) => c.logIndex),
-  );
   const writes: EpochWrites = {
     names: [],
     accounts: [],
@@ -105,6 +108,7 @@ export function planEpoch(
     revocations: [],
     erasures: [],
     epoch: undefined as unknown as EpochRow,
+    dequeued: [],
   };
   const latest = new Map<string, MapLeaf>();
   for (const j of jobs) {
@@ -122,13 +126,8 @@ export function planEpoch(
     } else if (j.kind === 'revoke') {
       entries.push(j.entry);
       writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
-      revoked.add(j.credential.logIndex);
-    } else if (revoked.has(j.sub.credential.logIndex)) {
-      jobIndex[jobIndex.length - 1] = new DirectoryError(
-        'cert_revoked',
-        'the signing credential was revoked before the statement was committed',
-      );
     } else {
+      writes.dequeued!.push(j.queueId);
       const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
       if (entry) entries.push(entry);
       else

@@ -155,13 +155,32 @@ function askedFor(provider: string, accountInput: string): string {
 }
 
 /**
+ * What a lookup's work is charged to (the API's rate limit, api/app/rate-limit-lookups.ts): each hook is
+ * called before the work it pays for, and refuses it by throwing.
+ */
+export interface LookupCharge {
+  /** Before the `n` lookups of a discovery are made (a batch's are charged by its route). */
+  lookups?(n: number): void;
+  /**
+   * Before the VRF proof of a name the store does not know is computed; `left`: the lookups of the request
+   * charged and not yet made, this one included (a single lookup: 1).
+   */
+  absent?(left?: number): void;
+}
+
+/**
  * Looks up (provider, account) in the current epoch; the account is canonicalised first. The map proof is
  * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
  * every part belongs to one epoch.
  */
-export async function proveLookup(dir: Directory, provider: string, accountInput: string): Promise<LookupProof> {
+export async function proveLookup(
+  dir: Directory,
+  provider: string,
+  accountInput: string,
+  charge?: LookupCharge,
+): Promise<LookupProof> {
   const account = askedFor(provider, accountInput);
-  const known = await dir.labelFor(provider, account);
+  const known = await dir.labelFor(provider, account, charge?.absent && (() => charge.absent!()));
   const { label, vrfProof } = known;
   for (let attempt = 0; attempt < 5; attempt++) {
     const { snap, map, leaf } = await dir.proveLabel(label);
@@ -185,17 +204,19 @@ export async function proveHistory(
   provider: string,
   accountInput: string,
   since: number,
+  charge?: LookupCharge,
 ): Promise<HistoryProof> {
   if (!Number.isSafeInteger(since) || since < 0)
     throw new DirectoryError('bad_request', 'since must be a non-negative integer');
-  const proof = await proveLookup(dir, provider, accountInput);
+  const proof = await proveLookup(dir, provider, accountInput, charge);
   const latest = proof.present?.version ?? 0;
   if (since > latest && proof.notEnrolled)
     throw new DirectoryError('bad_request', `provider ${provider} is not enrolled: its accounts have no versions`);
   if (since > latest)
     throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
-  const label = (await dir.labelFor(proof.provider, proof.account)).label;
-  const rows = latest - since > 1 ? await dir.store.versions(label, since + 1, latest - 1) : [];
+  // Versions in between exist only for a known name: its label is one store read, never a VRF proof.
+  const between = async () => (await dir.labelFor(proof.provider, proof.account)).label;
+  const rows = latest - since > 1 ? await dir.store.versions(await between(), since + 1, latest - 1) : [];
   // Older versions' enrolments are proven in the credential set of the lookup's own epoch.
   const head = decodeEntry(proof.epoch.headEntry) as EpochHeadEntry;
   const versions = await Promise.all(rows.map((r) => versionProof(dir, r, head)));
@@ -203,14 +224,22 @@ export async function proveHistory(
 }
 
 /** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
-export async function proveDiscovery(dir: Directory, accountInput: string): Promise<DiscoveryProof> {
+export async function proveDiscovery(
+  dir: Directory,
+  accountInput: string,
+  charge?: LookupCharge,
+): Promise<DiscoveryProof> {
   const account = canonicalAccount(accountInput);
   for (let attempt = 0; attempt < 5; attempt++) {
     const { snap } = await dir.snapshot();
     const set = dir.credentials.all().slice(0, snap.head.credentialCount);
     const providers = [...new Set(set.map((c) => c.entry.providerId))].sort();
+    if (attempt === 0) charge?.lookups?.(providers.length);
     const lookups: LookupProof[] = [];
-    for (const provider of providers) lookups.push(await proveLookup(dir, provider, account));
+    for (const [i, provider] of providers.entries()) {
+      const absent = () => charge?.absent?.(providers.length - i);
+      lookups.push(await proveLookup(dir, provider, account, { absent }));
+    }
     if (lookups.every((l) => l.epoch.headIndex === snap.headIndex))
       return { account, credentials: set.map((c) => c.entryBytes), lookups };
   }
@@ -226,12 +255,13 @@ export async function proveMonitorCheck(
   provider: string,
   accountInput: string,
   version: number,
+  charge?: LookupCharge,
 ): Promise<MonitorProof> {
   if (!Number.isSafeInteger(version) || version < 1)
     throw new DirectoryError('bad_request', 'version must be a positive integer');
   const account = askedFor(provider, accountInput);
-  const { label } = await dir.labelFor(provider, account);
+  const { label } = await dir.labelFor(provider, account, charge?.absent && (() => charge.absent!()));
   const { snap, map, leaf } = await dir.proveLabel(label);
   if (leaf && leaf.version === version) return { unchanged: { epoch: epochProof(snap), map } };
-  return { history: await proveHistory(dir, provider, account, version) };
+  return { history: await proveHistory(dir, provider, account, version, charge) };
 }

@@ -12,12 +12,15 @@ import type Database from 'better-sqlite3';
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  QUEUE_QUERIES,
+  QUEUE_SCHEMA,
   rowReaders,
   type RawAccount,
   type RawCredential,
   type RawEpoch,
   type RawLeaf,
   type RawNamed,
+  type RawQueued,
   type RawVersion,
 } from './directory-sql.js';
 import type {
@@ -27,6 +30,7 @@ import type {
   EpochRow,
   EpochWrites,
   NamedAccount,
+  QueueRow,
   VersionRow,
 } from './store.js';
 
@@ -54,6 +58,9 @@ function prepare(db: Database.Database) {
     revoke: db.prepare(Q.revoke),
     erase: db.prepare(Q.erase),
     putEpoch: db.prepare(Q.putEpoch),
+    queued: db.prepare<[], RawQueued<Uint8Array>>(QUEUE_QUERIES.all),
+    enqueue: db.prepare<unknown[], { id: number }>(QUEUE_QUERIES.put),
+    dequeue: db.prepare(QUEUE_QUERIES.remove),
   };
 }
 
@@ -64,6 +71,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
     // Erasure sets openings and statements to NULL; secure_delete overwrites the freed bytes with zeros.
     db.pragma('secure_delete = ON');
     db.exec(DIRECTORY_SCHEMA);
+    db.exec(QUEUE_SCHEMA);
     this.q = prepare(db);
   }
 
@@ -104,6 +112,28 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return this.q.leaves.all().map(read.leaf);
   }
 
+  async queued(): Promise<QueueRow[]> {
+    return this.q.queued.all().map(read.queued);
+  }
+
+  /**
+   * One INSERT outside any transaction: SQLite commits it on its own, durably (WAL, `synchronous = FULL`, set by
+   * the log's storage on this database) before this returns, so before the receipt is signed.
+   */
+  enqueue(r: Omit<QueueRow, 'id'>): number {
+    const row = this.q.enqueue.get(
+      r.label,
+      r.version,
+      r.statement,
+      r.signature,
+      r.credentialIndex,
+      r.vrfProof,
+      r.acceptedAt,
+      r.deadline,
+    );
+    return row!.id;
+  }
+
   /** Accounts first (they create the ids that names and versions refer to), then the rest. */
   epochWriter(w: EpochWrites): () => void {
     return () => {
@@ -114,6 +144,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       for (const c of w.credentials) this.q.putCredential.run(c.logIndex, c.providerId, c.fingerprint, c.entry);
       for (const r of w.revocations) this.q.revoke.run(r.revokedIndex, r.logIndex);
       for (const e of w.erasures) this.q.erase.run(e.label, e.below);
+      for (const id of w.dequeued ?? []) this.q.dequeue.run(id);
       const ep = w.epoch;
       this.q.putEpoch.run(ep.epoch, ep.logIndex, ep.entry, ep.proof, ep.checkpoint);
     };

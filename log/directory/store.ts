@@ -65,6 +65,30 @@ export interface EpochWrites {
   /** Labels whose versions below `below` lose their openings, statements and signatures (erasure). */
   erasures: { label: Uint8Array; below: number }[];
   epoch: EpochRow;
+  /**
+   * The queue rows (`QueueRow.id`) of the statements this epoch takes from the queue, committed or refused:
+   * deleted in the epoch's own transaction, so that the queue and the log never disagree after a crash.
+   */
+  dequeued?: number[];
+}
+
+/**
+ * A statement accepted and receipted but not yet committed (the durable queue, docs/PROTOCOL.md section 16):
+ * written and committed before its receipt is signed, deleted in the transaction of the epoch that takes it.
+ */
+export interface QueueRow {
+  /** Acceptance order (assigned by the store when the row is written). */
+  id: number;
+  label: Uint8Array;
+  version: number;
+  statement: Uint8Array;
+  signature: Uint8Array;
+  /** Log index of the enrolment entry of the credential that signed the statement. */
+  credentialIndex: number;
+  vrfProof: Uint8Array;
+  /** When the statement was accepted, and the receipt's deadline, in ms since the Unix epoch. */
+  acceptedAt: number;
+  deadline: number;
 }
 
 export interface DirectoryStore {
@@ -87,4 +111,11 @@ export interface DirectoryStore {
    * the backend allows (each backend documents what it can guarantee).
    */
   afterErasure(): void;
+  /** The durable queue's rows, in acceptance order (replayed when the directory opens). */
+  queued(): Promise<QueueRow[]>;
+  /**
+   * Writes a queue row and commits it before returning (synchronous, like `epochWriter`, so that rows
+   * keep the order of acceptance); returns its id. A second row for the same (label, version) throws.
+   */
+  enqueue(row: Omit<QueueRow, 'id'>): number;
 }

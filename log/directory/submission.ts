@@ -1,7 +1,8 @@
 /**
  * Validation of a submitted binding statement before it is queued: the strict encoding, the issued-at
- * time, the provider's signature under one of its enrolled, unrevoked, valid credentials (a signature by
- * another provider is a namespace violation), then each public key for its algorithm, the version (exactly
+ * time, the provider's signature under one of its enrolled, unrevoked, valid credentials, or under the one
+ * credential the submission names by fingerprint (a signature by another provider is a namespace
+ * violation; credentials.ts), then each public key for its algorithm, the version (exactly
  * the current one plus one, counting statements still queued), idempotent resubmission, and the owner
  * continuity signature by a key of the previous version. Every refusal is a typed error with a stable code.
  */
@@ -30,9 +31,16 @@ export interface SubmissionContext {
       signature: Uint8Array,
       issuedAt: number,
       now: number,
+      fingerprint?: Uint8Array,
     ): Promise<Credential>;
   };
-  labelFor(provider: string, account: string): Promise<{ label: Uint8Array; vrfProof: Uint8Array }>;
+  /** The label of (provider, account); an unknown name's VRF proof is computed with `priority` 'write'. */
+  labelFor(
+    provider: string,
+    account: string,
+    beforeVrf: undefined,
+    priority: 'write',
+  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array }>;
   /** The latest pending statement of a label, or the one of `version`. */
   pendingFor(
     label: Uint8Array,
@@ -84,6 +92,7 @@ export async function validateSubmission(
   statementBytes: Uint8Array,
   signature: Uint8Array,
   now: number,
+  credentialFingerprint?: Uint8Array,
 ): Promise<ValidatedSubmission> {
   const statement = decodeChecked(statementBytes, signature, now);
   const credential = await ctx.credentials.signer(
@@ -92,9 +101,10 @@ export async function validateSubmission(
     signature,
     statement.issuedAt,
     now,
+    credentialFingerprint,
   );
   checkPublicKeys(statement);
-  const { label, vrfProof } = await ctx.labelFor(statement.provider, statement.account);
+  const { label, vrfProof } = await ctx.labelFor(statement.provider, statement.account, undefined, 'write');
   const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes);
   if (duplicate) return { kind: 'duplicate', label, version: statement.version, committed: duplicate.committed };
   const pending = ctx.pendingFor(label);

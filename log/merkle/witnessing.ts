@@ -36,7 +36,8 @@ export interface WitnessingOptions {
   fetch?: Fetch;
   /** How long to wait for each witness (default 3000 ms). */
   timeoutMs?: number;
-  logError?: (message: string) => void;
+  /** Told of each submission that brought no cosignature: the witness's URL and why (default: console.error). */
+  onFailure?: (witnessUrl: string, error: Error) => void;
 }
 
 interface Witness {
@@ -92,7 +93,8 @@ export class Witnessing {
     const results = await Promise.all(
       this.witnesses.map((w) =>
         this.cosignWith(w, note).catch((e: Error) => {
-          (this.opts.logError ?? console.error)(`witness ${w.endpoint.url}: ${e.message}`);
+          if (this.opts.onFailure) this.opts.onFailure(w.endpoint.url, e);
+          else console.error(`witness ${w.endpoint.url}: ${e.message}`);
           this.failures.set(w.endpoint.url, (this.failures.get(w.endpoint.url) ?? 0) + 1);
           return [] as NoteSignature[];
         }),

@@ -250,6 +250,8 @@ describe('kt', () => {
           'mail.example',
           '--key',
           'mail.example.key',
+          '--cert',
+          'mail.example.pem',
           '--account',
           'zoe@mail.example',
           '--version',
@@ -321,6 +323,34 @@ describe('kt', () => {
       dir,
     );
     expect(outside.code).toBe(2);
+    // Naming mail.example's credential for a chat.example statement is refused as such; a file with no
+    // certificate is the user's error, before anything is sent.
+    const named = (cert: string) =>
+      kt(
+        [
+          'provider',
+          'publish',
+          '--id',
+          'chat.example',
+          '--key',
+          'mail.example.key',
+          '--cert',
+          cert,
+          '--account',
+          'x@chat.example',
+          '--version',
+          '1',
+          '--identity',
+          identity,
+          '--server',
+          server.url,
+        ],
+        dir,
+      );
+    const wrong = await named('mail.example.pem');
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('[wrong_credential]')]);
+    const noCert = await named('mail.example.csr');
+    expect([noCert.code, noCert.stderr]).toEqual([2, expect.stringContaining('mail.example.csr')]);
   }, 60_000);
 
   it('serves a directory with kt serve, as npm start does', async () => {

@@ -22,6 +22,7 @@ import {
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { serverApp } from '../../api/wiring/open-server.js';
 import { DEFAULT_SETTINGS } from '../../api/wiring/settings.js';
+import { jsonLogger } from '../../api/app/logger.js';
 import { logSigner, ORIGIN } from './log.js';
 import { makeLeaf, makeRoot, type PkiCert } from './pki.js';
 
@@ -53,6 +54,7 @@ export async function openTestDirectory(
     vrfSecretKey?: Uint8Array;
     clock?: { now: number };
     maxQueue?: number;
+    maxEpochUpdates?: number;
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -70,13 +72,22 @@ export async function openTestDirectory(
     trustedRoots: [root.der],
     now: () => clock.now,
     maxQueue: opts.maxQueue,
+    maxEpochUpdates: opts.maxEpochUpdates,
   });
   const verifier = new LookupVerifier({
     origin: ORIGIN,
     logKey: parseVerifierKey(signer.verifierKey),
     vrfKey: dir.vrfPublicKey,
   });
-  return { db, dir, log, clock, root, verifier, reopen: () => openTestDirectory({ db, root, vrfSecretKey, clock }) };
+  return {
+    db,
+    dir,
+    log,
+    clock,
+    root,
+    verifier,
+    reopen: () => openTestDirectory({ db, root, vrfSecretKey, clock, maxEpochUpdates: opts.maxEpochUpdates }),
+  };
 }
 
 /** Issues a provider certificate under the test root and enrols it (committed in a new epoch). */
@@ -157,7 +168,7 @@ export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
     directory: t.dir,
     operatorToken: TEST_OPERATOR_TOKEN,
     settings: { ...DEFAULT_SETTINGS, lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1 },
-    logError: () => {},
+    logger: jsonLogger(() => {}),
   }).app;
 }
 

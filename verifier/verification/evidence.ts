@@ -12,7 +12,10 @@
  *   states as the owner's (that the owner did not make it is the owner's word);
  * - `unverifiable_version`, shown: the verified proof shows a version whose statement was erased;
  * - `audit_failure`, shown: the signed checkpoint an auditor could not reconcile with the log's entries;
- *   re-running the audit from the recorded state reproduces it (the entries involved may be millions).
+ *   re-running the audit from the recorded state reproduces it (the entries involved may be millions);
+ * - `broken_receipt`, proven: a publication receipt signed by the log key, and a later lookup or history
+ *   proof showing that the account's version is another statement, or still below the receipted version in
+ *   an epoch after the receipt's deadline (verifier/verification/receipt-check.ts).
  * A file that does not establish its claim fails with `VerifyError('evidence_invalid')`; one whose proof is in a
  * format this verifier does not read, with `ProofJsonError('unsupported_format')`.
  */
@@ -21,7 +24,9 @@ import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { openCheckpoint } from '../formats/checkpoint.js';
 import { VerifyError } from './errors.js';
 import { LookupVerifier, type Pins } from './lookup-verifier.js';
-import { monitorFromJson, ProofJsonError } from '../formats/proof-json.js';
+import { historyFromJson, lookupFromJson, monitorFromJson, ProofJsonError } from '../formats/proof-json.js';
+import { ReceiptError } from '../formats/receipt.js';
+import { checkReceipt, sinceHistoryOf, type ReceiptProof } from './receipt-check.js';
 import type { MonitorProof } from '../formats/proofs.js';
 import { verifyConsistency } from '../formats/tlog.js';
 
@@ -164,6 +169,40 @@ function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   };
 }
 
+/** The lookup or history proof of a `broken_receipt` file, read as stored proofs are (section 17.3). */
+function storedReceiptProof(e: Record<string, unknown>): ReceiptProof {
+  if ((e.lookup === undefined) === (e.history === undefined)) throw invalid('give either "lookup" or "history"');
+  try {
+    if (e.lookup !== undefined) return { lookup: lookupFromJson(e.lookup, { stored: true }) };
+    return { history: historyFromJson(e.history, { stored: true }), sinceHistory: sinceHistoryOf(e.sinceHistory) };
+  } catch (err) {
+    if (err instanceof ProofJsonError && err.code === 'unsupported_format') throw err;
+    if (err instanceof VerifyError) throw err;
+    throw invalid(`the proof does not decode: ${(err as Error).message}`);
+  }
+}
+
+function brokenReceipt(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const provider = field<string>(e, 'provider', 'string');
+  const account = field<string>(e, 'account', 'string');
+  const receipt = field<string>(e, 'receipt', 'string');
+  const proof = storedReceiptProof(e);
+  let check;
+  try {
+    check = checkReceipt(receipt, proof, provider, account, pins);
+  } catch (err) {
+    if (err instanceof ReceiptError) throw invalid(`the receipt: ${err.message}`);
+    if (err instanceof VerifyError && err.code === 'wrong_account') throw invalid(err.message);
+    throw err;
+  }
+  if (check.status !== 'broken') throw invalid(`the receipt is not shown broken (${check.status}: ${check.reason})`);
+  return {
+    kind: 'broken_receipt',
+    proven: true,
+    summary: `${provider} / ${account}: the log promised version ${check.receipt.version} by ${new Date(check.receipt.deadline).toISOString()}, and ${check.reason}`,
+  };
+}
+
 /** Checks an evidence file (parsed JSON) with the pins; throws VerifyError('evidence_invalid') if it proves nothing. */
 export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
   const o = e as Record<string, unknown>;
@@ -181,6 +220,8 @@ export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
       return auditFailure(o, pins);
     case 'unverifiable_version':
       return unverifiableVersion(o, pins);
+    case 'broken_receipt':
+      return brokenReceipt(o, pins);
     default:
       throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
   }

@@ -7,6 +7,7 @@ import { LogReader } from '../../../log/merkle/reader.js';
 import { MemoryLogStorage } from '../../doubles/memory-log-storage.js';
 import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
 import { logSigner, ORIGIN, records } from '../../helpers/log.js';
+import { jsonLogger } from '../../../api/app/logger.js';
 import { vectorBytes } from '../../helpers/vectors.js';
 
 async function appWith300(): Promise<{
@@ -23,7 +24,7 @@ async function appWith300(): Promise<{
   const app = createApp({
     reader: new LogReader(storage, () => log.head),
     config: { origin: ORIGIN, logKey: signer.verifierKey },
-    logError: () => {},
+    logger: jsonLogger(() => {}),
   });
   return { app, log, logKey: signer.verifierKey, storage };
 }

@@ -14,6 +14,7 @@ import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
 import { tilePath, tilesForSize } from '../../../verifier/formats/tiles.js';
 import { serverApp } from '../../../api/wiring/open-server.js';
 import { DEFAULT_SETTINGS } from '../../../api/wiring/settings.js';
+import { jsonLogger } from '../../../api/app/logger.js';
 import {
   enrolProvider,
   identityKey,
@@ -41,7 +42,7 @@ function appWith(lookupOrigins: string[], burst = 1000): Hono {
     directory: t.dir,
     operatorToken: TEST_OPERATOR_TOKEN,
     settings: { ...DEFAULT_SETTINGS, lookupOrigins, lookupBurst: burst, lookupRatePerSecond: 1 },
-    logError: () => {},
+    logger: jsonLogger(() => {}),
   }).app;
 }
 
@@ -95,7 +96,7 @@ describe('CORS', () => {
       for (const init of [from(OTHER), from('null'), {}, from(OTHER, { method: 'HEAD' })]) {
         const res = await ask(app, path, init);
         expect([res.status, res.headers.get(ACAO)], path).toEqual([200, '*']);
-        expect(res.headers.get('Access-Control-Expose-Headers'), path).toBe('Retry-After');
+        expect(res.headers.get('Access-Control-Expose-Headers'), path).toBe('Retry-After, X-Request-Id');
         expect(res.headers.get('Vary') ?? '', path).not.toMatch(/origin/i);
       }
       const pre = await ask(app, path, preflight(OTHER, 'GET'));
@@ -114,7 +115,7 @@ describe('CORS', () => {
       const ok = await ask(app, path, from(WEB, init));
       expect([ok.status, ok.headers.get(ACAO)], path).toEqual([200, WEB]);
       expect(ok.headers.get('Vary'), path).toMatch(/(^|, )Origin$/);
-      expect(ok.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After');
+      expect(ok.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, X-Request-Id');
       const other = await ask(app, path, from(OTHER, init));
       expect([other.status, other.headers.get(ACAO)], path).toEqual([200, null]);
       expect(other.headers.get('Vary'), 'the answer depends on the Origin').toMatch(/Origin/);
@@ -158,7 +159,7 @@ describe('CORS', () => {
     const limited = await ask(app, LOOKUPS[0][0], from(WEB));
     expect([limited.status, limited.headers.get(ACAO)]).toEqual([429, WEB]);
     expect(limited.headers.get('Retry-After')).toMatch(/^[1-9]/);
-    expect(limited.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After');
+    expect(limited.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, X-Request-Id');
   });
 
   it('answers every origin on the lookup routes with "*", without Vary', async () => {

@@ -11,12 +11,13 @@ import { AccountError } from '../../../verifier/formats/account.js';
 import { createApp } from '../../../api/app/app.js';
 import type { DirectoryService } from '../../../api/app/directory-routes.js';
 import { STATUS_BY_CODE, statusForCode, type ApiErrorCode } from '../../../api/app/errors.js';
+import { jsonLogger } from '../../../api/app/logger.js';
 import { TokenBuckets } from '../../../api/app/middleware.js';
 import { LogReader } from '../../../log/merkle/reader.js';
 import { MemoryLogStorage } from '../../doubles/memory-log-storage.js';
 import { logSigner, ORIGIN } from '../../helpers/log.js';
 
-/** An app whose every directory route throws `error`, and the lines it logged. */
+/** An app whose every directory route throws `error`, and the log lines it wrote (parsed). */
 function appThrowing(error: unknown) {
   const fail = async (): Promise<never> => {
     throw error;
@@ -30,7 +31,7 @@ function appThrowing(error: unknown) {
     enrol: fail,
     revoke: fail,
   };
-  const logged: string[] = [];
+  const logged: Record<string, unknown>[] = [];
   const reader = new LogReader(new MemoryLogStorage(), () => ({ size: 0, checkpoint: '' }));
   const app = createApp({
     reader,
@@ -40,7 +41,7 @@ function appThrowing(error: unknown) {
       receiptSigner: logSigner(),
       lookupRateLimit: new TokenBuckets({ capacity: 100, refillPerSecond: 1 }),
     },
-    logError: (m) => logged.push(m),
+    logger: jsonLogger((line) => logged.push(JSON.parse(line))),
   });
   return { app, logged };
 }
@@ -48,7 +49,8 @@ function appThrowing(error: unknown) {
 async function lookup(error: unknown) {
   const { app, logged } = appThrowing(error);
   const res = await app.request('/v1/lookup/chat.example/alice@chat.example');
-  return { status: res.status, retryAfter: res.headers.get('Retry-After'), body: await res.json(), logged };
+  const requestId = res.headers.get('X-Request-Id');
+  return { status: res.status, retryAfter: res.headers.get('Retry-After'), body: await res.json(), logged, requestId };
 }
 
 describe('errors over HTTP', () => {
@@ -68,27 +70,45 @@ describe('errors over HTTP', () => {
     const corrupt = await lookup(new DirectoryError('corrupt_directory', 'the map root differs'));
     expect(corrupt).toMatchObject({ status: 500, body: internal });
     expect(corrupt.logged).toEqual([
-      'internal error on GET /v1/lookup/:provider/:account: DirectoryError [corrupt_directory]: the map root differs',
+      {
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        level: 'error',
+        event: 'internal_error',
+        requestId: corrupt.requestId,
+        method: 'GET',
+        route: '/v1/lookup/:provider/:account',
+        error: 'DirectoryError',
+        code: 'corrupt_directory',
+        message: 'the map root differs',
+      },
     ]);
+    expect(corrupt.requestId).toMatch(/^[0-9a-f]{32}$/);
     const unknown = await lookup(new CodedError('made_up_code', 'nobody knows this code'));
     expect(unknown).toMatchObject({ status: 500, body: internal });
-    expect(unknown.logged[0]).toContain('[made_up_code]: nobody knows this code');
+    expect(unknown.logged[0]).toMatchObject({ code: 'made_up_code', message: 'nobody knows this code' });
     const untyped = await lookup(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
     expect(untyped).toMatchObject({ status: 500, body: internal });
-    expect(untyped.logged).toHaveLength(1);
+    expect(untyped.logged).toEqual([expect.objectContaining({ error: 'Error', code: 'ENOENT' })]);
   });
 
   it('answer a refused statement of a batch as the table says, and an internal one as internal', async () => {
     const post = async (error: unknown) => {
       const { app, logged } = appThrowing(error);
       const item = { statement: 'AA==', signature: 'AA==' };
-      const res = await app.request('/v1/bindings', { method: 'POST', body: JSON.stringify({ statements: [item] }) });
-      return { status: res.status, body: await res.json(), logged };
+      const res = await app.request('/v1/bindings', {
+        method: 'POST',
+        body: JSON.stringify({ statements: [item] }),
+        headers: { 'X-Request-Id': 'proxy-7f3a' },
+      });
+      return { status: res.status, body: await res.json(), logged, requestId: res.headers.get('X-Request-Id') };
     };
     expect(await post(new DirectoryError('version_conflict', 'taken'))).toMatchObject({ status: 409, logged: [] });
     const internal = await post(new CodedError('made_up_code', 'secret detail'));
     expect(internal).toMatchObject({ status: 500, body: { error: { code: 'internal', message: 'internal error' } } });
-    expect(internal.logged).toHaveLength(1);
+    expect(internal.logged).toEqual([
+      expect.objectContaining({ event: 'internal_error', requestId: 'proxy-7f3a', route: '/v1/bindings' }),
+    ]);
+    expect(internal.requestId).toBe('proxy-7f3a');
   });
 
   it('know a status for every code of the table, and none for any other', () => {

@@ -54,11 +54,19 @@ describe('settings', () => {
     expect(DEFAULT_SETTINGS).toEqual({
       epochIntervalMs: 1000,
       heartbeatMs: 60_000,
+      receiptDeadlineMs: 300_000,
       lookupBurst: 60,
       lookupRatePerSecond: 10,
+      absentLookupCost: 6,
+      ipv6PrefixLength: 64,
+      publishBurst: 500,
+      publishRatePerSecond: 100,
+      providerPublishBurst: 1000,
+      providerPublishRatePerSecond: 200,
       witnesses: [],
       witnessQuorum: 0,
       lookupOrigins: [],
+      accessLog: false,
     });
   });
 
@@ -66,11 +74,19 @@ describe('settings', () => {
     const values = {
       epochIntervalMs: 250,
       heartbeatMs: 5000,
+      receiptDeadlineMs: 20_000,
       lookupBurst: 1,
       lookupRatePerSecond: 3,
+      absentLookupCost: 1,
+      ipv6PrefixLength: 48,
+      publishBurst: 7,
+      publishRatePerSecond: 2,
+      providerPublishBurst: 9,
+      providerPublishRatePerSecond: 4,
       witnesses: [{ key: WITNESS, url: 'https://w.example/w1' }],
       witnessQuorum: 1,
       lookupOrigins: ['https://web.chat.example', 'http://localhost:5173', 'https://[::1]:8443'],
+      accessLog: true,
     };
     const [json, vars] = both(values);
     expect(settingsFromConfig(json, 'config.json')).toEqual(values);
@@ -96,8 +112,18 @@ describe('settings', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ epochIntervalMs: 9 }, /must be an integer >= 10/],
       [{ heartbeatMs: 1.5 }, /must be an integer >= 10/],
+      [{ receiptDeadlineMs: 9999 }, /must be an integer >= 10000/],
+      [{ epochIntervalMs: 200_000, receiptDeadlineMs: 300_000 }, /is below two epoch intervals plus 10 s/],
+      [{ epochIntervalMs: 5000, receiptDeadlineMs: 19_999 }, /is below two epoch intervals plus 10 s/],
       [{ lookupBurst: 0 }, /must be an integer >= 1/],
       [{ lookupRatePerSecond: -1 }, /must be an integer >= 1/],
+      [{ absentLookupCost: 0 }, /must be an integer from 1 to 1000/],
+      [{ absentLookupCost: 1001 }, /must be an integer from 1 to 1000/],
+      [{ ipv6PrefixLength: 0 }, /must be an integer from 1 to 128/],
+      [{ ipv6PrefixLength: 129 }, /must be an integer from 1 to 128/],
+      [{ ipv6PrefixLength: 6.5 }, /must be an integer from 1 to 128/],
+      [{ publishBurst: 0 }, /must be an integer >= 1/],
+      [{ providerPublishRatePerSecond: 0.5 }, /must be an integer >= 1/],
       [{ witnessQuorum: -1 }, /must be an integer >= 0/],
       [{ witnesses: {} }, /must be a list of \{"key", "url"\}/],
       [{ witnesses: [{ key: WITNESS }] }, /item 0 must be \{"key", "url"\}/],
@@ -164,6 +190,18 @@ describe('settings', () => {
       const message = refusal(() => parseOperatorToken(bad, 'operator.token'));
       expect(message).toBe('operator.token must be 16 or more characters without whitespace');
     }
+  });
+
+  it('read the access log flag as true or false on both servers, and refuse anything else', () => {
+    for (const value of [true, false]) {
+      const [json, vars] = both({ accessLog: value });
+      expect(settingsFromConfig(json, 'config.json').accessLog).toBe(value);
+      expect(settingsFromVars(vars).accessLog).toBe(value);
+    }
+    for (const bad of ['true', 1, 'yes', null])
+      expect(refusal(() => settingsFromConfig({ accessLog: bad }, 'config.json'))).toMatch(/accessLog.*true or false/);
+    for (const bad of ['1', 'TRUE', 'on'])
+      expect(refusal(() => settingsFromVars({ ACCESS_LOG: bad }))).toMatch(/ACCESS_LOG.*true or false/);
   });
 
   it("are the rows of README's Settings table, with their names and defaults", () => {

@@ -5,8 +5,9 @@
  * forwarded, and the object proves it not enrolled; while D1 lags, the Worker falls back and still answers the latest epoch;
  * a replication cut short at any batch leaves D1 at a whole epoch and the next run completes it; an epoch
  * applied but not yet removed from the outbox is not applied twice; a D1 that missed epochs is backfilled;
- * the lookup limit applies on the D1 path too, once per lookup even when the lookup is forwarded, and a
- * client cannot claim its lookup was already counted; /metrics counts what the Worker answers itself.
+ * the lookup limit applies on the D1 path too, once per lookup even when the lookup is forwarded, an absent name
+ * weighed, clients keyed by IPv4 address or IPv6 /64 from cf-connecting-ip, and a client cannot claim its lookup
+ * was already counted; /metrics counts what the Worker answers itself.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -38,10 +39,22 @@ function replicaOptions(): ReplicaLookupOptions {
     vrfSecretKey: fromHex(env.VRF_SECRET_KEY!),
     prove: (label, credentialIndex, client) => s.proveForLookup(label, credentialIndex, client),
     admit: (client) => s.admitLookup(client),
+    ipv6PrefixBits: 64,
   };
 }
 
-const lookupRequest = (account: string, client = 'd1-test') =>
+let clients = 0;
+/** A new client's IPv4 address (the rate limits key clients by address: api/app/rate-limit-keys.ts). */
+const newClient = () => `10.2.${(clients >> 8) & 255}.${clients++ & 255}`;
+
+/** The present lookups `client` may still make (each charged one token by the object's RPC), counted to empty. */
+async function presentLookupsLeft(client: string): Promise<number> {
+  let left = 0;
+  while (!('retryAfter' in (await sequencer().proveForLookup(new Uint8Array(32), null, client)))) left++;
+  return left;
+}
+
+const lookupRequest = (account: string, client = '192.0.2.1') =>
   new Request(`https://kt.example/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, {
     headers: { 'cf-connecting-ip': client },
   });
@@ -55,7 +68,7 @@ async function answered(p: Promise<Response | Forward>): Promise<Response> {
 const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer());
 
 /** The Durable Object's own answer (its app, bypassing the Worker's D1 path). */
-const objectAnswer = (account: string) => sequencer().fetch(lookupRequest(account, 'd1-test-object'));
+const objectAnswer = (account: string) => sequencer().fetch(lookupRequest(account, '192.0.2.2'));
 
 /** Runs `fn` in the sequencer with its open directory and storage. */
 function inSequencer<R>(
@@ -245,10 +258,10 @@ describe('the directory replicated to D1', () => {
 
   it('applies the lookup limit on the D1 path, for known and unknown names', () =>
     withStoppedClock(async () => {
-      const client = `limited-${Date.now()}`;
+      const client = newClient();
       let taken = 0;
       while ((await sequencer().admitLookup(client)) === 0) taken++;
-      expect(taken).toBe(60); // LOOKUP_BURST's default
+      expect(taken).toBe(10); // LOOKUP_BURST's default, 60, in absent lookups of ABSENT_LOOKUP_COST's, 6
       for (const account of ['bob@d1.example', 'nobody@d1.example']) {
         const res = await answered(replicaLookup(replicaOptions(), lookupRequest(account, client)));
         expect(res.status, account).toBe(429);
@@ -257,16 +270,15 @@ describe('the directory replicated to D1', () => {
       }
     }));
 
-  it('takes one token for a lookup forwarded while D1 lags, and no request can claim its token was taken', async () => {
+  it('charges a lookup forwarded while D1 lags once, and no request can claim it was charged', async () => {
     await publishUnreplicated(leaf, 'dave@d1.example', 1); // D1 does not know dave yet; the map does
     await withStoppedClock(async () => {
-      const client = `lagging-${Date.now()}`;
+      const client = newClient();
       const res = await get(`/v1/lookup/${PROVIDER}/dave%40d1.example`, { headers: { 'cf-connecting-ip': client } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { present: { version: number } }).present.version).toBe(1);
-      let left = 0;
-      while ((await sequencer().admitLookup(client)) === 0) left++;
-      expect(left, 'one token taken, by the D1 path only').toBe(59);
+      // D1 does not know dave: the D1 path charged an absent lookup (it computed the VRF proof), once.
+      expect(await presentLookupsLeft(client), 'charged once, by the D1 path only').toBe(54);
       // The bucket is empty now: what the object answers itself stays limited, whatever the request carries.
       const claims = { 'cf-connecting-ip': client, 'kt-lookup-admitted': '1', ktLookupAdmitted: 'true' };
       for (const path of [
@@ -280,6 +292,47 @@ describe('the directory replicated to D1', () => {
     });
     await runDurableObjectAlarm(sequencer()); // D1 catches up for the tests that follow
   });
+
+  it('weighs an absent name on the D1 path, and counts each lookup of a batch', () =>
+    withStoppedClock(async () => {
+      const lookup = (account: string, client: string) =>
+        get(`/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, { headers: { 'cf-connecting-ip': client } });
+      const present = newClient();
+      expect((await lookup('bob@d1.example', present)).status).toBe(200);
+      expect(await presentLookupsLeft(present)).toBe(59);
+      const absent = newClient();
+      expect((await lookup('nobody-weighed@d1.example', absent)).status).toBe(200);
+      expect(await presentLookupsLeft(absent), 'an absent name costs ABSENT_LOOKUP_COST').toBe(54);
+      // A batch through the object: each item counted, the absent one weighed.
+      const batcher = newClient();
+      const items = ['bob@d1.example', 'carol@d1.example', 'nobody-batched@d1.example'].map((account) => ({
+        provider: PROVIDER,
+        account,
+      }));
+      const batch = await post('/v1/lookup', { lookups: items }, { 'cf-connecting-ip': batcher });
+      expect(batch.status).toBe(200);
+      expect(await presentLookupsLeft(batcher)).toBe(60 - 2 - 6);
+    }));
+
+  it('keys IPv6 clients by their /64 from cf-connecting-ip, and IPv4-mapped ones as IPv4', () =>
+    withStoppedClock(async () => {
+      const lookup = (client: string) =>
+        get(`/v1/lookup/${PROVIDER}/bob%40d1.example`, { headers: { 'cf-connecting-ip': client } });
+      expect((await lookup('2001:db8:77:1::1')).status).toBe(200);
+      expect((await lookup('2001:db8:77:1:ffff::2')).status).toBe(200);
+      expect(await presentLookupsLeft('2001:db8:77:1:0:0:0:0/64'), 'one bucket for the /64').toBe(58);
+      expect((await lookup('::ffff:10.3.0.1')).status).toBe(200);
+      expect(await presentLookupsLeft('10.3.0.1')).toBe(59);
+      // The bucket is empty: every address of the /64 is refused, on the D1 path and by the object.
+      const refused = await lookup('2001:db8:77:1::abcd');
+      expect(refused.status).toBe(429);
+      const batch = await post(
+        '/v1/lookup',
+        { lookups: [{ provider: PROVIDER, account: 'bob@d1.example' }] },
+        { 'cf-connecting-ip': '2001:db8:77:1::3' },
+      );
+      expect(batch.status).toBe(429);
+    }));
 
   it("says whether the client's token was taken when the D1 path fails", async () => {
     const failing: ReplicaLookupOptions = {

@@ -26,9 +26,11 @@ const LOOKUP = `/v1/lookup/${PROVIDER}/ann%40cors.example`;
 /** Every response of these tests, to check that none allows credentials. */
 const seen: Response[] = [];
 let clients = 0;
+/** A new client's address (the rate limits key clients by address: api/app/rate-limit-keys.ts). */
+const nextClient = () => `10.1.${(clients >> 8) & 255}.${clients++ & 255}`;
 /** A request through the Worker from a page of `origin`, as a new client (so that no rate limit interferes). */
 async function ask(path: string, origin: string | null, init: RequestInit = {}): Promise<Response> {
-  const headers = { ...(init.headers as Record<string, string>), 'cf-connecting-ip': `cors-${clients++}` };
+  const headers = { ...(init.headers as Record<string, string>), 'cf-connecting-ip': nextClient() };
   const res = await get(path, { ...init, headers: origin === null ? headers : { ...headers, Origin: origin } });
   seen.push(res);
   return res;
@@ -82,7 +84,7 @@ describe('CORS on the Worker', () => {
           for (const origin of [OTHER, WEB, null]) {
             const res = await ask(path, origin, { headers: { 'Accept-Encoding': 'gzip' } });
             expect([res.status, res.headers.get(ACAO)], path).toEqual([200, '*']);
-            expect(res.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After');
+            expect(res.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, X-Request-Id');
           }
         }
       }),
@@ -184,7 +186,7 @@ describe('CORS on the Worker', () => {
 
   it('reads LOOKUP_ORIGINS in the isolate as the object does: "*", unset, malformed', async () => {
     const fetchWith = async (vars: Record<string, string | undefined>, path: string, init: RequestInit) => {
-      const headers = { ...(init.headers as Record<string, string>), 'cf-connecting-ip': `cors-${clients++}` };
+      const headers = { ...(init.headers as Record<string, string>), 'cf-connecting-ip': nextClient() };
       const request = new Request(`https://kt.example${path}`, { ...init, headers }) as Parameters<
         typeof worker.fetch
       >[0];

@@ -161,7 +161,7 @@ describe('the Worker directory', () => {
     ).results;
     expect(result).toMatchObject({ status: 'accepted', version: 1 });
     const receipt = openNote(result.receipt, [v.pins.logKey]);
-    expect(receipt.text.split('\n').slice(0, 3)).toEqual(['kt/v1/receipt', result.label, '1']);
+    expect(receipt.text.split('\n').slice(0, 3)).toEqual(['kt/v2/receipt', result.label, '1']);
     const absent = v.verifyLookup(
       lookupFromJson(await (await get('/v1/lookup/talk.example/alice@talk.example')).json()),
       'talk.example',

@@ -4,7 +4,7 @@
  * whatever the bucket holds; a publication cut short after any write leaves a bucket whose checkpoint has
  * every tile and bundle it needs (recomputed here from the bucket alone), and the next one completes it;
  * a bucket holding another log, or more entries than the log, is refused without a write; a tile path that is not
- * canonical as it reaches the Worker is refused, not served.
+ * canonical as it reaches the Worker is refused, not served; a full entry bundle is gzipped once per isolate.
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { LogReader } from '../../../log/merkle/reader.js';
 import { MemoryLogStorage } from '../../doubles/memory-log-storage.js';
 import {
   decodeEntryBundle,
+  encodeEntryBundle,
   entryBundlePath,
   tileHashReader,
   tilePath,
@@ -27,6 +28,8 @@ import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../../wa
 import { BucketMismatchError, publishToBucket, type TileBucket } from '../../../log/merkle/tile-publication.js';
 import { serveFromBucket } from '../../../api/worker/r2-tiles.js';
 import { createApp } from '../../../api/app/app.js';
+import { jsonLogger } from '../../../api/app/logger.js';
+import { GzipCache } from '../../../api/app/compression.js';
 
 const records = (first: number, count: number) => Array.from({ length: count }, (_, i) => utf8(`entry ${first + i}`));
 const utf8Records = (tag: string, count: number) => Array.from({ length: count }, (_, i) => utf8(`${tag} ${i}`));
@@ -208,6 +211,35 @@ describe('the log published to R2', () => {
     }
   });
 
+  it("gzips a full entry bundle from the bucket once per isolate, and again when the object's etag changes", async () => {
+    const { appender, reader, log } = await openLog();
+    await appender.append(records(0, 300));
+    const prefix = freshPrefix();
+    await publishToBucket(bucket(), prefix, reader, log);
+    const cache = new GzipCache(1 << 20);
+    const gzipped = async (path: string) => {
+      const init = { headers: { 'Accept-Encoding': 'gzip' } };
+      const res = (await serveFromBucket(bucket(), prefix, new Request(`https://kt.example${path}`, init), cache))!;
+      expect([res.headers.get('Content-Encoding'), res.headers.get('Vary')]).toEqual(['gzip', 'Accept-Encoding']);
+      return new Uint8Array(await res.arrayBuffer());
+    };
+    const first = await gzipped('/log/tile/entries/000');
+    expect(await gzipped('/log/tile/entries/000')).toEqual(first);
+    expect([cache.hits, cache.misses]).toEqual([1, 1]);
+    const unzip = async (b: Uint8Array) => {
+      const stream = new Blob([b as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
+      return decodeEntryBundle(new Uint8Array(await new Response(stream).arrayBuffer()));
+    };
+    expect(await unzip(first)).toEqual(records(0, 256));
+    await gzipped('/log/tile/entries/001.p/44'); // partial: never cached
+    expect([cache.hits, cache.misses, cache.bytes]).toEqual([1, 1, first.length]);
+    // The same key rewritten (another log under the prefix): a new etag, so not the cached gzip.
+    const other = encodeEntryBundle(utf8Records('other', 256));
+    await bucket().put(`${prefix}tile/entries/000`, other.slice().buffer as ArrayBuffer);
+    expect(await unzip(await gzipped('/log/tile/entries/000'))).toEqual(utf8Records('other', 256));
+    expect(cache.misses).toBe(2);
+  });
+
   it('refuses non-canonical tile paths as they reach it: never resolved into a tile and served', async () => {
     const { appender, reader, log } = await openLog();
     await appender.append(records(0, 300));
@@ -233,7 +265,7 @@ describe('the log published to R2', () => {
     ];
     // Left to the app, which refuses them.
     for (const path of nonCanonical) expect(await serveFromBucket(bucket(), prefix, asSent(path)), path).toBeNull();
-    const app = createApp({ reader, config: { origin: log.origin, logKey: '' }, logError: () => {} });
+    const app = createApp({ reader, config: { origin: log.origin, logKey: '' }, logger: jsonLogger(() => {}) });
     for (const path of nonCanonical) {
       const res = await app.fetch(asSent(path));
       expect(res.status, path).toBeGreaterThanOrEqual(400);

@@ -69,18 +69,25 @@ describe('directory attacks and races', () => {
     );
   });
 
-  it('drops a queued statement signed by a credential revoked earlier in the same epoch', async () => {
+  it('commits a statement accepted before a revocation of its credential, and refuses those after it', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
     const fingerprint = t.dir.credentials.all()[0].fingerprint;
+    const early = chat.sign(statementFor(chat, 'early@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(early.statement, early.signature);
     const revoked = t.dir.revoke('chat.example', fingerprint, 'compromise');
-    const s = chat.sign(statementFor(chat, 'late@chat.example', 1, [identityKey()], t.clock.now));
-    const accepted = await t.dir.submit(s.statement, s.signature);
+    // Once the revocation is queued, the credential signs nothing new, even before it commits.
+    const late = chat.sign(statementFor(chat, 'late@chat.example', 1, [identityKey()], t.clock.now));
+    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
+    // The statement accepted earlier commits in the same epoch as the revocation (its receipt is kept).
     await t.dir.closeEpoch();
     await revoked;
-    expect(await codeOf(accepted.committed)).toBe('cert_revoked');
-    const proof = await proveLookup(t.dir, 'chat.example', 'late@chat.example');
-    expect(t.verifier.verifyLookup(proof, 'chat.example', 'late@chat.example').status).toBe('absent');
+    expect((await accepted.committed).epoch).toBe(t.dir.epoch);
+    const proof = await proveLookup(t.dir, 'chat.example', 'early@chat.example');
+    expect(t.verifier.verifyLookup(proof, 'chat.example', 'early@chat.example').status).toBe('present');
+    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
+    const after = await proveLookup(t.dir, 'chat.example', 'late@chat.example');
+    expect(t.verifier.verifyLookup(after, 'chat.example', 'late@chat.example').status).toBe('absent');
   });
 
   it('serves lookups only from committed epochs while epochs run back to back', async () => {

@@ -1,0 +1,42 @@
+/**
+ * What the lookup routes charge to their client's bucket, counted in lookups and weighted by their cost
+ * (docs/PROTOCOL.md section 7): every lookup of a request (one for a GET, each item of a batch, each
+ * provider of a discovery, the lookup that ends a history or daily check) costs one token before any of
+ * them is made, and a lookup of a name the directory does not know costs `absentCost - 1` more, charged
+ * after the store read says it is unknown but before its VRF proof is computed (the costly part). A lookup
+ * is admitted while the client's balance, counting the tokens its request prepaid for the lookups not yet
+ * made, this one's included, is at least one token (middleware.ts, `TokenBuckets`); else the request is
+ * refused 429 with Retry-After (`RateLimited`), and the lookups already made are spent. A
+ * request a trusted front already charged (the Worker's D1 path, `RateLimitOptions.admitted`) is free.
+ */
+import type { Context } from 'hono';
+import { clientOf, RateLimited, type TokenBuckets } from './middleware.js';
+
+/** The charges of one request's lookups. */
+export interface LookupMeter {
+  /** Charges `n` lookups at the present cost; throws `RateLimited` if the client cannot pay. */
+  lookups(n: number): void;
+  /**
+   * Charges the surcharge of an absent name, before its VRF proof; throws `RateLimited` if it is refused.
+   * `left`: the lookups of the request charged and not yet made, this one included (default 1).
+   */
+  absent(left?: number): void;
+}
+
+/** Takes `cost` tokens of `client` (`credit` as TokenBuckets.take), or throws `RateLimited`. */
+function charge(buckets: TokenBuckets, client: string, cost: number, credit = 0): void {
+  if (cost <= 0) return;
+  const wait = buckets.take(client, cost, credit);
+  if (wait > 0) throw new RateLimited(wait);
+}
+
+/** The meter of request `c` against the lookup limit `buckets`. */
+export function lookupMeter(buckets: TokenBuckets, c: Context): LookupMeter {
+  if (buckets.opts.admitted?.(c)) return { lookups: () => undefined, absent: () => undefined };
+  const client = clientOf(buckets, c);
+  const surcharge = (buckets.opts.absentCost ?? 1) - 1;
+  return {
+    lookups: (n) => charge(buckets, client, n),
+    absent: (left = 1) => charge(buckets, client, surcharge, left),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Request ids (docs/PROTOCOL.md section 7): every request gets one, returned in the `X-Request-Id` header of
+ * every answer (errors included) and carried in every log line about the request. A request that brings a
+ * well-formed `X-Request-Id` (1 to 64 characters of `A-Z a-z 0-9 . _ : -`, as a proxy in front sets it) keeps
+ * it, so that the proxy's log and the server's agree; any other value is ignored and a new id is made: 16
+ * random bytes in hex. The charset keeps ids free of spaces, quotes, `@` and `/`, so an id cannot forge a log
+ * field or look like an account or a path. The Worker assigns the id in its isolate and forwards it to the
+ * Durable Object, whose app keeps it.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { randomBytes } from '../../wasm-free-crypto/random.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The request's id (set by `requestIds`). */
+    requestId: string;
+  }
+}
+
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+const WELL_FORMED = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The request's id: the incoming header's value if well-formed, else a new random one. */
+export function requestIdFor(incoming: string | null | undefined): string {
+  return incoming && WELL_FORMED.test(incoming) ? incoming : toHex(randomBytes(16));
+}
+
+/** `response` carrying `id` in its X-Request-Id header (a copy when its headers are immutable). */
+export function withRequestId(response: Response, id: string): Response {
+  try {
+    response.headers.set(REQUEST_ID_HEADER, id);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set(REQUEST_ID_HEADER, id);
+    return copy;
+  }
+}
+
+/** The id the middleware gave the request (undefined outside it). */
+export function requestIdOf(c: Context): string | undefined {
+  return c.get('requestId');
+}
+
+/**
+ * The middleware giving each request its id, mounted first: the id is set before any other middleware or
+ * route runs, and put on the answer whatever produced it (a route, the not-found handler, the error handler).
+ */
+export function requestIds(): MiddlewareHandler {
+  return async (c, next) => {
+    const id = requestIdFor(c.req.header(REQUEST_ID_HEADER));
+    c.set('requestId', id);
+    await next();
+    const res = withRequestId(c.res, id);
+    if (res !== c.res) c.res = res; // Hono's setter copies the response: only when the headers were immutable
+  };
+}

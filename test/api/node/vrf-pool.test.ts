@@ -1,0 +1,171 @@
+/**
+ * The VRF pool (api/node/vrf-pool.ts): its threads compute the proofs `vrfProve` computes; the read queue is
+ * bounded and refuses with `overloaded`; writes go before every waiting read and are never refused for the
+ * reads' sake; a thread that dies fails its job with a clear error and is replaced; `close()` stops the
+ * threads. The threads are the real ones (the module's `Worker` is only wrapped, to find them).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Worker as NodeWorker } from 'node:worker_threads';
+import { toHex } from '../../../wasm-free-crypto/bytes.js';
+import { randomBytes } from '../../../wasm-free-crypto/random.js';
+import { vrfProve } from '../../../wasm-free-crypto/vrf.js';
+import { DirectoryError } from '../../../log/directory/errors.js';
+import { startVrfPool, VrfPool } from '../../../api/node/vrf-pool.js';
+import { vrfPoolOptions, vrfPoolSettings } from '../../../api/node/vrf-pool-settings.js';
+import { jsonLogger } from '../../../api/app/logger.js';
+import { openDataDir } from '../../../api/node/data-dir.js';
+
+/** Every thread the pool started, in order. */
+const started = vi.hoisted(() => [] as NodeWorker[]);
+vi.mock('node:worker_threads', async (original) => {
+  const real = await original<typeof import('node:worker_threads')>();
+  class RecordedWorker extends real.Worker {
+    constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args);
+      started.push(this);
+    }
+  }
+  return { ...real, Worker: RecordedWorker };
+});
+
+const secretKey = randomBytes(32);
+const pools: VrfPool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+async function pool(threads: number, maxQueuedReads: number, lines: string[] = []): Promise<VrfPool> {
+  const p = await startVrfPool({ secretKey, threads, maxQueuedReads, logger: jsonLogger((l) => lines.push(l)) });
+  pools.push(p);
+  return p;
+}
+
+const alpha = (i: number) => Uint8Array.of(0x61, i & 0xff, i >> 8);
+
+/** The code of a rejection (or 'resolved'). */
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e) => (e instanceof DirectoryError ? e.code : `untyped: ${e}`),
+  );
+
+describe('the VRF pool (api/node/vrf-pool.ts)', () => {
+  it('computes the proofs vrfProve computes, for reads and writes, on every thread', async () => {
+    const p = await pool(2, 1000);
+    const inputs = Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? alpha(i) : randomBytes(1 + (i % 70))));
+    const proofs = await Promise.all(inputs.map((a, i) => p.prove(a, i % 2 ? 'read' : 'write')));
+    proofs.forEach((proof, i) => expect(toHex(proof), `input ${i}`).toBe(toHex(vrfProve(secretKey, inputs[i]))));
+    expect(p.queued).toEqual({ reads: 0, writes: 0 });
+  });
+
+  it('refuses reads beyond its queue with overloaded, and serves writes first meanwhile', async () => {
+    const p = await pool(1, 3);
+    const order: string[] = [];
+    const track = (name: string, job: Promise<Uint8Array>) => outcome(job.then((r) => (order.push(name), r)));
+    // One read runs at once, three wait, the rest are refused at once.
+    const reads = Array.from({ length: 10 }, (_, i) => track(`read ${i}`, p.prove(alpha(i), 'read')));
+    expect(p.queued.reads).toBe(3);
+    const writes = Array.from({ length: 5 }, (_, i) => track(`write ${i}`, p.prove(alpha(100 + i), 'write')));
+    expect(p.queued.writes).toBe(5);
+    const readOutcomes = await Promise.all(reads);
+    expect(readOutcomes.slice(0, 4)).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
+    expect(readOutcomes.slice(4)).toEqual(Array(6).fill('overloaded'));
+    expect(await Promise.all(writes)).toEqual(Array(5).fill('resolved'));
+    // The read already running finishes first; every write then goes before the reads that waited.
+    expect(order).toEqual([
+      'read 0',
+      'write 0',
+      'write 1',
+      'write 2',
+      'write 3',
+      'write 4',
+      'read 1',
+      'read 2',
+      'read 3',
+    ]);
+    expect(await outcome(p.prove(alpha(1), 'read'))).toBe('resolved'); // drained: reads are taken again
+  });
+
+  it('a refused read says why, and a write is refused only beyond its own bound', async () => {
+    const p = new VrfPool({ secretKey, threads: 1, maxQueuedReads: 0, maxQueuedWrites: 1 });
+    pools.push(p);
+    // Before the thread is ready, nothing is idle: a read with no room is refused at once.
+    const read = await p.prove(alpha(1), 'read').catch((e) => e);
+    expect(read).toBeInstanceOf(DirectoryError);
+    expect(read.code).toBe('overloaded');
+    expect(read.message).toMatch(/reads are waiting for a VRF proof; retry later/);
+    const write = p.prove(alpha(2), 'write');
+    expect(await outcome(p.prove(alpha(3), 'write'))).toBe('overloaded');
+    expect(toHex(await write)).toBe(toHex(vrfProve(secretKey, alpha(2))));
+  });
+
+  it('fails the job of a thread that dies with a clear error, logs it and replaces the thread', async () => {
+    const lines: string[] = [];
+    const p = await pool(1, 10, lines);
+    const first = started[started.length - 1];
+    const job = p.prove(alpha(7), 'read');
+    const next = p.prove(alpha(8), 'read'); // waits, and is served by the new thread
+    await first.terminate();
+    const error = await job.catch((e) => e);
+    expect(error).toBeInstanceOf(DirectoryError);
+    expect(error.code).toBe('internal');
+    expect(error.message).toMatch(/the VRF thread computing this proof stopped \(exit code 1\)/);
+    expect(toHex(await next)).toBe(toHex(vrfProve(secretKey, alpha(8))));
+    expect(p.replaced).toBe(1);
+    expect(started[started.length - 1]).not.toBe(first);
+    expect(lines.map((l) => JSON.parse(l))).toMatchObject([
+      { level: 'error', event: 'vrf_thread_stopped', thread: 0, reason: 'exit code 1' },
+    ]);
+    expect(lines.join()).not.toContain(toHex(secretKey));
+  });
+
+  it('stops its threads on close, failing what waits, and takes no more work', async () => {
+    const p = await pool(2, 10);
+    const threads = started.slice(-2);
+    const waiting = Array.from({ length: 6 }, (_, i) => outcome(p.prove(alpha(i), 'read')));
+    await p.close();
+    expect(await Promise.all(waiting)).toEqual(Array(6).fill('overloaded'));
+    expect(threads.map((t) => t.threadId)).toEqual([-1, -1]); // exited
+    expect(await outcome(p.prove(alpha(1), 'write'))).toBe('overloaded');
+    expect(p.replaced).toBe(0);
+  });
+});
+
+describe("the VRF pool's settings (api/node/vrf-pool-settings.ts)", () => {
+  it('default to the cores and 32 waiting reads per thread, and take config.json values', () => {
+    const defaults = vrfPoolOptions(vrfPoolSettings({}, 'config.json'), secretKey);
+    expect(defaults.threads).toBeGreaterThanOrEqual(1);
+    expect(defaults.maxQueuedReads).toBe(32 * defaults.threads);
+    const set = vrfPoolOptions(vrfPoolSettings({ vrfThreads: 3, vrfReadQueue: 0 }, 'config.json'), secretKey);
+    expect(set).toMatchObject({ threads: 3, maxQueuedReads: 0 });
+  });
+
+  it('refuse values that are not integers in their bounds, naming the setting and not the value', () => {
+    for (const [key, bad] of [
+      ['vrfThreads', 0],
+      ['vrfThreads', 257],
+      ['vrfThreads', 1.5],
+      ['vrfThreads', '2'],
+      ['vrfReadQueue', -1],
+      ['vrfReadQueue', null],
+    ] as const) {
+      expect(() => vrfPoolSettings({ [key]: bad }, '/d/config.json'), `${key} ${bad}`).toThrow(
+        new RegExp(`^/d/config.json: "${key}" must be an integer from \\d+ to \\d+$`),
+      );
+    }
+  });
+
+  it("are read from the data directory's config.json, and a bad one stops the server's start", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-vrf-settings-'));
+    const first = openDataDir(dir, 'example.com/vrf', () => {});
+    expect(first.vrfPool).toEqual({});
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ origin: 'example.com/vrf', vrfThreads: 2, vrfReadQueue: 10 }));
+    expect(openDataDir(dir, undefined, () => {}).vrfPool).toEqual({ threads: 2, readQueue: 10 });
+    writeFileSync(config, JSON.stringify({ origin: 'example.com/vrf', vrfThreads: 'all' }));
+    expect(() => openDataDir(dir, undefined, () => {})).toThrow(/"vrfThreads" must be an integer from 1 to 256/);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The durable queue of receipted statements (log/directory/durable-queue.ts, docs/PROTOCOL.md section 16): an
+ * accepted statement's row is stored before `submit` returns, replayed in acceptance order by a directory
+ * opened again on the same store (as after a crash that lost the memory), deleted in the transaction of the
+ * epoch that commits it, and kept when that epoch fails.
+ */
+import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
+import { proveLookup } from '../../../log/directory/proof-builder.js';
+import { DEFAULT_RECEIPT_DEADLINE_MS } from '../../../log/directory/durable-queue.js';
+import {
+  enrolProvider,
+  identityKey,
+  openTestDirectory,
+  statementFor,
+  type TestDirectory,
+  type TestProvider,
+} from '../../helpers/directory.js';
+
+/** The stable code of what `p` rejects with, or 'no error'. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    return (e as { code?: string }).code ?? 'untyped';
+  }
+}
+
+function submitSigned(t: TestDirectory, s: { statement: Uint8Array; signature: Uint8Array }) {
+  return t.dir.submit(s.statement, s.signature);
+}
+
+function sign(t: TestDirectory, p: TestProvider, account: string, version: number) {
+  return p.sign(statementFor(p, `${account}@chat.example`, version, [identityKey()], t.clock.now));
+}
+
+async function expectServed(t: TestDirectory, account: string, statement: Uint8Array): Promise<void> {
+  const result = t.verifier.verifyLookup(
+    await proveLookup(t.dir, 'chat.example', `${account}@chat.example`),
+    'chat.example',
+    `${account}@chat.example`,
+  );
+  expect(result.status).toBe('present');
+  const proof = await proveLookup(t.dir, 'chat.example', `${account}@chat.example`);
+  expect(equalBytes(proof.present!.statement!, statement)).toBe(true);
+}
+
+describe('the durable queue of receipted statements', () => {
+  it('stores each accepted statement before submit returns, and replays the queue in order after a restart', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const a1 = sign(t, chat, 'a', 1);
+    const b1 = sign(t, chat, 'b', 1);
+    const a2 = sign(t, chat, 'a', 2);
+    const accepted = [];
+    for (const s of [a1, b1, a2]) accepted.push(await t.dir.submit(s.statement, s.signature));
+    expect(accepted[0].deadline - accepted[0].acceptedAt).toBe(DEFAULT_RECEIPT_DEADLINE_MS);
+    const rows = await t.dir.store.queued();
+    expect(rows.map((r) => [r.version, r.acceptedAt, r.deadline])).toEqual(
+      accepted.map((a) => [a.version, a.acceptedAt, a.deadline]),
+    );
+    expect(rows.map((r) => r.statement)).toEqual([a1, b1, a2].map((s) => s.statement));
+
+    // A restart: a new directory on the same store, the old one's memory gone (it never closes an epoch).
+    const restarted = await t.reopen();
+    expect(restarted.dir.queueDepth).toBe(3);
+    // Meanwhile, another statement for a queued (label, version) is refused; the same one answers the same.
+    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
+    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'a', 2)))).toBe('version_conflict');
+    const again = await restarted.dir.submit(b1.statement, b1.signature);
+    expect([again.acceptedAt, again.deadline]).toEqual([accepted[1].acceptedAt, accepted[1].deadline]);
+    expect(restarted.dir.queueDepth).toBe(3);
+
+    await restarted.dir.closeEpoch(false);
+    expect((await again.committed).epoch).toBe(restarted.dir.epoch);
+    await expectServed(restarted, 'a', a2.statement);
+    await expectServed(restarted, 'b', b1.statement);
+    expect(await restarted.dir.store.queued()).toEqual([]);
+    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
+  });
+
+  it('keeps the rows of a failed epoch, which commit in the next one, first in line', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const first = sign(t, chat, 'first', 1);
+    const accepted = await t.dir.submit(first.statement, first.signature);
+    const store = t.dir.store as unknown as { epochWriter: unknown };
+    const writer = store.epochWriter;
+    store.epochWriter = () => () => {
+      throw new Error('disk full');
+    };
+    await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
+    expect(await codeOf(accepted.committed)).toBe('epoch_failed');
+    expect((await t.dir.store.queued()).length).toBe(1);
+    // The statement is still queued: a conflicting one is refused, the same one answers its new outcome.
+    expect(await codeOf(submitSigned(t, sign(t, chat, 'first', 1)))).toBe('version_conflict');
+    const second = sign(t, chat, 'second', 1);
+    await t.dir.submit(second.statement, second.signature);
+    store.epochWriter = writer;
+    const retried = await t.dir.submit(first.statement, first.signature);
+    await t.dir.closeEpoch();
+    const committed = await retried.committed;
+    await expectServed(t, 'first', first.statement);
+    await expectServed(t, 'second', second.statement);
+    const secondIndex = (await t.dir.store.version(
+      (
+        await t.dir.labelFor('chat.example', 'second@chat.example')
+      ).label,
+      1,
+    ))!.logIndex;
+    expect(committed.logIndex).toBeLessThan(secondIndex); // acceptance order kept
+    expect(await t.dir.store.queued()).toEqual([]);
+  });
+
+  it('commits a receipted statement after a restart even though its credential was revoked since', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const fingerprint = t.dir.credentials.all()[0].fingerprint;
+    const kept = sign(t, chat, 'kept', 1);
+    await t.dir.submit(kept.statement, kept.signature);
+    const restarted = await t.reopen();
+    const revoked = restarted.dir.revoke('chat.example', fingerprint, 'key compromise');
+    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
+    await restarted.dir.closeEpoch();
+    await revoked;
+    await expectServed(restarted, 'kept', kept.statement);
+    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
+  });
+
+  it('keeps statements deferred by the per-epoch limit first in line, also across a restart', async () => {
+    const first = await openTestDirectory({ maxEpochUpdates: 2 });
+    const chat = await enrolProvider(first, 'chat.example');
+    const signed = [1, 2, 3, 4, 5].map((i) => sign(first, chat, `q${i}`, 1));
+    for (const s of signed.slice(0, 3)) await submitSigned(first, s);
+    await first.dir.closeEpoch(false); // q1 and q2; q3 waits
+    expect((await first.dir.store.queued()).map((r) => r.statement)).toEqual([signed[2].statement]);
+    for (const s of signed.slice(3)) await submitSigned(first, s);
+    const t = await first.reopen();
+    expect((await t.dir.store.queued()).map((r) => r.statement)).toEqual(signed.slice(2).map((s) => s.statement));
+    await t.dir.closeEpoch(false); // q3 first, then q4; q5 waits
+    await expectServed(t, 'q3', signed[2].statement);
+    await expectServed(t, 'q4', signed[3].statement);
+    expect((await t.dir.store.queued()).map((r) => r.statement)).toEqual([signed[4].statement]);
+    await t.dir.closeEpoch(false);
+    await expectServed(t, 'q5', signed[4].statement);
+  });
+
+  it('refuses to open a queue row naming a credential the store does not hold', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const s = sign(t, chat, 'x', 1);
+    await t.dir.submit(s.statement, s.signature);
+    t.db.prepare('UPDATE dir_queue SET credential = 999').run();
+    expect(await codeOf(t.reopen())).toBe('corrupt_directory');
+  });
+});
