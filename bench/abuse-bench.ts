@@ -21,14 +21,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
-import { signSync } from '../wasm-free-crypto/signatures.js';
 import { vrfProve } from '../wasm-free-crypto/vrf.js';
-import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement.js';
 import { openDataDir } from '../api/node/data-dir.js';
 import { issueProviderCertificate, loadDevCa } from '../api/node/dev-ca.js';
 import { DEFAULT_SETTINGS } from '../api/wiring/settings.js';
+import { signedIdentityStatement } from '../test/helpers/directory.js';
 import { opsPerSecond, type Figure } from './harness.js';
 
 const PHASE_S = 20;
@@ -92,23 +90,7 @@ async function enrolProvider(url: string, dir: string, token: string) {
   const cert = await issueProviderCertificate(await loadDevCa(dir), 'chat.example');
   await post(`${url}/v1/providers?wait=1`, { chain: [toBase64(cert.der)] }, token);
   return (account: string, version: number) => {
-    const statement = encodeStatement({
-      provider: 'chat.example',
-      account,
-      version,
-      issuedAt: Date.now(),
-      status: 'active',
-      keys: [
-        {
-          id: 'identity',
-          algorithm: 'ed25519',
-          publicKey: ed25519KeyPairFromSeed(randomBytes(32)).publicKey,
-          protocol: 'signal/v3',
-          capabilities: ['fs'],
-        },
-      ],
-    });
-    const signature = signSync('ed25519', cert.secretKey, providerSignedMessage(statement));
+    const { statement, signature } = signedIdentityStatement('chat.example', cert.secretKey, account, version);
     return { statement: toBase64(statement), signature: toBase64(signature) };
   };
 }

@@ -123,6 +123,28 @@ export function identityKey(id = 'identity', seed = randomBytes(32)): StatementK
   return { id, algorithm: 'ed25519', publicKey, protocol: 'signal/v3', capabilities: ['fs'], seed };
 }
 
+/**
+ * An active version-`version` statement of `provider` for `account` with one fresh Ed25519 identity key, and the
+ * provider's Ed25519 signature over it by `secretKey`: what the tests and benches that drive a server publish.
+ */
+export function signedIdentityStatement(
+  provider: string,
+  secretKey: Uint8Array,
+  account: string,
+  version: number,
+): { statement: Uint8Array; signature: Uint8Array } {
+  const { seed: _seed, ...key } = identityKey();
+  const statement = encodeStatement({
+    provider,
+    account,
+    version,
+    issuedAt: Date.now(),
+    status: 'active',
+    keys: [key],
+  });
+  return { statement, signature: signSync('ed25519', secretKey, providerSignedMessage(statement)) };
+}
+
 /** A version-`version` statement for `account` at provider `p` with the given keys. */
 export function statementFor(
   p: TestProvider,

@@ -10,16 +10,13 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { randomBytes } from '../../wasm-free-crypto/random.js';
-import { signSync } from '../../wasm-free-crypto/signatures.js';
-import { encodeStatement, providerSignedMessage } from '../../verifier/formats/statement.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { openDataDir } from '../../api/node/data-dir.js';
 import { issueProviderCertificate, loadDevCa } from '../../api/node/dev-ca.js';
 import { startServer, type RunningServer } from '../../api/node/server.js';
 import type { Logger } from '../../api/app/logger.js';
+import { signedIdentityStatement } from './directory.js';
 
 export const PROVIDER = 'chat.example';
 
@@ -89,23 +86,7 @@ export async function startNodeDirectory(
     vrfKey: fromBase64(pins.vrfKey),
   });
   const signed = (account: string, version: number) => {
-    const statement = encodeStatement({
-      provider: PROVIDER,
-      account,
-      version,
-      issuedAt: Date.now(),
-      status: 'active',
-      keys: [
-        {
-          id: 'identity',
-          algorithm: 'ed25519',
-          publicKey: ed25519KeyPairFromSeed(randomBytes(32)).publicKey,
-          protocol: 'signal/v3',
-          capabilities: ['fs'],
-        },
-      ],
-    });
-    const signature = signSync('ed25519', cert.secretKey, providerSignedMessage(statement));
+    const { statement, signature } = signedIdentityStatement(PROVIDER, cert.secretKey, account, version);
     return { statement: toBase64(statement), signature: toBase64(signature) };
   };
   return {

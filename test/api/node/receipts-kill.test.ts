@@ -10,17 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../../../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed } from '../../../wasm-free-crypto/ed25519.js';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
-import { randomBytes } from '../../../wasm-free-crypto/random.js';
-import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { issueProviderCertificate, loadDevCa } from '../../../api/node/dev-ca.js';
 import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
 import { openReceipt, receiptStatementHash } from '../../../verifier/formats/receipt.js';
-import { encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement.js';
 import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { checkReceipt } from '../../../verifier/verification/receipt-check.js';
 import { unpackDataFixture } from '../../helpers/data-fixture.js';
+import { signedIdentityStatement } from '../../helpers/directory.js';
 import { startServerProcess, type ServerProcess } from '../../helpers/server-process.js';
 
 const N = 6;
@@ -45,23 +42,7 @@ async function kill9(server: ServerProcess): Promise<void> {
 }
 
 function signedStatement(secretKey: Uint8Array, account: string, version: number) {
-  const statement = encodeStatement({
-    provider: PROVIDER,
-    account,
-    version,
-    issuedAt: Date.now(),
-    status: 'active',
-    keys: [
-      {
-        id: 'identity',
-        algorithm: 'ed25519',
-        publicKey: ed25519KeyPairFromSeed(randomBytes(32)).publicKey,
-        protocol: 'signal/v3',
-        capabilities: ['fs'],
-      },
-    ],
-  });
-  const signature = signSync('ed25519', secretKey, providerSignedMessage(statement));
+  const { statement, signature } = signedIdentityStatement(PROVIDER, secretKey, account, version);
   return { statement, signature, json: { statement: toBase64(statement), signature: toBase64(signature) } };
 }
 

@@ -16,11 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, toBase64, utf8 } from '../../../wasm-free-crypto/bytes.js';
-import { ed25519KeyPairFromSeed } from '../../../wasm-free-crypto/ed25519.js';
-import { signSync } from '../../../wasm-free-crypto/signatures.js';
-import { encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement.js';
 import { issueProviderCertificate, loadDevCa } from '../../../api/node/dev-ca.js';
 import { startServerProcess } from '../../helpers/server-process.js';
+import { signedIdentityStatement } from '../../helpers/directory.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { cosigner, parseCosignerKey } from '../../../wasm-free-crypto/cosignature.js';
 import { randomBytes } from '../../../wasm-free-crypto/random.js';
@@ -317,23 +315,7 @@ describe('a restored backup holding receipted statements', () => {
     let published = '';
     let label = '';
     try {
-      const statement = encodeStatement({
-        provider: 'chat.example',
-        account: 'alice@example.org',
-        version: 1,
-        issuedAt: Date.now(),
-        status: 'active',
-        keys: [
-          {
-            id: 'identity',
-            algorithm: 'ed25519',
-            publicKey: ed25519KeyPairFromSeed(randomBytes(32)).publicKey,
-            protocol: 'signal/v3',
-            capabilities: ['fs'],
-          },
-        ],
-      });
-      const signature = signSync('ed25519', cert.secretKey, providerSignedMessage(statement));
+      const { statement, signature } = signedIdentityStatement('chat.example', cert.secretKey, 'alice@example.org', 1);
       const accepted = await fetch(`${server.url}/v1/bindings`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
