@@ -5,12 +5,16 @@
  *   the package's own build), gzip at level 9: lookup-only (`kt-client.js`) <= 40 KB and the whole client
  *   (`kt-client-full.js`) <= 50 KB, 1 KB = 1024 bytes; the peer is the @noble/* primitives the client
  *   cannot do without (Ed25519 and P-256 verification, SHA-512), bundled alone the same way;
+ * - the explorer page (explorer/build.mjs), its script, style sheet and page each gzipped at level 9, summed:
+ *   <= 100 KB with the verifier; the peer is the whole-client bundle;
  * - `kt --help`'s cold start on plain Node (the compiled bin/kt.mjs, built by the root package's build),
  *   the median of 15 runs, well under 0.5 s; the peers are plain Node starting an empty script, and the
  *   same command through tsx from the TypeScript sources (how `kt` ran before it was compiled).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -49,6 +53,7 @@ export async function benchClientBundles(): Promise<Figure[]> {
   const peer = { name: '@noble/* primitives alone (Ed25519, P-256, SHA-512)', value: floor, unit: 'KB gzip' };
   const lookup = size('kt-client.js');
   const full = size('kt-client-full.js');
+  const explorer = explorerPageKb();
   return [
     {
       id: 'client_bundle_lookup',
@@ -68,7 +73,27 @@ export async function benchClientBundles(): Promise<Figure[]> {
       pass: full <= 50,
       peer,
     },
+    {
+      id: 'explorer_page',
+      name: 'explorer page: what a browser downloads for `/` (explorer.js with the verifier, the style sheet, the page; gzip -9)',
+      value: explorer,
+      unit: 'KB',
+      target: '<= 100 KB',
+      pass: explorer <= 100,
+      peer: { name: 'the whole-client bundle (kt-client-full.js)', value: full, unit: 'KB gzip' },
+    },
   ];
+}
+
+/** The explorer's three files (explorer/build.mjs, built here from the sources), each gzipped, summed. */
+function explorerPageKb(): number {
+  const out = mkdtempSync(join(tmpdir(), 'kt-explorer-bench-'));
+  try {
+    execFileSync(process.execPath, [`${ROOT}explorer/build.mjs`, out], { stdio: 'ignore' });
+    return ['explorer.js', 'explorer.css', 'index.html'].reduce((kb, f) => kb + gzipKb(readFileSync(join(out, f))), 0);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** Median wall time, in ms, of running `node ARGS` to completion `runs` times, one after another. */

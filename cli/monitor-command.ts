@@ -7,7 +7,12 @@
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { LookupClient } from '../verifier/lookup-client/lookup-client.js';
-import { MONITOR_START, monitorAccount, type MonitorState } from '../verifier/owner-monitor/owner-monitor.js';
+import {
+  MONITOR_START,
+  monitorAccount,
+  monitorProofJson,
+  type MonitorState,
+} from '../verifier/owner-monitor/owner-monitor.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { EXIT_VERIFICATION_FAILED, output, UsageError } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
@@ -94,7 +99,7 @@ export async function monitor(argv: string[]): Promise<number> {
       message: a.message,
       ownerKeys: values.key,
       since: { version: state.version, historyHash: toBase64(state.historyHash) },
-      proof: client.lastProofJson,
+      proof: monitorProofJson(client.lastProofJson),
     }),
   );
   const label = report.state.label && toBase64(report.state.label);

@@ -8,6 +8,7 @@
  * and logged as one JSON line (api/app/logger.ts) with the request's id and route pattern, never its path
  * or data. Every answer carries the request's id (api/app/request-id.ts).
  */
+import { explorerRoutes, type ExplorerAssets } from './explorer-routes.js';
 import { Hono, type Context } from 'hono';
 import type { LogReader } from '../../log/merkle/reader.js';
 import { parseTilePath, TILE_WIDTH, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
@@ -42,6 +43,9 @@ export interface AppConfig {
     notBefore: number;
     notAfter: number;
     revoked: boolean;
+    /** Log index of the enrolment entry, and of its revocation entry (null while not revoked). */
+    logIndex: number;
+    revokedIndex: number | null;
   }[];
 }
 
@@ -75,6 +79,8 @@ export interface AppDeps {
   gzipCache?: GzipCache;
   /** Who may read what from a browser (default: the public routes only, no lookup origin). */
   cors?: CorsPolicy;
+  /** The explorer page's files, served at `/` with a directory (api/app/explorer-routes.ts); none: no page. */
+  explorer?: ExplorerAssets;
 }
 
 /** Full and partial tiles and bundles never change once served (tlog-tiles: "immutable"). */
@@ -192,6 +198,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
   if (deps.directory) directoryRoutes(app, deps.directory, logger);
+  if (deps.directory && deps.explorer) explorerRoutes(app, deps.explorer);
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   // Anything a route did not answer itself: an untyped error, an internal code or one the table lacks.

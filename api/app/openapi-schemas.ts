@@ -320,6 +320,8 @@ export function schemas(): Record<string, Json> {
             notBefore: int('ms'),
             notAfter: int('ms'),
             revoked: { type: 'boolean' },
+            logIndex: int('Log index of the enrolment entry.'),
+            revokedIndex: { type: ['integer', 'null'], description: 'Log index of the revocation entry, or null.' },
           }),
         ),
       },

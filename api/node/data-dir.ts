@@ -5,7 +5,8 @@
  * and, in development mode, the development CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of
  * config.json, and the formats of the keys, are those of both servers (api/wiring/settings.ts); `origin`,
  * `devMode`, `trustedRoots`, the VRF pool's `vrfThreads` and `vrfReadQueue` and the HTTP limits
- * (`headersTimeoutMs`, `requestTimeoutMs`, `keepAliveTimeoutMs`, `maxConnections`: http-limits.ts) are Node's own. The origin is the log's identity: it is fixed on first run
+ * (`headersTimeoutMs`, `requestTimeoutMs`, `keepAliveTimeoutMs`, `maxConnections`: http-limits.ts) and `explorer`
+ * (explorer-files.ts) are Node's own. The origin is the log's identity: it is fixed on first run
  * and a later run that asks for another one is refused rather than silently starting a different log.
  *
  * Every file the server writes there is mode 0600, whatever the directory's mode or the umask: the keys,
@@ -40,6 +41,7 @@ import { randomBytes } from '../../wasm-free-crypto/random.js';
 import { RESTORE_MARKER } from './restore-marker.js';
 import { VRF_POOL_SETTING_NAMES, vrfPoolSettings, type VrfPoolSettings } from './vrf-pool-settings.js';
 import { DEFAULT_HTTP_LIMITS, HTTP_LIMIT_NAMES, httpLimits, type HttpLimits } from './http-limits.js';
+import { EXPLORER_SETTING, explorerSetting, type ExplorerSetting } from './explorer-files.js';
 import {
   ConfigError,
   DEFAULT_SETTINGS,
@@ -69,6 +71,8 @@ export interface DataDir {
   vrfPool: VrfPoolSettings;
   /** The HTTP server's timeouts and connection cap (api/node/http-limits.ts). */
   httpLimits: HttpLimits;
+  /** The explorer page at `/`: the built page (true), none (false), or the folder of another copy (api/node/explorer-files.ts). */
+  explorer: ExplorerSetting;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -80,6 +84,7 @@ interface ConfigFile {
   settings: Settings;
   vrfPool?: VrfPoolSettings;
   httpLimits?: HttpLimits;
+  explorer?: ExplorerSetting;
 }
 
 /**
@@ -183,6 +188,7 @@ function readConfig(dir: string): ConfigFile | null {
     ...NODE_ONLY_SETTINGS,
     ...VRF_POOL_SETTING_NAMES,
     ...HTTP_LIMIT_NAMES,
+    EXPLORER_SETTING,
     ...Object.values(SETTINGS).map((s) => s.json),
   ];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
@@ -205,6 +211,7 @@ function readConfig(dir: string): ConfigFile | null {
     settings: settingsFromConfig(parsed, path),
     vrfPool,
     httpLimits: httpLimits(parsed, path),
+    explorer: explorerSetting(parsed, path),
   };
 }
 
@@ -278,5 +285,6 @@ export function openDataDir(
     settings: config.settings,
     vrfPool: config.vrfPool ?? {},
     httpLimits: config.httpLimits ?? DEFAULT_HTTP_LIMITS,
+    explorer: config.explorer ?? true,
   };
 }

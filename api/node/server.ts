@@ -10,6 +10,7 @@
  * `close()` stops accepting connections, closes the open epoch, stops the VRF threads, waits for the
  * writer's queue, then closes the database, so nothing accepted is cut short.
  */
+import { explorerFor } from './explorer-files.js';
 import { getRequestListener, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -104,6 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     directory: directoryParts,
     settings: data.settings,
     logger,
+    explorer: opts.logOnly ? undefined : explorerFor(data.explorer, data.dir),
   });
   restore?.attach(directory);
   directory?.start(data.settings, (e) => logger.error('epoch_failed', errorFields(e)));

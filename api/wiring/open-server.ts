@@ -19,6 +19,7 @@ import { LogReader } from '../../log/merkle/reader.js';
 import type { LogStorage } from '../../log/merkle/storage.js';
 import { Witnessing } from '../../log/merkle/witnessing.js';
 import { createApp, type AppConfig, type AppMetrics } from '../app/app.js';
+import type { ExplorerAssets } from '../app/explorer-routes.js';
 import type { DirectoryRouteOptions, DirectoryService } from '../app/directory-routes.js';
 import { EpochDurations } from '../app/epoch-metrics.js';
 import { consoleLogger, errorFields, type Logger } from '../app/logger.js';
@@ -48,6 +49,8 @@ export interface ServerHooks {
   afterQueued?: () => Promise<void>;
   /** The structured log (api/app/logger.ts) of internal errors and witness failures (default: console.error). */
   logger?: Logger;
+  /** The explorer page's files (api/app/explorer-routes.ts), served at `/` with a directory. */
+  explorer?: ExplorerAssets;
 }
 
 export interface ServerParts extends ServerHooks {
@@ -172,6 +175,7 @@ export function serverApp(
     accessLog: o.settings.accessLog,
     cors,
     health,
+    explorer: o.explorer,
   });
   return { app, requests, lookupLimit };
 }
@@ -237,6 +241,8 @@ function directoryConfig(dir: Directory, settings: Settings): Partial<AppConfig>
         notBefore: c.entry.notBefore,
         notAfter: c.entry.notAfter,
         revoked: c.revokedIndex !== null,
+        logIndex: c.logIndex,
+        revokedIndex: c.revokedIndex,
       })),
   };
 }

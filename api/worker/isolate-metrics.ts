@@ -1,9 +1,10 @@
 /**
- * The requests a Worker isolate answers itself, from R2 or D1, never reach the Durable Object's app, so the
- * isolate counts them and hands the counts to the object's /metrics: on its first request after a minute
- * without a hand-over, and before it forwards a scrape of /metrics. That is one RPC per isolate per minute
- * at most, even when R2 answers everything. Counts a failed hand-over could not deliver are kept for the
- * next one; an isolate that is evicted loses what it had not handed over.
+ * The requests a Worker isolate answers itself, from R2, D1 or the static assets (the explorer page), never
+ * reach the Durable Object's app, so the isolate counts them and hands the counts to the object's /metrics:
+ * on its first request after a minute without a hand-over, and before it forwards a scrape of /metrics.
+ * That is one RPC per isolate per minute at most, even when R2 answers everything. Counts a failed
+ * hand-over could not deliver are kept for the next one; an isolate that is evicted loses what it had not
+ * handed over.
  */
 import { errorFields } from '../app/logger.js';
 import { RequestMetrics, type RequestMetricsRow } from '../app/request-metrics.js';

@@ -26,9 +26,13 @@
  * proof, from memory), and forwards the request to the object while D1 lags (replica-lookup.ts), through
  * the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no second one.
  *
- * Metrics: what the Worker answers itself (from R2 or D1) is counted in the isolate and handed to the
- * object's /metrics (isolate-metrics.ts). Full entry bundles served from R2 are gzipped once per isolate
- * (api/app/compression.ts).
+ * The explorer page (optional binding `ASSETS`, wrangler.toml's `[assets]`): the Worker answers `/`,
+ * `/explorer.js` and `/explorer.css` itself, without involving the object, with the Node server's headers
+ * (explorer-assets.ts).
+ *
+ * Metrics: what the Worker answers itself (from R2, D1 or the static assets) is counted in the isolate and
+ * handed to the object's /metrics (isolate-metrics.ts). Full entry bundles served from R2 are gzipped once
+ * per isolate (api/app/compression.ts).
  *
  * Logs and request ids: the isolate gives each request its id (api/app/request-id.ts) and forwards it to the
  * object, whose app keeps it; every answer carries it. Both log JSON lines through `console.log`
@@ -53,6 +57,7 @@ import type { RequestMetricsRow } from '../app/request-metrics.js';
 import { ConfigError, DEFAULT_SETTINGS, parseVrfSecretKey, settingFromVars } from '../wiring/settings.js';
 import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
+import { serveExplorer } from './explorer-assets.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
 import { IsolateRequests } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
@@ -68,6 +73,8 @@ export interface Env extends SequencerVars {
   TILES_PREFIX?: string;
   /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (d1-replica.ts). */
   INDEX?: D1Database;
+  /** Optional static assets: the built explorer page, served by the Worker (explorer-assets.ts). */
+  ASSETS?: Fetcher;
 }
 
 /** The name of the one sequencer instance. */
@@ -204,7 +211,7 @@ function vrfKeyOf(env: Env): Uint8Array | null {
   }
 }
 
-/** Requests this isolate answered itself (from R2 or D1), handed to the Durable Object's /metrics. */
+/** Requests this isolate answered itself (R2, D1, the static assets), handed to the Durable Object's /metrics. */
 const isolateRequests = new IsolateRequests();
 
 /** The object's `fetchAdmitted` RPC, typed by hand: tsc cannot expand the RPC type of a Request parameter. */
@@ -267,8 +274,9 @@ type IsolateAnswer = { response: Response; route: string } | { admitted: boolean
 
 /**
  * What the isolate answers itself, with the CORS headers the object's app would add: a preflight the policy
- * grants, the log from R2, a lookup from D1. Else the request goes to the object, and `admitted` says whether
- * the D1 path already took the client's lookup token.
+ * grants, the explorer page (unless the Worker serves a log only), the log from R2, a lookup from D1. Else
+ * the request goes to the object, and `admitted` says whether the D1 path already took the client's lookup
+ * token.
  */
 async function isolateAnswer(
   env: Env,
@@ -279,6 +287,8 @@ async function isolateAnswer(
 ): Promise<IsolateAnswer> {
   const preflight = corsPreflight(cors, request);
   if (preflight) return { response: preflight, route: 'unmatched' }; // as the app counts what no route answers
+  const page = env.KT_LOG_ONLY === '1' ? null : await serveExplorer(env.ASSETS, request);
+  if (page) return { response: withCors(cors, request, page.response), route: page.route };
   const path = new URL(request.url).pathname;
   const published = env.TILES ? await serveFromBucket(env.TILES, env.TILES_PREFIX ?? '', request, isolateGzip) : null;
   if (published) {

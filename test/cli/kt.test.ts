@@ -209,6 +209,27 @@ describe('kt', () => {
     const proven = await kt(['verify-evidence', join('alarms', readdirSync(join(dir, 'alarms'))[0]), '--json'], dir);
     expect(proven.code, proven.stderr).toBe(0);
     expect(JSON.parse(proven.stdout)).toMatchObject({ kind: 'unexpected_key', proven: true });
+    // A first run (no state yet) that alarms keeps its history proof as the monitor proof it stands for.
+    mkdirSync(join(dir, 'first-run'));
+    const fresh = await kt(
+      [
+        'monitor',
+        'chat.example',
+        'alice@example.org',
+        '--key',
+        'AAAA',
+        '--state',
+        'fresh.json',
+        '--evidence-dir',
+        'first-run',
+      ],
+      dir,
+    );
+    expect(fresh.code, fresh.stderr).toBe(1);
+    const firstEvidence = join('first-run', readdirSync(join(dir, 'first-run'))[0]);
+    const firstProven = await kt(['verify-evidence', firstEvidence, '--json'], dir);
+    expect(firstProven.code, firstProven.stdout + firstProven.stderr).toBe(0);
+    expect(JSON.parse(firstProven.stdout)).toMatchObject({ kind: 'unexpected_key', proven: true });
     writeFileSync(
       join(dir, 'bogus-evidence.json'),
       JSON.stringify({

@@ -5,7 +5,7 @@
  * with `kt trust --save`, read from the server's /v1/config.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,13 +35,24 @@ function run(args: string[]): Promise<void> {
   );
 }
 
-/** Starts a directory with the demo's providers and accounts; `settings` are merged into config.json. */
-export async function startDemoServer(settings: Record<string, unknown> = {}): Promise<DemoServer> {
+/**
+ * Starts a directory with the demo's providers and accounts; `settings` are merged into config.json.
+ * With `twin`, the data directory made by `kt init` is also copied, before any server opened it, for
+ * `startTwin`: a second directory with the same keys (log, VRF, CA, operator) whose log grows apart from
+ * this one, a fork that clients pinning these keys must catch.
+ */
+export async function startDemoServer(
+  settings: Record<string, unknown> = {},
+  options: { twin?: boolean; data?: string } = {},
+): Promise<DemoServer & { startTwin: () => Promise<DemoServer> }> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-demo-'));
   const data = join(dir, 'data');
-  await run([KT, 'init', '--data', data, '--origin', 'example.com/kt-demo-test']);
+  if (options.data) cpSync(options.data, data, { recursive: true });
+  else await run([KT, 'init', '--data', data, '--origin', 'example.com/kt-demo-test']);
   const config = join(data, 'config.json');
   writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...settings }, null, 2));
+  const twinData = join(dir, 'twin-data');
+  if (options.twin) cpSync(data, twinData, { recursive: true });
   const server = await startServerProcess(['--data', data]);
   const publishMore = () => run([DEMO, '--server', server.url, '--data', data]);
   await publishMore();
@@ -56,9 +67,12 @@ export async function startDemoServer(settings: Record<string, unknown> = {}): P
       witnessQuorum: 0,
     };
   };
+  let twin: DemoServer | undefined;
+  const startTwin = async () => (twin ??= await startDemoServer({}, { data: twinData }));
   const stop = async () => {
+    await twin?.stop();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { server, dir, data, pins, publishMore, stop };
+  return { server, dir, data, pins, publishMore, stop, startTwin };
 }

@@ -1,9 +1,11 @@
 /**
- * The two servers of the browser test, each on 127.0.0.1 with a free port, so that each is its own origin:
+ * The two servers of the browser tests (the client package's and the explorer's), each on 127.0.0.1 with a
+ * free port, so that each is its own origin:
  * - a static server for the example web page (examples/web), the client bundle and the pins file;
- * - a proxy in front of the directory, through which the page reaches it, that passes requests on, and on
- *   demand answers a lookup with a response it recorded earlier (a rollback) or with the real response's
- *   proof bytes altered (a forgery).
+ * - a proxy in front of the directory, through which the page reaches it, that passes requests on (bodies
+ *   included), and on demand answers a lookup or history with a response it recorded earlier (a rollback)
+ *   or with the real response's proof bytes altered (a forgery); its upstream can be switched to another
+ *   directory (a fork).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -43,17 +45,23 @@ export type ProxyMode = 'pass' | 'replay' | 'tamper';
 
 export interface Proxy extends Listening {
   mode: ProxyMode;
+  /** The directory's URL the proxy passes requests to (may be changed: a second directory, for a fork). */
+  upstream: string;
   /** The first response recorded for each lookup path, replayed in mode 'replay'. */
   recorded: Map<string, { status: number; headers: Headers; body: Uint8Array }>;
-  /** Alters a lookup's JSON in mode 'tamper'. */
+  /** Alters a lookup's or a history's JSON in mode 'tamper'. */
   tamper: (proof: Record<string, any>) => void;
 }
 
 async function forward(req: IncomingMessage, upstream: string): Promise<Response> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers))
-    if (typeof v === 'string' && !['host', 'connection', 'accept-encoding'].includes(k)) headers.set(k, v);
-  return fetch(`${upstream}${req.url}`, { method: req.method, headers, redirect: 'manual' });
+    if (typeof v === 'string' && !['host', 'connection', 'accept-encoding', 'content-length'].includes(k))
+      headers.set(k, v);
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks);
+  return fetch(`${upstream}${req.url}`, { method: req.method, headers, body, redirect: 'manual' });
 }
 
 function send(res: ServerResponse, status: number, headers: Headers, body: Uint8Array): void {
@@ -66,13 +74,23 @@ function send(res: ServerResponse, status: number, headers: Headers, body: Uint8
 
 /** A proxy to `upstream` (the directory's URL). */
 export async function directoryProxy(upstream: string): Promise<Proxy> {
-  const proxy = { mode: 'pass' as ProxyMode, recorded: new Map(), tamper: () => undefined } as unknown as Proxy;
+  const proxy = {
+    mode: 'pass' as ProxyMode,
+    upstream,
+    recorded: new Map(),
+    tamper: () => undefined,
+  } as unknown as Proxy;
   const server = createServer(async (req, res) => {
-    const isLookup = req.method === 'GET' && req.url?.startsWith('/v1/lookup/');
+    const isLookup = req.method === 'GET' && /^\/v1\/(lookup|history)\//.test(req.url ?? '');
     const recorded = proxy.recorded.get(req.url ?? '');
     if (isLookup && proxy.mode === 'replay' && recorded)
       return send(res, recorded.status, recorded.headers, recorded.body);
-    const answer = await forward(req, upstream);
+    let answer: Response;
+    try {
+      answer = await forward(req, proxy.upstream);
+    } catch {
+      return void res.writeHead(502).end();
+    }
     let body = new Uint8Array(await answer.arrayBuffer()); // tiles are binary: never decoded as text
     if (isLookup && !recorded)
       proxy.recorded.set(req.url ?? '', { status: answer.status, headers: answer.headers, body });

@@ -107,3 +107,13 @@ export async function monitorAccount(
       : { version: latest, historyHash: h.lookup.historyHash ?? state.historyHash, label: h.lookup.label, epoch };
   return { newVersions, alarms, state: next, status: h.lookup.status };
 }
+
+/**
+ * The proof a monitor's check was answered with (`LookupClient.lastProofJson`), as an evidence file stores it
+ * (docs/PROTOCOL.md section 19): a monitor proof as it is, and a first check's history proof wrapped as the
+ * monitor proof `{"format", "history"}` it stands for.
+ */
+export function monitorProofJson(json: unknown): unknown {
+  const o = json as Record<string, unknown>;
+  return 'history' in o || 'unchanged' in o ? o : { format: o.format, history: o };
+}

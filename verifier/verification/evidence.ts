@@ -107,34 +107,11 @@ function storedMonitorProof(e: Record<string, unknown>): MonitorProof {
   }
 }
 
-function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
-  const provider = field<string>(e, 'provider', 'string');
-  const account = field<string>(e, 'account', 'string');
-  const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
-  const ownerKeys = (e.ownerKeys as string[] | undefined)?.map(fromBase64);
-  if (!since || typeof since.version !== 'number' || typeof since.historyHash !== 'string' || !ownerKeys)
-    throw invalid('the evidence lacks "since" or "ownerKeys"');
-  const proof = storedMonitorProof(e);
-  if (!('history' in proof)) throw invalid('the proof shows no new version');
-  if (proof.history.since !== since.version)
-    throw invalid(`the proof starts after version ${proof.history.since}, not ${since.version}`);
-  // Verified as of its own checkpoint: freshness is not the question, what the log published is.
-  const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
-  const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
-  const versions = h.statements.flatMap((s, i) =>
-    s && s.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey)))
-      ? [(since.version as number) + 1 + i]
-      : [],
-  );
-  if (versions.length === 0) throw invalid("every version in the proof binds only the owner's keys");
-  return {
-    kind: 'unexpected_key',
-    proven: true,
-    summary: `${provider} / ${account}: version(s) ${versions.join(', ')}, signed by the provider and published in the log, bind keys outside the owner's stated key list`,
-  };
-}
-
-function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+/**
+ * The versions a file's monitor proof shows after its `since`, verified as of the proof's own checkpoint
+ * (freshness is not the question, what the log published is): its history must start at `since`.
+ */
+function shownVersions(e: Record<string, unknown>, pins: Pins) {
   const provider = field<string>(e, 'provider', 'string');
   const account = field<string>(e, 'account', 'string');
   const since = e.since as { version?: unknown; historyHash?: unknown } | undefined;
@@ -142,10 +119,31 @@ function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVe
     throw invalid('the evidence lacks "since"');
   const proof = storedMonitorProof(e);
   if (!('history' in proof) || proof.history.since !== since.version)
-    throw invalid('the proof is not the history since the stated version');
+    throw invalid(`the proof is not the history since version ${since.version}`);
   const verifier = new LookupVerifier({ origin: pins.origin, logKey: pins.logKey, vrfKey: pins.vrfKey });
   const h = verifier.verifyHistory(proof.history, provider, account, fromBase64(since.historyHash));
-  const erased = h.statements.flatMap((s, i) => (s ? [] : [(since.version as number) + 1 + i]));
+  const versions = h.statements.map((statement, i) => ({ version: (since.version as number) + 1 + i, statement }));
+  return { provider, account, versions };
+}
+
+function unexpectedKey(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const ownerKeys = (e.ownerKeys as string[] | undefined)?.map(fromBase64);
+  if (!ownerKeys) throw invalid('the evidence lacks "ownerKeys"');
+  const { provider, account, versions } = shownVersions(e, pins);
+  const foreign = versions.filter(({ statement: s }) =>
+    s?.keys.some((k) => !ownerKeys.some((o) => equalBytes(o, k.publicKey))),
+  );
+  if (foreign.length === 0) throw invalid("every version in the proof binds only the owner's keys");
+  return {
+    kind: 'unexpected_key',
+    proven: true,
+    summary: `${provider} / ${account}: version(s) ${foreign.map((v) => v.version).join(', ')}, signed by the provider and published in the log, bind keys outside the owner's stated key list`,
+  };
+}
+
+function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
+  const { provider, account, versions } = shownVersions(e, pins);
+  const erased = versions.filter((v) => !v.statement).map((v) => v.version);
   if (erased.length === 0) throw invalid('no version in the proof is erased');
   return {
     kind: 'unverifiable_version',

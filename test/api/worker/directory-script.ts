@@ -13,6 +13,7 @@ import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import { signSync, type SignatureAlgorithm } from '../../../wasm-free-crypto/signatures.js';
 import { utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../../../verifier/formats/statement.js';
+import type { ExplorerAnswer } from './explorer-requests.js';
 
 export type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
 
@@ -37,6 +38,8 @@ export interface DirectoryFixture {
   statements: SignedJson[];
   /** The Node server's answers to the script. */
   node: Recording;
+  /** The Node server's answers to the explorer page's requests (explorer-requests.ts). */
+  nodeExplorer: Record<string, ExplorerAnswer>;
 }
 
 /** One recorded answer: status and body (JSON, or text for the checkpoint, or base64 for binary). */
