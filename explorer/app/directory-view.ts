@@ -4,6 +4,7 @@
  * witnesses and when each last cosigned, and the enrolled providers with their certificates, proven
  * against the epoch head's credential set (explorer/app/directory-data.ts).
  */
+import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { h, mount } from './dom.js';
 import { age, count, duration, isoTime } from './format.js';
 import { epochCadence, loadOverview, type Overview, type ProviderRow } from './directory-data.js';
@@ -130,11 +131,7 @@ function overview(session: Session, o: Overview): Element[] {
         `${cadence === undefined ? 'one epoch shown' : `every ${duration(cadence)} (median of the epochs shown)`}${typeof stated === 'number' ? `; the operator states ${duration(stated)}` : ''}`,
       ),
       h('dt', {}, 'Accounts and keys'),
-      h(
-        'dd',
-        {},
-        `map root ${[...o.head.mapRoot.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('')}…, ${o.head.credentialCount} enrolment(s)`,
-      ),
+      h('dd', {}, `map root ${toHex(o.head.mapRoot).slice(0, 16)}…, ${o.head.credentialCount} enrolment(s)`),
     ),
     h('h3', {}, `The last ${o.epochs.length} epoch(s)`),
     epochsChart(o.epochs),

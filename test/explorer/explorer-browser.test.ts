@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer, type DemoServer } from '../helpers/demo-server.js';
-import { kt } from '../helpers/kt-process.js';
+import { kt, startKtWitness, type KtWitness } from '../helpers/kt-process.js';
+import { parseSignerKey } from '../../wasm-free-crypto/note.js';
 import { directoryProxy, type Proxy } from '../packages/browser-servers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -282,5 +283,63 @@ browserTest('the explorer page in headless Chromium', () => {
     } finally {
       await local.close();
     }
+  });
+});
+
+browserTest('the explorer page in headless Chromium, with a witness', () => {
+  let demo: DemoServer;
+  let witness: KtWitness;
+  let browser: import('playwright-core').Browser;
+  let page: import('playwright-core').Page;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'kt-explorer-witnessed-'));
+    const pageDir = join(tmp, 'page');
+    execFileSync(process.execPath, [join(ROOT, 'explorer/build.mjs'), pageDir]);
+    demo = await startDemoServer(async (data) => {
+      const logKey = parseSignerKey(readFileSync(join(data, 'log.key'), 'utf8').trim()).verifierKey;
+      witness = await startKtWitness(join(tmp, 'witness'), 'witness.example/w1', 'example.com/kt-demo-test', logKey);
+      return { witnesses: [{ key: witness.key, url: witness.url }], witnessQuorum: 1, explorer: pageDir };
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${demo.server.url}/#/trust`);
+    await page.click("text=Trust this server's /v1/config"); // the server's witness policy, taken with the keys
+    await page.waitForSelector('.banner.ok');
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    witness?.child.kill();
+    await demo?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("shows the witness's cosignature and its age among the checks, and in the directory view", async () => {
+    await page.goto(`${demo.server.url}/?w=1#/lookup/chat.example/alice%40example.org`);
+    await page.waitForSelector('.result .outcome', { timeout: 30_000 });
+    const line = page.locator('.check[data-check="witnesses"]');
+    expect(await line.getAttribute('class')).toContain('passed');
+    expect(await line.textContent()).toMatch(
+      /1 of 1 witnesses cosigned, 1 required[\s\S]*witness.example\/w1: cosigned at \d{4}-\d\d-\d\dT[\d:]+Z \(\d+ s ago\)/,
+    );
+    await page.screenshot({ path: join(SHOTS, '11-witnessed.png'), fullPage: true });
+    await page.goto(`${demo.server.url}/?w=2#/directory`);
+    await page.waitForSelector('.result .outcome', { timeout: 30_000 });
+    expect(await page.textContent('.witnesses')).toMatch(/witness.example\/w1: last cosigned .* ago\), verified/);
+  });
+
+  it('turns the witness check red when the checkpoint lacks the quorum (the witness is down)', async () => {
+    witness.child.kill();
+    await demo.publishMore(); // new epochs, which no witness cosigns now
+    await page.goto(`${demo.server.url}/?w=3#/lookup/chat.example/alice%40example.org`);
+    await page.waitForSelector('.result .outcome', { timeout: 30_000 });
+    expect(await page.textContent('.result .outcome')).toMatch(/does not meet your witness policy \(witness_quorum\)/);
+    expect(await page.textContent('.check.failed')).toMatch(
+      /cosigned under this browser's witness policy: FAILED \(witness_quorum\)/,
+    );
+    expect(await page.locator('a.download').count()).toBe(0);
   });
 });

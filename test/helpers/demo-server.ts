@@ -36,13 +36,14 @@ function run(args: string[]): Promise<void> {
 }
 
 /**
- * Starts a directory with the demo's providers and accounts; `settings` are merged into config.json.
+ * Starts a directory with the demo's providers and accounts; `settings` are merged into config.json (or
+ * computed from the data directory `kt init` made, before the server starts: a witness of its log key).
  * With `twin`, the data directory made by `kt init` is also copied, before any server opened it, for
  * `startTwin`: a second directory with the same keys (log, VRF, CA, operator) whose log grows apart from
  * this one, a fork that clients pinning these keys must catch.
  */
 export async function startDemoServer(
-  settings: Record<string, unknown> = {},
+  settings: Record<string, unknown> | ((data: string) => Promise<Record<string, unknown>>) = {},
   options: { twin?: boolean; data?: string } = {},
 ): Promise<DemoServer & { startTwin: () => Promise<DemoServer> }> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-demo-'));
@@ -50,7 +51,8 @@ export async function startDemoServer(
   if (options.data) cpSync(options.data, data, { recursive: true });
   else await run([KT, 'init', '--data', data, '--origin', 'example.com/kt-demo-test']);
   const config = join(data, 'config.json');
-  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...settings }, null, 2));
+  const extra = typeof settings === 'function' ? await settings(data) : settings;
+  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...extra }, null, 2));
   const twinData = join(dir, 'twin-data');
   if (options.twin) cpSync(data, twinData, { recursive: true });
   const server = await startServerProcess(['--data', data]);

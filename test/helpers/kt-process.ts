@@ -5,7 +5,9 @@
  * the compiled `bin/kt.mjs` is tested from the packed tarball (test/packages/packages.test.ts).
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const KT = fileURLToPath(new URL('../../cli/kt.ts', import.meta.url));
@@ -34,4 +36,33 @@ export async function closedPort(): Promise<number> {
 /** Spawns `kt ARGS` in `cwd` (for commands that keep running, such as `kt serve`). */
 export function spawnKt(args: string[], cwd: string): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [...KT_ARGS, ...args], { cwd });
+}
+
+/** A running `kt witness serve`: its URL, its cosigner key and its process. */
+export interface KtWitness {
+  url: string;
+  key: string;
+  child: ChildProcessWithoutNullStreams;
+}
+
+/**
+ * `kt witness init` in `dir` (a new folder) with the witness's `name`, then `kt witness serve` on a free port
+ * of 127.0.0.1 for the one log `origin` under `logKey`, its state in `dir`.
+ */
+export async function startKtWitness(dir: string, name: string, origin: string, logKey: string): Promise<KtWitness> {
+  mkdirSync(dir);
+  const init = await kt(['witness', 'init', '--name', name, '--key', join(dir, 'w.key'), '--json'], dir);
+  if (init.code !== 0) throw new Error(`kt witness init failed: ${init.stderr}`);
+  const args = ['witness', 'serve', '--key', join(dir, 'w.key'), '--state', join(dir, 'state.json'), '--port', '0'];
+  const child = spawnKt([...args, '--log', `${origin}=${logKey}`], dir);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the witness exited with ${code}: ${out}`)));
+  });
+  return { url, key: JSON.parse(init.stdout).cosignerKey, child };
 }

@@ -8,10 +8,9 @@
  * a statement receipted (202) before the backup stays queued in the read-only copy, and commits once the
  * copy is known to be the newest (the original killed right after the backup).
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +28,7 @@ import { openDataDir } from '../../../api/node/data-dir.js';
 import { RESTORE_MARKER } from '../../../api/node/restore-marker.js';
 import { startServer, type RunningServer } from '../../../api/node/server.js';
 import type { RestoreOptions } from '../../../api/node/restore-check.js';
-import { closedPort, kt, spawnKt } from '../../helpers/kt-process.js';
+import { closedPort, startKtWitness, type KtWitness } from '../../helpers/kt-process.js';
 
 const ORIGIN = 'example.com/kt-restore-test';
 
@@ -86,29 +85,9 @@ function dataDir(name: string, config: Record<string, unknown> = {}): string {
   return dir;
 }
 
-/** `kt witness serve` for ORIGIN under `logKey`: its URL, cosigner key and process. */
-async function startWitness(
-  logKey: string,
-): Promise<{ url: string; key: string; child: ChildProcessWithoutNullStreams }> {
-  const dir = join(root, 'witness');
-  mkdirSync(dir);
-  const init = await kt(
-    ['witness', 'init', '--name', 'witness.example/restore', '--key', join(dir, 'w.key'), '--json'],
-    root,
-  );
-  expect(init.code, init.stderr).toBe(0);
-  const args = ['witness', 'serve', '--key', join(dir, 'w.key'), '--state', join(dir, 'state.json'), '--port', '0'];
-  const child = spawnKt([...args, '--log', `${ORIGIN}=${logKey}`], root);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`the witness exited with ${code}: ${out}`)));
-  });
-  return { url, key: JSON.parse(init.stdout).cosignerKey, child };
+/** `kt witness serve` for ORIGIN under `logKey`. */
+function startWitness(logKey: string): Promise<KtWitness> {
+  return startKtWitness(join(root, 'witness'), 'witness.example/restore', ORIGIN, logKey);
 }
 
 describe('a restored backup with a witness', () => {
