@@ -176,23 +176,25 @@ export class DoDirectoryStore implements DirectoryStore {
   }
 
   /**
-   * One INSERT. A Durable Object commits its SQL writes on its own and holds every outgoing message (the 202
-   * and its receipt included) until they are durable (its output gate), so no receipt leaves before the row
-   * is stored.
+   * The rows' INSERTs, with no await between them: a Durable Object commits the SQL writes of one event
+   * together, atomically, and holds every outgoing message (the 202 and its receipt included) until they
+   * are durable (its output gate), so no receipt leaves before its row is stored.
    */
-  enqueue(r: Omit<QueueRow, 'id'>): number {
-    const [row] = this.all<{ id: number }>(
-      QUEUE_QUERIES.put,
-      blob(r.label),
-      r.version,
-      blob(r.statement),
-      blob(r.signature),
-      r.credentialIndex,
-      blob(r.vrfProof),
-      r.acceptedAt,
-      r.deadline,
+  enqueue(rows: Omit<QueueRow, 'id'>[]): number[] {
+    return rows.map(
+      (r) =>
+        this.all<{ id: number }>(
+          QUEUE_QUERIES.put,
+          blob(r.label),
+          r.version,
+          blob(r.statement),
+          blob(r.signature),
+          r.credentialIndex,
+          blob(r.vrfProof),
+          r.acceptedAt,
+          r.deadline,
+        )[0].id,
     );
-    return row.id;
   }
 
   /**

@@ -30,7 +30,13 @@ import {
   type EpochSnapshot,
   type Job,
 } from './epoch-plan.js';
-import { DEFAULT_RECEIPT_DEADLINE_MS, jobFromQueueRow, queueRowFor, type StatementJob } from './durable-queue.js';
+import {
+  DEFAULT_RECEIPT_DEADLINE_MS,
+  jobFromQueueRow,
+  QueueWriter,
+  queueRowFor,
+  type StatementJob,
+} from './durable-queue.js';
 import { DirectoryError } from './errors.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
 import { validateSubmission, type Committed } from './submission.js';
@@ -80,6 +86,8 @@ interface Pending {
   done: Deferred;
   acceptedAt: number;
   deadline: number;
+  /** Settles once the statement's queue row is committed (or failed to be). */
+  durable: Promise<unknown>;
 }
 
 const hex = toHex;
@@ -111,6 +119,8 @@ export class Directory {
   private revoking = new Set<number>();
   /** Set when a failed epoch could not be undone: the directory refuses further work until restarted. */
   private broken: Error | null = null;
+  /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
+  private writing = 0;
   /** Why the directory takes no writes and closes no epoch now (a restored backup not yet checked), or null. */
   private writesRefused: string | null = null;
   private epochRun: Promise<unknown> = Promise.resolve();
@@ -120,6 +130,7 @@ export class Directory {
   private timerEpoch: Promise<unknown> | null = null;
   private readonly now: () => number;
   private readonly vrfProver: VrfProver;
+  private readonly queueWriter: QueueWriter;
 
   private constructor(
     readonly opts: DirectoryOptions,
@@ -133,6 +144,7 @@ export class Directory {
     this.snap = snap;
     this.now = opts.now ?? Date.now;
     this.vrfProver = opts.vrfProver ?? inlineVrfProver(opts.vrfSecretKey);
+    this.queueWriter = new QueueWriter(opts.store);
     this.lastEpochAt = this.now();
   }
 
@@ -281,11 +293,16 @@ export class Directory {
    * 1. validate (async, changes nothing);
    * 2. check again, synchronously, that the version still follows the label's pending or mapped version and
    *    that no revocation of the credential is queued (validation may have interleaved with other
-   *    submissions, revocations and epochs), and that the queue has room;
-   * 3. write the queue row, which the store commits before `enqueue` returns, then add the job to the
-   *    queue and to `pending` in the same tick, so that no epoch can take it before its row exists;
+   *    submissions, revocations and epochs), and that the queue has room, counting the statements whose
+   *    rows are being written; then reserve the version in `pending`, so that a concurrent submission of the
+   *    same account sees it (an identical one waits for the same row), while no epoch can take it yet;
+   * 3. write the queue row (group commit with the statements accepted in the same moment, durable-queue.ts)
+   *    and wait until the store has committed it; only then add the job to the queue, in the same tick;
    * 4. return: only now does the caller sign the receipt and answer 202.
-   * A crash before 3 loses a statement no one holds a receipt for; after it, `open` replays the row.
+   * A crash before 3 commits loses a statement no one holds a receipt for; after it, `open` replays the
+   * row. A failed write fails every statement of its transaction, none of which was stored, and stops the
+   * directory (`directory_broken`), so that no later version is accepted after a lost one; a restart
+   * replays what the store holds.
    */
   async submit(statement: Uint8Array, signature: Uint8Array, credential?: Uint8Array): Promise<Accepted> {
     this.checkUsable();
@@ -293,16 +310,28 @@ export class Directory {
     if (sub.kind === 'duplicate') return this.duplicateOutcome(sub.label, sub.version, sub.committed);
     this.checkUsable();
     const same = this.pendingEntry(sub.label, sub.statement.version);
-    if (same && equalBytes(same.statement, statement))
+    if (same && equalBytes(same.statement, statement)) {
+      await same.durable;
       return this.duplicateOutcome(sub.label, same.version, same.done.promise);
+    }
     this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex);
-    this.checkRoom();
+    this.checkRoom(this.writing);
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
-    const queueId = this.opts.store.enqueue(queueRowFor(sub, acceptedAt, deadline));
-    const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId, acceptedAt, deadline };
-    this.enqueue(job);
-    this.addPending(job);
+    const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
+    const durable = this.queueWriter.write(queueRowFor(sub, acceptedAt, deadline));
+    this.addPending(job, durable);
+    this.writing++;
+    try {
+      job.queueId = await durable;
+    } catch (e) {
+      this.dropPending(job);
+      this.broken ??= e as Error;
+      throw new DirectoryError('directory_broken', `the durable queue could not be written: ${(e as Error).message}`);
+    } finally {
+      this.writing--;
+    }
+    this.queue.push(job); // room was checked with this job counted among those being written
     return { label: sub.label, version: sub.statement.version, committed: job.done.promise, acceptedAt, deadline };
   }
 
@@ -326,10 +355,11 @@ export class Directory {
       throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
   }
 
-  private addPending(job: StatementJob): void {
+  private addPending(job: StatementJob, durable: Promise<unknown> = Promise.resolve()): void {
     const key = hex(job.sub.label);
     const { done, acceptedAt, deadline } = job;
-    const entry = { version: job.sub.statement.version, statement: job.sub.statementBytes, done, acceptedAt, deadline };
+    const version = job.sub.statement.version;
+    const entry = { version, statement: job.sub.statementBytes, done, acceptedAt, deadline, durable };
     this.pending.set(key, [...(this.pending.get(key) ?? []), entry]);
   }
 
@@ -377,9 +407,10 @@ export class Directory {
       );
   }
 
-  private checkRoom(): void {
+  /** The queue must have room for one more job, besides `extra` being added. */
+  private checkRoom(extra = 0): void {
     const max = this.opts.maxQueue ?? 10_000;
-    if (this.queue.length >= max)
+    if (this.queue.length + extra >= max)
       throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
   }
 

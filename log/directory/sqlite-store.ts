@@ -117,21 +117,26 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   /**
-   * One INSERT outside any transaction: SQLite commits it on its own, durably (WAL, `synchronous = FULL`, set by
-   * the log's storage on this database) before this returns, so before the receipt is signed.
+   * The rows' INSERTs in one transaction: SQLite commits it durably (WAL, `synchronous = FULL`, set by the
+   * log's storage on this database) before this returns, so before any of their receipts is signed. One
+   * commit, one sync of the WAL, for every statement accepted in the same moment (group commit).
    */
-  enqueue(r: Omit<QueueRow, 'id'>): number {
-    const row = this.q.enqueue.get(
-      r.label,
-      r.version,
-      r.statement,
-      r.signature,
-      r.credentialIndex,
-      r.vrfProof,
-      r.acceptedAt,
-      r.deadline,
-    );
-    return row!.id;
+  enqueue(rows: Omit<QueueRow, 'id'>[]): number[] {
+    return this.db.transaction(() =>
+      rows.map(
+        (r) =>
+          this.q.enqueue.get(
+            r.label,
+            r.version,
+            r.statement,
+            r.signature,
+            r.credentialIndex,
+            r.vrfProof,
+            r.acceptedAt,
+            r.deadline,
+          )!.id,
+      ),
+    )();
   }
 
   /** Accounts first (they create the ids that names and versions refer to), then the rest. */

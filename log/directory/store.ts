@@ -114,8 +114,9 @@ export interface DirectoryStore {
   /** The durable queue's rows, in acceptance order (replayed when the directory opens). */
   queued(): Promise<QueueRow[]>;
   /**
-   * Writes a queue row and commits it before returning (synchronous, like `epochWriter`, so that rows
-   * keep the order of acceptance); returns its id. A second row for the same (label, version) throws.
+   * Writes queue rows, in order, and commits them together before returning (synchronous, like
+   * `epochWriter`, so that rows keep the order of acceptance; one transaction, so that all or none are
+   * stored); returns their ids. A second row for the same (label, version) throws.
    */
-  enqueue(row: Omit<QueueRow, 'id'>): number;
+  enqueue(rows: Omit<QueueRow, 'id'>[]): number[];
 }

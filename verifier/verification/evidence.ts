@@ -43,15 +43,17 @@ function field<T>(o: Record<string, unknown>, name: string, type: string): T {
   return o[name] as T;
 }
 
+/** The checkpoint in field `name`, which must be signed by the pinned log key. */
+function signedCheckpoint(e: Record<string, unknown>, name: string, pins: Pins) {
+  try {
+    return openCheckpoint(field<string>(e, name, 'string'), pins.origin, pins.logKey).checkpoint;
+  } catch (err) {
+    throw invalid(`the ${name} checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
+  }
+}
+
 function checkpoints(e: Record<string, unknown>, pins: Pins) {
-  const open = (name: string) => {
-    try {
-      return openCheckpoint(field<string>(e, name, 'string'), pins.origin, pins.logKey).checkpoint;
-    } catch (err) {
-      throw invalid(`the ${name} checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
-    }
-  };
-  return { accepted: open('accepted'), offered: open('offered') };
+  return { accepted: signedCheckpoint(e, 'accepted', pins), offered: signedCheckpoint(e, 'offered', pins) };
 }
 
 function fork(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
@@ -98,13 +100,18 @@ function rollback(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
  * version reads as format 1; one in a format this verifier does not read is refused as such
  * (`unsupported_format`, not a verdict on the file; docs/PROTOCOL.md sections 17.3 and 19).
  */
-function storedMonitorProof(e: Record<string, unknown>): MonitorProof {
+function storedProof<T>(decode: () => T): T {
   try {
-    return monitorFromJson(e.proof, { stored: true });
+    return decode();
   } catch (err) {
     if (err instanceof ProofJsonError && err.code === 'unsupported_format') throw err;
+    if (err instanceof VerifyError) throw err;
     throw invalid(`the proof does not decode: ${(err as Error).message}`);
   }
+}
+
+function storedMonitorProof(e: Record<string, unknown>): MonitorProof {
+  return storedProof(() => monitorFromJson(e.proof, { stored: true }));
 }
 
 /**
@@ -153,12 +160,7 @@ function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVe
 }
 
 function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
-  let size: number;
-  try {
-    size = openCheckpoint(field<string>(e, 'checkpoint', 'string'), pins.origin, pins.logKey).checkpoint.size;
-  } catch (err) {
-    throw invalid(`the checkpoint is not signed by the pinned log key: ${(err as Error).message}`);
-  }
+  const { size } = signedCheckpoint(e, 'checkpoint', pins);
   const code = field<string>(e, 'code', 'string');
   return {
     kind: 'audit_failure',
@@ -170,14 +172,11 @@ function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
 /** The lookup or history proof of a `broken_receipt` file, read as stored proofs are (section 17.3). */
 function storedReceiptProof(e: Record<string, unknown>): ReceiptProof {
   if ((e.lookup === undefined) === (e.history === undefined)) throw invalid('give either "lookup" or "history"');
-  try {
-    if (e.lookup !== undefined) return { lookup: lookupFromJson(e.lookup, { stored: true }) };
-    return { history: historyFromJson(e.history, { stored: true }), sinceHistory: sinceHistoryOf(e.sinceHistory) };
-  } catch (err) {
-    if (err instanceof ProofJsonError && err.code === 'unsupported_format') throw err;
-    if (err instanceof VerifyError) throw err;
-    throw invalid(`the proof does not decode: ${(err as Error).message}`);
-  }
+  return storedProof(() =>
+    e.lookup !== undefined
+      ? { lookup: lookupFromJson(e.lookup, { stored: true }) }
+      : { history: historyFromJson(e.history, { stored: true }), sinceHistory: sinceHistoryOf(e.sinceHistory) },
+  );
 }
 
 function brokenReceipt(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
@@ -201,26 +200,22 @@ function brokenReceipt(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
   };
 }
 
+const KINDS: Record<string, (e: Record<string, unknown>, pins: Pins) => EvidenceVerdict> = {
+  fork,
+  rollback,
+  unexpected_key: unexpectedKey,
+  unverifiable_version: unverifiableVersion,
+  audit_failure: auditFailure,
+  broken_receipt: brokenReceipt,
+};
+
 /** Checks an evidence file (parsed JSON) with the pins; throws VerifyError('evidence_invalid') if it proves nothing. */
 export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
   const o = e as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || o.type !== 'kt-evidence/v1') throw invalid('not a kt-evidence/v1 file');
   if (o.origin !== pins.origin)
     throw invalid(`the evidence is about the log ${String(o.origin)}, not the pinned ${pins.origin}`);
-  switch (o.kind) {
-    case 'fork':
-      return fork(o, pins);
-    case 'rollback':
-      return rollback(o, pins);
-    case 'unexpected_key':
-      return unexpectedKey(o, pins);
-    case 'audit_failure':
-      return auditFailure(o, pins);
-    case 'unverifiable_version':
-      return unverifiableVersion(o, pins);
-    case 'broken_receipt':
-      return brokenReceipt(o, pins);
-    default:
-      throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
-  }
+  const check = Object.hasOwn(KINDS, o.kind as string) ? KINDS[o.kind as string] : undefined;
+  if (!check) throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
+  return check(o, pins);
 }

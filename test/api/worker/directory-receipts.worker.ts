@@ -106,9 +106,9 @@ describe('receipts on the Worker', () => {
         acceptedAt: 1000,
         deadline: 2000,
       };
-      const id = store.enqueue(row);
+      const [id] = store.enqueue([row]);
       expect(await new DoDirectoryStore(state.storage).queued()).toEqual([{ id, ...row }]);
-      expect(() => store.enqueue(row)).toThrow(); // one row per (label, version)
+      expect(() => store.enqueue([row])).toThrow(); // one row per (label, version)
     });
   });
 });

@@ -2,7 +2,9 @@
  * The durable queue of receipted statements (log/directory/durable-queue.ts, docs/PROTOCOL.md section 16): an
  * accepted statement's row is stored before `submit` returns, replayed in acceptance order by a directory
  * opened again on the same store (as after a crash that lost the memory), deleted in the transaction of the
- * epoch that commits it, and kept when that epoch fails.
+ * epoch that commits it, and kept when that epoch fails. Rows of statements accepted in the same moment
+ * are written together (group commit): one transaction each, all or none, none acknowledged before it
+ * commits, the queue's room counting them.
  */
 import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
@@ -153,5 +155,74 @@ describe('the durable queue of receipted statements', () => {
     await t.dir.submit(s.statement, s.signature);
     t.db.prepare('UPDATE dir_queue SET credential = 999').run();
     expect(await codeOf(t.reopen())).toBe('corrupt_directory');
+  });
+});
+
+describe('the group commit of queue rows', () => {
+  /** The store's `enqueue`, wrapped to record each call's rows, and made to fail while `failing` is set. */
+  function recordWrites(t: TestDirectory) {
+    const calls: number[] = [];
+    const state = { failing: false };
+    const enqueue = t.dir.store.enqueue.bind(t.dir.store);
+    t.dir.store.enqueue = (rows) => {
+      calls.push(rows.length);
+      if (state.failing) throw new Error('disk full');
+      return enqueue(rows);
+    };
+    return { calls, state };
+  }
+
+  it('writes the rows of concurrent submissions in shared transactions, each acknowledged once stored', async () => {
+    const t = await openTestDirectory({ maxQueue: 1000 });
+    const chat = await enrolProvider(t, 'chat.example');
+    const { calls } = recordWrites(t);
+    const signed = Array.from({ length: 50 }, (_, i) => sign(t, chat, `g${i}`, 1));
+    const accepted = await Promise.all(
+      signed.map(async (s) => {
+        const a = await submitSigned(t, s);
+        // acknowledged only once its row is stored
+        expect((await t.dir.store.queued()).some((r) => equalBytes(r.statement, s.statement))).toBe(true);
+        return a;
+      }),
+    );
+    // Validation yields to the event loop, so the rows come in a few groups, each one transaction.
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(calls.length).toBeLessThan(50);
+    expect(Math.max(...calls)).toBeGreaterThan(1);
+    const hexes = (xs: Uint8Array[]) => xs.map((x) => Buffer.from(x).toString('hex')).sort();
+    expect(hexes((await t.dir.store.queued()).map((r) => r.statement))).toEqual(hexes(signed.map((s) => s.statement)));
+    const again = await submitSigned(t, signed[7]); // identical: the same receipt times
+    expect([again.acceptedAt, again.deadline]).toEqual([accepted[7].acceptedAt, accepted[7].deadline]);
+    await t.dir.closeEpoch(false);
+    for (const i of [0, 49]) await expectServed(t, `g${i}`, signed[i].statement);
+  });
+
+  it('refuses, beyond the queue’s room, the statements whose rows are still being written, storing none of them', async () => {
+    const t = await openTestDirectory({ maxQueue: 5 });
+    const chat = await enrolProvider(t, 'chat.example');
+    const codes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => codeOf(submitSigned(t, sign(t, chat, `r${i}`, 1)))),
+    );
+    expect(codes.filter((c) => c === 'no error')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'queue_full')).toHaveLength(3);
+    expect(await t.dir.store.queued()).toHaveLength(5);
+    expect(t.dir.queueDepth).toBe(5);
+  });
+
+  it('fails every statement of a transaction that did not commit, stores none, and stops until restarted', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const { state } = recordWrites(t);
+    state.failing = true;
+    const signed = [sign(t, chat, 'f1', 1), sign(t, chat, 'f2', 1)];
+    const codes = await Promise.all(signed.map((s) => codeOf(submitSigned(t, s))));
+    expect(codes).toEqual(['directory_broken', 'directory_broken']);
+    expect(await t.dir.store.queued()).toEqual([]);
+    state.failing = false;
+    expect(await codeOf(submitSigned(t, signed[0]))).toBe('directory_broken');
+    const restarted = await t.reopen();
+    await submitSigned(restarted, signed[0]);
+    await restarted.dir.closeEpoch(false);
+    await expectServed(restarted, 'f1', signed[0].statement);
   });
 });
