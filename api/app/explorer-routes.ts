@@ -3,7 +3,8 @@
  * from files the platform reads (`ExplorerAssets`: the Node server reads them from disk at start, the
  * Worker from its static assets binding). Every answer carries a strict Content-Security-Policy: scripts,
  * styles and connections to this origin only, no inline code, no frames, no forms posted anywhere, no
- * base URL; the page needs nothing else. `Cache-Control: no-cache` with an ETag: a browser revalidates, so
+ * base URL, and Trusted Types with no policy, so that no string can ever become markup or script in the page;
+ * the page needs nothing else. `Cache-Control: no-cache` with an ETag: a browser revalidates, so
  * a new release is seen at once and an unchanged page costs a 304.
  */
 import type { Hono } from 'hono';
@@ -20,7 +21,7 @@ export type ExplorerFile = 'index.html' | 'explorer.js' | 'explorer.css';
 
 export const EXPLORER_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
 
 const TYPES: Record<ExplorerFile, string> = {
   'index.html': 'text/html; charset=utf-8',

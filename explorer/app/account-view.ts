@@ -7,7 +7,7 @@
 import type { Statement } from '../../verifier/formats/statement.js';
 import { toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { checkAccount, discoverAccount, type AccountOutcome, type Signer, type TimelineVersion } from './account.js';
-import { field, h, mount } from './dom.js';
+import { field, h, mount, scrolling } from './dom.js';
 import { isoTime, publicKeyFingerprint } from './format.js';
 import { checkList, evidenceOffer, failureWords, outcome } from './report-view.js';
 import type { Session } from './session.js';
@@ -38,7 +38,10 @@ function form(provider: string, account: string): HTMLFormElement {
       'aria-label': 'Check an account',
       onsubmit: (e: Event) => {
         e.preventDefault();
-        location.hash = lookupHash(p.value.trim(), a.value.trim());
+        const hash = lookupHash(p.value.trim(), a.value.trim());
+        // The same link again changes no hash: announce it, so that the view checks again.
+        if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+        else location.hash = hash;
       },
     },
     field('Provider', p, 'The provider id, a DNS name such as chat.example'),
@@ -47,7 +50,7 @@ function form(provider: string, account: string): HTMLFormElement {
   );
 }
 
-function keysTable(s: Statement): HTMLElement {
+function keysTable(s: Statement): HTMLTableElement {
   return h(
     'table',
     { class: 'keys' },
@@ -96,7 +99,7 @@ function signerBlock(s: Signer): HTMLElement {
       {},
       `${s.providerId}, credential ${s.fingerprint.slice(0, 16)}… (enrolment ${s.position + 1} of the credential set)`,
     ),
-    h('dt', {}, 'Certificate'),
+    h('dt', {}, 'Certificate (as it states; kt audit checks its chain)'),
     h('dd', {}, `subject ${s.subject}; issuer ${s.issuer}; valid ${isoTime(s.notBefore)} to ${isoTime(s.notAfter)}`),
   );
 }
@@ -144,7 +147,7 @@ function verified(out: Extract<AccountOutcome, { ok: true }>, provider: string, 
   const what = r.status === 'deleted' ? 'was deleted by its provider' : 'is present';
   return [
     outcome(true, `${account} at ${provider} ${what}, version ${s.version} ${at}.`),
-    keysTable(s),
+    scrolling('Keys', keysTable(s)),
     out.signer ? signerBlock(out.signer) : h('p', {}, ''),
     h('h3', {}, 'Checks'),
     checkList(out.checks),
@@ -153,7 +156,7 @@ function verified(out: Extract<AccountOutcome, { ok: true }>, provider: string, 
 }
 
 function discoveryButton(session: Session, account: string): HTMLElement {
-  const result = h('div', { class: 'discovery', 'aria-live': 'polite' });
+  const result = h('div', { class: 'discovery' });
   const button = h(
     'button',
     {
@@ -161,17 +164,19 @@ function discoveryButton(session: Session, account: string): HTMLElement {
       onclick: async () => {
         mount(result, h('p', {}, 'Looking this account up at every enrolled provider…'));
         const d = await discoverAccount(session, account);
-        if (!d.ok) return mount(result, outcome(false, failureWords(d.error)), evidenceOffer(session, d.error));
+        if (!d.ok)
+          return mount(result, outcome(false, failureWords(d.error)), evidenceOffer(session, d.error, d.evidence));
+        const found = d.value;
         mount(
           result,
           outcome(
             true,
-            `${account} looked up at all ${d.results.size} enrolled providers in epoch ${[...d.results.values()][0].epoch}.`,
+            `${account} looked up at all ${found.size} enrolled providers in epoch ${[...found.values()][0].epoch}.`,
           ),
           h(
             'ul',
             {},
-            [...d.results].map(([p, r]) =>
+            [...found].map(([p, r]) =>
               h(
                 'li',
                 {},
@@ -196,7 +201,7 @@ function discoveryButton(session: Session, account: string): HTMLElement {
 
 /** Renders the view into `main`, and checks (provider, account) when both are given. */
 export async function accountView(main: HTMLElement, session: Session, provider = '', account = ''): Promise<void> {
-  const result = h('div', { class: 'result', 'aria-live': 'polite', 'aria-busy': 'true' });
+  const result = h('div', { class: 'result', 'aria-busy': 'true' });
   mount(main, h('h2', {}, 'Check an account'), form(provider, account), result);
   if (!provider || !account) return void result.removeAttribute('aria-busy');
   mount(result, h('p', {}, `Checking ${account} at ${provider}…`));
@@ -207,6 +212,6 @@ export async function accountView(main: HTMLElement, session: Session, provider 
     result,
     outcome(false, failureWords(out.error)),
     out.checks && checkList(out.checks),
-    evidenceOffer(session, out.error),
+    evidenceOffer(session, out.error, out.evidence),
   );
 }

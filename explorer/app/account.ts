@@ -17,7 +17,8 @@ import type { Statement } from '../../verifier/formats/statement.js';
 import type { HistoryProof } from '../../verifier/formats/proofs.js';
 import { readBounded } from '../../verifier/http/bounded-body.js';
 import { request } from '../../verifier/http/request.js';
-import { keptSize, policyOf, type Session } from './session.js';
+import { exclusive, keptSize, policyOf, type Outcome, type Session } from './session.js';
+import type { CheckpointEvidence } from '../../verifier/lookup-client/lookup-client.js';
 import { publicKeyFingerprint } from './format.js';
 import { failedChecks, passedChecks, type CheckLine } from './checks.js';
 
@@ -42,7 +43,7 @@ export interface TimelineVersion {
 
 export type AccountOutcome =
   | { ok: true; history: HistoryResult; checks: CheckLine[]; signer?: Signer; timeline: TimelineVersion[] }
-  | { ok: false; error: Error; checks?: CheckLine[] };
+  | { ok: false; error: Error; checks?: CheckLine[]; evidence?: CheckpointEvidence };
 
 /** The credential of the proof's current version (already verified with it), read from its enrolment entry. */
 function signerOf(proof: HistoryProof): Signer | undefined {
@@ -79,9 +80,8 @@ export function timeline(statements: (Statement | undefined)[]): TimelineVersion
 
 /** Verifies the history of (provider, account) since version 0 and describes what was checked. */
 export async function checkAccount(session: Session, provider: string, account: string): Promise<AccountOutcome> {
-  session.evidence = undefined;
-  try {
-    return await session.kt.withLookupClient(async (c) => {
+  const out = await exclusive(session, () =>
+    session.kt.withLookupClient(async (c) => {
       const before = keptSize(session); // the kept checkpoint is loaded when the callback runs
       const history = await c.history(provider, account);
       const proof = historyFromJson(c.lastProofJson);
@@ -97,13 +97,13 @@ export async function checkAccount(session: Session, provider: string, account: 
         now: Date.now(),
       });
       return { ok: true as const, history, checks, signer, timeline: timeline(history.statements) };
-    });
-  } catch (e) {
-    const error = e as Error;
-    if (error instanceof VerifyError)
-      return { ok: false, error, checks: failedChecks(error.code, error.message, true) };
-    return { ok: false, error };
-  }
+    }),
+  );
+  if (out.ok) return out.value;
+  const { error, evidence } = out;
+  if (error instanceof VerifyError)
+    return { ok: false, error, evidence, checks: failedChecks(error.code, error.message, true) };
+  return { ok: false, error, evidence };
 }
 
 async function postJson(session: Session, path: string, body: unknown): Promise<unknown> {
@@ -129,13 +129,9 @@ async function postJson(session: Session, path: string, body: unknown): Promise<
 }
 
 /** The verified discovery of `account` at every enrolled provider (one lookup per provider, one epoch). */
-export async function discoverAccount(
-  session: Session,
-  account: string,
-): Promise<{ ok: true; results: Map<string, LookupResult> } | { ok: false; error: Error }> {
-  session.evidence = undefined;
-  try {
-    return await session.kt.withLookupClient(async (c) => {
+export async function discoverAccount(session: Session, account: string): Promise<Outcome<Map<string, LookupResult>>> {
+  return exclusive(session, () =>
+    session.kt.withLookupClient(async (c) => {
       const json = await postJson(session, '/v1/lookup', { discover: account });
       let proof;
       try {
@@ -145,9 +141,7 @@ export async function discoverAccount(
       }
       const results = c.verifier.verifyDiscovery(proof, account);
       await c.advance(proof.lookups[0].epoch.checkpoint);
-      return { ok: true as const, results };
-    });
-  } catch (e) {
-    return { ok: false, error: e as Error };
-  }
+      return results;
+    }),
+  );
 }

@@ -76,7 +76,7 @@ const FAILED_CHECK: Record<string, CheckId> = {
   bad_discovery: 'provider',
   bad_map_proof: 'map',
   bad_history: 'history',
-  wrong_history: 'history',
+  wrong_history: 'answer', // the answer is not for the versions asked: refused before any check
   rollback: 'consistency',
   inconsistent_checkpoint: 'consistency',
   bad_tile: 'consistency',
@@ -113,7 +113,7 @@ function witnessLines(a: VerifiedAnswer): CheckLine {
       text: 'No witness policy in the pins: nothing shows that others saw the same tree (a split view is not excluded)',
       details,
     };
-  const fresh = a.policy.maxAgeSeconds ? `, the newest at most ${a.policy.maxAgeSeconds} s old` : '';
+  const fresh = a.policy.maxAgeSeconds ? `, ${a.policy.quorum} of them at most ${a.policy.maxAgeSeconds} s old` : '';
   return {
     id: 'witnesses',
     state: 'passed',

@@ -80,6 +80,16 @@ async function fetchCheckpoint(server: string): Promise<string> {
   return new TextDecoder().decode(await readBounded(res, 1 << 20));
 }
 
+async function fetchConfig(server: string): Promise<Record<string, unknown>> {
+  const res = await request(fetcher(), `${server}/v1/config`);
+  if (res.status !== 200) throw new ClientError('unavailable', `${server}/v1/config: HTTP ${res.status}`);
+  try {
+    return JSON.parse(new TextDecoder().decode(await readBounded(res, 4 << 20)));
+  } catch {
+    throw new ClientError('bad_response', `${server}/v1/config is not JSON`);
+  }
+}
+
 /** The providers' enrolment and revocation indexes from `/v1/config` (claims, checked against the log below). */
 function providerClaims(config: Record<string, unknown> | undefined, size: number): ProviderClaim[] {
   const list = config?.providers;
@@ -174,6 +184,8 @@ export async function loadOverview(session: Session, maxEpochs = 60): Promise<Ov
     const size = checkpoint.size;
     const bundles = new Map<number, Promise<Uint8Array[]>>();
     const heads = await walkEpochs(session.server, size, maxEpochs, bundles);
+    // Read after the checkpoint: every enrolment of its tree is listed (a later one is left out by its index).
+    session.config = await fetchConfig(session.server);
     const claims = providerClaims(session.config, size);
     const indexes = [
       ...new Set([

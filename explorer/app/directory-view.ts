@@ -5,15 +5,22 @@
  * against the epoch head's credential set (explorer/app/directory-data.ts).
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
-import { h, mount } from './dom.js';
+import { h, mount, scrolling } from './dom.js';
 import { age, count, duration, isoTime } from './format.js';
 import { epochCadence, loadOverview, type Overview, type ProviderRow } from './directory-data.js';
 import { epochsChart } from './chart.js';
 import { evidenceOffer, failureWords, outcome } from './report-view.js';
-import type { Session } from './session.js';
+import { exclusive, type Session } from './session.js';
 
-function providersTable(rows: ProviderRow[], now: number): HTMLElement {
-  const cols = ['Provider', 'Certificate subject', 'Issuer', 'Valid', 'Status', 'Enrolment entry'];
+function providersTable(rows: ProviderRow[], now: number): HTMLTableElement {
+  const cols = [
+    'Provider',
+    'Certificate subject (as stated)',
+    'Issuer (as stated)',
+    'Valid',
+    'Status',
+    'Enrolment entry',
+  ];
   return h(
     'table',
     { class: 'providers' },
@@ -139,7 +146,7 @@ function overview(session: Session, o: Overview): Element[] {
     h('h3', {}, 'Witnesses'),
     witnessesList(session, o, now),
     h('h3', {}, 'Enrolled providers'),
-    providersTable(o.providers, now),
+    scrolling('Enrolled providers', providersTable(o.providers, now)),
     h(
       'p',
       { class: 'hint' },
@@ -149,17 +156,14 @@ function overview(session: Session, o: Overview): Element[] {
 }
 
 export async function directoryView(main: HTMLElement, session: Session): Promise<void> {
-  const result = h('div', { class: 'result', 'aria-live': 'polite' }, h('p', {}, 'Reading and verifying the log…'));
-  mount(main, h('h2', {}, 'The directory at a glance'), result);
-  session.evidence = undefined;
-  try {
-    mount(result, overview(session, await loadOverview(session)));
-  } catch (e) {
-    mount(
-      result,
-      outcome(false, failureWords(e as Error)),
-      h('p', { class: 'check failed' }, `✗ FAILED: ${(e as Error).message}`),
-      evidenceOffer(session, e as Error),
-    );
-  }
+  const result = h('div', { class: 'result' }, h('p', {}, 'Reading and verifying the log…'));
+  mount(main, h('h2', { tabindex: '-1' }, 'The directory at a glance'), result);
+  const out = await exclusive(session, () => loadOverview(session));
+  if (out.ok) return mount(result, overview(session, out.value));
+  mount(
+    result,
+    outcome(false, failureWords(out.error)),
+    h('p', { class: 'check failed' }, `✗ FAILED: ${out.error.message}`),
+    evidenceOffer(session, out.error, out.evidence),
+  );
 }

@@ -64,3 +64,8 @@ export function downloadLink(name: string, text: string, label: string): HTMLAnc
   const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   return h('a', { href: url, download: name, class: 'download' }, label);
 }
+
+/** A table in a region that scrolls sideways on a narrow screen (focusable, so a keyboard can scroll it). */
+export function scrolling(label: string, table: HTMLTableElement): HTMLElement {
+  return h('div', { class: 'table-scroll', role: 'region', 'aria-label': label, tabindex: '0' }, table);
+}

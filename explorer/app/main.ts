@@ -68,7 +68,12 @@ async function start(): Promise<void> {
   const main = document.getElementById('main')!;
   const banner = document.getElementById('trust-banner')!;
   const t = await trustContext(() => location.reload());
-  const session = t.kept && t.server ? openSession(t.kept, t.server) : undefined;
+  let session: Session | undefined;
+  try {
+    session = t.kept && t.server ? openSession(t.kept, t.server) : undefined;
+  } catch (e) {
+    t.keptError = (e as Error).message; // only the trust view, from which the pins can be replaced
+  }
   if (session) session.config = t.config;
   mount(banner, trustBanner(t));
   const show = (focus: boolean) => {
@@ -76,10 +81,26 @@ async function start(): Promise<void> {
     route(main, t, session);
     if (focus) main.focus();
   };
-  window.addEventListener('hashchange', () => show(true));
+  // The skip link moves the focus, not the route.
+  document.querySelector('a.skip')?.addEventListener('click', (e) => (e.preventDefault(), main.focus()));
+  window.addEventListener('hashchange', () =>
+    location.hash.startsWith('#/') || location.hash === '' ? show(true) : undefined,
+  );
   show(false);
   if (session) {
-    const alarms = await runDueChecks(session).catch(() => 0);
+    let alarms = 0;
+    try {
+      alarms = await runDueChecks(session);
+    } catch (e) {
+      banner.append(
+        h(
+          'div',
+          { class: 'banner notice', role: 'status' },
+          `! The daily check of your watched accounts could not run: ${(e as Error).message}. `,
+          h('a', { href: '#/watch' }, 'See them'),
+        ),
+      );
+    }
     if (alarms > 0)
       banner.append(
         h(

@@ -9,6 +9,7 @@ import { downloadLink, h } from './dom.js';
 import type { CheckLine } from './checks.js';
 import { checkpointEvidence, evidenceFileName } from './evidence.js';
 import type { Session } from './session.js';
+import type { CheckpointEvidence } from '../../verifier/lookup-client/lookup-client.js';
 
 const MARK: Record<CheckLine['state'], string> = {
   passed: '✓ passed',
@@ -61,15 +62,15 @@ export function failureWords(e: Error): string {
       return `Verification FAILED: the checkpoint does not meet your witness policy (${e.code}).`;
     return `Verification FAILED: the answer does not verify (${e.code}).`;
   }
+  if (e instanceof ClientError && e.code === 'bad_request') return `Not asked: ${e.message}`;
   if (e instanceof ClientError)
     return `The directory could not be asked or refused the request: ${e.code}: ${e.message}`;
   return `${e.name}: ${e.message}`;
 }
 
-/** The evidence offer of a failed answer: a download for a rollback or fork, else why there is none. */
-export function evidenceOffer(session: Session, e: Error): HTMLElement | undefined {
+/** The evidence offer of a failed answer: a download for the rollback or fork it caused, else why there is none. */
+export function evidenceOffer(session: Session, e: Error, found?: CheckpointEvidence): HTMLElement | undefined {
   if (!(e instanceof VerifyError)) return undefined;
-  const found = session.evidence;
   if (found) {
     const now = Date.now();
     const file = checkpointEvidence(found, session.kept.pins, session.server, now);
@@ -79,7 +80,9 @@ export function evidenceOffer(session: Session, e: Error): HTMLElement | undefin
       h(
         'p',
         {},
-        `The log signed both checkpoints: this ${found.kind} can be shown to anyone. Keep the evidence file and check it with `,
+        found.kind === 'fork'
+          ? 'The log signed two trees that cannot both be honest: this fork is proven to anyone by the evidence file. Keep it and check it with '
+          : 'The log signed both checkpoints: the file shows this rollback, but does not prove misbehaviour (a cache may serve an old checkpoint); it records when it happened. Check it with ',
         h('code', {}, 'kt verify-evidence FILE --pins kt-pins.json'),
         '.',
       ),

@@ -4,6 +4,7 @@
  * server's own `/v1/config` on first use), the directory's URL, and any difference between the pins and
  * what the server now says (explorer/app/trust.ts).
  */
+import { checkServerUrl } from '../../verifier/client/pins.js';
 import { field, h, mount } from './dom.js';
 import { keyStringFingerprint, isoTime } from './format.js';
 import {
@@ -70,6 +71,13 @@ export function trustBanner(t: TrustContext): HTMLElement {
       'The directory now claims keys you never trusted, or another log. Answers are still verified with your pins only. ',
       h('a', { href: '#/trust' }, 'Details'),
     );
+  if (!t.config)
+    return h(
+      'div',
+      { class: 'banner notice', role: 'status' },
+      pins,
+      " ! The server's /v1/config could not be read, so it was not compared with your pins (answers are still verified with your pins).",
+    );
   const notices =
     diffs.length > 0
       ? ` Note: the server advises another witness policy (${diffs.map((d) => d.field).join(', ')}); yours is used.`
@@ -109,7 +117,8 @@ function differenceList(diffs: PinsDifference[]): HTMLElement {
 function loadForms(t: TrustContext): HTMLElement {
   const status = h('p', { role: 'alert', class: 'form-error' });
   const keep = (pins: KeptPins['pins'], source: KeptPins['source']) => {
-    savePins(localStorage, { pins, source, at: Date.now(), server: t.kept?.server });
+    // New pins may be of another log: the directory URL set for the old ones is not kept.
+    savePins(localStorage, { pins, source, at: Date.now() });
     t.restart();
   };
   const attempt = (f: () => void) => {
@@ -167,8 +176,12 @@ function loadForms(t: TrustContext): HTMLElement {
         'aria-label': 'Directory URL',
         onsubmit: (e: Event) => {
           e.preventDefault();
-          if (t.kept) savePins(localStorage, { ...t.kept, server: url.value.trim() || undefined });
-          t.restart();
+          const value = url.value.trim();
+          attempt(() => {
+            const server = value === '' ? undefined : checkServerUrl(value, 'the directory URL');
+            if (t.kept) savePins(localStorage, { ...t.kept, server });
+            t.restart();
+          });
         },
       },
       field("Directory URL (empty: this page's own server, else the pins' server)", url),

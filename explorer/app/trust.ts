@@ -7,7 +7,7 @@
  * trusted, or answers for another log); a different witness list or quorum is a notice (the pins' witness
  * policy is the person's own, the server's is only advice).
  */
-import { checkPins, type PinsJson } from '../../verifier/client/pins.js';
+import { checkPins, checkServerUrl, PinsError, type PinsJson } from '../../verifier/client/pins.js';
 import type { WebStorage } from '../../verifier/client/checkpoint-store.js';
 
 /** The pins as kept, with where they came from. */
@@ -34,8 +34,18 @@ const PINS_KEY = 'kt-explorer/pins';
 export function loadPins(storage: WebStorage): KeptPins | undefined {
   const text = storage.getItem(PINS_KEY);
   if (text === null) return undefined;
-  const kept = JSON.parse(text) as KeptPins;
-  return { ...kept, pins: checkPins(kept.pins, 'the pins kept in this browser') };
+  const where = 'the pins kept in this browser';
+  let kept: KeptPins;
+  try {
+    kept = JSON.parse(text) as KeptPins;
+  } catch {
+    throw new PinsError('bad_pins', `${where}: not JSON`);
+  }
+  if (typeof kept !== 'object' || kept === null || !['file', 'pasted', 'server'].includes(kept.source))
+    throw new PinsError('bad_pins', `${where}: no source`);
+  if (!Number.isFinite(kept.at)) throw new PinsError('bad_pins', `${where}: no time`);
+  const server = kept.server === undefined ? undefined : checkServerUrl(kept.server, `${where}: the directory URL`);
+  return { pins: checkPins(kept.pins, where), source: kept.source, at: kept.at, ...(server ? { server } : {}) };
 }
 
 export function savePins(storage: WebStorage, kept: KeptPins): void {

@@ -6,21 +6,19 @@
 import { downloadLink, field, h, mount } from './dom.js';
 import { evidenceFileName } from './evidence.js';
 import { isoTime } from './format.js';
-import type { Session } from './session.js';
+import { logStateKey, type Session } from './session.js';
 import { checkWatched, isDue, loadWatched, newWatched, saveWatched, type WatchedAccount } from './watch.js';
 
 const store = () => globalThis.localStorage;
 
 /** Runs the checks that are due (at most one a day per account); returns the number of alarms outstanding. */
 export async function runDueChecks(session: Session, now = Date.now()): Promise<number> {
-  const origin = session.kept.pins.origin;
-  let list = loadWatched(store(), origin);
+  const pins = session.kept.pins;
+  let list = loadWatched(store(), pins);
   for (const w of list.filter((x) => isDue(x, now))) {
     const checked = await checkWatched(session, w, now);
-    list = loadWatched(store(), origin).map((x) =>
-      x.provider === w.provider && x.account === w.account ? checked : x,
-    );
-    saveWatched(store(), origin, list);
+    list = loadWatched(store(), pins).map((x) => (x.provider === w.provider && x.account === w.account ? checked : x));
+    saveWatched(store(), pins, list);
   }
   return list.reduce((n, w) => n + w.alarms.length, 0);
 }
@@ -29,7 +27,7 @@ function alarmItem(w: WatchedAccount, i: number, update: (w: WatchedAccount) => 
   const a = w.alarms[i];
   return h(
     'li',
-    { class: 'alarm', role: 'alert' },
+    { class: 'alarm' },
     h('strong', {}, `⚠ ALARM [${a.kind}]`),
     ` ${w.account} at ${w.provider}: ${a.message} (seen ${isoTime(a.at)}). `,
     a.evidence !== undefined &&
@@ -47,14 +45,18 @@ function alarmItem(w: WatchedAccount, i: number, update: (w: WatchedAccount) => 
   );
 }
 
-function watchedItem(session: Session, w: WatchedAccount, rerender: () => void): HTMLElement {
-  const origin = session.kept.pins.origin;
+function watchedItem(session: Session, w: WatchedAccount, rerender: (status: string) => void): HTMLElement {
+  const pins = session.kept.pins;
   const replace = (next: WatchedAccount | undefined) => {
-    const list = loadWatched(store(), origin).flatMap((x) =>
+    const list = loadWatched(store(), pins).flatMap((x) =>
       x.provider === w.provider && x.account === w.account ? (next ? [next] : []) : [x],
     );
-    saveWatched(store(), origin, list);
-    rerender();
+    saveWatched(store(), pins, list);
+    rerender(
+      next
+        ? `${w.account} at ${w.provider}: ${next.lastResult ?? 'updated'}.`
+        : `${w.account} at ${w.provider} is no longer watched.`,
+    );
   };
   const last =
     w.lastCheck === undefined
@@ -71,7 +73,9 @@ function watchedItem(session: Session, w: WatchedAccount, rerender: () => void):
           { class: 'alarms' },
           w.alarms.map((_, i) => alarmItem(w, i, replace)),
         )
-      : h('p', { class: 'ok-text' }, '✓ No alarm: every version seen binds only your keys.'),
+      : w.lastResult?.startsWith('check failed')
+        ? h('p', { class: 'check failed' }, '✗ The last check failed (above): nothing was verified, no alarm raised.')
+        : h('p', { class: 'ok-text' }, '✓ No alarm: every version seen binds only your keys.'),
     h(
       'button',
       {
@@ -87,7 +91,7 @@ function watchedItem(session: Session, w: WatchedAccount, rerender: () => void):
   );
 }
 
-function addForm(session: Session, rerender: () => void): HTMLFormElement {
+function addForm(session: Session, rerender: (status: string) => void): HTMLFormElement {
   const p = h('input', { name: 'provider', required: true, autocomplete: 'off' });
   const a = h('input', { name: 'account', required: true, autocomplete: 'off' });
   const k = h('textarea', { name: 'keys', required: true, rows: 3 });
@@ -104,10 +108,11 @@ function addForm(session: Session, rerender: () => void): HTMLFormElement {
         } catch (err) {
           return void (error.textContent = `The keys must be base64 public keys: ${(err as Error).message}`);
         }
-        const origin = session.kept.pins.origin;
-        const others = loadWatched(store(), origin).filter((x) => x.provider !== w.provider || x.account !== w.account);
-        saveWatched(store(), origin, [...others, await checkWatched(session, w)]);
-        rerender();
+        const pins = session.kept.pins;
+        const others = loadWatched(store(), pins).filter((x) => x.provider !== w.provider || x.account !== w.account);
+        const checked = await checkWatched(session, w);
+        saveWatched(store(), pins, [...others, checked]);
+        rerender(`Now watching ${w.account} at ${w.provider}: ${checked.lastResult}.`);
       },
     },
     field('Provider', p),
@@ -122,12 +127,26 @@ function addForm(session: Session, rerender: () => void): HTMLFormElement {
   );
 }
 
+/** The view; after an action, `status` says what happened (announced) and focus returns to the heading. */
 export function watchView(main: HTMLElement, session: Session): void {
-  const render = () => {
-    const list = loadWatched(store(), session.kept.pins.origin);
+  const render = (status?: string) => {
+    let list: WatchedAccount[];
+    try {
+      list = loadWatched(store(), session.kept.pins);
+    } catch (e) {
+      const forget = () => (store().removeItem(logStateKey('watch', session.kept.pins)), render('Forgotten.'));
+      return mount(
+        main,
+        h('h2', { tabindex: '-1' }, 'Watch my account'),
+        h('p', { class: 'outcome bad', role: 'alert' }, `✗ ${(e as Error).message}.`),
+        h('button', { type: 'button', onclick: forget }, 'Forget the watched accounts of this log'),
+      );
+    }
+    const heading = h('h2', { tabindex: '-1' }, 'Watch my account');
     mount(
       main,
-      h('h2', { tabindex: '-1' }, 'Watch my account'),
+      heading,
+      h('p', { role: 'status', class: 'status' }, status ?? ''),
       h(
         'p',
         {},
@@ -143,6 +162,7 @@ export function watchView(main: HTMLElement, session: Session): void {
       h('h3', {}, 'Watch an account'),
       addForm(session, render),
     );
+    if (status !== undefined) heading.focus();
   };
   render();
 }

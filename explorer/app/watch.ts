@@ -1,7 +1,7 @@
 /**
  * "Watch my account": the owner's daily check (verifier/owner-monitor/owner-monitor.ts) run by the
  * explorer for accounts an owner lists with the keys they made, the monitor's state and any alarm kept in
- * this browser's localStorage (one list per log). Each new version binding a key outside the owner's list
+ * this browser's localStorage (one list per log: its origin and log key). Each new version binding a key outside the owner's list
  * (`unexpected_key`) or erased (`unverifiable_version`) raises an alarm that stays until the owner
  * dismisses it, with its evidence file (explorer/app/evidence.ts). A check is due once a day; the owner
  * can run one at any time.
@@ -15,8 +15,7 @@ import {
   type MonitorState,
 } from '../../verifier/owner-monitor/owner-monitor.js';
 import { alarmEvidence, checkpointEvidence } from './evidence.js';
-import type { Session } from './session.js';
-import type { CheckpointEvidence } from '../../verifier/lookup-client/lookup-client.js';
+import { exclusive, logStateKey, type Session } from './session.js';
 
 export const DAY_MS = 24 * 3600 * 1000;
 
@@ -41,15 +40,34 @@ export interface WatchedAccount {
   alarms: StoredAlarm[];
 }
 
-const key = (origin: string) => `kt-explorer/watch/${origin}`;
+type LogPins = { origin: string; logKey: string };
 
-export function loadWatched(storage: WebStorage, origin: string): WatchedAccount[] {
-  const text = storage.getItem(key(origin));
-  return text === null ? [] : (JSON.parse(text) as WatchedAccount[]);
+/** A stored record that has the fields the checks read (anything else is refused, not half used). */
+function isWatched(w: unknown): w is WatchedAccount {
+  const o = w as WatchedAccount;
+  return (
+    typeof o?.provider === 'string' &&
+    typeof o.account === 'string' &&
+    Array.isArray(o.ownerKeys) &&
+    o.ownerKeys.every((k) => typeof k === 'string') &&
+    Number.isSafeInteger(o.state?.version) &&
+    typeof o.state.historyHash === 'string' &&
+    Array.isArray(o.alarms)
+  );
 }
 
-export function saveWatched(storage: WebStorage, origin: string, list: WatchedAccount[]): void {
-  storage.setItem(key(origin), JSON.stringify(list));
+/** The watched accounts kept for the log of `pins`; a list that is not one is an error, never dropped silently. */
+export function loadWatched(storage: WebStorage, pins: LogPins): WatchedAccount[] {
+  const text = storage.getItem(logStateKey('watch', pins));
+  if (text === null) return [];
+  const list = JSON.parse(text) as unknown;
+  if (!Array.isArray(list) || !list.every(isWatched))
+    throw new Error('the watched accounts kept in this browser are not readable');
+  return list;
+}
+
+export function saveWatched(storage: WebStorage, pins: LogPins, list: WatchedAccount[]): void {
+  storage.setItem(logStateKey('watch', pins), JSON.stringify(list));
 }
 
 /** A new watched account: the owner's keys checked to be base64 (the monitor compares bytes). */
@@ -81,16 +99,23 @@ export function isDue(w: WatchedAccount, now: number): boolean {
   return w.lastCheck === undefined || now - w.lastCheck >= DAY_MS;
 }
 
-/** Runs the daily check of `w` now; returns the updated record (alarms added, state advanced). */
+/**
+ * Runs the daily check of `w` now; returns the updated record: alarms added and the state advanced, or,
+ * when the check failed, the failure as its last result (an alarm only with its evidence: a rollback or
+ * fork the client caught; an answer that merely failed to verify proves nothing).
+ */
 export async function checkWatched(session: Session, w: WatchedAccount, now = Date.now()): Promise<WatchedAccount> {
-  const since = stateFromJson(w.state);
-  session.evidence = undefined;
-  try {
+  const out = await exclusive(session, async () => {
+    const since = stateFromJson(w.state);
     const { report, proof } = await session.kt.withLookupClient(async (c) => {
       const r = await monitorAccount(c, w.provider, w.account, w.ownerKeys.map(fromBase64), since);
       return { report: r, proof: monitorProofJson(c.lastProofJson) };
     });
-    const { pins } = session.kept;
+    return { since, report, proof };
+  });
+  const { pins } = session.kept;
+  if (out.ok) {
+    const { since, report, proof } = out.value;
     const alarms = report.alarms.map((a) => ({
       kind: a.kind,
       version: a.version,
@@ -98,28 +123,18 @@ export async function checkWatched(session: Session, w: WatchedAccount, now = Da
       at: now,
       evidence: alarmEvidence(a, { ...w, since, proof }, pins, session.server, now),
     }));
-    return {
-      ...w,
-      state: stateToJson(report.state),
-      lastCheck: now,
-      lastResult: report.status,
-      alarms: [...w.alarms, ...alarms],
-    };
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    const found = session.evidence as CheckpointEvidence | undefined;
-    const alarm: StoredAlarm = {
-      kind: found?.kind ?? err.code ?? 'error',
-      message: `${err.name} [${err.code ?? 'error'}]: ${err.message}`,
-      at: now,
-      ...(found ? { evidence: checkpointEvidence(found, session.kept.pins, session.server, now) } : {}),
-    };
-    const isVerification = err.name === 'VerifyError';
-    return {
-      ...w,
-      lastCheck: now,
-      lastResult: `${err.name} [${err.code ?? 'error'}]`,
-      alarms: isVerification ? [...w.alarms, alarm] : w.alarms,
-    };
+    const state = stateToJson(report.state);
+    return { ...w, state, lastCheck: now, lastResult: report.status, alarms: [...w.alarms, ...alarms] };
   }
+  const err = out.error as Error & { code?: string };
+  const failed = `check failed: ${err.name} [${err.code ?? 'error'}]: ${err.message}`;
+  const found = out.evidence;
+  if (!found) return { ...w, lastCheck: now, lastResult: failed };
+  const alarm = {
+    kind: found.kind,
+    message: failed,
+    at: now,
+    evidence: checkpointEvidence(found, pins, session.server, now),
+  };
+  return { ...w, lastCheck: now, lastResult: failed, alarms: [...w.alarms, alarm] };
 }

@@ -25,10 +25,16 @@ function useApp(alter?: (path: string, body: Uint8Array) => Uint8Array): void {
   useAppAsBrowser(app, alter);
 }
 
-async function overviewWith(providers: (list: Provider[]) => Provider[]) {
+/** The overview with `/v1/config` listing `providers(the real list)`, and the other answers altered by `alter`. */
+async function overviewWith(
+  providers: (list: Provider[]) => Provider[],
+  alter: (path: string, body: Uint8Array) => Uint8Array = (_p, b) => b,
+) {
   const served = { ...config, providers: providers(structuredClone(config.providers as Provider[])) };
+  useApp((path, body) =>
+    path === '/v1/config' ? new TextEncoder().encode(JSON.stringify(served)) : alter(path, body),
+  );
   const session = openSession({ pins: pinsFromConfig(config, SERVER), source: 'server', at: 0 }, SERVER);
-  session.config = served;
   return loadOverview(session);
 }
 
@@ -71,7 +77,6 @@ describe('the directory overview', () => {
   it('walks back no further than asked', async () => {
     useApp();
     const session = openSession({ pins: pinsFromConfig(config, SERVER), source: 'server', at: 0 }, SERVER);
-    session.config = config;
     expect((await loadOverview(session, 2)).epochs.map((e) => e.epoch)).toEqual([2, 3]);
   });
 
@@ -110,25 +115,25 @@ describe('the directory overview', () => {
   it('refuses an entry bundle altered in transit: bytes of the epoch head 0 and of an enrolment flipped', async () => {
     const listed = config.providers as Provider[];
     for (const at of [0, 1, 8, 60, 104]) {
-      useApp((path, body) => {
+      const flipHead = (path: string, body: Uint8Array) => {
         if (!path.startsWith('/log/tile/entries/')) return body;
         const out = body.slice();
         out[2 + at] ^= 0x80; // entry 0: the first epoch head, 105 bytes
         return out;
-      });
-      const err = await overviewWith((l) => l).catch((e) => e);
+      };
+      const err = await overviewWith((l) => l, flipHead).catch((e) => e);
       expect(err, `head byte ${at}`).toBeInstanceOf(VerifyError);
     }
     for (const at of [3, 40, 200, 400]) {
-      useApp((path, body) => {
+      const flipEnrolment = (path: string, body: Uint8Array) => {
         if (!path.startsWith('/log/tile/entries/')) return body;
         const out = body.slice();
         // the bundle's second entry is chat.example's enrolment (entry 1): flip one of its bytes
         const start = 2 + ((body[0] << 8) | body[1]) + 2;
         out[start + Math.min(at, ((body[start - 2] << 8) | body[start - 1]) - 1)] ^= 0x01;
         return out;
-      });
-      const err = await overviewWith((l) => l).catch((e) => e);
+      };
+      const err = await overviewWith((l) => l, flipEnrolment).catch((e) => e);
       expect(err, `byte ${at}`).toBeInstanceOf(VerifyError);
       expect(listed[0].logIndex).toBe(1);
     }

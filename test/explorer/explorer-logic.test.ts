@@ -16,7 +16,8 @@ import {
 } from '../../explorer/app/trust.js';
 import { timeline } from '../../explorer/app/account.js';
 import { checkpointEvidence, evidenceFileName } from '../../explorer/app/evidence.js';
-import { DAY_MS, isDue, newWatched } from '../../explorer/app/watch.js';
+import { DAY_MS, isDue, loadWatched, newWatched, saveWatched } from '../../explorer/app/watch.js';
+import { exclusive, logStateKey, type Session } from '../../explorer/app/session.js';
 import { PinsError } from '../../verifier/client/pins.js';
 import { toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
@@ -122,6 +123,29 @@ describe('pins', () => {
     expect(() => loadPins(s)).toThrow(PinsError);
   });
 
+  it('kept with a bad source, time or directory URL are refused, never half used', () => {
+    const s = memory();
+    const pins = pinsFromText(JSON.stringify(PINS), 'x');
+    for (const bad of [
+      { pins, source: 'elsewhere', at: 0 },
+      { pins, source: 'file' },
+      { pins, source: 'file', at: 0, server: 'ftp://kt.test' },
+      { pins, source: 'file', at: 0, server: 'http://kt.test/?q' },
+    ]) {
+      s.m.set('kt-explorer/pins', JSON.stringify(bad));
+      expect(() => loadPins(s), JSON.stringify(bad)).toThrow(PinsError);
+    }
+    s.m.set('kt-explorer/pins', '{not json');
+    expect(() => loadPins(s)).toThrow(/not JSON/);
+  });
+
+  it('key the state kept in the browser by the log’s origin and key, so another log under the same name starts afresh', () => {
+    const other = logSigner('example.com/log').verifierKey;
+    expect(logStateKey('state', PINS)).toMatch(/^kt-explorer\/state\/example.com\/log\/[0-9a-f]{16}$/);
+    expect(logStateKey('state', { ...PINS, logKey: other })).not.toBe(logStateKey('state', PINS));
+    expect(logStateKey('watch', PINS)).not.toBe(logStateKey('state', PINS));
+  });
+
   it('from text are checked strictly', () => {
     expect(() => pinsFromText('not json', 'pasted')).toThrow(/not JSON/);
     expect(() => pinsFromText(JSON.stringify({ ...PINS, extra: 1 }), 'pasted')).toThrow(/unknown fields extra/);
@@ -209,6 +233,16 @@ describe('evidence files and watched accounts', () => {
     expect(evidenceFileName('fork', 0)).toBe('kt-evidence-fork-1970-01-01T00-00-00-000Z.json');
   });
 
+  it('kept in a list that is not one are an error, not dropped', () => {
+    const s = memory();
+    expect(loadWatched(s, PINS)).toEqual([]);
+    s.m.set(logStateKey('watch', PINS), JSON.stringify([{ provider: 'p.example' }]));
+    expect(() => loadWatched(s, PINS)).toThrow(/not readable/);
+    const w = newWatched('chat.example', 'alice', 'AAAA');
+    saveWatched(s, PINS, [w]);
+    expect(loadWatched(s, PINS)).toEqual([w]);
+  });
+
   it('take the owner’s keys as base64, and are due once a day', () => {
     const w = newWatched('chat.example', 'alice', ' AAAA\nAQID, BAUG ');
     expect(w.ownerKeys).toEqual(['AAAA', 'AQID', 'BAUG']);
@@ -216,5 +250,28 @@ describe('evidence files and watched accounts', () => {
     expect(isDue(w, 0)).toBe(true);
     expect(isDue({ ...w, lastCheck: 0 }, DAY_MS - 1)).toBe(false);
     expect(isDue({ ...w, lastCheck: 0 }, DAY_MS)).toBe(true);
+  });
+});
+
+describe('the session’s operations', () => {
+  it('run one at a time, each with the evidence reported during it', async () => {
+    const session = { last: Promise.resolve() } as Session;
+    const order: string[] = [];
+    const fork = { kind: 'fork' as const, accepted: 'a', offered: 'b' };
+    const first = exclusive(session, async () => {
+      order.push('first starts');
+      await new Promise((r) => setTimeout(r, 20));
+      session.evidence = fork;
+      order.push('first ends');
+      throw new Error('caught a fork');
+    });
+    const second = exclusive(session, async () => {
+      order.push('second starts');
+      return 2;
+    });
+    expect(await first).toEqual({ ok: false, error: new Error('caught a fork'), evidence: fork });
+    expect(await second).toEqual({ ok: true, value: 2 });
+    expect(order).toEqual(['first starts', 'first ends', 'second starts']);
+    expect(session.evidence).toBeUndefined();
   });
 });
