@@ -30,6 +30,7 @@ import {
   type EpochSnapshot,
   type Job,
 } from './epoch-plan.js';
+import { PendingStatements } from './pending-statements.js';
 import {
   DEFAULT_RECEIPT_DEADLINE_MS,
   jobFromQueueRow,
@@ -79,17 +80,6 @@ export interface Accepted {
   deadline: number;
 }
 
-/** A pending (queued or being committed) statement of a label. */
-interface Pending {
-  version: number;
-  statement: Uint8Array;
-  done: Deferred;
-  acceptedAt: number;
-  deadline: number;
-  /** Settles once the statement's queue row is committed (or failed to be). */
-  durable: Promise<unknown>;
-}
-
 const hex = toHex;
 
 /**
@@ -114,7 +104,7 @@ export class Directory {
   private snap: EpochSnapshot;
   private queue: Job[] = [];
   /** Pending (queued or being committed) statements per label, in version order. */
-  private pending = new Map<string, Pending[]>();
+  private readonly pending = new PendingStatements();
   /** Credentials whose revocation is queued or being committed: they sign no new statement. */
   private revoking = new Set<number>();
   /** Set when a failed epoch could not be undone: the directory refuses further work until restarted. */
@@ -181,7 +171,7 @@ export class Directory {
     for (const row of await this.opts.store.queued()) {
       const job = jobFromQueueRow(row, this.credentials);
       this.queue.push(job);
-      this.addPending(job);
+      this.pending.add(job);
     }
   }
 
@@ -309,7 +299,7 @@ export class Directory {
     const sub = await validateSubmission(this, statement, signature, this.now(), credential);
     if (sub.kind === 'duplicate') return this.duplicateOutcome(sub.label, sub.version, sub.committed);
     this.checkUsable();
-    const same = this.pendingEntry(sub.label, sub.statement.version);
+    const same = this.pending.entry(sub.label, sub.statement.version);
     if (same && equalBytes(same.statement, statement)) {
       await same.durable;
       return this.duplicateOutcome(sub.label, same.version, same.done.promise);
@@ -320,12 +310,12 @@ export class Directory {
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
     const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
     const durable = this.queueWriter.write(queueRowFor(sub, acceptedAt, deadline));
-    this.addPending(job, durable);
+    this.pending.add(job, durable);
     this.writing++;
     try {
       job.queueId = await durable;
     } catch (e) {
-      this.dropPending(job);
+      this.pending.drop(job);
       this.broken ??= e as Error;
       throw new DirectoryError('directory_broken', `the durable queue could not be written: ${(e as Error).message}`);
     } finally {
@@ -337,7 +327,7 @@ export class Directory {
 
   /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */
   private duplicateOutcome(label: Uint8Array, version: number, committed: Promise<Committed>): Accepted {
-    const p = this.pendingEntry(label, version);
+    const p = this.pending.entry(label, version);
     if (p) return { label, version, committed: p.done.promise, acceptedAt: p.acceptedAt, deadline: p.deadline };
     const now = this.now();
     const deadline = now + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
@@ -348,23 +338,11 @@ export class Directory {
   private checkStillNext(label: Uint8Array, version: number, credentialIndex: number): void {
     if (this.revoking.has(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
       throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
-    const current = Math.max(this.pendingFor(label)?.version ?? 0, this.tree.get(label)?.version ?? 0);
+    const current = Math.max(this.pending.find(label)?.version ?? 0, this.tree.get(label)?.version ?? 0);
     if (version <= current)
       throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
     if (version > current + 1)
       throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
-  }
-
-  private addPending(job: StatementJob, durable: Promise<unknown> = Promise.resolve()): void {
-    const key = hex(job.sub.label);
-    const { done, acceptedAt, deadline } = job;
-    const version = job.sub.statement.version;
-    const entry = { version, statement: job.sub.statementBytes, done, acceptedAt, deadline, durable };
-    this.pending.set(key, [...(this.pending.get(key) ?? []), entry]);
-  }
-
-  private pendingEntry(label: Uint8Array, version: number): Pending | undefined {
-    return (this.pending.get(hex(label)) ?? []).find((p) => p.version === version);
   }
 
   /** A pending statement for a label: the latest one, or the one of `version`. */
@@ -372,17 +350,7 @@ export class Directory {
     label: Uint8Array,
     version?: number,
   ): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
-    const list = this.pending.get(hex(label)) ?? [];
-    const p = version === undefined ? list[list.length - 1] : list.find((x) => x.version === version);
-    return p && { version: p.version, statement: p.statement, committed: p.done.promise };
-  }
-
-  private dropPending(j: Job): void {
-    if (j.kind !== 'statement') return;
-    const key = hex(j.sub.label);
-    const rest = (this.pending.get(key) ?? []).filter((p) => p.done !== j.done);
-    if (rest.length > 0) this.pending.set(key, rest);
-    else this.pending.delete(key);
+    return this.pending.find(label, version);
   }
 
   /**
@@ -540,7 +508,7 @@ export class Directory {
     }
     const base = { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint };
     jobs.forEach((j, i) => {
-      this.dropPending(j);
+      if (j.kind === 'statement') this.pending.drop(j);
       const index = plan.jobIndex[i];
       if (typeof index !== 'number') j.done.reject(index);
       else j.done.resolve({ ...base, logIndex: index });
@@ -560,7 +528,7 @@ export class Directory {
       j.done.reject(failed());
       if (j.kind === 'revoke') this.revoking.delete(j.credential.logIndex);
       if (j.kind !== 'statement') continue;
-      const pending = this.pendingEntry(j.sub.label, j.sub.statement.version);
+      const pending = this.pending.entry(j.sub.label, j.sub.statement.version);
       j.done = deferred();
       if (pending) pending.done = j.done;
       requeued.push(j);
