@@ -96,7 +96,8 @@ function pinsTable(kept: KeptPins): HTMLElement {
     row('VRF key', `${p.vrfKey} (fingerprint ${keyStringFingerprint(p.vrfKey)})`),
     row('Witnesses', p.witnesses.length > 0 ? p.witnesses.join('\n') : 'none'),
     row('Witness quorum', `${p.witnessQuorum}${p.maxAgeSeconds ? `, cosigned at most ${p.maxAgeSeconds} s ago` : ''}`),
-    row('Source', `${SOURCE[kept.source]}, ${isoTime(kept.at)}`),
+    h('dt', {}, 'Source'),
+    h('dd', {}, `${SOURCE[kept.source]}, ${isoTime(kept.at)}`),
   );
 }
 
@@ -158,7 +159,8 @@ function loadForms(t: TrustContext): HTMLElement {
       field('Or paste the pins (JSON)', pasted),
       h('button', { type: 'submit' }, 'Use these pins'),
     ),
-    t.config && t.server
+    // Only without pins: the server's word never replaces pins the person gave (forget them first).
+    !t.kept && t.config && t.server
       ? h(
           'p',
           {},
@@ -167,26 +169,27 @@ function loadForms(t: TrustContext): HTMLElement {
             { type: 'button', onclick: () => attempt(() => keep(pinsFromConfig(t.config!, t.server!), 'server')) },
             "Trust this server's /v1/config (first use)",
           ),
-          " Only if you have nothing better: it takes the operator's word for the keys. Compare the fingerprints above with ones published elsewhere.",
+          " Only if you have nothing better: it takes the operator's word for the keys. Then compare the fingerprints this page shows with ones published elsewhere.",
         )
       : undefined,
-    h(
-      'form',
-      {
-        'aria-label': 'Directory URL',
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          const value = url.value.trim();
-          attempt(() => {
-            const server = value === '' ? undefined : checkServerUrl(value, 'the directory URL');
-            if (t.kept) savePins(localStorage, { ...t.kept, server });
-            t.restart();
-          });
+    t.kept &&
+      h(
+        'form',
+        {
+          'aria-label': 'Directory URL',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const value = url.value.trim();
+            attempt(() => {
+              const server = value === '' ? undefined : checkServerUrl(value, 'the directory URL');
+              if (t.kept) savePins(localStorage, { ...t.kept, server });
+              t.restart();
+            });
+          },
         },
-      },
-      field("Directory URL (empty: this page's own server, else the pins' server)", url),
-      h('button', { type: 'submit' }, 'Use this URL'),
-    ),
+        field("Directory URL (empty: this page's own server, else the pins' server)", url),
+        h('button', { type: 'submit' }, 'Use this URL'),
+      ),
     t.kept &&
       h(
         'p',
