@@ -21,7 +21,8 @@ import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { ClientError, VerifyError } from '../verification/errors.js';
 import { Frontier } from '../formats/frontier.js';
 import { MapReplay, type ReplayState } from '../verification/map-replay.js';
-import { decodeEntryBundle, entryBundlePath, TILE_WIDTH } from '../formats/tiles.js';
+import { TILE_WIDTH } from '../formats/tiles.js';
+import { fetchEntryBundle } from '../http/entry-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
 import { request, type Fetch } from '../http/request.js';
 import { parseCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
@@ -89,9 +90,6 @@ function enrolmentHook(e: EnrolmentCheck | undefined): EnrolmentHook {
   if (e && 'check' in e && typeof e.check === 'function') return e.check;
   throw new TypeError("AuditorOptions.enrolment must be { trustedRoots }, { check } or 'unchecked'");
 }
-
-/** An entry bundle holds at most 256 entries of at most 64 KiB each. */
-const MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 0xffff);
 
 export class Auditor {
   private readonly fetch: Fetch;
@@ -191,22 +189,11 @@ export class Auditor {
     }
   }
 
-  private async bundle(n: number, width: number): Promise<Uint8Array[]> {
-    const url = `${this.opts.logUrl}/${entryBundlePath(n, width)}`;
-    const res = await this.get(url);
-    const entries = (() => {
-      try {
-        return decodeEntryBundle(res);
-      } catch (e) {
-        throw new VerifyError('bad_bundle', `${entryBundlePath(n, width)}: ${(e as Error).message}`);
-      }
-    })();
-    if (entries.length !== width)
-      throw new VerifyError('bad_bundle', `${entryBundlePath(n, width)} holds ${entries.length} entries, not ${width}`);
-    return entries;
+  private bundle(n: number, width: number): Promise<Uint8Array[]> {
+    return fetchEntryBundle(this.fetch, this.opts.logUrl, n, width);
   }
 
-  private async get(url: string, max = MAX_BUNDLE_BYTES): Promise<Uint8Array> {
+  private async get(url: string, max: number): Promise<Uint8Array> {
     const res = await request(this.fetch, url);
     if (res.status !== 200) throw new ClientError('unavailable', `${url}: HTTP ${res.status}`);
     return readBounded(res, max);

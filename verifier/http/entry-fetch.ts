@@ -5,16 +5,10 @@
  * fetched is trusted: the caller checks each entry with `verifyLogEntry` against the root of a checkpoint it
  * verified. Bundles and tiles are fetched once per call. I/O only through the `fetch` it is given.
  */
-import {
-  entryBundlePath,
-  decodeEntryBundle,
-  TILE_WIDTH,
-  tilePath,
-  withTileSource,
-  type Tile,
-} from '../formats/tiles.js';
-import { HASH_SIZE, proveRecord, recordHash, verifyInclusion, type Hash } from '../formats/tlog.js';
-import { ClientError, VerifyError } from '../verification/errors.js';
+import { entryBundlePath, decodeEntryBundle, TILE_WIDTH } from '../formats/tiles.js';
+import { proveRecord, recordHash, verifyInclusion, type Hash } from '../formats/tlog.js';
+import { ClientError, relayedCode, VerifyError } from '../verification/errors.js';
+import { withTiles } from './tile-fetch.js';
 import { readBounded } from './bounded-body.js';
 import { request, type Fetch } from './request.js';
 
@@ -28,21 +22,20 @@ export interface FetchedEntry {
   proof: Hash[];
 }
 
-async function get(fetch: Fetch, url: string, max: number): Promise<Uint8Array> {
-  const res = await request(fetch, url);
-  if (res.status !== 200) throw new ClientError('unavailable', `${url}: HTTP ${res.status}`);
-  return readBounded(res, max);
-}
-
-/** The entries of bundle `n` of the tree of `size`: the full bundle, or the partial last one. */
-async function fetchBundle(fetch: Fetch, logUrl: string, n: number, size: number): Promise<Uint8Array[]> {
-  const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+/**
+ * Entry bundle `n` of width `width` (256, or the partial last bundle's) below `logUrl`, decoded strictly: a
+ * bundle that does not decode or holds another number of entries is `bad_bundle`; one that cannot be
+ * fetched is a ClientError `unavailable`. The auditor reads the log through it too.
+ */
+export async function fetchEntryBundle(fetch: Fetch, logUrl: string, n: number, width: number): Promise<Uint8Array[]> {
   const path = entryBundlePath(n, width);
+  const res = await request(fetch, `${logUrl}/${path}`);
+  if (res.status !== 200) throw new ClientError('unavailable', `${logUrl}/${path}: HTTP ${res.status}`);
+  const body = await readBounded(res, MAX_BUNDLE_BYTES);
   let entries: Uint8Array[];
   try {
-    entries = decodeEntryBundle(await get(fetch, `${logUrl}/${path}`, MAX_BUNDLE_BYTES));
+    entries = decodeEntryBundle(body);
   } catch (e) {
-    if (e instanceof ClientError) throw e;
     throw new VerifyError('bad_bundle', `${path}: ${(e as Error).message}`);
   }
   if (entries.length !== width)
@@ -50,12 +43,9 @@ async function fetchBundle(fetch: Fetch, logUrl: string, n: number, size: number
   return entries;
 }
 
-/** A hash tile of the tree, of its exact width. */
-async function fetchTile(fetch: Fetch, logUrl: string, t: Tile): Promise<Uint8Array> {
-  const data = await get(fetch, `${logUrl}/${tilePath(t)}`, TILE_WIDTH * HASH_SIZE);
-  if (data.length !== t.width * HASH_SIZE)
-    throw new VerifyError('bad_tile', `${tilePath(t)} has ${data.length} bytes, want ${t.width * HASH_SIZE}`);
-  return data;
+/** The entries of bundle `n` of the tree of `size`: the full bundle, or the partial last one. */
+function fetchBundle(fetch: Fetch, logUrl: string, n: number, size: number): Promise<Uint8Array[]> {
+  return fetchEntryBundle(fetch, logUrl, n, Math.min(TILE_WIDTH, size - n * TILE_WIDTH));
 }
 
 /**
@@ -90,11 +80,14 @@ export async function fetchLogEntries(
   bundles = new Map<number, Promise<Uint8Array[]>>(),
 ): Promise<FetchedEntry[]> {
   const entries = await readLogEntries(fetch, logUrl, size, indexes, bundles);
-  const proofs = await withTileSource(
-    (t) => fetchTile(fetch, logUrl, t),
-    size,
-    (r) => indexes.map((i) => proveRecord(size, i, r)),
-  );
+  let proofs: Hash[][];
+  try {
+    proofs = await withTiles(fetch, logUrl, size, (r) => indexes.map((i) => proveRecord(size, i, r)));
+  } catch (e) {
+    // As the lookup client: a tile the log does not serve is the directory not answering; a malformed one is its fault.
+    if (e instanceof VerifyError && e.code !== 'bad_tile') throw new ClientError(relayedCode(e.code), e.message);
+    throw e;
+  }
   return indexes.map((index, k) => ({ index, entry: entries[k], proof: proofs[k] }));
 }
 

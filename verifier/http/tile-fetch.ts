@@ -28,7 +28,7 @@ async function fetchTile(fetch: Fetch, logUrl: string, t: Tile): Promise<Uint8Ar
 }
 
 /** Runs `compute` over the tiles of the tree of `size` it needs, fetched first from `logUrl`. */
-function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute: (r: HashReader) => T): Promise<T> {
+export function withTiles<T>(fetch: Fetch, logUrl: string, size: number, compute: (r: HashReader) => T): Promise<T> {
   return withTileSource((t) => fetchTile(fetch, logUrl, t), size, compute);
 }
 
