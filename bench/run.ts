@@ -4,6 +4,8 @@
  * bench/results.json. Exits 0 even when a target is missed: the verdict is in the output.
  * `npm run bench -- --quick` skips the figures at 1,000,000 accounts (a few minutes on 2 cores);
  * `--only WORD` runs only the benchmarks whose function name contains WORD (e.g. `--only http`).
+ * `--accounts N` sets the size of the writer's cold-start and memory run (default 1,000,000; the scale
+ * run: `npm run bench -- --only cold --accounts 10000000`, not part of CI).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,10 +19,14 @@ import { benchHttpLookups } from './http-bench.js';
 import { benchAbuse } from './abuse-bench.js';
 import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtColdStart } from './client-bench.js';
+import { benchWriterColdStart } from './cold-start-bench.js';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.toLowerCase() : undefined;
+const accountsAt = process.argv.indexOf('--accounts');
+const accounts = accountsAt >= 0 ? Number(process.argv[accountsAt + 1]) : 1_000_000;
+if (!Number.isSafeInteger(accounts) || accounts < 1) throw new Error('--accounts takes a positive integer');
 const figures: Figure[] = [];
 async function run(f: () => Figure | Figure[] | Promise<Figure | Figure[]>): Promise<void> {
   if (only !== undefined && !f.name.toLowerCase().includes(only)) return;
@@ -50,6 +56,7 @@ if (!quick) {
   await run(benchMapBuild);
   await run(benchScale);
   await run(benchHttpLookups);
+  await run(Object.defineProperty(() => benchWriterColdStart(accounts), 'name', { value: 'benchWriterColdStart' }));
 }
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -3,8 +3,8 @@
  * would take most of an hour on this machine, so the million accounts are built below the VRF: labels
  * are uniformly random 32-byte strings (as VRF-derived labels are), VRF proofs are 80 random bytes (their
  * exact size), statements are real encodings (one Ed25519 identity key, from a pool of real ones) with
- * 64-byte signatures, and every row, log entry, tile and map node is written by the project's own storage
- * code into one SQLite file. The proof is then encoded from the real map and log.
+ * 64-byte signatures, and every row, log entry, tile and map node (the stored map's rows, planned per epoch
+ * as the sequencer plans them) is written by the project's own storage code into one SQLite file. The proof is then encoded from the real map and log.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,8 @@ import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import type { EpochWrites, VersionRow } from '../log/directory/store.js';
 import { encodeEntry } from '../verifier/formats/entries.js';
 import { encodeMapProof, type MapLeaf } from '../verifier/formats/map-proof.js';
-import { PrefixTree } from '../verifier/formats/prefix-tree.js';
+import { MapNodeCache } from '../verifier/formats/map-cache.js';
+import { StoredMap } from '../verifier/formats/stored-map.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
 import { encodeStatement } from '../verifier/formats/statement.js';
@@ -35,7 +36,8 @@ interface Built {
   db: Database.Database;
   dbPath: string;
   dir: string;
-  tree: PrefixTree;
+  /** The stored map, read through the cache the sequencer would use. */
+  tree: StoredMap;
   log: LogAppender;
   lastLeaf: MapLeaf;
   lastEntryProof: Uint8Array[];
@@ -173,7 +175,8 @@ export async function buildScaleDirectory(
   const storage = new SqliteLogStorage(db);
   const store = new SqliteDirectoryStore(db);
   const log = await LogAppender.open({ storage, signer, origin });
-  const tree = new PrefixTree();
+  const cache = new MapNodeCache(store, 100_000);
+  const tree = new StoredMap(cache);
   const labels = Array.from({ length: accounts }, () => randomBytes(32));
   const histories: Uint8Array[] = [];
   const enrol = enrolmentEpoch();
@@ -181,7 +184,9 @@ export async function buildScaleDirectory(
   let epoch = -1;
   let last: { leaf: MapLeaf; proof: Uint8Array[] } | undefined;
   const commitEpoch = async (entries: Uint8Array[], leaves: MapLeaf[], writes: EpochWrites) => {
-    const mapRoot = tree.applyBatch(leaves);
+    const batch = tree.plan(leaves); // the map's rows, written in the epoch's transaction as the directory does
+    const mapRoot = batch.root;
+    writes.map = batch.rows;
     const firstIndex = log.head.size;
     const head = encodeEntry({
       type: 'epoch',
@@ -206,6 +211,7 @@ export async function buildScaleDirectory(
         writer();
       },
     });
+    cache.committed(batch.rows);
     if (leaves.length > 0) last = { leaf: leaves[leaves.length - 1], proof: r.lastEntryProof };
   };
   const runEpochs = async (count: number, version: number) => {

@@ -22,7 +22,8 @@ import {
 } from '../verifier/witness/witness.js';
 import { Auditor } from '../verifier/auditor/auditor.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
-import { loadAuditState, saveAuditState, trustedRoots } from './audit-command.js';
+import { trustedRoots } from './audit-command.js';
+import { SqliteAuditStore } from './audit-store.js';
 import { join } from 'node:path';
 import { witnessApp } from '../api/app/witness-app.js';
 import { answerClientErrors } from '../api/node/client-errors.js';
@@ -38,7 +39,7 @@ and prints its cosigner key for the logs' and clients' configuration. serve answ
 cosigned checkpoint of each in the state file (default witness-state.json); port 0 picks a free port.
 With --audit ORIGIN=LOGURL (the log's /log URL) the witness is an auditing witness for that log: before
 it cosigns, it audits the log up to the submitted checkpoint (kt audit's checks; state in
-DIR/audit-<origin>.json) and refuses (422) what does not pass; with --roots PEM it also checks every provider
+DIR/audit-<origin>.db) and refuses (422) what does not pass; with --roots PEM it also checks every provider
 enrolment against those trusted roots, without it enrolments are not checked (and it says so at start).`;
 
 /** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
@@ -96,30 +97,33 @@ function auditHook(
   roots: Uint8Array[] | undefined,
 ): WitnessOptions['audit'] {
   if (specs.length === 0) return undefined;
-  const auditors = new Map<string, { auditor: Auditor; path: string }>();
+  const auditors = new Map<string, Auditor>();
   for (const spec of specs) {
     const at = spec.indexOf('=');
     const origin = spec.slice(0, at);
     const log = logs.find((l) => l.origin === origin);
     if (at <= 0 || !log || !/^https?:\/\/\S+$/.test(spec.slice(at + 1)))
       throw new UsageError(`--audit ${spec}: expected ORIGIN=LOGURL for an origin given with --log`);
-    const path = join(dir, `audit-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`);
+    // The state and the replayed map in DIR/audit-<origin>.db; an earlier release's .json is upgraded.
+    const file = join(dir, `audit-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}`);
+    const { store, upgradedFrom } = SqliteAuditStore.open(`${file}.db`, `${file}.json`);
+    if (upgradedFrom) console.error(`upgraded the audit state ${upgradedFrom} to ${file}.db`);
     const checkpoints = new CheckpointVerifier({ origin, logKey: log.keys[0] });
-    auditors.set(origin, {
-      auditor: new Auditor({
+    auditors.set(
+      origin,
+      new Auditor({
         logUrl: spec.slice(at + 1).replace(/\/+$/, ''),
         checkpoints,
         enrolment: roots ? { trustedRoots: roots } : 'unchecked',
-        state: loadAuditState(path),
+        store,
       }),
-      path,
-    });
+    );
   }
   return async (origin, _from, _to, note) => {
-    const a = auditors.get(origin);
-    if (!a) return true;
+    const auditor = auditors.get(origin);
+    if (!auditor) return true;
     try {
-      saveAuditState(a.path, (await a.auditor.audit(note)).state);
+      await auditor.audit(note); // commits its state and map to the store when it passes
       return true;
     } catch (e) {
       console.error(`audit of ${origin} failed [${(e as { code?: string }).code ?? 'error'}]: ${(e as Error).message}`);

@@ -152,6 +152,8 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   bad_depth: INTERNAL,
   bad_root: INTERNAL,
   duplicate_label: INTERNAL,
+  bad_node: INTERNAL,
+  unsorted_leaves: INTERNAL,
   not_member: INTERNAL,
   not_absent: INTERNAL,
   bad_checkpoint: INTERNAL,

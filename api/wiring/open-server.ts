@@ -104,6 +104,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
       trustedRoots: parts.directory.trustedRoots,
       vrfProver: parts.directory.vrfProver,
       receiptDeadlineMs: settings.receiptDeadlineMs,
+      mapCacheRows: settings.mapCacheRows,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
       onEpochCommitted: (ms) => epochDurations.observe(ms / 1000),
     });

@@ -152,6 +152,14 @@ export const SETTINGS = {
       'how long after a 202 its receipt promises the statement commits, in ms (at least two epoch intervals plus 10 s)',
     read: integer(10_000),
   }),
+  mapCacheRows: setting({
+    json: 'mapCacheRows',
+    variable: 'MAP_CACHE_ROWS',
+    fallback: 100_000,
+    meaning:
+      "rows of the stored map the sequencer keeps in memory (about 300 bytes each; the tree's upper levels stay cached)",
+    read: integer(1),
+  }),
   lookupBurst: setting({
     json: 'lookupBurst',
     variable: 'LOOKUP_BURST',

@@ -20,6 +20,8 @@
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  MAP_QUERIES,
+  MAP_SCHEMA,
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
@@ -37,6 +39,8 @@ import type {
   DirectoryStore,
   EpochRow,
   EpochWrites,
+  LeafRow,
+  MapRow,
   NamedAccount,
   QueueRow,
   VersionRow,
@@ -121,11 +125,12 @@ export interface DoDirectoryStoreOptions {
 export class DoDirectoryStore implements DirectoryStore {
   /** Opens (creating if needed) the directory's tables in the Durable Object's SQLite database. */
   constructor(
-    private readonly storage: Pick<DoSqlStorage, 'sql'>,
+    private readonly storage: Pick<DoSqlStorage, 'sql' | 'transactionSync'>,
     private readonly options: DoDirectoryStoreOptions = {},
   ) {
     storage.sql.exec(DIRECTORY_SCHEMA);
     storage.sql.exec(QUEUE_SCHEMA);
+    storage.sql.exec(MAP_SCHEMA);
     if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
 
@@ -167,8 +172,21 @@ export class DoDirectoryStore implements DirectoryStore {
     return r ? doRowReaders.epoch(r) : undefined;
   }
 
-  async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.all<RawLeaf<ArrayBuffer>>(Q.leaves).map(doRowReaders.leaf);
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    const [r] = this.all<{ node: ArrayBuffer }>(MAP_QUERIES.node, blob(key));
+    return r ? new Uint8Array(r.node) : undefined;
+  }
+
+  leavesAfter(after: Uint8Array | null, limit: number): LeafRow[] {
+    const rows =
+      after === null
+        ? this.all<RawLeaf<ArrayBuffer>>(MAP_QUERIES.firstLeaves, limit)
+        : this.all<RawLeaf<ArrayBuffer>>(MAP_QUERIES.leavesAfter, blob(after), limit);
+    return rows.map(doRowReaders.leaf);
+  }
+
+  writeMap(fill: (write: (row: MapRow) => void) => void): void {
+    this.storage.transactionSync(() => fill((r) => this.storage.sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value))));
   }
 
   async queued(): Promise<QueueRow[]> {
@@ -207,11 +225,12 @@ export class DoDirectoryStore implements DirectoryStore {
       for (const [query, ...bindings] of epochStatements(w)) sql.exec(query, ...bindings);
       // The queue rows this epoch takes, in its own transaction (not in epochStatements: D1 has no queue).
       for (const id of w.dequeued ?? []) sql.exec(QUEUE_QUERIES.remove, id);
+      for (const r of w.map ?? []) sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value));
       if (this.options.outbox)
         sql.exec(
           'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',
           w.epoch.epoch,
-          this.options.outbox.encodeWrites(w),
+          this.options.outbox.encodeWrites({ ...w, map: undefined }), // D1 does not hold the map
         );
     };
   }

@@ -4,7 +4,7 @@
  * (api/worker/do-directory-store.ts, whose SQL caches prepared statements by their text) and the D1 replica
  * (api/worker/d1-replica.ts), and the readers of their rows. What each row holds is in store.ts.
  */
-import type { AccountRow, CredentialRow, EpochRow, NamedAccount, QueueRow, VersionRow } from './store.js';
+import type { AccountRow, CredentialRow, EpochRow, LeafRow, NamedAccount, QueueRow, VersionRow } from './store.js';
 
 // Versions and names refer to an account by its integer id, not its 32-byte label: most rows are
 // versions, and this keeps each of them about 30 bytes smaller.
@@ -41,6 +41,23 @@ export const QUEUE_QUERIES = {
   remove: 'DELETE FROM dir_queue WHERE id = ?',
 };
 
+/**
+ * The stored map (docs/PROTOCOL.md section 21, verifier/formats/map-nodes.ts): one row per internal node of
+ * the prefix tree, by key, and the root row under the empty key. Apart from DIRECTORY_SCHEMA, as the queue
+ * is: the D1 replica does not hold it. A store written by a release without it gets the table in place,
+ * and the directory builds its rows from dir_accounts when it opens (log/directory/map-upgrade.ts).
+ */
+export const MAP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS dir_map (key BLOB PRIMARY KEY, node BLOB NOT NULL) WITHOUT ROWID;
+`;
+
+export const MAP_QUERIES = {
+  node: 'SELECT node FROM dir_map WHERE key = ?',
+  put: 'INSERT OR REPLACE INTO dir_map (key, node) VALUES (?, ?)',
+  firstLeaves: 'SELECT label, version, history FROM dir_accounts ORDER BY label LIMIT ?',
+  leavesAfter: 'SELECT label, version, history FROM dir_accounts WHERE label > ? ORDER BY label LIMIT ?',
+};
+
 /** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
 const BY_NAME =
   'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
@@ -56,7 +73,6 @@ export const DIRECTORY_QUERIES = {
   versions: `SELECT ${VERSION_COLUMNS} WHERE a.label = ? AND v.version BETWEEN ? AND ? ORDER BY v.version`,
   credentials: 'SELECT * FROM dir_credentials ORDER BY log_index',
   epoch: 'SELECT epoch, log_index, entry, proof, checkpoint FROM dir_epoch WHERE id = 1',
-  leaves: 'SELECT label, version, history FROM dir_accounts',
   putAccount:
     'INSERT INTO dir_accounts (label, version, history, prev_history, vrf_proof) VALUES (?, ?, ?, ?, ?) ' +
     'ON CONFLICT (label) DO UPDATE SET version = excluded.version, history = excluded.history, prev_history = excluded.prev_history',
@@ -153,7 +169,7 @@ export function rowReaders<B>(bytes: (v: B) => Uint8Array, bytesOrNull: (v: B | 
       proof: bytes(r.proof),
       checkpoint: r.checkpoint,
     }),
-    leaf: (r: RawLeaf<B>) => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }),
+    leaf: (r: RawLeaf<B>): LeafRow => ({ label: bytes(r.label), version: r.version, historyHash: bytes(r.history) }),
     queued: (r: RawQueued<B>): QueueRow => ({
       id: r.id,
       label: bytes(r.label),

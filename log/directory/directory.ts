@@ -7,20 +7,20 @@
  * epoch (default each second when work is pending, and a heartbeat every 60 s) turns the queue into log
  * entries (provider events, updates with fresh commitments, and the epoch head naming the new map root) and
  * appends them together with the index writes in one atomic commit; only then are the submitters answered
- * and the new map served. The map is applied in memory before the commit, so lookups wait while an epoch
- * commits, and a failed commit rebuilds the map from storage.
+ * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
+ * writes them in its own transaction; lookups wait while an epoch commits.
  */
-import { concatBytes, equalBytes, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { vrfProofToHash, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { MAX_ACCOUNT_BYTES, providerIdValid } from '../../verifier/formats/account.js';
 import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
-import { PrefixTree } from '../../verifier/formats/prefix-tree.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import type { LogAppender } from '../merkle/appender.js';
 import type { LogReader } from '../merkle/reader.js';
 import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
+import { DirectoryMap } from './directory-map.js';
 import {
   deferred,
   planEpoch,
@@ -68,6 +68,8 @@ export interface DirectoryOptions {
   onEpochCommitted?: (ms: number) => void;
   /** Computes the VRF proofs of unknown names (log/directory/vrf-prover.ts); default: inline, on this thread. */
   vrfProver?: VrfProver;
+  /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 100,000. */
+  mapCacheRows?: number;
 }
 
 /** The accepted submission's receipt data, and a promise for its commitment to the log. */
@@ -79,8 +81,6 @@ export interface Accepted {
   acceptedAt: number;
   deadline: number;
 }
-
-const hex = toHex;
 
 /**
  * The log entry an operator's request asks for. What the request brought may not fit the entry's format
@@ -100,14 +100,14 @@ function requestedEntry(e: Entry): Uint8Array {
 export class Directory {
   readonly vrfPublicKey: Uint8Array;
   readonly credentials: CredentialRegistry;
-  private tree: PrefixTree;
+  private readonly map: DirectoryMap;
   private snap: EpochSnapshot;
   private queue: Job[] = [];
   /** Pending (queued or being committed) statements per label, in version order. */
   private readonly pending = new PendingStatements();
   /** Credentials whose revocation is queued or being committed: they sign no new statement. */
   private revoking = new Set<number>();
-  /** Set when a failed epoch could not be undone: the directory refuses further work until restarted. */
+  /** Set when the durable queue could not be written: the directory refuses further work until restarted. */
   private broken: Error | null = null;
   /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
   private writing = 0;
@@ -125,12 +125,12 @@ export class Directory {
   private constructor(
     readonly opts: DirectoryOptions,
     credentials: CredentialRegistry,
-    tree: PrefixTree,
+    map: DirectoryMap,
     snap: EpochSnapshot,
   ) {
     this.vrfPublicKey = vrfPublicKey(opts.vrfSecretKey);
     this.credentials = credentials;
-    this.tree = tree;
+    this.map = map;
     this.snap = snap;
     this.now = opts.now ?? Date.now;
     this.vrfProver = opts.vrfProver ?? inlineVrfProver(opts.vrfSecretKey);
@@ -138,25 +138,27 @@ export class Directory {
     this.lastEpochAt = this.now();
   }
 
-  /** Opens the directory over its log and store, checking that they agree; a new log gets epoch 0. */
+  /**
+   * Opens the directory over its log and store, checking that they agree (the stored map against the last
+   * epoch's signed root, upgrading a store without map rows first, directory-map.ts); a new log gets
+   * epoch 0. What it reads does not grow with the number of accounts.
+   */
   static async open(opts: DirectoryOptions): Promise<Directory> {
     const credentials = CredentialRegistry.fromRows(await opts.store.credentials());
-    const tree = PrefixTree.fromLeaves(await opts.store.mapLeaves());
     const row = await opts.store.latestEpoch();
     if (!row) {
       if (opts.log.head.size !== 0)
         throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
       const placeholder = { epoch: -1 } as EpochSnapshot;
-      const d = new Directory(opts, credentials, tree, placeholder);
+      const d = new Directory(opts, credentials, DirectoryMap.open(opts.store, null, opts.mapCacheRows), placeholder);
       await d.closeEpoch(true);
       return d;
     }
     const snap = snapshotFromRow(row, opts.log.head.checkpoint);
     if (row.logIndex !== opts.log.head.size - 1)
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
-    if (hex(tree.root()) !== hex(snap.head.mapRoot))
-      throw new DirectoryError('corrupt_directory', "the stored map does not reproduce the last epoch's map root");
-    const d = new Directory(opts, credentials, tree, snap);
+    const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows);
+    const d = new Directory(opts, credentials, map, snap);
     await d.replayQueue();
     return d;
   }
@@ -176,9 +178,9 @@ export class Directory {
   }
 
   /** The epoch lookups are served from (waits for an epoch being committed). */
-  async snapshot(): Promise<{ snap: EpochSnapshot; tree: PrefixTree }> {
+  async snapshot(): Promise<{ snap: EpochSnapshot }> {
     while (this.busy) await this.busy;
-    return { snap: this.snap, tree: this.tree };
+    return { snap: this.snap };
   }
 
   /**
@@ -187,7 +189,8 @@ export class Directory {
    */
   async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
     while (this.busy) await this.busy;
-    return { snap: this.snap, map: this.tree.prove(label), leaf: this.tree.get(label) };
+    const { proof, leaf } = this.map.lookup(label);
+    return { snap: this.snap, map: proof, leaf };
   }
 
   /**
@@ -338,7 +341,7 @@ export class Directory {
   private checkStillNext(label: Uint8Array, version: number, credentialIndex: number): void {
     if (this.revoking.has(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
       throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
-    const current = Math.max(this.pending.find(label)?.version ?? 0, this.tree.get(label)?.version ?? 0);
+    const current = Math.max(this.pending.find(label)?.version ?? 0, this.map.get(label)?.version ?? 0);
     if (version <= current)
       throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
     if (version > current + 1)
@@ -371,7 +374,7 @@ export class Directory {
     if (this.broken)
       throw new DirectoryError(
         'directory_broken',
-        `the directory stopped after a failed epoch it could not undo (${this.broken.message}); restart it`,
+        `the directory stopped after its durable queue could not be written (${this.broken.message}); restart it`,
       );
   }
 
@@ -400,6 +403,16 @@ export class Directory {
   /** The epoch lookups are served from (its checkpoint carries the witnesses' cosignatures, if any). */
   get servedSnapshot(): EpochSnapshot {
     return this.snap;
+  }
+
+  /** The stored map's root now (the served epoch's, except while an epoch commits). */
+  mapRoot(): Uint8Array {
+    return this.map.root();
+  }
+
+  /** The stored map's cache: rows held, reads answered from it and from the store (for metrics, benchmarks). */
+  get mapCacheStats(): { rows: number; hits: number; misses: number } {
+    return this.map.cacheStats;
   }
 
   /** How long the last epoch took to plan and commit, in milliseconds. */
@@ -452,12 +465,15 @@ export class Directory {
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
-    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, time, this.tree, this.credentials);
+    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     const started = performance.now();
     try {
-      plan.head.mapRoot = this.tree.applyBatch(plan.leaves);
+      // The map's rows are planned here and written by the store in the epoch's transaction (`writer`).
+      const batch = this.map.plan(plan.leaves);
+      plan.head.mapRoot = batch.root;
+      plan.writes.map = batch.rows;
       const headEntry = encodeEntry(plan.head);
       const writer = this.opts.store.epochWriter(plan.writes);
       const result = await this.opts.log.append([...plan.entries, headEntry], {
@@ -472,6 +488,7 @@ export class Directory {
           writer();
         },
       });
+      this.map.committed(batch); // in the tick the append returned in: no lookup reads between
       const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
       this.snap = snapshotFromRow(plan.writes.epoch, served);
       if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
@@ -482,12 +499,7 @@ export class Directory {
       return this.snap;
     } catch (e) {
       this.afterFailure(jobs, e);
-      // The map already holds this epoch's leaves: rebuild it from storage, or stop if that fails too.
-      try {
-        this.tree = PrefixTree.fromLeaves(await this.opts.store.mapLeaves());
-      } catch (rebuild) {
-        this.broken = rebuild as Error;
-      }
+      this.map.failed(); // the store holds the epoch's rows or none of them; the cache now holds neither
       throw e;
     } finally {
       this.busy = null;

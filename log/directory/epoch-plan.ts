@@ -19,7 +19,6 @@ import {
 } from '../../verifier/formats/directory-hashes.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../../verifier/formats/entries.js';
 import type { MapLeaf } from '../../verifier/formats/map-proof.js';
-import type { PrefixTree } from '../../verifier/formats/prefix-tree.js';
 import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import type { Credential, CredentialRegistry } from './credentials.js';
 import { DirectoryError } from './errors.js';
@@ -94,7 +93,7 @@ export function planEpoch(
   firstIndex: number,
   epoch: number,
   now: number,
-  tree: PrefixTree,
+  tree: { get(label: Uint8Array): MapLeaf | undefined },
   registry: CredentialRegistry,
 ): EpochPlan {
   const entries: Uint8Array[] = [];

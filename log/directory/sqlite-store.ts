@@ -4,7 +4,8 @@
  * (they run as the log commit's `withinCommit`). What is kept: for each (provider, account) its label;
  * for each label its latest version and VRF proof; for each version its commitment, history hash, log
  * index, the credential that signed it and, until erased, its opening, statement and signature; each
- * provider credential (the enrolment entry and its revocation); and the latest epoch head with its
+ * provider credential (the enrolment entry and its revocation); the map's nodes (its rows change in the
+ * epoch's transaction, so they always give the signed map root); and the latest epoch head with its
  * inclusion proof and checkpoint. Reads are async so that other backends can implement the interface.
  * The rows and the interface are in store.ts, the tables and queries in directory-sql.ts.
  */
@@ -12,6 +13,8 @@ import type Database from 'better-sqlite3';
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  MAP_QUERIES,
+  MAP_SCHEMA,
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
@@ -29,6 +32,8 @@ import type {
   DirectoryStore,
   EpochRow,
   EpochWrites,
+  LeafRow,
+  MapRow,
   NamedAccount,
   QueueRow,
   VersionRow,
@@ -50,7 +55,10 @@ function prepare(db: Database.Database) {
     versions: db.prepare<[Uint8Array, number, number], RawVersion<Uint8Array>>(Q.versions),
     credentials: db.prepare<[], RawCredential<Uint8Array>>(Q.credentials),
     epoch: db.prepare<[], RawEpoch<Uint8Array>>(Q.epoch),
-    leaves: db.prepare<[], RawLeaf<Uint8Array>>(Q.leaves),
+    mapNode: db.prepare<[Uint8Array], { node: Uint8Array }>(MAP_QUERIES.node),
+    putMapNode: db.prepare(MAP_QUERIES.put),
+    firstLeaves: db.prepare<[number], RawLeaf<Uint8Array>>(MAP_QUERIES.firstLeaves),
+    leavesAfter: db.prepare<[Uint8Array, number], RawLeaf<Uint8Array>>(MAP_QUERIES.leavesAfter),
     putAccount: db.prepare(Q.putAccount),
     putName: db.prepare(Q.putName),
     putVersion: db.prepare(Q.putVersion),
@@ -72,6 +80,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
     db.pragma('secure_delete = ON');
     db.exec(DIRECTORY_SCHEMA);
     db.exec(QUEUE_SCHEMA);
+    db.exec(MAP_SCHEMA);
     this.q = prepare(db);
   }
 
@@ -108,8 +117,18 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return r ? read.epoch(r) : undefined;
   }
 
-  async mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]> {
-    return this.q.leaves.all().map(read.leaf);
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    const r = this.q.mapNode.get(key);
+    return r ? bytes(r.node) : undefined;
+  }
+
+  leavesAfter(after: Uint8Array | null, limit: number): LeafRow[] {
+    const rows = after === null ? this.q.firstLeaves.all(limit) : this.q.leavesAfter.all(after, limit);
+    return rows.map(read.leaf);
+  }
+
+  writeMap(fill: (write: (row: MapRow) => void) => void): void {
+    this.db.transaction(() => fill((r) => this.q.putMapNode.run(r.key, r.value)))();
   }
 
   async queued(): Promise<QueueRow[]> {
@@ -150,6 +169,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       for (const r of w.revocations) this.q.revoke.run(r.revokedIndex, r.logIndex);
       for (const e of w.erasures) this.q.erase.run(e.label, e.below);
       for (const id of w.dequeued ?? []) this.q.dequeue.run(id);
+      for (const r of w.map ?? []) this.q.putMapNode.run(r.key, r.value);
       const ep = w.epoch;
       this.q.putEpoch.run(ep.epoch, ep.logIndex, ep.entry, ep.proof, ep.checkpoint);
     };

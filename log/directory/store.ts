@@ -65,11 +65,26 @@ export interface EpochWrites {
   /** Labels whose versions below `below` lose their openings, statements and signatures (erasure). */
   erasures: { label: Uint8Array; below: number }[];
   epoch: EpochRow;
+  /** The stored map's rows this epoch writes (verifier/formats/map-nodes.ts): its changed nodes and root. */
+  map?: MapRow[];
   /**
    * The queue rows (`QueueRow.id`) of the statements this epoch takes from the queue, committed or refused:
    * deleted in the epoch's own transaction, so that the queue and the log never disagree after a crash.
    */
   dequeued?: number[];
+}
+
+/** A row of the stored map (verifier/formats/map-nodes.ts): a node's key (the root's is empty) and value. */
+export interface MapRow {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** A map leaf as the accounts table holds it: a label's latest version and history hash. */
+export interface LeafRow {
+  label: Uint8Array;
+  version: number;
+  historyHash: Uint8Array;
 }
 
 /**
@@ -102,8 +117,15 @@ export interface DirectoryStore {
   versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]>;
   credentials(): Promise<CredentialRow[]>;
   latestEpoch(): Promise<EpochRow | undefined>;
-  /** Every label's latest (version, history hash), to rebuild the map. */
-  mapLeaves(): Promise<{ label: Uint8Array; version: number; historyHash: Uint8Array }[]>;
+  /** The stored map's row of `key` (the root row's key is empty), or undefined; synchronous. */
+  mapNode(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * Up to `limit` labels' latest (version, history hash), in ascending label order, after `after` (from
+   * the first with null): the upgrade of a store that kept no map rows builds them from these.
+   */
+  leavesAfter(after: Uint8Array | null, limit: number): LeafRow[];
+  /** Runs `fill` in one transaction that writes the map rows it is given (all or none: `fill` may throw). */
+  writeMap(fill: (write: (row: MapRow) => void) => void): void;
   /** A synchronous function applying `w`, to run inside the log's commit transaction. */
   epochWriter(w: EpochWrites): () => void;
   /**

@@ -55,6 +55,7 @@ export async function openTestDirectory(
     clock?: { now: number };
     maxQueue?: number;
     maxEpochUpdates?: number;
+    mapCacheRows?: number;
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -73,6 +74,7 @@ export async function openTestDirectory(
     now: () => clock.now,
     maxQueue: opts.maxQueue,
     maxEpochUpdates: opts.maxEpochUpdates,
+    mapCacheRows: opts.mapCacheRows,
   });
   const verifier = new LookupVerifier({
     origin: ORIGIN,
@@ -86,7 +88,15 @@ export async function openTestDirectory(
     clock,
     root,
     verifier,
-    reopen: () => openTestDirectory({ db, root, vrfSecretKey, clock, maxEpochUpdates: opts.maxEpochUpdates }),
+    reopen: () =>
+      openTestDirectory({
+        db,
+        root,
+        vrfSecretKey,
+        clock,
+        maxEpochUpdates: opts.maxEpochUpdates,
+        mapCacheRows: opts.mapCacheRows,
+      }),
   };
 }
 

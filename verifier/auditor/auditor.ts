@@ -11,9 +11,10 @@
  *   must say how (`enrolment`: the roots, a check of the caller's, or an explicit 'unchecked' that the
  *   result reports), so that no caller skips it by forgetting it.
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
- * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`). The state (`AuditorState`) is
- * returned only after a whole audit succeeded; after a failure, resume from the last saved state.
- * I/O only through the `fetch` it is given.
+ * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`). The state (`AuditorState`) and the
+ * replayed map's rows are kept in an `AuditStore` (audit-store.ts; in memory unless one is given), committed
+ * only after a whole audit succeeded; after a failure the store rolls back, and the next audit resumes from
+ * the last committed state. I/O only through the `fetch` it is given (and the store's own).
  */
 import type { EnrolmentEntry } from '../formats/entries.js';
 import { checkEnrolment, checkTrustedRoots } from '../enrolment/enrolment-check.js';
@@ -21,6 +22,7 @@ import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { ClientError, VerifyError } from '../verification/errors.js';
 import { Frontier } from '../formats/frontier.js';
 import { MapReplay, type ReplayState } from '../verification/map-replay.js';
+import { MemoryAuditStore, type AuditStore } from './audit-store.js';
 import { TILE_WIDTH } from '../formats/tiles.js';
 import { fetchEntryBundle } from '../http/entry-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
@@ -60,6 +62,9 @@ export interface AuditorOptions {
   checkpoints: CheckpointVerifier;
   enrolment: EnrolmentCheck;
   fetch?: Fetch;
+  /** Where the state and the replayed map are kept (default: in memory, starting from `state`). */
+  store?: AuditStore;
+  /** The state to start from, with the default store (a state of the release before the stored map too). */
   state?: AuditorState;
   onProgress?: (done: number, total: number) => void;
 }
@@ -94,7 +99,7 @@ function enrolmentHook(e: EnrolmentCheck | undefined): EnrolmentHook {
 export class Auditor {
   private readonly fetch: Fetch;
   private readonly checkEnrolment: EnrolmentHook;
-  private state: AuditorState | undefined;
+  private readonly store: AuditStore;
   private enrolmentsRead = 0;
   /** The checkpoint note of the audit in progress or last run (for evidence when it fails). */
   checkpointNote: string | undefined;
@@ -102,7 +107,8 @@ export class Auditor {
   constructor(readonly opts: AuditorOptions) {
     this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.checkEnrolment = enrolmentHook(opts.enrolment);
-    this.state = opts.state;
+    if (opts.store && opts.state) throw new TypeError('AuditorOptions: give a store or a state, not both');
+    this.store = opts.store ?? new MemoryAuditStore(opts.state);
   }
 
   /**
@@ -110,13 +116,25 @@ export class Auditor {
    * audits the checkpoint submitted to it); returns the new state to save and what was covered.
    */
   async audit(checkpointNote?: string): Promise<AuditResult> {
+    try {
+      const result = await this.auditOnce(checkpointNote);
+      this.store.commit(result.state);
+      return result;
+    } catch (e) {
+      this.store.rollback();
+      throw e;
+    }
+  }
+
+  private async auditOnce(checkpointNote?: string): Promise<AuditResult> {
     const note = checkpointNote ?? (await this.getText(`${this.opts.logUrl}/checkpoint`, 256 * 1024));
     this.checkpointNote = note;
     const cp = this.opts.checkpoints.verify(note).checkpoint;
-    const replay = this.state ? MapReplay.fromState(this.state.replay) : new MapReplay();
-    const frontier = this.resumeFrontier(replay.size);
+    const saved = this.store.savedState();
+    const replay = saved ? MapReplay.fromState(saved.replay, this.store) : new MapReplay(this.store);
+    const frontier = this.resumeFrontier(saved, replay.size);
     const from = replay.size;
-    const uncheckedEarlier = this.state ? (this.state.uncheckedEnrolments ?? this.state.replay.credentials.length) : 0;
+    const uncheckedEarlier = saved ? (saved.uncheckedEnrolments ?? saved.replay.credentials.length) : 0;
     this.enrolmentsRead = 0;
     if (cp.size < from)
       throw new VerifyError(
@@ -153,19 +171,18 @@ export class Auditor {
     }
     const checked = this.checkEnrolment !== null;
     const uncheckedEnrolments = uncheckedEarlier + (checked ? 0 : this.enrolmentsRead);
-    this.state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState, uncheckedEnrolments };
+    const state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState, uncheckedEnrolments };
     const enrolments = { checked, read: this.enrolmentsRead, uncheckedEarlier };
-    return { state: this.state, from, checkpoint: cp, enrolments };
+    return { state, from, checkpoint: cp, enrolments };
   }
 
   /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
-  private resumeFrontier(size: number): Frontier {
-    if (!this.state) return new Frontier();
+  private resumeFrontier(state: AuditorState | undefined, size: number): Frontier {
+    if (!state) return new Frontier();
     try {
-      const frontier = new Frontier(size, this.state.frontier);
+      const frontier = new Frontier(size, state.frontier);
       const saved =
-        this.state.checkpoint &&
-        parseCheckpoint(splitNote(utf8(this.state.checkpoint)).text, { allowExtensions: true });
+        state.checkpoint && parseCheckpoint(splitNote(utf8(state.checkpoint)).text, { allowExtensions: true });
       if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root()))
         throw new Error("the frontier does not give the saved checkpoint's root");
       return frontier;

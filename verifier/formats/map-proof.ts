@@ -16,7 +16,8 @@ import { sha256 } from '../../wasm-free-crypto/sha256.js';
 /**
  * Codes: 'bad_label' (not 32 bytes), 'bad_hash' (a history hash or sibling not 32 bytes), 'bad_version'
  * (not a safe non-negative integer), 'bad_depth', 'bad_root' (not 32 bytes), 'duplicate_label' (a label
- * twice in one batch or bulk build), 'bad_proof' (malformed proof, or one that cannot be about this
+ * twice in one batch or bulk build), 'bad_node' (a stored map row that breaks its format, map-nodes.ts, or that
+ * is missing), 'unsorted_leaves' (a bulk build's leaves not in ascending label order), 'bad_proof' (malformed proof, or one that cannot be about this
  * label), 'not_member' / 'not_absent' (a well-formed proof that does not lead to the root).
  */
 export type MapErrorCode =
@@ -28,7 +29,9 @@ export type MapErrorCode =
   | 'duplicate_label'
   | 'bad_proof'
   | 'not_member'
-  | 'not_absent';
+  | 'not_absent'
+  | 'bad_node'
+  | 'unsorted_leaves';
 
 export class MapError extends CodedError<MapErrorCode> {
   override readonly name = 'MapError';

@@ -4,31 +4,67 @@
  * range of the entries since the previous head, the map root that the replayed updates produce, and the root and
  * count of the credential set (every enrolment so far). Any rewritten, dropped or forged update, or a forged epoch
  * map, makes the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
- * bundles it verified against a checkpoint) in order, starting at index 0.
+ * bundles it verified against a checkpoint) in order, starting at index 0. The replayed map is a stored map
+ * (verifier/formats/stored-map.ts) in a store the caller gives (in memory by default), read through a bounded
+ * cache and written once per epoch after its root matched: memory holds the cache and one epoch's updates,
+ * not the map, so an auditor with storage of its own can replay a directory of any size.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
-import { PrefixTree } from '../formats/prefix-tree.js';
+import { buildStoredMap } from '../formats/map-build.js';
+import { MapNodeCache } from '../formats/map-cache.js';
+import type { MapNodeRow } from '../formats/map-nodes.js';
 import { type MapLeaf } from '../formats/map-proof.js';
+import { MemoryMapStore, StoredMap, type MapNodeStore } from '../formats/stored-map.js';
 import { ClientError, VerifyError } from './errors.js';
 
 /**
- * A replay's state between epochs (after an epoch head, nothing pending), for auditors that resume:
- * every map leaf as label ‖ uint64 version ‖ history hash (72 bytes each), the credential set's leaf
- * hashes and where the replay stands.
+ * A replay's state between epochs (after an epoch head, nothing pending), for auditors that resume: where
+ * the replay stands and the credential set's leaf hashes; the map is in the replay's store.
  */
 export interface ReplayState {
   size: number;
   lastEpoch: number;
-  leaves: Uint8Array;
   credentials: Uint8Array[];
   lastHead: Uint8Array | null;
+  /**
+   * Only in a state saved by a release before the stored map: every map leaf as label ‖ uint64 version ‖
+   * history hash (72 bytes each). `fromState` builds the store's rows from it, once.
+   */
+  leaves?: Uint8Array;
+}
+
+/** How many map rows a replay caches by default. */
+export const REPLAY_CACHE_ROWS = 100_000;
+
+/** The leaves of an old state's 72-byte records, in ascending label order. */
+function leavesOfRecords(records: Uint8Array): MapLeaf[] {
+  if (records.length % 72 !== 0)
+    throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const leaves = Array.from({ length: records.length / 72 }, (_, i) => ({
+    label: records.slice(72 * i, 72 * i + 32),
+    version: Number(view.getBigUint64(72 * i + 32)),
+    historyHash: records.slice(72 * i + 40, 72 * i + 72),
+  }));
+  const key = (l: MapLeaf) => String.fromCharCode.apply(null, l.label as unknown as number[]);
+  return leaves.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Whether the stored map's root is `root` and its top node is sound (a store of another state is not). */
+function storedRootIs(map: StoredMap, root: Uint8Array): boolean {
+  try {
+    return equalBytes(map.root(), root) && map.topIsSound();
+  } catch {
+    return false; // a malformed or missing row
+  }
 }
 
 export class MapReplay {
-  private tree = new PrefixTree();
+  private readonly cache: MapNodeCache;
+  private readonly map: StoredMap;
   private readonly pending = new Map<string, MapLeaf>();
   /** Leaf hashes of every enrolment entry so far (the credential set). */
   private readonly credentials: Uint8Array[] = [];
@@ -42,41 +78,45 @@ export class MapReplay {
 
   private lastHeadBytes: Uint8Array | null = null;
 
+  /** A replay from entry 0 into `store` (which must hold no map yet), caching `cacheRows` rows of it. */
+  constructor(
+    private readonly store: MapNodeStore = new MemoryMapStore(),
+    cacheRows = REPLAY_CACHE_ROWS,
+  ) {
+    this.cache = new MapNodeCache(store, cacheRows);
+    this.map = new StoredMap(this.cache);
+  }
+
   /** The state to resume from; only between epochs (the log's checkpoints always end with an epoch head). */
   exportState(): ReplayState {
     if (this.pending.size > 0 || this.epochStart !== this.nextIndex)
       throw new VerifyError('replay_mid_epoch', 'the replay can only be saved right after an epoch head');
-    const leaves = this.tree.leaves();
-    const out = new Uint8Array(72 * leaves.length);
-    leaves.forEach((l, i) => {
-      out.set(l.label, 72 * i);
-      new DataView(out.buffer).setBigUint64(72 * i + 32, BigInt(l.version));
-      out.set(l.historyHash, 72 * i + 40);
-    });
     return {
       size: this.nextIndex,
       lastEpoch: this.lastEpoch,
-      leaves: out,
       credentials: this.credentials.map((c) => c.slice()),
       lastHead: this.lastHeadBytes,
     };
   }
 
   /**
-   * A replay resumed from `state`, checked against its own epoch head (map root, log range, credential
-   * set): a damaged state is a ClientError (`bad_replay_state`), not blamed on the log.
+   * A replay resumed from `state` and the store the replay that saved it wrote to, checked against the
+   * state's own epoch head (map root, log range, credential set): a damaged state or a store of another
+   * state is a ClientError (`bad_replay_state`), not blamed on the log. A state of the release before the
+   * stored map carries its leaves: the store's rows are built from them first.
    */
-  static fromState(state: ReplayState): MapReplay {
-    const r = new MapReplay();
-    if (state.leaves.length % 72 !== 0)
-      throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
-    const view = new DataView(state.leaves.buffer, state.leaves.byteOffset, state.leaves.byteLength);
-    const leaves = Array.from({ length: state.leaves.length / 72 }, (_, i) => ({
-      label: state.leaves.slice(72 * i, 72 * i + 32),
-      version: Number(view.getBigUint64(72 * i + 32)),
-      historyHash: state.leaves.slice(72 * i + 40, 72 * i + 72),
-    }));
-    r.tree = PrefixTree.fromLeaves(leaves);
+  static fromState(state: ReplayState, store: MapNodeStore = new MemoryMapStore(), cacheRows?: number): MapReplay {
+    if (state.leaves !== undefined) {
+      const rows: MapNodeRow[] = [];
+      const leaves = leavesOfRecords(state.leaves);
+      try {
+        buildStoredMap(leaves, (row) => rows.push(row));
+      } catch (e) {
+        throw new ClientError('bad_replay_state', `the saved leaves do not make a map: ${(e as Error).message}`);
+      }
+      store.writeMapRows(rows);
+    }
+    const r = new MapReplay(store, cacheRows);
     r.credentials.push(...state.credentials.map((c) => c.slice()));
     r.nextIndex = r.epochStart = state.size;
     r.lastEpoch = state.lastEpoch;
@@ -85,7 +125,7 @@ export class MapReplay {
       const matches =
         head.type === 'epoch' &&
         head.epoch === state.lastEpoch &&
-        equalBytes(head.mapRoot, r.tree.root()) &&
+        storedRootIs(r.map, head.mapRoot) &&
         head.firstIndex + head.count + 1 === state.size &&
         head.credentialCount === state.credentials.length &&
         equalBytes(head.credentialsRoot, rootFromLeafHashes(state.credentials));
@@ -96,7 +136,7 @@ export class MapReplay {
         );
       r.lastHead = head;
       r.lastHeadBytes = state.lastHead;
-    } else if (state.size !== 0 || state.leaves.length !== 0)
+    } else if (state.size !== 0 || r.map.top() !== null)
       throw new ClientError('bad_replay_state', 'a saved state past entry 0 needs its epoch head');
     return r;
   }
@@ -129,7 +169,7 @@ export class MapReplay {
 
   private applyUpdate(index: number, label: Uint8Array, version: number, commitment: Uint8Array): void {
     const key = String.fromCharCode.apply(null, label as unknown as number[]); // a cheap exact key (latin1)
-    const previous = this.pending.get(key) ?? this.tree.get(label);
+    const previous = this.pending.get(key) ?? this.map.get(label);
     if (version !== (previous?.version ?? 0) + 1) {
       throw new VerifyError(
         'replay_version_fork',
@@ -161,13 +201,15 @@ export class MapReplay {
         `epoch ${head.epoch}: the credential set differs from the enrolments in the log`,
       );
     }
-    const root = this.tree.applyBatch([...this.pending.values()]);
+    const batch = this.map.plan([...this.pending.values()]);
     this.pending.clear();
-    if (!equalBytes(root, head.mapRoot))
+    if (!equalBytes(batch.root, head.mapRoot))
       throw new VerifyError(
         'replay_map_root',
         `epoch ${head.epoch}: the replayed map root differs from the epoch head's`,
       );
+    this.store.writeMapRows(batch.rows); // only a root the epoch head signed is written
+    this.cache.committed(batch.rows);
     this.lastEpoch = head.epoch;
     this.epochStart = index + 1;
     this.lastHead = head;

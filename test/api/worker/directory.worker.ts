@@ -508,7 +508,8 @@ describe('DoDirectoryStore', () => {
         proof: b(70, 64),
         checkpoint: 'cp 2\n',
       });
-      expect(await store.mapLeaves()).toEqual([{ label, version: 2, historyHash: b(12) }]);
+      expect(store.leavesAfter(null, 10)).toEqual([{ label, version: 2, historyHash: b(12) }]);
+      expect(store.leavesAfter(label, 10)).toEqual([]);
 
       // A deletion erases the earlier versions' openings, statements and signatures, and a revocation lands.
       await commit(4, { ...writes(3, 3), revocations: [{ logIndex: 0, revokedIndex: 5 }] });

@@ -158,24 +158,6 @@ describe('directory attacks and races', () => {
     const s = chat.sign(v2);
     expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
   });
-
-  it('stops with directory_broken when a failed epoch cannot be undone', async () => {
-    const t = await openTestDirectory();
-    const chat = await enrolProvider(t, 'chat.example');
-    const store = t.dir.store as any;
-    store.epochWriter = () => () => {
-      throw new Error('disk full');
-    };
-    store.mapLeaves = async () => {
-      throw new Error('disk gone');
-    };
-    const s = chat.sign(statementFor(chat, 'b@chat.example', 1, [identityKey()], t.clock.now));
-    const accepted = await t.dir.submit(s.statement, s.signature);
-    await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
-    expect(await codeOf(accepted.committed)).toBe('epoch_failed');
-    expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('directory_broken');
-    expect(await codeOf(t.dir.closeEpoch())).toBe('directory_broken');
-  });
 });
 
 describe('erasure on disk', () => {

@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { Auditor, type AuditorState } from '../../../verifier/auditor/auditor.js';
+import { MemoryAuditStore, type AuditStore } from '../../../verifier/auditor/audit-store.js';
+import { u64be } from '../../../wasm-free-crypto/bytes.js';
 import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
 import { decodeEntry, encodeEntry } from '../../../verifier/formats/entries.js';
 import { Frontier } from '../../../verifier/formats/frontier.js';
@@ -38,66 +40,124 @@ async function busyDirectory(): Promise<TestDirectory> {
   return t;
 }
 
-const auditWith = (fetch: (url: string) => Response | Promise<Response>, state?: AuditorState) =>
+/** An audit from a store, or from a state the release before the stored map saved (with its leaves). */
+const auditWith = (fetch: (url: string) => Response | Promise<Response>, from?: AuditStore | AuditorState) =>
   new Auditor({
     logUrl: 'http://kt.test/log',
     checkpoints: checkpoints(),
     enrolment: 'unchecked',
     fetch: async (url) => fetch(url),
-    state,
+    ...(from && ('savedState' in from ? { store: from } : { state: from })),
   }).audit();
 
+/**
+ * The state as the release before the stored map saved it: with every map leaf (label, uint64 version,
+ * history hash), read from the directory's accounts now, right after the audit that returned `state`.
+ */
+function withLeaves(state: AuditorState, t: TestDirectory): AuditorState {
+  const rows = t.db.prepare('SELECT label, version, history FROM dir_accounts ORDER BY id DESC').all() as {
+    label: Uint8Array;
+    version: number;
+    history: Uint8Array;
+  }[];
+  const leaves = new Uint8Array(72 * rows.length);
+  rows.forEach((r, i) => {
+    leaves.set(r.label, 72 * i);
+    leaves.set(u64be(r.version), 72 * i + 32);
+    leaves.set(r.history, 72 * i + 40);
+  });
+  return { ...state, replay: { ...state.replay, leaves } };
+}
+
+/** A store that reads `store`'s map but gives a damaged copy of its state, or damaged map rows. */
+function damaged(
+  store: AuditStore,
+  f: { state?: (s: AuditorState) => void; row?: (v: Uint8Array) => void },
+): AuditStore {
+  return {
+    mapNode: (key) => {
+      const v = store.mapNode(key)?.slice();
+      if (v && key.length === 0) f.row?.(v);
+      return v;
+    },
+    writeMapRows: (rows) => store.writeMapRows(rows),
+    savedState: () => {
+      const copy = structuredClone(store.savedState() as AuditorState);
+      f.state?.(copy);
+      return copy;
+    },
+    commit: () => {},
+    rollback: () => store.rollback(),
+  };
+}
+
 describe('the auditor', () => {
-  it('audits an honest directory in steps, resuming from its saved state', async () => {
+  it('audits an honest directory in steps, resuming from its store, and rolls the store back on a failure', async () => {
     const t = await busyDirectory();
     const app = appOver(t);
     const fetch = async (url: string) => app.request(url);
     const enrolled: number[] = [];
-    const first = await new Auditor({
-      logUrl: 'http://kt.test/log',
-      checkpoints: checkpoints(),
-      fetch,
-      enrolment: { check: async (_e, i) => void enrolled.push(i) },
-    }).audit();
+    const store = new MemoryAuditStore();
+    const auditor = (s: AuditStore | AuditorState, f: typeof fetch = fetch) =>
+      new Auditor({
+        logUrl: 'http://kt.test/log',
+        checkpoints: checkpoints(),
+        fetch: f,
+        ...('savedState' in s ? { store: s } : { state: s }),
+        enrolment: { check: async (_e, i) => void enrolled.push(i) },
+      });
+    const first = await auditor(store).audit();
     expect([first.from, first.checkpoint.size]).toEqual([0, t.log.head.size]);
+    expect(store.savedState()).toEqual(first.state);
     expect(enrolled).toHaveLength(1);
+    const legacy = withLeaves(first.state, t);
     const chat = await enrolProvider(t, 'talk.example');
     await publish(t, chat.sign(statementFor(chat, 'd@talk.example', 1, [identityKey()], t.clock.now)));
-    const saved = JSON.parse(
-      JSON.stringify(first.state, (_k, v) => (v instanceof Uint8Array ? { b: [...v] } : v)),
-      (_k, v) => (v && typeof v === 'object' && Array.isArray(v.b) ? Uint8Array.from(v.b) : v),
-    );
-    const second = await new Auditor({
-      logUrl: 'http://kt.test/log',
-      checkpoints: checkpoints(),
-      fetch,
-      state: saved,
-      enrolment: { check: async (_e, i) => void enrolled.push(i) },
-    }).audit();
+    // A failed audit (the log's entries are not served) leaves the store as it was.
+    const broken = async (url: string) =>
+      url.includes('/entries/') ? new Response('gone', { status: 500 }) : fetch(url);
+    await expect(auditor(store, broken).audit()).rejects.toBeTruthy();
+    expect(store.savedState()).toEqual(first.state);
+    const second = await auditor(store).audit();
     expect([second.from, second.checkpoint.size]).toEqual([first.checkpoint.size, t.log.head.size]);
     expect(enrolled).toHaveLength(2);
-    const again = await auditWith(fetch, second.state);
+    const again = await auditWith(fetch, store);
     expect(again.from).toBe(t.log.head.size);
-    // A damaged saved state is refused as such, not blamed on the log.
-    const damage = (f: (s: AuditorState) => void) => {
-      const copy = structuredClone(second.state);
-      f(copy);
-      return auditWith(fetch, copy).then(
+    // A state saved by the release before the stored map (every leaf in it) resumes too, in a fresh store.
+    const resumed = await auditor(legacy).audit();
+    expect([resumed.from, resumed.state]).toEqual([first.checkpoint.size, second.state]);
+    // A damaged saved state, or a store of another map, is refused as such, not blamed on the log.
+    const code = (from: AuditStore | AuditorState) =>
+      auditWith(fetch, from).then(
         () => 'accepted',
         (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`,
       );
-    };
-    expect(await damage((st) => (st.replay.leaves[40] ^= 1))).toBe('ClientError bad_replay_state');
-    expect(await damage((st) => (st.frontier[0][0] ^= 1))).toBe('ClientError bad_replay_state');
-    expect(await damage((st) => st.replay.credentials.pop())).toBe('ClientError bad_replay_state');
-    expect(await damage((st) => (st.replay.size -= 1))).toBe('ClientError bad_replay_state');
+    const leaves = legacy.replay.leaves as Uint8Array;
+    const flipped = leaves.slice();
+    flipped[40] ^= 1;
+    expect(await code({ ...legacy, replay: { ...legacy.replay, leaves: flipped } })).toBe(
+      'ClientError bad_replay_state',
+    );
+    expect(await code({ ...legacy, replay: { ...legacy.replay, leaves: leaves.subarray(1) } })).toBe(
+      'ClientError bad_replay_state',
+    );
+    expect(await code(damaged(store, { row: (v) => (v[v.length - 1] ^= 1) }))).toBe('ClientError bad_replay_state');
+    expect(await code(damaged(store, { state: (st) => (st.frontier[0][0] ^= 1) }))).toBe(
+      'ClientError bad_replay_state',
+    );
+    expect(await code(damaged(store, { state: (st) => st.replay.credentials.pop() }))).toBe(
+      'ClientError bad_replay_state',
+    );
+    expect(await code(damaged(store, { state: (st) => (st.replay.size -= 1) }))).toBe('ClientError bad_replay_state');
+    expect(await code(new MemoryAuditStore(second.state))).toBe('ClientError bad_replay_state'); // no map
   });
 
   it('says which enrolments were never checked, also when a later audit resumes with a check', async () => {
     const t = await busyDirectory();
     const app = appOver(t);
     const fetch = async (url: string) => app.request(url);
-    const unchecked = await auditWith(fetch);
+    const first = await auditWith(fetch);
+    const unchecked = { ...first, state: withLeaves(first.state, t) };
     expect(unchecked.enrolments).toEqual({ checked: false, read: 1, uncheckedEarlier: 0 });
     expect(unchecked.state.uncheckedEnrolments).toBe(1);
     const chat = await enrolProvider(t, 'talk.example');
@@ -165,7 +225,8 @@ describe('the auditor', () => {
       await code(auditWith(fakeLog(mutate(headAt, (d) => d.type === 'epoch' && (d.mapRoot = new Uint8Array(32)))))),
     ).toBe('replay_map_root');
     // Rolled back below what was audited.
-    const audited = await auditWith(fakeLog(honest));
-    expect(await code(auditWith(fakeLog(honest.slice(0, headAt + 1)), audited.state))).toBe('rollback');
+    const store = new MemoryAuditStore();
+    await auditWith(fakeLog(honest), store);
+    expect(await code(auditWith(fakeLog(honest.slice(0, headAt + 1)), store))).toBe('rollback');
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The sequencer's cold start and memory with the stored map (docs/PROTOCOL.md section 21): a directory of
+ * N accounts built below the VRF (scale-bench.ts: real rows, log entries and map rows written by the
+ * project's own storage code), then the real Node server started on it in a child process
+ * (cold-start-child.ts): the time from the start to the first lookup answered, and the resident memory after
+ * 2,000 lookups and an epoch, beside the same figures on a directory of one account (the server's own
+ * footprint). The peer, measured in the same run on the same file: what the release before the stored map
+ * did on every open, rebuilding the whole tree in memory from every account's leaf
+ * (`PrefixTree.fromLeaves`), its time and the bytes of its arrays.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { openDataDir } from '../api/node/data-dir.js';
+import { PrefixTree } from '../verifier/formats/prefix-tree.js';
+import type { Figure } from './harness.js';
+import { buildScaleDirectory } from './scale-bench.js';
+
+interface ChildFigures {
+  coldStartMs: number;
+  rss: number;
+  heapUsed: number;
+  cacheRows: number;
+}
+
+const MiB = 2 ** 20;
+
+/** A data directory holding `accounts` accounts (built below the VRF), with rate limits out of the way. */
+async function builtDataDir(accounts: number): Promise<{ root: string; dataDir: string; dbPath: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'kt-cold-'));
+  const dataDir = join(root, 'data');
+  const data = openDataDir(dataDir, 'bench.example/kt');
+  writeFileSync(
+    join(dataDir, 'config.json'),
+    JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
+  );
+  const built = await buildScaleDirectory(accounts, 0, {
+    dir: dataDir,
+    dbPath: data.dbPath,
+    signer: data.signer,
+    origin: data.origin,
+  });
+  built.db.close();
+  return { root, dataDir, dbPath: data.dbPath };
+}
+
+function child(dataDir: string, accounts: number): Promise<ChildFigures> {
+  const script = fileURLToPath(new URL('./cold-start-child.ts', import.meta.url));
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', script, dataDir, String(accounts)],
+      { maxBuffer: 1 << 20 },
+      (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
+    ),
+  );
+}
+
+/** The earlier release's open: every leaf read and the whole tree built in memory. */
+function inMemoryRebuild(dbPath: string): { ms: number; bytes: number } {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const started = performance.now();
+    const rows = db.prepare('SELECT label, version, history FROM dir_accounts').all() as {
+      label: Uint8Array;
+      version: number;
+      history: Uint8Array;
+    }[];
+    const tree = PrefixTree.fromLeaves(
+      rows.map((r) => ({ label: r.label, version: r.version, historyHash: r.history })),
+    );
+    tree.root();
+    return { ms: performance.now() - started, bytes: tree.byteLength };
+  } finally {
+    db.close();
+  }
+}
+
+/** Cold start and resident memory at `accounts` accounts (targets at 10M: 1 s and 256 MB). */
+export async function benchWriterColdStart(accounts = 1_000_000): Promise<Figure[]> {
+  const small = await builtDataDir(1);
+  const large = await builtDataDir(accounts);
+  try {
+    const base = await child(small.dataDir, 1);
+    const ours = await child(large.dataDir, accounts);
+    const peer = inMemoryRebuild(large.dbPath);
+    const n = accounts.toLocaleString('en-US');
+    return [
+      {
+        id: `writer_cold_start_${accounts}`,
+        name: `cold start of the Node server at ${n} accounts: opening the directory and answering the first lookup`,
+        value: ours.coldStartMs,
+        unit: 'ms',
+        target: '<= 1,000 ms at 10M accounts',
+        pass: ours.coldStartMs <= 1000,
+        peer: { name: 'the earlier release: the whole tree rebuilt in memory on open', value: peer.ms, unit: 'ms' },
+        note: `${base.coldStartMs.toFixed(0)} ms on a directory of one account (the server's own start: keys, VRF threads, listening)`,
+      },
+      {
+        id: `writer_memory_${accounts}`,
+        name: `resident memory of the Node server at ${n} accounts, after 2,000 lookups and an epoch`,
+        value: ours.rss / MiB,
+        unit: 'MiB',
+        target: '<= 256 MiB at 10M accounts',
+        pass: ours.rss <= 256 * MiB,
+        peer: { name: "the earlier release's in-memory tree alone (its arrays)", value: peer.bytes / MiB, unit: 'MiB' },
+        note: `${(base.rss / MiB).toFixed(0)} MiB on a directory of one account; JS heap ${(ours.heapUsed / MiB).toFixed(0)} MiB; ${ours.cacheRows.toLocaleString('en-US')} map rows cached`,
+      },
+    ];
+  } finally {
+    rmSync(small.root, { recursive: true, force: true });
+    rmSync(large.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The state of `kt audit` and of an auditing witness (`kt witness serve --audit`) in one SQLite file
+ * (verifier/auditor/audit-store.ts): the auditor's state as JSON (byte strings in base64) and the replayed
+ * map's rows (docs/PROTOCOL.md section 21), committed in one transaction after each audit that passed, so
+ * that the state and the map always belong to each other, and a failed or interrupted audit leaves the file
+ * as the last one that passed left it. The map lives in the file, not in memory: an audit's memory is the
+ * rows' cache and one epoch's updates, whatever the directory's size.
+ *
+ * A state file of the release before the stored map was JSON holding every map leaf. Opened here, it is
+ * upgraded in place: its leaves are built into map rows, checked against its last epoch head, and the new
+ * file replaces it atomically (written beside it, then renamed over it); a damaged one is refused and left
+ * as it is.
+ */
+import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
+import type { MapNodeRow } from '../verifier/formats/map-nodes.js';
+import type { AuditStore } from '../verifier/auditor/audit-store.js';
+import type { AuditorState } from '../verifier/auditor/auditor.js';
+import { MapReplay } from '../verifier/verification/map-replay.js';
+import { readJsonOr } from './files.js';
+import { UsageError } from './output.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_map (key BLOB PRIMARY KEY, node BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+`;
+
+/** The state as JSON holds it; `leaves` only in files of the release before the stored map. */
+type SavedState = {
+  checkpoint: string | null;
+  frontier: string[];
+  replay: { size: number; lastEpoch: number; credentials: string[]; lastHead: string | null; leaves?: string };
+  /** Absent in states saved before it was recorded (verifier/auditor/auditor.ts AuditorState). */
+  uncheckedEnrolments?: number;
+};
+
+function stateFromJson(s: SavedState, path: string): AuditorState {
+  try {
+    return {
+      checkpoint: s.checkpoint,
+      frontier: s.frontier.map(fromBase64),
+      replay: {
+        size: s.replay.size,
+        lastEpoch: s.replay.lastEpoch,
+        credentials: s.replay.credentials.map(fromBase64),
+        lastHead: s.replay.lastHead === null ? null : fromBase64(s.replay.lastHead),
+        ...(s.replay.leaves !== undefined && { leaves: fromBase64(s.replay.leaves) }),
+      },
+      ...(s.uncheckedEnrolments !== undefined && { uncheckedEnrolments: s.uncheckedEnrolments }),
+    };
+  } catch (e) {
+    throw new UsageError(`${path} is not an audit state: ${(e as Error).message}`, 'bad_state');
+  }
+}
+
+function stateToJson(s: AuditorState): string {
+  const saved: SavedState = {
+    checkpoint: s.checkpoint,
+    frontier: s.frontier.map(toBase64),
+    replay: {
+      size: s.replay.size,
+      lastEpoch: s.replay.lastEpoch,
+      credentials: s.replay.credentials.map(toBase64),
+      lastHead: s.replay.lastHead && toBase64(s.replay.lastHead),
+    },
+    uncheckedEnrolments: s.uncheckedEnrolments,
+  };
+  return JSON.stringify(saved);
+}
+
+/** Whether the file at `path` starts as an SQLite database does (false if it does not exist). */
+function isSqlite(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(16);
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly node;
+  private readonly put;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {
+    db.pragma('journal_mode = WAL');
+    db.exec(SCHEMA);
+    this.node = db.prepare<[Uint8Array], { node: Uint8Array }>('SELECT node FROM audit_map WHERE key = ?');
+    this.put = db.prepare('INSERT OR REPLACE INTO audit_map (key, node) VALUES (?, ?)');
+  }
+
+  /**
+   * Opens (or creates) the state file at `path`. A JSON state file of the earlier release, at `path` or at
+   * `legacy` when `path` does not exist yet, is upgraded into `path` first; `upgradedFrom` names it.
+   */
+  static open(path: string, legacy?: string): { store: SqliteAuditStore; upgradedFrom?: string } {
+    if (!isSqlite(path))
+      for (const source of legacy ? [path, legacy] : [path]) {
+        const old = readJsonOr<SavedState | null>(source, null);
+        if (old === null) continue;
+        SqliteAuditStore.upgrade(stateFromJson(old, source), path);
+        return { store: new SqliteAuditStore(new Database(path), path), upgradedFrom: source };
+      }
+    return { store: new SqliteAuditStore(new Database(path), path) };
+  }
+
+  /** Builds the map rows of an old state beside `path`, checked against its epoch head, then renames it. */
+  private static upgrade(state: AuditorState, path: string): void {
+    const temporary = `${path}.upgrade`;
+    rmSync(temporary, { force: true });
+    const store = new SqliteAuditStore(new Database(temporary), temporary);
+    try {
+      MapReplay.fromState(state.replay, store); // builds the rows and checks them against the state's head
+      const { leaves: _leaves, ...replay } = state.replay;
+      store.commit({ ...state, replay });
+    } catch (e) {
+      store.close();
+      rmSync(temporary, { force: true });
+      throw new UsageError(`${path}: the audit state cannot be upgraded: ${(e as Error).message}`, 'bad_state');
+    }
+    store.close();
+    renameSync(temporary, path);
+  }
+
+  savedState(): AuditorState | undefined {
+    const row = this.db.prepare('SELECT state FROM audit_state WHERE id = 1').get() as { state: string } | undefined;
+    if (!row) return undefined;
+    let json: SavedState;
+    try {
+      json = JSON.parse(row.state) as SavedState;
+    } catch (e) {
+      throw new UsageError(`${this.path}: the saved audit state is not JSON: ${(e as Error).message}`, 'bad_state');
+    }
+    return stateFromJson(json, this.path);
+  }
+
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    const r = this.node.get(key);
+    return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.byteLength) : undefined;
+  }
+
+  /** Writes rows in the transaction of the audit in progress (begun by the first write). */
+  writeMapRows(rows: MapNodeRow[]): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+    for (const r of rows) this.put.run(r.key, r.value);
+  }
+
+  commit(state: AuditorState): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+    this.db.prepare('INSERT OR REPLACE INTO audit_state (id, state) VALUES (1, ?)').run(stateToJson(state));
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  close(): void {
+    this.rollback();
+    this.db.close();
+  }
+}

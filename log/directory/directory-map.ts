@@ -1,0 +1,99 @@
+/**
+ * The directory's map in its store (docs/PROTOCOL.md section 21): the stored prefix tree
+ * (verifier/formats/stored-map.ts) read through a bounded cache of rows (verifier/formats/map-cache.ts), so
+ * that the sequencer's memory and the cost of opening do not grow with the number of accounts. An epoch
+ * plans its batch here and writes the planned rows in its own transaction (directory.ts); the cache takes
+ * the new rows only after that commit, and forgets everything after a failed one, so that it never holds a
+ * row the store does not. A store written by a release that kept no map rows is upgraded when it opens:
+ * the rows are built in one pass over the accounts in label order (verifier/formats/map-build.ts), checked
+ * against the last epoch's signed map root and written in one transaction, or not at all.
+ */
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { buildStoredMap } from '../../verifier/formats/map-build.js';
+import { MapNodeCache } from '../../verifier/formats/map-cache.js';
+import { MAP_ROOT_KEY } from '../../verifier/formats/map-nodes.js';
+import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
+import { StoredMap, type MapBatch } from '../../verifier/formats/stored-map.js';
+import { DirectoryError } from './errors.js';
+import type { DirectoryStore, LeafRow } from './store.js';
+
+/** How many map rows the sequencer caches by default (about 300 bytes each). */
+export const DEFAULT_MAP_CACHE_ROWS = 100_000;
+/** Accounts read per query by the upgrade. */
+const UPGRADE_CHUNK = 10_000;
+
+/** The accounts' leaves in ascending label order, read a chunk at a time. */
+function* leavesInLabelOrder(store: DirectoryStore): Generator<LeafRow> {
+  let after: Uint8Array | null = null;
+  for (;;) {
+    const chunk = store.leavesAfter(after, UPGRADE_CHUNK);
+    yield* chunk;
+    if (chunk.length < UPGRADE_CHUNK) return;
+    after = chunk[chunk.length - 1].label;
+  }
+}
+
+/** The map rows of a store that has none, built from its accounts; refused unless they give `signedRoot`. */
+export function upgradeStoredMap(store: DirectoryStore, signedRoot: Uint8Array): void {
+  store.writeMap((write) => {
+    const root = buildStoredMap(leavesInLabelOrder(store), write);
+    if (!equalBytes(root, signedRoot))
+      throw new DirectoryError('corrupt_directory', "the stored accounts do not reproduce the last epoch's map root");
+  });
+}
+
+export class DirectoryMap {
+  private readonly cache: MapNodeCache;
+  private readonly map: StoredMap;
+
+  private constructor(store: DirectoryStore, cacheRows: number) {
+    this.cache = new MapNodeCache(store, cacheRows);
+    this.map = new StoredMap(this.cache);
+  }
+
+  /**
+   * Opens the map of a store whose last epoch signed `signedRoot` (null: a new directory, no epoch yet),
+   * upgrading a store without map rows first. The root row and the top node are checked against it: their
+   * cost does not depend on the number of accounts.
+   */
+  static open(store: DirectoryStore, signedRoot: Uint8Array | null, cacheRows = DEFAULT_MAP_CACHE_ROWS): DirectoryMap {
+    if (signedRoot !== null && store.mapNode(MAP_ROOT_KEY) === undefined) upgradeStoredMap(store, signedRoot);
+    const m = new DirectoryMap(store, cacheRows);
+    if (signedRoot !== null && !(equalBytes(m.map.root(), signedRoot) && m.map.topIsSound()))
+      throw new DirectoryError('corrupt_directory', "the stored map does not reproduce the last epoch's map root");
+    return m;
+  }
+
+  root(): Uint8Array {
+    return this.map.root();
+  }
+
+  get(label: Uint8Array): MapLeaf | undefined {
+    return this.map.get(label);
+  }
+
+  /** The map proof of `label` and its leaf, in one walk down its path. */
+  lookup(label: Uint8Array): { proof: MapProof; leaf: MapLeaf | undefined } {
+    return this.map.lookup(label);
+  }
+
+  /** The root and rows an epoch's leaves give (nothing written). */
+  plan(leaves: MapLeaf[]): MapBatch {
+    return this.map.plan(leaves);
+  }
+
+  /** After the epoch that wrote `batch` committed. */
+  committed(batch: MapBatch): void {
+    this.cache.committed(batch.rows);
+  }
+
+  /** After an epoch that failed: whatever the store holds now, the cache holds none of it. */
+  failed(): void {
+    this.cache.clear();
+  }
+
+  /** The cache's size and hit counts (for metrics and benchmarks). */
+  get cacheStats(): { rows: number; hits: number; misses: number } {
+    return this.cache.stats;
+  }
+}

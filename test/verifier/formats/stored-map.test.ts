@@ -1,0 +1,203 @@
+/**
+ * Tests for the stored map (verifier/formats/stored-map.ts, map-nodes.ts, map-build.ts, map-cache.ts):
+ * random batches applied by planning and writing rows give the roots, leaves and proofs of the in-memory
+ * PrefixTree and the roots of the definition (test/helpers/map-definition.ts); the rows an incremental
+ * history writes are exactly the rows a bulk build of the same leaves writes (the stored tree is
+ * canonical); every tree size up to 100; a plan changes nothing until its rows are written; the cache
+ * stays within its bound and answers as the source does; every malformed row is refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { toHex, u64be, utf8 } from '../../../wasm-free-crypto/bytes.js';
+import { sha256 } from '../../../wasm-free-crypto/sha256.js';
+import { MAP_EMPTY_ROOT, type MapLeaf } from '../../../verifier/formats/map-proof.js';
+import { PrefixTree } from '../../../verifier/formats/prefix-tree.js';
+import { buildStoredMap } from '../../../verifier/formats/map-build.js';
+import { MapNodeCache } from '../../../verifier/formats/map-cache.js';
+import {
+  decodeMapNode,
+  decodeMapRoot,
+  MAP_ROOT_KEY,
+  mapKeyString,
+  mapNodeKey,
+  type MapNodeRow,
+} from '../../../verifier/formats/map-nodes.js';
+import { StoredMap, type MapNodeSource } from '../../../verifier/formats/stored-map.js';
+import { rootFromLeaves } from '../../helpers/map-definition.js';
+import { errorCode } from '../../helpers/error-code.js';
+
+/** An in-memory source that counts reads. */
+class MemorySource implements MapNodeSource {
+  readonly rows = new Map<string, MapNodeRow>();
+  reads = 0;
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    this.reads++;
+    return this.rows.get(mapKeyString(key))?.value;
+  }
+  write(rows: MapNodeRow[]): void {
+    for (const r of rows) this.rows.set(mapKeyString(r.key), r);
+  }
+  /** The rows as sorted hex pairs, to compare two stores. */
+  dump(): string[] {
+    return [...this.rows.values()].map((r) => `${toHex(r.key)}=${toHex(r.value)}`).sort();
+  }
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const bytes32 = (tag: string, n: number) => sha256(utf8(tag), u64be(n));
+const leafOf = (label: Uint8Array, version = 1): MapLeaf => ({
+  label,
+  version,
+  historyHash: sha256(utf8('history'), label, u64be(version)),
+});
+
+/** Labels of which many share long prefixes (the same first 0..31 bytes as an earlier one). */
+function labels(n: number, seed: number): Uint8Array[] {
+  const rand = prng(seed);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = bytes32('label', seed * 1_000_000 + i);
+    if (out.length > 0 && rand() < 0.3)
+      l.set(out[Math.floor(rand() * out.length)].subarray(0, Math.floor(rand() * 32)));
+    if (!out.some((o) => toHex(o) === toHex(l))) out.push(l);
+  }
+  return out;
+}
+
+function sortedLeaves(leaves: MapLeaf[]): MapLeaf[] {
+  return [...leaves].sort((a, b) => (toHex(a.label) < toHex(b.label) ? -1 : 1));
+}
+
+function bulk(leaves: MapLeaf[]): { source: MemorySource; root: Uint8Array } {
+  const source = new MemorySource();
+  const root = buildStoredMap(sortedLeaves(leaves), (r) => source.write([r]));
+  return { source, root };
+}
+
+describe('the stored map', () => {
+  it('follows random batches as PrefixTree and the definition do, proof for proof', () => {
+    const rand = prng(7);
+    const source = new MemorySource();
+    const map = new StoredMap(source);
+    const memory = new PrefixTree();
+    const current = new Map<string, MapLeaf>();
+    const all = labels(1500, 3);
+    let next = 0;
+    for (let batch = 0; batch < 40; batch++) {
+      const updates = new Map<string, MapLeaf>();
+      const fresh = Math.floor(rand() * 60);
+      for (let i = 0; i < fresh && next < all.length; i++, next++) updates.set(toHex(all[next]), leafOf(all[next]));
+      for (const old of [...current.values()].filter(() => rand() < 0.05))
+        updates.set(toHex(old.label), leafOf(old.label, old.version + 1));
+      const batchLeaves = [...updates.values()];
+      const planned = map.plan(batchLeaves);
+      expect(toHex(map.root())).toBe(toHex(memory.root())); // planning wrote nothing
+      source.write(planned.rows);
+      for (const l of batchLeaves) current.set(toHex(l.label), l);
+      expect(toHex(planned.root)).toBe(toHex(memory.applyBatch(batchLeaves)));
+      expect(toHex(map.root())).toBe(toHex(rootFromLeaves([...current.values()])));
+    }
+    for (const l of [...current.values()].slice(0, 300)) {
+      expect(map.prove(l.label)).toEqual(memory.prove(l.label));
+      expect(map.get(l.label)).toEqual(memory.get(l.label));
+    }
+    for (let i = 0; i < 300; i++) {
+      const absent = i % 2 ? bytes32('absent', i) : all[i].slice();
+      if (i % 2 === 0) absent[31] ^= 1 << (i % 8);
+      expect(map.prove(absent)).toEqual(memory.prove(absent));
+      expect(map.get(absent)).toBe(memory.get(absent));
+    }
+    // The stored tree is canonical: the same leaves built in one pass are the same rows.
+    expect(source.dump()).toEqual(bulk([...current.values()]).source.dump());
+  });
+
+  it('builds every tree size up to 100 as the definition does, in one pass or one leaf at a time', () => {
+    const all = labels(100, 11).map((l) => leafOf(l));
+    for (let n = 0; n <= all.length; n++) {
+      const leaves = all.slice(0, n);
+      const { source, root } = bulk(leaves);
+      expect(toHex(root)).toBe(toHex(rootFromLeaves(leaves)));
+      expect(toHex(new StoredMap(source).root())).toBe(toHex(root));
+      const oneByOne = new MemorySource();
+      const map = new StoredMap(oneByOne);
+      for (const l of leaves) oneByOne.write(map.plan([l]).rows);
+      if (n > 0) expect(oneByOne.dump()).toEqual(source.dump()); // (no batch has written the empty root row)
+    }
+    expect(toHex(new StoredMap(new MemorySource()).root())).toBe(toHex(MAP_EMPTY_ROOT));
+  });
+
+  it('refuses a batch with a repeated label, and a bulk build out of order', () => {
+    const map = new StoredMap(new MemorySource());
+    const l = leafOf(bytes32('x', 1));
+    expect(errorCode(() => map.plan([l, leafOf(l.label, 2)]))).toBe('duplicate_label');
+    const [a, b] = sortedLeaves([leafOf(bytes32('x', 2)), leafOf(bytes32('x', 3))]);
+    expect(errorCode(() => buildStoredMap([b, a], () => {}))).toBe('unsorted_leaves');
+    expect(errorCode(() => buildStoredMap([a, a], () => {}))).toBe('duplicate_label');
+  });
+
+  it('reads through a bounded cache that answers as the source does and keeps the upper levels', () => {
+    const leaves = labels(2000, 5).map((l) => leafOf(l));
+    const { source } = bulk(leaves);
+    const cache = new MapNodeCache(source, 64);
+    const cached = new StoredMap(cache);
+    const direct = new StoredMap(source);
+    for (const l of leaves.slice(0, 500)) expect(cached.prove(l.label)).toEqual(direct.prove(l.label));
+    expect(cache.stats.rows).toBeLessThanOrEqual(64);
+    const depth = direct.prove(leaves[0].label).path.length;
+    source.reads = 0;
+    cached.get(leaves[0].label);
+    expect(source.reads).toBeLessThan(depth); // the root and the upper nodes came from the cache
+    // After a commit, the cached copies are replaced: the cache answers the new root.
+    const batch = cached.plan([leafOf(leaves[1].label, 2)]);
+    source.write(batch.rows);
+    cache.committed(batch.rows);
+    expect(toHex(cached.root())).toBe(toHex(batch.root));
+    expect(cached.get(leaves[1].label)?.version).toBe(2);
+  });
+
+  it('reports a missing node and refuses every malformed row', () => {
+    const leaves = labels(50, 9).map((l) => leafOf(l));
+    const { source } = bulk(leaves);
+    const top = decodeMapRoot(source.mapNode(MAP_ROOT_KEY));
+    if (top?.kind !== 'node') throw new Error('expected an internal root');
+    const key = top.key;
+    const value = source.mapNode(key) as Uint8Array;
+    expect(decodeMapNode(key, value).depth).toBe(top.depth);
+    const broken = new MemorySource();
+    broken.write([...source.rows.values()].filter((r) => toHex(r.key) !== toHex(key)));
+    expect(errorCode(() => new StoredMap(broken).prove(leaves[0].label))).toBe('bad_node');
+    const bad = (k: Uint8Array, v: Uint8Array) => errorCode(() => decodeMapNode(k, v));
+    expect(bad(key, value.subarray(0, value.length - 1))).toBe('bad_node'); // cut short
+    expect(bad(key, Uint8Array.of(...value, 0))).toBe('bad_node'); // trailing byte
+    for (const tag of [0, 3, 0xff]) expect(bad(key, Uint8Array.of(tag, ...value.subarray(1)))).toBe('bad_node');
+    expect(bad(Uint8Array.of(...key, 0), value)).toBe('bad_node'); // key longer than its depth needs
+    // Every single flipped bit in a child's reference that moves it out from under its parent is refused;
+    // flips inside hashes and history hashes decode (they are caught by the proof, not the row format).
+    let refused = 0;
+    for (let i = 0; i < value.length * 8; i++) {
+      const v = value.slice();
+      v[i >>> 3] ^= 0x80 >>> (i & 7);
+      try {
+        decodeMapNode(key, v);
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('bad_node');
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(8);
+    // A key with a bit set past its depth, and a root row with trailing bytes.
+    const odd = mapNodeKey(leaves[0].label, 3);
+    odd[1] |= 0x01;
+    expect(bad(odd, value)).toBe('bad_node');
+    expect(errorCode(() => decodeMapRoot(Uint8Array.of(0, 0)))).toBe('bad_node');
+  });
+});

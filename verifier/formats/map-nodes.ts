@@ -1,0 +1,186 @@
+/**
+ * The stored map's rows (docs/PROTOCOL.md section 21): the prefix tree of map-proof.ts kept as one row per
+ * internal node, so that a writer, a reader process or an auditor reads only the nodes on the paths it
+ * follows. A node is named by where it is, which never changes (labels are never removed, so a node once
+ * made stays with the same depth and prefix; an insertion puts a new node above it): the key of the internal
+ * node branching on bit d, whose labels share the prefix p of d bits, is `u8 d || p` packed in ceil(d/8)
+ * bytes with the bits from d on zero. The root row has the empty key. A node's value is its two children,
+ * left (label bit 0) then right, each a reference:
+ * - `0x01 || child key || hash(32)`: an internal node, with its hash;
+ * - `0x02 || label(32) || u64 version || historyHash(32)`: a leaf, whose hash is recomputed from it;
+ * and the root row's value is one reference, or the single byte `0x00` for the empty map. Every hash is
+ * map-proof.ts's. Decoding is strict: exact lengths, known tags, a child key that extends its parent's
+ * prefix on the parent's side below the parent's depth, zero padding bits, a leaf whose label has the
+ * prefix its place implies. A row that breaks a rule is a `MapError` 'bad_node'.
+ */
+import { equalBytes, u64be } from '../../wasm-free-crypto/bytes.js';
+import { checkMapLeaf, labelBit, MapError, mapLeafHash, type MapLeaf } from './map-proof.js';
+
+/** A child as a node row holds it: an internal node by key (with its hash once known), or a leaf. */
+export type MapRef =
+  | { kind: 'node'; key: Uint8Array; depth: number; hash: Uint8Array | null }
+  | ({ kind: 'leaf' } & MapLeaf);
+
+/** An internal node as stored: where it is and its children (left = label bit 0). */
+export interface MapNode {
+  key: Uint8Array;
+  depth: number;
+  children: [MapRef, MapRef];
+}
+
+/** A row to write: a node's or the root's key and value. */
+export interface MapNodeRow {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** The root row's key (empty). */
+export const MAP_ROOT_KEY: Uint8Array = new Uint8Array(0);
+
+const TAG_EMPTY = 0x00;
+const TAG_NODE = 0x01;
+const TAG_LEAF = 0x02;
+const LEAF_REF_SIZE = 1 + 32 + 8 + 32;
+
+function bad(message: string): MapError {
+  return new MapError('bad_node', `stored map row: ${message}`);
+}
+
+/** The key of the node branching on bit `depth` over labels that share `label`'s first `depth` bits. */
+export function mapNodeKey(label: Uint8Array, depth: number): Uint8Array {
+  const n = Math.ceil(depth / 8);
+  const key = new Uint8Array(1 + n);
+  key[0] = depth;
+  key.set(label.subarray(0, n), 1);
+  if (depth % 8 !== 0) key[n] &= 0xff << (8 - (depth % 8));
+  return key;
+}
+
+/** Whether `label` (or a key's prefix, as bytes) agrees with `key`'s prefix on its first key[0] bits. */
+export function keyCovers(key: Uint8Array, label: Uint8Array): boolean {
+  const depth = key[0];
+  for (let i = 0; i < depth >>> 3; i++) if (key[1 + i] !== label[i]) return false;
+  const rest = depth & 7;
+  return rest === 0 || ((key[1 + (depth >>> 3)] ^ label[depth >>> 3]) & (0xff << (8 - rest)) & 0xff) === 0;
+}
+
+/** The first bit where two labels differ (bit 0 = the first byte's most significant), or 256 if equal. */
+export function firstDifferingBit(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const x = a[i] ^ b[i];
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return 256;
+}
+
+/** A key as a string of its bytes (latin1): a cheap exact Map key. */
+export function mapKeyString(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}
+
+/** The hash of a reference (a leaf's is computed); a dirty node reference has none yet. */
+export function refHash(ref: MapRef): Uint8Array {
+  if (ref.kind === 'leaf') return mapLeafHash(ref.label, ref.version, ref.historyHash);
+  if (!ref.hash) throw new Error('map node reference without its hash');
+  return ref.hash;
+}
+
+function refSize(ref: MapRef): number {
+  return ref.kind === 'leaf' ? LEAF_REF_SIZE : 1 + ref.key.length + 32;
+}
+
+function writeRef(out: Uint8Array, at: number, ref: MapRef): number {
+  if (ref.kind === 'leaf') {
+    out[at] = TAG_LEAF;
+    out.set(ref.label, at + 1);
+    out.set(u64be(ref.version), at + 33);
+    out.set(ref.historyHash, at + 41);
+    return at + LEAF_REF_SIZE;
+  }
+  out[at] = TAG_NODE;
+  out.set(ref.key, at + 1);
+  out.set(refHash(ref), at + 1 + ref.key.length);
+  return at + 1 + ref.key.length + 32;
+}
+
+/** A node row's value: its left then right reference. */
+export function encodeMapNode(node: MapNode): Uint8Array {
+  const [l, r] = node.children;
+  const out = new Uint8Array(refSize(l) + refSize(r));
+  writeRef(out, writeRef(out, 0, l), r);
+  return out;
+}
+
+/** The root row's value: the top reference, or 0x00 for the empty map. */
+export function encodeMapRoot(top: MapRef | null): Uint8Array {
+  if (top === null) return Uint8Array.of(TAG_EMPTY);
+  const out = new Uint8Array(refSize(top));
+  writeRef(out, 0, top);
+  return out;
+}
+
+/**
+ * Reads the reference at `at`, which must sit below `parent` (a key; the empty key for the root) on
+ * `side`: an internal child branches deeper and extends the parent's prefix with the side bit; a leaf's
+ * label has that prefix. Returns the reference and where the next one starts.
+ */
+function readRef(b: Uint8Array, at: number, parent: Uint8Array, side: number): [MapRef, number] {
+  const parentDepth = parent.length === 0 ? -1 : parent[0];
+  if (b[at] === TAG_LEAF) {
+    if (at + LEAF_REF_SIZE > b.length) throw bad('a leaf reference is cut short');
+    const leaf = {
+      label: b.slice(at + 1, at + 33),
+      version: readVersion(b, at + 33),
+      historyHash: b.slice(at + 41, at + 73),
+    };
+    try {
+      checkMapLeaf(leaf);
+    } catch (e) {
+      throw bad(`a leaf reference is malformed (${(e as Error).message})`);
+    }
+    if (parentDepth >= 0 && (!keyCovers(parent, leaf.label) || labelBit(leaf.label, parentDepth) !== side))
+      throw bad('a leaf is not under its parent');
+    return [{ kind: 'leaf', ...leaf }, at + LEAF_REF_SIZE];
+  }
+  if (b[at] !== TAG_NODE) throw bad(`unknown reference tag ${b[at]}`);
+  const depth = b[at + 1];
+  const end = at + 2 + Math.ceil(depth / 8) + 32;
+  if (depth === undefined || end > b.length) throw bad('a node reference is cut short');
+  const key = b.slice(at + 1, end - 32);
+  if (!equalBytes(mapNodeKey(padLabel(key), depth), key)) throw bad('a node key has bits set past its depth');
+  if (depth <= parentDepth) throw bad('a child node does not branch below its parent');
+  if (parentDepth >= 0 && (!keyCovers(parent, padLabel(key)) || labelBit(padLabel(key), parentDepth) !== side))
+    throw bad('a child node is not under its parent');
+  return [{ kind: 'node', key, depth, hash: b.slice(end - 32, end) }, end];
+}
+
+/** The u64 at `at` as a number; one past 2^53 - 1 reads as -1, which checkMapLeaf refuses. */
+function readVersion(b: Uint8Array, at: number): number {
+  const high = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  const low = ((b[at + 4] << 24) | (b[at + 5] << 16) | (b[at + 6] << 8) | b[at + 7]) >>> 0;
+  return high >= 0x200000 ? -1 : high * 0x100000000 + low;
+}
+
+/** A key's prefix as a 32-byte label (the bits past its depth zero). */
+function padLabel(key: Uint8Array): Uint8Array {
+  const label = new Uint8Array(32);
+  label.set(key.subarray(1));
+  return label;
+}
+
+/** Decodes the node row stored under `key` (strictly, see the file comment). */
+export function decodeMapNode(key: Uint8Array, value: Uint8Array): MapNode {
+  if (key.length < 1 || key.length !== 1 + Math.ceil(key[0] / 8)) throw bad('a node key has the wrong length');
+  const [left, mid] = readRef(value, 0, key, 0);
+  const [right, end] = readRef(value, mid, key, 1);
+  if (end !== value.length) throw bad('trailing bytes after a node');
+  return { key, depth: key[0], children: [left, right] };
+}
+
+/** Decodes the root row (absent: the empty map). */
+export function decodeMapRoot(value: Uint8Array | undefined): MapRef | null {
+  if (value === undefined || (value.length === 1 && value[0] === TAG_EMPTY)) return null;
+  const [top, end] = readRef(value, 0, MAP_ROOT_KEY, 0);
+  if (end !== value.length) throw bad('trailing bytes after the root');
+  return top;
+}
