@@ -1,10 +1,11 @@
 /**
  * The sequencer's cold start and memory with the stored map (docs/PROTOCOL.md section 21): a directory of
  * N accounts built below the VRF (scale-bench.ts: real rows, log entries and map rows written by the
- * project's own storage code), then the real Node server started on it in a child process
- * (cold-start-child.ts): the time from the start to the first lookup answered, and the resident memory after
- * 2,000 lookups and an epoch, beside the same figures on a directory of one account (the server's own
- * footprint). The peer, measured in the same run on the same file: what the release before the stored map
+ * project's own storage code), then, in a child process (cold-start-child.ts), the directory opened on it
+ * and its first lookup proven (the part that grew with the accounts before), and the whole Node server
+ * started until it answers a lookup over HTTP; then the server's anonymous resident memory (its own, not
+ * the database pages SQLite maps from the file) after 2,000 lookups and an epoch; each beside the same on a
+ * directory of one account (the server's own footprint). The peer, measured in the same run on the same file: what the release before the stored map
  * did on every open, rebuilding the whole tree in memory from every account's leaf
  * (`PrefixTree.fromLeaves`), its time and the bytes of its arrays.
  */
@@ -20,8 +21,10 @@ import type { Figure } from './harness.js';
 import { buildScaleDirectory } from './scale-bench.js';
 
 interface ChildFigures {
-  coldStartMs: number;
-  rss: number;
+  directoryOpenMs: number;
+  serverStartMs: number;
+  rssAnon: number;
+  rssFile: number;
   heapUsed: number;
   cacheRows: number;
 }
@@ -91,23 +94,23 @@ export async function benchWriterColdStart(accounts = 1_000_000): Promise<Figure
     return [
       {
         id: `writer_cold_start_${accounts}`,
-        name: `cold start of the Node server at ${n} accounts: opening the directory and answering the first lookup`,
-        value: ours.coldStartMs,
+        name: `cold start at ${n} accounts: opening the directory and proving the first lookup`,
+        value: ours.directoryOpenMs,
         unit: 'ms',
         target: '<= 1,000 ms at 10M accounts',
-        pass: ours.coldStartMs <= 1000,
+        pass: ours.directoryOpenMs <= 1000,
         peer: { name: 'the earlier release: the whole tree rebuilt in memory on open', value: peer.ms, unit: 'ms' },
-        note: `${base.coldStartMs.toFixed(0)} ms on a directory of one account (the server's own start: keys, VRF threads, listening)`,
+        note: `${base.directoryOpenMs.toFixed(0)} ms at one account; the whole Node server, started until it answers a lookup over HTTP: ${ours.serverStartMs.toFixed(0)} ms (${base.serverStartMs.toFixed(0)} ms at one account: keys, VRF threads, listening)`,
       },
       {
         id: `writer_memory_${accounts}`,
-        name: `resident memory of the Node server at ${n} accounts, after 2,000 lookups and an epoch`,
-        value: ours.rss / MiB,
+        name: `anonymous resident memory of the Node server at ${n} accounts, after 2,000 lookups and an epoch`,
+        value: ours.rssAnon / MiB,
         unit: 'MiB',
         target: '<= 256 MiB at 10M accounts',
-        pass: ours.rss <= 256 * MiB,
+        pass: ours.rssAnon <= 256 * MiB,
         peer: { name: "the earlier release's in-memory tree alone (its arrays)", value: peer.bytes / MiB, unit: 'MiB' },
-        note: `${(base.rss / MiB).toFixed(0)} MiB on a directory of one account; JS heap ${(ours.heapUsed / MiB).toFixed(0)} MiB; ${ours.cacheRows.toLocaleString('en-US')} map rows cached`,
+        note: `${(base.rssAnon / MiB).toFixed(0)} MiB at one account; JS heap ${(ours.heapUsed / MiB).toFixed(0)} MiB; ${ours.cacheRows.toLocaleString('en-US')} map rows cached; besides, ${(ours.rssFile / MiB).toFixed(0)} MiB of file-backed pages (the database SQLite maps, which the kernel can drop)`,
       },
     ];
   } finally {

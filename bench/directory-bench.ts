@@ -1,14 +1,17 @@
 /**
  * Benchmarks of the directory (DESIGN.md "Performance targets"): publish rate for key rotations of
  * existing accounts and for new accounts (against the VRF-prove rate measured in the same run), and the
- * publish-to-verifiable-lookup latency with the real epoch timer. Everything runs on one core through the
- * real code path: statements are signed by a provider enrolled from an X.509 chain, submitted (decoded,
+ * publish-to-verifiable-lookup latency with the real epoch timer. Everything runs through the real code
+ * path (on one core, but for new accounts' VRF proofs, on the Node server's pool of threads): statements are signed by a provider enrolled from an X.509 chain, submitted (decoded,
  * signature-checked, version-checked), committed in epochs to SQLite, then looked up and verified.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
+import { startVrfPool } from '../api/node/vrf-pool.js';
+import type { VrfProver } from '../log/directory/vrf-prover.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { vrfProve } from '../wasm-free-crypto/vrf.js';
 import { proveLookup } from '../log/directory/proof-builder.js';
@@ -28,10 +31,10 @@ interface Bench {
   cleanup: () => void;
 }
 
-async function freshDirectory(): Promise<Bench> {
+async function freshDirectory(vrf?: { vrfSecretKey: Uint8Array; vrfProver: VrfProver }): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-dirbench-'));
   const db = new Database(join(dir, 'kt.db'));
-  const t = await openTestDirectory({ db, maxQueue: 1_000_000 });
+  const t = await openTestDirectory({ db, maxQueue: 1_000_000, ...vrf });
   const p = await enrolProvider(t, 'chat.example');
   return {
     t,
@@ -83,30 +86,41 @@ export async function benchRotations(): Promise<Figure> {
   }
 }
 
-/** New accounts (each needs a VRF proof) against the VRF-prove rate of the same core. */
+/**
+ * New accounts (each needs a VRF proof), with the VRFs proven on the Node server's pool of threads, one per
+ * core (api/node/vrf-pool.ts, submissions in its write queue), against the VRF-prove rate of one core times
+ * the pool's threads, measured in the same run.
+ */
 export async function benchNewAccounts(): Promise<Figure> {
   const sk = randomBytes(32);
+  const threads = availableParallelism();
   let i = 0;
   const measureVrf = () =>
     opsPerSecond(() => void vrfProve(sk, new Uint8Array([i & 255, (i++ >> 8) & 255, 1])), 1, { rounds: 3, minMs: 500 });
-  const b = await freshDirectory();
+  const pool = await startVrfPool({ secretKey: sk, threads, maxQueuedReads: 64 });
+  const b = await freshDirectory({ vrfSecretKey: sk, vrfProver: pool });
   try {
     const before = measureVrf();
-    const rate = await publishAll(b, signedBatch(b, 1500, 1), 500);
+    const rate = await publishAll(b, signedBatch(b, 3000, 1), 1000);
     // The reference is the better of two VRF measurements around the run, so load on the machine can
     // only make the target harder, never easier.
-    const vrfRate = Math.max(before, measureVrf());
+    const vrfRate = Math.max(before, measureVrf()) * threads;
     return {
       id: 'publish_new_accounts',
-      name: 'directory publish, new accounts (VRF label + the rest, 500 per epoch, one core)',
+      name: `directory publish, new accounts (VRF label on ${threads} threads + the rest, 1,000 per epoch)`,
       value: rate,
       unit: 'updates/s',
       target: '>= 80% of the VRF-prove rate of the cores used (the VRF is the floor)',
       pass: rate >= 0.8 * vrfRate,
-      peer: { name: 'VRF prove (ECVRF-EDWARDS25519-SHA512-TAI), same core', value: vrfRate, unit: 'proofs/s' },
-      note: `${((100 * rate) / vrfRate).toFixed(0)}% of the VRF-prove rate`,
+      peer: {
+        name: `VRF prove (ECVRF-EDWARDS25519-SHA512-TAI), one core times ${threads}`,
+        value: vrfRate,
+        unit: 'proofs/s',
+      },
+      note: `${((100 * rate) / vrfRate).toFixed(0)}% of the VRF-prove rate of ${threads} cores`,
     };
   } finally {
+    await pool.close();
     b.cleanup();
   }
 }

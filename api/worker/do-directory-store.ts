@@ -25,6 +25,8 @@ import {
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
+  SERVED_QUERIES,
+  SERVED_SCHEMA,
   type RawAccount,
   type RawCredential,
   type RawEpoch,
@@ -131,6 +133,7 @@ export class DoDirectoryStore implements DirectoryStore {
     storage.sql.exec(DIRECTORY_SCHEMA);
     storage.sql.exec(QUEUE_SCHEMA);
     storage.sql.exec(MAP_SCHEMA);
+    storage.sql.exec(SERVED_SCHEMA);
     if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
 
@@ -185,6 +188,20 @@ export class DoDirectoryStore implements DirectoryStore {
     return rows.map(doRowReaders.leaf);
   }
 
+  setServed(epoch: number, checkpoint: string): void {
+    this.storage.sql.exec(SERVED_QUERIES.put, epoch, checkpoint);
+  }
+
+  servedEpoch(): { row: EpochRow; checkpoint: string } | undefined {
+    const [r] = this.all<RawEpoch<ArrayBuffer>>(SERVED_QUERIES.epoch);
+    return r ? { row: doRowReaders.epoch(r), checkpoint: r.checkpoint } : undefined;
+  }
+
+  /** A Durable Object's reads within one event see one state: its own single writer is the only one. */
+  readSnapshot<T>(read: () => T): T {
+    return read();
+  }
+
   writeMap(fill: (write: (row: MapRow) => void) => void): void {
     this.storage.transactionSync(() => fill((r) => this.storage.sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value))));
   }
@@ -226,11 +243,12 @@ export class DoDirectoryStore implements DirectoryStore {
       // The queue rows this epoch takes, in its own transaction (not in epochStatements: D1 has no queue).
       for (const id of w.dequeued ?? []) sql.exec(QUEUE_QUERIES.remove, id);
       for (const r of w.map ?? []) sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value));
+      if (w.served !== undefined) sql.exec(SERVED_QUERIES.put, w.epoch.epoch, w.served);
       if (this.options.outbox)
         sql.exec(
           'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',
           w.epoch.epoch,
-          this.options.outbox.encodeWrites({ ...w, map: undefined }), // D1 does not hold the map
+          this.options.outbox.encodeWrites({ ...w, map: undefined, served: undefined }), // D1 holds neither
         );
     };
   }

@@ -51,6 +51,25 @@ export const MAP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS dir_map (key BLOB PRIMARY KEY, node BLOB NOT NULL) WITHOUT ROWID;
 `;
 
+/**
+ * The checkpoint the sequencer serves with its last epoch: the signed one, with the witnesses'
+ * cosignatures once they answered (docs/PROTOCOL.md section 18). Readers of the store that are not the
+ * sequencer serve an epoch only once its row here names it (directory-reader.ts), as the sequencer waits for
+ * the cosignatures before it serves an epoch. A store of an earlier release gets the table in place; the
+ * sequencer writes the row when it opens.
+ */
+export const SERVED_SCHEMA = `
+CREATE TABLE IF NOT EXISTS dir_served (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL, checkpoint TEXT NOT NULL);
+`;
+
+export const SERVED_QUERIES = {
+  put: 'INSERT OR REPLACE INTO dir_served (id, epoch, checkpoint) VALUES (1, ?, ?)',
+  /** The last epoch's row with its served checkpoint, only when that checkpoint is the last epoch's. */
+  epoch:
+    'SELECT e.epoch, e.log_index, e.entry, e.proof, s.checkpoint FROM dir_epoch e ' +
+    'JOIN dir_served s ON s.id = 1 AND s.epoch = e.epoch WHERE e.id = 1',
+};
+
 export const MAP_QUERIES = {
   node: 'SELECT node FROM dir_map WHERE key = ?',
   put: 'INSERT OR REPLACE INTO dir_map (key, node) VALUES (?, ?)',

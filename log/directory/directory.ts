@@ -10,10 +10,9 @@
  * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
  * writes them in its own transaction; lookups wait while an epoch commits.
  */
-import { concatBytes, equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
-import { vrfProofToHash, vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
-import { MAX_ACCOUNT_BYTES, providerIdValid } from '../../verifier/formats/account.js';
-import { HISTORY_ZERO, labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
+import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
+import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import type { LogAppender } from '../merkle/appender.js';
@@ -39,6 +38,8 @@ import {
   type StatementJob,
 } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
+import { labelOfName } from './labels.js';
+import type { ProofSource } from './proof-builder.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
 import { validateSubmission, type Committed } from './submission.js';
 import { inlineVrfProver, type VrfPriority, type VrfProver } from './vrf-prover.js';
@@ -97,7 +98,7 @@ function requestedEntry(e: Entry): Uint8Array {
   }
 }
 
-export class Directory {
+export class Directory implements ProofSource {
   readonly vrfPublicKey: Uint8Array;
   readonly credentials: CredentialRegistry;
   private readonly map: DirectoryMap;
@@ -158,6 +159,7 @@ export class Directory {
     if (row.logIndex !== opts.log.head.size - 1)
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
     const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows);
+    opts.store.setServed(snap.epoch, snap.checkpoint); // what readers of the store serve (directory-reader.ts)
     const d = new Directory(opts, credentials, map, snap);
     await d.replayQueue();
     return d;
@@ -194,26 +196,22 @@ export class Directory {
   }
 
   /**
-   * The label and VRF proof of (provider, account), and its account row if it has one; the account must
-   * be canonical. Known accounts take one store read; others one VRF proof from the prover, for a `priority`
-   * read (a lookup) or write (a submission). A provider id or an account beyond its bound (docs/PROTOCOL.md
-   * sections 12.1 and 12.2) is refused first, before the store or the VRF.
+   * The label and VRF proof of (provider, account), and its account row if it has one (labels.ts): known
+   * accounts take one store read; others one VRF proof from the prover, for a `priority` read (a lookup) or
+   * write (a submission).
    */
-  async labelFor(
+  labelFor(
     provider: string,
     account: string,
     beforeVrf?: () => void,
     priority: VrfPriority = 'read',
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
-    if (!providerIdValid(provider))
-      throw new DirectoryError('bad_request', 'not a provider id (a lower-case DNS name of at most 253 bytes)');
-    if (account.length === 0 || account.length > MAX_ACCOUNT_BYTES || utf8(account).length > MAX_ACCOUNT_BYTES)
-      throw new DirectoryError('bad_request', `an account is 1..${MAX_ACCOUNT_BYTES} bytes of UTF-8`);
-    const stored = await this.opts.store.accountByName(provider, account);
-    if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
-    beforeVrf?.(); // the caller's charge for an unknown name (the API's rate limit), which may refuse it
-    const vrfProof = await this.vrfProver.prove(vrfAlpha(provider, account), priority);
-    return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
+    return labelOfName(this.opts.store, this.vrfProver, { provider, account }, beforeVrf, priority);
+  }
+
+  /** The log's entry bundle `n` of `width` entries. */
+  entryBundle(n: number, width: number): Promise<Uint8Array | null> {
+    return this.opts.reader.entryBundle(n, width);
   }
 
   /** Validates a provider's certificate chain and queues its enrolment for the next epoch. */
@@ -485,11 +483,14 @@ export class Directory {
             proof: concatBytes(...lastEntryProof),
             checkpoint: head.checkpoint,
           };
+          // Without witnesses the signed checkpoint is the one served: readers may serve it from this commit.
+          if (!this.opts.cosign) plan.writes.served = head.checkpoint;
           writer();
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between
       const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
+      if (this.opts.cosign) this.recordServed(plan.head.epoch, served);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
       if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
@@ -504,6 +505,19 @@ export class Directory {
     } finally {
       this.busy = null;
       release();
+    }
+  }
+
+  /**
+   * Records the cosigned checkpoint of a committed epoch for readers of the store, which serve the epoch only
+   * from then on. The epoch is committed whatever happens here: if the write fails, readers answer `busy`
+   * until the next epoch records its own.
+   */
+  private recordServed(epoch: number, checkpoint: string): void {
+    try {
+      this.opts.store.setServed(epoch, checkpoint);
+    } catch {
+      // (see above) nothing of the epoch depends on this row
     }
   }
 

@@ -10,11 +10,10 @@
  * Verification is in verifier/verification/lookup-verifier.ts.
  */
 import { canonicalAccount, providerIdValid } from '../../verifier/formats/account.js';
-import type { Credential } from './credentials.js';
+import type { Credential, CredentialRegistry } from './credentials.js';
 import { DirectoryError } from './errors.js';
-import type { Directory } from './directory.js';
 import type { EpochSnapshot } from './epoch-plan.js';
-import type { VersionRow } from './store.js';
+import type { DirectoryStore, NamedAccount, VersionRow } from './store.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { decodeEntry, type EpochHeadEntry } from '../../verifier/formats/entries.js';
 import { decodeEntryBundle, TILE_WIDTH } from '../../verifier/formats/tiles.js';
@@ -29,6 +28,29 @@ import type {
 } from '../../verifier/formats/proofs.js';
 import { pathFromLeafHashes, recordHash } from '../../verifier/formats/tlog.js';
 
+/**
+ * What proofs are built from: the sequencer (directory.ts), or a reader of its store that is not the
+ * sequencer (directory-reader.ts). Each gives the label of a name, one epoch's map proof of a label, and
+ * the rows and log entries the proofs carry.
+ */
+export interface ProofSource {
+  /** The label and VRF proof of a canonical (provider, account), with its rows if the store knows it. */
+  labelFor(
+    provider: string,
+    account: string,
+    beforeVrf?: () => void,
+  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }>;
+  /** The served epoch with the map proof and leaf of `label`, all of that one epoch. */
+  proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }>;
+  /** The served epoch. */
+  snapshot(): Promise<{ snap: EpochSnapshot }>;
+  /** Every credential in log order (a prefix of it is each epoch's credential set). */
+  readonly credentials: Pick<CredentialRegistry, 'all' | 'get'>;
+  readonly store: Pick<DirectoryStore, 'account' | 'version' | 'versions'>;
+  /** The log's entry bundle `n` of `width` entries (for the commitments of erased versions). */
+  entryBundle(n: number, width: number): Promise<Uint8Array | null>;
+}
+
 function epochProof(snap: EpochSnapshot): EpochProof {
   return {
     checkpoint: snap.checkpoint,
@@ -41,7 +63,7 @@ function epochProof(snap: EpochSnapshot): EpochProof {
 /** Enrolment proofs by credential and credential-set size: they change only when the set grows. */
 const enrolmentProofs = new WeakMap<Credential, Map<number, EnrolmentProof>>();
 
-function enrolmentProof(dir: Directory, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
+function enrolmentProof(dir: ProofSource, credential: Credential | undefined, head: EpochHeadEntry): EnrolmentProof {
   const cached = credential && enrolmentProofs.get(credential)?.get(head.credentialCount);
   if (cached) return cached;
   const proof = computeEnrolmentProof(dir, credential, head);
@@ -51,7 +73,7 @@ function enrolmentProof(dir: Directory, credential: Credential | undefined, head
 }
 
 function computeEnrolmentProof(
-  dir: Directory,
+  dir: ProofSource,
   credential: Credential | undefined,
   head: EpochHeadEntry,
 ): EnrolmentProof {
@@ -76,10 +98,10 @@ interface CredentialSet {
   first: Map<string, Credential>;
 }
 
-/** The credential set of the latest size asked for, per directory: it changes only when the set grows. */
-const credentialSets = new WeakMap<Directory, CredentialSet>();
+/** The credential set of the latest size asked for, per source: it changes only when the set grows. */
+const credentialSets = new WeakMap<ProofSource, CredentialSet>();
 
-function credentialSet(dir: Directory, count: number): CredentialSet {
+function credentialSet(dir: ProofSource, count: number): CredentialSet {
   const cached = credentialSets.get(dir);
   if (cached?.count === count) return cached;
   const set = dir.credentials.all().slice(0, count);
@@ -95,7 +117,11 @@ function credentialSet(dir: Directory, count: number): CredentialSet {
  * enrolment in the epoch's credential set (revoked or not: a provider once enrolled stays enrolled), or,
  * for a provider with none, the whole set.
  */
-function absence(dir: Directory, provider: string, head: EpochHeadEntry): Pick<LookupProof, 'absent' | 'notEnrolled'> {
+function absence(
+  dir: ProofSource,
+  provider: string,
+  head: EpochHeadEntry,
+): Pick<LookupProof, 'absent' | 'notEnrolled'> {
   const set = credentialSet(dir, head.credentialCount);
   const credential = set.first.get(provider);
   if (!credential) return { notEnrolled: { credentials: set.entries } };
@@ -114,7 +140,7 @@ export interface LabelProof {
   enrolment?: EnrolmentProof;
 }
 
-export async function proveLabel(dir: Directory, label: Uint8Array, credentialIndex?: number): Promise<LabelProof> {
+export async function proveLabel(dir: ProofSource, label: Uint8Array, credentialIndex?: number): Promise<LabelProof> {
   const { snap, map, leaf } = await dir.proveLabel(label);
   const proof: LabelProof = { epoch: epochProof(snap), map, leaf };
   if (credentialIndex !== undefined)
@@ -123,18 +149,15 @@ export async function proveLabel(dir: Directory, label: Uint8Array, credentialIn
 }
 
 /** The commitment of an erased version, read from its update entry in the log. */
-async function committedInLog(dir: Directory, row: VersionRow): Promise<Uint8Array> {
-  const bundle = await dir.opts.reader.entryBundle(
-    Math.floor(row.logIndex / TILE_WIDTH),
-    (row.logIndex % TILE_WIDTH) + 1,
-  );
+async function committedInLog(dir: ProofSource, row: VersionRow): Promise<Uint8Array> {
+  const bundle = await dir.entryBundle(Math.floor(row.logIndex / TILE_WIDTH), (row.logIndex % TILE_WIDTH) + 1);
   const entry = bundle && decodeEntry(decodeEntryBundle(bundle)[row.logIndex % TILE_WIDTH]);
   if (!entry || entry.type !== 'update' || entry.version !== row.version)
     throw new DirectoryError('internal', `log entry ${row.logIndex} is not the version's update`);
   return entry.commitment;
 }
 
-async function versionProof(dir: Directory, row: VersionRow, head: EpochHeadEntry): Promise<VersionProof> {
+async function versionProof(dir: ProofSource, row: VersionRow, head: EpochHeadEntry): Promise<VersionProof> {
   if (!row.statement || !row.signature || !row.opening)
     return { version: row.version, commitment: await committedInLog(dir, row) };
   const enrolment = enrolmentProof(dir, dir.credentials.get(row.credentialIndex), head);
@@ -174,7 +197,7 @@ export interface LookupCharge {
  * every part belongs to one epoch.
  */
 export async function proveLookup(
-  dir: Directory,
+  dir: ProofSource,
   provider: string,
   accountInput: string,
   charge?: LookupCharge,
@@ -200,7 +223,7 @@ export async function proveLookup(
 
 /** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
 export async function proveHistory(
-  dir: Directory,
+  dir: ProofSource,
   provider: string,
   accountInput: string,
   since: number,
@@ -225,7 +248,7 @@ export async function proveHistory(
 
 /** Looks one account name up under every provider, all lookups from one epoch (retrying if one closes). */
 export async function proveDiscovery(
-  dir: Directory,
+  dir: ProofSource,
   accountInput: string,
   charge?: LookupCharge,
 ): Promise<DiscoveryProof> {
@@ -251,7 +274,7 @@ export async function proveDiscovery(
  * epoch when that is still the latest version, else the history since `version`.
  */
 export async function proveMonitorCheck(
-  dir: Directory,
+  dir: ProofSource,
   provider: string,
   accountInput: string,
   version: number,

@@ -18,6 +18,8 @@ import {
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
+  SERVED_QUERIES,
+  SERVED_SCHEMA,
   type RawAccount,
   type RawCredential,
   type RawEpoch,
@@ -59,6 +61,8 @@ function prepare(db: Database.Database) {
     putMapNode: db.prepare(MAP_QUERIES.put),
     firstLeaves: db.prepare<[number], RawLeaf<Uint8Array>>(MAP_QUERIES.firstLeaves),
     leavesAfter: db.prepare<[Uint8Array, number], RawLeaf<Uint8Array>>(MAP_QUERIES.leavesAfter),
+    putServed: db.prepare(SERVED_QUERIES.put),
+    servedEpoch: db.prepare<[], RawEpoch<Uint8Array>>(SERVED_QUERIES.epoch),
     putAccount: db.prepare(Q.putAccount),
     putName: db.prepare(Q.putName),
     putVersion: db.prepare(Q.putVersion),
@@ -75,12 +79,22 @@ function prepare(db: Database.Database) {
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly q: ReturnType<typeof prepare>;
 
-  constructor(private readonly db: Database.Database) {
-    // Erasure sets openings and statements to NULL; secure_delete overwrites the freed bytes with zeros.
-    db.pragma('secure_delete = ON');
-    db.exec(DIRECTORY_SCHEMA);
-    db.exec(QUEUE_SCHEMA);
-    db.exec(MAP_SCHEMA);
+  /**
+   * The store on `db`, creating its tables if needed; with `reader`, a store that only reads (another
+   * process's connection to the sequencer's file, directory-reader.ts), which creates nothing.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    opts: { reader?: boolean } = {},
+  ) {
+    if (!opts.reader) {
+      // Erasure sets openings and statements to NULL; secure_delete overwrites the freed bytes with zeros.
+      db.pragma('secure_delete = ON');
+      db.exec(DIRECTORY_SCHEMA);
+      db.exec(QUEUE_SCHEMA);
+      db.exec(MAP_SCHEMA);
+      db.exec(SERVED_SCHEMA);
+    }
     this.q = prepare(db);
   }
 
@@ -131,6 +145,20 @@ export class SqliteDirectoryStore implements DirectoryStore {
     this.db.transaction(() => fill((r) => this.q.putMapNode.run(r.key, r.value)))();
   }
 
+  setServed(epoch: number, checkpoint: string): void {
+    this.q.putServed.run(epoch, checkpoint);
+  }
+
+  servedEpoch(): { row: EpochRow; checkpoint: string } | undefined {
+    const r = this.q.servedEpoch.get();
+    return r ? { row: read.epoch(r), checkpoint: r.checkpoint } : undefined;
+  }
+
+  /** A deferred transaction: in WAL mode its first read fixes the snapshot every later read sees. */
+  readSnapshot<T>(read: () => T): T {
+    return this.db.transaction(read)();
+  }
+
   async queued(): Promise<QueueRow[]> {
     return this.q.queued.all().map(read.queued);
   }
@@ -172,6 +200,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       for (const r of w.map ?? []) this.q.putMapNode.run(r.key, r.value);
       const ep = w.epoch;
       this.q.putEpoch.run(ep.epoch, ep.logIndex, ep.entry, ep.proof, ep.checkpoint);
+      if (w.served !== undefined) this.q.putServed.run(ep.epoch, w.served);
     };
   }
 }

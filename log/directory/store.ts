@@ -68,6 +68,11 @@ export interface EpochWrites {
   /** The stored map's rows this epoch writes (verifier/formats/map-nodes.ts): its changed nodes and root. */
   map?: MapRow[];
   /**
+   * The checkpoint served with this epoch, when it needs no cosignatures (written in the epoch's own
+   * transaction); otherwise `setServed` writes it once the witnesses answered.
+   */
+  served?: string;
+  /**
    * The queue rows (`QueueRow.id`) of the statements this epoch takes from the queue, committed or refused:
    * deleted in the epoch's own transaction, so that the queue and the log never disagree after a crash.
    */
@@ -126,6 +131,12 @@ export interface DirectoryStore {
   leavesAfter(after: Uint8Array | null, limit: number): LeafRow[];
   /** Runs `fill` in one transaction that writes the map rows it is given (all or none: `fill` may throw). */
   writeMap(fill: (write: (row: MapRow) => void) => void): void;
+  /** Records the checkpoint served with `epoch` (its cosigned form), for readers of the store; synchronous. */
+  setServed(epoch: number, checkpoint: string): void;
+  /** The last epoch's row and the checkpoint served with it, or undefined until that is recorded. */
+  servedEpoch(): { row: EpochRow; checkpoint: string } | undefined;
+  /** Runs `read` in one read transaction: every read inside it sees the same committed state. */
+  readSnapshot<T>(read: () => T): T;
   /** A synchronous function applying `w`, to run inside the log's commit transaction. */
   epochWriter(w: EpochWrites): () => void;
   /**

@@ -6,6 +6,7 @@
  * (exit 2), `--json` output, and a witness initialised and served by `kt witness` cosigning the server's
  * checkpoint.
  */
+import { SqliteAuditStore } from '../../cli/audit-store.js';
 import { execFile, type spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -435,10 +436,10 @@ describe('kt', () => {
       expect(JSON.parse(readFileSync(join(dir, 'w-state.json'), 'utf8'))[pins.origin].size).toBe(
         cosigned.checkpoint.size,
       );
-      expect(
-        JSON.parse(readFileSync(join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.json`), 'utf8')).replay
-          .size,
-      ).toBe(cosigned.checkpoint.size);
+      // The auditing witness's state and replayed map, in its SQLite file (cli/audit-store.ts).
+      const audit = SqliteAuditStore.open(join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.db`));
+      expect(audit.store.savedState()?.replay.size).toBe(cosigned.checkpoint.size);
+      audit.store.close();
     } finally {
       child.kill('SIGTERM');
     }

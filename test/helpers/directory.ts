@@ -11,6 +11,7 @@ import { randomBytes } from '../../wasm-free-crypto/random.js';
 import { LogAppender } from '../../log/merkle/appender.js';
 import { Directory } from '../../log/directory/directory.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
+import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import {
@@ -56,6 +57,10 @@ export async function openTestDirectory(
     maxQueue?: number;
     maxEpochUpdates?: number;
     mapCacheRows?: number;
+    /** The VRF prover of unknown names (default: inline, on this thread); it must hold `vrfSecretKey`. */
+    vrfProver?: VrfProver;
+    /** The witnesses' cosigning of each epoch's checkpoint (default: none). */
+    cosign?: (checkpoint: string) => Promise<string>;
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -75,6 +80,8 @@ export async function openTestDirectory(
     maxQueue: opts.maxQueue,
     maxEpochUpdates: opts.maxEpochUpdates,
     mapCacheRows: opts.mapCacheRows,
+    vrfProver: opts.vrfProver,
+    cosign: opts.cosign,
   });
   const verifier = new LookupVerifier({
     origin: ORIGIN,
@@ -96,6 +103,8 @@ export async function openTestDirectory(
         clock,
         maxEpochUpdates: opts.maxEpochUpdates,
         mapCacheRows: opts.mapCacheRows,
+        vrfProver: opts.vrfProver,
+        cosign: opts.cosign,
       }),
   };
 }
