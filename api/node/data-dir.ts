@@ -5,8 +5,8 @@
  * and, in development mode, the development CA (`dev-ca.pem`, `dev-ca.key`). The tunable settings of
  * config.json, and the formats of the keys, are those of both servers (api/wiring/settings.ts); `origin`,
  * `devMode`, `trustedRoots`, the VRF pool's `vrfThreads` and `vrfReadQueue` and the HTTP limits
- * (`headersTimeoutMs`, `requestTimeoutMs`, `keepAliveTimeoutMs`, `maxConnections`: http-limits.ts) and `explorer`
- * (explorer-files.ts) are Node's own. The origin is the log's identity: it is fixed on first run
+ * (`headersTimeoutMs`, `requestTimeoutMs`, `keepAliveTimeoutMs`, `maxConnections`: http-limits.ts), `explorer`
+ * (explorer-files.ts) and `readers` (readers-setting.ts) are Node's own. The origin is the log's identity: it is fixed on first run
  * and a later run that asks for another one is refused rather than silently starting a different log.
  *
  * Every file the server writes there is mode 0600, whatever the directory's mode or the umask: the keys,
@@ -42,6 +42,7 @@ import { RESTORE_MARKER } from './restore-marker.js';
 import { VRF_POOL_SETTING_NAMES, vrfPoolSettings, type VrfPoolSettings } from './vrf-pool-settings.js';
 import { DEFAULT_HTTP_LIMITS, HTTP_LIMIT_NAMES, httpLimits, type HttpLimits } from './http-limits.js';
 import { EXPLORER_SETTING, explorerSetting, type ExplorerSetting } from './explorer-files.js';
+import { defaultReaders, READERS_SETTING, readersSetting } from './readers-setting.js';
 import {
   ConfigError,
   DEFAULT_SETTINGS,
@@ -73,6 +74,8 @@ export interface DataDir {
   httpLimits: HttpLimits;
   /** The explorer page at `/`: the built page (true), none (false), or the folder of another copy (api/node/explorer-files.ts). */
   explorer: ExplorerSetting;
+  /** How many reader processes answer lookups beside the sequencer's (api/node/readers.ts); 0: none. */
+  readers: number;
   /** True when this call created the keys. */
   created: boolean;
 }
@@ -85,6 +88,7 @@ interface ConfigFile {
   vrfPool?: VrfPoolSettings;
   httpLimits?: HttpLimits;
   explorer?: ExplorerSetting;
+  readers?: number;
 }
 
 /**
@@ -189,6 +193,7 @@ function readConfig(dir: string): ConfigFile | null {
     ...VRF_POOL_SETTING_NAMES,
     ...HTTP_LIMIT_NAMES,
     EXPLORER_SETTING,
+    READERS_SETTING,
     ...Object.values(SETTINGS).map((s) => s.json),
   ];
   const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
@@ -212,6 +217,7 @@ function readConfig(dir: string): ConfigFile | null {
     vrfPool,
     httpLimits: httpLimits(parsed, path),
     explorer: explorerSetting(parsed, path),
+    readers: readersSetting(parsed, path),
   };
 }
 
@@ -286,5 +292,6 @@ export function openDataDir(
     vrfPool: config.vrfPool ?? {},
     httpLimits: config.httpLimits ?? DEFAULT_HTTP_LIMITS,
     explorer: config.explorer ?? true,
+    readers: config.readers ?? defaultReaders(),
   };
 }

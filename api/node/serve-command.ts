@@ -2,7 +2,8 @@
  * The directory server on Node with an embedded SQLite file, as `npm start` (api/node/main.ts) and `kt serve`
  * run it. Options (flags win over the
  * environment): `--port` (PORT, default 8787; 0 picks a free port), `--data` (KT_DATA, default ./data),
- * `--host` (KT_HOST, default 127.0.0.1), `--origin` (KT_ORIGIN, only for a new log). Prints the trust
+ * `--host` (KT_HOST, default 127.0.0.1), `--origin` (KT_ORIGIN, only for a new log), `--readers` (reader
+ * processes, api/node/readers.ts; default config.json's `readers`). Prints the trust
  * pins a client needs, and shuts down cleanly on SIGINT or SIGTERM. On a restored backup,
  * `--published-checkpoint` and `--accept-restore` say how it may sign again (api/node/restore-check.ts).
  */
@@ -10,13 +11,15 @@ import { parseArgs } from 'node:util';
 import { errorFields, jsonLogger } from '../app/logger.js';
 import { startServer, type ServerOptions } from './server.js';
 
-export const SERVE_USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN] [--log-only]
-                      [--published-checkpoint FILE|URL] [--accept-restore SIZE]
+export const SERVE_USAGE = `usage: npm start -- [--port N] [--data DIR] [--host ADDR] [--origin ORIGIN] [--readers N]
+                      [--log-only] [--published-checkpoint FILE|URL] [--accept-restore SIZE]
        kt serve [the same options]
   --port    TCP port (env PORT, default 8787; 0 = any free port)
   --data    data directory with keys and the SQLite file (env KT_DATA, default ./data)
   --host    address to bind (env KT_HOST, default 127.0.0.1)
   --origin  checkpoint origin of a new log (env KT_ORIGIN; default localhost/kt-<random>)
+  --readers reader processes answering lookups on the same port (default: config.json's "readers",
+            else one per core beyond two; 0: one process)
   --log-only  serve a plain C2SP log of arbitrary entries, without the directory
 on a restored backup (kt backup), which starts read-only until its checkpoint is known to be the newest:
   --published-checkpoint FILE|URL  the newest checkpoint the log published, to check the copy against
@@ -32,6 +35,7 @@ function parseOptions(argv: string[]): ServerOptions {
       data: { type: 'string' },
       host: { type: 'string' },
       origin: { type: 'string' },
+      readers: { type: 'string' },
       'log-only': { type: 'boolean' },
       'published-checkpoint': { type: 'string' },
       'accept-restore': { type: 'string' },
@@ -46,6 +50,11 @@ function parseOptions(argv: string[]): ServerOptions {
   const portText = values.port ?? process.env.PORT ?? '8787';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`invalid port ${JSON.stringify(portText)}`);
+  const readers = values.readers === undefined ? undefined : Number(values.readers);
+  if (values.readers !== undefined && !/^\d{1,2}$/.test(values.readers))
+    throw new Error(`invalid --readers ${JSON.stringify(values.readers)}: give a number of processes, 0 to 64`);
+  if (readers !== undefined && readers > 64)
+    throw new Error(`invalid --readers ${JSON.stringify(values.readers)}: give a number of processes, 0 to 64`);
   const accept = values['accept-restore'];
   if (accept !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(accept))
     throw new Error(`invalid --accept-restore ${JSON.stringify(accept)}: give the backup's tree size`);
@@ -55,6 +64,7 @@ function parseOptions(argv: string[]): ServerOptions {
     host: values.host ?? process.env.KT_HOST ?? '127.0.0.1',
     origin: values.origin ?? process.env.KT_ORIGIN,
     logOnly: values['log-only'] ?? false,
+    readers,
     restore: {
       publishedCheckpoint: values['published-checkpoint'],
       acceptRestore: accept === undefined ? undefined : Number(accept),

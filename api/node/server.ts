@@ -7,8 +7,10 @@
  * development mode it creates and trusts a development root CA on first run. A restored backup (`kt backup`)
  * starts read-only and signs nothing until its checkpoint is known to be the newest (api/node/restore-check.ts).
  * The directory's VRF proofs are computed by a pool of threads (api/node/vrf-pool.ts), off the event loop.
- * `close()` stops accepting connections, closes the open epoch, stops the VRF threads, waits for the
- * writer's queue, then closes the database, so nothing accepted is cut short.
+ * With `readers` (config.json, or the option), reader processes answer lookups on the public port from the
+ * same SQLite file and forward writes to this process's app on a Unix socket (api/node/readers.ts).
+ * `close()` stops accepting connections (the readers first), closes the open epoch, stops the VRF threads,
+ * waits for the writer's queue, then closes the database, so nothing accepted is cut short.
  */
 import { explorerFor } from './explorer-files.js';
 import { getRequestListener, type ServerType } from '@hono/node-server';
@@ -31,6 +33,7 @@ import { ensureDevCa } from './dev-ca.js';
 import { startVrfPool, type VrfPool } from './vrf-pool.js';
 import { vrfPoolOptions } from './vrf-pool-settings.js';
 import { RestoreGate, type RestoreOptions } from './restore-check.js';
+import { ReaderPool, removeSocketFolder, sequencerSocketPath } from './readers.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -44,6 +47,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** How a restored backup may sign again (api/node/restore-check.ts). */
   restore?: RestoreOptions;
+  /** Reader processes beside the sequencer's (api/node/readers.ts); default: the data directory's `readers`. */
+  readers?: number;
 }
 
 export interface RunningServer {
@@ -58,20 +63,24 @@ export interface RunningServer {
 
 function listen(
   app: Hono,
-  host: string,
-  port: number,
+  at: { host: string; port: number } | { path: string },
   limits: HttpLimits,
   logger: Logger,
 ): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
     // As @hono/node-server's serve(), with its errorHandler: requests it cannot build are the API's JSON 400.
-    const listener = getRequestListener(app.fetch, { hostname: host, errorHandler: requestErrorAnswer(logger) });
+    const listener = getRequestListener(app.fetch, {
+      hostname: 'path' in at ? 'localhost' : at.host,
+      errorHandler: requestErrorAnswer(logger),
+    });
     // Without a Host header Node would answer a bare 400 itself: the listener answers it as the API does.
     const server = createServer({ ...httpServerOptions(limits), requireHostHeader: false }, listener);
     server.once('error', reject);
     capConnections(server, limits);
     answerClientErrors(server);
-    server.listen(port, host, () => resolve({ server, port: (server.address() as AddressInfo).port }));
+    const done = () => resolve({ server, port: 'path' in at ? 0 : (server.address() as AddressInfo).port });
+    if ('path' in at) server.listen(at.path, done);
+    else server.listen(at.port, at.host, done);
   });
 }
 
@@ -109,7 +118,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   restore?.attach(directory);
   directory?.start(data.settings, (e) => logger.error('epoch_failed', errorFields(e)));
-  const { server, port } = await listen(app, opts.host, opts.port, data.httpLimits, logger);
+  // With readers, the public port is theirs (readers.ts) and the sequencer's app answers them on a socket.
+  const readers = opts.logOnly ? 0 : (opts.readers ?? data.readers);
+  const socket = readers > 0 ? sequencerSocketPath() : null;
+  const { server, port: ownPort } = await listen(
+    app,
+    socket ? { path: socket.path } : { host: opts.host, port: opts.port },
+    data.httpLimits,
+    logger,
+  );
+  const pool = socket
+    ? await ReaderPool.start({
+        count: readers,
+        dataDir: data.dir,
+        sequencerSocket: socket.path,
+        host: opts.host,
+        port: opts.port,
+        ipv6PrefixLength: data.settings.ipv6PrefixLength,
+        logger,
+      })
+    : null;
+  const port = pool?.port ?? ownPort;
   restore?.check().catch((e) => logger.error('restore_check_failed', errorFields(e))); // still read-only
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
@@ -120,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     vrfPool,
     async close() {
       restore?.stop();
+      await pool?.close(); // the readers first: they forward to the sequencer's app
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
@@ -127,6 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await vrfPool?.close();
       await appender.close(); // finishes queued batches before the database goes away
       await storage.close();
+      if (socket) removeSocketFolder(socket.folder);
     },
   };
 }

@@ -11,7 +11,15 @@ import type { Context, Hono } from 'hono';
 import { toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 import type { Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
 import { Directory } from '../../log/directory/directory.js';
-import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../log/directory/proof-builder.js';
+import {
+  proveDiscovery,
+  proveHistory,
+  proveLookup,
+  proveMonitorCheck,
+  type ProofSource,
+} from '../../log/directory/proof-builder.js';
+import type { DirectoryReader } from '../../log/directory/directory-reader.js';
+import { DirectoryError } from '../../log/directory/errors.js';
 import type { DirectoryStore } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import { LogAppender } from '../../log/merkle/appender.js';
@@ -184,14 +192,66 @@ export function serverApp(
 /** The routes' service over a directory: proofs from log/directory/proof-builder.ts, the rest queued. */
 function directoryService(dir: Directory): DirectoryService {
   return {
-    lookup: (p, a, charge) => proveLookup(dir, p, a, charge),
-    history: (p, a, since, charge) => proveHistory(dir, p, a, since, charge),
-    monitor: (p, a, version, charge) => proveMonitorCheck(dir, p, a, version, charge),
-    discover: (a, charge) => proveDiscovery(dir, a, charge),
+    ...proofService(dir),
     submit: (s, sig, credential) => dir.submit(s, sig, credential),
     enrol: (chain) => dir.enrol(chain),
     revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),
   };
+}
+
+/** The proofs of a service, from the sequencer or a reader of its store. */
+function proofService(source: ProofSource): Pick<DirectoryService, 'lookup' | 'history' | 'monitor' | 'discover'> {
+  return {
+    lookup: (p, a, charge) => proveLookup(source, p, a, charge),
+    history: (p, a, since, charge) => proveHistory(source, p, a, since, charge),
+    monitor: (p, a, version, charge) => proveMonitorCheck(source, p, a, version, charge),
+    discover: (a, charge) => proveDiscovery(source, a, charge),
+  };
+}
+
+/**
+ * The app of a reader process (api/node/reader-process.ts): the same routes, their proofs from a reader of
+ * the sequencer's store (log/directory/directory-reader.ts), the lookup rate limit its own (the Node server
+ * hands each client to one reader, api/node/readers.ts). It takes no write: the reader process forwards
+ * writes, /metrics and /healthz to the sequencer before this app sees them, and the service refuses them
+ * should one arrive.
+ */
+export function readerApp(o: {
+  reader: LogReader;
+  signer: Ed25519NoteSigner;
+  directory: DirectoryReader;
+  vrfPublicKey: Uint8Array;
+  settings: Settings;
+  logger?: Logger;
+  explorer?: ExplorerAssets;
+}): Hono {
+  const requests = new RequestMetrics();
+  const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };
+  const dir = o.directory;
+  Object.assign(
+    config,
+    directoryConfig({ vrfPublicKey: o.vrfPublicKey, credentials: { all: () => dir.credentials.all() } }, o.settings),
+  );
+  const limits = rateLimits(o.settings, requests);
+  const refused = async (): Promise<never> => {
+    throw new DirectoryError('internal', 'a reader process takes no writes');
+  };
+  return createApp({
+    reader: o.reader,
+    config,
+    directory: {
+      service: { ...proofService(o.directory), submit: refused, enrol: refused, revoke: refused },
+      receiptSigner: o.signer,
+      lookupRateLimit: limits.lookup,
+      publishLimits: limits.publish,
+      operatorAuthFailures: limits.operatorAuthFailures,
+    },
+    requests,
+    logger: o.logger,
+    accessLog: o.settings.accessLog,
+    cors: { lookupOrigins: o.settings.lookupOrigins },
+    explorer: o.explorer,
+  });
 }
 
 /** The service, calling `afterQueued` whenever a call leaves work queued. */
@@ -227,7 +287,10 @@ function queueingService(
 }
 
 /** The directory's fields of /v1/config: its VRF key, witness policy, epoch timing and providers. */
-function directoryConfig(dir: Directory, settings: Settings): Partial<AppConfig> {
+function directoryConfig(
+  dir: { vrfPublicKey: Uint8Array; credentials: Pick<Directory['credentials'], 'all'> },
+  settings: Settings,
+): Partial<AppConfig> {
   return {
     vrfKey: toBase64(dir.vrfPublicKey),
     witnesses: settings.witnesses.map((w) => w.key),

@@ -3,7 +3,8 @@
  * path): another process on the same SQLite file, or any holder of the store's rows. It builds the same
  * lookup, history, discovery and daily-check proofs as the sequencer (proof-builder.ts over `ProofSource`),
  * each from one committed epoch: the epoch row, its served checkpoint and the map's rows are read in one
- * read transaction (`readSnapshot`), so they agree even while the sequencer commits the next epoch; the
+ * read transaction (`readSnapshot`), so they agree even while the sequencer commits the next epoch (the
+ * credentials are read again with each new epoch; they only grow, so the epoch's set is a prefix); the
  * account and version rows read after it are checked against the map's leaf by the proof builder, which
  * starts again if an epoch committed in between. An epoch is served once the sequencer recorded the
  * checkpoint it serves with it (its witnesses' cosignatures, `dir_served`), as the sequencer itself waits
@@ -46,8 +47,9 @@ export class DirectoryReader implements ProofSource {
   credentials: CredentialRegistry;
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
-  /** The epoch whose rows the cache holds. */
+  /** The epoch whose rows the cache holds, and the one the credentials were read at. */
   private cachedEpoch = -1;
+  private credentialsEpoch = -1;
 
   private constructor(
     private readonly opts: DirectoryReaderOptions,
@@ -106,8 +108,11 @@ export class DirectoryReader implements ProofSource {
         return read(snapshotFromRow(served.row, served.checkpoint));
       });
       if (result) {
-        if (this.credentials.all().length < result.snap.head.credentialCount)
+        // Read again with each epoch: enrolments (the epoch's credential set) and revocations (/v1/config).
+        if (result.snap.epoch !== this.credentialsEpoch) {
           this.credentials = CredentialRegistry.fromRows(await this.opts.store.credentials());
+          this.credentialsEpoch = result.snap.epoch;
+        }
         return result;
       }
       if (Date.now() >= deadline)
