@@ -30,6 +30,12 @@ export interface ClientOptions {
   onEvidence?: (evidence: CheckpointEvidence) => void;
   /** Milliseconds since the epoch, for checkpoint freshness (default: Date.now). */
   now?: () => number;
+  /**
+   * How old, in seconds, an answer from a replica that lags behind the newest checkpoint this client kept may
+   * be and still be taken (this client's own bound, never the server's; default 0: such an answer is a
+   * rollback). See `LookupClientOptions.maxLagSeconds`.
+   */
+  maxLagSeconds?: number;
 }
 
 export interface KtClient {
@@ -111,6 +117,8 @@ export function createClient(options: ClientOptions): KtClient {
     pins: { ...toVerifierPins(pins), now: options.now },
     fetch: options.fetch,
     onEvidence: options.onEvidence,
+    maxLagSeconds: options.maxLagSeconds,
+    now: options.now,
   });
   const run = keptIn(options.store ?? memoryStore(), pins.origin, client);
   return {

@@ -3,8 +3,9 @@
  * directory, verifies it with the pins and witness policy only (verifier/verification/lookup-verifier.ts), and keeps
  * the newest checkpoint it accepted (`state.checkpoint`, to persist between runs). A later answer on a larger tree is
  * accepted only with a consistency proof from the kept checkpoint, built from the log's tiles
- * (verifier/http/tile-fetch.ts); an answer on a smaller tree is a rollback, and on a different tree of the same or
- * larger size a fork. Both are refused, and the two signed checkpoints are reported to `onEvidence`: they prove the
+ * (verifier/http/tile-fetch.ts); an answer on a smaller tree is a rollback (unless the client bounds how far a
+ * lagging replica may be behind, `maxLagSeconds`, and the kept tree extends it), and on a different tree of the
+ * same or larger size a fork. Both are refused, and the two signed checkpoints are reported to `onEvidence`: they prove the
  * log misbehaved.
  *
  * Errors: VerifyError (the answer did not verify, or the log misbehaved: exit code 1 in `kt`) or ClientError (the
@@ -49,6 +50,17 @@ export interface LookupClientOptions {
   fetch?: Fetch;
   state?: ClientState;
   onEvidence?: (e: CheckpointEvidence) => void;
+  /**
+   * The client's own bound on an answer older than the newest checkpoint it kept, in seconds (never one a
+   * server advertises; KEYTRANS's maximum lag): such an answer, from a replica that lags, is taken when the
+   * kept tree extends its tree (proven from the log's tiles) and its epoch head is at most this old by the
+   * client's clock, and the kept checkpoint stays; an older one is a ClientError `stale_answer` (not proof of
+   * misbehaviour: ask again, or elsewhere). 0 or absent: an answer
+   * from a smaller tree is a `rollback`, as it always is when it is not a prefix of the kept tree.
+   */
+  maxLagSeconds?: number;
+  /** Milliseconds since the epoch (default Date.now): the clock `maxLagSeconds` is measured by. */
+  now?: () => number;
 }
 
 const MAX_PROOF_BYTES = 4 * 1024 * 1024;
@@ -87,7 +99,7 @@ export class LookupClient {
     const json = await this.getJson(`/v1/lookup/${encodeURIComponent(provider)}/${encodeURIComponent(account)}`);
     const proof = parsed(() => lookupFromJson(json));
     const result = this.verifier.verifyLookup(proof, provider, account);
-    await this.advance(proof.epoch.checkpoint);
+    await this.advance(proof.epoch.checkpoint, result.head.time);
     this.lastProofJson = json;
     return result;
   }
@@ -107,7 +119,7 @@ export class LookupClient {
     if (proof.since !== since)
       throw new VerifyError('wrong_history', `asked for the history since ${since}, got since ${proof.since}`);
     const result = this.verifier.verifyHistory(proof, provider, account, sinceHistory);
-    await this.advance(proof.lookup.epoch.checkpoint);
+    await this.advance(proof.lookup.epoch.checkpoint, result.lookup.head.time);
     this.lastProofJson = json;
     return result;
   }
@@ -136,22 +148,23 @@ export class LookupClient {
       const history = this.verifier.verifyHistory(proof.history, provider, account, known.historyHash);
       if (!equalBytes(history.lookup.label, known.label))
         throw new VerifyError('wrong_account', 'the history is for another label');
-      await this.advance(proof.history.lookup.epoch.checkpoint);
+      await this.advance(proof.history.lookup.epoch.checkpoint, history.lookup.head.time);
       return { unchanged: false, history };
     }
     const r = this.verifier.verifyUnchanged(proof.unchanged, known);
-    await this.advance(proof.unchanged.epoch.checkpoint);
+    await this.advance(proof.unchanged.epoch.checkpoint, r.head.time);
     return { unchanged: true, epoch: r.epoch };
   }
 
   /**
    * Accepts a checkpoint note (already verified under the pins) as the newest, after checking it against
-   * the kept one: a consistency proof for a larger tree, equal roots for the same size, never smaller.
+   * the kept one: a consistency proof for a larger tree, equal roots for the same size; a smaller one only
+   * as a lagging answer within `maxLagSeconds` (`epochTime`: its epoch head's time), never kept.
    */
-  async advance(note: string): Promise<Checkpoint> {
+  async advance(note: string, epochTime?: number): Promise<Checkpoint> {
     // One at a time: each compares with the checkpoint the previous one kept (concurrent lookups must not
     // replace a larger kept checkpoint with a smaller one).
-    return this.serially(() => this.advanceNow(note));
+    return this.serially(() => this.advanceNow(note, epochTime));
   }
 
   /**
@@ -177,11 +190,13 @@ export class LookupClient {
     return run;
   }
 
-  private async advanceNow(note: string): Promise<Checkpoint> {
+  private async advanceNow(note: string, epochTime?: number): Promise<Checkpoint> {
     const offered = this.verifier.checkpoint(note);
     const kept = this.state.checkpoint;
     if (kept === undefined || kept === note) return this.keep(note, offered);
     const accepted = openCheckpoint(kept, this.opts.pins.origin, this.opts.pins.logKey).checkpoint;
+    if (offered.size < accepted.size && (this.opts.maxLagSeconds ?? 0) > 0 && epochTime !== undefined)
+      return this.lagging({ note, cp: offered }, { note: kept, cp: accepted }, epochTime);
     if (offered.size < accepted.size) {
       this.opts.onEvidence?.({ kind: 'rollback', accepted: kept, offered: note });
       throw new VerifyError(
@@ -199,6 +214,7 @@ export class LookupClient {
   private async extend(
     accepted: { note: string; cp: Checkpoint },
     offered: { note: string; cp: Checkpoint },
+    keepOffered = true,
   ): Promise<Checkpoint> {
     const fork = (message: string, extra: Partial<CheckpointEvidence> = {}): never => {
       this.opts.onEvidence?.({ kind: 'fork', accepted: accepted.note, offered: offered.note, ...extra });
@@ -208,7 +224,7 @@ export class LookupClient {
     if (from.size === to.size) {
       if (!equalBytes(from.rootHash, to.rootHash))
         fork(`two different trees of ${to.size} entries are signed by the log`);
-      return this.keep(offered.note, to);
+      return keepOffered ? this.keep(offered.note, to) : to;
     }
     let fetched;
     try {
@@ -229,7 +245,28 @@ export class LookupClient {
     }
     if (!equalBytes(fetched.prefixRoot, from.rootHash))
       fork(`the tree of ${to.size} entries does not extend the accepted one of ${from.size}`, fetched);
-    return this.keep(offered.note, to);
+    return keepOffered ? this.keep(offered.note, to) : to;
+  }
+
+  /**
+   * An answer from a smaller tree than the kept one, as a replica that lags gives: taken if its epoch is
+   * recent enough by this client's bound and the kept tree extends it (a fork otherwise, with evidence);
+   * the kept checkpoint stays.
+   */
+  private async lagging(
+    offered: { note: string; cp: Checkpoint },
+    kept: { note: string; cp: Checkpoint },
+    epochTime: number,
+  ): Promise<Checkpoint> {
+    const ageSeconds = ((this.opts.now ?? Date.now)() - epochTime) / 1000;
+    const bound = this.opts.maxLagSeconds as number;
+    if (ageSeconds > bound)
+      throw new ClientError(
+        'stale_answer',
+        `the directory answered from an epoch ${Math.round(ageSeconds)} s old, on a tree of ${offered.cp.size} entries after one of ${kept.cp.size} was accepted; this client takes at most ${bound} s`,
+      );
+    await this.extend(offered, kept, false);
+    return offered.cp;
   }
 
   private keep(note: string, cp: Checkpoint): Checkpoint {

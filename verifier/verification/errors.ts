@@ -72,6 +72,8 @@ export type ClientErrorCode =
   | 'bad_response'
   | 'unavailable'
   | 'bad_replay_state'
+  // an answer from a replica that lags the newest checkpoint kept by more than the client's bound (lookup-client.ts)
+  | 'stale_answer'
   // a proof in a format version this client does not read (docs/PROTOCOL.md section 17.3)
   | 'unsupported_format'
   | RelayedCode;

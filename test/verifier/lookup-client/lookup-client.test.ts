@@ -111,6 +111,60 @@ describe('the lookup client', () => {
     expect(split.state.checkpoint).toBe(c.state.checkpoint); // the fork was not kept
   });
 
+  it("takes a lagging replica's answer within the client's own bound, and refuses an older one", async () => {
+    const root = await makeRoot();
+    const vrfSecretKey = sha256(utf8('shared vrf key'));
+    const t = await openTestDirectory({ root, vrfSecretKey });
+    const chat = await enrolProvider(t, 'chat.example');
+    await rotate(t, chat, 'lu@chat.example', 1);
+    const app = appOver(t);
+    const lagging = await (await app.request('/v1/lookup/chat.example/lu@chat.example')).text();
+    const laggedAt = t.clock.now;
+    await rotate(t, chat, 'lu@chat.example', 2);
+    // A replica that lags: it answers from the older epoch, while the client already kept the newer one.
+    let replica = false;
+    const both = {
+      request: async (url: string, init?: RequestInit) =>
+        replica && url.includes('/v1/lookup/') ? new Response(lagging) : app.request(url, init),
+    } as unknown as Hono;
+    let now = laggedAt + 30_000;
+    const evidence: CheckpointEvidence[] = [];
+    const { c } = client(both, t, { maxLagSeconds: 60, now: () => now, onEvidence: (e) => evidence.push(e) });
+    expect((await c.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(2);
+    const newest = c.state.checkpoint;
+    replica = true;
+    const older = await c.lookup('chat.example', 'lu@chat.example'); // 30 s old: within the bound
+    expect(older.statement?.version).toBe(1);
+    expect(c.state.checkpoint).toBe(newest); // the newest checkpoint stays kept
+    now = laggedAt + 61_000;
+    expect(await failure(c.lookup('chat.example', 'lu@chat.example'))).toEqual(['ClientError', 'stale_answer']);
+    expect(evidence).toEqual([]); // neither is evidence of misbehaviour
+    // Without a bound of its own, the client calls the same answer a rollback.
+    const { c: strict } = client(both, t, { state: { checkpoint: newest } });
+    expect(await failure(strict.lookup('chat.example', 'lu@chat.example'))).toEqual(['VerifyError', 'rollback']);
+    // A smaller tree that the kept one does not extend is a fork, whatever the bound.
+    const forked = await openTestDirectory({ root, vrfSecretKey });
+    const chat2 = await enrolProvider(forked, 'chat.example');
+    await rotate(forked, chat2, 'lu@chat.example', 1);
+    const other = await (await appOver(forked).request('/v1/lookup/chat.example/lu@chat.example')).text();
+    const forkedBoth = {
+      request: async (url: string, init?: RequestInit) =>
+        url.includes('/v1/lookup/') ? new Response(other) : app.request(url, init),
+    } as unknown as Hono;
+    now = forked.clock.now;
+    const { c: split } = client(forkedBoth, t, {
+      state: { checkpoint: newest },
+      maxLagSeconds: 60,
+      now: () => now,
+      onEvidence: (e) => evidence.push(e),
+    });
+    expect(await failure(split.lookup('chat.example', 'lu@chat.example'))).toEqual([
+      'VerifyError',
+      'inconsistent_checkpoint',
+    ]);
+    expect(evidence.map((e) => e.kind)).toEqual(['fork']);
+  });
+
   it("reports tiles that do not match the log's own tree as bad tiles, not as a fork", async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
