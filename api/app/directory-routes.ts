@@ -8,6 +8,7 @@
  * (rate-limit-lookups.ts); publications to their client's and their provider's before any signature is
  * checked (rate-limit-publish.ts), and a submission may name the credential it is signed with.
  */
+import { encodeLookupBinary, LOOKUP_BINARY_TYPE } from '../../verifier/formats/proof-binary.js';
 import type { Context, Hono } from 'hono';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
@@ -126,6 +127,25 @@ function jsonResponse(json: string, acceptEncoding: string | undefined): Respons
   return new Response(gzip(utf8(json)), { headers: { ...headers, 'Content-Encoding': 'gzip' } });
 }
 
+/**
+ * Whether an Accept header asks for the binary lookup proof before JSON: it names the binary type with a
+ * quality above 0, at least JSON's (JSON's is 0 unless it, `application/*` or `*\/*` is named).
+ */
+function prefersBinary(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let binary = 0;
+  let json = 0;
+  for (const item of accept.split(',')) {
+    const [type, ...params] = item.split(';').map((x) => x.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const quality = q === undefined ? 1 : Number(q.slice(2));
+    if (!(quality >= 0 && quality <= 1)) continue;
+    if (type === LOOKUP_BINARY_TYPE) binary = Math.max(binary, quality);
+    else if (type === 'application/json' || type === 'application/*' || type === '*/*') json = Math.max(json, quality);
+  }
+  return binary > 0 && binary >= json;
+}
+
 /** A response of JSON already serialised to UTF-8 (what `c.json` sends for the same value). */
 function jsonBytes(c: Context, body: Uint8Array<ArrayBuffer>): Response {
   return c.body(body, 200, { 'Content-Type': 'application/json' });
@@ -174,6 +194,10 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
     answer(async () => {
       const { absent } = meter(c, 1);
       const proof = await o.service.lookup(c.req.param('provider'), c.req.param('account'), { absent });
+      // JSON for people; the binary form (docs/PROTOCOL.md section 17.4) for clients that ask for it.
+      c.header('Vary', 'Accept');
+      if (prefersBinary(c.req.header('accept')))
+        return c.body(encodeLookupBinary(proof), 200, { 'Content-Type': LOOKUP_BINARY_TYPE });
       return jsonBytes(c, lookupToJsonBytes(proof));
     }),
   );

@@ -227,7 +227,19 @@ function directoryPaths(): Json {
         description:
           'Rate limited per client: one lookup, or `absentLookupCost` (default 6) for a name the directory does not know. An unknown provider or account gives an absence proof.',
         parameters: [provider, account],
-        responses: { 200: ok('The lookup proof.', ref('LookupProof')), ...lookupErrors() },
+        responses: {
+          200: {
+            ...ok(
+              'The lookup proof: JSON, or its binary form (docs/PROTOCOL.md section 17.4) to a client whose Accept header prefers `application/vnd.kt.lookup+binary`. The answer carries `Vary: Accept`.',
+              ref('LookupProof'),
+            ),
+            content: {
+              'application/json': { schema: ref('LookupProof') },
+              'application/vnd.kt.lookup+binary': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          ...lookupErrors(),
+        },
       },
     },
     '/v1/lookup': {

@@ -16,7 +16,15 @@ import { openCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
 import { ClientError, relayedCode, VerifyError } from '../verification/errors.js';
 import { HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { LookupVerifier, type HistoryResult, type LookupResult, type Pins } from '../verification/lookup-verifier.js';
-import { historyFromJson, lookupFromJson, monitorFromJson, ProofJsonError } from '../formats/proof-json.js';
+import {
+  historyFromJson,
+  lookupFromJson,
+  lookupToJson,
+  monitorFromJson,
+  ProofJsonError,
+} from '../formats/proof-json.js';
+import { decodeLookupBinary, LOOKUP_BINARY_TYPE, ProofBinaryError } from '../formats/proof-binary.js';
+import type { LookupProof } from '../formats/proofs.js';
 import type { MapLeaf } from '../formats/map-proof.js';
 import { fetchConsistencyProof, type Fetch } from '../http/tile-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
@@ -96,11 +104,10 @@ export class LookupClient {
   /** Fetches, verifies and returns the lookup of (provider, account). */
   async lookup(provider: string, account: string): Promise<LookupResult> {
     checkAsked(provider, account);
-    const json = await this.getJson(`/v1/lookup/${encodeURIComponent(provider)}/${encodeURIComponent(account)}`);
-    const proof = parsed(() => lookupFromJson(json));
+    const proof = await this.getLookup(`/v1/lookup/${encodeURIComponent(provider)}/${encodeURIComponent(account)}`);
     const result = this.verifier.verifyLookup(proof, provider, account);
     await this.advance(proof.epoch.checkpoint, result.head.time);
-    this.lastProofJson = json;
+    this.lastProofJson = lookupToJson(proof);
     return result;
   }
 
@@ -274,8 +281,29 @@ export class LookupClient {
     return cp;
   }
 
+  /**
+   * A lookup proof, asked for in binary (docs/PROTOCOL.md section 17.4) with JSON as the fallback, and read
+   * in the form the server's Content-Type names.
+   */
+  private async getLookup(path: string): Promise<LookupProof> {
+    const accept = `${LOOKUP_BINARY_TYPE}, application/json;q=0.9`;
+    const res = await request(this.fetch, `${this.opts.baseUrl}${path}`, { headers: { Accept: accept } });
+    const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (res.status !== 200 || type !== LOOKUP_BINARY_TYPE) {
+      const json = await this.readJson(path, res);
+      return parsed(() => lookupFromJson(json));
+    }
+    const body = await readBounded(res, MAX_PROOF_BYTES);
+    return parsed(() => decodeLookupBinary(body));
+  }
+
   private async getJson(path: string): Promise<unknown> {
     const res = await request(this.fetch, `${this.opts.baseUrl}${path}`, { headers: { Accept: 'application/json' } });
+    return this.readJson(path, res);
+  }
+
+  /** The JSON body of an answer; an error answer is a ClientError with the code the directory gave. */
+  private async readJson(path: string, res: Response): Promise<unknown> {
     const body = await readBounded(res, MAX_PROOF_BYTES);
     let json: unknown;
     try {
@@ -299,7 +327,8 @@ function parsed<T>(f: () => T): T {
     return f();
   } catch (e) {
     // A proof format this client does not read is not a proof that failed (docs/PROTOCOL.md section 17.3).
-    if (e instanceof ProofJsonError && e.code === 'unsupported_format') throw new ClientError(e.code, e.message);
-    throw new VerifyError('bad_proof_json', (e as Error).message);
+    if ((e instanceof ProofJsonError || e instanceof ProofBinaryError) && e.code === 'unsupported_format')
+      throw new ClientError(e.code, e.message);
+    throw new VerifyError(e instanceof ProofBinaryError ? 'bad_proof_binary' : 'bad_proof_json', (e as Error).message);
   }
 }

@@ -16,6 +16,7 @@ export type VerifyErrorCode =
   | 'bad_map_proof'
   | 'bad_not_enrolled'
   | 'bad_proof_json'
+  | 'bad_proof_binary'
   | 'bad_provider_signature'
   | 'bad_statement'
   | 'bad_vrf'
