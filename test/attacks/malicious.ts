@@ -18,10 +18,18 @@ import { ORIGIN } from '../helpers/log.js';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
-/** The honest server of a test directory. */
+/**
+ * The honest server of a test directory, answering JSON whatever the client accepts (as a server that does
+ * not offer the binary lookup proof): the attacks here rewrite JSON. The binary form's tampering is
+ * test/verifier/formats/proof-binary.test.ts's.
+ */
 export function serverOf(t: TestDirectory): Fetch {
   const app = appOver(t);
-  return async (url, init) => app.request(url, init);
+  return async (url, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Accept', 'application/json');
+    return app.request(url, { ...init, headers });
+  };
 }
 
 /** Every entry of a test directory's log. */

@@ -53,11 +53,13 @@ export interface Proxy extends Listening {
   tamper: (proof: Record<string, any>) => void;
 }
 
-async function forward(req: IncomingMessage, upstream: string): Promise<Response> {
+/** Forwards `req`; with `json`, asking for JSON whatever the client accepts (the proxy rewrites JSON only). */
+async function forward(req: IncomingMessage, upstream: string, json: boolean): Promise<Response> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers))
     if (typeof v === 'string' && !['host', 'connection', 'accept-encoding', 'content-length'].includes(k))
       headers.set(k, v);
+  if (json) headers.set('accept', 'application/json');
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks);
@@ -72,7 +74,10 @@ function send(res: ServerResponse, status: number, headers: Headers, body: Uint8
   res.writeHead(status, out).end(body);
 }
 
-/** A proxy to `upstream` (the directory's URL). */
+/**
+ * A proxy to `upstream` (the directory's URL). Lookups and histories pass as JSON (their binary form's
+ * tampering is test/verifier/formats/proof-binary.test.ts's), so that they can be recorded and altered.
+ */
 export async function directoryProxy(upstream: string): Promise<Proxy> {
   const proxy = {
     mode: 'pass' as ProxyMode,
@@ -87,7 +92,7 @@ export async function directoryProxy(upstream: string): Promise<Proxy> {
       return send(res, recorded.status, recorded.headers, recorded.body);
     let answer: Response;
     try {
-      answer = await forward(req, proxy.upstream);
+      answer = await forward(req, proxy.upstream, isLookup); // a directory that offers no binary lookups
     } catch {
       return void res.writeHead(502).end();
     }
