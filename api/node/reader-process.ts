@@ -39,6 +39,15 @@ export function forSequencer(method: string, path: string): boolean {
   return method === 'POST' && (path === '/v1/bindings' || path === '/v1/providers' || path === '/v1/providers/revoke');
 }
 
+/** A path as the router matches it: percent-encoding decoded as Hono decodes it (`/v1/%62indings` is bindings). */
+function routedPath(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Forwards the request to the sequencer's app on `socketPath`, as it came (raw target, headers, body). */
 function forward(c: Context, socketPath: string): Promise<Response> {
   const incoming = (c.env as { incoming: { url: string; socket: { remoteAddress?: string } } }).incoming;
@@ -86,7 +95,7 @@ export async function openReader(dataDir: string, sequencerSocket: string, index
   });
   const front = new Hono();
   front.all('*', async (c) => {
-    const path = new URL(c.req.url).pathname;
+    const path = routedPath(new URL(c.req.url).pathname);
     if (forSequencer(c.req.method, path)) return forward(c, sequencerSocket);
     const res = await app.fetch(c.req.raw, c.env);
     const out = new Response(res.body, res);

@@ -108,6 +108,13 @@ describe('reader processes', () => {
         const discovery = await getFrom(server.url, '/v1/lookup', from, { discover: 'alice@example.org' });
         verifier.verifyDiscovery(discoveryFromJson(JSON.parse(discovery.body)), 'alice@example.org');
       }
+      // A route the readers' router reaches by another spelling is forwarded too.
+      const spelled = await fetch(`${server.url}/v1/%62indings`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ statements: [] }),
+      });
+      expect(spelled.status).toBe(400); // the sequencer's own answer to an empty batch
       // /metrics is the sequencer's (it counts the publications the readers forwarded).
       const metrics = await getFrom(server.url, '/metrics', ADDRESSES[3]);
       expect(metrics.reader).toBeUndefined();
