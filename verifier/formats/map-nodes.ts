@@ -13,7 +13,7 @@
  * prefix on the parent's side below the parent's depth, zero padding bits, a leaf whose label has the
  * prefix its place implies. A row that breaks a rule is a `MapError` 'bad_node'.
  */
-import { equalBytes, u64be } from '../../wasm-free-crypto/bytes.js';
+import { u64be } from '../../wasm-free-crypto/bytes.js';
 import { checkMapLeaf, labelBit, MapError, mapLeafHash, type MapLeaf } from './map-proof.js';
 
 /** A child as a node row holds it: an internal node by key (with its hash once known), or a leaf. */
@@ -56,8 +56,8 @@ export function mapNodeKey(label: Uint8Array, depth: number): Uint8Array {
   return key;
 }
 
-/** Whether `label` (or a key's prefix, as bytes) agrees with `key`'s prefix on its first key[0] bits. */
-export function keyCovers(key: Uint8Array, label: Uint8Array): boolean {
+/** Whether `label` (or a longer key's prefix, as bytes) agrees with `key`'s prefix on its first key[0] bits. */
+function keyCovers(key: Uint8Array, label: Uint8Array): boolean {
   const depth = key[0];
   for (let i = 0; i < depth >>> 3; i++) if (key[1 + i] !== label[i]) return false;
   const rest = depth & 7;
@@ -147,9 +147,11 @@ function readRef(b: Uint8Array, at: number, parent: Uint8Array, side: number): [
   const end = at + 2 + Math.ceil(depth / 8) + 32;
   if (depth === undefined || end > b.length) throw bad('a node reference is cut short');
   const key = b.slice(at + 1, end - 32);
-  if (!equalBytes(mapNodeKey(padLabel(key), depth), key)) throw bad('a node key has bits set past its depth');
+  if (depth % 8 !== 0 && (key[key.length - 1] & (0xff >>> (depth % 8))) !== 0)
+    throw bad('a node key has bits set past its depth');
   if (depth <= parentDepth) throw bad('a child node does not branch below its parent');
-  if (parentDepth >= 0 && (!keyCovers(parent, padLabel(key)) || labelBit(padLabel(key), parentDepth) !== side))
+  // The child's prefix is longer than its parent's: it must start with the parent's, then the side's bit.
+  if (parentDepth >= 0 && (!keyCovers(parent, key.subarray(1)) || prefixBit(key, parentDepth) !== side))
     throw bad('a child node is not under its parent');
   return [{ kind: 'node', key, depth, hash: b.slice(end - 32, end) }, end];
 }
@@ -161,11 +163,9 @@ function readVersion(b: Uint8Array, at: number): number {
   return high >= 0x200000 ? -1 : high * 0x100000000 + low;
 }
 
-/** A key's prefix as a 32-byte label (the bits past its depth zero). */
-function padLabel(key: Uint8Array): Uint8Array {
-  const label = new Uint8Array(32);
-  label.set(key.subarray(1));
-  return label;
+/** Bit `depth` of a key's prefix (below the key's own depth). */
+function prefixBit(key: Uint8Array, depth: number): number {
+  return (key[1 + (depth >>> 3)] >>> (7 - (depth & 7))) & 1;
 }
 
 /** Decodes the node row stored under `key` (strictly, see the file comment). */

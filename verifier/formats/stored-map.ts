@@ -78,6 +78,9 @@ function asLeaf(ref: MapRef & { kind: 'leaf' }): MapLeaf {
   return { label: ref.label.slice(), version: ref.version, historyHash: ref.historyHash.slice() };
 }
 
+/** Rows decoded, by the row's bytes: a cache hands out the same bytes until the row changes. */
+const decodedRows = new WeakMap<Uint8Array, MapNode>();
+
 /** The map as its stored rows give it; stateless: every read goes to the source. */
 export class StoredMap {
   constructor(readonly source: MapNodeSource) {}
@@ -87,11 +90,19 @@ export class StoredMap {
     return decodeMapRoot(this.source.mapNode(MAP_ROOT_KEY));
   }
 
-  /** The internal node a reference names; a missing row is a MapError 'bad_node'. */
+  /**
+   * The internal node a reference names (shared: never modify it); a missing row is a MapError 'bad_node'.
+   * A row a cache hands out again is decoded once.
+   */
   node(ref: MapRef & { kind: 'node' }): MapNode {
     const value = this.source.mapNode(ref.key);
     if (value === undefined) throw new MapError('bad_node', `stored map: the node at depth ${ref.depth} is missing`);
-    return decodeMapNode(ref.key, value);
+    let node = decodedRows.get(value);
+    if (!node) {
+      node = decodeMapNode(ref.key, value);
+      decodedRows.set(value, node);
+    }
+    return node;
   }
 
   /**
@@ -222,10 +233,20 @@ class BatchOverlay {
     else path[k - 1].children[labelBit(label, path[k - 1].depth)] = ref;
   }
 
-  /** Records path[0..n) as changed and clears the hashes of the references to them. */
+  /**
+   * Records path[0..n) as changed (a copy of each, on first change: the nodes read are shared) and clears
+   * the hashes of the references to them.
+   */
   private markChanged(path: MapNode[], n: number, label: Uint8Array): void {
     for (let i = 0; i < n; i++) {
-      this.changed.set(mapKeyString(path[i].key), path[i]);
+      const k = mapKeyString(path[i].key);
+      let node = this.changed.get(k);
+      if (!node) {
+        const [left, right] = path[i].children;
+        node = { key: path[i].key, depth: path[i].depth, children: [left, right] };
+        this.changed.set(k, node);
+      }
+      path[i] = node;
       const ref = this.childRef(path, i, label);
       this.setChild(path, i, label, { ...(ref as MapRef & { kind: 'node' }), hash: null });
     }
