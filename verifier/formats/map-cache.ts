@@ -1,7 +1,8 @@
 /**
- * A bounded cache of stored map rows in front of a source (stored-map.ts), least recently used first out.
- * Every path starts at the root, so the upper levels are always the most recently used and stay; a lookup
- * or an update then reads from storage only the few nodes near its leaf. The cache holds the committed
+ * A bounded cache of stored map rows in front of a source (stored-map.ts), evicting rows not used since the
+ * last pass (CLOCK, second chance: a hit only marks the row used, so that hits cost no reordering). Every
+ * path starts at the root, so the upper levels are used all the time and stay; a lookup or an update then
+ * reads from storage only the few nodes near its leaf. The cache holds the committed
  * rows only: after a commit, `committed` replaces the cached copies of the rows it wrote (rows it did not
  * hold are left to be read when needed, so that a large epoch does not push out the upper levels).
  */
@@ -9,7 +10,7 @@ import { mapKeyString, type MapNodeRow } from './map-nodes.js';
 import type { MapNodeSource } from './stored-map.js';
 
 export class MapNodeCache implements MapNodeSource {
-  private readonly rows = new Map<string, Uint8Array>();
+  private readonly rows = new Map<string, { value: Uint8Array; used: boolean }>();
   private hits = 0;
   private misses = 0;
 
@@ -26,9 +27,8 @@ export class MapNodeCache implements MapNodeSource {
     const cached = this.rows.get(k);
     if (cached !== undefined) {
       this.hits++;
-      this.rows.delete(k); // to the back of the line: most recently used
-      this.rows.set(k, cached);
-      return cached;
+      cached.used = true;
+      return cached.value;
     }
     this.misses++;
     const value = this.source.mapNode(key);
@@ -39,8 +39,8 @@ export class MapNodeCache implements MapNodeSource {
   /** After the rows were committed to the source: the cached copies of those rows are replaced. */
   committed(rows: MapNodeRow[]): void {
     for (const r of rows) {
-      const k = mapKeyString(r.key);
-      if (this.rows.has(k)) this.rows.set(k, r.value);
+      const cached = this.rows.get(mapKeyString(r.key));
+      if (cached) cached.value = r.value;
     }
   }
 
@@ -54,8 +54,13 @@ export class MapNodeCache implements MapNodeSource {
     return { rows: this.rows.size, hits: this.hits, misses: this.misses };
   }
 
+  /** Adds a row; beyond the capacity, the oldest row not used since it was last passed goes. */
   private remember(k: string, value: Uint8Array): void {
-    this.rows.set(k, value);
-    if (this.rows.size > this.capacity) this.rows.delete(this.rows.keys().next().value as string);
+    this.rows.set(k, { value, used: false });
+    while (this.rows.size > this.capacity) {
+      const [oldest, entry] = this.rows.entries().next().value as [string, { value: Uint8Array; used: boolean }];
+      this.rows.delete(oldest);
+      if (entry.used) this.rows.set(oldest, { value: entry.value, used: false }); // a second chance, at the back
+    }
   }
 }
