@@ -10,15 +10,12 @@
  * (`PrefixTree.fromLeaves`), its time and the bytes of its arrays.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openDataDir } from '../api/node/data-dir.js';
 import { PrefixTree } from '../verifier/formats/prefix-tree.js';
 import type { Figure } from './harness.js';
-import { buildScaleDirectory } from './scale-bench.js';
+import { builtDataDir } from './scale-bench.js';
 
 interface ChildFigures {
   directoryOpenMs: number;
@@ -30,25 +27,6 @@ interface ChildFigures {
 }
 
 const MiB = 2 ** 20;
-
-/** A data directory holding `accounts` accounts (built below the VRF), with rate limits out of the way. */
-async function builtDataDir(accounts: number): Promise<{ root: string; dataDir: string; dbPath: string }> {
-  const root = mkdtempSync(join(tmpdir(), 'kt-cold-'));
-  const dataDir = join(root, 'data');
-  const data = openDataDir(dataDir, 'bench.example/kt');
-  writeFileSync(
-    join(dataDir, 'config.json'),
-    JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
-  );
-  const built = await buildScaleDirectory(accounts, 0, {
-    dir: dataDir,
-    dbPath: data.dbPath,
-    signer: data.signer,
-    origin: data.origin,
-  });
-  built.db.close();
-  return { root, dataDir, dbPath: data.dbPath };
-}
 
 function child(dataDir: string, accounts: number): Promise<ChildFigures> {
   const script = fileURLToPath(new URL('./cold-start-child.ts', import.meta.url));
@@ -84,12 +62,12 @@ function inMemoryRebuild(dbPath: string): { ms: number; bytes: number } {
 
 /** Cold start and resident memory at `accounts` accounts (targets at 10M: 1 s and 256 MB). */
 export async function benchWriterColdStart(accounts = 1_000_000): Promise<Figure[]> {
-  const small = await builtDataDir(1);
-  const large = await builtDataDir(accounts);
+  const small = await builtDataDir(1, 'kt-cold-');
+  const large = await builtDataDir(accounts, 'kt-cold-');
   try {
     const base = await child(small.dataDir, 1);
     const ours = await child(large.dataDir, accounts);
-    const peer = inMemoryRebuild(large.dbPath);
+    const peer = inMemoryRebuild(large.data.dbPath);
     const n = accounts.toLocaleString('en-US');
     return [
       {

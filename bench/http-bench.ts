@@ -12,8 +12,7 @@
  * answers the owner's daily check for 16 accounts; the largest one's bytes on the wire are the monitoring figure.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataDir } from '../api/node/data-dir.js';
@@ -26,7 +25,7 @@ import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { monitorFromJson } from '../verifier/formats/proof-json.js';
 import type { Figure } from './harness.js';
-import { buildScaleDirectory } from './scale-bench.js';
+import { builtDataDir } from './scale-bench.js';
 
 interface LoadResult {
   rps: number;
@@ -220,20 +219,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
  * the server with 1 and 2 reader processes, unpinned (api/node/readers.ts).
  */
 export async function benchHttpLookups(): Promise<Figure[]> {
-  const root = mkdtempSync(join(tmpdir(), 'kt-http-'));
-  const dataDir = join(root, 'data');
-  const data = openDataDir(dataDir, 'bench.example/kt');
-  writeFileSync(
-    join(dataDir, 'config.json'),
-    JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
-  );
-  const built = await buildScaleDirectory(ACCOUNTS, 0, {
-    dir: dataDir,
-    dbPath: data.dbPath,
-    signer: data.signer,
-    origin: data.origin,
-  });
-  built.db.close();
+  const { root, dataDir, data } = await builtDataDir(ACCOUNTS, 'kt-http-');
   const server = await startProcess(
     '../api/node/main.ts',
     ['--data', dataDir, '--port', '0', '--readers', '0'],

@@ -6,10 +6,11 @@
  * 64-byte signatures, and every row, log entry, tile and map node (the stored map's rows, planned per epoch
  * as the sequencer plans them) is written by the project's own storage code into one SQLite file. The proof is then encoded from the real map and log.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { openDataDir } from '../api/node/data-dir.js';
 import { concatBytes } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
@@ -238,6 +239,31 @@ export async function buildScaleDirectory(
     bytesAfterFirst,
     bytesAfterSecond,
   };
+}
+
+/**
+ * A Node data directory (in a new temporary folder `root`) holding `accounts` accounts built below the VRF,
+ * with the lookup rate limits out of the way, ready for the server to open.
+ */
+export async function builtDataDir(
+  accounts: number,
+  prefix: string,
+): Promise<{ root: string; dataDir: string; data: ReturnType<typeof openDataDir> }> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const dataDir = join(root, 'data');
+  const data = openDataDir(dataDir, 'bench.example/kt');
+  writeFileSync(
+    join(dataDir, 'config.json'),
+    JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
+  );
+  const built = await buildScaleDirectory(accounts, 0, {
+    dir: dataDir,
+    dbPath: data.dbPath,
+    signer: data.signer,
+    origin: data.origin,
+  });
+  built.db.close();
+  return { root, dataDir, data };
 }
 
 /** Both figures from one build: storage per account and per further version, and the lookup proof size. */
