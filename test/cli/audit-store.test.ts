@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { toBase64, u64be } from '../../wasm-free-crypto/bytes.js';
+import { toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { Auditor, type AuditorState } from '../../verifier/auditor/auditor.js';
 import type { AuditStore } from '../../verifier/auditor/audit-store.js';
@@ -25,6 +25,7 @@ import {
   statementFor,
   type TestDirectory,
 } from '../helpers/directory.js';
+import { legacyLeaves } from '../helpers/legacy-audit.js';
 import { ORIGIN } from '../helpers/log.js';
 
 function auditor(t: TestDirectory, store: AuditStore, fetch?: (url: string) => Promise<Response>): Auditor {
@@ -46,17 +47,7 @@ async function publishSome(t: TestDirectory, provider: string, n: number): Promi
 
 /** `state` as the release before the stored map wrote kt-audit.json: JSON, base64, every leaf in it. */
 function legacyJson(state: AuditorState, t: TestDirectory): string {
-  const rows = t.db.prepare('SELECT label, version, history FROM dir_accounts').all() as {
-    label: Uint8Array;
-    version: number;
-    history: Uint8Array;
-  }[];
-  const leaves = new Uint8Array(72 * rows.length);
-  rows.forEach((r, i) => {
-    leaves.set(r.label, 72 * i);
-    leaves.set(u64be(r.version), 72 * i + 32);
-    leaves.set(r.history, 72 * i + 40);
-  });
+  const leaves = legacyLeaves(t);
   return JSON.stringify({
     checkpoint: state.checkpoint,
     frontier: state.frontier.map(toBase64),

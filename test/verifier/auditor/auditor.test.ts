@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { Auditor, type AuditorState } from '../../../verifier/auditor/auditor.js';
 import { MemoryAuditStore, type AuditStore } from '../../../verifier/auditor/audit-store.js';
-import { u64be } from '../../../wasm-free-crypto/bytes.js';
 import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
 import { decodeEntry, encodeEntry } from '../../../verifier/formats/entries.js';
 import { Frontier } from '../../../verifier/formats/frontier.js';
@@ -25,6 +24,7 @@ import {
   statementFor,
   type TestDirectory,
 } from '../../helpers/directory.js';
+import { legacyLeaves } from '../../helpers/legacy-audit.js';
 import { ORIGIN, records } from '../../helpers/log.js';
 
 const checkpoints = () =>
@@ -55,18 +55,7 @@ const auditWith = (fetch: (url: string) => Response | Promise<Response>, from?: 
  * history hash), read from the directory's accounts now, right after the audit that returned `state`.
  */
 function withLeaves(state: AuditorState, t: TestDirectory): AuditorState {
-  const rows = t.db.prepare('SELECT label, version, history FROM dir_accounts ORDER BY id DESC').all() as {
-    label: Uint8Array;
-    version: number;
-    history: Uint8Array;
-  }[];
-  const leaves = new Uint8Array(72 * rows.length);
-  rows.forEach((r, i) => {
-    leaves.set(r.label, 72 * i);
-    leaves.set(u64be(r.version), 72 * i + 32);
-    leaves.set(r.history, 72 * i + 40);
-  });
-  return { ...state, replay: { ...state.replay, leaves } };
+  return { ...state, replay: { ...state.replay, leaves: legacyLeaves(t) } };
 }
 
 /** A store that reads `store`'s map but gives a damaged copy of its state, or damaged map rows. */
