@@ -67,15 +67,20 @@ async function publishAll(
   return (signed.length * 1000) / (performance.now() - start);
 }
 
-/** Key rotations of 3,000 existing accounts, 1,000 per epoch. */
+/**
+ * Key rotations of 3,000 existing accounts, 1,000 per epoch: the median of three rounds (versions 2, 3
+ * and 4), each signed before it is timed.
+ */
 export async function benchRotations(): Promise<Figure> {
   const b = await freshDirectory();
   try {
     await publishAll(b, signedBatch(b, 3000, 1), 1000);
-    const rate = await publishAll(b, signedBatch(b, 3000, 2), 1000);
+    const rates: number[] = [];
+    for (const version of [2, 3, 4]) rates.push(await publishAll(b, signedBatch(b, 3000, version), 1000));
+    const rate = median(rates);
     return {
       id: 'publish_rotations',
-      name: 'directory publish, key rotation of existing accounts (submit + validate + epoch commit, 1,000 per epoch)',
+      name: 'directory publish, key rotation of existing accounts (submit + validate + epoch commit, 1,000 per epoch, median of 3 rounds)',
       value: rate,
       unit: 'updates/s',
       target: '>= 3,000 updates/s [WhatsApp epochs every 30-48 s, Messenger ~2 min, Rekor v2 ~20 s]',

@@ -11,7 +11,7 @@
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { buildStoredMap } from '../../verifier/formats/map-build.js';
 import { MapNodeCache } from '../../verifier/formats/map-cache.js';
-import { MAP_ROOT_KEY } from '../../verifier/formats/map-nodes.js';
+import { MAP_ROOT_KEY, mapKeyString } from '../../verifier/formats/map-nodes.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { StoredMap, type MapBatch } from '../../verifier/formats/stored-map.js';
 import { DirectoryError } from './errors.js';
@@ -45,8 +45,18 @@ export function upgradeStoredMap(store: DirectoryStore, signedRoot: Uint8Array):
 export class DirectoryMap {
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
+  /**
+   * The committed leaves of labels asked for since the memo was last emptied (null: absent), so that a
+   * submission's check and its epoch's plan walk the label's path once between them. At most `cacheRows`
+   * labels; emptied when full and after a failed epoch, updated with each committed epoch's leaves.
+   */
+  private readonly leaves = new Map<string, MapLeaf | null>();
+  private planned: MapLeaf[] = [];
 
-  private constructor(store: DirectoryStore, cacheRows: number) {
+  private constructor(
+    store: DirectoryStore,
+    private readonly cacheRows: number,
+  ) {
     this.cache = new MapNodeCache(store, cacheRows);
     this.map = new StoredMap(this.cache);
   }
@@ -68,8 +78,20 @@ export class DirectoryMap {
     return this.map.root();
   }
 
+  /** The committed leaf of `label` (shared with the memo: never modify it), or undefined if it is absent. */
   get(label: Uint8Array): MapLeaf | undefined {
-    return this.map.get(label);
+    const k = mapKeyString(label);
+    let leaf = this.leaves.get(k);
+    if (leaf === undefined) {
+      leaf = this.map.get(label) ?? null;
+      this.remember(k, leaf);
+    }
+    return leaf ?? undefined;
+  }
+
+  private remember(k: string, leaf: MapLeaf | null): void {
+    if (this.leaves.size >= this.cacheRows) this.leaves.clear();
+    this.leaves.set(k, leaf);
   }
 
   /** The map proof of `label` and its leaf, in one walk down its path. */
@@ -79,17 +101,23 @@ export class DirectoryMap {
 
   /** The root and rows an epoch's leaves give (nothing written). */
   plan(leaves: MapLeaf[]): MapBatch {
-    return this.map.plan(leaves);
+    const batch = this.map.plan(leaves);
+    this.planned = leaves;
+    return batch;
   }
 
-  /** After the epoch that wrote `batch` committed. */
+  /** After the epoch that wrote `batch`, the last one planned, committed. */
   committed(batch: MapBatch): void {
     this.cache.committed(batch.rows);
+    for (const leaf of this.planned) this.remember(mapKeyString(leaf.label), leaf);
+    this.planned = [];
   }
 
-  /** After an epoch that failed: whatever the store holds now, the cache holds none of it. */
+  /** After an epoch that failed: whatever the store holds now, the cache and the memo hold none of it. */
   failed(): void {
     this.cache.clear();
+    this.leaves.clear();
+    this.planned = [];
   }
 
   /** The cache's size and hit counts (for metrics and benchmarks). */

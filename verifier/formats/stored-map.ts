@@ -78,16 +78,28 @@ function asLeaf(ref: MapRef & { kind: 'leaf' }): MapLeaf {
   return { label: ref.label.slice(), version: ref.version, historyHash: ref.historyHash.slice() };
 }
 
-/** Rows decoded, by the row's bytes: a cache hands out the same bytes until the row changes. */
+/**
+ * Rows decoded, by the row's bytes: a cache hands out the same bytes until the row changes, and a planned
+ * batch registers the nodes it encoded, so that the rows an epoch writes are not decoded again.
+ */
 const decodedRows = new WeakMap<Uint8Array, MapNode>();
+/** Root rows decoded, the same way (null: the empty map). */
+const decodedRoots = new WeakMap<Uint8Array, MapRef | null>();
 
 /** The map as its stored rows give it; stateless: every read goes to the source. */
 export class StoredMap {
   constructor(readonly source: MapNodeSource) {}
 
-  /** The root row's reference, null for the empty map. */
+  /** The root row's reference (shared: never modify it), null for the empty map. */
   top(): MapRef | null {
-    return decodeMapRoot(this.source.mapNode(MAP_ROOT_KEY));
+    const value = this.source.mapNode(MAP_ROOT_KEY);
+    if (value === undefined) return null;
+    let top = decodedRoots.get(value);
+    if (top === undefined) {
+      top = decodeMapRoot(value);
+      decodedRoots.set(value, top);
+    }
+    return top;
   }
 
   /**
@@ -262,8 +274,15 @@ class BatchOverlay {
 
   finish(): MapBatch {
     const root = this.top === null ? MAP_EMPTY_ROOT.slice() : this.rehash(this.top).slice();
-    const rows = [...this.changed.values()].map((n) => ({ key: n.key, value: encodeMapNode(n) }));
-    rows.push({ key: MAP_ROOT_KEY, value: encodeMapRoot(this.top) });
+    // Every changed node is rehashed now and no longer changes: it is what its row decodes to.
+    const rows = [...this.changed.values()].map((n) => {
+      const value = encodeMapNode(n);
+      decodedRows.set(value, n);
+      return { key: n.key, value };
+    });
+    const rootValue = encodeMapRoot(this.top);
+    decodedRoots.set(rootValue, this.top);
+    rows.push({ key: MAP_ROOT_KEY, value: rootValue });
     return { root, rows };
   }
 }
