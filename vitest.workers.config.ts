@@ -6,7 +6,7 @@
  *   for the log's tests. Node-side,
  *   this file reads the tiles-300 vectors (test/vectors/tiles-300) and hands them to the tests as a JSON
  *   binding, and sets a fixed test log key.
- * - `directory`: the full Worker. Its globalSetup (test/fixtures/worker-directory.ts, in Node) makes the keys, a
+ * - `directory`: the full Worker, its D1 replica in two index shards. Its globalSetup (test/fixtures/worker-directory.ts, in Node) makes the keys, a
  *   test root CA and a provider leaf, and records the Node server's answers to the directory script; they
  *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
  *   heartbeats daily, so that the tests
@@ -62,7 +62,10 @@ export default defineConfig({
             return {
               ...worker,
               miniflare: {
+                // The directory replicated to two D1 index shards (api/worker/d1-layout.ts): INDEX and INDEX_1.
+                d1Databases: ['INDEX', 'INDEX_1'],
                 bindings: {
+                  INDEX_SHARDS: '2',
                   LOG_ORIGIN: f.origin,
                   LOG_SIGNER_KEY: f.logSignerKey,
                   VRF_SECRET_KEY: f.vrfSecretKeyHex,

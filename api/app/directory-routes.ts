@@ -31,7 +31,7 @@ import { answerableError, errorResponse, typedErrorResponse } from './errors.js'
 import { errorFields, type Logger } from './logger.js';
 import { requestIdOf } from './request-id.js';
 import { operatorAuth, RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
-import { lookupMeter, type LookupMeter } from './rate-limit-lookups.js';
+import { lookupMeter, type LookupLimiter, type LookupMeter } from './rate-limit-lookups.js';
 import { chargePublication, type PublishLimits } from './rate-limit-publish.js';
 import type { LookupCharge } from '../../log/directory/proof-builder.js';
 
@@ -57,7 +57,7 @@ export interface DirectoryRouteOptions {
    * Per-client lookup limits, or shared buckets (the Worker's own lookup path takes from them too), counted
    * in lookups and weighted by their cost (rate-limit-lookups.ts).
    */
-  lookupRateLimit: RateLimitOptions | TokenBuckets;
+  lookupRateLimit: RateLimitOptions | LookupLimiter;
   /** The limits of publication, per client and per provider (rate-limit-publish.ts); none: unlimited. */
   publishLimits?: PublishLimits;
   /** Failed operator authentications allowed per client (none: unlimited). */
@@ -171,7 +171,7 @@ async function lookupBatch(c: Context, o: DirectoryRouteOptions, meter: LookupMe
     throw new BadRequest('give either "lookups" or "discover", not both');
   if (typeof body.discover === 'string') return c.json(discoveryToJson(await o.service.discover(body.discover, meter)));
   const lookups = batchLookups(body.lookups);
-  meter.lookups(lookups.length);
+  await meter.lookups(lookups.length);
   const proofs = [];
   for (const [i, { provider, account }] of lookups.entries())
     proofs.push(await o.service.lookup(provider, account, { absent: () => meter.absent(lookups.length - i) }));
@@ -183,16 +183,17 @@ async function lookupBatch(c: Context, o: DirectoryRouteOptions, meter: LookupMe
  * absent name's surcharge before its VRF proof: rate-limit-lookups.ts).
  */
 function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
-  const buckets = o.lookupRateLimit instanceof TokenBuckets ? o.lookupRateLimit : new TokenBuckets(o.lookupRateLimit);
+  const limit = o.lookupRateLimit;
+  const buckets: LookupLimiter = 'take' in limit ? limit : new TokenBuckets(limit);
   /** The request's meter, its first lookup charged. */
-  const meter = (c: Context, first: number) => {
+  const meter = async (c: Context, first: number) => {
     const m = lookupMeter(buckets, c);
-    m.lookups(first);
+    await m.lookups(first);
     return m;
   };
   app.get('/v1/lookup/:provider/:account', (c) =>
     answer(async () => {
-      const { absent } = meter(c, 1);
+      const { absent } = await meter(c, 1);
       const proof = await o.service.lookup(c.req.param('provider'), c.req.param('account'), { absent });
       // JSON for people; the binary form (docs/PROTOCOL.md section 17.4) for clients that ask for it.
       c.header('Vary', 'Accept');
@@ -204,11 +205,11 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   app.post(
     '/v1/lookup',
     boundedBody(16 * 1024, () => errorResponse('too_large', 'the body exceeds 16 KiB')),
-    (c) => answer(() => lookupBatch(c, o, meter(c, 0))),
+    (c) => answer(async () => lookupBatch(c, o, await meter(c, 0))),
   );
   app.get('/v1/history/:provider/:account', (c) =>
     answer(async () => {
-      const { absent } = meter(c, 1);
+      const { absent } = await meter(c, 1);
       const sinceText = c.req.query('since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
       const { provider, account } = c.req.param();
@@ -218,7 +219,7 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   // The owner's daily check: small, and compressed when the client accepts it (the proof is mostly base64).
   app.get('/v1/monitor/:provider/:account', (c) =>
     answer(async () => {
-      const { absent } = meter(c, 1);
+      const { absent } = await meter(c, 1);
       const versionText = c.req.query('version') ?? '';
       if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
       const { provider, account } = c.req.param();

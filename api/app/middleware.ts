@@ -104,7 +104,7 @@ export function rateLimitedResponse(retryAfterSeconds: number): Response {
 }
 
 /** The key of the client of `c` in `buckets`: its own function, or the address's (api/app/rate-limit-keys.ts). */
-export function clientOf(buckets: TokenBuckets, c: Context): string {
+export function clientOf(buckets: { readonly opts: RateLimitOptions }, c: Context): string {
   return buckets.opts.clientKey?.(c) ?? clientKey(remoteAddress(c), buckets.opts.ipv6PrefixBits ?? 64);
 }
 

@@ -10,28 +10,42 @@
  * request a trusted front already charged (the Worker's D1 path, `RateLimitOptions.admitted`) is free.
  */
 import type { Context } from 'hono';
-import { clientOf, RateLimited, type TokenBuckets } from './middleware.js';
+import { clientOf, RateLimited, type RateLimitOptions } from './middleware.js';
 
-/** The charges of one request's lookups. */
+/**
+ * Where a client's lookup tokens are: the process's own `TokenBuckets` (middleware.ts), or on the Worker a
+ * limiter object shared by every isolate (api/worker/lookup-limiter.ts), whose answer comes back later.
+ */
+export interface LookupLimiter {
+  readonly opts: RateLimitOptions;
+  /** Takes `cost` tokens of `client` (`credit` as TokenBuckets.take): 0, or the seconds to wait (a refusal). */
+  take(client: string, cost: number, credit?: number): number | Promise<number>;
+}
+
+/** The charges of one request's lookups (settled at once with local buckets, later with a limiter object). */
 export interface LookupMeter {
   /** Charges `n` lookups at the present cost; throws `RateLimited` if the client cannot pay. */
-  lookups(n: number): void;
+  lookups(n: number): void | Promise<void>;
   /**
    * Charges the surcharge of an absent name, before its VRF proof; throws `RateLimited` if it is refused.
    * `left`: the lookups of the request charged and not yet made, this one included (default 1).
    */
-  absent(left?: number): void;
+  absent(left?: number): void | Promise<void>;
 }
 
-/** Takes `cost` tokens of `client` (`credit` as TokenBuckets.take), or throws `RateLimited`. */
-function charge(buckets: TokenBuckets, client: string, cost: number, credit = 0): void {
-  if (cost <= 0) return;
-  const wait = buckets.take(client, cost, credit);
+function settle(wait: number): void {
   if (wait > 0) throw new RateLimited(wait);
 }
 
+/** Takes `cost` tokens of `client` (`credit` as TokenBuckets.take), or throws `RateLimited`. */
+function charge(buckets: LookupLimiter, client: string, cost: number, credit = 0): void | Promise<void> {
+  if (cost <= 0) return;
+  const wait = buckets.take(client, cost, credit);
+  return typeof wait === 'number' ? settle(wait) : wait.then(settle);
+}
+
 /** The meter of request `c` against the lookup limit `buckets`. */
-export function lookupMeter(buckets: TokenBuckets, c: Context): LookupMeter {
+export function lookupMeter(buckets: LookupLimiter, c: Context): LookupMeter {
   if (buckets.opts.admitted?.(c)) return { lookups: () => undefined, absent: () => undefined };
   const client = clientOf(buckets, c);
   const surcharge = (buckets.opts.absentCost ?? 1) - 1;

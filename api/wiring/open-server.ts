@@ -18,7 +18,6 @@ import {
   proveMonitorCheck,
   type ProofSource,
 } from '../../log/directory/proof-builder.js';
-import type { DirectoryReader } from '../../log/directory/directory-reader.js';
 import { DirectoryError } from '../../log/directory/errors.js';
 import type { DirectoryStore } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
@@ -32,6 +31,7 @@ import type { DirectoryRouteOptions, DirectoryService } from '../app/directory-r
 import { EpochDurations } from '../app/epoch-metrics.js';
 import { consoleLogger, errorFields, type Logger } from '../app/logger.js';
 import type { TokenBuckets } from '../app/middleware.js';
+import type { LookupLimiter } from '../app/rate-limit-lookups.js';
 import { RequestMetrics } from '../app/request-metrics.js';
 import { rateLimits } from './rate-limits.js';
 import type { Settings } from './settings.js';
@@ -210,18 +210,21 @@ function proofService(source: ProofSource): Pick<DirectoryService, 'lookup' | 'h
 }
 
 /**
- * The app of a reader process (api/node/reader-process.ts): the same routes, their proofs from a reader of
- * the sequencer's store (log/directory/directory-reader.ts), the lookup rate limit its own (the Node server
- * hands each client to one reader, api/node/readers.ts). It takes no write: the reader process forwards
- * writes, /metrics and /healthz to the sequencer before this app sees them, and the service refuses them
- * should one arrive.
+ * The app of a reader (api/node/reader-process.ts; on the Worker, an isolate: api/worker/isolate-reads.ts): the
+ * same routes, their proofs from a reader of the sequencer's store (log/directory/directory-reader.ts, or the D1
+ * replica: api/worker/d1-reader.ts), the lookup rate limit its own (the Node server hands each client to one
+ * reader, api/node/readers.ts) or `lookupLimit` (the Worker's limiter objects). It takes no write: the reader
+ * forwards writes, /metrics and /healthz to the sequencer before this app sees them, and the service refuses
+ * them should one arrive.
  */
 export function readerApp(o: {
   reader: LogReader;
   signer: Ed25519NoteSigner;
-  directory: DirectoryReader;
+  directory: ProofSource;
   vrfPublicKey: Uint8Array;
   settings: Settings;
+  /** The lookup limit, if not the app's own buckets (the Worker's limiter objects). */
+  lookupLimit?: LookupLimiter;
   logger?: Logger;
   explorer?: ExplorerAssets;
 }): Hono {
@@ -242,7 +245,7 @@ export function readerApp(o: {
     directory: {
       service: { ...proofService(o.directory), submit: refused, enrol: refused, revoke: refused },
       receiptSigner: o.signer,
-      lookupRateLimit: limits.lookup,
+      lookupRateLimit: o.lookupLimit ?? limits.lookup,
       publishLimits: limits.publish,
       operatorAuthFailures: limits.operatorAuthFailures,
     },

@@ -68,6 +68,9 @@ function bytes(v: BlobColumn | DoSqlValue | undefined, nullable = false): Uint8A
 /** The readers of the directory's rows on a Durable Object and on D1 (api/worker/d1-replica.ts). */
 export const doRowReaders = rowReaders<BlobColumn>(bytes, (v) => bytes(v, true));
 
+/** A BLOB column as bytes (a corrupted row, of another type, throws). */
+export const blobBytes = (v: BlobColumn): Uint8Array => bytes(v);
+
 /** A BLOB binding: an ArrayBuffer of exactly the view's bytes (a view's buffer may be larger or shared). */
 function blob(b: Uint8Array): ArrayBuffer;
 function blob(b: Uint8Array | null): ArrayBuffer | null;
@@ -248,7 +251,7 @@ export class DoDirectoryStore implements DirectoryStore {
         sql.exec(
           'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',
           w.epoch.epoch,
-          this.options.outbox.encodeWrites({ ...w, map: undefined, served: undefined }), // D1 holds neither
+          this.options.outbox.encodeWrites({ ...w, dequeued: undefined }), // D1 has no queue
         );
     };
   }

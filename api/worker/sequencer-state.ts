@@ -12,7 +12,6 @@
  * also be a var: certificates are not secret). `KT_LOG_ONLY` = "1" serves a plain C2SP log without the
  * directory, whose secrets are then not read.
  */
-import type { Context } from 'hono';
 import {
   parseSignerKey,
   parseVerifierKey,
@@ -36,9 +35,10 @@ import { encodeEpochWrites } from './outbox-json.js';
 import { workerLogger } from './worker-log.js';
 
 /** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker/worker.ts). */
-export const LOOKUP_ADMITTED = 'ktLookupAdmitted';
-
 /** The Worker secrets and vars the sequencer reads. */
+/** The name of the one sequencer instance (the Durable Object that writes the log and the directory). */
+export const SEQUENCER_NAME = 'log';
+
 export interface SequencerVars extends SettingVars {
   LOG_SIGNER_KEY?: string;
   LOG_ORIGIN?: string;
@@ -105,9 +105,6 @@ export async function openSequencerState(
     signer,
     directory: secrets ? { ...secrets, store: new DoDirectoryStore(storage, outbox) } : undefined,
     settings,
-    // A lookup the Worker's D1 path forwards after taking the client's token comes through the object's
-    // `fetchAdmitted` RPC, which says so in the app's environment: nothing in a request can.
-    lookupAdmitted: (c: Context) => (c.env as Record<string, unknown> | undefined)?.[LOOKUP_ADMITTED] === true,
     afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
     logger: workerLogger,
   });

@@ -46,7 +46,6 @@
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { proveLabel } from '../../log/directory/proof-builder.js';
 import { publishToBucket } from '../../log/merkle/tile-publication.js';
 import { logRequest } from '../app/access-log.js';
 import { GzipCache } from '../app/compression.js';
@@ -54,15 +53,17 @@ import { corsPreflight, withCors, type CorsPolicy } from '../app/cors.js';
 import { errorFields } from '../app/logger.js';
 import { REQUEST_ID_HEADER, requestIdFor, withRequestId } from '../app/request-id.js';
 import type { RequestMetricsRow } from '../app/request-metrics.js';
-import { ConfigError, DEFAULT_SETTINGS, parseVrfSecretKey, settingFromVars } from '../wiring/settings.js';
+import { ConfigError, settingFromVars } from '../wiring/settings.js';
+import { indexLayout } from './d1-layout.js';
 import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { serveExplorer } from './explorer-assets.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
 import { IsolateRequests } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
-import { replicaLookup, type Forward, type LabelAnswer } from './replica-lookup.js';
-import { LOOKUP_ADMITTED, openSequencerState, type SequencerState, type SequencerVars } from './sequencer-state.js';
+import { answerRead, readRoute } from './isolate-reads.js';
+import type { LookupLimiterObject } from './lookup-limiter.js';
+import { openSequencerState, SEQUENCER_NAME, type SequencerState, type SequencerVars } from './sequencer-state.js';
 import { workerLogger } from './worker-log.js';
 
 export interface Env extends SequencerVars {
@@ -71,14 +72,19 @@ export interface Env extends SequencerVars {
   TILES?: R2Bucket;
   /** Key prefix of the log in TILES (default none: the bucket holds one log). */
   TILES_PREFIX?: string;
-  /** Optional D1 database the directory's indexes are replicated to, for the Worker's lookups (d1-replica.ts). */
+  /**
+   * Optional D1 databases the directory is replicated to, for the Worker's reads (d1-layout.ts): `INDEX` (the
+   * meta database and shard 0) and, with `INDEX_SHARDS` = n > 1, the shards `INDEX_1` ... `INDEX_{n-1}`.
+   */
   INDEX?: D1Database;
+  INDEX_SHARDS?: string;
+  [shard: `INDEX_${number}`]: D1Database | undefined;
+  /** The lookup limiter objects (lookup-limiter.ts), needed for the Worker's own reads; `LIMITER_SHARDS` of them. */
+  LIMITER?: DurableObjectNamespace<LookupLimiterObject>;
+  LIMITER_SHARDS?: string;
   /** Optional static assets: the built explorer page, served by the Worker (explorer-assets.ts). */
   ASSETS?: Fetcher;
 }
-
-/** The name of the one sequencer instance. */
-const SEQUENCER_NAME = 'log';
 
 /** The single-writer sequencer: owns the log and the directory and serves the API. */
 export class LogSequencer extends DurableObject<Env> {
@@ -87,12 +93,15 @@ export class LogSequencer extends DurableObject<Env> {
   private failure: Response | undefined;
   /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */
   private publishedSize = -1;
+  /** Requests and RPCs this instance was sent (the tests check that the Worker's reads send none). */
+  protected invocations = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // No request or alarm is delivered before the log is open (or known to be misconfigured).
     void ctx.blockConcurrencyWhile(async () => {
       try {
+        indexLayout(env); // a malformed shard setting: not configured
         const state = await openSequencerState(ctx.storage, ctx.storage, env, { outbox: env.INDEX !== undefined });
         if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
         this.state = state;
@@ -110,6 +119,7 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    this.invocations++;
     return this.serve(request, {});
   }
 
@@ -136,54 +146,17 @@ export class LogSequencer extends DurableObject<Env> {
   private async replicate(): Promise<void> {
     if (!this.env.INDEX || !this.state?.directory) return;
     try {
-      await replicateOutbox(this.ctx.storage, this.env.INDEX);
+      await replicateOutbox(this.ctx.storage, indexLayout(this.env)!);
     } catch (e) {
       workerLogger.error('d1_replication_failed', errorFields(e));
     }
   }
 
-  /** The open directory and its lookup limit, for the RPCs of the Worker's lookup path. */
-  private openDirectory() {
-    const directory = this.state?.directory;
-    const lookupLimit = this.state?.lookupLimit;
-    if (!directory || !lookupLimit) throw new Error('the directory is not open');
-    return { directory, lookupLimit };
-  }
-
-  /**
-   * RPC for the Worker's lookup path (replica-lookup.ts): the epoch, map proof and leaf of `label`, and the
-   * enrolment proof of `credentialIndex`, after taking a token of `client` (unless null) from the same
-   * lookup limit as the app's routes.
-   */
-  async proveForLookup(label: Uint8Array, credentialIndex: number | null, client: string | null): Promise<LabelAnswer> {
-    const { directory, lookupLimit } = this.openDirectory();
-    const retryAfter = client === null ? 0 : lookupLimit.take(client);
-    if (retryAfter > 0) return { retryAfter };
-    return { proof: await proveLabel(directory, label, credentialIndex ?? undefined) };
-  }
-
   /** RPC: adds the requests a Worker isolate answered itself (R2, D1) to this object's /metrics. */
   async addRequestMetrics(rows: RequestMetricsRow[]): Promise<void> {
+    this.invocations++;
     if (!this.state) throw new Error('the log is not open'); // the isolate keeps its counts
     this.state.requests.merge(rows);
-  }
-
-  /**
-   * RPC: answers a lookup the Worker's D1 path forwards after taking the client's token (replica-lookup.ts).
-   * The app is told so through its environment (`LOOKUP_ADMITTED`), which no client request can set, and
-   * takes no second token.
-   */
-  fetchAdmitted(request: Request): Promise<Response> {
-    return this.serve(request, { [LOOKUP_ADMITTED]: true });
-  }
-
-  /**
-   * RPC: charges `client` an absent lookup, the surcharge of its VRF proof included (`absentLookupCost`
-   * tokens of the lookup limit); 0, or the seconds to wait.
-   */
-  async admitLookup(client: string): Promise<number> {
-    const { lookupLimit } = this.openDirectory();
-    return lookupLimit.take(client, lookupLimit.opts.absentCost ?? 1);
   }
 
   /**
@@ -202,48 +175,8 @@ export class LogSequencer extends DurableObject<Env> {
   }
 }
 
-/** The VRF secret key from the Worker's secret, or null if it is not well-formed (the object then answers 503). */
-function vrfKeyOf(env: Env): Uint8Array | null {
-  try {
-    return parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY');
-  } catch {
-    return null;
-  }
-}
-
 /** Requests this isolate answered itself (R2, D1, the static assets), handed to the Durable Object's /metrics. */
 const isolateRequests = new IsolateRequests();
-
-/** The object's `fetchAdmitted` RPC, typed by hand: tsc cannot expand the RPC type of a Request parameter. */
-type AdmittedFetcher = { fetchAdmitted(request: Request): Promise<Response> };
-
-/** The D1 path's answer, or its forward (a failure on it is logged, and the object answers). */
-async function d1Lookup(
-  env: Env,
-  vrfSecretKey: Uint8Array,
-  sequencer: DurableObjectStub<LogSequencer>,
-  request: Request,
-  requestId: string,
-): Promise<Response | Forward> {
-  const answer = await replicaLookup(
-    {
-      db: env.INDEX!,
-      vrfSecretKey,
-      prove: (label, credentialIndex, client) => sequencer.proveForLookup(label, credentialIndex, client),
-      admit: (client) => sequencer.admitLookup(client),
-      ipv6PrefixBits: isolateIpv6PrefixBits(env),
-    },
-    request,
-  );
-  if (!(answer instanceof Response) && answer.failure !== undefined) {
-    workerLogger.warn('d1_lookup_failed', {
-      requestId,
-      answeredBy: 'sequencer', // the Durable Object answers the lookup instead
-      ...errorFields(answer.failure),
-    });
-  }
-  return answer;
-}
 
 /**
  * The CORS policy of the isolate's own answers, read from the var the object reads; a malformed
@@ -257,26 +190,13 @@ function isolateCors(env: Env): CorsPolicy {
   }
 }
 
-/**
- * The prefix length the isolate keys IPv6 clients by, read from the var the object reads; a malformed one
- * keys by the default (and the object answers whatever reaches it 503 `not_configured`).
- */
-function isolateIpv6PrefixBits(env: Env): number {
-  try {
-    return settingFromVars('ipv6PrefixLength', env);
-  } catch {
-    return DEFAULT_SETTINGS.ipv6PrefixLength;
-  }
-}
-
 /** An answer the isolate gave itself and the route it is counted under, or whether a forward's token was taken. */
-type IsolateAnswer = { response: Response; route: string } | { admitted: boolean };
+type IsolateAnswer = { response: Response; route: string } | null;
 
 /**
  * What the isolate answers itself, with the CORS headers the object's app would add: a preflight the policy
- * grants, the explorer page (unless the Worker serves a log only), the log from R2, a lookup from D1. Else
- * the request goes to the object, and `admitted` says whether the D1 path already took the client's lookup
- * token.
+ * grants, the explorer page (unless the Worker serves a log only), the log from R2, the directory's reads from
+ * D1 (isolate-reads.ts). Else (null) the request goes to the object.
  */
 async function isolateAnswer(
   env: Env,
@@ -295,11 +215,17 @@ async function isolateAnswer(
     const route = path === '/log/checkpoint' ? path : '/log/tile/*';
     return { response: passEncodedBody(withCors(cors, request, published)), route };
   }
-  const vrfSecretKey = env.INDEX && env.KT_LOG_ONLY !== '1' ? vrfKeyOf(env) : null;
-  if (!env.INDEX || !vrfSecretKey) return { admitted: false };
-  const answered = await d1Lookup(env, vrfSecretKey, sequencer, request, requestId);
-  if (!(answered instanceof Response)) return { admitted: answered.admitted };
-  return { response: withCors(cors, request, answered), route: '/v1/lookup/:provider/:account' };
+  try {
+    // The read app sets the CORS headers and keeps the request id itself, as the object's app does.
+    const read = await answerRead(env, request);
+    return read ? { response: passEncodedBody(read), route: readRoute(request)! } : null;
+  } catch (e) {
+    // A setting the object refuses too: the same answer, 503 not_configured (no value echoed).
+    if (e instanceof ConfigError)
+      return { response: unavailable('not_configured', e.message), route: readRoute(request)! };
+    workerLogger.warn('d1_read_failed', { requestId, answeredBy: 'sequencer', ...errorFields(e) });
+    return null; // a failure of the read path: the object answers instead
+  }
 }
 
 /** Whether the isolate logs the answers it gives itself: the `accessLog` setting, read as the object reads it. */
@@ -330,6 +256,8 @@ function answeredWithId(res: Response, id: string): Response {
   return res.headers.get(REQUEST_ID_HEADER) === id ? res : passEncodedBody(withRequestId(res, id));
 }
 
+export { LookupLimiterObject } from './lookup-limiter.js';
+
 export default {
   async fetch(incoming, env, ctx): Promise<Response> {
     const started = performance.now();
@@ -339,7 +267,7 @@ export default {
     if (isolateRequests.handOverDue()) ctx.waitUntil(isolateRequests.handOver(sequencer));
     const cors = isolateCors(env);
     const own = await isolateAnswer(env, sequencer, request, cors, requestId);
-    if ('response' in own) {
+    if (own) {
       const res = isolateRequests.count(request, own.route, answeredWithId(own.response, requestId), started);
       if (isolateAccessLog(env)) {
         const line = { requestId, method: request.method, route: own.route, status: res.status };
@@ -350,9 +278,6 @@ export default {
     if (new URL(request.url).pathname === '/metrics') await isolateRequests.handOver(sequencer);
     const buffered = await bufferedRequest(request);
     if (buffered instanceof Response) return withRequestId(withCors(cors, request, buffered), requestId);
-    const answer = own.admitted
-      ? await (sequencer as unknown as AdmittedFetcher).fetchAdmitted(buffered)
-      : await sequencer.fetch(buffered);
-    return answeredWithId(answer, requestId);
+    return answeredWithId(await sequencer.fetch(buffered), requestId);
   },
 } satisfies ExportedHandler<Env>;

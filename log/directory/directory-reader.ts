@@ -71,7 +71,7 @@ export class DirectoryReader implements ProofSource {
   labelFor(
     provider: string,
     account: string,
-    beforeVrf?: () => void,
+    beforeVrf?: () => void | Promise<void>,
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
     return labelOfName(this.opts.store, this.opts.vrfProver, { provider, account }, beforeVrf);
   }

@@ -203,7 +203,7 @@ export class Directory implements ProofSource {
   labelFor(
     provider: string,
     account: string,
-    beforeVrf?: () => void,
+    beforeVrf?: () => void | Promise<void>,
     priority: VrfPriority = 'read',
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
     return labelOfName(this.opts.store, this.vrfProver, { provider, account }, beforeVrf, priority);

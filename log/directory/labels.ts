@@ -21,7 +21,7 @@ export async function labelOfName(
   store: Pick<DirectoryStore, 'accountByName'>,
   prover: VrfProver,
   name: { provider: string; account: string },
-  beforeVrf?: () => void,
+  beforeVrf?: () => void | Promise<void>,
   priority: VrfPriority = 'read',
 ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
   const { provider, account } = name;
@@ -31,7 +31,7 @@ export async function labelOfName(
     throw new DirectoryError('bad_request', `an account is 1..${MAX_ACCOUNT_BYTES} bytes of UTF-8`);
   const stored = await store.accountByName(provider, account);
   if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
-  beforeVrf?.();
+  await beforeVrf?.();
   const vrfProof = await prover.prove(vrfAlpha(provider, account), priority);
   return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
 }

@@ -38,7 +38,7 @@ export interface ProofSource {
   labelFor(
     provider: string,
     account: string,
-    beforeVrf?: () => void,
+    beforeVrf?: () => void | Promise<void>,
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }>;
   /** The served epoch with the map proof and leaf of `label`, all of that one epoch. */
   proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }>;
@@ -183,12 +183,12 @@ function askedFor(provider: string, accountInput: string): string {
  */
 export interface LookupCharge {
   /** Before the `n` lookups of a discovery are made (a batch's are charged by its route). */
-  lookups?(n: number): void;
+  lookups?(n: number): void | Promise<void>;
   /**
    * Before the VRF proof of a name the store does not know is computed; `left`: the lookups of the request
    * charged and not yet made, this one included (a single lookup: 1).
    */
-  absent?(left?: number): void;
+  absent?(left?: number): void | Promise<void>;
 }
 
 /**
@@ -257,7 +257,7 @@ export async function proveDiscovery(
     const { snap } = await dir.snapshot();
     const set = dir.credentials.all().slice(0, snap.head.credentialCount);
     const providers = [...new Set(set.map((c) => c.entry.providerId))].sort();
-    if (attempt === 0) charge?.lookups?.(providers.length);
+    if (attempt === 0) await charge?.lookups?.(providers.length);
     const lookups: LookupProof[] = [];
     for (const [i, provider] of providers.entries()) {
       const absent = () => charge?.absent?.(providers.length - i);

@@ -15,7 +15,7 @@ declare global {
     }
     interface GlobalProps {
       mainModule: typeof import('../../../api/worker/worker.js');
-      durableNamespaces: 'LogSequencer';
+      durableNamespaces: 'LogSequencer' | 'LookupLimiterObject';
     }
   }
 }

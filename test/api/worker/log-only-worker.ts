@@ -8,6 +8,7 @@ import worker, { LogSequencer as ProductionSequencer } from '../../../api/worker
 import { handleTestAppend, TEST_APPEND_PATH } from './test-append.js';
 
 export default worker;
+export { LookupLimiterObject } from '../../../api/worker/worker.js';
 
 export class LogSequencer extends ProductionSequencer {
   override async fetch(request: Request): Promise<Response> {

@@ -50,9 +50,9 @@ describe('the lookup charge', () => {
     await publish(t, chat.sign(statementFor(chat, 'a@chat.example', 1, [identityKey()], t.clock.now)));
     const before = proofs();
     const asked: string[] = [];
-    await proveLookup(t.dir, 'chat.example', 'a@chat.example', { absent: () => asked.push('a') });
+    await proveLookup(t.dir, 'chat.example', 'a@chat.example', { absent: () => void asked.push('a') });
     expect([asked, proofs() - before]).toEqual([[], 0]); // known: no surcharge, no proof
-    await proveLookup(t.dir, 'chat.example', 'b@chat.example', { absent: () => asked.push('b') });
+    await proveLookup(t.dir, 'chat.example', 'b@chat.example', { absent: () => void asked.push('b') });
     expect([asked, proofs() - before]).toEqual([['b'], 1]);
     const refuse = {
       absent: () => {
@@ -61,6 +61,9 @@ describe('the lookup charge', () => {
     };
     await expect(proveLookup(t.dir, 'chat.example', 'c@chat.example', refuse)).rejects.toBeInstanceOf(Refused);
     await expect(proveMonitorCheck(t.dir, 'chat.example', 'c@chat.example', 1, refuse)).rejects.toBeInstanceOf(Refused);
+    // A charge settled later (the Worker's limiter object) refuses the same way, before the proof.
+    const refuseLater = { absent: () => Promise.reject(new Refused()) };
+    await expect(proveLookup(t.dir, 'chat.example', 'c@chat.example', refuseLater)).rejects.toBeInstanceOf(Refused);
     expect(proofs() - before).toBe(1);
   });
 
@@ -69,8 +72,8 @@ describe('the lookup charge', () => {
     for (const id of ['one.example', 'two.example', 'three.example']) await enrolProvider(t, id);
     const calls: string[] = [];
     const charge = {
-      lookups: (n: number) => calls.push(`lookups ${n}`),
-      absent: (left?: number) => calls.push(`absent ${left}`),
+      lookups: (n: number) => void calls.push(`lookups ${n}`),
+      absent: (left?: number) => void calls.push(`absent ${left}`),
     };
     await proveDiscovery(t.dir, 'x@example.org', charge);
     expect(calls).toEqual(['lookups 3', 'absent 3', 'absent 2', 'absent 1']);

@@ -1,0 +1,243 @@
+/**
+ * Proofs from the D1 replica (d1-layout.ts, d1-replica.ts) by the stateless Worker, without the Durable Object:
+ * a `ProofSource` (log/directory/proof-builder.ts), so that lookups, batches, histories, discovery and daily checks
+ * are built and encoded by the same code as the sequencer's and a Node reader's. Each proof is of one epoch: the
+ * newest epoch head in the meta database with its served checkpoint (cosigned, when the directory has witnesses),
+ * and the map's rows of that epoch, each key's row of the greatest epoch at most it (rows are versioned). The map
+ * proof is read in two queries whatever the directory's size: the root row and the nodes above the shards' depth
+ * with the head, in one batch (one snapshot) of the meta database, then every node key on the label's path in the
+ * label's shard (`u8 depth || prefix` for depths 0..63, then up to 255 if the path goes deeper, which random
+ * labels practically never do). A name is found by its name shard (its label), and its rows in its label's shard;
+ * rows of a shard replicated ahead of the meta database are seen as such by the proof builder, which reads
+ * again. A name D1 does not know has its VRF proof computed here, after the caller's charge for it. Erased
+ * versions' commitments come from the log's entry bundles (`entryBundle`, R2).
+ */
+import {
+  DIRECTORY_QUERIES as Q,
+  type RawAccount,
+  type RawEpoch,
+  type RawNamed,
+  type RawVersion,
+  type RawCredential,
+} from '../../log/directory/directory-sql.js';
+import { CredentialRegistry } from '../../log/directory/credentials.js';
+import { snapshotFromRow, type EpochSnapshot } from '../../log/directory/epoch-plan.js';
+import { DirectoryError } from '../../log/directory/errors.js';
+import { labelOfName } from '../../log/directory/labels.js';
+import type { ProofSource } from '../../log/directory/proof-builder.js';
+import type { AccountRow, NamedAccount, VersionRow } from '../../log/directory/store.js';
+import type { VrfProver } from '../../log/directory/vrf-prover.js';
+import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
+import { MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
+import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
+import {
+  labelShard,
+  mapRowShard,
+  nameShard,
+  REPLICA_QUERIES as R,
+  type IndexDatabase,
+  type IndexLayout,
+} from './d1-layout.js';
+import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
+
+/** The depths one query reads below where it starts, and the queries one walk makes at most. */
+const FIRST_DEPTHS = 64;
+const MAX_ROUNDS = 16;
+
+const BY_LABEL =
+  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
+  'FROM dir_accounts a LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version WHERE a.label = ?';
+
+const blob = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
+
+/**
+ * The rows of a walk, by key: for each key the row of the greatest epoch at most the reader's. A key the walk asks
+ * for and that was never fetched is recorded (`wanted`): an absent label's walk may leave its own prefix (a node's
+ * prefix is its leaves', which the label need not share below the node's parent), so its next keys are fetched then.
+ */
+class WalkRows implements MapNodeSource {
+  private readonly rows = new Map<string, { epoch: number; node: Uint8Array }>();
+  private readonly fetched = new Set<string>();
+  wanted: Uint8Array | undefined;
+
+  constructor(private readonly epoch: number) {}
+
+  /** Records `keys` as fetched and `rows` (any epochs) as read. */
+  add(keys: Uint8Array[], rows: { key: BlobColumn; epoch: number; node: BlobColumn }[]): void {
+    for (const k of keys) this.fetched.add(mapKeyString(k));
+    for (const r of rows) {
+      if (r.epoch > this.epoch) continue;
+      const key = mapKeyString(blobBytes(r.key));
+      const had = this.rows.get(key);
+      if (!had || had.epoch < r.epoch) this.rows.set(key, { epoch: r.epoch, node: blobBytes(r.node) });
+    }
+  }
+
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    const k = mapKeyString(key);
+    const row = this.rows.get(k);
+    if (!row && !this.fetched.has(k)) this.wanted = key;
+    return row?.node;
+  }
+}
+
+/**
+ * The keys of the nodes a walk from the node `key` (of depth d) would meet if every prefix below it followed
+ * `label`: the key's own d bits, then `label`'s, for depths d .. d + FIRST_DEPTHS - 1 (at most 255).
+ */
+function keysBelow(key: Uint8Array, label: Uint8Array): Uint8Array[] {
+  const depth = key[0];
+  const pseudo = label.slice();
+  const prefix = key.subarray(1);
+  pseudo.set(prefix.subarray(0, Math.floor(depth / 8)));
+  if (depth % 8 !== 0) {
+    const i = Math.floor(depth / 8);
+    const mask = 0xff << (8 - (depth % 8));
+    pseudo[i] = (prefix[i] & mask) | (label[i] & ~mask & 0xff);
+  }
+  const keys = [];
+  for (let d = depth; d < Math.min(256, depth + FIRST_DEPTHS); d++) keys.push(mapNodeKey(pseudo, d));
+  return keys;
+}
+
+/** Every key of depth below `bits` (the meta database's nodes) and the root row's. */
+function topKeys(bits: number): Uint8Array[] {
+  const keys = [MAP_ROOT_KEY];
+  for (let d = 0; d < bits; d++)
+    for (let p = 0; p < 1 << d; p++) keys.push(mapNodeKey(new Uint8Array([p << (8 - d), ...new Uint8Array(31)]), d));
+  return keys;
+}
+
+/** `SELECT` of the rows of `keys` at most `epoch`, with the keys as literals (D1 binds at most 100 values). */
+function rowsQuery(keys: Uint8Array[]): string {
+  const list = keys.map((k) => `X'${toHex(k)}'`).join(', ');
+  return `SELECT key, epoch, node FROM dir_map_rows WHERE key IN (${list}) AND epoch <= ?`;
+}
+
+export interface D1ReaderOptions {
+  layout: IndexLayout;
+  vrfProver: VrfProver;
+  /** The log's entry bundle `n` of `width` entries (for the commitments of erased versions), or null. */
+  entryBundle(n: number, width: number): Promise<Uint8Array | null>;
+}
+
+export class D1DirectoryReader implements ProofSource {
+  credentials = new CredentialRegistry();
+  private credentialsEpoch = -1;
+  readonly store: Pick<ProofSource['store'], 'account' | 'version' | 'versions'>;
+
+  constructor(private readonly o: D1ReaderOptions) {
+    this.store = {
+      account: (label) => this.account(label),
+      version: (label, version) => this.version(label, version),
+      versions: (label, from, to) => this.versions(label, from, to),
+    };
+  }
+
+  private shardOf(label: Uint8Array): IndexDatabase {
+    return this.o.layout.shards[labelShard(label, this.o.layout.bits)];
+  }
+
+  labelFor(
+    provider: string,
+    account: string,
+    beforeVrf?: () => void | Promise<void>,
+  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }> {
+    return labelOfName(
+      { accountByName: (p, a) => this.accountByName(p, a) },
+      this.o.vrfProver,
+      { provider, account },
+      beforeVrf,
+    );
+  }
+
+  private async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
+    const { layout } = this.o;
+    const named = await layout.shards[nameShard(provider, account, layout.bits)]
+      .prepare(R.nameLabel)
+      .bind(provider, account)
+      .first<{ label: BlobColumn }>();
+    if (!named) return undefined;
+    const label = blobBytes(named.label);
+    const row = await this.shardOf(label).prepare(BY_LABEL).bind(blob(label)).first<RawNamed<BlobColumn>>();
+    // A name without its account row is a shard behind the name's: unknown until it catches up.
+    return row ? doRowReaders.named(row) : undefined;
+  }
+
+  private async account(label: Uint8Array): Promise<AccountRow | undefined> {
+    const row = await this.shardOf(label).prepare(Q.account).bind(blob(label)).first<RawAccount<BlobColumn>>();
+    return row ? doRowReaders.account(row) : undefined;
+  }
+
+  private async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
+    const row = await this.shardOf(label).prepare(Q.version).bind(blob(label), version).first<RawVersion<BlobColumn>>();
+    return row ? doRowReaders.version(row) : undefined;
+  }
+
+  private async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
+    const { results } = await this.shardOf(label)
+      .prepare(Q.versions)
+      .bind(blob(label), from, to)
+      .all<RawVersion<BlobColumn>>();
+    return results.map(doRowReaders.version);
+  }
+
+  entryBundle(n: number, width: number): Promise<Uint8Array | null> {
+    return this.o.entryBundle(n, width);
+  }
+
+  /** The newest servable epoch, with the meta database's map rows (all of their epochs), in one snapshot. */
+  private async head(): Promise<{ snap: EpochSnapshot; top: { key: BlobColumn; epoch: number; node: BlobColumn }[] }> {
+    const { meta, bits } = this.o.layout;
+    const [heads, rows] = await meta.batch([
+      meta.prepare(R.servedHead),
+      meta.prepare(rowsQuery(topKeys(bits))).bind(Number.MAX_SAFE_INTEGER),
+    ]);
+    const head = (heads.results as RawEpoch<BlobColumn>[])[0];
+    if (!head) throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
+    const snap = snapshotFromRow(doRowReaders.epoch(head), head.checkpoint);
+    await this.refreshCredentials(snap.epoch);
+    return { snap, top: rows.results as { key: BlobColumn; epoch: number; node: BlobColumn }[] };
+  }
+
+  /** Reads the credentials again with each new epoch (enrolments and revocations only add rows). */
+  private async refreshCredentials(epoch: number): Promise<void> {
+    if (epoch === this.credentialsEpoch) return;
+    const { results } = await this.o.layout.meta.prepare(Q.credentials).all<RawCredential<BlobColumn>>();
+    this.credentials = CredentialRegistry.fromRows(results.map(doRowReaders.credential));
+    this.credentialsEpoch = epoch;
+  }
+
+  async snapshot(): Promise<{ snap: EpochSnapshot }> {
+    return { snap: (await this.head()).snap };
+  }
+
+  async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
+    const { snap, top } = await this.head();
+    const { bits, shards } = this.o.layout;
+    const rows = new WalkRows(snap.epoch);
+    rows.add(topKeys(bits), top);
+    // The first query follows the label's own prefix below the meta database's depths; each further one the
+    // node the walk left it for (rare: an absent label, near its terminal leaf).
+    let from = mapNodeKey(label, bits);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const keys = keysBelow(from, label);
+      const shard = shards[mapRowShard(from, bits)];
+      const { results } = await shard
+        .prepare(rowsQuery(keys))
+        .bind(snap.epoch)
+        .all<{ key: BlobColumn; epoch: number; node: BlobColumn }>();
+      rows.add(keys, results);
+      rows.wanted = undefined;
+      try {
+        const { proof, leaf } = new StoredMap(rows).lookup(label);
+        return { snap, map: proof, leaf };
+      } catch (e) {
+        if (!rows.wanted) throw e;
+        from = rows.wanted;
+      }
+    }
+    throw new DirectoryError('internal', 'the replica map walk did not end');
+  }
+}
