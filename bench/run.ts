@@ -6,6 +6,8 @@
  * `--only WORD` runs only the benchmarks whose function name contains WORD (e.g. `--only http`).
  * `--accounts N` sets the size of the writer's cold-start and memory run (default 1,000,000; the scale
  * run: `npm run bench -- --only cold --accounts 10000000`, not part of CI).
+ * `--only durable [--accounts N]` runs the Durable Object's working set in workerd (default 2,000,000
+ * accounts, about half an hour; never part of the default run).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -20,13 +22,16 @@ import { benchAbuse } from './abuse-bench.js';
 import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtColdStart } from './client-bench.js';
 import { benchWriterColdStart } from './cold-start-bench.js';
+import { benchDurableObject } from './durable-object-bench.js';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.toLowerCase() : undefined;
 const accountsAt = process.argv.indexOf('--accounts');
-const accounts = accountsAt >= 0 ? Number(process.argv[accountsAt + 1]) : 1_000_000;
-if (!Number.isSafeInteger(accounts) || accounts < 1) throw new Error('--accounts takes a positive integer');
+const accountsGiven = accountsAt >= 0 ? Number(process.argv[accountsAt + 1]) : undefined;
+if (accountsGiven !== undefined && (!Number.isSafeInteger(accountsGiven) || accountsGiven < 1))
+  throw new Error('--accounts takes a positive integer');
+const accounts = accountsGiven ?? 1_000_000;
 const figures: Figure[] = [];
 async function run(f: () => Figure | Figure[] | Promise<Figure | Figure[]>): Promise<void> {
   if (only !== undefined && !f.name.toLowerCase().includes(only)) return;
@@ -57,6 +62,10 @@ if (!quick) {
   await run(benchScale);
   await run(benchHttpLookups);
   await run(Object.defineProperty(() => benchWriterColdStart(accounts), 'name', { value: 'benchWriterColdStart' }));
+}
+if (only === 'durable') {
+  const durable = () => benchDurableObject(accountsGiven ?? 2_000_000);
+  await run(Object.defineProperty(durable, 'name', { value: 'benchDurableObject' }));
 }
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -155,9 +155,9 @@ export const SETTINGS = {
   mapCacheRows: setting({
     json: 'mapCacheRows',
     variable: 'MAP_CACHE_ROWS',
-    fallback: 100_000,
+    fallback: 30_000,
     meaning:
-      "rows of the stored map the sequencer keeps in memory (about 300 bytes each; the tree's upper levels stay cached)",
+      "rows of the stored map the sequencer keeps in memory (about 1.3 KB each with its decoded node; the tree's upper levels stay cached)",
     read: integer(1),
   }),
   lookupBurst: setting({

@@ -55,7 +55,7 @@ describe('settings', () => {
       epochIntervalMs: 1000,
       heartbeatMs: 60_000,
       receiptDeadlineMs: 300_000,
-      mapCacheRows: 100_000,
+      mapCacheRows: 30_000,
       lookupBurst: 60,
       lookupRatePerSecond: 10,
       absentLookupCost: 6,
