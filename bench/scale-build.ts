@@ -126,9 +126,11 @@ export function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
 /** Where a builder writes: a log storage, a directory store over the same database, the log's signer. */
 export interface ScaleTarget {
   storage: LogStorage;
-  store: Pick<DirectoryStore, 'epochWriter' | 'mapNode'>;
+  store: Pick<DirectoryStore, 'epochWriter' | 'mapNode' | 'latestEpoch' | 'credentials'>;
   signer: Ed25519NoteSigner;
   origin: string;
+  /** Map rows the builder caches (default 100,000: about 130 MB). */
+  cacheRows?: number;
 }
 
 /**
@@ -151,15 +153,29 @@ export class ScaleBuilder {
     private readonly credentialsRoot: Uint8Array,
     private readonly retain: boolean,
   ) {
-    this.cache = new MapNodeCache(target.store, 100_000);
+    this.cache = new MapNodeCache(target.store, target.cacheRows ?? 100_000);
     this.tree = new StoredMap(this.cache);
   }
 
-  /** A builder over an empty target, its enrolment epoch committed. */
+  /**
+   * A builder over an empty target, its enrolment epoch committed; or over a target a builder of first
+   * versions (`retain` false) already wrote, continuing after its last account.
+   */
   static async start(target: ScaleTarget, retain = true): Promise<ScaleBuilder> {
     const log = await LogAppender.open({ storage: target.storage, signer: target.signer, origin: target.origin });
+    const last = await target.store.latestEpoch();
+    const [credential] = await target.store.credentials();
+    if (last && credential) {
+      const b = new ScaleBuilder(target, log, rootFromLeafHashes([recordHash(credential.entry)]), retain);
+      b.epoch = last.epoch;
+      // Besides the accounts, the log holds each epoch's head and the enrolment (and a sequencer's epoch 0, empty,
+      // when one opened the storage first, before the enrolment's epoch 1).
+      b.accounts = log.head.size - 2 - last.epoch;
+      return b;
+    }
     const enrol = enrolmentEpoch();
     const b = new ScaleBuilder(target, log, rootFromLeafHashes([recordHash(enrol.entry)]), retain);
+    b.epoch = last?.epoch ?? -1;
     await b.commitEpoch([enrol.entry], [], enrol.writes);
     return b;
   }

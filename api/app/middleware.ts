@@ -24,12 +24,6 @@ export interface RateLimitOptions {
   now?: () => number;
   /** Buckets kept at most (least recently used dropped). */
   maxClients?: number;
-  /**
-   * Whether a trusted front already took this request's token: on Workers, a lookup the Worker's D1 path
-   * forwards to the Durable Object through an RPC that says so in the app's environment, which no request
-   * can set. Such requests pass without taking another. Unset on Node.
-   */
-  admitted?: (c: Context) => boolean;
   /** For the lookup limit: what a lookup of a name the directory does not know costs in all (default 1). */
   absentCost?: number;
   /** Called on every refusal (for `kt_rate_limited_total`). */

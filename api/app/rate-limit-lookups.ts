@@ -6,8 +6,7 @@
  * after the store read says it is unknown but before its VRF proof is computed (the costly part). A lookup
  * is admitted while the client's balance, counting the tokens its request prepaid for the lookups not yet
  * made, this one's included, is at least one token (middleware.ts, `TokenBuckets`); else the request is
- * refused 429 with Retry-After (`RateLimited`), and the lookups already made are spent. A
- * request a trusted front already charged (the Worker's D1 path, `RateLimitOptions.admitted`) is free.
+ * refused 429 with Retry-After (`RateLimited`), and the lookups already made are spent.
  */
 import type { Context } from 'hono';
 import { clientOf, RateLimited, type RateLimitOptions } from './middleware.js';
@@ -46,7 +45,6 @@ function charge(buckets: LookupLimiter, client: string, cost: number, credit = 0
 
 /** The meter of request `c` against the lookup limit `buckets`. */
 export function lookupMeter(buckets: LookupLimiter, c: Context): LookupMeter {
-  if (buckets.opts.admitted?.(c)) return { lookups: () => undefined, absent: () => undefined };
   const client = clientOf(buckets, c);
   const surcharge = (buckets.opts.absentCost ?? 1) - 1;
   return {

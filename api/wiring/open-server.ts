@@ -4,10 +4,10 @@
  * single writer and reader, the witnesses' cosigning, the directory over the log (unless it serves a plain
  * log) and the Hono app serving them; `serverApp` builds the app for a log and an open directory (the tests
  * use it over directories of their own). Each platform adds only what differs: Node starts the directory's
- * epoch timer and listens; the Worker closes epochs from its alarm (`afterQueued` asks for one) and tells
- * the app which lookups it already rate-limited (`lookupAdmitted`). Pure: no Node or Workers imports.
+ * epoch timer and listens; the Worker closes epochs from its alarm (`afterQueued` asks for one). Pure: no
+ * Node or Workers imports.
  */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 import type { Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
 import { Directory } from '../../log/directory/directory.js';
@@ -51,8 +51,6 @@ export interface DirectoryParts {
 
 /** What differs between the platforms, as hooks of the app. */
 export interface ServerHooks {
-  /** Lookups whose token a trusted front already took (the Worker's D1 path; see RateLimitOptions.admitted). */
-  lookupAdmitted?: (c: Context) => boolean;
   /** Called after a submission, enrolment or revocation leaves work queued (the Worker asks for an epoch). */
   afterQueued?: () => Promise<void>;
   /** The structured log (api/app/logger.ts) of internal errors and witness failures (default: console.error). */
@@ -150,7 +148,7 @@ export function serverApp(
   if (o.directory) {
     const dir = o.directory;
     Object.assign(config, directoryConfig(dir, o.settings));
-    const limits = rateLimits(o.settings, requests, o.lookupAdmitted);
+    const limits = rateLimits(o.settings, requests);
     lookupLimit = limits.lookup;
     routes = {
       service: queueingService(directoryService(dir), dir, o.afterQueued),

@@ -5,7 +5,6 @@
  * (10 at once, then one every 6 s per client). Clients are keyed by IPv4 address or IPv6 prefix
  * (`ipv6PrefixLength`). Every refusal is counted in `/metrics` by kind (`kt_rate_limited_total`).
  */
-import type { Context } from 'hono';
 import { TokenBuckets } from '../app/middleware.js';
 import type { PublishLimits } from '../app/rate-limit-publish.js';
 import type { RequestMetrics } from '../app/request-metrics.js';
@@ -20,12 +19,8 @@ export interface RateLimits {
 /** Failed operator authentications a client may make at once, and how many more per second. */
 const OPERATOR_AUTH_FAILURES = { capacity: 10, refillPerSecond: 1 / 6 };
 
-/** The buckets of every limit, refusals counted in `requests`; `lookupAdmitted` as RateLimitOptions.admitted. */
-export function rateLimits(
-  settings: Settings,
-  requests: RequestMetrics,
-  lookupAdmitted?: (c: Context) => boolean,
-): RateLimits {
+/** The buckets of every limit, refusals counted in `requests`. */
+export function rateLimits(settings: Settings, requests: RequestMetrics): RateLimits {
   const ipv6PrefixBits = settings.ipv6PrefixLength;
   return {
     lookup: new TokenBuckets({
@@ -33,7 +28,6 @@ export function rateLimits(
       refillPerSecond: settings.lookupRatePerSecond,
       absentCost: settings.absentLookupCost,
       ipv6PrefixBits,
-      admitted: lookupAdmitted,
       refused: () => requests.rateLimited.count('lookup'),
     }),
     publish: {

@@ -1,7 +1,8 @@
 /**
  * The Worker of the Durable Object benchmark (bench/durable-object-bench.ts): the production Worker, whose
  * sequencer also answers `POST /__bench/build?count=N`, which commits N more accounts built below the VRF
- * (bench/scale-build.ts) into the object's own storage through the project's Durable Object storage code. The
+ * (bench/scale-build.ts) into the object's own storage through the project's Durable Object storage code (it
+ * continues what is stored if the object was restarted meanwhile). The
  * benchmark then restarts workerd and measures the object opening that storage and serving lookups; the
  * builder's state (in this instance's memory) is gone by then. Never deployed: the production Worker has no
  * such route.
@@ -29,8 +30,9 @@ export class LogSequencer extends ProductionSequencer {
         store: new DoDirectoryStore(this.ctx.storage),
         signer,
         origin: signer.name,
+        cacheRows: 10_000, // about 13 MB: the isolate's heap is bounded
       },
-      false, // forget each epoch's labels: only first versions are built
+      false, // forget each epoch's labels: only first versions are built; resumes after a restart
     );
     await this.builder.addAccounts(this.builder.accounts, count, 1);
     return Response.json({ accounts: this.builder.accounts });

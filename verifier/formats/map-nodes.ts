@@ -13,7 +13,7 @@
  * prefix on the parent's side below the parent's depth, zero padding bits, a leaf whose label has the
  * prefix its place implies. A row that breaks a rule is a `MapError` 'bad_node'.
  */
-import { u64be } from '../../wasm-free-crypto/bytes.js';
+import { readSafeU64be, u64be } from '../../wasm-free-crypto/bytes.js';
 import { checkMapLeaf, labelBit, MapError, mapLeafHash, type MapLeaf } from './map-proof.js';
 
 /** A child as a node row holds it: an internal node by key (with its hash once known), or a leaf. */
@@ -156,11 +156,13 @@ function readRef(b: Uint8Array, at: number, parent: Uint8Array, side: number): [
   return [{ kind: 'node', key, depth, hash: b.slice(end - 32, end) }, end];
 }
 
-/** The u64 at `at` as a number; one past 2^53 - 1 reads as -1, which checkMapLeaf refuses. */
+/** The u64 at `at` as a number; one above 2^53 - 1 reads as -1, which checkMapLeaf refuses. */
 function readVersion(b: Uint8Array, at: number): number {
-  const high = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-  const low = ((b[at + 4] << 24) | (b[at + 5] << 16) | (b[at + 6] << 8) | b[at + 7]) >>> 0;
-  return high >= 0x200000 ? -1 : high * 0x100000000 + low;
+  try {
+    return readSafeU64be(b, at);
+  } catch {
+    return -1; // above 2^53 - 1: refused by checkMapLeaf
+  }
 }
 
 /** Bit `depth` of a key's prefix (below the key's own depth). */

@@ -17,7 +17,7 @@
  * unknown case, a length past the end, bytes left over, a non-canonical UTF-8 string, a malformed map proof)
  * is `bad_proof_binary`. Every value is then checked by the verifier exactly as a JSON proof's.
  */
-import { u64be } from '../../wasm-free-crypto/bytes.js';
+import { readSafeU64be, u64be } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 import type { EnrolmentProof, EpochProof, LookupProof } from './proofs.js';
@@ -139,9 +139,11 @@ class Reader {
   }
   u64(what: string): number {
     const b = this.take(8, what);
-    const high = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
-    if (high >= 0x200000) throw new ProofBinaryError('bad_proof_binary', `${what} is above 2^53 - 1`);
-    return high * 0x100000000 + (((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0);
+    try {
+      return readSafeU64be(b);
+    } catch {
+      throw new ProofBinaryError('bad_proof_binary', `${what} is above 2^53 - 1`);
+    }
   }
   b16(what: string): Uint8Array {
     return this.take(this.u16(what), what);

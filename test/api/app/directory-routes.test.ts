@@ -132,7 +132,7 @@ describe('directory routes', () => {
     const { app } = await setup({ capacity: 2 });
     // An absent name costs 6 lookups (absentLookupCost): admitted from a balance of 2, which it leaves at -4.
     expect((await app.request('/v1/lookup/chat.example/a@chat.example')).status).toBe(200);
-    // No header lets a client skip the limit.
+    // No header lets a client skip the limit (there is no way to: every lookup is charged).
     const limited = await app.request('/v1/lookup/chat.example/a@chat.example', {
       headers: { 'kt-lookup-admitted': '1' },
     });
