@@ -26,20 +26,9 @@ import {
 import { PrefixTree } from '../../../verifier/formats/prefix-tree.js';
 import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { errorCode } from '../../helpers/error-code.js';
+import { prng } from '../../helpers/prng.js';
 
 // ---- deterministic test data ----
-
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A 32-byte pseudo-random label or hash, from a tag and a counter. */
 function bytes32(tag: string, n: number): Uint8Array {

@@ -24,6 +24,7 @@ import {
 import { StoredMap, type MapNodeSource } from '../../../verifier/formats/stored-map.js';
 import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { errorCode } from '../../helpers/error-code.js';
+import { prng } from '../../helpers/prng.js';
 
 /** An in-memory source that counts reads. */
 class MemorySource implements MapNodeSource {
@@ -40,17 +41,6 @@ class MemorySource implements MapNodeSource {
   dump(): string[] {
     return [...this.rows.values()].map((r) => `${toHex(r.key)}=${toHex(r.value)}`).sort();
   }
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 const bytes32 = (tag: string, n: number) => sha256(utf8(tag), u64be(n));
