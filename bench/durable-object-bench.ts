@@ -24,6 +24,8 @@ import { BATCH } from './scale-build.js';
 
 const MiB = 2 ** 20;
 const LOOKUPS = 2_000;
+/** The object's map cache (MAP_CACHE_ROWS): the setting's default unless the environment says otherwise. */
+const MAP_CACHE_ROWS = process.env.KT_BENCH_MAP_CACHE_ROWS;
 
 async function bundle(dir: string): Promise<string> {
   const outfile = join(dir, 'bench-worker.mjs');
@@ -56,6 +58,7 @@ async function vars(dir: string): Promise<Record<string, string>> {
     RECEIPT_DEADLINE_MS: '7300000',
     LOOKUP_BURST: '1000000000',
     LOOKUP_RATE_PER_SECOND: '1000000000',
+    ...(MAP_CACHE_ROWS ? { MAP_CACHE_ROWS } : {}),
   };
 }
 
@@ -157,7 +160,7 @@ export async function benchDurableObject(accounts: number): Promise<Figure[]> {
     return [
       {
         id: 'do_working_set',
-        name: `Durable Object working set at ${size} accounts in workerd (resident memory after opening and ${LOOKUPS.toLocaleString('en-US')} lookups, minus an empty directory's)`,
+        name: `Durable Object working set at ${size} accounts in workerd (resident memory after opening and ${LOOKUPS.toLocaleString('en-US')} lookups, minus an empty directory's; map cache ${MAP_CACHE_ROWS ?? 'default'} rows)`,
         value: workingSet,
         unit: 'MiB',
         target: '<= 64 MB whatever the directory size',
@@ -166,16 +169,12 @@ export async function benchDurableObject(accounts: number): Promise<Figure[]> {
       },
       {
         id: 'do_first_lookup',
-        name: `Durable Object cold start at ${size} accounts in workerd (a new workerd: the object opens its storage and proves a lookup)`,
-        value: firstLookupMs,
+        name: `Durable Object cold start at ${size} accounts in workerd: its first lookup (the object opening its storage and proving it) beyond the same on an empty directory`,
+        value: firstLookupMs - idleFirstMs,
         unit: 'ms',
         target: '<= 1,000 ms (the writer cold-start target)',
-        pass: firstLookupMs <= 1000,
-        peer: {
-          name: 'the same with an empty directory (workerd starting included in both)',
-          value: idleFirstMs,
-          unit: 'ms',
-        },
+        pass: firstLookupMs - idleFirstMs <= 1000,
+        note: `first lookup ${firstLookupMs.toFixed(0)} ms against ${idleFirstMs.toFixed(0)} ms on an empty directory, a new workerd starting included in both`,
       },
     ];
   } finally {
