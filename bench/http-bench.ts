@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { monitorFromJson } from '../verifier/formats/proof-json.js';
+import { LOOKUP_BINARY_TYPE } from '../verifier/formats/proof-binary.js';
 import type { Figure } from './harness.js';
 import { builtDataDir } from './scale-bench.js';
 
@@ -70,13 +71,14 @@ function startProcess(script: string, args: string[], core?: number): Promise<{ 
 
 /**
  * Runs bench/http-load.ts against `url` over `paths` (written to `dir`) and returns what it measured; on
- * `core` only when given.
+ * `core` only when given; each request with the Accept header `accept` if given.
  */
-function load(url: string, paths: string[], dir: string, core?: number): Promise<LoadResult> {
+function load(url: string, paths: string[], dir: string, core?: number, accept?: string): Promise<LoadResult> {
   const file = join(dir, `paths-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(paths));
   const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
   const args = ['--import', 'tsx', script, url, file, String(CONNECTIONS), String(DURATION_S), String(WARMUP_S)];
+  if (accept) args.push(accept);
   const [command, argv] = pinned(core, args);
   return new Promise((resolve, reject) => {
     execFile(command, argv, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
@@ -246,6 +248,14 @@ export async function benchHttpLookups(): Promise<Figure[]> {
       LOAD_CORE,
     );
     const ours = await load(server.url, lookups, root, LOAD_CORE);
+    const binary = await load(server.url, lookups, root, LOAD_CORE, LOOKUP_BINARY_TYPE);
+    const binaryBytes = (
+      await (
+        await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`, {
+          headers: { accept: LOOKUP_BINARY_TYPE },
+        })
+      ).arrayBuffer()
+    ).byteLength;
     const appMicros = await appMicrosPerLookup(server.url);
     const monitor = await monitorCheckBytes(server.url, data);
     await stopProcess(server.child);
@@ -268,6 +278,16 @@ export async function benchHttpLookups(): Promise<Figure[]> {
         pass: ratio >= 0.3 && ours.non2xx === 0 && ours.errors === 0,
         peer: { name: 'bare Hono route, same stack, pinned the same way', value: peer.rps, unit: 'requests/s' },
         note: `${(100 * ratio).toFixed(0)}% of the bare route; ${ours.non2xx} non-2xx, ${ours.errors} errors; for context, ${context}`,
+      },
+      {
+        id: 'http_lookups_binary',
+        name: `lookups over HTTP at 1M accounts, binary (${LOOKUP_BINARY_TYPE}, what the client package asks for), ${CONNECTIONS} connections, pinned as above`,
+        value: binary.rps,
+        unit: 'requests/s',
+        target: ">= 30% of a bare Hono route's requests/s, pinned the same way",
+        pass: binary.rps / peer.rps >= 0.3 && binary.non2xx === 0 && binary.errors === 0,
+        peer: { name: 'bare Hono route, same stack, pinned the same way', value: peer.rps, unit: 'requests/s' },
+        note: `${((100 * binary.rps) / peer.rps).toFixed(0)}% of the bare route; p99 ${binary.p99} ms (p50 ${binary.p50} ms); a response of ${binaryBytes} B against ${statSync(sample).size} B of JSON; ${binary.non2xx} non-2xx, ${binary.errors} errors`,
       },
       {
         id: 'http_lookups_readers',

@@ -2,8 +2,9 @@
  * The load generator of the HTTP lookup benchmark, run as a process of its own so that the client's
  * heap and CPU are the same for the peer and for the directory (the benchmark process itself holds a
  * million-account build): `node --import tsx bench/http-load.ts <url> <paths.json> <connections>
- * <seconds> <warmup-seconds>` runs autocannon over the paths (cycled), after a warm-up run whose result
- * is discarded, and prints one JSON line with requests/s, latency percentiles, non-2xx and errors.
+ * <seconds> <warmup-seconds> [accept]` runs autocannon over the paths (cycled), each request with that Accept
+ * header if given, after a warm-up run whose result is discarded, and prints one JSON line with requests/s,
+ * latency percentiles, non-2xx and errors.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,14 +17,14 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
   errors: number;
 }>;
 
-const [url, pathsFile, connections, seconds, warmup] = process.argv.slice(2);
+const [url, pathsFile, connections, seconds, warmup, accept] = process.argv.slice(2);
 const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
 const run = (duration: number) =>
   autocannon({
     url,
     connections: Number(connections),
     duration,
-    requests: paths.map((path) => ({ method: 'GET', path })),
+    requests: paths.map((path) => ({ method: 'GET', path, ...(accept ? { headers: { accept } } : {}) })),
   });
 
 if (Number(warmup) > 0) await run(Number(warmup));
