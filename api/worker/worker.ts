@@ -20,11 +20,12 @@
  * involving the object (r2-tiles.ts); a key the bucket lacks (a partial tile of a skipped checkpoint, an
  * epoch not yet copied) is answered by the object, which serves every published width.
  *
- * D1 (optional binding `INDEX`): every epoch's index writes also go to an outbox in the object's own
- * transaction, and the alarm replicates them to D1 (d1-replica.ts). The Worker then answers
- * `GET /v1/lookup` from D1's rows and the object's `proveForLookup` RPC (the epoch, map proof and enrolment
- * proof, from memory), and forwards the request to the object while D1 lags (replica-lookup.ts), through
- * the `fetchAdmitted` RPC when it already took the client's token, so that the object takes no second one.
+ * D1 (optional bindings `INDEX`, and `INDEX_1` ... with `INDEX_SHARDS`): every epoch's writes also go to an
+ * outbox in the object's own transaction, and the alarm replicates them to D1 (d1-layout.ts, d1-replica.ts).
+ * The Worker's isolate then answers lookups, batches, discovery, histories and daily checks from D1 alone,
+ * charging them to the limiter objects (`LIMITER`, lookup-limiter.ts), without the writer object
+ * (isolate-reads.ts, d1-reader.ts); the object answers them only before D1 has a servable epoch, or when the
+ * read path fails.
  *
  * The explorer page (optional binding `ASSETS`, wrangler.toml's `[assets]`): the Worker answers `/`,
  * `/explorer.js` and `/explorer.css` itself, without involving the object, with the Node server's headers
@@ -42,7 +43,7 @@
  * (api/app/cors.ts) and the same var (`LOOKUP_ORIGINS`), and the Worker answers the preflights that policy
  * grants without waking the object; refused preflights go to the object, which answers them 404.
  *
- * This module exports only the handler and the Durable Object class (and types): workerd refuses a main
+ * This module exports only the handler and the Durable Object classes (and types): workerd refuses a main
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';

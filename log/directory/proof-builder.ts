@@ -128,26 +128,6 @@ function absence(
   return { absent: { enrolment: enrolmentProof(dir, credential, head) } };
 }
 
-/**
- * What a lookup takes from the directory's in-memory state, all from one epoch: the epoch proof, the map
- * proof and leaf of `label`, and, for `credentialIndex`, the enrolment proof of that credential in the
- * epoch's credential set. The Worker assembles lookups from this and D1's rows (api/worker/replica-lookup.ts).
- */
-export interface LabelProof {
-  epoch: EpochProof;
-  map: MapProof;
-  leaf?: MapLeaf;
-  enrolment?: EnrolmentProof;
-}
-
-export async function proveLabel(dir: ProofSource, label: Uint8Array, credentialIndex?: number): Promise<LabelProof> {
-  const { snap, map, leaf } = await dir.proveLabel(label);
-  const proof: LabelProof = { epoch: epochProof(snap), map, leaf };
-  if (credentialIndex !== undefined)
-    proof.enrolment = enrolmentProof(dir, dir.credentials.get(credentialIndex), snap.head);
-  return proof;
-}
-
 /** The commitment of an erased version, read from its update entry in the log. */
 async function committedInLog(dir: ProofSource, row: VersionRow): Promise<Uint8Array> {
   const bundle = await dir.entryBundle(Math.floor(row.logIndex / TILE_WIDTH), (row.logIndex % TILE_WIDTH) + 1);

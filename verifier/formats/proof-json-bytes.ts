@@ -3,8 +3,8 @@
  * `JSON.stringify(lookupToJson(p))` (verifier/formats/proof-json.ts; a test holds them equal), but written
  * straight into one buffer (base64 included) with no intermediate strings, and with the parts that every
  * lookup of an epoch shares (the epoch proof, each credential's enrolment proof, the credential set of a
- * provider that is not enrolled) serialised once. The Worker assembles its lookups with the same code, so
- * that its answers are the Node server's bytes (api/worker/replica-lookup.ts).
+ * provider that is not enrolled) serialised once. The Worker's isolate answers with the same code, so that
+ * its answers are the Node server's bytes (api/worker/isolate-reads.ts).
  */
 import { base64Length, utf8, writeBase64 } from '../../wasm-free-crypto/bytes.js';
 import { encodeMapProof } from './map-proof.js';
