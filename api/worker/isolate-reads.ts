@@ -7,8 +7,8 @@
  * answers, errors and charges are the sequencer's. The VRF proof of a name D1 does not know is computed here.
  *
  * The object is asked only when the replica cannot answer at all: no D1 binding, a replica without a servable epoch
- * yet (just bound, being backfilled), or an internal failure of the read path (a D1 outage; the answer is then the
- * object's, which charges its own bucket). A replica that lags answers its newest epoch, never forwards: a client
+ * (just bound, being refilled), or a failure of the read path (a D1 outage, a 500 or 503 of the read app; the
+ * answer is then the object's, which charges its own bucket). A replica that lags answers its newest epoch, never forwards: a client
  * that saw a newer checkpoint takes it within the staleness bound it pins (docs/PROTOCOL.md section 10). The commitment of an
  * erased version comes from the log's entry bundle in R2, or from the object when no bucket is bound.
  */
@@ -136,7 +136,10 @@ export async function answerRead(env: IsolateReadEnv, request: Request): Promise
     reads.ready = true;
   }
   const res = await reads.app.fetch(request.clone(), {});
-  if (res.status !== 500) return res;
-  workerLogger.warn('d1_read_failed', { route: readRoute(request), answeredBy: 'sequencer' });
+  if (res.status !== 500 && res.status !== 503) return res;
+  // 503: the replica has no servable epoch now (it is being refilled) or kept changing; the object answers, and
+  // the replica is checked again before the next read.
+  if (res.status === 503) reads.ready = false;
+  workerLogger.warn('d1_read_failed', { route: readRoute(request), status: res.status, answeredBy: 'sequencer' });
   return null;
 }

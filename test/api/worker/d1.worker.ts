@@ -208,6 +208,9 @@ describe('the directory replicated to D1, read by the Worker', () => {
 
   it('refills a D1 that missed epochs, is ahead of the object, or was written by the previous release', async () => {
     await meta().batch([meta().prepare('DELETE FROM dir_replica'), meta().prepare('DELETE FROM dir_heads')]);
+    // No servable epoch in D1 until the refill: the object answers the reads meanwhile, not a 503.
+    const meanwhile = `/v1/lookup/${PROVIDER}/user1%40d1.example`;
+    expect(await bytesOf(await get(meanwhile))).toEqual(await bytesOf(await objectAnswer(meanwhile)));
     const result = await inSequencer((_o, storage) => replicateOutbox(storage, layout()));
     expect(result.backfilled).toBe(true);
     expect(result.upTo).toBe(await inSequencer(async (o) => o.directory.epoch));
