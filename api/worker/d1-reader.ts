@@ -39,7 +39,7 @@ import {
   type IndexDatabase,
   type IndexLayout,
 } from './d1-layout.js';
-import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
+import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
 /** The depths one query reads below where it starts, and the queries one walk makes at most. */
 const FIRST_DEPTHS = 64;
@@ -48,8 +48,6 @@ const MAX_ROUNDS = 16;
 const BY_LABEL =
   'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
   'FROM dir_accounts a LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version WHERE a.label = ?';
-
-const blob = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
 
 /**
  * The rows of a walk, by key: for each key the row of the greatest epoch at most the reader's. A key the walk asks

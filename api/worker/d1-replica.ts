@@ -39,6 +39,7 @@ import {
   type IndexDatabase,
   type IndexLayout,
 } from './d1-layout.js';
+import { blob, rowStatements } from './do-directory-store.js';
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
 import { decodeEpochWrites } from './outbox-json.js';
 
@@ -50,9 +51,6 @@ const withSchema = new WeakSet<IndexDatabase>();
 /** Statements per batch in a backfill, rows per chunk read from the object. */
 const BACKFILL_BATCH = 200;
 const BACKFILL_CHUNK = 500;
-
-/** A BLOB binding: an ArrayBuffer of exactly the view's bytes. */
-const blob = (b: Uint8Array | null): ArrayBuffer | null => (b === null ? null : (b.slice().buffer as ArrayBuffer));
 
 async function ensureSchema(db: IndexDatabase): Promise<void> {
   if (withSchema.has(db)) return;
@@ -75,37 +73,17 @@ function routedStatements(w: EpochWrites, layout: IndexLayout, prunedBelow: numb
   const out: Statement[][] = Array.from({ length: n + 1 }, () => []);
   const byLabel = (label: Uint8Array) => out[labelShard(label, layout.bits)];
   const E = w.epoch.epoch;
-  for (const a of w.accounts)
-    byLabel(a.label).push([
-      Q.putAccount,
-      blob(a.label),
-      a.version,
-      blob(a.history),
-      blob(a.previousHistory),
-      blob(a.vrfProof),
-    ]);
+  for (const a of w.accounts) byLabel(a.label).push(rowStatements.account(a));
   for (const m of w.names)
     out[nameShard(m.provider, m.account, layout.bits)].push([R.putNameLabel, m.provider, m.account, blob(m.label)]);
-  for (const v of w.versions)
-    byLabel(v.label).push([
-      Q.putVersion,
-      blob(v.label),
-      v.version,
-      blob(v.opening),
-      blob(v.statement),
-      blob(v.signature),
-      v.credentialIndex,
-      v.logIndex,
-    ]);
-  for (const e of w.erasures) byLabel(e.label).push([Q.erase, blob(e.label), e.below]);
+  for (const v of w.versions) byLabel(v.label).push(rowStatements.version(v));
+  for (const e of w.erasures) byLabel(e.label).push(rowStatements.erasure(e));
   for (const r of w.map ?? []) {
     const shard = mapRowShard(r.key, layout.bits);
     out[shard < 0 ? n : shard].push([R.putMapRow, blob(r.key), E, blob(r.value)]);
   }
   const meta = out[n];
-  for (const c of w.credentials)
-    meta.push([Q.putCredential, c.logIndex, c.providerId, blob(c.fingerprint), blob(c.entry)]);
-  for (const r of w.revocations) meta.push([Q.revoke, r.revokedIndex, r.logIndex]);
+  meta.push(...w.credentials.map(rowStatements.credential), ...w.revocations.map(rowStatements.revocation));
   const ep = w.epoch;
   meta.push([R.putHead, E, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint, w.served ?? null]);
   if (prunedBelow > 0) {

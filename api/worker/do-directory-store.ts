@@ -72,46 +72,56 @@ export const doRowReaders = rowReaders<BlobColumn>(bytes, (v) => bytes(v, true))
 export const blobBytes = (v: BlobColumn): Uint8Array => bytes(v);
 
 /** A BLOB binding: an ArrayBuffer of exactly the view's bytes (a view's buffer may be larger or shared). */
-function blob(b: Uint8Array): ArrayBuffer;
-function blob(b: Uint8Array | null): ArrayBuffer | null;
-function blob(b: Uint8Array | null): ArrayBuffer | null {
+export function blob(b: Uint8Array): ArrayBuffer;
+export function blob(b: Uint8Array | null): ArrayBuffer | null;
+export function blob(b: Uint8Array | null): ArrayBuffer | null {
   return b === null ? null : (b.slice().buffer as ArrayBuffer);
 }
 
 const Q = DIRECTORY_QUERIES;
+type Statement = [string, ...unknown[]];
+
+/** The statement of each kind of row an epoch writes, shared by this store and the D1 replica (d1-replica.ts). */
+export const rowStatements = {
+  account: (a: AccountRow): Statement => [
+    Q.putAccount,
+    blob(a.label),
+    a.version,
+    blob(a.history),
+    blob(a.previousHistory),
+    blob(a.vrfProof),
+  ],
+  version: (v: VersionRow): Statement => [
+    Q.putVersion,
+    blob(v.label),
+    v.version,
+    blob(v.opening),
+    blob(v.statement),
+    blob(v.signature),
+    v.credentialIndex,
+    v.logIndex,
+  ],
+  credential: (c: CredentialRow): Statement => [
+    Q.putCredential,
+    c.logIndex,
+    c.providerId,
+    blob(c.fingerprint),
+    blob(c.entry),
+  ],
+  revocation: (r: { logIndex: number; revokedIndex: number }): Statement => [Q.revoke, r.revokedIndex, r.logIndex],
+  erasure: (e: { label: Uint8Array; below: number }): Statement => [Q.erase, blob(e.label), e.below],
+};
 
 /** The statements (query, bindings) that apply an epoch's writes; accounts first (they create the ids). */
-export function epochStatements(w: EpochWrites): [string, ...unknown[]][] {
+export function epochStatements(w: EpochWrites): Statement[] {
   const ep = w.epoch;
   return [
-    ...w.accounts.map((a): [string, ...unknown[]] => [
-      Q.putAccount,
-      blob(a.label),
-      a.version,
-      blob(a.history),
-      blob(a.previousHistory),
-      blob(a.vrfProof),
-    ]),
-    ...w.names.map((n): [string, ...unknown[]] => [Q.putName, n.provider, n.account, blob(n.label)]),
-    ...w.versions.map((v): [string, ...unknown[]] => [
-      Q.putVersion,
-      blob(v.label),
-      v.version,
-      blob(v.opening),
-      blob(v.statement),
-      blob(v.signature),
-      v.credentialIndex,
-      v.logIndex,
-    ]),
-    ...w.credentials.map((c): [string, ...unknown[]] => [
-      Q.putCredential,
-      c.logIndex,
-      c.providerId,
-      blob(c.fingerprint),
-      blob(c.entry),
-    ]),
-    ...w.revocations.map((r): [string, ...unknown[]] => [Q.revoke, r.revokedIndex, r.logIndex]),
-    ...w.erasures.map((e): [string, ...unknown[]] => [Q.erase, blob(e.label), e.below]),
+    ...w.accounts.map(rowStatements.account),
+    ...w.names.map((n): Statement => [Q.putName, n.provider, n.account, blob(n.label)]),
+    ...w.versions.map(rowStatements.version),
+    ...w.credentials.map(rowStatements.credential),
+    ...w.revocations.map(rowStatements.revocation),
+    ...w.erasures.map(rowStatements.erasure),
     [Q.putEpoch, ep.epoch, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint],
   ];
 }
