@@ -13,7 +13,7 @@ import type { Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import type { LogStorage } from '../log/merkle/storage.js';
 import { commitment, historyHash, HISTORY_ZERO, signedStatementBytes } from '../verifier/formats/directory-hashes.js';
-import type { DirectoryStore, EpochWrites, VersionRow } from '../log/directory/store.js';
+import { emptyEpochWrites, type DirectoryStore, type EpochWrites, type VersionRow } from '../log/directory/store.js';
 import { encodeEntry } from '../verifier/formats/entries.js';
 import type { MapLeaf } from '../verifier/formats/map-proof.js';
 import { MapNodeCache } from '../verifier/formats/map-cache.js';
@@ -41,15 +41,7 @@ export function accountsBatch(
   histories: Uint8Array[],
   logIndex: number,
 ) {
-  const writes: EpochWrites = {
-    names: [],
-    accounts: [],
-    versions: [],
-    credentials: [],
-    revocations: [],
-    erasures: [],
-    epoch: undefined as never,
-  };
+  const writes = emptyEpochWrites();
   const entries: Uint8Array[] = [];
   const leaves: MapLeaf[] = [];
   for (let i = first; i < first + count; i++) {
@@ -111,15 +103,14 @@ export function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
     notAfter: 4102444800000,
     chain: [randomBytes(600)],
   });
-  const writes: EpochWrites = {
-    names: [],
-    accounts: [],
-    versions: [],
-    credentials: [{ logIndex: 0, providerId: 'chat.example', fingerprint: randomBytes(32), entry, revokedIndex: null }],
-    revocations: [],
-    erasures: [],
-    epoch: undefined as never,
-  };
+  const writes = emptyEpochWrites();
+  writes.credentials.push({
+    logIndex: 0,
+    providerId: 'chat.example',
+    fingerprint: randomBytes(32),
+    entry,
+    revokedIndex: null,
+  });
   return { entry, writes };
 }
 

@@ -22,7 +22,7 @@ import type { MapLeaf } from '../../verifier/formats/map-proof.js';
 import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import type { Credential, CredentialRegistry } from './credentials.js';
 import { DirectoryError } from './errors.js';
-import type { EpochRow, EpochWrites } from './store.js';
+import { emptyEpochWrites, type EpochRow, type EpochWrites } from './store.js';
 import type { Committed, ValidatedSubmission } from './submission.js';
 
 const hex = toHex;
@@ -99,16 +99,7 @@ export function planEpoch(
   const entries: Uint8Array[] = [];
   const jobIndex: (number | DirectoryError)[] = [];
   const credentialEntries = registry.all().map((c) => c.entryBytes);
-  const writes: EpochWrites = {
-    names: [],
-    accounts: [],
-    versions: [],
-    credentials: [],
-    revocations: [],
-    erasures: [],
-    epoch: undefined as unknown as EpochRow,
-    dequeued: [],
-  };
+  const writes: EpochWrites = { ...emptyEpochWrites(), dequeued: [] };
   const latest = new Map<string, MapLeaf>();
   for (const j of jobs) {
     const index = firstIndex + entries.length;

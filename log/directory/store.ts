@@ -79,6 +79,19 @@ export interface EpochWrites {
   dequeued?: number[];
 }
 
+/** An epoch's writes with nothing in them yet (its epoch row is set when its log commit is known). */
+export function emptyEpochWrites(): EpochWrites {
+  return {
+    names: [],
+    accounts: [],
+    versions: [],
+    credentials: [],
+    revocations: [],
+    erasures: [],
+    epoch: undefined as unknown as EpochRow,
+  };
+}
+
 /** A row of the stored map (verifier/formats/map-nodes.ts): a node's key (the root's is empty) and value. */
 export interface MapRow {
   key: Uint8Array;
