@@ -122,12 +122,11 @@ function isolateReads(env: IsolateReadEnv): IsolateReads | null {
 }
 
 /**
- * The isolate's answer to a read request, or null: not a read, no replica, the replica not servable yet, or a
- * failure of the read path (logged), which the object answers instead. A configuration error throws (the object
- * answers 503 `not_configured` for it).
+ * The isolate's answer to a read request of `route` (`readRoute`), or null: no replica, the replica not servable
+ * yet, or a failure of the read path (logged), which the object answers instead. A configuration error throws
+ * (the object answers 503 `not_configured` for it).
  */
-export async function answerRead(env: IsolateReadEnv, request: Request): Promise<Response | null> {
-  if (!readRoute(request)) return null;
+export async function answerRead(env: IsolateReadEnv, request: Request, route: string): Promise<Response | null> {
   const reads = isolateReads(env);
   if (!reads) return null;
   if (!reads.ready) {
@@ -140,6 +139,6 @@ export async function answerRead(env: IsolateReadEnv, request: Request): Promise
   // 503: the replica has no servable epoch now (it is being refilled) or kept changing; the object answers, and
   // the replica is checked again before the next read.
   if (res.status === 503) reads.ready = false;
-  workerLogger.warn('d1_read_failed', { route: readRoute(request), status: res.status, answeredBy: 'sequencer' });
+  workerLogger.warn('d1_read_failed', { route, status: res.status, answeredBy: 'sequencer' });
   return null;
 }

@@ -216,14 +216,15 @@ async function isolateAnswer(
     const route = path === '/log/checkpoint' ? path : '/log/tile/*';
     return { response: passEncodedBody(withCors(cors, request, published)), route };
   }
+  const route = readRoute(request);
+  if (!route) return null;
   try {
     // The read app sets the CORS headers and keeps the request id itself, as the object's app does.
-    const read = await answerRead(env, request);
-    return read ? { response: passEncodedBody(read), route: readRoute(request)! } : null;
+    const read = await answerRead(env, request, route);
+    return read ? { response: passEncodedBody(read), route } : null;
   } catch (e) {
     // A setting the object refuses too: the same answer, 503 not_configured (no value echoed).
-    if (e instanceof ConfigError)
-      return { response: unavailable('not_configured', e.message), route: readRoute(request)! };
+    if (e instanceof ConfigError) return { response: unavailable('not_configured', e.message), route };
     workerLogger.warn('d1_read_failed', { requestId, answeredBy: 'sequencer', ...errorFields(e) });
     return null; // a failure of the read path: the object answers instead
   }
