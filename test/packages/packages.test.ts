@@ -231,11 +231,20 @@ browserTest('the published client bundle in headless Chromium, on a page of anot
     return (await page.textContent('#result')) ?? '';
   }
 
+  /**
+   * Waits for the page's module script to have made its client and bound the form. The load event does not
+   * wait for it (the script awaits its pins first), and a click before that would submit the form natively.
+   */
+  async function scriptReady(): Promise<void> {
+    await page.waitForFunction(() => 'kt' in globalThis);
+  }
+
   beforeAll(async () => {
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage();
     await page.goto(site.url);
+    await scriptReady();
   }, 60_000);
 
   afterAll(async () => {
@@ -270,6 +279,7 @@ browserTest('the published client bundle in headless Chromium, on a page of anot
     expect(JSON.parse(kept!).checkpoint).toMatch(/^example.com\/kt-demo-test\n\d+\n/);
     await demo.publishMore(); // a newer epoch: a larger tree
     await page.reload();
+    await scriptReady();
     expect(await page.evaluate(() => localStorage.getItem('kt-state'))).toBe(kept);
     expect(await lookUp('chat.example', 'alice@example.org')).toMatch(/^verified: .* is present/);
     const newer = JSON.parse((await page.evaluate(() => localStorage.getItem('kt-state')))!).checkpoint;
@@ -317,6 +327,7 @@ browserTest('the published client bundle in headless Chromium, on a page of anot
     });
     try {
       await page.goto(elsewhere.url);
+      await scriptReady();
       expect(await lookUp('chat.example', 'alice@example.org')).toMatch(/^ClientError \[network\]/);
     } finally {
       await elsewhere.close();
