@@ -3,10 +3,11 @@
  * DATA_DIR ACCOUNTS`. First it opens the directory alone on the data directory (log storage, appender,
  * `Directory.open`) and builds the first lookup's proof, timed: what grows with the number of accounts.
  * Then it starts the whole Node server (api/node/server.ts) and times it until its first lookup is answered
- * over HTTP, makes 2,000 lookups of random accounts and closes one epoch (the sequencer writes through the
- * stored map), and prints one JSON line: both times, and after a full GC the process's anonymous resident
- * memory (its own), its file-backed resident memory (the database pages SQLite maps, which the kernel
- * can drop), its JS heap and the map cache's rows.
+ * over HTTP, makes 2,000 lookups of random accounts one at a time (timed), closes one epoch, then one
+ * epoch of 1,000 key rotations signed by the builder's provider (timed from the first submission to the
+ * commit), and prints one JSON line: the times, the lookups' p50 and p99, and after a full GC the process's
+ * anonymous resident memory (its own), its file-backed resident memory (the database pages SQLite maps,
+ * which the kernel can drop), its JS heap and the map cache's rows.
  */
 import { readFileSync } from 'node:fs';
 import { jsonLogger } from '../api/app/logger.js';
@@ -18,9 +19,13 @@ import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import { LogReader } from '../log/merkle/reader.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
+import { signedIdentityStatement } from '../test/helpers/directory.js';
+import { scaleProviderKey } from './scale-build.js';
 
 const [dataDir, accountsArg] = process.argv.slice(2);
 const accounts = Number(accountsArg);
+/** Rotations in the timed epoch. */
+const ROTATIONS = 1000;
 
 /** Opens the directory alone and proves one lookup; returns the milliseconds it took. */
 async function openDirectoryAndProve(): Promise<number> {
@@ -47,6 +52,36 @@ function statusBytes(field: string): number {
 
 const lookup = (url: string, i: number) => fetch(`${url}/v1/lookup/chat.example/user${i}%40chat.example`);
 
+/** Each lookup's time over HTTP, one at a time, of `count` random accounts. */
+async function timedLookups(url: string, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const res = await lookup(url, Math.floor(Math.random() * accounts));
+    await res.arrayBuffer();
+    times.push(performance.now() - started);
+    if (res.status !== 200) throw new Error(`a lookup answered ${res.status}`);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/**
+ * One epoch of 1,000 key rotations of distinct accounts spread over the directory, signed by the provider
+ * the builder enrolled: the milliseconds from the first submission to the last one committed.
+ */
+async function rotationEpoch(directory: Directory): Promise<number> {
+  const { secretKey } = scaleProviderKey();
+  const step = Math.max(1, Math.floor(accounts / ROTATIONS));
+  const signed = Array.from({ length: Math.min(ROTATIONS, accounts) }, (_, i) =>
+    signedIdentityStatement('chat.example', secretKey, `user${i * step}@chat.example`, 2),
+  );
+  const started = performance.now();
+  const accepted = await Promise.all(signed.map((s) => directory.submit(s.statement, s.signature)));
+  await directory.closeEpoch(false);
+  await Promise.all(accepted.map((a) => a.committed));
+  return performance.now() - started;
+}
+
 const directoryOpenMs = await openDirectoryAndProve();
 const started = performance.now();
 const server = await startServer({ dataDir, host: '127.0.0.1', port: 0, logger: jsonLogger(() => {}) });
@@ -54,17 +89,18 @@ const first = await lookup(server.url, 0);
 const serverStartMs = performance.now() - started;
 if (first.status !== 200) throw new Error(`the first lookup answered ${first.status}`);
 await first.arrayBuffer();
-for (let i = 0; i < 2000; i++) {
-  const res = await lookup(server.url, Math.floor(Math.random() * accounts));
-  if (res.status !== 200) throw new Error(`a lookup answered ${res.status}`);
-  await res.arrayBuffer();
-}
-await server.directory?.closeEpoch(true);
+const times = await timedLookups(server.url, 2000);
+if (!server.directory) throw new Error('the server opened no directory');
+await server.directory.closeEpoch(true);
+const rotationEpochMs = await rotationEpoch(server.directory);
 (globalThis as { gc?: () => void }).gc?.();
 console.log(
   JSON.stringify({
     directoryOpenMs,
     serverStartMs,
+    lookupP50Ms: times[Math.floor(times.length * 0.5)],
+    lookupP99Ms: times[Math.floor(times.length * 0.99)],
+    rotationEpochMs,
     rssAnon: statusBytes('RssAnon'),
     rssFile: statusBytes('RssFile'),
     heapUsed: process.memoryUsage().heapUsed,

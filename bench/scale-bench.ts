@@ -95,12 +95,13 @@ export async function buildScaleDirectory(
 
 /**
  * A Node data directory (in a new temporary folder `root`) holding `accounts` accounts built below the VRF,
- * with the lookup rate limits out of the way, ready for the server to open.
+ * with the lookup rate limits out of the way, ready for the server to open; how long the build took and the
+ * database's bytes on disk.
  */
 export async function builtDataDir(
   accounts: number,
   prefix: string,
-): Promise<{ root: string; dataDir: string; data: ReturnType<typeof openDataDir> }> {
+): Promise<{ root: string; dataDir: string; data: ReturnType<typeof openDataDir>; buildMs: number; bytes: number }> {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const dataDir = join(root, 'data');
   const data = openDataDir(dataDir, 'bench.example/kt');
@@ -108,14 +109,16 @@ export async function builtDataDir(
     join(dataDir, 'config.json'),
     JSON.stringify({ origin: data.origin, lookupBurst: 1_000_000_000, lookupRatePerSecond: 1_000_000_000 }),
   );
+  const started = performance.now();
   const built = await buildScaleDirectory(accounts, 0, {
     dir: dataDir,
     dbPath: data.dbPath,
     signer: data.signer,
     origin: data.origin,
   });
+  const buildMs = performance.now() - started;
   built.db.close();
-  return { root, dataDir, data };
+  return { root, dataDir, data, buildMs, bytes: built.bytesAfterFirst };
 }
 
 /** Both figures from one build: storage per account and per further version, and the lookup proof size. */

@@ -91,14 +91,26 @@ export function accountsBatch(
   return { writes, entries, leaves };
 }
 
-/** Epoch 0: the enrolment of the provider `chat.example` (log index 0), with the empty map. */
+/**
+ * The Ed25519 key of the provider `chat.example` a builder enrols: fixed, so that a bench in another process
+ * can sign rotations the directory accepts (bench/cold-start-child.ts). A bench's key, never a real one.
+ */
+export function scaleProviderKey(): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  return ed25519KeyPairFromSeed(new Uint8Array(32).fill(0x6b));
+}
+
+/**
+ * Epoch 0: the enrolment of the provider `chat.example` (log index 0) under `scaleProviderKey()`, with the
+ * empty map. Its certificate chain is random bytes: the directory checks a chain when it enrols, and a
+ * statement's signature against the entry's key and validity only.
+ */
 export function enrolmentEpoch(): { entry: Uint8Array; writes: EpochWrites } {
   const entry = encodeEntry({
     type: 'enrol',
     providerId: 'chat.example',
     time: 1767139200000,
     algorithm: 'ed25519',
-    publicKey: randomBytes(32),
+    publicKey: scaleProviderKey().publicKey,
     notBefore: 0,
     notAfter: 4102444800000,
     chain: [randomBytes(600)],
