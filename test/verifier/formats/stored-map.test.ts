@@ -154,6 +154,32 @@ describe('the stored map', () => {
     expect(cached.get(leaves[1].label)?.version).toBe(2);
   });
 
+  it('evicts by CLOCK: the first row the hand finds unused since it last passed, the used ones getting a second chance', () => {
+    const source = new MemorySource();
+    const key = (i: number) => Uint8Array.of(8, i);
+    source.write([1, 2, 3, 4, 5].map((i) => ({ key: key(i), value: Uint8Array.of(i) })));
+    const cache = new MapNodeCache(source, 3);
+    const read = (i: number) => {
+      const before = source.reads;
+      expect(cache.mapNode(key(i))).toEqual(Uint8Array.of(i));
+      return source.reads > before ? 'miss' : 'hit';
+    };
+    expect([1, 2, 3].map(read)).toEqual(['miss', 'miss', 'miss']);
+    expect(read(1)).toBe('hit'); // 1 used: it survives the next eviction
+    expect(read(4)).toBe('miss'); // the hand clears 1's mark and evicts 2
+    expect([1, 3, 4].map(read)).toEqual(['hit', 'hit', 'hit']);
+    expect(read(2)).toBe('miss'); // every row used: one full turn clears them, then 3 (after 2's slot) goes
+    expect(cache.stats.rows).toBe(3);
+    expect([2, 1, 4].map(read)).toEqual(['hit', 'hit', 'hit']);
+    expect(read(3)).toBe('miss');
+    expect(cache.mapNode(Uint8Array.of(8, 9))).toBeUndefined(); // absent: not cached
+    cache.committed([{ key: key(3), value: Uint8Array.of(33) }]);
+    expect(cache.mapNode(key(3))).toEqual(Uint8Array.of(33)); // the committed copy replaces the cached one
+    cache.clear();
+    expect(cache.stats.rows).toBe(0);
+    expect(read(1)).toBe('miss');
+  });
+
   it('reports a missing node and refuses every malformed row', () => {
     const leaves = labels(50, 9).map((l) => leafOf(l));
     const { source } = bulk(leaves);
