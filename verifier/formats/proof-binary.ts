@@ -32,24 +32,48 @@ export class ProofBinaryError extends CodedError<'bad_proof_binary' | 'unsupport
   override readonly name = 'ProofBinaryError';
 }
 
+/**
+ * Writes into one buffer, grown as needed; `done` copies out what was written. A lookup's writer uses the
+ * scratch space every lookup shares (lookups are encoded synchronously, one at a time); a part cached for
+ * many lookups is written while a lookup's writer is in use, with a buffer of its own (`own`).
+ */
 class Writer {
-  private readonly parts: Uint8Array[] = [];
-  private size = 0;
+  private static scratch = new Uint8Array(4096);
+  private buf: Uint8Array;
+  private at = 0;
+
+  constructor(private readonly own = false) {
+    this.buf = own ? new Uint8Array(256) : Writer.scratch;
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.at + n));
+    grown.set(this.buf.subarray(0, this.at));
+    this.buf = grown;
+    if (!this.own) Writer.scratch = grown;
+  }
 
   bytes(b: Uint8Array): this {
-    this.parts.push(b);
-    this.size += b.length;
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
     return this;
   }
   u8(n: number): this {
-    return this.bytes(Uint8Array.of(n));
+    this.room(1);
+    this.buf[this.at++] = n;
+    return this;
   }
   u16(n: number, what: string): this {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError(`${what} does not fit 16 bits`);
-    return this.bytes(Uint8Array.of(n >>> 8, n & 0xff));
+    return this.u8(n >>> 8).u8(n & 0xff);
   }
   u32(n: number): this {
-    return this.bytes(Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
+    return this.u8(n >>> 24)
+      .u8((n >>> 16) & 0xff)
+      .u8((n >>> 8) & 0xff)
+      .u8(n & 0xff);
   }
   b16(b: Uint8Array, what: string): this {
     return this.u16(b.length, what).bytes(b);
@@ -66,13 +90,7 @@ class Writer {
     return this;
   }
   done(): Uint8Array<ArrayBuffer> {
-    const out = new Uint8Array(this.size);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return this.buf.slice(0, this.at);
   }
 }
 
@@ -80,13 +98,32 @@ const utf8 = new TextEncoder();
 // fatal: malformed UTF-8 is refused; ignoreBOM: a leading U+FEFF is kept as a character, not dropped.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * The parts every lookup of an epoch shares, encoded once: the epoch proof (by its head entry, for the
+ * checkpoint it was encoded with: a cosigned one may replace it) and each credential's enrolment proof.
+ */
+const epochBytes = new WeakMap<Uint8Array, { checkpoint: string; bytes: Uint8Array }>();
+const enrolmentBytes = new WeakMap<EnrolmentProof, Uint8Array>();
+
 function writeEpoch(w: Writer, e: EpochProof): void {
-  w.b16(utf8.encode(e.checkpoint), 'checkpoint').bytes(u64be(e.headIndex));
-  w.b16(e.headEntry, 'epoch head').hashes(e.headProof, 'epoch head proof');
+  const cached = epochBytes.get(e.headEntry);
+  if (cached && cached.checkpoint === e.checkpoint) {
+    w.bytes(cached.bytes);
+    return;
+  }
+  const part = new Writer(true).b16(utf8.encode(e.checkpoint), 'checkpoint').bytes(u64be(e.headIndex));
+  const bytes = part.b16(e.headEntry, 'epoch head').hashes(e.headProof, 'epoch head proof').done();
+  epochBytes.set(e.headEntry, { checkpoint: e.checkpoint, bytes });
+  w.bytes(bytes);
 }
 
 function writeEnrolment(w: Writer, e: EnrolmentProof): void {
-  w.u32(e.position).b16(e.entry, 'enrolment entry').hashes(e.proof, 'enrolment proof');
+  let bytes = enrolmentBytes.get(e);
+  if (bytes === undefined) {
+    bytes = new Writer(true).u32(e.position).b16(e.entry, 'enrolment entry').hashes(e.proof, 'enrolment proof').done();
+    enrolmentBytes.set(e, bytes);
+  }
+  w.bytes(bytes);
 }
 
 /** The binary form of a lookup proof. */

@@ -55,6 +55,25 @@ describe('the binary lookup proof', () => {
     }
   });
 
+  it("encodes an epoch's shared parts once, and anew for a new checkpoint or a new epoch", async () => {
+    const t = await directory();
+    const proof = await proveLookup(t.dir, 'chat.example', 'ann@example.org');
+    const first = encodeLookupBinary(proof);
+    expect(encodeLookupBinary(proof)).toEqual(first); // from the cached parts
+    expect(decodeLookupBinary(encodeLookupBinary(proof))).toEqual(proof);
+    // The same epoch head, served with another checkpoint (a cosigned one replaces the plain one).
+    const cosigned = { ...proof, epoch: { ...proof.epoch, checkpoint: `${proof.epoch.checkpoint}— w.example AAAA\n` } };
+    expect(decodeLookupBinary(encodeLookupBinary(cosigned)).epoch.checkpoint).toBe(cosigned.epoch.checkpoint);
+    expect(decodeLookupBinary(encodeLookupBinary(proof))).toEqual(proof);
+    // A later epoch: its own parts, and the earlier proof still encodes as before.
+    const chat = await enrolProvider(t, 'more.example');
+    await publish(t, chat.sign(statementFor(chat, 'bo@example.org', 1, [identityKey()], t.clock.now)));
+    const later = await proveLookup(t.dir, 'chat.example', 'ann@example.org');
+    expect(later.epoch.headIndex).toBeGreaterThan(proof.epoch.headIndex);
+    expect(decodeLookupBinary(encodeLookupBinary(later))).toEqual(later);
+    expect(encodeLookupBinary(proof)).toEqual(first);
+  });
+
   it('is answered to clients that ask for it, JSON otherwise, and the lookup client uses it', async () => {
     const t = await directory();
     const app = appOver(t);
