@@ -10,7 +10,8 @@
  * isolate's own `RequestMetrics` and hands them to the Durable Object with `take()` and `merge()`; the
  * Workers clock advances only across I/O, so there the durations count I/O waits only. Beside the rows, the
  * rate limits' refusals by kind (`RateLimitRefusals`, `kt_rate_limited_total`), counted where a bucket
- * refuses (on Workers, in the Durable Object, which holds every bucket).
+ * refuses: on Workers, in the Durable Object for the writes, and for the reads in the isolate that charged
+ * the limiter object, which hands its refusals over with its rows.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 
@@ -151,6 +152,7 @@ export class RequestMetrics {
 
 /** What a rate limit refused: lookups, publications per client address or per provider, failed operator logins. */
 export type RateLimitKind = 'lookup' | 'publish_address' | 'publish_provider' | 'operator_auth';
+const RATE_LIMIT_KINDS: RateLimitKind[] = ['lookup', 'publish_address', 'publish_provider', 'operator_auth'];
 
 /**
  * The counter `kt_rate_limited_total{kind}`: requests refused 429 `rate_limited`, by the limit that refused
@@ -164,12 +166,27 @@ export class RateLimitRefusals {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
   }
 
+  /** The counts so far, by kind, and zero again (an isolate hands its refusals to the object so). */
+  take(): Partial<Record<RateLimitKind, number>> {
+    const counts = Object.fromEntries(this.counts);
+    this.counts.clear();
+    return counts;
+  }
+
+  /** Adds counts taken elsewhere (`take`); anything but known kinds with non-negative integer counts is refused whole. */
+  merge(counts: Partial<Record<RateLimitKind, number>>): void {
+    const ok = ([k, n]: [string, unknown]) =>
+      (RATE_LIMIT_KINDS as string[]).includes(k) && Number.isSafeInteger(n) && (n as number) >= 0;
+    const entries = typeof counts === 'object' && counts !== null ? Object.entries(counts) : undefined;
+    if (!entries?.every(ok)) throw new TypeError('malformed rate-limit refusal counts');
+    for (const [k, n] of entries) this.counts.set(k as RateLimitKind, (this.counts.get(k as RateLimitKind) ?? 0) + n);
+  }
+
   /** The Prometheus text: every kind, zero included, so that a rate can be read from the first scrape. */
   text(): string[] {
-    const kinds: RateLimitKind[] = ['lookup', 'publish_address', 'publish_provider', 'operator_auth'];
     return [
       '# TYPE kt_rate_limited_total counter',
-      ...kinds.map((k) => `kt_rate_limited_total{kind="${k}"} ${this.counts.get(k) ?? 0}`),
+      ...RATE_LIMIT_KINDS.map((k) => `kt_rate_limited_total{kind="${k}"} ${this.counts.get(k) ?? 0}`),
     ];
   }
 }

@@ -91,8 +91,11 @@ function entryBundleSource(env: IsolateReadEnv) {
   };
 }
 
-/** The isolate's read app for `env`, or null when the Worker has no replica or limiter (the object answers reads). */
-function isolateReads(env: IsolateReadEnv): IsolateReads | null {
+/**
+ * The isolate's read app for `env`, or null when the Worker has no replica or limiter (the object answers
+ * reads); its lookup limit counts refusals in `counts`, the isolate's (isolate-metrics.ts).
+ */
+function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads | null {
   if (built.has(env)) return built.get(env)!;
   let reads: IsolateReads | null = null;
   const layout = env.KT_LOG_ONLY === '1' ? null : indexLayout(env);
@@ -104,7 +107,7 @@ function isolateReads(env: IsolateReadEnv): IsolateReads | null {
       vrfProver: inlineVrfProver(vrfSecretKey),
       entryBundle: entryBundleSource(env),
     });
-    const lookupOpts = rateLimits(settings, new RequestMetrics()).lookup.opts;
+    const lookupOpts = rateLimits(settings, counts).lookup.opts; // its refusals are the isolate's to hand over
     const lookupLimit = new RemoteLookupLimit(lookupOpts, env.LIMITER, limiterShards(env));
     const app = readerApp({
       reader: NO_LOG,
@@ -124,10 +127,15 @@ function isolateReads(env: IsolateReadEnv): IsolateReads | null {
 /**
  * The isolate's answer to a read request of `route` (`readRoute`), or null: no replica, the replica not servable
  * yet, or a failure of the read path (logged), which the object answers instead. A configuration error throws
- * (the object answers 503 `not_configured` for it).
+ * (the object answers 503 `not_configured` for it). `counts`: the isolate's metrics, where refusals are counted.
  */
-export async function answerRead(env: IsolateReadEnv, request: Request, route: string): Promise<Response | null> {
-  const reads = isolateReads(env);
+export async function answerRead(
+  env: IsolateReadEnv,
+  request: Request,
+  route: string,
+  counts: RequestMetrics,
+): Promise<Response | null> {
+  const reads = isolateReads(env, counts);
   if (!reads) return null;
   if (!reads.ready) {
     const head = await reads.layout.meta.prepare(REPLICA_QUERIES.servedHead).first();

@@ -60,7 +60,7 @@ import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { serveExplorer } from './explorer-assets.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
-import { IsolateRequests } from './isolate-metrics.js';
+import { IsolateRequests, type RefusalCounts } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
 import { answerRead, readRoute } from './isolate-reads.js';
 import type { LookupLimiterObject } from './lookup-limiter.js';
@@ -153,11 +153,15 @@ export class LogSequencer extends DurableObject<Env> {
     }
   }
 
-  /** RPC: adds the requests a Worker isolate answered itself (R2, D1) to this object's /metrics. */
-  async addRequestMetrics(rows: RequestMetricsRow[]): Promise<void> {
+  /**
+   * RPC: adds the requests a Worker isolate answered itself (R2, D1), and the lookups its limit refused, to
+   * this object's /metrics.
+   */
+  async addRequestMetrics(rows: RequestMetricsRow[], refused: RefusalCounts = {}): Promise<void> {
     this.invocations++;
     if (!this.state) throw new Error('the log is not open'); // the isolate keeps its counts
     this.state.requests.merge(rows);
+    this.state.requests.rateLimited.merge(refused);
   }
 
   /**
@@ -220,7 +224,7 @@ async function isolateAnswer(
   if (!route) return null;
   try {
     // The read app sets the CORS headers and keeps the request id itself, as the object's app does.
-    const read = await answerRead(env, request, route);
+    const read = await answerRead(env, request, route, isolateRequests.counts);
     return read ? { response: passEncodedBody(read), route } : null;
   } catch (e) {
     // A setting the object refuses too: the same answer, 503 not_configured (no value echoed).

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import {
   DURATION_BUCKETS,
+  RateLimitRefusals,
   RequestMetrics,
   requestMetrics,
   type RequestMetricsRow,
@@ -80,6 +81,24 @@ describe('request metrics', () => {
     taken.merge(isolate);
     expect(taken.take()).toHaveLength(2);
     expect(taken.take()).toEqual([]);
+  });
+
+  it('hands rate-limit refusals over once, and refuses malformed counts whole', () => {
+    const isolate = new RateLimitRefusals();
+    isolate.count('lookup');
+    isolate.count('lookup');
+    const handed = isolate.take();
+    expect(handed).toEqual({ lookup: 2 });
+    expect(isolate.take()).toEqual({}); // taken once
+    const object = new RateLimitRefusals();
+    object.count('publish_address');
+    object.merge(handed);
+    object.merge({ lookup: 1 });
+    expect(object.text()).toContain('kt_rate_limited_total{kind="lookup"} 3');
+    expect(object.text()).toContain('kt_rate_limited_total{kind="publish_address"} 1');
+    for (const bad of [{ lookup: -1 }, { lookup: 1.5 }, { other: 1 }, { lookup: 1, nope: 2 }, null])
+      expect(() => object.merge(bad as never), JSON.stringify(bad)).toThrow(TypeError);
+    expect(object.text()).toContain('kt_rate_limited_total{kind="lookup"} 3'); // nothing of a refused merge
   });
 
   it('writes the Prometheus text with label values escaped', () => {

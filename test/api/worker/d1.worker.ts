@@ -292,12 +292,16 @@ async function withStoppedClock<R>(fn: () => Promise<R>): Promise<R> {
   }
 }
 
+/** `kt_rate_limited_total{kind="lookup"}` in a /metrics text. */
+const refusedLookups = (text: string) => Number(/^kt_rate_limited_total\{kind="lookup"\} (\d+)$/m.exec(text)?.[1]);
+
 describe("the Worker's reads are limited by the limiter objects", () => {
   const lookup = (account: string, client: string) =>
     get(`/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, withClient(client));
 
   it('charges a present lookup one token, an absent one ABSENT_LOOKUP_COST, and each item of a batch', () =>
     withStoppedClock(async () => {
+      const refusedBefore = refusedLookups(await (await get('/metrics')).text());
       const present = newClient();
       expect((await lookup('user1@d1.example', present)).status).toBe(200);
       expect(await presentLookupsLeft(present)).toBe(59); // LOOKUP_BURST's default, 60
@@ -323,6 +327,8 @@ describe("the Worker's reads are limited by the limiter objects", () => {
         expect(Number(res.headers.get('Retry-After'))).toBeGreaterThan(0);
         expect(await res.json()).toMatchObject({ error: { code: 'rate_limited' } });
       }
+      // The isolate counted the refusals and handed them to the object's /metrics with its rows.
+      expect(refusedLookups(await (await get('/metrics')).text()) - refusedBefore).toBe(3);
     }));
 
   it('keys IPv6 clients by their /64 from cf-connecting-ip, and IPv4-mapped ones as IPv4', () =>
