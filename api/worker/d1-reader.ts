@@ -120,9 +120,16 @@ export interface D1ReaderOptions {
   entryBundle(n: number, width: number): Promise<Uint8Array | null>;
 }
 
+type TopRow = { key: BlobColumn; epoch: number; node: BlobColumn };
+/** A head read: the servable epoch and the meta database's map rows. */
+type HeadRead = { snap: EpochSnapshot; top: TopRow[] };
+/** Head reads kept, by the head's log index (a few: concurrent discoveries of consecutive epochs). */
+const RECENT_HEADS = 4;
+
 export class D1DirectoryReader implements ProofSource {
   credentials = new CredentialRegistry();
   private credentialsEpoch = -1;
+  private readonly recentHeads = new Map<number, HeadRead>();
   readonly store: Pick<ProofSource['store'], 'account' | 'version' | 'versions'>;
 
   constructor(private readonly o: D1ReaderOptions) {
@@ -185,8 +192,11 @@ export class D1DirectoryReader implements ProofSource {
     return this.o.entryBundle(n, width);
   }
 
-  /** The newest servable epoch, with the meta database's map rows (all of their epochs), in one snapshot. */
-  private async head(): Promise<{ snap: EpochSnapshot; top: { key: BlobColumn; epoch: number; node: BlobColumn }[] }> {
+  /**
+   * The newest servable epoch, with the meta database's map rows (all of their epochs), in one snapshot; the
+   * last few read are kept (`recentHeads`), so that the lookups of one discovery read it once.
+   */
+  private async head(): Promise<HeadRead> {
     const { meta, bits } = this.o.layout;
     const [heads, rows] = await meta.batch([
       meta.prepare(R.servedHead),
@@ -196,7 +206,11 @@ export class D1DirectoryReader implements ProofSource {
     if (!head) throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
     const snap = snapshotFromRow(doRowReaders.epoch(head), head.checkpoint);
     await this.refreshCredentials(snap.epoch);
-    return { snap, top: rows.results as { key: BlobColumn; epoch: number; node: BlobColumn }[] };
+    const read = { snap, top: rows.results as TopRow[] };
+    this.recentHeads.delete(snap.headIndex);
+    this.recentHeads.set(snap.headIndex, read);
+    if (this.recentHeads.size > RECENT_HEADS) this.recentHeads.delete(this.recentHeads.keys().next().value as number);
+    return read;
   }
 
   /** Reads the credentials again with each new epoch (enrolments and revocations only add rows). */
@@ -211,8 +225,13 @@ export class D1DirectoryReader implements ProofSource {
     return { snap: (await this.head()).snap };
   }
 
-  async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
-    const { snap, top } = await this.head();
+  async proveLabel(
+    label: Uint8Array,
+    at?: EpochSnapshot,
+  ): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
+    // A head this reader read for the same answer (a discovery's) is still readable: rows stay 16 epochs.
+    const kept = at && this.recentHeads.get(at.headIndex);
+    const { snap, top } = kept && kept.snap.epoch === at.epoch ? kept : await this.head();
     const { bits, shards } = this.o.layout;
     const rows = new WalkRows(snap.epoch);
     rows.add(topKeys(bits), top);

@@ -40,8 +40,15 @@ export interface ProofSource {
     account: string,
     beforeVrf?: () => void | Promise<void>,
   ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: NamedAccount }>;
-  /** The served epoch with the map proof and leaf of `label`, all of that one epoch. */
-  proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }>;
+  /**
+   * The served epoch with the map proof and leaf of `label`, all of that one epoch. `at`: a snapshot this
+   * source gave earlier for the same answer (a discovery's), which a source that reads its head each time
+   * (the Worker's D1 reader) may answer at instead of reading it again; `snap` says which epoch it used.
+   */
+  proveLabel(
+    label: Uint8Array,
+    at?: EpochSnapshot,
+  ): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }>;
   /** The served epoch. */
   snapshot(): Promise<{ snap: EpochSnapshot }>;
   /** Every credential in log order (a prefix of it is each epoch's credential set). */
@@ -174,19 +181,21 @@ export interface LookupCharge {
 /**
  * Looks up (provider, account) in the current epoch; the account is canonicalised first. The map proof is
  * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
- * every part belongs to one epoch.
+ * every part belongs to one epoch. `at`: the snapshot of the answer this lookup is part of (a discovery's),
+ * the source's hint (`ProofSource.proveLabel`).
  */
 export async function proveLookup(
   dir: ProofSource,
   provider: string,
   accountInput: string,
   charge?: LookupCharge,
+  at?: EpochSnapshot,
 ): Promise<LookupProof> {
   const account = askedFor(provider, accountInput);
   const known = await dir.labelFor(provider, account, charge?.absent && (() => charge.absent!()));
   const { label, vrfProof } = known;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const { snap, map, leaf } = await dir.proveLabel(label);
+    const { snap, map, leaf } = await dir.proveLabel(label, attempt === 0 ? at : undefined);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
     if (map.kind === 'absent' || !leaf) return { ...base, ...absence(dir, provider, snap.head) };
     // The rows read with the label are usually those of the leaf; if an epoch committed since, read again.
@@ -241,7 +250,7 @@ export async function proveDiscovery(
     const lookups: LookupProof[] = [];
     for (const [i, provider] of providers.entries()) {
       const absent = () => charge?.absent?.(providers.length - i);
-      lookups.push(await proveLookup(dir, provider, account, { absent }));
+      lookups.push(await proveLookup(dir, provider, account, { absent }, snap));
     }
     if (lookups.every((l) => l.epoch.headIndex === snap.headIndex))
       return { account, credentials: set.map((c) => c.entryBytes), lookups };

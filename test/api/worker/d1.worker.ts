@@ -2,7 +2,7 @@
  * The directory replicated to D1 in two index shards (api/worker/d1-layout.ts, d1-replica.ts) and the Worker's
  * reads from it (api/worker/isolate-reads.ts, d1-reader.ts), inside workerd with miniflare's D1: lookups, batches,
  * discovery, histories and daily checks answered by the isolate are byte for byte the Durable Object's own answers,
- * and the writer object is sent no request or RPC while they are answered; rows and map nodes are spread over both
+ * and the writer object is sent no request or RPC while they are answered; a discovery reads the head once; rows and map nodes are spread over both
  * shards; while D1 lags, the Worker answers the replica's newest epoch (a verifiable older state), not the object's;
  * a replication cut short at any batch leaves readers at a whole epoch and the next run completes it; a D1 that
  * missed epochs, is ahead of the object, or was written by the release before the stored map is refilled; an
@@ -15,7 +15,11 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica.js';
+import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { limiterOf, type LookupLimiterObject } from '../../../api/worker/lookup-limiter.js';
+import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
+import { proveDiscovery } from '../../../log/directory/proof-builder.js';
+import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { Directory } from '../../../log/directory/directory.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
@@ -158,6 +162,29 @@ describe('the directory replicated to D1, read by the Worker', () => {
     expect((await count(zero, 'dir_accounts')) + (await count(one, 'dir_accounts'))).toBe(ACCOUNTS.length);
     expect([await count(one, 'dir_credentials'), await count(one, 'dir_heads')]).toEqual([0, 0]);
     expect(await count(zero, 'dir_credentials')).toBeGreaterThan(0);
+  });
+
+  it('reads the head once for a discovery, however many providers it covers', async () => {
+    const second = await makeLeaf(await testRoot(), { dnsNames: ['second.d1.example'] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: second.pem }, operator()))).status).toBe(200);
+    let headReads = 0;
+    const l = layout();
+    const meta: IndexDatabase = {
+      prepare: (q) => l.meta.prepare(q),
+      batch: (statements) => {
+        headReads++;
+        return l.meta.batch(statements);
+      },
+    };
+    const reader = new D1DirectoryReader({
+      layout: { ...l, meta, shards: [meta, ...l.shards.slice(1)] },
+      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+      entryBundle: async () => null,
+    });
+    const proof = await proveDiscovery(reader, 'user5@d1.example');
+    expect(proof.lookups.map((p) => p.provider)).toEqual(expect.arrayContaining([PROVIDER, 'second.d1.example']));
+    expect(new Set(proof.lookups.map((p) => p.epoch.headIndex)).size).toBe(1);
+    expect(headReads).toBe(1);
   });
 
   it("answers the replica's newest epoch while D1 lags, then the new one once it is replicated", async () => {
