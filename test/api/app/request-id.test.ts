@@ -30,6 +30,10 @@ describe('request ids', () => {
     const bad = ['', 'x'.repeat(65), 'alice@example.org', 'a b', 'a"b', 'a/b', 'ü', 'a\nb', '{"x":1}', null, undefined];
     for (const b of bad) expect(requestIdFor(b)).toMatch(GENERATED);
     expect(requestIdFor(undefined)).not.toBe(requestIdFor(undefined));
+    // New ids come from blocks of random bytes: across several blocks, every id is new and well-formed.
+    const ids = Array.from({ length: 1000 }, () => requestIdFor(undefined));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(GENERATED);
   });
 
   it('are returned on every answer: success, refusal, not found, preflight and internal error', async () => {
