@@ -24,7 +24,7 @@ const WELL_FORMED = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Random bytes for new ids, drawn from the platform's generator a block at a time (one call cost 5-18 µs). */
 const ID_BYTES = 16;
-let pool = new Uint8Array(0);
+let pool: Uint8Array = new Uint8Array(0);
 let taken = 0;
 
 function newIdBytes(): Uint8Array {

@@ -11,7 +11,8 @@
  * Workers clock advances only across I/O, so there the durations count I/O waits only. Beside the rows, the
  * rate limits' refusals by kind (`RateLimitRefusals`, `kt_rate_limited_total`), counted where a bucket
  * refuses: on Workers, in the Durable Object for the writes, and for the reads in the isolate that charged
- * the limiter object, which hands its refusals over with its rows.
+ * the limiter object, which hands its refusals over with its rows; on Node, a reader process counts its own
+ * and hands them to the sequencer the same way (api/node/reader-metrics.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 
@@ -153,6 +154,8 @@ export class RequestMetrics {
 /** What a rate limit refused: lookups, publications per client address or per provider, failed operator logins. */
 export type RateLimitKind = 'lookup' | 'publish_address' | 'publish_provider' | 'operator_auth';
 const RATE_LIMIT_KINDS: RateLimitKind[] = ['lookup', 'publish_address', 'publish_provider', 'operator_auth'];
+/** Refusals by kind, as `RateLimitRefusals.take` hands them over. */
+export type RefusalCounts = Partial<Record<RateLimitKind, number>>;
 
 /**
  * The counter `kt_rate_limited_total{kind}`: requests refused 429 `rate_limited`, by the limit that refused
@@ -167,14 +170,14 @@ export class RateLimitRefusals {
   }
 
   /** The counts so far, by kind, and zero again (an isolate hands its refusals to the object so). */
-  take(): Partial<Record<RateLimitKind, number>> {
+  take(): RefusalCounts {
     const counts = Object.fromEntries(this.counts);
     this.counts.clear();
     return counts;
   }
 
   /** Adds counts taken elsewhere (`take`); anything but known kinds with non-negative integer counts is refused whole. */
-  merge(counts: Partial<Record<RateLimitKind, number>>): void {
+  merge(counts: RefusalCounts): void {
     const ok = ([k, n]: [string, unknown]) =>
       (RATE_LIMIT_KINDS as string[]).includes(k) && Number.isSafeInteger(n) && (n as number) >= 0;
     const entries = typeof counts === 'object' && counts !== null ? Object.entries(counts) : undefined;

@@ -6,7 +6,8 @@
  * only the sequencer can answer (publications, enrolments and revocations, /metrics, /healthz) it forwards
  * to the sequencer's app on a Unix socket, naming the client's address (`cf-connecting-ip`, which the app
  * reads only when the connection has no address of its own, as on that socket). The client's connections
- * arrive from the primary over IPC, each already accepted on the public port.
+ * arrive from the primary over IPC, each already accepted on the public port; the reader's request counts
+ * and refusals go back to the primary over the same channel, for the sequencer's /metrics (reader-metrics.ts).
  */
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:http';
@@ -25,6 +26,7 @@ import { jsonLogger } from '../app/logger.js';
 import { readerApp } from '../wiring/open-server.js';
 import { answerClientErrors, requestErrorAnswer } from './client-errors.js';
 import { openDataDir } from './data-dir.js';
+import { HANDOVER_MS, ReaderCounts } from './reader-metrics.js';
 import { explorerFor } from './explorer-files.js';
 import { capConnections, httpServerOptions } from './http-limits.js';
 
@@ -67,8 +69,16 @@ function forward(c: Context, socketPath: string): Promise<Response> {
   });
 }
 
-/** Opens the reader on the data directory and returns its HTTP server (not listening: it is handed sockets). */
-export async function openReader(dataDir: string, sequencerSocket: string, index: number): Promise<Server> {
+/**
+ * Opens the reader on the data directory and returns its HTTP server (not listening: it is handed sockets).
+ * With `counts`, the app counts there what it answers and refuses, handed over before a scrape is forwarded.
+ */
+export async function openReader(
+  dataDir: string,
+  sequencerSocket: string,
+  index: number,
+  counts?: ReaderCounts,
+): Promise<Server> {
   const logger = jsonLogger((line) => process.stderr.write(`${line}\n`));
   const data = openDataDir(dataDir, undefined, (message) => logger.warn('data_dir', { message }));
   const storage = new SqliteLogStorage(data.dbPath);
@@ -90,12 +100,14 @@ export async function openReader(dataDir: string, sequencerSocket: string, index
     directory,
     vrfPublicKey: vrfPublicKey(data.vrfSecretKey),
     settings: data.settings,
+    requests: counts?.requests,
     logger,
     explorer: explorerFor(data.explorer, data.dir),
   });
   const front = new Hono();
   front.all('*', async (c) => {
     const path = routedPath(new URL(c.req.url).pathname);
+    if (path === '/metrics') await counts?.handOver(); // the scrape holds this reader's counts
     if (forSequencer(c.req.method, path)) return forward(c, sequencerSocket);
     const res = await app.fetch(c.req.raw, c.env);
     const out = new Response(res.body, res);
@@ -113,8 +125,12 @@ export async function openReader(dataDir: string, sequencerSocket: string, index
 export async function readerMain(): Promise<void> {
   const { KT_READER_DATA: dataDir, KT_READER_SEQUENCER: socket, KT_READER_INDEX: index } = process.env;
   if (!dataDir || !socket || !process.send) throw new Error('a reader process is started by the Node server');
-  const server = await openReader(dataDir, socket, Number(index));
+  const send = process.send.bind(process);
+  const counts = new ReaderCounts((message, done) => send(message, undefined, {}, done));
+  setInterval(() => void counts.handOver(), HANDOVER_MS).unref();
+  const server = await openReader(dataDir, socket, Number(index), counts);
   process.on('message', (message, handle) => {
+    if (counts.acknowledged(message)) return;
     if (message !== CONNECTION_MESSAGE || !handle) return;
     server.emit('connection', handle as Socket);
     (handle as Socket).resume();

@@ -5,7 +5,8 @@
  * and hands it to the reader its client key chooses (the address, or the IPv6 prefix, that the rate limits
  * are kept by: api/app/rate-limit-keys.ts), so that every client is always answered by the same reader and
  * its allowance is that reader's: N readers never multiply it. The sequencer's own app listens on a Unix
- * socket in a private folder, for what the readers forward to it. A reader that exits is started again after
+ * socket in a private folder, for what the readers forward to it; each reader's request counts come back over
+ * its IPC channel into the sequencer's /metrics (reader-metrics.ts). A reader that exits is started again after
  * a second; meanwhile its clients go to the next reader.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clientKey } from '../app/rate-limit-keys.js';
-import type { Logger } from '../app/logger.js';
+import { errorFields, type Logger } from '../app/logger.js';
+import type { RequestMetrics } from '../app/request-metrics.js';
+import { mergeReaderCounts } from './reader-metrics.js';
 import { CONNECTION_MESSAGE, READY_MESSAGE } from './reader-process.js';
 
 export interface ReaderPoolOptions {
@@ -30,6 +33,8 @@ export interface ReaderPoolOptions {
   /** The IPv6 prefix length client keys use (the rate limits' setting). */
   ipv6PrefixLength: number;
   logger: Logger;
+  /** The sequencer's request counts, where the readers' are merged (reader-metrics.ts). */
+  requests: RequestMetrics;
 }
 
 interface Reader {
@@ -109,9 +114,10 @@ export class ReaderPool {
     reader.child = child;
     return new Promise((resolve, reject) => {
       child.on('message', (m) => {
-        if (m !== READY_MESSAGE) return;
-        reader.ready = true;
-        resolve();
+        if (m === READY_MESSAGE) {
+          reader.ready = true;
+          resolve();
+        } else this.mergeCounts(child, m);
       });
       child.once('exit', (code) => {
         reader.ready = false;
@@ -122,6 +128,16 @@ export class ReaderPool {
         setTimeout(() => !this.closing && this.spawn(reader).catch(() => undefined), 1000).unref();
       });
     });
+  }
+
+  /** Merges a reader's counts into the sequencer's and acknowledges them; malformed ones are logged, not merged. */
+  private mergeCounts(child: ChildProcess, message: unknown): void {
+    try {
+      const ack = mergeReaderCounts(this.opts.requests, message);
+      if (ack && child.connected) child.send(ack);
+    } catch (e) {
+      this.opts.logger.warn('reader_counts_refused', errorFields(e));
+    }
   }
 
   /** Hands the connection to its client's reader (or the next one that is ready). */

@@ -108,7 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         operatorToken: data.operatorToken,
         vrfProver: vrfPool ?? undefined,
       };
-  const { app, appender, directory } = await openServer({
+  const { app, appender, directory, requests } = await openServer({
     logStorage: storage,
     signer: restore ? restore.guard(data.signer) : data.signer,
     directory: directoryParts,
@@ -136,6 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         port: opts.port,
         ipv6PrefixLength: data.settings.ipv6PrefixLength,
         logger,
+        requests,
       })
     : null;
   const port = pool?.port ?? ownPort;

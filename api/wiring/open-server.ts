@@ -223,10 +223,12 @@ export function readerApp(o: {
   settings: Settings;
   /** The lookup limit, if not the app's own buckets (the Worker's limiter objects). */
   lookupLimit?: LookupLimiter;
+  /** Where the app counts its requests and refusals (a reader process hands them to the sequencer). */
+  requests?: RequestMetrics;
   logger?: Logger;
   explorer?: ExplorerAssets;
 }): Hono {
-  const requests = new RequestMetrics();
+  const requests = o.requests ?? new RequestMetrics();
   const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };
   const dir = o.directory;
   Object.assign(

@@ -8,14 +8,11 @@
  * handed over.
  */
 import { errorFields } from '../app/logger.js';
-import { RequestMetrics, type RateLimitKind, type RequestMetricsRow } from '../app/request-metrics.js';
+import { RequestMetrics, type RefusalCounts, type RequestMetricsRow } from '../app/request-metrics.js';
 import { workerLogger } from './worker-log.js';
 
 /** How often at most an isolate hands its counts over (and once before each scrape it forwards). */
 const HANDOVER_MS = 60_000;
-
-/** What an isolate hands over: its request rows and its lookup limit's refusals by kind. */
-export type RefusalCounts = Partial<Record<RateLimitKind, number>>;
 
 export class IsolateRequests {
   /** The isolate's counts; the reads' lookup limit counts its refusals in `counts.rateLimited`. */

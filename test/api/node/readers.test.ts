@@ -127,6 +127,26 @@ describe('reader processes', () => {
         statuses.push((await getFrom(server.url, '/v1/lookup/chat.example/alice%40example.org', from)).status);
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
       expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(40 - 4 + 5); // 4 taken above, ~1/s refill
+
+      // The readers' answers and refusals are in the sequencer's /metrics: each reader hands its counts over
+      // before it forwards a scrape, and every 5 s.
+      const answered = ADDRESSES.length * (ACCOUNTS.length + 1) + statuses.filter((s) => s === 200).length;
+      const refused = statuses.filter((s) => s === 429).length;
+      const lookupRow = (text: string, status: number) =>
+        Number(
+          new RegExp(
+            `^kt_requests_total\\{method="GET",route="/v1/lookup/:provider/:account",status="${status}"\\} (\\d+)$`,
+            'm',
+          ).exec(text)?.[1] ?? 0,
+        );
+      let text = '';
+      for (let waited = 0; waited < 8000; waited += 250) {
+        text = (await getFrom(server.url, '/metrics', ADDRESSES[waited % 2])).body;
+        if (lookupRow(text, 200) === answered && lookupRow(text, 429) === refused) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect([lookupRow(text, 200), lookupRow(text, 429)]).toEqual([answered, refused]);
+      expect(text).toContain(`kt_rate_limited_total{kind="lookup"} ${refused}`);
     } finally {
       expect(await server.stop()).toBe(0);
     }
