@@ -51,6 +51,12 @@ export interface ProofSource {
   ): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }>;
   /** The served epoch. */
   snapshot(): Promise<{ snap: EpochSnapshot }>;
+  /**
+   * Optional: the served epoch, read while a lookup finds its label, for `proveLabel` to answer at (its
+   * `at`). For a source whose head read is a round trip of its own (the Worker's D1 reader), so that the two
+   * overlap.
+   */
+  headAhead?(): Promise<{ snap: EpochSnapshot }>;
   /** Every credential in log order (a prefix of it is each epoch's credential set). */
   readonly credentials: Pick<CredentialRegistry, 'all' | 'get'>;
   readonly store: Pick<DirectoryStore, 'account' | 'version' | 'versions'>;
@@ -192,10 +198,13 @@ export async function proveLookup(
   at?: EpochSnapshot,
 ): Promise<LookupProof> {
   const account = askedFor(provider, accountInput);
-  const known = await dir.labelFor(provider, account, charge?.absent && (() => charge.absent!()));
+  const [known, ahead] = await Promise.all([
+    dir.labelFor(provider, account, charge?.absent && (() => charge.absent!())),
+    at ? undefined : dir.headAhead?.(),
+  ]);
   const { label, vrfProof } = known;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const { snap, map, leaf } = await dir.proveLabel(label, attempt === 0 ? at : undefined);
+    const { snap, map, leaf } = await dir.proveLabel(label, attempt === 0 ? (at ?? ahead?.snap) : undefined);
     const base = { provider, account, vrfProof, epoch: epochProof(snap), map };
     if (map.kind === 'absent' || !leaf) return { ...base, ...absence(dir, provider, snap.head) };
     // The rows read with the label are usually those of the leaf; if an epoch committed since, read again.

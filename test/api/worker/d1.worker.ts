@@ -2,7 +2,8 @@
  * The directory replicated to D1 in two index shards (api/worker/d1-layout.ts, d1-replica.ts) and the Worker's
  * reads from it (api/worker/isolate-reads.ts, d1-reader.ts), inside workerd with miniflare's D1: lookups, batches,
  * discovery, histories and daily checks answered by the isolate are byte for byte the Durable Object's own answers,
- * and the writer object is sent no request or RPC while they are answered; a discovery reads the head once; rows and map nodes are spread over both
+ * and the writer object is sent no request or RPC while they are answered; a present lookup takes three rounds
+ * of D1 reads and a discovery reads the head once; rows and map nodes are spread over both
  * shards; while D1 lags, the Worker answers the replica's newest epoch (a verifiable older state), not the object's;
  * a replication cut short at any batch leaves readers at a whole epoch and the next run completes it; a D1 that
  * missed epochs, is ahead of the object, or was written by the release before the stored map is refilled; an
@@ -13,12 +14,17 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
+import {
+  indexLayout,
+  type IndexDatabase,
+  type IndexLayout,
+  type IndexStatement,
+} from '../../../api/worker/d1-layout.js';
 import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica.js';
 import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { limiterOf, type LookupLimiterObject } from '../../../api/worker/lookup-limiter.js';
 import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
-import { proveDiscovery } from '../../../log/directory/proof-builder.js';
+import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { Directory } from '../../../log/directory/directory.js';
@@ -70,6 +76,38 @@ async function publishUnreplicated(leaf: PkiCert, account: string, version: numb
 
 const publishWait = (leaf: PkiCert, statements: ReturnType<typeof signed>[]) =>
   settle(post('/v1/bindings?wait=1', { statements }));
+
+/**
+ * `rounds.max`: the longest chain of D1 reads that waited for one another through a layout from
+ * `roundCounting` (a read started when reads of round r had finished is of round r + 1).
+ */
+const rounds = { finished: 0, max: 0 };
+function roundCounting(l: IndexLayout): IndexLayout {
+  const counted = async <T>(read: () => Promise<T>): Promise<T> => {
+    const round = rounds.finished + 1;
+    rounds.max = Math.max(rounds.max, round);
+    try {
+      return await read();
+    } finally {
+      rounds.finished = Math.max(rounds.finished, round);
+    }
+  };
+  type Counted = IndexStatement & { inner: IndexStatement };
+  const statement = (inner: IndexStatement): Counted => ({
+    inner,
+    bind: (...values) => statement(inner.bind(...values)),
+    first: () => counted(() => inner.first()),
+    all: () => counted(() => inner.all()),
+    run: () => counted(() => inner.run()),
+  });
+  const database = (db: IndexDatabase): IndexDatabase => ({
+    prepare: (q) => statement(db.prepare(q)),
+    batch: (statements) => counted(() => db.batch(statements.map((s) => (s as Counted).inner))),
+  });
+  const shards = l.shards.map(database);
+  rounds.finished = 0;
+  return { meta: shards[0], shards, bits: l.bits };
+}
 
 /** The layout with every database's `failAt`-th batch overall (from 1) failing. */
 function failingLayout(failAt: number): IndexLayout {
@@ -162,6 +200,18 @@ describe('the directory replicated to D1, read by the Worker', () => {
     expect((await count(zero, 'dir_accounts')) + (await count(one, 'dir_accounts'))).toBe(ACCOUNTS.length);
     expect([await count(one, 'dir_credentials'), await count(one, 'dir_heads')]).toEqual([0, 0]);
     expect(await count(zero, 'dir_credentials')).toBeGreaterThan(0);
+  });
+
+  it('proves a present lookup in three rounds of D1 reads: the head is read beside the name', async () => {
+    const reader = new D1DirectoryReader({
+      layout: roundCounting(layout()),
+      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+      entryBundle: async () => null,
+    });
+    rounds.max = 0;
+    const proof = await proveLookup(reader, PROVIDER, 'user1@d1.example');
+    expect(proof.present?.version).toBe(1);
+    expect(rounds.max, 'name || head, then the account rows, then the path').toBe(3);
   });
 
   it('reads the head once for a discovery, however many providers it covers', async () => {
