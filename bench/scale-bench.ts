@@ -68,12 +68,11 @@ export async function buildScaleDirectory(
 ): Promise<Built & { bytesAfterFirst: number; bytesAfterSecond: number }> {
   const { dir, dbPath, signer, origin } = target;
   const db = new Database(dbPath);
-  const b = await ScaleBuilder.start({
-    storage: new SqliteLogStorage(db),
-    store: new SqliteDirectoryStore(db),
-    signer,
-    origin,
-  });
+  // The labels and history hashes are kept for the rotations only: at 10M accounts they would fill the heap.
+  const b = await ScaleBuilder.start(
+    { storage: new SqliteLogStorage(db), store: new SqliteDirectoryStore(db), signer, origin },
+    secondVersions > 0,
+  );
   await b.addAccounts(0, accounts, 1);
   db.pragma('wal_checkpoint(TRUNCATE)');
   const bytesAfterFirst = fileBytes(dbPath);
