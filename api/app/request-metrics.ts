@@ -74,6 +74,23 @@ export function labelValue(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** `rows` if every one is well-formed (as `take` gives them); else a TypeError, so that none is merged. */
+function checkedRows(rows: RequestMetricsRow[]): RequestMetricsRow[] {
+  const ok = (r: RequestMetricsRow) =>
+    typeof r?.method === 'string' &&
+    typeof r.route === 'string' &&
+    Number.isInteger(r.status) &&
+    Number.isSafeInteger(r.count) &&
+    r.count > 0 &&
+    Number.isFinite(r.seconds) &&
+    r.seconds >= 0 &&
+    wellFormedBuckets(r);
+  if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
+    throw new TypeError('request metrics rows are not well-formed');
+  }
+  return rows;
+}
+
 export class RequestMetrics {
   private readonly table = new Map<string, RequestMetricsRow>();
   /** The rate limits' refusals, by kind (`kt_rate_limited_total`). */
@@ -99,19 +116,24 @@ export class RequestMetrics {
 
   /** Adds rows counted elsewhere (the Worker's own answers). Rows that are not well-formed are refused whole. */
   merge(rows: RequestMetricsRow[]): void {
-    const ok = (r: RequestMetricsRow) =>
-      typeof r?.method === 'string' &&
-      typeof r.route === 'string' &&
-      Number.isInteger(r.status) &&
-      Number.isSafeInteger(r.count) &&
-      r.count > 0 &&
-      Number.isFinite(r.seconds) &&
-      r.seconds >= 0 &&
-      wellFormedBuckets(r);
-    if (!Array.isArray(rows) || !rows.every(ok) || !rows.every((r) => METHODS.has(r.method) || r.method === 'OTHER')) {
-      throw new TypeError('request metrics rows are not well-formed');
-    }
+    for (const r of checkedRows(rows)) this.add(r);
+  }
+
+  /**
+   * The rows and the refusals, both emptied: what a Worker isolate or a Node reader process hands over
+   * (`mergeCounts` on the other side); null when there is nothing to hand over.
+   */
+  takeCounts(): HandedCounts | null {
+    const handed = { rows: this.take(), refused: this.rateLimited.take() };
+    return handed.rows.length === 0 && Object.keys(handed.refused).length === 0 ? null : handed;
+  }
+
+  /** Adds rows and refusals counted elsewhere (`takeCounts`); if either is malformed, nothing is added. */
+  mergeCounts(handed: HandedCounts): void {
+    const rows = checkedRows(handed.rows);
+    const refusals = refusalEntries(handed.refused);
     for (const r of rows) this.add(r);
+    this.rateLimited.add(refusals);
   }
 
   /** The rows (copies), by route, method and status. */
@@ -157,6 +179,21 @@ const RATE_LIMIT_KINDS: RateLimitKind[] = ['lookup', 'publish_address', 'publish
 /** Refusals by kind, as `RateLimitRefusals.take` hands them over. */
 export type RefusalCounts = Partial<Record<RateLimitKind, number>>;
 
+/** What a process hands over to the one that serves /metrics (`RequestMetrics.takeCounts`). */
+export interface HandedCounts {
+  rows: RequestMetricsRow[];
+  refused: RefusalCounts;
+}
+
+/** The entries of `counts` if all are known kinds with non-negative integer counts; else a TypeError. */
+function refusalEntries(counts: RefusalCounts): [RateLimitKind, number][] {
+  const ok = ([k, n]: [string, unknown]) =>
+    (RATE_LIMIT_KINDS as string[]).includes(k) && Number.isSafeInteger(n) && (n as number) >= 0;
+  const entries = typeof counts === 'object' && counts !== null ? Object.entries(counts) : undefined;
+  if (!entries?.every(ok)) throw new TypeError('malformed rate-limit refusal counts');
+  return entries as [RateLimitKind, number][];
+}
+
 /**
  * The counter `kt_rate_limited_total{kind}`: requests refused 429 `rate_limited`, by the limit that refused
  * them (a publication refused by both its address's and its provider's bucket counts under both kinds).
@@ -178,11 +215,12 @@ export class RateLimitRefusals {
 
   /** Adds counts taken elsewhere (`take`); anything but known kinds with non-negative integer counts is refused whole. */
   merge(counts: RefusalCounts): void {
-    const ok = ([k, n]: [string, unknown]) =>
-      (RATE_LIMIT_KINDS as string[]).includes(k) && Number.isSafeInteger(n) && (n as number) >= 0;
-    const entries = typeof counts === 'object' && counts !== null ? Object.entries(counts) : undefined;
-    if (!entries?.every(ok)) throw new TypeError('malformed rate-limit refusal counts');
-    for (const [k, n] of entries) this.counts.set(k as RateLimitKind, (this.counts.get(k as RateLimitKind) ?? 0) + n);
+    this.add(refusalEntries(counts));
+  }
+
+  /** Adds counts already checked (`refusalEntries`). */
+  add(entries: [RateLimitKind, number][]): void {
+    for (const [k, n] of entries) this.counts.set(k, (this.counts.get(k) ?? 0) + n);
   }
 
   /** The Prometheus text: every kind, zero included, so that a rate can be read from the first scrape. */

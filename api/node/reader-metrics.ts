@@ -6,7 +6,12 @@
  * merges them into the sequencer's counts and acknowledges each hand-over. Counts a send could not deliver are
  * kept for the next one; a reader that exits loses what it had not handed over.
  */
-import { RequestMetrics, type RefusalCounts, type RequestMetricsRow } from '../app/request-metrics.js';
+import {
+  RequestMetrics,
+  type HandedCounts,
+  type RefusalCounts,
+  type RequestMetricsRow,
+} from '../app/request-metrics.js';
 
 /** How often a reader hands its counts over. */
 export const HANDOVER_MS = 5000;
@@ -16,11 +21,9 @@ const ACK_WAIT_MS = 1000;
 const COUNTS = 'kt-reader-counts';
 const ACKNOWLEDGED = 'kt-reader-counts-merged';
 
-interface CountsMessage {
+interface CountsMessage extends HandedCounts {
   type: typeof COUNTS;
   seq: number;
-  rows: RequestMetricsRow[];
-  refused: RefusalCounts;
 }
 
 /** The IPC channel as a reader process has it (`process.send`). */
@@ -36,9 +39,8 @@ export class ReaderCounts {
 
   /** Sends the counts to the primary; resolves once it merged them, or after ACK_WAIT_MS. */
   handOver(): Promise<void> {
-    const rows = this.requests.take();
-    const refused = this.requests.rateLimited.take();
-    if (rows.length === 0 && Object.keys(refused).length === 0) return Promise.resolve();
+    const handed = this.requests.takeCounts();
+    if (!handed) return Promise.resolve();
     const seq = ++this.seq;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.settle(seq), ACK_WAIT_MS);
@@ -46,11 +48,10 @@ export class ReaderCounts {
         clearTimeout(timer);
         resolve();
       });
-      const message: CountsMessage = { type: COUNTS, seq, rows, refused };
+      const message: CountsMessage = { type: COUNTS, seq, ...handed };
       this.send(message, (error) => {
         if (!error) return;
-        this.requests.merge(rows); // not delivered: kept for the next hand-over
-        this.requests.rateLimited.merge(refused);
+        this.requests.mergeCounts(handed); // not delivered: kept for the next hand-over
         this.settle(seq);
       });
     });
@@ -77,10 +78,6 @@ export class ReaderCounts {
 export function mergeReaderCounts(requests: RequestMetrics, message: unknown): { type: string; seq: number } | null {
   const m = message as Partial<CountsMessage> | null;
   if (m?.type !== COUNTS || typeof m.seq !== 'number') return null;
-  const probe = new RequestMetrics(); // checks both parts before either is merged
-  probe.merge(m.rows as RequestMetricsRow[]);
-  probe.rateLimited.merge(m.refused as RefusalCounts);
-  requests.merge(m.rows as RequestMetricsRow[]);
-  requests.rateLimited.merge(m.refused as RefusalCounts);
+  requests.mergeCounts({ rows: m.rows as RequestMetricsRow[], refused: m.refused as RefusalCounts });
   return { type: ACKNOWLEDGED, seq: m.seq };
 }

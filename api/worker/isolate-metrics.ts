@@ -35,14 +35,12 @@ export class IsolateRequests {
     addRequestMetrics(rows: RequestMetricsRow[], refused?: RefusalCounts): Promise<void>;
   }): Promise<void> {
     this.handedAt = Date.now();
-    const rows = this.counts.take();
-    const refused = this.counts.rateLimited.take();
-    if (rows.length === 0 && Object.keys(refused).length === 0) return;
+    const handed = this.counts.takeCounts();
+    if (!handed) return;
     try {
-      await object.addRequestMetrics(rows, refused);
+      await object.addRequestMetrics(handed.rows, handed.refused);
     } catch (e) {
-      this.counts.merge(rows);
-      this.counts.rateLimited.merge(refused);
+      this.counts.mergeCounts(handed);
       workerLogger.warn('metrics_handover_failed', errorFields(e));
     }
   }

@@ -160,8 +160,7 @@ export class LogSequencer extends DurableObject<Env> {
   async addRequestMetrics(rows: RequestMetricsRow[], refused: RefusalCounts = {}): Promise<void> {
     this.invocations++;
     if (!this.state) throw new Error('the log is not open'); // the isolate keeps its counts
-    this.state.requests.merge(rows);
-    this.state.requests.rateLimited.merge(refused);
+    this.state.requests.mergeCounts({ rows, refused });
   }
 
   /**
