@@ -19,6 +19,7 @@
  */
 import { readSafeU64be, u64be } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { ByteWriter, type ScratchSpace } from './byte-writer.js';
 import { decodeMapProof, encodeMapProof } from './map-proof.js';
 import type { EnrolmentProof, EpochProof, LookupProof } from './proofs.js';
 
@@ -32,39 +33,11 @@ export class ProofBinaryError extends CodedError<'bad_proof_binary' | 'unsupport
   override readonly name = 'ProofBinaryError';
 }
 
-/**
- * Writes into one buffer, grown as needed; `done` copies out what was written. A lookup's writer uses the
- * scratch space every lookup shares (lookups are encoded synchronously, one at a time); a part cached for
- * many lookups is written while a lookup's writer is in use, with a buffer of its own (`own`).
- */
-class Writer {
-  private static scratch = new Uint8Array(4096);
-  private buf: Uint8Array;
-  private at = 0;
+/** Scratch space shared by every lookup's writer (lookups are encoded synchronously, one at a time). */
+const BINARY_SCRATCH: ScratchSpace = { buf: new Uint8Array(4096) };
 
-  constructor(private readonly own = false) {
-    this.buf = own ? new Uint8Array(256) : Writer.scratch;
-  }
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.at + n));
-    grown.set(this.buf.subarray(0, this.at));
-    this.buf = grown;
-    if (!this.own) Writer.scratch = grown;
-  }
-
-  bytes(b: Uint8Array): this {
-    this.room(b.length);
-    this.buf.set(b, this.at);
-    this.at += b.length;
-    return this;
-  }
-  u8(n: number): this {
-    this.room(1);
-    this.buf[this.at++] = n;
-    return this;
-  }
+/** A lookup's writer uses the shared scratch space; a part cached for many lookups, a buffer of its own. */
+class Writer extends ByteWriter {
   u16(n: number, what: string): this {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError(`${what} does not fit 16 bits`);
     return this.u8(n >>> 8).u8(n & 0xff);
@@ -89,9 +62,6 @@ class Writer {
     for (const h of list) this.fixed(h, 32, what);
     return this;
   }
-  done(): Uint8Array<ArrayBuffer> {
-    return this.buf.slice(0, this.at);
-  }
 }
 
 const utf8 = new TextEncoder();
@@ -111,7 +81,7 @@ function writeEpoch(w: Writer, e: EpochProof): void {
     w.bytes(cached.bytes);
     return;
   }
-  const part = new Writer(true).b16(utf8.encode(e.checkpoint), 'checkpoint').bytes(u64be(e.headIndex));
+  const part = new Writer().b16(utf8.encode(e.checkpoint), 'checkpoint').bytes(u64be(e.headIndex));
   const bytes = part.b16(e.headEntry, 'epoch head').hashes(e.headProof, 'epoch head proof').done();
   epochBytes.set(e.headEntry, { checkpoint: e.checkpoint, bytes });
   w.bytes(bytes);
@@ -120,7 +90,7 @@ function writeEpoch(w: Writer, e: EpochProof): void {
 function writeEnrolment(w: Writer, e: EnrolmentProof): void {
   let bytes = enrolmentBytes.get(e);
   if (bytes === undefined) {
-    bytes = new Writer(true).u32(e.position).b16(e.entry, 'enrolment entry').hashes(e.proof, 'enrolment proof').done();
+    bytes = new Writer().u32(e.position).b16(e.entry, 'enrolment entry').hashes(e.proof, 'enrolment proof').done();
     enrolmentBytes.set(e, bytes);
   }
   w.bytes(bytes);
@@ -129,7 +99,7 @@ function writeEnrolment(w: Writer, e: EnrolmentProof): void {
 /** The binary form of a lookup proof. */
 export function encodeLookupBinary(p: LookupProof): Uint8Array<ArrayBuffer> {
   const kind = p.present ? PRESENT : p.absent ? ABSENT : NOT_ENROLLED;
-  const w = new Writer().u8(FORMAT).u8(kind);
+  const w = new Writer(BINARY_SCRATCH).u8(FORMAT).u8(kind);
   w.b16(utf8.encode(p.provider), 'provider').b16(utf8.encode(p.account), 'account');
   w.fixed(p.vrfProof, VRF_PROOF_SIZE, 'VRF proof');
   writeEpoch(w, p.epoch);

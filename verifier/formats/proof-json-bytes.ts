@@ -7,29 +7,17 @@
  * its answers are the Node server's bytes (api/worker/isolate-reads.ts).
  */
 import { base64Length, utf8, writeBase64 } from '../../wasm-free-crypto/bytes.js';
+import { ByteWriter, type ScratchSpace } from './byte-writer.js';
 import { encodeMapProof } from './map-proof.js';
 import { b64, enrolmentToJson, epochToJson, PROOF_FORMAT } from './proof-json-fields.js';
 import type { EnrolmentProof, EpochProof, LookupProof, VersionProof } from './proofs.js';
 
-class JsonBytesWriter {
-  /** Scratch space shared by every writer (writers never interleave: each is used synchronously). */
-  private static scratch = new Uint8Array(8192);
-  private buf = JsonBytesWriter.scratch;
-  private at = 0;
+/** Scratch space shared by every JSON writer (writers never interleave: each is used synchronously). */
+const JSON_SCRATCH: ScratchSpace = { buf: new Uint8Array(8192) };
 
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.at + n));
-    grown.set(this.buf.subarray(0, this.at));
-    this.buf = grown;
-    JsonBytesWriter.scratch = grown;
-  }
-
-  raw(b: Uint8Array): this {
-    this.room(b.length);
-    this.buf.set(b, this.at);
-    this.at += b.length;
-    return this;
+class JsonBytesWriter extends ByteWriter {
+  constructor() {
+    super(JSON_SCRATCH);
   }
 
   /** A string value, escaped as JSON.stringify does (printable ASCII needing no escape is copied as is). */
@@ -41,7 +29,7 @@ class JsonBytesWriter {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
         this.at = start;
-        return this.raw(utf8(JSON.stringify(s)));
+        return this.bytes(utf8(JSON.stringify(s)));
       }
       this.buf[this.at++] = c;
     }
@@ -64,11 +52,6 @@ class JsonBytesWriter {
     this.at = writeBase64(this.buf, this.at + 1, b);
     this.buf[this.at++] = 0x22;
     return this;
-  }
-
-  /** The bytes written, copied out of the scratch space. */
-  done(): Uint8Array<ArrayBuffer> {
-    return this.buf.slice(0, this.at);
   }
 }
 
@@ -121,28 +104,28 @@ function credentialSetJsonBytes(credentials: Uint8Array[]): Uint8Array {
 
 /** A version's fields (in versionToJson's order) without the closing brace, so that fields can follow. */
 function writeOpenVersion(w: JsonBytesWriter, v: VersionProof): void {
-  w.raw(K.version).int(v.version);
+  w.bytes(K.version).int(v.version);
   if (v.commitment) {
-    w.raw(K.commitment).base64(v.commitment);
+    w.bytes(K.commitment).base64(v.commitment);
     return;
   }
-  w.raw(K.statement).base64(v.statement!).raw(K.signature).base64(v.signature!).raw(K.opening).base64(v.opening!);
-  w.raw(K.enrolment).raw(enrolmentJsonBytes(v.enrolment!));
+  w.bytes(K.statement).base64(v.statement!).bytes(K.signature).base64(v.signature!).bytes(K.opening).base64(v.opening!);
+  w.bytes(K.enrolment).bytes(enrolmentJsonBytes(v.enrolment!));
 }
 
 function writeLookup(w: JsonBytesWriter, p: LookupProof): void {
-  w.raw(K.provider).string(p.provider).raw(K.account).string(p.account).raw(K.vrfProof).base64(p.vrfProof);
-  w.raw(K.epoch).raw(epochJsonBytes(p.epoch)).raw(K.map).base64(encodeMapProof(p.map));
+  w.bytes(K.provider).string(p.provider).bytes(K.account).string(p.account).bytes(K.vrfProof).base64(p.vrfProof);
+  w.bytes(K.epoch).bytes(epochJsonBytes(p.epoch)).bytes(K.map).base64(encodeMapProof(p.map));
   if (p.present) {
-    w.raw(K.present);
+    w.bytes(K.present);
     writeOpenVersion(w, p.present);
-    w.raw(K.previousHistory).base64(p.present.previousHistory).raw(K.close);
+    w.bytes(K.previousHistory).base64(p.present.previousHistory).bytes(K.close);
   } else if (p.absent) {
-    w.raw(K.absent).raw(enrolmentJsonBytes(p.absent.enrolment)).raw(K.close);
+    w.bytes(K.absent).bytes(enrolmentJsonBytes(p.absent.enrolment)).bytes(K.close);
   } else if (p.notEnrolled) {
-    w.raw(K.notEnrolled).raw(credentialSetJsonBytes(p.notEnrolled.credentials)).raw(K.close);
+    w.bytes(K.notEnrolled).bytes(credentialSetJsonBytes(p.notEnrolled.credentials)).bytes(K.close);
   }
-  w.raw(K.close);
+  w.bytes(K.close);
 }
 
 /** The UTF-8 of `JSON.stringify(lookupToJson(p))`. */
@@ -154,10 +137,10 @@ export function lookupToJsonBytes(p: LookupProof): Uint8Array<ArrayBuffer> {
 
 /** The UTF-8 of `JSON.stringify({ lookups: proofs.map(lookupToJson) })`. */
 export function lookupsToJsonBytes(proofs: LookupProof[]): Uint8Array<ArrayBuffer> {
-  const w = new JsonBytesWriter().raw(K.lookups);
+  const w = new JsonBytesWriter().bytes(K.lookups);
   proofs.forEach((p, i) => {
-    if (i > 0) w.raw(K.comma);
+    if (i > 0) w.bytes(K.comma);
     writeLookup(w, p);
   });
-  return w.raw(K.closeLookups).done();
+  return w.bytes(K.closeLookups).done();
 }
