@@ -14,6 +14,7 @@
  * Answers are counted, not parsed (the server's proofs are checked by the tests).
  */
 import { Agent, request } from 'node:http';
+import { percentile } from './harness.js';
 
 interface Answer {
   status: number;
@@ -39,10 +40,6 @@ function send(agent: Agent, url: string, method: string, body?: string): Promise
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function count(statuses: Map<number, number>, status: number): void {
   statuses.set(status, (statuses.get(status) ?? 0) + 1);

@@ -20,6 +20,7 @@ import { LogAppender } from '../log/merkle/appender.js';
 import { LogReader } from '../log/merkle/reader.js';
 import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
 import { signedIdentityStatement } from '../test/helpers/directory.js';
+import { percentile } from './harness.js';
 import { scaleProviderKey } from './scale-build.js';
 
 const [dataDir, accountsArg] = process.argv.slice(2);
@@ -98,8 +99,8 @@ console.log(
   JSON.stringify({
     directoryOpenMs,
     serverStartMs,
-    lookupP50Ms: times[Math.floor(times.length * 0.5)],
-    lookupP99Ms: times[Math.floor(times.length * 0.99)],
+    lookupP50Ms: percentile(times, 50),
+    lookupP99Ms: percentile(times, 99),
     rotationEpochMs,
     rssAnon: statusBytes('RssAnon'),
     rssFile: statusBytes('RssFile'),

@@ -17,6 +17,13 @@ export interface Figure {
   note?: string;
 }
 
+/** The nearest-rank `p`th percentile of ascending `sorted` (NaN when empty). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
 /** Median of the numbers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
