@@ -106,8 +106,17 @@ function roundCounting(l: IndexLayout): IndexLayout {
   });
   const shards = l.shards.map(database);
   rounds.finished = 0;
+  rounds.max = 0;
   return { meta: shards[0], shards, bits: l.bits };
 }
+
+/** A reader of the replica as an isolate makes one, over `l`. */
+const readerOver = (l: IndexLayout) =>
+  new D1DirectoryReader({
+    layout: l,
+    vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+    entryBundle: async () => null,
+  });
 
 /** The layout with every database's `failAt`-th batch overall (from 1) failing. */
 function failingLayout(failAt: number): IndexLayout {
@@ -203,13 +212,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
   });
 
   it('proves a present lookup in three rounds of D1 reads: the head is read beside the name', async () => {
-    const reader = new D1DirectoryReader({
-      layout: roundCounting(layout()),
-      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
-      entryBundle: async () => null,
-    });
-    rounds.max = 0;
-    const proof = await proveLookup(reader, PROVIDER, 'user1@d1.example');
+    const proof = await proveLookup(readerOver(roundCounting(layout())), PROVIDER, 'user1@d1.example');
     expect(proof.present?.version).toBe(1);
     expect(rounds.max, 'name || head, then the account rows, then the path').toBe(3);
   });
@@ -226,11 +229,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
         return l.meta.batch(statements);
       },
     };
-    const reader = new D1DirectoryReader({
-      layout: { ...l, meta, shards: [meta, ...l.shards.slice(1)] },
-      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
-      entryBundle: async () => null,
-    });
+    const reader = readerOver({ ...l, meta, shards: [meta, ...l.shards.slice(1)] });
     const proof = await proveDiscovery(reader, 'user5@d1.example');
     expect(proof.lookups.map((p) => p.provider)).toEqual(expect.arrayContaining([PROVIDER, 'second.d1.example']));
     expect(new Set(proof.lookups.map((p) => p.epoch.headIndex)).size).toBe(1);
