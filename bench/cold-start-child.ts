@@ -73,8 +73,10 @@ async function timedLookups(url: string, count: number): Promise<number[]> {
 async function rotationEpoch(directory: Directory): Promise<number> {
   const { secretKey } = scaleProviderKey();
   const step = Math.max(1, Math.floor(accounts / ROTATIONS));
+  // The rotated accounts share one version: 1 as built, one more for each earlier run on a kept directory.
+  const version = ((await proveLookup(directory, 'chat.example', 'user0@chat.example')).present?.version ?? 0) + 1;
   const signed = Array.from({ length: Math.min(ROTATIONS, accounts) }, (_, i) =>
-    signedIdentityStatement('chat.example', secretKey, `user${i * step}@chat.example`, 2),
+    signedIdentityStatement('chat.example', secretKey, `user${i * step}@chat.example`, version),
   );
   const started = performance.now();
   const accepted = await Promise.all(signed.map((s) => directory.submit(s.statement, s.signature)));

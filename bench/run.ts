@@ -5,7 +5,8 @@
  * `npm run bench -- --quick` skips the figures at 1,000,000 accounts (a few minutes on 2 cores);
  * `--only WORD` runs only the benchmarks whose function name contains WORD (e.g. `--only http`).
  * `--accounts N` sets the size of the writer's cold-start and memory run (default 1,000,000; the scale
- * run: `npm run bench -- --only cold --accounts 10000000`, not part of CI).
+ * run: `npm run bench -- --only cold --accounts 10000000 --scale-dir DIR`, not part of CI; DIR keeps the
+ * built directory, and a build stopped part way resumes there).
  * `--only durable [--accounts N]` runs the Durable Object's working set in workerd (default 2,000,000
  * accounts, about half an hour; never part of the default run).
  */
@@ -32,6 +33,9 @@ const accountsGiven = accountsAt >= 0 ? Number(process.argv[accountsAt + 1]) : u
 if (accountsGiven !== undefined && (!Number.isSafeInteger(accountsGiven) || accountsGiven < 1))
   throw new Error('--accounts takes a positive integer');
 const accounts = accountsGiven ?? 1_000_000;
+const scaleDirAt = process.argv.indexOf('--scale-dir');
+const scaleDir = scaleDirAt >= 0 ? process.argv[scaleDirAt + 1] : undefined;
+if (scaleDirAt >= 0 && !scaleDir) throw new Error('--scale-dir takes a folder');
 const figures: Figure[] = [];
 async function run(f: () => Figure | Figure[] | Promise<Figure | Figure[]>): Promise<void> {
   if (only !== undefined && !f.name.toLowerCase().includes(only)) return;
@@ -61,7 +65,9 @@ if (!quick) {
   await run(benchMapBuild);
   await run(benchScale);
   await run(benchHttpLookups);
-  await run(Object.defineProperty(() => benchWriterColdStart(accounts), 'name', { value: 'benchWriterColdStart' }));
+  await run(
+    Object.defineProperty(() => benchWriterColdStart(accounts, scaleDir), 'name', { value: 'benchWriterColdStart' }),
+  );
 }
 if (only === 'durable') {
   const durable = () => benchDurableObject(accountsGiven ?? 2_000_000);

@@ -183,8 +183,16 @@ export class ScaleBuilder {
     return b;
   }
 
-  /** Commits accounts `from` .. `from + count - 1` at `version`, in epochs of BATCH. */
-  async addAccounts(from: number, count: number, version: number): Promise<void> {
+  /**
+   * Commits accounts `from` .. `from + count - 1` at `version`, in epochs of BATCH; `committed` is called after
+   * each epoch with the number of accounts built.
+   */
+  async addAccounts(
+    from: number,
+    count: number,
+    version: number,
+    committed?: (accounts: number) => void,
+  ): Promise<void> {
     for (let first = from; first < from + count; first += BATCH) {
       const n = Math.min(BATCH, from + count - first);
       for (let i = first; i < first + n; i++) this.labels[i] ??= randomBytes(32);
@@ -195,6 +203,7 @@ export class ScaleBuilder {
         this.histories.length = 0;
       }
       this.accounts = Math.max(this.accounts, first + n);
+      committed?.(this.accounts);
     }
   }
 
