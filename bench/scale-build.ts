@@ -132,7 +132,7 @@ export interface ScaleTarget {
   store: Pick<DirectoryStore, 'epochWriter' | 'mapNode' | 'latestEpoch' | 'credentials'>;
   signer: Ed25519NoteSigner;
   origin: string;
-  /** Map rows the builder caches (default 100,000: about 130 MB). */
+  /** Map rows the builder caches (default 100,000: about 45 MB). */
   cacheRows?: number;
 }
 

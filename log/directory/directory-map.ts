@@ -18,8 +18,9 @@ import { DirectoryError } from './errors.js';
 import type { DirectoryStore, LeafRow } from './store.js';
 
 /**
- * How many map rows the sequencer caches by default: about 1.3 KB each in memory with its decoded node, so
- * about 40 MB, within a Durable Object's memory; the top 15 levels of the tree (32,767 nodes) nearly fit.
+ * How many map rows the sequencer caches by default: about 0.4 KB each in memory (the nodes of the top 12
+ * levels, at most 4,095, also keep their decoded form, about 1 KB more each: stored-map.ts), so about 15 MB,
+ * within a Durable Object's memory; the top 15 levels of the tree (32,767 nodes) nearly fit.
  */
 export const DEFAULT_MAP_CACHE_ROWS = 30_000;
 /** Labels whose committed leaf the sequencer remembers between a submission and its epoch, at most. */

@@ -80,9 +80,13 @@ function asLeaf(ref: MapRef & { kind: 'leaf' }): MapLeaf {
 
 /**
  * Rows decoded, by the row's bytes: a cache hands out the same bytes until the row changes, and a planned
- * batch registers the nodes it encoded, so that the rows an epoch writes are not decoded again.
+ * batch registers the nodes it encoded, so that the rows an epoch writes are not decoded again. Only the
+ * nodes branching above DECODED_DEPTH are kept so (at most 4,095 of them): every path passes through
+ * them. A deeper node lies on few paths, and its decoded form (about 1 KB of objects beside its ~100 bytes)
+ * would multiply a full cache's memory by five; it is decoded again when read.
  */
 const decodedRows = new WeakMap<Uint8Array, MapNode>();
+const DECODED_DEPTH = 12;
 /** Root rows decoded, the same way (null: the empty map). */
 const decodedRoots = new WeakMap<Uint8Array, MapRef | null>();
 
@@ -104,7 +108,7 @@ export class StoredMap {
 
   /**
    * The internal node a reference names (shared: never modify it); a missing row is a MapError 'bad_node'.
-   * A row a cache hands out again is decoded once.
+   * A row of the upper levels that a cache hands out again is decoded once.
    */
   node(ref: MapRef & { kind: 'node' }): MapNode {
     const value = this.source.mapNode(ref.key);
@@ -112,7 +116,7 @@ export class StoredMap {
     let node = decodedRows.get(value);
     if (!node) {
       node = decodeMapNode(ref.key, value);
-      decodedRows.set(value, node);
+      if (ref.depth < DECODED_DEPTH) decodedRows.set(value, node);
     }
     return node;
   }
@@ -277,7 +281,7 @@ class BatchOverlay {
     // Every changed node is rehashed now and no longer changes: it is what its row decodes to.
     const rows = [...this.changed.values()].map((n) => {
       const value = encodeMapNode(n);
-      decodedRows.set(value, n);
+      if (n.depth < DECODED_DEPTH) decodedRows.set(value, n);
       return { key: n.key, value };
     });
     const rootValue = encodeMapRoot(this.top);
