@@ -193,6 +193,38 @@ describe('Ed25519 strictness', () => {
     expect(errorCode(() => normalizePublicKey('ed25519', offCurve))).toBe('bad_public_key');
   });
 
+  it('refuses exactly the keys whose point does not decode, as the full decoding does (random and edge y)', () => {
+    // normalizePublicKey decides "on the curve" by a Jacobi symbol without computing x: it must agree with
+    // noble's strict RFC 8032 decoding (which also refuses y >= p and x = 0 with the sign bit) on every key
+    // that is not of small order.
+    const noble = (enc: Uint8Array) => {
+      try {
+        ed25519.Point.fromBytes(enc, false);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const p = 2n ** 255n - 19n;
+    const edges = [0n, 1n, 2n, 3n, p - 3n, p - 2n, p - 1n, 2n ** 254n, 2n ** 254n + 1n, 2n ** 128n - 1n];
+    const keys = [
+      ...edges.flatMap((y) => [leBytes(y), Uint8Array.of(...leBytes(y).subarray(0, 31), leBytes(y)[31] | 0x80)]),
+      ...Array.from({ length: 3000 }, () => crypto.getRandomValues(new Uint8Array(32))),
+      ...Array.from({ length: 200 }, () => ed25519.utils.randomSecretKey()).map((k) => ed25519.getPublicKey(k)),
+    ];
+    let onCurve = 0;
+    let offCurve = 0;
+    for (const enc of keys) {
+      if (ED25519_TORSION_SUBGROUP.includes(toHex(enc))) continue; // points, refused for their order (above)
+      const ours = errorCode(() => normalizePublicKey('ed25519', enc));
+      expect(ours, toHex(enc)).toBe(noble(enc) ? 'no error' : 'bad_public_key');
+      if (noble(enc)) onCurve++;
+      else offCurve++;
+    }
+    expect(onCurve).toBeGreaterThan(1500); // about half of random y have a point
+    expect(offCurve).toBeGreaterThan(1000);
+  });
+
   it('returns false for a small-order or non-canonical R, even when the equation would hold', async () => {
     const identity = fromHex(ED25519_TORSION_SUBGROUP[0]);
     const forged = rawSign(pk, MSG, 0n, identity); // s = k*a: [S]B = R + [k]A holds with R = identity
