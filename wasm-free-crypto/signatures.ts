@@ -103,6 +103,12 @@ function isEd25519PointEncoding(b: Uint8Array): boolean {
   return u === 0n || jacobiSymbol((u * ((ED_D * y2 + 1n) % ED_P)) % ED_P, ED_P) === 1;
 }
 
+/** Throws 'bad_public_key' for a canonical Ed25519 key that names no curve point. */
+function checkEd25519OnCurve(publicKey: Uint8Array): void {
+  if (!isEd25519PointEncoding(publicKey))
+    throw new SignatureError('bad_public_key', 'Ed25519 public key is not a curve point');
+}
+
 function isSmallOrderEd25519Point(b: Uint8Array): boolean {
   let found = false;
   for (const p of ED25519_SMALL_ORDER) found = equalBytes(p, b) || found;
@@ -216,8 +222,7 @@ export function normalizePublicKey(alg: SignatureAlgorithm, publicKey: Uint8Arra
   checkAlgorithm(alg);
   if (alg === 'p256') return normalizeP256PublicKey(publicKey);
   checkEd25519PublicKey(publicKey);
-  if (!isEd25519PointEncoding(publicKey))
-    throw new SignatureError('bad_public_key', 'Ed25519 public key is not a curve point');
+  checkEd25519OnCurve(publicKey);
   return publicKey.slice();
 }
 
@@ -302,8 +307,8 @@ async function platformVerify(
 /**
  * Verifies with the platform's WebCrypto after the same strict pre-checks as `verifySignatureSync`, and
  * falls back to it when the platform lacks the algorithm. Same results, same errors, on every input: for
- * Ed25519 a platform `false` is followed by a full decode of A, so a key that is not a curve point throws
- * 'bad_public_key' here too (OpenSSL imports such keys and merely fails to verify).
+ * Ed25519 a platform `false` is followed by the check that A is a curve point, so a key that is not one
+ * throws 'bad_public_key' here too (OpenSSL imports such keys and merely fails to verify).
  */
 export async function verifySignature(
   alg: SignatureAlgorithm,
@@ -321,7 +326,7 @@ export async function verifySignature(
   }
   const verdict = await platformVerify(alg, key, message, signature);
   if (verdict === null) return verifySignatureSync(alg, publicKey, message, signature);
-  if (!verdict && alg === 'ed25519') decodeEd25519PublicKey(publicKey);
+  if (!verdict && alg === 'ed25519') checkEd25519OnCurve(publicKey);
   return verdict;
 }
 
