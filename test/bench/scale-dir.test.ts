@@ -52,7 +52,7 @@ describe('a kept scale build', () => {
   it('resumes a build stopped after its first epoch, and sums its time', async () => {
     // A first run that stopped after one epoch of accounts, with its record written.
     const data = openDataDir(join(keep, 'data'), 'bench.example/kt', () => {});
-    const first = await buildScaleDirectory(BATCH, 0, { ...data, dir: data.dir });
+    const first = await buildScaleDirectory(BATCH, 0, data);
     first.db.close();
     writeFileSync(join(keep, 'build.json'), JSON.stringify({ accounts: BATCH, buildMs: 60_000, runs: 1 }));
 
@@ -84,7 +84,7 @@ describe('a kept scale build', () => {
   it('refuses a partial build larger than asked for, and a damaged record', async () => {
     const other = join(root, 'other');
     const data = openDataDir(join(other, 'data'), 'bench.example/kt', () => {});
-    const built = await buildScaleDirectory(BATCH, 0, { ...data, dir: data.dir });
+    const built = await buildScaleDirectory(BATCH, 0, data);
     built.db.close();
     await expect(builtDataDir(BATCH / 2, 'unused-', other)).rejects.toThrow(/more than 10000/);
     writeFileSync(join(other, 'build.json'), '{"accounts":"many"}');
