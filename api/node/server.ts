@@ -23,6 +23,7 @@ import type { Directory } from '../../log/directory/directory.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { errorFields, jsonLogger, type Logger } from '../app/logger.js';
 import { openServer } from '../wiring/open-server.js';
@@ -58,6 +59,8 @@ export interface RunningServer {
   directory: Directory | null;
   /** The threads computing the directory's VRF proofs (api/node/vrf-pool.ts); none for a plain log. */
   vrfPool: VrfPool | null;
+  /** The thread checkpointing the database's WAL (api/node/wal-checkpointer.ts). */
+  walCheckpointer: WalCheckpointer;
   close(): Promise<void>;
 }
 
@@ -96,7 +99,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const data = openDataDir(opts.dataDir, opts.origin, (message) => logger.warn('data_dir', { message }));
   // A restored backup signs nothing until its checkpoint is known to be the newest the log published.
   const restore = RestoreGate.open(data, opts.restore ?? {}, logger);
-  const storage = new SqliteLogStorage(data.dbPath);
+  // The WAL is checkpointed by a thread of its own, not by the epochs' commits (wal-checkpointer.ts).
+  const storage = new SqliteLogStorage(data.dbPath, { checkpoints: 'external' });
+  const checkpointer = WalCheckpointer.start({ dbPath: data.dbPath, storage, logger }); // ready in its own time
   restore?.matchLog(storage.loadHeadSync());
   const vrfPool = opts.logOnly ? null : await startVrfPool(vrfPoolOptions(data.vrfPool, data.vrfSecretKey, logger));
   const directoryParts = opts.logOnly
@@ -148,6 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     appender,
     directory,
     vrfPool,
+    walCheckpointer: checkpointer,
     async close() {
       restore?.stop();
       await pool?.close(); // the readers first: they forward to the sequencer's app
@@ -157,7 +163,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await directory?.stop(); // closes the open epoch
       await vrfPool?.close();
       await appender.close(); // finishes queued batches before the database goes away
-      await storage.close();
+      await checkpointer.close();
+      await storage.close(); // the last connection: SQLite checkpoints what is left and removes the WAL
       if (socket) removeSocketFolder(socket.folder);
     },
   };

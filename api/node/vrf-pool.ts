@@ -11,15 +11,13 @@
  * cannot start does not spin, and while no thread is ready what waits fails too). `close()` stops the threads and fails what still waits with `overloaded`.
  * `startVrfPool` resolves once every thread is ready and has computed the same proof as `vrfProve` here.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfProve } from '../../wasm-free-crypto/vrf.js';
 import { DirectoryError } from '../../log/directory/errors.js';
 import type { VrfPriority, VrfProver } from '../../log/directory/vrf-prover.js';
 import { consoleLogger, type Logger } from '../app/logger.js';
+import { spawnThread } from './threads.js';
 import type { ThreadAnswer, ThreadRequest } from './vrf-pool-thread.js';
 
 export interface VrfPoolOptions {
@@ -51,26 +49,9 @@ interface Thread {
 /** How long a thread that died before it was ready waits to be replaced, in ms. */
 const RESPAWN_DELAY_MS = 1000;
 
-/** The file URL of tsx's ESM loader API (`tsx/esm/api`, its `import` export), resolved from `from`. */
-function tsxLoaderApi(from: string): string {
-  const packageJson = createRequire(from).resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(packageJson, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return new URL(manifest.exports['./esm/api'].import.default, pathToFileURL(packageJson)).href;
-}
-
-/**
- * A new thread running vrf-pool-thread: the compiled `.js` beside this file, or, when this file runs as
- * TypeScript source (tsx, vitest), the `.ts` entry loaded through tsx's loader, registered in the thread.
- */
+/** A new thread running vrf-pool-thread (api/node/threads.ts). */
 function spawnWorker(secretKey: Uint8Array): Worker {
-  const here = import.meta.url;
-  const workerData = { secretKey };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./vrf-pool-thread.js', here), { workerData });
-  const entry = new URL('./vrf-pool-thread.ts', here).href;
-  const boot = `import(${JSON.stringify(tsxLoaderApi(here))}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return spawnThread(import.meta.url, 'vrf-pool-thread', { secretKey });
 }
 
 export class VrfPool implements VrfProver {

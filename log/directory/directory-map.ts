@@ -52,8 +52,9 @@ export class DirectoryMap {
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
   /**
-   * The committed leaves of labels asked for since the memo was last emptied (null: absent), so that a
-   * submission's check and its epoch's plan walk the label's path once between them. At most LEAF_MEMO
+   * The committed leaves of labels asked for since the memo was last emptied (null: absent), so that an
+   * epoch's plan and a submission's check after an epoch committed (directory.ts, checkStillNext) walk the
+   * label's path once between them. At most LEAF_MEMO
    * labels; emptied when full and after a failed epoch, updated with each committed epoch's leaves.
    */
   private readonly leaves = new Map<string, MapLeaf | null>();

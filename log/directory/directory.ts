@@ -12,7 +12,6 @@
  */
 import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
-import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import type { LogAppender } from '../merkle/appender.js';
@@ -305,7 +304,7 @@ export class Directory implements ProofSource {
       await same.durable;
       return this.duplicateOutcome(sub.label, same.version, same.done.promise);
     }
-    this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex);
+    this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
     this.checkRoom(this.writing);
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
@@ -335,11 +334,22 @@ export class Directory implements ProofSource {
     return { label, version, committed, acceptedAt: now, deadline };
   }
 
-  /** Step 2 of `submit`: the version must still be next, and the credential must not be being revoked. */
-  private checkStillNext(label: Uint8Array, version: number, credentialIndex: number): void {
+  /**
+   * Step 2 of `submit`: the version must still be next, and the credential must not be being revoked. The
+   * committed version read with the name still holds if no epoch committed since (what an epoch commits
+   * leaves the queue only after the count changed); otherwise the map has it, without awaiting.
+   */
+  private checkStillNext(
+    label: Uint8Array,
+    version: number,
+    credentialIndex: number,
+    read: { version: number; epochsCommitted: number },
+  ): void {
     if (this.revoking.has(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
       throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
-    const current = Math.max(this.pending.find(label)?.version ?? 0, this.map.get(label)?.version ?? 0);
+    const committed =
+      read.epochsCommitted === this.epochsCommitted ? read.version : (this.map.get(label)?.version ?? 0);
+    const current = Math.max(this.pending.find(label)?.version ?? 0, committed);
     if (version <= current)
       throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
     if (version > current + 1)
@@ -412,6 +422,9 @@ export class Directory implements ProofSource {
   get mapCacheStats(): { rows: number; hits: number; misses: number } {
     return this.map.cacheStats;
   }
+
+  /** Epochs committed since the directory opened (see SubmissionContext). */
+  epochsCommitted = 0;
 
   /** How long the last epoch took to plan and commit, in milliseconds. */
   lastEpochMs = 0;
@@ -489,6 +502,7 @@ export class Directory implements ProofSource {
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between
+      this.epochsCommitted++; // in the same tick: submissions that read the versions before read them again
       const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
       if (this.opts.cosign) this.recordServed(plan.head.epoch, served);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
@@ -573,10 +587,9 @@ export class Directory implements ProofSource {
     return { statement: row.statement, committed: { epoch, treeSize, checkpoint, logIndex: row.logIndex } };
   }
 
-  /** The committed version and history hash of a label (version 0 and zeros for a new one). */
-  async currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }> {
-    const row = await this.opts.store.account(label);
-    return row ? { version: row.version, history: row.history } : { version: 0, history: HISTORY_ZERO };
+  /** The committed version of a label, from the store (undefined for a label with none). */
+  async committedVersion(label: Uint8Array): Promise<number | undefined> {
+    return (await this.opts.store.account(label))?.version;
   }
 
   get store(): DirectoryStore {

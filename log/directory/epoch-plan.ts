@@ -38,7 +38,8 @@ export interface EpochSnapshot {
   treeSize: number;
 }
 
-export type NewSubmission = Extract<ValidatedSubmission, { kind: 'new' }>;
+/** A validated new statement as a job carries it (the versions read while validating it stay behind). */
+export type NewSubmission = Omit<Extract<ValidatedSubmission, { kind: 'new' }>, 'committed'>;
 
 export type Job =
   | {

@@ -34,19 +34,28 @@ export interface SubmissionContext {
       fingerprint?: Uint8Array,
     ): Promise<Credential>;
   };
-  /** The label of (provider, account); an unknown name's VRF proof is computed with `priority` 'write'. */
+  /**
+   * The label of (provider, account) and its stored account, if any (one store read); an unknown name's
+   * VRF proof is computed with `priority` 'write'.
+   */
   labelFor(
     provider: string,
     account: string,
     beforeVrf: undefined,
     priority: 'write',
-  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array }>;
+  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: { account: { version: number } } }>;
+  /**
+   * How many epochs have committed (since the directory opened): it changes in the same tick as the
+   * committed versions, before the epoch's statements leave the queue.
+   */
+  readonly epochsCommitted: number;
+  /** The committed version of a label, read from the store (undefined for none). */
+  committedVersion(label: Uint8Array): Promise<number | undefined>;
   /** The latest pending statement of a label, or the one of `version`. */
   pendingFor(
     label: Uint8Array,
     version?: number,
   ): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined;
-  currentState(label: Uint8Array): Promise<{ version: number; history: Uint8Array }>;
   committedOutcome(
     label: Uint8Array,
     version: number,
@@ -69,6 +78,8 @@ export type ValidatedSubmission =
       label: Uint8Array;
       vrfProof: Uint8Array;
       credential: Credential;
+      /** The committed version when the name was read (0 for a new account), and `epochsCommitted` then. */
+      committed: { version: number; epochsCommitted: number };
     }
   | { kind: 'duplicate'; label: Uint8Array; version: number; committed: Promise<Committed> };
 
@@ -104,11 +115,16 @@ export async function validateSubmission(
     credentialFingerprint,
   );
   checkPublicKeys(statement);
-  const { label, vrfProof } = await ctx.labelFor(statement.provider, statement.account, undefined, 'write');
-  const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes);
+  // The name's one read gives the committed version too, valid while no epoch commits (the caller checks
+  // again without awaiting: directory.ts, checkStillNext).
+  const epochsCommitted = ctx.epochsCommitted;
+  const named = await ctx.labelFor(statement.provider, statement.account, undefined, 'write');
+  const { label, vrfProof } = named;
+  const committed = { version: named.stored?.account.version ?? 0, epochsCommitted };
+  const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes, committed);
   if (duplicate) return { kind: 'duplicate', label, version: statement.version, committed: duplicate.committed };
   const pending = ctx.pendingFor(label);
-  const current = pending ? pending.version : (await ctx.currentState(label)).version;
+  const current = pending ? pending.version : await committedVersion(ctx, label, committed);
   if (statement.version <= current)
     throw new DirectoryError(
       'version_conflict',
@@ -118,18 +134,33 @@ export async function validateSubmission(
     throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
   if (statement.continuity)
     await checkContinuity(ctx, statement, label, ctx.pendingFor(label, statement.version - 1)?.statement);
-  return { kind: 'new', statement, statementBytes, signature, label, vrfProof, credential };
+  return { kind: 'new', statement, statementBytes, signature, label, vrfProof, credential, committed };
 }
 
-/** The outcome of an identical earlier submission of this version, queued or committed. */
+/** The committed version of `label`: as read with its name if no epoch committed since, else read again. */
+async function committedVersion(
+  ctx: SubmissionContext,
+  label: Uint8Array,
+  read: { version: number; epochsCommitted: number },
+): Promise<number> {
+  if (ctx.epochsCommitted === read.epochsCommitted) return read.version;
+  return (await ctx.committedVersion(label)) ?? 0;
+}
+
+/**
+ * The outcome of an identical earlier submission of this version, queued or committed; the store is read
+ * only for a version at or below the committed one (so not for the next version, the usual case).
+ */
 async function findDuplicate(
   ctx: SubmissionContext,
   label: Uint8Array,
   version: number,
   statementBytes: Uint8Array,
+  committed: { version: number; epochsCommitted: number },
 ): Promise<{ committed: Promise<Committed> } | undefined> {
   const pending = ctx.pendingFor(label, version);
   if (pending && equalBytes(pending.statement, statementBytes)) return { committed: pending.committed };
+  if (version > (await committedVersion(ctx, label, committed))) return undefined;
   const done = await ctx.committedOutcome(label, version);
   if (done?.statement && equalBytes(done.statement, statementBytes))
     return { committed: Promise.resolve(done.committed) };

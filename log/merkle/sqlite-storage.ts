@@ -5,6 +5,11 @@
  * commit that did not return left nothing behind. The appender publishes a checkpoint only after its
  * commit returned; so the log never serves a checkpoint it could lose, and after a restart it continues
  * from exactly the last checkpoint it may have shown anyone (no regression, no fork).
+ *
+ * Checkpoints of the WAL (copying its pages back into the file) run where the opener says: by default
+ * SQLite's own, at the end of the commit that passed 1,000 pages, inside `commit()`; with `checkpoints:
+ * 'external'`, by a `WalCheckpointConnection` of another thread (api/node/wal-checkpointer.ts), so that an
+ * epoch's commit writes and syncs its pages once, in the WAL, and returns.
  */
 import Database from 'better-sqlite3';
 import { LOG_SCHEMA } from './log-sql.js';
@@ -14,13 +19,22 @@ function asBytes(b: Uint8Array | undefined): Uint8Array | undefined {
   return b === undefined ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** SQLite's own WAL checkpoint threshold in pages (its default), restored by `checkpointInline`. */
+const INLINE_CHECKPOINT_PAGES = 1000;
+
+/** Who checkpoints the WAL: the committing connection (SQLite's default) or another one. */
+export type WalCheckpoints = 'inline' | 'external';
+
 export class SqliteLogStorage implements LogStorage {
   readonly db: Database.Database;
   private readonly ownsDb: boolean;
   private readonly stmts;
 
-  /** Opens (creating if needed) the log tables in the SQLite file at `path`, or in an open database. */
-  constructor(pathOrDb: string | Database.Database) {
+  /**
+   * Opens (creating if needed) the log tables in the SQLite file at `path`, or in an open database; with
+   * `checkpoints: 'external'` its commits never checkpoint the WAL (see the file comment).
+   */
+  constructor(pathOrDb: string | Database.Database, opts: { checkpoints?: WalCheckpoints } = {}) {
     this.ownsDb = typeof pathOrDb === 'string';
     this.db = typeof pathOrDb === 'string' ? new Database(pathOrDb) : pathOrDb;
     this.db.pragma('journal_mode = WAL');
@@ -30,6 +44,7 @@ export class SqliteLogStorage implements LogStorage {
     // Reads map the file instead of copying pages through read(): a lookup touches a few random pages of
     // indexes far larger than SQLite's page cache. (Writes still go through the WAL as before.)
     this.db.pragma('mmap_size = 2147483648');
+    if (opts.checkpoints === 'external') this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(LOG_SCHEMA);
     this.stmts = {
       head: this.db.prepare<[], { size: number; checkpoint: string }>(
@@ -83,7 +98,46 @@ export class SqliteLogStorage implements LogStorage {
     run.immediate();
   }
 
+  /** From now on the committing connection checkpoints the WAL again, as SQLite does by default. */
+  checkpointInline(): void {
+    this.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+  }
+
   async close(): Promise<void> {
     if (this.ownsDb) this.db.close();
+  }
+}
+
+/** What one checkpoint did: the WAL's pages, those copied into the file, and whether a writer held it back. */
+export interface WalCheckpointResult {
+  walPages: number;
+  checkpointedPages: number;
+  busy: boolean;
+}
+
+/**
+ * A connection that only checkpoints the WAL of an existing database, for a thread beside the writer's:
+ * PASSIVE checkpoints, which copy the pages no reader still needs and never block the writer or the
+ * readers. With `synchronous = FULL` the file is synced before SQLite may reuse the WAL, so the pages a
+ * commit synced to the WAL are never only in memory.
+ */
+export class WalCheckpointConnection {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { fileMustExist: true });
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('synchronous = FULL');
+    if (this.db.pragma('journal_mode', { simple: true }) !== 'wal')
+      throw new Error(`${path} is not in WAL mode: there is no WAL to checkpoint`);
+  }
+
+  checkpoint(): WalCheckpointResult {
+    const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    return { walPages: row.log, checkpointedPages: row.checkpointed, busy: row.busy !== 0 };
+  }
+
+  close(): void {
+    this.db.close();
   }
 }

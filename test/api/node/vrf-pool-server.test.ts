@@ -16,7 +16,8 @@ vi.mock('node:worker_threads', async (original) => {
   class RecordedWorker extends real.Worker {
     constructor(...args: ConstructorParameters<typeof real.Worker>) {
       super(...args);
-      started.push(this);
+      // The VRF pool's threads: those given a key (the server's WAL checkpointer is given none).
+      if ((args[1]?.workerData as { secretKey?: unknown } | undefined)?.secretKey) started.push(this);
     }
   }
   return { ...real, Worker: RecordedWorker };

@@ -158,6 +158,44 @@ describe('directory attacks and races', () => {
     const s = chat.sign(v2);
     expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
   });
+
+  // A submission reads the committed version with its name, once; if an epoch commits a version of the
+  // account after that read (the rival was not yet queued when it checked the queue), the last check reads
+  // the map again instead of trusting the read.
+  it('refuses a version an epoch committed while the submission was being validated', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    const k1 = identityKey('id1');
+    await publish(t, chat.sign(statementFor(chat, 'r@chat.example', 1, [k1], t.clock.now)));
+    const withContinuity = (keyId: string) => {
+      const v2 = statementFor(chat, 'r@chat.example', 2, [identityKey(keyId)], t.clock.now);
+      v2.continuity = { keyId: 'id1', signature: signSync('ed25519', k1.seed, continuityMessage({ ...v2 })) };
+      return chat.sign(v2);
+    };
+    const rival = withContinuity('rival');
+    const late = withContinuity('late');
+    // While the late one's continuity check reads version 1, the rival is queued and its epoch commits.
+    const outcome = t.dir.committedOutcome.bind(t.dir);
+    let armed = true;
+    t.dir.committedOutcome = async (label, version) => {
+      if (armed) {
+        armed = false;
+        await publish(t, rival);
+      }
+      return outcome(label, version);
+    };
+    const epochs = t.dir.epochsCommitted;
+    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
+    expect(armed).toBe(false);
+    expect(t.dir.epochsCommitted).toBe(epochs + 1);
+    expect((await proveLookup(t.dir, 'chat.example', 'r@chat.example')).present?.version).toBe(2);
+    expect(t.dir.queueDepth).toBe(0);
+    // Once committed, the rival sent again is a duplicate (the store is read for a version not above it).
+    const again = await t.dir.submit(rival.statement, rival.signature);
+    expect(again.version).toBe(2);
+    expect((await again.committed).epoch).toBe(t.dir.epoch);
+    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
+  });
 });
 
 describe('erasure on disk', () => {
