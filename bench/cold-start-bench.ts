@@ -4,7 +4,7 @@
  * rows, log entries and map rows written by the project's own storage code; its build time and bytes on
  * disk), then, in a child process (cold-start-child.ts), the directory opened on it and its first lookup
  * proven (the part that grew with the accounts before), and the whole Node server started until it answers
- * a lookup over HTTP; then 2,000 lookups over HTTP (their latency), an epoch of 1,000 rotations (its time)
+ * a lookup over HTTP (the server compiled as `npm start` runs it, compiled-server.ts); then 2,000 lookups over HTTP (their latency), an epoch of 1,000 rotations (its time)
  * and the server's anonymous resident memory (its own, not the database pages SQLite maps from the file);
  * each beside the same on a directory of one account (the server's own footprint). The peer, measured in
  * the same run on the same file: what the release before the stored map did on every open, rebuilding the
@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Figure } from './harness.js';
+import { compileServer } from './compiled-server.js';
 import { builtDataDir } from './scale-bench.js';
 
 interface ChildFigures {
@@ -33,20 +34,23 @@ interface ChildFigures {
 const MiB = 2 ** 20;
 
 /** Runs `script` (a bench file) under tsx with `flags`, and parses the one JSON line it prints. */
-function runChild<T>(script: string, flags: string[], args: string[]): Promise<T> {
+function runChild<T>(script: string, flags: string[], args: string[], env: Record<string, string> = {}): Promise<T> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
       [...flags, '--import', 'tsx', path, ...args],
-      { maxBuffer: 1 << 20 },
+      { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
       (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
     ),
   );
 }
 
-const child = (dataDir: string, accounts: number) =>
-  runChild<ChildFigures>('./cold-start-child.ts', ['--expose-gc'], [dataDir, String(accounts)]);
+/** The child on the server compiled into `serverRoot` (compiled-server.ts), as `npm start` runs it. */
+const child = (dataDir: string, accounts: number, serverRoot: string) =>
+  runChild<ChildFigures>('./cold-start-child.ts', ['--expose-gc'], [dataDir, String(accounts)], {
+    KT_SERVER_ROOT: serverRoot,
+  });
 
 /** The earlier release's open: every leaf read and the whole tree built in memory (with room for 10M rows). */
 const inMemoryRebuild = (dbPath: string) =>
@@ -56,9 +60,10 @@ const inMemoryRebuild = (dbPath: string) =>
 export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string): Promise<Figure[]> {
   const small = await builtDataDir(1, 'kt-cold-');
   const large = await builtDataDir(accounts, 'kt-cold-', keepIn);
+  const server = compileServer();
   try {
-    const base = await child(small.dataDir, 1);
-    const ours = await child(large.dataDir, accounts);
+    const base = await child(small.dataDir, 1, server.root);
+    const ours = await child(large.dataDir, accounts, server.root);
     const peer = await inMemoryRebuild(large.data.dbPath);
     const n = accounts.toLocaleString('en-US');
     return [
@@ -111,6 +116,7 @@ export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string
       },
     ];
   } finally {
+    server.remove();
     rmSync(small.root, { recursive: true, force: true });
     if (!keepIn) rmSync(large.root, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 /**
  * The child process of bench/cold-start-bench.ts: `node --expose-gc --import tsx bench/cold-start-child.ts
- * DATA_DIR ACCOUNTS`. First it opens the directory alone on the data directory (log storage, appender,
+ * DATA_DIR ACCOUNTS`, with the server's modules from `KT_SERVER_ROOT` (the compiled server, compiled-server.ts) if
+ * set, else from the sources. First it opens the directory alone on the data directory (log storage, appender,
  * `Directory.open`) and builds the first lookup's proof, timed: what grows with the number of accounts.
  * Then it starts the whole Node server (api/node/server.ts) and times it until its first lookup is answered
  * over HTTP, makes 2,000 lookups of random accounts one at a time (timed), closes one epoch, then one
@@ -10,18 +11,32 @@
  * which the kernel can drop), its JS heap and the map cache's rows.
  */
 import { readFileSync } from 'node:fs';
-import { jsonLogger } from '../api/app/logger.js';
-import { openDataDir } from '../api/node/data-dir.js';
-import { startServer } from '../api/node/server.js';
-import { Directory } from '../log/directory/directory.js';
-import { proveLookup } from '../log/directory/proof-builder.js';
-import { SqliteDirectoryStore } from '../log/directory/sqlite-store.js';
-import { LogAppender } from '../log/merkle/appender.js';
-import { LogReader } from '../log/merkle/reader.js';
-import { SqliteLogStorage } from '../log/merkle/sqlite-storage.js';
+import { pathToFileURL } from 'node:url';
 import { signedIdentityStatement } from '../test/helpers/directory.js';
 import { percentile } from './harness.js';
 import { scaleProviderKey } from './scale-build.js';
+
+// The server's modules from KT_SERVER_ROOT, the compiled server (compiled-server.ts: what `npm start` runs),
+// or else from the sources beside this file.
+const root = process.env.KT_SERVER_ROOT
+  ? pathToFileURL(`${process.env.KT_SERVER_ROOT}/`).href
+  : new URL('../', import.meta.url).href;
+const from = <T>(path: string): Promise<T> => import(new URL(path, root).href) as Promise<T>;
+const { jsonLogger } = await from<typeof import('../api/app/logger.js')>('api/app/logger.js');
+const { openDataDir } = await from<typeof import('../api/node/data-dir.js')>('api/node/data-dir.js');
+const { startServer } = await from<typeof import('../api/node/server.js')>('api/node/server.js');
+const { Directory } = await from<typeof import('../log/directory/directory.js')>('log/directory/directory.js');
+const { proveLookup } = await from<typeof import('../log/directory/proof-builder.js')>(
+  'log/directory/proof-builder.js',
+);
+const { SqliteDirectoryStore } = await from<typeof import('../log/directory/sqlite-store.js')>(
+  'log/directory/sqlite-store.js',
+);
+const { LogAppender } = await from<typeof import('../log/merkle/appender.js')>('log/merkle/appender.js');
+const { LogReader } = await from<typeof import('../log/merkle/reader.js')>('log/merkle/reader.js');
+const { SqliteLogStorage } =
+  await from<typeof import('../log/merkle/sqlite-storage.js')>('log/merkle/sqlite-storage.js');
+type Directory = import('../log/directory/directory.js').Directory;
 
 const [dataDir, accountsArg] = process.argv.slice(2);
 const accounts = Number(accountsArg);
