@@ -200,6 +200,9 @@ describe('the server package', () => {
     expect(server.files).toContain('bin/kt.mjs');
     expect(server.files).toContain('dist/cli/kt.js');
     expect(server.files).toContain('dist/api/node/main.js');
+    // The threads the server starts from its compiled files (api/node/threads.ts).
+    expect(server.files).toContain('dist/api/node/vrf-pool-thread.js');
+    expect(server.files).toContain('dist/api/node/wal-checkpoint-thread.js');
     expect(server.files.filter((f) => /^(test|bench|examples|packages)\//.test(f))).toEqual([]);
     expect(server.files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
