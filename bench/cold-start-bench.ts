@@ -32,24 +32,26 @@ interface ChildFigures {
 }
 
 const MiB = 2 ** 20;
+const CHILD = 'cold-start-child.ts';
+type CompiledServer = ReturnType<typeof compileServer>;
 
-/** Runs `script` (a bench file) under tsx with `flags`, and parses the one JSON line it prints. */
-function runChild<T>(script: string, flags: string[], args: string[], env: Record<string, string> = {}): Promise<T> {
-  const path = fileURLToPath(new URL(script, import.meta.url));
+/** Runs Node with `args` and `env` added, and parses the one JSON line it prints. */
+function runNode<T>(args: string[], env: Record<string, string> = {}): Promise<T> {
   return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [...flags, '--import', 'tsx', path, ...args],
-      { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
-      (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
+    execFile(process.execPath, args, { maxBuffer: 1 << 20, env: { ...process.env, ...env } }, (e, stdout, stderr) =>
+      e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
     ),
   );
 }
 
-/** The child on the server compiled into `serverRoot` (compiled-server.ts), as `npm start` runs it. */
-const child = (dataDir: string, accounts: number, serverRoot: string) =>
-  runChild<ChildFigures>('./cold-start-child.ts', ['--expose-gc'], [dataDir, String(accounts)], {
-    KT_SERVER_ROOT: serverRoot,
+/** Runs `script` (a bench file) under tsx with `flags` and `args`. */
+const runChild = <T>(script: string, flags: string[], args: string[]) =>
+  runNode<T>([...flags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args]);
+
+/** The child, bundled, on plain Node and the compiled server (compiled-server.ts), as `npm start` runs it. */
+const child = (dataDir: string, accounts: number, server: CompiledServer) =>
+  runNode<ChildFigures>(['--expose-gc', server.bundled(CHILD), dataDir, String(accounts)], {
+    KT_SERVER_ROOT: server.root,
   });
 
 /** The earlier release's open: every leaf read and the whole tree built in memory (with room for 10M rows). */
@@ -58,12 +60,12 @@ const inMemoryRebuild = (dbPath: string) =>
 
 /** Cold start and resident memory at `accounts` accounts (targets at 10M: 1 s and 256 MB). */
 export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string): Promise<Figure[]> {
+  const server = compileServer([CHILD]);
   const small = await builtDataDir(1, 'kt-cold-');
   const large = await builtDataDir(accounts, 'kt-cold-', keepIn);
-  const server = compileServer();
   try {
-    const base = await child(small.dataDir, 1, server.root);
-    const ours = await child(large.dataDir, accounts, server.root);
+    const base = await child(small.dataDir, 1, server);
+    const ours = await child(large.dataDir, accounts, server);
     const peer = await inMemoryRebuild(large.data.dbPath);
     const n = accounts.toLocaleString('en-US');
     return [

@@ -1,7 +1,7 @@
 /**
  * The child process of bench/cold-start-bench.ts: `node --expose-gc --import tsx bench/cold-start-child.ts
  * DATA_DIR ACCOUNTS`, with the server's modules from `KT_SERVER_ROOT` (the compiled server, compiled-server.ts) if
- * set, else from the sources. First it opens the directory alone on the data directory (log storage, appender,
+ * set, else from the sources; the bench runs it bundled, on plain Node (compiled-server.ts). First it opens the directory alone on the data directory (log storage, appender,
  * `Directory.open`) and builds the first lookup's proof, timed: what grows with the number of accounts.
  * Then it starts the whole Node server (api/node/server.ts) and times it until its first lookup is answered
  * over HTTP, makes 2,000 lookups of random accounts one at a time (timed), closes one epoch, then one
@@ -12,9 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { signedIdentityStatement } from '../test/helpers/directory.js';
 import { percentile } from './harness.js';
-import { scaleProviderKey } from './scale-build.js';
+import { SCALE_PROVIDER_SEED } from './scale-provider.js';
 
 // The server's modules from KT_SERVER_ROOT, the compiled server (compiled-server.ts: what `npm start` runs),
 // or else from the sources beside this file.
@@ -36,7 +35,34 @@ const { LogAppender } = await from<typeof import('../log/merkle/appender.js')>('
 const { LogReader } = await from<typeof import('../log/merkle/reader.js')>('log/merkle/reader.js');
 const { SqliteLogStorage } =
   await from<typeof import('../log/merkle/sqlite-storage.js')>('log/merkle/sqlite-storage.js');
+const { ed25519KeyPairFromSeed } =
+  await from<typeof import('../wasm-free-crypto/ed25519.js')>('wasm-free-crypto/ed25519.js');
+const { randomBytes } = await from<typeof import('../wasm-free-crypto/random.js')>('wasm-free-crypto/random.js');
+const { signSync } = await from<typeof import('../wasm-free-crypto/signatures.js')>('wasm-free-crypto/signatures.js');
+const { encodeStatement, providerSignedMessage } = await from<typeof import('../verifier/formats/statement.js')>(
+  'verifier/formats/statement.js',
+);
 type Directory = import('../log/directory/directory.js').Directory;
+
+/**
+ * Version `version` of `account` at chat.example with a fresh Ed25519 identity key, signed by the scale
+ * build's provider key (what test/helpers/directory.ts's signedIdentityStatement makes; not imported, so
+ * that this file bundles without the tests' helpers and their packages).
+ */
+function signedRotation(account: string, version: number): { statement: Uint8Array; signature: Uint8Array } {
+  const publicKey = ed25519KeyPairFromSeed(randomBytes(32)).publicKey;
+  const key = { id: 'identity', algorithm: 'ed25519' as const, publicKey, protocol: 'signal/v3', capabilities: ['fs'] };
+  const statement = encodeStatement({
+    provider: 'chat.example',
+    account,
+    version,
+    issuedAt: Date.now(),
+    status: 'active',
+    keys: [key],
+  });
+  const { secretKey } = ed25519KeyPairFromSeed(SCALE_PROVIDER_SEED);
+  return { statement, signature: signSync('ed25519', secretKey, providerSignedMessage(statement)) };
+}
 
 const [dataDir, accountsArg] = process.argv.slice(2);
 const accounts = Number(accountsArg);
@@ -86,12 +112,11 @@ async function timedLookups(url: string, count: number): Promise<number[]> {
  * the builder enrolled: the milliseconds from the first submission to the last one committed.
  */
 async function rotationEpoch(directory: Directory): Promise<number> {
-  const { secretKey } = scaleProviderKey();
   const step = Math.max(1, Math.floor(accounts / ROTATIONS));
   // The rotated accounts share one version: 1 as built, one more for each earlier run on a kept directory.
   const version = ((await proveLookup(directory, 'chat.example', 'user0@chat.example')).present?.version ?? 0) + 1;
   const signed = Array.from({ length: Math.min(ROTATIONS, accounts) }, (_, i) =>
-    signedIdentityStatement('chat.example', secretKey, `user${i * step}@chat.example`, version),
+    signedRotation(`user${i * step}@chat.example`, version),
   );
   const started = performance.now();
   const accepted = await Promise.all(signed.map((s) => directory.submit(s.statement, s.signature)));

@@ -9,6 +9,7 @@
 import { concatBytes } from '../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
+import { SCALE_PROVIDER_SEED } from './scale-provider.js';
 import type { Ed25519NoteSigner } from '../wasm-free-crypto/note.js';
 import { LogAppender } from '../log/merkle/appender.js';
 import type { LogStorage } from '../log/merkle/storage.js';
@@ -96,7 +97,7 @@ export function accountsBatch(
  * can sign rotations the directory accepts (bench/cold-start-child.ts). A bench's key, never a real one.
  */
 export function scaleProviderKey(): { secretKey: Uint8Array; publicKey: Uint8Array } {
-  return ed25519KeyPairFromSeed(new Uint8Array(32).fill(0x6b));
+  return ed25519KeyPairFromSeed(SCALE_PROVIDER_SEED);
 }
 
 /**
