@@ -102,6 +102,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The WAL is checkpointed by a thread of its own, not by the epochs' commits (wal-checkpointer.ts).
   const storage = new SqliteLogStorage(data.dbPath, { checkpoints: 'external' });
   const checkpointer = WalCheckpointer.start({ dbPath: data.dbPath, storage, logger }); // ready in its own time
+  try {
+    return await serveOn(opts, { logger, data, restore, storage, checkpointer });
+  } catch (e) {
+    await checkpointer.close(); // what started before the failure stops with it
+    await storage.close();
+    throw e;
+  }
+}
+
+/** What `startServer` opened before the rest, which `serveOn` starts on them. */
+interface Opened {
+  logger: Logger;
+  data: DataDir;
+  restore: RestoreGate | null;
+  storage: SqliteLogStorage;
+  checkpointer: WalCheckpointer;
+}
+
+async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServer> {
+  const { logger, data, restore, storage, checkpointer } = opened;
   restore?.matchLog(storage.loadHeadSync());
   const vrfPool = opts.logOnly ? null : await startVrfPool(vrfPoolOptions(data.vrfPool, data.vrfSecretKey, logger));
   const directoryParts = opts.logOnly

@@ -17,7 +17,7 @@ import { spawnThread } from './threads.js';
 import type { CheckpointThreadAnswer } from './wal-checkpoint-thread.js';
 
 /** How often the thread checkpoints, in ms: a few times per epoch interval (1 s by default). */
-export const WAL_CHECKPOINT_INTERVAL_MS = 200;
+const WAL_CHECKPOINT_INTERVAL_MS = 200;
 
 export class WalCheckpointer {
   private stopping = false;

@@ -158,7 +158,9 @@ export class DoDirectoryStore implements DirectoryStore {
    * A no-op: a Durable Object's SQL cannot scrub freed pages (see the file comment). The erased values
    * are NULL from the epoch's own transaction on, as on Node.
    */
-  afterErasure(): void {}
+  afterErasure(): boolean {
+    return true;
+  }
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
     const [r] = this.all<RawNamed<ArrayBuffer>>(Q.byName, provider, account);

@@ -424,7 +424,12 @@ export class Directory implements ProofSource {
   }
 
   /** Epochs committed since the directory opened (see SubmissionContext). */
-  epochsCommitted = 0;
+  get epochsCommitted(): number {
+    return this.commits;
+  }
+  private commits = 0;
+  /** Whether an erasure's bytes may still be in the store's files (`afterErasure` said it could not yet). */
+  private purgeOwed = false;
 
   /** How long the last epoch took to plan and commit, in milliseconds. */
   lastEpochMs = 0;
@@ -502,11 +507,12 @@ export class Directory implements ProofSource {
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between
-      this.epochsCommitted++; // in the same tick: submissions that read the versions before read them again
+      this.commits++; // in the same tick: submissions that read the versions before read them again
       const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
       if (this.opts.cosign) this.recordServed(plan.head.epoch, served);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
-      if (plan.writes.erasures.length > 0) this.opts.store.afterErasure();
+      // Erased bytes leave the store's files now, or after a later epoch if the store could not yet.
+      if (plan.writes.erasures.length > 0 || this.purgeOwed) this.purgeOwed = !this.opts.store.afterErasure();
       this.lastEpochAt = this.now();
       this.lastEpochMs = performance.now() - started;
       this.opts.onEpochCommitted?.(this.lastEpochMs);

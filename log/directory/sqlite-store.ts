@@ -98,9 +98,14 @@ export class SqliteDirectoryStore implements DirectoryStore {
     this.q = prepare(db);
   }
 
-  /** Copies the WAL into the database and truncates it, so erased bytes do not linger in the WAL file. */
-  afterErasure(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  /**
+   * Copies the WAL into the database and truncates it, so erased bytes do not linger in the WAL file; false
+   * if SQLite could not (a checkpoint of another connection running, the Node server's WAL checkpointer's,
+   * or a reader still using the WAL beyond the busy timeout): SQLite then answers busy, or leaves pages.
+   */
+  afterErasure(): boolean {
+    const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
+    return row.busy === 0 && row.log === 0;
   }
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {

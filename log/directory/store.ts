@@ -154,9 +154,10 @@ export interface DirectoryStore {
   epochWriter(w: EpochWrites): () => void;
   /**
    * After an epoch that erased data: make sure no copy of it survives in the backend's files, as far as
-   * the backend allows (each backend documents what it can guarantee).
+   * the backend allows (each backend documents what it can guarantee). False if that could not be done
+   * now (another connection held the files): the directory asks again after its next epochs until done.
    */
-  afterErasure(): void;
+  afterErasure(): boolean;
   /** The durable queue's rows, in acceptance order (replayed when the directory opens). */
   queued(): Promise<QueueRow[]>;
   /**

@@ -127,6 +127,24 @@ describe('WalCheckpointer', () => {
     await checkpointer.close(); // nothing to stop
   });
 
+  it('is stopped with the database when the server fails to start', async () => {
+    const first = await startServer({
+      dataDir: mkdtempSync(join(tmpdir(), 'kt-wal-server-')),
+      host: '127.0.0.1',
+      port: 0,
+      logger: jsonLogger(() => {}),
+    });
+    cleanups.push(() => first.close());
+    const port = Number(new URL(first.url).port);
+    const dir = mkdtempSync(join(tmpdir(), 'kt-wal-server-'));
+    await expect(startServer({ dataDir: dir, host: '127.0.0.1', port, logger: jsonLogger(() => {}) })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+    // Every connection to the file closed, the thread's too: the last one's close removed the WAL.
+    expect(existsSync(join(dir, 'log.db'))).toBe(true);
+    expect(existsSync(join(dir, 'log.db-wal'))).toBe(false);
+  });
+
   it('runs in the Node server, and the WAL is gone after it closes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-wal-server-'));
     const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, logger: jsonLogger(() => {}) });

@@ -198,6 +198,31 @@ describe('directory attacks and races', () => {
   });
 });
 
+describe('a submission read while its own statement commits', () => {
+  it('is answered as the duplicate it is, not as a conflict', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'd@chat.example', 1, [identityKey()], t.clock.now)));
+    const v2 = chat.sign(statementFor(chat, 'd@chat.example', 2, [identityKey()], t.clock.now));
+    // The name is read (version 1), then the same statement, sent before, commits in an epoch.
+    const labelFor = t.dir.labelFor.bind(t.dir);
+    let armed = true;
+    t.dir.labelFor = async (...args: Parameters<typeof labelFor>) => {
+      const named = await labelFor(...args);
+      if (armed) {
+        armed = false;
+        await publish(t, v2);
+      }
+      return named;
+    };
+    const again = await t.dir.submit(v2.statement, v2.signature);
+    expect(armed).toBe(false);
+    expect(again.version).toBe(2);
+    expect((await again.committed).epoch).toBe(t.dir.epoch);
+    expect(t.dir.queueDepth).toBe(0);
+  });
+});
+
 describe('erasure on disk', () => {
   it('leaves no byte of an erased statement in the SQLite files', async () => {
     const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
@@ -214,6 +239,43 @@ describe('erasure on disk', () => {
     const files = ['kt.db', 'kt.db-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
     const needle = Buffer.from(secret.publicKey);
     expect(files.filter((f) => readFileSync(f).includes(needle))).toEqual([]);
+    db.close();
+  });
+
+  // A reader holding the WAL (a reader process, or, like it, the Node server's WAL checkpointer mid-copy)
+  // makes SQLite answer busy to the truncation: the directory truncates again after its next epochs.
+  it('truncates the WAL after a later epoch if another connection held it after the erasing one', async () => {
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'kt-erase-busy-'));
+    const db = new Database(join(dir, 'kt.db'));
+    const t = await openTestDirectory({ db });
+    db.pragma('busy_timeout = 20');
+    const chat = await enrolProvider(t, 'chat.example');
+    const secret = identityKey();
+    await publish(t, chat.sign(statementFor(chat, 'held@chat.example', 1, [secret], t.clock.now)));
+    const reader = new Database(join(dir, 'kt.db'), { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM dir_accounts').get(); // a snapshot that holds the WAL
+    const truncations: boolean[] = [];
+    const afterErasure = t.dir.store.afterErasure.bind(t.dir.store);
+    t.dir.store.afterErasure = () => {
+      const done = afterErasure();
+      truncations.push(done);
+      return done;
+    };
+    await publish(t, chat.sign({ ...statementFor(chat, 'held@chat.example', 2, [], t.clock.now), status: 'deleted' }));
+    expect(truncations).toEqual([false]);
+    reader.exec('COMMIT');
+    reader.close();
+    await t.dir.closeEpoch(true); // a heartbeat: no erasure of its own, the owed truncation again
+    expect(truncations).toEqual([false, true]);
+    await t.dir.closeEpoch(true);
+    expect(truncations).toEqual([false, true]); // nothing owed any more
+    const wal = join(dir, 'kt.db-wal');
+    expect(existsSync(wal) && readFileSync(wal).includes(Buffer.from(secret.publicKey))).toBe(false);
     db.close();
   });
 });
