@@ -4,8 +4,8 @@
  * rows, log entries and map rows written by the project's own storage code; its build time and bytes on
  * disk), then, in a child process (cold-start-child.ts), the directory opened on it and its first lookup
  * proven (the part that grew with the accounts before), and the whole Node server started until it answers
- * a lookup over HTTP (the server compiled as `npm start` runs it, compiled-server.ts); then 2,000 lookups over HTTP (their latency), an epoch of 1,000 rotations (its time)
- * and the server's anonymous resident memory (its own, not the database pages SQLite maps from the file);
+ * a lookup over HTTP (the server compiled as `npm start` runs it, compiled-server.ts); then 2,000 lookups
+ * over HTTP (their latency), an epoch of 1,000 rotations (its time) and the server's anonymous resident memory (its own, not the database pages SQLite maps from the file);
  * each beside the same on a directory of one account (the server's own footprint). The peer, measured in
  * the same run on the same file: what the release before the stored map did on every open, rebuilding the
  * whole tree in memory from every account's leaf (`PrefixTree.fromLeaves`, rebuild-child.ts), its time

@@ -137,14 +137,20 @@ export async function validateSubmission(
   return { kind: 'new', statement, statementBytes, signature, label, vrfProof, credential, committed };
 }
 
-/** The committed version of `label`: as read with its name if no epoch committed since, else read again. */
+/**
+ * The committed version of `label`: as read with its name if no epoch committed since, else read again,
+ * and `read` brought up to date with it (so later checks, checkStillNext's too, use the newer read).
+ */
 async function committedVersion(
   ctx: SubmissionContext,
   label: Uint8Array,
   read: { version: number; epochsCommitted: number },
 ): Promise<number> {
   if (ctx.epochsCommitted === read.epochsCommitted) return read.version;
-  return (await ctx.committedVersion(label)) ?? 0;
+  const epochsCommitted = ctx.epochsCommitted; // before the read: the read is at least this new
+  read.version = (await ctx.committedVersion(label)) ?? 0;
+  read.epochsCommitted = epochsCommitted;
+  return read.version;
 }
 
 /**

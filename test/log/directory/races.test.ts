@@ -4,6 +4,10 @@
  * back-to-back epochs, idempotency with several queued versions, duplicate queued enrolments, malformed
  * continuity signatures, and a failed epoch that cannot be undone.
  */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
@@ -223,15 +227,16 @@ describe('a submission read while its own statement commits', () => {
   });
 });
 
+/** A test directory in an SQLite file `kt.db` of a new folder. */
+async function directoryOnDisk() {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-erase-'));
+  const db = new Database(join(dir, 'kt.db'));
+  return { dir, db, t: await openTestDirectory({ db }) };
+}
+
 describe('erasure on disk', () => {
   it('leaves no byte of an erased statement in the SQLite files', async () => {
-    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const Database = (await import('better-sqlite3')).default;
-    const dir = mkdtempSync(join(tmpdir(), 'kt-erase-'));
-    const db = new Database(join(dir, 'kt.db'));
-    const t = await openTestDirectory({ db });
+    const { dir, db, t } = await directoryOnDisk();
     const chat = await enrolProvider(t, 'chat.example');
     const secret = identityKey();
     await publish(t, chat.sign(statementFor(chat, 'gone@chat.example', 1, [secret], t.clock.now)));
@@ -245,13 +250,7 @@ describe('erasure on disk', () => {
   // A reader holding the WAL (a reader process, or, like it, the Node server's WAL checkpointer mid-copy)
   // makes SQLite answer busy to the truncation: the directory truncates again after its next epochs.
   it('truncates the WAL after a later epoch if another connection held it after the erasing one', async () => {
-    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const Database = (await import('better-sqlite3')).default;
-    const dir = mkdtempSync(join(tmpdir(), 'kt-erase-busy-'));
-    const db = new Database(join(dir, 'kt.db'));
-    const t = await openTestDirectory({ db });
+    const { dir, db, t } = await directoryOnDisk();
     db.pragma('busy_timeout = 20');
     const chat = await enrolProvider(t, 'chat.example');
     const secret = identityKey();
