@@ -85,7 +85,7 @@ export default defineConfig({
         ],
         test: {
           name: 'directory',
-          include: ['test/api/worker/{directory*,d1}.worker.ts'],
+          include: ['test/api/worker/{directory*,d1*}.worker.ts'],
           globalSetup: ['test/fixtures/worker-directory.ts'],
           ...timeouts,
         },

@@ -12,42 +12,25 @@
  * again. A name D1 does not know has its VRF proof computed here, after the caller's charge for it. Erased
  * versions' commitments come from the log's entry bundles (`entryBundle`, R2).
  */
-import {
-  DIRECTORY_QUERIES as Q,
-  type RawAccount,
-  type RawEpoch,
-  type RawNamed,
-  type RawVersion,
-  type RawCredential,
-} from '../../log/directory/directory-sql.js';
+import { DIRECTORY_QUERIES as Q, type RawEpoch, type RawCredential } from '../../log/directory/directory-sql.js';
 import { CredentialRegistry } from '../../log/directory/credentials.js';
 import { snapshotFromRow, type EpochSnapshot } from '../../log/directory/epoch-plan.js';
 import { DirectoryError } from '../../log/directory/errors.js';
 import { labelOfName } from '../../log/directory/labels.js';
 import type { ProofSource } from '../../log/directory/proof-builder.js';
-import type { AccountRow, NamedAccount, VersionRow } from '../../log/directory/store.js';
+import type { NamedAccount } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
-import {
-  labelShard,
-  mapRowShard,
-  nameShard,
-  REPLICA_QUERIES as R,
-  type IndexDatabase,
-  type IndexLayout,
-} from './d1-layout.js';
-import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
+import { mapRowShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
+import { D1IndexRows } from './d1-rows.js';
+import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
 /** The depths one query reads below where it starts, and the queries one walk makes at most. */
 const FIRST_DEPTHS = 64;
 const MAX_ROUNDS = 16;
-
-const BY_LABEL =
-  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
-  'FROM dir_accounts a LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version WHERE a.label = ?';
 
 /**
  * The rows of a walk, by key: for each key the row of the greatest epoch at most the reader's. A key the walk asks
@@ -131,17 +114,15 @@ export class D1DirectoryReader implements ProofSource {
   private credentialsEpoch = -1;
   private readonly recentHeads = new Map<number, HeadRead>();
   readonly store: Pick<ProofSource['store'], 'account' | 'version' | 'versions'>;
+  private readonly rows: D1IndexRows;
 
   constructor(private readonly o: D1ReaderOptions) {
+    this.rows = new D1IndexRows(o.layout);
     this.store = {
-      account: (label) => this.account(label),
-      version: (label, version) => this.version(label, version),
-      versions: (label, from, to) => this.versions(label, from, to),
+      account: (label) => this.rows.account(label),
+      version: (label, version) => this.rows.version(label, version),
+      versions: (label, from, to) => this.rows.versions(label, from, to),
     };
-  }
-
-  private shardOf(label: Uint8Array): IndexDatabase {
-    return this.o.layout.shards[labelShard(label, this.o.layout.bits)];
   }
 
   labelFor(
@@ -158,34 +139,9 @@ export class D1DirectoryReader implements ProofSource {
   }
 
   private async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
-    const { layout } = this.o;
-    const named = await layout.shards[nameShard(provider, account, layout.bits)]
-      .prepare(R.nameLabel)
-      .bind(provider, account)
-      .first<{ label: BlobColumn }>();
-    if (!named) return undefined;
-    const label = blobBytes(named.label);
-    const row = await this.shardOf(label).prepare(BY_LABEL).bind(blob(label)).first<RawNamed<BlobColumn>>();
+    const label = await this.rows.labelOfName(provider, account);
     // A name without its account row is a shard behind the name's: unknown until it catches up.
-    return row ? doRowReaders.named(row) : undefined;
-  }
-
-  private async account(label: Uint8Array): Promise<AccountRow | undefined> {
-    const row = await this.shardOf(label).prepare(Q.account).bind(blob(label)).first<RawAccount<BlobColumn>>();
-    return row ? doRowReaders.account(row) : undefined;
-  }
-
-  private async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
-    const row = await this.shardOf(label).prepare(Q.version).bind(blob(label), version).first<RawVersion<BlobColumn>>();
-    return row ? doRowReaders.version(row) : undefined;
-  }
-
-  private async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
-    const { results } = await this.shardOf(label)
-      .prepare(Q.versions)
-      .bind(blob(label), from, to)
-      .all<RawVersion<BlobColumn>>();
-    return results.map(doRowReaders.version);
+    return label ? this.rows.named(label) : undefined;
   }
 
   entryBundle(n: number, width: number): Promise<Uint8Array | null> {

@@ -162,18 +162,20 @@ async function needsBackfill(
 
 /**
  * Copies the outbox to D1, oldest epoch first (see the file comment for the ordering), deleting each outbox row
- * once D1 has it; backfills first when D1 cannot continue from it; then marks the newest epoch the object served
- * since as servable. Returns how many epochs were applied and the epoch D1 is now at.
+ * once D1 has it; backfills first when D1 cannot continue from it (calling `beforeRefill` before it empties
+ * anything); then marks the newest epoch the object served since as servable. Returns how many epochs were applied and the epoch D1 is now at.
  */
 export async function replicateOutbox(
   storage: Sql,
   layout: IndexLayout,
+  hooks: { beforeRefill?: () => void } = {},
 ): Promise<{ applied: number; upTo: number; backfilled: boolean }> {
   await Promise.all(layout.shards.map(ensureSchema));
   let state = await readState(layout);
   let rows = outboxEpochs(storage);
   let backfilled = false;
   if (await needsBackfill(storage, layout, state, rows)) {
+    hooks.beforeRefill?.(); // the databases are emptied first: nobody may read them as the object's state
     await backfill(storage, layout);
     backfilled = true;
     state = await readState(layout);

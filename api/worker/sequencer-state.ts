@@ -28,10 +28,13 @@ import {
   type Settings,
   type SettingVars,
 } from '../wiring/settings.js';
+import { errorFields } from '../app/logger.js';
+import type { IndexLayout } from './d1-layout.js';
 import { DoDirectoryStore } from './do-directory-store.js';
 import { DoLogStorage, type DoSqlStorage } from './do-log-storage.js';
 import { requestEpoch, type EpochAlarm } from './epoch-alarm.js';
 import { encodeEpochWrites } from './outbox-json.js';
+import { ReplicatedDirectoryStore } from './replicated-store.js';
 import { workerLogger } from './worker-log.js';
 
 /** The key of the app's environment that marks a lookup whose token the Worker already took (api/worker/worker.ts). */
@@ -51,6 +54,8 @@ export interface SequencerVars extends SettingVars {
 
 /** What the sequencer serves from: the wired server, and what it publishes to R2 with. */
 export interface SequencerState extends OpenServer {
+  /** The directory's store reading its bulk through D1, when D1 is bound (it also replicates to D1). */
+  replica?: ReplicatedDirectoryStore;
   origin: string;
   /** The log's own note verifier (checks the checkpoint found in the R2 bucket). */
   verifier: NoteVerifier;
@@ -87,26 +92,35 @@ export function directorySecrets(vars: SequencerVars): Omit<DirectoryParts, 'sto
 
 /**
  * Opens the log and, unless `KT_LOG_ONLY`, the directory in a Durable Object's storage (a new log gets
- * epoch 0), and the app serving them. Work queued through the app asks the alarm for an epoch. With
- * `outbox`, every epoch's index writes are also recorded for replication to D1 (api/worker/d1-replica.ts).
+ * epoch 0), and the app serving them. Work queued through the app asks the alarm for an epoch. With a D1
+ * `replica` layout, every epoch's index writes are also recorded for replication to D1 (d1-replica.ts), and
+ * the directory reads its bulk through D1 once replicated (replicated-store.ts).
  */
 export async function openSequencerState(
   storage: DoSqlStorage,
   alarm: EpochAlarm,
   vars: SequencerVars,
-  opts: { outbox?: boolean } = {},
+  opts: { replica?: IndexLayout } = {},
 ): Promise<SequencerState> {
   const signer = logSigner(vars);
   const settings = settingsFromVars(vars);
   const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
-  const outbox = opts.outbox ? { outbox: { encodeWrites: encodeEpochWrites } } : {};
+  const replica = secrets && opts.replica ? replicatedStore(storage, opts.replica) : undefined;
   const server = await openServer({
     logStorage: new DoLogStorage(storage),
     signer,
-    directory: secrets ? { ...secrets, store: new DoDirectoryStore(storage, outbox) } : undefined,
+    directory: secrets ? { ...secrets, store: replica ?? new DoDirectoryStore(storage) } : undefined,
     settings,
     afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
     logger: workerLogger,
   });
-  return { ...server, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
+  return { ...server, replica, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
+}
+
+/** The object's store with its outbox, reading its bulk through `layout` (a failed read logged, then its own). */
+function replicatedStore(storage: DoSqlStorage, layout: IndexLayout): ReplicatedDirectoryStore {
+  const own = new DoDirectoryStore(storage, { outbox: { encodeWrites: encodeEpochWrites } });
+  return new ReplicatedDirectoryStore(own, storage, layout, (e) =>
+    workerLogger.warn('d1_store_read_failed', { answeredBy: 'sequencer', ...errorFields(e) }),
+  );
 }

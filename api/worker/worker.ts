@@ -25,7 +25,8 @@
  * The Worker's isolate then answers lookups, batches, discovery, histories and daily checks from D1 alone,
  * charging them to the limiter objects (`LIMITER`, lookup-limiter.ts), without the writer object
  * (isolate-reads.ts, d1-reader.ts); the object answers them only before D1 has a servable epoch, or when the
- * read path fails.
+ * read path fails. The object reads its own accounts, versions and names through D1 too, its outbox laid over
+ * them (replicated-store.ts).
  *
  * The explorer page (optional binding `ASSETS`, wrangler.toml's `[assets]`): the Worker answers `/`,
  * `/explorer.js` and `/explorer.css` itself, without involving the object, with the Node server's headers
@@ -56,7 +57,6 @@ import { REQUEST_ID_HEADER, requestIdFor, withRequestId } from '../app/request-i
 import type { RefusalCounts, RequestMetricsRow } from '../app/request-metrics.js';
 import { ConfigError, settingFromVars } from '../wiring/settings.js';
 import { indexLayout } from './d1-layout.js';
-import { replicateOutbox } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { serveExplorer } from './explorer-assets.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
@@ -102,8 +102,8 @@ export class LogSequencer extends DurableObject<Env> {
     // No request or alarm is delivered before the log is open (or known to be misconfigured).
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        indexLayout(env); // a malformed shard setting: not configured
-        const state = await openSequencerState(ctx.storage, ctx.storage, env, { outbox: env.INDEX !== undefined });
+        const replica = indexLayout(env) ?? undefined; // a malformed shard setting: not configured
+        const state = await openSequencerState(ctx.storage, ctx.storage, env, { replica });
         if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
         this.state = state;
         await this.publish();
@@ -145,9 +145,9 @@ export class LogSequencer extends DurableObject<Env> {
    * thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm tries again.
    */
   private async replicate(): Promise<void> {
-    if (!this.env.INDEX || !this.state?.directory) return;
+    if (!this.state?.replica) return;
     try {
-      await replicateOutbox(this.ctx.storage, indexLayout(this.env)!);
+      await this.state.replica.replicate();
     } catch (e) {
       workerLogger.error('d1_replication_failed', errorFields(e));
     }

@@ -26,11 +26,9 @@ import { limiterOf, type LookupLimiterObject } from '../../../api/worker/lookup-
 import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
-import type { SequencerState } from '../../../api/worker/sequencer-state.js';
-import type { Directory } from '../../../log/directory/directory.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
 const PROVIDER = 'd1.example';
 const layout = () => indexLayout(env)!;
@@ -49,21 +47,6 @@ const withClient = (client: string, init: RequestInit = {}): RequestInit => ({
 /** The Durable Object's own answer to `path` (its app, bypassing the Worker's isolate). */
 const objectAnswer = (path: string, init?: RequestInit) =>
   sequencer().fetch(new Request(`https://kt.example${path}`, withClient(newClient(), init)));
-
-/** Runs `fn` in the sequencer with its open directory and storage. */
-function inSequencer<R>(
-  fn: (open: SequencerState & { directory: Directory }, storage: DurableObjectStorage) => Promise<R>,
-): Promise<R> {
-  return runInDurableObject(sequencer(), (instance, state) => {
-    const open = (instance as unknown as { state: SequencerState }).state;
-    if (!open.directory) throw new Error('the sequencer has no directory');
-    return fn({ ...open, directory: open.directory }, state.storage);
-  });
-}
-
-/** The requests and RPCs the writer object was sent so far. */
-const invocations = () =>
-  runInDurableObject(sequencer(), async (instance) => (instance as unknown as { invocations: number }).invocations);
 
 const signed = (leaf: PkiCert, account: string, version: number, seed: string | null = `${account} ${version}`) =>
   signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), seed));

@@ -5,10 +5,12 @@
  * with its private key, so that test/helpers/pki.ts issues provider certificates here, over workerd's WebCrypto.
  */
 import 'reflect-metadata'; // before @peculiar/x509, whose dependency injection needs it (as test/helpers/pki.ts)
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import * as x509 from '@peculiar/x509';
 import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
+import type { Directory } from '../../../log/directory/directory.js';
+import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { PkiCert } from '../../helpers/pki.js';
 
 export const fixture = env.KT_FIXTURE;
@@ -29,6 +31,21 @@ export const operator = () => ({ Authorization: `Bearer ${fixture.operatorToken}
 
 /** A fresh stub of the sequencer (stubs break when their object is aborted). */
 export const sequencer = () => env.LOG.get(env.LOG.idFromName('log'));
+
+/** Runs `fn` in the sequencer with its open directory and storage. */
+export function inSequencer<R>(
+  fn: (open: SequencerState & { directory: Directory }, storage: DurableObjectStorage) => Promise<R>,
+): Promise<R> {
+  return runInDurableObject(sequencer(), (instance, state) => {
+    const open = (instance as unknown as { state: SequencerState }).state;
+    if (!open.directory) throw new Error('the sequencer has no directory');
+    return fn({ ...open, directory: open.directory }, state.storage);
+  });
+}
+
+/** The requests and RPCs the writer object was sent so far. */
+export const invocations = () =>
+  runInDurableObject(sequencer(), async (instance) => (instance as unknown as { invocations: number }).invocations);
 
 /** Runs the sequencer's alarm until `res` is answered (a `?wait=1` request, or a revocation). */
 export async function settle(res: Promise<Response>): Promise<Response> {

@@ -1,0 +1,239 @@
+/**
+ * The Durable Object reads its own bulk through the D1 replica (api/worker/replicated-store.ts), in workerd with
+ * two index shards: once replicated, a submission is checked and the object's own lookups answered with the
+ * object's account, version and name rows gone (so D1 answered); an epoch not yet replicated is read from the
+ * outbox laid over D1 (a new name, a next version, an identical resubmission, an erasure); before the first
+ * replication, while a refill runs and for a read in flight when one begins, and when D1 fails or lacks a row,
+ * the object's own rows answer.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import {
+  indexLayout,
+  REPLICA_QUERIES,
+  type IndexDatabase,
+  type IndexLayout,
+  type IndexStatement,
+} from '../../../api/worker/d1-layout.js';
+import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
+import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
+import type { DirectoryStore } from '../../../log/directory/store.js';
+import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
+import { signStatement, statementOf } from './directory-script.js';
+import { inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
+
+const PROVIDER = 'writer-reads.example';
+const layout = () => indexLayout(env)!;
+
+const signed = (leaf: PkiCert, account: string, version: number, seed: string | null = `${account} ${version}`) =>
+  signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), seed));
+
+const publish = (leaf: PkiCert, statements: ReturnType<typeof signed>[]) =>
+  post('/v1/bindings', { statements }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+/** Publishes and closes the epoch without the alarm, so that it stays in the outbox (D1 does not get it). */
+async function publishUnreplicated(leaf: PkiCert, statement: ReturnType<typeof signed>): Promise<void> {
+  expect((await publish(leaf, [statement])).status).toBe(202);
+  await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
+}
+
+/**
+ * Deletes the object's own account, version and name rows of `account` (found through the replica): only D1 and
+ * the outbox still hold them. (A later version writes its account and version rows again, not its name.)
+ */
+const dropOwnRows = (account: string) =>
+  inSequencer(async (o, storage) => {
+    const named = await o.directory.store.accountByName(PROVIDER, account);
+    expect(named, `the directory knows ${account}`).toBeDefined();
+    const id = 'SELECT id FROM dir_accounts WHERE label = ?';
+    const label = named!.account.label.slice().buffer;
+    expect(storage.sql.exec(id, label).toArray(), `the object holds ${account}`).toHaveLength(1);
+    for (const table of ['dir_versions', 'dir_names', 'dir_accounts'])
+      storage.sql.exec(`DELETE FROM ${table} WHERE id = (${id})`, label);
+  });
+
+const lookup = async (account: string) => {
+  const res = await sequencer().fetch(
+    new Request(`https://kt.example/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, {
+      headers: { 'cf-connecting-ip': '10.9.0.1' },
+    }),
+  );
+  expect(res.status).toBe(200);
+  return (await res.json()) as { present?: { version: number; statement?: string } };
+};
+
+const outboxEpochs = () =>
+  inSequencer(async (_o, storage) => storage.sql.exec('SELECT epoch FROM dir_outbox').toArray().length);
+
+type Wrapped = IndexStatement & { inner: IndexStatement; query: string };
+
+/**
+ * The test's layout: every `first` read counted, failing while `o.failing.now`; a name's label read waits for
+ * `o.nameGate`; a refill's first batch (it empties the tables) resolves `refillBegun`, then waits for `o.refillGate`.
+ */
+function controlledLayout(o: { failing?: { now: boolean }; nameGate?: Promise<void>; refillGate?: Promise<void> }) {
+  const reads = { count: 0 };
+  let begun!: () => void;
+  const refillBegun = new Promise<void>((r) => (begun = r));
+  const statement = (inner: IndexStatement, query: string): Wrapped => ({
+    inner,
+    query,
+    bind: (...v) => statement(inner.bind(...v), query),
+    first: async <T>() => {
+      reads.count++;
+      if (o.failing?.now) throw new Error('injected: D1 is unreachable');
+      if (o.nameGate && query === REPLICA_QUERIES.nameLabel) await o.nameGate;
+      return inner.first<T>();
+    },
+    all: <T>() => inner.all<T>(),
+    run: () => inner.run(),
+  });
+  const wrap = (db: IndexDatabase): IndexDatabase => ({
+    prepare: (q) => statement(db.prepare(q), q),
+    batch: async (statements) => {
+      const wrapped = statements as Wrapped[];
+      if (wrapped.some((s) => s.query.startsWith('DELETE FROM dir_versions'))) {
+        begun();
+        await o.refillGate;
+      }
+      return db.batch(wrapped.map((s) => s.inner));
+    },
+  });
+  const l = layout();
+  const shards = l.shards.map(wrap);
+  return { layout: { meta: shards[0], shards, bits: l.bits } satisfies IndexLayout, reads, refillBegun };
+}
+
+/** The object's own store with its `accountByName` reads counted. */
+function countedOwn(storage: DurableObjectStorage): { own: DirectoryStore; ownReads: { count: number } } {
+  const inner = new DoDirectoryStore(storage, { outbox: { encodeWrites: () => '' } });
+  const ownReads = { count: 0 };
+  const own = Object.assign(Object.create(inner) as DirectoryStore, {
+    accountByName: (p: string, a: string) => {
+      ownReads.count++;
+      return inner.accountByName(p, a);
+    },
+  });
+  return { own, ownReads };
+}
+
+describe('the object reads its own bulk through D1', () => {
+  let leaf: PkiCert;
+
+  it('checks submissions and answers its own lookups from D1 once replicated', async () => {
+    leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const first = signed(leaf, 'ann@x.example', 1);
+    expect((await settle(post('/v1/bindings?wait=1', { statements: [first] }))).status).toBe(200);
+    expect(await inSequencer(async (o) => o.replica!.readsReplica)).toBe(true);
+    await dropOwnRows('ann@x.example');
+    expect((await lookup('ann@x.example')).present?.version).toBe(1);
+    // The identical statement again is its committed outcome; the same version signed anew is taken.
+    const again = await settle(post('/v1/bindings?wait=1', { statements: [first] }));
+    expect(await again.json()).toMatchObject({ results: [{ status: 'committed', version: 1 }] });
+    const rival = await publish(leaf, [signed(leaf, 'ann@x.example', 1, 'another key')]);
+    expect(rival.body).toMatchObject({ error: { code: 'version_conflict' } });
+    expect((await settle(post('/v1/bindings?wait=1', { statements: [signed(leaf, 'ann@x.example', 2)] }))).status).toBe(
+      200,
+    );
+    expect((await lookup('ann@x.example')).present?.version).toBe(2);
+  });
+
+  it('reads the epochs not yet replicated from the outbox laid over D1', async () => {
+    await publishUnreplicated(leaf, signed(leaf, 'bob@x.example', 1)); // a name only the outbox knows
+    const ann3 = signed(leaf, 'ann@x.example', 3);
+    await publishUnreplicated(leaf, ann3);
+    await publishUnreplicated(leaf, signed(leaf, 'ann@x.example', 4, null)); // a deletion: erases versions 1-3
+    expect(await outboxEpochs()).toBe(3);
+    await dropOwnRows('bob@x.example');
+    await dropOwnRows('ann@x.example');
+    expect((await lookup('bob@x.example')).present?.version).toBe(1);
+    expect((await lookup('ann@x.example')).present?.version).toBe(4);
+    expect((await publish(leaf, [signed(leaf, 'bob@x.example', 3)])).body).toMatchObject({
+      error: { code: 'version_gap', message: expect.stringContaining('must be 2') },
+    });
+    // Version 3 was erased by the deletion (in the outbox): its statement is gone, so the same bytes are a conflict.
+    expect((await publish(leaf, [ann3])).body).toMatchObject({ error: { code: 'version_conflict' } });
+    const erased = await inSequencer(async (o) => {
+      const label = (await o.directory.store.accountByName(PROVIDER, 'ann@x.example'))!.account.label;
+      return o.directory.store.versions(label, 1, 4);
+    });
+    expect(erased.map((v) => [v.version, v.statement === null])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+      [4, false],
+    ]);
+    const next = await settle(post('/v1/bindings?wait=1', { statements: [signed(leaf, 'bob@x.example', 2)] }));
+    expect(next.status).toBe(200);
+    expect(await outboxEpochs()).toBe(0);
+    expect((await lookup('bob@x.example')).present?.version).toBe(2);
+  });
+
+  it('reads its own rows before its first replication, and when D1 fails or lacks a row', async () => {
+    const cy = signed(leaf, 'cy@x.example', 1); // an account whose rows the object still holds all of
+    expect((await settle(post('/v1/bindings?wait=1', { statements: [cy] }))).status).toBe(200);
+    const failing = { now: false };
+    const warnings: unknown[] = [];
+    await inSequencer(async (_o, storage) => {
+      const { layout: l, reads } = controlledLayout({ failing });
+      const { own, ownReads } = countedOwn(storage);
+      const store = new ReplicatedDirectoryStore(own, storage, l, (e) => warnings.push(e));
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect([reads.count, ownReads.count]).toEqual([0, 1]);
+      await store.replicate();
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect(ownReads.count).toBe(1);
+      failing.now = true;
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect(ownReads.count).toBe(2);
+      expect(String(warnings[0])).toContain('injected');
+      failing.now = false;
+      // A name whose account row D1 lost: the object's rows answer, and it is logged.
+      const label = (await own.accountByName(PROVIDER, 'cy@x.example'))!.account.label;
+      await l.shards[label[0] >> 7]
+        .prepare('DELETE FROM dir_accounts WHERE label = ?')
+        .bind(label.slice().buffer)
+        .run();
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect(String(warnings[1])).toContain('ReplicaGapError');
+    });
+  });
+
+  it('reads its own rows while a refill runs, and for a read in flight when one began', async () => {
+    let openNames!: () => void;
+    let openRefill!: () => void;
+    const nameGate = new Promise<void>((r) => (openNames = r));
+    const refillGate = new Promise<void>((r) => (openRefill = r));
+    await inSequencer(async (_o, storage) => {
+      const ready = controlledLayout({});
+      const { own, ownReads } = countedOwn(storage);
+      // A refill first, so that D1 holds every row again (the previous test deleted one).
+      await ready.layout.meta.prepare('UPDATE dir_layout SET shards = 99').run();
+      expect(await new ReplicatedDirectoryStore(own, storage, ready.layout, () => {}).replicate()).toMatchObject({
+        backfilled: true,
+      });
+      const { layout: l, refillBegun } = controlledLayout({ nameGate, refillGate });
+      const warnings: unknown[] = [];
+      const store = new ReplicatedDirectoryStore(own, storage, l, (e) => warnings.push(e));
+      await store.replicate();
+      const inFlight = store.accountByName(PROVIDER, 'cy@x.example'); // waits for the gate, on D1
+      // Another number of shards laid out: the next run refills every database, emptying them first.
+      await l.meta.prepare('UPDATE dir_layout SET shards = 99').run();
+      const refill = store.replicate();
+      await refillBegun;
+      expect(store.readsReplica).toBe(false);
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect(ownReads.count).toBe(1);
+      openNames();
+      expect((await inFlight)?.account.version).toBe(1);
+      expect(ownReads.count).toBe(2);
+      openRefill();
+      expect(await refill).toMatchObject({ backfilled: true });
+      expect(store.readsReplica).toBe(true);
+      expect(await store.accountByName(PROVIDER, 'cy@x.example')).toMatchObject({ account: { version: 1 } });
+      expect(ownReads.count).toBe(2);
+      expect(warnings, 'no read failed: the refill alone sent them to the object').toEqual([]);
+    });
+  });
+});
