@@ -23,9 +23,8 @@ import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
-import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { mapRowShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
-import { D1IndexRows } from './d1-rows.js';
+import { D1IndexRows, mapRowsQuery } from './d1-rows.js';
 import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
 /** The depths one query reads below where it starts, and the queries one walk makes at most. */
@@ -90,12 +89,6 @@ function topKeys(bits: number): Uint8Array[] {
   return keys;
 }
 
-/** `SELECT` of the rows of `keys` at most `epoch`, with the keys as literals (D1 binds at most 100 values). */
-function rowsQuery(keys: Uint8Array[]): string {
-  const list = keys.map((k) => `X'${toHex(k)}'`).join(', ');
-  return `SELECT key, epoch, node FROM dir_map_rows WHERE key IN (${list}) AND epoch <= ?`;
-}
-
 export interface D1ReaderOptions {
   layout: IndexLayout;
   vrfProver: VrfProver;
@@ -156,7 +149,7 @@ export class D1DirectoryReader implements ProofSource {
     const { meta, bits } = this.o.layout;
     const [heads, rows] = await meta.batch([
       meta.prepare(R.servedHead),
-      meta.prepare(rowsQuery(topKeys(bits))).bind(Number.MAX_SAFE_INTEGER),
+      meta.prepare(mapRowsQuery(topKeys(bits))).bind(Number.MAX_SAFE_INTEGER),
     ]);
     const head = (heads.results as RawEpoch<BlobColumn>[])[0];
     if (!head) throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
@@ -203,7 +196,7 @@ export class D1DirectoryReader implements ProofSource {
       const keys = keysBelow(from, label);
       const shard = shards[mapRowShard(from, bits)];
       const { results } = await shard
-        .prepare(rowsQuery(keys))
+        .prepare(mapRowsQuery(keys))
         .bind(snap.epoch)
         .all<{ key: BlobColumn; epoch: number; node: BlobColumn }>();
       rows.add(keys, results);

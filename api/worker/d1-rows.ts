@@ -1,6 +1,6 @@
 /**
- * The directory's index rows read from the D1 replica (d1-layout.ts): a name's label from its name shard, and a
- * label's account row and versions from its label's shard. Shared by the isolate's reader (d1-reader.ts), which
+ * The directory's rows read from the D1 replica (d1-layout.ts): a name's label from its name shard, a label's
+ * account row and versions from its label's shard, and the newest rows of the stored map's nodes. Shared by the isolate's reader (d1-reader.ts), which
  * answers lookups at the replica's servable epoch, and by the Durable Object's own reads of its bulk
  * (replicated-store.ts), which lays the epochs not yet replicated over them. Each method is one D1 query; rows
  * of a shard applied ahead of the meta database are returned as they are (each caller says what that means).
@@ -12,8 +12,26 @@ import {
   type RawVersion,
 } from '../../log/directory/directory-sql.js';
 import type { AccountRow, NamedAccount, VersionRow } from '../../log/directory/store.js';
-import { labelShard, nameShard, REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { mapKeyString } from '../../verifier/formats/map-nodes.js';
+import {
+  labelShard,
+  mapRowShard,
+  nameShard,
+  REPLICA_QUERIES as R,
+  type IndexDatabase,
+  type IndexLayout,
+} from './d1-layout.js';
 import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
+
+/** Map rows' keys one query names at most (as literals, about 70 characters each). */
+const MAP_KEYS_PER_QUERY = 200;
+
+/** `SELECT` of the rows of `keys` at most epoch ?1, with the keys as literals (D1 binds at most 100 values). */
+export function mapRowsQuery(keys: Uint8Array[]): string {
+  const list = keys.map((k) => `X'${toHex(k)}'`).join(', ');
+  return `SELECT key, epoch, node FROM dir_map_rows WHERE key IN (${list}) AND epoch <= ?`;
+}
 
 /** A label's account row with its latest version's row, in one query of the label's shard. */
 const BY_LABEL =
@@ -51,6 +69,37 @@ export class D1IndexRows {
   async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
     const row = await this.shardOf(label).prepare(Q.version).bind(blob(label), version).first<RawVersion<BlobColumn>>();
     return row ? doRowReaders.version(row) : undefined;
+  }
+
+  /**
+   * The newest row of each of `keys` (by `mapKeyString`; absent: not there), each from the database that holds
+   * it (d1-layout.ts, `mapRowShard`), the queries of all databases at once.
+   */
+  async newestMapRows(keys: Uint8Array[]): Promise<Map<string, Uint8Array>> {
+    const { shards, bits } = this.layout;
+    const byDatabase = new Map<IndexDatabase, Uint8Array[]>();
+    for (const key of keys) {
+      const db = shards[Math.max(mapRowShard(key, bits), 0)]; // -1: the meta database, shards[0]
+      const list = byDatabase.get(db);
+      if (list) list.push(key);
+      else byDatabase.set(db, [key]);
+    }
+    const queries: Promise<{ results: { key: BlobColumn; epoch: number; node: BlobColumn }[] }>[] = [];
+    for (const [db, list] of byDatabase)
+      for (let i = 0; i < list.length; i += MAP_KEYS_PER_QUERY)
+        queries.push(
+          db
+            .prepare(mapRowsQuery(list.slice(i, i + MAP_KEYS_PER_QUERY)))
+            .bind(Number.MAX_SAFE_INTEGER)
+            .all(),
+        );
+    const newest = new Map<string, { epoch: number; node: Uint8Array }>();
+    for (const { results } of await Promise.all(queries))
+      for (const r of results) {
+        const k = mapKeyString(blobBytes(r.key));
+        if ((newest.get(k)?.epoch ?? -1) < r.epoch) newest.set(k, { epoch: r.epoch, node: blobBytes(r.node) });
+      }
+    return new Map([...newest].map(([k, v]) => [k, v.node]));
   }
 
   /** The versions of `label` from `from` to `to` (inclusive), in ascending order. */

@@ -3,16 +3,18 @@
  * do-directory-store.ts), decoded once each and indexed by name and label, to lay over the replica's rows when the
  * object reads its own bulk from D1 (replicated-store.ts). An outbox row is deleted only once every database holds
  * its epoch (d1-replica.ts), so the replica's rows with the outbox's laid over them are the object's committed
- * state. Only the rows a submission or a lookup reads are indexed: names, account rows, versions and erasures.
+ * state. Only the rows a submission, a lookup or an epoch's plan reads are indexed: names, account rows, versions,
+ * erasures and the stored map's rows.
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { mapKeyString } from '../../verifier/formats/map-nodes.js';
 import type { AccountRow, EpochWrites, VersionRow } from '../../log/directory/store.js';
 import type { DoSqlStorage } from './do-log-storage.js';
 import { decodeEpochWrites } from './outbox-json.js';
 
 type Sql = Pick<DoSqlStorage, 'sql'>;
-/** What the view keeps of an epoch's writes (not its map rows, the bulk of them). */
-type IndexWrites = Pick<EpochWrites, 'names' | 'accounts' | 'versions' | 'erasures'>;
+/** What the view keeps of an epoch's writes. */
+type IndexWrites = Pick<EpochWrites, 'names' | 'accounts' | 'versions' | 'erasures' | 'map'>;
 
 const nameKey = (provider: string, account: string) => `${provider}\u0000${account}`;
 const versionKey = (label: Uint8Array, version: number) => `${toHex(label)}/${version}`;
@@ -24,6 +26,7 @@ export class OutboxView {
   private readonly versionRows = new Map<string, VersionRow>();
   /** Per label, the version below which openings, statements and signatures are erased. */
   private readonly erasedBelow = new Map<string, number>();
+  private readonly mapRows = new Map<string, Uint8Array>();
 
   constructor(epochs: IndexWrites[]) {
     for (const w of epochs) {
@@ -32,11 +35,17 @@ export class OutboxView {
       for (const v of w.versions) this.versionRows.set(versionKey(v.label, v.version), v);
       for (const e of w.erasures)
         this.erasedBelow.set(toHex(e.label), Math.max(e.below, this.erasedBelow.get(toHex(e.label)) ?? 0));
+      for (const r of w.map ?? []) this.mapRows.set(mapKeyString(r.key), r.value);
     }
   }
 
   labelOfName(provider: string, account: string): Uint8Array | undefined {
     return this.names.get(nameKey(provider, account));
+  }
+
+  /** The stored map's row of `key` as the outbox's newest epoch that wrote it has it. */
+  mapRow(key: Uint8Array): Uint8Array | undefined {
+    return this.mapRows.get(mapKeyString(key));
   }
 
   account(label: Uint8Array): AccountRow | undefined {
@@ -86,8 +95,8 @@ export class OutboxOverlay {
     for (const e of epochs) {
       if (this.decoded.has(e)) continue;
       const [row] = sql.exec<{ writes: string }>('SELECT writes FROM dir_outbox WHERE epoch = ?', e).toArray();
-      const { names, accounts, versions, erasures } = decodeEpochWrites(row.writes);
-      this.decoded.set(e, { names, accounts, versions, erasures });
+      const { names, accounts, versions, erasures, map } = decodeEpochWrites(row.writes);
+      this.decoded.set(e, { names, accounts, versions, erasures, map });
     }
     this.view = new OutboxView(epochs.map((e) => this.decoded.get(e)!));
     this.epochsSeen = seen;

@@ -1,27 +1,32 @@
 /**
  * The Durable Object's directory store when D1 is bound: the object's reads of its own bulk (a name's label, an
- * account row, versions: what a submission is checked against and what the object's own lookups read) go to the
- * D1 shards that hold them, with the epochs not yet replicated (its outbox, outbox-overlay.ts) laid over them, so
- * that the object reads its own writes; everything else is the object's own store (do-directory-store.ts). This is
- * the first step of "The writer past one object" (docs/ARCHITECTURE.md): the object still keeps every row, and
- * reads them itself whenever the replica cannot answer for its committed state:
+ * account row, versions: what a submission is checked against and what the object's own lookups read; and the
+ * stored map's rows below its cache, which an epoch's plan and a lookup fetch first, `fetchMapRows`) go to the
+ * D1 databases that hold them, with the epochs not yet replicated (its outbox, outbox-overlay.ts) laid over them,
+ * so that the object reads its own writes; everything else is the object's own store (do-directory-store.ts).
+ * These are the first two steps of "The writer past one object" (docs/ARCHITECTURE.md): the object still keeps
+ * every row, and reads them itself whenever the replica cannot answer for its committed state:
  * - until this instance's first replication run has finished (a D1 that is behind, ahead of the object or laid
  *   out for another number of shards is refilled by that run: d1-replica.ts);
  * - while a refill runs (it empties the databases first), and for a read that was in flight when one began;
- * - when a D1 read fails, or the replica lacks a row it must hold (a name without its account row): logged
- *   through `onFallback`, and the object's rows answer.
+ * - when a D1 read fails, or the replica lacks a row it must hold (a name without its account row, a map row a
+ *   node names): logged through `onFallback`, and the object's rows answer;
+ * - for a map row not fetched (a walk outside `fetchMapRows`: a submission's last check, a lookup whose fetched
+ *   rows an epoch dropped).
  * Why the outbox's view is taken before the D1 reads: an outbox row is deleted only after every database holds
  * its epoch, so a view taken first covers whatever the D1 reads may have missed; rows replicated after it are the
  * object's committed state too (the newer of two account rows wins; an erasure, once seen, stays applied).
  */
-import type {
-  AccountRow,
-  DirectoryStore,
-  EpochWrites,
-  MapRow,
-  NamedAccount,
-  QueueRow,
-  VersionRow,
+import { mapKeyString } from '../../verifier/formats/map-nodes.js';
+import {
+  MapRowNotFetched,
+  type AccountRow,
+  type DirectoryStore,
+  type EpochWrites,
+  type MapRow,
+  type NamedAccount,
+  type QueueRow,
+  type VersionRow,
 } from '../../log/directory/store.js';
 import type { IndexLayout } from './d1-layout.js';
 import { replicateOutbox } from './d1-replica.js';
@@ -34,6 +39,9 @@ export class ReplicaGapError extends Error {
   override readonly name = 'ReplicaGapError';
 }
 
+/** Rounds of map reads one `fetchMapRows` makes at most (a path is at most 256 levels deep; about 30 at 1B). */
+const MAX_MAP_ROUNDS = 64;
+
 const newer = (a: AccountRow | undefined, b: AccountRow | undefined) => (!b || (a && a.version >= b.version) ? a : b);
 
 export class ReplicatedDirectoryStore implements DirectoryStore {
@@ -43,6 +51,12 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   private ready = false;
   /** Refills begun by this instance: a replica read that saw this change is not trusted. */
   private refills = 0;
+  /** Map rows fetched from D1 and the outbox since the last epoch was written. */
+  private readonly fetched = new Map<string, Uint8Array>();
+  /** Epochs written and refills begun by this instance: a fetch that saw this change is discarded. */
+  private generation = 0;
+  /** While `fetchMapRows` runs a walk: the rows it met that are not fetched. */
+  private meeting: Map<string, Uint8Array> | null = null;
 
   constructor(
     private readonly own: DirectoryStore,
@@ -60,6 +74,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       beforeRefill: () => {
         this.ready = false;
         this.refills++;
+        this.dropFetched();
       },
     });
     this.ready = true;
@@ -134,16 +149,82 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     );
   }
 
+  /**
+   * A map row: fetched (`fetchMapRows`) if it was, else the object's own. While a walk of `fetchMapRows` runs, a
+   * row not fetched is recorded for the next round instead, and the walk told (`MapRowNotFetched`).
+   */
+  mapNode(key: Uint8Array): Uint8Array | undefined {
+    const k = mapKeyString(key);
+    const fetched = this.fetched.get(k);
+    if (fetched) return fetched;
+    if (!this.meeting) return this.own.mapNode(key);
+    this.meeting.set(k, key);
+    throw new MapRowNotFetched(`map row ${k} not fetched`);
+  }
+
+  /**
+   * Runs `walk` until it meets only fetched rows, fetching the rows it met from D1 (their newest epoch) with the
+   * outbox's laid over them, a round per run (store.ts). The fetched rows are dropped when an epoch is written
+   * (`epochWriter`) or a refill begins; a round that finishes after that is discarded. Before the first
+   * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
+   */
+  async fetchMapRows(walk: () => void): Promise<void> {
+    for (let round = 0; round < MAX_MAP_ROUNDS && this.ready; round++) {
+      const met = this.meet(walk);
+      if (met.length === 0) return;
+      const { generation, refills } = this;
+      const view = this.overlay.current(); // before the D1 reads: see the file comment
+      let rows: Map<string, Uint8Array>;
+      try {
+        rows = await this.rows.newestMapRows(met.filter((key) => view.mapRow(key) === undefined));
+      } catch (e) {
+        this.onFallback(e);
+        return;
+      }
+      if (generation !== this.generation || refills !== this.refills) continue; // an epoch or a refill since
+      for (const key of met) {
+        const k = mapKeyString(key);
+        const row = view.mapRow(key) ?? rows.get(k);
+        // A walk meets only rows its parent names: one missing is a gap in the replica, not an absent row.
+        if (row === undefined) return this.onFallback(new ReplicaGapError(`the replica lacks the map row ${k}`));
+        this.fetched.set(k, row);
+      }
+    }
+  }
+
+  /** The rows `walk` meets that are not fetched (each walk stops at its first). */
+  private meet(walk: () => void): Uint8Array[] {
+    this.meeting = new Map();
+    try {
+      walk();
+      return [...this.meeting.values()];
+    } finally {
+      this.meeting = null;
+    }
+  }
+
+  /** The epoch's writes (the object's own store), dropping the fetched map rows: the epoch rewrites some. */
+  epochWriter(w: EpochWrites): () => void {
+    const write = this.own.epochWriter(w);
+    return () => {
+      write();
+      this.dropFetched();
+    };
+  }
+
+  private dropFetched(): void {
+    this.fetched.clear();
+    this.generation++;
+  }
+
   // The rest is the object's own store.
   credentials = () => this.own.credentials();
   latestEpoch = () => this.own.latestEpoch();
-  mapNode = (key: Uint8Array) => this.own.mapNode(key);
   leavesAfter = (after: Uint8Array | null, limit: number) => this.own.leavesAfter(after, limit);
   writeMap = (fill: (write: (row: MapRow) => void) => void) => this.own.writeMap(fill);
   setServed = (epoch: number, checkpoint: string) => this.own.setServed(epoch, checkpoint);
   servedEpoch = () => this.own.servedEpoch();
   readSnapshot = <T>(read: () => T): T => this.own.readSnapshot(read);
-  epochWriter = (w: EpochWrites) => this.own.epochWriter(w);
   afterErasure = () => this.own.afterErasure();
   queued = (): Promise<QueueRow[]> => this.own.queued();
   enqueue = (rows: Omit<QueueRow, 'id'>[]) => this.own.enqueue(rows);

@@ -15,7 +15,7 @@ import { MAP_ROOT_KEY, mapKeyString } from '../../verifier/formats/map-nodes.js'
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { StoredMap, type MapBatch } from '../../verifier/formats/stored-map.js';
 import { DirectoryError } from './errors.js';
-import type { DirectoryStore, LeafRow } from './store.js';
+import { MapRowNotFetched, type DirectoryStore, type LeafRow } from './store.js';
 
 /**
  * How many map rows the sequencer caches by default: about 0.4 KB each in memory (the nodes of the top 12
@@ -60,7 +60,10 @@ export class DirectoryMap {
   private readonly leaves = new Map<string, MapLeaf | null>();
   private planned: MapLeaf[] = [];
 
-  private constructor(store: DirectoryStore, cacheRows: number) {
+  private constructor(
+    private readonly store: DirectoryStore,
+    cacheRows: number,
+  ) {
     this.cache = new MapNodeCache(store, cacheRows);
     this.map = new StoredMap(this.cache);
   }
@@ -80,6 +83,23 @@ export class DirectoryMap {
 
   root(): Uint8Array {
     return this.map.root();
+  }
+
+  /**
+   * From a store that keeps its rows elsewhere (store.ts, `fetchMapRows`): fetches the rows of `labels`' paths
+   * below the cached ones (each path walked whole, past the memo: a plan rewrites every node on it), so that
+   * an epoch's plan or a lookup then reads them without I/O.
+   */
+  async fetchPaths(labels: Uint8Array[]): Promise<void> {
+    if (!this.store.fetchMapRows || labels.length === 0) return;
+    await this.store.fetchMapRows(() => {
+      for (const label of labels)
+        try {
+          this.map.get(label);
+        } catch (e) {
+          if (!(e instanceof MapRowNotFetched)) throw e;
+        }
+    });
   }
 
   /** The committed leaf of `label` (shared with the memo: never modify it), or undefined if it is absent. */

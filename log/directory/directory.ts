@@ -189,6 +189,7 @@ export class Directory implements ProofSource {
    * no epoch is being applied, so that they can never come from a map that is not committed yet.
    */
   async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
+    await this.map.fetchPaths([label]); // from a store that keeps its rows elsewhere (directory-map.ts)
     while (this.busy) await this.busy;
     const { proof, leaf } = this.map.lookup(label);
     return { snap: this.snap, map: proof, leaf };
@@ -478,6 +479,13 @@ export class Directory implements ProofSource {
 
   private async runEpoch(): Promise<EpochSnapshot> {
     const jobs = this.takeJobs();
+    try {
+      // From a store that keeps its map rows elsewhere, before the plan, which reads them without I/O.
+      await this.map.fetchPaths(jobs.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
+    } catch (e) {
+      this.afterFailure(jobs, e);
+      throw e;
+    }
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards

@@ -142,6 +142,14 @@ export interface DirectoryStore {
    * the first with null): the upgrade of a store that kept no map rows builds them from these.
    */
   leavesAfter(after: Uint8Array | null, limit: number): LeafRow[];
+  /**
+   * Optional, for a store whose map rows live elsewhere (the Worker's: api/worker/replicated-store.ts): runs
+   * `walk` (synchronous walks down the map through `mapNode`) until it meets no row the store has not fetched,
+   * fetching the rows each run met before the next (one round of reads per run), so that `mapNode` answers
+   * them without I/O until the next epoch is written. `walk` catches `MapRowNotFetched` per path, so that one
+   * run meets the next row of every path. Rejects if the rows cannot be fetched.
+   */
+  fetchMapRows?(walk: () => void): Promise<void>;
   /** Runs `fill` in one transaction that writes the map rows it is given (all or none: `fill` may throw). */
   writeMap(fill: (write: (row: MapRow) => void) => void): void;
   /** Records the checkpoint served with `epoch` (its cosigned form), for readers of the store; synchronous. */
@@ -166,4 +174,9 @@ export interface DirectoryStore {
    * stored); returns their ids. A second row for the same (label, version) throws.
    */
   enqueue(rows: Omit<QueueRow, 'id'>[]): number[];
+}
+
+/** A map row a walk met that a store fetching its rows (`DirectoryStore.fetchMapRows`) has not fetched yet. */
+export class MapRowNotFetched extends Error {
+  override readonly name = 'MapRowNotFetched';
 }

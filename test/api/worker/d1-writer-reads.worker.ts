@@ -6,6 +6,7 @@
  * replication, while a refill runs and for a read in flight when one begins, and when D1 fails or lacks a row,
  * the object's own rows answer.
  */
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,9 +19,13 @@ import {
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
 import type { DirectoryStore } from '../../../log/directory/store.js';
+import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
+import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
+import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
+import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { get, inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
 const PROVIDER = 'writer-reads.example';
 const layout = () => indexLayout(env)!;
@@ -61,6 +66,31 @@ const lookup = async (account: string) => {
   expect(res.status).toBe(200);
   return (await res.json()) as { present?: { version: number; statement?: string } };
 };
+
+/** Deletes every map row the object holds and empties its map cache: only D1 and the outbox hold the map. */
+const dropOwnMap = () =>
+  inSequencer(async (o, storage) => {
+    storage.sql.exec('DELETE FROM dir_map');
+    (o.directory as unknown as { map: { failed(): void } }).map.failed();
+  });
+
+const objectLookup = (path: string) =>
+  sequencer().fetch(new Request(`https://kt.example${path}`, { headers: { 'cf-connecting-ip': '10.9.0.4' } }));
+
+/** The isolate's lookup of `account` (from D1), verified with the directory's pins. */
+async function verifiedFromIsolate(account: string): Promise<{ status: string; version?: number }> {
+  const pins = (await (await get('/v1/config')).json()) as { origin: string; logKey: string; vrfKey: string };
+  const verifier = new LookupVerifier({
+    origin: pins.origin,
+    logKey: parseVerifierKey(pins.logKey),
+    vrfKey: fromBase64(pins.vrfKey),
+  });
+  const res = await get(`/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, {
+    headers: { 'cf-connecting-ip': '10.9.0.5' },
+  });
+  const verdict = verifier.verifyLookup(lookupFromJson(await res.json()), PROVIDER, account);
+  return { status: verdict.status, version: verdict.statement?.version };
+}
 
 const outboxEpochs = () =>
   inSequencer(async (_o, storage) => storage.sql.exec('SELECT epoch FROM dir_outbox').toArray().length);
@@ -235,5 +265,31 @@ describe('the object reads its own bulk through D1', () => {
       expect(ownReads.count).toBe(2);
       expect(warnings, 'no read failed: the refill alone sent them to the object').toEqual([]);
     });
+  });
+
+  it('plans epochs and proves its own lookups from map rows fetched from D1 and the outbox, its own deleted', async () => {
+    await publishUnreplicated(leaf, signed(leaf, 'dee@x.example', 1)); // map rows only the outbox holds
+    await dropOwnMap();
+    const next = [signed(leaf, 'dee@x.example', 2), signed(leaf, 'eve@x.example', 1), signed(leaf, 'cy@x.example', 2)];
+    expect((await publish(leaf, next)).status).toBe(202);
+    // Planned from D1's rows with the outbox's (the previous epoch's) laid over them.
+    await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
+    expect(await outboxEpochs()).toBe(2);
+    await runDurableObjectAlarm(sequencer()); // replicates both
+    expect(await outboxEpochs()).toBe(0);
+    const expected = { 'dee@x.example': 2, 'eve@x.example': 1, 'cy@x.example': 2, 'bob@x.example': 2 };
+    // The replica's proofs (the isolate's) verify against the new epoch's signed map root: it planned right.
+    for (const [account, version] of Object.entries(expected))
+      expect(await verifiedFromIsolate(account)).toEqual({ status: 'present', version });
+    // The object's own lookups, from rows it fetched (its cache emptied, its rows of the last epoch deleted too).
+    await dropOwnMap();
+    for (const account of Object.keys(expected)) {
+      const path = `/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`;
+      const fromObject = await objectLookup(path);
+      expect(fromObject.status).toBe(200);
+      expect(await fromObject.text()).toBe(
+        await (await get(path, { headers: { 'cf-connecting-ip': '10.9.0.3' } })).text(),
+      );
+    }
   });
 });
