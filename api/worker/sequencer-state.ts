@@ -31,6 +31,8 @@ import {
 import { errorFields } from '../app/logger.js';
 import type { IndexLayout } from './d1-layout.js';
 import { DoDirectoryStore } from './do-directory-store.js';
+import type { TileBucket } from '../../log/merkle/tile-publication.js';
+import { BucketBackedLogStorage } from './bucket-backed-log.js';
 import { DoLogStorage, type DoSqlStorage } from './do-log-storage.js';
 import { requestEpoch, type EpochAlarm } from './epoch-alarm.js';
 import { encodeEpochWrites } from './outbox-json.js';
@@ -56,6 +58,8 @@ export interface SequencerVars extends SettingVars {
 export interface SequencerState extends OpenServer {
   /** The directory's store reading its bulk through D1, when D1 is bound (it also replicates to D1). */
   replica?: ReplicatedDirectoryStore;
+  /** The log's storage keeping full tiles in the R2 bucket once published, when the bucket is bound. */
+  tiles?: BucketBackedLogStorage;
   origin: string;
   /** The log's own note verifier (checks the checkpoint found in the R2 bucket). */
   verifier: NoteVerifier;
@@ -94,27 +98,30 @@ export function directorySecrets(vars: SequencerVars): Omit<DirectoryParts, 'sto
  * Opens the log and, unless `KT_LOG_ONLY`, the directory in a Durable Object's storage (a new log gets
  * epoch 0), and the app serving them. Work queued through the app asks the alarm for an epoch. With a D1
  * `replica` layout, every epoch's index writes are also recorded for replication to D1 (d1-replica.ts), and
- * the directory reads its bulk through D1 once replicated (replicated-store.ts).
+ * the directory reads its bulk through D1 once replicated (replicated-store.ts). With a `bucket`, the log's
+ * full tiles are read back from it once the object no longer holds them (bucket-backed-log.ts).
  */
 export async function openSequencerState(
   storage: DoSqlStorage,
   alarm: EpochAlarm,
   vars: SequencerVars,
-  opts: { replica?: IndexLayout } = {},
+  opts: { replica?: IndexLayout; bucket?: { bucket: TileBucket; prefix: string } } = {},
 ): Promise<SequencerState> {
   const signer = logSigner(vars);
   const settings = settingsFromVars(vars);
   const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
   const replica = secrets && opts.replica ? replicatedStore(storage, opts.replica) : undefined;
+  const own = new DoLogStorage(storage);
+  const tiles = opts.bucket && new BucketBackedLogStorage(own, storage, opts.bucket.bucket, opts.bucket.prefix);
   const server = await openServer({
-    logStorage: new DoLogStorage(storage),
+    logStorage: tiles ?? own,
     signer,
     directory: secrets ? { ...secrets, store: replica ?? new DoDirectoryStore(storage) } : undefined,
     settings,
     afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
     logger: workerLogger,
   });
-  return { ...server, replica, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
+  return { ...server, replica, tiles, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
 }
 
 /** The object's store with its outbox, reading its bulk through `layout` (a failed read logged, then its own). */

@@ -103,7 +103,8 @@ export class LogSequencer extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       try {
         const replica = indexLayout(env) ?? undefined; // a malformed shard setting: not configured
-        const state = await openSequencerState(ctx.storage, ctx.storage, env, { replica });
+        const bucket = env.TILES && { bucket: env.TILES, prefix: env.TILES_PREFIX ?? '' };
+        const state = await openSequencerState(ctx.storage, ctx.storage, env, { replica, bucket });
         if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
         this.state = state;
         await this.publish();
@@ -165,13 +166,15 @@ export class LogSequencer extends DurableObject<Env> {
 
   /**
    * Copies what the log committed since the bucket's checkpoint to R2 (log/merkle/tile-publication.ts), if
-   * a bucket is bound. A failure is logged, not thrown: the log itself is committed, reads fall back to this
-   * object, and the next epoch (or append) publishes again.
+   * a bucket is bound, then deletes a chunk of this object's copies of the full tiles the bucket's checkpoint
+   * now covers (bucket-backed-log.ts). A failure is logged, not thrown: the log itself is committed, reads
+   * fall back to this object, and the next epoch (or append) publishes again.
    */
   protected async publish(): Promise<void> {
     if (!this.env.TILES || !this.state || this.state.reader.size() === this.publishedSize) return;
     try {
       const { to } = await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.state.reader, this.state);
+      this.state.tiles?.trimPublished(to);
       this.publishedSize = to;
     } catch (e) {
       workerLogger.error('r2_publication_failed', errorFields(e));

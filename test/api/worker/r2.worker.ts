@@ -6,6 +6,7 @@
  * a bucket holding another log, or more entries than the log, is refused without a write; a tile path that is not
  * canonical as it reaches the Worker is refused, not served; a full entry bundle is gzipped once per isolate.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { LogAppender } from '../../../log/merkle/appender.js';
@@ -27,6 +28,8 @@ import { equalBytes, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { BucketMismatchError, publishToBucket, type TileBucket } from '../../../log/merkle/tile-publication.js';
 import { serveFromBucket } from '../../../api/worker/r2-tiles.js';
+import { BucketBackedLogStorage } from '../../../api/worker/bucket-backed-log.js';
+import { DoLogStorage } from '../../../api/worker/do-log-storage.js';
 import { createApp } from '../../../api/app/app.js';
 import { jsonLogger } from '../../../api/app/logger.js';
 import { GzipCache } from '../../../api/app/compression.js';
@@ -37,6 +40,8 @@ const bucket = () => env.TILES!;
 let prefixes = 0;
 const freshPrefix = () => `test-${Date.now()}-${prefixes++}/`;
 
+/** The log's sequencer object (a fresh stub each time: stubs break when their object is aborted). */
+const sequencer = () => env.LOG.get(env.LOG.idFromName('log'));
 const get = (path: string, init?: RequestInit) => exports.default.fetch(new Request(`https://kt.example${path}`, init));
 
 async function openLog(name = env.LOG_ORIGIN!) {
@@ -315,5 +320,46 @@ describe('the log published to R2', () => {
       await bucket().delete(sentinel);
     }
     expect((await get('/log/tile/0/x999/999')).status).toBe(404);
+  });
+
+  it('keeps only the right edge in the object once published, and serves the rest from the bucket', async () => {
+    const appended = await get('/__test/append', {
+      method: 'POST',
+      body: JSON.stringify(records(1000, 3 * TILE_WIDTH).map((r) => btoa(String.fromCharCode(...r)))),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const { size } = (await appended.json()) as { size: number };
+    const prefix = env.TILES_PREFIX ?? '';
+    const held = await runInDurableObject(sequencer(), async (_o, state) => ({
+      tiles: state.storage.sql.exec<{ level: number; idx: number }>('SELECT level, idx FROM log_tiles').toArray(),
+      bundles: state.storage.sql.exec<{ idx: number }>('SELECT idx FROM log_bundles').toArray(),
+    }));
+    // The rightmost tile of each level and the rightmost bundle: nothing the bucket's checkpoint covers in full.
+    const full = Math.floor(size / TILE_WIDTH);
+    expect(held.bundles).toEqual(size % TILE_WIDTH === 0 ? [] : [{ idx: full }]);
+    expect(held.tiles).toEqual(
+      [
+        { level: 0, idx: full },
+        { level: 1, idx: 0 },
+      ].filter((t) => t.level > 0 || size % TILE_WIDTH !== 0),
+    );
+    // The object's own answers for what only the bucket holds: full tiles and bundles, and a partial width of one.
+    const own = async (path: string) =>
+      new Uint8Array(await (await sequencer().fetch(new Request(`https://kt.example/log/${path}`))).arrayBuffer());
+    for (const path of ['tile/0/001', 'tile/entries/001', 'tile/0/000'])
+      expect(await own(path), path).toEqual(await read(bucket(), prefix + path));
+    const first = (await read(bucket(), `${prefix}tile/0/001`))!;
+    expect(await own('tile/0/001.p/77')).toEqual(first.subarray(0, 77 * 32));
+    expect(await bucket().get(`${prefix}tile/0/001.p/77`), 'not in the bucket as such').toBeNull();
+    // A chunk at a time, lowest first: copies of two published full tiles, deleted one per call.
+    const trims = await runInDurableObject(sequencer(), async (_o, state) => {
+      const sql = state.storage.sql;
+      for (const idx of [0, 1])
+        sql.exec('INSERT INTO log_tiles (level, idx, data) VALUES (0, ?, ?)', idx, first.buffer);
+      const tiles = new BucketBackedLogStorage(new DoLogStorage(state.storage), state.storage, bucket(), prefix);
+      const left = () => sql.exec<{ idx: number }>('SELECT idx FROM log_tiles WHERE level = 0 AND idx < 2').toArray();
+      return [tiles.trimPublished(size, 1), left(), tiles.trimPublished(size, 1), left(), tiles.trimPublished(size, 1)];
+    });
+    expect(trims).toEqual([1, [{ idx: 1 }], 1, [], 0]);
   });
 });
