@@ -45,6 +45,8 @@ export default defineConfig({
                 // A fixed test key, so the Worker's checkpoints can be recomputed byte for byte in the tests.
                 LOG_SIGNER_KEY: encodeSignerKey(ORIGIN, sha256(utf8('kt-directory worker test log key'))),
                 KT_LOG_ONLY: '1',
+                // The object keeps only the log's right edge once R2 holds the rest (test/api/worker/r2.worker.ts).
+                OBJECT_STORAGE: 'edge',
                 // tiles-300 vector path -> base64 of its bytes.
                 TILES_300: Object.fromEntries(
                   TILES_300.map((p) => [p, readFileSync(new URL(`tiles-300/${p}`, VECTORS)).toString('base64')]),

@@ -18,6 +18,7 @@ import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { concatBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
 import { ConfigError } from '../wiring/settings.js';
+import { TRIMMED_SCHEMA } from './object-trim.js';
 
 /** The part of a D1 prepared statement used here. */
 export interface IndexStatement {
@@ -56,6 +57,7 @@ export const REPLICA_SCHEMA = [
   'CREATE INDEX IF NOT EXISTS dir_map_rows_epoch ON dir_map_rows (epoch)',
   'CREATE TABLE IF NOT EXISTS dir_layout (id INTEGER PRIMARY KEY CHECK (id = 1), shards INTEGER NOT NULL)',
   'CREATE TABLE IF NOT EXISTS dir_heads (epoch INTEGER PRIMARY KEY, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL, checkpoint TEXT NOT NULL, served TEXT)',
+  TRIMMED_SCHEMA, // meta database: the epoch at which the object moved its rows here (api/worker/object-trim.ts)
 ];
 
 export const REPLICA_QUERIES = {
@@ -79,6 +81,8 @@ export const REPLICA_QUERIES = {
   servedHead:
     'SELECT epoch, log_index, entry, proof, served AS checkpoint FROM dir_heads WHERE served IS NOT NULL ORDER BY epoch DESC LIMIT 1',
   firstCredential: 'SELECT MIN(log_index) AS log_index FROM dir_credentials WHERE provider = ?',
+  /** The number of shards the replica was laid out for (set by a refill, last). */
+  laidOutShards: 'SELECT shards FROM dir_layout WHERE id = 1',
 };
 
 /** The first `bits` bits of `b` (bits <= 8). */

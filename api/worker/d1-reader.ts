@@ -147,10 +147,14 @@ export class D1DirectoryReader implements ProofSource {
    */
   private async head(): Promise<HeadRead> {
     const { meta, bits } = this.o.layout;
-    const [heads, rows] = await meta.batch([
+    const [heads, rows, laidOut] = await meta.batch([
       meta.prepare(R.servedHead),
       meta.prepare(mapRowsQuery(topKeys(bits))).bind(Number.MAX_SAFE_INTEGER),
+      meta.prepare(R.laidOutShards),
     ]);
+    // Rows routed for another number of shards would be looked for in the wrong databases.
+    if ((laidOut.results[0] as { shards: number } | undefined)?.shards !== this.o.layout.shards.length)
+      throw new DirectoryError('busy', 'the replica is laid out for another number of shards; retry');
     const head = (heads.results as RawEpoch<BlobColumn>[])[0];
     if (!head) throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
     const snap = snapshotFromRow(doRowReaders.epoch(head), head.checkpoint);

@@ -27,6 +27,7 @@
  * Erasure: erased openings, statements and signatures are set to NULL in D1 by the same statements as in the Durable
  * Object; D1 keeps its own point-in-time history (Time Travel, 30 days) out of reach, as the Durable Object does.
  */
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
 import type { EpochWrites } from '../../log/directory/store.js';
 import {
@@ -41,6 +42,7 @@ import {
 } from './d1-layout.js';
 import { blob, rowStatements } from './do-directory-store.js';
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
+import { objectTrimmedAt, TRIMMED_EPOCH } from './object-trim.js';
 import { decodeEpochWrites } from './outbox-json.js';
 
 type Sql = Pick<DoSqlStorage, 'sql'>;
@@ -142,7 +144,7 @@ function outboxEpochs(storage: Sql): { epoch: number; writes: EpochWrites }[] {
 
 /** The number of shards D1 was laid out for (the meta database's `dir_layout` row), or undefined. */
 async function laidOutShards(layout: IndexLayout): Promise<number | undefined> {
-  return (await layout.meta.prepare('SELECT shards FROM dir_layout WHERE id = 1').first<{ shards: number }>())?.shards;
+  return (await layout.meta.prepare(R.laidOutShards).first<{ shards: number }>())?.shards;
 }
 
 /** Whether D1 cannot continue from the outbox and must be refilled from the object (see the file comment). */
@@ -175,6 +177,7 @@ export async function replicateOutbox(
   let rows = outboxEpochs(storage);
   let backfilled = false;
   if (await needsBackfill(storage, layout, state, rows)) {
+    await refuseRefillIfTrimmed(storage, layout);
     hooks.beforeRefill?.(); // the databases are emptied first: nobody may read them as the object's state
     await backfill(storage, layout);
     backfilled = true;
@@ -191,6 +194,27 @@ export async function replicateOutbox(
   }
   await copyServed(storage, layout, state);
   return { applied, upTo: state.meta, backfilled };
+}
+
+/** D1 needs a refill that cannot be made: the object deleted rows that only D1 holds (object-trim.ts). */
+export class ReplicaRefillRefused extends CodedError<'refill_refused'> {
+  override readonly name = 'ReplicaRefillRefused';
+}
+
+/**
+ * Refuses a refill once the object trimmed, by its own mark or D1's (either may be the one left: object-trim.ts):
+ * its rows are no longer all there to copy, and emptying D1 would lose the only copy of the rest.
+ */
+async function refuseRefillIfTrimmed(storage: Sql, layout: IndexLayout): Promise<void> {
+  const inObject = objectTrimmedAt(storage.sql);
+  const inD1 = (await layout.meta.prepare(TRIMMED_EPOCH).first<{ epoch: number }>())?.epoch;
+  if (inObject === undefined && inD1 === undefined) return;
+  throw new ReplicaRefillRefused(
+    'refill_refused',
+    `D1 does not match the object (another number of shards, missed epochs, or another object) and needs a refill, ` +
+      `but the object moved its rows to D1 at epoch ${inObject ?? inD1}: set INDEX_SHARDS and the bindings back to ` +
+      'the databases it was replicated to',
+  );
 }
 
 /** Marks the epoch the object last served (its witnesses cosigned it) servable in D1, if D1 has its head. */

@@ -29,15 +29,20 @@ import {
   type VersionRow,
 } from '../../log/directory/store.js';
 import type { IndexLayout } from './d1-layout.js';
-import { replicateOutbox } from './d1-replica.js';
+import { DirectoryError } from '../../log/directory/errors.js';
+import { replicateOutbox, ReplicaRefillRefused } from './d1-replica.js';
 import { D1IndexRows } from './d1-rows.js';
 import type { DoSqlStorage } from './do-log-storage.js';
+import { deleteReplicatedChunk, KEPT_MAP_DEPTH, MARK_TRIMMED, objectTrimmedAt, outboxEmpty } from './object-trim.js';
 import { OutboxOverlay, type OutboxView } from './outbox-overlay.js';
 
 /** The replica lacks a row the object committed (outside an outbox epoch): the object's rows answer instead. */
 export class ReplicaGapError extends Error {
   override readonly name = 'ReplicaGapError';
 }
+
+/** Rows of each bulk table one `trim` deletes at most. */
+const TRIM_ROWS = 1000;
 
 /** Rounds of map reads one `fetchMapRows` makes at most (a path is at most 256 levels deep; about 30 at 1B). */
 const MAX_MAP_ROUNDS = 64;
@@ -57,6 +62,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   private generation = 0;
   /** While `fetchMapRows` runs a walk: the rows it met that are not fetched. */
   private meeting: Map<string, Uint8Array> | null = null;
+  /** The epoch at which the object first deleted rows D1 holds (object-trim.ts): its own rows then answer nothing. */
+  private trimmedAt: number | undefined;
 
   constructor(
     private readonly own: DirectoryStore,
@@ -66,19 +73,57 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   ) {
     this.rows = new D1IndexRows(layout);
     this.overlay = new OutboxOverlay(storage);
+    this.trimmedAt = objectTrimmedAt(storage.sql);
   }
 
-  /** Copies the outbox to D1 (d1-replica.ts); the object's reads use the replica once a run has finished. */
+  /**
+   * Copies the outbox to D1 (d1-replica.ts); the object's reads use the replica once a run has finished. A
+   * refill D1 would need and cannot have (the object trimmed) leaves them refused until D1 is set right.
+   */
   async replicate(): Promise<Awaited<ReturnType<typeof replicateOutbox>>> {
-    const result = await replicateOutbox(this.storage, this.layout, {
-      beforeRefill: () => {
-        this.ready = false;
-        this.refills++;
-        this.dropFetched();
-      },
-    });
+    let result;
+    try {
+      result = await replicateOutbox(this.storage, this.layout, {
+        beforeRefill: () => {
+          this.ready = false;
+          this.refills++;
+          this.dropFetched();
+        },
+      });
+    } catch (e) {
+      if (e instanceof ReplicaRefillRefused) this.ready = false;
+      throw e;
+    }
     this.ready = true;
     return result;
+  }
+
+  /**
+   * Deletes a chunk of the object's rows that D1 holds (object-trim.ts: only with the outbox empty, D1 marked
+   * first); returns how many. Nothing before this instance's first replication. `keptMapDepth`: for the tests.
+   */
+  async trim(limit = TRIM_ROWS, keptMapDepth = KEPT_MAP_DEPTH): Promise<number> {
+    const sql = this.storage.sql;
+    if (!this.ready || !outboxEmpty(sql)) return 0;
+    if (this.trimmedAt === undefined) {
+      const epoch = (await this.own.latestEpoch())?.epoch ?? 0;
+      await this.layout.meta.prepare(MARK_TRIMMED).bind(epoch).run();
+      if (!this.ready || !outboxEmpty(sql)) return 0; // an epoch or a refill while D1 was marked
+      sql.exec(MARK_TRIMMED, epoch);
+      this.trimmedAt = epoch;
+    }
+    return deleteReplicatedChunk(sql, limit, keptMapDepth);
+  }
+
+  /** Whether the object has deleted rows that only D1 holds now. */
+  get trimmed(): boolean {
+    return this.trimmedAt !== undefined;
+  }
+
+  /** The object's own rows, or, once it trimmed, a refusal to retry (its own rows no longer answer). */
+  private ownOrRefused<T>(fallback: () => Promise<T>, why: string): Promise<T> {
+    if (this.trimmedAt === undefined) return fallback();
+    return Promise.reject(new DirectoryError('busy', `the directory's D1 replica cannot be read now (${why}); retry`));
   }
 
   /** Whether the object's reads of its bulk currently go to D1. */
@@ -88,7 +133,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
 
   /** `read` over the replica and the outbox's current view, else (see the file comment) `fallback`. */
   private async fromReplica<T>(read: (view: OutboxView) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
-    if (!this.ready) return fallback();
+    if (!this.ready) return this.ownOrRefused(fallback, 'not replicated to since the object started');
     const refills = this.refills;
     const view = this.overlay.current(); // before the D1 reads: see the file comment
     try {
@@ -96,8 +141,9 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       if (this.ready && refills === this.refills) return answer;
     } catch (e) {
       this.onFallback(e);
+      return this.ownOrRefused(fallback, 'a read failed');
     }
-    return fallback();
+    return this.ownOrRefused(fallback, 'a refill began');
   }
 
   accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
@@ -169,7 +215,9 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
    * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
    */
   async fetchMapRows(walk: () => void): Promise<void> {
-    for (let round = 0; round < MAX_MAP_ROUNDS && this.ready; round++) {
+    const leftToOwn = (why: string) => this.ownOrRefused(async () => undefined, why);
+    for (let round = 0; round < MAX_MAP_ROUNDS; round++) {
+      if (!this.ready) return leftToOwn('not replicated to since the object started, or refilling');
       const met = this.meet(walk);
       if (met.length === 0) return;
       const { generation, refills } = this;
@@ -179,14 +227,17 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
         rows = await this.rows.newestMapRows(met.filter((key) => view.mapRow(key) === undefined));
       } catch (e) {
         this.onFallback(e);
-        return;
+        return leftToOwn('a read failed');
       }
       if (generation !== this.generation || refills !== this.refills) continue; // an epoch or a refill since
       for (const key of met) {
         const k = mapKeyString(key);
         const row = view.mapRow(key) ?? rows.get(k);
         // A walk meets only rows its parent names: one missing is a gap in the replica, not an absent row.
-        if (row === undefined) return this.onFallback(new ReplicaGapError(`the replica lacks the map row ${k}`));
+        if (row === undefined) {
+          this.onFallback(new ReplicaGapError(`the replica lacks the map row ${k}`));
+          return leftToOwn('a map row is missing');
+        }
         this.fetched.set(k, row);
       }
     }

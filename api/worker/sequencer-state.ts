@@ -52,6 +52,19 @@ export interface SequencerVars extends SettingVars {
   OPERATOR_TOKEN?: string;
   /** "1" serves the log only, without the directory. */
   KT_LOG_ONLY?: string;
+  /** What the object keeps of what R2 and D1 hold: "full" (everything, the default) or "edge" (`objectKeepsAll`). */
+  OBJECT_STORAGE?: string;
+}
+
+/**
+ * Whether the object keeps its copies of what R2 and D1 hold (`OBJECT_STORAGE` "full", the default), or only
+ * what the single writer needs ("edge": the log's right edge, bucket-backed-log.ts, and no account, version,
+ * name or lower map rows, object-trim.ts), R2 and D1 then holding the only copies; anything else is not configured.
+ */
+export function objectKeepsAll(vars: SequencerVars): boolean {
+  const v = vars.OBJECT_STORAGE ?? 'full';
+  if (v !== 'full' && v !== 'edge') throw new ConfigError('OBJECT_STORAGE must be "full" or "edge"');
+  return v === 'full';
 }
 
 /** What the sequencer serves from: the wired server, and what it publishes to R2 with. */

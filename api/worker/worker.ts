@@ -64,7 +64,13 @@ import { IsolateRequests } from './isolate-metrics.js';
 import { serveFromBucket } from './r2-tiles.js';
 import { answerRead, readRoute } from './isolate-reads.js';
 import type { LookupLimiterObject } from './lookup-limiter.js';
-import { openSequencerState, SEQUENCER_NAME, type SequencerState, type SequencerVars } from './sequencer-state.js';
+import {
+  objectKeepsAll,
+  openSequencerState,
+  SEQUENCER_NAME,
+  type SequencerState,
+  type SequencerVars,
+} from './sequencer-state.js';
 import { workerLogger } from './worker-log.js';
 
 export interface Env extends SequencerVars {
@@ -96,6 +102,8 @@ export class LogSequencer extends DurableObject<Env> {
   private publishedSize = -1;
   /** Requests and RPCs this instance was sent (the tests check that the Worker's reads send none). */
   protected invocations = 0;
+  /** `OBJECT_STORAGE` "full": this object keeps its copies of what R2 and D1 hold (sequencer-state.ts). */
+  private keepsAll = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,6 +111,7 @@ export class LogSequencer extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       try {
         const replica = indexLayout(env) ?? undefined; // a malformed shard setting: not configured
+        this.keepsAll = objectKeepsAll(env);
         const bucket = env.TILES && { bucket: env.TILES, prefix: env.TILES_PREFIX ?? '' };
         const state = await openSequencerState(ctx.storage, ctx.storage, env, { replica, bucket });
         if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
@@ -142,13 +151,15 @@ export class LogSequencer extends DurableObject<Env> {
   }
 
   /**
-   * Copies the epochs in the outbox to D1 (d1-replica.ts), if a database is bound. A failure is logged, not
+   * Copies the epochs in the outbox to D1 (d1-replica.ts), if a database is bound, then, with `OBJECT_STORAGE`
+   * "edge", deletes a chunk of this object's rows that D1 now holds (object-trim.ts). A failure is logged, not
    * thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm tries again.
    */
   private async replicate(): Promise<void> {
     if (!this.state?.replica) return;
     try {
       await this.state.replica.replicate();
+      if (!this.keepsAll) await this.state.replica.trim();
     } catch (e) {
       workerLogger.error('d1_replication_failed', errorFields(e));
     }
@@ -174,7 +185,7 @@ export class LogSequencer extends DurableObject<Env> {
     if (!this.env.TILES || !this.state || this.state.reader.size() === this.publishedSize) return;
     try {
       const { to } = await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.state.reader, this.state);
-      this.state.tiles?.trimPublished(to);
+      if (!this.keepsAll) this.state.tiles?.trimPublished(to);
       this.publishedSize = to;
     } catch (e) {
       workerLogger.error('r2_publication_failed', errorFields(e));

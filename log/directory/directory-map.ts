@@ -90,6 +90,11 @@ export class DirectoryMap {
    * below the cached ones (each path walked whole, past the memo: a plan rewrites every node on it), so that
    * an epoch's plan or a lookup then reads them without I/O.
    */
+  /** Whether the store keeps its rows elsewhere (`fetchPaths` then reads them). */
+  get fetchesRows(): boolean {
+    return this.store.fetchMapRows !== undefined;
+  }
+
   async fetchPaths(labels: Uint8Array[]): Promise<void> {
     if (!this.store.fetchMapRows || labels.length === 0) return;
     await this.store.fetchMapRows(() => {

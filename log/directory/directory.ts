@@ -189,8 +189,14 @@ export class Directory implements ProofSource {
    * no epoch is being applied, so that they can never come from a map that is not committed yet.
    */
   async proveLabel(label: Uint8Array): Promise<{ snap: EpochSnapshot; map: MapProof; leaf: MapLeaf | undefined }> {
-    await this.map.fetchPaths([label]); // from a store that keeps its rows elsewhere (directory-map.ts)
-    while (this.busy) await this.busy;
+    // From a store that keeps its rows elsewhere (directory-map.ts), the path first; again if an epoch
+    // committed meanwhile (it drops what was fetched).
+    for (let attempt = 0; ; attempt++) {
+      const seen = this.commits;
+      await this.map.fetchPaths([label]);
+      while (this.busy) await this.busy;
+      if (seen === this.commits || attempt === 3) break;
+    }
     const { proof, leaf } = this.map.lookup(label);
     return { snap: this.snap, map: proof, leaf };
   }
@@ -300,6 +306,7 @@ export class Directory implements ProofSource {
     const sub = await validateSubmission(this, statement, signature, this.now(), credential);
     if (sub.kind === 'duplicate') return this.duplicateOutcome(sub.label, sub.version, sub.committed);
     this.checkUsable();
+    await this.fetchForCheck(sub.label, sub.committed);
     const same = this.pending.entry(sub.label, sub.statement.version);
     if (same && equalBytes(same.statement, statement)) {
       await same.durable;
@@ -333,6 +340,19 @@ export class Directory implements ProofSource {
     const now = this.now();
     const deadline = now + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
     return { label, version, committed, acceptedAt: now, deadline };
+  }
+
+  /**
+   * From a store that keeps its map rows elsewhere (directory-map.ts): if an epoch committed since the version
+   * was read, `checkStillNext` reads the map, so the label's path is fetched first (again if another epoch
+   * committed meanwhile, a few times at most).
+   */
+  private async fetchForCheck(label: Uint8Array, read: { epochsCommitted: number }): Promise<void> {
+    for (let i = 0; i < 3 && this.map.fetchesRows && read.epochsCommitted !== this.epochsCommitted; i++) {
+      const seen = this.epochsCommitted;
+      await this.map.fetchPaths([label]);
+      if (seen === this.epochsCommitted) return;
+    }
   }
 
   /**

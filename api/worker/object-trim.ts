@@ -1,0 +1,63 @@
+/**
+ * Step 4 of "The writer past one object" (docs/ARCHITECTURE.md): the Durable Object deletes its copies of the
+ * directory's bulk once D1 holds them, so that its storage depends on the epoch rate, not on the number of
+ * accounts. Deleted: account, version and name rows, and the stored map's rows of depth 12 or more. Kept: the
+ * queue, the outbox, the credentials, the last epoch's head and served checkpoint, and the map's root row and
+ * upper levels (at most 4,095 nodes, about 0.5 MB: what the object opens the map with, and what its cache holds).
+ *
+ * Crash safety, in the order things happen (`ReplicatedDirectoryStore.trim`):
+ * 1. Only with the outbox empty, checked in the same synchronous step as the deletes: every row the object
+ *    holds was written by an epoch that every D1 database holds (d1-replica.ts deletes an outbox row only then).
+ * 2. D1's meta database is marked first (`dir_trimmed`), then the object (its own `dir_trimmed` row, in the same
+ *    step as its first deletes). From then on a refill of D1 from the object is refused whichever side kept its
+ *    mark (d1-replica.ts): the object no longer holds what it would copy. A lost object (a new one, empty) can
+ *    therefore never empty a D1 that holds the only copy of the accounts.
+ * 3. A chunk of at most `limit` rows per table per call, lowest keys first, so that one alarm's work is bounded.
+ * Rows an epoch writes after that are deleted by a later call, once replicated. A row the object still holds is
+ * always its newest (rows are deleted, never left behind by a later write), so what it reads of its own is right.
+ */
+import type { DoSqlStorage } from './do-log-storage.js';
+
+type Sql = Pick<DoSqlStorage, 'sql'>['sql'];
+
+/** The table marking, in the object and in D1's meta database, the epoch at which the object first trimmed. */
+export const TRIMMED_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS dir_trimmed (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)';
+export const MARK_TRIMMED = 'INSERT OR IGNORE INTO dir_trimmed (id, epoch) VALUES (1, ?)';
+export const TRIMMED_EPOCH = 'SELECT epoch FROM dir_trimmed WHERE id = 1';
+
+/** Map rows above this depth are kept (keys are `u8 depth || prefix`: the root row's is empty). */
+export const KEPT_MAP_DEPTH = 12;
+
+/** The epoch at which the object first trimmed, or undefined if it never did. */
+export function objectTrimmedAt(sql: Sql): number | undefined {
+  sql.exec(TRIMMED_SCHEMA);
+  return sql.exec<{ epoch: number }>(TRIMMED_EPOCH).toArray()[0]?.epoch;
+}
+
+/** Whether the outbox holds no epoch (every row the object holds is in every D1 database). */
+export function outboxEmpty(sql: Sql): boolean {
+  return sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM dir_outbox').toArray()[0].n === 0;
+}
+
+/** Each bulk table, and the rows of it a chunk deletes (lowest keys first): `?1` the limit, `?2` the map's bound. */
+const BULK: [table: string, key: string, rows: string][] = [
+  ['dir_versions', '(id, version)', 'SELECT id, version FROM dir_versions ORDER BY id, version LIMIT ?1'],
+  ['dir_names', '(provider, account)', 'SELECT provider, account FROM dir_names ORDER BY provider, account LIMIT ?1'],
+  ['dir_accounts', 'id', 'SELECT id FROM dir_accounts ORDER BY id LIMIT ?1'],
+  ['dir_map', 'key', 'SELECT key FROM dir_map WHERE key >= ?2 ORDER BY key LIMIT ?1'],
+];
+
+/**
+ * Deletes up to `limit` rows of each bulk table (see the file comment), map rows of depth `keptMapDepth` or more;
+ * returns how many in all.
+ */
+export function deleteReplicatedChunk(sql: Sql, limit: number, keptMapDepth = KEPT_MAP_DEPTH): number {
+  let deleted = 0;
+  for (const [table, key, rows] of BULK) {
+    const bind = rows.includes('?2') ? [limit, new Uint8Array([keptMapDepth]).buffer] : [limit];
+    deleted += sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM (${rows})`, ...bind).toArray()[0].n;
+    sql.exec(`DELETE FROM ${table} WHERE ${key} IN (${rows})`, ...bind);
+  }
+  return deleted;
+}
