@@ -18,13 +18,9 @@ import { ReplicaRefillRefused } from '../../../api/worker/d1-replica.js';
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
 import { openSequencerState } from '../../../api/worker/sequencer-state.js';
-import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
-import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
-import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
-import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';
 
 const PROVIDER = 'trim.example';
 const layout = () => indexLayout(env)!;
@@ -36,20 +32,6 @@ const signed = (leaf: PkiCert, account: string, version: number, seed = `${accou
 const lookupPath = (account: string) => `/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`;
 let clients = 0;
 const asClient = () => ({ headers: { 'cf-connecting-ip': `10.7.0.${clients++ % 250}` } });
-
-/** The isolate's lookup of `account`, verified with the directory's pins: its status and version. */
-async function verifiedLookup(account: string): Promise<[string, number | undefined]> {
-  const pins = (await (await get('/v1/config')).json()) as { origin: string; logKey: string; vrfKey: string };
-  const verifier = new LookupVerifier({
-    origin: pins.origin,
-    logKey: parseVerifierKey(pins.logKey),
-    vrfKey: fromBase64(pins.vrfKey),
-  });
-  const res = await get(lookupPath(account), asClient());
-  expect(res.status, account).toBe(200);
-  const verdict = verifier.verifyLookup(lookupFromJson(await res.json()), PROVIDER, account);
-  return [verdict.status, verdict.statement?.version];
-}
 
 /** The object's own bulk rows: accounts, versions, names, and map rows of depth 2 or more. */
 const objectBulk = () =>
@@ -131,7 +113,10 @@ describe('the object moves its bulk to D1', () => {
       ['new1@trim.example', 1],
       ['new2@trim.example', 1],
     ] as const)
-      expect(await verifiedLookup(account)).toEqual(['present', version]);
+      expect(await verifiedLookup(PROVIDER, account, asClient().headers['cf-connecting-ip'])).toEqual([
+        'present',
+        version,
+      ]);
     // The object's own answers equal the isolate's.
     for (const account of [ACCOUNTS[0], ACCOUNTS[7], 'nobody@trim.example']) {
       const own = await sequencer().fetch(new Request(`https://kt.example${lookupPath(account)}`, asClient()));
@@ -216,6 +201,6 @@ describe('the object moves its bulk to D1', () => {
       );
     }
     await inSequencer(async (o) => void (await o.replica!.replicate()));
-    expect(await verifiedLookup(ACCOUNTS[4])).toEqual(['present', 1]);
+    expect(await verifiedLookup(PROVIDER, ACCOUNTS[4], '10.7.1.1')).toEqual(['present', 1]);
   });
 });

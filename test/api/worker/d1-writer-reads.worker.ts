@@ -19,13 +19,9 @@ import {
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
 import type { DirectoryStore } from '../../../log/directory/store.js';
-import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
-import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
-import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
-import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';
 
 const PROVIDER = 'writer-reads.example';
 const layout = () => indexLayout(env)!;
@@ -76,21 +72,6 @@ const dropOwnMap = () =>
 
 const objectLookup = (path: string) =>
   sequencer().fetch(new Request(`https://kt.example${path}`, { headers: { 'cf-connecting-ip': '10.9.0.4' } }));
-
-/** The isolate's lookup of `account` (from D1), verified with the directory's pins. */
-async function verifiedFromIsolate(account: string): Promise<{ status: string; version?: number }> {
-  const pins = (await (await get('/v1/config')).json()) as { origin: string; logKey: string; vrfKey: string };
-  const verifier = new LookupVerifier({
-    origin: pins.origin,
-    logKey: parseVerifierKey(pins.logKey),
-    vrfKey: fromBase64(pins.vrfKey),
-  });
-  const res = await get(`/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, {
-    headers: { 'cf-connecting-ip': '10.9.0.5' },
-  });
-  const verdict = verifier.verifyLookup(lookupFromJson(await res.json()), PROVIDER, account);
-  return { status: verdict.status, version: verdict.statement?.version };
-}
 
 const outboxEpochs = () =>
   inSequencer(async (_o, storage) => storage.sql.exec('SELECT epoch FROM dir_outbox').toArray().length);
@@ -280,7 +261,7 @@ describe('the object reads its own bulk through D1', () => {
     const expected = { 'dee@x.example': 2, 'eve@x.example': 1, 'cy@x.example': 2, 'bob@x.example': 2 };
     // The replica's proofs (the isolate's) verify against the new epoch's signed map root: it planned right.
     for (const [account, version] of Object.entries(expected))
-      expect(await verifiedFromIsolate(account)).toEqual({ status: 'present', version });
+      expect(await verifiedLookup(PROVIDER, account, '10.9.0.5')).toEqual(['present', version]);
     // The object's own lookups, from rows it fetched (its cache emptied, its rows of the last epoch deleted too).
     await dropOwnMap();
     for (const account of Object.keys(expected)) {

@@ -9,6 +9,9 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import * as x509 from '@peculiar/x509';
 import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
+import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
+import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
+import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import type { Directory } from '../../../log/directory/directory.js';
 import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { PkiCert } from '../../helpers/pki.js';
@@ -79,4 +82,27 @@ export async function testRoot(): Promise<PkiCert> {
     secretKey: new Uint8Array(0),
     publicKey: new Uint8Array(0),
   };
+}
+
+/**
+ * The Worker's lookup of (provider, account) for a client address, verified with the directory's pins from
+ * /v1/config: the verdict's status and the statement's version.
+ */
+export async function verifiedLookup(
+  provider: string,
+  account: string,
+  client: string,
+): Promise<[status: string, version: number | undefined]> {
+  const pins = (await (await get('/v1/config')).json()) as { origin: string; logKey: string; vrfKey: string };
+  const verifier = new LookupVerifier({
+    origin: pins.origin,
+    logKey: parseVerifierKey(pins.logKey),
+    vrfKey: fromBase64(pins.vrfKey),
+  });
+  const res = await get(`/v1/lookup/${provider}/${encodeURIComponent(account)}`, {
+    headers: { 'cf-connecting-ip': client },
+  });
+  if (res.status !== 200) return [`HTTP ${res.status}`, undefined];
+  const verdict = verifier.verifyLookup(lookupFromJson(await res.json()), provider, account);
+  return [verdict.status, verdict.statement?.version];
 }
