@@ -158,6 +158,8 @@ async function needsBackfill(
   if (stored < 0) return false;
   const next = rows[0]?.epoch ?? stored + 1;
   if (state.meta + 1 < next || state.meta > stored) return true;
+  // A shard behind the meta database went back (emptied, restored, rebound): runs only ever leave shards ahead.
+  if (state.shardMarkers.some((m) => m < state.meta)) return true;
   if ((await laidOutShards(layout)) !== layout.shards.length) return true;
   return rows.some((r) => r.epoch > state.meta && r.writes.map === undefined); // written before the stored map
 }

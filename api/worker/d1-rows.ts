@@ -21,11 +21,16 @@ import {
   REPLICA_QUERIES as R,
   type IndexDatabase,
   type IndexLayout,
+  type IndexStatement,
 } from './d1-layout.js';
 import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
-/** Map rows' keys one query names at most (as literals, about 70 characters each). */
-const MAP_KEYS_PER_QUERY = 200;
+/**
+ * Map rows' keys one query names at most: as literals, about 70 characters each, so about 70 KB of SQL (D1 takes
+ * statements of up to 100 KB), so that an epoch of 20,000 updates fetches its paths in about 20 queries a round
+ * (about 16 rounds at 1B accounts), well within the 1,000 queries a Worker invocation may make.
+ */
+const MAP_KEYS_PER_QUERY = 1000;
 
 /** `SELECT` of the rows of `keys` at most epoch ?1, with the keys as literals (D1 binds at most 100 values). */
 export function mapRowsQuery(keys: Uint8Array[]): string {
@@ -38,37 +43,72 @@ const BY_LABEL =
   'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
   'FROM dir_accounts a LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version WHERE a.label = ?';
 
+/** A database's marker is below the epoch its reader needs it at: it went back (emptied, restored, rebound). */
+export class ReplicaBehindError extends Error {
+  override readonly name = 'ReplicaBehindError';
+}
+
 export class D1IndexRows {
-  constructor(private readonly layout: IndexLayout) {}
+  /**
+   * `atLeast`: for a reader that needs every database at or past an epoch (the object's, replicated-store.ts),
+   * that epoch; each query then goes in one batch with its database's marker, and a database behind it is a
+   * `ReplicaBehindError`, not an answer.
+   */
+  constructor(
+    private readonly layout: IndexLayout,
+    private readonly atLeast: () => number | undefined = () => undefined,
+  ) {}
 
   private shardOf(label: Uint8Array): IndexDatabase {
     return this.layout.shards[labelShard(label, this.layout.bits)];
   }
 
+  /** The rows `statement` selects from `db`, its marker checked (see the constructor). */
+  private async rowsOf<T>(db: IndexDatabase, statement: IndexStatement): Promise<T[]> {
+    const atLeast = this.atLeast();
+    if (atLeast === undefined) return (await statement.all<T>()).results;
+    const [rows, marker] = await db.batch([statement, db.prepare(R.marker)]);
+    const epoch = (marker.results[0] as { epoch: number } | undefined)?.epoch ?? -1;
+    if (epoch < atLeast) throw new ReplicaBehindError(`a database of the replica is at epoch ${epoch}, not ${atLeast}`);
+    return rows.results as T[];
+  }
+
+  private async firstOf<T>(db: IndexDatabase, statement: IndexStatement): Promise<T | undefined> {
+    return (await this.rowsOf<T>(db, statement))[0];
+  }
+
   /** The label of (provider, account) in its name shard, or undefined. */
   async labelOfName(provider: string, account: string): Promise<Uint8Array | undefined> {
     const { shards, bits } = this.layout;
-    const row = await shards[nameShard(provider, account, bits)]
-      .prepare(R.nameLabel)
-      .bind(provider, account)
-      .first<{ label: BlobColumn }>();
+    const db = shards[nameShard(provider, account, bits)];
+    const row = await this.firstOf<{ label: BlobColumn }>(db, db.prepare(R.nameLabel).bind(provider, account));
     return row ? blobBytes(row.label) : undefined;
   }
 
   /** The account row of `label` with its latest version's row, or undefined. */
   async named(label: Uint8Array): Promise<NamedAccount | undefined> {
-    const row = await this.shardOf(label).prepare(BY_LABEL).bind(blob(label)).first<RawNamed<BlobColumn>>();
+    const db = this.shardOf(label);
+    const row = await this.firstOf<RawNamed<BlobColumn>>(db, db.prepare(BY_LABEL).bind(blob(label)));
     return row ? doRowReaders.named(row) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {
-    const row = await this.shardOf(label).prepare(Q.account).bind(blob(label)).first<RawAccount<BlobColumn>>();
+    const db = this.shardOf(label);
+    const row = await this.firstOf<RawAccount<BlobColumn>>(db, db.prepare(Q.account).bind(blob(label)));
     return row ? doRowReaders.account(row) : undefined;
   }
 
   async version(label: Uint8Array, version: number): Promise<VersionRow | undefined> {
-    const row = await this.shardOf(label).prepare(Q.version).bind(blob(label), version).first<RawVersion<BlobColumn>>();
+    const db = this.shardOf(label);
+    const row = await this.firstOf<RawVersion<BlobColumn>>(db, db.prepare(Q.version).bind(blob(label), version));
     return row ? doRowReaders.version(row) : undefined;
+  }
+
+  /** The versions of `label` from `from` to `to` (inclusive), in ascending order. */
+  async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
+    const db = this.shardOf(label);
+    const rows = await this.rowsOf<RawVersion<BlobColumn>>(db, db.prepare(Q.versions).bind(blob(label), from, to));
+    return rows.map(doRowReaders.version);
   }
 
   /**
@@ -84,30 +124,19 @@ export class D1IndexRows {
       if (list) list.push(key);
       else byDatabase.set(db, [key]);
     }
-    const queries: Promise<{ results: { key: BlobColumn; epoch: number; node: BlobColumn }[] }>[] = [];
+    type Row = { key: BlobColumn; epoch: number; node: BlobColumn };
+    const queries: Promise<Row[]>[] = [];
     for (const [db, list] of byDatabase)
-      for (let i = 0; i < list.length; i += MAP_KEYS_PER_QUERY)
-        queries.push(
-          db
-            .prepare(mapRowsQuery(list.slice(i, i + MAP_KEYS_PER_QUERY)))
-            .bind(Number.MAX_SAFE_INTEGER)
-            .all(),
-        );
+      for (let i = 0; i < list.length; i += MAP_KEYS_PER_QUERY) {
+        const query = mapRowsQuery(list.slice(i, i + MAP_KEYS_PER_QUERY));
+        queries.push(this.rowsOf<Row>(db, db.prepare(query).bind(Number.MAX_SAFE_INTEGER)));
+      }
     const newest = new Map<string, { epoch: number; node: Uint8Array }>();
-    for (const { results } of await Promise.all(queries))
-      for (const r of results) {
+    for (const rows of await Promise.all(queries))
+      for (const r of rows) {
         const k = mapKeyString(blobBytes(r.key));
         if ((newest.get(k)?.epoch ?? -1) < r.epoch) newest.set(k, { epoch: r.epoch, node: blobBytes(r.node) });
       }
     return new Map([...newest].map(([k, v]) => [k, v.node]));
-  }
-
-  /** The versions of `label` from `from` to `to` (inclusive), in ascending order. */
-  async versions(label: Uint8Array, from: number, to: number): Promise<VersionRow[]> {
-    const { results } = await this.shardOf(label)
-      .prepare(Q.versions)
-      .bind(blob(label), from, to)
-      .all<RawVersion<BlobColumn>>();
-    return results.map(doRowReaders.version);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Step 4 of "The writer past one object" (docs/ARCHITECTURE.md): the Durable Object deletes its copies of the
  * directory's bulk once D1 holds them, so that its storage depends on the epoch rate, not on the number of
- * accounts. Deleted: account, version and name rows, and the stored map's rows of depth 12 or more. Kept: the
+ * accounts. Deleted: account, version and name rows (but the account of the greatest id), and the stored map's rows of depth 12 or more. Kept: the
  * queue, the outbox, the credentials, the last epoch's head and served checkpoint, and the map's root row and
  * upper levels (at most 4,095 nodes, about 0.5 MB: what the object opens the map with, and what its cache holds).
  *
@@ -12,7 +12,8 @@
  *    step as its first deletes). From then on a refill of D1 from the object is refused whichever side kept its
  *    mark (d1-replica.ts): the object no longer holds what it would copy. A lost object (a new one, empty) can
  *    therefore never empty a D1 that holds the only copy of the accounts.
- * 3. A chunk of at most `limit` rows per table per call, lowest keys first, so that one alarm's work is bounded.
+ * 3. Chunks of accounts with their versions (never the account of the greatest id: see ACCOUNT_IDS), of names
+ *    and of map rows, lowest keys first, up to a budget per call, so that one alarm's work is bounded.
  * Rows an epoch writes after that are deleted by a later call, once replicated. A row the object still holds is
  * always its newest (rows are deleted, never left behind by a later write), so what it reads of its own is right.
  */
@@ -40,23 +41,32 @@ export function outboxEmpty(sql: Sql): boolean {
   return sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM dir_outbox').toArray()[0].n === 0;
 }
 
+/**
+ * The accounts a chunk deletes, lowest ids first, with their versions: never the one of the greatest id, so that
+ * SQLite never gives a deleted account's id to a new one (without AUTOINCREMENT it takes the greatest id plus
+ * one), and a version row left behind could never collide with a new account's (`?1` the limit).
+ */
+const ACCOUNT_IDS = 'SELECT id FROM dir_accounts WHERE id < (SELECT MAX(id) FROM dir_accounts) ORDER BY id LIMIT ?1';
+
 /** Each bulk table, and the rows of it a chunk deletes (lowest keys first): `?1` the limit, `?2` the map's bound. */
 const BULK: [table: string, key: string, rows: string][] = [
-  ['dir_versions', '(id, version)', 'SELECT id, version FROM dir_versions ORDER BY id, version LIMIT ?1'],
+  ['dir_versions', 'id', ACCOUNT_IDS],
+  ['dir_accounts', 'id', ACCOUNT_IDS],
   ['dir_names', '(provider, account)', 'SELECT provider, account FROM dir_names ORDER BY provider, account LIMIT ?1'],
-  ['dir_accounts', 'id', 'SELECT id FROM dir_accounts ORDER BY id LIMIT ?1'],
   ['dir_map', 'key', 'SELECT key FROM dir_map WHERE key >= ?2 ORDER BY key LIMIT ?1'],
 ];
 
 /**
- * Deletes up to `limit` rows of each bulk table (see the file comment), map rows of depth `keptMapDepth` or more;
- * returns how many in all.
+ * Deletes a chunk of each bulk table (see the file comment): up to `limit` accounts with their versions, names,
+ * and map rows of depth `keptMapDepth` or more; returns how many rows in all.
  */
 export function deleteReplicatedChunk(sql: Sql, limit: number, keptMapDepth = KEPT_MAP_DEPTH): number {
   let deleted = 0;
   for (const [table, key, rows] of BULK) {
     const bind = rows.includes('?2') ? [limit, new Uint8Array([keptMapDepth]).buffer] : [limit];
-    deleted += sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM (${rows})`, ...bind).toArray()[0].n;
+    deleted += sql
+      .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${key} IN (${rows})`, ...bind)
+      .toArray()[0].n;
     sql.exec(`DELETE FROM ${table} WHERE ${key} IN (${rows})`, ...bind);
   }
   return deleted;

@@ -41,8 +41,13 @@ export class ReplicaGapError extends Error {
   override readonly name = 'ReplicaGapError';
 }
 
-/** Rows of each bulk table one `trim` deletes at most. */
-const TRIM_ROWS = 1000;
+/**
+ * Rows one `trim` deletes at most, in chunks of TRIM_CHUNK per table: above what an epoch of 20,000 updates
+ * writes (about 20 rows each), so that the object's rows do not grow back, and the rest drains an upgraded
+ * object's backlog (SQLite deletes them in well under a second).
+ */
+const TRIM_BUDGET = 500_000;
+const TRIM_CHUNK = 5_000;
 
 /** Rounds of map reads one `fetchMapRows` makes at most (a path is at most 256 levels deep; about 30 at 1B). */
 const MAX_MAP_ROUNDS = 64;
@@ -64,6 +69,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   private meeting: Map<string, Uint8Array> | null = null;
   /** The epoch at which the object first deleted rows D1 holds (object-trim.ts): its own rows then answer nothing. */
   private trimmedAt: number | undefined;
+  /** The newest epoch a replication run of this instance left every database at (its outbox rows up to it deleted). */
+  private replicatedUpTo: number | undefined;
 
   constructor(
     private readonly own: DirectoryStore,
@@ -71,7 +78,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     private readonly layout: IndexLayout,
     private readonly onFallback: (e: unknown) => void,
   ) {
-    this.rows = new D1IndexRows(layout);
+    // Every database at or past the last epoch this instance saw replicated: one gone back is not read.
+    this.rows = new D1IndexRows(layout, () => this.replicatedUpTo);
     this.overlay = new OutboxOverlay(storage);
     this.trimmedAt = objectTrimmedAt(storage.sql);
   }
@@ -94,6 +102,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       if (e instanceof ReplicaRefillRefused) this.ready = false;
       throw e;
     }
+    this.replicatedUpTo = Math.max(this.replicatedUpTo ?? -1, result.upTo);
     this.ready = true;
     return result;
   }
@@ -102,7 +111,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
    * Deletes a chunk of the object's rows that D1 holds (object-trim.ts: only with the outbox empty, D1 marked
    * first); returns how many. Nothing before this instance's first replication. `keptMapDepth`: for the tests.
    */
-  async trim(limit = TRIM_ROWS, keptMapDepth = KEPT_MAP_DEPTH): Promise<number> {
+  async trim(budget = TRIM_BUDGET, chunk = TRIM_CHUNK, keptMapDepth = KEPT_MAP_DEPTH): Promise<number> {
     const sql = this.storage.sql;
     if (!this.ready || !outboxEmpty(sql)) return 0;
     if (this.trimmedAt === undefined) {
@@ -112,7 +121,10 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       sql.exec(MARK_TRIMMED, epoch);
       this.trimmedAt = epoch;
     }
-    return deleteReplicatedChunk(sql, limit, keptMapDepth);
+    // Synchronous from the outbox check on: no epoch can commit in between.
+    let deleted = 0;
+    for (let n = -1; n !== 0 && deleted < budget; deleted += n) n = deleteReplicatedChunk(sql, chunk, keptMapDepth);
+    return deleted;
   }
 
   /** Whether the object has deleted rows that only D1 holds now. */
@@ -203,9 +215,15 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     const k = mapKeyString(key);
     const fetched = this.fetched.get(k);
     if (fetched) return fetched;
-    if (!this.meeting) return this.own.mapNode(key);
-    this.meeting.set(k, key);
-    throw new MapRowNotFetched(`map row ${k} not fetched`);
+    if (this.meeting) {
+      this.meeting.set(k, key);
+      throw new MapRowNotFetched(`map row ${k} not fetched`);
+    }
+    const own = this.own.mapNode(key);
+    // A walk reads only rows its parent names: missing from a trimmed object, it was deleted, not never there.
+    if (own === undefined && this.trimmedAt !== undefined)
+      throw new DirectoryError('busy', 'a map row the object no longer holds was not fetched from D1; retry');
+    return own;
   }
 
   /**

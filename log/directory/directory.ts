@@ -193,7 +193,7 @@ export class Directory implements ProofSource {
     // committed meanwhile (it drops what was fetched).
     for (let attempt = 0; ; attempt++) {
       const seen = this.commits;
-      await this.map.fetchPaths([label]);
+      if (this.map.fetchesRows) await this.map.fetchPaths([label]);
       while (this.busy) await this.busy;
       if (seen === this.commits || attempt === 3) break;
     }
@@ -498,14 +498,14 @@ export class Directory implements ProofSource {
   }
 
   private async runEpoch(): Promise<EpochSnapshot> {
-    const jobs = this.takeJobs();
-    try {
-      // From a store that keeps its map rows elsewhere, before the plan, which reads them without I/O.
-      await this.map.fetchPaths(jobs.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
-    } catch (e) {
-      this.afterFailure(jobs, e);
-      throw e;
-    }
+    // From a store that keeps its map rows elsewhere, the paths of the jobs this epoch takes, before the plan,
+    // which reads them without I/O; the jobs are taken after (the queue only grows at its end meanwhile), so that
+    // a fetch that fails leaves every job queued as it was.
+    const count = Math.min(this.queue.length, this.opts.maxEpochUpdates ?? 20_000);
+    const taking = this.queue.slice(0, count);
+    if (this.map.fetchesRows)
+      await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
+    const jobs = this.queue.splice(0, count);
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
@@ -567,11 +567,6 @@ export class Directory implements ProofSource {
     } catch {
       // (see above) nothing of the epoch depends on this row
     }
-  }
-
-  private takeJobs(): Job[] {
-    const max = this.opts.maxEpochUpdates ?? 20_000;
-    return this.queue.splice(0, max);
   }
 
   private afterCommit(jobs: Job[], plan: EpochPlan, checkpoint: string): void {

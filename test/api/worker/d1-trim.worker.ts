@@ -33,7 +33,10 @@ const lookupPath = (account: string) => `/v1/lookup/${PROVIDER}/${encodeURICompo
 let clients = 0;
 const asClient = () => ({ headers: { 'cf-connecting-ip': `10.7.0.${clients++ % 250}` } });
 
-/** The object's own bulk rows: accounts, versions, names, and map rows of depth 2 or more. */
+/**
+ * The object's own bulk rows: accounts, versions, names, and map rows of depth 2 or more (the account of the
+ * greatest id is never deleted, so that SQLite never gives its id to another).
+ */
 const objectBulk = () =>
   inSequencer(async (_o, storage) => {
     const count = (q: string) => storage.sql.exec<{ n: number }>(q).toArray()[0].n;
@@ -46,11 +49,14 @@ const objectBulk = () =>
     };
   });
 
-/** Trims until nothing is left; map rows of depth 2 or more (not 12: so that most paths are read from D1). */
+/**
+ * Trims until nothing is left, 20 rows a call in chunks of 7; map rows of depth 2 or more (not 12: so that most
+ * paths are read from D1).
+ */
 const trimAll = () =>
   inSequencer(async (o) => {
     let total = 0;
-    for (let n = await o.replica!.trim(7, 2); n > 0; n = await o.replica!.trim(7, 2)) total += n;
+    for (let n = await o.replica!.trim(20, 7, 2); n > 0; n = await o.replica!.trim(20, 7, 2)) total += n;
     // The object's map cache emptied too: its epochs and lookups read the map from D1.
     (o.directory as unknown as { map: { failed(): void } }).map.failed();
     return total;
@@ -92,10 +98,19 @@ describe('the object moves its bulk to D1', () => {
     const first = ACCOUNTS.map((a) => signed(leaf, a, 1));
     expect((await settle(post('/v1/bindings?wait=1', { statements: first }))).status).toBe(200);
     expect(await trimAll()).toBeGreaterThan(3 * ACCOUNTS.length);
-    expect(await objectBulk()).toMatchObject({ accounts: 0, versions: 0, names: 0, lowerMap: 0 });
+    expect(await objectBulk()).toMatchObject({ accounts: 1, versions: 1, names: 0, lowerMap: 0 });
     expect((await objectBulk()).upperMap).toBeGreaterThan(0); // the root row and the top levels stay
     const marked = await layout().meta.prepare('SELECT epoch FROM dir_trimmed').first<{ epoch: number }>();
     expect(marked?.epoch).toBeGreaterThan(0);
+    // Nothing while an epoch is still in the outbox (D1 may not hold its rows), before the first trim as after it.
+    expect((await post('/v1/bindings', { statements: [signed(leaf, ACCOUNTS[9], 2)] })).status).toBe(202);
+    const heldBack = await inSequencer(async (o) => {
+      await o.directory.closeEpoch(false);
+      return [await o.replica!.trim(), (await objectBulk()).versions];
+    });
+    expect(heldBack).toEqual([0, 2]);
+    await inSequencer(async (o) => void (await o.replica!.replicate()));
+    await trimAll();
     // A rotation, two new accounts, an identical resubmission and a rival version, all checked against D1.
     const again = await settle(post('/v1/bindings?wait=1', { statements: [first[3]] }));
     expect(await again.json()).toMatchObject({ results: [{ status: 'committed', version: 1 }] });
@@ -123,7 +138,7 @@ describe('the object moves its bulk to D1', () => {
       expect(await own.text()).toBe(await (await get(lookupPath(account), asClient())).text());
     }
     expect(await trimAll()).toBeGreaterThan(0); // the last epoch's rows, now replicated
-    expect(await objectBulk()).toMatchObject({ accounts: 0, versions: 0, names: 0, lowerMap: 0 });
+    expect(await objectBulk()).toMatchObject({ accounts: 1, versions: 1, names: 0, lowerMap: 0 });
   });
 
   it('opens again over its trimmed storage, and serves', async () => {
@@ -202,5 +217,26 @@ describe('the object moves its bulk to D1', () => {
     }
     await inSequencer(async (o) => void (await o.replica!.replicate()));
     expect(await verifiedLookup(PROVIDER, ACCOUNTS[4], '10.7.1.1')).toEqual(['present', 1]);
+  });
+
+  it('refuses, rather than answer, when a shard of D1 went back', async () => {
+    const label = await inSequencer(
+      async (o) => (await o.directory.store.accountByName(PROVIDER, ACCOUNTS[11]))!.account.label,
+    );
+    const shard = layout().shards[label[0] >> 7];
+    await shard.batch(
+      ['dir_versions', 'dir_accounts', 'dir_name_labels', 'dir_map_rows', 'dir_replica'].map((t) =>
+        shard.prepare(`DELETE FROM ${t}`),
+      ),
+    );
+    const rival = await post('/v1/bindings', { statements: [signed(leaf, ACCOUNTS[11], 1, 'another key')] });
+    expect([rival.status, ((await rival.json()) as { error: { code: string } }).error.code]).toEqual([503, 'busy']);
+    const refused = await inSequencer(async (o) =>
+      o.replica!.replicate().then(
+        () => null,
+        (e: Error) => e.name,
+      ),
+    );
+    expect(refused).toBe('ReplicaRefillRefused');
   });
 });

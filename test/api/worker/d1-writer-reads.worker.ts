@@ -11,6 +11,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
   indexLayout,
+  nameShard,
   REPLICA_QUERIES,
   type IndexDatabase,
   type IndexLayout,
@@ -79,24 +80,25 @@ const outboxEpochs = () =>
 type Wrapped = IndexStatement & { inner: IndexStatement; query: string };
 
 /**
- * The test's layout: every `first` read counted, failing while `o.failing.now`; a name's label read waits for
- * `o.nameGate`; a refill's first batch (it empties the tables) resolves `refillBegun`, then waits for `o.refillGate`.
+ * The test's layout: every read (a statement's, or a batch) counted, failing while `o.failing.now`; a read of a
+ * name's label waits for `o.nameGate`; a refill's first batch (it empties the tables) resolves `refillBegun`, then
+ * waits for `o.refillGate`.
  */
 function controlledLayout(o: { failing?: { now: boolean }; nameGate?: Promise<void>; refillGate?: Promise<void> }) {
   const reads = { count: 0 };
   let begun!: () => void;
   const refillBegun = new Promise<void>((r) => (begun = r));
+  const before = async (queries: string[]) => {
+    reads.count++;
+    if (o.failing?.now) throw new Error('injected: D1 is unreachable');
+    if (o.nameGate && queries.includes(REPLICA_QUERIES.nameLabel)) await o.nameGate;
+  };
   const statement = (inner: IndexStatement, query: string): Wrapped => ({
     inner,
     query,
     bind: (...v) => statement(inner.bind(...v), query),
-    first: async <T>() => {
-      reads.count++;
-      if (o.failing?.now) throw new Error('injected: D1 is unreachable');
-      if (o.nameGate && query === REPLICA_QUERIES.nameLabel) await o.nameGate;
-      return inner.first<T>();
-    },
-    all: <T>() => inner.all<T>(),
+    first: async <T>() => (await before([query]), inner.first<T>()),
+    all: async <T>() => (await before([query]), inner.all<T>()),
     run: () => inner.run(),
   });
   const wrap = (db: IndexDatabase): IndexDatabase => ({
@@ -106,7 +108,7 @@ function controlledLayout(o: { failing?: { now: boolean }; nameGate?: Promise<vo
       if (wrapped.some((s) => s.query.startsWith('DELETE FROM dir_versions'))) {
         begun();
         await o.refillGate;
-      }
+      } else await before(wrapped.map((s) => s.query));
       return db.batch(wrapped.map((s) => s.inner));
     },
   });
@@ -246,6 +248,18 @@ describe('the object reads its own bulk through D1', () => {
       expect(ownReads.count).toBe(2);
       expect(warnings, 'no read failed: the refill alone sent them to the object').toEqual([]);
     });
+  });
+
+  it('reads its own rows while a shard of D1 went back, then refills it', async () => {
+    // The shard of the name's label, so that the name itself is unknown there.
+    const shard = layout().shards[nameShard(PROVIDER, 'cy@x.example', layout().bits)];
+    const emptied = ['dir_versions', 'dir_accounts', 'dir_name_labels', 'dir_map_rows', 'dir_replica'];
+    await shard.batch(emptied.map((t) => shard.prepare(`DELETE FROM ${t}`)));
+    // Not an unknown account: the object reads its own rows, and the rival version is refused.
+    const rival = await publish(leaf, [signed(leaf, 'cy@x.example', 1, 'another key')]);
+    expect(rival.body).toMatchObject({ error: { code: 'version_conflict' } });
+    expect(await inSequencer(async (o) => o.replica!.replicate())).toMatchObject({ backfilled: true });
+    expect(await verifiedLookup(PROVIDER, 'cy@x.example', '10.9.0.6')).toEqual(['present', 1]);
   });
 
   it('plans epochs and proves its own lookups from map rows fetched from D1 and the outbox, its own deleted', async () => {
