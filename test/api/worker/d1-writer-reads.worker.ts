@@ -81,17 +81,28 @@ type Wrapped = IndexStatement & { inner: IndexStatement; query: string };
 
 /**
  * The test's layout: every read (a statement's, or a batch) counted, failing while `o.failing.now`; a read of a
- * name's label waits for `o.nameGate`; a refill's first batch (it empties the tables) resolves `refillBegun`, then
- * waits for `o.refillGate`.
+ * name's label waits for `o.nameGate`, one of map rows (counted apart) resolves `mapBlocked` and waits for
+ * `o.mapGate`; a refill's first batch (it empties the tables) resolves `refillBegun`, then waits for `o.refillGate`.
  */
-function controlledLayout(o: { failing?: { now: boolean }; nameGate?: Promise<void>; refillGate?: Promise<void> }) {
-  const reads = { count: 0 };
+function controlledLayout(o: {
+  failing?: { now: boolean };
+  nameGate?: Promise<void>;
+  refillGate?: Promise<void>;
+  mapGate?: Promise<void>;
+}) {
+  const reads = { count: 0, map: 0 };
   let begun!: () => void;
   const refillBegun = new Promise<void>((r) => (begun = r));
+  let mapWaiting!: () => void;
+  const mapBlocked = new Promise<void>((r) => (mapWaiting = r));
   const before = async (queries: string[]) => {
     reads.count++;
     if (o.failing?.now) throw new Error('injected: D1 is unreachable');
     if (o.nameGate && queries.includes(REPLICA_QUERIES.nameLabel)) await o.nameGate;
+    if (!queries.some((q) => q.includes('FROM dir_map_rows WHERE key IN'))) return;
+    reads.map++;
+    mapWaiting();
+    await o.mapGate;
   };
   const statement = (inner: IndexStatement, query: string): Wrapped => ({
     inner,
@@ -114,7 +125,7 @@ function controlledLayout(o: { failing?: { now: boolean }; nameGate?: Promise<vo
   });
   const l = layout();
   const shards = l.shards.map(wrap);
-  return { layout: { meta: shards[0], shards, bits: l.bits } satisfies IndexLayout, reads, refillBegun };
+  return { layout: { meta: shards[0], shards, bits: l.bits } satisfies IndexLayout, reads, refillBegun, mapBlocked };
 }
 
 /** The object's own store with its `accountByName` reads counted. */
@@ -248,6 +259,29 @@ describe('the object reads its own bulk through D1', () => {
       expect(ownReads.count).toBe(2);
       expect(warnings, 'no read failed: the refill alone sent them to the object').toEqual([]);
     });
+  });
+
+  it('discards a round of map rows that a refill overtook, and reads them again', async () => {
+    let openMap!: () => void;
+    const mapGate = new Promise<void>((r) => (openMap = r));
+    const rounds = await inSequencer(async (_o, storage) => {
+      const { layout: l, reads, mapBlocked } = controlledLayout({ mapGate });
+      const store = new ReplicatedDirectoryStore(countedOwn(storage).own, storage, l, () => {});
+      await store.replicate();
+      const walkToRoot = () => {
+        try {
+          store.mapNode(new Uint8Array(0));
+        } catch {} // MapRowNotFetched: met, fetched next
+      };
+      const fetching = store.fetchMapRows(walkToRoot);
+      await mapBlocked; // the first round's read has been sent
+      await l.meta.prepare('UPDATE dir_layout SET shards = 99').run();
+      expect(await store.replicate()).toMatchObject({ backfilled: true }); // a refill, during the round
+      openMap();
+      await fetching;
+      return reads.map;
+    });
+    expect(rounds, 'the first round was read again after the refill').toBe(2);
   });
 
   it('reads its own rows while a shard of D1 went back, then refills it', async () => {
