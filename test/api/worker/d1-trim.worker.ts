@@ -5,7 +5,7 @@
  * opened again over that storage serves too; reads it cannot make from D1 are refused (503 `busy`), never
  * answered from what it no longer holds; a refill of D1 is refused by either side's mark and leaves D1 as it is.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,9 +15,14 @@ import {
   type IndexStatement,
 } from '../../../api/worker/d1-layout.js';
 import { ReplicaRefillRefused } from '../../../api/worker/d1-replica.js';
+import { D1IndexRows } from '../../../api/worker/d1-rows.js';
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
 import { openSequencerState } from '../../../api/worker/sequencer-state.js';
+import { fromBase64, utf8 } from '../../../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed, ed25519Sign } from '../../../wasm-free-crypto/ed25519.js';
+import { sha256 } from '../../../wasm-free-crypto/sha256.js';
+import { continuityMessage } from '../../../verifier/formats/statement.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';
@@ -217,6 +222,57 @@ describe('the object moves its bulk to D1', () => {
     }
     await inSequencer(async (o) => void (await o.replica!.replicate()));
     expect(await verifiedLookup(PROVIDER, ACCOUNTS[4], '10.7.1.1')).toEqual(['present', 1]);
+  });
+
+  it('fetches the path for the last check of a submission an epoch overtook', async () => {
+    // A rotation with a continuity signature by the previous version's key: its check reads that version last.
+    const account = ACCOUNTS[13];
+    const s = statementOf(PROVIDER, account, 2, Date.now(), `${account} 2`);
+    const previousKey = ed25519KeyPairFromSeed(sha256(utf8(`${account} 1`))).secretKey;
+    s.continuity = { keyId: 'identity', signature: ed25519Sign(previousKey, continuityMessage(s)) };
+    const rotation = signStatement('ed25519', leaf.secretKey, s);
+    const outcome = await inSequencer(async (o) => {
+      // The third read of the replica (after the name's label and its account) waits until an epoch committed.
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let waiting!: () => void;
+      const held = new Promise<void>((r) => (waiting = r));
+      let batches = 0;
+      const l = layout();
+      const gated = (db: IndexDatabase): IndexDatabase => ({
+        prepare: (q) => db.prepare(q),
+        batch: async (statements) => {
+          if (++batches === 3) {
+            waiting();
+            await gate;
+          }
+          return db.batch(statements);
+        },
+      });
+      const shards = l.shards.map(gated);
+      const replica = o.replica as unknown as { rows: D1IndexRows; replicatedUpTo: number };
+      const rows = replica.rows;
+      replica.rows = new D1IndexRows({ meta: shards[0], shards, bits: l.bits }, () => replica.replicatedUpTo);
+      try {
+        const submitting = o.directory.submit(fromBase64(rotation.statement), fromBase64(rotation.signature));
+        await held;
+        replica.rows = rows; // the epoch's own reads go straight to D1
+        const other = signed(leaf, ACCOUNTS[14], 2);
+        await o.directory.submit(fromBase64(other.statement), fromBase64(other.signature));
+        await o.directory.closeEpoch(false);
+        // The path is read from D1 again: the cache emptied, as a large epoch would have pushed it out.
+        (o.directory as unknown as { map: { failed(): void } }).map.failed();
+        open();
+        const accepted = await submitting;
+        await o.directory.closeEpoch(false);
+        return accepted.version;
+      } finally {
+        replica.rows = rows;
+      }
+    });
+    expect(outcome).toBe(2);
+    await runDurableObjectAlarm(sequencer());
+    expect(await verifiedLookup(PROVIDER, account, '10.7.2.1')).toEqual(['present', 2]);
   });
 
   it('refuses, rather than answer, when a shard of D1 went back', async () => {
