@@ -166,13 +166,13 @@ async function needsBackfill(
 
 /**
  * Copies the outbox to D1, oldest epoch first (see the file comment for the ordering), deleting each outbox row
- * once D1 has it; backfills first when D1 cannot continue from it (calling `beforeRefill` before it empties
- * anything); then marks the newest epoch the object served since as servable. Returns how many epochs were applied and the epoch D1 is now at.
+ * once D1 has it (calling `applied` with its epoch first); backfills first when D1 cannot continue from it
+ * (calling `beforeRefill` before it empties anything); then marks the newest epoch the object served since as servable. Returns how many epochs were applied and the epoch D1 is now at.
  */
 export async function replicateOutbox(
   storage: Sql,
   layout: IndexLayout,
-  hooks: { beforeRefill?: () => void } = {},
+  hooks: { beforeRefill?: () => void; applied?: (epoch: number) => void } = {},
 ): Promise<{ applied: number; upTo: number; backfilled: boolean }> {
   await Promise.all(layout.shards.map(ensureSchema));
   let state = await readState(layout);
@@ -192,6 +192,7 @@ export async function replicateOutbox(
       await applyEpoch(layout, row.writes, state);
       applied++;
     }
+    hooks.applied?.(Math.min(row.epoch, state.meta)); // every database holds it now
     storage.sql.exec('DELETE FROM dir_outbox WHERE epoch = ?', row.epoch);
   }
   await copyServed(storage, layout, state);

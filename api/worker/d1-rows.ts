@@ -28,7 +28,7 @@ import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-s
 /**
  * Map rows' keys one query names at most: as literals, about 70 characters each, so about 70 KB of SQL (D1 takes
  * statements of up to 100 KB), so that an epoch of 20,000 updates fetches its paths in about 20 queries a round
- * (about 16 rounds at 1B accounts), well within the 1,000 queries a Worker invocation may make.
+ * (about 18 rounds at 1B accounts), well within the 1,000 queries a Worker invocation may make.
  */
 const MAP_KEYS_PER_QUERY = 1000;
 

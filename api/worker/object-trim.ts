@@ -3,7 +3,8 @@
  * directory's bulk once D1 holds them, so that its storage depends on the epoch rate, not on the number of
  * accounts. Deleted: account, version and name rows (but the account of the greatest id), and the stored map's rows of depth 12 or more. Kept: the
  * queue, the outbox, the credentials, the last epoch's head and served checkpoint, and the map's root row and
- * upper levels (at most 4,095 nodes, about 0.5 MB: what the object opens the map with, and what its cache holds).
+ * upper levels (at most 4,095 nodes, about 0.5 MB) and the node the root row points to, whatever its depth (what
+ * the object opens the map with).
  *
  * Crash safety, in the order things happen (`ReplicatedDirectoryStore.trim`):
  * 1. Only with the outbox empty, checked in the same synchronous step as the deletes: every row the object
@@ -17,6 +18,7 @@
  * Rows an epoch writes after that are deleted by a later call, once replicated. A row the object still holds is
  * always its newest (rows are deleted, never left behind by a later write), so what it reads of its own is right.
  */
+import { decodeMapRoot } from '../../verifier/formats/map-nodes.js';
 import type { DoSqlStorage } from './do-log-storage.js';
 
 type Sql = Pick<DoSqlStorage, 'sql'>['sql'];
@@ -53,8 +55,18 @@ const BULK: [table: string, key: string, rows: string][] = [
   ['dir_versions', 'id', ACCOUNT_IDS],
   ['dir_accounts', 'id', ACCOUNT_IDS],
   ['dir_names', '(provider, account)', 'SELECT provider, account FROM dir_names ORDER BY provider, account LIMIT ?1'],
-  ['dir_map', 'key', 'SELECT key FROM dir_map WHERE key >= ?2 ORDER BY key LIMIT ?1'],
+  ['dir_map', 'key', 'SELECT key FROM dir_map WHERE key >= ?2 AND key != ?3 ORDER BY key LIMIT ?1'],
 ];
+
+/**
+ * The key of the node the map's root row points to (an empty key if none): never deleted, whatever its depth (all
+ * labels may share their first bits), since the object checks it against the root when it opens the map.
+ */
+function topNodeKey(sql: Sql): ArrayBuffer {
+  const [root] = sql.exec<{ node: ArrayBuffer }>("SELECT node FROM dir_map WHERE key = X''").toArray();
+  const top = root ? decodeMapRoot(new Uint8Array(root.node)) : null;
+  return top?.kind === 'node' ? top.key.slice().buffer : new ArrayBuffer(0);
+}
 
 /**
  * Deletes a chunk of each bulk table (see the file comment): up to `limit` accounts with their versions, names,
@@ -62,8 +74,9 @@ const BULK: [table: string, key: string, rows: string][] = [
  */
 export function deleteReplicatedChunk(sql: Sql, limit: number, keptMapDepth = KEPT_MAP_DEPTH): number {
   let deleted = 0;
+  const top = topNodeKey(sql);
   for (const [table, key, rows] of BULK) {
-    const bind = rows.includes('?2') ? [limit, new Uint8Array([keptMapDepth]).buffer] : [limit];
+    const bind = rows.includes('?2') ? [limit, new Uint8Array([keptMapDepth]).buffer, top] : [limit];
     deleted += sql
       .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${key} IN (${rows})`, ...bind)
       .toArray()[0].n;

@@ -51,6 +51,8 @@ export function upgradeStoredMap(store: DirectoryStore, signedRoot: Uint8Array):
 export class DirectoryMap {
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
+  /** The map read from the store itself: the walks of `fetchPaths` meet every row of a path, cached or not. */
+  private readonly uncached: StoredMap;
   /**
    * The committed leaves of labels asked for since the memo was last emptied (null: absent), so that an
    * epoch's plan and a submission's check after an epoch committed (directory.ts, checkStillNext) walk the
@@ -66,6 +68,7 @@ export class DirectoryMap {
   ) {
     this.cache = new MapNodeCache(store, cacheRows);
     this.map = new StoredMap(this.cache);
+    this.uncached = new StoredMap(store);
   }
 
   /**
@@ -87,8 +90,8 @@ export class DirectoryMap {
 
   /**
    * From a store that keeps its rows elsewhere (store.ts, `fetchMapRows`): fetches the rows of `labels`' paths
-   * below the cached ones (each path walked whole, past the memo: a plan rewrites every node on it), so that
-   * an epoch's plan or a lookup then reads them without I/O.
+   * (each path walked whole, past the memo and past the cache, whose rows it may evict before the plan reads
+   * them: a plan rewrites every node on it), so that an epoch's plan or a lookup then reads them without I/O.
    */
   /** Whether the store keeps its rows elsewhere (`fetchPaths` then reads them). */
   get fetchesRows(): boolean {
@@ -100,7 +103,7 @@ export class DirectoryMap {
     await this.store.fetchMapRows(() => {
       for (const label of labels)
         try {
-          this.map.get(label);
+          this.uncached.get(label);
         } catch (e) {
           if (!(e instanceof MapRowNotFetched)) throw e;
         }

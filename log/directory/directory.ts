@@ -505,11 +505,12 @@ export class Directory implements ProofSource {
     const taking = this.queue.slice(0, count);
     if (this.map.fetchesRows)
       await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
-    const jobs = this.queue.splice(0, count);
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
-    const plan = planEpoch(jobs, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials);
+    // Planned before the jobs leave the queue (synchronous, nothing written): a plan that throws leaves them there.
+    const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials);
+    const jobs = this.queue.splice(0, count);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     const started = performance.now();

@@ -94,6 +94,9 @@ function failingWhile(l: IndexLayout, failing: { now: boolean }): IndexLayout {
   return { meta: shards[0], shards, bits: l.bits };
 }
 
+/** A map key of depth 200 that no map of these tests has: the object never holds it, so a walk fetches it. */
+const NOT_HELD = new Uint8Array([200, 0x5a, 0xa5]);
+
 describe('the object moves its bulk to D1', () => {
   let leaf: PkiCert;
 
@@ -177,12 +180,12 @@ describe('the object moves its bulk to D1', () => {
       failing.now = true;
       codes.push(await codeOf(store.accountByName(PROVIDER, ACCOUNTS[2])));
       codes.push(await codeOf(store.version(new Uint8Array(32), 1)));
-      const walkToRoot = () => {
+      const walkToRow = () => {
         try {
-          store.mapNode(new Uint8Array(0));
-        } catch {} // MapRowNotFetched: met, fetched next
+          store.mapNode(NOT_HELD);
+        } catch {} // MapRowNotFetched: met (the object does not hold it), fetched next
       };
-      codes.push(await codeOf(store.fetchMapRows(walkToRoot)));
+      codes.push(await codeOf(store.fetchMapRows(walkToRow)));
       return codes;
     });
     expect(outcome).toEqual(['busy', 'answered', 'busy', 'busy', 'busy']);
@@ -273,6 +276,24 @@ describe('the object moves its bulk to D1', () => {
     expect(outcome).toBe(2);
     await runDurableObjectAlarm(sequencer());
     expect(await verifiedLookup(PROVIDER, account, '10.7.2.1')).toEqual(['present', 2]);
+  });
+
+  it('fetches a path whole even while the cache holds its rows (the cache may drop them before the plan)', async () => {
+    const fetched = await inSequencer(async (o) => {
+      const map = (
+        o.directory as unknown as {
+          map: { fetchPaths(l: Uint8Array[]): Promise<void>; lookup(l: Uint8Array): unknown };
+        }
+      ).map;
+      const replica = o.replica as unknown as { fetched: Map<string, Uint8Array>; dropFetched(): void };
+      const label = (await o.directory.store.accountByName(PROVIDER, ACCOUNTS[20]))!.account.label;
+      await map.fetchPaths([label]);
+      map.lookup(label); // the path's rows are in the cache now
+      replica.dropFetched(); // as an epoch's commit does
+      await map.fetchPaths([label]);
+      return replica.fetched.size;
+    });
+    expect(fetched).toBeGreaterThan(0);
   });
 
   it('refuses, rather than answer, when a shard of D1 went back', async () => {
