@@ -250,7 +250,8 @@ export function verifySignatureSync(
 // WebCrypto fast path
 
 const KEY_CACHE_LIMIT = 1024;
-const keyCache = new Map<string, CryptoKey>();
+/** Imports under way or done, so that verifications started together import a key once. */
+const keyCache = new Map<string, Promise<CryptoKey | null>>();
 const unsupported = new Set<SignatureAlgorithm>();
 
 const WEB_ALGORITHMS = {
@@ -263,20 +264,33 @@ function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
 }
 
-/** Imports (or reuses) a raw public key that already passed the pre-checks; null when the platform cannot. */
-async function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Promise<CryptoKey | null> {
+/**
+ * Imports (or reuses) a raw public key that already passed the pre-checks; null when the platform cannot.
+ * A failed import is not kept: the next verification tries again (or falls back for good when the platform
+ * said it lacks the algorithm).
+ */
+function platformKey(alg: SignatureAlgorithm, publicKey: Uint8Array): Promise<CryptoKey | null> {
   const subtle = globalThis.crypto?.subtle;
-  if (subtle === undefined || unsupported.has(alg)) return null;
+  if (subtle === undefined || unsupported.has(alg)) return Promise.resolve(null);
   const id = `${alg}:${toHex(publicKey)}`;
   const cached = keyCache.get(id);
   if (cached !== undefined) return cached;
+  const key = importPlatformKey(subtle, alg, publicKey).then((k) => {
+    if (k === null && keyCache.get(id) === key) keyCache.delete(id);
+    return k;
+  });
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(id, key);
+  return key;
+}
+
+async function importPlatformKey(
+  subtle: SubtleCrypto,
+  alg: SignatureAlgorithm,
+  publicKey: Uint8Array,
+): Promise<CryptoKey | null> {
   try {
-    const key = await subtle.importKey('raw', bufferSource(publicKey), WEB_ALGORITHMS[alg].importParams, false, [
-      'verify',
-    ]);
-    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
-    keyCache.set(id, key);
-    return key;
+    return await subtle.importKey('raw', bufferSource(publicKey), WEB_ALGORITHMS[alg].importParams, false, ['verify']);
   } catch (e) {
     if ((e as { name?: string }).name === 'NotSupportedError') unsupported.add(alg);
     return null;

@@ -182,6 +182,19 @@ export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
 
 /** RFC 9381 5.1 ECVRF_prove: pi = point_to_string(Gamma) || int_to_string(c, 16) || int_to_string(s, 32). */
 export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
+  return proveWithGamma(secretKey, alpha).proof;
+}
+
+/**
+ * The proof of `alpha` (5.1) and its output beta (5.2 steps 4-7), beta computed from the Gamma the proof
+ * step already holds rather than decoded again from the proof: equal to `vrfProofToHash(vrfProve(...))`.
+ */
+export function vrfEvaluate(secretKey: Uint8Array, alpha: Uint8Array): { proof: Uint8Array; output: Uint8Array } {
+  const { proof, Gamma } = proveWithGamma(secretKey, alpha);
+  return { proof, output: gammaToHash(Gamma) };
+}
+
+function proveWithGamma(secretKey: Uint8Array, alpha: Uint8Array): { proof: Uint8Array; Gamma: EdwardsPoint } {
   const sk = requireBytes(secretKey, SECRET_KEY_LENGTH, 'vrf_bad_secret_key', 'secret key');
   const a = requireBytes(alpha, undefined, 'vrf_bad_input', 'alpha');
   // Step 1 (5.5: RFC 8032 5.1.5): x = clamped SHA-512(SK)[0..31] (reduced mod q), Y = x*B.
@@ -195,7 +208,7 @@ export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
   const cString = challengeGeneration(Y, H, Gamma, kB, kH); // step 6 (5.4.3)
   const c = bytesToIntLE(cString);
   const s = (k + c * x) % Q; // step 7
-  return concatBytes(Gamma.toBytes(), cString, intToBytesLE(s, Q_LEN)); // steps 8-9
+  return { proof: concatBytes(Gamma.toBytes(), cString, intToBytesLE(s, Q_LEN)), Gamma }; // steps 8-9
 }
 
 /**

@@ -2,23 +2,27 @@
  * The Node server's VRF prover (log/directory/vrf-prover.ts): a pool of `node:worker_threads`, one per core
  * by default, each holding the VRF secret key (given once, in `workerData`; never logged), so that the
  * proofs of unknown names (about 5 ms each) never run on the event loop that closes epochs and answers
- * every other request. Each thread computes one proof at a time. Jobs wait in two queues: writes
- * (submissions) always go first, reads (lookups) next, so a flood of lookups never starves a publication;
+ * every other request. Jobs wait in two queues: writes (submissions) always go first, reads (lookups) next,
+ * so a flood of lookups never starves a publication. A thread holds either one read, given only when it
+ * holds nothing, so that its answer comes alone and at once, or up to `WRITES_IN_FLIGHT` writes: it goes
+ * on to the next while the event loop is busy elsewhere (an epoch's commit, a group commit of the queue)
+ * instead of waiting to be handed it, and answers them a few per message (vrf-pool-thread.ts);
  * the read queue is bounded (`maxQueuedReads`) and, when full, a lookup is refused at once with the
  * directory's `overloaded` error (HTTP 503 with `Retry-After`), rather than waiting behind work it cannot
  * see the end of. A thread that dies fails its job with an `internal` error naming the exit, is logged
  * (`vrf_thread_stopped`) and is replaced (after a second if it died before it was ready, so a thread that
  * cannot start does not spin, and while no thread is ready what waits fails too). `close()` stops the threads and fails what still waits with `overloaded`.
- * `startVrfPool` resolves once every thread is ready and has computed the same proof as `vrfProve` here.
+ * Each thread evaluates a check input before it is given work, and is stopped if it disagrees with this
+ * thread; `startVrfPool` resolves once every thread is ready.
  */
 import type { Worker } from 'node:worker_threads';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
-import { vrfProve } from '../../wasm-free-crypto/vrf.js';
+import { vrfEvaluate } from '../../wasm-free-crypto/vrf.js';
 import { DirectoryError } from '../../log/directory/errors.js';
-import type { VrfPriority, VrfProver } from '../../log/directory/vrf-prover.js';
+import type { VrfEvaluation, VrfPriority, VrfProver } from '../../log/directory/vrf-prover.js';
 import { consoleLogger, type Logger } from '../app/logger.js';
 import { spawnThread } from './threads.js';
-import type { ThreadAnswer, ThreadRequest } from './vrf-pool-thread.js';
+import type { ThreadAnswer, ThreadMessage, ThreadRequest } from './vrf-pool-thread.js';
 
 export interface VrfPoolOptions {
   /** The directory's 32-byte VRF secret key. */
@@ -36,23 +40,48 @@ export interface VrfPoolOptions {
 interface Job {
   id: number;
   alpha: Uint8Array;
-  resolve(proof: Uint8Array): void;
+  priority: VrfPriority;
+  resolve(evaluation: VrfEvaluation): void;
   reject(error: Error): void;
 }
 
 interface Thread {
   worker: Worker;
+  /** Started, and computed the check evaluation as this thread does. */
   ready: boolean;
-  job: Job | null;
+  /** Why it stopped, if it said so before it did. */
+  failure: string;
+  /** What it was given and has not answered, in the order given (the order it answers in). */
+  jobs: Job[];
 }
+
+/** Answers a thread posts in one message at most. */
+const ANSWERS_PER_MESSAGE = 4;
+
+/**
+ * Writes a thread may hold at once: one it computes and the next ones, so that it does not wait for the
+ * event loop between proofs, and still holds some when it posts a message of answers. A read waiting
+ * behind them waits no longer than behind the write queue.
+ */
+export const WRITES_IN_FLIGHT = 2 * ANSWERS_PER_MESSAGE;
 
 /** How long a thread that died before it was ready waits to be replaced, in ms. */
 const RESPAWN_DELAY_MS = 1000;
 
+/** The input every thread evaluates before it says it is ready (any input: it must agree with this thread). */
+const CHECK_ALPHA = Uint8Array.of(0x6b, 0x74);
+
 /** A new thread running vrf-pool-thread (api/node/threads.ts). */
 function spawnWorker(secretKey: Uint8Array): Worker {
-  return spawnThread(import.meta.url, 'vrf-pool-thread', { secretKey });
+  return spawnThread(import.meta.url, 'vrf-pool-thread', {
+    secretKey,
+    checkAlpha: CHECK_ALPHA,
+    answersPerMessage: ANSWERS_PER_MESSAGE,
+  });
 }
+
+const sameEvaluation = (a: VrfEvaluation, b: VrfEvaluation) =>
+  equalBytes(a.proof, b.proof) && equalBytes(a.output, b.output);
 
 export class VrfPool implements VrfProver {
   private readonly threads: Thread[] = [];
@@ -61,26 +90,36 @@ export class VrfPool implements VrfProver {
   private nextId = 0;
   private closed = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** What every thread must answer to CHECK_ALPHA before it is given work. */
+  private readonly check: VrfEvaluation;
+  private startWaiters: { resolve(): void; reject(e: Error): void }[] = [];
   /** Threads replaced after they died. */
   replaced = 0;
 
   constructor(private readonly opts: VrfPoolOptions) {
     if (!Number.isSafeInteger(opts.threads) || opts.threads < 1)
       throw new RangeError('a VRF pool has 1 or more threads');
+    this.check = vrfEvaluate(opts.secretKey, CHECK_ALPHA);
     for (let i = 0; i < opts.threads; i++) this.threads.push(this.startThread(i));
   }
 
+  /** Resolves once every thread is ready; rejects, with the reason, if one stops before it is. */
+  started(): Promise<void> {
+    if (this.threads.every((t) => t.ready)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.startWaiters.push({ resolve, reject }));
+  }
+
   /** Proves `alpha`: a write goes before every read; a read is refused with `overloaded` when its queue is full. */
-  prove(alpha: Uint8Array, priority: VrfPriority): Promise<Uint8Array> {
+  prove(alpha: Uint8Array, priority: VrfPriority): Promise<VrfEvaluation> {
     if (this.closed) return Promise.reject(new DirectoryError('overloaded', 'the server is closing; retry'));
     const queue = priority === 'write' ? this.writes : this.reads;
     const bound = priority === 'write' ? (this.opts.maxQueuedWrites ?? 10_000) : this.opts.maxQueuedReads;
-    if (queue.length >= bound && !this.threads.some((t) => t.ready && !t.job))
+    if (queue.length >= bound && !this.threads.some((t) => this.hasRoom(t, priority)))
       return Promise.reject(
         new DirectoryError('overloaded', `${queue.length} ${priority}s are waiting for a VRF proof; retry later`),
       );
-    return new Promise<Uint8Array>((resolve, reject) => {
-      queue.push({ id: this.nextId++, alpha, resolve, reject });
+    return new Promise<VrfEvaluation>((resolve, reject) => {
+      queue.push({ id: this.nextId++, alpha, priority, resolve, reject });
       this.dispatch();
     });
   }
@@ -97,60 +136,83 @@ export class VrfPool implements VrfProver {
     for (const timer of this.timers) clearTimeout(timer);
     const closing = new DirectoryError('overloaded', 'the server is closing; retry');
     for (const job of [...this.writes.splice(0), ...this.reads.splice(0)]) job.reject(closing);
-    for (const t of this.threads) t.job?.reject(closing);
+    for (const t of this.threads) for (const job of t.jobs.splice(0)) job.reject(closing);
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
+  /** Whether a ready thread may be given a job of this priority now: a read only when it holds nothing, a write unless it holds a read. */
+  private hasRoom(t: Thread, priority: VrfPriority): boolean {
+    if (!t.ready || t.jobs[0]?.priority === 'read') return false;
+    return t.jobs.length < (priority === 'write' ? WRITES_IN_FLIGHT : 1);
+  }
+
   /**
-   * Gives each idle, ready thread the next job: writes first. A thread keeps the process alive while it
-   * starts or works, not while it waits for work (the server's socket and timers do that).
+   * Gives each ready thread the next jobs it has room for: writes first, spread over the threads one at a
+   * time. A thread keeps the process alive while it starts or works, not while it waits for work (the
+   * server's socket and timers do that).
    */
   private dispatch(): void {
-    for (const t of this.threads) {
-      if (t.ready && !t.job) {
-        const job = this.writes.shift() ?? this.reads.shift();
-        if (job) {
-          t.job = job;
-          t.worker.postMessage({ id: job.id, alpha: job.alpha } satisfies ThreadRequest);
-        }
+    for (let given = true; given; ) {
+      given = false;
+      for (const t of this.threads) {
+        const job = this.writes.length && this.hasRoom(t, 'write') ? this.writes.shift() : undefined;
+        const next = job ?? (this.reads.length && this.hasRoom(t, 'read') ? this.reads.shift() : undefined);
+        if (!next) continue;
+        t.jobs.push(next);
+        t.worker.postMessage({ id: next.id, alpha: next.alpha } satisfies ThreadRequest);
+        given = true;
       }
-      if (t.ready && !t.job) t.worker.unref();
+    }
+    for (const t of this.threads) {
+      if (t.ready && t.jobs.length === 0) t.worker.unref();
       else t.worker.ref();
     }
   }
 
   private startThread(slot: number): Thread {
-    const thread: Thread = { worker: spawnWorker(this.opts.secretKey), ready: false, job: null };
-    let failure = '';
-    thread.worker.on('message', (m: ThreadAnswer) => this.answered(thread, m));
-    thread.worker.on('error', (e) => (failure = `: ${e.name}: ${e.message}`));
-    thread.worker.on('exit', (code) => this.died(slot, thread, `exit code ${code}${failure}`));
+    const thread: Thread = { worker: spawnWorker(this.opts.secretKey), ready: false, failure: '', jobs: [] };
+    thread.worker.on('message', (m: ThreadMessage) => this.answered(thread, m));
+    thread.worker.on('error', (e) => (thread.failure = `: ${e.name}: ${e.message}`));
+    thread.worker.on('exit', (code) => this.died(slot, thread, `exit code ${code}${thread.failure}`));
     return thread;
   }
 
-  private answered(thread: Thread, m: ThreadAnswer): void {
-    if ('ready' in m) thread.ready = true;
-    else if (thread.job?.id === m.id) {
-      const job = thread.job;
-      thread.job = null;
-      if ('proof' in m) job.resolve(m.proof);
-      else job.reject(new DirectoryError('internal', `the VRF proof failed: ${m.error}`));
-    }
+  /** A thread's first message says it is ready, with its check evaluation; a thread that disagrees is stopped. */
+  private answered(thread: Thread, m: ThreadMessage): void {
+    if ('ready' in m) {
+      if (!sameEvaluation(m.check, this.check)) {
+        thread.failure = ": it computed a VRF proof that differs from this thread's";
+        void thread.worker.terminate();
+        return;
+      }
+      thread.ready = true;
+      if (this.threads.every((t) => t.ready)) for (const w of this.startWaiters.splice(0)) w.resolve();
+    } else for (const a of m.answers) this.settle(thread, a);
     this.dispatch();
   }
 
-  /** A thread stopped: its job fails, and another thread takes its slot. */
+  /** The thread answers its jobs in the order given. */
+  private settle(thread: Thread, a: ThreadAnswer): void {
+    if (thread.jobs[0]?.id !== a.id) return;
+    const job = thread.jobs.shift()!;
+    if ('proof' in a) job.resolve({ proof: a.proof, output: a.output });
+    else job.reject(new DirectoryError('internal', `the VRF proof failed: ${a.error}`));
+  }
+
+  /** A thread stopped: the jobs it held fail, and another thread takes its slot. */
   private died(slot: number, thread: Thread, how: string): void {
     if (this.closed) return;
     (this.opts.logger ?? consoleLogger).error('vrf_thread_stopped', { thread: slot, reason: how });
-    thread.job?.reject(new DirectoryError('internal', `the VRF thread computing this proof stopped (${how})`));
-    thread.job = null;
+    const stopped = new DirectoryError('internal', `the VRF thread computing this proof stopped (${how})`);
+    for (const job of thread.jobs.splice(0)) job.reject(stopped);
     const replace = () => {
       if (this.closed) return;
       this.threads[slot] = this.startThread(slot);
       this.replaced++;
     };
     if (thread.ready) return replace();
+    for (const w of this.startWaiters.splice(0))
+      w.reject(new Error(`a VRF thread stopped before it was ready (${how})`));
     // It never started: until one does, nothing waiting would ever be answered.
     if (!this.threads.some((t) => t.ready)) {
       const failed = new DirectoryError('internal', `no VRF thread could start (${how})`);
@@ -166,17 +228,14 @@ export class VrfPool implements VrfProver {
 }
 
 /**
- * Starts a pool and waits until it proves one test input per thread as `vrfProve` does here; a pool that
- * cannot start (its entry missing, a thread that fails) is closed and refused with the reason.
+ * Starts a pool and waits until every thread is ready, having evaluated the check input as `vrfEvaluate`
+ * does here; a pool that cannot start (its entry missing, a thread that fails or disagrees) is closed and
+ * refused with the reason.
  */
 export async function startVrfPool(opts: VrfPoolOptions): Promise<VrfPool> {
   const pool = new VrfPool(opts);
-  const alpha = Uint8Array.of(0x6b, 0x74); // any input: each thread must agree with this thread
   try {
-    const proofs = await Promise.all(Array.from({ length: opts.threads }, () => pool.prove(alpha, 'write')));
-    const expected = vrfProve(opts.secretKey, alpha);
-    if (!proofs.every((p) => equalBytes(p, expected)))
-      throw new Error('a VRF thread computed a proof that differs from this thread');
+    await pool.started();
     return pool;
   } catch (e) {
     await pool.close();

@@ -5,7 +5,6 @@
  * charge for it (the API's rate limit), which may refuse it.
  */
 import { utf8 } from '../../wasm-free-crypto/bytes.js';
-import { vrfProofToHash } from '../../wasm-free-crypto/vrf.js';
 import { MAX_ACCOUNT_BYTES, providerIdValid } from '../../verifier/formats/account.js';
 import { labelFromVrfOutput, vrfAlpha } from '../../verifier/formats/directory-hashes.js';
 import { DirectoryError } from './errors.js';
@@ -32,6 +31,6 @@ export async function labelOfName(
   const stored = await store.accountByName(provider, account);
   if (stored) return { label: stored.account.label, vrfProof: stored.account.vrfProof, stored };
   await beforeVrf?.();
-  const vrfProof = await prover.prove(vrfAlpha(provider, account), priority);
-  return { label: labelFromVrfOutput(vrfProofToHash(vrfProof)), vrfProof };
+  const { proof, output } = await prover.prove(vrfAlpha(provider, account), priority);
+  return { label: labelFromVrfOutput(output), vrfProof: proof };
 }

@@ -6,17 +6,26 @@
  * (api/node/vrf-pool.ts), which refuses reads with `overloaded` when its read queue is full. The default,
  * and the Worker's, computes the proof at once on the caller's thread. Pure: no platform imports.
  */
-import { vrfProve } from '../../wasm-free-crypto/vrf.js';
+import { vrfEvaluate } from '../../wasm-free-crypto/vrf.js';
 
 /** What a VRF proof is computed for: a read may be refused under load, a write is favoured. */
 export type VrfPriority = 'read' | 'write';
 
-/** Computes 80-byte VRF proofs of inputs `alpha` under the directory's secret key. */
+/** A VRF proof (80 bytes) and the output (beta, 64 bytes) it proves. */
+export interface VrfEvaluation {
+  proof: Uint8Array;
+  output: Uint8Array;
+}
+
+/**
+ * Computes VRF proofs of inputs `alpha` under the directory's secret key, with their outputs (so that the
+ * caller, which trusts its own prover, does not decode the proof again to hash it).
+ */
 export interface VrfProver {
-  prove(alpha: Uint8Array, priority: VrfPriority): Promise<Uint8Array>;
+  prove(alpha: Uint8Array, priority: VrfPriority): Promise<VrfEvaluation>;
 }
 
 /** The prover that computes each proof at once, on the caller's thread. */
 export function inlineVrfProver(secretKey: Uint8Array): VrfProver {
-  return { prove: async (alpha) => vrfProve(secretKey, alpha) };
+  return { prove: async (alpha) => vrfEvaluate(secretKey, alpha) };
 }

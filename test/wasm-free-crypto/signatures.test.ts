@@ -137,6 +137,23 @@ describe('round trips and agreement on valid and invalid signatures', () => {
       expect(await both(alg, pk, utf8('x'), sig)).toBe('false');
       expect(spy).toHaveBeenCalledTimes(1); // remembered: not retried on the second call
     });
+
+    it(`${alg}: verifications started together import the key once; a failed import is tried again`, async () => {
+      const { sk, pk } = keyPair(alg, 6);
+      const sig = signSync(alg, sk, MSG);
+      const spy = vi.spyOn(globalThis.crypto.subtle, 'importKey');
+      const verdicts = await Promise.all(Array.from({ length: 20 }, () => verifySignature(alg, pk, MSG, sig)));
+      expect(verdicts).toEqual(Array(20).fill(true));
+      expect(spy).toHaveBeenCalledTimes(1);
+      resetPlatformCache();
+      spy.mockRejectedValueOnce(new DOMException('busy', 'OperationError'));
+      expect(await verifySignature(alg, pk, MSG, sig)).toBe(true); // the pure-JS answer
+      expect(await verifySignature(alg, pk, utf8('x'), sig)).toBe(false);
+      expect(spy).toHaveBeenCalledTimes(3); // not kept: imported again, then reused
+      expect(await verifySignature(alg, pk, MSG, sig)).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(3);
+      spy.mockRestore();
+    });
   }
 });
 

@@ -14,6 +14,7 @@ import {
   VrfError,
   encodeToCurveTai,
   nonceGeneration,
+  vrfEvaluate,
   vrfProofToHash,
   vrfProve,
   vrfPublicKey,
@@ -136,6 +137,12 @@ describe('vrf: RFC 9381 Appendix B.3 vectors', () => {
       it('proof_to_hash (5.2) and verify (5.3) give beta', () => {
         expect(toHex(vrfProofToHash(fromHex(v.pi)))).toBe(v.beta);
         expect(toHex(vrfVerify(pk, alpha, fromHex(v.pi)))).toBe(v.beta);
+      });
+
+      it('evaluates pi and beta together (5.1, 5.2)', () => {
+        const { proof, output } = vrfEvaluate(sk, alpha);
+        expect(toHex(proof)).toBe(v.pi);
+        expect(toHex(output)).toBe(v.beta);
       });
     });
   });

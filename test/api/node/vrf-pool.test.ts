@@ -11,19 +11,25 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { toHex } from '../../../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../../../wasm-free-crypto/random.js';
-import { vrfProve } from '../../../wasm-free-crypto/vrf.js';
+import { vrfProofToHash, vrfProve } from '../../../wasm-free-crypto/vrf.js';
 import { DirectoryError } from '../../../log/directory/errors.js';
-import { startVrfPool, VrfPool } from '../../../api/node/vrf-pool.js';
+import { startVrfPool, VrfPool, WRITES_IN_FLIGHT } from '../../../api/node/vrf-pool.js';
 import { vrfPoolOptions, vrfPoolSettings } from '../../../api/node/vrf-pool-settings.js';
 import { jsonLogger } from '../../../api/app/logger.js';
 import { openDataDir } from '../../../api/node/data-dir.js';
 
-/** Every thread the pool started, in order. */
+/** Every thread the pool started, in order; while `wrongKeys` is above 0, that many get another key. */
 const started = vi.hoisted(() => [] as NodeWorker[]);
+const wrongKeys = vi.hoisted(() => ({ left: 0 }));
 vi.mock('node:worker_threads', async (original) => {
   const real = await original<typeof import('node:worker_threads')>();
   class RecordedWorker extends real.Worker {
     constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      const data = args[1]?.workerData as { secretKey: Uint8Array } | undefined;
+      if (wrongKeys.left > 0 && data) {
+        wrongKeys.left--;
+        args[1] = { ...args[1], workerData: { ...data, secretKey: data.secretKey.map((b) => b ^ 1) } };
+      }
       super(...args);
       started.push(this);
     }
@@ -53,23 +59,70 @@ const outcome = (p: Promise<unknown>) =>
   );
 
 describe('the VRF pool (api/node/vrf-pool.ts)', () => {
-  it('computes the proofs vrfProve computes, for reads and writes, on every thread', async () => {
+  it('computes the proofs vrfProve computes, and their outputs, for reads and writes, on every thread', async () => {
     const p = await pool(2, 1000);
     const inputs = Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? alpha(i) : randomBytes(1 + (i % 70))));
-    const proofs = await Promise.all(inputs.map((a, i) => p.prove(a, i % 2 ? 'read' : 'write')));
-    proofs.forEach((proof, i) => expect(toHex(proof), `input ${i}`).toBe(toHex(vrfProve(secretKey, inputs[i]))));
+    const answers = await Promise.all(inputs.map((a, i) => p.prove(a, i % 2 ? 'read' : 'write')));
+    answers.forEach(({ proof, output }, i) => {
+      const expected = vrfProve(secretKey, inputs[i]);
+      expect(toHex(proof), `input ${i}`).toBe(toHex(expected));
+      expect(toHex(output), `input ${i}`).toBe(toHex(vrfProofToHash(expected)));
+    });
     expect(p.queued).toEqual({ reads: 0, writes: 0 });
+  });
+
+  it('gives a thread several writes at once, answered in order, but a read alone and only when it holds nothing', async () => {
+    const p = await pool(1, 10);
+    const order: string[] = [];
+    const track = (name: string, job: Promise<unknown>) => job.then(() => order.push(name));
+    const batches: number[] = [];
+    started[started.length - 1].on('message', (m) => 'answers' in m && batches.push(m.answers.length));
+    const writes = Array.from({ length: 10 }, (_, i) => track(`write ${i}`, p.prove(alpha(i), 'write')));
+    expect(p.queued.writes).toBe(10 - WRITES_IN_FLIGHT);
+    const read = track('read', p.prove(alpha(50), 'read'));
+    await Promise.all([...writes, read]);
+    expect(order).toEqual([...Array.from({ length: 10 }, (_, i) => `write ${i}`), 'read']);
+    // The writes it held came back a few per message; the read alone.
+    expect(batches.slice(0, 2)).toEqual([4, 4]);
+    expect(batches.at(-1)).toBe(1);
+    expect(batches.reduce((a, b) => a + b)).toBe(11);
+    // A read given to the idle thread is alone on it until answered.
+    const first = track('read 1', p.prove(alpha(60), 'read'));
+    const second = track('read 2', p.prove(alpha(61), 'read'));
+    expect(p.queued.reads).toBe(1);
+    const write = track('write', p.prove(alpha(62), 'write'));
+    expect(p.queued.writes).toBe(1);
+    await Promise.all([first, second, write]);
+    expect(order.slice(11)).toEqual(['read 1', 'write', 'read 2']);
+  });
+
+  it('stops a thread whose check evaluation differs from its own, and does not start with it', async () => {
+    const lines: string[] = [];
+    wrongKeys.left = 1;
+    const failed = await startVrfPool({
+      secretKey,
+      threads: 2,
+      maxQueuedReads: 1,
+      logger: jsonLogger((l) => lines.push(l)),
+    })
+      .then(() => 'started')
+      .catch((e: Error) => e.message);
+    expect(failed).toMatch(
+      /^the VRF pool did not start: a VRF thread stopped before it was ready \(exit code 1: it computed a VRF proof that differs from this thread's\)$/,
+    );
+    expect(lines.map((l) => JSON.parse(l).event)).toContain('vrf_thread_stopped');
+    expect(lines.join()).not.toContain(toHex(secretKey));
   });
 
   it('refuses reads beyond its queue with overloaded, and serves writes first meanwhile', async () => {
     const p = await pool(1, 3);
     const order: string[] = [];
-    const track = (name: string, job: Promise<Uint8Array>) => outcome(job.then((r) => (order.push(name), r)));
+    const track = (name: string, job: Promise<unknown>) => outcome(job.then((r) => (order.push(name), r)));
     // One read runs at once, three wait, the rest are refused at once.
     const reads = Array.from({ length: 10 }, (_, i) => track(`read ${i}`, p.prove(alpha(i), 'read')));
     expect(p.queued.reads).toBe(3);
     const writes = Array.from({ length: 5 }, (_, i) => track(`write ${i}`, p.prove(alpha(100 + i), 'write')));
-    expect(p.queued.writes).toBe(5);
+    expect(p.queued.writes).toBe(5); // the thread holds read 0, alone
     const readOutcomes = await Promise.all(reads);
     expect(readOutcomes.slice(0, 4)).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
     expect(readOutcomes.slice(4)).toEqual(Array(6).fill('overloaded'));
@@ -99,7 +152,7 @@ describe('the VRF pool (api/node/vrf-pool.ts)', () => {
     expect(read.message).toMatch(/reads are waiting for a VRF proof; retry later/);
     const write = p.prove(alpha(2), 'write');
     expect(await outcome(p.prove(alpha(3), 'write'))).toBe('overloaded');
-    expect(toHex(await write)).toBe(toHex(vrfProve(secretKey, alpha(2))));
+    expect(toHex((await write).proof)).toBe(toHex(vrfProve(secretKey, alpha(2))));
   });
 
   it('fails the job of a thread that dies with a clear error, logs it and replaces the thread', async () => {
@@ -113,7 +166,7 @@ describe('the VRF pool (api/node/vrf-pool.ts)', () => {
     expect(error).toBeInstanceOf(DirectoryError);
     expect(error.code).toBe('internal');
     expect(error.message).toMatch(/the VRF thread computing this proof stopped \(exit code 1\)/);
-    expect(toHex(await next)).toBe(toHex(vrfProve(secretKey, alpha(8))));
+    expect(toHex((await next).proof)).toBe(toHex(vrfProve(secretKey, alpha(8))));
     expect(p.replaced).toBe(1);
     expect(started[started.length - 1]).not.toBe(first);
     expect(lines.map((l) => JSON.parse(l))).toMatchObject([
