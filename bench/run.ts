@@ -7,7 +7,7 @@
  * `--accounts N` sets the size of the writer's cold-start and memory run (default 1,000,000; the scale
  * run: `npm run bench -- --only cold --accounts 10000000 --scale-dir DIR`, not part of CI; DIR keeps the
  * built directory, and a build stopped part way resumes there).
- * `--only durable [--accounts N]` runs the Durable Object's working set in workerd (default 2,000,000
+ * `--only durable [--accounts N] [--object-storage edge]` runs the Durable Object's working set in workerd (default 2,000,000
  * accounts, about half an hour; never part of the default run).
  */
 import { writeFileSync } from 'node:fs';
@@ -70,7 +70,10 @@ if (!quick) {
   );
 }
 if (only === 'durable') {
-  const durable = () => benchDurableObject(accountsGiven ?? 2_000_000);
+  const storageAt = process.argv.indexOf('--object-storage');
+  const storage = storageAt >= 0 ? process.argv[storageAt + 1] : 'full';
+  if (storage !== 'full' && storage !== 'edge') throw new Error('--object-storage is full or edge');
+  const durable = () => benchDurableObject(accountsGiven ?? 2_000_000, storage);
   await run(Object.defineProperty(durable, 'name', { value: 'benchDurableObject' }));
 }
 

@@ -2,25 +2,49 @@
  * The Worker of the Durable Object benchmark (bench/durable-object-bench.ts): the production Worker, whose
  * sequencer also answers `POST /__bench/build?count=N`, which commits N more accounts built below the VRF
  * (bench/scale-build.ts) into the object's own storage through the project's Durable Object storage code (it
- * continues what is stored if the object was restarted meanwhile). The
- * benchmark then restarts workerd and measures the object opening that storage and serving lookups; the
- * builder's state (in this instance's memory) is gone by then. Never deployed: the production Worker has no
- * such route.
+ * continues what is stored if the object was restarted meanwhile), and `POST /__bench/settle`, which runs the
+ * object's alarm once (with D1 bound: replication, and with `OBJECT_STORAGE` "edge" one trim's chunk) and
+ * answers how many rows the object still holds. `/__bench/object/PATH` is PATH sent to the object itself, past
+ * the isolate's own answers from D1, so that the object proves it (from what it holds and what it fetches from
+ * D1). The benchmark then restarts workerd and measures the object opening that storage and serving lookups;
+ * the builder's state (in this instance's memory) is gone by then. Never deployed: the production Worker has no
+ * such routes. With the service binding `D1_HOST`, the object reaches its D1 databases in another workerd
+ * (remote-index.ts), so that their memory is not counted as the object's.
  */
-import worker, { LogSequencer as ProductionSequencer } from '../../api/worker/worker.js';
+import worker, { LogSequencer as ProductionSequencer, type Env } from '../../api/worker/worker.js';
 import { DoDirectoryStore } from '../../api/worker/do-directory-store.js';
 import { DoLogStorage } from '../../api/worker/do-log-storage.js';
+import { SEQUENCER_NAME } from '../../api/worker/sequencer-state.js';
 import { parseSignerKey } from '../../wasm-free-crypto/note.js';
 import { ScaleBuilder } from '../scale-build.js';
+import { withRemoteIndexes } from './remote-index.js';
 
-export default worker;
+const OBJECT_PREFIX = '/__bench/object';
+
+export default {
+  fetch(request: Parameters<typeof worker.fetch>[0], env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith(`${OBJECT_PREFIX}/`)) return worker.fetch(request, env, ctx);
+    url.pathname = url.pathname.slice(OBJECT_PREFIX.length);
+    return env.LOG.get(env.LOG.idFromName(SEQUENCER_NAME)).fetch(new Request(url, request));
+  },
+} satisfies ExportedHandler<Env>;
 export { LookupLimiterObject } from '../../api/worker/worker.js';
+
+/** The object's rows of the directory's bulk, by table. */
+const HELD = ['dir_accounts', 'dir_versions', 'dir_names', 'dir_map'] as const;
 
 export class LogSequencer extends ProductionSequencer {
   private builder: ScaleBuilder | undefined;
 
+  /** With the service binding `D1_HOST`, the object's D1 databases are in another process (remote-index.ts). */
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withRemoteIndexes(env, ['INDEX', 'INDEX_1']));
+  }
+
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === '/__bench/settle') return this.settle();
     if (url.pathname !== '/__bench/build') return super.fetch(request);
     const count = Number(url.searchParams.get('count'));
     const signer = parseSignerKey(this.env.LOG_SIGNER_KEY ?? '');
@@ -36,5 +60,13 @@ export class LogSequencer extends ProductionSequencer {
     );
     await this.builder.addAccounts(this.builder.accounts, count, 1);
     return Response.json({ accounts: this.builder.accounts });
+  }
+
+  private async settle(): Promise<Response> {
+    await this.alarm();
+    const held = Object.fromEntries(
+      HELD.map((t) => [t, this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n]),
+    );
+    return Response.json(held);
   }
 }
