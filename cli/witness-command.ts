@@ -21,6 +21,12 @@ import {
   type WitnessedLog,
 } from '../verifier/witness/witness.js';
 import { Auditor } from '../verifier/auditor/auditor.js';
+import {
+  ConventionError,
+  ORIGIN_CONVENTIONS,
+  parseWitnessPublicKey,
+  sigsumCosignerKey,
+} from '../verifier/witness/conventions.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
 import { trustedRoots } from './audit-command.js';
 import { SqliteAuditStore } from './audit-store.js';
@@ -31,6 +37,7 @@ import { readJsonOr, writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 
 export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE]
+       kt witness cosigner-key --convention sigsum (--public-key KEY | --public-key-file FILE) [--json]
        kt witness serve --log ORIGIN=LOGKEY [--log ...] [--audit ORIGIN=LOGURL ...] [--audit-dir DIR]
                         [--roots PEM] [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
 init creates the witness's key (default file witness.key, mode 0600) under NAME (e.g. witness.example/w1)
@@ -40,7 +47,11 @@ cosigned checkpoint of each in the state file (default witness-state.json); port
 With --audit ORIGIN=LOGURL (the log's /log URL) the witness is an auditing witness for that log: before
 it cosigns, it audits the log up to the submitted checkpoint (kt audit's checks; state in
 DIR/audit-<origin>.db) and refuses (422) what does not pass; with --roots PEM it also checks every provider
-enrolment against those trusted roots, without it enrolments are not checked (and it says so at start).`;
+enrolment against those trusted roots, without it enrolments are not checked (and it says so at start).
+cosigner-key prints the cosigner key string (for a log's "witnesses" and clients' policies) of another
+implementation's witness from its published Ed25519 public key (an OpenSSH ssh-ed25519 line, 64 hex digits,
+or a cosigner key string, which is checked): sigsum's witness cosigns as sigsum.org/v1/witness/<hex SHA-256
+of its key>, type 0x04.`;
 
 /** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
 class FileWitnessStore implements WitnessStore {
@@ -132,6 +143,23 @@ function auditHook(
   };
 }
 
+/** `kt witness cosigner-key`: the cosigner key string of a witness following `convention`. */
+function conventionalCosignerKey(convention?: string, key?: string, keyFile?: string): string {
+  if (convention !== 'sigsum')
+    throw new UsageError(
+      `--convention takes ${ORIGIN_CONVENTIONS.join(', ')}${convention ? `, not ${JSON.stringify(convention)}` : ''}`,
+    );
+  if ((key === undefined) === (keyFile === undefined))
+    throw new UsageError('give the witness public key: --public-key KEY or --public-key-file FILE');
+  const text = keyFile === undefined ? (key as string) : readFileSync(keyFile, 'utf8');
+  try {
+    return sigsumCosignerKey(parseWitnessPublicKey(text));
+  } catch (e) {
+    if (e instanceof ConventionError) throw new UsageError(`${e.code}: ${e.message}`);
+    throw e;
+  }
+}
+
 export async function witness(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values } = parseArgs({
@@ -147,6 +175,9 @@ export async function witness(argv: string[]): Promise<number> {
       port: { type: 'string', default: '8788' },
       host: { type: 'string', default: '127.0.0.1' },
       json: { type: 'boolean', default: false },
+      convention: { type: 'string' },
+      'public-key': { type: 'string' },
+      'public-key-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -161,6 +192,11 @@ export async function witness(argv: string[]): Promise<number> {
     writeFileAtomic(values.key, `${values.name} ${toHex(seed)}\n`, 0o600);
     const key = cosigner(values.name, seed).verifierKey;
     out.result(`created ${values.key}\ncosigner key ${key}`, { keyFile: values.key, cosignerKey: key });
+    return 0;
+  }
+  if (sub === 'cosigner-key') {
+    const key = conventionalCosignerKey(values.convention, values['public-key'], values['public-key-file']);
+    out.result(`cosigner key ${key}`, { cosignerKey: key });
     return 0;
   }
   if (sub !== 'serve') throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);

@@ -31,12 +31,15 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import {
+  encodeSignerKey,
   generateSignerKey,
   isValidKeyName,
   parseSignerKey,
   type Ed25519NoteSigner,
 } from '../../wasm-free-crypto/note.js';
+import { sigsumLogOrigin, type OriginConvention } from '../../verifier/witness/conventions.js';
 import { randomBytes } from '../../wasm-free-crypto/random.js';
 import { RESTORE_MARKER } from './restore-marker.js';
 import { VRF_POOL_SETTING_NAMES, vrfPoolSettings, type VrfPoolSettings } from './vrf-pool-settings.js';
@@ -228,18 +231,32 @@ function secretFile(path: string, make: () => string): string {
 }
 
 /**
+ * A new log key whose name follows `convention` (verifier/witness/conventions.ts): the key first, the origin
+ * from it, for witnesses that accept only such origins.
+ */
+function keyWithConventionalOrigin(convention: OriginConvention): { origin: string; signerKey: string } {
+  const seed = randomBytes(32);
+  const origin = { sigsum: sigsumLogOrigin }[convention](ed25519KeyPairFromSeed(seed).publicKey);
+  return { origin, signerKey: encodeSignerKey(origin, seed) };
+}
+
+/**
  * Opens the data directory, creating it, the origin, the keys and an empty `log.db` on first run, and
  * making the files of an earlier release private. `origin` (optional) names the origin for a new log, and
- * must match the stored one for an existing log. `log` takes the lines that say what was fixed or is
+ * must match the stored one for an existing log; or `originConvention` derives a new log's origin from its
+ * key (an existing log's is checked to follow it). `log` takes the lines that say what was fixed or is
  * worth a warning (default: standard error).
  */
 export function openDataDir(
   dir: string,
   origin?: string,
   log: (line: string) => void = (line) => console.error(line),
+  originConvention?: OriginConvention,
 ): DataDir {
   if (origin !== undefined && !isValidKeyName(origin))
     throw new ConfigError(`invalid origin ${JSON.stringify(origin)}: no spaces or plus signs`);
+  if (origin !== undefined && originConvention !== undefined)
+    throw new ConfigError(`give an origin or an origin convention (${originConvention}), not both`);
   makeDirectory(dir, log);
   makeFilesPrivate(dir, log);
   const keyPath = join(dir, 'log.key');
@@ -248,6 +265,12 @@ export function openDataDir(
   if (!config) {
     // A data directory that lost its config.json but kept its key takes the origin from the key's name.
     const keyOrigin = existsSync(keyPath) ? parseSignerKey(readFileSync(keyPath, 'utf8').trim()).name : undefined;
+    if (keyOrigin === undefined && originConvention !== undefined) {
+      const made = keyWithConventionalOrigin(originConvention);
+      writeNewFile(keyPath, `${made.signerKey}\n`, PRIVATE);
+      origin = made.origin;
+      created = true;
+    }
     const newOrigin = keyOrigin ?? origin ?? `localhost/kt-${toHex(randomBytes(4))}`;
     if (origin !== undefined && origin !== newOrigin)
       throw new ConfigError(`the key in ${keyPath} is for origin ${newOrigin}, not ${origin}`);
@@ -265,6 +288,10 @@ export function openDataDir(
   const signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
   if (signer.name !== config.origin)
     throw new ConfigError(`${keyPath} is a key for ${signer.name}, not for origin ${config.origin}`);
+  if (originConvention === 'sigsum' && config.origin !== sigsumLogOrigin(signer.publicKey))
+    throw new ConfigError(
+      `the log in ${dir} has origin ${config.origin}, not ${sigsumLogOrigin(signer.publicKey)} as sigsum's convention derives from its key; an existing log's origin cannot change`,
+    );
   const vrfPath = join(dir, 'vrf.key');
   const vrfSecretKey = parseVrfSecretKey(
     secretFile(vrfPath, () => toHex(randomBytes(32))),
