@@ -58,14 +58,15 @@ export interface NodeDirectory {
 }
 
 /**
- * Starts a server on 127.0.0.1 over a new data directory whose config.json adds `settings`; its log goes to
- * `logger` (default: standard error).
+ * Starts a server on 127.0.0.1 over a new data directory (or `dataDir`, made beforehand) whose config.json adds
+ * `settings`; its log goes to `logger` (default: standard error).
  */
 export async function startNodeDirectory(
   settings: Record<string, unknown> = {},
   logger?: Logger,
+  dataDir?: string,
 ): Promise<NodeDirectory> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'kt-node-dir-')), 'data');
+  const dir = dataDir ?? join(mkdtempSync(join(tmpdir(), 'kt-node-dir-')), 'data');
   const data = openDataDir(dir, undefined, () => {});
   const configPath = join(dir, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;

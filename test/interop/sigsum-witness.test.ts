@@ -1,0 +1,184 @@
+/**
+ * Our log cosigned by a witness nobody here wrote: sigsum-go's `sigsum-witness` (Debian bookworm-backports,
+ * installed by .ci/run), run on loopback as the log's only witness (quorum 1). The log is made with
+ * `kt init --origin-from-key sigsum`'s origin (the only one that witness accepts), its key handed to the witness
+ * in OpenSSH form by sigsum's own `sigsum-key from-hex`, and the witness's cosigner key string made from its
+ * OpenSSH public key (verifier/witness/conventions.ts). Checked: every served checkpoint carries the witness's
+ * cosignature, which sigsum's tool made and our client's policy verifies; a checkpoint whose cosignature is
+ * removed or altered is refused; after the witness restarts on its state file, cosigning goes on; with the
+ * witness down, the log says so (`/healthz`, the metrics) and the client refuses the checkpoint that misses the
+ * quorum. CI sets KT_REQUIRE_INTEROP=1, so there the test cannot be skipped for want of the tools.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromBase64, toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
+import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
+import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { openDataDir } from '../../api/node/data-dir.js';
+import { jsonLogger } from '../../api/app/logger.js';
+import { lookupFromJson } from '../../verifier/formats/proof-json.js';
+import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
+import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
+import { parseWitnessPublicKey, sigsumCosignerKey, sigsumWitnessName } from '../../verifier/witness/conventions.js';
+import { closedPort } from '../helpers/kt-process.js';
+import { http, PROVIDER, startNodeDirectory, type NodeDirectory } from '../helpers/node-directory.js';
+
+const WITNESS_BIN = '/usr/bin/sigsum-witness';
+const KEY_BIN = '/usr/bin/sigsum-key';
+const haveSigsum = existsSync(WITNESS_BIN) && existsSync(KEY_BIN);
+
+/** sigsum-witness, as Debian builds it, routes nothing without the Go 1.22 router: GODEBUG says to use it. */
+function startWitness(dir: string, port: number): ChildProcess {
+  const child = spawn(
+    WITNESS_BIN,
+    [
+      '-k',
+      join(dir, 'witness'),
+      '--log-key',
+      join(dir, 'log.pub'),
+      '--state-file',
+      join(dir, 'witness-state'),
+      `127.0.0.1:${port}`,
+    ],
+    { env: { ...process.env, GODEBUG: 'httpmuxgo121=0' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return child;
+}
+
+async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true))).on('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sigsum-witness did not listen on ${port}`);
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  await new Promise((resolve) => child.once('exit', resolve).kill());
+}
+
+describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, cosigned by sigsum's witness", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-sigsum-'));
+  let port = 0;
+  let witness: ChildProcess | undefined;
+  let d: NodeDirectory;
+  let cosignerKey = '';
+  let verifier: LookupVerifier;
+  const logged: string[] = [];
+
+  beforeAll(async () => {
+    const data = openDataDir(join(dir, 'data'), undefined, () => {}, 'sigsum');
+    writeFileSync(join(dir, 'log.hex'), `${toHex(data.signer.publicKey)}\n`);
+    execFileSync(KEY_BIN, ['from-hex', '-k', join(dir, 'log.hex'), '-o', join(dir, 'log.pub')]);
+    execFileSync(KEY_BIN, ['generate', '-o', join(dir, 'witness')]);
+    cosignerKey = sigsumCosignerKey(parseWitnessPublicKey(readFileSync(join(dir, 'witness.pub'), 'utf8')));
+    port = await closedPort();
+    witness = startWitness(dir, port);
+    await listening(port);
+    const settings = {
+      epochIntervalMs: 20,
+      witnesses: [{ key: cosignerKey, url: `http://127.0.0.1:${port}` }],
+      witnessQuorum: 1,
+    };
+    d = await startNodeDirectory(
+      settings,
+      jsonLogger((line) => logged.push(line)),
+      join(dir, 'data'),
+    );
+    const pins = JSON.parse((await http(`${d.url}/v1/config`)).text) as {
+      origin: string;
+      logKey: string;
+      vrfKey: string;
+    };
+    expect(pins.origin).toBe(data.origin);
+    verifier = new LookupVerifier({
+      origin: pins.origin,
+      logKey: parseVerifierKey(pins.logKey),
+      vrfKey: fromBase64(pins.vrfKey),
+      policy: { witnesses: [parseCosignerKey(cosignerKey)], quorum: 1 },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await d?.close();
+    await stop(witness);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const policyFor = (origin: string, logKey: string) =>
+    new CheckpointVerifier({
+      origin,
+      logKey: parseVerifierKey(logKey),
+      policy: { witnesses: [parseCosignerKey(cosignerKey)], quorum: 1 },
+    });
+
+  async function servedCheckpoint(): Promise<string> {
+    return (await http(`${d.url}/log/checkpoint`)).text;
+  }
+
+  it('serves every checkpoint with the cosignature sigsum-witness made, which the client verifies', async () => {
+    const name = sigsumWitnessName(parseWitnessPublicKey(readFileSync(join(dir, 'witness.pub'), 'utf8')));
+    for (const account of ['alice@chat.example', 'bob@chat.example']) {
+      expect((await d.publish(account)).status).toBe(200);
+      const note = await servedCheckpoint();
+      expect(note).toContain(`\u2014 ${name} `);
+      const res = await http(`${d.url}/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`);
+      expect(verifier.verifyLookup(lookupFromJson(JSON.parse(res.text)), PROVIDER, account).status).toBe('present');
+    }
+    const state = readFileSync(join(dir, 'witness-state'), 'utf8');
+    expect(state.length).toBeGreaterThan(0); // the witness kept what it cosigned
+  });
+
+  it('refuses a checkpoint whose cosignature is removed or altered', async () => {
+    const config = JSON.parse((await http(`${d.url}/v1/config`)).text) as { origin: string; logKey: string };
+    const note = await servedCheckpoint();
+    const lines = note.split('\n');
+    const at = lines.findIndex((l) => l.includes('sigsum.org/v1/witness/'));
+    const removed = lines.filter((_, i) => i !== at).join('\n');
+    const sig = fromBase64(lines[at].split(' ').at(-1)!);
+    sig[sig.length - 1] ^= 1;
+    const altered = lines
+      .map((l, i) => (i === at ? `${l.split(' ').slice(0, -1).join(' ')} ${toBase64(sig)}` : l))
+      .join('\n');
+    expect(policyFor(config.origin, config.logKey).verify(note).cosignatures).toHaveLength(1);
+    expect(() => policyFor(config.origin, config.logKey).verify(removed)).toThrow(/witness_quorum|0 of the required 1/);
+    expect(() => policyFor(config.origin, config.logKey).verify(altered)).toThrow();
+  });
+
+  it('goes on cosigning after the witness restarts on its state file', async () => {
+    await stop(witness);
+    witness = startWitness(dir, port);
+    await listening(port);
+    expect((await d.publish('carol@chat.example')).status).toBe(200);
+    const res = await http(`${d.url}/v1/lookup/${PROVIDER}/carol%40chat.example`);
+    expect(verifier.verifyLookup(lookupFromJson(JSON.parse(res.text)), PROVIDER, 'carol@chat.example').status).toBe(
+      'present',
+    );
+  });
+
+  it('with the witness down, says so and serves a checkpoint the client refuses', async () => {
+    await stop(witness);
+    expect((await d.publish('dave@chat.example')).status).toBe(200);
+    const health = JSON.parse((await http(`${d.url}/healthz`)).text) as { ok: boolean; degraded?: string[] };
+    expect(health.ok).toBe(false);
+    expect(health.degraded?.join()).toMatch(/witness/);
+    const url = `http://127.0.0.1:${port}`;
+    expect(logged.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({ event: 'witness_failed', witness: url }),
+    );
+    const metrics = (await http(`${d.url}/metrics`)).text;
+    expect(metrics).toMatch(new RegExp(`kt_witness_failures_total\\{witness="${url}"\\} [1-9]`));
+    const res = await http(`${d.url}/v1/lookup/${PROVIDER}/dave%40chat.example`);
+    expect(() => verifier.verifyLookup(lookupFromJson(JSON.parse(res.text)), PROVIDER, 'dave@chat.example')).toThrow(
+      /witness/,
+    );
+  });
+});
