@@ -13,6 +13,8 @@
  *   close them by running the Durable Object's alarm themselves (`runDurableObjectAlarm`).
  * - `witnessed`: the full Worker with a witness (started in Node by test/fixtures/worker-witness.ts) named
  *   in WITNESSES: each epoch's checkpoint is served with its cosignature.
+ * - `sigsum`: the full Worker whose one witness is sigsum-go's `sigsum-witness` (started in Node by
+ *   test/fixtures/worker-sigsum-witness.ts), its origin in sigsum's form.
  */
 import { readFileSync } from 'node:fs';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
@@ -120,6 +122,37 @@ export default defineConfig({
           name: 'witnessed',
           include: ['test/api/worker/witnessed.worker.ts'],
           globalSetup: ['test/fixtures/worker-witness.ts'],
+          ...timeouts,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const f = inject('ktSigsum');
+            return {
+              ...worker,
+              miniflare: {
+                bindings: {
+                  LOG_ORIGIN: f.origin,
+                  LOG_SIGNER_KEY: f.logSignerKey,
+                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
+                  OPERATOR_TOKEN: 'worker-sigsum-operator-token',
+                  TRUSTED_ROOTS_PEM: f.rootPem,
+                  EPOCH_INTERVAL_MS: '3600000',
+                  HEARTBEAT_MS: '10',
+                  RECEIPT_DEADLINE_MS: '7300000',
+                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
+                  WITNESS_QUORUM: '1',
+                  KT_SIGSUM: asJson(f),
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: 'sigsum',
+          include: ['test/api/worker/sigsum-witnessed.worker.ts'],
+          globalSetup: ['test/fixtures/worker-sigsum-witness.ts'],
           ...timeouts,
         },
       },

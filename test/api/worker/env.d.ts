@@ -2,6 +2,7 @@
 import type { Env as WorkerEnv } from '../../../api/worker/worker.js';
 import type { DirectoryFixture } from './directory-script.js';
 import type { WitnessedFixture } from '../../fixtures/worker-witness.js';
+import type { SigsumFixture } from '../../fixtures/worker-sigsum-witness.js';
 
 declare global {
   namespace Cloudflare {
@@ -12,6 +13,8 @@ declare global {
       KT_FIXTURE: DirectoryFixture;
       /** Project `witnessed` only: keys and the witness (test/fixtures/worker-witness.ts). */
       KT_WITNESSED: WitnessedFixture;
+      /** Project `sigsum` only: keys and sigsum's witness (test/fixtures/worker-sigsum-witness.ts). */
+      KT_SIGSUM: SigsumFixture;
     }
     interface GlobalProps {
       mainModule: typeof import('../../../api/worker/worker.js');
