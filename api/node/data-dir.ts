@@ -39,7 +39,7 @@ import {
   parseSignerKey,
   type Ed25519NoteSigner,
 } from '../../wasm-free-crypto/note.js';
-import { sigsumLogOrigin, type OriginConvention } from '../../verifier/witness/conventions.js';
+import { SIGSUM_LOG_PREFIX, sigsumLogOrigin, type OriginConvention } from '../../verifier/witness/conventions.js';
 import { randomBytes } from '../../wasm-free-crypto/random.js';
 import { RESTORE_MARKER } from './restore-marker.js';
 import { VRF_POOL_SETTING_NAMES, vrfPoolSettings, type VrfPoolSettings } from './vrf-pool-settings.js';
@@ -282,6 +282,11 @@ export function openDataDir(
     );
   }
   if (!existsSync(keyPath)) {
+    // An origin named after its key (sigsum's convention) can never be given another key: refused, nothing written.
+    if (originConvention !== undefined || config.origin.startsWith(SIGSUM_LOG_PREFIX))
+      throw new ConfigError(
+        `${keyPath} is missing, and the origin ${config.origin} is named after the log's key: a new key could never match it; restore ${keyPath}`,
+      );
     writeNewFile(keyPath, `${generateSignerKey(config.origin).signerKey}\n`, PRIVATE);
     created = true;
   }

@@ -9,7 +9,8 @@
  * instead of waiting to be handed it, and answers them a few per message (vrf-pool-thread.ts);
  * the read queue is bounded (`maxQueuedReads`) and, when full, a lookup is refused at once with the
  * directory's `overloaded` error (HTTP 503 with `Retry-After`), rather than waiting behind work it cannot
- * see the end of. A thread that dies fails its job with an `internal` error naming the exit, is logged
+ * see the end of. A thread that dies fails the first job it held with an `internal` error naming the exit
+ * (the others go back to the front of their queue, once), is logged
  * (`vrf_thread_stopped`) and is replaced (after a second if it died before it was ready, so a thread that
  * cannot start does not spin, and while no thread is ready what waits fails too). `close()` stops the threads and fails what still waits with `overloaded`.
  * Each thread evaluates a check input before it is given work, and is stopped if it disagrees with this
@@ -41,6 +42,8 @@ interface Job {
   id: number;
   alpha: Uint8Array;
   priority: VrfPriority;
+  /** Threads that died holding it (it is given again once, unless it was the first a thread held). */
+  deaths: number;
   resolve(evaluation: VrfEvaluation): void;
   reject(error: Error): void;
 }
@@ -119,7 +122,7 @@ export class VrfPool implements VrfProver {
         new DirectoryError('overloaded', `${queue.length} ${priority}s are waiting for a VRF proof; retry later`),
       );
     return new Promise<VrfEvaluation>((resolve, reject) => {
-      queue.push({ id: this.nextId++, alpha, priority, resolve, reject });
+      queue.push({ id: this.nextId++, alpha, priority, deaths: 0, resolve, reject });
       this.dispatch();
     });
   }
@@ -137,6 +140,7 @@ export class VrfPool implements VrfProver {
     const closing = new DirectoryError('overloaded', 'the server is closing; retry');
     for (const job of [...this.writes.splice(0), ...this.reads.splice(0)]) job.reject(closing);
     for (const t of this.threads) for (const job of t.jobs.splice(0)) job.reject(closing);
+    for (const w of this.startWaiters.splice(0)) w.reject(new Error('the VRF pool was closed before it started'));
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
@@ -147,26 +151,30 @@ export class VrfPool implements VrfProver {
   }
 
   /**
-   * Gives each ready thread the next jobs it has room for: writes first, spread over the threads one at a
-   * time. A thread keeps the process alive while it starts or works, not while it waits for work (the
+   * Gives the ready threads the jobs they have room for: writes first, each to the thread holding the fewest. A thread keeps the process alive while it starts or works, not while it waits for work (the
    * server's socket and timers do that).
    */
   private dispatch(): void {
-    for (let given = true; given; ) {
-      given = false;
-      for (const t of this.threads) {
-        const job = this.writes.length && this.hasRoom(t, 'write') ? this.writes.shift() : undefined;
-        const next = job ?? (this.reads.length && this.hasRoom(t, 'read') ? this.reads.shift() : undefined);
-        if (!next) continue;
-        t.jobs.push(next);
-        t.worker.postMessage({ id: next.id, alpha: next.alpha } satisfies ThreadRequest);
-        given = true;
-      }
+    for (;;) {
+      // The thread with room that holds the fewest jobs (the first of those): writes spread over the threads.
+      const write = this.writes.length ? this.leastBusy('write') : undefined;
+      const thread = write ?? (this.reads.length ? this.leastBusy('read') : undefined);
+      if (!thread) break;
+      const next = (write ? this.writes : this.reads).shift()!;
+      thread.jobs.push(next);
+      thread.worker.postMessage({ id: next.id, alpha: next.alpha } satisfies ThreadRequest);
     }
     for (const t of this.threads) {
       if (t.ready && t.jobs.length === 0) t.worker.unref();
       else t.worker.ref();
     }
+  }
+
+  private leastBusy(priority: VrfPriority): Thread | undefined {
+    let best: Thread | undefined;
+    for (const t of this.threads)
+      if (this.hasRoom(t, priority) && (!best || t.jobs.length < best.jobs.length)) best = t;
+    return best;
   }
 
   private startThread(slot: number): Thread {
@@ -191,26 +199,39 @@ export class VrfPool implements VrfProver {
     this.dispatch();
   }
 
-  /** The thread answers its jobs in the order given. */
+  /** The thread answers its jobs in the order given; one that does not is stopped (its jobs then fail or go again). */
   private settle(thread: Thread, a: ThreadAnswer): void {
-    if (thread.jobs[0]?.id !== a.id) return;
+    if (thread.jobs[0]?.id !== a.id) {
+      thread.failure = `: it answered job ${a.id} out of order`;
+      void thread.worker.terminate();
+      return;
+    }
     const job = thread.jobs.shift()!;
     if ('proof' in a) job.resolve({ proof: a.proof, output: a.output });
     else job.reject(new DirectoryError('internal', `the VRF proof failed: ${a.error}`));
   }
 
-  /** A thread stopped: the jobs it held fail, and another thread takes its slot. */
+  /** A thread stopped: the first job it held fails, the others go again, and another thread takes its slot. */
   private died(slot: number, thread: Thread, how: string): void {
     if (this.closed) return;
+    const wasReady = thread.ready;
+    thread.ready = false; // nothing more is given to it
     (this.opts.logger ?? consoleLogger).error('vrf_thread_stopped', { thread: slot, reason: how });
+    // The first job it held may be what stopped it: it fails. The others (proofs are deterministic) go back to the
+    // front of their queue, once: a job held by two threads that died fails too.
     const stopped = new DirectoryError('internal', `the VRF thread computing this proof stopped (${how})`);
-    for (const job of thread.jobs.splice(0)) job.reject(stopped);
+    const held = thread.jobs.splice(0);
+    const again = held.slice(1).filter((job) => job.deaths++ === 0);
+    for (const job of held) if (!again.includes(job)) job.reject(stopped);
+    this.writes.unshift(...again.filter((job) => job.priority === 'write'));
+    this.reads.unshift(...again.filter((job) => job.priority === 'read'));
+    this.dispatch();
     const replace = () => {
       if (this.closed) return;
       this.threads[slot] = this.startThread(slot);
       this.replaced++;
     };
-    if (thread.ready) return replace();
+    if (wasReady) return replace();
     for (const w of this.startWaiters.splice(0))
       w.reject(new Error(`a VRF thread stopped before it was ready (${how})`));
     // It never started: until one does, nothing waiting would ever be answered.

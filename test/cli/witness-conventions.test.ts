@@ -5,7 +5,7 @@
  * a witness's OpenSSH or hex key becomes its cosigner key string, and the mistakes say what is wrong.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,19 @@ describe('kt and sigsum conventions', () => {
     expect(JSON.parse(readFileSync(join(data, 'config.json'), 'utf8')).origin).toBe(origin);
     const again = await kt(['init', '--data', data, '--origin-from-key', 'sigsum', '--json'], dir);
     expect([again.code, JSON.parse(again.stdout).created, JSON.parse(again.stdout).origin]).toEqual([0, false, origin]);
+  });
+
+  it('never makes another key for a log named after its key', async () => {
+    const data = join(dir, 'lost-key');
+    expect((await kt(['init', '--data', data, '--origin-from-key', 'sigsum'], dir)).code).toBe(0);
+    const config = readFileSync(join(data, 'config.json'), 'utf8');
+    rmSync(join(data, 'log.key'));
+    for (const args of [[], ['--origin-from-key', 'sigsum']]) {
+      const r = await kt(['init', '--data', data, ...args], dir);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("is named after the log's key")]);
+      expect(existsSync(join(data, 'log.key'))).toBe(false);
+      expect(readFileSync(join(data, 'config.json'), 'utf8')).toBe(config);
+    }
   });
 
   it('refuses the convention for a log named otherwise, with an origin too, or unknown', async () => {

@@ -21,6 +21,7 @@ import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { openDataDir } from '../../api/node/data-dir.js';
 import { jsonLogger } from '../../api/app/logger.js';
 import { lookupFromJson } from '../../verifier/formats/proof-json.js';
+import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
 import { parseWitnessPublicKey, sigsumCosignerKey, sigsumWitnessName } from '../../verifier/witness/conventions.js';
@@ -150,13 +151,27 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
       .join('\n');
     expect(policyFor(config.origin, config.logKey).verify(note).cosignatures).toHaveLength(1);
     expect(() => policyFor(config.origin, config.logKey).verify(removed)).toThrow(/witness_quorum|0 of the required 1/);
-    expect(() => policyFor(config.origin, config.logKey).verify(altered)).toThrow();
+    expect(() => policyFor(config.origin, config.logKey).verify(altered)).toThrow(
+      /invalid signature by sigsum\.org\/v1\/witness\//,
+    );
   });
 
   it('goes on cosigning after the witness restarts on its state file', async () => {
+    const note = await servedCheckpoint();
+    const held = Number(note.split('\n')[1]);
     await stop(witness);
     witness = startWitness(dir, port);
     await listening(port);
+    // It kept the size it cosigned: asked to start again from 0, it answers 409 with that size.
+    const asked = await fetch(`http://127.0.0.1:${port}/add-checkpoint`, {
+      method: 'POST',
+      body: addCheckpointBody(0, [], note),
+    });
+    expect([asked.status, asked.headers.get('content-type'), await asked.text()]).toEqual([
+      409,
+      'text/x.tlog.size',
+      `${held}\n`,
+    ]);
     expect((await d.publish('carol@chat.example')).status).toBe(200);
     const res = await http(`${d.url}/v1/lookup/${PROVIDER}/carol%40chat.example`);
     expect(verifier.verifyLookup(lookupFromJson(JSON.parse(res.text)), PROVIDER, 'carol@chat.example').status).toBe(

@@ -17,6 +17,7 @@ import {
 } from '../../wasm-free-crypto/note.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { normalizePublicKey } from '../../wasm-free-crypto/signatures.js';
 
 export type ConventionErrorCode = 'bad_witness_key' | 'wrong_key_type' | 'wrong_key_name';
 
@@ -29,7 +30,8 @@ export class ConventionError extends CodedError<ConventionErrorCode> {
 export const ORIGIN_CONVENTIONS = ['sigsum'] as const;
 export type OriginConvention = (typeof ORIGIN_CONVENTIONS)[number];
 
-const SIGSUM_LOG_PREFIX = 'sigsum.org/v1/tree/';
+/** The start of every origin in sigsum's form. */
+export const SIGSUM_LOG_PREFIX = 'sigsum.org/v1/tree/';
 const SIGSUM_WITNESS_PREFIX = 'sigsum.org/v1/witness/';
 
 /** The origin sigsum's witness requires of the log whose Ed25519 public key this is. */
@@ -94,15 +96,25 @@ function parseSigsumVerifierKey(vkey: string): Uint8Array {
   return parts.publicKey;
 }
 
+/** `key` if it is an Ed25519 public key that can verify: canonical, a curve point, not of small order. */
+function checkPoint(key: Uint8Array): Uint8Array {
+  try {
+    return normalizePublicKey('ed25519', key);
+  } catch (e) {
+    throw new ConventionError('bad_witness_key', `not an Ed25519 public key: ${(e as Error).message}`);
+  }
+}
+
 /**
- * The Ed25519 public key of a witness, from an OpenSSH public key line, 64 hex digits, or (sigsum's form
- * checked) a cosigner key string.
+ * The Ed25519 public key of a witness, from one OpenSSH public key line, 64 hex digits, or (sigsum's form
+ * checked) a cosigner key string; surrounding white space aside, nothing else may be in the text.
  */
 export function parseWitnessPublicKey(text: string): Uint8Array {
   const t = text.trim();
-  if (t.startsWith('ssh-')) return parseOpenSshKey(t);
-  if (/^[0-9a-fA-F]{64}$/.test(t)) return fromHex(t.toLowerCase());
-  if (t.includes('+')) return parseSigsumVerifierKey(t);
+  if (t.includes('\n')) throw new ConventionError('bad_witness_key', 'more than one line: give one witness public key');
+  if (t.startsWith('ssh-')) return checkPoint(parseOpenSshKey(t));
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return checkPoint(fromHex(t.toLowerCase()));
+  if (t.includes('+')) return checkPoint(parseSigsumVerifierKey(t));
   throw new ConventionError(
     'bad_witness_key',
     'not a witness public key: give an OpenSSH line (ssh-ed25519 ...), 64 hex digits or a cosigner key string',

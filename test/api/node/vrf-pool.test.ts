@@ -175,6 +175,33 @@ describe('the VRF pool (api/node/vrf-pool.ts)', () => {
     expect(lines.join()).not.toContain(toHex(secretKey));
   });
 
+  it('spreads writes over its threads, each to the one holding the fewest', async () => {
+    const p = await pool(2, 10);
+    const answers = started.slice(-2).map(() => 0);
+    started.slice(-2).forEach((w, i) => w.on('message', (m) => 'answers' in m && (answers[i] += m.answers.length)));
+    const proofs = await Promise.all(Array.from({ length: 6 }, (_, i) => p.prove(alpha(i), 'write')));
+    expect(proofs).toHaveLength(6);
+    expect(answers).toEqual([3, 3]);
+  });
+
+  it('when a thread dies holding several writes, fails the first and gives the others again', async () => {
+    const lines: string[] = [];
+    const p = await pool(1, 10, lines);
+    const first = started[started.length - 1];
+    const jobs = Array.from({ length: WRITES_IN_FLIGHT }, (_, i) => p.prove(alpha(200 + i), 'write'));
+    expect(p.queued.writes).toBe(0); // all held by the thread
+    await first.terminate();
+    // It answers 4 at a time and is stopped at once: the first job it held when it stopped fails (the first,
+    // unless it had posted 4 answers by then), every other one is proven, by the thread that replaced it.
+    const outcomes = await Promise.all(jobs.map(outcome));
+    const failed = outcomes.indexOf('internal');
+    expect([0, 4]).toContain(failed);
+    expect(outcomes.filter((o, i) => i !== failed)).toEqual(Array(WRITES_IN_FLIGHT - 1).fill('resolved'));
+    for (const [i, job] of jobs.entries())
+      if (i !== failed) expect(toHex((await job).proof)).toBe(toHex(vrfProve(secretKey, alpha(200 + i))));
+    expect(p.replaced).toBe(1);
+  });
+
   it('stops its threads on close, failing what waits, and takes no more work', async () => {
     const p = await pool(2, 10);
     const threads = started.slice(-2);

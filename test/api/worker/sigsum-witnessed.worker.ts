@@ -16,6 +16,7 @@ import { openCheckpoint } from '../../../verifier/formats/checkpoint.js';
 import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
 import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
+import { addCheckpointBody } from '../../../verifier/formats/add-checkpoint.js';
 
 const f = env.KT_SIGSUM;
 const get = (path: string) => exports.default.fetch(new Request(`https://kt.example${path}`));
@@ -60,7 +61,7 @@ describe.runIf(f.available)("the Worker cosigned by sigsum's witness", () => {
       .join('\n');
     expect(checkpoints.verify(later.note).cosignatures).toHaveLength(1);
     expect(() => checkpoints.verify(removed)).toThrow(/witness/);
-    expect(() => checkpoints.verify(altered)).toThrow();
+    expect(() => checkpoints.verify(altered)).toThrow(/invalid signature by sigsum\.org\/v1\/witness\//);
   });
 
   it('goes on after the witness restarts; while it is down, says so and serves checkpoints a client refuses', async () => {
@@ -77,6 +78,7 @@ describe.runIf(f.available)("the Worker cosigned by sigsum's witness", () => {
       return (await get('/log/checkpoint')).text();
     };
     const control = (what: 'stop' | 'start') => fetch(`${f.controlUrl}/${what}`, { method: 'POST' });
+    const cosigned = await (await get('/log/checkpoint')).text();
     expect((await control('stop')).status).toBe(204);
     const missed = await epoch();
     expect(() => checkpoints.verify(missed)).toThrow(/witness/);
@@ -85,6 +87,12 @@ describe.runIf(f.available)("the Worker cosigned by sigsum's witness", () => {
     expect(health.degraded?.join()).toMatch(/witness/);
     expect(await (await get('/metrics')).text()).toMatch(/kt_witness_failures_total\{witness="[^"]+"\} [1-9]/);
     expect((await control('start')).status).toBe(204);
+    // It kept the size it cosigned: asked to start again from 0, it answers 409 with that size.
+    const asked = await fetch(`${f.witnessUrl}/add-checkpoint`, {
+      method: 'POST',
+      body: addCheckpointBody(0, [], cosigned),
+    });
+    expect([asked.status, await asked.text()]).toEqual([409, `${cosigned.split('\n')[1]}\n`]);
     const resumed = await epoch(); // from its state file: it cosigns the size it already holds, or a later one
     expect(checkpoints.verify(resumed).cosignatures.map((c) => c.name)).toEqual([witness.name]);
     // (Heartbeats every 10 ms here make "epochs stall" come and go; the witness's reason is what is checked.)

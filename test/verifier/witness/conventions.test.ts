@@ -81,5 +81,9 @@ describe("sigsum's naming convention", () => {
     expect(code(() => parseWitnessPublicKey('ssh-ed25519 not*base64'))).toBe('bad_witness_key');
     expect(code(() => parseWitnessPublicKey(HEX.slice(2)))).toBe('bad_witness_key');
     expect(code(() => sigsumLogOrigin(key.subarray(1)))).toBe('bad_witness_key');
+    // Two keys in one text; 32 bytes that are not a curve point, or a point of small order (the identity).
+    expect(code(() => parseWitnessPublicKey(`${SSH}\n${SSH}\n`))).toBe('bad_witness_key');
+    expect(code(() => parseWitnessPublicKey('ff'.repeat(32)))).toBe('bad_witness_key');
+    expect(code(() => parseWitnessPublicKey(`01${'00'.repeat(31)}`))).toBe('bad_witness_key');
   });
 });
