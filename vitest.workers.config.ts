@@ -22,6 +22,7 @@ import { defineConfig } from 'vitest/config';
 import { sha256 } from './wasm-free-crypto/sha256.js';
 import { utf8 } from './wasm-free-crypto/bytes.js';
 import { encodeSignerKey } from './wasm-free-crypto/note.js';
+import type { ProvidedContext } from 'vitest';
 
 const VECTORS = new URL('./test/vectors/', import.meta.url);
 const TILES_300 = ['tile/0/000', 'tile/0/001.p/44', 'tile/1/000.p/1'];
@@ -33,6 +34,25 @@ const worker = { main: './api/worker/worker.ts', wrangler: { configPath: './wran
 /** The log project's Worker: the production one with a test-only append route (test/api/worker/log-only-worker.ts). */
 const logOnlyWorker = { ...worker, main: './test/api/worker/log-only-worker.ts' };
 const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
+
+/**
+ * The vars of a full Worker whose one witness (quorum 1) is the fixture's: epochs an hour after queued work,
+ * heartbeats every 10 ms, so that the tests close epochs by running the alarm.
+ */
+function witnessedBindings(f: ProvidedContext['ktWitnessed'], operatorToken: string): Record<string, string> {
+  return {
+    LOG_ORIGIN: f.origin,
+    LOG_SIGNER_KEY: f.logSignerKey,
+    VRF_SECRET_KEY: f.vrfSecretKeyHex,
+    OPERATOR_TOKEN: operatorToken,
+    TRUSTED_ROOTS_PEM: f.rootPem,
+    EPOCH_INTERVAL_MS: '3600000',
+    HEARTBEAT_MS: '10',
+    RECEIPT_DEADLINE_MS: '7300000',
+    WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
+    WITNESS_QUORUM: '1',
+  };
+}
 
 export default defineConfig({
   test: {
@@ -101,19 +121,7 @@ export default defineConfig({
             return {
               ...worker,
               miniflare: {
-                bindings: {
-                  LOG_ORIGIN: f.origin,
-                  LOG_SIGNER_KEY: f.logSignerKey,
-                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
-                  OPERATOR_TOKEN: 'worker-witnessed-operator-token',
-                  TRUSTED_ROOTS_PEM: f.rootPem,
-                  EPOCH_INTERVAL_MS: '3600000',
-                  HEARTBEAT_MS: '10',
-                  RECEIPT_DEADLINE_MS: '7300000',
-                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
-                  WITNESS_QUORUM: '1',
-                  KT_WITNESSED: asJson(f),
-                },
+                bindings: { ...witnessedBindings(f, 'worker-witnessed-operator-token'), KT_WITNESSED: asJson(f) },
               },
             };
           }),
@@ -132,19 +140,7 @@ export default defineConfig({
             return {
               ...worker,
               miniflare: {
-                bindings: {
-                  LOG_ORIGIN: f.origin,
-                  LOG_SIGNER_KEY: f.logSignerKey,
-                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
-                  OPERATOR_TOKEN: 'worker-sigsum-operator-token',
-                  TRUSTED_ROOTS_PEM: f.rootPem,
-                  EPOCH_INTERVAL_MS: '3600000',
-                  HEARTBEAT_MS: '10',
-                  RECEIPT_DEADLINE_MS: '7300000',
-                  WITNESSES: JSON.stringify([{ key: f.witnessKey, url: f.witnessUrl }]),
-                  WITNESS_QUORUM: '1',
-                  KT_SIGSUM: asJson(f),
-                },
+                bindings: { ...witnessedBindings(f, 'worker-sigsum-operator-token'), KT_SIGSUM: asJson(f) },
               },
             };
           }),

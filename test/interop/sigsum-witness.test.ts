@@ -9,13 +9,12 @@
  * witness down, the log says so (`/healthz`, the metrics) and the client refuses the checkpoint that misses the
  * quorum. CI sets KT_REQUIRE_INTEROP=1, so there the test cannot be skipped for want of the tools.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromBase64, toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
+import { fromBase64, toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { openDataDir } from '../../api/node/data-dir.js';
@@ -24,47 +23,10 @@ import { lookupFromJson } from '../../verifier/formats/proof-json.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
-import { parseWitnessPublicKey, sigsumCosignerKey, sigsumWitnessName } from '../../verifier/witness/conventions.js';
+import { sigsumCosignerKey, sigsumWitnessName } from '../../verifier/witness/conventions.js';
 import { closedPort } from '../helpers/kt-process.js';
+import { haveSigsum, makeSigsumWitnessKeys, startSigsumWitness, stopSigsumWitness } from '../helpers/sigsum-witness.js';
 import { http, PROVIDER, startNodeDirectory, type NodeDirectory } from '../helpers/node-directory.js';
-
-const WITNESS_BIN = '/usr/bin/sigsum-witness';
-const KEY_BIN = '/usr/bin/sigsum-key';
-const haveSigsum = existsSync(WITNESS_BIN) && existsSync(KEY_BIN);
-
-/** sigsum-witness, as Debian builds it, routes nothing without the Go 1.22 router: GODEBUG says to use it. */
-function startWitness(dir: string, port: number): ChildProcess {
-  const child = spawn(
-    WITNESS_BIN,
-    [
-      '-k',
-      join(dir, 'witness'),
-      '--log-key',
-      join(dir, 'log.pub'),
-      '--state-file',
-      join(dir, 'witness-state'),
-      `127.0.0.1:${port}`,
-    ],
-    { env: { ...process.env, GODEBUG: 'httpmuxgo121=0' }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return child;
-}
-
-async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true))).on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sigsum-witness did not listen on ${port}`);
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  await new Promise((resolve) => child.once('exit', resolve).kill());
-}
 
 describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, cosigned by sigsum's witness", () => {
   const dir = mkdtempSync(join(tmpdir(), 'kt-sigsum-'));
@@ -72,18 +34,16 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
   let witness: ChildProcess | undefined;
   let d: NodeDirectory;
   let cosignerKey = '';
+  let witnessPublicKey: Uint8Array = new Uint8Array(0);
   let verifier: LookupVerifier;
   const logged: string[] = [];
 
   beforeAll(async () => {
     const data = openDataDir(join(dir, 'data'), undefined, () => {}, 'sigsum');
-    writeFileSync(join(dir, 'log.hex'), `${toHex(data.signer.publicKey)}\n`);
-    execFileSync(KEY_BIN, ['from-hex', '-k', join(dir, 'log.hex'), '-o', join(dir, 'log.pub')]);
-    execFileSync(KEY_BIN, ['generate', '-o', join(dir, 'witness')]);
-    cosignerKey = sigsumCosignerKey(parseWitnessPublicKey(readFileSync(join(dir, 'witness.pub'), 'utf8')));
+    witnessPublicKey = makeSigsumWitnessKeys(dir, data.signer.publicKey);
+    cosignerKey = sigsumCosignerKey(witnessPublicKey);
     port = await closedPort();
-    witness = startWitness(dir, port);
-    await listening(port);
+    witness = await startSigsumWitness(dir, port);
     const settings = {
       epochIntervalMs: 20,
       witnesses: [{ key: cosignerKey, url: `http://127.0.0.1:${port}` }],
@@ -110,7 +70,7 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
 
   afterAll(async () => {
     await d?.close();
-    await stop(witness);
+    await stopSigsumWitness(witness);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -126,7 +86,7 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
   }
 
   it('serves every checkpoint with the cosignature sigsum-witness made, which the client verifies', async () => {
-    const name = sigsumWitnessName(parseWitnessPublicKey(readFileSync(join(dir, 'witness.pub'), 'utf8')));
+    const name = sigsumWitnessName(witnessPublicKey);
     for (const account of ['alice@chat.example', 'bob@chat.example']) {
       expect((await d.publish(account)).status).toBe(200);
       const note = await servedCheckpoint();
@@ -159,9 +119,8 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
   it('goes on cosigning after the witness restarts on its state file', async () => {
     const note = await servedCheckpoint();
     const held = Number(note.split('\n')[1]);
-    await stop(witness);
-    witness = startWitness(dir, port);
-    await listening(port);
+    await stopSigsumWitness(witness);
+    witness = await startSigsumWitness(dir, port);
     // It kept the size it cosigned: asked to start again from 0, it answers 409 with that size.
     const asked = await fetch(`http://127.0.0.1:${port}/add-checkpoint`, {
       method: 'POST',
@@ -180,7 +139,7 @@ describe.runIf(haveSigsum || process.env.KT_REQUIRE_INTEROP === '1')("our log, c
   });
 
   it('with the witness down, says so and serves a checkpoint the client refuses', async () => {
-    await stop(witness);
+    await stopSigsumWitness(witness);
     expect((await d.publish('dave@chat.example')).status).toBe(200);
     const health = JSON.parse((await http(`${d.url}/healthz`)).text) as { ok: boolean; degraded?: string[] };
     expect(health.ok).toBe(false);

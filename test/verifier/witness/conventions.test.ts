@@ -8,27 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { SIG_TYPE_COSIGNATURE_V1, decodeVerifierKey, encodeVerifierKey } from '../../../wasm-free-crypto/note.js';
 import {
-  ConventionError,
   parseWitnessPublicKey,
   sigsumCosignerKey,
   sigsumLogOrigin,
   sigsumWitnessName,
 } from '../../../verifier/witness/conventions.js';
+import { errorCode } from '../../helpers/error-code.js';
 
 // Printed by sigsum-key 0.11.1 for one generated key.
 const SSH = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILNubL2M9oeYQyCHYVzlJQvgR43uW8Yox+dLBAfk4WQg sigsum key';
 const HEX = 'b36e6cbd8cf68798432087615ce5250be0478dee5bc628c7e74b0407e4e16420';
 const HASH = '8974b53cea6444e8de521e9f232d493a7f48024579818a53d212f99f745853e0';
 const TO_VKEY = `sigsum.org/v1/tree/${HASH}+49dfa811+AbNubL2M9oeYQyCHYVzlJQvgR43uW8Yox+dLBAfk4WQg`;
-
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'accepted';
-  } catch (e) {
-    return e instanceof ConventionError ? e.code : `untyped: ${(e as Error).message}`;
-  }
-}
 
 describe("sigsum's naming convention", () => {
   const key = fromHex(HEX);
@@ -55,7 +46,7 @@ describe("sigsum's naming convention", () => {
   });
 
   it("refuses sigsum-key to-vkey's log form, with what to give instead", () => {
-    expect(code(() => parseWitnessPublicKey(TO_VKEY))).toBe('wrong_key_type');
+    expect(errorCode(() => parseWitnessPublicKey(TO_VKEY))).toBe('wrong_key_type');
     expect(() => parseWitnessPublicKey(TO_VKEY)).toThrow(
       /type 0x01.*sigsum-key to-vkey.*type 0x04 under sigsum.org\/v1\/witness\//,
     );
@@ -63,7 +54,7 @@ describe("sigsum's naming convention", () => {
 
   it('refuses a cosigner key string under another name', () => {
     const other = encodeVerifierKey('witness.example/w1', SIG_TYPE_COSIGNATURE_V1, key);
-    expect(code(() => parseWitnessPublicKey(other))).toBe('wrong_key_name');
+    expect(errorCode(() => parseWitnessPublicKey(other))).toBe('wrong_key_name');
     expect(() => parseWitnessPublicKey(other)).toThrow(
       `cosigns as sigsum.org/v1/witness/${HASH}, not witness.example/w1`,
     );
@@ -72,18 +63,18 @@ describe("sigsum's naming convention", () => {
   it('refuses malformed OpenSSH keys, other key types and other text', () => {
     const blob = fromBase64(SSH.split(' ')[1]);
     const ssh = (b: Uint8Array) => `ssh-ed25519 ${toBase64(b)}`;
-    expect(code(() => parseWitnessPublicKey(ssh(blob.subarray(0, blob.length - 1))))).toBe('bad_witness_key');
-    expect(code(() => parseWitnessPublicKey(ssh(Uint8Array.of(...blob, 0))))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(ssh(blob.subarray(0, blob.length - 1))))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(ssh(Uint8Array.of(...blob, 0))))).toBe('bad_witness_key');
     const renamed = blob.slice();
     renamed.set(utf8('ssh-ed25518'), 4);
-    expect(code(() => parseWitnessPublicKey(ssh(renamed)))).toBe('bad_witness_key');
-    expect(code(() => parseWitnessPublicKey('ssh-rsa AAAAB3NzaC1yc2E='))).toBe('wrong_key_type');
-    expect(code(() => parseWitnessPublicKey('ssh-ed25519 not*base64'))).toBe('bad_witness_key');
-    expect(code(() => parseWitnessPublicKey(HEX.slice(2)))).toBe('bad_witness_key');
-    expect(code(() => sigsumLogOrigin(key.subarray(1)))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(ssh(renamed)))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey('ssh-rsa AAAAB3NzaC1yc2E='))).toBe('wrong_key_type');
+    expect(errorCode(() => parseWitnessPublicKey('ssh-ed25519 not*base64'))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(HEX.slice(2)))).toBe('bad_witness_key');
+    expect(errorCode(() => sigsumLogOrigin(key.subarray(1)))).toBe('bad_witness_key');
     // Two keys in one text; 32 bytes that are not a curve point, or a point of small order (the identity).
-    expect(code(() => parseWitnessPublicKey(`${SSH}\n${SSH}\n`))).toBe('bad_witness_key');
-    expect(code(() => parseWitnessPublicKey('ff'.repeat(32)))).toBe('bad_witness_key');
-    expect(code(() => parseWitnessPublicKey(`01${'00'.repeat(31)}`))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(`${SSH}\n${SSH}\n`))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey('ff'.repeat(32)))).toBe('bad_witness_key');
+    expect(errorCode(() => parseWitnessPublicKey(`01${'00'.repeat(31)}`))).toBe('bad_witness_key');
   });
 });
