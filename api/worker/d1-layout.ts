@@ -58,6 +58,8 @@ export const REPLICA_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS dir_layout (id INTEGER PRIMARY KEY CHECK (id = 1), shards INTEGER NOT NULL)',
   'CREATE TABLE IF NOT EXISTS dir_heads (epoch INTEGER PRIMARY KEY, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL, checkpoint TEXT NOT NULL, served TEXT)',
   TRIMMED_SCHEMA, // meta database: the epoch at which the object moved its rows here (api/worker/object-trim.ts)
+  // meta database: the token of a refill under way (api/worker/d1-refill.ts)
+  'CREATE TABLE IF NOT EXISTS dir_refilling (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)',
 ];
 
 export const REPLICA_QUERIES = {

@@ -7,7 +7,7 @@
  * These are the first two steps of "The writer past one object" (docs/ARCHITECTURE.md): the object still keeps
  * every row, and reads them itself whenever the replica cannot answer for its committed state:
  * - until this instance's first replication run has finished (a D1 that is behind, ahead of the object or laid
- *   out for another number of shards is refilled by that run: d1-replica.ts);
+ *   out for another number of shards is refilled first, over as many runs as it takes: d1-refill.ts);
  * - while a refill runs (it empties the databases first), and for a read that was in flight when one began;
  * - when a D1 read fails, or the replica lacks a row it must hold (a name without its account row, a map row a
  *   node names): logged through `onFallback`, and the object's rows answer;
@@ -30,7 +30,7 @@ import {
 } from '../../log/directory/store.js';
 import type { IndexLayout } from './d1-layout.js';
 import { DirectoryError } from '../../log/directory/errors.js';
-import { replicateOutbox, ReplicaRefillRefused } from './d1-replica.js';
+import { replicateOutbox, ReplicaRefillRefused, type ReplicationBudget, type ReplicationRun } from './d1-replica.js';
 import { D1IndexRows } from './d1-rows.js';
 import type { DoSqlStorage } from './do-log-storage.js';
 import { deleteReplicatedChunk, KEPT_MAP_DEPTH, MARK_TRIMMED, objectTrimmedAt, outboxEmpty } from './object-trim.js';
@@ -89,23 +89,32 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
    * Copies the outbox to D1 (d1-replica.ts); the object's reads use the replica once a run has finished. A
    * refill D1 would need and cannot have (the object trimmed) leaves them refused until D1 is set right.
    */
-  async replicate(): Promise<Awaited<ReturnType<typeof replicateOutbox>>> {
+  async replicate(budget?: ReplicationBudget): Promise<ReplicationRun> {
     let result;
     try {
-      result = await replicateOutbox(this.storage, this.layout, {
-        // Before an outbox row is deleted: the reads' bound follows each epoch every database now holds.
-        applied: (epoch) => {
-          this.replicatedUpTo = Math.max(this.replicatedUpTo ?? -1, epoch);
+      result = await replicateOutbox(
+        this.storage,
+        this.layout,
+        {
+          // Before an outbox row is deleted: the reads' bound follows each epoch every database now holds.
+          applied: (epoch) => {
+            this.replicatedUpTo = Math.max(this.replicatedUpTo ?? -1, epoch);
+          },
+          beforeRefill: () => {
+            this.ready = false;
+            this.refills++;
+            this.dropFetched();
+          },
         },
-        beforeRefill: () => {
-          this.ready = false;
-          this.refills++;
-          this.dropFetched();
-        },
-      });
+        budget,
+      );
     } catch (e) {
       if (e instanceof ReplicaRefillRefused) this.ready = false;
       throw e;
+    }
+    if (result.refilling) {
+      this.ready = false; // a refill this instance did not begin (it was under way when the object started)
+      return result;
     }
     this.replicatedUpTo = Math.max(this.replicatedUpTo ?? -1, result.upTo);
     this.ready = true;

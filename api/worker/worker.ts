@@ -48,7 +48,7 @@
  * module with any other runtime export.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { publishToBucket } from '../../log/merkle/tile-publication.js';
+import { PUBLICATION_WRITES, publishToBucket, type PublicationProgress } from '../../log/merkle/tile-publication.js';
 import { logRequest } from '../app/access-log.js';
 import { GzipCache } from '../app/compression.js';
 import { corsPreflight, withCors, type CorsPolicy } from '../app/cors.js';
@@ -57,6 +57,8 @@ import { REQUEST_ID_HEADER, requestIdFor, withRequestId } from '../app/request-i
 import type { RefusalCounts, RequestMetricsRow } from '../app/request-metrics.js';
 import { ConfigError, settingFromVars } from '../wiring/settings.js';
 import { indexLayout } from './d1-layout.js';
+import { REFILL_BUDGET } from './d1-refill.js';
+import { REPLICATION_EPOCHS, type ReplicationBudget } from './d1-replica.js';
 import { armAlarm, runEpochAlarm } from './epoch-alarm.js';
 import { serveExplorer } from './explorer-assets.js';
 import { bufferedRequest, passEncodedBody, unavailable } from './forwarding.js';
@@ -93,6 +95,17 @@ export interface Env extends SequencerVars {
   ASSETS?: Fetcher;
 }
 
+/** What one catch-up with R2 and D1 does at most: bucket writes, rows of a D1 refill, epochs replicated. */
+export type CatchUpBudget = ReplicationBudget & { writes: number };
+/** On opening, inside blockConcurrencyWhile: a few seconds' work at most. */
+const OPENING_BUDGET: CatchUpBudget = { writes: 100, refillRows: 2_000, epochs: 16 };
+/** Per alarm (a long catch-up runs alarm after alarm, each set to fire at once). */
+const ALARM_BUDGET: CatchUpBudget = {
+  writes: PUBLICATION_WRITES,
+  refillRows: REFILL_BUDGET,
+  epochs: REPLICATION_EPOCHS,
+};
+
 /** The single-writer sequencer: owns the log and the directory and serves the API. */
 export class LogSequencer extends DurableObject<Env> {
   /** What it serves from; protected for the log test project's Worker (test/api/worker/log-only-worker.ts). */
@@ -100,6 +113,13 @@ export class LogSequencer extends DurableObject<Env> {
   private failure: Response | undefined;
   /** The tree size last published to R2 by this instance (an epoch without new entries skips the bucket). */
   private publishedSize = -1;
+  /**
+   * How far a publication cut short by its write budget got (kept in memory only: after a reset the next one
+   * starts again from the bucket's checkpoint, rewriting tiles whose bytes are fixed).
+   */
+  private publication: PublicationProgress | undefined;
+  /** The catch-up run under way, or the last one's settled promise (`catchUp`). */
+  private catchingUp: Promise<unknown> = Promise.resolve();
   /** Requests and RPCs this instance was sent (the tests check that the Worker's reads send none). */
   protected invocations = 0;
   /** `OBJECT_STORAGE` "full": this object keeps its copies of what R2 and D1 hold (sequencer-state.ts). */
@@ -116,8 +136,10 @@ export class LogSequencer extends DurableObject<Env> {
         const state = await openSequencerState(ctx.storage, ctx.storage, env, { replica, bucket });
         if (state.directory) await armAlarm(state.directory, state.settings, ctx.storage);
         this.state = state;
-        await this.publish();
-        await this.replicate();
+        // A short catch-up with R2 and D1 (what an object reset in the middle of its alarm left); a longer one is
+        // the alarm's, a bounded run at a time: workerd and Cloudflare reset an object whose
+        // blockConcurrencyWhile runs past 30 s, which a large log's whole catch-up would.
+        if (await this.catchUp(OPENING_BUDGET)) await this.catchUpSoon();
       } catch (e) {
         // A configuration error is the operator's to fix; anything else (a corrupt log) is logged, not served.
         if (e instanceof ConfigError) this.failure = unavailable('not_configured', e.message);
@@ -142,26 +164,52 @@ export class LogSequencer extends DurableObject<Env> {
 
   /**
    * Closes an epoch when work is queued or the heartbeat is due, and re-arms (epoch-alarm.ts); then
-   * publishes the log to R2, which also retries a publication that failed before.
+   * publishes the log to R2, which also retries a publication that failed before, and replicates to D1. Each
+   * of these does a bounded amount of work per run; while either has more to do (a long catch-up), the alarm is
+   * set to run again at once, ahead of the epoch schedule it keeps otherwise.
    */
   override async alarm(): Promise<void> {
     if (this.state?.directory) await runEpochAlarm(this.state.directory, this.state.settings, this.ctx.storage);
-    await this.publish();
-    await this.replicate();
+    if (await this.catchUp(ALARM_BUDGET)) await this.catchUpSoon();
+  }
+
+  /**
+   * Publishes to R2 and replicates to D1, each within `budget`; returns whether either has more to do. One run at
+   * a time: a run asked for while another is under way starts after it (a refill or a publication must not run
+   * twice at once; the runtime never overlaps alarms, but a run on opening or the bench's may meet one).
+   */
+  protected catchUp(budget: CatchUpBudget = ALARM_BUDGET): Promise<boolean> {
+    const run = this.catchingUp.then(async () => {
+      const publishing = await this.publish(budget.writes);
+      const replicating = await this.replicate(budget);
+      return publishing || replicating;
+    });
+    this.catchingUp = run.catch(() => false);
+    return run;
+  }
+
+  /** Sets the alarm to run now, unless it is already due. */
+  private async catchUpSoon(): Promise<void> {
+    const now = Date.now();
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > now) await this.ctx.storage.setAlarm(now);
   }
 
   /**
    * Copies the epochs in the outbox to D1 (d1-replica.ts), if a database is bound, then, with `OBJECT_STORAGE`
-   * "edge", deletes a chunk of this object's rows that D1 now holds (object-trim.ts). A failure is logged, not
-   * thrown: the Worker's lookups fall back to this object while D1 lags, and the next alarm tries again.
+   * "edge", deletes a chunk of this object's rows that D1 now holds (object-trim.ts); returns whether a refill
+   * of D1 is still under way (d1-refill.ts: one chunk of it per run). A failure is logged, not thrown: the
+   * Worker's lookups fall back to this object while D1 lags, and the next alarm tries again.
    */
-  private async replicate(): Promise<void> {
-    if (!this.state?.replica) return;
+  private async replicate(budget?: ReplicationBudget): Promise<boolean> {
+    if (!this.state?.replica) return false;
     try {
-      await this.state.replica.replicate();
-      if (!this.keepsAll) await this.state.replica.trim();
+      const { refilling, more } = await this.state.replica.replicate(budget);
+      if (!this.keepsAll && !refilling) await this.state.replica.trim();
+      return more;
     } catch (e) {
       workerLogger.error('d1_replication_failed', errorFields(e));
+      return false;
     }
   }
 
@@ -178,18 +226,29 @@ export class LogSequencer extends DurableObject<Env> {
   /**
    * Copies what the log committed since the bucket's checkpoint to R2 (log/merkle/tile-publication.ts), if
    * a bucket is bound, then deletes a chunk of this object's copies of the full tiles the bucket's checkpoint
-   * now covers (bucket-backed-log.ts). A failure is logged, not thrown: the log itself is committed, reads
-   * fall back to this object, and the next epoch (or append) publishes again.
+   * now covers (bucket-backed-log.ts); returns whether the publication stopped at its write budget with more to
+   * copy (the next call goes on from there: `publication`). A failure is logged, not thrown: the log itself is
+   * committed, reads fall back to this object, and the next epoch (or append) publishes again.
    */
-  protected async publish(): Promise<void> {
-    if (!this.env.TILES || !this.state || this.state.reader.size() === this.publishedSize) return;
+  protected async publish(maxWrites?: number): Promise<boolean> {
+    if (!this.env.TILES || !this.state || this.state.reader.size() === this.publishedSize) return false;
     try {
-      const { to } = await publishToBucket(this.env.TILES, this.env.TILES_PREFIX ?? '', this.state.reader, this.state);
+      const { to, next } = await publishToBucket(
+        this.env.TILES,
+        this.env.TILES_PREFIX ?? '',
+        this.state.reader,
+        this.state,
+        { maxWrites, resume: this.publication },
+      );
+      this.publication = next;
+      if (next) return true;
       if (!this.keepsAll) this.state.tiles?.trimPublished(to);
       this.publishedSize = to;
     } catch (e) {
+      this.publication = undefined;
       workerLogger.error('r2_publication_failed', errorFields(e));
     }
+    return false;
   }
 }
 

@@ -3,8 +3,9 @@
  * sequencer also answers `POST /__bench/build?count=N`, which commits N more accounts built below the VRF
  * (bench/scale-build.ts) into the object's own storage through the project's Durable Object storage code (it
  * continues what is stored if the object was restarted meanwhile), and `POST /__bench/settle`, which runs the
- * object's alarm once (with D1 bound: replication, and with `OBJECT_STORAGE` "edge" one trim's chunk) and
- * answers how many rows the object still holds. `/__bench/object/PATH` is PATH sent to the object itself, past
+ * object's catch-up once, as its alarm does (publication to R2, a bounded run of replication to D1 or of its
+ * refill, and with `OBJECT_STORAGE` "edge" one trim's chunk) and answers how many rows the object still holds
+ * and whether the publication or the replication has more to do. `/__bench/object/PATH` is PATH sent to the object itself, past
  * the isolate's own answers from D1, so that the object proves it (from what it holds and what it fetches from
  * D1). The benchmark then restarts workerd and measures the object opening that storage and serving lookups;
  * the builder's state (in this instance's memory) is gone by then. Never deployed: the production Worker has no
@@ -63,10 +64,10 @@ export class LogSequencer extends ProductionSequencer {
   }
 
   private async settle(): Promise<Response> {
-    await this.alarm();
+    const more = await this.catchUp();
     const held = Object.fromEntries(
       HELD.map((t) => [t, this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n]),
     );
-    return Response.json(held);
+    return Response.json({ held, more });
   }
 }

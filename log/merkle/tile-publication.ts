@@ -15,6 +15,8 @@
  *    writes the same bytes.
  * 3. The checkpoint is written last. So a checkpoint in the bucket always has all its tiles there, and a
  *    crash anywhere leaves the previous checkpoint with its tiles; the next call catches up.
+ * A long catch-up (a large log first given a bucket) is cut into calls of a bounded number of writes, each
+ * continuing where the last stopped (`PublicationProgress`), so that no single call runs for long.
  * Partial tiles of checkpoints skipped by a catch-up are not in the bucket: readers of the bucket fall
  * back to the log itself, which serves every width.
  *
@@ -76,20 +78,66 @@ async function publishedCheckpoint(
 const exact = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
 
 /**
+ * How far a publication cut short by its write budget got: the tiles and entry bundles of the tree between
+ * `from` (the size of the bucket's checkpoint then) and `upTo` are in the bucket, the checkpoint is not yet.
+ */
+export interface PublicationProgress {
+  from: number;
+  upTo: number;
+}
+
+/** Writes one call makes by default before it stops at a step's end (see `publishToBucket`). */
+export const PUBLICATION_WRITES = 1_000;
+
+/**
  * Brings the bucket up to the reader's published head, tiles first and the checkpoint last (see the file
  * comment); returns the sizes published from and to. Throws BucketMismatchError (writing nothing) when the
  * bucket is another log's or ahead of this one.
+ *
+ * The work is bounded: it goes in steps of whole entry bundles (up to 256 of them, fewer for a smaller
+ * `maxWrites`), and once a step has brought the writes to `maxWrites` with more to go it stops and returns
+ * `next` (with `to` equal to `from`: the checkpoint is not written). Passed back as `resume`, it continues from
+ * there, provided the bucket's checkpoint has not moved meanwhile (else it starts again from the checkpoint:
+ * every key's bytes are fixed, so writing one again is harmless). The union of the tiles that changed in each
+ * step is the set of tiles that changed over the whole span, so the bucket is complete once the last step's
+ * checkpoint is written.
  */
 export async function publishToBucket(
   bucket: TileBucket,
   prefix: string,
   reader: LogReader,
   log: { origin: string; verifier: NoteVerifier },
-): Promise<{ from: number; to: number }> {
+  options: { maxWrites?: number; resume?: PublicationProgress } = {},
+): Promise<{ from: number; to: number; next?: PublicationProgress }> {
   // The checkpoint served (a directory's cosigned epoch checkpoint, which may lag the head) decides what is
   // published: its tiles, then it.
   const checkpoint = reader.checkpoint();
   const size = parseCheckpoint(splitNote(utf8(checkpoint)).text, { allowExtensions: true }).size;
+  const from = await checkedPublishedSize(bucket, prefix, reader, log, size);
+  if (from === size) return { from, to: size };
+  const maxWrites = options.maxWrites ?? PUBLICATION_WRITES;
+  const span = TILE_WIDTH * Math.min(TILE_WIDTH, Math.max(1, Math.floor(maxWrites / 2)));
+  const resume = options.resume;
+  let start = resume && resume.from === from && resume.upTo <= size ? resume.upTo : from;
+  let writes = 0;
+  while (start < size) {
+    const end = Math.min(size, (Math.floor(start / span) + 1) * span);
+    writes += await publishSpan(bucket, prefix, reader, start, end);
+    start = end;
+    if (start < size && writes >= maxWrites) return { from, to: from, next: { from, upTo: start } };
+  }
+  await bucket.put(prefix + CHECKPOINT_KEY, checkpoint);
+  return { from, to: size };
+}
+
+/** The size of the bucket's checkpoint (0 if none), checked to be this log's tree and no larger than `size`. */
+async function checkedPublishedSize(
+  bucket: TileBucket,
+  prefix: string,
+  reader: LogReader,
+  log: { origin: string; verifier: NoteVerifier },
+  size: number,
+): Promise<number> {
   const published = await publishedCheckpoint(bucket, prefix, log.origin, log.verifier);
   const from = published?.size ?? 0;
   if (from > size)
@@ -104,18 +152,30 @@ export async function publishToBucket(
     if (!equalBytes(ours, published.rootHash))
       throw new BucketMismatchError(`the bucket's tree of ${from} entries is not this log's: its root differs`);
   }
-  if (from === size) return { from, to: size };
-  for (const t of newTiles(from, size)) {
+  return from;
+}
+
+/** Writes the tiles that changed between sizes `start` and `end`, and the entry bundles they cover; returns how many. */
+async function publishSpan(
+  bucket: TileBucket,
+  prefix: string,
+  reader: LogReader,
+  start: number,
+  end: number,
+): Promise<number> {
+  let writes = 0;
+  for (const t of newTiles(start, end)) {
     const data = await reader.tile(t);
     if (data === null) throw new Error(`tile ${tilePath(t)} is missing below the published head`);
     await bucket.put(prefix + tilePath(t), exact(data));
+    writes++;
   }
-  for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < size; n++) {
-    const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+  for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
+    const width = Math.min(TILE_WIDTH, end - n * TILE_WIDTH);
     const data = await reader.entryBundle(n, width);
     if (data === null) throw new Error(`entry bundle ${n} is missing below the published head`);
     await bucket.put(prefix + entryBundlePath(n, width), exact(data));
+    writes++;
   }
-  await bucket.put(prefix + CHECKPOINT_KEY, checkpoint);
-  return { from, to: size };
+  return writes;
 }

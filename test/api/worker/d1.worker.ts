@@ -6,7 +6,8 @@
  * of D1 reads and a discovery reads the head once; rows and map nodes are spread over both
  * shards; while D1 lags, the Worker answers the replica's newest epoch (a verifiable older state), not the object's;
  * a replication cut short at any batch leaves readers at a whole epoch and the next run completes it; a D1 that
- * missed epochs, is ahead of the object, or was written by the release before the stored map is refilled; an
+ * missed epochs, is ahead of the object, or was written by the release before the stored map is refilled, over
+ * as many bounded runs as it takes while epochs close in between (then its map and reads are the object's); an
  * erasure reaches D1 and the erased version is served as its commitment; the lookup limit lives in the limiter
  * objects (a present lookup one token, an absent one ABSENT_LOOKUP_COST, each item of a batch, clients keyed by
  * IPv4 address or IPv6 /64); /metrics counts what the Worker answers itself.
@@ -27,6 +28,7 @@ import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
+import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
@@ -52,8 +54,13 @@ const signed = (leaf: PkiCert, account: string, version: number, seed: string | 
   signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), seed));
 
 /** Publishes and closes the epoch directly, without the alarm (so D1 is not updated). */
-async function publishUnreplicated(leaf: PkiCert, account: string, version: number): Promise<void> {
-  expect((await post('/v1/bindings', { statements: [signed(leaf, account, version)] })).status).toBe(202);
+async function publishUnreplicated(
+  leaf: PkiCert,
+  account: string,
+  version: number,
+  seed: string | null = `${account} ${version}`,
+): Promise<void> {
+  expect((await post('/v1/bindings', { statements: [signed(leaf, account, version, seed)] })).status).toBe(202);
   await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
 }
 
@@ -124,6 +131,36 @@ const count = async (db: IndexDatabase, table: string) =>
   (await db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
 const ACCOUNTS = Array.from({ length: 12 }, (_, i) => `user${i}@d1.example`);
+
+/** The stage of the refill under way in the object (d1-refill.ts), or "none". */
+function refillStage(storage: DurableObjectStorage): string {
+  storage.sql.exec(
+    'CREATE TABLE IF NOT EXISTS dir_refill (id INTEGER PRIMARY KEY, token TEXT, from_epoch INTEGER, shards INTEGER, stage TEXT, accounts_after INTEGER, map_after BLOB)',
+  );
+  return storage.sql.exec<{ stage: string }>('SELECT stage FROM dir_refill').toArray()[0]?.stage ?? 'none';
+}
+
+/** Every stored map row of the object is, in D1 at `epoch`, the newest row of its key (and D1 has no other key). */
+async function expectMapAsObject(epoch: number): Promise<void> {
+  const own = await inSequencer(async (_o, storage) =>
+    storage.sql
+      .exec<{ key: ArrayBuffer; node: ArrayBuffer }>('SELECT key, node FROM dir_map ORDER BY key')
+      .toArray()
+      .map((r) => [hex(new Uint8Array(r.key)), hex(new Uint8Array(r.node))]),
+  );
+  const replicated: string[][] = [];
+  for (const db of layout().shards) {
+    const { results } = await db
+      .prepare(
+        'SELECT key, node FROM dir_map_rows r WHERE epoch = (SELECT MAX(epoch) FROM dir_map_rows n WHERE n.key = r.key AND n.epoch <= ?)',
+      )
+      .bind(epoch)
+      .all<{ key: ArrayBuffer; node: ArrayBuffer }>();
+    replicated.push(...results.map((r) => [hex(new Uint8Array(r.key)), hex(new Uint8Array(r.node))]));
+  }
+  replicated.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  expect(replicated).toEqual(own);
+}
 
 /** The read requests the isolate answers, each with the same request to the object. */
 const READS: [string, RequestInit?][] = [
@@ -314,6 +351,54 @@ describe('the directory replicated to D1, read by the Worker', () => {
     const before = await invocations();
     expect(await bytesOf(await get(path))).toEqual(expected);
     expect(await invocations(), 'the commitment came from R2').toBe(before);
+  });
+
+  it('refills over many bounded runs while epochs close in between, and D1 then answers as the object', async () => {
+    await meta().prepare('DELETE FROM dir_replica').run(); // D1 went back: it needs a refill
+    let begun = 0;
+    const replicate = () =>
+      inSequencer((_o, storage) =>
+        replicateOutbox(storage, layout(), { beforeRefill: () => void begun++ }, { refillRows: 7 }),
+      );
+    let result = await replicate();
+    expect(result).toMatchObject({ refilling: true, more: true, upTo: -1, backfilled: false });
+    // Another refill took D1 over meanwhile (its token): this one begins again rather than mix with it.
+    await meta().prepare("UPDATE dir_refilling SET token = 'another'").run();
+    result = await replicate();
+    expect(begun).toBe(2);
+    // Epochs close between the runs, while accounts and then map rows are being copied: a new account, a
+    // rotation and a deletion of accounts already copied, another new account.
+    const between = [
+      () => publishUnreplicated(leaf, 'late1@d1.example', 1),
+      () => publishUnreplicated(leaf, 'user8@d1.example', 2),
+      () => publishUnreplicated(leaf, 'user9@d1.example', 2, null),
+      () => publishUnreplicated(leaf, 'late2@d1.example', 1),
+    ];
+    const stages: string[] = [];
+    for (let runs = 0; result.refilling; runs++) {
+      expect(runs, 'the refill ends').toBeLessThan(100);
+      if (runs % 2 === 0) await between[runs / 2]?.();
+      stages.push(await inSequencer(async (_o, storage) => refillStage(storage)));
+      result = await replicate();
+    }
+    expect(stages).toContain('accounts');
+    expect(stages).toContain('map');
+    expect(begun).toBe(2);
+    expect(result).toMatchObject({ backfilled: true, refilling: false });
+    expect(result.upTo).toBe(await inSequencer(async (o) => o.directory.epoch));
+    expect(await inSequencer(async (_o, storage) => outboxEpochs(storage))).toEqual([]);
+    await expectMapAsObject(result.upTo);
+    await expectReadsFromD1();
+    for (const [path, status] of [
+      [`/v1/lookup/${PROVIDER}/late2%40d1.example`, 200],
+      [`/v1/history/${PROVIDER}/user9%40d1.example?since=0`, 200],
+    ] as const) {
+      const expected = await bytesOf(await objectAnswer(path));
+      const before = await invocations();
+      const res = await get(path, withClient(newClient()));
+      expect([res.status, await bytesOf(res)]).toEqual([status, expected]);
+      expect(await invocations()).toBe(before);
+    }
   });
 });
 

@@ -2,7 +2,9 @@
  * The log published to R2 (api/worker/r2-tiles.ts), inside workerd with miniflare's R2: the Worker serves the
  * checkpoint and tiles from the bucket with the object's bytes and headers; publication catches up from
  * whatever the bucket holds; a publication cut short after any write leaves a bucket whose checkpoint has
- * every tile and bundle it needs (recomputed here from the bucket alone), and the next one completes it;
+ * every tile and bundle it needs (recomputed here from the bucket alone), and the next one completes it; a long
+ * catch-up goes in steps bounded by a write budget, each going on from the last (begun again from the bucket's
+ * checkpoint if that moved);
  * a bucket holding another log, or more entries than the log, is refused without a write; a tile path that is not
  * canonical as it reaches the Worker is refused, not served; a full entry bundle is gzipped once per isolate.
  */
@@ -147,6 +149,48 @@ describe('the log published to R2', () => {
       await publishToBucket(bucket(), prefix, reader, log);
       expect(await checkBucketComplete(bucket(), prefix, log), `retry after cut at ${failAt}`).toBe(560);
     }
+  });
+
+  it('goes in steps bounded by its write budget, each going on from the last while the log grows', async () => {
+    const { appender, reader, log } = await openLog();
+    await appender.append(records(0, 2000));
+    const prefix = freshPrefix();
+    const counted = failingBucket(bucket(), 0); // counts the puts, fails none
+    // maxWrites 4: steps of 2 entry bundles (512 entries): 2 + 1 tiles and 2 bundles, so one step a call.
+    let result = await publishToBucket(counted, prefix, reader, log, { maxWrites: 4 });
+    expect(result).toEqual({ from: 0, to: 0, next: { from: 0, upTo: 512 } });
+    expect(counted.puts).toBe(5);
+    expect(await bucket().get(`${prefix}checkpoint`), 'no checkpoint before its tiles').toBeNull();
+    let calls = 1;
+    let total = 2000;
+    while (result.next) {
+      if (calls === 2) await appender.append(records(total, 700)); // a new epoch between two steps
+      if (calls === 2) total += 700;
+      const before = counted.puts;
+      result = await publishToBucket(counted, prefix, reader, log, { maxWrites: 4, resume: result.next });
+      expect(counted.puts - before, `writes of call ${calls + 1}`).toBeLessThanOrEqual(6);
+      calls++;
+    }
+    expect(result).toEqual({ from: 0, to: total });
+    expect(calls).toBe(Math.ceil(2700 / 512));
+    expect(await checkBucketComplete(bucket(), prefix, log)).toBe(2700);
+  });
+
+  it('begins again from the checkpoint when the bucket moved since the step it would go on from', async () => {
+    const { appender, reader, log } = await openLog();
+    await appender.append(records(0, 1100));
+    const prefix = freshPrefix();
+    const stale = (await publishToBucket(bucket(), prefix, reader, log, { maxWrites: 2 })).next!;
+    expect(stale).toEqual({ from: 0, upTo: 256 });
+    expect(await publishToBucket(bucket(), prefix, reader, log)).toEqual({ from: 0, to: 1100 });
+    await appender.append(records(1100, 300));
+    // The bucket's checkpoint is at 1100 now, not 0: the progress is not taken (nor one past the head).
+    expect(await publishToBucket(bucket(), prefix, reader, log, { resume: stale })).toEqual({ from: 1100, to: 1400 });
+    expect(await checkBucketComplete(bucket(), prefix, log)).toBe(1400);
+    await appender.append(records(1400, 10));
+    const beyond = { from: 1400, upTo: 5000 };
+    expect(await publishToBucket(bucket(), prefix, reader, log, { resume: beyond })).toEqual({ from: 1400, to: 1410 });
+    expect(await checkBucketComplete(bucket(), prefix, log)).toBe(1410);
   });
 
   it('refuses a bucket holding another log, or a larger tree, without writing', async () => {

@@ -1,0 +1,261 @@
+/**
+ * A refill of D1 from the Durable Object's rows (when D1 cannot continue from the outbox: d1-replica.ts), done a
+ * bounded chunk per call so that a directory of millions of accounts moves over many alarms, none of them long,
+ * while epochs go on closing in between. Nothing can be read from the object at one snapshot across calls, so:
+ * - each chunk copies the object's rows as they are when it is read (accounts with their versions and names, by
+ *   id; then the stored map's rows, by key, each at the epoch the object is at when the chunk is read, read in the
+ *   same synchronous step, so that a copied map row is right for the epoch it is filed under);
+ * - the outbox is not consumed while a refill runs, so every write of an epoch closed since the refill began is
+ *   still there; the last step reads, in one synchronous step, the object's epoch F, its head and credentials and
+ *   the outbox epochs after the refill's first one up to F, and writes those epochs' rows over the copies, oldest
+ *   first (an account row ends as its last write; a version row copied is kept; an erasure is applied again; map
+ *   rows are filed by epoch, so the newest at most F is F's), then F's head and the markers at F, meta's last;
+ * - so readers, who see no servable epoch until then (the databases are emptied first), are answered at F or
+ *   later only; the epochs in between never get heads in D1.
+ * Progress is kept in the object (`dir_refill`: a token, the epoch it began at, how far each stage got), written
+ * after each chunk's batches; D1's meta database keeps the token (`dir_refilling`). A later call, in this instance
+ * or after a reset, goes on from there if both hold the same token, D1 has no marker and the same number of shards;
+ * else it begins again. Every write is idempotent, so a chunk written again after a crash changes nothing.
+ */
+import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
+import { labelShard, mapRowShard, nameShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
+import type { DoSqlValue } from './do-log-storage.js';
+import {
+  epochRowStatements,
+  outboxEpochs,
+  run,
+  runBatched,
+  storedEpoch,
+  type Sql,
+  type Statement,
+} from './d1-statements.js';
+
+/** Accounts, or map rows, read from the object per chunk (fewer with a smaller budget). */
+const CHUNK_ROWS = 500;
+/** Rows one call copies at least before it stops at a chunk's end (the tests pass a smaller one). */
+export const REFILL_BUDGET = 20_000;
+
+const OBJECT_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS dir_refill (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
+  'from_epoch INTEGER NOT NULL, shards INTEGER NOT NULL, stage TEXT NOT NULL, accounts_after INTEGER NOT NULL, map_after BLOB)';
+
+/** A refill under way, as the object records it. */
+interface Refill {
+  token: string;
+  from: number;
+  shards: number;
+  stage: 'accounts' | 'map' | 'finish';
+  accountsAfter: number;
+  mapAfter: ArrayBuffer | null;
+}
+
+/** The tables a refill empties in every database (not `dir_trimmed`: see object-trim.ts). */
+const REPLICA_TABLES = [
+  'dir_versions',
+  'dir_accounts',
+  'dir_names',
+  'dir_name_labels',
+  'dir_map_rows',
+  'dir_credentials',
+  'dir_heads',
+  'dir_epoch',
+  'dir_replica',
+  'dir_refilling',
+];
+
+/** A version row copied: the object's, as it is now (erased or not). */
+const COPY_VERSION = Q.putVersion.replace(/^INSERT INTO/, 'INSERT OR REPLACE INTO');
+const COPY_CREDENTIAL =
+  'INSERT OR REPLACE INTO dir_credentials (log_index, provider, fingerprint, entry, revoked_index) VALUES (?, ?, ?, ?, ?)';
+
+function saveRefill(storage: Sql, r: Refill): void {
+  storage.sql.exec(
+    'INSERT OR REPLACE INTO dir_refill (id, token, from_epoch, shards, stage, accounts_after, map_after) VALUES (1, ?, ?, ?, ?, ?, ?)',
+    r.token,
+    r.from,
+    r.shards,
+    r.stage,
+    r.accountsAfter,
+    r.mapAfter,
+  );
+}
+
+/**
+ * The refill under way that a call can go on with (see the file comment), or undefined (any stale record of one
+ * deleted). `marker`: the meta database's marker, -1 if none.
+ */
+export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: number): Promise<Refill | undefined> {
+  storage.sql.exec(OBJECT_SCHEMA);
+  const [row] = storage.sql.exec<Record<string, DoSqlValue>>('SELECT * FROM dir_refill WHERE id = 1').toArray();
+  if (!row) return undefined;
+  const d1 = await layout.meta.prepare('SELECT token FROM dir_refilling WHERE id = 1').first<{ token: string }>();
+  const refill: Refill = {
+    token: row.token as string,
+    from: row.from_epoch as number,
+    shards: row.shards as number,
+    stage: row.stage as Refill['stage'],
+    accountsAfter: row.accounts_after as number,
+    mapAfter: row.map_after as ArrayBuffer | null,
+  };
+  if (d1?.token === refill.token && marker < 0 && refill.shards === layout.shards.length) return refill;
+  storage.sql.exec('DELETE FROM dir_refill');
+  return undefined;
+}
+
+/** Empties every database (meta's last, with the new token), then records the refill in the object. */
+export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Refill> {
+  storage.sql.exec(OBJECT_SCHEMA);
+  const refill: Refill = {
+    token: crypto.randomUUID(),
+    from: storedEpoch(storage),
+    shards: layout.shards.length,
+    stage: 'accounts',
+    accountsAfter: 0,
+    mapAfter: null,
+  };
+  const empty = REPLICA_TABLES.map((t): Statement => [`DELETE FROM ${t}`]);
+  for (const db of layout.shards.slice(1)) await run(db, empty);
+  await run(layout.meta, [...empty, ['INSERT INTO dir_refilling (id, token) VALUES (1, ?)', refill.token]]);
+  saveRefill(storage, refill);
+  return refill;
+}
+
+/**
+ * Copies chunks of the refill until `budget` rows are copied or it is complete; returns whether it is (the
+ * markers then set at the epoch it ends at, the object's record of it deleted).
+ */
+export async function continueRefill(
+  storage: Sql,
+  layout: IndexLayout,
+  refill: Refill,
+  budget = REFILL_BUDGET,
+): Promise<boolean> {
+  for (let copied = 0; copied < budget; ) {
+    if (refill.stage === 'finish') {
+      await finishRefill(storage, layout, refill);
+      return true;
+    }
+    const chunk = Math.min(CHUNK_ROWS, budget);
+    const n =
+      refill.stage === 'accounts'
+        ? await copyAccounts(storage, layout, refill, chunk)
+        : await copyMap(storage, layout, refill, chunk);
+    if (n === 0) refill.stage = refill.stage === 'accounts' ? 'map' : 'finish';
+    saveRefill(storage, refill);
+    copied += n;
+  }
+  return false;
+}
+
+/** Writes statements, each tagged with its database, to their databases. */
+async function writeRouted(layout: IndexLayout, routed: Statement[][]): Promise<void> {
+  await Promise.all(layout.shards.map((db, i) => runBatched(db, routed[i])));
+}
+
+/** Copies the next chunk of accounts, with their versions and names; returns how many rows (0: none left). */
+async function copyAccounts(storage: Sql, layout: IndexLayout, refill: Refill, chunk: number): Promise<number> {
+  const ids = storage.sql
+    .exec<{ id: number }>('SELECT id FROM dir_accounts WHERE id > ? ORDER BY id LIMIT ?', refill.accountsAfter, chunk)
+    .toArray();
+  if (ids.length === 0) return 0;
+  const [from, to] = [ids[0].id, ids[ids.length - 1].id];
+  const routed: Statement[][] = layout.shards.map(() => []);
+  const rows = <T extends Record<string, DoSqlValue>>(q: string) => storage.sql.exec<T>(q, from, to).toArray();
+  const shardOf = (label: DoSqlValue) => labelShard(new Uint8Array(label as ArrayBuffer), layout.bits);
+  let count = 0;
+  const add = (shard: number, s: Statement) => void (routed[shard].push(s), count++);
+  for (const a of rows(
+    'SELECT label, version, history, prev_history, vrf_proof FROM dir_accounts WHERE id BETWEEN ? AND ?',
+  ))
+    add(shardOf(a.label), [Q.putAccount, a.label, a.version, a.history, a.prev_history, a.vrf_proof]);
+  for (const v of rows(
+    'SELECT a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id WHERE v.id BETWEEN ? AND ?',
+  ))
+    add(shardOf(v.label), [
+      COPY_VERSION,
+      v.label,
+      v.version,
+      v.opening,
+      v.statement,
+      v.signature,
+      v.credential,
+      v.log_index,
+    ]);
+  for (const m of rows(
+    'SELECT n.provider, n.account, a.label FROM dir_names n JOIN dir_accounts a ON a.id = n.id WHERE n.id BETWEEN ? AND ?',
+  ))
+    add(nameShard(m.provider as string, m.account as string, layout.bits), [
+      R.putNameLabel,
+      m.provider,
+      m.account,
+      m.label,
+    ]);
+  await writeRouted(layout, routed);
+  refill.accountsAfter = to;
+  return count;
+}
+
+/** Copies the next chunk of map rows, filed at the object's epoch now; returns how many (0: none left). */
+async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk: number): Promise<number> {
+  // One synchronous step: the rows and the epoch they are right for (no epoch commits in between).
+  const epoch = storedEpoch(storage);
+  const rows = storage.sql
+    .exec<{ key: ArrayBuffer; node: ArrayBuffer }>(
+      `SELECT key, node FROM dir_map ${refill.mapAfter === null ? 'WHERE ?1 IS NULL' : 'WHERE key > ?1'} ORDER BY key LIMIT ?2`,
+      refill.mapAfter,
+      chunk,
+    )
+    .toArray();
+  if (rows.length === 0) return 0;
+  const routed: Statement[][] = layout.shards.map(() => []);
+  for (const r of rows) {
+    const shard = mapRowShard(new Uint8Array(r.key), layout.bits);
+    routed[Math.max(shard, 0)].push([R.putMapRow, r.key, epoch, r.node]);
+  }
+  await writeRouted(layout, routed);
+  refill.mapAfter = rows[rows.length - 1].key;
+  return rows.length;
+}
+
+/**
+ * The last step (see the file comment): the epochs closed since the refill began written over the copies, the
+ * credentials and the head of the epoch F the object is at, then the markers at F (meta's last, with the layout,
+ * its token deleted), then the object's record deleted.
+ */
+async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): Promise<void> {
+  const end = storedEpoch(storage);
+  const missed = outboxEpochs(storage).filter((r) => r.epoch > refill.from && r.epoch <= end);
+  const credentials = storage.sql
+    .exec<Record<string, DoSqlValue>>(
+      'SELECT log_index, provider, fingerprint, entry, revoked_index FROM dir_credentials ORDER BY log_index',
+    )
+    .toArray();
+  const [head] = storage.sql
+    .exec<Record<string, DoSqlValue>>(
+      'SELECT e.epoch, e.log_index, e.entry, e.proof, e.checkpoint, s.checkpoint AS served FROM dir_epoch e LEFT JOIN dir_served s ON s.id = 1 AND s.epoch = e.epoch WHERE e.id = 1',
+    )
+    .toArray();
+  const n = layout.shards.length;
+  for (const { writes } of missed) {
+    const routed = epochRowStatements(writes, layout, true);
+    routed[0].push(...routed[n]); // shard 0 is the meta database
+    await writeRouted(layout, routed.slice(0, n));
+  }
+  const meta: Statement[] = credentials.map((c) => [
+    COPY_CREDENTIAL,
+    c.log_index,
+    c.provider,
+    c.fingerprint,
+    c.entry,
+    c.revoked_index,
+  ]);
+  if (head) meta.push([R.putHead, head.epoch, head.log_index, head.entry, head.proof, head.checkpoint, head.served]);
+  await runBatched(layout.meta, meta);
+  for (let i = 1; i < n; i++) await layout.shards[i].prepare(R.setMarker).bind(end).run();
+  await run(layout.meta, [
+    ['INSERT OR REPLACE INTO dir_layout (id, shards) VALUES (1, ?)', n],
+    ['DELETE FROM dir_refilling'],
+    [R.setMarker, end],
+  ]);
+  storage.sql.exec('DELETE FROM dir_refill');
+}

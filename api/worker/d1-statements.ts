@@ -1,0 +1,75 @@
+/**
+ * What replication to D1 writes (d1-replica.ts for each epoch, d1-refill.ts for a refill): an epoch's rows from
+ * the Durable Object's outbox routed to the databases of the layout (d1-layout.ts), and the batches that write
+ * them; with the object's own reads that both need (its epoch, its outbox). A D1 batch is one transaction.
+ */
+import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
+import type { EpochWrites } from '../../log/directory/store.js';
+import {
+  labelShard,
+  mapRowShard,
+  nameShard,
+  REPLICA_QUERIES as R,
+  type IndexDatabase,
+  type IndexLayout,
+} from './d1-layout.js';
+import { blob, rowStatements } from './do-directory-store.js';
+import type { DoSqlStorage } from './do-log-storage.js';
+import { decodeEpochWrites } from './outbox-json.js';
+
+export type Sql = Pick<DoSqlStorage, 'sql'>;
+export type Statement = [string, ...unknown[]];
+
+/** Statements per batch when many are written (a refill). */
+export const BATCH_STATEMENTS = 200;
+
+export function run(db: IndexDatabase, statements: Statement[]): Promise<unknown> {
+  return db.batch(statements.map(([q, ...b]) => db.prepare(q).bind(...b)));
+}
+
+/** Runs `statements` on `db` in batches of BATCH_STATEMENTS. */
+export async function runBatched(db: IndexDatabase, statements: Statement[]): Promise<void> {
+  for (let i = 0; i < statements.length; i += BATCH_STATEMENTS)
+    await run(db, statements.slice(i, i + BATCH_STATEMENTS));
+}
+
+/** The epoch the Durable Object's indexes are at (its dir_epoch row), or -1. */
+export function storedEpoch(storage: Sql): number {
+  const [row] = storage.sql.exec<{ epoch: number }>('SELECT epoch FROM dir_epoch WHERE id = 1').toArray();
+  return row?.epoch ?? -1;
+}
+
+export function outboxEpochs(storage: Sql): { epoch: number; writes: EpochWrites }[] {
+  return storage.sql
+    .exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox ORDER BY epoch')
+    .toArray()
+    .map((r) => ({ epoch: r.epoch, writes: decodeEpochWrites(r.writes) }));
+}
+
+/** A version row written over rows a refill may already have copied: the copy, newer or as new, is kept. */
+const PUT_VERSION_IF_ABSENT = Q.putVersion.replace(/^INSERT INTO/, 'INSERT OR IGNORE INTO');
+
+/**
+ * The row statements of `w` (accounts, names, versions, erasures, map rows at its epoch) for each shard (index
+ * 0..n-1) and the meta database (index n), in apply order; `overCopies`: for a refill's replay (d1-refill.ts),
+ * where the version rows may be there already.
+ */
+export function epochRowStatements(w: EpochWrites, layout: IndexLayout, overCopies = false): Statement[][] {
+  const n = layout.shards.length;
+  const out: Statement[][] = Array.from({ length: n + 1 }, () => []);
+  const byLabel = (label: Uint8Array) => out[labelShard(label, layout.bits)];
+  const E = w.epoch.epoch;
+  for (const a of w.accounts) byLabel(a.label).push(rowStatements.account(a));
+  for (const m of w.names)
+    out[nameShard(m.provider, m.account, layout.bits)].push([R.putNameLabel, m.provider, m.account, blob(m.label)]);
+  for (const v of w.versions) {
+    const [q, ...b] = rowStatements.version(v);
+    byLabel(v.label).push([overCopies ? PUT_VERSION_IF_ABSENT : q, ...b]);
+  }
+  for (const e of w.erasures) byLabel(e.label).push(rowStatements.erasure(e));
+  for (const r of w.map ?? []) {
+    const shard = mapRowShard(r.key, layout.bits);
+    out[shard < 0 ? n : shard].push([R.putMapRow, blob(r.key), E, blob(r.value)]);
+  }
+  return out;
+}
