@@ -1,11 +1,12 @@
 /**
  * The TLS presentation language (RFC 8446 section 3) as draft-ietf-keytrans-protocol-05 uses it (its section
  * "Presentation Language"), read strictly and written exactly: big-endian integers of 1, 2, 4 and 8 bytes; fixed
- * byte strings; variable-length vectors whose length prefix is 1, 2 or 4 bytes and counts bytes, never items;
- * `optional<T>` as a presence octet, 0 or 1 and nothing else, then T if present. A reader refuses a value past the
- * end, a vector whose items do not fill its length exactly, a length above the vector's maximum (which the prefix's
- * width already bounds), a uint64 above 2^53 - 1 (JavaScript numbers are exact up to there; the protocol's sizes,
- * positions and millisecond timestamps stay far below) and, at `end()`, any trailing byte. Enumerations are read by
+ * byte strings; variable-length vectors whose length prefix is 1, 2 or 4 bytes; `optional<T>` as a presence
+ * octet, 0 or 1 and nothing else, then T if present. A vector's length counts its elements, not its bytes (so for
+ * `opaque` the two agree): draft-05 only cites RFC 8446, where it counts bytes, but the draft's editor's
+ * implementation and its vectors count elements, and the drafts after -05 say so ("Variable-Length Vectors").
+ * A reader refuses a value past the end, a uint64 above 2^53 - 1 (JavaScript numbers are exact up to there; the
+ * protocol's sizes, positions and millisecond timestamps stay far below) and, at `end()`, any trailing byte. Enumerations are read by
  * the structures' codecs (structures.ts), which refuse values they do not name.
  */
 import { CodedError } from '../../wasm-free-crypto/errors.js';
@@ -67,11 +68,11 @@ export class TlsReader {
     return this.bytesFixed(this.uint(width, `${what} length`), what);
   }
 
-  /** A vector of items: its byte length, then items read by `item` until exactly that many bytes are used. */
+  /** A vector of items: their number (see the file comment), then each item as `item` reads it. */
   list<T>(width: LengthWidth, what: string, item: (r: TlsReader) => T): T[] {
-    const inner = new TlsReader(this.vector(width, what));
+    const count = this.uint(width, `${what} count`);
     const items: T[] = [];
-    while (!inner.done()) items.push(item(inner));
+    for (let i = 0; i < count; i++) items.push(item(this));
     return items;
   }
 
@@ -142,9 +143,11 @@ export class TlsWriter {
   }
 
   list<T>(width: LengthWidth, items: readonly T[], what: string, item: (w: TlsWriter, x: T) => void): this {
-    const inner = new TlsWriter();
-    for (const x of items) item(inner, x);
-    return this.vector(width, inner.finish(), what);
+    if (items.length >= 2 ** (8 * width))
+      throw new TlsError('tls_too_long', `${what}: ${items.length} items is too many`);
+    this.uint(width, items.length, `${what} count`);
+    for (const x of items) item(this, x);
+    return this;
   }
 
   optional<T>(value: T | null, what: string, write: (w: TlsWriter, x: T) => void): this {
