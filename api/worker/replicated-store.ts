@@ -50,6 +50,14 @@ export class ReplicaGapError extends Error {
 const TRIM_BUDGET = 100_000;
 const TRIM_CHUNK = 5_000;
 
+/**
+ * Fetched map rows kept at most between two epochs: lookups the object answers between epochs (before D1 serves
+ * them, or when the isolates fall back to it) add their paths' rows, which only an epoch's writes dropped. About
+ * 300 bytes each with the map's overhead, so 30 MB at most; one epoch of 5,000 updates fetches about 55,000 at 10M
+ * accounts, and a walk's own rows are never dropped while it runs.
+ */
+const FETCHED_BOUND = 100_000;
+
 /** Rounds of map reads one `fetchMapRows` makes at most (a path is at most 256 levels deep; about 30 at 1B). */
 const MAX_MAP_ROUNDS = 64;
 
@@ -78,6 +86,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     private readonly storage: Pick<DoSqlStorage, 'sql'>,
     private readonly layout: IndexLayout,
     private readonly onFallback: (e: unknown) => void,
+    /** Fetched map rows kept at most between two epochs (see `fetchMapRows`). */
+    private readonly fetchedBound = FETCHED_BOUND,
   ) {
     // Every database at or past the last epoch this instance saw replicated: one gone back is not read.
     this.rows = new D1IndexRows(layout, () => this.replicatedUpTo);
@@ -244,11 +254,14 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   /**
    * Runs `walk` until it meets only fetched rows, fetching the rows it met from D1 (their newest epoch) with the
    * outbox's laid over them, a round per run (store.ts). The fetched rows are dropped when an epoch is written
-   * (`epochWriter`) or a refill begins; a round that finishes after that is discarded. Before the first
+   * (`epochWriter`) or a refill begins, and before a walk when they are more than the bound; a round that finishes
+   * after that is discarded. Before the first
    * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
    */
   async fetchMapRows(walk: () => void): Promise<void> {
     const leftToOwn = (why: string) => this.ownOrRefused(async () => undefined, why);
+    // Past the bound, the rows are dropped before this walk (a round of another walk in flight is then read again).
+    if (this.fetched.size > this.fetchedBound) this.dropFetched();
     for (let round = 0; round < MAX_MAP_ROUNDS; round++) {
       if (!this.ready) return leftToOwn('not replicated to since the object started, or refilling');
       const met = this.meet(walk);
@@ -294,6 +307,11 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       write();
       this.dropFetched();
     };
+  }
+
+  /** How many fetched map rows are kept now. */
+  get fetchedRows(): number {
+    return this.fetched.size;
   }
 
   private dropFetched(): void {

@@ -19,7 +19,7 @@ import {
 } from '../../../api/worker/d1-layout.js';
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
-import type { DirectoryStore } from '../../../log/directory/store.js';
+import { MapRowNotFetched, type DirectoryStore } from '../../../log/directory/store.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';
@@ -323,5 +323,36 @@ describe('the object reads its own bulk through D1', () => {
         await (await get(path, { headers: { 'cf-connecting-ip': '10.9.0.3' } })).text(),
       );
     }
+  });
+  it('keeps at most its bound of fetched map rows between epochs, dropping them before a walk past it', async () => {
+    await runDurableObjectAlarm(sequencer()); // D1 holds every epoch
+    await dropOwnMap();
+    await inSequencer(async (_o, storage) => {
+      const store = new ReplicatedDirectoryStore(countedOwn(storage).own, storage, layout(), () => {}, 3);
+      expect(await store.replicate()).toMatchObject({ refilling: false });
+      const keys: Uint8Array[] = [];
+      for (const db of layout().shards) {
+        const { results } = await db.prepare('SELECT DISTINCT key FROM dir_map_rows').all<{ key: ArrayBuffer }>();
+        keys.push(...results.map((r) => new Uint8Array(r.key)));
+      }
+      expect(keys.length).toBeGreaterThanOrEqual(5);
+      // A walk meets each row (a row not fetched is recorded by the store and reported: MapRowNotFetched).
+      const walkOver = (some: Uint8Array[]) => () => {
+        for (const k of some)
+          try {
+            store.mapNode(k);
+          } catch (e) {
+            if (!(e instanceof MapRowNotFetched)) throw e;
+          }
+      };
+      const read = (some: Uint8Array[]) => some.map((k) => store.mapNode(k) !== undefined);
+      const sizes = [];
+      for (const some of [keys.slice(0, 2), keys.slice(2, 4), keys.slice(4, 5)]) {
+        await store.fetchMapRows(walkOver(some));
+        expect(read(some), 'every row it met is there after it').toEqual(some.map(() => true));
+        sizes.push(store.fetchedRows);
+      }
+      expect(sizes, 'dropped before the third walk, past the bound of 3').toEqual([2, 4, 1]);
+    });
   });
 });
