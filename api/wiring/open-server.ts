@@ -99,6 +99,8 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
           readTile: (t) => reader.tile(t),
           onFailure: (witness, e) =>
             (parts.logger ?? consoleLogger).warn('witness_failed', { witness, ...errorFields(e) }),
+          onStateLost: (witness, held, cosigned) =>
+            (parts.logger ?? consoleLogger).warn('witness_state_lost', { witness, held, cosigned }),
         })
       : null;
   if (parts.directory) {

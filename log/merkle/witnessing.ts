@@ -8,7 +8,8 @@
  * with anything else, or a cosignature dated in the future, could make clients refuse the checkpoint.
  *
  * Per witness, the last cosigned size is learned from its answers: a 409 (`text/x.tlog.size`) gives the
- * size it holds, and the request is repeated once from there. A witness that is down, slow (past
+ * size it holds, and the request is repeated once from there. A size below one the witness cosigned before
+ * means it lost its state: that is reported (`onStateLost`), not hidden, and cosigning goes on from there. A witness that is down, slow (past
  * `timeoutMs`), refuses, or answers with a cosignature that does not verify is logged and left out of this
  * checkpoint; the checkpoint is still served, with the cosignatures that did arrive. Witnesses are asked
  * in parallel. No state is persisted: a restarted log learns each witness's size again from its 409.
@@ -38,6 +39,12 @@ export interface WitnessingOptions {
   timeoutMs?: number;
   /** Told of each submission that brought no cosignature: the witness's URL and why (default: console.error). */
   onFailure?: (witnessUrl: string, error: Error) => void;
+  /**
+   * Told when a witness answers 409 with a size below the one it cosigned for this log before: it lost its state
+   * (restored from an old backup, reset), so it no longer holds this log to its past checkpoints. Cosigning goes
+   * on from the size it holds, as C2SP tlog-witness says; the operator should ask why (default: console.warn).
+   */
+  onStateLost?: (witnessUrl: string, held: number, cosigned: number) => void;
 }
 
 interface Witness {
@@ -110,8 +117,10 @@ export class Witnessing {
     if (res.status === 409 && res.contentType.startsWith('text/x.tlog.size')) {
       const held = /^(0|[1-9][0-9]{0,15})\n$/.exec(res.body);
       if (!held) throw new Error('a 409 answer without a valid size');
+      const cosigned = w.size;
       w.size = Number(held[1]);
       if (w.size > size) throw new Error(`the witness holds a larger tree (${w.size}) than this checkpoint (${size})`);
+      if (w.size < cosigned) this.stateLost(w.endpoint.url, w.size, cosigned);
       res = await this.submit(w, note, size);
     }
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
@@ -119,6 +128,11 @@ export class Witnessing {
     if (mine.length === 0) throw new Error('the answer carries no valid cosignature by the pinned key');
     w.size = size;
     return mine;
+  }
+
+  private stateLost(url: string, held: number, cosigned: number): void {
+    if (this.opts.onStateLost) this.opts.onStateLost(url, held, cosigned);
+    else console.warn(`witness ${url}: it holds ${held} entries of this log, but cosigned ${cosigned} before`);
   }
 
   private async submit(
