@@ -84,8 +84,9 @@ function endsSearch(t: number, l: Lookup): boolean {
 }
 
 /**
- * The lookups a search ladder for target `target` need not show, because the same response already proved them:
- * versions included in a log entry to the left, versions absent from a log entry to the right.
+ * The lookups a search ladder may leave out because the same query response already proved them (section
+ * "Greatest-Version Search", its "Binary Ladder", second optimisation): versions included in a log entry to the
+ * left, and versions absent from a log entry to the right. Whether they are left out depends on the context.
  */
 export interface ShownLookups {
   leftInclusion?: Iterable<number>;
