@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { percentile } from './harness.js';
-import { SCALE_PROVIDER_SEED } from './scale-provider.js';
+import { scaleRotation } from './scale-provider.js';
 
 // The server's modules from KT_SERVER_ROOT, the compiled server (compiled-server.ts: what `npm start` runs),
 // or else from the sources beside this file.
@@ -44,25 +44,13 @@ const { encodeStatement, providerSignedMessage } = await from<typeof import('../
 );
 type Directory = import('../log/directory/directory.js').Directory;
 
-/**
- * Version `version` of `account` at chat.example with a fresh Ed25519 identity key, signed by the scale
- * build's provider key (what test/helpers/directory.ts's signedIdentityStatement makes; not imported, so
- * that this file bundles without the tests' helpers and their packages).
- */
-function signedRotation(account: string, version: number): { statement: Uint8Array; signature: Uint8Array } {
-  const publicKey = ed25519KeyPairFromSeed(randomBytes(32)).publicKey;
-  const key = { id: 'identity', algorithm: 'ed25519' as const, publicKey, protocol: 'signal/v3', capabilities: ['fs'] };
-  const statement = encodeStatement({
-    provider: 'chat.example',
+/** Version `version` of `account`, signed by the scale build's provider (bench/scale-provider.ts). */
+const signedRotation = (account: string, version: number) =>
+  scaleRotation(
+    { ed25519KeyPairFromSeed, randomBytes, signSync, encodeStatement, providerSignedMessage },
     account,
     version,
-    issuedAt: Date.now(),
-    status: 'active',
-    keys: [key],
-  });
-  const { secretKey } = ed25519KeyPairFromSeed(SCALE_PROVIDER_SEED);
-  return { statement, signature: signSync('ed25519', secretKey, providerSignedMessage(statement)) };
-}
+  );
 
 const [dataDir, accountsArg] = process.argv.slice(2);
 const accounts = Number(accountsArg);

@@ -36,7 +36,7 @@ import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement.js';
-import { SCALE_PROVIDER_SEED } from './scale-provider.js';
+import { scaleRotation } from './scale-provider.js';
 import { generateSignerKey } from '../wasm-free-crypto/note.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import type { Figure } from './harness.js';
@@ -239,21 +239,9 @@ const ROTATIONS_PER_EPOCH = 1_000;
 
 /** Version 2 of `account`, a fresh identity key, signed by the scale build's provider (bench/scale-provider.ts). */
 function signedRotation(account: string): { statement: string; signature: string } {
-  const publicKey = ed25519KeyPairFromSeed(randomBytes(32)).publicKey;
-  const key = { id: 'identity', algorithm: 'ed25519' as const, publicKey, protocol: 'signal/v3', capabilities: ['fs'] };
-  const statement = encodeStatement({
-    provider: 'chat.example',
-    account,
-    version: 2,
-    issuedAt: Date.now(),
-    status: 'active',
-    keys: [key],
-  });
-  const { secretKey } = ed25519KeyPairFromSeed(SCALE_PROVIDER_SEED);
-  return {
-    statement: toBase64(statement),
-    signature: toBase64(signSync('ed25519', secretKey, providerSignedMessage(statement))),
-  };
+  const signing = { ed25519KeyPairFromSeed, randomBytes, signSync, encodeStatement, providerSignedMessage };
+  const { statement, signature } = scaleRotation(signing, account, 2);
+  return { statement: toBase64(statement), signature: toBase64(signature) };
 }
 
 /**
