@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { VrfError } from '../../../wasm-free-crypto/vrf.js';
 import { encodeToCurveTaiP256, vrfProofToHashP256, vrfVerifyP256 } from '../../../wasm-free-crypto/vrf-p256.js';
-import { KeyTransError } from '../../../verifier/keytrans/errors.js';
 import { encodeVrfInput } from '../../../verifier/keytrans/signed-structures.js';
 import {
   type CipherSuite,
@@ -17,6 +16,7 @@ import {
   KT_128_SHA256_P256,
   cipherSuite,
 } from '../../../verifier/keytrans/suites.js';
+import { expectKtError } from '../../helpers/keytrans-primitives.js';
 import { vectorJson } from '../../helpers/vectors.js';
 
 interface VrfSuiteVectors {
@@ -30,18 +30,6 @@ interface VrfSuiteVectors {
 }
 
 const VRF: { suites: VrfSuiteVectors[] } = vectorJson('keytrans/primitives/vrf.json');
-
-/** Expects `f` to throw a KeyTransError with `code`. */
-function expectKtError(f: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(KeyTransError);
-  expect((caught as KeyTransError).code).toBe(code);
-}
 
 /**
  * The bits flipped in a proof: all of its first and last bytes, and one bit of every third byte between (a
