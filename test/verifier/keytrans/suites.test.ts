@@ -1,5 +1,5 @@
 /**
- * Tests for verifier/keytrans/suites.ts and wasm-free-crypto/vrf-p256.ts against
+ * Tests for verifier/keytrans/suites.ts against
  * test/vectors/keytrans/primitives/vrf.json: for both cipher suites every VrfInput encodes to the vector's alpha and
  * its proof verifies to the vector's 32-byte output (Ed25519's 64-byte beta truncated); every invalid proof or key
  * is refused with KeyTransError 'kt_vrf_failed'; the RFC 9381 cross-checks (B.1 for P-256, B.3 for Ed25519) pass;
@@ -7,8 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
-import { VrfError } from '../../../wasm-free-crypto/vrf.js';
-import { encodeToCurveTaiP256, vrfProofToHashP256, vrfVerifyP256 } from '../../../wasm-free-crypto/vrf-p256.js';
 import { encodeVrfInput } from '../../../verifier/keytrans/signed-structures.js';
 import {
   type CipherSuite,
@@ -104,39 +102,3 @@ for (const vectors of VRF.suites) {
     });
   });
 }
-
-describe('ECVRF-P256-SHA256-TAI (wasm-free-crypto/vrf-p256.ts)', () => {
-  const p256 = VRF.suites.find((s) => s.ciphersuite === 1) as VrfSuiteVectors;
-  const c = p256.cases[0];
-  const pk = fromHex(p256.public_key);
-
-  it('gives proof_to_hash equal to verify, and H as a compressed point', () => {
-    expect(toHex(vrfProofToHashP256(fromHex(c.proof)))).toBe(c.output);
-    const H = encodeToCurveTaiP256(pk, fromHex(c.alpha));
-    expect(H.length).toBe(33);
-    expect([2, 3]).toContain(H[0]);
-  });
-
-  it('refuses an uncompressed public key and names its errors', () => {
-    const codeOf = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(VrfError);
-        return (e as VrfError).code;
-      }
-      return 'no error';
-    };
-    const proof = fromHex(c.proof);
-    const alpha = fromHex(c.alpha);
-    expect(codeOf(() => vrfVerifyP256(new Uint8Array(65).fill(4, 0, 1), alpha, proof))).toBe('vrf_bad_public_key');
-    expect(codeOf(() => vrfVerifyP256(pk, alpha, proof.subarray(1)))).toBe('vrf_bad_proof');
-    expect(codeOf(() => vrfVerifyP256(pk, fromHex('00'), proof))).toBe('vrf_verify_failed');
-    const zeroS = proof.slice();
-    zeroS.fill(0, 33 + 16);
-    expect(codeOf(() => vrfVerifyP256(pk, alpha, zeroS))).toBe('vrf_verify_failed');
-    const zeroC = proof.slice();
-    zeroC.fill(0, 33, 33 + 16);
-    expect(codeOf(() => vrfVerifyP256(pk, alpha, zeroC))).toBe('vrf_verify_failed');
-  });
-});
