@@ -16,7 +16,9 @@ export type KeyTransErrorCode =
   /** A signature or signature key that does not verify ("Tree Head Signature", "Update Format"). */
   | 'kt_bad_signature'
   /** A prefix-tree or log-tree proof that is malformed or does not give the expected value ("Tree Proofs"). */
-  | 'kt_bad_proof';
+  | 'kt_bad_proof'
+  /** A tree head out of bounds: an auditor's too far behind, past the log's, or a start after the last one seen. */
+  | 'kt_bad_tree_head';
 
 /** A KEYTRANS verification failure. */
 export class KeyTransError extends CodedError<KeyTransErrorCode> {

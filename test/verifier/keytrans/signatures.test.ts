@@ -12,6 +12,7 @@ import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { TlsError } from '../../../verifier/keytrans/tls.js';
 import type { Configuration } from '../../../verifier/keytrans/types.js';
 import {
+  verifyAuditorTreeHead,
   verifyAuditorTreeHeadSignature,
   verifyTreeHeadSignature,
   verifyUpdateSignature,
@@ -149,5 +150,39 @@ describe('mode rules', () => {
   it('refuses an unknown cipher suite', () => {
     const head = { treeSize: 1, signature: new Uint8Array(64) };
     expectKtError(() => verifyTreeHeadSignature({ ...plain, ciphersuite: 3 as 1 }, head, root), 'kt_unknown_suite');
+  });
+});
+
+describe('auditor tree head bounds (steps 1-3)', () => {
+  const c = VECTORS.signed_structures.find(
+    (x) => x.structure === 'AuditorTreeHeadTBS' && x.suite === 'KT_128_SHA256_Ed25519',
+  ) as SignedCase;
+  const config = configOf(c);
+  const head = { timestamp: c.fields.timestamp, treeSize: c.fields.tree_size, signature: fromHex(c.signature) };
+  const root = fromHex(c.fields.root);
+  const ok = { treeSize: 1000, rightmostTimestamp: head.timestamp + 1000, previousAuditorTreeSize: null };
+
+  it('accepts a head within bounds, with a valid signature', () => {
+    verifyAuditorTreeHead(config, head, root, ok);
+    verifyAuditorTreeHead(config, head, root, { ...ok, treeSize: head.treeSize, rightmostTimestamp: head.timestamp });
+    const lag = config.maxAuditorLag as number;
+    verifyAuditorTreeHead(config, head, root, { ...ok, rightmostTimestamp: head.timestamp + lag });
+    verifyAuditorTreeHead(config, head, root, { ...ok, previousAuditorTreeSize: config.auditorStartPos as number });
+  });
+
+  it('refuses each bound crossed, and then a bad signature', () => {
+    const lag = config.maxAuditorLag as number;
+    const start = config.auditorStartPos as number;
+    for (const context of [
+      { ...ok, previousAuditorTreeSize: start - 1 },
+      { ...ok, rightmostTimestamp: head.timestamp - 1 },
+      { ...ok, rightmostTimestamp: head.timestamp + lag + 1 },
+      { ...ok, treeSize: head.treeSize - 1 },
+    ])
+      expectKtError(() => verifyAuditorTreeHead(config, head, root, context), 'kt_bad_tree_head');
+    const forged = { ...head, signature: fromHex(c.invalid_signature) };
+    expectKtError(() => verifyAuditorTreeHead(config, forged, root, ok), 'kt_bad_signature');
+    const plain = configurationFromFields(VECTORS.configurations[0].fields);
+    expectKtError(() => verifyAuditorTreeHead(plain, head, root, ok), 'kt_bad_input');
   });
 });
