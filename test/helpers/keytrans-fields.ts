@@ -3,6 +3,8 @@
  * strings in lowercase hex, absent optionals null) as the values of verifier/keytrans/types.ts: names in
  * camelCase, byte strings as Uint8Array; enumerations stay the strings the draft names them by.
  */
+import type { GlobalState } from '../../verifier/keytrans/head.js';
+import type { Configuration } from '../../verifier/keytrans/types.js';
 import { fromHex } from '../../wasm-free-crypto/bytes.js';
 
 /** Keys whose string values are enumeration names, not hex. */
@@ -31,4 +33,24 @@ export function modeName(mode: number | string): 'contactMonitoring' | 'thirdPar
 export function suiteId(suite: string | number): 0x0001 | 0x0002 {
   if (typeof suite === 'number') return suite as 0x0001 | 0x0002;
   return suite === 'KT_128_SHA256_P256' ? 0x0001 : 0x0002;
+}
+
+/** A scenario's Configuration, from its fields. */
+export function configOf(fields: Record<string, unknown>): Configuration {
+  return { ...fromFields(fields), mode: modeName(fields.mode as number) } as Configuration;
+}
+
+/** katie's global client state (the vectors' `client_state_*.global`) as the client's. */
+export function globalStateOf(global: any): GlobalState | null {
+  if (!global) return null;
+  return {
+    treeHead: fromFields(global.tree_head),
+    auditorTreeHead: global.auditor_tree_head && fromFields(global.auditor_tree_head),
+    fullSubtrees: global.full_subtrees.map(fromHex),
+    frontier: global.log_entries.map((e: any) => ({
+      position: e.position,
+      timestamp: e.timestamp,
+      prefixTree: fromHex(e.prefix_tree),
+    })),
+  };
 }

@@ -18,7 +18,11 @@ export type KeyTransErrorCode =
   /** A prefix-tree or log-tree proof that is malformed or does not give the expected value ("Tree Proofs"). */
   | 'kt_bad_proof'
   /** A tree head out of bounds: an auditor's too far behind, past the log's, or a start after the last one seen. */
-  | 'kt_bad_tree_head';
+  | 'kt_bad_tree_head'
+  /** A fixed-version search for a version the log shows does not exist (draft-05 has no negative result). */
+  | 'kt_not_found'
+  /** A fixed-version search for a version only expired log entries hold ("Maximum Lifetime"). */
+  | 'kt_expired';
 
 /** A KEYTRANS verification failure. */
 export class KeyTransError extends CodedError<KeyTransErrorCode> {

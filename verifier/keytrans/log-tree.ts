@@ -139,6 +139,12 @@ interface BatchWalk {
   recorded: Map<string, Uint8Array | null>;
   elements: readonly Uint8Array[];
   next: number;
+  /**
+   * The full subtrees of the additional size that are also retained ones, when the proof resends their values:
+   * katie's does (its scenario auditing/q03), though the draft's minimum set leaves them out. Each is read then
+   * and must equal the value retained, so accepting both forms proves nothing less.
+   */
+  resent: Set<string>;
 }
 
 const rangeKey = (start: number, end: number): string => `${start}:${end}`;
@@ -177,8 +183,11 @@ function batchNode(walk: BatchWalk, start: number, end: number): Uint8Array {
   let value: Uint8Array;
   if (size === 1 && walk.leaves.has(start)) value = walk.leaves.get(start) as Uint8Array;
   else if (mustDescend(walk, start, end)) value = parentOf(walk, start, end);
-  else if (kept !== undefined) value = kept;
-  else if ((size & (size - 1)) === 0) value = takeElement(walk);
+  else if (kept !== undefined) {
+    if (walk.resent.has(key) && !equalBytes(takeElement(walk), kept))
+      fail(`the resent head of the retained [${start}, ${end}) differs`);
+    value = kept;
+  } else if ((size & (size - 1)) === 0) value = takeElement(walk);
   else value = parentOf(walk, start, end);
   if (kept !== undefined && !equalBytes(kept, value)) fail(`the retained head of [${start}, ${end}) differs`);
   if (walk.recorded.has(key)) walk.recorded.set(key, value);
@@ -220,16 +229,30 @@ function retainedMap(suite: CipherSuite, batch: LogBatch): Map<string, Uint8Arra
  * are too few or too many or a retained head differs. The root is then checked by the tree head's signature.
  */
 export function evaluateLogBatchProof(suite: CipherSuite, batch: LogBatch, proof: InclusionProof): LogBatchResult {
+  try {
+    return evaluateBatch(suite, batch, proof, false);
+  } catch (e) {
+    // The form with the retained heads of the additional size resent (see BatchWalk.resent), if it has any.
+    if (!(e instanceof KeyTransError) || !/elements too many/.test(e.message)) throw e;
+    return evaluateBatch(suite, batch, proof, true);
+  }
+}
+
+function evaluateBatch(suite: CipherSuite, batch: LogBatch, proof: InclusionProof, resend: boolean): LogBatchResult {
   const ownRanges = fullSubtreeRanges(batch.treeSize);
   const extraRanges = batch.additionalSize === null ? [] : fullSubtreeRanges(batch.additionalSize);
+  const retained = retainedMap(suite, batch);
+  const resent = new Set(resend ? extraRanges.map((r) => rangeKey(r.start, r.end)).filter((k) => retained.has(k)) : []);
+  if (resend && resent.size === 0) fail(`${proof.elements.length} elements, too many for this batch`);
   const walk: BatchWalk = {
     suite,
     leaves: batchLeaves(suite, batch),
-    retained: retainedMap(suite, batch),
+    retained,
     marks: [...(batch.retained === null ? [] : fullSubtreeRanges(batch.retained.size)), ...extraRanges],
     recorded: new Map([...ownRanges, ...extraRanges].map((r) => [rangeKey(r.start, r.end), null])),
     elements: proof.elements,
     next: 0,
+    resent,
   };
   const root = batchNode(walk, 0, batch.treeSize);
   if (walk.next !== proof.elements.length) fail(`${proof.elements.length - walk.next} elements too many`);
