@@ -81,6 +81,11 @@ export class CombinedProofReader {
     return result;
   }
 
+  /** Whether prefix proofs are left (an owner's monitoring stops where the log stopped giving them). */
+  hasPrefixProofs(): boolean {
+    return this.prefixProofsUsed < this.proof.prefixProofs.length;
+  }
+
   /** Whether the log entry at `position` has been reached (its timestamp read or retained). */
   reached(position: number): boolean {
     return this.seen.has(position);

@@ -1,0 +1,79 @@
+/**
+ * The label owner's KEYTRANS operations (verifier/keytrans/owner.ts) against the main scenario: each owner
+ * initialization and owner monitoring is verified from the client state before it, accepted with the oracle's
+ * greatest versions, state, owner state and retained versions, and every tampered response is refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, type MessageContext } from '../../../verifier/keytrans/messages.js';
+import type { RetainedVersion } from '../../../verifier/keytrans/monitor.js';
+import { verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
+import { cipherSuite } from '../../../verifier/keytrans/suites.js';
+import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
+import { configOf, globalStateOf } from '../../helpers/keytrans-fields.js';
+import { vectorJson } from '../../helpers/vectors.js';
+
+const scenario = vectorJson('keytrans/scenarios/main.json');
+const config = configOf(scenario.config.fields);
+const suite = cipherSuite(config.ciphersuite);
+const ctx: MessageContext = { suite: config.ciphersuite, mode: config.mode };
+const queries = (op: string) => scenario.queries.filter((q: any) => q.operation === op);
+
+const retainedOf = (label: any): Map<number, RetainedVersion> =>
+  new Map(
+    (label?.retained_versions ?? []).map((r: any) => [
+      r.version,
+      { vrfOutput: fromHex(r.vrf_output), commitment: r.commitment ? fromHex(r.commitment) : null },
+    ]),
+  );
+const retainedHex = (m: Map<number, RetainedVersion>) =>
+  [...m].sort(([a], [b]) => a - b).map(([v, r]) => [v, toHex(r.vrfOutput), r.commitment && toHex(r.commitment)]);
+const ownerOf = (label: any) => ({ starting: label.owner.starting, versionAtStarting: label.owner.ver_at_starting });
+
+describe('KEYTRANS owner operations, against the main scenario', () => {
+  it('initializes as the oracle, and refuses every tampered initialization', () => {
+    expect(queries('owner_init').map((q: any) => q.id)).toEqual(['main/q10', 'main/q23']);
+    for (const q of queries('owner_init')) {
+      const request = decodeMessage('OwnerInitRequest', fromHex(q.request.encoding), ctx);
+      const verify = (hex: string, now = q.now_ms) =>
+        verifyOwnerInit(
+          suite,
+          config,
+          globalStateOf(q.client_state_before.global),
+          request,
+          decodeMessage('OwnerInitResponse', fromHex(hex), ctx),
+          now,
+        );
+      const result = verify(q.response.encoding);
+      const after = q.client_state_after;
+      expect(result.state, q.id).toEqual(globalStateOf(after.global));
+      expect(result.owner, q.id).toEqual(ownerOf(after.label));
+      expect(retainedHex(result.retained), q.id).toEqual(retainedHex(retainedOf(after.label)));
+      for (const t of q.tampered ?? [])
+        expect(() => verify(t.response_hex, t.now_ms ?? q.now_ms), `${q.id} tampered ${t.tamper}`).toThrow();
+    }
+  });
+
+  it('monitors as the oracle, moving the start, and refuses every tampered monitoring', () => {
+    expect(queries('owner_monitor').map((q: any) => q.id)).toEqual(['main/q12', 'main/q15', 'main/q21']);
+    for (const q of queries('owner_monitor')) {
+      const before = q.client_state_before;
+      const request = decodeMessage('OwnerMonitorRequest', fromHex(q.request.encoding), ctx);
+      const verify = (hex: string, now = q.now_ms) =>
+        verifyOwnerMonitor(
+          suite,
+          config,
+          globalStateOf(before.global)!,
+          ownerOf(before.label),
+          retainedOf(before.label),
+          request,
+          decodeMessage('OwnerMonitorResponse', fromHex(hex), ctx),
+          now,
+        );
+      const result = verify(q.response.encoding);
+      expect(result.state, q.id).toEqual(globalStateOf(q.client_state_after.global));
+      expect(result.owner, q.id).toEqual(ownerOf(q.client_state_after.label));
+      for (const t of q.tampered ?? [])
+        expect(() => verify(t.response_hex, t.now_ms ?? q.now_ms), `${q.id} tampered ${t.tamper}`).toThrow();
+    }
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The label owner's side of KEYTRANS (draft-ietf-keytrans-protocol-05, "Owner Algorithm" and "User Operations /
+ * Owner Initialization, Owner Monitoring"), verified synchronously with no I/O. Initialization: from a starting
+ * log entry (unexpired and distinguished) and the entries on its direct path to its left, the greatest version of
+ * the label at each, and a full search binary ladder at each proving it. Monitoring: the distinguished log entries
+ * right of the start the owner verified, walked in the draft's order, each giving a full search binary ladder for
+ * the version the owner expects there; the log may stop early (for a new version the owner must process), and the
+ * owner's start moves to the rightmost log entry it verified. Contact monitoring of the owner's own map entries
+ * (monitor.ts) is not part of this yet: a request with entries is refused.
+ */
+import { binaryLadder, runSearchLadder } from './binary-ladder.js';
+import { CombinedProofReader } from './combined-proof.js';
+import { KeyTransError } from './errors.js';
+import { headSize, retainedEntries, verifyHead, type GlobalState } from './head.js';
+import type { RetainedVersion } from './monitor.js';
+import { prefixProofRoot } from './prefix-tree.js';
+import { directPath, left, right, root } from './search-tree.js';
+import { encodeVrfInput } from './signed-structures.js';
+import type { CipherSuite } from './suites.js';
+import type {
+  Configuration,
+  OwnerInitRequest,
+  OwnerInitResponse,
+  OwnerMonitorRequest,
+  OwnerMonitorResponse,
+} from './types.js';
+import { isDistinguished, readViewUpdate } from './view.js';
+
+/** The owner's state of a label (katie's model): where its verified history starts, and the version there. */
+export interface OwnerState {
+  starting: number;
+  versionAtStarting: number | null;
+}
+
+export interface OwnerResult {
+  state: GlobalState;
+  owner: OwnerState;
+  retained: Map<number, RetainedVersion>;
+}
+
+const bad = (message: string) => new KeyTransError('kt_bad_proof', message);
+
+interface OwnerContext {
+  suite: CipherSuite;
+  config: Configuration;
+  reader: CombinedProofReader;
+  size: number;
+  retained: Map<number, RetainedVersion>;
+}
+
+function distinguished(ctx: OwnerContext, x: number): boolean {
+  return isDistinguished(x, ctx.size, (p) => ctx.reader.timestamp(p), ctx.config.reasonableMonitoringWindow);
+}
+
+/** A full search binary ladder at `x` (nothing left out) that must show `target` as the greatest version. */
+function fullLadderAt(ctx: OwnerContext, x: number, target: number | null): void {
+  ctx.reader.timestamp(x);
+  ctx.reader.prefixProof(x, (proof) => {
+    const outcomes: boolean[] = [];
+    const run = runSearchLadder(target ?? 0, (v) => {
+      const r = proof.results[outcomes.length];
+      if (!r) throw bad(`the prefix proof of log entry ${x} has too few results for its ladder`);
+      outcomes.push(r.resultType === 'inclusion');
+      return outcomes[outcomes.length - 1];
+    });
+    if (run.result !== (target === null ? 'less' : 'equal'))
+      throw bad(`log entry ${x} does not hold ${target === null ? 'no version' : `version ${target} as its greatest`}`);
+    const searches = run.lookups.map((v, i) => {
+      const kept = ctx.retained.get(v);
+      if (!kept) throw bad(`log entry ${x}'s ladder looks up version ${v}, which the client has no key for`);
+      if (outcomes[i] && !kept.commitment) throw bad(`version ${v} shown included without a commitment`);
+      return { vrfOutput: kept.vrfOutput, commitment: outcomes[i] ? kept.commitment : null };
+    });
+    return { root: prefixProofRoot(ctx.suite, proof, searches), result: undefined };
+  });
+}
+
+/** Step 1 of the first algorithm: `start`, then its direct path to its left, up to the first expired entry. */
+function initList(ctx: OwnerContext, start: number): number[] {
+  const lifetime = ctx.config.maximumLifetime;
+  const rightmost = ctx.reader.timestamp(ctx.size - 1);
+  const list: number[] = [];
+  for (const x of [start, ...directPath(start, ctx.size).filter((a) => a < start)]) {
+    if (lifetime !== null && rightmost - ctx.reader.timestamp(x) >= lifetime) break;
+    list.push(x);
+  }
+  return list;
+}
+
+/** Steps 2 to 4: the greatest versions, the ladder's VRF proofs, the commitments of the versions that exist. */
+function initKeys(
+  suite: CipherSuite,
+  config: Configuration,
+  request: OwnerInitRequest,
+  response: OwnerInitResponse,
+  listLength: number,
+): Map<number, RetainedVersion> {
+  const greatest = response.greatestVersions;
+  if (greatest.length > listLength) throw bad(`${greatest.length} greatest versions for ${listLength} log entries`);
+  for (let i = 1; i < greatest.length; i++)
+    if (greatest[i] > greatest[i - 1]) throw bad('the greatest versions are not in descending order');
+  const targets = [...greatest, ...(greatest.length < listLength ? [0] : [])];
+  const versions = [...new Set(targets.flatMap((g) => binaryLadder(g)))].sort((a, b) => a - b);
+  if (response.binaryLadder.length !== versions.length)
+    throw bad(`${response.binaryLadder.length} binary ladder steps for ${versions.length} versions`);
+  const keys = new Map<number, RetainedVersion>();
+  versions.forEach((v, i) => {
+    const { proof, commitment } = response.binaryLadder[i];
+    if (greatest.includes(v) && commitment === null) throw bad(`no commitment for version ${v}, a greatest one`);
+    const vrfOutput = suite.vrfVerify(config.vrfPublicKey, encodeVrfInput({ label: request.label, version: v }), proof);
+    keys.set(v, { vrfOutput, commitment });
+  });
+  return keys;
+}
+
+/** Verifies an OwnerInitResponse ("Owner Initialization"); returns the states to keep. */
+export function verifyOwnerInit(
+  suite: CipherSuite,
+  config: Configuration,
+  state: GlobalState | null,
+  request: OwnerInitRequest,
+  response: OwnerInitResponse,
+  now: number,
+): OwnerResult {
+  if (request.last !== (state?.treeHead.treeSize ?? null))
+    throw new KeyTransError('kt_bad_input', 'the request must advertise the tree size the client holds');
+  const size = headSize(response.fullTreeHead, state);
+  if (request.start >= size) throw bad(`the starting position ${request.start} is past the log`);
+  const reader = new CombinedProofReader(response.init, retainedEntries(state));
+  readViewUpdate(reader, state?.treeHead.treeSize ?? 0, size, now, config);
+  const ctx: OwnerContext = { suite, config, reader, size, retained: new Map() };
+  for (const a of [...directPath(request.start, size)].reverse()) reader.timestamp(a); // the path from the root
+  if (!distinguished(ctx, request.start)) throw bad(`the starting position ${request.start} is not distinguished`);
+  const list = initList(ctx, request.start);
+  if (list[0] !== request.start) throw new KeyTransError('kt_expired', 'the starting position is expired');
+  ctx.retained = initKeys(suite, config, request, response, list.length);
+  list.forEach((x, i) => fullLadderAt(ctx, x, response.greatestVersions[i] ?? null));
+  const owner = { starting: request.start, versionAtStarting: response.greatestVersions[0] ?? null };
+  const next = verifyHead(suite, config, response.fullTreeHead, state, reader, response.init.inclusion);
+  // Kept: the keys of the ladder the owner's monitoring asks for (the version at the start as the greatest).
+  const needed = new Set(binaryLadder(owner.versionAtStarting ?? 0));
+  return { state: next, owner, retained: new Map([...ctx.retained].filter(([v]) => needed.has(v))) };
+}
+
+/**
+ * Verifies an OwnerMonitorResponse ("Owner Monitoring") for an owner holding `owner` and the versions it
+ * retained; returns the states to keep (the start moved to the rightmost log entry verified).
+ */
+export function verifyOwnerMonitor(
+  suite: CipherSuite,
+  config: Configuration,
+  state: GlobalState,
+  owner: OwnerState,
+  retained: Map<number, RetainedVersion>,
+  request: OwnerMonitorRequest,
+  response: OwnerMonitorResponse,
+  now: number,
+): OwnerResult {
+  if (request.last !== state.treeHead.treeSize || request.start !== owner.starting)
+    throw new KeyTransError('kt_bad_input', 'the request must advertise the tree size and the start the client holds');
+  if (request.entries.length > 0)
+    throw new KeyTransError('kt_bad_input', "monitoring the owner's own map entries is not supported yet");
+  const size = headSize(response.fullTreeHead, state);
+  const reader = new CombinedProofReader(response.monitor, retainedEntries(state));
+  readViewUpdate(reader, state.treeHead.treeSize, size, now, config);
+  const ctx: OwnerContext = { suite, config, reader, size, retained };
+  const walk = { verified: owner.starting, stopped: false };
+  const visit = (x: number | null): void => {
+    if (x === null || walk.stopped || !distinguished(ctx, x)) return;
+    if (x <= owner.starting) return visit(right(x, size));
+    visit(left(x));
+    if (walk.stopped || !reader.hasPrefixProofs()) {
+      walk.stopped = true;
+      return;
+    }
+    fullLadderAt(ctx, x, owner.versionAtStarting);
+    walk.verified = Math.max(walk.verified, x);
+    visit(right(x, size));
+  };
+  visit(root(size));
+  const next = verifyHead(suite, config, response.fullTreeHead, state, reader, response.monitor.inclusion);
+  return { state: next, owner: { ...owner, starting: walk.verified }, retained };
+}
