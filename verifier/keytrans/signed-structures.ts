@@ -7,6 +7,7 @@
  * write faithfully (a field present in a mode that does not carry it, a root of the wrong length) with `TlsError`.
  * Decoders are not here: the messages' codecs are in structures.ts.
  */
+import { writeLogEntry } from './structures.js';
 import { type TlsWriter, TlsError, encodeWith } from './tls.js';
 import type { Configuration, DeploymentMode, LogEntry, UpdateValue, VrfInput } from './types.js';
 
@@ -137,5 +138,5 @@ export function encodeVrfInput(input: VrfInput): Uint8Array {
 
 /** `LogEntry` ("Log Tree"): uint64 timestamp, prefix_tree[Hash.Nh]. */
 export function encodeLogEntry(entry: LogEntry): Uint8Array {
-  return encodeWith(entry, (w, e) => w.u64(e.timestamp, 'timestamp').bytesFixed(e.prefixTree, NH, 'prefix_tree'));
+  return encodeWith(entry, writeLogEntry);
 }
