@@ -82,7 +82,9 @@ export const KT_128_SHA256_P256: CipherSuite = Object.freeze({
   name: 'KT_128_SHA256_P256',
   hashLength: 32,
   openingLength: 16,
-  commitmentKey: KC,
+  get commitmentKey() {
+    return KC.slice(); // a copy: a caller changing it changes nobody else's commitments
+  },
   vrfOutputLength: 32,
   vrfProofLength: VRF_P256_PROOF_LENGTH,
   hash: sha256,
@@ -98,7 +100,9 @@ export const KT_128_SHA256_Ed25519: CipherSuite = Object.freeze({
   name: 'KT_128_SHA256_Ed25519',
   hashLength: 32,
   openingLength: 16,
-  commitmentKey: KC,
+  get commitmentKey() {
+    return KC.slice(); // a copy: a caller changing it changes nobody else's commitments
+  },
   vrfOutputLength: 32,
   vrfProofLength: VRF_PROOF_LENGTH,
   hash: sha256,
