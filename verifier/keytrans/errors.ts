@@ -22,7 +22,9 @@ export type KeyTransErrorCode =
   /** A fixed-version search for a version the log shows does not exist (draft-05 has no negative result). */
   | 'kt_not_found'
   /** A fixed-version search for a version only expired log entries hold ("Maximum Lifetime"). */
-  | 'kt_expired';
+  | 'kt_expired'
+  /** A stored client state that is malformed (state.ts): refused whole, never half-read. */
+  | 'kt_bad_state';
 
 /** A KEYTRANS verification failure. */
 export class KeyTransError extends CodedError<KeyTransErrorCode> {
