@@ -16,6 +16,7 @@ import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
 import { equalBytes, fromHex, toHex } from './bytes.js';
 import { decodeNistPublicKey, ecdsaVerifyDigest, nistCurve } from './ecdsa.js';
 import { CodedError } from './errors.js';
+import { ED25519_L, ED25519_POINT } from './ed25519-point.js';
 import { sha256 } from './sha256.js';
 import { sha512 } from './sha512.js';
 
@@ -45,8 +46,9 @@ function checkAlgorithm(alg: unknown): asserts alg is SignatureAlgorithm {
 // ---------------------------------------------------------------------------------------------------
 // Ed25519 strict pre-checks (byte-level, no field arithmetic, shared by both paths)
 
-/** RFC 8032 section 5.1: L = 2^252 + 27742317777372353535851937790883648493, the prime group order. */
-export const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+/** RFC 8032 section 5.1: L, the prime order of the base point (ed25519-point.ts). */
+export { ED25519_L };
+
 // The eight canonical encodings of the points of order 1, 2, 4 and 8 (the whole 8-torsion subgroup).
 const ED25519_SMALL_ORDER = ED25519_TORSION_SUBGROUP.map((h) => fromHex(h));
 
@@ -66,7 +68,7 @@ function isCanonicalEd25519Point(b: Uint8Array): boolean {
   return !(yIsOne || yIsPMinusOne); // x = 0 with sign bit 1: "-0"
 }
 
-const { p: ED_P, d: ED_D } = ed25519.Point.CURVE();
+const { p: ED_P, d: ED_D } = ED25519_POINT.CURVE();
 const Y_MASK = (1n << 255n) - 1n;
 
 /**
@@ -140,7 +142,7 @@ function ed25519Precheck(publicKey: Uint8Array, signature: Uint8Array): boolean 
 /** Decodes A strictly (RFC 8032 section 5.1.3), throwing 'bad_public_key' when y has no square root. */
 function decodeEd25519PublicKey(publicKey: Uint8Array) {
   try {
-    return ed25519.Point.fromBytes(publicKey, false);
+    return ED25519_POINT.fromBytes(publicKey, false);
   } catch {
     throw new SignatureError('bad_public_key', 'Ed25519 public key is not a curve point');
   }
@@ -177,7 +179,7 @@ function ed25519Equation(publicKey: Uint8Array, message: Uint8Array, signature: 
   const r = signature.subarray(0, 32);
   const s = bytesToNumberLE(signature.subarray(32));
   const k = bytesToNumberLE(sha512(r, publicKey, message)) % ED25519_L;
-  const check = ed25519.Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k));
+  const check = ED25519_POINT.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k));
   return equalBytes(check.toBytes(), r);
 }
 

@@ -4,15 +4,14 @@
  * Ed25519 seeds and public keys; hash-to-curve is try-and-increment (5.4.1.1), the nonce is derived
  * as in RFC 8032 (5.4.2.2) and all integers are little-endian. Verification always validates the
  * public key (validate_key = TRUE, 5.4.5) and decodes points strictly per RFC 8032 5.1.3 (no
- * ZIP-215 leniency: y >= p and x = 0 with the sign bit set are rejected). Multiplications by the
- * secret scalar x and the nonce k use noble's constant-time `Point.multiply`; `multiplyUnsafe` only
- * touches public values during verification. Every failure throws a `VrfError` with a stable code.
+ * ZIP-215 leniency: y >= p and x = 0 with the sign bit set are rejected). The group is noble's Edwards
+ * arithmetic (ed25519-point.ts). Multiplications by the secret scalar x and the nonce k use noble's
+ * constant-time `Point.multiply`; `multiplyUnsafe` only touches public values during verification. Every failure throws a `VrfError` with a stable code.
  * Pure JavaScript (@noble/curves, @noble/hashes); no `Buffer`, no platform crypto, no WASM.
  */
 import { CodedError } from './errors.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { concatBytes, equalBytes } from './bytes.js';
+import { ED25519_POINT, type EdwardsPoint } from './ed25519-point.js';
 import { sha512 } from './sha512.js';
 
 export type VrfErrorCode =
@@ -33,7 +32,7 @@ export const VRF_PROOF_LENGTH = 80;
 /** hLen of SHA-512 (RFC 9381 5.5). */
 export const VRF_OUTPUT_LENGTH = 64;
 
-const Point = ed25519.Point;
+const Point = ED25519_POINT;
 const SUITE = Uint8Array.of(0x03); // suite_string, 5.5
 const PT_LEN = 32; // ptLen = fLen, 5.5
 const C_LEN = 16; // cLen, 5.5
@@ -174,10 +173,24 @@ function gammaToHash(Gamma: EdwardsPoint): Uint8Array {
   return sha512(SUITE, PROOF_TO_HASH_FRONT, Gamma.clearCofactor().toBytes(), ZERO_BYTE);
 }
 
+/**
+ * RFC 9381 5.5 / RFC 8032 5.1.5: the secret scalar x of a 32-byte seed (the first half of SHA-512(SK),
+ * clamped, reduced mod q) and the public key Y = x*B with its 32-byte encoding.
+ */
+function expandSecretKey(sk: Uint8Array): { x: bigint; Y: EdwardsPoint; pkString: Uint8Array } {
+  const head = sha512(sk).subarray(0, 32);
+  head[0] &= 248; // clear the cofactor bits
+  head[31] &= 127; // clear bit 255
+  head[31] |= 64; // set bit 254
+  const x = bytesToIntLE(head) % Q;
+  const Y = multiplySecret(Point.BASE, x);
+  return { x, Y, pkString: Y.toBytes() };
+}
+
 /** RFC 9381 5.5 / RFC 8032 5.1.5: the 32-byte public key of a 32-byte secret key (seed). */
 export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
   const sk = requireBytes(secretKey, SECRET_KEY_LENGTH, 'vrf_bad_secret_key', 'secret key');
-  return ed25519.utils.getExtendedPublicKey(sk).pointBytes;
+  return expandSecretKey(sk).pkString;
 }
 
 /** RFC 9381 5.1 ECVRF_prove: pi = point_to_string(Gamma) || int_to_string(c, 16) || int_to_string(s, 32). */
@@ -198,7 +211,7 @@ function proveWithGamma(secretKey: Uint8Array, alpha: Uint8Array): { proof: Uint
   const sk = requireBytes(secretKey, SECRET_KEY_LENGTH, 'vrf_bad_secret_key', 'secret key');
   const a = requireBytes(alpha, undefined, 'vrf_bad_input', 'alpha');
   // Step 1 (5.5: RFC 8032 5.1.5): x = clamped SHA-512(SK)[0..31] (reduced mod q), Y = x*B.
-  const { scalar: x, point: Y, pointBytes: pkString } = ed25519.utils.getExtendedPublicKey(sk);
+  const { x, Y, pkString } = expandSecretKey(sk);
   const { H } = encodeToCurve(pkString, a); // step 2 (5.4.1.1, salt = PK_string)
   const hString = H.toBytes(); // step 3
   const Gamma = multiplySecret(H, x); // step 4

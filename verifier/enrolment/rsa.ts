@@ -10,7 +10,8 @@
  */
 import { equalBytes, fromHex } from '../../wasm-free-crypto/bytes.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
+import { sha384, sha512 } from '../../wasm-free-crypto/sha512.js';
 import { fail, readChildren, readPositive, readWhole, TAG } from './der.js';
 
 export type HashName = 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -64,7 +65,8 @@ const DIGEST_INFO_PREFIX: Record<HashName, Uint8Array> = {
   'SHA-384': fromHex('3041300d060960864801650304020205000430'),
   'SHA-512': fromHex('3051300d060960864801650304020305000440'),
 };
-const HASHES: Record<HashName, (m: Uint8Array) => Uint8Array> = {
+/** The hash functions of the certificate signature algorithms (signatures.ts uses them too). */
+export const HASHES: Record<HashName, (m: Uint8Array) => Uint8Array> = {
   'SHA-256': sha256,
   'SHA-384': sha384,
   'SHA-512': sha512,

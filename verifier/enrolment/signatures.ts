@@ -8,14 +8,13 @@
  * [1, n-1], high S accepted (as WebCrypto does). `signedBy` never throws: whatever does not decode or verify
  * is `false`, and the rules report it as `cert_bad_signature`.
  */
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { decodeNistPublicKey, ecdsaVerifyDigest, type NistCurve } from '../../wasm-free-crypto/ecdsa.js';
 import { verifySignatureSync } from '../../wasm-free-crypto/signatures.js';
 import { readAlgorithmIdentifier, type ParsedCert } from './certificate.js';
 import { readBitString, readChildren, readOid, readPositive, readWhole, TAG } from './der.js';
 import { ProviderError } from './errors.js';
-import { readRsaPublicKey, verifyRsaPkcs1v15, type HashName, type RsaPublicKey } from './rsa.js';
+import { HASHES, readRsaPublicKey, verifyRsaPkcs1v15, type HashName, type RsaPublicKey } from './rsa.js';
 
 export type CertSignatureAlgorithm = { name: 'Ed25519' } | { name: 'ECDSA' | 'RSASSA-PKCS1-v1_5'; hash: HashName };
 
@@ -56,11 +55,6 @@ const CURVES: Record<string, NistCurve> = {
   '1.2.840.10045.3.1.7': 'p256', // secp256r1 (RFC 5480 section 2.1.1.1)
   '1.3.132.0.34': 'p384', // secp384r1
   '1.3.132.0.35': 'p521', // secp521r1
-};
-const HASHES: Record<HashName, (m: Uint8Array) => Uint8Array> = {
-  'SHA-256': sha256,
-  'SHA-384': sha384,
-  'SHA-512': sha512,
 };
 
 type IssuerKey =
