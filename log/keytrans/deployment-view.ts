@@ -2,8 +2,8 @@
  * What a KEYTRANS deployment's responders read (draft-ietf-keytrans-protocol-05, "User Operations"): one
  * provider's deployment as the directory operates it, at one tree size, through a few read methods shaped by
  * what the storages offer (SQLite on Node, D1 on the Worker, maps in memory for the tests). Nothing here writes:
- * the epoch's writer (deployment-writer.ts) commits new log entries, prefix-tree nodes and versions, and a view
- * is taken at a tree size it committed. The log tree and prefix tree are read through the provers' readers
+ * the epoch's writer commits new log entries, prefix-tree nodes and versions, and a view is taken at a tree size
+ * it committed. The log tree and prefix tree are read through the provers' readers
  * (verifier/keytrans/tree-readers.ts), so a response reads only the nodes its proofs need.
  */
 import type { CipherSuite } from '../../verifier/keytrans/suites.js';
