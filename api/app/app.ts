@@ -14,6 +14,7 @@ import type { LogReader } from '../../log/merkle/reader.js';
 import { parseTilePath, TILE_WIDTH, type EntryBundleRef, type Tile } from '../../verifier/formats/tiles.js';
 import { corsPolicy, type CorsPolicy } from './cors.js';
 import { directoryRoutes, type DirectoryRouteOptions } from './directory-routes.js';
+import { keyTransRoutes, type KeyTransRouteOptions } from './keytrans-routes.js';
 import { accessLog } from './access-log.js';
 import { acceptsGzip, gzip, GzipCache } from './compression.js';
 import { EpochDurations } from './epoch-metrics.js';
@@ -66,6 +67,8 @@ export interface AppDeps {
   reader: LogReader;
   config: AppConfig;
   directory?: DirectoryRouteOptions;
+  /** The providers' KEYTRANS deployments (api/app/keytrans-routes.ts); none: no KEYTRANS routes. */
+  keytrans?: KeyTransRouteOptions;
   metrics?: AppMetrics;
   /** Request counts and time for /metrics (default: the app's own); the Worker adds the answers it gives itself. */
   requests?: RequestMetrics;
@@ -198,6 +201,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument({ origin: deps.config.origin })));
   if (deps.directory) directoryRoutes(app, deps.directory, logger);
+  if (deps.keytrans) keyTransRoutes(app, deps.keytrans);
   if (deps.directory && deps.explorer) explorerRoutes(app, deps.explorer);
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));

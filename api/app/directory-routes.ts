@@ -42,8 +42,16 @@ export interface DirectoryService {
   history(provider: string, account: string, since: number, charge?: LookupCharge): Promise<HistoryProof>;
   monitor(provider: string, account: string, version: number, charge?: LookupCharge): Promise<MonitorProof>;
   discover(account: string, charge?: LookupCharge): Promise<DiscoveryProof>;
-  /** Validates and queues a statement; `credential`, if given, the fingerprint of the one credential to try. */
-  submit(statement: Uint8Array, signature: Uint8Array, credential?: Uint8Array): Promise<Accepted>;
+  /**
+   * Validates and queues a statement; `credential`, if given, the fingerprint of the one credential to try;
+   * `keytransSignature`, if given, the provider's KEYTRANS UpdateTBS signature (docs/PROTOCOL.md section 22.3).
+   */
+  submit(
+    statement: Uint8Array,
+    signature: Uint8Array,
+    credential?: Uint8Array,
+    keytransSignature?: Uint8Array | null,
+  ): Promise<Accepted>;
   enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }>;
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed>;
 }
@@ -229,19 +237,27 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   );
 }
 
-/** One item of a publication: the statement, its signature and, if named, its credential's fingerprint. */
+/**
+ * One item of a publication: the statement, its signature and, if given, its credential's fingerprint and the
+ * provider's KEYTRANS UpdateTBS signature.
+ */
 interface Envelope {
   statement: Uint8Array;
   signature: Uint8Array;
   credential?: Uint8Array;
+  keytransSignature?: Uint8Array;
 }
+
+const ENVELOPE_FIELDS = new Set(['statement', 'signature', 'credential', 'keytrans_signature']);
 
 /** An item of `POST /v1/bindings` decoded strictly, or the BadRequest that refuses it. */
 function envelopeOf(item: unknown): Envelope | BadRequest {
   const fields = (item ?? {}) as Record<string, unknown>;
   const keys = typeof item === 'object' && item !== null && !Array.isArray(item) ? Object.keys(item).sort() : [];
-  if (keys.join() !== 'signature,statement' && keys.join() !== 'credential,signature,statement')
-    return new BadRequest('each statement is {"statement","signature"} or {"statement","signature","credential"}');
+  if (!keys.includes('statement') || !keys.includes('signature') || keys.some((k) => !ENVELOPE_FIELDS.has(k)))
+    return new BadRequest(
+      'each statement is {"statement","signature"}, with "credential" and "keytrans_signature" if given, and no other field',
+    );
   if (
     fields.credential !== undefined &&
     !(typeof fields.credential === 'string' && /^[0-9a-f]{64}$/.test(fields.credential))
@@ -250,9 +266,12 @@ function envelopeOf(item: unknown): Envelope | BadRequest {
   try {
     const statement = base64Field(fields.statement, 'statement');
     const signature = base64Field(fields.signature, 'signature');
-    return fields.credential === undefined
-      ? { statement, signature }
-      : { statement, signature, credential: fromHex(fields.credential as string) };
+    const credential = fields.credential === undefined ? {} : { credential: fromHex(fields.credential as string) };
+    const keytrans =
+      fields.keytrans_signature === undefined
+        ? {}
+        : { keytransSignature: base64Field(fields.keytrans_signature, 'keytrans_signature') };
+    return { statement, signature, ...credential, ...keytrans };
   } catch (e) {
     return e as BadRequest;
   }
@@ -260,7 +279,7 @@ function envelopeOf(item: unknown): Envelope | BadRequest {
 
 async function submitOne(o: DirectoryRouteOptions, item: Envelope, wait: boolean): Promise<Record<string, unknown>> {
   const statementBytes = item.statement;
-  const accepted = await o.service.submit(statementBytes, item.signature, item.credential);
+  const accepted = await o.service.submit(statementBytes, item.signature, item.credential, item.keytransSignature);
   const base = { label: toBase64(accepted.label), version: accepted.version };
   if (wait) return { ...base, status: 'committed', ...committedJson(await accepted.committed) };
   return { ...base, status: 'accepted', receipt: receiptNote(o.receiptSigner, accepted, statementBytes) };

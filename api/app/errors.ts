@@ -16,10 +16,12 @@ import type { MapErrorCode } from '../../verifier/formats/map-proof.js';
 import type { StatementErrorCode } from '../../verifier/formats/statement.js';
 import type { LogErrorCode } from '../../verifier/formats/tlog.js';
 import type { DirectoryErrorCode } from '../../log/directory/errors.js';
+import type { DeploymentErrorCode } from '../../log/keytrans/deployment-error.js';
+import type { ResponderErrorCode } from '../../log/keytrans/errors.js';
 import type { AppendErrorCode } from '../../log/merkle/appender.js';
 import type { ProviderErrorCode } from '../../log/providers/errors.js';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 503;
 
 /** The codes of the HTTP layer itself (routes, middleware, the Worker's own answers). */
 export type HttpErrorCode =
@@ -37,6 +39,8 @@ export type HttpErrorCode =
 export type ApiErrorCode =
   | HttpErrorCode
   | DirectoryErrorCode
+  | ResponderErrorCode
+  | DeploymentErrorCode
   | ProviderErrorCode
   | StatementErrorCode
   | AccountErrorCode
@@ -87,6 +91,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   wrong_credential: 403,
   cert_revoked: 403,
   bad_continuity: 403,
+  bad_keytrans_update: 403,
   version_conflict: 409,
   version_gap: 409,
   // an account name (verifier/formats/account.ts)
@@ -111,6 +116,14 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   cert_no_dns_name: 403,
   already_enrolled: 409,
   unknown_credential: 404,
+  // a KEYTRANS request the responders refuse (log/keytrans/errors.ts): draft-05 has no negative result
+  kt_label_absent: 404,
+  kt_version_absent: 404,
+  kt_version_erased: 410,
+  kt_version_expired: 410,
+  kt_bad_last: 400,
+  kt_bad_request: 400,
+  kt_unsupported_mode: INTERNAL,
   // the directory cannot take work now: retry
   queue_full: 503,
   epoch_failed: 503,
@@ -128,6 +141,10 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   truncated: 400,
   unsafe_integer: 400,
   // the server's own state: its log, map, entries, keys and encodings
+  deployment_bad_update: INTERNAL,
+  deployment_conflict: INTERNAL,
+  deployment_clock: INTERNAL,
+  deployment_corrupt: INTERNAL,
   corrupt_directory: INTERNAL,
   corrupt_log: INTERNAL,
   storage_conflict: INTERNAL,

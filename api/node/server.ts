@@ -21,6 +21,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Directory } from '../../log/directory/directory.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
+import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
@@ -132,6 +133,7 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
         trustedRoots: await trustedRoots(data),
         operatorToken: data.operatorToken,
         vrfProver: vrfPool ?? undefined,
+        keytrans: new SqliteDeploymentStores(storage.db),
       };
   const { app, appender, directory, requests } = await openServer({
     logStorage: storage,

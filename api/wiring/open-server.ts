@@ -21,6 +21,9 @@ import {
 import { DirectoryError } from '../../log/directory/errors.js';
 import type { DirectoryStore } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
+import type { DeploymentStores } from '../../log/keytrans/deployment-store.js';
+import { KeyTransDeployments } from '../../log/keytrans/deployments.js';
+import { operatorKeys } from '../../log/keytrans/operator-keys.js';
 import { LogAppender } from '../../log/merkle/appender.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import type { LogStorage } from '../../log/merkle/storage.js';
@@ -47,6 +50,8 @@ export interface DirectoryParts {
   operatorToken: string;
   /** Who computes VRF proofs (Node: its thread pool, api/node/vrf-pool.ts); default: inline (the Worker). */
   vrfProver?: VrfProver;
+  /** Where the providers' KEYTRANS deployments are kept (Node: the same SQLite file); none: no KEYTRANS. */
+  keytrans?: DeploymentStores;
 }
 
 /** What differs between the platforms, as hooks of the app. */
@@ -103,6 +108,8 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
             (parts.logger ?? consoleLogger).warn('witness_state_lost', { witness, held, cosigned }),
         })
       : null;
+  const d = parts.directory;
+  const keytrans = d?.keytrans ? new KeyTransDeployments(d.keytrans, (p) => operatorKeys(d.vrfSecretKey, p)) : null;
   if (parts.directory) {
     directory = await Directory.open({
       log: appender,
@@ -115,6 +122,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
       mapCacheRows: settings.mapCacheRows,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
       onEpochCommitted: (ms) => epochDurations.observe(ms / 1000),
+      keytrans: keytrans ?? undefined,
     });
   }
   const operatorToken = parts.directory?.operatorToken;
@@ -125,6 +133,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
     operatorToken,
     witnessing,
     epochDurations,
+    keytrans,
   });
   return { appender, reader, directory, app, requests, lookupLimit };
 }
@@ -140,6 +149,8 @@ export function serverApp(
     witnessing?: Witnessing | null;
     /** The durations of the directory's epochs, if they are observed (openServer's are). */
     epochDurations?: EpochDurations;
+    /** The providers' KEYTRANS deployments the directory's epochs drive, if any. */
+    keytrans?: KeyTransDeployments | null;
   },
 ): { app: Hono; requests: RequestMetrics; lookupLimit: TokenBuckets | null } {
   const requests = new RequestMetrics();
@@ -174,10 +185,12 @@ export function serverApp(
   const cors = { lookupOrigins: o.settings.lookupOrigins };
   const health = o.directory ? healthCheck(o.directory, o.settings, o.witnessing ?? null) : undefined;
   if (metrics && o.witnessing) metrics.witnessFailures = () => o.witnessing!.failures;
+  const keytrans = o.directory && o.keytrans ? { deployments: o.keytrans, lookupRateLimit: lookupLimit! } : undefined;
   const app = createApp({
     reader: o.reader,
     config,
     directory: routes,
+    keytrans,
     metrics,
     requests,
     logger: o.logger,
@@ -193,7 +206,7 @@ export function serverApp(
 function directoryService(dir: Directory): DirectoryService {
   return {
     ...proofService(dir),
-    submit: (s, sig, credential) => dir.submit(s, sig, credential),
+    submit: (s, sig, credential, keytrans) => dir.submit(s, sig, credential, keytrans ?? null),
     enrol: (chain) => dir.enrol(chain),
     revoke: async (p, fp, reason) => dir.revoke(p, fp, reason),
   };
@@ -271,8 +284,8 @@ function queueingService(
   };
   return {
     ...service,
-    async submit(statement, signature, credential) {
-      const accepted = await service.submit(statement, signature, credential);
+    async submit(statement, signature, credential, keytrans) {
+      const accepted = await service.submit(statement, signature, credential, keytrans);
       await kick();
       return accepted;
     },

@@ -42,6 +42,23 @@ export const QUEUE_QUERIES = {
 };
 
 /**
+ * The providers' KEYTRANS UpdateTBS signatures of queued statements (docs/PROTOCOL.md section 22.4), by queue id,
+ * written in the transaction that writes the queue row and deleted with it. A table of its own, not a column of
+ * dir_queue, so that a file written by a release without KEYTRANS gets it in place (CREATE TABLE IF NOT EXISTS,
+ * empty: its queued statements carry none), and so that backends without KEYTRANS (the Worker's) keep their queue
+ * as it is. Node's SQLite store only.
+ */
+export const KEYTRANS_QUEUE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS dir_queue_keytrans (id INTEGER PRIMARY KEY, signature BLOB NOT NULL);
+`;
+
+export const KEYTRANS_QUEUE_QUERIES = {
+  all: 'SELECT id, signature FROM dir_queue_keytrans',
+  put: 'INSERT INTO dir_queue_keytrans (id, signature) VALUES (?, ?)',
+  remove: 'DELETE FROM dir_queue_keytrans WHERE id = ?',
+};
+
+/**
  * The stored map (docs/PROTOCOL.md section 21, verifier/formats/map-nodes.ts): one row per internal node of
  * the prefix tree, by key, and the root row under the empty key. Apart from DIRECTORY_SCHEMA, as the queue
  * is: the D1 replica does not hold it. A store written by a release without it gets the table in place,

@@ -27,6 +27,7 @@ import {
   type EpochPlan,
   type EpochSnapshot,
   type Job,
+  type NewSubmission,
 } from './epoch-plan.js';
 import { PendingStatements } from './pending-statements.js';
 import {
@@ -37,6 +38,7 @@ import {
   type StatementJob,
 } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
+import type { KeyTransHook, KeyTransUpdate } from './keytrans-hook.js';
 import { labelOfName } from './labels.js';
 import type { ProofSource } from './proof-builder.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
@@ -70,6 +72,8 @@ export interface DirectoryOptions {
   vrfProver?: VrfProver;
   /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 100,000. */
   mapCacheRows?: number;
+  /** The KEYTRANS deployments the epochs drive (log/directory/keytrans-hook.ts); none by default. */
+  keytrans?: KeyTransHook;
 }
 
 /** The accepted submission's receipt data, and a promise for its commitment to the log. */
@@ -301,10 +305,18 @@ export class Directory implements ProofSource {
    * directory (`directory_broken`), so that no later version is accepted after a lost one; a restart
    * replays what the store holds.
    */
-  async submit(statement: Uint8Array, signature: Uint8Array, credential?: Uint8Array): Promise<Accepted> {
+  async submit(
+    statement: Uint8Array,
+    signature: Uint8Array,
+    credential?: Uint8Array,
+    keytransSignature: Uint8Array | null = null,
+  ): Promise<Accepted> {
     this.checkUsable();
-    const sub = await validateSubmission(this, statement, signature, this.now(), credential);
-    if (sub.kind === 'duplicate') return this.duplicateOutcome(sub.label, sub.version, sub.committed);
+    const validated = await validateSubmission(this, statement, signature, this.now(), credential);
+    if (validated.kind === 'duplicate')
+      return this.duplicateOutcome(validated.label, validated.version, validated.committed);
+    const sub = { ...validated, keytransSignature };
+    this.checkKeyTrans(sub);
     this.checkUsable();
     await this.fetchForCheck(sub.label, sub.committed);
     const same = this.pending.entry(sub.label, sub.statement.version);
@@ -331,6 +343,15 @@ export class Directory implements ProofSource {
     }
     this.queue.push(job); // room was checked with this job counted among those being written
     return { label: sub.label, version: sub.statement.version, committed: job.done.promise, acceptedAt, deadline };
+  }
+
+  /** Refuses a statement its provider's KEYTRANS deployment would not take (keytrans-hook.ts). */
+  private checkKeyTrans(sub: NewSubmission): void {
+    if (!this.opts.keytrans) {
+      if (sub.keytransSignature === null) return;
+      throw new DirectoryError('bad_keytrans_update', 'this directory runs no KEYTRANS deployments');
+    }
+    this.opts.keytrans.checkUpdate(keyTransUpdate(sub));
   }
 
   /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */
@@ -519,6 +540,8 @@ export class Directory implements ProofSource {
       const batch = this.map.plan(plan.leaves);
       plan.head.mapRoot = batch.root;
       plan.writes.map = batch.rows;
+      // Each KEYTRANS deployment's entry is computed now and written inside the log commit, with the epoch's rows.
+      const keytrans = await this.opts.keytrans?.prepareEpoch(committedUpdates(jobs, plan), this.credentials, time);
       const headEntry = encodeEntry(plan.head);
       const writer = this.opts.store.epochWriter(plan.writes);
       const result = await this.opts.log.append([...plan.entries, headEntry], {
@@ -533,6 +556,7 @@ export class Directory implements ProofSource {
           // Without witnesses the signed checkpoint is the one served: readers may serve it from this commit.
           if (!this.opts.cosign) plan.writes.served = head.checkpoint;
           writer();
+          keytrans?.write();
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between
@@ -625,4 +649,15 @@ export class Directory implements ProofSource {
   get store(): DirectoryStore {
     return this.opts.store;
   }
+}
+
+/** What a KEYTRANS deployment takes of a validated statement. */
+function keyTransUpdate(sub: NewSubmission): KeyTransUpdate {
+  const { provider: providerId, account, version } = sub.statement;
+  return { providerId, account, version, statement: sub.statementBytes, signature: sub.keytransSignature };
+}
+
+/** The statements an epoch commits, in order, as KEYTRANS updates. */
+function committedUpdates(jobs: readonly Job[], plan: EpochPlan): KeyTransUpdate[] {
+  return jobs.flatMap((j, i) => (j.kind === 'statement' && typeof plan.jobIndex[i] === 'number' ? [keyTransUpdate(j.sub)] : []));
 }

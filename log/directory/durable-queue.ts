@@ -27,6 +27,7 @@ export function queueRowFor(sub: NewSubmission, acceptedAt: number, deadline: nu
     signature: sub.signature,
     credentialIndex: sub.credential.logIndex,
     vrfProof: sub.vrfProof,
+    keytransSignature: sub.keytransSignature,
     acceptedAt,
     deadline,
   };
@@ -60,6 +61,7 @@ export function jobFromQueueRow(row: QueueRow, credentials: CredentialRegistry):
     label: row.label,
     vrfProof: row.vrfProof,
     credential,
+    keytransSignature: row.keytransSignature ?? null,
   };
   return {
     kind: 'statement',

@@ -39,7 +39,10 @@ export interface EpochSnapshot {
 }
 
 /** A validated new statement as a job carries it (the versions read while validating it stay behind). */
-export type NewSubmission = Omit<Extract<ValidatedSubmission, { kind: 'new' }>, 'committed'>;
+export type NewSubmission = Omit<Extract<ValidatedSubmission, { kind: 'new' }>, 'committed'> & {
+  /** The provider's KEYTRANS UpdateTBS signature, or null (log/directory/keytrans-hook.ts). */
+  keytransSignature: Uint8Array | null;
+};
 
 export type Job =
   | {

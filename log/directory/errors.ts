@@ -17,6 +17,7 @@ export type DirectoryErrorCode =
   | 'version_conflict'
   | 'version_gap'
   | 'bad_continuity'
+  | 'bad_keytrans_update'
   | 'already_enrolled'
   | 'unknown_credential'
   | 'wrong_credential'

@@ -13,6 +13,8 @@ import type Database from 'better-sqlite3';
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  KEYTRANS_QUEUE_QUERIES,
+  KEYTRANS_QUEUE_SCHEMA,
   MAP_QUERIES,
   MAP_SCHEMA,
   QUEUE_QUERIES,
@@ -76,8 +78,18 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** The queued statements' KEYTRANS signatures (directory-sql.ts): the sequencer's only. */
+function prepareKeyTransQueue(db: Database.Database) {
+  return {
+    all: db.prepare<[], { id: number; signature: Uint8Array }>(KEYTRANS_QUEUE_QUERIES.all),
+    put: db.prepare(KEYTRANS_QUEUE_QUERIES.put),
+    remove: db.prepare(KEYTRANS_QUEUE_QUERIES.remove),
+  };
+}
+
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly q: ReturnType<typeof prepare>;
+  private readonly kq: ReturnType<typeof prepareKeyTransQueue> | null;
 
   /**
    * The store on `db`, creating its tables if needed; with `reader`, a store that only reads (another
@@ -94,8 +106,10 @@ export class SqliteDirectoryStore implements DirectoryStore {
       db.exec(QUEUE_SCHEMA);
       db.exec(MAP_SCHEMA);
       db.exec(SERVED_SCHEMA);
+      db.exec(KEYTRANS_QUEUE_SCHEMA);
     }
     this.q = prepare(db);
+    this.kq = opts.reader ? null : prepareKeyTransQueue(db);
   }
 
   /**
@@ -165,7 +179,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async queued(): Promise<QueueRow[]> {
-    return this.q.queued.all().map(read.queued);
+    const signatures = new Map((this.kq?.all.all() ?? []).map((r) => [r.id, bytes(r.signature)]));
+    return this.q.queued.all().map((r) => ({ ...read.queued(r), keytransSignature: signatures.get(r.id) ?? null }));
   }
 
   /**
@@ -175,20 +190,18 @@ export class SqliteDirectoryStore implements DirectoryStore {
    */
   enqueue(rows: Omit<QueueRow, 'id'>[]): number[] {
     return this.db.transaction(() =>
-      rows.map(
-        (r) =>
-          this.q.enqueue.get(
-            r.label,
-            r.version,
-            r.statement,
-            r.signature,
-            r.credentialIndex,
-            r.vrfProof,
-            r.acceptedAt,
-            r.deadline,
-          )!.id,
-      ),
+      rows.map((r) => {
+        const row = [r.label, r.version, r.statement, r.signature, r.credentialIndex, r.vrfProof];
+        const { id } = this.q.enqueue.get(...row, r.acceptedAt, r.deadline)!;
+        if (r.keytransSignature) this.writable().put.run(id, r.keytransSignature);
+        return id;
+      }),
     )();
+  }
+
+  private writable(): NonNullable<typeof this.kq> {
+    if (!this.kq) throw new Error('a reader store writes nothing');
+    return this.kq;
   }
 
   /** Accounts first (they create the ids that names and versions refer to), then the rest. */
@@ -201,7 +214,10 @@ export class SqliteDirectoryStore implements DirectoryStore {
       for (const c of w.credentials) this.q.putCredential.run(c.logIndex, c.providerId, c.fingerprint, c.entry);
       for (const r of w.revocations) this.q.revoke.run(r.revokedIndex, r.logIndex);
       for (const e of w.erasures) this.q.erase.run(e.label, e.below);
-      for (const id of w.dequeued ?? []) this.q.dequeue.run(id);
+      for (const id of w.dequeued ?? []) {
+        this.q.dequeue.run(id);
+        this.kq?.remove.run(id);
+      }
       for (const r of w.map ?? []) this.q.putMapNode.run(r.key, r.value);
       const ep = w.epoch;
       this.q.putEpoch.run(ep.epoch, ep.logIndex, ep.entry, ep.proof, ep.checkpoint);

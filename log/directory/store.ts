@@ -119,6 +119,11 @@ export interface QueueRow {
   /** Log index of the enrolment entry of the credential that signed the statement. */
   credentialIndex: number;
   vrfProof: Uint8Array;
+  /**
+   * The provider's KEYTRANS UpdateTBS signature (log/directory/keytrans-hook.ts), or null; a backend that runs no
+   * KEYTRANS deployments (the Worker's) neither keeps nor returns it.
+   */
+  keytransSignature?: Uint8Array | null;
   /** When the statement was accepted, and the receipt's deadline, in ms since the Unix epoch. */
   acceptedAt: number;
   deadline: number;

@@ -11,7 +11,7 @@
  */
 import type { StoredVersion } from './deployment-view.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
-import type { LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
+import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
 
 /** A stored node of the prefix tree: a leaf or a parent (an empty name has no row). */
 export type StoredPrefixNode = Exclude<PrefixNode, { kind: 'empty' }>;
@@ -61,6 +61,14 @@ export interface DeploymentStore {
   append(a: DeploymentAppend): void;
   /** Forgets the opening and value of one version (its commitment stays); false if there is no such version. */
   erase(label: Uint8Array, version: number): boolean;
+}
+
+/** Every provider's deployment in one backend. */
+export interface DeploymentStores {
+  /** The stored deployments: each provider's id and encoded Configuration. */
+  configured(): Map<string, Uint8Array>;
+  /** The deployment of `provider`, made with `config` if none is stored ('deployment_corrupt' if another is). */
+  open(provider: string, config: Configuration): DeploymentStore;
 }
 
 /** The name of the node at `depth` on the path of `key`: its first `depth` bits, the rest of the last byte zero. */

@@ -5,7 +5,7 @@
  * the next version of its label (versions are 0-based and dense), the provider's UpdateTBS signature checked in
  * thirdPartyManagement mode, a VRF proof of VrfInput{label, version}, a fresh random opening and the commitment
  * ("Commitment"). Then the new leaves go into the prefix tree (prefix-insert.ts), the LogEntry{timestamp, root}
- * into the log tree (log-append.ts), and the operator signs TreeHeadTBS. Everything is written by one atomic
+ * into the log tree (log-append.ts), and the operator signs TreeHeadTBS. The caller writes it all with one atomic
  * `append`, which refuses a position that is no longer the store's size; nothing is written on any refusal.
  */
 import { ed25519Sign } from '../../wasm-free-crypto/ed25519.js';
@@ -17,7 +17,7 @@ import { encodeTreeHeadTbs, encodeVrfInput } from '../../verifier/keytrans/signe
 import type { CipherSuite } from '../../verifier/keytrans/suites.js';
 import type { Configuration, TreeHead, UpdateValue } from '../../verifier/keytrans/types.js';
 import { DeploymentError } from './deployment-error.js';
-import type { DeploymentStore } from './deployment-store.js';
+import type { DeploymentAppend, DeploymentStore } from './deployment-store.js';
 import type { StoredVersion } from './deployment-view.js';
 import { appendLogLeaf } from './log-append.js';
 import { insertPrefixLeaves } from './prefix-insert.js';
@@ -84,16 +84,23 @@ async function proveUpdates(
   });
 }
 
+/** One log entry, computed and signed, and the append that stores it. */
+export interface PreparedEntry {
+  append: DeploymentAppend;
+  head: AppendedHead;
+}
+
 /**
- * Appends one log entry at `timestamp` (milliseconds) holding `updates`, signs its tree head, and writes it all;
- * returns what was committed. Refused with DeploymentError, having written nothing.
+ * Computes the log entry at `timestamp` (milliseconds) holding `updates` and signs its tree head; nothing is
+ * written until the caller passes `append` to the store (which refuses it if another append came first). Refused
+ * with DeploymentError.
  */
-export async function appendEpoch(
+export async function prepareEntry(
   store: DeploymentStore,
   keys: DeploymentKeys,
   updates: readonly LabelUpdate[],
   timestamp: number,
-): Promise<AppendedHead> {
+): Promise<PreparedEntry> {
   const { suite, config } = keys;
   if (suite.id !== 0x0002 || config.ciphersuite !== 0x0002)
     throw refuse('the directory signs KEYTRANS heads with Ed25519 only (KT_128_SHA256_Ed25519)');
@@ -111,6 +118,6 @@ export async function appendEpoch(
   const entry = { timestamp, prefixTree: prefix.root };
   const log = appendLogLeaf(suite, (l, i) => store.logNode(l, i), position, logLeafHash(suite, entry));
   const headSignature = ed25519Sign(keys.headSecretKey, encodeTreeHeadTbs(config, position + 1, log.root));
-  store.append({ position, entry, headSignature, logNodes: log.rows, prefixNodes: prefix.rows, versions });
-  return { treeHead: { treeSize: position + 1, signature: headSignature }, root: log.root, versions };
+  const append = { position, entry, headSignature, logNodes: log.rows, prefixNodes: prefix.rows, versions };
+  return { append, head: { treeHead: { treeSize: position + 1, signature: headSignature }, root: log.root, versions } };
 }

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS kt_versions (
 `;
 
 export const KEYTRANS_QUERIES = {
+  deployments: 'SELECT provider, config FROM kt_deployments ORDER BY id',
   deployment: 'SELECT id, config FROM kt_deployments WHERE provider = ?',
   addDeployment: 'INSERT INTO kt_deployments (provider, config) VALUES (?, ?)',
   size: 'SELECT COALESCE(MAX(position) + 1, 0) AS size FROM kt_entries WHERE deployment = ?',

@@ -11,7 +11,7 @@ import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { DeploymentError } from './deployment-error.js';
-import type { DeploymentAppend, DeploymentStore } from './deployment-store.js';
+import type { DeploymentAppend, DeploymentStore, DeploymentStores } from './deployment-store.js';
 import type { StoredVersion } from './deployment-view.js';
 import {
   decodePrefixNode,
@@ -113,20 +113,27 @@ export class SqliteDeploymentStore implements DeploymentStore {
   }
 }
 
-/**
- * The deployment of `provider` in `db`, made with `config` if it has none (the tables too). A stored deployment
- * under another configuration is refused with 'deployment_corrupt': its heads were signed under the stored one.
- */
-export function openSqliteDeployment(
-  db: Database.Database,
-  provider: string,
-  config: Configuration,
-): SqliteDeploymentStore {
-  db.exec(KEYTRANS_SCHEMA);
-  const bytes = encodeConfiguration(config);
-  const found = db.prepare<[string], { id: number; config: Uint8Array }>(Q.deployment).get(provider);
-  if (found && !equalBytes(plain(found.config), bytes))
-    throw new DeploymentError('deployment_corrupt', `provider ${provider}'s deployment has another configuration`);
-  const id = found?.id ?? Number(db.prepare(Q.addDeployment).run(provider, bytes).lastInsertRowid);
-  return new SqliteDeploymentStore(db, id);
+/** Every provider's deployment in one SQLite file (the directory's). */
+export class SqliteDeploymentStores implements DeploymentStores {
+  constructor(private readonly db: Database.Database) {
+    db.exec(KEYTRANS_SCHEMA);
+  }
+
+  configured(): Map<string, Uint8Array> {
+    const rows = this.db.prepare<[], { provider: string; config: Uint8Array }>(Q.deployments).all();
+    return new Map(rows.map((r) => [r.provider, plain(r.config)]));
+  }
+
+  /**
+   * The deployment of `provider`, made with `config` if it has none. A stored deployment under another
+   * configuration is refused with 'deployment_corrupt': its heads were signed under the stored one.
+   */
+  open(provider: string, config: Configuration): SqliteDeploymentStore {
+    const bytes = encodeConfiguration(config);
+    const found = this.db.prepare<[string], { id: number; config: Uint8Array }>(Q.deployment).get(provider);
+    if (found && !equalBytes(plain(found.config), bytes))
+      throw new DeploymentError('deployment_corrupt', `provider ${provider}'s deployment has another configuration`);
+    const id = found?.id ?? Number(this.db.prepare(Q.addDeployment).run(provider, bytes).lastInsertRowid);
+    return new SqliteDeploymentStore(this.db, id);
+  }
 }

@@ -5,10 +5,11 @@
  * ("Commitment"), VrfInput ("Verifiable Random Function") and LogEntry ("Log Tree"). The draft's "Presentation
  * Language" section requires these bytes to be the TLS encoding exactly, so each encoder refuses a value it cannot
  * write faithfully (a field present in a mode that does not carry it, a root of the wrong length) with `TlsError`.
- * Decoders are not here: the messages' codecs are in structures.ts.
+ * The one decoder here is Configuration's, strict as the writer (a deployment publishes its configuration and a
+ * client reads it); the messages' codecs are in structures.ts.
  */
-import { writeLogEntry } from './structures.js';
-import { type TlsWriter, TlsError, encodeWith } from './tls.js';
+import { DEPLOYMENT_MODE, writeLogEntry } from './structures.js';
+import { type TlsReader, type TlsWriter, TlsError, decodeWhole, encodeWith } from './tls.js';
 import type { Configuration, DeploymentMode, LogEntry, UpdateValue, VrfInput } from './types.js';
 
 /** Hash.Nh of both cipher suites (SHA-256): the length of `root` and `prefix_tree` ("KT Cipher Suites"). */
@@ -76,6 +77,46 @@ export function writeConfiguration(w: TlsWriter, c: Configuration): void {
 /** The encoding of `Configuration`. */
 export function encodeConfiguration(c: Configuration): Uint8Array {
   return encodeWith(c, writeConfiguration);
+}
+
+/** Reads `Configuration` ("Tree Head Signature"): the mode's select as the writer writes it. */
+function readConfiguration(r: TlsReader): Configuration {
+  const ciphersuite = r.u16('ciphersuite');
+  if (ciphersuite !== 0x0001 && ciphersuite !== 0x0002)
+    throw new TlsError('tls_bad_value', `Configuration: cipher suite ${ciphersuite} is not one the draft names`);
+  const mode = DEPLOYMENT_MODE.read(r);
+  const signaturePublicKey = r.vector(2, 'signature_public_key');
+  const vrfPublicKey = r.vector(2, 'vrf_public_key');
+  const managed = mode === 'thirdPartyManagement' ? { leafPublicKey: r.vector(2, 'leaf_public_key') } : {};
+  const audited =
+    mode === 'thirdPartyAuditing'
+      ? {
+          maxAuditorLag: r.u64('max_auditor_lag'),
+          auditorStartPos: r.u64('auditor_start_pos'),
+          auditorPublicKey: r.vector(2, 'auditor_public_key'),
+        }
+      : {};
+  const maxAhead = r.u64('max_ahead');
+  const maxBehind = r.u64('max_behind');
+  const reasonableMonitoringWindow = r.u64('reasonable_monitoring_window');
+  const maximumLifetime = r.optional('maximum_lifetime', (x) => x.u64('maximum_lifetime'));
+  return {
+    ciphersuite,
+    mode,
+    signaturePublicKey,
+    vrfPublicKey,
+    ...managed,
+    ...audited,
+    maxAhead,
+    maxBehind,
+    reasonableMonitoringWindow,
+    maximumLifetime,
+  };
+}
+
+/** Decodes a whole `Configuration`; TlsError for trailing bytes or anything the writer would not write. */
+export function decodeConfiguration(bytes: Uint8Array): Configuration {
+  return decodeWhole(bytes, 'Configuration', readConfiguration);
 }
 
 /** `TreeHeadTBS` ("Tree Head Signature"): config, tree_size, root[Hash.Nh]. */

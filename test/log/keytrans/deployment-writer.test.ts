@@ -8,8 +8,9 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { DeploymentAppend, DeploymentStore } from '../../../log/keytrans/deployment-store.js';
-import { appendEpoch, type LabelUpdate } from '../../../log/keytrans/deployment-writer.js';
-import { openSqliteDeployment } from '../../../log/keytrans/sqlite-store.js';
+import type { LabelUpdate } from '../../../log/keytrans/deployment-writer.js';
+import { appendEpoch } from '../../helpers/keytrans-append.js';
+import { SqliteDeploymentStores } from '../../../log/keytrans/sqlite-store.js';
 import { storedView } from '../../../log/keytrans/stored-view.js';
 import { verifyCommitment } from '../../../verifier/keytrans/commitment.js';
 import { logLeafHash, logRoot } from '../../../verifier/keytrans/log-tree.js';
@@ -50,7 +51,7 @@ function epochUpdates(config: Configuration, random: () => number, counts: Map<n
 async function runEpochs(mode: 'contactMonitoring' | 'thirdPartyManagement') {
   const config = testConfig(mode);
   const keys = testKeys(config);
-  const sqlite = openSqliteDeployment(new Database(':memory:'), 'example.org', config);
+  const sqlite = new SqliteDeploymentStores(new Database(':memory:')).open('example.org', config);
   const store = new TeeStore(sqlite);
   const random = prng(mode.length);
   const counts = new Map<number, number>();
@@ -169,7 +170,7 @@ describe('refusals', () => {
 
   it('erases an opening and value, keeping the commitment, in both stores', async () => {
     const db = new Database(':memory:');
-    for (const store of [new MemoryDeploymentStore(), openSqliteDeployment(db, 'example.org', contact)]) {
+    for (const store of [new MemoryDeploymentStore(), new SqliteDeploymentStores(db).open('example.org', contact)]) {
       await appendEpoch(store, testKeys(contact), [testUpdate(contact, label, 0, text('a'))], 1);
       await appendEpoch(store, testKeys(contact), [testUpdate(contact, label, 1, text('b'))], 2);
       const [v0] = store.versions(label, null);
@@ -184,11 +185,11 @@ describe('refusals', () => {
 
   it('reopens a stored deployment under its configuration, and refuses another', () => {
     const db = new Database(':memory:');
-    openSqliteDeployment(db, 'example.org', contact);
-    expect(openSqliteDeployment(db, 'example.org', contact).size()).toBe(0);
-    expect(() => openSqliteDeployment(db, 'example.org', managed)).toThrow(
+    new SqliteDeploymentStores(db).open('example.org', contact);
+    expect(new SqliteDeploymentStores(db).open('example.org', contact).size()).toBe(0);
+    expect(() => new SqliteDeploymentStores(db).open('example.org', managed)).toThrow(
       expect.objectContaining({ code: 'deployment_corrupt' }),
     );
-    expect(openSqliteDeployment(db, 'other.example', managed).size()).toBe(0);
+    expect(new SqliteDeploymentStores(db).open('other.example', managed).size()).toBe(0);
   });
 });

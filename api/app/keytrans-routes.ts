@@ -1,0 +1,101 @@
+/**
+ * The KEYTRANS routes (docs/PROTOCOL.md section 22.5): each provider's deployment served over HTTP with the
+ * draft-05 messages as bodies, TLS-encoded exactly (verifier/keytrans/messages.ts), under the media type
+ * `application/vnd.kt-directory.keytrans-05`. `GET /keytrans/v1/{provider}/config` gives the deployment's encoded
+ * Configuration; `POST .../search`, `.../monitor`, `.../owner/init` and `.../owner/monitor` take a SearchRequest,
+ * ContactMonitorRequest, OwnerInitRequest or OwnerMonitorRequest and answer its response, built over the
+ * deployment's latest tree head by the responders of log/keytrans/. Each request costs one lookup of the client's
+ * lookup bucket (rate-limit-lookups.ts), charged before any proof is built. Every refusal is the API's JSON error:
+ * a request that does not decode 400, a provider without a deployment 404, a label or version the tree does not
+ * hold 404 (draft-05 has no negative result), an erased or expired version 410.
+ */
+import type { Context, Hono } from 'hono';
+import type { DeploymentView } from '../../log/keytrans/deployment-view.js';
+import { respondContactMonitor } from '../../log/keytrans/monitor-responder.js';
+import { respondOwnerInit, respondOwnerMonitor } from '../../log/keytrans/owner-responder.js';
+import { respondSearch } from '../../log/keytrans/search-responder.js';
+import { decodeMessage, encodeMessage, type MessageType } from '../../verifier/keytrans/messages.js';
+import { encodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
+import type { Configuration } from '../../verifier/keytrans/types.js';
+import { boundedBody } from './body.js';
+import { errorResponse, typedErrorResponse } from './errors.js';
+import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
+import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
+
+/** The media type of every KEYTRANS body. */
+export const KEYTRANS_MEDIA_TYPE = 'application/vnd.kt-directory.keytrans-05';
+
+/** What the routes read: each provider's deployment. */
+export interface KeyTransRouteOptions {
+  deployments: {
+    config(provider: string): Configuration | undefined;
+    /** The deployment at its latest tree head (undefined: none, or no entry yet). */
+    view(provider: string): DeploymentView | undefined;
+  };
+  lookupRateLimit: RateLimitOptions | LookupLimiter;
+}
+
+/** A request's largest body: a monitoring map of a few thousand entries, or a 255-byte label. */
+const MAX_BODY = 64 * 1024;
+
+/** The operations: the request's and response's messages, and the responder. */
+const OPERATIONS = {
+  search: { request: 'SearchRequest', respond: respondSearch, response: 'SearchResponse' },
+  monitor: { request: 'ContactMonitorRequest', respond: respondContactMonitor, response: 'ContactMonitorResponse' },
+  'owner/init': { request: 'OwnerInitRequest', respond: respondOwnerInit, response: 'OwnerInitResponse' },
+  'owner/monitor': { request: 'OwnerMonitorRequest', respond: respondOwnerMonitor, response: 'OwnerMonitorResponse' },
+} as const;
+
+function binary(c: Context, bytes: Uint8Array): Response {
+  return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': KEYTRANS_MEDIA_TYPE, 'Cache-Control': 'no-store' });
+}
+
+const noDeployment = (provider: string) =>
+  errorResponse('not_found', `provider ${JSON.stringify(provider)} has no KEYTRANS deployment with a tree head yet`);
+
+/** Decodes the body as `type` (exactly, no trailing bytes), or null. */
+function decodeRequest<K extends MessageType>(type: K, body: Uint8Array, config: Configuration) {
+  try {
+    return { ok: decodeMessage(type, body, { suite: config.ciphersuite, mode: config.mode }) };
+  } catch (e) {
+    return { error: errorResponse('bad_request', `the body is not a ${type}: ${(e as Error).message}`) };
+  }
+}
+
+/** One operation's route. */
+function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimiter, path: keyof typeof OPERATIONS) {
+  const op = OPERATIONS[path];
+  app.post(
+    `/keytrans/v1/:provider/${path}`,
+    boundedBody(MAX_BODY, () => errorResponse('too_large', `the body exceeds ${MAX_BODY / 1024} KiB`)),
+    async (c) => {
+      try {
+        await lookupMeter(buckets, c).lookups(1);
+        const type = c.req.header('content-type')?.split(';')[0].trim();
+        if (type !== KEYTRANS_MEDIA_TYPE) return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
+        const view = o.deployments.view(c.req.param('provider'));
+        if (!view) return noDeployment(c.req.param('provider'));
+        const decoded = decodeRequest(op.request, new Uint8Array(await c.req.arrayBuffer()), view.config);
+        if ('error' in decoded) return decoded.error;
+        const respond = op.respond as (v: DeploymentView, r: unknown) => never;
+        const ctx = { suite: view.config.ciphersuite, mode: view.config.mode, requestHasVersion: false };
+        if (path === 'search') ctx.requestHasVersion = (decoded.ok as { version: number | null }).version !== null;
+        return binary(c, encodeMessage(op.response, respond(view, decoded.ok), ctx));
+      } catch (e) {
+        if (e instanceof RateLimited) return rateLimitedResponse(e.retryAfterSeconds);
+        return typedErrorResponse(e);
+      }
+    },
+  );
+}
+
+/** Adds the KEYTRANS routes to `app`. */
+export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
+  const limit = o.lookupRateLimit;
+  const buckets: LookupLimiter = 'take' in limit ? limit : new TokenBuckets(limit);
+  app.get('/keytrans/v1/:provider/config', (c) => {
+    const config = o.deployments.config(c.req.param('provider'));
+    return config ? binary(c, encodeConfiguration(config)) : noDeployment(c.req.param('provider'));
+  });
+  for (const path of Object.keys(OPERATIONS) as (keyof typeof OPERATIONS)[]) operationRoute(app, o, buckets, path);
+}

@@ -1,0 +1,38 @@
+/**
+ * What the directory asks of the KEYTRANS deployments it operates, one per provider (docs/PROTOCOL.md section
+ * 22; log/keytrans/deployments.ts implements it): to check a provider's UpdateTBS signature when a statement is
+ * accepted, so that a statement that could not enter the provider's deployment is refused before its receipt;
+ * and, each epoch, to prepare every deployment's next log entry from the statements the epoch commits, to be
+ * written inside the epoch's log commit, so that the log and the deployments never disagree after a crash.
+ */
+import type { CredentialRegistry } from './credentials.js';
+
+/** A committed statement as its provider's deployment takes it. */
+export interface KeyTransUpdate {
+  providerId: string;
+  account: string;
+  /** The statement's version (from 1); the KEYTRANS version is one less (draft-05 versions start at 0). */
+  version: number;
+  /** The canonical binding statement: the KEYTRANS value. */
+  statement: Uint8Array;
+  /** The provider's signature of UpdateTBS (thirdPartyManagement), or null if the provider gave none. */
+  signature: Uint8Array | null;
+}
+
+/** An epoch's prepared KEYTRANS entries: `write` stores them all (synchronous, inside the log commit). */
+export interface PreparedKeyTransEpoch {
+  write(): void;
+}
+
+export interface KeyTransHook {
+  /**
+   * Refuses, with DirectoryError 'bad_keytrans_update', an update its provider's deployment would not take: a
+   * signature that does not verify, or (once the account is in the deployment) none, or a label too long.
+   */
+  checkUpdate(update: KeyTransUpdate): void;
+  /**
+   * Every deployment's next entry at `time` (every deployment advances every epoch, with or without updates),
+   * opening the deployments of providers enrolled since; nothing is written until `write`.
+   */
+  prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number): Promise<PreparedKeyTransEpoch>;
+}

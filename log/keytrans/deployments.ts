@@ -1,0 +1,131 @@
+/**
+ * The directory's KEYTRANS deployments, one per provider (docs/PROTOCOL.md section 22), as its epochs drive them
+ * (log/directory/keytrans-hook.ts). The mapping: thirdPartyManagement mode, the provider's earliest enrolled
+ * Ed25519 credential key as leaf_public_key (a provider with only P-256 credentials has no deployment: the
+ * operator signs with Ed25519, and a suite fixes both), the account name as the label, the canonical binding
+ * statement as the value, and statement version v as KEYTRANS version v - 1. A statement enters its provider's
+ * deployment when it carries the provider's UpdateTBS signature and the deployment holds versions 0 to v - 2 of the
+ * account; an account whose history began unsigned is not in KEYTRANS. Every deployment appends one log entry
+ * every epoch, with or without updates, so that the heads do not tell which provider published when. The
+ * configuration a deployment was made with is stored and kept for its life: its heads are signed under it.
+ */
+import type { CredentialRegistry } from '../directory/credentials.js';
+import { DirectoryError } from '../directory/errors.js';
+import type { KeyTransHook, KeyTransUpdate, PreparedKeyTransEpoch } from '../directory/keytrans-hook.js';
+import { KeyTransError } from '../../verifier/keytrans/errors.js';
+import { verifyUpdateSignature } from '../../verifier/keytrans/signatures.js';
+import { decodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
+import { KT_128_SHA256_Ed25519 } from '../../verifier/keytrans/suites.js';
+import type { Configuration } from '../../verifier/keytrans/types.js';
+import type { DeploymentStore, DeploymentStores } from './deployment-store.js';
+import type { DeploymentView } from './deployment-view.js';
+import { type DeploymentKeys, type LabelUpdate, prepareEntry } from './deployment-writer.js';
+import type { OperatorKeys } from './operator-keys.js';
+import { storedView } from './stored-view.js';
+
+/** The clock bounds and windows every deployment's configuration carries (milliseconds). */
+export const DEPLOYMENT_WINDOWS = {
+  maxAhead: 60_000,
+  maxBehind: 86_400_000,
+  reasonableMonitoringWindow: 86_400_000,
+  maximumLifetime: null,
+} as const;
+
+interface Deployment {
+  store: DeploymentStore;
+  keys: DeploymentKeys;
+}
+
+const text = new TextEncoder();
+
+export class KeyTransDeployments implements KeyTransHook {
+  private readonly byProvider = new Map<string, Deployment>();
+
+  constructor(
+    private readonly stores: DeploymentStores,
+    private readonly keysOf: (providerId: string) => OperatorKeys,
+  ) {
+    for (const [provider, bytes] of stores.configured()) this.add(provider, decodeConfiguration(bytes));
+  }
+
+  private add(provider: string, config: Configuration): Deployment {
+    const operator = this.keysOf(provider);
+    const keys = { suite: KT_128_SHA256_Ed25519, config, headSecretKey: operator.headSecretKey, vrf: operator.vrf };
+    const deployment = { store: this.stores.open(provider, config), keys };
+    this.byProvider.set(provider, deployment);
+    return deployment;
+  }
+
+  /** The providers with a deployment, in the order they were made. */
+  providers(): string[] {
+    return [...this.byProvider.keys()];
+  }
+
+  /** The configuration of `provider`'s deployment, or undefined if it has none. */
+  config(provider: string): Configuration | undefined {
+    return this.byProvider.get(provider)?.keys.config;
+  }
+
+  /** `provider`'s deployment at its latest tree head, or undefined if it has none or no entry yet. */
+  view(provider: string): DeploymentView | undefined {
+    const d = this.byProvider.get(provider);
+    const size = d?.store.size() ?? 0;
+    return d && size > 0 ? storedView(d.store, d.keys.suite, d.keys.config, size) : undefined;
+  }
+
+  checkUpdate(u: KeyTransUpdate): void {
+    const d = this.byProvider.get(u.providerId);
+    if (!d) return; // no deployment (yet): the statement is the directory's only
+    const label = text.encode(u.account);
+    if (u.signature === null) {
+      if (label.length <= 255 && d.store.versionCount(label) > 0)
+        throw refusal(`${u.account} is in the KEYTRANS deployment: each new version needs its UpdateTBS signature`);
+      return;
+    }
+    if (label.length > 255) throw refusal('a KEYTRANS label is at most 255 bytes');
+    try {
+      const value = { value: u.statement, suffix: { signature: u.signature } };
+      verifyUpdateSignature(d.keys.config, label, u.version - 1, value);
+    } catch (e) {
+      if (e instanceof KeyTransError) throw refusal(`the UpdateTBS signature: ${e.message}`);
+      throw e;
+    }
+  }
+
+  async prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number) {
+    for (const c of credentials.all()) {
+      const provider = c.entry.providerId;
+      if (c.revokedIndex !== null || c.entry.algorithm !== 'ed25519' || this.byProvider.has(provider)) continue;
+      this.add(provider, this.configFor(provider, c.entry.publicKey));
+    }
+    const prepared = await Promise.all(
+      [...this.byProvider].map(([provider, d]) =>
+        prepareEntry(d.store, d.keys, entering(d, updates, provider), time).then((p) => ({ d, p })),
+      ),
+    );
+    return { write: () => prepared.forEach(({ d, p }) => d.store.append(p.append)) } satisfies PreparedKeyTransEpoch;
+  }
+
+  private configFor(provider: string, leafPublicKey: Uint8Array): Configuration {
+    const keys = this.keysOf(provider);
+    const { headPublicKey: signaturePublicKey, vrfPublicKey } = keys;
+    return { ciphersuite: 0x0002, mode: 'thirdPartyManagement', signaturePublicKey, vrfPublicKey, leafPublicKey, ...DEPLOYMENT_WINDOWS };
+  }
+}
+
+const refusal = (message: string) => new DirectoryError('bad_keytrans_update', message);
+
+/** The updates of `provider` that enter its deployment: signed, and the account's next version. */
+function entering(d: Deployment, updates: KeyTransUpdate[], provider: string): LabelUpdate[] {
+  const next = new Map<string, number>();
+  const out: LabelUpdate[] = [];
+  for (const u of updates) {
+    const label = text.encode(u.account);
+    if (u.providerId !== provider || u.signature === null || label.length > 255) continue;
+    const version = next.get(u.account) ?? d.store.versionCount(label);
+    if (u.version - 1 !== version) continue; // the account's history began unsigned: not in KEYTRANS
+    next.set(u.account, version + 1);
+    out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } } });
+  }
+  return out;
+}
