@@ -2,13 +2,14 @@
  * The log's answers to a label owner (draft-ietf-keytrans-protocol-05, "Owner Algorithm" and "User Operations /
  * Owner Initialization, Owner Monitoring"), the mirrors of verifier/keytrans/owner.ts. Initialization: from the
  * starting log entry (distinguished, unexpired) and the entries on its direct path to its left up to the first
- * expired one, the greatest version of the label at each, a binary ladder step (VRF proof, and commitment where the
- * version exists) for every version of their ladders, and a full search binary ladder at each. Monitoring: the
- * distinguished log entries right of the owner's start, walked in the draft's order, each given a full search
- * binary ladder for the version the owner holds, until one holds another greatest version (a new version the
- * owner must process): there the log stops giving prefix proofs, which tells the client to stop. Timestamps and
- * prefix proofs are recorded in the order the client reads them (proof-recorder.ts); a start or an owner state the
- * tree does not bear out is refused with 'kt_bad_request'.
+ * expired one, the greatest version of the label at each, a binary ladder step for every version of their
+ * ladders (its VRF proof, and its commitment if the starting entry holds it, so that every commitment given is
+ * one a ladder checks), and a full search binary ladder at each. Monitoring: the distinguished log entries right
+ * of the owner's start, walked in the draft's order, each given a full search binary ladder for the version the
+ * owner holds, until one holds another greatest version (a new version the owner must process): there the log
+ * stops giving prefix proofs, which tells the client to stop. Timestamps and prefix proofs are recorded in the
+ * order the client reads them (proof-recorder.ts); a start or an owner state the tree does not bear out is
+ * refused with 'kt_bad_request'.
  */
 import { binaryLadder, runSearchLadder } from '../../verifier/keytrans/binary-ladder.js';
 import { directPath, left, right, root } from '../../verifier/keytrans/search-tree.js';
@@ -79,7 +80,7 @@ export function respondOwnerInit(view: DeploymentView, request: OwnerInitRequest
   return {
     fullTreeHead: fullTreeHead(view, request.last),
     greatestVersions,
-    binaryLadder: versions.map((v) => ctx.history.step(v, true)),
+    binaryLadder: versions.map((v) => ctx.history.step(v, v <= (greatestVersions[0] ?? -1))),
     init: recorder.finish(),
   };
 }

@@ -3,7 +3,7 @@
  * "Greatest-Version Search" and "Fixed-Version Search"), the mirror of verifier/keytrans/search.ts: the target is
  * the label's greatest version at the view's size, or the version asked for; its binary ladder gives a VRF proof
  * per version and the commitments of the versions below the target (and, in a fixed-version search, of those above
- * it that exist); then the responder runs the client's algorithm over the view, step for step, so that every
+ * it that a ladder shows included); then the responder runs the client's algorithm over the view, step for step, so that every
  * timestamp and prefix proof it records (proof-recorder.ts) is the one the client asks for when it asks: the
  * search binary ladder at each log entry, leaving out what the response showed to the left (included) or right
  * (absent), from the stored versions' positions. Draft-05 has no negative result: a label or version the tree does
@@ -11,7 +11,7 @@
  */
 import { binaryLadder, runSearchLadder, type LadderResult } from '../../verifier/keytrans/binary-ladder.js';
 import { directPath, left, right, root } from '../../verifier/keytrans/search-tree.js';
-import type { SearchRequest, SearchResponse } from '../../verifier/keytrans/types.js';
+import type { BinaryLadderStep, SearchRequest, SearchResponse } from '../../verifier/keytrans/types.js';
 import { rightmostDistinguished } from '../../verifier/keytrans/view.js';
 import type { DeploymentView } from './deployment-view.js';
 import { ResponderError } from './errors.js';
@@ -58,7 +58,7 @@ export function respondSearch(view: DeploymentView, request: SearchRequest): Sea
     ...(request.version === null ? { version: target } : {}),
     opening: opening!,
     value: value!,
-    binaryLadder: binaryLadder(target).map((v) => history.step(v, v !== target)),
+    binaryLadder: ladderSteps(ctx),
     search: recorder.finish(),
   };
 }
@@ -74,6 +74,18 @@ function searchTarget(history: LabelHistory, version: number | null): number {
   if (stored.opening === null || stored.value === null)
     throw new ResponderError('kt_version_erased', `version ${target} of the label was erased`);
   return target;
+}
+
+/**
+ * "Search", step 2: a VRF proof per version of the target's ladder, and the commitments the client needs: every
+ * version below the target, none for the target (the client computes it), and, in a fixed-version search, each
+ * version above it that some log entry's ladder shows included (a greatest-version search shows none).
+ */
+function ladderSteps(ctx: SearchContext): BinaryLadderStep[] {
+  const shownIncluded = new Set([...ctx.shown.values()].flatMap((run) => run.included));
+  return binaryLadder(ctx.target).map((v) =>
+    ctx.history.step(v, v < ctx.target || (v > ctx.target && shownIncluded.has(v))),
+  );
 }
 
 /** The versions shown included at log entries left of `x`, and absent at those right of it, in this response. */
