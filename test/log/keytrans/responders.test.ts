@@ -112,10 +112,15 @@ function expectRefused(f: () => unknown, code: ResponderErrorCode): void {
   expect((caught as ResponderError).code).toBe(code);
 }
 
+const statesCache = new Map<MemoryDeployment, GlobalState[]>();
 /** A new client's state at every size, from a greatest-version search for alice (held from the first entry). */
 function statesOf(d: MemoryDeployment): GlobalState[] {
-  const states: GlobalState[] = [];
-  for (let n = 1; n <= d.size; n++) states[n] = search(d, null, n, 'alice', null).result.state;
+  let states = statesCache.get(d);
+  if (!states) {
+    states = [];
+    for (let n = 1; n <= d.size; n++) states[n] = search(d, null, n, 'alice', null).result.state;
+    statesCache.set(d, states);
+  }
   return states;
 }
 
@@ -308,3 +313,143 @@ function isDistinguishedAt(d: MemoryDeployment, size: number, x: number): boolea
 function greatestAtPosition(d: MemoryDeployment, label: string, position: number): number | null {
   return greatestAt(d, label, position + 1);
 }
+
+/** The view as if the deployment had `config` (its tree head still signed over the real one). */
+const withConfig = (view: DeploymentView, config: Partial<DeploymentView['config']>): DeploymentView => ({
+  ...view,
+  config: { ...view.config, ...config },
+});
+
+describe('KEYTRANS responders, with a maximum lifetime', () => {
+  const lifetime = 15_000;
+  const dep = () =>
+    deployment({ mode: 'contactMonitoring', epochs: EPOCHS, seed: 3, maximumLifetime: lifetime }, 'lifetime');
+
+  it('answers every search the client accepts, and refuses exactly the versions the client finds expired', () => {
+    const d = dep();
+    let [answered, expired] = [0, 0];
+    for (let n = 1; n <= d.size; n++)
+      for (const label of ['alice', 'carol']) {
+        const greatest = greatestAt(d, label, n);
+        if (greatest === null) continue;
+        expect(search(d, null, n, label, null).result.version).toBe(greatest);
+        for (let v = 0; v <= greatest; v++) {
+          const request: SearchRequest = { last: null, label: utf8(label), version: v };
+          try {
+            expect(search(d, null, n, label, v).result.version).toBe(v);
+            answered++;
+          } catch (e) {
+            expect((e as ResponderError).code).toBe('kt_version_expired');
+            expired++;
+            // Answered as if there were no lifetime, the client refuses it.
+            const response = respondSearch(withConfig(d.view(n), { maximumLifetime: null }), request);
+            expect(() => verifySearch(d.suite, d.config, null, request, response, d.now(n))).toThrow();
+          }
+        }
+      }
+    expect([answered > 20, expired > 0]).toEqual([true, true]);
+  });
+
+  it("initializes an owner with the unexpired part of the start's path only", () => {
+    const d = dep();
+    for (let n = 8; n <= d.size; n += 3) {
+      const { response, result } = ownerInit(d, null, n, 'alice', startAt(d, n)!);
+      expect(result.owner.starting).toBe(startAt(d, n));
+      expect(response.greatestVersions.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('KEYTRANS responders: refusals', () => {
+  it('refuses a label or a version the tree does not hold (draft-05 has no negative result)', () => {
+    const d = contact();
+    expectRefused(
+      () => respondSearch(d.view(5), { last: null, label: utf8('nobody'), version: null }),
+      'kt_label_absent',
+    );
+    expectRefused(() => respondSearch(d.view(5), { last: null, label: utf8('nobody'), version: 0 }), 'kt_label_absent');
+    expectRefused(
+      () => respondSearch(d.view(20), { last: null, label: utf8('alice'), version: 7 }),
+      'kt_version_absent',
+    );
+    // Version 2 of alice is first held by the log entry at 5: not in the tree of 5 entries.
+    expectRefused(
+      () => respondSearch(d.view(5), { last: null, label: utf8('alice'), version: 2 }),
+      'kt_version_absent',
+    );
+    expect(search(d, null, 6, 'alice', 2).result.version).toBe(2);
+  });
+
+  it('refuses an erased version, and still answers the others and monitors it', () => {
+    const d = deployment({ mode: 'contactMonitoring', epochs: EPOCHS.slice(0, 12), seed: 4 }, 'erasure');
+    const before = search(d, null, 12, 'alice', 1);
+    d.erase('alice', 1);
+    d.erase('alice', 4);
+    const label = utf8('alice');
+    expectRefused(() => respondSearch(d.view(12), { last: null, label, version: 1 }), 'kt_version_erased');
+    expectRefused(() => respondSearch(d.view(12), { last: null, label, version: null }), 'kt_version_erased');
+    expect(search(d, null, 11, 'alice', null).result.version).toBe(3);
+    for (const v of [0, 2, 3]) expect(search(d, null, 12, 'alice', v).result.version).toBe(v);
+    const retained = retainedFrom(d, before.request, before.response);
+    const entries = [{ position: before.result.terminal, version: 1 }];
+    expect(monitor(d, before.result.state, retained, 12, 'alice', entries).result.state.treeHead.treeSize).toBe(12);
+  });
+
+  it("refuses a `last` past the tree, zero or fractional, and none where the operation needs the client's", () => {
+    const view = contact().view(10);
+    const label = utf8('alice');
+    for (const last of [11, 0, 2.5, -1])
+      expectRefused(() => respondSearch(view, { last, label, version: null }), 'kt_bad_last');
+    expectRefused(() => respondOwnerInit(view, { last: 11, label, start: 7 }), 'kt_bad_last');
+    expectRefused(() => respondContactMonitor(view, { last: null, label, entries: [] }), 'kt_bad_last');
+    const owner = { label, entries: [], start: 7, greatestVersion: 3 };
+    expectRefused(() => respondOwnerMonitor(view, { last: null, ...owner }), 'kt_bad_last');
+    expectRefused(() => respondOwnerMonitor(view, { last: 12, ...owner }), 'kt_bad_last');
+  });
+
+  it('refuses a monitoring map or an owner state the tree does not bear out', () => {
+    const view = contact().view(12);
+    const label = utf8('alice');
+    const maps: MonitorMapEntry[][] = [
+      [
+        { position: 5, version: 2 },
+        { position: 3, version: 1 },
+      ],
+      [
+        { position: 3, version: 1 },
+        { position: 5, version: 1 },
+      ],
+      [{ position: 10, version: 3 }], // last is 10: not in the client's tree
+      [{ position: 3, version: 2 }], // version 2 is first held at 5
+      [{ position: 3, version: 9 }],
+    ];
+    for (const entries of maps)
+      expectRefused(() => respondContactMonitor(view, { last: 10, label, entries }), 'kt_bad_request');
+    for (const start of [12, 2, -1]) // past the tree; not distinguished; not a position
+      expectRefused(() => respondOwnerInit(view, { last: null, label, start }), 'kt_bad_request');
+    const start = startAt(contact(), 10)!;
+    const owner = {
+      last: 10,
+      label,
+      entries: [],
+      start,
+      greatestVersion: greatestAtPosition(contact(), 'alice', start),
+    };
+    expect(() => respondOwnerMonitor(view, owner)).not.toThrow();
+    for (const wrong of [
+      { entries: [{ position: 3, version: 1 }] },
+      { greatestVersion: 0 },
+      { greatestVersion: null },
+      { start: 10 },
+    ])
+      expectRefused(() => respondOwnerMonitor(view, { ...owner, ...wrong }), 'kt_bad_request');
+  });
+
+  it('refuses a thirdPartyAuditing deployment, whose view carries no auditor tree head', () => {
+    const view = withConfig(contact().view(4), { mode: 'thirdPartyAuditing' });
+    expectRefused(
+      () => respondSearch(view, { last: null, label: utf8('alice'), version: null }),
+      'kt_unsupported_mode',
+    );
+  });
+});
