@@ -39,6 +39,7 @@ import type {
 import { isDistinguished, rightmostDistinguished } from '../../../verifier/keytrans/view.js';
 import { fromUtf8, toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { type DeploymentScript, MemoryDeployment } from '../../helpers/memory-deployment.js';
+import { prng } from '../../helpers/prng.js';
 
 /** Twenty epochs: alice gets 7 versions, bob 5, carol 4; some epochs only advance the tree. */
 const EPOCHS: string[][] = [
@@ -341,7 +342,7 @@ describe('KEYTRANS responders, with a maximum lifetime', () => {
           } catch (e) {
             expect((e as ResponderError).code).toBe('kt_version_expired');
             expired++;
-            // Answered as if there were no lifetime, the client refuses it.
+            // Answered as if there were no lifetime (the proof skips no expired entry), the client refuses it.
             const response = respondSearch(withConfig(d.view(n), { maximumLifetime: null }), request);
             expect(() => verifySearch(d.suite, d.config, null, request, response, d.now(n))).toThrow();
           }
@@ -453,3 +454,90 @@ describe('KEYTRANS responders: refusals', () => {
     );
   });
 });
+
+/**
+ * Flips one bit of the encoded response at each of `positions` (byte i, bit i mod 8): the client must refuse each,
+ * in decoding or in verifying.
+ */
+function expectFlipsRefused<K extends MessageType>(
+  type: K,
+  bytes: Uint8Array,
+  ctx: MessageContext,
+  verify: (response: Message<K>) => unknown,
+  positions: Iterable<number>,
+): number {
+  expect(() => verify(decodeMessage(type, bytes, ctx))).not.toThrow();
+  let flips = 0;
+  for (const i of positions) {
+    const tampered = bytes.slice();
+    tampered[i] ^= 1 << (i % 8);
+    expect(() => verify(decodeMessage(type, tampered, ctx)), `${type}: bit ${i % 8} of byte ${i}`).toThrow();
+    flips++;
+  }
+  return flips;
+}
+
+/** `count` byte positions of a message of `length` bytes, spread evenly from a seeded start. */
+function spread(length: number, count: number, seed: number): number[] {
+  const random = prng(seed);
+  const offset = Math.floor(random() * length);
+  return Array.from(
+    { length: Math.min(count, length) },
+    (_, k) => (offset + Math.floor((k * length) / count)) % length,
+  );
+}
+
+const allBytes = (length: number) => Array.from({ length }, (_, i) => i);
+
+describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)(
+  'KEYTRANS responders, tampered: %s',
+  (mode) => {
+    const d = () => (mode === 'contactMonitoring' ? contact() : managed());
+
+    it('refuses search responses with a bit flipped', () => {
+      const dep = d();
+      const state = statesOf(dep)[9];
+      for (const [label, version, holder, seed] of [
+        ['alice', null, state, 1],
+        ['alice', 2, null, 2],
+        ['bob', 1, state, 3],
+      ] as const) {
+        const request: SearchRequest = { last: holder?.treeHead.treeSize ?? null, label: utf8(label), version };
+        const ctx = ctxOf(dep, version !== null);
+        const bytes = encodeMessage('SearchResponse', respondSearch(dep.view(17), request), ctx);
+        const verify = (r: SearchResponse) => verifySearch(dep.suite, dep.config, holder, request, r, dep.now(17));
+        expectFlipsRefused('SearchResponse', bytes, ctx, verify, spread(bytes.length, 40, seed));
+      }
+    });
+
+    it('refuses monitoring responses with any bit flipped', () => {
+      const dep = d();
+      const searched = search(dep, null, 6, 'alice', null);
+      const retained = retainedFrom(dep, searched.request, searched.response);
+      const entries = [{ position: searched.result.terminal, version: searched.result.version }];
+      const { request } = monitor(dep, searched.result.state, retained, 14, 'alice', entries);
+      const bytes = encodeMessage('ContactMonitorResponse', respondContactMonitor(dep.view(14), request), ctxOf(dep));
+      const verifyContact = (r: Message<'ContactMonitorResponse'>) =>
+        verifyContactMonitor(dep.suite, dep.config, searched.result.state, retained, request, r, dep.now(14));
+      expectFlipsRefused('ContactMonitorResponse', bytes, ctxOf(dep), verifyContact, allBytes(bytes.length));
+
+      const init = ownerInit(dep, statesOf(dep)[10], 12, 'bob', startAt(dep, 12)!);
+      const { state, owner, retained: kept } = init.result;
+      const monitored = ownerMonitor(dep, state, owner, kept, 20, 'bob');
+      const ownerBytes = encodeMessage('OwnerMonitorResponse', monitored.response, ctxOf(dep));
+      const verifyOwner = (r: Message<'OwnerMonitorResponse'>) =>
+        verifyOwnerMonitor(dep.suite, dep.config, state, owner, kept, monitored.request, r, dep.now(20));
+      expectFlipsRefused('OwnerMonitorResponse', ownerBytes, ctxOf(dep), verifyOwner, allBytes(ownerBytes.length));
+    });
+
+    it('refuses owner initialization responses with a bit flipped', () => {
+      const dep = d();
+      const state = statesOf(dep)[10];
+      const { request, response } = ownerInit(dep, state, 16, 'alice', startAt(dep, 16)!);
+      const bytes = encodeMessage('OwnerInitResponse', response, ctxOf(dep));
+      const verify = (r: Message<'OwnerInitResponse'>) =>
+        verifyOwnerInit(dep.suite, dep.config, state, request, r, dep.now(16));
+      expectFlipsRefused('OwnerInitResponse', bytes, ctxOf(dep), verify, spread(bytes.length, 40, 4));
+    });
+  },
+);
