@@ -38,4 +38,16 @@ export interface DeploymentView {
   prefixAt(position: number): PrefixTreeReader;
   /** Every version of `label` that the tree holds at this size, in order from version 0 (none: empty). */
   versions(label: Uint8Array): StoredVersion[];
+  /**
+   * The search key of a version of `label` that the tree does not hold at this size: a binary ladder also looks
+   * up versions above the greatest (and version 0 of a label with none), whose VRF output (truncated) and proof
+   * of `VrfInput{label, version}` only the deployment's VRF key gives, computed or kept from an earlier request.
+   */
+  searchKey(label: Uint8Array, version: number): SearchKey;
+}
+
+/** The VRF output (Nh bytes, truncated as the suite says) and proof of one `VrfInput{label, version}`. */
+export interface SearchKey {
+  vrfOutput: Uint8Array;
+  vrfProof: Uint8Array;
 }

@@ -1,0 +1,543 @@
+/**
+ * The KEYTRANS responders (log/keytrans/: search, contact monitoring, owner initialization and monitoring) against
+ * the client that checks them (verifier/keytrans/), over deployments built in memory from scripts of epochs
+ * (test/helpers/memory-deployment.ts), in contactMonitoring and thirdPartyManagement modes: every response, sent
+ * through its TLS encoding, is accepted by the client, for greatest-version and fixed-version searches of several
+ * labels with several versions at every tree size, for new clients and for clients holding the state of an earlier
+ * size or of the same one; a client's monitoring map and an owner's state carried across new epochs; a deployment
+ * with a maximum lifetime, where the only searches refused are those the client would refuse as expired; the
+ * refusals with their codes; and responses with a bit flipped, which the client refuses.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DeploymentView } from '../../../log/keytrans/deployment-view.js';
+import { ResponderError, type ResponderErrorCode } from '../../../log/keytrans/errors.js';
+import { respondContactMonitor } from '../../../log/keytrans/monitor-responder.js';
+import { respondOwnerInit, respondOwnerMonitor } from '../../../log/keytrans/owner-responder.js';
+import { respondSearch } from '../../../log/keytrans/search-responder.js';
+import { binaryLadder } from '../../../verifier/keytrans/binary-ladder.js';
+import { computeCommitment } from '../../../verifier/keytrans/commitment.js';
+import type { GlobalState } from '../../../verifier/keytrans/head.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageContext,
+  type MessageType,
+} from '../../../verifier/keytrans/messages.js';
+import { type RetainedVersion, verifyContactMonitor } from '../../../verifier/keytrans/monitor.js';
+import { type OwnerState, verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
+import { verifySearch } from '../../../verifier/keytrans/search.js';
+import { encodeVrfInput } from '../../../verifier/keytrans/signed-structures.js';
+import type {
+  ContactMonitorRequest,
+  MonitorMapEntry,
+  OwnerInitRequest,
+  OwnerMonitorRequest,
+  SearchRequest,
+  SearchResponse,
+} from '../../../verifier/keytrans/types.js';
+import { isDistinguished, rightmostDistinguished } from '../../../verifier/keytrans/view.js';
+import { fromUtf8, toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
+import { type DeploymentScript, MemoryDeployment } from '../../helpers/memory-deployment.js';
+import { prng } from '../../helpers/prng.js';
+
+/** Twenty epochs: alice gets 7 versions, bob 5, carol 4; some epochs only advance the tree. */
+const EPOCHS: string[][] = [
+  ['alice'],
+  ['bob'],
+  [],
+  ['alice', 'carol'],
+  [],
+  ['alice'],
+  ['bob'],
+  [],
+  ['alice', 'carol'],
+  [],
+  ['bob'],
+  ['alice'],
+  [],
+  ['carol'],
+  ['alice'],
+  [],
+  ['bob', 'carol'],
+  ['alice'],
+  [],
+  ['bob'],
+];
+const LABELS = ['alice', 'bob', 'carol'];
+
+const deployments = new Map<string, MemoryDeployment>();
+/** The deployment of a script, built once per test file. */
+function deployment(script: DeploymentScript, name: string = script.mode): MemoryDeployment {
+  let d = deployments.get(name);
+  if (!d) deployments.set(name, (d = new MemoryDeployment(script)));
+  return d;
+}
+const contact = () => deployment({ mode: 'contactMonitoring', epochs: EPOCHS });
+const managed = () => deployment({ mode: 'thirdPartyManagement', epochs: EPOCHS, seed: 2 });
+
+const ctxOf = (d: MemoryDeployment, requestHasVersion?: boolean): MessageContext => ({
+  suite: d.config.ciphersuite,
+  mode: d.config.mode,
+  requestHasVersion,
+});
+
+/** The message as the client receives it: encoded by the log, decoded by the client. */
+function wire<K extends MessageType>(type: K, value: Message<K>, ctx: MessageContext): Message<K> {
+  return decodeMessage(type, encodeMessage(type, value, ctx), ctx);
+}
+
+/** The greatest version of `label` the deployment holds at `size`, null for none. */
+function greatestAt(d: MemoryDeployment, label: string, size: number): number | null {
+  const n = d.view(size).versions(utf8(label)).length;
+  return n === 0 ? null : n - 1;
+}
+
+/** A search sent by a client holding `state`, answered at `size` and verified; returns the client's result. */
+function search(d: MemoryDeployment, state: GlobalState | null, size: number, label: string, version: number | null) {
+  const request: SearchRequest = { last: state?.treeHead.treeSize ?? null, label: utf8(label), version };
+  const response = wire('SearchResponse', respondSearch(d.view(size), request), ctxOf(d, version !== null));
+  const result = verifySearch(d.suite, d.config, state, request, response, d.now(size));
+  return { request, response, result };
+}
+
+/** Expects `f` to throw a ResponderError with `code`. */
+function expectRefused(f: () => unknown, code: ResponderErrorCode): void {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(ResponderError);
+  expect((caught as ResponderError).code).toBe(code);
+}
+
+const statesCache = new Map<MemoryDeployment, GlobalState[]>();
+/** A new client's state at every size, from a greatest-version search for alice (held from the first entry). */
+function statesOf(d: MemoryDeployment): GlobalState[] {
+  let states = statesCache.get(d);
+  if (!states) {
+    states = [];
+    for (let n = 1; n <= d.size; n++) states[n] = search(d, null, n, 'alice', null).result.state;
+    statesCache.set(d, states);
+  }
+  return states;
+}
+
+/** The keys a client retains from a search response for monitoring: each ladder version's output and commitment. */
+function retainedFrom(
+  d: MemoryDeployment,
+  request: SearchRequest,
+  response: SearchResponse,
+  into = new Map<number, RetainedVersion>(),
+) {
+  const target = request.version ?? response.version!;
+  binaryLadder(target).forEach((v, i) => {
+    const step = response.binaryLadder[i];
+    const vrfOutput = d.suite.vrfVerify(
+      d.config.vrfPublicKey,
+      encodeVrfInput({ label: request.label, version: v }),
+      step.proof,
+    );
+    const opening = { opening: response.opening, label: request.label, version: v, update: response.value };
+    const commitment = v === target ? computeCommitment(d.suite, opening) : step.commitment;
+    if (!into.get(v)?.commitment) into.set(v, { vrfOutput, commitment });
+  });
+  return into;
+}
+
+/** A contact monitoring of `label` sent by a client holding `state` and `entries`, answered at `size`, verified. */
+function monitor(
+  d: MemoryDeployment,
+  state: GlobalState,
+  retained: Map<number, RetainedVersion>,
+  size: number,
+  label: string,
+  entries: MonitorMapEntry[],
+) {
+  const request: ContactMonitorRequest = { last: state.treeHead.treeSize, label: utf8(label), entries };
+  const response = wire('ContactMonitorResponse', respondContactMonitor(d.view(size), request), ctxOf(d));
+  const result = verifyContactMonitor(d.suite, d.config, state, retained, request, response, d.now(size));
+  return { request, response, result };
+}
+
+/** An owner initialization from `start`, sent by a client holding `state`, answered at `size`, verified. */
+function ownerInit(d: MemoryDeployment, state: GlobalState | null, size: number, label: string, start: number) {
+  const request: OwnerInitRequest = { last: state?.treeHead.treeSize ?? null, label: utf8(label), start };
+  const response = wire('OwnerInitResponse', respondOwnerInit(d.view(size), request), ctxOf(d));
+  const result = verifyOwnerInit(d.suite, d.config, state, request, response, d.now(size));
+  return { request, response, result };
+}
+
+/** An owner monitoring by an owner holding `state`, `owner` and `retained`, answered at `size`, verified. */
+function ownerMonitor(
+  d: MemoryDeployment,
+  state: GlobalState,
+  owner: OwnerState,
+  retained: Map<number, RetainedVersion>,
+  size: number,
+  label: string,
+) {
+  const request: OwnerMonitorRequest = {
+    last: state.treeHead.treeSize,
+    label: utf8(label),
+    entries: [],
+    start: owner.starting,
+    greatestVersion: owner.versionAtStarting,
+  };
+  const response = wire('OwnerMonitorResponse', respondOwnerMonitor(d.view(size), request), ctxOf(d));
+  const result = verifyOwnerMonitor(d.suite, d.config, state, owner, retained, request, response, d.now(size));
+  return { request, response, result };
+}
+
+/** The rightmost distinguished log entry at `size`, as the client computes it. */
+const startAt = (d: MemoryDeployment, size: number) =>
+  rightmostDistinguished(size, (p) => d.timestamp(p), d.config.reasonableMonitoringWindow);
+
+/** A monitoring map the client may hold: ascending positions, and versions ascending with them. */
+function mapOf(entries: MonitorMapEntry[]): MonitorMapEntry[] {
+  const kept: MonitorMapEntry[] = [];
+  for (const e of [...entries].sort((a, b) => b.position - a.position))
+    if (kept.length === 0 || (e.position < kept[0].position && e.version < kept[0].version)) kept.unshift(e);
+  return kept;
+}
+
+describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTRANS responders, %s', (mode) => {
+  const d = () => (mode === 'contactMonitoring' ? contact() : managed());
+  /** Every size in contactMonitoring mode; every other one in thirdPartyManagement, to keep the run short. */
+  const sizes = (dep: MemoryDeployment) =>
+    Array.from({ length: dep.size }, (_, i) => i + 1).filter((n) => mode === 'contactMonitoring' || n % 2 === 1);
+
+  it('answers greatest-version searches at every size, to new clients and to clients of earlier sizes', () => {
+    const dep = d();
+    const states = statesOf(dep);
+    for (const n of sizes(dep))
+      for (const [i, label] of LABELS.entries()) {
+        const greatest = greatestAt(dep, label, n);
+        if (greatest === null) continue;
+        const earlier = [states[n], states[Math.max(1, n - 1)], states[Math.ceil(n / 3)]][(n + i) % 3];
+        for (const state of [null, earlier]) {
+          const { response, result } = search(dep, state, n, label, null);
+          expect([result.version, fromUtf8(result.value.value)]).toEqual([
+            greatest,
+            `value ${greatest} of ${hex(label)}`,
+          ]);
+          expect(result.state.treeHead).toEqual(dep.view(n).treeHead);
+          expect(response.fullTreeHead.headType).toBe(state?.treeHead.treeSize === n ? 'same' : 'updated');
+        }
+      }
+  });
+
+  it('answers fixed-version searches of every version at every size, to new clients and to earlier ones', () => {
+    const dep = d();
+    const states = statesOf(dep);
+    let searches = 0;
+    for (const n of sizes(dep))
+      for (const label of LABELS)
+        for (let v = 0; v <= (greatestAt(dep, label, n) ?? -1); v++) {
+          const state = (n + v) % 2 === 0 ? null : states[Math.max(1, n - 1 - (v % 3))];
+          const { result } = search(dep, state, n, label, v);
+          expect([result.version, fromUtf8(result.value.value)]).toEqual([v, `value ${v} of ${hex(label)}`]);
+          searches++;
+        }
+    expect(searches).toBeGreaterThan(50);
+  });
+
+  it("carries a client's monitoring map across new epochs, each response accepted", () => {
+    const dep = d();
+    let moves = 0;
+    for (const [label, from] of [
+      ['alice', 6],
+      ['bob', 11],
+      ['carol', 9],
+    ] as const) {
+      const greatest = search(dep, null, from, label, null);
+      const fixed = search(dep, greatest.result.state, from, label, 1);
+      const retained = retainedFrom(
+        dep,
+        fixed.request,
+        fixed.response,
+        retainedFrom(dep, greatest.request, greatest.response),
+      );
+      let entries = mapOf([
+        { position: greatest.result.terminal, version: greatest.result.version },
+        { position: fixed.result.terminal, version: 1 },
+      ]);
+      let state = fixed.result.state;
+      for (let n = from; n <= dep.size; n++) {
+        const { response, result } = monitor(dep, state, retained, n, label, entries);
+        expect(response.fullTreeHead.headType).toBe(n === from ? 'same' : 'updated');
+        if (result.contact.map((e) => e.position).join() !== entries.map((e) => e.position).join()) moves++;
+        [state, entries] = [result.state, result.contact];
+      }
+      expect(state.treeHead.treeSize).toBe(dep.size);
+    }
+    expect(moves).toBeGreaterThan(0);
+  });
+
+  it('initializes owners from every distinguished start, and monitors them across new epochs', () => {
+    const dep = d();
+    const states = statesOf(dep);
+    for (const n of sizes(dep)) {
+      const starts = Array.from({ length: n }, (_, x) => x).filter((x) => isDistinguishedAt(dep, n, x));
+      for (const [i, label] of [...LABELS, 'nobody'].entries())
+        for (const start of label === 'alice' ? starts : starts.slice(-1)) {
+          const { result } = ownerInit(dep, (n + i) % 2 === 0 ? null : states[Math.max(1, n - 2)], n, label, start);
+          expect(result.owner).toEqual({ starting: start, versionAtStarting: greatestAtPosition(dep, label, start) });
+        }
+    }
+    let [moved, reinits] = [0, 0];
+    for (const label of LABELS) {
+      let { state, owner, retained } = ownerInit(dep, null, 4, label, startAt(dep, 4)!).result;
+      for (let n = 5; n <= dep.size; n++) {
+        const monitored = ownerMonitor(dep, state, owner, retained, n, label).result;
+        if (monitored.owner.starting > owner.starting) moved++;
+        ({ state, owner, retained } = monitored);
+        if (greatestAt(dep, label, n) !== owner.versionAtStarting) {
+          ({ state, owner, retained } = ownerInit(dep, state, n, label, startAt(dep, n)!).result);
+          reinits++;
+        }
+      }
+    }
+    expect([moved > 0, reinits > 0]).toEqual([true, true]);
+  });
+});
+
+const hex = (label: string) => toHex(utf8(label));
+
+function isDistinguishedAt(d: MemoryDeployment, size: number, x: number): boolean {
+  return isDistinguished(x, size, (p) => d.timestamp(p), d.config.reasonableMonitoringWindow);
+}
+
+/** The greatest version of `label` the log entry at `position` holds. */
+function greatestAtPosition(d: MemoryDeployment, label: string, position: number): number | null {
+  return greatestAt(d, label, position + 1);
+}
+
+/** The view as if the deployment had `config` (its tree head still signed over the real one). */
+const withConfig = (view: DeploymentView, config: Partial<DeploymentView['config']>): DeploymentView => ({
+  ...view,
+  config: { ...view.config, ...config },
+});
+
+describe('KEYTRANS responders, with a maximum lifetime', () => {
+  const lifetime = 15_000;
+  const dep = () =>
+    deployment({ mode: 'contactMonitoring', epochs: EPOCHS, seed: 3, maximumLifetime: lifetime }, 'lifetime');
+
+  it('answers every search the client accepts, and refuses exactly the versions the client finds expired', () => {
+    const d = dep();
+    let [answered, expired] = [0, 0];
+    for (let n = 1; n <= d.size; n++)
+      for (const label of ['alice', 'carol']) {
+        const greatest = greatestAt(d, label, n);
+        if (greatest === null) continue;
+        expect(search(d, null, n, label, null).result.version).toBe(greatest);
+        for (let v = 0; v <= greatest; v++) {
+          const request: SearchRequest = { last: null, label: utf8(label), version: v };
+          try {
+            expect(search(d, null, n, label, v).result.version).toBe(v);
+            answered++;
+          } catch (e) {
+            expect((e as ResponderError).code).toBe('kt_version_expired');
+            expired++;
+            // Answered as if there were no lifetime (the proof skips no expired entry), the client refuses it.
+            const response = respondSearch(withConfig(d.view(n), { maximumLifetime: null }), request);
+            expect(() => verifySearch(d.suite, d.config, null, request, response, d.now(n))).toThrow();
+          }
+        }
+      }
+    expect([answered > 20, expired > 0]).toEqual([true, true]);
+  });
+
+  it("initializes an owner with the unexpired part of the start's path only", () => {
+    const d = dep();
+    for (let n = 8; n <= d.size; n += 3) {
+      const { response, result } = ownerInit(d, null, n, 'alice', startAt(d, n)!);
+      expect(result.owner.starting).toBe(startAt(d, n));
+      expect(response.greatestVersions.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('KEYTRANS responders: refusals', () => {
+  it('refuses a label or a version the tree does not hold (draft-05 has no negative result)', () => {
+    const d = contact();
+    expectRefused(
+      () => respondSearch(d.view(5), { last: null, label: utf8('nobody'), version: null }),
+      'kt_label_absent',
+    );
+    expectRefused(() => respondSearch(d.view(5), { last: null, label: utf8('nobody'), version: 0 }), 'kt_label_absent');
+    expectRefused(
+      () => respondSearch(d.view(20), { last: null, label: utf8('alice'), version: 7 }),
+      'kt_version_absent',
+    );
+    // Version 2 of alice is first held by the log entry at 5: not in the tree of 5 entries.
+    expectRefused(
+      () => respondSearch(d.view(5), { last: null, label: utf8('alice'), version: 2 }),
+      'kt_version_absent',
+    );
+    expect(search(d, null, 6, 'alice', 2).result.version).toBe(2);
+  });
+
+  it('refuses an erased version, and still answers the others and monitors it', () => {
+    const d = deployment({ mode: 'contactMonitoring', epochs: EPOCHS.slice(0, 12), seed: 4 }, 'erasure');
+    const before = search(d, null, 12, 'alice', 1);
+    d.erase('alice', 1);
+    d.erase('alice', 4);
+    const label = utf8('alice');
+    expectRefused(() => respondSearch(d.view(12), { last: null, label, version: 1 }), 'kt_version_erased');
+    expectRefused(() => respondSearch(d.view(12), { last: null, label, version: null }), 'kt_version_erased');
+    expect(search(d, null, 11, 'alice', null).result.version).toBe(3);
+    for (const v of [0, 2, 3]) expect(search(d, null, 12, 'alice', v).result.version).toBe(v);
+    const retained = retainedFrom(d, before.request, before.response);
+    const entries = [{ position: before.result.terminal, version: 1 }];
+    expect(monitor(d, before.result.state, retained, 12, 'alice', entries).result.state.treeHead.treeSize).toBe(12);
+  });
+
+  it("refuses a `last` past the tree, zero or fractional, and none where the operation needs the client's", () => {
+    const view = contact().view(10);
+    const label = utf8('alice');
+    for (const last of [11, 0, 2.5, -1])
+      expectRefused(() => respondSearch(view, { last, label, version: null }), 'kt_bad_last');
+    expectRefused(() => respondOwnerInit(view, { last: 11, label, start: 7 }), 'kt_bad_last');
+    expectRefused(() => respondContactMonitor(view, { last: null, label, entries: [] }), 'kt_bad_last');
+    const owner = { label, entries: [], start: 7, greatestVersion: 3 };
+    expectRefused(() => respondOwnerMonitor(view, { last: null, ...owner }), 'kt_bad_last');
+    expectRefused(() => respondOwnerMonitor(view, { last: 12, ...owner }), 'kt_bad_last');
+  });
+
+  it('refuses a monitoring map or an owner state the tree does not bear out', () => {
+    const view = contact().view(12);
+    const label = utf8('alice');
+    const maps: MonitorMapEntry[][] = [
+      [
+        { position: 5, version: 2 },
+        { position: 3, version: 1 },
+      ],
+      [
+        { position: 3, version: 1 },
+        { position: 5, version: 1 },
+      ],
+      [{ position: 10, version: 3 }], // last is 10: not in the client's tree
+      [{ position: 3, version: 2 }], // version 2 is first held at 5
+      [{ position: 3, version: 9 }],
+    ];
+    for (const entries of maps)
+      expectRefused(() => respondContactMonitor(view, { last: 10, label, entries }), 'kt_bad_request');
+    for (const start of [12, 2, -1]) // past the tree; not distinguished; not a position
+      expectRefused(() => respondOwnerInit(view, { last: null, label, start }), 'kt_bad_request');
+    const start = startAt(contact(), 10)!;
+    const owner = {
+      last: 10,
+      label,
+      entries: [],
+      start,
+      greatestVersion: greatestAtPosition(contact(), 'alice', start),
+    };
+    expect(() => respondOwnerMonitor(view, owner)).not.toThrow();
+    for (const wrong of [
+      { entries: [{ position: 3, version: 1 }] },
+      { greatestVersion: 0 },
+      { greatestVersion: null },
+      { start: 10 },
+    ])
+      expectRefused(() => respondOwnerMonitor(view, { ...owner, ...wrong }), 'kt_bad_request');
+  });
+
+  it('refuses a thirdPartyAuditing deployment, whose view carries no auditor tree head', () => {
+    const view = withConfig(contact().view(4), { mode: 'thirdPartyAuditing' });
+    expectRefused(
+      () => respondSearch(view, { last: null, label: utf8('alice'), version: null }),
+      'kt_unsupported_mode',
+    );
+  });
+});
+
+/**
+ * Flips one bit of the encoded response at each of `positions` (byte i, bit i mod 8): the client must refuse each,
+ * in decoding or in verifying.
+ */
+function expectFlipsRefused<K extends MessageType>(
+  type: K,
+  bytes: Uint8Array,
+  ctx: MessageContext,
+  verify: (response: Message<K>) => unknown,
+  positions: Iterable<number>,
+): number {
+  expect(() => verify(decodeMessage(type, bytes, ctx))).not.toThrow();
+  let flips = 0;
+  for (const i of positions) {
+    const tampered = bytes.slice();
+    tampered[i] ^= 1 << (i % 8);
+    expect(() => verify(decodeMessage(type, tampered, ctx)), `${type}: bit ${i % 8} of byte ${i}`).toThrow();
+    flips++;
+  }
+  return flips;
+}
+
+/** `count` byte positions of a message of `length` bytes, spread evenly from a seeded start. */
+function spread(length: number, count: number, seed: number): number[] {
+  const random = prng(seed);
+  const offset = Math.floor(random() * length);
+  return Array.from(
+    { length: Math.min(count, length) },
+    (_, k) => (offset + Math.floor((k * length) / count)) % length,
+  );
+}
+
+const allBytes = (length: number) => Array.from({ length }, (_, i) => i);
+
+describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)(
+  'KEYTRANS responders, tampered: %s',
+  (mode) => {
+    const d = () => (mode === 'contactMonitoring' ? contact() : managed());
+
+    it('refuses search responses with a bit flipped', () => {
+      const dep = d();
+      const state = statesOf(dep)[9];
+      for (const [label, version, holder, seed] of [
+        ['alice', null, state, 1],
+        ['alice', 2, null, 2],
+        ['bob', 1, state, 3],
+      ] as const) {
+        const request: SearchRequest = { last: holder?.treeHead.treeSize ?? null, label: utf8(label), version };
+        const ctx = ctxOf(dep, version !== null);
+        const bytes = encodeMessage('SearchResponse', respondSearch(dep.view(17), request), ctx);
+        const verify = (r: SearchResponse) => verifySearch(dep.suite, dep.config, holder, request, r, dep.now(17));
+        expectFlipsRefused('SearchResponse', bytes, ctx, verify, spread(bytes.length, 40, seed));
+      }
+    });
+
+    it('refuses monitoring responses with any bit flipped', () => {
+      const dep = d();
+      const searched = search(dep, null, 6, 'alice', null);
+      const retained = retainedFrom(dep, searched.request, searched.response);
+      const entries = [{ position: searched.result.terminal, version: searched.result.version }];
+      const { request } = monitor(dep, searched.result.state, retained, 14, 'alice', entries);
+      const bytes = encodeMessage('ContactMonitorResponse', respondContactMonitor(dep.view(14), request), ctxOf(dep));
+      const verifyContact = (r: Message<'ContactMonitorResponse'>) =>
+        verifyContactMonitor(dep.suite, dep.config, searched.result.state, retained, request, r, dep.now(14));
+      expectFlipsRefused('ContactMonitorResponse', bytes, ctxOf(dep), verifyContact, allBytes(bytes.length));
+
+      const init = ownerInit(dep, statesOf(dep)[10], 12, 'bob', startAt(dep, 12)!);
+      const { state, owner, retained: kept } = init.result;
+      const monitored = ownerMonitor(dep, state, owner, kept, 20, 'bob');
+      const ownerBytes = encodeMessage('OwnerMonitorResponse', monitored.response, ctxOf(dep));
+      const verifyOwner = (r: Message<'OwnerMonitorResponse'>) =>
+        verifyOwnerMonitor(dep.suite, dep.config, state, owner, kept, monitored.request, r, dep.now(20));
+      expectFlipsRefused('OwnerMonitorResponse', ownerBytes, ctxOf(dep), verifyOwner, allBytes(ownerBytes.length));
+    });
+
+    it('refuses owner initialization responses with a bit flipped', () => {
+      const dep = d();
+      const state = statesOf(dep)[10];
+      const { request, response } = ownerInit(dep, state, 16, 'alice', startAt(dep, 16)!);
+      const bytes = encodeMessage('OwnerInitResponse', response, ctxOf(dep));
+      const verify = (r: Message<'OwnerInitResponse'>) =>
+        verifyOwnerInit(dep.suite, dep.config, state, request, r, dep.now(16));
+      expectFlipsRefused('OwnerInitResponse', bytes, ctxOf(dep), verify, spread(bytes.length, 40, 4));
+    });
+  },
+);
