@@ -47,7 +47,10 @@ const OPERATIONS = {
 } as const;
 
 function binary(c: Context, bytes: Uint8Array): Response {
-  return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': KEYTRANS_MEDIA_TYPE, 'Cache-Control': 'no-store' });
+  return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+    'Content-Type': KEYTRANS_MEDIA_TYPE,
+    'Cache-Control': 'no-store',
+  });
 }
 
 const noDeployment = (provider: string) =>
@@ -72,7 +75,8 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
       try {
         await lookupMeter(buckets, c).lookups(1);
         const type = c.req.header('content-type')?.split(';')[0].trim();
-        if (type !== KEYTRANS_MEDIA_TYPE) return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
+        if (type !== KEYTRANS_MEDIA_TYPE)
+          return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
         const view = o.deployments.view(c.req.param('provider'));
         if (!view) return noDeployment(c.req.param('provider'));
         const decoded = decodeRequest(op.request, new Uint8Array(await c.req.arrayBuffer()), view.config);

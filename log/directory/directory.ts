@@ -659,5 +659,7 @@ function keyTransUpdate(sub: NewSubmission): KeyTransUpdate {
 
 /** The statements an epoch commits, in order, as KEYTRANS updates. */
 function committedUpdates(jobs: readonly Job[], plan: EpochPlan): KeyTransUpdate[] {
-  return jobs.flatMap((j, i) => (j.kind === 'statement' && typeof plan.jobIndex[i] === 'number' ? [keyTransUpdate(j.sub)] : []));
+  return jobs.flatMap((j, i) =>
+    j.kind === 'statement' && typeof plan.jobIndex[i] === 'number' ? [keyTransUpdate(j.sub)] : [],
+  );
 }

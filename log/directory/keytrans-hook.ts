@@ -34,5 +34,9 @@ export interface KeyTransHook {
    * Every deployment's next entry at `time` (every deployment advances every epoch, with or without updates),
    * opening the deployments of providers enrolled since; nothing is written until `write`.
    */
-  prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number): Promise<PreparedKeyTransEpoch>;
+  prepareEpoch(
+    updates: KeyTransUpdate[],
+    credentials: CredentialRegistry,
+    time: number,
+  ): Promise<PreparedKeyTransEpoch>;
 }

@@ -14,7 +14,7 @@ import { DirectoryError } from '../directory/errors.js';
 import type { KeyTransHook, KeyTransUpdate, PreparedKeyTransEpoch } from '../directory/keytrans-hook.js';
 import { KeyTransError } from '../../verifier/keytrans/errors.js';
 import { verifyUpdateSignature } from '../../verifier/keytrans/signatures.js';
-import { decodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
+import { decodeConfiguration, encodeVrfInput } from '../../verifier/keytrans/signed-structures.js';
 import { KT_128_SHA256_Ed25519 } from '../../verifier/keytrans/suites.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
 import type { DeploymentStore, DeploymentStores } from './deployment-store.js';
@@ -34,6 +34,7 @@ export const DEPLOYMENT_WINDOWS = {
 interface Deployment {
   store: DeploymentStore;
   keys: DeploymentKeys;
+  operator: OperatorKeys;
 }
 
 const text = new TextEncoder();
@@ -50,8 +51,13 @@ export class KeyTransDeployments implements KeyTransHook {
 
   private add(provider: string, config: Configuration): Deployment {
     const operator = this.keysOf(provider);
-    const keys = { suite: KT_128_SHA256_Ed25519, config, headSecretKey: operator.headSecretKey, vrf: operator.vrf };
-    const deployment = { store: this.stores.open(provider, config), keys };
+    const keys = {
+      suite: KT_128_SHA256_Ed25519,
+      config,
+      headSecretKey: operator.headSecretKey,
+      vrf: async (input: Uint8Array) => operator.vrf(input),
+    };
+    const deployment = { store: this.stores.open(provider, config), keys, operator };
     this.byProvider.set(provider, deployment);
     return deployment;
   }
@@ -70,7 +76,12 @@ export class KeyTransDeployments implements KeyTransHook {
   view(provider: string): DeploymentView | undefined {
     const d = this.byProvider.get(provider);
     const size = d?.store.size() ?? 0;
-    return d && size > 0 ? storedView(d.store, d.keys.suite, d.keys.config, size) : undefined;
+    if (!d || size === 0) return undefined;
+    const searchKey = (label: Uint8Array, version: number) => {
+      const { output: vrfOutput, proof: vrfProof } = d.operator.vrf(encodeVrfInput({ label, version }));
+      return { vrfOutput, vrfProof };
+    };
+    return storedView(d.store, d.keys.suite, d.keys.config, size, searchKey);
   }
 
   checkUpdate(u: KeyTransUpdate): void {
@@ -109,7 +120,14 @@ export class KeyTransDeployments implements KeyTransHook {
   private configFor(provider: string, leafPublicKey: Uint8Array): Configuration {
     const keys = this.keysOf(provider);
     const { headPublicKey: signaturePublicKey, vrfPublicKey } = keys;
-    return { ciphersuite: 0x0002, mode: 'thirdPartyManagement', signaturePublicKey, vrfPublicKey, leafPublicKey, ...DEPLOYMENT_WINDOWS };
+    return {
+      ciphersuite: 0x0002,
+      mode: 'thirdPartyManagement',
+      signaturePublicKey,
+      vrfPublicKey,
+      leafPublicKey,
+      ...DEPLOYMENT_WINDOWS,
+    };
   }
 }
 

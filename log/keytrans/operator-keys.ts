@@ -19,7 +19,7 @@ export interface OperatorKeys {
   headPublicKey: Uint8Array;
   vrfPublicKey: Uint8Array;
   /** ECVRF output truncated to 32 bytes (KT_128_SHA256_Ed25519) and proof of an encoded VrfInput. */
-  vrf(input: Uint8Array): Promise<{ output: Uint8Array; proof: Uint8Array }>;
+  vrf(input: Uint8Array): { output: Uint8Array; proof: Uint8Array };
 }
 
 /** The keys of `providerId`'s deployment, from the directory's VRF secret. */
@@ -30,7 +30,7 @@ export function operatorKeys(vrfSecretKey: Uint8Array, providerId: string): Oper
     headSecretKey,
     headPublicKey: ed25519KeyPairFromSeed(headSecretKey).publicKey,
     vrfPublicKey: vrfPublicKey(vrfSecret),
-    vrf: async (input) => {
+    vrf: (input) => {
       const { output, proof } = vrfEvaluate(vrfSecret, input);
       return { output: output.slice(0, 32), proof };
     },

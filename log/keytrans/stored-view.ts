@@ -2,7 +2,8 @@
  * A `DeploymentView` over a `DeploymentStore` at one tree size: the responders read one provider's KEYTRANS
  * deployment through it (draft-ietf-keytrans-protocol-05, "User Operations"), and only the rows their proofs need.
  * A log subtree (start, end) is the stored (level, index) row; the prefix tree of entry p is read by node name at
- * p (deployment-store.ts); a label's versions are those first held within the size.
+ * p (deployment-store.ts); a label's versions are those first held within the size; the search key of a version
+ * the tree does not hold is the caller's (the deployment's VRF key computes it).
  */
 import type { CipherSuite } from '../../verifier/keytrans/suites.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
@@ -17,6 +18,7 @@ export function storedView(
   suite: CipherSuite,
   config: Configuration,
   size: number,
+  searchKey: DeploymentView['searchKey'],
 ): DeploymentView {
   if (!Number.isSafeInteger(size) || size < 1 || size > store.size())
     throw new DeploymentError('deployment_corrupt', `no tree head of size ${size} is stored`);
@@ -44,5 +46,6 @@ export function storedView(
       return { node: (key, depth) => store.prefixNode(depth, pathOf(key, depth), p) };
     },
     versions: (label) => store.versions(label, size - 1),
+    searchKey,
   };
 }
