@@ -9,12 +9,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { equalBytes, fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError, relayedCode } from '../verifier/verification/errors.js';
 import { request } from '../verifier/http/request.js';
 import { encodeStatement, providerSignedMessage, type Statement } from '../verifier/formats/statement.js';
+import { decodeConfiguration, encodeUpdateTbs } from '../verifier/keytrans/signed-structures.js';
 import { parseCertificate } from '../verifier/enrolment/certificate.js';
 import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
@@ -31,7 +33,9 @@ DNS name). certify signs a request with the development CA of a server's data di
 mode) and prints the certificate. enrol sends a PEM chain (leaf first) to POST /v1/providers with the
 operator token. publish signs the statement binding ACCOUNT, at version N, to the Ed25519 identity key B64
 (or deleting it) and sends it to POST /v1/bindings, naming the credential it is signed with when --cert gives
-the key's certificate (PEM; a chain's first certificate), so that the directory checks that one only;
+the key's certificate (PEM; a chain's first certificate), so that the directory checks that one only.
+When the provider has a KEYTRANS deployment (GET /keytrans/v1/PROVIDER/config), publish also signs the
+update's UpdateTBS with the same key (KEYTRANS version N - 1) and sends it as keytrans_signature.
 \`kt identity new\` makes a test account's key pair and prints its B64. All take --json.`;
 
 const OPTIONS = {
@@ -138,6 +142,33 @@ function credentialFingerprint(path: string): string {
   }
 }
 
+/**
+ * The provider's KEYTRANS UpdateTBS signature of version `version` of `account` (docs/PROTOCOL.md section 22.3),
+ * or null when the provider has no KEYTRANS deployment (404) or the account name is too long for a label.
+ */
+async function keyTransSignature(
+  server: string,
+  provider: string,
+  seed: Uint8Array,
+  account: string,
+  version: number,
+  statement: Uint8Array,
+): Promise<Uint8Array | null> {
+  const label = new TextEncoder().encode(account);
+  if (label.length > 255) return null; // not in KEYTRANS (section 22.3)
+  const path = `/keytrans/v1/${encodeURIComponent(provider)}/config`;
+  const res = await request(fetch, `${server.replace(/\/+$/, '')}${path}`, {});
+  if (res.status === 404) return null;
+  if (!res.ok) throw new ClientError('http_error', `${path}: HTTP ${res.status}`);
+  const config = decodeConfiguration(new Uint8Array(await res.arrayBuffer()));
+  if (config.mode !== 'thirdPartyManagement') return null;
+  if (!equalBytes(config.leafPublicKey ?? new Uint8Array(0), ed25519KeyPairFromSeed(seed).publicKey))
+    throw new UsageError(
+      `${provider}'s KEYTRANS deployment was made with another key (its leaf_public_key): sign with the key of the credential it names`,
+    );
+  return signSync('ed25519', seed, encodeUpdateTbs(config, label, version - 1, statement));
+}
+
 async function publish(v: Values): Promise<[string, unknown]> {
   const id = need(v.id, 'id');
   const version = Number(need(v.version, 'version'));
@@ -172,8 +203,11 @@ async function publish(v: Values): Promise<[string, unknown]> {
   const bytes = encodeStatement(statement);
   const signature = signSync('ed25519', seed, providerSignedMessage(bytes));
   const credential = v.cert === undefined ? {} : { credential: credentialFingerprint(v.cert) };
-  const r = await post(need(v.server, 'server'), `/v1/bindings${v.wait ? '?wait=1' : ''}`, {
-    statements: [{ statement: toBase64(bytes), signature: toBase64(signature), ...credential }],
+  const server = need(v.server, 'server');
+  const keytrans = await keyTransSignature(server, id, seed, statement.account, version, bytes);
+  const extra = keytrans ? { ...credential, keytrans_signature: toBase64(keytrans) } : credential;
+  const r = await post(server, `/v1/bindings${v.wait ? '?wait=1' : ''}`, {
+    statements: [{ statement: toBase64(bytes), signature: toBase64(signature), ...extra }],
   });
   const result = (r.results as Record<string, unknown>[])[0];
   return [

@@ -33,7 +33,8 @@ export type HttpErrorCode =
   | 'unauthorized'
   | 'internal'
   | 'not_configured'
-  | 'log_unavailable';
+  | 'log_unavailable'
+  | 'kt_deployment_closed';
 
 /** Every code an answer of the API can carry: the HTTP layer's and those of the errors a route can meet. */
 export type ApiErrorCode =
@@ -124,6 +125,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   kt_bad_last: 400,
   kt_bad_request: 400,
   kt_unsupported_mode: INTERNAL,
+  kt_deployment_closed: 410,
   // the directory cannot take work now: retry
   queue_full: 503,
   epoch_failed: 503,

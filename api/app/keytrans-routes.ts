@@ -7,7 +7,7 @@
  * deployment's latest tree head by the responders of log/keytrans/. Each request costs one lookup of the client's
  * lookup bucket (rate-limit-lookups.ts), charged before any proof is built. Every refusal is the API's JSON error:
  * a request that does not decode 400, a provider without a deployment 404, a label or version the tree does not
- * hold 404 (draft-05 has no negative result), an erased or expired version 410.
+ * hold 404 (draft-05 has no negative result), an erased or expired version, or a closed deployment, 410.
  */
 import type { Context, Hono } from 'hono';
 import type { DeploymentView } from '../../log/keytrans/deployment-view.js';
@@ -31,6 +31,8 @@ export interface KeyTransRouteOptions {
     config(provider: string): Configuration | undefined;
     /** The deployment at its latest tree head (undefined: none, or no entry yet). */
     view(provider: string): DeploymentView | undefined;
+    /** Whether the deployment is closed (its leaf credential revoked): its values are no longer served. */
+    closed(provider: string): boolean;
   };
   lookupRateLimit: RateLimitOptions | LookupLimiter;
 }
@@ -77,8 +79,14 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
         const type = c.req.header('content-type')?.split(';')[0].trim();
         if (type !== KEYTRANS_MEDIA_TYPE)
           return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
-        const view = o.deployments.view(c.req.param('provider'));
-        if (!view) return noDeployment(c.req.param('provider'));
+        const provider = c.req.param('provider');
+        const view = o.deployments.view(provider);
+        if (!view) return noDeployment(provider);
+        if (o.deployments.closed(provider))
+          return errorResponse(
+            'kt_deployment_closed',
+            `${provider}'s KEYTRANS deployment is closed: its leaf key was revoked`,
+          );
         const decoded = decodeRequest(op.request, new Uint8Array(await c.req.arrayBuffer()), view.config);
         if ('error' in decoded) return decoded.error;
         const respond = op.respond as (v: DeploymentView, r: unknown) => never;

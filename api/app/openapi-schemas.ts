@@ -58,7 +58,7 @@ export function err(when: string, codes: ApiErrorCode[], retryAfter = false): Js
   };
 }
 
-export type ErrorSpec = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 503, ApiErrorCode[]>> & {
+export type ErrorSpec = Partial<Record<400 | 401 | 403 | 404 | 409 | 410 | 413 | 503, ApiErrorCode[]>> & {
   rateLimited?: boolean;
 };
 
@@ -70,11 +70,12 @@ export function errors(spec: ErrorSpec): Json {
     403: 'A refused signature or credential.',
     404: 'Not found.',
     409: 'The version is taken or skipped, or the credential is already enrolled.',
+    410: 'The version was erased, or only expired log entries hold it.',
     413: 'A body or statement above its limit.',
     503: 'Temporarily unavailable; retrying (resubmitting) is safe.',
   };
   const out: Json = {};
-  for (const status of [400, 401, 403, 404, 409, 413] as const)
+  for (const status of [400, 401, 403, 404, 409, 410, 413] as const)
     if (spec[status]) out[status] = err(when[status], spec[status]!);
   if (spec.rateLimited) out[429] = { $ref: '#/components/responses/RateLimited' };
   if (spec[503]) out[503] = err(when[503], spec[503], true);

@@ -7,6 +7,7 @@
  * code type they must be). Each error response lists its codes in `x-error-codes`; the schemas and the
  * building blocks are in openapi-schemas.ts. Pure.
  */
+import { keyTransPaths } from './openapi-keytrans.js';
 import type { ApiErrorCode } from './errors.js';
 import {
   type Json,
@@ -174,12 +175,15 @@ function directoryPaths(): Json {
     {
       statement: b64("The statement's binary encoding (section 12.4; see the Statement schema)"),
       signature: b64('The provider\'s 64-byte signature over D("kt/v1/statement") || statement'),
+      keytrans_signature: b64(
+        "The provider's KEYTRANS UpdateTBS signature (section 22.3) with its enrolled Ed25519 key: over UpdateTBS{the provider's deployment Configuration (GET /keytrans/v1/{provider}/config), the account as label, the statement's version minus one, the statement}. Required for each new version of an account in the provider's KEYTRANS deployment.",
+      ),
       credential: str(
         "The credential the statement is signed with: the hex SHA-256 of its leaf TBSCertificate (the `fingerprint` of /v1/config's providers), 64 lower-case hex digits. Given, only that credential is tried; without it, the provider's credentials are searched, at most 8 signature checks (section 16).",
         { pattern: '^[0-9a-f]{64}$' },
       ),
     },
-    ['credential'],
+    ['credential', 'keytrans_signature'],
   );
   const accepted = obj({
     label: b64('The 32-byte label'),
@@ -335,6 +339,7 @@ function directoryPaths(): Json {
               'cert_revoked',
               'cert_expired',
               'bad_continuity',
+              'bad_keytrans_update',
             ],
             404: ['unknown_credential'],
             409: ['version_conflict', 'version_gap'],
@@ -427,8 +432,12 @@ export function openApiDocument(opts: { origin: string; serverUrl?: string }): R
       { name: 'operations', description: 'Configuration and monitoring.' },
       { name: 'directory', description: 'Lookups and publication.' },
       { name: 'operator', description: 'Provider enrolment and revocation (bearer token).' },
+      {
+        name: 'keytrans',
+        description: "Each provider's IETF KEYTRANS deployment (draft-05; binary bodies, section 22).",
+      },
     ],
-    paths: { ...logPaths(opts.origin), ...opsPaths(), ...directoryPaths() },
+    paths: { ...logPaths(opts.origin), ...opsPaths(), ...directoryPaths(), ...keyTransPaths() },
     components: {
       schemas: schemas(),
       securitySchemes: {

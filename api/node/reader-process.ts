@@ -9,6 +9,9 @@
  * arrive from the primary over IPC, each already accepted on the public port; the reader's request counts
  * and refusals go back to the primary over the same channel, for the sequencer's /metrics (reader-metrics.ts).
  */
+import { KeyTransDeployments } from '../../log/keytrans/deployments.js';
+import { operatorKeys } from '../../log/keytrans/operator-keys.js';
+import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -103,6 +106,11 @@ export async function openReader(
     requests: counts?.requests,
     logger,
     explorer: explorerFor(data.explorer, data.dir),
+    keytrans: new KeyTransDeployments(
+      new SqliteDeploymentStores(storage.db, { reader: true }),
+      (p) => operatorKeys(data.vrfSecretKey, p),
+      () => directory.credentials.all(),
+    ),
   });
   const front = new Hono();
   front.all('*', async (c) => {

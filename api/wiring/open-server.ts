@@ -109,7 +109,13 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
         })
       : null;
   const d = parts.directory;
-  const keytrans = d?.keytrans ? new KeyTransDeployments(d.keytrans, (p) => operatorKeys(d.vrfSecretKey, p)) : null;
+  const keytrans = d?.keytrans
+    ? new KeyTransDeployments(
+        d.keytrans,
+        (p) => operatorKeys(d.vrfSecretKey, p),
+        () => directory?.credentials.all() ?? [],
+      )
+    : null;
   if (parts.directory) {
     directory = await Directory.open({
       log: appender,
@@ -242,6 +248,8 @@ export function readerApp(o: {
   requests?: RequestMetrics;
   logger?: Logger;
   explorer?: ExplorerAssets;
+  /** The providers' KEYTRANS deployments, read from the sequencer's store (none: no KEYTRANS routes). */
+  keytrans?: KeyTransDeployments;
 }): Hono {
   const requests = o.requests ?? new RequestMetrics();
   const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };
@@ -251,6 +259,7 @@ export function readerApp(o: {
     directoryConfig({ vrfPublicKey: o.vrfPublicKey, credentials: { all: () => dir.credentials.all() } }, o.settings),
   );
   const limits = rateLimits(o.settings, requests);
+  const lookupRateLimit = o.lookupLimit ?? limits.lookup;
   const refused = async (): Promise<never> => {
     throw new DirectoryError('internal', 'a reader process takes no writes');
   };
@@ -260,10 +269,11 @@ export function readerApp(o: {
     directory: {
       service: { ...proofService(o.directory), submit: refused, enrol: refused, revoke: refused },
       receiptSigner: o.signer,
-      lookupRateLimit: o.lookupLimit ?? limits.lookup,
+      lookupRateLimit,
       publishLimits: limits.publish,
       operatorAuthFailures: limits.operatorAuthFailures,
     },
+    keytrans: o.keytrans ? { deployments: o.keytrans, lookupRateLimit } : undefined,
     requests,
     logger: o.logger,
     accessLog: o.settings.accessLog,

@@ -654,7 +654,8 @@ export class Directory implements ProofSource {
 /** What a KEYTRANS deployment takes of a validated statement. */
 function keyTransUpdate(sub: NewSubmission): KeyTransUpdate {
   const { provider: providerId, account, version } = sub.statement;
-  return { providerId, account, version, statement: sub.statementBytes, signature: sub.keytransSignature };
+  const deleted = sub.statement.status === 'deleted';
+  return { providerId, account, version, statement: sub.statementBytes, signature: sub.keytransSignature, deleted };
 }
 
 /** The statements an epoch commits, in order, as KEYTRANS updates. */

@@ -17,6 +17,8 @@ export interface KeyTransUpdate {
   statement: Uint8Array;
   /** The provider's signature of UpdateTBS (thirdPartyManagement), or null if the provider gave none. */
   signature: Uint8Array | null;
+  /** A `deleted` statement: it erases the account's earlier versions, in the deployment as in the directory. */
+  deleted: boolean;
 }
 
 /** An epoch's prepared KEYTRANS entries: `write` stores them all (synchronous, inside the log commit). */

@@ -7,9 +7,12 @@
  * deployment when it carries the provider's UpdateTBS signature and the deployment holds versions 0 to v - 2 of the
  * account; an account whose history began unsigned is not in KEYTRANS. Every deployment appends one log entry
  * every epoch, with or without updates, so that the heads do not tell which provider published when. The
- * configuration a deployment was made with is stored and kept for its life: its heads are signed under it.
+ * configuration a deployment was made with is stored and kept for its life: its heads are signed under it. Once
+ * the credential of its leaf key is revoked, the deployment is closed: it still advances, takes no update, and
+ * its values are not served (they may be stale).
  */
-import type { CredentialRegistry } from '../directory/credentials.js';
+import type { Credential, CredentialRegistry } from '../directory/credentials.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { DirectoryError } from '../directory/errors.js';
 import type { KeyTransHook, KeyTransUpdate, PreparedKeyTransEpoch } from '../directory/keytrans-hook.js';
 import { KeyTransError } from '../../verifier/keytrans/errors.js';
@@ -42,9 +45,14 @@ const text = new TextEncoder();
 export class KeyTransDeployments implements KeyTransHook {
   private readonly byProvider = new Map<string, Deployment>();
 
+  /**
+   * `credentials` gives the directory's credentials now (the sequencer's registry, or a reader's): a deployment
+   * whose leaf credential is revoked is closed.
+   */
   constructor(
     private readonly stores: DeploymentStores,
     private readonly keysOf: (providerId: string) => OperatorKeys,
+    private readonly credentials: () => readonly Credential[],
   ) {
     for (const [provider, bytes] of stores.configured()) this.add(provider, decodeConfiguration(bytes));
   }
@@ -67,14 +75,25 @@ export class KeyTransDeployments implements KeyTransHook {
     return [...this.byProvider.keys()];
   }
 
+  /**
+   * `provider`'s deployment, reading the stored ones again if it is not known: a reader process learns so of the
+   * deployments the sequencer made since it opened.
+   */
+  private deployment(provider: string): Deployment | undefined {
+    const known = this.byProvider.get(provider);
+    if (known) return known;
+    const bytes = this.stores.configured().get(provider);
+    return bytes ? this.add(provider, decodeConfiguration(bytes)) : undefined;
+  }
+
   /** The configuration of `provider`'s deployment, or undefined if it has none. */
   config(provider: string): Configuration | undefined {
-    return this.byProvider.get(provider)?.keys.config;
+    return this.deployment(provider)?.keys.config;
   }
 
   /** `provider`'s deployment at its latest tree head, or undefined if it has none or no entry yet. */
   view(provider: string): DeploymentView | undefined {
-    const d = this.byProvider.get(provider);
+    const d = this.deployment(provider);
     const size = d?.store.size() ?? 0;
     if (!d || size === 0) return undefined;
     const searchKey = (label: Uint8Array, version: number) => {
@@ -84,9 +103,29 @@ export class KeyTransDeployments implements KeyTransHook {
     return storedView(d.store, d.keys.suite, d.keys.config, size, searchKey);
   }
 
+  /**
+   * Whether `provider`'s deployment is closed: the credential whose key is its leaf_public_key is revoked (or
+   * gone), so no signature by that key is taken any more, and its values are no longer served.
+   */
+  closed(provider: string): boolean {
+    const leaf = this.deployment(provider)?.keys.config.leafPublicKey;
+    if (!leaf) return false;
+    return !this.credentials().some(
+      (c) =>
+        c.revokedIndex === null &&
+        c.entry.providerId === provider &&
+        c.entry.algorithm === 'ed25519' &&
+        equalBytes(c.entry.publicKey, leaf),
+    );
+  }
+
   checkUpdate(u: KeyTransUpdate): void {
     const d = this.byProvider.get(u.providerId);
     if (!d) return; // no deployment (yet): the statement is the directory's only
+    if (this.closed(u.providerId)) {
+      if (u.signature === null) return; // the deployment takes nothing more; the directory goes on
+      throw refusal(`${u.providerId}'s KEYTRANS deployment is closed: the credential of its leaf key was revoked`);
+    }
     const label = text.encode(u.account);
     if (u.signature === null) {
       if (label.length <= 255 && d.store.versionCount(label) > 0)
@@ -110,11 +149,20 @@ export class KeyTransDeployments implements KeyTransHook {
       this.add(provider, this.configFor(provider, c.entry.publicKey));
     }
     const prepared = await Promise.all(
-      [...this.byProvider].map(([provider, d]) =>
-        prepareEntry(d.store, d.keys, entering(d, updates, provider), time).then((p) => ({ d, p })),
-      ),
+      [...this.byProvider].map(async ([provider, d]) => {
+        const taken = this.closed(provider) ? { updates: [], erasures: [] } : entering(d, updates, provider);
+        const p = await prepareEntry(d.store, d.keys, taken.updates, time);
+        return { d, p, erasures: taken.erasures };
+      }),
     );
-    return { write: () => prepared.forEach(({ d, p }) => d.store.append(p.append)) } satisfies PreparedKeyTransEpoch;
+    // Inside the epoch's log commit: each entry, then the erasures of deleted accounts' earlier versions.
+    const write = () => {
+      for (const { d, p, erasures } of prepared) {
+        d.store.append(p.append);
+        for (const e of erasures) for (let v = 0; v < e.below; v++) d.store.erase(e.label, v);
+      }
+    };
+    return { write } satisfies PreparedKeyTransEpoch;
   }
 
   private configFor(provider: string, leafPublicKey: Uint8Array): Configuration {
@@ -133,10 +181,14 @@ export class KeyTransDeployments implements KeyTransHook {
 
 const refusal = (message: string) => new DirectoryError('bad_keytrans_update', message);
 
-/** The updates of `provider` that enter its deployment: signed, and the account's next version. */
-function entering(d: Deployment, updates: KeyTransUpdate[], provider: string): LabelUpdate[] {
+/**
+ * The updates of `provider` that enter its deployment (signed, and the account's next version), and the versions
+ * a `deleted` statement erases: every earlier one, as the directory erases its own.
+ */
+function entering(d: Deployment, updates: KeyTransUpdate[], provider: string) {
   const next = new Map<string, number>();
   const out: LabelUpdate[] = [];
+  const erasures: { label: Uint8Array; below: number }[] = [];
   for (const u of updates) {
     const label = text.encode(u.account);
     if (u.providerId !== provider || u.signature === null || label.length > 255) continue;
@@ -144,6 +196,7 @@ function entering(d: Deployment, updates: KeyTransUpdate[], provider: string): L
     if (u.version - 1 !== version) continue; // the account's history began unsigned: not in KEYTRANS
     next.set(u.account, version + 1);
     out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } } });
+    if (u.deleted) erasures.push({ label, below: version });
   }
-  return out;
+  return { updates: out, erasures };
 }

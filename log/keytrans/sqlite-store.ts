@@ -113,13 +113,21 @@ export class SqliteDeploymentStore implements DeploymentStore {
   }
 }
 
-/** Every provider's deployment in one SQLite file (the directory's). */
+/**
+ * Every provider's deployment in one SQLite file (the directory's); with `reader`, on a reader process's
+ * connection, which creates nothing (the sequencer made the tables and the deployments).
+ */
 export class SqliteDeploymentStores implements DeploymentStores {
-  constructor(private readonly db: Database.Database) {
-    db.exec(KEYTRANS_SCHEMA);
+  constructor(
+    private readonly db: Database.Database,
+    opts: { reader?: boolean } = {},
+  ) {
+    if (!opts.reader) db.exec(KEYTRANS_SCHEMA);
   }
 
   configured(): Map<string, Uint8Array> {
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kt_deployments'");
+    if (!exists.get()) return new Map(); // a reader of a file the sequencer has not yet opened with KEYTRANS
     const rows = this.db.prepare<[], { provider: string; config: Uint8Array }>(Q.deployments).all();
     return new Map(rows.map((r) => [r.provider, plain(r.config)]));
   }

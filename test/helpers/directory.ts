@@ -3,6 +3,9 @@
  * PKI with enrolled providers, and helpers that sign statements as a provider and verify proofs as a
  * client with only the pins.
  */
+import { KeyTransDeployments } from '../../log/keytrans/deployments.js';
+import { operatorKeys } from '../../log/keytrans/operator-keys.js';
+import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import Database from 'better-sqlite3';
 import { signSync, type SignatureAlgorithm } from '../../wasm-free-crypto/signatures.js';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
@@ -40,6 +43,8 @@ export interface TestDirectory {
   clock: { now: number };
   root: PkiCert;
   verifier: LookupVerifier;
+  /** The providers' KEYTRANS deployments, when the directory runs them (opts.keytrans). */
+  keytrans: KeyTransDeployments | null;
   reopen(): Promise<TestDirectory>;
 }
 
@@ -61,6 +66,8 @@ export async function openTestDirectory(
     vrfProver?: VrfProver;
     /** The witnesses' cosigning of each epoch's checkpoint (default: none). */
     cosign?: (checkpoint: string) => Promise<string>;
+    /** Run the providers' KEYTRANS deployments in the same database (default: no). */
+    keytrans?: boolean;
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -70,6 +77,14 @@ export async function openTestDirectory(
   const storage = new SqliteLogStorage(db);
   const log = await LogAppender.open({ storage, signer, origin: ORIGIN });
   const reader = new LogReader(storage, () => log.head);
+  let opened: Directory | null = null;
+  const keytrans = opts.keytrans
+    ? new KeyTransDeployments(
+        new SqliteDeploymentStores(db),
+        (p) => operatorKeys(vrfSecretKey, p),
+        () => opened?.credentials.all() ?? [],
+      )
+    : null;
   const dir = await Directory.open({
     log,
     reader,
@@ -82,7 +97,9 @@ export async function openTestDirectory(
     mapCacheRows: opts.mapCacheRows,
     vrfProver: opts.vrfProver,
     cosign: opts.cosign,
+    keytrans: keytrans ?? undefined,
   });
+  opened = dir;
   const verifier = new LookupVerifier({
     origin: ORIGIN,
     logKey: parseVerifierKey(signer.verifierKey),
@@ -95,6 +112,7 @@ export async function openTestDirectory(
     clock,
     root,
     verifier,
+    keytrans,
     reopen: () =>
       openTestDirectory({
         db,
@@ -105,6 +123,7 @@ export async function openTestDirectory(
         mapCacheRows: opts.mapCacheRows,
         vrfProver: opts.vrfProver,
         cosign: opts.cosign,
+        keytrans: opts.keytrans,
       }),
   };
 }
@@ -207,6 +226,7 @@ export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
     reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
     signer,
     directory: t.dir,
+    keytrans: t.keytrans,
     operatorToken: TEST_OPERATOR_TOKEN,
     settings: { ...DEFAULT_SETTINGS, lookupBurst: opts.capacity ?? 1000, lookupRatePerSecond: 1 },
     logger: jsonLogger(() => {}),
@@ -215,7 +235,7 @@ export function appOver(t: TestDirectory, opts: { capacity?: number } = {}) {
 
 /** A test directory with one enrolled provider (chat.example) and its app (see `appOver`). */
 export async function directoryApp(opts: { capacity?: number; maxQueue?: number } = {}) {
-  const t = await openTestDirectory({ maxQueue: opts.maxQueue ?? 5 });
+  const t = await openTestDirectory({ maxQueue: opts.maxQueue ?? 5, keytrans: true });
   const chat = await enrolProvider(t, 'chat.example');
   return { t, chat, app: appOver(t, opts) };
 }

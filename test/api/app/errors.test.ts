@@ -116,7 +116,7 @@ describe('errors over HTTP', () => {
     for (const code of ['made_up_code', 'toString', '__proto__', 'constructor', ''])
       expect(statusForCode(code)).toBeUndefined();
     const statuses = new Set(Object.values(STATUS_BY_CODE));
-    expect([...statuses].sort()).toEqual([400, 401, 403, 404, 409, 413, 429, 500, 503]);
+    expect([...statuses].sort()).toEqual([400, 401, 403, 404, 409, 410, 413, 429, 500, 503]);
     const http: ApiErrorCode[] = ['bad_request', 'not_found', 'too_large', 'rate_limited', 'unauthorized', 'internal'];
     expect(http.map((c) => STATUS_BY_CODE[c])).toEqual([400, 404, 413, 429, 401, 500]);
   });

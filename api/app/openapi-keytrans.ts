@@ -1,0 +1,80 @@
+/**
+ * The KEYTRANS routes in the OpenAPI document (api/app/keytrans-routes.ts, docs/PROTOCOL.md section 22.5): binary
+ * bodies, each a draft-05 message in its exact TLS encoding under the media type
+ * `application/vnd.kt-directory.keytrans-05`, and the JSON errors of the rest of the API.
+ */
+import { KEYTRANS_MEDIA_TYPE } from './keytrans-routes.js';
+import { type Json, errors, pathParam } from './openapi-schemas.js';
+
+const provider = pathParam(
+  'provider',
+  "The provider whose KEYTRANS deployment is asked (the enrolment's provider id).",
+);
+const binary = (description: string): Json => ({
+  description,
+  content: { [KEYTRANS_MEDIA_TYPE]: { schema: { type: 'string', format: 'binary' } } },
+});
+
+/** One operation: its request and response messages. */
+function operation(operationId: string, summary: string, request: string, response: string): Json {
+  return {
+    post: {
+      operationId,
+      tags: ['keytrans'],
+      summary,
+      description: `The body is a draft-ietf-keytrans-protocol-05 \`${request}\`, at most 64 KiB; the answer its \`${response}\`, over the deployment's latest tree head. Rate limited per client: one lookup (section 7).`,
+      parameters: [provider],
+      requestBody: { required: true, ...binary(`A ${request}.`) },
+      responses: {
+        200: binary(`The ${response}.`),
+        ...errors({
+          400: ['bad_request', 'kt_bad_last', 'kt_bad_request'],
+          404: ['not_found', 'kt_label_absent', 'kt_version_absent'],
+          410: ['kt_version_erased', 'kt_version_expired', 'kt_deployment_closed'],
+          413: ['too_large'],
+          rateLimited: true,
+        }),
+      },
+    },
+  };
+}
+
+export function keyTransPaths(): Json {
+  return {
+    '/keytrans/v1/{provider}/config': {
+      get: {
+        operationId: 'keytransConfig',
+        tags: ['keytrans'],
+        summary: "The provider's KEYTRANS deployment configuration",
+        description:
+          'The TLS encoding of the deployment\'s `Configuration` (draft-05 "Tree Head Signature"): every tree head is signed over it, and a provider signs each UpdateTBS over it.',
+        parameters: [provider],
+        responses: { 200: binary('The encoded Configuration.'), ...errors({ 404: ['not_found'] }) },
+      },
+    },
+    '/keytrans/v1/{provider}/search': operation(
+      'keytransSearch',
+      'Search for a label',
+      'SearchRequest',
+      'SearchResponse',
+    ),
+    '/keytrans/v1/{provider}/monitor': operation(
+      'keytransMonitor',
+      'Contact monitoring',
+      'ContactMonitorRequest',
+      'ContactMonitorResponse',
+    ),
+    '/keytrans/v1/{provider}/owner/init': operation(
+      'keytransOwnerInit',
+      'Owner initialisation',
+      'OwnerInitRequest',
+      'OwnerInitResponse',
+    ),
+    '/keytrans/v1/{provider}/owner/monitor': operation(
+      'keytransOwnerMonitor',
+      'Owner monitoring',
+      'OwnerMonitorRequest',
+      'OwnerMonitorResponse',
+    ),
+  };
+}
