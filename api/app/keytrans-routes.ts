@@ -4,13 +4,17 @@
  * `application/vnd.kt-directory.keytrans-05`. `GET /keytrans/v1/{provider}/config` gives the deployment's encoded
  * Configuration; `POST .../search`, `.../monitor`, `.../owner/init` and `.../owner/monitor` take a SearchRequest,
  * ContactMonitorRequest, OwnerInitRequest or OwnerMonitorRequest and answer its response, built over the
- * deployment's latest tree head by the responders of log/keytrans/. Each request costs one lookup of the client's
+ * deployment's tree head that the served epoch anchored (section 22.7), by the responders of log/keytrans/;
+ * `GET /keytrans/v1/anchor` gives that epoch's KEYTRANS heads entry with its inclusion proof in the served
+ * checkpoint, for a client to check a head against the witnessed log. Each request costs one lookup of the client's
  * lookup bucket (rate-limit-lookups.ts), charged before any proof is built. Every refusal is the API's JSON error:
  * a request that does not decode 400, a provider without a deployment 404, a label or version the tree does not
  * hold 404 (draft-05 has no negative result), an erased or expired version, or a closed deployment, 410.
  */
 import type { Context, Hono } from 'hono';
+import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import type { DeploymentView } from '../../log/keytrans/deployment-view.js';
+import { toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { respondContactMonitor } from '../../log/keytrans/monitor-responder.js';
 import { respondOwnerInit, respondOwnerMonitor } from '../../log/keytrans/owner-responder.js';
 import { respondSearch } from '../../log/keytrans/search-responder.js';
@@ -25,16 +29,20 @@ import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
 /** The media type of every KEYTRANS body. */
 export const KEYTRANS_MEDIA_TYPE = 'application/vnd.kt-directory.keytrans-05';
 
-/** What the routes read: each provider's deployment. */
+/** What the routes read: each provider's deployment, and the directory's served epoch. */
 export interface KeyTransRouteOptions {
   deployments: {
     config(provider: string): Configuration | undefined;
-    /** The deployment at its latest tree head (undefined: none, or no entry yet). */
-    view(provider: string): DeploymentView | undefined;
+    /** The deployment at the head `epoch` anchored (undefined: none then). */
+    view(provider: string, epoch: number): DeploymentView | undefined;
+    /** The anchor of `epoch`: its KEYTRANS heads entry and the entry's inclusion proof. */
+    anchor(epoch: number): KeyTransAnchor | null;
     /** Whether the deployment is closed (its leaf credential revoked): its values are no longer served. */
     closed(provider: string): boolean;
   };
   lookupRateLimit: RateLimitOptions | LookupLimiter;
+  /** The directory's served epoch and its (cosigned) checkpoint. */
+  served(): Promise<{ epoch: number; checkpoint: string }>;
 }
 
 /** A request's largest body: a monitoring map of a few thousand entries, or a 255-byte label. */
@@ -80,7 +88,7 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
         if (type !== KEYTRANS_MEDIA_TYPE)
           return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
         const provider = c.req.param('provider');
-        const view = o.deployments.view(provider);
+        const view = o.deployments.view(provider, (await o.served()).epoch);
         if (!view) return noDeployment(provider);
         if (o.deployments.closed(provider))
           return errorResponse(
@@ -105,6 +113,19 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
 export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
   const limit = o.lookupRateLimit;
   const buckets: LookupLimiter = 'take' in limit ? limit : new TokenBuckets(limit);
+  app.get('/keytrans/v1/anchor', async (c) => {
+    try {
+      await lookupMeter(buckets, c).lookups(1);
+      const { epoch, checkpoint } = await o.served();
+      const a = o.deployments.anchor(epoch);
+      if (!a) return errorResponse('not_found', `epoch ${epoch} anchored no KEYTRANS head`);
+      const body = { epoch, checkpoint, index: a.logIndex, entry: toBase64(a.entry), proof: a.proof.map(toBase64) };
+      return c.json(body, 200, { 'Cache-Control': 'no-store' });
+    } catch (e) {
+      if (e instanceof RateLimited) return rateLimitedResponse(e.retryAfterSeconds);
+      return typedErrorResponse(e);
+    }
+  });
   app.get('/keytrans/v1/:provider/config', (c) => {
     const config = o.deployments.config(c.req.param('provider'));
     return config ? binary(c, encodeConfiguration(config)) : noDeployment(c.req.param('provider'));

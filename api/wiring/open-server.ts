@@ -191,7 +191,15 @@ export function serverApp(
   const cors = { lookupOrigins: o.settings.lookupOrigins };
   const health = o.directory ? healthCheck(o.directory, o.settings, o.witnessing ?? null) : undefined;
   if (metrics && o.witnessing) metrics.witnessFailures = () => o.witnessing!.failures;
-  const keytrans = o.directory && o.keytrans ? { deployments: o.keytrans, lookupRateLimit: lookupLimit! } : undefined;
+  const dirForServed = o.directory;
+  const keytrans =
+    dirForServed && o.keytrans
+      ? {
+          deployments: o.keytrans,
+          lookupRateLimit: lookupLimit!,
+          served: async () => servedOf(await dirForServed.snapshot()),
+        }
+      : undefined;
   const app = createApp({
     reader: o.reader,
     config,
@@ -273,13 +281,20 @@ export function readerApp(o: {
       publishLimits: limits.publish,
       operatorAuthFailures: limits.operatorAuthFailures,
     },
-    keytrans: o.keytrans ? { deployments: o.keytrans, lookupRateLimit } : undefined,
+    keytrans: o.keytrans
+      ? { deployments: o.keytrans, lookupRateLimit, served: async () => servedOf(await dir.snapshot()) }
+      : undefined,
     requests,
     logger: o.logger,
     accessLog: o.settings.accessLog,
     cors: { lookupOrigins: o.settings.lookupOrigins },
     explorer: o.explorer,
   });
+}
+
+/** The served epoch's number and checkpoint, for the KEYTRANS routes. */
+function servedOf({ snap }: { snap: { epoch: number; checkpoint: string } }) {
+  return { epoch: snap.epoch, checkpoint: snap.checkpoint };
 }
 
 /** The service, calling `afterQueued` whenever a call leaves work queued. */

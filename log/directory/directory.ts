@@ -542,10 +542,17 @@ export class Directory implements ProofSource {
       plan.writes.map = batch.rows;
       // Each KEYTRANS deployment's entry is computed now and written inside the log commit, with the epoch's rows.
       const keytrans = await this.opts.keytrans?.prepareEpoch(committedUpdates(jobs, plan), this.credentials, time);
+      // Their heads, as the entry just before the epoch head: the checkpoint then fixes them (PROTOCOL 22.7).
+      const heads = keytrans?.heads ?? [];
+      const anchorEntry = heads.length > 0 ? encodeEntry({ type: 'keytrans', epoch: plan.head.epoch, heads }) : null;
+      if (anchorEntry) {
+        plan.entries.push(anchorEntry);
+        plan.head.count += 1;
+      }
       const headEntry = encodeEntry(plan.head);
       const writer = this.opts.store.epochWriter(plan.writes);
       const result = await this.opts.log.append([...plan.entries, headEntry], {
-        withinCommit: ({ head, lastEntryProof }) => {
+        withinCommit: ({ head, lastEntryProof, penultimateEntryProof }) => {
           plan.writes.epoch = {
             epoch: plan.head.epoch,
             logIndex: firstIndex + plan.entries.length,
@@ -556,7 +563,9 @@ export class Directory implements ProofSource {
           // Without witnesses the signed checkpoint is the one served: readers may serve it from this commit.
           if (!this.opts.cosign) plan.writes.served = head.checkpoint;
           writer();
-          keytrans?.write();
+          const anchorIndex = firstIndex + plan.entries.length - 1;
+          const anchor = anchorEntry && { epoch: plan.head.epoch, logIndex: anchorIndex, entry: anchorEntry };
+          keytrans?.write(anchor && { ...anchor, proof: penultimateEntryProof ?? [] });
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between

@@ -5,6 +5,7 @@
  * and, each epoch, to prepare every deployment's next log entry from the statements the epoch commits, to be
  * written inside the epoch's log commit, so that the log and the deployments never disagree after a crash.
  */
+import type { KeyTransHead } from '../../verifier/formats/entries.js';
 import type { CredentialRegistry } from './credentials.js';
 
 /** A committed statement as its provider's deployment takes it. */
@@ -21,9 +22,24 @@ export interface KeyTransUpdate {
   deleted: boolean;
 }
 
-/** An epoch's prepared KEYTRANS entries: `write` stores them all (synchronous, inside the log commit). */
+/** Where an epoch's KEYTRANS heads entry (type 0x04) landed in the log: docs/PROTOCOL.md section 22.7. */
+export interface KeyTransAnchor {
+  epoch: number;
+  /** Its log index: the one before the epoch head's. */
+  logIndex: number;
+  entry: Uint8Array;
+  /** Its inclusion proof in the tree of the epoch's checkpoint (logIndex + 2 entries). */
+  proof: Uint8Array[];
+}
+
+/**
+ * An epoch's prepared KEYTRANS entries: every deployment's head after them, in the order the deployments were
+ * made (none: no deployment yet), and `write`, which stores them all with the anchor (synchronous, inside the
+ * log commit).
+ */
 export interface PreparedKeyTransEpoch {
-  write(): void;
+  heads: KeyTransHead[];
+  write(anchor: KeyTransAnchor | null): void;
 }
 
 export interface KeyTransHook {

@@ -9,6 +9,7 @@
  * and every earlier tree stays readable. Versions are kept per label with the position that first holds them;
  * erasure forgets a version's opening and value and keeps its commitment, which the trees hash.
  */
+import type { KeyTransAnchor } from '../directory/keytrans-hook.js';
 import type { StoredVersion } from './deployment-view.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
@@ -63,8 +64,12 @@ export interface DeploymentStore {
   erase(label: Uint8Array, version: number): boolean;
 }
 
-/** Every provider's deployment in one backend. */
+/** Every provider's deployment in one backend, and the anchors of their heads in the directory's log. */
 export interface DeploymentStores {
+  /** Stores an epoch's anchor (written in the epoch's commit, with the entries it names). */
+  putAnchor(anchor: KeyTransAnchor): void;
+  /** The anchor of `epoch`, or null if that epoch anchored no head. */
+  anchor(epoch: number): KeyTransAnchor | null;
   /** The stored deployments: each provider's id and encoded Configuration. */
   configured(): Map<string, Uint8Array>;
   /** The deployment of `provider`, made with `config` if none is stored ('deployment_corrupt' if another is). */

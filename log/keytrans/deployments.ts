@@ -14,7 +14,13 @@
 import type { Credential, CredentialRegistry } from '../directory/credentials.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { DirectoryError } from '../directory/errors.js';
-import type { KeyTransHook, KeyTransUpdate, PreparedKeyTransEpoch } from '../directory/keytrans-hook.js';
+import type {
+  KeyTransAnchor,
+  KeyTransHook,
+  KeyTransUpdate,
+  PreparedKeyTransEpoch,
+} from '../directory/keytrans-hook.js';
+import { decodeEntry } from '../../verifier/formats/entries.js';
 import { KeyTransError } from '../../verifier/keytrans/errors.js';
 import { verifyUpdateSignature } from '../../verifier/keytrans/signatures.js';
 import { decodeConfiguration, encodeVrfInput } from '../../verifier/keytrans/signed-structures.js';
@@ -91,11 +97,22 @@ export class KeyTransDeployments implements KeyTransHook {
     return this.deployment(provider)?.keys.config;
   }
 
-  /** `provider`'s deployment at its latest tree head, or undefined if it has none or no entry yet. */
-  view(provider: string): DeploymentView | undefined {
+  /** The anchor of `epoch`: its KEYTRANS heads entry with its inclusion proof (null: none that epoch). */
+  anchor(epoch: number): KeyTransAnchor | null {
+    return this.stores.anchor(epoch);
+  }
+
+  /**
+   * `provider`'s deployment at the tree head that `epoch` anchored (the served epoch's: every answer is then over
+   * a head the witnessed checkpoint fixes), or undefined if it had none then.
+   */
+  view(provider: string, epoch: number): DeploymentView | undefined {
     const d = this.deployment(provider);
-    const size = d?.store.size() ?? 0;
-    if (!d || size === 0) return undefined;
+    const anchor = this.stores.anchor(epoch);
+    if (!d || !anchor) return undefined;
+    const entry = decodeEntry(anchor.entry);
+    const size = entry.type === 'keytrans' ? entry.heads.find((h) => h.providerId === provider)?.treeSize : undefined;
+    if (size === undefined) return undefined;
     const searchKey = (label: Uint8Array, version: number) => {
       const { output: vrfOutput, proof: vrfProof } = d.operator.vrf(encodeVrfInput({ label, version }));
       return { vrfOutput, vrfProof };
@@ -155,14 +172,21 @@ export class KeyTransDeployments implements KeyTransHook {
         return { d, p, erasures: taken.erasures };
       }),
     );
-    // Inside the epoch's log commit: each entry, then the erasures of deleted accounts' earlier versions.
-    const write = () => {
+    const heads = prepared.map(({ p }, i) => ({
+      providerId: [...this.byProvider.keys()][i],
+      treeSize: p.head.treeHead.treeSize,
+      root: p.head.root,
+      signature: p.head.treeHead.signature,
+    }));
+    // Inside the epoch's log commit: each entry, the erasures of deleted accounts' earlier versions, the anchor.
+    const write = (anchor: KeyTransAnchor | null) => {
       for (const { d, p, erasures } of prepared) {
         d.store.append(p.append);
         for (const e of erasures) for (let v = 0; v < e.below; v++) d.store.erase(e.label, v);
       }
+      if (anchor) this.stores.putAnchor(anchor);
     };
-    return { write } satisfies PreparedKeyTransEpoch;
+    return { heads, write } satisfies PreparedKeyTransEpoch;
   }
 
   private configFor(provider: string, leafPublicKey: Uint8Array): Configuration {

@@ -7,6 +7,8 @@
  * - kt_log_nodes: the log tree's balanced subtrees by (level, idx).
  * - kt_prefix_nodes: prefix-tree rows by (depth, path, position); the tree of entry p is each name's newest row at
  *   or before p. `node` is 0x01 || vrf_output[32] || commitment[32] (a leaf) or 0x02 || value[32] (a parent).
+ * - kt_anchors: each epoch's KEYTRANS heads entry (docs/PROTOCOL.md section 22.7): its log index, bytes and
+ *   inclusion proof (hashes concatenated) in the tree of that epoch's checkpoint.
  * - kt_versions: each version of a label with the position that first holds it, its VRF output and proof, its
  *   commitment, and until erased its opening, value and (thirdPartyManagement) the provider's signature.
  */
@@ -26,6 +28,8 @@ CREATE TABLE IF NOT EXISTS kt_log_nodes (
 CREATE TABLE IF NOT EXISTS kt_prefix_nodes (
   deployment INTEGER NOT NULL, depth INTEGER NOT NULL, path BLOB NOT NULL, position INTEGER NOT NULL, node BLOB NOT NULL,
   PRIMARY KEY (deployment, depth, path, position)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kt_anchors (
+  epoch INTEGER PRIMARY KEY, log_index INTEGER NOT NULL, entry BLOB NOT NULL, proof BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS kt_versions (
   deployment INTEGER NOT NULL, label BLOB NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL,
   vrf_output BLOB NOT NULL, vrf_proof BLOB NOT NULL, commitment BLOB NOT NULL, opening BLOB, value BLOB, signature BLOB,
@@ -34,6 +38,8 @@ CREATE TABLE IF NOT EXISTS kt_versions (
 
 export const KEYTRANS_QUERIES = {
   deployments: 'SELECT provider, config FROM kt_deployments ORDER BY id',
+  anchor: 'SELECT epoch, log_index, entry, proof FROM kt_anchors WHERE epoch = ?',
+  addAnchor: 'INSERT INTO kt_anchors (epoch, log_index, entry, proof) VALUES (?, ?, ?, ?)',
   deployment: 'SELECT id, config FROM kt_deployments WHERE provider = ?',
   addDeployment: 'INSERT INTO kt_deployments (provider, config) VALUES (?, ?)',
   size: 'SELECT COALESCE(MAX(position) + 1, 0) AS size FROM kt_entries WHERE deployment = ?',

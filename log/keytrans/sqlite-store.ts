@@ -9,7 +9,8 @@ import type Database from 'better-sqlite3';
 import { encodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
-import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
+import type { KeyTransAnchor } from '../directory/keytrans-hook.js';
 import { DeploymentError } from './deployment-error.js';
 import type { DeploymentAppend, DeploymentStore, DeploymentStores } from './deployment-store.js';
 import type { StoredVersion } from './deployment-view.js';
@@ -125,9 +126,28 @@ export class SqliteDeploymentStores implements DeploymentStores {
     if (!opts.reader) db.exec(KEYTRANS_SCHEMA);
   }
 
+  putAnchor(a: KeyTransAnchor): void {
+    this.db.prepare(Q.addAnchor).run(a.epoch, a.logIndex, a.entry, concatBytes(...a.proof));
+  }
+
+  anchor(epoch: number): KeyTransAnchor | null {
+    type Row = { epoch: number; log_index: number; entry: Uint8Array; proof: Uint8Array };
+    const row = this.hasTables() ? this.db.prepare<[number], Row>(Q.anchor).get(epoch) : undefined;
+    if (!row) return null;
+    if (row.proof.length % 32 !== 0) throw new DeploymentError('deployment_corrupt', `epoch ${epoch}'s anchor proof`);
+    const proof = Array.from({ length: row.proof.length / 32 }, (_, i) =>
+      plain(row.proof.subarray(32 * i, 32 * i + 32)),
+    );
+    return { epoch: row.epoch, logIndex: row.log_index, entry: plain(row.entry), proof };
+  }
+
+  /** Whether the tables exist: a reader of a file the sequencer has not yet opened with KEYTRANS sees none. */
+  private hasTables(): boolean {
+    return !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kt_anchors'").get();
+  }
+
   configured(): Map<string, Uint8Array> {
-    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kt_deployments'");
-    if (!exists.get()) return new Map(); // a reader of a file the sequencer has not yet opened with KEYTRANS
+    if (!this.hasTables()) return new Map(); // a reader of a file the sequencer has not yet opened with KEYTRANS
     const rows = this.db.prepare<[], { provider: string; config: Uint8Array }>(Q.deployments).all();
     return new Map(rows.map((r) => [r.provider, plain(r.config)]));
   }

@@ -9,6 +9,7 @@ import { CodedError } from '../../wasm-free-crypto/errors.js';
 import { equalBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { ed25519NoteVerifier, splitNote, type Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
 import { openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from '../../verifier/formats/checkpoint.js';
+import { penultimateEntryProof as penultimateProof } from './penultimate-proof.js';
 import { TileWriter } from './tile-writer.js';
 import type { LogHead, LogStorage } from './storage.js';
 
@@ -44,6 +45,8 @@ export interface AppendResult {
   head: LogHead;
   /** Inclusion proof of the batch's last entry in the new checkpoint's tree (the directory's epoch head). */
   lastEntryProof: Uint8Array[];
+  /** Inclusion proof of the second-to-last entry in that tree (null for a batch of one). */
+  penultimateEntryProof: Uint8Array[] | null;
 }
 
 /** Options of one append. */
@@ -52,7 +55,11 @@ export interface AppendOptions {
    * Writes to make atomically with the batch (see LogCommit.withinCommit), given the head being
    * committed and the inclusion proof of the batch's last entry in it.
    */
-  withinCommit?: (c: { head: LogHead; lastEntryProof: Uint8Array[] }) => void;
+  withinCommit?: (c: {
+    head: LogHead;
+    lastEntryProof: Uint8Array[];
+    penultimateEntryProof: Uint8Array[] | null;
+  }) => void;
 }
 
 export class LogAppender {
@@ -111,10 +118,14 @@ export class LogAppender {
     const next = this.tree.clone();
     const firstIndex = next.size;
     let lastEntryProof: Uint8Array[] = [];
+    let penultimateFrontier: Uint8Array[] | null = null;
     entries.forEach((e, i) => {
+      if (i === entries.length - 2) penultimateFrontier = next.nextLeafInclusionProof();
       if (i === entries.length - 1) lastEntryProof = next.nextLeafInclusionProof();
       next.push(e);
     });
+    const penultimateEntryProof =
+      penultimateFrontier && penultimateProof(penultimateFrontier, next.size, entries[entries.length - 1]);
     const checkpoint = signCheckpoint(
       { origin: this.opts.origin, size: next.size, rootHash: next.root() },
       this.opts.signer,
@@ -122,7 +133,7 @@ export class LogAppender {
     const head = { size: next.size, checkpoint };
     try {
       const hook = options.withinCommit;
-      const withinCommit = hook && (() => hook({ head, lastEntryProof }));
+      const withinCommit = hook && (() => hook({ head, lastEntryProof, penultimateEntryProof }));
       await this.opts.storage.commit({ expectedSize: firstIndex, head, ...next.takeWrites(), withinCommit });
     } catch (e) {
       // The stored state is now the previous head or, with a non-atomic backend, the previous head plus
@@ -133,7 +144,7 @@ export class LogAppender {
     // Publish only after the commit returned: nothing unpersisted is ever shown.
     this.tree = next;
     this.published = head;
-    return { firstIndex, count: entries.length, head, lastEntryProof };
+    return { firstIndex, count: entries.length, head, lastEntryProof, penultimateEntryProof };
   }
 
   private async reload(): Promise<void> {

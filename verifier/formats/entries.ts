@@ -2,7 +2,8 @@
  * The directory's log entries, each a type byte then a fixed binary layout (all integers big-endian):
  * provider events (type 0x01: enrolment of a provider credential, or its revocation), updates (type
  * 0x02: a VRF label, a version and a commitment — no identifier, key or provider in clear) and epoch heads
- * (type 0x03: epoch number, time, map root, and the log range of the epoch's other entries). Every
+ * (type 0x03: epoch number, time, map root, and the log range of the epoch's other entries), and the providers'
+ * KEYTRANS tree heads of an epoch (type 0x04, immediately before its head: docs/PROTOCOL.md section 22.7). Every
  * checkpoint's tree ends with an epoch head, so a checkpoint names exactly one map root. Decoding is
  * strict: unknown types, bad lengths, trailing bytes and non-canonical values are refused.
  */
@@ -19,6 +20,7 @@ export class EntryError extends CodedError<EntryErrorCode> {
 export const ENTRY_PROVIDER = 0x01;
 export const ENTRY_UPDATE = 0x02;
 export const ENTRY_EPOCH_HEAD = 0x03;
+export const ENTRY_KEYTRANS_HEADS = 0x04;
 const ACTION_ENROL = 0x01;
 const ACTION_REVOKE = 0x02;
 const MAX_CHAIN = 5;
@@ -79,7 +81,29 @@ export interface EpochHeadEntry {
   count: number;
 }
 
-export type Entry = EnrolmentEntry | RevocationEntry | UpdateEntry | EpochHeadEntry;
+/** One provider's KEYTRANS tree head (draft-ietf-keytrans-protocol-05 "Tree Head Signature"). */
+export interface KeyTransHead {
+  providerId: string;
+  treeSize: number;
+  /** The root of the deployment's log tree at treeSize. */
+  root: Uint8Array;
+  /** The operator's signature of TreeHeadTBS{config, treeSize, root}. */
+  signature: Uint8Array;
+}
+
+/**
+ * Every provider's KEYTRANS tree head after an epoch, in the order the deployments were made (section 22.7):
+ * `0x04 || u64 epoch || u8 count || count x (u8 len || provider id || u64 tree_size || root[32] || u16 len ||
+ * signature)`, placed immediately before the epoch's head, so that the witnesses that cosign the checkpoint fix
+ * every deployment's state.
+ */
+export interface KeyTransHeadsEntry {
+  type: 'keytrans';
+  epoch: number;
+  heads: KeyTransHead[];
+}
+
+export type Entry = EnrolmentEntry | RevocationEntry | UpdateEntry | EpochHeadEntry | KeyTransHeadsEntry;
 
 function u8(n: number): Uint8Array {
   if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new EntryError('entry_malformed', 'value exceeds uint8');
@@ -145,6 +169,19 @@ function encodeRevocation(e: RevocationEntry): Uint8Array {
   );
 }
 
+function encodeKeyTransHeads(e: KeyTransHeadsEntry): Uint8Array {
+  checkInt(e.epoch, 'epoch');
+  if (e.heads.length < 1 || e.heads.length > 255)
+    throw new EntryError('entry_malformed', 'a KEYTRANS heads entry holds 1..255 heads');
+  const heads = e.heads.flatMap((h) => {
+    checkInt(h.treeSize, 'tree size', 1);
+    check32(h.root, 'KEYTRANS root');
+    if (h.signature.length < 1) throw new EntryError('entry_malformed', 'a KEYTRANS head needs its signature');
+    return [shortString(h.providerId, 'provider id'), u64be(h.treeSize), h.root, u16(h.signature.length), h.signature];
+  });
+  return concatBytes(u8(ENTRY_KEYTRANS_HEADS), u64be(e.epoch), u8(e.heads.length), ...heads);
+}
+
 /** Encodes an entry; the result is at most 65,535 bytes (the bundle limit). */
 export function encodeEntry(e: Entry): Uint8Array {
   let out: Uint8Array;
@@ -175,6 +212,9 @@ export function encodeEntry(e: Entry): Uint8Array {
         u64be(e.firstIndex),
         u64be(e.count),
       );
+      break;
+    case 'keytrans':
+      out = encodeKeyTransHeads(e);
       break;
   }
   if (out.length > MAX_ENTRY) throw new EntryError('entry_too_large', 'entry exceeds 65,535 bytes');
@@ -258,6 +298,15 @@ export function decodeEntry(bytes: Uint8Array): Entry {
       firstIndex: r.u64(),
       count: r.u64(),
     };
+  } else if (type === ENTRY_KEYTRANS_HEADS) {
+    const epoch = r.u64();
+    const heads = Array.from({ length: r.u8() }, () => ({
+      providerId: r.string(),
+      treeSize: r.u64(),
+      root: r.take(32),
+      signature: r.take(r.u16()),
+    }));
+    e = { type: 'keytrans', epoch, heads };
   } else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
   r.end();
   // Update and epoch entries are fixed-size fields read exactly, so they are canonical once every byte is

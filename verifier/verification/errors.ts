@@ -41,6 +41,8 @@ export type VerifyErrorCode =
   | 'replay_bad_entry'
   | 'replay_credentials_root'
   | 'replay_epoch_range'
+  /** A KEYTRANS heads entry (type 0x04) not immediately before the head of its own epoch. */
+  | 'replay_keytrans_heads'
   | 'replay_epoch_sequence'
   | 'replay_map_root'
   | 'replay_mid_epoch'

@@ -77,6 +77,8 @@ export class MapReplay {
   lastHead: EpochHeadEntry | null = null;
 
   private lastHeadBytes: Uint8Array | null = null;
+  /** The epoch a KEYTRANS heads entry just applied names: the next entry must be that epoch's head. */
+  private keyTransEpoch: number | null = null;
 
   /** A replay from entry 0 into `store` (which must hold no map yet), caching `cacheRows` rows of it. */
   constructor(
@@ -156,6 +158,12 @@ export class MapReplay {
     } catch (e) {
       throw new VerifyError('replay_bad_entry', `entry ${index} does not decode: ${(e as Error).message}`);
     }
+    if (this.keyTransEpoch !== null && (entry.type !== 'epoch' || entry.epoch !== this.keyTransEpoch))
+      throw new VerifyError(
+        'replay_keytrans_heads',
+        `entry ${index - 1}: the KEYTRANS heads of epoch ${this.keyTransEpoch} are not followed by that epoch's head`,
+      );
+    this.keyTransEpoch = entry.type === 'keytrans' ? entry.epoch : null;
     if (entry.type === 'update') this.applyUpdate(index, entry.label, entry.version, entry.commitment);
     else if (entry.type === 'epoch') {
       this.applyEpoch(index, entry);

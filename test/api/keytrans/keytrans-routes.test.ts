@@ -142,7 +142,10 @@ describe('a provider’s KEYTRANS deployment over HTTP', () => {
   it('advances every provider’s deployment every epoch, with or without updates', async () => {
     await enrolProvider(t, 'mail.example');
     await tick();
-    const sizes = () => ['chat.example', 'mail.example'].map((p) => t.keytrans?.view(p)?.treeHead.treeSize ?? 0);
+    const sizes = () =>
+      ['chat.example', 'mail.example'].map(
+        (p) => t.keytrans?.view(p, t.dir.servedSnapshot.epoch)?.treeHead.treeSize ?? 0,
+      );
     const before = sizes();
     expect(before[1]).toBeGreaterThan(0);
     await publish('dave', 1);
