@@ -137,3 +137,24 @@ describe('directory replay', () => {
     expect(codeOf(entries)).toBe('no error');
   });
 });
+
+describe('the replay of KEYTRANS heads entries (type 0x04)', () => {
+  it('accepts each just before its own epoch head, and refuses one anywhere else', async () => {
+    const t = await openTestDirectory({ keytrans: true });
+    await enrolProvider(t, 'chat.example');
+    for (let i = 0; i < 3; i++) await t.dir.closeEpoch();
+    const entries = await logEntries(t);
+    const kinds = entries.map((e) => decodeEntry(e).type);
+    expect(kinds.filter((k) => k === 'keytrans')).toHaveLength(3);
+    kinds.forEach((k, i) => k === 'keytrans' && expect(kinds[i + 1]).toBe('epoch'));
+    expect(replay(entries).size).toBe(entries.length);
+    const at = kinds.indexOf('keytrans');
+    const moved = [...entries.slice(0, at), entries[at + 1], entries[at], ...entries.slice(at + 2)];
+    expect(() => replay(moved)).toThrow(expect.objectContaining({ name: 'VerifyError' }));
+    const other = decodeEntry(entries[at]);
+    if (other.type !== 'keytrans') throw new Error('unreachable');
+    const wrongEpoch = [...entries];
+    wrongEpoch[at] = encodeEntry({ ...other, epoch: other.epoch + 1 });
+    expect(() => replay(wrongEpoch)).toThrow(expect.objectContaining({ code: 'replay_keytrans_heads' }));
+  });
+});
