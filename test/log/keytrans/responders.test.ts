@@ -41,7 +41,10 @@ import { fromUtf8, toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { type DeploymentScript, MemoryDeployment } from '../../helpers/memory-deployment.js';
 import { prng } from '../../helpers/prng.js';
 
-/** Twenty epochs: alice gets 7 versions, bob 5, carol 4; some epochs only advance the tree. */
+/**
+ * Twenty epochs: alice gets 7 versions, bob 7 (two in one epoch: no log entry holds the first of them as the
+ * greatest, which a fixed-version search finds in its step 6), carol 5; some epochs only advance the tree.
+ */
 const EPOCHS: string[][] = [
   ['alice'],
   ['bob'],
@@ -52,7 +55,7 @@ const EPOCHS: string[][] = [
   ['bob'],
   [],
   ['alice', 'carol'],
-  [],
+  ['bob', 'bob'],
   ['bob'],
   ['alice'],
   [],
@@ -205,11 +208,11 @@ function mapOf(entries: MonitorMapEntry[]): MonitorMapEntry[] {
 
 describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTRANS responders, %s', (mode) => {
   const d = () => (mode === 'contactMonitoring' ? contact() : managed());
-  /** Every size in contactMonitoring mode; every other one in thirdPartyManagement, to keep the run short. */
+  /** Every other size, the even ones in one mode and the odd ones in the other, to keep the run short. */
   const sizes = (dep: MemoryDeployment) =>
-    Array.from({ length: dep.size }, (_, i) => i + 1).filter((n) => mode === 'contactMonitoring' || n % 2 === 1);
+    Array.from({ length: dep.size }, (_, i) => i + 1).filter((n) => n % 2 === (mode === 'contactMonitoring' ? 0 : 1));
 
-  it('answers greatest-version searches at every size, to new clients and to clients of earlier sizes', () => {
+  it('answers greatest-version searches at many sizes, to new clients and to clients of earlier sizes', () => {
     const dep = d();
     const states = statesOf(dep);
     for (const n of sizes(dep))
@@ -229,10 +232,10 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
       }
   });
 
-  it('answers fixed-version searches of every version at every size, to new clients and to earlier ones', () => {
+  it('answers fixed-version searches of every version at many sizes, to new clients and to earlier ones', () => {
     const dep = d();
     const states = statesOf(dep);
-    let searches = 0;
+    let [searches, fallbacks] = [0, 0];
     for (const n of sizes(dep))
       for (const label of LABELS)
         for (let v = 0; v <= (greatestAt(dep, label, n) ?? -1); v++) {
@@ -240,8 +243,10 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
           const { result } = search(dep, state, n, label, v);
           expect([result.version, fromUtf8(result.value.value)]).toEqual([v, `value ${v} of ${hex(label)}`]);
           searches++;
+          // Step 6: the binary search found no entry with the target as the greatest, and looked it up again.
+          if (greatestAtPosition(dep, label, result.terminal)! > v) fallbacks++;
         }
-    expect(searches).toBeGreaterThan(50);
+    expect([searches > 50, fallbacks > 0]).toEqual([true, true]);
   });
 
   it("carries a client's monitoring map across new epochs, each response accepted", () => {
@@ -281,11 +286,13 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
     const states = statesOf(dep);
     for (const n of sizes(dep)) {
       const starts = Array.from({ length: n }, (_, x) => x).filter((x) => isDistinguishedAt(dep, n, x));
-      for (const [i, label] of [...LABELS, 'nobody'].entries())
+      for (const [i, label] of [...LABELS, 'nobody'].entries()) {
+        if ((n + i) % 3 !== 0) continue; // each label at every third size
         for (const start of label === 'alice' ? starts : starts.slice(-1)) {
           const { result } = ownerInit(dep, (n + i) % 2 === 0 ? null : states[Math.max(1, n - 2)], n, label, start);
           expect(result.owner).toEqual({ starting: start, versionAtStarting: greatestAtPosition(dep, label, start) });
         }
+      }
     }
     let [moved, reinits] = [0, 0];
     for (const label of LABELS) {
@@ -326,10 +333,10 @@ describe('KEYTRANS responders, with a maximum lifetime', () => {
   const dep = () =>
     deployment({ mode: 'contactMonitoring', epochs: EPOCHS, seed: 3, maximumLifetime: lifetime }, 'lifetime');
 
-  it('answers every search the client accepts, and refuses exactly the versions the client finds expired', () => {
+  it('answers searches, refusing as expired only versions whose search answered without the lifetime the client refuses', () => {
     const d = dep();
     let [answered, expired] = [0, 0];
-    for (let n = 1; n <= d.size; n++)
+    for (let n = 6; n <= d.size; n += 2)
       for (const label of ['alice', 'carol']) {
         const greatest = greatestAt(d, label, n);
         if (greatest === null) continue;
