@@ -195,12 +195,23 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
         }
       }
     }
-    let [moved, reinits] = [0, 0];
+    let [moved, stops, reinits] = [0, 0, 0];
     for (const label of LABELS) {
       let { state, owner, retained } = ownerInit(dep, null, 4, label, startAt(dep, 4)!).result;
       for (let n = 5; n <= dep.size; n++) {
         const monitored = ownerMonitor(dep, state, owner, retained, n, label).result;
         if (monitored.owner.starting > owner.starting) moved++;
+        // The log stops at the first distinguished entry (in the walk's order) holding a new version.
+        const changed = Array.from({ length: n }, (_, x) => x).filter(
+          (x) =>
+            x > owner.starting &&
+            isDistinguishedAt(dep, n, x) &&
+            greatestAtPosition(dep, label, x) !== owner.versionAtStarting,
+        );
+        if (changed.length > 0) {
+          expect(monitored.owner.starting).toBeLessThan(Math.min(...changed));
+          stops++;
+        }
         ({ state, owner, retained } = monitored);
         if (greatestAt(dep, label, n) !== owner.versionAtStarting) {
           ({ state, owner, retained } = ownerInit(dep, state, n, label, startAt(dep, n)!).result);
@@ -208,7 +219,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
         }
       }
     }
-    expect([moved > 0, reinits > 0]).toEqual([true, true]);
+    expect([moved > 0, stops > 0, reinits > 0]).toEqual([true, true, true]);
   });
 });
 
