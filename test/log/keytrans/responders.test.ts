@@ -391,7 +391,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)(
         const ctx = ctxOf(dep, version !== null);
         const bytes = encodeMessage('SearchResponse', respondSearch(dep.view(17), request), ctx);
         const verify = (r: SearchResponse) => verifySearch(dep.suite, dep.config, holder, request, r, dep.now(17));
-        expectFlipsRefused('SearchResponse', bytes, ctx, verify, spread(bytes.length, 40, seed));
+        expectFlipsRefused('SearchResponse', bytes, ctx, verify, spread(bytes.length, 30, seed));
       }
     });
 
@@ -422,7 +422,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)(
       const bytes = encodeMessage('OwnerInitResponse', response, ctxOf(dep));
       const verify = (r: Message<'OwnerInitResponse'>) =>
         verifyOwnerInit(dep.suite, dep.config, state, request, r, dep.now(16));
-      expectFlipsRefused('OwnerInitResponse', bytes, ctxOf(dep), verify, spread(bytes.length, 40, 4));
+      expectFlipsRefused('OwnerInitResponse', bytes, ctxOf(dep), verify, spread(bytes.length, 30, 4));
     });
   },
 );
