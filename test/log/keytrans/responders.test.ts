@@ -2,11 +2,12 @@
  * The KEYTRANS responders (log/keytrans/: search, contact monitoring, owner initialization and monitoring) against
  * the client that checks them (verifier/keytrans/), over deployments built in memory from scripts of epochs
  * (test/helpers/memory-deployment.ts), in contactMonitoring and thirdPartyManagement modes: every response, sent
- * through its TLS encoding, is accepted by the client, for greatest-version and fixed-version searches of several
- * labels with several versions at every tree size, for new clients and for clients holding the state of an earlier
- * size or of the same one; a client's monitoring map and an owner's state carried across new epochs; a deployment
- * with a maximum lifetime, where the only searches refused are those the client would refuse as expired; the
- * refusals with their codes; and responses with a bit flipped, which the client refuses.
+ * through its TLS encoding, is accepted by the client, for greatest-version and fixed-version searches (step 6 of
+ * the latter included) of several labels with several versions, at every tree size across the two modes, for new
+ * clients and for clients holding the state of an earlier size or of the same one; a client's monitoring map and
+ * an owner's state carried across new epochs, the owner's monitoring stopping where a new version appears; a
+ * deployment with a maximum lifetime, where a version is refused as expired only where the client refuses it too;
+ * the refusals with their codes; and responses with a bit flipped, which the client refuses.
  */
 import { describe, expect, it } from 'vitest';
 import type { DeploymentView } from '../../../log/keytrans/deployment-view.js';
@@ -133,13 +134,14 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
       }
   });
 
-  it('answers fixed-version searches of every version at many sizes, to new clients and to earlier ones', () => {
+  it('answers fixed-version searches of each version at many sizes, to new clients and to earlier ones', () => {
     const dep = d();
     const states = statesOf(dep);
     let [searches, fallbacks] = [0, 0];
     for (const n of sizes(dep))
-      for (const label of LABELS)
+      for (const [i, label] of LABELS.entries())
         for (let v = 0; v <= (greatestAt(dep, label, n) ?? -1); v++) {
+          if ((n + v + i) % 3 === 1) continue; // two versions in three at each size, to keep the run short
           const state = (n + v) % 2 === 0 ? null : states[Math.max(1, n - 1 - (v % 3))];
           const { result } = search(dep, state, n, label, v);
           expect([result.version, fromUtf8(result.value.value)]).toEqual([v, `value ${v} of ${hex(label)}`]);
@@ -384,8 +386,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)(
       const state = statesOf(dep)[9];
       for (const [label, version, holder, seed] of [
         ['alice', null, state, 1],
-        ['alice', 2, null, 2],
-        ['bob', 1, state, 3],
+        ['bob', 2, null, 2],
       ] as const) {
         const request: SearchRequest = { last: holder?.treeHead.treeSize ?? null, label: utf8(label), version };
         const ctx = ctxOf(dep, version !== null);
