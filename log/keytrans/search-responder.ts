@@ -44,8 +44,7 @@ const expiredVersion = (target: number) =>
 export function respondSearch(view: DeploymentView, request: SearchRequest): SearchResponse {
   checkRequest(view, request.last, false);
   const history = new LabelHistory(view, request.label);
-  const target = searchTarget(history, request.version);
-  const { opening, value } = history.versions[target];
+  const { target, opening, value } = searchTarget(history, request.version);
   const size = view.treeHead.treeSize;
   const recorder = new CombinedProofRecorder(view, request.last);
   recorder.readViewUpdate();
@@ -56,24 +55,24 @@ export function respondSearch(view: DeploymentView, request: SearchRequest): Sea
   return {
     fullTreeHead: fullTreeHead(view, request.last),
     ...(request.version === null ? { version: target } : {}),
-    opening: opening!,
-    value: value!,
+    opening,
+    value,
     binaryLadder: ladderSteps(ctx),
     search: recorder.finish(),
   };
 }
 
 /** The version searched for: the greatest, or the one asked for, which must be held and not erased. */
-function searchTarget(history: LabelHistory, version: number | null): number {
+function searchTarget(history: LabelHistory, version: number | null) {
   const greatest = history.greatest;
   if (greatest === null) throw new ResponderError('kt_label_absent', 'the label has no version in this tree');
   const target = version ?? greatest;
   if (!Number.isInteger(target) || target < 0 || target > greatest)
     throw new ResponderError('kt_version_absent', `the label has no version ${target} in this tree`);
-  const stored = history.versions[target];
-  if (stored.opening === null || stored.value === null)
+  const { opening, value } = history.versions[target];
+  if (opening === null || value === null)
     throw new ResponderError('kt_version_erased', `version ${target} of the label was erased`);
-  return target;
+  return { target, opening, value };
 }
 
 /**

@@ -53,6 +53,7 @@ export class MemoryDeployment {
   private readonly entries: LogEntry[] = [];
   private readonly trees: MemoryPrefixTree[] = [];
   private readonly logLeaves: Uint8Array[] = [];
+  private readonly views = new Map<number, DeploymentView>();
 
   constructor(script: DeploymentScript) {
     this.random = prng(script.seed ?? 1);
@@ -101,9 +102,15 @@ export class MemoryDeployment {
     v.value = null;
   }
 
-  /** The deployment as its responders read it at tree size `size`. */
+  /** The deployment as its responders read it at tree size `size` (made once: its versions are read live). */
   view(size: number): DeploymentView {
     if (size < 1 || size > this.size) throw new Error(`no view of ${size} entries`);
+    let view = this.views.get(size);
+    if (!view) this.views.set(size, (view = this.makeView(size)));
+    return view;
+  }
+
+  private makeView(size: number): DeploymentView {
     const leaves = this.logLeaves.slice(0, size);
     const tbs = encodeTreeHeadTbs(this.config, size, logRoot(this.suite, leaves));
     const within = (p: number) => {
