@@ -1,7 +1,7 @@
 /**
  * `kt`, the key transparency command line: runs the directory (`init`, `serve`), acts as a provider
  * (`provider`: keys, certificates, enrolment, publishing), fetches and verifies
- * lookups and histories as a client (`trust`, `lookup`, `history`), monitors an account for its owner
+ * lookups and histories as a client (`trust`, `lookup`, `history`, and as an IETF KEYTRANS client `keytrans`), monitors an account for its owner
  * (`monitor`), audits the log (`audit`), runs a witness (`witness`) and backs a directory up (`backup`). Every
  * command takes `--help`; verifying commands take `--json`. Exit codes: 0 verified, 1 verification failed,
  * 2 usage, configuration or network error (cli/output.ts).
@@ -21,6 +21,7 @@ verify, as a client
   trust     fetch, save or print the pins of a directory
   lookup    look an account up and verify the answer with the pins only
   history   fetch and verify every version of an account since a version
+  keytrans  search or monitor an account as an IETF KEYTRANS client (draft-05), anchored in the witnessed log
   verify-evidence   check an evidence file of a fork, a rollback, a key the owner did not make or a broken receipt
   check-receipt     check a publication receipt against the directory's proof; a broken one becomes evidence
 
@@ -74,6 +75,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   history: async () => {
     const m = await import('./client-commands.js');
     return { run: m.history, help: m.HISTORY_HELP };
+  },
+  keytrans: async () => {
+    const m = await import('./keytrans-command.js');
+    return { run: m.keytrans, help: m.KEYTRANS_HELP };
   },
   'verify-evidence': async () => {
     const m = await import('./client-commands.js');

@@ -42,11 +42,26 @@ function bigintsAsStrings(_key: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
 }
 
+/**
+ * The errors of the KEYTRANS client's checks (verifier/keytrans/, verifier/keytrans-anchor/), by name, so that
+ * this file loads none of them: each is a verification failure, as a VerifyError is. A malformed answer
+ * (TlsError) is one too: the directory answered what draft-05 does not allow.
+ */
+const VERIFICATION_ERRORS = new Set([
+  'KeyTransError',
+  'AnchorError',
+  'CombinedProofError',
+  'ViewError',
+  'TlsError',
+  'TreeMathError',
+]);
+
 /** The exit code for an error, after printing it. */
 export function reportError(e: unknown, json: boolean): number {
   const code = e instanceof CodedError ? e.code : 'internal';
   const message = e instanceof Error ? e.message : String(e);
-  const exit = e instanceof VerifyError ? EXIT_VERIFICATION_FAILED : EXIT_USAGE;
+  const exit =
+    e instanceof VerifyError || VERIFICATION_ERRORS.has((e as Error)?.name) ? EXIT_VERIFICATION_FAILED : EXIT_USAGE;
   if (json) console.log(JSON.stringify({ error: { code, message }, verified: false }));
   else console.error(`${exit === EXIT_VERIFICATION_FAILED ? 'VERIFICATION FAILED' : 'error'} [${code}]: ${message}`);
   return exit;

@@ -162,10 +162,13 @@ async function keyTransSignature(
   if (!res.ok) throw new ClientError('http_error', `${path}: HTTP ${res.status}`);
   const config = decodeConfiguration(new Uint8Array(await res.arrayBuffer()));
   if (config.mode !== 'thirdPartyManagement') return null;
-  if (!equalBytes(config.leafPublicKey ?? new Uint8Array(0), ed25519KeyPairFromSeed(seed).publicKey))
-    throw new UsageError(
-      `${provider}'s KEYTRANS deployment was made with another key (its leaf_public_key): sign with the key of the credential it names`,
+  if (!equalBytes(config.leafPublicKey ?? new Uint8Array(0), ed25519KeyPairFromSeed(seed).publicKey)) {
+    // The directory decides: it refuses the statement if the account is in KEYTRANS (bad_keytrans_update).
+    console.error(
+      `note: ${provider}'s KEYTRANS deployment was made with another key (its leaf_public_key); no KEYTRANS signature sent`,
     );
+    return null;
+  }
   return signSync('ed25519', seed, encodeUpdateTbs(config, label, version - 1, statement));
 }
 

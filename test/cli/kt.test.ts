@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
-import { parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { generateSignerKey, parseSignerKey, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { openCheckpoint, signCheckpoint } from '../../verifier/formats/checkpoint.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
@@ -373,6 +373,62 @@ describe('kt', () => {
     expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('[wrong_credential]')]);
     const noCert = await named('mail.example.csr');
     expect([noCert.code, noCert.stderr]).toEqual([2, expect.stringContaining('mail.example.csr')]);
+  }, 60_000);
+
+  it('verifies KEYTRANS searches and the owner’s monitoring, anchored in the witnessed log (kt keytrans)', async () => {
+    const identity = (n: string) => toBase64(ed25519KeyPairFromSeed(sha256(utf8(n))).publicKey);
+    const publish = (version: string, key: string) =>
+      kt(
+        [
+          'provider',
+          'publish',
+          '--id',
+          'mail.example',
+          '--key',
+          'mail.example.key',
+          '--account',
+          'yan@mail.example',
+        ].concat(['--version', version, '--identity', key, '--server', server.url, '--wait']),
+        dir,
+      );
+    for (const [v, key] of [
+      ['1', identity('yan 1')],
+      ['2', identity('yan 2')],
+    ]) {
+      const r = await publish(v, key);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const search = (...extra: string[]) =>
+      kt(
+        ['keytrans', 'search', '--provider', 'mail.example', '--account', 'yan@mail.example', '--json', ...extra],
+        dir,
+      );
+    const found = await search();
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout)).toMatchObject({
+      verified: true,
+      version: 2,
+      keytransVersion: 1,
+      status: 'active',
+    });
+    const first = await search('--version', '1');
+    expect(JSON.parse(first.stdout)).toMatchObject({ verified: true, version: 1, keytransVersion: 0 });
+    const owner = () =>
+      kt(['keytrans', 'owner', '--provider', 'mail.example', '--account', 'yan@mail.example', '--json'], dir);
+    for (let i = 0; i < 2; i++) {
+      const o = await owner();
+      expect(o.code, o.stderr).toBe(0);
+      expect(JSON.parse(o.stdout)).toMatchObject({ verified: true });
+    }
+    // zoe's history began before mail.example had a deployment: not in KEYTRANS (draft-05 has no negative result).
+    const zoe = await kt(['keytrans', 'search', '--provider', 'mail.example', '--account', 'zoe@mail.example'], dir);
+    expect([zoe.code, zoe.stderr]).toEqual([2, expect.stringContaining('[kt_label_absent]')]);
+    // Pins of another log: the anchor's checkpoint is refused, a verification failure.
+    const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
+    const other = generateSignerKey(pins.origin);
+    writeFileSync(join(dir, 'other-pins.json'), JSON.stringify({ ...pins, logKey: other.verifierKey }));
+    const wrong = await search('--pins', 'other-pins.json', '--state', 'fresh-keytrans.json');
+    expect([wrong.code, wrong.stdout]).toEqual([1, expect.stringContaining('anchor_bad_checkpoint')]);
   }, 60_000);
 
   it('serves a directory with kt serve, as npm start does', async () => {

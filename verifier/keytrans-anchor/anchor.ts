@@ -26,7 +26,9 @@ export type AnchorErrorCode =
   /** The entry names no head of the provider. */
   | 'anchor_provider_absent'
   /** The entry's head of the provider is not the head the client verified: a split view. */
-  | 'anchor_head_mismatch';
+  | 'anchor_head_mismatch'
+  /** The anchor is of a newer head than the client's (an epoch came in between): search again, then re-check. */
+  | 'anchor_newer_head';
 
 export class AnchorError extends CodedError<AnchorErrorCode> {
   override readonly name = 'AnchorError';
@@ -116,6 +118,8 @@ export function verifyKeyTransAnchor(
   const head = anchoredHeads(checkpoints, anchor).find((h) => h.providerId === provider);
   if (!head) throw new AnchorError('anchor_provider_absent', `epoch ${anchor.epoch} anchored no head of ${provider}`);
   const { treeSize, signature } = state.treeHead;
+  if (head.treeSize > treeSize)
+    throw new AnchorError('anchor_newer_head', `the log anchored size ${head.treeSize}, newer than ${treeSize}`);
   if (head.treeSize !== treeSize)
     throw new AnchorError('anchor_head_mismatch', `the log anchored size ${head.treeSize}, not ${treeSize}`);
   if (!equalBytes(head.root, stateRoot(suite, state)) || !equalBytes(head.signature, signature))

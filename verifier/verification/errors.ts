@@ -49,7 +49,11 @@ export type VerifyErrorCode =
   | 'replay_out_of_order'
   | 'replay_version_fork'
   // an evidence file (evidence.ts)
-  | 'evidence_invalid';
+  | 'evidence_invalid'
+  /** A KEYTRANS deployment's configuration that is not the one the client kept (verifier/keytrans-client/). */
+  | 'keytrans_config_changed'
+  /** A KEYTRANS value that is not the provider's statement of the account and version searched (cli/keytrans-command.ts). */
+  | 'keytrans_value_mismatch';
 
 export class VerifyError extends CodedError<VerifyErrorCode> {
   override readonly name = 'VerifyError';

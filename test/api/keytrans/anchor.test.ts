@@ -189,7 +189,7 @@ describe('KEYTRANS heads anchored in the witnessed log', () => {
     await publish('alice', 3);
     const later = await anchor();
     expect(() => verifyKeyTransAnchor(checkpoints, later, PROVIDER, SUITE, honest.state)).toThrow(
-      expect.objectContaining({ code: 'anchor_head_mismatch' }),
+      expect.objectContaining({ code: 'anchor_newer_head' }),
     );
     for (const bad of [{}, { ...a, extra: 1 }, { ...a, proof: ['AA=='] }, { ...a, index: -1 }])
       expect(() =>

@@ -1,0 +1,110 @@
+/**
+ * `kt keytrans`: the IETF KEYTRANS client (draft-ietf-keytrans-protocol-05) against a directory's KEYTRANS routes
+ * (docs/PROTOCOL.md section 22), for one provider's deployment. `search` verifies an account's greatest version,
+ * or a given one; `owner` checks an account for its owner (initialised on first use, monitored after). Each head
+ * is checked against the witnessed C2SP checkpoint under the pins file's log key and witness policy (the anchor),
+ * and the client's state is kept in a file between runs (verifier/keytrans-client/client.ts). Exit codes as every
+ * `kt` command: 0 verified, 1 verification failed, 2 usage or network error.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { toBase64 } from '../wasm-free-crypto/bytes.js';
+import { decodeStatement } from '../verifier/formats/statement.js';
+import { KeyTransClient } from '../verifier/keytrans-client/client.js';
+import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
+import { VerifyError } from '../verifier/verification/errors.js';
+import { writeFileAtomic } from './files.js';
+import { output, UsageError } from './output.js';
+import { readPins, toVerifierPins } from './pins.js';
+
+export const KEYTRANS_HELP = `usage: kt keytrans search --provider P --account A [--version N] [--server URL] [--pins FILE] [--state FILE] [--json]
+       kt keytrans owner  --provider P --account A [--server URL] [--pins FILE] [--state FILE] [--json]
+search verifies ACCOUNT's greatest version in PROVIDER's KEYTRANS deployment (draft-05), or version N (the
+statement's version, from 1; KEYTRANS numbers it N - 1), and checks the tree head against the witnessed log
+under the pins (kt trust). owner initialises the owner's monitoring of ACCOUNT on first use, then checks
+every later log entry for a version the owner did not make. The client's state is kept in --state (default
+kt-keytrans-PROVIDER.json); the deployment's configuration is kept there on first use.`;
+
+const OPTIONS = {
+  provider: { type: 'string' },
+  account: { type: 'string' },
+  version: { type: 'string' },
+  server: { type: 'string' },
+  pins: { type: 'string', default: 'kt-pins.json' },
+  state: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function need(v: string | undefined, flag: string): string {
+  if (!v) throw new UsageError(`--${flag} is required\n${KEYTRANS_HELP}`);
+  return v;
+}
+
+/** The client for the flags: pins, server, state file. */
+function clientFor(values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']) {
+  const provider = need(values.provider, 'provider');
+  const pins = readPins(values.pins);
+  const server = (values.server ?? pins.server)?.replace(/\/+$/, '');
+  if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
+  const { origin, logKey, policy } = toVerifierPins(pins, values.pins);
+  const path = values.state ?? `kt-keytrans-${provider}.json`;
+  const store = {
+    load: async () => (existsSync(path) ? readFileSync(path, 'utf8') : undefined),
+    save: async (text: string) => writeFileAtomic(path, text),
+  };
+  const checkpoints = new CheckpointVerifier({ origin, logKey, policy });
+  return { provider, client: new KeyTransClient({ server, provider, fetch, checkpoints, store }) };
+}
+
+/** The found value, which must be the provider's statement of that account and version. */
+function statementOf(value: Uint8Array, provider: string, account: string, version: number) {
+  const s = decodeStatement(value, { checkPublicKeys: false });
+  if (s.provider !== provider || s.account !== account || s.version !== version + 1)
+    throw new VerifyError(
+      'keytrans_value_mismatch',
+      `the value is ${s.provider} / ${s.account} version ${s.version}, not ${provider} / ${account} version ${version + 1}`,
+    );
+  return s;
+}
+
+export async function keytrans(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+  if (values.help || sub === '--help' || sub === '-h') return (console.log(KEYTRANS_HELP), 0);
+  if (sub !== 'search' && sub !== 'owner')
+    throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}\n${KEYTRANS_HELP}`);
+  const out = output(values.json);
+  const { provider, client } = clientFor(values);
+  const account = need(values.account, 'account');
+  if (sub === 'owner') {
+    const r = await client.ownerMonitor(account);
+    const at = r.version === null ? 'no version' : `version ${r.version + 1}`;
+    out.result(
+      `verified (KEYTRANS owner): ${provider} / ${account}: ${at} from log entry ${r.starting}, tree size ${r.treeSize}`,
+      {
+        verified: true,
+        ...r,
+      },
+    );
+    return 0;
+  }
+  if (values.version !== undefined && !/^[1-9][0-9]{0,9}$/.test(values.version))
+    throw new UsageError('--version must be a positive integer (the statement version)');
+  const found = await client.search(account, values.version === undefined ? null : Number(values.version) - 1);
+  const s = statementOf(found.value, provider, account, found.version);
+  const keys = s.keys.map((k) => `${k.id} ${k.algorithm} ${toBase64(k.publicKey)}`).join(', ') || 'none';
+  out.result(
+    `verified (KEYTRANS): ${provider} / ${account} version ${s.version}: ${s.status}, keys: ${keys}; tree size ${found.treeSize}, anchored in epoch ${found.epoch}`,
+    {
+      verified: true,
+      version: s.version,
+      keytransVersion: found.version,
+      status: s.status,
+      treeSize: found.treeSize,
+      epoch: found.epoch,
+      statement: toBase64(found.value),
+    },
+  );
+  return 0;
+}
