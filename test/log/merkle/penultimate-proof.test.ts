@@ -6,12 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { penultimateEntryProof } from '../../../log/merkle/penultimate-proof.js';
 import { TileWriter } from '../../../log/merkle/tile-writer.js';
-import {
-  pathFromLeafHashes,
-  recordHash,
-  rootFromLeafHashes,
-  verifyInclusion,
-} from '../../../verifier/formats/tlog.js';
+import { pathFromLeafHashes, recordHash, rootFromLeafHashes, verifyInclusion } from '../../../verifier/formats/tlog.js';
 
 const entry = (i: number) => new TextEncoder().encode(`entry ${i}`);
 
