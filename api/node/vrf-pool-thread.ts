@@ -1,6 +1,7 @@
 /**
  * The entry of one thread of the VRF pool (api/node/vrf-pool.ts): it receives the directory's VRF secret
- * key once, in `workerData`, then answers each `{ id, alpha }` request, in the order received, with
+ * key once, in `workerData`, then answers each `{ id, alpha, secretKey? }` request (`secretKey`: another key to
+ * prove under, a KEYTRANS deployment's), in the order received, with
  * `{ id, proof, output }` (RFC 9381 proof, 80 bytes, and its output beta, 64 bytes) or `{ id, error }` (the
  * failure's message, which never holds the key). Answers go back in batches: after each proof the thread
  * takes the next request already waiting, and posts what it has answered once none waits or it holds
@@ -18,7 +19,7 @@ import { vrfEvaluate } from '../../wasm-free-crypto/vrf.js';
 const THREAD_NICE = 10;
 
 /** A request of the pool, and the thread's messages. */
-export type ThreadRequest = { id: number; alpha: Uint8Array };
+export type ThreadRequest = { id: number; alpha: Uint8Array; secretKey?: Uint8Array };
 export type ThreadAnswer = { id: number; proof: Uint8Array; output: Uint8Array } | { id: number; error: string };
 export type ThreadMessage =
   | { answers: ThreadAnswer[] }
@@ -35,7 +36,7 @@ function lowerPriority(): void {
 
 function answer(request: ThreadRequest): ThreadAnswer {
   try {
-    return { id: request.id, ...vrfEvaluate(secretKey, request.alpha) };
+    return { id: request.id, ...vrfEvaluate(request.secretKey ?? secretKey, request.alpha) };
   } catch (e) {
     return { id: request.id, error: (e as Error).message };
   }

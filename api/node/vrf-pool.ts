@@ -41,6 +41,8 @@ export interface VrfPoolOptions {
 interface Job {
   id: number;
   alpha: Uint8Array;
+  /** Another key than the pool's (a KEYTRANS deployment's), or undefined. */
+  secretKey?: Uint8Array;
   priority: VrfPriority;
   /** Threads that died holding it (it is given again once, unless it was the first a thread held). */
   deaths: number;
@@ -113,7 +115,7 @@ export class VrfPool implements VrfProver {
   }
 
   /** Proves `alpha`: a write goes before every read; a read is refused with `overloaded` when its queue is full. */
-  prove(alpha: Uint8Array, priority: VrfPriority): Promise<VrfEvaluation> {
+  prove(alpha: Uint8Array, priority: VrfPriority, secretKey?: Uint8Array): Promise<VrfEvaluation> {
     if (this.closed) return Promise.reject(new DirectoryError('overloaded', 'the server is closing; retry'));
     const queue = priority === 'write' ? this.writes : this.reads;
     const bound = priority === 'write' ? (this.opts.maxQueuedWrites ?? 10_000) : this.opts.maxQueuedReads;
@@ -122,7 +124,7 @@ export class VrfPool implements VrfProver {
         new DirectoryError('overloaded', `${queue.length} ${priority}s are waiting for a VRF proof; retry later`),
       );
     return new Promise<VrfEvaluation>((resolve, reject) => {
-      queue.push({ id: this.nextId++, alpha, priority, deaths: 0, resolve, reject });
+      queue.push({ id: this.nextId++, alpha, secretKey, priority, deaths: 0, resolve, reject });
       this.dispatch();
     });
   }
@@ -162,7 +164,7 @@ export class VrfPool implements VrfProver {
       if (!thread) break;
       const next = (write ? this.writes : this.reads).shift()!;
       thread.jobs.push(next);
-      thread.worker.postMessage({ id: next.id, alpha: next.alpha } satisfies ThreadRequest);
+      thread.worker.postMessage({ id: next.id, alpha: next.alpha, secretKey: next.secretKey } satisfies ThreadRequest);
     }
     for (const t of this.threads) {
       if (t.ready && t.jobs.length === 0) t.worker.unref();

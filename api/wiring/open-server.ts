@@ -112,7 +112,7 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
   const keytrans = d?.keytrans
     ? new KeyTransDeployments(
         d.keytrans,
-        (p) => operatorKeys(d.vrfSecretKey, p),
+        (p) => operatorKeys(d.vrfSecretKey, p, d.vrfProver),
         () => directory?.credentials.all() ?? [],
       )
     : null;

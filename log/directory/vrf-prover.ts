@@ -22,10 +22,14 @@ export interface VrfEvaluation {
  * caller, which trusts its own prover, does not decode the proof again to hash it).
  */
 export interface VrfProver {
-  prove(alpha: Uint8Array, priority: VrfPriority): Promise<VrfEvaluation>;
+  /**
+   * `secretKey`, if given, proves under that key instead of the directory's: a KEYTRANS deployment's VRF key
+   * (log/keytrans/operator-keys.ts), whose proofs cost the same and are as much a write's.
+   */
+  prove(alpha: Uint8Array, priority: VrfPriority, secretKey?: Uint8Array): Promise<VrfEvaluation>;
 }
 
 /** The prover that computes each proof at once, on the caller's thread. */
 export function inlineVrfProver(secretKey: Uint8Array): VrfProver {
-  return { prove: async (alpha) => vrfEvaluate(secretKey, alpha) };
+  return { prove: async (alpha, _priority, key) => vrfEvaluate(key ?? secretKey, alpha) };
 }

@@ -69,7 +69,7 @@ export class KeyTransDeployments implements KeyTransHook {
       suite: KT_128_SHA256_Ed25519,
       config,
       headSecretKey: operator.headSecretKey,
-      vrf: async (input: Uint8Array) => operator.vrf(input),
+      vrf: (input: Uint8Array) => operator.vrfWrite(input),
     };
     const deployment = { store: this.stores.open(provider, config), keys, operator };
     this.byProvider.set(provider, deployment);

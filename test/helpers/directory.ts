@@ -81,7 +81,7 @@ export async function openTestDirectory(
   const keytrans = opts.keytrans
     ? new KeyTransDeployments(
         new SqliteDeploymentStores(db),
-        (p) => operatorKeys(vrfSecretKey, p),
+        (p) => operatorKeys(vrfSecretKey, p, opts.vrfProver),
         () => opened?.credentials.all() ?? [],
       )
     : null;

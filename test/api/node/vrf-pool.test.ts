@@ -71,6 +71,16 @@ describe('the VRF pool (api/node/vrf-pool.ts)', () => {
     expect(p.queued).toEqual({ reads: 0, writes: 0 });
   });
 
+  it('proves under another key when a request names one (a KEYTRANS deployment’s), and under its own after', async () => {
+    const p = await pool(2, 1000);
+    const other = randomBytes(32);
+    const inputs = Array.from({ length: 12 }, (_, i) => alpha(i));
+    const answers = await Promise.all(inputs.map((a, i) => p.prove(a, 'write', i % 2 ? other : undefined)));
+    answers.forEach(({ proof }, i) =>
+      expect(toHex(proof), `input ${i}`).toBe(toHex(vrfProve(i % 2 ? other : secretKey, inputs[i]))),
+    );
+  });
+
   it('gives a thread several writes at once, answered in order, but a read alone and only when it holds nothing', async () => {
     const p = await pool(1, 10);
     const order: string[] = [];
