@@ -56,7 +56,15 @@ export const ROUTES: readonly { method: string; target: string }[] = [
   { method: 'POST', target: '/v1/bindings' },
   { method: 'POST', target: '/v1/providers' },
   { method: 'POST', target: '/v1/providers/revoke' },
+  { method: 'GET', target: '/keytrans/v1/anchor' },
+  { method: 'GET', target: '/keytrans/v1/chat.example/config' },
+  { method: 'POST', target: '/keytrans/v1/chat.example/search' },
+  { method: 'POST', target: '/keytrans/v1/chat.example/monitor' },
+  { method: 'POST', target: '/keytrans/v1/chat.example/owner/init' },
+  { method: 'POST', target: '/keytrans/v1/chat.example/owner/monitor' },
 ];
+
+const KEYTRANS_TYPE = 'application/vnd.kt-directory.keytrans-05';
 
 const JSON_HEADERS: [string, string][] = [['Content-Type', 'application/json']];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'PROPFIND', 'get'];
@@ -361,6 +369,46 @@ function abortedBody(rng: Prng, t: CorpusTarget): FuzzRequest {
   };
 }
 
+/**
+ * A draft-05 request body that is not one (api/app/keytrans-routes.ts): random bytes, or a SearchRequest's
+ * encoding (optional last, label, optional version) truncated, extended, or with a presence octet or a length
+ * that lies.
+ */
+function keytransBody(rng: Prng, t: CorpusTarget): Uint8Array {
+  const label = utf8(t.account);
+  const valid = Uint8Array.of(0, label.length, ...label, 0);
+  switch (rng.int(5)) {
+    case 0:
+      return rng.bytes(rng.int(300));
+    case 1:
+      return valid.subarray(0, rng.int(valid.length));
+    case 2:
+      return Uint8Array.of(...valid, ...rng.bytes(1 + rng.int(8)));
+    case 3:
+      return Uint8Array.of(2 + rng.int(250), ...valid.subarray(1));
+    default:
+      return Uint8Array.of(1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...valid.subarray(1));
+  }
+}
+
+/** A KEYTRANS request: the anchor, a configuration under a hostile provider, or a hostile body to an operation. */
+function keytransRequest(rng: Prng, t: CorpusTarget): FuzzRequest {
+  const kind = rng.int(4);
+  if (kind === 0) return { name: 'the KEYTRANS anchor', method: 'GET', target: '/keytrans/v1/anchor', headers: [] };
+  const provider = segment(rng, t.provider);
+  if (kind === 1)
+    return { name: 'a KEYTRANS config', method: 'GET', target: `/keytrans/v1/${provider}/config`, headers: [] };
+  const op = rng.pick(['search', 'monitor', 'owner/init', 'owner/monitor']);
+  const type = rng.int(4) === 0 ? rng.pick(['application/json', 'text/plain', `${KEYTRANS_TYPE}x`, '']) : KEYTRANS_TYPE;
+  return {
+    name: `a hostile KEYTRANS ${op} body`,
+    method: 'POST',
+    target: `/keytrans/v1/${provider}/${op}`,
+    headers: type ? [['Content-Type', type]] : [],
+    body: keytransBody(rng, t),
+  };
+}
+
 /** The generators and how often each is drawn. */
 const GENERATORS: [number, (rng: Prng, t: CorpusTarget) => FuzzRequest][] = [
   [6, accountRead],
@@ -372,6 +420,7 @@ const GENERATORS: [number, (rng: Prng, t: CorpusTarget) => FuzzRequest][] = [
   [1, oversized],
   [2, oddHeaders],
   [1, abortedBody],
+  [3, keytransRequest],
 ];
 
 /** `count` hostile requests from `seed`, the same ones on every run. */

@@ -41,6 +41,7 @@ export function hostileApp(t: TestDirectory, logError: (line: string) => void): 
     reader: new LogReader(new SqliteLogStorage(t.db), () => t.log.head),
     signer: logSignerForTests,
     directory: t.dir,
+    keytrans: t.keytrans,
     operatorToken: TEST_OPERATOR_TOKEN,
     settings: generousSettings(),
     logger: jsonLogger(errorsOnly), // one JSON line per event (api/app/logger.ts)
@@ -58,7 +59,7 @@ export interface AttackedDirectory {
 
 /** A directory with provider chat.example and alice@chat.example at version 1, and its app. */
 export async function attackedDirectory(): Promise<AttackedDirectory> {
-  const t = await openTestDirectory({ maxQueue: 1000 });
+  const t = await openTestDirectory({ maxQueue: 1000, keytrans: true });
   const chat = await enrolProvider(t, 'chat.example');
   const signed = chat.sign(statementFor(chat, 'alice@chat.example', 1, [identityKey()], t.clock.now));
   await publish(t, signed);
