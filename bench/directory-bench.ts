@@ -116,7 +116,7 @@ export async function benchRotations(): Promise<Figure> {
 }
 
 /** Proofs per second of `threads` threads proving at once, nothing else running (bench/vrf-rate-thread.ts). */
-async function vrfRateTogether(secretKey: Uint8Array, threads: number, ms: number): Promise<number> {
+export async function vrfRateTogether(secretKey: Uint8Array, threads: number, ms: number): Promise<number> {
   const counts = await Promise.all(
     Array.from({ length: threads }, () => {
       const worker = spawnThread(import.meta.url, 'vrf-rate-thread', { secretKey, ms });

@@ -24,6 +24,7 @@ import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtColdStart } from './client-bench.js';
 import { benchWriterColdStart } from './cold-start-bench.js';
 import { benchDurableObject } from './durable-object-bench.js';
+import { benchKeyTransBundle, benchKeyTransRotations, benchKeyTransSearch } from './keytrans-bench.js';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
@@ -60,7 +61,10 @@ await run(benchAuditReplay);
 await run(benchClientBundles);
 await run(benchKtColdStart);
 await run(benchAbuse);
+await run(benchKeyTransBundle);
+await run(benchKeyTransRotations);
 if (!quick) {
+  await run(benchKeyTransSearch);
   await run(benchMapInsert);
   await run(benchMapBuild);
   await run(benchScale);
@@ -76,6 +80,23 @@ if (only === 'durable') {
   const durable = () => benchDurableObject(accountsGiven ?? 2_000_000, storage);
   await run(Object.defineProperty(durable, 'name', { value: 'benchDurableObject' }));
 }
+
+/** The KEYTRANS figures' peers: the directory's own figures of this run, where they ran. */
+function linkPeers(): void {
+  const byId = new Map(figures.map((f) => [f.id, f]));
+  for (const [id, peerId, name] of [
+    ['keytrans_search_bytes', 'lookup_proof_size', "this directory's lookup proof material"],
+    ['keytrans_search_verify', 'client_verify', "this directory's lookup verification"],
+    ['publish_rotations_keytrans', 'publish_rotations', 'plain rotations (KEYTRANS off)'],
+  ] as const) {
+    const f = byId.get(id);
+    const peer = byId.get(peerId);
+    if (!f || !peer) continue;
+    f.note = `${f.note ? `${f.note}; ` : ''}${name}: ${peer.value.toFixed(0)} ${peer.unit}`;
+    console.log(`      ${f.id}: ${name} in this run: ${peer.value.toFixed(0)} ${peer.unit}`);
+  }
+}
+linkPeers();
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeFileSync(

@@ -4,7 +4,7 @@
  * `application/vnd.kt-directory.keytrans-05`, and the JSON errors of the rest of the API.
  */
 import { KEYTRANS_MEDIA_TYPE } from './keytrans-routes.js';
-import { type Json, errors, pathParam } from './openapi-schemas.js';
+import { arr, b64, errors, int, type Json, obj, ok, pathParam, str } from './openapi-schemas.js';
 
 const provider = pathParam(
   'provider',
@@ -41,6 +41,28 @@ function operation(operationId: string, summary: string, request: string, respon
 
 export function keyTransPaths(): Json {
   return {
+    '/keytrans/v1/anchor': {
+      get: {
+        operationId: 'keytransAnchor',
+        tags: ['keytrans'],
+        summary: "The served epoch's KEYTRANS heads, proven in its checkpoint",
+        description:
+          "Section 22.7: the served epoch, its checkpoint (with the witnesses' cosignatures), the log index of its KEYTRANS heads entry (type 0x04, just before the epoch head), the entry and its RFC 9162 inclusion proof in the checkpoint's tree. A KEYTRANS client checks the head it verified against it. Rate limited per client: one lookup.",
+        responses: {
+          200: ok(
+            'The anchor.',
+            obj({
+              epoch: int('The served epoch.'),
+              checkpoint: str('The served checkpoint note, with its cosignatures.'),
+              index: int('The log index of the KEYTRANS heads entry.'),
+              entry: b64('The KEYTRANS heads entry (section 14).'),
+              proof: arr(b64('A 32-byte hash of the inclusion proof, leaf to root.')),
+            }),
+          ),
+          ...errors({ 404: ['not_found'], rateLimited: true }),
+        },
+      },
+    },
     '/keytrans/v1/{provider}/config': {
       get: {
         operationId: 'keytransConfig',
