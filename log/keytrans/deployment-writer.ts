@@ -65,6 +65,13 @@ function numberUpdates(store: DeploymentStore, config: Configuration, updates: r
   });
 }
 
+/** `length` random bytes, in as few calls as getRandomValues allows (65,536 bytes each). */
+function randomOpenings(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let at = 0; at < length; at += 65_536) crypto.getRandomValues(out.subarray(at, Math.min(length, at + 65_536)));
+  return out;
+}
+
 /** The stored form of each update at `position`: VRF proof, opening and commitment. */
 async function proveUpdates(
   keys: DeploymentKeys,
@@ -75,8 +82,10 @@ async function proveUpdates(
   const proofs = await Promise.all(
     updates.map((u, i) => keys.vrf(encodeVrfInput({ label: u.label, version: versions[i] }))),
   );
+  const n = keys.suite.openingLength;
+  const openings = randomOpenings(n * updates.length);
   return updates.map((u, i) => {
-    const opening = crypto.getRandomValues(new Uint8Array(keys.suite.openingLength));
+    const opening = openings.slice(n * i, n * (i + 1));
     const version = versions[i];
     const commitment = computeCommitment(keys.suite, { opening, label: u.label, version, update: u.value });
     const { output: vrfOutput, proof: vrfProof } = proofs[i];

@@ -12,7 +12,7 @@
  * its values are not served (they may be stale).
  */
 import type { Credential, CredentialRegistry } from '../directory/credentials.js';
-import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
 import { DirectoryError } from '../directory/errors.js';
 import type {
   KeyTransAnchor,
@@ -48,8 +48,17 @@ interface Deployment {
 
 const text = new TextEncoder();
 
+/** VRF proofs begun at acceptance and not yet taken by an epoch, at most (the rest are proven at the epoch). */
+const MAX_EARLY_PROOFS = 100_000;
+
 export class KeyTransDeployments implements KeyTransHook {
   private readonly byProvider = new Map<string, Deployment>();
+  /**
+   * VRF proofs of accepted updates, begun at acceptance (by provider and encoded VrfInput), so that the proofs, the
+   * cost of a KEYTRANS rotation, run on the VRF threads while submissions go on and earlier epochs commit; an
+   * epoch takes them (or proves what it does not find).
+   */
+  private readonly early = new Map<string, Promise<{ output: Uint8Array; proof: Uint8Array }>>();
 
   /**
    * `credentials` gives the directory's credentials now (the sequencer's registry, or a reader's): a deployment
@@ -65,12 +74,13 @@ export class KeyTransDeployments implements KeyTransHook {
 
   private add(provider: string, config: Configuration): Deployment {
     const operator = this.keysOf(provider);
-    const keys = {
-      suite: KT_128_SHA256_Ed25519,
-      config,
-      headSecretKey: operator.headSecretKey,
-      vrf: (input: Uint8Array) => operator.vrfWrite(input),
+    const vrf = (input: Uint8Array) => {
+      const name = `${provider}:${toHex(input)}`;
+      const begun = this.early.get(name);
+      this.early.delete(name);
+      return begun ?? operator.vrfWrite(input);
     };
+    const keys = { suite: KT_128_SHA256_Ed25519, config, headSecretKey: operator.headSecretKey, vrf };
     const deployment = { store: this.stores.open(provider, config), keys, operator };
     this.byProvider.set(provider, deployment);
     return deployment;
@@ -157,6 +167,16 @@ export class KeyTransDeployments implements KeyTransHook {
       if (e instanceof KeyTransError) throw refusal(`the UpdateTBS signature: ${e.message}`);
       throw e;
     }
+    this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }));
+  }
+
+  /** Begins the VRF proof of an accepted update (see `early`); a failure is met again when an epoch takes it. */
+  private proveEarly(d: Deployment, provider: string, input: Uint8Array): void {
+    const name = `${provider}:${toHex(input)}`;
+    if (this.early.size >= MAX_EARLY_PROOFS || this.early.has(name)) return;
+    const begun = d.operator.vrfWrite(input);
+    begun.catch(() => undefined);
+    this.early.set(name, begun);
   }
 
   async prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number) {
@@ -172,6 +192,11 @@ export class KeyTransDeployments implements KeyTransHook {
         return { d, p, erasures: taken.erasures };
       }),
     );
+    for (const u of updates) {
+      const label = text.encode(u.account);
+      if (label.length <= 255)
+        this.early.delete(`${u.providerId}:${toHex(encodeVrfInput({ label, version: u.version - 1 }))}`);
+    }
     const heads = prepared.map(({ p }, i) => ({
       providerId: [...this.byProvider.keys()][i],
       treeSize: p.head.treeHead.treeSize,

@@ -195,3 +195,20 @@ describe('refusals', () => {
     expect(new SqliteDeploymentStores(db).open('other.example', managed).size()).toBe(0);
   });
 });
+
+describe('a large epoch', () => {
+  it('takes more updates than one getRandomValues call fills openings for (5,000 in one entry)', async () => {
+    const config = testConfig('contactMonitoring');
+    const keys = {
+      ...testKeys(config),
+      vrf: async () => ({ output: crypto.getRandomValues(new Uint8Array(32)), proof: new Uint8Array(80) }),
+    };
+    const store = new MemoryDeploymentStore();
+    const updates = Array.from({ length: 5000 }, (_, i) => testUpdate(config, text(`u${i}`), 0, text(`v${i}`)));
+    const appended = await appendEpoch(store, keys, updates, 1);
+    const leaves = appended.versions.map(({ version: v }) => ({ vrfOutput: v.vrfOutput, commitment: v.commitment }));
+    expect(store.entry(0).prefixTree).toEqual(prefixTreeRoot(SUITE, leaves));
+    const openings = new Set(appended.versions.map(({ version: v }) => Array.from(v.opening ?? []).join()));
+    expect(openings.size).toBe(5000);
+  });
+});
