@@ -4,7 +4,8 @@
  * `application/vnd.kt-directory.keytrans-05`. `GET /keytrans/v1/{provider}/config` gives the deployment's encoded
  * Configuration; `POST .../search`, `.../monitor`, `.../owner/init` and `.../owner/monitor` take a SearchRequest,
  * ContactMonitorRequest, OwnerInitRequest or OwnerMonitorRequest and answer its response, built over the
- * deployment's tree head that the served epoch anchored (section 22.7), by the responders of log/keytrans/;
+ * deployment's tree head that the served epoch anchored (section 22.7), by the responders of log/keytrans/; each
+ * operation is charged as a lookup of an unknown name (`absentLookupCost` tokens), the VRF proof it may need;
  * `GET /keytrans/v1/anchor` gives that epoch's KEYTRANS heads entry with its inclusion proof in the served
  * checkpoint, for a client to check a head against the witnessed log. Each request costs one lookup of the client's
  * lookup bucket (rate-limit-lookups.ts), charged before any proof is built. Every refusal is the API's JSON error:
@@ -83,7 +84,10 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
     boundedBody(MAX_BODY, () => errorResponse('too_large', `the body exceeds ${MAX_BODY / 1024} KiB`)),
     async (c) => {
       try {
-        await lookupMeter(buckets, c).lookups(1);
+        // Priced as a lookup of an unknown name: a ladder may need the VRF proof of a version the tree does not hold.
+        const meter = lookupMeter(buckets, c);
+        await meter.lookups(1);
+        await meter.absent();
         const type = c.req.header('content-type')?.split(';')[0].trim();
         if (type !== KEYTRANS_MEDIA_TYPE)
           return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);

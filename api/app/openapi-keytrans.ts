@@ -22,7 +22,7 @@ function operation(operationId: string, summary: string, request: string, respon
       operationId,
       tags: ['keytrans'],
       summary,
-      description: `The body is a draft-ietf-keytrans-protocol-05 \`${request}\`, at most 64 KiB; the answer its \`${response}\`, over the deployment's latest tree head. Rate limited per client: one lookup (section 7).`,
+      description: `The body is a draft-ietf-keytrans-protocol-05 \`${request}\`, at most 64 KiB; the answer its \`${response}\`, over the deployment's tree head the served epoch anchored. Rate limited per client as a lookup of an unknown name: \`absentLookupCost\` (default 6) lookups (section 7).`,
       parameters: [provider],
       requestBody: { required: true, ...binary(`A ${request}.`) },
       responses: {

@@ -48,6 +48,9 @@ interface Deployment {
 
 const text = new TextEncoder();
 
+/** Search keys of versions the trees do not hold, kept once computed (each a VRF proof, about 5 ms). */
+const SEARCH_KEY_CACHE = 10_000;
+
 /** VRF proofs begun at acceptance and not yet taken by an epoch, at most (the rest are proven at the epoch). */
 const MAX_EARLY_PROOFS = 100_000;
 
@@ -59,6 +62,8 @@ export class KeyTransDeployments implements KeyTransHook {
    * epoch takes them (or proves what it does not find).
    */
   private readonly early = new Map<string, Promise<{ output: Uint8Array; proof: Uint8Array }>>();
+  /** The search keys the responders asked for, by provider and encoded VrfInput, least recently used first. */
+  private readonly searchKeys = new Map<string, { vrfOutput: Uint8Array; vrfProof: Uint8Array }>();
 
   /**
    * `credentials` gives the directory's credentials now (the sequencer's registry, or a reader's): a deployment
@@ -124,7 +129,15 @@ export class KeyTransDeployments implements KeyTransHook {
     const size = entry.type === 'keytrans' ? entry.heads.find((h) => h.providerId === provider)?.treeSize : undefined;
     if (size === undefined) return undefined;
     const searchKey = (label: Uint8Array, version: number) => {
-      const { output: vrfOutput, proof: vrfProof } = d.operator.vrf(encodeVrfInput({ label, version }));
+      const input = encodeVrfInput({ label, version });
+      const name = `${provider}:${toHex(input)}`;
+      const kept = this.searchKeys.get(name);
+      this.searchKeys.delete(name);
+      const { output: vrfOutput, proof: vrfProof } = kept
+        ? { output: kept.vrfOutput, proof: kept.vrfProof }
+        : d.operator.vrf(input);
+      this.searchKeys.set(name, { vrfOutput, vrfProof });
+      if (this.searchKeys.size > SEARCH_KEY_CACHE) this.searchKeys.delete(this.searchKeys.keys().next().value!);
       return { vrfOutput, vrfProof };
     };
     return storedView(d.store, d.keys.suite, d.keys.config, size, searchKey);
