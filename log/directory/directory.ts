@@ -351,7 +351,8 @@ export class Directory implements ProofSource {
       if (sub.keytransSignature === null) return;
       throw new DirectoryError('bad_keytrans_update', 'this directory runs no KEYTRANS deployments');
     }
-    this.opts.keytrans.checkUpdate(keyTransUpdate(sub));
+    const queued = this.pending.entry(sub.label, sub.statement.version - 1);
+    this.opts.keytrans.checkUpdate(keyTransUpdate(sub), queued ? { signed: queued.keytransSigned } : null);
   }
 
   /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */

@@ -44,10 +44,13 @@ export interface PreparedKeyTransEpoch {
 
 export interface KeyTransHook {
   /**
-   * Refuses, with DirectoryError 'bad_keytrans_update', an update its provider's deployment would not take: a
-   * signature that does not verify, or (once the account is in the deployment) none, or a label too long.
+   * Refuses, with DirectoryError 'bad_keytrans_update', an update whose place in its provider's deployment is not
+   * what it says: a signature that does not verify, one for an account whose earlier versions are not all in the
+   * deployment (committed or queued signed), none for an account that is, a signature while the provider has no
+   * deployment yet, or a label too long. `previous`: the account's version before this one if it is still
+   * queued, and whether it is signed (null: committed, or none).
    */
-  checkUpdate(update: KeyTransUpdate): void;
+  checkUpdate(update: KeyTransUpdate, previous: { signed: boolean } | null): void;
   /**
    * Every deployment's next entry at `time` (every deployment advances every epoch, with or without updates),
    * opening the deployments of providers enrolled since; nothing is written until `write`.

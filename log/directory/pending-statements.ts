@@ -18,6 +18,8 @@ export interface Pending {
   deadline: number;
   /** Settles once the statement's queue row is committed (or failed to be). */
   durable: Promise<unknown>;
+  /** Whether it carries its provider's KEYTRANS UpdateTBS signature (log/directory/keytrans-hook.ts). */
+  keytransSigned: boolean;
 }
 
 export class PendingStatements {
@@ -28,7 +30,8 @@ export class PendingStatements {
     const key = toHex(job.sub.label);
     const { done, acceptedAt, deadline } = job;
     const version = job.sub.statement.version;
-    const entry = { version, statement: job.sub.statementBytes, done, acceptedAt, deadline, durable };
+    const keytransSigned = job.sub.keytransSignature !== null;
+    const entry = { version, statement: job.sub.statementBytes, done, acceptedAt, deadline, durable, keytransSigned };
     this.byLabel.set(key, [...(this.byLabel.get(key) ?? []), entry]);
   }
 

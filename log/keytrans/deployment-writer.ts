@@ -47,6 +47,9 @@ export interface AppendedHead {
 
 const refuse = (message: string) => new DeploymentError('deployment_bad_update', message);
 
+/** VRF proofs asked for at once. */
+const VRF_CHUNK = 1_000;
+
 /** Numbers each update's version and checks it against the configuration. */
 function numberUpdates(store: DeploymentStore, config: Configuration, updates: readonly LabelUpdate[]): number[] {
   const next = new Map<string, number>();
@@ -79,9 +82,14 @@ async function proveUpdates(
   versions: readonly number[],
   position: number,
 ): Promise<AppendedHead['versions']> {
-  const proofs = await Promise.all(
-    updates.map((u, i) => keys.vrf(encodeVrfInput({ label: u.label, version: versions[i] }))),
-  );
+  // In chunks, so that a large epoch (after a restart, its proofs not begun at acceptance) never asks more of the
+  // VRF prover at once than its queue takes.
+  const proofs: { output: Uint8Array; proof: Uint8Array }[] = [];
+  for (let at = 0; at < updates.length; at += VRF_CHUNK) {
+    const chunk = updates.slice(at, at + VRF_CHUNK);
+    const inputs = chunk.map((u, i) => encodeVrfInput({ label: u.label, version: versions[at + i] }));
+    proofs.push(...(await Promise.all(inputs.map((input) => keys.vrf(input)))));
+  }
   const n = keys.suite.openingLength;
   const openings = randomOpenings(n * updates.length);
   return updates.map((u, i) => {

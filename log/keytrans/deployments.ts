@@ -159,27 +159,33 @@ export class KeyTransDeployments implements KeyTransHook {
     );
   }
 
-  checkUpdate(u: KeyTransUpdate): void {
+  checkUpdate(u: KeyTransUpdate, previous: { signed: boolean } | null): void {
     const d = this.byProvider.get(u.providerId);
-    if (!d) return; // no deployment (yet): the statement is the directory's only
+    if (!d) {
+      if (u.signature === null) return; // no deployment: the statement is the directory's only
+      throw refusal(`${u.providerId} has no KEYTRANS deployment yet (one is made the epoch after its enrolment)`);
+    }
+    const label = text.encode(u.account);
     if (this.closed(u.providerId)) {
       if (u.signature === null) return; // the deployment takes nothing more; the directory goes on
       throw refusal(`${u.providerId}'s KEYTRANS deployment is closed: the credential of its leaf key was revoked`);
     }
-    const label = text.encode(u.account);
+    // In KEYTRANS up to the previous version: every earlier one entered or is queued signed (so it will).
+    const inKeyTrans =
+      label.length <= 255 &&
+      (previous ? previous.signed : u.version === 1 || d.store.versionCount(label) === u.version - 1);
     if (u.signature === null) {
-      if (label.length <= 255 && d.store.versionCount(label) > 0)
+      if (inKeyTrans && u.version > 1)
         throw refusal(`${u.account} is in the KEYTRANS deployment: each new version needs its UpdateTBS signature`);
       return;
     }
     if (label.length > 255) throw refusal('a KEYTRANS label is at most 255 bytes');
-    try {
-      const value = { value: u.statement, suffix: { signature: u.signature } };
-      verifyUpdateSignature(d.keys.config, label, u.version - 1, value);
-    } catch (e) {
-      if (e instanceof KeyTransError) throw refusal(`the UpdateTBS signature: ${e.message}`);
-      throw e;
-    }
+    if (!inKeyTrans)
+      throw refusal(
+        `${u.account}'s earlier versions are not all in the KEYTRANS deployment: version ${u.version} cannot be`,
+      );
+    if (!signatureFits(d.keys.config, label, u))
+      throw refusal('the UpdateTBS signature does not verify for version ' + (u.version - 1));
     this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }));
   }
 
@@ -196,6 +202,7 @@ export class KeyTransDeployments implements KeyTransHook {
     for (const c of credentials.all()) {
       const provider = c.entry.providerId;
       if (c.revokedIndex !== null || c.entry.algorithm !== 'ed25519' || this.byProvider.has(provider)) continue;
+      if (!this.roomFor(provider)) continue; // the KEYTRANS heads entry is full: no deployment (PROTOCOL 22.3)
       this.add(provider, this.configFor(provider, c.entry.publicKey));
     }
     const prepared = await Promise.all(
@@ -215,6 +222,8 @@ export class KeyTransDeployments implements KeyTransHook {
       treeSize: p.head.treeHead.treeSize,
       root: p.head.root,
       signature: p.head.treeHead.signature,
+      timestamp: p.append.entry.timestamp,
+      prefixRoot: p.append.entry.prefixTree,
     }));
     // Inside the epoch's log commit: each entry, the erasures of deleted accounts' earlier versions, the anchor.
     const write = (anchor: KeyTransAnchor | null) => {
@@ -225,6 +234,16 @@ export class KeyTransDeployments implements KeyTransHook {
       if (anchor) this.stores.putAnchor(anchor);
     };
     return { heads, write } satisfies PreparedKeyTransEpoch;
+  }
+
+  /**
+   * Whether one more deployment's head fits the epoch's KEYTRANS heads entry (section 14: at most 255 heads, and
+   * an entry of at most 65,535 bytes; each head is 1 + id + 8 + 32 + 2 + 64 + 8 + 32 bytes).
+   */
+  private roomFor(provider: string): boolean {
+    const headBytes = (id: string) => 147 + text.encode(id).length;
+    const used = [...this.byProvider.keys()].reduce((sum, id) => sum + headBytes(id), 10);
+    return this.byProvider.size < 255 && used + headBytes(provider) <= 65_535;
   }
 
   private configFor(provider: string, leafPublicKey: Uint8Array): Configuration {
@@ -243,6 +262,18 @@ export class KeyTransDeployments implements KeyTransHook {
 
 const refusal = (message: string) => new DirectoryError('bad_keytrans_update', message);
 
+/** Whether `u`'s signature is the leaf key's of UpdateTBS at KEYTRANS version `u.version - 1`. */
+function signatureFits(config: Configuration, label: Uint8Array, u: KeyTransUpdate): boolean {
+  if (u.signature === null) return false;
+  try {
+    verifyUpdateSignature(config, label, u.version - 1, { value: u.statement, suffix: { signature: u.signature } });
+    return true;
+  } catch (e) {
+    if (e instanceof KeyTransError) return false;
+    throw e;
+  }
+}
+
 /**
  * The updates of `provider` that enter its deployment (signed, and the account's next version), and the versions
  * a `deleted` statement erases: every earlier one, as the directory erases its own.
@@ -255,7 +286,9 @@ function entering(d: Deployment, updates: KeyTransUpdate[], provider: string) {
     const label = text.encode(u.account);
     if (u.providerId !== provider || u.signature === null || label.length > 255) continue;
     const version = next.get(u.account) ?? d.store.versionCount(label);
-    if (u.version - 1 !== version) continue; // the account's history began unsigned: not in KEYTRANS
+    // Checked at acceptance; a statement queued before a restart, or before the deployment, is checked here so
+    // that one bad update never fails the epoch of every provider: it is the directory's only.
+    if (u.version - 1 !== version || !signatureFits(d.keys.config, label, u)) continue;
     next.set(u.account, version + 1);
     out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } } });
     if (u.deleted) erasures.push({ label, below: version });

@@ -89,12 +89,15 @@ export interface KeyTransHead {
   root: Uint8Array;
   /** The operator's signature of TreeHeadTBS{config, treeSize, root}. */
   signature: Uint8Array;
+  /** The deployment's newest log entry (position treeSize - 1): its LogEntry's timestamp and prefix-tree root. */
+  timestamp: number;
+  prefixRoot: Uint8Array;
 }
 
 /**
  * Every provider's KEYTRANS tree head after an epoch, in the order the deployments were made (section 22.7):
  * `0x04 || u64 epoch || u8 count || count x (u8 len || provider id || u64 tree_size || root[32] || u16 len ||
- * signature)`, placed immediately before the epoch's head, so that the witnesses that cosign the checkpoint fix
+ * signature || u64 timestamp || prefix_root[32])`, the last two the deployment's newest LogEntry, placed immediately before the epoch's head, so that the witnesses that cosign the checkpoint fix
  * every deployment's state.
  */
 export interface KeyTransHeadsEntry {
@@ -177,7 +180,10 @@ function encodeKeyTransHeads(e: KeyTransHeadsEntry): Uint8Array {
     checkInt(h.treeSize, 'tree size', 1);
     check32(h.root, 'KEYTRANS root');
     if (h.signature.length < 1) throw new EntryError('entry_malformed', 'a KEYTRANS head needs its signature');
-    return [shortString(h.providerId, 'provider id'), u64be(h.treeSize), h.root, u16(h.signature.length), h.signature];
+    checkInt(h.timestamp, 'timestamp');
+    check32(h.prefixRoot, 'KEYTRANS prefix root');
+    const id = shortString(h.providerId, 'provider id');
+    return [id, u64be(h.treeSize), h.root, u16(h.signature.length), h.signature, u64be(h.timestamp), h.prefixRoot];
   });
   return concatBytes(u8(ENTRY_KEYTRANS_HEADS), u64be(e.epoch), u8(e.heads.length), ...heads);
 }
@@ -305,6 +311,8 @@ export function decodeEntry(bytes: Uint8Array): Entry {
       treeSize: r.u64(),
       root: r.take(32),
       signature: r.take(r.u16()),
+      timestamp: r.u64(),
+      prefixRoot: r.take(32),
     }));
     e = { type: 'keytrans', epoch, heads };
   } else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);

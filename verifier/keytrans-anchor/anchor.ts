@@ -28,7 +28,14 @@ export type AnchorErrorCode =
   /** The entry's head of the provider is not the head the client verified: a split view. */
   | 'anchor_head_mismatch'
   /** The anchor is of a newer head than the client's (an epoch came in between): search again, then re-check. */
-  | 'anchor_newer_head';
+  | 'anchor_newer_head'
+  /** A break in the anchored KEYTRANS heads' history (history.ts): an auditor's finding. */
+  | 'anchor_history'
+  /**
+   * The anchor is of an older head than the client's: a reader that lags, so fetch the anchor again; if it stays
+   * older, the directory served a head it had not anchored.
+   */
+  | 'anchor_older_head';
 
 export class AnchorError extends CodedError<AnchorErrorCode> {
   override readonly name = 'AnchorError';
@@ -120,8 +127,11 @@ export function verifyKeyTransAnchor(
   const { treeSize, signature } = state.treeHead;
   if (head.treeSize > treeSize)
     throw new AnchorError('anchor_newer_head', `the log anchored size ${head.treeSize}, newer than ${treeSize}`);
-  if (head.treeSize !== treeSize)
-    throw new AnchorError('anchor_head_mismatch', `the log anchored size ${head.treeSize}, not ${treeSize}`);
+  if (head.treeSize < treeSize)
+    throw new AnchorError('anchor_older_head', `the log anchored size ${head.treeSize}, older than ${treeSize}`);
   if (!equalBytes(head.root, stateRoot(suite, state)) || !equalBytes(head.signature, signature))
     throw new AnchorError('anchor_head_mismatch', `the log anchored another head of size ${treeSize}: a split view`);
+  const newest = state.frontier.find((e) => e.position === treeSize - 1);
+  if (newest && (newest.timestamp !== head.timestamp || !equalBytes(newest.prefixTree, head.prefixRoot)))
+    throw new AnchorError('anchor_head_mismatch', `the log anchored another newest log entry at ${treeSize - 1}`);
 }

@@ -118,8 +118,11 @@ export class KeyTransClient {
     return decodeMessage(reply, new Uint8Array(await res.arrayBuffer()), { ...ctx, requestHasVersion });
   }
 
-  /** Checks `state`'s head against the served anchor; false if the anchor is of a newer head (search again). */
-  private async anchored(state: GlobalState, config: Configuration): Promise<number | null> {
+  /**
+   * Checks `state`'s head against the served anchor: its epoch, or null if the anchor is of a newer head (search
+   * again). An anchor of an older head (a reader behind another) is fetched again once before it is an error.
+   */
+  private async anchored(state: GlobalState, config: Configuration, again = true): Promise<number | null> {
     const res = await this.body(await request(this.o.fetch, this.url('/keytrans/v1/anchor')), '/keytrans/v1/anchor');
     const anchor = parseKeyTransAnchor(await res.json());
     try {
@@ -127,6 +130,10 @@ export class KeyTransClient {
       return anchor.epoch;
     } catch (e) {
       if (e instanceof AnchorError && e.code === 'anchor_newer_head') return null;
+      if (e instanceof AnchorError && e.code === 'anchor_older_head' && again) {
+        await new Promise((r) => setTimeout(r, 1000));
+        return this.anchored(state, config, false);
+      }
       throw e;
     }
   }

@@ -9,6 +9,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEYTRANS_MEDIA_TYPE } from '../../../api/app/keytrans-routes.js';
 import { KeyTransDeployments } from '../../../log/keytrans/deployments.js';
+import { LogReader } from '../../../log/merkle/reader.js';
+import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
+import { decodeEntry } from '../../../verifier/formats/entries.js';
+import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
+import { KeyTransHistory } from '../../../verifier/keytrans-anchor/history.js';
 import { operatorKeys } from '../../../log/keytrans/operator-keys.js';
 import { respondSearch } from '../../../log/keytrans/search-responder.js';
 import { storedView } from '../../../log/keytrans/stored-view.js';
@@ -203,5 +208,33 @@ describe('KEYTRANS heads anchored in the witnessed log', () => {
     expect(a.index).toBe(snap.headIndex - 1);
     expect(a.epoch).toBe(snap.epoch);
     expect(t.keytrans).toBeInstanceOf(KeyTransDeployments);
+  });
+});
+
+describe('the KEYTRANS heads’ history (an auditor’s replay)', () => {
+  it('replays every anchored head from the log, and refuses an operator anchoring two trees in turn', async () => {
+    const reader = new LogReader(new SqliteLogStorage(t.db), () => t.log.head);
+    const size = t.log.head.size;
+    const entries: Uint8Array[] = [];
+    for (let n = 0; n * 256 < size; n++)
+      entries.push(...decodeEntryBundle((await reader.entryBundle(n, Math.min(256, size - n * 256)))!));
+    const heads = entries.map((e) => decodeEntry(e)).filter((e) => e.type === 'keytrans');
+    expect(heads.length).toBeGreaterThan(3);
+    const history = new KeyTransHistory(SUITE);
+    for (const h of heads) history.apply(h);
+    // Another tree in one epoch (its own entry and root, the size in step): the replay's root differs.
+    const replay = new KeyTransHistory(SUITE);
+    const swapped = heads.map((h, i) =>
+      i === 2 ? { ...h, heads: h.heads.map((x) => ({ ...x, prefixRoot: new Uint8Array(32).fill(5) })) } : h,
+    );
+    expect(() => swapped.forEach((h) => replay.apply(h))).toThrow(expect.objectContaining({ code: 'anchor_history' }));
+    const skipped = new KeyTransHistory(SUITE);
+    expect(() => [heads[0], heads[2]].forEach((h) => skipped.apply(h))).toThrow(
+      expect.objectContaining({ code: 'anchor_history' }),
+    );
+    const dropped = new KeyTransHistory(SUITE);
+    expect(() => [heads[0], { ...heads[1], heads: [] }].forEach((h) => dropped.apply(h))).toThrow(
+      expect.objectContaining({ code: 'anchor_history' }),
+    );
   });
 });
