@@ -202,3 +202,50 @@ describe('a provider’s KEYTRANS deployment over HTTP', () => {
     expect((await search(null, 'carol', null)).version).toBe(1);
   });
 });
+
+describe('what a deployment refuses at acceptance, and what never stops an epoch', () => {
+  const kt = (account: string, version: number, statement: Uint8Array) =>
+    signSync('ed25519', chat.leaf.secretKey, encodeUpdateTbs(config, utf8(account), version - 1, statement));
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e) => (e as { code: string }).code,
+    );
+
+  it('refuses a signed version whose earlier one was queued unsigned, so that KEYTRANS never goes stale', async () => {
+    const v1 = chat.sign(statementFor(chat, 'erin', 1, [identityKey()], t.clock.now));
+    await t.dir.submit(v1.statement, v1.signature, undefined, kt('erin', 1, v1.statement));
+    const v2 = chat.sign(statementFor(chat, 'erin', 2, [identityKey()], t.clock.now));
+    // v1 is queued signed: erin is in KEYTRANS, so an unsigned v2 is refused, a signed one taken
+    expect(await code(t.dir.submit(v2.statement, v2.signature))).toBe('bad_keytrans_update');
+    const frank1 = chat.sign(statementFor(chat, 'frank', 1, [identityKey()], t.clock.now));
+    await t.dir.submit(frank1.statement, frank1.signature); // unsigned: frank is not in KEYTRANS
+    const frank2 = chat.sign(statementFor(chat, 'frank', 2, [identityKey()], t.clock.now));
+    expect(
+      await code(t.dir.submit(frank2.statement, frank2.signature, undefined, kt('frank', 2, frank2.statement))),
+    ).toBe('bad_keytrans_update');
+    expect(await code(t.dir.submit(v2.statement, v2.signature, undefined, kt('erin', 2, v2.statement)))).toBe(
+      'accepted',
+    );
+    await tick();
+    expect((await search(null, 'erin', null)).version).toBe(1);
+  });
+
+  it('skips an update whose signature does not fit, without failing the epoch of any provider', async () => {
+    const s = chat.sign(statementFor(chat, 'gina', 1, [identityKey()], t.clock.now));
+    const bad = { providerId: PROVIDER, account: 'gina', version: 1, statement: s.statement, deleted: false };
+    const prepared = await t.keytrans!.prepareEpoch(
+      [{ ...bad, signature: new Uint8Array(64) }],
+      t.dir.credentials,
+      t.clock.now,
+    );
+    expect(prepared.heads.length).toBeGreaterThan(0); // prepared, not thrown; nothing written (no commit here)
+    const unknown = chat.sign(statementFor({ ...chat, id: 'nobody.example' }, 'x', 1, [identityKey()], t.clock.now));
+    expect(() =>
+      t.keytrans!.checkUpdate(
+        { ...bad, providerId: 'nobody.example', statement: unknown.statement, signature: new Uint8Array(64) },
+        null,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'bad_keytrans_update' }));
+  });
+});
