@@ -106,11 +106,13 @@ export async function openReader(
     requests: counts?.requests,
     logger,
     explorer: explorerFor(data.explorer, data.dir),
-    keytrans: new KeyTransDeployments(
-      new SqliteDeploymentStores(storage.db, { reader: true }),
-      (p) => operatorKeys(data.vrfSecretKey, p),
-      () => directory.credentials.all(),
-    ),
+    keytrans: data.settings.keytrans
+      ? new KeyTransDeployments(
+          new SqliteDeploymentStores(storage.db, { reader: true }),
+          (p) => operatorKeys(data.vrfSecretKey, p),
+          () => directory.credentials.all(),
+        )
+      : undefined,
   });
   const front = new Hono();
   front.all('*', async (c) => {

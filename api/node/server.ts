@@ -133,7 +133,7 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
         trustedRoots: await trustedRoots(data),
         operatorToken: data.operatorToken,
         vrfProver: vrfPool ?? undefined,
-        keytrans: new SqliteDeploymentStores(storage.db),
+        keytrans: data.settings.keytrans ? new SqliteDeploymentStores(storage.db) : undefined,
       };
   const { app, appender, directory, requests } = await openServer({
     logStorage: storage,

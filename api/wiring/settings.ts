@@ -244,6 +244,14 @@ export const SETTINGS = {
     meaning: 'log one JSON line per request: its id, method, route pattern, status and time (README "Operations")',
     read: flag,
   }),
+  keytrans: setting({
+    json: 'keytrans',
+    variable: 'KEYTRANS',
+    fallback: true,
+    meaning:
+      "run each provider's IETF KEYTRANS deployment (docs/PROTOCOL.md section 22); the Node server only: the Worker has none yet and refuses KEYTRANS = true",
+    read: flag,
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;

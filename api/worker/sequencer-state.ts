@@ -122,6 +122,8 @@ export async function openSequencerState(
 ): Promise<SequencerState> {
   const signer = logSigner(vars);
   const settings = settingsFromVars(vars);
+  if ((vars as Record<string, unknown>).KEYTRANS !== undefined && settings.keytrans)
+    throw new ConfigError('KEYTRANS: the Worker runs no KEYTRANS deployments yet (docs/PROTOCOL.md section 22)');
   const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
   const replica = secrets && opts.replica ? replicatedStore(storage, opts.replica) : undefined;
   const own = new DoLogStorage(storage);

@@ -68,6 +68,7 @@ describe('settings', () => {
       witnessQuorum: 0,
       lookupOrigins: [],
       accessLog: false,
+      keytrans: true,
     });
   });
 
@@ -89,6 +90,7 @@ describe('settings', () => {
       witnessQuorum: 1,
       lookupOrigins: ['https://web.chat.example', 'http://localhost:5173', 'https://[::1]:8443'],
       accessLog: true,
+      keytrans: false,
     };
     const [json, vars] = both(values);
     expect(settingsFromConfig(json, 'config.json')).toEqual(values);
