@@ -19,16 +19,18 @@ import { toBase64 } from '../../wasm-free-crypto/bytes.js';
 import { respondContactMonitor } from '../../log/keytrans/monitor-responder.js';
 import { respondOwnerInit, respondOwnerMonitor } from '../../log/keytrans/owner-responder.js';
 import { respondSearch } from '../../log/keytrans/search-responder.js';
-import { decodeMessage, encodeMessage, type MessageType } from '../../verifier/keytrans/messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  KEYTRANS_MEDIA_TYPE,
+  type MessageType,
+} from '../../verifier/keytrans/messages.js';
 import { encodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
 import { boundedBody } from './body.js';
 import { errorResponse, typedErrorResponse } from './errors.js';
 import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
 import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
-
-/** The media type of every KEYTRANS body. */
-export const KEYTRANS_MEDIA_TYPE = 'application/vnd.kt-directory.keytrans-05';
 
 /** What the routes read: each provider's deployment, and the directory's served epoch. */
 export interface KeyTransRouteOptions {

@@ -3,7 +3,7 @@
  * bodies, each a draft-05 message in its exact TLS encoding under the media type
  * `application/vnd.kt-directory.keytrans-05`, and the JSON errors of the rest of the API.
  */
-import { KEYTRANS_MEDIA_TYPE } from './keytrans-routes.js';
+import { KEYTRANS_MEDIA_TYPE } from '../../verifier/keytrans/messages.js';
 import { arr, b64, errors, int, type Json, obj, ok, pathParam, str } from './openapi-schemas.js';
 
 const provider = pathParam(

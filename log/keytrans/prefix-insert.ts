@@ -7,7 +7,7 @@
  * rows to write (prefix-tree rows are versioned by log position, deployment-store.ts) and the new root value.
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
-import { prefixLeafHash, prefixParentHash } from '../../verifier/keytrans/prefix-tree.js';
+import { bit, prefixLeafHash, prefixParentHash } from '../../verifier/keytrans/prefix-tree.js';
 import type { CipherSuite } from '../../verifier/keytrans/suites.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { PrefixLeaf } from '../../verifier/keytrans/types.js';
@@ -16,9 +16,6 @@ import { pathOf, type PrefixNodeRow } from './deployment-store.js';
 
 /** Reads the current tree's node named (depth, path). */
 export type PrefixNodeRead = (depth: number, path: Uint8Array) => PrefixNode;
-
-/** Bit `i` of a key: bit 0 is the most significant bit of byte 0. */
-const bitOf = (key: Uint8Array, i: number) => (key[i >> 3] >> (7 - (i & 7))) & 1;
 
 /** The tree as read, with this insertion's changes over it. */
 class Overlay {
@@ -55,8 +52,8 @@ function insertOne(overlay: Overlay, leaf: PrefixLeaf, maxDepth: number): void {
     if (node.kind === 'empty') return overlay.set(depth, key, { kind: 'leaf', leaf });
     const other = node.leaf.vrfOutput;
     let split = depth;
-    while (split < maxDepth && bitOf(other, split) === bitOf(key, split)) split++;
-    if (bitOf(other, split) === bitOf(key, split))
+    while (split < maxDepth && bit(other, split) === bit(key, split)) split++;
+    if (bit(other, split) === bit(key, split))
       throw new DeploymentError('deployment_bad_update', 'two versions have the same VRF output');
     for (let d = depth; d <= split; d++) overlay.set(d, key, { kind: 'parent', value: new Uint8Array(0) });
     overlay.set(split + 1, other, node);

@@ -9,7 +9,12 @@
  * (absent), from the stored versions' positions. Draft-05 has no negative result: a label or version the tree does
  * not hold, one erased, or one only expired log entries hold is refused (errors.ts).
  */
-import { binaryLadder, runSearchLadder, type LadderResult } from '../../verifier/keytrans/binary-ladder.js';
+import {
+  binaryLadder,
+  runSearchLadder,
+  type LadderResult,
+  shownAround,
+} from '../../verifier/keytrans/binary-ladder.js';
 import { directPath, left, right, root } from '../../verifier/keytrans/search-tree.js';
 import type { BinaryLadderStep, SearchRequest, SearchResponse } from '../../verifier/keytrans/types.js';
 import { rightmostDistinguished } from '../../verifier/keytrans/view.js';
@@ -87,20 +92,10 @@ function ladderSteps(ctx: SearchContext): BinaryLadderStep[] {
   );
 }
 
-/** The versions shown included at log entries left of `x`, and absent at those right of it, in this response. */
-function shownAround(ctx: SearchContext, x: number) {
-  const leftInclusion: number[] = [];
-  const rightNonInclusion: number[] = [];
-  for (const [at, run] of ctx.shown)
-    if (at < x) leftInclusion.push(...run.included);
-    else if (at > x) rightNonInclusion.push(...run.absent);
-  return { leftInclusion, rightNonInclusion };
-}
-
 /** The search binary ladder at log entry `x`: its lookups' prefix proof recorded, what it showed kept. */
 function ladderAt(ctx: SearchContext, x: number): LadderResult {
   const holds = (v: number) => ctx.history.holds(v, x);
-  const { lookups, result } = runSearchLadder(ctx.target, holds, shownAround(ctx, x));
+  const { lookups, result } = runSearchLadder(ctx.target, holds, shownAround(ctx.shown, x));
   ctx.recorder.prefixProof(
     x,
     lookups.map((v) => ctx.history.key(v).vrfOutput),

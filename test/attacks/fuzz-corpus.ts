@@ -8,6 +8,7 @@
  * (reads) answered, without changing the directory. The witness's own corpus is in fuzz-witness-corpus.ts.
  */
 import { toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
+import { KEYTRANS_MEDIA_TYPE } from '../../verifier/keytrans/messages.js';
 import {
   HOSTILE_HEADER_VALUES,
   HOSTILE_JSON_TEXTS,
@@ -64,7 +65,7 @@ export const ROUTES: readonly { method: string; target: string }[] = [
   { method: 'POST', target: '/keytrans/v1/chat.example/owner/monitor' },
 ];
 
-const KEYTRANS_TYPE = 'application/vnd.kt-directory.keytrans-05';
+const KEYTRANS_TYPE = KEYTRANS_MEDIA_TYPE;
 
 const JSON_HEADERS: [string, string][] = [['Content-Type', 'application/json']];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'PROPFIND', 'get'];

@@ -7,7 +7,7 @@
  * leaf or an empty position (no node there) with KeyTransError 'kt_bad_input', which catches a prover asking.
  */
 import { KeyTransError } from '../../verifier/keytrans/errors.js';
-import { prefixLeafHash, prefixParentHash } from '../../verifier/keytrans/prefix-tree.js';
+import { bit, prefixLeafHash, prefixParentHash } from '../../verifier/keytrans/prefix-tree.js';
 import type { CipherSuite } from '../../verifier/keytrans/suites.js';
 import type { PrefixNode, PrefixTreeReader } from '../../verifier/keytrans/tree-readers.js';
 import type { PrefixLeaf } from '../../verifier/keytrans/types.js';
@@ -16,10 +16,6 @@ type MemoryNode =
   | { kind: 'empty' }
   | { kind: 'leaf'; leaf: PrefixLeaf }
   | { kind: 'parent'; value: Uint8Array; left: MemoryNode; right: MemoryNode };
-
-function bit(key: Uint8Array, i: number): number {
-  return (key[i >> 3] >> (7 - (i & 7))) & 1;
-}
 
 export class MemoryPrefixTree implements PrefixTreeReader {
   private readonly top: MemoryNode;

@@ -13,7 +13,13 @@ import { ClientError, relayedCode, VerifyError } from '../verification/errors.js
 import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { AnchorError, parseKeyTransAnchor, verifyKeyTransAnchor } from '../keytrans-anchor/anchor.js';
 import type { GlobalState } from '../keytrans/head.js';
-import { decodeMessage, encodeMessage, type Message, type MessageType } from '../keytrans/messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  KEYTRANS_MEDIA_TYPE,
+  type Message,
+  type MessageType,
+} from '../keytrans/messages.js';
 import { verifyOwnerInit, verifyOwnerMonitor } from '../keytrans/owner.js';
 import { verifySearch } from '../keytrans/search.js';
 import { decodeConfiguration, encodeConfiguration } from '../keytrans/signed-structures.js';
@@ -21,9 +27,6 @@ import { decodeState, encodeState, type ClientState, type TextStore } from '../k
 import { cipherSuite } from '../keytrans/suites.js';
 import type { Configuration } from '../keytrans/types.js';
 import { rightmostDistinguished } from '../keytrans/view.js';
-
-/** The media type of the KEYTRANS routes' bodies. */
-export const KEYTRANS_MEDIA_TYPE = 'application/vnd.kt-directory.keytrans-05';
 
 export interface KeyTransClientOptions {
   /** The directory's base URL. */

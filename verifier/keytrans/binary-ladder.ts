@@ -93,6 +93,22 @@ export interface ShownLookups {
   rightNonInclusion?: Iterable<number>;
 }
 
+/**
+ * The lookups a response showed before the ladder at log entry `x`, from what each earlier ladder showed by its
+ * log entry: the versions included at entries left of `x`, and absent at entries right of it.
+ */
+export function shownAround(
+  shown: ReadonlyMap<number, { included: readonly number[]; absent: readonly number[] }>,
+  x: number,
+): ShownLookups {
+  const leftInclusion: number[] = [];
+  const rightNonInclusion: number[] = [];
+  for (const [at, run] of shown)
+    if (at < x) leftInclusion.push(...run.included);
+    else if (at > x) rightNonInclusion.push(...run.absent);
+  return { leftInclusion, rightNonInclusion };
+}
+
 /** The shown lookups as one map from version to result; throws if a version is in both. */
 function shownResults(shown: ShownLookups): Map<number, boolean> {
   const out = new Map<number, boolean>();

@@ -44,6 +44,12 @@ import type {
   UpdateResponse,
 } from './types.js';
 
+/**
+ * The media type of a body that is one of these messages, as the directory serves them (docs/PROTOCOL.md section
+ * 22.5); the draft names none.
+ */
+export const KEYTRANS_MEDIA_TYPE = 'application/vnd.kt-directory.keytrans-05';
+
 /** The context of a message: the deployment's, and for a SearchResponse whether its request had a version. */
 export interface MessageContext extends StructureContext {
   requestHasVersion?: boolean;

@@ -12,7 +12,7 @@
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { KeyTransError } from './errors.js';
-import { prefixLeafHash } from './prefix-tree.js';
+import { bit, prefixLeafHash } from './prefix-tree.js';
 import type { CipherSuite } from './suites.js';
 import type { PrefixNode, PrefixTreeReader } from './tree-readers.js';
 import type { PrefixProof, PrefixSearchResult } from './types.js';
@@ -24,11 +24,6 @@ const MAX_SEARCHES = 255;
 
 function badInput(message: string): never {
   throw new KeyTransError('kt_bad_input', `prefix proof: ${message}`);
-}
-
-/** Bit `i` of a search key: bit 0 is the most significant bit of byte 0. */
-function bit(key: Uint8Array, i: number): number {
-  return (key[i >> 3] >> (7 - (i & 7))) & 1;
 }
 
 /** A node that ends a search: a leaf or an empty position. */

@@ -33,7 +33,7 @@ function fail(message: string): never {
 }
 
 /** Bit `i` of a search key: bit 0 is the most significant bit of byte 0. */
-function bit(key: Uint8Array, i: number): number {
+export function bit(key: Uint8Array, i: number): number {
   return (key[i >> 3] >> (7 - (i & 7))) & 1;
 }
 

@@ -10,7 +10,7 @@
  * the log tree's root and the tree head (head.ts). A search that finds no version is refused: draft-05 defines no
  * negative result, and the later drafts say to refuse one.
  */
-import { binaryLadder, runSearchLadder, type LadderResult } from './binary-ladder.js';
+import { binaryLadder, runSearchLadder, type LadderResult, shownAround } from './binary-ladder.js';
 import { CombinedProofReader } from './combined-proof.js';
 import { computeCommitment } from './commitment.js';
 import { KeyTransError } from './errors.js';
@@ -121,16 +121,6 @@ function ladderKeys(
   return keys;
 }
 
-/** The versions shown included at log entries left of `x`, and absent at those right of it, in this response. */
-function shownAround(ctx: SearchContext, x: number) {
-  const leftInclusion: number[] = [];
-  const rightNonInclusion: number[] = [];
-  for (const [at, run] of ctx.shown)
-    if (at < x) leftInclusion.push(...run.included);
-    else if (at > x) rightNonInclusion.push(...run.absent);
-  return { leftInclusion, rightNonInclusion };
-}
-
 /** Runs the search binary ladder at log entry `x` from its prefix proof (see the file comment). */
 function ladderAt(ctx: SearchContext, x: number): LadderRun {
   const run = ctx.reader.prefixProof(x, (proof) => {
@@ -143,7 +133,7 @@ function ladderAt(ctx: SearchContext, x: number): LadderRun {
         outcomes.push(r.resultType === 'inclusion');
         return outcomes[outcomes.length - 1];
       },
-      shownAround(ctx, x),
+      shownAround(ctx.shown, x),
     );
     const searches = lookups.map((v, i) => {
       const key = ctx.keys.get(v);

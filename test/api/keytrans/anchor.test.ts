@@ -7,7 +7,6 @@
  * flipped or swapped is refused too.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEYTRANS_MEDIA_TYPE } from '../../../api/app/keytrans-routes.js';
 import { KeyTransDeployments } from '../../../log/keytrans/deployments.js';
 import { LogReader } from '../../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
@@ -22,7 +21,7 @@ import {
   parseKeyTransAnchor,
   verifyKeyTransAnchor,
 } from '../../../verifier/keytrans-anchor/anchor.js';
-import { decodeMessage, encodeMessage } from '../../../verifier/keytrans/messages.js';
+import { decodeMessage, encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
 import { verifySearch } from '../../../verifier/keytrans/search.js';
 import { decodeConfiguration, encodeUpdateTbs, encodeVrfInput } from '../../../verifier/keytrans/signed-structures.js';
 import { KT_128_SHA256_Ed25519 as SUITE } from '../../../verifier/keytrans/suites.js';

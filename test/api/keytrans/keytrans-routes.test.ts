@@ -7,9 +7,14 @@
  * advances every epoch; refusals are typed JSON errors; and erasure reaches the deployment.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEYTRANS_MEDIA_TYPE } from '../../../api/app/keytrans-routes.js';
 import type { GlobalState } from '../../../verifier/keytrans/head.js';
-import { decodeMessage, encodeMessage, type Message, type MessageType } from '../../../verifier/keytrans/messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  KEYTRANS_MEDIA_TYPE,
+  type Message,
+  type MessageType,
+} from '../../../verifier/keytrans/messages.js';
 import { verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
 import { verifySearch } from '../../../verifier/keytrans/search.js';
 import { decodeConfiguration, encodeUpdateTbs } from '../../../verifier/keytrans/signed-structures.js';
