@@ -61,7 +61,10 @@ export class KeyTransDeployments implements KeyTransHook {
    * cost of a KEYTRANS rotation, run on the VRF threads while submissions go on and earlier epochs commit; an
    * epoch takes them (or proves what it does not find).
    */
-  private readonly early = new Map<string, Promise<{ output: Uint8Array; proof: Uint8Array }>>();
+  private readonly early = new Map<
+    string,
+    { signature: Uint8Array; proof: Promise<{ output: Uint8Array; proof: Uint8Array }> }
+  >();
   /** The search keys the responders asked for, by provider and encoded VrfInput, least recently used first. */
   private readonly searchKeys = new Map<string, { vrfOutput: Uint8Array; vrfProof: Uint8Array }>();
 
@@ -80,10 +83,10 @@ export class KeyTransDeployments implements KeyTransHook {
   private add(provider: string, config: Configuration): Deployment {
     const operator = this.keysOf(provider);
     const vrf = (input: Uint8Array) => {
-      const name = `${provider}:${toHex(input)}`;
+      const name = vrfName(provider, input);
       const begun = this.early.get(name);
       this.early.delete(name);
-      return begun ?? operator.vrfWrite(input);
+      return begun?.proof ?? operator.vrfWrite(input);
     };
     const keys = { suite: KT_128_SHA256_Ed25519, config, headSecretKey: operator.headSecretKey, vrf };
     const deployment = { store: this.stores.open(provider, config), keys, operator };
@@ -130,7 +133,7 @@ export class KeyTransDeployments implements KeyTransHook {
     if (size === undefined) return undefined;
     const searchKey = (label: Uint8Array, version: number) => {
       const input = encodeVrfInput({ label, version });
-      const name = `${provider}:${toHex(input)}`;
+      const name = vrfName(provider, input);
       const kept = this.searchKeys.get(name);
       this.searchKeys.delete(name);
       const { output: vrfOutput, proof: vrfProof } = kept
@@ -186,16 +189,30 @@ export class KeyTransDeployments implements KeyTransHook {
       );
     if (!signatureFits(d.keys.config, label, u))
       throw refusal('the UpdateTBS signature does not verify for version ' + (u.version - 1));
-    this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }));
+    this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }), u.signature);
   }
 
-  /** Begins the VRF proof of an accepted update (see `early`); a failure is met again when an epoch takes it. */
-  private proveEarly(d: Deployment, provider: string, input: Uint8Array): void {
-    const name = `${provider}:${toHex(input)}`;
+  /**
+   * Begins the VRF proof of an accepted update (see `early`), kept with the signature checked at acceptance; a
+   * failure is met again when an epoch takes it.
+   */
+  private proveEarly(d: Deployment, provider: string, input: Uint8Array, signature: Uint8Array): void {
+    const name = vrfName(provider, input);
     if (this.early.size >= MAX_EARLY_PROOFS || this.early.has(name)) return;
-    const begun = d.operator.vrfWrite(input);
-    begun.catch(() => undefined);
-    this.early.set(name, begun);
+    const proof = d.operator.vrfWrite(input);
+    proof.catch(() => undefined);
+    this.early.set(name, { signature, proof });
+  }
+
+  /**
+   * Whether `u`'s signature fits: checked at its acceptance (it is the signature kept with its early proof), or
+   * checked now (a statement queued before a restart, or before the deployment).
+   */
+  private fits(d: Deployment, provider: string, label: Uint8Array, u: KeyTransUpdate): boolean {
+    const name = vrfName(provider, encodeVrfInput({ label, version: u.version - 1 }));
+    const signature = this.early.get(name)?.signature;
+    if (signature && u.signature && equalBytes(signature, u.signature)) return true;
+    return signatureFits(d.keys.config, label, u);
   }
 
   async prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number) {
@@ -207,18 +224,19 @@ export class KeyTransDeployments implements KeyTransHook {
     }
     const prepared = await Promise.all(
       [...this.byProvider].map(async ([provider, d]) => {
-        const taken = this.closed(provider) ? { updates: [], erasures: [] } : entering(d, updates, provider);
+        const fits = (label: Uint8Array, u: KeyTransUpdate) => this.fits(d, provider, label, u);
+        const taken = this.closed(provider) ? { updates: [], erasures: [] } : entering(d, updates, provider, fits);
         const p = await prepareEntry(d.store, d.keys, taken.updates, time);
-        return { d, p, erasures: taken.erasures };
+        return { provider, d, p, erasures: taken.erasures };
       }),
     );
     for (const u of updates) {
       const label = text.encode(u.account);
       if (label.length <= 255)
-        this.early.delete(`${u.providerId}:${toHex(encodeVrfInput({ label, version: u.version - 1 }))}`);
+        this.early.delete(vrfName(u.providerId, encodeVrfInput({ label, version: u.version - 1 })));
     }
-    const heads = prepared.map(({ p }, i) => ({
-      providerId: [...this.byProvider.keys()][i],
+    const heads = prepared.map(({ provider, p }) => ({
+      providerId: provider,
       treeSize: p.head.treeHead.treeSize,
       root: p.head.root,
       signature: p.head.treeHead.signature,
@@ -262,6 +280,9 @@ export class KeyTransDeployments implements KeyTransHook {
 
 const refusal = (message: string) => new DirectoryError('bad_keytrans_update', message);
 
+/** The name of a VRF input of `provider`'s deployment, in the maps kept by it. */
+const vrfName = (provider: string, input: Uint8Array) => `${provider}:${toHex(input)}`;
+
 /** Whether `u`'s signature is the leaf key's of UpdateTBS at KEYTRANS version `u.version - 1`. */
 function signatureFits(config: Configuration, label: Uint8Array, u: KeyTransUpdate): boolean {
   if (u.signature === null) return false;
@@ -278,7 +299,12 @@ function signatureFits(config: Configuration, label: Uint8Array, u: KeyTransUpda
  * The updates of `provider` that enter its deployment (signed, and the account's next version), and the versions
  * a `deleted` statement erases: every earlier one, as the directory erases its own.
  */
-function entering(d: Deployment, updates: KeyTransUpdate[], provider: string) {
+function entering(
+  d: Deployment,
+  updates: KeyTransUpdate[],
+  provider: string,
+  fits: (label: Uint8Array, u: KeyTransUpdate) => boolean,
+) {
   const next = new Map<string, number>();
   const out: LabelUpdate[] = [];
   const erasures: { label: Uint8Array; below: number }[] = [];
@@ -288,7 +314,7 @@ function entering(d: Deployment, updates: KeyTransUpdate[], provider: string) {
     const version = next.get(u.account) ?? d.store.versionCount(label);
     // Checked at acceptance; a statement queued before a restart, or before the deployment, is checked here so
     // that one bad update never fails the epoch of every provider: it is the directory's only.
-    if (u.version - 1 !== version || !signatureFits(d.keys.config, label, u)) continue;
+    if (u.version - 1 !== version || !fits(label, u)) continue;
     next.set(u.account, version + 1);
     out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } } });
     if (u.deleted) erasures.push({ label, below: version });

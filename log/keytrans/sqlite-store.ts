@@ -126,6 +126,8 @@ export class SqliteDeploymentStores implements DeploymentStores {
     if (!opts.reader) db.exec(KEYTRANS_SCHEMA);
   }
 
+  private tablesSeen = false;
+
   putAnchor(a: KeyTransAnchor): void {
     this.db.prepare(Q.addAnchor).run(a.epoch, a.logIndex, a.entry, concatBytes(...a.proof));
   }
@@ -141,9 +143,15 @@ export class SqliteDeploymentStores implements DeploymentStores {
     return { epoch: row.epoch, logIndex: row.log_index, entry: plain(row.entry), proof };
   }
 
-  /** Whether the tables exist: a reader of a file the sequencer has not yet opened with KEYTRANS sees none. */
+  /**
+   * Whether the tables exist: a reader of a file the sequencer has not yet opened with KEYTRANS sees none. Asked
+   * again until they do (every KEYTRANS request asks), never after.
+   */
   private hasTables(): boolean {
-    return !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kt_anchors'").get();
+    this.tablesSeen ||= !!this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kt_anchors'")
+      .get();
+    return this.tablesSeen;
   }
 
   configured(): Map<string, Uint8Array> {
