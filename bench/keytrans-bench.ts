@@ -18,10 +18,7 @@ import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { build } from 'esbuild';
 import { startVrfPool } from '../api/node/vrf-pool.js';
 import { prepareEntry } from '../log/keytrans/deployment-writer.js';
 import { appendLogLeaf } from '../log/keytrans/log-append.js';
@@ -43,10 +40,10 @@ import type { PrefixNode } from '../verifier/keytrans/tree-readers.js';
 import { toHex } from '../wasm-free-crypto/bytes.js';
 import { MemoryDeploymentStore } from '../test/doubles/memory-deployment-store.js';
 import { enrolProvider, identityKey, openTestDirectory, statementFor } from '../test/helpers/directory.js';
+import { bundleGzipKb } from './client-bench.js';
 import { vrfRateTogether } from './directory-bench.js';
 import { median, opsPerSecond, type Figure } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ACCOUNTS = 1_000_000;
 const ENTRIES = 10_000;
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -234,17 +231,7 @@ export async function benchKeyTransBundle(): Promise<Figure> {
   const contents = `export { KeyTransClient } from './verifier/keytrans-client/client.ts';
 export { verifyKeyTransAnchor, parseKeyTransAnchor } from './verifier/keytrans-anchor/anchor.ts';
 export { CheckpointVerifier } from './verifier/verification/checkpoint-policy.ts';`;
-  const out = await build({
-    stdin: { contents, resolveDir: ROOT, loader: 'ts' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const kb = gzipSync(out.outputFiles[0].contents, { level: 9 }).length / 1024;
+  const kb = await bundleGzipKb(contents);
   return {
     id: 'client_bundle_keytrans',
     name: 'KEYTRANS client bundle (search, owner monitoring, the anchor check and the checkpoint policy; gzip -9)',
