@@ -20,6 +20,8 @@
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
+  KEYTRANS_QUEUE_QUERIES,
+  KEYTRANS_QUEUE_SCHEMA,
   MAP_QUERIES,
   MAP_SCHEMA,
   QUEUE_QUERIES,
@@ -147,6 +149,7 @@ export class DoDirectoryStore implements DirectoryStore {
     storage.sql.exec(QUEUE_SCHEMA);
     storage.sql.exec(MAP_SCHEMA);
     storage.sql.exec(SERVED_SCHEMA);
+    storage.sql.exec(KEYTRANS_QUEUE_SCHEMA);
     if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
   }
 
@@ -221,8 +224,14 @@ export class DoDirectoryStore implements DirectoryStore {
     this.storage.transactionSync(() => fill((r) => this.storage.sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value))));
   }
 
+  /** The queue in acceptance order, each row with its KEYTRANS signature if it has one (dir_queue_keytrans). */
   async queued(): Promise<QueueRow[]> {
-    return this.all<RawQueued<ArrayBuffer>>(QUEUE_QUERIES.all).map(doRowReaders.queued);
+    const signed = this.all<{ id: number; signature: ArrayBuffer }>(KEYTRANS_QUEUE_QUERIES.all);
+    const signatures = new Map(signed.map((r) => [r.id, blobBytes(r.signature)]));
+    return this.all<RawQueued<ArrayBuffer>>(QUEUE_QUERIES.all).map((r) => ({
+      ...doRowReaders.queued(r),
+      keytransSignature: signatures.get(r.id) ?? null,
+    }));
   }
 
   /**
@@ -231,20 +240,12 @@ export class DoDirectoryStore implements DirectoryStore {
    * are durable (its output gate), so no receipt leaves before its row is stored.
    */
   enqueue(rows: Omit<QueueRow, 'id'>[]): number[] {
-    return rows.map(
-      (r) =>
-        this.all<{ id: number }>(
-          QUEUE_QUERIES.put,
-          blob(r.label),
-          r.version,
-          blob(r.statement),
-          blob(r.signature),
-          r.credentialIndex,
-          blob(r.vrfProof),
-          r.acceptedAt,
-          r.deadline,
-        )[0].id,
-    );
+    return rows.map((r) => {
+      const row = [blob(r.label), r.version, blob(r.statement), blob(r.signature), r.credentialIndex, blob(r.vrfProof)];
+      const [{ id }] = this.all<{ id: number }>(QUEUE_QUERIES.put, ...row, r.acceptedAt, r.deadline);
+      if (r.keytransSignature) this.storage.sql.exec(KEYTRANS_QUEUE_QUERIES.put, id, blob(r.keytransSignature));
+      return id;
+    });
   }
 
   /**
@@ -256,7 +257,10 @@ export class DoDirectoryStore implements DirectoryStore {
       const sql = this.storage.sql;
       for (const [query, ...bindings] of epochStatements(w)) sql.exec(query, ...bindings);
       // The queue rows this epoch takes, in its own transaction (not in epochStatements: D1 has no queue).
-      for (const id of w.dequeued ?? []) sql.exec(QUEUE_QUERIES.remove, id);
+      for (const id of w.dequeued ?? []) {
+        sql.exec(QUEUE_QUERIES.remove, id);
+        sql.exec(KEYTRANS_QUEUE_QUERIES.remove, id);
+      }
       for (const r of w.map ?? []) sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value));
       if (w.served !== undefined) sql.exec(SERVED_QUERIES.put, w.epoch.epoch, w.served);
       if (this.options.outbox)

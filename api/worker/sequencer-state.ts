@@ -30,6 +30,7 @@ import {
 } from '../wiring/settings.js';
 import { errorFields } from '../app/logger.js';
 import type { IndexLayout } from './d1-layout.js';
+import { DoDeploymentStores } from './do-deployment-store.js';
 import { DoDirectoryStore } from './do-directory-store.js';
 import type { TileBucket } from '../../log/merkle/tile-publication.js';
 import { BucketBackedLogStorage } from './bucket-backed-log.js';
@@ -65,6 +66,20 @@ export function objectKeepsAll(vars: SequencerVars): boolean {
   const v = vars.OBJECT_STORAGE ?? 'full';
   if (v !== 'full' && v !== 'edge') throw new ConfigError('OBJECT_STORAGE must be "full" or "edge"');
   return v === 'full';
+}
+
+/**
+ * Whether the object runs the providers' KEYTRANS deployments (docs/PROTOCOL.md section 22.8): `KEYTRANS` as set, by
+ * default yes with `OBJECT_STORAGE` "full" and no with "edge", whose object keeps only what its single writer needs
+ * while a deployment's trees stay whole in the object (they are not replicated to D1); KEYTRANS = 1 with "edge" is
+ * not configured.
+ */
+export function runsKeyTrans(vars: SequencerVars, setting: boolean): boolean {
+  const set = (vars as Record<string, unknown>).KEYTRANS !== undefined;
+  if (objectKeepsAll(vars)) return setting;
+  if (set && setting)
+    throw new ConfigError('KEYTRANS = 1 needs OBJECT_STORAGE "full": the object keeps the KEYTRANS trees whole');
+  return false;
 }
 
 /** What the sequencer serves from: the wired server, and what it publishes to R2 with. */
@@ -122,8 +137,7 @@ export async function openSequencerState(
 ): Promise<SequencerState> {
   const signer = logSigner(vars);
   const settings = settingsFromVars(vars);
-  if ((vars as Record<string, unknown>).KEYTRANS !== undefined && settings.keytrans)
-    throw new ConfigError('KEYTRANS: the Worker runs no KEYTRANS deployments yet (docs/PROTOCOL.md section 22)');
+  const keytrans = runsKeyTrans(vars, settings.keytrans);
   const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
   const replica = secrets && opts.replica ? replicatedStore(storage, opts.replica) : undefined;
   const own = new DoLogStorage(storage);
@@ -131,7 +145,13 @@ export async function openSequencerState(
   const server = await openServer({
     logStorage: tiles ?? own,
     signer,
-    directory: secrets ? { ...secrets, store: replica ?? new DoDirectoryStore(storage) } : undefined,
+    directory: secrets
+      ? {
+          ...secrets,
+          store: replica ?? new DoDirectoryStore(storage),
+          keytrans: keytrans ? new DoDeploymentStores(storage) : undefined,
+        }
+      : undefined,
     settings,
     afterQueued: () => requestEpoch(alarm, settings.epochIntervalMs),
     logger: workerLogger,

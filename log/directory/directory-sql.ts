@@ -45,8 +45,7 @@ export const QUEUE_QUERIES = {
  * The providers' KEYTRANS UpdateTBS signatures of queued statements (docs/PROTOCOL.md section 22.4), by queue id,
  * written in the transaction that writes the queue row and deleted with it. A table of its own, not a column of
  * dir_queue, so that a file written by a release without KEYTRANS gets it in place (CREATE TABLE IF NOT EXISTS,
- * empty: its queued statements carry none), and so that backends without KEYTRANS (the Worker's) keep their queue
- * as it is. Node's SQLite store only.
+ * empty: its queued statements carry none). Node's SQLite store and the Durable Object's (api/worker/do-directory-store.ts).
  */
 export const KEYTRANS_QUEUE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS dir_queue_keytrans (id INTEGER PRIMARY KEY, signature BLOB NOT NULL);

@@ -120,8 +120,8 @@ export interface QueueRow {
   credentialIndex: number;
   vrfProof: Uint8Array;
   /**
-   * The provider's KEYTRANS UpdateTBS signature (log/directory/keytrans-hook.ts), or null; a backend that runs no
-   * KEYTRANS deployments (the Worker's) neither keeps nor returns it.
+   * The provider's KEYTRANS UpdateTBS signature (log/directory/keytrans-hook.ts), or null (kept with the row by
+   * the SQLite stores of Node and the Durable Object; a test store may keep none).
    */
   keytransSignature?: Uint8Array | null;
   /** When the statement was accepted, and the receipt's deadline, in ms since the Unix epoch. */

@@ -41,7 +41,7 @@ export const KEYTRANS_QUERIES = {
   anchor: 'SELECT epoch, log_index, entry, proof FROM kt_anchors WHERE epoch = ?',
   addAnchor: 'INSERT INTO kt_anchors (epoch, log_index, entry, proof) VALUES (?, ?, ?, ?)',
   deployment: 'SELECT id, config FROM kt_deployments WHERE provider = ?',
-  addDeployment: 'INSERT INTO kt_deployments (provider, config) VALUES (?, ?)',
+  addDeployment: 'INSERT INTO kt_deployments (provider, config) VALUES (?, ?) RETURNING id',
   size: 'SELECT COALESCE(MAX(position) + 1, 0) AS size FROM kt_entries WHERE deployment = ?',
   entry: 'SELECT timestamp, prefix_root, head_signature FROM kt_entries WHERE deployment = ? AND position = ?',
   addEntry:
@@ -56,6 +56,8 @@ export const KEYTRANS_QUERIES = {
     'SELECT version, position, vrf_output, vrf_proof, commitment, opening, value, signature FROM kt_versions WHERE deployment = ? AND label = ? AND position <= ? ORDER BY version',
   addVersion:
     'INSERT INTO kt_versions (deployment, label, version, position, vrf_output, vrf_proof, commitment, opening, value, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  hasVersion: 'SELECT 1 AS n FROM kt_versions WHERE deployment = ? AND label = ? AND version = ?',
+  anchorsTable: "SELECT 1 AS n FROM sqlite_master WHERE type = 'table' AND name = 'kt_anchors'",
   erase:
     'UPDATE kt_versions SET opening = NULL, value = NULL, signature = NULL WHERE deployment = ? AND label = ? AND version = ?',
 } as const;
@@ -77,36 +79,26 @@ export function decodePrefixNode(bytes: Uint8Array): PrefixNode {
   throw new DeploymentError('deployment_corrupt', 'a stored prefix-tree node is malformed');
 }
 
-/** A kt_versions row as the driver returns it (BLOBs as byte arrays). */
-export interface RawKeyTransVersion<B extends Uint8Array = Uint8Array> {
+/** A kt_versions row (BLOBs as Uint8Array). */
+export interface RawKeyTransVersion {
   version: number;
   position: number;
-  vrf_output: B;
-  vrf_proof: B;
-  commitment: B;
-  opening: B | null;
-  value: B | null;
-  signature: B | null;
+  vrf_output: Uint8Array;
+  vrf_proof: Uint8Array;
+  commitment: Uint8Array;
+  opening: Uint8Array | null;
+  value: Uint8Array | null;
+  signature: Uint8Array | null;
 }
 
-/** A StoredVersion from its row; `copy` makes each BLOB a plain Uint8Array. */
-export function versionFromRow<B extends Uint8Array>(
-  row: RawKeyTransVersion<B>,
-  copy: (b: B) => Uint8Array,
-): StoredVersion {
+/** A StoredVersion from its row. */
+export function versionFromRow(row: RawKeyTransVersion): StoredVersion {
   if ((row.opening === null) !== (row.value === null))
     throw new DeploymentError('deployment_corrupt', 'a stored version has an opening without a value, or the reverse');
   const value =
     row.value === null
       ? null
-      : { value: copy(row.value), suffix: row.signature === null ? {} : { signature: copy(row.signature) } };
-  return {
-    version: row.version,
-    position: row.position,
-    vrfOutput: copy(row.vrf_output),
-    vrfProof: copy(row.vrf_proof),
-    commitment: copy(row.commitment),
-    opening: row.opening === null ? null : copy(row.opening),
-    value,
-  };
+      : { value: row.value, suffix: row.signature === null ? {} : { signature: row.signature } };
+  const { version, position, vrf_output: vrfOutput, vrf_proof: vrfProof, commitment, opening } = row;
+  return { version, position, vrfOutput, vrfProof, commitment, opening, value };
 }

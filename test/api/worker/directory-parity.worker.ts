@@ -126,8 +126,9 @@ describe('the Worker and the Node server', () => {
       logIndex: 1,
       treeSize: 3,
     });
+    // Epochs 2 to 5 each add the provider's KEYTRANS heads entry (0x04) before the statement and the epoch head.
     expect(worker['publish-3'].body).toMatchObject({
-      results: [{ status: 'committed', version: 2, epoch: 5, logIndex: 9, treeSize: 11 }],
+      results: [{ status: 'committed', version: 2, epoch: 5, logIndex: 12, treeSize: 15 }],
     });
 
     // The same pins on both sides; every proof of either side verifies with them.
@@ -164,8 +165,8 @@ describe('the Worker and the Node server', () => {
     // both logs hold the same entries in kind and order, with the same labels and versions.
     const w = checkLog(worker, config.logKey);
     const n = checkLog(node, config.logKey);
-    expect(w.size).toBe(11);
-    expect(n.size).toBe(11);
+    expect(w.size).toBe(15);
+    expect(n.size).toBe(15);
     expect(worker.checkpoint.body).not.toBe(node.checkpoint.body);
     const outline = (es: typeof w.entries) =>
       es.map((e) =>
@@ -177,5 +178,6 @@ describe('the Worker and the Node server', () => {
       );
     expect(outline(w.entries)).toEqual(outline(n.entries));
     expect(outline(w.entries).filter((e) => e.startsWith('update'))).toHaveLength(4);
+    expect(outline(w.entries).filter((e) => e === 'keytrans')).toHaveLength(4);
   });
 });
