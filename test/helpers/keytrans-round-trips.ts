@@ -3,9 +3,10 @@
  * Operations"): a request from a client holding a given state, answered by the responder (log/keytrans/) over a
  * MemoryDeployment's view at a given size, sent through its TLS encoding, and verified by the client
  * (verifier/keytrans/) at a clock just after the view's rightmost entry; each returns the request, the response as
- * decoded and the client's result, and throws whatever the responder or the client throws. Also the keys a client
- * retains from a search for its monitoring, which verifySearch does not return, and the flipping of bits in an
- * encoded response, each copy of which the client must refuse.
+ * decoded and the client's result, and throws whatever the responder or the client throws. Also the keys of every
+ * version of a search's ladder, recomputed from the response (verifySearch's `retained` holds only those a client
+ * in contact monitoring keeps), and the flipping of bits in an encoded response, each copy of which the client must
+ * refuse.
  */
 import { respondContactMonitor } from '../../log/keytrans/monitor-responder.js';
 import { respondOwnerInit, respondOwnerMonitor } from '../../log/keytrans/owner-responder.js';

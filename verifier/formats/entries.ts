@@ -304,18 +304,8 @@ export function decodeEntry(bytes: Uint8Array): Entry {
       firstIndex: r.u64(),
       count: r.u64(),
     };
-  } else if (type === ENTRY_KEYTRANS_HEADS) {
-    const epoch = r.u64();
-    const heads = Array.from({ length: r.u8() }, () => ({
-      providerId: r.string(),
-      treeSize: r.u64(),
-      root: r.take(32),
-      signature: r.take(r.u16()),
-      timestamp: r.u64(),
-      prefixRoot: r.take(32),
-    }));
-    e = { type: 'keytrans', epoch, heads };
-  } else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
+  } else if (type === ENTRY_KEYTRANS_HEADS) e = readKeyTransHeads(r);
+  else throw new EntryError('entry_unknown_type', `unknown entry type 0x${type.toString(16).padStart(2, '0')}`);
   r.end();
   // Update and epoch entries are fixed-size fields read exactly, so they are canonical once every byte is
   // consumed, their integers are safe and an update's version is at least 1 (the auditor reads millions).
@@ -323,8 +313,44 @@ export function decodeEntry(bytes: Uint8Array): Entry {
     if (e.type === 'update') checkInt(e.version, 'version', 1);
     return e;
   }
-  const again = encodeEntry(e);
+  checkCanonical(encodeEntry(e), bytes);
+  return e;
+}
+
+/** A KEYTRANS heads entry's fields after its type octet. */
+function readKeyTransHeads(r: Reader): KeyTransHeadsEntry {
+  const epoch = r.u64();
+  const heads = Array.from({ length: r.u8() }, () => ({
+    providerId: r.string(),
+    treeSize: r.u64(),
+    root: r.take(32),
+    signature: r.take(r.u16()),
+    timestamp: r.u64(),
+    prefixRoot: r.take(32),
+  }));
+  return { type: 'keytrans', epoch, heads };
+}
+
+function checkCanonical(again: Uint8Array, bytes: Uint8Array): void {
   if (again.length !== bytes.length || again.some((x, i) => x !== bytes[i]))
     throw new EntryError('entry_not_canonical', 'entry is not in canonical form');
+}
+
+/**
+ * Decodes a KEYTRANS heads entry as strictly as `decodeEntry` (any other type is 'entry_unknown_type'), without
+ * the other entries' codecs: what the KEYTRANS client's anchor check reads (verifier/keytrans-anchor/anchor.ts).
+ */
+export function decodeKeyTransHeadsEntry(bytes: Uint8Array): KeyTransHeadsEntry {
+  const r = new Reader(bytes);
+  const type = r.u8();
+  if (type !== ENTRY_KEYTRANS_HEADS)
+    throw new EntryError(
+      'entry_unknown_type',
+      `entry type 0x${type.toString(16).padStart(2, '0')}, not KEYTRANS heads`,
+    );
+  const e = readKeyTransHeads(r);
+  r.end();
+  if (bytes.length > MAX_ENTRY) throw new EntryError('entry_too_large', 'entry exceeds 65,535 bytes');
+  checkCanonical(encodeKeyTransHeads(e), bytes);
   return e;
 }

@@ -9,7 +9,7 @@
  */
 import { equalBytes, fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
-import { decodeEntry, type KeyTransHead } from '../formats/entries.js';
+import { decodeKeyTransHeadsEntry, type KeyTransHead } from '../formats/entries.js';
 import { recordHash, verifyInclusion } from '../formats/tlog.js';
 import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { rootFromFullSubtrees } from '../keytrans/log-tree.js';
@@ -99,11 +99,11 @@ function anchoredHeads(checkpoints: CheckpointVerifier, anchor: KeyTransAnchor):
   }
   let entry;
   try {
-    entry = decodeEntry(anchor.entry);
+    entry = decodeKeyTransHeadsEntry(anchor.entry);
   } catch (e) {
     throw new AnchorError('anchor_not_included', `the entry does not decode: ${(e as Error).message}`);
   }
-  if (entry.type !== 'keytrans' || entry.epoch !== anchor.epoch)
+  if (entry.epoch !== anchor.epoch)
     throw new AnchorError(
       'anchor_not_included',
       `entry ${anchor.index} is not the KEYTRANS heads of epoch ${anchor.epoch}`,

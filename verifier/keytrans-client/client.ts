@@ -4,8 +4,9 @@
  * Configuration (kept with the client's state on first use; a different one later is refused: every head the
  * client holds is signed over the one it kept), sends draft-05 requests with the tree size it holds, verifies the
  * answers, checks the head against the witnessed C2SP checkpoint (the anchor) and only then keeps the new state,
- * through the same two-method store as the lookup client's. A search answered at a head newer than the anchor
- * fetched beside it (an epoch in between) is asked again once.
+ * through the same two-method store as the lookup client's, with what a search that must be monitored leaves to
+ * keep of its label (label-state.ts). A search answered at a head newer than the anchor fetched beside it (an epoch
+ * in between) is asked again once.
  */
 import { equalBytes, fromHex, toHex } from '../../wasm-free-crypto/bytes.js';
 import { request, type Fetch } from '../http/request.js';
@@ -20,6 +21,7 @@ import {
   type Message,
   type MessageType,
 } from '../keytrans/messages.js';
+import { labelAfterSearch, retainedFor } from '../keytrans/label-state.js';
 import { verifyOwnerInit, verifyOwnerMonitor } from '../keytrans/owner.js';
 import { verifySearch } from '../keytrans/search.js';
 import { decodeConfiguration, encodeConfiguration } from '../keytrans/signed-structures.js';
@@ -163,7 +165,10 @@ export class KeyTransClient {
       ({ result, epoch } = await this.searchOnce(config, { ...kept.state, global: result.state }, label, version));
       if (epoch === null) throw new AnchorError('anchor_head_mismatch', 'the anchored head moved twice; try again');
     }
-    await this.save(config, { ...kept.state, global: result.state });
+    const labels = new Map(kept.state.labels);
+    const held = labelAfterSearch(labels.get(toHex(label)), result);
+    if (held) labels.set(toHex(label), held);
+    await this.save(config, { global: result.state, labels });
     return { version: result.version, value: result.value.value, treeSize: result.state.treeHead.treeSize, epoch };
   }
 
@@ -198,7 +203,12 @@ export class KeyTransClient {
     if ((await this.anchored(result.state, config)) === null)
       throw new ClientError('unavailable', 'a new epoch was served while the owner checked: run the check again');
     const labels = new Map(kept.state.labels);
-    labels.set(key, { contact: held?.contact ?? [], owner: result.owner, retained: result.retained });
+    const contact = held?.contact ?? [];
+    labels.set(key, {
+      contact,
+      owner: result.owner,
+      retained: retainedFor(contact, result.owner, [held?.retained, result.retained]),
+    });
     await this.save(config, { global: result.state, labels });
     const { starting, versionAtStarting } = result.owner;
     return { treeSize: result.state.treeHead.treeSize, starting, version: versionAtStarting };

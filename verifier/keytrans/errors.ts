@@ -24,7 +24,13 @@ export type KeyTransErrorCode =
   /** A fixed-version search for a version only expired log entries hold ("Maximum Lifetime"). */
   | 'kt_expired'
   /** A stored client state that is malformed (state.ts): refused whole, never half-read. */
-  | 'kt_bad_state';
+  | 'kt_bad_state'
+  /**
+   * An owner's monitoring whose greatest version does not fit ("Owner Monitoring", "Owner Algorithm"): a request
+   * advertising another greatest version than the owner's state holds, or a log entry whose ladder claims a version
+   * above it (a version the owner did not make: the draft's alert to the user).
+   */
+  | 'kt_greatest_version';
 
 /** A KEYTRANS verification failure. */
 export class KeyTransError extends CodedError<KeyTransErrorCode> {

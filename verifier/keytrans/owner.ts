@@ -5,8 +5,9 @@
  * the label at each, and a full search binary ladder at each proving it. Monitoring: the distinguished log entries
  * right of the start the owner verified, walked in the draft's order, each giving a full search binary ladder for
  * the version the owner expects there; the log may stop early (for a new version the owner must process), and the
- * owner's start moves to the rightmost log entry it verified. Contact monitoring of the owner's own map entries
- * (monitor.ts) is not part of this yet: a request with entries is refused.
+ * owner's start moves to the rightmost log entry it verified. The request's `greatest_version` must be the owner's,
+ * and a ladder claiming a greater version is the owner's alert ('kt_greatest_version'). Contact monitoring of the
+ * owner's own map entries (monitor.ts) is not part of this yet: a request with entries is refused.
  */
 import { binaryLadder, runSearchLadder } from './binary-ladder.js';
 import { CombinedProofReader } from './combined-proof.js';
@@ -52,8 +53,13 @@ function distinguished(ctx: OwnerContext, x: number): boolean {
   return isDistinguished(x, ctx.size, (p) => ctx.reader.timestamp(p), ctx.config.reasonableMonitoringWindow);
 }
 
-/** A full search binary ladder at `x` (nothing left out) that must show `target` as the greatest version. */
-function fullLadderAt(ctx: OwnerContext, x: number, target: number | null): void {
+/**
+ * A full search binary ladder at `x` (nothing left out) that must show `target` as the greatest version. In an
+ * owner's monitoring (`monitoring`), a ladder placing the greatest version above the target is the draft's alert
+ * ('kt_greatest_version'): a version the owner did not make. The owner cannot check that claim's prefix proof (it
+ * has no commitment for that version), and an honest log stops before that log entry instead.
+ */
+function fullLadderAt(ctx: OwnerContext, x: number, target: number | null, monitoring = false): void {
   ctx.reader.timestamp(x);
   ctx.reader.prefixProof(x, (proof) => {
     const outcomes: boolean[] = [];
@@ -63,8 +69,11 @@ function fullLadderAt(ctx: OwnerContext, x: number, target: number | null): void
       outcomes.push(r.resultType === 'inclusion');
       return outcomes[outcomes.length - 1];
     });
-    if (run.result !== (target === null ? 'less' : 'equal'))
-      throw bad(`log entry ${x} does not hold ${target === null ? 'no version' : `version ${target} as its greatest`}`);
+    const wanted = target === null ? 'less' : 'equal';
+    const above = run.result === 'greater' || (target === null && run.result === 'equal');
+    const what = `log entry ${x} does not hold ${target === null ? 'no version' : `version ${target} as its greatest`}`;
+    if (run.result !== wanted)
+      throw monitoring && above ? new KeyTransError('kt_greatest_version', `${what}, but a greater one`) : bad(what);
     const searches = run.lookups.map((v, i) => {
       const kept = ctx.retained.get(v);
       if (!kept) throw bad(`log entry ${x}'s ladder looks up version ${v}, which the client has no key for`);
@@ -143,6 +152,23 @@ export function verifyOwnerInit(
 }
 
 /**
+ * An OwnerMonitorRequest as the owner's state makes it ("Owner Monitoring"): the tree size and start it holds, no
+ * map entries yet, and as `greatest_version` the greatest version the owner is aware of. With no version after the
+ * start held yet, that is the version at the start, which every ladder of the response must then show.
+ */
+function checkMonitorRequest(state: GlobalState, owner: OwnerState, request: OwnerMonitorRequest): void {
+  if (request.last !== state.treeHead.treeSize || request.start !== owner.starting)
+    throw new KeyTransError('kt_bad_input', 'the request must advertise the tree size and the start the client holds');
+  if (request.entries.length > 0)
+    throw new KeyTransError('kt_bad_input', "monitoring the owner's own map entries is not supported yet");
+  if (request.greatestVersion !== owner.versionAtStarting)
+    throw new KeyTransError(
+      'kt_greatest_version',
+      `the request advertises greatest version ${request.greatestVersion}, the owner holds ${owner.versionAtStarting}`,
+    );
+}
+
+/**
  * Verifies an OwnerMonitorResponse ("Owner Monitoring") for an owner holding `owner` and the versions it
  * retained; returns the states to keep (the start moved to the rightmost log entry verified).
  */
@@ -156,10 +182,7 @@ export function verifyOwnerMonitor(
   response: OwnerMonitorResponse,
   now: number,
 ): OwnerResult {
-  if (request.last !== state.treeHead.treeSize || request.start !== owner.starting)
-    throw new KeyTransError('kt_bad_input', 'the request must advertise the tree size and the start the client holds');
-  if (request.entries.length > 0)
-    throw new KeyTransError('kt_bad_input', "monitoring the owner's own map entries is not supported yet");
+  checkMonitorRequest(state, owner, request);
   const size = headSize(response.fullTreeHead, state);
   const reader = new CombinedProofReader(response.monitor, retainedEntries(state));
   readViewUpdate(reader, state.treeHead.treeSize, size, now, config);
@@ -173,7 +196,7 @@ export function verifyOwnerMonitor(
       walk.stopped = true;
       return;
     }
-    fullLadderAt(ctx, x, owner.versionAtStarting);
+    fullLadderAt(ctx, x, owner.versionAtStarting, true);
     walk.verified = Math.max(walk.verified, x);
     visit(right(x, size));
   };

@@ -8,13 +8,22 @@
  * the prefix proof's results (binary-ladder.ts), the lookups shown earlier in the response to the left (included)
  * or right (absent) left out, and the proof must compute one prefix root for those lookups (prefix-tree.ts). Last,
  * the log tree's root and the tree head (head.ts). A search that finds no version is refused: draft-05 defines no
- * negative result, and the later drafts say to refuse one.
+ * negative result, and the later drafts say to refuse one. A search the client must monitor gives the keys it
+ * retains for that (`SearchResult.retained`); the commitments of versions above the target are checked where the
+ * search shows those versions (`checkAboveTarget`).
  */
-import { binaryLadder, runSearchLadder, type LadderResult, shownAround } from './binary-ladder.js';
+import {
+  binaryLadder,
+  monitoringBinaryLadder,
+  runSearchLadder,
+  type LadderResult,
+  shownAround,
+} from './binary-ladder.js';
 import { CombinedProofReader } from './combined-proof.js';
 import { computeCommitment } from './commitment.js';
 import { KeyTransError } from './errors.js';
 import { headSize, retainedEntries, verifyHead, type GlobalState } from './head.js';
+import type { RetainedVersion } from './monitor.js';
 import { prefixProofRoot } from './prefix-tree.js';
 import { directPath, left, right, root } from './search-tree.js';
 import { verifyUpdateSignature } from './signatures.js';
@@ -32,12 +41,13 @@ export interface SearchResult {
   terminal: number;
   /** Contact monitoring mode, and the terminal log entry right of the rightmost distinguished one. */
   mustMonitor: boolean;
-}
-
-/** The label's search key at a version of the ladder, and the commitment it opens to if it exists. */
-interface LadderKey {
-  vrfOutput: Uint8Array;
-  commitment: Uint8Array | null;
+  /**
+   * When `mustMonitor`, what the client retains to monitor `version` from `terminal` ("Monitoring the Tree", its
+   * "Binary Ladder"): the VRF output and commitment of each version of the target's monitoring binary ladder (the
+   * target's computed from `opening` and `value`); empty otherwise, when only the tree head is kept. Kept with
+   * label-state.ts `labelAfterSearch`. Versions above the target are never in it (see `ladderKeys`).
+   */
+  retained: Map<number, RetainedVersion>;
 }
 
 /** What one search binary ladder at one log entry showed. */
@@ -54,7 +64,7 @@ interface SearchContext {
   reader: CombinedProofReader;
   size: number;
   target: number;
-  keys: Map<number, LadderKey>;
+  keys: Map<number, RetainedVersion>;
   /** What each log entry's ladder showed, for the lookups the next ones leave out. */
   shown: Map<number, LadderRun>;
 }
@@ -85,17 +95,20 @@ export function verifySearch(
   const keys = ladderKeys(suite, config, request, target, response.binaryLadder, computeCommitment(suite, opening));
   const ctx: SearchContext = { suite, config, reader, size, target, keys, shown: new Map() };
   const terminal = request.version === null ? greatestVersionSearch(ctx) : fixedVersionSearch(ctx);
+  checkAboveTarget(ctx);
   const timestampOf = (p: number) => reader.timestamp(p);
   const distinguished = rightmostDistinguished(size, timestampOf, config.reasonableMonitoringWindow);
   const next = verifyHead(suite, config, response.fullTreeHead, state, reader, response.search.inclusion);
   const mustMonitor = config.mode === 'contactMonitoring' && (distinguished === null || terminal > distinguished);
-  return { version: target, value: response.value, state: next, terminal, mustMonitor };
+  const retained = new Map(mustMonitor ? monitoringBinaryLadder(target).map((v) => [v, keys.get(v)!]) : []);
+  return { version: target, value: response.value, state: next, terminal, mustMonitor, retained };
 }
 
 /**
  * "Search", steps 2 and 3: one ladder step per version of the target's binary ladder, in its order, each VRF proof
  * verified; a commitment exactly for the versions below the target and, in a fixed-version search, those above it
- * that exist (a greatest-version search has none above the target).
+ * that exist (a greatest-version search has none above the target). Whether a version above the target exists is
+ * known only from what the search shows of it: see `checkAboveTarget`.
  */
 function ladderKeys(
   suite: CipherSuite,
@@ -104,11 +117,11 @@ function ladderKeys(
   target: number,
   steps: readonly BinaryLadderStep[],
   targetCommitment: Uint8Array,
-): Map<number, LadderKey> {
+): Map<number, RetainedVersion> {
   const versions = binaryLadder(target);
   if (steps.length !== versions.length)
     throw bad(`${steps.length} binary ladder steps for the ${versions.length} versions of version ${target}'s ladder`);
-  const keys = new Map<number, LadderKey>();
+  const keys = new Map<number, RetainedVersion>();
   versions.forEach((v, i) => {
     const { proof, commitment } = steps[i];
     if (v === target && commitment !== null) throw bad('a commitment given for the target version');
@@ -119,6 +132,21 @@ function ladderKeys(
     keys.set(v, { vrfOutput, commitment: v === target ? targetCommitment : commitment });
   });
   return keys;
+}
+
+/**
+ * The commitments of versions above the target in a fixed-version search ("Search": `commitment` "is omitted only
+ * for versions of the label that don't exist and for the target version"). A version shown included in some log
+ * entry exists: its commitment is required and checked by that entry's prefix proof (`ladderAt`). A version shown
+ * absent from the rightmost log entry, whose prefix tree is the label's present, does not exist: a commitment for
+ * it is refused here. A version shown neither way (not looked up, or absent only from earlier log entries) may
+ * exist, so its commitment is allowed, unchecked: draft-05 gives the client nothing to check it against, and it
+ * is used for nothing (`SearchResult.retained` stops at the target).
+ */
+function checkAboveTarget(ctx: SearchContext): void {
+  for (const v of ctx.shown.get(ctx.size - 1)?.absent ?? [])
+    if (v > ctx.target && ctx.keys.get(v)!.commitment !== null)
+      throw bad(`a commitment for version ${v}, which the rightmost log entry shows does not exist`);
 }
 
 /** Runs the search binary ladder at log entry `x` from its prefix proof (see the file comment). */

@@ -11,11 +11,10 @@
 import { fromHex, toHex } from '../../wasm-free-crypto/bytes.js';
 import { KeyTransError } from './errors.js';
 import type { GlobalState } from './head.js';
+import type { LabelState } from './label-state.js';
 import { fullSubtreeRanges } from './log-tree.js';
 import type { RetainedVersion } from './monitor.js';
-import type { OwnerState } from './owner.js';
 import { frontier } from './search-tree.js';
-import type { MonitorMapEntry } from './types.js';
 
 /** Text kept between runs; `load` gives undefined when nothing was saved yet. */
 export interface TextStore {
@@ -23,12 +22,7 @@ export interface TextStore {
   save(text: string): Promise<void>;
 }
 
-/** What the client keeps of one label. */
-export interface LabelState {
-  contact: MonitorMapEntry[];
-  owner: OwnerState | null;
-  retained: Map<number, RetainedVersion>;
-}
+export type { LabelState };
 
 /** Everything the client keeps of one deployment. */
 export interface ClientState {

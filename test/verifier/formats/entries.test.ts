@@ -1,8 +1,11 @@
-/** Log entry encodings: round trips, exact layouts, strict decoding and tampering. */
+/**
+ * Log entry encodings: round trips, exact layouts, strict decoding and tampering; the KEYTRANS heads entry's own
+ * decoder (the KEYTRANS client's) as strict as the general one.
+ */
 import { describe, expect, it } from 'vitest';
 import { toHex, u64be, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
-import { decodeEntry, encodeEntry, type Entry } from '../../../verifier/formats/entries.js';
+import { decodeEntry, decodeKeyTransHeadsEntry, encodeEntry, type Entry } from '../../../verifier/formats/entries.js';
 import { errorCode } from '../../helpers/error-code.js';
 
 const h = (s: string) => sha256(utf8(s));
@@ -111,5 +114,37 @@ describe('log entries', () => {
       'entry_malformed',
     );
     expect(errorCode(() => encodeEntry({ ...(samples[4] as any), reason: 'bad\nreason' }))).toBe('entry_malformed');
+  });
+});
+
+describe('the KEYTRANS heads entry, decoded alone', () => {
+  const head = { treeSize: 9, root: h('r'), signature: h('s'), timestamp: 5, prefixRoot: h('p') };
+  const entry: Entry = {
+    type: 'keytrans',
+    epoch: 4,
+    heads: [
+      { providerId: 'chat.example', ...head },
+      { providerId: 'p.example', ...head, treeSize: 1 },
+    ],
+  };
+
+  it('gives what decodeEntry gives, and refuses whatever it refuses, other entry types too', () => {
+    const bytes = encodeEntry(entry);
+    expect(decodeKeyTransHeadsEntry(bytes)).toEqual(decodeEntry(bytes));
+    for (let i = 0; i < bytes.length; i++) {
+      const flipped = bytes.slice();
+      flipped[i] ^= 1 << (i % 8);
+      const code = errorCode(() => decodeEntry(flipped));
+      if (code === 'no error') expect(decodeKeyTransHeadsEntry(flipped), `byte ${i}`).toEqual(decodeEntry(flipped));
+      else
+        expect(
+          errorCode(() => decodeKeyTransHeadsEntry(flipped)),
+          `byte ${i}`,
+        ).toBe(code);
+    }
+    for (const e of samples)
+      expect(errorCode(() => decodeKeyTransHeadsEntry(encodeEntry(e)))).toBe('entry_unknown_type');
+    const trailing = new Uint8Array([...bytes, 0]);
+    expect(errorCode(() => decodeKeyTransHeadsEntry(trailing))).toBe(errorCode(() => decodeEntry(trailing)));
   });
 });

@@ -1,10 +1,13 @@
 /**
  * The label owner's KEYTRANS operations (verifier/keytrans/owner.ts) against the main scenario: each owner
  * initialization and owner monitoring is verified from the client state before it, accepted with the oracle's
- * greatest versions, state, owner state and retained versions, and every tampered response is refused.
+ * greatest versions, state, owner state and retained versions, and every tampered response is refused. An owner's
+ * monitoring whose request advertises another greatest version than the owner holds, or whose ladders show a greater
+ * version than the owner holds (a version it did not make), is refused with 'kt_greatest_version'.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, type MessageContext } from '../../../verifier/keytrans/messages.js';
+import { KeyTransError } from '../../../verifier/keytrans/errors.js';
 import type { RetainedVersion } from '../../../verifier/keytrans/monitor.js';
 import { verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
 import { cipherSuite } from '../../../verifier/keytrans/suites.js';
@@ -74,6 +77,46 @@ describe('KEYTRANS owner operations, against the main scenario', () => {
       expect(result.owner, q.id).toEqual(ownerOf(q.client_state_after.label));
       for (const t of q.tampered ?? [])
         expect(() => verify(t.response_hex, t.now_ms ?? q.now_ms), `${q.id} tampered ${t.tamper}`).toThrow();
+    }
+  });
+
+  it("refuses a greatest version that the owner's state or the response's ladders do not bear out", () => {
+    const codeOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof KeyTransError ? e.code : String(e);
+      }
+      return 'accepted';
+    };
+    for (const q of queries('owner_monitor')) {
+      const before = q.client_state_before;
+      const owner = ownerOf(before.label);
+      const request = decodeMessage('OwnerMonitorRequest', fromHex(q.request.encoding), ctx);
+      const response = decodeMessage('OwnerMonitorResponse', fromHex(q.response.encoding), ctx);
+      const state = globalStateOf(before.global)!;
+      const verify = (o: typeof owner, greatestVersion: number | null) => () =>
+        verifyOwnerMonitor(
+          suite,
+          config,
+          state,
+          o,
+          retainedOf(before.label),
+          { ...request, greatestVersion },
+          response,
+          q.now_ms,
+        );
+      // The owner's own version, advertised and checked: the oracle's result, recomputed from its state.
+      expect(request.greatestVersion, q.id).toBe(owner.versionAtStarting);
+      expect(verify(owner, owner.versionAtStarting)().owner, q.id).toEqual(ownerOf(q.client_state_after.label));
+      for (const other of [owner.versionAtStarting - 1, owner.versionAtStarting + 1, null])
+        expect(codeOf(verify(owner, other)), `${q.id}: advertising ${other}`).toBe('kt_greatest_version');
+      // An owner holding an older version, or none: the log's ladders show a greater one, a version it did not make.
+      const verified = verify(owner, owner.versionAtStarting)().owner.starting > owner.starting;
+      for (const older of [owner.versionAtStarting - 1, null]) {
+        const code = codeOf(verify({ ...owner, versionAtStarting: older }, older));
+        expect(code, `${q.id}: holding ${older}`).toBe(verified ? 'kt_greatest_version' : 'accepted');
+      }
     }
   });
 });
