@@ -3,7 +3,8 @@
  * Durable Object's SQLite storage (api/worker/do-deployment-store.ts); statements published with the provider's
  * UpdateTBS signature enter it; the KEYTRANS client (verifier/keytrans-client/client.ts), given only the C2SP pins
  * of /v1/config, verifies searches and owner monitoring and checks each head against the log's checkpoint; the
- * deployments, and a queued statement's UpdateTBS signature (dir_queue_keytrans), survive the object's reset; and
+ * deployments, and a queued statement's UpdateTBS signature (dir_queue_keytrans), survive the object's reset; a
+ * deletion erases the earlier versions there; and
  * the `KEYTRANS` and `OBJECT_STORAGE` vars combine as documented (sequencer-state.ts, `runsKeyTrans`).
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -35,8 +36,9 @@ const NEW_TABLES = [
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** The item of POST /v1/bindings for `account` version `version`, with the UpdateTBS signature of `config`. */
-function signedItem(leaf: PkiCert, config: Configuration, account: string, version: number) {
-  const item = signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), account));
+function signedItem(leaf: PkiCert, config: Configuration, account: string, version: number, deleted = false) {
+  const seed = deleted ? null : `${account} ${version}`;
+  const item = signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), seed));
   const tbs = encodeUpdateTbs(config, utf8(account), version - 1, fromBase64(item.statement));
   return { ...item, keytrans_signature: toBase64(signSync('ed25519', leaf.secretKey, tbs)) };
 }
@@ -91,6 +93,13 @@ describe('KEYTRANS on the Worker', () => {
     expect(later.value).toEqual(fromBase64(queued.statement));
     expect(later.treeSize).toBeGreaterThan(found.treeSize);
     expect((await client.ownerMonitor('alice')).treeSize).toBe(later.treeSize);
+
+    // A deletion erases the earlier versions' openings and values in the object's deployment too.
+    const deleted = signedItem(leaf, config, 'alice', 4, true);
+    expect((await settle(post('/v1/bindings?wait=1', { statements: [deleted] }))).status).toBe(200);
+    expect((await client.search('alice')).value).toEqual(fromBase64(deleted.statement));
+    for (const v of [0, 1, 2])
+      await expect(client.search('alice', v)).rejects.toMatchObject({ code: 'kt_version_erased' });
   });
 
   it('adds the KEYTRANS tables in place to a Durable Object storage written before them, keeping its queue', async () => {
