@@ -23,6 +23,7 @@ import {
   decodeMessage,
   encodeMessage,
   KEYTRANS_MEDIA_TYPE,
+  type Message,
   type MessageType,
 } from '../../verifier/keytrans/messages.js';
 import { encodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
@@ -32,17 +33,27 @@ import { errorResponse, typedErrorResponse } from './errors.js';
 import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
 import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
 
+/**
+ * Each provider's deployment as the routes read it: from the sequencer's or a reader's SQLite
+ * (log/keytrans/deployments.ts), or from D1 (api/worker/d1-keytrans-reader.ts).
+ */
+export interface KeyTransDeploymentReads {
+  config(provider: string): Configuration | undefined | Promise<Configuration | undefined>;
+  /** `respond`'s answer over the deployment at the head `epoch` anchored (undefined: none then). */
+  answer<T>(
+    provider: string,
+    epoch: number,
+    respond: (view: DeploymentView) => T,
+  ): T | undefined | Promise<T | undefined>;
+  /** The anchor of `epoch`: its KEYTRANS heads entry and the entry's inclusion proof. */
+  anchor(epoch: number): KeyTransAnchor | null | Promise<KeyTransAnchor | null>;
+  /** Whether the deployment is closed (its leaf credential revoked): its values are no longer served. */
+  closed(provider: string): boolean | Promise<boolean>;
+}
+
 /** What the routes read: each provider's deployment, and the directory's served epoch. */
 export interface KeyTransRouteOptions {
-  deployments: {
-    config(provider: string): Configuration | undefined;
-    /** The deployment at the head `epoch` anchored (undefined: none then). */
-    view(provider: string, epoch: number): DeploymentView | undefined;
-    /** The anchor of `epoch`: its KEYTRANS heads entry and the entry's inclusion proof. */
-    anchor(epoch: number): KeyTransAnchor | null;
-    /** Whether the deployment is closed (its leaf credential revoked): its values are no longer served. */
-    closed(provider: string): boolean;
-  };
+  deployments: KeyTransDeploymentReads;
   lookupRateLimit: RateLimitOptions | LookupLimiter;
   /** The directory's served epoch and its (cosigned) checkpoint. */
   served(): Promise<{ epoch: number; checkpoint: string }>;
@@ -94,19 +105,21 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
         if (type !== KEYTRANS_MEDIA_TYPE)
           return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
         const provider = c.req.param('provider');
-        const view = o.deployments.view(provider, (await o.served()).epoch);
-        if (!view) return noDeployment(provider);
-        if (o.deployments.closed(provider))
+        const config = await o.deployments.config(provider);
+        if (!config) return noDeployment(provider);
+        if (await o.deployments.closed(provider))
           return errorResponse(
             'kt_deployment_closed',
             `${provider}'s KEYTRANS deployment is closed: its leaf key was revoked`,
           );
-        const decoded = decodeRequest(op.request, new Uint8Array(await c.req.arrayBuffer()), view.config);
+        const decoded = decodeRequest(op.request, new Uint8Array(await c.req.arrayBuffer()), config);
         if ('error' in decoded) return decoded.error;
-        const respond = op.respond as (v: DeploymentView, r: unknown) => never;
-        const ctx = { suite: view.config.ciphersuite, mode: view.config.mode, requestHasVersion: false };
+        const respond = op.respond as (v: DeploymentView, r: unknown) => Message<typeof op.response>;
+        const answer = await o.deployments.answer(provider, (await o.served()).epoch, (v) => respond(v, decoded.ok));
+        if (answer === undefined) return noDeployment(provider);
+        const ctx = { suite: config.ciphersuite, mode: config.mode, requestHasVersion: false };
         if (path === 'search') ctx.requestHasVersion = (decoded.ok as { version: number | null }).version !== null;
-        return binary(c, encodeMessage(op.response, respond(view, decoded.ok), ctx));
+        return binary(c, encodeMessage(op.response, answer as never, ctx));
       } catch (e) {
         if (e instanceof RateLimited) return rateLimitedResponse(e.retryAfterSeconds);
         return typedErrorResponse(e);
@@ -123,7 +136,7 @@ export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
     try {
       await lookupMeter(buckets, c).lookups(1);
       const { epoch, checkpoint } = await o.served();
-      const a = o.deployments.anchor(epoch);
+      const a = await o.deployments.anchor(epoch);
       if (!a) return errorResponse('not_found', `epoch ${epoch} anchored no KEYTRANS head`);
       const body = { epoch, checkpoint, index: a.logIndex, entry: toBase64(a.entry), proof: a.proof.map(toBase64) };
       return c.json(body, 200, { 'Cache-Control': 'no-store' });
@@ -132,8 +145,8 @@ export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
       return typedErrorResponse(e);
     }
   });
-  app.get('/keytrans/v1/:provider/config', (c) => {
-    const config = o.deployments.config(c.req.param('provider'));
+  app.get('/keytrans/v1/:provider/config', async (c) => {
+    const config = await o.deployments.config(c.req.param('provider'));
     return config ? binary(c, encodeConfiguration(config)) : noDeployment(c.req.param('provider'));
   });
   for (const path of Object.keys(OPERATIONS) as (keyof typeof OPERATIONS)[]) operationRoute(app, o, buckets, path);

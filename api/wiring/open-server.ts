@@ -23,6 +23,7 @@ import type { DirectoryStore } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import type { DeploymentStores } from '../../log/keytrans/deployment-store.js';
 import { KeyTransDeployments } from '../../log/keytrans/deployments.js';
+import type { KeyTransDeploymentReads } from '../app/keytrans-routes.js';
 import { operatorKeys } from '../../log/keytrans/operator-keys.js';
 import { LogAppender } from '../../log/merkle/appender.js';
 import { LogReader } from '../../log/merkle/reader.js';
@@ -256,8 +257,8 @@ export function readerApp(o: {
   requests?: RequestMetrics;
   logger?: Logger;
   explorer?: ExplorerAssets;
-  /** The providers' KEYTRANS deployments, read from the sequencer's store (none: no KEYTRANS routes). */
-  keytrans?: KeyTransDeployments;
+  /** The providers' KEYTRANS deployments, read from the sequencer's store or D1 (none: no KEYTRANS routes). */
+  keytrans?: KeyTransDeploymentReads;
 }): Hono {
   const requests = o.requests ?? new RequestMetrics();
   const config: AppConfig = { origin: o.signer.name, logKey: o.signer.verifierKey };

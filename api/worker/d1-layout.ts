@@ -18,6 +18,7 @@ import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { concatBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { DIRECTORY_SCHEMA } from '../../log/directory/directory-sql.js';
 import { ConfigError } from '../wiring/settings.js';
+import { KEYTRANS_REPLICA_SCHEMA } from './d1-keytrans.js';
 import { TRIMMED_SCHEMA } from './object-trim.js';
 
 /** The part of a D1 prepared statement used here. */
@@ -60,6 +61,7 @@ export const REPLICA_SCHEMA = [
   TRIMMED_SCHEMA, // meta database: the epoch at which the object moved its rows here (api/worker/object-trim.ts)
   // meta database: the token of a refill under way (api/worker/d1-refill.ts)
   'CREATE TABLE IF NOT EXISTS dir_refilling (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)',
+  ...KEYTRANS_REPLICA_SCHEMA, // the KEYTRANS deployments (d1-keytrans.ts)
 ];
 
 export const REPLICA_QUERIES = {

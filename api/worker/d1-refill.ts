@@ -4,7 +4,8 @@
  * while epochs go on closing in between. Nothing can be read from the object at one snapshot across calls, so:
  * - each chunk copies the object's rows as they are when it is read (accounts with their versions and names, by
  *   id; then the stored map's rows, by key, each at the epoch the object is at when the chunk is read, read in the
- *   same synchronous step, so that a copied map row is right for the epoch it is filed under);
+ *   same synchronous step, so that a copied map row is right for the epoch it is filed under; then the KEYTRANS
+ *   deployments' rows, d1-keytrans-refill.ts);
  * - the outbox is not consumed while a refill runs, so every write of an epoch closed since the refill began is
  *   still there; the last step reads, in one synchronous step, the object's epoch F, its head and credentials and
  *   the outbox epochs after the refill's first one up to F, and writes those epochs' rows over the copies, oldest
@@ -18,6 +19,8 @@
  * else it begins again. Every write is idempotent, so a chunk written again after a crash changes nothing.
  */
 import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
+import { copyKeyTransChunk } from './d1-keytrans-refill.js';
+import { KEYTRANS_REPLICA_TABLES } from './d1-keytrans.js';
 import { labelShard, mapRowShard, nameShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
 import type { DoSqlValue } from './do-log-storage.js';
 import {
@@ -44,7 +47,7 @@ interface Refill {
   token: string;
   from: number;
   shards: number;
-  stage: 'accounts' | 'map' | 'finish';
+  stage: 'accounts' | 'map' | 'keytrans' | 'finish';
   accountsAfter: number;
   mapAfter: ArrayBuffer | null;
 }
@@ -61,7 +64,11 @@ const REPLICA_TABLES = [
   'dir_epoch',
   'dir_replica',
   'dir_refilling',
+  ...KEYTRANS_REPLICA_TABLES,
 ];
+
+/** The stage after each (the KEYTRANS deployments' rows after the map's: d1-keytrans-refill.ts). */
+const NEXT_STAGE = { accounts: 'map', map: 'keytrans', keytrans: 'finish', finish: 'finish' } as const;
 
 /** A version row copied: the object's, as it is now (erased or not). */
 const COPY_VERSION = Q.putVersion.replace(/^INSERT INTO/, 'INSERT OR REPLACE INTO');
@@ -139,8 +146,10 @@ export async function continueRefill(
     const n =
       refill.stage === 'accounts'
         ? await copyAccounts(storage, layout, refill, chunk)
-        : await copyMap(storage, layout, refill, chunk);
-    if (n === 0) refill.stage = refill.stage === 'accounts' ? 'map' : 'finish';
+        : refill.stage === 'map'
+          ? await copyMap(storage, layout, refill, chunk)
+          : await copyKeyTransChunk(storage, layout, refill.token, chunk);
+    if (n === 0) refill.stage = NEXT_STAGE[refill.stage];
     saveRefill(storage, refill);
     copied += n;
   }

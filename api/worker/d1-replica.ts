@@ -37,7 +37,16 @@ import {
   type IndexLayout,
 } from './d1-layout.js';
 import { beginRefill, continueRefill, REFILL_BUDGET, refillUnderWay } from './d1-refill.js';
-import { epochRowStatements, outboxEpochs, run, storedEpoch, type Sql, type Statement } from './d1-statements.js';
+import {
+  deleteOutboxEpoch,
+  epochRowStatements,
+  outboxEpochs,
+  run,
+  storedEpoch,
+  type Sql,
+  type Statement,
+} from './d1-statements.js';
+import { KEYTRANS_REPLICA_QUERIES } from './d1-keytrans.js';
 import { blob, rowStatements } from './do-directory-store.js';
 import { objectTrimmedAt, TRIMMED_EPOCH } from './object-trim.js';
 
@@ -66,7 +75,7 @@ function routedStatements(w: EpochWrites, layout: IndexLayout, prunedBelow: numb
   meta.push([R.putHead, E, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint, w.served ?? null]);
   if (prunedBelow > 0) {
     for (const s of out) s.push([R.pruneMapRows, prunedBelow, prunedBelow - KEEP_EPOCHS]);
-    meta.push([R.pruneHeads, prunedBelow]);
+    meta.push([R.pruneHeads, prunedBelow], [KEYTRANS_REPLICA_QUERIES.pruneAnchors, prunedBelow]);
   }
   for (const s of out) s.push([R.setMarker, E]);
   return out;
@@ -187,7 +196,7 @@ export async function replicateOutbox(
       applied++;
     }
     hooks.applied?.(Math.min(row.epoch, state.meta)); // every database holds it now
-    storage.sql.exec('DELETE FROM dir_outbox WHERE epoch = ?', row.epoch);
+    deleteOutboxEpoch(storage, row.epoch);
   }
   await copyServed(storage, layout, state);
   const more = rows.some((r) => r.epoch > state.meta);

@@ -15,6 +15,7 @@ import {
 } from './d1-layout.js';
 import { blob, rowStatements } from './do-directory-store.js';
 import type { DoSqlStorage } from './do-log-storage.js';
+import { addKeyTransStatements, KEYTRANS_OUTBOX_SCHEMA, keyTransFromParts } from './d1-keytrans.js';
 import { decodeEpochWrites } from './outbox-json.js';
 
 export type Sql = Pick<DoSqlStorage, 'sql'>;
@@ -39,11 +40,25 @@ export function storedEpoch(storage: Sql): number {
   return row?.epoch ?? -1;
 }
 
+/** The outbox's epochs, oldest first, each with its KEYTRANS rows (d1-keytrans.ts) if it has any. */
 export function outboxEpochs(storage: Sql): { epoch: number; writes: EpochWrites }[] {
+  storage.sql.exec(KEYTRANS_OUTBOX_SCHEMA); // an outbox written before KEYTRANS has none
   return storage.sql
     .exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox ORDER BY epoch')
     .toArray()
-    .map((r) => ({ epoch: r.epoch, writes: decodeEpochWrites(r.writes) }));
+    .map((r) => {
+      const parts = storage.sql
+        .exec<{ rows: string }>('SELECT rows FROM kt_outbox WHERE epoch = ? ORDER BY part', r.epoch)
+        .toArray();
+      const keytrans = keyTransFromParts(parts.map((p) => p.rows));
+      return { epoch: r.epoch, writes: { ...decodeEpochWrites(r.writes), ...(keytrans && { keytrans }) } };
+    });
+}
+
+/** Deletes an epoch's outbox rows, once every database holds it. */
+export function deleteOutboxEpoch(storage: Sql, epoch: number): void {
+  storage.sql.exec('DELETE FROM dir_outbox WHERE epoch = ?', epoch);
+  storage.sql.exec('DELETE FROM kt_outbox WHERE epoch = ?', epoch);
 }
 
 /** A version row written over rows a refill may already have copied: the copy, newer or as new, is kept. */
@@ -71,5 +86,6 @@ export function epochRowStatements(w: EpochWrites, layout: IndexLayout, overCopi
     const shard = mapRowShard(r.key, layout.bits);
     out[shard < 0 ? n : shard].push([R.putMapRow, blob(r.key), E, blob(r.value)]);
   }
+  if (w.keytrans) addKeyTransStatements(out, w.keytrans, layout.bits);
   return out;
 }

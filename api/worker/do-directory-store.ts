@@ -49,6 +49,7 @@ import type {
   QueueRow,
   VersionRow,
 } from '../../log/directory/store.js';
+import { KEYTRANS_OUTBOX_SCHEMA, keyTransOutboxParts } from './d1-keytrans.js';
 import type { DoSqlStorage, DoSqlValue } from './do-log-storage.js';
 
 /** A BLOB column as Durable Object SQL returns it (ArrayBuffer), or as D1 does (an array of bytes). */
@@ -150,7 +151,10 @@ export class DoDirectoryStore implements DirectoryStore {
     storage.sql.exec(MAP_SCHEMA);
     storage.sql.exec(SERVED_SCHEMA);
     storage.sql.exec(KEYTRANS_QUEUE_SCHEMA);
-    if (options.outbox) storage.sql.exec(OUTBOX_SCHEMA);
+    if (options.outbox) {
+      storage.sql.exec(OUTBOX_SCHEMA);
+      storage.sql.exec(KEYTRANS_OUTBOX_SCHEMA);
+    }
   }
 
   private all<T extends Record<string, DoSqlValue>>(query: string, ...bindings: unknown[]): T[] {
@@ -263,12 +267,16 @@ export class DoDirectoryStore implements DirectoryStore {
       }
       for (const r of w.map ?? []) sql.exec(MAP_QUERIES.put, blob(r.key), blob(r.value));
       if (w.served !== undefined) sql.exec(SERVED_QUERIES.put, w.epoch.epoch, w.served);
-      if (this.options.outbox)
-        sql.exec(
-          'INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)',
-          w.epoch.epoch,
-          this.options.outbox.encodeWrites({ ...w, dequeued: undefined }), // D1 has no queue
+      if (this.options.outbox) {
+        const E = w.epoch.epoch;
+        // D1 has no queue; the KEYTRANS rows go in parts of their own (d1-keytrans.ts).
+        const writes = this.options.outbox.encodeWrites({ ...w, dequeued: undefined, keytrans: undefined });
+        sql.exec('INSERT INTO dir_outbox (epoch, writes) VALUES (?, ?)', E, writes);
+        const parts = w.keytrans ? keyTransOutboxParts(w.keytrans) : [];
+        parts.forEach((rows, part) =>
+          sql.exec('INSERT INTO kt_outbox (epoch, part, rows) VALUES (?, ?, ?)', E, part, rows),
         );
+      }
     };
   }
 }

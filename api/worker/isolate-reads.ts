@@ -25,7 +25,8 @@ import { parseVrfSecretKey, settingsFromVars } from '../wiring/settings.js';
 import { indexLayout, REPLICA_QUERIES, type IndexLayout } from './d1-layout.js';
 import { D1DirectoryReader } from './d1-reader.js';
 import { limiterShards, RemoteLookupLimit, type LimiterNamespace } from './lookup-limiter.js';
-import { logSigner, SEQUENCER_NAME, type SequencerVars } from './sequencer-state.js';
+import { D1KeyTransDeployments } from './d1-keytrans-reader.js';
+import { logSigner, runsKeyTrans, SEQUENCER_NAME, type SequencerVars } from './sequencer-state.js';
 import { workerLogger } from './worker-log.js';
 
 /** The read routes, by method and path, with the route label /metrics counts them under. */
@@ -34,6 +35,12 @@ const READ_ROUTES: [string, RegExp, string][] = [
   ['POST', /^\/v1\/lookup$/, '/v1/lookup'],
   ['GET', /^\/v1\/history\/[^/]+\/[^/]+$/, '/v1/history/:provider/:account'],
   ['GET', /^\/v1\/monitor\/[^/]+\/[^/]+$/, '/v1/monitor/:provider/:account'],
+  ['GET', /^\/keytrans\/v1\/anchor$/, '/keytrans/v1/anchor'],
+  ['GET', /^\/keytrans\/v1\/[^/]+\/config$/, '/keytrans/v1/:provider/config'],
+  ['POST', /^\/keytrans\/v1\/[^/]+\/search$/, '/keytrans/v1/:provider/search'],
+  ['POST', /^\/keytrans\/v1\/[^/]+\/monitor$/, '/keytrans/v1/:provider/monitor'],
+  ['POST', /^\/keytrans\/v1\/[^/]+\/owner\/init$/, '/keytrans/v1/:provider/owner/init'],
+  ['POST', /^\/keytrans\/v1\/[^/]+\/owner\/monitor$/, '/keytrans/v1/:provider/owner/monitor'],
 ];
 
 /** The route label of a read request, or undefined for anything else. */
@@ -117,6 +124,7 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
       settings,
       lookupLimit,
       logger: workerLogger,
+      keytrans: runsKeyTrans(env, settings.keytrans) ? new D1KeyTransDeployments(layout, vrfSecretKey) : undefined,
     });
     reads = { layout, app, ready: false };
   }

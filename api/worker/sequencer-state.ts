@@ -71,7 +71,7 @@ export function objectKeepsAll(vars: SequencerVars): boolean {
 /**
  * Whether the object runs the providers' KEYTRANS deployments (docs/PROTOCOL.md section 22.8): `KEYTRANS` as set, by
  * default yes with `OBJECT_STORAGE` "full" and no with "edge", whose object keeps only what its single writer needs
- * while a deployment's trees stay whole in the object (they are not replicated to D1); KEYTRANS = 1 with "edge" is
+ * while a deployment's trees stay whole in the object (replicated to D1, not trimmed); KEYTRANS = 1 with "edge" is
  * not configured.
  */
 export function runsKeyTrans(vars: SequencerVars, setting: boolean): boolean {

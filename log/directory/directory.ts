@@ -563,10 +563,12 @@ export class Directory implements ProofSource {
           };
           // Without witnesses the signed checkpoint is the one served: readers may serve it from this commit.
           if (!this.opts.cosign) plan.writes.served = head.checkpoint;
-          writer();
           const anchorIndex = firstIndex + plan.entries.length - 1;
-          const anchor = anchorEntry && { epoch: plan.head.epoch, logIndex: anchorIndex, entry: anchorEntry };
-          keytrans?.write(anchor && { ...anchor, proof: penultimateEntryProof ?? [] });
+          const at = anchorEntry && { epoch: plan.head.epoch, logIndex: anchorIndex, entry: anchorEntry };
+          const anchor = at && { ...at, proof: penultimateEntryProof ?? [] };
+          if (keytrans) plan.writes.keytrans = keytrans.rows(anchor); // for a replica (the Worker's D1)
+          writer();
+          keytrans?.write(anchor);
         },
       });
       this.map.committed(batch); // in the tick the append returned in: no lookup reads between

@@ -33,13 +33,51 @@ export interface KeyTransAnchor {
 }
 
 /**
+ * An epoch's KEYTRANS writes as rows keyed by provider, for a replica of the deployments (the Worker's D1,
+ * api/worker/d1-keytrans.ts): the tables of log/keytrans/keytrans-sql.ts with the provider's id in place of the
+ * deployment's number. Prefix-tree nodes are encoded as in `kt_prefix_nodes.node`.
+ */
+export interface KeyTransRows {
+  /** Every deployment's encoded Configuration (a replica keeps the first it is given of each provider). */
+  deployments: { provider: string; config: Uint8Array }[];
+  entries: {
+    provider: string;
+    position: number;
+    timestamp: number;
+    prefixRoot: Uint8Array;
+    headSignature: Uint8Array;
+  }[];
+  logNodes: { provider: string; level: number; index: number; value: Uint8Array }[];
+  prefixNodes: { provider: string; depth: number; path: Uint8Array; position: number; node: Uint8Array }[];
+  versions: KeyTransVersionRow[];
+  /** The versions of `label` below `below` that lose their openings, values and signatures. */
+  erasures: { provider: string; label: Uint8Array; below: number }[];
+  anchor: KeyTransAnchor | null;
+}
+
+/** One version of a label in a provider's deployment (null opening, value and signature: erased). */
+export interface KeyTransVersionRow {
+  provider: string;
+  label: Uint8Array;
+  version: number;
+  position: number;
+  vrfOutput: Uint8Array;
+  vrfProof: Uint8Array;
+  commitment: Uint8Array;
+  opening: Uint8Array | null;
+  value: Uint8Array | null;
+  signature: Uint8Array | null;
+}
+
+/**
  * An epoch's prepared KEYTRANS entries: every deployment's head after them, in the order the deployments were
- * made (none: no deployment yet), and `write`, which stores them all with the anchor (synchronous, inside the
- * log commit).
+ * made (none: no deployment yet); `write`, which stores them all with the anchor (synchronous, inside the log
+ * commit); and `rows`, the same writes for a replica.
  */
 export interface PreparedKeyTransEpoch {
   heads: KeyTransHead[];
   write(anchor: KeyTransAnchor | null): void;
+  rows(anchor: KeyTransAnchor | null): KeyTransRows;
 }
 
 export interface KeyTransHook {

@@ -1,9 +1,10 @@
 /**
  * The directory store's contract, shared by its backends (SQLite on Node, log/directory/sqlite-store.ts; a
  * Durable Object's SQLite storage on Workers, api/worker/do-directory-store.ts): the rows, what an epoch
- * writes and the `DirectoryStore` interface. No imports, so that the Worker can use it without Node's or
- * better-sqlite3's types; the SQL both backends run is in directory-sql.ts.
+ * writes and the `DirectoryStore` interface. Only type imports of this room, so that the Worker can use it
+ * without Node's or better-sqlite3's types; the SQL both backends run is in directory-sql.ts.
  */
+import type { KeyTransRows } from './keytrans-hook.js';
 
 /** A label's latest version, its history hash and the one before it, and the label's VRF proof. */
 export interface AccountRow {
@@ -77,6 +78,11 @@ export interface EpochWrites {
    * deleted in the epoch's own transaction, so that the queue and the log never disagree after a crash.
    */
   dequeued?: number[];
+  /**
+   * The KEYTRANS deployments' writes of this epoch, as rows for a replica (the Worker's D1); the deployments'
+   * own stores write them (log/keytrans/), so a store without a replica ignores them.
+   */
+  keytrans?: KeyTransRows;
 }
 
 /** An epoch's writes with nothing in them yet (its epoch row is set when its log commit is known). */

@@ -30,6 +30,7 @@ import type { DeploymentStore, DeploymentStores } from './deployment-store.js';
 import type { DeploymentView } from './deployment-view.js';
 import { type DeploymentKeys, type LabelUpdate, prepareEntry } from './deployment-writer.js';
 import type { OperatorKeys } from './operator-keys.js';
+import { replicaRows } from './replica-rows.js';
 import { storedView } from './stored-view.js';
 
 /** The clock bounds and windows every deployment's configuration carries (milliseconds). */
@@ -146,6 +147,12 @@ export class KeyTransDeployments implements KeyTransHook {
     return storedView(d.store, d.keys.suite, d.keys.config, size, searchKey);
   }
 
+  /** `respond`'s answer over `provider`'s deployment at the head `epoch` anchored (undefined: none then). */
+  answer<T>(provider: string, epoch: number, respond: (view: DeploymentView) => T): T | undefined {
+    const view = this.view(provider, epoch);
+    return view && respond(view);
+  }
+
   /**
    * Whether `provider`'s deployment is closed: the credential whose key is its leaf_public_key is revoked (or
    * gone), so no signature by that key is taken any more, and its values are no longer served.
@@ -251,7 +258,17 @@ export class KeyTransDeployments implements KeyTransHook {
       }
       if (anchor) this.stores.putAnchor(anchor);
     };
-    return { heads, write } satisfies PreparedKeyTransEpoch;
+    const rows = (anchor: KeyTransAnchor | null) =>
+      replicaRows(
+        prepared.map(({ provider, d, p, erasures }) => ({
+          provider,
+          config: d.keys.config,
+          append: p.append,
+          erasures,
+        })),
+        anchor,
+      );
+    return { heads, write, rows } satisfies PreparedKeyTransEpoch;
   }
 
   /**

@@ -9,6 +9,8 @@
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { indexLayout, type IndexLayout } from '../../../api/worker/d1-layout.js';
+import { replicateOutbox } from '../../../api/worker/d1-replica.js';
 import { DoDeploymentStores } from '../../../api/worker/do-deployment-store.js';
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { DIRECTORY_SCHEMA, QUEUE_QUERIES, QUEUE_SCHEMA } from '../../../log/directory/directory-sql.js';
@@ -16,16 +18,16 @@ import { describe, expect, it } from 'vitest';
 import { runsKeyTrans } from '../../../api/worker/sequencer-state.js';
 import { ConfigError } from '../../../api/wiring/settings.js';
 import { KeyTransClient } from '../../../verifier/keytrans-client/client.js';
-import { KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
+import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
 import { decodeConfiguration, encodeUpdateTbs } from '../../../verifier/keytrans/signed-structures.js';
 import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
-import { fromBase64, toBase64 } from '../../../wasm-free-crypto/bytes.js';
+import { fromBase64, toBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
 const PROVIDER = 'keytrans.example';
 /** The tables KEYTRANS on the Worker added to the object's database. */
@@ -56,8 +58,63 @@ async function keytransClient(): Promise<KeyTransClient> {
   const checkpoints = new CheckpointVerifier({ origin: c.origin, logKey: parseVerifierKey(c.logKey) });
   let kept: string | undefined;
   const store = { load: async () => kept, save: async (text: string) => void (kept = text) };
-  const fetch = (url: string, init?: RequestInit) => get(url.slice('https://kt.example'.length), init);
+  // A client of its own: the lookup limit is shared by every test of the project (its limiter objects).
+  const headers = (init?: RequestInit) => ({
+    ...(init?.headers as Record<string, string>),
+    'cf-connecting-ip': '10.17.0.1',
+  });
+  const fetch = (url: string, init?: RequestInit) =>
+    get(url.slice('https://kt.example'.length), { ...init, headers: headers(init) });
   return new KeyTransClient({ server: 'https://kt.example', provider: PROVIDER, fetch, checkpoints, store });
+}
+
+type Rows = Record<string, string[]>;
+const TABLE_COLUMNS: Record<string, string> = {
+  ktr_deployments: 'provider, config',
+  ktr_entries: 'provider, position, timestamp, prefix_root, head_signature',
+  ktr_log_nodes: 'provider, level, idx, value',
+  ktr_prefix_nodes: 'provider, depth, path, position, node',
+  ktr_versions: 'provider, label, version, position, vrf_output, vrf_proof, commitment, opening, value, signature',
+};
+const rowText = (r: Record<string, unknown>) =>
+  Object.values(r)
+    .map((v) =>
+      v instanceof ArrayBuffer ? toHex(new Uint8Array(v)) : Array.isArray(v) ? toHex(Uint8Array.from(v)) : String(v),
+    )
+    .join('|');
+
+/** The object's KEYTRANS rows, by replica table, the deployment's number replaced by its provider (sorted text). */
+function objectRows(storage: DurableObjectStorage): Rows {
+  const out: Rows = {};
+  for (const [table, columns] of Object.entries(TABLE_COLUMNS)) {
+    const from = table.replace('ktr_', 'kt_');
+    const select = columns
+      .split(', ')
+      .map((c) => (c === 'provider' ? 'd.provider' : `t.${c}`))
+      .join(', ');
+    const q =
+      table === 'ktr_deployments'
+        ? `SELECT ${columns} FROM kt_deployments`
+        : `SELECT ${select} FROM ${from} t JOIN kt_deployments d ON d.id = t.deployment`;
+    out[table] = storage.sql.exec<Record<string, SqlStorageValue>>(q).toArray().map(rowText).sort();
+  }
+  return out;
+}
+
+/** D1's KEYTRANS rows in `shard` and, for shard 0, with every other shard's (sorted text). */
+async function d1Rows(layout: IndexLayout, shard: number): Promise<Rows> {
+  const out: Rows = {};
+  const dbs = shard === 0 ? layout.shards : [layout.shards[shard]];
+  for (const [table, columns] of Object.entries(TABLE_COLUMNS)) {
+    const all = await Promise.all(
+      dbs.map((db) => db.prepare(`SELECT ${columns} FROM ${table}`).all<Record<string, unknown>>()),
+    );
+    out[table] = all
+      .flatMap((r) => r.results)
+      .map(rowText)
+      .sort();
+  }
+  return out;
 }
 
 describe('KEYTRANS on the Worker', () => {
@@ -100,6 +157,77 @@ describe('KEYTRANS on the Worker', () => {
     expect((await client.search('alice')).value).toEqual(fromBase64(deleted.statement));
     for (const v of [0, 1, 2])
       await expect(client.search('alice', v)).rejects.toMatchObject({ code: 'kt_version_erased' });
+  });
+
+  it('replicates the deployments to D1, and refills them there, as the object holds them', async () => {
+    const d1 = indexLayout(env)!;
+    expect(d1.shards).toHaveLength(2);
+    await inSequencer((_o, storage) => replicateOutbox(storage, d1));
+    const inObject = await inSequencer(async (_o, storage) => objectRows(storage));
+    expect(inObject.ktr_prefix_nodes.length).toBeGreaterThan(10);
+    expect(await d1Rows(d1, 0)).toEqual(inObject); // shard 0 is the meta database
+    // Spread over both databases: the prefix-tree nodes at depth 1 or deeper whose path begins with a 1 bit are in
+    // shard 1, the erased versions (their opening, value and signature NULL) where the label hashes to.
+    expect((await d1Rows(d1, 1)).ktr_prefix_nodes.length).toBeGreaterThan(0);
+    expect(inObject.ktr_versions.filter((v) => v.endsWith('|null|null|null'))).toHaveLength(3);
+
+    // D1 went back: refilled over bounded runs, the KEYTRANS rows among them, then the same rows again.
+    await d1.meta.prepare('DELETE FROM dir_replica').run();
+    let result = await inSequencer((_o, storage) => replicateOutbox(storage, d1, {}, { refillRows: 5 }));
+    expect(result.refilling).toBe(true);
+    for (let runs = 0; result.refilling && runs < 500; runs++)
+      result = await inSequencer((_o, storage) => replicateOutbox(storage, d1, {}, { refillRows: 5 }));
+    expect(result).toMatchObject({ refilling: false, backfilled: true });
+    expect(await d1Rows(d1, 0)).toEqual(await inSequencer(async (_o, storage) => objectRows(storage)));
+  });
+
+  it('answers the KEYTRANS routes from D1, as the object does, without calling it', async () => {
+    const config = await keytransConfig();
+    const search = (label: string, version: number | null): RequestInit => ({
+      method: 'POST',
+      headers: { 'Content-Type': KEYTRANS_MEDIA_TYPE },
+      body: encodeMessage(
+        'SearchRequest',
+        { last: null, label: utf8(label), version },
+        { suite: 2, mode: config.mode },
+      ) as Uint8Array<ArrayBuffer>,
+    });
+    const reads: [string, RequestInit | undefined][] = [
+      [`/keytrans/v1/${PROVIDER}/config`, undefined],
+      ['/keytrans/v1/anchor', undefined],
+      [`/keytrans/v1/${PROVIDER}/search`, search('alice', null)],
+      [`/keytrans/v1/${PROVIDER}/search`, search('alice', 0)], // erased: 410
+      [`/keytrans/v1/${PROVIDER}/search`, search('carol', null)], // published without KEYTRANS: 404
+      [
+        `/keytrans/v1/${PROVIDER}/owner/init`,
+        {
+          method: 'POST',
+          headers: { 'Content-Type': KEYTRANS_MEDIA_TYPE },
+          body: encodeMessage(
+            'OwnerInitRequest',
+            { last: null, label: utf8('alice'), start: 0 },
+            { suite: 2, mode: config.mode },
+          ) as Uint8Array<ArrayBuffer>,
+        },
+      ],
+    ];
+    const answer = async (res: Response) => [res.status, new Uint8Array(await res.arrayBuffer())];
+    const expected = [];
+    for (const [path, init] of reads)
+      expected.push(await answer(await sequencer().fetch(new Request(`https://kt.example${path}`, init))));
+    expect(expected.map(([status]) => status)).toEqual([200, 200, 200, 410, 404, 200]);
+    await get('/metrics'); // hands the isolate's counts over now, not during the reads
+    const before = await invocations();
+    const answers = [];
+    // Each read from a client of its own: the lookup limit is shared by every test of the project (its limiters).
+    const client = (init: RequestInit | undefined, i: number): RequestInit => ({
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), 'cf-connecting-ip': `10.16.0.${i}` },
+    });
+    for (const [i, [path, init]] of reads.entries()) answers.push(await answer(await get(path, client(init, i))));
+    expect(await invocations(), 'the writer object was sent nothing').toBe(before);
+    // The anchor's JSON carries the served checkpoint, the same note from either.
+    expect(answers).toEqual(expected);
   });
 
   it('adds the KEYTRANS tables in place to a Durable Object storage written before them, keeping its queue', async () => {
