@@ -4,7 +4,8 @@
  * passed. With `--roots PEM`, provider enrolments are also checked against those trusted roots
  * (verifier/enrolment/); without it the auditor is told so explicitly and the result says that they were not.
  * The state file is an SQLite file holding the state and the replayed map (cli/audit-store.ts); a JSON state
- * file of the release before the stored map is upgraded in place.
+ * file of the release before the stored map is upgraded in place; a state of a release before the KEYTRANS history
+ * gets its history at the next audit (the entries already audited read again once), as the result says.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,12 +22,16 @@ export const AUDIT_HELP = `usage: kt audit [--pins FILE] [--server URL] [--state
 Follows the directory's log from the state of the last run (default kt-audit.db; none: from entry 0) to
 its current checkpoint, verified with the pins and witness policy: checks that the entries make the signed
 tree, replays every epoch into its own map and compares the epoch heads' roots, ranges and credential sets,
-and with --roots checks every provider enrolment against those trusted root certificates (without it,
-enrolments are not checked, and the result says so). The state file (SQLite) holds the state and the
+checks that each provider's KEYTRANS tree anchored in the log grows by one entry per epoch, never leaves,
+and has as root the tree of its anchored entries (replay_keytrans_history), and with --roots checks every
+provider enrolment against those trusted root certificates (without it, enrolments are not checked, and
+the result says so). The state file (SQLite) holds the state and the
 replayed map, so memory does not grow with the directory; it is saved only when everything passed. A
 JSON state file of an earlier release (kt-audit.json without --state) is upgraded in place. When the log
 fails a check, an evidence file (audit_failure) records the signed checkpoint, the check and the state it
-was audited from; \`kt audit\` from that state reproduces it.
+was audited from; \`kt audit\` from that state reproduces it. A state file of a release before the KEYTRANS
+history check has no history: the next audit first reads the entries it had audited again, from entry 0
+(checked against its saved checkpoint), to build it, and says so.
 Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
 
 /** The state file without --state, and the JSON one of the release before the stored map it replaces. */
@@ -71,6 +76,17 @@ export async function audit(argv: string[]): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/** What the result says of the KEYTRANS history: the trees followed, and a history built for an older state. */
+function keyTransText({ read, providers, reread }: { read: number; providers: number; reread: number }): string {
+  const rebuilt =
+    reread > 0
+      ? `; the state had no KEYTRANS history (an earlier release): entries 0 to ${reread} were read again to build it`
+      : '';
+  if (providers === 0) return `, no KEYTRANS tree anchored yet${rebuilt}`;
+  const entries = `${read} KEYTRANS heads entr${read === 1 ? 'y' : 'ies'} read`;
+  return `, the anchored KEYTRANS trees of ${providers} provider${providers === 1 ? '' : 's'} grow by one entry per epoch (${entries})${rebuilt}`;
 }
 
 async function auditWith(
@@ -125,11 +141,12 @@ async function auditWith(
     checked && uncheckedEarlier > 0
       ? `, but ${uncheckedEarlier} enrolment${uncheckedEarlier === 1 ? '' : 's'} of earlier audits ${uncheckedEarlier === 1 ? 'was' : 'were'} NOT checked (audit from the start with a new --state file to check them)`
       : '';
+  const { read: heads, providers, reread } = result.keyTrans;
   const enrolments = checked
     ? `, every enrolment read validates${earlier}`
     : `; ${read} provider enrolment${read === 1 ? ' was' : 's were'} NOT checked (no --roots)`;
   out.result(
-    `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${enrolments}; state saved to ${a.statePath}`,
+    `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${keyTransText(result.keyTrans)}${enrolments}; state saved to ${a.statePath}`,
     {
       audited: true,
       from: result.from,
@@ -138,6 +155,9 @@ async function auditWith(
       enrolmentsChecked: checked,
       enrolmentsRead: read,
       enrolmentsUncheckedEarlier: uncheckedEarlier,
+      keyTransHeadsRead: heads,
+      keyTransProviders: providers,
+      keyTransReread: reread,
       ...(a.upgradedFrom && { upgradedFrom: a.upgradedFrom }),
     },
   );

@@ -9,7 +9,8 @@
  * A state file of the release before the stored map was JSON holding every map leaf. Opened here, it is
  * upgraded in place: its leaves are built into map rows, checked against its last epoch head, and the new
  * file replaces it atomically (written beside it, then renamed over it); a damaged one is refused and left
- * as it is.
+ * as it is. A state saved before the auditor kept a KEYTRANS history has none (`keyTransHistory` absent): it
+ * opens as it is, and the next audit that passes builds the history and writes it with the rest.
  */
 import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -33,6 +34,11 @@ type SavedState = {
   replay: { size: number; lastEpoch: number; credentials: string[]; lastHead: string | null; leaves?: string };
   /** Absent in states saved before it was recorded (verifier/auditor/auditor.ts AuditorState). */
   uncheckedEnrolments?: number;
+  /**
+   * The KEYTRANS history (`KeyTransHistory.encode`, base64); absent in states of the releases before it, which
+   * the next audit builds it for (verifier/auditor/auditor.ts).
+   */
+  keyTransHistory?: string;
 };
 
 function stateFromJson(s: SavedState, path: string): AuditorState {
@@ -48,6 +54,7 @@ function stateFromJson(s: SavedState, path: string): AuditorState {
         ...(s.replay.leaves !== undefined && { leaves: fromBase64(s.replay.leaves) }),
       },
       ...(s.uncheckedEnrolments !== undefined && { uncheckedEnrolments: s.uncheckedEnrolments }),
+      ...(s.keyTransHistory !== undefined && { keyTransHistory: fromBase64(s.keyTransHistory) }),
     };
   } catch (e) {
     throw new UsageError(`${path} is not an audit state: ${(e as Error).message}`, 'bad_state');
@@ -65,6 +72,7 @@ function stateToJson(s: AuditorState): string {
       lastHead: s.replay.lastHead && toBase64(s.replay.lastHead),
     },
     uncheckedEnrolments: s.uncheckedEnrolments,
+    keyTransHistory: s.keyTransHistory && toBase64(s.keyTransHistory),
   };
   return JSON.stringify(saved);
 }

@@ -4,7 +4,7 @@
  * of chosen entries with a checkpoint signed by the real log key (an operator gone bad); `parties` builds
  * the client, with an optional witness policy, and the auditor, pinned to the test log.
  */
-import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
+import { type NoteSigner, parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { Auditor, type AuditorOptions } from '../../verifier/auditor/auditor.js';
 import { CheckpointVerifier, type WitnessPolicy } from '../../verifier/verification/checkpoint-policy.js';
 import { signCheckpoint } from '../../verifier/formats/checkpoint.js';
@@ -43,11 +43,11 @@ export async function entriesOf(t: TestDirectory): Promise<Uint8Array[]> {
   return out;
 }
 
-/** A log of exactly `entries`, its checkpoint signed with the real log key. */
-export function fakeLog(entries: Uint8Array[]): Fetch {
+/** A log of exactly `entries`, its checkpoint signed with the real log key (or `signer`'s). */
+export function fakeLog(entries: Uint8Array[], signer: NoteSigner = logSignerForTests): Fetch {
   const note = signCheckpoint(
     { origin: ORIGIN, size: entries.length, rootHash: rootFromLeafHashes(entries.map(recordHash)) },
-    logSignerForTests,
+    signer,
   );
   return async (url) => {
     const path = new URL(url).pathname;

@@ -114,7 +114,9 @@ describe("the auditor's state file", () => {
     writeFileSync(join(dir, 'kt-audit.json'), json);
     const opened = SqliteAuditStore.open(join(dir, 'kt-audit.db'), join(dir, 'kt-audit.json'));
     expect(opened.upgradedFrom).toBe(join(dir, 'kt-audit.json'));
-    expect(opened.store.savedState()).toEqual(memory.state);
+    // That release kept no KEYTRANS history: the state opens without one (the next audit builds it).
+    const { keyTransHistory: _history, ...withoutHistory } = memory.state;
+    expect(opened.store.savedState()).toEqual(withoutHistory);
     expect((await auditor(t, opened.store).audit()).from).toBe(memory.checkpoint.size);
     opened.store.close();
 

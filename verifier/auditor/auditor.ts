@@ -6,17 +6,25 @@
  *   checkpoint's root, which also proves each checkpoint consistent with the last one audited;
  * - every epoch is what its updates make it (`MapReplay`): versions in sequence, history chains, the epoch
  *   head's log range, credential set and map root;
+ * - every provider's anchored KEYTRANS tree (`KeyTransHistory`, verifier/keytrans-anchor/history.ts, fed every
+ *   KEYTRANS heads entry in log order): it grows by one entry per epoch, never leaves, and each anchored root is
+ *   the log tree of the entries anchored so far (docs/PROTOCOL.md section 22.7), which catches an operator
+ *   anchoring two trees of a provider in turn;
  * - every provider enrolment against the trusted roots (verifier/enrolment/: the rules the directory applied,
  *   in pure TypeScript), which catches an operator enrolling its own key under a provider's name. The options
  *   must say how (`enrolment`: the roots, a check of the caller's, or an explicit 'unchecked' that the
  *   result reports), so that no caller skips it by forgetting it.
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
- * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`). The state (`AuditorState`) and the
- * replayed map's rows are kept in an `AuditStore` (audit-store.ts; in memory unless one is given), committed
- * only after a whole audit succeeded; after a failure the store rolls back, and the next audit resumes from
+ * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`); a break in the KEYTRANS trees' history
+ * with `replay_keytrans_history`. The state (`AuditorState`, with the KEYTRANS history) and the replayed map's
+ * rows are kept in an `AuditStore` (audit-store.ts; in memory unless one is given), committed only after a
+ * whole audit succeeded; after a failure the store rolls back, and the next audit resumes from
  * the last committed state. I/O only through the `fetch` it is given (and the store's own).
  */
-import type { EnrolmentEntry } from '../formats/entries.js';
+import { decodeKeyTransHeadsEntry, ENTRY_KEYTRANS_HEADS, type EnrolmentEntry } from '../formats/entries.js';
+import { AnchorError } from '../keytrans-anchor/anchor.js';
+import { KeyTransHistory } from '../keytrans-anchor/history.js';
+import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { checkEnrolment, checkTrustedRoots } from '../enrolment/enrolment-check.js';
 import type { CheckpointVerifier } from '../verification/checkpoint-policy.js';
 import { ClientError, VerifyError } from '../verification/errors.js';
@@ -42,7 +50,19 @@ export interface AuditorState {
    * saved before this was recorded lacks it: then every enrolment audited before counts as unchecked.
    */
   uncheckedEnrolments?: number;
+  /**
+   * The KEYTRANS heads' history (`KeyTransHistory.encode`). A state saved by a release before it lacks it: the
+   * next audit reads the entries already audited again, from entry 0 (checked against the saved checkpoint's
+   * root; the map is not replayed again), to build it, and only then goes on.
+   */
+  keyTransHistory?: Uint8Array;
 }
+
+/**
+ * The hash of the KEYTRANS deployments' log trees: SHA-256, as both cipher suites of draft-05 have it
+ * (verifier/keytrans/suites.ts); the history needs nothing else of a suite, so the auditor loads no VRF.
+ */
+const KEYTRANS_SUITE = { hash: sha256 };
 
 /**
  * How the auditor checks provider enrolments. There is no default:
@@ -81,6 +101,23 @@ export interface AuditResult {
    * audit again from the start to check them).
    */
   enrolments: { checked: boolean; read: number; uncheckedEarlier: number };
+  /**
+   * The KEYTRANS history: the KEYTRANS heads entries this audit read, the providers whose deployments it follows,
+   * and how many entries audited before were read again to build it (a state of a release without it; else 0).
+   */
+  keyTrans: { read: number; providers: number; reread: number };
+}
+
+/** Feeds a KEYTRANS heads entry (type 0x04) to `history` (other entries are not its); a break is a VerifyError. */
+function applyHeads(history: KeyTransHistory, index: number, entry: Uint8Array): boolean {
+  if (entry[0] !== ENTRY_KEYTRANS_HEADS) return false;
+  try {
+    history.apply(decodeKeyTransHeadsEntry(entry));
+  } catch (e) {
+    if (e instanceof AnchorError) throw new VerifyError('replay_keytrans_history', `entry ${index}: ${e.message}`);
+    throw new VerifyError('replay_bad_entry', `entry ${index} does not decode: ${(e as Error).message}`);
+  }
+  return true;
 }
 
 type EnrolmentHook = ((entry: EnrolmentEntry, index: number) => Promise<void>) | null;
@@ -101,6 +138,8 @@ export class Auditor {
   private readonly checkEnrolment: EnrolmentHook;
   private readonly store: AuditStore;
   private enrolmentsRead = 0;
+  private keyTransRead = 0;
+  private keyTransReread = 0;
   /** The checkpoint note of the audit in progress or last run (for evidence when it fails). */
   checkpointNote: string | undefined;
 
@@ -135,12 +174,13 @@ export class Auditor {
     const frontier = this.resumeFrontier(saved, replay.size);
     const from = replay.size;
     const uncheckedEarlier = saved ? (saved.uncheckedEnrolments ?? saved.replay.credentials.length) : 0;
-    this.enrolmentsRead = 0;
+    this.enrolmentsRead = this.keyTransRead = this.keyTransReread = 0;
     if (cp.size < from)
       throw new VerifyError(
         'rollback',
         `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
       );
+    const history = await this.resumeHistory(saved, frontier.root(), cp.size);
     // After a replay failure the entries are still read into the frontier: if they are not the signed
     // tree, the log served entries it did not sign (inconsistent_checkpoint); if they are, the signed tree
     // itself is wrong and the replay's error stands.
@@ -150,7 +190,7 @@ export class Auditor {
       const entries = await this.bundle(n, width);
       for (let i = Math.max(0, from - n * TILE_WIDTH); i < width; i++) {
         frontier.push(entries[i]);
-        if (replayError === undefined) replayError = await this.replay(replay, n * TILE_WIDTH + i, entries[i]);
+        if (replayError === undefined) replayError = await this.replay(replay, history, n * TILE_WIDTH + i, entries[i]);
       }
       this.opts.onProgress?.(n * TILE_WIDTH + width, cp.size);
     }
@@ -171,9 +211,64 @@ export class Auditor {
     }
     const checked = this.checkEnrolment !== null;
     const uncheckedEnrolments = uncheckedEarlier + (checked ? 0 : this.enrolmentsRead);
-    const state = { checkpoint: note, frontier: frontier.hashes(), replay: replayState, uncheckedEnrolments };
+    const keyTransHistory = history.encode();
+    const state = {
+      checkpoint: note,
+      frontier: frontier.hashes(),
+      replay: replayState,
+      uncheckedEnrolments,
+      keyTransHistory,
+    };
     const enrolments = { checked, read: this.enrolmentsRead, uncheckedEarlier };
-    return { state, from, checkpoint: cp, enrolments };
+    const keyTrans = { read: this.keyTransRead, providers: history.providerCount, reread: this.keyTransReread };
+    return { state, from, checkpoint: cp, enrolments, keyTrans };
+  }
+
+  /**
+   * The saved KEYTRANS history, checked to decode and to be of no epoch after the saved replay's (else the state
+   * is damaged); none before the first audit. A state of a release without it: built again (`rebuildHistory`).
+   */
+  private async resumeHistory(state: AuditorState | undefined, root: Uint8Array, size: number) {
+    if (!state) return new KeyTransHistory(KEYTRANS_SUITE);
+    if (state.keyTransHistory === undefined) return this.rebuildHistory(state.replay.size, root, size);
+    try {
+      const history = KeyTransHistory.decode(KEYTRANS_SUITE, state.keyTransHistory);
+      if ((history.lastEpoch ?? -1) > state.replay.lastEpoch)
+        throw new Error(`its epoch ${history.lastEpoch} is after the replay's ${state.replay.lastEpoch}`);
+      return history;
+    } catch (e) {
+      throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The KEYTRANS history of the first `audited` entries, for a state saved without one: they are read again, in
+   * the bundles of the checkpoint of `size` entries, and must make the tree of the saved checkpoint (`root`);
+   * every KEYTRANS heads entry among them is fed to a new history. The map is not replayed again.
+   */
+  private async rebuildHistory(audited: number, root: Uint8Array, size: number): Promise<KeyTransHistory> {
+    const history = new KeyTransHistory(KEYTRANS_SUITE);
+    const frontier = new Frontier();
+    let error: unknown;
+    for (let n = 0; n * TILE_WIDTH < audited; n++) {
+      const entries = await this.bundle(n, Math.min(TILE_WIDTH, size - n * TILE_WIDTH));
+      entries.slice(0, audited - n * TILE_WIDTH).forEach((entry, i) => {
+        frontier.push(entry);
+        try {
+          if (error === undefined) applyHeads(history, n * TILE_WIDTH + i, entry);
+        } catch (e) {
+          error = e;
+        }
+      });
+    }
+    if (!equalBytes(frontier.root(), root))
+      throw new VerifyError(
+        'inconsistent_checkpoint',
+        `the entries the log serves again do not make the tree of the ${audited} entries audited before`,
+      );
+    if (error !== undefined) throw error;
+    this.keyTransReread = audited;
+    return history;
   }
 
   /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
@@ -191,11 +286,20 @@ export class Auditor {
     }
   }
 
-  /** Replays one entry (and checks an enrolment); returns the error instead of throwing it. */
-  private async replay(replay: MapReplay, index: number, entry: Uint8Array): Promise<unknown> {
+  /**
+   * Replays one entry (and checks an enrolment, or feeds a KEYTRANS heads entry to the history); returns the
+   * error instead of throwing it.
+   */
+  private async replay(
+    replay: MapReplay,
+    history: KeyTransHistory,
+    index: number,
+    entry: Uint8Array,
+  ): Promise<unknown> {
     try {
       const enrolments = replay.enrolments.length;
       replay.apply(index, entry);
+      if (applyHeads(history, index, entry)) this.keyTransRead++;
       if (replay.enrolments.length > enrolments) {
         this.enrolmentsRead++;
         await this.checkEnrolment?.(replay.enrolments[enrolments].entry, index);

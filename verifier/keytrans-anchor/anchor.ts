@@ -31,6 +31,8 @@ export type AnchorErrorCode =
   | 'anchor_newer_head'
   /** A break in the anchored KEYTRANS heads' history (history.ts): an auditor's finding. */
   | 'anchor_history'
+  /** A saved history (history.ts `KeyTransHistory.decode`) that does not decode or does not hold together. */
+  | 'anchor_history_state'
   /**
    * The anchor is of an older head than the client's: a reader that lags, so fetch the anchor again; if it stays
    * older, the directory served a head it had not anchored.

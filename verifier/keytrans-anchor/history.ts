@@ -6,12 +6,24 @@
  * provider appears with tree size 1, goes up by exactly one every epoch, never leaves, and each anchored root is
  * the root of the log tree of the LogEntries anchored so far (draft-05 "Log Tree"). Pure, synchronous; a
  * refusal is an AnchorError `anchor_history`.
+ *
+ * An auditor that resumes saves the history between runs (`encode`, `KeyTransHistory.decode`, docs/PROTOCOL.md
+ * section 22.7): `u8 format (0x01) || u32 len || the last KEYTRANS heads entry applied (len bytes, none before
+ * the first) || for each of its heads, in its order, the values of the deployment's full subtrees (32 bytes
+ * each, left to right; their widths are the bits of tree_size, highest first)`. Decoding is strict: the entry
+ * as strictly as the log's, exactly the subtrees its sizes have, each provider's subtrees giving its anchored
+ * root, no trailing byte; anything else is an AnchorError `anchor_history_state` (a damaged state).
  */
 import { KeyTransError } from '../keytrans/errors.js';
-import { logLeafHash, logParentHash, rootFromFullSubtrees } from '../keytrans/log-tree.js';
-import type { CipherSuite } from '../keytrans/suites.js';
-import { equalBytes } from '../../wasm-free-crypto/bytes.js';
-import type { KeyTransHeadsEntry } from '../formats/entries.js';
+import {
+  fullSubtreeRanges,
+  logLeafHash,
+  logParentHash,
+  rootFromFullSubtrees,
+  type LogTreeHash,
+} from '../keytrans/log-tree.js';
+import { concatBytes, equalBytes, readU32be, u32be } from '../../wasm-free-crypto/bytes.js';
+import { decodeKeyTransHeadsEntry, encodeEntry, type KeyTransHeadsEntry } from '../formats/entries.js';
 import { AnchorError } from './anchor.js';
 
 /** What the replay keeps of one deployment: its log tree's full subtrees (value and width), left to right. */
@@ -21,13 +33,29 @@ interface Replayed {
 }
 
 const fail = (message: string) => new AnchorError('anchor_history', message);
+const damaged = (message: string) =>
+  new AnchorError('anchor_history_state', `the saved KEYTRANS history is damaged: ${message}`);
+
+/** The format byte of an encoded history. */
+const HISTORY_FORMAT = 0x01;
 
 /** Replays KEYTRANS heads entries in log order, from the log's first one. */
 export class KeyTransHistory {
   private readonly providers = new Map<string, Replayed>();
-  private lastEpoch: number | null = null;
+  /** The last entry applied (its heads are every provider's, in the order they appeared). */
+  private last: KeyTransHeadsEntry | null = null;
 
-  constructor(private readonly suite: CipherSuite) {}
+  constructor(private readonly suite: LogTreeHash) {}
+
+  /** The epoch of the last KEYTRANS heads entry applied, or null before the first. */
+  get lastEpoch(): number | null {
+    return this.last?.epoch ?? null;
+  }
+
+  /** How many providers' deployments the history follows. */
+  get providerCount(): number {
+    return this.providers.size;
+  }
 
   /** Applies the next KEYTRANS heads entry; throws AnchorError `anchor_history` if the history breaks. */
   apply(entry: KeyTransHeadsEntry): void {
@@ -46,7 +74,47 @@ export class KeyTransHistory {
         throw fail(`epoch ${entry.epoch}: ${h.providerId}'s root is not its anchored log entries' root`);
       this.providers.set(h.providerId, known);
     }
-    this.lastEpoch = entry.epoch;
+    this.last = entry;
+  }
+
+  /** The history as an auditor saves it (the format in this file's opening comment). */
+  encode(): Uint8Array {
+    if (this.last === null) return concatBytes(new Uint8Array([HISTORY_FORMAT]), u32be(0));
+    const entry = encodeEntry(this.last);
+    const values = this.last.heads.flatMap((h) => this.providers.get(h.providerId)!.subtrees.map((t) => t.value));
+    return concatBytes(new Uint8Array([HISTORY_FORMAT]), u32be(entry.length), entry, ...values);
+  }
+
+  /** A history from `encode`'s bytes, strictly (else AnchorError `anchor_history_state`). */
+  static decode(suite: LogTreeHash, bytes: Uint8Array): KeyTransHistory {
+    if (bytes.length < 5 || bytes[0] !== HISTORY_FORMAT) throw damaged('not a history of format 1');
+    const length = readU32be(bytes, 1);
+    const history = new KeyTransHistory(suite);
+    if (length === 0) {
+      if (bytes.length !== 5) throw damaged('bytes after an empty history');
+      return history;
+    }
+    if (bytes.length < 5 + length) throw damaged('its KEYTRANS heads entry is cut off');
+    let entry: KeyTransHeadsEntry;
+    try {
+      entry = decodeKeyTransHeadsEntry(bytes.subarray(5, 5 + length));
+    } catch (e) {
+      throw damaged(`its KEYTRANS heads entry does not decode: ${(e as Error).message}`);
+    }
+    let at = 5 + length;
+    for (const h of entry.heads) {
+      if (history.providers.has(h.providerId)) throw damaged(`${h.providerId} is named twice`);
+      const widths = fullSubtreeRanges(h.treeSize).map((r) => r.end - r.start);
+      if (bytes.length < at + 32 * widths.length) throw damaged(`${h.providerId}'s subtrees are cut off`);
+      const subtrees = widths.map((width, i) => ({ value: bytes.slice(at + 32 * i, at + 32 * (i + 1)), width }));
+      at += 32 * widths.length;
+      const known = { size: h.treeSize, subtrees };
+      if (!equalBytes(history.root(known), h.root)) throw damaged(`${h.providerId}'s subtrees are not its root's`);
+      history.providers.set(h.providerId, known);
+    }
+    if (at !== bytes.length) throw damaged('bytes after its subtrees');
+    history.last = entry;
+    return history;
   }
 
   /** Appends a leaf: equal neighbours merge, as the full subtrees of a left-balanced tree do. */

@@ -43,6 +43,9 @@ export interface LogBatchResult {
   additionalRoot: Uint8Array | null;
 }
 
+/** What of a cipher suite the log tree's hashes use: its hash (an auditor's history needs no more, section 22.7). */
+export type LogTreeHash = Pick<CipherSuite, 'hash'>;
+
 const LEAF_CONTENT = Uint8Array.of(0x00);
 const PARENT_CONTENT = Uint8Array.of(0x01);
 
@@ -62,13 +65,13 @@ function leftSize(n: number): number {
 }
 
 /** "Log Tree": a leaf's value is Hash(LogEntry). */
-export function logLeafHash(suite: CipherSuite, entry: LogEntry): Uint8Array {
+export function logLeafHash(suite: LogTreeHash, entry: LogEntry): Uint8Array {
   return suite.hash(encodeLogEntry(entry));
 }
 
 /** "Log Tree": Hash(hashContent(left) || hashContent(right)); `isLeaf` says which children are leaves. */
 export function logParentHash(
-  suite: CipherSuite,
+  suite: LogTreeHash,
   left: Uint8Array,
   leftIsLeaf: boolean,
   right: Uint8Array,
@@ -114,7 +117,7 @@ export function logFullSubtrees(suite: CipherSuite, leaves: readonly Uint8Array[
 }
 
 /** The root of a tree of `n` leaves from the values of its full subtrees (folded from the right). */
-export function rootFromFullSubtrees(suite: CipherSuite, n: number, values: readonly Uint8Array[]): Uint8Array {
+export function rootFromFullSubtrees(suite: LogTreeHash, n: number, values: readonly Uint8Array[]): Uint8Array {
   checkSize(n, 'a tree size');
   const ranges = fullSubtreeRanges(n);
   if (values.length !== ranges.length)

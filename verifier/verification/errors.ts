@@ -43,6 +43,11 @@ export type VerifyErrorCode =
   | 'replay_epoch_range'
   /** A KEYTRANS heads entry (type 0x04) not immediately before the head of its own epoch. */
   | 'replay_keytrans_heads'
+  /**
+   * A break in the anchored KEYTRANS trees' history (verifier/keytrans-anchor/history.ts, run by the auditor): a
+   * provider's tree not grown by exactly one entry, left out, or anchored with a root its anchored entries do not make.
+   */
+  | 'replay_keytrans_history'
   | 'replay_epoch_sequence'
   | 'replay_map_root'
   | 'replay_mid_epoch'
