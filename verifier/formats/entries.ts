@@ -172,7 +172,8 @@ function encodeRevocation(e: RevocationEntry): Uint8Array {
   );
 }
 
-function encodeKeyTransHeads(e: KeyTransHeadsEntry): Uint8Array {
+/** A KEYTRANS heads entry's encoding (as `encodeEntry` gives it), without the other entries' encoders. */
+export function encodeKeyTransHeads(e: KeyTransHeadsEntry): Uint8Array {
   checkInt(e.epoch, 'epoch');
   if (e.heads.length < 1 || e.heads.length > 255)
     throw new EntryError('entry_malformed', 'a KEYTRANS heads entry holds 1..255 heads');

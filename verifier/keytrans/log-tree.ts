@@ -8,9 +8,8 @@
  * the proof's elements (the heads of balanced subtrees, left to right), the root, the new full subtrees and, for
  * an auditor's tree head, the root at one more size. Ranges are [start, end) of leaf positions.
  */
-import { equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { concatBytes, equalBytes, u64be } from '../../wasm-free-crypto/bytes.js';
 import { KeyTransError } from './errors.js';
-import { encodeLogEntry } from './signed-structures.js';
 import type { CipherSuite } from './suites.js';
 import type { InclusionProof, LogEntry } from './types.js';
 
@@ -66,7 +65,20 @@ function leftSize(n: number): number {
 
 /** "Log Tree": a leaf's value is Hash(LogEntry). */
 export function logLeafHash(suite: LogTreeHash, entry: LogEntry): Uint8Array {
-  return suite.hash(encodeLogEntry(entry));
+  return suite.hash(logEntryBytes(entry));
+}
+
+/**
+ * A LogEntry's TLS encoding ("Log Tree": `uint64 timestamp; opaque prefix_tree[Hash.Nh]`), written here rather than
+ * with the codec (signed-structures.ts `encodeLogEntry`, the same bytes) so that the auditor's history check
+ * (keytrans-anchor/history.ts) does not carry the codec into the client's bundle.
+ */
+function logEntryBytes({ timestamp, prefixTree }: LogEntry): Uint8Array {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0)
+    throw new KeyTransError('kt_bad_input', `LogEntry.timestamp: ${timestamp} is not a uint64 here`);
+  if (prefixTree.length !== 32)
+    throw new KeyTransError('kt_bad_input', `LogEntry.prefix_tree: ${prefixTree.length} bytes, not 32`);
+  return concatBytes(u64be(timestamp), prefixTree);
 }
 
 /** "Log Tree": Hash(hashContent(left) || hashContent(right)); `isLeaf` says which children are leaves. */
