@@ -9,7 +9,9 @@
  * every epoch, with or without updates, so that the heads do not tell which provider published when. The
  * configuration a deployment was made with is stored and kept for its life: its heads are signed under it. Once
  * the credential of its leaf key is revoked, the deployment is closed: it still advances, takes no update, and
- * its values are not served (they may be stale).
+ * its values are not served (they may be stale). The provider's UpdateTBS signature is verified once, at
+ * acceptance, on WebCrypto (update-signature.ts); an epoch verifies again, with @noble, only an update its
+ * acceptance in this process did not check (queued before a restart, or before the deployment).
  */
 import type { Credential, CredentialRegistry } from '../directory/credentials.js';
 import { equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
