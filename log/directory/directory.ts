@@ -316,7 +316,7 @@ export class Directory implements ProofSource {
     if (validated.kind === 'duplicate')
       return this.duplicateOutcome(validated.label, validated.version, validated.committed);
     const sub = { ...validated, keytransSignature };
-    this.checkKeyTrans(sub);
+    await this.checkKeyTrans(sub);
     this.checkUsable();
     await this.fetchForCheck(sub.label, sub.committed);
     const same = this.pending.entry(sub.label, sub.statement.version);
@@ -346,13 +346,13 @@ export class Directory implements ProofSource {
   }
 
   /** Refuses a statement its provider's KEYTRANS deployment would not take (keytrans-hook.ts). */
-  private checkKeyTrans(sub: NewSubmission): void {
+  private async checkKeyTrans(sub: NewSubmission): Promise<void> {
     if (!this.opts.keytrans) {
       if (sub.keytransSignature === null) return;
       throw new DirectoryError('bad_keytrans_update', 'this directory runs no KEYTRANS deployments');
     }
     const queued = this.pending.entry(sub.label, sub.statement.version - 1);
-    this.opts.keytrans.checkUpdate(keyTransUpdate(sub), queued ? { signed: queued.keytransSigned } : null);
+    await this.opts.keytrans.checkUpdate(keyTransUpdate(sub), queued ? { signed: queued.keytransSigned } : null);
   }
 
   /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */

@@ -86,9 +86,10 @@ export interface KeyTransHook {
    * what it says: a signature that does not verify, one for an account whose earlier versions are not all in the
    * deployment (committed or queued signed), none for an account that is, a signature while the provider has no
    * deployment yet, or a label too long. `previous`: the account's version before this one if it is still
-   * queued, and whether it is signed (null: committed, or none).
+   * queued, and whether it is signed (null: committed, or none). Asynchronous: the signature may be verified off
+   * the event loop (WebCrypto); what it reads of the deployment it reads before its first wait.
    */
-  checkUpdate(update: KeyTransUpdate, previous: { signed: boolean } | null): void;
+  checkUpdate(update: KeyTransUpdate, previous: { signed: boolean } | null): Promise<void>;
   /**
    * Every deployment's next entry at `time` (every deployment advances every epoch, with or without updates),
    * opening the deployments of providers enrolled since; nothing is written until `write`.

@@ -36,6 +36,11 @@ export interface DeploymentKeys {
 export interface LabelUpdate {
   label: Uint8Array;
   value: UpdateValue;
+  /**
+   * True when the caller has verified the value's signature for the version the update takes (deployments.ts:
+   * at acceptance, or when the epoch takes it), so that it is not verified twice; absent, it is verified here.
+   */
+  signatureChecked?: boolean;
 }
 
 /** What an append committed. */
@@ -53,11 +58,12 @@ const VRF_CHUNK = 1_000;
 /** Numbers each update's version and checks it against the configuration. */
 function numberUpdates(store: DeploymentStore, config: Configuration, updates: readonly LabelUpdate[]): number[] {
   const next = new Map<string, number>();
-  return updates.map(({ label, value }) => {
+  return updates.map(({ label, value, signatureChecked }) => {
     if (label.length > 255) throw refuse(`a label is at most 255 bytes, not ${label.length}`);
     const name = Array.from(label).join(',');
     const version = next.get(name) ?? store.versionCount(label);
     next.set(name, version + 1);
+    if (signatureChecked) return version;
     try {
       verifyUpdateSignature(config, label, version, value);
     } catch (e) {

@@ -9,7 +9,9 @@
  * every epoch, with or without updates, so that the heads do not tell which provider published when. The
  * configuration a deployment was made with is stored and kept for its life: its heads are signed under it. Once
  * the credential of its leaf key is revoked, the deployment is closed: it still advances, takes no update, and
- * its values are not served (they may be stale).
+ * its values are not served (they may be stale). The provider's UpdateTBS signature is verified once, at
+ * acceptance, on WebCrypto (update-signature.ts); an epoch verifies again, with @noble, only an update its
+ * acceptance in this process did not check (queued before a restart, or before the deployment).
  */
 import type { Credential, CredentialRegistry } from '../directory/credentials.js';
 import { equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
@@ -21,8 +23,6 @@ import type {
   PreparedKeyTransEpoch,
 } from '../directory/keytrans-hook.js';
 import { decodeEntry } from '../../verifier/formats/entries.js';
-import { KeyTransError } from '../../verifier/keytrans/errors.js';
-import { verifyUpdateSignature } from '../../verifier/keytrans/signatures.js';
 import { decodeConfiguration, encodeVrfInput } from '../../verifier/keytrans/signed-structures.js';
 import { KT_128_SHA256_Ed25519 } from '../../verifier/keytrans/suites.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
@@ -32,6 +32,7 @@ import { type DeploymentKeys, type LabelUpdate, prepareEntry } from './deploymen
 import type { OperatorKeys } from './operator-keys.js';
 import { replicaRows } from './replica-rows.js';
 import { storedView } from './stored-view.js';
+import { updateSignatureFits, updateSignatureVerifies } from './update-signature.js';
 
 /** The clock bounds and windows every deployment's configuration carries (milliseconds). */
 export const DEPLOYMENT_WINDOWS = {
@@ -64,7 +65,7 @@ export class KeyTransDeployments implements KeyTransHook {
    */
   private readonly early = new Map<
     string,
-    { signature: Uint8Array; proof: Promise<{ output: Uint8Array; proof: Uint8Array }> }
+    { statement: Uint8Array; signature: Uint8Array; proof: Promise<{ output: Uint8Array; proof: Uint8Array }> }
   >();
   /** The search keys the responders asked for, by provider and encoded VrfInput, least recently used first. */
   private readonly searchKeys = new Map<string, { vrfOutput: Uint8Array; vrfProof: Uint8Array }>();
@@ -169,7 +170,7 @@ export class KeyTransDeployments implements KeyTransHook {
     );
   }
 
-  checkUpdate(u: KeyTransUpdate, previous: { signed: boolean } | null): void {
+  async checkUpdate(u: KeyTransUpdate, previous: { signed: boolean } | null): Promise<void> {
     const d = this.byProvider.get(u.providerId);
     if (!d) {
       if (u.signature === null) return; // no deployment: the statement is the directory's only
@@ -194,32 +195,37 @@ export class KeyTransDeployments implements KeyTransHook {
       throw refusal(
         `${u.account}'s earlier versions are not all in the KEYTRANS deployment: version ${u.version} cannot be`,
       );
-    if (!signatureFits(d.keys.config, label, u))
+    // On WebCrypto (update-signature.ts): the one check of this signature, unless a restart comes before its epoch.
+    if (!(await updateSignatureVerifies(d.keys.config, label, u)))
       throw refusal('the UpdateTBS signature does not verify for version ' + (u.version - 1));
-    this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }), u.signature);
+    this.proveEarly(d, u.providerId, encodeVrfInput({ label, version: u.version - 1 }), u);
   }
 
   /**
-   * Begins the VRF proof of an accepted update (see `early`), kept with the signature checked at acceptance; a
-   * failure is met again when an epoch takes it.
+   * Begins the VRF proof of an accepted update (see `early`), kept with the statement and signature checked at
+   * acceptance; a failure is met again when an epoch takes it.
    */
-  private proveEarly(d: Deployment, provider: string, input: Uint8Array, signature: Uint8Array): void {
+  private proveEarly(d: Deployment, provider: string, input: Uint8Array, u: KeyTransUpdate): void {
     const name = vrfName(provider, input);
-    if (this.early.size >= MAX_EARLY_PROOFS || this.early.has(name)) return;
+    if (this.early.size >= MAX_EARLY_PROOFS || this.early.has(name) || u.signature === null) return;
     const proof = d.operator.vrfWrite(input);
     proof.catch(() => undefined);
-    this.early.set(name, { signature, proof });
+    this.early.set(name, { statement: u.statement, signature: u.signature, proof });
   }
 
   /**
-   * Whether `u`'s signature fits: checked at its acceptance (it is the signature kept with its early proof), or
-   * checked now (a statement queued before a restart, or before the deployment).
+   * Whether `u`'s signature fits: checked at its acceptance (the same statement and signature are kept with its
+   * early proof), or checked now (a statement queued before a restart, or before the deployment).
    */
   private fits(d: Deployment, provider: string, label: Uint8Array, u: KeyTransUpdate): boolean {
     const name = vrfName(provider, encodeVrfInput({ label, version: u.version - 1 }));
-    const signature = this.early.get(name)?.signature;
-    if (signature && u.signature && equalBytes(signature, u.signature)) return true;
-    return signatureFits(d.keys.config, label, u);
+    const checked = this.early.get(name);
+    const same =
+      checked &&
+      u.signature &&
+      equalBytes(checked.signature, u.signature) &&
+      equalBytes(checked.statement, u.statement);
+    return same || updateSignatureFits(d.keys.config, label, u);
   }
 
   async prepareEpoch(updates: KeyTransUpdate[], credentials: CredentialRegistry, time: number) {
@@ -300,18 +306,6 @@ const refusal = (message: string) => new DirectoryError('bad_keytrans_update', m
 /** The name of a VRF input of `provider`'s deployment, in the maps kept by it. */
 const vrfName = (provider: string, input: Uint8Array) => `${provider}:${toHex(input)}`;
 
-/** Whether `u`'s signature is the leaf key's of UpdateTBS at KEYTRANS version `u.version - 1`. */
-function signatureFits(config: Configuration, label: Uint8Array, u: KeyTransUpdate): boolean {
-  if (u.signature === null) return false;
-  try {
-    verifyUpdateSignature(config, label, u.version - 1, { value: u.statement, suffix: { signature: u.signature } });
-    return true;
-  } catch (e) {
-    if (e instanceof KeyTransError) return false;
-    throw e;
-  }
-}
-
 /**
  * The updates of `provider` that enter its deployment (signed, and the account's next version), and the versions
  * a `deleted` statement erases: every earlier one, as the directory erases its own.
@@ -333,7 +327,7 @@ function entering(
     // that one bad update never fails the epoch of every provider: it is the directory's only.
     if (u.version - 1 !== version || !fits(label, u)) continue;
     next.set(u.account, version + 1);
-    out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } } });
+    out.push({ label, value: { value: u.statement, suffix: { signature: u.signature } }, signatureChecked: true });
     if (u.deleted) erasures.push({ label, below: version });
   }
   return { updates: out, erasures };

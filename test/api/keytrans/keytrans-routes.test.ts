@@ -246,11 +246,11 @@ describe('what a deployment refuses at acceptance, and what never stops an epoch
     );
     expect(prepared.heads.length).toBeGreaterThan(0); // prepared, not thrown; nothing written (no commit here)
     const unknown = chat.sign(statementFor({ ...chat, id: 'nobody.example' }, 'x', 1, [identityKey()], t.clock.now));
-    expect(() =>
+    await expect(
       t.keytrans!.checkUpdate(
         { ...bad, providerId: 'nobody.example', statement: unknown.statement, signature: new Uint8Array(64) },
         null,
       ),
-    ).toThrow(expect.objectContaining({ code: 'bad_keytrans_update' }));
+    ).rejects.toThrow(expect.objectContaining({ code: 'bad_keytrans_update' }));
   });
 });

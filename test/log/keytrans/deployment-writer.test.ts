@@ -147,6 +147,15 @@ describe('refusals', () => {
     await refused(new MemoryDeploymentStore(), { ...contact, ciphersuite: 0x0001 }, [], 'deployment_bad_update');
   });
 
+  it('does not verify again a signature its caller marks checked (deployments.ts verifies each once)', async () => {
+    const store = new MemoryDeploymentStore();
+    const update = testUpdate(managed, label, 0, text('v0'));
+    update.value.suffix.signature?.set([update.value.suffix.signature[0] ^ 1], 0); // would be refused unmarked
+    await refused(store, managed, [update], 'deployment_bad_update');
+    const appended = await appendEpoch(store, testKeys(managed), [{ ...update, signatureChecked: true }], 1);
+    expect(appended.versions.map((v) => v.version.version)).toEqual([0]);
+  });
+
   it('refuses a clock that went back, and an append that lost a race', async () => {
     const store = new MemoryDeploymentStore();
     await appendEpoch(store, testKeys(contact), [], 1000);
