@@ -180,21 +180,36 @@ export class Auditor {
         'rollback',
         `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
       );
-    const history = await this.resumeHistory(saved, frontier.root(), cp.size);
+    // A state of a release without the KEYTRANS history: the entries audited before are read again, from entry 0,
+    // into a frontier of their own that must give the saved root, to build it (the map is not replayed again).
+    const rebuild = saved !== undefined && saved.keyTransHistory === undefined && from > 0;
+    const history = rebuild ? new KeyTransHistory(KEYTRANS_SUITE) : this.resumeHistory(saved);
+    const read = rebuild ? new Frontier() : frontier;
+    const first = rebuild ? 0 : from;
+    this.keyTransReread = rebuild ? from : 0;
     // After a replay failure the entries are still read into the frontier: if they are not the signed
     // tree, the log served entries it did not sign (inconsistent_checkpoint); if they are, the signed tree
     // itself is wrong and the replay's error stands.
     let replayError: unknown;
-    for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < cp.size; n++) {
+    for (let n = Math.floor(first / TILE_WIDTH); n * TILE_WIDTH < cp.size; n++) {
       const width = Math.min(TILE_WIDTH, cp.size - n * TILE_WIDTH);
       const entries = await this.bundle(n, width);
-      for (let i = Math.max(0, from - n * TILE_WIDTH); i < width; i++) {
-        frontier.push(entries[i]);
-        if (replayError === undefined) replayError = await this.replay(replay, history, n * TILE_WIDTH + i, entries[i]);
+      for (let i = Math.max(0, first - n * TILE_WIDTH); i < width; i++) {
+        const index = n * TILE_WIDTH + i;
+        read.push(entries[i]);
+        if (index + 1 === from && rebuild && !equalBytes(read.root(), frontier.root()))
+          throw new VerifyError(
+            'inconsistent_checkpoint',
+            `the entries the log serves again do not make the tree of the ${from} entries audited before`,
+          );
+        if (replayError === undefined)
+          replayError = await (index < from
+            ? this.rereadHeads(history, index, entries[i])
+            : this.replay(replay, history, index, entries[i]));
       }
       this.opts.onProgress?.(n * TILE_WIDTH + width, cp.size);
     }
-    if (!equalBytes(frontier.root(), cp.rootHash))
+    if (!equalBytes(read.root(), cp.rootHash))
       throw new VerifyError(
         'inconsistent_checkpoint',
         `the entries the log serves do not make the tree of ${cp.size} entries it signed`,
@@ -214,7 +229,7 @@ export class Auditor {
     const keyTransHistory = history.encode();
     const state = {
       checkpoint: note,
-      frontier: frontier.hashes(),
+      frontier: read.hashes(),
       replay: replayState,
       uncheckedEnrolments,
       keyTransHistory,
@@ -226,11 +241,10 @@ export class Auditor {
 
   /**
    * The saved KEYTRANS history, checked to decode and to be of no epoch after the saved replay's (else the state
-   * is damaged); none before the first audit. A state of a release without it: built again (`rebuildHistory`).
+   * is damaged); none before the first audit.
    */
-  private async resumeHistory(state: AuditorState | undefined, root: Uint8Array, size: number) {
-    if (!state) return new KeyTransHistory(KEYTRANS_SUITE);
-    if (state.keyTransHistory === undefined) return this.rebuildHistory(state.replay.size, root, size);
+  private resumeHistory(state: AuditorState | undefined): KeyTransHistory {
+    if (!state?.keyTransHistory) return new KeyTransHistory(KEYTRANS_SUITE);
     try {
       const history = KeyTransHistory.decode(KEYTRANS_SUITE, state.keyTransHistory);
       if ((history.lastEpoch ?? -1) > state.replay.lastEpoch)
@@ -241,34 +255,14 @@ export class Auditor {
     }
   }
 
-  /**
-   * The KEYTRANS history of the first `audited` entries, for a state saved without one: they are read again, in
-   * the bundles of the checkpoint of `size` entries, and must make the tree of the saved checkpoint (`root`);
-   * every KEYTRANS heads entry among them is fed to a new history. The map is not replayed again.
-   */
-  private async rebuildHistory(audited: number, root: Uint8Array, size: number): Promise<KeyTransHistory> {
-    const history = new KeyTransHistory(KEYTRANS_SUITE);
-    const frontier = new Frontier();
-    let error: unknown;
-    for (let n = 0; n * TILE_WIDTH < audited; n++) {
-      const entries = await this.bundle(n, Math.min(TILE_WIDTH, size - n * TILE_WIDTH));
-      entries.slice(0, audited - n * TILE_WIDTH).forEach((entry, i) => {
-        frontier.push(entry);
-        try {
-          if (error === undefined) applyHeads(history, n * TILE_WIDTH + i, entry);
-        } catch (e) {
-          error = e;
-        }
-      });
+  /** An entry audited before, read again to build the KEYTRANS history; returns the error instead of throwing. */
+  private async rereadHeads(history: KeyTransHistory, index: number, entry: Uint8Array): Promise<unknown> {
+    try {
+      applyHeads(history, index, entry);
+      return undefined;
+    } catch (e) {
+      return e;
     }
-    if (!equalBytes(frontier.root(), root))
-      throw new VerifyError(
-        'inconsistent_checkpoint',
-        `the entries the log serves again do not make the tree of the ${audited} entries audited before`,
-      );
-    if (error !== undefined) throw error;
-    this.keyTransReread = audited;
-    return history;
   }
 
   /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
