@@ -21,7 +21,12 @@
  * whole audit succeeded; after a failure the store rolls back, and the next audit resumes from
  * the last committed state. I/O only through the `fetch` it is given (and the store's own).
  */
-import { decodeKeyTransHeadsEntry, ENTRY_KEYTRANS_HEADS, type EnrolmentEntry } from '../formats/entries.js';
+import {
+  decodeKeyTransHeadsEntry,
+  ENTRY_EPOCH_HEAD,
+  ENTRY_KEYTRANS_HEADS,
+  type EnrolmentEntry,
+} from '../formats/entries.js';
 import { AnchorError } from '../keytrans-anchor/anchor.js';
 import { KeyTransHistory } from '../keytrans-anchor/history.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
@@ -294,6 +299,12 @@ export class Auditor {
       const enrolments = replay.enrolments.length;
       replay.apply(index, entry);
       if (applyHeads(history, index, entry)) this.keyTransRead++;
+      // Every deployment advances every epoch (PROTOCOL 22.3): once one exists, every epoch anchors the heads.
+      if (entry[0] === ENTRY_EPOCH_HEAD && history.providerCount > 0 && history.lastEpoch !== replay.epoch)
+        throw new VerifyError(
+          'replay_keytrans_history',
+          `entry ${index}: epoch ${replay.epoch} anchors no KEYTRANS heads, though deployments exist`,
+        );
       if (replay.enrolments.length > enrolments) {
         this.enrolmentsRead++;
         await this.checkEnrolment?.(replay.enrolments[enrolments].entry, index);

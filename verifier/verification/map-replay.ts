@@ -71,6 +71,11 @@ export class MapReplay {
   private nextIndex = 0;
   private epochStart = 0;
   private lastEpoch = -1;
+
+  /** The epoch of the last epoch head replayed (-1 before the first). */
+  get epoch(): number {
+    return this.lastEpoch;
+  }
   /** Every enrolment entry so far, for checking their certificate chains (verifier/enrolment/enrolment-check.ts). */
   readonly enrolments: { index: number; entry: EnrolmentEntry }[] = [];
   /** The last epoch head replayed and verified. */

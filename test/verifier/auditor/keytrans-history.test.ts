@@ -47,6 +47,20 @@ const code = (p: Promise<unknown>) =>
     (e: { code: string; constructor: { name: string } }) => `${e.constructor.name} ${e.code}`,
   );
 
+describe('an epoch without its KEYTRANS heads', () => {
+  it('is refused once a deployment exists, whatever else it holds', async () => {
+    // The log's last epoch served without its KEYTRANS heads entry, its head counting one entry less, re-signed.
+    const [prevEnd, end] = log.epochEnds.slice(-2);
+    const at = log.heads.find((i) => i >= prevEnd && i < end)!;
+    const entries = [...log.entries.slice(0, at), ...log.entries.slice(at + 1, end)];
+    const forged = rewritten(entries, entries.length - 1, (e) => {
+      if (e.type === 'epoch') e.count -= 1;
+    });
+    expect(await code(audit(fakeLog(forged)))).toBe('VerifyError replay_keytrans_history');
+    expect(await code(audit(fakeLog(log.entries.slice(0, end))))).toBe('accepted');
+  });
+});
+
 const headsBefore = (size: number) => log.heads.filter((i) => i < size).length;
 
 /** The state the release before the history saved after auditing `entries` (which it let pass), in `store`. */
