@@ -10,7 +10,7 @@
  */
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import { DeploymentError } from '../../log/keytrans/deployment-error.js';
-import { pathOf } from '../../log/keytrans/deployment-store.js';
+import { pathOf, siblingKey } from '../../log/keytrans/deployment-store.js';
 import type { DeploymentView, SearchKey } from '../../log/keytrans/deployment-view.js';
 import { type DeploymentRowSource, type DeploymentWants, gatherAnswer } from '../../log/keytrans/gathered-view.js';
 import { decodePrefixNode, versionFromRow, type RawKeyTransVersion } from '../../log/keytrans/keytrans-sql.js';
@@ -47,13 +47,6 @@ async function batched(layout: IndexLayout, statements: Statement[]): Promise<Re
   return out;
 }
 
-/** The bits of `key` with bit `depth - 1` flipped: the key whose path at `depth` is the sibling's. */
-function across(key: Uint8Array, depth: number): Uint8Array {
-  const other = key.slice();
-  other[(depth - 1) >> 3] ^= 1 << (7 - ((depth - 1) & 7));
-  return other;
-}
-
 /** A deployment's rows in D1, within the tree of `size` entries. */
 function rowSource(layout: IndexLayout, provider: string, size: number): DeploymentRowSource {
   const node = (key: Uint8Array, depth: number, position: number): Statement => {
@@ -83,7 +76,7 @@ function rowSource(layout: IndexLayout, provider: string, size: number): Deploym
       w.paths.forEach(({ key, position, fromDepth }, i) => {
         for (let d = fromDepth; d < fromDepth + depths[i]; d++) {
           statements.push(node(key, d, position));
-          if (d > 0) statements.push(node(across(key, d), d, position));
+          if (d > 0) statements.push(node(siblingKey(key, d), d, position));
         }
       });
       const rows = await batched(layout, statements);

@@ -10,15 +10,16 @@
 import { type IndexLayout, KEEP_EPOCHS } from './d1-layout.js';
 import { addKeyTransStatements, KEYTRANS_REPLICA_QUERIES } from './d1-keytrans.js';
 import { runBatched, type Sql, type Statement } from './d1-statements.js';
+import { blobBytes } from './do-directory-store.js';
 import type { DoSqlValue } from './do-log-storage.js';
 import { decodeBytesJson, encodeBytesJson } from './outbox-json.js';
-import type { KeyTransRows } from '../../log/directory/keytrans-hook.js';
+import { emptyKeyTransRows, type KeyTransRows } from '../../log/directory/keytrans-hook.js';
 
 const CURSOR_SCHEMA =
   'CREATE TABLE IF NOT EXISTS kt_refill (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, tbl INTEGER NOT NULL, after TEXT)';
 
 type Row = Record<string, DoSqlValue>;
-const bytes = (v: DoSqlValue) => new Uint8Array(v as ArrayBuffer);
+const bytes = (v: DoSqlValue) => blobBytes(v as ArrayBuffer);
 const maybeBytes = (v: DoSqlValue) => (v === null ? null : bytes(v));
 
 /** One table's copy: its rows after a key (in key order), that key of a row, and the row as KEYTRANS rows. */
@@ -90,16 +91,6 @@ const TABLES: TableCopy[] = [
   },
 ];
 
-const emptyRows = (): KeyTransRows => ({
-  deployments: [],
-  entries: [],
-  logNodes: [],
-  prefixNodes: [],
-  versions: [],
-  erasures: [],
-  anchor: null,
-});
-
 /** Whether the object has KEYTRANS tables (a directory that never ran KEYTRANS has none). */
 function hasKeyTrans(storage: Sql): boolean {
   const q = "SELECT 1 AS n FROM sqlite_master WHERE type = 'table' AND name = 'kt_deployments'";
@@ -141,7 +132,7 @@ export async function copyKeyTransChunk(storage: Sql, layout: IndexLayout, token
   const read = storage.sql
     .exec<Row>(`${t.select}${where} ORDER BY ${columns} LIMIT ?`, ...(after ?? []), chunk)
     .toArray();
-  const rows = emptyRows();
+  const rows = emptyKeyTransRows();
   for (const r of read) t.add(rows, r);
   await writeRows(layout, rows, []);
   const last = read.at(-1);
@@ -151,7 +142,7 @@ export async function copyKeyTransChunk(storage: Sql, layout: IndexLayout, token
 
 /** Copies the deployments, and the anchors a reader may still be answered at; returns how many rows. */
 async function copyDeploymentsAndAnchors(storage: Sql, layout: IndexLayout): Promise<number> {
-  const rows = emptyRows();
+  const rows = emptyKeyTransRows();
   for (const d of storage.sql.exec<Row>('SELECT provider, config FROM kt_deployments').toArray())
     rows.deployments.push({ provider: d.provider as string, config: bytes(d.config) });
   const anchors: Statement[] = storage.sql

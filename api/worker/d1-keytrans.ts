@@ -14,7 +14,7 @@
  * OUTBOX_PART_ROWS rows, a Durable Object row being at most 2 MB), written in the epoch's transaction and deleted
  * with the epoch's `dir_outbox` row once D1 holds both.
  */
-import type { KeyTransRows } from '../../log/directory/keytrans-hook.js';
+import { emptyKeyTransRows, type KeyTransRows } from '../../log/directory/keytrans-hook.js';
 import { concatBytes, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { blob } from './do-directory-store.js';
@@ -126,19 +126,10 @@ export const OUTBOX_PART_ROWS = 4000;
 export function keyTransOutboxParts(rows: KeyTransRows): string[] {
   const { prefixNodes, versions, ...rest } = rows;
   const parts: KeyTransRows[] = [{ ...rest, prefixNodes: [], versions: [] }];
-  const empty = (): KeyTransRows => ({
-    deployments: [],
-    entries: [],
-    logNodes: [],
-    prefixNodes: [],
-    versions: [],
-    erasures: [],
-    anchor: null,
-  });
   for (let i = 0; i < prefixNodes.length; i += OUTBOX_PART_ROWS)
-    parts.push({ ...empty(), prefixNodes: prefixNodes.slice(i, i + OUTBOX_PART_ROWS) });
+    parts.push({ ...emptyKeyTransRows(), prefixNodes: prefixNodes.slice(i, i + OUTBOX_PART_ROWS) });
   for (let i = 0; i < versions.length; i += OUTBOX_PART_ROWS / 4)
-    parts.push({ ...empty(), versions: versions.slice(i, i + OUTBOX_PART_ROWS / 4) });
+    parts.push({ ...emptyKeyTransRows(), versions: versions.slice(i, i + OUTBOX_PART_ROWS / 4) });
   return parts.map((p) => encodeBytesJson(p));
 }
 

@@ -157,6 +157,11 @@ export class DoDirectoryStore implements DirectoryStore {
     }
   }
 
+  /** With the outbox: its `kt_outbox` parts hold each epoch's KEYTRANS rows. */
+  get keepsKeyTransRows(): boolean {
+    return this.options.outbox !== undefined;
+  }
+
   private all<T extends Record<string, DoSqlValue>>(query: string, ...bindings: unknown[]): T[] {
     return this.storage.sql.exec<T>(query, ...bindings).toArray();
   }

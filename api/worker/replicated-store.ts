@@ -300,6 +300,10 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     }
   }
 
+  get keepsKeyTransRows(): boolean | undefined {
+    return this.own.keepsKeyTransRows;
+  }
+
   /** The epoch's writes (the object's own store), dropping the fetched map rows: the epoch rewrites some. */
   epochWriter(w: EpochWrites): () => void {
     const write = this.own.epochWriter(w);

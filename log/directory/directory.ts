@@ -566,7 +566,8 @@ export class Directory implements ProofSource {
           const anchorIndex = firstIndex + plan.entries.length - 1;
           const at = anchorEntry && { epoch: plan.head.epoch, logIndex: anchorIndex, entry: anchorEntry };
           const anchor = at && { ...at, proof: penultimateEntryProof ?? [] };
-          if (keytrans) plan.writes.keytrans = keytrans.rows(anchor); // for a replica (the Worker's D1)
+          // For a replica (the Worker's D1), only where the store keeps them.
+          if (keytrans && this.opts.store.keepsKeyTransRows) plan.writes.keytrans = keytrans.rows(anchor);
           writer();
           keytrans?.write(anchor);
         },

@@ -55,6 +55,11 @@ export interface KeyTransRows {
   anchor: KeyTransAnchor | null;
 }
 
+/** An epoch's KEYTRANS rows with nothing in them yet. */
+export function emptyKeyTransRows(): KeyTransRows {
+  return { deployments: [], entries: [], logNodes: [], prefixNodes: [], versions: [], erasures: [], anchor: null };
+}
+
 /** One version of a label in a provider's deployment (null opening, value and signature: erased). */
 export interface KeyTransVersionRow {
   provider: string;

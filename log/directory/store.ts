@@ -79,8 +79,8 @@ export interface EpochWrites {
    */
   dequeued?: number[];
   /**
-   * The KEYTRANS deployments' writes of this epoch, as rows for a replica (the Worker's D1); the deployments'
-   * own stores write them (log/keytrans/), so a store without a replica ignores them.
+   * The KEYTRANS deployments' writes of this epoch, as rows for a replica (the Worker's D1), given only to a store
+   * that keeps them (`keepsKeyTransRows`); the deployments' own stores write them (log/keytrans/).
    */
   keytrans?: KeyTransRows;
 }
@@ -171,6 +171,11 @@ export interface DirectoryStore {
   readSnapshot<T>(read: () => T): T;
   /** A synchronous function applying `w`, to run inside the log's commit transaction. */
   epochWriter(w: EpochWrites): () => void;
+  /**
+   * Whether the epoch writer keeps `EpochWrites.keytrans` for a replica (the Worker's outbox); without it the
+   * directory does not compute them.
+   */
+  readonly keepsKeyTransRows?: boolean;
   /**
    * After an epoch that erased data: make sure no copy of it survives in the backend's files, as far as
    * the backend allows (each backend documents what it can guarantee). False if that could not be done

@@ -76,6 +76,13 @@ export interface DeploymentStores {
   open(provider: string, config: Configuration): DeploymentStore;
 }
 
+/** `key` with bit `depth - 1` flipped (depth >= 1): a key whose path at `depth` names the sibling of `key`'s node. */
+export function siblingKey(key: Uint8Array, depth: number): Uint8Array {
+  const other = key.slice();
+  other[(depth - 1) >> 3] ^= 1 << (7 - ((depth - 1) & 7));
+  return other;
+}
+
 /** The name of the node at `depth` on the path of `key`: its first `depth` bits, the rest of the last byte zero. */
 export function pathOf(key: Uint8Array, depth: number): Uint8Array {
   const path = key.slice(0, Math.ceil(depth / 8));

@@ -15,7 +15,7 @@ import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { DeploymentError } from './deployment-error.js';
-import { pathOf } from './deployment-store.js';
+import { pathOf, siblingKey } from './deployment-store.js';
 import type { DeploymentView, StoredVersion } from './deployment-view.js';
 
 /** The reads one round fetches: log entries and subtrees by position, prefix-tree paths, labels' versions. */
@@ -83,11 +83,7 @@ class Gathered {
       rows.paths[i].forEach(({ node, sibling }, j) => {
         const depth = fromDepth + j;
         this.nodes.set(Gathered.nodeName(position, key, depth), node);
-        if (sibling && depth > 0) {
-          const other = key.slice();
-          other[(depth - 1) >> 3] ^= 1 << (7 - ((depth - 1) & 7));
-          this.nodes.set(Gathered.nodeName(position, other, depth), sibling);
-        }
+        if (sibling && depth > 0) this.nodes.set(Gathered.nodeName(position, siblingKey(key, depth), depth), sibling);
       }),
     );
     this.wants = { entries: [], subtrees: [], paths: [], labels: [] };

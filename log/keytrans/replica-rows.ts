@@ -6,7 +6,7 @@
  */
 import { encodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
-import type { KeyTransAnchor, KeyTransRows } from '../directory/keytrans-hook.js';
+import { emptyKeyTransRows, type KeyTransAnchor, type KeyTransRows } from '../directory/keytrans-hook.js';
 import type { DeploymentAppend } from './deployment-store.js';
 import { encodePrefixNode } from './keytrans-sql.js';
 
@@ -20,15 +20,7 @@ export interface DeploymentEpoch {
 
 /** The rows of `epochs` and `anchor`. */
 export function replicaRows(epochs: DeploymentEpoch[], anchor: KeyTransAnchor | null): KeyTransRows {
-  const rows: KeyTransRows = {
-    deployments: [],
-    entries: [],
-    logNodes: [],
-    prefixNodes: [],
-    versions: [],
-    erasures: [],
-    anchor,
-  };
+  const rows = { ...emptyKeyTransRows(), anchor };
   for (const { provider, config, append: a, erasures } of epochs) {
     rows.deployments.push({ provider, config: encodeConfiguration(config) });
     const { timestamp, prefixTree: prefixRoot } = a.entry;
