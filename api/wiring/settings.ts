@@ -249,7 +249,7 @@ export const SETTINGS = {
     variable: 'KEYTRANS',
     fallback: true,
     meaning:
-      'run each provider\'s IETF KEYTRANS deployment (docs/PROTOCOL.md section 22); on the Worker by default only with OBJECT_STORAGE "full", and KEYTRANS = 1 with "edge" is refused (section 22.8)',
+      "run each provider's IETF KEYTRANS deployment (docs/PROTOCOL.md section 22); on the Worker with either OBJECT_STORAGE (section 22.8)",
     read: flag,
   }),
 };

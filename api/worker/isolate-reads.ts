@@ -26,7 +26,7 @@ import { indexLayout, REPLICA_QUERIES, type IndexLayout } from './d1-layout.js';
 import { D1DirectoryReader } from './d1-reader.js';
 import { limiterShards, RemoteLookupLimit, type LimiterNamespace } from './lookup-limiter.js';
 import { D1KeyTransDeployments } from './d1-keytrans-reader.js';
-import { logSigner, runsKeyTrans, SEQUENCER_NAME, type SequencerVars } from './sequencer-state.js';
+import { logSigner, SEQUENCER_NAME, type SequencerVars } from './sequencer-state.js';
 import { workerLogger } from './worker-log.js';
 
 /** The read routes, by method and path, with the route label /metrics counts them under. */
@@ -124,7 +124,7 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
       settings,
       lookupLimit,
       logger: workerLogger,
-      keytrans: runsKeyTrans(env, settings.keytrans) ? new D1KeyTransDeployments(layout, vrfSecretKey) : undefined,
+      keytrans: settings.keytrans ? new D1KeyTransDeployments(layout, vrfSecretKey) : undefined,
     });
     reads = { layout, app, ready: false };
   }

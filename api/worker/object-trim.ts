@@ -4,7 +4,9 @@
  * accounts. Deleted: account, version and name rows (but the account of the greatest id), and the stored map's rows of depth 12 or more. Kept: the
  * queue, the outbox, the credentials, the last epoch's head and served checkpoint, and the map's root row and
  * upper levels (at most 4,095 nodes, about 0.5 MB) and the node the root row points to, whatever its depth (what
- * the object opens the map with).
+ * the object opens the map with). Of the KEYTRANS deployments (`KEYTRANS_BULK`): every version and every
+ * prefix-tree row but the newest of each name above the same depth, and the log entries, log subtrees and
+ * anchors but what the next append reads (api/worker/edge-deployment-store.ts reads D1 in their place).
  *
  * Crash safety, in the order things happen (`ReplicatedDirectoryStore.trim`):
  * 1. Only with the outbox empty, checked in the same synchronous step as the deletes: every row the object
@@ -13,8 +15,8 @@
  *    step as its first deletes). From then on a refill of D1 from the object is refused whichever side kept its
  *    mark (d1-replica.ts): the object no longer holds what it would copy. A lost object (a new one, empty) can
  *    therefore never empty a D1 that holds the only copy of the accounts.
- * 3. Chunks of accounts with their versions (never the account of the greatest id: see ACCOUNT_IDS), of names
- *    and of map rows, lowest keys first, up to a budget per call, so that one alarm's work is bounded.
+ * 3. Chunks of accounts with their versions (never the account of the greatest id: see ACCOUNT_IDS), of names,
+ *    of map rows and of KEYTRANS rows, lowest keys first, up to a budget per call, so that one alarm's work is bounded.
  * Rows an epoch writes after that are deleted by a later call, once replicated. A row the object still holds is
  * always its newest (rows are deleted, never left behind by a later write), so what it reads of its own is right.
  */
@@ -69,18 +71,68 @@ function topNodeKey(sql: Sql): ArrayBuffer {
 }
 
 /**
- * Deletes a chunk of each bulk table (see the file comment): up to `limit` accounts with their versions, names,
- * and map rows of depth `keptMapDepth` or more; returns how many rows in all.
+ * The KEYTRANS rows a chunk deletes (edge-deployment-store.ts then reads D1 in their place), each table's lowest
+ * keys first, so that the rows of a name the object still holds are always its newest: every version; every
+ * prefix-tree row but the newest of each name above the kept depth (`?2`); every log entry but each deployment's
+ * last (its size and clock), every log subtree off its right edge (the balanced subtrees of its size, which the
+ * next append reads), and every anchor but the last (`?1` the limit).
  */
-export function deleteReplicatedChunk(sql: Sql, limit: number, keptMapDepth = KEPT_MAP_DEPTH): number {
+const KEYTRANS_BULK: [table: string, key: string, rows: string][] = [
+  [
+    'kt_versions',
+    '(deployment, label, version)',
+    'SELECT deployment, label, version FROM kt_versions ORDER BY deployment, label, version LIMIT ?1',
+  ],
+  [
+    'kt_prefix_nodes',
+    '(deployment, depth, path, position)',
+    'SELECT deployment, depth, path, position FROM kt_prefix_nodes p WHERE depth >= ?2 OR position < (SELECT ' +
+      'MAX(position) FROM kt_prefix_nodes q WHERE q.deployment = p.deployment AND q.depth = p.depth AND q.path = ' +
+      'p.path) ORDER BY deployment, depth, path, position LIMIT ?1',
+  ],
+  [
+    'kt_entries',
+    '(deployment, position)',
+    'SELECT deployment, position FROM kt_entries e WHERE position < (SELECT MAX(position) FROM kt_entries f ' +
+      'WHERE f.deployment = e.deployment) ORDER BY deployment, position LIMIT ?1',
+  ],
+  [
+    'kt_log_nodes',
+    '(deployment, level, idx)',
+    'SELECT deployment, level, idx FROM kt_log_nodes n, (SELECT deployment AS d, MAX(position) + 1 AS size FROM ' +
+      'kt_entries GROUP BY deployment) s WHERE s.d = n.deployment AND NOT ((s.size >> level) & 1 = 1 AND idx = ' +
+      '(s.size >> level) - 1) ORDER BY deployment, level, idx LIMIT ?1',
+  ],
+  ['kt_anchors', 'epoch', 'SELECT epoch FROM kt_anchors WHERE epoch < (SELECT MAX(epoch) FROM kt_anchors) LIMIT ?1'],
+];
+
+/** Deletes up to `limit` rows of each table of `bulk` by `bindings`; returns how many in all. */
+function deleteChunks(sql: Sql, bulk: [string, string, string][], bindings: (rows: string) => unknown[]): number {
   let deleted = 0;
-  const top = topNodeKey(sql);
-  for (const [table, key, rows] of BULK) {
-    const bind = rows.includes('?2') ? [limit, new Uint8Array([keptMapDepth]).buffer, top] : [limit];
+  for (const [table, key, rows] of bulk) {
+    const bind = bindings(rows);
     deleted += sql
       .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${key} IN (${rows})`, ...bind)
       .toArray()[0].n;
     sql.exec(`DELETE FROM ${table} WHERE ${key} IN (${rows})`, ...bind);
   }
+  return deleted;
+}
+
+/** Whether the object has KEYTRANS tables (log/keytrans/keytrans-sql.ts: made when KEYTRANS is on). */
+const hasKeyTrans = (sql: Sql) =>
+  sql.exec("SELECT 1 AS n FROM sqlite_master WHERE type = 'table' AND name = 'kt_versions'").toArray().length > 0;
+
+/**
+ * Deletes a chunk of each bulk table (see the file comment): up to `limit` accounts with their versions, names,
+ * and map rows of depth `keptMapDepth` or more, and of the KEYTRANS tables (`KEYTRANS_BULK`, prefix-tree names
+ * of that depth or more); returns how many rows in all.
+ */
+export function deleteReplicatedChunk(sql: Sql, limit: number, keptMapDepth = KEPT_MAP_DEPTH): number {
+  const top = topNodeKey(sql);
+  const mapKept = new Uint8Array([keptMapDepth]).buffer;
+  let deleted = deleteChunks(sql, BULK, (rows) => (rows.includes('?2') ? [limit, mapKept, top] : [limit]));
+  if (hasKeyTrans(sql))
+    deleted += deleteChunks(sql, KEYTRANS_BULK, (rows) => (rows.includes('?2') ? [limit, keptMapDepth] : [limit]));
   return deleted;
 }

@@ -162,6 +162,11 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     return Promise.reject(new DirectoryError('busy', `the directory's D1 replica cannot be read now (${why}); retry`));
   }
 
+  /** The newest epoch every database was seen at since this instance started, if it replicated yet. */
+  get replicatedEpoch(): number | undefined {
+    return this.ready ? this.replicatedUpTo : undefined;
+  }
+
   /** Whether the object's reads of its bulk currently go to D1. */
   get readsReplica(): boolean {
     return this.ready;

@@ -31,6 +31,7 @@ import {
 import { errorFields } from '../app/logger.js';
 import type { IndexLayout } from './d1-layout.js';
 import { DoDeploymentStores } from './do-deployment-store.js';
+import { EdgeDeploymentStores } from './edge-deployment-store.js';
 import { DoDirectoryStore } from './do-directory-store.js';
 import type { TileBucket } from '../../log/merkle/tile-publication.js';
 import { BucketBackedLogStorage } from './bucket-backed-log.js';
@@ -66,20 +67,6 @@ export function objectKeepsAll(vars: SequencerVars): boolean {
   const v = vars.OBJECT_STORAGE ?? 'full';
   if (v !== 'full' && v !== 'edge') throw new ConfigError('OBJECT_STORAGE must be "full" or "edge"');
   return v === 'full';
-}
-
-/**
- * Whether the object runs the providers' KEYTRANS deployments (docs/PROTOCOL.md section 22.8): `KEYTRANS` as set, by
- * default yes with `OBJECT_STORAGE` "full" and no with "edge", whose object keeps only what its single writer needs
- * while a deployment's trees stay whole in the object (replicated to D1, not trimmed); KEYTRANS = 1 with "edge" is
- * not configured.
- */
-export function runsKeyTrans(vars: SequencerVars, setting: boolean): boolean {
-  const set = (vars as Record<string, unknown>).KEYTRANS !== undefined;
-  if (objectKeepsAll(vars)) return setting;
-  if (set && setting)
-    throw new ConfigError('KEYTRANS = 1 needs OBJECT_STORAGE "full": the object keeps the KEYTRANS trees whole');
-  return false;
 }
 
 /** What the sequencer serves from: the wired server, and what it publishes to R2 with. */
@@ -137,7 +124,6 @@ export async function openSequencerState(
 ): Promise<SequencerState> {
   const signer = logSigner(vars);
   const settings = settingsFromVars(vars);
-  const keytrans = runsKeyTrans(vars, settings.keytrans);
   const secrets = vars.KT_LOG_ONLY === '1' ? null : directorySecrets(vars);
   const replica = secrets && opts.replica ? replicatedStore(storage, opts.replica) : undefined;
   const own = new DoLogStorage(storage);
@@ -149,7 +135,8 @@ export async function openSequencerState(
       ? {
           ...secrets,
           store: replica ?? new DoDirectoryStore(storage),
-          keytrans: keytrans ? new DoDeploymentStores(storage) : undefined,
+          // With D1, read in place of what the object trims (edge-deployment-store.ts; until then its own).
+          keytrans: settings.keytrans ? keyTransStores(storage, opts.replica, replica) : undefined,
         }
       : undefined,
     settings,
@@ -157,6 +144,11 @@ export async function openSequencerState(
     logger: workerLogger,
   });
   return { ...server, replica, tiles, origin: signer.name, verifier: parseVerifierKey(signer.verifierKey), settings };
+}
+
+/** The object's KEYTRANS deployments: with a replica, read through D1 once the object trims (object-trim.ts). */
+function keyTransStores(storage: DoSqlStorage, layout?: IndexLayout, replica?: ReplicatedDirectoryStore) {
+  return layout && replica ? new EdgeDeploymentStores(storage, layout, replica) : new DoDeploymentStores(storage);
 }
 
 /** The object's store with its outbox, reading its bulk through `layout` (a failed read logged, then its own). */

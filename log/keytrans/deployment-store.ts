@@ -52,8 +52,11 @@ export interface DeploymentStore {
   treeHead(treeSize: number): TreeHead;
   /** The value of the balanced subtree (level, index); it must be stored. */
   logNode(level: number, index: number): Uint8Array;
-  /** The node named (depth, path) in the prefix tree of log entry `position`; empty if it has no row yet. */
-  prefixNode(depth: number, path: Uint8Array, position: number): PrefixNode;
+  /**
+   * The node named (depth, path) in the prefix tree of log entry `position`; empty if it has no row yet. `key`: a
+   * key whose path passes there, for a store that fetches the names below it ahead (`settle`).
+   */
+  prefixNode(depth: number, path: Uint8Array, position: number, key?: Uint8Array): PrefixNode;
   /** How many versions of `label` are stored. */
   versionCount(label: Uint8Array): number;
   /** The versions of `label` first held at or before `position` (null: all), from version 0. */
@@ -62,6 +65,12 @@ export interface DeploymentStore {
   append(a: DeploymentAppend): void;
   /** Forgets the opening and value of one version (its commitment stays); false if there is no such version. */
   erase(label: Uint8Array, version: number): boolean;
+  /**
+   * For a store whose rows are partly elsewhere (an edge object's, api/worker/edge-deployment-store.ts): fetches
+   * what `walk`, a run of this store's synchronous reads of its newest tree, reads, until it reads only rows at
+   * hand, so that the same reads made right after are answered. Absent: every row is at hand.
+   */
+  settle?(walk: () => void): Promise<void>;
 }
 
 /** Every provider's deployment in one backend, and the anchors of their heads in the directory's log. */

@@ -130,14 +130,20 @@ export async function prepareEntry(
   const position = store.size();
   if (position > 0 && timestamp < store.entry(position - 1).timestamp)
     throw new DeploymentError('deployment_clock', 'a log entry cannot be earlier than the one before it');
+  await store.settle?.(() => updates.forEach((u) => store.versionCount(u.label)));
   const versions = await proveUpdates(keys, updates, numberUpdates(store, config, updates), position);
   if (store.size() !== position) throw new DeploymentError('deployment_conflict', 'another append came first');
   const previous = position - 1;
-  const prefix = insertPrefixLeaves(
-    suite,
-    (depth, path) => (previous < 0 ? { kind: 'empty' } : store.prefixNode(depth, path, previous)),
-    versions.map(({ version: v }) => ({ vrfOutput: v.vrfOutput, commitment: v.commitment })),
-  );
+  const leaves = versions.map(({ version: v }) => ({ vrfOutput: v.vrfOutput, commitment: v.commitment }));
+  const insert = () =>
+    insertPrefixLeaves(
+      suite,
+      (depth, path, key) => (previous < 0 ? { kind: 'empty' } : store.prefixNode(depth, path, previous, key)),
+      leaves,
+    );
+  await store.settle?.(() => void insert()); // the new keys' paths, for an edge object (deployment-store.ts)
+  if (store.size() !== position) throw new DeploymentError('deployment_conflict', 'another append came first');
+  const prefix = insert();
   const entry = { timestamp, prefixTree: prefix.root };
   const log = appendLogLeaf(suite, (l, i) => store.logNode(l, i), position, logLeafHash(suite, entry));
   const headSignature = ed25519Sign(keys.headSecretKey, encodeTreeHeadTbs(config, position + 1, log.root));

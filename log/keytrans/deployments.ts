@@ -182,6 +182,7 @@ export class KeyTransDeployments implements KeyTransHook {
       throw refusal(`${u.providerId}'s KEYTRANS deployment is closed: the credential of its leaf key was revoked`);
     }
     // In KEYTRANS up to the previous version: every earlier one entered or is queued signed (so it will).
+    if (!previous && u.version > 1 && label.length <= 255) await d.store.settle?.(() => d.store.versionCount(label));
     const inKeyTrans =
       label.length <= 255 &&
       (previous ? previous.signed : u.version === 1 || d.store.versionCount(label) === u.version - 1);
@@ -237,6 +238,8 @@ export class KeyTransDeployments implements KeyTransHook {
     }
     const prepared = await Promise.all(
       [...this.byProvider].map(async ([provider, d]) => {
+        const labels = updates.filter((u) => u.providerId === provider).map((u) => text.encode(u.account));
+        await d.store.settle?.(() => labels.forEach((l) => l.length <= 255 && d.store.versionCount(l)));
         const fits = (label: Uint8Array, u: KeyTransUpdate) => this.fits(d, provider, label, u);
         const taken = this.closed(provider) ? { updates: [], erasures: [] } : entering(d, updates, provider, fits);
         const p = await prepareEntry(d.store, d.keys, taken.updates, time);

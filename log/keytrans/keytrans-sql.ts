@@ -51,7 +51,8 @@ export const KEYTRANS_QUERIES = {
   prefixNode:
     'SELECT node FROM kt_prefix_nodes WHERE deployment = ? AND depth = ? AND path = ? AND position <= ? ORDER BY position DESC LIMIT 1',
   addPrefixNode: 'INSERT INTO kt_prefix_nodes (deployment, depth, path, position, node) VALUES (?, ?, ?, ?, ?)',
-  versionCount: 'SELECT COUNT(*) AS n FROM kt_versions WHERE deployment = ? AND label = ?',
+  // Versions are dense from 0, so the greatest plus one is their count, also once an edge object trimmed the lowest.
+  versionCount: 'SELECT COALESCE(MAX(version) + 1, 0) AS n FROM kt_versions WHERE deployment = ? AND label = ?',
   versions:
     'SELECT version, position, vrf_output, vrf_proof, commitment, opening, value, signature FROM kt_versions WHERE deployment = ? AND label = ? AND position <= ? ORDER BY version',
   addVersion:

@@ -14,8 +14,8 @@ import type { PrefixLeaf } from '../../verifier/keytrans/types.js';
 import { DeploymentError } from './deployment-error.js';
 import { pathOf, type PrefixNodeRow } from './deployment-store.js';
 
-/** Reads the current tree's node named (depth, path). */
-export type PrefixNodeRead = (depth: number, path: Uint8Array) => PrefixNode;
+/** Reads the current tree's node named (depth, path), which is on the path of `key`. */
+export type PrefixNodeRead = (depth: number, path: Uint8Array, key: Uint8Array) => PrefixNode;
 
 /** The tree as read, with this insertion's changes over it. */
 class Overlay {
@@ -29,7 +29,7 @@ class Overlay {
     const name = `${depth}:${toHex(path)}`;
     const known = this.changed.get(name)?.node ?? this.seen.get(name);
     if (known) return known;
-    const node = this.read(depth, path);
+    const node = this.read(depth, path, key);
     this.seen.set(name, node);
     return node;
   }

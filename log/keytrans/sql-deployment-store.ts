@@ -77,8 +77,13 @@ export class SqlDeploymentStore implements DeploymentStore {
   }
 
   prefixNode(depth: number, path: Uint8Array, position: number): PrefixNode {
+    return this.heldPrefixNode(depth, path, position) ?? { kind: 'empty' };
+  }
+
+  /** The node named (depth, path) as of `position` if a row of it is held here, else undefined. */
+  heldPrefixNode(depth: number, path: Uint8Array, position: number): PrefixNode | undefined {
     const row = this.first<{ node: Uint8Array }>(Q.prefixNode, this.id, depth, path, position);
-    return row ? decodePrefixNode(row.node) : { kind: 'empty' };
+    return row && decodePrefixNode(row.node);
   }
 
   versionCount(label: Uint8Array): number {
@@ -160,7 +165,12 @@ export class SqlDeploymentStores implements DeploymentStores {
    * The deployment of `provider`, made with `config` if it has none. A stored deployment under another
    * configuration is refused with 'deployment_corrupt': its heads were signed under the stored one.
    */
-  open(provider: string, config: Configuration): SqlDeploymentStore {
+  open(provider: string, config: Configuration): DeploymentStore {
+    return this.openSql(provider, config);
+  }
+
+  /** `open`, as this database's store. */
+  protected openSql(provider: string, config: Configuration): SqlDeploymentStore {
     const bytes = encodeConfiguration(config);
     const [found] = this.sql.all<{ id: number; config: Uint8Array }>(Q.deployment, provider);
     if (found && !equalBytes(found.config, bytes))

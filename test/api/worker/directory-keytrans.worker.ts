@@ -4,8 +4,7 @@
  * UpdateTBS signature enter it; the KEYTRANS client (verifier/keytrans-client/client.ts), given only the C2SP pins
  * of /v1/config, verifies searches and owner monitoring and checks each head against the log's checkpoint; the
  * deployments, and a queued statement's UpdateTBS signature (dir_queue_keytrans), survive the object's reset; a
- * deletion erases the earlier versions there; and
- * the `KEYTRANS` and `OBJECT_STORAGE` vars combine as documented (sequencer-state.ts, `runsKeyTrans`).
+ * deletion erases the earlier versions there.
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -15,19 +14,17 @@ import { DoDeploymentStores } from '../../../api/worker/do-deployment-store.js';
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { DIRECTORY_SCHEMA, QUEUE_QUERIES, QUEUE_SCHEMA } from '../../../log/directory/directory-sql.js';
 import { describe, expect, it } from 'vitest';
-import { runsKeyTrans } from '../../../api/worker/sequencer-state.js';
-import { ConfigError } from '../../../api/wiring/settings.js';
-import { KeyTransClient } from '../../../verifier/keytrans-client/client.js';
 import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
-import { decodeConfiguration, encodeUpdateTbs } from '../../../verifier/keytrans/signed-structures.js';
 import type { Configuration } from '../../../verifier/keytrans/types.js';
-import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
-import { fromBase64, toBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
-import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
-import { signSync } from '../../../wasm-free-crypto/signatures.js';
+import { fromBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import {
+  keytransClient as keytransClientOf,
+  keytransConfig as keytransConfigOf,
+  signedItem as signedItemOf,
+} from './keytrans-helpers.js';
 
 const PROVIDER = 'keytrans.example';
 /** The tables KEYTRANS on the Worker added to the object's database. */
@@ -37,36 +34,10 @@ const NEW_TABLES = [
 ];
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** The item of POST /v1/bindings for `account` version `version`, with the UpdateTBS signature of `config`. */
-function signedItem(leaf: PkiCert, config: Configuration, account: string, version: number, deleted = false) {
-  const seed = deleted ? null : `${account} ${version}`;
-  const item = signStatement('ed25519', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), seed));
-  const tbs = encodeUpdateTbs(config, utf8(account), version - 1, fromBase64(item.statement));
-  return { ...item, keytrans_signature: toBase64(signSync('ed25519', leaf.secretKey, tbs)) };
-}
-
-async function keytransConfig(): Promise<Configuration> {
-  const res = await get(`/keytrans/v1/${PROVIDER}/config`);
-  expect(res.status, await res.clone().text()).toBe(200);
-  expect(res.headers.get('content-type')).toBe(KEYTRANS_MEDIA_TYPE);
-  return decodeConfiguration(new Uint8Array(await res.arrayBuffer()));
-}
-
-/** A KEYTRANS client of the Worker, pinned to the log's origin and key from /v1/config, its state in memory. */
-async function keytransClient(): Promise<KeyTransClient> {
-  const c = (await (await get('/v1/config')).json()) as { origin: string; logKey: string };
-  const checkpoints = new CheckpointVerifier({ origin: c.origin, logKey: parseVerifierKey(c.logKey) });
-  let kept: string | undefined;
-  const store = { load: async () => kept, save: async (text: string) => void (kept = text) };
-  // A client of its own: the lookup limit is shared by every test of the project (its limiter objects).
-  const headers = (init?: RequestInit) => ({
-    ...(init?.headers as Record<string, string>),
-    'cf-connecting-ip': '10.17.0.1',
-  });
-  const fetch = (url: string, init?: RequestInit) =>
-    get(url.slice('https://kt.example'.length), { ...init, headers: headers(init) });
-  return new KeyTransClient({ server: 'https://kt.example', provider: PROVIDER, fetch, checkpoints, store });
-}
+const signedItem = (leaf: PkiCert, config: Configuration, account: string, version: number, deleted = false) =>
+  signedItemOf(PROVIDER, leaf, config, account, version, deleted);
+const keytransConfig = () => keytransConfigOf(PROVIDER);
+const keytransClient = () => keytransClientOf(PROVIDER, '10.17.0.1');
 
 type Rows = Record<string, string[]>;
 const TABLE_COLUMNS: Record<string, string> = {
@@ -260,13 +231,5 @@ describe('KEYTRANS on the Worker', () => {
     const res = await get('/keytrans/v1/nobody.example/config');
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
-  });
-
-  it('runs KEYTRANS by default with OBJECT_STORAGE "full", not with "edge", and refuses KEYTRANS = 1 with "edge"', () => {
-    expect(runsKeyTrans({}, true)).toBe(true);
-    expect(runsKeyTrans({ KEYTRANS: '0' } as never, false)).toBe(false);
-    expect(runsKeyTrans({ OBJECT_STORAGE: 'edge' }, true)).toBe(false);
-    expect(runsKeyTrans({ OBJECT_STORAGE: 'edge', KEYTRANS: '0' } as never, false)).toBe(false);
-    expect(() => runsKeyTrans({ OBJECT_STORAGE: 'edge', KEYTRANS: '1' } as never, true)).toThrow(ConfigError);
   });
 });
