@@ -11,16 +11,17 @@
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import { DeploymentError } from '../../log/keytrans/deployment-error.js';
 import { pathOf, siblingKey } from '../../log/keytrans/deployment-store.js';
-import type { DeploymentView, SearchKey } from '../../log/keytrans/deployment-view.js';
+import type { DeploymentView } from '../../log/keytrans/deployment-view.js';
+import { SearchKeys } from '../../log/keytrans/search-keys.js';
 import { type DeploymentRowSource, type DeploymentWants, gatherAnswer } from '../../log/keytrans/gathered-view.js';
 import { decodePrefixNode, versionFromRow, type RawKeyTransVersion } from '../../log/keytrans/keytrans-sql.js';
 import { operatorKeys, type OperatorKeys } from '../../log/keytrans/operator-keys.js';
 import { decodeEntry } from '../../verifier/formats/entries.js';
-import { decodeConfiguration, encodeVrfInput } from '../../verifier/keytrans/signed-structures.js';
+import { decodeConfiguration } from '../../verifier/keytrans/signed-structures.js';
 import { KT_128_SHA256_Ed25519 } from '../../verifier/keytrans/suites.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
-import { equalBytes, toHex } from '../../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import type { KeyTransDeploymentReads } from '../app/keytrans-routes.js';
 import type { IndexDatabase, IndexLayout } from './d1-layout.js';
 import { KEYTRANS_REPLICA_QUERIES as K, keyTransLabelShard, keyTransNodeShard } from './d1-keytrans.js';
@@ -139,7 +140,7 @@ function d1Version(r: Record<string, unknown>): RawKeyTransVersion {
 export class D1KeyTransDeployments implements KeyTransDeploymentReads {
   private readonly configs = new Map<string, Configuration>();
   private readonly keys = new Map<string, OperatorKeys>();
-  private readonly searchKeys = new Map<string, SearchKey>();
+  private readonly searchKeys = new SearchKeys(SEARCH_KEYS);
 
   constructor(
     private readonly layout: IndexLayout,
@@ -190,17 +191,11 @@ export class D1KeyTransDeployments implements KeyTransDeploymentReads {
 
   /** The search key of a version, computed with the deployment's VRF key, or kept from an earlier request. */
   private searchKeyOf(provider: string): DeploymentView['searchKey'] {
-    return (label, version) => {
-      const input = encodeVrfInput({ label, version });
-      const name = `${provider}\u0000${toHex(input)}`;
-      const kept = this.searchKeys.get(name);
-      if (kept) return kept;
+    const vrf = () => {
       let keys = this.keys.get(provider);
       if (!keys) this.keys.set(provider, (keys = operatorKeys(this.vrfSecretKey, provider)));
-      const { output: vrfOutput, proof: vrfProof } = keys.vrf(input);
-      this.searchKeys.set(name, { vrfOutput, vrfProof });
-      if (this.searchKeys.size > SEARCH_KEYS) this.searchKeys.delete(this.searchKeys.keys().next().value!);
-      return { vrfOutput, vrfProof };
+      return keys.vrf;
     };
+    return (label, version) => this.searchKeys.of(provider, label, version, vrf);
   }
 }

@@ -31,6 +31,7 @@ import type { DeploymentView } from './deployment-view.js';
 import { type DeploymentKeys, type LabelUpdate, prepareEntry } from './deployment-writer.js';
 import type { OperatorKeys } from './operator-keys.js';
 import { replicaRows } from './replica-rows.js';
+import { SearchKeys } from './search-keys.js';
 import { storedView } from './stored-view.js';
 import { updateSignatureFits, updateSignatureVerifies } from './update-signature.js';
 
@@ -67,8 +68,8 @@ export class KeyTransDeployments implements KeyTransHook {
     string,
     { statement: Uint8Array; signature: Uint8Array; proof: Promise<{ output: Uint8Array; proof: Uint8Array }> }
   >();
-  /** The search keys the responders asked for, by provider and encoded VrfInput, least recently used first. */
-  private readonly searchKeys = new Map<string, { vrfOutput: Uint8Array; vrfProof: Uint8Array }>();
+  /** The search keys the responders asked for. */
+  private readonly searchKeys = new SearchKeys(SEARCH_KEY_CACHE);
 
   /**
    * `credentials` gives the directory's credentials now (the sequencer's registry, or a reader's): a deployment
@@ -133,18 +134,8 @@ export class KeyTransDeployments implements KeyTransHook {
     const entry = decodeEntry(anchor.entry);
     const size = entry.type === 'keytrans' ? entry.heads.find((h) => h.providerId === provider)?.treeSize : undefined;
     if (size === undefined) return undefined;
-    const searchKey = (label: Uint8Array, version: number) => {
-      const input = encodeVrfInput({ label, version });
-      const name = vrfName(provider, input);
-      const kept = this.searchKeys.get(name);
-      this.searchKeys.delete(name);
-      const { output: vrfOutput, proof: vrfProof } = kept
-        ? { output: kept.vrfOutput, proof: kept.vrfProof }
-        : d.operator.vrf(input);
-      this.searchKeys.set(name, { vrfOutput, vrfProof });
-      if (this.searchKeys.size > SEARCH_KEY_CACHE) this.searchKeys.delete(this.searchKeys.keys().next().value!);
-      return { vrfOutput, vrfProof };
-    };
+    const searchKey = (label: Uint8Array, version: number) =>
+      this.searchKeys.of(provider, label, version, () => d.operator.vrf);
     return storedView(d.store, d.keys.suite, d.keys.config, size, searchKey);
   }
 
