@@ -110,7 +110,14 @@ const INSPECTOR_PORT = 9_239;
  * inspector (`Runtime.getHeapUsage`), before and after a full collection (workerd's inspector collects on
  * `HeapProfiler.takeHeapSnapshot`, whose chunks are dropped; it does not answer `collectGarbage`).
  */
-async function isolateHeap(): Promise<{ used: number; total: number; live: number; liveTotal: number }> {
+async function isolateHeap(): Promise<{
+  used: number;
+  total: number;
+  live: number;
+  liveTotal: number;
+  /** The ArrayBuffers' backing stores after the collection (V8 reports them where it can), else undefined. */
+  liveBuffers?: number;
+}> {
   const ws = new WebSocket(`ws://127.0.0.1:${INSPECTOR_PORT}/core:user:`);
   try {
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -125,12 +132,13 @@ async function isolateHeap(): Promise<{ used: number; total: number; live: numbe
         waiting.set(++next, resolve as (result: unknown) => void);
         ws.send(JSON.stringify({ id: next, method, params }));
       });
-    type Usage = { usedSize: number; totalSize: number };
+    type Usage = { usedSize: number; totalSize: number; backingStorageSize?: number };
     const before = await call<Usage>('Runtime.getHeapUsage');
     await call('HeapProfiler.enable');
     await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
     const after = await call<Usage>('Runtime.getHeapUsage');
-    return { used: before.usedSize, total: before.totalSize, live: after.usedSize, liveTotal: after.totalSize };
+    const { usedSize: live, totalSize: liveTotal, backingStorageSize: liveBuffers } = after;
+    return { used: before.usedSize, total: before.totalSize, live, liveTotal, liveBuffers };
   } finally {
     ws.close();
   }
@@ -194,16 +202,31 @@ function workerdPids(): number[] {
   return pids;
 }
 
-/** The resident memory of the workerd processes this process started, but those in `besides`, in bytes. */
-function workerdRss(besides: Set<number> = new Set()): number {
-  let total = 0;
+/** Resident memory in bytes: in all, and its anonymous, file-backed and shared parts (/proc/PID/status). */
+interface Resident {
+  rss: number;
+  anon: number;
+  file: number;
+  shmem: number;
+}
+
+/** The resident memory of the workerd processes this process started, but those in `besides`. */
+function workerdMemory(besides: Set<number> = new Set()): Resident {
+  const total: Resident = { rss: 0, anon: 0, file: 0, shmem: 0 };
   for (const pid of workerdPids()) {
     if (besides.has(pid)) continue;
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    total += Number(kb ?? 0) * 1024;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    total.rss += kb('VmRSS');
+    total.anon += kb('RssAnon');
+    total.file += kb('RssFile');
+    total.shmem += kb('RssShmem');
   }
   return total;
 }
+
+/** The resident memory in all of the workerd processes this process started, but those in `besides`, in bytes. */
+const workerdRss = (besides: Set<number> = new Set()) => workerdMemory(besides).rss;
 
 /** The D1 host of an edge run (started, so that its processes can be told apart), or nothing. */
 async function startIndexHost(
@@ -303,7 +326,8 @@ export async function benchDurableObject(accounts: number, storage: ObjectStorag
     const idleFirstMs = performance.now() - idleStarted;
     for (let i = 0; i < 50; i++) await lookup(idle, `nobody${i}@chat.example`, storage);
     await pause();
-    const baseline = workerdRss(idleHost.pids);
+    const idleMemory = workerdMemory(idleHost.pids);
+    const baseline = idleMemory.rss;
     const idleHeap = await isolateHeap();
     await idle.dispose();
     await idleHost.host?.dispose();
@@ -349,7 +373,8 @@ export async function benchDurableObject(accounts: number, storage: ObjectStorag
     await rotate(served, accounts);
     const rotationSeconds = (performance.now() - rotating) / 1000;
     await pause();
-    const loaded = workerdRss(servedHost.pids);
+    const loadedMemory = workerdMemory(servedHost.pids);
+    const loaded = loadedMemory.rss;
     const heap = await isolateHeap();
     await pause();
     const collected = workerdRss(servedHost.pids);
@@ -365,7 +390,7 @@ export async function benchDurableObject(accounts: number, storage: ObjectStorag
         unit: 'MiB',
         target: '<= 64 MB whatever the directory size',
         pass: workingSet * MiB <= 64e6,
-        note: `workerd ${(loaded / MiB).toFixed(0)} MiB (${(opened / MiB).toFixed(0)} MiB after the first lookup, ${(looked / MiB).toFixed(0)} MiB before the rotations, committed in ${rotationSeconds.toFixed(1)} s) against ${(baseline / MiB).toFixed(0)} MiB with an empty directory; the isolate's JS heap ${(heap.used / MiB).toFixed(0)} MiB used of ${(heap.total / MiB).toFixed(0)} MiB, after a full collection ${(heap.live / MiB).toFixed(0)} of ${(heap.liveTotal / MiB).toFixed(0)} MiB, and workerd then ${(collected / MiB).toFixed(0)} MiB (empty directory: ${(idleHeap.live / MiB).toFixed(0)} of ${(idleHeap.liveTotal / MiB).toFixed(0)} MiB after a collection); storage ${(bytesUnder(join(persist, 'do')) / MiB).toFixed(0)} MiB in the object${storage === 'edge' ? `, ${(bytesUnder(join(persist, 'd1')) / MiB).toFixed(0)} MiB in D1, ${(bytesUnder(join(persist, 'r2')) / MiB).toFixed(0)} MiB in R2` : ''}; built in ${buildMinutes.toFixed(1)} min${settled}`,
+        note: `of which anonymous ${((loadedMemory.anon - idleMemory.anon) / MiB).toFixed(0)} MiB, file-backed ${((loadedMemory.file - idleMemory.file) / MiB).toFixed(0)} MiB and shared ${((loadedMemory.shmem - idleMemory.shmem) / MiB).toFixed(0)} MiB beyond the empty directory's; workerd ${(loaded / MiB).toFixed(0)} MiB (${(opened / MiB).toFixed(0)} MiB after the first lookup, ${(looked / MiB).toFixed(0)} MiB before the rotations, committed in ${rotationSeconds.toFixed(1)} s) against ${(baseline / MiB).toFixed(0)} MiB with an empty directory; the isolate's JS heap ${(heap.used / MiB).toFixed(0)} MiB used of ${(heap.total / MiB).toFixed(0)} MiB, after a full collection ${(heap.live / MiB).toFixed(0)} of ${(heap.liveTotal / MiB).toFixed(0)} MiB${heap.liveBuffers === undefined ? '' : ` and ${(heap.liveBuffers / MiB).toFixed(1)} MiB of ArrayBuffer backing stores`}, and workerd then ${(collected / MiB).toFixed(0)} MiB (empty directory: ${(idleHeap.live / MiB).toFixed(0)} of ${(idleHeap.liveTotal / MiB).toFixed(0)} MiB after a collection); storage ${(bytesUnder(join(persist, 'do')) / MiB).toFixed(0)} MiB in the object${storage === 'edge' ? `, ${(bytesUnder(join(persist, 'd1')) / MiB).toFixed(0)} MiB in D1, ${(bytesUnder(join(persist, 'r2')) / MiB).toFixed(0)} MiB in R2` : ''}; built in ${buildMinutes.toFixed(1)} min${settled}`,
       },
       {
         id: 'do_first_lookup',
