@@ -4,11 +4,13 @@
  * right edge, the newest rows of its prefix tree's upper levels and the last anchor; rotations and new accounts are
  * accepted and committed reading the rest from D1; the KEYTRANS client verifies them (the isolate answering from
  * D1); the prefix tree D1 holds recomputes, from its leaves alone, to the root of the newest log entry; and the
- * object refuses (503 `busy`) the KEYTRANS answers it can no longer give, never answering from rows it lacks.
+ * object refuses (503 `busy`) the KEYTRANS answers it can no longer give, never answering from rows it lacks; and
+ * D1 is read only once the object has replicated since it opened, and only where D1 is at or past that epoch.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { indexLayout } from '../../../api/worker/d1-layout.js';
+import { indexLayout, REPLICA_QUERIES } from '../../../api/worker/d1-layout.js';
+import { EdgeDeploymentStores } from '../../../api/worker/edge-deployment-store.js';
 import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
 import { prefixTreeRoot } from '../../../verifier/keytrans/prefix-tree.js';
 import { KT_128_SHA256_Ed25519 } from '../../../verifier/keytrans/suites.js';
@@ -143,5 +145,38 @@ describe('KEYTRANS on an object that moved its bulk to D1', () => {
     );
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: 'busy' } });
+  });
+
+  it('reads D1 only at or past the epoch it last replicated, and never takes a row it lacks as empty', async () => {
+    const layout = indexLayout(env)!;
+    const setMarkers = (epoch: number) =>
+      Promise.all(layout.shards.map((db) => db.prepare(REPLICA_QUERIES.setMarker).bind(epoch).run()));
+    const marker = (await layout.meta.prepare(REPLICA_QUERIES.marker).first<{ epoch: number }>())!.epoch;
+    const outcome = await inSequencer(async (_o, storage) => {
+      const replica = { trimmed: true, replicatedEpoch: undefined as number | undefined };
+      const store = new EdgeDeploymentStores(storage, layout, replica).open(PROVIDER, config);
+      const label = utf8(ACCOUNTS[5]);
+      const codeOf = (p: Promise<unknown>) =>
+        p.then(
+          () => 'read',
+          (e: { code?: string }) => e.code,
+        );
+      const count = () => store.settle(() => void store.versionCount(label));
+      const codes = [await codeOf(count())]; // not replicated to since it opened
+      replica.replicatedEpoch = marker;
+      await setMarkers(marker - 1);
+      codes.push(await codeOf(count())); // D1 went back behind it
+      await setMarkers(marker);
+      codes.push(await codeOf(count()));
+      const held = store.versionCount(label); // fetched by the last settle
+      let outside: unknown;
+      try {
+        store.prefixNode(8, new Uint8Array(1), store.size() - 1); // trimmed, and not fetched
+      } catch (e) {
+        outside = (e as { code?: string }).code;
+      }
+      return { codes, held, outside };
+    });
+    expect(outcome).toEqual({ codes: ['busy', 'busy', 'read'], held: 1, outside: 'busy' });
   });
 });
