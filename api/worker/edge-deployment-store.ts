@@ -22,6 +22,7 @@ import {
   siblingKey,
 } from '../../log/keytrans/deployment-store.js';
 import type { StoredVersion } from '../../log/keytrans/deployment-view.js';
+import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import { decodePrefixNode } from '../../log/keytrans/keytrans-sql.js';
 import { type SqlDeploymentStore, SqlDeploymentStores } from '../../log/keytrans/sql-deployment-store.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
@@ -39,10 +40,17 @@ export interface ReplicaState {
   readonly trimmed: boolean;
   /** The newest epoch every database was seen at by this object since it started, if it replicated yet. */
   readonly replicatedEpoch: number | undefined;
+  /** Counts the trims that deleted rows: a row fetched before one may be older than the row it deleted. */
+  readonly trims: number;
 }
 
-/** Rounds of reads one `settle` makes at most (a path is at most 256 deep; one round reads 32 depths of it). */
-const MAX_ROUNDS = 24;
+/**
+ * Rounds of reads one `settle` makes at most: a path is at most 256 deep and one round reads 32 depths of it,
+ * and a round fetches for at most MISSES_PER_ROUND missed nodes, so that an epoch of 20,000 new keys (its
+ * names, 64 per miss, and their queries) stays within the object's memory: it takes more rounds instead.
+ */
+const MAX_ROUNDS = 240;
+const MISSES_PER_ROUND = 2_000;
 /** Depths of a key's path one round reads below the first one missed (each with its sibling). */
 const PATH_DEPTHS = 32;
 /** Names (about 85 characters each as literals) and labels (up to 525) one query holds: under D1's 100 KB. */
@@ -120,17 +128,26 @@ function groupBy<T>(items: T[], dbOf: (item: T) => IndexDatabase): [IndexDatabas
   const out = new Map<IndexDatabase, T[]>();
   for (const item of items) {
     const db = dbOf(item);
-    out.set(db, [...(out.get(db) ?? []), item]);
+    const group = out.get(db);
+    if (group) group.push(item);
+    else out.set(db, [item]);
   }
   return [...out];
 }
 
 export class EdgeDeploymentStore implements DeploymentStore {
-  /** Rows of the newest tree fetched from D1 since the last append: prefix-tree nodes by name, version counts. */
+  /**
+   * Rows of the newest tree fetched from D1 since the last append and the last trim: prefix-tree nodes by
+   * name, version counts. D1's row of a name the object holds may be older than the object's (D1 not yet at
+   * the epoch that wrote it): the object's row answers while it is held, and once a trim deletes it, D1 has
+   * it too, so what was fetched before the trim is forgotten (`fresh`) and read again.
+   */
   private readonly nodes = new Map<string, PrefixNode>();
   private readonly counts = new Map<string, number>();
   /** Appends by this instance: a round that saw this change is fetched again. */
   private appends = 0;
+  /** The replica's trim count when `nodes` and `counts` were last known fresh. */
+  private trimsSeen: number;
   /** While `settle` runs a walk: what it met. */
   private meeting: Wants | null = null;
 
@@ -139,7 +156,9 @@ export class EdgeDeploymentStore implements DeploymentStore {
     private readonly provider: string,
     private readonly layout: IndexLayout,
     private readonly replica: ReplicaState,
-  ) {}
+  ) {
+    this.trimsSeen = replica.trims;
+  }
 
   size = () => this.own.size();
   entry = (position: number): LogEntry => this.held(() => this.own.entry(position), `log entry ${position}`);
@@ -160,6 +179,7 @@ export class EdgeDeploymentStore implements DeploymentStore {
   prefixNode(depth: number, path: Uint8Array, position: number, key?: Uint8Array): PrefixNode {
     const held = this.own.heldPrefixNode(depth, path, position);
     if (held || !this.replica.trimmed) return held ?? { kind: 'empty' };
+    this.fresh();
     const name = nameOf(depth, path);
     const newest = position === this.own.size() - 1; // fetched rows are the newest tree's
     const fetched = newest ? this.nodes.get(name) : undefined;
@@ -172,6 +192,7 @@ export class EdgeDeploymentStore implements DeploymentStore {
   versionCount(label: Uint8Array): number {
     const held = this.own.versionCount(label);
     if (held > 0 || !this.replica.trimmed) return held;
+    this.fresh();
     const fetched = this.counts.get(toHex(label));
     if (fetched !== undefined) return fetched;
     if (!this.meeting) throw busy("a label's versions");
@@ -191,13 +212,24 @@ export class EdgeDeploymentStore implements DeploymentStore {
     this.counts.clear();
   }
 
+  /** Forgets the fetched rows if the object trimmed since they were fetched (see `nodes`). */
+  private fresh(): void {
+    if (this.replica.trims === this.trimsSeen) return;
+    this.trimsSeen = this.replica.trims;
+    this.nodes.clear();
+    this.counts.clear();
+  }
+
   async settle(walk: () => void): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const wants = this.meet(walk);
       if (wants.nodes.size + wants.labels.size === 0) return;
       const { appends } = this;
+      const { trims } = this.replica;
       const fetched = await this.fetch(wants);
-      if (appends !== this.appends) continue; // a newer tree since: fetched again
+      // A newer tree since, or a trim that may have deleted a held row newer than D1's answer: fetched again.
+      if (appends !== this.appends || trims !== this.replica.trims) continue;
+      this.fresh();
       for (const [name, node] of fetched.nodes) this.nodes.set(name, node);
       for (const [name, n] of fetched.counts) this.counts.set(name, n);
     }
@@ -227,7 +259,11 @@ export class EdgeDeploymentStore implements DeploymentStore {
     const atLeast = this.replica.replicatedEpoch;
     if (atLeast === undefined) throw busy('a row (not replicated to since the object started)');
     const names = new Map<string, { depth: number; path: Uint8Array }>();
-    for (const { depth, key } of wants.nodes.values()) pathNames(depth, key, names);
+    let misses = 0;
+    for (const { depth, key } of wants.nodes.values()) {
+      if (misses++ === MISSES_PER_ROUND) break; // the rest in the next rounds
+      pathNames(depth, key, names);
+    }
     const position = this.own.size() - 1;
     const nodeRuns = groupBy([...names.values()], (n) => this.nodeDb(n.depth, n.path)).flatMap(([db, items]) =>
       runsOf(items, NAMES_PER_QUERY).map((run) => ({ db, run })),
@@ -278,5 +314,17 @@ export class EdgeDeploymentStores extends SqlDeploymentStores {
 
   override open(provider: string, config: Configuration): EdgeDeploymentStore {
     return new EdgeDeploymentStore(this.openSql(provider, config), provider, this.layout, this.replica);
+  }
+
+  /**
+   * An epoch's anchor; once trimmed, the object keeps only the newest: an older epoch's (the served epoch, while
+   * a newer one awaits its cosignatures) is in D1 only, so it is `busy` there, not the 404 of an epoch without one.
+   */
+  override anchor(epoch: number): KeyTransAnchor | null {
+    const held = super.anchor(epoch);
+    if (held || !this.replica.trimmed) return held;
+    const newest = this.newestAnchorEpoch();
+    if (newest !== null && newest > epoch) throw busy(`epoch ${epoch}'s KEYTRANS anchor`);
+    return null;
   }
 }

@@ -78,6 +78,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   private meeting: Map<string, Uint8Array> | null = null;
   /** The epoch at which the object first deleted rows D1 holds (object-trim.ts): its own rows then answer nothing. */
   private trimmedAt: number | undefined;
+  private trimCount = 0;
   /** The newest epoch a replication run of this instance left every database at (its outbox rows up to it deleted). */
   private replicatedUpTo: number | undefined;
 
@@ -145,10 +146,17 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       sql.exec(MARK_TRIMMED, epoch);
       this.trimmedAt = epoch;
     }
-    // Synchronous from the outbox check on: no epoch can commit in between.
+    // Synchronous from the outbox check on: no epoch can commit in between. Counted first: the KEYTRANS stores
+    // forget the rows they fetched from D1 before a trim (edge-deployment-store.ts).
+    this.trimCount++;
     let deleted = 0;
     for (let n = -1; n !== 0 && deleted < budget; deleted += n) n = deleteReplicatedChunk(sql, chunk, keptMapDepth);
     return deleted;
+  }
+
+  /** Trimming runs since this instance started (each may have deleted rows the object held). */
+  get trims(): number {
+    return this.trimCount;
   }
 
   /** Whether the object has deleted rows that only D1 holds now. */

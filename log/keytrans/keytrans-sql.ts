@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS kt_versions (
 export const KEYTRANS_QUERIES = {
   deployments: 'SELECT provider, config FROM kt_deployments ORDER BY id',
   anchor: 'SELECT epoch, log_index, entry, proof FROM kt_anchors WHERE epoch = ?',
+  newestAnchor: 'SELECT MAX(epoch) AS epoch FROM kt_anchors',
   addAnchor: 'INSERT INTO kt_anchors (epoch, log_index, entry, proof) VALUES (?, ?, ?, ?)',
   deployment: 'SELECT id, config FROM kt_deployments WHERE provider = ?',
   addDeployment: 'INSERT INTO kt_deployments (provider, config) VALUES (?, ?) RETURNING id',

@@ -146,6 +146,12 @@ export class SqlDeploymentStores implements DeploymentStores {
     return { epoch: row.epoch, logIndex: row.log_index, entry: row.entry, proof };
   }
 
+  /** The epoch of the newest anchor held, or null if none is. */
+  newestAnchorEpoch(): number | null {
+    const [row] = this.hasTables() ? this.sql.all<{ epoch: number | null }>(Q.newestAnchor) : [];
+    return row?.epoch ?? null;
+  }
+
   /**
    * Whether the tables exist: a reader of a file the sequencer has not yet opened with KEYTRANS sees none. Asked
    * again until they do (every KEYTRANS request asks), never after.

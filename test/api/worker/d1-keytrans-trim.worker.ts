@@ -153,7 +153,7 @@ describe('KEYTRANS on an object that moved its bulk to D1', () => {
       Promise.all(layout.shards.map((db) => db.prepare(REPLICA_QUERIES.setMarker).bind(epoch).run()));
     const marker = (await layout.meta.prepare(REPLICA_QUERIES.marker).first<{ epoch: number }>())!.epoch;
     const outcome = await inSequencer(async (_o, storage) => {
-      const replica = { trimmed: true, replicatedEpoch: undefined as number | undefined };
+      const replica = { trimmed: true, replicatedEpoch: undefined as number | undefined, trims: 0 };
       const store = new EdgeDeploymentStores(storage, layout, replica).open(PROVIDER, config);
       const label = utf8(ACCOUNTS[5]);
       const codeOf = (p: Promise<unknown>) =>
