@@ -25,6 +25,7 @@ import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { MapPathThread } from './map-path-reader.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { errorFields, jsonLogger, type Logger } from '../app/logger.js';
 import { openServer } from '../wiring/open-server.js';
@@ -103,10 +104,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The WAL is checkpointed by a thread of its own, not by the epochs' commits (wal-checkpointer.ts).
   const storage = new SqliteLogStorage(data.dbPath, { checkpoints: 'external' });
   const checkpointer = WalCheckpointer.start({ dbPath: data.dbPath, storage, logger }); // ready in its own time
+  // Queued statements' map paths are read on a thread of its own before their epoch (map-path-reader.ts).
+  const pathReader = opts.logOnly ? null : MapPathThread.start({ dbPath: data.dbPath, logger });
   try {
-    return await serveOn(opts, { logger, data, restore, storage, checkpointer });
+    return await serveOn(opts, { logger, data, restore, storage, checkpointer, pathReader });
   } catch (e) {
-    await checkpointer.close(); // what started before the failure stops with it
+    await pathReader?.close(); // what started before the failure stops with it
+    await checkpointer.close();
     await storage.close();
     throw e;
   }
@@ -119,10 +123,11 @@ interface Opened {
   restore: RestoreGate | null;
   storage: SqliteLogStorage;
   checkpointer: WalCheckpointer;
+  pathReader: MapPathThread | null;
 }
 
 async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServer> {
-  const { logger, data, restore, storage, checkpointer } = opened;
+  const { logger, data, restore, storage, checkpointer, pathReader } = opened;
   restore?.matchLog(storage.loadHeadSync());
   const vrfPool = opts.logOnly ? null : await startVrfPool(vrfPoolOptions(data.vrfPool, data.vrfSecretKey, logger));
   const directoryParts = opts.logOnly
@@ -133,6 +138,7 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
         trustedRoots: await trustedRoots(data),
         operatorToken: data.operatorToken,
         vrfProver: vrfPool ?? undefined,
+        mapPathReader: pathReader ?? undefined,
         keytrans: data.settings.keytrans ? new SqliteDeploymentStores(storage.db) : undefined,
       };
   const { app, appender, directory, requests } = await openServer({
@@ -183,6 +189,7 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
       await directory?.stop(); // closes the open epoch
+      await pathReader?.close();
       await vrfPool?.close();
       await appender.close(); // finishes queued batches before the database goes away
       await checkpointer.close();

@@ -19,6 +19,7 @@ import type { LogReader } from '../merkle/reader.js';
 import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
+import type { MapPathReader } from './map-prefetch.js';
 import {
   deferred,
   planEpoch,
@@ -70,8 +71,13 @@ export interface DirectoryOptions {
   onEpochCommitted?: (ms: number) => void;
   /** Computes the VRF proofs of unknown names (log/directory/vrf-prover.ts); default: inline, on this thread. */
   vrfProver?: VrfProver;
-  /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 100,000. */
+  /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 30,000. */
   mapCacheRows?: number;
+  /**
+   * Reads the map paths of queued statements on another thread ahead of their epoch's plan
+   * (log/directory/map-prefetch.ts: the Node server's api/node/map-path-reader.ts); none by default.
+   */
+  mapPathReader?: MapPathReader;
   /** The KEYTRANS deployments the epochs drive (log/directory/keytrans-hook.ts); none by default. */
   keytrans?: KeyTransHook;
 }
@@ -154,14 +160,19 @@ export class Directory implements ProofSource {
       if (opts.log.head.size !== 0)
         throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
       const placeholder = { epoch: -1 } as EpochSnapshot;
-      const d = new Directory(opts, credentials, DirectoryMap.open(opts.store, null, opts.mapCacheRows), placeholder);
+      const d = new Directory(
+        opts,
+        credentials,
+        DirectoryMap.open(opts.store, null, opts.mapCacheRows, opts.mapPathReader),
+        placeholder,
+      );
       await d.closeEpoch(true);
       return d;
     }
     const snap = snapshotFromRow(row, opts.log.head.checkpoint);
     if (row.logIndex !== opts.log.head.size - 1)
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
-    const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows);
+    const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows, opts.mapPathReader);
     opts.store.setServed(snap.epoch, snap.checkpoint); // what readers of the store serve (directory-reader.ts)
     const d = new Directory(opts, credentials, map, snap);
     await d.replayQueue();
@@ -316,6 +327,7 @@ export class Directory implements ProofSource {
     if (validated.kind === 'duplicate')
       return this.duplicateOutcome(validated.label, validated.version, validated.committed);
     const sub = { ...validated, keytransSignature };
+    this.map.readAhead(sub.label); // its epoch's plan walks its path: read it on another thread meanwhile
     await this.checkKeyTrans(sub);
     this.checkUsable();
     await this.fetchForCheck(sub.label, sub.committed);
@@ -461,6 +473,16 @@ export class Directory implements ProofSource {
     return this.map.root();
   }
 
+  /** Whether queued statements' map paths are read ahead on another thread (DirectoryOptions.mapPathReader). */
+  get readsMapAhead(): boolean {
+    return this.map.readsAhead;
+  }
+
+  /** The map rows read ahead on another thread: taken, read too late, and reads they answered. */
+  get mapReadAheadStats(): { taken: number; stale: number; hits: number } {
+    return this.map.readAheadStats;
+  }
+
   /** The stored map's cache: rows held, reads answered from it and from the store (for metrics, benchmarks). */
   get mapCacheStats(): { rows: number; hits: number; misses: number } {
     return this.map.cacheStats;
@@ -527,6 +549,7 @@ export class Directory implements ProofSource {
     const taking = this.queue.slice(0, count);
     if (this.map.fetchesRows)
       await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
+    if (this.map.readsAhead) await this.map.readAheadSettled(); // the paths read on another thread (bounded wait)
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
