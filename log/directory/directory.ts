@@ -554,7 +554,7 @@ export class Directory implements ProofSource {
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
     // Planned before the jobs leave the queue (synchronous, nothing written): a plan that throws leaves them there.
-    const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials);
+    const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials, this.commits);
     const jobs = this.queue.splice(0, count);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));

@@ -23,7 +23,7 @@ import { recordHash, rootFromLeafHashes } from '../../verifier/formats/tlog.js';
 import type { Credential, CredentialRegistry } from './credentials.js';
 import { DirectoryError } from './errors.js';
 import { emptyEpochWrites, type EpochRow, type EpochWrites } from './store.js';
-import type { Committed, ValidatedSubmission } from './submission.js';
+import type { Committed, CommittedRead, ValidatedSubmission } from './submission.js';
 
 const hex = toHex;
 
@@ -42,6 +42,8 @@ export interface EpochSnapshot {
 export type NewSubmission = Omit<Extract<ValidatedSubmission, { kind: 'new' }>, 'committed'> & {
   /** The provider's KEYTRANS UpdateTBS signature, or null (log/directory/keytrans-hook.ts). */
   keytransSignature: Uint8Array | null;
+  /** What the name's read at acceptance gave (none for a statement replayed from the durable queue). */
+  committed?: CommittedRead;
 };
 
 export type Job =
@@ -99,6 +101,7 @@ export function planEpoch(
   now: number,
   tree: { get(label: Uint8Array): MapLeaf | undefined },
   registry: CredentialRegistry,
+  epochsCommitted: number,
 ): EpochPlan {
   const entries: Uint8Array[] = [];
   const jobIndex: (number | DirectoryError)[] = [];
@@ -122,7 +125,8 @@ export function planEpoch(
       writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
     } else {
       writes.dequeued!.push(j.queueId);
-      const entry = planStatement(j.sub, index, latest.get(hex(j.sub.label)) ?? tree.get(j.sub.label), latest, writes);
+      const current = latest.get(hex(j.sub.label)) ?? committedLeaf(j.sub, tree, epochsCommitted);
+      const entry = planStatement(j.sub, index, current, latest, writes);
       if (entry) entries.push(entry);
       else
         jobIndex[jobIndex.length - 1] = new DirectoryError(
@@ -143,6 +147,23 @@ export function planEpoch(
     count: entries.length,
   };
   return { entries, jobIndex, leaves: [...latest.values()], head, writes };
+}
+
+/**
+ * The label's committed leaf: as its account row gave it when the statement was accepted, if no epoch committed
+ * since (the row is written with the map's rows, in the same transaction, so it is the leaf), else from the map.
+ * The row spares the plan a walk down the label's path, which `StoredMap.plan` walks again anyway.
+ */
+function committedLeaf(
+  sub: NewSubmission,
+  tree: { get(label: Uint8Array): MapLeaf | undefined },
+  epochsCommitted: number,
+): MapLeaf | undefined {
+  const read = sub.committed;
+  if (read?.epochsCommitted !== epochsCommitted) return tree.get(sub.label);
+  if (read.version === 0) return undefined;
+  if (read.history === null) return tree.get(sub.label);
+  return { label: sub.label, version: read.version, historyHash: read.history };
 }
 
 function planStatement(

@@ -43,7 +43,11 @@ export interface SubmissionContext {
     account: string,
     beforeVrf: undefined,
     priority: 'write',
-  ): Promise<{ label: Uint8Array; vrfProof: Uint8Array; stored?: { account: { version: number } } }>;
+  ): Promise<{
+    label: Uint8Array;
+    vrfProof: Uint8Array;
+    stored?: { account: { version: number; history: Uint8Array } };
+  }>;
   /**
    * How many epochs have committed (since the directory opened): it changes in the same tick as the
    * committed versions, before the epoch's statements leave the queue.
@@ -69,6 +73,13 @@ export interface Committed {
   checkpoint: string;
 }
 
+/** A label's committed version and history hash as its account row gave them, valid while `epochsCommitted` is. */
+export interface CommittedRead {
+  version: number;
+  history: Uint8Array | null;
+  epochsCommitted: number;
+}
+
 export type ValidatedSubmission =
   | {
       kind: 'new';
@@ -78,8 +89,11 @@ export type ValidatedSubmission =
       label: Uint8Array;
       vrfProof: Uint8Array;
       credential: Credential;
-      /** The committed version when the name was read (0 for a new account), and `epochsCommitted` then. */
-      committed: { version: number; epochsCommitted: number };
+      /**
+       * The committed version when the name was read (0 for a new account), its history hash (null if not
+       * read with it), and `epochsCommitted` then.
+       */
+      committed: CommittedRead;
     }
   | { kind: 'duplicate'; label: Uint8Array; version: number; committed: Promise<Committed> };
 
@@ -120,7 +134,11 @@ export async function validateSubmission(
   const epochsCommitted = ctx.epochsCommitted;
   const named = await ctx.labelFor(statement.provider, statement.account, undefined, 'write');
   const { label, vrfProof } = named;
-  const committed = { version: named.stored?.account.version ?? 0, epochsCommitted };
+  const committed = {
+    version: named.stored?.account.version ?? 0,
+    history: named.stored?.account.history ?? null,
+    epochsCommitted,
+  };
   const duplicate = await findDuplicate(ctx, label, statement.version, statementBytes, committed);
   if (duplicate) return { kind: 'duplicate', label, version: statement.version, committed: duplicate.committed };
   const pending = ctx.pendingFor(label);
@@ -141,14 +159,11 @@ export async function validateSubmission(
  * The committed version of `label`: as read with its name if no epoch committed since, else read again,
  * and `read` brought up to date with it (so later checks, checkStillNext's too, use the newer read).
  */
-async function committedVersion(
-  ctx: SubmissionContext,
-  label: Uint8Array,
-  read: { version: number; epochsCommitted: number },
-): Promise<number> {
+async function committedVersion(ctx: SubmissionContext, label: Uint8Array, read: CommittedRead): Promise<number> {
   if (ctx.epochsCommitted === read.epochsCommitted) return read.version;
   const epochsCommitted = ctx.epochsCommitted; // before the read: the read is at least this new
   read.version = (await ctx.committedVersion(label)) ?? 0;
+  read.history = null; // not read again: the epoch's plan reads the map
   read.epochsCommitted = epochsCommitted;
   return read.version;
 }
@@ -162,7 +177,7 @@ async function findDuplicate(
   label: Uint8Array,
   version: number,
   statementBytes: Uint8Array,
-  committed: { version: number; epochsCommitted: number },
+  committed: CommittedRead,
 ): Promise<{ committed: Promise<Committed> } | undefined> {
   const pending = ctx.pendingFor(label, version);
   if (pending && equalBytes(pending.statement, statementBytes)) return { committed: pending.committed };

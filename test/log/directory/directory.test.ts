@@ -2,7 +2,7 @@
  * The directory end to end as values: enrolment, publication, epochs, lookups (of providers not enrolled too), history,
  * discovery, erasure, restart.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
@@ -117,6 +117,35 @@ describe('directory', () => {
     const absent = await proveLookup(t.dir, 'chat.example', 'amy@chat.example');
     expect(absent.absent!.enrolment.position).toBe(0);
     expect(t.verifier.verifyLookup(absent, 'chat.example', 'amy@chat.example').status).toBe('absent');
+  });
+
+  it('chains a rotation from the account row read at acceptance, or from the map once an epoch committed since', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 1, [identityKey()], t.clock.now)));
+    const walks = vi.spyOn((t.dir as unknown as { map: { get(l: Uint8Array): unknown } }).map, 'get');
+    // Version 2: no epoch between its acceptance and its plan, so the plan takes the row read at acceptance.
+    await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 2, [identityKey()], t.clock.now)));
+    expect(walks).not.toHaveBeenCalled();
+    // Versions 3 and 4 accepted together (4 read with version 2 committed and 3 queued); 4 is held back from 3's
+    // epoch, so that an epoch commits between its acceptance and its plan: the plan reads the map (version 3),
+    // not the row read at acceptance (version 2, after which version 4 would not follow).
+    const sign = (v: number) => chat.sign(statementFor(chat, 'alice@chat.example', v, [identityKey()], t.clock.now));
+    const [s3, s4] = [sign(3), sign(4)];
+    const accepted3 = await t.dir.submit(s3.statement, s3.signature);
+    const accepted4 = await t.dir.submit(s4.statement, s4.signature);
+    const queue = (t.dir as unknown as { queue: unknown[] }).queue;
+    const held = queue.splice(1);
+    await t.dir.closeEpoch(false);
+    await accepted3.committed;
+    expect(walks).not.toHaveBeenCalled();
+    queue.push(...held);
+    await t.dir.closeEpoch(false);
+    await accepted4.committed;
+    expect(walks).toHaveBeenCalled();
+    const h = await proveHistory(t.dir, 'chat.example', 'alice@chat.example', 0);
+    const verified = t.verifier.verifyHistory(h, 'chat.example', 'alice@chat.example', HISTORY_ZERO);
+    expect(verified.statements.map((st) => st!.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('reopens from storage with the same map and serves the same verified lookups', async () => {
