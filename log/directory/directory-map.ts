@@ -130,9 +130,9 @@ export class DirectoryMap {
     return this.prefetch !== null;
   }
 
-  /** Before a plan: until the paths asked for are read (a bounded wait; nothing to wait for without a reader). */
-  async readAheadSettled(): Promise<void> {
-    await this.prefetch?.settled();
+  /** Before a plan: until the paths of its `labels` are read (a bounded wait; nothing to wait for without a reader). */
+  async readAheadSettled(labels: Uint8Array[]): Promise<void> {
+    await this.prefetch?.settled(labels);
   }
 
   /** The committed leaf of `label` (shared with the memo: never modify it), or undefined if it is absent. */

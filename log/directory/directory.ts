@@ -327,7 +327,6 @@ export class Directory implements ProofSource {
     if (validated.kind === 'duplicate')
       return this.duplicateOutcome(validated.label, validated.version, validated.committed);
     const sub = { ...validated, keytransSignature };
-    this.map.readAhead(sub.label); // its epoch's plan walks its path: read it on another thread meanwhile
     await this.checkKeyTrans(sub);
     this.checkUsable();
     await this.fetchForCheck(sub.label, sub.committed);
@@ -338,6 +337,7 @@ export class Directory implements ProofSource {
     }
     this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
     this.checkRoom(this.writing);
+    this.map.readAhead(sub.label); // its epoch's plan walks its path: read on another thread while the row is written
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
     const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
@@ -488,7 +488,10 @@ export class Directory implements ProofSource {
     return this.map.cacheStats;
   }
 
-  /** Epochs committed since the directory opened (see SubmissionContext). */
+  /**
+   * Epochs committed since the directory opened, counting those that failed (a failure may come after the store
+   * committed): a read made before the count moved is read again (see SubmissionContext).
+   */
   get epochsCommitted(): number {
     return this.commits;
   }
@@ -547,9 +550,9 @@ export class Directory implements ProofSource {
     // a fetch that fails leaves every job queued as it was.
     const count = Math.min(this.queue.length, this.opts.maxEpochUpdates ?? 20_000);
     const taking = this.queue.slice(0, count);
-    if (this.map.fetchesRows)
-      await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
-    if (this.map.readsAhead) await this.map.readAheadSettled(); // the paths read on another thread (bounded wait)
+    const labels = taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : []));
+    if (this.map.fetchesRows) await this.map.fetchPaths(labels);
+    if (this.map.readsAhead) await this.map.readAheadSettled(labels); // read on another thread (bounded wait)
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
@@ -610,6 +613,7 @@ export class Directory implements ProofSource {
     } catch (e) {
       this.afterFailure(jobs, e);
       this.map.failed(); // the store holds the epoch's rows or none of them; the cache now holds neither
+      this.commits++; // either way, what was read before it (a submission's account row) is read again
       throw e;
     } finally {
       this.busy = null;

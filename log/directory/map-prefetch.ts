@@ -11,7 +11,8 @@
  * answer (`generation`), and every row held is forgotten when one does (`invalidate`): this layer never
  * answers with a row the store has since replaced. A request answered too late is asked again once. A read
  * that fails costs nothing but the time: the plan reads the store itself, as without a reader. At most
- * MAX_PREFETCHED_ROWS rows are held.
+ * MAX_PREFETCHED_ROWS rows are held and MAX_LABELS_IN_FLIGHT labels read at once, and a plan waits only for the
+ * reads of its own labels.
  */
 import { MAP_ROOT_KEY, mapKeyString, type MapNodeRow } from '../../verifier/formats/map-nodes.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
@@ -25,6 +26,8 @@ export interface MapPathReader {
 
 /** Rows held at most (about 0.2 KB each): the paths of more than 10,000 labels at 10M accounts. */
 export const MAX_PREFETCHED_ROWS = 200_000;
+/** Labels being read at most (an epoch's 20,000 updates): beyond them, nothing more is asked until answers come. */
+const MAX_LABELS_IN_FLIGHT = 20_000;
 /** The nodes branching above this depth are not read ahead: every path passes them, so the cache holds them. */
 const PREFETCH_MIN_DEPTH = 10;
 /** How long a plan waits for the reads asked for before it, in ms, at most: then it reads the store itself. */
@@ -128,7 +131,9 @@ export class MapPrefetch implements MapNodeSource {
   private generation = 0;
   private asked: Uint8Array[] = [];
   private flushing: ReturnType<typeof setTimeout> | null = null;
-  private readonly reading = new Set<Promise<void>>();
+  /** The newest read of each label asked for and not yet answered, and how many labels are being read. */
+  private readonly reading = new Map<string, Promise<void>>();
+  private labelsInFlight = 0;
   /** Rows asked for ahead and taken, rows read too late, and reads answered from what was taken. */
   readonly stats = { taken: 0, stale: 0, hits: 0 };
 
@@ -144,20 +149,29 @@ export class MapPrefetch implements MapNodeSource {
     return value;
   }
 
-  /** Asks for `label`'s path; the labels asked for in one turn of the event loop are read together. */
+  /**
+   * Asks for `label`'s path; the labels asked for in one turn of the event loop are read together. Nothing is
+   * asked once MAX_PREFETCHED_ROWS rows are held or MAX_LABELS_IN_FLIGHT labels are being read.
+   */
   request(label: Uint8Array): void {
-    if (this.rows.size >= MAX_PREFETCHED_ROWS) return;
+    if (this.rows.size >= MAX_PREFETCHED_ROWS || this.labelsInFlight + this.asked.length >= MAX_LABELS_IN_FLIGHT)
+      return;
     this.asked.push(label);
     this.flushing ??= setTimeout(() => this.flush(), 0);
   }
 
-  /** Waits until the reads asked for so far are answered, SETTLE_LIMIT_MS at most; never throws. */
-  async settled(): Promise<void> {
+  /** Waits until the reads of `labels` (those of the epoch about to be planned) are answered, SETTLE_LIMIT_MS at most. */
+  async settled(labels: Uint8Array[]): Promise<void> {
     this.flush();
-    if (this.reading.size === 0) return;
+    const reads = new Set<Promise<void>>();
+    for (const label of labels) {
+      const read = this.reading.get(mapKeyString(label));
+      if (read) reads.add(read);
+    }
+    if (reads.size === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_LIMIT_MS)));
-    await Promise.race([Promise.all(this.reading), limit]);
+    await Promise.race([Promise.all(reads), limit]); // the reads never reject
     clearTimeout(timer);
   }
 
@@ -175,12 +189,17 @@ export class MapPrefetch implements MapNodeSource {
     }
     if (labels.length === 0) return;
     const at = this.generation;
+    const keys = labels.map(mapKeyString);
+    this.labelsInFlight += labels.length;
     const read: Promise<void> = this.reader
       .readPaths(labels)
       .then((rows) => this.take(at, rows, () => retry && this.flush(false, labels)))
       .catch(() => undefined) // the plan reads the store itself
-      .finally(() => this.reading.delete(read));
-    this.reading.add(read);
+      .finally(() => {
+        this.labelsInFlight -= labels.length;
+        for (const k of keys) if (this.reading.get(k) === read) this.reading.delete(k);
+      });
+    for (const k of keys) this.reading.set(k, read);
   }
 
   private take(at: number, rows: MapNodeRow[], again: () => void): void {
@@ -191,7 +210,8 @@ export class MapPrefetch implements MapNodeSource {
     }
     for (const r of rows) {
       if (this.rows.size >= MAX_PREFETCHED_ROWS) return;
-      this.rows.set(mapKeyString(r.key), r.value);
+      // A copy: a view would keep the whole answer's buffer alive for as long as the cache keeps the row.
+      this.rows.set(mapKeyString(r.key), r.value.slice());
       this.stats.taken++;
     }
   }

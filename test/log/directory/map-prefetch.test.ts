@@ -119,7 +119,7 @@ describe('the rows read ahead', () => {
     const source: MapNodeSource = { mapNode: (k) => (depths.push(k.length === 0 ? -1 : k[0]), store.mapNode(k)) };
     const prefetch = new MapPrefetch(source, { readPaths: async (l) => pathRows(store, l) });
     for (const l of labels.slice(0, 30)) prefetch.request(l);
-    await prefetch.settled();
+    await prefetch.settled(labels.slice(0, 30));
     for (const l of labels.slice(0, 30)) expect(new StoredMap(prefetch).get(l)).toEqual(new StoredMap(store).get(l));
     expect(prefetch.stats.hits).toBeGreaterThan(30);
     expect(depths.length).toBeGreaterThan(0);
@@ -140,7 +140,7 @@ describe('the rows read ahead', () => {
     expect(prefetch.stats.stale).toBeGreaterThan(0);
     expect(reader.calls).toBe(2); // asked again, at the new state
     release();
-    await prefetch.settled();
+    await prefetch.settled([labels[0]]);
     expect(prefetch.stats.taken).toBeGreaterThan(0);
     prefetch.invalidate();
     const source = counting(store);
@@ -148,11 +148,54 @@ describe('the rows read ahead', () => {
     expect(source.reads).toBeGreaterThan(0);
   });
 
+  it('are waited for only for the labels of the epoch being planned', async () => {
+    const { store, labels } = memoryMap(4000);
+    const { reader, release } = heldReader(store);
+    const prefetch = new MapPrefetch(store, reader);
+    prefetch.request(labels[0]);
+    await turn();
+    const done: string[] = [];
+    void prefetch.settled([labels[1]]).then(() => done.push('other'));
+    void prefetch.settled([]).then(() => done.push('none'));
+    void prefetch.settled([labels[0]]).then(() => done.push('own'));
+    await turn();
+    expect(done.sort()).toEqual(['none', 'other']); // a heartbeat, or an epoch of other labels, does not wait
+    release();
+    await turn();
+    expect(done).toContain('own');
+  });
+
+  it('read at most 20,000 labels at once, and keep copies of what they take', async () => {
+    const { store, labels } = memoryMap(4000);
+    const { reader, release } = heldReader(store);
+    const asked: number[] = [];
+    const prefetch = new MapPrefetch(store, {
+      readPaths: (l) => (asked.push(l.length), reader.readPaths(l)),
+    });
+    for (let i = 0; i < 20_050; i++) prefetch.request(labels[i % labels.length]);
+    await turn();
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(20_000);
+    const answer = pathRows(store, [labels[0]]);
+    const { reader: once, release: answerOnce } = {
+      reader: { readPaths: async () => answer },
+      release: () => undefined,
+    };
+    const copying = new MapPrefetch(store, once);
+    copying.request(labels[0]);
+    answerOnce();
+    await copying.settled([labels[0]]);
+    const row = answer[answer.length - 1];
+    const before = toHex(copying.mapNode(row.key)!);
+    row.value.fill(0); // the answer's buffer reused or changed: what was taken is unchanged
+    expect(toHex(copying.mapNode(row.key)!)).toBe(before);
+    release();
+  });
+
   it('cost nothing but the time when the reader fails', async () => {
     const { store, labels } = memoryMap(200);
     const prefetch = new MapPrefetch(store, { readPaths: () => Promise.reject(new Error('gone')) });
     prefetch.request(labels[1]);
-    await prefetch.settled();
+    await prefetch.settled([labels[1]]);
     expect(new StoredMap(prefetch).get(labels[1])).toEqual(new StoredMap(store).get(labels[1]));
     expect(prefetch.stats).toEqual({ taken: 0, stale: 0, hits: 0 });
   });
@@ -199,6 +242,30 @@ describe('a directory reading paths ahead', () => {
     await publish(t, chat, ACCOUNTS.slice(0, 20), 2);
     expect(t.dir.mapReadAheadStats.hits).toBeGreaterThan(0);
     await expectSound(t, new Map(ACCOUNTS.map((a, i) => [a, i < 20 ? 2 : 1])));
+  });
+
+  it('reads no path for a submission it refuses', async () => {
+    const asked: number[] = [];
+    const t = await openTestDirectory({
+      maxQueue: 2,
+      mapPathReader: (store) => ({
+        readPaths: async (labels) => (asked.push(labels.length), pathRows(store, labels, 0)),
+      }),
+    });
+    const chat = await enrolProvider(t, 'chat.example');
+    const sign = (a: string) => chat.sign(statementFor(chat, a, 1, [identityKey()], t.clock.now));
+    for (const a of ACCOUNTS.slice(0, 2)) {
+      const s = sign(a);
+      await t.dir.submit(s.statement, s.signature);
+    }
+    await turn();
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(2);
+    for (const a of ACCOUNTS.slice(2, 8)) {
+      const s = sign(a);
+      await expect(t.dir.submit(s.statement, s.signature)).rejects.toMatchObject({ code: 'queue_full' });
+    }
+    await turn();
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(2);
   });
 
   it('takes nothing a reader answers after an epoch committed: the next epoch is planned on the new state', async () => {
