@@ -135,7 +135,6 @@ console.log(
     lookupP99Ms: percentile(times, 99),
     rotationEpochMs: rotation.ms,
     rotationSubmitMs: rotation.submitMs,
-    readAheadHits: server.directory.mapReadAheadStats.hits,
     rssAnon: statusBytes('RssAnon'),
     rssFile: statusBytes('RssFile'),
     heapUsed: process.memoryUsage().heapUsed,

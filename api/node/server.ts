@@ -25,7 +25,6 @@ import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import type { LogAppender } from '../../log/merkle/appender.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { MapPathThread } from './map-path-reader.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { errorFields, jsonLogger, type Logger } from '../app/logger.js';
 import { openServer } from '../wiring/open-server.js';
@@ -104,13 +103,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The WAL is checkpointed by a thread of its own, not by the epochs' commits (wal-checkpointer.ts).
   const storage = new SqliteLogStorage(data.dbPath, { checkpoints: 'external' });
   const checkpointer = WalCheckpointer.start({ dbPath: data.dbPath, storage, logger }); // ready in its own time
-  // Queued statements' map paths are read on a thread of its own before their epoch (map-path-reader.ts).
-  const pathReader = opts.logOnly ? null : MapPathThread.start({ dbPath: data.dbPath, logger });
   try {
-    return await serveOn(opts, { logger, data, restore, storage, checkpointer, pathReader });
+    return await serveOn(opts, { logger, data, restore, storage, checkpointer });
   } catch (e) {
-    await pathReader?.close(); // what started before the failure stops with it
-    await checkpointer.close();
+    await checkpointer.close(); // what started before the failure stops with it
     await storage.close();
     throw e;
   }
@@ -123,11 +119,10 @@ interface Opened {
   restore: RestoreGate | null;
   storage: SqliteLogStorage;
   checkpointer: WalCheckpointer;
-  pathReader: MapPathThread | null;
 }
 
 async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServer> {
-  const { logger, data, restore, storage, checkpointer, pathReader } = opened;
+  const { logger, data, restore, storage, checkpointer } = opened;
   restore?.matchLog(storage.loadHeadSync());
   const vrfPool = opts.logOnly ? null : await startVrfPool(vrfPoolOptions(data.vrfPool, data.vrfSecretKey, logger));
   const directoryParts = opts.logOnly
@@ -138,7 +133,6 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
         trustedRoots: await trustedRoots(data),
         operatorToken: data.operatorToken,
         vrfProver: vrfPool ?? undefined,
-        mapPathReader: pathReader ?? undefined,
         keytrans: data.settings.keytrans ? new SqliteDeploymentStores(storage.db) : undefined,
       };
   const { app, appender, directory, requests } = await openServer({
@@ -189,7 +183,6 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
       await directory?.stop(); // closes the open epoch
-      await pathReader?.close();
       await vrfPool?.close();
       await appender.close(); // finishes queued batches before the database goes away
       await checkpointer.close();

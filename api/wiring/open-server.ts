@@ -7,7 +7,6 @@
  * epoch timer and listens; the Worker closes epochs from its alarm (`afterQueued` asks for one). Pure: no
  * Node or Workers imports.
  */
-import type { MapPathReader } from '../../log/directory/map-prefetch.js';
 import type { Hono } from 'hono';
 import { toBase64, toHex } from '../../wasm-free-crypto/bytes.js';
 import type { Ed25519NoteSigner } from '../../wasm-free-crypto/note.js';
@@ -52,8 +51,6 @@ export interface DirectoryParts {
   operatorToken: string;
   /** Who computes VRF proofs (Node: its thread pool, api/node/vrf-pool.ts); default: inline (the Worker). */
   vrfProver?: VrfProver;
-  /** Reads queued statements' map paths ahead of their epoch (Node: a thread, api/node/map-path-reader.ts). */
-  mapPathReader?: MapPathReader;
   /** Where the providers' KEYTRANS deployments are kept (Node: the same SQLite file); none: no KEYTRANS. */
   keytrans?: DeploymentStores;
 }
@@ -130,7 +127,6 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
       vrfProver: parts.directory.vrfProver,
       receiptDeadlineMs: settings.receiptDeadlineMs,
       mapCacheRows: settings.mapCacheRows,
-      mapPathReader: parts.directory.mapPathReader,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
       onEpochCommitted: (ms) => epochDurations.observe(ms / 1000),
       keytrans: keytrans ?? undefined,

@@ -15,7 +15,6 @@ import { MAP_ROOT_KEY, mapKeyString } from '../../verifier/formats/map-nodes.js'
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { StoredMap, type MapBatch } from '../../verifier/formats/stored-map.js';
 import { DirectoryError } from './errors.js';
-import { MapPrefetch, type MapPathReader } from './map-prefetch.js';
 import { MapRowNotFetched, type DirectoryStore, type LeafRow } from './store.js';
 
 /**
@@ -62,16 +61,12 @@ export class DirectoryMap {
    */
   private readonly leaves = new Map<string, MapLeaf | null>();
   private planned: MapLeaf[] = [];
-  /** The rows read ahead by another thread, between the cache and the store (map-prefetch.ts), if any. */
-  private readonly prefetch: MapPrefetch | null;
 
   private constructor(
     private readonly store: DirectoryStore,
     cacheRows: number,
-    pathReader?: MapPathReader,
   ) {
-    this.prefetch = pathReader ? new MapPrefetch(store, pathReader) : null;
-    this.cache = new MapNodeCache(this.prefetch ?? store, cacheRows);
+    this.cache = new MapNodeCache(store, cacheRows);
     this.map = new StoredMap(this.cache);
     this.uncached = new StoredMap(store);
   }
@@ -81,14 +76,9 @@ export class DirectoryMap {
    * upgrading a store without map rows first. The root row and the top node are checked against it: their
    * cost does not depend on the number of accounts.
    */
-  static open(
-    store: DirectoryStore,
-    signedRoot: Uint8Array | null,
-    cacheRows = DEFAULT_MAP_CACHE_ROWS,
-    pathReader?: MapPathReader,
-  ): DirectoryMap {
+  static open(store: DirectoryStore, signedRoot: Uint8Array | null, cacheRows = DEFAULT_MAP_CACHE_ROWS): DirectoryMap {
     if (signedRoot !== null && store.mapNode(MAP_ROOT_KEY) === undefined) upgradeStoredMap(store, signedRoot);
-    const m = new DirectoryMap(store, cacheRows, pathReader);
+    const m = new DirectoryMap(store, cacheRows);
     if (signedRoot !== null && !(equalBytes(m.map.root(), signedRoot) && m.map.topIsSound()))
       throw new DirectoryError('corrupt_directory', "the stored map does not reproduce the last epoch's map root");
     return m;
@@ -118,21 +108,6 @@ export class DirectoryMap {
           if (!(e instanceof MapRowNotFetched)) throw e;
         }
     });
-  }
-
-  /** Has the path of a queued label read ahead, if a reader was given (map-prefetch.ts). */
-  readAhead(label: Uint8Array): void {
-    this.prefetch?.request(label);
-  }
-
-  /** Whether the paths of queued labels are read ahead on another thread. */
-  get readsAhead(): boolean {
-    return this.prefetch !== null;
-  }
-
-  /** Before a plan: until the paths of its `labels` are read (a bounded wait; nothing to wait for without a reader). */
-  async readAheadSettled(labels: Uint8Array[]): Promise<void> {
-    await this.prefetch?.settled(labels);
   }
 
   /** The committed leaf of `label` (shared with the memo: never modify it), or undefined if it is absent. */
@@ -165,7 +140,6 @@ export class DirectoryMap {
 
   /** After the epoch that wrote `batch`, the last one planned, committed. */
   committed(batch: MapBatch): void {
-    this.prefetch?.invalidate();
     this.cache.committed(batch.rows);
     for (const leaf of this.planned) this.remember(mapKeyString(leaf.label), leaf);
     this.planned = [];
@@ -173,7 +147,6 @@ export class DirectoryMap {
 
   /** After an epoch that failed: whatever the store holds now, the cache and the memo hold none of it. */
   failed(): void {
-    this.prefetch?.invalidate();
     this.cache.clear();
     this.leaves.clear();
     this.planned = [];
@@ -182,10 +155,5 @@ export class DirectoryMap {
   /** The cache's size and hit counts (for metrics and benchmarks). */
   get cacheStats(): { rows: number; hits: number; misses: number } {
     return this.cache.stats;
-  }
-
-  /** Rows read ahead and taken, read too late, and cache misses they answered (zeros without a reader). */
-  get readAheadStats(): { taken: number; stale: number; hits: number } {
-    return { ...(this.prefetch?.stats ?? { taken: 0, stale: 0, hits: 0 }) };
   }
 }

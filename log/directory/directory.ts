@@ -19,7 +19,6 @@ import type { LogReader } from '../merkle/reader.js';
 import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
-import type { MapPathReader } from './map-prefetch.js';
 import {
   deferred,
   planEpoch,
@@ -73,11 +72,6 @@ export interface DirectoryOptions {
   vrfProver?: VrfProver;
   /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 30,000. */
   mapCacheRows?: number;
-  /**
-   * Reads the map paths of queued statements on another thread ahead of their epoch's plan
-   * (log/directory/map-prefetch.ts: the Node server's api/node/map-path-reader.ts); none by default.
-   */
-  mapPathReader?: MapPathReader;
   /** The KEYTRANS deployments the epochs drive (log/directory/keytrans-hook.ts); none by default. */
   keytrans?: KeyTransHook;
 }
@@ -160,19 +154,14 @@ export class Directory implements ProofSource {
       if (opts.log.head.size !== 0)
         throw new DirectoryError('corrupt_directory', 'the log has entries but the directory has no epoch');
       const placeholder = { epoch: -1 } as EpochSnapshot;
-      const d = new Directory(
-        opts,
-        credentials,
-        DirectoryMap.open(opts.store, null, opts.mapCacheRows, opts.mapPathReader),
-        placeholder,
-      );
+      const d = new Directory(opts, credentials, DirectoryMap.open(opts.store, null, opts.mapCacheRows), placeholder);
       await d.closeEpoch(true);
       return d;
     }
     const snap = snapshotFromRow(row, opts.log.head.checkpoint);
     if (row.logIndex !== opts.log.head.size - 1)
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
-    const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows, opts.mapPathReader);
+    const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows);
     opts.store.setServed(snap.epoch, snap.checkpoint); // what readers of the store serve (directory-reader.ts)
     const d = new Directory(opts, credentials, map, snap);
     await d.replayQueue();
@@ -337,7 +326,6 @@ export class Directory implements ProofSource {
     }
     this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
     this.checkRoom(this.writing);
-    this.map.readAhead(sub.label); // its epoch's plan walks its path: read on another thread while the row is written
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
     const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
@@ -473,16 +461,6 @@ export class Directory implements ProofSource {
     return this.map.root();
   }
 
-  /** Whether queued statements' map paths are read ahead on another thread (DirectoryOptions.mapPathReader). */
-  get readsMapAhead(): boolean {
-    return this.map.readsAhead;
-  }
-
-  /** The map rows read ahead on another thread: taken, read too late, and reads they answered. */
-  get mapReadAheadStats(): { taken: number; stale: number; hits: number } {
-    return this.map.readAheadStats;
-  }
-
   /** The stored map's cache: rows held, reads answered from it and from the store (for metrics, benchmarks). */
   get mapCacheStats(): { rows: number; hits: number; misses: number } {
     return this.map.cacheStats;
@@ -552,7 +530,6 @@ export class Directory implements ProofSource {
     const taking = this.queue.slice(0, count);
     const labels = taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : []));
     if (this.map.fetchesRows) await this.map.fetchPaths(labels);
-    if (this.map.readsAhead) await this.map.readAheadSettled(labels); // read on another thread (bounded wait)
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards

@@ -9,8 +9,7 @@
  * inclusion proof and checkpoint. Reads are async so that other backends can implement the interface.
  * The rows and the interface are in store.ts, the tables and queries in directory-sql.ts.
  */
-import Database from 'better-sqlite3';
-import { packRows, pathRows, UpperLevelMemo } from './map-prefetch.js';
+import type Database from 'better-sqlite3';
 import {
   DIRECTORY_QUERIES,
   DIRECTORY_SCHEMA,
@@ -224,33 +223,5 @@ export class SqliteDirectoryStore implements DirectoryStore {
       this.q.putEpoch.run(ep.epoch, ep.logIndex, ep.entry, ep.proof, ep.checkpoint);
       if (w.served !== undefined) this.q.putServed.run(ep.epoch, w.served);
     };
-  }
-}
-
-/**
- * A connection of its own to the sequencer's file that reads the map's paths ahead of its epochs (map-prefetch.ts;
- * the Node server's thread, api/node/map-path-thread.ts). It only reads, each request in one read transaction
- * (one committed state of the file), the upper levels once per state of the map (UpperLevelMemo).
- */
-export class MapPathConnection {
-  private readonly db: Database.Database;
-  private readonly read: (labels: Uint8Array[]) => Uint8Array;
-
-  /** Opens the existing file at `path`, whose tables the sequencer made. */
-  constructor(path: string) {
-    this.db = new Database(path, { fileMustExist: true });
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('mmap_size = 2147483648'); // as the sequencer's connection (log/merkle/sqlite-storage.ts)
-    const memo = new UpperLevelMemo(new SqliteDirectoryStore(this.db, { reader: true }));
-    this.read = this.db.transaction((labels: Uint8Array[]) => packRows(pathRows(memo.current(), labels)));
-  }
-
-  /** The rows on `labels`' paths below the upper levels, packed (map-prefetch.ts, `packRows`). */
-  readPaths(labels: Uint8Array[]): Uint8Array {
-    return this.read(labels);
-  }
-
-  close(): void {
-    this.db.close();
   }
 }

@@ -15,7 +15,6 @@ import { LogAppender } from '../../log/merkle/appender.js';
 import { Directory } from '../../log/directory/directory.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
-import type { MapPathReader } from '../../log/directory/map-prefetch.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import {
@@ -69,8 +68,6 @@ export async function openTestDirectory(
     cosign?: (checkpoint: string) => Promise<string>;
     /** Run the providers' KEYTRANS deployments in the same database (default: no). */
     keytrans?: boolean;
-    /** Reads queued statements' map paths ahead (log/directory/map-prefetch.ts), given the store (default: none). */
-    mapPathReader?: (store: SqliteDirectoryStore) => MapPathReader;
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -88,12 +85,10 @@ export async function openTestDirectory(
         () => opened?.credentials.all() ?? [],
       )
     : null;
-  const store = new SqliteDirectoryStore(db);
   const dir = await Directory.open({
     log,
     reader,
-    store,
-    mapPathReader: opts.mapPathReader?.(store),
+    store: new SqliteDirectoryStore(db),
     vrfSecretKey,
     trustedRoots: [root.der],
     now: () => clock.now,
