@@ -528,8 +528,8 @@ export class Directory implements ProofSource {
     // a fetch that fails leaves every job queued as it was.
     const count = Math.min(this.queue.length, this.opts.maxEpochUpdates ?? 20_000);
     const taking = this.queue.slice(0, count);
-    const labels = taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : []));
-    if (this.map.fetchesRows) await this.map.fetchPaths(labels);
+    if (this.map.fetchesRows)
+      await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
     const firstIndex = this.opts.log.head.size;
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards

@@ -20,40 +20,17 @@ import { toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { inSequencer, operator, post, settle, testRoot } from './helpers.js';
-import { keytransConfig, signedItem } from './keytrans-helpers.js';
+import { d1PrefixTree, keytransConfig, signedItem, trimAll } from './keytrans-helpers.js';
 
 const PROVIDER = 'kt-stale.example';
 const ACCOUNTS = Array.from({ length: 24 }, (_, i) => `s${i}`);
 const KEPT = 2;
-
-const trimAll = () =>
-  inSequencer(async (o) => {
-    await o.replica!.replicate();
-    let total = 0;
-    for (let n = await o.replica!.trim(50, 7, KEPT); n > 0; n = await o.replica!.trim(50, 7, KEPT)) total += n;
-    (o.directory as unknown as { map: { failed(): void } }).map.failed();
-    return total;
-  });
 
 type Deployment = { store: EdgeDeploymentStore; operator: { vrf(i: Uint8Array): { output: Uint8Array } } };
 const deployment = (o: { directory: unknown }) =>
   (o.directory as { opts: { keytrans: { byProvider: Map<string, Deployment> } } }).opts.keytrans.byProvider.get(
     PROVIDER,
   )!;
-
-async function d1PrefixTree() {
-  const layout = indexLayout(env)!;
-  const leaves = [];
-  for (const db of layout.shards) {
-    const q = 'SELECT vrf_output, commitment FROM ktr_versions WHERE provider = ?';
-    const { results } = await db.prepare(q).bind(PROVIDER).all<{ vrf_output: ArrayBuffer; commitment: ArrayBuffer }>();
-    for (const r of results)
-      leaves.push({ vrfOutput: new Uint8Array(r.vrf_output), commitment: new Uint8Array(r.commitment) });
-  }
-  const q = 'SELECT prefix_root FROM ktr_entries WHERE provider = ? ORDER BY position DESC LIMIT 1';
-  const newest = await layout.meta.prepare(q).bind(PROVIDER).first<{ prefix_root: ArrayBuffer }>();
-  return { leaves, root: new Uint8Array(newest!.prefix_root) };
-}
 
 describe('rows fetched from D1 older than the rows the object held', () => {
   let leaf: PkiCert;
@@ -69,7 +46,7 @@ describe('rows fetched from D1 older than the rows the object held', () => {
     expect((await settle(post('/v1/bindings?wait=1', { statements: ACCOUNTS.map((a) => item(a, 1)) }))).status).toBe(
       200,
     );
-    await trimAll();
+    await trimAll(KEPT);
     // Epoch E: new keys; the object holds E's rows (replicated by the alarm, but not yet trimmed).
     const atE = [item('e-0', 1)];
     expect((await settle(post('/v1/bindings?wait=1', { statements: atE }))).status).toBe(200);
@@ -140,7 +117,7 @@ describe('rows fetched from D1 older than the rows the object held', () => {
           .prepare('INSERT INTO ktr_prefix_nodes (provider, depth, path, position, node) VALUES (?, ?, ?, ?, ?)')
           .bind(r.provider, r.depth, r.path, r.position, r.node)
           .run();
-    expect(await trimAll()).toBeGreaterThan(0);
+    expect(await trimAll(KEPT)).toBeGreaterThan(0);
     const read = await inSequencer(async (o) => {
       try {
         return JSON.stringify(deployment(o).store.prefixNode(depth, s, pE));
@@ -153,13 +130,13 @@ describe('rows fetched from D1 older than the rows the object held', () => {
     // The epoch again: the insertion through M reads S from D1 again, as the trim left it (E's row).
     expect((await settle(post('/v1/bindings?wait=1', { statements: [item(account, 1)] }))).status).toBe(200);
     await inSequencer(async (o) => void (await o.replica!.replicate()));
-    const tree = await d1PrefixTree();
+    const tree = await d1PrefixTree(PROVIDER);
     expect(tree.leaves).toHaveLength(ACCOUNTS.length + atE.length + 1);
     expect(toHex(prefixTreeRoot(KT_128_SHA256_Ed25519, tree.leaves))).toBe(toHex(tree.root));
   });
 
   it("refuses an older epoch's anchor, which the trim left in D1 only, as busy (not as an epoch without one)", async () => {
-    await trimAll();
+    await trimAll(KEPT);
     const codes = await inSequencer(async (o) => {
       type Stores = { anchor(e: number): unknown };
       const { stores } = (o.directory as unknown as { opts: { keytrans: { stores: Stores } } }).opts.keytrans;

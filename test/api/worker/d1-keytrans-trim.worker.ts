@@ -19,7 +19,7 @@ import { fromBase64, toHex, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { inSequencer, operator, post, sequencer, settle, testRoot } from './helpers.js';
-import { keytransClient, keytransConfig, signedItem } from './keytrans-helpers.js';
+import { d1PrefixTree, keytransClient, keytransConfig, signedItem, trimAll } from './keytrans-helpers.js';
 
 const PROVIDER = 'kt-trim.example';
 const ACCOUNTS = Array.from({ length: 24 }, (_, i) => `k${i}`);
@@ -44,33 +44,8 @@ const objectRows = () =>
     };
   });
 
-/** Trims until nothing is left, prefix-tree and map rows of depth 2 or more (not 12: most paths are read from D1). */
-const trimAll = () =>
-  inSequencer(async (o) => {
-    await o.replica!.replicate();
-    let total = 0;
-    for (let n = await o.replica!.trim(50, 7, 2); n > 0; n = await o.replica!.trim(50, 7, 2)) total += n;
-    (o.directory as unknown as { map: { failed(): void } }).map.failed(); // the map read from D1 too
-    return total;
-  });
-
 /** The number of 1 bits of `n`: the balanced subtrees of a log of n entries. */
 const ones = (n: number) => n.toString(2).replaceAll('0', '').length;
-
-/** D1's leaves of PROVIDER's prefix tree (each version's VRF output and commitment) and its newest entry's root. */
-async function d1PrefixTree() {
-  const layout = indexLayout(env)!;
-  const leaves = [];
-  for (const db of layout.shards) {
-    const q = 'SELECT vrf_output, commitment FROM ktr_versions WHERE provider = ?';
-    const { results } = await db.prepare(q).bind(PROVIDER).all<{ vrf_output: ArrayBuffer; commitment: ArrayBuffer }>();
-    for (const r of results)
-      leaves.push({ vrfOutput: new Uint8Array(r.vrf_output), commitment: new Uint8Array(r.commitment) });
-  }
-  const q = 'SELECT prefix_root FROM ktr_entries WHERE provider = ? ORDER BY position DESC LIMIT 1';
-  const newest = await layout.meta.prepare(q).bind(PROVIDER).first<{ prefix_root: ArrayBuffer }>();
-  return { leaves, root: new Uint8Array(newest!.prefix_root) };
-}
 
 describe('KEYTRANS on an object that moved its bulk to D1', () => {
   let leaf: PkiCert;
@@ -86,7 +61,7 @@ describe('KEYTRANS on an object that moved its bulk to D1', () => {
     const first = ACCOUNTS.map((a) => item(a, 1));
     expect((await settle(post('/v1/bindings?wait=1', { statements: first }))).status).toBe(200);
 
-    expect(await trimAll()).toBeGreaterThan(ACCOUNTS.length);
+    expect(await trimAll(2)).toBeGreaterThan(ACCOUNTS.length);
     const trimmed = await objectRows();
     expect(trimmed).toMatchObject({ versions: 0, entries: 1, deepNodes: 0, anchors: 1 });
     expect(trimmed.logNodes).toBe(ones(trimmed.size)); // the right edge
@@ -101,7 +76,7 @@ describe('KEYTRANS on an object that moved its bulk to D1', () => {
     const many = Array.from({ length: 40 }, (_, i) => item(`more-${i}`, 1));
     const second = [item(ACCOUNTS[0], 2), item(ACCOUNTS[1], 2), item('new-1', 1), item('new-2', 1), ...many];
     expect((await settle(post('/v1/bindings?wait=1', { statements: second }))).status).toBe(200);
-    expect(await trimAll()).toBeGreaterThan(0);
+    expect(await trimAll(2)).toBeGreaterThan(0);
     const third = [item(ACCOUNTS[0], 3), item('new-1', 2), item('new-3', 1)];
     expect((await settle(post('/v1/bindings?wait=1', { statements: third }))).status).toBe(200);
     await inSequencer(async (o) => void (await o.replica!.replicate()));
@@ -124,13 +99,13 @@ describe('KEYTRANS on an object that moved its bulk to D1', () => {
     expect((await client.search(ACCOUNTS[0], 0)).value).toEqual(fromBase64(first[0].statement));
 
     // Recomputed from D1's leaves alone: the root of the newest log entry.
-    const tree = await d1PrefixTree();
+    const tree = await d1PrefixTree(PROVIDER);
     expect(tree.leaves).toHaveLength(ACCOUNTS.length + second.length + third.length);
     expect(toHex(prefixTreeRoot(KT_128_SHA256_Ed25519, tree.leaves))).toBe(toHex(tree.root));
   });
 
   it('refuses the KEYTRANS answers it can no longer give from its own rows (503 busy)', async () => {
-    await trimAll();
+    await trimAll(2);
     const body = encodeMessage(
       'SearchRequest',
       { last: null, label: utf8(ACCOUNTS[3]), version: null },
