@@ -14,7 +14,7 @@ import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-cryp
 import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { NoteSigner } from '../../wasm-free-crypto/note.js';
 import { receiptStatementHash, signReceipt } from '../../verifier/formats/receipt.js';
-import type { Accepted } from '../../log/directory/directory.js';
+import type { Accepted } from '../../log/directory/directory-options.js';
 import type { Committed } from '../../log/directory/submission.js';
 import type { DiscoveryProof, HistoryProof, LookupProof, MonitorProof } from '../../verifier/formats/proofs.js';
 import {

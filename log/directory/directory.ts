@@ -8,28 +8,18 @@
  * entries (provider events, updates with fresh commitments, and the epoch head naming the new map root) and
  * appends them together with the index writes in one atomic commit; only then are the submitters answered
  * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
- * writes them in its own transaction; lookups wait while an epoch commits.
+ * writes them in its own transaction; lookups wait while an epoch commits. The queue of jobs and the pending
+ * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, the options
+ * directory-options.ts's.
  */
 import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
-import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
+import { encodeEntry } from '../../verifier/formats/entries.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
-import type { LogAppender } from '../merkle/appender.js';
-import type { LogReader } from '../merkle/reader.js';
-import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
-import {
-  deferred,
-  planEpoch,
-  snapshotFromRow,
-  type Deferred,
-  type EpochPlan,
-  type EpochSnapshot,
-  type Job,
-  type NewSubmission,
-} from './epoch-plan.js';
-import { PendingStatements } from './pending-statements.js';
+import type { Accepted, DirectoryOptions } from './directory-options.js';
+import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot, type NewSubmission } from './epoch-plan.js';
 import {
   DEFAULT_RECEIPT_DEADLINE_MS,
   jobFromQueueRow,
@@ -38,79 +28,21 @@ import {
   type StatementJob,
 } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
-import type { KeyTransHook, KeyTransUpdate } from './keytrans-hook.js';
+import { committedUpdates, JobQueue, keyTransUpdate } from './job-queue.js';
 import { labelOfName } from './labels.js';
 import type { ProofSource } from './proof-builder.js';
+import { enrolmentJob, revocationJob } from './provider-jobs.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
 import { validateSubmission, type Committed } from './submission.js';
 import { inlineVrfProver, type VrfPriority, type VrfProver } from './vrf-prover.js';
-
-export interface DirectoryOptions {
-  log: LogAppender;
-  reader: LogReader;
-  store: DirectoryStore;
-  /** 32-byte VRF secret key (RFC 9381 suite 0x03). */
-  vrfSecretKey: Uint8Array;
-  /** DER certificates of the roots provider chains must lead to. */
-  trustedRoots: Uint8Array[];
-  /** Clock in ms since the Unix epoch (default Date.now). */
-  now?: () => number;
-  /** Queued submissions at most; beyond, `queue_full`. */
-  maxQueue?: number;
-  /** Updates per epoch at most (the rest waits for the next epoch, first in line). */
-  maxEpochUpdates?: number;
-  /** How long after acceptance a receipted statement is promised to commit, in ms (its receipt's deadline). */
-  receiptDeadlineMs?: number;
-  /**
-   * Adds witness cosignatures to each new epoch's checkpoint (log/merkle/witnessing.ts) before the epoch is
-   * served: lookups and committed answers then carry the cosigned checkpoint. Lookups wait meanwhile.
-   */
-  cosign?: (checkpoint: string) => Promise<string>;
-  /** Told how long each committed epoch took to plan and commit, in ms (the servers' epoch-duration metric). */
-  onEpochCommitted?: (ms: number) => void;
-  /** Computes the VRF proofs of unknown names (log/directory/vrf-prover.ts); default: inline, on this thread. */
-  vrfProver?: VrfProver;
-  /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 30,000. */
-  mapCacheRows?: number;
-  /** The KEYTRANS deployments the epochs drive (log/directory/keytrans-hook.ts); none by default. */
-  keytrans?: KeyTransHook;
-}
-
-/** The accepted submission's receipt data, and a promise for its commitment to the log. */
-export interface Accepted {
-  label: Uint8Array;
-  version: number;
-  committed: Promise<Committed>;
-  /** When it was accepted (durably queued) and the deadline it is promised to commit by, in ms. */
-  acceptedAt: number;
-  deadline: number;
-}
-
-/**
- * The log entry an operator's request asks for. What the request brought may not fit the entry's format
- * (a revocation reason that is not printable ASCII, a certificate valid from before 1970): that is a bad
- * request, not a failure of the server.
- */
-function requestedEntry(e: Entry): Uint8Array {
-  try {
-    return encodeEntry(e);
-  } catch (err) {
-    if (err instanceof EntryError)
-      throw new DirectoryError('bad_request', `the entry cannot be logged: ${err.message}`);
-    throw err;
-  }
-}
 
 export class Directory implements ProofSource {
   readonly vrfPublicKey: Uint8Array;
   readonly credentials: CredentialRegistry;
   private readonly map: DirectoryMap;
   private snap: EpochSnapshot;
-  private queue: Job[] = [];
-  /** Pending (queued or being committed) statements per label, in version order. */
-  private readonly pending = new PendingStatements();
-  /** Credentials whose revocation is queued or being committed: they sign no new statement. */
-  private revoking = new Set<number>();
+  /** The jobs the next epochs take, the pending statements and the credentials being revoked (job-queue.ts). */
+  private readonly queue: JobQueue;
   /** Set when the durable queue could not be written: the directory refuses further work until restarted. */
   private broken: Error | null = null;
   /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
@@ -139,6 +71,7 @@ export class Directory implements ProofSource {
     this.now = opts.now ?? Date.now;
     this.vrfProver = opts.vrfProver ?? inlineVrfProver(opts.vrfSecretKey);
     this.queueWriter = new QueueWriter(opts.store);
+    this.queue = new JobQueue(opts.maxQueue);
     this.lastEpochAt = this.now();
   }
 
@@ -175,11 +108,7 @@ export class Directory implements ProofSource {
    * its own transaction, so the rows are exactly the receipted statements the log does not hold yet.
    */
   private async replayQueue(): Promise<void> {
-    for (const row of await this.opts.store.queued()) {
-      const job = jobFromQueueRow(row, this.credentials);
-      this.queue.push(job);
-      this.pending.add(job);
-    }
+    for (const row of await this.opts.store.queued()) this.queue.replay(jobFromQueueRow(row, this.credentials));
   }
 
   /** The epoch lookups are served from (waits for an epoch being committed). */
@@ -224,67 +153,22 @@ export class Directory implements ProofSource {
     return this.opts.reader.entryBundle(n, width);
   }
 
-  /** Validates a provider's certificate chain and queues its enrolment for the next epoch. */
+  /** Validates a provider's certificate chain and queues its enrolment for the next epoch (provider-jobs.ts). */
   async enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }> {
     this.checkUsable();
-    const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
-    // Credentials are identified by the SHA-256 of the leaf's TBSCertificate: unlike the DER, it cannot
-    // be changed by re-encoding the issuer's ECDSA signature. A revoked certificate or key stays revoked.
-    const same = this.credentials
-      .all()
-      .filter((c) => equalBytes(c.fingerprint, cred.tbsFingerprint) || equalBytes(c.entry.publicKey, cred.publicKey));
-    if (same.some((c) => c.revokedIndex !== null))
-      throw new DirectoryError('cert_revoked', 'this certificate or key was revoked');
-    const queued = this.queue.some(
-      (j) =>
-        j.kind === 'enrol' &&
-        (equalBytes(j.fingerprint, cred.tbsFingerprint) || equalBytes(j.publicKey, cred.publicKey)),
-    );
-    if (same.length > 0 || queued)
-      throw new DirectoryError(
-        'already_enrolled',
-        'this certificate or key is already enrolled or queued for enrolment',
-      );
-    const entry = requestedEntry({
-      type: 'enrol',
-      providerId: cred.providerId,
-      time: this.now(),
-      algorithm: cred.algorithm,
-      publicKey: cred.publicKey,
-      notBefore: cred.notBefore,
-      notAfter: cred.notAfter,
-      chain: cred.chain,
-    });
-    const done = this.enqueue({
-      kind: 'enrol',
-      entry,
-      fingerprint: cred.tbsFingerprint,
-      publicKey: cred.publicKey,
-      providerId: cred.providerId,
-      done: deferred(),
-    });
-    return { providerId: cred.providerId, committed: done.promise };
+    const context = { credentials: this.credentials, queue: this.queue, now: this.now() };
+    const job = await enrolmentJob(chain, { ...context, trustedRoots: this.opts.trustedRoots });
+    return { providerId: job.providerId, committed: this.queue.add(job).promise };
   }
 
-  /** Queues the revocation of a provider credential, named by the SHA-256 of its leaf's TBSCertificate. */
+  /**
+   * Queues the revocation of a provider credential, named by the SHA-256 of its leaf's TBSCertificate. From
+   * then on the credential signs no new statement; those accepted before still commit.
+   */
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
     this.checkUsable();
-    const credential = this.credentials.findActive(providerId, fingerprint);
-    if (!credential)
-      throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
-    if (this.revoking.has(credential.logIndex))
-      throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
-    const entry = requestedEntry({
-      type: 'revoke',
-      providerId,
-      time: this.now(),
-      leafFingerprint: fingerprint,
-      reason,
-    });
-    const done = this.enqueue({ kind: 'revoke', entry, credential, done: deferred() });
-    // From now on the credential signs no new statement; those accepted before still commit.
-    this.revoking.add(credential.logIndex);
-    return done.promise;
+    const context = { credentials: this.credentials, queue: this.queue, now: this.now() };
+    return this.queue.add(revocationJob(providerId, fingerprint, reason, context)).promise;
   }
 
   /**
@@ -319,29 +203,29 @@ export class Directory implements ProofSource {
     await this.checkKeyTrans(sub);
     this.checkUsable();
     await this.fetchForCheck(sub.label, sub.committed);
-    const same = this.pending.entry(sub.label, sub.statement.version);
+    const same = this.queue.pending.entry(sub.label, sub.statement.version);
     if (same && equalBytes(same.statement, statement)) {
       await same.durable;
       return this.duplicateOutcome(sub.label, same.version, same.done.promise);
     }
     this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
-    this.checkRoom(this.writing);
+    this.queue.checkRoom(this.writing);
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
     const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
     const durable = this.queueWriter.write(queueRowFor(sub, acceptedAt, deadline));
-    this.pending.add(job, durable);
+    this.queue.pending.add(job, durable);
     this.writing++;
     try {
       job.queueId = await durable;
     } catch (e) {
-      this.pending.drop(job);
+      this.queue.pending.drop(job);
       this.broken ??= e as Error;
       throw new DirectoryError('directory_broken', `the durable queue could not be written: ${(e as Error).message}`);
     } finally {
       this.writing--;
     }
-    this.queue.push(job); // room was checked with this job counted among those being written
+    this.queue.addWritten(job); // room was checked with this job counted among those being written
     return { label: sub.label, version: sub.statement.version, committed: job.done.promise, acceptedAt, deadline };
   }
 
@@ -351,13 +235,13 @@ export class Directory implements ProofSource {
       if (sub.keytransSignature === null) return;
       throw new DirectoryError('bad_keytrans_update', 'this directory runs no KEYTRANS deployments');
     }
-    const queued = this.pending.entry(sub.label, sub.statement.version - 1);
+    const queued = this.queue.pending.entry(sub.label, sub.statement.version - 1);
     await this.opts.keytrans.checkUpdate(keyTransUpdate(sub), queued ? { signed: queued.keytransSigned } : null);
   }
 
   /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */
   private duplicateOutcome(label: Uint8Array, version: number, committed: Promise<Committed>): Accepted {
-    const p = this.pending.entry(label, version);
+    const p = this.queue.pending.entry(label, version);
     if (p) return { label, version, committed: p.done.promise, acceptedAt: p.acceptedAt, deadline: p.deadline };
     const now = this.now();
     const deadline = now + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
@@ -388,11 +272,11 @@ export class Directory implements ProofSource {
     credentialIndex: number,
     read: { version: number; epochsCommitted: number },
   ): void {
-    if (this.revoking.has(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
+    if (this.queue.isRevoking(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
       throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
     const committed =
       read.epochsCommitted === this.epochsCommitted ? read.version : (this.map.get(label)?.version ?? 0);
-    const current = Math.max(this.pending.find(label)?.version ?? 0, committed);
+    const current = Math.max(this.queue.pending.find(label)?.version ?? 0, committed);
     if (version <= current)
       throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
     if (version > current + 1)
@@ -404,7 +288,7 @@ export class Directory implements ProofSource {
     label: Uint8Array,
     version?: number,
   ): { version: number; statement: Uint8Array; committed: Promise<Committed> } | undefined {
-    return this.pending.find(label, version);
+    return this.queue.pending.find(label, version);
   }
 
   /**
@@ -427,19 +311,6 @@ export class Directory implements ProofSource {
         'directory_broken',
         `the directory stopped after its durable queue could not be written (${this.broken.message}); restart it`,
       );
-  }
-
-  /** The queue must have room for one more job, besides `extra` being added. */
-  private checkRoom(extra = 0): void {
-    const max = this.opts.maxQueue ?? 10_000;
-    if (this.queue.length + extra >= max)
-      throw new DirectoryError('queue_full', `the publication queue is full (${max}); retry later`);
-  }
-
-  private enqueue(job: Job): Deferred {
-    this.checkRoom();
-    this.queue.push(job);
-    return job.done;
   }
 
   get queueDepth(): number {
@@ -527,7 +398,7 @@ export class Directory implements ProofSource {
     // which reads them without I/O; the jobs are taken after (the queue only grows at its end meanwhile), so that
     // a fetch that fails leaves every job queued as it was.
     const count = Math.min(this.queue.length, this.opts.maxEpochUpdates ?? 20_000);
-    const taking = this.queue.slice(0, count);
+    const taking = this.queue.head(count);
     if (this.map.fetchesRows)
       await this.map.fetchPaths(taking.flatMap((j) => (j.kind === 'statement' ? [j.sub.label] : [])));
     const firstIndex = this.opts.log.head.size;
@@ -535,7 +406,7 @@ export class Directory implements ProofSource {
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
     // Planned before the jobs leave the queue (synchronous, nothing written): a plan that throws leaves them there.
     const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials, this.commits);
-    const jobs = this.queue.splice(0, count);
+    const jobs = this.queue.take(count);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     const started = performance.now();
@@ -585,10 +456,15 @@ export class Directory implements ProofSource {
       this.lastEpochAt = this.now();
       this.lastEpochMs = performance.now() - started;
       this.opts.onEpochCommitted?.(this.lastEpochMs);
-      this.afterCommit(jobs, plan, served);
+      this.queue.committed(
+        jobs,
+        plan,
+        { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint: served },
+        this.credentials,
+      );
       return this.snap;
     } catch (e) {
-      this.afterFailure(jobs, e);
+      this.queue.failed(jobs, e);
       this.map.failed(); // the store holds the epoch's rows or none of them; the cache now holds neither
       this.commits++; // either way, what was read before it (a submission's account row) is read again
       throw e;
@@ -611,42 +487,6 @@ export class Directory implements ProofSource {
     }
   }
 
-  private afterCommit(jobs: Job[], plan: EpochPlan, checkpoint: string): void {
-    for (const c of plan.writes.credentials) this.credentials.add(c.logIndex, c.entry, c.fingerprint);
-    for (const r of plan.writes.revocations) {
-      this.credentials.markRevoked(r.logIndex, r.revokedIndex);
-      this.revoking.delete(r.logIndex);
-    }
-    const base = { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint };
-    jobs.forEach((j, i) => {
-      if (j.kind === 'statement') this.pending.drop(j);
-      const index = plan.jobIndex[i];
-      if (typeof index !== 'number') j.done.reject(index);
-      else j.done.resolve({ ...base, logIndex: index });
-    });
-  }
-
-  /**
-   * A failed epoch's jobs: every submitter gets `epoch_failed`. Receipted statements go back to the front of
-   * the queue, in order, with a new promise (their rows are still stored: the epoch's transaction rolled
-   * back, so the next epoch takes them again); enrolments and revocations are dropped.
-   */
-  private afterFailure(jobs: Job[], e: unknown): void {
-    const failed = () =>
-      new DirectoryError('epoch_failed', `the epoch could not be committed: ${(e as Error).message}`);
-    const requeued: Job[] = [];
-    for (const j of jobs) {
-      j.done.reject(failed());
-      if (j.kind === 'revoke') this.revoking.delete(j.credential.logIndex);
-      if (j.kind !== 'statement') continue;
-      const pending = this.pending.entry(j.sub.label, j.sub.statement.version);
-      j.done = deferred();
-      if (pending) pending.done = j.done;
-      requeued.push(j);
-    }
-    this.queue.unshift(...requeued);
-  }
-
   /** A committed version's statement (null once erased) and where it is, for idempotent resubmission. */
   async committedOutcome(
     label: Uint8Array,
@@ -666,18 +506,4 @@ export class Directory implements ProofSource {
   get store(): DirectoryStore {
     return this.opts.store;
   }
-}
-
-/** What a KEYTRANS deployment takes of a validated statement. */
-function keyTransUpdate(sub: NewSubmission): KeyTransUpdate {
-  const { provider: providerId, account, version } = sub.statement;
-  const deleted = sub.statement.status === 'deleted';
-  return { providerId, account, version, statement: sub.statementBytes, signature: sub.keytransSignature, deleted };
-}
-
-/** The statements an epoch commits, in order, as KEYTRANS updates. */
-function committedUpdates(jobs: readonly Job[], plan: EpochPlan): KeyTransUpdate[] {
-  return jobs.flatMap((j, i) =>
-    j.kind === 'statement' && typeof plan.jobIndex[i] === 'number' ? [keyTransUpdate(j.sub)] : [],
-  );
 }

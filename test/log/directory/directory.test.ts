@@ -134,7 +134,7 @@ describe('directory', () => {
     const [s3, s4] = [sign(3), sign(4)];
     const accepted3 = await t.dir.submit(s3.statement, s3.signature);
     const accepted4 = await t.dir.submit(s4.statement, s4.signature);
-    const queue = (t.dir as unknown as { queue: unknown[] }).queue;
+    const queue = (t.dir as unknown as { queue: { jobs: unknown[] } }).queue.jobs; // job-queue.ts
     const held = queue.splice(1);
     await t.dir.closeEpoch(false);
     await accepted3.committed;
