@@ -161,17 +161,34 @@ export class EdgeDeploymentStore implements DeploymentStore {
   }
 
   size = () => this.own.size();
-  entry = (position: number): LogEntry => this.held(() => this.own.entry(position), `log entry ${position}`);
-  treeHead = (treeSize: number): TreeHead => this.held(() => this.own.treeHead(treeSize), `head ${treeSize}`);
-  logNode = (level: number, index: number) => this.held(() => this.own.logNode(level, index), 'a log subtree');
   erase = (label: Uint8Array, version: number) => this.own.erase(label, version);
 
-  /** `read` of a row the object must hold; once trimmed, one it lacks is in D1 only: `busy`. */
-  private held<T>(read: () => T, what: string): T {
+  entry(position: number): LogEntry {
+    const kept = position === this.own.size() - 1; // the last entry (object-trim.ts)
+    return this.held(() => this.own.entry(position), `log entry ${position}`, kept);
+  }
+
+  treeHead(treeSize: number): TreeHead {
+    return this.held(() => this.own.treeHead(treeSize), `head ${treeSize}`, treeSize === this.own.size());
+  }
+
+  logNode(level: number, index: number): Uint8Array {
+    const size = this.own.size(); // the right edge is kept: the balanced subtrees of the size (object-trim.ts)
+    const kept = Math.floor(size / 2 ** level) % 2 === 1 && index === Math.floor(size / 2 ** level) - 1;
+    return this.held(() => this.own.logNode(level, index), 'a log subtree', kept);
+  }
+
+  /**
+   * `read` of a log row. Once the object trimmed, a row it does not keep is in D1 only: `busy`. A row it keeps
+   * (`kept`: the last entry and the log tree's right edge, which the next append reads) that is missing is
+   * the store's corruption, and stays `deployment_corrupt`, never a lasting 503.
+   */
+  private held<T>(read: () => T, what: string, kept: boolean): T {
     try {
       return read();
     } catch (e) {
-      if (e instanceof DeploymentError && e.code === 'deployment_corrupt' && this.replica.trimmed) throw busy(what);
+      const trimmedAway = this.replica.trimmed && !kept;
+      if (e instanceof DeploymentError && e.code === 'deployment_corrupt' && trimmedAway) throw busy(what);
       throw e;
     }
   }
