@@ -237,7 +237,13 @@ export class EdgeDeploymentStore implements DeploymentStore {
     this.counts.clear();
   }
 
+  /**
+   * Runs `walk` until it misses nothing, fetching what it missed between runs. Rounds lost to appends or trims
+   * that kept coming end in `busy` (try later); rounds that fetched and still did not settle, in
+   * `deployment_corrupt`.
+   */
   async settle(walk: () => void): Promise<void> {
+    let raced = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const wants = this.meet(walk);
       if (wants.nodes.size + wants.labels.size === 0) return;
@@ -245,11 +251,13 @@ export class EdgeDeploymentStore implements DeploymentStore {
       const { trims } = this.replica;
       const fetched = await this.fetch(wants);
       // A newer tree since, or a trim that may have deleted a held row newer than D1's answer: fetched again.
-      if (appends !== this.appends || trims !== this.replica.trims) continue;
+      raced = appends !== this.appends || trims !== this.replica.trims;
+      if (raced) continue;
       this.fresh();
       for (const [name, node] of fetched.nodes) this.nodes.set(name, node);
       for (const [name, n] of fetched.counts) this.counts.set(name, n);
     }
+    if (raced) throw busy('the rows of a KEYTRANS epoch (the object kept appending or trimming while they were read)');
     throw new DeploymentError('deployment_corrupt', 'the reads of a KEYTRANS epoch did not settle');
   }
 

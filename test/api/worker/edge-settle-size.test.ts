@@ -3,7 +3,8 @@
  * keys into a trimmed tree misses a node per key, and each miss reads 64 names from D1 (32 depths of its path and
  * their siblings). A round fetches for 2,000 misses at most, the rest in later rounds, so that the names and the
  * queries of one round stay bounded whatever the epoch's size; grouping the names by database is linear (it was a
- * copy per name, quadratic: about 30 s of the object's CPU for 1,000 keys).
+ * copy per name, quadratic: about 30 s of the object's CPU for 1,000 keys). Rounds that are all lost to trims
+ * end in `busy` (try later), not in `deployment_corrupt`.
  */
 import { describe, expect, it } from 'vitest';
 import { EdgeDeploymentStore } from '../../../api/worker/edge-deployment-store.js';
@@ -54,5 +55,17 @@ describe('the D1 reads of a large epoch on a trimmed object', () => {
     await store.settle(() => void read());
     expect(db.batches).toHaveLength(2);
     expect(read()).toEqual({ kind: 'empty' });
+  });
+
+  it('ends in busy, not deployment_corrupt, when the object trims during every round', async () => {
+    const db = emptyD1();
+    const own = { heldPrefixNode: () => undefined, size: () => 1, versionCount: () => 0 };
+    const replica = { trimmed: true, replicatedEpoch: 10, trims: 0 };
+    const racing = { ...db, batch: async (s: { sql: string }[]) => (replica.trims++, db.batch(s)) };
+    const store = new EdgeDeploymentStore(own as never, 'p', { meta: racing, shards: [racing], bits: 0 } as never, replica);
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const settled = store.settle(() => void store.prefixNode(3, pathOf(key, 3), 0, key));
+    await expect(settled).rejects.toMatchObject({ code: 'busy' });
+    expect(db.batches).toHaveLength(240); // every round was fetched, and lost to a trim
   });
 });
