@@ -5,7 +5,9 @@
  * disk), then, in a child process (cold-start-child.ts), the directory opened on it and its first lookup
  * proven (the part that grew with the accounts before), and the whole Node server started until it answers
  * a lookup over HTTP (the server compiled as `npm start` runs it, compiled-server.ts); then 2,000 lookups
- * over HTTP (their latency), an epoch of 1,000 rotations (its time) and the server's anonymous resident memory (its own, not the database pages SQLite maps from the file);
+ * over HTTP (their latency), an epoch of 1,000 rotations (the epoch's own time, from closing it to its commit, and
+ * the time from the first of its submissions) and the server's anonymous resident memory (its own, not the
+ * database pages SQLite maps from the file);
  * each beside the same on a directory of one account (the server's own footprint). The peer, measured in
  * the same run on the same file: what the release before the stored map did on every open, rebuilding the
  * whole tree in memory from every account's leaf (`PrefixTree.fromLeaves`, rebuild-child.ts), its time
@@ -26,6 +28,7 @@ interface ChildFigures {
   lookupP99Ms: number;
   rotationEpochMs: number;
   rotationSubmitMs: number;
+  rotationCloseMs: number;
   rssAnon: number;
   rssFile: number;
   heapUsed: number;
@@ -109,13 +112,22 @@ export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string
         note: `p50 ${ours.lookupP50Ms.toFixed(2)} ms; at one account p50 ${base.lookupP50Ms.toFixed(2)} ms, p99 ${base.lookupP99Ms.toFixed(2)} ms`,
       },
       {
-        id: `writer_rotation_epoch_${accounts}`,
-        name: `the scale run at ${n} accounts: an epoch of 1,000 key rotations, from the first submission to its commit`,
-        value: ours.rotationEpochMs,
+        id: `writer_rotation_close_${accounts}`,
+        name: `the scale run at ${n} accounts: an epoch of 1,000 key rotations, from closing it to its commit (its plan, the log append, the index and map writes, the fsync)`,
+        value: ours.rotationCloseMs,
         unit: 'ms',
         target: '< 1,000 ms (the default epoch interval)',
+        pass: ours.rotationCloseMs < 1000,
+        note: `its 1,000 submissions were accepted before it, in ${ours.rotationSubmitMs.toFixed(0)} ms; one rotation at one account: ${base.rotationCloseMs.toFixed(0)} ms`,
+      },
+      {
+        id: `writer_rotation_epoch_${accounts}`,
+        name: `the scale run at ${n} accounts: 1,000 key rotations from the first submission to their epoch's commit (whether 1,000 a second can be sustained)`,
+        value: ours.rotationEpochMs,
+        unit: 'ms',
+        target: '< 1,000 ms for 1,000 rotations a second, accepted and committed, sustained',
         pass: ours.rotationEpochMs < 1000,
-        note: `the submissions ${ours.rotationSubmitMs.toFixed(0)} ms of it, the epoch's plan and commit the rest; one rotation at one account: ${base.rotationEpochMs.toFixed(0)} ms`,
+        note: `the submissions ${ours.rotationSubmitMs.toFixed(0)} ms of it, the epoch ${ours.rotationCloseMs.toFixed(0)} ms: about ${Math.round(1e6 / ours.rotationEpochMs).toLocaleString('en-US')} rotations a second accepted and committed; one rotation at one account: ${base.rotationEpochMs.toFixed(0)} ms`,
       },
     ];
   } finally {
