@@ -6,7 +6,8 @@
  * answers, checks the head against the witnessed C2SP checkpoint (the anchor) and only then keeps the new state,
  * through the same two-method store as the lookup client's, with what a search that must be monitored leaves to
  * keep of its label (label-state.ts). A search answered at a head newer than the anchor fetched beside it (an epoch
- * in between) is asked again once.
+ * in between) is asked again once. An owner's monitoring is asked again while the log stops early having verified
+ * more, and one that stops having verified nothing is the owner's alert (owner.ts `checkOwnerProgress`).
  */
 import { equalBytes, fromHex, toHex } from '../../wasm-free-crypto/bytes.js';
 import { request, type Fetch } from '../http/request.js';
@@ -22,7 +23,8 @@ import {
   type MessageType,
 } from '../keytrans/messages.js';
 import { labelAfterSearch, retainedFor } from '../keytrans/label-state.js';
-import { verifyOwnerInit, verifyOwnerMonitor } from '../keytrans/owner.js';
+import type { RetainedVersion } from '../keytrans/monitor.js';
+import { checkOwnerProgress, type OwnerState, verifyOwnerInit, verifyOwnerMonitor } from '../keytrans/owner.js';
 import { verifySearch } from '../keytrans/search.js';
 import { decodeConfiguration, encodeConfiguration } from '../keytrans/signed-structures.js';
 import { decodeState, encodeState, type ClientState, type TextStore } from '../keytrans/state.js';
@@ -172,6 +174,28 @@ export class KeyTransClient {
     return { version: result.version, value: result.value.value, treeSize: result.state.treeHead.treeSize, epoch };
   }
 
+  /**
+   * The owner's monitoring ("Owner Algorithm", the second algorithm): asked again from the new start while the log
+   * stops early having verified more; one that stops having verified nothing is the alert (`checkOwnerProgress`).
+   */
+  private async monitorOwner(
+    config: Configuration,
+    global: GlobalState,
+    label: Uint8Array,
+    owner: OwnerState,
+    retained: Map<number, RetainedVersion>,
+  ) {
+    const suite = cipherSuite(config.ciphersuite);
+    for (;;) {
+      const { starting: start, versionAtStarting: greatestVersion } = owner;
+      const req = { last: global.treeHead.treeSize, label, entries: [], start, greatestVersion };
+      const res = await this.post(config, 'owner/monitor', 'OwnerMonitorRequest', req, 'OwnerMonitorResponse');
+      const result = verifyOwnerMonitor(suite, config, global, owner, retained, req, res, this.now());
+      if (checkOwnerProgress(owner, result)) return result;
+      ({ state: global, owner } = result);
+    }
+  }
+
   /** The owner's check of `account`: initialised on first use, monitored from where it stopped after. */
   async ownerMonitor(account: string): Promise<{ treeSize: number; starting: number; version: number | null }> {
     await this.search(account); // the newest anchored head, and the timestamps the start is chosen by
@@ -189,17 +213,7 @@ export class KeyTransClient {
       const req = { last: global.treeHead.treeSize, label, start: start ?? 0 };
       const res = await this.post(config, 'owner/init', 'OwnerInitRequest', req, 'OwnerInitResponse');
       result = verifyOwnerInit(suite, config, global, req, res, this.now());
-    } else {
-      const req = {
-        last: global.treeHead.treeSize,
-        label,
-        entries: [],
-        start: held.owner.starting,
-        greatestVersion: held.owner.versionAtStarting,
-      };
-      const res = await this.post(config, 'owner/monitor', 'OwnerMonitorRequest', req, 'OwnerMonitorResponse');
-      result = verifyOwnerMonitor(suite, config, global, held.owner, held.retained, req, res, this.now());
-    }
+    } else result = await this.monitorOwner(config, global, label, held.owner, held.retained);
     if ((await this.anchored(result.state, config)) === null)
       throw new ClientError('unavailable', 'a new epoch was served while the owner checked: run the check again');
     const labels = new Map(kept.state.labels);

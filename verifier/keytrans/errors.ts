@@ -27,8 +27,9 @@ export type KeyTransErrorCode =
   | 'kt_bad_state'
   /**
    * An owner's monitoring whose greatest version does not fit ("Owner Monitoring", "Owner Algorithm"): a request
-   * advertising another greatest version than the owner's state holds, or a log entry whose ladder claims a version
-   * above it (a version the owner did not make: the draft's alert to the user).
+   * advertising another greatest version than the owner's state holds, a log entry whose ladder claims a version
+   * above it, or a log that stops before a distinguished log entry with no ladder given (owner.ts
+   * `checkOwnerProgress`): a version the owner did not make, the draft's alert to the user.
    */
   | 'kt_greatest_version';
 

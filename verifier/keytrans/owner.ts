@@ -5,9 +5,11 @@
  * the label at each, and a full search binary ladder at each proving it. Monitoring: the distinguished log entries
  * right of the start the owner verified, walked in the draft's order, each giving a full search binary ladder for
  * the version the owner expects there; the log may stop early (for a new version the owner must process), and the
- * owner's start moves to the rightmost log entry it verified. The request's `greatest_version` must be the owner's,
- * and a ladder claiming a greater version is the owner's alert ('kt_greatest_version'). Contact monitoring of the
- * owner's own map entries (monitor.ts) is not part of this yet: a request with entries is refused.
+ * owner's start moves to the rightmost log entry it verified, and the result says where the log stopped. The
+ * request's `greatest_version` must be the owner's; a ladder claiming a greater version, or a log that stops
+ * before a distinguished log entry with no ladder given (`checkOwnerProgress`), is the owner's alert
+ * ('kt_greatest_version'): a version it did not make. Contact monitoring of the owner's own map entries
+ * (monitor.ts) is not part of this yet: a request with entries is refused.
  */
 import { binaryLadder, runSearchLadder } from './binary-ladder.js';
 import { CombinedProofReader } from './combined-proof.js';
@@ -168,9 +170,22 @@ function checkMonitorRequest(state: GlobalState, owner: OwnerState, request: Own
     );
 }
 
+/** What a verified owner's monitoring gives: the states to keep, and where the log stopped, if it did. */
+export interface OwnerMonitorResult extends OwnerResult {
+  /**
+   * The distinguished log entry right of the start at which the response's ladders ended ("Owner Algorithm", the
+   * second algorithm, step 4), null when the walk reached the rightmost distinguished log entry. The log stops
+   * there when the label's greatest version there is not the one the owner advertised, or at its output limit;
+   * `checkOwnerProgress` tells the two apart.
+   */
+  stoppedAt: number | null;
+}
+
 /**
  * Verifies an OwnerMonitorResponse ("Owner Monitoring") for an owner holding `owner` and the versions it
- * retained; returns the states to keep (the start moved to the rightmost log entry verified).
+ * retained; returns the states to keep (the start moved to the rightmost log entry verified) and where the
+ * response stopped. A response that stops early is valid (the user's only stop condition is the end of the
+ * response); whether the owner may go on is `checkOwnerProgress`.
  */
 export function verifyOwnerMonitor(
   suite: CipherSuite,
@@ -181,19 +196,20 @@ export function verifyOwnerMonitor(
   request: OwnerMonitorRequest,
   response: OwnerMonitorResponse,
   now: number,
-): OwnerResult {
+): OwnerMonitorResult {
   checkMonitorRequest(state, owner, request);
   const size = headSize(response.fullTreeHead, state);
   const reader = new CombinedProofReader(response.monitor, retainedEntries(state));
   readViewUpdate(reader, state.treeHead.treeSize, size, now, config);
   const ctx: OwnerContext = { suite, config, reader, size, retained };
-  const walk = { verified: owner.starting, stopped: false };
+  const walk: { verified: number; stoppedAt: number | null } = { verified: owner.starting, stoppedAt: null };
   const visit = (x: number | null): void => {
-    if (x === null || walk.stopped || !distinguished(ctx, x)) return;
+    if (x === null || walk.stoppedAt !== null || !distinguished(ctx, x)) return;
     if (x <= owner.starting) return visit(right(x, size));
     visit(left(x));
-    if (walk.stopped || !reader.hasPrefixProofs()) {
-      walk.stopped = true;
+    if (walk.stoppedAt !== null) return;
+    if (!reader.hasPrefixProofs()) {
+      walk.stoppedAt = x;
       return;
     }
     fullLadderAt(ctx, x, owner.versionAtStarting, true);
@@ -202,5 +218,24 @@ export function verifyOwnerMonitor(
   };
   visit(root(size));
   const next = verifyHead(suite, config, response.fullTreeHead, state, reader, response.monitor.inclusion);
-  return { state: next, owner: { ...owner, starting: walk.verified }, retained };
+  return { state: next, owner: { ...owner, starting: walk.verified }, retained, stoppedAt: walk.stoppedAt };
+}
+
+/**
+ * "Owner Algorithm", the second algorithm, and the paragraph after it: the owner queries again until the walk
+ * reaches the rightmost distinguished log entry. A response that stopped before a distinguished log entry having
+ * verified none right of the start can never get there: the log stops at a log entry without a ladder only where
+ * the label's greatest version is greater than the one advertised (step 4; an output limit of no ladder at all
+ * is none). That version is one the owner did not process ("Updating a Label": this client makes no update), so
+ * it is the owner's alert, 'kt_greatest_version', as a ladder showing that version would be. Returns whether the
+ * owner's monitoring is complete; an incomplete one that moved the start is asked again from there.
+ */
+export function checkOwnerProgress(before: OwnerState, result: OwnerMonitorResult): boolean {
+  const { stoppedAt, owner } = result;
+  if (stoppedAt !== null && owner.starting === before.starting)
+    throw new KeyTransError(
+      'kt_greatest_version',
+      `the log gives no ladder at distinguished log entry ${stoppedAt}: the label has a version there that the owner did not process (it holds ${before.versionAtStarting ?? 'none'})`,
+    );
+  return stoppedAt === null;
 }

@@ -2,9 +2,9 @@
  * KEYTRANS on the Worker, inside workerd: a provider enrolled with an Ed25519 certificate gets its deployment in the
  * Durable Object's SQLite storage (api/worker/do-deployment-store.ts); statements published with the provider's
  * UpdateTBS signature enter it; the KEYTRANS client (verifier/keytrans-client/client.ts), given only the C2SP pins
- * of /v1/config, verifies searches and owner monitoring and checks each head against the log's checkpoint; the
- * deployments, and a queued statement's UpdateTBS signature (dir_queue_keytrans), survive the object's reset; a
- * deletion erases the earlier versions there.
+ * of /v1/config, verifies searches and owner monitoring (which alerts for a version the owner did not process) and
+ * checks each head against the log's checkpoint; the deployments, and a queued statement's UpdateTBS signature
+ * (dir_queue_keytrans), survive the object's reset; a deletion erases the earlier versions there.
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -120,7 +120,13 @@ describe('KEYTRANS on the Worker', () => {
     expect(later.version).toBe(2);
     expect(later.value).toEqual(fromBase64(queued.statement));
     expect(later.treeSize).toBeGreaterThan(found.treeSize);
-    expect((await client.ownerMonitor('alice')).treeSize).toBe(later.treeSize);
+    // The owner holds the version at its start; the log's new distinguished entry (the new root) holds a later
+    // version that this owner never processed (the client makes no update, draft-05 "Updating a Label"), so the log
+    // stops there with no ladder: the owner's alert, not a silent "verified".
+    await expect(client.ownerMonitor('alice')).rejects.toMatchObject({
+      name: 'KeyTransError',
+      code: 'kt_greatest_version',
+    });
 
     // A deletion erases the earlier versions' openings and values in the object's deployment too.
     const deleted = signedItem(leaf, config, 'alice', 4, true);

@@ -18,7 +18,7 @@ import { respondSearch } from '../../../log/keytrans/search-responder.js';
 import type { GlobalState } from '../../../verifier/keytrans/head.js';
 import { encodeMessage, type Message } from '../../../verifier/keytrans/messages.js';
 import { verifyContactMonitor } from '../../../verifier/keytrans/monitor.js';
-import { verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
+import { checkOwnerProgress, verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
 import { verifySearch } from '../../../verifier/keytrans/search.js';
 import type { MonitorMapEntry, SearchRequest, SearchResponse } from '../../../verifier/keytrans/types.js';
 import { isDistinguished } from '../../../verifier/keytrans/view.js';
@@ -197,7 +197,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
         }
       }
     }
-    let [moved, stops, reinits] = [0, 0, 0];
+    let [moved, stops, reinits, alerts, alertsAgain] = [0, 0, 0, 0, 0];
     for (const label of LABELS) {
       let { state, owner, retained } = ownerInit(dep, null, 4, label, startAt(dep, 4)!).result;
       for (let n = 5; n <= dep.size; n++) {
@@ -212,8 +212,21 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
         );
         if (changed.length > 0) {
           expect(monitored.owner.starting).toBeLessThan(Math.min(...changed));
+          expect(monitored.stoppedAt).toBe(Math.min(...changed));
           stops++;
-        }
+        } else expect(monitored.stoppedAt).toBeNull();
+        // The owner's alert for a version it did not make: at once if the log verified nothing before stopping,
+        // else when asked again from the new start.
+        if (monitored.stoppedAt !== null && monitored.owner.starting === owner.starting) {
+          expect(() => checkOwnerProgress(owner, monitored)).toThrow(/did not process/);
+          alerts++;
+        } else if (monitored.stoppedAt !== null) {
+          expect(checkOwnerProgress(owner, monitored)).toBe(false);
+          const again = ownerMonitor(dep, monitored.state, monitored.owner, monitored.retained, n, label).result;
+          expect(again.stoppedAt).toBe(monitored.stoppedAt);
+          expect(() => checkOwnerProgress(monitored.owner, again)).toThrow(/did not process/);
+          alertsAgain++;
+        } else expect(checkOwnerProgress(owner, monitored)).toBe(true);
         ({ state, owner, retained } = monitored);
         if (greatestAt(dep, label, n) !== owner.versionAtStarting) {
           ({ state, owner, retained } = ownerInit(dep, state, n, label, startAt(dep, n)!).result);
@@ -221,7 +234,7 @@ describe.each([['contactMonitoring'], ['thirdPartyManagement']] as const)('KEYTR
         }
       }
     }
-    expect([moved > 0, stops > 0, reinits > 0]).toEqual([true, true, true]);
+    expect([moved > 0, stops > 0, reinits > 0, alerts > 0, alertsAgain > 0]).toEqual([true, true, true, true, true]);
   });
 });
 

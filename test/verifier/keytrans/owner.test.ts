@@ -3,13 +3,15 @@
  * initialization and owner monitoring is verified from the client state before it, accepted with the oracle's
  * greatest versions, state, owner state and retained versions, and every tampered response is refused. An owner's
  * monitoring whose request advertises another greatest version than the owner holds, or whose ladders show a greater
- * version than the owner holds (a version it did not make), is refused with 'kt_greatest_version'.
+ * version than the owner holds (a version it did not make), is refused with 'kt_greatest_version'; so is one where
+ * the log stops before a distinguished log entry with no ladder given (main/q21: alice's version 5, made at log
+ * entry 14, is the greatest at the distinguished log entry 15), which the oracle accepts as a response.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, type MessageContext } from '../../../verifier/keytrans/messages.js';
 import { KeyTransError } from '../../../verifier/keytrans/errors.js';
 import type { RetainedVersion } from '../../../verifier/keytrans/monitor.js';
-import { verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
+import { checkOwnerProgress, verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
 import { cipherSuite } from '../../../verifier/keytrans/suites.js';
 import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { configOf, globalStateOf } from '../../helpers/keytrans-fields.js';
@@ -117,6 +119,42 @@ describe('KEYTRANS owner operations, against the main scenario', () => {
         const code = codeOf(verify({ ...owner, versionAtStarting: older }, older));
         expect(code, `${q.id}: holding ${older}`).toBe(verified ? 'kt_greatest_version' : 'accepted');
       }
+    }
+  });
+
+  it("says where the log stopped, and raises the owner's alert for a stop that verified nothing", () => {
+    /** The label's greatest version at log entry `x`, from the scenario's steps. */
+    const greatestAt = (label: string, x: number) =>
+      Math.max(
+        -1,
+        ...scenario.steps
+          .slice(0, x + 1)
+          .flatMap((s: any) => s.added.filter((a: any) => a.label === label).map((a: any) => a.version)),
+      );
+    // alice's version 5, made at log entry 14: q15 verifies 13 and stops at 14; q21, from 13, stops there at once.
+    const stops: Record<string, number | null> = { 'main/q12': null, 'main/q15': 14, 'main/q21': 14 };
+    for (const q of queries('owner_monitor')) {
+      const before = q.client_state_before;
+      const owner = ownerOf(before.label);
+      const request = decodeMessage('OwnerMonitorRequest', fromHex(q.request.encoding), ctx);
+      const response = decodeMessage('OwnerMonitorResponse', fromHex(q.response.encoding), ctx);
+      const state = globalStateOf(before.global)!;
+      const retained = retainedOf(before.label);
+      const result = verifyOwnerMonitor(suite, config, state, owner, retained, request, response, q.now_ms);
+      expect(result.stoppedAt, q.id).toBe(stops[q.id]);
+      if (result.stoppedAt === null) {
+        expect(checkOwnerProgress(owner, result), q.id).toBe(true);
+        continue;
+      }
+      const label = new TextDecoder().decode(request.label);
+      expect(greatestAt(label, result.stoppedAt), q.id).toBeGreaterThan(owner.versionAtStarting);
+      if (result.owner.starting > owner.starting) {
+        expect(checkOwnerProgress(owner, result), `${q.id}: asked again`).toBe(false);
+        continue;
+      }
+      expect(() => checkOwnerProgress(owner, result), q.id).toThrow(
+        expect.objectContaining({ name: 'KeyTransError', code: 'kt_greatest_version' }),
+      );
     }
   });
 });
