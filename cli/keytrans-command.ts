@@ -18,11 +18,14 @@ import { output, UsageError } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
 
 export const KEYTRANS_HELP = `usage: kt keytrans search --provider P --account A [--version N] [--server URL] [--pins FILE] [--state FILE] [--json]
-       kt keytrans owner  --provider P --account A [--server URL] [--pins FILE] [--state FILE] [--json]
+       kt keytrans owner  --provider P --account A [--made N ...] [--server URL] [--pins FILE] [--state FILE] [--json]
 search verifies ACCOUNT's greatest version in PROVIDER's KEYTRANS deployment (draft-05), or version N (the
 statement's version, from 1; KEYTRANS numbers it N - 1), and checks the tree head against the witnessed log
 under the pins (kt trust). owner initialises the owner's monitoring of ACCOUNT on first use, then checks
-every later log entry for a version the owner did not make. The client's state is kept in --state (default
+every later log entry for a version the owner did not make: any version after the one it holds is the alert
+(exit 1), unless given with --made N (the statement version; repeat it for each version the owner published
+since its last check): then the owner's monitoring starts again from the newest distinguished log entry, if
+every version after the one held is one it made. The client's state is kept in --state (default
 kt-keytrans-PROVIDER.json); the deployment's configuration is kept there on first use.`;
 
 const OPTIONS = {
@@ -32,6 +35,7 @@ const OPTIONS = {
   server: { type: 'string' },
   pins: { type: 'string', default: 'kt-pins.json' },
   state: { type: 'string' },
+  made: { type: 'string', multiple: true, default: [] as string[] },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -68,6 +72,12 @@ function statementOf(value: Uint8Array, provider: string, account: string, versi
   return s;
 }
 
+/** A statement version given on the command line: a positive integer. */
+function statementVersion(v: string, flag: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(v)) throw new UsageError(`${flag} must be a positive integer (the statement version)`);
+  return Number(v);
+}
+
 export async function keytrans(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
@@ -78,7 +88,7 @@ export async function keytrans(argv: string[]): Promise<number> {
   const { provider, client } = clientFor(values);
   const account = need(values.account, 'account');
   if (sub === 'owner') {
-    const r = await client.ownerMonitor(account);
+    const r = await client.ownerMonitor(account, { made: values.made.map((v) => statementVersion(v, '--made') - 1) });
     const at = r.version === null ? 'no version' : `version ${r.version + 1}`;
     out.result(
       `verified (KEYTRANS owner): ${provider} / ${account}: ${at} from log entry ${r.starting}, tree size ${r.treeSize}`,
@@ -89,9 +99,8 @@ export async function keytrans(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (values.version !== undefined && !/^[1-9][0-9]{0,9}$/.test(values.version))
-    throw new UsageError('--version must be a positive integer (the statement version)');
-  const found = await client.search(account, values.version === undefined ? null : Number(values.version) - 1);
+  const version = values.version === undefined ? null : statementVersion(values.version, '--version') - 1;
+  const found = await client.search(account, version);
   const s = statementOf(found.value, provider, account, found.version);
   const keys = s.keys.map((k) => `${k.id} ${k.algorithm} ${toBase64(k.publicKey)}`).join(', ') || 'none';
   out.result(

@@ -420,6 +420,11 @@ describe('kt', () => {
       expect(o.code, o.stderr).toBe(0);
       expect(JSON.parse(o.stdout)).toMatchObject({ verified: true });
     }
+    const made = await kt(
+      ['keytrans', 'owner', '--provider', 'mail.example', '--account', 'yan@mail.example', '--made', '0'],
+      dir,
+    );
+    expect([made.code, made.stderr]).toEqual([2, expect.stringContaining('--made must be a positive integer')]);
     // zoe's history began before mail.example had a deployment: not in KEYTRANS (draft-05 has no negative result).
     const zoe = await kt(['keytrans', 'search', '--provider', 'mail.example', '--account', 'zoe@mail.example'], dir);
     expect([zoe.code, zoe.stderr]).toEqual([2, expect.stringContaining('[kt_label_absent]')]);

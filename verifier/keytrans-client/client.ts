@@ -22,9 +22,16 @@ import {
   type Message,
   type MessageType,
 } from '../keytrans/messages.js';
+import { KeyTransError } from '../keytrans/errors.js';
 import { labelAfterSearch, retainedFor } from '../keytrans/label-state.js';
 import type { RetainedVersion } from '../keytrans/monitor.js';
-import { checkOwnerProgress, type OwnerState, verifyOwnerInit, verifyOwnerMonitor } from '../keytrans/owner.js';
+import {
+  checkMadeVersions,
+  checkOwnerProgress,
+  type OwnerState,
+  verifyOwnerInit,
+  verifyOwnerMonitor,
+} from '../keytrans/owner.js';
 import { verifySearch } from '../keytrans/search.js';
 import { decodeConfiguration, encodeConfiguration } from '../keytrans/signed-structures.js';
 import { decodeState, encodeState, type ClientState, type TextStore } from '../keytrans/state.js';
@@ -196,24 +203,43 @@ export class KeyTransClient {
     }
   }
 
-  /** The owner's check of `account`: initialised on first use, monitored from where it stopped after. */
-  async ownerMonitor(account: string): Promise<{ treeSize: number; starting: number; version: number | null }> {
+  /** The owner's Owner Initialization at the rightmost distinguished log entry of the head held. */
+  private async initOwner(config: Configuration, global: GlobalState, label: Uint8Array) {
+    const timestampOf = (p: number) => global.frontier.find((e) => e.position === p)?.timestamp ?? 0;
+    const start = rightmostDistinguished(global.treeHead.treeSize, timestampOf, config.reasonableMonitoringWindow);
+    const req = { last: global.treeHead.treeSize, label, start: start ?? 0 };
+    const res = await this.post(config, 'owner/init', 'OwnerInitRequest', req, 'OwnerInitResponse');
+    return verifyOwnerInit(cipherSuite(config.ciphersuite), config, global, req, res, this.now());
+  }
+
+  /**
+   * The owner's check of `account`: initialised on first use, monitored from where it stopped after. A version
+   * the owner did not process is its alert ('kt_greatest_version'), unless it is among `made`, the versions the
+   * owner says it made since its last check (KEYTRANS numbering): then the owner's monitoring starts again from
+   * the newest distinguished log entry, once every version after the one it held is found among them.
+   */
+  async ownerMonitor(
+    account: string,
+    opts: { made?: readonly number[] } = {},
+  ): Promise<{ treeSize: number; starting: number; version: number | null }> {
     await this.search(account); // the newest anchored head, and the timestamps the start is chosen by
     const kept = await this.load();
     const config = kept.config!;
     const global = kept.state.global!;
-    const suite = cipherSuite(config.ciphersuite);
     const label = utf8(account);
     const key = toHex(label);
     const held = kept.state.labels.get(key);
     let result;
-    if (!held?.owner) {
-      const timestampOf = (p: number) => global.frontier.find((e) => e.position === p)?.timestamp ?? 0;
-      const start = rightmostDistinguished(global.treeHead.treeSize, timestampOf, config.reasonableMonitoringWindow);
-      const req = { last: global.treeHead.treeSize, label, start: start ?? 0 };
-      const res = await this.post(config, 'owner/init', 'OwnerInitRequest', req, 'OwnerInitResponse');
-      result = verifyOwnerInit(suite, config, global, req, res, this.now());
-    } else result = await this.monitorOwner(config, global, label, held.owner, held.retained);
+    if (!held?.owner) result = await this.initOwner(config, global, label);
+    else {
+      try {
+        result = await this.monitorOwner(config, global, label, held.owner, held.retained);
+      } catch (e) {
+        if (!(e instanceof KeyTransError && e.code === 'kt_greatest_version') || !opts.made?.length) throw e;
+        result = await this.initOwner(config, global, label);
+        checkMadeVersions(held.owner.versionAtStarting, result.owner.versionAtStarting, opts.made);
+      }
+    }
     if ((await this.anchored(result.state, config)) === null)
       throw new ClientError('unavailable', 'a new epoch was served while the owner checked: run the check again');
     const labels = new Map(kept.state.labels);

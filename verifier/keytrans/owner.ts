@@ -239,3 +239,27 @@ export function checkOwnerProgress(before: OwnerState, result: OwnerMonitorResul
     );
   return stoppedAt === null;
 }
+
+/**
+ * Whether the owner made every version after the one it held: `held` is the version at its old start (null:
+ * none), `greatest` the version at the start an Owner Initialization just verified, `made` the versions the owner
+ * says it made since ("Updating a Label" is not built: the owner states them). KEYTRANS versions are dense, so the
+ * versions in between are exactly held + 1 to greatest; one not made is the owner's alert, 'kt_greatest_version',
+ * and so is a greatest version below the one held.
+ */
+export function checkMadeVersions(held: number | null, greatest: number | null, made: readonly number[]): void {
+  const first = held === null ? 0 : held + 1;
+  const last = greatest ?? -1;
+  if (last < first - 1)
+    throw new KeyTransError(
+      'kt_greatest_version',
+      `the label's greatest version is ${greatest}, below the ${held} held`,
+    );
+  const unknown: number[] = [];
+  for (let v = first; v <= last && unknown.length < 16; v++) if (!made.includes(v)) unknown.push(v);
+  if (unknown.length > 0)
+    throw new KeyTransError(
+      'kt_greatest_version',
+      `the label has version(s) ${unknown.join(', ')} after the ${held ?? 'none'} held, which the owner did not make`,
+    );
+}

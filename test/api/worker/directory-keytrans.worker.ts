@@ -127,6 +127,9 @@ describe('KEYTRANS on the Worker', () => {
       name: 'KeyTransError',
       code: 'kt_greatest_version',
     });
+    // The owner made alice's versions 2 and 3 (KEYTRANS 1 and 2): declared, they start its monitoring again at the
+    // new distinguished entry (a version not declared still alerts: test/verifier/keytrans/owner.test.ts).
+    expect((await client.ownerMonitor('alice', { made: [1, 2] })).version).toBe(2);
 
     // A deletion erases the earlier versions' openings and values in the object's deployment too.
     const deleted = signedItem(leaf, config, 'alice', 4, true);

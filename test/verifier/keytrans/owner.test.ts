@@ -11,7 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, type MessageContext } from '../../../verifier/keytrans/messages.js';
 import { KeyTransError } from '../../../verifier/keytrans/errors.js';
 import type { RetainedVersion } from '../../../verifier/keytrans/monitor.js';
-import { checkOwnerProgress, verifyOwnerInit, verifyOwnerMonitor } from '../../../verifier/keytrans/owner.js';
+import {
+  checkMadeVersions,
+  checkOwnerProgress,
+  verifyOwnerInit,
+  verifyOwnerMonitor,
+} from '../../../verifier/keytrans/owner.js';
 import { cipherSuite } from '../../../verifier/keytrans/suites.js';
 import { fromHex, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { configOf, globalStateOf } from '../../helpers/keytrans-fields.js';
@@ -156,5 +161,33 @@ describe('KEYTRANS owner operations, against the main scenario', () => {
         expect.objectContaining({ name: 'KeyTransError', code: 'kt_greatest_version' }),
       );
     }
+  });
+});
+
+describe('the versions an owner says it made (checkMadeVersions)', () => {
+  const alert = (held: number | null, greatest: number | null, made: number[]) => {
+    try {
+      checkMadeVersions(held, greatest, made);
+      return undefined;
+    } catch (e) {
+      expect(e).toBeInstanceOf(KeyTransError);
+      return (e as KeyTransError).code;
+    }
+  };
+
+  it('accepts exactly the versions after the one held, all made', () => {
+    expect(alert(1, 2, [2])).toBeUndefined();
+    expect(alert(1, 3, [2, 3])).toBeUndefined();
+    expect(alert(null, 0, [0])).toBeUndefined();
+    expect(alert(null, null, [])).toBeUndefined();
+    expect(alert(2, 2, [])).toBeUndefined(); // nothing new
+  });
+
+  it('raises the alert for any version after the one held that the owner did not make', () => {
+    expect(alert(1, 2, [])).toBe('kt_greatest_version');
+    expect(alert(1, 3, [3])).toBe('kt_greatest_version'); // 2 was not made
+    expect(alert(1, 3, [2])).toBe('kt_greatest_version'); // 3 was not made
+    expect(alert(null, 1, [1])).toBe('kt_greatest_version'); // 0 was not made
+    expect(alert(3, 1, [1, 2, 3])).toBe('kt_greatest_version'); // below the version held
   });
 });
