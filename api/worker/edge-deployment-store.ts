@@ -164,31 +164,38 @@ export class EdgeDeploymentStore implements DeploymentStore {
   erase = (label: Uint8Array, version: number) => this.own.erase(label, version);
 
   entry(position: number): LogEntry {
-    const kept = position === this.own.size() - 1; // the last entry (object-trim.ts)
+    const kept = () => position === this.own.size() - 1; // the last entry (object-trim.ts)
     return this.held(() => this.own.entry(position), `log entry ${position}`, kept);
   }
 
   treeHead(treeSize: number): TreeHead {
-    return this.held(() => this.own.treeHead(treeSize), `head ${treeSize}`, treeSize === this.own.size());
+    return this.held(
+      () => this.own.treeHead(treeSize),
+      `head ${treeSize}`,
+      () => treeSize === this.own.size(),
+    );
   }
 
   logNode(level: number, index: number): Uint8Array {
-    const size = this.own.size(); // the right edge is kept: the balanced subtrees of the size (object-trim.ts)
-    const kept = Math.floor(size / 2 ** level) % 2 === 1 && index === Math.floor(size / 2 ** level) - 1;
+    // The right edge is kept: the balanced subtrees of the size (object-trim.ts).
+    const kept = () => {
+      const above = Math.floor(this.own.size() / 2 ** level);
+      return above % 2 === 1 && index === above - 1;
+    };
     return this.held(() => this.own.logNode(level, index), 'a log subtree', kept);
   }
 
   /**
    * `read` of a log row. Once the object trimmed, a row it does not keep is in D1 only: `busy`. A row it keeps
-   * (`kept`: the last entry and the log tree's right edge, which the next append reads) that is missing is
-   * the store's corruption, and stays `deployment_corrupt`, never a lasting 503.
+   * (`kept`, asked only when the row is missing: the last entry and the log tree's right edge, which the next
+   * append reads) that is missing is the store's corruption, and stays `deployment_corrupt`, never a lasting 503.
    */
-  private held<T>(read: () => T, what: string, kept: boolean): T {
+  private held<T>(read: () => T, what: string, kept: () => boolean): T {
     try {
       return read();
     } catch (e) {
-      const trimmedAway = this.replica.trimmed && !kept;
-      if (e instanceof DeploymentError && e.code === 'deployment_corrupt' && trimmedAway) throw busy(what);
+      const missing = e instanceof DeploymentError && e.code === 'deployment_corrupt';
+      if (missing && this.replica.trimmed && !kept()) throw busy(what);
       throw e;
     }
   }
@@ -238,26 +245,29 @@ export class EdgeDeploymentStore implements DeploymentStore {
   }
 
   /**
-   * Runs `walk` until it misses nothing, fetching what it missed between runs. Rounds lost to appends or trims
-   * that kept coming end in `busy` (try later); rounds that fetched and still did not settle, in
-   * `deployment_corrupt`.
+   * Runs `walk` until it misses nothing, fetching what it missed between runs (at most MAX_ROUNDS fetches, then
+   * one last run). If it still misses rows and some round was lost to an append or a trim, that is `busy` (try
+   * later); if every round fetched and kept what it read, `deployment_corrupt`.
    */
   async settle(walk: () => void): Promise<void> {
     let raced = false;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    for (let round = 0; round <= MAX_ROUNDS; round++) {
       const wants = this.meet(walk);
       if (wants.nodes.size + wants.labels.size === 0) return;
+      if (round === MAX_ROUNDS) break;
       const { appends } = this;
       const { trims } = this.replica;
       const fetched = await this.fetch(wants);
       // A newer tree since, or a trim that may have deleted a held row newer than D1's answer: fetched again.
-      raced = appends !== this.appends || trims !== this.replica.trims;
-      if (raced) continue;
+      if (appends !== this.appends || trims !== this.replica.trims) {
+        raced = true;
+        continue;
+      }
       this.fresh();
       for (const [name, node] of fetched.nodes) this.nodes.set(name, node);
       for (const [name, n] of fetched.counts) this.counts.set(name, n);
     }
-    if (raced) throw busy('the rows of a KEYTRANS epoch (the object kept appending or trimming while they were read)');
+    if (raced) throw busy('the rows of a KEYTRANS epoch (the object appended or trimmed while they were read)');
     throw new DeploymentError('deployment_corrupt', 'the reads of a KEYTRANS epoch did not settle');
   }
 

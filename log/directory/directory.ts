@@ -17,6 +17,7 @@ import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { encodeEntry } from '../../verifier/formats/entries.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import { CredentialRegistry } from './credentials.js';
+import { validateProviderChain } from '../providers/chain.js';
 import { DirectoryMap } from './directory-map.js';
 import type { Accepted, DirectoryOptions } from './directory-options.js';
 import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot, type NewSubmission } from './epoch-plan.js';
@@ -156,8 +157,9 @@ export class Directory implements ProofSource {
   /** Validates a provider's certificate chain and queues its enrolment for the next epoch (provider-jobs.ts). */
   async enrol(chain: Uint8Array[]): Promise<{ providerId: string; committed: Promise<Committed> }> {
     this.checkUsable();
-    const context = { credentials: this.credentials, queue: this.queue, now: this.now() };
-    const job = await enrolmentJob(chain, { ...context, trustedRoots: this.opts.trustedRoots });
+    const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
+    // Checked and queued in one tick: a concurrent enrolment of the same certificate or key then finds it queued.
+    const job = enrolmentJob(cred, { credentials: this.credentials, queue: this.queue, now: this.now });
     return { providerId: job.providerId, committed: this.queue.add(job).promise };
   }
 
@@ -167,7 +169,7 @@ export class Directory implements ProofSource {
    */
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
     this.checkUsable();
-    const context = { credentials: this.credentials, queue: this.queue, now: this.now() };
+    const context = { credentials: this.credentials, queue: this.queue, now: this.now };
     return this.queue.add(revocationJob(providerId, fingerprint, reason, context)).promise;
   }
 

@@ -1,12 +1,12 @@
 /**
  * The operator's requests about provider credentials, checked and made into the jobs the next epoch logs
- * (directory.ts queues them): an enrolment, whose certificate chain must lead to a trusted root and whose
- * certificate and key are neither enrolled, revoked nor queued for enrolment; and a revocation, of an active
- * credential whose revocation is not queued yet. Nothing here changes state.
+ * (directory.ts validates an enrolment's certificate chain first, then queues the job in the same tick as these
+ * checks): an enrolment, whose certificate and key are neither enrolled, revoked nor queued for enrolment; and a
+ * revocation, of an active credential whose revocation is not queued yet. Nothing here changes state.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { encodeEntry, EntryError, type Entry } from '../../verifier/formats/entries.js';
-import { validateProviderChain } from '../providers/chain.js';
+import type { ProviderCredential } from '../providers/chain.js';
 import type { CredentialRegistry } from './credentials.js';
 import { deferred, type Job } from './epoch-plan.js';
 import { DirectoryError } from './errors.js';
@@ -27,20 +27,19 @@ function requestedEntry(e: Entry): Uint8Array {
   }
 }
 
-/** What the checks read: the credentials, the queue, the trusted roots and the time. */
+/** What the checks read: the credentials, the queue and the clock (read when the entry is made). */
 export interface ProviderJobContext {
   credentials: CredentialRegistry;
   queue: JobQueue;
-  trustedRoots: Uint8Array[];
-  now: number;
+  now: () => number;
 }
 
-/** Validates a provider's certificate chain and makes its enrolment job. */
-export async function enrolmentJob(
-  chain: Uint8Array[],
-  ctx: ProviderJobContext,
-): Promise<Extract<Job, { kind: 'enrol' }>> {
-  const cred = await validateProviderChain(chain, ctx.trustedRoots, ctx.now);
+/**
+ * The enrolment job of a provider whose certificate chain `validateProviderChain` (log/providers/chain.ts)
+ * accepted. Synchronous, so that the caller queues it in the same tick: a concurrent enrolment of the same
+ * certificate or key, validated meanwhile, then finds this one queued (`already_enrolled`).
+ */
+export function enrolmentJob(cred: ProviderCredential, ctx: ProviderJobContext): Extract<Job, { kind: 'enrol' }> {
   // Credentials are identified by the SHA-256 of the leaf's TBSCertificate: unlike the DER, it cannot
   // be changed by re-encoding the issuer's ECDSA signature. A revoked certificate or key stays revoked.
   const same = ctx.credentials
@@ -53,7 +52,7 @@ export async function enrolmentJob(
   const entry = requestedEntry({
     type: 'enrol',
     providerId: cred.providerId,
-    time: ctx.now,
+    time: ctx.now(),
     algorithm: cred.algorithm,
     publicKey: cred.publicKey,
     notBefore: cred.notBefore,
@@ -69,13 +68,13 @@ export function revocationJob(
   providerId: string,
   fingerprint: Uint8Array,
   reason: string,
-  ctx: Omit<ProviderJobContext, 'trustedRoots'>,
+  ctx: ProviderJobContext,
 ): Extract<Job, { kind: 'revoke' }> {
   const credential = ctx.credentials.findActive(providerId, fingerprint);
   if (!credential)
     throw new DirectoryError('unknown_credential', `no active credential of ${providerId} has that fingerprint`);
   if (ctx.queue.isRevoking(credential.logIndex))
     throw new DirectoryError('unknown_credential', 'a revocation of this credential is already queued');
-  const entry = requestedEntry({ type: 'revoke', providerId, time: ctx.now, leafFingerprint: fingerprint, reason });
+  const entry = requestedEntry({ type: 'revoke', providerId, time: ctx.now(), leafFingerprint: fingerprint, reason });
   return { kind: 'revoke', entry, credential, done: deferred() };
 }

@@ -3,8 +3,9 @@
  * keys into a trimmed tree misses a node per key, and each miss reads 64 names from D1 (32 depths of its path and
  * their siblings). A round fetches for 2,000 misses at most, the rest in later rounds, so that the names and the
  * queries of one round stay bounded whatever the epoch's size; grouping the names by database is linear (it was a
- * copy per name, quadratic: about 30 s of the object's CPU for 1,000 keys). Rounds that are all lost to trims
- * end in `busy` (try later), not in `deployment_corrupt`.
+ * copy per name, quadratic: about 30 s of the object's CPU for 1,000 keys). After its last round it runs the walk
+ * once more; one that still misses rows is `busy` (try later) if some round was lost to a trim, else
+ * `deployment_corrupt`.
  */
 import { describe, expect, it } from 'vitest';
 import { EdgeDeploymentStore } from '../../../api/worker/edge-deployment-store.js';
@@ -62,10 +63,38 @@ describe('the D1 reads of a large epoch on a trimmed object', () => {
     const own = { heldPrefixNode: () => undefined, size: () => 1, versionCount: () => 0 };
     const replica = { trimmed: true, replicatedEpoch: 10, trims: 0 };
     const racing = { ...db, batch: async (s: { sql: string }[]) => (replica.trims++, db.batch(s)) };
-    const store = new EdgeDeploymentStore(own as never, 'p', { meta: racing, shards: [racing], bits: 0 } as never, replica);
+    const store = new EdgeDeploymentStore(
+      own as never,
+      'p',
+      { meta: racing, shards: [racing], bits: 0 } as never,
+      replica,
+    );
     const key = crypto.getRandomValues(new Uint8Array(32));
     const settled = store.settle(() => void store.prefixNode(3, pathOf(key, 3), 0, key));
     await expect(settled).rejects.toMatchObject({ code: 'busy' });
     expect(db.batches).toHaveLength(240); // every round was fetched, and lost to a trim
+  });
+
+  it('settles when only the last of its rounds kept what it read, and is busy when rounds raced and it did not', async () => {
+    const db = emptyD1();
+    const own = { heldPrefixNode: () => undefined, size: () => 1, versionCount: () => 0 };
+    const replica = { trimmed: true, replicatedEpoch: 10, trims: 0 };
+    let round = 0;
+    const racing = { ...db, batch: async (s: { sql: string }[]) => (++round < 240 && replica.trims++, db.batch(s)) };
+    const layout = { meta: racing, shards: [racing], bits: 0 } as never;
+    const store = new EdgeDeploymentStore(own as never, 'p', layout, replica);
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    await store.settle(() => void store.prefixNode(3, pathOf(key, 3), 0, key)); // round 240 kept its rows
+    expect(store.prefixNode(3, pathOf(key, 3), 0, key)).toEqual({ kind: 'empty' });
+    // A walk that misses a new node after every fetch never settles: busy if some of its rounds raced with a
+    // trim, deployment_corrupt if none did.
+    const fresh = () => {
+      const k = crypto.getRandomValues(new Uint8Array(32));
+      store.prefixNode(20, pathOf(k, 20), 0, k);
+    };
+    round = 0;
+    await expect(store.settle(fresh)).rejects.toMatchObject({ code: 'busy' });
+    round = 1_000;
+    await expect(store.settle(fresh)).rejects.toMatchObject({ code: 'deployment_corrupt' });
   });
 });
