@@ -122,12 +122,12 @@ export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string
       },
       {
         id: `writer_rotation_epoch_${accounts}`,
-        name: `the scale run at ${n} accounts: 1,000 key rotations from the first submission to their epoch's commit (whether 1,000 a second can be sustained)`,
+        name: `the scale run at ${n} accounts: 1,000 key rotations from the first submission to their epoch's commit (whether 1,000 can be accepted and committed within a second)`,
         value: ours.rotationEpochMs,
         unit: 'ms',
-        target: '< 1,000 ms for 1,000 rotations a second, accepted and committed, sustained',
+        target: '< 1,000 ms for 1,000 rotations a second, accepted and committed (one burst measured)',
         pass: ours.rotationEpochMs < 1000,
-        note: `the submissions ${ours.rotationSubmitMs.toFixed(0)} ms of it, the epoch ${ours.rotationCloseMs.toFixed(0)} ms: about ${Math.round(1e6 / ours.rotationEpochMs).toLocaleString('en-US')} rotations a second accepted and committed; one rotation at one account: ${base.rotationEpochMs.toFixed(0)} ms`,
+        note: `the submissions ${ours.rotationSubmitMs.toFixed(0)} ms of it, the epoch ${ours.rotationCloseMs.toFixed(0)} ms: about ${Math.round(1e6 / ours.rotationEpochMs).toLocaleString('en-US')} rotations a second accepted and committed in this burst; one rotation at one account: ${base.rotationEpochMs.toFixed(0)} ms`,
       },
     ];
   } finally {
