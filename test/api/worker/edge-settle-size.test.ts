@@ -88,9 +88,11 @@ describe('the D1 reads of a large epoch on a trimmed object', () => {
     expect(store.prefixNode(3, pathOf(key, 3), 0, key)).toEqual({ kind: 'empty' });
     // A walk that misses a new node after every fetch never settles: busy if some of its rounds raced with a
     // trim, deployment_corrupt if none did.
+    // (at depth 128, so that a new random key never meets a node an earlier round fetched: at depth 20 about one
+    // run in 20 did, and settled)
     const fresh = () => {
       const k = crypto.getRandomValues(new Uint8Array(32));
-      store.prefixNode(20, pathOf(k, 20), 0, k);
+      store.prefixNode(128, pathOf(k, 128), 0, k);
     };
     round = 0;
     await expect(store.settle(fresh)).rejects.toMatchObject({ code: 'busy' });
