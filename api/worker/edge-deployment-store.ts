@@ -24,7 +24,9 @@ import {
 import type { StoredVersion } from '../../log/keytrans/deployment-view.js';
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import { decodePrefixNode } from '../../log/keytrans/keytrans-sql.js';
+import { levelOf } from '../../log/keytrans/log-append.js';
 import { type SqlDeploymentStore, SqlDeploymentStores } from '../../log/keytrans/sql-deployment-store.js';
+import { fullSubtreeRanges } from '../../verifier/keytrans/log-tree.js';
 import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration, LogEntry, TreeHead } from '../../verifier/keytrans/types.js';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
@@ -177,11 +179,11 @@ export class EdgeDeploymentStore implements DeploymentStore {
   }
 
   logNode(level: number, index: number): Uint8Array {
-    // The right edge is kept: the balanced subtrees of the size (object-trim.ts).
-    const kept = () => {
-      const above = Math.floor(this.own.size() / 2 ** level);
-      return above % 2 === 1 && index === above - 1;
-    };
+    // The right edge is kept: the balanced subtrees of the size (object-trim.ts), as log-append.ts names them.
+    const kept = () =>
+      fullSubtreeRanges(this.own.size()).some(
+        ({ start, end }) => levelOf(end - start) === level && start / (end - start) === index,
+      );
     return this.held(() => this.own.logNode(level, index), 'a log subtree', kept);
   }
 
@@ -251,7 +253,7 @@ export class EdgeDeploymentStore implements DeploymentStore {
    */
   async settle(walk: () => void): Promise<void> {
     let raced = false;
-    for (let round = 0; round <= MAX_ROUNDS; round++) {
+    for (let round = 0; ; round++) {
       const wants = this.meet(walk);
       if (wants.nodes.size + wants.labels.size === 0) return;
       if (round === MAX_ROUNDS) break;
