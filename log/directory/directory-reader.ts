@@ -50,6 +50,8 @@ export class DirectoryReader implements ProofSource {
   /** The epoch whose rows the cache holds, and the one the credentials were read at. */
   private cachedEpoch = -1;
   private credentialsEpoch = -1;
+  /** The served epoch's snapshot as last decoded, kept while its row and checkpoint are the same. */
+  private servedSnap: EpochSnapshot | null = null;
 
   private constructor(
     private readonly opts: DirectoryReaderOptions,
@@ -104,8 +106,12 @@ export class DirectoryReader implements ProofSource {
         if (served.row.epoch !== this.cachedEpoch) {
           this.cache.clear(); // its rows may be of another epoch
           this.cachedEpoch = served.row.epoch;
+          this.servedSnap = null;
         }
-        return read(snapshotFromRow(served.row, served.checkpoint));
+        // An epoch's row never changes; its served checkpoint may (cosigned later), so it is compared.
+        if (this.servedSnap?.checkpoint !== served.checkpoint)
+          this.servedSnap = snapshotFromRow(served.row, served.checkpoint);
+        return read(this.servedSnap);
       });
       if (result) {
         // Read again with each epoch: enrolments (the epoch's credential set) and revocations (/v1/config).

@@ -4,7 +4,8 @@
  * enrolled), histories over erased versions, discoveries and daily checks equal the sequencer's and verify
  * with only the pins; while the sequencer commits epochs back to back every reader proof verifies and the
  * epochs it serves never go back; an epoch whose witnesses have not answered is not served (the reader
- * waits, then answers busy), and the cosigned checkpoint is what it serves.
+ * waits, then answers busy), and the cosigned checkpoint is what it serves; the served epoch is decoded once
+ * and again when its checkpoint changes.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,5 +153,27 @@ describe('a reader of the store', () => {
     await closing;
     expect((await waiting).snap.epoch).toBe(before + 1);
     expect((await reader.snapshot()).snap.checkpoint).toBe((await t.dir.snapshot()).snap.checkpoint);
+  });
+
+  it("decodes the served epoch once, and again when its served checkpoint changes (the epoch's row does not)", async () => {
+    const { t, path, vrfSecretKey } = await onFile();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publishVersion(t, chat, 'alice@example.org', 1);
+    const reader = await readerOn(path, vrfSecretKey);
+    const first = (await reader.snapshot()).snap;
+    expect((await reader.snapshot()).snap).toBe(first); // kept while nothing changed
+    // The same epoch served under another checkpoint (as a later cosignature would give it): read anew.
+    const cosigned = `${first.checkpoint}\n— witness.example/w abcd\n`;
+    const other = new SqliteDirectoryStore(new Database(path), { reader: true });
+    other.setServed(first.epoch, cosigned);
+    const again = (await reader.snapshot()).snap;
+    expect(again.epoch).toBe(first.epoch);
+    expect(again.checkpoint).toBe(cosigned);
+    const proof = await proveLookup(reader, 'chat.example', 'alice@example.org');
+    expect(proof.epoch.checkpoint).toBe(cosigned);
+    // A new epoch is read as such.
+    await publishVersion(t, chat, 'alice@example.org', 2);
+    const next = await proveLookup(reader, 'chat.example', 'alice@example.org');
+    expect(t.verifier.verifyLookup(next, 'chat.example', 'alice@example.org').statement?.version).toBe(2);
   });
 });
