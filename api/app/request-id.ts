@@ -41,16 +41,25 @@ export function requestIdFor(incoming: string | null | undefined): string {
   return incoming && WELL_FORMED.test(incoming) ? incoming : toHex(newIdBytes());
 }
 
-/** `response` carrying `id` in its X-Request-Id header (a copy when its headers are immutable). */
-export function withRequestId(response: Response, id: string): Response {
+/**
+ * `response` with header `name` set to `value`, in place: a copy (`new Response(response.body, response)`)
+ * turns the bytes into a stream, which @hono/node-server then writes chunk by chunk (it cost a reader process
+ * about 40% of its lookup rate). Only a response whose headers are immutable (none the app builds) is copied.
+ */
+export function withHeader(response: Response, name: string, value: string): Response {
   try {
-    response.headers.set(REQUEST_ID_HEADER, id);
+    response.headers.set(name, value);
     return response;
   } catch {
     const copy = new Response(response.body, response);
-    copy.headers.set(REQUEST_ID_HEADER, id);
+    copy.headers.set(name, value);
     return copy;
   }
+}
+
+/** `response` carrying `id` in its X-Request-Id header (withHeader). */
+export function withRequestId(response: Response, id: string): Response {
+  return withHeader(response, REQUEST_ID_HEADER, id);
 }
 
 /** The id the middleware gave the request (undefined outside it). */

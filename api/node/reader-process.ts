@@ -25,6 +25,7 @@ import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { errorResponse } from '../app/errors.js';
+import { withHeader } from '../app/request-id.js';
 import { jsonLogger } from '../app/logger.js';
 import { readerApp } from '../wiring/open-server.js';
 import { answerClientErrors, requestErrorAnswer } from './client-errors.js';
@@ -50,23 +51,6 @@ function routedPath(path: string): string {
     return decodeURI(path);
   } catch {
     return path;
-  }
-}
-
-/**
- * `res` with `X-KT-Reader: index` (which process answered, for operators and tests), set in place: a copy
- * (`new Response(res.body, res)`) turns the bytes into a stream, which @hono/node-server then writes chunk by
- * chunk, and cost a reader about 40% of its lookup rate. Only a response with immutable headers (none the
- * app builds today) is copied.
- */
-export function withReaderHeader(res: Response, index: number | string): Response {
-  try {
-    res.headers.set('X-KT-Reader', String(index));
-    return res;
-  } catch {
-    const copy = new Response(res.body, res);
-    copy.headers.set('X-KT-Reader', String(index));
-    return copy;
   }
 }
 
@@ -136,7 +120,8 @@ export async function openReader(
     const path = routedPath(new URL(c.req.url).pathname);
     if (path === '/metrics') await counts?.handOver(); // the scrape holds this reader's counts
     if (forSequencer(c.req.method, path)) return forward(c, sequencerSocket);
-    return withReaderHeader(await app.fetch(c.req.raw, c.env), index);
+    // Which process answered (operators, tests), on the app's own response (withHeader says why).
+    return withHeader(await app.fetch(c.req.raw, c.env), 'X-KT-Reader', String(index));
   });
   const listener = getRequestListener(front.fetch, { errorHandler: requestErrorAnswer(logger) });
   const server = createServer({ ...httpServerOptions(data.httpLimits), requireHostHeader: false }, listener);

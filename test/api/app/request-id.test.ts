@@ -1,12 +1,13 @@
 /**
  * Request ids (api/app/request-id.ts): every answer of the app carries `X-Request-Id`, errors and preflights
  * included; a well-formed incoming id (1..64 of `A-Z a-z 0-9 . _ : -`) is kept, anything else is replaced
- * by 32 random hex digits; browsers of a granted origin may read it; the access log carries it.
+ * by 32 random hex digits; browsers of a granted origin may read it; the access log carries it. A header is
+ * set on the response itself (its bytes sent as they are), copied only when the headers are immutable.
  */
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../api/app/app.js';
 import { jsonLogger } from '../../../api/app/logger.js';
-import { requestIdFor } from '../../../api/app/request-id.js';
+import { requestIdFor, withHeader } from '../../../api/app/request-id.js';
 import { LogAppender } from '../../../log/merkle/appender.js';
 import { LogReader } from '../../../log/merkle/reader.js';
 import { MemoryLogStorage } from '../../doubles/memory-log-storage.js';
@@ -93,5 +94,22 @@ describe('request ids', () => {
     const quiet: string[] = [];
     await (await appOver10({ lines: quiet })).request('/log/checkpoint');
     expect(quiet).toEqual([]);
+  });
+
+  it('sets a header on the response itself, which keeps its body and status; copies only an immutable one', async () => {
+    const res = new Response(Uint8Array.of(1, 2, 3), { status: 201, headers: { 'Content-Type': 'x/y' } });
+    const same = withHeader(res, 'X-KT-Reader', '1');
+    expect(same).toBe(res);
+    expect([same.status, same.headers.get('X-KT-Reader'), same.headers.get('Content-Type')]).toEqual([201, '1', 'x/y']);
+    expect(new Uint8Array(await same.arrayBuffer())).toEqual(Uint8Array.of(1, 2, 3));
+    const fixed = Response.redirect('http://127.0.0.1/elsewhere', 302);
+    expect(() => fixed.headers.set('X-Test', '1')).toThrow(TypeError);
+    const copy = withHeader(fixed, 'X-KT-Reader', '0');
+    expect(copy).not.toBe(fixed);
+    expect([copy.status, copy.headers.get('X-KT-Reader'), copy.headers.get('Location')]).toEqual([
+      302,
+      '0',
+      'http://127.0.0.1/elsewhere',
+    ]);
   });
 });
