@@ -1,14 +1,16 @@
 /**
  * The child process of bench/cold-start-bench.ts: `node --expose-gc --import tsx bench/cold-start-child.ts
- * DATA_DIR ACCOUNTS`, with the server's modules from `KT_SERVER_ROOT` (the compiled server, compiled-server.ts) if
- * set, else from the sources; the bench runs it bundled, on plain Node (compiled-server.ts). First it opens the directory alone on the data directory (log storage, appender,
- * `Directory.open`) and builds the first lookup's proof, timed: what grows with the number of accounts.
- * Then it starts the whole Node server (api/node/server.ts) and times it until its first lookup is answered
- * over HTTP, makes 2,000 lookups of random accounts one at a time (timed), closes one epoch, then one
- * epoch of 1,000 key rotations signed by the builder's provider (timed from the first submission to the
- * commit, and from closing the epoch to the commit), and prints one JSON line: the times, the lookups' p50 and p99, and after a full GC the process's
- * anonymous resident memory (its own), its file-backed resident memory (the database pages SQLite maps,
- * which the kernel can drop), its JS heap and the map cache's rows.
+ * DATA_DIR ACCOUNTS`, with the server's modules from `KT_SERVER_ROOT` (the compiled server, compiled-server.ts)
+ * if set, else from the sources; the bench runs it bundled, on plain Node (compiled-server.ts). First it opens
+ * the directory alone on the data directory (log storage, appender, `Directory.open`) and builds the first
+ * lookup's proof, timed: what grows with the number of accounts. Then it starts the whole Node server
+ * (api/node/server.ts) and times it until its first lookup is answered over HTTP, makes 2,000 lookups of
+ * random accounts one at a time (timed), closes one epoch, then one epoch of 1,000 key rotations signed by the
+ * builder's provider (timed from the first submission to the commit, and from closing the epoch to the
+ * commit), reads after a full GC the process's anonymous resident memory (its own), its file-backed resident
+ * memory (the database pages SQLite maps, which the kernel can drop), its JS heap and the map cache's rows;
+ * then 10 s of key rotations arriving at 1,000 a second, committed by the server's own epoch timer (each one's
+ * time from its arrival to its commit), and prints one JSON line with all of it.
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -44,18 +46,25 @@ const { encodeStatement, providerSignedMessage } = await from<typeof import('../
 );
 type Directory = import('../log/directory/directory.js').Directory;
 
-/** Version `version` of `account`, signed by the scale build's provider (bench/scale-provider.ts). */
-const signedRotation = (account: string, version: number) =>
+/**
+ * Version `version` of `account`, signed by the scale build's provider (bench/scale-provider.ts), with a fresh
+ * identity key or `identityKey`.
+ */
+const signedRotation = (account: string, version: number, identityKey?: Uint8Array) =>
   scaleRotation(
     { ed25519KeyPairFromSeed, randomBytes, signSync, encodeStatement, providerSignedMessage },
     account,
     version,
+    identityKey,
   );
 
 const [dataDir, accountsArg] = process.argv.slice(2);
 const accounts = Number(accountsArg);
 /** Rotations in the timed epoch. */
 const ROTATIONS = 1000;
+/** The sustained run: rotations arriving at this many a second, for this many seconds. */
+const SUSTAINED_RATE = 1000;
+const SUSTAINED_SECONDS = 10;
 
 /** Opens the directory alone and proves one lookup; returns the milliseconds it took. */
 async function openDirectoryAndProve(): Promise<number> {
@@ -118,6 +127,55 @@ async function rotationEpoch(directory: Directory): Promise<{ ms: number; submit
   return { ms: done - started, submitMs: closing - started, closeMs: done - closing };
 }
 
+/** What the sustained run measured: each rotation's time from its arrival to its epoch's commit, sorted. */
+interface Sustained {
+  latencies: number[];
+  epochs: number;
+  /** From the last arrival to the last commit. */
+  drainMs: number;
+}
+
+/**
+ * SUSTAINED_RATE rotations a second for SUSTAINED_SECONDS, of distinct accounts spread over the directory (not
+ * the burst's), committed by the server's own epoch timer. Open loop: the i-th arrives at i / rate seconds
+ * whatever the directory is doing (all are signed first), and its time to commit counts from then, so that an
+ * event loop held by an epoch's plan delays the submissions it holds up in the figure too.
+ */
+async function sustainedRotations(directory: Directory): Promise<Sustained | null> {
+  const total = SUSTAINED_RATE * SUSTAINED_SECONDS;
+  if (accounts < 2 * total) return null; // the one-account directory: nothing to spread over
+  const step = Math.floor(accounts / total);
+  const account = (i: number) => `user${i * step + 1}@chat.example`; // the burst's accounts are multiples of 1,000
+  // Each account's next version (a kept directory has rotated some before).
+  const next = async (i: number) =>
+    ((await proveLookup(directory, 'chat.example', account(i))).present?.version ?? 0) + 1;
+  const keys = Array.from({ length: 64 }, () => ed25519KeyPairFromSeed(randomBytes(32)).publicKey);
+  const signed: { statement: Uint8Array; signature: Uint8Array }[] = [];
+  for (let i = 0; i < total; i++) signed.push(signedRotation(account(i), await next(i), keys[i % keys.length]));
+  const latencies: number[] = [];
+  const epochs = new Set<number>();
+  const commits: Promise<void>[] = [];
+  const start = performance.now();
+  const arrival = (i: number) => start + (i * 1000) / SUSTAINED_RATE;
+  let i = 0;
+  while (i < total) {
+    for (; i < total && arrival(i) <= performance.now(); i++) {
+      const at = arrival(i);
+      const submitted = directory.submit(signed[i].statement, signed[i].signature);
+      commits.push(
+        submitted.then(async (accepted) => {
+          epochs.add((await accepted.committed).epoch);
+          latencies.push(performance.now() - at);
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(commits);
+  const drainMs = performance.now() - arrival(total - 1);
+  return { latencies: latencies.sort((a, b) => a - b), epochs: epochs.size, drainMs };
+}
+
 const directoryOpenMs = await openDirectoryAndProve();
 const started = performance.now();
 const server = await startServer({ dataDir, host: '127.0.0.1', port: 0, logger: jsonLogger(() => {}) });
@@ -132,6 +190,17 @@ await server.directory.closeEpoch(true);
 await server.directory.stop();
 const rotation = await rotationEpoch(server.directory);
 (globalThis as { gc?: () => void }).gc?.();
+// The memory figure is read here, after the lookups and the burst, as before the sustained run was added (whose
+// 10,000 rotations signed in this process would count as the server's).
+const memory = {
+  rssAnon: statusBytes('RssAnon'),
+  rssFile: statusBytes('RssFile'),
+  heapUsed: process.memoryUsage().heapUsed,
+  cacheRows: server.directory.mapCacheStats.rows,
+};
+// The server's epoch timer runs again, with its settings, and closes the sustained run's epochs.
+server.directory.start(server.data.settings);
+const sustained = await sustainedRotations(server.directory);
 console.log(
   JSON.stringify({
     directoryOpenMs,
@@ -141,10 +210,16 @@ console.log(
     rotationEpochMs: rotation.ms,
     rotationSubmitMs: rotation.submitMs,
     rotationCloseMs: rotation.closeMs,
-    rssAnon: statusBytes('RssAnon'),
-    rssFile: statusBytes('RssFile'),
-    heapUsed: process.memoryUsage().heapUsed,
-    cacheRows: server.directory?.mapCacheStats.rows ?? 0,
+    sustained: sustained && {
+      p50Ms: percentile(sustained.latencies, 50),
+      p99Ms: percentile(sustained.latencies, 99),
+      maxMs: sustained.latencies[sustained.latencies.length - 1],
+      epochs: sustained.epochs,
+      drainMs: sustained.drainMs,
+      rate: SUSTAINED_RATE,
+      seconds: SUSTAINED_SECONDS,
+    },
+    ...memory,
   }),
 );
 await server.close();

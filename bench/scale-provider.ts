@@ -15,15 +15,17 @@ export interface RotationSigning {
 }
 
 /**
- * Version `version` of `account` at chat.example with a fresh Ed25519 identity key, signed by the scale build's
- * provider key (what test/helpers/directory.ts's signedIdentityStatement makes, without the tests' helpers).
+ * Version `version` of `account` at chat.example with Ed25519 identity key `identityKey` (a fresh one if not
+ * given), signed by the scale build's provider key (what test/helpers/directory.ts's signedIdentityStatement
+ * makes, without the tests' helpers).
  */
 export function scaleRotation(
   s: RotationSigning,
   account: string,
   version: number,
+  identityKey?: Uint8Array,
 ): { statement: Uint8Array; signature: Uint8Array } {
-  const publicKey = s.ed25519KeyPairFromSeed(s.randomBytes(32)).publicKey;
+  const publicKey = identityKey ?? s.ed25519KeyPairFromSeed(s.randomBytes(32)).publicKey;
   const key = { id: 'identity', algorithm: 'ed25519' as const, publicKey, protocol: 'signal/v3', capabilities: ['fs'] };
   const statement = s.encodeStatement({
     provider: 'chat.example',
@@ -33,6 +35,6 @@ export function scaleRotation(
     status: 'active',
     keys: [key],
   });
-  const { secretKey } = s.ed25519KeyPairFromSeed(SCALE_PROVIDER_SEED);
-  return { statement, signature: s.signSync('ed25519', secretKey, s.providerSignedMessage(statement)) };
+  // An Ed25519 secret key is its RFC 8032 seed.
+  return { statement, signature: s.signSync('ed25519', SCALE_PROVIDER_SEED, s.providerSignedMessage(statement)) };
 }
