@@ -15,17 +15,15 @@ export interface RotationSigning {
 }
 
 /**
- * Version `version` of `account` at chat.example with Ed25519 identity key `identityKey` (a fresh one if not
- * given), signed by the scale build's provider key (what test/helpers/directory.ts's signedIdentityStatement
- * makes, without the tests' helpers).
+ * Version `version` of `account` at chat.example with a fresh Ed25519 identity key, signed by the scale build's
+ * provider key (what test/helpers/directory.ts's signedIdentityStatement makes, without the tests' helpers).
  */
 export function scaleRotation(
   s: RotationSigning,
   account: string,
   version: number,
-  identityKey?: Uint8Array,
 ): { statement: Uint8Array; signature: Uint8Array } {
-  const publicKey = identityKey ?? s.ed25519KeyPairFromSeed(s.randomBytes(32)).publicKey;
+  const publicKey = s.ed25519KeyPairFromSeed(s.randomBytes(32)).publicKey;
   const key = { id: 'identity', algorithm: 'ed25519' as const, publicKey, protocol: 'signal/v3', capabilities: ['fs'] };
   const statement = s.encodeStatement({
     provider: 'chat.example',
