@@ -118,7 +118,7 @@ export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string
       },
       {
         id: `writer_memory_${accounts}`,
-        name: `anonymous resident memory of the Node server at ${n} accounts, after 2,000 lookups and the rotations`,
+        name: `anonymous resident memory of the Node server at ${n} accounts, after 2,000 lookups and two epochs`,
         value: ours.rssAnon / MiB,
         unit: 'MiB',
         target: '<= 256 MiB at 10M accounts',
