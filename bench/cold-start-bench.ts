@@ -5,11 +5,11 @@
  * disk), then, in a child process (cold-start-child.ts), the directory opened on it and its first lookup
  * proven (the part that grew with the accounts before), and the whole Node server started until it answers
  * a lookup over HTTP (the server compiled as `npm start` runs it, compiled-server.ts); then 2,000 lookups
- * over HTTP (their latency), 10 s of rotations arriving at 1,000 a second committed by the server's epoch timer
- * (each one's time from arrival to commit), an epoch of 1,000 rotations (the epoch's own time, from closing it
- * to its commit, and the time from the first of its submissions) and the server's anonymous resident memory (its own, not the
- * database pages SQLite maps from the file);
- * each beside the same on a directory of one account (the server's own footprint). The peer, measured in
+ * over HTTP (their latency), an epoch of 1,000 rotations (the epoch's own time, from closing it to its
+ * commit, and the time from the first of its submissions), the server's anonymous resident memory (its own,
+ * not the database pages SQLite maps from the file), each beside the same on a directory of one account (the
+ * server's own footprint), and last 10 s of rotations arriving at 1,000 a second committed by the server's
+ * epoch timer (each one's time from arrival to commit; not at one account). The peer, measured in
  * the same run on the same file: what the release before the stored map did on every open, rebuilding the
  * whole tree in memory from every account's leaf (`PrefixTree.fromLeaves`, rebuild-child.ts), its time
  * and the bytes of its arrays. With `--scale-dir DIR` the large directory is built in DIR and kept: a build
@@ -39,6 +39,9 @@ interface ChildFigures {
     drainMs: number;
     rate: number;
     seconds: number;
+    /** Rotations refused or lost with a failed epoch, and failed epochs; the first one's message. */
+    failed: number;
+    firstError?: string;
   } | null;
   rssAnon: number;
   rssFile: number;
@@ -89,8 +92,8 @@ function sustainedFigure(ours: ChildFigures, accounts: number): Figure[] {
       value: s.p50Ms,
       unit: 'ms',
       target: "p50 <= 1,500 ms (DESIGN.md's publish to verifiable lookup)",
-      pass: s.p50Ms <= 1500,
-      note: `p99 ${s.p99Ms.toFixed(0)} ms, max ${s.maxMs.toFixed(0)} ms, over ${s.epochs} epochs; the last committed ${s.drainMs.toFixed(0)} ms after the last arrived (a directory that keeps up commits it within about an interval and an epoch; one that does not falls further behind with every epoch, its p50 and max growing with the run's length)`,
+      pass: s.p50Ms <= 1500 && s.failed === 0,
+      note: `${s.failed === 0 ? 'every rotation committed' : `${s.failed} refusals or failed epochs (the first: ${s.firstError})`}; p99 ${s.p99Ms.toFixed(0)} ms, max ${s.maxMs.toFixed(0)} ms, over ${s.epochs} epochs; the last committed ${s.drainMs.toFixed(0)} ms after the last arrived (a directory that keeps up commits it within about an interval and an epoch; one that does not falls further behind with every epoch, its p50 and max growing with the run's length)`,
     },
   ];
 }

@@ -45,6 +45,8 @@ export function requestIdFor(incoming: string | null | undefined): string {
  * `response` with header `name` set to `value`, in place: a copy (`new Response(response.body, response)`)
  * turns the bytes into a stream, which @hono/node-server then writes chunk by chunk (it cost a reader process
  * about 40% of its lookup rate). Only a response whose headers are immutable (none the app builds) is copied.
+ * So a response must not share its Headers with another: @hono/node-server's Response keeps the very Headers
+ * object it is given, and a header set here would then reach every response built with it.
  */
 export function withHeader(response: Response, name: string, value: string): Response {
   try {
