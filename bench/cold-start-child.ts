@@ -100,6 +100,10 @@ async function timedLookups(url: string, count: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
+/** The version a rotation of `account` takes next: its greatest committed version plus one. */
+const nextVersion = async (directory: Directory, account: string) =>
+  ((await proveLookup(directory, 'chat.example', account)).present?.version ?? 0) + 1;
+
 /**
  * One epoch of 1,000 key rotations of distinct accounts spread over the directory, signed by the provider
  * the builder enrolled: the milliseconds from the first submission to the last one committed, of those until
@@ -109,7 +113,7 @@ async function timedLookups(url: string, count: number): Promise<number[]> {
 async function rotationEpoch(directory: Directory): Promise<{ ms: number; submitMs: number; closeMs: number }> {
   const step = burstStep();
   // The rotated accounts share one version: 1 as built, one more for each earlier run on a kept directory.
-  const version = ((await proveLookup(directory, 'chat.example', 'user0@chat.example')).present?.version ?? 0) + 1;
+  const version = await nextVersion(directory, 'user0@chat.example');
   const signed = Array.from({ length: Math.min(ROTATIONS, accounts) }, (_, i) =>
     signedRotation(`user${i * step}@chat.example`, version),
   );
@@ -152,7 +156,7 @@ async function sustainedRotations(directory: Directory, failures: string[]): Pro
   const step = Math.floor(accounts / total); // at least 2
   const number = (i: number) => ((i * step + 1) % burstStep() === 0 ? i * step + 2 : i * step + 1);
   const account = (i: number) => `user${number(i)}@chat.example`;
-  const version = ((await proveLookup(directory, 'chat.example', account(0))).present?.version ?? 0) + 1;
+  const version = await nextVersion(directory, account(0));
   // Each with a fresh identity key, as a real rotation brings: the directory checks every new key's point.
   const signed = Array.from({ length: total }, (_, i) => signedRotation(account(i), version));
   const latencies: number[] = [];

@@ -47,11 +47,10 @@ export class DirectoryReader implements ProofSource {
   credentials: CredentialRegistry;
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
-  /** The epoch whose rows the cache holds, and the one the credentials were read at. */
-  private cachedEpoch = -1;
-  private credentialsEpoch = -1;
-  /** The served epoch's snapshot as last decoded, kept while its row and checkpoint are the same. */
+  /** The served epoch's snapshot as last decoded (its epoch's rows are those the cache holds), kept while its checkpoint is the same. */
   private servedSnap: EpochSnapshot | null = null;
+  /** The epoch the credentials were read at. */
+  private credentialsEpoch = -1;
 
   private constructor(
     private readonly opts: DirectoryReaderOptions,
@@ -103,13 +102,10 @@ export class DirectoryReader implements ProofSource {
       const result = this.opts.store.readSnapshot(() => {
         const served = this.opts.store.servedEpoch();
         if (!served) return undefined;
-        if (served.row.epoch !== this.cachedEpoch) {
-          this.cache.clear(); // its rows may be of another epoch
-          this.cachedEpoch = served.row.epoch;
-          this.servedSnap = null;
-        }
+        const sameEpoch = served.row.epoch === this.servedSnap?.epoch;
+        if (!sameEpoch) this.cache.clear(); // its rows may be of another epoch
         // An epoch's row never changes; its served checkpoint may (cosigned later), so it is compared.
-        if (this.servedSnap?.checkpoint !== served.checkpoint)
+        if (!sameEpoch || this.servedSnap?.checkpoint !== served.checkpoint)
           this.servedSnap = snapshotFromRow(served.row, served.checkpoint);
         return read(this.servedSnap);
       });

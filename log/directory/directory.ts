@@ -32,7 +32,7 @@ import { DirectoryError } from './errors.js';
 import { committedUpdates, JobQueue, keyTransUpdate } from './job-queue.js';
 import { labelOfName } from './labels.js';
 import type { ProofSource } from './proof-builder.js';
-import { enrolmentJob, revocationJob } from './provider-jobs.js';
+import { enrolmentJob, revocationJob, type ProviderJobContext } from './provider-jobs.js';
 import type { DirectoryStore, NamedAccount } from './store.js';
 import { validateSubmission, type Committed } from './submission.js';
 import { inlineVrfProver, type VrfPriority, type VrfProver } from './vrf-prover.js';
@@ -44,6 +44,8 @@ export class Directory implements ProofSource {
   private snap: EpochSnapshot;
   /** The jobs the next epochs take, the pending statements and the credentials being revoked (job-queue.ts). */
   private readonly queue: JobQueue;
+  /** What the checks of enrolments and revocations read (provider-jobs.ts). */
+  private readonly providerJobs: ProviderJobContext;
   /** Set when the durable queue could not be written: the directory refuses further work until restarted. */
   private broken: Error | null = null;
   /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
@@ -73,6 +75,7 @@ export class Directory implements ProofSource {
     this.vrfProver = opts.vrfProver ?? inlineVrfProver(opts.vrfSecretKey);
     this.queueWriter = new QueueWriter(opts.store);
     this.queue = new JobQueue(opts.maxQueue);
+    this.providerJobs = { credentials, queue: this.queue, now: this.now };
     this.lastEpochAt = this.now();
   }
 
@@ -159,7 +162,7 @@ export class Directory implements ProofSource {
     this.checkUsable();
     const cred = await validateProviderChain(chain, this.opts.trustedRoots, this.now());
     // Checked and queued in one tick: a concurrent enrolment of the same certificate or key then finds it queued.
-    const job = enrolmentJob(cred, { credentials: this.credentials, queue: this.queue, now: this.now });
+    const job = enrolmentJob(cred, this.providerJobs);
     return { providerId: job.providerId, committed: this.queue.add(job).promise };
   }
 
@@ -169,8 +172,7 @@ export class Directory implements ProofSource {
    */
   revoke(providerId: string, fingerprint: Uint8Array, reason: string): Promise<Committed> {
     this.checkUsable();
-    const context = { credentials: this.credentials, queue: this.queue, now: this.now };
-    return this.queue.add(revocationJob(providerId, fingerprint, reason, context)).promise;
+    return this.queue.add(revocationJob(providerId, fingerprint, reason, this.providerJobs)).promise;
   }
 
   /**

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { EdgeDeploymentStore } from '../../../api/worker/edge-deployment-store.js';
 import { DeploymentError } from '../../../log/keytrans/deployment-error.js';
+import { errorCode } from '../../helpers/error-code.js';
 
 /** The object's own store with `size` entries and none of its log rows (each read is deployment_corrupt). */
 function rowlessOwn(size: number) {
@@ -15,15 +16,6 @@ function rowlessOwn(size: number) {
     throw new DeploymentError('deployment_corrupt', 'not stored');
   };
   return { size: () => size, entry: missing, treeHead: missing, logNode: missing };
-}
-
-function codeOf(read: () => unknown): string | undefined {
-  try {
-    read();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
 }
 
 /** Whether the subtree (level, index) is one of the balanced subtrees a tree of `size` leaves splits into. */
@@ -46,10 +38,10 @@ function edgeStore(size: number, trimmed: boolean): EdgeDeploymentStore {
 describe("a trimmed edge object's KEYTRANS log rows", () => {
   it('answer busy for what the trim deleted and deployment_corrupt for a missing row it keeps', () => {
     const store = edgeStore(5, true);
-    expect(codeOf(() => store.entry(4))).toBe('deployment_corrupt');
-    expect(codeOf(() => store.entry(3))).toBe('busy');
-    expect(codeOf(() => store.treeHead(5))).toBe('deployment_corrupt');
-    expect(codeOf(() => store.treeHead(4))).toBe('busy');
+    expect(errorCode(() => store.entry(4))).toBe('deployment_corrupt');
+    expect(errorCode(() => store.entry(3))).toBe('busy');
+    expect(errorCode(() => store.treeHead(5))).toBe('deployment_corrupt');
+    expect(errorCode(() => store.treeHead(4))).toBe('busy');
   });
 
   it('keep exactly the right edge of the log tree, for every size up to 40', () => {
@@ -58,7 +50,7 @@ describe("a trimmed edge object's KEYTRANS log rows", () => {
       for (let level = 0; level < 6; level++) {
         for (let index = 0; index < Math.ceil(size / 2 ** level); index++) {
           const expected = onRightEdge(size, level, index) ? 'deployment_corrupt' : 'busy';
-          expect([size, level, index, codeOf(() => store.logNode(level, index))]).toEqual([
+          expect([size, level, index, errorCode(() => store.logNode(level, index))]).toEqual([
             size,
             level,
             index,
@@ -71,10 +63,10 @@ describe("a trimmed edge object's KEYTRANS log rows", () => {
 
   it('are all corruption when missing before any trim', () => {
     const store = edgeStore(5, false);
-    expect([codeOf(() => store.entry(3)), codeOf(() => store.treeHead(4)), codeOf(() => store.logNode(0, 0))]).toEqual([
-      'deployment_corrupt',
-      'deployment_corrupt',
-      'deployment_corrupt',
-    ]);
+    expect([
+      errorCode(() => store.entry(3)),
+      errorCode(() => store.treeHead(4)),
+      errorCode(() => store.logNode(0, 0)),
+    ]).toEqual(['deployment_corrupt', 'deployment_corrupt', 'deployment_corrupt']);
   });
 });
