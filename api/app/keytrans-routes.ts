@@ -132,7 +132,11 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
 export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
   const limit = o.lookupRateLimit;
   const buckets: LookupLimiter = 'take' in limit ? limit : new TokenBuckets(limit);
-  app.get('/keytrans/v1/anchor', async (c) => {
+  // `anchor` as the parameter of the provider's place, not a path of its own: Hono's RegExpRouter refuses a
+  // static segment beside a parameter that goes on (`/anchor` and `/:provider/config`), and the app would
+  // fall back to its slower TrieRouter for every request (app.test.ts checks which router serves).
+  app.get('/keytrans/v1/:provider', async (c) => {
+    if (c.req.param('provider') !== 'anchor') return c.notFound();
     try {
       await lookupMeter(buckets, c).lookups(1);
       const { epoch, checkpoint } = await o.served();
