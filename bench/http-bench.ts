@@ -1,9 +1,10 @@
 /**
  * Lookups over HTTP at 1,000,000 accounts (DESIGN.md: >= 30% of a bare Hono route's requests/s in the
  * same run, p99 <= 25 ms at 64 connections), measured with autocannon. The directory is built below the
- * VRF (bench/scale-bench.ts) in a server data directory, the real `npm start` entry serves it in its own
- * process (rate limits raised for the load generator), and autocannon requests lookups of random existing
- * accounts; the peer is a bare Hono route in another process on the same stack. The load generator runs
+ * VRF (bench/scale-bench.ts) in a server data directory, the server compiled as `npm start` runs it serves it
+ * in its own process (rate limits raised for the load generator; bench/compiled-server.ts), and autocannon
+ * requests lookups of random existing accounts; the peer is a bare Hono route, bundled by the same run, in
+ * another process on the same stack. The load generator runs
  * in a fresh process of its own for each measurement (bench/http-load.ts), with a warm-up first, so that
  * the client is the same for both and not slowed by this process's heap. For context, the note also gives
  * the bare server answering a static body the size of a lookup response: what the HTTP stack alone does
@@ -26,6 +27,7 @@ import { LookupVerifier } from '../verifier/verification/lookup-verifier.js';
 import { monitorFromJson } from '../verifier/formats/proof-json.js';
 import { LOOKUP_BINARY_TYPE } from '../verifier/formats/proof-binary.js';
 import type { Figure } from './harness.js';
+import { compileServer } from './compiled-server.js';
 import { builtDataDir } from './scale-bench.js';
 
 interface LoadResult {
@@ -37,6 +39,8 @@ interface LoadResult {
 }
 
 const ACCOUNTS = 1_000_000;
+/** The peer's script (bundled by compileServer). */
+const BARE = 'bare-hono.ts';
 const CONNECTIONS = 64;
 const DURATION_S = 10;
 const WARMUP_S = 3;
@@ -53,10 +57,13 @@ function pinned(core: number | undefined, args: string[]): [string, string[]] {
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
-/** Starts `node --import tsx <script> args` and resolves with its URL once it prints "listening on". */
+/**
+ * Starts `node <script> args` (a compiled script: what `npm start` runs, without tsx's loader thread and
+ * its helpers) and resolves with its URL once it prints "listening on".
+ */
 function startProcess(script: string, args: string[], core?: number): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const [command, argv] = pinned(core, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args]);
+    const [command, argv] = pinned(core, [script, ...args]);
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => {
@@ -193,15 +200,14 @@ async function appMicrosPerLookup(url: string): Promise<number> {
 }
 
 /** Lookups over HTTP with `readers` reader processes (unpinned): requests/s. */
-async function withReaders(dataDir: string, readers: number, paths: string[], root: string): Promise<LoadResult> {
-  const server = await startProcess('../api/node/main.ts', [
-    '--data',
-    dataDir,
-    '--port',
-    '0',
-    '--readers',
-    String(readers),
-  ]);
+async function withReaders(
+  main: string,
+  dataDir: string,
+  readers: number,
+  paths: string[],
+  root: string,
+): Promise<LoadResult> {
+  const server = await startProcess(main, ['--data', dataDir, '--port', '0', '--readers', String(readers)]);
   try {
     return await load(server.url, paths, root);
   } finally {
@@ -221,19 +227,31 @@ async function stopProcess(child: ChildProcess): Promise<void> {
  * the server with 1 and 2 reader processes, unpinned (api/node/readers.ts).
  */
 export async function benchHttpLookups(): Promise<Figure[]> {
-  const { root, dataDir, data } = await builtDataDir(ACCOUNTS, 'kt-http-');
-  const server = await startProcess(
-    '../api/node/main.ts',
-    ['--data', dataDir, '--port', '0', '--readers', '0'],
-    SERVER_CORE,
-  );
+  // Both servers compiled, as `npm start` runs ours; the peer bundled by the same compiler run.
+  const compiled = compileServer([BARE]);
+  try {
+    const { root, dataDir, data } = await builtDataDir(ACCOUNTS, 'kt-http-');
+    return await measureHttpLookups(compiled, root, dataDir, data);
+  } finally {
+    compiled.remove();
+  }
+}
+
+async function measureHttpLookups(
+  compiled: ReturnType<typeof compileServer>,
+  root: string,
+  dataDir: string,
+  data: ReturnType<typeof openDataDir>,
+): Promise<Figure[]> {
+  const main = join(compiled.root, 'api/node/main.js');
+  const server = await startProcess(main, ['--data', dataDir, '--port', '0', '--readers', '0'], SERVER_CORE);
   // One real lookup response, which the bare server also serves as a static body of the same size.
   const sample = join(root, 'lookup.json');
   writeFileSync(
     sample,
     new Uint8Array(await (await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`)).arrayBuffer()),
   );
-  const bare = await startProcess('./bare-hono.ts', [sample], SERVER_CORE);
+  const bare = await startProcess(compiled.bundled(BARE), [sample], SERVER_CORE);
   try {
     const accounts = Array.from(
       { length: 1024 },
@@ -259,7 +277,10 @@ export async function benchHttpLookups(): Promise<Figure[]> {
     const appMicros = await appMicrosPerLookup(server.url);
     const monitor = await monitorCheckBytes(server.url, data);
     await stopProcess(server.child);
-    const readers = [await withReaders(dataDir, 1, lookups, root), await withReaders(dataDir, 2, lookups, root)];
+    const readers = [
+      await withReaders(main, dataDir, 1, lookups, root),
+      await withReaders(main, dataDir, 2, lookups, root),
+    ];
     const ratio = ours.rps / peer.rps;
     // The server is one thread: at saturation each request costs it 1/rps, of which the app's share is measured.
     const perRequest = 1e6 / ours.rps;
