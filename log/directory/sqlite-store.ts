@@ -20,13 +20,14 @@ import {
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
+  unpackNamed,
   SERVED_QUERIES,
   SERVED_SCHEMA,
   type RawAccount,
   type RawCredential,
   type RawEpoch,
   type RawLeaf,
-  type RawNamed,
+  type RawNamedPacked,
   type RawQueued,
   type RawVersion,
 } from './directory-sql.js';
@@ -53,7 +54,7 @@ const read = rowReaders<Uint8Array>(bytes, (b) => (b === null ? null : bytes(b))
 function prepare(db: Database.Database) {
   const Q = DIRECTORY_QUERIES;
   return {
-    byName: db.prepare<[string, string], RawNamed<Uint8Array>>(Q.byName),
+    byName: db.prepare<[string, string], RawNamedPacked<Uint8Array>>(Q.byNamePacked),
     account: db.prepare<[Uint8Array], RawAccount<Uint8Array>>(Q.account),
     version: db.prepare<[Uint8Array, number], RawVersion<Uint8Array>>(Q.version),
     versions: db.prepare<[Uint8Array, number, number], RawVersion<Uint8Array>>(Q.versions),
@@ -124,7 +125,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
     const r = this.q.byName.get(provider, account);
-    return r ? read.named(r) : undefined;
+    return r ? unpackNamed(r, bytes(r.packed)) : undefined;
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {
