@@ -122,16 +122,18 @@ export function encodeMapRoot(top: MapRef | null): Uint8Array {
 /**
  * Reads the reference at `at`, which must sit below `parent` (a key; the empty key for the root) on
  * `side`: an internal child branches deeper and extends the parent's prefix with the side bit; a leaf's
- * label has that prefix. Returns the reference and where the next one starts.
+ * label has that prefix. Returns the reference and where the next one starts. Its byte strings are views of
+ * `b`, not copies (a copy by `slice` was half of a lookup's walk): like the row, they are never modified, and
+ * whoever hands them out copies them (stored-map.ts).
  */
 function readRef(b: Uint8Array, at: number, parent: Uint8Array, side: number): [MapRef, number] {
   const parentDepth = parent.length === 0 ? -1 : parent[0];
   if (b[at] === TAG_LEAF) {
     if (at + LEAF_REF_SIZE > b.length) throw bad('a leaf reference is cut short');
     const leaf = {
-      label: b.slice(at + 1, at + 33),
+      label: b.subarray(at + 1, at + 33),
       version: readVersion(b, at + 33),
-      historyHash: b.slice(at + 41, at + 73),
+      historyHash: b.subarray(at + 41, at + 73),
     };
     try {
       checkMapLeaf(leaf);
@@ -146,14 +148,14 @@ function readRef(b: Uint8Array, at: number, parent: Uint8Array, side: number): [
   const depth = b[at + 1];
   const end = at + 2 + Math.ceil(depth / 8) + 32;
   if (depth === undefined || end > b.length) throw bad('a node reference is cut short');
-  const key = b.slice(at + 1, end - 32);
+  const key = b.subarray(at + 1, end - 32);
   if (depth % 8 !== 0 && (key[key.length - 1] & (0xff >>> (depth % 8))) !== 0)
     throw bad('a node key has bits set past its depth');
   if (depth <= parentDepth) throw bad('a child node does not branch below its parent');
   // The child's prefix is longer than its parent's: it must start with the parent's, then the side's bit.
   if (parentDepth >= 0 && (!keyCovers(parent, key.subarray(1)) || prefixBit(key, parentDepth) !== side))
     throw bad('a child node is not under its parent');
-  return [{ kind: 'node', key, depth, hash: b.slice(end - 32, end) }, end];
+  return [{ kind: 'node', key, depth, hash: b.subarray(end - 32, end) }, end];
 }
 
 /** The u64 at `at` as a number; one above 2^53 - 1 reads as -1, which checkMapLeaf refuses. */
