@@ -32,6 +32,7 @@ import { boundedBody } from './body.js';
 import { errorResponse, typedErrorResponse } from './errors.js';
 import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
 import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
+import { labelRoute } from './request-metrics.js';
 
 /**
  * Each provider's deployment as the routes read it: from the sequencer's or a reader's SQLite
@@ -134,9 +135,14 @@ export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
   const buckets: LookupLimiter = 'take' in limit ? limit : new TokenBuckets(limit);
   // `anchor` as the parameter of the provider's place, not a path of its own: Hono's RegExpRouter refuses a
   // static segment beside a parameter that goes on (`/anchor` and `/:provider/config`), and the app would
-  // fall back to its slower TrieRouter for every request (app.test.ts checks which router serves).
+  // fall back to its slower TrieRouter for every request (test/api/keytrans/anchor.test.ts checks which
+  // router serves). Its requests are labelled as a route `/keytrans/v1/anchor` would label them.
   app.get('/keytrans/v1/:provider', async (c) => {
-    if (c.req.param('provider') !== 'anchor') return c.notFound();
+    if (c.req.param('provider') !== 'anchor') {
+      labelRoute(c, 'unmatched');
+      return c.notFound();
+    }
+    labelRoute(c, '/keytrans/v1/anchor');
     try {
       await lookupMeter(buckets, c).lookups(1);
       const { epoch, checkpoint } = await o.served();

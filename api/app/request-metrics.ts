@@ -232,10 +232,31 @@ export class RateLimitRefusals {
   }
 }
 
-/** The route pattern that answered (Hono's, never the path), or `unmatched` when only `*` middleware ran. */
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The label a route gives its request instead of its pattern (set by `labelRoute`). */
+    routeLabel: string;
+  }
+}
+
+/**
+ * The route pattern that answered (Hono's, never the path), or `unmatched` when only `*` middleware ran; a
+ * route that stands for a path of its own under a parameter gives its label with `labelRoute`.
+ */
 export function routeLabel(c: Context): string {
+  const label = c.get('routeLabel');
+  if (label !== undefined) return label;
   const route = c.req.routePath;
   return !route || route === '/*' ? 'unmatched' : route;
+}
+
+/**
+ * Gives the request the route label `label` in /metrics and the logs: a route registered under a parameter
+ * that answers one path only (the KEYTRANS anchor's) labels its answers with that path, and the requests it
+ * turns away as `unmatched`, as if it were a route of its own.
+ */
+export function labelRoute(c: Context, label: string): void {
+  c.set('routeLabel', label);
 }
 
 /**

@@ -250,4 +250,21 @@ describe('the anchor route', () => {
     // request (about a twentieth of a lookup's time on the server); the routes are kept so that it does not.
     expect((app.router as unknown as { activeRouter: { name: string } }).activeRouter.name).toBe('RegExpRouter');
   });
+
+  it('labels its answers /keytrans/v1/anchor in /metrics and the paths it turns away unmatched', async () => {
+    const count = async (route: string, status: number) => {
+      const text = await (await app.request('/metrics')).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`kt_requests_total{method="GET",route="${route}",status="${status}"}`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const [anchors, unmatched] = [await count('/keytrans/v1/anchor', 200), await count('unmatched', 404)];
+    await app.request('/keytrans/v1/anchor');
+    await app.request('/keytrans/v1/chat.example');
+    await app.request('/keytrans/v1/chat.example');
+    expect(await count('/keytrans/v1/anchor', 200)).toBe(anchors + 1);
+    expect(await count('unmatched', 404)).toBe(unmatched + 2);
+    expect(await (await app.request('/metrics')).text()).not.toContain('route="/keytrans/v1/:provider"');
+  });
 });
