@@ -57,11 +57,14 @@ function pinned(core: number | undefined, args: string[]): [string, string[]] {
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
+/** A server process started by `startProcess`, and its URL. */
+type Started = { url: string; child: ChildProcess };
+
 /**
  * Starts `node <script> args` (a compiled script: what `npm start` runs, without tsx's loader thread and
  * its helpers) and resolves with its URL once it prints "listening on".
  */
-function startProcess(script: string, args: string[], core?: number): Promise<{ url: string; child: ChildProcess }> {
+function startProcess(script: string, args: string[], core?: number): Promise<Started> {
   return new Promise((resolve, reject) => {
     const [command, argv] = pinned(core, [script, ...args]);
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -244,15 +247,17 @@ async function measureHttpLookups(
   data: ReturnType<typeof openDataDir>,
 ): Promise<Figure[]> {
   const main = join(compiled.root, 'api/node/main.js');
-  const server = await startProcess(main, ['--data', dataDir, '--port', '0', '--readers', '0'], SERVER_CORE);
-  // One real lookup response, which the bare server also serves as a static body of the same size.
-  const sample = join(root, 'lookup.json');
-  writeFileSync(
-    sample,
-    new Uint8Array(await (await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`)).arrayBuffer()),
-  );
-  const bare = await startProcess(compiled.bundled(BARE), [sample], SERVER_CORE);
+  let server: Started | undefined;
+  let bare: Started | undefined;
   try {
+    server = await startProcess(main, ['--data', dataDir, '--port', '0', '--readers', '0'], SERVER_CORE);
+    // One real lookup response, which the bare server also serves as a static body of the same size.
+    const sample = join(root, 'lookup.json');
+    writeFileSync(
+      sample,
+      new Uint8Array(await (await fetch(`${server.url}/v1/lookup/chat.example/user0%40chat.example`)).arrayBuffer()),
+    );
+    bare = await startProcess(compiled.bundled(BARE), [sample], SERVER_CORE);
     const accounts = Array.from(
       { length: 1024 },
       () => `chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`,
@@ -330,8 +335,8 @@ async function measureHttpLookups(
       },
     ];
   } finally {
-    server.child.kill('SIGTERM');
-    bare.child.kill('SIGTERM');
+    server?.child.kill('SIGTERM');
+    bare?.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
     rmSync(root, { recursive: true, force: true });
   }

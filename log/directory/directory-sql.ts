@@ -100,7 +100,8 @@ const BY_NAME =
   'WHERE n.provider = ? AND n.account = ?';
 /**
  * BY_NAME with its seven BLOBs read as one, concatenated and CAST back to a BLOB (`||` joins the bytes as they
- * are in a UTF-8 database, which every store is), each one's length beside it (NULL for a NULL column): on
+ * are in a UTF-8 database; a UTF-16 one would transcode them, so a store on one reads BY_NAME), each one's
+ * length beside it (NULL for a NULL column): on
  * better-sqlite3 each BLOB comes back as a Buffer of its own, about 1.5 µs apiece, which was a third of what
  * a lookup's read of its name cost. `unpackNamed` splits it, and refuses a row whose lengths do not add up.
  */
@@ -170,7 +171,9 @@ export type RawNamedPacked<B> = {
 
 /**
  * The account and latest version of a packed by-name row (see BY_NAME_PACKED), as `named` reads BY_NAME's;
- * `packed` is the row's `packed` column as bytes (the values are views of it).
+ * `packed` is the row's `packed` column as bytes. The version's byte strings are views of it (a lookup's
+ * answer is made of them and dropped); the account's are copies, as they may be kept (the sequencer keeps
+ * labels and histories in its pending jobs and its leaf memo), and a view would keep the whole row.
  */
 export function unpackNamed<B>(r: RawNamedPacked<B>, packed: Uint8Array): NamedAccount {
   const lengths = [r.n0, r.n1, r.n2, r.n3, r.n4, r.n5, r.n6];
@@ -183,15 +186,15 @@ export function unpackNamed<B>(r: RawNamedPacked<B>, packed: Uint8Array): NamedA
     return packed.subarray(at - n, at);
   });
   const account = {
-    label: label!,
+    label: label!.slice(),
     version: r.version,
-    history: history!,
-    previousHistory: previousHistory!,
-    vrfProof: vrfProof!,
+    history: history!.slice(),
+    previousHistory: previousHistory!.slice(),
+    vrfProof: vrfProof!.slice(),
   };
   if (r.credential === null || r.log_index === null) return { account };
   const latest = {
-    label: label!,
+    label: account.label,
     version: r.version,
     opening,
     statement,

@@ -27,6 +27,7 @@ import {
   type RawCredential,
   type RawEpoch,
   type RawLeaf,
+  type RawNamed,
   type RawNamedPacked,
   type RawQueued,
   type RawVersion,
@@ -51,10 +52,30 @@ function bytes(b: Uint8Array): Uint8Array {
 
 const read = rowReaders<Uint8Array>(bytes, (b) => (b === null ? null : bytes(b)));
 
+/**
+ * The read of an account by name: its BLOBs packed in one where the database is UTF-8 (BY_NAME_PACKED,
+ * directory-sql.ts), as every store this project makes is; the plain query on a UTF-16 one, where `||` would
+ * transcode them.
+ */
+function byNameReader(db: Database.Database): (provider: string, account: string) => NamedAccount | undefined {
+  if (db.pragma('encoding', { simple: true }) !== 'UTF-8') {
+    const plain = db.prepare<[string, string], RawNamed<Uint8Array>>(DIRECTORY_QUERIES.byName);
+    return (provider, account) => {
+      const r = plain.get(provider, account);
+      return r ? read.named(r) : undefined;
+    };
+  }
+  const packed = db.prepare<[string, string], RawNamedPacked<Uint8Array>>(DIRECTORY_QUERIES.byNamePacked);
+  return (provider, account) => {
+    const r = packed.get(provider, account);
+    return r ? unpackNamed(r, bytes(r.packed)) : undefined;
+  };
+}
+
 function prepare(db: Database.Database) {
   const Q = DIRECTORY_QUERIES;
   return {
-    byName: db.prepare<[string, string], RawNamedPacked<Uint8Array>>(Q.byNamePacked),
+    byName: byNameReader(db),
     account: db.prepare<[Uint8Array], RawAccount<Uint8Array>>(Q.account),
     version: db.prepare<[Uint8Array, number], RawVersion<Uint8Array>>(Q.version),
     versions: db.prepare<[Uint8Array, number, number], RawVersion<Uint8Array>>(Q.versions),
@@ -124,8 +145,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async accountByName(provider: string, account: string): Promise<NamedAccount | undefined> {
-    const r = this.q.byName.get(provider, account);
-    return r ? unpackNamed(r, bytes(r.packed)) : undefined;
+    return this.q.byName(provider, account);
   }
 
   async account(label: Uint8Array): Promise<AccountRow | undefined> {

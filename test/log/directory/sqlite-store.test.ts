@@ -16,8 +16,12 @@ const plain = rowReaders<Uint8Array>(
   (b) => (b === null ? null : new Uint8Array(b)),
 );
 
-function storeWith(accounts: { id: number; name: string; blobs: number[]; version: 'full' | 'erased' | 'none' }[]) {
+function storeWith(
+  accounts: { id: number; name: string; blobs: number[]; version: 'full' | 'erased' | 'none' }[],
+  encoding = 'UTF-8',
+) {
   const db = new Database(':memory:');
+  db.pragma(`encoding = '${encoding}'`); // before the first table: a database's encoding is fixed then
   const store = new SqliteDirectoryStore(db);
   const account = db.prepare(
     'INSERT INTO dir_accounts (id, label, version, history, prev_history, vrf_proof) VALUES (?, ?, 3, ?, ?, ?)',
@@ -37,28 +41,37 @@ function storeWith(accounts: { id: number; name: string; blobs: number[]; versio
 }
 
 describe('the store’s read of an account by name', () => {
-  it('gives what the plain by-name query gives, for every kind of row', async () => {
-    const accounts = [
-      { id: 1, name: 'full', blobs: [32, 32, 32, 80, 32, 116, 64], version: 'full' as const },
-      { id: 2, name: 'erased', blobs: [32, 32, 32, 80, 0, 0, 0], version: 'erased' as const },
-      { id: 3, name: 'no version row', blobs: [32, 32, 32, 80, 0, 0, 0], version: 'none' as const },
-      { id: 4, name: 'odd lengths', blobs: [32, 0, 1, 3000, 0, 5000, 1], version: 'full' as const },
-    ];
-    const { db, store } = storeWith(accounts);
-    const byName = db.prepare(DIRECTORY_QUERIES.byName);
-    for (const a of accounts) {
-      const expected = plain.named(byName.get('chat.example', a.name) as never);
-      const got = await store.accountByName('chat.example', a.name);
-      expect(got, a.name).toEqual(expected);
-      expect(got!.latest === undefined, a.name).toBe(a.version === 'none');
-    }
-    expect((await store.accountByName('chat.example', 'erased'))!.latest).toMatchObject({
-      opening: null,
-      statement: null,
-      signature: null,
-    });
-    expect(await store.accountByName('chat.example', 'nobody')).toBeUndefined();
-  });
+  const accounts = [
+    { id: 1, name: 'full', blobs: [32, 32, 32, 80, 32, 116, 64], version: 'full' as const },
+    { id: 2, name: 'erased', blobs: [32, 32, 32, 80, 0, 0, 0], version: 'erased' as const },
+    { id: 3, name: 'no version row', blobs: [32, 32, 32, 80, 0, 0, 0], version: 'none' as const },
+    { id: 4, name: 'odd lengths', blobs: [32, 0, 1, 3000, 0, 5001, 1], version: 'full' as const },
+  ];
+
+  it.each(['UTF-8', 'UTF-16le', 'UTF-16be'])(
+    'gives what the plain by-name query gives, for every kind of row (%s)',
+    async (encoding) => {
+      const { db, store } = storeWith(accounts, encoding);
+      expect(db.pragma('encoding', { simple: true })).toBe(encoding);
+      const byName = db.prepare(DIRECTORY_QUERIES.byName);
+      for (const a of accounts) {
+        const expected = plain.named(byName.get('chat.example', a.name) as never);
+        const got = await store.accountByName('chat.example', a.name);
+        expect(got, a.name).toEqual(expected);
+        expect(got!.latest === undefined, a.name).toBe(a.version === 'none');
+      }
+      expect((await store.accountByName('chat.example', 'erased'))!.latest).toMatchObject({
+        opening: null,
+        statement: null,
+        signature: null,
+      });
+      expect(await store.accountByName('chat.example', 'nobody')).toBeUndefined();
+      // The account's byte strings are copies of their own (the sequencer may keep them), not views of the row.
+      const { account } = (await store.accountByName('chat.example', 'full'))!;
+      for (const b of [account.label, account.history, account.previousHistory, account.vrfProof])
+        expect(b.buffer.byteLength).toBe(b.length);
+    },
+  );
 
   it('refuses a packed row whose lengths do not add up to its bytes', () => {
     const { db } = storeWith([{ id: 1, name: 'a', blobs: [32, 32, 32, 80, 32, 116, 64], version: 'full' }]);
