@@ -16,6 +16,7 @@ import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { StoredMap, type MapBatch } from '../../verifier/formats/stored-map.js';
 import { DirectoryError } from './errors.js';
 import { MapRowNotFetched, type DirectoryStore, type LeafRow } from './store.js';
+import type { CommittedRead } from './submission.js';
 
 /**
  * How many map rows the sequencer caches by default: about 0.4 KB each in memory (the nodes of the top 12
@@ -54,13 +55,18 @@ export class DirectoryMap {
   /** The map read from the store itself: the walks of `fetchPaths` meet every row of a path, cached or not. */
   private readonly uncached: StoredMap;
   /**
-   * The committed leaves of labels asked for since the memo was last emptied (null: absent), so that an
-   * epoch's plan and a submission's check after an epoch committed (directory.ts, checkStillNext) walk the
-   * label's path once between them. At most LEAF_MEMO
+   * The committed leaves of labels asked for, and of every label an epoch committed, since the memo was last
+   * emptied (null: absent): so that a submission's account row read before an epoch committed still serves
+   * its check (directory.ts, checkStillNext) and its epoch's plan unless that epoch committed the label
+   * (`committedLeaf`), and a label's path is walked at most once between them otherwise. At most LEAF_MEMO
    * labels; emptied when full and after a failed epoch, updated with each committed epoch's leaves.
    */
   private readonly leaves = new Map<string, MapLeaf | null>();
   private planned: MapLeaf[] = [];
+  /** Epochs committed, or failed, since the map opened (the directory's `epochsCommitted`). */
+  private commitCount = 0;
+  /** The count from which on the memo holds every label an epoch committed: it was last emptied then. */
+  private memoFrom = 0;
 
   private constructor(
     private readonly store: DirectoryStore,
@@ -121,8 +127,38 @@ export class DirectoryMap {
     return leaf ?? undefined;
   }
 
+  /**
+   * The committed leaf of `label` given `read`, what its account row gave after `read.epochsCommitted` epochs
+   * (its history hash null if not read): an epoch since then that committed the label left its leaf in the
+   * memo, which has held every label committed since `memoFrom`; so for a read no older than that, a label
+   * the memo lacks still has the row's leaf, and the label's path is walked only for an older read, or one
+   * without its history. (Sustained submissions meet an epoch's commit between their read and their plan
+   * most of the time, and a walk below the cached levels costs tens of row reads at 10M accounts.)
+   */
+  committedLeaf(label: Uint8Array, read: CommittedRead): MapLeaf | undefined {
+    const memo = this.leaves.get(mapKeyString(label));
+    if (memo !== undefined) return memo ?? undefined;
+    if (read.epochsCommitted < this.memoFrom || (read.version > 0 && read.history === null)) return this.get(label);
+    return read.version === 0 ? undefined : { label, version: read.version, historyHash: read.history! };
+  }
+
+  /** The committed version of `label` given `read` (0: absent), as `committedLeaf` finds it. */
+  committedVersion(label: Uint8Array, read: Omit<CommittedRead, 'history'>): number {
+    const memo = this.leaves.get(mapKeyString(label));
+    if (memo !== undefined) return memo?.version ?? 0;
+    return read.epochsCommitted < this.memoFrom ? (this.get(label)?.version ?? 0) : read.version;
+  }
+
+  /** Epochs committed, or failed, since the map opened: a count changed in the tick the map's state changes. */
+  get commits(): number {
+    return this.commitCount;
+  }
+
   private remember(k: string, leaf: MapLeaf | null): void {
-    if (this.leaves.size >= LEAF_MEMO) this.leaves.clear();
+    if (this.leaves.size >= LEAF_MEMO) {
+      this.leaves.clear();
+      this.memoFrom = this.commitCount; // labels committed up to now may be gone from it
+    }
     this.leaves.set(k, leaf);
   }
 
@@ -140,6 +176,7 @@ export class DirectoryMap {
 
   /** After the epoch that wrote `batch`, the last one planned, committed. */
   committed(batch: MapBatch): void {
+    this.commitCount++; // first: a memo emptied while the leaves go in lost some of this epoch's
     this.cache.committed(batch.rows);
     for (const leaf of this.planned) this.remember(mapKeyString(leaf.label), leaf);
     this.planned = [];
@@ -147,6 +184,8 @@ export class DirectoryMap {
 
   /** After an epoch that failed: whatever the store holds now, the cache and the memo hold none of it. */
   failed(): void {
+    this.commitCount++;
+    this.memoFrom = this.commitCount;
     this.cache.clear();
     this.leaves.clear();
     this.planned = [];

@@ -129,10 +129,10 @@ export class Directory implements ProofSource {
     // From a store that keeps its rows elsewhere (directory-map.ts), the path first; again if an epoch
     // committed meanwhile (it drops what was fetched).
     for (let attempt = 0; ; attempt++) {
-      const seen = this.commits;
+      const seen = this.map.commits;
       if (this.map.fetchesRows) await this.map.fetchPaths([label]);
       while (this.busy) await this.busy;
-      if (seen === this.commits || attempt === 3) break;
+      if (seen === this.map.commits || attempt === 3) break;
     }
     const { proof, leaf } = this.map.lookup(label);
     return { snap: this.snap, map: proof, leaf };
@@ -278,8 +278,7 @@ export class Directory implements ProofSource {
   ): void {
     if (this.queue.isRevoking(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
       throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
-    const committed =
-      read.epochsCommitted === this.epochsCommitted ? read.version : (this.map.get(label)?.version ?? 0);
+    const committed = this.map.committedVersion(label, read);
     const current = Math.max(this.queue.pending.find(label)?.version ?? 0, committed);
     if (version <= current)
       throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
@@ -346,9 +345,8 @@ export class Directory implements ProofSource {
    * committed): a read made before the count moved is read again (see SubmissionContext).
    */
   get epochsCommitted(): number {
-    return this.commits;
+    return this.map.commits;
   }
-  private commits = 0;
   /** Whether an erasure's bytes may still be in the store's files (`afterErasure` said it could not yet). */
   private purgeOwed = false;
 
@@ -409,7 +407,7 @@ export class Directory implements ProofSource {
     this.checkUsable();
     const time = Math.max(this.now(), this.snap.head?.time ?? 0); // epoch times never go backwards
     // Planned before the jobs leave the queue (synchronous, nothing written): a plan that throws leaves them there.
-    const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials, this.commits);
+    const plan = planEpoch(taking, firstIndex, this.snap.epoch + 1, time, this.map, this.credentials);
     const jobs = this.queue.take(count);
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
@@ -450,8 +448,9 @@ export class Directory implements ProofSource {
           keytrans?.write(anchor);
         },
       });
-      this.map.committed(batch); // in the tick the append returned in: no lookup reads between
-      this.commits++; // in the same tick: submissions that read the versions before read them again
+      // In the tick the append returned in: no lookup reads between. It counts the epoch too, in the same tick:
+      // what submissions read before it is checked against the memo of the labels it committed.
+      this.map.committed(batch);
       const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
       if (this.opts.cosign) this.recordServed(plan.head.epoch, served);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
@@ -469,8 +468,9 @@ export class Directory implements ProofSource {
       return this.snap;
     } catch (e) {
       this.queue.failed(jobs, e);
-      this.map.failed(); // the store holds the epoch's rows or none of them; the cache now holds neither
-      this.commits++; // either way, what was read before it (a submission's account row) is read again
+      // The store holds the epoch's rows or none of them; the cache now holds neither, and what was read
+      // before it (a submission's account row) is read again (the map counts the failed epoch too).
+      this.map.failed();
       throw e;
     } finally {
       this.busy = null;

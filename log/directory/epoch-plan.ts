@@ -99,9 +99,8 @@ export function planEpoch(
   firstIndex: number,
   epoch: number,
   now: number,
-  tree: { get(label: Uint8Array): MapLeaf | undefined },
+  tree: CommittedLeaves,
   registry: CredentialRegistry,
-  epochsCommitted: number,
 ): EpochPlan {
   const entries: Uint8Array[] = [];
   const jobIndex: (number | DirectoryError)[] = [];
@@ -125,7 +124,7 @@ export function planEpoch(
       writes.revocations.push({ logIndex: j.credential.logIndex, revokedIndex: index });
     } else {
       writes.dequeued!.push(j.queueId);
-      const current = latest.get(hex(j.sub.label)) ?? committedLeaf(j.sub, tree, epochsCommitted);
+      const current = latest.get(hex(j.sub.label)) ?? committedLeaf(j.sub, tree);
       const entry = planStatement(j.sub, index, current, latest, writes);
       if (entry) entries.push(entry);
       else
@@ -149,21 +148,20 @@ export function planEpoch(
   return { entries, jobIndex, leaves: [...latest.values()], head, writes };
 }
 
+/** What the plan reads of the committed map (directory-map.ts). */
+export interface CommittedLeaves {
+  get(label: Uint8Array): MapLeaf | undefined;
+  committedLeaf(label: Uint8Array, read: CommittedRead): MapLeaf | undefined;
+}
+
 /**
- * The label's committed leaf: as its account row gave it when the statement was accepted, if no epoch committed
- * since (the row is written with the map's rows, in the same transaction, so it is the leaf), else from the map.
- * The row spares the plan a walk down the label's path, which `StoredMap.plan` walks again anyway.
+ * The label's committed leaf: as its account row gave it when the statement was accepted, unless an epoch
+ * committed the label since (the map's memo knows: `DirectoryMap.committedLeaf`); from the map for a
+ * statement read back from the durable queue. The row spares the plan a walk down the label's path, which
+ * `StoredMap.plan` walks again anyway.
  */
-function committedLeaf(
-  sub: NewSubmission,
-  tree: { get(label: Uint8Array): MapLeaf | undefined },
-  epochsCommitted: number,
-): MapLeaf | undefined {
-  const read = sub.committed;
-  if (read?.epochsCommitted !== epochsCommitted) return tree.get(sub.label);
-  if (read.version === 0) return undefined;
-  if (read.history === null) return tree.get(sub.label);
-  return { label: sub.label, version: read.version, historyHash: read.history };
+function committedLeaf(sub: NewSubmission, tree: CommittedLeaves): MapLeaf | undefined {
+  return sub.committed ? tree.committedLeaf(sub.label, sub.committed) : tree.get(sub.label);
 }
 
 function planStatement(

@@ -119,7 +119,7 @@ describe('directory', () => {
     expect(t.verifier.verifyLookup(absent, 'chat.example', 'amy@chat.example').status).toBe('absent');
   });
 
-  it('chains a rotation from the account row read at acceptance, or from the map once an epoch committed since', async () => {
+  it('chains a rotation from the account row read at acceptance, or from the leaf an epoch committed since', async () => {
     const t = await openTestDirectory();
     const chat = await enrolProvider(t, 'chat.example');
     await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 1, [identityKey()], t.clock.now)));
@@ -128,8 +128,9 @@ describe('directory', () => {
     await publish(t, chat.sign(statementFor(chat, 'alice@chat.example', 2, [identityKey()], t.clock.now)));
     expect(walks).not.toHaveBeenCalled();
     // Versions 3 and 4 accepted together (4 read with version 2 committed and 3 queued); 4 is held back from 3's
-    // epoch, so that an epoch commits between its acceptance and its plan: the plan reads the map (version 3),
-    // not the row read at acceptance (version 2, after which version 4 would not follow).
+    // epoch, so that an epoch commits the label between 4's acceptance and its plan: the plan takes version 3's
+    // leaf, which that epoch left in the map's memo, not the row read at acceptance (version 2, after which
+    // version 4 would not follow), and walks no path.
     const sign = (v: number) => chat.sign(statementFor(chat, 'alice@chat.example', v, [identityKey()], t.clock.now));
     const [s3, s4] = [sign(3), sign(4)];
     const accepted3 = await t.dir.submit(s3.statement, s3.signature);
@@ -138,14 +139,49 @@ describe('directory', () => {
     const held = queue.splice(1);
     await t.dir.closeEpoch(false);
     await accepted3.committed;
-    expect(walks).not.toHaveBeenCalled();
     queue.push(...held);
     await t.dir.closeEpoch(false);
     await accepted4.committed;
-    expect(walks).toHaveBeenCalled();
+    expect(walks).not.toHaveBeenCalled();
     const h = await proveHistory(t.dir, 'chat.example', 'alice@chat.example', 0);
     const verified = t.verifier.verifyHistory(h, 'chat.example', 'alice@chat.example', HISTORY_ZERO);
     expect(verified.statements.map((st) => st!.version)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps the row read at acceptance across epochs of other labels, and walks the map for a read older than its memo', async () => {
+    const first = await openTestDirectory();
+    const chat = await enrolProvider(first, 'chat.example');
+    const sign = (account: string, v: number) =>
+      chat.sign(statementFor(chat, account, v, [identityKey()], first.clock.now));
+    await publish(first, sign('alice@chat.example', 1));
+    const t = await first.reopen(); // its map's memo of committed leaves starts empty: alice is not in it
+    const map = (t.dir as unknown as { map: { get(l: Uint8Array): unknown; failed(): void } }).map;
+    const walks = vi.spyOn(map, 'get');
+    const queue = (t.dir as unknown as { queue: { jobs: unknown[] } }).queue.jobs; // job-queue.ts
+    // Alice's version 2 waits while two epochs commit bob and carol: neither touched her label, so the row read
+    // at acceptance still holds, and no path is walked, by her plan or by the checks of later submissions.
+    const s2 = sign('alice@chat.example', 2);
+    const accepted2 = await t.dir.submit(s2.statement, s2.signature);
+    const held = queue.splice(0);
+    await publish(t, sign('bob@chat.example', 1));
+    await publish(t, sign('carol@chat.example', 1));
+    queue.push(...held);
+    await t.dir.closeEpoch(false);
+    await accepted2.committed;
+    expect(walks).not.toHaveBeenCalled();
+    // Version 3 waits across a failed epoch, which empties the memo (as one too full to hold every label does):
+    // what was read before it may be stale, so the plan walks her path.
+    const s3 = sign('alice@chat.example', 3);
+    const accepted3 = await t.dir.submit(s3.statement, s3.signature);
+    const held3 = queue.splice(0);
+    map.failed(); // what runEpoch does when an epoch fails
+    queue.push(...held3);
+    await t.dir.closeEpoch(false);
+    await accepted3.committed;
+    expect(walks).toHaveBeenCalled();
+    const h = await proveHistory(t.dir, 'chat.example', 'alice@chat.example', 0);
+    const verified = t.verifier.verifyHistory(h, 'chat.example', 'alice@chat.example', HISTORY_ZERO);
+    expect(verified.statements.map((st) => st!.version)).toEqual([1, 2, 3]);
   });
 
   it('reopens from storage with the same map and serves the same verified lookups', async () => {
