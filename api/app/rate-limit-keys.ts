@@ -10,12 +10,29 @@
 /** The key of every client whose address is missing or malformed. */
 export const UNKNOWN_CLIENT = 'unknown';
 
-/** The four bytes of a dotted-quad IPv4 address (no leading zeros, each 0..255), or null. */
+/**
+ * The four bytes of a dotted-quad IPv4 address (no leading zeros, each 0..255), or null: one pass over the
+ * characters, as every request's client key starts here.
+ */
 function parseIpv4(text: string): number[] | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const bytes = parts.map((p) => (/^(0|[1-9][0-9]{0,2})$/.test(p) ? Number(p) : 256));
-  return bytes.every((b) => b <= 255) ? bytes : null;
+  const bytes: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // the end closes the last byte as a dot does
+    if (c === 0x2e) {
+      if (digits === 0 || bytes.length === 4) return null;
+      bytes.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return null; // a leading zero
+      value = 10 * value + (c - 0x30);
+      digits++;
+      if (value > 255) return null;
+    } else return null;
+  }
+  return bytes.length === 4 ? bytes : null;
 }
 
 /** The 16-bit groups of one side of `::` (empty text: none), an embedded IPv4 tail allowed if `last`. */
@@ -69,8 +86,7 @@ function ipv6PrefixKey(g: number[], prefixBits: number): string {
  */
 export function clientKey(address: string | null | undefined, ipv6PrefixBits: number): string {
   if (typeof address !== 'string' || address.length === 0 || address.length > 64) return UNKNOWN_CLIENT;
-  const v4 = parseIpv4(address);
-  if (v4) return v4.join('.');
+  if (parseIpv4(address)) return address; // canonical as parsed: no leading zeros, so it is its own key
   const zone = address.indexOf('%');
   const bare = zone === -1 ? address : address.slice(0, zone);
   if (zone !== -1 && !/^[0-9A-Za-z._~-]{1,32}$/.test(address.slice(zone + 1))) return UNKNOWN_CLIENT;

@@ -6,6 +6,8 @@ describe('clientKey', () => {
   it('keys IPv4 clients by address, and IPv4-mapped IPv6 addresses as the IPv4 address', () => {
     expect(clientKey('203.0.113.7', 64)).toBe('203.0.113.7');
     expect(clientKey('0.0.0.0', 64)).toBe('0.0.0.0');
+    expect(clientKey('255.255.255.255', 64)).toBe('255.255.255.255');
+    expect(clientKey('10.0.200.9', 64)).toBe('10.0.200.9');
     expect(clientKey('::ffff:203.0.113.7', 64)).toBe('203.0.113.7');
     expect(clientKey('::FFFF:203.0.113.7', 64)).toBe('203.0.113.7');
     expect(clientKey('::ffff:cb00:7107', 64)).toBe('203.0.113.7');
@@ -46,6 +48,17 @@ describe('clientKey', () => {
       ' 203.0.113.7',
       '203.0.113.7:443',
       '1.2.3.4.5',
+      '1.2.3.4.',
+      '.1.2.3',
+      '1..2.3',
+      '00.1.2.3',
+      '1.2.3.0400',
+      '1.2.3.2550',
+      '1.2.3.-4',
+      '1.2.3.+4',
+      '1.2.3.4\n',
+      '\uff11.2.3.4',
+      '1.2.3.0x4',
       '2001:db8::1::2',
       '2001:db8:1:2:3:4:5:6:7',
       '2001:db8:1:2:3:4:5',
