@@ -94,16 +94,18 @@ export const MAP_QUERIES = {
 };
 
 /** An account by name with its latest version (a LEFT JOIN, so that a missing version row shows). */
-const BY_NAME =
-  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
+const BY_NAME_FROM =
   'FROM dir_names n JOIN dir_accounts a ON a.id = n.id LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version ' +
   'WHERE n.provider = ? AND n.account = ?';
+const BY_NAME =
+  'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
+  BY_NAME_FROM;
 /**
  * BY_NAME with its seven BLOBs read as one, concatenated and CAST back to a BLOB (`||` joins the bytes as they
  * are in a UTF-8 database; a UTF-16 one would transcode them, so a store on one reads BY_NAME), each one's
  * length beside it (NULL for a NULL column): on
  * better-sqlite3 each BLOB comes back as a Buffer of its own, about 1.5 µs apiece, which was a third of what
- * a lookup's read of its name cost. `unpackNamed` splits it, and refuses a row whose lengths do not add up.
+ * a lookup's read of its name cost. `unpackNamedRow` splits it, and refuses a row whose lengths do not add up.
  */
 const PACKED_COLUMNS = [
   'a.label',
@@ -117,7 +119,7 @@ const PACKED_COLUMNS = [
 const BY_NAME_PACKED =
   `SELECT a.version, v.credential, v.log_index, ${PACKED_COLUMNS.map((c, i) => `length(${c}) n${i}`).join(', ')}, ` +
   `CAST(${PACKED_COLUMNS.map((c) => `ifnull(${c}, x'')`).join(' || ')} AS BLOB) packed ` +
-  BY_NAME.slice(BY_NAME.indexOf('FROM '));
+  BY_NAME_FROM;
 const VERSION_COLUMNS =
   'a.label, v.version, v.opening, v.statement, v.signature, v.credential, v.log_index FROM dir_versions v JOIN dir_accounts a ON a.id = v.id';
 const ID_OF = '(SELECT id FROM dir_accounts WHERE label = ?)';
@@ -170,39 +172,33 @@ export type RawNamedPacked<B> = {
 } & Record<`n${0 | 1 | 2 | 3 | 4 | 5 | 6}`, number | null>;
 
 /**
- * The account and latest version of a packed by-name row (see BY_NAME_PACKED), as `named` reads BY_NAME's;
- * `packed` is the row's `packed` column as bytes. The version's byte strings are views of it (a lookup's
- * answer is made of them and dropped); the account's are copies, as they may be kept (the sequencer keeps
- * labels and histories in its pending jobs and its leaf memo), and a view would keep the whole row.
+ * A packed by-name row (see BY_NAME_PACKED) as BY_NAME's row, for `named` to read; `packed` is the row's
+ * `packed` column as bytes. The version's byte strings are views of it (a lookup's answer is made of them and
+ * dropped); the account's are copies, as they may be kept (the sequencer keeps labels and histories in its
+ * pending jobs and its leaf memo), and a view would keep the whole row.
  */
-export function unpackNamed<B>(r: RawNamedPacked<B>, packed: Uint8Array): NamedAccount {
+export function unpackNamedRow<B>(r: RawNamedPacked<B>, packed: Uint8Array): RawNamed<Uint8Array> {
   const lengths = [r.n0, r.n1, r.n2, r.n3, r.n4, r.n5, r.n6];
   if (lengths.reduce<number>((sum, n) => sum + (n ?? 0), 0) !== packed.length)
     throw new Error("dir_names: a packed account row's lengths do not add up to its bytes");
   let at = 0;
-  const [label, history, previousHistory, vrfProof, opening, statement, signature] = lengths.map((n) => {
+  const [label, history, prevHistory, vrfProof, opening, statement, signature] = lengths.map((n) => {
     if (n === null) return null;
     at += n;
     return packed.subarray(at - n, at);
   });
-  const account = {
+  return {
     label: label!.slice(),
     version: r.version,
     history: history!.slice(),
-    previousHistory: previousHistory!.slice(),
-    vrfProof: vrfProof!.slice(),
-  };
-  if (r.credential === null || r.log_index === null) return { account };
-  const latest = {
-    label: account.label,
-    version: r.version,
+    prev_history: prevHistory!.slice(),
+    vrf_proof: vrfProof!.slice(),
     opening,
     statement,
     signature,
-    credentialIndex: r.credential,
-    logIndex: r.log_index,
+    credential: r.credential,
+    log_index: r.log_index,
   };
-  return { account, latest };
 }
 
 export type RawCredential<B> = {

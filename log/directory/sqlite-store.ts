@@ -20,7 +20,7 @@ import {
   QUEUE_QUERIES,
   QUEUE_SCHEMA,
   rowReaders,
-  unpackNamed,
+  unpackNamedRow,
   SERVED_QUERIES,
   SERVED_SCHEMA,
   type RawAccount,
@@ -68,7 +68,7 @@ function byNameReader(db: Database.Database): (provider: string, account: string
   const packed = db.prepare<[string, string], RawNamedPacked<Uint8Array>>(DIRECTORY_QUERIES.byNamePacked);
   return (provider, account) => {
     const r = packed.get(provider, account);
-    return r ? unpackNamed(r, bytes(r.packed)) : undefined;
+    return r ? read.named(unpackNamedRow(r, bytes(r.packed))) : undefined;
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { DIRECTORY_QUERIES, rowReaders, unpackNamed } from '../../../log/directory/directory-sql.js';
+import { DIRECTORY_QUERIES, rowReaders, unpackNamedRow } from '../../../log/directory/directory-sql.js';
 import { SqliteDirectoryStore } from '../../../log/directory/sqlite-store.js';
 
 const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i * 7) & 0xff);
@@ -80,8 +80,8 @@ describe('the store’s read of an account by name', () => {
       n3: number;
     };
     const packed = new Uint8Array(row.packed);
-    expect(() => unpackNamed(row as never, packed)).not.toThrow();
-    expect(() => unpackNamed({ ...row, n3: row.n3 - 1 } as never, packed)).toThrow(/do not add up/);
-    expect(() => unpackNamed(row as never, packed.subarray(1))).toThrow(/do not add up/);
+    expect(() => unpackNamedRow(row as never, packed)).not.toThrow();
+    expect(() => unpackNamedRow({ ...row, n3: row.n3 - 1 } as never, packed)).toThrow(/do not add up/);
+    expect(() => unpackNamedRow(row as never, packed.subarray(1))).toThrow(/do not add up/);
   });
 });
