@@ -32,7 +32,7 @@ import { boundedBody } from './body.js';
 import { errorResponse, typedErrorResponse } from './errors.js';
 import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
 import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
-import { labelRoute } from './request-metrics.js';
+import { labelRoute, UNMATCHED_ROUTE } from './request-metrics.js';
 
 /**
  * Each provider's deployment as the routes read it: from the sequencer's or a reader's SQLite
@@ -139,7 +139,7 @@ export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
   // router serves). Its requests are labelled as a route `/keytrans/v1/anchor` would label them.
   app.get('/keytrans/v1/:provider', async (c) => {
     if (c.req.param('provider') !== 'anchor') {
-      labelRoute(c, 'unmatched');
+      labelRoute(c, UNMATCHED_ROUTE);
       return c.notFound();
     }
     labelRoute(c, '/keytrans/v1/anchor');

@@ -232,6 +232,9 @@ export class RateLimitRefusals {
   }
 }
 
+/** The route label of a request no route answered. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
 declare module 'hono' {
   interface ContextVariableMap {
     /** The label a route gives its request instead of its pattern (set by `labelRoute`). */
@@ -247,7 +250,7 @@ export function routeLabel(c: Context): string {
   const label = c.get('routeLabel');
   if (label !== undefined) return label;
   const route = c.req.routePath;
-  return !route || route === '/*' ? 'unmatched' : route;
+  return !route || route === '/*' ? UNMATCHED_ROUTE : route;
 }
 
 /**

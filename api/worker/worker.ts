@@ -54,7 +54,7 @@ import { GzipCache } from '../app/compression.js';
 import { corsPreflight, withCors, type CorsPolicy } from '../app/cors.js';
 import { errorFields } from '../app/logger.js';
 import { REQUEST_ID_HEADER, requestIdFor, withRequestId } from '../app/request-id.js';
-import type { RefusalCounts, RequestMetricsRow } from '../app/request-metrics.js';
+import { UNMATCHED_ROUTE, type RefusalCounts, type RequestMetricsRow } from '../app/request-metrics.js';
 import { ConfigError, settingFromVars } from '../wiring/settings.js';
 import { indexLayout } from './d1-layout.js';
 import { REFILL_BUDGET } from './d1-refill.js';
@@ -283,7 +283,7 @@ async function isolateAnswer(
   requestId: string,
 ): Promise<IsolateAnswer> {
   const preflight = corsPreflight(cors, request);
-  if (preflight) return { response: preflight, route: 'unmatched' }; // as the app counts what no route answers
+  if (preflight) return { response: preflight, route: UNMATCHED_ROUTE }; // as the app counts what no route answers
   const page = env.KT_LOG_ONLY === '1' ? null : await serveExplorer(env.ASSETS, request);
   if (page) return { response: withCors(cors, request, page.response), route: page.route };
   const path = new URL(request.url).pathname;
