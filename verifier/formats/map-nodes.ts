@@ -13,7 +13,7 @@
  * prefix on the parent's side below the parent's depth, zero padding bits, a leaf whose label has the
  * prefix its place implies. A row that breaks a rule is a `MapError` 'bad_node'.
  */
-import { readSafeU64be, u64be } from '../../wasm-free-crypto/bytes.js';
+import { readSafeU64be } from '../../wasm-free-crypto/bytes.js';
 import { checkMapLeaf, labelBit, MapError, mapLeafHash, type MapLeaf } from './map-proof.js';
 
 /** A child as a node row holds it: an internal node by key (with its hash once known), or a leaf. */
@@ -73,9 +73,30 @@ export function firstDifferingBit(a: Uint8Array, b: Uint8Array): number {
   return 256;
 }
 
-/** A key as a string of its bytes (latin1): a cheap exact Map key. */
-export function mapKeyString(key: Uint8Array): string {
-  return String.fromCharCode.apply(null, key as unknown as number[]);
+/**
+ * A key as a string of its bytes (latin1): a cheap exact Map key. A node key of up to 6 bytes (depth below
+ * 41, most of a map's nodes) is made by a direct call, which is about twice as fast as one through `apply`.
+ */
+export function mapKeyString(k: Uint8Array): string {
+  const c = String.fromCharCode;
+  switch (k.length) {
+    case 0:
+      return '';
+    case 1:
+      return c(k[0]);
+    case 2:
+      return c(k[0], k[1]);
+    case 3:
+      return c(k[0], k[1], k[2]);
+    case 4:
+      return c(k[0], k[1], k[2], k[3]);
+    case 5:
+      return c(k[0], k[1], k[2], k[3], k[4]);
+    case 6:
+      return c(k[0], k[1], k[2], k[3], k[4], k[5]);
+    default:
+      return c.apply(null, k as unknown as number[]);
+  }
 }
 
 /** The hash of a reference (a leaf's is computed); a dirty node reference has none yet. */
@@ -89,11 +110,21 @@ function refSize(ref: MapRef): number {
   return ref.kind === 'leaf' ? LEAF_REF_SIZE : 1 + ref.key.length + 32;
 }
 
+/** Writes a safe integer as 8 bytes big-endian (as u64be, without allocating). */
+function writeU64(out: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / 2 ** 32);
+  const lo = n >>> 0;
+  for (let k = 0; k < 4; k++) {
+    out[at + k] = hi >>> (24 - 8 * k);
+    out[at + 4 + k] = lo >>> (24 - 8 * k);
+  }
+}
+
 function writeRef(out: Uint8Array, at: number, ref: MapRef): number {
   if (ref.kind === 'leaf') {
     out[at] = TAG_LEAF;
     out.set(ref.label, at + 1);
-    out.set(u64be(ref.version), at + 33);
+    writeU64(out, at + 33, ref.version);
     out.set(ref.historyHash, at + 41);
     return at + LEAF_REF_SIZE;
   }

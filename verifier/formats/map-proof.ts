@@ -118,13 +118,24 @@ export function mapLeafHash(label: Uint8Array, version: number, historyHash: Uin
   return sha256(LEAF_INPUT);
 }
 
+// Scratch input of a node hash, D("kt/v1/map-node") || u8 depth || left || right (80 bytes), written in place
+// as the leaf's is: a hash of every node a batch changes.
+const NODE_INPUT = new Uint8Array(NODE_DOMAIN.length + 65);
+NODE_INPUT.set(NODE_DOMAIN);
+const DEPTH_AT = NODE_DOMAIN.length;
+
 /** SHA-256(D("kt/v1/map-node") || u8(depth) || left || right); `depth` is the bit the node branches on. */
 export function mapNodeHash(depth: number, left: Uint8Array, right: Uint8Array): Uint8Array {
   if (!Number.isInteger(depth) || depth < 0 || depth >= MAX_PATH)
     throw new MapError('bad_depth', `depth must be 0..255, got ${String(depth)}`);
   checkHash32(left, 'bad_hash', 'left child hash');
   checkHash32(right, 'bad_hash', 'right child hash');
-  return sha256(NODE_DOMAIN, new Uint8Array([depth]), left, right);
+  NODE_INPUT[DEPTH_AT] = depth;
+  for (let k = 0; k < 32; k++) {
+    NODE_INPUT[DEPTH_AT + 1 + k] = left[k];
+    NODE_INPUT[DEPTH_AT + 33 + k] = right[k];
+  }
+  return sha256(NODE_INPUT);
 }
 
 /** The 15-byte node domain, for verifier/formats/prefix-tree.ts's allocation-free node hashing. */

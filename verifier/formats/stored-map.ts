@@ -41,7 +41,10 @@ export interface MapNodeSource {
   mapNode(key: Uint8Array): Uint8Array | undefined;
 }
 
-/** A source that also takes the rows of a committed batch (an auditor's replay writes to one). */
+/**
+ * A source that also takes the rows of a committed batch (an auditor's replay writes to one). A store may
+ * keep the row values it is given rather than copies: nobody modifies a row once planned.
+ */
 export interface MapNodeStore extends MapNodeSource {
   writeMapRows(rows: MapNodeRow[]): void;
 }
@@ -55,7 +58,7 @@ export class MemoryMapStore implements MapNodeStore {
   }
 
   writeMapRows(rows: MapNodeRow[]): void {
-    for (const r of rows) this.rows.set(mapKeyString(r.key), r.value.slice());
+    for (const r of rows) this.rows.set(mapKeyString(r.key), r.value); // kept, not copied (MapNodeStore)
   }
 
   /** Removes the rows of `keys` (an undo of rows that did not exist). */
@@ -70,11 +73,13 @@ export interface MapBatch {
   rows: MapNodeRow[];
 }
 
-function leafRef(leaf: MapLeaf): MapRef {
+type LeafRef = MapRef & { kind: 'leaf' };
+
+function leafRef(leaf: MapLeaf): LeafRef {
   return { kind: 'leaf', label: leaf.label.slice(), version: leaf.version, historyHash: leaf.historyHash.slice() };
 }
 
-function asLeaf(ref: MapRef & { kind: 'leaf' }): MapLeaf {
+function asLeaf(ref: LeafRef): MapLeaf {
   return { label: ref.label.slice(), version: ref.version, historyHash: ref.historyHash.slice() };
 }
 
@@ -149,6 +154,31 @@ export class StoredMap {
     return ref && equalBytes(ref.label, label) ? asLeaf(ref) : undefined;
   }
 
+  /**
+   * The leaf of each label (undefined if it is not in the map), in the order given: one walk down the
+   * union of their paths, which reads each node on it once (a batch's labels share the upper levels).
+   */
+  getMany(labels: Uint8Array[]): (MapLeaf | undefined)[] {
+    for (const label of labels) checkLabel(label);
+    const found: (MapLeaf | undefined)[] = labels.map(() => undefined);
+    const walk = (ref: MapRef | null, at: number[]): void => {
+      if (ref === null || at.length === 0) return;
+      if (ref.kind === 'leaf') {
+        for (const i of at) if (equalBytes(ref.label, labels[i])) found[i] = asLeaf(ref);
+        return;
+      }
+      const n = this.node(ref);
+      const right = at.filter((i) => labelBit(labels[i], n.depth) === 1);
+      walk(n.children[0], right.length === 0 ? at : at.filter((i) => labelBit(labels[i], n.depth) === 0));
+      walk(n.children[1], right);
+    };
+    walk(
+      this.top(),
+      labels.map((_, i) => i),
+    );
+    return found;
+  }
+
   /** A membership proof if `label` is present, else an absence proof (the same as PrefixTree.prove). */
   prove(label: Uint8Array): MapProof {
     return this.lookup(label).proof;
@@ -178,115 +208,112 @@ export class StoredMap {
    */
   plan(updates: MapLeaf[]): MapBatch {
     updates.forEach(checkMapLeaf);
-    const seen = new Set(updates.map((u) => mapKeyString(u.label)));
-    if (seen.size !== updates.length) throw new MapError('duplicate_label', 'a label appears twice in the batch');
-    const overlay = new BatchOverlay(this);
-    for (const u of updates) overlay.upsert(u);
-    return overlay.finish();
+    const leaves = updates.map(leafRef).sort((a, b) => compareLabels(a.label, b.label));
+    for (let i = 1; i < leaves.length; i++)
+      if (compareLabels(leaves[i - 1].label, leaves[i].label) === 0)
+        throw new MapError('duplicate_label', 'a label appears twice in the batch');
+    const batch = new BatchPlan(this, leaves);
+    const old = this.top();
+    const top =
+      leaves.length === 0
+        ? old
+        : old === null
+          ? batch.build(leaves, 0, leaves.length)
+          : batch.merge(old, 0, leaves.length);
+    const rootValue = encodeMapRoot(top);
+    decodedRoots.set(rootValue, top);
+    batch.rows.push({ key: MAP_ROOT_KEY, value: rootValue });
+    return { root: top === null ? MAP_EMPTY_ROOT.slice() : refHash(top).slice(), rows: batch.rows };
   }
 }
 
+/** Ascending label order, the order of the map's leaves from left to right. */
+function compareLabels(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/** The first bit before the node's depth where `label` leaves the prefix in the node's `key`, else the depth. */
+function leavesPrefixAt(key: Uint8Array, label: Uint8Array): number {
+  const depth = key[0];
+  for (let i = 0; i < key.length - 1; i++) {
+    const x = key[1 + i] ^ label[i];
+    if (x !== 0) return Math.min(depth, i * 8 + Math.clz32(x) - 24); // a padding bit differs past the depth
+  }
+  return depth;
+}
+
 /**
- * The nodes a batch changes, kept apart from the source until it is written. A changed node's reference
- * in its parent (or the root's) has no hash until `finish` rehashes it, children first, each once.
+ * A batch planned in one pass down the map: the updates, in label order, are put into each subtree as a
+ * range, so that every node the batch changes is read once, rebuilt once (never modified: the nodes read
+ * are shared) and hashed once, children first, and nodes it does not change are not read at all. In label
+ * order, the labels of a range under a node share the prefix up to its parent's branching bit; they all
+ * stay under the node if the range's first and last do (each label between agrees with both on every bit
+ * where those two agree), and a range splits on a bit where its labels share the prefix before it at the
+ * first label whose bit is 1.
  */
-class BatchOverlay {
-  private readonly changed = new Map<string, MapNode>();
-  private top: MapRef | null;
+class BatchPlan {
+  /** The rows of the changed nodes, each after the rows below it. */
+  readonly rows: MapNodeRow[] = [];
 
-  constructor(private readonly map: StoredMap) {
-    this.top = map.top();
-  }
+  constructor(
+    private readonly map: StoredMap,
+    private readonly leaves: LeafRef[],
+  ) {}
 
-  private node(ref: MapRef & { kind: 'node' }): MapNode {
-    return this.changed.get(mapKeyString(ref.key)) ?? this.map.node(ref);
-  }
-
-  /**
-   * Inserts or replaces one leaf. A new label whose first difference from the leaf its bits lead to is bit
-   * d gets a new node branching on d, put in place of the first node on its path that branches below d (or
-   * of that leaf): every label under that node agrees with the new one before d.
-   */
-  upsert(u: MapLeaf): void {
-    if (this.top === null) {
-      this.top = leafRef(u);
-      return;
+  /** The subtree of `ref` with leaves[lo, hi) put in (their labels share the prefix above `ref`). */
+  merge(ref: MapRef, lo: number, hi: number): MapRef {
+    if (lo === hi) return ref;
+    if (ref.kind === 'leaf') return this.mergeLeaf(ref, lo, hi);
+    const leaves = this.leaves;
+    const d = Math.min(leavesPrefixAt(ref.key, leaves[lo].label), leavesPrefixAt(ref.key, leaves[hi - 1].label));
+    const mid = firstWithBit(leaves, lo, hi, d);
+    if (d === ref.depth) {
+      const [left, right] = this.map.node(ref).children;
+      return this.write(ref.key, d, this.merge(left, lo, mid), this.merge(right, mid, hi));
     }
-    const path: MapNode[] = [];
-    let ref = this.top;
-    while (ref.kind === 'node') {
-      const n = this.node(ref);
-      path.push(n);
-      ref = n.children[labelBit(u.label, n.depth)];
-    }
-    const d = firstDifferingBit(u.label, ref.label);
-    if (d === 256) {
-      this.markChanged(path, path.length, u.label);
-      this.setChild(path, path.length, u.label, leafRef(u));
-      return;
-    }
-    let k = 0;
-    while (k < path.length && path[k].depth < d) k++;
-    this.markChanged(path, k, u.label);
-    const below = k < path.length ? this.childRef(path, k, u.label) : ref;
-    const fresh: MapNode = {
-      key: mapNodeKey(u.label, d),
-      depth: d,
-      children: labelBit(u.label, d) === 0 ? [leafRef(u), below] : [below, leafRef(u)],
-    };
-    this.changed.set(mapKeyString(fresh.key), fresh);
-    this.setChild(path, k, u.label, { kind: 'node', key: fresh.key, depth: d, hash: null });
+    // Some labels leave the node's prefix at bit d: a new node branching on d goes above it, the labels
+    // on its side are put in below it, and the others make a subtree of their own.
+    const key = mapNodeKey(ref.key.subarray(1), d);
+    return (ref.key[1 + (d >>> 3)] >>> (7 - (d & 7))) & 1 // the node's side
+      ? this.write(key, d, this.build(leaves, lo, mid), this.merge(ref, mid, hi))
+      : this.write(key, d, this.merge(ref, lo, mid), this.build(leaves, mid, hi));
   }
 
-  /** The reference to path[k] as its parent (or the root row) holds it. */
-  private childRef(path: MapNode[], k: number, label: Uint8Array): MapRef {
-    return k === 0 ? (this.top as MapRef) : path[k - 1].children[labelBit(label, path[k - 1].depth)];
+  /** The leaf `leaf` with leaves[lo, hi) put in: it is replaced if its label is among them. */
+  private mergeLeaf(leaf: LeafRef, lo: number, hi: number): MapRef {
+    let at = lo;
+    while (at < hi && compareLabels(this.leaves[at].label, leaf.label) < 0) at++;
+    if (at < hi && compareLabels(this.leaves[at].label, leaf.label) === 0) return this.build(this.leaves, lo, hi);
+    const all = this.leaves.slice(lo, at);
+    all.push(leaf, ...this.leaves.slice(at, hi));
+    return this.build(all, 0, all.length);
   }
 
-  /** Puts `ref` where path[k] is referenced from (its parent on `label`'s side, or the root). */
-  private setChild(path: MapNode[], k: number, label: Uint8Array, ref: MapRef): void {
-    if (k === 0) this.top = ref;
-    else path[k - 1].children[labelBit(label, path[k - 1].depth)] = ref;
+  /** The subtree of leaves[lo, hi) (at least one, in label order) alone. */
+  build(leaves: LeafRef[], lo: number, hi: number): MapRef {
+    if (hi - lo === 1) return leaves[lo];
+    const d = firstDifferingBit(leaves[lo].label, leaves[hi - 1].label);
+    const mid = firstWithBit(leaves, lo, hi, d);
+    return this.write(mapNodeKey(leaves[lo].label, d), d, this.build(leaves, lo, mid), this.build(leaves, mid, hi));
   }
 
-  /**
-   * Records path[0..n) as changed (a copy of each, on first change: the nodes read are shared) and clears
-   * the hashes of the references to them.
-   */
-  private markChanged(path: MapNode[], n: number, label: Uint8Array): void {
-    for (let i = 0; i < n; i++) {
-      const k = mapKeyString(path[i].key);
-      let node = this.changed.get(k);
-      if (!node) {
-        const [left, right] = path[i].children;
-        node = { key: path[i].key, depth: path[i].depth, children: [left, right] };
-        this.changed.set(k, node);
-      }
-      path[i] = node;
-      const ref = this.childRef(path, i, label);
-      this.setChild(path, i, label, { ...(ref as MapRef & { kind: 'node' }), hash: null });
-    }
+  /** Writes the node's row and returns the reference to it, with its hash. */
+  private write(key: Uint8Array, depth: number, left: MapRef, right: MapRef): MapRef {
+    const node: MapNode = { key, depth, children: [left, right] };
+    const value = encodeMapNode(node);
+    if (depth < DECODED_DEPTH) decodedRows.set(value, node); // the cache hands out this row once committed
+    this.rows.push({ key, value });
+    return { kind: 'node', key, depth, hash: mapNodeHash(depth, refHash(left), refHash(right)) };
   }
+}
 
-  /** The hash of `ref`, rehashing the changed nodes below it first. */
-  private rehash(ref: MapRef): Uint8Array {
-    if (ref.kind === 'leaf' || ref.hash) return refHash(ref);
-    const n = this.changed.get(mapKeyString(ref.key)) as MapNode;
-    ref.hash = mapNodeHash(n.depth, this.rehash(n.children[0]), this.rehash(n.children[1]));
-    return ref.hash;
+/** The first of leaves[lo, hi) whose bit `d` is 1 (they share the bits before d, so the 0s come first). */
+function firstWithBit(leaves: LeafRef[], lo: number, hi: number, d: number): number {
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (labelBit(leaves[m].label, d) === 1) hi = m;
+    else lo = m + 1;
   }
-
-  finish(): MapBatch {
-    const root = this.top === null ? MAP_EMPTY_ROOT.slice() : this.rehash(this.top).slice();
-    // Every changed node is rehashed now and no longer changes: it is what its row decodes to.
-    const rows = [...this.changed.values()].map((n) => {
-      const value = encodeMapNode(n);
-      if (n.depth < DECODED_DEPTH) decodedRows.set(value, n);
-      return { key: n.key, value };
-    });
-    const rootValue = encodeMapRoot(this.top);
-    decodedRoots.set(rootValue, this.top);
-    rows.push({ key: MAP_ROOT_KEY, value: rootValue });
-    return { root, rows };
-  }
+  return lo;
 }

@@ -106,8 +106,49 @@ describe('the stored map', () => {
       expect(map.prove(absent)).toEqual(memory.prove(absent));
       expect(map.get(absent)).toBe(memory.get(absent));
     }
+    // Many labels read in one walk: the same leaves as one at a time, each node on their paths read once.
+    const asked = [
+      ...[...current.values()].slice(0, 200).map((l) => l.label),
+      ...all.slice(0, 100),
+      bytes32('absent', 1),
+    ];
+    asked[5] = asked[3]; // a label asked twice
+    source.reads = 0;
+    expect(map.getMany(asked)).toEqual(asked.map((l) => memory.get(l)));
+    expect(source.reads).toBeLessThanOrEqual(source.rows.size);
+    source.reads = 0;
+    map.getMany([...current.values()].map((l) => l.label));
+    expect(source.reads).toBe(source.rows.size); // every node and the root row, once
+    expect(map.getMany([])).toEqual([]);
     // The stored tree is canonical: the same leaves built in one pass are the same rows.
     expect(source.dump()).toEqual(bulk([...current.values()]).source.dump());
+  });
+
+  it('plans a batch in one pass: it reads the nodes it changes, once each, and no other', () => {
+    const source = bulk(labels(500, 5).map((l) => leafOf(l))).source;
+    const map = new StoredMap(source);
+    for (const [i, fresh] of labels(40, 9).entries()) {
+      // A new label goes in at its first difference d from the leaf its bits lead to: the nodes above d
+      // change (and are read), a new node branches on d, and the nodes below d are neither read nor written.
+      const proof = map.prove(fresh);
+      if (proof.kind !== 'absent' || proof.terminal === null) throw new Error('unreachable');
+      let d = 0;
+      while (d < 256 && ((fresh[d >>> 3] ^ proof.terminal.label[d >>> 3]) & (0x80 >>> (d & 7))) === 0) d++;
+      const above = proof.path.filter((s) => s.depth < d).length;
+      source.reads = 0;
+      const batch = map.plan([leafOf(fresh)]);
+      expect(source.reads, `label ${i}`).toBe(1 + above); // and the root row
+      expect(batch.rows.length).toBe(above + 2); // and the new node and the root row
+      expect(new Set(batch.rows.map((r) => mapKeyString(r.key))).size).toBe(batch.rows.length);
+    }
+    // Two labels in one batch: the union of the nodes each changes alone, each read once.
+    const [x, y] = [bytes32('two', 1), bytes32('two', 2)];
+    const keys = (rows: MapNodeRow[]) => rows.map((r) => toHex(r.key)).sort();
+    const alone = [x, y].map((l) => keys(map.plan([leafOf(l)]).rows));
+    source.reads = 0;
+    const both = keys(map.plan([leafOf(y), leafOf(x)]).rows);
+    expect(both).toEqual([...new Set([...alone[0], ...alone[1]])].sort());
+    expect(source.reads).toBe(both.length - 2); // the two new nodes are not read, the root row is
   });
 
   it('builds every tree size up to 100 as the definition does, in one pass or one leaf at a time', () => {

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../wasm-free-crypto/bytes.js';
 import { historyHash, HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
-import { decodeEntry, encodeEntry } from '../../../verifier/formats/entries.js';
+import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../../../verifier/formats/entries.js';
+import { EMPTY_TREE_HASH } from '../../../verifier/formats/tlog.js';
 import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { type MapLeaf } from '../../../verifier/formats/map-proof.js';
 import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
@@ -135,6 +136,108 @@ describe('directory replay', () => {
     forked[updates[2]] = encodeEntry({ ...(decodeEntry(entries[updates[2]]) as any), version: 2 });
     expect(codeOf(forked)).toBe('replay_version_fork');
     expect(codeOf(entries)).toBe('no error');
+  });
+});
+
+/** A log of epochs of the given updates (no enrolments), each closed by a head with its true map root. */
+function syntheticLog(epochs: { label: Uint8Array; version: number; commitment: Uint8Array }[][]): Uint8Array[] {
+  const leaves = new Map<string, MapLeaf>();
+  const entries: Uint8Array[] = [];
+  epochs.forEach((updates, epoch) => {
+    const firstIndex = entries.length;
+    for (const u of updates) {
+      const before = leaves.get(toHex(u.label));
+      const history = historyHash(before?.historyHash ?? HISTORY_ZERO, u.version, u.commitment);
+      leaves.set(toHex(u.label), { label: u.label, version: u.version, historyHash: history });
+      entries.push(encodeEntry({ type: 'update', ...u }));
+    }
+    const mapRoot = rootFromLeaves([...leaves.values()]);
+    const count = entries.length - firstIndex;
+    const head = { type: 'epoch' as const, epoch, time: 1_767_139_200_000 + epoch, firstIndex, count, mapRoot };
+    entries.push(encodeEntry({ ...head, credentialsRoot: EMPTY_TREE_HASH, credentialCount: 0 }));
+  });
+  return entries;
+}
+
+describe('the replay of a label updated several times', () => {
+  const [a, b] = [new Uint8Array(32).fill(0xa0), new Uint8Array(32).fill(0x0b)];
+  const c = (n: number) => new Uint8Array(32).fill(n);
+  const fork = (entries: Uint8Array[]) => {
+    try {
+      replay(entries);
+    } catch (e) {
+      return { code: (e as { code: string }).code, message: (e as Error).message };
+    }
+    return { code: 'no error', message: '' };
+  };
+
+  it("chains the updates of one epoch and of later epochs onto the label's leaf", () => {
+    const epochs = [
+      [],
+      [
+        { label: a, version: 1, commitment: c(1) },
+        { label: a, version: 2, commitment: c(2) },
+        { label: b, version: 1, commitment: c(3) },
+      ],
+      [
+        { label: a, version: 3, commitment: c(4) },
+        { label: b, version: 2, commitment: c(5) },
+        { label: b, version: 3, commitment: c(6) },
+      ],
+    ];
+    const entries = syntheticLog(epochs);
+    expect(replay(entries).size).toBe(entries.length);
+  });
+
+  it("refuses an update that does not follow the label's last version, naming its entry", () => {
+    // A later update in the same epoch that skips a version: refused at its own entry.
+    const skipped = syntheticLog([
+      [],
+      [
+        { label: a, version: 1, commitment: c(1) },
+        { label: a, version: 3, commitment: c(2) },
+      ],
+    ]);
+    const r = new MapReplay();
+    r.apply(0, skipped[0]);
+    r.apply(1, skipped[1]);
+    expect(() => r.apply(2, skipped[2])).toThrow(
+      expect.objectContaining({
+        code: 'replay_version_fork',
+        message: expect.stringContaining('entry 2: version 3 does not follow version 1'),
+      }),
+    );
+    // A label's first update of an epoch that does not follow the map: refused at the epoch's head, naming it.
+    const fresh = syntheticLog([
+      [],
+      [
+        { label: b, version: 1, commitment: c(1) },
+        { label: a, version: 2, commitment: c(2) },
+      ],
+    ]);
+    expect(fork(fresh)).toEqual({
+      code: 'replay_version_fork',
+      message: 'entry 2: version 2 does not follow version 0 of its label',
+    });
+    const again = syntheticLog([
+      [],
+      [{ label: a, version: 1, commitment: c(1) }],
+      [
+        { label: b, version: 1, commitment: c(2) },
+        { label: a, version: 1, commitment: c(3) },
+      ],
+    ]);
+    expect(fork(again)).toEqual({
+      code: 'replay_version_fork',
+      message: 'entry 4: version 1 does not follow version 1 of its label',
+    });
+    // The first fork in the log is the one named, before the head's own checks.
+    const both = syntheticLog([[], [{ label: a, version: 2, commitment: c(1) }]]);
+    both[2] = encodeEntry({ ...(decodeEntry(both[2]) as EpochHeadEntry), mapRoot: c(9) });
+    expect(fork(both)).toEqual({
+      code: 'replay_version_fork',
+      message: 'entry 1: version 2 does not follow version 0 of its label',
+    });
   });
 });
 
