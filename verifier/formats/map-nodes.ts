@@ -21,6 +21,19 @@ export type MapRef =
   | { kind: 'node'; key: Uint8Array; depth: number; hash: Uint8Array | null }
   | ({ kind: 'leaf' } & MapLeaf);
 
+/** A leaf as a reference holds it. */
+export type LeafRef = MapRef & { kind: 'leaf' };
+
+/** A leaf's reference, with copies of its byte strings. */
+export function leafRef(leaf: MapLeaf): LeafRef {
+  return { kind: 'leaf', label: leaf.label.slice(), version: leaf.version, historyHash: leaf.historyHash.slice() };
+}
+
+/** The leaf a reference holds, with copies of its byte strings (what a reader hands out). */
+export function leafOfRef(ref: LeafRef): MapLeaf {
+  return { label: ref.label.slice(), version: ref.version, historyHash: ref.historyHash.slice() };
+}
+
 /** An internal node as stored: where it is and its children (left = label bit 0). */
 export interface MapNode {
   key: Uint8Array;

@@ -14,6 +14,7 @@ import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
 import { buildStoredMap } from '../formats/map-build.js';
+import type { MapBatch } from '../formats/map-batch.js';
 import { MapNodeCache } from '../formats/map-cache.js';
 import type { MapNodeRow } from '../formats/map-nodes.js';
 import { type MapLeaf } from '../formats/map-proof.js';
@@ -201,8 +202,8 @@ export class MapReplay {
 
   /**
    * Records an update. A label's later update in the same epoch must follow its earlier one at once; its
-   * first must follow the version in the map, checked at the epoch head, where the map is read for all the
-   * epoch's labels in one walk (a read down each label's path here was a fifth of the replay).
+   * first must follow the version in the map, checked at the epoch head, where the batch's one walk down
+   * the map finds every label's leaf (a read down each label's path here was a fifth of the replay).
    */
   private applyUpdate(index: number, label: Uint8Array, version: number, commitment: Uint8Array): void {
     const key = String.fromCharCode.apply(null, label as unknown as number[]); // a cheap exact key (latin1)
@@ -216,23 +217,36 @@ export class MapReplay {
     earlier.commitments.push(commitment);
   }
 
-  /** The epoch's new leaves: each label's updates chained onto its leaf in the map, whose version they follow. */
-  private pendingLeaves(): MapLeaf[] {
+  /**
+   * The epoch's batch: each label's updates chained onto its leaf in the map, found on the batch's one walk
+   * down the map. A label's first update must follow that leaf's version: the first such fork in log order
+   * is thrown, once the walk is over.
+   */
+  private planEpoch(): MapBatch {
     const labels = [...this.pending.values()];
-    const previous = this.map.getMany(labels.map((p) => p.label));
-    return labels.map((p, i) => {
-      const before = previous[i];
-      if (p.version !== (before?.version ?? 0) + 1) throw versionFork(p.index, p.version, before?.version ?? 0);
-      let history = before?.historyHash ?? HISTORY_ZERO;
-      p.commitments.forEach((c, k) => {
-        history = historyHash(history, p.version + k, c);
-      });
-      return { label: p.label, version: p.version + p.commitments.length - 1, historyHash: history };
-    });
+    let fork: VerifyError | null = null;
+    let forkIndex = Number.POSITIVE_INFINITY;
+    const batch = this.map.planFrom(
+      labels.map((p) => p.label),
+      (i, before) => {
+        const p = labels[i];
+        if (p.version !== (before?.version ?? 0) + 1 && p.index < forkIndex) {
+          forkIndex = p.index;
+          fork = versionFork(p.index, p.version, before?.version ?? 0);
+        }
+        let history = before?.historyHash ?? HISTORY_ZERO;
+        p.commitments.forEach((c, k) => {
+          history = historyHash(history, p.version + k, c);
+        });
+        return { label: p.label, version: p.version + p.commitments.length - 1, historyHash: history };
+      },
+    );
+    if (fork) throw fork;
+    return batch;
   }
 
   private applyEpoch(index: number, head: EpochHeadEntry): void {
-    const leaves = this.pendingLeaves(); // first: a version fork is an earlier entry's fault
+    const batch = this.planEpoch(); // first: a version fork is an earlier entry's fault
     if (head.epoch !== this.lastEpoch + 1)
       throw new VerifyError(
         'replay_epoch_sequence',
@@ -253,7 +267,6 @@ export class MapReplay {
         `epoch ${head.epoch}: the credential set differs from the enrolments in the log`,
       );
     }
-    const batch = this.map.plan(leaves);
     this.pending.clear();
     if (!equalBytes(batch.root, head.mapRoot))
       throw new VerifyError(

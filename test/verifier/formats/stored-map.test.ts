@@ -106,20 +106,25 @@ describe('the stored map', () => {
       expect(map.prove(absent)).toEqual(memory.prove(absent));
       expect(map.get(absent)).toBe(memory.get(absent));
     }
-    // Many labels read in one walk: the same leaves as one at a time, each node on their paths read once.
+    // A batch whose new leaves depend on the old: each label is asked for once, in label order, with its
+    // leaf before the batch, and the plan is the plan of the leaves given.
     const asked = [
       ...[...current.values()].slice(0, 200).map((l) => l.label),
-      ...all.slice(0, 100),
+      ...all.slice(-100),
       bytes32('absent', 1),
     ];
-    asked[5] = asked[3]; // a label asked twice
-    source.reads = 0;
-    expect(map.getMany(asked)).toEqual(asked.map((l) => memory.get(l)));
-    expect(source.reads).toBeLessThanOrEqual(source.rows.size);
-    source.reads = 0;
-    map.getMany([...current.values()].map((l) => l.label));
-    expect(source.reads).toBe(source.rows.size); // every node and the root row, once
-    expect(map.getMany([])).toEqual([]);
+    const given: { i: number; previous: MapLeaf | undefined }[] = [];
+    const leaves = asked.map((l) => leafOf(l, (map.get(l)?.version ?? 0) + 1));
+    const planned = map.planFrom(asked, (i, previous) => {
+      given.push({ i, previous });
+      return leaves[i];
+    });
+    expect(given.map((g) => g.i).sort((x, y) => x - y)).toEqual(asked.map((_, i) => i));
+    expect(given.map((g) => toHex(asked[g.i]))).toEqual(asked.map(toHex).sort());
+    for (const g of given) expect(g.previous).toEqual(memory.get(asked[g.i]));
+    expect(planned).toEqual(map.plan(leaves));
+    expect(errorCode(() => map.planFrom([asked[0]], () => leaves[1]))).toBe('bad_label');
+    expect(errorCode(() => map.planFrom([asked[0]], () => ({ ...leaves[0], version: -1 })))).toBe('bad_version');
     // The stored tree is canonical: the same leaves built in one pass are the same rows.
     expect(source.dump()).toEqual(bulk([...current.values()]).source.dump());
   });
