@@ -19,7 +19,7 @@ import {
   mapNodeHash,
   type MapLeaf,
 } from './map-proof.js';
-import { noteEncodedNode, noteEncodedRoot } from './map-decoded.js';
+import { noteEncodedRoot } from './map-decoded.js';
 import {
   encodeMapNode,
   encodeMapRoot,
@@ -37,7 +37,7 @@ import {
 
 /** What a plan reads: the node a reference names (StoredMap.node). */
 export interface MapNodeReader {
-  node(ref: MapRef & { kind: 'node' }): MapNode;
+  node(ref: MapRef & { kind: 'node' }, remember: boolean): MapNode;
 }
 
 /** The new leaf of the batch's label `i`, given that label's leaf before the batch (undefined if none). */
@@ -116,7 +116,7 @@ class BatchPlan {
     const d = Math.min(leavesPrefixAt(ref.key, labels[lo]), leavesPrefixAt(ref.key, labels[hi - 1]));
     const mid = firstWithBit(labels, lo, hi, d);
     if (d === ref.depth) {
-      const [left, right] = this.map.node(ref).children;
+      const [left, right] = this.map.node(ref, false).children; // read once
       return this.write(ref.key, d, this.merge(left, lo, mid), this.merge(right, mid, hi));
     }
     // Some labels leave the node's prefix at bit d: a new node branching on d goes above it, the labels
@@ -173,7 +173,6 @@ class BatchPlan {
   private write(key: Uint8Array, depth: number, left: MapRef, right: MapRef): MapRef {
     const node: MapNode = { key, depth, children: [left, right] };
     const value = encodeMapNode(node);
-    noteEncodedNode(value, node); // the cache hands out this row once committed
     this.rows.push({ key, value });
     return { kind: 'node', key, depth, hash: mapNodeHash(depth, refHash(left), refHash(right)) };
   }

@@ -1,7 +1,7 @@
 /**
  * Stored map rows decoded, by the row's bytes (map-nodes.ts): a cache hands out the same bytes until the
- * row changes, and a planned batch (map-batch.ts) notes the nodes it encoded, so that the rows an epoch
- * writes are not decoded again when read. Only the nodes branching above DECODED_DEPTH are kept so (at
+ * row changes, so that a row read again is not decoded again; a planned batch (map-batch.ts) notes the
+ * root row it encoded. Only the nodes branching above DECODED_DEPTH are kept so (at
  * most 4,095 of them): every path passes through them. A deeper node lies on few paths, and its decoded
  * form (about 1 KB of objects beside its ~100 bytes) would multiply a full cache's memory by five; it is
  * decoded again when read. What is handed out is shared: nobody modifies it.
@@ -13,12 +13,16 @@ const DECODED_DEPTH = 12;
 /** Root rows decoded, the same way (null: the empty map). */
 const decodedRoots = new WeakMap<Uint8Array, MapRef | null>();
 
-/** The node row `value` stored under `key` decodes to (strictly, as decodeMapNode). */
-export function decodedNode(key: Uint8Array, value: Uint8Array): MapNode {
+/**
+ * The node row `value` stored under `key` decodes to (strictly, as decodeMapNode), kept for the next read
+ * if `remember` (a WeakMap's set costs about three decodes: worth it for a row read again, as the upper
+ * levels are by every lookup, and not for one read once).
+ */
+export function decodedNode(key: Uint8Array, value: Uint8Array, remember: boolean): MapNode {
   let node = decodedRows.get(value);
   if (!node) {
     node = decodeMapNode(key, value);
-    if (node.depth < DECODED_DEPTH) decodedRows.set(value, node);
+    if (remember && node.depth < DECODED_DEPTH) decodedRows.set(value, node);
   }
   return node;
 }
@@ -31,11 +35,6 @@ export function decodedRoot(value: Uint8Array): MapRef | null {
     decodedRoots.set(value, top);
   }
   return top;
-}
-
-/** Notes that `value` is the encoding of `node` (which must be fully hashed and never modified). */
-export function noteEncodedNode(value: Uint8Array, node: MapNode): void {
-  if (node.depth < DECODED_DEPTH) decodedRows.set(value, node);
 }
 
 /** Notes that `value` is the encoding of the root reference `top`. */

@@ -76,12 +76,13 @@ export class StoredMap {
 
   /**
    * The internal node a reference names (shared: never modify it); a missing row is a MapError 'bad_node'.
-   * A row of the upper levels that a cache hands out again is decoded once.
+   * A row of the upper levels is decoded once while a cache hands it out (map-decoded.ts), unless
+   * `remember` is false: a batch's plan reads a node once, and the rows it reads are replaced as it commits.
    */
-  node(ref: MapRef & { kind: 'node' }): MapNode {
+  node(ref: MapRef & { kind: 'node' }, remember = true): MapNode {
     const value = this.source.mapNode(ref.key);
     if (value === undefined) throw new MapError('bad_node', `stored map: the node at depth ${ref.depth} is missing`);
-    return decodedNode(ref.key, value);
+    return decodedNode(ref.key, value, remember);
   }
 
   /**
