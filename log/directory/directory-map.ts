@@ -95,16 +95,17 @@ export class DirectoryMap {
     return this.map.root();
   }
 
-  /**
-   * From a store that keeps its rows elsewhere (store.ts, `fetchMapRows`): fetches the rows of `labels`' paths
-   * (each path walked whole, past the memo and past the cache, whose rows it may evict before the plan reads
-   * them: a plan rewrites every node on it), so that an epoch's plan or a lookup then reads them without I/O.
-   */
   /** Whether the store keeps its rows elsewhere (`fetchPaths` then reads them). */
   get fetchesRows(): boolean {
     return this.store.fetchMapRows !== undefined;
   }
 
+  /**
+   * From a store that keeps its rows elsewhere (store.ts, `fetchMapRows`): fetches the rows of `labels`' paths
+   * (each path walked whole, past the memo and past the cache, whose rows it may evict before the plan reads
+   * them: the nodes a plan reads are on these paths), so that an epoch's plan or a lookup then reads them
+   * without I/O.
+   */
   async fetchPaths(labels: Uint8Array[]): Promise<void> {
     if (!this.store.fetchMapRows || labels.length === 0) return;
     await this.store.fetchMapRows(() => {

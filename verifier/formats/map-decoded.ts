@@ -6,6 +6,7 @@
  * form (about 1 KB of objects beside its ~100 bytes) would multiply a full cache's memory by five; it is
  * decoded again when read. What is handed out is shared: nobody modifies it.
  */
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { decodeMapNode, decodeMapRoot, type MapNode, type MapRef } from './map-nodes.js';
 
 const decodedRows = new WeakMap<Uint8Array, MapNode>();
@@ -20,6 +21,7 @@ const decodedRoots = new WeakMap<Uint8Array, MapRef | null>();
  */
 export function decodedNode(key: Uint8Array, value: Uint8Array, remember: boolean): MapNode {
   let node = decodedRows.get(value);
+  if (node && !equalBytes(node.key, key)) node = undefined; // the same bytes under another key: decoded anew
   if (!node) {
     node = decodeMapNode(key, value);
     if (remember && node.depth < DECODED_DEPTH) decodedRows.set(value, node);

@@ -63,12 +63,18 @@ function storedRootIs(map: StoredMap, root: Uint8Array): boolean {
   }
 }
 
-/** A label's updates since the last epoch head (MapReplay.pending). */
+/**
+ * A label's updates since the last epoch head (MapReplay.pending): the first's entry index and version, the
+ * last version, and either the first's commitment (one update, not yet checked against the map) or the
+ * history hash after the last (several: the first was checked against the map at the second).
+ */
 interface PendingLabel {
   index: number;
   label: Uint8Array;
-  version: number;
-  commitments: Uint8Array[];
+  first: number;
+  last: number;
+  commitment: Uint8Array;
+  history: Uint8Array | null;
 }
 
 function versionFork(index: number, version: number, previous: number): VerifyError {
@@ -81,10 +87,7 @@ function versionFork(index: number, version: number, previous: number): VerifyEr
 export class MapReplay {
   private readonly cache: MapNodeCache;
   private readonly map: StoredMap;
-  /**
-   * The labels updated since the last epoch head, in log order of their first update this epoch: that
-   * update's entry index and version, and the commitments of it and of the label's later updates.
-   */
+  /** The labels updated since the last epoch head, in log order of their first update this epoch. */
   private readonly pending = new Map<string, PendingLabel>();
   /** Leaf hashes of every enrolment entry so far (the credential set). */
   private readonly credentials: Uint8Array[] = [];
@@ -201,20 +204,38 @@ export class MapReplay {
   }
 
   /**
-   * Records an update. A label's later update in the same epoch must follow its earlier one at once; its
-   * first must follow the version in the map, checked at the epoch head, where the batch's one walk down
-   * the map finds every label's leaf (a read down each label's path here was a fifth of the replay).
+   * Records an update. A label's first update of the epoch must follow its version in the map, checked at
+   * the epoch head, where the batch's one walk down the map finds every label's leaf (a read down each
+   * label's path here was a fifth of the replay), or at the label's second update of the epoch, which reads
+   * its path then; each later update must follow the one before, checked here. Memory: one entry per label.
    */
   private applyUpdate(index: number, label: Uint8Array, version: number, commitment: Uint8Array): void {
     const key = String.fromCharCode.apply(null, label as unknown as number[]); // a cheap exact key (latin1)
-    const earlier = this.pending.get(key);
-    if (earlier === undefined) {
-      this.pending.set(key, { index, label, version, commitments: [commitment] });
+    const p = this.pending.get(key);
+    if (p === undefined) {
+      this.pending.set(key, { index, label, first: version, last: version, commitment, history: null });
       return;
     }
-    const last = earlier.version + earlier.commitments.length - 1;
-    if (version !== last + 1) throw versionFork(index, version, last);
-    earlier.commitments.push(commitment);
+    if (p.history === null) {
+      const before = this.map.get(label);
+      if (p.first !== (before?.version ?? 0) + 1)
+        throw this.firstFork(p.index, versionFork(p.index, p.first, before?.version ?? 0));
+      p.history = historyHash(before?.historyHash ?? HISTORY_ZERO, p.first, p.commitment);
+    }
+    if (version !== p.last + 1) throw this.firstFork(index, versionFork(index, version, p.last));
+    p.history = historyHash(p.history, version, commitment);
+    p.last = version;
+  }
+
+  /** The first version fork in log order: `fork`, at `index`, unless an earlier label's first update is one. */
+  private firstFork(index: number, fork: VerifyError): VerifyError {
+    for (const p of this.pending.values()) {
+      if (p.index >= index) break; // in log order of their first updates
+      const before = p.history === null ? this.map.get(p.label) : undefined;
+      if (p.history === null && p.first !== (before?.version ?? 0) + 1)
+        return versionFork(p.index, p.first, before?.version ?? 0);
+    }
+    return fork;
   }
 
   /**
@@ -230,15 +251,13 @@ export class MapReplay {
       labels.map((p) => p.label),
       (i, before) => {
         const p = labels[i];
-        if (p.version !== (before?.version ?? 0) + 1 && p.index < forkIndex) {
+        if (p.history !== null) return { label: p.label, version: p.last, historyHash: p.history };
+        if (p.first !== (before?.version ?? 0) + 1 && p.index < forkIndex) {
           forkIndex = p.index;
-          fork = versionFork(p.index, p.version, before?.version ?? 0);
+          fork = versionFork(p.index, p.first, before?.version ?? 0);
         }
-        let history = before?.historyHash ?? HISTORY_ZERO;
-        p.commitments.forEach((c, k) => {
-          history = historyHash(history, p.version + k, c);
-        });
-        return { label: p.label, version: p.version + p.commitments.length - 1, historyHash: history };
+        const history = historyHash(before?.historyHash ?? HISTORY_ZERO, p.first, p.commitment);
+        return { label: p.label, version: p.first, historyHash: history };
       },
     );
     if (fork) throw fork;

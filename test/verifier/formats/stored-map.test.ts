@@ -21,6 +21,7 @@ import {
   mapNodeKey,
   type MapNodeRow,
 } from '../../../verifier/formats/map-nodes.js';
+import { decodedNode } from '../../../verifier/formats/map-decoded.js';
 import { StoredMap, type MapNodeSource } from '../../../verifier/formats/stored-map.js';
 import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { errorCode } from '../../helpers/error-code.js';
@@ -242,6 +243,12 @@ describe('the stored map', () => {
     expect(bad(key, Uint8Array.of(...value, 0))).toBe('bad_node'); // trailing byte
     for (const tag of [0, 3, 0xff]) expect(bad(key, Uint8Array.of(tag, ...value.subarray(1)))).toBe('bad_node');
     expect(bad(Uint8Array.of(...key, 0), value)).toBe('bad_node'); // key longer than its depth needs
+    // A decoded row is kept by its bytes, and handed out again only under its own key.
+    const deeper = [...source.rows.values()].find((r) => r.key.length > 1 && r.key[0] < 12) as MapNodeRow;
+    expect(decodedNode(deeper.key, deeper.value, true)).toEqual(decodeMapNode(deeper.key, deeper.value));
+    const elsewhere = deeper.key.slice();
+    elsewhere[1] ^= 0x80; // the same depth, under the other side of the root
+    expect(errorCode(() => decodedNode(elsewhere, deeper.value, true))).toBe('bad_node');
     // Every single flipped bit in a child's reference that moves it out from under its parent is refused;
     // flips inside hashes and history hashes decode (they are caught by the proof, not the row format).
     let refused = 0;

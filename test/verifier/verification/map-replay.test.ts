@@ -231,6 +231,40 @@ describe('the replay of a label updated several times', () => {
       code: 'replay_version_fork',
       message: 'entry 4: version 1 does not follow version 1 of its label',
     });
+    // The first fork in log order is named, whichever is found first: an earlier label's first update
+    // (checked against the map) before a later label's skipped version (checked as it comes), and a
+    // label's first update as soon as its second comes.
+    const b3 = { label: b, version: 3, commitment: c(3) };
+    const earlier = syntheticLog([
+      [],
+      [{ label: a, version: 5, commitment: c(1) }, { label: b, version: 1, commitment: c(2) }, b3],
+    ]);
+    expect(fork(earlier)).toEqual({
+      code: 'replay_version_fork',
+      message: 'entry 1: version 5 does not follow version 0 of its label',
+    });
+    const twice = syntheticLog([
+      [],
+      [
+        { label: a, version: 2, commitment: c(1) },
+        { label: a, version: 3, commitment: c(2) },
+      ],
+    ]);
+    const r2 = new MapReplay();
+    r2.apply(0, twice[0]);
+    r2.apply(1, twice[1]);
+    expect(() => r2.apply(2, twice[2])).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('entry 1: version 2 does not follow version 0') }),
+    );
+    const laterFirst = syntheticLog([
+      [],
+      [
+        { label: b, version: 1, commitment: c(1) },
+        { label: a, version: 4, commitment: c(2) },
+        { label: a, version: 5, commitment: c(3) },
+      ],
+    ]);
+    expect(fork(laterFirst).message).toBe('entry 2: version 4 does not follow version 0 of its label');
     // The first fork in the log is the one named, before the head's own checks.
     const both = syntheticLog([[], [{ label: a, version: 2, commitment: c(1) }]]);
     both[2] = encodeEntry({ ...(decodeEntry(both[2]) as EpochHeadEntry), mapRoot: c(9) });
