@@ -101,7 +101,10 @@ export function benchAuditReplay(): Figure {
   const hashesPerUpdate = mapHashes / UPDATES + 1 + 2;
   // The machine's hash rate is the better of one measure before the replay and one after (they differ by
   // up to a third from run to run on these machines): the stricter bound.
-  const hashRate = Math.max(hashRateBefore, opsPerSecond(() => sha256(block), 1));
+  const hashRate = Math.max(
+    hashRateBefore,
+    opsPerSecond(() => sha256(block), 1),
+  );
   const bound = hashRate / hashesPerUpdate;
   return {
     id: 'audit_replay',
