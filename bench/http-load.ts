@@ -2,7 +2,8 @@
  * The load generator of the HTTP lookup benchmark, run as a process of its own so that the client's
  * heap and CPU are the same for the peer and for the directory (the benchmark process itself holds a
  * million-account build): `node --import tsx bench/http-load.ts <url> <paths.json> <connections>
- * <seconds> <warmup-seconds> [accept]` runs autocannon over the paths (cycled), each request with that Accept
+ * <seconds> <warmup-seconds> [accept]` runs autocannon over the paths (cycled, or each drawn at random from a
+ * template: `Paths`), each request with that Accept
  * header if given, after a warm-up run whose result is discarded, and prints one JSON line with requests/s,
  * latency percentiles, non-2xx and errors.
  */
@@ -17,15 +18,27 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
   errors: number;
 }>;
 
+/** Paths cycled in order, or each request's path drawn at random: `template` with `{n}` a uniform integer below `count`. */
+type Paths = string[] | { template: string; count: number };
+
 const [url, pathsFile, connections, seconds, warmup, accept] = process.argv.slice(2);
-const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as string[];
-const run = (duration: number) =>
-  autocannon({
-    url,
-    connections: Number(connections),
-    duration,
-    requests: paths.map((path) => ({ method: 'GET', path, ...(accept ? { headers: { accept } } : {}) })),
-  });
+const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as Paths;
+const headers = accept ? { headers: { accept } } : {};
+const requests = Array.isArray(paths)
+  ? paths.map((path) => ({ method: 'GET', path, ...headers }))
+  : [
+      {
+        method: 'GET',
+        path: paths.template.replace('{n}', '0'),
+        ...headers,
+        // Called for every request (autocannon then builds its bytes anew): a fresh draw each time.
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          path: paths.template.replace('{n}', String(Math.floor(Math.random() * paths.count))),
+        }),
+      },
+    ];
+const run = (duration: number) => autocannon({ url, connections: Number(connections), duration, requests });
 
 if (Number(warmup) > 0) await run(Number(warmup));
 const r = await run(Number(seconds));
