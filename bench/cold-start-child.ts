@@ -41,8 +41,8 @@ const { ed25519KeyPairFromSeed } =
   await from<typeof import('../wasm-free-crypto/ed25519.js')>('wasm-free-crypto/ed25519.js');
 const { randomBytes } = await from<typeof import('../wasm-free-crypto/random.js')>('wasm-free-crypto/random.js');
 const { signSync } = await from<typeof import('../wasm-free-crypto/signatures.js')>('wasm-free-crypto/signatures.js');
-const { encodeStatement, providerSignedMessage } = await from<typeof import('../verifier/formats/statement.js')>(
-  'verifier/formats/statement.js',
+const { encodeStatement, providerSignedMessage } = await from<typeof import('../verifier/formats/statement-binary.js')>(
+  'verifier/formats/statement-binary.js',
 );
 type Directory = import('../log/directory/directory.js').Directory;
 

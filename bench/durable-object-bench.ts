@@ -35,7 +35,7 @@ import { ensureDevCa } from '../api/node/dev-ca.js';
 import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
-import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement.js';
+import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement-binary.js';
 import { scaleRotation } from './scale-provider.js';
 import { generateSignerKey } from '../wasm-free-crypto/note.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';

@@ -20,7 +20,7 @@ import type { MapLeaf } from '../verifier/formats/map-proof.js';
 import { MapNodeCache } from '../verifier/formats/map-cache.js';
 import { StoredMap } from '../verifier/formats/stored-map.js';
 import { recordHash, rootFromLeafHashes } from '../verifier/formats/tlog.js';
-import { encodeStatement } from '../verifier/formats/statement.js';
+import { encodeStatement } from '../verifier/formats/statement-binary.js';
 
 /** Accounts per epoch. */
 export const BATCH = 20_000;

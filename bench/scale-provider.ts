@@ -10,8 +10,8 @@ export interface RotationSigning {
   ed25519KeyPairFromSeed: typeof import('../wasm-free-crypto/ed25519.js').ed25519KeyPairFromSeed;
   randomBytes: typeof import('../wasm-free-crypto/random.js').randomBytes;
   signSync: typeof import('../wasm-free-crypto/signatures.js').signSync;
-  encodeStatement: typeof import('../verifier/formats/statement.js').encodeStatement;
-  providerSignedMessage: typeof import('../verifier/formats/statement.js').providerSignedMessage;
+  encodeStatement: typeof import('../verifier/formats/statement-binary.js').encodeStatement;
+  providerSignedMessage: typeof import('../verifier/formats/statement-binary.js').providerSignedMessage;
 }
 
 /**

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { toBase64 } from '../wasm-free-crypto/bytes.js';
-import { decodeStatement } from '../verifier/formats/statement.js';
+import { decodeStatement } from '../verifier/formats/statement-binary.js';
 import { KeyTransClient } from '../verifier/keytrans-client/client.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
 import { VerifyError } from '../verifier/verification/errors.js';

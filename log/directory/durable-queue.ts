@@ -7,7 +7,7 @@
  * the group commit of rows (`QueueWriter`): every row written in the same turn of the event loop goes to
  * the store in one transaction, so that a burst of submissions costs one durable commit, not one each.
  */
-import { decodeStatement } from '../../verifier/formats/statement.js';
+import { decodeStatement } from '../../verifier/formats/statement-binary.js';
 import type { CredentialRegistry } from './credentials.js';
 import { deferred, type Job, type NewSubmission } from './epoch-plan.js';
 import { DirectoryError } from './errors.js';

@@ -10,14 +10,8 @@ import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { isSignatureAlgorithm, verifySignature } from '../../wasm-free-crypto/signatures.js';
 import type { Credential } from './credentials.js';
 import { DirectoryError } from './errors.js';
-import {
-  checkPublicKeys,
-  continuityMessage,
-  decodeStatement,
-  MAX_STATEMENT_BYTES,
-  providerSignedMessage,
-  type Statement,
-} from '../../verifier/formats/statement.js';
+import { checkPublicKeys, MAX_STATEMENT_BYTES, type Statement } from '../../verifier/formats/statement.js';
+import { continuityMessage, decodeStatement, providerSignedMessage } from '../../verifier/formats/statement-binary.js';
 
 /** How far in the future a statement's issued-at time may be (clock skew). */
 const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;

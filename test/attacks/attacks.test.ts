@@ -15,7 +15,7 @@ import { CheckpointVerifier } from '../../verifier/verification/checkpoint-polic
 import { decodeEntry, encodeEntry } from '../../verifier/formats/entries.js';
 import { LookupClient } from '../../verifier/lookup-client/lookup-client.js';
 import { MONITOR_START, monitorAccount } from '../../verifier/owner-monitor/owner-monitor.js';
-import { decodeStatement, encodeStatement } from '../../verifier/formats/statement.js';
+import { decodeStatement, encodeStatement } from '../../verifier/formats/statement-binary.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 import { MemoryWitnessStore } from '../doubles/memory-witness-store.js';
 import { Witness } from '../../verifier/witness/witness.js';

@@ -37,7 +37,8 @@ import type {
   VersionProof,
 } from '../formats/proofs.js';
 import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from '../formats/map-proof.js';
-import { decodeStatement, providerSignedMessage, type Statement } from '../formats/statement.js';
+import { type Statement } from '../formats/statement.js';
+import { decodeStatement, providerSignedMessage } from '../formats/statement-binary.js';
 import { recordHash, rootFromLeafHashes, verifyInclusion } from '../formats/tlog.js';
 
 export interface Pins {

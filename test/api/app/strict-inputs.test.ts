@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../../../wasm-free-crypto/bytes.js';
 import { signSync, type SignatureAlgorithm } from '../../../wasm-free-crypto/signatures.js';
-import { encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement.js';
+import { encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement-binary.js';
 import { directoryApp, identityKey, statementFor } from '../../helpers/directory.js';
 
 const post = (body: unknown) => ({

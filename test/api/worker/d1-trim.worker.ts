@@ -22,7 +22,7 @@ import { openSequencerState } from '../../../api/worker/sequencer-state.js';
 import { fromBase64, utf8 } from '../../../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed, ed25519Sign } from '../../../wasm-free-crypto/ed25519.js';
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
-import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { continuityMessage } from '../../../verifier/formats/statement-binary.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';

@@ -7,7 +7,7 @@ import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import { proveDiscovery, proveHistory, proveLookup, proveMonitorCheck } from '../../../log/directory/proof-builder.js';
-import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { continuityMessage } from '../../../verifier/formats/statement-binary.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
 
 describe('directory', () => {

@@ -13,13 +13,12 @@ import { randomBytes } from '../../../wasm-free-crypto/random.js';
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import { signSync, type SignatureAlgorithm } from '../../../wasm-free-crypto/signatures.js';
 import { proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
+import { type Statement, type StatementKey } from '../../../verifier/formats/statement.js';
 import {
   continuityMessage,
   encodeStatement,
   providerSignedMessage,
-  type Statement,
-  type StatementKey,
-} from '../../../verifier/formats/statement.js';
+} from '../../../verifier/formats/statement-binary.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import {
   enrolProvider,
@@ -31,7 +30,8 @@ import {
 } from '../../helpers/directory.js';
 
 // The directory's check (submission.ts calls checkPublicKeys), which a test turns off to publish a statement as a
-// directory before this check would have; decodeStatement's own check, which clients run, is never turned off.
+// directory before this check would have. decodeStatement's check, which clients run, calls the same export
+// (statement-binary.ts imports it): it is off only while that test publishes, never while a client verifies.
 const check = vi.hoisted(() => ({ on: true }));
 vi.mock('../../../verifier/formats/statement.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../../verifier/formats/statement.js')>();

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import { proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
-import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { continuityMessage } from '../../../verifier/formats/statement-binary.js';
 import { checkEnrolment } from '../../../verifier/enrolment/enrolment-check.js';
 import { MapReplay } from '../../../verifier/verification/map-replay.js';
 import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';

@@ -1,7 +1,11 @@
 /** Every refusal of the directory, each with its stable code, and none of them changing the log. */
 import { describe, expect, it } from 'vitest';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
-import { continuityMessage, encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement.js';
+import {
+  continuityMessage,
+  encodeStatement,
+  providerSignedMessage,
+} from '../../../verifier/formats/statement-binary.js';
 import {
   enrolProvider,
   identityKey,

@@ -14,17 +14,18 @@ import { ed25519KeyPairFromSeed, ed25519Verify } from '../../../wasm-free-crypto
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import {
   checkPublicKeys,
-  continuityMessage,
-  decodeStatement,
-  encodeStatement,
-  providerSignedMessage,
-  statementFromJson,
-  statementToJson,
   validateStatement,
   StatementError,
   type Statement,
   type StatementKey,
 } from '../../../verifier/formats/statement.js';
+import {
+  continuityMessage,
+  decodeStatement,
+  encodeStatement,
+  providerSignedMessage,
+} from '../../../verifier/formats/statement-binary.js';
+import { statementFromJson, statementToJson } from '../../../verifier/formats/statement-json.js';
 import { makeStatementVectors, VECTORS_PATH, type StatementVector } from '../../fixtures/make-statement-vectors.js';
 import { errorCode } from '../../helpers/error-code.js';
 

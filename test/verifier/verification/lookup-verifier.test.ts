@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { signSync } from '../../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import { proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
-import { continuityMessage } from '../../../verifier/formats/statement.js';
+import { continuityMessage } from '../../../verifier/formats/statement-binary.js';
 import { VerifyError } from '../../../verifier/verification/errors.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
 
