@@ -12,13 +12,13 @@
  * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, the options
  * directory-options.ts's.
  */
-import { concatBytes, equalBytes } from '../../wasm-free-crypto/bytes.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
-import { encodeEntry } from '../../verifier/formats/entries.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
 import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
+import { appendEpoch } from './epoch-commit.js';
 import type { Accepted, DirectoryOptions } from './directory-options.js';
 import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot, type NewSubmission } from './epoch-plan.js';
 import {
@@ -419,35 +419,8 @@ export class Directory implements ProofSource {
       plan.writes.map = batch.rows;
       // Each KEYTRANS deployment's entry is computed now and written inside the log commit, with the epoch's rows.
       const keytrans = await this.opts.keytrans?.prepareEpoch(committedUpdates(jobs, plan), this.credentials, time);
-      // Their heads, as the entry just before the epoch head: the checkpoint then fixes them (PROTOCOL 22.7).
-      const heads = keytrans?.heads ?? [];
-      const anchorEntry = heads.length > 0 ? encodeEntry({ type: 'keytrans', epoch: plan.head.epoch, heads }) : null;
-      if (anchorEntry) {
-        plan.entries.push(anchorEntry);
-        plan.head.count += 1;
-      }
-      const headEntry = encodeEntry(plan.head);
-      const writer = this.opts.store.epochWriter(plan.writes);
-      const result = await this.opts.log.append([...plan.entries, headEntry], {
-        withinCommit: ({ head, lastEntryProof, penultimateEntryProof }) => {
-          plan.writes.epoch = {
-            epoch: plan.head.epoch,
-            logIndex: firstIndex + plan.entries.length,
-            entry: headEntry,
-            proof: concatBytes(...lastEntryProof),
-            checkpoint: head.checkpoint,
-          };
-          // Without witnesses the signed checkpoint is the one served: readers may serve it from this commit.
-          if (!this.opts.cosign) plan.writes.served = head.checkpoint;
-          const anchorIndex = firstIndex + plan.entries.length - 1;
-          const at = anchorEntry && { epoch: plan.head.epoch, logIndex: anchorIndex, entry: anchorEntry };
-          const anchor = at && { ...at, proof: penultimateEntryProof ?? [] };
-          // For a replica (the Worker's D1), only where the store keeps them.
-          if (keytrans && this.opts.store.keepsKeyTransRows) plan.writes.keytrans = keytrans.rows(anchor);
-          writer();
-          keytrans?.write(anchor);
-        },
-      });
+      // The entries, the KEYTRANS anchor and the head appended, the epoch's rows written in the log's commit.
+      const result = await appendEpoch(this.opts, plan, keytrans, firstIndex);
       // In the tick the append returned in: no lookup reads between. It counts the epoch too, in the same tick:
       // what submissions read before it is checked against the memo of the labels it committed.
       this.map.committed(batch);
