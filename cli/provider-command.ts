@@ -15,7 +15,7 @@ import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError, relayedCode } from '../verifier/verification/errors.js';
 import { request } from '../verifier/http/request.js';
-import { type Statement } from '../verifier/formats/statement.js';
+import type { Statement } from '../verifier/formats/statement.js';
 import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement-binary.js';
 import { decodeConfiguration, encodeUpdateTbs } from '../verifier/keytrans/signed-structures.js';
 import { parseCertificate } from '../verifier/enrolment/certificate.js';

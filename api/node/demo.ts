@@ -14,7 +14,7 @@ import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
 import { signSync } from '../../wasm-free-crypto/signatures.js';
 import { HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
 import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../verifier/formats/proof-json.js';
-import { type Statement } from '../../verifier/formats/statement.js';
+import type { Statement } from '../../verifier/formats/statement.js';
 import { encodeStatement, providerSignedMessage } from '../../verifier/formats/statement-binary.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { issueProviderCertificate, loadDevCa } from './dev-ca.js';

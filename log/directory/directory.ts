@@ -9,8 +9,8 @@
  * appends them together with the index writes in one atomic commit; only then are the submitters answered
  * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
  * writes them in its own transaction; lookups wait while an epoch commits. The queue of jobs and the pending
- * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, the options
- * directory-options.ts's.
+ * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, the epoch's
+ * append epoch-commit.ts's, the options directory-options.ts's.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';

@@ -17,7 +17,7 @@ import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
-import { type Statement, type StatementKey } from '../../verifier/formats/statement.js';
+import type { Statement, StatementKey } from '../../verifier/formats/statement.js';
 import { encodeStatement, providerSignedMessage } from '../../verifier/formats/statement-binary.js';
 import { LookupVerifier } from '../../verifier/verification/lookup-verifier.js';
 import { serverApp } from '../../api/wiring/open-server.js';

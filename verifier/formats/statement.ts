@@ -73,12 +73,28 @@ export const MAX_STATEMENT_BYTES = 64 * 1024;
 
 const ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const TOKEN_RE = /^[\x21-\x7e]{1,64}$/;
-/** The fields of a statement, of a key and of a continuity, in every form. */
-export const STATEMENT_FIELDS = ['provider', 'account', 'version', 'issuedAt', 'status', 'keys', 'continuity'];
-export const KEY_FIELDS = ['id', 'algorithm', 'publicKey', 'protocol', 'capabilities'];
-export const CONTINUITY_FIELDS = ['keyId', 'signature'];
+/** The fields of a statement, in every form. */
+export const STATEMENT_FIELDS: readonly string[] = Object.freeze([
+  'provider',
+  'account',
+  'version',
+  'issuedAt',
+  'status',
+  'keys',
+  'continuity',
+]);
+/** The fields of a key, in every form. */
+export const KEY_FIELDS: readonly string[] = Object.freeze([
+  'id',
+  'algorithm',
+  'publicKey',
+  'protocol',
+  'capabilities',
+]);
+/** The fields of a continuity, in every form. */
+export const CONTINUITY_FIELDS: readonly string[] = Object.freeze(['keyId', 'signature']);
 
-/** Throws the StatementError of `code`. */
+/** Throws the StatementError of `code` (for statement-binary.ts and statement-json.ts). */
 export function statementFail(code: StatementErrorCode, message: string): never {
   throw new StatementError(code, message);
 }
@@ -87,11 +103,14 @@ const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const isU53 = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0);
 
-/** `v` as a plain record whose own fields are all in `allowed` and include every field not in `optional`. */
+/**
+ * `v` as a plain record whose own fields are all in `allowed` and include every field not in `optional`
+ * (`statement_unknown_field`, `statement_malformed`): the rule of every form, in-memory objects included.
+ */
 export function statementRecord(
   v: unknown,
-  allowed: string[],
-  optional: string[],
+  allowed: readonly string[],
+  optional: readonly string[],
   where: string,
 ): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -220,8 +239,8 @@ export function sortedKeys(keys: StatementKey[]): StatementKey[] {
 }
 
 /**
- * What a decoder of a wire form checks before the public keys' contents: every rule of validateFields, and
- * keys and capabilities already in canonical order (`statement_not_canonical`).
+ * What a decoder of a wire form checks before the public keys' contents: every rule of validateStatement but
+ * that one, and keys and capabilities already in canonical order (`statement_not_canonical`).
  */
 export function checkCanonicalStatement(s: Statement): void {
   validateFields(s);

@@ -37,7 +37,7 @@ import type {
   VersionProof,
 } from '../formats/proofs.js';
 import { verifyAbsence, verifyMembership, type MapLeaf, type MapProof } from '../formats/map-proof.js';
-import { type Statement } from '../formats/statement.js';
+import type { Statement } from '../formats/statement.js';
 import { decodeStatement, providerSignedMessage } from '../formats/statement-binary.js';
 import { recordHash, rootFromLeafHashes, verifyInclusion } from '../formats/tlog.js';
 

@@ -12,7 +12,7 @@ import { ed25519KeyPairFromSeed } from '../../../wasm-free-crypto/ed25519.js';
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import { signSync, type SignatureAlgorithm } from '../../../wasm-free-crypto/signatures.js';
 import { utf8 } from '../../../wasm-free-crypto/bytes.js';
-import { type Statement } from '../../../verifier/formats/statement.js';
+import type { Statement } from '../../../verifier/formats/statement.js';
 import { encodeStatement, providerSignedMessage } from '../../../verifier/formats/statement-binary.js';
 import type { ExplorerAnswer } from './explorer-requests.js';
 

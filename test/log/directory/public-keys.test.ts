@@ -13,7 +13,7 @@ import { randomBytes } from '../../../wasm-free-crypto/random.js';
 import { sha256 } from '../../../wasm-free-crypto/sha256.js';
 import { signSync, type SignatureAlgorithm } from '../../../wasm-free-crypto/signatures.js';
 import { proveHistory, proveLookup } from '../../../log/directory/proof-builder.js';
-import { type Statement, type StatementKey } from '../../../verifier/formats/statement.js';
+import type { Statement, StatementKey } from '../../../verifier/formats/statement.js';
 import {
   continuityMessage,
   encodeStatement,

@@ -1,5 +1,5 @@
 /**
- * Binding statements (verifier/formats/statement.ts): the checked-in vectors (test/vectors/statements.json) against
+ * Binding statements (verifier/formats/statement.ts, statement-binary.ts, statement-json.ts): the checked-in vectors (test/vectors/statements.json) against
  * the encoder, the decoder and the generator; round trips; every refusal code, reached both through
  * objects or JSON and through hand-built bytes; and mutations of every vector: each truncation and each
  * appended byte is refused, and each flipped byte is refused or decodes to a different statement that
