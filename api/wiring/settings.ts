@@ -157,7 +157,7 @@ export const SETTINGS = {
     variable: 'MAP_CACHE_ROWS',
     fallback: 30_000,
     meaning:
-      "rows of the stored map the sequencer keeps in memory (about 0.4 KB each, 1.4 KB for the decoded top 12 levels; the tree's upper levels stay cached)",
+      "rows of the stored map the sequencer keeps in memory, and each reader process its own (about 0.5 KB each, 1.5 KB for the decoded top 12 levels; the tree's upper levels stay cached)",
     read: integer(1),
   }),
   lookupBurst: setting({

@@ -20,8 +20,9 @@ import { MapRowNotFetched, type DirectoryStore, type LeafRow } from './store.js'
 import type { CommittedRead } from './submission.js';
 
 /**
- * How many map rows the sequencer caches by default: about 0.4 KB each in memory (the nodes of the top 12
- * levels, at most 4,095, also keep their decoded form, about 1 KB more each: stored-map.ts), so about 15 MB,
+ * How many map rows the sequencer caches by default: about 0.5 KB each in memory (504-627 B of JS heap and
+ * buffers, measured at 1M accounts; the nodes of the top 12 levels, at most 4,095, also keep their decoded
+ * form, about 1 KB more each: map-decoded.ts), so about 15-20 MB,
  * within a Durable Object's memory; the top 15 levels of the tree (32,767 nodes) nearly fit.
  */
 export const DEFAULT_MAP_CACHE_ROWS = 30_000;
