@@ -30,10 +30,8 @@ import { monitorFromJson } from '../verifier/formats/proof-json.js';
 import { LOOKUP_BINARY_TYPE } from '../verifier/formats/proof-binary.js';
 import type { Figure } from './harness.js';
 import { compileServer } from './compiled-server.js';
+import type { Paths } from './http-load.js';
 import { builtDataDir } from './scale-bench.js';
-
-/** Paths cycled in order, or each request's drawn at random: `{n}` in `template` a uniform integer below `count` (bench/http-load.ts). */
-type Paths = string[] | { template: string; count: number };
 
 interface LoadResult {
   rps: number;
@@ -271,7 +269,7 @@ async function measureHttpLookups(
     const peer = await load(bare.url, ['/bare'], root, LOAD_CORE);
     const sameSize = await load(
       bare.url,
-      { ...lookups, template: '/static/chat.example/user{n}%40chat.example' },
+      { ...lookups, template: lookups.template.replace('/v1/lookup/', '/static/') },
       root,
       LOAD_CORE,
     );
@@ -281,9 +279,8 @@ async function measureHttpLookups(
     // The mean over that run's lookups (its warm-up's included).
     const appMicros = (1e6 * (after.sum - before.sum)) / (after.count - before.count);
     // For context: 1,024 accounts asked over and over, whose paths' rows all stay in the map's cache.
-    const few = Array.from(
-      { length: 1024 },
-      () => `/v1/lookup/chat.example/user${Math.floor(Math.random() * ACCOUNTS)}%40chat.example`,
+    const few = Array.from({ length: 1024 }, () =>
+      lookups.template.replace('{n}', String(Math.floor(Math.random() * ACCOUNTS))),
     );
     const cycled = await load(server.url, few, root, LOAD_CORE);
     const binary = await load(server.url, lookups, root, LOAD_CORE, LOOKUP_BINARY_TYPE);

@@ -18,8 +18,11 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
   errors: number;
 }>;
 
-/** Paths cycled in order, or each request's path drawn at random: `template` with `{n}` a uniform integer below `count`. */
-type Paths = string[] | { template: string; count: number };
+/**
+ * Paths cycled in order, or each request's path drawn at random: `template` with `{n}` a uniform integer
+ * below `count`.
+ */
+export type Paths = string[] | { template: string; count: number };
 
 const [url, pathsFile, connections, seconds, warmup, accept] = process.argv.slice(2);
 const paths = JSON.parse(readFileSync(pathsFile, 'utf8')) as Paths;

@@ -3,7 +3,8 @@
  * entries, the KEYTRANS anchor entry (the deployments' heads, when there are deployments) and the epoch head
  * are appended to the log in one batch, and the store's rows for the epoch (index, map, queue, served
  * checkpoint, KEYTRANS rows) are written inside the log's own commit (`withinCommit`), so that the log and
- * the directory's rows are committed together or not at all (docs/ARCHITECTURE.md, "An epoch, through the rooms", step 3).
+ * the directory's rows are committed together or not at all (docs/ARCHITECTURE.md, "An epoch, through the
+ * rooms", step 3).
  */
 import { concatBytes } from '../../wasm-free-crypto/bytes.js';
 import { encodeEntry } from '../../verifier/formats/entries.js';

@@ -1,9 +1,9 @@
 /**
- * Binding statements (verifier/formats/statement.ts, statement-binary.ts, statement-json.ts): the checked-in vectors (test/vectors/statements.json) against
- * the encoder, the decoder and the generator; round trips; every refusal code, reached both through
- * objects or JSON and through hand-built bytes; and mutations of every vector: each truncation and each
- * appended byte is refused, and each flipped byte is refused or decodes to a different statement that
- * re-encodes to exactly the flipped bytes.
+ * Binding statements (verifier/formats/statement.ts, statement-binary.ts, statement-json.ts): the checked-in
+ * vectors (test/vectors/statements.json) against the encoder, the decoder and the generator; round trips;
+ * every refusal code, reached both through objects or JSON and through hand-built bytes; and mutations of
+ * every vector: each truncation and each appended byte is refused, and each flipped byte is refused or
+ * decodes to a different statement that re-encodes to exactly the flipped bytes.
  */
 import { readFileSync } from 'node:fs';
 import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519.js';
