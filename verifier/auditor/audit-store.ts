@@ -6,7 +6,7 @@
  * both in memory, with an undo log for `rollback`; `kt audit` keeps them in an SQLite file (cli/audit-store.ts),
  * so that its memory does not grow with the directory.
  */
-import type { MapNodeRow } from '../formats/map-nodes.js';
+import { mapKeyId, type MapNodeRow } from '../formats/map-nodes.js';
 import { MemoryMapStore, type MapNodeStore } from '../formats/stored-map.js';
 import type { AuditorState } from './auditor.js';
 
@@ -23,7 +23,8 @@ export interface AuditStore extends MapNodeStore {
 export class MemoryAuditStore implements AuditStore {
   private readonly rows = new MemoryMapStore();
   /** The rows' values before their first write since the last commit (undefined: the row was absent). */
-  private undo = new Map<string, { key: Uint8Array; value: Uint8Array | undefined }>();
+  private undo = new Map<number | string, { key: Uint8Array; value: Uint8Array | undefined }>();
+  readonly inMemory = true;
 
   constructor(private state?: AuditorState) {}
 
@@ -37,7 +38,7 @@ export class MemoryAuditStore implements AuditStore {
 
   writeMapRows(rows: MapNodeRow[]): void {
     for (const r of rows) {
-      const k = String.fromCharCode.apply(null, r.key as unknown as number[]);
+      const k = mapKeyId(r.key);
       if (!this.undo.has(k)) this.undo.set(k, { key: r.key, value: this.rows.mapNode(r.key) });
     }
     this.rows.writeMapRows(rows);

@@ -32,6 +32,7 @@ import {
   type LeafRef,
   type MapNode,
   type MapNodeRow,
+  RowSlab,
   type MapRef,
 } from './map-nodes.js';
 
@@ -98,6 +99,8 @@ function firstWithBit(labels: Uint8Array[], lo: number, hi: number, d: number): 
 class BatchPlan {
   /** The rows of the changed nodes, each after the rows below it. */
   readonly rows: MapNodeRow[] = [];
+  /** The rows' bytes. */
+  private readonly slab = new RowSlab();
   /** The new leaf at each place of the sorted labels, once asked for. */
   private readonly leaves: LeafRef[] = [];
 
@@ -172,7 +175,7 @@ class BatchPlan {
   /** Writes the node's row and returns the reference to it, with its hash. */
   private write(key: Uint8Array, depth: number, left: MapRef, right: MapRef): MapRef {
     const node: MapNode = { key, depth, children: [left, right] };
-    const value = encodeMapNode(node);
+    const value = encodeMapNode(node, this.slab);
     this.rows.push({ key, value });
     return { kind: 'node', key, depth, hash: mapNodeHash(depth, refHash(left), refHash(right)) };
   }

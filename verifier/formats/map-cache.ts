@@ -10,14 +10,14 @@
  * used as the queue itself, deleting at its front and adding at its back, is slow in V8: its iterator
  * walks over every deleted entry at the front until the table is rebuilt: about 40 µs more per miss.)
  */
-import { mapKeyString, type MapNodeRow } from './map-nodes.js';
+import { mapKeyId, ownRowBytes, type MapNodeRow } from './map-nodes.js';
 import type { MapNodeSource } from './stored-map.js';
 
 export class MapNodeCache implements MapNodeSource {
   /** Each key's slot. */
-  private readonly slots = new Map<string, number>();
+  private readonly slots = new Map<number | string, number>();
   /** Per slot: its key, its row, and whether it was used since the hand last passed it. */
-  private readonly keys: string[] = [];
+  private readonly keys: (number | string)[] = [];
   private readonly values: Uint8Array[] = [];
   private readonly used: boolean[] = [];
   /** The slot the clock's hand looks at next. */
@@ -34,7 +34,7 @@ export class MapNodeCache implements MapNodeSource {
   }
 
   mapNode(key: Uint8Array): Uint8Array | undefined {
-    const k = mapKeyString(key);
+    const k = mapKeyId(key);
     const slot = this.slots.get(k);
     if (slot !== undefined) {
       this.hits++;
@@ -50,8 +50,8 @@ export class MapNodeCache implements MapNodeSource {
   /** After the rows were committed to the source: the cached copies of those rows are replaced. */
   committed(rows: MapNodeRow[]): void {
     for (const r of rows) {
-      const slot = this.slots.get(mapKeyString(r.key));
-      if (slot !== undefined) this.values[slot] = r.value;
+      const slot = this.slots.get(mapKeyId(r.key));
+      if (slot !== undefined) this.values[slot] = ownRowBytes(r.value); // not a view of a batch's slab
     }
   }
 
@@ -70,7 +70,7 @@ export class MapNodeCache implements MapNodeSource {
   }
 
   /** Adds a row: in a new slot until the cache is full, then in the first slot the hand finds unused. */
-  private remember(k: string, value: Uint8Array): void {
+  private remember(k: number | string, value: Uint8Array): void {
     let slot = this.keys.length;
     if (slot >= this.capacity) {
       while (this.used[this.hand]) {

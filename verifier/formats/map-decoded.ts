@@ -20,6 +20,7 @@ const decodedRoots = new WeakMap<Uint8Array, MapRef | null>();
  * levels are by every lookup, and not for one read once).
  */
 export function decodedNode(key: Uint8Array, value: Uint8Array, remember: boolean): MapNode {
+  if (key[0] >= DECODED_DEPTH) return decodeMapNode(key, value); // never kept: no WeakMap lookup
   let node = decodedRows.get(value);
   if (node && !equalBytes(node.key, key)) node = undefined; // the same bytes under another key: decoded anew
   if (!node) {

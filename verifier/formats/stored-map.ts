@@ -23,15 +23,7 @@ import {
   type MapProof,
   type MapProofStep,
 } from './map-proof.js';
-import {
-  leafOfRef,
-  MAP_ROOT_KEY,
-  mapKeyString,
-  refHash,
-  type MapNode,
-  type MapNodeRow,
-  type MapRef,
-} from './map-nodes.js';
+import { leafOfRef, MAP_ROOT_KEY, mapKeyId, refHash, type MapNode, type MapNodeRow, type MapRef } from './map-nodes.js';
 
 /** Reads a stored map row by key (the root row's key is empty); undefined if there is none. */
 export interface MapNodeSource {
@@ -44,23 +36,26 @@ export interface MapNodeSource {
  */
 export interface MapNodeStore extends MapNodeSource {
   writeMapRows(rows: MapNodeRow[]): void;
+  /** True if the rows are in memory, so that a read costs what a cache's would: a replay puts none in front. */
+  readonly inMemory?: boolean;
 }
 
 /** The stored map's rows in memory: for small maps, tests and users without storage of their own. */
 export class MemoryMapStore implements MapNodeStore {
-  private readonly rows = new Map<string, Uint8Array>();
+  private readonly rows = new Map<number | string, Uint8Array>();
+  readonly inMemory = true;
 
   mapNode(key: Uint8Array): Uint8Array | undefined {
-    return this.rows.get(mapKeyString(key));
+    return this.rows.get(mapKeyId(key));
   }
 
   writeMapRows(rows: MapNodeRow[]): void {
-    for (const r of rows) this.rows.set(mapKeyString(r.key), r.value); // kept, not copied (MapNodeStore)
+    for (const r of rows) this.rows.set(mapKeyId(r.key), r.value); // kept, not copied (MapNodeStore)
   }
 
   /** Removes the rows of `keys` (an undo of rows that did not exist). */
   forget(keys: Uint8Array[]): void {
-    for (const k of keys) this.rows.delete(mapKeyString(k));
+    for (const k of keys) this.rows.delete(mapKeyId(k));
   }
 }
 

@@ -37,7 +37,7 @@ export interface ReplayState {
   leaves?: Uint8Array;
 }
 
-/** How many map rows a replay caches by default. */
+/** How many map rows a replay caches by default, in front of a store that is not in memory. */
 export const REPLAY_CACHE_ROWS = 100_000;
 
 /** The leaves of an old state's 72-byte records, in ascending label order. */
@@ -85,7 +85,8 @@ function versionFork(index: number, version: number, previous: number): VerifyEr
 }
 
 export class MapReplay {
-  private readonly cache: MapNodeCache;
+  /** The cache in front of the store; none in front of a store in memory (MapNodeStore.inMemory). */
+  private readonly cache: MapNodeCache | null;
   private readonly map: StoredMap;
   /** The labels updated since the last epoch head, in log order of their first update this epoch. */
   private readonly pending = new Map<string, PendingLabel>();
@@ -108,13 +109,16 @@ export class MapReplay {
   /** The epoch a KEYTRANS heads entry just applied names: the next entry must be that epoch's head. */
   private keyTransEpoch: number | null = null;
 
-  /** A replay from entry 0 into `store` (which must hold no map yet), caching `cacheRows` rows of it. */
+  /**
+   * A replay from entry 0 into `store` (which must hold no map yet), caching `cacheRows` rows of it (by
+   * default none for a store in memory, REPLAY_CACHE_ROWS for another; 0: none).
+   */
   constructor(
     private readonly store: MapNodeStore = new MemoryMapStore(),
-    cacheRows = REPLAY_CACHE_ROWS,
+    cacheRows = store.inMemory ? 0 : REPLAY_CACHE_ROWS,
   ) {
-    this.cache = new MapNodeCache(store, cacheRows);
-    this.map = new StoredMap(this.cache);
+    this.cache = cacheRows === 0 ? null : new MapNodeCache(store, cacheRows);
+    this.map = new StoredMap(this.cache ?? store);
   }
 
   /** The state to resume from; only between epochs (the log's checkpoints always end with an epoch head). */
@@ -293,7 +297,7 @@ export class MapReplay {
         `epoch ${head.epoch}: the replayed map root differs from the epoch head's`,
       );
     this.store.writeMapRows(batch.rows); // only a root the epoch head signed is written
-    this.cache.committed(batch.rows);
+    this.cache?.committed(batch.rows);
     this.lastEpoch = head.epoch;
     this.epochStart = index + 1;
     this.lastHead = head;

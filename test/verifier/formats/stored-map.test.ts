@@ -4,7 +4,8 @@
  * PrefixTree and the roots of the definition (test/helpers/map-definition.ts); the rows an incremental
  * history writes are exactly the rows a bulk build of the same leaves writes (the stored tree is
  * canonical); every tree size up to 100; a plan changes nothing until its rows are written; the cache
- * stays within its bound and answers as the source does; every malformed row is refused.
+ * stays within its bound and answers as the source does, and keeps no view of a batch's slab; keys as Map
+ * keys are exact; every malformed row is refused.
  */
 import { describe, expect, it } from 'vitest';
 import { toHex, u64be, utf8 } from '../../../wasm-free-crypto/bytes.js';
@@ -17,8 +18,11 @@ import {
   decodeMapNode,
   decodeMapRoot,
   MAP_ROOT_KEY,
+  mapKeyId,
   mapKeyString,
   mapNodeKey,
+  ownRowBytes,
+  RowSlab,
   type MapNodeRow,
 } from '../../../verifier/formats/map-nodes.js';
 import { decodedNode } from '../../../verifier/formats/map-decoded.js';
@@ -227,6 +231,70 @@ describe('the stored map', () => {
     expect(read(1)).toBe('miss');
   });
 
+  it("hands a batch's rows out as views of shared chunks that never overlap, and a cache keeps copies", () => {
+    const slab = new RowSlab();
+    const sizes = [64, 65, 146, 1, 100, 8000, 8193, ...Array.from({ length: 200 }, (_, i) => 70 + (i % 77))];
+    const views = sizes.map((n, i) => {
+      const v = slab.take(n);
+      expect(v.length).toBe(n);
+      expect(v.every((b) => b === 0)).toBe(true);
+      v.fill(i % 255);
+      return v;
+    });
+    views.forEach((v, i) => expect(v.every((b) => b === i % 255)).toBe(true)); // no row wrote over another
+    // Up to 64 bytes (V8 allocates those in its heap) and past a chunk: arrays of their own; else views.
+    sizes.forEach((n, i) => expect(views[i].buffer.byteLength === n).toBe(n <= 64 || n > 8192)); // 8,192: a chunk
+    const shared = views[2];
+    expect(ownRowBytes(shared)).not.toBe(shared);
+    expect(ownRowBytes(shared)).toEqual(shared);
+    expect(ownRowBytes(shared).buffer.byteLength).toBe(146);
+    expect(ownRowBytes(views[0])).toBe(views[0]);
+    // A batch's rows are such views; the cache replaces its copies with rows of their own.
+    const leaves = labels(300, 9).map((l) => leafOf(l));
+    const { source } = bulk(leaves);
+    const cache = new MapNodeCache(source, 10_000);
+    const map = new StoredMap(cache);
+    for (const l of leaves) map.get(l.label);
+    const batch = map.plan(leaves.slice(0, 40).map((l) => leafOf(l.label, 2)));
+    expect(batch.rows.some((r) => r.value.buffer.byteLength > r.value.byteLength)).toBe(true);
+    source.write(batch.rows);
+    cache.committed(batch.rows);
+    for (const r of batch.rows) {
+      const cached = cache.mapNode(r.key)!;
+      expect(cached).toEqual(r.value);
+      expect(cached.buffer.byteLength).toBe(cached.byteLength);
+    }
+    expect(toHex(map.root())).toBe(toHex(batch.root));
+  });
+
+  it('names each key by a Map key equal only to the same bytes', () => {
+    const keys: Uint8Array[] = [
+      MAP_ROOT_KEY,
+      Uint8Array.of(0),
+      Uint8Array.of(0, 0),
+      Uint8Array.of(1),
+      Uint8Array.of(8),
+    ];
+    for (let n = 1; n <= 9; n++) for (const b of [0, 1, 0x80, 0xff]) keys.push(new Uint8Array(n).fill(b));
+    keys.push(
+      Uint8Array.of(8, 1),
+      Uint8Array.of(0, 8, 1),
+      Uint8Array.of(8, 1, 0),
+      Uint8Array.of(255, 255, 255, 255, 255, 255),
+    );
+    keys.push(...labels(50, 4).flatMap((l) => [1, 7, 9, 40, 41, 47, 48, 49, 255].map((d) => mapNodeKey(l, d))));
+    const ids = new Map<number | string, string>();
+    for (const k of keys) {
+      const id = mapKeyId(k);
+      expect(typeof id === 'number').toBe(k.length <= 6);
+      if (typeof id === 'number') expect(Number.isSafeInteger(id)).toBe(true);
+      const seen = ids.get(id);
+      if (seen !== undefined) expect(seen).toBe(toHex(k)); // the same id: the same bytes
+      ids.set(id, toHex(k));
+    }
+    expect(ids.size).toBe(new Set(keys.map(toHex)).size);
+  });
+
   it('reports a missing node and refuses every malformed row', () => {
     const leaves = labels(50, 9).map((l) => leafOf(l));
     const { source } = bulk(leaves);
@@ -243,6 +311,16 @@ describe('the stored map', () => {
     expect(bad(key, Uint8Array.of(...value, 0))).toBe('bad_node'); // trailing byte
     for (const tag of [0, 3, 0xff]) expect(bad(key, Uint8Array.of(tag, ...value.subarray(1)))).toBe('bad_node');
     expect(bad(Uint8Array.of(...key, 0), value)).toBe('bad_node'); // key longer than its depth needs
+    const withLeaf = [...source.rows.values()].find((r) => r.key.length > 0 && r.value[0] === 2) as MapNodeRow;
+    const huge = withLeaf.value.slice();
+    huge.fill(0xff, 33, 41); // the leaf's version: 2^64 - 1
+    expect(bad(withLeaf.key, huge)).toBe('bad_node');
+    huge.fill(0, 33, 41);
+    huge[34] = 0x20; // 2^53
+    expect(bad(withLeaf.key, huge)).toBe('bad_node');
+    huge[34] = 0x1f;
+    huge.fill(0xff, 35, 41); // 2^53 - 1: a version the row may hold
+    expect(decodeMapNode(withLeaf.key, huge).children[0]).toMatchObject({ kind: 'leaf', version: 2 ** 53 - 1 });
     // A decoded row is kept by its bytes, and handed out again only under its own key.
     const deeper = [...source.rows.values()].find((r) => r.key.length > 1 && r.key[0] < 12) as MapNodeRow;
     expect(decodedNode(deeper.key, deeper.value, true)).toEqual(decodeMapNode(deeper.key, deeper.value));

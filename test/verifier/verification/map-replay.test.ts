@@ -15,6 +15,8 @@ import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
 import { LogReader } from '../../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
 import { MapReplay } from '../../../verifier/verification/map-replay.js';
+import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
+import type { MapNodeRow } from '../../../verifier/formats/map-nodes.js';
 import {
   enrolProvider,
   identityKey,
@@ -88,6 +90,43 @@ describe('directory replay', () => {
       expect(roots.length).toBeGreaterThan(5);
     }
   }, 120_000);
+
+  it('reads a store in memory directly and another through a cache, and writes the same rows to both', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let i = 0; i < 120; i++) {
+      const s = statementFor(chat, `user${i % 80}@chat.example`, i < 80 ? 1 : 2, [identityKey()], t.clock.now);
+      const signed = chat.sign(s);
+      await t.dir.submit(signed.statement, signed.signature);
+      if (i % 20 === 19) await t.dir.closeEpoch();
+    }
+    const entries = await logEntries(t);
+    /** A store that counts its reads; `inMemory` as given. */
+    const counting = (inMemory: boolean) => {
+      const rows = new MemoryMapStore();
+      const store = {
+        inMemory,
+        reads: 0,
+        mapNode: (key: Uint8Array) => (store.reads++, rows.mapNode(key)),
+        writeMapRows: (r: MapNodeRow[]) => rows.writeMapRows(r),
+        rows,
+      };
+      return store;
+    };
+    const direct = counting(true);
+    const behind = counting(false);
+    const a = new MapReplay(direct);
+    const b = new MapReplay(behind);
+    entries.forEach((e, i) => (a.apply(i, e), b.apply(i, e)));
+    expect(a.lastHead!.epoch).toBe(b.lastHead!.epoch);
+    expect(toHex(a.lastHead!.mapRoot)).toBe(toHex(b.lastHead!.mapRoot));
+    expect(behind.reads).toBeLessThan(direct.reads / 2); // the cache answered most of its reads
+    // Both stores hold the same map: the same root row, and the same proof of every label.
+    expect(direct.rows.mapNode(new Uint8Array(0))).toEqual(behind.rows.mapNode(new Uint8Array(0)));
+    const [sa, sb] = [new StoredMap(direct.rows), new StoredMap(behind.rows)];
+    for (const e of entries.map(decodeEntry))
+      if (e.type === 'update') expect(sa.prove(e.label)).toEqual(sb.prove(e.label));
+  });
 
   it('fails the replay when an update is rewritten, dropped or reordered, or an epoch root is forged', async () => {
     const t = await openTestDirectory();
