@@ -9,8 +9,9 @@
  * appends them together with the index writes in one atomic commit; only then are the submitters answered
  * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
  * writes them in its own transaction; lookups wait while an epoch commits. The queue of jobs and the pending
- * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, the epoch's
- * append epoch-commit.ts's, the options directory-options.ts's.
+ * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, a submission's
+ * checks before it is queued admission.ts's, the epoch's append epoch-commit.ts's, the options
+ * directory-options.ts's.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
@@ -19,8 +20,9 @@ import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
 import { appendEpoch } from './epoch-commit.js';
+import { checkKeyTrans, checkStillNext, duplicateOutcome, fetchForCheck, type AdmissionContext } from './admission.js';
 import type { Accepted, DirectoryOptions } from './directory-options.js';
-import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot, type NewSubmission } from './epoch-plan.js';
+import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot } from './epoch-plan.js';
 import {
   DEFAULT_RECEIPT_DEADLINE_MS,
   jobFromQueueRow,
@@ -29,7 +31,7 @@ import {
   type StatementJob,
 } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
-import { committedUpdates, JobQueue, keyTransUpdate } from './job-queue.js';
+import { committedUpdates, JobQueue } from './job-queue.js';
 import { labelOfName } from './labels.js';
 import type { ProofSource } from './proof-builder.js';
 import { enrolmentJob, revocationJob, type ProviderJobContext } from './provider-jobs.js';
@@ -46,6 +48,8 @@ export class Directory implements ProofSource {
   private readonly queue: JobQueue;
   /** What the checks of enrolments and revocations read (provider-jobs.ts). */
   private readonly providerJobs: ProviderJobContext;
+  /** What the checks of a submission before it is queued read (admission.ts). */
+  private readonly admission: AdmissionContext;
   /** Set when the durable queue could not be written: the directory refuses further work until restarted. */
   private broken: Error | null = null;
   /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
@@ -76,6 +80,7 @@ export class Directory implements ProofSource {
     this.queueWriter = new QueueWriter(opts.store);
     this.queue = new JobQueue(opts.maxQueue);
     this.providerJobs = { credentials, queue: this.queue, now: this.now };
+    this.admission = { opts, queue: this.queue, credentials, map, now: this.now };
     this.lastEpochAt = this.now();
   }
 
@@ -202,17 +207,17 @@ export class Directory implements ProofSource {
     this.checkUsable();
     const validated = await validateSubmission(this, statement, signature, this.now(), credential);
     if (validated.kind === 'duplicate')
-      return this.duplicateOutcome(validated.label, validated.version, validated.committed);
+      return duplicateOutcome(this.admission, validated.label, validated.version, validated.committed);
     const sub = { ...validated, keytransSignature };
-    await this.checkKeyTrans(sub);
+    await checkKeyTrans(this.admission, sub);
     this.checkUsable();
-    await this.fetchForCheck(sub.label, sub.committed);
+    await fetchForCheck(this.admission, sub.label, sub.committed);
     const same = this.queue.pending.entry(sub.label, sub.statement.version);
     if (same && equalBytes(same.statement, statement)) {
       await same.durable;
-      return this.duplicateOutcome(sub.label, same.version, same.done.promise);
+      return duplicateOutcome(this.admission, sub.label, same.version, same.done.promise);
     }
-    this.checkStillNext(sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
+    checkStillNext(this.admission, sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
     this.queue.checkRoom(this.writing);
     const acceptedAt = this.now();
     const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
@@ -231,59 +236,6 @@ export class Directory implements ProofSource {
     }
     this.queue.addWritten(job); // room was checked with this job counted among those being written
     return { label: sub.label, version: sub.statement.version, committed: job.done.promise, acceptedAt, deadline };
-  }
-
-  /** Refuses a statement its provider's KEYTRANS deployment would not take (keytrans-hook.ts). */
-  private async checkKeyTrans(sub: NewSubmission): Promise<void> {
-    if (!this.opts.keytrans) {
-      if (sub.keytransSignature === null) return;
-      throw new DirectoryError('bad_keytrans_update', 'this directory runs no KEYTRANS deployments');
-    }
-    const queued = this.queue.pending.entry(sub.label, sub.statement.version - 1);
-    await this.opts.keytrans.checkUpdate(keyTransUpdate(sub), queued ? { signed: queued.keytransSigned } : null);
-  }
-
-  /** The answer to an identical resubmission: the queued statement's receipt times, or now for a committed one. */
-  private duplicateOutcome(label: Uint8Array, version: number, committed: Promise<Committed>): Accepted {
-    const p = this.queue.pending.entry(label, version);
-    if (p) return { label, version, committed: p.done.promise, acceptedAt: p.acceptedAt, deadline: p.deadline };
-    const now = this.now();
-    const deadline = now + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
-    return { label, version, committed, acceptedAt: now, deadline };
-  }
-
-  /**
-   * From a store that keeps its map rows elsewhere (directory-map.ts): if an epoch committed since the version
-   * was read, `checkStillNext` reads the map, so the label's path is fetched first (again if another epoch
-   * committed meanwhile, a few times at most).
-   */
-  private async fetchForCheck(label: Uint8Array, read: { epochsCommitted: number }): Promise<void> {
-    for (let i = 0; i < 3 && this.map.fetchesRows && read.epochsCommitted !== this.epochsCommitted; i++) {
-      const seen = this.epochsCommitted;
-      await this.map.fetchPaths([label]);
-      if (seen === this.epochsCommitted) return;
-    }
-  }
-
-  /**
-   * Step 2 of `submit`: the version must still be next, and the credential must not be being revoked. The
-   * committed version read with the name still holds if no epoch committed since (what an epoch commits
-   * leaves the queue only after the count changed); otherwise the map has it, without awaiting.
-   */
-  private checkStillNext(
-    label: Uint8Array,
-    version: number,
-    credentialIndex: number,
-    read: { version: number; epochsCommitted: number },
-  ): void {
-    if (this.queue.isRevoking(credentialIndex) || this.credentials.get(credentialIndex)?.revokedIndex !== null)
-      throw new DirectoryError('cert_revoked', 'the signing credential is revoked, or its revocation is queued');
-    const committed = this.map.committedVersion(label, read);
-    const current = Math.max(this.queue.pending.find(label)?.version ?? 0, committed);
-    if (version <= current)
-      throw new DirectoryError('version_conflict', `version ${version} of this account is taken (current ${current})`);
-    if (version > current + 1)
-      throw new DirectoryError('version_gap', `version must be ${current + 1}, the current version plus one`);
   }
 
   /** A pending statement for a label: the latest one, or the one of `version`. */
