@@ -26,7 +26,7 @@ import {
   type MapNodeRow,
 } from '../../../verifier/formats/map-nodes.js';
 import { decodedNode } from '../../../verifier/formats/map-decoded.js';
-import { StoredMap, type MapNodeSource } from '../../../verifier/formats/stored-map.js';
+import { MemoryMapStore, StoredMap, type MapNodeSource } from '../../../verifier/formats/stored-map.js';
 import { rootFromLeaves } from '../../helpers/map-definition.js';
 import { errorCode } from '../../helpers/error-code.js';
 import { prng } from '../../helpers/prng.js';
@@ -265,6 +265,42 @@ describe('the stored map', () => {
       expect(cached.buffer.byteLength).toBe(cached.byteLength);
     }
     expect(toHex(map.root())).toBe(toHex(batch.root));
+  });
+
+  it('keeps copies in a store in memory, compacted so that it holds at most about three times its rows', () => {
+    const leaves = labels(2000, 11).map((l) => leafOf(l));
+    const store = new MemoryMapStore();
+    const map = new StoredMap(store);
+    const tree = new PrefixTree();
+    const rand = prng(11);
+    const lengths = new Map<string, number>(); // each key's last row length, recomputed here
+    let compactions = 0;
+    for (let epoch = 0; epoch < 40; epoch++) {
+      const batch = epoch === 0 ? leaves : leaves.filter(() => rand() < 0.05).map((l) => leafOf(l.label, epoch + 1));
+      const planned = map.plan(batch);
+      const copiedBefore = store.bytes.copied;
+      store.writeMapRows(planned.rows);
+      if (store.bytes.copied < copiedBefore) compactions++;
+      tree.applyBatch(batch);
+      expect(toHex(map.root())).toBe(toHex(tree.root()));
+      for (const r of planned.rows) {
+        lengths.set(toHex(r.key), r.value.length);
+        expect(store.mapNode(r.key)!.buffer).not.toBe(r.value.buffer); // a copy, not the plan's chunk
+      }
+      const kept = [...lengths.values()].reduce((a, b) => a + b, 0);
+      expect(store.bytes.kept).toBe(kept);
+      expect(store.bytes.copied).toBeLessThanOrEqual(2 * kept + (1 << 20));
+    }
+    expect(compactions).toBeGreaterThan(0);
+    for (const l of leaves.slice(0, 300)) expect(map.prove(l.label)).toEqual(tree.prove(l.label));
+    // Forgetting rows counts them out.
+    const some = [...lengths.keys()]
+      .slice(0, 10)
+      .map((k) => Uint8Array.from(k.match(/../g) ?? [], (h) => parseInt(h, 16)));
+    const before = store.bytes.kept;
+    store.forget(some);
+    expect(store.bytes.kept).toBe(before - some.reduce((a, k) => a + lengths.get(toHex(k))!, 0));
+    for (const k of some) expect(store.mapNode(k)).toBeUndefined();
   });
 
   it('names each key by a Map key equal only to the same bytes', () => {
