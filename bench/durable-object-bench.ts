@@ -203,7 +203,7 @@ function workerdPids(): number[] {
 }
 
 /** Resident memory in bytes: in all, and its anonymous, file-backed and shared parts (/proc/PID/status). */
-interface Resident {
+export interface Resident {
   rss: number;
   anon: number;
   file: number;
@@ -211,7 +211,7 @@ interface Resident {
 }
 
 /** The resident memory of the workerd processes this process started, but those in `besides`. */
-function workerdMemory(besides: Set<number> = new Set()): Resident {
+export function workerdMemory(besides: Set<number> = new Set()): Resident {
   const total: Resident = { rss: 0, anon: 0, file: 0, shmem: 0 };
   for (const pid of workerdPids()) {
     if (besides.has(pid)) continue;

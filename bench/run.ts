@@ -24,6 +24,7 @@ import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtColdStart } from './client-bench.js';
 import { benchWriterColdStart } from './cold-start-bench.js';
 import { benchDurableObject } from './durable-object-bench.js';
+import { benchDurableGarbage } from './workerd-garbage-bench.js';
 import { benchKeyTransBundle, benchKeyTransRotations, benchKeyTransSearch } from './keytrans-bench.js';
 
 const quick = process.argv.includes('--quick');
@@ -73,7 +74,8 @@ if (!quick) {
     Object.defineProperty(() => benchWriterColdStart(accounts, scaleDir), 'name', { value: 'benchWriterColdStart' }),
   );
 }
-if (only === 'durable') {
+if (only === 'durable' || only === 'durablegarbage') {
+  await run(benchDurableGarbage);
   const storageAt = process.argv.indexOf('--object-storage');
   const storage = storageAt >= 0 ? process.argv[storageAt + 1] : 'full';
   if (storage !== 'full' && storage !== 'edge') throw new Error('--object-storage is full or edge');
