@@ -84,14 +84,23 @@ function startProcess(script: string, args: string[], core?: number): Promise<St
 
 /**
  * Runs bench/http-load.ts against `url` over `paths` (written to `dir`) and returns what it measured; on
- * `core` only when given; each request with the Accept header `accept` if given.
+ * `core` only when given; each request with the Accept header `accept` if given; the connections from
+ * `fromAddresses` loopback addresses if given (else all from 127.0.0.1).
  */
-function load(url: string, paths: Paths, dir: string, core?: number, accept?: string): Promise<LoadResult> {
+function load(
+  url: string,
+  paths: Paths,
+  dir: string,
+  core?: number,
+  accept?: string,
+  fromAddresses?: number,
+): Promise<LoadResult> {
   const file = join(dir, `paths-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(paths));
   const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
   const args = ['--import', 'tsx', script, url, file, String(CONNECTIONS), String(DURATION_S), String(WARMUP_S)];
-  if (accept) args.push(accept);
+  if (accept || fromAddresses) args.push(accept ?? '');
+  if (fromAddresses) args.push(String(fromAddresses));
   const [command, argv] = pinned(core, args);
   return new Promise((resolve, reject) => {
     execFile(command, argv, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
@@ -205,7 +214,11 @@ async function appLookupTime(url: string): Promise<{ sum: number; count: number 
   return { sum, count };
 }
 
-/** Lookups over HTTP with `readers` reader processes (unpinned): requests/s. */
+/**
+ * Lookups over HTTP with `readers` reader processes (unpinned): requests/s. The server hands each connection
+ * to a reader by its client's address, so the connections come from one loopback address each: from one
+ * address, every connection would go to the same reader.
+ */
 async function withReaders(
   main: string,
   dataDir: string,
@@ -215,7 +228,7 @@ async function withReaders(
 ): Promise<LoadResult> {
   const server = await startProcess(main, ['--data', dataDir, '--port', '0', '--readers', String(readers)]);
   try {
-    return await load(server.url, paths, root);
+    return await load(server.url, paths, root, undefined, undefined, CONNECTIONS);
   } finally {
     await stopProcess(server.child);
   }
@@ -334,16 +347,16 @@ async function measureHttpLookups(
         unit: 'requests/s',
         target: 'reported (2 cores: the readers, the sequencer and the load generator share them)',
         pass: readers.every((r) => r.non2xx === 0 && r.errors === 0),
-        note: `1 reader ${Math.round(readers[0].rps)} requests/s (p99 ${readers[0].p99} ms), 2 readers ${Math.round(readers[1].rps)} requests/s (p99 ${readers[1].p99} ms); one process, pinned: ${Math.round(ours.rps)}`,
+        note: `1 reader ${Math.round(readers[0].rps)} requests/s (p99 ${readers[0].p99} ms), 2 readers ${Math.round(readers[1].rps)} requests/s (p99 ${readers[1].p99} ms), each of the ${CONNECTIONS} connections from a loopback address of its own; one process, pinned: ${Math.round(ours.rps)}`,
       },
       {
         id: 'http_lookup_p99',
-        name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections`,
-        value: ours.p99,
+        name: `lookup latency p99 over HTTP at 1M accounts, ${CONNECTIONS} connections, binary (what the client package asks for)`,
+        value: binary.p99,
         unit: 'ms',
         target: 'p99 <= 25 ms',
-        pass: ours.p99 <= 25,
-        note: `p50 ${ours.p50} ms`,
+        pass: binary.p99 <= 25,
+        note: `p50 ${binary.p50} ms; JSON p99 ${ours.p99} ms (p50 ${ours.p50} ms)`,
       },
     ];
   } finally {

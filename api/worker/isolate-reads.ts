@@ -17,6 +17,7 @@ import type { LogReader } from '../../log/merkle/reader.js';
 import { inlineVrfProver } from '../../log/directory/vrf-prover.js';
 import { CHECKPOINT_KEY } from '../../log/merkle/tile-publication.js';
 import { entryBundlePath, TILE_WIDTH } from '../../verifier/formats/tiles.js';
+import { getPath } from 'hono/utils/url';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
 import { RequestMetrics } from '../app/request-metrics.js';
 import { readerApp } from '../wiring/open-server.js';
@@ -43,9 +44,14 @@ const READ_ROUTES: [string, RegExp, string][] = [
   ['POST', /^\/keytrans\/v1\/[^/]+\/owner\/monitor$/, '/keytrans/v1/:provider/owner/monitor'],
 ];
 
-/** The route label of a read request, or undefined for anything else. */
+/**
+ * The route label of a read request, or undefined for anything else. The path is read as Hono's router reads
+ * it (`getPath`: percent-encoded characters decoded, but not those of reserved ones such as '/'), so that
+ * every spelling of a read that the object's app would route as one (`/v1/%6cookup/...`) is answered here,
+ * limited by the shared limiters, and never reaches the writer.
+ */
 export function readRoute(request: Request): string | undefined {
-  const path = new URL(request.url).pathname;
+  const path = getPath(request);
   return READ_ROUTES.find(([method, re]) => method === request.method && re.test(path))?.[2];
 }
 

@@ -169,6 +169,8 @@ const READS: [string, RequestInit?][] = [
   [`/v1/lookup/d1.exmaple/user1%40d1.example`], // a provider that is not enrolled: the whole credential set
   [`/v1/history/${PROVIDER}/user2%40d1.example?since=0`],
   [`/v1/monitor/${PROVIDER}/user3%40d1.example?version=1`],
+  [`/v1/%6cookup/${PROVIDER}/user1%40d1.example`], // another spelling the object's router would take as a lookup
+  [`/v1/%68istory/${PROVIDER}/user2%40d1.example?since=0`],
   [
     '/v1/lookup',
     {
