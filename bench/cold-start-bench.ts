@@ -43,6 +43,8 @@ interface ChildFigures {
     failed: number;
     firstError?: string;
   } | null;
+  /** Anonymous resident memory as the lookups and the epochs left it, and after a full collection. */
+  rssAnonWorking: number;
   rssAnon: number;
   rssFile: number;
   heapUsed: number;
@@ -121,13 +123,13 @@ export async function benchWriterColdStart(accounts = 1_000_000, keepIn?: string
       },
       {
         id: `writer_memory_${accounts}`,
-        name: `anonymous resident memory of the Node server at ${n} accounts, after 2,000 lookups and two epochs`,
-        value: ours.rssAnon / MiB,
+        name: `anonymous resident memory of the Node server at ${n} accounts, after 2,000 lookups and two epochs, their garbage included`,
+        value: ours.rssAnonWorking / MiB,
         unit: 'MiB',
         target: '<= 256 MiB at 10M accounts',
-        pass: ours.rssAnon <= 256 * MiB,
+        pass: ours.rssAnonWorking <= 256 * MiB,
         peer: { name: "the earlier release's in-memory tree alone (its arrays)", value: peer.bytes / MiB, unit: 'MiB' },
-        note: `${(base.rssAnon / MiB).toFixed(0)} MiB at one account; JS heap ${(ours.heapUsed / MiB).toFixed(0)} MiB; ${ours.cacheRows.toLocaleString('en-US')} map rows cached; besides, ${(ours.rssFile / MiB).toFixed(0)} MiB of file-backed pages (the database SQLite maps, which the kernel can drop)`,
+        note: `${(ours.rssAnon / MiB).toFixed(0)} MiB after a full collection; ${(base.rssAnonWorking / MiB).toFixed(0)} MiB at one account (${(base.rssAnon / MiB).toFixed(0)} after a collection); JS heap ${(ours.heapUsed / MiB).toFixed(0)} MiB; ${ours.cacheRows.toLocaleString('en-US')} map rows cached; besides, ${(ours.rssFile / MiB).toFixed(0)} MiB of file-backed pages (the database SQLite maps, which the kernel can drop)`,
       },
       {
         id: `writer_storage_${accounts}`,

@@ -90,6 +90,7 @@ export async function trust(argv: string[]): Promise<number> {
     `vrf key         ${pins.vrfKey}`,
     `witnesses       ${pins.witnesses.length === 0 ? 'none' : pins.witnesses.join('\n                ')}`,
     `witness quorum  ${pins.witnessQuorum}`,
+    `max lag         ${pins.maxLagSeconds === undefined ? 'none (an answer from a smaller tree is a rollback)' : `${pins.maxLagSeconds} s`}`,
     `fingerprints    log ${fingerprint(pins.logKey)}  vrf ${fingerprint(pins.vrfKey)}`,
   ];
   if (values.server)
@@ -132,6 +133,7 @@ function openClient(values: { pins: string; server?: string; state: string; 'evi
     pins: toVerifierPins(pins, values.pins),
     state: { checkpoint: state.checkpoint },
     onEvidence,
+    maxLagSeconds: pins.maxLagSeconds, // a lagging replica's answer within the pinned bound is not a rollback
   });
   const save = () =>
     writeFileAtomic(

@@ -95,6 +95,17 @@ describe('kt', () => {
     expect(history.stdout).toMatch(
       /^verified: history of chat.example \/ bob@example.org after version 0, 1 version\(s\)/,
     );
+    // A bound on a lagging replica's answers, pinned by hand as the witness policy is: shown, and used.
+    expect(trust.stdout).toMatch(/max lag +none/);
+    const pins = JSON.parse(readFileSync(join(dir, 'kt-pins.json'), 'utf8'));
+    writeFileSync(join(dir, 'lag-pins.json'), JSON.stringify({ ...pins, maxLagSeconds: 60 }));
+    const shown = await kt(['trust', '--pins', 'lag-pins.json'], dir);
+    expect(shown.stdout).toMatch(/max lag +60 s/);
+    const lagged = await kt(['lookup', 'chat.example', 'alice@example.org', '--pins', 'lag-pins.json'], dir);
+    expect(lagged.code, lagged.stderr).toBe(0);
+    writeFileSync(join(dir, 'bad-lag-pins.json'), JSON.stringify({ ...pins, maxLagSeconds: 0 }));
+    const bad = await kt(['lookup', 'chat.example', 'alice@example.org', '--pins', 'bad-lag-pins.json'], dir);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/maxLagSeconds must be a positive integer/)]);
   });
 
   it('says, verified, that a provider is not enrolled; a malformed provider or account is a usage error', async () => {

@@ -32,8 +32,8 @@ export interface ClientOptions {
   now?: () => number;
   /**
    * How old, in seconds, an answer from a replica that lags behind the newest checkpoint this client kept may
-   * be and still be taken (this client's own bound, never the server's; default 0: such an answer is a
-   * rollback). See `LookupClientOptions.maxLagSeconds`.
+   * be and still be taken (this client's own bound, never the server's; default: the pins' `maxLagSeconds`,
+   * else 0: such an answer is a rollback). See `LookupClientOptions.maxLagSeconds`.
    */
   maxLagSeconds?: number;
 }
@@ -117,7 +117,7 @@ export function createClient(options: ClientOptions): KtClient {
     pins: { ...toVerifierPins(pins), now: options.now },
     fetch: options.fetch,
     onEvidence: options.onEvidence,
-    maxLagSeconds: options.maxLagSeconds,
+    maxLagSeconds: options.maxLagSeconds ?? pins.maxLagSeconds,
     now: options.now,
   });
   const run = keptIn(options.store ?? memoryStore(), pins.origin, client);

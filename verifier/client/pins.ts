@@ -4,11 +4,13 @@
  *
  *     {"server": "https://kt.example", "origin": "...", "logKey": "<C2SP verifier key>",
  *      "vrfKey": "<base64 of 32 bytes>", "witnesses": ["<cosigner key>", ...], "witnessQuorum": 0,
- *      "maxAgeSeconds": 86400}
+ *      "maxAgeSeconds": 86400, "maxLagSeconds": 60}
  *
  * `server` is optional (a client may be given the URL apart); `witnesses`, `witnessQuorum` and
- * `maxAgeSeconds` are the client's witness policy, never the server's advertised one. Unknown fields,
- * malformed keys and impossible policies are refused with a `PinsError` (`bad_pins`).
+ * `maxAgeSeconds` are the client's witness policy, never the server's advertised one; `maxLagSeconds`, also
+ * optional, is how old an answer from a replica that lags behind the newest checkpoint the client kept may
+ * be and still be taken (LookupClientOptions.maxLagSeconds; absent: such an answer is a rollback). Unknown
+ * fields, malformed keys and impossible policies are refused with a `PinsError` (`bad_pins`).
  */
 import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { parseCosignerKey } from '../../wasm-free-crypto/cosignature.js';
@@ -25,6 +27,7 @@ export interface PinsJson {
   witnesses?: string[];
   witnessQuorum?: number;
   maxAgeSeconds?: number;
+  maxLagSeconds?: number;
 }
 
 /** Pins that cannot be used (`bad_pins`), or a kept state that is not of these pins (`bad_state`). */
@@ -32,7 +35,7 @@ export class PinsError extends CodedError<'bad_pins' | 'bad_state'> {
   override readonly name = 'PinsError';
 }
 
-const FIELDS = ['server', 'origin', 'logKey', 'vrfKey', 'witnesses', 'witnessQuorum', 'maxAgeSeconds'];
+const FIELDS = ['server', 'origin', 'logKey', 'vrfKey', 'witnesses', 'witnessQuorum', 'maxAgeSeconds', 'maxLagSeconds'];
 
 /** A directory's base URL: http(s), no query or fragment, trailing slashes removed. */
 export function checkServerUrl(url: unknown, where = 'pins'): string {
@@ -58,6 +61,8 @@ export function checkPins(v: unknown, where = 'pins'): PinsJson & { witnesses: s
     throw bad('witnessQuorum must be a non-negative integer');
   if (o.maxAgeSeconds !== undefined && !(Number.isSafeInteger(o.maxAgeSeconds) && (o.maxAgeSeconds as number) > 0))
     throw bad('maxAgeSeconds must be a positive integer');
+  if (o.maxLagSeconds !== undefined && !(Number.isSafeInteger(o.maxLagSeconds) && (o.maxLagSeconds as number) > 0))
+    throw bad('maxLagSeconds must be a positive integer');
   const pins: PinsJson & { witnesses: string[]; witnessQuorum: number } = {
     origin: o.origin,
     logKey: o.logKey,
@@ -67,6 +72,7 @@ export function checkPins(v: unknown, where = 'pins'): PinsJson & { witnesses: s
   };
   if (o.server !== undefined) pins.server = checkServerUrl(o.server, where);
   if (o.maxAgeSeconds !== undefined) pins.maxAgeSeconds = o.maxAgeSeconds as number;
+  if (o.maxLagSeconds !== undefined) pins.maxLagSeconds = o.maxLagSeconds as number;
   toVerifierPins(pins, where); // every key parses and the policy is possible
   return pins;
 }

@@ -65,8 +65,35 @@ describe('createClient', () => {
     bad({ ...pins, logKey: 'not a key' });
     bad({ ...pins, witnessQuorum: 1 });
     bad({ ...pins, server: 'ftp://kt.test' });
+    for (const lag of [0, -1, 1.5, '60', null]) bad({ ...pins, maxLagSeconds: lag });
     const { server: _, ...noServer } = pins;
     expect(() => createClient({ pins: noServer })).toThrow(/server/);
+  });
+
+  it("takes a lagging replica's answer within the pins' maxLagSeconds, and calls it a rollback without one", async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await rotate(t, chat, 'lu@chat.example', 1);
+    const app = appOver(t);
+    const lagging = await (await app.request('/v1/lookup/chat.example/lu@chat.example')).text();
+    const laggedAt = t.clock.now;
+    await rotate(t, chat, 'lu@chat.example', 2);
+    let replica = false;
+    const fetch = async (url: string, init?: RequestInit) =>
+      replica && url.includes('/v1/lookup/') ? new Response(lagging) : app.request(url, init);
+    const store = memoryStore();
+    const now = () => laggedAt + 30_000;
+    const pinned = createClient({ pins: { ...pinsOf(t), maxLagSeconds: 60 }, fetch, store, now });
+    expect((await pinned.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(2);
+    replica = true;
+    expect((await pinned.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(1); // 30 s old
+    const tight = createClient({ pins: { ...pinsOf(t), maxLagSeconds: 20 }, fetch, store, now });
+    expect(await failure(tight.lookup('chat.example', 'lu@chat.example'))).toEqual(['ClientError', 'stale_answer']);
+    // The option overrides the pins; without either, the same answer is a rollback.
+    const own = createClient({ pins: { ...pinsOf(t), maxLagSeconds: 20 }, fetch, store, now, maxLagSeconds: 60 });
+    expect((await own.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(1);
+    const strict = createClient({ pins: pinsOf(t), fetch, store, now });
+    expect(await failure(strict.lookup('chat.example', 'lu@chat.example'))).toEqual(['VerifyError', 'rollback']);
   });
 
   it('verifies lookups, histories and the daily check, and keeps the checkpoint in its store', async () => {
