@@ -8,7 +8,9 @@
  * a replication cut short at any batch leaves readers at a whole epoch and the next run completes it; a D1 that
  * missed epochs, is ahead of the object, or was written by the release before the stored map is refilled, over
  * as many bounded runs as it takes while epochs close in between (then its map and reads are the object's); an
- * erasure reaches D1 and the erased version is served as its commitment; the lookup limit lives in the limiter
+ * erasure reaches D1 and the erased version is served as its commitment; the map rows of the last KEEP_EPOCHS
+ * epochs are kept, each epoch's map still reproducing its head's root, and the rows superseded before them are
+ * pruned; a read in another spelling of its path is answered by the isolate too; the lookup limit lives in the limiter
  * objects (a present lookup one token, an absent one ABSENT_LOOKUP_COST, each item of a batch, clients keyed by
  * IPv4 address or IPv6 /64); /metrics counts what the Worker answers itself.
  */
@@ -17,6 +19,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
   indexLayout,
+  KEEP_EPOCHS,
   type IndexDatabase,
   type IndexLayout,
   type IndexStatement,
@@ -28,6 +31,8 @@ import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
+import { decodeEntry } from '../../../verifier/formats/entries.js';
+import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
@@ -401,6 +406,54 @@ describe('the directory replicated to D1, read by the Worker', () => {
       expect([res.status, await bytesOf(res)]).toEqual([status, expected]);
       expect(await invocations()).toBe(before);
     }
+  });
+
+  it('keeps each map row of the last KEEP_EPOCHS epochs and prunes the rows superseded before them', async () => {
+    // An account rotated in 20 more epochs, each replicated: the root row and the account's path change in each.
+    for (let v = 1; v <= KEEP_EPOCHS + 4; v++)
+      expect((await publishWait(leaf, [signed(leaf, 'pruned@d1.example', v)])).status).toBe(200);
+    const epoch = await inSequencer(async (o) => o.directory.epoch);
+    expect(await replicatedEpoch(meta())).toBe(epoch);
+    const oldest = epoch - KEEP_EPOCHS; // the oldest servable epoch's predecessor: rows at or before it may go
+    for (const db of layout().shards) {
+      // At most one row of a key at or before `oldest`: the one a reader of epoch oldest + 1 still reads.
+      const superseded = await db
+        .prepare(
+          'SELECT COUNT(*) AS n FROM (SELECT key FROM dir_map_rows WHERE epoch <= ? GROUP BY key HAVING COUNT(*) > 1)',
+        )
+        .bind(oldest)
+        .first<{ n: number }>();
+      expect(superseded!.n).toBe(0);
+    }
+    // The root row (in the meta database) of every epoch of the window is kept.
+    const roots = await meta()
+      .prepare('SELECT epoch FROM dir_map_rows WHERE key = ? AND epoch > ? ORDER BY epoch')
+      .bind(new ArrayBuffer(0), oldest)
+      .all<{ epoch: number }>();
+    expect(roots.results.map((r) => r.epoch)).toEqual(Array.from({ length: KEEP_EPOCHS }, (_, i) => oldest + 1 + i));
+    const heads = await meta().prepare('SELECT MIN(epoch) AS low FROM dir_heads').first<{ low: number }>();
+    expect(heads!.low).toBeGreaterThanOrEqual(oldest);
+    // Each epoch of the window still reads as it was: the map its rows make has the root its head signed.
+    for (let e = oldest + 1; e <= epoch; e++) {
+      const store = new MemoryMapStore();
+      for (const db of layout().shards) {
+        const { results } = await db
+          .prepare(
+            'SELECT key, node FROM dir_map_rows r WHERE epoch = (SELECT MAX(epoch) FROM dir_map_rows n WHERE n.key = r.key AND n.epoch <= ?)',
+          )
+          .bind(e)
+          .all<{ key: ArrayBuffer; node: ArrayBuffer }>();
+        store.writeMapRows(results.map((r) => ({ key: new Uint8Array(r.key), value: new Uint8Array(r.node) })));
+      }
+      const head = await meta()
+        .prepare('SELECT entry FROM dir_heads WHERE epoch = ?')
+        .bind(e)
+        .first<{ entry: ArrayBuffer }>();
+      const entry = decodeEntry(new Uint8Array(head!.entry));
+      if (entry.type !== 'epoch') throw new Error('not an epoch head');
+      expect(hex(new StoredMap(store).root()), `epoch ${e}`).toBe(hex(entry.mapRoot));
+    }
+    await expectMapAsObject(epoch);
   });
 });
 
