@@ -1,7 +1,8 @@
 /**
  * The Node server with reader processes (api/node/readers.ts, reader-process.ts), as a child process on one
  * port: clients from eight loopback addresses are spread over both readers, each always to the same one;
- * every reader's lookups, histories and discoveries verify with only the pins and agree with the others';
+ * every reader's lookups, histories, discoveries and daily checks verify with only the pins and agree with the
+ * others';
  * publications, enrolments and /metrics reach the sequencer through the readers; a client's lookup
  * allowance is the same with two readers as with one process (its connections always reach its reader).
  */
@@ -15,7 +16,12 @@ import { fromBase64, toBase64 } from '../../../wasm-free-crypto/bytes.js';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { issueProviderCertificate, loadDevCa } from '../../../api/node/dev-ca.js';
 import { openDataDir } from '../../../api/node/data-dir.js';
-import { discoveryFromJson, historyFromJson, lookupFromJson } from '../../../verifier/formats/proof-json.js';
+import {
+  discoveryFromJson,
+  historyFromJson,
+  lookupFromJson,
+  monitorFromJson,
+} from '../../../verifier/formats/proof-json.js';
 import { HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import { signedIdentityStatement } from '../../helpers/directory.js';
@@ -97,17 +103,45 @@ describe('reader processes', () => {
         }
       expect(new Set(readerOf.values())).toEqual(new Set(['0', '1']));
       for (const answers of bodies.values()) expect(new Set(answers).size).toBe(1); // the same proof from both
-      for (const from of ADDRESSES.slice(0, 2)) {
-        const history = await getFrom(server.url, '/v1/history/chat.example/alice%40example.org?since=0', from);
-        verifier.verifyHistory(
-          historyFromJson(JSON.parse(history.body)),
+      // A client of each reader: histories, discoveries and the owner's daily check verify and agree.
+      const oneOfEach = ['0', '1'].map((r) => ADDRESSES.find((a) => readerOf.get(a) === r) as string);
+      const answersOf = new Map<string, string[]>();
+      const keep = (what: string, res: { status: number; reader?: string; body: string }, from: string) => {
+        expect([res.status, res.reader]).toEqual([200, readerOf.get(from)]);
+        answersOf.set(what, [...(answersOf.get(what) ?? []), res.body]);
+        return JSON.parse(res.body);
+      };
+      for (const from of oneOfEach) {
+        const history = keep(
+          'history',
+          await getFrom(server.url, '/v1/history/chat.example/alice%40example.org?since=0', from),
+          from,
+        );
+        const known = verifier.verifyHistory(
+          historyFromJson(history),
           'chat.example',
           'alice@example.org',
           HISTORY_ZERO,
         );
-        const discovery = await getFrom(server.url, '/v1/lookup', from, { discover: 'alice@example.org' });
-        verifier.verifyDiscovery(discoveryFromJson(JSON.parse(discovery.body)), 'alice@example.org');
+        expect(known.statements.length).toBe(2);
+        const discovery = keep(
+          'discovery',
+          await getFrom(server.url, '/v1/lookup', from, { discover: 'alice@example.org' }),
+          from,
+        );
+        verifier.verifyDiscovery(discoveryFromJson(discovery), 'alice@example.org');
+        const check = monitorFromJson(
+          keep(
+            'monitor',
+            await getFrom(server.url, '/v1/monitor/chat.example/alice%40example.org?version=2', from),
+            from,
+          ),
+        );
+        if (!('unchanged' in check)) throw new Error('expected the version the owner knows to be unchanged');
+        const leaf = { label: known.lookup.label, version: 2, historyHash: known.lookup.historyHash as Uint8Array };
+        expect(verifier.verifyUnchanged(check.unchanged, leaf).epoch).toBe(known.lookup.epoch);
       }
+      for (const [what, answers] of answersOf) expect(new Set(answers).size, what).toBe(1);
       // A route the readers' router reaches by another spelling is forwarded too.
       const spelled = await fetch(`${server.url}/v1/%62indings`, {
         method: 'POST',
