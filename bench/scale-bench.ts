@@ -188,7 +188,7 @@ export async function benchScale(): Promise<Figure[]> {
     return [
       {
         id: 'storage_per_account',
-        name: `storage per account at ${ACCOUNTS.toLocaleString('en-US')} accounts, one version (SQLite file: log, tiles, indexes)`,
+        name: `storage per account at ${ACCOUNTS.toLocaleString('en-US')} accounts, one version (SQLite file: log, tiles, indexes, the stored map's rows)`,
         value: perAccount,
         unit: 'bytes/account',
         target: '<= 1,024 bytes per account',
