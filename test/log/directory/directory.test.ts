@@ -1,6 +1,7 @@
 /**
  * The directory end to end as values: enrolment, publication, epochs, lookups (of providers not enrolled too), history,
- * discovery, erasure, restart.
+ * discovery, erasure, restart; an epoch that fails, also after its map rows were written inside its transaction (the
+ * store then reopens at the signed epoch, its stored map agreeing with the signed root).
  */
 import { describe, expect, it, vi } from 'vitest';
 import { equalBytes } from '../../../wasm-free-crypto/bytes.js';
@@ -271,5 +272,39 @@ describe('directory', () => {
         'lost@chat.example',
       ).status,
     ).toBe('present');
+  });
+
+  it("keeps the stored map at the signed epoch when the epoch's transaction fails after writing its rows, and reopens there", async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    await publish(t, chat.sign(statementFor(chat, 'kept@chat.example', 1, [identityKey()], t.clock.now)));
+    const signedRoot = t.dir.mapRoot();
+    const signedEpoch = t.dir.epoch;
+    const store = t.dir.store as any;
+    const original = store.epochWriter.bind(store);
+    let rowsWritten = 0;
+    // The epoch's writes run, map rows included, then its transaction fails before it commits (a crash).
+    store.epochWriter = (w: { map?: unknown[] }) => {
+      const write = original(w);
+      return () => {
+        write();
+        rowsWritten = w.map?.length ?? 0;
+        throw new Error('power lost after the map rows');
+      };
+    };
+    const signed = chat.sign(statementFor(chat, 'queued@chat.example', 1, [identityKey()], t.clock.now));
+    const accepted = await t.dir.submit(signed.statement, signed.signature);
+    accepted.committed.catch(() => undefined);
+    await expect(t.dir.closeEpoch()).rejects.toThrow('power lost');
+    expect(rowsWritten).toBeGreaterThan(0);
+    // The process starts again over the same file: the stored map is the signed epoch's, not the lost one's.
+    const again = await t.reopen();
+    expect([again.dir.epoch, equalBytes(again.dir.mapRoot(), signedRoot)]).toEqual([signedEpoch, true]);
+    const kept = await proveLookup(again.dir, 'chat.example', 'kept@chat.example');
+    expect(again.verifier.verifyLookup(kept, 'chat.example', 'kept@chat.example').status).toBe('present');
+    // The receipted statement's queue row was durable: the next epoch commits it.
+    await again.dir.closeEpoch();
+    const queued = await proveLookup(again.dir, 'chat.example', 'queued@chat.example');
+    expect(again.verifier.verifyLookup(queued, 'chat.example', 'queued@chat.example').status).toBe('present');
   });
 });
