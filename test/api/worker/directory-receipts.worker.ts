@@ -4,7 +4,8 @@
  * (its memory is lost, its storage kept), and the reopened object has replayed its durable queue: a
  * conflicting statement is refused, the same one answers the same receipt, and the next alarm commits each
  * receipted statement, served as that statement. Also a Durable Object storage left by the release before
- * the queue (no `dir_queue` table) gets the table when the store opens it.
+ * the queue (no `dir_queue` table) gets the table when the store opens it, and one left by the release before
+ * the stored map (no `dir_map` rows) gets the map's rows built when the object opens it, answering the same proofs.
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -80,6 +81,41 @@ describe('receipts on the Worker', () => {
       409,
       'version_conflict',
     ]);
+  });
+
+  it('builds the stored map of a Durable Object storage written before it existed, when the object opens', async () => {
+    const mapRows = async () =>
+      runInDurableObject(
+        sequencer(),
+        (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM dir_map').toArray()[0].n,
+      );
+    const before = await Promise.all(
+      Array.from({ length: N }, async (_, i) => (await get(`/v1/lookup/${PROVIDER}/u${i}@${PROVIDER}`)).text()),
+    );
+    expect(await mapRows()).toBeGreaterThan(0);
+    // What the release before the stored map left: the accounts and epochs, no map rows. The object restarts.
+    await runInDurableObject(sequencer(), (_i, state) => void state.storage.sql.exec('DELETE FROM dir_map'));
+    expect(await mapRows()).toBe(0);
+    await abortAllDurableObjects();
+    for (let i = 0; i < N; i++) {
+      const account = `u${i}@${PROVIDER}`;
+      const text = await (await get(`/v1/lookup/${PROVIDER}/${account}`)).text();
+      expect(text).toBe(before[i]); // the same proofs, from the rows built on opening
+      const proof = lookupFromJson(JSON.parse(text));
+      expect(proof.present?.version).toBe(1);
+    }
+    expect(await mapRows()).toBeGreaterThan(N - 1); // the root row and an internal node per pair of leaves
+    // Epochs go on over the built rows.
+    const leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] }); // a second credential, enrolled
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const late = signStatement(
+      'ed25519',
+      leaf.secretKey,
+      statementOf(PROVIDER, `late@${PROVIDER}`, 1, Date.now(), 'late'),
+    );
+    expect((await settle(post('/v1/bindings?wait=1', { statements: [late] }))).status).toBe(200);
+    const proof = lookupFromJson(await (await get(`/v1/lookup/${PROVIDER}/late@${PROVIDER}`)).json());
+    expect(proof.present?.statement).toEqual(fromBase64(late.statement));
   });
 
   it('adds the queue table to a Durable Object storage written before it existed', async () => {
