@@ -235,3 +235,21 @@ export async function directoryApp(opts: { capacity?: number; maxQueue?: number 
   const chat = await enrolProvider(t, 'chat.example');
   return { t, chat, app: appOver(t, opts) };
 }
+
+/**
+ * A replica that lags, over `t` with `chat` enrolled: `account` gets versions 1 and 2; `request` answers as
+ * the app does, except lookups while `lag.on`, which get the answer of version 1's epoch (made at `laggedAt`).
+ */
+export async function laggingReplica(t: TestDirectory, chat: TestProvider, account: string) {
+  const rotate = (version: number) =>
+    publish(t, chat.sign(statementFor(chat, account, version, [identityKey()], t.clock.now)));
+  await rotate(1);
+  const app = appOver(t);
+  const lagging = await (await app.request(`/v1/lookup/chat.example/${account}`)).text();
+  const laggedAt = t.clock.now;
+  await rotate(2);
+  const lag = { on: false };
+  const request = async (url: string, init?: RequestInit) =>
+    lag.on && url.includes('/v1/lookup/') ? new Response(lagging) : app.request(url, init);
+  return { app, request, lag, laggedAt };
+}

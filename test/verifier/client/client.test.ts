@@ -19,6 +19,7 @@ import {
   appOver,
   enrolProvider,
   identityKey,
+  laggingReplica,
   logSignerForTests,
   openTestDirectory,
   publish,
@@ -72,20 +73,16 @@ describe('createClient', () => {
 
   it("takes a lagging replica's answer within the pins' maxLagSeconds, and calls it a rollback without one", async () => {
     const t = await openTestDirectory();
-    const chat = await enrolProvider(t, 'chat.example');
-    await rotate(t, chat, 'lu@chat.example', 1);
-    const app = appOver(t);
-    const lagging = await (await app.request('/v1/lookup/chat.example/lu@chat.example')).text();
-    const laggedAt = t.clock.now;
-    await rotate(t, chat, 'lu@chat.example', 2);
-    let replica = false;
-    const fetch = async (url: string, init?: RequestInit) =>
-      replica && url.includes('/v1/lookup/') ? new Response(lagging) : app.request(url, init);
+    const {
+      request: fetch,
+      lag,
+      laggedAt,
+    } = await laggingReplica(t, await enrolProvider(t, 'chat.example'), 'lu@chat.example');
     const store = memoryStore();
     const now = () => laggedAt + 30_000;
     const pinned = createClient({ pins: { ...pinsOf(t), maxLagSeconds: 60 }, fetch, store, now });
     expect((await pinned.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(2);
-    replica = true;
+    lag.on = true;
     expect((await pinned.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(1); // 30 s old
     const tight = createClient({ pins: { ...pinsOf(t), maxLagSeconds: 20 }, fetch, store, now });
     expect(await failure(tight.lookup('chat.example', 'lu@chat.example'))).toEqual(['ClientError', 'stale_answer']);

@@ -16,6 +16,7 @@ import {
   appOver,
   enrolProvider,
   identityKey,
+  laggingReplica,
   logSignerForTests,
   openTestDirectory,
   publish,
@@ -115,24 +116,19 @@ describe('the lookup client', () => {
     const root = await makeRoot();
     const vrfSecretKey = sha256(utf8('shared vrf key'));
     const t = await openTestDirectory({ root, vrfSecretKey });
-    const chat = await enrolProvider(t, 'chat.example');
-    await rotate(t, chat, 'lu@chat.example', 1);
-    const app = appOver(t);
-    const lagging = await (await app.request('/v1/lookup/chat.example/lu@chat.example')).text();
-    const laggedAt = t.clock.now;
-    await rotate(t, chat, 'lu@chat.example', 2);
     // A replica that lags: it answers from the older epoch, while the client already kept the newer one.
-    let replica = false;
-    const both = {
-      request: async (url: string, init?: RequestInit) =>
-        replica && url.includes('/v1/lookup/') ? new Response(lagging) : app.request(url, init),
-    } as unknown as Hono;
+    const { app, request, lag, laggedAt } = await laggingReplica(
+      t,
+      await enrolProvider(t, 'chat.example'),
+      'lu@chat.example',
+    );
+    const both = { request } as unknown as Hono;
     let now = laggedAt + 30_000;
     const evidence: CheckpointEvidence[] = [];
     const { c } = client(both, t, { maxLagSeconds: 60, now: () => now, onEvidence: (e) => evidence.push(e) });
     expect((await c.lookup('chat.example', 'lu@chat.example')).statement?.version).toBe(2);
     const newest = c.state.checkpoint;
-    replica = true;
+    lag.on = true;
     const older = await c.lookup('chat.example', 'lu@chat.example'); // 30 s old: within the bound
     expect(older.statement?.version).toBe(1);
     expect(c.state.checkpoint).toBe(newest); // the newest checkpoint stays kept
