@@ -8,6 +8,8 @@
  * reads only when the connection has no address of its own, as on that socket). The client's connections
  * arrive from the primary over IPC, each already accepted on the public port; the reader's request counts
  * and refusals go back to the primary over the same channel, for the sequencer's /metrics (reader-metrics.ts).
+ * An unknown name's VRF proof is made on one thread of the reader's own at nice +15 (vrf-pool.ts), below the
+ * sequencer's threads (+10) that prove publications.
  */
 import { KeyTransDeployments } from '../../log/keytrans/deployments.js';
 import { operatorKeys } from '../../log/keytrans/operator-keys.js';
@@ -20,7 +22,6 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { DirectoryReader } from '../../log/directory/directory-reader.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
-import { inlineVrfProver } from '../../log/directory/vrf-prover.js';
 import { LogReader } from '../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../log/merkle/sqlite-storage.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
@@ -33,6 +34,8 @@ import { openDataDir } from './data-dir.js';
 import { HANDOVER_MS, ReaderCounts } from './reader-metrics.js';
 import { explorerFor } from './explorer-files.js';
 import { capConnections, httpServerOptions } from './http-limits.js';
+import { READER_VRF_NICE, startVrfPool } from './vrf-pool.js';
+import { vrfPoolOptions } from './vrf-pool-settings.js';
 
 /** The message that hands a reader a client's connection. */
 export const CONNECTION_MESSAGE = 'kt-connection';
@@ -92,9 +95,16 @@ export async function openReader(
     () => storage.loadHeadSync() ?? { size: 0, checkpoint: '' },
     () => store.servedEpoch()?.checkpoint ?? storage.loadHeadSync()?.checkpoint ?? '',
   );
+  // An unknown name's VRF proof on a thread of the reader's own, below the sequencer's threads (which prove
+  // publications) in priority, so that lookups through the readers cannot take the cores from publishing, and
+  // off the reader's event loop, which goes on answering known names meanwhile.
+  const vrf = await startVrfPool({
+    ...vrfPoolOptions({ threads: 1, readQueue: data.vrfPool.readQueue }, data.vrfSecretKey, logger),
+    nice: READER_VRF_NICE,
+  });
   const directory = await DirectoryReader.open({
     store,
-    vrfProver: inlineVrfProver(data.vrfSecretKey),
+    vrfProver: vrf,
     entryBundle: (n, width) => log.entryBundle(n, width),
     mapCacheRows: data.settings.mapCacheRows,
   });
@@ -110,7 +120,7 @@ export async function openReader(
     keytrans: data.settings.keytrans
       ? new KeyTransDeployments(
           new SqliteDeploymentStores(storage.db, { reader: true }),
-          (p) => operatorKeys(data.vrfSecretKey, p),
+          (p) => operatorKeys(data.vrfSecretKey, p, vrf),
           () => directory.credentials.all(),
         )
       : undefined,

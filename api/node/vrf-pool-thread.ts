@@ -8,14 +8,15 @@
  * `workerData.answersPerMessage`, so that the event loop takes several in one turn (their queue rows in one commit)
  * and the thread goes on while it does. It says `{ ready: true, check }` once it listens, `check` its
  * evaluation of `workerData.checkAlpha`, which the pool compares with its own. On Linux it first lowers its
- * own scheduling priority (nice +10: Linux's nice value is per thread), so that the server's event loop
- * (epochs, writes, stored lookups) runs before VRF work when the cores are busy.
+ * own scheduling priority (nice +10, or `workerData.nice`: Linux's nice value is per thread), so that the
+ * server's event loop (epochs, writes, stored lookups) runs before VRF work when the cores are busy, and a
+ * reader process's thread (+15) after the sequencer's, which prove publications.
  */
 import { setPriority } from 'node:os';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { vrfEvaluate } from '../../wasm-free-crypto/vrf.js';
 
-/** How much less urgent a VRF thread is than the event loop, as a nice value (Linux only). */
+/** How much less urgent a VRF thread is than the event loop by default, as a nice value (Linux only). */
 const THREAD_NICE = 10;
 
 /** A request of the pool, and the thread's messages. */
@@ -27,8 +28,9 @@ export type ThreadMessage =
 
 function lowerPriority(): void {
   if (process.platform !== 'linux') return; // elsewhere setpriority applies to the whole process
+  const nice = (workerData as { nice?: number }).nice ?? THREAD_NICE;
   try {
-    setPriority(THREAD_NICE);
+    setPriority(nice);
   } catch {
     // raising one's own nice value is always allowed; if the call fails anyway, run at normal priority
   }

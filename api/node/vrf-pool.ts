@@ -36,7 +36,15 @@ export interface VrfPoolOptions {
   maxQueuedWrites?: number;
   /** Where thread deaths are reported (default: JSON lines on standard error); never with the key or an input. */
   logger?: Logger;
+  /**
+   * How much less urgent the threads are than the event loop, as a nice value on Linux (default 10; a reader
+   * process's thread takes READER_VRF_NICE, so that the sequencer's threads, which prove publications, go first).
+   */
+  nice?: number;
 }
+
+/** The nice value of a reader process's VRF thread (api/node/reader-process.ts): below the sequencer's (10). */
+export const READER_VRF_NICE = 15;
 
 interface Job {
   id: number;
@@ -80,11 +88,12 @@ const RESPAWN_DELAY_MS = 1000;
 const CHECK_ALPHA = Uint8Array.of(0x6b, 0x74);
 
 /** A new thread running vrf-pool-thread (api/node/threads.ts). */
-function spawnWorker(secretKey: Uint8Array): Worker {
+function spawnWorker(secretKey: Uint8Array, nice: number | undefined): Worker {
   return spawnThread(import.meta.url, 'vrf-pool-thread', {
     secretKey,
     checkAlpha: CHECK_ALPHA,
     answersPerMessage: ANSWERS_PER_MESSAGE,
+    nice,
   });
 }
 
@@ -183,7 +192,12 @@ export class VrfPool implements VrfProver {
   }
 
   private startThread(slot: number): Thread {
-    const thread: Thread = { worker: spawnWorker(this.opts.secretKey), ready: false, failure: '', jobs: [] };
+    const thread: Thread = {
+      worker: spawnWorker(this.opts.secretKey, this.opts.nice),
+      ready: false,
+      failure: '',
+      jobs: [],
+    };
     thread.worker.on('message', (m: ThreadMessage) => this.answered(thread, m));
     thread.worker.on('error', (e) => (thread.failure = `: ${e.name}: ${e.message}`));
     thread.worker.on('exit', (code) => this.died(slot, thread, `exit code ${code}${thread.failure}`));

@@ -2,9 +2,9 @@
  * The VRF pool (api/node/vrf-pool.ts): its threads compute the proofs `vrfProve` computes; the read queue is
  * bounded and refuses with `overloaded`; writes go before every waiting read and are never refused for the
  * reads' sake; a thread that dies fails its job with a clear error and is replaced; `close()` stops the
- * threads. The threads are the real ones (the module's `Worker` is only wrapped, to find them).
+ * threads; on Linux the threads run at nice 10, or the nice value given (a reader process's, 15). The threads are the real ones (the module's `Worker` is only wrapped, to find them).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -13,7 +13,7 @@ import { toHex } from '../../../wasm-free-crypto/bytes.js';
 import { randomBytes } from '../../../wasm-free-crypto/random.js';
 import { vrfProofToHash, vrfProve } from '../../../wasm-free-crypto/vrf.js';
 import { DirectoryError } from '../../../log/directory/errors.js';
-import { startVrfPool, VrfPool, WRITES_IN_FLIGHT } from '../../../api/node/vrf-pool.js';
+import { READER_VRF_NICE, startVrfPool, VrfPool, WRITES_IN_FLIGHT } from '../../../api/node/vrf-pool.js';
 import { vrfPoolOptions, vrfPoolSettings } from '../../../api/node/vrf-pool-settings.js';
 import { jsonLogger } from '../../../api/app/logger.js';
 import { openDataDir } from '../../../api/node/data-dir.js';
@@ -70,6 +70,27 @@ describe('the VRF pool (api/node/vrf-pool.ts)', () => {
     });
     expect(p.queued).toEqual({ reads: 0, writes: 0 });
   });
+
+  it.runIf(process.platform === 'linux')(
+    "lowers its threads' priority: nice 10 by default, a reader process's READER_VRF_NICE",
+    async () => {
+      /** The nice values of this process's threads (field 19 of /proc/self/task/TID/stat). */
+      const nices = () =>
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+        });
+      const count = (n: number) => nices().filter((v) => v === n).length;
+      const before = [count(10), count(READER_VRF_NICE)];
+      const p = await pool(2, 10);
+      expect([count(10), count(READER_VRF_NICE)]).toEqual([before[0] + 2, before[1]]);
+      const reader = await startVrfPool({ secretKey, threads: 1, maxQueuedReads: 10, nice: READER_VRF_NICE });
+      pools.push(reader);
+      expect([count(10), count(READER_VRF_NICE)]).toEqual([before[0] + 2, before[1] + 1]);
+      expect(READER_VRF_NICE).toBeGreaterThan(10);
+      await p.prove(alpha(1), 'read');
+    },
+  );
 
   it('proves under another key when a request names one (a KEYTRANS deployment’s), and under its own after', async () => {
     const p = await pool(2, 1000);
