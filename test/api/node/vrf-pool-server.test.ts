@@ -3,7 +3,8 @@
  * unknown names are proven by the pool and verify with the pins; with the read queue full, such a lookup is
  * answered 503 `overloaded` with `Retry-After`, while a lookup of a known name (no VRF) and a publication
  * (its proof a write, served before every waiting read) still succeed; `close()` stops the pool's threads.
- * The load is put on the pool directly, so that the queue is full for certain when the requests arrive.
+ * The load is put on the pool directly, writes holding its one thread, so that the read queue is full for
+ * certain when the requests arrive.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Worker as NodeWorker } from 'node:worker_threads';
@@ -42,8 +43,11 @@ describe('the Node server proves VRF labels in its pool (api/node/vrf-pool.ts)',
     const d = await directory({ vrfThreads: 1, vrfReadQueue: 400, epochIntervalMs: 50 });
     const pool = d.server.vrfPool!;
     expect((await d.publish('known@chat.example')).status).toBe(200);
-    // One read runs and 400 wait: over two seconds of proofs on the one thread.
-    const flood = Array.from({ length: 401 }, (_, i) => pool.prove(Uint8Array.of(1, i >> 8, i & 255), 'read'));
+    // The one thread holds 100 writes (a read goes to a thread only when it holds nothing), and 400 reads wait
+    // behind them: the read queue stays full while the thread proves the writes, whatever the machine's speed
+    // (with one read running instead, the queue had room again once it ended, a few ms later).
+    const busy = Array.from({ length: 100 }, (_, i) => pool.prove(Uint8Array.of(2, i), 'write'));
+    const flood = Array.from({ length: 400 }, (_, i) => pool.prove(Uint8Array.of(1, i >> 8, i & 255), 'read'));
     expect(pool.queued.reads).toBe(400);
 
     const refused = await lookup(d, 'unknown@chat.example');
@@ -63,7 +67,7 @@ describe('the Node server proves VRF labels in its pool (api/node/vrf-pool.ts)',
     expect(published.status, published.text).toBe(200);
     expect(pool.queued.reads).toBeGreaterThan(200);
 
-    await Promise.all(flood);
+    await Promise.all([...busy, ...flood]);
     const absent = await lookup(d, 'unknown@chat.example');
     expect(absent.status).toBe(200);
     const verified = d.verifier.verifyLookup(lookupFromJson(JSON.parse(absent.text)), PROVIDER, 'unknown@chat.example');
