@@ -22,6 +22,7 @@ import { encodeEntry } from '../verifier/formats/entries.js';
 import { Frontier } from '../verifier/formats/frontier.js';
 import { PrefixTree } from '../verifier/formats/prefix-tree.js';
 import { MapReplay } from '../verifier/verification/map-replay.js';
+import { MemoryMapStore, type MapNodeStore } from '../verifier/formats/stored-map.js';
 import { EMPTY_TREE_HASH } from '../verifier/formats/tlog.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../test/helpers/directory.js';
 import { opsPerSecond, type Figure } from './harness.js';
@@ -93,15 +94,7 @@ export function benchAuditReplay(): Figure {
   const { entries, mapHashes } = buildLog();
   const block = new Uint8Array(64);
   const hashRateBefore = opsPerSecond(() => sha256(block), 1);
-  const start = performance.now();
-  const replay = new MapReplay();
-  const frontier = new Frontier();
-  entries.forEach((e, i) => {
-    frontier.push(e);
-    replay.apply(i, e);
-  });
-  frontier.root();
-  const rate = UPDATES / ((performance.now() - start) / 1000);
+  const rate = replayRate(entries, new MemoryMapStore());
   // Hashes per update: the map's (leaf and node hashes, as the tree counts them), the history hash, and the
   // entry's leaf hash in the log tree plus about one node hash to merge it into the tree's frontier.
   const hashesPerUpdate = mapHashes / UPDATES + 1 + 2;
@@ -132,20 +125,25 @@ export function benchAuditReplay(): Figure {
   };
 }
 
-/** Updates per second of the replay of `entries`, log tree included, into `kt audit`'s SQLite store. */
+/** Updates per second of the auditor's core over `entries` into `store`: the log tree's hashes and the map replay. */
+function replayRate(entries: Uint8Array[], store: MapNodeStore): number {
+  const start = performance.now();
+  const replay = new MapReplay(store);
+  const frontier = new Frontier();
+  entries.forEach((e, i) => {
+    frontier.push(e);
+    replay.apply(i, e);
+  });
+  frontier.root();
+  return UPDATES / ((performance.now() - start) / 1000);
+}
+
+/** The same (`replayRate`) into `kt audit`'s SQLite store, in a folder of its own. */
 function replayIntoSqlite(entries: Uint8Array[]): number {
   const dir = mkdtempSync(join(tmpdir(), 'kt-audit-bench-'));
   const { store } = SqliteAuditStore.open(join(dir, 'audit.db'));
   try {
-    const start = performance.now();
-    const replay = new MapReplay(store);
-    const frontier = new Frontier(); // as in the figure it stands beside: the log tree's hashes too
-    entries.forEach((e, i) => {
-      frontier.push(e);
-      replay.apply(i, e);
-    });
-    frontier.root();
-    return UPDATES / ((performance.now() - start) / 1000);
+    return replayRate(entries, store);
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { getPath } from 'hono/utils/url';
 import { DirectoryReader } from '../../log/directory/directory-reader.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import { LogReader } from '../../log/merkle/reader.js';
@@ -46,15 +47,6 @@ export const READY_MESSAGE = 'kt-reader-ready';
 export function forSequencer(method: string, path: string): boolean {
   if (path === '/metrics' || path === '/healthz') return true;
   return method === 'POST' && (path === '/v1/bindings' || path === '/v1/providers' || path === '/v1/providers/revoke');
-}
-
-/** A path as the router matches it: percent-encoding decoded as Hono decodes it (`/v1/%62indings` is bindings). */
-function routedPath(path: string): string {
-  try {
-    return decodeURI(path);
-  } catch {
-    return path;
-  }
 }
 
 /** Forwards the request to the sequencer's app on `socketPath`, as it came (raw target, headers, body). */
@@ -127,7 +119,8 @@ export async function openReader(
   });
   const front = new Hono();
   front.all('*', async (c) => {
-    const path = routedPath(new URL(c.req.url).pathname);
+    // The path as the apps' router matches it (`/v1/%62indings` is bindings), as the Worker's isolate reads it.
+    const path = getPath(c.req.raw);
     if (path === '/metrics') await counts?.handOver(); // the scrape holds this reader's counts
     if (forSequencer(c.req.method, path)) return forward(c, sequencerSocket);
     // Which process answered (operators, tests), on the app's own response (withHeader says why).

@@ -43,8 +43,12 @@ export function duplicateOutcome(
   const p = ctx.queue.pending.entry(label, version);
   if (p) return { label, version, committed: p.done.promise, acceptedAt: p.acceptedAt, deadline: p.deadline };
   const now = ctx.now();
-  const deadline = now + (ctx.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
-  return { label, version, committed, acceptedAt: now, deadline };
+  return { label, version, committed, acceptedAt: now, deadline: receiptDeadline(ctx.opts, now) };
+}
+
+/** When a statement accepted at `acceptedAt` must be committed by, as its receipt says. */
+export function receiptDeadline(opts: Pick<DirectoryOptions, 'receiptDeadlineMs'>, acceptedAt: number): number {
+  return acceptedAt + (opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
 }
 
 /**

@@ -20,16 +20,17 @@ import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
 import { appendEpoch } from './epoch-commit.js';
-import { checkKeyTrans, checkStillNext, duplicateOutcome, fetchForCheck, type AdmissionContext } from './admission.js';
+import {
+  checkKeyTrans,
+  checkStillNext,
+  duplicateOutcome,
+  fetchForCheck,
+  receiptDeadline,
+  type AdmissionContext,
+} from './admission.js';
 import type { Accepted, DirectoryOptions } from './directory-options.js';
 import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot } from './epoch-plan.js';
-import {
-  DEFAULT_RECEIPT_DEADLINE_MS,
-  jobFromQueueRow,
-  QueueWriter,
-  queueRowFor,
-  type StatementJob,
-} from './durable-queue.js';
+import { jobFromQueueRow, QueueWriter, queueRowFor, type StatementJob } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
 import { committedUpdates, JobQueue } from './job-queue.js';
 import { labelOfName } from './labels.js';
@@ -220,7 +221,7 @@ export class Directory implements ProofSource {
     checkStillNext(this.admission, sub.label, sub.statement.version, sub.credential.logIndex, sub.committed);
     this.queue.checkRoom(this.writing);
     const acceptedAt = this.now();
-    const deadline = acceptedAt + (this.opts.receiptDeadlineMs ?? DEFAULT_RECEIPT_DEADLINE_MS);
+    const deadline = receiptDeadline(this.opts, acceptedAt);
     const job: StatementJob = { kind: 'statement', sub, done: deferred(), queueId: 0, acceptedAt, deadline };
     const durable = this.queueWriter.write(queueRowFor(sub, acceptedAt, deadline));
     this.queue.pending.add(job, durable);

@@ -59,10 +59,9 @@ export function checkPins(v: unknown, where = 'pins'): PinsJson & { witnesses: s
   const quorum = o.witnessQuorum ?? 0;
   if (!Number.isSafeInteger(quorum) || (quorum as number) < 0)
     throw bad('witnessQuorum must be a non-negative integer');
-  if (o.maxAgeSeconds !== undefined && !(Number.isSafeInteger(o.maxAgeSeconds) && (o.maxAgeSeconds as number) > 0))
-    throw bad('maxAgeSeconds must be a positive integer');
-  if (o.maxLagSeconds !== undefined && !(Number.isSafeInteger(o.maxLagSeconds) && (o.maxLagSeconds as number) > 0))
-    throw bad('maxLagSeconds must be a positive integer');
+  for (const name of ['maxAgeSeconds', 'maxLagSeconds'] as const)
+    if (o[name] !== undefined && !(Number.isSafeInteger(o[name]) && (o[name] as number) > 0))
+      throw bad(`${name} must be a positive integer`);
   const pins: PinsJson & { witnesses: string[]; witnessQuorum: number } = {
     origin: o.origin,
     logKey: o.logKey,

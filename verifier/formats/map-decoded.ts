@@ -25,7 +25,7 @@ export function decodedNode(key: Uint8Array, value: Uint8Array, remember: boolea
   if (node && !equalBytes(node.key, key)) node = undefined; // the same bytes under another key: decoded anew
   if (!node) {
     node = decodeMapNode(key, value);
-    if (remember && node.depth < DECODED_DEPTH) decodedRows.set(value, node);
+    if (remember) decodedRows.set(value, node); // its depth is key[0], below DECODED_DEPTH
   }
   return node;
 }
