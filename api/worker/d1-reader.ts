@@ -8,8 +8,8 @@
  * with the head, in one batch (one snapshot) of the meta database, then every node key on the label's path in the
  * label's shard (`u8 depth || prefix` for depths 0..63, then up to 255 if the path goes deeper, which random
  * labels practically never do). A name is found by its name shard (its label), and its rows in its label's shard;
- * rows of a shard replicated ahead of the meta database are seen as such by the proof builder, which reads
- * again. A name D1 does not know has its VRF proof computed here, after the caller's charge for it. Erased
+ * an account row replicated ahead of the head's epoch (a run cut short, an epoch waiting for its witnesses) is
+ * proven at the head's leaf's version by the proof builder, from the account's version rows. A name D1 does not know has its VRF proof computed here, after the caller's charge for it. Erased
  * versions' commitments come from the log's entry bundles (`entryBundle`, R2).
  */
 import { DIRECTORY_QUERIES as Q, type RawEpoch, type RawCredential } from '../../log/directory/directory-sql.js';

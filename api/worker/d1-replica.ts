@@ -12,7 +12,7 @@
  *    one batch per shard together with that shard's marker (a D1 batch is one transaction), then to the meta
  *    database with its marker, last. A crash in between leaves shards ahead of the meta marker, which the next run
  *    skips by their markers. Readers take their epoch from the meta database and read map rows of that epoch or
- *    older, so a shard ahead changes no answer (an account row ahead is seen as such, and the lookup retried).
+ *    older, so a shard ahead changes no answer (an account row ahead is proven at the leaf's version: proof-builder.ts).
  * 3. The outbox row is deleted only after that. A crash in between leaves a row at or below the marker, which the
  *    next run deletes without applying it again.
  * 4. An epoch is servable once the checkpoint served with it is known: in the outbox without witnesses, else from the

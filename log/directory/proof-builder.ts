@@ -27,6 +27,13 @@ import type {
   VersionProof,
 } from '../../verifier/formats/proofs.js';
 import { pathFromLeafHashes, recordHash } from '../../verifier/formats/tlog.js';
+import {
+  commitment,
+  HISTORY_ZERO,
+  historyHash,
+  signedStatementBytes,
+} from '../../verifier/formats/directory-hashes.js';
+import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 
 /**
  * What proofs are built from: the sequencer (directory.ts), or a reader of its store that is not the
@@ -157,6 +164,35 @@ async function versionProof(dir: ProofSource, row: VersionRow, head: EpochHeadEn
   return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
 }
 
+/** A version's commitment: from its opening and signed statement, or from the log once it is erased. */
+async function commitmentOf(dir: ProofSource, row: VersionRow): Promise<Uint8Array> {
+  if (!row.statement || !row.signature || !row.opening) return committedInLog(dir, row);
+  return commitment(row.opening, signedStatementBytes(row.statement, row.signature));
+}
+
+/**
+ * The history hash before the leaf's version (docs/PROTOCOL.md section 17), recomputed from the commitments of
+ * the versions before it, for a lookup at an epoch older than the account's row, which holds only the newest
+ * version's. Undefined unless the chain, continued by `row`, makes the leaf's history hash: a version row read
+ * during an erasure or a replication may be of another state than the leaf's.
+ */
+async function historyBefore(
+  dir: ProofSource,
+  label: Uint8Array,
+  leaf: MapLeaf,
+  row: VersionRow,
+): Promise<Uint8Array | undefined> {
+  const earlier = leaf.version > 1 ? await dir.store.versions(label, 1, leaf.version - 1) : [];
+  let history: Uint8Array = HISTORY_ZERO;
+  for (const [i, r] of earlier.entries()) {
+    if (r.version !== i + 1) return undefined;
+    history = historyHash(history, r.version, await commitmentOf(dir, r));
+  }
+  if (earlier.length !== leaf.version - 1) return undefined;
+  const made = historyHash(history, leaf.version, await commitmentOf(dir, row));
+  return equalBytes(made, leaf.historyHash) ? history : undefined;
+}
+
 /**
  * The canonical account of a request for (provider, account). A malformed provider id is refused (400), not
  * proven "not enrolled": no statement can ever name it (docs/PROTOCOL.md section 12.1).
@@ -187,7 +223,8 @@ export interface LookupCharge {
 /**
  * Looks up (provider, account) in the current epoch; the account is canonicalised first. The map proof is
  * taken from the snapshot; if an epoch commits while the store is read, the lookup starts again so that
- * every part belongs to one epoch. `at`: the snapshot of the answer this lookup is part of (a discovery's),
+ * every part belongs to one epoch. An account row of an epoch after the snapshot's (a replica serving an
+ * older epoch) gives way to the version rows of the snapshot's leaf (`historyBefore`). `at`: the snapshot of the answer this lookup is part of (a discovery's),
  * the source's hint (`ProofSource.proveLabel`).
  */
 export async function proveLookup(
@@ -212,9 +249,18 @@ export async function proveLookup(
     const [acc, row] = fresh?.latest
       ? [fresh.account, fresh.latest]
       : await Promise.all([dir.store.account(label), dir.store.version(label, leaf.version)]);
-    if (!acc || !row || acc.version !== leaf.version) continue; // an epoch committed meanwhile
+    // An account row behind the map's leaf is of an epoch before it: read again once it has caught up.
+    if (!acc || !row || acc.version < leaf.version) continue;
+    // One ahead of it is of an epoch after the served one (a replica whose newest servable epoch waits for
+    // its witnesses, or a shard replicated ahead of its head): the leaf's version is proven as of its epoch,
+    // unless a deletion since erased its statement, which is then never served again (busy, as for rows that
+    // changed while they were read).
+    const behind = acc.version > leaf.version;
+    if (behind && !row.statement) continue;
+    const previousHistory = behind ? await historyBefore(dir, label, leaf, row) : acc.previousHistory;
+    if (!previousHistory) continue;
     const v = await versionProof(dir, row, snap.head);
-    return { ...base, present: { ...v, previousHistory: acc.previousHistory } };
+    return { ...base, present: { ...v, previousHistory } };
   }
   throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
 }

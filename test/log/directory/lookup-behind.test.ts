@@ -1,0 +1,114 @@
+/**
+ * A lookup at an epoch older than the account's row (log/directory/proof-builder.ts): a replica whose newest
+ * servable epoch waits for its witnesses, or a shard replicated ahead of its head, holds the account row of a
+ * later version than the served epoch's leaf. The proof is then of the leaf's version, its previous history
+ * hash recomputed from the versions before it (from the log for erased ones), and equals the proof the
+ * directory gave at that epoch; a version erased since, or rows that do not make the leaf's history hash, are
+ * never served (busy).
+ */
+import { describe, expect, it } from 'vitest';
+import { DirectoryError } from '../../../log/directory/errors.js';
+import { proveLookup, type ProofSource } from '../../../log/directory/proof-builder.js';
+import type { VersionRow } from '../../../log/directory/store.js';
+import {
+  enrolProvider,
+  identityKey,
+  openTestDirectory,
+  publish,
+  statementFor,
+  type TestDirectory,
+  type TestProvider,
+} from '../../helpers/directory.js';
+
+const publishVersion = (t: TestDirectory, p: TestProvider, account: string, v: number, deleted = false) => {
+  const s = statementFor(p, account, v, deleted ? [] : [identityKey()], t.clock.now);
+  return publish(t, p.sign(deleted ? { ...s, status: 'deleted' } : s));
+};
+
+/**
+ * The directory as a source that serves the epoch current now (its map proofs of `accounts`' labels), while
+ * its store goes on; `versions` may rewrite the version rows the source reads.
+ */
+async function servingNow(
+  t: TestDirectory,
+  accounts: string[],
+  versions: (rows: VersionRow[]) => VersionRow[] = (rows) => rows,
+): Promise<ProofSource> {
+  const served = new Map<string, Awaited<ReturnType<ProofSource['proveLabel']>>>();
+  for (const a of accounts) {
+    const { label } = await t.dir.labelFor('chat.example', a);
+    served.set(label.join(), await t.dir.proveLabel(label));
+  }
+  const { snap } = await t.dir.snapshot();
+  return {
+    labelFor: (p, a, before) => t.dir.labelFor(p, a, before),
+    proveLabel: async (label) => served.get(label.join())!,
+    snapshot: async () => ({ snap }),
+    credentials: t.dir.credentials,
+    store: {
+      account: (label) => t.dir.store.account(label),
+      version: (label, v) => t.dir.store.version(label, v),
+      versions: async (label, from, to) => versions(await t.dir.store.versions(label, from, to)),
+    },
+    entryBundle: (n, width) => t.dir.entryBundle(n, width),
+  };
+}
+
+describe('a lookup at an epoch older than the account row', () => {
+  it("proves the served epoch's version, as the directory proved it then, and verifies", async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let v = 1; v <= 3; v++) await publishVersion(t, chat, 'alice@example.org', v);
+    await publishVersion(t, chat, 'bob@example.org', 1);
+    await publishVersion(t, chat, 'bob@example.org', 2);
+    // Dave's version 1 was erased by his deletion (version 2): its commitment comes from the log.
+    await publishVersion(t, chat, 'dave@example.org', 1);
+    await publishVersion(t, chat, 'dave@example.org', 2, true);
+    await publishVersion(t, chat, 'dave@example.org', 3);
+    const accounts = ['alice@example.org', 'bob@example.org', 'carol@example.org', 'dave@example.org'];
+    const then = await Promise.all(accounts.map((a) => proveLookup(t.dir, 'chat.example', a)));
+    const source = await servingNow(t, accounts);
+    // Later epochs: alice's version 4, bob's deletion (which erases versions 1 and 2), carol's first, dave's 4.
+    await publishVersion(t, chat, 'alice@example.org', 4);
+    await publishVersion(t, chat, 'bob@example.org', 3, true);
+    await publishVersion(t, chat, 'carol@example.org', 1);
+    await publishVersion(t, chat, 'dave@example.org', 4);
+    const erased = async (a: string, v: number) =>
+      (await t.dir.store.version((await t.dir.labelFor('chat.example', a)).label, v))?.opening === null;
+    expect([await erased('dave@example.org', 1), await erased('bob@example.org', 2)]).toEqual([true, true]);
+    for (const [i, a] of accounts.entries()) {
+      if (a === 'bob@example.org') continue;
+      const proof = await proveLookup(source, 'chat.example', a);
+      t.verifier.verifyLookup(proof, 'chat.example', a);
+      expect(proof).toEqual(then[i]);
+    }
+    // Bob's served version was erased since: its statement is never served again, not even at its epoch.
+    const bob = await proveLookup(source, 'chat.example', 'bob@example.org').catch((e: unknown) => e);
+    expect(bob).toBeInstanceOf(DirectoryError);
+    expect((bob as DirectoryError).code).toBe('busy');
+  });
+
+  it('never serves version rows that do not make the leaf: a row missing, swapped or altered is busy', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let v = 1; v <= 3; v++) await publishVersion(t, chat, 'alice@example.org', v);
+    const tampered: [string, (rows: VersionRow[]) => VersionRow[]][] = [
+      ['a version missing', (rows) => rows.slice(1)],
+      ['two versions swapped', (rows) => [rows[1], rows[0], ...rows.slice(2)]],
+      [
+        'an opening altered',
+        (rows) => rows.map((r, i) => (i === 0 ? { ...r, opening: r.opening!.map((b) => b ^ 1) } : r)),
+      ],
+      ['a version number altered', (rows) => rows.map((r, i) => (i === 1 ? { ...r, version: 1 } : r))],
+    ];
+    const sources = [];
+    for (const [what, rewrite] of tampered)
+      sources.push([what, await servingNow(t, ['alice@example.org'], rewrite)] as const);
+    await publishVersion(t, chat, 'alice@example.org', 4);
+    for (const [what, source] of sources) {
+      const refused = await proveLookup(source, 'chat.example', 'alice@example.org').catch((e: unknown) => e);
+      expect(refused, what).toBeInstanceOf(DirectoryError);
+      expect((refused as DirectoryError).code, what).toBe('busy');
+    }
+  });
+});
