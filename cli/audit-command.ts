@@ -1,7 +1,7 @@
 /**
  * `kt audit`: audits a directory's log (verifier/auditor/auditor.ts) from the state saved by the last run to the
- * log's current checkpoint, with progress on a TTY, and saves the new state only after the whole audit
- * passed. With `--roots PEM`, provider enrolments are also checked against those trusted roots
+ * log's current checkpoint, with progress on a TTY, and saves the new state after the whole audit passed, and
+ * part way through a long one (verifier/auditor/auditor.ts `progressEvery`), from which an interrupted audit goes on. With `--roots PEM`, provider enrolments are also checked against those trusted roots
  * (verifier/enrolment/); without it the auditor is told so explicitly and the result says that they were not.
  * The state file is an SQLite file holding the state and the replayed map (cli/audit-store.ts); a JSON state
  * file of the release before the stored map is upgraded in place; a state of a release before the KEYTRANS history
@@ -26,8 +26,10 @@ checks that each provider's KEYTRANS tree anchored in the log grows by one entry
 and has as root the tree of its anchored entries (replay_keytrans_history), and with --roots checks every
 provider enrolment against those trusted root certificates (without it, enrolments are not checked, and
 the result says so). The state file (SQLite) holds the state and the
-replayed map, so memory does not grow with the directory; it is saved only when everything passed. A
-JSON state file of an earlier release (kt-audit.json without --state) is upgraded in place. When the log
+replayed map, so memory does not grow with the directory; it is saved when everything passed, and part
+way through a long audit (at the first epoch head after every 65,536 entries), so that an interrupted
+audit goes on where it stopped, the entries it read checked when the next one reaches the checkpoint it
+was auditing toward (a checkpoint of fewer entries is then a rollback). A JSON state file of an earlier release (kt-audit.json without --state) is upgraded in place. When the log
 fails a check, an evidence file (audit_failure) records the signed checkpoint, the check and the state it
 was audited from; \`kt audit\` from that state reproduces it. A state file of a release before the KEYTRANS
 history check has no history: the next audit first reads the entries it had audited again, from entry 0
@@ -145,11 +147,15 @@ async function auditWith(
   const enrolments = checked
     ? `, every enrolment read validates${earlier}`
     : `; ${read} provider enrolment${read === 1 ? ' was' : 's were'} NOT checked (no --roots)`;
+  const continued = result.continued
+    ? ` (going on from where an interrupted audit saved its progress: the entries it read before are in the tree too)`
+    : '';
   out.result(
-    `audited: entries ${result.from} to ${size} of ${pins.origin} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${keyTransText(result.keyTrans)}${enrolments}; state saved to ${a.statePath}`,
+    `audited: entries ${result.from} to ${size} of ${pins.origin}${continued} make the signed tree, every epoch up to ${result.state.replay.lastEpoch} replays to its map root${keyTransText(result.keyTrans)}${enrolments}; state saved to ${a.statePath}`,
     {
       audited: true,
       from: result.from,
+      continued: result.continued,
       treeSize: size,
       epoch: result.state.replay.lastEpoch,
       enrolmentsChecked: checked,

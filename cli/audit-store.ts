@@ -1,9 +1,10 @@
 /**
  * The state of `kt audit` and of an auditing witness (`kt witness serve --audit`) in one SQLite file
  * (verifier/auditor/audit-store.ts): the auditor's state as JSON (byte strings in base64) and the replayed
- * map's rows (docs/PROTOCOL.md section 21), committed in one transaction after each audit that passed, so
- * that the state and the map always belong to each other, and a failed or interrupted audit leaves the file
- * as the last one that passed left it. The map lives in the file, not in memory: an audit's memory is the
+ * map's rows (docs/PROTOCOL.md section 21), committed in one transaction after each audit that passed and at
+ * the auditor's saves part way through a long one (`progressEvery`), so that the state and the map always
+ * belong to each other: a failed audit leaves the file as its last save left it, and an interrupted one goes
+ * on from there. The map lives in the file, not in memory: an audit's memory is the
  * rows' cache and one epoch's updates, whatever the directory's size.
  *
  * A state file of the release before the stored map was JSON holding every map leaf. Opened here, it is
@@ -39,6 +40,8 @@ type SavedState = {
    * the next audit builds it for (verifier/auditor/auditor.ts).
    */
   keyTransHistory?: string;
+  /** The checkpoint note an audit saved part way was auditing toward (verifier/auditor/auditor.ts). */
+  target?: string;
 };
 
 function stateFromJson(s: SavedState, path: string): AuditorState {
@@ -55,6 +58,7 @@ function stateFromJson(s: SavedState, path: string): AuditorState {
       },
       ...(s.uncheckedEnrolments !== undefined && { uncheckedEnrolments: s.uncheckedEnrolments }),
       ...(s.keyTransHistory !== undefined && { keyTransHistory: fromBase64(s.keyTransHistory) }),
+      ...(s.target !== undefined && { target: s.target }),
     };
   } catch (e) {
     throw new UsageError(`${path} is not an audit state: ${(e as Error).message}`, 'bad_state');
@@ -73,6 +77,7 @@ function stateToJson(s: AuditorState): string {
     },
     uncheckedEnrolments: s.uncheckedEnrolments,
     keyTransHistory: s.keyTransHistory && toBase64(s.keyTransHistory),
+    target: s.target,
   };
   return JSON.stringify(saved);
 }

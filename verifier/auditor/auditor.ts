@@ -17,9 +17,10 @@
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
  * (`inconsistent_checkpoint`, `rollback`, `replay_*`, `bad_enrolment`); a break in the KEYTRANS trees' history
  * with `replay_keytrans_history`. The state (`AuditorState`, with the KEYTRANS history) and the replayed map's
- * rows are kept in an `AuditStore` (audit-store.ts; in memory unless one is given), committed only after a
- * whole audit succeeded; after a failure the store rolls back, and the next audit resumes from
- * the last committed state. I/O only through the `fetch` it is given (and the store's own).
+ * rows are kept in an `AuditStore` (audit-store.ts; in memory unless one is given), committed after a whole
+ * audit succeeded and part way through a long one (`progressEvery`, at an epoch head, recording the checkpoint it
+ * audits toward: `AuditorState.target`); after a failure the store rolls back to the last commit, and the next
+ * audit resumes from there, checking the entries read before when it reaches that checkpoint's size. I/O only through the `fetch` it is given (and the store's own).
  */
 import {
   decodeKeyTransHeadsEntry,
@@ -61,6 +62,28 @@ export interface AuditorState {
    * root; the map is not replayed again), to build it, and only then goes on.
    */
   keyTransHistory?: Uint8Array;
+  /**
+   * Set in a state saved part way through an audit (`AuditorOptions.progressEvery`): the checkpoint note it was
+   * auditing toward. The frontier and the replay are then of the entries read so far, which no checkpoint has
+   * covered yet, and `checkpoint` is still the last one an audit reached. The next audit goes on from there:
+   * when its frontier reaches this checkpoint's size it must give its root (else `inconsistent_checkpoint`),
+   * and a checkpoint of fewer entries is a rollback.
+   */
+  target?: string;
+}
+
+/** `make()`, or a ClientError `bad_replay_state` if it throws: the saved state is damaged. */
+function damagedUnless<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
+  }
+}
+
+/** A checkpoint note the auditor saved (verified when it was audited toward). */
+function savedCheckpoint(note: string): Checkpoint {
+  return damagedUnless(() => parseCheckpoint(splitNote(utf8(note)).text, { allowExtensions: true }));
 }
 
 /**
@@ -92,13 +115,27 @@ export interface AuditorOptions {
   /** The state to start from, with the default store (a state of the release before the stored map too). */
   state?: AuditorState;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * How often an audit saves its state part way, so that an interrupted audit goes on where it stopped: at the
+   * first epoch head after this many entries read since the last save (default 65,536; 0: only at its end).
+   * Such a state records the checkpoint audited toward (`AuditorState.target`).
+   */
+  progressEvery?: number;
 }
+
+/** Entries between the saves of an audit in progress, by default. */
+export const PROGRESS_EVERY = 65_536;
 
 /** What an audit covered. */
 export interface AuditResult {
   state: AuditorState;
-  /** The number of entries audited before this audit. */
+  /** The number of entries audited before this audit (read before it, if `continued`). */
   from: number;
+  /**
+   * Whether this audit went on from a state saved part way through an interrupted audit (`AuditorState.target`):
+   * the entries that audit read were checked against the signed tree by this one.
+   */
+  continued: boolean;
   checkpoint: Checkpoint;
   /**
    * Whether the enrolment entries read were checked (false only with `enrolment: 'unchecked'`), how many were
@@ -177,14 +214,21 @@ export class Auditor {
     const saved = this.store.savedState();
     const replay = saved ? MapReplay.fromState(saved.replay, this.store) : new MapReplay(this.store);
     const frontier = this.resumeFrontier(saved, replay.size);
+    // An interrupted audit's target: its entries are checked when the frontier reaches its size.
+    const target = saved?.target === undefined ? undefined : savedCheckpoint(saved.target);
     const from = replay.size;
     const uncheckedEarlier = saved ? (saved.uncheckedEnrolments ?? saved.replay.credentials.length) : 0;
     this.enrolmentsRead = this.keyTransRead = this.keyTransReread = 0;
-    if (cp.size < from)
+    if (cp.size < Math.max(from, target?.size ?? 0))
       throw new VerifyError(
         'rollback',
-        `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
+        target
+          ? `the log's checkpoint has ${cp.size} entries, fewer than the ${target.size} of the checkpoint it signed for the audit interrupted at entry ${from}`
+          : `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
       );
+    if (target && target.size < from)
+      throw new ClientError('bad_replay_state', 'the saved audit state is damaged: its target is behind its replay');
+    if (target?.size === from) await this.reachTarget(target, frontier);
     // A state of a release without the KEYTRANS history: the entries audited before are read again, from entry 0,
     // into a frontier of their own that must give the saved root, to build it (the map is not replayed again).
     const rebuild = saved !== undefined && saved.keyTransHistory === undefined && from > 0;
@@ -192,6 +236,18 @@ export class Auditor {
     const read = rebuild ? new Frontier() : frontier;
     const first = rebuild ? 0 : from;
     this.keyTransReread = rebuild ? from : 0;
+    const stateNow = (checkpoint: string | null, toward?: string): AuditorState => ({
+      checkpoint,
+      frontier: read.hashes(),
+      replay: replay.exportState(),
+      uncheckedEnrolments: uncheckedEarlier + (this.checkEnrolment !== null ? 0 : this.enrolmentsRead),
+      keyTransHistory: history.encode(),
+      ...(toward !== undefined && { target: toward }),
+    });
+    // Saved part way at an epoch head (a replay can resume only there), toward the interrupted audit's target
+    // until the frontier has passed it; the store's rows are committed with it.
+    const every = this.opts.progressEvery ?? PROGRESS_EVERY;
+    let savedAt = from;
     // After a replay failure the entries are still read into the frontier: if they are not the signed
     // tree, the log served entries it did not sign (inconsistent_checkpoint); if they are, the signed tree
     // itself is wrong and the replay's error stands.
@@ -207,10 +263,17 @@ export class Auditor {
             'inconsistent_checkpoint',
             `the entries the log serves again do not make the tree of the ${from} entries audited before`,
           );
+        if (index + 1 === target?.size) await this.reachTarget(target, read);
         if (replayError === undefined)
           replayError = await (index < from
             ? this.rereadHeads(history, index, entries[i])
             : this.replay(replay, history, index, entries[i]));
+        if (every > 0 && replayError === undefined && index >= from && index + 1 < cp.size)
+          if (entries[i][0] === ENTRY_EPOCH_HEAD && index + 1 - savedAt >= every) {
+            const toward = target && index + 1 < target.size ? saved!.target : note;
+            this.store.commit(stateNow(saved?.checkpoint ?? null, toward));
+            savedAt = index + 1;
+          }
       }
       this.opts.onProgress?.(n * TILE_WIDTH + width, cp.size);
     }
@@ -220,28 +283,40 @@ export class Auditor {
         `the entries the log serves do not make the tree of ${cp.size} entries it signed`,
       );
     if (replayError !== undefined) throw replayError;
-    let replayState;
+    let state;
     try {
-      replayState = replay.exportState();
+      state = stateNow(note);
     } catch {
       throw new VerifyError(
         'checkpoint_mid_epoch',
         `the checkpoint of ${cp.size} entries does not end with an epoch head`,
       );
     }
-    const checked = this.checkEnrolment !== null;
-    const uncheckedEnrolments = uncheckedEarlier + (checked ? 0 : this.enrolmentsRead);
-    const keyTransHistory = history.encode();
-    const state = {
-      checkpoint: note,
-      frontier: read.hashes(),
-      replay: replayState,
-      uncheckedEnrolments,
-      keyTransHistory,
-    };
-    const enrolments = { checked, read: this.enrolmentsRead, uncheckedEarlier };
+    const enrolments = { checked: this.checkEnrolment !== null, read: this.enrolmentsRead, uncheckedEarlier };
     const keyTrans = { read: this.keyTransRead, providers: history.providerCount, reread: this.keyTransReread };
-    return { state, from, checkpoint: cp, enrolments, keyTrans };
+    return { state, from, continued: target !== undefined, checkpoint: cp, enrolments, keyTrans };
+  }
+
+  /**
+   * Checks that the entries read make the tree of an interrupted audit's target when they reach its size. If they
+   * do not, the entries up to it are read again from entry 0: if those make it, the saved state is what is wrong
+   * (damaged, or the log served the interrupted audit entries it now serves otherwise, which no signature shows),
+   * a ClientError; else the log serves entries that are not the tree it signed.
+   */
+  private async reachTarget(target: Checkpoint, read: Frontier): Promise<void> {
+    if (equalBytes(read.root(), target.rootHash)) return;
+    const again = new Frontier();
+    for (let n = 0; n * TILE_WIDTH < target.size; n++)
+      for (const e of await this.bundle(n, Math.min(TILE_WIDTH, target.size - n * TILE_WIDTH))) again.push(e);
+    if (equalBytes(again.root(), target.rootHash))
+      throw new ClientError(
+        'bad_replay_state',
+        `the saved audit state does not make the tree of the ${target.size} entries its interrupted audit was reaching, though the log's entries do: audit again from a new state`,
+      );
+    throw new VerifyError(
+      'inconsistent_checkpoint',
+      `the entries the log serves do not make the tree of ${target.size} entries it signed (the checkpoint of an interrupted audit)`,
+    );
   }
 
   /**
@@ -273,16 +348,16 @@ export class Auditor {
   /** The saved frontier, checked to give the root of the saved checkpoint (else the state is damaged). */
   private resumeFrontier(state: AuditorState | undefined, size: number): Frontier {
     if (!state) return new Frontier();
-    try {
-      const frontier = new Frontier(size, state.frontier);
-      const saved =
-        state.checkpoint && parseCheckpoint(splitNote(utf8(state.checkpoint)).text, { allowExtensions: true });
-      if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root()))
-        throw new Error("the frontier does not give the saved checkpoint's root");
-      return frontier;
-    } catch (e) {
-      throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
-    }
+    const frontier = damagedUnless(() => new Frontier(size, state.frontier));
+    // Part way through an audit, the frontier is checked when it reaches the target's size instead.
+    if (state.target !== undefined) return frontier;
+    const saved = state.checkpoint === null ? undefined : savedCheckpoint(state.checkpoint);
+    if (!saved || saved.size !== size || !equalBytes(saved.rootHash, frontier.root()))
+      throw new ClientError(
+        'bad_replay_state',
+        "the saved audit state is damaged: the frontier does not give the saved checkpoint's root",
+      );
+    return frontier;
   }
 
   /**
