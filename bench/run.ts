@@ -8,7 +8,8 @@
  * run: `npm run bench -- --only cold --accounts 10000000 --scale-dir DIR`, not part of CI; DIR keeps the
  * built directory, and a build stopped part way resumes there).
  * `--only durable [--accounts N] [--object-storage edge]` runs the Durable Object's working set in workerd (default 2,000,000
- * accounts, about half an hour; never part of the default run).
+ * accounts, about half an hour; never part of the default run); `--only durableupgrade [--accounts N]` the in-place
+ * upgrade of a Durable Object of the release before the stored map (default 800,000 accounts).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -23,7 +24,7 @@ import { benchAbuse } from './abuse-bench.js';
 import { benchAuditReplay, benchClientVerify } from './verifier-bench.js';
 import { benchClientBundles, benchKtHelpStartup } from './client-bench.js';
 import { benchWriterColdStart } from './cold-start-bench.js';
-import { benchDurableObject } from './durable-object-bench.js';
+import { benchDurableObject, benchDurableUpgrade } from './durable-object-bench.js';
 import { benchDurableGarbage } from './workerd-garbage-bench.js';
 import { benchKeyTransBundle, benchKeyTransRotations, benchKeyTransSearch } from './keytrans-bench.js';
 
@@ -81,6 +82,10 @@ if (only === 'durable' || only === 'durablegarbage') {
   if (storage !== 'full' && storage !== 'edge') throw new Error('--object-storage is full or edge');
   const durable = () => benchDurableObject(accountsGiven ?? 2_000_000, storage);
   await run(Object.defineProperty(durable, 'name', { value: 'benchDurableObject' }));
+}
+if (only === 'durableupgrade') {
+  const upgrade = () => benchDurableUpgrade(accountsGiven ?? 800_000);
+  await run(Object.defineProperty(upgrade, 'name', { value: 'benchDurableUpgrade' }));
 }
 
 /** The KEYTRANS figures' peers: the directory's own figures of this run, where they ran. */

@@ -30,8 +30,9 @@ replayed map, so memory does not grow with the directory; it is saved when every
 way through a long audit (at the first epoch head after every 65,536 entries), so that an interrupted
 audit goes on where it stopped, the entries it read checked when the next one reaches the checkpoint it
 was auditing toward (a checkpoint of fewer entries is then a rollback). A JSON state file of an earlier release (kt-audit.json without --state) is upgraded in place. When the log
-fails a check, an evidence file (audit_failure) records the signed checkpoint, the check and the state it
-was audited from; \`kt audit\` from that state reproduces it. A state file of a release before the KEYTRANS
+fails a check, an evidence file (audit_failure) records the signed checkpoint, the check, the last
+checkpoint audited before and, when the run went on from an interrupted one, the checkpoint that one was
+reaching; an audit from entry 0 reproduces it. A state file of a release before the KEYTRANS
 history check has no history: the next audit first reads the entries it had audited again, from entry 0
 (checked against its saved checkpoint), to build it, and says so.
 Exit 0: audited; 1: the log misbehaved; 2: usage or network error.`;
@@ -106,7 +107,8 @@ async function auditWith(
   },
 ): Promise<number> {
   const { server, pins, vp, roots, out } = a;
-  const auditedFrom = store.savedState()?.checkpoint ?? null;
+  const saved = store.savedState();
+  const auditedFrom = saved?.checkpoint ?? null;
   const auditor = new Auditor({
     logUrl: `${server}/log`,
     checkpoints: new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy }),
@@ -131,6 +133,7 @@ async function auditWith(
         message: e.message,
         checkpoint: auditor.checkpointNote,
         auditedFrom,
+        ...(saved?.target !== undefined && { target: saved.target }),
       });
       if (!a.json) console.error(`evidence written to ${path}`);
     }

@@ -100,7 +100,11 @@ function parseLogs(specs: string[]): WitnessedLog[] {
   });
 }
 
-/** The auditing hook: per audited origin, an auditor whose state is saved after each passed audit. */
+/**
+ * The auditing hook: per audited origin, an auditor whose state is saved after each passed audit, and never part
+ * way (`progressEvery` 0): a state saved part way records the checkpoint it audits toward, and a checkpoint
+ * submitted later between the last one cosigned and that one would then be refused as a rollback.
+ */
 function auditHook(
   logs: WitnessedLog[],
   specs: string[],
@@ -127,6 +131,7 @@ function auditHook(
         checkpoints,
         enrolment: roots ? { trustedRoots: roots } : 'unchecked',
         store,
+        progressEvery: 0,
       }),
     );
   }

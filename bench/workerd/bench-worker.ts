@@ -5,7 +5,8 @@
  * continues what is stored if the object was restarted meanwhile), and `POST /__bench/settle`, which runs the
  * object's catch-up once, as its alarm does (publication to R2, a bounded run of replication to D1 or of its
  * refill, and with `OBJECT_STORAGE` "edge" one trim's chunk) and answers how many rows the object still holds
- * and whether the publication or the replication has more to do. `/__bench/object/PATH` is PATH sent to the object itself, past
+ * and whether the publication or the replication has more to do, and `POST /__bench/forget-map`, which deletes the
+ * stored map's rows (the storage of a release before the stored map, for the upgrade's figure). `/__bench/object/PATH` is PATH sent to the object itself, past
  * the isolate's own answers from D1, so that the object proves it (from what it holds and what it fetches from
  * D1). The benchmark then restarts workerd and measures the object opening that storage and serving lookups;
  * the builder's state (in this instance's memory) is gone by then. Never deployed: the production Worker has no
@@ -46,6 +47,7 @@ export class LogSequencer extends ProductionSequencer {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === '/__bench/settle') return this.settle();
+    if (url.pathname === '/__bench/forget-map') return this.forgetMap();
     if (url.pathname !== '/__bench/build') return super.fetch(request);
     const count = Number(url.searchParams.get('count'));
     const signer = parseSignerKey(this.env.LOG_SIGNER_KEY ?? '');
@@ -61,6 +63,12 @@ export class LogSequencer extends ProductionSequencer {
     );
     await this.builder.addAccounts(this.builder.accounts, count, 1);
     return Response.json({ accounts: this.builder.accounts });
+  }
+
+  /** Deletes the stored map's rows: the storage as the release before the stored map left it. */
+  private forgetMap(): Response {
+    const deleted = this.ctx.storage.sql.exec('DELETE FROM dir_map').rowsWritten;
+    return Response.json({ deleted });
   }
 
   private async settle(): Promise<Response> {

@@ -6,7 +6,8 @@
  * read transaction (`readSnapshot`), so they agree even while the sequencer commits the next epoch (the
  * credentials are read again with each new epoch; they only grow, so the epoch's set is a prefix); the
  * account and version rows read after it are checked against the map's leaf by the proof builder, which
- * starts again if an epoch committed in between. An epoch is served once the sequencer recorded the
+ * starts again if they are behind it and proves the leaf's version if they are ahead (an epoch committed in
+ * between). An epoch is served once the sequencer recorded the
  * checkpoint it serves with it (its witnesses' cosignatures, `dir_served`), as the sequencer itself waits
  * for them; until then (at most `servedWaitMs`) a proof waits, then answers `busy`. The map's rows are read
  * through a bounded cache that is emptied whenever the epoch changes.

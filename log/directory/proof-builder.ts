@@ -164,6 +164,9 @@ async function versionProof(dir: ProofSource, row: VersionRow, head: EpochHeadEn
   return { version: row.version, statement: row.statement, signature: row.signature, opening: row.opening, enrolment };
 }
 
+/** The most versions `historyBefore` replays for a lookup (beyond, the lookup answers busy). */
+const MAX_VERSIONS_REPLAYED = 1_000;
+
 /** A version's commitment: from its opening and signed statement, or from the log once it is erased. */
 async function commitmentOf(dir: ProofSource, row: VersionRow): Promise<Uint8Array> {
   if (!row.statement || !row.signature || !row.opening) return committedInLog(dir, row);
@@ -174,7 +177,8 @@ async function commitmentOf(dir: ProofSource, row: VersionRow): Promise<Uint8Arr
  * The history hash before the leaf's version (docs/PROTOCOL.md section 17), recomputed from the commitments of
  * the versions before it, for a lookup at an epoch older than the account's row, which holds only the newest
  * version's. Undefined unless the chain, continued by `row`, makes the leaf's history hash: a version row read
- * during an erasure or a replication may be of another state than the leaf's.
+ * during an erasure or a replication may be of another state than the leaf's; and for a leaf of more than
+ * MAX_VERSIONS_REPLAYED versions, whose rows (and erased versions' log entries) would cost each such lookup too much.
  */
 async function historyBefore(
   dir: ProofSource,
@@ -182,13 +186,12 @@ async function historyBefore(
   leaf: MapLeaf,
   row: VersionRow,
 ): Promise<Uint8Array | undefined> {
+  if (leaf.version > MAX_VERSIONS_REPLAYED) return undefined;
   const earlier = leaf.version > 1 ? await dir.store.versions(label, 1, leaf.version - 1) : [];
+  if (earlier.length !== leaf.version - 1 || earlier.some((r, i) => r.version !== i + 1)) return undefined;
+  const commitments = await Promise.all(earlier.map((r) => commitmentOf(dir, r)));
   let history: Uint8Array = HISTORY_ZERO;
-  for (const [i, r] of earlier.entries()) {
-    if (r.version !== i + 1) return undefined;
-    history = historyHash(history, r.version, await commitmentOf(dir, r));
-  }
-  if (earlier.length !== leaf.version - 1) return undefined;
+  for (const [i, c] of commitments.entries()) history = historyHash(history, i + 1, c);
   const made = historyHash(history, leaf.version, await commitmentOf(dir, row));
   return equalBytes(made, leaf.historyHash) ? history : undefined;
 }
@@ -255,9 +258,9 @@ export async function proveLookup(
     // its witnesses, or a shard replicated ahead of its head): the leaf's version is proven as of its epoch,
     // unless a deletion since erased its statement, which is then never served again (busy, as for rows that
     // changed while they were read).
-    const behind = acc.version > leaf.version;
-    if (behind && !row.statement) continue;
-    const previousHistory = behind ? await historyBefore(dir, label, leaf, row) : acc.previousHistory;
+    const rowAhead = acc.version > leaf.version;
+    if (rowAhead && !row.statement) continue;
+    const previousHistory = rowAhead ? await historyBefore(dir, label, leaf, row) : acc.previousHistory;
     if (!previousHistory) continue;
     const v = await versionProof(dir, row, snap.head);
     return { ...base, present: { ...v, previousHistory } };
@@ -315,7 +318,8 @@ export async function proveDiscovery(
 
 /**
  * The owner's check of (provider, account) at `version` (>= 1): the map proof of its leaf in the current
- * epoch when that is still the latest version, else the history since `version`.
+ * epoch when that is still the latest version, else the history since `version`; busy for a version the store
+ * holds in an epoch after the served one.
  */
 export async function proveMonitorCheck(
   dir: ProofSource,
@@ -330,5 +334,9 @@ export async function proveMonitorCheck(
   const { label } = await dir.labelFor(provider, account, charge?.absent && (() => charge.absent!()));
   const { snap, map, leaf } = await dir.proveLabel(label);
   if (leaf && leaf.version === version) return { unchanged: { epoch: epochProof(snap), map } };
+  // A version committed in an epoch after the served one (a replica behind its account rows) cannot be checked
+  // there yet: busy, not the history's refusal of a version above the latest (400), which says it does not exist.
+  if ((leaf?.version ?? 0) < version && ((await dir.store.account(label))?.version ?? 0) >= version)
+    throw new DirectoryError('busy', `version ${version} is in an epoch this server does not serve yet; retry`);
   return { history: await proveHistory(dir, provider, account, version, charge) };
 }

@@ -2,9 +2,11 @@
  * An audit saved part way (verifier/auditor/auditor.ts `progressEvery`, cli/audit-store.ts): a first audit of a log
  * of several entry bundles, cut by a network failure, leaves its state file at its last save (an epoch head, the
  * checkpoint it was auditing toward recorded); the next audit, in a new process's store, reads only the bundles
- * from there on and ends in the state an uninterrupted audit reaches. A checkpoint of fewer entries than that
- * target is a rollback; entries that do not make the target's tree are the log's fault, a damaged saved frontier
- * is the state's.
+ * from there on and ends in the state an uninterrupted audit reaches (KEYTRANS history included). A save is made
+ * only once the log's hash tiles prove the entries read the first of its signed tree (`prefixInTree`: entries
+ * that are not are the log's fault if it serves them still, the state's if it no longer does; tiles that cannot
+ * tell skip the save). A checkpoint of fewer entries than the target is a rollback; entries that do not make the
+ * target's tree are the log's fault, a damaged saved frontier or a target the log did not sign the state's.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,9 @@ import { MemoryAuditStore, type AuditStore } from '../../verifier/auditor/audit-
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
 import { TILE_WIDTH } from '../../verifier/formats/tiles.js';
 import { SqliteAuditStore } from '../../cli/audit-store.js';
+import { prefixInTree } from '../../verifier/auditor/audit-progress.js';
+import { Frontier } from '../../verifier/formats/frontier.js';
+import { fetchEntryBundle } from '../../verifier/http/entry-fetch.js';
 import {
   appOver,
   enrolProvider,
@@ -30,10 +35,14 @@ import { ORIGIN } from '../helpers/log.js';
 type Fetch = (url: string) => Promise<Response>;
 const bundleOf = (url: string) => Number(/tile\/entries\/(?:x\d{3}\/)*(\d{3})/.exec(url)?.[1] ?? -1);
 
+const LOG = 'http://kt.test/log';
+const checkpoints = () =>
+  new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) });
+
 function auditor(store: AuditStore, fetch: Fetch, progressEvery = 64) {
   return new Auditor({
-    logUrl: 'http://kt.test/log',
-    checkpoints: new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) }),
+    logUrl: LOG,
+    checkpoints: checkpoints(),
     enrolment: 'unchecked',
     store,
     fetch: async (url) => fetch(url),
@@ -70,7 +79,7 @@ describe('an audit saved part way', () => {
       bundleOf(url) >= n ? Promise.reject(new TypeError('fetch failed')) : fetch(url);
 
   beforeAll(async () => {
-    const t = await openTestDirectory();
+    const t = await openTestDirectory({ keytrans: true });
     const chat = await enrolProvider(t, 'chat.example');
     const app = appOver(t);
     fetch = async (url) => app.request(url);
@@ -85,6 +94,7 @@ describe('an audit saved part way', () => {
 
   it('goes on from its last save, in a new store over the file, to the state of an uninterrupted audit', async () => {
     const whole = await auditor(new MemoryAuditStore(), fetch).audit();
+    expect(whole.keyTrans.providers).toBe(1); // the KEYTRANS history is saved part way too
     const path = join(mkdtempSync(join(tmpdir(), 'kt-progress-')), 'kt-audit.db');
     const first = SqliteAuditStore.open(path).store;
     await expect(auditor(first, cutAt(2)).audit()).rejects.toThrow('fetch failed');
@@ -147,8 +157,71 @@ describe('an audit saved part way', () => {
     const state = structuredClone(damaged.savedState()!);
     state.frontier[0][0] ^= 1;
     expect(await codeOf(auditor(withState(damaged, state), fetch).audit())).toBe('ClientError bad_replay_state');
+    // A target that is not a checkpoint the log signed (its root or size altered) is a damaged state.
+    const saved = damaged.savedState()!;
+    const alteredRoot = saved.target!.replace(
+      /\n([A-Za-z0-9+/]{43}=)\n/,
+      (_m, root: string) => `\n${root.startsWith('A') ? 'B' : 'A'}${root.slice(1)}\n`,
+    );
+    const alteredSize = saved.target!.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`);
+    expect([alteredRoot, alteredSize].every((t) => t !== saved.target)).toBe(true);
+    for (const target of [alteredRoot, alteredSize])
+      expect(await codeOf(auditor(withState(damaged, { ...saved, target }), fetch).audit())).toBe(
+        'ClientError bad_replay_state',
+      );
     // A target behind the replay is a damaged state too.
     const behindReplay = { ...damaged.savedState()!, target: earliest };
     expect(await codeOf(auditor(withState(damaged, behindReplay), fetch).audit())).toBe('ClientError bad_replay_state');
+  });
+
+  it("is saved only once the log's tiles prove the entries read the first of its signed tree", async () => {
+    const note = await (await fetch('http://kt.test/log/checkpoint')).text();
+    const tree = checkpoints().verify(note).checkpoint;
+    const entries = [
+      ...(await fetchEntryBundle(fetch, LOG, 0, TILE_WIDTH)),
+      ...(await fetchEntryBundle(fetch, LOG, 1, TILE_WIDTH)),
+    ].slice(0, 300);
+    const frontierOf = (list: Uint8Array[]) => {
+      const f = new Frontier();
+      for (const e of list) f.push(e);
+      return f;
+    };
+    const altered = entries.map((e, i) => (i === 123 ? e.map((b, j) => (j === e.length - 1 ? b ^ 1 : b)) : e));
+    // The log serving that altered entry (entry 123's last byte, in bundle 0: each entry has a u16 length first).
+    const last123 = entries.slice(0, 124).reduce((n, e) => n + 2 + e.length, 0) - 1;
+    const alteredLog: Fetch = async (url) => {
+      const res = await fetch(url);
+      if (bundleOf(url) !== 0) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      body[last123] ^= 1;
+      return new Response(body);
+    };
+    expect(await prefixInTree(fetch, LOG, frontierOf(entries), tree, tree.size)).toBe(true);
+    // Entries that are not the signed tree's first, the log's entries being so: the state is at fault.
+    expect(await codeOf(prefixInTree(fetch, LOG, frontierOf(altered), tree, tree.size))).toBe(
+      'ClientError bad_replay_state',
+    );
+    // Entries the log serves that are not its signed tree's, its tiles being so: the log is at fault.
+    expect(await codeOf(prefixInTree(alteredLog, LOG, frontierOf(altered), tree, tree.size))).toBe(
+      'VerifyError inconsistent_checkpoint',
+    );
+    // Tiles that are unavailable, or not the signed tree's, cannot tell: no save, no verdict.
+    const noTiles: Fetch = async (url) =>
+      /\/tile\/\d\//.test(url) ? new Response('gone', { status: 404 }) : fetch(url);
+    expect(await prefixInTree(noTiles, LOG, frontierOf(entries), tree, tree.size)).toBe(false);
+    const badTiles: Fetch = async (url) => {
+      const res = await fetch(url);
+      if (!/\/tile\/\d\//.test(url)) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      body[0] ^= 1;
+      return new Response(body);
+    };
+    expect(await prefixInTree(badTiles, LOG, frontierOf(altered), tree, tree.size)).toBe(false);
+    // An audit cut short whose tiles cannot be fetched saves nothing part way.
+    const store = new MemoryAuditStore();
+    const cutWithoutTiles: Fetch = (url) =>
+      bundleOf(url) >= 2 ? Promise.reject(new TypeError('fetch failed')) : noTiles(url);
+    await expect(auditor(store, cutWithoutTiles).audit()).rejects.toThrow('fetch failed');
+    expect(store.savedState()).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Where an auditor keeps what it has audited: the saved state (`AuditorState`) and the replayed map's rows
  * (verifier/formats/stored-map.ts), committed together, so that the state and the map always belong to
- * each other. An audit writes each epoch's rows as it replays them; they are kept only when the whole
- * audit passed (`commit`, with the new state) and dropped otherwise (`rollback`). `MemoryAuditStore` keeps
+ * each other. An audit writes each epoch's rows as it replays them; they are kept when the whole audit passed
+ * or at a save part way through a long one (`commit`, with the new state), and dropped otherwise (`rollback`,
+ * back to the last commit). `MemoryAuditStore` keeps
  * both in memory, with an undo log for `rollback`; `kt audit` keeps them in an SQLite file (cli/audit-store.ts),
  * so that its memory does not grow with the directory.
  */

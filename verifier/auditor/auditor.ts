@@ -37,6 +37,7 @@ import { ClientError, VerifyError } from '../verification/errors.js';
 import { Frontier } from '../formats/frontier.js';
 import { MapReplay, type ReplayState } from '../verification/map-replay.js';
 import { MemoryAuditStore, type AuditStore } from './audit-store.js';
+import { prefixInTree, reachTarget } from './audit-progress.js';
 import { TILE_WIDTH } from '../formats/tiles.js';
 import { fetchEntryBundle } from '../http/entry-fetch.js';
 import { readBounded } from '../http/bounded-body.js';
@@ -215,10 +216,12 @@ export class Auditor {
     const replay = saved ? MapReplay.fromState(saved.replay, this.store) : new MapReplay(this.store);
     const frontier = this.resumeFrontier(saved, replay.size);
     // An interrupted audit's target: its entries are checked when the frontier reaches its size.
-    const target = saved?.target === undefined ? undefined : savedCheckpoint(saved.target);
+    const target = saved?.target === undefined ? undefined : this.signedTarget(saved.target);
     const from = replay.size;
     const uncheckedEarlier = saved ? (saved.uncheckedEnrolments ?? saved.replay.credentials.length) : 0;
     this.enrolmentsRead = this.keyTransRead = this.keyTransReread = 0;
+    if (target && target.size < from)
+      throw new ClientError('bad_replay_state', 'the saved audit state is damaged: its target is behind its replay');
     if (cp.size < Math.max(from, target?.size ?? 0))
       throw new VerifyError(
         'rollback',
@@ -226,9 +229,8 @@ export class Auditor {
           ? `the log's checkpoint has ${cp.size} entries, fewer than the ${target.size} of the checkpoint it signed for the audit interrupted at entry ${from}`
           : `the log's checkpoint has ${cp.size} entries, fewer than the ${from} already audited`,
       );
-    if (target && target.size < from)
-      throw new ClientError('bad_replay_state', 'the saved audit state is damaged: its target is behind its replay');
-    if (target?.size === from) await this.reachTarget(target, frontier);
+    const reach = (read: Frontier) => reachTarget(this.fetch, this.opts.logUrl, target!, read, cp.size);
+    if (target?.size === from) await reach(frontier);
     // A state of a release without the KEYTRANS history: the entries audited before are read again, from entry 0,
     // into a frontier of their own that must give the saved root, to build it (the map is not replayed again).
     const rebuild = saved !== undefined && saved.keyTransHistory === undefined && from > 0;
@@ -245,9 +247,17 @@ export class Auditor {
       ...(toward !== undefined && { target: toward }),
     });
     // Saved part way at an epoch head (a replay can resume only there), toward the interrupted audit's target
-    // until the frontier has passed it; the store's rows are committed with it.
+    // until the frontier has passed it, once the tiles prove the entries read that tree's first; the store's rows
+    // are committed with it. `reached`: the last checkpoint whose tree the entries read have made.
     const every = this.opts.progressEvery ?? PROGRESS_EVERY;
     let savedAt = from;
+    let reached = target?.size === from ? saved!.target! : (saved?.checkpoint ?? null);
+    const saveProgress = async (size: number) => {
+      const [toward, tree] = target && size < target.size ? [saved!.target!, target] : [note, cp];
+      if (!(await prefixInTree(this.fetch, this.opts.logUrl, read, tree, cp.size))) return;
+      this.store.commit(stateNow(reached, toward));
+      savedAt = size;
+    };
     // After a replay failure the entries are still read into the frontier: if they are not the signed
     // tree, the log served entries it did not sign (inconsistent_checkpoint); if they are, the signed tree
     // itself is wrong and the replay's error stands.
@@ -263,17 +273,16 @@ export class Auditor {
             'inconsistent_checkpoint',
             `the entries the log serves again do not make the tree of the ${from} entries audited before`,
           );
-        if (index + 1 === target?.size) await this.reachTarget(target, read);
+        if (index + 1 === target?.size) {
+          await reach(read);
+          reached = saved!.target!;
+        }
         if (replayError === undefined)
           replayError = await (index < from
             ? this.rereadHeads(history, index, entries[i])
             : this.replay(replay, history, index, entries[i]));
         if (every > 0 && replayError === undefined && index >= from && index + 1 < cp.size)
-          if (entries[i][0] === ENTRY_EPOCH_HEAD && index + 1 - savedAt >= every) {
-            const toward = target && index + 1 < target.size ? saved!.target : note;
-            this.store.commit(stateNow(saved?.checkpoint ?? null, toward));
-            savedAt = index + 1;
-          }
+          if (entries[i][0] === ENTRY_EPOCH_HEAD && index + 1 - savedAt >= every) await saveProgress(index + 1);
       }
       this.opts.onProgress?.(n * TILE_WIDTH + width, cp.size);
     }
@@ -297,26 +306,16 @@ export class Auditor {
     return { state, from, continued: target !== undefined, checkpoint: cp, enrolments, keyTrans };
   }
 
-  /**
-   * Checks that the entries read make the tree of an interrupted audit's target when they reach its size. If they
-   * do not, the entries up to it are read again from entry 0: if those make it, the saved state is what is wrong
-   * (damaged, or the log served the interrupted audit entries it now serves otherwise, which no signature shows),
-   * a ClientError; else the log serves entries that are not the tree it signed.
-   */
-  private async reachTarget(target: Checkpoint, read: Frontier): Promise<void> {
-    if (equalBytes(read.root(), target.rootHash)) return;
-    const again = new Frontier();
-    for (let n = 0; n * TILE_WIDTH < target.size; n++)
-      for (const e of await this.bundle(n, Math.min(TILE_WIDTH, target.size - n * TILE_WIDTH))) again.push(e);
-    if (equalBytes(again.root(), target.rootHash))
+  /** The saved target, which must still be a checkpoint the log signed (else the state is damaged). */
+  private signedTarget(note: string): Checkpoint {
+    try {
+      return this.opts.checkpoints.verifySigned(note).checkpoint;
+    } catch (e) {
       throw new ClientError(
         'bad_replay_state',
-        `the saved audit state does not make the tree of the ${target.size} entries its interrupted audit was reaching, though the log's entries do: audit again from a new state`,
+        `the saved audit state is damaged: its target is not a checkpoint the log signed (${(e as Error).message})`,
       );
-    throw new VerifyError(
-      'inconsistent_checkpoint',
-      `the entries the log serves do not make the tree of ${target.size} entries it signed (the checkpoint of an interrupted audit)`,
-    );
+    }
   }
 
   /**

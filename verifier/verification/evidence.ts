@@ -162,10 +162,13 @@ function unverifiableVersion(e: Record<string, unknown>, pins: Pins): EvidenceVe
 function auditFailure(e: Record<string, unknown>, pins: Pins): EvidenceVerdict {
   const { size } = signedCheckpoint(e, 'checkpoint', pins);
   const code = field<string>(e, 'code', 'string');
+  // The checkpoint an interrupted audit was reaching, when the failed one went on from it: signed too.
+  const target = e.target === undefined ? undefined : signedCheckpoint(e, 'target', pins);
+  const reaching = target ? ` (going on from an interrupted audit of the signed tree of ${target.size} entries)` : '';
   return {
     kind: 'audit_failure',
     proven: false,
-    summary: `the log's signed tree of ${size} entries failed the audit with ${code}; an audit from the recorded state reproduces it (kt audit)`,
+    summary: `the log's signed tree of ${size} entries failed the audit with ${code}${reaching}; an audit from entry 0 reproduces it (kt audit)`,
   };
 }
 

@@ -4,11 +4,19 @@
  * later version than the served epoch's leaf. The proof is then of the leaf's version, its previous history
  * hash recomputed from the versions before it (from the log for erased ones), and equals the proof the
  * directory gave at that epoch; a version erased since, or rows that do not make the leaf's history hash, are
- * never served (busy).
+ * never served (busy), nor is a leaf of more versions than a lookup replays. Histories, discoveries and daily
+ * checks through such a source are the directory's of that epoch; a daily check of a version committed but not
+ * served yet is busy, of one that does not exist a bad request.
  */
 import { describe, expect, it } from 'vitest';
 import { DirectoryError } from '../../../log/directory/errors.js';
-import { proveLookup, type ProofSource } from '../../../log/directory/proof-builder.js';
+import {
+  proveDiscovery,
+  proveHistory,
+  proveLookup,
+  proveMonitorCheck,
+  type ProofSource,
+} from '../../../log/directory/proof-builder.js';
 import type { VersionRow } from '../../../log/directory/store.js';
 import {
   enrolProvider,
@@ -110,5 +118,56 @@ describe('a lookup at an epoch older than the account row', () => {
       expect(refused, what).toBeInstanceOf(DirectoryError);
       expect((refused as DirectoryError).code, what).toBe('busy');
     }
+  });
+
+  it('answers histories, discoveries and daily checks at the served epoch; a version not served yet is busy', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let v = 1; v <= 3; v++) await publishVersion(t, chat, 'alice@example.org', v);
+    const then = {
+      history: await proveHistory(t.dir, 'chat.example', 'alice@example.org', 0),
+      discovery: await proveDiscovery(t.dir, 'alice@example.org'),
+      check: await proveMonitorCheck(t.dir, 'chat.example', 'alice@example.org', 3),
+      since2: await proveMonitorCheck(t.dir, 'chat.example', 'alice@example.org', 2),
+    };
+    const source = await servingNow(t, ['alice@example.org']);
+    await publishVersion(t, chat, 'alice@example.org', 4);
+    expect(await proveHistory(source, 'chat.example', 'alice@example.org', 0)).toEqual(then.history);
+    expect(await proveDiscovery(source, 'alice@example.org')).toEqual(then.discovery);
+    expect(await proveMonitorCheck(source, 'chat.example', 'alice@example.org', 3)).toEqual(then.check);
+    expect(await proveMonitorCheck(source, 'chat.example', 'alice@example.org', 2)).toEqual(then.since2);
+    // Version 4 is committed but not served: busy (the Worker's isolate then asks the object); version 5
+    // does not exist: refused as the history refuses it.
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'answered',
+        (e: DirectoryError) => e.code,
+      );
+    expect(await codeOf(proveMonitorCheck(source, 'chat.example', 'alice@example.org', 4))).toBe('busy');
+    expect(await codeOf(proveMonitorCheck(source, 'chat.example', 'alice@example.org', 5))).toBe('bad_request');
+  });
+
+  it('replays at most MAX_VERSIONS_REPLAYED versions for a lookup: beyond, busy without reading them', async () => {
+    const t = await openTestDirectory();
+    const chat = await enrolProvider(t, 'chat.example');
+    for (let v = 1; v <= 2; v++) await publishVersion(t, chat, 'alice@example.org', v);
+    const source = await servingNow(t, ['alice@example.org']);
+    await publishVersion(t, chat, 'alice@example.org', 3);
+    let versionsRead = 0;
+    // The served leaf and the rows as an account of 1,001 versions, rotated once since, would give them.
+    const many: ProofSource = {
+      ...source,
+      proveLabel: async (label) => {
+        const s = await source.proveLabel(label);
+        return { ...s, leaf: s.leaf && { ...s.leaf, version: 1_001 } };
+      },
+      store: {
+        account: async (label) => ({ ...(await source.store.account(label))!, version: 1_002 }),
+        version: (label) => source.store.version(label, 2),
+        versions: async () => (versionsRead++, []),
+      },
+    };
+    const refused = await proveLookup(many, 'chat.example', 'alice@example.org').catch((e: DirectoryError) => e.code);
+    expect([refused, versionsRead]).toEqual(['busy', 0]);
   });
 });

@@ -142,6 +142,14 @@ describe('evidence', () => {
         vrfKey,
       ),
     ).toBe('evidence_invalid');
+    // The target of the interrupted audit the failed one went on from: named, and signed by the log too.
+    const failure = { ...base, kind: 'audit_failure', checkpoint: cp(9, 'x'), code: 'rollback', auditedFrom: null };
+    expect(verdict({ ...failure, target: cp(12, 'y') }, vrfKey)).toMatchObject({
+      kind: 'audit_failure',
+      proven: false,
+      summary: expect.stringContaining('interrupted audit of the signed tree of 12 entries'),
+    });
+    expect(verdict({ ...failure, target: cp(12, 'y').replace('\n12\n', '\n13\n') }, vrfKey)).toBe('evidence_invalid');
   });
 
   it("proves a key the owner did not make from the monitor's verified proof", async () => {
