@@ -11,6 +11,7 @@
  *   become the Worker's secrets and the `KT_FIXTURE` binding. Epochs come an hour after queued work and
  *   heartbeats daily, so that the tests
  *   close them by running the Durable Object's alarm themselves (`runDurableObjectAlarm`).
+ * - `shards`: the full Worker, its D1 replica in 32 index shards (test/api/worker/many-shards.worker.ts).
  * - `witnessed`: the full Worker with a witness (started in Node by test/fixtures/worker-witness.ts) named
  *   in WITNESSES: each epoch's checkpoint is served with its cosignature.
  * - `sigsum`: the full Worker whose one witness is sigsum-go's `sigsum-witness` (started in Node by
@@ -34,6 +35,8 @@ const worker = { main: './api/worker/worker.ts', wrangler: { configPath: './wran
 /** The log project's Worker: the production one with a test-only append route (test/api/worker/log-only-worker.ts). */
 const logOnlyWorker = { ...worker, main: './test/api/worker/log-only-worker.ts' };
 const timeouts = { testTimeout: 60_000, hookTimeout: 60_000 };
+/** The shards of the `shards` project's D1 replica. */
+const SHARDS = 32;
 
 /**
  * The vars of a full Worker whose one witness (quorum 1) is the fixture's: epochs an hour after queued work,
@@ -110,6 +113,38 @@ export default defineConfig({
         test: {
           name: 'directory',
           include: ['test/api/worker/{directory*,d1*}.worker.ts'],
+          globalSetup: ['test/fixtures/worker-directory.ts'],
+          ...timeouts,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const f = inject('ktDirectory');
+            return {
+              ...worker,
+              miniflare: {
+                // The replica over 32 shards (5 bits of prefix): INDEX and INDEX_1 ... INDEX_31.
+                d1Databases: ['INDEX', ...Array.from({ length: SHARDS - 1 }, (_, i) => `INDEX_${i + 1}`)],
+                bindings: {
+                  INDEX_SHARDS: String(SHARDS),
+                  LOG_ORIGIN: f.origin,
+                  LOG_SIGNER_KEY: f.logSignerKey,
+                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
+                  OPERATOR_TOKEN: f.operatorToken,
+                  TRUSTED_ROOTS_PEM: f.rootPem,
+                  EPOCH_INTERVAL_MS: '3600000',
+                  HEARTBEAT_MS: '86400000',
+                  RECEIPT_DEADLINE_MS: '7300000',
+                  KT_FIXTURE: asJson(f),
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: 'shards',
+          include: ['test/api/worker/many-shards.worker.ts'],
           globalSetup: ['test/fixtures/worker-directory.ts'],
           ...timeouts,
         },

@@ -4,13 +4,14 @@
  * are built and encoded by the same code as the sequencer's and a Node reader's. Each proof is of one epoch: the
  * newest epoch head in the meta database with its served checkpoint (cosigned, when the directory has witnesses),
  * and the map's rows of that epoch, each key's row of the greatest epoch at most it (rows are versioned). The map
- * proof is read in two queries whatever the directory's size: the root row and the nodes above the shards' depth
- * with the head, in one batch (one snapshot) of the meta database, then every node key on the label's path in the
- * label's shard (`u8 depth || prefix` for depths 0..63, then up to 255 if the path goes deeper, which random
- * labels practically never do). A name is found by its name shard (its label), and its rows in its label's shard;
- * an account row replicated ahead of the head's epoch (a run cut short, an epoch waiting for its witnesses) is
- * proven at the head's leaf's version by the proof builder, from the account's version rows. A name D1 does not know has its VRF proof computed here, after the caller's charge for it. Erased
- * versions' commitments come from the log's entry bundles (`entryBundle`, R2).
+ * proof is read in two rounds whatever the directory's size and the number of shards: the root row with the head,
+ * in one batch (one snapshot) of the meta database; then, together, the label's path above the shards' depth in
+ * the meta database and every node key on it below in the label's shard (`u8 depth || prefix` for depths b..b+63,
+ * then up to 255 if the path goes deeper, which random labels practically never do). A name is found by its name
+ * shard (its label), and its rows in its label's shard; an account row replicated ahead of the head's epoch (a run
+ * cut short, an epoch waiting for its witnesses) is proven at the head's leaf's version by the proof builder, from
+ * the account's version rows. A name D1 does not know has its VRF proof computed here, after the caller's charge
+ * for it. Erased versions' commitments come from the log's entry bundles (`entryBundle`, R2).
  */
 import { DIRECTORY_QUERIES as Q, type RawEpoch, type RawCredential } from '../../log/directory/directory-sql.js';
 import { CredentialRegistry } from '../../log/directory/credentials.js';
@@ -23,7 +24,7 @@ import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
-import { mapRowShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
+import { mapRowShard, REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
 import { D1IndexRows, mapRowsQuery } from './d1-rows.js';
 import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
@@ -81,12 +82,9 @@ function keysBelow(key: Uint8Array, label: Uint8Array): Uint8Array[] {
   return keys;
 }
 
-/** Every key of depth below `bits` (the meta database's nodes) and the root row's. */
-function topKeys(bits: number): Uint8Array[] {
-  const keys = [MAP_ROOT_KEY];
-  for (let d = 0; d < bits; d++)
-    for (let p = 0; p < 1 << d; p++) keys.push(mapNodeKey(new Uint8Array([p << (8 - d), ...new Uint8Array(31)]), d));
-  return keys;
+/** The keys of `label`'s path above depth `bits` (the meta database's nodes, which its walk meets first). */
+function keysAbove(label: Uint8Array, bits: number): Uint8Array[] {
+  return Array.from({ length: bits }, (_, d) => mapNodeKey(label, d));
 }
 
 export interface D1ReaderOptions {
@@ -97,7 +95,7 @@ export interface D1ReaderOptions {
 }
 
 type TopRow = { key: BlobColumn; epoch: number; node: BlobColumn };
-/** A head read: the servable epoch and the meta database's map rows. */
+/** A head read: the servable epoch and the map's root rows. */
 type HeadRead = { snap: EpochSnapshot; top: TopRow[] };
 /** Head reads kept, by the head's log index (a few: concurrent discoveries of consecutive epochs). */
 const RECENT_HEADS = 4;
@@ -142,14 +140,15 @@ export class D1DirectoryReader implements ProofSource {
   }
 
   /**
-   * The newest servable epoch, with the meta database's map rows (all of their epochs), in one snapshot; the
-   * last few read are kept (`recentHeads`), so that the lookups of one discovery read it once.
+   * The newest servable epoch, with the map's root row (all of its epochs), in one snapshot; the last few read are
+   * kept (`recentHeads`), so that the lookups of one discovery read it once. A label's nodes above the shards'
+   * depth are read with its walk (`proveLabel`): the head read does not grow with the number of shards.
    */
   private async head(): Promise<HeadRead> {
-    const { meta, bits } = this.o.layout;
+    const { meta } = this.o.layout;
     const [heads, rows, laidOut] = await meta.batch([
       meta.prepare(R.servedHead),
-      meta.prepare(mapRowsQuery(topKeys(bits))).bind(Number.MAX_SAFE_INTEGER),
+      meta.prepare(mapRowsQuery([MAP_ROOT_KEY])).bind(Number.MAX_SAFE_INTEGER),
       meta.prepare(R.laidOutShards),
     ]);
     // Rows routed for another number of shards would be looked for in the wrong databases.
@@ -192,18 +191,27 @@ export class D1DirectoryReader implements ProofSource {
     const { snap, top } = kept && kept.snap.epoch === at.epoch ? kept : await this.head();
     const { bits, shards } = this.o.layout;
     const rows = new WalkRows(snap.epoch);
-    rows.add(topKeys(bits), top);
-    // The first query follows the label's own prefix below the meta database's depths; each further one the
-    // node the walk left it for (rare: an absent label, near its terminal leaf).
-    let from = mapNodeKey(label, bits);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const keys = keysBelow(from, label);
-      const shard = shards[mapRowShard(from, bits)];
-      const { results } = await shard
+    rows.add([MAP_ROOT_KEY], top);
+    // The first round reads the label's own prefix: above the shards' depth from the meta database, below it from
+    // the label's shard, together; each further one from the node the walk left it for (rare: an absent label,
+    // near its terminal leaf), in the database that holds it (the meta database only the depths above `bits`).
+    const read = async (db: IndexDatabase, keys: Uint8Array[]) => {
+      if (keys.length === 0) return;
+      const { results } = await db
         .prepare(mapRowsQuery(keys))
         .bind(snap.epoch)
         .all<{ key: BlobColumn; epoch: number; node: BlobColumn }>();
       rows.add(keys, results);
+    };
+    const { meta } = this.o.layout;
+    let from = mapNodeKey(label, bits);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const shard = mapRowShard(from, bits);
+      const below = keysBelow(from, label);
+      await Promise.all([
+        round === 0 ? read(meta, keysAbove(label, bits)) : undefined,
+        read(shard < 0 ? meta : shards[shard], shard < 0 ? below.filter((k) => k[0] < bits) : below),
+      ]);
       rows.wanted = undefined;
       try {
         const { proof, leaf } = new StoredMap(rows).lookup(label);

@@ -9,7 +9,8 @@
  * Crash safety, in the order the writes happen:
  * 1. The epoch's writes and its outbox row commit together in the Durable Object (or neither does).
  * 2. Each outbox epoch above the meta database's marker is applied to every shard whose own marker is below it, in
- *    one batch per shard together with that shard's marker (a D1 batch is one transaction), then to the meta
+ *    one batch per shard together with that shard's marker (a D1 batch is one transaction; the shards' batches
+ *    concurrently), then to the meta
  *    database with its marker, last. A crash in between leaves shards ahead of the meta marker, which the next run
  *    skips by their markers. Readers take their epoch from the meta database and read map rows of that epoch or
  *    older, so a shard ahead changes no answer (an account row ahead is proven at the leaf's version: proof-builder.ts).
@@ -103,12 +104,16 @@ async function applyEpoch(layout: IndexLayout, w: EpochWrites, state: ReplicaSta
   const served = w.served !== undefined ? E : state.served;
   const routed = routedStatements(w, layout, Math.min(E, served) - KEEP_EPOCHS);
   const n = layout.shards.length;
-  // Shard 0 is the meta database: its rows go in the meta batch, with the marker they share.
-  for (let i = 1; i < n; i++) {
-    if (state.shardMarkers[i] >= E) continue;
-    await run(layout.shards[i], routed[i]);
-    state.shardMarkers[i] = E;
-  }
+  // Shard 0 is the meta database: its rows go in the meta batch, with the marker they share. The other shards
+  // lacking the epoch get theirs together (each batch is its own transaction, so any of them may commit before
+  // a failure ends the run: shards ahead of the meta database are allowed), the meta database only after all.
+  const lacking = layout.shards.map((_, i) => i).filter((i) => i > 0 && state.shardMarkers[i] < E);
+  await Promise.all(
+    lacking.map(async (i) => {
+      await run(layout.shards[i], routed[i]);
+      state.shardMarkers[i] = E;
+    }),
+  );
   await run(layout.meta, [...routed[0].slice(0, -1), ...routed[n]]);
   state.shardMarkers[0] = state.meta = E;
   state.served = served;
@@ -158,10 +163,20 @@ export interface ReplicationBudget {
 
 /** Epochs one run applies by default (a D1 that was down for a while catches up over several). */
 export const REPLICATION_EPOCHS = 256;
+/**
+ * D1 batches one run makes at most while applying epochs (an epoch is one per database that lacks it): with many
+ * shards, fewer epochs a run (16 at 256 shards), so that a run's subrequests stay bounded.
+ */
+export const REPLICATION_BATCHES = 4_096;
+
+/** The epochs a run over `shards` databases applies at most, given the budget's (see REPLICATION_BATCHES). */
+export function epochsPerRun(shards: number, budget: ReplicationBudget = {}): number {
+  return Math.min(budget.epochs ?? REPLICATION_EPOCHS, Math.max(1, Math.floor(REPLICATION_BATCHES / shards)));
+}
 
 /**
  * Copies the outbox to D1, oldest epoch first (see the file comment for the ordering), up to `budget.epochs` of
- * them, deleting each outbox row once D1 has it (calling `applied` with its epoch first). When D1 cannot continue
+ * them (and no more than REPLICATION_BATCHES batches allow), deleting each outbox row once D1 has it (calling `applied` with its epoch first). When D1 cannot continue
  * from it, a refill (d1-refill.ts) comes first, `budget.refillRows` rows of it per run (calling `beforeRefill`
  * before it empties anything); the run stops there while the refill is not complete. Then marks the newest epoch
  * the object served since as servable.
@@ -187,7 +202,7 @@ export async function replicateOutbox(
     state = await readState(layout);
     rows = outboxEpochs(storage);
   }
-  const maxEpochs = budget.epochs ?? REPLICATION_EPOCHS;
+  const maxEpochs = epochsPerRun(layout.shards.length, budget);
   let applied = 0;
   for (const row of rows) {
     if (row.epoch > state.meta) {

@@ -9,7 +9,7 @@ declare global {
     interface Env extends WorkerEnv {
       /** Project `log` only: tiles-300 vectors (see vitest.workers.config.ts), vector path -> base64 of its bytes. */
       TILES_300: Record<string, string>;
-      /** Project `directory` only: keys, PKI and the Node server's answers (test/fixtures/worker-directory.ts). */
+      /** Projects `directory` and `shards`: keys, PKI and the Node server's answers (test/fixtures/worker-directory.ts). */
       KT_FIXTURE: DirectoryFixture;
       /** Project `witnessed` only: keys and the witness (test/fixtures/worker-witness.ts). */
       KT_WITNESSED: WitnessedFixture;

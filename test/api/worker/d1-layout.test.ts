@@ -1,0 +1,64 @@
+/**
+ * The D1 replica's layout (api/worker/d1-layout.ts) and its run budget (d1-replica.ts): `INDEX_SHARDS` is a power
+ * of two from 1 to 256, each shard bound (`INDEX_1` ... `INDEX_{n-1}`), anything else a configuration error; at
+ * 256 shards (8 bits, one byte of prefix) every label, name and map row routes to a shard in range, the nodes
+ * above depth 8 and the root to the meta database; a run applies fewer epochs the more shards it writes. The
+ * replica over 32 shards is tested in workerd (many-shards.worker.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { indexLayout, labelShard, mapRowShard, MAX_SHARDS, nameShard } from '../../../api/worker/d1-layout.js';
+import { epochsPerRun, REPLICATION_BATCHES, REPLICATION_EPOCHS } from '../../../api/worker/d1-replica.js';
+import { MAP_ROOT_KEY, mapNodeKey } from '../../../verifier/formats/map-nodes.js';
+import { randomBytes } from '../../../wasm-free-crypto/random.js';
+
+/** Bindings of `bound` databases (INDEX, INDEX_1, ...) with INDEX_SHARDS set to `shards`. */
+function bindings(shards: unknown, bound: number): Record<string, unknown> {
+  const env: Record<string, unknown> = { INDEX_SHARDS: shards };
+  for (let i = 0; i < bound; i++) env[i === 0 ? 'INDEX' : `INDEX_${i}`] = { name: `db${i}` };
+  return env;
+}
+
+describe('the D1 replica laid out over shards', () => {
+  it('takes 1 to 256 shards, a power of two, each bound; refuses anything else', () => {
+    expect(MAX_SHARDS).toBe(256);
+    for (const n of [1, 2, 16, 64, 256]) {
+      const layout = indexLayout(bindings(String(n), n))!;
+      expect([layout.shards.length, layout.bits, layout.shards[n - 1]]).toEqual([
+        n,
+        Math.log2(n),
+        { name: `db${n - 1}` },
+      ]);
+    }
+    expect(indexLayout({})).toBeNull();
+    for (const bad of ['0', '3', '512', '1.5', 'x', '-2'])
+      expect(() => indexLayout(bindings(bad, 512)), bad).toThrow('INDEX_SHARDS must be a power of two from 1 to 256');
+    expect(() => indexLayout(bindings('256', 255))).toThrow('the binding INDEX_255 is missing');
+  });
+
+  it('routes every label, name and map row to a shard in range at 8 bits, the top of the map to the meta database', () => {
+    const bits = 8;
+    const seen = new Set<number>();
+    for (let i = 0; i < 2_000; i++) {
+      const label = randomBytes(32);
+      expect(labelShard(label, bits)).toBe(label[0]);
+      const name = nameShard('chat.example', `user${i}@chat.example`, bits);
+      expect(name >= 0 && name < 256).toBe(true);
+      seen.add(name);
+      for (const depth of [8, 9, 20, 255]) expect(mapRowShard(mapNodeKey(label, depth), bits)).toBe(label[0]);
+      for (const depth of [0, 1, 7]) expect(mapRowShard(mapNodeKey(label, depth), bits)).toBe(-1);
+    }
+    expect(mapRowShard(MAP_ROOT_KEY, bits)).toBe(-1);
+    expect(seen.size).toBeGreaterThan(200); // names spread over the shards
+  });
+
+  it('applies fewer epochs a run the more shards it writes, so that its batches stay bounded', () => {
+    expect([1, 2, 16].map((n) => epochsPerRun(n))).toEqual([
+      REPLICATION_EPOCHS,
+      REPLICATION_EPOCHS,
+      REPLICATION_EPOCHS,
+    ]);
+    expect(epochsPerRun(256)).toBe(REPLICATION_BATCHES / 256);
+    expect(epochsPerRun(256, { epochs: 4 })).toBe(4);
+    expect(epochsPerRun(2 ** 20)).toBe(1);
+  });
+});

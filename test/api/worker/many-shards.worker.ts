@@ -1,0 +1,144 @@
+/**
+ * The directory replicated to D1 over 32 index shards (5 bits of prefix; api/worker/d1-layout.ts), inside workerd:
+ * every database reaches each epoch; accounts, names and map rows spread over the shards, the nodes above depth 5
+ * only in the meta database; lookups, histories, daily checks, batches and discovery answered by the isolate are
+ * the object's own answers byte for byte while the object is sent nothing; a present lookup still takes three
+ * rounds of D1 reads and reads one map row key in the meta database per depth above the shards', whatever their
+ * number; and the next epoch, a rotation of every account, reaches every shard again.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
+import { replicatedEpoch } from '../../../api/worker/d1-replica.js';
+import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
+import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
+import { proveLookup } from '../../../log/directory/proof-builder.js';
+import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
+import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
+import { signStatement, statementOf } from './directory-script.js';
+import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+
+const PROVIDER = 'shards.example';
+const ACCOUNTS = Array.from({ length: 64 }, (_, i) => `user${i}@shards.example`);
+const layout = () => indexLayout(env)!;
+
+const signed = (leaf: PkiCert, account: string, version: number) =>
+  signStatement(
+    'ed25519',
+    leaf.secretKey,
+    statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`),
+  );
+
+const count = async (db: IndexDatabase, sql: string) => (await db.prepare(sql).first<{ n: number }>())!.n;
+
+/** The read requests the isolate answers. */
+const READS: [string, RequestInit?][] = [
+  [`/v1/lookup/${PROVIDER}/user1%40shards.example`],
+  [`/v1/lookup/${PROVIDER}/nobody%40shards.example`],
+  [`/v1/history/${PROVIDER}/user2%40shards.example?since=0`],
+  [`/v1/monitor/${PROVIDER}/user3%40shards.example?version=1`],
+  [
+    '/v1/lookup',
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ lookups: ACCOUNTS.slice(10, 20).map((account) => ({ provider: PROVIDER, account })) }),
+    },
+  ],
+  [
+    '/v1/lookup',
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ discover: 'user5@shards.example' }),
+    },
+  ],
+];
+
+let clients = 0;
+const fromClient = (init: RequestInit = {}): RequestInit => ({
+  ...init,
+  headers: { ...(init.headers as Record<string, string>), 'cf-connecting-ip': `10.3.0.${clients++ & 255}` },
+});
+
+/** Every read through the isolate equals the object's own answer, and the object is sent nothing meanwhile. */
+async function expectReadsFromD1(): Promise<void> {
+  const expected = [];
+  for (const [path, init] of READS) {
+    const res = await sequencer().fetch(new Request(`https://kt.example${path}`, fromClient(init)));
+    expected.push([path, res.status, new Uint8Array(await res.arrayBuffer())]);
+  }
+  await get('/metrics'); // hands the isolate's counts over now, not during the reads
+  const before = await invocations();
+  const answers = [];
+  for (const [path, init] of READS) {
+    const res = await get(path, fromClient(init));
+    answers.push([path, res.status, new Uint8Array(await res.arrayBuffer())]);
+  }
+  expect(await invocations(), 'the writer object was sent nothing').toBe(before);
+  expect(answers).toEqual(expected);
+  expect(answers.every(([, status]) => status === 200)).toBe(true);
+}
+
+/** `l` with the map-row keys of each query recorded by the database they went to. */
+function recording(l: IndexLayout, keysRead: Map<number, number>): IndexLayout {
+  const wrap = (db: IndexDatabase, i: number): IndexDatabase => ({
+    prepare: (q) => {
+      const keys = q.startsWith('SELECT key, epoch, node FROM dir_map_rows') ? (q.match(/X'/g) ?? []).length : 0;
+      keysRead.set(i, (keysRead.get(i) ?? 0) + keys);
+      return db.prepare(q);
+    },
+    batch: (statements) => db.batch(statements),
+  });
+  const shards = l.shards.map(wrap);
+  return { meta: shards[0], shards, bits: l.bits };
+}
+
+describe('the directory replicated to D1 over 32 shards', () => {
+  let leaf: PkiCert;
+
+  it('replicates every epoch to every shard, spreads the rows, and answers reads as the object', async () => {
+    expect([layout().shards.length, layout().bits]).toEqual([32, 5]);
+    leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const statements = ACCOUNTS.map((a) => signed(leaf, a, 1));
+    expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
+    const epoch = await inSequencer(async (open) => open.directory.epoch);
+    for (const db of layout().shards) expect(await replicatedEpoch(db)).toBe(epoch);
+    let holding = 0;
+    for (const [i, db] of layout().shards.entries()) {
+      // Nodes above depth 5 (key byte 0 below 5) and the root (the empty key) only in the meta database.
+      const top = await count(db, 'SELECT COUNT(*) AS n FROM dir_map_rows WHERE length(key) = 0 OR unicode(key) < 5');
+      if (i === 0) expect(top).toBeGreaterThan(0);
+      else expect(top).toBe(0);
+      if ((await count(db, 'SELECT COUNT(*) AS n FROM dir_accounts')) > 0) holding++;
+    }
+    expect(holding).toBeGreaterThan(16); // 64 random labels over 32 shards
+    await expectReadsFromD1();
+  });
+
+  it('proves a present lookup in three rounds, reading the meta database only along its path', async () => {
+    const keysRead = new Map<number, number>();
+    const reader = new D1DirectoryReader({
+      layout: recording(layout(), keysRead),
+      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+      entryBundle: async () => null,
+    });
+    const proof = await proveLookup(reader, PROVIDER, 'user7@shards.example');
+    expect(proof.present?.version).toBe(1);
+    // The root row with the head, then the 5 keys of its path above the shards' depth: not the 31 nodes up there.
+    expect(keysRead.get(0)).toBe(1 + 5);
+  });
+
+  it('replicates the next epoch, a rotation of every account, to every shard, and reads it as the object', async () => {
+    const statements = ACCOUNTS.map((a) => signed(leaf, a, 2));
+    expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
+    const epoch = await inSequencer(async (open) => open.directory.epoch);
+    for (const db of layout().shards) expect(await replicatedEpoch(db)).toBe(epoch);
+    const lookup = (await (await get(`/v1/lookup/${PROVIDER}/user1%40shards.example`)).json()) as {
+      present: { version: number };
+    };
+    expect(lookup.present.version).toBe(2);
+    await expectReadsFromD1();
+  });
+});
