@@ -121,7 +121,7 @@ export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Re
     mapAfter: null,
   };
   const empty = REPLICA_TABLES.map((t): Statement => [`DELETE FROM ${t}`]);
-  for (const db of layout.shards.slice(1)) await run(db, empty);
+  await Promise.all(layout.shards.slice(1).map((db) => run(db, empty))); // the shards together, the meta database last
   await run(layout.meta, [...empty, ['INSERT INTO dir_refilling (id, token) VALUES (1, ?)', refill.token]]);
   saveRefill(storage, refill);
   return refill;
@@ -260,7 +260,7 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
   ]);
   if (head) meta.push([R.putHead, head.epoch, head.log_index, head.entry, head.proof, head.checkpoint, head.served]);
   await runBatched(layout.meta, meta);
-  for (let i = 1; i < n; i++) await layout.shards[i].prepare(R.setMarker).bind(end).run();
+  await Promise.all(layout.shards.slice(1).map((db) => db.prepare(R.setMarker).bind(end).run()));
   await run(layout.meta, [
     ['INSERT OR REPLACE INTO dir_layout (id, shards) VALUES (1, ?)', n],
     ['DELETE FROM dir_refilling'],

@@ -4,12 +4,13 @@
  * only in the meta database; lookups, histories, daily checks, batches and discovery answered by the isolate are
  * the object's own answers byte for byte while the object is sent nothing; a present lookup still takes three
  * rounds of D1 reads and reads one map row key in the meta database per depth above the shards', whatever their
- * number; and the next epoch, a rotation of every account, reaches every shard again.
+ * number; the next epoch, a rotation of every account, reaches every shard again; and a replica that went back is
+ * refilled over all 32 shards.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
-import { replicatedEpoch } from '../../../api/worker/d1-replica.js';
+import { replicatedEpoch, replicateOutbox } from '../../../api/worker/d1-replica.js';
 import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveLookup } from '../../../log/directory/proof-builder.js';
@@ -139,6 +140,16 @@ describe('the directory replicated to D1 over 32 shards', () => {
       present: { version: number };
     };
     expect(lookup.present.version).toBe(2);
+    await expectReadsFromD1();
+  });
+
+  it('refills all 32 shards from the object when the replica went back, then answers as the object', async () => {
+    const { meta } = layout();
+    await meta.batch([meta.prepare('DELETE FROM dir_replica'), meta.prepare('DELETE FROM dir_heads')]);
+    const result = await inSequencer((_o, storage) => replicateOutbox(storage, layout()));
+    expect(result.backfilled).toBe(true);
+    const epoch = await inSequencer(async (open) => open.directory.epoch);
+    for (const db of layout().shards) expect(await replicatedEpoch(db)).toBe(epoch);
     await expectReadsFromD1();
   });
 });
