@@ -57,6 +57,31 @@ function witnessedBindings(f: ProvidedContext['ktWitnessed'], operatorToken: str
   };
 }
 
+/**
+ * The miniflare options of a full Worker over the directory fixture, its D1 replica in `shards` databases (INDEX,
+ * INDEX_1, ...): epochs an hour after queued work and heartbeats daily, so that the tests close them by running
+ * the alarm; `more` bindings besides.
+ */
+function replicatedDirectory(f: ProvidedContext['ktDirectory'], shards: number, more: Record<string, string> = {}) {
+  return {
+    d1Databases: ['INDEX', ...Array.from({ length: shards - 1 }, (_, i) => `INDEX_${i + 1}`)],
+    bindings: {
+      INDEX_SHARDS: String(shards),
+      LOG_ORIGIN: f.origin,
+      LOG_SIGNER_KEY: f.logSignerKey,
+      VRF_SECRET_KEY: f.vrfSecretKeyHex,
+      OPERATOR_TOKEN: f.operatorToken,
+      TRUSTED_ROOTS_PEM: f.rootPem,
+      EPOCH_INTERVAL_MS: '3600000',
+      HEARTBEAT_MS: '86400000',
+      // At least two epoch intervals plus 10 s (api/wiring/settings.ts).
+      RECEIPT_DEADLINE_MS: '7300000',
+      ...more,
+      KT_FIXTURE: asJson(f),
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -88,25 +113,11 @@ export default defineConfig({
             const f = inject('ktDirectory');
             return {
               ...worker,
-              miniflare: {
-                // The directory replicated to two D1 index shards (api/worker/d1-layout.ts): INDEX and INDEX_1.
-                d1Databases: ['INDEX', 'INDEX_1'],
-                bindings: {
-                  INDEX_SHARDS: '2',
-                  LOG_ORIGIN: f.origin,
-                  LOG_SIGNER_KEY: f.logSignerKey,
-                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
-                  OPERATOR_TOKEN: f.operatorToken,
-                  TRUSTED_ROOTS_PEM: f.rootPem,
-                  EPOCH_INTERVAL_MS: '3600000',
-                  HEARTBEAT_MS: '86400000',
-                  // At least two epoch intervals plus 10 s (api/wiring/settings.ts).
-                  RECEIPT_DEADLINE_MS: '7300000',
-                  // One web client's origin may read the lookup routes (test/api/worker/directory-cors.worker.ts).
-                  LOOKUP_ORIGINS: JSON.stringify(['https://web.chat.example']),
-                  KT_FIXTURE: asJson(f),
-                },
-              },
+              // The directory replicated to two D1 index shards (api/worker/d1-layout.ts): INDEX and INDEX_1.
+              miniflare: replicatedDirectory(f, 2, {
+                // One web client's origin may read the lookup routes (test/api/worker/directory-cors.worker.ts).
+                LOOKUP_ORIGINS: JSON.stringify(['https://web.chat.example']),
+              }),
             };
           }),
         ],
@@ -123,22 +134,8 @@ export default defineConfig({
             const f = inject('ktDirectory');
             return {
               ...worker,
-              miniflare: {
-                // The replica over 32 shards (5 bits of prefix): INDEX and INDEX_1 ... INDEX_31.
-                d1Databases: ['INDEX', ...Array.from({ length: SHARDS - 1 }, (_, i) => `INDEX_${i + 1}`)],
-                bindings: {
-                  INDEX_SHARDS: String(SHARDS),
-                  LOG_ORIGIN: f.origin,
-                  LOG_SIGNER_KEY: f.logSignerKey,
-                  VRF_SECRET_KEY: f.vrfSecretKeyHex,
-                  OPERATOR_TOKEN: f.operatorToken,
-                  TRUSTED_ROOTS_PEM: f.rootPem,
-                  EPOCH_INTERVAL_MS: '3600000',
-                  HEARTBEAT_MS: '86400000',
-                  RECEIPT_DEADLINE_MS: '7300000',
-                  KT_FIXTURE: asJson(f),
-                },
-              },
+              // The replica over 32 shards (5 bits of prefix): INDEX and INDEX_1 ... INDEX_31.
+              miniflare: replicatedDirectory(f, SHARDS),
             };
           }),
         ],
