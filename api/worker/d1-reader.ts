@@ -4,7 +4,8 @@
  * are built and encoded by the same code as the sequencer's and a Node reader's. Each proof is of one epoch: the
  * newest epoch head in the meta database with its served checkpoint (cosigned, when the directory has witnesses),
  * and the map's rows of that epoch, each key's row of the greatest epoch at most it (rows are versioned). The map
- * proof is read in two rounds whatever the directory's size and the number of shards: the root row with the head,
+ * proof of a present label is read in two rounds whatever the directory's size and the number of shards (an absent
+ * label's walk may take more, from a node off its own prefix): the root row with the head,
  * in one batch (one snapshot) of the meta database; then, together, the label's path above the shards' depth in
  * the meta database and every node key on it below in the label's shard (`u8 depth || prefix` for depths b..b+63,
  * then up to 255 if the path goes deeper, which random labels practically never do). A name is found by its name

@@ -27,6 +27,7 @@ import {
   epochRowStatements,
   outboxEpochs,
   run,
+  settleAll,
   runBatched,
   storedEpoch,
   type Sql,
@@ -121,7 +122,7 @@ export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Re
     mapAfter: null,
   };
   const empty = REPLICA_TABLES.map((t): Statement => [`DELETE FROM ${t}`]);
-  await Promise.all(layout.shards.slice(1).map((db) => run(db, empty))); // the shards together, the meta database last
+  await settleAll(layout.shards.slice(1).map((db) => run(db, empty))); // the shards together, the meta database last
   await run(layout.meta, [...empty, ['INSERT INTO dir_refilling (id, token) VALUES (1, ?)', refill.token]]);
   saveRefill(storage, refill);
   return refill;
@@ -158,7 +159,7 @@ export async function continueRefill(
 
 /** Writes statements, each tagged with its database, to their databases. */
 async function writeRouted(layout: IndexLayout, routed: Statement[][]): Promise<void> {
-  await Promise.all(layout.shards.map((db, i) => runBatched(db, routed[i])));
+  await settleAll(layout.shards.map((db, i) => runBatched(db, routed[i])));
 }
 
 /** Copies the next chunk of accounts, with their versions and names; returns how many rows (0: none left). */
@@ -260,7 +261,7 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
   ]);
   if (head) meta.push([R.putHead, head.epoch, head.log_index, head.entry, head.proof, head.checkpoint, head.served]);
   await runBatched(layout.meta, meta);
-  await Promise.all(layout.shards.slice(1).map((db) => db.prepare(R.setMarker).bind(end).run()));
+  await settleAll(layout.shards.slice(1).map((db) => db.prepare(R.setMarker).bind(end).run()));
   await run(layout.meta, [
     ['INSERT OR REPLACE INTO dir_layout (id, shards) VALUES (1, ?)', n],
     ['DELETE FROM dir_refilling'],

@@ -43,6 +43,7 @@ import {
   epochRowStatements,
   outboxEpochs,
   run,
+  settleAll,
   storedEpoch,
   type Sql,
   type Statement,
@@ -108,7 +109,7 @@ async function applyEpoch(layout: IndexLayout, w: EpochWrites, state: ReplicaSta
   // lacking the epoch get theirs together (each batch is its own transaction, so any of them may commit before
   // a failure ends the run: shards ahead of the meta database are allowed), the meta database only after all.
   const lacking = layout.shards.map((_, i) => i).filter((i) => i > 0 && state.shardMarkers[i] < E);
-  await Promise.all(
+  await settleAll(
     lacking.map(async (i) => {
       await run(layout.shards[i], routed[i]);
       state.shardMarkers[i] = E;
@@ -164,10 +165,11 @@ export interface ReplicationBudget {
 /** Epochs one run applies by default (a D1 that was down for a while catches up over several). */
 export const REPLICATION_EPOCHS = 256;
 /**
- * D1 batches one run makes at most while applying epochs (an epoch is one per database that lacks it): with many
- * shards, fewer epochs a run (16 at 256 shards), so that a run's subrequests stay bounded.
+ * D1 batches one run makes at most while applying epochs (an epoch is one per database that lacks it), of the
+ * 1,000 D1 queries a Worker invocation may make (Workers Paid), the rest left for the run's marker reads and the
+ * object's own: with more shards, fewer epochs a run (256 at 2 shards, 50 at 16, 25 at 32).
  */
-export const REPLICATION_BATCHES = 4_096;
+export const REPLICATION_BATCHES = 800;
 
 /** The epochs a run over `shards` databases applies at most, given the budget's (see REPLICATION_BATCHES). */
 export function epochsPerRun(shards: number, budget: ReplicationBudget = {}): number {

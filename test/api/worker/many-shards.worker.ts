@@ -2,14 +2,17 @@
  * The directory replicated to D1 over 32 index shards (5 bits of prefix; api/worker/d1-layout.ts), inside workerd:
  * every database reaches each epoch; accounts, names and map rows spread over the shards, the nodes above depth 5
  * only in the meta database; lookups, histories, daily checks, batches and discovery answered by the isolate are
- * the object's own answers byte for byte while the object is sent nothing; a present lookup still takes three
- * rounds of D1 reads and reads one map row key in the meta database per depth above the shards', whatever their
- * number; the next epoch, a rotation of every account, reaches every shard again; and a replica that went back is
- * refilled over all 32 shards.
+ * the object's own answers byte for byte while the object is sent nothing; a present lookup reads map rows in
+ * three queries: the root row with the head, then together its path's 5 keys above the shards' depth in the meta
+ * database (not the 31 nodes up there) and the rest in its label's shard; the next epoch, a rotation of every
+ * account, reaches every shard again; a run in which one shard's batch fails leaves the others ahead of the meta
+ * database and the next run completes it; and a replica that went back is refilled over all 32 shards.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
+import { indexLayout, labelShard, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
+import { mapNodeKey } from '../../../verifier/formats/map-nodes.js';
+import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { replicatedEpoch, replicateOutbox } from '../../../api/worker/d1-replica.js';
 import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
@@ -81,12 +84,15 @@ async function expectReadsFromD1(): Promise<void> {
   expect(answers.every(([, status]) => status === 200)).toBe(true);
 }
 
-/** `l` with the map-row keys of each query recorded by the database they went to. */
-function recording(l: IndexLayout, keysRead: Map<number, number>): IndexLayout {
+/** A map-row query: the database it went to (0: the meta database) and the keys it named, in hex. */
+type MapQuery = { db: number; keys: string[] };
+
+/** `l` with each map-row query recorded in `queries`. */
+function recording(l: IndexLayout, queries: MapQuery[]): IndexLayout {
   const wrap = (db: IndexDatabase, i: number): IndexDatabase => ({
     prepare: (q) => {
-      const keys = q.startsWith('SELECT key, epoch, node FROM dir_map_rows') ? (q.match(/X'/g) ?? []).length : 0;
-      keysRead.set(i, (keysRead.get(i) ?? 0) + keys);
+      if (q.startsWith('SELECT key, epoch, node FROM dir_map_rows'))
+        queries.push({ db: i, keys: [...q.matchAll(/X'([0-9a-f]*)'/g)].map((m) => m[1]) });
       return db.prepare(q);
     },
     batch: (statements) => db.batch(statements),
@@ -94,6 +100,14 @@ function recording(l: IndexLayout, keysRead: Map<number, number>): IndexLayout {
   const shards = l.shards.map(wrap);
   return { meta: shards[0], shards, bits: l.bits };
 }
+
+/** A reader of the replica as an isolate makes one, over `l`. */
+const readerOver = (l: IndexLayout) =>
+  new D1DirectoryReader({
+    layout: l,
+    vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+    entryBundle: async () => null,
+  });
 
 describe('the directory replicated to D1 over 32 shards', () => {
   let leaf: PkiCert;
@@ -109,7 +123,10 @@ describe('the directory replicated to D1 over 32 shards', () => {
     let holding = 0;
     for (const [i, db] of layout().shards.entries()) {
       // Nodes above depth 5 (key byte 0 below 5) and the root (the empty key) only in the meta database.
-      const top = await count(db, 'SELECT COUNT(*) AS n FROM dir_map_rows WHERE length(key) = 0 OR unicode(key) < 5');
+      const top = await count(
+        db,
+        "SELECT COUNT(*) AS n FROM dir_map_rows WHERE length(key) = 0 OR substr(key, 1, 1) < X'05'",
+      );
       if (i === 0) expect(top).toBeGreaterThan(0);
       else expect(top).toBe(0);
       if ((await count(db, 'SELECT COUNT(*) AS n FROM dir_accounts')) > 0) holding++;
@@ -118,17 +135,20 @@ describe('the directory replicated to D1 over 32 shards', () => {
     await expectReadsFromD1();
   });
 
-  it('proves a present lookup in three rounds, reading the meta database only along its path', async () => {
-    const keysRead = new Map<number, number>();
-    const reader = new D1DirectoryReader({
-      layout: recording(layout(), keysRead),
-      vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
-      entryBundle: async () => null,
-    });
-    const proof = await proveLookup(reader, PROVIDER, 'user7@shards.example');
+  it('proves a present lookup in three map-row queries, reading the meta database only along its path', async () => {
+    const queries: MapQuery[] = [];
+    const reader = readerOver(recording(layout(), queries));
+    const account = 'user7@shards.example';
+    const { label } = await reader.labelFor(PROVIDER, account);
+    queries.length = 0;
+    const proof = await proveLookup(reader, PROVIDER, account);
     expect(proof.present?.version).toBe(1);
-    // The root row with the head, then the 5 keys of its path above the shards' depth: not the 31 nodes up there.
-    expect(keysRead.get(0)).toBe(1 + 5);
+    // The root row with the head; the 5 keys of its path above the shards' depth (not the 31 nodes up there);
+    // its path below, in its label's shard.
+    const above = Array.from({ length: 5 }, (_, d) => hex(mapNodeKey(label, d)));
+    expect(queries.map((q) => q.db)).toEqual([0, 0, labelShard(label, 5)]);
+    expect(queries.slice(0, 2).map((q) => q.keys)).toEqual([[''], above]);
+    expect(queries[2].keys[0]).toBe(hex(mapNodeKey(label, 5)));
   });
 
   it('replicates the next epoch, a rotation of every account, to every shard, and reads it as the object', async () => {
@@ -140,6 +160,39 @@ describe('the directory replicated to D1 over 32 shards', () => {
       present: { version: number };
     };
     expect(lookup.present.version).toBe(2);
+    await expectReadsFromD1();
+  });
+
+  it("leaves the other shards ahead when one shard's batch fails, and the next run completes the epoch", async () => {
+    expect(
+      (await post('/v1/bindings', { statements: ACCOUNTS.slice(0, 8).map((a) => signed(leaf, a, 3)) })).status,
+    ).toBe(202);
+    await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
+    const epoch = await inSequencer(async (open) => open.directory.epoch);
+    const before = await replicatedEpoch(layout().meta);
+    // Shard 7's batch fails: the others commit theirs (in flight together), the meta database is not written.
+    const l = layout();
+    // (Its first batch creates the tables, once per database object; its second applies the epoch.)
+    let shard7Batches = 0;
+    const failing = l.shards.map(
+      (db, i): IndexDatabase =>
+        i !== 7
+          ? db
+          : {
+              prepare: (q) => db.prepare(q),
+              batch: (statements) =>
+                ++shard7Batches === 2 ? Promise.reject(new Error('injected: shard 7 failed')) : db.batch(statements),
+            },
+    );
+    await expect(
+      inSequencer((_o, storage) => replicateOutbox(storage, { meta: failing[0], shards: failing, bits: l.bits })),
+    ).rejects.toThrow('injected');
+    const markers = await Promise.all(l.shards.map(replicatedEpoch));
+    expect(markers[0]).toBe(before);
+    expect(markers[7]).toBe(before);
+    expect(markers.filter((m) => m === epoch)).toHaveLength(30);
+    expect(await inSequencer((_o, storage) => replicateOutbox(storage, layout()))).toMatchObject({ upTo: epoch });
+    for (const db of layout().shards) expect(await replicatedEpoch(db)).toBe(epoch);
     await expectReadsFromD1();
   });
 
