@@ -23,7 +23,7 @@ import type { ProofSource } from '../../log/directory/proof-builder.js';
 import type { NamedAccount } from '../../log/directory/store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
-import { MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
+import { keysAlong, MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
 import { mapRowShard, REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
 import { D1IndexRows, mapRowsQuery } from './d1-rows.js';
@@ -62,25 +62,6 @@ class WalkRows implements MapNodeSource {
     if (!row && !this.fetched.has(k)) this.wanted = key;
     return row?.node;
   }
-}
-
-/**
- * The keys of the nodes a walk from the node `key` (of depth d) would meet if every prefix below it followed
- * `label`: the key's own d bits, then `label`'s, for depths d .. d + FIRST_DEPTHS - 1 (at most 255).
- */
-function keysBelow(key: Uint8Array, label: Uint8Array): Uint8Array[] {
-  const depth = key[0];
-  const pseudo = label.slice();
-  const prefix = key.subarray(1);
-  pseudo.set(prefix.subarray(0, Math.floor(depth / 8)));
-  if (depth % 8 !== 0) {
-    const i = Math.floor(depth / 8);
-    const mask = 0xff << (8 - (depth % 8));
-    pseudo[i] = (prefix[i] & mask) | (label[i] & ~mask & 0xff);
-  }
-  const keys = [];
-  for (let d = depth; d < Math.min(256, depth + FIRST_DEPTHS); d++) keys.push(mapNodeKey(pseudo, d));
-  return keys;
 }
 
 /** The keys of `label`'s path above depth `bits` (the meta database's nodes, which its walk meets first). */
@@ -208,7 +189,7 @@ export class D1DirectoryReader implements ProofSource {
     let from = mapNodeKey(label, bits);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const shard = mapRowShard(from, bits);
-      const below = keysBelow(from, label);
+      const below = keysAlong(from, label, FIRST_DEPTHS);
       await Promise.all([
         round === 0 ? read(meta, keysAbove(label, bits)) : undefined,
         read(shard < 0 ? meta : shards[shard], shard < 0 ? below.filter((k) => k[0] < bits) : below),

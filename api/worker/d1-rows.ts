@@ -28,8 +28,8 @@ import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-s
 /**
  * Map rows' keys one query names at most: as literals, about 70 characters each, so about 70 KB of SQL (D1 takes
  * statements of up to 100 KB), so that an epoch of 20,000 updates fetches its paths in about 20 queries a round
- * with one database, and one or two a database with more (about 18 rounds at 1B accounts: with 32 shards about 600
- * of the 1,000 queries a Worker invocation may make, which is why there are at most 32: d1-layout.ts MAX_SHARDS).
+ * with one database, and one or two a database with more (about two rounds, with the keys a walk names ahead:
+ * directory-map.ts `fetchPaths`; within the 1,000 queries a Worker invocation may make: d1-layout.ts MAX_SHARDS).
  */
 const MAP_KEYS_PER_QUERY = 1000;
 

@@ -256,7 +256,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     const own = this.own.mapNode(key); // the object's own row, when it holds one, is the newest (object-trim.ts)
     if (own === undefined && this.meeting) {
       this.meeting.set(k, key);
-      throw new MapRowNotFetched(`map row ${k} not fetched`);
+      throw new MapRowNotFetched(key);
     }
     // A walk reads only rows its parent names: missing from a trimmed object, it was deleted, not never there.
     if (own === undefined && this.trimmedAt !== undefined)
@@ -266,24 +266,25 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
 
   /**
    * Runs `walk` until it meets only fetched rows, fetching the rows it met from D1 (their newest epoch) with the
-   * outbox's laid over them, a round per run (store.ts). The fetched rows are dropped when an epoch is written
+   * outbox's laid over them, a round per run (store.ts), and in the same round those of the keys it named ahead
+   * that exist (most name no node; none the object holds is asked for, as its own row is the newest). The fetched rows are dropped when an epoch is written
    * (`epochWriter`) or a refill begins, and before a walk when they are more than the bound; a round that finishes
    * after that is discarded. Before the first
    * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
    */
-  async fetchMapRows(walk: () => void): Promise<void> {
+  async fetchMapRows(walk: (ahead: (keys: Uint8Array[]) => void) => void): Promise<void> {
     const leftToOwn = (why: string) => this.ownOrRefused(async () => undefined, why);
     // Past the bound, the rows are dropped before this walk (a round of another walk in flight is then read again).
     if (this.fetched.size > this.fetchedBound) this.dropFetched();
     for (let round = 0; round < MAX_MAP_ROUNDS; round++) {
       if (!this.ready) return leftToOwn('not replicated to since the object started, or refilling');
-      const met = this.meet(walk);
+      const { met, ahead } = this.meet(walk);
       if (met.length === 0) return;
       const { generation, refills } = this;
       const view = this.overlay.current(); // before the D1 reads: see the file comment
       let rows: Map<string, Uint8Array>;
       try {
-        rows = await this.rows.newestMapRows(met.filter((key) => view.mapRow(key) === undefined));
+        rows = await this.rows.newestMapRows([...met, ...ahead].filter((key) => view.mapRow(key) === undefined));
       } catch (e) {
         this.onFallback(e);
         return leftToOwn('a read failed');
@@ -299,15 +300,31 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
         }
         this.fetched.set(k, row);
       }
+      // Keys named ahead may name no node (most do not): those that do are rows of the paths' next levels.
+      for (const key of ahead) {
+        const row = view.mapRow(key) ?? rows.get(mapKeyString(key));
+        if (row !== undefined) this.fetched.set(mapKeyString(key), row);
+      }
     }
   }
 
-  /** The rows `walk` meets that are not fetched (each walk stops at its first). */
-  private meet(walk: () => void): Uint8Array[] {
+  /**
+   * The rows `walk` meets that are not fetched (each walk stops at its first), and the keys it names ahead that
+   * are neither fetched, met nor the object's own.
+   */
+  private meet(walk: (ahead: (keys: Uint8Array[]) => void) => void): { met: Uint8Array[]; ahead: Uint8Array[] } {
     this.meeting = new Map();
+    const ahead = new Map<string, Uint8Array>();
     try {
-      walk();
-      return [...this.meeting.values()];
+      walk((keys) => {
+        for (const key of keys) {
+          const k = mapKeyString(key);
+          if (!this.fetched.has(k) && !ahead.has(k) && this.own.mapNode(key) === undefined) ahead.set(k, key);
+        }
+      });
+      const met = [...this.meeting.values()];
+      for (const k of this.meeting.keys()) ahead.delete(k);
+      return { met, ahead: [...ahead.values()] };
     } finally {
       this.meeting = null;
     }

@@ -11,7 +11,7 @@
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { buildStoredMap } from '../../verifier/formats/map-build.js';
 import { MapNodeCache } from '../../verifier/formats/map-cache.js';
-import { MAP_ROOT_KEY, mapKeyString } from '../../verifier/formats/map-nodes.js';
+import { keysAlong, MAP_ROOT_KEY, mapKeyString } from '../../verifier/formats/map-nodes.js';
 import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import type { MapBatch } from '../../verifier/formats/map-batch.js';
 import { StoredMap } from '../../verifier/formats/stored-map.js';
@@ -28,6 +28,11 @@ import type { CommittedRead } from './submission.js';
 export const DEFAULT_MAP_CACHE_ROWS = 30_000;
 /** Labels whose committed leaf the sequencer remembers between a submission and its epoch, at most. */
 const LEAF_MEMO = 16_384;
+/**
+ * The levels below a row a walk met that `fetchPaths` asks for with it: a path below the cache is about 18 rows at
+ * 1B accounts, so one round of reads fetches most paths whole (a level a round before: 18 rounds).
+ */
+const FETCH_AHEAD_DEPTHS = 24;
 /** Accounts read per query by the upgrade. */
 const UPGRADE_CHUNK = 10_000;
 
@@ -109,12 +114,13 @@ export class DirectoryMap {
    */
   async fetchPaths(labels: Uint8Array[]): Promise<void> {
     if (!this.store.fetchMapRows || labels.length === 0) return;
-    await this.store.fetchMapRows(() => {
+    await this.store.fetchMapRows((ahead) => {
       for (const label of labels)
         try {
           this.uncached.get(label);
         } catch (e) {
           if (!(e instanceof MapRowNotFetched)) throw e;
+          ahead(keysAlong(e.key, label, FETCH_AHEAD_DEPTHS));
         }
     });
   }

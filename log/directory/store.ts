@@ -158,9 +158,11 @@ export interface DirectoryStore {
    * `walk` (synchronous walks down the map through `mapNode`) until it meets no row the store has not fetched,
    * fetching the rows each run met before the next (one round of reads per run), so that `mapNode` answers
    * them without I/O until the next epoch is written. `walk` catches `MapRowNotFetched` per path, so that one
-   * run meets the next row of every path. Rejects if the rows cannot be fetched.
+   * run meets the next row of every path, and may name with `ahead` keys the path's next rows are likely among
+   * (those below the row it met, along its label: `keysAlong`), fetched in the same round if they exist, so that
+   * a path takes a round or two rather than a round per level. Rejects if the rows cannot be fetched.
    */
-  fetchMapRows?(walk: () => void): Promise<void>;
+  fetchMapRows?(walk: (ahead: (keys: Uint8Array[]) => void) => void): Promise<void>;
   /** Runs `fill` in one transaction that writes the map rows it is given (all or none: `fill` may throw). */
   writeMap(fill: (write: (row: MapRow) => void) => void): void;
   /** Records the checkpoint served with `epoch` (its cosigned form), for readers of the store; synchronous. */
@@ -195,4 +197,10 @@ export interface DirectoryStore {
 /** A map row a walk met that a store fetching its rows (`DirectoryStore.fetchMapRows`) has not fetched yet. */
 export class MapRowNotFetched extends Error {
   override readonly name = 'MapRowNotFetched';
+  constructor(
+    /** The row's key. */
+    readonly key: Uint8Array,
+  ) {
+    super(`map row ${Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('')} not fetched`);
+  }
 }

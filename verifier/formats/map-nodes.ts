@@ -69,6 +69,26 @@ export function mapNodeKey(label: Uint8Array, depth: number): Uint8Array {
   return key;
 }
 
+/**
+ * The keys of the nodes a walk from the node `key` (of depth d) would meet if every prefix below it followed
+ * `label`: the key's own d bits, then `label`'s, for depths d .. d + count - 1 (at most 255). What a reader that
+ * fetches rows ahead of its walk asks for: most of them name no node, but the walk's next rows are among them.
+ */
+export function keysAlong(key: Uint8Array, label: Uint8Array, count: number): Uint8Array[] {
+  const depth = key[0];
+  const pseudo = label.slice();
+  const prefix = key.subarray(1);
+  pseudo.set(prefix.subarray(0, depth >>> 3));
+  if (depth % 8 !== 0) {
+    const i = depth >>> 3;
+    const mask = 0xff << (8 - (depth % 8));
+    pseudo[i] = (prefix[i] & mask) | (label[i] & ~mask & 0xff);
+  }
+  const keys = [];
+  for (let d = depth; d < Math.min(256, depth + count); d++) keys.push(mapNodeKey(pseudo, d));
+  return keys;
+}
+
 /** Whether `label` (or a longer key's prefix, as bytes) agrees with `key`'s prefix on its first key[0] bits. */
 function keyCovers(key: Uint8Array, label: Uint8Array): boolean {
   const depth = key[0];

@@ -20,6 +20,9 @@ import {
 import { DoDirectoryStore } from '../../../api/worker/do-directory-store.js';
 import { ReplicatedDirectoryStore } from '../../../api/worker/replicated-store.js';
 import { MapRowNotFetched, type DirectoryStore } from '../../../log/directory/store.js';
+import { keysAlong } from '../../../verifier/formats/map-nodes.js';
+import { StoredMap } from '../../../verifier/formats/stored-map.js';
+import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import { get, inSequencer, operator, post, sequencer, settle, testRoot, verifiedLookup } from './helpers.js';
@@ -354,5 +357,46 @@ describe('the object reads its own bulk through D1', () => {
       }
       expect(sizes, 'dropped before the third walk, past the bound of 3').toEqual([2, 4, 1]);
     });
+  });
+
+  it("fetches the map's paths in a round or two with the keys a walk names ahead, a level a round without", async () => {
+    // 60 more accounts, so that paths are several levels deep.
+    const more = Array.from({ length: 60 }, (_, i) => signed(leaf, `deep${i}@x.example`, 1));
+    expect((await settle(post('/v1/bindings?wait=1', { statements: more }))).status).toBe(200);
+    await runDurableObjectAlarm(sequencer()); // D1 holds every epoch
+    await dropOwnMap();
+    const labels: Uint8Array[] = [];
+    for (const db of layout().shards) {
+      const { results } = await db.prepare('SELECT label FROM dir_accounts').all<{ label: ArrayBuffer }>();
+      labels.push(...results.map((r) => new Uint8Array(r.label)));
+    }
+    expect(labels.length).toBeGreaterThanOrEqual(64);
+    const fetchWith = (ahead: boolean) =>
+      inSequencer(async (_o, storage) => {
+        const { layout: l, reads } = controlledLayout({});
+        const store = new ReplicatedDirectoryStore(countedOwn(storage).own, storage, l, () => {});
+        await store.replicate();
+        const map = new StoredMap(store);
+        let rounds = 0;
+        await store.fetchMapRows((named) => {
+          rounds++;
+          for (const label of labels)
+            try {
+              map.get(label);
+            } catch (e) {
+              if (!(e instanceof MapRowNotFetched)) throw e;
+              if (ahead) named(keysAlong(e.key, label, 24));
+            }
+        });
+        // Every path is fetched whole: each label's leaf is read without I/O now.
+        const leaves = labels.map((label) => hex(map.get(label)!.historyHash));
+        return { rounds, mapReads: reads.map, leaves };
+      });
+    const [without, withAhead] = [await fetchWith(false), await fetchWith(true)];
+    expect(withAhead.leaves).toEqual(without.leaves);
+    // A walk runs once more than the rounds it fetched: the last run meets nothing.
+    expect(withAhead.rounds).toBeLessThanOrEqual(3);
+    expect(without.rounds).toBeGreaterThan(withAhead.rounds);
+    expect(withAhead.mapReads).toBeLessThan(without.mapReads);
   });
 });
