@@ -1,7 +1,7 @@
 /**
  * How the directory's read replica is laid out over D1 databases (docs/ARCHITECTURE.md, "The read path on the
  * Worker"; docs/PROTOCOL.md section 21.4): one meta database (the binding `INDEX`) and 2^b index shards (`INDEX`
- * itself is shard 0; `INDEX_1` ... `INDEX_{2^b-1}`, with `INDEX_SHARDS` = 2^b, at most 128: see MAX_SHARDS), so that
+ * itself is shard 0; `INDEX_1` ... `INDEX_{2^b-1}`, with `INDEX_SHARDS` = 2^b, at most 32: see MAX_SHARDS), so that
  * no single
  * database nears D1's 10 GB cap. Every database has the same tables; each holds the rows routed to it:
  * - by the label's first b bits: its account row, its versions, and the stored map's nodes at depth b or deeper
@@ -47,14 +47,16 @@ export interface IndexLayout {
 /** Epochs whose map a reader can still be answered from, behind the newest served one. */
 export const KEEP_EPOCHS = 16;
 /**
- * The most shards: 2^7, enough for 1B accounts (about 6.4 GB each of D1's 10 GB). The routing works to 2^8 (a shard
- * is named by one byte's bits at most, `prefixBits`), and a reader's cost does not grow with them (d1-reader.ts
- * reads only its label's path above the shards' depth). The writer's does, within the 1,000 D1 queries a Worker
- * invocation may make (Workers Paid): an object keeping only its edge fetches an epoch's paths in about two rounds
- * of a query per database (directory-map.ts `fetchPaths`, with the keys it names ahead), and replicates an epoch in
- * a batch per database, so that at 128 shards an epoch costs about 390 queries, and at 256 about 770: too close.
+ * The most shards. The routing works to 2^8 (a shard is named by one byte's bits at most, `prefixBits`), and a
+ * reader's cost does not grow with them (d1-reader.ts reads only its label's path above the shards' depth). The
+ * writer's does, within the 1,000 D1 queries a Worker invocation may make (Workers Paid): in one alarm a
+ * replication run reads every database's marker, applies each epoch in a batch per database, an edge object's
+ * epoch plan fetches its paths with a query or more per database a round (directory-map.ts `fetchPaths`), its
+ * KEYTRANS deployments theirs (edge-deployment-store.ts), and a refill writes a chunk's rows to every database.
+ * At 32 shards the worst of these alarms stays under about 800 queries; at 128 a refill or a busy epoch would not
+ * (docs/ARCHITECTURE.md, the design to 1B accounts).
  */
-export const MAX_SHARDS = 128;
+export const MAX_SHARDS = 32;
 
 /** Every database's tables: the directory's (dir_names unused), and the replica's own. */
 export const REPLICA_SCHEMA = [

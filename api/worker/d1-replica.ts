@@ -166,11 +166,11 @@ export interface ReplicationBudget {
 export const REPLICATION_EPOCHS = 256;
 /**
  * D1 batches one run makes at most while applying epochs (an epoch is one per database that lacks it), of the
- * 1,000 D1 queries a Worker invocation may make (Workers Paid), the rest left for the run's marker reads and an
- * epoch's plan in the same alarm (about two queries per database): with more shards, fewer epochs a run (256 at 2
- * shards, 37 at 16, 4 at 128).
+ * 1,000 D1 queries a Worker invocation may make (Workers Paid), the rest left for the run's marker reads (one per
+ * database), the schema's on a fresh isolate (as many) and an epoch's plan in the same alarm: with more shards,
+ * fewer epochs a run (250 at 2 shards, 31 at 16, 15 at 32).
  */
-export const REPLICATION_BATCHES = 600;
+export const REPLICATION_BATCHES = 500;
 
 /** The epochs a run over `shards` databases applies at most, given the budget's (see REPLICATION_BATCHES). */
 export function epochsPerRun(shards: number, budget: ReplicationBudget = {}): number {

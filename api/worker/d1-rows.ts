@@ -27,9 +27,10 @@ import { blob, blobBytes, doRowReaders, type BlobColumn } from './do-directory-s
 
 /**
  * Map rows' keys one query names at most: as literals, about 70 characters each, so about 70 KB of SQL (D1 takes
- * statements of up to 100 KB), so that an epoch of 20,000 updates fetches its paths in about 20 queries a round
- * with one database, and one or two a database with more (about two rounds, with the keys a walk names ahead:
- * directory-map.ts `fetchPaths`; within the 1,000 queries a Worker invocation may make: d1-layout.ts MAX_SHARDS).
+ * statements of up to 100 KB). An epoch's plan names the keys of 24 levels below each row a walk met
+ * (directory-map.ts `fetchPaths`, at most 50,000 a round: replicated-store.ts), so a round is up to 50 queries over
+ * all databases, and about two rounds fetch the paths (d1-layout.ts MAX_SHARDS: within the 1,000 queries a Worker
+ * invocation may make).
  */
 const MAP_KEYS_PER_QUERY = 1000;
 

@@ -58,6 +58,12 @@ const TRIM_CHUNK = 5_000;
  */
 const FETCHED_BOUND = 100_000;
 
+/**
+ * Keys named ahead one round of `fetchMapRows` asks for at most (about 2,000 paths' 24 levels: directory-map.ts),
+ * so that a large epoch's round stays bounded in memory (a key, its string and a Map entry each) and in queries
+ * (1,000 keys a query: d1-rows.ts); the paths beyond take another round.
+ */
+const AHEAD_KEYS_PER_ROUND = 50_000;
 /** Rounds of map reads one `fetchMapRows` makes at most (a path is at most 256 levels deep; about 30 at 1B). */
 const MAX_MAP_ROUNDS = 64;
 
@@ -267,7 +273,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   /**
    * Runs `walk` until it meets only fetched rows, fetching the rows it met from D1 (their newest epoch) with the
    * outbox's laid over them, a round per run (store.ts), and in the same round those of the keys it named ahead
-   * that exist (most name no node; none the object holds is asked for, as its own row is the newest). The fetched rows are dropped when an epoch is written
+   * that exist (most name no node). The fetched rows are dropped when an epoch is written
    * (`epochWriter`) or a refill begins, and before a walk when they are more than the bound; a round that finishes
    * after that is discarded. Before the first
    * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
@@ -310,7 +316,9 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
 
   /**
    * The rows `walk` meets that are not fetched (each walk stops at its first), and the keys it names ahead that
-   * are neither fetched, met nor the object's own.
+   * are neither fetched nor met, AHEAD_KEYS_PER_ROUND at most. A key ahead the object holds itself is fetched too:
+   * D1's row with the outbox's laid over it is the object's committed row (see the file comment), and asking
+   * the object first would cost a query of its own per key.
    */
   private meet(walk: (ahead: (keys: Uint8Array[]) => void) => void): { met: Uint8Array[]; ahead: Uint8Array[] } {
     this.meeting = new Map();
@@ -318,8 +326,9 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
     try {
       walk((keys) => {
         for (const key of keys) {
+          if (ahead.size >= AHEAD_KEYS_PER_ROUND) return; // the rest of the paths take another round
           const k = mapKeyString(key);
-          if (!this.fetched.has(k) && !ahead.has(k) && this.own.mapNode(key) === undefined) ahead.set(k, key);
+          if (!this.fetched.has(k)) ahead.set(k, key);
         }
       });
       const met = [...this.meeting.values()];

@@ -71,11 +71,12 @@ export function mapNodeKey(label: Uint8Array, depth: number): Uint8Array {
 
 /**
  * The keys of the nodes a walk from the node `key` (of depth d) would meet if every prefix below it followed
- * `label`: the key's own d bits, then `label`'s, for depths d .. d + count - 1 (at most 255). What a reader that
+ * `label`: the key's own d bits, then `label`'s, for depths d .. d + count - 1 (at most 255; from depth 0 for the
+ * root row's empty key). What a reader that
  * fetches rows ahead of its walk asks for: most of them name no node, but the walk's next rows are among them.
  */
 export function keysAlong(key: Uint8Array, label: Uint8Array, count: number): Uint8Array[] {
-  const depth = key[0];
+  const depth = key.length === 0 ? 0 : key[0]; // the root row's (empty) key: from depth 0
   const pseudo = label.slice();
   const prefix = key.subarray(1);
   pseudo.set(prefix.subarray(0, depth >>> 3));
