@@ -5,7 +5,8 @@
  * from there on and ends in the state an uninterrupted audit reaches (KEYTRANS history included). A save is made
  * only once the log's hash tiles prove the entries read the first of its signed tree (`prefixInTree`: entries
  * that are not are the log's fault if it serves them still, the state's if it no longer does; tiles that cannot
- * tell skip the save). A checkpoint of fewer entries than the target is a rollback; entries that do not make the
+ * tell skip the save). Enrolments an interrupted unchecked audit read stay counted as unchecked when a checked one
+ * goes on. A checkpoint of fewer entries than the target is a rollback; entries that do not make the
  * target's tree are the log's fault, a damaged saved frontier or a target the log did not sign the state's.
  */
 import { mkdtempSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../wasm-free-crypto/note.js';
-import { Auditor, type AuditorState } from '../../verifier/auditor/auditor.js';
+import { Auditor, type AuditorState, type EnrolmentCheck } from '../../verifier/auditor/auditor.js';
 import { MemoryAuditStore, type AuditStore } from '../../verifier/auditor/audit-store.js';
 import { CheckpointVerifier } from '../../verifier/verification/checkpoint-policy.js';
 import { TILE_WIDTH } from '../../verifier/formats/tiles.js';
@@ -39,11 +40,11 @@ const LOG = 'http://kt.test/log';
 const checkpoints = () =>
   new CheckpointVerifier({ origin: ORIGIN, logKey: parseVerifierKey(logSignerForTests.verifierKey) });
 
-function auditor(store: AuditStore, fetch: Fetch, progressEvery = 64) {
+function auditor(store: AuditStore, fetch: Fetch, progressEvery = 64, enrolment: EnrolmentCheck = 'unchecked') {
   return new Auditor({
     logUrl: LOG,
     checkpoints: checkpoints(),
-    enrolment: 'unchecked',
+    enrolment,
     store,
     fetch: async (url) => fetch(url),
     progressEvery,
@@ -113,6 +114,16 @@ describe('an audit saved part way', () => {
     expect(resumed.state).toEqual(whole.state);
     expect(second.savedState()).toEqual(whole.state);
     second.close();
+  });
+
+  it('counts the enrolments an interrupted audit read unchecked as such when a checked audit goes on', async () => {
+    const store = new MemoryAuditStore();
+    await expect(auditor(store, cutAt(2)).audit()).rejects.toThrow('fetch failed');
+    expect(store.savedState()?.uncheckedEnrolments).toBe(1); // the provider's, read before the save
+    const checked: number[] = [];
+    const resumed = await auditor(store, fetch, 64, { check: async (_e, i) => void checked.push(i) }).audit();
+    expect(resumed.enrolments).toMatchObject({ checked: true, read: 0, uncheckedEarlier: 1 });
+    expect([checked, resumed.state.uncheckedEnrolments]).toEqual([[], 1]);
   });
 
   it('is saved at epoch heads only, as often as asked, and not at all with progressEvery 0', async () => {
