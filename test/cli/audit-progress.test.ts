@@ -6,7 +6,8 @@
  * only once the log's hash tiles prove the entries read the first of its signed tree (`prefixInTree`: entries
  * that are not are the log's fault if it serves them still, the state's if it no longer does; tiles that cannot
  * tell skip the save). Enrolments an interrupted unchecked audit read stay counted as unchecked when a checked one
- * goes on. A checkpoint of fewer entries than the target is a rollback; entries that do not make the
+ * goes on, and a save made after the KEYTRANS history of an earlier release's state was rebuilt holds it. A
+ * checkpoint of fewer entries than the target is a rollback; entries that do not make the
  * target's tree are the log's fault, a damaged saved frontier or a target the log did not sign the state's.
  */
 import { mkdtempSync } from 'node:fs';
@@ -79,9 +80,16 @@ describe('an audit saved part way', () => {
     (url) =>
       bundleOf(url) >= n ? Promise.reject(new TypeError('fetch failed')) : fetch(url);
 
+  /** Publishes `n` new accounts, an epoch each (`from` on in their names). */
+  let publishMore: (from: number, n: number) => Promise<void>;
+
   beforeAll(async () => {
     const t = await openTestDirectory({ keytrans: true });
     const chat = await enrolProvider(t, 'chat.example');
+    publishMore = async (from, n) => {
+      for (let i = from; i < from + n; i++)
+        await publish(t, chat.sign(statementFor(chat, `u${i}@chat.example`, 1, [identityKey()], t.clock.now)));
+    };
     const app = appOver(t);
     fetch = async (url) => app.request(url);
     for (let i = 0; i < 330; i++) {
@@ -234,5 +242,22 @@ describe('an audit saved part way', () => {
       bundleOf(url) >= 2 ? Promise.reject(new TypeError('fetch failed')) : noTiles(url);
     await expect(auditor(store, cutWithoutTiles).audit()).rejects.toThrow('fetch failed');
     expect(store.savedState()).toBeUndefined();
+  });
+
+  it('goes on from a save made after it rebuilt the KEYTRANS history of a state of an earlier release', async () => {
+    const store = new MemoryAuditStore();
+    const first = await auditor(store, fetch, 0).audit();
+    const { keyTransHistory: _history, ...older } = first.state;
+    store.commit(older); // as a release before the KEYTRANS history saved it
+    await publishMore(1_000, 300);
+    const cut = Math.floor(first.checkpoint.size / TILE_WIDTH) + 2;
+    await expect(auditor(store, cutAt(cut)).audit()).rejects.toThrow('fetch failed');
+    const saved = store.savedState()!;
+    expect(saved.keyTransHistory).toBeDefined(); // rebuilt, then saved with the rest
+    expect(saved.target).toBeDefined();
+    expect(saved.replay.size).toBeGreaterThan(first.checkpoint.size);
+    const resumed = await auditor(store, fetch).audit();
+    expect([resumed.continued, resumed.keyTrans.reread]).toEqual([true, 0]);
+    expect(resumed.state).toEqual((await auditor(new MemoryAuditStore(), fetch).audit()).state);
   });
 });
