@@ -80,6 +80,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
   private readonly fetched = new Map<string, Uint8Array>();
   /** Epochs written and refills begun by this instance: a fetch that saw this change is discarded. */
   private generation = 0;
+  /** Calls of `fetchMapRows` under way. */
+  private fetchesInFlight = 0;
   /** While `fetchMapRows` runs a walk: the rows it met that are not fetched. */
   private meeting: Map<string, Uint8Array> | null = null;
   /** The epoch at which the object first deleted rows D1 holds (object-trim.ts): its own rows then answer nothing. */
@@ -274,14 +276,25 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
    * Runs `walk` until it meets only fetched rows, fetching the rows it met from D1 (their newest epoch) with the
    * outbox's laid over them, a round per run (store.ts), and in the same round those of the keys it named ahead
    * that exist (most name no node). The fetched rows are dropped when an epoch is written
-   * (`epochWriter`) or a refill begins, and before a walk when they are more than the bound; a round that finishes
-   * after that is discarded. Before the first
+   * (`epochWriter`) or a refill begins, and before a walk when they are more than the bound and no other walk's
+   * fetch is in flight; a round that finishes after a drop is discarded. Before the first
    * replication, during a refill, or when D1 fails (logged), the walk is left to the object's own rows.
    */
   async fetchMapRows(walk: (ahead: (keys: Uint8Array[]) => void) => void): Promise<void> {
+    // Past the bound, the rows are dropped before this walk, unless another walk's fetch is in flight (its round
+    // would be discarded and read again: an epoch's, of thousands of paths, for a lookup's).
+    if (this.fetched.size > this.fetchedBound && this.fetchesInFlight === 0) this.dropFetched();
+    this.fetchesInFlight++;
+    try {
+      await this.fetchRounds(walk);
+    } finally {
+      this.fetchesInFlight--;
+    }
+  }
+
+  /** The rounds of `fetchMapRows`. */
+  private async fetchRounds(walk: (ahead: (keys: Uint8Array[]) => void) => void): Promise<void> {
     const leftToOwn = (why: string) => this.ownOrRefused(async () => undefined, why);
-    // Past the bound, the rows are dropped before this walk (a round of another walk in flight is then read again).
-    if (this.fetched.size > this.fetchedBound) this.dropFetched();
     for (let round = 0; round < MAX_MAP_ROUNDS; round++) {
       if (!this.ready) return leftToOwn('not replicated to since the object started, or refilling');
       const { met, ahead } = this.meet(walk);

@@ -399,4 +399,67 @@ describe('the object reads its own bulk through D1', () => {
     expect(without.rounds).toBeGreaterThan(withAhead.rounds);
     expect(withAhead.mapReads).toBeLessThan(without.mapReads);
   });
+
+  it("keeps the fetched rows past the bound while another walk's fetch is in flight, so that its round stands", async () => {
+    await runDurableObjectAlarm(sequencer()); // D1 holds every epoch
+    await dropOwnMap(); // so that every row is fetched
+    await inSequencer(async (_o, storage) => {
+      const keys: Uint8Array[] = [];
+      for (const db of layout().shards) {
+        const { results } = await db.prepare('SELECT DISTINCT key FROM dir_map_rows').all<{ key: ArrayBuffer }>();
+        keys.push(...results.map((r) => new Uint8Array(r.key)).filter((k) => k.length > 0));
+      }
+      // The reads of keys[4]'s row wait for `open`, and are counted (a read is a batch of its statement with the
+      // database's marker, prepared just before it).
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const slowKey = `X'${hex(keys[4])}'`;
+      let slowReads = 0;
+      let slowPrepared = false;
+      const gated = (db: IndexDatabase): IndexDatabase => ({
+        prepare: (q) => {
+          if (q.includes(slowKey)) slowPrepared = true;
+          return db.prepare(q);
+        },
+        batch: async (statements) => {
+          if (slowPrepared) {
+            slowPrepared = false;
+            slowReads++;
+            await gate;
+          }
+          return db.batch(statements);
+        },
+      });
+      const l = layout();
+      const shards = l.shards.map(gated);
+      const store = new ReplicatedDirectoryStore(
+        countedOwn(storage).own,
+        storage,
+        { meta: shards[0], shards, bits: l.bits },
+        () => {},
+        3,
+      );
+      expect(await store.replicate()).toMatchObject({ refilling: false });
+      const walkOver = (some: Uint8Array[]) => () => {
+        for (const k of some)
+          try {
+            store.mapNode(k);
+          } catch (e) {
+            if (!(e instanceof MapRowNotFetched)) throw e;
+          }
+      };
+      await store.fetchMapRows(walkOver(keys.slice(0, 2)));
+      // An epoch's fetch whose round waits for its reads; meanwhile the rows pass the bound of 3 (another fetch),
+      // and a lookup's walk over rows fetched before starts: it would have dropped every row, and the first
+      // fetch's round would have been read again.
+      const slow = store.fetchMapRows(walkOver([keys[4]]));
+      await store.fetchMapRows(walkOver(keys.slice(2, 4)));
+      expect(store.fetchedRows).toBe(4);
+      await store.fetchMapRows(walkOver(keys.slice(0, 2)));
+      open();
+      await slow;
+      expect(store.fetchedRows, 'nothing dropped while the first fetch was in flight').toBe(5);
+      expect(slowReads, "the first fetch's round read once").toBe(1);
+    });
+  });
 });
