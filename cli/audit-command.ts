@@ -29,7 +29,8 @@ the result says so). The state file (SQLite) holds the state and the
 replayed map, so memory does not grow with the directory; it is saved when everything passed, and part
 way through a long audit (at the first epoch head after every 65,536 entries), so that an interrupted
 audit goes on where it stopped, the entries it read checked when the next one reaches the checkpoint it
-was auditing toward (a checkpoint of fewer entries is then a rollback). A JSON state file of an earlier release (kt-audit.json without --state) is upgraded in place. When the log
+was auditing toward (a checkpoint of fewer entries is then a rollback). A JSON state file of an earlier
+release (kt-audit.json without --state) is upgraded in place. When the log
 fails a check, an evidence file (audit_failure) records the signed checkpoint, the check, the last
 checkpoint audited before and, when the run went on from an interrupted one, the checkpoint that one was
 reaching; an audit from entry 0 reproduces it. A state file of a release before the KEYTRANS

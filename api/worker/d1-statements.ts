@@ -28,7 +28,6 @@ export function run(db: IndexDatabase, statements: Statement[]): Promise<unknown
   return db.batch(statements.map(([q, ...b]) => db.prepare(q).bind(...b)));
 }
 
-/** Runs `statements` on `db` in batches of BATCH_STATEMENTS. */
 /**
  * Waits for every write of `writes` to settle, then throws the first failure if any: never leaves a write in flight
  * when it returns, so that a run that failed cannot be overtaken by its own late writes (a marker set back, rows
@@ -39,6 +38,7 @@ export async function settleAll(writes: Promise<unknown>[]): Promise<void> {
   if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
+/** Runs `statements` on `db` in batches of BATCH_STATEMENTS. */
 export async function runBatched(db: IndexDatabase, statements: Statement[]): Promise<void> {
   for (let i = 0; i < statements.length; i += BATCH_STATEMENTS)
     await run(db, statements.slice(i, i + BATCH_STATEMENTS));

@@ -303,7 +303,8 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       const view = this.overlay.current(); // before the D1 reads: see the file comment
       let rows: Map<string, Uint8Array>;
       try {
-        rows = await this.rows.newestMapRows([...met, ...ahead].filter((key) => view.mapRow(key) === undefined));
+        const asked = [...met, ...ahead.values()];
+        rows = await this.rows.newestMapRows(asked.filter((key) => view.mapRow(key) === undefined));
       } catch (e) {
         this.onFallback(e);
         return leftToOwn('a read failed');
@@ -320,20 +321,23 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
         this.fetched.set(k, row);
       }
       // Keys named ahead may name no node (most do not): those that do are rows of the paths' next levels.
-      for (const key of ahead) {
-        const row = view.mapRow(key) ?? rows.get(mapKeyString(key));
-        if (row !== undefined) this.fetched.set(mapKeyString(key), row);
+      for (const [k, key] of ahead) {
+        const row = view.mapRow(key) ?? rows.get(k);
+        if (row !== undefined) this.fetched.set(k, row);
       }
     }
   }
 
   /**
-   * The rows `walk` meets that are not fetched (each walk stops at its first), and the keys it names ahead that
-   * are neither fetched nor met, AHEAD_KEYS_PER_ROUND at most. A key ahead the object holds itself is fetched too:
+   * The rows `walk` meets that are not fetched (each walk stops at its first), and the keys it names ahead (by
+   * `mapKeyString`) that are neither fetched nor met, AHEAD_KEYS_PER_ROUND at most. A key ahead the object holds itself is fetched too:
    * D1's row with the outbox's laid over it is the object's committed row (see the file comment), and asking
    * the object first would cost a query of its own per key.
    */
-  private meet(walk: (ahead: (keys: Uint8Array[]) => void) => void): { met: Uint8Array[]; ahead: Uint8Array[] } {
+  private meet(walk: (ahead: (keys: Uint8Array[]) => void) => void): {
+    met: Uint8Array[];
+    ahead: Map<string, Uint8Array>;
+  } {
     this.meeting = new Map();
     const ahead = new Map<string, Uint8Array>();
     try {
@@ -346,7 +350,7 @@ export class ReplicatedDirectoryStore implements DirectoryStore {
       });
       const met = [...this.meeting.values()];
       for (const k of this.meeting.keys()) ahead.delete(k);
-      return { met, ahead: [...ahead.values()] };
+      return { met, ahead };
     } finally {
       this.meeting = null;
     }

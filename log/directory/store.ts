@@ -1,9 +1,10 @@
 /**
  * The directory store's contract, shared by its backends (SQLite on Node, log/directory/sqlite-store.ts; a
  * Durable Object's SQLite storage on Workers, api/worker/do-directory-store.ts): the rows, what an epoch
- * writes and the `DirectoryStore` interface. Only type imports of this room, so that the Worker can use it
- * without Node's or better-sqlite3's types; the SQL both backends run is in directory-sql.ts.
+ * writes and the `DirectoryStore` interface. Only type imports of this room (and the platform-neutral bytes
+ * helpers), so that the Worker can use it without Node's or better-sqlite3's types; the SQL both backends run is in directory-sql.ts.
  */
+import { toHex } from '../../wasm-free-crypto/bytes.js';
 import type { KeyTransRows } from './keytrans-hook.js';
 
 /** A label's latest version, its history hash and the one before it, and the label's VRF proof. */
@@ -201,6 +202,6 @@ export class MapRowNotFetched extends Error {
     /** The row's key. */
     readonly key: Uint8Array,
   ) {
-    super(`map row ${Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('')} not fetched`);
+    super(`map row ${toHex(key)} not fetched`);
   }
 }

@@ -73,12 +73,13 @@ export interface AuditorState {
   target?: string;
 }
 
-/** `make()`, or a ClientError `bad_replay_state` if it throws: the saved state is damaged. */
-function damagedUnless<T>(make: () => T): T {
+/** `make()`, or a ClientError `bad_replay_state` if it throws: the saved state is damaged (`what`, if given, says how). */
+function damagedUnless<T>(make: () => T, what?: string): T {
   try {
     return make();
   } catch (e) {
-    throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${(e as Error).message}`);
+    const why = what ? `${what} (${(e as Error).message})` : (e as Error).message;
+    throw new ClientError('bad_replay_state', `the saved audit state is damaged: ${why}`);
   }
 }
 
@@ -308,14 +309,10 @@ export class Auditor {
 
   /** The saved target, which must still be a checkpoint the log signed (else the state is damaged). */
   private signedTarget(note: string): Checkpoint {
-    try {
-      return this.opts.checkpoints.verifySigned(note).checkpoint;
-    } catch (e) {
-      throw new ClientError(
-        'bad_replay_state',
-        `the saved audit state is damaged: its target is not a checkpoint the log signed (${(e as Error).message})`,
-      );
-    }
+    return damagedUnless(
+      () => this.opts.checkpoints.verifySigned(note).checkpoint,
+      'its target is not a checkpoint the log signed',
+    );
   }
 
   /**
