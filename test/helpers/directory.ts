@@ -210,6 +210,12 @@ export async function publish(t: TestDirectory, signed: { statement: Uint8Array;
   return accepted.committed;
 }
 
+/** Publishes version `v` of `account` under `p` with a fresh identity key, or its deletion (which erases the versions before it). */
+export function publishVersion(t: TestDirectory, p: TestProvider, account: string, v: number, deleted = false) {
+  const s = statementFor(p, account, v, deleted ? [] : [identityKey()], t.clock.now);
+  return publish(t, p.sign(deleted ? { ...s, status: 'deleted' } : s));
+}
+
 /** The operator token of test apps. */
 export const TEST_OPERATOR_TOKEN = 'operator-secret-token';
 

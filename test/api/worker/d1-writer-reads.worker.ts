@@ -144,6 +144,29 @@ function countedOwn(storage: DurableObjectStorage): { own: DirectoryStore; ownRe
   return { own, ownReads };
 }
 
+/** Every map row key D1 holds, from all its databases. */
+async function mapKeysInD1(): Promise<Uint8Array[]> {
+  const keys: Uint8Array[] = [];
+  for (const db of layout().shards) {
+    const { results } = await db.prepare('SELECT DISTINCT key FROM dir_map_rows').all<{ key: ArrayBuffer }>();
+    keys.push(...results.map((r) => new Uint8Array(r.key)));
+  }
+  return keys;
+}
+
+/**
+ * A walk to each of `keys`' rows through `store`: a row not fetched is recorded by the store and reported
+ * (MapRowNotFetched), and the walk goes on to the next key.
+ */
+const walkTo = (store: DirectoryStore, keys: Uint8Array[]) => () => {
+  for (const k of keys)
+    try {
+      store.mapNode(k);
+    } catch (e) {
+      if (!(e instanceof MapRowNotFetched)) throw e;
+    }
+};
+
 /** A map key of depth 200 that no map of these tests has: the object never holds it, so a walk fetches it. */
 const NOT_HELD = new Uint8Array([200, 0x5a, 0xa5]);
 
@@ -333,21 +356,9 @@ describe('the object reads its own bulk through D1', () => {
     await inSequencer(async (_o, storage) => {
       const store = new ReplicatedDirectoryStore(countedOwn(storage).own, storage, layout(), () => {}, 3);
       expect(await store.replicate()).toMatchObject({ refilling: false });
-      const keys: Uint8Array[] = [];
-      for (const db of layout().shards) {
-        const { results } = await db.prepare('SELECT DISTINCT key FROM dir_map_rows').all<{ key: ArrayBuffer }>();
-        keys.push(...results.map((r) => new Uint8Array(r.key)));
-      }
+      const keys = await mapKeysInD1();
       expect(keys.length).toBeGreaterThanOrEqual(5);
-      // A walk meets each row (a row not fetched is recorded by the store and reported: MapRowNotFetched).
-      const walkOver = (some: Uint8Array[]) => () => {
-        for (const k of some)
-          try {
-            store.mapNode(k);
-          } catch (e) {
-            if (!(e instanceof MapRowNotFetched)) throw e;
-          }
-      };
+      const walkOver = (some: Uint8Array[]) => walkTo(store, some);
       const read = (some: Uint8Array[]) => some.map((k) => store.mapNode(k) !== undefined);
       const sizes = [];
       for (const some of [keys.slice(0, 2), keys.slice(2, 4), keys.slice(4, 5)]) {
@@ -404,11 +415,7 @@ describe('the object reads its own bulk through D1', () => {
     await runDurableObjectAlarm(sequencer()); // D1 holds every epoch
     await dropOwnMap(); // so that every row is fetched
     await inSequencer(async (_o, storage) => {
-      const keys: Uint8Array[] = [];
-      for (const db of layout().shards) {
-        const { results } = await db.prepare('SELECT DISTINCT key FROM dir_map_rows').all<{ key: ArrayBuffer }>();
-        keys.push(...results.map((r) => new Uint8Array(r.key)).filter((k) => k.length > 0));
-      }
+      const keys = (await mapKeysInD1()).filter((k) => k.length > 0);
       // The reads of keys[4]'s row wait for `open`, and are counted (a read is a batch of its statement with the
       // database's marker, prepared just before it).
       let open!: () => void;
@@ -440,14 +447,7 @@ describe('the object reads its own bulk through D1', () => {
         3,
       );
       expect(await store.replicate()).toMatchObject({ refilling: false });
-      const walkOver = (some: Uint8Array[]) => () => {
-        for (const k of some)
-          try {
-            store.mapNode(k);
-          } catch (e) {
-            if (!(e instanceof MapRowNotFetched)) throw e;
-          }
-      };
+      const walkOver = (some: Uint8Array[]) => walkTo(store, some);
       await store.fetchMapRows(walkOver(keys.slice(0, 2)));
       // An epoch's fetch whose round waits for its reads; meanwhile the rows pass the bound of 3 (another fetch),
       // and a lookup's walk over rows fetched before starts: it would have dropped every row, and the first

@@ -27,17 +27,14 @@ import {
   type IndexStatement,
 } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica.js';
-import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { limiterOf, type LookupLimiterObject } from '../../../api/worker/lookup-limiter.js';
-import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
-import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { decodeEntry } from '../../../verifier/formats/entries.js';
 import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { d1Reader, get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
 const PROVIDER = 'd1.example';
 const layout = () => indexLayout(env)!;
@@ -106,14 +103,6 @@ function roundCounting(l: IndexLayout): IndexLayout {
   rounds.max = 0;
   return { meta: shards[0], shards, bits: l.bits };
 }
-
-/** A reader of the replica as an isolate makes one, over `l`. */
-const readerOver = (l: IndexLayout) =>
-  new D1DirectoryReader({
-    layout: l,
-    vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
-    entryBundle: async () => null,
-  });
 
 /** The layout with every database's `failAt`-th batch overall (from 1) failing. */
 function failingLayout(failAt: number): IndexLayout {
@@ -247,7 +236,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
   });
 
   it('proves a present lookup in three rounds of D1 reads: the head is read beside the name', async () => {
-    const proof = await proveLookup(readerOver(roundCounting(layout())), PROVIDER, 'user1@d1.example');
+    const proof = await proveLookup(d1Reader(roundCounting(layout())), PROVIDER, 'user1@d1.example');
     expect(proof.present?.version).toBe(1);
     expect(rounds.max, 'name || head, then the account rows, then the path').toBe(3);
   });
@@ -264,7 +253,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
         return l.meta.batch(statements);
       },
     };
-    const reader = readerOver({ ...l, meta, shards: [meta, ...l.shards.slice(1)] });
+    const reader = d1Reader({ ...l, meta, shards: [meta, ...l.shards.slice(1)] });
     const proof = await proveDiscovery(reader, 'user5@d1.example');
     expect(proof.lookups.map((p) => p.provider)).toEqual(expect.arrayContaining([PROVIDER, 'second.d1.example']));
     expect(new Set(proof.lookups.map((p) => p.epoch.headIndex)).size).toBe(1);
@@ -292,7 +281,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
     // after shard 1's batch, its account row then of an epoch the head has not reached.
     const names = ['carol', 'cut1', 'cut2', 'cut3'].map((n) => `${n}@d1.example`);
     const shardOf = async (account: string) =>
-      labelShard((await readerOver(layout()).labelFor(PROVIDER, account)).label, layout().bits);
+      labelShard((await d1Reader(layout()).labelFor(PROVIDER, account)).label, layout().bits);
     expect(await Promise.all(names.map(shardOf))).toEqual(expect.arrayContaining([0, 1]));
     for (const version of [1, 2]) {
       const statements = names.map((n) => signed(leaf, n, version));

@@ -15,6 +15,10 @@ import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.j
 import type { Directory } from '../../../log/directory/directory.js';
 import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { PkiCert } from '../../helpers/pki.js';
+import type { IndexLayout } from '../../../api/worker/d1-layout.js';
+import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
+import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
+import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 
 export const fixture = env.KT_FIXTURE;
 
@@ -106,3 +110,11 @@ export async function verifiedLookup(
   const verdict = verifier.verifyLookup(lookupFromJson(await res.json()), provider, account);
   return [verdict.status, verdict.statement?.version];
 }
+
+/** A reader of the D1 replica as an isolate makes one, over `layout` (no entry bundles: erased versions fail). */
+export const d1Reader = (layout: IndexLayout) =>
+  new D1DirectoryReader({
+    layout,
+    vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
+    entryBundle: async () => null,
+  });

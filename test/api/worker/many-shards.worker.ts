@@ -14,13 +14,10 @@ import { indexLayout, labelShard, type IndexDatabase, type IndexLayout } from '.
 import { mapNodeKey } from '../../../verifier/formats/map-nodes.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { replicatedEpoch, replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
-import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { proveLookup } from '../../../log/directory/proof-builder.js';
-import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import { d1Reader, get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
 
 const PROVIDER = 'shards.example';
 const ACCOUNTS = Array.from({ length: 64 }, (_, i) => `user${i}@shards.example`);
@@ -101,14 +98,6 @@ function recording(l: IndexLayout, queries: MapQuery[]): IndexLayout {
   return { meta: shards[0], shards, bits: l.bits };
 }
 
-/** A reader of the replica as an isolate makes one, over `l`. */
-const readerOver = (l: IndexLayout) =>
-  new D1DirectoryReader({
-    layout: l,
-    vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
-    entryBundle: async () => null,
-  });
-
 describe('the directory replicated to D1 over 32 shards', () => {
   let leaf: PkiCert;
 
@@ -137,7 +126,7 @@ describe('the directory replicated to D1 over 32 shards', () => {
 
   it('proves a present lookup in three map-row queries, reading the meta database only along its path', async () => {
     const queries: MapQuery[] = [];
-    const reader = readerOver(recording(layout(), queries));
+    const reader = d1Reader(recording(layout(), queries));
     const account = 'user7@shards.example';
     const { label } = await reader.labelFor(PROVIDER, account);
     queries.length = 0;

@@ -26,14 +26,7 @@ import { SqliteDirectoryStore } from '../../../log/directory/sqlite-store.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
 import { LogReader } from '../../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
-import {
-  enrolProvider,
-  identityKey,
-  openTestDirectory,
-  publish,
-  statementFor,
-  type TestDirectory,
-} from '../../helpers/directory.js';
+import { enrolProvider, openTestDirectory, publishVersion } from '../../helpers/directory.js';
 
 async function onFile(cosign?: (checkpoint: string) => Promise<string>) {
   const path = join(mkdtempSync(join(tmpdir(), 'kt-reader-')), 'kt.db');
@@ -54,17 +47,6 @@ async function readerOn(path: string, vrfSecretKey: Uint8Array, servedWaitMs?: n
     mapCacheRows: 16,
     servedWaitMs,
   });
-}
-
-async function publishVersion(
-  t: TestDirectory,
-  p: Awaited<ReturnType<typeof enrolProvider>>,
-  account: string,
-  v: number,
-  deleted = false,
-) {
-  const s = statementFor(p, account, v, deleted ? [] : [identityKey()], t.clock.now);
-  return publish(t, p.sign(deleted ? { ...s, status: 'deleted' } : s));
 }
 
 describe('a reader of the store', () => {

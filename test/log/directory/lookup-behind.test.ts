@@ -18,20 +18,7 @@ import {
   type ProofSource,
 } from '../../../log/directory/proof-builder.js';
 import type { VersionRow } from '../../../log/directory/store.js';
-import {
-  enrolProvider,
-  identityKey,
-  openTestDirectory,
-  publish,
-  statementFor,
-  type TestDirectory,
-  type TestProvider,
-} from '../../helpers/directory.js';
-
-const publishVersion = (t: TestDirectory, p: TestProvider, account: string, v: number, deleted = false) => {
-  const s = statementFor(p, account, v, deleted ? [] : [identityKey()], t.clock.now);
-  return publish(t, p.sign(deleted ? { ...s, status: 'deleted' } : s));
-};
+import { enrolProvider, openTestDirectory, publishVersion, type TestDirectory } from '../../helpers/directory.js';
 
 /**
  * The directory as a source that serves the epoch current now (its map proofs of `accounts`' labels), while
