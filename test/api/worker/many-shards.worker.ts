@@ -1,5 +1,7 @@
 /**
  * The directory replicated to D1 over 32 index shards (5 bits of prefix; api/worker/d1-layout.ts), inside workerd:
+ * while the map holds two accounts whose top node branches above the shards' depth, an absent label that leaves
+ * its prefix reads that node in a later round, from the meta database, and is proven as the object proves it; then
  * every database reaches each epoch; accounts, names and map rows spread over the shards, the nodes above depth 5
  * only in the meta database; lookups, histories, daily checks, batches and discovery answered by the isolate are
  * the object's own answers byte for byte while the object is sent nothing; a present lookup reads map rows in
@@ -11,13 +13,24 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, labelShard, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
-import { mapNodeKey } from '../../../verifier/formats/map-nodes.js';
+import { firstDifferingBit, mapNodeKey } from '../../../verifier/formats/map-nodes.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { replicatedEpoch, replicateOutbox } from '../../../api/worker/d1-replica.js';
 import { proveLookup } from '../../../log/directory/proof-builder.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { d1Reader, get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import {
+  d1Reader,
+  get,
+  inSequencer,
+  invocations,
+  operator,
+  post,
+  sequencer,
+  settle,
+  testRoot,
+  verifiedLookup,
+} from './helpers.js';
 
 const PROVIDER = 'shards.example';
 const ACCOUNTS = Array.from({ length: 64 }, (_, i) => `user${i}@shards.example`);
@@ -101,10 +114,44 @@ function recording(l: IndexLayout, queries: MapQuery[]): IndexLayout {
 describe('the directory replicated to D1 over 32 shards', () => {
   let leaf: PkiCert;
 
-  it('replicates every epoch to every shard, spreads the rows, and answers reads as the object', async () => {
+  it('proves an absent lookup whose walk leaves its label above the shards, reading that node from the meta database', async () => {
     expect([layout().shards.length, layout().bits]).toEqual([32, 5]);
     leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
     expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    // Two accounts whose labels first differ at bit 2, 3 or 4: the map's top node branches there, above the shards'
+    // depth, and its key is their shared prefix. A label that leaves that prefix does not name the node in the
+    // first round of its walk (its own path's keys): the node is read in a later round, from the meta database.
+    const labelOf = async (account: string) => (await d1Reader(layout()).labelFor(PROVIDER, account)).label;
+    const first = await labelOf('early0@shards.example');
+    let second = '';
+    let depth = 0;
+    for (let i = 1; i < 200 && !second; i++) {
+      depth = firstDifferingBit(first, await labelOf(`early${i}@shards.example`));
+      if (depth >= 2 && depth <= 4) second = `early${i}@shards.example`;
+    }
+    expect(second, 'a second label branching from the first at bit 2, 3 or 4').not.toBe('');
+    const statements = ['early0@shards.example', second].map((a) => signed(leaf, a, 1));
+    expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
+    let absent = '';
+    let label = first;
+    for (let i = 0; i < 100 && !absent; i++) {
+      label = await labelOf(`absent${i}@shards.example`);
+      if (firstDifferingBit(label, first) < depth) absent = `absent${i}@shards.example`;
+    }
+    const queries: MapQuery[] = [];
+    const proof = await proveLookup(d1Reader(recording(layout(), queries)), PROVIDER, absent);
+    expect(proof.absent).toBeDefined();
+    // The root row; the first round (its path above depth 5 in the meta database, below it in its shard); then the
+    // top node, from the meta database, named by its own key.
+    expect(queries.map((q) => q.db)).toEqual([0, 0, labelShard(label, 5), 0]);
+    expect(queries[3].keys[0]).toBe(hex(mapNodeKey(first, depth)));
+    expect(queries[3].keys.every((k) => Number.parseInt(k.slice(0, 2), 16) < 5)).toBe(true);
+    expect(proof).toEqual(await inSequencer((open) => proveLookup(open.directory, PROVIDER, absent)));
+    // The isolate's answer over HTTP takes the same walk, and verifies under the directory's pins.
+    expect(await verifiedLookup(PROVIDER, absent, '10.4.0.1')).toEqual(['absent', undefined]);
+  });
+
+  it('replicates every epoch to every shard, spreads the rows, and answers reads as the object', async () => {
     const statements = ACCOUNTS.map((a) => signed(leaf, a, 1));
     expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
     const epoch = await inSequencer(async (open) => open.directory.epoch);
