@@ -282,11 +282,17 @@ async function rotate(mf: Miniflare, accounts: number): Promise<void> {
     for (let r = 0; r < epoch.length; r += 100) {
       const body = JSON.stringify({ statements: epoch.slice(r, r + 100) });
       requests.push(
-        mf.dispatchFetch('http://localhost/v1/bindings?wait=1', { method: 'POST', body }).then(async (res) => {
-          const text = await res.text();
-          if (res.status !== 200 || text.includes('"refused"'))
-            throw new Error(`rotations: ${res.status} ${text.slice(0, 300)}`);
-        }),
+        mf
+          .dispatchFetch('http://localhost/v1/bindings?wait=1', {
+            method: 'POST',
+            body,
+            headers: { 'Content-Type': 'application/json' },
+          })
+          .then(async (res) => {
+            const text = await res.text();
+            if (res.status !== 200 || text.includes('"refused"'))
+              throw new Error(`rotations: ${res.status} ${text.slice(0, 300)}`);
+          }),
       );
     }
     await Promise.all(requests);

@@ -6,11 +6,17 @@
  * /metrics.
  */
 
-/** True when the Accept-Encoding header lists gzip with a non-zero quality. */
+/**
+ * True when the Accept-Encoding header lists gzip (or `*`) with a quality above 0. A quality that is not an RFC
+ * 9110 section 12.4.2 qvalue (`q=abc`, `q=-1`) makes its item count for nothing rather than for gzip.
+ */
 export function acceptsGzip(header: string | undefined): boolean {
   return (header ?? '').split(',').some((part) => {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    return (name === 'gzip' || name === '*') && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'gzip' && name !== '*') return false;
+    const q = params.filter((p) => p.startsWith('q='));
+    if (q.length === 0) return true;
+    return q.length === 1 && /^q=(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(q[0]) && Number(q[0].slice(2)) > 0;
   });
 }
 

@@ -10,8 +10,7 @@
  */
 import { encodeLookupBinary, LOOKUP_BINARY_TYPE } from '../../verifier/formats/proof-binary.js';
 import type { Context, Hono } from 'hono';
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
-import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { fromHex, toBase64, toHex, utf8 } from '../../wasm-free-crypto/bytes.js';
 import type { NoteSigner } from '../../wasm-free-crypto/note.js';
 import { receiptStatementHash, signReceipt } from '../../verifier/formats/receipt.js';
 import type { Accepted } from '../../log/directory/directory-options.js';
@@ -26,6 +25,7 @@ import {
 } from '../../verifier/formats/proof-json.js';
 import { parsePemCertificates } from '../../log/providers/certificate.js';
 import { boundedBody } from './body.js';
+import { BadRequest, base64Field, jsonBody, onlyFields, pathNames, singleQuery } from './request-fields.js';
 import { acceptsGzip, gzip } from './compression.js';
 import { answerableError, errorResponse, typedErrorResponse } from './errors.js';
 import { errorFields, type Logger } from './logger.js';
@@ -74,37 +74,6 @@ export interface DirectoryRouteOptions {
 
 const MAX_BATCH_LOOKUPS = 32;
 const MAX_BATCH_STATEMENTS = 100;
-
-class BadRequest extends CodedError<'bad_request'> {
-  override readonly name = 'BadRequest';
-  constructor(message: string) {
-    super('bad_request', message);
-  }
-}
-
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  let v: unknown;
-  try {
-    v = await c.req.json();
-  } catch {
-    throw new BadRequest('the body must be JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadRequest('the body must be a JSON object');
-  return v as Record<string, unknown>;
-}
-
-function onlyFields(o: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new BadRequest(`unknown field ${JSON.stringify(k)}`);
-}
-
-function base64Field(v: unknown, what: string): Uint8Array {
-  try {
-    if (typeof v !== 'string') throw new Error('not a string');
-    return fromBase64(v);
-  } catch {
-    throw new BadRequest(`${what} must be canonical base64`);
-  }
-}
 
 async function answer(f: () => Promise<Response>): Promise<Response> {
   try {
@@ -202,7 +171,8 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   app.get('/v1/lookup/:provider/:account', (c) =>
     answer(async () => {
       const { absent } = await meter(c, 1);
-      const proof = await o.service.lookup(c.req.param('provider'), c.req.param('account'), { absent });
+      const { provider, account } = pathNames(c);
+      const proof = await o.service.lookup(provider, account, { absent });
       // JSON for people; the binary form (docs/PROTOCOL.md section 17.4) for clients that ask for it.
       c.header('Vary', 'Accept');
       if (prefersBinary(c.req.header('accept')))
@@ -218,9 +188,9 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   app.get('/v1/history/:provider/:account', (c) =>
     answer(async () => {
       const { absent } = await meter(c, 1);
-      const sinceText = c.req.query('since') ?? '0';
+      const sinceText = singleQuery(c, 'since') ?? '0';
       if (!/^(0|[1-9][0-9]{0,15})$/.test(sinceText)) throw new BadRequest('since must be a non-negative integer');
-      const { provider, account } = c.req.param();
+      const { provider, account } = pathNames(c);
       return c.json(historyToJson(await o.service.history(provider, account, Number(sinceText), { absent })));
     }),
   );
@@ -228,9 +198,9 @@ function lookupRoutes(app: Hono, o: DirectoryRouteOptions): void {
   app.get('/v1/monitor/:provider/:account', (c) =>
     answer(async () => {
       const { absent } = await meter(c, 1);
-      const versionText = c.req.query('version') ?? '';
+      const versionText = singleQuery(c, 'version') ?? '';
       if (!/^[1-9][0-9]{0,15}$/.test(versionText)) throw new BadRequest('version must be a positive integer');
-      const { provider, account } = c.req.param();
+      const { provider, account } = pathNames(c);
       const proof = await o.service.monitor(provider, account, Number(versionText), { absent });
       return jsonResponse(JSON.stringify(monitorToJson(proof)), c.req.header('Accept-Encoding'));
     }),
@@ -296,7 +266,7 @@ function publishRoutes(app: Hono, o: DirectoryRouteOptions, logger: Logger): voi
         const list = body.statements;
         if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH_STATEMENTS)
           throw new BadRequest(`statements must be 1..${MAX_BATCH_STATEMENTS} items`);
-        const wait = c.req.query('wait') === '1';
+        const wait = singleQuery(c, 'wait') === '1';
         const envelopes = list.map(envelopeOf);
         // Charged before any signature is checked; a malformed item is charged to its client only.
         if (o.publishLimits)
@@ -348,7 +318,7 @@ function operatorRoutes(app: Hono, o: DirectoryRouteOptions): void {
       const body = await jsonBody(c);
       onlyFields(body, ['chain']);
       const { providerId, committed } = await o.service.enrol(decodeChain(body.chain));
-      if (c.req.query('wait') !== '1') return c.json({ providerId, status: 'accepted' }, 202);
+      if (singleQuery(c, 'wait') !== '1') return c.json({ providerId, status: 'accepted' }, 202);
       return c.json({ providerId, status: 'committed', ...committedJson(await committed) });
     }),
   );

@@ -268,22 +268,26 @@ export async function proveLookup(
   throw new DirectoryError('busy', 'the directory changed during every attempt; retry');
 }
 
-/** The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. */
+/**
+ * The history of (provider, account) after version `since` (0 for all of it), ending in a lookup. `asked` names
+ * the request's parameter that gave `since` in a refusal (a daily check's is its `version`).
+ */
 export async function proveHistory(
   dir: ProofSource,
   provider: string,
   accountInput: string,
   since: number,
   charge?: LookupCharge,
+  asked = 'since',
 ): Promise<HistoryProof> {
   if (!Number.isSafeInteger(since) || since < 0)
-    throw new DirectoryError('bad_request', 'since must be a non-negative integer');
+    throw new DirectoryError('bad_request', `${asked} must be a non-negative integer`);
   const proof = await proveLookup(dir, provider, accountInput, charge);
   const latest = proof.present?.version ?? 0;
   if (since > latest && proof.notEnrolled)
     throw new DirectoryError('bad_request', `provider ${provider} is not enrolled: its accounts have no versions`);
   if (since > latest)
-    throw new DirectoryError('bad_request', `since (${since}) is above the latest version (${latest})`);
+    throw new DirectoryError('bad_request', `${asked} (${since}) is above the latest version (${latest})`);
   // Versions in between exist only for a known name: its label is one store read, never a VRF proof.
   const between = async () => (await dir.labelFor(proof.provider, proof.account)).label;
   const rows = latest - since > 1 ? await dir.store.versions(await between(), since + 1, latest - 1) : [];
@@ -338,5 +342,5 @@ export async function proveMonitorCheck(
   // there yet: busy, not the history's refusal of a version above the latest (400), which says it does not exist.
   if ((leaf?.version ?? 0) < version && ((await dir.store.account(label))?.version ?? 0) >= version)
     throw new DirectoryError('busy', `version ${version} is in an epoch this server does not serve yet; retry`);
-  return { history: await proveHistory(dir, provider, account, version, charge) };
+  return { history: await proveHistory(dir, provider, account, version, charge, 'version') };
 }

@@ -98,7 +98,7 @@ describe('errors over HTTP', () => {
       const res = await app.request('/v1/bindings', {
         method: 'POST',
         body: JSON.stringify({ statements: [item] }),
-        headers: { 'X-Request-Id': 'proxy-7f3a' },
+        headers: { 'X-Request-Id': 'proxy-7f3a', 'Content-Type': 'application/json' },
       });
       return { status: res.status, body: await res.json(), logged, requestId: res.headers.get('X-Request-Id') };
     };

@@ -111,7 +111,11 @@ describe('the fuzz corpus over HTTP on the Node server', () => {
     const chat = providerFor('chat.example', leaf);
     const signed = chat.sign(statementFor(chat, 'alice@chat.example', 1, [identityKey()], Date.now()));
     const body = { statements: [{ statement: toBase64(signed.statement), signature: toBase64(signed.signature) }] };
-    const published = await fetch(`${server.url}/v1/bindings?wait=1`, { method: 'POST', body: JSON.stringify(body) });
+    const published = await fetch(`${server.url}/v1/bindings?wait=1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(published.status).toBe(200);
     target = { provider: 'chat.example', account: 'alice@chat.example', operatorToken: token, signed };
   });
