@@ -1,9 +1,12 @@
 /**
  * The map root computed straight from its definition (docs/PROTOCOL.md, the map section), sharing no code
  * with PrefixTree (verifier/formats/prefix-tree.ts): the independent recomputation the map's tests and the
- * replay tests check the tree against.
+ * replay tests check the tree against; and a log of epochs built from it, for the replay's tests.
  */
 import { toHex } from '../../wasm-free-crypto/bytes.js';
+import { historyHash, HISTORY_ZERO } from '../../verifier/formats/directory-hashes.js';
+import { encodeEntry } from '../../verifier/formats/entries.js';
+import { EMPTY_TREE_HASH } from '../../verifier/formats/tlog.js';
 import {
   checkMapLeaf,
   labelBit,
@@ -39,4 +42,24 @@ function subtreeRoot(leaves: MapLeaf[], from: number): Uint8Array {
   const left = leaves.filter((l) => labelBit(l.label, d) === 0);
   const right = leaves.filter((l) => labelBit(l.label, d) === 1);
   return mapNodeHash(d, subtreeRoot(left, d + 1), subtreeRoot(right, d + 1));
+}
+
+/** A log of epochs of the given updates (no enrolments), each closed by a head with its true map root. */
+export function syntheticLog(epochs: { label: Uint8Array; version: number; commitment: Uint8Array }[][]): Uint8Array[] {
+  const leaves = new Map<string, MapLeaf>();
+  const entries: Uint8Array[] = [];
+  epochs.forEach((updates, epoch) => {
+    const firstIndex = entries.length;
+    for (const u of updates) {
+      const before = leaves.get(toHex(u.label));
+      const history = historyHash(before?.historyHash ?? HISTORY_ZERO, u.version, u.commitment);
+      leaves.set(toHex(u.label), { label: u.label, version: u.version, historyHash: history });
+      entries.push(encodeEntry({ type: 'update', ...u }));
+    }
+    const mapRoot = rootFromLeaves([...leaves.values()]);
+    const count = entries.length - firstIndex;
+    const head = { type: 'epoch' as const, epoch, time: 1_767_139_200_000 + epoch, firstIndex, count, mapRoot };
+    entries.push(encodeEntry({ ...head, credentialsRoot: EMPTY_TREE_HASH, credentialCount: 0 }));
+  });
+  return entries;
 }

@@ -49,6 +49,8 @@ export type VerifyErrorCode =
    */
   | 'replay_keytrans_history'
   | 'replay_epoch_sequence'
+  /** An epoch head dated before the head it follows. */
+  | 'replay_epoch_time'
   | 'replay_map_root'
   | 'replay_mid_epoch'
   | 'replay_out_of_order'

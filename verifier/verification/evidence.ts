@@ -220,5 +220,16 @@ export function verifyEvidence(e: unknown, pins: Pins): EvidenceVerdict {
     throw invalid(`the evidence is about the log ${String(o.origin)}, not the pinned ${pins.origin}`);
   const check = Object.hasOwn(KINDS, o.kind as string) ? KINDS[o.kind as string] : undefined;
   if (!check) throw invalid(`unknown evidence kind ${JSON.stringify(o.kind)}`);
-  return check(o, pins);
+  try {
+    return check(o, pins);
+  } catch (err) {
+    // Whatever else stops the check (a proof that does not verify, a field that is not base64 or not a list)
+    // is the file's failure to establish its claim, named by its own code in the message.
+    if (err instanceof VerifyError && err.code === 'evidence_invalid') throw err;
+    if (err instanceof ProofJsonError && err.code === 'unsupported_format') throw err;
+    const code = (err as { code?: unknown }).code;
+    throw invalid(
+      `the evidence does not hold${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`,
+    );
+  }
 }

@@ -275,6 +275,13 @@ export class MapReplay {
         'replay_epoch_sequence',
         `entry ${index}: epoch ${head.epoch} does not follow epoch ${this.lastEpoch}`,
       );
+    // The directory never dates an epoch before the one it follows (log/directory/directory.ts, runEpoch): the
+    // receipts' deadlines and a client's maximum lag are judged by these times.
+    if (this.lastHead && head.time < this.lastHead.time)
+      throw new VerifyError(
+        'replay_epoch_time',
+        `entry ${index}: epoch ${head.epoch} is dated ${head.time}, before epoch ${this.lastHead.epoch} (${this.lastHead.time})`,
+      );
     if (head.firstIndex !== this.epochStart || head.firstIndex + head.count !== index) {
       throw new VerifyError(
         'replay_epoch_range',

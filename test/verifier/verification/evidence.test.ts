@@ -194,6 +194,19 @@ describe('evidence', () => {
         { ...evidence, since: { ...evidence.since, historyHash: toBase64(new Uint8Array(32)) } },
         t.dir.vrfPublicKey,
       ),
-    ).toBe('bad_history');
+    ).toBe('evidence_invalid');
+    // Fields of the wrong form are the file's failure too (`kt verify-evidence` exits 1), named in the message.
+    const malformed = [
+      { ...evidence, ownerKeys: ['AA='] },
+      { ...evidence, ownerKeys: 'x' },
+      { ...evidence, since: { ...evidence.since, historyHash: 'AA=' } },
+    ];
+    for (const m of malformed) expect(verdict(m, t.dir.vrfPublicKey)).toBe('evidence_invalid');
+    expect(() =>
+      verifyEvidence(
+        { ...evidence, since: { ...evidence.since, historyHash: toBase64(new Uint8Array(32)) } },
+        pinsOf(t.dir.vrfPublicKey),
+      ),
+    ).toThrow(/\(bad_history\)/);
   });
 });

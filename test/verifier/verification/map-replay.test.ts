@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../wasm-free-crypto/bytes.js';
 import { historyHash, HISTORY_ZERO } from '../../../verifier/formats/directory-hashes.js';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../../../verifier/formats/entries.js';
-import { EMPTY_TREE_HASH } from '../../../verifier/formats/tlog.js';
-import { rootFromLeaves } from '../../helpers/map-definition.js';
+import { rootFromLeaves, syntheticLog } from '../../helpers/map-definition.js';
 import { type MapLeaf } from '../../../verifier/formats/map-proof.js';
 import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
 import { LogReader } from '../../../log/merkle/reader.js';
@@ -177,26 +176,6 @@ describe('directory replay', () => {
     expect(codeOf(entries)).toBe('no error');
   });
 });
-
-/** A log of epochs of the given updates (no enrolments), each closed by a head with its true map root. */
-function syntheticLog(epochs: { label: Uint8Array; version: number; commitment: Uint8Array }[][]): Uint8Array[] {
-  const leaves = new Map<string, MapLeaf>();
-  const entries: Uint8Array[] = [];
-  epochs.forEach((updates, epoch) => {
-    const firstIndex = entries.length;
-    for (const u of updates) {
-      const before = leaves.get(toHex(u.label));
-      const history = historyHash(before?.historyHash ?? HISTORY_ZERO, u.version, u.commitment);
-      leaves.set(toHex(u.label), { label: u.label, version: u.version, historyHash: history });
-      entries.push(encodeEntry({ type: 'update', ...u }));
-    }
-    const mapRoot = rootFromLeaves([...leaves.values()]);
-    const count = entries.length - firstIndex;
-    const head = { type: 'epoch' as const, epoch, time: 1_767_139_200_000 + epoch, firstIndex, count, mapRoot };
-    entries.push(encodeEntry({ ...head, credentialsRoot: EMPTY_TREE_HASH, credentialCount: 0 }));
-  });
-  return entries;
-}
 
 describe('the replay of a label updated several times', () => {
   const [a, b] = [new Uint8Array(32).fill(0xa0), new Uint8Array(32).fill(0x0b)];
