@@ -20,7 +20,7 @@ import type { Cosigner } from '../../wasm-free-crypto/cosignature.js';
 import { formatSignatureLine, openNote, splitNote, type NoteVerifier } from '../../wasm-free-crypto/note.js';
 import { parseAddCheckpoint } from '../formats/add-checkpoint.js';
 import { parseCheckpoint, type Checkpoint } from '../formats/checkpoint.js';
-import { verifyConsistency } from '../formats/tlog.js';
+import { EMPTY_TREE_HASH, verifyConsistency } from '../formats/tlog.js';
 
 /** What a witness remembers of a log: its latest cosigned tree. */
 export interface WitnessRecord {
@@ -115,6 +115,10 @@ export class Witness {
     const latestSize = latest?.size ?? 0;
     if (oldSize !== latestSize) return { status: 409, contentType: 'text/x.tlog.size', body: `${latestSize}\n` };
     if (oldSize === 0 && proof.length > 0) return text(422, 'the consistency proof must be empty from size 0');
+    // The empty tree has one root (RFC 9162 section 2.1.1): a witness that cosigned another could prove nothing
+    // from it afterwards, and would refuse the log's every later checkpoint.
+    if (cp.size === 0 && !equalBytes(cp.rootHash, EMPTY_TREE_HASH))
+      return text(422, "a tree of size 0 has the empty tree's root hash, SHA-256 of nothing");
     if (latest && cp.size === latest.size) {
       if (!equalBytes(cp.rootHash, latest.rootHash))
         return { status: 409, contentType: 'text/x.tlog.size', body: `${latestSize}\n` };

@@ -5,7 +5,8 @@
  * bit of the tree size and of the root hash changed under the same signature, the old size off by one or with any
  * bit flipped, and fields swapped (another witnessed origin, another key name or key ID, an extension line). Each is
  * refused with the exact status and body the specification gives, and the witness keeps size 37. Signature lines
- * of unknown keys are ignored (C2SP signed-note), so adding, reordering or repeating them is accepted.
+ * of unknown keys are ignored (C2SP signed-note), so adding, reordering or repeating them is accepted. A
+ * checkpoint of size 0 whose root is not the empty tree's is refused (422), and does not stop the witness.
  */
 import { describe, expect, it } from 'vitest';
 import { toHex, u32be, utf8 } from '../../../wasm-free-crypto/bytes.js';
@@ -219,5 +220,27 @@ describe('the witness refuses tampered add-checkpoint requests', () => {
       const cosigned = openNote(NOTE + res.body, [parseCosignerKey(witnessSigner.verifierKey)]);
       expect(cosigned.verified.map((s) => s.name)).toEqual([witnessSigner.name]);
     }
+  });
+});
+
+describe('the witness and the empty tree', () => {
+  it("refuses a log-signed checkpoint of size 0 whose root is not the empty tree's, and is not stuck by it", async () => {
+    const store = new MemoryWitnessStore();
+    const w = new Witness({
+      cosigner: witnessSigner,
+      logs: [{ origin: ORIGIN, keys: [parseVerifierKey(logSigner.verifierKey)] }],
+      store,
+    });
+    const forged = signCheckpoint({ origin: ORIGIN, size: 0, rootHash: root(NEW) }, logSigner);
+    expect(await w.addCheckpoint(addCheckpointBody(0, [], forged))).toEqual({
+      status: 422,
+      contentType: 'text/plain; charset=utf-8',
+      body: "a tree of size 0 has the empty tree's root hash, SHA-256 of nothing\n",
+    });
+    expect(store.records.get(ORIGIN)).toBeUndefined();
+    const empty = signCheckpoint({ origin: ORIGIN, size: 0, rootHash: root(0) }, logSigner);
+    expect((await w.addCheckpoint(addCheckpointBody(0, [], empty))).status).toBe(200);
+    expect((await w.addCheckpoint(addCheckpointBody(0, [], NOTE))).status).toBe(200);
+    expect(store.records.get(ORIGIN)?.size).toBe(NEW);
   });
 });
