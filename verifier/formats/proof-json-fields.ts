@@ -104,19 +104,25 @@ export function list(v: unknown, what: string): unknown[] {
   return v;
 }
 
-/** Epoch proofs are shared by every lookup of an epoch: their JSON is cached by the epoch's head entry. */
-const epochJson = new WeakMap<Uint8Array, { checkpoint: string; json: Json }>();
+/**
+ * Epoch proofs are shared by every lookup of an epoch: their JSON is cached by the epoch's head entry, for the
+ * same checkpoint, head index and head proof (the same list, as the epoch's lookups share it; a proof that
+ * carries another, such as one put together by hand, is encoded anew). Byte strings are never modified.
+ */
+const epochJson = new WeakMap<Uint8Array, { of: EpochProof; json: Json }>();
 
 export function epochToJson(e: EpochProof): Json {
   const cached = epochJson.get(e.headEntry);
-  if (cached && cached.checkpoint === e.checkpoint) return cached.json;
+  const same = cached?.of;
+  if (same && same.checkpoint === e.checkpoint && same.headIndex === e.headIndex && same.headProof === e.headProof)
+    return cached.json;
   const json = {
     checkpoint: e.checkpoint,
     headIndex: e.headIndex,
     headEntry: b64(e.headEntry),
     headProof: hashes(e.headProof),
   };
-  epochJson.set(e.headEntry, { checkpoint: e.checkpoint, json });
+  epochJson.set(e.headEntry, { of: { ...e }, json });
   return json;
 }
 
