@@ -13,7 +13,6 @@ import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
-import { buildStoredMap } from '../formats/map-build.js';
 import type { MapBatch } from '../formats/map-batch.js';
 import { MapNodeCache } from '../formats/map-cache.js';
 import type { MapNodeRow } from '../formats/map-nodes.js';
@@ -40,18 +39,16 @@ export interface ReplayState {
 /** How many map rows a replay caches by default, in front of a store that is not in memory. */
 export const REPLAY_CACHE_ROWS = 100_000;
 
-/** The leaves of an old state's 72-byte records, in ascending label order. */
+/** The leaves of an old state's 72-byte records. */
 function leavesOfRecords(records: Uint8Array): MapLeaf[] {
   if (records.length % 72 !== 0)
     throw new ClientError('bad_replay_state', 'the saved leaves are not whole 72-byte records');
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  const leaves = Array.from({ length: records.length / 72 }, (_, i) => ({
+  return Array.from({ length: records.length / 72 }, (_, i) => ({
     label: records.slice(72 * i, 72 * i + 32),
     version: Number(view.getBigUint64(72 * i + 32)),
     historyHash: records.slice(72 * i + 40, 72 * i + 72),
   }));
-  const key = (l: MapLeaf) => String.fromCharCode.apply(null, l.label as unknown as number[]);
-  return leaves.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** Whether the stored map's root is `root` and its top node is sound (a store of another state is not). */
@@ -141,10 +138,11 @@ export class MapReplay {
    */
   static fromState(state: ReplayState, store: MapNodeStore = new MemoryMapStore(), cacheRows?: number): MapReplay {
     if (state.leaves !== undefined) {
-      const rows: MapNodeRow[] = [];
+      // The rows of those leaves put into the empty map as one batch (the store must hold no map yet).
       const leaves = leavesOfRecords(state.leaves);
+      let rows: MapNodeRow[];
       try {
-        buildStoredMap(leaves, (row) => rows.push(row));
+        rows = new StoredMap(store).plan(leaves).rows;
       } catch (e) {
         throw new ClientError('bad_replay_state', `the saved leaves do not make a map: ${(e as Error).message}`);
       }
