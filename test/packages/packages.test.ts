@@ -3,7 +3,8 @@
  * client's tarball installed into an empty project without the network (with tarballs of its only
  * dependencies, @noble/*, packed from this repository's node_modules), and there, on plain Node 20 with no TypeScript loader:
  * the README's Node example verifies lookups from a live server; a consumer file type-checks against the
- * published types (and a wrong use of them does not); esbuild bundles the client for a browser.
+ * published types (and a wrong use of them does not); esbuild bundles the client for a browser; the browser
+ * bundles it ships stay within their gzip budgets.
  * The server's tarball holds the compiled code and `kt`, no tests, benches or sources, and `kt --help` runs
  * from it before any dependency is installed.
  */
@@ -12,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer, type DemoServer } from '../helpers/demo-server.js';
 import { directoryProxy, staticServer, type Listening, type Proxy } from './browser-servers.js';
@@ -192,6 +194,15 @@ export const wrong: Promise<number> = kt.lookup('a', 'b').then((r) => r.status);
     expect(out.errors).toEqual([]);
     expect(text).not.toMatch(/node:/);
     expect(text).toContain('kt-state');
+  });
+
+  it("ships browser bundles within DESIGN.md's budgets: gzip -9, lookup-only <= 40 KB, the whole client <= 50 KB", () => {
+    // The bench reports these figures (bench/client-bench.ts); this keeps a change from passing them unnoticed.
+    const kb = (name: string) =>
+      gzipSync(readFileSync(join(project, 'node_modules/@kt-directory/client/dist/browser', name)), { level: 9 })
+        .length / 1024;
+    expect(kb('kt-client.js')).toBeLessThanOrEqual(40);
+    expect(kb('kt-client-full.js')).toBeLessThanOrEqual(50);
   });
 });
 
