@@ -5,7 +5,8 @@
  * each epoch in a KEYTRANS heads entry (type 0x04) just before the epoch head; the anchor is that entry with its
  * inclusion proof (RFC 9162 section 2.1.3) in the served checkpoint. A head that verifies under the deployment's
  * key but differs from the one the witnesses fixed (a split view) is refused. Synchronous, no I/O; every refusal
- * is an AnchorError with a code.
+ * of the anchor is an AnchorError with a code (a client state that is itself malformed, not one a verified search
+ * left, fails with the KeyTransError of the KEYTRANS rule it breaks, such as `kt_bad_input` for missing subtrees).
  */
 import { equalBytes, fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
