@@ -295,6 +295,9 @@ export class LookupVerifier {
         throw new VerifyError('bad_discovery', 'the lookups come from different epochs');
       if (!providers.has(l.provider) || results.has(l.provider))
         throw new VerifyError('bad_discovery', `unexpected or repeated provider ${l.provider}`);
+      // The proof names its account once and in each lookup: they agree (each lookup is then checked as asked).
+      if (l.account !== proof.account)
+        throw new VerifyError('bad_discovery', `a lookup is of ${l.account}, the discovery of ${proof.account}`);
       results.set(l.provider, this.verifyLookup(l, l.provider, account));
     }
     if (results.size !== providers.size)

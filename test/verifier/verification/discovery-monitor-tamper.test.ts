@@ -4,8 +4,7 @@
  * of every byte string, every character of every string and every number moved by one, in the credential set, in
  * each lookup of a discovery, in the epoch and map proof of a daily check and in the leaf the owner remembers;
  * then whole fields swapped with those of other valid proofs (another epoch, another account, another provider,
- * a provider too many or too few). Accepted, as they may be: a discovery's own `account` field (never read: each
- * lookup's account is checked against the account asked for), its lookups in another order, and a whole older
+ * a provider too many or too few). Accepted, as they may be: its lookups in another order, and a whole older
  * discovery or daily check (valid for its epoch; the client's kept checkpoint refuses it as a rollback).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -74,10 +73,9 @@ const EPOCH_RULES: [RegExp, string][] = [
 
 /** Expected codes of a discovery's mutants, first match wins (statement bytes: `statementCode`). */
 const DISCOVERY_RULES: [RegExp, string][] = [
-  [/^\.account@/, 'no error'], // never read: each lookup's account is checked against the account asked for
+  [/\.account@/, 'bad_discovery'], // the proof's account and each lookup's must agree
   [/^\.credentials|^\.lookups (dropped|extended)|\.provider@/, 'bad_discovery'],
   [/^\.lookups\[1\]\.epoch\.(checkpoint|headIndex)/, 'bad_discovery'], // compared with the first lookup's epoch
-  [/\.account@/, 'wrong_account'],
   [/\.vrfProof\[/, 'bad_vrf'],
   ...EPOCH_RULES,
   [/\.map\.|\.(opening|previousHistory)\[/, 'bad_map_proof'],
@@ -196,7 +194,8 @@ describe('a discovery proof', () => {
       ['an older, smaller set', C(w.chatOnly.credentials), 'bad_discovery'],
       ['the set reordered', C([...d.credentials].reverse()), 'bad_discovery'],
       ['an entry twice', C([...d.credentials, d.credentials[0]]), 'bad_discovery'],
-      ["another account's lookups", w.otherDiscovery, 'wrong_account'],
+      ["another account's discovery", w.otherDiscovery, 'wrong_account'],
+      ["another account's lookups under this account's name", L(...w.otherDiscovery.lookups), 'bad_discovery'],
       ["talk's lookup named chat's", L({ ...talk, provider: 'chat.example' }, talk), 'bad_vrf'],
       ['the VRF proofs swapped', L({ ...chat, vrfProof: talk.vrfProof }, talk), 'bad_vrf'],
       ['the map proofs swapped', L({ ...chat, map: talk.map }, talk), 'bad_map_proof'],
