@@ -16,6 +16,7 @@
 import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
+import { MapNodeCache } from '../verifier/formats/map-cache.js';
 import type { MapNodeRow } from '../verifier/formats/map-nodes.js';
 import type { AuditStore } from '../verifier/auditor/audit-store.js';
 import type { AuditorState } from '../verifier/auditor/auditor.js';
@@ -98,9 +99,14 @@ function isSqlite(path: string): boolean {
   }
 }
 
+/** How many map rows the store keeps in memory in front of the file (the upper levels stay: map-cache.ts). */
+export const AUDIT_CACHE_ROWS = 100_000;
+
 export class SqliteAuditStore implements AuditStore {
   private readonly node;
   private readonly put;
+  /** Rows as the open transaction holds them: written rows replace their copies; a rollback forgets them all. */
+  private readonly cache = new MapNodeCache({ mapNode: (key) => this.fileRow(key) }, AUDIT_CACHE_ROWS);
 
   private constructor(
     private readonly db: Database.Database,
@@ -158,6 +164,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   mapNode(key: Uint8Array): Uint8Array | undefined {
+    return this.cache.mapNode(key);
+  }
+
+  private fileRow(key: Uint8Array): Uint8Array | undefined {
     const r = this.node.get(key);
     return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.byteLength) : undefined;
   }
@@ -166,6 +176,7 @@ export class SqliteAuditStore implements AuditStore {
   writeMapRows(rows: MapNodeRow[]): void {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     for (const r of rows) this.put.run(r.key, r.value);
+    this.cache.committed(rows);
   }
 
   commit(state: AuditorState): void {
@@ -175,6 +186,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   rollback(): void {
+    this.cache.clear(); // it may hold rows of the transaction rolled back
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 

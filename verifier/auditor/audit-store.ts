@@ -25,7 +25,6 @@ export class MemoryAuditStore implements AuditStore {
   private readonly rows = new MemoryMapStore();
   /** The rows' values before their first write since the last commit (undefined: the row was absent). */
   private undo = new Map<number | string, { key: Uint8Array; value: Uint8Array | undefined }>();
-  readonly inMemory = true;
 
   constructor(private state?: AuditorState) {}
 

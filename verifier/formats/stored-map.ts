@@ -46,8 +46,6 @@ export interface MapNodeSource {
  */
 export interface MapNodeStore extends MapNodeSource {
   writeMapRows(rows: MapNodeRow[]): void;
-  /** True if the rows are in memory, so that a read costs what a cache's would: a replay puts none in front. */
-  readonly inMemory?: boolean;
 }
 
 /**
@@ -61,7 +59,6 @@ export interface MapNodeStore extends MapNodeSource {
  */
 export class MemoryMapStore implements MapNodeStore {
   private readonly rows = new Map<number | string, Uint8Array>();
-  readonly inMemory = true;
   private chunks = new RowSlab();
   /** Bytes of the rows kept, and bytes copied into the chunks since the last compaction. */
   private keptBytes = 0;

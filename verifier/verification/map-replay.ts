@@ -5,16 +5,15 @@
  * count of the credential set (every enrolment so far). Any rewritten, dropped or forged update, or a forged epoch
  * map, makes the replay fail with a `VerifyError`. Pure and synchronous: the caller feeds entries (from tiles and
  * bundles it verified against a checkpoint) in order, starting at index 0. The replayed map is a stored map
- * (verifier/formats/stored-map.ts) in a store the caller gives (in memory by default), read through a bounded
- * cache and written once per epoch after its root matched: memory holds the cache and one epoch's updates,
- * not the map, so an auditor with storage of its own can replay a directory of any size.
+ * (verifier/formats/stored-map.ts) in a store the caller gives (in memory by default), read as the store reads
+ * (through its own bounded cache, for kt audit's) and written once per epoch after its root matched: memory holds
+ * one epoch's updates, not the map, so an auditor with storage of its own can replay a directory of any size.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { recordHash, rootFromLeafHashes } from '../formats/tlog.js';
 import { historyHash, HISTORY_ZERO } from '../formats/directory-hashes.js';
 import { decodeEntry, type EnrolmentEntry, type EpochHeadEntry } from '../formats/entries.js';
 import type { MapBatch } from '../formats/map-batch.js';
-import { MapNodeCache } from '../formats/map-cache.js';
 import type { MapNodeRow } from '../formats/map-nodes.js';
 import { type MapLeaf } from '../formats/map-proof.js';
 import { MemoryMapStore, StoredMap, type MapNodeStore } from '../formats/stored-map.js';
@@ -35,9 +34,6 @@ export interface ReplayState {
    */
   leaves?: Uint8Array;
 }
-
-/** How many map rows a replay caches by default, in front of a store that is not in memory. */
-export const REPLAY_CACHE_ROWS = 100_000;
 
 /** The leaves of an old state's 72-byte records. */
 function leavesOfRecords(records: Uint8Array): MapLeaf[] {
@@ -82,8 +78,6 @@ function versionFork(index: number, version: number, previous: number): VerifyEr
 }
 
 export class MapReplay {
-  /** The cache in front of the store; none in front of a store in memory (MapNodeStore.inMemory). */
-  private readonly cache: MapNodeCache | null;
   private readonly map: StoredMap;
   /** The labels updated since the last epoch head, in log order of their first update this epoch. */
   private readonly pending = new Map<string, PendingLabel>();
@@ -107,15 +101,11 @@ export class MapReplay {
   private keyTransEpoch: number | null = null;
 
   /**
-   * A replay from entry 0 into `store` (which must hold no map yet), caching `cacheRows` rows of it (by
-   * default none for a store in memory, REPLAY_CACHE_ROWS for another; 0: none).
+   * A replay from entry 0 into `store` (which must hold no map yet). It reads the store directly: a store whose
+   * reads are slow keeps a cache of its own (kt audit's SQLite store, cli/audit-store.ts).
    */
-  constructor(
-    private readonly store: MapNodeStore = new MemoryMapStore(),
-    cacheRows = store.inMemory ? 0 : REPLAY_CACHE_ROWS,
-  ) {
-    this.cache = cacheRows === 0 ? null : new MapNodeCache(store, cacheRows);
-    this.map = new StoredMap(this.cache ?? store);
+  constructor(private readonly store: MapNodeStore = new MemoryMapStore()) {
+    this.map = new StoredMap(store);
   }
 
   /** The state to resume from; only between epochs (the log's checkpoints always end with an epoch head). */
@@ -136,7 +126,7 @@ export class MapReplay {
    * state is a ClientError (`bad_replay_state`), not blamed on the log. A state of the release before the
    * stored map carries its leaves: the store's rows are built from them first.
    */
-  static fromState(state: ReplayState, store: MapNodeStore = new MemoryMapStore(), cacheRows?: number): MapReplay {
+  static fromState(state: ReplayState, store: MapNodeStore = new MemoryMapStore()): MapReplay {
     if (state.leaves !== undefined) {
       // The rows of those leaves put into the empty map as one batch (the store must hold no map yet).
       const leaves = leavesOfRecords(state.leaves);
@@ -148,7 +138,7 @@ export class MapReplay {
       }
       store.writeMapRows(rows);
     }
-    const r = new MapReplay(store, cacheRows);
+    const r = new MapReplay(store);
     r.credentials.push(...state.credentials.map((c) => c.slice()));
     r.nextIndex = r.epochStart = state.size;
     r.lastEpoch = state.lastEpoch;
@@ -302,7 +292,6 @@ export class MapReplay {
         `epoch ${head.epoch}: the replayed map root differs from the epoch head's`,
       );
     this.store.writeMapRows(batch.rows); // only a root the epoch head signed is written
-    this.cache?.committed(batch.rows);
     this.lastEpoch = head.epoch;
     this.epochStart = index + 1;
     this.lastHead = head;
