@@ -192,7 +192,6 @@ function brokenReceipt(e: Record<string, unknown>, pins: Pins): EvidenceVerdict 
     check = checkReceipt(receipt, proof, provider, account, pins);
   } catch (err) {
     if (err instanceof ReceiptError) throw invalid(`the receipt: ${err.message}`);
-    if (err instanceof VerifyError && err.code === 'wrong_account') throw invalid(err.message);
     throw err;
   }
   if (check.status !== 'broken') throw invalid(`the receipt is not shown broken (${check.status}: ${check.reason})`);
