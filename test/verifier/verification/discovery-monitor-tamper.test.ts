@@ -26,43 +26,10 @@ import {
   type TestDirectory,
 } from '../../helpers/directory.js';
 import { errorCode } from '../../helpers/error-code.js';
+import { mutants, type Mutant } from '../../helpers/mutants.js';
 import { ORIGIN } from '../../helpers/log.js';
 
-type Mutant = { path: string; value: unknown };
 type Unchanged = { epoch: EpochProof; map: MapProof };
-
-/** Every single-field mutation: one bit of each byte, each character of a string, a number moved by one. */
-function mutants(value: unknown, path = ''): Mutant[] {
-  if (value instanceof Uint8Array)
-    return [...value].map((_, i) => {
-      const m = value.slice();
-      m[i] ^= 1 << (i % 8);
-      return { path: `${path}[${i}]`, value: m };
-    });
-  if (typeof value === 'number')
-    return [1, -1].map((d) => ({ path: `${path}${d > 0 ? '+' : '-'}1`, value: value + d }));
-  if (typeof value === 'string')
-    return [...value].map((c, i) => ({
-      path: `${path}@${i}`,
-      value: value.slice(0, i) + (c === 'A' ? 'B' : 'A') + value.slice(i + 1),
-    }));
-  if (Array.isArray(value)) {
-    const inner = value.flatMap((v, i) =>
-      mutants(v, `${path}[${i}]`).map((m) => ({ path: m.path, value: value.map((x, j) => (j === i ? m.value : x)) })),
-    );
-    if (value.length === 0) return inner;
-    return [
-      ...inner,
-      { path: `${path} dropped`, value: value.slice(1) },
-      { path: `${path} extended`, value: [...value, value[0]] },
-    ];
-  }
-  if (value && typeof value === 'object')
-    return Object.entries(value).flatMap(([k, v]) =>
-      mutants(v, `${path}.${k}`).map((m) => ({ path: m.path, value: { ...value, [k]: m.value } })),
-    );
-  return [];
-}
 
 /** The epoch proof's codes, in the order the verifier checks (signature, last entry, inclusion). */
 const EPOCH_RULES: [RegExp, string][] = [
