@@ -64,9 +64,16 @@ function decodeSegment(segment: string, what: 'provider' | 'account'): string {
   }
 }
 
-/** The provider and the account of a `/v1/<route>/{provider}/{account}` path, decoded strictly. */
+/**
+ * The provider and the account of a `/v1/<route>/{provider}/{account}` path, decoded strictly. The path is cut
+ * from the URL as text, as the router reads it: parsing the URL again would resolve dot segments (`%2e`) that a
+ * platform handing the app a raw URL left in, and name other segments than the route matched.
+ */
 export function pathNames(c: Context): { provider: string; account: string } {
-  const [, , , provider, account] = new URL(c.req.url).pathname.split('/');
+  const url = c.req.url;
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  const query = url.indexOf('?', start);
+  const [, , , provider, account] = url.slice(start, query < 0 ? undefined : query).split('/');
   return { provider: decodeSegment(provider, 'provider'), account: decodeSegment(account, 'account') };
 }
 

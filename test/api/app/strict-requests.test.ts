@@ -46,6 +46,16 @@ describe('requests read strictly', () => {
         expect(await answer(app.request(route)), route).toEqual([400, 'bad_request']);
     for (const route of routes('chat%FF.example', 'alice%40chat.example'))
       expect(await answer(app.request(route)), route).toEqual([400, 'bad_request']);
+    // From a platform that hands the app its raw URL, the names are the segments the route matched, not those of
+    // the URL parsed again (which resolves dot segments: here, provider "chat.example" and no account).
+    const raw = (path: string) =>
+      ({ method: 'GET', url: `http://kt.example${path}`, headers: new Headers() }) as unknown as Request;
+    const dotted = await app.fetch(raw('/v1/lookup/%2e/chat.example'));
+    expect([dotted.status, (await dotted.json()).error.message]).toEqual([
+      400,
+      '"." is not a provider id (a lower-case DNS name of at least two labels)',
+    ]);
+    expect(await answer(app.fetch(raw('/v1/lookup/chat.example/alice%40chat.example?x=1')))).toEqual([200, 'ok']);
     // The literal text "%FF" is spelled %25FF, and is a name like any other (absent here).
     const literal = await app.request('/v1/lookup/chat.example/%25FF');
     expect(literal.status).toBe(200);
