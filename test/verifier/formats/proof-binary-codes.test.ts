@@ -14,27 +14,7 @@ import { decodeLookupBinary, encodeLookupBinary, ProofBinaryError } from '../../
 import type { LookupProof } from '../../../verifier/formats/proofs.js';
 import { decodeStatement } from '../../../verifier/formats/statement-binary.js';
 import { VerifyError } from '../../../verifier/verification/errors.js';
-import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
-
-async function directory() {
-  const t = await openTestDirectory();
-  const chat = await enrolProvider(t, 'chat.example');
-  await publish(t, chat.sign(statementFor(chat, 'ann@example.org', 1, [identityKey()], t.clock.now)));
-  await publish(t, chat.sign(statementFor(chat, 'del@example.org', 1, [identityKey()], t.clock.now)));
-  const gone = statementFor(chat, 'del@example.org', 2, [], t.clock.now);
-  await publish(t, chat.sign({ ...gone, status: 'deleted' }));
-  // More accounts, for map proofs of several steps.
-  for (const n of [1, 2, 3, 4, 5, 6, 7, 8])
-    await publish(t, chat.sign(statementFor(chat, `u${n}@example.org`, 1, [identityKey()], t.clock.now)));
-  return t;
-}
-
-const CASES: [string, string, string][] = [
-  ['chat.example', 'ann@example.org', 'present'],
-  ['chat.example', 'del@example.org', 'deleted'],
-  ['chat.example', 'nobody@example.org', 'absent'],
-  ['talk.example', 'ann@example.org', 'not_enrolled'],
-];
+import { LOOKUP_CASES, lookupCasesDirectory } from '../../helpers/lookup-cases.js';
 
 /** A field of the encoding: its name, where it is, its size, and whether it is a length or count. */
 interface Span {
@@ -185,8 +165,8 @@ function expectedCode(b: Uint8Array, spans: Span[], s: Span, i: number): string 
 
 describe('the binary lookup proof, damaged', () => {
   it('refuses every byte flipped with the code of its field', async () => {
-    const t = await directory();
-    for (const [provider, account, status] of CASES) {
+    const t = await lookupCasesDirectory(8);
+    for (const [provider, account, status] of LOOKUP_CASES) {
       const proof = await proveLookup(t.dir, provider, account);
       const b = encodeLookupBinary(proof);
       expect(t.verifier.verifyLookup(decodeLookupBinary(b), provider, account).status).toBe(status);
@@ -206,8 +186,8 @@ describe('the binary lookup proof, damaged', () => {
   });
 
   it('refuses every truncation, a byte appended, each length one off, every other format and case', async () => {
-    const t = await directory();
-    for (const [provider, account, status] of CASES) {
+    const t = await lookupCasesDirectory(8);
+    for (const [provider, account, status] of LOOKUP_CASES) {
       const b = encodeLookupBinary(await proveLookup(t.dir, provider, account));
       const decoded = (x: Uint8Array) => () => t.verifier.verifyLookup(decodeLookupBinary(x), provider, account);
       const got: Record<string, string> = {};

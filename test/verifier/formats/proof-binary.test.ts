@@ -17,34 +17,17 @@ import {
   enrolProvider,
   identityKey,
   logSignerForTests,
-  openTestDirectory,
   publish,
   statementFor,
 } from '../../helpers/directory.js';
 import { errorCode } from '../../helpers/error-code.js';
 import { ORIGIN } from '../../helpers/log.js';
-
-async function directory() {
-  const t = await openTestDirectory();
-  const chat = await enrolProvider(t, 'chat.example');
-  await publish(t, chat.sign(statementFor(chat, 'ann@example.org', 1, [identityKey()], t.clock.now)));
-  await publish(t, chat.sign(statementFor(chat, 'del@example.org', 1, [identityKey()], t.clock.now)));
-  const gone = statementFor(chat, 'del@example.org', 2, [], t.clock.now);
-  await publish(t, chat.sign({ ...gone, status: 'deleted' }));
-  return t;
-}
-
-const CASES: [string, string, string][] = [
-  ['chat.example', 'ann@example.org', 'present'],
-  ['chat.example', 'del@example.org', 'deleted'],
-  ['chat.example', 'nobody@example.org', 'absent'],
-  ['talk.example', 'ann@example.org', 'not_enrolled'],
-];
+import { LOOKUP_CASES, lookupCasesDirectory } from '../../helpers/lookup-cases.js';
 
 describe('the binary lookup proof', () => {
   it('decodes to the proof it encodes, and to what the JSON gives, in every case', async () => {
-    const t = await directory();
-    for (const [provider, account, status] of CASES) {
+    const t = await lookupCasesDirectory();
+    for (const [provider, account, status] of LOOKUP_CASES) {
       const proof = await proveLookup(t.dir, provider, account);
       const binary = encodeLookupBinary(proof);
       const decoded = decodeLookupBinary(binary);
@@ -56,7 +39,7 @@ describe('the binary lookup proof', () => {
   });
 
   it("encodes an epoch's shared parts once, and anew for a new checkpoint or a new epoch", async () => {
-    const t = await directory();
+    const t = await lookupCasesDirectory();
     const proof = await proveLookup(t.dir, 'chat.example', 'ann@example.org');
     const first = encodeLookupBinary(proof);
     expect(encodeLookupBinary(proof)).toEqual(first); // from the cached parts
@@ -75,7 +58,7 @@ describe('the binary lookup proof', () => {
   });
 
   it('is answered to clients that ask for it, JSON otherwise, and the lookup client uses it', async () => {
-    const t = await directory();
+    const t = await lookupCasesDirectory();
     const app = appOver(t);
     const path = '/v1/lookup/chat.example/ann@example.org';
     const binary = await app.request(path, { headers: { Accept: `${LOOKUP_BINARY_TYPE}, application/json;q=0.9` } });
@@ -109,8 +92,8 @@ describe('the binary lookup proof', () => {
   });
 
   it('refuses every flipped byte, every truncation and a trailing byte', async () => {
-    const t = await directory();
-    for (const [provider, account, status] of CASES) {
+    const t = await lookupCasesDirectory();
+    for (const [provider, account, status] of LOOKUP_CASES) {
       const binary = encodeLookupBinary(await proveLookup(t.dir, provider, account));
       const refused = (b: Uint8Array) => {
         try {

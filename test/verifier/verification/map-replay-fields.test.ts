@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, type EpochHeadEntry } from '../../../verifier/formats/entries.js';
 import { MapReplay } from '../../../verifier/verification/map-replay.js';
-import { VerifyError } from '../../../verifier/verification/errors.js';
+import { errorCode } from '../../helpers/error-code.js';
 import { syntheticLog } from '../../helpers/map-definition.js';
 
 const c = (n: number) => new Uint8Array(32).fill(n);
@@ -25,16 +25,11 @@ const LOG = syntheticLog([
 const HEADS = LOG.flatMap((e, i) => (decodeEntry(e).type === 'epoch' ? [i] : []));
 
 /** The code the replay of `entries` fails with, or 'no error'. */
-function codeOf(entries: Uint8Array[]): string {
-  try {
+const codeOf = (entries: Uint8Array[]) =>
+  errorCode(() => {
     const r = new MapReplay();
     entries.forEach((e, i) => r.apply(i, e));
-    return 'no error';
-  } catch (e) {
-    if (!(e instanceof VerifyError)) throw e;
-    return e.code;
-  }
-}
+  });
 
 /** LOG with head number `h` changed by `change`. */
 function withHead(h: number, change: Partial<EpochHeadEntry>): Uint8Array[] {
