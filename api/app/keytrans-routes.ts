@@ -33,6 +33,7 @@ import { errorResponse, typedErrorResponse } from './errors.js';
 import { RateLimited, rateLimitedResponse, TokenBuckets, type RateLimitOptions } from './middleware.js';
 import { lookupMeter, type LookupLimiter } from './rate-limit-lookups.js';
 import { labelRoute, UNMATCHED_ROUTE } from './request-metrics.js';
+import { bodyMediaType } from './request-fields.js';
 
 /**
  * Each provider's deployment as the routes read it: from the sequencer's or a reader's SQLite
@@ -102,8 +103,7 @@ function operationRoute(app: Hono, o: KeyTransRouteOptions, buckets: LookupLimit
         const meter = lookupMeter(buckets, c);
         await meter.lookups(1);
         await meter.absent();
-        const type = c.req.header('content-type')?.split(';')[0].trim();
-        if (type !== KEYTRANS_MEDIA_TYPE)
+        if (bodyMediaType(c) !== KEYTRANS_MEDIA_TYPE)
           return errorResponse('bad_request', `the body must be ${KEYTRANS_MEDIA_TYPE}`);
         const provider = c.req.param('provider');
         const config = await o.deployments.config(provider);

@@ -20,14 +20,19 @@ export class BadRequest extends CodedError<'bad_request'> {
 /** UTF-8 that refuses malformed bytes, and keeps a byte order mark (which JSON.parse then refuses). */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The media type a request's body is sent as (its Content-Type without parameters), as the client wrote it. */
+export function bodyMediaType(c: Context): string | undefined {
+  return c.req.header('content-type')?.split(';')[0].trim();
+}
+
 /**
  * The body as a JSON object. Only `application/json` (parameters such as a charset may follow): a body sent
  * as `text/plain` or a form, which a browser sends across origins without asking first, is refused before
  * any work, so that a page elsewhere cannot spend its visitor's allowance.
  */
 export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const type = c.req.header('content-type')?.split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') throw new BadRequest('the body must be sent as Content-Type: application/json');
+  if (bodyMediaType(c)?.toLowerCase() !== 'application/json')
+    throw new BadRequest('the body must be sent as Content-Type: application/json');
   let v: unknown;
   try {
     v = JSON.parse(STRICT_UTF8.decode(await c.req.arrayBuffer()));
