@@ -62,6 +62,8 @@ export type Job =
       fingerprint: Uint8Array;
       publicKey: Uint8Array;
       providerId: string;
+      /** When every certificate of the chain's path is valid (verifier/enrolment/chain.ts): the epoch's time must be. */
+      pathValidity: { notBefore: number; notAfter: number };
       done: Deferred;
     }
   | { kind: 'revoke'; entry: Uint8Array; credential: Credential; done: Deferred };
@@ -111,6 +113,11 @@ export function planEpoch(
     const index = firstIndex + entries.length;
     jobIndex.push(index);
     if (j.kind === 'enrol') {
+      const refusal = outsideValidity(j, now);
+      if (refusal) {
+        jobIndex[jobIndex.length - 1] = refusal;
+        continue;
+      }
       entries.push(j.entry);
       writes.credentials.push({
         logIndex: index,
@@ -146,6 +153,21 @@ export function planEpoch(
     count: entries.length,
   };
   return { entries, jobIndex, leaves: [...latest.values()], head, writes };
+}
+
+/**
+ * The refusal of an enrolment whose certificate path is not valid at the epoch's time, which an auditor checks
+ * the entry against (the head's time, PROTOCOL.md section 14): the chain was valid when the request came, and a
+ * certificate of it may have expired while the enrolment waited in the queue.
+ */
+function outsideValidity(j: Extract<Job, { kind: 'enrol' }>, time: number): DirectoryError | undefined {
+  const { notBefore, notAfter } = j.pathValidity;
+  const at = `at the epoch's time ${new Date(time).toISOString()}`;
+  if (time > notAfter)
+    return new DirectoryError('cert_expired', `a certificate of ${j.providerId}'s chain has expired ${at}`);
+  if (time < notBefore)
+    return new DirectoryError('cert_not_yet_valid', `a certificate of ${j.providerId}'s chain is not yet valid ${at}`);
+  return undefined;
 }
 
 /** What the plan reads of the committed map (directory-map.ts). */

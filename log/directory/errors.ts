@@ -14,6 +14,7 @@ export type DirectoryErrorCode =
   | 'namespace_violation'
   | 'cert_revoked'
   | 'cert_expired'
+  | 'cert_not_yet_valid'
   | 'version_conflict'
   | 'version_gap'
   | 'bad_continuity'

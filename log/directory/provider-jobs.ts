@@ -59,8 +59,8 @@ export function enrolmentJob(cred: ProviderCredential, ctx: ProviderJobContext):
     notAfter: cred.notAfter,
     chain: cred.chain,
   });
-  const { tbsFingerprint: fingerprint, publicKey, providerId } = cred;
-  return { kind: 'enrol', entry, fingerprint, publicKey, providerId, done: deferred() };
+  const { tbsFingerprint: fingerprint, publicKey, providerId, pathValidity } = cred;
+  return { kind: 'enrol', entry, fingerprint, publicKey, providerId, pathValidity, done: deferred() };
 }
 
 /** The revocation job of a provider credential, named by the SHA-256 of its leaf's TBSCertificate. */

@@ -11,7 +11,8 @@
  *   the log tree of the entries anchored so far (docs/PROTOCOL.md section 22.7), which catches an operator
  *   anchoring two trees of a provider in turn;
  * - every provider enrolment against the trusted roots (verifier/enrolment/: the rules the directory applied,
- *   in pure TypeScript), which catches an operator enrolling its own key under a provider's name. The options
+ *   in pure TypeScript), at the entry's time and at the time of the epoch head that commits it, which catches an
+ *   operator enrolling its own key under a provider's name, or an expired certificate under a past time. The options
  *   must say how (`enrolment`: the roots, a check of the caller's, or an explicit 'unchecked' that the
  *   result reports), so that no caller skips it by forgetting it.
  * A log that rewrites or drops an update, forges an epoch's map, or rolls back fails with a VerifyError
@@ -98,12 +99,14 @@ const KEYTRANS_SUITE = { hash: sha256 };
  * How the auditor checks provider enrolments. There is no default:
  * - `{ trustedRoots }`: each enrolment entry against these DER roots, with the verifier's own rules
  *   (verifier/enrolment/enrolment-check.ts); the roots are checked when the auditor is made;
- * - `{ check }`: with the caller's function (another X.509 implementation), which throws to fail the audit;
+ * - `{ check }`: with the caller's function (another X.509 implementation), which throws to fail the audit; it
+ *   is called once the epoch head that commits the entry is replayed, with that head's time (`committedAt`, ms),
+ *   at which the chain must be valid as well as at the entry's own time;
  * - `'unchecked'`: not at all, and the result says so (`enrolments.checked` false).
  */
 export type EnrolmentCheck =
   | { trustedRoots: Uint8Array[] }
-  | { check: (entry: EnrolmentEntry, index: number) => Promise<void> }
+  | { check: (entry: EnrolmentEntry, index: number, committedAt: number) => Promise<void> }
   | 'unchecked';
 
 export interface AuditorOptions {
@@ -164,14 +167,14 @@ function applyHeads(history: KeyTransHistory, index: number, entry: Uint8Array):
   return true;
 }
 
-type EnrolmentHook = ((entry: EnrolmentEntry, index: number) => Promise<void>) | null;
+type EnrolmentHook = ((entry: EnrolmentEntry, index: number, committedAt: number) => Promise<void>) | null;
 
 /** The enrolment check the options ask for; throws when they ask for none or give unusable roots. */
 function enrolmentHook(e: EnrolmentCheck | undefined): EnrolmentHook {
   if (e === 'unchecked') return null;
   if (e && 'trustedRoots' in e) {
     const roots = checkTrustedRoots(e.trustedRoots);
-    return (entry) => checkEnrolment(entry, roots);
+    return (entry, _index, committedAt) => checkEnrolment(entry, roots, committedAt);
   }
   if (e && 'check' in e && typeof e.check === 'function') return e.check;
   throw new TypeError("AuditorOptions.enrolment must be { trustedRoots }, { check } or 'unchecked'");
@@ -182,6 +185,8 @@ export class Auditor {
   private readonly checkEnrolment: EnrolmentHook;
   private readonly store: AuditStore;
   private enrolmentsRead = 0;
+  /** The enrolments replayed since the last epoch head: each is checked at the time of the head that commits it. */
+  private uncommitted: { index: number; entry: EnrolmentEntry }[] = [];
   private keyTransRead = 0;
   private keyTransReread = 0;
   /** The checkpoint note of the audit in progress or last run (for evidence when it fails). */
@@ -221,6 +226,7 @@ export class Auditor {
     const from = replay.size;
     const uncheckedEarlier = saved ? (saved.uncheckedEnrolments ?? saved.replay.credentials.length) : 0;
     this.enrolmentsRead = this.keyTransRead = this.keyTransReread = 0;
+    this.uncommitted = [];
     if (target && target.size < from)
       throw new ClientError('bad_replay_state', 'the saved audit state is damaged: its target is behind its replay');
     if (cp.size < Math.max(from, target?.size ?? 0))
@@ -357,8 +363,8 @@ export class Auditor {
   }
 
   /**
-   * Replays one entry (and checks an enrolment, or feeds a KEYTRANS heads entry to the history); returns the
-   * error instead of throwing it.
+   * Replays one entry (feeds a KEYTRANS heads entry to the history; at an epoch head, checks the enrolments it
+   * commits); returns the error instead of throwing it.
    */
   private async replay(
     replay: MapReplay,
@@ -378,8 +384,11 @@ export class Auditor {
         );
       if (replay.enrolments.length > enrolments) {
         this.enrolmentsRead++;
-        await this.checkEnrolment?.(replay.enrolments[enrolments].entry, index);
+        this.uncommitted.push(replay.enrolments[enrolments]);
       }
+      if (entry[0] === ENTRY_EPOCH_HEAD)
+        for (const e of this.uncommitted.splice(0))
+          await this.checkEnrolment?.(e.entry, e.index, replay.lastHead!.time);
       return undefined;
     } catch (e) {
       return e;

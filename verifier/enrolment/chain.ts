@@ -29,6 +29,12 @@ export interface ProviderCredential {
   /** Validity window of the leaf, ms since the epoch (inclusive bounds, RFC 5280 section 4.1.2.5). */
   notBefore: number;
   notAfter: number;
+  /**
+   * When every certificate of the path, the trust anchor included, is valid: the latest notBefore and the
+   * earliest notAfter (inclusive, ms). An enrolment is logged only at a time inside it: the directory checks the
+   * epoch's time, the auditor the time of the epoch head that commits the entry (docs/PROTOCOL.md section 14).
+   */
+  pathValidity: { notBefore: number; notAfter: number };
   /** SHA-256 of the leaf DER as presented. NOT unique per certificate when the issuer signs with ECDSA. */
   leafFingerprint: Uint8Array;
   /** SHA-256 of the leaf's tbsCertificate: fixed by the issuer's signature, the same for every encoding. */
@@ -234,6 +240,10 @@ export async function validateProviderChain(
     publicKey,
     notBefore: leaf.notBefore,
     notAfter: leaf.notAfter,
+    pathValidity: {
+      notBefore: Math.max(...path.map((c) => c.notBefore)),
+      notAfter: Math.min(...path.map((c) => c.notAfter)),
+    },
     leafFingerprint: sha256(leaf.der),
     tbsFingerprint: sha256(leaf.tbs),
     chain: chain.map((c) => c.slice()),

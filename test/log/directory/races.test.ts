@@ -42,14 +42,16 @@ describe('directory attacks and races', () => {
     const entries = decodeEntryBundle((await reader.entryBundle(0, size))!);
     entries.forEach((e, i) => replay.apply(i, e));
     expect(replay.enrolments).toHaveLength(2);
-    for (const { entry } of replay.enrolments) await checkEnrolment(entry, [t.root.der]);
+    for (const { entry } of replay.enrolments) await checkEnrolment(entry, [t.root.der], t.clock.now);
     const honest = replay.enrolments[0].entry;
     const attacker = await makeLeaf(t.root, { dnsNames: ['chat.example'] });
-    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der]))).toBe(
+    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der], t.clock.now))).toBe(
       'bad_enrolment',
     );
-    expect(await codeOf(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der]))).toBe('bad_enrolment');
-    expect(await codeOf(checkEnrolment(honest, []))).toBe('bad_enrolment');
+    expect(await codeOf(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der], t.clock.now))).toBe(
+      'bad_enrolment',
+    );
+    expect(await codeOf(checkEnrolment(honest, [], t.clock.now))).toBe('bad_enrolment');
   });
 
   it('refuses a history that withholds a version the account never deleted', async () => {

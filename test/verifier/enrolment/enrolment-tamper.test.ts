@@ -3,7 +3,7 @@
  * docs/PROTOCOL.md section 14): two enrolments a real test directory logged (an Ed25519 leaf with its
  * intermediate and a copy of the root, a P-256 leaf with its intermediate) pass, and every field changed is
  * `bad_enrolment`: the algorithm, each byte of the public key and of the provider id, each bit of the validity
- * bounds, a time outside the validity of any certificate of the path, a bit flipped in each certificate of the
+ * bounds, a time (the entry's, or the committing head's) outside the validity of any certificate of the path, a bit flipped in each certificate of the
  * chain (across its tbsCertificate, signature algorithm and signature), the chain's certificates swapped,
  * doubled or left out, another provider's chain or leaf, an impostor root, another set of trusted roots. What is
  * accepted is asserted with the reason: another time inside the path's validity, the chain without the copy of
@@ -49,10 +49,10 @@ beforeAll(async () => {
   [chat, talk] = logged;
 });
 
-/** The code `checkEnrolment` refuses the entry with, or 'accepted'. */
-async function codeOf(entry: EnrolmentEntry, roots = [root.der]): Promise<string> {
+/** The code `checkEnrolment` refuses the entry with, or 'accepted' (committed at NOW unless `committedAt` says). */
+async function codeOf(entry: EnrolmentEntry, roots = [root.der], committedAt = NOW): Promise<string> {
   try {
-    await checkEnrolment(entry, roots);
+    await checkEnrolment(entry, roots, committedAt);
     return 'accepted';
   } catch (e) {
     return (e as { code?: string }).code ?? 'untyped';
@@ -155,8 +155,8 @@ describe('the stated fields changed', () => {
       ['zero', at(0)],
     ];
     expect(await misjudged(refused)).toEqual([]);
-    // The time only places the check (section 14: the chain validates "at the entry's time"): any time inside the
-    // path's validity is accepted. Nothing here, nor in the replay, ties it to the epochs around the entry.
+    // The entry's time only places one check (section 14: the chain validates "at the entry's time"): any time inside
+    // the path's validity is accepted, as the committing head's time is checked too (the next test).
     const [from, to] = [chatLeaf.cert.notBefore.getTime(), inter.cert.notAfter.getTime()];
     expect(
       await misjudged(
@@ -168,6 +168,32 @@ describe('the stated fields changed', () => {
       const time = flipBit(chat.time, k);
       expect(await codeOf(at(time)), `time bit ${k}`).toBe(time >= from && time <= to ? 'accepted' : 'bad_enrolment');
     }
+  });
+});
+
+describe("the committing epoch head's time", () => {
+  it('refused outside the validity of any certificate of the path, bounds inclusive, whatever the entry says', async () => {
+    const [from, to] = [chatLeaf.cert.notBefore.getTime(), inter.cert.notAfter.getTime()];
+    const refusedAt = [from - 1, to + 1, chatLeaf.cert.notAfter.getTime() + 1, root.cert.notAfter.getTime() + 1, 0];
+    for (const committedAt of refusedAt)
+      expect(await codeOf(chat, [root.der], committedAt), `committed at ${committedAt}`).toBe('bad_enrolment');
+    for (const committedAt of [from, to, NOW - 1, NOW + 1])
+      expect(await codeOf(chat, [root.der], committedAt), `committed at ${committedAt}`).toBe('accepted');
+    // An expired chain's enrolment backdated into its validity: the entry's time passes, the head's does not.
+    const backdated = { ...chat, time: NOW - 1 };
+    expect(await codeOf(backdated, [root.der], to + DAY)).toBe('bad_enrolment');
+    expect(await codeOf(backdated, [root.der], NOW)).toBe('accepted');
+    // The P-256 leaf outlives the intermediate too: its path ends with the intermediate's validity.
+    expect(await codeOf(talk, [root.der], to + 1)).toBe('bad_enrolment');
+    expect(await codeOf(talk, [root.der], to)).toBe('accepted');
+  });
+
+  it("names the head's time and the chain's validity in its message", async () => {
+    const when = inter.cert.notAfter.getTime() + 1;
+    await expect(checkEnrolment(chat, [root.der], when)).rejects.toThrow(
+      `committed at ${new Date(when).toISOString()}, outside the validity of its certificate chain (` +
+        `${chatLeaf.cert.notBefore.toISOString()} to ${inter.cert.notAfter.toISOString()})`,
+    );
   });
 });
 
