@@ -1,6 +1,7 @@
 /**
  * The parts of a directory request, read strictly (docs/PROTOCOL.md section 7, "Requests"): a JSON body only
- * under `Content-Type: application/json`, in UTF-8 without a byte order mark, an object with known fields;
+ * under `Content-Type: application/json`, in UTF-8 without a byte order mark, an object with known fields and
+ * no member named twice in one object (json-duplicates.ts);
  * a provider and an account in the path percent-decoded as UTF-8, a malformed escape or byte sequence refused
  * rather than taken as literal text (what a router's lenient decoding does); a query parameter given at most
  * once. Each refusal is a `BadRequest` (400 `bad_request`), or `account_bad_utf8` for an account whose
@@ -9,6 +10,7 @@
 import type { Context } from 'hono';
 import { fromBase64 } from '../../wasm-free-crypto/bytes.js';
 import { CodedError } from '../../wasm-free-crypto/errors.js';
+import { duplicateName } from './json-duplicates.js';
 
 export class BadRequest extends CodedError<'bad_request'> {
   override readonly name = 'BadRequest';
@@ -28,18 +30,23 @@ export function bodyMediaType(c: Context): string | undefined {
 /**
  * The body as a JSON object. Only `application/json` (parameters such as a charset may follow): a body sent
  * as `text/plain` or a form, which a browser sends across origins without asking first, is refused before
- * any work, so that a page elsewhere cannot spend its visitor's allowance.
+ * any work, so that a page elsewhere cannot spend its visitor's allowance. A member named twice in one object
+ * is refused too, rather than read as JSON.parse reads it (the last one), where another reader may take the first.
  */
 export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   if (bodyMediaType(c)?.toLowerCase() !== 'application/json')
     throw new BadRequest('the body must be sent as Content-Type: application/json');
   let v: unknown;
+  let text: string;
   try {
-    v = JSON.parse(STRICT_UTF8.decode(await c.req.arrayBuffer()));
+    text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+    v = JSON.parse(text);
   } catch {
     throw new BadRequest('the body must be JSON, in UTF-8 without a byte order mark');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadRequest('the body must be a JSON object');
+  const twice = duplicateName(text);
+  if (twice !== undefined) throw new BadRequest(`the body names ${JSON.stringify(twice)} twice in one object`);
   return v as Record<string, unknown>;
 }
 

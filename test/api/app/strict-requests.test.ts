@@ -2,7 +2,8 @@
  * The parts of a request read strictly (api/app/request-fields.ts, docs/PROTOCOL.md section 7): a name in the
  * path whose %-escapes are malformed or not UTF-8 is refused, never looked up as the literal text (which has
  * its own spelling, `%25`); a JSON body only as `application/json`, in UTF-8 without a byte order mark, so that
- * a page elsewhere cannot make its visitors' browsers send lookups without asking first; a query parameter
+ * a page elsewhere cannot make its visitors' browsers send lookups without asking first, and with no member named
+ * twice in one object (json-duplicates.ts has the scanner's own tests); a query parameter
  * given twice is refused; a daily check names its own parameter when it refuses one; and an Accept-Encoding
  * item whose quality is not a qvalue does not count as asking for gzip.
  */
@@ -95,6 +96,34 @@ describe('requests read strictly', () => {
     const refused = await app.request('/v1/lookup', json(bom));
     expect(refused.status).toBe(400);
     expect((await refused.json()).error.message).toMatch(/byte order mark/);
+  });
+
+  it('refuses a body that names a member twice in one object, on every JSON route, before any work', async () => {
+    const { app } = await withAlice();
+    const lookup = '{"provider":"chat.example","account":"alice@chat.example"}';
+    const sent = (path: string, body: string) =>
+      app.request(path, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_OPERATOR_TOKEN}` },
+      });
+    expect(await answer(sent('/v1/lookup', `{"lookups":[${lookup}]}`))).toEqual([200, 'ok']);
+    // The same name at the top, inside a lookup, spelled with an escape, and after other members.
+    for (const body of [
+      `{"lookups":[${lookup}],"lookups":[]}`,
+      `{"lookups":[{"provider":"chat.example","account":"alice@chat.example","account":"bob@chat.example"}]}`,
+      `{"lookups":[${lookup}],"\u006cookups":[${lookup}]}`,
+      '{"discover":"alice@chat.example","discover":"bob@chat.example"}',
+    ])
+      expect(await answer(sent('/v1/lookup', body)), body).toEqual([400, 'bad_request']);
+    const res = await sent('/v1/lookup', '{"discover":"a@chat.example", "discover" :"b@chat.example"}');
+    expect((await res.json()).error.message).toBe('the body names "discover" twice in one object');
+    for (const [path, body] of [
+      ['/v1/bindings', '{"statements":[],"statements":[]}'],
+      ['/v1/providers', '{"chain":"x","chain":"y"}'],
+      ['/v1/providers/revoke', '{"providerId":"chat.example","providerId":"talk.example"}'],
+    ])
+      expect(await answer(sent(path, body)), path).toEqual([400, 'bad_request']);
   });
 
   it('refuses a query parameter given twice, rather than taking the first', async () => {
