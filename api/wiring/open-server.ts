@@ -129,6 +129,8 @@ export async function openServer(parts: ServerParts): Promise<OpenServer> {
       mapCacheRows: settings.mapCacheRows,
       cosign: witnessing ? (note) => witnessing.cosign(note) : undefined,
       onEpochCommitted: (ms) => epochDurations.observe(ms / 1000),
+      onAfterCommitError: (step, e) =>
+        (parts.logger ?? consoleLogger).error('epoch_after_commit', { step, ...errorFields(e) }),
       keytrans: keytrans ?? undefined,
     });
   }

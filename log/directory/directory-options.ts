@@ -33,6 +33,12 @@ export interface DirectoryOptions {
   cosign?: (checkpoint: string) => Promise<string>;
   /** Told how long each committed epoch took to plan and commit, in ms (the servers' epoch-duration metric). */
   onEpochCommitted?: (ms: number) => void;
+  /**
+   * Told of a step that failed after an epoch committed (the epoch stands: its jobs are answered as committed):
+   * the witnesses' cosigning (the epoch is then served with the log's own checkpoint), the store's purge of
+   * erased bytes (tried again after the next epoch), or `onEpochCommitted`. The servers log it.
+   */
+  onAfterCommitError?: (step: AfterCommitStep, e: unknown) => void;
   /** Computes the VRF proofs of unknown names (log/directory/vrf-prover.ts); default: inline, on this thread. */
   vrfProver?: VrfProver;
   /** How many rows of the stored map to cache (log/directory/directory-map.ts); default 30,000. */
@@ -40,6 +46,9 @@ export interface DirectoryOptions {
   /** The KEYTRANS deployments the epochs drive (log/directory/keytrans-hook.ts); none by default. */
   keytrans?: KeyTransHook;
 }
+
+/** The steps after an epoch's commit whose failure does not undo it (`onAfterCommitError`). */
+export type AfterCommitStep = 'cosign' | 'purge' | 'metrics';
 
 /** The accepted submission's receipt data, and a promise for its commitment to the log. */
 export interface Accepted {

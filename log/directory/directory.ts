@@ -15,7 +15,9 @@
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import { vrfPublicKey } from '../../wasm-free-crypto/vrf.js';
+import type { MapBatch } from '../../verifier/formats/map-batch.js';
 import { type MapLeaf, type MapProof } from '../../verifier/formats/map-proof.js';
+import type { AppendResult } from '../merkle/appender.js';
 import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
@@ -28,8 +30,8 @@ import {
   receiptDeadline,
   type AdmissionContext,
 } from './admission.js';
-import type { Accepted, DirectoryOptions } from './directory-options.js';
-import { deferred, planEpoch, snapshotFromRow, type EpochSnapshot } from './epoch-plan.js';
+import type { Accepted, AfterCommitStep, DirectoryOptions } from './directory-options.js';
+import { deferred, planEpoch, snapshotFromRow, type EpochPlan, type EpochSnapshot, type Job } from './epoch-plan.js';
 import { jobFromQueueRow, QueueWriter, queueRowFor, type StatementJob } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
 import { committedUpdates, JobQueue } from './job-queue.js';
@@ -52,7 +54,8 @@ export class Directory implements ProofSource {
   /** What the checks of a submission before it is queued read (admission.ts). */
   private readonly admission: AdmissionContext;
   /** Set when the durable queue could not be written: the directory refuses further work until restarted. */
-  private broken: Error | null = null;
+  /** Why the directory stopped taking writes until a restart (its durable queue, or its state behind the store's). */
+  private broken: string | null = null;
   /** Statements whose queue rows are being written (group commit), counted against the queue's room. */
   private writing = 0;
   /** Why the directory takes no writes and closes no epoch now (a restored backup not yet checked), or null. */
@@ -230,7 +233,7 @@ export class Directory implements ProofSource {
       job.queueId = await durable;
     } catch (e) {
       this.queue.pending.drop(job);
-      this.broken ??= e as Error;
+      this.broken ??= `its durable queue could not be written (${(e as Error).message})`;
       throw new DirectoryError('directory_broken', `the durable queue could not be written: ${(e as Error).message}`);
     } finally {
       this.writing--;
@@ -262,11 +265,7 @@ export class Directory implements ProofSource {
 
   private checkUsable(): void {
     if (this.writesRefused) throw new DirectoryError('read_only', this.writesRefused);
-    if (this.broken)
-      throw new DirectoryError(
-        'directory_broken',
-        `the directory stopped after its durable queue could not be written (${this.broken.message}); restart it`,
-      );
+    if (this.broken) throw new DirectoryError('directory_broken', `the directory stopped: ${this.broken}; restart it`);
   }
 
   get queueDepth(): number {
@@ -366,41 +365,91 @@ export class Directory implements ProofSource {
     this.busy = new Promise<void>((r) => (release = r));
     const started = performance.now();
     try {
-      // The map's rows are planned here and written by the store in the epoch's transaction (`writer`).
-      const batch = this.map.plan(plan.leaves);
-      plan.head.mapRoot = batch.root;
-      plan.writes.map = batch.rows;
-      // Each KEYTRANS deployment's entry is computed now and written inside the log commit, with the epoch's rows.
-      const keytrans = await this.opts.keytrans?.prepareEpoch(committedUpdates(jobs, plan), this.credentials, time);
-      // The entries, the KEYTRANS anchor and the head appended, the epoch's rows written in the log's commit.
-      const result = await appendEpoch(this.opts, plan, keytrans, firstIndex);
-      // In the tick the append returned in: no lookup reads between. It counts the epoch too, in the same tick:
-      // what submissions read before it is checked against the memo of the labels it committed.
-      this.map.committed(batch);
-      const served = this.opts.cosign ? await this.opts.cosign(result.head.checkpoint) : result.head.checkpoint;
-      if (this.opts.cosign) this.recordServed(plan.head.epoch, served);
+      const checkpoint = await this.commitEpoch(plan, jobs, firstIndex, time);
+      // Committed: the log and the store hold the epoch. Nothing from here on may answer its jobs as failed, or
+      // leave the directory at the epoch before (its next epoch would repeat this one's number): what can fail
+      // here (the witnesses, the store's purge, the metric) is reported and the epoch stands.
+      const served = await this.servedCheckpoint(plan.head.epoch, checkpoint);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
-      // Erased bytes leave the store's files now, or after a later epoch if the store could not yet.
-      if (plan.writes.erasures.length > 0 || this.purgeOwed) this.purgeOwed = !this.opts.store.afterErasure();
+      const { epoch } = plan.head;
+      this.queue.committed(jobs, plan, { epoch, treeSize: this.snap.treeSize, checkpoint: served }, this.credentials);
       this.lastEpochAt = this.now();
       this.lastEpochMs = performance.now() - started;
-      this.opts.onEpochCommitted?.(this.lastEpochMs);
-      this.queue.committed(
-        jobs,
-        plan,
-        { epoch: plan.head.epoch, treeSize: this.snap.treeSize, checkpoint: served },
-        this.credentials,
-      );
+      // Erased bytes leave the store's files now, or after a later epoch if the store could not yet.
+      if (plan.writes.erasures.length > 0 || this.purgeOwed)
+        this.purgeOwed = !this.afterCommit('purge', () => this.opts.store.afterErasure());
+      this.afterCommit('metrics', () => this.opts.onEpochCommitted?.(this.lastEpochMs));
       return this.snap;
+    } finally {
+      this.busy = null;
+      release();
+    }
+  }
+
+  /**
+   * Plans the epoch's map rows and appends the epoch (its entries, the KEYTRANS anchor and the head, its rows
+   * written in the log's commit); returns the log's new checkpoint. If that fails, the epoch's jobs are answered
+   * with the failure (statements requeued) and the map's cache dropped, and the error is thrown. A commit that
+   * reported an error but landed (the storage contract allows it, PROTOCOL.md section 8), or a store another
+   * writer moved on, leaves the directory's state behind the store's: it stops (`directory_broken`) rather than
+   * number its next epoch as the stored one, and a restart reads the store again.
+   */
+  private async commitEpoch(plan: EpochPlan, jobs: Job[], firstIndex: number, time: number): Promise<string> {
+    let batch: MapBatch;
+    let result: AppendResult;
+    try {
+      batch = this.map.plan(plan.leaves); // written by the store in the epoch's transaction (`writer`)
+      plan.head.mapRoot = batch.root;
+      plan.writes.map = batch.rows;
+      const keytrans = await this.opts.keytrans?.prepareEpoch(committedUpdates(jobs, plan), this.credentials, time);
+      result = await appendEpoch(this.opts, plan, keytrans, firstIndex);
     } catch (e) {
       this.queue.failed(jobs, e);
       // The store holds the epoch's rows or none of them; the cache now holds neither, and what was read
       // before it (a submission's account row) is read again (the map counts the failed epoch too).
       this.map.failed();
+      const stored = await this.opts.store.latestEpoch().catch(() => undefined);
+      if (stored && stored.epoch !== this.snap.epoch)
+        this.broken ??= `epoch ${plan.head.epoch} failed (${(e as Error).message}), yet the store holds epoch ${stored.epoch}`;
       throw e;
-    } finally {
-      this.busy = null;
-      release();
+    }
+    // In the tick the append returned in: no lookup reads between. It counts the epoch too, in the same tick:
+    // what submissions read before it is checked against the memo of the labels it committed.
+    this.map.committed(batch);
+    return result.head.checkpoint;
+  }
+
+  /**
+   * The checkpoint a committed epoch is served with: cosigned by the witnesses if they are asked (and recorded
+   * for the store's readers), else, or if cosigning fails, the log's own, which the epoch's commit recorded; a
+   * client that requires cosignatures then waits for the next epoch's.
+   */
+  private async servedCheckpoint(epoch: number, checkpoint: string): Promise<string> {
+    const cosign = this.opts.cosign;
+    if (!cosign) return checkpoint;
+    let served = checkpoint;
+    await this.afterCommitAsync('cosign', async () => {
+      served = await cosign(checkpoint);
+      this.recordServed(epoch, served);
+    });
+    return served;
+  }
+
+  /** Runs a step after an epoch committed; a failure is reported (`onAfterCommitError`), not thrown. */
+  private afterCommit<T>(step: AfterCommitStep, run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (e) {
+      this.opts.onAfterCommitError?.(step, e);
+      return undefined;
+    }
+  }
+
+  private async afterCommitAsync(step: AfterCommitStep, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      this.opts.onAfterCommitError?.(step, e);
     }
   }
 
