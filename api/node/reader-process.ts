@@ -17,7 +17,7 @@ import { SqliteDeploymentStores } from '../../log/keytrans/sqlite-store.js';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { getPath } from 'hono/utils/url';
@@ -63,7 +63,10 @@ function forward(c: Context, socketPath: string): Promise<Response> {
       resolve(new Response(Readable.toWeb(res) as ReadableStream, { status: res.statusCode, headers: answer }));
     });
     out.on('error', () => resolve(errorResponse('log_unavailable', 'the sequencer cannot be reached; retry')));
-    if (c.req.raw.body) Readable.fromWeb(c.req.raw.body as never).pipe(out);
+    // A client that goes away mid-body fails the source stream: pipeline destroys the request to the sequencer with
+    // it (its 'error' handler answers a client that is gone) instead of leaving the error unhandled, which would
+    // end this process and every connection it holds.
+    if (c.req.raw.body) pipeline(Readable.fromWeb(c.req.raw.body as never), out, () => undefined);
     else out.end();
   });
 }
@@ -85,7 +88,7 @@ export async function openReader(
   const log = new LogReader(
     storage,
     () => storage.loadHeadSync() ?? { size: 0, checkpoint: '' },
-    () => store.servedEpoch()?.checkpoint ?? storage.loadHeadSync()?.checkpoint ?? '',
+    () => store.servedCheckpoint() ?? storage.loadHeadSync()?.checkpoint ?? '',
   );
   // An unknown name's VRF proof on a thread of the reader's own, below the sequencer's threads (which prove
   // publications) in priority, so that lookups through the readers cannot take the cores from publishing, and

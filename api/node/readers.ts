@@ -112,6 +112,7 @@ export class ReaderPool {
     };
     const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     reader.child = child;
+    child.on('error', (e) => this.opts.logger.warn('reader_ipc_failed', errorFields(e))); // never an uncaught 'error'
     return new Promise((resolve, reject) => {
       child.on('message', (m) => {
         if (m === READY_MESSAGE) {
@@ -134,7 +135,10 @@ export class ReaderPool {
   private mergeCounts(child: ChildProcess, message: unknown): void {
     try {
       const ack = mergeReaderCounts(this.opts.requests, message);
-      if (ack && child.connected) child.send(ack);
+      // With a callback, a reader gone meanwhile (EPIPE) is an argument, not an 'error' event that would end this
+      // process, the sequencer's.
+      if (ack && child.connected)
+        child.send(ack, (e) => e && this.opts.logger.warn('reader_counts_unacknowledged', errorFields(e)));
     } catch (e) {
       this.opts.logger.warn('reader_counts_refused', errorFields(e));
     }
@@ -156,7 +160,10 @@ export class ReaderPool {
   /** Stops listening and stops the readers. */
   async close(): Promise<void> {
     this.closing = true;
-    await new Promise<void>((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
+    // Not waiting for its callback: the server handed its connections to the readers, and Node waits for them to
+    // report those closed, for ever if a reader that held some has exited. Listening stops now; the readers'
+    // connections end with them.
+    if (this.server.listening) this.server.close();
     await Promise.all(
       this.readers.map(
         (r) =>

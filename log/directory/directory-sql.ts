@@ -84,6 +84,8 @@ export const SERVED_QUERIES = {
   epoch:
     'SELECT e.epoch, e.log_index, e.entry, e.proof, s.checkpoint FROM dir_epoch e ' +
     'JOIN dir_served s ON s.id = 1 AND s.epoch = e.epoch WHERE e.id = 1',
+  /** The served checkpoint, of the last epoch or, while that one waits for its cosignatures, of the one before. */
+  checkpoint: 'SELECT checkpoint FROM dir_served WHERE id = 1',
 };
 
 export const MAP_QUERIES = {

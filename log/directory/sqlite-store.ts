@@ -87,6 +87,7 @@ function prepare(db: Database.Database) {
     leavesAfter: db.prepare<[Uint8Array, number], RawLeaf<Uint8Array>>(MAP_QUERIES.leavesAfter),
     putServed: db.prepare(SERVED_QUERIES.put),
     servedEpoch: db.prepare<[], RawEpoch<Uint8Array>>(SERVED_QUERIES.epoch),
+    servedCheckpoint: db.prepare<[], { checkpoint: string }>(SERVED_QUERIES.checkpoint),
     putAccount: db.prepare(Q.putAccount),
     putName: db.prepare(Q.putName),
     putVersion: db.prepare(Q.putVersion),
@@ -192,6 +193,15 @@ export class SqliteDirectoryStore implements DirectoryStore {
   servedEpoch(): { row: EpochRow; checkpoint: string } | undefined {
     const r = this.q.servedEpoch.get();
     return r ? { row: read.epoch(r), checkpoint: r.checkpoint } : undefined;
+  }
+
+  /**
+   * The checkpoint the sequencer serves: while the last epoch waits for its witnesses' cosignatures, the one
+   * before's (a reader process serves it at /log/checkpoint, as the sequencer does); undefined in a store
+   * written before the row existed.
+   */
+  servedCheckpoint(): string | undefined {
+    return this.q.servedCheckpoint.get()?.checkpoint;
   }
 
   /** A deferred transaction: in WAL mode its first read fixes the snapshot every later read sees. */

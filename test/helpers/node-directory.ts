@@ -5,6 +5,7 @@
  * that each simulated client has a rate-limit bucket of its own. Statements are published over HTTP as a
  * provider would; proofs are verified with only the pins of /v1/config.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,15 @@ import type { Logger } from '../../api/app/logger.js';
 import { signedIdentityStatement } from './directory.js';
 
 export const PROVIDER = 'chat.example';
+
+/** The pids of this process's reader processes (api/node/reader-main.ts), started by a server under test. */
+export function readerPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('reader-main'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
 
 export interface HttpAnswer {
   status: number;
