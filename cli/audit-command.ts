@@ -15,7 +15,7 @@ import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { writeEvidence } from './files.js';
 import { VerifyError } from '../verifier/verification/errors.js';
-import { output, UsageError } from './output.js';
+import { output, UsageError, writtenEvidence } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
 
 export const AUDIT_HELP = `usage: kt audit [--pins FILE] [--server URL] [--state FILE] [--roots PEM] [--evidence-dir DIR] [--json]
@@ -82,6 +82,16 @@ export async function audit(argv: string[]): Promise<number> {
   }
 }
 
+/** Whether `note` is a checkpoint the pinned log signed (whatever the witness policy says of it). */
+function signedByLog(checkpoints: CheckpointVerifier, note: string): boolean {
+  try {
+    checkpoints.verifySigned(note);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What the result says of the KEYTRANS history: the trees followed, and a history built for an older state. */
 function keyTransText({ read, providers, reread }: { read: number; providers: number; reread: number }): string {
   const rebuilt =
@@ -110,9 +120,10 @@ async function auditWith(
   const { server, pins, vp, roots, out } = a;
   const saved = store.savedState();
   const auditedFrom = saved?.checkpoint ?? null;
+  const checkpoints = new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy });
   const auditor = new Auditor({
     logUrl: `${server}/log`,
-    checkpoints: new CheckpointVerifier({ origin: vp.origin, logKey: vp.logKey, policy: vp.policy }),
+    checkpoints,
     store,
     enrolment: roots ? { trustedRoots: roots } : 'unchecked',
     onProgress: (done, total) => out.progress(`audited ${done} of ${total} entries`),
@@ -122,21 +133,26 @@ async function auditWith(
     result = await auditor.audit();
   } catch (e) {
     out.progress('');
-    if (e instanceof VerifyError && auditor.checkpointNote !== undefined) {
-      const path = writeEvidence(a['evidence-dir'], 'audit_failure', {
-        type: 'kt-evidence/v1',
-        kind: 'audit_failure',
-        origin: pins.origin,
-        logKey: pins.logKey,
-        server,
-        observedAt: new Date().toISOString(),
-        code: e.code,
-        message: e.message,
-        checkpoint: auditor.checkpointNote,
-        auditedFrom,
-        ...(saved?.target !== undefined && { target: saved.target }),
-      });
-      if (!a.json) console.error(`evidence written to ${path}`);
+    // Evidence only of a checkpoint the pinned log signed: of anything else (a page that is no checkpoint, another
+    // key's note) no file could prove the log said it.
+    const note = auditor.checkpointNote;
+    if (e instanceof VerifyError && note !== undefined && signedByLog(checkpoints, note)) {
+      const path = writtenEvidence('audit failure', () =>
+        writeEvidence(a['evidence-dir'], 'audit_failure', {
+          type: 'kt-evidence/v1',
+          kind: 'audit_failure',
+          origin: pins.origin,
+          logKey: pins.logKey,
+          server,
+          observedAt: new Date().toISOString(),
+          code: e.code,
+          message: e.message,
+          checkpoint: note,
+          auditedFrom,
+          ...(saved?.target !== undefined && { target: saved.target }),
+        }),
+      );
+      if (path && !a.json) console.error(`evidence written to ${path}`);
     }
     throw e;
   }

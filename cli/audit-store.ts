@@ -94,6 +94,8 @@ function isSqlite(path: string): boolean {
   try {
     const head = Buffer.alloc(16);
     return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\u0000';
+  } catch {
+    return false; // a directory: open to read, but not readable (reported when it is read as JSON)
   } finally {
     closeSync(fd);
   }
@@ -128,9 +130,21 @@ export class SqliteAuditStore implements AuditStore {
         const old = readJsonOr<SavedState | null>(source, null);
         if (old === null) continue;
         SqliteAuditStore.upgrade(stateFromJson(old, source), path);
-        return { store: new SqliteAuditStore(new Database(path), path), upgradedFrom: source };
+        return { store: SqliteAuditStore.openFile(path), upgradedFrom: source };
       }
-    return { store: new SqliteAuditStore(new Database(path), path) };
+    return { store: SqliteAuditStore.openFile(path) };
+  }
+
+  /** The store in the SQLite file at `path`; a file that is not one, damaged or out of reach is `bad_state`. */
+  private static openFile(path: string): SqliteAuditStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      return new SqliteAuditStore(db, path);
+    } catch (e) {
+      db?.close();
+      throw new UsageError(`${path} cannot be opened as an audit state: ${(e as Error).message}`, 'bad_state');
+    }
   }
 
   /** Builds the map rows of an old state beside `path`, checked against its epoch head, then renames it. */

@@ -4,18 +4,20 @@
  * later answers must be consistent with it). When the directory serves a rollback or a fork, the two signed
  * checkpoints are written to an evidence file (`kt-evidence/v1`, see docs/VERIFIER.md).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { canonicalAccount, providerIdValid } from '../verifier/formats/account.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
-import { ClientError } from '../verifier/verification/errors.js';
-import { request } from '../verifier/http/request.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 import { verifyEvidence } from '../verifier/verification/evidence.js';
+import { isKtState } from '../verifier/client/client.js';
 import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client/lookup-client.js';
 import type { LookupResult } from '../verifier/verification/lookup-verifier.js';
+import { fetchJsonObject } from './fetch-json.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
-import { output, UsageError, type Output } from './output.js';
+import { output, UsageError, writtenEvidence, type Output } from './output.js';
 import { checkPins, readPins, toVerifierPins, type PinsFile } from './pins.js';
 
 const COMMON = {
@@ -51,11 +53,8 @@ function serverOf(pins: PinsFile, flag: string | undefined): string {
   return server;
 }
 
-async function fetchConfig(server: string): Promise<unknown> {
-  const res = await request(fetch, `${server}/v1/config`);
-  if (res.status !== 200) throw new ClientError('http_error', `${server}/v1/config: HTTP ${res.status}`);
-  return res.json();
-}
+/** The directory's configuration (its pins, and more), at most 1 MiB. */
+const fetchConfig = (server: string) => fetchJsonObject(`${server}/v1/config`, 1024 * 1024);
 
 function fingerprint(key: string): string {
   return toHex(sha256(new TextEncoder().encode(key))).slice(0, 16);
@@ -68,9 +67,11 @@ export async function trust(argv: string[]): Promise<number> {
     allowPositionals: false,
   });
   if (values.help) return (console.log(TRUST_HELP), 0);
+  if (values.save !== undefined && !values.server)
+    throw new UsageError('--save needs --server: the pins to save are fetched from the server');
   let pins: PinsFile;
   if (values.server) {
-    const c = (await fetchConfig(values.server.replace(/\/+$/, ''))) as Record<string, unknown>;
+    const c = await fetchConfig(values.server.replace(/\/+$/, ''));
     pins = checkPins(
       {
         server: values.server,
@@ -106,27 +107,44 @@ export async function trust(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The state file: absent (a first run), or what `kt lookup` writes, an object of a string `origin` and a string
+ * `checkpoint`. Anything else (the pins, an identity key, another program's file given by mistake) is refused
+ * (`bad_state`), never overwritten.
+ */
+function readClientState(path: string): Pick<ClientState, 'checkpoint'> & { origin?: string } {
+  const state = readJsonOr<unknown>(path, {});
+  if (!isKtState(state) || [state.origin, state.checkpoint].some((v) => v !== undefined && typeof v !== 'string'))
+    throw new UsageError(
+      `${path} is not a kt state file (an object of "origin" and "checkpoint"); it is left as it is`,
+      'bad_state',
+    );
+  return state as { origin?: string; checkpoint?: string };
+}
+
 /** A lookup client over the pins and state file; evidence goes to files. */
 function openClient(values: { pins: string; server?: string; state: string; 'evidence-dir': string }, out: Output) {
   const pins = readPins(values.pins);
   const baseUrl = serverOf(pins, values.server);
-  const state = readJsonOr<ClientState & { origin?: string }>(values.state, {});
+  const state = readClientState(values.state);
   if (state.origin !== undefined && state.origin !== pins.origin)
     throw new UsageError(`${values.state} is for the log ${state.origin}, not ${pins.origin}`, 'bad_state');
   const onEvidence = (e: CheckpointEvidence) => {
     const extra = e.prefixRoot && e.proof ? { prefixRoot: toBase64(e.prefixRoot), proof: e.proof.map(toBase64) } : {};
-    const path = writeEvidence(values['evidence-dir'], e.kind, {
-      type: 'kt-evidence/v1',
-      kind: e.kind,
-      origin: pins.origin,
-      logKey: pins.logKey,
-      server: baseUrl,
-      observedAt: new Date().toISOString(),
-      accepted: e.accepted,
-      offered: e.offered,
-      ...extra,
-    });
-    if (!out.json) console.error(`evidence of a ${e.kind} written to ${path}`);
+    const path = writtenEvidence(e.kind, () =>
+      writeEvidence(values['evidence-dir'], e.kind, {
+        type: 'kt-evidence/v1',
+        kind: e.kind,
+        origin: pins.origin,
+        logKey: pins.logKey,
+        server: baseUrl,
+        observedAt: new Date().toISOString(),
+        accepted: e.accepted,
+        offered: e.offered,
+        ...extra,
+      }),
+    );
+    if (path && !out.json) console.error(`evidence of a ${e.kind} written to ${path}`);
   };
   const client = new LookupClient({
     baseUrl,
@@ -147,7 +165,7 @@ function openClient(values: { pins: string; server?: string; state: string; 'evi
  * The provider and the canonical account, checked here before the directory is asked: a malformed provider
  * id (docs/PROTOCOL.md section 12.1) or account (section 12.2) is a usage error, not an absence.
  */
-function lookupArguments(positionals: string[], help: string): [string, string] {
+export function lookupArguments(positionals: string[], help: string): [string, string] {
   if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${help}`);
   const [provider, account] = positionals;
   if (!providerIdValid(provider))
@@ -211,6 +229,18 @@ export async function lookup(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A --since-hash: 32 bytes of base64, as `kt history` and `kt lookup` print a history hash. */
+function historyHashOption(text: string): Uint8Array {
+  let hash: Uint8Array | undefined;
+  try {
+    hash = fromBase64(text);
+  } catch {
+    // refused below
+  }
+  if (hash?.length !== 32) throw new UsageError('--since-hash must be a history hash: 32 bytes of base64');
+  return hash;
+}
+
 export async function history(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -223,14 +253,9 @@ export async function history(argv: string[]): Promise<number> {
   const since = Number(values.since);
   if (since > 0 && !values['since-hash'])
     throw new UsageError('--since N needs --since-hash, the history hash of version N');
-  let sinceHash: Uint8Array = HISTORY_ZERO;
-  if (values['since-hash']) {
-    try {
-      sinceHash = fromBase64(values['since-hash']);
-    } catch {
-      throw new UsageError('--since-hash must be base64');
-    }
-  }
+  if (since === 0 && values['since-hash'] !== undefined)
+    throw new UsageError('--since-hash is the history hash of version N: give it with --since N (N > 0)');
+  const sinceHash = since === 0 ? HISTORY_ZERO : historyHashOption(values['since-hash']!);
   const out = output(values.json);
   const { client, save } = openClient(values, out);
   const h = await client.history(provider, account, since, sinceHash);
@@ -277,6 +302,24 @@ broken receipt (kt check-receipt: the log's signed promise of a version, and a l
 kept) are proven by the file itself; a rollback is shown (both checkpoints valid), not proven.
 Exit 0: the file establishes its claim; 1: it does not; 2: usage error.`;
 
+/**
+ * An evidence file's JSON. One that cannot be read is a usage error (exit 2); one that is not JSON is no evidence
+ * (`evidence_invalid`, exit 1), as one of another shape is.
+ */
+function readEvidence(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new VerifyError('evidence_invalid', `${path} is not JSON: ${(e as Error).message}`);
+  }
+}
+
 export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -286,9 +329,7 @@ export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
   if (values.help) return (console.log(VERIFY_EVIDENCE_HELP), 0);
   if (positionals.length !== 1) throw new UsageError(`expected FILE\n${VERIFY_EVIDENCE_HELP}`);
   const pins = readPins(values.pins);
-  const evidence = readJsonOr<unknown>(positionals[0], undefined);
-  if (evidence === undefined) throw new UsageError(`${positionals[0]} does not exist`);
-  const verdict = verifyEvidence(evidence, toVerifierPins(pins, values.pins));
+  const verdict = verifyEvidence(readEvidence(positionals[0]), toVerifierPins(pins, values.pins));
   output(values.json).result(`${verdict.proven ? 'PROVEN' : 'SHOWN'} ${verdict.kind}: ${verdict.summary}`, {
     verified: true,
     ...verdict,

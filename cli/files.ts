@@ -1,21 +1,45 @@
 /**
  * Small file helpers of `kt`: JSON state written atomically (a temporary file, fsync, then rename, so a
- * crash leaves the old or the new contents, never a torn file), and evidence files named by kind and time.
+ * crash leaves the old or the new contents, never a torn file; a write that fails removes its temporary file
+ * and is a usage error naming the file), and evidence files named by kind and time.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './output.js';
 
+/**
+ * Writes `contents` to `path` through `path`.tmp-PID. A failure (`path` a directory, its directory missing or
+ * not writable, a full disk) removes the temporary file and is a UsageError naming `path` and the cause.
+ */
 export function writeFileAtomic(path: string, contents: string, mode = 0o644): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, contents);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      writeSync(fd, contents);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    removeQuietly(tmp);
+    throw new UsageError(`cannot write ${path}: ${cause(e)}`);
   }
-  renameSync(tmp, path);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // never created, or not ours to remove (a directory): nothing to clean up
+  }
+}
+
+/** A file system error's cause without the paths Node appends (`EISDIR: illegal operation on a directory`). */
+function cause(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return (e as NodeJS.ErrnoException).code ? message.split(', ')[0] : message;
 }
 
 /** Reads a JSON file, or returns `fallback` if it does not exist. */

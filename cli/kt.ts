@@ -50,7 +50,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   serve: async () => {
     const m = await import('../api/node/serve-command.js');
-    return { run: async (argv) => (await m.serveMain(argv), new Promise<number>(() => {})), help: m.SERVE_USAGE };
+    // Served until a signal stops it; a server that cannot start ends the process (exit 2), whatever it left open.
+    const run = async (argv: string[]) => {
+      try {
+        await m.serveMain(argv);
+      } catch (e) {
+        process.exit(reportError(e, false));
+      }
+      return new Promise<number>(() => {});
+    };
+    return { run, help: m.SERVE_USAGE };
   },
   backup: async () => {
     const m = await import('./backup-command.js');

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
+import { KEY_ALGORITHMS } from '../verifier/formats/statement.js';
 import { LookupClient } from '../verifier/lookup-client/lookup-client.js';
 import {
   MONITOR_START,
@@ -13,8 +14,9 @@ import {
   monitorProofJson,
   type MonitorState,
 } from '../verifier/owner-monitor/owner-monitor.js';
+import { lookupArguments } from './client-commands.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
-import { EXIT_VERIFICATION_FAILED, output, UsageError } from './output.js';
+import { EXIT_VERIFICATION_FAILED, output, UsageError, writtenEvidence } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
 
 export const MONITOR_HELP = `usage: kt monitor PROVIDER ACCOUNT --key B64 [--key B64 ...] [--state FILE] [--pins FILE] [--server URL] [--evidence-dir DIR] [--json]
@@ -23,14 +25,60 @@ that each binds only the keys given with --key (base64 public keys the owner mad
 erased version, is an alarm: its verified proof is written to an evidence file. Run it regularly (cron).
 Exit 0: verified, no alarm; 1: alarm or verification failed; 2: usage or network error.`;
 
-type Saved = {
-  provider: string;
-  account: string;
-  version: number;
-  historyHash: string;
-  label?: string;
-  epoch?: number;
-};
+/** The sizes of the public keys a statement can bind (docs/PROTOCOL.md section 12.3). */
+const KEY_LENGTHS = new Set(Object.values(KEY_ALGORITHMS).map((a) => a.publicKeyLength));
+
+/**
+ * An owner's key given with --key: base64 of a public key of a size some algorithm has. Anything else (an empty
+ * string left by a command that failed inside `$(...)`, a fingerprint) is a usage error: monitoring with it would
+ * call every genuine key of the account an alarm and write evidence against the provider.
+ */
+function ownerKey(text: string): Uint8Array {
+  let key: Uint8Array;
+  try {
+    key = fromBase64(text);
+  } catch {
+    throw new UsageError(`--key ${JSON.stringify(text)} is not base64`);
+  }
+  if (!KEY_LENGTHS.has(key.length))
+    throw new UsageError(
+      `--key ${JSON.stringify(text)} is ${key.length} bytes, not a public key (${[...KEY_LENGTHS].join(', ')} bytes)`,
+    );
+  return key;
+}
+
+/** Bytes of canonical base64 of `length` bytes, or undefined. */
+function bytesOf(v: unknown, length: number): Uint8Array | undefined {
+  try {
+    const b = typeof v === 'string' ? fromBase64(v) : undefined;
+    return b?.length === length ? b : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The monitor's state file: absent (a first run: from version 0), or what a run saved (`Saved`), each field
+ * checked; anything else is `bad_state`, naming the file and the field, and is left as it is.
+ */
+function readMonitorState(path: string): (MonitorState & { provider: string; account: string }) | null {
+  const s = readJsonOr<Record<string, unknown> | null>(path, null);
+  if (s === null) return null;
+  const bad = (what: string) =>
+    new UsageError(`${path} is not a kt monitor state: ${what}; it is left as it is`, 'bad_state');
+  if (typeof s !== 'object' || Array.isArray(s)) throw bad('not an object');
+  if (typeof s.provider !== 'string' || typeof s.account !== 'string') throw bad('no provider and account');
+  if (!count(s.version)) throw bad('"version" is not a non-negative integer');
+  const historyHash = bytesOf(s.historyHash, 32);
+  if (!historyHash) throw bad('"historyHash" is not 32 bytes of base64');
+  const label = s.label === undefined ? undefined : bytesOf(s.label, 32);
+  if (s.label !== undefined && !label) throw bad('"label" is not 32 bytes of base64');
+  if (s.epoch !== undefined && !count(s.epoch)) throw bad('"epoch" is not a non-negative integer');
+  const epoch = s.epoch as number | undefined;
+  return { provider: s.provider, account: s.account, version: s.version as number, historyHash, label, epoch };
+}
 
 export async function monitor(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -47,33 +95,19 @@ export async function monitor(argv: string[]): Promise<number> {
     },
   });
   if (values.help) return (console.log(MONITOR_HELP), 0);
-  if (positionals.length !== 2) throw new UsageError(`expected PROVIDER ACCOUNT\n${MONITOR_HELP}`);
+  const [provider, account] = lookupArguments(positionals, MONITOR_HELP);
   if (values.key.length === 0) throw new UsageError("give the owner's public keys with --key B64 (one or more)");
-  const keys = values.key.map((k) => {
-    try {
-      return fromBase64(k);
-    } catch {
-      throw new UsageError(`--key ${k} is not base64`);
-    }
-  });
-  const [provider, account] = positionals;
+  const keys = values.key.map(ownerKey);
   const pins = readPins(values.pins);
   const server = (values.server ?? pins.server)?.replace(/\/+$/, '');
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
-  const saved = readJsonOr<Saved | null>(values.state, null);
+  const saved = readMonitorState(values.state);
   if (saved && (saved.provider !== provider || saved.account !== account))
     throw new UsageError(
       `${values.state} monitors ${saved.provider} / ${saved.account}, not ${provider} / ${account}`,
       'bad_state',
     );
-  const state: MonitorState = saved
-    ? {
-        version: saved.version,
-        historyHash: fromBase64(saved.historyHash),
-        label: saved.label === undefined ? undefined : fromBase64(saved.label),
-        epoch: saved.epoch,
-      }
-    : MONITOR_START;
+  const state: MonitorState = saved ?? MONITOR_START;
   const out = output(values.json);
   if (!values.json && pins.maxAgeSeconds === undefined)
     console.error(
@@ -85,22 +119,24 @@ export async function monitor(argv: string[]): Promise<number> {
   const client = new LookupClient({ baseUrl: server, pins: toVerifierPins(pins, values.pins) });
   const report = await monitorAccount(client, provider, account, keys, state);
   const evidence = report.alarms.map((a) =>
-    writeEvidence(values['evidence-dir'], a.kind, {
-      type: 'kt-evidence/v1',
-      kind: a.kind,
-      origin: pins.origin,
-      logKey: pins.logKey,
-      vrfKey: pins.vrfKey,
-      server,
-      observedAt: new Date().toISOString(),
-      provider,
-      account,
-      version: a.version,
-      message: a.message,
-      ownerKeys: values.key,
-      since: { version: state.version, historyHash: toBase64(state.historyHash) },
-      proof: monitorProofJson(client.lastProofJson),
-    }),
+    writtenEvidence(a.kind, () =>
+      writeEvidence(values['evidence-dir'], a.kind, {
+        type: 'kt-evidence/v1',
+        kind: a.kind,
+        origin: pins.origin,
+        logKey: pins.logKey,
+        vrfKey: pins.vrfKey,
+        server,
+        observedAt: new Date().toISOString(),
+        provider,
+        account,
+        version: a.version,
+        message: a.message,
+        ownerKeys: values.key,
+        since: { version: state.version, historyHash: toBase64(state.historyHash) },
+        proof: monitorProofJson(client.lastProofJson),
+      }),
+    ),
   );
   const label = report.state.label && toBase64(report.state.label);
   writeFileAtomic(
@@ -111,7 +147,9 @@ export async function monitor(argv: string[]): Promise<number> {
     `verified ${provider} / ${account}: ${report.status}, versions ${report.newVersions.length > 0 ? `${report.newVersions[0]} to ${report.newVersions.at(-1)} new` : 'unchanged'} (now at version ${report.state.version})`,
   ];
   for (const [i, a] of report.alarms.entries())
-    lines.push(`ALARM [${a.kind}] ${a.message}; evidence in ${evidence[i]}`);
+    lines.push(
+      `ALARM [${a.kind}] ${a.message}; ${evidence[i] ? `evidence in ${evidence[i]}` : 'evidence NOT written'}`,
+    );
   out.result(lines.join('\n'), {
     verified: true,
     provider,
@@ -123,7 +161,7 @@ export async function monitor(argv: string[]): Promise<number> {
       kind: a.kind,
       version: a.version,
       message: a.message,
-      evidence: evidence[i],
+      evidence: evidence[i] ?? null,
     })),
   });
   return report.alarms.length > 0 ? EXIT_VERIFICATION_FAILED : 0;

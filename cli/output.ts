@@ -56,6 +56,20 @@ const VERIFICATION_ERRORS = new Set([
   'TreeMathError',
 ]);
 
+/**
+ * Evidence written by `write` (a file of cli/files.ts), its path; if the file cannot be written (a missing
+ * --evidence-dir, a full disk) that is said on stderr and the result is undefined, so that what `kt` reports is
+ * still the verification failure the evidence goes with (exit 1), not the file's error.
+ */
+export function writtenEvidence(kind: string, write: () => string): string | undefined {
+  try {
+    return write();
+  } catch (e) {
+    console.error(`the evidence of the ${kind} could NOT be written: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The exit code for an error, after printing it. */
 export function reportError(e: unknown, json: boolean): number {
   const code = e instanceof CodedError ? e.code : 'internal';

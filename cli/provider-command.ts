@@ -2,9 +2,11 @@
  * `kt provider`: a messaging provider's side. `keygen` makes its Ed25519 key (PKCS#8, mode 0600) and a
  * certificate request for its id; `certify` has a development CA sign the request (a production provider
  * gets its certificate from a CA the directory trusts instead); `enrol` asks the directory's operator
- * route to enrol the certificate chain (operator token); `publish` signs a binding statement for one of
- * its accounts with its key and publishes it, naming its credential (`--cert`) so that the directory checks
- * the signature against that one only, and waiting for the epoch with `--wait`.
+ * route to enrol the certificate chain (operator token), sending only the certificates it parsed (never the
+ * file's text, which may be a private key); `publish` signs a binding statement for one of its accounts with
+ * its key and publishes it, naming its credential (`--cert`) so that the directory checks the signature
+ * against that one only, and waiting for the epoch with `--wait`. An answer that is not the directory's (not
+ * JSON, or without the fields read) is a ClientError `bad_response` naming the URL.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +16,8 @@ import { ed25519KeyPairFromSeed } from '../wasm-free-crypto/ed25519.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { signSync } from '../wasm-free-crypto/signatures.js';
 import { ClientError, relayedCode } from '../verifier/verification/errors.js';
-import { request } from '../verifier/http/request.js';
+import { request, safeUrl } from '../verifier/http/request.js';
+import { providerIdValid } from '../verifier/formats/account.js';
 import type { Statement } from '../verifier/formats/statement.js';
 import { encodeStatement, providerSignedMessage } from '../verifier/formats/statement-binary.js';
 import { decodeConfiguration, encodeUpdateTbs } from '../verifier/keytrans/signed-structures.js';
@@ -30,11 +33,12 @@ export const PROVIDER_HELP = `usage: kt provider keygen --id PROVIDER [--dir DIR
        kt provider publish --id PROVIDER --key FILE [--cert FILE] --account ACCOUNT --version N
                            (--identity B64 [--protocol P] | --delete) --server URL [--wait]
 keygen writes DIR/PROVIDER.key (Ed25519, PKCS#8, mode 0600) and DIR/PROVIDER.csr (CN=PROVIDER and that
-DNS name). certify signs a request with the development CA of a server's data directory (development
-mode) and prints the certificate. enrol sends a PEM chain (leaf first) to POST /v1/providers with the
-operator token. publish signs the statement binding ACCOUNT, at version N, to the Ed25519 identity key B64
-(or deleting it) and sends it to POST /v1/bindings, naming the credential it is signed with when --cert gives
-the key's certificate (PEM; a chain's first certificate), so that the directory checks that one only.
+DNS name; PROVIDER is a lower-case DNS name). certify signs a request with the development CA of a server's
+data directory (development mode) and prints the certificate. enrol sends a PEM chain (CERTIFICATE blocks
+only, leaf first) to POST /v1/providers with the operator token. publish signs the statement binding
+ACCOUNT, at version N, to the Ed25519 identity key B64 (or deleting it) and sends it to POST /v1/bindings,
+naming the credential it is signed with when --cert gives the key's certificate (PEM; a chain's first
+certificate), so that the directory checks that one only.
 When the provider has a KEYTRANS deployment (GET /keytrans/v1/PROVIDER/config), publish also signs the
 update's UpdateTBS with the same key (KEYTRANS version N - 1) and sends it as keytrans_signature.
 \`kt identity new\` makes a test account's key pair and prints its B64. All take --json.`;
@@ -75,32 +79,65 @@ function read(path: string): string {
   }
 }
 
-async function post(server: string, path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
-  const res = await request(fetch, `${server.replace(/\/+$/, '')}${path}`, {
+type Answer = Record<string, unknown>;
+
+/** What a successful answer must hold: its fields in words, and the test of them. */
+interface Expected {
+  fields: string;
+  valid(answer: Answer): boolean;
+}
+
+function isObject(v: unknown): v is Answer {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The error an answer carries, as `{"error":...}` or as its first result's error. */
+function answerError(answer: Answer | null): { code?: unknown; message?: unknown } | undefined {
+  const results = answer?.results;
+  const error = answer?.error ?? (Array.isArray(results) && isObject(results[0]) ? results[0].error : undefined);
+  return error === undefined ? undefined : isObject(error) ? error : {};
+}
+
+/**
+ * POSTs `body` as JSON to `server` + `path`: the answer, a JSON object with the `expected` fields. An error
+ * answer is a ClientError with the code the directory gave (else `http_error`); a 2xx answer that is not
+ * JSON, or lacks a field read, is `bad_response` naming the URL.
+ */
+async function post(server: string, path: string, body: unknown, expected: Expected, token?: string): Promise<Answer> {
+  const url = `${server.replace(/\/+$/, '')}${path}`;
+  const res = await request(fetch, url, {
     method: 'POST',
     body: JSON.stringify(body),
     headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
   });
-  const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  const error = (json.error ??
-    (json.results as { error?: { code: string; message: string } }[] | undefined)?.[0]?.error) as
-    | { code?: string; message?: string }
-    | undefined;
+  const json: unknown = await res.json().catch(() => undefined);
+  const answer = isObject(json) ? json : null;
+  const error = answerError(answer);
   if (!res.ok || error)
     throw new ClientError(
-      error?.code ? relayedCode(error.code) : 'http_error',
-      `${path}: HTTP ${res.status}: ${error?.message ?? 'no message'}`,
+      typeof error?.code === 'string' ? relayedCode(error.code) : 'http_error',
+      `${path}: HTTP ${res.status}: ${typeof error?.message === 'string' ? error.message : 'no message'}`,
     );
-  return json;
+  if (answer === null)
+    throw new ClientError(
+      'bad_response',
+      `POST ${safeUrl(url)}: HTTP ${res.status} with a body that is not a JSON object`,
+    );
+  if (!expected.valid(answer))
+    throw new ClientError('bad_response', `POST ${safeUrl(url)}: HTTP ${res.status} without ${expected.fields}`);
+  return answer;
 }
 
 async function keygen(v: Values): Promise<[string, unknown]> {
   const id = need(v.id, 'id');
+  if (!providerIdValid(id))
+    throw new UsageError(`${JSON.stringify(id)} is not a provider id (a lower-case DNS name)`, 'bad_provider');
   const keyPath = join(v.dir, `${id}.key`);
   if (existsSync(keyPath)) throw new UsageError(`${keyPath} exists; a provider key is never overwritten`);
   const { keyPem, csrPem } = await providerKeyAndRequest(id);
-  writeFileAtomic(keyPath, keyPem, 0o600);
+  // The request first: if it cannot be written, no key is left behind to block the next attempt.
   writeFileAtomic(join(v.dir, `${id}.csr`), csrPem);
+  writeFileAtomic(keyPath, keyPem, 0o600);
   return [`created ${keyPath} and ${join(v.dir, `${id}.csr`)}`, { key: keyPath, csr: join(v.dir, `${id}.csr`) }];
 }
 
@@ -117,12 +154,35 @@ async function certify(v: Values): Promise<[string, unknown]> {
   return [pem.trimEnd(), { providerId, certificate: pem }];
 }
 
+/**
+ * The certificates (DER) of the PEM chain at `path`, checked as the directory checks them: CERTIFICATE blocks
+ * only, so that a private key given by mistake is refused here and never sent. The message names the file
+ * and the block's label, never its contents.
+ */
+function chainCertificates(path: string): Uint8Array[] {
+  const text = read(path);
+  try {
+    return parsePemCertificates(text);
+  } catch (e) {
+    throw new UsageError(
+      `${path} is not a PEM certificate chain (CERTIFICATE blocks, leaf first): ${(e as Error).message}`,
+    );
+  }
+}
+
+const ENROLMENT: Expected = {
+  fields: 'providerId and status',
+  valid: (r) => typeof r.providerId === 'string' && typeof r.status === 'string',
+};
+
 async function enrol(v: Values): Promise<[string, unknown]> {
   const token = v.token ? read(v.token).trim() : read(join(need(v.data, 'token or --data'), 'operator.token')).trim();
+  const chain = chainCertificates(need(v.chain, 'chain')).map(toBase64);
   const r = await post(
     need(v.server, 'server'),
     `/v1/providers${v.wait ? '?wait=1' : ''}`,
-    { chain: read(need(v.chain, 'chain')) },
+    { chain },
+    ENROLMENT,
     token,
   );
   return [`${r.status} enrolment of ${r.providerId}${r.epoch !== undefined ? ` in epoch ${r.epoch}` : ''}`, r];
@@ -173,6 +233,11 @@ async function keyTransSignature(
   return signSync('ed25519', seed, encodeUpdateTbs(config, label, version - 1, statement));
 }
 
+const PUBLICATION: Expected = {
+  fields: 'results[0].status',
+  valid: (r) => Array.isArray(r.results) && isObject(r.results[0]) && typeof r.results[0].status === 'string',
+};
+
 async function publish(v: Values): Promise<[string, unknown]> {
   const id = need(v.id, 'id');
   const version = Number(need(v.version, 'version'));
@@ -210,10 +275,13 @@ async function publish(v: Values): Promise<[string, unknown]> {
   const server = need(v.server, 'server');
   const keytrans = await keyTransSignature(server, id, seed, statement.account, version, bytes);
   const extra = keytrans ? { ...credential, keytrans_signature: toBase64(keytrans) } : credential;
-  const r = await post(server, `/v1/bindings${v.wait ? '?wait=1' : ''}`, {
-    statements: [{ statement: toBase64(bytes), signature: toBase64(signature), ...extra }],
-  });
-  const result = (r.results as Record<string, unknown>[])[0];
+  const r = await post(
+    server,
+    `/v1/bindings${v.wait ? '?wait=1' : ''}`,
+    { statements: [{ statement: toBase64(bytes), signature: toBase64(signature), ...extra }] },
+    PUBLICATION,
+  );
+  const result = (r.results as Answer[])[0];
   return [
     `${result.status} ${id} / ${statement.account} version ${version}${result.epoch !== undefined ? ` in epoch ${result.epoch}` : ''}`,
     result,

@@ -8,17 +8,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { request } from '../verifier/http/request.js';
 import { historyFromJson, lookupFromJson } from '../verifier/formats/proof-json.js';
-import { ClientError } from '../verifier/verification/errors.js';
 import {
   brokenReceiptEvidence,
   checkReceipt,
   type ReceiptCheck,
   type ReceiptProof,
 } from '../verifier/verification/receipt-check.js';
+import { lookupArguments } from './client-commands.js';
+import { fetchJsonObject } from './fetch-json.js';
 import { writeEvidence } from './files.js';
-import { EXIT_VERIFICATION_FAILED, output, UsageError } from './output.js';
+import { EXIT_VERIFICATION_FAILED, output, UsageError, writtenEvidence } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
 
 export const CHECK_RECEIPT_HELP = `usage: kt check-receipt PROVIDER ACCOUNT --receipt FILE [--pins FILE] [--server URL] [--evidence-dir DIR] [--json]
@@ -30,11 +30,8 @@ a broken_receipt evidence file is written for kt verify-evidence.
 Exit 0: honoured, pending or undetermined; 1: broken, or the proof does not verify; 2: usage or network
 error, or a FILE that is not a receipt signed by the pinned log key.`;
 
-async function fetchJson(url: string): Promise<unknown> {
-  const res = await request(fetch, url);
-  if (res.status !== 200) throw new ClientError('http_error', `${url}: HTTP ${res.status}`);
-  return res.json();
-}
+/** A proof's JSON (a history since version 0 can be long). */
+const fetchJson = (url: string) => fetchJsonObject(url, 64 * 1024 * 1024);
 
 /** The lookup proof's check, or the history's when the lookup shows a later version only. */
 async function checkAgainstServer(
@@ -54,6 +51,15 @@ async function checkAgainstServer(
   return { check, proof };
 }
 
+/** The receipt file's text; one that cannot be read is a usage error naming it. */
+function readReceipt(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the receipt ${path}: ${(e as Error).message}`);
+  }
+}
+
 export async function checkReceiptCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -68,13 +74,12 @@ export async function checkReceiptCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) return (console.log(CHECK_RECEIPT_HELP), 0);
-  if (positionals.length !== 2 || !values.receipt)
-    throw new UsageError(`expected PROVIDER ACCOUNT --receipt FILE\n${CHECK_RECEIPT_HELP}`);
-  const [provider, account] = positionals;
+  const [provider, account] = lookupArguments(positionals, CHECK_RECEIPT_HELP);
+  if (!values.receipt) throw new UsageError(`expected PROVIDER ACCOUNT --receipt FILE\n${CHECK_RECEIPT_HELP}`);
   const pinsFile = readPins(values.pins);
   const server = (values.server ?? pinsFile.server)?.replace(/\/+$/, '');
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
-  const receipt = readFileSync(values.receipt, 'utf8');
+  const receipt = readReceipt(values.receipt);
   const pins = toVerifierPins(pinsFile, values.pins);
   const { check, proof } = await checkAgainstServer(server, receipt, provider, account, pins);
   const out = output(values.json);
@@ -95,11 +100,16 @@ export async function checkReceiptCommand(argv: string[]): Promise<number> {
     receipt,
     proof,
   });
-  const path = writeEvidence(values['evidence-dir'], 'broken_receipt', evidence);
-  out.result(`BROKEN ${provider} / ${account}: ${check.reason}; evidence written to ${path}`, {
-    verified: true,
-    ...summary,
-    evidence: path,
-  });
+  const path = writtenEvidence('broken receipt', () =>
+    writeEvidence(values['evidence-dir'], 'broken_receipt', evidence),
+  );
+  out.result(
+    `BROKEN ${provider} / ${account}: ${check.reason}; ${path ? `evidence written to ${path}` : 'evidence NOT written'}`,
+    {
+      verified: true,
+      ...summary,
+      evidence: path ?? null,
+    },
+  );
   return EXIT_VERIFICATION_FAILED;
 }

@@ -1,16 +1,19 @@
 /**
  * `kt witness init` and `kt witness serve`: a C2SP tlog-witness v1.0.0 witness (verifier/witness/witness.ts) over
  * HTTP (api/app/witness-app.ts), with its key in a 0600 file (`<name> <64 hex digits of the Ed25519 seed>`)
- * and its state, the latest cosigned checkpoint of each log, in a JSON file written atomically before each
- * cosignature is returned (`FileWitnessStore`). One process per state file.
+ * and its state, the latest cosigned checkpoint of each log, in a JSON file checked when the witness starts and
+ * written atomically before each cosignature is returned (`FileWitnessStore`). One process per state file. A state
+ * file that is not a witness state, an audit directory, key file or port it cannot use is an error (exit 2) that names
+ * it, before anything is served.
  */
 import { serve } from '@hono/node-server';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
+import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
 import { isValidKeyName, parseVerifierKey } from '../wasm-free-crypto/note.js';
 import {
@@ -53,24 +56,71 @@ implementation's witness from its published Ed25519 public key (an OpenSSH ssh-e
 or a cosigner key string, which is checked): sigsum's witness cosigns as sigsum.org/v1/witness/<hex SHA-256
 of its key>, type 0x04.`;
 
-/** The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}. */
-class FileWitnessStore implements WitnessStore {
-  constructor(private readonly path: string) {}
+/** How a state file describes itself in errors: its shape. */
+const STATE_SHAPE = '{"<origin>": {"size": n, "rootHash": base64}}';
 
-  private load(): Record<string, { size: number; rootHash: string }> {
-    return readJsonOr(this.path, {});
+/**
+ * The witness's state in a JSON file: {"<origin>": {"size": n, "rootHash": base64}}, read and checked once, when
+ * the witness starts (a missing file is a fresh state), then kept in memory and written whole at each save.
+ */
+class FileWitnessStore implements WitnessStore {
+  private readonly records: Map<string, WitnessRecord>;
+
+  constructor(private readonly path: string) {
+    this.records = readWitnessState(path);
   }
 
   async latest(origin: string): Promise<WitnessRecord | null> {
-    const r = this.load()[origin];
-    return r ? { size: r.size, rootHash: fromBase64(r.rootHash) } : null;
+    return this.records.get(origin) ?? null;
   }
 
   async save(origin: string, record: WitnessRecord): Promise<void> {
-    const all = this.load();
-    all[origin] = { size: record.size, rootHash: toBase64(record.rootHash) };
-    writeFileAtomic(this.path, `${JSON.stringify(all, null, 2)}\n`);
+    const all = new Map(this.records).set(origin, record);
+    const json = Object.fromEntries([...all].map(([o, r]) => [o, { size: r.size, rootHash: toBase64(r.rootHash) }]));
+    writeFileAtomic(this.path, `${JSON.stringify(json, null, 2)}\n`);
+    this.records.set(origin, record); // only once it is on disk
   }
+}
+
+/**
+ * The records of the state file `path`: none if it does not exist; a file that is not a JSON object of records
+ * (an array, null, a number, a record of wrong types) is refused (`bad_state`), never served from.
+ */
+function readWitnessState(path: string): Map<string, WitnessRecord> {
+  const json = readJsonOr<unknown>(path, {});
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new UsageError(`${path} is not a witness state: it holds ${jsonKind(json)}, not ${STATE_SHAPE}`, 'bad_state');
+  return new Map(Object.entries(json).map(([origin, r]) => [origin, parseRecord(path, origin, r)]));
+}
+
+/** What a JSON value is, for an error message: "an array", "null", "a number", ... */
+function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** One record of the state file: exactly a non-negative safe integer size and a 32-byte base64 root hash. */
+function parseRecord(path: string, origin: string, r: unknown): WitnessRecord {
+  const bad = (what: string) =>
+    new UsageError(
+      `${path}: the record of ${JSON.stringify(origin)} ${what}; a witness state is ${STATE_SHAPE}`,
+      'bad_state',
+    );
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad(`is ${jsonKind(r)}, not an object`);
+  const keys = Object.keys(r).sort();
+  if (keys.join() !== 'rootHash,size') throw bad(`has the fields [${keys.join(', ')}], not exactly size and rootHash`);
+  const { size, rootHash } = r as { size: unknown; rootHash: unknown };
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw bad('has a size that is not a non-negative integer');
+  let hash: Uint8Array | undefined;
+  try {
+    hash = typeof rootHash === 'string' ? fromBase64(rootHash) : undefined;
+  } catch {
+    // not canonical base64: refused below
+  }
+  if (hash?.length !== 32) throw bad('has a rootHash that is not 32 bytes in base64');
+  return { size, rootHash: hash };
 }
 
 function readKey(path: string) {
@@ -100,6 +150,31 @@ function parseLogs(specs: string[]): WitnessedLog[] {
   });
 }
 
+/** `--audit-dir DIR` must be an existing directory: the audit state files are created in it, it is not. */
+function checkAuditDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new UsageError(
+      `--audit-dir ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`,
+    );
+  }
+  if (!isDir) throw new UsageError(`--audit-dir ${dir}: not a directory`);
+}
+
+/** The audit state DIR/audit-<origin>.db (an earlier release's .json upgraded); a file it cannot open is bad_state. */
+function openAuditStore(file: string): SqliteAuditStore {
+  try {
+    const { store, upgradedFrom } = SqliteAuditStore.open(`${file}.db`, `${file}.json`);
+    if (upgradedFrom) console.error(`upgraded the audit state ${upgradedFrom} to ${file}.db`);
+    return store;
+  } catch (e) {
+    if (e instanceof CodedError) throw e;
+    throw new UsageError(`${file}.db: cannot open the audit state (${(e as Error).message})`, 'bad_state');
+  }
+}
+
 /**
  * The auditing hook: per audited origin, an auditor whose state is saved after each passed audit, and never part
  * way (`progressEvery` 0): a state saved part way records the checkpoint it audits toward, and a checkpoint
@@ -112,6 +187,7 @@ function auditHook(
   roots: Uint8Array[] | undefined,
 ): WitnessOptions['audit'] {
   if (specs.length === 0) return undefined;
+  checkAuditDir(dir);
   const auditors = new Map<string, Auditor>();
   for (const spec of specs) {
     const at = spec.indexOf('=');
@@ -121,8 +197,7 @@ function auditHook(
       throw new UsageError(`--audit ${spec}: expected ORIGIN=LOGURL for an origin given with --log`);
     // The state and the replayed map in DIR/audit-<origin>.db; an earlier release's .json is upgraded.
     const file = join(dir, `audit-${origin.replace(/[^A-Za-z0-9.-]/g, '_')}`);
-    const { store, upgradedFrom } = SqliteAuditStore.open(`${file}.db`, `${file}.json`);
-    if (upgradedFrom) console.error(`upgraded the audit state ${upgradedFrom} to ${file}.db`);
+    const store = openAuditStore(file);
     const checkpoints = new CheckpointVerifier({ origin, logKey: log.keys[0] });
     auditors.set(
       origin,
@@ -148,6 +223,15 @@ function auditHook(
   };
 }
 
+/** The text of `--public-key-file FILE`; a file that cannot be read is a usage error naming it. */
+function readPublicKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--public-key-file ${path}: cannot read it (${(e as Error).message})`);
+  }
+}
+
 /** `kt witness cosigner-key`: the cosigner key string of a witness following `convention`. */
 function conventionalCosignerKey(convention?: string, key?: string, keyFile?: string): string {
   if (convention !== 'sigsum')
@@ -156,13 +240,47 @@ function conventionalCosignerKey(convention?: string, key?: string, keyFile?: st
     );
   if ((key === undefined) === (keyFile === undefined))
     throw new UsageError('give the witness public key: --public-key KEY or --public-key-file FILE');
-  const text = keyFile === undefined ? (key as string) : readFileSync(keyFile, 'utf8');
+  const text = keyFile === undefined ? (key as string) : readPublicKeyFile(keyFile);
   try {
     return sigsumCosignerKey(parseWitnessPublicKey(text));
   } catch (e) {
     if (e instanceof ConventionError) throw new UsageError(`${e.code}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Serves the witness on `host`:`port` until a signal, and resolves with its URL once it listens. A port it cannot
+ * listen on (in use, or a host that is not this machine's) is a usage error naming them, and the server is closed
+ * and the signal handlers removed, so that nothing keeps the process from exiting.
+ */
+function listen(w: Witness, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: witnessApp(w).fetch, hostname: host, port }, (info: AddressInfo) =>
+      resolve(`http://${host}:${info.port}`),
+    );
+    const stop = () => server.close(() => process.exit(0));
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close(() => {});
+      reject(listenError(e, host, port));
+    });
+    answerClientErrors(server as Server);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Why `host`:`port` cannot be listened on, as a usage error (exit 2) that names them. */
+function listenError(e: NodeJS.ErrnoException, host: string, port: number): UsageError {
+  const at = `${host}:${port}`;
+  if (e.code === 'EADDRINUSE') return new UsageError(`--port ${port}: ${at} is already in use (EADDRINUSE)`);
+  if (e.code === 'EADDRNOTAVAIL')
+    return new UsageError(`--host ${host}: not an address of this machine (EADDRNOTAVAIL)`);
+  if (e.code === 'ENOTFOUND') return new UsageError(`--host ${host}: no such host (ENOTFOUND)`);
+  if (e.code === 'EACCES') return new UsageError(`--port ${port}: not allowed to listen on ${at} (EACCES)`);
+  return new UsageError(`cannot listen on ${at}: ${e.message}`);
 }
 
 export async function witness(argv: string[]): Promise<number> {
@@ -214,17 +332,7 @@ export async function witness(argv: string[]): Promise<number> {
     store: new FileWitnessStore(values.state),
     audit: auditHook(logs, values.audit, values['audit-dir'], trustedRoots(values.roots)),
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const server = serve(
-      { fetch: witnessApp(w).fetch, hostname: values.host, port: Number(values.port) },
-      (info: AddressInfo) => resolve(`http://${values.host}:${info.port}`),
-    );
-    server.once('error', reject);
-    answerClientErrors(server as Server);
-    const stop = () => server.close(() => process.exit(0));
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const url = await listen(w, values.host, Number(values.port));
   const unchecked = values.audit.length > 0 && !values.roots;
   const note = unchecked ? '\nthe audits do NOT check provider enrolments (no --roots)' : '';
   out.result(

@@ -144,28 +144,41 @@ async function serveOn(opts: ServerOptions, opened: Opened): Promise<RunningServ
     explorer: opts.logOnly ? undefined : explorerFor(data.explorer, data.dir),
   });
   restore?.attach(directory);
-  directory?.start(data.settings, (e) => logger.error('epoch_failed', errorFields(e)));
   // With readers, the public port is theirs (readers.ts) and the sequencer's app answers them on a socket.
   const readers = opts.logOnly ? 0 : (opts.readers ?? data.readers);
   const socket = readers > 0 ? sequencerSocketPath() : null;
-  const { server, port: ownPort } = await listen(
-    app,
-    socket ? { path: socket.path } : { host: opts.host, port: opts.port },
-    data.httpLimits,
-    logger,
-  );
-  const pool = socket
-    ? await ReaderPool.start({
-        count: readers,
-        dataDir: data.dir,
-        sequencerSocket: socket.path,
-        host: opts.host,
-        port: opts.port,
-        ipv6PrefixLength: data.settings.ipv6PrefixLength,
-        logger,
-        requests,
-      })
-    : null;
+  let listening: Awaited<ReturnType<typeof listen>> | undefined;
+  let pool: ReaderPool | null;
+  try {
+    listening = await listen(
+      app,
+      socket ? { path: socket.path } : { host: opts.host, port: opts.port },
+      data.httpLimits,
+      logger,
+    );
+    pool = socket
+      ? await ReaderPool.start({
+          count: readers,
+          dataDir: data.dir,
+          sequencerSocket: socket.path,
+          host: opts.host,
+          port: opts.port,
+          ipv6PrefixLength: data.settings.ipv6PrefixLength,
+          logger,
+          requests,
+        })
+      : null;
+  } catch (e) {
+    // The port is taken, or a reader could not start: what this function started stops, so that the caller
+    // (startServer closes the database) can report it and the process can end.
+    listening?.server.close();
+    await vrfPool?.close();
+    await appender.close();
+    if (socket) removeSocketFolder(socket.folder);
+    throw e;
+  }
+  const { server, port: ownPort } = listening;
+  directory?.start(data.settings, (e) => logger.error('epoch_failed', errorFields(e)));
   const port = pool?.port ?? ownPort;
   restore?.check().catch((e) => logger.error('restore_check_failed', errorFields(e))); // still read-only
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

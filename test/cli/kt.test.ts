@@ -229,7 +229,7 @@ describe('kt', () => {
         'chat.example',
         'alice@example.org',
         '--key',
-        'AAAA',
+        Buffer.alloc(32, 9).toString('base64'), // a key of the right size the owner never made
         '--state',
         'fresh.json',
         '--evidence-dir',

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevCa, issueProviderCertificate, loadDevCa } from '../../api/node/dev-ca.js';
 import { closedPort, kt } from '../helpers/kt-process.js';
 
 let dir: string;
@@ -35,7 +36,8 @@ describe('kt, with a directory it cannot reach', () => {
 
   it('never prints the operator token of a failed enrolment', async () => {
     writeFileSync(join(dir, 'operator.token'), 'operator-token-that-is-secret');
-    writeFileSync(join(dir, 'chain.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    await ensureDevCa(dir); // kt checks the chain before sending it: a real certificate
+    writeFileSync(join(dir, 'chain.pem'), (await issueProviderCertificate(await loadDevCa(dir), 'mail.example')).pem);
     const r = await kt(
       ['provider', 'enrol', '--chain', 'chain.pem', '--server', refused, '--token', 'operator.token'],
       dir,

@@ -61,11 +61,23 @@ function keptCheckpoint(text: string | undefined, origin: string): string | unde
   } catch {
     throw new PinsError('bad_state', 'the checkpoint store does not hold a kt state (JSON)');
   }
-  if (kept?.origin !== undefined && kept.origin !== origin)
+  // Anything else (another file given by mistake, an identity key) is refused rather than overwritten.
+  if (!isKtState(kept)) throw new PinsError('bad_state', 'the checkpoint store does not hold a kt state');
+  if (kept.origin !== undefined && kept.origin !== origin)
     throw new PinsError('bad_state', `the checkpoint store is for the log ${String(kept.origin)}, not ${origin}`);
-  if (kept?.checkpoint !== undefined && typeof kept.checkpoint !== 'string')
+  if (kept.checkpoint !== undefined && typeof kept.checkpoint !== 'string')
     throw new PinsError('bad_state', 'the checkpoint store holds no checkpoint note');
-  return kept?.checkpoint as string | undefined;
+  return kept.checkpoint as string | undefined;
+}
+
+/** An object of `origin` and `checkpoint` only, either of them absent: what a client saves (and `kt lookup`). */
+export function isKtState(v: unknown): v is { origin?: unknown; checkpoint?: unknown } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.keys(v).every((k) => k === 'origin' || k === 'checkpoint')
+  );
 }
 
 /**

@@ -90,7 +90,7 @@ export class KeyTransClient {
     } catch {
       throw new ClientError('bad_replay_state', 'the KEYTRANS state file is not JSON');
     }
-    if (typeof kept.config !== 'string' || typeof kept.state !== 'string')
+    if (typeof kept?.config !== 'string' || typeof kept.state !== 'string')
       throw new ClientError('bad_replay_state', 'the KEYTRANS state file is not {"config","state"}');
     return { config: decodeConfiguration(fromHex(kept.config)), state: decodeState(kept.state) };
   }

@@ -142,7 +142,18 @@ describe('createClient', () => {
   it('refuses a store of another log, or one that holds no kt state, and leaves it as it was', async () => {
     const t = await openTestDirectory();
     await enrolProvider(t, 'chat.example');
-    for (const text of ['{"origin":"elsewhere.example/log","checkpoint":"x"}', 'not json', '{"checkpoint":7}']) {
+    // Another log's state, not JSON, a checkpoint that is no note, and JSON that is no kt state at all (an identity
+    // key given by mistake, the pins, a list, null), which a client would otherwise have overwritten.
+    for (const text of [
+      '{"origin":"elsewhere.example/log","checkpoint":"x"}',
+      'not json',
+      '{"checkpoint":7}',
+      '{"secretKey":"c2VjcmV0","publicKey":"cHVibGlj"}',
+      '{"server":"https://kt.example","logKey":"k","vrfKey":"v"}',
+      '[]',
+      'null',
+      '5',
+    ]) {
       const store = memoryStore(text);
       const kt = clientOver(appOver(t), t, { store });
       expect(await failure(kt.lookup('chat.example', 'a@chat.example'))).toEqual(['PinsError', 'bad_state']);
