@@ -104,7 +104,7 @@ export class Directory implements ProofSource {
       await d.closeEpoch(true);
       return d;
     }
-    const snap = snapshotFromRow(row, opts.log.head.checkpoint);
+    const snap = snapshotFromRow(row, checkpointToServe(opts.store, row.epoch, opts.log.head.checkpoint));
     if (row.logIndex !== opts.log.head.size - 1)
       throw new DirectoryError('corrupt_directory', "the directory's last epoch is not the log's last entry");
     const map = DirectoryMap.open(opts.store, snap.head.mapRoot, opts.mapCacheRows);
@@ -485,4 +485,15 @@ export class Directory implements ProofSource {
   get store(): DirectoryStore {
     return this.opts.store;
   }
+}
+
+/**
+ * The checkpoint the last epoch is served with after a restart: the one its witnesses cosigned, if the store
+ * recorded it for that epoch (the same signed tree as the log's head: the text before the signatures), else the
+ * log's own, which clients that require cosignatures refuse until the next epoch's.
+ */
+function checkpointToServe(store: DirectoryStore, epoch: number, head: string): string {
+  const served = store.servedEpoch();
+  const text = (note: string) => note.slice(0, note.indexOf('\n\n'));
+  return served?.row.epoch === epoch && text(served.checkpoint) === text(head) ? served.checkpoint : head;
 }

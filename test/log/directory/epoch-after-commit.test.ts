@@ -5,7 +5,9 @@
  * it, a revocation it logged stops the credential, an enrolment it logged is in the next head's credential set,
  * and the next epoch follows it. A commit that reported an error but landed (the storage contract allows it)
  * stops the directory (`directory_broken`) instead of numbering its next epoch as the stored one; a restart
- * reads the store again and serves what landed.
+ * reads the store again and serves what landed. A restart serves the last epoch with the checkpoint its
+ * witnesses cosigned, as before the restart (it served the log's own, which a client requiring cosignatures
+ * refuses, until the next epoch).
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -162,5 +164,26 @@ describe('a commit that reported an error but landed', () => {
     await restarted.dir.closeEpoch(true);
     expect(await headEpochs(restarted)).toEqual([0, 1, 2, 3, 4]);
     expect(await audited(restarted)).toBe('committed');
+  });
+});
+
+describe('a restart', () => {
+  it('serves the last epoch with the checkpoint its witnesses cosigned', async () => {
+    const db = new Database(':memory:');
+    const line = `\u2014 witness.example/w1 ${Buffer.alloc(76, 5).toString('base64')}\n`;
+    const cosign = async (checkpoint: string) => checkpoint + line;
+    const t = await openTestDirectory({ db, cosign });
+    await enrolProvider(t, 'chat.example');
+    const served = t.dir.servedSnapshot.checkpoint;
+    expect(served.endsWith(line)).toBe(true);
+    const restarted = await t.reopen();
+    expect(restarted.dir.servedSnapshot.checkpoint).toBe(served);
+    // A served row of another tree than the log's head (a store copied around) is not taken.
+    restarted.dir.store.setServed(
+      restarted.dir.epoch,
+      served.replace(/^(.*\n)(\d+)\n/, (_m, o, n) => `${o}${Number(n) + 1}\n`),
+    );
+    const again = await restarted.reopen();
+    expect(again.dir.servedSnapshot.checkpoint).toBe(t.log.head.checkpoint);
   });
 });
