@@ -115,6 +115,11 @@ export class SqliteAuditStore implements AuditStore {
     readonly path: string,
   ) {
     db.pragma('journal_mode = WAL');
+    // One audit at a time per file: held until close, the lock makes a second process (a second kt audit, a cron
+    // run overlapping the last) fail at open instead of reading rows the other has not committed, or committing a
+    // state over rows of another point of the log.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
     db.exec(SCHEMA);
     this.node = db.prepare<[Uint8Array], { node: Uint8Array }>('SELECT node FROM audit_map WHERE key = ?');
     this.put = db.prepare('INSERT OR REPLACE INTO audit_map (key, node) VALUES (?, ?)');
@@ -143,6 +148,8 @@ export class SqliteAuditStore implements AuditStore {
       return new SqliteAuditStore(db, path);
     } catch (e) {
       db?.close();
+      if ((e as { code?: string }).code === 'SQLITE_BUSY')
+        throw new UsageError(`${path} is in use by another audit (kt audit, or a witness that audits)`, 'bad_state');
       throw new UsageError(`${path} cannot be opened as an audit state: ${(e as Error).message}`, 'bad_state');
     }
   }

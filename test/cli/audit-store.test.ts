@@ -65,6 +65,14 @@ function legacyJson(state: AuditorState, t: TestDirectory): string {
 const folder = () => mkdtempSync(join(tmpdir(), 'kt-audit-store-'));
 
 describe("the auditor's state file", () => {
+  it('is held by one audit at a time: a second opening is refused until the first closes', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kt-audit-lock-')), 'audit.db');
+    const first = SqliteAuditStore.open(path).store;
+    expect(() => SqliteAuditStore.open(path)).toThrow(`${path} is in use by another audit`);
+    first.close();
+    SqliteAuditStore.open(path).store.close();
+  });
+
   it('commits the state with the map after an audit that passed, and keeps the last one after a failure', async () => {
     const t = await openTestDirectory();
     await publishSome(t, 'chat.example', 5);

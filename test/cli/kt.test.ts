@@ -508,8 +508,14 @@ describe('kt', () => {
       expect(JSON.parse(readFileSync(join(dir, 'w-state.json'), 'utf8'))[pins.origin].size).toBe(
         cosigned.checkpoint.size,
       );
-      // The auditing witness's state and replayed map, in its SQLite file (cli/audit-store.ts).
-      const audit = SqliteAuditStore.open(join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.db`));
+      // The auditing witness's state and replayed map, in its SQLite file (cli/audit-store.ts), which the running
+      // witness holds for itself: read once it has stopped.
+      const auditFile = join(dir, `audit-${pins.origin.replace(/[^A-Za-z0-9.-]/g, '_')}.db`);
+      expect(() => SqliteAuditStore.open(auditFile)).toThrow('is in use by another audit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      const audit = SqliteAuditStore.open(auditFile);
       expect(audit.store.savedState()?.replay.size).toBe(cosigned.checkpoint.size);
       audit.store.close();
     } finally {
