@@ -111,6 +111,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
 };
 
+/**
+ * Every request `kt` makes is given up after a time (the environment's KT_REQUEST_TIMEOUT in seconds, default
+ * 60) unless its caller set a signal of its own: a server that accepts the connection and never answers would
+ * otherwise hold a command (a cron job's monitor) for minutes. Giving up is a `network` error naming the URL.
+ */
+function timeRequests(): void {
+  const setting = process.env.KT_REQUEST_TIMEOUT;
+  const seconds = setting === undefined ? 60 : Number(setting);
+  if (!(seconds > 0 && seconds <= 86_400))
+    throw new UsageError(
+      `KT_REQUEST_TIMEOUT must be a number of seconds from 1 to 86400, not ${JSON.stringify(setting)}`,
+    );
+  const platform = globalThis.fetch;
+  globalThis.fetch = (input, init) =>
+    platform(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(seconds * 1000) });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -122,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${HELP}`);
+    if (name !== 'serve') timeRequests(); // the server's own requests have their own bounds
     command = await load();
     return await command.run(rest);
   } catch (e) {

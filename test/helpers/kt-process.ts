@@ -16,9 +16,14 @@ const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).h
 const KT_ARGS = ['--import', TSX, KT];
 
 /** Runs `kt ARGS` in `cwd` to completion: its exit code, stdout and stderr. */
-export function kt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kt(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...KT_ARGS, ...args], { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
+    const options = { cwd, encoding: 'utf8' as const, env: { ...process.env, ...env } };
+    execFile(process.execPath, [...KT_ARGS, ...args], options, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
     });
   });
