@@ -13,6 +13,7 @@ import { decodeStatement } from '../verifier/formats/statement-binary.js';
 import { KeyTransClient } from '../verifier/keytrans-client/client.js';
 import { CheckpointVerifier } from '../verifier/verification/checkpoint-policy.js';
 import { VerifyError } from '../verifier/verification/errors.js';
+import { lookupArguments } from './client-commands.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
@@ -45,9 +46,8 @@ function need(v: string | undefined, flag: string): string {
   return v;
 }
 
-/** The client for the flags: pins, server, state file. */
-function clientFor(values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']) {
-  const provider = need(values.provider, 'provider');
+/** The client of `provider` (a checked provider id: it names the default state file) for the flags: pins, server, state file. */
+function clientFor(provider: string, values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']) {
   const pins = readPins(values.pins);
   const server = (values.server ?? pins.server)?.replace(/\/+$/, '');
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
@@ -58,7 +58,7 @@ function clientFor(values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS
     save: async (text: string) => writeFileAtomic(path, text),
   };
   const checkpoints = new CheckpointVerifier({ origin, logKey, policy });
-  return { provider, client: new KeyTransClient({ server, provider, fetch, checkpoints, store }) };
+  return new KeyTransClient({ server, provider, fetch, checkpoints, store });
 }
 
 /** The found value, which must be the provider's statement of that account and version. */
@@ -85,8 +85,13 @@ export async function keytrans(argv: string[]): Promise<number> {
   if (sub !== 'search' && sub !== 'owner')
     throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}\n${KEYTRANS_HELP}`);
   const out = output(values.json);
-  const { provider, client } = clientFor(values);
-  const account = need(values.account, 'account');
+  // Checked here, as kt lookup checks them: a provider id that is not a DNS name would also name a state file
+  // outside the folder (kt-keytrans-../x.json).
+  const [provider, account] = lookupArguments(
+    [need(values.provider, 'provider'), need(values.account, 'account')],
+    KEYTRANS_HELP,
+  );
+  const client = clientFor(provider, values);
   if (sub === 'owner') {
     const r = await client.ownerMonitor(account, { made: values.made.map((v) => statementVersion(v, '--made') - 1) });
     const at = r.version === null ? 'no version' : `version ${r.version + 1}`;

@@ -136,3 +136,19 @@ it('kt verify-evidence: a file that is not JSON is no evidence (exit 1), not a b
   const missing = await jsonError(['verify-evidence', 'no-such-evidence.json']);
   expect([missing.code, missing.error.code]).toEqual([2, 'usage']);
 });
+
+it('kt keytrans, monitor and check-receipt check the provider and account as kt lookup does, before any request', async () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  for (const args of [
+    ['keytrans', 'search', '--provider', '../escaped', '--account', 'a@b.example'],
+    ['keytrans', 'owner', '--provider', 'CHAT.example', '--account', 'a@b.example'],
+    ['monitor', 'CHAT.example', 'alice@example.org', '--key', key],
+    ['check-receipt', 'mail', 'alice@example.org', '--receipt', 'missing.txt'],
+  ]) {
+    const r = await jsonError(args);
+    expect([r.code, r.error.code], args.join(' ')).toEqual([2, 'bad_provider']);
+  }
+  const account = await jsonError(['keytrans', 'search', '--provider', 'chat.example', '--account', '']);
+  expect([account.code, account.error.code]).toEqual([2, 'usage']); // --account is required
+  expect(existsSync(join(dir, '..', 'escaped.json')) || existsSync(join(dir, 'kt-keytrans-..'))).toBe(false);
+});
