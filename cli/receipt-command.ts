@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { historyFromJson, lookupFromJson } from '../verifier/formats/proof-json.js';
+import { ProofJsonError } from '../verifier/formats/proof-json-fields.js';
+import { VerifyError } from '../verifier/verification/errors.js';
 import {
   brokenReceiptEvidence,
   checkReceipt,
@@ -33,6 +35,21 @@ error, or a FILE that is not a receipt signed by the pinned log key.`;
 /** A proof's JSON (a history since version 0 can be long). */
 const fetchJson = (url: string) => fetchJsonObject(url, 64 * 1024 * 1024);
 
+/**
+ * A proof read from the directory's JSON: one that does not parse is a proof that failed (VerifyError
+ * `bad_proof_json`, exit 1), as `kt lookup` reports it; a format this client does not read is not
+ * (`unsupported_format`, exit 2).
+ */
+function proofOf<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ProofJsonError && e.code !== 'unsupported_format')
+      throw new VerifyError('bad_proof_json', e.message);
+    throw e;
+  }
+}
+
 /** The lookup proof's check, or the history's when the lookup shows a later version only. */
 async function checkAgainstServer(
   server: string,
@@ -42,10 +59,12 @@ async function checkAgainstServer(
   pins: ReturnType<typeof toVerifierPins>,
 ): Promise<{ check: ReceiptCheck; proof: ReceiptProof }> {
   const path = `${encodeURIComponent(provider)}/${encodeURIComponent(account)}`;
-  let proof: ReceiptProof = { lookup: lookupFromJson(await fetchJson(`${server}/v1/lookup/${path}`)) };
+  const json = await fetchJson(`${server}/v1/lookup/${path}`);
+  let proof: ReceiptProof = { lookup: proofOf(() => lookupFromJson(json)) };
   let check = checkReceipt(receipt, proof, provider, account, pins);
   if (check.status === 'undetermined' && check.latestVersion > check.receipt.version) {
-    proof = { history: historyFromJson(await fetchJson(`${server}/v1/history/${path}?since=0`)) };
+    const history = await fetchJson(`${server}/v1/history/${path}?since=0`);
+    proof = { history: proofOf(() => historyFromJson(history)) };
     check = checkReceipt(receipt, proof, provider, account, pins);
   }
   return { check, proof };

@@ -2,7 +2,8 @@
  * `kt` against a server that answers something other than the directory's API (a wrong URL, a captive portal, a
  * proxy's error page), served by a small HTTP server in this process: `kt trust` names the URL with a stable code
  * (`bad_response`) for a /v1/config that is not a JSON object, and `kt audit` writes no evidence of a checkpoint
- * the pinned log never signed. The provider commands' answers are test/cli/provider-answers.test.ts's.
+ * the pinned log never signed; `kt check-receipt` takes an answer that is not a proof as a proof that failed. The
+ * provider commands' answers are test/cli/provider-answers.test.ts's.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,5 +92,20 @@ describe('kt audit', () => {
     // It wrote kt-evidence-audit_failure-*.json whose "checkpoint" was "<html>hello</html>", which kt
     // verify-evidence itself refuses (evidence_invalid).
     expect(readdirSync(dir).filter((f) => f.startsWith('kt-evidence-'))).toEqual([]);
+  });
+});
+
+describe('kt check-receipt', () => {
+  it('takes a lookup answer that is not a proof as a proof that failed (exit 1), as kt lookup does', async () => {
+    handler = (_q, _b, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"present":5}');
+    };
+    writeFileSync(join(dir, 'receipt.txt'), 'not read before the proof\n');
+    const r = await kt(
+      ['check-receipt', 'chat.example', 'alice@example.org', '--receipt', 'receipt.txt', '--server', base, '--json'],
+      dir,
+    );
+    expect([r.code, JSON.parse(r.stdout).error.code]).toEqual([1, 'bad_proof_json']);
   });
 });
