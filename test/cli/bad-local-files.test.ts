@@ -2,7 +2,7 @@
  * Malformed local files and arguments give exit 2 with a message that names the file (or flag) and a stable code,
  * never a raw TypeError or Node error (code "internal"), and none of them reaches a directory (the server is a port
  * nothing listens on): state files of lookup, monitor, KEYTRANS and audit; a receipt file; a --since-hash; --save
- * without --server. An evidence file that is not JSON is no evidence (exit 1, `evidence_invalid`).
+ * without --server; a monitor's --key that is no public key; a provider or account kt lookup would refuse. An evidence file that is not JSON is no evidence (exit 1, `evidence_invalid`).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,3 +152,14 @@ it('kt keytrans, monitor and check-receipt check the provider and account as kt 
   expect([account.code, account.error.code]).toEqual([2, 'usage']); // --account is required
   expect(existsSync(join(dir, '..', 'escaped.json')) || existsSync(join(dir, 'kt-keytrans-..'))).toBe(false);
 });
+
+// An empty --key (what `--key "$(kt identity show --key missing.json)"` gives when the identity file is missing) or
+// one of another size than a public key was taken as an owner key: a false unexpected_key alarm, with evidence
+// that kt verify-evidence called PROVEN.
+it.each([[''], ['AAAA'], [Buffer.alloc(31).toString('base64')]])(
+  'kt monitor: refuses --key %j as a usage error before asking the directory',
+  async (key) => {
+    const r = await jsonError(['monitor', 'chat.example', 'alice@example.org', '--key', key]);
+    expect([r.code, r.error.code, r.error.message]).toEqual([2, 'usage', expect.stringContaining('--key')]);
+  },
+);
