@@ -98,7 +98,9 @@ function computeEnrolmentProof(
   head: EpochHeadEntry,
 ): EnrolmentProof {
   const set = dir.credentials.all().slice(0, head.credentialCount);
-  const position = set.findIndex((c) => c === credential);
+  // By log index, not by object: a reader builds its credentials anew at each epoch, and the set cached for a
+  // size (`credentialSet`) may hold the objects of an earlier one.
+  const position = credential ? set.findIndex((c) => c.logIndex === credential.logIndex) : -1;
   if (!credential || position < 0)
     throw new DirectoryError('internal', "a committed statement names a credential outside the epoch's set");
   return {

@@ -50,6 +50,23 @@ async function readerOn(path: string, vrfSecretKey: Uint8Array, servedWaitMs?: n
 }
 
 describe('a reader of the store', () => {
+  it('proves the absence at a provider after an epoch without enrolment (its credentials read anew)', async () => {
+    const { t, path, vrfSecretKey } = await onFile();
+    const chat = await enrolProvider(t, 'chat.example');
+    await enrolProvider(t, 'talk.example');
+    await publishVersion(t, chat, 'alice@example.org', 1);
+    const reader = await readerOn(path, vrfSecretKey);
+    const first = await proveLookup(reader, 'chat.example', 'carol@example.org');
+    expect(t.verifier.verifyLookup(first, 'chat.example', 'carol@example.org').status).toBe('absent');
+    // A new epoch with no enrolment: the set's size is the same, its objects are the reader's new ones. The
+    // position was found by object in the set kept for that size, and the lookup failed `internal` (a 500).
+    await publishVersion(t, chat, 'bob@example.org', 1);
+    for (const provider of ['talk.example', 'chat.example']) {
+      const proof = await proveLookup(reader, provider, 'carol@example.org');
+      expect(t.verifier.verifyLookup(proof, provider, 'carol@example.org').status, provider).toBe('absent');
+    }
+  });
+
   it("builds the sequencer's proofs, equal and verified: lookups, histories, discoveries, daily checks", async () => {
     const { t, path, vrfSecretKey } = await onFile();
     const chat = await enrolProvider(t, 'chat.example');
