@@ -34,6 +34,7 @@ export type HttpErrorCode =
   | 'internal'
   | 'not_configured'
   | 'log_unavailable'
+  | 'rate_limit_unavailable'
   | 'kt_deployment_closed';
 
 /** Every code an answer of the API can carry: the HTTP layer's and those of the errors a route can meet. */
@@ -133,6 +134,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   read_only: 503,
   overloaded: 503,
   busy: 503,
+  rate_limit_unavailable: 503, // a Worker's limiter object could not be asked (api/worker/lookup-limiter.ts)
   closed: 503,
   // bytes the client sent that do not decode (wasm-free-crypto/bytes.ts)
   bad_base64: 400,

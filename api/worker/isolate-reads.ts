@@ -52,7 +52,9 @@ const READ_ROUTES: [string, RegExp, string][] = [
  */
 export function readRoute(request: Request): string | undefined {
   const path = getPath(request);
-  return READ_ROUTES.find(([method, re]) => method === request.method && re.test(path))?.[2];
+  // HEAD is a GET without its body (Hono runs the GET route): answered here too, never by the writer.
+  const asked = request.method === 'HEAD' ? 'GET' : request.method;
+  return READ_ROUTES.find(([method, re]) => method === asked && re.test(path))?.[2];
 }
 
 export interface IsolateReadEnv extends SequencerVars {
@@ -143,6 +145,15 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
  * yet, or a failure of the read path (logged), which the object answers instead. A configuration error throws
  * (the object answers 503 `not_configured` for it). `counts`: the isolate's metrics, where refusals are counted.
  */
+/** The code of an error answer's JSON body, read from a copy (undefined if it has none). */
+async function errorCode(res: Response): Promise<unknown> {
+  const body = (await res
+    .clone()
+    .json()
+    .catch(() => null)) as { error?: { code?: unknown } } | null;
+  return body?.error?.code;
+}
+
 export async function answerRead(
   env: IsolateReadEnv,
   request: Request,
@@ -158,6 +169,7 @@ export async function answerRead(
   }
   const res = await reads.app.fetch(request.clone(), {});
   if (res.status !== 500 && res.status !== 503) return res;
+  if (res.status === 503 && (await errorCode(res)) === 'rate_limit_unavailable') return res; // never to the writer
   // 503: the replica has no servable epoch now (it is being refilled) or kept changing; the object answers, and
   // the replica is checked again before the next read.
   if (res.status === 503) reads.ready = false;

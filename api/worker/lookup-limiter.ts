@@ -9,6 +9,7 @@
  * client starts with a full burst again), as a restarted Node server does.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { CodedError } from '../../wasm-free-crypto/errors.js';
 import type { RateLimitOptions, TokenBuckets } from '../app/middleware.js';
 import type { LookupLimiter } from '../app/rate-limit-lookups.js';
 import { RequestMetrics } from '../app/request-metrics.js';
@@ -45,6 +46,11 @@ export class LookupLimiterObject extends DurableObject<SettingVars> {
   }
 }
 
+/** A limiter object that could not be asked: 503, answered by the isolate (never forwarded to the writer). */
+export class LimiterUnavailable extends CodedError<'rate_limit_unavailable'> {
+  override readonly name = 'LimiterUnavailable';
+}
+
 /** What an isolate needs of the limiter objects' namespace. */
 export interface LimiterNamespace {
   idFromName(name: string): DurableObjectId;
@@ -61,7 +67,17 @@ export class RemoteLookupLimit implements LookupLimiter {
 
   async take(client: string, cost: number, credit = 0): Promise<number> {
     const stub = this.ns.get(this.ns.idFromName(`lookup-${limiterOf(client, this.shards)}`));
-    const wait = await stub.take(client, cost, credit);
+    let wait: number;
+    try {
+      wait = await stub.take(client, cost, credit);
+    } catch (e) {
+      // Not answered without a charge, nor sent to the writer (isolate-reads.ts answers this 503 itself): the
+      // writer would charge only its own buckets, and take the load when the limiters are overloaded.
+      throw new LimiterUnavailable(
+        'rate_limit_unavailable',
+        `the rate limiter cannot be reached now (${(e as Error).message}); retry`,
+      );
+    }
     if (wait > 0) this.opts.refused?.();
     return wait;
   }

@@ -202,8 +202,16 @@ async function expectReadsFromD1(): Promise<void> {
     const res = await get(path, withClient(newClient(), init));
     answers.push([path, res.status, await bytesOf(res)]);
   }
+  // HEAD of a GET read (Hono runs the GET route for it) is the isolate's too: it went to the writer, and was
+  // charged only the object's own allowance.
+  const heads = [];
+  for (const [path] of READS.filter(([, init]) => init === undefined)) {
+    const res = await get(path, withClient(newClient(), { method: 'HEAD' }));
+    heads.push([path, res.status, (await bytesOf(res)).length]);
+  }
   expect(await invocations(), 'the writer object was sent nothing').toBe(before);
   expect(answers).toEqual(READS.map(([path], i) => [path, 200, expected[i]]));
+  expect(heads).toEqual(READS.filter(([, init]) => init === undefined).map(([path]) => [path, 200, 0]));
 }
 
 describe('the directory replicated to D1, read by the Worker', () => {
@@ -503,6 +511,37 @@ const refusedLookups = (text: string) => Number(/^kt_rate_limited_total\{kind="l
 describe("the Worker's reads are limited by the limiter objects", () => {
   const lookup = (account: string, client: string) =>
     get(`/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`, withClient(client));
+
+  it('answers 503 rate_limit_unavailable when the limiter object fails, and never sends the read to the writer', async () => {
+    const client = newClient();
+    // The object's buckets fail (its RPC then rejects), as an overloaded or unreachable limiter object does.
+    const broken = (fail: boolean) =>
+      runInDurableObject(limiter(client), async (object) => {
+        const instance = object as unknown as LookupLimiterObject;
+        if (fail) await instance.take('buckets-maker', 0);
+        const buckets = (instance as unknown as { buckets: { take: unknown; realTake?: unknown } }).buckets;
+        if (fail) {
+          buckets.realTake = buckets.take;
+          buckets.take = () => Promise.reject(new RangeError('the limiter is overloaded'));
+        } else buckets.take = buckets.realTake;
+      });
+    await lookup('user1@d1.example', client); // the isolate's replica is ready
+    await get('/metrics'); // hands the isolate's counts over now, not during the read
+    await broken(true);
+    try {
+      const before = await invocations();
+      const res = await lookup('user1@d1.example', client);
+      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([
+        503,
+        'rate_limit_unavailable',
+      ]);
+      expect(res.headers.get('Retry-After')).toBe('1');
+      expect(await invocations(), 'the writer object was sent nothing').toBe(before);
+    } finally {
+      await broken(false);
+    }
+    expect((await lookup('user1@d1.example', client)).status).toBe(200);
+  });
 
   it('charges a present lookup one token, an absent one ABSENT_LOOKUP_COST, and each item of a batch', () =>
     withStoppedClock(async () => {
