@@ -13,6 +13,7 @@ import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
 import { randomBytes } from '../../wasm-free-crypto/random.js';
 import { LogAppender } from '../../log/merkle/appender.js';
 import { Directory } from '../../log/directory/directory.js';
+import type { DirectoryOptions } from '../../log/directory/directory-options.js';
 import { SqliteDirectoryStore } from '../../log/directory/sqlite-store.js';
 import type { VrfProver } from '../../log/directory/vrf-prover.js';
 import { LogReader } from '../../log/merkle/reader.js';
@@ -64,6 +65,8 @@ export async function openTestDirectory(
     cosign?: (checkpoint: string) => Promise<string>;
     /** Run the providers' KEYTRANS deployments in the same database (default: no). */
     keytrans?: boolean;
+    /** Told of a step that failed after an epoch committed (DirectoryOptions.onAfterCommitError). */
+    onAfterCommitError?: DirectoryOptions['onAfterCommitError'];
   } = {},
 ): Promise<TestDirectory> {
   const db = opts.db ?? new Database(':memory:');
@@ -94,6 +97,7 @@ export async function openTestDirectory(
     vrfProver: opts.vrfProver,
     cosign: opts.cosign,
     keytrans: keytrans ?? undefined,
+    onAfterCommitError: opts.onAfterCommitError,
   });
   opened = dir;
   const verifier = new LookupVerifier({
@@ -120,6 +124,7 @@ export async function openTestDirectory(
         vrfProver: opts.vrfProver,
         cosign: opts.cosign,
         keytrans: opts.keytrans,
+        onAfterCommitError: opts.onAfterCommitError,
       }),
   };
 }

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { AfterCommitStep } from '../../../log/directory/directory-options.js';
 import { proveLookup } from '../../../log/directory/proof-builder.js';
+import { decodeEntry } from '../../../verifier/formats/entries.js';
 import { entriesOf, parties, serverOf } from '../../attacks/malicious.js';
 import {
   enrolProvider,
@@ -33,7 +34,6 @@ const outcome = (p: Promise<unknown>) =>
 
 /** The epoch numbers of the log's heads, in order. */
 async function headEpochs(t: TestDirectory): Promise<number[]> {
-  const { decodeEntry } = await import('../../../verifier/formats/entries.js');
   return (await entriesOf(t)).map(decodeEntry).flatMap((e) => (e.type === 'epoch' ? [e.epoch] : []));
 }
 
@@ -50,9 +50,8 @@ describe('a step that fails after the epoch committed', () => {
         if (fault.on) throw new Error('witness client bug');
         return checkpoint;
       },
+      onAfterCommitError: (step) => reported.push(step),
     });
-    (t.dir as unknown as { opts: { onAfterCommitError: unknown } }).opts.onAfterCommitError = (s: AfterCommitStep) =>
-      reported.push(s);
     const chat = await enrolProvider(t, 'chat.example');
     await publish(t, chat.sign(statementFor(chat, 'kept@chat.example', 1, [identityKey()], t.clock.now)));
     const s = chat.sign(statementFor(chat, 'late@chat.example', 1, [identityKey()], t.clock.now));
@@ -76,9 +75,7 @@ describe('a step that fails after the epoch committed', () => {
 
   it('the purge of erased bytes (a full disk while truncating the WAL): owed to the next epoch, the enrolment of the same epoch kept', async () => {
     const reported: AfterCommitStep[] = [];
-    const t = await openTestDirectory();
-    (t.dir as unknown as { opts: { onAfterCommitError: unknown } }).opts.onAfterCommitError = (s: AfterCommitStep) =>
-      reported.push(s);
+    const t = await openTestDirectory({ onAfterCommitError: (step) => reported.push(step) });
     const chat = await enrolProvider(t, 'chat.example');
     await publish(t, chat.sign(statementFor(chat, 'gone@chat.example', 1, [identityKey()], t.clock.now)));
     const store = t.dir.store as unknown as { afterErasure(): boolean };
