@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fromBase64, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { sha256 } from '../wasm-free-crypto/sha256.js';
 import { canonicalAccount, providerIdValid } from '../verifier/formats/account.js';
 import { HISTORY_ZERO } from '../verifier/formats/directory-hashes.js';
@@ -15,6 +15,7 @@ import { verifyEvidence } from '../verifier/verification/evidence.js';
 import { isKtState } from '../verifier/client/client.js';
 import { LookupClient, type CheckpointEvidence, type ClientState } from '../verifier/lookup-client/lookup-client.js';
 import type { LookupResult } from '../verifier/verification/lookup-verifier.js';
+import { base64Of } from './base64-value.js';
 import { fetchJsonObject } from './fetch-json.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { output, UsageError, writtenEvidence, type Output } from './output.js';
@@ -231,13 +232,8 @@ export async function lookup(argv: string[]): Promise<number> {
 
 /** A --since-hash: 32 bytes of base64, as `kt history` and `kt lookup` print a history hash. */
 function historyHashOption(text: string): Uint8Array {
-  let hash: Uint8Array | undefined;
-  try {
-    hash = fromBase64(text);
-  } catch {
-    // refused below
-  }
-  if (hash?.length !== 32) throw new UsageError('--since-hash must be a history hash: 32 bytes of base64');
+  const hash = base64Of(text, 32);
+  if (!hash) throw new UsageError('--since-hash must be a history hash: 32 bytes of base64');
   return hash;
 }
 

@@ -15,6 +15,7 @@ import {
   type MonitorState,
 } from '../verifier/owner-monitor/owner-monitor.js';
 import { lookupArguments } from './client-commands.js';
+import { base64Of } from './base64-value.js';
 import { readJsonOr, writeEvidence, writeFileAtomic } from './files.js';
 import { EXIT_VERIFICATION_FAILED, output, UsageError, writtenEvidence } from './output.js';
 import { readPins, toVerifierPins } from './pins.js';
@@ -47,16 +48,6 @@ function ownerKey(text: string): Uint8Array {
   return key;
 }
 
-/** Bytes of canonical base64 of `length` bytes, or undefined. */
-function bytesOf(v: unknown, length: number): Uint8Array | undefined {
-  try {
-    const b = typeof v === 'string' ? fromBase64(v) : undefined;
-    return b?.length === length ? b : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /**
@@ -71,9 +62,9 @@ function readMonitorState(path: string): (MonitorState & { provider: string; acc
   if (typeof s !== 'object' || Array.isArray(s)) throw bad('not an object');
   if (typeof s.provider !== 'string' || typeof s.account !== 'string') throw bad('no provider and account');
   if (!count(s.version)) throw bad('"version" is not a non-negative integer');
-  const historyHash = bytesOf(s.historyHash, 32);
+  const historyHash = base64Of(s.historyHash, 32);
   if (!historyHash) throw bad('"historyHash" is not 32 bytes of base64');
-  const label = s.label === undefined ? undefined : bytesOf(s.label, 32);
+  const label = s.label === undefined ? undefined : base64Of(s.label, 32);
   if (s.label !== undefined && !label) throw bad('"label" is not 32 bytes of base64');
   if (s.epoch !== undefined && !count(s.epoch)) throw bad('"epoch" is not a non-negative integer');
   const epoch = s.epoch as number | undefined;

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { fromBase64, fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
+import { fromHex, toBase64, toHex } from '../wasm-free-crypto/bytes.js';
 import { cosigner } from '../wasm-free-crypto/cosignature.js';
 import { CodedError } from '../wasm-free-crypto/errors.js';
 import { randomBytes } from '../wasm-free-crypto/random.js';
@@ -36,6 +36,7 @@ import { SqliteAuditStore } from './audit-store.js';
 import { join } from 'node:path';
 import { witnessApp } from '../api/app/witness-app.js';
 import { answerClientErrors } from '../api/node/client-errors.js';
+import { base64Of } from './base64-value.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
 
@@ -113,13 +114,8 @@ function parseRecord(path: string, origin: string, r: unknown): WitnessRecord {
   const { size, rootHash } = r as { size: unknown; rootHash: unknown };
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
     throw bad('has a size that is not a non-negative integer');
-  let hash: Uint8Array | undefined;
-  try {
-    hash = typeof rootHash === 'string' ? fromBase64(rootHash) : undefined;
-  } catch {
-    // not canonical base64: refused below
-  }
-  if (hash?.length !== 32) throw bad('has a rootHash that is not 32 bytes in base64');
+  const hash = base64Of(rootHash, 32);
+  if (!hash) throw bad('has a rootHash that is not 32 bytes in base64');
   return { size, rootHash: hash };
 }
 
