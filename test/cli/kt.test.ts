@@ -11,7 +11,6 @@ import { execFile, type spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed } from '../../wasm-free-crypto/ed25519.js';
@@ -21,9 +20,10 @@ import { openCheckpoint, signCheckpoint } from '../../verifier/formats/checkpoin
 import { sha256 } from '../../wasm-free-crypto/sha256.js';
 import { addCheckpointBody } from '../../verifier/formats/add-checkpoint.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { nodeEntry } from '../helpers/node-entry.js';
 import { kt, spawnKt } from '../helpers/kt-process.js';
 
-const DEMO = fileURLToPath(new URL('../../api/node/demo.ts', import.meta.url));
+const DEMO = nodeEntry('api/node/demo.ts');
 
 /** Spawns `kt ARGS` and resolves with the child and the URL it prints as "listening on URL". */
 function ktListening(args: string[], cwd: string): Promise<{ child: ReturnType<typeof spawn>; url: string }> {
@@ -51,9 +51,7 @@ beforeAll(async () => {
   expect(init.stdout).toContain('origin  example.com/kt-cli-test');
   server = await startServerProcess(['--data', data]);
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) =>
-      e ? reject(e) : resolve(),
-    ),
+    execFile(process.execPath, [...DEMO, '--server', server.url, '--data', data], (e) => (e ? reject(e) : resolve())),
   );
 }, 60_000);
 
@@ -190,9 +188,7 @@ describe('kt', () => {
     const r1 = JSON.parse(first.stdout);
     expect(r1).toMatchObject({ audited: true, from: 0, enrolmentsChecked: true });
     await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', DEMO, '--server', server.url, '--data', data], (e) =>
-        e ? reject(e) : resolve(),
-      ),
+      execFile(process.execPath, [...DEMO, '--server', server.url, '--data', data], (e) => (e ? reject(e) : resolve())),
     );
     // The demo's second run bound a new key that alice's owner did not make: the monitor raises an alarm.
     mkdirSync(join(dir, 'alarms'));

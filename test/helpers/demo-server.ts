@@ -8,12 +8,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry } from './node-entry.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 import type { PinsJson } from '../../verifier/client/pins.js';
-
-const KT = fileURLToPath(new URL('../../cli/kt.ts', import.meta.url));
-const DEMO = fileURLToPath(new URL('../../api/node/demo.ts', import.meta.url));
 
 export interface DemoServer {
   server: ServerProcess;
@@ -27,9 +24,9 @@ export interface DemoServer {
   stop: () => Promise<void>;
 }
 
-function run(args: string[]): Promise<void> {
+function run(entry: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', ...args], (e, _out, err) =>
+    execFile(process.execPath, [...nodeEntry(entry), ...args], (e, _out, err) =>
       e ? reject(new Error(`${args.join(' ')} failed: ${err}`)) : resolve(),
     ),
   );
@@ -49,14 +46,14 @@ export async function startDemoServer(
   const dir = mkdtempSync(join(tmpdir(), 'kt-demo-'));
   const data = join(dir, 'data');
   if (options.data) cpSync(options.data, data, { recursive: true });
-  else await run([KT, 'init', '--data', data, '--origin', 'example.com/kt-demo-test']);
+  else await run('cli/kt.ts', ['init', '--data', data, '--origin', 'example.com/kt-demo-test']);
   const config = join(data, 'config.json');
   const extra = typeof settings === 'function' ? await settings(data) : settings;
   writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), ...extra }, null, 2));
   const twinData = join(dir, 'twin-data');
   if (options.twin) cpSync(data, twinData, { recursive: true });
   const server = await startServerProcess(['--data', data]);
-  const publishMore = () => run([DEMO, '--server', server.url, '--data', data]);
+  const publishMore = () => run('api/node/demo.ts', ['--server', server.url, '--data', data]);
   await publishMore();
   const pins = async () => {
     const c = (await (await fetch(`${server.url}/v1/config`)).json()) as PinsJson;

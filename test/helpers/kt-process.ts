@@ -1,19 +1,17 @@
 /**
  * Test helpers for running `kt` as a child process, as a user would, and for a TCP port on 127.0.0.1 that
  * nothing listens on (a free port, bound and closed again), where a connection is refused. `kt` runs from
- * its TypeScript sources (cli/kt.ts, through tsx), so the tests never depend on a stale `npm run build`;
- * the compiled `bin/kt.mjs` is tested from the packed tarball (test/packages/packages.test.ts).
+ * its TypeScript sources (cli/kt.ts, compiled for the run: test/helpers/node-entry.ts), so the tests never
+ * depend on a stale `npm run build`; the compiled `bin/kt.mjs` is tested from the packed tarball
+ * (test/packages/packages.test.ts).
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry } from './node-entry.js';
 
-const KT = fileURLToPath(new URL('../../cli/kt.ts', import.meta.url));
-/** tsx's loader by its file URL: `--import tsx` would be resolved from the child's working directory. */
-const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
-const KT_ARGS = ['--import', TSX, KT];
+const KT_ARGS = nodeEntry('cli/kt.ts');
 
 /** Runs `kt ARGS` in `cwd` to completion: its exit code, stdout and stderr. */
 export function kt(

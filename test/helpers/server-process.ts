@@ -3,9 +3,9 @@
  * its "listening on" line and returns its URL, output and a stop function that sends SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry } from './node-entry.js';
 
-const ENTRY = fileURLToPath(new URL('../../api/node/main.ts', import.meta.url));
+const ENTRY = nodeEntry('api/node/main.ts');
 
 export interface ServerProcess {
   url: string;
@@ -17,7 +17,7 @@ export interface ServerProcess {
 /** Runs the server entry with `args` to completion (for runs expected to fail fast). */
 export function runServerEntry(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -27,7 +27,7 @@ export function runServerEntry(args: string[]): Promise<{ code: number | null; o
 
 export function startServerProcess(args: string[]): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, '--port', '0', ...args], {
+    const child = spawn(process.execPath, [...ENTRY, '--port', '0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -1,8 +1,8 @@
 /**
  * ECDSA verification (wasm-free-crypto/ecdsa.ts) against @noble/curves' own verify, which it replaces in
  * the verifier: the curves' constants are noble's, and on every curve and hash the two agree on valid
- * signatures (low and high S), on every flipped bit of the digest and of r and s, on r or s of 0, n or
- * beyond, on another key, and on a digest longer or shorter than the order.
+ * signatures (low and high S), on flipped bits of the digest (every 11th) and of r and s (every 29th), on r or
+ * s of 0, n or beyond, on another key, and on a digest longer or shorter than the order.
  */
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
@@ -26,7 +26,7 @@ describe.each(['p256', 'p384', 'p521'] as NistCurve[])('ECDSA on %s', (curve) =>
     const hash = HASHES[hashName as keyof typeof HASHES];
     const n = ours.Fn.ORDER;
     const size = ours.Fn.BYTES;
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < 2; k++) {
       const secret = noble.utils.randomSecretKey();
       const publicKey = noble.getPublicKey(secret, false);
       const digest = hash(Uint8Array.of(k, 1, 2, 3));
@@ -47,13 +47,13 @@ describe.each(['p256', 'p384', 'p521'] as NistCurve[])('ECDSA on %s', (curve) =>
       const s = bytesToNumberBE(sig.subarray(size));
       expect(agree(digest, r, s)).toBe(true);
       expect(agree(digest, r, n - s)).toBe(true); // the other S
-      for (let bit = 0; bit < digest.length * 8; bit += 7) {
+      for (let bit = 0; bit < digest.length * 8; bit += 11) {
         const d = digest.slice();
         d[bit >> 3] ^= 0x80 >> (bit & 7);
         // A bit past the order's length is not part of e (SEC 1 section 4.1.4 step 5): still valid.
         expect(agree(d, r, s)).toBe(bit >= ours.Fn.BITS);
       }
-      for (let bit = 0; bit < 8 * size - 7; bit += 13) {
+      for (let bit = 0; bit < 8 * size - 7; bit += 29) {
         agree(digest, r ^ (1n << BigInt(bit)), s);
         agree(digest, r, s ^ (1n << BigInt(bit)));
       }

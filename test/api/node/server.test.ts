@@ -14,6 +14,7 @@ import { openCheckpoint } from '../../../verifier/formats/checkpoint.js';
 import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
 import { decodeEntryBundle } from '../../../verifier/formats/tiles.js';
 import { records } from '../../helpers/log.js';
+import { nodeEntry } from '../../helpers/node-entry.js';
 import { runServerEntry, startServerProcess } from '../../helpers/server-process.js';
 import { vectorBytes } from '../../helpers/vectors.js';
 
@@ -140,10 +141,13 @@ describe('npm start (api/node/main.ts)', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'kt-demo-')), 'data');
     const server = await startServerProcess(['--data', dir]);
     try {
-      const demo = fileURLToPath(new URL('../../../api/node/demo.ts', import.meta.url));
-      const out = execFileSync(process.execPath, ['--import', 'tsx', demo, '--server', server.url, '--data', dir], {
-        encoding: 'utf8',
-      });
+      const out = execFileSync(
+        process.execPath,
+        [...nodeEntry('api/node/demo.ts'), '--server', server.url, '--data', dir],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(out).toContain('enrolled provider chat.example');
       expect(out.match(/^ {2}ok {2}/gm)).toHaveLength(8);
       expect(out).toContain('talk.example / bob@example.org: absent, proven absent');
