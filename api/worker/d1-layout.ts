@@ -83,7 +83,8 @@ export const REPLICA_QUERIES = {
   putMapRow: 'INSERT OR REPLACE INTO dir_map_rows (key, epoch, node) VALUES (?, ?, ?)',
   /**
    * The rows superseded at or before epoch ?1, the oldest servable one, by rows written after epoch ?2: no
-   * reader reads them again (?2 is ?1 - KEEP_EPOCHS, so that a jump of the servable epoch is caught up).
+   * reader reads them again. ?2 is KEEP_EPOCHS before the lower of ?1 and the last prune point (the oldest epoch
+   * head), so that a jump of the servable epoch, however long, is caught up (d1-replica.ts, applyEpoch).
    */
   pruneMapRows:
     'DELETE FROM dir_map_rows WHERE epoch < ?1 AND key IN (SELECT key FROM dir_map_rows WHERE epoch > ?2 AND epoch <= ?1) ' +

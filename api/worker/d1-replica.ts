@@ -66,8 +66,12 @@ export async function replicatedEpoch(db: IndexDatabase): Promise<number> {
   return (await db.prepare(R.marker).first<{ epoch: number }>())?.epoch ?? -1;
 }
 
-/** The statements of `w` for each shard (index 0..n-1) and for the meta database (index n), in apply order. */
-function routedStatements(w: EpochWrites, layout: IndexLayout, prunedBelow: number): Statement[][] {
+/**
+ * The statements of `w` for each shard (index 0..n-1) and for the meta database (index n), in apply order; with
+ * the rows superseded before `prune.below` deleted, looking for the rows that superseded them among those written
+ * after `prune.after` (see `pruneMapRows`).
+ */
+function routedStatements(w: EpochWrites, layout: IndexLayout, prune: { below: number; after: number }): Statement[][] {
   const out = epochRowStatements(w, layout);
   const n = layout.shards.length;
   const meta = out[n];
@@ -75,35 +79,44 @@ function routedStatements(w: EpochWrites, layout: IndexLayout, prunedBelow: numb
   const ep = w.epoch;
   const E = ep.epoch;
   meta.push([R.putHead, E, ep.logIndex, blob(ep.entry), blob(ep.proof), ep.checkpoint, w.served ?? null]);
-  if (prunedBelow > 0) {
-    for (const s of out) s.push([R.pruneMapRows, prunedBelow, prunedBelow - KEEP_EPOCHS]);
-    meta.push([R.pruneHeads, prunedBelow], [KEYTRANS_REPLICA_QUERIES.pruneAnchors, prunedBelow]);
+  if (prune.below > 0) {
+    for (const s of out) s.push([R.pruneMapRows, prune.below, prune.after]);
+    meta.push([R.pruneHeads, prune.below], [KEYTRANS_REPLICA_QUERIES.pruneAnchors, prune.below]);
   }
   for (const s of out) s.push([R.setMarker, E]);
   return out;
 }
 
-/** What the run knows of D1: the markers of the shards and of the meta database, the newest served epoch. */
+/**
+ * What the run knows of D1: the markers of the shards and of the meta database, the newest served epoch, and the
+ * epoch D1 was last pruned below. That is its oldest epoch head (`pruneHeads` deletes those below it with the map
+ * rows), or -1 with none: no epoch has a head and no row was superseded yet.
+ */
 interface ReplicaState {
   shardMarkers: number[];
   meta: number;
   served: number;
+  prunedBelow: number;
 }
 
 async function readState(layout: IndexLayout): Promise<ReplicaState> {
   const shardMarkers = await Promise.all(layout.shards.map(replicatedEpoch));
   const meta = shardMarkers[0];
   const row = await layout.meta
-    .prepare('SELECT MAX(epoch) AS epoch FROM dir_heads WHERE served IS NOT NULL')
-    .first<{ epoch: number | null }>();
-  return { shardMarkers, meta, served: row?.epoch ?? -1 };
+    .prepare('SELECT MAX(CASE WHEN served IS NOT NULL THEN epoch END) AS served, MIN(epoch) AS oldest FROM dir_heads')
+    .first<{ served: number | null; oldest: number | null }>();
+  return { shardMarkers, meta, served: row?.served ?? -1, prunedBelow: row?.oldest ?? -1 };
 }
 
 /** Applies one epoch: the shards that lack it, then the meta database (see the file comment). */
 async function applyEpoch(layout: IndexLayout, w: EpochWrites, state: ReplicaState): Promise<void> {
   const E = w.epoch.epoch;
   const served = w.served !== undefined ? E : state.served;
-  const routed = routedStatements(w, layout, Math.min(E, served) - KEEP_EPOCHS);
+  // The rows superseded before the oldest servable epoch's predecessor go. The rows that superseded them were written
+  // after the last prune point: when the served epoch jumps (witnesses back after an outage of more than KEEP_EPOCHS
+  // epochs), that is further back than KEEP_EPOCHS, and a window of KEEP_EPOCHS would leave the gap's rows for ever.
+  const below = Math.min(E, served) - KEEP_EPOCHS;
+  const routed = routedStatements(w, layout, { below, after: Math.min(below, state.prunedBelow) - KEEP_EPOCHS });
   const n = layout.shards.length;
   // Shard 0 is the meta database: its rows go in the meta batch, with the marker they share. The other shards
   // lacking the epoch get theirs together (each batch is its own transaction, so any of them may commit before
@@ -118,6 +131,7 @@ async function applyEpoch(layout: IndexLayout, w: EpochWrites, state: ReplicaSta
   await run(layout.meta, [...routed[0].slice(0, -1), ...routed[n]]);
   state.shardMarkers[0] = state.meta = E;
   state.served = served;
+  if (below > 0) state.prunedBelow = Math.max(state.prunedBelow, below);
 }
 
 /** The number of shards D1 was laid out for (the meta database's `dir_layout` row), or undefined. */

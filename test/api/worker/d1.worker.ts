@@ -34,7 +34,18 @@ import { decodeEntry } from '../../../verifier/formats/entries.js';
 import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { d1Reader, get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import {
+  d1Reader,
+  get,
+  inSequencer,
+  invocations,
+  operator,
+  post,
+  replicatedRowsAt,
+  sequencer,
+  settle,
+  testRoot,
+} from './helpers.js';
 
 const PROVIDER = 'd1.example';
 const layout = () => indexLayout(env)!;
@@ -136,21 +147,6 @@ function refillStage(storage: DurableObjectStorage): string {
   return storage.sql.exec<{ stage: string }>('SELECT stage FROM dir_refill').toArray()[0]?.stage ?? 'none';
 }
 
-/** The map's rows as D1's shards give them at `epoch`: each key's newest row at or before it. */
-async function replicatedRowsAt(epoch: number): Promise<{ key: Uint8Array; value: Uint8Array }[]> {
-  const rows: { key: Uint8Array; value: Uint8Array }[] = [];
-  for (const db of layout().shards) {
-    const { results } = await db
-      .prepare(
-        'SELECT key, node FROM dir_map_rows r WHERE epoch = (SELECT MAX(epoch) FROM dir_map_rows n WHERE n.key = r.key AND n.epoch <= ?)',
-      )
-      .bind(epoch)
-      .all<{ key: ArrayBuffer; node: ArrayBuffer }>();
-    rows.push(...results.map((r) => ({ key: new Uint8Array(r.key), value: new Uint8Array(r.node) })));
-  }
-  return rows;
-}
-
 /** Every stored map row of the object is, in D1 at `epoch`, the newest row of its key (and D1 has no other key). */
 async function expectMapAsObject(epoch: number): Promise<void> {
   const own = await inSequencer(async (_o, storage) =>
@@ -159,7 +155,7 @@ async function expectMapAsObject(epoch: number): Promise<void> {
       .toArray()
       .map((r) => [hex(new Uint8Array(r.key)), hex(new Uint8Array(r.node))]),
   );
-  const replicated = (await replicatedRowsAt(epoch)).map((r) => [hex(r.key), hex(r.value)]);
+  const replicated = (await replicatedRowsAt(layout(), epoch)).map((r) => [hex(r.key), hex(r.value)]);
   replicated.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   expect(replicated).toEqual(own);
 }
@@ -458,7 +454,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
     // Each epoch of the window still reads as it was: the map its rows make has the root its head signed.
     for (let e = oldest + 1; e <= epoch; e++) {
       const store = new MemoryMapStore();
-      store.writeMapRows(await replicatedRowsAt(e));
+      store.writeMapRows(await replicatedRowsAt(layout(), e));
       const head = await meta()
         .prepare('SELECT entry FROM dir_heads WHERE epoch = ?')
         .bind(e)

@@ -118,3 +118,21 @@ export const d1Reader = (layout: IndexLayout) =>
     vrfProver: inlineVrfProver(parseVrfSecretKey(env.VRF_SECRET_KEY, 'VRF_SECRET_KEY')),
     entryBundle: async () => null,
   });
+
+/** The map's rows as D1's shards in `layout` give them at `epoch`: each key's newest row at or before it. */
+export async function replicatedRowsAt(
+  layout: IndexLayout,
+  epoch: number,
+): Promise<{ key: Uint8Array; value: Uint8Array }[]> {
+  const rows: { key: Uint8Array; value: Uint8Array }[] = [];
+  for (const db of layout.shards) {
+    const { results } = await db
+      .prepare(
+        'SELECT key, node FROM dir_map_rows r WHERE epoch = (SELECT MAX(epoch) FROM dir_map_rows n WHERE n.key = r.key AND n.epoch <= ?)',
+      )
+      .bind(epoch)
+      .all<{ key: ArrayBuffer; node: ArrayBuffer }>();
+    rows.push(...results.map((r) => ({ key: new Uint8Array(r.key), value: new Uint8Array(r.node) })));
+  }
+  return rows;
+}

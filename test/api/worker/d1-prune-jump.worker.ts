@@ -1,0 +1,127 @@
+/**
+ * The D1 replica's pruning when the served epoch jumps (api/worker/d1-replica.ts, applyEpoch): epochs that close
+ * while the served epoch stands still (witnesses down: their outbox rows carry no served checkpoint, and the object
+ * records none) prune nothing new; when the witnesses cosign again, the served epoch jumps by more than
+ * KEEP_EPOCHS, and the next epoch still prunes every map row superseded before the oldest servable epoch, including
+ * those of a key last written before the jump and never since, while each epoch kept still reads as its head.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { indexLayout, KEEP_EPOCHS } from '../../../api/worker/d1-layout.js';
+import { replicateOutbox } from '../../../api/worker/d1-replica.js';
+import { decodeEntry } from '../../../verifier/formats/entries.js';
+import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
+import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
+import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
+import { signStatement, statementOf } from './directory-script.js';
+import { inSequencer, operator, post, replicatedRowsAt, settle, testRoot } from './helpers.js';
+
+const PROVIDER = 'd1.example';
+const layout = () => indexLayout(env)!;
+
+const signed = (leaf: PkiCert, account: string, version: number) =>
+  signStatement(
+    'ed25519',
+    leaf.secretKey,
+    statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`),
+  );
+
+/** Publishes versions of accounts, closes the epoch and replicates it by the object's alarm, as the Worker does. */
+async function publishReplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
+  const statements = versions.map(([account, version]) => signed(leaf, account, version));
+  expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
+}
+
+/** Publishes and closes the epoch without the alarm, as if its witnesses did not answer: nothing served, nothing replicated. */
+async function publishUnserved(leaf: PkiCert, account: string, version: number): Promise<void> {
+  expect((await post('/v1/bindings', { statements: [signed(leaf, account, version)] })).status).toBe(202);
+  await inSequencer(async (open, storage) => {
+    await open.directory.closeEpoch(false);
+    for (const row of storage.sql
+      .exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox')
+      .toArray()) {
+      const { served: _served, ...writes } = JSON.parse(row.writes) as Record<string, unknown>;
+      storage.sql.exec('UPDATE dir_outbox SET writes = ? WHERE epoch = ?', JSON.stringify(writes), row.epoch);
+    }
+  });
+}
+
+/** The keys of `db` with more than one map row at or before `epoch`: rows a reader of a later epoch never reads. */
+async function superseded(epoch: number): Promise<number> {
+  let n = 0;
+  for (const db of layout().shards) {
+    const row = await db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM (SELECT key FROM dir_map_rows WHERE epoch <= ? GROUP BY key HAVING COUNT(*) > 1)',
+      )
+      .bind(epoch)
+      .first<{ n: number }>();
+    n += row!.n;
+  }
+  return n;
+}
+
+/** The keys with more than one map row whose newest row is of `epoch` or older (in every shard). */
+async function lastWrittenBy(epoch: number): Promise<number> {
+  let n = 0;
+  for (const db of layout().shards) {
+    const row = await db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM (SELECT key FROM dir_map_rows GROUP BY key HAVING COUNT(*) > 1 AND MAX(epoch) <= ?)',
+      )
+      .bind(epoch)
+      .first<{ n: number }>();
+    n += row!.n;
+  }
+  return n;
+}
+
+describe('the D1 replica after a jump of the served epoch', () => {
+  it('prunes every row superseded before the oldest servable epoch, however far the served epoch jumped', async () => {
+    const leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    // Served and replicated epochs: eight accounts, one of them rotated in each, then the others rotated once
+    // more and never again (their map nodes off the rotated account's path are not written after that).
+    const quiet = Array.from({ length: 7 }, (_, i) => `quiet${i}@d1.example`);
+    await publishReplicated(leaf, [['busy@d1.example', 1], ...quiet.map((a): [string, number] => [a, 1])]);
+    for (let v = 2; v <= 4; v++) await publishReplicated(leaf, [['busy@d1.example', v]]);
+    await publishReplicated(
+      leaf,
+      quiet.map((a) => [a, 2]),
+    );
+    const servedBefore = await inSequencer(async (o) => o.directory.epoch);
+    // Twice KEEP_EPOCHS epochs that nobody serves, then the witnesses cosign the newest: D1 applies them all and
+    // the served epoch jumps from servedBefore to it.
+    for (let v = 5; v < 5 + 2 * KEEP_EPOCHS; v++) await publishUnserved(leaf, 'busy@d1.example', v);
+    const jumped = await inSequencer(async (o, storage) => {
+      const epoch = o.directory.epoch;
+      storage.sql.exec(
+        'INSERT OR REPLACE INTO dir_served (id, epoch, checkpoint) SELECT 1, epoch, checkpoint FROM dir_epoch',
+      );
+      const run = await replicateOutbox(storage, layout());
+      expect([run.applied, run.upTo]).toEqual([2 * KEEP_EPOCHS, epoch]);
+      return epoch;
+    });
+    expect(jumped - servedBefore).toBeGreaterThan(KEEP_EPOCHS);
+    expect(await lastWrittenBy(servedBefore)).toBeGreaterThan(0); // what a window of KEEP_EPOCHS would miss
+    // The next epoch, served at once, prunes below its oldest servable epoch: quiet's rows written before the jump
+    // were superseded long before it, by rows older than that epoch's KEEP_EPOCHS predecessors.
+    await publishReplicated(leaf, [['busy@d1.example', 5 + 2 * KEEP_EPOCHS]]);
+    const epoch = jumped + 1;
+    expect(await inSequencer(async (o) => o.directory.epoch)).toBe(epoch);
+    const oldest = epoch - KEEP_EPOCHS;
+    expect(await superseded(oldest)).toBe(0);
+    // Each epoch of the window still reads as it was: the map its rows make has the root its head signed.
+    for (let e = oldest + 1; e <= epoch; e++) {
+      const store = new MemoryMapStore();
+      store.writeMapRows(await replicatedRowsAt(layout(), e));
+      const head = await layout()
+        .meta.prepare('SELECT entry FROM dir_heads WHERE epoch = ?')
+        .bind(e)
+        .first<{ entry: ArrayBuffer }>();
+      const entry = decodeEntry(new Uint8Array(head!.entry));
+      if (entry.type !== 'epoch') throw new Error('not an epoch head');
+      expect(hex(new StoredMap(store).root()), `epoch ${e}`).toBe(hex(entry.mapRoot));
+    }
+  });
+});
