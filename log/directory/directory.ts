@@ -10,7 +10,8 @@
  * and the new map served. The map lives in the store (directory-map.ts): an epoch plans its rows and
  * writes them in its own transaction; lookups wait while an epoch commits. The queue of jobs and the pending
  * statements are job-queue.ts's, the checks of enrolments and revocations provider-jobs.ts's, a submission's
- * checks before it is queued admission.ts's, the epoch's append epoch-commit.ts's, the options
+ * checks before it is queued admission.ts's, the epoch's append epoch-commit.ts's, what follows the commit
+ * (the served checkpoint, the steps whose failure does not undo the epoch) epoch-serving.ts's, the options
  * directory-options.ts's.
  */
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
@@ -22,6 +23,7 @@ import { validateProviderChain } from '../providers/chain.js';
 import { CredentialRegistry } from './credentials.js';
 import { DirectoryMap } from './directory-map.js';
 import { appendEpoch } from './epoch-commit.js';
+import { afterCommit, checkpointToServe, servedCheckpoint } from './epoch-serving.js';
 import {
   checkKeyTrans,
   checkStillNext,
@@ -30,7 +32,7 @@ import {
   receiptDeadline,
   type AdmissionContext,
 } from './admission.js';
-import type { Accepted, AfterCommitStep, DirectoryOptions } from './directory-options.js';
+import type { Accepted, DirectoryOptions } from './directory-options.js';
 import { deferred, planEpoch, snapshotFromRow, type EpochPlan, type EpochSnapshot, type Job } from './epoch-plan.js';
 import { jobFromQueueRow, QueueWriter, queueRowFor, type StatementJob } from './durable-queue.js';
 import { DirectoryError } from './errors.js';
@@ -369,7 +371,7 @@ export class Directory implements ProofSource {
       // Committed: the log and the store hold the epoch. Nothing from here on may answer its jobs as failed, or
       // leave the directory at the epoch before (its next epoch would repeat this one's number): what can fail
       // here (the witnesses, the store's purge, the metric) is reported and the epoch stands.
-      const served = await this.servedCheckpoint(plan.head.epoch, checkpoint);
+      const served = await servedCheckpoint(this.opts, plan.head.epoch, checkpoint);
       this.snap = snapshotFromRow(plan.writes.epoch, served);
       const { epoch } = plan.head;
       this.queue.committed(jobs, plan, { epoch, treeSize: this.snap.treeSize, checkpoint: served }, this.credentials);
@@ -377,8 +379,8 @@ export class Directory implements ProofSource {
       this.lastEpochMs = performance.now() - started;
       // Erased bytes leave the store's files now, or after a later epoch if the store could not yet.
       if (plan.writes.erasures.length > 0 || this.purgeOwed)
-        this.purgeOwed = !this.afterCommit('purge', () => this.opts.store.afterErasure());
-      this.afterCommit('metrics', () => this.opts.onEpochCommitted?.(this.lastEpochMs));
+        this.purgeOwed = !afterCommit(this.opts, 'purge', () => this.opts.store.afterErasure());
+      afterCommit(this.opts, 'metrics', () => this.opts.onEpochCommitted?.(this.lastEpochMs));
       return this.snap;
     } finally {
       this.busy = null;
@@ -419,53 +421,6 @@ export class Directory implements ProofSource {
     return result.head.checkpoint;
   }
 
-  /**
-   * The checkpoint a committed epoch is served with: cosigned by the witnesses if they are asked (and recorded
-   * for the store's readers), else, or if cosigning fails, the log's own, which the epoch's commit recorded; a
-   * client that requires cosignatures then waits for the next epoch's.
-   */
-  private async servedCheckpoint(epoch: number, checkpoint: string): Promise<string> {
-    const cosign = this.opts.cosign;
-    if (!cosign) return checkpoint;
-    let served = checkpoint;
-    await this.afterCommitAsync('cosign', async () => {
-      served = await cosign(checkpoint);
-      this.recordServed(epoch, served);
-    });
-    return served;
-  }
-
-  /** Runs a step after an epoch committed; a failure is reported (`onAfterCommitError`), not thrown. */
-  private afterCommit<T>(step: AfterCommitStep, run: () => T): T | undefined {
-    try {
-      return run();
-    } catch (e) {
-      this.opts.onAfterCommitError?.(step, e);
-      return undefined;
-    }
-  }
-
-  private async afterCommitAsync(step: AfterCommitStep, run: () => Promise<void>): Promise<void> {
-    try {
-      await run();
-    } catch (e) {
-      this.opts.onAfterCommitError?.(step, e);
-    }
-  }
-
-  /**
-   * Records the cosigned checkpoint of a committed epoch for readers of the store, which serve the epoch only
-   * from then on. The epoch is committed whatever happens here: if the write fails, readers answer `busy`
-   * until the next epoch records its own.
-   */
-  private recordServed(epoch: number, checkpoint: string): void {
-    try {
-      this.opts.store.setServed(epoch, checkpoint);
-    } catch {
-      // (see above) nothing of the epoch depends on this row
-    }
-  }
-
   /** A committed version's statement (null once erased) and where it is, for idempotent resubmission. */
   async committedOutcome(
     label: Uint8Array,
@@ -485,15 +440,4 @@ export class Directory implements ProofSource {
   get store(): DirectoryStore {
     return this.opts.store;
   }
-}
-
-/**
- * The checkpoint the last epoch is served with after a restart: the one its witnesses cosigned, if the store
- * recorded it for that epoch (the same signed tree as the log's head: the text before the signatures), else the
- * log's own, which clients that require cosignatures refuse until the next epoch's.
- */
-function checkpointToServe(store: DirectoryStore, epoch: number, head: string): string {
-  const served = store.servedEpoch();
-  const text = (note: string) => note.slice(0, note.indexOf('\n\n'));
-  return served?.row.epoch === epoch && text(served.checkpoint) === text(head) ? served.checkpoint : head;
 }
