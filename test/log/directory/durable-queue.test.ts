@@ -18,16 +18,7 @@ import {
   type TestDirectory,
   type TestProvider,
 } from '../../helpers/directory.js';
-
-/** The stable code of what `p` rejects with, or 'no error'. */
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'untyped';
-  }
-}
+import { rejectionCode } from '../../helpers/error-code.js';
 
 function submitSigned(t: TestDirectory, s: { statement: Uint8Array; signature: Uint8Array }) {
   return t.dir.submit(s.statement, s.signature);
@@ -68,8 +59,8 @@ describe('the durable queue of receipted statements', () => {
     const restarted = await t.reopen();
     expect(restarted.dir.queueDepth).toBe(3);
     // Meanwhile, another statement for a queued (label, version) is refused; the same one answers the same.
-    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
-    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'a', 2)))).toBe('version_conflict');
+    expect(await rejectionCode(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
+    expect(await rejectionCode(submitSigned(restarted, sign(t, chat, 'a', 2)))).toBe('version_conflict');
     const again = await restarted.dir.submit(b1.statement, b1.signature);
     expect([again.acceptedAt, again.deadline]).toEqual([accepted[1].acceptedAt, accepted[1].deadline]);
     expect(restarted.dir.queueDepth).toBe(3);
@@ -79,7 +70,7 @@ describe('the durable queue of receipted statements', () => {
     await expectServed(restarted, 'a', a2.statement);
     await expectServed(restarted, 'b', b1.statement);
     expect(await restarted.dir.store.queued()).toEqual([]);
-    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
+    expect(await rejectionCode(submitSigned(restarted, sign(t, chat, 'b', 1)))).toBe('version_conflict');
   });
 
   it('keeps the rows of a failed epoch, which commit in the next one, first in line', async () => {
@@ -93,10 +84,10 @@ describe('the durable queue of receipted statements', () => {
       throw new Error('disk full');
     };
     await expect(t.dir.closeEpoch()).rejects.toThrow('disk full');
-    expect(await codeOf(accepted.committed)).toBe('epoch_failed');
+    expect(await rejectionCode(accepted.committed)).toBe('epoch_failed');
     expect((await t.dir.store.queued()).length).toBe(1);
     // The statement is still queued: a conflicting one is refused, the same one answers its new outcome.
-    expect(await codeOf(submitSigned(t, sign(t, chat, 'first', 1)))).toBe('version_conflict');
+    expect(await rejectionCode(submitSigned(t, sign(t, chat, 'first', 1)))).toBe('version_conflict');
     const second = sign(t, chat, 'second', 1);
     await t.dir.submit(second.statement, second.signature);
     store.epochWriter = writer;
@@ -123,11 +114,11 @@ describe('the durable queue of receipted statements', () => {
     await t.dir.submit(kept.statement, kept.signature);
     const restarted = await t.reopen();
     const revoked = restarted.dir.revoke('chat.example', fingerprint, 'key compromise');
-    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
+    expect(await rejectionCode(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
     await restarted.dir.closeEpoch();
     await revoked;
     await expectServed(restarted, 'kept', kept.statement);
-    expect(await codeOf(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
+    expect(await rejectionCode(submitSigned(restarted, sign(t, chat, 'new', 1)))).toBe('cert_revoked');
   });
 
   it('keeps statements deferred by the per-epoch limit first in line, also across a restart', async () => {
@@ -154,7 +145,7 @@ describe('the durable queue of receipted statements', () => {
     const s = sign(t, chat, 'x', 1);
     await t.dir.submit(s.statement, s.signature);
     t.db.prepare('UPDATE dir_queue SET credential = 999').run();
-    expect(await codeOf(t.reopen())).toBe('corrupt_directory');
+    expect(await rejectionCode(t.reopen())).toBe('corrupt_directory');
   });
 });
 
@@ -201,7 +192,7 @@ describe('the group commit of queue rows', () => {
     const t = await openTestDirectory({ maxQueue: 5 });
     const chat = await enrolProvider(t, 'chat.example');
     const codes = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => codeOf(submitSigned(t, sign(t, chat, `r${i}`, 1)))),
+      Array.from({ length: 8 }, (_, i) => rejectionCode(submitSigned(t, sign(t, chat, `r${i}`, 1)))),
     );
     expect(codes.filter((c) => c === 'no error')).toHaveLength(5);
     expect(codes.filter((c) => c === 'queue_full')).toHaveLength(3);
@@ -215,11 +206,11 @@ describe('the group commit of queue rows', () => {
     const { state } = recordWrites(t);
     state.failing = true;
     const signed = [sign(t, chat, 'f1', 1), sign(t, chat, 'f2', 1)];
-    const codes = await Promise.all(signed.map((s) => codeOf(submitSigned(t, s))));
+    const codes = await Promise.all(signed.map((s) => rejectionCode(submitSigned(t, s))));
     expect(codes).toEqual(['directory_broken', 'directory_broken']);
     expect(await t.dir.store.queued()).toEqual([]);
     state.failing = false;
-    expect(await codeOf(submitSigned(t, signed[0]))).toBe('directory_broken');
+    expect(await rejectionCode(submitSigned(t, signed[0]))).toBe('directory_broken');
     const restarted = await t.reopen();
     await submitSigned(restarted, signed[0]);
     await restarted.dir.closeEpoch(false);

@@ -28,6 +28,7 @@ import {
   statementFor,
   type TestProvider,
 } from '../../helpers/directory.js';
+import { rejectionCode } from '../../helpers/error-code.js';
 
 // The directory's check (submission.ts calls checkPublicKeys), which a test turns off to publish a statement as a
 // directory before this check would have. decodeStatement's check, which clients run, calls the same export
@@ -37,15 +38,6 @@ vi.mock('../../../verifier/formats/statement.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../../verifier/formats/statement.js')>();
   return { ...m, checkPublicKeys: (s: Statement) => check.on && m.checkPublicKeys(s) };
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'untyped';
-  }
-  return 'no error';
-}
 
 /** The statement's bytes with `key`'s public key replaced by `publicKey` (no check), signed by the provider. */
 function signedWith(p: TestProvider, s: Statement, key: StatementKey, publicKey: Uint8Array) {
@@ -95,7 +87,7 @@ describe('public keys at submission', () => {
       const key = { ...identityKey(), algorithm, publicKey: valid[algorithm]() };
       const s = statementFor(chat, `k${n++}@chat.example`, 1, [key], t.clock.now);
       const signed = signedWith(chat, s, key, publicKey);
-      return codeOf(t.dir.submit(signed.statement, signed.signature));
+      return rejectionCode(t.dir.submit(signed.statement, signed.signature));
     };
     for (const b of notPoints) expect(await submit('ed25519', b)).toBe('statement_bad_public_key');
     for (const h of ED25519_TORSION_SUBGROUP)
@@ -123,8 +115,8 @@ describe('public keys at submission', () => {
     );
     const forged = signed.signature.slice();
     forged[0] ^= 1;
-    expect(await codeOf(t.dir.submit(signed.statement, forged))).toBe('bad_signature');
-    expect(await codeOf(t.dir.submit(signed.statement, signed.signature))).toBe('statement_bad_public_key');
+    expect(await rejectionCode(t.dir.submit(signed.statement, forged))).toBe('bad_signature');
+    expect(await rejectionCode(t.dir.submit(signed.statement, signed.signature))).toBe('statement_bad_public_key');
   });
 });
 

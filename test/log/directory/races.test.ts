@@ -20,15 +20,7 @@ import { LogReader } from '../../../log/merkle/reader.js';
 import { SqliteLogStorage } from '../../../log/merkle/sqlite-storage.js';
 import { enrolProvider, identityKey, openTestDirectory, publish, statementFor } from '../../helpers/directory.js';
 import { makeLeaf } from '../../helpers/pki.js';
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'untyped';
-  }
-  return 'no error';
-}
+import { rejectionCode } from '../../helpers/error-code.js';
 
 describe('directory attacks and races', () => {
   it('catches an enrolment that states another key than its certificate, and passes honest ones', async () => {
@@ -45,13 +37,13 @@ describe('directory attacks and races', () => {
     for (const { entry } of replay.enrolments) await checkEnrolment(entry, [t.root.der], t.clock.now);
     const honest = replay.enrolments[0].entry;
     const attacker = await makeLeaf(t.root, { dnsNames: ['chat.example'] });
-    expect(await codeOf(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der], t.clock.now))).toBe(
-      'bad_enrolment',
-    );
-    expect(await codeOf(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der], t.clock.now))).toBe(
-      'bad_enrolment',
-    );
-    expect(await codeOf(checkEnrolment(honest, [], t.clock.now))).toBe('bad_enrolment');
+    expect(
+      await rejectionCode(checkEnrolment({ ...honest, publicKey: attacker.publicKey }, [t.root.der], t.clock.now)),
+    ).toBe('bad_enrolment');
+    expect(
+      await rejectionCode(checkEnrolment({ ...honest, providerId: 'talk.example' }, [t.root.der], t.clock.now)),
+    ).toBe('bad_enrolment');
+    expect(await rejectionCode(checkEnrolment(honest, [], t.clock.now))).toBe('bad_enrolment');
   });
 
   it('refuses a history that withholds a version the account never deleted', async () => {
@@ -67,12 +59,12 @@ describe('directory attacks and races', () => {
       .find((b) => b[0] === 0x02 && b[40] === 2)!
       .slice(41, 73);
     const withheld = { ...proof, versions: [proof.versions[0], { version: 2, commitment: v2Commitment }] };
-    expect(await codeOf(() => t.verifier.verifyHistory(withheld, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
-      'bad_history',
-    );
-    expect(await codeOf(() => t.verifier.verifyHistory(proof, 'chat.example', 'h@chat.example', HISTORY_ZERO))).toBe(
-      'no error',
-    );
+    expect(
+      await rejectionCode(() => t.verifier.verifyHistory(withheld, 'chat.example', 'h@chat.example', HISTORY_ZERO)),
+    ).toBe('bad_history');
+    expect(
+      await rejectionCode(() => t.verifier.verifyHistory(proof, 'chat.example', 'h@chat.example', HISTORY_ZERO)),
+    ).toBe('no error');
   });
 
   it('commits a statement accepted before a revocation of its credential, and refuses those after it', async () => {
@@ -84,14 +76,14 @@ describe('directory attacks and races', () => {
     const revoked = t.dir.revoke('chat.example', fingerprint, 'compromise');
     // Once the revocation is queued, the credential signs nothing new, even before it commits.
     const late = chat.sign(statementFor(chat, 'late@chat.example', 1, [identityKey()], t.clock.now));
-    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
+    expect(await rejectionCode(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
     // The statement accepted earlier commits in the same epoch as the revocation (its receipt is kept).
     await t.dir.closeEpoch();
     await revoked;
     expect((await accepted.committed).epoch).toBe(t.dir.epoch);
     const proof = await proveLookup(t.dir, 'chat.example', 'early@chat.example');
     expect(t.verifier.verifyLookup(proof, 'chat.example', 'early@chat.example').status).toBe('present');
-    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
+    expect(await rejectionCode(t.dir.submit(late.statement, late.signature))).toBe('cert_revoked');
     const after = await proveLookup(t.dir, 'chat.example', 'late@chat.example');
     expect(t.verifier.verifyLookup(after, 'chat.example', 'late@chat.example').status).toBe('absent');
   });
@@ -142,12 +134,12 @@ describe('directory attacks and races', () => {
     const t = await openTestDirectory();
     const leaf = await makeLeaf(t.root, { dnsNames: ['dup.example'] });
     const first = await t.dir.enrol([leaf.der]);
-    expect(await codeOf(t.dir.enrol([leaf.der]))).toBe('already_enrolled');
+    expect(await rejectionCode(t.dir.enrol([leaf.der]))).toBe('already_enrolled');
     await t.dir.closeEpoch();
     await first.committed;
     const fp = t.dir.credentials.all()[0].fingerprint;
     void t.dir.revoke('dup.example', fp, 'one');
-    expect(await codeOf(() => t.dir.revoke('dup.example', fp, 'two'))).toBe('unknown_credential');
+    expect(await rejectionCode(() => t.dir.revoke('dup.example', fp, 'two'))).toBe('unknown_credential');
     await t.dir.closeEpoch();
   });
 
@@ -162,7 +154,7 @@ describe('directory attacks and races', () => {
       signature: signSync('ed25519', k1.seed, continuityMessage({ ...v2 })).subarray(0, 40),
     };
     const s = chat.sign(v2);
-    expect(await codeOf(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
+    expect(await rejectionCode(t.dir.submit(s.statement, s.signature))).toBe('bad_continuity');
   });
 
   // A submission reads the committed version with its name, once; if an epoch commits a version of the
@@ -191,7 +183,7 @@ describe('directory attacks and races', () => {
       return outcome(label, version);
     };
     const epochs = t.dir.epochsCommitted;
-    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
+    expect(await rejectionCode(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
     expect(armed).toBe(false);
     expect(t.dir.epochsCommitted).toBe(epochs + 1);
     expect((await proveLookup(t.dir, 'chat.example', 'r@chat.example')).present?.version).toBe(2);
@@ -200,7 +192,7 @@ describe('directory attacks and races', () => {
     const again = await t.dir.submit(rival.statement, rival.signature);
     expect(again.version).toBe(2);
     expect((await again.committed).epoch).toBe(t.dir.epoch);
-    expect(await codeOf(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
+    expect(await rejectionCode(t.dir.submit(late.statement, late.signature))).toBe('version_conflict');
   });
 });
 
