@@ -12,7 +12,9 @@
  * shard (its label), and its rows in its label's shard; an account row replicated ahead of the head's epoch (a run
  * cut short, an epoch waiting for its witnesses) is proven at the head's leaf's version by the proof builder, from
  * the account's version rows. A name D1 does not know has its VRF proof computed here, after the caller's charge
- * for it. Erased versions' commitments come from the log's entry bundles (`entryBundle`, R2).
+ * for it. Erased versions' commitments come from the log's entry bundles (`entryBundle`, R2). Every read of a
+ * database goes with its marker: one behind the head read, or behind any head this reader read, went back
+ * (`ReplicaBehindError`), and its rows are not answered from.
  */
 import { DIRECTORY_QUERIES as Q, type RawEpoch, type RawCredential } from '../../log/directory/directory-sql.js';
 import { CredentialRegistry } from '../../log/directory/credentials.js';
@@ -26,7 +28,7 @@ import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { keysAlong, MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
 import { mapRowShard, REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
-import { D1IndexRows, mapRowsQuery } from './d1-rows.js';
+import { D1IndexRows, mapRowsQuery, ReplicaBehindError } from './d1-rows.js';
 import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
 /** The depths one query reads below where it starts, and the queries one walk makes at most. */
@@ -86,11 +88,19 @@ export class D1DirectoryReader implements ProofSource {
   credentials = new CredentialRegistry();
   private credentialsEpoch = -1;
   private readonly recentHeads = new Map<number, HeadRead>();
+  /** The newest servable epoch this reader has seen (-1: none yet); no database may be behind it (see `rows`). */
+  private newestHead = -1;
   readonly store: Pick<ProofSource['store'], 'account' | 'version' | 'versions'>;
+  /**
+   * The index rows, each read with its database's marker: a database behind an epoch already served went back
+   * (restored, or another copy bound), and its rows are an older epoch's, which the head's map does not prove
+   * (`ReplicaBehindError`: the isolate hands the read to the object). A healthy shard is never behind a servable
+   * head: it gets each epoch before the meta database does.
+   */
   private readonly rows: D1IndexRows;
 
   constructor(private readonly o: D1ReaderOptions) {
-    this.rows = new D1IndexRows(o.layout);
+    this.rows = new D1IndexRows(o.layout, () => (this.newestHead >= 0 ? this.newestHead : undefined));
     this.store = {
       account: (label) => this.rows.account(label),
       version: (label, version) => this.rows.version(label, version),
@@ -139,12 +149,18 @@ export class D1DirectoryReader implements ProofSource {
     const head = (heads.results as RawEpoch<BlobColumn>[])[0];
     if (!head) throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
     const snap = snapshotFromRow(doRowReaders.epoch(head), head.checkpoint);
+    this.servable(snap.epoch);
     await this.refreshCredentials(snap.epoch);
     const read = { snap, top: rows.results as TopRow[] };
     this.recentHeads.delete(snap.headIndex);
     this.recentHeads.set(snap.headIndex, read);
     if (this.recentHeads.size > RECENT_HEADS) this.recentHeads.delete(this.recentHeads.keys().next().value as number);
     return read;
+  }
+
+  /** Records that `epoch` is servable (read by this reader, or by the isolate before its first read). */
+  servable(epoch: number): void {
+    this.newestHead = Math.max(this.newestHead, epoch);
   }
 
   /** Reads the credentials again with each new epoch (enrolments and revocations only add rows). */
@@ -179,11 +195,12 @@ export class D1DirectoryReader implements ProofSource {
     // near its terminal leaf), in the database that holds it (the meta database only the depths above `bits`).
     const read = async (db: IndexDatabase, keys: Uint8Array[]) => {
       if (keys.length === 0) return;
-      const { results } = await db
-        .prepare(mapRowsQuery(keys))
-        .bind(snap.epoch)
-        .all<{ key: BlobColumn; epoch: number; node: BlobColumn }>();
-      rows.add(keys, results);
+      // With the database's marker, as the index rows are read (see `rows`): one behind the head went back.
+      const [found, marker] = await db.batch([db.prepare(mapRowsQuery(keys)).bind(snap.epoch), db.prepare(R.marker)]);
+      const at = (marker.results[0] as { epoch: number } | undefined)?.epoch ?? -1;
+      if (at < snap.epoch)
+        throw new ReplicaBehindError(`a database of the replica is at epoch ${at}, not ${snap.epoch}`);
+      rows.add(keys, found.results as { key: BlobColumn; epoch: number; node: BlobColumn }[]);
     };
     const { meta } = this.o.layout;
     let from = mapNodeKey(label, bits);

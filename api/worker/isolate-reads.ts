@@ -71,6 +71,7 @@ export interface IsolateReadEnv extends SequencerVars {
 /** What an isolate needs to answer reads, built once per environment. */
 interface IsolateReads {
   layout: IndexLayout;
+  directory: D1DirectoryReader;
   app: Hono;
   /** Whether the replica has had a servable epoch (checked again on each request until it has). */
   ready: boolean;
@@ -134,7 +135,7 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
       logger: workerLogger,
       keytrans: settings.keytrans ? new D1KeyTransDeployments(layout, vrfSecretKey) : undefined,
     });
-    reads = { layout, app, ready: false };
+    reads = { layout, directory, app, ready: false };
   }
   built.set(env, reads);
   return reads;
@@ -163,8 +164,9 @@ export async function answerRead(
   const reads = isolateReads(env, counts);
   if (!reads) return null;
   if (!reads.ready) {
-    const head = await reads.layout.meta.prepare(REPLICA_QUERIES.servedHead).first();
+    const head = await reads.layout.meta.prepare(REPLICA_QUERIES.servedHead).first<{ epoch: number }>();
     if (!head) return null;
+    reads.directory.servable(head.epoch); // so that even the first read finds a database that went back
     reads.ready = true;
   }
   const res = await reads.app.fetch(request.clone(), {});

@@ -22,6 +22,7 @@ import {
   indexLayout,
   KEEP_EPOCHS,
   labelShard,
+  REPLICA_QUERIES,
   type IndexDatabase,
   type IndexLayout,
   type IndexStatement,
@@ -251,11 +252,11 @@ describe('the directory replicated to D1, read by the Worker', () => {
     let headReads = 0;
     const l = layout();
     const meta: IndexDatabase = {
-      prepare: (q) => l.meta.prepare(q),
-      batch: (statements) => {
-        headReads++;
-        return l.meta.batch(statements);
+      prepare: (q) => {
+        if (q === REPLICA_QUERIES.servedHead) headReads++;
+        return l.meta.prepare(q);
       },
+      batch: (statements) => l.meta.batch(statements),
     };
     const reader = d1Reader({ ...l, meta, shards: [meta, ...l.shards.slice(1)] });
     const proof = await proveDiscovery(reader, 'user5@d1.example');
