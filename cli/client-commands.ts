@@ -62,14 +62,24 @@ function fingerprint(key: string): string {
 }
 
 export async function trust(argv: string[]): Promise<number> {
+  // Only the options trust reads: --state and --evidence-dir are refused, not ignored. --pins has no default here,
+  // so that one given with --server (which fetches the pins, and saves them with --save only) is refused too.
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, save: { type: 'string' } },
+    options: {
+      pins: { type: 'string' },
+      server: COMMON.server,
+      save: { type: 'string' },
+      json: COMMON.json,
+      help: COMMON.help,
+    },
     allowPositionals: false,
   });
   if (values.help) return (console.log(TRUST_HELP), 0);
   if (values.save !== undefined && !values.server)
     throw new UsageError('--save needs --server: the pins to save are fetched from the server');
+  if (values.pins !== undefined && values.server)
+    throw new UsageError('--pins is read without --server only: with --server, save the pins with --save FILE');
   let pins: PinsFile;
   if (values.server) {
     const c = await fetchConfig(values.server.replace(/\/+$/, ''));
@@ -85,7 +95,7 @@ export async function trust(argv: string[]): Promise<number> {
       `${values.server}/v1/config`,
     );
     if (values.save) writeFileAtomic(values.save, `${JSON.stringify(pins, null, 2)}\n`);
-  } else pins = readPins(values.pins);
+  } else pins = readPins(values.pins ?? COMMON.pins.default);
   const lines = [
     `origin          ${pins.origin}`,
     `log key         ${pins.logKey}`,

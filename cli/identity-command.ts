@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../wasm-free-crypto/bytes.js';
 import { ed25519KeyPairFromSeed, generateEd25519KeyPair } from '../wasm-free-crypto/ed25519.js';
 import { output, UsageError } from './output.js';
+import { checkSubcommandOptions } from './subcommand-options.js';
 
 export const IDENTITY_HELP = `usage: kt identity new [--out FILE] [--json]
        kt identity show [--key FILE] [--json]
@@ -88,9 +89,12 @@ function showIdentity(path: string): [string, unknown] {
   return [file.publicKey, { keyFile: path, algorithm: file.algorithm, publicKey: file.publicKey }];
 }
 
+/** The options each subcommand takes, besides --help: any other is refused (cli/subcommand-options.ts). */
+const TAKES: Record<string, readonly string[]> = { new: ['out', 'json'], show: ['key', 'json'] };
+
 export async function identity(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args: rest,
     options: {
       out: { type: 'string', default: 'identity.json' },
@@ -98,13 +102,13 @@ export async function identity(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
+    tokens: true,
   });
   if (sub === undefined || sub === '--help' || sub === '-h' || values.help)
     return (console.log(IDENTITY_HELP), sub === undefined ? 2 : 0);
-  let result: [string, unknown];
-  if (sub === 'new') result = newIdentity(values.out);
-  else if (sub === 'show') result = showIdentity(values.key);
-  else throw new UsageError(`unknown identity command ${sub}\n${IDENTITY_HELP}`);
+  if (!Object.hasOwn(TAKES, sub)) throw new UsageError(`unknown identity command ${sub}\n${IDENTITY_HELP}`);
+  checkSubcommandOptions('identity', sub, tokens, TAKES[sub]);
+  const result = sub === 'new' ? newIdentity(values.out) : showIdentity(values.key);
   output(values.json).result(...result);
   return 0;
 }

@@ -16,6 +16,7 @@ import { VerifyError } from '../verifier/verification/errors.js';
 import { lookupArguments } from './client-commands.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
+import { checkSubcommandOptions } from './subcommand-options.js';
 import { readPins, toVerifierPins } from './pins.js';
 
 export const KEYTRANS_HELP = `usage: kt keytrans search --provider P --account A [--version N] [--server URL] [--pins FILE] [--state FILE] [--json]
@@ -41,13 +42,21 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+/** The options each subcommand takes, besides --help: any other is refused (cli/subcommand-options.ts). */
+const TAKES: Record<string, readonly string[]> = {
+  search: ['provider', 'account', 'version', 'server', 'pins', 'state', 'json'],
+  owner: ['provider', 'account', 'made', 'server', 'pins', 'state', 'json'],
+};
+
 function need(v: string | undefined, flag: string): string {
   if (!v) throw new UsageError(`--${flag} is required\n${KEYTRANS_HELP}`);
   return v;
 }
 
 /** The client of `provider` (a checked provider id: it names the default state file) for the flags: pins, server, state file. */
-function clientFor(provider: string, values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']) {
+function clientFor(provider: string, values: Values) {
   const pins = readPins(values.pins);
   const server = (values.server ?? pins.server)?.replace(/\/+$/, '');
   if (!server) throw new UsageError('no server: give --server URL or save one in the pins file');
@@ -78,37 +87,27 @@ function statementVersion(v: string, flag: string): number {
   return Number(v);
 }
 
-export async function keytrans(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
-  if (values.help || sub === '--help' || sub === '-h') return (console.log(KEYTRANS_HELP), 0);
-  if (sub !== 'search' && sub !== 'owner')
-    throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}\n${KEYTRANS_HELP}`);
-  const out = output(values.json);
-  // Checked here, as kt lookup checks them: a provider id that is not a DNS name would also name a state file
-  // outside the folder (kt-keytrans-../x.json).
-  const [provider, account] = lookupArguments(
-    [need(values.provider, 'provider'), need(values.account, 'account')],
-    KEYTRANS_HELP,
+/** `kt keytrans owner`: the owner's check of `account`, with the versions it made since its last check. */
+async function ownerCheck(client: KeyTransClient, provider: string, account: string, values: Values) {
+  const r = await client.ownerMonitor(account, { made: values.made.map((v) => statementVersion(v, '--made') - 1) });
+  const at = r.version === null ? 'no version' : `version ${r.version + 1}`;
+  output(values.json).result(
+    `verified (KEYTRANS owner): ${provider} / ${account}: ${at} from log entry ${r.starting}, tree size ${r.treeSize}`,
+    {
+      verified: true,
+      ...r,
+    },
   );
-  const client = clientFor(provider, values);
-  if (sub === 'owner') {
-    const r = await client.ownerMonitor(account, { made: values.made.map((v) => statementVersion(v, '--made') - 1) });
-    const at = r.version === null ? 'no version' : `version ${r.version + 1}`;
-    out.result(
-      `verified (KEYTRANS owner): ${provider} / ${account}: ${at} from log entry ${r.starting}, tree size ${r.treeSize}`,
-      {
-        verified: true,
-        ...r,
-      },
-    );
-    return 0;
-  }
+  return 0;
+}
+
+/** `kt keytrans search`: `account`'s greatest version, or `--version N`. */
+async function search(client: KeyTransClient, provider: string, account: string, values: Values) {
   const version = values.version === undefined ? null : statementVersion(values.version, '--version') - 1;
   const found = await client.search(account, version);
   const s = statementOf(found.value, provider, account, found.version);
   const keys = s.keys.map((k) => `${k.id} ${k.algorithm} ${toBase64(k.publicKey)}`).join(', ') || 'none';
-  out.result(
+  output(values.json).result(
     `verified (KEYTRANS): ${provider} / ${account} version ${s.version}: ${s.status}, keys: ${keys}; tree size ${found.treeSize}, anchored in epoch ${found.epoch}`,
     {
       verified: true,
@@ -121,4 +120,21 @@ export async function keytrans(argv: string[]): Promise<number> {
     },
   );
   return 0;
+}
+
+export async function keytrans(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, tokens } = parseArgs({ args: rest, options: OPTIONS, strict: true, tokens: true });
+  if (values.help || sub === '--help' || sub === '-h') return (console.log(KEYTRANS_HELP), 0);
+  if (sub !== 'search' && sub !== 'owner')
+    throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}\n${KEYTRANS_HELP}`);
+  checkSubcommandOptions('keytrans', sub, tokens, TAKES[sub]);
+  // Checked here, as kt lookup checks them: a provider id that is not a DNS name would also name a state file
+  // outside the folder (kt-keytrans-../x.json).
+  const [provider, account] = lookupArguments(
+    [need(values.provider, 'provider'), need(values.account, 'account')],
+    KEYTRANS_HELP,
+  );
+  const client = clientFor(provider, values);
+  return sub === 'owner' ? ownerCheck(client, provider, account, values) : search(client, provider, account, values);
 }

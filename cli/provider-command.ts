@@ -26,6 +26,7 @@ import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
+import { checkSubcommandOptions } from './subcommand-options.js';
 
 export const PROVIDER_HELP = `usage: kt provider keygen --id PROVIDER [--dir DIR]
        kt provider certify --csr FILE --data DIR [--days N]
@@ -288,16 +289,28 @@ async function publish(v: Values): Promise<[string, unknown]> {
   ];
 }
 
-const SUBCOMMANDS: Record<string, (v: Values) => Promise<[string, unknown]>> = { keygen, certify, enrol, publish };
+type Run = (v: Values) => Promise<[string, unknown]>;
+
+/** Each subcommand, and the options it takes besides --help: any other is refused (cli/subcommand-options.ts). */
+const SUBCOMMANDS: Record<string, { run: Run; takes: readonly string[] }> = {
+  keygen: { run: keygen, takes: ['id', 'dir', 'json'] },
+  certify: { run: certify, takes: ['csr', 'data', 'days', 'json'] },
+  enrol: { run: enrol, takes: ['chain', 'server', 'token', 'data', 'wait', 'json'] },
+  publish: {
+    run: publish,
+    takes: ['id', 'key', 'cert', 'account', 'version', 'identity', 'protocol', 'delete', 'server', 'wait', 'json'],
+  },
+};
 
 export async function provider(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: OPTIONS });
+  const { values, tokens } = parseArgs({ args: rest, options: OPTIONS, tokens: true });
   if (sub === undefined || sub === '--help' || sub === '-h' || values.help)
     return (console.log(PROVIDER_HELP), sub === undefined ? 2 : 0);
-  const run = SUBCOMMANDS[sub];
-  if (!run) throw new UsageError(`unknown provider command ${sub}\n${PROVIDER_HELP}`);
-  const [human, json] = await run(values);
+  const subcommand = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!subcommand) throw new UsageError(`unknown provider command ${sub}\n${PROVIDER_HELP}`);
+  checkSubcommandOptions('provider', sub, tokens, subcommand.takes);
+  const [human, json] = await subcommand.run(values);
   output(values.json).result(human, json);
   return 0;
 }

@@ -38,9 +38,10 @@ import { witnessApp } from '../api/app/witness-app.js';
 import { answerClientErrors } from '../api/node/client-errors.js';
 import { base64Of } from './base64-value.js';
 import { readJsonOr, writeFileAtomic } from './files.js';
-import { output, UsageError } from './output.js';
+import { output, UsageError, type Output } from './output.js';
+import { checkSubcommandOptions } from './subcommand-options.js';
 
-export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE]
+export const WITNESS_HELP = `usage: kt witness init --name NAME [--key FILE] [--json]
        kt witness cosigner-key --convention sigsum (--public-key KEY | --public-key-file FILE) [--json]
        kt witness serve --log ORIGIN=LOGKEY [--log ...] [--audit ORIGIN=LOGURL ...] [--audit-dir DIR]
                         [--roots PEM] [--key FILE] [--state FILE] [--port N] [--host ADDR] [--json]
@@ -279,46 +280,46 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Usag
   return new UsageError(`cannot listen on ${at}: ${e.message}`);
 }
 
-export async function witness(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: 'string' },
-      key: { type: 'string', default: 'witness.key' },
-      state: { type: 'string', default: 'witness-state.json' },
-      log: { type: 'string', multiple: true, default: [] },
-      audit: { type: 'string', multiple: true, default: [] },
-      'audit-dir': { type: 'string', default: '.' },
-      roots: { type: 'string' },
-      port: { type: 'string', default: '8788' },
-      host: { type: 'string', default: '127.0.0.1' },
-      json: { type: 'boolean', default: false },
-      convention: { type: 'string' },
-      'public-key': { type: 'string' },
-      'public-key-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help || sub === undefined || sub === '--help' || sub === '-h')
-    return (console.log(WITNESS_HELP), sub === undefined ? 2 : 0);
-  const out = output(values.json);
-  if (sub === 'init') {
-    if (!values.name || !isValidKeyName(values.name))
-      throw new UsageError('--name NAME is required (a key name such as witness.example/w1)');
-    if (existsSync(values.key)) throw new UsageError(`${values.key} exists; a witness key is never overwritten`);
-    const seed = randomBytes(32);
-    writeFileAtomic(values.key, `${values.name} ${toHex(seed)}\n`, 0o600);
-    const key = cosigner(values.name, seed).verifierKey;
-    out.result(`created ${values.key}\ncosigner key ${key}`, { keyFile: values.key, cosignerKey: key });
-    return 0;
-  }
-  if (sub === 'cosigner-key') {
-    const key = conventionalCosignerKey(values.convention, values['public-key'], values['public-key-file']);
-    out.result(`cosigner key ${key}`, { cosignerKey: key });
-    return 0;
-  }
-  if (sub !== 'serve') throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);
+const OPTIONS = {
+  name: { type: 'string' },
+  key: { type: 'string', default: 'witness.key' },
+  state: { type: 'string', default: 'witness-state.json' },
+  log: { type: 'string', multiple: true, default: [] as string[] },
+  audit: { type: 'string', multiple: true, default: [] as string[] },
+  'audit-dir': { type: 'string', default: '.' },
+  roots: { type: 'string' },
+  port: { type: 'string', default: '8788' },
+  host: { type: 'string', default: '127.0.0.1' },
+  json: { type: 'boolean', default: false },
+  convention: { type: 'string' },
+  'public-key': { type: 'string' },
+  'public-key-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+/** `kt witness init`: a new key file under `--name`, never overwriting one. */
+async function initKey(values: Values, out: Output): Promise<number> {
+  if (!values.name || !isValidKeyName(values.name))
+    throw new UsageError('--name NAME is required (a key name such as witness.example/w1)');
+  if (existsSync(values.key)) throw new UsageError(`${values.key} exists; a witness key is never overwritten`);
+  const seed = randomBytes(32);
+  writeFileAtomic(values.key, `${values.name} ${toHex(seed)}\n`, 0o600);
+  const key = cosigner(values.name, seed).verifierKey;
+  out.result(`created ${values.key}\ncosigner key ${key}`, { keyFile: values.key, cosignerKey: key });
+  return 0;
+}
+
+/** `kt witness cosigner-key`: another implementation's cosigner key, from its public key. */
+async function cosignerKey(values: Values, out: Output): Promise<number> {
+  const key = conventionalCosignerKey(values.convention, values['public-key'], values['public-key-file']);
+  out.result(`cosigner key ${key}`, { cosignerKey: key });
+  return 0;
+}
+
+/** `kt witness serve`: serves the witness until a signal. */
+async function serveWitness(values: Values, out: Output): Promise<number> {
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
     throw new UsageError(`invalid port ${values.port}`);
   const logs = parseLogs(values.log);
@@ -341,4 +342,26 @@ export async function witness(argv: string[]): Promise<number> {
     },
   );
   return new Promise(() => {}); // serves until a signal
+}
+
+/** Each subcommand, and the options it takes besides --help: any other is refused (cli/subcommand-options.ts). */
+const SUBCOMMANDS: Record<string, { run: (values: Values, out: Output) => Promise<number>; takes: readonly string[] }> =
+  {
+    init: { run: initKey, takes: ['name', 'key', 'json'] },
+    'cosigner-key': { run: cosignerKey, takes: ['convention', 'public-key', 'public-key-file', 'json'] },
+    serve: {
+      run: serveWitness,
+      takes: ['log', 'audit', 'audit-dir', 'roots', 'key', 'state', 'port', 'host', 'json'],
+    },
+  };
+
+export async function witness(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, tokens } = parseArgs({ args: rest, options: OPTIONS, tokens: true });
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h')
+    return (console.log(WITNESS_HELP), sub === undefined ? 2 : 0);
+  const subcommand = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!subcommand) throw new UsageError(`unknown witness command ${sub}\n${WITNESS_HELP}`);
+  checkSubcommandOptions('witness', sub, tokens, subcommand.takes);
+  return subcommand.run(values, output(values.json));
 }
