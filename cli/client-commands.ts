@@ -44,7 +44,7 @@ and its consistency with the newest checkpoint in the state file (default kt-sta
 updates. Exit 0: verified (present, deleted, absent, or the provider is not enrolled); 1: verification failed;
 2: usage or network error, or a malformed provider id or account.`;
 
-export const HISTORY_HELP = `usage: kt history PROVIDER ACCOUNT [--since N --since-hash B64] [--pins FILE] [--server URL] [--state FILE] [--json]
+export const HISTORY_HELP = `usage: kt history PROVIDER ACCOUNT [--since N --since-hash B64] [--pins FILE] [--server URL] [--state FILE] [--evidence-dir DIR] [--json]
 Fetches and verifies every version of ACCOUNT after version N (default 0: all of them), chained from the
 history hash B64 of version N (required when N > 0: the hash \`kt history\` printed for it before).`;
 

@@ -145,11 +145,10 @@ async function keygen(v: Values): Promise<[string, unknown]> {
 async function certify(v: Values): Promise<[string, unknown]> {
   const data = need(v.data, 'data');
   if (!/^[1-9][0-9]{0,3}$/.test(v.days)) throw new UsageError('--days must be 1 to 9999');
-  const { providerId, pem } = await certifyRequest(
-    await loadDevCa(data),
-    read(need(v.csr, 'csr')),
-    Number(v.days),
-  ).catch((e: Error) => {
+  const ca = await loadDevCa(data).catch((e: Error) => {
+    throw new UsageError(`no development CA in ${data} (dev-ca.pem and dev-ca.key, made by kt init): ${e.message}`);
+  });
+  const { providerId, pem } = await certifyRequest(ca, read(need(v.csr, 'csr')), Number(v.days)).catch((e: Error) => {
     throw new UsageError(`cannot certify: ${e.message}`);
   });
   return [pem.trimEnd(), { providerId, certificate: pem }];

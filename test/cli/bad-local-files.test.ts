@@ -2,7 +2,7 @@
  * Malformed local files and arguments give exit 2 with a message that names the file (or flag) and a stable code,
  * never a raw TypeError or Node error (code "internal"), and none of them reaches a directory (the server is a port
  * nothing listens on): state files of lookup, monitor, KEYTRANS and audit; a receipt file; a --since-hash; --save
- * without --server; a monitor's --key that is no public key; a provider or account kt lookup would refuse. An evidence file that is not JSON is no evidence (exit 1, `evidence_invalid`).
+ * without --server; a monitor's --key that is no public key; a --data folder without a development CA; a provider or account kt lookup would refuse. An evidence file that is not JSON is no evidence (exit 1, `evidence_invalid`).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,6 +84,14 @@ it('kt audit: a damaged SQLite state file, a directory, a file in a missing dire
 it('kt check-receipt: a missing --receipt file is a usage error, not internal', async () => {
   const r = await jsonError(['check-receipt', 'chat.example', 'alice@example.org', '--receipt', 'missing.txt']);
   expect(r).toEqual({ code: 2, error: { code: 'usage', message: expect.stringContaining('missing.txt') } });
+});
+
+it('kt provider certify: a --data folder without the development CA is a usage error naming it, not internal', async () => {
+  const r = await jsonError(['provider', 'certify', '--csr', 'missing.csr', '--data', dir]);
+  expect(r).toEqual({
+    code: 2,
+    error: { code: 'usage', message: expect.stringContaining(`no development CA in ${dir}`) },
+  });
 });
 
 it('kt history: a --since-hash that is not 32 bytes, or one without --since N, is a usage error', async () => {
