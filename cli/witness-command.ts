@@ -320,6 +320,9 @@ async function cosignerKey(values: Values, out: Output): Promise<number> {
 
 /** `kt witness serve`: serves the witness until a signal. */
 async function serveWitness(values: Values, out: Output): Promise<number> {
+  // Roots without an audit would check nothing, while their user believes enrolments are checked.
+  if (values.roots !== undefined && values.audit.length === 0)
+    throw new UsageError('--roots goes with --audit ORIGIN=LOGURL: without an audit, no enrolment is checked');
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
     throw new UsageError(`invalid port ${values.port}`);
   const logs = parseLogs(values.log);
