@@ -286,7 +286,7 @@ const OPTIONS = {
   state: { type: 'string', default: 'witness-state.json' },
   log: { type: 'string', multiple: true, default: [] as string[] },
   audit: { type: 'string', multiple: true, default: [] as string[] },
-  'audit-dir': { type: 'string', default: '.' },
+  'audit-dir': { type: 'string' }, // serve's, default '.': no default here, so that one given without --audit is refused
   roots: { type: 'string' },
   port: { type: 'string', default: '8788' },
   host: { type: 'string', default: '127.0.0.1' },
@@ -320,9 +320,10 @@ async function cosignerKey(values: Values, out: Output): Promise<number> {
 
 /** `kt witness serve`: serves the witness until a signal. */
 async function serveWitness(values: Values, out: Output): Promise<number> {
-  // Roots without an audit would check nothing, while their user believes enrolments are checked.
-  if (values.roots !== undefined && values.audit.length === 0)
-    throw new UsageError('--roots goes with --audit ORIGIN=LOGURL: without an audit, no enrolment is checked');
+  // Roots or an audit folder without an audit would do nothing, while their user believes enrolments are checked.
+  for (const flag of ['roots', 'audit-dir'] as const)
+    if (values[flag] !== undefined && values.audit.length === 0)
+      throw new UsageError(`--${flag} goes with --audit ORIGIN=LOGURL: without an audit, no enrolment is checked`);
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
     throw new UsageError(`invalid port ${values.port}`);
   const logs = parseLogs(values.log);
@@ -330,7 +331,7 @@ async function serveWitness(values: Values, out: Output): Promise<number> {
     cosigner: readKey(values.key),
     logs,
     store: new FileWitnessStore(values.state),
-    audit: auditHook(logs, values.audit, values['audit-dir'], trustedRoots(values.roots)),
+    audit: auditHook(logs, values.audit, values['audit-dir'] ?? '.', trustedRoots(values.roots)),
   });
   const url = await listen(w, values.host, Number(values.port));
   const unchecked = values.audit.length > 0 && !values.roots;

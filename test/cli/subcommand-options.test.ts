@@ -131,9 +131,11 @@ describe('kt COMMAND SUBCOMMAND refuses the options of other subcommands', () =>
     expect(init.code, init.stderr).toBe(0);
     expect(existsSync(join(dir, 'w.key'))).toBe(true);
     expect([serve.code, serve.stderr]).toEqual([2, expect.stringContaining('give at least one --log')]);
-    // --roots checks the enrolments an audit replays: without --audit it would check nothing.
-    const roots = await kt(['witness', 'serve', '--log', 'a=b', '--roots', 'roots.pem', '--port', '0'], dir);
-    expect([roots.code, roots.stderr]).toEqual([2, expect.stringContaining('--roots goes with --audit')]);
+    // --roots and --audit-dir serve an audit: without --audit they would do nothing.
+    for (const flag of ['--roots', '--audit-dir']) {
+      const r = await kt(['witness', 'serve', '--log', 'a=b', flag, dir, '--port', '0'], dir);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`${flag} goes with --audit`)]);
+    }
   });
 
   it('kt keytrans: search does not take --made, owner does not take --version; their own get through', async () => {
