@@ -13,7 +13,7 @@
  * cut short, an epoch waiting for its witnesses) is proven at the head's leaf's version by the proof builder, from
  * the account's version rows. A name D1 does not know has its VRF proof computed here, after the caller's charge
  * for it. Erased versions' commitments come from the log's entry bundles (`entryBundle`, R2). Every read of a
- * database goes with its marker: one behind the head read, or behind any head this reader read, went back
+ * database goes with its marker: one behind the head read, or behind the last head this reader read, went back
  * (`ReplicaBehindError`), and its rows are not answered from.
  */
 import { DIRECTORY_QUERIES as Q, type RawEpoch, type RawCredential } from '../../log/directory/directory-sql.js';
@@ -88,8 +88,12 @@ export class D1DirectoryReader implements ProofSource {
   credentials = new CredentialRegistry();
   private credentialsEpoch = -1;
   private readonly recentHeads = new Map<number, HeadRead>();
-  /** The newest servable epoch this reader has seen (-1: none yet); no database may be behind it (see `rows`). */
-  private newestHead = -1;
+  /**
+   * The servable epoch this reader read last (-1: none yet); no database may be behind it (see `rows`). The last,
+   * not the greatest: after the object's storage was reset, D1 is refilled with its new, lower epochs, and a
+   * greatest one would refuse every read of a long-lived isolate.
+   */
+  private lastHead = -1;
   readonly store: Pick<ProofSource['store'], 'account' | 'version' | 'versions'>;
   /**
    * The index rows, each read with its database's marker: a database behind an epoch already served went back
@@ -100,7 +104,7 @@ export class D1DirectoryReader implements ProofSource {
   private readonly rows: D1IndexRows;
 
   constructor(private readonly o: D1ReaderOptions) {
-    this.rows = new D1IndexRows(o.layout, () => (this.newestHead >= 0 ? this.newestHead : undefined));
+    this.rows = new D1IndexRows(o.layout, () => (this.lastHead >= 0 ? this.lastHead : undefined));
     this.store = {
       account: (label) => this.rows.account(label),
       version: (label, version) => this.rows.version(label, version),
@@ -160,7 +164,7 @@ export class D1DirectoryReader implements ProofSource {
 
   /** Records that `epoch` is servable (read by this reader, or by the isolate before its first read). */
   servable(epoch: number): void {
-    this.newestHead = Math.max(this.newestHead, epoch);
+    this.lastHead = epoch;
   }
 
   /** Reads the credentials again with each new epoch (enrolments and revocations only add rows). */
