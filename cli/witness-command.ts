@@ -323,7 +323,7 @@ async function serveWitness(values: Values, out: Output): Promise<number> {
   // Roots or an audit folder without an audit would do nothing, while their user believes enrolments are checked.
   for (const flag of ['roots', 'audit-dir'] as const)
     if (values[flag] !== undefined && values.audit.length === 0)
-      throw new UsageError(`--${flag} goes with --audit ORIGIN=LOGURL: without an audit, no enrolment is checked`);
+      throw new UsageError(`--${flag} goes with --audit ORIGIN=LOGURL: without an audit it does nothing`);
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
     throw new UsageError(`invalid port ${values.port}`);
   const logs = parseLogs(values.log);
