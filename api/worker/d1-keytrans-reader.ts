@@ -5,7 +5,7 @@
  * (log/keytrans/gathered-view.ts) from batches of point queries: a prefix-tree path's PATH_DEPTHS depths and their
  * siblings in one round, each node the newest row at or before the entry read. Every row read is of a position
  * within the anchored head, which D1 held before the epoch became servable there (d1-replica.ts), so the answer is
- * the object's. The search keys of versions the tree does not hold are computed here with the deployment's VRF key
+ * the object's; each database is read with its marker, so that one that went back is not answered from. The search keys of versions the tree does not hold are computed here with the deployment's VRF key
  * (derived from the directory's, log/keytrans/operator-keys.ts), as the object does.
  */
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
@@ -23,7 +23,8 @@ import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import type { KeyTransDeploymentReads } from '../app/keytrans-routes.js';
-import type { IndexDatabase, IndexLayout } from './d1-layout.js';
+import { REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
+import { ReplicaBehindError } from './d1-rows.js';
 import { KEYTRANS_REPLICA_QUERIES as K, keyTransLabelShard, keyTransNodeShard } from './d1-keytrans.js';
 import { blob, blobBytes, type BlobColumn } from './do-directory-store.js';
 
@@ -34,22 +35,36 @@ const SEARCH_KEYS = 10_000;
 
 type Statement = { db: number; query: string; bindings: unknown[] };
 
-/** Runs `statements`, one batch per database, and returns each statement's rows in order. */
-async function batched(layout: IndexLayout, statements: Statement[]): Promise<Record<string, unknown>[][]> {
+/**
+ * Runs `statements`, one batch per database, and returns each statement's rows in order. Each batch also reads its
+ * database's marker: one behind `epoch` (the served epoch the answer is of) went back (restored, or another copy
+ * bound), and its rows are an older epoch's, erased values included: a `ReplicaBehindError`, which the isolate
+ * hands to the object (d1-reader.ts reads the directory's rows the same way).
+ */
+async function batched(
+  layout: IndexLayout,
+  statements: Statement[],
+  epoch: number,
+): Promise<Record<string, unknown>[][]> {
   const out: Record<string, unknown>[][] = new Array(statements.length);
   await Promise.all(
     layout.shards.map(async (db: IndexDatabase, i) => {
       const mine = statements.map((s, at) => ({ s, at })).filter(({ s }) => s.db === i);
       if (mine.length === 0) return;
-      const results = await db.batch(mine.map(({ s }) => db.prepare(s.query).bind(...s.bindings)));
+      const results = await db.batch([
+        ...mine.map(({ s }) => db.prepare(s.query).bind(...s.bindings)),
+        db.prepare(R.marker),
+      ]);
+      const at = (results[mine.length].results[0] as { epoch: number } | undefined)?.epoch ?? -1;
+      if (at < epoch) throw new ReplicaBehindError(`a database of the replica is at epoch ${at}, not ${epoch}`);
       mine.forEach(({ at }, j) => (out[at] = results[j].results as Record<string, unknown>[]));
     }),
   );
   return out;
 }
 
-/** A deployment's rows in D1, within the tree of `size` entries. */
-function rowSource(layout: IndexLayout, provider: string, size: number): DeploymentRowSource {
+/** A deployment's rows in D1, within the tree of `size` entries, as of the served `epoch`. */
+function rowSource(layout: IndexLayout, provider: string, size: number, epoch: number): DeploymentRowSource {
   const node = (key: Uint8Array, depth: number, position: number): Statement => {
     const path = pathOf(key, depth);
     const shard = keyTransNodeShard(depth, path, layout.bits);
@@ -80,7 +95,7 @@ function rowSource(layout: IndexLayout, provider: string, size: number): Deploym
           if (d > 0) statements.push(node(siblingKey(key, d), d, position));
         }
       });
-      const rows = await batched(layout, statements);
+      const rows = await batched(layout, statements, epoch);
       return gatheredRows(w, rows, depths, nodeOf);
     },
   };
@@ -186,7 +201,7 @@ export class D1KeyTransDeployments implements KeyTransDeploymentReads {
     if (!config || !head) return undefined;
     const treeHead = { treeSize: head.treeSize, signature: head.signature };
     const base = { suite: KT_128_SHA256_Ed25519, config, treeHead, searchKey: this.searchKeyOf(provider) };
-    return gatherAnswer(base, rowSource(this.layout, provider, head.treeSize), respond);
+    return gatherAnswer(base, rowSource(this.layout, provider, head.treeSize, epoch), respond);
   }
 
   /** The search key of a version, computed with the deployment's VRF key, or kept from an earlier request. */
