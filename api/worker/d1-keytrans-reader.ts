@@ -23,8 +23,8 @@ import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import type { KeyTransDeploymentReads } from '../app/keytrans-routes.js';
-import { REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
-import { ReplicaBehindError } from './d1-rows.js';
+import type { IndexDatabase, IndexLayout } from './d1-layout.js';
+import { batchAtLeast } from './d1-rows.js';
 import { KEYTRANS_REPLICA_QUERIES as K, keyTransLabelShard, keyTransNodeShard } from './d1-keytrans.js';
 import { blob, blobBytes, type BlobColumn } from './do-directory-store.js';
 
@@ -51,13 +51,12 @@ async function batched(
     layout.shards.map(async (db: IndexDatabase, i) => {
       const mine = statements.map((s, at) => ({ s, at })).filter(({ s }) => s.db === i);
       if (mine.length === 0) return;
-      const results = await db.batch([
-        ...mine.map(({ s }) => db.prepare(s.query).bind(...s.bindings)),
-        db.prepare(R.marker),
-      ]);
-      const at = (results[mine.length].results[0] as { epoch: number } | undefined)?.epoch ?? -1;
-      if (at < epoch) throw new ReplicaBehindError(`a database of the replica is at epoch ${at}, not ${epoch}`);
-      mine.forEach(({ at }, j) => (out[at] = results[j].results as Record<string, unknown>[]));
+      const results = await batchAtLeast(
+        db,
+        mine.map(({ s }) => db.prepare(s.query).bind(...s.bindings)),
+        epoch,
+      );
+      mine.forEach(({ at }, j) => (out[at] = results[j]));
     }),
   );
   return out;

@@ -28,7 +28,7 @@ import type { MapLeaf, MapProof } from '../../verifier/formats/map-proof.js';
 import { keysAlong, MAP_ROOT_KEY, mapKeyString, mapNodeKey } from '../../verifier/formats/map-nodes.js';
 import { StoredMap, type MapNodeSource } from '../../verifier/formats/stored-map.js';
 import { mapRowShard, REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
-import { D1IndexRows, mapRowsQuery, ReplicaBehindError } from './d1-rows.js';
+import { batchAtLeast, D1IndexRows, mapRowsQuery } from './d1-rows.js';
 import { blobBytes, doRowReaders, type BlobColumn } from './do-directory-store.js';
 
 /** The depths one query reads below where it starts, and the queries one walk makes at most. */
@@ -200,11 +200,8 @@ export class D1DirectoryReader implements ProofSource {
     const read = async (db: IndexDatabase, keys: Uint8Array[]) => {
       if (keys.length === 0) return;
       // With the database's marker, as the index rows are read (see `rows`): one behind the head went back.
-      const [found, marker] = await db.batch([db.prepare(mapRowsQuery(keys)).bind(snap.epoch), db.prepare(R.marker)]);
-      const at = (marker.results[0] as { epoch: number } | undefined)?.epoch ?? -1;
-      if (at < snap.epoch)
-        throw new ReplicaBehindError(`a database of the replica is at epoch ${at}, not ${snap.epoch}`);
-      rows.add(keys, found.results as { key: BlobColumn; epoch: number; node: BlobColumn }[]);
+      const [found] = await batchAtLeast(db, [db.prepare(mapRowsQuery(keys)).bind(snap.epoch)], snap.epoch);
+      rows.add(keys, found as { key: BlobColumn; epoch: number; node: BlobColumn }[]);
     };
     const { meta } = this.o.layout;
     let from = mapNodeKey(label, bits);

@@ -50,6 +50,21 @@ export class ReplicaBehindError extends Error {
   override readonly name = 'ReplicaBehindError';
 }
 
+/**
+ * The results of `statements` on `db`, in one batch with the database's marker: a marker below `atLeast` means the
+ * database went back (emptied, restored, another copy bound), and its rows are not an answer (`ReplicaBehindError`).
+ */
+export async function batchAtLeast(
+  db: IndexDatabase,
+  statements: IndexStatement[],
+  atLeast: number,
+): Promise<Record<string, unknown>[][]> {
+  const results = await db.batch([...statements, db.prepare(R.marker)]);
+  const epoch = (results[statements.length].results[0] as { epoch: number } | undefined)?.epoch ?? -1;
+  if (epoch < atLeast) throw new ReplicaBehindError(`a database of the replica is at epoch ${epoch}, not ${atLeast}`);
+  return results.slice(0, -1).map((r) => r.results as Record<string, unknown>[]);
+}
+
 export class D1IndexRows {
   /**
    * `atLeast`: for a reader that needs every database at or past an epoch (the object's, replicated-store.ts),
@@ -69,10 +84,8 @@ export class D1IndexRows {
   private async rowsOf<T>(db: IndexDatabase, statement: IndexStatement): Promise<T[]> {
     const atLeast = this.atLeast();
     if (atLeast === undefined) return (await statement.all<T>()).results;
-    const [rows, marker] = await db.batch([statement, db.prepare(R.marker)]);
-    const epoch = (marker.results[0] as { epoch: number } | undefined)?.epoch ?? -1;
-    if (epoch < atLeast) throw new ReplicaBehindError(`a database of the replica is at epoch ${epoch}, not ${atLeast}`);
-    return rows.results as T[];
+    const [rows] = await batchAtLeast(db, [statement], atLeast);
+    return rows as T[];
   }
 
   private async firstOf<T>(db: IndexDatabase, statement: IndexStatement): Promise<T | undefined> {
