@@ -6,7 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { indexLayout, type IndexDatabase } from '../../../api/worker/d1-layout.js';
+import { indexLayout } from '../../../api/worker/d1-layout.js';
 import { keyTransLabelShard } from '../../../api/worker/d1-keytrans.js';
 import { replicatedEpoch } from '../../../api/worker/d1-replica.js';
 import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
@@ -14,7 +14,18 @@ import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { fromBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
-import { get, inSequencer, invocations, operator, post, sequencer, settle, testRoot } from './helpers.js';
+import {
+  get,
+  inSequencer,
+  invocations,
+  operator,
+  post,
+  sequencer,
+  settle,
+  testRoot,
+  backupTables,
+  restoreTables,
+} from './helpers.js';
 import { keytransConfig, signedItem } from './keytrans-helpers.js';
 
 const PROVIDER = 'ktrestored.example';
@@ -29,27 +40,6 @@ const TABLES = [
   'dir_name_labels',
   'dir_replica',
 ];
-type Row = Record<string, unknown>;
-
-async function backup(db: IndexDatabase): Promise<Map<string, Row[]>> {
-  const copy = new Map<string, Row[]>();
-  for (const t of TABLES) copy.set(t, (await db.prepare(`SELECT * FROM ${t}`).all<Row>()).results);
-  return copy;
-}
-
-async function restore(db: IndexDatabase, copy: Map<string, Row[]>): Promise<void> {
-  const statements = TABLES.map((t) => db.prepare(`DELETE FROM ${t}`));
-  for (const [t, rows] of copy)
-    for (const row of rows) {
-      const columns = Object.keys(row);
-      statements.push(
-        db
-          .prepare(`INSERT INTO ${t} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-          .bind(...columns.map((c) => row[c])),
-      );
-    }
-  await db.batch(statements);
-}
 
 const searchRequest = (config: Configuration, label: string, version: number | null): RequestInit => ({
   method: 'POST',
@@ -75,12 +65,12 @@ describe('a shard restored to before a KEYTRANS deletion', () => {
     const first = signedItem(PROVIDER, leaf, config, account, 1);
     expect((await settle(post('/v1/bindings?wait=1', { statements: [first] }))).status).toBe(200);
     const shard = layout().shards[1];
-    const copy = await backup(shard);
+    const copy = await backupTables(shard, TABLES);
     // Deleted: version 1's opening and value are erased, in the object and in D1.
     const deleted = signedItem(PROVIDER, leaf, config, account, 2, true);
     expect((await settle(post('/v1/bindings?wait=1', { statements: [deleted] }))).status).toBe(200);
     const epoch = await inSequencer(async (o) => o.directory.epoch);
-    await restore(shard, copy); // Time Travel, or another copy bound in its place
+    await restoreTables(shard, copy); // Time Travel, or another copy bound in its place
     expect(await replicatedEpoch(shard)).toBeLessThan(epoch);
 
     const path = `/keytrans/v1/${PROVIDER}/search`;

@@ -7,7 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { indexLayout, labelShard, type IndexDatabase } from '../../../api/worker/d1-layout.js';
+import { indexLayout, labelShard } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica.js';
 import { makeLeaf } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -21,36 +21,13 @@ import {
   settle,
   testRoot,
   verifiedLookup,
+  backupTables,
+  restoreTables,
 } from './helpers.js';
 
 const PROVIDER = 'd1.example';
 const TABLES = ['dir_accounts', 'dir_versions', 'dir_map_rows', 'dir_name_labels', 'dir_replica'];
 const layout = () => indexLayout(env)!;
-
-type Row = Record<string, unknown>;
-
-/** Every row of the shard's tables, as a backup holds them. */
-async function backup(db: IndexDatabase): Promise<Map<string, Row[]>> {
-  const copy = new Map<string, Row[]>();
-  for (const t of TABLES) copy.set(t, (await db.prepare(`SELECT * FROM ${t}`).all<Row>()).results);
-  return copy;
-}
-
-/** The shard's tables emptied and filled again from `copy`. */
-async function restore(db: IndexDatabase, copy: Map<string, Row[]>): Promise<void> {
-  const statements = TABLES.map((t) => db.prepare(`DELETE FROM ${t}`));
-  for (const [t, rows] of copy)
-    for (const row of rows) {
-      const columns = Object.keys(row);
-      const values = columns.map((c) => row[c]);
-      statements.push(
-        db
-          .prepare(`INSERT INTO ${t} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-          .bind(...values),
-      );
-    }
-  await db.batch(statements);
-}
 
 const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer());
 const objectAnswer = (path: string) => sequencer().fetch(new Request(`https://kt.example${path}`));
@@ -74,12 +51,12 @@ describe('a shard of the replica that went back', () => {
     );
     const account = accounts[labels.findIndex((l) => labelShard(l, layout().bits) === 1)];
     const shard = layout().shards[1];
-    const copy = await backup(shard);
+    const copy = await backupTables(shard, TABLES);
     // Two more versions of it, replicated, then the shard put back as it was.
     for (const v of [2, 3])
       expect((await settle(post('/v1/bindings?wait=1', { statements: [publish(account, v)] }))).status).toBe(200);
     const epoch = await inSequencer(async (o) => o.directory.epoch);
-    await restore(shard, copy);
+    await restoreTables(shard, copy);
     expect(await replicatedEpoch(shard)).toBeLessThan(epoch);
     const path = `/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`;
     const before = await invocations();

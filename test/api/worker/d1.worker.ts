@@ -31,8 +31,6 @@ import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica
 import { limiterOf, type LookupLimiterObject } from '../../../api/worker/lookup-limiter.js';
 import { proveDiscovery, proveLookup } from '../../../log/directory/proof-builder.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
-import { decodeEntry } from '../../../verifier/formats/entries.js';
-import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
 import { toHex as hex } from '../../../wasm-free-crypto/bytes.js';
 import { signStatement, statementOf } from './directory-script.js';
 import {
@@ -44,6 +42,8 @@ import {
   post,
   replicatedRowsAt,
   sequencer,
+  supersededKeys,
+  expectEpochsReadAsHeads,
   settle,
   testRoot,
 } from './helpers.js';
@@ -434,16 +434,8 @@ describe('the directory replicated to D1, read by the Worker', () => {
     const epoch = await inSequencer(async (o) => o.directory.epoch);
     expect(await replicatedEpoch(meta())).toBe(epoch);
     const oldest = epoch - KEEP_EPOCHS; // the oldest servable epoch's predecessor: rows at or before it may go
-    for (const db of layout().shards) {
-      // At most one row of a key at or before `oldest`: the one a reader of epoch oldest + 1 still reads.
-      const superseded = await db
-        .prepare(
-          'SELECT COUNT(*) AS n FROM (SELECT key FROM dir_map_rows WHERE epoch <= ? GROUP BY key HAVING COUNT(*) > 1)',
-        )
-        .bind(oldest)
-        .first<{ n: number }>();
-      expect(superseded!.n).toBe(0);
-    }
+    // At most one row of a key at or before `oldest`: the one a reader of epoch oldest + 1 still reads.
+    expect(await supersededKeys(layout(), oldest)).toBe(0);
     // The root row (in the meta database) of every epoch of the window is kept.
     const roots = await meta()
       .prepare('SELECT epoch FROM dir_map_rows WHERE key = ? AND epoch > ? ORDER BY epoch')
@@ -453,17 +445,7 @@ describe('the directory replicated to D1, read by the Worker', () => {
     const heads = await meta().prepare('SELECT MIN(epoch) AS low FROM dir_heads').first<{ low: number }>();
     expect(heads!.low).toBeGreaterThanOrEqual(oldest);
     // Each epoch of the window still reads as it was: the map its rows make has the root its head signed.
-    for (let e = oldest + 1; e <= epoch; e++) {
-      const store = new MemoryMapStore();
-      store.writeMapRows(await replicatedRowsAt(layout(), e));
-      const head = await meta()
-        .prepare('SELECT entry FROM dir_heads WHERE epoch = ?')
-        .bind(e)
-        .first<{ entry: ArrayBuffer }>();
-      const entry = decodeEntry(new Uint8Array(head!.entry));
-      if (entry.type !== 'epoch') throw new Error('not an epoch head');
-      expect(hex(new StoredMap(store).root()), `epoch ${e}`).toBe(hex(entry.mapRoot));
-    }
+    await expectEpochsReadAsHeads(layout(), oldest + 1, epoch);
     await expectMapAsObject(epoch);
   });
 });

@@ -8,14 +8,17 @@ import 'reflect-metadata'; // before @peculiar/x509, whose dependency injection 
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import * as x509 from '@peculiar/x509';
-import { fromBase64 } from '../../../wasm-free-crypto/bytes.js';
+import { expect } from 'vitest';
+import { fromBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
+import { decodeEntry } from '../../../verifier/formats/entries.js';
+import { MemoryMapStore, StoredMap } from '../../../verifier/formats/stored-map.js';
 import { parseVerifierKey } from '../../../wasm-free-crypto/note.js';
 import { lookupFromJson } from '../../../verifier/formats/proof-json.js';
 import { LookupVerifier } from '../../../verifier/verification/lookup-verifier.js';
 import type { Directory } from '../../../log/directory/directory.js';
 import type { SequencerState } from '../../../api/worker/sequencer-state.js';
 import type { PkiCert } from '../../helpers/pki.js';
-import type { IndexLayout } from '../../../api/worker/d1-layout.js';
+import type { IndexDatabase, IndexLayout } from '../../../api/worker/d1-layout.js';
 import { D1DirectoryReader } from '../../../api/worker/d1-reader.js';
 import { parseVrfSecretKey } from '../../../api/wiring/settings.js';
 import { inlineVrfProver } from '../../../log/directory/vrf-prover.js';
@@ -135,4 +138,59 @@ export async function replicatedRowsAt(
     rows.push(...results.map((r) => ({ key: new Uint8Array(r.key), value: new Uint8Array(r.node) })));
   }
   return rows;
+}
+
+type Row = Record<string, unknown>;
+
+/** Every row of `tables` of a database, as a backup of it holds them. */
+export async function backupTables(db: IndexDatabase, tables: string[]): Promise<Map<string, Row[]>> {
+  const copy = new Map<string, Row[]>();
+  for (const t of tables) copy.set(t, (await db.prepare(`SELECT * FROM ${t}`).all<Row>()).results);
+  return copy;
+}
+
+/** The tables of `copy` emptied and filled again from it, in one batch: the database restored from a backup. */
+export async function restoreTables(db: IndexDatabase, copy: Map<string, Row[]>): Promise<void> {
+  const statements = [...copy.keys()].map((t) => db.prepare(`DELETE FROM ${t}`));
+  for (const [t, rows] of copy)
+    for (const row of rows) {
+      const columns = Object.keys(row);
+      const values = columns.map((c) => row[c]);
+      statements.push(
+        db
+          .prepare(`INSERT INTO ${t} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+          .bind(...values),
+      );
+    }
+  await db.batch(statements);
+}
+
+/** The sum over every database of `layout` of the count `query` (a `SELECT COUNT(*) AS n`, bound to `epoch`) gives. */
+export async function countInEveryDatabase(layout: IndexLayout, query: string, epoch: number): Promise<number> {
+  let n = 0;
+  for (const db of layout.shards) n += (await db.prepare(query).bind(epoch).first<{ n: number }>())!.n;
+  return n;
+}
+
+/** The keys with more than one map row at or before `epoch`, in every database: rows no later reader reads. */
+export const supersededKeys = (layout: IndexLayout, epoch: number) =>
+  countInEveryDatabase(
+    layout,
+    'SELECT COUNT(*) AS n FROM (SELECT key FROM dir_map_rows WHERE epoch <= ? GROUP BY key HAVING COUNT(*) > 1)',
+    epoch,
+  );
+
+/** Expects each epoch from `from` to `to` to read as it was: the map its D1 rows make has the root its head signed. */
+export async function expectEpochsReadAsHeads(layout: IndexLayout, from: number, to: number): Promise<void> {
+  for (let e = from; e <= to; e++) {
+    const store = new MemoryMapStore();
+    store.writeMapRows(await replicatedRowsAt(layout, e));
+    const head = await layout.meta
+      .prepare('SELECT entry FROM dir_heads WHERE epoch = ?')
+      .bind(e)
+      .first<{ entry: ArrayBuffer }>();
+    const entry = decodeEntry(new Uint8Array(head!.entry));
+    if (entry.type !== 'epoch') throw new Error('not an epoch head');
+    expect(toHex(new StoredMap(store).root()), `epoch ${e}`).toBe(toHex(entry.mapRoot));
+  }
 }
