@@ -89,6 +89,9 @@ export const REPLICA_QUERIES = {
   pruneMapRows:
     'DELETE FROM dir_map_rows WHERE epoch < ?1 AND key IN (SELECT key FROM dir_map_rows WHERE epoch > ?2 AND epoch <= ?1) ' +
     'AND epoch < (SELECT MAX(n.epoch) FROM dir_map_rows n WHERE n.key = dir_map_rows.key AND n.epoch <= ?1)',
+  /** A key's rows older than its newest at most ?2 (a refill's finish: no reader reads before its epoch). */
+  pruneMapKey:
+    'DELETE FROM dir_map_rows WHERE key = ?1 AND epoch < (SELECT MAX(n.epoch) FROM dir_map_rows n WHERE n.key = ?1 AND n.epoch <= ?2)',
   putHead:
     'INSERT OR REPLACE INTO dir_heads (epoch, log_index, entry, proof, checkpoint, served) VALUES (?, ?, ?, ?, ?, ?)',
   serveHead: 'UPDATE dir_heads SET served = ? WHERE epoch = ? AND served IS NULL',

@@ -19,9 +19,12 @@
  * else it begins again. Every write is idempotent, so a chunk written again after a crash changes nothing.
  */
 import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
+import type { EpochWrites } from '../../log/directory/store.js';
+import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { copyKeyTransChunk } from './d1-keytrans-refill.js';
 import { KEYTRANS_REPLICA_TABLES } from './d1-keytrans.js';
 import { labelShard, mapRowShard, nameShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
+import { blob } from './do-directory-store.js';
 import type { DoSqlValue } from './do-log-storage.js';
 import {
   epochRowStatements,
@@ -228,6 +231,20 @@ async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk:
 }
 
 /**
+ * The rows the replayed epochs superseded, deleted per shard. A copied key has one row, so only a key that a missed
+ * epoch wrote can have more (its copy and the replayed rows, in either order of epochs), and the epoch `end` is the
+ * only one D1 will serve from: each such key keeps its newest row at most `end`. Pruned here, bounded by the keys the
+ * epochs wrote, since the first prunes after the refill look back no further than `end`'s predecessors (d1-replica.ts).
+ * A finish run again after a crash writes the replayed rows again and so prunes them again.
+ */
+function prunedOverCopies(layout: IndexLayout, missed: { writes: EpochWrites }[], end: number): Statement[][] {
+  const keys = layout.shards.map(() => new Map<string, Uint8Array>());
+  for (const { writes } of missed)
+    for (const r of writes.map ?? []) keys[Math.max(mapRowShard(r.key, layout.bits), 0)].set(toHex(r.key), r.key);
+  return keys.map((byHex) => [...byHex.values()].map((key): Statement => [R.pruneMapKey, blob(key), end]));
+}
+
+/**
  * The last step (see the file comment): the epochs closed since the refill began written over the copies, the
  * credentials and the head of the epoch F the object is at, then the markers at F (meta's last, with the layout,
  * its token deleted), then the object's record deleted.
@@ -251,6 +268,7 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
     routed[0].push(...routed[n]); // shard 0 is the meta database
     await writeRouted(layout, routed.slice(0, n));
   }
+  await writeRouted(layout, prunedOverCopies(layout, missed, end));
   const meta: Statement[] = credentials.map((c) => [
     COPY_CREDENTIAL,
     c.log_index,
