@@ -115,8 +115,13 @@ async function applyEpoch(layout: IndexLayout, w: EpochWrites, state: ReplicaSta
   // The rows superseded before the oldest servable epoch's predecessor go. The rows that superseded them were written
   // after the last prune point: when the served epoch jumps (witnesses back after an outage of more than KEEP_EPOCHS
   // epochs), that is further back than KEEP_EPOCHS, and a window of KEEP_EPOCHS would leave the gap's rows for ever.
-  const below = Math.min(E, served) - KEEP_EPOCHS;
-  const routed = routedStatements(w, layout, { below, after: Math.min(below, state.prunedBelow) - KEEP_EPOCHS });
+  // One prune looks at PRUNE_WINDOW epochs' rows at most, so that the first after a long outage is not one statement
+  // over all of them (D1 bounds a query's time): the prune point then moves up by at most PRUNE_WINDOW less
+  // KEEP_EPOCHS an epoch, its heads with it, until it is back at the servable epochs'.
+  const servable = Math.min(E, served) - KEEP_EPOCHS;
+  const after = Math.min(servable, state.prunedBelow) - KEEP_EPOCHS;
+  const below = Math.min(servable, after + PRUNE_WINDOW);
+  const routed = routedStatements(w, layout, { below, after });
   const n = layout.shards.length;
   // Shard 0 is the meta database: its rows go in the meta batch, with the marker they share. The other shards
   // lacking the epoch get theirs together (each batch is its own transaction, so any of them may commit before
@@ -175,6 +180,12 @@ export interface ReplicationBudget {
   refillRows?: number;
   epochs?: number;
 }
+
+/**
+ * The epochs whose map rows one epoch's prune looks at, at most: four times what it looks at when every epoch is
+ * served (KEEP_EPOCHS + 1: those after the previous prune point's KEEP_EPOCHS predecessors).
+ */
+export const PRUNE_WINDOW = 4 * KEEP_EPOCHS;
 
 /** Epochs one run applies by default (a D1 that was down for a while catches up over several). */
 export const REPLICATION_EPOCHS = 256;

@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, KEEP_EPOCHS } from '../../../api/worker/d1-layout.js';
-import { replicateOutbox } from '../../../api/worker/d1-replica.js';
+import { PRUNE_WINDOW, replicateOutbox } from '../../../api/worker/d1-replica.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import {
@@ -22,14 +22,13 @@ import {
   testRoot,
 } from './helpers.js';
 
-const PROVIDER = 'd1.example';
 const layout = () => indexLayout(env)!;
 
 const signed = (leaf: PkiCert, account: string, version: number) =>
   signStatement(
     'ed25519',
     leaf.secretKey,
-    statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`),
+    statementOf(account.split('@')[1], account, version, Date.now(), `${account} ${version}`),
   );
 
 /** Publishes versions of accounts, closes the epoch and replicates it by the object's alarm, as the Worker does. */
@@ -39,8 +38,9 @@ async function publishReplicated(leaf: PkiCert, versions: [string, number][]): P
 }
 
 /** Publishes and closes the epoch without the alarm, as if its witnesses did not answer: nothing served, nothing replicated. */
-async function publishUnserved(leaf: PkiCert, account: string, version: number): Promise<void> {
-  expect((await post('/v1/bindings', { statements: [signed(leaf, account, version)] })).status).toBe(202);
+async function publishUnserved(leaf: PkiCert, account: string, version: number, ...more: string[]): Promise<void> {
+  const statements = [account, ...more].map((a) => signed(leaf, a, version));
+  expect((await post('/v1/bindings', { statements })).status).toBe(202);
   await inSequencer(async (open, storage) => {
     await open.directory.closeEpoch(false);
     for (const row of storage.sql
@@ -62,7 +62,7 @@ const lastWrittenBy = (epoch: number) =>
 
 describe('the D1 replica after a jump of the served epoch', () => {
   it('prunes every row superseded before the oldest servable epoch, however far the served epoch jumped', async () => {
-    const leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER] });
+    const leaf = await makeLeaf(await testRoot(), { dnsNames: ['d1.example'] });
     expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
     // Served and replicated epochs: eight accounts, one of them rotated in each, then the others rotated once
     // more and never again (their map nodes off the rotated account's path are not written after that).
@@ -97,5 +97,41 @@ describe('the D1 replica after a jump of the served epoch', () => {
     expect(await supersededKeys(layout(), oldest)).toBe(0);
     // Each epoch of the window still reads as it was: the map its rows make has the root its head signed.
     await expectEpochsReadAsHeads(layout(), oldest + 1, epoch);
+  });
+
+  it('moves the prune point up a bounded window an epoch after a jump longer than that window', async () => {
+    const leaf = await makeLeaf(await testRoot(), { dnsNames: ['window.example'] });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const quiet = Array.from({ length: 5 }, (_, i) => `quiet${i}@window.example`);
+    await publishReplicated(leaf, [['busy@window.example', 1], ...quiet.map((a): [string, number] => [a, 1])]);
+    // Epochs nobody serves, twice the prune window of them; the quiet accounts rotate in the last, and never again.
+    const gap = 2 * PRUNE_WINDOW;
+    for (let v = 2; v < 2 + gap - 1; v++) await publishUnserved(leaf, 'busy@window.example', v);
+    await publishUnserved(leaf, quiet[0], 2, ...quiet.slice(1));
+    const jumped = await inSequencer(async (o, storage) => {
+      storage.sql.exec(
+        'INSERT OR REPLACE INTO dir_served (id, epoch, checkpoint) SELECT 1, epoch, checkpoint FROM dir_epoch',
+      );
+      await replicateOutbox(storage, layout());
+      return o.directory.epoch;
+    });
+    const oldestHead = async () =>
+      (await layout().meta.prepare('SELECT MIN(epoch) AS e FROM dir_heads').first<{ e: number }>())!.e;
+    // Each served epoch after the jump moves the prune point, and the oldest head with it, up by the window less
+    // KEEP_EPOCHS at most; the rows superseded in the gap's last epoch stay until it gets there.
+    let point = await oldestHead();
+    let v = 1 + gap;
+    await publishReplicated(leaf, [['busy@window.example', v++]]);
+    expect(await oldestHead()).toBe(point + PRUNE_WINDOW - KEEP_EPOCHS);
+    expect(await supersededKeys(layout(), jumped)).toBeGreaterThanOrEqual(quiet.length);
+    while ((point = await oldestHead()) < (await inSequencer(async (o) => o.directory.epoch)) - KEEP_EPOCHS) {
+      await publishReplicated(leaf, [['busy@window.example', v++]]);
+      expect((await oldestHead()) - point).toBeLessThanOrEqual(PRUNE_WINDOW - KEEP_EPOCHS);
+      if (v > 1 + gap + 10) throw new Error('the prune point does not catch up');
+    }
+    const epoch = await inSequencer(async (o) => o.directory.epoch);
+    expect(await oldestHead()).toBe(epoch - KEEP_EPOCHS);
+    expect(await supersededKeys(layout(), epoch - KEEP_EPOCHS)).toBe(0);
+    await expectEpochsReadAsHeads(layout(), epoch - KEEP_EPOCHS + 1, epoch);
   });
 });
