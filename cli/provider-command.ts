@@ -26,7 +26,7 @@ import { parsePemCertificates } from '../verifier/enrolment/pem.js';
 import { certifyRequest, ed25519SeedFromPem, loadDevCa, providerKeyAndRequest } from '../api/node/dev-ca.js';
 import { writeFileAtomic } from './files.js';
 import { output, UsageError } from './output.js';
-import { checkSubcommandOptions } from './subcommand-options.js';
+import { checkSubcommandOptions, type ApartOptions } from './subcommand-options.js';
 
 export const PROVIDER_HELP = `usage: kt provider keygen --id PROVIDER [--dir DIR]
        kt provider certify --csr FILE --data DIR [--days N]
@@ -291,13 +291,18 @@ async function publish(v: Values): Promise<[string, unknown]> {
 type Run = (v: Values) => Promise<[string, unknown]>;
 
 /** Each subcommand, and the options it takes besides --help: any other is refused (cli/subcommand-options.ts). */
-const SUBCOMMANDS: Record<string, { run: Run; takes: readonly string[] }> = {
+const SUBCOMMANDS: Record<string, { run: Run; takes: readonly string[]; apart?: readonly ApartOptions[] }> = {
   keygen: { run: keygen, takes: ['id', 'dir', 'json'] },
   certify: { run: certify, takes: ['csr', 'data', 'days', 'json'] },
-  enrol: { run: enrol, takes: ['chain', 'server', 'token', 'data', 'wait', 'json'] },
+  enrol: {
+    run: enrol,
+    takes: ['chain', 'server', 'token', 'data', 'wait', 'json'],
+    apart: [['token', 'data', "the operator token is read from one of them: the file, or the data directory's"]],
+  },
   publish: {
     run: publish,
     takes: ['id', 'key', 'cert', 'account', 'version', 'identity', 'protocol', 'delete', 'server', 'wait', 'json'],
+    apart: [['protocol', 'delete', 'a deletion binds no identity key, so it names no protocol']],
   },
 };
 
@@ -308,7 +313,7 @@ export async function provider(argv: string[]): Promise<number> {
     return (console.log(PROVIDER_HELP), sub === undefined ? 2 : 0);
   const subcommand = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
   if (!subcommand) throw new UsageError(`unknown provider command ${sub}\n${PROVIDER_HELP}`);
-  checkSubcommandOptions('provider', sub, tokens, subcommand.takes);
+  checkSubcommandOptions('provider', sub, tokens, subcommand.takes, subcommand.apart);
   const [human, json] = await subcommand.run(values);
   output(values.json).result(human, json);
   return 0;

@@ -20,20 +20,30 @@ function givenOptions(tokens: readonly ArgToken[]): string[] {
   return [...new Set(names)];
 }
 
+/** Two options of a subcommand that cannot go together, and why (the end of the refusal's sentence). */
+export type ApartOptions = readonly [string, string, string];
+
 /**
  * Refuses the options given to `kt COMMAND SUB` (`tokens`, from parseArgs with `tokens: true`) that SUB does not
  * take (`takes`, long names without `--`; `help` goes with every subcommand): a UsageError such as
- * `kt identity new does not take --key (it takes --out, --json)`.
+ * `kt identity new does not take --key (it takes --out, --json)`; then any pair of `apart` given together, such as
+ * `kt provider publish does not take --protocol with --delete: a deletion binds no identity key`.
  */
 export function checkSubcommandOptions(
   command: string,
   sub: string,
   tokens: readonly ArgToken[] | undefined,
   takes: readonly string[],
+  apart: readonly ApartOptions[] = [],
 ): void {
-  const refused = givenOptions(tokens ?? []).filter((name) => name !== 'help' && !takes.includes(name));
-  if (refused.length === 0) return;
+  const given = givenOptions(tokens ?? []);
+  const refused = given.filter((name) => name !== 'help' && !takes.includes(name));
   const list = (names: readonly string[]) => names.map((name) => `--${name}`).join(', ');
-  const taken = takes.length > 0 ? `it takes ${list(takes)}` : 'it takes no options';
-  throw new UsageError(`kt ${command} ${sub} does not take ${list(refused)} (${taken})`);
+  if (refused.length > 0) {
+    const taken = takes.length > 0 ? `it takes ${list(takes)}` : 'it takes no options';
+    throw new UsageError(`kt ${command} ${sub} does not take ${list(refused)} (${taken})`);
+  }
+  const together = apart.find(([a, b]) => given.includes(a) && given.includes(b));
+  if (together)
+    throw new UsageError(`kt ${command} ${sub} does not take --${together[0]} with --${together[1]}: ${together[2]}`);
 }

@@ -61,6 +61,24 @@ describe('checkSubcommandOptions', () => {
       'kt identity new does not take --json (it takes no options)',
     );
   });
+
+  it('refuses two options kept apart when both are given, in either order, and either alone not', () => {
+    const apart = [['out', 'key', 'one file only']] as const;
+    const check = (args: string[]) => () =>
+      checkSubcommandOptions('identity', 'new', tokensOf(args), ['out', 'key', 'json'], apart);
+    for (const args of [['--out', 'a'], ['--key', 'k', '--json'], [], ['--json']]) expect(check(args)).not.toThrow();
+    for (const args of [
+      ['--out', 'a', '--key', 'k'],
+      ['--key=k', '--json', '--out=a'],
+    ])
+      expect(check(args), args.join(' ')).toThrow(
+        new UsageError('kt identity new does not take --out with --key: one file only'),
+      );
+    // an option not taken is named first: that is the mistake to mend before the pair
+    expect(() =>
+      checkSubcommandOptions('identity', 'new', tokensOf(['--out', 'a', '--key', 'k']), ['out'], apart),
+    ).toThrow('does not take --key (it takes --out)');
+  });
 });
 
 /** Runs each case's `kt ARGS` in `dir`: each refused (exit 2) naming its option, and nothing written. */
@@ -105,6 +123,34 @@ describe('kt COMMAND SUBCOMMAND refuses the options of other subcommands', () =>
       [['provider', 'enrol', '--chain', 'c.pem', '--server', 'http://127.0.0.1:9', '--dir', '.'], '--dir'],
       [['provider', 'publish', '--id', 'mail.example', '--csr', 'x.csr', '--delete'], '--csr'],
     ]);
+    // options a subcommand takes, but not together: refused before any file is read or server asked
+    for (const [args, pair] of [
+      [
+        ['provider', 'enrol', '--chain', 'c.pem', '--server', 'http://127.0.0.1:9', '--data', 'd', '--token', 't'],
+        '--token with --data',
+      ],
+      [
+        [
+          'provider',
+          'publish',
+          '--id',
+          'mail.example',
+          '--delete',
+          '--protocol',
+          'x/1',
+          '--server',
+          'http://127.0.0.1:9',
+        ],
+        '--protocol with --delete',
+      ],
+    ]) {
+      const r = await kt(args as string[], dir);
+      expect([r.code, r.stderr, r.stdout], pair as string).toEqual([
+        2,
+        expect.stringContaining(`does not take ${pair}: `),
+        '',
+      ]);
+    }
     const made = await kt(['provider', 'keygen', '--id', 'mail.example', '--dir', '.', '--json'], dir);
     expect(made.code, made.stderr).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['mail.example.csr', 'mail.example.key']);
