@@ -22,10 +22,14 @@ type Row = Record<string, DoSqlValue>;
 const bytes = (v: DoSqlValue) => blobBytes(v as ArrayBuffer);
 const maybeBytes = (v: DoSqlValue) => (v === null ? null : bytes(v));
 
-/** One table's copy: its rows after a key (in key order), that key of a row, and the row as KEYTRANS rows. */
+/**
+ * One table's copy: its rows after a key (in key order), that key of a row, the last log position a row needs (an
+ * SQL expression: the rows are appended in that order, see `keyTransSizes`), and the row as KEYTRANS rows.
+ */
 interface TableCopy {
   key: string[];
   select: string;
+  position: string;
   add(rows: KeyTransRows, r: Row): void;
 }
 
@@ -37,6 +41,7 @@ const TABLES: TableCopy[] = [
   {
     key: ['deployment', 'position'],
     select: FROM('kt_entries', 't.deployment, t.position, t.timestamp, t.prefix_root, t.head_signature'),
+    position: 't.position',
     add: (rows, r) =>
       rows.entries.push({
         provider: r.provider as string,
@@ -49,6 +54,7 @@ const TABLES: TableCopy[] = [
   {
     key: ['deployment', 'level', 'idx'],
     select: FROM('kt_log_nodes', 't.deployment, t.level, t.idx, t.value'),
+    position: '(((t.idx + 1) << t.level) - 1)', // a balanced subtree's last leaf: it is written with it
     add: (rows, r) =>
       rows.logNodes.push({
         provider: r.provider as string,
@@ -60,6 +66,7 @@ const TABLES: TableCopy[] = [
   {
     key: ['deployment', 'depth', 'path', 'position'],
     select: FROM('kt_prefix_nodes', 't.deployment, t.depth, t.path, t.position, t.node'),
+    position: 't.position',
     add: (rows, r) =>
       rows.prefixNodes.push({
         provider: r.provider as string,
@@ -75,6 +82,7 @@ const TABLES: TableCopy[] = [
       'kt_versions',
       't.deployment, t.label, t.version, t.position, t.vrf_output, t.vrf_proof, t.commitment, t.opening, t.value, t.signature',
     ),
+    position: 't.position', // the position that first holds the version
     add: (rows, r) =>
       rows.versions.push({
         provider: r.provider as string,
@@ -97,6 +105,22 @@ function hasKeyTrans(storage: Sql): boolean {
   return storage.sql.exec<{ n: number }>(q).toArray().length > 0;
 }
 
+/**
+ * Each deployment's log size now, as JSON (`{"<deployment id>": size}`): a refill that reads it with the epoch it
+ * begins at copies only the rows of positions below it, those of the epochs up to then; the rows of later epochs
+ * are in the outbox, which the refill's finish writes (d1-refill.ts). A row is never written at a position below
+ * its deployment's size, so the copy ends however fast the epochs between its calls append rows.
+ */
+export function keyTransSizes(storage: Sql): string {
+  if (!hasKeyTrans(storage)) return '{}';
+  const sizes = storage.sql
+    .exec<{ deployment: number; size: number }>(
+      'SELECT deployment, MAX(position) + 1 AS size FROM kt_entries GROUP BY deployment',
+    )
+    .toArray();
+  return JSON.stringify(Object.fromEntries(sizes.map((r) => [String(r.deployment), r.size])));
+}
+
 /** Where the refill `token` stopped: the table and the key after which it goes on (a new token: the start). */
 function cursorOf(storage: Sql, token: string): { tbl: number; after: DoSqlValue[] | null } {
   storage.sql.exec(CURSOR_SCHEMA);
@@ -116,8 +140,16 @@ function saveCursor(storage: Sql, token: string, tbl: number, after: DoSqlValue[
 /**
  * The deployments and the anchors of the last KEEP_EPOCHS epochs (at table -1, all at once), then the next chunk
  * of `chunk` rows of the table the refill `token` is at, copied to D1; returns how many rows (0: every table done).
+ * `sizes` (`keyTransSizes` when the refill began; null for a refill begun by the release before): only the rows
+ * below each deployment's size then are copied, none of a deployment made since.
  */
-export async function copyKeyTransChunk(storage: Sql, layout: IndexLayout, token: string, chunk: number) {
+export async function copyKeyTransChunk(
+  storage: Sql,
+  layout: IndexLayout,
+  token: string,
+  chunk: number,
+  sizes: string | null,
+) {
   if (!hasKeyTrans(storage)) return 0;
   const { tbl, after } = cursorOf(storage, token);
   if (tbl >= TABLES.length) return 0;
@@ -128,9 +160,19 @@ export async function copyKeyTransChunk(storage: Sql, layout: IndexLayout, token
   }
   const t = TABLES[tbl];
   const columns = t.key.map((k) => `t.${k}`).join(', ');
-  const where = after === null ? '' : ` WHERE (${columns}) > (${t.key.map(() => '?').join(', ')})`;
+  const conditions = [
+    ...(sizes === null ? [] : [`${t.position} < s.value`]),
+    ...(after === null ? [] : [`(${columns}) > (${t.key.map(() => '?').join(', ')})`]),
+  ];
+  const capped = sizes === null ? '' : ' JOIN json_each(?) s ON s.key = CAST(t.deployment AS TEXT)';
+  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
   const read = storage.sql
-    .exec<Row>(`${t.select}${where} ORDER BY ${columns} LIMIT ?`, ...(after ?? []), chunk)
+    .exec<Row>(
+      `${t.select}${capped}${where} ORDER BY ${columns} LIMIT ?`,
+      ...(sizes === null ? [] : [sizes]),
+      ...(after ?? []),
+      chunk,
+    )
     .toArray();
   const rows = emptyKeyTransRows();
   for (const r of read) t.add(rows, r);

@@ -5,7 +5,8 @@
  * - each chunk copies the object's rows as they are when it is read (accounts with their versions and names, by
  *   id; then the stored map's rows, by key, each at the epoch the object is at when the chunk is read, read in the
  *   same synchronous step, so that a copied map row is right for the epoch it is filed under; then the KEYTRANS
- *   deployments' rows, d1-keytrans-refill.ts);
+ *   deployments' rows, d1-keytrans-refill.ts); of the accounts and KEYTRANS rows, which are only appended, only
+ *   those the object held at the epoch the refill began at (its caps), so that it ends however fast epochs append;
  * - the outbox is not consumed while a refill runs, so every write of an epoch closed since the refill began is
  *   still there; the last step reads, in one synchronous step, the object's epoch F, its head and credentials and
  *   the outbox epochs after the refill's first one up to F, and writes those epochs' rows over the copies, oldest
@@ -21,7 +22,7 @@
 import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
 import type { EpochWrites } from '../../log/directory/store.js';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
-import { copyKeyTransChunk } from './d1-keytrans-refill.js';
+import { copyKeyTransChunk, keyTransSizes } from './d1-keytrans-refill.js';
 import { KEYTRANS_REPLICA_TABLES } from './d1-keytrans.js';
 import { labelShard, mapRowShard, nameShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
 import { blob } from './do-directory-store.js';
@@ -46,6 +47,24 @@ const OBJECT_SCHEMA =
   'CREATE TABLE IF NOT EXISTS dir_refill (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
   'from_epoch INTEGER NOT NULL, shards INTEGER NOT NULL, stage TEXT NOT NULL, accounts_after INTEGER NOT NULL, map_after BLOB)';
 
+/**
+ * What a refill copies at most: the accounts and the KEYTRANS rows that were there at the epoch it began at, read
+ * with it in one synchronous step (`dir_refill_caps`). Accounts and KEYTRANS rows are only ever appended (by id, by
+ * position), and those of later epochs are in the outbox, written at the finish; without the caps, a refill copying
+ * fewer rows per call than the epochs between calls append would never reach the end of their tables. A refill
+ * begun by the release before has none and copies to the end.
+ */
+const CAPS_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS dir_refill_caps (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
+  'accounts_upto INTEGER NOT NULL, keytrans_sizes TEXT NOT NULL)';
+
+interface RefillCaps {
+  /** The greatest account id. */
+  accountsUpTo: number;
+  /** Each KEYTRANS deployment's log size, as JSON (d1-keytrans-refill.ts). */
+  keyTransSizes: string;
+}
+
 /** A refill under way, as the object records it. */
 interface Refill {
   token: string;
@@ -54,6 +73,7 @@ interface Refill {
   stage: 'accounts' | 'map' | 'keytrans' | 'finish';
   accountsAfter: number;
   mapAfter: ArrayBuffer | null;
+  caps: RefillCaps | null;
 }
 
 /** The tables a refill empties in every database (not `dir_trimmed`: see object-trim.ts). */
@@ -97,8 +117,15 @@ function saveRefill(storage: Sql, r: Refill): void {
  */
 export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: number): Promise<Refill | undefined> {
   storage.sql.exec(OBJECT_SCHEMA);
+  storage.sql.exec(CAPS_SCHEMA);
   const [row] = storage.sql.exec<Record<string, DoSqlValue>>('SELECT * FROM dir_refill WHERE id = 1').toArray();
   if (!row) return undefined;
+  const [caps] = storage.sql
+    .exec<{ accounts_upto: number; keytrans_sizes: string }>(
+      'SELECT accounts_upto, keytrans_sizes FROM dir_refill_caps WHERE id = 1 AND token = ?',
+      row.token,
+    )
+    .toArray();
   const d1 = await layout.meta.prepare('SELECT token FROM dir_refilling WHERE id = 1').first<{ token: string }>();
   const refill: Refill = {
     token: row.token as string,
@@ -107,15 +134,25 @@ export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: 
     stage: row.stage as Refill['stage'],
     accountsAfter: row.accounts_after as number,
     mapAfter: row.map_after as ArrayBuffer | null,
+    caps: caps ? { accountsUpTo: caps.accounts_upto, keyTransSizes: caps.keytrans_sizes } : null,
   };
   if (d1?.token === refill.token && marker < 0 && refill.shards === layout.shards.length) return refill;
-  storage.sql.exec('DELETE FROM dir_refill');
+  forgetRefill(storage);
   return undefined;
+}
+
+/** Deletes the object's record of a refill. */
+function forgetRefill(storage: Sql): void {
+  storage.sql.exec('DELETE FROM dir_refill');
+  storage.sql.exec('DELETE FROM dir_refill_caps');
 }
 
 /** Empties every database (meta's last, with the new token), then records the refill in the object. */
 export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Refill> {
   storage.sql.exec(OBJECT_SCHEMA);
+  storage.sql.exec(CAPS_SCHEMA);
+  // One synchronous step: the epoch and what the object holds at it (no epoch commits in between).
+  const [last] = storage.sql.exec<{ id: number | null }>('SELECT MAX(id) AS id FROM dir_accounts').toArray();
   const refill: Refill = {
     token: crypto.randomUUID(),
     from: storedEpoch(storage),
@@ -123,11 +160,18 @@ export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Re
     stage: 'accounts',
     accountsAfter: 0,
     mapAfter: null,
+    caps: { accountsUpTo: last?.id ?? 0, keyTransSizes: keyTransSizes(storage) },
   };
   const empty = REPLICA_TABLES.map((t): Statement => [`DELETE FROM ${t}`]);
   await settleAll(layout.shards.slice(1).map((db) => run(db, empty))); // the shards together, the meta database last
   await run(layout.meta, [...empty, ['INSERT INTO dir_refilling (id, token) VALUES (1, ?)', refill.token]]);
   saveRefill(storage, refill);
+  storage.sql.exec(
+    'INSERT OR REPLACE INTO dir_refill_caps (id, token, accounts_upto, keytrans_sizes) VALUES (1, ?, ?, ?)',
+    refill.token,
+    refill.caps!.accountsUpTo,
+    refill.caps!.keyTransSizes,
+  );
   return refill;
 }
 
@@ -152,7 +196,7 @@ export async function continueRefill(
         ? await copyAccounts(storage, layout, refill, chunk)
         : refill.stage === 'map'
           ? await copyMap(storage, layout, refill, chunk)
-          : await copyKeyTransChunk(storage, layout, refill.token, chunk);
+          : await copyKeyTransChunk(storage, layout, refill.token, chunk, refill.caps?.keyTransSizes ?? null);
     if (n === 0) refill.stage = NEXT_STAGE[refill.stage];
     saveRefill(storage, refill);
     copied += n;
@@ -165,10 +209,19 @@ async function writeRouted(layout: IndexLayout, routed: Statement[][]): Promise<
   await settleAll(layout.shards.map((db, i) => runBatched(db, routed[i])));
 }
 
-/** Copies the next chunk of accounts, with their versions and names; returns how many rows (0: none left). */
+/**
+ * Copies the next chunk of accounts, with their versions and names, up to the refill's cap; returns how many rows
+ * (0: none left).
+ */
 async function copyAccounts(storage: Sql, layout: IndexLayout, refill: Refill, chunk: number): Promise<number> {
+  const upTo = refill.caps?.accountsUpTo ?? Number.MAX_SAFE_INTEGER;
   const ids = storage.sql
-    .exec<{ id: number }>('SELECT id FROM dir_accounts WHERE id > ? ORDER BY id LIMIT ?', refill.accountsAfter, chunk)
+    .exec<{ id: number }>(
+      'SELECT id FROM dir_accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT ?',
+      refill.accountsAfter,
+      upTo,
+      chunk,
+    )
     .toArray();
   if (ids.length === 0) return 0;
   const [from, to] = [ids[0].id, ids[ids.length - 1].id];
@@ -285,5 +338,5 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
     ['DELETE FROM dir_refilling'],
     [R.setMarker, end],
   ]);
-  storage.sql.exec('DELETE FROM dir_refill');
+  forgetRefill(storage);
 }
