@@ -11,6 +11,7 @@ import {
   type RawNamed,
   type RawVersion,
 } from '../../log/directory/directory-sql.js';
+import { DirectoryError } from '../../log/directory/errors.js';
 import type { AccountRow, NamedAccount, VersionRow } from '../../log/directory/store.js';
 import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { mapKeyString } from '../../verifier/formats/map-nodes.js';
@@ -45,9 +46,15 @@ const BY_LABEL =
   'SELECT a.label, a.version, a.history, a.prev_history, a.vrf_proof, v.opening, v.statement, v.signature, v.credential, v.log_index ' +
   'FROM dir_accounts a LEFT JOIN dir_versions v ON v.id = a.id AND v.version = a.version WHERE a.label = ?';
 
-/** A database's marker is below the epoch its reader needs it at: it went back (emptied, restored, rebound). */
-export class ReplicaBehindError extends Error {
-  override readonly name = 'ReplicaBehindError';
+/**
+ * A database's marker is below the epoch its reader needs it at: it went back (emptied, restored, rebound). A
+ * `busy` DirectoryError, so that the read app answers it 503 as any replica not ready to answer, not as an internal
+ * error: the isolate then hands the read to the object and reads the servable epoch again before the next.
+ */
+export class ReplicaBehindError extends DirectoryError {
+  constructor(message: string) {
+    super('busy', message);
+  }
 }
 
 /**

@@ -147,12 +147,13 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
  * (the object answers 503 `not_configured` for it). `counts`: the isolate's metrics, where refusals are counted.
  */
 /** The code of an error answer's JSON body, read from a copy (undefined if it has none). */
-async function errorCode(res: Response): Promise<unknown> {
+/** The error code and message of a JSON error body, as strings (empty when absent). */
+async function errorOf(res: Response): Promise<{ code: string; message: string }> {
   const body = (await res
     .clone()
     .json()
-    .catch(() => null)) as { error?: { code?: unknown } } | null;
-  return body?.error?.code;
+    .catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null;
+  return { code: String(body?.error?.code ?? ''), message: String(body?.error?.message ?? '') };
 }
 
 export async function answerRead(
@@ -171,10 +172,11 @@ export async function answerRead(
   }
   const res = await reads.app.fetch(request.clone(), {});
   if (res.status !== 500 && res.status !== 503) return res;
-  if (res.status === 503 && (await errorCode(res)) === 'rate_limit_unavailable') return res; // never to the writer
-  // 503: the replica has no servable epoch now (it is being refilled) or kept changing; the object answers, and
-  // the replica is checked again before the next read.
+  const { code, message } = await errorOf(res);
+  if (res.status === 503 && code === 'rate_limit_unavailable') return res; // never to the writer
+  // 503: the replica has no servable epoch now (it is being refilled), kept changing, or has a database behind it
+  // (restored: d1-rows.ts); the object answers, and the replica is checked again before the next read.
   if (res.status === 503) reads.ready = false;
-  workerLogger.warn('d1_read_failed', { route, status: res.status, answeredBy: 'sequencer' });
+  workerLogger.warn('d1_read_failed', { route, status: res.status, code, message, answeredBy: 'sequencer' });
   return null;
 }

@@ -6,7 +6,7 @@
  * replica, after which the isolate answers again.
  */
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { indexLayout, labelShard } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox, replicatedEpoch } from '../../../api/worker/d1-replica.js';
 import { makeLeaf } from '../../helpers/pki.js';
@@ -60,8 +60,21 @@ describe('a shard of the replica that went back', () => {
     expect(await replicatedEpoch(shard)).toBeLessThan(epoch);
     const path = `/v1/lookup/${PROVIDER}/${encodeURIComponent(account)}`;
     const before = await invocations();
-    const res = await get(path, { headers: { 'cf-connecting-ip': '10.9.0.1' } });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const res = await get(path, { headers: { 'cf-connecting-ip': '10.9.0.1' } }).finally(() => spy.mockRestore());
     expect(res.status).toBe(200);
+    // Logged once, as a warning naming the database's epoch: a 503 busy of the read app, not an internal error.
+    const events = lines.map((l) => JSON.parse(l)).filter((o) => o.event !== 'request');
+    expect(events.filter((o) => o.answeredBy === undefined || o.event === 'd1_read_failed')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'd1_read_failed',
+        status: 503,
+        code: 'busy',
+        message: expect.stringMatching(/^a database of the replica is at epoch \d+, not \d+$/),
+      }),
+    ]);
     expect(await bytesOf(res.clone())).toEqual(await bytesOf(await objectAnswer(path)));
     expect(await invocations()).toBeGreaterThan(before); // the object answered
     expect(await verifiedLookup(PROVIDER, account, '10.9.0.2')).toEqual(['present', 3]);
