@@ -9,8 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { indexLayout } from '../../../api/worker/d1-layout.js';
 import { keyTransLabelShard } from '../../../api/worker/d1-keytrans.js';
 import { replicatedEpoch } from '../../../api/worker/d1-replica.js';
-import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
-import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { fromBase64, toHex } from '../../../wasm-free-crypto/bytes.js';
 import { makeLeaf } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -26,7 +24,7 @@ import {
   backupTables,
   restoreTables,
 } from './helpers.js';
-import { keytransConfig, signedItem } from './keytrans-helpers.js';
+import { keytransConfig, searchRequest, signedItem } from './keytrans-helpers.js';
 
 const PROVIDER = 'ktrestored.example';
 const layout = () => indexLayout(env)!;
@@ -40,16 +38,6 @@ const TABLES = [
   'dir_name_labels',
   'dir_replica',
 ];
-
-const searchRequest = (config: Configuration, label: string, version: number | null): RequestInit => ({
-  method: 'POST',
-  headers: { 'Content-Type': KEYTRANS_MEDIA_TYPE, 'cf-connecting-ip': '10.42.0.1' },
-  body: encodeMessage(
-    'SearchRequest',
-    { last: null, label: utf8(label), version },
-    { suite: 2, mode: config.mode },
-  ) as Uint8Array<ArrayBuffer>,
-});
 
 describe('a shard restored to before a KEYTRANS deletion', () => {
   it('is not answered from by the isolate', async () => {
@@ -74,10 +62,12 @@ describe('a shard restored to before a KEYTRANS deletion', () => {
     expect(await replicatedEpoch(shard)).toBeLessThan(epoch);
 
     const path = `/keytrans/v1/${PROVIDER}/search`;
-    const object = await sequencer().fetch(new Request(`https://kt.example${path}`, searchRequest(config, account, 0)));
+    const object = await sequencer().fetch(
+      new Request(`https://kt.example${path}`, searchRequest(config, account, 0, '10.42.0.1')),
+    );
     expect(object.status).toBe(410); // the object: erased
     const before = await invocations();
-    const isolate = await get(path, searchRequest(config, account, 0));
+    const isolate = await get(path, searchRequest(config, account, 0, '10.42.0.1'));
     const answer = new Uint8Array(await isolate.arrayBuffer());
     expect(isolate.status).toBe(410); // the object's answer: erased
     expect(await invocations()).toBeGreaterThan(before);

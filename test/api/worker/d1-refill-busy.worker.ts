@@ -11,7 +11,6 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
 import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
@@ -26,11 +25,10 @@ import {
   settle,
   testRoot,
 } from './helpers.js';
-import { keytransConfig, signedItem } from './keytrans-helpers.js';
+import { keytransConfig, searchRequest, signedItem } from './keytrans-helpers.js';
 
 const PROVIDER = 'busy.example';
 const layout = () => indexLayout(env)!;
-const utf8 = (s: string) => new TextEncoder().encode(s);
 const TABLES = ['accounts', 'versions', 'name_labels'] as const;
 const KEYTRANS_TABLES = ['entries', 'log_nodes', 'prefix_nodes', 'versions'] as const;
 
@@ -50,16 +48,6 @@ async function rowCounts(): Promise<{ object: number[]; d1: number[] }> {
   }
   return { object, d1 };
 }
-
-const searchRequest = (config: Configuration, label: string): RequestInit => ({
-  method: 'POST',
-  headers: { 'Content-Type': KEYTRANS_MEDIA_TYPE, 'cf-connecting-ip': '10.43.0.1' },
-  body: encodeMessage(
-    'SearchRequest',
-    { last: null, label: utf8(label), version: null },
-    { suite: 2, mode: config.mode },
-  ) as Uint8Array<ArrayBuffer>,
-});
 
 /** Publishes `accounts` (version 1, with their KEYTRANS updates) and closes the epoch without the alarm. */
 async function publishUnreplicated(leaf: PkiCert, config: Configuration, accounts: string[]): Promise<void> {
@@ -103,7 +91,7 @@ describe('a refill while each epoch appends more rows than a run copies', () => 
     for (const account of [`late${made - 1}`, 'late0']) {
       for (const [path, init] of [
         [`/v1/lookup/${PROVIDER}/${account}`, { headers: { 'cf-connecting-ip': '10.43.0.2' } }],
-        [`/keytrans/v1/${PROVIDER}/search`, searchRequest(config, account)],
+        [`/keytrans/v1/${PROVIDER}/search`, searchRequest(config, account, null, '10.43.0.1')],
       ] as const) {
         const expected = await sequencer().fetch(new Request(`https://kt.example${path}`, searchRequestOr(init)));
         const before = await invocations();

@@ -1,6 +1,6 @@
 /**
  * What the Worker's KEYTRANS tests share: a binding item signed with the provider's UpdateTBS signature, the
- * deployment's configuration as the Worker serves it, a KEYTRANS client of the Worker given only the C2SP pins
+ * deployment's configuration as the Worker serves it, a search request's init, a KEYTRANS client of the Worker given only the C2SP pins
  * of /v1/config (verifier/keytrans-client/client.ts), its state in memory, and for an edge object, trimming all it
  * can and reading a deployment's prefix tree back from D1.
  */
@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { indexLayout } from '../../../api/worker/d1-layout.js';
 import { KeyTransClient } from '../../../verifier/keytrans-client/client.js';
-import { KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
+import { encodeMessage, KEYTRANS_MEDIA_TYPE } from '../../../verifier/keytrans/messages.js';
 import { decodeConfiguration, encodeUpdateTbs } from '../../../verifier/keytrans/signed-structures.js';
 import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { CheckpointVerifier } from '../../../verifier/verification/checkpoint-policy.js';
@@ -33,6 +33,22 @@ export function signedItem(
   const tbs = encodeUpdateTbs(config, utf8(account), version - 1, fromBase64(item.statement));
   return { ...item, keytrans_signature: toBase64(signSync('ed25519', leaf.secretKey, tbs)) };
 }
+
+/** The init of a KEYTRANS search (`POST /keytrans/v1/<provider>/search`) for `label`, from `clientIp`. */
+export const searchRequest = (
+  config: Configuration,
+  label: string,
+  version: number | null,
+  clientIp: string,
+): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': KEYTRANS_MEDIA_TYPE, 'cf-connecting-ip': clientIp },
+  body: encodeMessage(
+    'SearchRequest',
+    { last: null, label: utf8(label), version },
+    { suite: 2, mode: config.mode },
+  ) as Uint8Array<ArrayBuffer>,
+});
 
 /** `provider`'s deployment configuration, from the Worker's config route. */
 export async function keytransConfig(provider: string): Promise<Configuration> {
