@@ -273,22 +273,31 @@ async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk:
     )
     .toArray();
   if (rows.length === 0) return 0;
-  const routed: Statement[][] = layout.shards.map(() => []);
+  const last = rows[rows.length - 1].key;
+  // A chunk copied again (its run failed before the refill recorded how far it got) would leave its first copy's
+  // rows beside these, at an earlier epoch: before the finish D1 holds no other row of the chunk's key range, so
+  // every database deletes that range's older rows in the batch that writes the new ones.
+  const again: Statement =
+    refill.mapAfter === null
+      ? ['DELETE FROM dir_map_rows WHERE key <= ? AND epoch < ?', last, epoch]
+      : ['DELETE FROM dir_map_rows WHERE key > ? AND key <= ? AND epoch < ?', refill.mapAfter, last, epoch];
+  const routed: Statement[][] = layout.shards.map(() => [again]);
   for (const r of rows) {
     const shard = mapRowShard(new Uint8Array(r.key), layout.bits);
     routed[Math.max(shard, 0)].push([R.putMapRow, r.key, epoch, r.node]);
   }
   await writeRouted(layout, routed);
-  refill.mapAfter = rows[rows.length - 1].key;
+  refill.mapAfter = last;
   return rows.length;
 }
 
 /**
- * The rows the replayed epochs superseded, deleted per shard. A copied key has one row, so only a key that a missed
- * epoch wrote can have more (its copy and the replayed rows, in either order of epochs), and the epoch `end` is the
- * only one D1 will serve from: each such key keeps its newest row at most `end`. Pruned here, bounded by the keys the
- * epochs wrote, since the first prunes after the refill look back no further than `end`'s predecessors (d1-replica.ts).
- * A finish run again after a crash writes the replayed rows again and so prunes them again.
+ * The rows the replayed epochs superseded, deleted per shard. A copied key has one row (`copyMap`), so only a key
+ * that a missed epoch wrote can have more (its copy and the replayed rows, in either order of epochs), and the epoch
+ * `end` is the only one D1 will serve from: each such key keeps its newest row at most `end`. Pruned here, bounded by
+ * the keys the epochs wrote, since the first prunes after the refill look back no further than `end`'s predecessors
+ * (d1-replica.ts). A finish run again after a crash writes the replayed rows again, up to its own `end`, and prunes
+ * them again; the head the failed one wrote is deleted first (`finishRefill`).
  */
 function prunedOverCopies(layout: IndexLayout, missed: { writes: EpochWrites }[], end: number): Statement[][] {
   const keys = layout.shards.map(() => new Map<string, Uint8Array>());
@@ -304,6 +313,10 @@ function prunedOverCopies(layout: IndexLayout, missed: { writes: EpochWrites }[]
  */
 async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): Promise<void> {
   const end = storedEpoch(storage);
+  // A finish that failed before the meta database's last batch left the head of the epoch it ended at, servable,
+  // and this one ends at `end`, later: it goes before the prune below keeps each key's newest row at `end`, which
+  // would leave that head's map unreadable (the shards' markers are set at its epoch, so readers would take it).
+  await run(layout.meta, [['DELETE FROM dir_heads']]);
   const missed = outboxEpochs(storage).filter((r) => r.epoch > refill.from && r.epoch <= end);
   const credentials = storage.sql
     .exec<Record<string, DoSqlValue>>(
