@@ -8,27 +8,27 @@
  *   deployments' rows, d1-keytrans-refill.ts); of the accounts and KEYTRANS rows, which are only appended, only
  *   those the object held at the epoch the refill began at (its caps), so that it ends however fast epochs append;
  * - the outbox is not consumed while a refill runs, so every write of an epoch closed since the refill began is
- *   still there; the last step reads, in one synchronous step, the object's epoch F, its head and credentials and
- *   the outbox epochs after the refill's first one up to F, and writes those epochs' rows over the copies, oldest
- *   first (an account row ends as its last write; a version row copied is kept; an erasure is applied again; map
- *   rows are filed by epoch, so the newest at most F is F's), then F's head and the markers at F, meta's last;
+ *   still there; after the copies, those epochs' rows are written over them, oldest first, a budget at a time
+ *   (the `replay` stage, d1-refill-replay.ts: an account row ends as its last write; a version row copied is kept;
+ *   an erasure is applied again; map rows are filed by epoch, so the newest at most F is F's);
+ * - the last step reads, in one synchronous step, the object's epoch F, its head and credentials and the outbox
+ *   epochs not replayed yet up to F (few: see FINISH_EPOCHS), replays them, then writes F's head and the markers
+ *   at F, meta's last;
  * - so readers, who see no servable epoch until then (the databases are emptied first), are answered at F or
  *   later only; the epochs in between never get heads in D1.
- * Progress is kept in the object (`dir_refill`: a token, the epoch it began at, how far each stage got), written
- * after each chunk's batches; D1's meta database keeps the token (`dir_refilling`). A later call, in this instance
- * or after a reset, goes on from there if both hold the same token, D1 has no marker and the same number of shards;
- * else it begins again. Every write is idempotent, so a chunk written again after a crash changes nothing.
+ * Progress is kept in the object (`dir_refill`: a token, the epoch it began at, how far each stage got, and
+ * `dir_refill_bounds`), written after each chunk's batches; D1's meta database keeps the token (`dir_refilling`).
+ * A later call, in this instance or after a reset, goes on from there if both hold the same token, D1 has no marker
+ * and the same number of shards; else it begins again. Every write is idempotent, so a chunk written again after a
+ * crash changes nothing but its map rows' epoch (see copyMap).
  */
 import { DIRECTORY_QUERIES as Q } from '../../log/directory/directory-sql.js';
-import type { EpochWrites } from '../../log/directory/store.js';
-import { toHex } from '../../wasm-free-crypto/bytes.js';
 import { copyKeyTransChunk, keyTransSizes } from './d1-keytrans-refill.js';
 import { KEYTRANS_REPLICA_TABLES } from './d1-keytrans.js';
 import { labelShard, mapRowShard, nameShard, REPLICA_QUERIES as R, type IndexLayout } from './d1-layout.js';
-import { blob } from './do-directory-store.js';
+import { replayChunk, replayEpochs, type ReplayProgress } from './d1-refill-replay.js';
 import type { DoSqlValue } from './do-log-storage.js';
 import {
-  epochRowStatements,
   outboxEpochs,
   run,
   settleAll,
@@ -36,6 +36,7 @@ import {
   storedEpoch,
   type Sql,
   type Statement,
+  writeRouted,
 } from './d1-statements.js';
 
 /** Accounts, or map rows, read from the object per chunk (fewer with a smaller budget). */
@@ -48,17 +49,18 @@ const OBJECT_SCHEMA =
   'from_epoch INTEGER NOT NULL, shards INTEGER NOT NULL, stage TEXT NOT NULL, accounts_after INTEGER NOT NULL, map_after BLOB)';
 
 /**
- * What a refill copies at most: the accounts and the KEYTRANS rows that were there at the epoch it began at, read
- * with it in one synchronous step (`dir_refill_caps`). Accounts and KEYTRANS rows are only ever appended (by id, by
- * position), and those of later epochs are in the outbox, written at the finish; without the caps, a refill copying
- * fewer rows per call than the epochs between calls append would never reach the end of their tables. A refill
- * begun by the release before has none and copies to the end.
+ * How far a refill goes (`dir_refill_bounds`): what it copies at most, the accounts and the KEYTRANS rows there at
+ * the epoch it began at, read with it in one synchronous step (accounts and KEYTRANS rows are only ever appended, by
+ * id and by position, and those of later epochs are in the outbox, replayed over the copies; without these caps a
+ * refill copying fewer rows per call than the epochs between calls append would never reach the end of their
+ * tables); and the last outbox epoch replayed so far. A refill begun by the release before has no row: it copies
+ * to the end and its finish replays every epoch, as it did.
  */
-const CAPS_SCHEMA =
-  'CREATE TABLE IF NOT EXISTS dir_refill_caps (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
-  'accounts_upto INTEGER NOT NULL, keytrans_sizes TEXT NOT NULL)';
+const BOUNDS_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS dir_refill_bounds (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
+  'accounts_upto INTEGER NOT NULL, keytrans_sizes TEXT NOT NULL, replayed_upto INTEGER NOT NULL, replay_left INTEGER)';
 
-interface RefillCaps {
+interface RefillBounds extends ReplayProgress {
   /** The greatest account id. */
   accountsUpTo: number;
   /** Each KEYTRANS deployment's log size, as JSON (d1-keytrans-refill.ts). */
@@ -70,10 +72,10 @@ interface Refill {
   token: string;
   from: number;
   shards: number;
-  stage: 'accounts' | 'map' | 'keytrans' | 'finish';
+  stage: 'accounts' | 'map' | 'keytrans' | 'replay' | 'finish';
   accountsAfter: number;
   mapAfter: ArrayBuffer | null;
-  caps: RefillCaps | null;
+  bounds: RefillBounds | null;
 }
 
 /** The tables a refill empties in every database (not `dir_trimmed`: see object-trim.ts). */
@@ -92,7 +94,13 @@ const REPLICA_TABLES = [
 ];
 
 /** The stage after each (the KEYTRANS deployments' rows after the map's: d1-keytrans-refill.ts). */
-const NEXT_STAGE = { accounts: 'map', map: 'keytrans', keytrans: 'finish', finish: 'finish' } as const;
+const NEXT_STAGE = {
+  accounts: 'map',
+  map: 'keytrans',
+  keytrans: 'replay',
+  replay: 'finish',
+  finish: 'finish',
+} as const;
 
 /** A version row copied: the object's, as it is now (erased or not). */
 const COPY_VERSION = Q.putVersion.replace(/^INSERT INTO/, 'INSERT OR REPLACE INTO');
@@ -117,12 +125,12 @@ function saveRefill(storage: Sql, r: Refill): void {
  */
 export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: number): Promise<Refill | undefined> {
   storage.sql.exec(OBJECT_SCHEMA);
-  storage.sql.exec(CAPS_SCHEMA);
+  storage.sql.exec(BOUNDS_SCHEMA);
   const [row] = storage.sql.exec<Record<string, DoSqlValue>>('SELECT * FROM dir_refill WHERE id = 1').toArray();
   if (!row) return undefined;
-  const [caps] = storage.sql
-    .exec<{ accounts_upto: number; keytrans_sizes: string }>(
-      'SELECT accounts_upto, keytrans_sizes FROM dir_refill_caps WHERE id = 1 AND token = ?',
+  const [bounds] = storage.sql
+    .exec<{ accounts_upto: number; keytrans_sizes: string; replayed_upto: number; replay_left: number | null }>(
+      'SELECT accounts_upto, keytrans_sizes, replayed_upto, replay_left FROM dir_refill_bounds WHERE id = 1 AND token = ?',
       row.token,
     )
     .toArray();
@@ -134,7 +142,14 @@ export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: 
     stage: row.stage as Refill['stage'],
     accountsAfter: row.accounts_after as number,
     mapAfter: row.map_after as ArrayBuffer | null,
-    caps: caps ? { accountsUpTo: caps.accounts_upto, keyTransSizes: caps.keytrans_sizes } : null,
+    bounds: bounds
+      ? {
+          accountsUpTo: bounds.accounts_upto,
+          keyTransSizes: bounds.keytrans_sizes,
+          replayedUpTo: bounds.replayed_upto,
+          replayLeft: bounds.replay_left,
+        }
+      : null,
   };
   if (d1?.token === refill.token && marker < 0 && refill.shards === layout.shards.length) return refill;
   forgetRefill(storage);
@@ -144,33 +159,41 @@ export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: 
 /** Deletes the object's record of a refill. */
 function forgetRefill(storage: Sql): void {
   storage.sql.exec('DELETE FROM dir_refill');
-  storage.sql.exec('DELETE FROM dir_refill_caps');
+  storage.sql.exec('DELETE FROM dir_refill_bounds');
 }
 
 /** Empties every database (meta's last, with the new token), then records the refill in the object. */
 export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Refill> {
   storage.sql.exec(OBJECT_SCHEMA);
-  storage.sql.exec(CAPS_SCHEMA);
+  storage.sql.exec(BOUNDS_SCHEMA);
   // One synchronous step: the epoch and what the object holds at it (no epoch commits in between).
   const [last] = storage.sql.exec<{ id: number | null }>('SELECT MAX(id) AS id FROM dir_accounts').toArray();
+  const from = storedEpoch(storage);
+  const bounds = {
+    accountsUpTo: last?.id ?? 0,
+    keyTransSizes: keyTransSizes(storage),
+    replayedUpTo: from,
+    replayLeft: null,
+  };
   const refill: Refill = {
     token: crypto.randomUUID(),
-    from: storedEpoch(storage),
+    from,
     shards: layout.shards.length,
     stage: 'accounts',
     accountsAfter: 0,
     mapAfter: null,
-    caps: { accountsUpTo: last?.id ?? 0, keyTransSizes: keyTransSizes(storage) },
+    bounds,
   };
   const empty = REPLICA_TABLES.map((t): Statement => [`DELETE FROM ${t}`]);
   await settleAll(layout.shards.slice(1).map((db) => run(db, empty))); // the shards together, the meta database last
   await run(layout.meta, [...empty, ['INSERT INTO dir_refilling (id, token) VALUES (1, ?)', refill.token]]);
   saveRefill(storage, refill);
   storage.sql.exec(
-    'INSERT OR REPLACE INTO dir_refill_caps (id, token, accounts_upto, keytrans_sizes) VALUES (1, ?, ?, ?)',
+    'INSERT OR REPLACE INTO dir_refill_bounds (id, token, accounts_upto, keytrans_sizes, replayed_upto) VALUES (1, ?, ?, ?, ?)',
     refill.token,
-    refill.caps!.accountsUpTo,
-    refill.caps!.keyTransSizes,
+    bounds.accountsUpTo,
+    bounds.keyTransSizes,
+    bounds.replayedUpTo,
   );
   return refill;
 }
@@ -196,7 +219,9 @@ export async function continueRefill(
         ? await copyAccounts(storage, layout, refill, chunk)
         : refill.stage === 'map'
           ? await copyMap(storage, layout, refill, chunk)
-          : await copyKeyTransChunk(storage, layout, refill.token, chunk, refill.caps?.keyTransSizes ?? null);
+          : refill.stage === 'keytrans'
+            ? await copyKeyTransChunk(storage, layout, refill.token, chunk, refill.bounds?.keyTransSizes ?? null)
+            : await replayChunk(storage, layout, refill.bounds, budget - copied);
     if (n === 0) refill.stage = NEXT_STAGE[refill.stage];
     saveRefill(storage, refill);
     copied += n;
@@ -204,17 +229,12 @@ export async function continueRefill(
   return false;
 }
 
-/** Writes statements, each tagged with its database, to their databases. */
-async function writeRouted(layout: IndexLayout, routed: Statement[][]): Promise<void> {
-  await settleAll(layout.shards.map((db, i) => runBatched(db, routed[i])));
-}
-
 /**
  * Copies the next chunk of accounts, with their versions and names, up to the refill's cap; returns how many rows
  * (0: none left).
  */
 async function copyAccounts(storage: Sql, layout: IndexLayout, refill: Refill, chunk: number): Promise<number> {
-  const upTo = refill.caps?.accountsUpTo ?? Number.MAX_SAFE_INTEGER;
+  const upTo = refill.bounds?.accountsUpTo ?? Number.MAX_SAFE_INTEGER;
   const ids = storage.sql
     .exec<{ id: number }>(
       'SELECT id FROM dir_accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT ?',
@@ -292,32 +312,18 @@ async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk:
 }
 
 /**
- * The rows the replayed epochs superseded, deleted per shard. A copied key has one row (`copyMap`), so only a key
- * that a missed epoch wrote can have more (its copy and the replayed rows, in either order of epochs), and the epoch
- * `end` is the only one D1 will serve from: each such key keeps its newest row at most `end`. Pruned here, bounded by
- * the keys the epochs wrote, since the first prunes after the refill look back no further than `end`'s predecessors
- * (d1-replica.ts). A finish run again after a crash writes the replayed rows again, up to its own `end`, and prunes
- * them again; the head the failed one wrote is deleted first (`finishRefill`).
- */
-function prunedOverCopies(layout: IndexLayout, missed: { writes: EpochWrites }[], end: number): Statement[][] {
-  const keys = layout.shards.map(() => new Map<string, Uint8Array>());
-  for (const { writes } of missed)
-    for (const r of writes.map ?? []) keys[Math.max(mapRowShard(r.key, layout.bits), 0)].set(toHex(r.key), r.key);
-  return keys.map((byHex) => [...byHex.values()].map((key): Statement => [R.pruneMapKey, blob(key), end]));
-}
-
-/**
  * The last step (see the file comment): the epochs closed since the refill began written over the copies, the
  * credentials and the head of the epoch F the object is at, then the markers at F (meta's last, with the layout,
  * its token deleted), then the object's record deleted.
  */
 async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): Promise<void> {
-  const end = storedEpoch(storage);
   // A finish that failed before the meta database's last batch left the head of the epoch it ended at, servable,
-  // and this one ends at `end`, later: it goes before the prune below keeps each key's newest row at `end`, which
+  // and this one ends later: it goes before the replay's prune keeps each key's newest row at the later epoch, which
   // would leave that head's map unreadable (the shards' markers are set at its epoch, so readers would take it).
   await run(layout.meta, [['DELETE FROM dir_heads']]);
-  const missed = outboxEpochs(storage).filter((r) => r.epoch > refill.from && r.epoch <= end);
+  // One synchronous read (see the file comment): the epoch F, the epochs left to replay, the credentials, the head.
+  const end = storedEpoch(storage);
+  const missed = outboxEpochs(storage, refill.bounds?.replayedUpTo ?? refill.from, end);
   const credentials = storage.sql
     .exec<Record<string, DoSqlValue>>(
       'SELECT log_index, provider, fingerprint, entry, revoked_index FROM dir_credentials ORDER BY log_index',
@@ -329,12 +335,7 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
     )
     .toArray();
   const n = layout.shards.length;
-  for (const { writes } of missed) {
-    const routed = epochRowStatements(writes, layout, true);
-    routed[0].push(...routed[n]); // shard 0 is the meta database
-    await writeRouted(layout, routed.slice(0, n));
-  }
-  await writeRouted(layout, prunedOverCopies(layout, missed, end));
+  await replayEpochs(layout, missed, end);
   const meta: Statement[] = credentials.map((c) => [
     COPY_CREDENTIAL,
     c.log_index,

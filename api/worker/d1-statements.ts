@@ -44,17 +44,35 @@ export async function runBatched(db: IndexDatabase, statements: Statement[]): Pr
     await run(db, statements.slice(i, i + BATCH_STATEMENTS));
 }
 
+/** Runs each database's statements (`routed[i]` on `layout.shards[i]`), the databases together. */
+export async function writeRouted(layout: IndexLayout, routed: Statement[][]): Promise<void> {
+  await settleAll(layout.shards.map((db, i) => runBatched(db, routed[i])));
+}
+
 /** The epoch the Durable Object's indexes are at (its dir_epoch row), or -1. */
 export function storedEpoch(storage: Sql): number {
   const [row] = storage.sql.exec<{ epoch: number }>('SELECT epoch FROM dir_epoch WHERE id = 1').toArray();
   return row?.epoch ?? -1;
 }
 
-/** The outbox's epochs, oldest first, each with its KEYTRANS rows (d1-keytrans.ts) if it has any. */
-export function outboxEpochs(storage: Sql): { epoch: number; writes: EpochWrites }[] {
+/**
+ * The outbox's epochs, oldest first, each with its KEYTRANS rows (d1-keytrans.ts) if it has any; those after
+ * `after` and at most `upTo` only, and the first `limit` of them (-1: all), when given.
+ */
+export function outboxEpochs(
+  storage: Sql,
+  after = Number.MIN_SAFE_INTEGER,
+  upTo = Number.MAX_SAFE_INTEGER,
+  limit = -1,
+): { epoch: number; writes: EpochWrites }[] {
   storage.sql.exec(KEYTRANS_OUTBOX_SCHEMA); // an outbox written before KEYTRANS has none
   return storage.sql
-    .exec<{ epoch: number; writes: string }>('SELECT epoch, writes FROM dir_outbox ORDER BY epoch')
+    .exec<{ epoch: number; writes: string }>(
+      'SELECT epoch, writes FROM dir_outbox WHERE epoch > ? AND epoch <= ? ORDER BY epoch LIMIT ?',
+      after,
+      upTo,
+      limit,
+    )
     .toArray()
     .map((r) => {
       const parts = storage.sql

@@ -15,6 +15,7 @@ import type { Configuration } from '../../../verifier/keytrans/types.js';
 import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
 import { signStatement, statementOf } from './directory-script.js';
 import {
+  supersededKeys,
   expectEpochsReadAsHeads,
   get,
   inSequencer,
@@ -108,7 +109,7 @@ describe('a refill while each epoch appends more rows than a run copies', () => 
     const replicate = () => inSequencer((_o, s) => replicateOutbox(s, layout(), {}, { refillRows: 50 }));
     let run = await replicate();
     expect(run.refilling).toBe(true);
-    await inSequencer(async (_o, storage) => void storage.sql.exec('DROP TABLE dir_refill_caps'));
+    await inSequencer(async (_o, storage) => void storage.sql.exec('DROP TABLE dir_refill_bounds'));
     for (let runs = 0; run.refilling; runs++) {
       expect(runs, 'the refill ends').toBeLessThan(200);
       run = await replicate();
@@ -123,3 +124,51 @@ describe('a refill while each epoch appends more rows than a run copies', () => 
 function searchRequestOr(init: RequestInit): RequestInit {
   return { ...init, body: init.body instanceof Uint8Array ? init.body.slice() : init.body };
 }
+
+describe('a refill after which many epochs closed', () => {
+  it('replays them a budget at a time before its finish, which replays at most 16', async () => {
+    const provider = 'burst.example';
+    const leaf = await makeLeaf(await testRoot(), { dnsNames: [provider], keyType: 'p256' });
+    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const statement = (account: string, version: number) =>
+      signStatement(
+        'p256',
+        leaf.secretKey,
+        statementOf(provider, account, version, Date.now(), `${account} ${version}`),
+      );
+    const accounts = Array.from({ length: 8 }, (_, i) => `burst${i}`);
+    const published = await settle(post('/v1/bindings?wait=1', { statements: accounts.map((a) => statement(a, 1)) }));
+    expect(published.status).toBe(200);
+    await layout().shards[1].prepare('DELETE FROM dir_replica').run();
+    const replicate = () => inSequencer((_o, s) => replicateOutbox(s, layout(), {}, { refillRows: 5 }));
+    let run = await replicate();
+    expect(run.refilling).toBe(true);
+    // A burst of 40 epochs while the refill copies, each rotating one account, then none.
+    for (let i = 0; i < 40; i++) {
+      const rotation = statement(accounts[i % 8], Math.floor(i / 8) + 2);
+      expect((await post('/v1/bindings', { statements: [rotation] })).status).toBe(202);
+      await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
+    }
+    const state = () =>
+      inSequencer(async (_o, s) => ({
+        stage: s.sql.exec<{ stage: string }>('SELECT stage FROM dir_refill').toArray()[0]?.stage,
+        replayed: s.sql.exec<{ e: number }>('SELECT replayed_upto AS e FROM dir_refill_bounds').toArray()[0]?.e,
+      }));
+    const seen: { stage?: string; replayed?: number }[] = [];
+    while (run.refilling) {
+      seen.push(await state());
+      run = await replicate();
+      if (seen.length > 300) throw new Error('the refill does not end');
+    }
+    const end = run.upTo;
+    expect(end).toBe(await inSequencer(async (o) => o.directory.epoch));
+    // The replay stage ran over several calls, each gaining on the epochs left; the finish replayed at most 16.
+    const replays = seen.filter((s) => s.stage === 'replay');
+    expect(replays.length).toBeGreaterThan(10);
+    expect(end - seen[seen.length - 1].replayed!).toBeLessThanOrEqual(16);
+    expect(await supersededKeys(layout(), end)).toBe(0);
+    await expectEpochsReadAsHeads(layout(), end, end);
+    const { object, d1 } = await rowCounts();
+    expect(d1).toEqual(object);
+  });
+});
