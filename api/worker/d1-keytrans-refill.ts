@@ -2,9 +2,9 @@
  * The KEYTRANS stage of a refill of D1 (d1-refill.ts): the object's deployments (log/keytrans/keytrans-sql.ts)
  * copied to D1's `ktr_` tables (d1-keytrans.ts), a bounded chunk per call, table by table in primary-key order,
  * with each deployment's number replaced by its provider's id. The rows are copied as they are when read; a row is
- * never changed after it is written but by erasure, and the refill's last step writes the epochs closed since it
- * began over the copies (their rows again, `INSERT OR IGNORE`, and their erasures again), so the copies end as
- * the object's rows at the epoch the refill ends at. Where a table stopped is kept in the object (`kt_refill`,
+ * never changed after it is written but by erasure, and the refill then replays the epochs closed since it began
+ * over the copies (d1-refill-replay.ts: their rows again, `INSERT OR IGNORE`, and their erasures again), so the
+ * copies end as the object's rows at the epoch the refill ends at. Where a table stopped is kept in the object (`kt_refill`,
  * under the refill's token): a call after a reset goes on from there, and another refill begins again.
  */
 import { type IndexLayout, KEEP_EPOCHS } from './d1-layout.js';
@@ -108,7 +108,7 @@ function hasKeyTrans(storage: Sql): boolean {
 /**
  * Each deployment's log size now, as JSON (`{"<deployment id>": size}`): a refill that reads it with the epoch it
  * begins at copies only the rows of positions below it, those of the epochs up to then; the rows of later epochs
- * are in the outbox, which the refill's finish writes (d1-refill.ts). A row is never written at a position below
+ * are in the outbox, which the refill replays (d1-refill-replay.ts). A row is never written at a position below
  * its deployment's size, so the copy ends however fast the epochs between its calls append rows.
  */
 export function keyTransSizes(storage: Sql): string {

@@ -52,7 +52,8 @@ export const KEEP_EPOCHS = 16;
  * writer's does, within the 1,000 D1 queries a Worker invocation may make (Workers Paid): in one alarm a
  * replication run reads every database's marker, applies each epoch in a batch per database, an edge object's
  * epoch plan fetches its paths with a query or more per database a round (directory-map.ts `fetchPaths`), its
- * KEYTRANS deployments theirs (edge-deployment-store.ts), and a refill writes a chunk's rows to every database.
+ * KEYTRANS deployments theirs (edge-deployment-store.ts), and a refill writes a chunk's rows to the databases they
+ * go to, and a run's replayed epochs in whole lists per database (d1-refill-replay.ts).
  * At 32 shards the worst of these alarms stays under about 800 queries; at 128 a refill or a busy epoch would not
  * (docs/ARCHITECTURE.md, the design to 1B accounts).
  */

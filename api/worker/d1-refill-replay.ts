@@ -30,18 +30,24 @@ type OutboxEpoch = { epoch: number; writes: EpochWrites };
 
 /**
  * Outbox epochs the `replay` stage leaves to the finish at most, which replays them in one call with the head and
- * the markers: the finish's D1 queries stay bounded however long the refill took, as long as
- * the replay gains on the epochs closing meanwhile; when a call finds no fewer left than the one before, the
+ * the markers: the finish's D1 queries stay bounded however long the refill took, as long as the replay gains on
+ * the epochs closing meanwhile. When REPLAY_STRIKES calls in a row find no fewer left than the fewest found before
+ * (not one burst of epochs, or a run retried after a failure: epochs closing as fast as it replays them), the
  * finish replays them all, as a refill did before the stage.
  */
 const FINISH_EPOCHS = 16;
+const REPLAY_STRIKES = 4;
 /** Outbox epochs the `replay` stage reads at once. */
 const REPLAY_READ = 64;
 
-/** How far a refill's replay got: the last epoch replayed, and the epochs the last call found left (null: none yet). */
+/**
+ * How far a refill's replay got: the last epoch replayed, the fewest epochs a call found left (null: no call yet),
+ * and how many calls in a row since found no fewer.
+ */
 export interface ReplayProgress {
   replayedUpTo: number;
   replayLeft: number | null;
+  replayStrikes: number;
 }
 
 /** An epoch's statements for each database (the meta database's are shard 0's). */
@@ -66,11 +72,18 @@ function prunedOverCopies(layout: IndexLayout, epochs: OutboxEpoch[], at: number
 }
 
 /**
- * Writes `epochs` over the copies, oldest first, each epoch's databases together, then prunes their keys at `at`
- * (the object's epoch when `epochs` were read, at least the last of them).
+ * Writes `epochs` over the copies, oldest first, then prunes their keys at `at` (the object's epoch when `epochs`
+ * were read, at least the last of them).
  */
 export async function replayEpochs(layout: IndexLayout, epochs: OutboxEpoch[], at: number): Promise<void> {
-  for (const { writes } of epochs) await writeRouted(layout, replayStatements(layout, writes));
+  // In one list per database, the epochs in order: D1 batches of whole lists, not one per epoch and database (a
+  // run's D1 queries are counted; nothing reads the refilled databases before their markers are set).
+  const routed: Statement[][] = layout.shards.map(() => []);
+  for (const { writes } of epochs)
+    replayStatements(layout, writes).forEach((list, i) => {
+      for (const statement of list) routed[i].push(statement);
+    });
+  await writeRouted(layout, routed);
   await writeRouted(layout, prunedOverCopies(layout, epochs, at));
 }
 
@@ -95,7 +108,10 @@ export async function replayChunk(
       now,
     )
     .toArray();
-  if (left <= FINISH_EPOCHS || (bounds.replayLeft !== null && left >= bounds.replayLeft)) return 0;
+  // Gaining: fewer left than the fewest any call found before (see FINISH_EPOCHS).
+  const gained = bounds.replayLeft === null || left < bounds.replayLeft;
+  const strikes = gained ? 0 : bounds.replayStrikes + 1;
+  if (left <= FINISH_EPOCHS || strikes >= REPLAY_STRIKES) return 0;
   const read = outboxEpochs(storage, bounds.replayedUpTo, now, REPLAY_READ);
   const sizes = replayedStatements(layout, read);
   let [take, count] = [0, 0];
@@ -103,11 +119,13 @@ export async function replayChunk(
   const epochs = read.slice(0, take);
   await replayEpochs(layout, epochs, now);
   bounds.replayedUpTo = epochs[epochs.length - 1].epoch;
-  bounds.replayLeft = left;
+  bounds.replayLeft = gained ? left : bounds.replayLeft;
+  bounds.replayStrikes = strikes;
   storage.sql.exec(
-    'UPDATE dir_refill_bounds SET replayed_upto = ?, replay_left = ? WHERE id = 1',
+    'UPDATE dir_refill_bounds SET replayed_upto = ?, replay_left = ?, replay_strikes = ? WHERE id = 1',
     bounds.replayedUpTo,
-    left,
+    bounds.replayLeft,
+    strikes,
   );
   return Math.max(count, 1);
 }

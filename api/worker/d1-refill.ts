@@ -12,7 +12,7 @@
  *   (the `replay` stage, d1-refill-replay.ts: an account row ends as its last write; a version row copied is kept;
  *   an erasure is applied again; map rows are filed by epoch, so the newest at most F is F's);
  * - the last step reads, in one synchronous step, the object's epoch F, its head and credentials and the outbox
- *   epochs not replayed yet up to F (few: see FINISH_EPOCHS), replays them, then writes F's head and the markers
+ *   epochs not replayed yet up to F (at most 16 while the replay gains on the epochs closing: FINISH_EPOCHS), replays them, then writes F's head and the markers
  *   at F, meta's last;
  * - so readers, who see no servable epoch until then (the databases are emptied first), are answered at F or
  *   later only; the epochs in between never get heads in D1.
@@ -58,7 +58,7 @@ const OBJECT_SCHEMA =
  */
 const BOUNDS_SCHEMA =
   'CREATE TABLE IF NOT EXISTS dir_refill_bounds (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, ' +
-  'accounts_upto INTEGER NOT NULL, keytrans_sizes TEXT NOT NULL, replayed_upto INTEGER NOT NULL, replay_left INTEGER)';
+  'accounts_upto INTEGER NOT NULL, keytrans_sizes TEXT NOT NULL, replayed_upto INTEGER NOT NULL, replay_left INTEGER, replay_strikes INTEGER NOT NULL DEFAULT 0)';
 
 interface RefillBounds extends ReplayProgress {
   /** The greatest account id. */
@@ -129,8 +129,14 @@ export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: 
   const [row] = storage.sql.exec<Record<string, DoSqlValue>>('SELECT * FROM dir_refill WHERE id = 1').toArray();
   if (!row) return undefined;
   const [bounds] = storage.sql
-    .exec<{ accounts_upto: number; keytrans_sizes: string; replayed_upto: number; replay_left: number | null }>(
-      'SELECT accounts_upto, keytrans_sizes, replayed_upto, replay_left FROM dir_refill_bounds WHERE id = 1 AND token = ?',
+    .exec<{
+      accounts_upto: number;
+      keytrans_sizes: string;
+      replayed_upto: number;
+      replay_left: number | null;
+      replay_strikes: number;
+    }>(
+      'SELECT accounts_upto, keytrans_sizes, replayed_upto, replay_left, replay_strikes FROM dir_refill_bounds WHERE id = 1 AND token = ?',
       row.token,
     )
     .toArray();
@@ -148,6 +154,7 @@ export async function refillUnderWay(storage: Sql, layout: IndexLayout, marker: 
           keyTransSizes: bounds.keytrans_sizes,
           replayedUpTo: bounds.replayed_upto,
           replayLeft: bounds.replay_left,
+          replayStrikes: bounds.replay_strikes,
         }
       : null,
   };
@@ -174,6 +181,7 @@ export async function beginRefill(storage: Sql, layout: IndexLayout): Promise<Re
     keyTransSizes: keyTransSizes(storage),
     replayedUpTo: from,
     replayLeft: null,
+    replayStrikes: 0,
   };
   const refill: Refill = {
     token: crypto.randomUUID(),
@@ -301,11 +309,13 @@ async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk:
     refill.mapAfter === null
       ? ['DELETE FROM dir_map_rows WHERE key <= ? AND epoch < ?', last, epoch]
       : ['DELETE FROM dir_map_rows WHERE key > ? AND key <= ? AND epoch < ?', refill.mapAfter, last, epoch];
-  const routed: Statement[][] = layout.shards.map(() => [again]);
+  const routed: Statement[][] = layout.shards.map(() => []);
   for (const r of rows) {
     const shard = mapRowShard(new Uint8Array(r.key), layout.bits);
     routed[Math.max(shard, 0)].push([R.putMapRow, r.key, epoch, r.node]);
   }
+  // Only where rows go: the map only grows, so every key a first copy wrote in the range is copied again here.
+  for (const list of routed) if (list.length > 0) list.unshift(again);
   await writeRouted(layout, routed);
   refill.mapAfter = last;
   return rows.length;
@@ -336,6 +346,8 @@ async function finishRefill(storage: Sql, layout: IndexLayout, refill: Refill): 
     .toArray();
   const n = layout.shards.length;
   await replayEpochs(layout, missed, end);
+  // Recorded, so that a finish run again after a failure below replays only the epochs closed since.
+  storage.sql.exec('UPDATE dir_refill_bounds SET replayed_upto = ? WHERE id = 1', end);
   const meta: Statement[] = credentials.map((c) => [
     COPY_CREDENTIAL,
     c.log_index,

@@ -158,7 +158,7 @@ describe('a refill after which many epochs closed', () => {
     while (run.refilling) {
       seen.push(await state());
       run = await replicate();
-      if (seen.length > 300) throw new Error('the refill does not end');
+      if (seen.length > 2000) throw new Error('the refill does not end');
     }
     const end = run.upTo;
     expect(end).toBe(await inSequencer(async (o) => o.directory.epoch));
