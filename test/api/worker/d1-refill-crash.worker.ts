@@ -98,6 +98,11 @@ describe('a refill run again after a crash', () => {
       .bind(F)
       .first<{ served: string | null }>();
     expect(headF?.served).not.toBeNull(); // the first finish wrote F's head, served
+    // and recorded F as replayed: the next finish replays only the epochs closed since.
+    const replayed = await inSequencer(async (_o, s) =>
+      s.sql.exec<{ e: number }>('SELECT replayed_upto AS e FROM dir_refill_bounds').one(),
+    );
+    expect(replayed.e).toBe(F);
     // Epoch F + 1 closes; its witnesses have not cosigned it yet, so the object still serves F.
     const served = await inSequencer(async (_o, s) =>
       s.sql.exec<{ epoch: number; checkpoint: string }>('SELECT epoch, checkpoint FROM dir_served WHERE id = 1').one(),
