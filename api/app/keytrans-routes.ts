@@ -156,8 +156,12 @@ export function keyTransRoutes(app: Hono, o: KeyTransRouteOptions): void {
     }
   });
   app.get('/keytrans/v1/:provider/config', async (c) => {
-    const config = await o.deployments.config(c.req.param('provider'));
-    return config ? binary(c, encodeConfiguration(config)) : noDeployment(c.req.param('provider'));
+    try {
+      const config = await o.deployments.config(c.req.param('provider'));
+      return config ? binary(c, encodeConfiguration(config)) : noDeployment(c.req.param('provider'));
+    } catch (e) {
+      return typedErrorResponse(e); // a replica not ready to answer (503 busy: the Worker's isolate)
+    }
   });
   for (const path of Object.keys(OPERATIONS) as (keyof typeof OPERATIONS)[]) operationRoute(app, o, buckets, path);
 }

@@ -9,6 +9,7 @@
  * (derived from the directory's, log/keytrans/operator-keys.ts), as the object does.
  */
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
+import { DirectoryError } from '../../log/directory/errors.js';
 import { DeploymentError } from '../../log/keytrans/deployment-error.js';
 import { pathOf, siblingKey } from '../../log/keytrans/deployment-store.js';
 import type { DeploymentView } from '../../log/keytrans/deployment-view.js';
@@ -23,7 +24,7 @@ import type { PrefixNode } from '../../verifier/keytrans/tree-readers.js';
 import type { Configuration } from '../../verifier/keytrans/types.js';
 import { equalBytes } from '../../wasm-free-crypto/bytes.js';
 import type { KeyTransDeploymentReads } from '../app/keytrans-routes.js';
-import type { IndexDatabase, IndexLayout } from './d1-layout.js';
+import { REPLICA_QUERIES as R, type IndexDatabase, type IndexLayout } from './d1-layout.js';
 import { batchAtLeast } from './d1-rows.js';
 import { KEYTRANS_REPLICA_QUERIES as K, keyTransLabelShard, keyTransNodeShard } from './d1-keytrans.js';
 import { blob, blobBytes, type BlobColumn } from './do-directory-store.js';
@@ -164,7 +165,13 @@ export class D1KeyTransDeployments implements KeyTransDeploymentReads {
   async config(provider: string): Promise<Configuration | undefined> {
     const known = this.configs.get(provider);
     if (known) return known;
-    const row = await this.layout.meta.prepare(K.deployment).bind(provider).first<{ config: BlobColumn }>();
+    const { meta } = this.layout;
+    const [rows, heads] = await meta.batch([meta.prepare(K.deployment).bind(provider), meta.prepare(R.servedHead)]);
+    const row = (rows.results as { config: BlobColumn }[])[0];
+    // A deployment D1 lacks while it has no servable epoch (just bound, or being refilled, which copies its rows
+    // in stages) may be one it has not copied yet: the object answers instead (503 busy hands the read over).
+    if (!row && heads.results.length === 0)
+      throw new DirectoryError('busy', 'the replica has no servable epoch yet; retry');
     if (!row) return undefined;
     const config = decodeConfiguration(blobBytes(row.config));
     this.configs.set(provider, config);
