@@ -9,37 +9,15 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, KEEP_EPOCHS } from '../../../api/worker/d1-layout.js';
 import { PRUNE_WINDOW, replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
-import { signStatement, statementOf } from './directory-script.js';
-import {
-  countInEveryDatabase,
-  expectEpochsReadAsHeads,
-  inSequencer,
-  operator,
-  post,
-  settle,
-  supersededKeys,
-  testRoot,
-} from './helpers.js';
+import type { PkiCert } from '../../helpers/pki.js';
+import { countInEveryDatabase, expectEpochsReadAsHeads, inSequencer, post, supersededKeys } from './helpers.js';
+import { enrolProvider, publishReplicated, signedBinding } from './replica-publish.js';
 
 const layout = () => indexLayout(env)!;
 
-const signed = (leaf: PkiCert, account: string, version: number) =>
-  signStatement(
-    'ed25519',
-    leaf.secretKey,
-    statementOf(account.split('@')[1], account, version, Date.now(), `${account} ${version}`),
-  );
-
-/** Publishes versions of accounts, closes the epoch and replicates it by the object's alarm, as the Worker does. */
-async function publishReplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
-}
-
 /** Publishes and closes the epoch without the alarm, as if its witnesses did not answer: nothing served, nothing replicated. */
 async function publishUnserved(leaf: PkiCert, account: string, version: number, ...more: string[]): Promise<void> {
-  const statements = [account, ...more].map((a) => signed(leaf, a, version));
+  const statements = [account, ...more].map((a) => signedBinding(leaf, a, version));
   expect((await post('/v1/bindings', { statements })).status).toBe(202);
   await inSequencer(async (open, storage) => {
     await open.directory.closeEpoch(false);
@@ -62,8 +40,7 @@ const lastWrittenBy = (epoch: number) =>
 
 describe('the D1 replica after a jump of the served epoch', () => {
   it('prunes every row superseded before the oldest servable epoch, however far the served epoch jumped', async () => {
-    const leaf = await makeLeaf(await testRoot(), { dnsNames: ['d1.example'] });
-    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const leaf = await enrolProvider('d1.example', 'ed25519');
     // Served and replicated epochs: eight accounts, one of them rotated in each, then the others rotated once
     // more and never again (their map nodes off the rotated account's path are not written after that).
     const quiet = Array.from({ length: 7 }, (_, i) => `quiet${i}@d1.example`);
@@ -100,8 +77,7 @@ describe('the D1 replica after a jump of the served epoch', () => {
   });
 
   it('moves the prune point up a bounded window an epoch after a jump longer than that window', async () => {
-    const leaf = await makeLeaf(await testRoot(), { dnsNames: ['window.example'] });
-    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const leaf = await enrolProvider('window.example', 'ed25519');
     const quiet = Array.from({ length: 5 }, (_, i) => `quiet${i}@window.example`);
     await publishReplicated(leaf, [['busy@window.example', 1], ...quiet.map((a): [string, number] => [a, 1])]);
     // Epochs nobody serves, twice the prune window of them; the quiet accounts rotate in the last, and never again.

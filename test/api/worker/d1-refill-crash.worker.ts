@@ -16,46 +16,10 @@ import {
   type IndexLayout,
 } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
-import { signStatement, statementOf } from './directory-script.js';
-import {
-  expectEpochsReadAsHeads,
-  inSequencer,
-  operator,
-  post,
-  settle,
-  supersededKeys,
-  testRoot,
-  verifiedLookup,
-} from './helpers.js';
+import { expectEpochsReadAsHeads, inSequencer, supersededKeys, verifiedLookup } from './helpers.js';
+import { enrolProvider, publishReplicated, publishUnreplicated } from './replica-publish.js';
 
 const layout = () => indexLayout(env)!;
-
-/** A provider's P-256 leaf (no KEYTRANS deployment: a refill of one row a run copies no KEYTRANS rows). */
-async function enrol(provider: string): Promise<PkiCert> {
-  const leaf = await makeLeaf(await testRoot(), { dnsNames: [provider], keyType: 'p256' });
-  expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
-  return leaf;
-}
-
-const signed = (leaf: PkiCert, account: string, version: number) =>
-  signStatement(
-    'p256',
-    leaf.secretKey,
-    statementOf(account.split('@')[1], account, version, Date.now(), `${account} ${version}`),
-  );
-
-async function publishReplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
-}
-
-/** Published and closed without the alarm: not replicated (the refill replays it at its finish). */
-async function publishUnreplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await post('/v1/bindings', { statements })).status).toBe(202);
-  await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
-}
 
 /** `layout` whose meta database fails the finish's last batch (the one that deletes `dir_refilling`). */
 function failingLastBatch(real: IndexLayout): IndexLayout {
@@ -73,7 +37,7 @@ const refillRun = (l: IndexLayout = layout()) => inSequencer((_o, s) => replicat
 
 describe('a refill run again after a crash', () => {
   it('leaves no head in D1 that does not read whole when its finish ends later the second time', async () => {
-    const leaf = await enrol('twice.example');
+    const leaf = await enrolProvider('twice.example');
     const quiet = Array.from({ length: 6 }, (_, i) => `quiet${i}@twice.example`);
     await publishReplicated(leaf, [['busy@twice.example', 1], ...quiet.map((a): [string, number] => [a, 1])]);
     await layout().shards[1].prepare('DELETE FROM dir_replica').run();
@@ -131,7 +95,7 @@ describe('a refill run again after a crash', () => {
   });
 
   it('keeps one row of each key a map chunk copied again at a later epoch', async () => {
-    const leaf = await enrol('again.example');
+    const leaf = await enrolProvider('again.example');
     const accounts = Array.from({ length: 12 }, (_, i) => `again${i}@again.example`);
     await publishReplicated(
       leaf,

@@ -10,34 +10,16 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, KEEP_EPOCHS } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
-import { signStatement, statementOf } from './directory-script.js';
-import { expectEpochsReadAsHeads, inSequencer, operator, post, settle, supersededKeys, testRoot } from './helpers.js';
+import { expectEpochsReadAsHeads, inSequencer, supersededKeys } from './helpers.js';
+import { enrolProvider, publishReplicated, publishUnreplicated } from './replica-publish.js';
 
 const PROVIDER = 'd1.example';
 const layout = () => indexLayout(env)!;
 
-const signed = (leaf: PkiCert, account: string, version: number) =>
-  signStatement('p256', leaf.secretKey, statementOf(PROVIDER, account, version, Date.now(), `${account} ${version}`));
-
-/** Publishes versions of accounts, closes the epoch and replicates it by the object's alarm, as the Worker does. */
-async function publishReplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
-}
-
-/** Publishes and closes the epoch without the alarm: not replicated (the refill replays it at its finish). */
-async function publishUnreplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await post('/v1/bindings', { statements })).status).toBe(202);
-  await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
-}
-
 describe('the D1 replica after a long refill', () => {
   it('keeps no map row superseded during the refill, and its last epoch reads as its head', async () => {
     // A P-256 provider: no KEYTRANS deployment, whose rows each epoch would add faster than a small refill copies.
-    const leaf = await makeLeaf(await testRoot(), { dnsNames: [PROVIDER], keyType: 'p256' });
-    expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
+    const leaf = await enrolProvider(PROVIDER);
     const quiet = Array.from({ length: 30 }, (_, i) => `quiet${i}@d1.example`);
     await publishReplicated(leaf, [['busy@d1.example', 1], ...quiet.map((a): [string, number] => [a, 1])]);
     // Shard 1 went back: the next run begins a refill, a few rows per run.

@@ -10,35 +10,10 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { indexLayout, type IndexDatabase, type IndexLayout } from '../../../api/worker/d1-layout.js';
 import { replicateOutbox } from '../../../api/worker/d1-replica.js';
-import { makeLeaf, type PkiCert } from '../../helpers/pki.js';
-import { signStatement, statementOf } from './directory-script.js';
-import { expectEpochsReadAsHeads, inSequencer, operator, post, settle, supersededKeys, testRoot } from './helpers.js';
+import { expectEpochsReadAsHeads, inSequencer, supersededKeys } from './helpers.js';
+import { enrolProvider, publishReplicated, publishUnreplicated } from './replica-publish.js';
 
 const layout = () => indexLayout(env)!;
-
-async function enrol(provider: string): Promise<PkiCert> {
-  const leaf = await makeLeaf(await testRoot(), { dnsNames: [provider], keyType: 'p256' });
-  expect((await settle(post('/v1/providers?wait=1', { chain: leaf.pem }, operator()))).status).toBe(200);
-  return leaf;
-}
-
-const signed = (leaf: PkiCert, account: string, version: number) =>
-  signStatement(
-    'p256',
-    leaf.secretKey,
-    statementOf(account.split('@')[1], account, version, Date.now(), `${account} ${version}`),
-  );
-
-async function publishReplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await settle(post('/v1/bindings?wait=1', { statements }))).status).toBe(200);
-}
-
-async function publishUnreplicated(leaf: PkiCert, versions: [string, number][]): Promise<void> {
-  const statements = versions.map(([account, version]) => signed(leaf, account, version));
-  expect((await post('/v1/bindings', { statements })).status).toBe(202);
-  await inSequencer(async (open) => void (await open.directory.closeEpoch(false)));
-}
 
 /** `real`, each database's batches recorded with the SQL of their statements (prepared just before the batch). */
 function recording(real: IndexLayout): { layout: IndexLayout; batches: { db: number; sql: string[] }[] } {
@@ -71,7 +46,7 @@ const refillState = () =>
 
 describe('a refill run of the map stage', () => {
   it('makes D1 batches only on the databases its chunk writes rows to', async () => {
-    const leaf = await enrol('chunks.example');
+    const leaf = await enrolProvider('chunks.example');
     const accounts = Array.from({ length: 16 }, (_, i) => `chunk${i}@chunks.example`);
     await publishReplicated(
       leaf,
@@ -99,7 +74,7 @@ describe('a refill run of the map stage', () => {
 
 describe('a refill whose replay stage meets one burst of epochs', () => {
   it('makes a few batches a run, and still leaves at most 16 epochs to its finish', async () => {
-    const leaf = await enrol('burst2.example');
+    const leaf = await enrolProvider('burst2.example');
     const accounts = Array.from({ length: 8 }, (_, i) => `b${i}@burst2.example`);
     await publishReplicated(
       leaf,
