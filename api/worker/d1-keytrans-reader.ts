@@ -5,8 +5,9 @@
  * (log/keytrans/gathered-view.ts) from batches of point queries: a prefix-tree path's PATH_DEPTHS depths and their
  * siblings in one round, each node the newest row at or before the entry read. Every row read is of a position
  * within the anchored head, which D1 held before the epoch became servable there (d1-replica.ts), so the answer is
- * the object's; each database is read with its marker, so that one that went back is not answered from. The search keys of versions the tree does not hold are computed here with the deployment's VRF key
- * (derived from the directory's, log/keytrans/operator-keys.ts), as the object does.
+ * the object's; each database is read with its marker, so that one that went back is not answered from. The search
+ * keys of versions the tree does not hold are computed here with the deployment's VRF key (derived from the
+ * directory's, log/keytrans/operator-keys.ts), as the object does.
  */
 import type { KeyTransAnchor } from '../../log/directory/keytrans-hook.js';
 import { DirectoryError } from '../../log/directory/errors.js';

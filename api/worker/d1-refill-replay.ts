@@ -58,11 +58,6 @@ function replayStatements(layout: IndexLayout, writes: EpochWrites): Statement[]
   return routed.slice(0, n);
 }
 
-/** The statements each of `epochs` makes (what the replay stage counts against its budget). */
-function replayedStatements(layout: IndexLayout, epochs: OutboxEpoch[]): number[] {
-  return epochs.map(({ writes }) => replayStatements(layout, writes).reduce((sum, s) => sum + s.length, 0));
-}
-
 /** Each key `epochs` wrote keeps its newest row at most `at`, per database (see the file comment). */
 function prunedOverCopies(layout: IndexLayout, epochs: OutboxEpoch[], at: number): Statement[][] {
   const keys = layout.shards.map(() => new Map<string, Uint8Array>());
@@ -73,14 +68,19 @@ function prunedOverCopies(layout: IndexLayout, epochs: OutboxEpoch[], at: number
 
 /**
  * Writes `epochs` over the copies, oldest first, then prunes their keys at `at` (the object's epoch when `epochs`
- * were read, at least the last of them).
+ * were read, at least the last of them). `statements`: each epoch's `replayStatements`, when already made.
  */
-export async function replayEpochs(layout: IndexLayout, epochs: OutboxEpoch[], at: number): Promise<void> {
+export async function replayEpochs(
+  layout: IndexLayout,
+  epochs: OutboxEpoch[],
+  at: number,
+  statements = epochs.map(({ writes }) => replayStatements(layout, writes)),
+): Promise<void> {
   // In one list per database, the epochs in order: D1 batches of whole lists, not one per epoch and database (a
   // run's D1 queries are counted; nothing reads the refilled databases before their markers are set).
   const routed: Statement[][] = layout.shards.map(() => []);
-  for (const { writes } of epochs)
-    replayStatements(layout, writes).forEach((list, i) => {
+  for (const lists of statements)
+    lists.forEach((list, i) => {
       for (const statement of list) routed[i].push(statement);
     });
   await writeRouted(layout, routed);
@@ -113,11 +113,15 @@ export async function replayChunk(
   const strikes = gained ? 0 : bounds.replayStrikes + 1;
   if (left <= FINISH_EPOCHS || strikes >= REPLAY_STRIKES) return 0;
   const read = outboxEpochs(storage, bounds.replayedUpTo, now, REPLAY_READ);
-  const sizes = replayedStatements(layout, read);
-  let [take, count] = [0, 0];
-  while (take < read.length && (take === 0 || count < budget)) count += sizes[take++];
-  const epochs = read.slice(0, take);
-  await replayEpochs(layout, epochs, now);
+  const statements: Statement[][][] = [];
+  let count = 0;
+  while (statements.length < read.length && (statements.length === 0 || count < budget)) {
+    const lists = replayStatements(layout, read[statements.length].writes);
+    statements.push(lists);
+    count += lists.reduce((sum, list) => sum + list.length, 0);
+  }
+  const epochs = read.slice(0, statements.length);
+  await replayEpochs(layout, epochs, now, statements);
   bounds.replayedUpTo = epochs[epochs.length - 1].epoch;
   bounds.replayLeft = gained ? left : bounds.replayLeft;
   bounds.replayStrikes = strikes;

@@ -12,8 +12,8 @@
  *   (the `replay` stage, d1-refill-replay.ts: an account row ends as its last write; a version row copied is kept;
  *   an erasure is applied again; map rows are filed by epoch, so the newest at most F is F's);
  * - the last step reads, in one synchronous step, the object's epoch F, its head and credentials and the outbox
- *   epochs not replayed yet up to F (at most 16 while the replay gains on the epochs closing: FINISH_EPOCHS), replays them, then writes F's head and the markers
- *   at F, meta's last;
+ *   epochs not replayed yet up to F (at most 16 while the replay gains on the epochs closing: FINISH_EPOCHS),
+ *   replays them, then writes F's head and the markers at F, meta's last;
  * - so readers, who see no servable epoch until then (the databases are emptied first), are answered at F or
  *   later only; the epochs in between never get heads in D1.
  * Progress is kept in the object (`dir_refill`: a token, the epoch it began at, how far each stage got, and
@@ -303,8 +303,8 @@ async function copyMap(storage: Sql, layout: IndexLayout, refill: Refill, chunk:
   if (rows.length === 0) return 0;
   const last = rows[rows.length - 1].key;
   // A chunk copied again (its run failed before the refill recorded how far it got) would leave its first copy's
-  // rows beside these, at an earlier epoch: before the finish D1 holds no other row of the chunk's key range, so
-  // every database deletes that range's older rows in the batch that writes the new ones.
+  // rows beside these, at an earlier epoch: before the replay D1 holds no other row of the chunk's key range, so
+  // each database the chunk's rows go to deletes that range's older rows in the batch that writes the new ones.
   const again: Statement =
     refill.mapAfter === null
       ? ['DELETE FROM dir_map_rows WHERE key <= ? AND epoch < ?', last, epoch]

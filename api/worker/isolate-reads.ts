@@ -141,13 +141,7 @@ function isolateReads(env: IsolateReadEnv, counts: RequestMetrics): IsolateReads
   return reads;
 }
 
-/**
- * The isolate's answer to a read request of `route` (`readRoute`), or null: no replica, the replica not servable
- * yet, or a failure of the read path (logged), which the object answers instead. A configuration error throws
- * (the object answers 503 `not_configured` for it). `counts`: the isolate's metrics, where refusals are counted.
- */
-/** The code of an error answer's JSON body, read from a copy (undefined if it has none). */
-/** The error code and message of a JSON error body, as strings (empty when absent). */
+/** The error code and message of an error answer's JSON body, read from a copy, as strings (empty when absent). */
 async function errorOf(res: Response): Promise<{ code: string; message: string }> {
   const body = (await res
     .clone()
@@ -156,6 +150,11 @@ async function errorOf(res: Response): Promise<{ code: string; message: string }
   return { code: String(body?.error?.code ?? ''), message: String(body?.error?.message ?? '') };
 }
 
+/**
+ * The isolate's answer to a read request of `route` (`readRoute`), or null: no replica, the replica not servable
+ * yet, or a failure of the read path (logged), which the object answers instead. A configuration error throws
+ * (the object answers 503 `not_configured` for it). `counts`: the isolate's metrics, where refusals are counted.
+ */
 export async function answerRead(
   env: IsolateReadEnv,
   request: Request,
